@@ -1,0 +1,5 @@
+package dev.llamaserve.engine;
+
+public enum EngineState {
+    LOADING, READY, DRAINING, FAILED
+}

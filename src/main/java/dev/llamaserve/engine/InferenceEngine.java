@@ -1,0 +1,37 @@
+package dev.llamaserve.engine;
+
+import java.util.concurrent.Flow;
+
+/**
+ * The one surface the rest of the service sees of the engine.
+ *
+ * <p>{@link #submit} enqueues at once (it never blocks on the engine thread) and returns the request's
+ * event stream. The publisher accepts a single subscriber; events produced before it subscribes are
+ * buffered. Cancelling the subscription aborts the request. The last event is always a
+ * {@link EngineEvent.Finished}.
+ */
+public interface InferenceEngine extends AutoCloseable {
+
+    /**
+     * @throws EngineException.Overloaded when the waiting queue is full
+     * @throws EngineException.Unavailable when the engine is loading, draining or failed
+     * @throws EngineException.InvalidRequest when the request cannot be served (e.g. too long)
+     */
+    Flow.Publisher<EngineEvent> submit(GenerationRequest request);
+
+    /** Aborts a waiting or running request; its stream ends with finish reason {@code abort}. */
+    boolean abort(String requestId);
+
+    /** A consistent snapshot of the engine's state and load. */
+    EngineStats stats();
+
+    /** Defaults (from {@code generation_config.json}) and limits of the loaded model. */
+    ModelInfo modelInfo();
+
+    /** Text decoding of token ids for this model. */
+    Detokenizer detokenizer();
+
+    /** Stops accepting requests, lets running ones finish, then releases the model. */
+    @Override
+    void close();
+}

@@ -1,0 +1,8 @@
+package dev.llamaserve.engine.model;
+
+/** A well-formed checkpoint of a model or option this service does not implement. */
+public class UnsupportedModelException extends CheckpointException {
+    public UnsupportedModelException(String message) {
+        super(message);
+    }
+}
