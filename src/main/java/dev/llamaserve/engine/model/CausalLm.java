@@ -1,0 +1,22 @@
+package dev.llamaserve.engine.model;
+
+/**
+ * A loaded causal language model with its KV-cache pool: what the engine's runner calls once per step.
+ * {@link LlamaModel} is the real one; tests may wrap it (fault injection).
+ */
+public interface CausalLm extends AutoCloseable {
+
+    ModelConfig config();
+
+    /** Token slots in the KV pool (per layer). */
+    int kvSlots();
+
+    /**
+     * Runs one step: writes the new tokens' K/V into their slots and returns float32 logits,
+     * {@code [batch.logitRows().length * vocabSize]}, row-major.
+     */
+    float[] forward(ForwardBatch batch);
+
+    @Override
+    void close();
+}
