@@ -1,0 +1,72 @@
+package dev.llamaserve.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * Every {@code llm.*} setting except {@code llm.api.*} (see the API's own properties). The README's table
+ * lists them with their defaults.
+ *
+ * @param cacheDir where the demo checkpoint is written when no model path is set
+ * @param model which checkpoint to serve and how
+ * @param engine scheduling and KV-cache limits
+ * @param chat chat-template settings
+ */
+@ConfigurationProperties(prefix = "llm")
+public record LlmProperties(
+        @DefaultValue("${user.home}/.cache/llama-serve") Path cacheDir,
+        @DefaultValue Model model,
+        @DefaultValue Engine engine,
+        @DefaultValue Chat chat) {
+
+    /**
+     * @param path Hugging Face checkpoint directory (env {@code LLM_MODEL_PATH}); empty: the built-in demo
+     *     checkpoint with random weights
+     * @param servedName the model id clients send; default: the checkpoint directory's name
+     *     ({@code llama-3.1-demo-random} for the demo)
+     * @param aliases other ids accepted for the same model
+     * @param device {@code auto}, {@code cpu} or {@code gpu:N}
+     * @param dtype {@code auto}, {@code float32}, {@code float16} or {@code bfloat16}
+     */
+    public record Model(
+            Path path,
+            String servedName,
+            @DefaultValue List<String> aliases,
+            @DefaultValue("auto") String device,
+            @DefaultValue("auto") String dtype) {}
+
+    /**
+     * @param maxNumBatchedTokens tokens one engine step may process (prefill chunks and decodes together)
+     * @param maxNumSeqs sequences running at once
+     * @param maxWaiting requests queued before submit answers "overloaded"
+     * @param maxBufferedEvents events a slow consumer may fall behind before its request is aborted
+     * @param kvCacheMemory KV-cache budget: {@code auto} (90 % of free GPU memory after the weights; 25 % of
+     *     free host memory on CPU) or a size such as {@code 8GiB}
+     * @param maxModelLen longest sequence (prompt + completion); default: the model's
+     *     {@code max_position_embeddings}, lowered with a warning to what the KV budget holds
+     * @param blockSize tokens per KV-cache block
+     */
+    public record Engine(
+            @DefaultValue("2048") int maxNumBatchedTokens,
+            @DefaultValue("16") int maxNumSeqs,
+            @DefaultValue("256") int maxWaiting,
+            @DefaultValue("4096") int maxBufferedEvents,
+            @DefaultValue("auto") String kvCacheMemory,
+            Integer maxModelLen,
+            @DefaultValue("16") int blockSize) {}
+
+    /**
+     * @param enabled {@code auto} (on when the checkpoint has a chat template), {@code true} or {@code false}
+     * @param dateString the "Today Date" of the system header
+     * @param rejectSpecialTokens refuse (400) request text that contains special-token text, instead of
+     *     encoding it as plain text
+     * @param maxMessages most messages in one conversation
+     */
+    public record Chat(
+            @DefaultValue("auto") String enabled,
+            @DefaultValue("26 Jul 2024") String dateString,
+            @DefaultValue("false") boolean rejectSpecialTokens,
+            @DefaultValue("256") int maxMessages) {}
+}
