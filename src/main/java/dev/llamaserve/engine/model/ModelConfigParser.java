@@ -37,7 +37,8 @@ public final class ModelConfigParser {
             arch.forEach(a -> archs.add(a.asString()));
         }
         if (!archs.contains("LlamaForCausalLM")) {
-            throw new UnsupportedModelException(source + ": unsupported model: architectures is " + archs
+            throw new UnsupportedModelException(source + ": unsupported model: architectures is "
+                    + (arch == null || arch.isNull() ? "absent" : archs.toString())
                     + "; llama-serve implements LlamaForCausalLM (Llama 3.1/3.3 checkpoints)");
         }
         String act = text(root, "hidden_act", "silu");
