@@ -40,10 +40,11 @@ import tools.jackson.databind.node.ObjectNode;
  * with {@code model.safetensors.index.json}, drawn from N(0, 0.02²) with a fixed seed (norm weights 1),
  * about 6.7 MB in all. The tokenizer files come from {@code src/main/resources/demo} (see the README there).
  *
- * <p>Written once into {@code cacheDir/llama-3.1-demo-random-v<GENERATOR_VERSION>}: the files go into a
+ * <p>Written once into {@code cacheDir/}{@link #directoryName()}: the files go into a
  * temporary directory beside it, which is then renamed atomically, so the directory either does not
  * exist or is complete; two processes racing both write, one rename wins and the other reuses it.
- * A changed generator must bump {@link #GENERATOR_VERSION}, which names a new directory.
+ * A changed generator must bump {@link #GENERATOR_VERSION}, which names a new directory (changed
+ * resources or dimensions change the name's fingerprint by themselves).
  */
 public final class DemoCheckpoint {
 
@@ -75,9 +76,28 @@ public final class DemoCheckpoint {
     private DemoCheckpoint() {
     }
 
-    /** The directory name under the cache directory: {@code llama-3.1-demo-random-v1}. */
+    /**
+     * The directory name under the cache directory, e.g. {@code llama-3.1-demo-random-v1-3f9a0c12}: the
+     * generator version, then a fingerprint of the tokenizer resources and the model's dimensions and
+     * seed, so that changing either writes a new directory even if the version was not bumped.
+     */
     public static String directoryName() {
-        return DEMO_SERVED_NAME + "-v" + GENERATOR_VERSION;
+        return DIRECTORY_NAME;
+    }
+
+    private static final String DIRECTORY_NAME = DEMO_SERVED_NAME + "-v" + GENERATOR_VERSION + "-" + fingerprint();
+
+    private static String fingerprint() {
+        try {
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            sha.update(resource("tokenizer.json").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            sha.update(resource("tokenizer_config.json").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            sha.update(List.of(SEED, HIDDEN, LAYERS, HEADS, KV_HEADS, HEAD_DIM, INTERMEDIATE, INIT_STD,
+                    MAX_POSITION_EMBEDDINGS).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(sha.digest(), 0, 4);
+        } catch (IOException | java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("cannot fingerprint the demo checkpoint's resources", e);
+        }
     }
 
     /** True if {@code modelDir} is a demo checkpoint written by this class (of any generator version). */

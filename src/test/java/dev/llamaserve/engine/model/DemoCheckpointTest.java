@@ -97,7 +97,9 @@ class DemoCheckpointTest {
         Path dir = DemoCheckpoint.writeIfAbsent(cache);
         long ms = (System.nanoTime() - t0) / 1_000_000;
 
-        assertThat(dir).isEqualTo(cache.resolve("llama-3.1-demo-random-v" + DemoCheckpoint.GENERATOR_VERSION));
+        assertThat(dir.getParent()).isEqualTo(cache);
+        assertThat(dir.getFileName().toString())
+                .matches("llama-3\\.1-demo-random-v" + DemoCheckpoint.GENERATOR_VERSION + "-[0-9a-f]{8}");
         assertThat(DemoCheckpoint.isDemo(dir)).isTrue();
         assertThat(DemoCheckpoint.isDemo(fixture("tiny-llama31"))).isFalse();
         JsonNode marker = JSON.readTree(dir.resolve(DemoCheckpoint.MARKER_FILE).toFile());
@@ -240,6 +242,20 @@ class DemoCheckpointTest {
         try (Stream<Path> left = Files.list(cache)) {
             assertThat(left.map(p -> p.getFileName().toString())).containsExactly(DemoCheckpoint.directoryName());
         }
+    }
+
+    @Test
+    void staleTemporariesOfDeadWritersAreRemovedButFreshOnesKept(@TempDir Path cache) throws IOException {
+        Path stale = Files.createDirectories(cache.resolve(".tmp-" + DemoCheckpoint.directoryName() + "-dead"));
+        Files.writeString(stale.resolve("config.json"), "{}");
+        Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minus(java.time.Duration.ofHours(2))));
+        Path fresh = Files.createDirectories(cache.resolve(".tmp-" + DemoCheckpoint.directoryName() + "-busy"));
+        Path other = Files.createDirectories(cache.resolve("some-other-model"));
+        DemoCheckpoint.writeIfAbsent(cache);
+        assertThat(stale).doesNotExist();
+        assertThat(fresh).isDirectory();
+        assertThat(other).isDirectory();
     }
 
     @Test
