@@ -147,6 +147,8 @@ public final class DemoCheckpoint {
                         throw new CheckpointException(target + ": exists but is not a complete demo checkpoint ("
                                 + e.getMessage() + "); delete it and restart", e);
                     }
+                    LOG.log(System.Logger.Level.INFO, "another writer renamed its demo checkpoint into " + target
+                            + " first; using that one");
                 }
             } finally {
                 deleteRecursively(tmp);

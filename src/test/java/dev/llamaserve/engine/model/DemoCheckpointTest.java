@@ -285,6 +285,44 @@ class DemoCheckpointTest {
         }
     }
 
+    /** Entry point of the racing processes below. */
+    public static final class WriterProcess {
+        public static void main(String[] args) {
+            System.out.println("DIR=" + DemoCheckpoint.writeIfAbsent(Path.of(args[0])));
+        }
+    }
+
+    @Test
+    void twoProcessesRacingAgreeOnOneCompleteDirectory(@TempDir Path cache) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<Process> procs = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            procs.add(new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                    WriterProcess.class.getName(), cache.toString()).redirectErrorStream(true).start());
+        }
+        Set<String> dirs = new HashSet<>();
+        long wrote = 0;
+        long lost = 0;
+        for (Process p : procs) {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor()).as(out).isZero();
+            out.lines().filter(l -> l.startsWith("DIR=")).forEach(dirs::add);
+            wrote += out.lines().filter(l -> l.contains("wrote demo checkpoint")).count();
+            lost += out.lines().filter(l -> l.contains("another writer renamed")).count();
+        }
+        // Both usually write (and one rename wins); which happened is reported, not asserted.
+        System.out.println("racing processes that wrote a complete copy: " + wrote + ", of which lost the rename: "
+                + lost);
+        assertThat(dirs).containsExactly("DIR=" + cache.resolve(DemoCheckpoint.directoryName()));
+        Path dir = cache.resolve(DemoCheckpoint.directoryName());
+        readHeader(dir.resolve("model-00001-of-00002.safetensors"));
+        readHeader(dir.resolve("model-00002-of-00002.safetensors"));
+        ModelConfigParser.parse(dir.resolve("config.json"));
+        try (Stream<Path> left = Files.list(cache)) {
+            assertThat(left.map(p -> p.getFileName().toString())).containsExactly(DemoCheckpoint.directoryName());
+        }
+    }
+
     @Test
     void specialTokenIdsDifferFromTheFixtureAndMatchTheConfigs(@TempDir Path cache) throws IOException {
         Path dir = DemoCheckpoint.writeIfAbsent(cache);
