@@ -37,7 +37,8 @@ public final class ModelConfigParser {
             arch.forEach(a -> archs.add(a.asString()));
         }
         if (!archs.contains("LlamaForCausalLM")) {
-            throw new UnsupportedModelException(source + ": unsupported model: architectures is " + archs
+            throw new UnsupportedModelException(source + ": unsupported model: architectures is "
+                    + (arch == null || arch.isNull() ? "absent" : archs.toString())
                     + "; llama-serve implements LlamaForCausalLM (Llama 3.1/3.3 checkpoints)");
         }
         String act = text(root, "hidden_act", "silu");
@@ -45,13 +46,25 @@ public final class ModelConfigParser {
             throw new UnsupportedModelException(source + ": unsupported model: hidden_act is '" + act
                     + "'; LlamaForCausalLM here implements 'silu' only");
         }
-        int hidden = requiredInt(root, "hidden_size", source);
-        int layers = requiredInt(root, "num_hidden_layers", source);
-        int heads = requiredInt(root, "num_attention_heads", source);
-        int kvHeads = root.has("num_key_value_heads") && !root.get("num_key_value_heads").isNull()
-                ? requiredInt(root, "num_key_value_heads", source) : heads;
-        int headDim = root.has("head_dim") && !root.get("head_dim").isNull()
-                ? requiredInt(root, "head_dim", source) : hidden / heads;
+        for (String bias : List.of("attention_bias", "mlp_bias")) {
+            if (root.has(bias) && root.get(bias).asBoolean(false)) {
+                throw new UnsupportedModelException(source + ": unsupported model: " + bias
+                        + " is true; LlamaForCausalLM here implements bias-free projections (Llama 3.1/3.3)");
+            }
+        }
+        int hidden = positiveInt(root, "hidden_size", source);
+        int layers = positiveInt(root, "num_hidden_layers", source);
+        int heads = positiveInt(root, "num_attention_heads", source);
+        int kvHeads = present(root, "num_key_value_heads") ? positiveInt(root, "num_key_value_heads", source) : heads;
+        int headDim;
+        if (present(root, "head_dim")) {
+            headDim = positiveInt(root, "head_dim", source);
+        } else if (hidden % heads != 0) {
+            throw new CheckpointException(source + ": hidden_size (" + hidden + ") is not a multiple of "
+                    + "num_attention_heads (" + heads + ") and head_dim is absent");
+        } else {
+            headDim = hidden / heads;
+        }
         if (heads % kvHeads != 0) {
             throw new CheckpointException(source + ": num_attention_heads (" + heads
                     + ") is not a multiple of num_key_value_heads (" + kvHeads + ")");
@@ -59,64 +72,99 @@ public final class ModelConfigParser {
         if (headDim % 2 != 0) {
             throw new CheckpointException(source + ": head_dim must be even for RoPE, was " + headDim);
         }
-        int inter = requiredInt(root, "intermediate_size", source);
-        double eps = root.has("rms_norm_eps") ? root.get("rms_norm_eps").asDouble() : 1e-6;
-        double theta = root.has("rope_theta") ? root.get("rope_theta").asDouble() : 10000.0;
-        int maxPos = requiredInt(root, "max_position_embeddings", source);
-        boolean tie = root.has("tie_word_embeddings") && root.get("tie_word_embeddings").asBoolean();
-        int vocab = requiredInt(root, "vocab_size", source);
-        Integer bos = root.has("bos_token_id") && root.get("bos_token_id").isNumber()
-                ? root.get("bos_token_id").asInt() : null;
-        List<Integer> eos = eosIds(root.get("eos_token_id"));
+        int inter = positiveInt(root, "intermediate_size", source);
+        double eps = present(root, "rms_norm_eps") ? positiveDouble(root, "rms_norm_eps", source) : 1e-6;
+        double theta = present(root, "rope_theta") ? positiveDouble(root, "rope_theta", source) : 10000.0;
+        int maxPos = positiveInt(root, "max_position_embeddings", source);
+        boolean tie = root.has("tie_word_embeddings") && root.get("tie_word_embeddings").asBoolean(false);
+        int vocab = positiveInt(root, "vocab_size", source);
+        Integer bos = tokenId(root.get("bos_token_id"), "bos_token_id", source);
+        List<Integer> eos = eosIds(root.get("eos_token_id"), source);
         String dtype = text(root, "torch_dtype", text(root, "dtype", "bfloat16"));
         RopeScaling rope = ropeScaling(root.get("rope_scaling"), source);
-        for (int[] v : new int[][] {{hidden}, {layers}, {heads}, {kvHeads}, {headDim}, {inter}, {maxPos}, {vocab}}) {
-            if (v[0] <= 0) {
-                throw new CheckpointException(source + ": sizes must be positive, found " + v[0]);
-            }
-        }
         return new ModelConfig("LlamaForCausalLM", hidden, layers, heads, kvHeads, headDim, inter, eps,
                 theta, rope, maxPos, tie, vocab, bos, eos, dtype);
     }
 
-    /** {@code eos_token_id} as an int, a list of ints, or absent. */
+    /** {@code eos_token_id} as an int, a list of ints, or absent (empty list). */
     public static List<Integer> eosIds(JsonNode node) {
+        return eosIds(node, "eos_token_id");
+    }
+
+    /** {@code eos_token_id} as an int, a list of ints, or absent (empty list); errors name {@code source}. */
+    public static List<Integer> eosIds(JsonNode node, String source) {
         List<Integer> ids = new ArrayList<>();
         if (node == null || node.isNull()) {
             return ids;
         }
         if (node.isArray()) {
-            node.forEach(n -> ids.add(n.asInt()));
+            node.forEach(n -> ids.add(tokenId(n, "eos_token_id", source)));
         } else {
-            ids.add(node.asInt());
+            ids.add(tokenId(node, "eos_token_id", source));
         }
         return ids;
+    }
+
+    /** A token id: a non-negative integer, or null when absent. */
+    static Integer tokenId(JsonNode n, String key, String source) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() < 0) {
+            throw new CheckpointException(source + ": '" + key + "' must be a non-negative integer token id"
+                    + " (or a list of them for eos_token_id), was " + n);
+        }
+        return n.asInt();
     }
 
     private static RopeScaling ropeScaling(JsonNode node, String source) {
         if (node == null || node.isNull()) {
             return RopeScaling.NONE;
         }
-        String kind = node.has("rope_type") ? node.get("rope_type").asString()
-                : node.has("type") ? node.get("type").asString() : "default";
-        double factor = node.has("factor") ? node.get("factor").asDouble() : 1.0;
+        if (!node.isObject()) {
+            throw new CheckpointException(source + ": 'rope_scaling' must be an object or null, was " + node);
+        }
+        // transformers reads rope_type first and falls back to the older key "type".
+        String kind = present(node, "rope_type") ? node.get("rope_type").asString()
+                : present(node, "type") ? node.get("type").asString() : "default";
+        String where = source + ": rope_scaling";
         return switch (kind) {
             case "default" -> RopeScaling.NONE;
-            case "linear" -> new RopeScaling(RopeScaling.Kind.LINEAR, factor, 0, 0, 0);
+            case "linear" -> new RopeScaling(RopeScaling.Kind.LINEAR, positiveDouble(node, "factor", where), 0, 0, 0);
             case "llama3" -> {
-                for (String k : List.of("factor", "low_freq_factor", "high_freq_factor",
-                        "original_max_position_embeddings")) {
-                    if (!node.has(k)) {
-                        throw new CheckpointException(source + ": rope_scaling of type llama3 lacks '" + k + "'");
-                    }
+                double factor = positiveDouble(node, "factor", where);
+                double low = positiveDouble(node, "low_freq_factor", where);
+                double high = positiveDouble(node, "high_freq_factor", where);
+                int original = positiveInt(node, "original_max_position_embeddings", where);
+                if (high <= low) {
+                    throw new CheckpointException(where + ": high_freq_factor (" + high
+                            + ") must be greater than low_freq_factor (" + low + ")");
                 }
-                yield new RopeScaling(RopeScaling.Kind.LLAMA3, factor, node.get("low_freq_factor").asDouble(),
-                        node.get("high_freq_factor").asDouble(),
-                        node.get("original_max_position_embeddings").asInt());
+                yield new RopeScaling(RopeScaling.Kind.LLAMA3, factor, low, high, original);
             }
             default -> throw new UnsupportedModelException(source + ": unsupported rope_scaling type '" + kind
                     + "'; supported: llama3, linear, default");
         };
+    }
+
+    private static boolean present(JsonNode root, String key) {
+        return root.has(key) && !root.get(key).isNull();
+    }
+
+    private static int positiveInt(JsonNode root, String key, String source) {
+        int v = requiredInt(root, key, source);
+        if (v <= 0) {
+            throw new CheckpointException(source + ": '" + key + "' must be positive, was " + v);
+        }
+        return v;
+    }
+
+    private static double positiveDouble(JsonNode root, String key, String source) {
+        JsonNode n = root.get(key);
+        if (n == null || !n.isNumber() || !(n.asDouble() > 0) || Double.isInfinite(n.asDouble())) {
+            throw new CheckpointException(source + ": '" + key + "' must be a positive number, was " + n);
+        }
+        return n.asDouble();
     }
 
     private static int requiredInt(JsonNode root, String key, String source) {

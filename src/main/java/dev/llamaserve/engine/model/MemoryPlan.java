@@ -1,0 +1,223 @@
+package dev.llamaserve.engine.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * How the memory of the device that runs the model is split between the weights and the KV cache:
+ * decided from {@code config.json} and the settings before anything is loaded, so that a model that
+ * does not fit is refused at once with a message that says what to change.
+ *
+ * <p><b>When memory is measured.</b> {@link Device#freeBytes()} is the free memory <em>before</em> the
+ * weights are loaded (on CUDA, e.g. {@code cudaMemGetInfo}; on CPU the host's available memory, i.e.
+ * Linux {@code MemAvailable} or the container's limit minus its usage). On CPU the weights live in
+ * that same host memory, so the plan subtracts them first: what stays free after loading is
+ * {@code free − weights}, and {@code auto} takes 25 % of that (the JVM heap, the tokenizer, activations
+ * and the OS keep the rest). On CUDA, {@code auto} takes 90 % of {@code free − weights}: the other 10 %
+ * is left for activations (prefill chunk, logits), the CUDA context and allocator slack.
+ * An explicit {@code llm.engine.kv-cache-memory} must fit in {@code free − weights} on either device.
+ *
+ * <p>The KV cache holds K and V, in the compute dtype, for every layer:
+ * {@code 2 × layers × KV heads × head_dim × bytes} per token (131,072 B for Llama-3.1-8B in bf16), in
+ * blocks of {@code blockSize} tokens; the budget is rounded down to whole blocks.
+ *
+ * @param device the device and its memory before loading
+ * @param dtype the compute dtype of weights and KV cache
+ * @param weightBytes parameters × dtype bytes
+ * @param kvBytesPerToken K and V of one token over all layers
+ * @param kvSetting the {@code llm.engine.kv-cache-memory} setting the budget came from
+ * @param kvBudgetBytes memory set aside for the KV cache (before rounding to blocks)
+ * @param kvTokens tokens the KV cache holds: {@code kvBlocks × blockSize}
+ * @param kvBlocks KV blocks to allocate
+ * @param blockSize tokens per KV block
+ * @param maxModelLen the longest sequence (prompt + completion) served: the setting or
+ *        {@code max_position_embeddings}, lowered to {@code kvTokens} when that is less and the setting was not given
+ * @param warnings what was adjusted, for the startup log
+ */
+public record MemoryPlan(
+        Device device,
+        DType dtype,
+        long weightBytes,
+        long kvBytesPerToken,
+        KvCacheMemory kvSetting,
+        long kvBudgetBytes,
+        long kvTokens,
+        int kvBlocks,
+        int blockSize,
+        int maxModelLen,
+        List<String> warnings) {
+
+    public enum DeviceKind { CPU, CUDA }
+
+    /**
+     * The device's memory, measured before the weights are loaded. For {@link DeviceKind#CPU} this
+     * is host memory: total and free (available) host memory.
+     */
+    public record Device(DeviceKind kind, long totalBytes, long freeBytes) {
+        public Device {
+            if (totalBytes <= 0 || freeBytes < 0 || freeBytes > totalBytes) {
+                throw new IllegalArgumentException("device memory must satisfy 0 <= free <= total and total > 0, was free="
+                        + freeBytes + " total=" + totalBytes);
+            }
+        }
+
+        public static Device cpu(long hostTotalBytes, long hostFreeBytes) {
+            return new Device(DeviceKind.CPU, hostTotalBytes, hostFreeBytes);
+        }
+
+        public static Device cuda(long totalBytes, long freeBytes) {
+            return new Device(DeviceKind.CUDA, totalBytes, freeBytes);
+        }
+
+        String memoryName() {
+            return kind == DeviceKind.CPU ? "host memory" : "GPU memory";
+        }
+    }
+
+    public static final double CUDA_AUTO_FRACTION = 0.90;
+    public static final double CPU_AUTO_FRACTION = 0.25;
+    /** The shortest context worth serving: a chat prompt with its system block and a short answer. */
+    public static final int MIN_CONTEXT_TOKENS = 512;
+    public static final String MAX_MODEL_LEN_PROPERTY = "llm.engine.max-model-len";
+    /** The setting that chooses the compute dtype, named in the advice of refusals. */
+    public static final String DTYPE_PROPERTY = "llm.engine.dtype";
+
+    public MemoryPlan {
+        warnings = List.copyOf(warnings);
+    }
+
+    /**
+     * Plans the memory of {@code config} on {@code device}.
+     *
+     * @param dtype compute dtype of weights and KV cache
+     * @param kvSetting {@code llm.engine.kv-cache-memory}
+     * @param maxModelLenSetting {@code llm.engine.max-model-len}, or null for {@code max_position_embeddings}
+     * @param blockSize tokens per KV block (e.g. 16)
+     * @throws MemoryPlanException when the model or the settings do not fit; the message says what to change
+     */
+    public static MemoryPlan plan(ModelConfig config, DType dtype, Device device, KvCacheMemory kvSetting,
+                                  Integer maxModelLenSetting, int blockSize) {
+        if (blockSize <= 0) {
+            throw new IllegalArgumentException("KV block size must be positive, was " + blockSize);
+        }
+        int maxPos = config.maxPositionEmbeddings();
+        if (maxModelLenSetting != null && (maxModelLenSetting <= 0 || maxModelLenSetting > maxPos)) {
+            throw new MemoryPlanException(MAX_MODEL_LEN_PROPERTY + "=" + maxModelLenSetting
+                    + " is out of range: it must be between 1 and the model's max_position_embeddings ("
+                    + maxPos + "); leave it unset to use " + maxPos);
+        }
+        String memory = device.memoryName();
+        long weightBytes = Math.multiplyExact(config.parameterCount(), (long) dtype.bytes());
+        long kvPerToken = Math.multiplyExact(config.kvElementsPerToken(), (long) dtype.bytes());
+
+        if (weightBytes > device.freeBytes()) {
+            String has = weightBytes > device.totalBytes()
+                    ? "the " + device.kind() + " device has only " + MemorySize.format(device.totalBytes()) + " of "
+                            + memory + " in total"
+                    : "only " + MemorySize.format(device.freeBytes()) + " of the " + device.kind() + " device's "
+                            + MemorySize.format(device.totalBytes()) + " of " + memory
+                            + " are free (other processes use the rest)";
+            throw new MemoryPlanException("The model's weights do not fit: " + config.parameterCount()
+                    + " parameters in " + dtypeName(dtype) + " need " + MemorySize.format(weightBytes) + " ("
+                    + weightBytes + " bytes), but " + has + ". " + weightAdvice(dtype, device));
+        }
+        long afterWeights = device.freeBytes() - weightBytes;
+
+        long budget;
+        if (kvSetting.auto()) {
+            double fraction = device.kind() == DeviceKind.CUDA ? CUDA_AUTO_FRACTION : CPU_AUTO_FRACTION;
+            budget = (long) Math.floor(afterWeights * fraction);
+        } else {
+            budget = kvSetting.bytes();
+            if (budget > afterWeights) {
+                throw new MemoryPlanException(KvCacheMemory.PROPERTY + "=" + kvSetting + " does not fit: after the"
+                        + " weights (" + MemorySize.format(weightBytes) + ") only " + MemorySize.format(afterWeights)
+                        + " of " + memory + " are free on the " + device.kind() + " device; set "
+                        + KvCacheMemory.PROPERTY + " to at most " + MemorySize.format(afterWeights)
+                        + " (leave room for activations) or to auto");
+            }
+        }
+        long blocks = Math.min(Integer.MAX_VALUE, budget / kvPerToken / blockSize);
+        long tokens = blocks * blockSize;
+
+        int requested = maxModelLenSetting != null ? maxModelLenSetting : maxPos;
+        long minTokens = ceilToBlock(Math.min(MIN_CONTEXT_TOKENS, requested), blockSize);
+        String budgetText = "the KV cache budget of " + MemorySize.format(budget) + " (" + KvCacheMemory.PROPERTY
+                + "=" + kvSetting + (kvSetting.auto() ? ": " + autoRule(device.kind()) : "") + ")";
+        if (tokens < minTokens) {
+            throw new MemoryPlanException("The KV cache is too small: " + budgetText + " holds " + tokens
+                    + " tokens at " + kvPerToken + " bytes per token, less than one sequence of " + minTokens
+                    + " tokens (" + MemorySize.format(minTokens * kvPerToken) + "). "
+                    + (kvSetting.auto()
+                        ? "Free " + memory + " (" + MemorySize.format(afterWeights) + " free after the weights), use a"
+                                + " device with more memory" + (dtype == DType.F32 ? ", or set " + DTYPE_PROPERTY
+                                + "=bfloat16 or float16 (half the bytes)" : "")
+                        : "Set " + KvCacheMemory.PROPERTY + " to at least " + MemorySize.format(minTokens * kvPerToken)
+                                + " or to auto"));
+        }
+
+        List<String> warnings = new ArrayList<>();
+        int maxModelLen = requested;
+        if (tokens < requested) {
+            if (maxModelLenSetting != null) {
+                throw new MemoryPlanException(MAX_MODEL_LEN_PROPERTY + "=" + requested + " does not fit: one sequence"
+                        + " of " + requested + " tokens needs " + MemorySize.format(requested * kvPerToken)
+                        + " of KV cache, but " + budgetText + " holds " + tokens + " tokens. Lower "
+                        + MAX_MODEL_LEN_PROPERTY + " to at most " + tokens + ", or give the KV cache more memory ("
+                        + KvCacheMemory.PROPERTY + ", a device with more memory"
+                        + (dtype == DType.F32 ? ", or " + DTYPE_PROPERTY + "=bfloat16/float16" : "") + ")");
+            }
+            maxModelLen = (int) tokens;
+            warnings.add("max context lowered from " + requested + " (max_position_embeddings) to " + tokens
+                    + " tokens: " + budgetText + " holds no more; set " + KvCacheMemory.PROPERTY
+                    + " higher or use a device with more memory for the full context, or set "
+                    + MAX_MODEL_LEN_PROPERTY + " to at most " + tokens + " to silence this warning");
+        }
+        return new MemoryPlan(device, dtype, weightBytes, kvPerToken, kvSetting, budget, tokens, (int) blocks,
+                blockSize, maxModelLen, warnings);
+    }
+
+    /** One line for the startup log. */
+    public String summary() {
+        String s = String.format(Locale.ROOT,
+                "memory plan: device %s (%s total, %s free before loading), dtype %s, weights %s (%d bytes), "
+                        + "KV cache %d bytes/token, KV budget %s (%s=%s%s) = %d tokens in %d blocks of %d, "
+                        + "max context %d tokens",
+                device.kind(), MemorySize.format(device.totalBytes()), MemorySize.format(device.freeBytes()),
+                dtypeName(dtype), MemorySize.format(weightBytes), weightBytes, kvBytesPerToken,
+                MemorySize.format(kvBudgetBytes), KvCacheMemory.PROPERTY, kvSetting,
+                kvSetting.auto() ? ": " + autoRule(device.kind()) : "", kvTokens, kvBlocks,
+                blockSize, maxModelLen);
+        return warnings.isEmpty() ? s : s + "; WARNING: " + String.join("; ", warnings);
+    }
+
+    /** The names the settings and transformers use: bfloat16, float16, float32. */
+    public static String dtypeName(DType dtype) {
+        return switch (dtype) {
+            case BF16 -> "bfloat16";
+            case F16 -> "float16";
+            case F32 -> "float32";
+        };
+    }
+
+    private static String weightAdvice(DType dtype, Device device) {
+        String more = device.kind() == DeviceKind.CPU
+                ? "run on a GPU or a host with more memory"
+                : "use a GPU with more memory (or free it)";
+        if (dtype == DType.F32) {
+            return "Set " + DTYPE_PROPERTY + "=bfloat16 or float16 (half the bytes), or " + more + ".";
+        }
+        return "Use a smaller checkpoint, or " + more + ".";
+    }
+
+    private static String autoRule(DeviceKind kind) {
+        return kind == DeviceKind.CUDA
+                ? "90 % of the GPU memory free after the weights"
+                : "25 % of the host memory free after the weights";
+    }
+
+    private static long ceilToBlock(long tokens, int blockSize) {
+        return (tokens + blockSize - 1) / blockSize * blockSize;
+    }
+}

@@ -1,0 +1,176 @@
+package dev.llamaserve.engine.model;
+
+import static dev.llamaserve.engine.model.ModelConfigParserTest.fixture;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.llamaserve.engine.model.MemoryPlan.Device;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Memory figures of Llama-3.1-8B-Instruct from its real config.json. Expected numbers were computed
+ * separately (by hand / a Python one-liner), not with the code under test.
+ */
+class MemoryPlanTest {
+
+    private static final ModelConfig LLAMA_8B = ModelConfigParser.parse(fixture("llama-3.1-8b-instruct/config.json"));
+    private static final long GIB = 1L << 30;
+    private static final long MIB = 1L << 20;
+    /** nvidia-smi's total for an H200 (141 GB), with 143,000 MiB free before loading. */
+    private static final Device H200 = Device.cuda(143_771 * MIB, 143_000 * MIB);
+    /** This kind of machine: 24 GiB of RAM, 23 GiB available before loading. */
+    private static final Device HOST_24G = Device.cpu(24 * GIB, 23 * GIB);
+
+    @Test
+    void llama8bBf16OnH200Auto() {
+        MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, H200, KvCacheMemory.AUTO, null, 16);
+        assertThat(p.weightBytes()).isEqualTo(16_060_522_496L);
+        assertThat(p.kvBytesPerToken()).isEqualTo(131_072L);
+        // 0.9 × (149,946,368,000 − 16,060,522,496) = 120,497,260,953 bytes → 919,327 tokens → 57,457 blocks.
+        assertThat(p.kvBudgetBytes()).isEqualTo(120_497_260_953L);
+        assertThat(p.kvBlocks()).isEqualTo(57_457);
+        assertThat(p.kvTokens()).isEqualTo(919_312L);
+        assertThat(p.maxModelLen()).isEqualTo(131_072);
+        assertThat(p.warnings()).isEmpty();
+        assertThat(p.summary())
+                .contains("device CUDA", "dtype bfloat16", "weights 14.96 GiB (16060522496 bytes)",
+                        "KV cache 131072 bytes/token", "919312 tokens in 57457 blocks of 16",
+                        "max context 131072 tokens")
+                .doesNotContain("WARNING");
+    }
+
+    @Test
+    void sixteenGibHoldsExactlyOneFullContextSequence() {
+        MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, H200, KvCacheMemory.parse("16GiB"), null, 16);
+        assertThat(p.kvBudgetBytes()).isEqualTo(17_179_869_184L);
+        assertThat(p.kvTokens()).isEqualTo(131_072L);
+        assertThat(p.kvBlocks()).isEqualTo(8192);
+        assertThat(p.maxModelLen()).isEqualTo(131_072);
+        assertThat(p.warnings()).isEmpty();
+    }
+
+    @Test
+    void multiHeadModelOfTheSameSizeNeedsFourTimesTheKv() {
+        ModelConfig mha = new ModelConfig("LlamaForCausalLM", 4096, 32, 32, 32, 128, 14336, 1e-5, 500000,
+                LLAMA_8B.ropeScaling(), 131072, false, 128256, 128000, LLAMA_8B.eosTokenIds(), "bfloat16");
+        MemoryPlan p = MemoryPlan.plan(mha, DType.BF16, H200, KvCacheMemory.parse("16GiB"), null, 16);
+        assertThat(p.kvBytesPerToken()).isEqualTo(4 * 131_072L);
+        assertThat(p.kvTokens()).isEqualTo(32_768L);
+        assertThat(p.maxModelLen()).isEqualTo(32_768);
+        assertThat(p.warnings()).singleElement().asString().contains("lowered from 131072");
+    }
+
+    @Test
+    void llama8bBf16OnA24GibHostLowersTheDefaultContextWithAWarning() {
+        MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, HOST_24G, KvCacheMemory.AUTO, null, 16);
+        assertThat(p.weightBytes()).isEqualTo(16_060_522_496L);
+        // 0.25 × (24,696,061,952 − 16,060,522,496) = 2,158,884,864 bytes → 16,471 tokens → 1,029 blocks.
+        assertThat(p.kvBudgetBytes()).isEqualTo(2_158_884_864L);
+        assertThat(p.kvBlocks()).isEqualTo(1029);
+        assertThat(p.kvTokens()).isEqualTo(16_464L);
+        assertThat(p.maxModelLen()).isEqualTo(16_464);
+        assertThat(p.warnings()).singleElement().asString()
+                .contains("max context lowered from 131072", "to 16464 tokens", "llm.engine.kv-cache-memory");
+        assertThat(p.summary()).contains("device CPU", "KV budget 2.01 GiB (llm.engine.kv-cache-memory=auto: 25 % of the"
+                + " host memory free after the weights) = 16464 tokens", "WARNING", "max context 16464 tokens");
+    }
+
+    @Test
+    void llama8bFp16OnA24GibHostHasTheSameFigures() {
+        MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.F16, HOST_24G, KvCacheMemory.AUTO, null, 16);
+        assertThat(p.weightBytes()).isEqualTo(16_060_522_496L);
+        assertThat(p.kvBytesPerToken()).isEqualTo(131_072L);
+        assertThat(p.kvTokens()).isEqualTo(16_464L);
+        assertThat(p.summary()).contains("dtype float16");
+    }
+
+    @Test
+    void llama8bFp32IsRefusedOnA24GibHost() {
+        assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.F32, HOST_24G, KvCacheMemory.AUTO, null, 16))
+                .isInstanceOf(MemoryPlanException.class)
+                .hasMessageContaining("weights do not fit")
+                .hasMessageContaining("need 29.92 GiB (32121044992 bytes)")
+                .hasMessageContaining("only 24.00 GiB of host memory in total")
+                .hasMessageContaining("llm.engine.dtype=bfloat16 or float16")
+                .hasMessageContaining("GPU");
+    }
+
+    @Test
+    void weightsLargerThanTheFreeGpuMemoryAreRefused() {
+        Device busy = Device.cuda(24 * GIB, 10 * GIB);
+        assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, busy, KvCacheMemory.AUTO, null, 16))
+                .isInstanceOf(MemoryPlanException.class)
+                .hasMessageContaining("only 10.00 GiB of the CUDA device's 24.00 GiB of GPU memory are free")
+                .hasMessageContaining("GPU with more memory");
+    }
+
+    @Test
+    void explicitMaxModelLenThatTheBudgetCannotHoldFailsSayingWhatToChange() {
+        assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, HOST_24G, KvCacheMemory.AUTO, 32768, 16))
+                .isInstanceOf(MemoryPlanException.class)
+                .hasMessageContaining("llm.engine.max-model-len=32768 does not fit")
+                .hasMessageContaining("needs 4.00 GiB of KV cache")
+                .hasMessageContaining("holds 16464 tokens")
+                .hasMessageContaining("Lower llm.engine.max-model-len to at most 16464");
+    }
+
+    @Test
+    void explicitMaxModelLenThatFitsIsKept() {
+        MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, HOST_24G, KvCacheMemory.AUTO, 8192, 16);
+        assertThat(p.maxModelLen()).isEqualTo(8192);
+        assertThat(p.kvTokens()).isEqualTo(16_464L);
+        assertThat(p.warnings()).isEmpty();
+    }
+
+    @Test
+    void maxModelLenBeyondThePositionEmbeddingsIsRefused() {
+        assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, H200, KvCacheMemory.AUTO, 200_000, 16))
+                .isInstanceOf(MemoryPlanException.class)
+                .hasMessageContaining("llm.engine.max-model-len=200000 is out of range")
+                .hasMessageContaining("max_position_embeddings (131072)");
+        assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, H200, KvCacheMemory.AUTO, 0, 16))
+                .isInstanceOf(MemoryPlanException.class);
+    }
+
+    @Test
+    void explicitKvBudgetLargerThanTheMemoryLeftIsRefused() {
+        assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, HOST_24G, KvCacheMemory.parse("16GiB"), null, 16))
+                .isInstanceOf(MemoryPlanException.class)
+                .hasMessageContaining("llm.engine.kv-cache-memory=16.00 GiB does not fit")
+                .hasMessageContaining("only 8.04 GiB of host memory are free")
+                .hasMessageContaining("at most 8.04 GiB");
+    }
+
+    @Test
+    void kvBudgetBelowOneMinimalSequenceIsRefused() {
+        assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, H200, KvCacheMemory.parse("1MiB"), null, 16))
+                .isInstanceOf(MemoryPlanException.class)
+                .hasMessageContaining("KV cache is too small")
+                .hasMessageContaining("holds 0 tokens")
+                .hasMessageContaining("less than one sequence of 512 tokens")
+                .hasMessageContaining("Set llm.engine.kv-cache-memory to at least 64.00 MiB");
+        // auto on a host with almost nothing left after the weights
+        Device tight = Device.cpu(24 * GIB, 16_060_522_496L + 40 * MIB);
+        assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, tight, KvCacheMemory.AUTO, null, 16))
+                .isInstanceOf(MemoryPlanException.class)
+                .hasMessageContaining("KV cache is too small")
+                .hasMessageContaining("holds 80 tokens");
+    }
+
+    @Test
+    void aShortExplicitMaxModelLenLowersTheFloor() {
+        // 1 MiB holds 8 tokens: enough for max-model-len 8 with blocks of 8.
+        MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, H200, KvCacheMemory.parse("1MiB"), 8, 8);
+        assertThat(p.kvTokens()).isEqualTo(8);
+        assertThat(p.kvBlocks()).isEqualTo(1);
+        assertThat(p.maxModelLen()).isEqualTo(8);
+    }
+
+    @Test
+    void tokensAreRoundedDownToWholeBlocks() {
+        // 1000 tokens' worth plus a little: 62 blocks of 16 = 992 tokens.
+        MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, H200, KvCacheMemory.ofBytes(1000L * 131_072 + 5), 512, 16);
+        assertThat(p.kvBlocks()).isEqualTo(62);
+        assertThat(p.kvTokens()).isEqualTo(992);
+    }
+}
