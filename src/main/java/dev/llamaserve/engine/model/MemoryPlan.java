@@ -81,7 +81,7 @@ public record MemoryPlan(
     public static final int MIN_CONTEXT_TOKENS = 512;
     public static final String MAX_MODEL_LEN_PROPERTY = "llm.engine.max-model-len";
     /** The setting that chooses the compute dtype, named in the advice of refusals. */
-    public static final String DTYPE_PROPERTY = "llm.engine.dtype";
+    public static final String DTYPE_PROPERTY = "llm.model.dtype";
 
     public MemoryPlan {
         warnings = List.copyOf(warnings);

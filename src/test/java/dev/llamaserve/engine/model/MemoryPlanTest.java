@@ -91,7 +91,7 @@ class MemoryPlanTest {
                 .hasMessageContaining("weights do not fit")
                 .hasMessageContaining("need 29.92 GiB (32121044992 bytes)")
                 .hasMessageContaining("only 24.00 GiB of host memory in total")
-                .hasMessageContaining("llm.engine.dtype=bfloat16 or float16")
+                .hasMessageContaining("llm.model.dtype=bfloat16 or float16")
                 .hasMessageContaining("GPU");
     }
 
