@@ -1,0 +1,95 @@
+package dev.llamaserve.chat;
+
+import dev.llamaserve.chat.RenderedPrompt.Kind;
+import dev.llamaserve.chat.RenderedPrompt.Segment;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Encodes a rendered prompt injection-safely: each special segment becomes its control id (looked
+ * up by text); the text between two special segments (template text and request text together) is
+ * encoded as one run by the plain tokenizer, which has no added tokens, so special-token text inside
+ * a request becomes ordinary text tokens and decodes back to itself.
+ *
+ * <p>Hugging Face's tokenizer splits its input at special tokens before pre-tokenizing, so for text
+ * without injected special-token text the ids equal {@code encode(renderedText)} with special tokens
+ * parsed, i.e. what transformers and vLLM produce.
+ */
+public final class PromptEncoder {
+
+    private final LlamaTokenizer tokenizer;
+
+    public PromptEncoder(LlamaTokenizer tokenizer) {
+        this.tokenizer = tokenizer;
+    }
+
+    public EncodedPrompt encode(RenderedPrompt prompt) {
+        List<Integer> ids = new ArrayList<>();
+        List<EncodedPrompt.TokenSpan> spans = new ArrayList<>();
+        List<Segment> run = new ArrayList<>();
+        for (Segment s : prompt.segments()) {
+            if (s.kind() == Kind.SPECIAL) {
+                encodeRun(run, ids, spans);
+                run.clear();
+                ids.add(tokenizer.addedTokenId(s.text()).filter(tokenizer::isSpecial).orElseThrow(() ->
+                        new IllegalStateException("the tokenizer has no special token " + s.text())));
+            } else {
+                run.add(s);
+            }
+        }
+        encodeRun(run, ids, spans);
+        return new EncodedPrompt(ids.stream().mapToInt(Integer::intValue).toArray(), spans);
+    }
+
+    private void encodeRun(List<Segment> run, List<Integer> ids, List<EncodedPrompt.TokenSpan> spans) {
+        if (run.isEmpty()) {
+            return;
+        }
+        StringBuilder text = new StringBuilder();
+        for (Segment s : run) {
+            text.append(s.text());
+        }
+        int[] runIds = tokenizer.encode(text.toString(), false);
+        // byte offset where each token starts; byte-level BPE spells the run's UTF-8 bytes exactly
+        long[] starts = new long[runIds.length + 1];
+        for (int i = 0; i < runIds.length; i++) {
+            starts[i + 1] = starts[i] + tokenizer.tokenByteLength(runIds[i]);
+        }
+        long total = text.toString().getBytes(StandardCharsets.UTF_8).length;
+        if (starts[runIds.length] != total) {
+            throw new IllegalStateException("the tokenizer does not spell its input byte for byte ("
+                    + starts[runIds.length] + " token bytes for " + total + " text bytes): not a byte-level BPE");
+        }
+        int base = ids.size();
+        long offset = 0;
+        for (Segment s : run) {
+            long length = s.text().getBytes(StandardCharsets.UTF_8).length;
+            if (s.kind() == Kind.REQUEST) {
+                int first = tokenAt(starts, offset);
+                int last = tokenAt(starts, offset + length - 1);
+                boolean aligned = starts[first] == offset && starts[last + 1] == offset + length;
+                spans.add(new EncodedPrompt.TokenSpan(s.param(), base + first, base + last + 1, aligned));
+            }
+            offset += length;
+        }
+        for (int id : runIds) {
+            ids.add(id);
+        }
+    }
+
+    /** The index of the token whose bytes contain byte {@code offset}. */
+    private static int tokenAt(long[] starts, long offset) {
+        int lo = 0;
+        int hi = starts.length - 2;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (starts[mid] <= offset) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo;
+    }
+}
