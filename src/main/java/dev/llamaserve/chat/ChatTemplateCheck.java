@@ -41,10 +41,15 @@ public final class ChatTemplateCheck {
                         + " lines, the Llama 3.1 template has " + expected.length + ")");
             }
         }
-        return Optional.of(actual.length > expected.length
-                ? "it has " + (actual.length - expected.length) + " lines more than the Llama 3.1 template, from line "
-                        + (n + 1) + ": " + excerpt(actual[n])
-                : "it ends at line " + n + " where the Llama 3.1 template continues with " + excerpt(expected[n]));
+        if (actual.length > expected.length) {
+            int extra = n;
+            while (actual[extra].isBlank()) {
+                extra++; // the stripped text ends with a non-blank line
+            }
+            return Optional.of("it has " + (actual.length - expected.length) + " more line(s) than the Llama 3.1 "
+                    + "template, from line " + (n + 1) + ": " + excerpt(actual[extra]));
+        }
+        return Optional.of("it ends at line " + n + " where the Llama 3.1 template continues with " + excerpt(expected[n]));
     }
 
     private static String excerpt(String line) {
