@@ -25,7 +25,7 @@ public final class PromptEncoder {
     }
 
     public EncodedPrompt encode(RenderedPrompt prompt) {
-        List<Integer> ids = new ArrayList<>();
+        IntList ids = new IntList();
         List<EncodedPrompt.TokenSpan> spans = new ArrayList<>();
         List<Segment> run = new ArrayList<>();
         for (Segment s : prompt.segments()) {
@@ -39,10 +39,10 @@ public final class PromptEncoder {
             }
         }
         encodeRun(run, ids, spans);
-        return new EncodedPrompt(ids.stream().mapToInt(Integer::intValue).toArray(), spans);
+        return new EncodedPrompt(ids.toArray(), spans);
     }
 
-    private void encodeRun(List<Segment> run, List<Integer> ids, List<EncodedPrompt.TokenSpan> spans) {
+    private void encodeRun(List<Segment> run, IntList ids, List<EncodedPrompt.TokenSpan> spans) {
         if (run.isEmpty()) {
             return;
         }
@@ -73,9 +73,7 @@ public final class PromptEncoder {
             }
             offset += length;
         }
-        for (int id : runIds) {
-            ids.add(id);
-        }
+        ids.addAll(runIds);
     }
 
     /** The index of the token whose bytes contain byte {@code offset}. */
@@ -91,5 +89,36 @@ public final class PromptEncoder {
             }
         }
         return lo;
+    }
+
+    /** A growable int array (no boxing: prompts run to 100k+ tokens). */
+    private static final class IntList {
+        private int[] values = new int[256];
+        private int size;
+
+        void add(int v) {
+            ensure(size + 1);
+            values[size++] = v;
+        }
+
+        void addAll(int[] vs) {
+            ensure(size + vs.length);
+            System.arraycopy(vs, 0, values, size, vs.length);
+            size += vs.length;
+        }
+
+        int size() {
+            return size;
+        }
+
+        int[] toArray() {
+            return java.util.Arrays.copyOf(values, size);
+        }
+
+        private void ensure(int capacity) {
+            if (capacity > values.length) {
+                values = java.util.Arrays.copyOf(values, Math.max(capacity, values.length * 2));
+            }
+        }
     }
 }

@@ -2,7 +2,10 @@ package dev.llamaserve.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
@@ -128,5 +131,21 @@ class ChatTemplateBehaviourTest {
                 assertThat(d).contains("more line(s) than the Llama 3.1 template").contains("{{- 'extra' }}"));
         assertThat(ChatTemplateCheck.difference(official.substring(0, official.indexOf("{%- if add_generation_prompt"))))
                 .hasValueSatisfying(d -> assertThat(d).contains("continues with \"{%- if add_generation_prompt %}\""));
+    }
+
+    @Test
+    void aCheckpointWithAnotherTemplateStillGetsTheLlama31Rendering(@TempDir Path dir) throws Exception {
+        Files.copy(TinyLlamaFixture.dir().resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        ObjectNode config = (ObjectNode) ChatJson.MAPPER.readTree(TinyLlamaFixture.dir().resolve("tokenizer_config.json").toFile());
+        String other = config.get("chat_template").stringValue().replace("Cutting Knowledge Date: December 2023", "Knowledge: 2024");
+        config.put("chat_template", other);
+        Files.writeString(dir.resolve("tokenizer_config.json"), ChatJson.MAPPER.writeValueAsString(config));
+        try (LlamaTokenizer t = LlamaTokenizer.load(dir)) {
+            assertThat(ChatTemplateCheck.difference(t.chatTemplate().orElseThrow())).isPresent();
+            ChatFormat f = new ChatFormat(t, ChatOptions.defaults()); // logs the difference as a warning
+            assertThat(f.enabled()).isTrue();
+            assertThat(f.prepare(ChatInput.of(ChatJson.parse("[{\"role\":\"user\",\"content\":\"x\"}]"))).text())
+                    .startsWith(SYSTEM_HEADER);
+        }
     }
 }
