@@ -48,6 +48,9 @@ public final class PromptEncoder {
         }
         StringBuilder text = new StringBuilder();
         for (Segment s : run) {
+            if (s.kind() == Kind.REQUEST) {
+                rejectUnpairedSurrogates(s);
+            }
             text.append(s.text());
         }
         int[] runIds = tokenizer.encode(text.toString(), false);
@@ -74,6 +77,21 @@ public final class PromptEncoder {
             offset += length;
         }
         ids.addAll(runIds);
+    }
+
+    /** JSON can carry "\\ud800" escapes; such text has no UTF-8 form (vLLM fails on it too). */
+    private static void rejectUnpairedSurrogates(Segment s) {
+        String t = s.text();
+        for (int i = 0; i < t.length(); i++) {
+            char c = t.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < t.length() && Character.isLowSurrogate(t.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new ChatValidationException(s.param(), ChatValidationException.INVALID_VALUE, s.param()
+                        + " contains an unpaired UTF-16 surrogate (\\u" + Integer.toHexString(c)
+                        + "), which is not valid Unicode text");
+            }
+        }
     }
 
     /** The index of the token whose bytes contain byte {@code offset}. */

@@ -188,4 +188,11 @@ class ChatValidationTest {
         assertThat(off.enabled()).isFalse();
         assertThat(chat.enabled()).isTrue();
     }
+
+    @Test
+    void unpairedSurrogatesAreNotText() {
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\\ud83d b\"}]"), "messages[0].content",
+                "invalid_value", "unpaired UTF-16 surrogate (\\ud83d)");
+        assertThat(prepare("[{\"role\":\"user\",\"content\":\"a\\ud83e\\udd99 b\"}]").text()).contains("a🦙 b");
+    }
 }
