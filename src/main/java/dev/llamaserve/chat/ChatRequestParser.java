@@ -1,0 +1,271 @@
+package dev.llamaserve.chat;
+
+import static dev.llamaserve.chat.ChatValidationException.EMPTY_ARRAY;
+import static dev.llamaserve.chat.ChatValidationException.INVALID_TYPE;
+import static dev.llamaserve.chat.ChatValidationException.INVALID_VALUE;
+import static dev.llamaserve.chat.ChatValidationException.MISSING;
+import static dev.llamaserve.chat.ChatValidationException.TOO_MANY;
+import static dev.llamaserve.chat.ChatValidationException.UNSUPPORTED_CONTENT;
+
+import dev.llamaserve.chat.ChatMessage.Role;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Turns the raw OpenAI {@code messages} and {@code tools} JSON into a validated {@link Conversation},
+ * or throws a {@link ChatValidationException} naming the field, the rule, the limit and the value.
+ *
+ * <p>Accepted: roles system, developer (as system), user, assistant, tool and ipython (both as tool
+ * results); content as a string or an array of text parts (joined with "\n", as vLLM does), or null on
+ * an assistant message that carries tool_calls; one tool call per assistant message, its
+ * {@code arguments} either the OpenAI JSON string (parsed) or a JSON value; a tool message only after
+ * an assistant tool call (or another tool message). {@code tool_calls: null} or {@code []} and
+ * {@code tools: null} or {@code []} count as absent.
+ */
+public final class ChatRequestParser {
+
+    static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool", "ipython");
+    private static final Map<String, String> MEDIA_PARTS = Map.of(
+            "image_url", "images", "image", "images", "input_image", "images",
+            "input_audio", "audio", "audio_url", "audio", "video_url", "video", "file", "files");
+
+    private final int maxMessages;
+
+    /** @param maxMessages {@code llm.chat.max-messages} */
+    public ChatRequestParser(int maxMessages) {
+        if (maxMessages < 1) {
+            throw new IllegalArgumentException("maxMessages must be at least 1, got " + maxMessages);
+        }
+        this.maxMessages = maxMessages;
+    }
+
+    /**
+     * @param messages the request's {@code messages} (null or missing: an error)
+     * @param tools the request's {@code tools} (null, missing or empty: no tools)
+     */
+    public Conversation parse(JsonNode messages, JsonNode tools) {
+        if (messages == null || messages.isNull() || messages.isMissingNode()) {
+            throw new ChatValidationException("messages", MISSING, "messages is required");
+        }
+        if (!messages.isArray()) {
+            throw new ChatValidationException("messages", INVALID_TYPE,
+                    "messages must be an array of messages; got " + describe(messages));
+        }
+        if (messages.size() == 0) {
+            throw new ChatValidationException("messages", EMPTY_ARRAY,
+                    "messages must contain at least 1 message; got 0");
+        }
+        if (messages.size() > maxMessages) {
+            throw new ChatValidationException("messages", TOO_MANY, "messages has " + messages.size()
+                    + " entries; the limit is " + maxMessages + " (llm.chat.max-messages)");
+        }
+        List<ChatMessage> parsed = new ArrayList<>(messages.size());
+        for (int i = 0; i < messages.size(); i++) {
+            ChatMessage previous = parsed.isEmpty() ? null : parsed.get(parsed.size() - 1);
+            parsed.add(parseMessage(messages.get(i), i, previous));
+        }
+        return new Conversation(parsed, parseTools(tools));
+    }
+
+    private ChatMessage parseMessage(JsonNode m, int i, ChatMessage previous) {
+        String at = "messages[" + i + "]";
+        if (m == null || !m.isObject()) {
+            throw new ChatValidationException(at, INVALID_TYPE, at + " must be an object; got " + describe(m));
+        }
+        String role = requireString(m.get("role"), at + ".role");
+        if (!ROLES.contains(role)) {
+            throw new ChatValidationException(at + ".role", INVALID_VALUE, at + ".role must be one of system, "
+                    + "developer, user, assistant, tool, ipython; got " + quote(role));
+        }
+        JsonNode toolCalls = m.get("tool_calls");
+        boolean hasToolCalls = toolCalls != null && !toolCalls.isNull() && !(toolCalls.isArray() && toolCalls.size() == 0);
+        if (hasToolCalls && !role.equals("assistant")) {
+            throw new ChatValidationException(at + ".tool_calls", INVALID_VALUE,
+                    at + ".tool_calls is only allowed on assistant messages; this message's role is " + role);
+        }
+        switch (role) {
+            case "tool", "ipython" -> {
+                boolean followsCall = previous instanceof ChatMessage.ToolCall || previous instanceof ChatMessage.ToolResult;
+                if (!followsCall) {
+                    throw new ChatValidationException(at + ".role", INVALID_VALUE, "a " + role + " message must "
+                            + "follow an assistant message with tool_calls (or another tool result); " + at
+                            + " follows " + (previous == null ? "nothing" : describe(previous)));
+                }
+                String content = content(m.get("content"), at + ".content", role);
+                JsonNode id = m.get("tool_call_id");
+                return new ChatMessage.ToolResult(i, id != null && id.isString() ? id.stringValue() : null, content);
+            }
+            case "assistant" -> {
+                if (hasToolCalls) {
+                    return parseToolCall(toolCalls, i, at + ".tool_calls");
+                }
+                return new ChatMessage.Text(i, Role.ASSISTANT, content(m.get("content"), at + ".content", role));
+            }
+            case "user" -> {
+                return new ChatMessage.Text(i, Role.USER, content(m.get("content"), at + ".content", role));
+            }
+            default -> { // system, developer
+                return new ChatMessage.Text(i, Role.SYSTEM, content(m.get("content"), at + ".content", role));
+            }
+        }
+    }
+
+    private static ChatMessage.ToolCall parseToolCall(JsonNode toolCalls, int i, String at) {
+        if (!toolCalls.isArray()) {
+            throw new ChatValidationException(at, INVALID_TYPE, at + " must be an array; got " + describe(toolCalls));
+        }
+        if (toolCalls.size() > 1) {
+            throw new ChatValidationException(at, TOO_MANY, at + " has " + toolCalls.size()
+                    + " tool calls; Llama 3.1 supports at most 1 tool call per assistant message");
+        }
+        String callAt = at + "[0]";
+        JsonNode call = toolCalls.get(0);
+        if (!call.isObject()) {
+            throw new ChatValidationException(callAt, INVALID_TYPE, callAt + " must be an object; got " + describe(call));
+        }
+        JsonNode type = call.get("type");
+        if (type != null && !type.isNull() && !"function".equals(type.asString(""))) {
+            throw new ChatValidationException(callAt + ".type", INVALID_VALUE,
+                    callAt + ".type must be \"function\"; got " + (type.isString() ? quote(type.stringValue()) : describe(type)));
+        }
+        JsonNode function = call.get("function");
+        if (function == null || function.isNull()) {
+            throw new ChatValidationException(callAt + ".function", MISSING, callAt + ".function is required");
+        }
+        if (!function.isObject()) {
+            throw new ChatValidationException(callAt + ".function", INVALID_TYPE,
+                    callAt + ".function must be an object; got " + describe(function));
+        }
+        String name = requireString(function.get("name"), callAt + ".function.name");
+        String argsAt = callAt + ".function.arguments";
+        JsonNode args = function.get("arguments");
+        if (args == null || args.isNull()) {
+            throw new ChatValidationException(argsAt, MISSING, argsAt + " is required (a JSON object as a string)");
+        }
+        JsonNode arguments = args;
+        if (args.isString()) {
+            try {
+                arguments = ChatJson.parse(args.stringValue());
+            } catch (JacksonException | IllegalArgumentException e) {
+                throw new ChatValidationException(argsAt, INVALID_VALUE, argsAt + " must be valid JSON; got "
+                        + args.stringValue().length() + " characters that do not parse as JSON");
+            }
+        }
+        JsonNode id = call.get("id");
+        return new ChatMessage.ToolCall(i, id != null && id.isString() ? id.stringValue() : null, name, arguments);
+    }
+
+    /** A string, or text parts joined with "\n"; null/missing is an error (tool calls are handled before). */
+    private static String content(JsonNode content, String at, String role) {
+        if (content == null || content.isNull()) {
+            String hint = role.equals("assistant") ? " (it may be null only when the message has tool_calls)" : "";
+            throw new ChatValidationException(at, MISSING, at + " is required for a " + role + " message" + hint);
+        }
+        if (content.isString()) {
+            return content.stringValue();
+        }
+        if (!content.isArray()) {
+            throw new ChatValidationException(at, INVALID_TYPE,
+                    at + " must be a string or an array of text parts; got " + describe(content));
+        }
+        StringBuilder joined = new StringBuilder();
+        for (int p = 0; p < content.size(); p++) {
+            String partAt = at + "[" + p + "]";
+            JsonNode part = content.get(p);
+            if (!part.isObject()) {
+                throw new ChatValidationException(partAt, INVALID_TYPE,
+                        partAt + " must be a content part object; got " + describe(part));
+            }
+            String type = requireString(part.get("type"), partAt + ".type");
+            if (MEDIA_PARTS.containsKey(type)) {
+                throw new ChatValidationException(partAt + ".type", UNSUPPORTED_CONTENT, partAt + " is a " + type
+                        + " part: " + MEDIA_PARTS.get(type) + " are not supported by this model (text only)");
+            }
+            if (!type.equals("text")) {
+                throw new ChatValidationException(partAt + ".type", INVALID_VALUE,
+                        partAt + ".type must be \"text\"; got " + quote(type));
+            }
+            String text = requireString(part.get("text"), partAt + ".text");
+            if (p > 0) {
+                joined.append('\n');
+            }
+            joined.append(text);
+        }
+        return joined.toString();
+    }
+
+    private static List<JsonNode> parseTools(JsonNode tools) {
+        if (tools == null || tools.isNull() || tools.isMissingNode()) {
+            return List.of();
+        }
+        if (!tools.isArray()) {
+            throw new ChatValidationException("tools", INVALID_TYPE, "tools must be an array; got " + describe(tools));
+        }
+        List<JsonNode> out = new ArrayList<>(tools.size());
+        for (int t = 0; t < tools.size(); t++) {
+            String at = "tools[" + t + "]";
+            JsonNode tool = tools.get(t);
+            if (!tool.isObject()) {
+                throw new ChatValidationException(at, INVALID_TYPE, at + " must be an object; got " + describe(tool));
+            }
+            JsonNode type = tool.get("type");
+            if (type != null && !"function".equals(type.asString(""))) {
+                throw new ChatValidationException(at + ".type", INVALID_VALUE, at + ".type must be \"function\"; got "
+                        + (type.isString() ? quote(type.stringValue()) : describe(type)));
+            }
+            JsonNode function = tool.get("function");
+            if (function == null || function.isNull()) {
+                throw new ChatValidationException(at + ".function", MISSING, at + ".function is required");
+            }
+            if (!function.isObject()) {
+                throw new ChatValidationException(at + ".function", INVALID_TYPE,
+                        at + ".function must be an object; got " + describe(function));
+            }
+            requireString(function.get("name"), at + ".function.name");
+            out.add(tool);
+        }
+        return out;
+    }
+
+    private static String requireString(JsonNode node, String at) {
+        if (node == null || node.isNull() || node.isMissingNode()) {
+            throw new ChatValidationException(at, MISSING, at + " is required");
+        }
+        if (!node.isString()) {
+            throw new ChatValidationException(at, INVALID_TYPE, at + " must be a string; got " + describe(node));
+        }
+        return node.stringValue();
+    }
+
+    static String describe(JsonNode node) {
+        if (node == null || node.isMissingNode()) {
+            return "nothing";
+        }
+        return switch (node.getNodeType()) {
+            case ARRAY -> "an array";
+            case OBJECT -> "an object";
+            case STRING -> "a string";
+            case NUMBER -> "a number";
+            case BOOLEAN -> "a boolean";
+            case NULL -> "null";
+            default -> node.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+        };
+    }
+
+    private static String describe(ChatMessage m) {
+        if (m instanceof ChatMessage.Text t) {
+            return "messages[" + t.index() + "], a " + t.role().header() + " message";
+        }
+        return "messages[" + m.index() + "], a " + (m instanceof ChatMessage.ToolCall ? "tool call" : "tool result");
+    }
+
+    /** A short, quoted excerpt of a bad value. */
+    static String quote(String value) {
+        String v = value.length() > 40 ? value.substring(0, 40) + "…" : value;
+        return "\"" + v + "\"";
+    }
+}

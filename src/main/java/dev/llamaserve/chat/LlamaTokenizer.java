@@ -1,0 +1,288 @@
+package dev.llamaserve.chat;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.llamaserve.engine.Detokenizer;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The checkpoint's Hugging Face tokenizer (DJL's binding of the Rust {@code tokenizers}) plus the
+ * byte-level vocabulary for decoding.
+ *
+ * <p>Two DJL tokenizers are built from the same {@code tokenizer.json}: the full one, which turns
+ * special-token text such as {@code <|eot_id|>} into its control id, and a plain one with the added
+ * tokens removed, which encodes any text as ordinary byte-level tokens. Text that comes from a
+ * request goes through the plain one only, so it can never produce a control id. Special tokens are
+ * found by their text, never by id. Neither tokenizer truncates or pads (DJL's defaults would cut
+ * at 512 tokens).
+ */
+public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final Map<String, String> DJL_OPTIONS =
+            Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false");
+
+    private final HuggingFaceTokenizer full;
+    private final HuggingFaceTokenizer plain;
+    private final byte[][] tokenBytes;
+    private final boolean[] special;
+    private final Map<String, Integer> addedTokenIds;
+    private final List<String> specialTokenTexts;
+    private final SpecialTokens specialTokens;
+    private final String chatTemplate;
+
+    private LlamaTokenizer(HuggingFaceTokenizer full, HuggingFaceTokenizer plain, byte[][] tokenBytes,
+            boolean[] special, Map<String, Integer> addedTokenIds, List<String> specialTokenTexts,
+            SpecialTokens specialTokens, String chatTemplate) {
+        this.full = full;
+        this.plain = plain;
+        this.tokenBytes = tokenBytes;
+        this.special = special;
+        this.addedTokenIds = addedTokenIds;
+        this.specialTokenTexts = specialTokenTexts;
+        this.specialTokens = specialTokens;
+        this.chatTemplate = chatTemplate;
+    }
+
+    /** Loads {@code tokenizer.json} and {@code tokenizer_config.json} from a checkpoint directory. */
+    public static LlamaTokenizer load(Path modelDir) {
+        Path tokenizerJson = modelDir.resolve("tokenizer.json");
+        Path configJson = modelDir.resolve("tokenizer_config.json");
+        try {
+            byte[] tokenizerBytes = Files.readAllBytes(tokenizerJson);
+            JsonNode tokenizer = JSON.readTree(tokenizerBytes);
+            JsonNode config = Files.exists(configJson) ? JSON.readTree(configJson.toFile()) : JSON.createObjectNode();
+
+            Map<String, Integer> vocab = new HashMap<>();
+            for (Map.Entry<String, JsonNode> e : tokenizer.path("model").path("vocab").properties()) {
+                vocab.put(e.getKey(), e.getValue().intValue());
+            }
+            if (vocab.isEmpty()) {
+                throw new TokenizerLoadException(tokenizerJson + " has no model.vocab");
+            }
+            Map<String, Integer> added = new HashMap<>();
+            Map<Integer, Boolean> addedSpecial = new HashMap<>();
+            for (JsonNode t : tokenizer.path("added_tokens").values()) {
+                added.put(t.path("content").asString(), t.path("id").intValue());
+                addedSpecial.put(t.path("id").intValue(), t.path("special").booleanValue(true));
+            }
+            int size = 0;
+            for (int id : vocab.values()) {
+                size = Math.max(size, id + 1);
+            }
+            for (int id : added.values()) {
+                size = Math.max(size, id + 1);
+            }
+            byte[][] bytes = new byte[size][];
+            boolean[] special = new boolean[size];
+            for (Map.Entry<String, Integer> e : vocab.entrySet()) {
+                byte[] b = ByteLevelAlphabet.toBytes(e.getKey());
+                if (b == null) {
+                    throw new TokenizerLoadException("vocabulary entry " + e.getValue()
+                            + " is not spelled in the byte-level alphabet: not a byte-level BPE tokenizer");
+                }
+                bytes[e.getValue()] = b;
+            }
+            List<String> specialTexts = new ArrayList<>();
+            for (Map.Entry<String, Integer> e : added.entrySet()) {
+                bytes[e.getValue()] = e.getKey().getBytes(StandardCharsets.UTF_8);
+                if (addedSpecial.get(e.getValue())) {
+                    special[e.getValue()] = true;
+                    specialTexts.add(e.getKey());
+                }
+            }
+            for (int i = 0; i < size; i++) {
+                if (bytes[i] == null) {
+                    bytes[i] = new byte[0];
+                }
+            }
+            String bos = tokenText(config.get("bos_token"), SpecialTokens.BEGIN_OF_TEXT);
+            SpecialTokens specials = new SpecialTokens(
+                    require(added, bos, tokenizerJson),
+                    require(added, SpecialTokens.END_OF_TEXT, tokenizerJson),
+                    require(added, SpecialTokens.START_HEADER, tokenizerJson),
+                    require(added, SpecialTokens.END_HEADER, tokenizerJson),
+                    require(added, SpecialTokens.END_OF_MESSAGE, tokenizerJson),
+                    require(added, SpecialTokens.END_OF_TURN, tokenizerJson),
+                    require(added, SpecialTokens.PYTHON_TAG, tokenizerJson));
+
+            ObjectNode plainJson = (ObjectNode) tokenizer.deepCopy();
+            plainJson.putArray("added_tokens");
+            plainJson.putNull("post_processor");
+            HuggingFaceTokenizer full = HuggingFaceTokenizer.newInstance(
+                    new ByteArrayInputStream(tokenizerBytes), DJL_OPTIONS);
+            HuggingFaceTokenizer plain = HuggingFaceTokenizer.newInstance(
+                    new ByteArrayInputStream(JSON.writeValueAsBytes(plainJson)), DJL_OPTIONS);
+            specialTexts.sort(null);
+            return new LlamaTokenizer(full, plain, bytes, special, Map.copyOf(added),
+                    Collections.unmodifiableList(specialTexts), specials, readChatTemplate(config, modelDir));
+        } catch (IOException e) {
+            throw new TokenizerLoadException("cannot read the tokenizer in " + modelDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static int require(Map<String, Integer> added, String text, Path file) {
+        Integer id = added.get(text);
+        if (id == null) {
+            throw new TokenizerLoadException(file + " has no added token " + text
+                    + ", which the Llama 3.1 chat format needs");
+        }
+        return id;
+    }
+
+    /** A token given in tokenizer_config.json either as a string or as {"content": ...}. */
+    private static String tokenText(JsonNode node, String fallback) {
+        if (node == null || node.isNull()) {
+            return fallback;
+        }
+        return node.isString() ? node.stringValue() : node.path("content").asString(fallback);
+    }
+
+    private static String readChatTemplate(JsonNode config, Path modelDir) throws IOException {
+        JsonNode t = config.get("chat_template");
+        if (t != null && t.isString()) {
+            return t.stringValue();
+        }
+        if (t != null && t.isArray()) { // [{"name": "default", "template": ...}, ...]
+            for (JsonNode named : t.values()) {
+                if ("default".equals(named.path("name").asString(""))) {
+                    return named.path("template").asString(null);
+                }
+            }
+        }
+        Path file = modelDir.resolve("chat_template.jinja");
+        return Files.exists(file) ? Files.readString(file) : null;
+    }
+
+    /**
+     * Encodes text without adding {@code <|begin_of_text|>}.
+     *
+     * @param parseSpecialTokens true: special-token text becomes its control id (for template
+     *     structure and raw completion prompts); false: all text is ordinary text (for request text)
+     */
+    public int[] encode(String text, boolean parseSpecialTokens) {
+        if (text.isEmpty()) {
+            return new int[0];
+        }
+        long[] ids = (parseSpecialTokens ? full : plain).encode(text, false, false).getIds();
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = Math.toIntExact(ids[i]);
+        }
+        return out;
+    }
+
+    /** The control tokens of the Llama 3.1 format. */
+    public SpecialTokens specialTokens() {
+        return specialTokens;
+    }
+
+    /** The id of an added token by its text. */
+    public Optional<Integer> addedTokenId(String text) {
+        return Optional.ofNullable(addedTokenIds.get(text));
+    }
+
+    /** The text of every special token, sorted. */
+    public List<String> specialTokenTexts() {
+        return specialTokenTexts;
+    }
+
+    /** The first special-token text found in {@code text}, if any. */
+    public Optional<String> findSpecialTokenText(String text) {
+        if (text.indexOf('<') < 0) {
+            return Optional.empty();
+        }
+        for (String s : specialTokenTexts) {
+            if (text.contains(s)) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Ids 0..vocabSize()-1 are known to the tokenizer. */
+    public int vocabSize() {
+        return tokenBytes.length;
+    }
+
+    /** The checkpoint's chat template (tokenizer_config.json or chat_template.jinja), if it has one. */
+    public Optional<String> chatTemplate() {
+        return Optional.ofNullable(chatTemplate);
+    }
+
+    @Override
+    public byte[] tokenBytes(int id) {
+        checkId(id);
+        return tokenBytes[id].clone();
+    }
+
+    @Override
+    public boolean isSpecial(int id) {
+        return id >= 0 && id < special.length && special[id];
+    }
+
+    @Override
+    public String decode(int[] ids, boolean skipSpecialTokens) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(ids.length * 4);
+        for (int id : ids) {
+            checkId(id);
+            if (!(skipSpecialTokens && special[id])) {
+                out.writeBytes(tokenBytes[id]);
+            }
+        }
+        return Utf8Accumulator.decodeLossy(out);
+    }
+
+    @Override
+    public IncrementalDecoder newDecoder() {
+        return new IncrementalDecoder() {
+            private final Utf8Accumulator pending = new Utf8Accumulator();
+
+            @Override
+            public String next(int tokenId) {
+                checkId(tokenId);
+                if (special[tokenId]) {
+                    return "";
+                }
+                pending.append(tokenBytes[tokenId]);
+                return pending.drain();
+            }
+
+            @Override
+            public String flush() {
+                return pending.flush();
+            }
+        };
+    }
+
+    /** Byte length of each token's text, without copying. */
+    int tokenByteLength(int id) {
+        checkId(id);
+        return tokenBytes[id].length;
+    }
+
+    private void checkId(int id) {
+        if (id < 0 || id >= tokenBytes.length) {
+            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary (0.." + (tokenBytes.length - 1) + ")");
+        }
+    }
+
+    @Override
+    public void close() {
+        full.close();
+        plain.close();
+    }
+}

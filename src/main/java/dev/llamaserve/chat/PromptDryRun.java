@@ -1,0 +1,100 @@
+package dev.llamaserve.chat;
+
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The logic behind {@code POST /tokenize} and {@code POST /detokenize} (vLLM's dry-run endpoints):
+ * what a prompt or a conversation becomes, without running the model.
+ */
+public final class PromptDryRun {
+
+    private final LlamaTokenizer tokenizer;
+    private final ChatFormat chat;
+
+    public PromptDryRun(LlamaTokenizer tokenizer, ChatFormat chat) {
+        this.tokenizer = tokenizer;
+        this.chat = chat;
+    }
+
+    /**
+     * {@code /tokenize} response.
+     *
+     * @param prompt the rendered prompt text for a messages request; null for a prompt request
+     */
+    public record TokenizeResult(int count, int maxModelLen, int[] tokens, String prompt) {
+        @Override
+        public String toString() {
+            return "TokenizeResult[count=" + count + ", maxModelLen=" + maxModelLen + "]";
+        }
+    }
+
+    /**
+     * A completion-style prompt: special-token text in it is parsed (the caller writes the format
+     * by hand), and {@code addSpecialTokens} (vLLM's default true) puts {@code <|begin_of_text|>} first.
+     */
+    public TokenizeResult tokenizePrompt(String prompt, boolean addSpecialTokens, int maxModelLen) {
+        if (prompt == null) {
+            throw new ChatValidationException("prompt", ChatValidationException.MISSING, "prompt is required");
+        }
+        int[] ids = tokenizer.encode(prompt, true);
+        if (addSpecialTokens) {
+            int[] withBos = new int[ids.length + 1];
+            withBos[0] = tokenizer.specialTokens().beginOfText();
+            System.arraycopy(ids, 0, withBos, 1, ids.length);
+            ids = withBos;
+        }
+        return new TokenizeResult(ids.length, maxModelLen, ids, null);
+    }
+
+    /** A conversation, exactly as a chat request with the same fields would be prompted. */
+    public TokenizeResult tokenizeChat(ChatInput input, int maxModelLen) {
+        ChatPrompt prompt = chat.prepare(input);
+        return new TokenizeResult(prompt.tokenCount(), maxModelLen, prompt.tokenIds(), prompt.text());
+    }
+
+    /** {@code /detokenize}: the text of the ids, special tokens included. */
+    public String detokenize(int[] tokens) {
+        if (tokens == null) {
+            throw new ChatValidationException("tokens", ChatValidationException.MISSING, "tokens is required");
+        }
+        for (int i = 0; i < tokens.length; i++) {
+            checkRange(tokens[i], i);
+        }
+        return tokenizer.decode(tokens, false);
+    }
+
+    /** {@code /detokenize} with the raw {@code tokens} array. */
+    public String detokenize(JsonNode tokens) {
+        if (tokens == null || tokens.isNull() || tokens.isMissingNode()) {
+            throw new ChatValidationException("tokens", ChatValidationException.MISSING, "tokens is required");
+        }
+        if (!tokens.isArray()) {
+            throw new ChatValidationException("tokens", ChatValidationException.INVALID_TYPE,
+                    "tokens must be an array of token ids; got " + ChatRequestParser.describe(tokens));
+        }
+        int[] ids = new int[tokens.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode t = tokens.get(i);
+            if (!t.isIntegralNumber()) {
+                throw new ChatValidationException("tokens[" + i + "]", ChatValidationException.INVALID_TYPE,
+                        "tokens[" + i + "] must be an integer token id; got " + ChatRequestParser.describe(t));
+            }
+            if (!t.canConvertToInt()) {
+                throw outOfRange(i, t.asString());
+            }
+            ids[i] = t.intValue();
+        }
+        return detokenize(ids);
+    }
+
+    private void checkRange(int id, int i) {
+        if (id < 0 || id >= tokenizer.vocabSize()) {
+            throw outOfRange(i, Integer.toString(id));
+        }
+    }
+
+    private ChatValidationException outOfRange(int i, String value) {
+        return new ChatValidationException("tokens[" + i + "]", ChatValidationException.INVALID_VALUE,
+                "tokens[" + i + "] must be a token id in 0.." + (tokenizer.vocabSize() - 1) + "; got " + value);
+    }
+}

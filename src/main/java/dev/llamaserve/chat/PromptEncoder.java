@@ -1,0 +1,142 @@
+package dev.llamaserve.chat;
+
+import dev.llamaserve.chat.RenderedPrompt.Kind;
+import dev.llamaserve.chat.RenderedPrompt.Segment;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Encodes a rendered prompt injection-safely: each special segment becomes its control id (looked
+ * up by text); the text between two special segments (template text and request text together) is
+ * encoded as one run by the plain tokenizer, which has no added tokens, so special-token text inside
+ * a request becomes ordinary text tokens and decodes back to itself.
+ *
+ * <p>Hugging Face's tokenizer splits its input at special tokens before pre-tokenizing, so for text
+ * without injected special-token text the ids equal {@code encode(renderedText)} with special tokens
+ * parsed, i.e. what transformers and vLLM produce.
+ */
+public final class PromptEncoder {
+
+    private final LlamaTokenizer tokenizer;
+
+    public PromptEncoder(LlamaTokenizer tokenizer) {
+        this.tokenizer = tokenizer;
+    }
+
+    public EncodedPrompt encode(RenderedPrompt prompt) {
+        IntList ids = new IntList();
+        List<EncodedPrompt.TokenSpan> spans = new ArrayList<>();
+        List<Segment> run = new ArrayList<>();
+        for (Segment s : prompt.segments()) {
+            if (s.kind() == Kind.SPECIAL) {
+                encodeRun(run, ids, spans);
+                run.clear();
+                ids.add(tokenizer.addedTokenId(s.text()).filter(tokenizer::isSpecial).orElseThrow(() ->
+                        new IllegalStateException("the tokenizer has no special token " + s.text())));
+            } else {
+                run.add(s);
+            }
+        }
+        encodeRun(run, ids, spans);
+        return new EncodedPrompt(ids.toArray(), spans);
+    }
+
+    private void encodeRun(List<Segment> run, IntList ids, List<EncodedPrompt.TokenSpan> spans) {
+        if (run.isEmpty()) {
+            return;
+        }
+        StringBuilder text = new StringBuilder();
+        for (Segment s : run) {
+            if (s.kind() == Kind.REQUEST) {
+                rejectUnpairedSurrogates(s);
+            }
+            text.append(s.text());
+        }
+        int[] runIds = tokenizer.encode(text.toString(), false);
+        // byte offset where each token starts; byte-level BPE spells the run's UTF-8 bytes exactly
+        long[] starts = new long[runIds.length + 1];
+        for (int i = 0; i < runIds.length; i++) {
+            starts[i + 1] = starts[i] + tokenizer.tokenByteLength(runIds[i]);
+        }
+        long total = text.toString().getBytes(StandardCharsets.UTF_8).length;
+        if (starts[runIds.length] != total) {
+            throw new IllegalStateException("the tokenizer does not spell its input byte for byte ("
+                    + starts[runIds.length] + " token bytes for " + total + " text bytes): not a byte-level BPE");
+        }
+        int base = ids.size();
+        long offset = 0;
+        for (Segment s : run) {
+            long length = s.text().getBytes(StandardCharsets.UTF_8).length;
+            if (s.kind() == Kind.REQUEST) {
+                int first = tokenAt(starts, offset);
+                int last = tokenAt(starts, offset + length - 1);
+                boolean aligned = starts[first] == offset && starts[last + 1] == offset + length;
+                spans.add(new EncodedPrompt.TokenSpan(s.param(), base + first, base + last + 1, aligned));
+            }
+            offset += length;
+        }
+        ids.addAll(runIds);
+    }
+
+    /** JSON can carry "\\ud800" escapes; such text has no UTF-8 form (vLLM fails on it too). */
+    private static void rejectUnpairedSurrogates(Segment s) {
+        String t = s.text();
+        for (int i = 0; i < t.length(); i++) {
+            char c = t.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < t.length() && Character.isLowSurrogate(t.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new ChatValidationException(s.param(), ChatValidationException.INVALID_VALUE, s.param()
+                        + " contains an unpaired UTF-16 surrogate (\\u" + Integer.toHexString(c)
+                        + "), which is not valid Unicode text");
+            }
+        }
+    }
+
+    /** The index of the token whose bytes contain byte {@code offset}. */
+    private static int tokenAt(long[] starts, long offset) {
+        int lo = 0;
+        int hi = starts.length - 2;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (starts[mid] <= offset) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo;
+    }
+
+    /** A growable int array (no boxing: prompts run to 100k+ tokens). */
+    private static final class IntList {
+        private int[] values = new int[256];
+        private int size;
+
+        void add(int v) {
+            ensure(size + 1);
+            values[size++] = v;
+        }
+
+        void addAll(int[] vs) {
+            ensure(size + vs.length);
+            System.arraycopy(vs, 0, values, size, vs.length);
+            size += vs.length;
+        }
+
+        int size() {
+            return size;
+        }
+
+        int[] toArray() {
+            return java.util.Arrays.copyOf(values, size);
+        }
+
+        private void ensure(int capacity) {
+            if (capacity > values.length) {
+                values = java.util.Arrays.copyOf(values, Math.max(capacity, values.length * 2));
+            }
+        }
+    }
+}

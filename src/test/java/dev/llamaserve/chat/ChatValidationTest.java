@@ -1,0 +1,198 @@
+package dev.llamaserve.chat;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/** One test per validation rule: its field, its code and the numbers in its message. */
+class ChatValidationTest {
+
+    private static final LlamaTokenizer tok = TinyLlamaFixture.tokenizer();
+    private final ChatFormat chat = new ChatFormat(tok, ChatOptions.defaults());
+
+    private static JsonNode json(String text) {
+        return ChatJson.parse(text);
+    }
+
+    private ChatPrompt prepare(String messages) {
+        return chat.prepare(ChatInput.of(json(messages)));
+    }
+
+    private static void assertRejected(ThrowingCallable call, String param, String code, String... messageParts) {
+        assertThatThrownBy(call).isInstanceOfSatisfying(ChatValidationException.class, e -> {
+            assertThat(e.param()).isEqualTo(param);
+            assertThat(e.code()).isEqualTo(code);
+            assertThat(e.type()).isEqualTo("invalid_request_error");
+            assertThat(e.getMessage()).contains(messageParts);
+        });
+    }
+
+    @Test
+    void noMessages() {
+        assertRejected(() -> chat.prepare(ChatInput.of(null)), "messages", "missing_required_parameter",
+                "messages is required");
+        assertRejected(() -> prepare("[]"), "messages", "empty_array", "at least 1 message", "got 0");
+        assertRejected(() -> prepare("{\"role\":\"user\"}"), "messages", "invalid_type", "an object");
+    }
+
+    @Test
+    void unknownRole() {
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"function\",\"content\":\"b\"}]"),
+                "messages[1].role", "invalid_value",
+                "messages[1].role must be one of system, developer, user, assistant, tool, ipython", "\"function\"");
+        assertRejected(() -> prepare("[{\"content\":\"a\"}]"), "messages[0].role", "missing_required_parameter",
+                "messages[0].role is required");
+        assertRejected(() -> prepare("[{\"role\":3,\"content\":\"a\"}]"), "messages[0].role", "invalid_type",
+                "must be a string; got a number");
+    }
+
+    @Test
+    void contentOfTheWrongShape() {
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":42}]"), "messages[0].content", "invalid_type",
+                "must be a string or an array of text parts; got a number");
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":null}]"), "messages[0].content",
+                "missing_required_parameter", "messages[0].content is required for a user message");
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\"}]"),
+                "messages[1].content", "missing_required_parameter", "null only when the message has tool_calls");
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},{\"type\":\"mystery\"}]}]"),
+                "messages[0].content[1].type", "invalid_value", "must be \"text\"", "\"mystery\"");
+    }
+
+    @Test
+    void imageAndAudioPartsAreNotSupported() {
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"what is this?\"},"
+                        + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AAAA\"}}]}]"),
+                "messages[0].content[1].type", "unsupported_content_type", "images are not supported by this model");
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\",\"input_audio\":{}}]}]"),
+                "messages[0].content[0].type", "unsupported_content_type", "audio are not supported by this model");
+    }
+
+    @Test
+    void toolMessageMustFollowAToolCall() {
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"tool\",\"content\":\"b\"}]"),
+                "messages[1].role", "invalid_value", "must follow an assistant message with tool_calls",
+                "follows messages[0], a user message");
+        assertRejected(() -> prepare("[{\"role\":\"ipython\",\"content\":\"b\"}]"), "messages[0].role", "invalid_value",
+                "follows nothing");
+    }
+
+    @Test
+    void atMostOneToolCallPerAssistantMessage() {
+        String call = "{\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}";
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":null,"
+                        + "\"tool_calls\":[" + call + "," + call + "]}]"),
+                "messages[1].tool_calls", "array_above_max_length", "has 2 tool calls", "at most 1 tool call");
+    }
+
+    @Test
+    void toolCallArgumentsMustBeJson() {
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"tool_calls\":"
+                        + "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{city: Oslo\"}}]}]"),
+                "messages[1].tool_calls[0].function.arguments", "invalid_value", "must be valid JSON", "got 11 characters");
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"tool_calls\":"
+                        + "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{} {}\"}}]}]"),
+                "messages[1].tool_calls[0].function.arguments", "invalid_value", "must be valid JSON");
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"tool_calls\":"
+                        + "[{\"type\":\"function\",\"function\":{\"arguments\":\"{}\"}}]}]"),
+                "messages[1].tool_calls[0].function.name", "missing_required_parameter", "is required");
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
+                        + "\"arguments\":\"{}\"}}]}]"),
+                "messages[0].tool_calls", "invalid_value", "only allowed on assistant messages");
+    }
+
+    @Test
+    void tooManyMessages() {
+        StringBuilder m = new StringBuilder("[");
+        for (int i = 0; i < 257; i++) {
+            m.append(i == 0 ? "" : ",").append("{\"role\":\"user\",\"content\":\"m").append(i).append("\"}");
+        }
+        String messages = m.append("]").toString();
+        assertRejected(() -> prepare(messages), "messages", "array_above_max_length", "messages has 257 entries",
+                "the limit is 256 (llm.chat.max-messages)");
+        ChatFormat small = new ChatFormat(tok, new ChatOptions("26 Jul 2024", false, 3, ChatOptions.Enabled.AUTO));
+        assertRejected(() -> small.prepare(ChatInput.of(json("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\","
+                        + "\"content\":\"b\"},{\"role\":\"user\",\"content\":\"c\"},{\"role\":\"assistant\",\"content\":\"d\"}]"))),
+                "messages", "array_above_max_length", "messages has 4 entries", "the limit is 3");
+        // 256 is accepted
+        String atLimit = messages.substring(0, messages.lastIndexOf(",{")) + "]";
+        assertThat(prepare(atLimit).conversation().messages()).hasSize(256);
+    }
+
+    @Test
+    void contextLengthIsCheckedNeverTruncated() {
+        ChatInput input = ChatInput.of(json("[{\"role\":\"user\",\"content\":\"What is GQA?\"}]"));
+        int promptTokens = chat.prepare(input).tokenCount();
+        assertThat(promptTokens).isGreaterThan(20);
+        int limit = promptTokens + 10;
+        assertThat(chat.prepare(input, 10, limit).tokenCount()).isEqualTo(promptTokens); // exactly fits
+        assertRejected(() -> chat.prepare(input, 11, limit), "messages", "context_length_exceeded",
+                "maximum context length is " + limit + " tokens", "you requested " + (promptTokens + 11) + " tokens",
+                "(" + promptTokens + " in the messages, 11 in the completion)");
+        assertRejected(() -> chat.prepare(input, null, promptTokens), "messages", "context_length_exceeded",
+                "maximum context length is " + promptTokens + " tokens", "resulted in " + promptTokens + " tokens",
+                "no room for a completion");
+        assertThat(chat.prepare(input, null, promptTokens + 1).tokenCount()).isEqualTo(promptTokens);
+    }
+
+    @Test
+    void toolsNeedAUserMessageFirst() {
+        String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}}]";
+        assertRejected(() -> chat.prepare(new ChatInput(json("[{\"role\":\"system\",\"content\":\"s\"},"
+                        + "{\"role\":\"assistant\",\"content\":\"a\"}]"), json(tools), true, null)),
+                "messages[1].role", "invalid_value", "first message after the system message must be a user message");
+        assertRejected(() -> chat.prepare(new ChatInput(json("[{\"role\":\"system\",\"content\":\"s\"}]"), json(tools),
+                        true, null)), "messages", "invalid_value", "needs a user message");
+        assertRejected(() -> chat.prepare(new ChatInput(json("[{\"role\":\"user\",\"content\":\"s\"}]"),
+                        json("[{\"type\":\"function\",\"function\":{\"description\":\"x\"}}]"), true, null)),
+                "tools[0].function.name", "missing_required_parameter", "is required");
+        assertRejected(() -> chat.prepare(new ChatInput(json("[{\"role\":\"user\",\"content\":\"s\"}]"),
+                        json("[{\"type\":\"retrieval\",\"function\":{\"name\":\"x\"}}]"), true, null)),
+                "tools[0].type", "invalid_value", "must be \"function\"");
+    }
+
+    @Test
+    void templateKwargs() {
+        ChatInput badDate = new ChatInput(json("[{\"role\":\"user\",\"content\":\"a\"}]"), null, true,
+                json("{\"date_string\": 20240726}"));
+        assertRejected(() -> chat.prepare(badDate), "chat_template_kwargs.date_string", "invalid_type", "got a number");
+        ChatInput builtin = new ChatInput(json("[{\"role\":\"user\",\"content\":\"a\"}]"), null, true,
+                json("{\"builtin_tools\": [\"brave_search\"]}"));
+        assertRejected(() -> chat.prepare(builtin), "chat_template_kwargs.builtin_tools", "invalid_value", "not supported");
+    }
+
+    @Test
+    void baseModelAnswersChatWith400(@TempDir Path dir) throws Exception {
+        Files.copy(TinyLlamaFixture.dir().resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        ObjectNode config = (ObjectNode) ChatJson.MAPPER.readTree(TinyLlamaFixture.dir().resolve("tokenizer_config.json").toFile());
+        config.remove("chat_template");
+        Files.writeString(dir.resolve("tokenizer_config.json"), ChatJson.MAPPER.writeValueAsString(config));
+        try (LlamaTokenizer base = LlamaTokenizer.load(dir)) {
+            assertThat(base.chatTemplate()).isEmpty();
+            ChatFormat auto = new ChatFormat(base, ChatOptions.defaults());
+            assertThat(auto.enabled()).isFalse();
+            assertRejected(() -> auto.prepare(ChatInput.of(json("[{\"role\":\"user\",\"content\":\"a\"}]"))), null,
+                    "chat_not_supported", "This model is a base model", "/v1/completions");
+            ChatFormat forced = new ChatFormat(base, new ChatOptions("26 Jul 2024", false, 256, ChatOptions.Enabled.TRUE));
+            assertThat(forced.enabled()).isTrue();
+            assertThat(forced.prepare(ChatInput.of(json("[{\"role\":\"user\",\"content\":\"a\"}]"))).text())
+                    .startsWith("<|begin_of_text|><|start_header_id|>system");
+        }
+        ChatFormat off = new ChatFormat(tok, new ChatOptions("26 Jul 2024", false, 256, ChatOptions.Enabled.FALSE));
+        assertThat(off.enabled()).isFalse();
+        assertThat(chat.enabled()).isTrue();
+    }
+
+    @Test
+    void unpairedSurrogatesAreNotText() {
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\\ud83d b\"}]"), "messages[0].content",
+                "invalid_value", "unpaired UTF-16 surrogate (\\ud83d)");
+        assertThat(prepare("[{\"role\":\"user\",\"content\":\"a\\ud83e\\udd99 b\"}]").text()).contains("a🦙 b");
+    }
+}

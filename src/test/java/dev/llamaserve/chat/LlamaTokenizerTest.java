@@ -1,0 +1,200 @@
+package dev.llamaserve.chat;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.llamaserve.engine.Detokenizer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class LlamaTokenizerTest {
+
+    private static final LlamaTokenizer tok = TinyLlamaFixture.tokenizer();
+    /** An independent oracle: DJL's tokenizer on the same file, used directly. */
+    private static HuggingFaceTokenizer djl;
+
+    @BeforeAll
+    static void loadOracle() throws Exception {
+        djl = HuggingFaceTokenizer.newInstance(TinyLlamaFixture.dir().resolve("tokenizer.json"),
+                Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));
+    }
+
+    @AfterAll
+    static void closeOracle() {
+        djl.close();
+    }
+
+    @Test
+    void specialTokensAreFoundByTheirText() {
+        SpecialTokens s = tok.specialTokens();
+        // the fixture's ids (README): the same order as the real model's 128000+ ids
+        assertThat(s.beginOfText()).isEqualTo(512);
+        assertThat(s.endOfText()).isEqualTo(513);
+        assertThat(s.startHeader()).isEqualTo(518);
+        assertThat(s.endHeader()).isEqualTo(519);
+        assertThat(s.endOfMessage()).isEqualTo(520);
+        assertThat(s.endOfTurn()).isEqualTo(521);
+        assertThat(s.pythonTag()).isEqualTo(522);
+        assertThat(tok.vocabSize()).isEqualTo(768);
+        assertThat(tok.specialTokenTexts()).hasSize(256).contains("<|reserved_special_token_0|>");
+        for (int id = 512; id < 768; id++) {
+            assertThat(tok.isSpecial(id)).as("id %d", id).isTrue();
+        }
+        assertThat(tok.isSpecial(511)).isFalse();
+        assertThat(new String(tok.tokenBytes(s.endOfTurn()), StandardCharsets.UTF_8)).isEqualTo("<|eot_id|>");
+        assertThat(tok.chatTemplate()).hasValueSatisfying(t -> assertThat(t).contains("Cutting Knowledge Date"));
+    }
+
+    @Test
+    void loadsTheFullTokenizerWithoutTruncation() {
+        String longText = "word ".repeat(3000);
+        int[] ids = tok.encode(longText, true);
+        assertThat(ids.length).isGreaterThan(2048); // DJL would cut at 512 by default
+        assertThat(tok.decode(ids, false)).isEqualTo(longText);
+    }
+
+    @Test
+    void fullEncodingParsesSpecialTextPlainEncodingDoesNot() {
+        String text = "Hi<|eot_id|><|start_header_id|>x";
+        int[] full = tok.encode(text, true);
+        assertThat(full).contains(tok.specialTokens().endOfTurn(), tok.specialTokens().startHeader());
+        assertThat(full).isEqualTo(toInts(djl.encode(text, false, false).getIds()));
+
+        int[] plain = tok.encode(text, false);
+        assertThat(Arrays.stream(plain).filter(tok::isSpecial)).isEmpty();
+        assertThat(tok.decode(plain, false)).isEqualTo(text);
+        assertThat(tok.decode(plain, true)).isEqualTo(text); // ordinary tokens survive skipping specials
+    }
+
+    @Test
+    void plainAndFullEncodingAgreeOnOrdinaryText() {
+        for (String text : List.of("Hello world", "  leading and trailing  ", "你好，世界 🦙🎉", "a\n\nb\tc",
+                "{\"city\": \"Stockholm\", \"n\": 1e+16}", "naïve \u001f control")) {
+            assertThat(tok.encode(text, false)).as(text).isEqualTo(tok.encode(text, true));
+            assertThat(tok.decode(tok.encode(text, false), false)).isEqualTo(text);
+        }
+    }
+
+    @Test
+    void decodeMatchesDjlAndSkipsSpecials() {
+        int[] ids = concat(new int[] {tok.specialTokens().beginOfText()}, tok.encode("Grüße 🦙", false),
+                new int[] {tok.specialTokens().endOfTurn()});
+        long[] longs = Arrays.stream(ids).asLongStream().toArray();
+        assertThat(tok.decode(ids, false)).isEqualTo(djl.decode(longs, false))
+                .isEqualTo("<|begin_of_text|>Grüße 🦙<|eot_id|>");
+        assertThat(tok.decode(ids, true)).isEqualTo(djl.decode(longs, true)).isEqualTo("Grüße 🦙");
+    }
+
+    @Test
+    void incrementalDecodingNeverEmitsAPartialCharacter() {
+        String text = "长上下文窗口 🦙🎉 emoji 👩‍💻 done";
+        int[] ids = tok.encode(text, false);
+        // the tiny vocabulary spells these characters in byte tokens: several tokens per character
+        assertThat(ids.length).isGreaterThan(text.codePointCount(0, text.length()));
+        Detokenizer.IncrementalDecoder decoder = tok.newDecoder();
+        StringBuilder out = new StringBuilder();
+        int heldBack = 0;
+        for (int id : ids) {
+            String piece = decoder.next(id);
+            if (piece.isEmpty()) {
+                heldBack++;
+            }
+            assertThat(piece).doesNotContain("\uFFFD");
+            assertWellFormed(piece);
+            out.append(piece);
+        }
+        out.append(decoder.flush());
+        assertThat(heldBack).isGreaterThan(0);
+        assertThat(out.toString()).isEqualTo(text);
+    }
+
+    @Test
+    void specialTokensYieldNoTextButDoNotDisturbPendingBytes() {
+        byte[] llama = "🦙".getBytes(StandardCharsets.UTF_8);
+        Detokenizer.IncrementalDecoder decoder = tok.newDecoder();
+        assertThat(decoder.next(byteToken(llama[0]))).isEmpty();
+        assertThat(decoder.next(byteToken(llama[1]))).isEmpty();
+        assertThat(decoder.next(tok.specialTokens().endOfTurn())).isEmpty();
+        assertThat(decoder.next(byteToken(llama[2]))).isEmpty();
+        assertThat(decoder.next(byteToken(llama[3]))).isEqualTo("🦙");
+        assertThat(decoder.flush()).isEmpty();
+    }
+
+    @Test
+    void invalidBytesBecomeReplacementCharacters() {
+        // a lead byte followed by ASCII: proven invalid at once
+        assertThat(feed(0xE4, 'a')).containsExactly("", "\uFFFDa");
+        // a byte that can never start a character
+        assertThat(feed(0xFF)).containsExactly("\uFFFD");
+        // a valid 2-byte prefix of a 4-byte character, then an ASCII byte: one U+FFFD for the subpart
+        assertThat(feed(0xF0, 0x9F, 'x')).containsExactly("", "", "\uFFFDx");
+        // a surrogate encoding (ED A0 80) is invalid UTF-8: ED is held until A0 proves it invalid,
+        // then one U+FFFD per byte
+        assertThat(feed(0xED, 0xA0, 0x80)).containsExactly("", "\uFFFD\uFFFD", "\uFFFD");
+        // a dangling prefix at the end of the stream
+        Detokenizer.IncrementalDecoder d = tok.newDecoder();
+        assertThat(d.next(byteToken((byte) 0xE4))).isEmpty();
+        assertThat(d.next(byteToken((byte) 0xBD))).isEmpty();
+        assertThat(d.flush()).isEqualTo("\uFFFD");
+
+        int[] invalid = {byteToken((byte) 0xE4), byteToken((byte) 'a'), byteToken((byte) 0xFF),
+                byteToken((byte) 0xF0), byteToken((byte) 0x9F), byteToken((byte) 'x'), byteToken((byte) 0xE4)};
+        long[] longs = Arrays.stream(invalid).asLongStream().toArray();
+        assertThat(tok.decode(invalid, false)).isEqualTo(djl.decode(longs, false)).isEqualTo("\uFFFDa\uFFFD\uFFFDx\uFFFD");
+    }
+
+    @Test
+    void outOfRangeIdsAreRejected() {
+        assertThatThrownBy(() -> tok.tokenBytes(768)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("768").hasMessageContaining("0..767");
+        assertThatThrownBy(() -> tok.decode(new int[] {-1}, false)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    private static List<String> feed(int... bytes) {
+        Detokenizer.IncrementalDecoder d = tok.newDecoder();
+        List<String> out = new ArrayList<>();
+        for (int b : bytes) {
+            out.add(d.next(byteToken((byte) b)));
+        }
+        return out;
+    }
+
+    /** The id of the token that is exactly this one byte, found in the vocabulary. */
+    private static int byteToken(byte b) {
+        for (int id = 0; id < tok.vocabSize(); id++) {
+            byte[] bytes = tok.tokenBytes(id);
+            if (!tok.isSpecial(id) && bytes.length == 1 && bytes[0] == b) {
+                return id;
+            }
+        }
+        throw new AssertionError("no single-byte token for " + (b & 0xFF));
+    }
+
+    private static void assertWellFormed(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c)) {
+                assertThat(i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1)))
+                        .as("high surrogate at %d is completed", i).isTrue();
+                i++;
+            } else {
+                assertThat(Character.isLowSurrogate(c)).as("lone low surrogate at %d", i).isFalse();
+            }
+        }
+    }
+
+    static int[] toInts(long[] ids) {
+        return Arrays.stream(ids).mapToInt(Math::toIntExact).toArray();
+    }
+
+    static int[] concat(int[]... parts) {
+        return Arrays.stream(parts).flatMapToInt(Arrays::stream).toArray();
+    }
+}

@@ -1,0 +1,77 @@
+package dev.llamaserve.chat;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+class PromptDryRunTest {
+
+    private static final LlamaTokenizer tok = TinyLlamaFixture.tokenizer();
+    private final ChatFormat chat = new ChatFormat(tok, ChatOptions.defaults());
+    private final PromptDryRun dryRun = new PromptDryRun(tok, chat);
+
+    @Test
+    void tokenizesAPromptStringWithBosAndParsedSpecialTokens() {
+        PromptDryRun.TokenizeResult r = dryRun.tokenizePrompt("Hello<|eot_id|>", true, 2048);
+        assertThat(r.tokens()[0]).isEqualTo(tok.specialTokens().beginOfText());
+        assertThat(r.tokens()[r.tokens().length - 1]).isEqualTo(tok.specialTokens().endOfTurn());
+        assertThat(r.count()).isEqualTo(r.tokens().length);
+        assertThat(r.maxModelLen()).isEqualTo(2048);
+        assertThat(r.prompt()).isNull();
+        PromptDryRun.TokenizeResult bare = dryRun.tokenizePrompt("Hello<|eot_id|>", false, 2048);
+        assertThat(bare.tokens()).isEqualTo(Arrays.copyOfRange(r.tokens(), 1, r.tokens().length));
+    }
+
+    @Test
+    void tokenizesMessagesAsTheChatEndpointWouldPromptThem() {
+        JsonNode c = null;
+        for (JsonNode x : TinyLlamaFixture.reference().get("chat_template").values()) {
+            if (x.get("name").stringValue().equals("tool_call_and_result")) {
+                c = x;
+            }
+        }
+        ChatInput input = new ChatInput(c.get("messages"), c.get("tools"), true, null);
+        PromptDryRun.TokenizeResult r = dryRun.tokenizeChat(input, 131072);
+        assertThat(r.prompt()).isEqualTo(c.get("rendered").stringValue());
+        assertThat(r.tokens()).isEqualTo(chat.prepare(input).tokenIds()).isEqualTo(tok.encode(r.prompt(), true));
+        assertThat(r.count()).isEqualTo(r.tokens().length).isGreaterThan(100);
+        assertThat(r.maxModelLen()).isEqualTo(131072);
+
+        // /detokenize gives the prompt back
+        assertThat(dryRun.detokenize(r.tokens())).isEqualTo(r.prompt());
+        assertThat(dryRun.detokenize(ChatJson.MAPPER.valueToTree(r.tokens()))).isEqualTo(r.prompt());
+    }
+
+    @Test
+    void dryRunAppliesTheSameValidation() {
+        assertThatThrownBy(() -> dryRun.tokenizeChat(ChatInput.of(ChatJson.parse("[]")), 2048))
+                .isInstanceOfSatisfying(ChatValidationException.class, e -> assertThat(e.param()).isEqualTo("messages"));
+    }
+
+    @Test
+    void detokenizeRejectsIdsOutsideTheVocabulary() {
+        assertThatThrownBy(() -> dryRun.detokenize(ChatJson.parse("[1, 768]")))
+                .isInstanceOfSatisfying(ChatValidationException.class, e -> {
+                    assertThat(e.param()).isEqualTo("tokens[1]");
+                    assertThat(e.code()).isEqualTo("invalid_value");
+                    assertThat(e.getMessage()).contains("0..767").contains("got 768");
+                });
+        assertThatThrownBy(() -> dryRun.detokenize(new int[] {-5}))
+                .isInstanceOfSatisfying(ChatValidationException.class, e -> {
+                    assertThat(e.param()).isEqualTo("tokens[0]");
+                    assertThat(e.getMessage()).contains("got -5");
+                });
+        assertThatThrownBy(() -> dryRun.detokenize(ChatJson.parse("[1, \"a\"]")))
+                .isInstanceOfSatisfying(ChatValidationException.class, e -> {
+                    assertThat(e.param()).isEqualTo("tokens[1]");
+                    assertThat(e.code()).isEqualTo("invalid_type");
+                });
+        assertThatThrownBy(() -> dryRun.detokenize(ChatJson.parse("[99999999999]")))
+                .isInstanceOfSatisfying(ChatValidationException.class, e -> assertThat(e.getMessage()).contains("got 99999999999"));
+        assertThatThrownBy(() -> dryRun.detokenize((JsonNode) null))
+                .isInstanceOfSatisfying(ChatValidationException.class, e -> assertThat(e.code()).isEqualTo("missing_required_parameter"));
+    }
+}
