@@ -39,6 +39,9 @@ public final class ChatCompletionRequestParser {
         } catch (JacksonException e) {
             throw ApiException.invalid(null, "invalid_json", "Request body is not valid JSON: "
                     + firstLine(e.getOriginalMessage()));
+        } catch (NumberFormatException | ArithmeticException e) {
+            // e.g. 1e999999999999: the exponent does not fit a BigDecimal
+            throw ApiException.invalid(null, "invalid_json", "Request body has a number out of range");
         }
         if (root == null || !root.isObject()) {
             throw ApiException.invalid(null, "invalid_json", "Request body must be a JSON object");

@@ -123,8 +123,8 @@ public final class ToolCallParser {
         JsonNode node;
         try {
             node = OpenAiJson.MAPPER.readTree(json);
-        } catch (JacksonException e) {
-            return null;
+        } catch (JacksonException | NumberFormatException | ArithmeticException e) {
+            return null; // not a call: stays content
         }
         if (node == null || !node.isObject()) {
             return null;

@@ -93,6 +93,7 @@ class ChatCompletionRequestParserTest {
         rejects("\"repetition_penalty\":0", "repetition_penalty", "invalid_value");
         rejects("\"min_p\":1.5", "min_p", "invalid_value");
         rejects("\"top_k\":-2", "top_k", "invalid_value");
+        rejects("\"max_tokens\":1e999999999999", null, "invalid_json"); // exponent beyond BigDecimal
     }
 
     @Test

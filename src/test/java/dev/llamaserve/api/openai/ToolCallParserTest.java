@@ -55,6 +55,7 @@ class ToolCallParserTest {
                 "{\"name\": 3, \"parameters\": {}}",                    // name not a string
                 "{\"foo\": \"bar\"}",                                   // JSON but not a call
                 "{\"name\": \"f\"}",                                    // no parameters
+                "{\"name\": \"f\", \"parameters\": {\"x\": 1e999999999999}}", // number beyond BigDecimal
                 "{\"name\": \"f\", \"parameters\": {}} and then text")) { // trailing text
             ToolCallParser.Result r = ToolCallParser.parse(text, NO_TAG);
             assertThat(r.hasCalls()).as(text).isFalse();
