@@ -1,5 +1,6 @@
 package dev.llamaserve.api.openai;
 
+import dev.llamaserve.engine.Detokenizer;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
@@ -40,6 +41,7 @@ public class ChatCompletionsController {
     private final ChatPromptEncoder encoder;
     private final ServedModel served;
     private final ApiSettings settings;
+    private volatile ToolCallStartTokens startTokens;
 
     public ChatCompletionsController(InferenceEngine engine, ChatPromptEncoder encoder, ServedModel served,
             ApiSettings settings) {
@@ -121,7 +123,7 @@ public class ChatCompletionsController {
     private Mono<Void> complete(ServerHttpResponse response, Prepared p) {
         AtomicBoolean finished = new AtomicBoolean();
         ChatCompletionCollector collector = new ChatCompletionCollector(p.responses(), p.toolsEnabled(),
-                new ToolCallStartTokens(engine.detokenizer()), logprobs(p));
+                startTokens(), logprobs(p));
         return submit(p, finished)
                 .<ChatWire.ChatCompletion>handle((event, sink) -> {
                     if (event instanceof EngineEvent.Tokens t) {
@@ -138,7 +140,7 @@ public class ChatCompletionsController {
     private Mono<Void> stream(ServerHttpResponse response, Prepared p) {
         AtomicBoolean finished = new AtomicBoolean();
         ChatStreamAssembler assembler = new ChatStreamAssembler(p.responses(), p.toolsEnabled(),
-                new ToolCallStartTokens(engine.detokenizer()), logprobs(p), p.params().includeUsage());
+                startTokens(), logprobs(p), p.params().includeUsage());
         // submit first: overload and validation errors are plain HTTP errors, before any byte of the stream
         return Mono.fromCallable(() -> engine.submit(p.request())).flatMap(publisher -> {
             Flux<String> frames = Flux.concat(
@@ -176,6 +178,17 @@ public class ChatCompletionsController {
         return Flux.merge(main, ticks)
                 .takeUntil(s -> s.isOnComplete() || s.isOnError())
                 .dematerialize();
+    }
+
+    /** One cache of tool-call start ids per detokenizer (it is only consulted for requests with tools). */
+    private ToolCallStartTokens startTokens() {
+        Detokenizer detokenizer = engine.detokenizer();
+        ToolCallStartTokens current = startTokens;
+        if (current == null || !current.serves(detokenizer)) {
+            current = new ToolCallStartTokens(detokenizer);
+            startTokens = current;
+        }
+        return current;
     }
 
     private LogprobsRenderer logprobs(Prepared p) {

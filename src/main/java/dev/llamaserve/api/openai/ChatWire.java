@@ -59,6 +59,9 @@ public final class ChatWire {
 
     public record Usage(int promptTokens, int completionTokens, int totalTokens) {
         static Usage of(dev.llamaserve.engine.EngineEvent.Usage u) {
+            if (u == null) {
+                return new Usage(0, 0, 0);
+            }
             return new Usage(u.promptTokens(), u.completionTokens(), u.totalTokens());
         }
     }

@@ -1,6 +1,5 @@
 package dev.llamaserve.api.openai;
 
-import java.nio.charset.StandardCharsets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.annotation.Order;
@@ -60,9 +59,5 @@ public class OpenAiErrorHandler implements WebExceptionHandler {
         byte[] body = OpenAiJson.MAPPER.writeValueAsBytes(error.body());
         DataBuffer buffer = response.bufferFactory().wrap(body);
         return response.writeWith(Mono.just(buffer));
-    }
-
-    static byte[] bodyBytes(ApiException error) {
-        return OpenAiJson.MAPPER.writeValueAsString(error.body()).getBytes(StandardCharsets.UTF_8);
     }
 }

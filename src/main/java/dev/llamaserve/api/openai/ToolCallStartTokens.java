@@ -18,6 +18,11 @@ public final class ToolCallStartTokens {
         this.detokenizer = detokenizer;
     }
 
+    /** Whether this instance answers for {@code other}. */
+    boolean serves(Detokenizer other) {
+        return detokenizer == other;
+    }
+
     public boolean isStart(int tokenId) {
         return cache.computeIfAbsent(tokenId, id -> detokenizer.isSpecial(id)
                 && ToolCallParser.PYTHON_TAG.equals(new String(detokenizer.tokenBytes(id), StandardCharsets.UTF_8)));

@@ -291,6 +291,47 @@ class ChatCompletionsHttpTest extends EngineDoubleWebTest {
     }
 
     @Test
+    void streamingTextThenPythonTagThenCall() throws Exception {
+        engine.script = r -> Flux.just(
+                new EngineEvent.Tokens(ScriptedEngine.ids("Checking."), "Checking.", List.of()),
+                new EngineEvent.Tokens(new int[] {ScriptedEngine.PYTHON_TAG}, "", List.of()),
+                new EngineEvent.Tokens(ScriptedEngine.ids("{\"name\":\"f\",\"parameters\":{\"q\":[1,2]}}"),
+                        "{\"name\":\"f\",\"parameters\":{\"q\":[1,2]}}", List.of()),
+                ScriptedEngine.finished(r, EngineEvent.FinishReason.STOP, 30));
+        List<String> data = Sse.data(post("/v1/chat/completions", chat(TOOLS + ",\"stream\":true")).body());
+        assertThat(data).hasSize(5);
+        assertThat(json(data.get(1)).get("choices").get(0).get("delta").get("content").asString()).isEqualTo("Checking.");
+        JsonNode call = json(data.get(2)).get("choices").get(0).get("delta").get("tool_calls").get(0);
+        assertThat(call.get("function").get("name").asString()).isEqualTo("f");
+        assertThat(call.get("function").get("arguments").asString()).isEqualTo("{\"q\":[1,2]}");
+        assertThat(json(data.get(3)).get("choices").get(0).get("finish_reason").asString()).isEqualTo("tool_calls");
+    }
+
+    @Test
+    void clientDisconnectAbortsANonStreamingRequest() throws Exception {
+        engine.script = r -> Flux.<EngineEvent>never();
+        String body = chat("");
+        try (Socket socket = new Socket("localhost", port)) {
+            socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
+                    + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+            socket.getOutputStream().flush();
+            long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (engine.submitted.isEmpty() && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            assertThat(engine.submitted).hasSize(1);
+        }
+        String id = engine.submitted.get(0).requestId();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!engine.aborted.contains(id) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(engine.aborted).contains(id);
+        assertThat(engine.cancelled).contains(id);
+    }
+
+    @Test
     void requestIdIsEchoedOrGenerated() throws Exception {
         HttpResponse<String> given = http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/v1/chat/completions"))
                 .header("Content-Type", "application/json").header("X-Request-Id", "trace-42")
