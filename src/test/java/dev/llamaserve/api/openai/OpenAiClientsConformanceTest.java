@@ -45,7 +45,7 @@ class OpenAiClientsConformanceTest extends EngineDoubleWebTest {
 
     @Test
     void springAiCall() {
-        ChatResponse response = springAi(false).call(new Prompt("Hi"));
+        ChatResponse response = springAi(true).call(new Prompt("Hi"));
         assertThat(response.getResult().getOutput().getText()).isEqualTo("Hello world!");
         assertThat(response.getResult().getMetadata().getFinishReason()).isEqualToIgnoringCase("stop");
         assertThat(response.getMetadata().getUsage().getCompletionTokens()).isEqualTo(12);
@@ -130,6 +130,20 @@ class OpenAiClientsConformanceTest extends EngineDoubleWebTest {
             }
         });
         return done.get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void langChain4jCall() {
+        dev.langchain4j.model.openai.OpenAiChatModel model = dev.langchain4j.model.openai.OpenAiChatModel.builder()
+                .baseUrl(baseUrl() + "/v1")
+                .apiKey("not-needed")
+                .modelName(MODEL)
+                .maxTokens(32)
+                .build();
+        var response = model.chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build());
+        assertThat(response.aiMessage().text()).isEqualTo("Hello world!");
+        assertThat(response.tokenUsage().outputTokenCount()).isEqualTo(12);
+        assertThat(engine.submitted.get(0).params().maxTokens()).isEqualTo(32);
     }
 
     @Test
