@@ -142,6 +142,18 @@ class ErrorMapHttpTest extends EngineDoubleWebTest {
     }
 
     @Test
+    void chunkedBodyOverTheLimitIs413() throws Exception {
+        // no Content-Length: the limit applies while reading
+        byte[] big = ("{\"messages\":[{\"role\":\"user\",\"content\":\"" + "y".repeat(1024 * 1024 + 10) + "\"}]}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/v1/chat/completions"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertError(r, 413, "invalid_request_error", null, "request_too_large");
+    }
+
+    @Test
     void rateLimitedIs429WithRetryAfter() throws Exception {
         engine.submitError = RequestNotPermitted.createRequestNotPermitted(RateLimiter.ofDefaults("test"));
         HttpResponse<String> r = post("/v1/chat/completions", chat(""));
