@@ -1,0 +1,85 @@
+package dev.llamaserve.api.openai;
+
+import dev.llamaserve.engine.EngineException;
+import io.github.resilience4j.ratelimiter.RequestNotPermitted;
+import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.web.server.MethodNotAllowedException;
+import org.springframework.web.server.NotAcceptableStatusException;
+import org.springframework.web.server.ResponseStatusException;
+import org.springframework.web.server.ServerWebInputException;
+import org.springframework.web.server.UnsupportedMediaTypeStatusException;
+import tools.jackson.core.JacksonException;
+
+/** The single map from a failure to its OpenAI error (status, type, param, code, message). */
+public final class ApiErrors {
+
+    private ApiErrors() {}
+
+    public static ApiException from(Throwable t, ApiSettings settings) {
+        if (t instanceof ApiException api) {
+            return api;
+        }
+        if (t instanceof EngineException.InvalidRequest inv) {
+            return ApiException.invalid(inv.param(), inv.code() == null ? "invalid_value" : inv.code(),
+                    inv.getMessage());
+        }
+        if (t instanceof EngineException.Overloaded o) {
+            return ApiException.unavailable("overloaded", message(o, "The server is overloaded; retry later."));
+        }
+        if (t instanceof EngineException.Unavailable u) {
+            String code = switch (u.state()) {
+                case LOADING -> "model_loading";
+                case DRAINING -> "draining";
+                case FAILED -> "engine_failed";
+                case READY -> "unavailable";
+            };
+            return ApiException.unavailable(code, message(u, "The model is not available (" + u.state() + ")."));
+        }
+        if (t instanceof EngineException.Failure) {
+            return ApiException.internal("The model failed while generating.");
+        }
+        if (t instanceof RequestNotPermitted) {
+            return ApiException.rateLimited("Rate limit exceeded; retry later.");
+        }
+        if (t instanceof DataBufferLimitException) {
+            return ApiException.tooLarge(settings.maxBodyBytes());
+        }
+        if (t instanceof JacksonException) {
+            return ApiException.invalid(null, "invalid_json", "Invalid JSON body.");
+        }
+        if (t instanceof MethodNotAllowedException m) {
+            return new ApiException(405, "invalid_request_error", null, "method_not_allowed",
+                    "Method " + m.getHttpMethod() + " is not allowed here; allowed: "
+                            + m.getSupportedMethods(), false);
+        }
+        if (t instanceof UnsupportedMediaTypeStatusException u) {
+            return new ApiException(415, "invalid_request_error", null, "unsupported_media_type",
+                    "Unsupported media type " + u.getContentType(), false);
+        }
+        if (t instanceof NotAcceptableStatusException) {
+            return new ApiException(406, "invalid_request_error", null, "not_acceptable",
+                    "Cannot produce an acceptable representation.", false);
+        }
+        if (t instanceof ServerWebInputException) {
+            return ApiException.invalid(null, "invalid_request", "Invalid request.");
+        }
+        if (t instanceof ResponseStatusException rse) {
+            int status = rse.getStatusCode().value();
+            return switch (status) {
+                case 404 -> new ApiException(404, "invalid_request_error", null, "not_found",
+                        "Unknown route.", false);
+                case 413 -> ApiException.tooLarge(settings.maxBodyBytes());
+                case 429 -> ApiException.rateLimited("Rate limit exceeded; retry later.");
+                case 503 -> ApiException.unavailable("unavailable", "The service is unavailable; retry later.");
+                default -> new ApiException(status, status < 500 ? "invalid_request_error" : "server_error",
+                        null, status < 500 ? "invalid_request" : "internal_error",
+                        rse.getReason() != null ? rse.getReason() : "HTTP " + status, false);
+            };
+        }
+        return ApiException.internal("Internal server error.");
+    }
+
+    private static String message(Throwable t, String fallback) {
+        return t.getMessage() == null || t.getMessage().isBlank() ? fallback : t.getMessage();
+    }
+}

@@ -1,0 +1,35 @@
+package dev.llamaserve.api.openai;
+
+import java.time.Duration;
+
+/**
+ * Settings of the OpenAI API (bound from {@code llm.api.*} in package config).
+ *
+ * @param acceptAnyModel serve requests naming any model instead of answering 404
+ * @param maxBodyBytes largest request body; larger is a 413
+ * @param keepAliveInterval an SSE comment line is sent when no chunk was written for this long
+ * @param retryAfter the Retry-After sent with 429 and 503
+ */
+public record ApiSettings(boolean acceptAnyModel, long maxBodyBytes, Duration keepAliveInterval, Duration retryAfter) {
+
+    public ApiSettings {
+        if (maxBodyBytes < 1 || maxBodyBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("llm.api.max-body-bytes must be in [1, 2^31), got " + maxBodyBytes);
+        }
+        if (keepAliveInterval == null || keepAliveInterval.isNegative() || keepAliveInterval.isZero()) {
+            throw new IllegalArgumentException("llm.api.keep-alive-interval must be positive, got " + keepAliveInterval);
+        }
+        if (retryAfter == null || retryAfter.isNegative()) {
+            throw new IllegalArgumentException("llm.api.retry-after must not be negative, got " + retryAfter);
+        }
+    }
+
+    public static ApiSettings defaults() {
+        return new ApiSettings(false, 4L * 1024 * 1024, Duration.ofSeconds(5), Duration.ofSeconds(1));
+    }
+
+    /** Retry-After header value: whole seconds, at least 1. */
+    String retryAfterSeconds() {
+        return Long.toString(Math.max(1, (retryAfter.toMillis() + 999) / 1000));
+    }
+}

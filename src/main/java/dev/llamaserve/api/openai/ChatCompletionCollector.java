@@ -1,0 +1,68 @@
+package dev.llamaserve.api.openai;
+
+import dev.llamaserve.engine.EngineEvent;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Collects one request's engine events into a non-streaming chat completion; recognizes tool calls
+ * when tools are enabled. Not thread-safe: feed it from one stream.
+ */
+final class ChatCompletionCollector {
+
+    private final ChatResponses responses;
+    private final boolean toolsEnabled;
+    private final ToolCallStartTokens startTokens;
+    private final LogprobsRenderer logprobs;
+
+    private final StringBuilder text = new StringBuilder();
+    private final List<ChatWire.TokenLogprob> tokenLogprobs = new ArrayList<>();
+    private int tagOffset = ToolCallParser.NO_TAG;
+
+    ChatCompletionCollector(ChatResponses responses, boolean toolsEnabled, ToolCallStartTokens startTokens,
+            LogprobsRenderer logprobs) {
+        this.responses = responses;
+        this.toolsEnabled = toolsEnabled;
+        this.startTokens = startTokens;
+        this.logprobs = logprobs;
+    }
+
+    void onTokens(EngineEvent.Tokens t) {
+        if (toolsEnabled && tagOffset == ToolCallParser.NO_TAG && startTokens.indexIn(t.tokenIds()) >= 0) {
+            tagOffset = text.length();
+        }
+        text.append(t.text());
+        if (logprobs != null) {
+            tokenLogprobs.addAll(logprobs.render(t.logprobs()));
+        }
+    }
+
+    /** The response, or an {@link ApiException} for an engine error or abort. */
+    ChatWire.ChatCompletion finish(EngineEvent.Finished f) {
+        switch (f.reason()) {
+            case ERROR -> throw ApiException.internal(f.errorMessage() == null || f.errorMessage().isBlank()
+                    ? "The model failed while generating." : f.errorMessage());
+            case ABORT -> throw ApiException.unavailable("aborted", "The request was aborted by the server.");
+            default -> { }
+        }
+        if (f.text() != null) {
+            text.append(f.text());
+        }
+        String reason = f.reason() == EngineEvent.FinishReason.LENGTH ? "length" : "stop";
+        ChatWire.Message message = new ChatWire.Message("assistant", text.toString(), null);
+        if (toolsEnabled) {
+            ToolCallParser.Result parsed = ToolCallParser.parse(text.toString(), tagOffset);
+            if (parsed.hasCalls()) {
+                List<ChatWire.ToolCall> calls = new ArrayList<>();
+                for (ToolCallParser.ParsedCall c : parsed.calls()) {
+                    calls.add(new ChatWire.ToolCall(ChatResponses.newToolCallId(),
+                            new ChatWire.FunctionCall(c.name(), c.arguments())));
+                }
+                message = new ChatWire.Message("assistant", parsed.content(), calls);
+                reason = "tool_calls";
+            }
+        }
+        ChatWire.Logprobs lp = logprobs == null ? null : new ChatWire.Logprobs(List.copyOf(tokenLogprobs));
+        return responses.completion(message, lp, reason, f.usage());
+    }
+}

@@ -1,0 +1,36 @@
+package dev.llamaserve.api.openai;
+
+import dev.llamaserve.engine.SamplingParams;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A chat completion request after parsing and range checks.
+ *
+ * @param model the model named by the request, or null when absent
+ * @param messages the raw {@code messages} array (validated further by the prompt encoder)
+ * @param tools the raw {@code tools} array, or null (also null when {@code tool_choice} is "none")
+ * @param chatTemplateKwargs the raw {@code chat_template_kwargs} object, or null
+ * @param stream SSE response
+ * @param includeUsage {@code stream_options.include_usage}
+ * @param logprobs {@code logprobs: true}
+ * @param topLogprobs {@code top_logprobs} (0 when absent)
+ * @param returnTokensAsTokenIds vLLM's {@code return_tokens_as_token_ids}
+ * @param sampling the engine's sampling parameters
+ */
+public record ChatCompletionParams(
+        String model,
+        JsonNode messages,
+        JsonNode tools,
+        JsonNode chatTemplateKwargs,
+        boolean stream,
+        boolean includeUsage,
+        boolean logprobs,
+        int topLogprobs,
+        boolean returnTokensAsTokenIds,
+        SamplingParams sampling) {
+
+    /** Whether the output may be a tool call (tools given and tool_choice is not "none"). */
+    public boolean toolsEnabled() {
+        return tools != null && !tools.isEmpty();
+    }
+}

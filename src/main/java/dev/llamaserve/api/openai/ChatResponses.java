@@ -1,0 +1,46 @@
+package dev.llamaserve.api.openai;
+
+import dev.llamaserve.engine.EngineEvent;
+import java.util.List;
+import java.util.UUID;
+
+/** Builds one request's responses and chunks, all with the same id, created time and model. */
+final class ChatResponses {
+
+    private final String id;
+    private final long created;
+    private final String model;
+
+    ChatResponses(String id, long created, String model) {
+        this.id = id;
+        this.created = created;
+        this.model = model;
+    }
+
+    static String newCompletionId() {
+        return "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
+    }
+
+    static String newToolCallId() {
+        return "call_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
+    }
+
+    String id() {
+        return id;
+    }
+
+    ChatWire.Chunk chunk(ChatWire.Delta delta, ChatWire.Logprobs logprobs, String finishReason) {
+        return new ChatWire.Chunk(id, created, model, List.of(new ChatWire.ChunkChoice(0, delta, logprobs,
+                finishReason)), null);
+    }
+
+    ChatWire.Chunk usageChunk(EngineEvent.Usage usage) {
+        return new ChatWire.Chunk(id, created, model, List.of(), ChatWire.Usage.of(usage));
+    }
+
+    ChatWire.ChatCompletion completion(ChatWire.Message message, ChatWire.Logprobs logprobs, String finishReason,
+            EngineEvent.Usage usage) {
+        return new ChatWire.ChatCompletion(id, created, model,
+                List.of(new ChatWire.Choice(0, message, logprobs, finishReason)), ChatWire.Usage.of(usage));
+    }
+}

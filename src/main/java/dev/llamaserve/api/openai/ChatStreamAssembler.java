@@ -1,0 +1,193 @@
+package dev.llamaserve.api.openai;
+
+import dev.llamaserve.engine.EngineEvent;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns one request's engine events into SSE frames, exactly as OpenAI streams them: a first chunk
+ * with {@code role: assistant}, content deltas as produced, a chunk with the finish reason, an optional
+ * usage chunk with empty {@code choices}, then {@code data: [DONE]}. With tools, text is held back only
+ * until it is clear whether the output is a tool call (it starts with '{' or {@code <|python_tag|>});
+ * tool calls go out one per chunk. An error is a {@code data: {"error":…}} frame and then [DONE].
+ * Not thread-safe: feed it from one stream.
+ */
+final class ChatStreamAssembler {
+
+    static final String DONE = "data: [DONE]\n\n";
+
+    private enum Mode { UNDECIDED, CONTENT, TOOL }
+
+    private final ChatResponses responses;
+    private final boolean toolsEnabled;
+    private final ToolCallStartTokens startTokens;
+    private final LogprobsRenderer logprobs;
+    private final boolean includeUsage;
+
+    private Mode mode;
+    private boolean tagged;
+    private final StringBuilder held = new StringBuilder();
+    private final List<ChatWire.TokenLogprob> heldLogprobs = new ArrayList<>();
+    private boolean done;
+    private String finishReason;
+    private EngineEvent.Usage usage;
+
+    /**
+     * @param logprobs null when the request did not ask for logprobs
+     */
+    ChatStreamAssembler(ChatResponses responses, boolean toolsEnabled, ToolCallStartTokens startTokens,
+            LogprobsRenderer logprobs, boolean includeUsage) {
+        this.responses = responses;
+        this.toolsEnabled = toolsEnabled;
+        this.startTokens = startTokens;
+        this.logprobs = logprobs;
+        this.includeUsage = includeUsage;
+        this.mode = toolsEnabled ? Mode.UNDECIDED : Mode.CONTENT;
+    }
+
+    /** The first frame: the assistant role with empty content. */
+    String start() {
+        return frame(responses.chunk(new ChatWire.Delta("assistant", "", null), null, null));
+    }
+
+    List<String> onEvent(EngineEvent event) {
+        if (done) {
+            return List.of();
+        }
+        if (event instanceof EngineEvent.Tokens t) {
+            return onTokens(t);
+        }
+        return onFinished((EngineEvent.Finished) event);
+    }
+
+    List<String> onTokens(EngineEvent.Tokens t) {
+        List<ChatWire.TokenLogprob> lps = logprobs == null ? List.of() : logprobs.render(t.logprobs());
+        boolean tag = toolsEnabled && mode != Mode.TOOL && startTokens.indexIn(t.tokenIds()) >= 0;
+        if (tag) {
+            if (mode == Mode.UNDECIDED && !held.toString().isBlank()) {
+                // text before the tag is content
+                List<String> out = new ArrayList<>(List.of(content(held.toString(), heldLogprobs)));
+                held.setLength(0);
+                heldLogprobs.clear();
+                mode = Mode.TOOL;
+                tagged = true;
+                hold(t.text(), lps);
+                return out;
+            }
+            held.setLength(0);
+            mode = Mode.TOOL;
+            tagged = true;
+            hold(t.text(), lps);
+            return List.of();
+        }
+        switch (mode) {
+            case CONTENT:
+                return t.text().isEmpty() && lps.isEmpty() ? List.of() : List.of(content(t.text(), lps));
+            case TOOL:
+                hold(t.text(), lps);
+                return List.of();
+            default:
+                hold(t.text(), lps);
+                String s = held.toString().stripLeading();
+                if (s.isEmpty()) {
+                    return List.of();
+                }
+                if (s.charAt(0) == '{') {
+                    mode = Mode.TOOL;
+                    return List.of();
+                }
+                mode = Mode.CONTENT;
+                return List.of(flushHeld());
+        }
+    }
+
+    List<String> onFinished(EngineEvent.Finished f) {
+        done = true;
+        List<String> out = new ArrayList<>();
+        switch (f.reason()) {
+            case ERROR -> {
+                return error(ApiException.internal(f.errorMessage() == null || f.errorMessage().isBlank()
+                        ? "The model failed while generating." : f.errorMessage()));
+            }
+            case ABORT -> {
+                return error(ApiException.unavailable("aborted", "The request was aborted by the server."));
+            }
+            default -> { }
+        }
+        String reason = f.reason() == EngineEvent.FinishReason.LENGTH ? "length" : "stop";
+        String tail = f.text() == null ? "" : f.text();
+        if (mode == Mode.CONTENT) {
+            if (!tail.isEmpty()) {
+                out.add(content(tail, List.of()));
+            }
+        } else {
+            held.append(tail);
+            ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagged ? 0 : ToolCallParser.NO_TAG);
+            if (parsed.hasCalls()) {
+                if (parsed.content() != null) {
+                    out.add(content(parsed.content(), List.of()));
+                }
+                List<ChatWire.TokenLogprob> lps = List.copyOf(heldLogprobs);
+                for (int i = 0; i < parsed.calls().size(); i++) {
+                    ToolCallParser.ParsedCall call = parsed.calls().get(i);
+                    ChatWire.ToolCallDelta delta = new ChatWire.ToolCallDelta(i, ChatResponses.newToolCallId(),
+                            "function", new ChatWire.FunctionCall(call.name(), call.arguments()));
+                    out.add(frame(responses.chunk(new ChatWire.Delta(null, null, List.of(delta)),
+                            i == 0 && !lps.isEmpty() ? new ChatWire.Logprobs(lps) : null, null)));
+                }
+                reason = "tool_calls";
+            } else if (held.length() > 0 || !heldLogprobs.isEmpty()) {
+                out.add(flushHeld());
+            }
+        }
+        finishReason = reason;
+        usage = f.usage();
+        out.add(frame(responses.chunk(ChatWire.Delta.EMPTY, null, reason)));
+        if (includeUsage && f.usage() != null) {
+            out.add(frame(responses.usageChunk(f.usage())));
+        }
+        out.add(DONE);
+        return out;
+    }
+
+    /** An error after the stream started: an error frame, then [DONE]. */
+    List<String> error(ApiException error) {
+        done = true;
+        finishReason = "error";
+        return List.of("data: " + OpenAiJson.MAPPER.writeValueAsString(error.body()) + "\n\n", DONE);
+    }
+
+    boolean done() {
+        return done;
+    }
+
+    /** The finish reason sent ("error" after an error), or null while running. */
+    String finishReason() {
+        return finishReason;
+    }
+
+    EngineEvent.Usage usage() {
+        return usage;
+    }
+
+    private void hold(String text, List<ChatWire.TokenLogprob> lps) {
+        held.append(text);
+        heldLogprobs.addAll(lps);
+    }
+
+    private String flushHeld() {
+        String s = content(held.toString(), List.copyOf(heldLogprobs));
+        held.setLength(0);
+        heldLogprobs.clear();
+        return s;
+    }
+
+    private String content(String text, List<ChatWire.TokenLogprob> lps) {
+        return frame(responses.chunk(new ChatWire.Delta(null, text, null),
+                logprobs == null ? null : new ChatWire.Logprobs(List.copyOf(lps)), null));
+    }
+
+    private static String frame(Object chunk) {
+        return "data: " + OpenAiJson.MAPPER.writeValueAsString(chunk) + "\n\n";
+    }
+}

@@ -1,0 +1,60 @@
+package dev.llamaserve.api.openai;
+
+import dev.llamaserve.engine.Detokenizer;
+import dev.llamaserve.engine.EngineEvent;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Renders the engine's logprobs as OpenAI chat logprobs: token text (or {@code token_id:<id>} with
+ * vLLM's {@code return_tokens_as_token_ids}), its UTF-8 bytes, and the top alternatives.
+ */
+final class LogprobsRenderer {
+
+    /** What -inf and NaN logprobs are written as (JSON has no infinity). */
+    static final double FLOOR = -9999.0;
+
+    private final Detokenizer detokenizer;
+    private final boolean asTokenIds;
+    private final int top;
+
+    LogprobsRenderer(Detokenizer detokenizer, boolean asTokenIds, int top) {
+        this.detokenizer = detokenizer;
+        this.asTokenIds = asTokenIds;
+        this.top = top;
+    }
+
+    List<ChatWire.TokenLogprob> render(List<EngineEvent.TokenLogprob> logprobs) {
+        List<ChatWire.TokenLogprob> out = new ArrayList<>(logprobs.size());
+        for (EngineEvent.TokenLogprob lp : logprobs) {
+            List<ChatWire.TopLogprob> alternatives = new ArrayList<>();
+            for (EngineEvent.TopLogprob t : lp.top()) {
+                if (alternatives.size() == top) {
+                    break;
+                }
+                alternatives.add(new ChatWire.TopLogprob(token(t.tokenId()), value(t.logprob()), bytes(t.tokenId())));
+            }
+            out.add(new ChatWire.TokenLogprob(token(lp.tokenId()), value(lp.logprob()), bytes(lp.tokenId()),
+                    alternatives));
+        }
+        return out;
+    }
+
+    private String token(int id) {
+        return asTokenIds ? "token_id:" + id : new String(detokenizer.tokenBytes(id), StandardCharsets.UTF_8);
+    }
+
+    private List<Integer> bytes(int id) {
+        byte[] b = detokenizer.tokenBytes(id);
+        List<Integer> out = new ArrayList<>(b.length);
+        for (byte x : b) {
+            out.add(x & 0xff);
+        }
+        return out;
+    }
+
+    private static double value(float logprob) {
+        return Float.isFinite(logprob) ? logprob : FLOOR;
+    }
+}

@@ -1,0 +1,51 @@
+package dev.llamaserve.api.openai;
+
+import dev.llamaserve.engine.InferenceEngine;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ServerWebExchange;
+import reactor.core.publisher.Mono;
+
+/** {@code GET /v1/models} and {@code GET /v1/models/{id}}: the served name and its aliases. */
+@RestController
+public class ModelsController {
+
+    private final InferenceEngine engine;
+    private final ServedModel served;
+    private final long created = Instant.now().getEpochSecond();
+
+    public ModelsController(InferenceEngine engine, ServedModel served) {
+        this.engine = engine;
+        this.served = served;
+    }
+
+    @GetMapping("/v1/models")
+    public Mono<Void> list(ServerWebExchange exchange) {
+        return Mono.defer(() -> {
+            int maxModelLen = engine.modelInfo().maxModelLen();
+            List<ModelWire.ModelCard> cards = new ArrayList<>();
+            for (String name : served.allNames()) {
+                cards.add(new ModelWire.ModelCard(name, created, served.name(), maxModelLen));
+            }
+            return JsonResponses.write(exchange.getResponse(), new ModelWire.ModelList(cards));
+        });
+    }
+
+    /** Ids may contain '/', so the rest of the path is the id. */
+    @GetMapping("/v1/models/{*id}")
+    public Mono<Void> get(@PathVariable("id") String path, ServerWebExchange exchange) {
+        return Mono.defer(() -> {
+            String id = path.startsWith("/") ? path.substring(1) : path;
+            if (!served.answersTo(id)) {
+                return Mono.error(ApiException.modelNotFound(id));
+            }
+            ModelWire.ModelCard card = new ModelWire.ModelCard(id, created, served.name(),
+                    engine.modelInfo().maxModelLen());
+            return JsonResponses.write(exchange.getResponse(), card);
+        });
+    }
+}

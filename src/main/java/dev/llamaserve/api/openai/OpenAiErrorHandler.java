@@ -1,0 +1,63 @@
+package dev.llamaserve.api.openai;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.core.annotation.Order;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.stereotype.Component;
+import org.springframework.web.server.ServerWebExchange;
+import org.springframework.web.server.WebExceptionHandler;
+import reactor.core.publisher.Mono;
+
+/**
+ * Renders every failure that reaches the web layer, on every route (unknown routes and actuator
+ * included), as an OpenAI error body. Ordered before Spring Boot's own error handler.
+ */
+@Component
+@Order(-2)
+public class OpenAiErrorHandler implements WebExceptionHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(OpenAiErrorHandler.class);
+
+    private final ApiSettings settings;
+
+    public OpenAiErrorHandler(ApiSettings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public Mono<Void> handle(ServerWebExchange exchange, Throwable ex) {
+        ServerHttpResponse response = exchange.getResponse();
+        if (response.isCommitted()) {
+            return Mono.error(ex);
+        }
+        ApiException error = ApiErrors.from(ex, settings);
+        String requestId = RequestIdFilter.requestId(exchange);
+        String route = exchange.getRequest().getMethod() + " " + exchange.getRequest().getPath().value();
+        if (error.status() >= 500) {
+            log.warn("request_id={} {} -> {} {}", requestId, route, error.status(), error.code(), ex);
+        } else {
+            log.debug("request_id={} {} -> {} {} param={}", requestId, route, error.status(), error.code(),
+                    error.param());
+        }
+        return write(response, error, settings);
+    }
+
+    /** Writes {@code error} as the whole response (status, headers, JSON body). */
+    static Mono<Void> write(ServerHttpResponse response, ApiException error, ApiSettings settings) {
+        response.setStatusCode(HttpStatusCode.valueOf(error.status()));
+        HttpHeaders headers = response.getHeaders();
+        headers.setContentType(MediaType.APPLICATION_JSON);
+        headers.remove(HttpHeaders.CONTENT_LENGTH);
+        if (error.retry()) {
+            headers.set(HttpHeaders.RETRY_AFTER, settings.retryAfterSeconds());
+        }
+        byte[] body = OpenAiJson.MAPPER.writeValueAsBytes(error.body());
+        DataBuffer buffer = response.bufferFactory().wrap(body);
+        return response.writeWith(Mono.just(buffer));
+    }
+}

@@ -1,0 +1,142 @@
+package dev.llamaserve.api.openai;
+
+import java.util.ArrayList;
+import java.util.List;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Recognizes Llama 3.1 JSON tool calls in model output: {@code {"name": …, "parameters": {…}}}
+ * (several may follow one another, separated by {@code ;} or whitespace), either as the whole output
+ * or after {@code <|python_tag|>}. Text before the tag stays content. Anything that does not parse
+ * as calls stays content, unchanged.
+ *
+ * <p>The engine's text leaves special tokens out, so the caller gives the offset in the text at
+ * which the {@code <|python_tag|>} token was generated ({@link #NO_TAG} if none); a literal
+ * {@code <|python_tag|>} in the text is recognized too.
+ */
+public final class ToolCallParser {
+
+    public static final int NO_TAG = -1;
+    static final String PYTHON_TAG = "<|python_tag|>";
+
+    /** A parsed call: the function name and the JSON text of its parameters. */
+    public record ParsedCall(String name, String arguments) {}
+
+    /**
+     * @param content the text that stays content (null when there is none)
+     * @param calls the tool calls; empty when the output is plain content
+     */
+    public record Result(String content, List<ParsedCall> calls) {
+        public boolean hasCalls() {
+            return !calls.isEmpty();
+        }
+    }
+
+    private ToolCallParser() {}
+
+    public static Result parse(String text, int tagOffset) {
+        String before;
+        String rest;
+        int literal = text.indexOf(PYTHON_TAG);
+        if (tagOffset >= 0 && tagOffset <= text.length() && (literal < 0 || tagOffset <= literal)) {
+            before = text.substring(0, tagOffset);
+            rest = text.substring(tagOffset);
+            if (rest.startsWith(PYTHON_TAG)) {
+                rest = rest.substring(PYTHON_TAG.length());
+            }
+        } else if (literal >= 0) {
+            before = text.substring(0, literal);
+            rest = text.substring(literal + PYTHON_TAG.length());
+        } else {
+            before = "";
+            rest = text;
+        }
+        List<ParsedCall> calls = parseCalls(rest);
+        if (calls.isEmpty()) {
+            return new Result(text.isEmpty() ? null : text, List.of());
+        }
+        return new Result(before.isBlank() ? null : before, calls);
+    }
+
+    /** Whether text (without tag) may still turn out to be a tool call: it is blank or starts with '{'. */
+    static boolean mayBeCall(String text) {
+        String s = text.stripLeading();
+        return s.isEmpty() || s.charAt(0) == '{';
+    }
+
+    /** The calls in {@code s}, or an empty list unless all of {@code s} is calls. */
+    static List<ParsedCall> parseCalls(String s) {
+        List<ParsedCall> calls = new ArrayList<>();
+        int i = 0;
+        int n = s.length();
+        while (true) {
+            while (i < n && (Character.isWhitespace(s.charAt(i)) || (s.charAt(i) == ';' && !calls.isEmpty()))) {
+                i++;
+            }
+            if (i == n) {
+                return calls;
+            }
+            if (s.charAt(i) != '{') {
+                return List.of();
+            }
+            int end = objectEnd(s, i);
+            if (end < 0) {
+                return List.of();
+            }
+            ParsedCall call = toCall(s.substring(i, end));
+            if (call == null) {
+                return List.of();
+            }
+            calls.add(call);
+            i = end;
+        }
+    }
+
+    /** Index after the JSON object starting at {@code start}, or -1 if it is not closed. */
+    private static int objectEnd(String s, int start) {
+        int depth = 0;
+        boolean inString = false;
+        for (int i = start; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (inString) {
+                if (c == '\\') {
+                    i++;
+                } else if (c == '"') {
+                    inString = false;
+                }
+            } else if (c == '"') {
+                inString = true;
+            } else if (c == '{' || c == '[') {
+                depth++;
+            } else if (c == '}' || c == ']') {
+                depth--;
+                if (depth == 0) {
+                    return i + 1;
+                }
+            }
+        }
+        return -1;
+    }
+
+    private static ParsedCall toCall(String json) {
+        JsonNode node;
+        try {
+            node = OpenAiJson.MAPPER.readTree(json);
+        } catch (JacksonException | NumberFormatException | ArithmeticException e) {
+            return null; // not a call: stays content
+        }
+        if (node == null || !node.isObject()) {
+            return null;
+        }
+        JsonNode name = node.get("name");
+        if (name == null || !name.isString() || name.asString().isBlank()) {
+            return null;
+        }
+        JsonNode params = node.has("parameters") ? node.get("parameters") : node.get("arguments");
+        if (params == null || !params.isObject()) {
+            return null;
+        }
+        return new ParsedCall(name.asString(), OpenAiJson.MAPPER.writeValueAsString(params));
+    }
+}

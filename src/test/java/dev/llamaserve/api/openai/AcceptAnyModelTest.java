@@ -1,0 +1,39 @@
+package dev.llamaserve.api.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** llm.api.accept-any-model, on the controller's request preparation (engine and prompt test doubles). */
+class AcceptAnyModelTest {
+
+    private final ServedModel served = new ServedModel("meta-llama/Llama-3.1-8B-Instruct", List.of("llama3"));
+    private final byte[] body = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"
+            .getBytes(StandardCharsets.UTF_8);
+
+    private ChatCompletionsController controller(boolean acceptAny) {
+        return new ChatCompletionsController(new ScriptedEngine(), new FakePromptEncoder(), served,
+                new ApiSettings(acceptAny, 1024 * 1024, Duration.ofSeconds(5), Duration.ofSeconds(1)));
+    }
+
+    @Test
+    void otherModelIs404ByDefault() {
+        assertThatThrownBy(() -> controller(false).prepare("r1", body))
+                .isInstanceOfSatisfying(ApiException.class, e -> {
+                    assertThat(e.status()).isEqualTo(404);
+                    assertThat(e.code()).isEqualTo("model_not_found");
+                    assertThat(e.param()).isEqualTo("model");
+                });
+    }
+
+    @Test
+    void otherModelIsServedWhenAcceptAnyModel() {
+        ChatCompletionsController.Prepared p = controller(true).prepare("r1", body);
+        assertThat(p.request().promptTokenIds()).isNotEmpty();
+        assertThat(p.params().model()).isEqualTo("gpt-4o");
+    }
+}

@@ -1,0 +1,138 @@
+package dev.llamaserve.api.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.llamaserve.engine.SamplingParams;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ChatCompletionRequestParserTest {
+
+    private final ChatCompletionRequestParser parser = new ChatCompletionRequestParser(1000);
+
+    private ChatCompletionParams parse(String extra) {
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]" + (extra.isEmpty() ? "" : "," + extra) + "}";
+        return parser.parse(body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void rejects(String extra, String param, String code) {
+        assertThatThrownBy(() -> parse(extra)).as(extra).isInstanceOfSatisfying(ApiException.class, e -> {
+            assertThat(e.status()).isEqualTo(400);
+            assertThat(e.param()).isEqualTo(param);
+            assertThat(e.code()).isEqualTo(code);
+        });
+    }
+
+    @Test
+    void defaultsLeaveSamplingToTheModel() {
+        ChatCompletionParams p = parse("");
+        assertThat(p.model()).isNull();
+        assertThat(p.stream()).isFalse();
+        assertThat(p.sampling()).isEqualTo(SamplingParams.defaults());
+        assertThat(p.tools()).isNull();
+    }
+
+    @Test
+    void acceptsEveryParameter() {
+        ChatCompletionParams p = parse("\"model\":\"m\",\"temperature\":0,\"top_p\":1,\"top_k\":-1,\"min_p\":0.1,"
+                + "\"seed\":-5,\"presence_penalty\":-2,\"frequency_penalty\":2,\"repetition_penalty\":1.2,"
+                + "\"logit_bias\":{\"5\":-100,\"7\":100},\"max_tokens\":5.0,\"min_tokens\":3,\"ignore_eos\":false,"
+                + "\"stop\":\"\\n\",\"stop_token_ids\":[9],\"logprobs\":true,\"top_logprobs\":20,\"n\":1,"
+                + "\"stream\":true,\"stream_options\":{\"include_usage\":true},\"response_format\":{\"type\":\"text\"},"
+                + "\"tool_choice\":\"auto\",\"tools\":[{\"type\":\"function\"}],\"parallel_tool_calls\":false,"
+                + "\"chat_template_kwargs\":{\"x\":1},\"return_tokens_as_token_ids\":true,\"store\":false");
+        SamplingParams s = p.sampling();
+        assertThat(s.temperature()).isEqualTo(0.0);
+        assertThat(s.topP()).isEqualTo(1.0);
+        assertThat(s.topK()).isEqualTo(-1);
+        assertThat(s.minP()).isEqualTo(0.1);
+        assertThat(s.seed()).isEqualTo(-5L);
+        assertThat(s.presencePenalty()).isEqualTo(-2.0);
+        assertThat(s.frequencyPenalty()).isEqualTo(2.0);
+        assertThat(s.repetitionPenalty()).isEqualTo(1.2);
+        assertThat(s.logitBias()).isEqualTo(Map.of(5, -100.0, 7, 100.0));
+        assertThat(s.maxTokens()).isEqualTo(5);
+        assertThat(s.minTokens()).isEqualTo(3);
+        assertThat(s.stop()).containsExactly("\n");
+        assertThat(s.stopTokenIds()).containsExactly(9);
+        assertThat(s.logprobs()).isEqualTo(20);
+        assertThat(p.stream()).isTrue();
+        assertThat(p.includeUsage()).isTrue();
+        assertThat(p.toolsEnabled()).isTrue();
+        assertThat(p.returnTokensAsTokenIds()).isTrue();
+        assertThat(p.chatTemplateKwargs().get("x").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void maxCompletionTokensWinsOverMaxTokens() {
+        assertThat(parse("\"max_tokens\":9,\"max_completion_tokens\":4").sampling().maxTokens()).isEqualTo(4);
+        assertThat(parse("\"max_tokens\":9").sampling().maxTokens()).isEqualTo(9);
+    }
+
+    @Test
+    void rangeChecks() {
+        rejects("\"temperature\":2.0000001", "temperature", "invalid_value");
+        rejects("\"top_p\":0.0", "top_p", "invalid_value");
+        rejects("\"top_p\":1.0000001", "top_p", "invalid_value");
+        rejects("\"top_logprobs\":21,\"logprobs\":true", "top_logprobs", "invalid_value");
+        rejects("\"top_logprobs\":2", "top_logprobs", "invalid_value");
+        rejects("\"logit_bias\":{\"1\":100.01}", "logit_bias", "invalid_value");
+        rejects("\"logit_bias\":{\"abc\":1}", "logit_bias", "invalid_value");
+        rejects("\"logit_bias\":{\"1000\":1}", "logit_bias", "invalid_value");
+        rejects("\"logit_bias\":{\"1\":\"1\"}", "logit_bias", "invalid_type");
+        rejects("\"max_tokens\":0", "max_tokens", "invalid_value");
+        rejects("\"max_tokens\":-1", "max_tokens", "invalid_value");
+        rejects("\"max_tokens\":2.5", "max_tokens", "invalid_type");
+        rejects("\"max_tokens\":1e400", "max_tokens", "invalid_value");
+        rejects("\"min_tokens\":10,\"max_tokens\":5", "min_tokens", "invalid_value");
+        rejects("\"stop\":[\"1\",\"2\",\"3\",\"4\",\"5\"]", "stop", "invalid_value");
+        rejects("\"stop\":[1]", "stop", "invalid_type");
+        rejects("\"presence_penalty\":2.5", "presence_penalty", "invalid_value");
+        rejects("\"repetition_penalty\":0", "repetition_penalty", "invalid_value");
+        rejects("\"min_p\":1.5", "min_p", "invalid_value");
+        rejects("\"top_k\":-2", "top_k", "invalid_value");
+        rejects("\"max_tokens\":1e999999999999", null, "invalid_json"); // exponent beyond BigDecimal
+    }
+
+    @Test
+    void unsupportedFeaturesAre400NamingTheParam() {
+        rejects("\"n\":2", "n", "unsupported_value");
+        rejects("\"tool_choice\":\"required\"", "tool_choice", "unsupported_value");
+        rejects("\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}}", "tool_choice",
+                "unsupported_value");
+        rejects("\"tool_choice\":\"sometimes\"", "tool_choice", "invalid_value");
+        rejects("\"response_format\":{\"type\":\"json_object\"}", "response_format", "unsupported_value");
+        rejects("\"stream_options\":{\"include_usage\":true}", "stream_options", "invalid_value");
+    }
+
+    @Test
+    void wrongTypes() {
+        rejects("\"stream\":\"yes\"", "stream", "invalid_type");
+        rejects("\"model\":5", "model", "invalid_type");
+        rejects("\"tools\":{}", "tools", "invalid_type");
+        rejects("\"seed\":\"1\"", "seed", "invalid_type");
+        rejects("\"chat_template_kwargs\":[]", "chat_template_kwargs", "invalid_type");
+    }
+
+    @Test
+    void nullMeansAbsentAndUnknownFieldsAreIgnored() {
+        ChatCompletionParams p = parse("\"temperature\":null,\"max_tokens\":null,\"stop\":null,\"whatever\":[1,{}]");
+        assertThat(p.sampling()).isEqualTo(SamplingParams.defaults());
+    }
+
+    @Test
+    void toolChoiceNoneDropsTools() {
+        assertThat(parse("\"tools\":[{\"type\":\"function\"}],\"tool_choice\":\"none\"").tools()).isNull();
+    }
+
+    @Test
+    void messagesStayRawWithExactNumbers() {
+        ChatCompletionParams p = parser.parse(("{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"n\":0.1000000000000000055511}],"
+                + "\"tools\":[{\"type\":\"function\",\"function\":{\"parameters\":{\"maximum\":123456789012345678901234567890}}}]}")
+                .getBytes(StandardCharsets.UTF_8));
+        assertThat(OpenAiJson.MAPPER.writeValueAsString(p.messages())).contains("0.1000000000000000055511");
+        assertThat(OpenAiJson.MAPPER.writeValueAsString(p.tools())).contains("123456789012345678901234567890");
+    }
+}

@@ -1,0 +1,102 @@
+package dev.llamaserve.api.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llamaserve.engine.EngineEvent;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/** The SSE state machine on its own (detokenizer from the engine test double for the python tag). */
+class ChatStreamAssemblerTest {
+
+    private final ToolCallStartTokens startTokens = new ToolCallStartTokens(new ScriptedEngine().detokenizer());
+
+    private ChatStreamAssembler assembler(boolean tools, boolean usage) {
+        return new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), tools, startTokens, null, usage);
+    }
+
+    private static EngineEvent.Tokens text(String s) {
+        return new EngineEvent.Tokens(ScriptedEngine.ids(s), s, List.of());
+    }
+
+    private static EngineEvent.Finished finish(EngineEvent.FinishReason reason, String tail) {
+        return new EngineEvent.Finished(reason, new EngineEvent.Usage(5, 3), tail, null, null);
+    }
+
+    private static List<JsonNode> run(ChatStreamAssembler a, EngineEvent... events) {
+        List<String> frames = new ArrayList<>();
+        frames.add(a.start());
+        for (EngineEvent e : events) {
+            frames.addAll(a.onEvent(e));
+        }
+        assertThat(frames.get(frames.size() - 1)).isEqualTo("data: [DONE]\n\n");
+        List<JsonNode> out = new ArrayList<>();
+        for (String f : frames.subList(0, frames.size() - 1)) {
+            assertThat(f).startsWith("data: {").endsWith("}\n\n");
+            out.add(OpenAiJson.MAPPER.readTree(f.substring(6)));
+        }
+        return out;
+    }
+
+    private static JsonNode delta(JsonNode chunk) {
+        return chunk.get("choices").get(0).get("delta");
+    }
+
+    @Test
+    void withoutToolsEveryDeltaGoesOutAtOnceAndTheTailIsReleased() {
+        ChatStreamAssembler a = assembler(false, false);
+        assertThat(a.onEvent(text("{"))).hasSize(1);
+        assertThat(a.onEvent(new EngineEvent.Tokens(new int[] {65}, "", List.of()))).isEmpty();
+        List<String> end = a.onEvent(finish(EngineEvent.FinishReason.LENGTH, "\uFFFD"));
+        assertThat(end).hasSize(3);
+        assertThat(end.get(0)).contains("\"content\":\"\uFFFD\"");
+        assertThat(end.get(1)).contains("\"finish_reason\":\"length\"");
+    }
+
+    @Test
+    void withToolsWhitespaceOnlyOutputIsContentAtTheEnd() {
+        List<JsonNode> chunks = run(assembler(true, false), text("\n"), text(" "), finish(EngineEvent.FinishReason.STOP, ""));
+        assertThat(chunks).hasSize(3);
+        assertThat(delta(chunks.get(1)).get("content").asString()).isEqualTo("\n ");
+        assertThat(chunks.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("stop");
+    }
+
+    @Test
+    void withToolsJsonStartIsHeldUntilTheEnd() {
+        ChatStreamAssembler a = assembler(true, true);
+        assertThat(a.onEvent(text("{\"name\": \"f\","))).isEmpty();
+        assertThat(a.onEvent(text(" \"parameters\": {\"a\": \"b\"}"))).isEmpty();
+        List<String> end = a.onEvent(finish(EngineEvent.FinishReason.STOP, "}"));
+        assertThat(end).hasSize(4);
+        JsonNode call = OpenAiJson.MAPPER.readTree(end.get(0).substring(6));
+        assertThat(delta(call).get("tool_calls").get(0).get("function").get("arguments").asString())
+                .isEqualTo("{\"a\":\"b\"}");
+        assertThat(end.get(1)).contains("\"finish_reason\":\"tool_calls\"");
+        JsonNode usage = OpenAiJson.MAPPER.readTree(end.get(2).substring(6));
+        assertThat(usage.get("choices")).isEmpty();
+        assertThat(usage.get("usage").get("total_tokens").asInt()).isEqualTo(8);
+        assertThat(a.finishReason()).isEqualTo("tool_calls");
+    }
+
+    @Test
+    void lengthCutToolCallIsContentWithLength() {
+        List<JsonNode> chunks = run(assembler(true, false), new EngineEvent.Tokens(new int[] {ScriptedEngine.PYTHON_TAG}, "",
+                List.of()), text("{\"name\": \"f\", \"param"), finish(EngineEvent.FinishReason.LENGTH, ""));
+        assertThat(chunks).hasSize(3);
+        assertThat(delta(chunks.get(1)).get("content").asString()).isEqualTo("{\"name\": \"f\", \"param");
+        assertThat(chunks.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
+    }
+
+    @Test
+    void abortIsAnErrorEvent() {
+        ChatStreamAssembler a = assembler(false, true);
+        a.onEvent(text("x"));
+        List<String> end = a.onEvent(finish(EngineEvent.FinishReason.ABORT, ""));
+        assertThat(end).hasSize(2);
+        assertThat(end.get(0)).startsWith("data: {\"error\":{").contains("\"code\":\"aborted\"");
+        assertThat(end.get(1)).isEqualTo("data: [DONE]\n\n");
+        assertThat(a.onEvent(text("late"))).isEmpty();
+    }
+}

@@ -1,0 +1,177 @@
+package dev.llamaserve.api.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.reactive.server.EntityExchangeResult;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * 10,000 requests over real HTTP (engine test double, see {@link EngineDoubleWebTest}) mixing
+ * malformed bodies (bad JSON, wrong types, huge numbers, invalid UTF-8, missing fields, deep
+ * nesting) with valid control requests: no answer is a 5xx, every malformed one gets an OpenAI error
+ * body, every valid control request succeeds with the full completion.
+ */
+class MalformedRequestFuzzTest extends EngineDoubleWebTest {
+
+    private static final int REQUESTS = 10_000;
+
+    private static final String[] PARAMS = {"temperature", "top_p", "max_tokens", "max_completion_tokens", "n",
+            "stop", "seed", "logprobs", "top_logprobs", "logit_bias", "stream", "stream_options", "tools",
+            "tool_choice", "response_format", "top_k", "min_p", "repetition_penalty", "min_tokens", "ignore_eos",
+            "presence_penalty", "frequency_penalty", "model", "messages", "chat_template_kwargs",
+            "return_tokens_as_token_ids"};
+
+    private static final String[] WRONG_VALUES = {"\"x\"", "[]", "{}", "true", "null", "-1", "0", "1e999999999",
+            "-1e999999999", "123456789012345678901234567890123456789", "0.000000000000000000000000001", "1.5",
+            "[1,2,3]", "{\"a\":{\"b\":[null]}}", "\"\\u0000\"", "\"\\ud800\"", "-0", "2147483648", "9.99e307",
+            "[\"a\",\"b\",\"c\",\"d\",\"e\"]", "{\"type\":\"json_object\"}", "{\"include_usage\":\"yes\"}"};
+
+    private static final int CLIENTS = 4;
+
+    @Test
+    void noMalformedRequestIsA5xxAndEveryValidOneSucceeds() throws Exception {
+        AtomicInteger valid = new AtomicInteger();
+        AtomicInteger malformed = new AtomicInteger();
+        List<String> failures = new CopyOnWriteArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
+        long start = System.nanoTime();
+        try {
+            List<Future<?>> workers = new ArrayList<>();
+            for (int w = 0; w < CLIENTS; w++) {
+                long seed = 20261129L + w;
+                workers.add(pool.submit(() -> run(new Random(seed), REQUESTS / CLIENTS, valid, malformed, failures)));
+            }
+            for (Future<?> f : workers) {
+                f.get(10, TimeUnit.MINUTES);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        System.out.printf("fuzz: %d requests (%d valid, %d malformed) on %d clients in %d ms%n",
+                valid.get() + malformed.get(), valid.get(), malformed.get(), CLIENTS, millis);
+        assertThat(failures).isEmpty();
+        assertThat(valid.get() + malformed.get()).isEqualTo(REQUESTS);
+    }
+
+    private void run(Random random, int requests, AtomicInteger valid, AtomicInteger malformed, List<String> failures) {
+        WebTestClient client = client();
+        for (int i = 0; i < requests && failures.size() <= 20; i++) {
+            if (i % 3 == 0) {
+                valid.incrementAndGet();
+                boolean stream = random.nextBoolean();
+                String body = chat(stream ? "\"stream\":true,\"max_tokens\":" + (1 + random.nextInt(100))
+                        : "\"temperature\":" + random.nextInt(3) * 0.5);
+                EntityExchangeResult<byte[]> r = send(client, body.getBytes(StandardCharsets.UTF_8));
+                String text = r.getResponseBody() == null ? "" : new String(r.getResponseBody(), StandardCharsets.UTF_8);
+                boolean ok = r.getStatus().value() == 200 && (stream
+                        ? text.endsWith("data: [DONE]\n\n") && Sse.data(text).size() == 6
+                        : OpenAiJson.MAPPER.readTree(text).get("choices").get(0).get("message").get("content")
+                                .asString().equals("Hello world!"));
+                if (!ok) {
+                    failures.add("valid request -> " + r.getStatus() + " " + text);
+                }
+            } else {
+                malformed.incrementAndGet();
+                byte[] body = malformed(random);
+                EntityExchangeResult<byte[]> r = send(client, body);
+                int status = r.getStatus().value();
+                String text = r.getResponseBody() == null ? "" : new String(r.getResponseBody(), StandardCharsets.UTF_8);
+                if (status >= 500) {
+                    failures.add("malformed -> " + status + " " + text + " for "
+                            + new String(body, 0, Math.min(body.length, 300), StandardCharsets.UTF_8));
+                } else if (status != 200) {
+                    JsonNode error = OpenAiJson.MAPPER.readTree(text).get("error");
+                    if (error == null || !error.has("message") || !error.has("type") || !error.has("param")
+                            || !error.has("code")) {
+                        failures.add("malformed -> " + status + " without an OpenAI error body: " + text);
+                    }
+                }
+            }
+        }
+    }
+
+    private static EntityExchangeResult<byte[]> send(WebTestClient client, byte[] body) {
+        return client.post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .exchange().expectBody(byte[].class).returnResult();
+    }
+
+    private static byte[] malformed(Random random) {
+        String valid = chat("\"max_tokens\":16,\"temperature\":0.7,\"stop\":[\"\\n\"]");
+        switch (random.nextInt(9)) {
+            case 0: { // truncated JSON
+                return valid.substring(0, random.nextInt(valid.length())).getBytes(StandardCharsets.UTF_8);
+            }
+            case 1: { // one character replaced by a JSON-significant one
+                char[] c = valid.toCharArray();
+                c[random.nextInt(c.length)] = "{}[]\",:0\\ x".charAt(random.nextInt(11));
+                return new String(c).getBytes(StandardCharsets.UTF_8);
+            }
+            case 2: { // wrong type or out-of-range value for a known parameter
+                String p = PARAMS[random.nextInt(PARAMS.length)];
+                String v = WRONG_VALUES[random.nextInt(WRONG_VALUES.length)];
+                return ("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"" + p + "\":" + v + "}")
+                        .replace("\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"messages\":",
+                                "\"messages\":")
+                        .getBytes(StandardCharsets.UTF_8);
+            }
+            case 3: { // huge numbers
+                String digits = "9".repeat(1 + random.nextInt(400));
+                String[] forms = {digits, "-" + digits, "1e" + digits.substring(0, Math.min(12, digits.length())),
+                        "0." + digits + "1", digits + ".5e-3"};
+                String p = PARAMS[random.nextInt(PARAMS.length)];
+                return chat("\"" + p + "\":" + forms[random.nextInt(forms.length)]).getBytes(StandardCharsets.UTF_8);
+            }
+            case 4: { // invalid UTF-8 inside a string or at random
+                byte[] b = valid.getBytes(StandardCharsets.UTF_8);
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                int at = random.nextInt(b.length);
+                out.write(b, 0, at);
+                byte[][] bad = {{(byte) 0xC3, 0x28}, {(byte) 0xFF}, {(byte) 0xE2, (byte) 0x82}, {(byte) 0x80},
+                        {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, {(byte) 0xF8, (byte) 0x88, (byte) 0x80, (byte) 0x80}};
+                out.writeBytes(bad[random.nextInt(bad.length)]);
+                out.write(b, at, b.length - at);
+                return out.toByteArray();
+            }
+            case 5: { // missing or empty required fields
+                String[] bodies = {"{}", "{\"model\":\"" + MODEL + "\"}", "{\"messages\":[]}", "{\"messages\":null}",
+                        "null", "", "[]", "\"text\"", "42", "{\"messages\":[null]}", "{\"messages\":[{}]}",
+                        "{\"messages\":[{\"role\":\"user\"}],\"model\":null}"};
+                return bodies[random.nextInt(bodies.length)].getBytes(StandardCharsets.UTF_8);
+            }
+            case 6: { // deep nesting
+                int depth = 100 + random.nextInt(5000);
+                String nest = "[".repeat(depth) + "]".repeat(depth);
+                return chat("\"metadata\":" + nest).getBytes(StandardCharsets.UTF_8);
+            }
+            case 7: { // random bytes
+                byte[] b = new byte[1 + random.nextInt(200)];
+                random.nextBytes(b);
+                return b;
+            }
+            default: { // wrong shapes of messages and tools
+                String[] parts = {"\"messages\":{\"role\":\"user\"}", "\"messages\":[1,2]",
+                        "\"messages\":[{\"role\":[],\"content\":\"x\"}]", "\"tools\":[1]", "\"tools\":\"x\"",
+                        "\"tool_choice\":7", "\"logit_bias\":{\"x\":1}", "\"logit_bias\":{\"-1\":1}",
+                        "\"stop\":[\"\"]", "\"stop\":[null]"};
+                String part = parts[random.nextInt(parts.length)];
+                String body = part.startsWith("\"messages\"") ? "{" + part + "}" : chat(part);
+                return body.getBytes(StandardCharsets.UTF_8);
+            }
+        }
+    }
+}

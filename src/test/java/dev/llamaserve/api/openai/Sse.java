@@ -1,0 +1,43 @@
+package dev.llamaserve.api.openai;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** A raw SSE reader for tests: splits a body into events, checking the framing byte for byte. */
+final class Sse {
+
+    private Sse() {}
+
+    /** The events of {@code body} ("data: x" lines or ": comment" lines), each ended by a blank line. */
+    static List<String> events(String body) {
+        List<String> out = new ArrayList<>();
+        int i = 0;
+        while (i < body.length()) {
+            int end = body.indexOf("\n\n", i);
+            if (end < 0) {
+                throw new AssertionError("unterminated SSE event at offset " + i + ": " + body.substring(i));
+            }
+            String event = body.substring(i, end);
+            if (event.contains("\n")) {
+                throw new AssertionError("multi-line SSE event: " + event);
+            }
+            if (!event.startsWith("data: ") && !event.startsWith(": ")) {
+                throw new AssertionError("not an SSE data or comment line: " + event);
+            }
+            out.add(event);
+            i = end + 2;
+        }
+        return out;
+    }
+
+    /** The data payloads, comments left out. */
+    static List<String> data(String body) {
+        List<String> out = new ArrayList<>();
+        for (String e : events(body)) {
+            if (e.startsWith("data: ")) {
+                out.add(e.substring("data: ".length()));
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,96 @@
+package dev.llamaserve.api.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ToolCallParserTest {
+
+    private static final int NO_TAG = ToolCallParser.NO_TAG;
+
+    @Test
+    void bareJsonCall() {
+        ToolCallParser.Result r = ToolCallParser.parse(
+                "{\"name\": \"get_current_weather\", \"parameters\": {\"location\": \"San Francisco, CA\", \"unit\": \"celsius\"}}",
+                NO_TAG);
+        assertThat(r.content()).isNull();
+        assertThat(r.calls()).containsExactly(new ToolCallParser.ParsedCall("get_current_weather",
+                "{\"location\":\"San Francisco, CA\",\"unit\":\"celsius\"}"));
+    }
+
+    @Test
+    void callAfterPythonTagTokenOffsetWithTextBefore() {
+        String text = "I'll look that up.{\"name\": \"search\", \"parameters\": {\"query\": \"llama\"}}";
+        ToolCallParser.Result r = ToolCallParser.parse(text, "I'll look that up.".length());
+        assertThat(r.content()).isEqualTo("I'll look that up.");
+        assertThat(r.calls()).containsExactly(new ToolCallParser.ParsedCall("search", "{\"query\":\"llama\"}"));
+    }
+
+    @Test
+    void literalPythonTagInText() {
+        ToolCallParser.Result r = ToolCallParser.parse(
+                "<|python_tag|>{\"name\": \"f\", \"parameters\": {\"n\": 12345678901234567890.000001}}", NO_TAG);
+        assertThat(r.content()).isNull();
+        // numbers keep their exact text
+        assertThat(r.calls()).containsExactly(new ToolCallParser.ParsedCall("f", "{\"n\":12345678901234567890.000001}"));
+    }
+
+    @Test
+    void severalCallsSeparatedBySemicolons() {
+        ToolCallParser.Result r = ToolCallParser.parse(
+                "{\"name\": \"a\", \"parameters\": {\"s\": \"x;}{\\\"\"}}; {\"name\": \"b\", \"arguments\": {\"k\": [1, {\"z\": null}]}}\n",
+                NO_TAG);
+        assertThat(r.calls()).containsExactly(
+                new ToolCallParser.ParsedCall("a", "{\"s\":\"x;}{\\\"\"}"),
+                new ToolCallParser.ParsedCall("b", "{\"k\":[1,{\"z\":null}]}"));
+    }
+
+    @Test
+    void malformedJsonStaysContent() {
+        for (String text : List.of(
+                "{\"name\": \"f\", \"parameters\": {\"x\": 1}",         // unclosed
+                "{\"name\": \"f\", \"parameters\": {\"x\": 1,}}",       // trailing comma
+                "{\"name\": \"f\", \"parameters\": \"x=1\"}",           // parameters not an object
+                "{\"name\": 3, \"parameters\": {}}",                    // name not a string
+                "{\"foo\": \"bar\"}",                                   // JSON but not a call
+                "{\"name\": \"f\"}",                                    // no parameters
+                "{\"name\": \"f\", \"parameters\": {\"x\": 1e999999999999}}", // number beyond BigDecimal
+                "{\"name\": \"f\", \"parameters\": {}} and then text")) { // trailing text
+            ToolCallParser.Result r = ToolCallParser.parse(text, NO_TAG);
+            assertThat(r.hasCalls()).as(text).isFalse();
+            assertThat(r.content()).as(text).isEqualTo(text);
+        }
+    }
+
+    @Test
+    void textThenBareJsonWithoutTagStaysContent() {
+        String text = "Here is the call: {\"name\": \"f\", \"parameters\": {}}";
+        ToolCallParser.Result r = ToolCallParser.parse(text, NO_TAG);
+        assertThat(r.hasCalls()).isFalse();
+        assertThat(r.content()).isEqualTo(text);
+    }
+
+    @Test
+    void taggedButNotJsonStaysContent() {
+        String text = "Let me compute.import math\nprint(math.pi)";
+        ToolCallParser.Result r = ToolCallParser.parse(text, "Let me compute.".length());
+        assertThat(r.hasCalls()).isFalse();
+        assertThat(r.content()).isEqualTo(text);
+    }
+
+    @Test
+    void plainContent() {
+        ToolCallParser.Result r = ToolCallParser.parse("The weather in Paris is sunny.", NO_TAG);
+        assertThat(r.hasCalls()).isFalse();
+        assertThat(r.content()).isEqualTo("The weather in Paris is sunny.");
+        assertThat(ToolCallParser.parse("", NO_TAG).content()).isNull();
+    }
+
+    @Test
+    void leadingWhitespaceBeforeCall() {
+        ToolCallParser.Result r = ToolCallParser.parse("\n  {\"name\": \"f\", \"parameters\": {}}", NO_TAG);
+        assertThat(r.content()).isNull();
+        assertThat(r.calls()).containsExactly(new ToolCallParser.ParsedCall("f", "{}"));
+    }
+}
