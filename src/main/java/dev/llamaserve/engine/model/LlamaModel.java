@@ -8,6 +8,7 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,6 +34,8 @@ public final class LlamaModel implements CausalLm {
      * from this many rows a float16 step multiplies in float32 (weights widened on the fly).
      */
     static final int CPU_FP16_UPCAST_ROWS = 4;
+
+    static final boolean GRAPH_OPTIMIZER = Boolean.getBoolean("llamaserve.graphOptimizer");
 
     private final ModelConfig config;
     private final DevicePlanner.DeviceInfo device;
@@ -238,6 +241,9 @@ public final class LlamaModel implements CausalLm {
             all[2] = invFreqArg;
             for (int i = 0; i < args.size(); i++) {
                 all[3 + i] = args.get(i);
+            }
+            if (!GRAPH_OPTIMIZER) {
+                JniUtils.setGraphExecutorOptimize(false);
             }
             try (IValue out = IValueUtils.runMethod(module, "step", all)) {
                 PtNDArray logits = out.toTensor((PtNDManager) step);   // [R, V] float32 on cpu
