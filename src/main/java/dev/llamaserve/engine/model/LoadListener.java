@@ -1,0 +1,35 @@
+package dev.llamaserve.engine.model;
+
+import java.time.Duration;
+
+/** Progress of {@link LlamaModel#load}, for logs. Called on the loading thread. */
+public interface LoadListener {
+
+    LoadListener NONE = p -> { };
+
+    void progress(Progress p);
+
+    default void loaded(Summary s) {
+    }
+
+    /**
+     * @param tensor the tensor just loaded
+     * @param tensorsLoaded tensors converted and on the device so far
+     * @param shardsLoaded shard files whose tensors are all loaded
+     * @param bytesLoaded stored (checkpoint) bytes read so far
+     */
+    record Progress(String tensor, int tensorsLoaded, int tensorsTotal, int shardsLoaded, int shardsTotal,
+                    long bytesLoaded, long bytesTotal) {
+        public double percent() {
+            return bytesTotal == 0 ? 100.0 : 100.0 * bytesLoaded / bytesTotal;
+        }
+    }
+
+    /**
+     * @param weightBytes weights in the compute dtype on the device (tied embeddings counted once)
+     * @param kvCacheBytes the KV pool on the device
+     */
+    record Summary(DevicePlanner.DeviceInfo device, ComputeDType dtype, long weightBytes, long kvCacheBytes,
+                   int kvSlots, Duration elapsed) {
+    }
+}

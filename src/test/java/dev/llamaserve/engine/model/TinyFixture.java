@@ -1,0 +1,75 @@
+package dev.llamaserve.engine.model;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The tiny Llama 3.1 fixture checkpoint on the test class path, and its reference outputs. */
+final class TinyFixture {
+
+    static final String DIR = "fixtures/tiny-llama31/";
+    static final String[] FILES = {"config.json", "model.safetensors.index.json",
+        "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"};
+
+    private TinyFixture() {
+    }
+
+    /** The fixture directory as it sits on the class path (target/test-classes). */
+    static Path dir() {
+        URL url = TinyFixture.class.getClassLoader().getResource(DIR + "config.json");
+        if (url == null) {
+            throw new IllegalStateException(DIR + " missing from the test class path");
+        }
+        try {
+            return Path.of(url.toURI()).getParent();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Copies the checkpoint files into {@code target} (for tests that corrupt them). */
+    static Path copyTo(Path target) throws IOException {
+        Files.createDirectories(target);
+        for (String f : FILES) {
+            try (InputStream in = TinyFixture.class.getClassLoader().getResourceAsStream(DIR + f)) {
+                Files.copy(in, target.resolve(f));
+            }
+        }
+        return target;
+    }
+
+    static JsonNode reference() throws IOException {
+        try (InputStream in = TinyFixture.class.getClassLoader().getResourceAsStream(DIR + "reference-outputs.json")) {
+            return JsonMapper.builder().build().readTree(in);
+        }
+    }
+
+    static int[] ints(JsonNode array) {
+        int[] out = new int[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asInt();
+        }
+        return out;
+    }
+
+    static double[] doubles(JsonNode array) {
+        double[] out = new double[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asDouble();
+        }
+        return out;
+    }
+
+    static List<JsonNode> list(JsonNode array) {
+        List<JsonNode> out = new ArrayList<>();
+        array.forEach(out::add);
+        return out;
+    }
+}
