@@ -18,6 +18,9 @@ public final class Collector implements Flow.Subscriber<EngineEvent> {
     public volatile Flow.Subscription subscription;
     public volatile boolean completed;
     public volatile Throwable error;
+    /** System.nanoTime() of the first token event and of the last event (0 before). */
+    public volatile long firstTokenNanos;
+    public volatile long lastTokenNanos;
 
     public Collector() {
         this(Long.MAX_VALUE);
@@ -43,6 +46,13 @@ public final class Collector implements Flow.Subscriber<EngineEvent> {
 
     @Override
     public void onNext(EngineEvent item) {
+        if (item instanceof EngineEvent.Tokens) {
+            long now = System.nanoTime();
+            if (firstTokenNanos == 0) {
+                firstTokenNanos = now;
+            }
+            lastTokenNanos = now;
+        }
         events.add(item);
         if (item instanceof EngineEvent.Finished f) {
             finished.complete(f);
