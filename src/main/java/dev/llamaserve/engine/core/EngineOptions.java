@@ -34,6 +34,10 @@ public record EngineOptions(
         positive("maxBufferedEvents", maxBufferedEvents);
         positive("blockSize", blockSize);
         positive("maxConsecutiveFailures", maxConsecutiveFailures);
+        if (maxNumBatchedTokens < maxNumSeqs) {
+            throw new IllegalArgumentException("maxNumBatchedTokens (" + maxNumBatchedTokens
+                    + ") must be >= maxNumSeqs (" + maxNumSeqs + "): every running decode needs a token each step");
+        }
         if (kvTokenBudget < 0) {
             throw new IllegalArgumentException("kvTokenBudget must be >= 0, was " + kvTokenBudget);
         }

@@ -15,6 +15,7 @@ import dev.llamaserve.engine.runner.ModelRunner;
 import dev.llamaserve.engine.sampling.Sampler;
 import dev.llamaserve.engine.sampling.SamplerWorkspace;
 import dev.llamaserve.engine.sampling.SamplingConfig;
+import dev.llamaserve.engine.sampling.SamplingDefaults;
 import dev.llamaserve.engine.sampling.StopStrings;
 import dev.llamaserve.engine.scheduler.Scheduler;
 import dev.llamaserve.engine.scheduler.SchedulerConfig;
@@ -53,6 +54,7 @@ public final class LlmEngine implements InferenceEngine {
     private final CausalLm model;
     private final Detokenizer detokenizer;
     private final ModelInfo modelInfo;
+    private final SamplingDefaults defaults;
     private final EngineOptions options;
     private final BlockManager kv;
     private final Scheduler scheduler;
@@ -82,10 +84,24 @@ public final class LlmEngine implements InferenceEngine {
 
     private record Abort(RequestState state) {}
 
+    /** An engine whose sampling defaults are those {@link ModelInfo} carries (no top_k default). */
     public LlmEngine(CausalLm model, Detokenizer detokenizer, ModelInfo modelInfo, EngineOptions options) {
+        this(model, detokenizer, modelInfo, SamplingDefaults.of(modelInfo), options);
+    }
+
+    /**
+     * @param model the loaded model with its KV pool; the engine owns it from now on and closes it
+     * @param detokenizer the model's tokenizer, for incremental decoding of each request's output
+     * @param modelInfo context length, vocabulary, eos ids and defaults, as callers see them
+     * @param defaults the generation-config defaults a request's unset parameters take
+     * @param options the {@code llm.engine.*} settings
+     */
+    public LlmEngine(CausalLm model, Detokenizer detokenizer, ModelInfo modelInfo, SamplingDefaults defaults,
+            EngineOptions options) {
         this.model = model;
         this.detokenizer = detokenizer;
         this.modelInfo = modelInfo;
+        this.defaults = defaults;
         this.options = options;
         int slots = options.kvTokenBudget() == 0 ? model.kvSlots() : Math.min(options.kvTokenBudget(), model.kvSlots());
         int blocks = slots / options.blockSize();
@@ -110,9 +126,13 @@ public final class LlmEngine implements InferenceEngine {
 
     /** Builds an engine and starts its thread. */
     public static LlmEngine start(CausalLm model, Detokenizer detokenizer, ModelInfo modelInfo, EngineOptions options) {
-        LlmEngine engine = new LlmEngine(model, detokenizer, modelInfo, options);
-        engine.start();
-        return engine;
+        return new LlmEngine(model, detokenizer, modelInfo, options).start();
+    }
+
+    /** Builds an engine with explicit generation-config defaults and starts its thread. */
+    public static LlmEngine start(CausalLm model, Detokenizer detokenizer, ModelInfo modelInfo,
+            SamplingDefaults defaults, EngineOptions options) {
+        return new LlmEngine(model, detokenizer, modelInfo, defaults, options).start();
     }
 
     /** Starts the engine thread; the engine becomes {@link EngineState#READY}. */
@@ -134,7 +154,7 @@ public final class LlmEngine implements InferenceEngine {
             throw new EngineException.Unavailable(s, "engine is " + s.name().toLowerCase(java.util.Locale.ROOT));
         }
         int maxTokens = validate(request);
-        SamplingConfig sampling = SamplingConfig.resolve(request.params(), modelInfo, maxTokens);
+        SamplingConfig sampling = SamplingConfig.resolve(request.params(), defaults, maxTokens);
         int w;
         do {
             w = waitingCount.get();

@@ -125,13 +125,18 @@ public final class Sampler {
         }
         double invT = 1.0 / config.temperature();
         // x becomes unnormalised probabilities: the most likely token has weight 1.
+        // Tokens more than 27.6 nats below the best (weight under 1e-12) are left out without an exp:
+        // together they hold under 1.3e-7 of the mass even over a 128k vocabulary.
+        float cutoff = (float) (max - 27.6 * config.temperature());
         float minWeight = (float) config.minP();
         int n = 0;
         for (int i = 0; i < vocab; i++) {
-            float w = (float) Math.exp((x[i] - max) * invT);
-            x[i] = w;
-            if (w > 0 && w >= minWeight) {
-                idx[n++] = i;
+            if (x[i] >= cutoff) {
+                float w = (float) Math.exp((x[i] - max) * invT);
+                x[i] = w;
+                if (w > 0 && w >= minWeight) {
+                    idx[n++] = i;
+                }
             }
         }
         if (config.topK() > 0 && config.topK() < n) {

@@ -57,9 +57,14 @@ public record SamplingConfig(
      * @param maxTokens the completion limit to use (the caller has checked it against the context)
      */
     public static SamplingConfig resolve(SamplingParams p, ModelInfo model, int maxTokens) {
-        double temperature = p.temperature() != null ? p.temperature() : model.defaultTemperature();
-        double topP = p.topP() != null ? p.topP() : model.defaultTopP();
-        int topK = p.topK() != null && p.topK() > 0 ? p.topK() : 0;
+        return resolve(p, SamplingDefaults.of(model), maxTokens);
+    }
+
+    /** Resolves a request's parameters against the generation-config defaults. */
+    public static SamplingConfig resolve(SamplingParams p, SamplingDefaults model, int maxTokens) {
+        double temperature = p.temperature() != null ? p.temperature() : model.temperature();
+        double topP = p.topP() != null ? p.topP() : model.topP();
+        int topK = p.topK() != null ? Math.max(p.topK(), 0) : model.topK();
         double minP = p.minP() != null ? p.minP() : 0.0;
         int n = p.logitBias().size();
         int[] biasIds = new int[n];

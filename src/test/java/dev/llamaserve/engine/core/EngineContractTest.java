@@ -164,7 +164,8 @@ public abstract class EngineContractTest {
 
     @Test
     void requestsSubmittedTogetherRunInOneBatchAndMatchTheirRunsAlone() {
-        LlmEngine e = engine(opts());
+        ControlledLm lm = new ControlledLm(newModel());
+        LlmEngine e = engine(lm, opts());
         int n = 4;
         SamplingParams p = greedy(12).logprobs(5).build();
         List<Collector> alone = new ArrayList<>();
@@ -174,10 +175,12 @@ public abstract class EngineContractTest {
             alone.add(c);
         }
         assertEquals(1, e.stats().maxRecentBatchSize(), "alone means one sequence per step");
+        lm.gated(true); // hold the engine's first step until all are queued, as if they arrived at once
         List<Collector> together = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             together.add(submit(e, prompt(6 + 5 * i, 100 + i), p));
         }
+        lm.gated(false);
         for (Collector c : together) {
             assertEquals(FinishReason.LENGTH, c.await(WAIT).reason());
         }
@@ -356,11 +359,13 @@ public abstract class EngineContractTest {
             alone.add(run(roomy, prompt(promptLen, 30 + i), greedy(maxTokens).build()));
         }
         // 4 blocks of 16 per sequence at the end (59 slots); 10 blocks hold about two and a half.
-        LlmEngine tight = engine(opts().withKvTokenBudget(160));
+        ControlledLm lm = new ControlledLm(newModel()).gated(true);
+        LlmEngine tight = engine(lm, opts().withKvTokenBudget(160));
         List<Collector> cs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             cs.add(submit(tight, prompt(promptLen, 30 + i), greedy(maxTokens).build()));
         }
+        lm.gated(false);
         for (int i = 0; i < n; i++) {
             assertEquals(FinishReason.LENGTH, cs.get(i).await(WAIT).reason());
             assertArrayEquals(alone.get(i), cs.get(i).tokens(), "request " + i);
@@ -423,21 +428,27 @@ public abstract class EngineContractTest {
 
     @Test
     void seededSamplingIsReproducibleAcrossBatchMixes() {
-        LlmEngine e = engine(opts());
+        ControlledLm lm = new ControlledLm(newModel());
+        LlmEngine e = engine(lm, opts());
         int[] pr = prompt(14, 12);
         SamplingParams seeded = SamplingParams.builder().temperature(1.0).topP(0.95).seed(1234L).maxTokens(16)
                 .ignoreEos(true).build();
         int[] alone = run(e, pr, seeded);
+        lm.gated(true);
         Collector withOthers = submit(e, pr, seeded);
         List<Collector> others = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             others.add(submit(e, prompt(5 + 9 * i, 40 + i), SamplingParams.builder().temperature(0.8).seed(7L + i)
                     .maxTokens(5 + 7 * i).ignoreEos(true).build()));
         }
+        lm.gated(false);
         withOthers.await(WAIT);
         assertArrayEquals(alone, withOthers.tokens());
+        assertTrue(e.stats().maxRecentBatchSize() > 1);
+        lm.gated(true);
         Collector mix2First = submit(e, prompt(30, 50), greedy(3).build());
         Collector mix2 = submit(e, pr, seeded);
+        lm.gated(false);
         mix2.await(WAIT);
         mix2First.await(WAIT);
         assertArrayEquals(alone, mix2.tokens());

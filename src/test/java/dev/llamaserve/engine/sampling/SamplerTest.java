@@ -85,6 +85,12 @@ class SamplerTest {
         SamplingConfig ignore = SamplingConfig.resolve(SamplingParams.builder().ignoreEos(true)
                 .stopTokenIds(Set.of(5)).build(), MODEL, 50);
         assertArrayEquals(new int[] {5}, ignore.stopTokenIds());
+        SamplingDefaults withTopK = new SamplingDefaults(0.7, 0.8, 40, Set.of(EOS));
+        SamplingConfig k = SamplingConfig.resolve(SamplingParams.defaults(), withTopK, 50);
+        assertEquals(40, k.topK());
+        assertEquals(0.7, k.temperature());
+        assertEquals(0, SamplingConfig.resolve(SamplingParams.builder().topK(0).build(), withTopK, 50).topK(),
+                "a request's top_k overrides the default");
     }
 
     @Test

@@ -24,9 +24,13 @@ public final class ControlledLm implements CausalLm {
         this.delegate = delegate;
     }
 
+    /** Gating on makes later forward calls wait for {@link #allow}; off releases any waiting call. */
     public ControlledLm gated(boolean on) {
-        gated = on;
-        if (!on) {
+        if (on) {
+            permits.drainPermits();
+            gated = true;
+        } else {
+            gated = false;
             permits.release(1_000_000);
         }
         return this;
