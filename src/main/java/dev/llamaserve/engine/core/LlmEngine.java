@@ -68,6 +68,8 @@ public final class LlmEngine implements InferenceEngine {
     private final ConcurrentHashMap<String, RequestState> active = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
     private volatile boolean stopRequested;
+    /** Set by the engine thread as it exits, before its last look at the inbox. */
+    private volatile boolean terminated;
     private volatile long drainDeadline;
     private volatile Snapshot snapshot;
 
@@ -173,6 +175,13 @@ public final class LlmEngine implements InferenceEngine {
                     "request id " + request.requestId() + " is already in use");
         }
         inbox.add(rs);
+        if (terminated && inbox.remove(rs)) {
+            // The engine thread exited between the state check and the enqueue: nobody would serve it.
+            active.remove(request.requestId(), rs);
+            waitingCount.decrementAndGet();
+            EngineState now = state.get();
+            throw new EngineException.Unavailable(now, "engine is " + now.name().toLowerCase(java.util.Locale.ROOT));
+        }
         return stream;
     }
 
@@ -271,6 +280,7 @@ public final class LlmEngine implements InferenceEngine {
             state.set(EngineState.FAILED);
             finishAll(EngineEvent.FinishReason.ERROR, "engine failed: " + t);
         } finally {
+            terminated = true;
             // Requests that slipped into the inbox after the last check.
             Object cmd;
             while ((cmd = inbox.poll()) != null) {

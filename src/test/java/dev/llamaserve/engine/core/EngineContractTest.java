@@ -228,20 +228,38 @@ public abstract class EngineContractTest {
     @Test
     void runningStreamKeepsReceivingTokensWhileALongPromptIsPrefilled() {
         int budget = 256;
-        LlmEngine e = engine(opts().withMaxNumBatchedTokens(budget));
+        ControlledLm lm = new ControlledLm(newModel());
+        LlmEngine e = engine(lm, opts().withMaxNumBatchedTokens(budget));
         Collector running = Collector.subscribe(e.submit(
                 new GenerationRequest("running", prompt(8, 1), greedy(3000).build())));
         await(() -> running.tokenCount() >= 2, "the first stream decodes");
         int before = running.tokenCount();
+        int firstCall = lm.calls();
         Collector longOne = submit(e, prompt(4000, 2), greedy(1).build());
         longOne.await(WAIT);
-        int during = running.tokenCount() - before;
-        int prefillSteps = (4000 + budget - 2) / (budget - 1);
-        // Every prefill step also decodes the running stream; allow for delivery lag at both ends.
-        assertTrue(during >= prefillSteps - 3, "running stream got " + during + " tokens during a "
-                + prefillSteps + "-step prefill");
         assertTrue(e.abort("running"));
         assertEquals(FinishReason.ABORT, running.await(WAIT).reason());
+        // What the model was asked to do, step by step: every step that carried a chunk of the long
+        // prompt also carried the running stream's decode token.
+        List<int[]> steps = lm.queryLens().subList(firstCall, lm.calls());
+        int chunkSteps = 0;
+        int prefilled = 0;
+        for (int[] q : steps) {
+            boolean chunk = Arrays.stream(q).anyMatch(n -> n > 1);
+            if (chunk) {
+                chunkSteps++;
+                assertEquals(2, q.length, "a decode and a prefill chunk: " + Arrays.toString(q));
+                assertTrue(Arrays.stream(q).anyMatch(n -> n == 1), "the decode ran alongside the chunk");
+                assertTrue(Arrays.stream(q).sum() <= budget);
+                prefilled += Arrays.stream(q).max().orElseThrow();
+            }
+        }
+        int prefillSteps = (4000 + budget - 2) / (budget - 1);
+        assertEquals(4000, prefilled, "the whole prompt went through in chunks");
+        assertEquals(prefillSteps, chunkSteps, "chunks as large as the budget left by the decode allows");
+        int[] after = running.tokens();
+        assertTrue(after.length - before >= prefillSteps, "the stream received " + (after.length - before)
+                + " tokens across a " + prefillSteps + "-step prefill");
     }
 
     // ------------------------------------------------------------------ aborts, queue
@@ -319,12 +337,16 @@ public abstract class EngineContractTest {
 
     @Test
     void cancellingTheSubscriptionAbortsTheRequest() {
-        LlmEngine e = engine(opts());
-        Collector c = submit(e, prompt(8, 8), greedy(4000).build());
-        await(() -> c.tokenCount() >= 2, "tokens flow");
+        ControlledLm lm = new ControlledLm(newModel()).gated(true);
+        LlmEngine e = engine(lm, opts());
+        Collector c = submit(e, prompt(8, 8), greedy(1000).build());
+        lm.allow(3);
+        await(() -> c.tokenCount() == 3, "tokens flow");
         c.subscription.cancel();
+        lm.allow(1); // the step in flight ends; the abort is handled before the next one
         await(() -> e.stats().running() == 0 && e.stats().kvBlocksUsed() == 0, "the request is gone");
-        assertTrue(c.tokenCount() < 4000);
+        assertEquals(4, lm.calls(), "no step ran after the abort");
+        assertFalse(c.finished.isDone(), "a cancelled subscription receives nothing more");
     }
 
     @Test

@@ -3,6 +3,9 @@ package dev.llamaserve.engine.testing;
 import dev.llamaserve.engine.model.CausalLm;
 import dev.llamaserve.engine.model.ForwardBatch;
 import dev.llamaserve.engine.model.ModelConfig;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
@@ -17,6 +20,7 @@ public final class ControlledLm implements CausalLm {
     private final CausalLm delegate;
     private final Semaphore permits = new Semaphore(0);
     private final AtomicInteger calls = new AtomicInteger();
+    private final List<int[]> queryLens = Collections.synchronizedList(new ArrayList<>());
     private volatile boolean gated;
     private volatile Predicate<ForwardBatch> fault = b -> false;
 
@@ -45,6 +49,13 @@ public final class ControlledLm implements CausalLm {
         fault = predicate;
     }
 
+    /** Each forward call's new-token count per sequence, in call order. */
+    public List<int[]> queryLens() {
+        synchronized (queryLens) {
+            return new ArrayList<>(queryLens);
+        }
+    }
+
     public int calls() {
         return calls.get();
     }
@@ -65,6 +76,7 @@ public final class ControlledLm implements CausalLm {
             permits.acquireUninterruptibly();
         }
         calls.incrementAndGet();
+        queryLens.add(batch.queryLen().clone());
         if (fault.test(batch)) {
             throw new IllegalStateException("injected forward-pass failure");
         }
