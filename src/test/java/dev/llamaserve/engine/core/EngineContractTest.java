@@ -271,7 +271,7 @@ public abstract class EngineContractTest {
         Collector a = Collector.subscribe(e.submit(new GenerationRequest("running-a", prompt(8, 1),
                 greedy(1000).build())));
         lm.allow(1);
-        await(() -> a.tokenCount() == 1, "a decodes");
+        await(() -> a.tokenCount() == 1 && lm.blocked(), "a decoded and the engine is inside its next step");
         GenerationRequest b = new GenerationRequest("waiting-b", prompt(8, 2), greedy(5).build());
         Collector cb = Collector.subscribe(e.submit(b));
         await(() -> e.stats().waiting() == 1, "b waits");
@@ -297,7 +297,7 @@ public abstract class EngineContractTest {
         GenerationRequest a = new GenerationRequest("prefilling-a", prompt(600, 3), greedy(5).build());
         Collector ca = Collector.subscribe(e.submit(a));
         lm.allow(2);
-        await(() -> e.stats().steps() == 2, "two prefill chunks ran");
+        await(() -> e.stats().steps() == 2 && lm.blocked(), "two prefill chunks ran, the third is in flight");
         assertEquals(38, e.stats().kvBlocksUsed());
         assertEquals(0, ca.tokenCount());
         Collector next = submit(e, prompt(8, 4), greedy(1).build());
@@ -319,7 +319,7 @@ public abstract class EngineContractTest {
         GenerationRequest a = new GenerationRequest("decoding-a", prompt(40, 5), greedy(1000).build());
         Collector ca = Collector.subscribe(e.submit(a));
         lm.allow(3);
-        await(() -> ca.tokenCount() == 3, "a decodes");
+        await(() -> ca.tokenCount() == 3 && lm.blocked(), "a decoded 3 tokens, the 4th step is in flight");
         Collector next = submit(e, prompt(8, 6), greedy(1).build());
         await(() -> e.stats().waiting() == 1, "next waits behind max-num-seqs 1");
         assertTrue(e.abort("decoding-a"));
@@ -341,7 +341,7 @@ public abstract class EngineContractTest {
         LlmEngine e = engine(lm, opts());
         Collector c = submit(e, prompt(8, 8), greedy(1000).build());
         lm.allow(3);
-        await(() -> c.tokenCount() == 3, "tokens flow");
+        await(() -> c.tokenCount() == 3 && lm.blocked(), "3 tokens flowed, the 4th step is in flight");
         c.subscription.cancel();
         lm.allow(1); // the step in flight ends; the abort is handled before the next one
         await(() -> e.stats().running() == 0 && e.stats().kvBlocksUsed() == 0, "the request is gone");

@@ -40,6 +40,11 @@ public final class ControlledLm implements CausalLm {
         return this;
     }
 
+    /** True while a forward call waits at the gate (the engine thread is inside a step). */
+    public boolean blocked() {
+        return permits.hasQueuedThreads();
+    }
+
     /** Lets {@code steps} more forward calls run. */
     public void allow(int steps) {
         permits.release(steps);
