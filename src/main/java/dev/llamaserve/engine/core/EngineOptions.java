@@ -1,0 +1,98 @@
+package dev.llamaserve.engine.core;
+
+import java.time.Duration;
+
+/**
+ * The {@code llm.engine.*} settings.
+ *
+ * @param maxNumBatchedTokens token budget of one step, decodes and prefill chunks together
+ *     ({@code max-num-batched-tokens}, default 2048)
+ * @param maxNumSeqs most sequences running at once ({@code max-num-seqs}, default 16)
+ * @param maxWaiting requests accepted but not yet admitted; beyond it submit fails with
+ *     {@code Overloaded} ({@code max-waiting}, default 256)
+ * @param maxBufferedEvents events a consumer may leave undelivered before its request is aborted with
+ *     an error ({@code max-buffered-events}, default 4096)
+ * @param blockSize KV-cache block size in tokens (default 16)
+ * @param kvTokenBudget token slots of the model's KV pool the engine uses; 0: all of it
+ * @param drainTimeout how long {@code close()} lets running requests finish before aborting them
+ * @param maxConsecutiveFailures failed steps in a row after which the engine is marked failed
+ */
+public record EngineOptions(
+        int maxNumBatchedTokens,
+        int maxNumSeqs,
+        int maxWaiting,
+        int maxBufferedEvents,
+        int blockSize,
+        int kvTokenBudget,
+        Duration drainTimeout,
+        int maxConsecutiveFailures) {
+
+    public EngineOptions {
+        positive("maxNumBatchedTokens", maxNumBatchedTokens);
+        positive("maxNumSeqs", maxNumSeqs);
+        positive("maxWaiting", maxWaiting);
+        positive("maxBufferedEvents", maxBufferedEvents);
+        positive("blockSize", blockSize);
+        positive("maxConsecutiveFailures", maxConsecutiveFailures);
+        if (maxNumBatchedTokens < maxNumSeqs) {
+            throw new IllegalArgumentException("maxNumBatchedTokens (" + maxNumBatchedTokens
+                    + ") must be >= maxNumSeqs (" + maxNumSeqs + "): every running decode needs a token each step");
+        }
+        if (kvTokenBudget < 0) {
+            throw new IllegalArgumentException("kvTokenBudget must be >= 0, was " + kvTokenBudget);
+        }
+        if (drainTimeout == null || drainTimeout.isNegative()) {
+            throw new IllegalArgumentException("drainTimeout must be >= 0, was " + drainTimeout);
+        }
+    }
+
+    public static EngineOptions defaults() {
+        return new EngineOptions(2048, 16, 256, 4096, 16, 0, Duration.ofSeconds(30), 3);
+    }
+
+    public EngineOptions withMaxNumBatchedTokens(int v) {
+        return new EngineOptions(v, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize, kvTokenBudget,
+                drainTimeout, maxConsecutiveFailures);
+    }
+
+    public EngineOptions withMaxNumSeqs(int v) {
+        return new EngineOptions(maxNumBatchedTokens, v, maxWaiting, maxBufferedEvents, blockSize, kvTokenBudget,
+                drainTimeout, maxConsecutiveFailures);
+    }
+
+    public EngineOptions withMaxWaiting(int v) {
+        return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, v, maxBufferedEvents, blockSize, kvTokenBudget,
+                drainTimeout, maxConsecutiveFailures);
+    }
+
+    public EngineOptions withMaxBufferedEvents(int v) {
+        return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, maxWaiting, v, blockSize, kvTokenBudget,
+                drainTimeout, maxConsecutiveFailures);
+    }
+
+    public EngineOptions withBlockSize(int v) {
+        return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, v, kvTokenBudget,
+                drainTimeout, maxConsecutiveFailures);
+    }
+
+    public EngineOptions withKvTokenBudget(int v) {
+        return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize, v,
+                drainTimeout, maxConsecutiveFailures);
+    }
+
+    public EngineOptions withDrainTimeout(Duration v) {
+        return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize,
+                kvTokenBudget, v, maxConsecutiveFailures);
+    }
+
+    public EngineOptions withMaxConsecutiveFailures(int v) {
+        return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize,
+                kvTokenBudget, drainTimeout, v);
+    }
+
+    private static void positive(String name, int v) {
+        if (v < 1) {
+            throw new IllegalArgumentException(name + " must be >= 1, was " + v);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package dev.llamaserve.engine.runner;
+
+import dev.llamaserve.engine.kv.BlockManager;
+import dev.llamaserve.engine.model.CausalLm;
+import dev.llamaserve.engine.model.ForwardBatch;
+import dev.llamaserve.engine.scheduler.SchedulerOutput;
+import dev.llamaserve.engine.scheduler.Sequence;
+import java.util.List;
+
+/**
+ * Turns a scheduler step into one {@link CausalLm#forward} call: the new tokens of all scheduled
+ * sequences laid out one after another, their KV slots from the block tables, and logits requested
+ * only for the last row of each sequence whose chunk reaches its end (a prefill chunk that leaves more
+ * prompt to compute samples nothing).
+ */
+public final class ModelRunner {
+
+    private final CausalLm model;
+    private final BlockManager kv;
+    private final int vocabSize;
+
+    public ModelRunner(CausalLm model, BlockManager kv) {
+        this.model = model;
+        this.kv = kv;
+        this.vocabSize = model.config().vocabSize();
+        long slots = (long) kv.totalBlocks() * kv.blockSize();
+        if (slots > model.kvSlots()) {
+            throw new IllegalArgumentException("block pool of " + slots + " slots exceeds the model's KV pool of "
+                    + model.kvSlots() + " slots");
+        }
+    }
+
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    /** Builds the batch for a step (exposed for tests). */
+    public ForwardBatch buildBatch(SchedulerOutput out) {
+        List<SchedulerOutput.Scheduled> scheduled = out.scheduled();
+        int b = scheduled.size();
+        int t = out.totalTokens();
+        int[] tokenIds = new int[t];
+        int[] positions = new int[t];
+        int[] slotMapping = new int[t];
+        int[] queryStart = new int[b];
+        int[] queryLen = new int[b];
+        int[][] contextSlots = new int[b][];
+        int rows = 0;
+        for (SchedulerOutput.Scheduled s : scheduled) {
+            if (s.samples()) {
+                rows++;
+            }
+        }
+        int[] logitRows = new int[rows];
+        int row = 0;
+        int r = 0;
+        for (int i = 0; i < b; i++) {
+            SchedulerOutput.Scheduled s = scheduled.get(i);
+            Sequence seq = s.sequence();
+            int end = s.start() + s.numTokens();
+            queryStart[i] = row;
+            queryLen[i] = s.numTokens();
+            for (int p = s.start(); p < end; p++) {
+                tokenIds[row + p - s.start()] = seq.tokenAt(p);
+                positions[row + p - s.start()] = p;
+            }
+            kv.fillSlots(seq.id(), s.start(), end, slotMapping, row);
+            contextSlots[i] = kv.slots(seq.id(), end);
+            row += s.numTokens();
+            if (s.samples()) {
+                logitRows[r++] = row - 1;
+            }
+        }
+        return new ForwardBatch(tokenIds, positions, slotMapping, queryStart, queryLen, contextSlots, logitRows);
+    }
+
+    /** Runs the step; exceptions from the model propagate. */
+    public StepLogits execute(SchedulerOutput out) {
+        ForwardBatch batch = buildBatch(out);
+        float[] logits = model.forward(batch);
+        if (logits.length != batch.logitRows().length * vocabSize) {
+            throw new IllegalStateException("model returned " + logits.length + " logits for "
+                    + batch.logitRows().length + " rows of vocabulary " + vocabSize);
+        }
+        int[] rowOf = new int[out.scheduled().size()];
+        int r = 0;
+        for (int i = 0; i < rowOf.length; i++) {
+            rowOf[i] = out.scheduled().get(i).samples() ? r++ : -1;
+        }
+        return new StepLogits(logits, vocabSize, rowOf);
+    }
+
+    /**
+     * The step's logits.
+     *
+     * @param logits {@code [rows × vocabSize]}
+     * @param rowOfScheduled for each scheduled sequence (same order), its logits row or -1
+     */
+    public record StepLogits(float[] logits, int vocabSize, int[] rowOfScheduled) {
+        /** Offset of scheduled sequence {@code i}'s row in {@link #logits}, or -1. */
+        public int offset(int i) {
+            int row = rowOfScheduled[i];
+            return row < 0 ? -1 : row * vocabSize;
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package dev.llamaserve.engine.sampling;
+
+import dev.llamaserve.engine.ModelInfo;
+import dev.llamaserve.engine.SamplingParams;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * A request's sampling parameters with every default resolved (from the model's
+ * {@code generation_config.json}, carried by {@link ModelInfo}).
+ *
+ * @param temperature below {@link #GREEDY_EPS} means greedy (argmax)
+ * @param topP in (0, 1]; 1 disables
+ * @param topK 0 disables
+ * @param minP 0 disables
+ * @param seed null: a fresh random seed
+ * @param logitBiasIds token ids with a bias, parallel to {@code logitBiasValues}
+ * @param maxTokens completion limit (already bounded by the context length)
+ * @param stopTokenIds ids that end generation: the model's eos ids (unless ignoreEos) and the request's
+ * @param logprobs -1: none; 0: chosen token only; n: also the top n alternatives
+ */
+public record SamplingConfig(
+        double temperature,
+        double topP,
+        int topK,
+        double minP,
+        Long seed,
+        double presencePenalty,
+        double frequencyPenalty,
+        double repetitionPenalty,
+        int[] logitBiasIds,
+        float[] logitBiasValues,
+        int maxTokens,
+        int minTokens,
+        boolean ignoreEos,
+        int[] stopTokenIds,
+        List<String> stop,
+        int logprobs) {
+
+    /** vLLM's threshold: temperatures below it sample greedily. */
+    public static final double GREEDY_EPS = 1e-5;
+
+    public boolean greedy() {
+        return temperature < GREEDY_EPS;
+    }
+
+    public boolean isStopToken(int id) {
+        return Arrays.binarySearch(stopTokenIds, id) >= 0;
+    }
+
+    /**
+     * Resolves a request's parameters.
+     *
+     * @param maxTokens the completion limit to use (the caller has checked it against the context)
+     */
+    public static SamplingConfig resolve(SamplingParams p, ModelInfo model, int maxTokens) {
+        return resolve(p, SamplingDefaults.of(model), maxTokens);
+    }
+
+    /** Resolves a request's parameters against the generation-config defaults. */
+    public static SamplingConfig resolve(SamplingParams p, SamplingDefaults model, int maxTokens) {
+        double temperature = p.temperature() != null ? p.temperature() : model.temperature();
+        double topP = p.topP() != null ? p.topP() : model.topP();
+        int topK = p.topK() != null ? Math.max(p.topK(), 0) : model.topK();
+        double minP = p.minP() != null ? p.minP() : 0.0;
+        int n = p.logitBias().size();
+        int[] biasIds = new int[n];
+        float[] biasValues = new float[n];
+        int i = 0;
+        for (Map.Entry<Integer, Double> e : p.logitBias().entrySet()) {
+            biasIds[i] = e.getKey();
+            biasValues[i] = e.getValue().floatValue();
+            i++;
+        }
+        Set<Integer> stops = new TreeSet<>(p.stopTokenIds());
+        if (!p.ignoreEos()) {
+            stops.addAll(model.eosTokenIds());
+        }
+        int[] stopIds = stops.stream().mapToInt(Integer::intValue).toArray();
+        return new SamplingConfig(temperature, topP, topK, minP, p.seed(), p.presencePenalty(),
+                p.frequencyPenalty(), p.repetitionPenalty(), biasIds, biasValues, maxTokens, p.minTokens(),
+                p.ignoreEos(), stopIds, p.stop(), p.logprobs() == null ? -1 : p.logprobs());
+    }
+}

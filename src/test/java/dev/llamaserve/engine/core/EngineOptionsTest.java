@@ -1,0 +1,31 @@
+package dev.llamaserve.engine.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class EngineOptionsTest {
+
+    @Test
+    void defaultsAreTheDocumentedOnes() {
+        EngineOptions o = EngineOptions.defaults();
+        assertEquals(2048, o.maxNumBatchedTokens());
+        assertEquals(16, o.maxNumSeqs());
+        assertEquals(256, o.maxWaiting());
+        assertEquals(4096, o.maxBufferedEvents());
+        assertEquals(16, o.blockSize());
+        assertEquals(0, o.kvTokenBudget());
+    }
+
+    @Test
+    void invalidValuesNameTheField() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> EngineOptions.defaults().withMaxWaiting(0));
+        assertTrue(e.getMessage().contains("maxWaiting"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> EngineOptions.defaults().withMaxNumBatchedTokens(8));
+        assertTrue(e.getMessage().contains("maxNumSeqs"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> EngineOptions.defaults().withKvTokenBudget(-1));
+    }
+}

@@ -1,0 +1,142 @@
+package dev.llamaserve.engine.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.llamaserve.engine.EngineEvent;
+import dev.llamaserve.engine.EngineEvent.FinishReason;
+import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.ModelInfo;
+import dev.llamaserve.engine.SamplingParams;
+import dev.llamaserve.engine.testing.Collector;
+import dev.llamaserve.engine.testing.FakeCausalLm;
+import dev.llamaserve.engine.testing.FakeDetokenizer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Text handling that needs a model whose output is known in advance: a scripted fake model emits the
+ * bytes of a chosen text one byte-token at a time (so Chinese characters and emoji span 3-4 tokens),
+ * through the byte-level fake tokenizer. Fake model only: the real model's output cannot be scripted.
+ */
+class FakeModelOnlyEngineTest {
+
+    static final int VOCAB = 600;
+    static final int EOS = 590;
+    static final int PROMPT_LEN = 5;
+    static final String TEXT = "Hi 中文 and 🙂🎉 ok";
+
+    private final List<LlmEngine> engines = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        engines.forEach(LlmEngine::close);
+    }
+
+    private LlmEngine scripted(byte[] script) {
+        int[] ids = new int[script.length];
+        for (int i = 0; i < script.length; i++) {
+            ids[i] = script[i] & 0xff;
+        }
+        FakeCausalLm lm = new FakeCausalLm(VOCAB, 4096, List.of(EOS), 1.0f, ctx -> {
+            int k = ctx.length - PROMPT_LEN;
+            return k < ids.length ? ids[k] : EOS;
+        });
+        LlmEngine e = LlmEngine.start(lm, new FakeDetokenizer(Set.of(EOS)),
+                new ModelInfo(4096, VOCAB, Set.of(EOS), 0.6, 0.9, false), EngineOptions.defaults());
+        engines.add(e);
+        return e;
+    }
+
+    private static Collector run(LlmEngine e, SamplingParams p) {
+        Collector c = Collector.subscribe(e.submit(new GenerationRequest("r" + System.nanoTime(),
+                new int[] {300, 301, 302, 303, 304}, p)));
+        c.await(Duration.ofSeconds(60));
+        return c;
+    }
+
+    private static SamplingParams.Builder greedy() {
+        return SamplingParams.builder().temperature(0.0).maxTokens(100);
+    }
+
+    @Test
+    void multiByteCharactersAreHeldBackUntilComplete() {
+        byte[] bytes = TEXT.getBytes(StandardCharsets.UTF_8);
+        LlmEngine e = scripted(bytes);
+        Collector c = run(e, greedy().build());
+        EngineEvent.Finished f = c.finished.join();
+        assertEquals(FinishReason.STOP, f.reason());
+        assertEquals(EOS, f.stopReason());
+        assertEquals(TEXT, c.text());
+        assertEquals(bytes.length + 1, c.tokenCount(), "one token per byte, then eos");
+        int empty = 0;
+        for (EngineEvent.Tokens t : c.tokenEvents()) {
+            assertFalse(t.text().contains("\uFFFD"), "no replacement characters: " + t.text());
+            assertFalse(!t.text().isEmpty() && Character.isHighSurrogate(t.text().charAt(t.text().length() - 1)),
+                    "no split surrogate pair");
+            if (t.text().isEmpty()) {
+                empty++;
+            }
+        }
+        // 中 and 文 hold back 2 bytes each, each emoji 3, plus the eos token.
+        assertEquals(2 + 2 + 3 + 3 + 1, empty);
+    }
+
+    @Test
+    void stopStringAcrossMultiByteTokensIsCutAndNeverEmitted() {
+        LlmEngine e = scripted(TEXT.getBytes(StandardCharsets.UTF_8));
+        Collector c = run(e, greedy().stop(List.of("文 a", "🎉")).build());
+        EngineEvent.Finished f = c.finished.join();
+        assertEquals(FinishReason.STOP, f.reason());
+        assertEquals("文 a", f.stopReason());
+        assertEquals("Hi 中", c.text());
+        assertEquals("Hi 中文 a".getBytes(StandardCharsets.UTF_8).length, c.tokenCount(),
+                "generation stops at the token completing the stop string");
+        Collector emoji = run(e, greedy().stop(List.of("🎉")).build());
+        assertEquals("Hi 中文 and 🙂", emoji.text());
+        assertEquals("🎉", emoji.finished.join().stopReason());
+    }
+
+    @Test
+    void heldBackStopPrefixIsReleasedWhenGenerationEnds() {
+        LlmEngine e = scripted(TEXT.getBytes(StandardCharsets.UTF_8));
+        Collector c = run(e, greedy().stop(List.of("okay")).build());
+        EngineEvent.Finished f = c.finished.join();
+        assertEquals(FinishReason.STOP, f.reason());
+        assertEquals(EOS, f.stopReason());
+        assertEquals(TEXT, c.text());
+        assertEquals("ok", f.text(), "the held-back prefix comes with the final event");
+        Collector len = run(e, greedy().maxTokens(TEXT.getBytes(StandardCharsets.UTF_8).length).stop(List.of("okay"))
+                .build());
+        assertEquals(FinishReason.LENGTH, len.finished.join().reason());
+        assertEquals(TEXT, len.text());
+    }
+
+    @Test
+    void danglingUtf8AtTheEndBecomesAReplacementCharacter() {
+        byte[] b = "ab中".getBytes(StandardCharsets.UTF_8);
+        byte[] cut = new byte[b.length - 1];
+        System.arraycopy(b, 0, cut, 0, cut.length);
+        LlmEngine e = scripted(cut);
+        Collector c = run(e, greedy().build());
+        assertEquals("ab\uFFFD", c.text());
+    }
+
+    @Test
+    void stopStringsAreNotMatchedBeforeMinTokens() {
+        LlmEngine e = scripted(TEXT.getBytes(StandardCharsets.UTF_8));
+        Collector c = run(e, greedy().stop(List.of("Hi")).minTokens(3).build());
+        // "Hi" is complete at token 2 < min_tokens 3: it is kept and generation goes on.
+        assertTrue(c.text().startsWith("Hi 中"), c.text());
+        Collector stopped = run(e, greedy().stop(List.of("Hi")).build());
+        assertEquals("", stopped.text());
+        assertArrayEquals(new int[] {'H', 'i'}, stopped.tokens());
+    }
+}

@@ -1,0 +1,63 @@
+package dev.llamaserve.engine.runner;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.llamaserve.engine.kv.BlockManager;
+import dev.llamaserve.engine.model.ForwardBatch;
+import dev.llamaserve.engine.scheduler.Scheduler;
+import dev.llamaserve.engine.scheduler.SchedulerConfig;
+import dev.llamaserve.engine.scheduler.SchedulerOutput;
+import dev.llamaserve.engine.scheduler.Sequence;
+import dev.llamaserve.engine.testing.FakeCausalLm;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** How a scheduler step becomes a ForwardBatch: layout, positions, slots from block tables, logit rows. */
+class ModelRunnerTest {
+
+    @Test
+    void buildsOneBatchFromDecodesAndPrefillChunks() {
+        BlockManager kv = new BlockManager(8, 4);
+        Scheduler s = new Scheduler(new SchedulerConfig(6, 4), kv);
+        FakeCausalLm lm = new FakeCausalLm(64, 32, List.of(63));
+        ModelRunner runner = new ModelRunner(lm, kv);
+        Sequence a = new Sequence(0, "a", 0, new int[] {1, 2, 3});
+        s.add(a);
+        SchedulerOutput o = s.schedule();
+        ModelRunner.StepLogits l = runner.execute(o);
+        assertEquals(64, l.logits().length);
+        s.complete(o);
+        a.appendToken(9);
+        Sequence b = new Sequence(1, "b", 1, new int[] {4, 5, 6, 7, 8, 10, 11});
+        s.add(b);
+        o = s.schedule(); // a decodes 1, b prefills 5 of 7
+        ForwardBatch fb = runner.buildBatch(o);
+        assertArrayEquals(new int[] {9, 4, 5, 6, 7, 8}, fb.tokenIds());
+        assertArrayEquals(new int[] {3, 0, 1, 2, 3, 4}, fb.positions());
+        assertArrayEquals(new int[] {0, 1}, fb.queryStart());
+        assertArrayEquals(new int[] {1, 5}, fb.queryLen());
+        assertArrayEquals(new int[] {0}, fb.logitRows(), "b's chunk leaves 2 tokens: no logits for it");
+        assertArrayEquals(kv.slots(0, 4), fb.contextSlots()[0]);
+        assertArrayEquals(kv.slots(1, 5), fb.contextSlots()[1]);
+        assertEquals(kv.slot(0, 3), fb.slotMapping()[0]);
+        for (int i = 0; i < 5; i++) {
+            assertEquals(kv.slot(1, i), fb.slotMapping()[1 + i]);
+        }
+        l = runner.execute(o);
+        assertEquals(0, l.offset(0));
+        assertEquals(-1, l.offset(1));
+        s.complete(o);
+        a.appendToken(9);
+        o = s.schedule();
+        fb = runner.buildBatch(o);
+        assertArrayEquals(new int[] {0, 2}, fb.logitRows(), "b's last chunk samples from its last row");
+    }
+
+    @Test
+    void rejectsABlockPoolLargerThanTheModelsKv() {
+        FakeCausalLm lm = new FakeCausalLm(64, 31, List.of(63));
+        assertThrows(IllegalArgumentException.class, () -> new ModelRunner(lm, new BlockManager(8, 4)));
+    }
+}

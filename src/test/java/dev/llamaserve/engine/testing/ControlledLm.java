@@ -1,0 +1,95 @@
+package dev.llamaserve.engine.testing;
+
+import dev.llamaserve.engine.model.CausalLm;
+import dev.llamaserve.engine.model.ForwardBatch;
+import dev.llamaserve.engine.model.ModelConfig;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+
+/**
+ * Wraps any {@link CausalLm} (the real one or the fake) for tests: when gated, each forward call waits
+ * for a permit ({@link #allow}), so a test can advance the engine one step at a time; and a fault
+ * predicate makes chosen calls throw before reaching the model (fault injection).
+ */
+public final class ControlledLm implements CausalLm {
+
+    private final CausalLm delegate;
+    private final Semaphore permits = new Semaphore(0);
+    private final AtomicInteger calls = new AtomicInteger();
+    private final List<int[]> queryLens = Collections.synchronizedList(new ArrayList<>());
+    private volatile boolean gated;
+    private volatile Predicate<ForwardBatch> fault = b -> false;
+
+    public ControlledLm(CausalLm delegate) {
+        this.delegate = delegate;
+    }
+
+    /** Gating on makes later forward calls wait for {@link #allow}; off releases any waiting call. */
+    public ControlledLm gated(boolean on) {
+        if (on) {
+            permits.drainPermits();
+            gated = true;
+        } else {
+            gated = false;
+            permits.release(1_000_000);
+        }
+        return this;
+    }
+
+    /** True while a forward call waits at the gate (the engine thread is inside a step). */
+    public boolean blocked() {
+        return permits.hasQueuedThreads();
+    }
+
+    /** Lets {@code steps} more forward calls run. */
+    public void allow(int steps) {
+        permits.release(steps);
+    }
+
+    public void failWhen(Predicate<ForwardBatch> predicate) {
+        fault = predicate;
+    }
+
+    /** Each forward call's new-token count per sequence, in call order. */
+    public List<int[]> queryLens() {
+        synchronized (queryLens) {
+            return new ArrayList<>(queryLens);
+        }
+    }
+
+    public int calls() {
+        return calls.get();
+    }
+
+    @Override
+    public ModelConfig config() {
+        return delegate.config();
+    }
+
+    @Override
+    public int kvSlots() {
+        return delegate.kvSlots();
+    }
+
+    @Override
+    public float[] forward(ForwardBatch batch) {
+        if (gated) {
+            permits.acquireUninterruptibly();
+        }
+        calls.incrementAndGet();
+        queryLens.add(batch.queryLen().clone());
+        if (fault.test(batch)) {
+            throw new IllegalStateException("injected forward-pass failure");
+        }
+        return delegate.forward(batch);
+    }
+
+    @Override
+    public void close() {
+        delegate.close();
+    }
+}
