@@ -1,10 +1,6 @@
 package dev.llamaserve.config;
 
 import dev.llamaserve.api.openai.ApiSettings;
-import dev.llamaserve.api.openai.ServedModel;
-import java.util.List;
-import org.springframework.beans.factory.annotation.Value;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.http.codec.CodecCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -19,14 +15,6 @@ public class OpenAiApiConfiguration {
     @Bean
     ApiSettings apiSettings(ApiProperties properties) {
         return properties.toSettings();
-    }
-
-    /** {@code llm.model.served-name} and {@code llm.model.aliases} (comma-separated). */
-    @Bean
-    @ConditionalOnMissingBean
-    ServedModel servedModel(@Value("${llm.model.served-name:meta-llama/Llama-3.1-8B-Instruct}") String name,
-            @Value("${llm.model.aliases:}") List<String> aliases) {
-        return new ServedModel(name, aliases);
     }
 
     /** Every codec reads up to {@code llm.api.max-body-bytes} in memory, like the chat endpoint. */

@@ -13,6 +13,7 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
 /**
@@ -37,11 +38,13 @@ public abstract class EngineDoubleWebTest {
     @TestConfiguration(proxyBeanMethods = false)
     static class Doubles {
         @Bean
+        @Primary
         ScriptedEngine scriptedEngine() {
             return new ScriptedEngine();
         }
 
         @Bean
+        @Primary
         FakePromptEncoder fakePromptEncoder() {
             return new FakePromptEncoder();
         }

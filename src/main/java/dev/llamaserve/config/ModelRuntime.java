@@ -1,0 +1,190 @@
+package dev.llamaserve.config;
+
+import dev.llamaserve.chat.LlamaTokenizer;
+import dev.llamaserve.engine.model.Checkpoint;
+import dev.llamaserve.engine.model.ComputeDType;
+import dev.llamaserve.engine.model.DType;
+import dev.llamaserve.engine.model.DemoCheckpoint;
+import dev.llamaserve.engine.model.DevicePlanner;
+import dev.llamaserve.engine.model.GenerationConfig;
+import dev.llamaserve.engine.model.GenerationConfigParser;
+import dev.llamaserve.engine.model.KvCacheMemory;
+import dev.llamaserve.engine.model.LlamaModel;
+import dev.llamaserve.engine.model.LoadListener;
+import dev.llamaserve.engine.model.MemoryPlan;
+import dev.llamaserve.engine.model.ModelOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The loaded model and everything read from its checkpoint directory: resolves the directory (or writes
+ * the demo checkpoint), opens and validates the checkpoint, picks device and dtype, plans memory, loads the
+ * weights with progress in the log, and logs one summary.
+ */
+public final class ModelRuntime implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ModelRuntime.class);
+
+    private final Path directory;
+    private final boolean demo;
+    private final String servedName;
+    private final Checkpoint checkpoint;
+    private final GenerationConfig generationConfig;
+    private final MemoryPlan plan;
+    private final LlamaModel model;
+    private final LlamaTokenizer tokenizer;
+
+    private ModelRuntime(Path directory, boolean demo, String servedName, Checkpoint checkpoint,
+            GenerationConfig generationConfig, MemoryPlan plan, LlamaModel model, LlamaTokenizer tokenizer) {
+        this.directory = directory;
+        this.demo = demo;
+        this.servedName = servedName;
+        this.checkpoint = checkpoint;
+        this.generationConfig = generationConfig;
+        this.plan = plan;
+        this.model = model;
+        this.tokenizer = tokenizer;
+    }
+
+    public static ModelRuntime load(LlmProperties props) {
+        long t0 = System.nanoTime();
+        LlmProperties.Model m = props.model();
+        boolean configured = m.path() != null && !m.path().toString().isBlank();
+        Path dir = configured ? m.path().toAbsolutePath().normalize() : DemoCheckpoint.writeIfAbsent(props.cacheDir());
+        if (configured && !Files.isDirectory(dir)) {
+            throw new IllegalStateException("llm.model.path (LLM_MODEL_PATH) is " + dir
+                    + ", which is not a directory. Point it at a Hugging Face checkpoint directory"
+                    + " (config.json, tokenizer.json, *.safetensors).");
+        }
+        boolean demo = DemoCheckpoint.isDemo(dir);
+        if (demo) {
+            log.warn("No llm.model.path (LLM_MODEL_PATH) set: serving the built-in DEMO checkpoint '{}' from {}."
+                    + " Its weights are RANDOM: it produces random text. Set LLM_MODEL_PATH to a Llama 3.1"
+                    + " checkpoint directory to serve a real model.", DemoCheckpoint.DEMO_SERVED_NAME, dir);
+        }
+        String servedName = m.servedName() != null && !m.servedName().isBlank() ? m.servedName()
+                : demo ? DemoCheckpoint.DEMO_SERVED_NAME : dir.getFileName().toString();
+
+        Checkpoint checkpoint = Checkpoint.open(dir);
+        GenerationConfig generation = GenerationConfigParser.read(dir);
+        ComputeDType requested = requireDType(m.dtype());
+        DevicePlanner.DeviceInfo device = DevicePlanner.resolve(m.device());
+        ComputeDType dtype = requested != null ? requested : LlamaModel.resolveDType("auto", device);
+
+        MemoryPlan.Device memory = device.kind() == DevicePlanner.Kind.CUDA
+                ? MemoryPlan.Device.cuda(device.totalBytes(), device.freeBytes())
+                : MemoryPlan.Device.cpu(device.totalBytes(), device.freeBytes());
+        LlmProperties.Engine e = props.engine();
+        MemoryPlan plan = MemoryPlan.plan(checkpoint.config(), storedType(dtype), memory,
+                KvCacheMemory.parse(e.kvCacheMemory()), e.maxModelLen(), e.blockSize());
+        plan.warnings().forEach(w -> log.warn("{}", w));
+
+        LlamaModel model = LlamaModel.load(checkpoint,
+                new ModelOptions(deviceOption(device),
+                        dtype.optionName(), Math.toIntExact(plan.kvTokens()), e.maxNumBatchedTokens()),
+                new ProgressLog());
+        LlamaTokenizer tokenizer;
+        try {
+            tokenizer = LlamaTokenizer.load(dir);
+        } catch (RuntimeException ex) {
+            model.close();
+            throw ex;
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        log.info("Model '{}' ready in {} ms{}: {}", servedName, took.toMillis(),
+                demo ? " (DEMO, random weights: output is random text)" : "", plan.summary());
+        return new ModelRuntime(dir, demo, servedName, checkpoint, generation, plan, model, tokenizer);
+    }
+
+    private static String deviceOption(DevicePlanner.DeviceInfo device) {
+        return device.kind() == DevicePlanner.Kind.CUDA ? "gpu:" + device.index() : "cpu";
+    }
+
+    private static ComputeDType requireDType(String option) {
+        String o = option == null ? "auto" : option.trim().toLowerCase(Locale.ROOT);
+        if (o.equals("auto")) {
+            return null;
+        }
+        ComputeDType d = ComputeDType.parse(o);
+        if (d == null) {
+            throw new IllegalArgumentException("llm.model.dtype must be auto, float32, float16 or bfloat16, was '"
+                    + option + "'");
+        }
+        return d;
+    }
+
+    private static DType storedType(ComputeDType d) {
+        return switch (d) {
+            case FLOAT32 -> DType.F32;
+            case FLOAT16 -> DType.F16;
+            case BFLOAT16 -> DType.BF16;
+        };
+    }
+
+    /** Logs loading progress at every 10 % and once per shard. */
+    private static final class ProgressLog implements LoadListener {
+        private int lastDecile = -1;
+        private int lastShards = 0;
+
+        @Override
+        public void progress(Progress p) {
+            int decile = (int) (p.percent() / 10);
+            if (decile != lastDecile || p.shardsLoaded() != lastShards) {
+                lastDecile = decile;
+                lastShards = p.shardsLoaded();
+                log.info("Loading weights: {}/{} shards, {}/{} tensors, {} of {} MiB ({}%)", p.shardsLoaded(),
+                        p.shardsTotal(), p.tensorsLoaded(), p.tensorsTotal(), p.bytesLoaded() >> 20,
+                        p.bytesTotal() >> 20, String.format(Locale.ROOT, "%.0f", p.percent()));
+            }
+        }
+
+        @Override
+        public void loaded(Summary s) {
+            log.info("Weights loaded on {} in {} ms: {} MiB of weights in {}, KV pool {} MiB ({} token slots)",
+                    s.device(), s.elapsed().toMillis(), s.weightBytes() >> 20, s.dtype().optionName(),
+                    s.kvCacheBytes() >> 20, s.kvSlots());
+        }
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    public boolean demo() {
+        return demo;
+    }
+
+    public String servedName() {
+        return servedName;
+    }
+
+    public Checkpoint checkpoint() {
+        return checkpoint;
+    }
+
+    public GenerationConfig generationConfig() {
+        return generationConfig;
+    }
+
+    public MemoryPlan plan() {
+        return plan;
+    }
+
+    public LlamaModel model() {
+        return model;
+    }
+
+    public LlamaTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** Closes the tokenizer; the model is owned (and closed) by the engine. */
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}
