@@ -112,7 +112,8 @@ public final class LlmEngine implements InferenceEngine {
                     + options.blockSize() + " tokens");
         }
         this.kv = new BlockManager(blocks, options.blockSize());
-        this.scheduler = new Scheduler(new SchedulerConfig(options.maxNumBatchedTokens(), options.maxNumSeqs()), kv);
+        this.scheduler = new Scheduler(new SchedulerConfig(options.maxNumBatchedTokens(), options.maxNumSeqs(),
+                Math.max(1, model.maxChunkTokens())), kv);
         this.runner = new ModelRunner(model, kv);
         this.workspace = new SamplerWorkspace(runner.vocabSize());
         AtomicInteger n = new AtomicInteger();

@@ -11,6 +11,11 @@ public interface CausalLm extends AutoCloseable {
     /** Token slots in the KV pool (per layer). */
     int kvSlots();
 
+    /** Most new tokens one sequence may carry in one step; the engine chunks prefills to it. */
+    default int maxChunkTokens() {
+        return Integer.MAX_VALUE;
+    }
+
     /**
      * Runs one step: writes the new tokens' K/V into their slots and returns float32 logits,
      * {@code [batch.logitRows().length * vocabSize]}, row-major.

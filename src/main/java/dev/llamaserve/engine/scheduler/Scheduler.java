@@ -12,7 +12,8 @@ import java.util.List;
  *
  * <ol>
  *   <li>Running sequences first, oldest first: each gets what it still has to compute (one token for a
- *       decode, the rest of its prompt for a prefill), capped by the remaining budget. A decode that
+ *       decode, the rest of its prompt for a prefill), capped by the remaining budget and by the
+ *       model's per-sequence chunk limit. A decode that
  *       needs a new KV block and finds none preempts the youngest running sequence (its blocks freed,
  *       its tokens kept, recomputed later) until the block can be had; if the youngest is itself, it
  *       is preempted and skipped.</li>
@@ -85,7 +86,7 @@ public final class Scheduler {
         int i = 0;
         while (i < running.size() && budget > 0) {
             Sequence seq = running.get(i);
-            int n = Math.min(seq.numUncomputed(), budget);
+            int n = Math.min(Math.min(seq.numUncomputed(), budget), config.maxChunkTokens());
             if (n <= 0) {
                 i++;
                 continue;
@@ -121,7 +122,7 @@ public final class Scheduler {
                 }
                 seq.admit();
                 insertByArrival(seq);
-                int n = Math.min(seq.numUncomputed(), budget);
+                int n = Math.min(Math.min(seq.numUncomputed(), budget), config.maxChunkTokens());
                 scheduled.add(new SchedulerOutput.Scheduled(seq, seq.numComputed(), n,
                         seq.numComputed() + n == seq.numTokens()));
                 budget -= n;

@@ -26,7 +26,6 @@ import dev.llamaserve.engine.scheduler.SchedulerOutput;
 import dev.llamaserve.engine.scheduler.Sequence;
 import dev.llamaserve.engine.testing.Collector;
 import dev.llamaserve.engine.testing.ControlledLm;
-import dev.llamaserve.engine.testing.FakeCausalLm;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -45,7 +44,10 @@ import org.junit.jupiter.api.Test;
  */
 public abstract class EngineContractTest {
 
-    /** A fresh model with its own KV pool (at least ~8,500 slots for the long-prefill test). */
+    /**
+     * A fresh model with its own KV pool of at least 8,192 slots (the long-prefill test holds a
+     * 4,000-token prompt beside a running stream). Called once or twice per test.
+     */
     protected abstract CausalLm newModel();
 
     protected abstract Detokenizer detokenizer();
@@ -648,10 +650,5 @@ public abstract class EngineContractTest {
         assertThrows(EngineException.InvalidRequest.class,
                 () -> e.submit(new GenerationRequest("same", prompt(8, 1), greedy(3).build())));
         lm.gated(false);
-    }
-
-    /** A fake-model stand-in usable by subclasses that have no second model handy. */
-    protected static CausalLm fake(int vocab, int slots, List<Integer> eos) {
-        return new FakeCausalLm(vocab, slots, eos);
     }
 }

@@ -196,4 +196,17 @@ class SchedulerTest {
         assertEquals(0, s.kv().usedBlocks());
         assertFalse(s.hasWork());
     }
+
+    @Test
+    void chunksRespectTheModelsPerSequenceLimit() {
+        Scheduler s = new Scheduler(new SchedulerConfig(5, 4, 3), new BlockManager(3, 4));
+        Sequence a = seq(7);
+        Sequence b = seq(2);
+        s.add(a);
+        s.add(b);
+        SchedulerOutput o = s.schedule();
+        assertEquals("r0:0+3 r1:0+2*", plan(o));
+        run(s, o);
+        assertEquals("r0:3+3 r1:2+1*", plan(s.schedule()));
+    }
 }
