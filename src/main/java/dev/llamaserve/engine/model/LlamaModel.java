@@ -30,10 +30,12 @@ public final class LlamaModel implements CausalLm {
     static final String SCRIPT = "/dev/llamaserve/engine/model/llama_step.py";
     static final String SCRIPT_CLASS = "LlamaForCausalLM";
     /**
-     * On the CPU, float16 {@code linear} has a fast path for one row only and grows linearly with rows;
-     * from this many rows a float16 step multiplies in float32 (weights widened on the fly).
+     * On the CPU (AVX2), float16 {@code linear} has a fast GEMV for one row but grows linearly with rows;
+     * from this many rows a float16 step multiplies in float32, widening each weight on the fly (measured on
+     * the 1B shape: fp16 8 rows ≈ fp32 8 rows; 512 rows 4× faster widened). bfloat16 matmul is emulated on
+     * such CPUs and always slower than widening (see LlamaModelBenchmark).
      */
-    static final int CPU_FP16_UPCAST_ROWS = 4;
+    static final int CPU_FP16_UPCAST_ROWS = Integer.getInteger("llamaserve.cpuFp16UpcastRows", 16);
 
     static final boolean GRAPH_OPTIMIZER = Boolean.getBoolean("llamaserve.graphOptimizer");
 
@@ -91,6 +93,7 @@ public final class LlamaModel implements CausalLm {
         log.info("Loading {} ({} layers, hidden {}) on {} in {}", checkpoint.directory(), c.numHiddenLayers(),
                 c.hiddenSize(), device, dtype.optionName());
 
+        DevicePlanner.explainCudaProbe();
         PtNDManager manager = (PtNDManager) NDManager.newBaseManager(device.djlDevice(), "PyTorch");
         List<PtNDArray> weights = new ArrayList<>();
         List<PtNDArray> caches = new ArrayList<>();
@@ -216,8 +219,8 @@ public final class LlamaModel implements CausalLm {
                 ctx[k++] = s;
             }
         }
-        boolean upcast = device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.FLOAT16
-                && t >= CPU_FP16_UPCAST_ROWS;
+        boolean upcast = device.kind() == DevicePlanner.Kind.CPU
+                && dtype == ComputeDType.FLOAT16 && t >= CPU_FP16_UPCAST_ROWS;
         List<IValue> args = new ArrayList<>();
         try (NDManager step = manager.newSubManager()) {
             args.add(IValue.from(tensor(step, batch.tokenIds())));      // token_ids [T]
