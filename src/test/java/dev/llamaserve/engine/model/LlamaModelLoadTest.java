@@ -71,7 +71,7 @@ class LlamaModelLoadTest {
     void autoDtypeIsBfloat16OnCudaAndTheMeasuredChoiceOnCpu() {
         var cuda = new DevicePlanner.DeviceInfo(DevicePlanner.Kind.CUDA, 0, 1L << 40, 1L << 40);
         assertThat(LlamaModel.resolveDType("auto", cuda)).isEqualTo(ComputeDType.BFLOAT16);
-        assertThat(LlamaModel.resolveDType("auto", DevicePlanner.cpu())).isEqualTo(LlamaModel.CPU_AUTO_DTYPE);
+        assertThat(LlamaModel.resolveDType("auto", DevicePlanner.cpu())).isEqualTo(ComputeDType.BFLOAT16);
         assertThat(LlamaModel.resolveDType("float16", cuda)).isEqualTo(ComputeDType.FLOAT16);
     }
 
