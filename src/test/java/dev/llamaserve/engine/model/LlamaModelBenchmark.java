@@ -17,10 +17,12 @@ import org.junit.jupiter.api.io.TempDir;
  * Speed of {@link LlamaModel} on a random bf16 checkpoint of Llama-3.2-1B's shape (hidden 2048, 16 layers,
  * 32 heads, 8 KV heads, intermediate 8192, vocab 128256, tied embeddings, llama3 RoPE scaling; 2.5 GB, written
  * into a temp dir and deleted after). Reports load time, prefill tok/s (a 128-token prompt, and a 512-token
- * chunk), one batch-1 decode step after the 128-token prefill, and an 8-sequence decode step, per dtype.
+ * chunk after 1024 cached tokens), one batch-1 decode step after the 128-token prefill (median and min of 9),
+ * and one decode step of 8 sequences with 512-token contexts each, per dtype. The shared 2-core machine is
+ * noisy: compare minima, and rerun.
  *
  * <p>Run: {@code ./mvnw -B -Pbench verify -Dtest=LlamaModelBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
- * (dtypes: {@code -Dbench.dtypes=float32,float16,bfloat16}).
+ * (dtypes: {@code -Dbench.dtypes=float32,float16,bfloat16}; threads: {@code -Dai.djl.pytorch.num_threads=1}).
  */
 @Tag("bench")
 class LlamaModelBenchmark {
