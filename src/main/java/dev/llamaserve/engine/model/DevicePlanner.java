@@ -50,11 +50,23 @@ public final class DevicePlanner {
     private DevicePlanner() {
     }
 
+    private static final java.util.concurrent.atomic.AtomicBoolean EXPLAINED = new java.util.concurrent.atomic.AtomicBoolean();
+
     /** GPUs the loaded libtorch can use: 0 with the CPU build of libtorch or without a driver. */
     public static int gpuCount() {
-        log.debug("Probing for CUDA; a DJL warning 'Failed to detect GPU count: CUDA driver version is "
-                + "insufficient' only means there is no usable NVIDIA driver, and is harmless on CPU machines");
+        explainCudaProbe();
         return Engine.getEngine("PyTorch").getGpuCount();
+    }
+
+    /**
+     * Logs once, before DJL starts, that its CUDA probe warning is harmless without an NVIDIA driver
+     * (silence it with {@code logging.level.ai.djl.util.cuda.CudaUtils=error}).
+     */
+    static void explainCudaProbe() {
+        if (EXPLAINED.compareAndSet(false, true)) {
+            log.info("Starting DJL/libtorch. On a machine without an NVIDIA driver DJL warns 'Failed to detect GPU "
+                    + "count: CUDA driver version is insufficient': harmless, the CPU is used");
+        }
     }
 
     /** {@code auto}, {@code cpu} or {@code gpu:N} → the device, with its memory now. */

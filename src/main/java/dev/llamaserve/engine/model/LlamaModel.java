@@ -30,10 +30,15 @@ public final class LlamaModel implements CausalLm {
     static final String SCRIPT = "/dev/llamaserve/engine/model/llama_step.py";
     static final String SCRIPT_CLASS = "LlamaForCausalLM";
     /**
-     * On the CPU, float16 {@code linear} has a fast path for one row only and grows linearly with rows;
-     * from this many rows a float16 step multiplies in float32 (weights widened on the fly).
+     * On the CPU (AVX2), float16 {@code linear} has a fast GEMV for one row but grows linearly with rows;
+     * from this many rows a float16 step multiplies in float32, widening each weight on the fly (measured on
+     * the 1B shape: fp16 8 rows ≈ fp32 8 rows; 512 rows 4× faster widened). bfloat16 matmul is emulated on
+     * such CPUs and always slower than widening (see LlamaModelBenchmark).
      */
-    static final int CPU_FP16_UPCAST_ROWS = 4;
+    static final int CPU_FP16_UPCAST_ROWS = Integer.getInteger("llamaserve.cpuFp16UpcastRows", 16);
+    /** On the CPU, a one-row bfloat16 linear runs as two rows: libtorch's bf16 GEMV path is slower than its GEMM. */
+    static final boolean CPU_BF16_PAD_SINGLE_ROW =
+            Boolean.parseBoolean(System.getProperty("llamaserve.cpuBf16PadSingleRow", "true"));
 
     static final boolean GRAPH_OPTIMIZER = Boolean.getBoolean("llamaserve.graphOptimizer");
 
@@ -79,8 +84,16 @@ public final class LlamaModel implements CausalLm {
         return device.kind() == DevicePlanner.Kind.CUDA ? ComputeDType.BFLOAT16 : CPU_AUTO_DTYPE;
     }
 
-    /** What {@code dtype=auto} computes in on the CPU (see the class comment of the benchmark for figures). */
-    public static final ComputeDType CPU_AUTO_DTYPE = ComputeDType.FLOAT16;
+    /**
+     * What {@code dtype=auto} computes in on the CPU: bfloat16. Measured with {@code LlamaModelBenchmark}
+     * (Llama-3.2-1B shape, libtorch 2.7.1, 2 AVX2 cores, best of several runs on a shared machine):
+     * float32 decode 254 ms/step, 8-sequence decode 688 ms/step, prefill 69 tok/s; float16 decode 82 ms,
+     * 8-sequence 590 ms, prefill 46–52 tok/s (widened to float32 from 16 rows; 13 tok/s without);
+     * bfloat16 decode 138–144 ms, 8-sequence 258–296 ms, prefill 163–173 tok/s (128 tokens). float16 is the
+     * fastest for one lone sequence on an idle machine; bfloat16 is 2× faster batched, 3× faster at prefill,
+     * the least disturbed by other load, and the checkpoint's own dtype (no conversion, no float16 overflow).
+     */
+    public static final ComputeDType CPU_AUTO_DTYPE = ComputeDType.BFLOAT16;
 
     public static LlamaModel load(Checkpoint checkpoint, ModelOptions options, LoadListener listener) {
         long t0 = System.nanoTime();
@@ -91,6 +104,7 @@ public final class LlamaModel implements CausalLm {
         log.info("Loading {} ({} layers, hidden {}) on {} in {}", checkpoint.directory(), c.numHiddenLayers(),
                 c.hiddenSize(), device, dtype.optionName());
 
+        DevicePlanner.explainCudaProbe();
         PtNDManager manager = (PtNDManager) NDManager.newBaseManager(device.djlDevice(), "PyTorch");
         List<PtNDArray> weights = new ArrayList<>();
         List<PtNDArray> caches = new ArrayList<>();
@@ -216,8 +230,7 @@ public final class LlamaModel implements CausalLm {
                 ctx[k++] = s;
             }
         }
-        boolean upcast = device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.FLOAT16
-                && t >= CPU_FP16_UPCAST_ROWS;
+        long linearMode = linearMode(t);
         List<IValue> args = new ArrayList<>();
         try (NDManager step = manager.newSubManager()) {
             args.add(IValue.from(tensor(step, batch.tokenIds())));      // token_ids [T]
@@ -234,7 +247,7 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from((long) config.numKeyValueHeads()));
             args.add(IValue.from((long) config.headDim()));
             args.add(IValue.from(config.rmsNormEps()));
-            args.add(IValue.from(upcast));
+            args.add(IValue.from(linearMode));
             IValue[] all = new IValue[3 + args.size()];
             all[0] = weightsArg;
             all[1] = kvArg;
@@ -254,6 +267,17 @@ public final class LlamaModel implements CausalLm {
                 v.close();
             }
         }
+    }
+
+    /** How {@code llama_step.py}'s {@code linear} multiplies this step: 0 as is, 1 widened to float32, 2 one row padded to two. */
+    private long linearMode(int rows) {
+        if (device.kind() != DevicePlanner.Kind.CPU) {
+            return 0;
+        }
+        if (dtype == ComputeDType.FLOAT16 && rows >= CPU_FP16_UPCAST_ROWS) {
+            return 1;
+        }
+        return dtype == ComputeDType.BFLOAT16 && CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
     }
 
     private static PtNDArray tensor(NDManager m, int[] values) {

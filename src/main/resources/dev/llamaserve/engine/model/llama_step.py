@@ -15,10 +15,14 @@ class LlamaForCausalLM(Module):
     variance = torch.mean(torch.pow(xf, 2), [-1], True)              # [T, 1]
     xf = xf * torch.rsqrt(variance + eps)                            # [T, H]
     return weight * torch.to(xf, x.dtype)                            # [T, H]
-  def linear(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, upcast: bool) -> Tensor:
-    # x: [T, in]; weight: [out, in] -> [T, out]. upcast: multiply in float32 (CPU fp16 GEMM with many rows is slow)
-    if upcast:
+  def linear(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, mode: int) -> Tensor:
+    # x: [T, in]; weight: [out, in] -> [T, out]
+    # mode 1: multiply in float32 (CPU fp16 GEMM with many rows is slow)
+    # mode 2: one row is sent as two (CPU bf16 GEMV path is slow, its GEMM path is not)
+    if mode == 1:
       return torch.to(torch.linear(x.float(), weight.float()), x.dtype)   # [T, out]
+    if mode == 2 and x.size(0) == 1:
+      return torch.linear(torch.cat([x, x], 0), weight)[:1]          # [2, in] -> [2, out] -> [1, out]
     return torch.linear(x, weight)                                   # [T, out]
   def rotate_half(self: __torch__.LlamaForCausalLM, x: Tensor) -> Tensor:
     # x: [T, heads, D] -> [T, heads, D] = cat(-x2, x1)
@@ -31,7 +35,7 @@ class LlamaForCausalLM(Module):
            query_start: List[int], query_len: List[int],
            context_slots: Tensor, context_start: List[int], context_len: List[int],
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
-           eps: float, upcast: bool) -> Tensor:
+           eps: float, mode: int) -> Tensor:
     # w: [embed_tokens, 9 per layer (input_layernorm, q_proj, k_proj, v_proj, o_proj,
     #     post_attention_layernorm, gate_proj, up_proj, down_proj), norm, lm_head]
     # kv: [k_cache_0, v_cache_0, k_cache_1, ...], each [slots, num_kv_heads, head_dim]
@@ -52,9 +56,9 @@ class LlamaForCausalLM(Module):
       v_cache = kv[2 * l + 1]                                        # [S, KVH, D]
       # --- self_attn ---
       h = self.rms_norm(x, w[base], eps)                             # [T, H]
-      q = torch.view(self.linear(h, w[base + 1], upcast), [T, num_heads, head_dim])      # [T, NH, D]
-      k = torch.view(self.linear(h, w[base + 2], upcast), [T, num_kv_heads, head_dim])   # [T, KVH, D]
-      v = torch.view(self.linear(h, w[base + 3], upcast), [T, num_kv_heads, head_dim])   # [T, KVH, D]
+      q = torch.view(self.linear(h, w[base + 1], mode), [T, num_heads, head_dim])      # [T, NH, D]
+      k = torch.view(self.linear(h, w[base + 2], mode), [T, num_kv_heads, head_dim])   # [T, KVH, D]
+      v = torch.view(self.linear(h, w[base + 3], mode), [T, num_kv_heads, head_dim])   # [T, KVH, D]
       q = q * cos + self.rotate_half(q) * sin                        # [T, NH, D]
       k = k * cos + self.rotate_half(k) * sin                        # [T, KVH, D]
       k_cache.index_copy_(0, slot_mapping, k)                        # k_cache[slot_mapping[t]] = k[t]
@@ -75,13 +79,13 @@ class LlamaForCausalLM(Module):
         ob = torch.scaled_dot_product_attention(qb, kb, vb, mask, 0., False, scale=None, enable_gqa=True)  # [NH, ql, D]
         outs.append(torch.transpose(ob, 0, 1))                       # [ql, NH, D]
       attn = torch.reshape(torch.cat(outs, 0), [T, num_heads * head_dim])    # [T, NH*D]
-      x = x + self.linear(attn, w[base + 4], upcast)                 # [T, H] (o_proj)
+      x = x + self.linear(attn, w[base + 4], mode)                 # [T, H] (o_proj)
       # --- mlp ---
       h = self.rms_norm(x, w[base + 5], eps)                         # [T, H]
-      gate = torch.silu(self.linear(h, w[base + 6], upcast))         # [T, I]
-      up = self.linear(h, w[base + 7], upcast)                       # [T, I]
-      x = x + self.linear(gate * up, w[base + 8], upcast)            # [T, H] (down_proj)
+      gate = torch.silu(self.linear(h, w[base + 6], mode))         # [T, I]
+      up = self.linear(h, w[base + 7], mode)                       # [T, I]
+      x = x + self.linear(gate * up, w[base + 8], mode)            # [T, H] (down_proj)
     x = torch.index_select(x, 0, logit_rows)                         # [R, H]
     x = self.rms_norm(x, w[1 + 9 * num_layers], eps)                 # [R, H] (model.norm)
-    logits = self.linear(x, w[2 + 9 * num_layers], upcast and x.size(0) > 1)   # [R, V] (lm_head, or embed_tokens when tied)
+    logits = self.linear(x, w[2 + 9 * num_layers], mode if mode != 1 or x.size(0) > 1 else 0)   # [R, V] (lm_head, or embed_tokens when tied)
     return torch.contiguous(torch.to(logits, torch.device("cpu"), 6))   # [R, V] f32 on cpu

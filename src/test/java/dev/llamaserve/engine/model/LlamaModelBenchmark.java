@@ -1,0 +1,170 @@
+package dev.llamaserve.engine.model;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Speed of {@link LlamaModel} on a random bf16 checkpoint of Llama-3.2-1B's shape (hidden 2048, 16 layers,
+ * 32 heads, 8 KV heads, intermediate 8192, vocab 128256, tied embeddings, llama3 RoPE scaling; 2.5 GB, written
+ * into a temp dir and deleted after). Reports load time, prefill tok/s (a 128-token prompt, and a 512-token
+ * chunk after 1024 cached tokens), one batch-1 decode step after the 128-token prefill (median and min of 9),
+ * and one decode step of 8 sequences with 512-token contexts each, per dtype. The shared 2-core machine is
+ * noisy: compare minima, and rerun.
+ *
+ * <p>Run: {@code ./mvnw -B -Pbench verify -Dtest=LlamaModelBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
+ * (dtypes: {@code -Dbench.dtypes=float32,float16,bfloat16}; threads: {@code -Dai.djl.pytorch.num_threads=1}).
+ */
+@Tag("bench")
+class LlamaModelBenchmark {
+
+    private static final String CONFIG = """
+            {"architectures": ["LlamaForCausalLM"], "hidden_act": "silu", "hidden_size": 2048,
+             "intermediate_size": 8192, "num_attention_heads": 32, "num_hidden_layers": 16,
+             "num_key_value_heads": 8, "head_dim": 64, "max_position_embeddings": 131072,
+             "rms_norm_eps": 1e-05, "rope_theta": 500000.0,
+             "rope_scaling": {"factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                              "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+             "tie_word_embeddings": true, "torch_dtype": "bfloat16", "vocab_size": 128256,
+             "bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009]}
+            """;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void llama32OneBShape() throws IOException {
+        Path dir = tmp.resolve("bench-1b");
+        long w0 = System.nanoTime();
+        long bytes = writeRandomCheckpoint(dir);
+        System.out.printf("bench: wrote %.2f GB random bf16 checkpoint in %.1f s%n", bytes / 1e9,
+                (System.nanoTime() - w0) / 1e9);
+        try {
+            for (String dtype : System.getProperty("bench.dtypes", "float32,float16,bfloat16").split(",")) {
+                measure(dir, dtype.trim());
+            }
+        } finally {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static void measure(Path dir, String dtype) {
+        long t0 = System.nanoTime();
+        Checkpoint ck = Checkpoint.open(dir);
+        long[] weightBytes = new long[1];
+        LoadListener listener = new LoadListener() {
+            @Override
+            public void progress(Progress p) {
+            }
+
+            @Override
+            public void loaded(Summary s) {
+                weightBytes[0] = s.weightBytes();
+            }
+        };
+        try (LlamaModel m = LlamaModel.load(ck, new ModelOptions("cpu", dtype, 4096, 512), listener)) {
+            double loadS = (System.nanoTime() - t0) / 1e9;
+            SplittableRandom rnd = new SplittableRandom(7);
+            int[] prompt = rnd.ints(128, 0, 128000).toArray();
+            // warm-up: one prefill and one decode
+            m.forward(ForwardBatch.contiguous(prompt, 0, false));
+            m.forward(ForwardBatch.contiguous(new int[] {11}, 128, false));
+            double prefill128 = time(() -> m.forward(ForwardBatch.contiguous(prompt, 0, false)), 2);
+            double[] decode = new double[9];
+            for (int i = 0; i < decode.length; i++) {
+                int pos = 128 + i;
+                decode[i] = time(() -> m.forward(ForwardBatch.contiguous(new int[] {42}, pos, false)), 1);
+            }
+            Arrays.sort(decode);
+            int[] chunk = rnd.ints(512, 0, 128000).toArray();
+            double prefill512 = time(() -> m.forward(ForwardBatch.contiguous(chunk, 1024, false)), 1);
+            double decode8 = time(() -> m.forward(decodeBatch(8, 1024 + 512)), 2);
+            System.out.printf("bench %-8s: load %.1f s (%.2f GB weights), prefill 128 tok %.2f s = %.1f tok/s, "
+                            + "prefill 512-chunk %.1f tok/s, decode batch 1 (after 128) %.0f ms/step median (min %.0f) = %.2f tok/s, "
+                            + "decode batch 8 %.0f ms/step = %.1f tok/s%n",
+                    dtype, loadS, weightBytes[0] / 1e9, prefill128, 128 / prefill128, 512 / prefill512,
+                    decode[4] * 1e3, decode[0] * 1e3, 1 / decode[4], decode8 * 1e3, 8 / decode8);
+        }
+    }
+
+    /** {@code b} sequences of {@code ctx} tokens each, one new token each, in disjoint slot ranges of the pool. */
+    private static ForwardBatch decodeBatch(int b, int ctx) {
+        int per = 4096 / b;
+        int len = Math.min(ctx, per);
+        int[] ids = new int[b];
+        int[] pos = new int[b];
+        int[] slots = new int[b];
+        int[] qs = new int[b];
+        int[] ql = new int[b];
+        int[][] context = new int[b][];
+        for (int i = 0; i < b; i++) {
+            ids[i] = 100 + i;
+            pos[i] = len - 1;
+            context[i] = new int[len];
+            for (int p = 0; p < len; p++) {
+                context[i][p] = i * per + p;
+            }
+            slots[i] = context[i][len - 1];
+            qs[i] = i;
+            ql[i] = 1;
+        }
+        int[] rows = new int[b];
+        Arrays.setAll(rows, i -> i);
+        return new ForwardBatch(ids, pos, slots, qs, ql, context, rows);
+    }
+
+    private static double time(Runnable r, int reps) {
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < reps; i++) {
+            long t0 = System.nanoTime();
+            r.run();
+            best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+        }
+        return best;
+    }
+
+    /** Streams a random bf16 checkpoint of the config's shapes; returns bytes written. */
+    private static long writeRandomCheckpoint(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("config.json"), CONFIG);
+        ModelConfig c = ModelConfigParser.parse(dir.resolve("config.json"));
+        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+        long seed = 1;
+        for (Map.Entry<String, long[]> e : Checkpoint.expectedShapes(c).entrySet()) {
+            long n = Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
+            boolean norm = e.getValue().length == 1;
+            long s = seed++;
+            w.add(e.getKey(), DType.BF16, e.getValue(), out -> randomBf16(out, n, norm, s));
+        }
+        return w.write(dir.resolve("model.safetensors"));
+    }
+
+    /** {@code n} bf16 values: 1.0 for norm weights, else uniform in ±0.035 (std ≈ 0.02). */
+    private static void randomBf16(OutputStream out, long n, boolean norm, long seed) throws IOException {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        byte[] buf = new byte[1 << 20];
+        long left = n;
+        short one = DType.toBf16(1.0f);
+        while (left > 0) {
+            int k = (int) Math.min(left, buf.length / 2);
+            for (int i = 0; i < k; i++) {
+                short v = norm ? one : DType.toBf16((float) ((rnd.nextDouble() * 2 - 1) * 0.035));
+                buf[2 * i] = (byte) v;
+                buf[2 * i + 1] = (byte) (v >> 8);
+            }
+            out.write(buf, 0, 2 * k);
+            left -= k;
+        }
+    }
+}
