@@ -7,8 +7,10 @@ class LlamaForCausalLM(Module):
     w = torch.view_copy(raw, dtype=src_dtype)
     return torch.contiguous(torch.to(w, torch.device(device), dst_dtype))
   def new_cache(self: __torch__.LlamaForCausalLM, slots: int, num_kv_heads: int, head_dim: int, dtype: int, device: str) -> Tensor:
-    # -> [slots, num_kv_heads, head_dim] zeros
-    return torch.zeros([slots, num_kv_heads, head_dim], dtype=dtype, device=torch.device(device))
+    # -> [slots, num_kv_heads, head_dim], uninitialised: every slot a step reads (contextSlots) was written
+    # (slotMapping) by an earlier or the same step, so no zero fill is needed, and on the CPU the pages of
+    # a large pool are only committed as sequences use them (a 5 GiB zero fill took 17 s at startup)
+    return torch.empty([slots, num_kv_heads, head_dim], dtype=dtype, device=torch.device(device))
   def rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, eps: float) -> Tensor:
     # x: [T, H] compute dtype; weight: [H] -> [T, H]; statistics in float32 as in HF LlamaRMSNorm
     xf = x.float()                                                   # [T, H] f32

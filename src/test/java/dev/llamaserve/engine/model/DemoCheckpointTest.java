@@ -209,6 +209,31 @@ class DemoCheckpointTest {
         assertThat(between).isPositive();
     }
 
+    /** The demo goes through exactly the reader and forward pass a real checkpoint goes through, tied lm_head included. */
+    @Test
+    void loadsThroughTheRealReaderAndForwardPass(@TempDir Path cache) {
+        Path dir = DemoCheckpoint.writeIfAbsent(cache);
+        Checkpoint checkpoint = Checkpoint.open(dir);
+        assertThat(checkpoint.shards()).hasSize(2);
+        assertThat(checkpoint.tensors()).doesNotContainKey("lm_head.weight").containsKey("model.embed_tokens.weight");
+        assertThat(checkpoint.tensors().values()).allSatisfy(t -> assertThat(t.dtype()).isEqualTo(DType.BF16));
+        ModelConfig c = checkpoint.config();
+        try (LlamaModel model = LlamaModel.load(checkpoint, new ModelOptions("cpu", "float32", 64, 64),
+                LoadListener.NONE)) {
+            float[] logits = model.forward(ForwardBatch.contiguous(new int[] {1024, 72, 101, 108}, 0, true));
+            assertThat(logits).hasSize(4 * c.vocabSize());
+            for (float v : logits) {
+                assertThat(Float.isFinite(v)).isTrue();
+            }
+            // Tied embeddings: the last row equals final-norm(hidden) · embed_tokensᵀ, so rows differ per position.
+            float spread = 0;
+            for (int i = 0; i < c.vocabSize(); i++) {
+                spread = Math.max(spread, Math.abs(logits[3 * c.vocabSize() + i] - logits[2 * c.vocabSize() + i]));
+            }
+            assertThat(spread).isGreaterThan(0f);
+        }
+    }
+
     @Test
     void secondCallReusesTheCheckpoint(@TempDir Path cache) throws IOException {
         Path dir = DemoCheckpoint.writeIfAbsent(cache);
