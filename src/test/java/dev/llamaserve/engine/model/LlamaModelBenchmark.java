@@ -1,13 +1,9 @@
 package dev.llamaserve.engine.model;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Comparator;
-import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -27,16 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("bench")
 class LlamaModelBenchmark {
 
-    private static final String CONFIG = """
-            {"architectures": ["LlamaForCausalLM"], "hidden_act": "silu", "hidden_size": 2048,
-             "intermediate_size": 8192, "num_attention_heads": 32, "num_hidden_layers": 16,
-             "num_key_value_heads": 8, "head_dim": 64, "max_position_embeddings": 131072,
-             "rms_norm_eps": 1e-05, "rope_theta": 500000.0,
-             "rope_scaling": {"factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-                              "original_max_position_embeddings": 8192, "rope_type": "llama3"},
-             "tie_word_embeddings": true, "torch_dtype": "bfloat16", "vocab_size": 128256,
-             "bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009]}
-            """;
+
 
     @TempDir
     Path tmp;
@@ -45,7 +32,7 @@ class LlamaModelBenchmark {
     void llama32OneBShape() throws IOException {
         Path dir = tmp.resolve("bench-1b");
         long w0 = System.nanoTime();
-        long bytes = writeRandomCheckpoint(dir);
+        long bytes = BenchCheckpoint.write(dir);
         System.out.printf("bench: wrote %.2f GB random bf16 checkpoint in %.1f s%n", bytes / 1e9,
                 (System.nanoTime() - w0) / 1e9);
         try {
@@ -132,39 +119,5 @@ class LlamaModelBenchmark {
             best = Math.min(best, (System.nanoTime() - t0) / 1e9);
         }
         return best;
-    }
-
-    /** Streams a random bf16 checkpoint of the config's shapes; returns bytes written. */
-    private static long writeRandomCheckpoint(Path dir) throws IOException {
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("config.json"), CONFIG);
-        ModelConfig c = ModelConfigParser.parse(dir.resolve("config.json"));
-        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
-        long seed = 1;
-        for (Map.Entry<String, long[]> e : Checkpoint.expectedShapes(c).entrySet()) {
-            long n = Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
-            boolean norm = e.getValue().length == 1;
-            long s = seed++;
-            w.add(e.getKey(), DType.BF16, e.getValue(), out -> randomBf16(out, n, norm, s));
-        }
-        return w.write(dir.resolve("model.safetensors"));
-    }
-
-    /** {@code n} bf16 values: 1.0 for norm weights, else uniform in ±0.035 (std ≈ 0.02). */
-    private static void randomBf16(OutputStream out, long n, boolean norm, long seed) throws IOException {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        byte[] buf = new byte[1 << 20];
-        long left = n;
-        short one = DType.toBf16(1.0f);
-        while (left > 0) {
-            int k = (int) Math.min(left, buf.length / 2);
-            for (int i = 0; i < k; i++) {
-                short v = norm ? one : DType.toBf16((float) ((rnd.nextDouble() * 2 - 1) * 0.035));
-                buf[2 * i] = (byte) v;
-                buf[2 * i + 1] = (byte) (v >> 8);
-            }
-            out.write(buf, 0, 2 * k);
-            left -= k;
-        }
     }
 }

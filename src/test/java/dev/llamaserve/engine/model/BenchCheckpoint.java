@@ -1,0 +1,65 @@
+package dev.llamaserve.engine.model;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The bench-sized random checkpoint: the Llama-3.2-1B shape (hidden 2048, 16 layers, 32 heads, 8 KV heads,
+ * intermediate 8192, vocab 128256, tied embeddings, llama3 RoPE scaling), 2.47 GB of bf16 weights
+ * streamed to disk. Only benchmarks (tag "bench") write it; never part of {@code ./mvnw verify}.
+ */
+public final class BenchCheckpoint {
+
+    public static final String CONFIG = """
+            {"architectures": ["LlamaForCausalLM"], "hidden_act": "silu", "hidden_size": 2048,
+             "intermediate_size": 8192, "num_attention_heads": 32, "num_hidden_layers": 16,
+             "num_key_value_heads": 8, "head_dim": 64, "max_position_embeddings": 131072,
+             "rms_norm_eps": 1e-05, "rope_theta": 500000.0,
+             "rope_scaling": {"factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                              "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+             "tie_word_embeddings": true, "torch_dtype": "bfloat16", "vocab_size": 128256,
+             "bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009]}
+            """;
+
+    private BenchCheckpoint() {
+    }
+
+    /** Streams a random bf16 checkpoint of the config's shapes; returns bytes written. */
+    public static long write(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("config.json"), CONFIG);
+        ModelConfig c = ModelConfigParser.parse(dir.resolve("config.json"));
+        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+        long seed = 1;
+        for (Map.Entry<String, long[]> e : Checkpoint.expectedShapes(c).entrySet()) {
+            long n = Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
+            boolean norm = e.getValue().length == 1;
+            long s = seed++;
+            w.add(e.getKey(), DType.BF16, e.getValue(), out -> randomBf16(out, n, norm, s));
+        }
+        return w.write(dir.resolve("model.safetensors"));
+    }
+
+    /** {@code n} bf16 values: 1.0 for norm weights, else uniform in ±0.035 (std ≈ 0.02). */
+    private static void randomBf16(OutputStream out, long n, boolean norm, long seed) throws IOException {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        byte[] buf = new byte[1 << 20];
+        long left = n;
+        short one = DType.toBf16(1.0f);
+        while (left > 0) {
+            int k = (int) Math.min(left, buf.length / 2);
+            for (int i = 0; i < k; i++) {
+                short v = norm ? one : DType.toBf16((float) ((rnd.nextDouble() * 2 - 1) * 0.035));
+                buf[2 * i] = (byte) v;
+                buf[2 * i + 1] = (byte) (v >> 8);
+            }
+            out.write(buf, 0, 2 * k);
+            left -= k;
+        }
+    }
+}
