@@ -43,6 +43,9 @@ class MalformedRequestFuzzTest extends RealEngineWebTest {
 
     private static final int CLIENTS = 4;
 
+    /** Keeps a body that turns out valid short (a later max_tokens/max_completion_tokens overrides it). */
+    private static final String LIMIT = "\"max_tokens\":2";
+
     @Test
     void noMalformedRequestIsA5xxAndEveryValidOneSucceeds() throws Exception {
         AtomicInteger valid = new AtomicInteger();
@@ -122,7 +125,8 @@ class MalformedRequestFuzzTest extends RealEngineWebTest {
     }
 
     private byte[] malformed(Random random) {
-        String valid = chat("\"max_tokens\":2,\"temperature\":0.7,\"stop\":[\"\\n\"]");
+        // both limits, so a corrupted key still leaves one: a fuzzed body that stays valid runs 2 tokens, not 4096
+        String valid = chat("\"max_tokens\":2,\"max_completion_tokens\":2,\"temperature\":0.7,\"stop\":[\"\\n\"]");
         switch (random.nextInt(9)) {
             case 0: { // truncated JSON
                 return valid.substring(0, random.nextInt(valid.length())).getBytes(StandardCharsets.UTF_8);
@@ -135,7 +139,7 @@ class MalformedRequestFuzzTest extends RealEngineWebTest {
             case 2: { // wrong type or out-of-range value for a known parameter
                 String p = PARAMS[random.nextInt(PARAMS.length)];
                 String v = WRONG_VALUES[random.nextInt(WRONG_VALUES.length)];
-                return ("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"" + p + "\":" + v + "}")
+                return ("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]," + LIMIT + ",\"" + p + "\":" + v + "}")
                         .replace("\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"messages\":",
                                 "\"messages\":")
                         .getBytes(StandardCharsets.UTF_8);
@@ -145,7 +149,7 @@ class MalformedRequestFuzzTest extends RealEngineWebTest {
                 String[] forms = {digits, "-" + digits, "1e" + digits.substring(0, Math.min(12, digits.length())),
                         "0." + digits + "1", digits + ".5e-3"};
                 String p = PARAMS[random.nextInt(PARAMS.length)];
-                return chat("\"" + p + "\":" + forms[random.nextInt(forms.length)]).getBytes(StandardCharsets.UTF_8);
+                return chat(LIMIT + ",\"" + p + "\":" + forms[random.nextInt(forms.length)]).getBytes(StandardCharsets.UTF_8);
             }
             case 4: { // invalid UTF-8 inside a string or at random
                 byte[] b = valid.getBytes(StandardCharsets.UTF_8);
@@ -167,7 +171,7 @@ class MalformedRequestFuzzTest extends RealEngineWebTest {
             case 6: { // deep nesting
                 int depth = 100 + random.nextInt(5000);
                 String nest = "[".repeat(depth) + "]".repeat(depth);
-                return chat("\"metadata\":" + nest).getBytes(StandardCharsets.UTF_8);
+                return chat(LIMIT + ",\"metadata\":" + nest).getBytes(StandardCharsets.UTF_8);
             }
             case 7: { // random bytes
                 byte[] b = new byte[1 + random.nextInt(200)];
@@ -180,7 +184,7 @@ class MalformedRequestFuzzTest extends RealEngineWebTest {
                         "\"tool_choice\":7", "\"logit_bias\":{\"x\":1}", "\"logit_bias\":{\"-1\":1}",
                         "\"stop\":[\"\"]", "\"stop\":[null]"};
                 String part = parts[random.nextInt(parts.length)];
-                String body = part.startsWith("\"messages\"") ? "{" + part + "}" : chat(part);
+                String body = part.startsWith("\"messages\"") ? "{" + part + "}" : chat(LIMIT + "," + part);
                 return body.getBytes(StandardCharsets.UTF_8);
             }
         }
