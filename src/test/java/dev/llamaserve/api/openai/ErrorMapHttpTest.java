@@ -10,9 +10,10 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * The error classes over real HTTP on the REAL engine and chat layer: status and OpenAI error body.
- * 429 (rate limit), 503 (overloaded, loading, draining) and 500 (engine failure) have no producer in a
- * running test server (no rate limiter is wired yet; the engine cannot be made to refuse or fail on
- * demand), so they are checked with the scripted engine in {@link ScriptedRefusalsHttpTest}.
+ * 503 overloaded comes from the real engine too, in a server of its own ({@link OverloadHttpTest}). 429 (rate
+ * limit), 503 loading/draining and 500 (engine failure) have no producer in a running test server (no rate
+ * limiter is wired yet; a started engine is READY and cannot be made to fail on demand), so they are checked
+ * with the scripted engine in {@link ScriptedRefusalsHttpTest}.
  */
 class ErrorMapHttpTest extends RealEngineWebTest {
 

@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The refusals the real engine has no on-demand producer for in a running test server, through the
  * SCRIPTED engine's submit: 429 (no rate limiter is wired yet; the map handles resilience4j's
- * RequestNotPermitted), 503 overloaded/loading/draining and 500 engine failure. The rest of the error map
- * runs on the real engine in {@link ErrorMapHttpTest}.
+ * RequestNotPermitted), 503 loading/draining (a started engine is READY) and 500 engine failure. 503
+ * overloaded is produced by the real engine in {@link OverloadHttpTest} (and kept here beside its siblings);
+ * the rest of the error map runs on the real engine in {@link ErrorMapHttpTest}.
  */
 class ScriptedRefusalsHttpTest extends EngineDoubleWebTest {
 

@@ -59,16 +59,26 @@ class StreamingHttpTest extends RealEngineWebTest {
 
     @Test
     void streamingClientDisconnectFreesTheSequenceWithinOneSecond() throws Exception {
+        streamThenDisconnect("/v1/chat/completions", chat(greedy(3000) + ",\"stream\":true"), "\"delta\":{\"content\"",
+                "streaming chat");
+    }
+
+    @Test
+    void streamingCompletionsClientDisconnectFreesTheSequenceWithinOneSecond() throws Exception {
+        streamThenDisconnect("/v1/completions", "{\"prompt\":\"Once\"," + greedy(3000) + ",\"stream\":true}",
+                "\"text\":", "streaming completions");
+    }
+
+    private void streamThenDisconnect(String path, String body, String contentMarker, String what) throws Exception {
         EngineStats baseline = engine.stats();
-        String body = chat(greedy(3000) + ",\"stream\":true");
         long closedAt;
         try (Socket socket = new Socket("localhost", port)) {
-            send(socket, body);
+            send(socket, path, body);
             BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
             int contentLines = 0;
             String line;
             while (contentLines < 3 && (line = in.readLine()) != null) {
-                if (line.contains("\"delta\":{\"content\"")) {
+                if (line.startsWith("data: {") && line.contains(contentMarker)) {
                     contentLines++;
                 }
             }
@@ -79,7 +89,7 @@ class StreamingHttpTest extends RealEngineWebTest {
             closedAt = System.nanoTime();
         }
         long freedAfter = awaitFreed(baseline, closedAt);
-        System.out.printf("streaming disconnect: sequence freed %d ms after the client closed%n", freedAfter / 1_000_000);
+        System.out.printf("%s disconnect: sequence freed %d ms after the client closed%n", what, freedAfter / 1_000_000);
         assertThat(freedAfter).isLessThan(Duration.ofSeconds(1).toNanos());
     }
 
@@ -88,7 +98,7 @@ class StreamingHttpTest extends RealEngineWebTest {
         EngineStats baseline = engine.stats();
         long closedAt;
         try (Socket socket = new Socket("localhost", port)) {
-            send(socket, chat(greedy(3000)));
+            send(socket, "/v1/chat/completions", chat(greedy(3000)));
             long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (engine.stats().running() == 0 && System.nanoTime() < until) {
                 Thread.sleep(2);
@@ -104,9 +114,9 @@ class StreamingHttpTest extends RealEngineWebTest {
         assertThat(freedAfter).isLessThan(Duration.ofSeconds(1).toNanos());
     }
 
-    private static void send(Socket socket, String body) throws Exception {
+    private static void send(Socket socket, String path, String body) throws Exception {
         OutputStream out = socket.getOutputStream();
-        out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        out.write(("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 + "Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body)
                 .getBytes(StandardCharsets.UTF_8));
         out.flush();
