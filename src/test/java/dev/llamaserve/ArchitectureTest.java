@@ -50,6 +50,14 @@ class ArchitectureTest {
             .as("chat sees only the engine's root package and nothing outside it")
             .allowEmptyShould(true);
 
+    static final ArchRule SPRING_AI_ADAPTER_SEES_CHAT_AND_ENGINE_ROOT = noClasses()
+            .that().resideInAnyPackage("dev.llamaserve.springai..")
+            .should().dependOnClassesThat().resideInAnyPackage(
+                    "dev.llamaserve.api..", "dev.llamaserve.ops..", "dev.llamaserve.config..",
+                    "dev.llamaserve.engine.(*)..")
+            .as("springai sees only chat and the engine's root package")
+            .allowEmptyShould(true);
+
     static final ArchRule PURE_JAVA_SCHEDULING = noClasses()
             .that().resideInAnyPackage("dev.llamaserve.engine.scheduler..", "dev.llamaserve.engine.kv..")
             .should().dependOnClassesThat().resideInAnyPackage("ai.djl..")
@@ -58,7 +66,7 @@ class ArchitectureTest {
 
     static final List<ArchRule> ALL = List.of(ENGINE_AND_CHAT_FREE_OF_SPRING_AND_REACTOR,
             API_AND_OPS_SEE_ONLY_ENGINE_ROOT, ENGINE_DOES_NOT_DEPEND_ON_OUTER_LAYERS,
-            CHAT_DOES_NOT_DEPEND_ON_OUTER_LAYERS, PURE_JAVA_SCHEDULING);
+            CHAT_DOES_NOT_DEPEND_ON_OUTER_LAYERS, SPRING_AI_ADAPTER_SEES_CHAT_AND_ENGINE_ROOT, PURE_JAVA_SCHEDULING);
 
     @BeforeAll
     static void importProduction() {

@@ -5,6 +5,7 @@ import dev.llamaserve.api.openai.ServedModel;
 import dev.llamaserve.chat.ChatFormat;
 import dev.llamaserve.chat.ChatOptions;
 import dev.llamaserve.chat.LlamaTokenizer;
+import dev.llamaserve.chat.PromptDryRun;
 import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.engine.core.EngineOptions;
@@ -57,6 +58,11 @@ public class EngineConfiguration {
         LlmProperties.Chat c = props.chat();
         return new ChatFormat(tokenizer, new ChatOptions(c.dateString(), c.rejectSpecialTokens(), c.maxMessages(),
                 ChatOptions.Enabled.valueOf(c.enabled().trim().toUpperCase(Locale.ROOT))));
+    }
+
+    @Bean
+    PromptDryRun promptDryRun(LlamaTokenizer tokenizer, ChatFormat chatFormat) {
+        return new PromptDryRun(tokenizer, chatFormat);
     }
 
     @Bean

@@ -1,5 +1,6 @@
 package dev.llamaserve.api.openai;
 
+import dev.llamaserve.chat.ChatValidationException;
 import dev.llamaserve.engine.EngineException;
 import io.github.resilience4j.ratelimiter.RequestNotPermitted;
 import org.springframework.core.io.buffer.DataBufferLimitException;
@@ -22,6 +23,9 @@ public final class ApiErrors {
         if (t instanceof EngineException.InvalidRequest inv) {
             return ApiException.invalid(inv.param(), inv.code() == null ? "invalid_value" : inv.code(),
                     inv.getMessage());
+        }
+        if (t instanceof ChatValidationException c) {
+            return ApiException.invalid(c.param(), c.code() == null ? "invalid_value" : c.code(), c.getMessage());
         }
         if (t instanceof EngineException.Overloaded o) {
             return ApiException.unavailable("overloaded", message(o, "The server is overloaded; retry later."));

@@ -7,6 +7,7 @@ import static dev.llamaserve.api.openai.JsonFields.number;
 import static dev.llamaserve.api.openai.JsonFields.string;
 import static dev.llamaserve.api.openai.JsonFields.typeError;
 
+import dev.llamaserve.chat.ChatJson;
 import dev.llamaserve.engine.SamplingParams;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -33,6 +34,12 @@ public final class ChatCompletionRequestParser {
     }
 
     public ChatCompletionParams parse(byte[] body) {
+        JsonNode root = readObject(body);
+        return parse(root, forChatLayer(body));
+    }
+
+    /** The body as one JSON object (exact numbers), or a 400 {@code invalid_json}. */
+    static JsonNode readObject(byte[] body) {
         JsonNode root;
         try {
             root = OpenAiJson.MAPPER.readTree(body);
@@ -46,13 +53,36 @@ public final class ChatCompletionRequestParser {
         if (root == null || !root.isObject()) {
             throw ApiException.invalid(null, "invalid_json", "Request body must be a JSON object");
         }
-        return parse(root);
+        return root;
+    }
+
+    /**
+     * The body read again as the chat layer reads JSON ({@link ChatJson}: floats as doubles), for the
+     * nodes handed to it ({@code messages}, {@code tools}): the template renders numbers the way Python's
+     * {@code json.dumps} does, which needs the double ({@code -0.0} keeps its sign, {@code 1e+16} stays a
+     * float). Called only after {@link OpenAiJson#MAPPER} accepted the body, so its limits (number length,
+     * nesting) have been applied and its huge-number 400s stand.
+     */
+    static JsonNode forChatLayer(byte[] body) {
+        try {
+            return ChatJson.MAPPER.readTree(body);
+        } catch (JacksonException | NumberFormatException | ArithmeticException e) {
+            throw ApiException.invalid(null, "invalid_json", "Request body has a number out of range");
+        }
     }
 
     public ChatCompletionParams parse(JsonNode root) {
+        return parse(root, root);
+    }
+
+    /**
+     * @param root the body as the API reads it (exact numbers)
+     * @param chatRoot the same body read with {@link ChatJson} ({@code messages} and {@code tools} come from it)
+     */
+    ChatCompletionParams parse(JsonNode root, JsonNode chatRoot) {
         String model = string(root, "model");
 
-        JsonNode messages = field(root, "messages");
+        JsonNode messages = field(chatRoot, "messages");
         if (messages == null) {
             throw ApiException.invalid("messages", "missing_required_parameter", "'messages' is required");
         }
@@ -67,7 +97,7 @@ public final class ChatCompletionRequestParser {
         if (n != null && n > 1) {
             throw ApiException.invalid("n", "unsupported_value", "'n' > 1 is not supported yet, got " + n);
         }
-        JsonNode tools = tools(root);
+        JsonNode tools = tools(chatRoot);
         boolean toolChoiceNone = toolChoiceIsNone(root);
         responseFormat(root);
 
@@ -82,7 +112,7 @@ public final class ChatCompletionRequestParser {
         }
         boolean tokenIds = Boolean.TRUE.equals(bool(root, "return_tokens_as_token_ids"));
 
-        JsonNode kwargs = field(root, "chat_template_kwargs");
+        JsonNode kwargs = field(chatRoot, "chat_template_kwargs");
         if (kwargs != null && !kwargs.isObject()) {
             throw typeError("chat_template_kwargs", "an object", kwargs);
         }
@@ -92,7 +122,7 @@ public final class ChatCompletionRequestParser {
                 includeUsage, logprobs, topLogprobs == null ? 0 : topLogprobs.intValue(), tokenIds, sampling);
     }
 
-    private SamplingParams sampling(JsonNode root, Integer logprobs) {
+    SamplingParams sampling(JsonNode root, Integer logprobs) {
         SamplingParams.Builder b = SamplingParams.builder();
         b.temperature(number(root, "temperature", 0, true, 2, true));
         b.topP(number(root, "top_p", 0, false, 1, true));
@@ -255,7 +285,7 @@ public final class ChatCompletionRequestParser {
         }
     }
 
-    private static boolean streamOptions(JsonNode root, boolean stream) {
+    static boolean streamOptions(JsonNode root, boolean stream) {
         JsonNode options = field(root, "stream_options");
         if (options == null) {
             return false;

@@ -38,7 +38,10 @@ public class OpenAiErrorHandler implements WebExceptionHandler {
         ApiException error = ApiErrors.from(ex, settings);
         String requestId = RequestIdFilter.requestId(exchange);
         String route = exchange.getRequest().getMethod() + " " + exchange.getRequest().getPath().value();
-        if (error.status() >= 500) {
+        if (error.retry()) {
+            // overloaded, loading, draining: expected under load; one line, no stack trace
+            log.warn("request_id={} {} -> {} {}", requestId, route, error.status(), error.code());
+        } else if (error.status() >= 500) {
             log.warn("request_id={} {} -> {} {}", requestId, route, error.status(), error.code(), ex);
         } else {
             log.debug("request_id={} {} -> {} {} param={}", requestId, route, error.status(), error.code(),

@@ -8,7 +8,11 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** llm.api.accept-any-model, on the controller's request preparation (engine and prompt test doubles). */
+/**
+ * llm.api.accept-any-model, on the controller's request preparation: the scripted engine (only its model
+ * info is read) with the tiny fixture's real tokenizer, and a one-line prompt seam (encoding is not what
+ * this checks).
+ */
 class AcceptAnyModelTest {
 
     private final ServedModel served = new ServedModel("meta-llama/Llama-3.1-8B-Instruct", List.of("llama3"));
@@ -16,7 +20,8 @@ class AcceptAnyModelTest {
             .getBytes(StandardCharsets.UTF_8);
 
     private ChatCompletionsController controller(boolean acceptAny) {
-        return new ChatCompletionsController(new ScriptedEngine(), new FakePromptEncoder(), served,
+        return new ChatCompletionsController(new ScriptedEngine(FixtureTokenizer.get()), p -> new ChatPromptEncoder.EncodedPrompt(new int[] {1, 2}),
+                served,
                 new ApiSettings(acceptAny, 1024 * 1024, Duration.ofSeconds(5), Duration.ofSeconds(1)));
     }
 

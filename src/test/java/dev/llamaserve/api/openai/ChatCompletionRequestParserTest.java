@@ -7,6 +7,7 @@ import dev.llamaserve.engine.SamplingParams;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
 
 class ChatCompletionRequestParserTest {
 
@@ -128,11 +129,17 @@ class ChatCompletionRequestParserTest {
     }
 
     @Test
-    void messagesStayRawWithExactNumbers() {
+    void messagesAndToolsAreReadAsPythonReadsJson() {
+        // the chat layer renders them with Python's json.dumps: floats are doubles (-0.0 keeps its sign,
+        // 0.1000000000000000055511 is the double 0.1), integers of any size stay exact
         ChatCompletionParams p = parser.parse(("{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"n\":0.1000000000000000055511}],"
-                + "\"tools\":[{\"type\":\"function\",\"function\":{\"parameters\":{\"maximum\":123456789012345678901234567890}}}]}")
-                .getBytes(StandardCharsets.UTF_8));
-        assertThat(OpenAiJson.MAPPER.writeValueAsString(p.messages())).contains("0.1000000000000000055511");
-        assertThat(OpenAiJson.MAPPER.writeValueAsString(p.tools())).contains("123456789012345678901234567890");
+                + "\"tools\":[{\"type\":\"function\",\"function\":{\"parameters\":{\"maximum\":123456789012345678901234567890,"
+                + "\"minimum\":-0.0}}}]}").getBytes(StandardCharsets.UTF_8));
+        assertThat(p.messages().get(0).get("n").isDouble()).isTrue();
+        assertThat(p.messages().get(0).get("n").doubleValue()).isEqualTo(0.1);
+        JsonNode parameters = p.tools().get(0).get("function").get("parameters");
+        assertThat(parameters.get("maximum").bigIntegerValue()).isEqualTo(new java.math.BigInteger("123456789012345678901234567890"));
+        assertThat(Double.doubleToRawLongBits(parameters.get("minimum").doubleValue()))
+                .isEqualTo(Double.doubleToRawLongBits(-0.0));
     }
 }

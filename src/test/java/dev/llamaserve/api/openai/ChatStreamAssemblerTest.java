@@ -8,17 +8,18 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
-/** The SSE state machine on its own (detokenizer from the engine test double for the python tag). */
+/** The SSE state machine on its own (the tiny fixture's real tokenizer gives the ids and the python tag). */
 class ChatStreamAssemblerTest {
 
-    private final ToolCallStartTokens startTokens = new ToolCallStartTokens(new ScriptedEngine().detokenizer());
+    private static final ScriptedEngine SCRIPT = new ScriptedEngine(FixtureTokenizer.get());
+    private final ToolCallStartTokens startTokens = new ToolCallStartTokens(FixtureTokenizer.get());
 
     private ChatStreamAssembler assembler(boolean tools, boolean usage) {
         return new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), tools, startTokens, null, usage);
     }
 
     private static EngineEvent.Tokens text(String s) {
-        return new EngineEvent.Tokens(ScriptedEngine.ids(s), s, List.of());
+        return SCRIPT.tokens(s);
     }
 
     private static EngineEvent.Finished finish(EngineEvent.FinishReason reason, String tail) {
@@ -82,8 +83,7 @@ class ChatStreamAssemblerTest {
 
     @Test
     void lengthCutToolCallIsContentWithLength() {
-        List<JsonNode> chunks = run(assembler(true, false), new EngineEvent.Tokens(new int[] {ScriptedEngine.PYTHON_TAG}, "",
-                List.of()), text("{\"name\": \"f\", \"param"), finish(EngineEvent.FinishReason.LENGTH, ""));
+        List<JsonNode> chunks = run(assembler(true, false), SCRIPT.pythonTagToken(), text("{\"name\": \"f\", \"param"), finish(EngineEvent.FinishReason.LENGTH, ""));
         assertThat(chunks).hasSize(3);
         assertThat(delta(chunks.get(1)).get("content").asString()).isEqualTo("{\"name\": \"f\", \"param");
         assertThat(chunks.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");

@@ -20,12 +20,13 @@ import org.springframework.test.web.reactive.server.WebTestClient;
 import tools.jackson.databind.JsonNode;
 
 /**
- * 10,000 requests over real HTTP (engine test double, see {@link EngineDoubleWebTest}) mixing
- * malformed bodies (bad JSON, wrong types, huge numbers, invalid UTF-8, missing fields, deep
- * nesting) with valid control requests: no answer is a 5xx, every malformed one gets an OpenAI error
- * body, every valid control request succeeds with the full completion.
+ * 10,000 requests over real HTTP on the REAL engine (demo checkpoint, see {@link RealEngineWebTest})
+ * mixing malformed bodies (bad JSON, wrong types, huge numbers, invalid UTF-8, missing fields, deep
+ * nesting) with valid control requests (1-2 tokens with ignore_eos, to stay fast): no answer is a 5xx,
+ * every malformed one gets an OpenAI error body, every valid control request succeeds with exactly the
+ * tokens it asked for.
  */
-class MalformedRequestFuzzTest extends EngineDoubleWebTest {
+class MalformedRequestFuzzTest extends RealEngineWebTest {
 
     private static final int REQUESTS = 10_000;
 
@@ -41,6 +42,9 @@ class MalformedRequestFuzzTest extends EngineDoubleWebTest {
             "[\"a\",\"b\",\"c\",\"d\",\"e\"]", "{\"type\":\"json_object\"}", "{\"include_usage\":\"yes\"}"};
 
     private static final int CLIENTS = 4;
+
+    /** Keeps a body that turns out valid short (a later max_tokens/max_completion_tokens overrides it). */
+    private static final String LIMIT = "\"max_tokens\":2";
 
     @Test
     void noMalformedRequestIsA5xxAndEveryValidOneSucceeds() throws Exception {
@@ -74,14 +78,24 @@ class MalformedRequestFuzzTest extends EngineDoubleWebTest {
             if (i % 3 == 0) {
                 valid.incrementAndGet();
                 boolean stream = random.nextBoolean();
-                String body = chat(stream ? "\"stream\":true,\"max_tokens\":" + (1 + random.nextInt(100))
-                        : "\"temperature\":" + random.nextInt(3) * 0.5);
+                int tokens = 1 + random.nextInt(2);
+                String body = chat("\"ignore_eos\":true,\"max_tokens\":" + tokens + ",\"temperature\":"
+                        + random.nextInt(3) * 0.5 + (stream ? ",\"stream\":true,\"stream_options\":{\"include_usage\":true}" : ""));
                 EntityExchangeResult<byte[]> r = send(client, body.getBytes(StandardCharsets.UTF_8));
                 String text = r.getResponseBody() == null ? "" : new String(r.getResponseBody(), StandardCharsets.UTF_8);
-                boolean ok = r.getStatus().value() == 200 && (stream
-                        ? text.endsWith("data: [DONE]\n\n") && Sse.data(text).size() == 6
-                        : OpenAiJson.MAPPER.readTree(text).get("choices").get(0).get("message").get("content")
-                                .asString().equals("Hello world!"));
+                boolean ok;
+                if (r.getStatus().value() != 200) {
+                    ok = false;
+                } else if (stream) {
+                    List<String> data = Sse.data(text);
+                    ok = text.endsWith("data: [DONE]\n\n") && data.size() >= 4
+                            && OpenAiJson.MAPPER.readTree(data.get(data.size() - 2)).get("usage")
+                                    .get("completion_tokens").asInt() == tokens;
+                } else {
+                    JsonNode answer = OpenAiJson.MAPPER.readTree(text);
+                    ok = answer.get("choices").get(0).get("message").get("content").isString()
+                            && answer.get("usage").get("completion_tokens").asInt() == tokens;
+                }
                 if (!ok) {
                     failures.add("valid request -> " + r.getStatus() + " " + text);
                 }
@@ -110,8 +124,9 @@ class MalformedRequestFuzzTest extends EngineDoubleWebTest {
                 .exchange().expectBody(byte[].class).returnResult();
     }
 
-    private static byte[] malformed(Random random) {
-        String valid = chat("\"max_tokens\":16,\"temperature\":0.7,\"stop\":[\"\\n\"]");
+    private byte[] malformed(Random random) {
+        // both limits, so a corrupted key still leaves one: a fuzzed body that stays valid runs 2 tokens, not 4096
+        String valid = chat("\"max_tokens\":2,\"max_completion_tokens\":2,\"temperature\":0.7,\"stop\":[\"\\n\"]");
         switch (random.nextInt(9)) {
             case 0: { // truncated JSON
                 return valid.substring(0, random.nextInt(valid.length())).getBytes(StandardCharsets.UTF_8);
@@ -124,7 +139,7 @@ class MalformedRequestFuzzTest extends EngineDoubleWebTest {
             case 2: { // wrong type or out-of-range value for a known parameter
                 String p = PARAMS[random.nextInt(PARAMS.length)];
                 String v = WRONG_VALUES[random.nextInt(WRONG_VALUES.length)];
-                return ("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"" + p + "\":" + v + "}")
+                return ("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]," + LIMIT + ",\"" + p + "\":" + v + "}")
                         .replace("\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"messages\":",
                                 "\"messages\":")
                         .getBytes(StandardCharsets.UTF_8);
@@ -134,7 +149,7 @@ class MalformedRequestFuzzTest extends EngineDoubleWebTest {
                 String[] forms = {digits, "-" + digits, "1e" + digits.substring(0, Math.min(12, digits.length())),
                         "0." + digits + "1", digits + ".5e-3"};
                 String p = PARAMS[random.nextInt(PARAMS.length)];
-                return chat("\"" + p + "\":" + forms[random.nextInt(forms.length)]).getBytes(StandardCharsets.UTF_8);
+                return chat(LIMIT + ",\"" + p + "\":" + forms[random.nextInt(forms.length)]).getBytes(StandardCharsets.UTF_8);
             }
             case 4: { // invalid UTF-8 inside a string or at random
                 byte[] b = valid.getBytes(StandardCharsets.UTF_8);
@@ -156,7 +171,7 @@ class MalformedRequestFuzzTest extends EngineDoubleWebTest {
             case 6: { // deep nesting
                 int depth = 100 + random.nextInt(5000);
                 String nest = "[".repeat(depth) + "]".repeat(depth);
-                return chat("\"metadata\":" + nest).getBytes(StandardCharsets.UTF_8);
+                return chat(LIMIT + ",\"metadata\":" + nest).getBytes(StandardCharsets.UTF_8);
             }
             case 7: { // random bytes
                 byte[] b = new byte[1 + random.nextInt(200)];
@@ -169,7 +184,7 @@ class MalformedRequestFuzzTest extends EngineDoubleWebTest {
                         "\"tool_choice\":7", "\"logit_bias\":{\"x\":1}", "\"logit_bias\":{\"-1\":1}",
                         "\"stop\":[\"\"]", "\"stop\":[null]"};
                 String part = parts[random.nextInt(parts.length)];
-                String body = part.startsWith("\"messages\"") ? "{" + part + "}" : chat(part);
+                String body = part.startsWith("\"messages\"") ? "{" + part + "}" : chat(LIMIT + "," + part);
                 return body.getBytes(StandardCharsets.UTF_8);
             }
         }

@@ -1,5 +1,6 @@
 package dev.llamaserve.api.openai;
 
+import dev.llamaserve.chat.LlamaTokenizer;
 import dev.llamaserve.engine.Detokenizer;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.EngineState;
@@ -7,10 +8,8 @@ import dev.llamaserve.engine.EngineStats;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.ModelInfo;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -20,26 +19,32 @@ import reactor.adapter.JdkFlowAdapter;
 import reactor.core.publisher.Flux;
 
 /**
- * TEST DOUBLE of the engine for the HTTP layer's tests only (the lead reruns the HTTP tests against
- * the real engine): each submit plays a script of events. Token ids below 256 stand for that byte;
- * ids from 128000 are special tokens ({@link #PYTHON_TAG} is {@code <|python_tag|>}).
+ * TEST DOUBLE of the engine, used only where the real engine cannot produce what a test needs: a fixed
+ * token sequence (tool-call wire format), a long silent prefill (keep-alive), engine failures and
+ * submit-time refusals that have no producer. Each submit plays a script of events whose token ids come
+ * from the REAL tokenizer of the served checkpoint ({@link #ids} encodes text, {@link #pythonTag()} is the
+ * real {@code <|python_tag|>} id), and its detokenizer is that tokenizer.
  */
 public class ScriptedEngine implements InferenceEngine {
 
-    public static final int BEGIN_OF_TEXT = 128000;
-    public static final int PYTHON_TAG = 128010;
-    public static final int EOT = 128009;
     public static final int MAX_MODEL_LEN = 4096;
-    public static final int VOCAB = 128256;
 
-    private static final Map<Integer, String> SPECIALS = Map.of(BEGIN_OF_TEXT, "<|begin_of_text|>",
-            PYTHON_TAG, "<|python_tag|>", EOT, "<|eot_id|>");
+    private final LlamaTokenizer tokenizer;
+    private final int eot;
+    private final int pythonTag;
 
-    public volatile Function<GenerationRequest, Flux<EngineEvent>> script = r -> text(r, "Hello", " world", "!");
+    public volatile Function<GenerationRequest, Flux<EngineEvent>> script;
     public volatile RuntimeException submitError;
     public final List<GenerationRequest> submitted = new CopyOnWriteArrayList<>();
     public final Set<String> aborted = ConcurrentHashMap.newKeySet();
     public final Set<String> cancelled = ConcurrentHashMap.newKeySet();
+
+    public ScriptedEngine(LlamaTokenizer tokenizer) {
+        this.tokenizer = tokenizer;
+        this.eot = tokenizer.addedTokenId("<|eot_id|>").orElseThrow();
+        this.pythonTag = tokenizer.addedTokenId("<|python_tag|>").orElseThrow();
+        reset();
+    }
 
     public void reset() {
         script = r -> text(r, "Hello", " world", "!");
@@ -49,32 +54,48 @@ public class ScriptedEngine implements InferenceEngine {
         cancelled.clear();
     }
 
-    /** One Tokens event per piece (its bytes as ids), then Finished(STOP). */
-    public static Flux<EngineEvent> text(GenerationRequest r, String... pieces) {
+    /** The real {@code <|python_tag|>} id. */
+    public int pythonTag() {
+        return pythonTag;
+    }
+
+    /** The real tokenizer's ids for {@code text} (special-token text not parsed). */
+    public int[] ids(String text) {
+        return tokenizer.encode(text, false);
+    }
+
+    /** One Tokens event carrying {@code text}'s real token ids. */
+    public EngineEvent.Tokens tokens(String text) {
+        return new EngineEvent.Tokens(ids(text), text, List.of());
+    }
+
+    /** The {@code <|python_tag|>} token alone (its text is never part of a delta). */
+    public EngineEvent.Tokens pythonTagToken() {
+        return new EngineEvent.Tokens(new int[] {pythonTag}, "", List.of());
+    }
+
+    /** One Tokens event per piece, then Finished(STOP) with the real completion token count. */
+    public Flux<EngineEvent> text(GenerationRequest r, String... pieces) {
         List<EngineEvent> events = new ArrayList<>();
         int n = 0;
         for (String piece : pieces) {
-            int[] ids = ids(piece);
-            n += ids.length;
-            events.add(new EngineEvent.Tokens(ids, piece, List.of()));
+            EngineEvent.Tokens t = tokens(piece);
+            n += t.tokenIds().length;
+            events.add(t);
         }
         events.add(finished(r, EngineEvent.FinishReason.STOP, n));
         return Flux.fromIterable(events);
     }
 
-    public static EngineEvent.Finished finished(GenerationRequest r, EngineEvent.FinishReason reason, int completion) {
+    public EngineEvent.Finished finished(GenerationRequest r, EngineEvent.FinishReason reason, int completion) {
         return new EngineEvent.Finished(reason, new EngineEvent.Usage(r.promptTokenIds().length, completion), "",
-                reason == EngineEvent.FinishReason.STOP ? EOT : null,
+                reason == EngineEvent.FinishReason.STOP ? eot : null,
                 reason == EngineEvent.FinishReason.ERROR ? "CUDA out of memory (test)" : null);
     }
 
-    public static int[] ids(String text) {
-        byte[] b = text.getBytes(StandardCharsets.UTF_8);
-        int[] ids = new int[b.length];
-        for (int i = 0; i < b.length; i++) {
-            ids[i] = b[i] & 0xff;
-        }
-        return ids;
+    /** The prompt a request was submitted with, as text (special tokens included). */
+    public String promptText(int submission) {
+        return tokenizer.decode(submitted.get(submission).promptTokenIds(), false);
     }
 
     @Override
@@ -101,41 +122,12 @@ public class ScriptedEngine implements InferenceEngine {
 
     @Override
     public ModelInfo modelInfo() {
-        return new ModelInfo(MAX_MODEL_LEN, VOCAB, Set.of(EOT), 0.6, 0.9, false);
+        return new ModelInfo(MAX_MODEL_LEN, tokenizer.vocabSize(), Set.of(eot), 0.6, 0.9, false);
     }
 
     @Override
     public Detokenizer detokenizer() {
-        return new Detokenizer() {
-            @Override
-            public IncrementalDecoder newDecoder() {
-                throw new UnsupportedOperationException("not used by the API");
-            }
-
-            @Override
-            public String decode(int[] ids, boolean skipSpecialTokens) {
-                StringBuilder sb = new StringBuilder();
-                for (int id : ids) {
-                    if (!isSpecial(id) || !skipSpecialTokens) {
-                        sb.append(new String(tokenBytes(id), StandardCharsets.UTF_8));
-                    }
-                }
-                return sb.toString();
-            }
-
-            @Override
-            public byte[] tokenBytes(int id) {
-                if (SPECIALS.containsKey(id)) {
-                    return SPECIALS.get(id).getBytes(StandardCharsets.UTF_8);
-                }
-                return id < 256 ? new byte[] {(byte) id} : ("<" + id + ">").getBytes(StandardCharsets.UTF_8);
-            }
-
-            @Override
-            public boolean isSpecial(int id) {
-                return id >= BEGIN_OF_TEXT;
-            }
-        };
+        return tokenizer;
     }
 
     @Override

@@ -1,0 +1,261 @@
+package dev.llamaserve.api.openai;
+
+import static dev.llamaserve.api.openai.JsonFields.bool;
+import static dev.llamaserve.api.openai.JsonFields.field;
+import static dev.llamaserve.api.openai.JsonFields.integer;
+import static dev.llamaserve.api.openai.JsonFields.string;
+import static dev.llamaserve.api.openai.JsonFields.typeError;
+
+import dev.llamaserve.chat.ContextLength;
+import dev.llamaserve.chat.PromptDryRun;
+import dev.llamaserve.engine.EngineEvent;
+import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.InferenceEngine;
+import dev.llamaserve.engine.ModelInfo;
+import dev.llamaserve.engine.SamplingParams;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ServerWebExchange;
+import reactor.adapter.JdkFlowAdapter;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * {@code POST /v1/completions} (the legacy text completion), JSON or SSE. The prompt is a string (special-token
+ * text in it is parsed, as a raw completion prompt is written by hand; {@code <|begin_of_text|>} is put first
+ * unless it is already there) or an array of token ids used as given. {@code logprobs} (0-20) answers in the
+ * legacy shape. {@code echo}, {@code suffix}, {@code best_of} > 1, {@code n} > 1 and batched prompts are 400s.
+ * A client that disconnects aborts its request in the engine.
+ */
+@RestController
+public class CompletionsController {
+
+    private static final Logger log = LoggerFactory.getLogger(CompletionsController.class);
+    static final int DEFAULT_MAX_TOKENS = 16;
+    private static final String BEGIN_OF_TEXT = "<|begin_of_text|>";
+
+    private final InferenceEngine engine;
+    private final PromptDryRun dryRun;
+    private final ServedModel served;
+    private final ApiSettings settings;
+
+    public CompletionsController(InferenceEngine engine, PromptDryRun dryRun, ServedModel served, ApiSettings settings) {
+        this.engine = engine;
+        this.dryRun = dryRun;
+        this.served = served;
+        this.settings = settings;
+    }
+
+    record Prepared(String requestId, GenerationRequest request, String model, long created, boolean stream,
+            boolean includeUsage, Integer logprobs, boolean tokenIds) {}
+
+    @PostMapping("/v1/completions")
+    public Mono<Void> create(ServerWebExchange exchange) {
+        String requestId = RequestIdFilter.requestId(exchange);
+        return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
+                .publishOn(Schedulers.boundedElastic())
+                .map(body -> prepare(requestId, body))
+                .flatMap(p -> p.stream() ? stream(exchange.getResponse(), p) : complete(exchange.getResponse(), p));
+    }
+
+    Prepared prepare(String requestId, byte[] body) {
+        ModelInfo info = engine.modelInfo();
+        JsonNode root = ChatCompletionRequestParser.readObject(body);
+        String model = string(root, "model");
+        if (model != null && !served.answersTo(model) && !settings.acceptAnyModel()) {
+            throw ApiException.modelNotFound(model);
+        }
+        if (Boolean.TRUE.equals(bool(root, "echo"))) {
+            throw ApiException.invalid("echo", "unsupported_value", "'echo' is not supported");
+        }
+        JsonNode suffix = field(root, "suffix");
+        if (suffix != null) {
+            throw ApiException.invalid("suffix", "unsupported_value", "'suffix' is not supported");
+        }
+        Long n = integer(root, "n", 1, 128);
+        if (n != null && n > 1) {
+            throw ApiException.invalid("n", "unsupported_value", "'n' > 1 is not supported yet, got " + n);
+        }
+        Long bestOf = integer(root, "best_of", 1, 128);
+        if (bestOf != null && bestOf > 1) {
+            throw ApiException.invalid("best_of", "unsupported_value", "'best_of' > 1 is not supported, got " + bestOf);
+        }
+        Long logprobs = integer(root, "logprobs", 0, SamplingParams.MAX_TOP_LOGPROBS);
+        boolean stream = Boolean.TRUE.equals(bool(root, "stream"));
+        boolean includeUsage = ChatCompletionRequestParser.streamOptions(root, stream);
+        boolean tokenIds = Boolean.TRUE.equals(bool(root, "return_tokens_as_token_ids"));
+        SamplingParams sampling = new ChatCompletionRequestParser(info.vocabSize())
+                .sampling(root, logprobs == null ? null : logprobs.intValue());
+        if (sampling.maxTokens() == null) {
+            sampling = sampling.toBuilder().maxTokens(DEFAULT_MAX_TOKENS).build();
+        }
+        int[] prompt = prompt(root, info);
+        ContextLength.check("prompt", prompt.length, sampling.maxTokens(), info.maxModelLen());
+
+        String id = "cmpl-" + UUID.randomUUID().toString().replace("-", "");
+        log.info("request_id={} id={} completion stream={} prompt_tokens={} max_tokens={}", requestId, id, stream,
+                prompt.length, sampling.maxTokens());
+        return new Prepared(requestId, new GenerationRequest(id, prompt, sampling),
+                model != null ? model : served.name(), Instant.now().getEpochSecond(), stream, includeUsage,
+                logprobs == null ? null : logprobs.intValue(), tokenIds);
+    }
+
+    private int[] prompt(JsonNode root, ModelInfo info) {
+        JsonNode prompt = field(root, "prompt");
+        if (prompt == null) {
+            throw ApiException.invalid("prompt", "missing_required_parameter", "'prompt' is required");
+        }
+        if (prompt.isArray() && prompt.size() == 1 && (prompt.get(0).isString() || prompt.get(0).isArray())) {
+            prompt = prompt.get(0); // one prompt in a batch of one
+        }
+        if (prompt.isString()) {
+            String text = prompt.asString();
+            return dryRun.tokenizePrompt(text, !text.startsWith(BEGIN_OF_TEXT), info.maxModelLen()).tokens();
+        }
+        if (!prompt.isArray()) {
+            throw typeError("prompt", "a string or an array of token ids", prompt);
+        }
+        if (prompt.isEmpty()) {
+            throw ApiException.invalid("prompt", "invalid_value", "'prompt' must not be empty");
+        }
+        int[] ids = new int[prompt.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode t = prompt.get(i);
+            if (t.isString() || t.isArray()) {
+                throw ApiException.invalid("prompt", "unsupported_value",
+                        "batched prompts (several prompts in one request) are not supported yet");
+            }
+            ids[i] = (int) JsonFields.checkInteger(t, "prompt", 0, info.vocabSize() - 1L);
+        }
+        return ids;
+    }
+
+    private Flux<EngineEvent> events(Prepared p) {
+        return Mono.fromCallable(() -> engine.submit(p.request())).flatMapMany(publisher -> eventsOf(publisher, p));
+    }
+
+    private static void checkFinish(EngineEvent.Finished f) {
+        switch (f.reason()) {
+            case ERROR -> throw ApiException.internal("The model failed while generating.");
+            case ABORT -> throw ApiException.unavailable("aborted", "The request was aborted by the server.");
+            default -> { }
+        }
+    }
+
+    private LegacyLogprobs logprobs(Prepared p) {
+        return p.logprobs() == null ? null : new LegacyLogprobs(engine.detokenizer(), p.tokenIds(), p.logprobs());
+    }
+
+    private Mono<Void> complete(ServerHttpResponse response, Prepared p) {
+        StringBuilder text = new StringBuilder();
+        LegacyLogprobs lp = logprobs(p);
+        List<CompletionWire.Logprobs> parts = new ArrayList<>();
+        return events(p)
+                .<CompletionWire.Completion>handle((event, sink) -> {
+                    if (event instanceof EngineEvent.Tokens t) {
+                        text.append(t.text());
+                        if (lp != null) {
+                            parts.add(lp.next(t.logprobs()));
+                        }
+                    } else {
+                        EngineEvent.Finished f = (EngineEvent.Finished) event;
+                        checkFinish(f);
+                        text.append(f.text() == null ? "" : f.text());
+                        sink.next(new CompletionWire.Completion(p.request().requestId(), p.created(), p.model(),
+                                List.of(new CompletionWire.Choice(0, text.toString(),
+                                        lp == null ? null : LegacyLogprobs.concat(parts), finishReason(f))),
+                                ChatWire.Usage.of(f.usage())));
+                    }
+                })
+                .next()
+                .switchIfEmpty(Mono.error(() -> ApiException.internal("The engine ended the request without a result.")))
+                .flatMap(c -> JsonResponses.write(response, c));
+    }
+
+    private static String finishReason(EngineEvent.Finished f) {
+        return f.reason() == EngineEvent.FinishReason.LENGTH ? "length" : "stop";
+    }
+
+    private String frame(Prepared p, String text, CompletionWire.Logprobs logprobs, String finishReason) {
+        return data(new CompletionWire.Completion(p.request().requestId(), p.created(), p.model(),
+                List.of(new CompletionWire.Choice(0, text, logprobs, finishReason)), null));
+    }
+
+    private static String data(Object body) {
+        return "data: " + OpenAiJson.MAPPER.writeValueAsString(body) + "\n\n";
+    }
+
+    private Mono<Void> stream(ServerHttpResponse response, Prepared p) {
+        LegacyLogprobs lp = logprobs(p);
+        AtomicBoolean done = new AtomicBoolean();
+        return Mono.fromCallable(() -> engine.submit(p.request())).flatMap(publisher -> {
+            Flux<String> frames = Flux.concat(
+                            eventsOf(publisher, p).concatMapIterable(event -> {
+                                List<String> out = new ArrayList<>();
+                                if (event instanceof EngineEvent.Tokens t) {
+                                    if (!t.text().isEmpty() || lp != null) {
+                                        out.add(frame(p, t.text(), lp == null ? null : lp.next(t.logprobs()), null));
+                                    }
+                                } else {
+                                    EngineEvent.Finished f = (EngineEvent.Finished) event;
+                                    checkFinish(f);
+                                    done.set(true);
+                                    out.add(frame(p, f.text() == null ? "" : f.text(), null, finishReason(f)));
+                                    if (p.includeUsage()) {
+                                        out.add(data(new CompletionWire.Completion(p.request().requestId(), p.created(),
+                                                p.model(), List.of(), ChatWire.Usage.of(f.usage()))));
+                                    }
+                                    out.add(ChatStreamAssembler.DONE);
+                                }
+                                return out;
+                            }),
+                            Flux.defer(() -> done.get() ? Flux.<String>empty()
+                                    : Flux.error(ApiException.internal("The engine ended the request without a result."))))
+                    .onErrorResume(e -> {
+                        log.warn("request_id={} id={} failed mid-stream", p.requestId(), p.request().requestId(), e);
+                        return Flux.just(data(ApiErrors.from(e, settings).body()), ChatStreamAssembler.DONE);
+                    });
+            response.setStatusCode(HttpStatus.OK);
+            HttpHeaders headers = response.getHeaders();
+            headers.setContentType(MediaType.TEXT_EVENT_STREAM);
+            headers.setCacheControl("no-cache");
+            headers.set("X-Accel-Buffering", "no");
+            return response.writeAndFlushWith(ChatCompletionsController.withKeepAlive(frames, settings.keepAliveInterval())
+                    .map(s -> Mono.just(response.bufferFactory().wrap(s.getBytes(StandardCharsets.UTF_8)))));
+        });
+    }
+
+    private Flux<EngineEvent> eventsOf(java.util.concurrent.Flow.Publisher<EngineEvent> publisher, Prepared p) {
+        String id = p.request().requestId();
+        AtomicBoolean finished = new AtomicBoolean();
+        return JdkFlowAdapter.flowPublisherToFlux(publisher)
+                .doOnNext(e -> {
+                    if (e instanceof EngineEvent.Finished f) {
+                        finished.set(true);
+                        log.info("request_id={} id={} finish={} completion_tokens={}", p.requestId(), id,
+                                f.reason().wireName(), f.usage() == null ? -1 : f.usage().completionTokens());
+                    }
+                })
+                .doOnCancel(() -> {
+                    if (!finished.get()) {
+                        log.info("request_id={} id={} client went away; aborting", p.requestId(), id);
+                        engine.abort(id);
+                    }
+                })
+                .publishOn(Schedulers.parallel());
+    }
+}

@@ -1,0 +1,105 @@
+package dev.llamaserve.api.openai;
+
+import static dev.llamaserve.api.openai.JsonFields.bool;
+import static dev.llamaserve.api.openai.JsonFields.field;
+import static dev.llamaserve.api.openai.JsonFields.string;
+import static dev.llamaserve.api.openai.JsonFields.typeError;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.llamaserve.chat.ChatInput;
+import dev.llamaserve.chat.PromptDryRun;
+import dev.llamaserve.engine.InferenceEngine;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ServerWebExchange;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * vLLM's dry-run endpoints, backed by {@link PromptDryRun}: {@code POST /tokenize} with a {@code prompt}
+ * ({@code add_special_tokens}, default true, puts {@code <|begin_of_text|>} first) or with {@code messages}
+ * (rendered exactly as a chat request would be; {@code add_generation_prompt} default true, {@code tools},
+ * {@code chat_template_kwargs}; the rendered text comes back as {@code prompt}), and
+ * {@code POST /detokenize} ({@code tokens} to text, special tokens included).
+ */
+@RestController
+public class TokenizeController {
+
+    private final InferenceEngine engine;
+    private final PromptDryRun dryRun;
+    private final ServedModel served;
+    private final ApiSettings settings;
+
+    public TokenizeController(InferenceEngine engine, PromptDryRun dryRun, ServedModel served, ApiSettings settings) {
+        this.engine = engine;
+        this.dryRun = dryRun;
+        this.served = served;
+        this.settings = settings;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record TokenizeResponse(int count, int maxModelLen, int[] tokens, String prompt) {}
+
+    public record DetokenizeResponse(String prompt) {}
+
+    @PostMapping("/tokenize")
+    public Mono<Void> tokenize(ServerWebExchange exchange) {
+        return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
+                .publishOn(Schedulers.boundedElastic())
+                .map(this::tokenize)
+                .flatMap(r -> JsonResponses.write(exchange.getResponse(), r));
+    }
+
+    @PostMapping("/detokenize")
+    public Mono<Void> detokenize(ServerWebExchange exchange) {
+        return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
+                .publishOn(Schedulers.boundedElastic())
+                .map(body -> {
+                    JsonNode root = ChatCompletionRequestParser.readObject(body);
+                    checkModel(root);
+                    return new DetokenizeResponse(dryRun.detokenize(field(root, "tokens")));
+                })
+                .flatMap(r -> JsonResponses.write(exchange.getResponse(), r));
+    }
+
+    TokenizeResponse tokenize(byte[] body) {
+        JsonNode root = ChatCompletionRequestParser.readObject(body);
+        checkModel(root);
+        int maxModelLen = engine.modelInfo().maxModelLen();
+        if (field(root, "messages") != null) {
+            // the chat layer reads numbers as Python does (doubles), like a chat request's messages and tools
+            JsonNode chat = ChatCompletionRequestParser.forChatLayer(body);
+            JsonNode tools = field(chat, "tools");
+            if (tools != null && !tools.isArray()) {
+                throw typeError("tools", "an array", tools);
+            }
+            JsonNode kwargs = field(chat, "chat_template_kwargs");
+            if (kwargs != null && !kwargs.isObject()) {
+                throw typeError("chat_template_kwargs", "an object", kwargs);
+            }
+            Boolean addGenerationPrompt = bool(root, "add_generation_prompt");
+            PromptDryRun.TokenizeResult r = dryRun.tokenizeChat(new ChatInput(field(chat, "messages"), tools,
+                    addGenerationPrompt == null || addGenerationPrompt, kwargs), maxModelLen);
+            return new TokenizeResponse(r.count(), r.maxModelLen(), r.tokens(), r.prompt());
+        }
+        JsonNode prompt = field(root, "prompt");
+        if (prompt == null) {
+            throw ApiException.invalid("prompt", "missing_required_parameter", "'prompt' or 'messages' is required");
+        }
+        if (!prompt.isString()) {
+            throw typeError("prompt", "a string", prompt);
+        }
+        Boolean addSpecial = bool(root, "add_special_tokens");
+        PromptDryRun.TokenizeResult r = dryRun.tokenizePrompt(prompt.asString(), addSpecial == null || addSpecial,
+                maxModelLen);
+        return new TokenizeResponse(r.count(), r.maxModelLen(), r.tokens(), null);
+    }
+
+    private void checkModel(JsonNode root) {
+        String model = string(root, "model");
+        if (model != null && !served.answersTo(model) && !settings.acceptAnyModel()) {
+            throw ApiException.modelNotFound(model);
+        }
+    }
+}

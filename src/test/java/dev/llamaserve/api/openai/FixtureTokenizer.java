@@ -1,0 +1,24 @@
+package dev.llamaserve.api.openai;
+
+import dev.llamaserve.chat.LlamaTokenizer;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+
+/** The tiny Llama 3.1 fixture's real tokenizer (src/test/resources), for API unit tests without a server. */
+final class FixtureTokenizer {
+
+    private static LlamaTokenizer tokenizer;
+
+    private FixtureTokenizer() {}
+
+    static synchronized LlamaTokenizer get() {
+        if (tokenizer == null) {
+            try {
+                tokenizer = LlamaTokenizer.load(Path.of(FixtureTokenizer.class.getResource("/fixtures/tiny-llama31").toURI()));
+            } catch (URISyntaxException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return tokenizer;
+    }
+}

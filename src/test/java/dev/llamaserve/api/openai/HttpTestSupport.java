@@ -1,0 +1,54 @@
+package dev.llamaserve.api.openai;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import tools.jackson.databind.JsonNode;
+
+/** HTTP helpers shared by the web tests (real engine or scripted engine). */
+public abstract class HttpTestSupport {
+
+    @LocalServerPort
+    protected int port;
+
+    protected final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    /** The model id the requests name. */
+    protected abstract String model();
+
+    protected String baseUrl() {
+        return "http://localhost:" + port;
+    }
+
+    protected WebTestClient client() {
+        return WebTestClient.bindToServer().baseUrl(baseUrl()).responseTimeout(Duration.ofSeconds(60))
+                .codecs(c -> c.defaultCodecs().maxInMemorySize(16 * 1024 * 1024)).build();
+    }
+
+    protected HttpResponse<String> post(String path, String json) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create(baseUrl() + path))
+                .header("Content-Type", "application/json")
+                .timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    protected HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(60))
+                .GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A chat request with one user message "Hi" and the given extra fields. */
+    protected String chat(String extra) {
+        return "{\"model\":\"" + model() + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]"
+                + (extra.isEmpty() ? "" : "," + extra) + "}";
+    }
+
+    protected static JsonNode json(String s) {
+        return OpenAiJson.MAPPER.readTree(s);
+    }
+}
