@@ -445,6 +445,8 @@ public final class LlmEngine implements InferenceEngine {
             completion = rs.sequence.outputLength();
         }
         active.remove(rs.request.requestId(), rs);
+        // Publish the freed KV before the stream can deliver its end: whoever sees Finished sees the KV back.
+        publishSnapshot(0);
         rs.stream.complete(new EngineEvent.Finished(reason,
                 new EngineEvent.Usage(rs.request.promptTokenIds().length, completion), text, stopReason, error));
     }
