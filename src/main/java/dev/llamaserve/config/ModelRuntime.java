@@ -50,7 +50,18 @@ public final class ModelRuntime implements AutoCloseable {
         this.tokenizer = tokenizer;
     }
 
+    /** @throws ModelStartupException with a message that says what to change */
     public static ModelRuntime load(LlmProperties props) {
+        try {
+            return loadOrThrow(props);
+        } catch (ModelStartupException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new ModelStartupException(e.getMessage(), e);
+        }
+    }
+
+    private static ModelRuntime loadOrThrow(LlmProperties props) {
         long t0 = System.nanoTime();
         LlmProperties.Model m = props.model();
         boolean configured = m.path() != null && !m.path().toString().isBlank();
