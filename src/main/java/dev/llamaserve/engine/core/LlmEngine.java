@@ -33,8 +33,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.logging.Level;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The serving engine: one engine thread owns the scheduler, the KV block tables and every request's
@@ -48,7 +48,7 @@ import java.util.logging.Logger;
  */
 public final class LlmEngine implements InferenceEngine {
 
-    private static final Logger LOG = Logger.getLogger(LlmEngine.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(LlmEngine.class);
     private static final int RECENT_STEPS = 32;
 
     private final CausalLm model;
@@ -277,7 +277,7 @@ public final class LlmEngine implements InferenceEngine {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable t) {
-            LOG.log(Level.SEVERE, "engine thread failed", t);
+            LOG.error("engine thread failed", t);
             state.set(EngineState.FAILED);
             finishAll(EngineEvent.FinishReason.ERROR, "engine failed: " + t);
         } finally {
@@ -294,7 +294,7 @@ public final class LlmEngine implements InferenceEngine {
             try {
                 model.close();
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "closing the model failed", e);
+                LOG.warn("closing the model failed", e);
             }
         }
     }
@@ -354,7 +354,7 @@ public final class LlmEngine implements InferenceEngine {
             consecutiveFailures = 0;
         } catch (Throwable t) {
             consecutiveFailures++;
-            LOG.log(Level.SEVERE, "forward pass failed for a batch of " + out.scheduled().size() + " sequences", t);
+            LOG.error("forward pass failed for a batch of " + out.scheduled().size() + " sequences", t);
             String message = "model forward pass failed: " + t;
             for (SchedulerOutput.Scheduled s : out.scheduled()) {
                 RequestState rs = bySequence.get(s.sequence().id());
@@ -384,7 +384,7 @@ public final class LlmEngine implements InferenceEngine {
             try {
                 onToken(rs, logits.logits(), logits.offset(i), logits.vocabSize());
             } catch (RuntimeException e) {
-                LOG.log(Level.SEVERE, "sampling failed for request " + rs.request.requestId(), e);
+                LOG.error("sampling failed for request " + rs.request.requestId(), e);
                 finish(rs, EngineEvent.FinishReason.ERROR, null, "", "sampling failed: " + e);
             }
         }

@@ -25,6 +25,8 @@ import java.util.stream.Stream;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The checkpoint served when no model path is configured: a small Llama 3.1-architecture model with
@@ -71,7 +73,7 @@ public final class DemoCheckpoint {
 
     private static final Duration STALE_TEMP_AGE = Duration.ofMinutes(30);
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static final System.Logger LOG = System.getLogger(DemoCheckpoint.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(DemoCheckpoint.class);
 
     private DemoCheckpoint() {
     }
@@ -136,7 +138,7 @@ public final class DemoCheckpoint {
                 try {
                     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
                     fsync(cacheDir);
-                    LOG.log(System.Logger.Level.INFO, "wrote demo checkpoint " + DEMO_SERVED_NAME + " (random weights, "
+                    LOG.info("wrote demo checkpoint " + DEMO_SERVED_NAME + " (random weights, "
                             + bytes + " bytes) to " + target + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
                 } catch (FileSystemException e) {
                     // Lost a race (Linux: ENOTEMPTY or EEXIST): another writer's rename came first.
@@ -147,7 +149,7 @@ public final class DemoCheckpoint {
                         throw new CheckpointException(target + ": exists but is not a complete demo checkpoint ("
                                 + e.getMessage() + "); delete it and restart", e);
                     }
-                    LOG.log(System.Logger.Level.INFO, "another writer renamed its demo checkpoint into " + target
+                    LOG.info("another writer renamed its demo checkpoint into " + target
                             + " first; using that one");
                 }
             } finally {
