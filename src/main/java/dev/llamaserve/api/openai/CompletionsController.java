@@ -102,6 +102,10 @@ public class CompletionsController {
                 .sampling(root, logprobs == null ? null : logprobs.intValue());
         if (sampling.maxTokens() == null) {
             sampling = sampling.toBuilder().maxTokens(DEFAULT_MAX_TOKENS).build();
+            if (sampling.minTokens() > DEFAULT_MAX_TOKENS) {
+                throw ApiException.invalid("min_tokens", "invalid_value", "'min_tokens' (" + sampling.minTokens()
+                        + ") must not exceed 'max_tokens' (" + DEFAULT_MAX_TOKENS + ", the default)");
+            }
         }
         int[] prompt = prompt(root, info);
         ContextLength.check("prompt", prompt.length, sampling.maxTokens(), info.maxModelLen());
