@@ -23,6 +23,7 @@ import org.springframework.ai.chat.prompt.ChatOptions;
 import org.springframework.ai.chat.prompt.Prompt;
 import reactor.adapter.JdkFlowAdapter;
 import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Schedulers;
 import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -36,7 +37,8 @@ import tools.jackson.databind.node.ObjectNode;
  * encodes; the options (temperature, top_p, top_k, max tokens, stop sequences, presence and frequency
  * penalties) become {@link SamplingParams}. Results carry the engine's token counts as usage and its finish
  * reason ({@code STOP}, {@code LENGTH}, {@code ABORT}). Streaming yields one response per text delta, then
- * one with the finish reason and usage; cancelling the stream aborts the request in the engine. Tool
+ * one with the finish reason and usage, on a bounded-elastic thread (never on the engine's shared delivery
+ * threads, so a consumer may block); cancelling the stream aborts the request in the engine. Tool
  * definitions are not passed (the model's tool calls come back as text).
  */
 public final class EngineChatModel implements ChatModel {
@@ -78,7 +80,10 @@ public final class EngineChatModel implements ChatModel {
 
     @Override
     public Flux<ChatResponse> stream(Prompt prompt) {
+        // The engine delivers on a few shared threads: the caller's subscriber (which may block, e.g. on a
+        // slow SseEmitter) must run on its own thread, or one slow consumer stalls every other request.
         return Flux.defer(() -> events(prompt))
+                .publishOn(Schedulers.boundedElastic())
                 .concatMap(e -> {
                     if (e instanceof EngineEvent.Tokens t) {
                         return t.text().isEmpty() ? Flux.empty()

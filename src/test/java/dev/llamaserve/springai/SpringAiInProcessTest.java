@@ -11,7 +11,13 @@ import dev.llamaserve.engine.EngineStats;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.SamplingParams;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.springframework.ai.chat.client.ChatClient;
 import org.springframework.ai.chat.messages.AssistantMessage;
@@ -143,5 +149,47 @@ class SpringAiInProcessTest extends RealEngineWebTest {
         assertThat(p.frequencyPenalty()).isEqualTo(0.25);
         assertThat(p.stop()).containsExactly("END");
         assertThat(p.maxTokens()).isEqualTo(17);
+    }
+
+    /**
+     * A stream consumer that blocks (a Spring MVC app writing each chunk to a slow SseEmitter, say) must
+     * block its own thread, not the engine's shared delivery threads: with as many blocked consumers as
+     * the engine has delivery threads, another request still completes.
+     */
+    @Test
+    void aBlockedStreamConsumerDoesNotStallOtherRequests() throws Exception {
+        int deliveryThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch allBlocked = new CountDownLatch(deliveryThreads);
+        List<String> consumerThreads = new CopyOnWriteArrayList<>();
+        List<reactor.core.Disposable> streams = new ArrayList<>();
+        CountDownLatch streamsDone = new CountDownLatch(deliveryThreads);
+        try {
+            for (int i = 0; i < deliveryThreads; i++) {
+                AtomicBoolean first = new AtomicBoolean(true);
+                streams.add(chatModel.stream(new org.springframework.ai.chat.prompt.Prompt("Hi", greedyOptions(4)))
+                        .doFinally(sig -> streamsDone.countDown())
+                        .subscribe(r -> {
+                            if (first.getAndSet(false)) {
+                                consumerThreads.add(Thread.currentThread().getName());
+                                allBlocked.countDown();
+                                try {
+                                    release.await(60, TimeUnit.SECONDS);
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                            }
+                        }, e -> { }));
+            }
+            assertThat(allBlocked.await(30, TimeUnit.SECONDS)).as("every stream reached its consumer").isTrue();
+            CompletableFuture<String> other = CompletableFuture.supplyAsync(() -> ChatClient.create(chatModel).prompt()
+                    .user("Hi").options(greedyBuilder(4)).call().content());
+            assertThat(other.get(30, TimeUnit.SECONDS)).isNotNull();
+            assertThat(consumerThreads).noneMatch(name -> name.startsWith("llm-engine-delivery"));
+        } finally {
+            release.countDown();
+        }
+        assertThat(streamsDone.await(30, TimeUnit.SECONDS)).isTrue();
+        streams.forEach(reactor.core.Disposable::dispose);
     }
 }

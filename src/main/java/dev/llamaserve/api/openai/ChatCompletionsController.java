@@ -124,7 +124,7 @@ public class ChatCompletionsController {
         AtomicBoolean finished = new AtomicBoolean();
         ChatCompletionCollector collector = new ChatCompletionCollector(p.responses(), p.toolsEnabled(),
                 startTokens(), logprobs(p));
-        return submit(p, finished)
+        return abortUnlessFinished(submit(p, finished)
                 .<ChatWire.ChatCompletion>handle((event, sink) -> {
                     if (event instanceof EngineEvent.Tokens t) {
                         collector.onTokens(t);
@@ -134,7 +134,25 @@ public class ChatCompletionsController {
                 })
                 .next()
                 .switchIfEmpty(Mono.error(() -> ApiException.internal("The engine ended the request without a result.")))
-                .flatMap(completion -> JsonResponses.write(response, completion));
+                .flatMap(completion -> JsonResponses.write(response, completion)), engine, p.requestId(),
+                p.request().requestId(), finished);
+    }
+
+    /**
+     * Aborts the request in the engine when {@code exchange} ends (completes, fails or is cancelled) before the
+     * request's {@code Finished} event was seen. Cancelling the event stream is not enough: a client that goes
+     * away between the submit and the subscription (the response write never subscribes to a closed
+     * connection's body, a cancelled {@code fromCallable} drops its value) leaves a stream nobody subscribed,
+     * and the request would run to its max_tokens. Aborting twice or after the end is harmless.
+     */
+    static Mono<Void> abortUnlessFinished(Mono<Void> exchange, InferenceEngine engine, String requestId, String id,
+            AtomicBoolean finished) {
+        return exchange.doFinally(signal -> {
+            if (!finished.get() && engine.abort(id)) {
+                log.debug("request_id={} id={} exchange ended ({}) before the request finished; aborted", requestId,
+                        id, signal);
+            }
+        });
     }
 
     private Mono<Void> stream(ServerHttpResponse response, Prepared p) {
@@ -142,7 +160,7 @@ public class ChatCompletionsController {
         ChatStreamAssembler assembler = new ChatStreamAssembler(p.responses(), p.toolsEnabled(),
                 startTokens(), logprobs(p), p.params().includeUsage());
         // submit first: overload and validation errors are plain HTTP errors, before any byte of the stream
-        return Mono.fromCallable(() -> engine.submit(p.request())).flatMap(publisher -> {
+        return abortUnlessFinished(Mono.fromCallable(() -> engine.submit(p.request())).flatMap(publisher -> {
             Flux<String> frames = Flux.concat(
                             Mono.fromCallable(assembler::start),
                             events(publisher, p, finished).concatMapIterable(assembler::onEvent),
@@ -160,7 +178,7 @@ public class ChatCompletionsController {
             headers.set("X-Accel-Buffering", "no");
             return response.writeAndFlushWith(withKeepAlive(frames, settings.keepAliveInterval())
                     .map(s -> Mono.just(response.bufferFactory().wrap(s.getBytes(StandardCharsets.UTF_8)))));
-        });
+        }), engine, p.requestId(), p.request().requestId(), finished);
     }
 
     /** Adds {@link #KEEP_ALIVE} comment lines whenever {@code frames} was silent for {@code interval}. */

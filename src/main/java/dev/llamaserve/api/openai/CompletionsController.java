@@ -102,6 +102,10 @@ public class CompletionsController {
                 .sampling(root, logprobs == null ? null : logprobs.intValue());
         if (sampling.maxTokens() == null) {
             sampling = sampling.toBuilder().maxTokens(DEFAULT_MAX_TOKENS).build();
+            if (sampling.minTokens() > DEFAULT_MAX_TOKENS) {
+                throw ApiException.invalid("min_tokens", "invalid_value", "'min_tokens' (" + sampling.minTokens()
+                        + ") must not exceed 'max_tokens' (" + DEFAULT_MAX_TOKENS + ", the default)");
+            }
         }
         int[] prompt = prompt(root, info);
         ContextLength.check("prompt", prompt.length, sampling.maxTokens(), info.maxModelLen());
@@ -144,8 +148,14 @@ public class CompletionsController {
         return ids;
     }
 
-    private Flux<EngineEvent> events(Prepared p) {
-        return Mono.fromCallable(() -> engine.submit(p.request())).flatMapMany(publisher -> eventsOf(publisher, p));
+    private Flux<EngineEvent> events(Prepared p, AtomicBoolean finished) {
+        return Mono.fromCallable(() -> engine.submit(p.request()))
+                .flatMapMany(publisher -> eventsOf(publisher, p, finished));
+    }
+
+    private Mono<Void> abortUnlessFinished(Mono<Void> exchange, Prepared p, AtomicBoolean finished) {
+        return ChatCompletionsController.abortUnlessFinished(exchange, engine, p.requestId(), p.request().requestId(),
+                finished);
     }
 
     private static void checkFinish(EngineEvent.Finished f) {
@@ -164,7 +174,8 @@ public class CompletionsController {
         StringBuilder text = new StringBuilder();
         LegacyLogprobs lp = logprobs(p);
         List<CompletionWire.Logprobs> parts = new ArrayList<>();
-        return events(p)
+        AtomicBoolean finished = new AtomicBoolean();
+        return abortUnlessFinished(events(p, finished)
                 .<CompletionWire.Completion>handle((event, sink) -> {
                     if (event instanceof EngineEvent.Tokens t) {
                         text.append(t.text());
@@ -183,7 +194,7 @@ public class CompletionsController {
                 })
                 .next()
                 .switchIfEmpty(Mono.error(() -> ApiException.internal("The engine ended the request without a result.")))
-                .flatMap(c -> JsonResponses.write(response, c));
+                .flatMap(c -> JsonResponses.write(response, c)), p, finished);
     }
 
     private static String finishReason(EngineEvent.Finished f) {
@@ -202,9 +213,10 @@ public class CompletionsController {
     private Mono<Void> stream(ServerHttpResponse response, Prepared p) {
         LegacyLogprobs lp = logprobs(p);
         AtomicBoolean done = new AtomicBoolean();
-        return Mono.fromCallable(() -> engine.submit(p.request())).flatMap(publisher -> {
+        AtomicBoolean finished = new AtomicBoolean();
+        return abortUnlessFinished(Mono.fromCallable(() -> engine.submit(p.request())).flatMap(publisher -> {
             Flux<String> frames = Flux.concat(
-                            eventsOf(publisher, p).concatMapIterable(event -> {
+                            eventsOf(publisher, p, finished).concatMapIterable(event -> {
                                 List<String> out = new ArrayList<>();
                                 if (event instanceof EngineEvent.Tokens t) {
                                     if (!t.text().isEmpty() || lp != null) {
@@ -236,12 +248,12 @@ public class CompletionsController {
             headers.set("X-Accel-Buffering", "no");
             return response.writeAndFlushWith(ChatCompletionsController.withKeepAlive(frames, settings.keepAliveInterval())
                     .map(s -> Mono.just(response.bufferFactory().wrap(s.getBytes(StandardCharsets.UTF_8)))));
-        });
+        }), p, finished);
     }
 
-    private Flux<EngineEvent> eventsOf(java.util.concurrent.Flow.Publisher<EngineEvent> publisher, Prepared p) {
+    private Flux<EngineEvent> eventsOf(java.util.concurrent.Flow.Publisher<EngineEvent> publisher, Prepared p,
+            AtomicBoolean finished) {
         String id = p.request().requestId();
-        AtomicBoolean finished = new AtomicBoolean();
         return JdkFlowAdapter.flowPublisherToFlux(publisher)
                 .doOnNext(e -> {
                     if (e instanceof EngineEvent.Finished f) {

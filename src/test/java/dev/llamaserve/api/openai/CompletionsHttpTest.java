@@ -156,4 +156,16 @@ class CompletionsHttpTest extends RealEngineWebTest {
         assertError(post("/v1/completions", "{\"model\":\"gpt-5\",\"prompt\":\"x\"}"), 404, "invalid_request_error",
                 "model", "model_not_found");
     }
+
+    /** min_tokens is checked against the max_tokens the request runs with, the default 16 included (as vLLM). */
+    @Test
+    void minTokensAboveTheDefaultMaxTokensIsRefused() throws Exception {
+        assertError(post("/v1/completions", completion("\"x\"", "\"min_tokens\":17")), 400, "invalid_request_error",
+                "min_tokens", "invalid_value");
+        assertError(post("/v1/completions", completion("\"x\"", "\"min_tokens\":17,\"max_tokens\":16")), 400,
+                "invalid_request_error", "min_tokens", "invalid_value");
+        HttpResponse<String> ok = post("/v1/completions", completion("\"x\"", "\"min_tokens\":16,\"temperature\":0"));
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(json(ok.body()).get("usage").get("completion_tokens").asInt()).isEqualTo(16);
+    }
 }
