@@ -13,7 +13,6 @@ import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.engine.SamplingParams;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,14 +20,10 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.http.HttpHeaders;
-import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;
-import reactor.adapter.JdkFlowAdapter;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -148,14 +143,12 @@ public class CompletionsController {
         return ids;
     }
 
-    private Flux<EngineEvent> events(Prepared p, AtomicBoolean finished) {
-        return Mono.fromCallable(() -> engine.submit(p.request()))
-                .flatMapMany(publisher -> eventsOf(publisher, p, finished));
+    private Flux<EngineEvent> events(Prepared p, EngineExchange x) {
+        return Mono.fromCallable(() -> engine.submit(p.request())).flatMapMany(x::events);
     }
 
-    private Mono<Void> abortUnlessFinished(Mono<Void> exchange, Prepared p, AtomicBoolean finished) {
-        return ChatCompletionsController.abortUnlessFinished(exchange, engine, p.requestId(), p.request().requestId(),
-                finished);
+    private EngineExchange exchange(Prepared p) {
+        return new EngineExchange(engine, p.requestId(), p.request().requestId());
     }
 
     private static void checkFinish(EngineEvent.Finished f) {
@@ -174,8 +167,8 @@ public class CompletionsController {
         StringBuilder text = new StringBuilder();
         LegacyLogprobs lp = logprobs(p);
         List<CompletionWire.Logprobs> parts = new ArrayList<>();
-        AtomicBoolean finished = new AtomicBoolean();
-        return abortUnlessFinished(events(p, finished)
+        EngineExchange x = exchange(p);
+        return x.abortUnlessFinished(events(p, x)
                 .<CompletionWire.Completion>handle((event, sink) -> {
                     if (event instanceof EngineEvent.Tokens t) {
                         text.append(t.text());
@@ -194,7 +187,7 @@ public class CompletionsController {
                 })
                 .next()
                 .switchIfEmpty(Mono.error(() -> ApiException.internal("The engine ended the request without a result.")))
-                .flatMap(c -> JsonResponses.write(response, c)), p, finished);
+                .flatMap(c -> JsonResponses.write(response, c)));
     }
 
     private static String finishReason(EngineEvent.Finished f) {
@@ -213,10 +206,10 @@ public class CompletionsController {
     private Mono<Void> stream(ServerHttpResponse response, Prepared p) {
         LegacyLogprobs lp = logprobs(p);
         AtomicBoolean done = new AtomicBoolean();
-        AtomicBoolean finished = new AtomicBoolean();
-        return abortUnlessFinished(Mono.fromCallable(() -> engine.submit(p.request())).flatMap(publisher -> {
+        EngineExchange x = exchange(p);
+        return x.abortUnlessFinished(Mono.fromCallable(() -> engine.submit(p.request())).flatMap(publisher -> {
             Flux<String> frames = Flux.concat(
-                            eventsOf(publisher, p, finished).concatMapIterable(event -> {
+                            x.events(publisher).concatMapIterable(event -> {
                                 List<String> out = new ArrayList<>();
                                 if (event instanceof EngineEvent.Tokens t) {
                                     if (!t.text().isEmpty() || lp != null) {
@@ -241,33 +234,7 @@ public class CompletionsController {
                         log.warn("request_id={} id={} failed mid-stream", p.requestId(), p.request().requestId(), e);
                         return Flux.just(data(ApiErrors.from(e, settings).body()), ChatStreamAssembler.DONE);
                     });
-            response.setStatusCode(HttpStatus.OK);
-            HttpHeaders headers = response.getHeaders();
-            headers.setContentType(MediaType.TEXT_EVENT_STREAM);
-            headers.setCacheControl("no-cache");
-            headers.set("X-Accel-Buffering", "no");
-            return response.writeAndFlushWith(ChatCompletionsController.withKeepAlive(frames, settings.keepAliveInterval())
-                    .map(s -> Mono.just(response.bufferFactory().wrap(s.getBytes(StandardCharsets.UTF_8)))));
-        }), p, finished);
-    }
-
-    private Flux<EngineEvent> eventsOf(java.util.concurrent.Flow.Publisher<EngineEvent> publisher, Prepared p,
-            AtomicBoolean finished) {
-        String id = p.request().requestId();
-        return JdkFlowAdapter.flowPublisherToFlux(publisher)
-                .doOnNext(e -> {
-                    if (e instanceof EngineEvent.Finished f) {
-                        finished.set(true);
-                        log.info("request_id={} id={} finish={} completion_tokens={}", p.requestId(), id,
-                                f.reason().wireName(), f.usage() == null ? -1 : f.usage().completionTokens());
-                    }
-                })
-                .doOnCancel(() -> {
-                    if (!finished.get()) {
-                        log.info("request_id={} id={} client went away; aborting", p.requestId(), id);
-                        engine.abort(id);
-                    }
-                })
-                .publishOn(Schedulers.parallel());
+            return EngineExchange.writeSse(response, frames, settings.keepAliveInterval());
+        }));
     }
 }
