@@ -224,9 +224,13 @@ public final class LlamaModel implements CausalLm {
             ctxLen[i] = batch.contextSlots()[i].length;
             total += batch.contextSlots()[i].length;
         }
-        long[] ctx = new long[total];
-        for (int i = 0, k = 0; i < b; i++) {
+        long[] ctx = new long[total];                                    // context_slots, widened and range-checked
+        for (int i = 0, k = 0; i < b; i++) {                             // in one pass (the hot path's longest loop)
             for (int s : batch.contextSlots()[i]) {
+                if (s < 0 || s >= kvSlots) {
+                    throw new IllegalArgumentException("sequence " + i + ": context slot " + s
+                            + " outside the KV pool [0, " + kvSlots + ")");
+                }
                 ctx[k++] = s;
             }
         }
@@ -292,7 +296,10 @@ public final class LlamaModel implements CausalLm {
         return out;
     }
 
-    /** Checks the batch against the pool and vocabulary, so that a bad index fails here and not inside libtorch. */
+    /**
+     * Checks the batch against the pool and vocabulary, so that a bad index fails here and not inside libtorch
+     * (context slots are range-checked as {@link #forward} widens them).
+     */
     private void validate(ForwardBatch batch) {
         int t = batch.numTokens();
         if (t == 0) {
@@ -332,12 +339,6 @@ public final class LlamaModel implements CausalLm {
                 if (p < 0 || p >= ctx.length || ctx[p] != batch.slotMapping()[r]) {
                     throw new IllegalArgumentException("sequence " + b + ": row " + r + " at position " + p
                             + " must be written to contextSlots[" + p + "], the slot it attends as itself");
-                }
-            }
-            for (int s : ctx) {
-                if (s < 0 || s >= kvSlots) {
-                    throw new IllegalArgumentException("sequence " + b + ": context slot " + s
-                            + " outside the KV pool [0, " + kvSlots + ")");
                 }
             }
         }

@@ -109,6 +109,10 @@ class LlamaModelLoadTest {
         assertThatThrownBy(() -> model.forward(new ForwardBatch(new int[] {1}, new int[] {0}, new int[] {0},
                 new int[] {0}, new int[] {1}, new int[][] {{0}}, new int[] {1})))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("logitRows");
+        // a cached position whose slot lies outside the pool
+        assertThatThrownBy(() -> model.forward(new ForwardBatch(new int[] {1}, new int[] {1}, new int[] {1},
+                new int[] {0}, new int[] {1}, new int[][] {{128, 1}}, new int[] {0})))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("context slot 128");
     }
 
     @Test
