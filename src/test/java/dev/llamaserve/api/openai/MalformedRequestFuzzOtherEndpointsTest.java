@@ -2,7 +2,6 @@ package dev.llamaserve.api.openai;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -256,15 +255,7 @@ class MalformedRequestFuzzOtherEndpointsTest extends RealEngineWebTest {
                 return ("{" + base(path) + ",\"" + p + "\":" + v + "}").getBytes(StandardCharsets.UTF_8);
             }
             case 4: { // invalid UTF-8 inside a string or at random
-                byte[] b = valid.getBytes(StandardCharsets.UTF_8);
-                ByteArrayOutputStream out = new ByteArrayOutputStream();
-                int at = random.nextInt(b.length);
-                out.write(b, 0, at);
-                byte[][] bad = {{(byte) 0xC3, 0x28}, {(byte) 0xFF}, {(byte) 0xE2, (byte) 0x82}, {(byte) 0x80},
-                        {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, {(byte) 0xF8, (byte) 0x88, (byte) 0x80, (byte) 0x80}};
-                out.writeBytes(bad[random.nextInt(bad.length)]);
-                out.write(b, at, b.length - at);
-                return out.toByteArray();
+                return FuzzBodies.withInvalidUtf8(valid, random);
             }
             case 5: { // missing or empty required fields
                 String[] bodies = {"{}", "{\"model\":\"" + MODEL + "\"}", "null", "", "[]", "\"text\"", "42",

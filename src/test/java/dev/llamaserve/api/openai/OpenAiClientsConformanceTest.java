@@ -4,11 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.request.ChatRequest;
-import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.springframework.ai.chat.model.ChatResponse;
 import org.springframework.ai.chat.prompt.Prompt;
@@ -110,24 +108,8 @@ class OpenAiClientsConformanceTest extends RealEngineWebTest {
                 .maxTokens(MAX_TOKENS)
                 .build();
         StringBuilder partial = new StringBuilder();
-        CompletableFuture<dev.langchain4j.model.chat.response.ChatResponse> done = new CompletableFuture<>();
-        model.chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build(), new StreamingChatResponseHandler() {
-            @Override
-            public void onPartialResponse(String text) {
-                partial.append(text);
-            }
-
-            @Override
-            public void onCompleteResponse(dev.langchain4j.model.chat.response.ChatResponse response) {
-                done.complete(response);
-            }
-
-            @Override
-            public void onError(Throwable error) {
-                done.completeExceptionally(error);
-            }
-        });
-        var response = done.get(60, TimeUnit.SECONDS);
+        var response = LangChain4jStreams.await(model, ChatRequest.builder().messages(UserMessage.from("Hi")).build(),
+                partial, Duration.ofSeconds(60));
         assertThat(partial.toString()).isEqualTo(text(raw));
         assertThat(response.aiMessage().text()).isEqualTo(text(raw));
         assertThat(response.finishReason().name())

@@ -7,12 +7,10 @@ import dev.langchain4j.agent.tool.ToolSpecification;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.json.JsonObjectSchema;
-import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
 import dev.llamaserve.engine.EngineEvent;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.springframework.ai.chat.messages.AssistantMessage;
 import org.springframework.ai.chat.model.ChatResponse;
@@ -92,24 +90,7 @@ class ScriptedToolCallClientsTest extends EngineDoubleWebTest {
 
     private static dev.langchain4j.model.chat.response.ChatResponse await(OpenAiStreamingChatModel model,
             ChatRequest request, StringBuilder partial) throws Exception {
-        CompletableFuture<dev.langchain4j.model.chat.response.ChatResponse> done = new CompletableFuture<>();
-        model.chat(request, new StreamingChatResponseHandler() {
-            @Override
-            public void onPartialResponse(String text) {
-                partial.append(text);
-            }
-
-            @Override
-            public void onCompleteResponse(dev.langchain4j.model.chat.response.ChatResponse response) {
-                done.complete(response);
-            }
-
-            @Override
-            public void onError(Throwable error) {
-                done.completeExceptionally(error);
-            }
-        });
-        return done.get(30, TimeUnit.SECONDS);
+        return LangChain4jStreams.await(model, request, partial, Duration.ofSeconds(30));
     }
 
     @Test
