@@ -57,7 +57,7 @@ public final class Checkpoint {
         return config;
     }
 
-    /** All tensors, in the order {@link #expectedShapes} lists them. */
+    /** All tensors, in the order {@link ModelConfig#tensorShapes} lists them. */
     public Map<String, TensorInfo> tensors() {
         return tensors;
     }
@@ -141,7 +141,7 @@ public final class Checkpoint {
             }
         }
 
-        Map<String, long[]> expected = expectedShapes(config);
+        Map<String, long[]> expected = config.tensorShapes();
         Map<String, TensorInfo> ordered = new LinkedHashMap<>();
         for (Map.Entry<String, long[]> e : expected.entrySet()) {
             TensorInfo t = found.get(e.getKey());
@@ -163,33 +163,6 @@ public final class Checkpoint {
             }
         }
         return new Checkpoint(dir, config, ordered, shards);
-    }
-
-    /** Tensor names and shapes a {@code LlamaForCausalLM} with this config has, in load order. */
-    public static Map<String, long[]> expectedShapes(ModelConfig c) {
-        long h = c.hiddenSize();
-        long q = (long) c.numAttentionHeads() * c.headDim();
-        long kv = (long) c.numKeyValueHeads() * c.headDim();
-        long inter = c.intermediateSize();
-        Map<String, long[]> m = new LinkedHashMap<>();
-        m.put("model.embed_tokens.weight", new long[] {c.vocabSize(), h});
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            m.put(p + "input_layernorm.weight", new long[] {h});
-            m.put(p + "self_attn.q_proj.weight", new long[] {q, h});
-            m.put(p + "self_attn.k_proj.weight", new long[] {kv, h});
-            m.put(p + "self_attn.v_proj.weight", new long[] {kv, h});
-            m.put(p + "self_attn.o_proj.weight", new long[] {h, q});
-            m.put(p + "post_attention_layernorm.weight", new long[] {h});
-            m.put(p + "mlp.gate_proj.weight", new long[] {inter, h});
-            m.put(p + "mlp.up_proj.weight", new long[] {inter, h});
-            m.put(p + "mlp.down_proj.weight", new long[] {h, inter});
-        }
-        m.put("model.norm.weight", new long[] {h});
-        if (!c.tieWordEmbeddings()) {
-            m.put("lm_head.weight", new long[] {c.vocabSize(), h});
-        }
-        return m;
     }
 
     /** {@code weight_map} of an index, with every shard resolved and checked to lie inside {@code dir}. */

@@ -191,10 +191,10 @@ public final class DemoCheckpoint {
         total += writeFile(dir.resolve("tokenizer.json"), tokenizerJson);
         total += writeFile(dir.resolve("tokenizer_config.json"), tokenizerConfig);
         String config = configJson(vocab, bos, eos);
-        ModelConfigParser.parse(JSON.readTree(config), "demo config.json");   // the generator's own check
+        ModelConfig parsed = ModelConfigParser.parse(JSON.readTree(config), "demo config.json");  // the generator's own check
         total += writeFile(dir.resolve("config.json"), config);
         total += writeFile(dir.resolve("generation_config.json"), generationConfigJson(bos, eos));
-        total += writeWeights(dir, vocab);
+        total += writeWeights(dir, parsed);
         ObjectNode marker = JSON.createObjectNode();
         marker.put("served_name", DEMO_SERVED_NAME);
         marker.put("generator_version", GENERATOR_VERSION);
@@ -215,30 +215,15 @@ public final class DemoCheckpoint {
         }
     }
 
-    /** Tensors in the real checkpoint's order and names; tied embeddings, so no lm_head.weight. */
-    static List<Tensor> tensors(int vocab) {
+    /** Tensors in the real checkpoint's order and names (tied embeddings, so no lm_head.weight); norms are ones. */
+    static List<Tensor> tensors(ModelConfig config) {
         List<Tensor> t = new ArrayList<>();
-        int q = HEADS * HEAD_DIM;
-        int kv = KV_HEADS * HEAD_DIM;
-        t.add(new Tensor("model.embed_tokens.weight", new long[] {vocab, HIDDEN}, false));
-        for (int l = 0; l < LAYERS; l++) {
-            String p = "model.layers." + l + ".";
-            t.add(new Tensor(p + "input_layernorm.weight", new long[] {HIDDEN}, true));
-            t.add(new Tensor(p + "self_attn.q_proj.weight", new long[] {q, HIDDEN}, false));
-            t.add(new Tensor(p + "self_attn.k_proj.weight", new long[] {kv, HIDDEN}, false));
-            t.add(new Tensor(p + "self_attn.v_proj.weight", new long[] {kv, HIDDEN}, false));
-            t.add(new Tensor(p + "self_attn.o_proj.weight", new long[] {HIDDEN, q}, false));
-            t.add(new Tensor(p + "post_attention_layernorm.weight", new long[] {HIDDEN}, true));
-            t.add(new Tensor(p + "mlp.gate_proj.weight", new long[] {INTERMEDIATE, HIDDEN}, false));
-            t.add(new Tensor(p + "mlp.up_proj.weight", new long[] {INTERMEDIATE, HIDDEN}, false));
-            t.add(new Tensor(p + "mlp.down_proj.weight", new long[] {HIDDEN, INTERMEDIATE}, false));
-        }
-        t.add(new Tensor("model.norm.weight", new long[] {HIDDEN}, true));
+        config.tensorShapes().forEach((name, shape) -> t.add(new Tensor(name, shape, shape.length == 1)));
         return t;
     }
 
-    private static long writeWeights(Path dir, int vocab) throws IOException {
-        List<Tensor> all = tensors(vocab);
+    private static long writeWeights(Path dir, ModelConfig config) throws IOException {
+        List<Tensor> all = tensors(config);
         long totalBytes = all.stream().mapToLong(x -> x.elements() * DType.BF16.bytes()).sum();
         SafetensorsWriter first = new SafetensorsWriter().metadata("format", "pt");
         SafetensorsWriter second = new SafetensorsWriter().metadata("format", "pt");

@@ -1,6 +1,8 @@
 package dev.llamaserve.engine.model;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The parts of a Hugging Face {@code config.json} that define a {@code LlamaForCausalLM}.
@@ -38,15 +40,46 @@ public record ModelConfig(
         return 2L * numHiddenLayers * numKeyValueHeads * headDim;
     }
 
-    /** Parameters of the checkpoint (embedding and lm_head counted once when tied). */
-    public long parameterCount() {
+    /**
+     * Tensor names and shapes a {@code LlamaForCausalLM} with this config has, in the order of the Hugging Face
+     * checkpoint (and of loading): the one place that knows the checkpoint's layout.
+     */
+    public Map<String, long[]> tensorShapes() {
         long h = hiddenSize;
         long q = (long) numAttentionHeads * headDim;
         long kv = (long) numKeyValueHeads * headDim;
-        long perLayer = h * q + 2 * h * kv + q * h     // q_proj, k_proj, v_proj, o_proj
-                + 3L * h * intermediateSize             // gate_proj, up_proj, down_proj
-                + 2 * h;                                // input_layernorm, post_attention_layernorm
-        long embed = (long) vocabSize * h;
-        return embed + (tieWordEmbeddings ? 0 : embed) + numHiddenLayers * perLayer + h;
+        long inter = intermediateSize;
+        Map<String, long[]> m = new LinkedHashMap<>();
+        m.put("model.embed_tokens.weight", new long[] {vocabSize, h});
+        for (int i = 0; i < numHiddenLayers; i++) {
+            String p = "model.layers." + i + ".";
+            m.put(p + "input_layernorm.weight", new long[] {h});
+            m.put(p + "self_attn.q_proj.weight", new long[] {q, h});
+            m.put(p + "self_attn.k_proj.weight", new long[] {kv, h});
+            m.put(p + "self_attn.v_proj.weight", new long[] {kv, h});
+            m.put(p + "self_attn.o_proj.weight", new long[] {h, q});
+            m.put(p + "post_attention_layernorm.weight", new long[] {h});
+            m.put(p + "mlp.gate_proj.weight", new long[] {inter, h});
+            m.put(p + "mlp.up_proj.weight", new long[] {inter, h});
+            m.put(p + "mlp.down_proj.weight", new long[] {h, inter});
+        }
+        m.put("model.norm.weight", new long[] {h});
+        if (!tieWordEmbeddings) {
+            m.put("lm_head.weight", new long[] {vocabSize, h});
+        }
+        return m;
+    }
+
+    /** Parameters of the checkpoint (embedding and lm_head counted once when tied). */
+    public long parameterCount() {
+        long n = 0;
+        for (long[] shape : tensorShapes().values()) {
+            long e = 1;
+            for (long d : shape) {
+                e *= d;
+            }
+            n += e;
+        }
+        return n;
     }
 }

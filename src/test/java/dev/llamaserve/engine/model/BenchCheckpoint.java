@@ -36,7 +36,7 @@ public final class BenchCheckpoint {
         ModelConfig c = ModelConfigParser.parse(dir.resolve("config.json"));
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
         long seed = 1;
-        for (Map.Entry<String, long[]> e : Checkpoint.expectedShapes(c).entrySet()) {
+        for (Map.Entry<String, long[]> e : c.tensorShapes().entrySet()) {
             long n = Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
             boolean norm = e.getValue().length == 1;
             long s = seed++;

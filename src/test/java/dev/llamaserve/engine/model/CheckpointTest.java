@@ -40,7 +40,7 @@ class CheckpointTest {
         assertThat(c.numHiddenLayers()).isEqualTo(2);
         assertThat(ck.shards()).extracting(p -> p.getFileName().toString()).containsExactly(SHARD1, SHARD2);
         assertThat(ck.tensors()).hasSize(1 + 2 * 9 + 2);
-        assertThat(List.copyOf(ck.tensors().keySet())).containsExactlyElementsOf(Checkpoint.expectedShapes(c).keySet());
+        assertThat(List.copyOf(ck.tensors().keySet())).containsExactlyElementsOf(c.tensorShapes().keySet());
         assertThat(ck.tensors().keySet()).contains("model.embed_tokens.weight", "model.layers.1.mlp.down_proj.weight",
                 "model.norm.weight", "lm_head.weight");
         TensorInfo k = ck.tensor("model.layers.0.self_attn.k_proj.weight");
@@ -274,7 +274,7 @@ class CheckpointTest {
         copyConfig(dir);
         ModelConfig c = ModelConfigParser.parse(dir.resolve("config.json"));
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
-        for (Map.Entry<String, long[]> e : Checkpoint.expectedShapes(c).entrySet()) {
+        for (Map.Entry<String, long[]> e : c.tensorShapes().entrySet()) {
             if (!e.getKey().equals(drop)) {
                 w.add(e.getKey(), DType.BF16, e.getValue(), new float[(int) Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b)]);
             }
