@@ -5,8 +5,9 @@ import tools.jackson.databind.JsonNode;
 /**
  * The seam to the prompt layer (package chat): renders the Llama 3.1 chat template and tokenizes it.
  * Implementations validate {@code messages} and {@code tools} and report problems as
- * {@link dev.llamaserve.engine.EngineException.InvalidRequest} (param, code, message), which the API
- * answers with a 400. Must not log prompt text. May be called on any thread; may block briefly
+ * {@link dev.llamaserve.chat.ChatValidationException} or
+ * {@link dev.llamaserve.engine.EngineException.InvalidRequest} (param, code, message), which the API's
+ * error map answers with a 400. Must not log prompt text. May be called on any thread; may block briefly
  * (it is called off the event loop).
  */
 public interface ChatPromptEncoder {
