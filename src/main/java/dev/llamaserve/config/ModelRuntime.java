@@ -1,17 +1,17 @@
 package dev.llamaserve.config;
 
 import dev.llamaserve.chat.LlamaTokenizer;
-import dev.llamaserve.engine.model.Checkpoint;
+import dev.llamaserve.engine.checkpoint.Checkpoint;
+import dev.llamaserve.engine.checkpoint.DType;
+import dev.llamaserve.engine.checkpoint.DemoCheckpoint;
+import dev.llamaserve.engine.device.DevicePlanner;
+import dev.llamaserve.engine.device.KvCacheMemory;
+import dev.llamaserve.engine.device.MemoryPlan;
 import dev.llamaserve.engine.model.ComputeDType;
-import dev.llamaserve.engine.model.DType;
-import dev.llamaserve.engine.model.DemoCheckpoint;
-import dev.llamaserve.engine.model.DevicePlanner;
 import dev.llamaserve.engine.model.GenerationConfig;
 import dev.llamaserve.engine.model.GenerationConfigParser;
-import dev.llamaserve.engine.model.KvCacheMemory;
 import dev.llamaserve.engine.model.LlamaModel;
 import dev.llamaserve.engine.model.LoadListener;
-import dev.llamaserve.engine.model.MemoryPlan;
 import dev.llamaserve.engine.model.ModelOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;

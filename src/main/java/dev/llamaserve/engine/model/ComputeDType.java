@@ -1,5 +1,6 @@
 package dev.llamaserve.engine.model;
 
+import dev.llamaserve.engine.checkpoint.DType;
 import java.util.Locale;
 
 /** A dtype the forward pass computes in, with libtorch's ScalarType code (as TorchScript's dialect takes it). */

@@ -1,5 +1,6 @@
 package dev.llamaserve.engine.model;
 
+import dev.llamaserve.engine.device.DevicePlanner;
 import java.time.Duration;
 
 /** Progress of {@link LlamaModel#load}, for logs. Called on the loading thread. */

@@ -1,5 +1,6 @@
 package dev.llamaserve.engine.model;
 
+import dev.llamaserve.engine.checkpoint.CheckpointException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,9 +2,9 @@ package dev.llamaserve.engine.core;
 
 import dev.llamaserve.engine.Detokenizer;
 import dev.llamaserve.engine.ModelInfo;
+import dev.llamaserve.engine.checkpoint.Checkpoint;
 import dev.llamaserve.engine.model.BenchCheckpoint;
 import dev.llamaserve.engine.model.CausalLm;
-import dev.llamaserve.engine.model.Checkpoint;
 import dev.llamaserve.engine.model.LlamaModel;
 import dev.llamaserve.engine.model.LoadListener;
 import dev.llamaserve.engine.model.ModelOptions;

@@ -1,5 +1,7 @@
 package dev.llamaserve.engine.model;
 
+import dev.llamaserve.engine.checkpoint.DType;
+import dev.llamaserve.engine.checkpoint.SafetensorsWriter;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;

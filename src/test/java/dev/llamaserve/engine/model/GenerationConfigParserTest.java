@@ -1,9 +1,10 @@
 package dev.llamaserve.engine.model;
 
-import static dev.llamaserve.engine.model.ModelConfigParserTest.fixture;
+import static dev.llamaserve.engine.model.TinyFixture.fixture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llamaserve.engine.checkpoint.CheckpointException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

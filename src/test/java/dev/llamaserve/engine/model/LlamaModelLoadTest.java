@@ -3,6 +3,8 @@ package dev.llamaserve.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llamaserve.engine.checkpoint.Checkpoint;
+import dev.llamaserve.engine.device.DevicePlanner;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;

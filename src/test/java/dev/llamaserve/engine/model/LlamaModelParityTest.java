@@ -2,6 +2,7 @@ package dev.llamaserve.engine.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llamaserve.engine.checkpoint.Checkpoint;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.EnumMap;

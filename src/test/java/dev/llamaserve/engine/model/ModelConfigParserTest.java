@@ -1,9 +1,10 @@
 package dev.llamaserve.engine.model;
 
+import static dev.llamaserve.engine.model.TinyFixture.fixture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.net.URISyntaxException;
+import dev.llamaserve.engine.checkpoint.CheckpointException;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -13,14 +14,6 @@ import tools.jackson.databind.node.ObjectNode;
 class ModelConfigParserTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
-
-    static Path fixture(String path) {
-        try {
-            return Path.of(ModelConfigParserTest.class.getResource("/fixtures/" + path).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     private static ObjectNode config8b() {
         return (ObjectNode) JSON.readTree(fixture("llama-3.1-8b-instruct/config.json").toFile());

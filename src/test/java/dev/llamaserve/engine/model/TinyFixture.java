@@ -12,17 +12,26 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /** The tiny Llama 3.1 fixture checkpoint on the test class path, and its reference outputs. */
-final class TinyFixture {
+public final class TinyFixture {
 
-    static final String DIR = "fixtures/tiny-llama31/";
-    static final String[] FILES = {"config.json", "model.safetensors.index.json",
+    public static final String DIR = "fixtures/tiny-llama31/";
+    public static final String[] FILES = {"config.json", "model.safetensors.index.json",
         "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"};
 
     private TinyFixture() {
     }
 
+    /** A file or directory under {@code src/test/resources/fixtures}, as it sits on the class path. */
+    public static Path fixture(String path) {
+        try {
+            return Path.of(TinyFixture.class.getResource("/fixtures/" + path).toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The fixture directory as it sits on the class path (target/test-classes). */
-    static Path dir() {
+    public static Path dir() {
         URL url = TinyFixture.class.getClassLoader().getResource(DIR + "config.json");
         if (url == null) {
             throw new IllegalStateException(DIR + " missing from the test class path");
@@ -35,7 +44,7 @@ final class TinyFixture {
     }
 
     /** Copies the checkpoint files into {@code target} (for tests that corrupt them). */
-    static Path copyTo(Path target) throws IOException {
+    public static Path copyTo(Path target) throws IOException {
         Files.createDirectories(target);
         for (String f : FILES) {
             try (InputStream in = TinyFixture.class.getClassLoader().getResourceAsStream(DIR + f)) {
@@ -45,13 +54,13 @@ final class TinyFixture {
         return target;
     }
 
-    static JsonNode reference() throws IOException {
+    public static JsonNode reference() throws IOException {
         try (InputStream in = TinyFixture.class.getClassLoader().getResourceAsStream(DIR + "reference-outputs.json")) {
             return JsonMapper.builder().build().readTree(in);
         }
     }
 
-    static int[] ints(JsonNode array) {
+    public static int[] ints(JsonNode array) {
         int[] out = new int[array.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = array.get(i).asInt();
@@ -59,7 +68,7 @@ final class TinyFixture {
         return out;
     }
 
-    static double[] doubles(JsonNode array) {
+    public static double[] doubles(JsonNode array) {
         double[] out = new double[array.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = array.get(i).asDouble();
@@ -67,7 +76,7 @@ final class TinyFixture {
         return out;
     }
 
-    static List<JsonNode> list(JsonNode array) {
+    public static List<JsonNode> list(JsonNode array) {
         List<JsonNode> out = new ArrayList<>();
         array.forEach(out::add);
         return out;

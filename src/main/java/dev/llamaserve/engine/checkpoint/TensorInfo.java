@@ -1,4 +1,4 @@
-package dev.llamaserve.engine.model;
+package dev.llamaserve.engine.checkpoint;
 
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -1,5 +1,7 @@
-package dev.llamaserve.engine.model;
+package dev.llamaserve.engine.checkpoint;
 
+import dev.llamaserve.engine.model.ModelConfig;
+import dev.llamaserve.engine.model.ModelConfigParser;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,4 +1,4 @@
-package dev.llamaserve.engine.model;
+package dev.llamaserve.engine.checkpoint;
 
 import java.io.IOException;
 import java.io.OutputStream;

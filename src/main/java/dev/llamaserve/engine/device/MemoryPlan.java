@@ -1,5 +1,7 @@
-package dev.llamaserve.engine.model;
+package dev.llamaserve.engine.device;
 
+import dev.llamaserve.engine.checkpoint.DType;
+import dev.llamaserve.engine.model.ModelConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

@@ -1,10 +1,19 @@
-package dev.llamaserve.engine.model;
+package dev.llamaserve.engine.checkpoint;
 
-import static dev.llamaserve.engine.model.ModelConfigParserTest.fixture;
+import static dev.llamaserve.engine.model.TinyFixture.fixture;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.llamaserve.engine.model.ForwardBatch;
+import dev.llamaserve.engine.model.GenerationConfig;
+import dev.llamaserve.engine.model.GenerationConfigParser;
+import dev.llamaserve.engine.model.LlamaModel;
+import dev.llamaserve.engine.model.LoadListener;
+import dev.llamaserve.engine.model.ModelConfig;
+import dev.llamaserve.engine.model.ModelConfigParser;
+import dev.llamaserve.engine.model.ModelOptions;
+import dev.llamaserve.engine.model.RopeScaling;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

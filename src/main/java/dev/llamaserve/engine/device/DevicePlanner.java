@@ -1,4 +1,4 @@
-package dev.llamaserve.engine.model;
+package dev.llamaserve.engine.device;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
@@ -62,7 +62,7 @@ public final class DevicePlanner {
      * Logs once, before DJL starts, that its CUDA probe warning is harmless without an NVIDIA driver
      * (silence it with {@code logging.level.ai.djl.util.cuda.CudaUtils=error}).
      */
-    static void explainCudaProbe() {
+    public static void explainCudaProbe() {
         if (EXPLAINED.compareAndSet(false, true)) {
             log.info("Starting DJL/libtorch. On a machine without an NVIDIA driver DJL warns 'Failed to detect GPU "
                     + "count: CUDA driver version is insufficient': harmless, the CPU is used");

@@ -1,5 +1,7 @@
-package dev.llamaserve.engine.model;
+package dev.llamaserve.engine.checkpoint;
 
+import dev.llamaserve.engine.model.ModelConfig;
+import dev.llamaserve.engine.model.ModelConfigParser;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -22,11 +24,11 @@ import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The checkpoint served when no model path is configured: a small Llama 3.1-architecture model with

@@ -1,10 +1,13 @@
-package dev.llamaserve.engine.model;
+package dev.llamaserve.engine.device;
 
-import static dev.llamaserve.engine.model.ModelConfigParserTest.fixture;
+import static dev.llamaserve.engine.model.TinyFixture.fixture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.llamaserve.engine.model.MemoryPlan.Device;
+import dev.llamaserve.engine.checkpoint.DType;
+import dev.llamaserve.engine.device.MemoryPlan.Device;
+import dev.llamaserve.engine.model.ModelConfig;
+import dev.llamaserve.engine.model.ModelConfigParser;
 import org.junit.jupiter.api.Test;
 
 /**

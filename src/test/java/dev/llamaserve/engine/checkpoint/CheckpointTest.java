@@ -1,8 +1,11 @@
-package dev.llamaserve.engine.model;
+package dev.llamaserve.engine.checkpoint;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.llamaserve.engine.model.ModelConfig;
+import dev.llamaserve.engine.model.ModelConfigParser;
+import dev.llamaserve.engine.model.TinyFixture;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;

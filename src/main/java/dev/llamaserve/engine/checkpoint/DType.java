@@ -1,4 +1,4 @@
-package dev.llamaserve.engine.model;
+package dev.llamaserve.engine.checkpoint;
 
 /** Element types a safetensors file may hold here, with their names in the safetensors header. */
 public enum DType {

@@ -1,4 +1,4 @@
-package dev.llamaserve.engine.model;
+package dev.llamaserve.engine.checkpoint;
 
 /** A checkpoint that cannot be loaded; the message names the file (and tensor) at fault. */
 public class CheckpointException extends RuntimeException {

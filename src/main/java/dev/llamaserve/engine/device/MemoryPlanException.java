@@ -1,4 +1,4 @@
-package dev.llamaserve.engine.model;
+package dev.llamaserve.engine.device;
 
 /** The model or the memory settings do not fit the device; the message says what to change. */
 public class MemoryPlanException extends RuntimeException {
