@@ -17,8 +17,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +35,8 @@ public final class LlamaModel implements CausalLm {
     private static final Logger log = LoggerFactory.getLogger(LlamaModel.class);
     static final String SCRIPT = "/dev/llamaserve/engine/model/llama_step.py";
     static final String SCRIPT_CLASS = "LlamaForCausalLM";
+    static final String EMBED_TOKENS = "model.embed_tokens.weight";
+    static final String LM_HEAD = "lm_head.weight";
     /**
      * On the CPU (AVX2), float16 {@code linear} has a fast GEMV for one row but grows linearly with rows;
      * from this many rows a float16 step multiplies in float32, widening each weight on the fly (measured on
@@ -52,16 +57,16 @@ public final class LlamaModel implements CausalLm {
     private final int maxChunkTokens;
     private final PtNDManager manager;
     private final PtSymbolBlock module;
-    private final List<PtNDArray> weights;    // embed_tokens, 9 per layer, norm, lm_head (or embed_tokens)
+    private final Map<String, PtNDArray> weights;   // Hugging Face name -> tensor, lm_head.weight always present
     private final List<PtNDArray> kvCaches;   // k_cache_0, v_cache_0, ... each [kvSlots, KVH, D]
-    private final IValue weightsArg;          // List[Tensor], built once
+    private final IValue weightsArg;          // Dict[str, Tensor], built once
     private final IValue kvArg;               // List[Tensor], built once
     private final PtNDArray invFreq;          // [D/2] float64
     private final IValue invFreqArg;
     private boolean closed;
 
     private LlamaModel(ModelConfig config, DevicePlanner.DeviceInfo device, ComputeDType dtype, int kvSlots,
-                       int maxChunkTokens, PtNDManager manager, PtSymbolBlock module, List<PtNDArray> weights,
+                       int maxChunkTokens, PtNDManager manager, PtSymbolBlock module, Map<String, PtNDArray> weights,
                        List<PtNDArray> kvCaches, PtNDArray invFreq) {
         this.config = config;
         this.device = device;
@@ -72,7 +77,7 @@ public final class LlamaModel implements CausalLm {
         this.module = module;
         this.weights = weights;
         this.kvCaches = kvCaches;
-        this.weightsArg = IValue.listFrom(weights.toArray(new PtNDArray[0]));
+        this.weightsArg = IValue.stringMapFrom(weights);
         this.kvArg = IValue.listFrom(kvCaches.toArray(new PtNDArray[0]));
         this.invFreq = invFreq;
         this.invFreqArg = IValue.from(invFreq);
@@ -109,24 +114,18 @@ public final class LlamaModel implements CausalLm {
 
         DevicePlanner.explainCudaProbe();
         PtNDManager manager = (PtNDManager) NDManager.newBaseManager(device.djlDevice(), "PyTorch");
-        List<PtNDArray> weights = new ArrayList<>();
         List<PtNDArray> caches = new ArrayList<>();
         try {
             PtSymbolBlock module = TorchScriptArchive.load(manager, SCRIPT, SCRIPT_CLASS);
-            // Weights in checkpoint order; read shard by shard in file order for sequential I/O.
-            List<TensorInfo> order = new ArrayList<>(checkpoint.tensors().values());
-            Map<String, Integer> slotOf = new HashMap<>();
-            for (int i = 0; i < order.size(); i++) {
-                slotOf.put(order.get(i).name(), i);
-            }
-            List<TensorInfo> io = new ArrayList<>(order);
+            // Read shard by shard in file order for sequential I/O; the step finds each weight by its name.
+            List<TensorInfo> io = new ArrayList<>(checkpoint.tensors().values());
             io.sort(Comparator.comparing((TensorInfo t) -> checkpoint.shards().indexOf(t.file()))
                     .thenComparingLong(TensorInfo::offset));
             Map<java.nio.file.Path, Integer> leftInShard = new HashMap<>();
             for (TensorInfo t : io) {
                 leftInShard.merge(t.file(), 1, Integer::sum);
             }
-            PtNDArray[] loaded = new PtNDArray[order.size()];
+            Map<String, PtNDArray> loaded = new HashMap<>();
             long bytesTotal = checkpoint.totalBytes();
             long bytesDone = 0;
             long weightBytes = 0;
@@ -134,7 +133,7 @@ public final class LlamaModel implements CausalLm {
             try (PtNDManager cpu = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
                 for (int i = 0; i < io.size(); i++) {
                     TensorInfo t = io.get(i);
-                    loaded[slotOf.get(t.name())] = toCompute(module, manager, cpu, t, dtype, device);
+                    loaded.put(t.name(), toCompute(module, manager, cpu, t, dtype, device));
                     bytesDone += t.byteLength();
                     weightBytes += t.elementCount() * dtype.bytes();
                     if (leftInShard.merge(t.file(), -1, Integer::sum) == 0) {
@@ -144,10 +143,7 @@ public final class LlamaModel implements CausalLm {
                             checkpoint.shards().size(), bytesDone, bytesTotal));
                 }
             }
-            weights.addAll(List.of(loaded));
-            if (c.tieWordEmbeddings()) {
-                weights.add(loaded[0]);                    // lm_head = embed_tokens
-            }
+            Map<String, PtNDArray> weights = stepWeights(c, loaded);
             int slots = options.kvCacheTokens();
             for (int i = 0; i < 2 * c.numHiddenLayers(); i++) {
                 try (IValue r = IValueUtils.runMethod(module, "new_cache", IValue.from((long) slots),
@@ -163,7 +159,7 @@ public final class LlamaModel implements CausalLm {
                     weights, caches, invFreq);
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             log.info("Loaded {} tensors ({} MiB as {}) and a KV pool of {} slots ({} MiB) on {} in {} ms",
-                    order.size(), weightBytes >> 20, dtype.optionName(), slots, kvBytes >> 20,
+                    io.size(), weightBytes >> 20, dtype.optionName(), slots, kvBytes >> 20,
                     device.torchDevice(), took.toMillis());
             l.loaded(new LoadListener.Summary(device, dtype, weightBytes, kvBytes, slots, took));
             return m;
@@ -171,6 +167,31 @@ public final class LlamaModel implements CausalLm {
             manager.close();
             throw e;
         }
+    }
+
+    /**
+     * The weights as {@code llama_step.py} reads them: by Hugging Face name, exactly the names of
+     * {@link ModelConfig#tensorShapes()} (the one layout), plus {@code lm_head.weight} = {@code embed_tokens}
+     * when the embeddings are tied. A checkpoint whose names differ fails here, naming what is missing or extra.
+     */
+    static <T> Map<String, T> stepWeights(ModelConfig config, Map<String, T> byName) {
+        Set<String> expected = config.tensorShapes().keySet();
+        Set<String> missing = new TreeSet<>(expected);
+        missing.removeAll(byName.keySet());
+        Set<String> extra = new TreeSet<>(byName.keySet());
+        extra.removeAll(expected);
+        if (!missing.isEmpty() || !extra.isEmpty()) {
+            throw new IllegalStateException("the weights do not match the " + config.numHiddenLayers()
+                    + "-layer Llama layout: missing " + missing + ", unexpected " + extra);
+        }
+        Map<String, T> out = new LinkedHashMap<>();
+        for (String name : expected) {
+            out.put(name, byName.get(name));
+        }
+        if (config.tieWordEmbeddings()) {
+            out.put(LM_HEAD, byName.get(EMBED_TOKENS));
+        }
+        return out;
     }
 
     /** Maps a tensor, hands its raw bytes to libtorch as uint8 and converts it to the compute dtype on the device. */

@@ -32,19 +32,19 @@ class LlamaForCausalLM(Module):
     x1 = x[:, :, :half]                                              # [T, heads, D/2]
     x2 = x[:, :, half:]                                              # [T, heads, D/2]
     return torch.cat([torch.neg(x2), x1], -1)                        # [T, heads, D]
-  def step(self: __torch__.LlamaForCausalLM, w: List[Tensor], kv: List[Tensor], inv_freq: Tensor,
+  def step(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], kv: List[Tensor], inv_freq: Tensor,
            token_ids: Tensor, positions: Tensor, slot_mapping: Tensor,
            query_start: List[int], query_len: List[int],
            context_slots: Tensor, context_start: List[int], context_len: List[int],
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
            eps: float, mode: int) -> Tensor:
-    # w: [embed_tokens, 9 per layer (input_layernorm, q_proj, k_proj, v_proj, o_proj,
-    #     post_attention_layernorm, gate_proj, up_proj, down_proj), norm, lm_head]
+    # w: Hugging Face name -> weight ("model.layers.0.self_attn.q_proj.weight", ...; "lm_head.weight" is
+    #    embed_tokens when tied): a missing name fails with a KeyError naming it, never a wrong layer
     # kv: [k_cache_0, v_cache_0, k_cache_1, ...], each [slots, num_kv_heads, head_dim]
     # token_ids, positions, slot_mapping: [T] int64; context_slots: [sum C_b] int64; logit_rows: [R] int64
     # inv_freq: [head_dim / 2] float64
     T = token_ids.size(0)
-    embed_tokens = w[0]
+    embed_tokens = w["model.embed_tokens.weight"]                           # [V, H]
     x = torch.embedding(embed_tokens, token_ids)                     # [T, H]
     dtype = x.dtype
     freqs = torch.unsqueeze(torch.to(positions, 7), 1) * torch.unsqueeze(inv_freq, 0)   # [T, D/2] f64
@@ -53,14 +53,14 @@ class LlamaForCausalLM(Module):
     sin = torch.unsqueeze(torch.to(torch.sin(emb), dtype), 1)        # [T, 1, D]
     B = len(query_len)
     for l in range(num_layers):
-      base = 1 + 9 * l
+      p = "model.layers." + str(l) + "."
       k_cache = kv[2 * l]                                            # [S, KVH, D]
       v_cache = kv[2 * l + 1]                                        # [S, KVH, D]
       # --- self_attn ---
-      h = self.rms_norm(x, w[base], eps)                             # [T, H]
-      q = torch.view(self.linear(h, w[base + 1], mode), [T, num_heads, head_dim])      # [T, NH, D]
-      k = torch.view(self.linear(h, w[base + 2], mode), [T, num_kv_heads, head_dim])   # [T, KVH, D]
-      v = torch.view(self.linear(h, w[base + 3], mode), [T, num_kv_heads, head_dim])   # [T, KVH, D]
+      h = self.rms_norm(x, w[p + "input_layernorm.weight"], eps)            # [T, H]
+      q = torch.view(self.linear(h, w[p + "self_attn.q_proj.weight"], mode), [T, num_heads, head_dim])  # [T, NH, D]
+      k = torch.view(self.linear(h, w[p + "self_attn.k_proj.weight"], mode), [T, num_kv_heads, head_dim])  # [T, KVH, D]
+      v = torch.view(self.linear(h, w[p + "self_attn.v_proj.weight"], mode), [T, num_kv_heads, head_dim])  # [T, KVH, D]
       q = q * cos + self.rotate_half(q) * sin                        # [T, NH, D]
       k = k * cos + self.rotate_half(k) * sin                        # [T, KVH, D]
       k_cache.index_copy_(0, slot_mapping, k)                        # k_cache[slot_mapping[t]] = k[t]
@@ -81,13 +81,13 @@ class LlamaForCausalLM(Module):
         ob = torch.scaled_dot_product_attention(qb, kb, vb, mask, 0., False, scale=None, enable_gqa=True)  # [NH, ql, D]
         outs.append(torch.transpose(ob, 0, 1))                       # [ql, NH, D]
       attn = torch.reshape(torch.cat(outs, 0), [T, num_heads * head_dim])    # [T, NH*D]
-      x = x + self.linear(attn, w[base + 4], mode)                 # [T, H] (o_proj)
+      x = x + self.linear(attn, w[p + "self_attn.o_proj.weight"], mode)     # [T, H] (o_proj)
       # --- mlp ---
-      h = self.rms_norm(x, w[base + 5], eps)                         # [T, H]
-      gate = torch.silu(self.linear(h, w[base + 6], mode))         # [T, I]
-      up = self.linear(h, w[base + 7], mode)                       # [T, I]
-      x = x + self.linear(gate * up, w[base + 8], mode)            # [T, H] (down_proj)
+      h = self.rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)   # [T, H]
+      gate = torch.silu(self.linear(h, w[p + "mlp.gate_proj.weight"], mode))  # [T, I]
+      up = self.linear(h, w[p + "mlp.up_proj.weight"], mode)                # [T, I]
+      x = x + self.linear(gate * up, w[p + "mlp.down_proj.weight"], mode)   # [T, H] (down_proj)
     x = torch.index_select(x, 0, logit_rows)                         # [R, H]
-    x = self.rms_norm(x, w[1 + 9 * num_layers], eps)                 # [R, H] (model.norm)
-    logits = self.linear(x, w[2 + 9 * num_layers], mode if mode != 1 or x.size(0) > 1 else 0)   # [R, V] (lm_head, or embed_tokens when tied)
+    x = self.rms_norm(x, w["model.norm.weight"], eps)                       # [R, H] (model.norm)
+    logits = self.linear(x, w["lm_head.weight"], mode if mode != 1 or x.size(0) > 1 else 0)  # [R, V] (lm_head, or embed_tokens when tied)
     return torch.contiguous(torch.to(logits, torch.device("cpu"), 6))   # [R, V] f32 on cpu

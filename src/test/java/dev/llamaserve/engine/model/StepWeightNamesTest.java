@@ -1,0 +1,92 @@
+package dev.llamaserve.engine.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.llamaserve.engine.checkpoint.Checkpoint;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The TorchScript step reads its weights by Hugging Face name, and those names are the ones of
+ * {@link ModelConfig#tensorShapes()}: a reordered map changes nothing, a renamed or missing one fails loudly.
+ */
+class StepWeightNamesTest {
+
+    private static final ModelConfig CONFIG = Checkpoint.open(TinyFixture.dir()).config();
+
+    /** Each name mapped to itself, in the given order. */
+    private static Map<String, String> byName(List<String> names) {
+        Map<String, String> m = new LinkedHashMap<>();
+        names.forEach(n -> m.put(n, n));
+        return m;
+    }
+
+    @Test
+    void aReorderedMapGivesEveryNameItsOwnTensor() {
+        List<String> reversed = new ArrayList<>(CONFIG.tensorShapes().keySet());
+        Collections.reverse(reversed);
+        Map<String, String> weights = LlamaModel.stepWeights(CONFIG, byName(reversed));
+        weights.forEach((name, tensor) -> {
+            String expected = name.equals(LlamaModel.LM_HEAD) && CONFIG.tieWordEmbeddings()
+                    ? LlamaModel.EMBED_TOKENS : name;
+            assertThat(tensor).as(name).isEqualTo(expected);
+        });
+        assertThat(weights).containsKey(LlamaModel.LM_HEAD).hasSize(CONFIG.tensorShapes().size()
+                + (CONFIG.tieWordEmbeddings() ? 1 : 0));
+    }
+
+    @Test
+    void aRenamedWeightFailsNamingBothNames() {
+        List<String> names = new ArrayList<>(CONFIG.tensorShapes().keySet());
+        int i = names.indexOf("model.layers.1.mlp.up_proj.weight");
+        names.set(i, "model.layers.1.mlp.upproj.weight");
+        assertThatThrownBy(() -> LlamaModel.stepWeights(CONFIG, byName(names)))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("missing [model.layers.1.mlp.up_proj.weight]")
+                .hasMessageContaining("unexpected [model.layers.1.mlp.upproj.weight]");
+    }
+
+    @Test
+    void aMissingWeightFails() {
+        List<String> names = new ArrayList<>(CONFIG.tensorShapes().keySet());
+        names.remove("model.norm.weight");
+        assertThatThrownBy(() -> LlamaModel.stepWeights(CONFIG, byName(names)))
+                .hasMessageContaining("missing [model.norm.weight]");
+    }
+
+    /** Every name the script reads ({@code w["..."]}, {@code w[p + "..."]} per layer) is one of the Java layout's. */
+    @Test
+    void theScriptReadsExactlyTheJavaLayoutsNames() throws IOException {
+        String script;
+        try (InputStream in = LlamaModel.class.getResourceAsStream(LlamaModel.SCRIPT)) {
+            script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        Set<String> read = new TreeSet<>();
+        Matcher global = Pattern.compile("w\\[\"([^\"]+)\"]").matcher(script);
+        while (global.find()) {
+            read.add(global.group(1));
+        }
+        Matcher layer = Pattern.compile("w\\[p \\+ \"([^\"]+)\"]").matcher(script);
+        while (layer.find()) {
+            for (int l = 0; l < CONFIG.numHiddenLayers(); l++) {
+                read.add("model.layers." + l + "." + layer.group(1));
+            }
+        }
+        assertThat(script).contains("p = \"model.layers.\" + str(l) + \".\"");
+        Set<String> layout = new TreeSet<>(LlamaModel.stepWeights(CONFIG, byName(
+                new ArrayList<>(CONFIG.tensorShapes().keySet()))).keySet());
+        assertThat(read).isEqualTo(layout);
+    }
+}
