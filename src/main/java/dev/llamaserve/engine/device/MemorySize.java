@@ -7,7 +7,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Memory sizes in settings: a number with an optional unit. Decimal units are powers of 1000
+ * The one reader of sizes in settings ({@code llm.engine.kv-cache-memory}, {@code llm.api.max-body-bytes}), so
+ * that the same text means the same bytes everywhere: a number with an optional unit. Decimal units are powers of 1000
  * ({@code KB}, {@code MB}, {@code GB}, {@code TB}, or Kubernetes-style {@code K}, {@code M},
  * {@code G}, {@code T}); binary units are powers of 1024 ({@code KiB}, {@code MiB}, {@code GiB},
  * {@code TiB}, or {@code Ki}, {@code Mi}, {@code Gi}, {@code Ti}). Units are case-insensitive; no unit
