@@ -1,8 +1,14 @@
 package dev.llamaserve;
 
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.simpleNameStartingWith;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
@@ -10,12 +16,14 @@ import com.tngtech.archunit.lang.ArchRule;
 import com.tngtech.archunit.lang.EvaluationResult;
 import dev.llamaserve.api.openai.archfixture.ApiReachingIntoEngineCore;
 import dev.llamaserve.engine.archfixture.EngineClassUsingSpring;
+import dev.llamaserve.engine.checkpoint.archfixture.CheckpointRunningTheModel;
+import dev.llamaserve.engine.kv.archfixture.KvUsingDjl;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The dependency rules of DEVELOPERS.md: engine and chat stay free of Spring and Reactor; api and ops see
+ * The dependency rules of the README's Layout section: engine and chat stay free of Spring and Reactor; api and ops see
  * only the engine's root package. Each rule is also run against a deliberately violating class kept in
  * test sources, to prove that it reports what it should.
  */
@@ -64,9 +72,23 @@ class ArchitectureTest {
             .as("scheduler and kv are pure Java (no DJL)")
             .allowEmptyShould(true);
 
+    /** engine.model's forward pass: everything in it but the config classes the checkpoint reader parses. */
+    private static final DescribedPredicate<JavaClass> FORWARD_PASS = resideInAPackage("dev.llamaserve.engine.model")
+            .and(not(simpleNameStartingWith("ModelConfig").or(simpleNameStartingWith("GenerationConfig"))
+                    .or(simpleNameStartingWith("RopeScaling")).or(simpleNameStartingWith("UnsupportedModelException"))))
+            .as("engine.model's forward pass");
+
+    static final ArchRule CHECKPOINT_READS_FILES_ONLY = noClasses()
+            .that().resideInAnyPackage("dev.llamaserve.engine.checkpoint..")
+            .should().dependOnClassesThat(FORWARD_PASS
+                    .or(resideInAnyPackage("dev.llamaserve.engine.device..", "ai.djl..")))
+            .as("engine.checkpoint uses only the model's config: no forward pass, no device planning, no DJL")
+            .allowEmptyShould(true);
+
     static final List<ArchRule> ALL = List.of(ENGINE_AND_CHAT_FREE_OF_SPRING_AND_REACTOR,
             API_AND_OPS_SEE_ONLY_ENGINE_ROOT, ENGINE_DOES_NOT_DEPEND_ON_OUTER_LAYERS,
-            CHAT_DOES_NOT_DEPEND_ON_OUTER_LAYERS, SPRING_AI_ADAPTER_SEES_CHAT_AND_ENGINE_ROOT, PURE_JAVA_SCHEDULING);
+            CHAT_DOES_NOT_DEPEND_ON_OUTER_LAYERS, SPRING_AI_ADAPTER_SEES_CHAT_AND_ENGINE_ROOT, PURE_JAVA_SCHEDULING,
+            CHECKPOINT_READS_FILES_ONLY);
 
     @BeforeAll
     static void importProduction() {
@@ -78,7 +100,8 @@ class ArchitectureTest {
     @Test
     void productionCodeExists() {
         assertThat(production.stream().map(c -> c.getPackageName()))
-                .contains("dev.llamaserve.engine", "dev.llamaserve.engine.model");
+                .contains("dev.llamaserve.engine", "dev.llamaserve.engine.model", "dev.llamaserve.engine.checkpoint",
+                        "dev.llamaserve.engine.device");
     }
 
     @Test
@@ -106,5 +129,24 @@ class ArchitectureTest {
         assertThat(result.getFailureReport().getDetails())
                 .anySatisfy(d -> assertThat(d).contains(ApiReachingIntoEngineCore.class.getName())
                         .contains("dev.llamaserve.engine.model"));
+    }
+
+    @Test
+    void checkpointRunningTheForwardPassIsReported() {
+        JavaClasses violating = new ClassFileImporter().importClasses(CheckpointRunningTheModel.class);
+        EvaluationResult result = CHECKPOINT_READS_FILES_ONLY.evaluate(violating);
+        assertThat(result.hasViolation()).isTrue();
+        assertThat(result.getFailureReport().getDetails())
+                .anySatisfy(d -> assertThat(d).contains(CheckpointRunningTheModel.class.getName())
+                        .contains("dev.llamaserve.engine.model.ForwardBatch"));
+    }
+
+    @Test
+    void djlInKvIsReported() {
+        JavaClasses violating = new ClassFileImporter().importClasses(KvUsingDjl.class);
+        EvaluationResult result = PURE_JAVA_SCHEDULING.evaluate(violating);
+        assertThat(result.hasViolation()).isTrue();
+        assertThat(result.getFailureReport().getDetails())
+                .anySatisfy(d -> assertThat(d).contains(KvUsingDjl.class.getName()).contains("ai.djl"));
     }
 }
