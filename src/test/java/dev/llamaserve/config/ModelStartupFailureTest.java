@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.llamaserve.LlamaServeApplication;
+import dev.llamaserve.engine.device.DevicePlanner;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -14,10 +15,17 @@ import org.springframework.boot.diagnostics.FailureAnalysis;
 /** Startup refusals come out as one clear report that says what to change. */
 class ModelStartupFailureTest {
 
+    /**
+     * Asks for one GPU more than the loaded libtorch sees: {@code gpu:0} on a machine without CUDA, {@code gpu:N}
+     * on one with N GPUs, so the refusal is tested wherever the test runs.
+     */
     @Test
-    void gpuWithoutCudaIsRefusedWithTheReason(@TempDir Path cache) {
-        FailureAnalysis analysis = analyze(startFailing("--llm.model.device=gpu:0", "--llm.cache-dir=" + cache));
-        assertThat(analysis.getDescription()).contains("gpu:0").contains("PYTORCH_LIBRARY_PATH");
+    void aGpuTheLoadedLibtorchDoesNotSeeIsRefusedWithTheReason(@TempDir Path cache) {
+        int gpus = DevicePlanner.gpuCount();
+        String device = "gpu:" + gpus;
+        FailureAnalysis analysis = analyze(startFailing("--llm.model.device=" + device, "--llm.cache-dir=" + cache));
+        assertThat(analysis.getDescription()).contains(device).contains("sees " + gpus + " CUDA GPU(s)")
+                .contains("PYTORCH_LIBRARY_PATH");
         assertThat(analysis.getAction()).contains("llm.model");
     }
 

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * Engine throughput and latency, against whatever model a subclass provides (the bench-sized 1B
- * checkpoint once the real model is merged). Figures go to stdout and {@code target/bench-engine.txt};
+ * Engine throughput and latency, against whatever model a subclass provides ({@code OneBEngineBenchmark}: the
+ * bench-sized 1B checkpoint; {@code FakeModelEngineBenchmark}: a fake model). Figures go to stdout and {@code target/bench-engine.txt};
  * nothing is asserted about speed. Run: {@code ./mvnw -Pbench verify -Dtest=<Subclass>}.
  */
 @Tag("bench")
