@@ -113,40 +113,30 @@ class ArchitectureTest {
 
     @Test
     void springInEngineIsReported() {
-        JavaClasses violating = new ClassFileImporter().importClasses(EngineClassUsingSpring.class);
-        EvaluationResult result = ENGINE_AND_CHAT_FREE_OF_SPRING_AND_REACTOR.evaluate(violating);
-        assertThat(result.hasViolation()).isTrue();
-        assertThat(result.getFailureReport().getDetails())
-                .anySatisfy(d -> assertThat(d).contains(EngineClassUsingSpring.class.getName())
-                        .contains("org.springframework"));
+        assertReported(ENGINE_AND_CHAT_FREE_OF_SPRING_AND_REACTOR, EngineClassUsingSpring.class, "org.springframework");
     }
 
     @Test
     void apiReachingIntoEngineInternalsIsReported() {
-        JavaClasses violating = new ClassFileImporter().importClasses(ApiReachingIntoEngineCore.class);
-        EvaluationResult result = API_AND_OPS_SEE_ONLY_ENGINE_ROOT.evaluate(violating);
-        assertThat(result.hasViolation()).isTrue();
-        assertThat(result.getFailureReport().getDetails())
-                .anySatisfy(d -> assertThat(d).contains(ApiReachingIntoEngineCore.class.getName())
-                        .contains("dev.llamaserve.engine.model"));
+        assertReported(API_AND_OPS_SEE_ONLY_ENGINE_ROOT, ApiReachingIntoEngineCore.class, "dev.llamaserve.engine.model");
     }
 
     @Test
     void checkpointRunningTheForwardPassIsReported() {
-        JavaClasses violating = new ClassFileImporter().importClasses(CheckpointRunningTheModel.class);
-        EvaluationResult result = CHECKPOINT_READS_FILES_ONLY.evaluate(violating);
-        assertThat(result.hasViolation()).isTrue();
-        assertThat(result.getFailureReport().getDetails())
-                .anySatisfy(d -> assertThat(d).contains(CheckpointRunningTheModel.class.getName())
-                        .contains("dev.llamaserve.engine.model.ForwardBatch"));
+        assertReported(CHECKPOINT_READS_FILES_ONLY, CheckpointRunningTheModel.class,
+                "dev.llamaserve.engine.model.ForwardBatch");
     }
 
     @Test
     void djlInKvIsReported() {
-        JavaClasses violating = new ClassFileImporter().importClasses(KvUsingDjl.class);
-        EvaluationResult result = PURE_JAVA_SCHEDULING.evaluate(violating);
+        assertReported(PURE_JAVA_SCHEDULING, KvUsingDjl.class, "ai.djl");
+    }
+
+    /** {@code rule} reports {@code violating}'s dependency on {@code target}. */
+    private static void assertReported(ArchRule rule, Class<?> violating, String target) {
+        EvaluationResult result = rule.evaluate(new ClassFileImporter().importClasses(violating));
         assertThat(result.hasViolation()).isTrue();
         assertThat(result.getFailureReport().getDetails())
-                .anySatisfy(d -> assertThat(d).contains(KvUsingDjl.class.getName()).contains("ai.djl"));
+                .anySatisfy(d -> assertThat(d).contains(violating.getName()).contains(target));
     }
 }
