@@ -1,5 +1,7 @@
 package dev.llamaserve.chat;
 
+import dev.llamaserve.engine.InvalidRequestException;
+
 import static dev.llamaserve.chat.SpecialTokens.BEGIN_OF_TEXT;
 import static dev.llamaserve.chat.SpecialTokens.END_HEADER;
 import static dev.llamaserve.chat.SpecialTokens.END_OF_TURN;
@@ -59,14 +61,14 @@ public final class Llama31ChatTemplate {
 
         if (tools && args.toolsInUserMessage()) {
             if (messages.isEmpty()) {
-                throw new ChatValidationException("messages", ChatValidationException.INVALID_VALUE,
+                throw new InvalidRequestException("messages", InvalidRequestException.INVALID_VALUE,
                         "with tools, the conversation needs a user message after the system message "
                                 + "(the template puts the tool list into it); there is none");
             }
             ChatMessage first = messages.remove(0);
             if (!(first instanceof ChatMessage.Text t) || t.role() != ChatMessage.Role.USER) {
-                throw new ChatValidationException("messages[" + first.index() + "].role",
-                        ChatValidationException.INVALID_VALUE, "with tools, the first message after the system "
+                throw new InvalidRequestException("messages[" + first.index() + "].role",
+                        InvalidRequestException.INVALID_VALUE, "with tools, the first message after the system "
                                 + "message must be a user message (the template puts the tool list into it); messages["
                                 + first.index() + "] is not");
             }

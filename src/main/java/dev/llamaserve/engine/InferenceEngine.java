@@ -15,7 +15,7 @@ public interface InferenceEngine extends AutoCloseable {
     /**
      * @throws EngineException.Overloaded when the waiting queue is full
      * @throws EngineException.Unavailable when the engine is loading, draining or failed
-     * @throws EngineException.InvalidRequest when the request cannot be served (e.g. too long)
+     * @throws InvalidRequestException when the request cannot be served (e.g. too long)
      */
     Flow.Publisher<EngineEvent> submit(GenerationRequest request);
 

@@ -1,5 +1,7 @@
 package dev.llamaserve.chat;
 
+import dev.llamaserve.engine.InvalidRequestException;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -87,7 +89,7 @@ class InjectionTest {
                 : messages(sys, user, field.contains("arguments") ? ALL : "v", result, last);
         ChatInput input = new ChatInput(messages, tools(desc), true, kwargs(date));
         assertThatThrownBy(() -> strict.prepare(input))
-                .isInstanceOfSatisfying(ChatValidationException.class, e -> {
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> {
                     assertThat(e.param()).isEqualTo(field);
                     assertThat(e.code()).isEqualTo("special_token_not_allowed");
                     assertThat(e.getMessage()).startsWith(field + " contains the special-token text <|")

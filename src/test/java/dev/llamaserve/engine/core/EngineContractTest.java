@@ -1,5 +1,7 @@
 package dev.llamaserve.engine.core;
 
+import dev.llamaserve.engine.InvalidRequestException;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -402,7 +404,7 @@ public abstract class EngineContractTest {
     @Test
     void requestLargerThanTheKvPoolIsRejected() {
         LlmEngine e = engine(opts().withKvTokenBudget(64));
-        EngineException.InvalidRequest ex = assertThrows(EngineException.InvalidRequest.class,
+        InvalidRequestException ex = assertThrows(InvalidRequestException.class,
                 () -> e.submit(new GenerationRequest("big", prompt(60, 1), greedy(10).build())));
         assertEquals("max_tokens", ex.param());
     }
@@ -411,9 +413,9 @@ public abstract class EngineContractTest {
     void promptOverTheContextIsRejected() {
         LlmEngine e = engine(opts());
         int max = modelInfo().maxModelLen();
-        assertThrows(EngineException.InvalidRequest.class,
+        assertThrows(InvalidRequestException.class,
                 () -> e.submit(new GenerationRequest("long", prompt(max, 1), greedy(1).build())));
-        assertThrows(EngineException.InvalidRequest.class,
+        assertThrows(InvalidRequestException.class,
                 () -> e.submit(new GenerationRequest("long2", prompt(10, 1), greedy(max).build())));
     }
 
@@ -647,7 +649,7 @@ public abstract class EngineContractTest {
         ControlledLm lm = new ControlledLm(newModel()).gated(true);
         LlmEngine e = engine(lm, opts());
         e.submit(new GenerationRequest("same", prompt(8, 1), greedy(3).build()));
-        assertThrows(EngineException.InvalidRequest.class,
+        assertThrows(InvalidRequestException.class,
                 () -> e.submit(new GenerationRequest("same", prompt(8, 1), greedy(3).build())));
         lm.gated(false);
     }
