@@ -1,6 +1,7 @@
 package dev.llamaserve.engine;
 
 import java.util.Objects;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -31,7 +32,15 @@ public final class Submission {
      * the stream marks the request finished when its last event passes.
      */
     public Flow.Publisher<EngineEvent> submit() {
-        Flow.Publisher<EngineEvent> events = engine.submit(request);
+        return submit(null);
+    }
+
+    /**
+     * {@link #submit()} with the events delivered on {@code delivery} (see
+     * {@link InferenceEngine#submit(GenerationRequest, Executor)}); null: the engine's own delivery threads.
+     */
+    public Flow.Publisher<EngineEvent> submit(Executor delivery) {
+        Flow.Publisher<EngineEvent> events = delivery == null ? engine.submit(request) : engine.submit(request, delivery);
         return subscriber -> events.subscribe(new Flow.Subscriber<EngineEvent>() {
             @Override
             public void onSubscribe(Flow.Subscription subscription) {

@@ -20,8 +20,8 @@ import reactor.core.publisher.Mono;
  * {@code POST /v1/chat/completions}: parses the body (JSON types), renders and encodes the prompt through
  * {@link ChatFormat}, submits to the {@link InferenceEngine} (which validates ranges and the context
  * length), and answers with one JSON completion or an SSE stream. A client that disconnects aborts its
- * request in the engine. Runs on the event loop up to the submit (which never blocks); events come back on
- * the engine's delivery thread and are written from there.
+ * request in the engine. Runs on the connection's event loop up to the submit (which never blocks), and the
+ * engine delivers the events back onto that event loop: one hand-off each way.
  */
 @RestController
 public class ChatCompletionsController {
@@ -51,7 +51,7 @@ public class ChatCompletionsController {
         String requestId = RequestIdFilter.requestId(exchange);
         return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
                 .map(body -> prepare(requestId, body))
-                .flatMap(p -> p.params().stream() ? stream(exchange.getResponse(), p) : complete(exchange.getResponse(), p));
+                .flatMap(p -> p.params().stream() ? stream(exchange, p) : complete(exchange, p));
     }
 
     Prepared prepare(String requestId, byte[] body) {
@@ -70,8 +70,9 @@ public class ChatCompletionsController {
         return new Prepared(requestId, params, request, responses, params.toolsEnabled());
     }
 
-    private Mono<Void> complete(ServerHttpResponse response, Prepared p) {
-        EngineExchange x = new EngineExchange(engine, p.request(), p.requestId());
+    private Mono<Void> complete(ServerWebExchange exchange, Prepared p) {
+        ServerHttpResponse response = exchange.getResponse();
+        EngineExchange x = new EngineExchange(engine, p.request(), exchange);
         ChatCompletionCollector collector = new ChatCompletionCollector(p.responses(), p.toolsEnabled(),
                 startTokens(), logprobs(p), p.requestId());
         return x.abortUnlessFinished(x.submit().flatMapMany(events -> events)
@@ -87,8 +88,9 @@ public class ChatCompletionsController {
                 .flatMap(completion -> JsonResponses.write(response, completion)));
     }
 
-    private Mono<Void> stream(ServerHttpResponse response, Prepared p) {
-        EngineExchange x = new EngineExchange(engine, p.request(), p.requestId());
+    private Mono<Void> stream(ServerWebExchange exchange, Prepared p) {
+        ServerHttpResponse response = exchange.getResponse();
+        EngineExchange x = new EngineExchange(engine, p.request(), exchange);
         ChatStreamAssembler assembler = new ChatStreamAssembler(p.responses(), p.toolsEnabled(),
                 startTokens(), logprobs(p), p.params().includeUsage(), p.requestId());
         // submit first: overload and validation errors are plain HTTP errors, before any byte of the stream

@@ -61,7 +61,7 @@ public class CompletionsController {
         String requestId = RequestIdFilter.requestId(exchange);
         return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
                 .map(body -> prepare(requestId, body))
-                .flatMap(p -> p.stream() ? stream(exchange.getResponse(), p) : complete(exchange.getResponse(), p));
+                .flatMap(p -> p.stream() ? stream(exchange, p) : complete(exchange, p));
     }
 
     Prepared prepare(String requestId, byte[] body) {
@@ -138,11 +138,12 @@ public class CompletionsController {
         return p.logprobs() == null ? null : new LegacyLogprobs(engine.detokenizer(), p.tokenIds(), p.logprobs());
     }
 
-    private Mono<Void> complete(ServerHttpResponse response, Prepared p) {
+    private Mono<Void> complete(ServerWebExchange exchange, Prepared p) {
+        ServerHttpResponse response = exchange.getResponse();
         StringBuilder text = new StringBuilder();
         LegacyLogprobs lp = logprobs(p);
         List<CompletionWire.Logprobs> parts = new ArrayList<>();
-        EngineExchange x = new EngineExchange(engine, p.request(), p.requestId());
+        EngineExchange x = new EngineExchange(engine, p.request(), exchange);
         return x.abortUnlessFinished(x.submit().flatMapMany(events -> events)
                 .<CompletionWire.Completion>handle((event, sink) -> {
                     if (event instanceof EngineEvent.Tokens t) {
@@ -174,10 +175,11 @@ public class CompletionsController {
         return "data: " + OpenAiJson.MAPPER.writeValueAsString(body) + "\n\n";
     }
 
-    private Mono<Void> stream(ServerHttpResponse response, Prepared p) {
+    private Mono<Void> stream(ServerWebExchange exchange, Prepared p) {
+        ServerHttpResponse response = exchange.getResponse();
         LegacyLogprobs lp = logprobs(p);
         AtomicBoolean done = new AtomicBoolean();
-        EngineExchange x = new EngineExchange(engine, p.request(), p.requestId());
+        EngineExchange x = new EngineExchange(engine, p.request(), exchange);
         return x.abortUnlessFinished(x.submit().flatMap(events -> {
             Flux<String> frames = Flux.concat(
                             events.concatMapIterable(event -> {

@@ -6,17 +6,21 @@ import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.Submission;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
 import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.web.server.ServerWebExchange;
 import reactor.adapter.JdkFlowAdapter;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Signal;
+import reactor.netty.Connection;
 
 /**
  * What the chat and completions endpoints share about one request in the engine: its submission (which
@@ -25,15 +29,27 @@ import reactor.core.publisher.Signal;
  *
  * @param submission the request and its engine
  * @param requestId the client's {@code X-Request-Id}, for logs
+ * @param eventLoop the connection's event loop, where the engine delivers the events; null: the engine's
+ *     delivery threads
  */
-record EngineExchange(Submission submission, String requestId) {
+record EngineExchange(Submission submission, String requestId, Executor eventLoop) {
 
     private static final Logger log = LoggerFactory.getLogger(EngineExchange.class);
 
     static final String KEEP_ALIVE = ": keep-alive\n\n";
 
-    EngineExchange(InferenceEngine engine, GenerationRequest request, String requestId) {
-        this(new Submission(engine, request), requestId);
+    EngineExchange(InferenceEngine engine, GenerationRequest request, ServerWebExchange exchange) {
+        this(new Submission(engine, request), RequestIdFilter.requestId(exchange), eventLoop(exchange));
+    }
+
+    /** The Netty event loop of the exchange's connection, or null when it is not served by Reactor Netty. */
+    static Executor eventLoop(ServerWebExchange exchange) {
+        try {
+            Object nativeRequest = ServerHttpRequestDecorator.getNativeRequest(exchange.getRequest());
+            return nativeRequest instanceof Connection c ? c.channel().eventLoop() : null;
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     /** The engine's id of the request (the completion id). */
@@ -43,11 +59,11 @@ record EngineExchange(Submission submission, String requestId) {
 
     /**
      * Submits the request: the engine's refusals (validation, overload) fail the Mono before any byte is
-     * written. The events are delivered on the engine's delivery thread, which writes them to the connection
-     * (no further hop); the end is logged (counts only).
+     * written. The engine delivers the events on the connection's event loop, which writes them (one hand-off
+     * from the engine thread); the end is logged (counts only).
      */
     Mono<Flux<EngineEvent>> submit() {
-        return Mono.fromCallable(submission::submit).map(publisher -> JdkFlowAdapter.flowPublisherToFlux(publisher)
+        return Mono.fromCallable(() -> submission.submit(eventLoop)).map(publisher -> JdkFlowAdapter.flowPublisherToFlux(publisher)
                 .doOnNext(e -> {
                     if (e instanceof EngineEvent.Finished f) {
                         log.info("request_id={} id={} finish={} prompt_tokens={} completion_tokens={}", requestId,

@@ -23,6 +23,7 @@ import dev.llamaserve.engine.scheduler.SchedulerConfig;
 import dev.llamaserve.engine.scheduler.SchedulerOutput;
 import dev.llamaserve.engine.scheduler.Sequence;
 import java.util.Locale;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
@@ -144,6 +145,11 @@ public final class LlmEngine implements InferenceEngine {
 
     @Override
     public Flow.Publisher<EngineEvent> submit(GenerationRequest request) {
+        return submit(request, delivery);
+    }
+
+    @Override
+    public Flow.Publisher<EngineEvent> submit(GenerationRequest request, Executor deliverOn) {
         EngineState s = state.get();
         if (s != EngineState.READY) {
             throw unavailable(s);
@@ -152,7 +158,8 @@ public final class LlmEngine implements InferenceEngine {
         checkKvCapacity(checked);
         SamplingConfig sampling = SamplingConfig.resolve(request.params(), defaults, checked.maxTokens());
         RequestState[] holder = new RequestState[1];
-        EventStream stream = new EventStream(delivery, options.maxBufferedEvents(), () -> requestAbort(holder[0]));
+        EventStream stream = new EventStream(deliverOn == null ? delivery : deliverOn, options.maxBufferedEvents(),
+                () -> requestAbort(holder[0]));
         RequestState rs = new RequestState(request, sampling, stream);
         holder[0] = rs;
         requests.add(rs);
