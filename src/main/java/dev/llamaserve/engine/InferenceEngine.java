@@ -16,7 +16,8 @@ public interface InferenceEngine extends AutoCloseable {
     /**
      * @throws EngineException.Overloaded when the waiting queue is full
      * @throws EngineException.Unavailable when the engine is loading, draining or failed
-     * @throws InvalidRequestException when the request cannot be served (e.g. too long)
+     * @throws InvalidRequestException when {@link GenerationRequest#validate} refuses it against
+     *     {@link #modelInfo()} (ranges, context length), or the engine cannot hold it (KV capacity, duplicate id)
      */
     Flow.Publisher<EngineEvent> submit(GenerationRequest request);
 
