@@ -1,7 +1,6 @@
 package dev.llamaserve.chat;
 
 import dev.llamaserve.engine.InvalidRequestException;
-
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,7 +1,5 @@
 package dev.llamaserve.chat;
 
-import dev.llamaserve.engine.InvalidRequestException;
-
 import static dev.llamaserve.engine.InvalidRequestException.EMPTY_ARRAY;
 import static dev.llamaserve.engine.InvalidRequestException.INVALID_TYPE;
 import static dev.llamaserve.engine.InvalidRequestException.INVALID_VALUE;
@@ -10,6 +8,7 @@ import static dev.llamaserve.engine.InvalidRequestException.TOO_MANY;
 import static dev.llamaserve.engine.InvalidRequestException.UNSUPPORTED_CONTENT;
 
 import dev.llamaserve.chat.ChatMessage.Role;
+import dev.llamaserve.engine.InvalidRequestException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

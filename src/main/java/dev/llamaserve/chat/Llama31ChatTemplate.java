@@ -1,7 +1,5 @@
 package dev.llamaserve.chat;
 
-import dev.llamaserve.engine.InvalidRequestException;
-
 import static dev.llamaserve.chat.SpecialTokens.BEGIN_OF_TEXT;
 import static dev.llamaserve.chat.SpecialTokens.END_HEADER;
 import static dev.llamaserve.chat.SpecialTokens.END_OF_TURN;
@@ -9,6 +7,7 @@ import static dev.llamaserve.chat.SpecialTokens.START_HEADER;
 
 import dev.llamaserve.chat.RenderedPrompt.Kind;
 import dev.llamaserve.chat.RenderedPrompt.Segment;
+import dev.llamaserve.engine.InvalidRequestException;
 import java.util.ArrayList;
 import java.util.List;
 import tools.jackson.databind.JsonNode;

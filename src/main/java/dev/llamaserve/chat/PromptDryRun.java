@@ -1,7 +1,6 @@
 package dev.llamaserve.chat;
 
 import dev.llamaserve.engine.InvalidRequestException;
-
 import tools.jackson.databind.JsonNode;
 
 /**

@@ -1,9 +1,8 @@
 package dev.llamaserve.chat;
 
-import dev.llamaserve.engine.InvalidRequestException;
-
 import dev.llamaserve.chat.RenderedPrompt.Kind;
 import dev.llamaserve.chat.RenderedPrompt.Segment;
+import dev.llamaserve.engine.InvalidRequestException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,10 +1,9 @@
 package dev.llamaserve.chat;
 
-import dev.llamaserve.engine.InvalidRequestException;
-
 import static dev.llamaserve.engine.InvalidRequestException.INVALID_TYPE;
 import static dev.llamaserve.engine.InvalidRequestException.INVALID_VALUE;
 
+import dev.llamaserve.engine.InvalidRequestException;
 import java.util.Objects;
 import tools.jackson.databind.JsonNode;
 

@@ -1,10 +1,9 @@
 package dev.llamaserve.chat;
 
-import dev.llamaserve.engine.InvalidRequestException;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llamaserve.engine.InvalidRequestException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

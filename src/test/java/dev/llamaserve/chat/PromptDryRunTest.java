@@ -1,10 +1,9 @@
 package dev.llamaserve.chat;
 
-import dev.llamaserve.engine.InvalidRequestException;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llamaserve.engine.InvalidRequestException;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;

@@ -1,7 +1,5 @@
 package dev.llamaserve.engine.core;
 
-import dev.llamaserve.engine.InvalidRequestException;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -16,6 +14,7 @@ import dev.llamaserve.engine.EngineEvent.FinishReason;
 import dev.llamaserve.engine.EngineException;
 import dev.llamaserve.engine.EngineState;
 import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.InvalidRequestException;
 import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.engine.SamplingParams;
 import dev.llamaserve.engine.kv.BlockManager;
