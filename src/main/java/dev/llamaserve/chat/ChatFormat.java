@@ -1,5 +1,6 @@
 package dev.llamaserve.chat;
 
+import dev.llamaserve.engine.InvalidRequestException;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -9,11 +10,11 @@ import tools.jackson.databind.JsonNode;
  * The chat front door: raw request JSON in, a validated and injection-safely encoded prompt out.
  *
  * <pre>
- * ChatPrompt p = chat.prepare(new ChatInput(messages, tools, true, kwargs), maxTokens, modelInfo.maxModelLen());
- * engine.submit(new GenerationRequest(id, p.tokenIds(), params));
+ * ChatPrompt p = chat.prepare(new ChatInput(messages, tools, true, kwargs));
+ * engine.submit(new GenerationRequest(id, p.tokenIds(), params, ParamNames.CHAT)); // validates, then queues
  * </pre>
  *
- * Every failure is a {@link ChatValidationException} (HTTP 400).
+ * Every failure is an {@link InvalidRequestException} (HTTP 400).
  */
 public final class ChatFormat {
 
@@ -66,10 +67,14 @@ public final class ChatFormat {
         return options;
     }
 
-    /** Validates, renders and encodes; no context-length check. */
+    /**
+     * The one way into the prompt layer (chat completions, {@code /tokenize}, the Spring AI adapter): validates,
+     * renders and encodes. The context-length rule is not checked here but by the engine's request validation
+     * ({@code GenerationRequest.validate}), once for every caller.
+     */
     public ChatPrompt prepare(ChatInput input) {
         if (!enabled) {
-            throw new ChatValidationException(null, ChatValidationException.BASE_MODEL, "This model is a base model "
+            throw new InvalidRequestException(null, InvalidRequestException.BASE_MODEL, "This model is a base model "
                     + "without a chat template, so it does not serve chat requests; send a plain prompt to "
                     + "/v1/completions instead (or set llm.chat.enabled=true)");
         }
@@ -80,16 +85,6 @@ public final class ChatFormat {
             rejectSpecialTokenText(rendered);
         }
         return new ChatPrompt(conversation, rendered.text(), encoder.encode(rendered));
-    }
-
-    /**
-     * Validates, renders, encodes and checks that the prompt plus {@code maxCompletionTokens} fit
-     * {@code maxModelLen} (code {@code context_length_exceeded}).
-     */
-    public ChatPrompt prepare(ChatInput input, Integer maxCompletionTokens, int maxModelLen) {
-        ChatPrompt prompt = prepare(input);
-        ContextLength.check("messages", prompt.tokenCount(), maxCompletionTokens, maxModelLen);
-        return prompt;
     }
 
     /** Parses {@code chat_template_kwargs} with this server's default date. */
@@ -104,7 +99,7 @@ public final class ChatFormat {
             }
             Optional<String> found = tokenizer.findSpecialTokenText(s.text());
             if (found.isPresent()) {
-                throw new ChatValidationException(s.param(), ChatValidationException.SPECIAL_TOKEN_TEXT, s.param()
+                throw new InvalidRequestException(s.param(), InvalidRequestException.SPECIAL_TOKEN_TEXT, s.param()
                         + " contains the special-token text " + found.get() + "; this server rejects special-token "
                         + "text in requests (llm.chat.reject-special-tokens=true)");
             }

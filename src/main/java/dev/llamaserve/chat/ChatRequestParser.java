@@ -1,13 +1,14 @@
 package dev.llamaserve.chat;
 
-import static dev.llamaserve.chat.ChatValidationException.EMPTY_ARRAY;
-import static dev.llamaserve.chat.ChatValidationException.INVALID_TYPE;
-import static dev.llamaserve.chat.ChatValidationException.INVALID_VALUE;
-import static dev.llamaserve.chat.ChatValidationException.MISSING;
-import static dev.llamaserve.chat.ChatValidationException.TOO_MANY;
-import static dev.llamaserve.chat.ChatValidationException.UNSUPPORTED_CONTENT;
+import static dev.llamaserve.engine.InvalidRequestException.EMPTY_ARRAY;
+import static dev.llamaserve.engine.InvalidRequestException.INVALID_TYPE;
+import static dev.llamaserve.engine.InvalidRequestException.INVALID_VALUE;
+import static dev.llamaserve.engine.InvalidRequestException.MISSING;
+import static dev.llamaserve.engine.InvalidRequestException.TOO_MANY;
+import static dev.llamaserve.engine.InvalidRequestException.UNSUPPORTED_CONTENT;
 
 import dev.llamaserve.chat.ChatMessage.Role;
+import dev.llamaserve.engine.InvalidRequestException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +18,7 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * Turns the raw OpenAI {@code messages} and {@code tools} JSON into a validated {@link Conversation},
- * or throws a {@link ChatValidationException} naming the field, the rule, the limit and the value.
+ * or throws a {@link InvalidRequestException} naming the field, the rule, the limit and the value.
  *
  * <p>Accepted: roles system, developer (as system), user, assistant, tool and ipython (both as tool
  * results); content as a string or an array of text parts (joined with "\n", as vLLM does), or null on
@@ -49,18 +50,18 @@ public final class ChatRequestParser {
      */
     public Conversation parse(JsonNode messages, JsonNode tools) {
         if (messages == null || messages.isNull() || messages.isMissingNode()) {
-            throw new ChatValidationException("messages", MISSING, "messages is required");
+            throw new InvalidRequestException("messages", MISSING, "messages is required");
         }
         if (!messages.isArray()) {
-            throw new ChatValidationException("messages", INVALID_TYPE,
+            throw new InvalidRequestException("messages", INVALID_TYPE,
                     "messages must be an array of messages; got " + describe(messages));
         }
         if (messages.size() == 0) {
-            throw new ChatValidationException("messages", EMPTY_ARRAY,
+            throw new InvalidRequestException("messages", EMPTY_ARRAY,
                     "messages must contain at least 1 message; got 0");
         }
         if (messages.size() > maxMessages) {
-            throw new ChatValidationException("messages", TOO_MANY, "messages has " + messages.size()
+            throw new InvalidRequestException("messages", TOO_MANY, "messages has " + messages.size()
                     + " entries; the limit is " + maxMessages + " (llm.chat.max-messages)");
         }
         List<ChatMessage> parsed = new ArrayList<>(messages.size());
@@ -74,24 +75,24 @@ public final class ChatRequestParser {
     private ChatMessage parseMessage(JsonNode m, int i, ChatMessage previous) {
         String at = "messages[" + i + "]";
         if (m == null || !m.isObject()) {
-            throw new ChatValidationException(at, INVALID_TYPE, at + " must be an object; got " + describe(m));
+            throw new InvalidRequestException(at, INVALID_TYPE, at + " must be an object; got " + describe(m));
         }
         String role = requireString(m.get("role"), at + ".role");
         if (!ROLES.contains(role)) {
-            throw new ChatValidationException(at + ".role", INVALID_VALUE, at + ".role must be one of system, "
+            throw new InvalidRequestException(at + ".role", INVALID_VALUE, at + ".role must be one of system, "
                     + "developer, user, assistant, tool, ipython; got " + quote(role));
         }
         JsonNode toolCalls = m.get("tool_calls");
         boolean hasToolCalls = toolCalls != null && !toolCalls.isNull() && !(toolCalls.isArray() && toolCalls.size() == 0);
         if (hasToolCalls && !role.equals("assistant")) {
-            throw new ChatValidationException(at + ".tool_calls", INVALID_VALUE,
+            throw new InvalidRequestException(at + ".tool_calls", INVALID_VALUE,
                     at + ".tool_calls is only allowed on assistant messages; this message's role is " + role);
         }
         switch (role) {
             case "tool", "ipython" -> {
                 boolean followsCall = previous instanceof ChatMessage.ToolCall || previous instanceof ChatMessage.ToolResult;
                 if (!followsCall) {
-                    throw new ChatValidationException(at + ".role", INVALID_VALUE, "a " + role + " message must "
+                    throw new InvalidRequestException(at + ".role", INVALID_VALUE, "a " + role + " message must "
                             + "follow an assistant message with tool_calls (or another tool result); " + at
                             + " follows " + (previous == null ? "nothing" : describe(previous)));
                 }
@@ -116,42 +117,42 @@ public final class ChatRequestParser {
 
     private static ChatMessage.ToolCall parseToolCall(JsonNode toolCalls, int i, String at) {
         if (!toolCalls.isArray()) {
-            throw new ChatValidationException(at, INVALID_TYPE, at + " must be an array; got " + describe(toolCalls));
+            throw new InvalidRequestException(at, INVALID_TYPE, at + " must be an array; got " + describe(toolCalls));
         }
         if (toolCalls.size() > 1) {
-            throw new ChatValidationException(at, TOO_MANY, at + " has " + toolCalls.size()
+            throw new InvalidRequestException(at, TOO_MANY, at + " has " + toolCalls.size()
                     + " tool calls; Llama 3.1 supports at most 1 tool call per assistant message");
         }
         String callAt = at + "[0]";
         JsonNode call = toolCalls.get(0);
         if (!call.isObject()) {
-            throw new ChatValidationException(callAt, INVALID_TYPE, callAt + " must be an object; got " + describe(call));
+            throw new InvalidRequestException(callAt, INVALID_TYPE, callAt + " must be an object; got " + describe(call));
         }
         JsonNode type = call.get("type");
         if (type != null && !type.isNull() && !"function".equals(type.asString(""))) {
-            throw new ChatValidationException(callAt + ".type", INVALID_VALUE,
+            throw new InvalidRequestException(callAt + ".type", INVALID_VALUE,
                     callAt + ".type must be \"function\"; got " + (type.isString() ? quote(type.stringValue()) : describe(type)));
         }
         JsonNode function = call.get("function");
         if (function == null || function.isNull()) {
-            throw new ChatValidationException(callAt + ".function", MISSING, callAt + ".function is required");
+            throw new InvalidRequestException(callAt + ".function", MISSING, callAt + ".function is required");
         }
         if (!function.isObject()) {
-            throw new ChatValidationException(callAt + ".function", INVALID_TYPE,
+            throw new InvalidRequestException(callAt + ".function", INVALID_TYPE,
                     callAt + ".function must be an object; got " + describe(function));
         }
         String name = requireString(function.get("name"), callAt + ".function.name");
         String argsAt = callAt + ".function.arguments";
         JsonNode args = function.get("arguments");
         if (args == null || args.isNull()) {
-            throw new ChatValidationException(argsAt, MISSING, argsAt + " is required (a JSON object as a string)");
+            throw new InvalidRequestException(argsAt, MISSING, argsAt + " is required (a JSON object as a string)");
         }
         JsonNode arguments = args;
         if (args.isString()) {
             try {
                 arguments = ChatJson.parse(args.stringValue());
             } catch (JacksonException | IllegalArgumentException e) {
-                throw new ChatValidationException(argsAt, INVALID_VALUE, argsAt + " must be valid JSON; got "
+                throw new InvalidRequestException(argsAt, INVALID_VALUE, argsAt + " must be valid JSON; got "
                         + args.stringValue().length() + " characters that do not parse as JSON");
             }
         }
@@ -163,13 +164,13 @@ public final class ChatRequestParser {
     private static String content(JsonNode content, String at, String role) {
         if (content == null || content.isNull()) {
             String hint = role.equals("assistant") ? " (it may be null only when the message has tool_calls)" : "";
-            throw new ChatValidationException(at, MISSING, at + " is required for a " + role + " message" + hint);
+            throw new InvalidRequestException(at, MISSING, at + " is required for a " + role + " message" + hint);
         }
         if (content.isString()) {
             return content.stringValue();
         }
         if (!content.isArray()) {
-            throw new ChatValidationException(at, INVALID_TYPE,
+            throw new InvalidRequestException(at, INVALID_TYPE,
                     at + " must be a string or an array of text parts; got " + describe(content));
         }
         StringBuilder joined = new StringBuilder();
@@ -177,16 +178,16 @@ public final class ChatRequestParser {
             String partAt = at + "[" + p + "]";
             JsonNode part = content.get(p);
             if (!part.isObject()) {
-                throw new ChatValidationException(partAt, INVALID_TYPE,
+                throw new InvalidRequestException(partAt, INVALID_TYPE,
                         partAt + " must be a content part object; got " + describe(part));
             }
             String type = requireString(part.get("type"), partAt + ".type");
             if (MEDIA_PARTS.containsKey(type)) {
-                throw new ChatValidationException(partAt + ".type", UNSUPPORTED_CONTENT, partAt + " is a " + type
+                throw new InvalidRequestException(partAt + ".type", UNSUPPORTED_CONTENT, partAt + " is a " + type
                         + " part: " + MEDIA_PARTS.get(type) + " are not supported by this model (text only)");
             }
             if (!type.equals("text")) {
-                throw new ChatValidationException(partAt + ".type", INVALID_VALUE,
+                throw new InvalidRequestException(partAt + ".type", INVALID_VALUE,
                         partAt + ".type must be \"text\"; got " + quote(type));
             }
             String text = requireString(part.get("text"), partAt + ".text");
@@ -203,26 +204,26 @@ public final class ChatRequestParser {
             return List.of();
         }
         if (!tools.isArray()) {
-            throw new ChatValidationException("tools", INVALID_TYPE, "tools must be an array; got " + describe(tools));
+            throw new InvalidRequestException("tools", INVALID_TYPE, "tools must be an array; got " + describe(tools));
         }
         List<JsonNode> out = new ArrayList<>(tools.size());
         for (int t = 0; t < tools.size(); t++) {
             String at = "tools[" + t + "]";
             JsonNode tool = tools.get(t);
             if (!tool.isObject()) {
-                throw new ChatValidationException(at, INVALID_TYPE, at + " must be an object; got " + describe(tool));
+                throw new InvalidRequestException(at, INVALID_TYPE, at + " must be an object; got " + describe(tool));
             }
             JsonNode type = tool.get("type");
             if (type != null && !"function".equals(type.asString(""))) {
-                throw new ChatValidationException(at + ".type", INVALID_VALUE, at + ".type must be \"function\"; got "
+                throw new InvalidRequestException(at + ".type", INVALID_VALUE, at + ".type must be \"function\"; got "
                         + (type.isString() ? quote(type.stringValue()) : describe(type)));
             }
             JsonNode function = tool.get("function");
             if (function == null || function.isNull()) {
-                throw new ChatValidationException(at + ".function", MISSING, at + ".function is required");
+                throw new InvalidRequestException(at + ".function", MISSING, at + ".function is required");
             }
             if (!function.isObject()) {
-                throw new ChatValidationException(at + ".function", INVALID_TYPE,
+                throw new InvalidRequestException(at + ".function", INVALID_TYPE,
                         at + ".function must be an object; got " + describe(function));
             }
             requireString(function.get("name"), at + ".function.name");
@@ -233,10 +234,10 @@ public final class ChatRequestParser {
 
     private static String requireString(JsonNode node, String at) {
         if (node == null || node.isNull() || node.isMissingNode()) {
-            throw new ChatValidationException(at, MISSING, at + " is required");
+            throw new InvalidRequestException(at, MISSING, at + " is required");
         }
         if (!node.isString()) {
-            throw new ChatValidationException(at, INVALID_TYPE, at + " must be a string; got " + describe(node));
+            throw new InvalidRequestException(at, INVALID_TYPE, at + " must be a string; got " + describe(node));
         }
         return node.stringValue();
     }

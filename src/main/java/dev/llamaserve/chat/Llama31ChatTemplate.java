@@ -7,6 +7,7 @@ import static dev.llamaserve.chat.SpecialTokens.START_HEADER;
 
 import dev.llamaserve.chat.RenderedPrompt.Kind;
 import dev.llamaserve.chat.RenderedPrompt.Segment;
+import dev.llamaserve.engine.InvalidRequestException;
 import java.util.ArrayList;
 import java.util.List;
 import tools.jackson.databind.JsonNode;
@@ -59,14 +60,14 @@ public final class Llama31ChatTemplate {
 
         if (tools && args.toolsInUserMessage()) {
             if (messages.isEmpty()) {
-                throw new ChatValidationException("messages", ChatValidationException.INVALID_VALUE,
+                throw new InvalidRequestException("messages", InvalidRequestException.INVALID_VALUE,
                         "with tools, the conversation needs a user message after the system message "
                                 + "(the template puts the tool list into it); there is none");
             }
             ChatMessage first = messages.remove(0);
             if (!(first instanceof ChatMessage.Text t) || t.role() != ChatMessage.Role.USER) {
-                throw new ChatValidationException("messages[" + first.index() + "].role",
-                        ChatValidationException.INVALID_VALUE, "with tools, the first message after the system "
+                throw new InvalidRequestException("messages[" + first.index() + "].role",
+                        InvalidRequestException.INVALID_VALUE, "with tools, the first message after the system "
                                 + "message must be a user message (the template puts the tool list into it); messages["
                                 + first.index() + "] is not");
             }

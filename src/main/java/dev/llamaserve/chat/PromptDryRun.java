@@ -1,5 +1,6 @@
 package dev.llamaserve.chat;
 
+import dev.llamaserve.engine.InvalidRequestException;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -34,7 +35,7 @@ public final class PromptDryRun {
      */
     public TokenizeResult tokenizePrompt(String prompt, boolean addSpecialTokens, int maxModelLen) {
         if (prompt == null) {
-            throw new ChatValidationException("prompt", ChatValidationException.MISSING, "prompt is required");
+            throw new InvalidRequestException("prompt", InvalidRequestException.MISSING, "prompt is required");
         }
         int[] ids = tokenizer.encode(prompt, true);
         if (addSpecialTokens) {
@@ -55,7 +56,7 @@ public final class PromptDryRun {
     /** {@code /detokenize}: the text of the ids, special tokens included. */
     public String detokenize(int[] tokens) {
         if (tokens == null) {
-            throw new ChatValidationException("tokens", ChatValidationException.MISSING, "tokens is required");
+            throw new InvalidRequestException("tokens", InvalidRequestException.MISSING, "tokens is required");
         }
         for (int i = 0; i < tokens.length; i++) {
             checkRange(tokens[i], i);
@@ -66,17 +67,17 @@ public final class PromptDryRun {
     /** {@code /detokenize} with the raw {@code tokens} array. */
     public String detokenize(JsonNode tokens) {
         if (tokens == null || tokens.isNull() || tokens.isMissingNode()) {
-            throw new ChatValidationException("tokens", ChatValidationException.MISSING, "tokens is required");
+            throw new InvalidRequestException("tokens", InvalidRequestException.MISSING, "tokens is required");
         }
         if (!tokens.isArray()) {
-            throw new ChatValidationException("tokens", ChatValidationException.INVALID_TYPE,
+            throw new InvalidRequestException("tokens", InvalidRequestException.INVALID_TYPE,
                     "tokens must be an array of token ids; got " + ChatRequestParser.describe(tokens));
         }
         int[] ids = new int[tokens.size()];
         for (int i = 0; i < ids.length; i++) {
             JsonNode t = tokens.get(i);
             if (!t.isIntegralNumber()) {
-                throw new ChatValidationException("tokens[" + i + "]", ChatValidationException.INVALID_TYPE,
+                throw new InvalidRequestException("tokens[" + i + "]", InvalidRequestException.INVALID_TYPE,
                         "tokens[" + i + "] must be an integer token id; got " + ChatRequestParser.describe(t));
             }
             if (!t.canConvertToInt()) {
@@ -93,8 +94,8 @@ public final class PromptDryRun {
         }
     }
 
-    private ChatValidationException outOfRange(int i, String value) {
-        return new ChatValidationException("tokens[" + i + "]", ChatValidationException.INVALID_VALUE,
+    private InvalidRequestException outOfRange(int i, String value) {
+        return new InvalidRequestException("tokens[" + i + "]", InvalidRequestException.INVALID_VALUE,
                 "tokens[" + i + "] must be a token id in 0.." + (tokenizer.vocabSize() - 1) + "; got " + value);
     }
 }

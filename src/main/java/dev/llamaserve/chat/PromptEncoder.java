@@ -2,6 +2,7 @@ package dev.llamaserve.chat;
 
 import dev.llamaserve.chat.RenderedPrompt.Kind;
 import dev.llamaserve.chat.RenderedPrompt.Segment;
+import dev.llamaserve.engine.InvalidRequestException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,7 +88,7 @@ public final class PromptEncoder {
             if (Character.isHighSurrogate(c) && i + 1 < t.length() && Character.isLowSurrogate(t.charAt(i + 1))) {
                 i++;
             } else if (Character.isSurrogate(c)) {
-                throw new ChatValidationException(s.param(), ChatValidationException.INVALID_VALUE, s.param()
+                throw new InvalidRequestException(s.param(), InvalidRequestException.INVALID_VALUE, s.param()
                         + " contains an unpaired UTF-16 surrogate (\\u" + Integer.toHexString(c)
                         + "), which is not valid Unicode text");
             }

@@ -1,8 +1,9 @@
 package dev.llamaserve.chat;
 
-import static dev.llamaserve.chat.ChatValidationException.INVALID_TYPE;
-import static dev.llamaserve.chat.ChatValidationException.INVALID_VALUE;
+import static dev.llamaserve.engine.InvalidRequestException.INVALID_TYPE;
+import static dev.llamaserve.engine.InvalidRequestException.INVALID_VALUE;
 
+import dev.llamaserve.engine.InvalidRequestException;
 import java.util.Objects;
 import tools.jackson.databind.JsonNode;
 
@@ -37,7 +38,7 @@ public record TemplateArgs(boolean addGenerationPrompt, String dateString, boole
             return defaults(addGenerationPrompt, defaultDate);
         }
         if (!kwargs.isObject()) {
-            throw new ChatValidationException("chat_template_kwargs", INVALID_TYPE,
+            throw new InvalidRequestException("chat_template_kwargs", INVALID_TYPE,
                     "chat_template_kwargs must be an object; got " + ChatRequestParser.describe(kwargs));
         }
         String date = defaultDate;
@@ -45,7 +46,7 @@ public record TemplateArgs(boolean addGenerationPrompt, String dateString, boole
         JsonNode d = kwargs.get("date_string");
         if (d != null && !d.isNull()) {
             if (!d.isString()) {
-                throw new ChatValidationException("chat_template_kwargs.date_string", INVALID_TYPE,
+                throw new InvalidRequestException("chat_template_kwargs.date_string", INVALID_TYPE,
                         "chat_template_kwargs.date_string must be a string such as \"26 Jul 2024\"; got "
                                 + ChatRequestParser.describe(d));
             }
@@ -56,7 +57,7 @@ public record TemplateArgs(boolean addGenerationPrompt, String dateString, boole
         JsonNode t = kwargs.get("tools_in_user_message");
         if (t != null && !t.isNull()) {
             if (!t.isBoolean()) {
-                throw new ChatValidationException("chat_template_kwargs.tools_in_user_message", INVALID_TYPE,
+                throw new InvalidRequestException("chat_template_kwargs.tools_in_user_message", INVALID_TYPE,
                         "chat_template_kwargs.tools_in_user_message must be a boolean; got "
                                 + ChatRequestParser.describe(t));
             }
@@ -64,7 +65,7 @@ public record TemplateArgs(boolean addGenerationPrompt, String dateString, boole
         }
         for (String unsupported : new String[] {"builtin_tools", "custom_tools"}) {
             if (kwargs.has(unsupported)) {
-                throw new ChatValidationException("chat_template_kwargs." + unsupported, INVALID_VALUE,
+                throw new InvalidRequestException("chat_template_kwargs." + unsupported, INVALID_VALUE,
                         "chat_template_kwargs." + unsupported + " is not supported by this server; pass tools in `tools`");
             }
         }

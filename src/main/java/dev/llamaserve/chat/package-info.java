@@ -7,12 +7,12 @@
  * LlamaTokenizer tokenizer = LlamaTokenizer.load(modelDir);          // once; also the engine's Detokenizer
  * ChatFormat chat = new ChatFormat(tokenizer, chatOptions);           // once; logs template differences
  * ChatPrompt prompt = chat.prepare(
- *         new ChatInput(body.get("messages"), body.get("tools"), true, body.get("chat_template_kwargs")),
- *         maxTokens, engine.modelInfo().maxModelLen());                // ChatValidationException → 400
- * engine.submit(new GenerationRequest(requestId, prompt.tokenIds(), params));
+ *         new ChatInput(body.get("messages"), body.get("tools"), true, body.get("chat_template_kwargs")));
+ *                                                                     // InvalidRequestException → 400
+ * engine.submit(new GenerationRequest(requestId, prompt.tokenIds(), params, ParamNames.CHAT));
+ *                                      // GenerationRequest.validate: ranges and the context-length rule
  * </pre>
  * {@link dev.llamaserve.chat.PromptDryRun} holds the logic of {@code POST /tokenize} and
- * {@code POST /detokenize}; {@link dev.llamaserve.chat.ContextLength} the context-length rule for
- * plain completion prompts.
+ * {@code POST /detokenize}.
  */
 package dev.llamaserve.chat;

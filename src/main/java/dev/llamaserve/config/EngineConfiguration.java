@@ -1,6 +1,5 @@
 package dev.llamaserve.config;
 
-import dev.llamaserve.api.openai.ChatPromptEncoder;
 import dev.llamaserve.api.openai.ServedModel;
 import dev.llamaserve.chat.ChatFormat;
 import dev.llamaserve.chat.ChatOptions;
@@ -63,11 +62,6 @@ public class EngineConfiguration {
     @Bean
     PromptDryRun promptDryRun(LlamaTokenizer tokenizer, ChatFormat chatFormat) {
         return new PromptDryRun(tokenizer, chatFormat);
-    }
-
-    @Bean
-    ChatPromptEncoder chatPromptEncoder(ChatFormat chatFormat) {
-        return new ChatFormatPromptEncoder(chatFormat);
     }
 
     @Bean

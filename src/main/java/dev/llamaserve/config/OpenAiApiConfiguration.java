@@ -6,8 +6,8 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Wiring of the OpenAI API's own beans. The API also needs an {@code InferenceEngine} and a
- * {@code ChatPromptEncoder} bean, provided elsewhere.
+ * Wiring of the OpenAI API's own beans. The API also needs the {@code InferenceEngine}, {@code ChatFormat}
+ * and {@code PromptDryRun} beans, provided by {@link EngineConfiguration}.
  */
 @Configuration(proxyBeanMethods = false)
 public class OpenAiApiConfiguration {

@@ -1,7 +1,9 @@
 package dev.llamaserve.engine;
 
 /** Errors the engine reports to callers; the API maps each subclass to one HTTP status. */
-public abstract sealed class EngineException extends RuntimeException {
+public abstract sealed class EngineException extends RuntimeException
+        permits EngineException.Overloaded, EngineException.Unavailable, EngineException.Failure,
+                InvalidRequestException {
 
     protected EngineException(String message) {
         super(message);
@@ -29,26 +31,6 @@ public abstract sealed class EngineException extends RuntimeException {
 
         public EngineState state() {
             return state;
-        }
-    }
-
-    /** The request cannot be served as given (HTTP 400). */
-    public static final class InvalidRequest extends EngineException {
-        private final String param;
-        private final String code;
-
-        public InvalidRequest(String param, String code, String message) {
-            super(message);
-            this.param = param;
-            this.code = code;
-        }
-
-        public String param() {
-            return param;
-        }
-
-        public String code() {
-            return code;
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.llamaserve.engine;
 
+import java.util.concurrent.Executor;
 import java.util.concurrent.Flow;
 
 /**
@@ -15,9 +16,19 @@ public interface InferenceEngine extends AutoCloseable {
     /**
      * @throws EngineException.Overloaded when the waiting queue is full
      * @throws EngineException.Unavailable when the engine is loading, draining or failed
-     * @throws EngineException.InvalidRequest when the request cannot be served (e.g. too long)
+     * @throws InvalidRequestException when {@link GenerationRequest#validate} refuses it against
+     *     {@link #modelInfo()} (ranges, context length), or the engine cannot hold it (KV capacity, duplicate id)
      */
     Flow.Publisher<EngineEvent> submit(GenerationRequest request);
+
+    /**
+     * {@link #submit(GenerationRequest)} with the events delivered on {@code delivery} instead of the engine's
+     * own delivery threads: for a consumer that never blocks and has a thread of its own (an HTTP connection's
+     * event loop), so that events reach it in one hand-off from the engine thread. An engine may ignore it.
+     */
+    default Flow.Publisher<EngineEvent> submit(GenerationRequest request, Executor delivery) {
+        return submit(request);
+    }
 
     /** Aborts a waiting or running request; its stream ends with finish reason {@code abort}. */
     boolean abort(String requestId);

@@ -7,9 +7,9 @@ import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.SamplingParams;
+import dev.llamaserve.engine.Submission;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.springframework.ai.chat.messages.AssistantMessage;
 import org.springframework.ai.chat.messages.Message;
 import org.springframework.ai.chat.messages.ToolResponseMessage;
@@ -93,31 +93,26 @@ public final class EngineChatModel implements ChatModel {
                 });
     }
 
-    /** The engine's events for the prompt; an ERROR finish becomes an error signal; cancelling aborts. */
+    /**
+     * The engine's events for the prompt: the prompt goes through {@link ChatFormat#prepare} and the request
+     * through the engine's validation (ranges, context length) like an HTTP request; an ERROR finish becomes an
+     * error signal; cancelling (or any other end before the last event) aborts the request.
+     */
     private Flux<EngineEvent> events(Prompt prompt) {
         ChatOptions options = merged(prompt.getOptions());
-        Integer maxTokens = options.getMaxTokens();
-        int[] ids = chatFormat.prepare(ChatInput.of(messages(prompt.getInstructions())), maxTokens,
-                engine.modelInfo().maxModelLen()).tokenIds();
+        int[] ids = chatFormat.prepare(ChatInput.of(messages(prompt.getInstructions()))).tokenIds();
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
-        GenerationRequest request = new GenerationRequest(id, ids, sampling(options, maxTokens));
-        AtomicBoolean finished = new AtomicBoolean();
-        return JdkFlowAdapter.flowPublisherToFlux(engine.submit(request))
+        Submission submission = new Submission(engine, new GenerationRequest(id, ids,
+                sampling(options, options.getMaxTokens()), GenerationRequest.ParamNames.CHAT));
+        return JdkFlowAdapter.flowPublisherToFlux(submission.submit())
                 .<EngineEvent>handle((e, sink) -> {
-                    if (e instanceof EngineEvent.Finished f) {
-                        finished.set(true);
-                        if (f.reason() == EngineEvent.FinishReason.ERROR) {
-                            sink.error(new IllegalStateException("the model failed while generating"));
-                            return;
-                        }
+                    if (e instanceof EngineEvent.Finished f && f.reason() == EngineEvent.FinishReason.ERROR) {
+                        sink.error(new IllegalStateException("the model failed while generating"));
+                        return;
                     }
                     sink.next(e);
                 })
-                .doOnCancel(() -> {
-                    if (!finished.get()) {
-                        engine.abort(id);
-                    }
-                });
+                .doFinally(signal -> submission.abandon());
     }
 
     private ChatResponse response(String text, EngineEvent.Finished f) {

@@ -3,7 +3,12 @@ package dev.llamaserve.chat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.InvalidRequestException;
+import dev.llamaserve.engine.ModelInfo;
+import dev.llamaserve.engine.SamplingParams;
 import java.nio.file.Files;
+import java.util.Set;
 import java.nio.file.Path;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
@@ -26,10 +31,9 @@ class ChatValidationTest {
     }
 
     private static void assertRejected(ThrowingCallable call, String param, String code, String... messageParts) {
-        assertThatThrownBy(call).isInstanceOfSatisfying(ChatValidationException.class, e -> {
+        assertThatThrownBy(call).isInstanceOfSatisfying(InvalidRequestException.class, e -> {
             assertThat(e.param()).isEqualTo(param);
             assertThat(e.code()).isEqualTo(code);
-            assertThat(e.type()).isEqualTo("invalid_request_error");
             assertThat(e.getMessage()).contains(messageParts);
         });
     }
@@ -127,18 +131,29 @@ class ChatValidationTest {
 
     @Test
     void contextLengthIsCheckedNeverTruncated() {
+        // the rule lives in the engine's request validation, which every caller of the prompt layer goes through
         ChatInput input = ChatInput.of(json("[{\"role\":\"user\",\"content\":\"What is GQA?\"}]"));
-        int promptTokens = chat.prepare(input).tokenCount();
+        int[] prompt = chat.prepare(input).tokenIds();
+        int promptTokens = prompt.length;
         assertThat(promptTokens).isGreaterThan(20);
         int limit = promptTokens + 10;
-        assertThat(chat.prepare(input, 10, limit).tokenCount()).isEqualTo(promptTokens); // exactly fits
-        assertRejected(() -> chat.prepare(input, 11, limit), "messages", "context_length_exceeded",
+        assertThat(request(prompt, 10).validate(model(limit)).maxTokens()).isEqualTo(10); // exactly fits
+        assertRejected(() -> request(prompt, 11).validate(model(limit)), "max_tokens", "context_length_exceeded",
                 "maximum context length is " + limit + " tokens", "you requested " + (promptTokens + 11) + " tokens",
                 "(" + promptTokens + " in the messages, 11 in the completion)");
-        assertRejected(() -> chat.prepare(input, null, promptTokens), "messages", "context_length_exceeded",
+        assertRejected(() -> request(prompt, null).validate(model(promptTokens)), "messages", "context_length_exceeded",
                 "maximum context length is " + promptTokens + " tokens", "resulted in " + promptTokens + " tokens",
                 "no room for a completion");
-        assertThat(chat.prepare(input, null, promptTokens + 1).tokenCount()).isEqualTo(promptTokens);
+        assertThat(request(prompt, null).validate(model(promptTokens + 1)).maxTokens()).isEqualTo(1);
+    }
+
+    private static GenerationRequest request(int[] prompt, Integer maxTokens) {
+        return new GenerationRequest("r", prompt, SamplingParams.builder().maxTokens(maxTokens).build(),
+                GenerationRequest.ParamNames.CHAT);
+    }
+
+    private static ModelInfo model(int maxModelLen) {
+        return new ModelInfo(maxModelLen, tok.vocabSize(), Set.of(), 1.0, 1.0, false);
     }
 
     @Test

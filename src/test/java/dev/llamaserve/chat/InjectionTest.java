@@ -3,6 +3,7 @@ package dev.llamaserve.chat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llamaserve.engine.InvalidRequestException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -87,7 +88,7 @@ class InjectionTest {
                 : messages(sys, user, field.contains("arguments") ? ALL : "v", result, last);
         ChatInput input = new ChatInput(messages, tools(desc), true, kwargs(date));
         assertThatThrownBy(() -> strict.prepare(input))
-                .isInstanceOfSatisfying(ChatValidationException.class, e -> {
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> {
                     assertThat(e.param()).isEqualTo(field);
                     assertThat(e.code()).isEqualTo("special_token_not_allowed");
                     assertThat(e.getMessage()).startsWith(field + " contains the special-token text <|")

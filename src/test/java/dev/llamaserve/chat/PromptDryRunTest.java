@@ -3,6 +3,7 @@ package dev.llamaserve.chat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llamaserve.engine.InvalidRequestException;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
@@ -48,30 +49,30 @@ class PromptDryRunTest {
     @Test
     void dryRunAppliesTheSameValidation() {
         assertThatThrownBy(() -> dryRun.tokenizeChat(ChatInput.of(ChatJson.parse("[]")), 2048))
-                .isInstanceOfSatisfying(ChatValidationException.class, e -> assertThat(e.param()).isEqualTo("messages"));
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertThat(e.param()).isEqualTo("messages"));
     }
 
     @Test
     void detokenizeRejectsIdsOutsideTheVocabulary() {
         assertThatThrownBy(() -> dryRun.detokenize(ChatJson.parse("[1, 768]")))
-                .isInstanceOfSatisfying(ChatValidationException.class, e -> {
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> {
                     assertThat(e.param()).isEqualTo("tokens[1]");
                     assertThat(e.code()).isEqualTo("invalid_value");
                     assertThat(e.getMessage()).contains("0..767").contains("got 768");
                 });
         assertThatThrownBy(() -> dryRun.detokenize(new int[] {-5}))
-                .isInstanceOfSatisfying(ChatValidationException.class, e -> {
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> {
                     assertThat(e.param()).isEqualTo("tokens[0]");
                     assertThat(e.getMessage()).contains("got -5");
                 });
         assertThatThrownBy(() -> dryRun.detokenize(ChatJson.parse("[1, \"a\"]")))
-                .isInstanceOfSatisfying(ChatValidationException.class, e -> {
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> {
                     assertThat(e.param()).isEqualTo("tokens[1]");
                     assertThat(e.code()).isEqualTo("invalid_type");
                 });
         assertThatThrownBy(() -> dryRun.detokenize(ChatJson.parse("[99999999999]")))
-                .isInstanceOfSatisfying(ChatValidationException.class, e -> assertThat(e.getMessage()).contains("got 99999999999"));
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertThat(e.getMessage()).contains("got 99999999999"));
         assertThatThrownBy(() -> dryRun.detokenize((JsonNode) null))
-                .isInstanceOfSatisfying(ChatValidationException.class, e -> assertThat(e.code()).isEqualTo("missing_required_parameter"));
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertThat(e.code()).isEqualTo("missing_required_parameter"));
     }
 }

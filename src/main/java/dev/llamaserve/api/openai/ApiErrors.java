@@ -1,7 +1,7 @@
 package dev.llamaserve.api.openai;
 
-import dev.llamaserve.chat.ChatValidationException;
 import dev.llamaserve.engine.EngineException;
+import dev.llamaserve.engine.InvalidRequestException;
 import io.github.resilience4j.ratelimiter.RequestNotPermitted;
 import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.web.server.MethodNotAllowedException;
@@ -11,21 +11,29 @@ import org.springframework.web.server.ServerWebInputException;
 import org.springframework.web.server.UnsupportedMediaTypeStatusException;
 import tools.jackson.core.JacksonException;
 
-/** The single map from a failure to its OpenAI error (status, type, param, code, message). */
+/**
+ * The single map from a failure to its OpenAI error (status, type, param, code, message). Internal failures
+ * answer a generic message with the request id; their detail belongs in the log (the callers log the
+ * throwable with the request id), never in the response.
+ */
 public final class ApiErrors {
 
     private ApiErrors() {}
 
+    /** {@link #from(Throwable, ApiSettings, String)} without a request id. */
     public static ApiException from(Throwable t, ApiSettings settings) {
+        return from(t, settings, null);
+    }
+
+    /**
+     * @param requestId the request's id ({@code X-Request-Id}), quoted in the message of internal failures
+     */
+    public static ApiException from(Throwable t, ApiSettings settings, String requestId) {
         if (t instanceof ApiException api) {
             return api;
         }
-        if (t instanceof EngineException.InvalidRequest inv) {
-            return ApiException.invalid(inv.param(), inv.code() == null ? "invalid_value" : inv.code(),
-                    inv.getMessage());
-        }
-        if (t instanceof ChatValidationException c) {
-            return ApiException.invalid(c.param(), c.code() == null ? "invalid_value" : c.code(), c.getMessage());
+        if (t instanceof InvalidRequestException inv) {
+            return ApiException.invalid(inv.param(), inv.code(), inv.getMessage());
         }
         if (t instanceof EngineException.Overloaded o) {
             return ApiException.unavailable("overloaded", message(o, "The server is overloaded; retry later."));
@@ -40,7 +48,7 @@ public final class ApiErrors {
             return ApiException.unavailable(code, message(u, "The model is not available (" + u.state() + ")."));
         }
         if (t instanceof EngineException.Failure) {
-            return ApiException.internal("The model failed while generating.");
+            return modelFailed(requestId);
         }
         if (t instanceof RequestNotPermitted) {
             return ApiException.rateLimited("Rate limit exceeded; retry later.");
@@ -80,7 +88,21 @@ public final class ApiErrors {
                         rse.getReason() != null ? rse.getReason() : "HTTP " + status, false);
             };
         }
-        return ApiException.internal("Internal server error.");
+        return ApiException.internal("Internal server error" + quoting(requestId));
+    }
+
+    /** The model failed while generating this request: a 500 with the request id and no detail. */
+    static ApiException modelFailed(String requestId) {
+        return ApiException.internal("The model failed while generating" + quoting(requestId));
+    }
+
+    /** The engine ended a request's stream without its final event. */
+    static ApiException noResult(String requestId) {
+        return ApiException.internal("The engine ended the request without a result" + quoting(requestId));
+    }
+
+    private static String quoting(String requestId) {
+        return requestId == null || requestId.equals("-") ? "." : " (request id " + requestId + "); see the server log.";
     }
 
     private static String message(Throwable t, String fallback) {

@@ -14,13 +14,15 @@ final class ChatCompletionCollector {
     private final boolean toolsEnabled;
     private final ToolCallStartTokens startTokens;
     private final LogprobsRenderer logprobs;
+    private final String requestId;
 
     private final StringBuilder text = new StringBuilder();
     private final List<ChatWire.TokenLogprob> tokenLogprobs = new ArrayList<>();
     private int tagOffset = ToolCallParser.NO_TAG;
 
     ChatCompletionCollector(ChatResponses responses, boolean toolsEnabled, ToolCallStartTokens startTokens,
-            LogprobsRenderer logprobs) {
+            LogprobsRenderer logprobs, String requestId) {
+        this.requestId = requestId;
         this.responses = responses;
         this.toolsEnabled = toolsEnabled;
         this.startTokens = startTokens;
@@ -39,16 +41,10 @@ final class ChatCompletionCollector {
 
     /** The response, or an {@link ApiException} for an engine error or abort. */
     ChatWire.ChatCompletion finish(EngineEvent.Finished f) {
-        switch (f.reason()) {
-            case ERROR -> throw ApiException.internal(f.errorMessage() == null || f.errorMessage().isBlank()
-                    ? "The model failed while generating." : f.errorMessage());
-            case ABORT -> throw ApiException.unavailable("aborted", "The request was aborted by the server.");
-            default -> { }
-        }
+        String reason = FinishReasons.openAi(f, requestId);
         if (f.text() != null) {
             text.append(f.text());
         }
-        String reason = f.reason() == EngineEvent.FinishReason.LENGTH ? "length" : "stop";
         ChatWire.Message message = new ChatWire.Message("assistant", text.toString(), null);
         if (toolsEnabled) {
             ToolCallParser.Result parsed = ToolCallParser.parse(text.toString(), tagOffset);
@@ -59,7 +55,7 @@ final class ChatCompletionCollector {
                             new ChatWire.FunctionCall(c.name(), c.arguments())));
                 }
                 message = new ChatWire.Message("assistant", parsed.content(), calls);
-                reason = "tool_calls";
+                reason = FinishReasons.TOOL_CALLS;
             }
         }
         ChatWire.Logprobs lp = logprobs == null ? null : new ChatWire.Logprobs(List.copyOf(tokenLogprobs));

@@ -1,10 +1,11 @@
 package dev.llamaserve.api.openai;
 
+import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.SamplingParams;
 import tools.jackson.databind.JsonNode;
 
 /**
- * A chat completion request after parsing and range checks.
+ * A chat completion request after parsing (JSON types checked; ranges are the engine validation's).
  *
  * @param model the model named by the request, or null when absent
  * @param messages the raw {@code messages} array (validated further by the prompt encoder)
@@ -15,7 +16,8 @@ import tools.jackson.databind.JsonNode;
  * @param logprobs {@code logprobs: true}
  * @param topLogprobs {@code top_logprobs} (0 when absent)
  * @param returnTokensAsTokenIds vLLM's {@code return_tokens_as_token_ids}
- * @param sampling the engine's sampling parameters
+ * @param sampling the engine's sampling parameters, as given (the engine validates them)
+ * @param names how this request spells the prompt, max-tokens and logprobs fields, for error messages
  */
 public record ChatCompletionParams(
         String model,
@@ -27,7 +29,8 @@ public record ChatCompletionParams(
         boolean logprobs,
         int topLogprobs,
         boolean returnTokensAsTokenIds,
-        SamplingParams sampling) {
+        SamplingParams sampling,
+        GenerationRequest.ParamNames names) {
 
     /** Whether the output may be a tool call (tools given and tool_choice is not "none"). */
     public boolean toolsEnabled() {

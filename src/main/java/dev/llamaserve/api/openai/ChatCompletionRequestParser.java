@@ -2,12 +2,13 @@ package dev.llamaserve.api.openai;
 
 import static dev.llamaserve.api.openai.JsonFields.bool;
 import static dev.llamaserve.api.openai.JsonFields.field;
+import static dev.llamaserve.api.openai.JsonFields.int32;
 import static dev.llamaserve.api.openai.JsonFields.integer;
 import static dev.llamaserve.api.openai.JsonFields.number;
 import static dev.llamaserve.api.openai.JsonFields.string;
 import static dev.llamaserve.api.openai.JsonFields.typeError;
 
-import dev.llamaserve.chat.ChatJson;
+import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.SamplingParams;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,34 +21,30 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * Parses a {@code POST /v1/chat/completions} body into {@link ChatCompletionParams}. Unknown fields
- * are ignored; a wrong type or a value out of range is a 400 naming the {@code param}; what is not
- * supported yet ({@code n} > 1, {@code tool_choice} required or a named function,
- * {@code response_format} other than text) is a 400 too, never silently ignored.
+ * are ignored; a wrong type is a 400 naming the {@code param}; what is not supported yet ({@code n} > 1,
+ * {@code tool_choice} required or a named function, {@code response_format} other than text) is a 400 too,
+ * never silently ignored. Ranges and the context length are not checked here but once, by the engine's
+ * request validation ({@code GenerationRequest.validate}).
  */
 public final class ChatCompletionRequestParser {
 
-    private final int vocabSize;
-
-    /** @param vocabSize token ids in {@code logit_bias} must be below it */
-    public ChatCompletionRequestParser(int vocabSize) {
-        this.vocabSize = vocabSize;
-    }
-
     public ChatCompletionParams parse(byte[] body) {
-        JsonNode root = readObject(body);
-        return parse(root, forChatLayer(body));
+        return parse(readObject(body));
     }
 
-    /** The body as one JSON object (exact numbers), or a 400 {@code invalid_json}. */
+    /**
+     * The body as one JSON object, read once for every use: numbers the way the chat template needs them
+     * (floats as doubles, so {@code -0.0} keeps its sign and {@code 1e+16} stays a float; integers of any size
+     * exactly) within {@link OpenAiJson}'s limits; or a 400 {@code invalid_json}.
+     */
     static JsonNode readObject(byte[] body) {
         JsonNode root;
         try {
-            root = OpenAiJson.MAPPER.readTree(body);
+            root = OpenAiJson.READER.readTree(body);
         } catch (JacksonException e) {
             throw ApiException.invalid(null, "invalid_json", "Request body is not valid JSON: "
                     + firstLine(e.getOriginalMessage()));
         } catch (NumberFormatException | ArithmeticException e) {
-            // e.g. 1e999999999999: the exponent does not fit a BigDecimal
             throw ApiException.invalid(null, "invalid_json", "Request body has a number out of range");
         }
         if (root == null || !root.isObject()) {
@@ -56,33 +53,10 @@ public final class ChatCompletionRequestParser {
         return root;
     }
 
-    /**
-     * The body read again as the chat layer reads JSON ({@link ChatJson}: floats as doubles), for the
-     * nodes handed to it ({@code messages}, {@code tools}): the template renders numbers the way Python's
-     * {@code json.dumps} does, which needs the double ({@code -0.0} keeps its sign, {@code 1e+16} stays a
-     * float). Called only after {@link OpenAiJson#MAPPER} accepted the body, so its limits (number length,
-     * nesting) have been applied and its huge-number 400s stand.
-     */
-    static JsonNode forChatLayer(byte[] body) {
-        try {
-            return ChatJson.MAPPER.readTree(body);
-        } catch (JacksonException | NumberFormatException | ArithmeticException e) {
-            throw ApiException.invalid(null, "invalid_json", "Request body has a number out of range");
-        }
-    }
-
     public ChatCompletionParams parse(JsonNode root) {
-        return parse(root, root);
-    }
-
-    /**
-     * @param root the body as the API reads it (exact numbers)
-     * @param chatRoot the same body read with {@link ChatJson} ({@code messages} and {@code tools} come from it)
-     */
-    ChatCompletionParams parse(JsonNode root, JsonNode chatRoot) {
         String model = string(root, "model");
 
-        JsonNode messages = field(chatRoot, "messages");
+        JsonNode messages = field(root, "messages");
         if (messages == null) {
             throw ApiException.invalid("messages", "missing_required_parameter", "'messages' is required");
         }
@@ -97,7 +71,7 @@ public final class ChatCompletionRequestParser {
         if (n != null && n > 1) {
             throw ApiException.invalid("n", "unsupported_value", "'n' > 1 is not supported yet, got " + n);
         }
-        JsonNode tools = tools(chatRoot);
+        JsonNode tools = tools(root);
         boolean toolChoiceNone = toolChoiceIsNone(root);
         responseFormat(root);
 
@@ -105,49 +79,46 @@ public final class ChatCompletionRequestParser {
         boolean includeUsage = streamOptions(root, stream);
 
         boolean logprobs = Boolean.TRUE.equals(bool(root, "logprobs"));
-        Long topLogprobs = integer(root, "top_logprobs", 0, SamplingParams.MAX_TOP_LOGPROBS);
-        if (topLogprobs != null && topLogprobs > 0 && !logprobs) {
+        Integer topLogprobs = int32(root, "top_logprobs");
+        if (topLogprobs != null && topLogprobs != 0 && !logprobs) {
             throw ApiException.invalid("top_logprobs", "invalid_value",
                     "'top_logprobs' requires 'logprobs' to be true");
         }
         boolean tokenIds = Boolean.TRUE.equals(bool(root, "return_tokens_as_token_ids"));
 
-        JsonNode kwargs = field(chatRoot, "chat_template_kwargs");
+        JsonNode kwargs = field(root, "chat_template_kwargs");
         if (kwargs != null && !kwargs.isObject()) {
             throw typeError("chat_template_kwargs", "an object", kwargs);
         }
 
-        SamplingParams sampling = sampling(root, logprobs ? (topLogprobs == null ? 0 : topLogprobs.intValue()) : null);
+        SamplingParams sampling = sampling(root, logprobs ? (topLogprobs == null ? 0 : topLogprobs) : null);
+        GenerationRequest.ParamNames names = field(root, "max_completion_tokens") != null
+                ? GenerationRequest.ParamNames.CHAT.withMaxTokens("max_completion_tokens")
+                : GenerationRequest.ParamNames.CHAT;
         return new ChatCompletionParams(model, messages, toolChoiceNone ? null : tools, kwargs, stream,
-                includeUsage, logprobs, topLogprobs == null ? 0 : topLogprobs.intValue(), tokenIds, sampling);
+                includeUsage, logprobs, topLogprobs == null ? 0 : topLogprobs, tokenIds, sampling, names);
     }
 
-    SamplingParams sampling(JsonNode root, Integer logprobs) {
+    /** The sampling fields both completion endpoints share, as given (types checked, ranges not). */
+    static SamplingParams sampling(JsonNode root, Integer logprobs) {
         SamplingParams.Builder b = SamplingParams.builder();
-        b.temperature(number(root, "temperature", 0, true, 2, true));
-        b.topP(number(root, "top_p", 0, false, 1, true));
-        Long topK = integer(root, "top_k", -1, Integer.MAX_VALUE);
-        b.topK(topK == null ? null : topK.intValue());
-        b.minP(number(root, "min_p", 0, true, 1, true));
+        b.temperature(number(root, "temperature"));
+        b.topP(number(root, "top_p"));
+        b.topK(int32(root, "top_k"));
+        b.minP(number(root, "min_p"));
         b.seed(integer(root, "seed", Long.MIN_VALUE, Long.MAX_VALUE));
-        Double presence = number(root, "presence_penalty", -2, true, 2, true);
+        Double presence = number(root, "presence_penalty");
         b.presencePenalty(presence == null ? 0 : presence);
-        Double frequency = number(root, "frequency_penalty", -2, true, 2, true);
+        Double frequency = number(root, "frequency_penalty");
         b.frequencyPenalty(frequency == null ? 0 : frequency);
-        Double repetition = number(root, "repetition_penalty", 0, false, 100, true);
+        Double repetition = number(root, "repetition_penalty");
         b.repetitionPenalty(repetition == null ? 1.0 : repetition);
         b.logitBias(logitBias(root));
-
-        Long maxTokens = integer(root, "max_tokens", 1, Integer.MAX_VALUE);
-        Long maxCompletionTokens = integer(root, "max_completion_tokens", 1, Integer.MAX_VALUE);
-        Long max = maxCompletionTokens != null ? maxCompletionTokens : maxTokens;
-        b.maxTokens(max == null ? null : max.intValue());
-        Long minTokens = integer(root, "min_tokens", 0, Integer.MAX_VALUE);
-        if (minTokens != null && max != null && minTokens > max) {
-            throw ApiException.invalid("min_tokens", "invalid_value", "'min_tokens' (" + minTokens
-                    + ") must not exceed 'max_tokens' (" + max + ")");
-        }
-        b.minTokens(minTokens == null ? 0 : minTokens.intValue());
+        Integer maxTokens = int32(root, "max_tokens");
+        Integer maxCompletionTokens = int32(root, "max_completion_tokens");
+        b.maxTokens(maxCompletionTokens != null ? maxCompletionTokens : maxTokens);
+        Integer minTokens = int32(root, "min_tokens");
+        b.minTokens(minTokens == null ? 0 : minTokens);
         b.ignoreEos(Boolean.TRUE.equals(bool(root, "ignore_eos")));
         b.stop(stop(root));
         b.stopTokenIds(stopTokenIds(root));
@@ -155,7 +126,7 @@ public final class ChatCompletionRequestParser {
         return b.build();
     }
 
-    private Map<Integer, Double> logitBias(JsonNode root) {
+    private static Map<Integer, Double> logitBias(JsonNode root) {
         JsonNode bias = field(root, "logit_bias");
         if (bias == null) {
             return Map.of();
@@ -172,11 +143,7 @@ public final class ChatCompletionRequestParser {
                 throw ApiException.invalid("logit_bias", "invalid_value", "'logit_bias' keys must be token ids, got "
                         + quote(e.getKey()));
             }
-            if (id < 0 || id >= vocabSize) {
-                throw ApiException.invalid("logit_bias", "invalid_value", "'logit_bias' token id must be in [0, "
-                        + vocabSize + "), got " + id);
-            }
-            out.put(id, JsonFields.checkNumber(e.getValue(), "logit_bias", -100, true, 100, true));
+            out.put(id, JsonFields.checkNumber(e.getValue(), "logit_bias"));
         }
         return out;
     }
@@ -190,10 +157,6 @@ public final class ChatCompletionRequestParser {
         if (stop.isString()) {
             out.add(stop.asString());
         } else if (stop.isArray()) {
-            if (stop.size() > SamplingParams.MAX_STOP_STRINGS) {
-                throw ApiException.invalid("stop", "invalid_value", "'stop' allows at most "
-                        + SamplingParams.MAX_STOP_STRINGS + " strings, got " + stop.size());
-            }
             for (JsonNode s : stop) {
                 if (!s.isString()) {
                     throw typeError("stop", "a string or an array of strings", s);
@@ -203,15 +166,10 @@ public final class ChatCompletionRequestParser {
         } else {
             throw typeError("stop", "a string or an array of strings", stop);
         }
-        for (String s : out) {
-            if (s.isEmpty()) {
-                throw ApiException.invalid("stop", "invalid_value", "'stop' strings must not be empty");
-            }
-        }
         return out;
     }
 
-    private Set<Integer> stopTokenIds(JsonNode root) {
+    private static Set<Integer> stopTokenIds(JsonNode root) {
         JsonNode ids = field(root, "stop_token_ids");
         if (ids == null) {
             return Set.of();
@@ -221,7 +179,7 @@ public final class ChatCompletionRequestParser {
         }
         Set<Integer> out = new LinkedHashSet<>();
         for (JsonNode id : ids) {
-            out.add((int) JsonFields.checkInteger(id, "stop_token_ids", 0, vocabSize - 1L));
+            out.add((int) JsonFields.checkInteger(id, "stop_token_ids", Integer.MIN_VALUE, Integer.MAX_VALUE));
         }
         return out;
     }

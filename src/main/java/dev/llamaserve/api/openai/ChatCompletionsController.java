@@ -1,10 +1,11 @@
 package dev.llamaserve.api.openai;
 
+import dev.llamaserve.chat.ChatFormat;
+import dev.llamaserve.chat.ChatInput;
 import dev.llamaserve.engine.Detokenizer;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
-import dev.llamaserve.engine.ModelInfo;
 import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,12 +15,13 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 /**
- * {@code POST /v1/chat/completions}: parses and validates the body, encodes the prompt through
- * {@link ChatPromptEncoder}, submits to the {@link InferenceEngine}, and answers with one JSON
- * completion or an SSE stream. A client that disconnects aborts its request in the engine.
+ * {@code POST /v1/chat/completions}: parses the body (JSON types), renders and encodes the prompt through
+ * {@link ChatFormat}, submits to the {@link InferenceEngine} (which validates ranges and the context
+ * length), and answers with one JSON completion or an SSE stream. A client that disconnects aborts its
+ * request in the engine. Runs on the connection's event loop up to the submit (which never blocks), and the
+ * engine delivers the events back onto that event loop: one hand-off each way.
  */
 @RestController
 public class ChatCompletionsController {
@@ -27,15 +29,15 @@ public class ChatCompletionsController {
     private static final Logger log = LoggerFactory.getLogger(ChatCompletionsController.class);
 
     private final InferenceEngine engine;
-    private final ChatPromptEncoder encoder;
+    private final ChatFormat chatFormat;
     private final ServedModel served;
     private final ApiSettings settings;
     private volatile ToolCallStartTokens startTokens;
 
-    public ChatCompletionsController(InferenceEngine engine, ChatPromptEncoder encoder, ServedModel served,
+    public ChatCompletionsController(InferenceEngine engine, ChatFormat chatFormat, ServedModel served,
             ApiSettings settings) {
         this.engine = engine;
-        this.encoder = encoder;
+        this.chatFormat = chatFormat;
         this.served = served;
         this.settings = settings;
     }
@@ -48,55 +50,32 @@ public class ChatCompletionsController {
     public Mono<Void> create(ServerWebExchange exchange) {
         String requestId = RequestIdFilter.requestId(exchange);
         return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
-                .publishOn(Schedulers.boundedElastic())
                 .map(body -> prepare(requestId, body))
-                .flatMap(p -> p.params().stream() ? stream(exchange.getResponse(), p) : complete(exchange.getResponse(), p));
+                .flatMap(p -> p.params().stream() ? stream(exchange, p) : complete(exchange, p));
     }
 
     Prepared prepare(String requestId, byte[] body) {
-        ModelInfo info = engine.modelInfo();
-        ChatCompletionParams params = new ChatCompletionRequestParser(info.vocabSize()).parse(body);
+        ChatCompletionParams params = new ChatCompletionRequestParser().parse(body);
         if (params.model() != null && !served.answersTo(params.model()) && !settings.acceptAnyModel()) {
             throw ApiException.modelNotFound(params.model());
         }
-        ChatPromptEncoder.EncodedPrompt prompt = encoder.encode(
-                new ChatPromptEncoder.ChatPrompt(params.messages(), params.tools(), params.chatTemplateKwargs()));
-        int promptTokens = prompt.tokenIds().length;
-        int maxLen = info.maxModelLen();
-        if (promptTokens >= maxLen) {
-            throw ApiException.invalid("messages", "context_length_exceeded", "This model's maximum context length is "
-                    + maxLen + " tokens. However, your messages resulted in " + promptTokens
-                    + " tokens. Please reduce the length of the messages.");
-        }
-        Integer maxTokens = params.sampling().maxTokens();
-        if (maxTokens != null && (long) promptTokens + maxTokens > maxLen) {
-            throw ApiException.invalid("max_tokens", "context_length_exceeded", "This model's maximum context length is "
-                    + maxLen + " tokens. However, you requested " + ((long) promptTokens + maxTokens) + " tokens ("
-                    + promptTokens + " in the messages, " + maxTokens
-                    + " in the completion). Please reduce the length of the messages or completion.");
-        }
+        int[] prompt = chatFormat.prepare(new ChatInput(params.messages(), params.tools(), true,
+                params.chatTemplateKwargs())).tokenIds();
         String id = ChatResponses.newCompletionId();
         String model = params.model() != null ? params.model() : served.name();
         ChatResponses responses = new ChatResponses(id, Instant.now().getEpochSecond(), model);
-        GenerationRequest request = new GenerationRequest(id, prompt.tokenIds(), params.sampling());
+        GenerationRequest request = new GenerationRequest(id, prompt, params.sampling(), params.names());
         log.info("request_id={} id={} stream={} prompt_tokens={} max_tokens={} tools={}", requestId, id,
-                params.stream(), promptTokens, maxTokens, params.toolsEnabled());
+                params.stream(), prompt.length, params.sampling().maxTokens(), params.toolsEnabled());
         return new Prepared(requestId, params, request, responses, params.toolsEnabled());
     }
 
-    private Flux<EngineEvent> submit(Prepared p, EngineExchange x) {
-        return Mono.fromCallable(() -> engine.submit(p.request())).flatMapMany(x::events);
-    }
-
-    private EngineExchange exchange(Prepared p) {
-        return new EngineExchange(engine, p.requestId(), p.request().requestId());
-    }
-
-    private Mono<Void> complete(ServerHttpResponse response, Prepared p) {
-        EngineExchange x = exchange(p);
+    private Mono<Void> complete(ServerWebExchange exchange, Prepared p) {
+        ServerHttpResponse response = exchange.getResponse();
+        EngineExchange x = new EngineExchange(engine, p.request(), exchange);
         ChatCompletionCollector collector = new ChatCompletionCollector(p.responses(), p.toolsEnabled(),
-                startTokens(), logprobs(p));
-        return x.abortUnlessFinished(submit(p, x)
+                startTokens(), logprobs(p), p.requestId());
+        return x.abortUnlessFinished(x.submit().flatMapMany(events -> events)
                 .<ChatWire.ChatCompletion>handle((event, sink) -> {
                     if (event instanceof EngineEvent.Tokens t) {
                         collector.onTokens(t);
@@ -105,25 +84,25 @@ public class ChatCompletionsController {
                     }
                 })
                 .next()
-                .switchIfEmpty(Mono.error(() -> ApiException.internal("The engine ended the request without a result.")))
+                .switchIfEmpty(Mono.error(() -> ApiErrors.noResult(p.requestId())))
                 .flatMap(completion -> JsonResponses.write(response, completion)));
     }
 
-    private Mono<Void> stream(ServerHttpResponse response, Prepared p) {
-        EngineExchange x = exchange(p);
+    private Mono<Void> stream(ServerWebExchange exchange, Prepared p) {
+        ServerHttpResponse response = exchange.getResponse();
+        EngineExchange x = new EngineExchange(engine, p.request(), exchange);
         ChatStreamAssembler assembler = new ChatStreamAssembler(p.responses(), p.toolsEnabled(),
-                startTokens(), logprobs(p), p.params().includeUsage());
+                startTokens(), logprobs(p), p.params().includeUsage(), p.requestId());
         // submit first: overload and validation errors are plain HTTP errors, before any byte of the stream
-        return x.abortUnlessFinished(Mono.fromCallable(() -> engine.submit(p.request())).flatMap(publisher -> {
+        return x.abortUnlessFinished(x.submit().flatMap(events -> {
             Flux<String> frames = Flux.concat(
                             Mono.fromCallable(assembler::start),
-                            x.events(publisher).concatMapIterable(assembler::onEvent),
+                            events.concatMapIterable(assembler::onEvent),
                             Flux.defer(() -> assembler.done() ? Flux.<String>empty()
-                                    : Flux.fromIterable(assembler.error(
-                                            ApiException.internal("The engine ended the request without a result.")))))
+                                    : Flux.fromIterable(assembler.error(ApiErrors.noResult(p.requestId())))))
                     .onErrorResume(e -> {
                         log.warn("request_id={} id={} failed mid-stream", p.requestId(), p.request().requestId(), e);
-                        return Flux.fromIterable(assembler.error(ApiErrors.from(e, settings)));
+                        return Flux.fromIterable(assembler.error(ApiErrors.from(e, settings, p.requestId())));
                     });
             return EngineExchange.writeSse(response, frames, settings.keepAliveInterval());
         }));

@@ -23,6 +23,7 @@ final class ChatStreamAssembler {
     private final ToolCallStartTokens startTokens;
     private final LogprobsRenderer logprobs;
     private final boolean includeUsage;
+    private final String requestId;
 
     private Mode mode;
     private boolean tagged;
@@ -34,9 +35,11 @@ final class ChatStreamAssembler {
 
     /**
      * @param logprobs null when the request did not ask for logprobs
+     * @param requestId the client's request id, quoted in an error frame
      */
     ChatStreamAssembler(ChatResponses responses, boolean toolsEnabled, ToolCallStartTokens startTokens,
-            LogprobsRenderer logprobs, boolean includeUsage) {
+            LogprobsRenderer logprobs, boolean includeUsage, String requestId) {
+        this.requestId = requestId;
         this.responses = responses;
         this.toolsEnabled = toolsEnabled;
         this.startTokens = startTokens;
@@ -104,17 +107,12 @@ final class ChatStreamAssembler {
     List<String> onFinished(EngineEvent.Finished f) {
         done = true;
         List<String> out = new ArrayList<>();
-        switch (f.reason()) {
-            case ERROR -> {
-                return error(ApiException.internal(f.errorMessage() == null || f.errorMessage().isBlank()
-                        ? "The model failed while generating." : f.errorMessage()));
-            }
-            case ABORT -> {
-                return error(ApiException.unavailable("aborted", "The request was aborted by the server."));
-            }
-            default -> { }
+        String reason;
+        try {
+            reason = FinishReasons.openAi(f, requestId);
+        } catch (ApiException e) {
+            return error(e);
         }
-        String reason = f.reason() == EngineEvent.FinishReason.LENGTH ? "length" : "stop";
         String tail = f.text() == null ? "" : f.text();
         if (mode == Mode.CONTENT) {
             if (!tail.isEmpty()) {
@@ -135,7 +133,7 @@ final class ChatStreamAssembler {
                     out.add(frame(responses.chunk(new ChatWire.Delta(null, null, List.of(delta)),
                             i == 0 && !lps.isEmpty() ? new ChatWire.Logprobs(lps) : null, null)));
                 }
-                reason = "tool_calls";
+                reason = FinishReasons.TOOL_CALLS;
             } else if (held.length() > 0 || !heldLogprobs.isEmpty()) {
                 out.add(flushHeld());
             }

@@ -2,16 +2,15 @@ package dev.llamaserve.api.openai;
 
 import static dev.llamaserve.api.openai.JsonFields.bool;
 import static dev.llamaserve.api.openai.JsonFields.field;
+import static dev.llamaserve.api.openai.JsonFields.int32;
 import static dev.llamaserve.api.openai.JsonFields.integer;
 import static dev.llamaserve.api.openai.JsonFields.string;
 import static dev.llamaserve.api.openai.JsonFields.typeError;
 
-import dev.llamaserve.chat.ContextLength;
 import dev.llamaserve.chat.PromptDryRun;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
-import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.engine.SamplingParams;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -26,7 +25,6 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -62,13 +60,11 @@ public class CompletionsController {
     public Mono<Void> create(ServerWebExchange exchange) {
         String requestId = RequestIdFilter.requestId(exchange);
         return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
-                .publishOn(Schedulers.boundedElastic())
                 .map(body -> prepare(requestId, body))
-                .flatMap(p -> p.stream() ? stream(exchange.getResponse(), p) : complete(exchange.getResponse(), p));
+                .flatMap(p -> p.stream() ? stream(exchange, p) : complete(exchange, p));
     }
 
     Prepared prepare(String requestId, byte[] body) {
-        ModelInfo info = engine.modelInfo();
         JsonNode root = ChatCompletionRequestParser.readObject(body);
         String model = string(root, "model");
         if (model != null && !served.answersTo(model) && !settings.acceptAnyModel()) {
@@ -89,31 +85,26 @@ public class CompletionsController {
         if (bestOf != null && bestOf > 1) {
             throw ApiException.invalid("best_of", "unsupported_value", "'best_of' > 1 is not supported, got " + bestOf);
         }
-        Long logprobs = integer(root, "logprobs", 0, SamplingParams.MAX_TOP_LOGPROBS);
+        Integer logprobs = int32(root, "logprobs");
         boolean stream = Boolean.TRUE.equals(bool(root, "stream"));
         boolean includeUsage = ChatCompletionRequestParser.streamOptions(root, stream);
         boolean tokenIds = Boolean.TRUE.equals(bool(root, "return_tokens_as_token_ids"));
-        SamplingParams sampling = new ChatCompletionRequestParser(info.vocabSize())
-                .sampling(root, logprobs == null ? null : logprobs.intValue());
+        SamplingParams sampling = ChatCompletionRequestParser.sampling(root, logprobs);
         if (sampling.maxTokens() == null) {
             sampling = sampling.toBuilder().maxTokens(DEFAULT_MAX_TOKENS).build();
-            if (sampling.minTokens() > DEFAULT_MAX_TOKENS) {
-                throw ApiException.invalid("min_tokens", "invalid_value", "'min_tokens' (" + sampling.minTokens()
-                        + ") must not exceed 'max_tokens' (" + DEFAULT_MAX_TOKENS + ", the default)");
-            }
         }
-        int[] prompt = prompt(root, info);
-        ContextLength.check("prompt", prompt.length, sampling.maxTokens(), info.maxModelLen());
+        int[] prompt = prompt(root);
 
         String id = "cmpl-" + UUID.randomUUID().toString().replace("-", "");
         log.info("request_id={} id={} completion stream={} prompt_tokens={} max_tokens={}", requestId, id, stream,
                 prompt.length, sampling.maxTokens());
-        return new Prepared(requestId, new GenerationRequest(id, prompt, sampling),
+        return new Prepared(requestId, new GenerationRequest(id, prompt, sampling, GenerationRequest.ParamNames.COMPLETIONS),
                 model != null ? model : served.name(), Instant.now().getEpochSecond(), stream, includeUsage,
-                logprobs == null ? null : logprobs.intValue(), tokenIds);
+                logprobs, tokenIds);
     }
 
-    private int[] prompt(JsonNode root, ModelInfo info) {
+    /** The prompt's token ids: a string tokenized, or token ids as given (the engine checks them). */
+    private int[] prompt(JsonNode root) {
         JsonNode prompt = field(root, "prompt");
         if (prompt == null) {
             throw ApiException.invalid("prompt", "missing_required_parameter", "'prompt' is required");
@@ -123,7 +114,7 @@ public class CompletionsController {
         }
         if (prompt.isString()) {
             String text = prompt.asString();
-            return dryRun.tokenizePrompt(text, !text.startsWith(BEGIN_OF_TEXT), info.maxModelLen()).tokens();
+            return dryRun.tokenizePrompt(text, !text.startsWith(BEGIN_OF_TEXT), engine.modelInfo().maxModelLen()).tokens();
         }
         if (!prompt.isArray()) {
             throw typeError("prompt", "a string or an array of token ids", prompt);
@@ -138,37 +129,22 @@ public class CompletionsController {
                 throw ApiException.invalid("prompt", "unsupported_value",
                         "batched prompts (several prompts in one request) are not supported yet");
             }
-            ids[i] = (int) JsonFields.checkInteger(t, "prompt", 0, info.vocabSize() - 1L);
+            ids[i] = (int) JsonFields.checkInteger(t, "prompt", Integer.MIN_VALUE, Integer.MAX_VALUE);
         }
         return ids;
-    }
-
-    private Flux<EngineEvent> events(Prepared p, EngineExchange x) {
-        return Mono.fromCallable(() -> engine.submit(p.request())).flatMapMany(x::events);
-    }
-
-    private EngineExchange exchange(Prepared p) {
-        return new EngineExchange(engine, p.requestId(), p.request().requestId());
-    }
-
-    private static void checkFinish(EngineEvent.Finished f) {
-        switch (f.reason()) {
-            case ERROR -> throw ApiException.internal("The model failed while generating.");
-            case ABORT -> throw ApiException.unavailable("aborted", "The request was aborted by the server.");
-            default -> { }
-        }
     }
 
     private LegacyLogprobs logprobs(Prepared p) {
         return p.logprobs() == null ? null : new LegacyLogprobs(engine.detokenizer(), p.tokenIds(), p.logprobs());
     }
 
-    private Mono<Void> complete(ServerHttpResponse response, Prepared p) {
+    private Mono<Void> complete(ServerWebExchange exchange, Prepared p) {
+        ServerHttpResponse response = exchange.getResponse();
         StringBuilder text = new StringBuilder();
         LegacyLogprobs lp = logprobs(p);
         List<CompletionWire.Logprobs> parts = new ArrayList<>();
-        EngineExchange x = exchange(p);
-        return x.abortUnlessFinished(events(p, x)
+        EngineExchange x = new EngineExchange(engine, p.request(), exchange);
+        return x.abortUnlessFinished(x.submit().flatMapMany(events -> events)
                 .<CompletionWire.Completion>handle((event, sink) -> {
                     if (event instanceof EngineEvent.Tokens t) {
                         text.append(t.text());
@@ -177,21 +153,17 @@ public class CompletionsController {
                         }
                     } else {
                         EngineEvent.Finished f = (EngineEvent.Finished) event;
-                        checkFinish(f);
+                        String reason = FinishReasons.openAi(f, p.requestId());
                         text.append(f.text() == null ? "" : f.text());
                         sink.next(new CompletionWire.Completion(p.request().requestId(), p.created(), p.model(),
                                 List.of(new CompletionWire.Choice(0, text.toString(),
-                                        lp == null ? null : LegacyLogprobs.concat(parts), finishReason(f))),
+                                        lp == null ? null : LegacyLogprobs.concat(parts), reason)),
                                 ChatWire.Usage.of(f.usage())));
                     }
                 })
                 .next()
-                .switchIfEmpty(Mono.error(() -> ApiException.internal("The engine ended the request without a result.")))
+                .switchIfEmpty(Mono.error(() -> ApiErrors.noResult(p.requestId())))
                 .flatMap(c -> JsonResponses.write(response, c)));
-    }
-
-    private static String finishReason(EngineEvent.Finished f) {
-        return f.reason() == EngineEvent.FinishReason.LENGTH ? "length" : "stop";
     }
 
     private String frame(Prepared p, String text, CompletionWire.Logprobs logprobs, String finishReason) {
@@ -203,13 +175,14 @@ public class CompletionsController {
         return "data: " + OpenAiJson.MAPPER.writeValueAsString(body) + "\n\n";
     }
 
-    private Mono<Void> stream(ServerHttpResponse response, Prepared p) {
+    private Mono<Void> stream(ServerWebExchange exchange, Prepared p) {
+        ServerHttpResponse response = exchange.getResponse();
         LegacyLogprobs lp = logprobs(p);
         AtomicBoolean done = new AtomicBoolean();
-        EngineExchange x = exchange(p);
-        return x.abortUnlessFinished(Mono.fromCallable(() -> engine.submit(p.request())).flatMap(publisher -> {
+        EngineExchange x = new EngineExchange(engine, p.request(), exchange);
+        return x.abortUnlessFinished(x.submit().flatMap(events -> {
             Flux<String> frames = Flux.concat(
-                            x.events(publisher).concatMapIterable(event -> {
+                            events.concatMapIterable(event -> {
                                 List<String> out = new ArrayList<>();
                                 if (event instanceof EngineEvent.Tokens t) {
                                     if (!t.text().isEmpty() || lp != null) {
@@ -217,9 +190,9 @@ public class CompletionsController {
                                     }
                                 } else {
                                     EngineEvent.Finished f = (EngineEvent.Finished) event;
-                                    checkFinish(f);
+                                    String reason = FinishReasons.openAi(f, p.requestId());
                                     done.set(true);
-                                    out.add(frame(p, f.text() == null ? "" : f.text(), null, finishReason(f)));
+                                    out.add(frame(p, f.text() == null ? "" : f.text(), null, reason));
                                     if (p.includeUsage()) {
                                         out.add(data(new CompletionWire.Completion(p.request().requestId(), p.created(),
                                                 p.model(), List.of(), ChatWire.Usage.of(f.usage()))));
@@ -229,10 +202,10 @@ public class CompletionsController {
                                 return out;
                             }),
                             Flux.defer(() -> done.get() ? Flux.<String>empty()
-                                    : Flux.error(ApiException.internal("The engine ended the request without a result."))))
+                                    : Flux.error(ApiErrors.noResult(p.requestId()))))
                     .onErrorResume(e -> {
                         log.warn("request_id={} id={} failed mid-stream", p.requestId(), p.request().requestId(), e);
-                        return Flux.just(data(ApiErrors.from(e, settings).body()), ChatStreamAssembler.DONE);
+                        return Flux.just(data(ApiErrors.from(e, settings, p.requestId()).body()), ChatStreamAssembler.DONE);
                     });
             return EngineExchange.writeSse(response, frames, settings.keepAliveInterval());
         }));

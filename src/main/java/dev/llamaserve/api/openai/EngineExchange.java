@@ -1,70 +1,87 @@
 package dev.llamaserve.api.openai;
 
 import dev.llamaserve.engine.EngineEvent;
+import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
+import dev.llamaserve.engine.Submission;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.Flow;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
 import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.web.server.ServerWebExchange;
 import reactor.adapter.JdkFlowAdapter;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Signal;
-import reactor.core.scheduler.Schedulers;
+import reactor.netty.Connection;
 
 /**
- * What the chat and completions endpoints share about one request in the engine: its event stream as a
- * Flux, the abort when the HTTP exchange ends first, and SSE writing with keep-alive comments.
+ * What the chat and completions endpoints share about one request in the engine: its submission (which
+ * aborts the request when the HTTP exchange ends first), its event stream as a Flux, and SSE writing with
+ * keep-alive comments.
  *
- * @param engine the engine the request was submitted to
+ * @param submission the request and its engine
  * @param requestId the client's {@code X-Request-Id}, for logs
- * @param id the engine's request id (the completion id)
- * @param finished set once the request's {@code Finished} event was seen
+ * @param eventLoop the connection's event loop, where the engine delivers the events; null: the engine's
+ *     delivery threads
  */
-record EngineExchange(InferenceEngine engine, String requestId, String id, AtomicBoolean finished) {
+record EngineExchange(Submission submission, String requestId, Executor eventLoop) {
 
     private static final Logger log = LoggerFactory.getLogger(EngineExchange.class);
 
     static final String KEEP_ALIVE = ": keep-alive\n\n";
 
-    EngineExchange(InferenceEngine engine, String requestId, String id) {
-        this(engine, requestId, id, new AtomicBoolean());
+    EngineExchange(InferenceEngine engine, GenerationRequest request, ServerWebExchange exchange) {
+        this(new Submission(engine, request), RequestIdFilter.requestId(exchange), eventLoop(exchange));
     }
 
-    /** The request's events, delivered off the engine's delivery threads; the end is logged (counts only). */
-    Flux<EngineEvent> events(Flow.Publisher<EngineEvent> publisher) {
-        return JdkFlowAdapter.flowPublisherToFlux(publisher)
+    /** The Netty event loop of the exchange's connection, or null when it is not served by Reactor Netty. */
+    static Executor eventLoop(ServerWebExchange exchange) {
+        try {
+            Object nativeRequest = ServerHttpRequestDecorator.getNativeRequest(exchange.getRequest());
+            return nativeRequest instanceof Connection c ? c.channel().eventLoop() : null;
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** The engine's id of the request (the completion id). */
+    String id() {
+        return submission.request().requestId();
+    }
+
+    /**
+     * Submits the request: the engine's refusals (validation, overload) fail the Mono before any byte is
+     * written. The engine delivers the events on the connection's event loop, which writes them (one hand-off
+     * from the engine thread); the end is logged (counts only).
+     */
+    Mono<Flux<EngineEvent>> submit() {
+        return Mono.fromCallable(() -> submission.submit(eventLoop)).map(publisher -> JdkFlowAdapter.flowPublisherToFlux(publisher)
                 .doOnNext(e -> {
                     if (e instanceof EngineEvent.Finished f) {
-                        finished.set(true);
                         log.info("request_id={} id={} finish={} prompt_tokens={} completion_tokens={}", requestId,
-                                id, f.reason().wireName(), f.usage() == null ? -1 : f.usage().promptTokens(),
+                                id(), f.reason().wireName(), f.usage() == null ? -1 : f.usage().promptTokens(),
                                 f.usage() == null ? -1 : f.usage().completionTokens());
                     }
-                })
-                .publishOn(Schedulers.parallel());
+                }));
     }
 
     /**
      * Aborts the request in the engine when {@code exchange} ends (completes, fails or is cancelled: the client
-     * went away) before the request's {@code Finished} event was seen. Cancelling the event stream alone is not
-     * enough: a client that goes away between the submit and the subscription (the response write never
-     * subscribes to a closed connection's body, a cancelled {@code fromCallable} drops its value) leaves a
-     * stream nobody subscribed, and the request would run to its max_tokens. Aborting twice or after the end
-     * is harmless.
+     * went away) before the request's {@code Finished} event was seen.
      */
     Mono<Void> abortUnlessFinished(Mono<Void> exchange) {
         return exchange.doFinally(signal -> {
-            if (!finished.get() && engine.abort(id)) {
+            if (submission.abandon()) {
                 log.info("request_id={} id={} exchange ended ({}) before the request finished; aborted", requestId,
-                        id, signal);
+                        id(), signal);
             }
         });
     }

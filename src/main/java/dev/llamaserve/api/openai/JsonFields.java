@@ -1,16 +1,18 @@
 package dev.llamaserve.api.openai;
 
-import java.math.BigDecimal;
+import java.math.BigInteger;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Typed, range-checked reads of request fields. Absent and {@code null} read as {@code null};
- * a wrong type or a value out of range is a 400 naming the field, the limit and the value.
+ * Typed reads of request fields: the API checks JSON types and shapes only (a wrong type is a 400 naming
+ * the field); ranges are checked once, by the engine's request validation. Absent and {@code null} read as
+ * {@code null}. Integers must also fit the Java type they are read into (a 400 naming the field, the limit
+ * and the value).
  */
 final class JsonFields {
 
-    private static final BigDecimal LONG_MIN = BigDecimal.valueOf(Long.MIN_VALUE);
-    private static final BigDecimal LONG_MAX = BigDecimal.valueOf(Long.MAX_VALUE);
+    private static final BigInteger LONG_MIN = BigInteger.valueOf(Long.MIN_VALUE);
+    private static final BigInteger LONG_MAX = BigInteger.valueOf(Long.MAX_VALUE);
 
     private JsonFields() {}
 
@@ -41,60 +43,61 @@ final class JsonFields {
         return n.asString();
     }
 
-    /** A number in [min, max] (bounds inclusive unless said otherwise). */
-    static Double number(JsonNode body, String name, double min, boolean minInclusive, double max,
-            boolean maxInclusive) {
+    /** A number (any value: the engine's validation checks the range). */
+    static Double number(JsonNode body, String name) {
         JsonNode n = field(body, name);
-        if (n == null) {
-            return null;
-        }
-        return checkNumber(n, name, min, minInclusive, max, maxInclusive);
+        return n == null ? null : checkNumber(n, name);
     }
 
-    static double checkNumber(JsonNode n, String name, double min, boolean minInclusive, double max,
-            boolean maxInclusive) {
+    static double checkNumber(JsonNode n, String name) {
         if (!n.isNumber()) {
             throw typeError(name, "a number", n);
         }
-        BigDecimal v = n.decimalValue();
-        int lo = v.compareTo(BigDecimal.valueOf(min));
-        int hi = v.compareTo(BigDecimal.valueOf(max));
-        if (lo < 0 || (lo == 0 && !minInclusive) || hi > 0 || (hi == 0 && !maxInclusive)) {
-            throw ApiException.invalid(name, "invalid_value", "'" + name + "' must be in "
-                    + (minInclusive ? "[" : "(") + fmt(min) + ", " + fmt(max) + (maxInclusive ? "]" : ")")
-                    + ", got " + shortText(n));
-        }
-        return v.doubleValue();
+        return n.doubleValue();
     }
 
-    /** An integer in [min, max]; integral floats such as {@code 5.0} are accepted. */
+    /** An integer that fits an int (integral floats such as {@code 5.0} are accepted). */
+    static Integer int32(JsonNode body, String name) {
+        JsonNode n = field(body, name);
+        return n == null ? null : (int) checkInteger(n, name, Integer.MIN_VALUE, Integer.MAX_VALUE);
+    }
+
+    /** An integer in [min, max] (integral floats such as {@code 5.0} are accepted). */
     static Long integer(JsonNode body, String name, long min, long max) {
         JsonNode n = field(body, name);
-        if (n == null) {
-            return null;
-        }
-        return checkInteger(n, name, min, max);
+        return n == null ? null : checkInteger(n, name, min, max);
     }
 
     static long checkInteger(JsonNode n, String name, long min, long max) {
         if (!n.isNumber()) {
             throw typeError(name, "an integer", n);
         }
-        BigDecimal v = n.decimalValue();
-        // compare before any conversion: 1e999999999 must not be expanded
-        if (v.compareTo(LONG_MIN) < 0 || v.compareTo(LONG_MAX) > 0) {
-            throw ApiException.invalid(name, "invalid_value", "'" + name + "' must be in [" + min + ", " + max
-                    + "], got " + shortText(n));
+        long l;
+        if (n.isIntegralNumber()) {
+            BigInteger v = n.bigIntegerValue();
+            if (v.compareTo(LONG_MIN) < 0 || v.compareTo(LONG_MAX) > 0) {
+                throw outOfRange(name, min, max, n);
+            }
+            l = v.longValue();
+        } else {
+            double d = n.doubleValue();
+            if (Double.isFinite(d) && d != Math.rint(d)) {
+                throw typeError(name, "an integer", n);
+            }
+            if (!(d >= Long.MIN_VALUE && d <= Long.MAX_VALUE)) { // infinite, e.g. 1e400
+                throw outOfRange(name, min, max, n);
+            }
+            l = (long) d;
         }
-        if (v.signum() != 0 && v.stripTrailingZeros().scale() > 0) {
-            throw typeError(name, "an integer", n);
-        }
-        long l = v.longValue();
         if (l < min || l > max) {
-            throw ApiException.invalid(name, "invalid_value", "'" + name + "' must be in [" + min + ", " + max
-                    + "], got " + l);
+            throw outOfRange(name, min, max, n);
         }
         return l;
+    }
+
+    private static ApiException outOfRange(String name, long min, long max, JsonNode n) {
+        return ApiException.invalid(name, "invalid_value", "'" + name + "' must be in [" + min + ", " + max
+                + "], got " + shortText(n));
     }
 
     static ApiException typeError(String name, String expected, JsonNode got) {
@@ -114,9 +117,5 @@ final class JsonFields {
     static String shortText(JsonNode n) {
         String s = n.toString();
         return s.length() > 40 ? s.substring(0, 37) + "..." : s;
-    }
-
-    private static String fmt(double d) {
-        return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d);
     }
 }

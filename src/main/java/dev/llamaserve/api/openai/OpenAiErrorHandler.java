@@ -35,8 +35,8 @@ public class OpenAiErrorHandler implements WebExceptionHandler {
         if (response.isCommitted()) {
             return Mono.error(ex);
         }
-        ApiException error = ApiErrors.from(ex, settings);
         String requestId = RequestIdFilter.requestId(exchange);
+        ApiException error = ApiErrors.from(ex, settings, requestId);
         String route = exchange.getRequest().getMethod() + " " + exchange.getRequest().getPath().value();
         if (error.retry()) {
             // overloaded, loading, draining: expected under load; one line, no stack trace

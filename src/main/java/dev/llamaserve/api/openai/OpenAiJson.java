@@ -16,17 +16,31 @@ public final class OpenAiJson {
     /** Longest number literal accepted (digits); longer ones are a 400. */
     static final int MAX_NUMBER_LENGTH = 100;
 
-    public static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
-                    .streamReadConstraints(StreamReadConstraints.builder()
-                            .maxNumberLength(MAX_NUMBER_LENGTH)
-                            .maxNestingDepth(200)
-                            .build())
-                    .build())
+    public static final ObjectMapper MAPPER = JsonMapper.builder(limitedFactory())
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .build();
 
+    /**
+     * The one reader of request bodies: the same limits, and numbers as the chat template needs them (floats
+     * as doubles, integers of any size exactly), so {@code messages} and {@code tools} go to the chat layer
+     * from the same tree the API reads its fields from.
+     */
+    static final ObjectMapper READER = JsonMapper.builder(limitedFactory())
+            .disable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+
     private OpenAiJson() {}
+
+    private static JsonFactory limitedFactory() {
+        return JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder()
+                        .maxNumberLength(MAX_NUMBER_LENGTH)
+                        .maxNestingDepth(200)
+                        .build())
+                .build();
+    }
 }

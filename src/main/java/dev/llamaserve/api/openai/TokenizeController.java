@@ -13,7 +13,6 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -46,7 +45,6 @@ public class TokenizeController {
     @PostMapping("/tokenize")
     public Mono<Void> tokenize(ServerWebExchange exchange) {
         return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
-                .publishOn(Schedulers.boundedElastic())
                 .map(this::tokenize)
                 .flatMap(r -> JsonResponses.write(exchange.getResponse(), r));
     }
@@ -54,7 +52,6 @@ public class TokenizeController {
     @PostMapping("/detokenize")
     public Mono<Void> detokenize(ServerWebExchange exchange) {
         return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
-                .publishOn(Schedulers.boundedElastic())
                 .map(body -> {
                     JsonNode root = ChatCompletionRequestParser.readObject(body);
                     checkModel(root);
@@ -68,18 +65,16 @@ public class TokenizeController {
         checkModel(root);
         int maxModelLen = engine.modelInfo().maxModelLen();
         if (field(root, "messages") != null) {
-            // the chat layer reads numbers as Python does (doubles), like a chat request's messages and tools
-            JsonNode chat = ChatCompletionRequestParser.forChatLayer(body);
-            JsonNode tools = field(chat, "tools");
+            JsonNode tools = field(root, "tools");
             if (tools != null && !tools.isArray()) {
                 throw typeError("tools", "an array", tools);
             }
-            JsonNode kwargs = field(chat, "chat_template_kwargs");
+            JsonNode kwargs = field(root, "chat_template_kwargs");
             if (kwargs != null && !kwargs.isObject()) {
                 throw typeError("chat_template_kwargs", "an object", kwargs);
             }
             Boolean addGenerationPrompt = bool(root, "add_generation_prompt");
-            PromptDryRun.TokenizeResult r = dryRun.tokenizeChat(new ChatInput(field(chat, "messages"), tools,
+            PromptDryRun.TokenizeResult r = dryRun.tokenizeChat(new ChatInput(field(root, "messages"), tools,
                     addGenerationPrompt == null || addGenerationPrompt, kwargs), maxModelLen);
             return new TokenizeResponse(r.count(), r.maxModelLen(), r.tokens(), r.prompt());
         }

@@ -7,8 +7,9 @@ import dev.llamaserve.engine.EngineState;
 import dev.llamaserve.engine.EngineStats;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
+import dev.llamaserve.engine.InvalidRequestException;
 import dev.llamaserve.engine.ModelInfo;
-import dev.llamaserve.engine.SamplingParams;
+import dev.llamaserve.engine.ValidatedRequest;
 import dev.llamaserve.engine.kv.BlockManager;
 import dev.llamaserve.engine.model.CausalLm;
 import dev.llamaserve.engine.runner.ModelRunner;
@@ -21,11 +22,8 @@ import dev.llamaserve.engine.scheduler.Scheduler;
 import dev.llamaserve.engine.scheduler.SchedulerConfig;
 import dev.llamaserve.engine.scheduler.SchedulerOutput;
 import dev.llamaserve.engine.scheduler.Sequence;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Locale;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
@@ -38,10 +36,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The serving engine: one engine thread owns the scheduler, the KV block tables and every request's
- * state; each step it schedules (decodes plus prefill chunks under the token budget), runs the model
- * once for the whole batch, samples each finished row with the request's own sampler, and queues the
- * events. Callers only enqueue (submit, abort) and read (event streams, stats): there are no locks
- * around the scheduler.
+ * state. Each {@link #step()} reads schedule → {@code runner.execute} → {@code outputs.update}: the
+ * scheduler picks decodes plus prefill chunks under the token budget, the runner runs the model once for
+ * the whole batch, and the {@link OutputProcessor} samples, detokenizes, stops and finishes requests.
+ * Callers only enqueue (submit, abort) and read (event streams, stats): there are no locks around the
+ * scheduler. Requests are checked by {@link GenerationRequest#validate}; the engine adds only what it alone
+ * knows (KV capacity, the waiting queue, duplicate ids).
  *
  * <p>Construction: {@code LlmEngine.start(model, detokenizer, modelInfo, EngineOptions.defaults())}.
  * The engine takes ownership of the model and closes it in {@link #close()}.
@@ -49,7 +49,6 @@ import org.slf4j.LoggerFactory;
 public final class LlmEngine implements InferenceEngine {
 
     private static final Logger LOG = LoggerFactory.getLogger(LlmEngine.class);
-    private static final int RECENT_STEPS = 32;
 
     private final CausalLm model;
     private final Detokenizer detokenizer;
@@ -59,30 +58,22 @@ public final class LlmEngine implements InferenceEngine {
     private final BlockManager kv;
     private final Scheduler scheduler;
     private final ModelRunner runner;
-    private final SamplerWorkspace workspace;
+    private final RequestTable requests;
+    private final StatsRecorder stats;
+    private final OutputProcessor outputs;
     private final ExecutorService delivery;
     private final Thread thread;
 
     private final AtomicReference<EngineState> state = new AtomicReference<>(EngineState.LOADING);
-    private final AtomicInteger waitingCount = new AtomicInteger();
-    private final ConcurrentHashMap<String, RequestState> active = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
     private volatile boolean stopRequested;
     /** Set by the engine thread as it exits, before its last look at the inbox. */
     private volatile boolean terminated;
     private volatile long drainDeadline;
-    private volatile Snapshot snapshot;
 
     // Engine thread only.
-    private final Map<Long, RequestState> bySequence = new HashMap<>();
-    private final int[] recentBatch = new int[RECENT_STEPS];
-    private long steps;
-    private long preemptions;
     private int consecutiveFailures;
     private long nextSequenceId;
-
-    private record Snapshot(int running, long kvUsed, int lastBatch, int maxRecentBatch, long steps,
-            long preemptions) {}
 
     private record Abort(RequestState state) {}
 
@@ -115,7 +106,10 @@ public final class LlmEngine implements InferenceEngine {
         this.scheduler = new Scheduler(new SchedulerConfig(options.maxNumBatchedTokens(), options.maxNumSeqs(),
                 Math.max(1, model.maxChunkTokens())), kv);
         this.runner = new ModelRunner(model, kv);
-        this.workspace = new SamplerWorkspace(runner.vocabSize());
+        this.requests = new RequestTable(options.maxWaiting());
+        this.stats = new StatsRecorder(scheduler, kv);
+        this.outputs = new OutputProcessor(scheduler, requests, stats, new SamplerWorkspace(runner.vocabSize()),
+                options.maxBufferedEvents());
         AtomicInteger n = new AtomicInteger();
         this.delivery = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
             Thread t = new Thread(r, "llm-engine-delivery-" + n.incrementAndGet());
@@ -124,7 +118,6 @@ public final class LlmEngine implements InferenceEngine {
         });
         this.thread = new Thread(this::loop, "llm-engine");
         this.thread.setDaemon(true);
-        this.snapshot = new Snapshot(0, 0, 0, 0, 0, 0);
     }
 
     /** Builds an engine and starts its thread. */
@@ -152,43 +145,50 @@ public final class LlmEngine implements InferenceEngine {
 
     @Override
     public Flow.Publisher<EngineEvent> submit(GenerationRequest request) {
+        return submit(request, delivery);
+    }
+
+    @Override
+    public Flow.Publisher<EngineEvent> submit(GenerationRequest request, Executor deliverOn) {
         EngineState s = state.get();
         if (s != EngineState.READY) {
-            throw new EngineException.Unavailable(s, "engine is " + s.name().toLowerCase(java.util.Locale.ROOT));
+            throw unavailable(s);
         }
-        int maxTokens = validate(request);
-        SamplingConfig sampling = SamplingConfig.resolve(request.params(), defaults, maxTokens);
-        int w;
-        do {
-            w = waitingCount.get();
-            if (w >= options.maxWaiting()) {
-                throw new EngineException.Overloaded("waiting queue is full (" + options.maxWaiting()
-                        + " requests); retry later");
-            }
-        } while (!waitingCount.compareAndSet(w, w + 1));
+        ValidatedRequest checked = request.validate(modelInfo);
+        checkKvCapacity(checked);
+        SamplingConfig sampling = SamplingConfig.resolve(request.params(), defaults, checked.maxTokens());
         RequestState[] holder = new RequestState[1];
-        EventStream stream = new EventStream(delivery, options.maxBufferedEvents(), () -> requestAbort(holder[0]));
+        EventStream stream = new EventStream(deliverOn == null ? delivery : deliverOn, options.maxBufferedEvents(),
+                () -> requestAbort(holder[0]));
         RequestState rs = new RequestState(request, sampling, stream);
         holder[0] = rs;
-        if (active.putIfAbsent(request.requestId(), rs) != null) {
-            waitingCount.decrementAndGet();
-            throw new EngineException.InvalidRequest("request_id", "duplicate_request_id",
-                    "request id " + request.requestId() + " is already in use");
-        }
+        requests.add(rs);
         inbox.add(rs);
         if (terminated && inbox.remove(rs)) {
             // The engine thread exited between the state check and the enqueue: nobody would serve it.
-            active.remove(request.requestId(), rs);
-            waitingCount.decrementAndGet();
-            EngineState now = state.get();
-            throw new EngineException.Unavailable(now, "engine is " + now.name().toLowerCase(java.util.Locale.ROOT));
+            requests.undoAdd(rs);
+            throw unavailable(state.get());
         }
         return stream;
     }
 
+    /** What only the engine knows: the sequence must fit the KV pool (its last token's K/V is never computed). */
+    private void checkKvCapacity(ValidatedRequest r) {
+        int slots = r.maxSequenceLength() - 1;
+        if (kv.blocksFor(slots) > kv.totalBlocks()) {
+            throw new InvalidRequestException(r.request().names().maxTokens(), InvalidRequestException.KV_CACHE_EXCEEDED,
+                    "prompt + " + r.request().names().maxTokens() + " = " + r.maxSequenceLength()
+                            + " tokens exceeds the KV cache of " + (long) kv.totalBlocks() * kv.blockSize() + " tokens");
+        }
+    }
+
+    private static EngineException.Unavailable unavailable(EngineState s) {
+        return new EngineException.Unavailable(s, "engine is " + s.name().toLowerCase(Locale.ROOT));
+    }
+
     @Override
     public boolean abort(String requestId) {
-        RequestState rs = active.get(requestId);
+        RequestState rs = requests.get(requestId);
         if (rs == null) {
             return false;
         }
@@ -203,9 +203,7 @@ public final class LlmEngine implements InferenceEngine {
 
     @Override
     public EngineStats stats() {
-        Snapshot s = snapshot;
-        return new EngineStats(state.get(), waitingCount.get(), s.running(), s.kvUsed(), kv.totalBlocks(),
-                s.lastBatch(), s.maxRecentBatch(), s.steps(), s.preemptions());
+        return stats.stats(state.get(), requests.waiting());
     }
 
     @Override
@@ -264,12 +262,12 @@ public final class LlmEngine implements InferenceEngine {
                         break;
                     }
                     if (System.nanoTime() - drainDeadline > 0) {
-                        finishAll(EngineEvent.FinishReason.ABORT, "engine shut down before the request finished");
+                        outputs.finishAll(EngineEvent.FinishReason.ABORT, "engine shut down before the request finished");
                         break;
                     }
                 }
                 if (state.get() == EngineState.FAILED || !scheduler.hasWork()) {
-                    publishSnapshot(0);
+                    stats.publish();
                     continue;
                 }
                 step();
@@ -279,18 +277,18 @@ public final class LlmEngine implements InferenceEngine {
         } catch (Throwable t) {
             LOG.error("engine thread failed", t);
             state.set(EngineState.FAILED);
-            finishAll(EngineEvent.FinishReason.ERROR, "engine failed: " + t);
+            outputs.finishAll(EngineEvent.FinishReason.ERROR, "engine failed: " + t);
         } finally {
             terminated = true;
             // Requests that slipped into the inbox after the last check.
             Object cmd;
             while ((cmd = inbox.poll()) != null) {
                 if (cmd instanceof RequestState rs) {
-                    admitToEngine(rs);
+                    admit(rs);
                 }
             }
-            finishAll(EngineEvent.FinishReason.ABORT, "engine closed");
-            publishSnapshot(0);
+            outputs.finishAll(EngineEvent.FinishReason.ABORT, "engine closed");
+            stats.publish();
             try {
                 model.close();
             } catch (RuntimeException e) {
@@ -301,21 +299,21 @@ public final class LlmEngine implements InferenceEngine {
 
     private void handle(Object cmd) {
         if (cmd instanceof RequestState rs) {
-            admitToEngine(rs);
+            admit(rs);
             if (state.get() == EngineState.FAILED) {
-                finish(rs, EngineEvent.FinishReason.ERROR, null, "", "engine failed");
+                outputs.finish(rs, EngineEvent.FinishReason.ERROR, null, "", "engine failed");
             } else if (rs.abortRequested) {
-                finish(rs, EngineEvent.FinishReason.ABORT, null, "", null);
+                outputs.finish(rs, EngineEvent.FinishReason.ABORT, null, "", null);
             }
         } else if (cmd instanceof Abort a) {
             if (a.state().sequence != null) {
-                finish(a.state(), EngineEvent.FinishReason.ABORT, null, "", null);
+                outputs.finish(a.state(), EngineEvent.FinishReason.ABORT, null, "", null);
             }
         }
     }
 
-    /** Engine thread: creates the request's sequence and sampler and queues it in the scheduler. */
-    private void admitToEngine(RequestState rs) {
+    /** Creates the request's sequence, sampler, decoder and stop matcher and queues it in the scheduler. */
+    private void admit(RequestState rs) {
         if (rs.sequence != null) {
             return;
         }
@@ -324,28 +322,17 @@ public final class LlmEngine implements InferenceEngine {
         rs.sampler = new Sampler(rs.sampling, rs.request.promptTokenIds());
         rs.decoder = detokenizer.newDecoder();
         rs.stops = new StopStrings(rs.sampling.stop());
-        bySequence.put(id, rs);
+        requests.admitted(rs);
         scheduler.add(rs.sequence);
     }
 
+    /** One engine step: schedule → runner.execute → outputs.update. */
     private void step() {
         SchedulerOutput out = scheduler.schedule();
-        preemptions += out.preempted().size();
-        for (Sequence s : out.admitted()) {
-            RequestState rs = bySequence.get(s.id());
-            if (rs != null && rs.countedWaiting) {
-                rs.countedWaiting = false;
-                waitingCount.decrementAndGet();
-            }
-        }
+        stats.preempted(out.preempted().size());
+        requests.scheduled(out.admitted());
         if (out.isEmpty()) {
-            // Work exists but nothing fits (cannot happen for validated requests): do not spin.
-            publishSnapshot(0);
-            try {
-                Thread.sleep(1);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            idleBriefly(); // work exists but nothing fits (cannot happen for validated requests): do not spin
             return;
         }
         ModelRunner.StepLogits logits;
@@ -353,189 +340,32 @@ public final class LlmEngine implements InferenceEngine {
             logits = runner.execute(out);
             consecutiveFailures = 0;
         } catch (Throwable t) {
-            consecutiveFailures++;
-            LOG.error("forward pass failed for a batch of " + out.scheduled().size() + " sequences", t);
-            String message = "model forward pass failed: " + t;
-            for (SchedulerOutput.Scheduled s : out.scheduled()) {
-                RequestState rs = bySequence.get(s.sequence().id());
-                if (rs != null) {
-                    finish(rs, EngineEvent.FinishReason.ERROR, null, "", message);
-                }
-            }
-            if (t instanceof Error || consecutiveFailures >= options.maxConsecutiveFailures()) {
-                state.set(EngineState.FAILED);
-                finishAll(EngineEvent.FinishReason.ERROR, "engine failed: " + message);
-            }
-            steps++;
-            recordBatch(out.scheduled().size());
+            forwardPassFailed(out, t);
+            stats.stepDone(out.scheduled().size());
             return;
         }
         scheduler.complete(out);
-        List<SchedulerOutput.Scheduled> scheduled = out.scheduled();
-        for (int i = 0; i < scheduled.size(); i++) {
-            SchedulerOutput.Scheduled s = scheduled.get(i);
-            if (!s.samples()) {
-                continue;
-            }
-            RequestState rs = bySequence.get(s.sequence().id());
-            if (rs == null || rs.finished) {
-                continue;
-            }
-            try {
-                onToken(rs, logits.logits(), logits.offset(i), logits.vocabSize());
-            } catch (RuntimeException e) {
-                LOG.error("sampling failed for request " + rs.request.requestId(), e);
-                finish(rs, EngineEvent.FinishReason.ERROR, null, "", "sampling failed: " + e);
-            }
-        }
-        steps++;
-        recordBatch(scheduled.size());
+        outputs.update(out, logits);
+        stats.stepDone(out.scheduled().size());
     }
 
-    private void onToken(RequestState rs, float[] logits, int offset, int vocab) {
-        Sampler.Result r = rs.sampler.sample(logits, offset, vocab, workspace);
-        int token = r.token();
-        rs.sequence.appendToken(token);
-        rs.sampler.accept(token);
-        int n = rs.sequence.outputLength();
-        SamplingConfig cfg = rs.sampling;
-        boolean stopToken = n > cfg.minTokens() && cfg.isStopToken(token);
-        String text = "";
-        String stopString = null;
-        if (!stopToken) {
-            StopStrings.Result sr = rs.stops.feed(rs.decoder.next(token), n >= cfg.minTokens());
-            text = sr.emit();
-            stopString = sr.stop();
-        }
-        List<EngineEvent.TokenLogprob> lps = r.logprob() == null ? List.of() : List.of(r.logprob());
-        if (!rs.stream.offer(new EngineEvent.Tokens(new int[] {token}, text, lps))) {
-            finish(rs, EngineEvent.FinishReason.ERROR, null, "", "consumer fell more than "
-                    + options.maxBufferedEvents() + " events behind; request aborted");
-            return;
-        }
-        if (stopToken) {
-            finish(rs, EngineEvent.FinishReason.STOP, token, releaseTail(rs), null);
-        } else if (stopString != null) {
-            finish(rs, EngineEvent.FinishReason.STOP, stopString, "", null);
-        } else if (n >= cfg.maxTokens()) {
-            finish(rs, EngineEvent.FinishReason.LENGTH, null, releaseTail(rs), null);
+    private void forwardPassFailed(SchedulerOutput out, Throwable t) {
+        consecutiveFailures++;
+        LOG.error("forward pass failed for a batch of " + out.scheduled().size() + " sequences", t);
+        String message = "model forward pass failed: " + t;
+        outputs.failBatch(out, message);
+        if (t instanceof Error || consecutiveFailures >= options.maxConsecutiveFailures()) {
+            state.set(EngineState.FAILED);
+            outputs.finishAll(EngineEvent.FinishReason.ERROR, "engine failed: " + message);
         }
     }
 
-    /** Text held back at the end: incomplete UTF-8 (flushed) and a stop-string prefix that never completed. */
-    private static String releaseTail(RequestState rs) {
-        StopStrings.Result sr = rs.stops.feed(rs.decoder.flush(), rs.sequence.outputLength() >= rs.sampling.minTokens());
-        return sr.stop() != null ? sr.emit() : sr.emit() + rs.stops.flush();
-    }
-
-    private void finish(RequestState rs, EngineEvent.FinishReason reason, Object stopReason, String text,
-            String error) {
-        if (rs.finished) {
-            return;
+    private void idleBriefly() {
+        stats.publish();
+        try {
+            Thread.sleep(1);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        rs.finished = true;
-        if (rs.countedWaiting) {
-            rs.countedWaiting = false;
-            waitingCount.decrementAndGet();
-        }
-        int completion = 0;
-        if (rs.sequence != null) {
-            scheduler.finish(rs.sequence);
-            bySequence.remove(rs.sequence.id());
-            completion = rs.sequence.outputLength();
-        }
-        active.remove(rs.request.requestId(), rs);
-        // Publish the freed KV before the stream can deliver its end: whoever sees Finished sees the KV back.
-        publishSnapshot(0);
-        rs.stream.complete(new EngineEvent.Finished(reason,
-                new EngineEvent.Usage(rs.request.promptTokenIds().length, completion), text, stopReason, error));
-    }
-
-    private void finishAll(EngineEvent.FinishReason reason, String error) {
-        for (RequestState rs : new ArrayList<>(bySequence.values())) {
-            finish(rs, reason, null, "", error);
-        }
-    }
-
-    private void recordBatch(int size) {
-        recentBatch[(int) (steps % RECENT_STEPS)] = size;
-        publishSnapshot(size);
-    }
-
-    private void publishSnapshot(int lastBatch) {
-        int max = 0;
-        for (int b : recentBatch) {
-            max = Math.max(max, b);
-        }
-        snapshot = new Snapshot(scheduler.numRunning(), kv.usedBlocks(), lastBatch == 0 ? snapshot.lastBatch() : lastBatch,
-                max, steps, preemptions);
-    }
-
-    // ---------------------------------------------------------------- validation
-
-    /** Checks what the engine must (lengths, ids, limits); returns the resolved completion limit. */
-    private int validate(GenerationRequest r) {
-        int[] prompt = r.promptTokenIds();
-        int vocab = runner.vocabSize();
-        int maxLen = modelInfo.maxModelLen();
-        for (int t : prompt) {
-            if (t < 0 || t >= vocab) {
-                throw new EngineException.InvalidRequest("prompt", "invalid_token",
-                        "prompt token id " + t + " is outside the vocabulary [0, " + vocab + ")");
-            }
-        }
-        if (prompt.length >= maxLen) {
-            throw new EngineException.InvalidRequest("messages", "context_length_exceeded",
-                    "prompt has " + prompt.length + " tokens; the model's context is " + maxLen
-                            + " tokens including at least 1 completion token");
-        }
-        SamplingParams p = r.params();
-        int maxTokens = p.maxTokens() == null ? maxLen - prompt.length : p.maxTokens();
-        if (maxTokens < 1) {
-            throw new EngineException.InvalidRequest("max_tokens", "invalid_value",
-                    "max_tokens must be >= 1, was " + maxTokens);
-        }
-        if ((long) prompt.length + maxTokens > maxLen) {
-            throw new EngineException.InvalidRequest("max_tokens", "context_length_exceeded",
-                    "prompt (" + prompt.length + " tokens) + max_tokens (" + maxTokens + ") exceeds the context of "
-                            + maxLen + " tokens");
-        }
-        // The last token's K/V is never computed: a sequence holds at most prompt + max_tokens - 1 slots.
-        if (kv.blocksFor(prompt.length + maxTokens - 1) > kv.totalBlocks()) {
-            throw new EngineException.InvalidRequest("max_tokens", "kv_cache_exceeded",
-                    "prompt + max_tokens = " + (prompt.length + maxTokens) + " tokens exceeds the KV cache of "
-                            + (long) kv.totalBlocks() * kv.blockSize() + " tokens");
-        }
-        if (p.stop().size() > SamplingParams.MAX_STOP_STRINGS) {
-            throw new EngineException.InvalidRequest("stop", "invalid_value",
-                    "at most " + SamplingParams.MAX_STOP_STRINGS + " stop strings, got " + p.stop().size());
-        }
-        if (p.logprobs() != null && (p.logprobs() < 0 || p.logprobs() > SamplingParams.MAX_TOP_LOGPROBS)) {
-            throw new EngineException.InvalidRequest("top_logprobs", "invalid_value",
-                    "top_logprobs must be in [0, " + SamplingParams.MAX_TOP_LOGPROBS + "], was " + p.logprobs());
-        }
-        for (Integer id : p.logitBias().keySet()) {
-            if (id < 0 || id >= vocab) {
-                throw new EngineException.InvalidRequest("logit_bias", "invalid_token",
-                        "logit_bias token id " + id + " is outside the vocabulary [0, " + vocab + ")");
-            }
-        }
-        if (p.temperature() != null && !(p.temperature() >= 0)) {
-            throw new EngineException.InvalidRequest("temperature", "invalid_value",
-                    "temperature must be >= 0, was " + p.temperature());
-        }
-        if (p.topP() != null && !(p.topP() > 0 && p.topP() <= 1)) {
-            throw new EngineException.InvalidRequest("top_p", "invalid_value",
-                    "top_p must be in (0, 1], was " + p.topP());
-        }
-        if (p.minP() != null && !(p.minP() >= 0 && p.minP() <= 1)) {
-            throw new EngineException.InvalidRequest("min_p", "invalid_value",
-                    "min_p must be in [0, 1], was " + p.minP());
-        }
-        if (!(p.repetitionPenalty() > 0)) {
-            throw new EngineException.InvalidRequest("repetition_penalty", "invalid_value",
-                    "repetition_penalty must be > 0, was " + p.repetitionPenalty());
-        }
-        return maxTokens;
     }
 }

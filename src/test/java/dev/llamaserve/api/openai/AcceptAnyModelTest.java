@@ -3,6 +3,8 @@ package dev.llamaserve.api.openai;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llamaserve.chat.ChatFormat;
+import dev.llamaserve.chat.ChatOptions;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -10,8 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * llm.api.accept-any-model, on the controller's request preparation: the scripted engine (only its model
- * info is read) with the tiny fixture's real tokenizer, and a one-line prompt seam (encoding is not what
- * this checks).
+ * info is read) with the tiny fixture's real tokenizer and chat format.
  */
 class AcceptAnyModelTest {
 
@@ -20,8 +21,8 @@ class AcceptAnyModelTest {
             .getBytes(StandardCharsets.UTF_8);
 
     private ChatCompletionsController controller(boolean acceptAny) {
-        return new ChatCompletionsController(new ScriptedEngine(FixtureTokenizer.get()), p -> new ChatPromptEncoder.EncodedPrompt(new int[] {1, 2}),
-                served,
+        return new ChatCompletionsController(new ScriptedEngine(FixtureTokenizer.get()),
+                new ChatFormat(FixtureTokenizer.get(), new ChatOptions(ChatOptions.DEFAULT_DATE, false, 256, ChatOptions.Enabled.TRUE)), served,
                 new ApiSettings(acceptAny, 1024 * 1024, Duration.ofSeconds(5), Duration.ofSeconds(1)));
     }
 

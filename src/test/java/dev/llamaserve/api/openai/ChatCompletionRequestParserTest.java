@@ -3,23 +3,35 @@ package dev.llamaserve.api.openai;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.engine.SamplingParams;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
 class ChatCompletionRequestParserTest {
 
-    private final ChatCompletionRequestParser parser = new ChatCompletionRequestParser(1000);
+    private final ChatCompletionRequestParser parser = new ChatCompletionRequestParser();
+    private static final ModelInfo MODEL = new ModelInfo(4096, 1000, Set.of(2), 1.0, 1.0, false);
 
     private ChatCompletionParams parse(String extra) {
         String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]" + (extra.isEmpty() ? "" : "," + extra) + "}";
         return parser.parse(body.getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * The request is refused with a 400 naming {@code param}: by the parser (JSON types, unsupported features) or
+     * by the engine's request validation (ranges), which every submit runs.
+     */
     private void rejects(String extra, String param, String code) {
-        assertThatThrownBy(() -> parse(extra)).as(extra).isInstanceOfSatisfying(ApiException.class, e -> {
+        assertThatThrownBy(() -> {
+            ChatCompletionParams p = parse(extra);
+            new GenerationRequest("r", new int[] {1, 2, 3}, p.sampling(), p.names()).validate(MODEL);
+        }).as(extra).isInstanceOfSatisfying(RuntimeException.class, t -> {
+            ApiException e = ApiErrors.from(t, null);
             assertThat(e.status()).isEqualTo(400);
             assertThat(e.param()).isEqualTo(param);
             assertThat(e.code()).isEqualTo(code);
@@ -94,7 +106,7 @@ class ChatCompletionRequestParserTest {
         rejects("\"repetition_penalty\":0", "repetition_penalty", "invalid_value");
         rejects("\"min_p\":1.5", "min_p", "invalid_value");
         rejects("\"top_k\":-2", "top_k", "invalid_value");
-        rejects("\"max_tokens\":1e999999999999", null, "invalid_json"); // exponent beyond BigDecimal
+        rejects("\"max_tokens\":1e999999999999", "max_tokens", "invalid_value"); // exponent beyond any double
     }
 
     @Test

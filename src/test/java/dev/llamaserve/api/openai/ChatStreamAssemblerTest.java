@@ -15,7 +15,7 @@ class ChatStreamAssemblerTest {
     private final ToolCallStartTokens startTokens = new ToolCallStartTokens(FixtureTokenizer.get());
 
     private ChatStreamAssembler assembler(boolean tools, boolean usage) {
-        return new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), tools, startTokens, null, usage);
+        return new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), tools, startTokens, null, usage, "req-1");
     }
 
     private static EngineEvent.Tokens text(String s) {

@@ -151,8 +151,9 @@ class CompletionsHttpTest extends RealEngineWebTest {
         Arrays.fill(long_, 64);
         assertError(post("/v1/completions", completion(Arrays.toString(long_).replace(" ", ""), "")), 400,
                 "invalid_request_error", "prompt", "context_length_exceeded");
+        // prompt + max_tokens over the context: the field to change is max_tokens (as on /v1/chat/completions)
         assertError(post("/v1/completions", completion("\"x\"", "\"max_tokens\":" + MAX_MODEL_LEN)), 400,
-                "invalid_request_error", "prompt", "context_length_exceeded");
+                "invalid_request_error", "max_tokens", "context_length_exceeded");
         assertError(post("/v1/completions", "{\"model\":\"gpt-5\",\"prompt\":\"x\"}"), 404, "invalid_request_error",
                 "model", "model_not_found");
     }

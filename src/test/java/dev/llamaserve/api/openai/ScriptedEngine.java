@@ -103,6 +103,7 @@ public class ScriptedEngine implements InferenceEngine {
         if (submitError != null) {
             throw submitError;
         }
+        request.validate(modelInfo()); // as the engine contract says: the same 400s as the real engine
         submitted.add(request);
         Flux<EngineEvent> events = script.apply(request)
                 .doOnCancel(() -> cancelled.add(request.requestId()));

@@ -14,6 +14,7 @@ import dev.llamaserve.engine.EngineEvent.FinishReason;
 import dev.llamaserve.engine.EngineException;
 import dev.llamaserve.engine.EngineState;
 import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.InvalidRequestException;
 import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.engine.SamplingParams;
 import dev.llamaserve.engine.kv.BlockManager;
@@ -402,7 +403,7 @@ public abstract class EngineContractTest {
     @Test
     void requestLargerThanTheKvPoolIsRejected() {
         LlmEngine e = engine(opts().withKvTokenBudget(64));
-        EngineException.InvalidRequest ex = assertThrows(EngineException.InvalidRequest.class,
+        InvalidRequestException ex = assertThrows(InvalidRequestException.class,
                 () -> e.submit(new GenerationRequest("big", prompt(60, 1), greedy(10).build())));
         assertEquals("max_tokens", ex.param());
     }
@@ -411,9 +412,9 @@ public abstract class EngineContractTest {
     void promptOverTheContextIsRejected() {
         LlmEngine e = engine(opts());
         int max = modelInfo().maxModelLen();
-        assertThrows(EngineException.InvalidRequest.class,
+        assertThrows(InvalidRequestException.class,
                 () -> e.submit(new GenerationRequest("long", prompt(max, 1), greedy(1).build())));
-        assertThrows(EngineException.InvalidRequest.class,
+        assertThrows(InvalidRequestException.class,
                 () -> e.submit(new GenerationRequest("long2", prompt(10, 1), greedy(max).build())));
     }
 
@@ -647,7 +648,7 @@ public abstract class EngineContractTest {
         ControlledLm lm = new ControlledLm(newModel()).gated(true);
         LlmEngine e = engine(lm, opts());
         e.submit(new GenerationRequest("same", prompt(8, 1), greedy(3).build()));
-        assertThrows(EngineException.InvalidRequest.class,
+        assertThrows(InvalidRequestException.class,
                 () -> e.submit(new GenerationRequest("same", prompt(8, 1), greedy(3).build())));
         lm.gated(false);
     }

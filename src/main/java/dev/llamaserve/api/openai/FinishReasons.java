@@ -1,0 +1,38 @@
+package dev.llamaserve.api.openai;
+
+import dev.llamaserve.engine.EngineEvent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one map from the engine's finish reason to OpenAI's {@code finish_reason}, for both completion
+ * endpoints, streamed or not. An engine error or abort is not a finish reason but an error: an
+ * {@link ApiException} from {@link ApiErrors} (the engine's detail goes to the log, never to the client).
+ * The chat endpoint answers {@link #TOOL_CALLS} instead when the output parsed as tool calls.
+ */
+final class FinishReasons {
+
+    private static final Logger log = LoggerFactory.getLogger(FinishReasons.class);
+
+    static final String STOP = "stop";
+    static final String LENGTH = "length";
+    static final String TOOL_CALLS = "tool_calls";
+
+    private FinishReasons() {}
+
+    /**
+     * @param requestId the client's request id, for the log line and the generic error message
+     * @throws ApiException for {@code ERROR} (500) and {@code ABORT} (503 {@code aborted})
+     */
+    static String openAi(EngineEvent.Finished f, String requestId) {
+        return switch (f.reason()) {
+            case STOP -> STOP;
+            case LENGTH -> LENGTH;
+            case ABORT -> throw ApiException.unavailable("aborted", "The request was aborted by the server.");
+            case ERROR -> {
+                log.warn("request_id={} the engine failed the request: {}", requestId, f.errorMessage());
+                throw ApiErrors.modelFailed(requestId);
+            }
+        };
+    }
+}

@@ -1,0 +1,62 @@
+package dev.llamaserve.engine.core;
+
+import dev.llamaserve.engine.EngineState;
+import dev.llamaserve.engine.EngineStats;
+import dev.llamaserve.engine.kv.BlockManager;
+import dev.llamaserve.engine.scheduler.Scheduler;
+
+/**
+ * The engine thread's counters (steps, preemptions, recent batch sizes) and the snapshot that other threads
+ * read through {@link #stats}.
+ */
+final class StatsRecorder {
+
+    private static final int RECENT_STEPS = 32;
+
+    private final Scheduler scheduler;
+    private final BlockManager kv;
+    // Engine thread only.
+    private final int[] recentBatch = new int[RECENT_STEPS];
+    private long steps;
+    private long preemptions;
+    private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0);
+
+    private record Snapshot(int running, long kvUsed, int lastBatch, int maxRecentBatch, long steps,
+            long preemptions) {}
+
+    StatsRecorder(Scheduler scheduler, BlockManager kv) {
+        this.scheduler = scheduler;
+        this.kv = kv;
+    }
+
+    void preempted(int sequences) {
+        preemptions += sequences;
+    }
+
+    /** Engine thread: a step ran (or failed) with {@code batch} sequences. */
+    void stepDone(int batch) {
+        steps++;
+        recentBatch[(int) (steps % RECENT_STEPS)] = batch;
+        publish(batch);
+    }
+
+    /** Engine thread: publishes the current load (e.g. KV freed) without counting a step. */
+    void publish() {
+        publish(0);
+    }
+
+    EngineStats stats(EngineState state, int waiting) {
+        Snapshot s = snapshot;
+        return new EngineStats(state, waiting, s.running(), s.kvUsed(), kv.totalBlocks(), s.lastBatch(),
+                s.maxRecentBatch(), s.steps(), s.preemptions());
+    }
+
+    private void publish(int lastBatch) {
+        int max = 0;
+        for (int b : recentBatch) {
+            max = Math.max(max, b);
+        }
+        snapshot = new Snapshot(scheduler.numRunning(), kv.usedBlocks(),
+                lastBatch == 0 ? snapshot.lastBatch() : lastBatch, max, steps, preemptions);
+    }
+}
