@@ -338,6 +338,7 @@ public final class LlmEngine implements InferenceEngine {
                 waitingCount.decrementAndGet();
             }
         }
+        publishSnapshot(0); // while the model runs, stats count this step's admissions as running
         if (out.isEmpty()) {
             // Work exists but nothing fits (cannot happen for validated requests): do not spin.
             publishSnapshot(0);
