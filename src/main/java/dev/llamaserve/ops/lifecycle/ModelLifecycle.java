@@ -12,20 +12,27 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.ApplicationContextAware;
+import org.springframework.context.ApplicationListener;
 import org.springframework.context.SmartLifecycle;
+import org.springframework.context.event.ContextClosedEvent;
 
 /**
  * The service's life around the model: the web server starts first; then ({@link #start}) the model loads
  * on a background thread, one warm-up generation runs through the real engine, and only then the phase is
  * {@link ServingPhase#READY}. A load or warm-up failure makes the phase {@link ServingPhase#FAILED} and is
- * handed to the failure handler (which reports it and exits). On shutdown ({@link #stop}, before the web
- * server's graceful shutdown) the phase turns {@link ServingPhase#DRAINING} at once and the engine is closed:
- * it refuses new requests, lets running ones finish within its drain timeout, then ends the rest.
+ * handed to the failure handler (which reports it and exits). On shutdown (the context's
+ * {@link ContextClosedEvent}, published before any lifecycle bean stops, so while the web server still
+ * serves) the phase turns {@link ServingPhase#DRAINING} at once and the engine is closed: it refuses new
+ * requests, lets running ones finish within its drain timeout, then ends the rest; only then the web server
+ * shuts down. Stopping the lifecycle without closing the context (a paused test context) does not drain.
  *
  * <p>The phase also follows the engine once it serves: an engine that failed (repeated forward-pass
  * failures, a JVM error) makes the phase FAILED.
  */
-public final class ModelLifecycle implements SmartLifecycle {
+public final class ModelLifecycle
+        implements SmartLifecycle, ApplicationListener<ContextClosedEvent>, ApplicationContextAware {
 
     private static final Logger log = LoggerFactory.getLogger(ModelLifecycle.class);
 
@@ -49,6 +56,7 @@ public final class ModelLifecycle implements SmartLifecycle {
     private final AtomicBoolean loadStarted = new AtomicBoolean();
     private volatile InferenceEngine engine;
     private volatile boolean running;
+    private ApplicationContext context;
 
     /**
      * @param loader loads the model and starts the engine
@@ -167,19 +175,30 @@ public final class ModelLifecycle implements SmartLifecycle {
         }
     }
 
+    /** Drains when this lifecycle's own context closes (not a child's, whose events reach it too). */
+    @Override
+    public void onApplicationEvent(ContextClosedEvent event) {
+        if (event.getApplicationContext() == context) {
+            drain();
+        }
+    }
+
+    @Override
+    public void setApplicationContext(ApplicationContext applicationContext) {
+        this.context = applicationContext;
+    }
+
+    /** Begins the load once the web server has started (this starts after it). */
     @Override
     public void start() {
         running = true;
         beginLoading();
     }
 
+    /** Nothing to stop: the drain belongs to the context's close ({@link #onApplicationEvent}). */
     @Override
     public void stop() {
-        try {
-            drain();
-        } finally {
-            running = false;
-        }
+        running = false;
     }
 
     @Override
@@ -187,7 +206,7 @@ public final class ModelLifecycle implements SmartLifecycle {
         return running;
     }
 
-    /** Stops first (before the web server's graceful shutdown), starts last (after the web server). */
+    /** Starts last, after the web server. */
     @Override
     public int getPhase() {
         return SmartLifecycle.DEFAULT_PHASE;
