@@ -97,6 +97,11 @@ class GracefulShutdownIT {
         boolean exited = process.waitFor(DRAIN.toSeconds() + 10 - Duration.ofNanos(System.nanoTime() - sigterm)
                 .toSeconds(), TimeUnit.SECONDS);
         assertThat(exited).as("exited within drain timeout + 10 s; log:%n%s", tail(log)).isTrue();
+        long lastShort = shortStreams.stream().mapToLong(st -> st.doneAt).max().orElseThrow();
+        System.out.printf("graceful shutdown: %d of 4 short streams running at SIGTERM, all done %d ms after it;"
+                        + " long stream ended with an error %d ms after it; process exited %d ms after it%n",
+                runningAtSigterm, (lastShort - sigterm) / 1_000_000, (longStream.errorAt - sigterm) / 1_000_000,
+                (System.nanoTime() - sigterm) / 1_000_000);
         assertThat(Files.readString(log)).contains("Draining: readiness DOWN");
     }
 
