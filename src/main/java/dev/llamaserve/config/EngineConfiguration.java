@@ -7,52 +7,44 @@ import dev.llamaserve.chat.LlamaTokenizer;
 import dev.llamaserve.chat.PromptDryRun;
 import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.ModelInfo;
-import dev.llamaserve.engine.core.EngineOptions;
-import dev.llamaserve.engine.core.LlmEngine;
-import dev.llamaserve.engine.model.GenerationConfig;
-import dev.llamaserve.engine.sampling.SamplingDefaults;
+import dev.llamaserve.ops.lifecycle.LifecycleEngine;
+import dev.llamaserve.ops.lifecycle.ModelLifecycle;
 import java.util.Locale;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Lazy;
 
-/** Wires the model runtime, the engine and the chat format. */
+/**
+ * Wires the engine and the chat format around the background model load ({@link LifecycleConfiguration}).
+ * The {@link InferenceEngine} exists from startup and refuses (503) until
+ * the model is loaded. The beans made from the loaded model (tokenizer, model info, chat format, prompt dry
+ * run) are {@link Lazy}: created on first use, which waits for the load; the web routes that use them are
+ * only reached once the model is ready.
+ */
 @Configuration(proxyBeanMethods = false)
 public class EngineConfiguration {
 
     @Bean(destroyMethod = "close")
-    ModelRuntime modelRuntime(LlmProperties props) {
-        return ModelRuntime.load(props);
+    InferenceEngine inferenceEngine(ModelLifecycle lifecycle) {
+        return new LifecycleEngine(lifecycle);
+    }
+
+    @Bean(destroyMethod = "")
+    @Lazy
+    LlamaTokenizer llamaTokenizer(ModelLifecycle lifecycle, ModelLoading loading) {
+        lifecycle.awaitLoaded();
+        return loading.runtime().tokenizer();
     }
 
     @Bean
-    LlamaTokenizer llamaTokenizer(ModelRuntime runtime) {
-        return runtime.tokenizer();
+    @Lazy
+    ModelInfo modelInfo(ModelLifecycle lifecycle) {
+        return lifecycle.awaitLoaded().modelInfo();
     }
 
     @Bean
-    ModelInfo modelInfo(ModelRuntime runtime) {
-        GenerationConfig g = runtime.generationConfig();
-        return new ModelInfo(runtime.plan().maxModelLen(), runtime.model().config().vocabSize(),
-                g.stopTokenIds(runtime.model().config()), g.defaultTemperature(), g.defaultTopP(), runtime.demo());
-    }
-
-    @Bean(destroyMethod = "close")
-    InferenceEngine inferenceEngine(ModelRuntime runtime, ModelInfo info, LlmProperties props) {
-        LlmProperties.Engine e = props.engine();
-        EngineOptions options = EngineOptions.defaults()
-                .withMaxNumBatchedTokens(e.maxNumBatchedTokens())
-                .withMaxNumSeqs(e.maxNumSeqs())
-                .withMaxWaiting(e.maxWaiting())
-                .withMaxBufferedEvents(e.maxBufferedEvents())
-                .withBlockSize(e.blockSize())
-                .withKvTokenBudget(Math.toIntExact(runtime.plan().kvTokens()));
-        GenerationConfig g = runtime.generationConfig();
-        SamplingDefaults defaults = new SamplingDefaults(g.defaultTemperature(), g.defaultTopP(), g.defaultTopK(),
-                info.eosTokenIds());
-        return LlmEngine.start(runtime.model(), runtime.tokenizer(), info, defaults, options);
-    }
-
-    @Bean
+    @Lazy
     ChatFormat chatFormat(LlamaTokenizer tokenizer, LlmProperties props) {
         LlmProperties.Chat c = props.chat();
         return new ChatFormat(tokenizer, new ChatOptions(c.dateString(), c.rejectSpecialTokens(), c.maxMessages(),
@@ -60,12 +52,13 @@ public class EngineConfiguration {
     }
 
     @Bean
+    @Lazy
     PromptDryRun promptDryRun(LlamaTokenizer tokenizer, ChatFormat chatFormat) {
         return new PromptDryRun(tokenizer, chatFormat);
     }
 
     @Bean
-    ServedModel servedModel(ModelRuntime runtime, LlmProperties props) {
-        return new ServedModel(runtime.servedName(), props.model().aliases());
+    ServedModel servedModel(LlmProperties props) {
+        return new ServedModel(ModelRuntime.servedName(props), props.model().aliases());
     }
 }

@@ -9,17 +9,31 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * Every {@code llm.*} setting except {@code llm.api.*} (see the API's own properties). The README's table
  * lists them with their defaults.
  *
- * @param cacheDir where the demo checkpoint is written when no model path is set
+ * @param cacheDir where the demo checkpoint is written when no model path is set; default
+ *     {@code .cache/llama-serve} in the user's home directory
  * @param model which checkpoint to serve and how
  * @param engine scheduling and KV-cache limits
  * @param chat chat-template settings
  */
 @ConfigurationProperties(prefix = "llm")
 public record LlmProperties(
-        @DefaultValue("${user.home}/.cache/llama-serve") Path cacheDir,
+        Path cacheDir,
         @DefaultValue Model model,
         @DefaultValue Engine engine,
         @DefaultValue Chat chat) {
+
+    public LlmProperties {
+        // Not @DefaultValue("${user.home}/..."): binder defaults are not placeholder-resolved (that wrote the
+        // demo into a folder literally named "${user.home}" under the working directory).
+        if (cacheDir == null) {
+            cacheDir = defaultCacheDir();
+        }
+    }
+
+    /** {@code ~/.cache/llama-serve}: the real home directory's. */
+    public static Path defaultCacheDir() {
+        return Path.of(System.getProperty("user.home"), ".cache", "llama-serve");
+    }
 
     /**
      * @param path Hugging Face checkpoint directory (env {@code LLM_MODEL_PATH}); empty: the built-in demo

@@ -52,8 +52,17 @@ public final class ModelRuntime implements AutoCloseable {
 
     /** @throws ModelStartupException with a message that says what to change */
     public static ModelRuntime load(LlmProperties props) {
+        return load(props, LoadListener.NONE);
+    }
+
+    /**
+     * Loads with {@code listener} told of the weight load's progress besides the progress log.
+     *
+     * @throws ModelStartupException with a message that says what to change
+     */
+    public static ModelRuntime load(LlmProperties props, LoadListener listener) {
         try {
-            return loadOrThrow(props);
+            return loadOrThrow(props, listener);
         } catch (ModelStartupException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -61,10 +70,30 @@ public final class ModelRuntime implements AutoCloseable {
         }
     }
 
-    private static ModelRuntime loadOrThrow(LlmProperties props) {
+    /**
+     * The model id clients send: {@code llm.model.served-name}, else the demo's name for the demo checkpoint,
+     * else the checkpoint directory's name. Known before the model loads.
+     */
+    public static String servedName(LlmProperties props) {
+        LlmProperties.Model m = props.model();
+        if (m.servedName() != null && !m.servedName().isBlank()) {
+            return m.servedName();
+        }
+        if (!configured(m)) {
+            return DemoCheckpoint.DEMO_SERVED_NAME;
+        }
+        Path dir = m.path().toAbsolutePath().normalize();
+        return DemoCheckpoint.isDemo(dir) ? DemoCheckpoint.DEMO_SERVED_NAME : dir.getFileName().toString();
+    }
+
+    private static boolean configured(LlmProperties.Model m) {
+        return m.path() != null && !m.path().toString().isBlank();
+    }
+
+    private static ModelRuntime loadOrThrow(LlmProperties props, LoadListener listener) {
         long t0 = System.nanoTime();
         LlmProperties.Model m = props.model();
-        boolean configured = m.path() != null && !m.path().toString().isBlank();
+        boolean configured = configured(m);
         Path dir = configured ? m.path().toAbsolutePath().normalize() : DemoCheckpoint.writeIfAbsent(props.cacheDir());
         if (configured && !Files.isDirectory(dir)) {
             throw new IllegalStateException("llm.model.path (LLM_MODEL_PATH) is " + dir
@@ -77,8 +106,7 @@ public final class ModelRuntime implements AutoCloseable {
                     + " Its weights are RANDOM: it produces random text. Set LLM_MODEL_PATH to a Llama 3.1"
                     + " checkpoint directory to serve a real model.", DemoCheckpoint.DEMO_SERVED_NAME, dir);
         }
-        String servedName = m.servedName() != null && !m.servedName().isBlank() ? m.servedName()
-                : demo ? DemoCheckpoint.DEMO_SERVED_NAME : dir.getFileName().toString();
+        String servedName = servedName(props);
 
         Checkpoint checkpoint = Checkpoint.open(dir);
         GenerationConfig generation = GenerationConfigParser.read(dir);
@@ -97,7 +125,7 @@ public final class ModelRuntime implements AutoCloseable {
         LlamaModel model = LlamaModel.load(checkpoint,
                 new ModelOptions(deviceOption(device),
                         dtype.optionName(), Math.toIntExact(plan.kvTokens()), e.maxNumBatchedTokens()),
-                new ProgressLog());
+                new ProgressLog(listener));
         LlamaTokenizer tokenizer;
         try {
             tokenizer = LlamaTokenizer.load(dir);
@@ -106,7 +134,7 @@ public final class ModelRuntime implements AutoCloseable {
             throw ex;
         }
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
-        log.info("Model '{}' ready in {} ms{}: {}", servedName, took.toMillis(),
+        log.info("Model '{}' loaded in {} ms{}: {}", servedName, took.toMillis(),
                 demo ? " (DEMO, random weights: output is random text)" : "", plan.summary());
         return new ModelRuntime(dir, demo, servedName, checkpoint, generation, plan, model, tokenizer);
     }
@@ -136,13 +164,19 @@ public final class ModelRuntime implements AutoCloseable {
         };
     }
 
-    /** Logs loading progress at every 10 % and once per shard. */
+    /** Logs loading progress at every 10 % and once per shard, and passes it on to {@code next}. */
     private static final class ProgressLog implements LoadListener {
+        private final LoadListener next;
         private int lastDecile = -1;
         private int lastShards = 0;
 
+        ProgressLog(LoadListener next) {
+            this.next = next;
+        }
+
         @Override
         public void progress(Progress p) {
+            next.progress(p);
             int decile = (int) (p.percent() / 10);
             if (decile != lastDecile || p.shardsLoaded() != lastShards) {
                 lastDecile = decile;
@@ -155,6 +189,7 @@ public final class ModelRuntime implements AutoCloseable {
 
         @Override
         public void loaded(Summary s) {
+            next.loaded(s);
             log.info("Weights loaded on {} in {} ms: {} MiB of weights in {}, KV pool {} MiB ({} token slots)",
                     s.device(), s.elapsed().toMillis(), s.weightBytes() >> 20, s.dtype().optionName(),
                     s.kvCacheBytes() >> 20, s.kvSlots());

@@ -1,5 +1,6 @@
 package dev.llamaserve.config;
 
+import dev.llamaserve.api.openai.ServedModel;
 import dev.llamaserve.chat.ChatFormat;
 import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.springai.EngineChatModel;
@@ -10,6 +11,7 @@ import org.springframework.beans.factory.config.ConfigurableBeanFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Lazy;
 import org.springframework.context.annotation.Scope;
 
 /**
@@ -19,10 +21,12 @@ import org.springframework.context.annotation.Scope;
 @Configuration(proxyBeanMethods = false)
 public class SpringAiConfiguration {
 
+    /** Lazy: the chat format exists once the model is loaded (creating this bean waits for the load). */
     @Bean
+    @Lazy
     @ConditionalOnMissingBean(ChatModel.class)
-    EngineChatModel engineChatModel(InferenceEngine engine, ChatFormat chatFormat, ModelRuntime runtime) {
-        return new EngineChatModel(engine, chatFormat, runtime.servedName(), ChatOptions.builder().build());
+    EngineChatModel engineChatModel(InferenceEngine engine, ChatFormat chatFormat, ServedModel served) {
+        return new EngineChatModel(engine, chatFormat, served.name(), ChatOptions.builder().build());
     }
 
     @Bean

@@ -10,6 +10,7 @@ import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.context.annotation.Lazy;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;
@@ -23,6 +24,8 @@ import reactor.core.publisher.Mono;
  * request in the engine. Runs on the connection's event loop up to the submit (which never blocks), and the
  * engine delivers the events back onto that event loop: one hand-off each way.
  */
+/* Lazy: ChatFormat exists once the model is loaded; the lifecycle gate refuses this route until then. */
+@Lazy
 @RestController
 public class ChatCompletionsController {
 

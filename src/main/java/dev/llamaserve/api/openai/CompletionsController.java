@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.context.annotation.Lazy;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;
@@ -34,6 +35,8 @@ import tools.jackson.databind.JsonNode;
  * legacy shape. {@code echo}, {@code suffix}, {@code best_of} > 1, {@code n} > 1 and batched prompts are 400s.
  * A client that disconnects aborts its request in the engine.
  */
+/* Lazy: PromptDryRun exists once the model is loaded; the lifecycle gate refuses this route until then. */
+@Lazy
 @RestController
 public class CompletionsController {
 

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.llamaserve.chat.ChatInput;
 import dev.llamaserve.chat.PromptDryRun;
 import dev.llamaserve.engine.InferenceEngine;
+import org.springframework.context.annotation.Lazy;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;
@@ -22,6 +23,8 @@ import tools.jackson.databind.JsonNode;
  * {@code chat_template_kwargs}; the rendered text comes back as {@code prompt}), and
  * {@code POST /detokenize} ({@code tokens} to text, special tokens included).
  */
+/* Lazy: PromptDryRun exists once the model is loaded; the lifecycle gate refuses this route until then. */
+@Lazy
 @RestController
 public class TokenizeController {
 

@@ -331,6 +331,7 @@ public final class LlmEngine implements InferenceEngine {
         SchedulerOutput out = scheduler.schedule();
         stats.preempted(out.preempted().size());
         requests.scheduled(out.admitted());
+        stats.publish(); // while the model runs, stats count this step's admissions as running
         if (out.isEmpty()) {
             idleBriefly(); // work exists but nothing fits (cannot happen for validated requests): do not spin
             return;

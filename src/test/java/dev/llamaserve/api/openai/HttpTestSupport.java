@@ -1,11 +1,15 @@
 package dev.llamaserve.api.openai;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llamaserve.ops.health.ProbePaths;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import org.junit.jupiter.api.BeforeEach;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.web.reactive.server.WebTestClient;
 import tools.jackson.databind.JsonNode;
@@ -17,6 +21,28 @@ public abstract class HttpTestSupport {
     protected int port;
 
     protected final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    /**
+     * The model loads in the background after the server started (and the model's routes answer 503 until
+     * then): each test starts once the readiness probe says UP, as a load balancer would send it.
+     */
+    @BeforeEach
+    void awaitReady() throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+        int status = -1;
+        while (System.nanoTime() < deadline) {
+            try {
+                status = get(ProbePaths.READYZ).statusCode();
+            } catch (IOException e) {
+                status = -1;
+            }
+            if (status == 200) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        assertThat(status).as("GET %s within 180 s", ProbePaths.READYZ).isEqualTo(200);
+    }
 
     /** The model id the requests name. */
     protected abstract String model();

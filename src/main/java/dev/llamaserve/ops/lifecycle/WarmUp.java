@@ -1,0 +1,65 @@
+package dev.llamaserve.ops.lifecycle;
+
+import dev.llamaserve.engine.EngineEvent;
+import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.InferenceEngine;
+import dev.llamaserve.engine.SamplingParams;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+
+/**
+ * The warm-up generation: one greedy 1-token request through the real engine (the first forward pass
+ * compiles and allocates what later steps reuse). Readiness turns UP only after it succeeded.
+ */
+final class WarmUp {
+
+    private WarmUp() {}
+
+    /**
+     * Runs the warm-up and waits for its end (no timeout: an engine that never steps is what the liveness
+     * probe's stall check reports).
+     *
+     * @return the warm-up's finish event (reason STOP or LENGTH)
+     * @throws IllegalStateException when the warm-up request ends with an error or is aborted
+     */
+    static EngineEvent.Finished run(InferenceEngine engine, int[] prompt) throws InterruptedException {
+        CompletableFuture<EngineEvent.Finished> end = new CompletableFuture<>();
+        engine.submit(new GenerationRequest("warm-up-" + UUID.randomUUID(), prompt, SamplingParams.greedy(1)))
+                .subscribe(new Flow.Subscriber<>() {
+                    @Override
+                    public void onSubscribe(Flow.Subscription s) {
+                        s.request(Long.MAX_VALUE);
+                    }
+
+                    @Override
+                    public void onNext(EngineEvent e) {
+                        if (e instanceof EngineEvent.Finished f) {
+                            end.complete(f);
+                        }
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        end.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onComplete() {
+                        end.completeExceptionally(new IllegalStateException("the warm-up stream ended without a result"));
+                    }
+                });
+        EngineEvent.Finished f;
+        try {
+            f = end.get();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the warm-up generation failed: " + e.getCause(), e.getCause());
+        }
+        if (f.reason() == EngineEvent.FinishReason.ERROR || f.reason() == EngineEvent.FinishReason.ABORT) {
+            throw new IllegalStateException("the warm-up generation (1 greedy token) ended with "
+                    + f.reason().wireName() + (f.errorMessage() == null ? "" : ": " + f.errorMessage()));
+        }
+        return f;
+    }
+}
