@@ -30,14 +30,16 @@ public class ChatCompletionsController {
     private final ChatPromptEncoder encoder;
     private final ServedModel served;
     private final ApiSettings settings;
+    private final TokenAdmission admission;
     private volatile ToolCallStartTokens startTokens;
 
     public ChatCompletionsController(InferenceEngine engine, ChatPromptEncoder encoder, ServedModel served,
-            ApiSettings settings) {
+            ApiSettings settings, TokenAdmission admission) {
         this.engine = engine;
         this.encoder = encoder;
         this.served = served;
         this.settings = settings;
+        this.admission = admission;
     }
 
     /** A request ready to submit. */
@@ -50,6 +52,7 @@ public class ChatCompletionsController {
         return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
                 .publishOn(Schedulers.boundedElastic())
                 .map(body -> prepare(requestId, body))
+                .doOnNext(p -> admission.admit(exchange, p.request(), engine.modelInfo().maxModelLen()))
                 .flatMap(p -> p.params().stream() ? stream(exchange.getResponse(), p) : complete(exchange.getResponse(), p));
     }
 

@@ -22,7 +22,7 @@ class AcceptAnyModelTest {
     private ChatCompletionsController controller(boolean acceptAny) {
         return new ChatCompletionsController(new ScriptedEngine(FixtureTokenizer.get()), p -> new ChatPromptEncoder.EncodedPrompt(new int[] {1, 2}),
                 served,
-                new ApiSettings(acceptAny, 1024 * 1024, Duration.ofSeconds(5), Duration.ofSeconds(1)));
+                new ApiSettings(acceptAny, 1024 * 1024, Duration.ofSeconds(5), Duration.ofSeconds(1)), TokenAdmission.OPEN);
     }
 
     @Test
