@@ -24,7 +24,7 @@ class OverloadStreamsHttpTest extends OpsWebTest {
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10)).build();
         // long enough that no admitted stream ends before every request has arrived
-        String body = chat("\"temperature\":0,\"ignore_eos\":true,\"max_tokens\":1500,\"stream\":true");
+        String body = chat("\"temperature\":0,\"ignore_eos\":true,\"max_tokens\":800,\"stream\":true");
         List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
         for (int i = 0; i < total; i++) {
             String key = i % 2 == 0 ? PLAIN_KEY : SECOND_PLAIN_KEY;
