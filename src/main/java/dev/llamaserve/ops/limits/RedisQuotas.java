@@ -64,6 +64,11 @@ public final class RedisQuotas implements QuotaStore {
         this.window = window;
         this.reconnectInterval = Duration.ofSeconds(2);
         this.nanoClock = System::nanoTime;
+        try {
+            connection(); // at startup: the client's first connect (event loops, TLS, ...) is its slowest
+        } catch (RuntimeException e) {
+            nextConnectAttempt = Long.MIN_VALUE; // the first request tries again, and its failure is reported
+        }
     }
 
     /** Redis's host and port, without credentials: what logs may show. */

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 /** Against a REAL Redis (see {@link TestRedis}): shared windows, atomic taking, failover when Redis goes. */
 class RedisQuotasTest {
 
-    private static final Duration TIMEOUT = Duration.ofMillis(500);
+    /** Generous: the machine running the tests may be busy; a dead port fails at once anyway. */
+    private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
     /** A client id no other run used: windows outlive a run by up to a minute. */
     private static String client() {
