@@ -36,6 +36,13 @@ class RateLimitHttpTest extends OpsWebTest {
         HttpResponse<String> bob = send("POST", "/v1/chat/completions", BOB, chat("\"max_tokens\":1"));
         assertThat(bob.statusCode()).as("bob untouched by alice: %s", bob.body()).isEqualTo(200);
         assertRequestHeaders(bob, 3, 2);
+        HttpResponse<String> bobStream = send("POST", "/v1/chat/completions", BOB,
+                chat("\"max_tokens\":2,\"stream\":true"));
+        assertThat(bobStream.statusCode()).isEqualTo(200);
+        assertThat(bobStream.headers().firstValue("Content-Type")).hasValueSatisfying(
+                v -> assertThat(v).startsWith("text/event-stream"));
+        assertThat(bobStream.body()).endsWith("data: [DONE]\n\n");
+        assertRequestHeaders(bobStream, 3, 1);
         HttpResponse<String> erin = send("GET", "/v1/models", ERIN, null);
         assertThat(erin.statusCode()).isEqualTo(200);
         assertThat(erin.headers().firstValue("x-ratelimit-limit-requests")).as("global limit").hasValue("1000");
