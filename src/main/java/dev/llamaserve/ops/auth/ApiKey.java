@@ -1,6 +1,7 @@
 package dev.llamaserve.ops.auth;
 
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * One API key as the server keeps it: its id (logged, used as the rate-limit client) and the SHA-256 of the
@@ -31,8 +32,8 @@ public record ApiKey(String id, byte[] sha256, Long requestsPerMinute, Long toke
     @Override
     public boolean equals(Object o) {
         return o instanceof ApiKey k && id.equals(k.id) && Arrays.equals(sha256, k.sha256)
-                && java.util.Objects.equals(requestsPerMinute, k.requestsPerMinute)
-                && java.util.Objects.equals(tokensPerMinute, k.tokensPerMinute);
+                && Objects.equals(requestsPerMinute, k.requestsPerMinute)
+                && Objects.equals(tokensPerMinute, k.tokensPerMinute);
     }
 
     @Override
