@@ -14,6 +14,7 @@ import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.ArchRule;
 import com.tngtech.archunit.lang.EvaluationResult;
+import dev.llamaserve.api.openai.archfixture.ApiCallingOpsDirectly;
 import dev.llamaserve.api.openai.archfixture.ApiReachingIntoEngineCore;
 import dev.llamaserve.engine.archfixture.EngineClassUsingSpring;
 import dev.llamaserve.engine.checkpoint.archfixture.CheckpointRunningTheModel;
@@ -85,10 +86,23 @@ class ArchitectureTest {
             .as("engine.checkpoint uses only the model's config: no forward pass, no device planning, no DJL")
             .allowEmptyShould(true);
 
+    /** ops plugs into api through ports (e.g. TokenAdmission) that config wires; api never names ops. */
+    static final ArchRule API_DOES_NOT_DEPEND_ON_OPS_OR_CONFIG = noClasses()
+            .that().resideInAnyPackage("dev.llamaserve.api..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.llamaserve.ops..", "dev.llamaserve.config..")
+            .as("api depends on neither ops nor config (ops implements api's ports, config wires them)")
+            .allowEmptyShould(true);
+
+    static final ArchRule OPS_DOES_NOT_DEPEND_ON_CONFIG = noClasses()
+            .that().resideInAnyPackage("dev.llamaserve.ops..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.llamaserve.config..", "dev.llamaserve.springai..")
+            .as("ops does not depend on config or springai")
+            .allowEmptyShould(true);
+
     static final List<ArchRule> ALL = List.of(ENGINE_AND_CHAT_FREE_OF_SPRING_AND_REACTOR,
             API_AND_OPS_SEE_ONLY_ENGINE_ROOT, ENGINE_DOES_NOT_DEPEND_ON_OUTER_LAYERS,
             CHAT_DOES_NOT_DEPEND_ON_OUTER_LAYERS, SPRING_AI_ADAPTER_SEES_CHAT_AND_ENGINE_ROOT, PURE_JAVA_SCHEDULING,
-            CHECKPOINT_READS_FILES_ONLY);
+            CHECKPOINT_READS_FILES_ONLY, API_DOES_NOT_DEPEND_ON_OPS_OR_CONFIG, OPS_DOES_NOT_DEPEND_ON_CONFIG);
 
     @BeforeAll
     static void importProduction() {
@@ -138,5 +152,15 @@ class ArchitectureTest {
         assertThat(result.hasViolation()).isTrue();
         assertThat(result.getFailureReport().getDetails())
                 .anySatisfy(d -> assertThat(d).contains(violating.getName()).contains(target));
+    }
+
+    @Test
+    void apiCallingOpsDirectlyIsReported() {
+        JavaClasses violating = new ClassFileImporter().importClasses(ApiCallingOpsDirectly.class);
+        EvaluationResult result = API_DOES_NOT_DEPEND_ON_OPS_OR_CONFIG.evaluate(violating);
+        assertThat(result.hasViolation()).isTrue();
+        assertThat(result.getFailureReport().getDetails())
+                .anySatisfy(d -> assertThat(d).contains(ApiCallingOpsDirectly.class.getName())
+                        .contains("dev.llamaserve.ops.limits"));
     }
 }

@@ -2,7 +2,9 @@ package dev.llamaserve.config;
 
 import dev.llamaserve.api.openai.ApiSettings;
 import dev.llamaserve.engine.device.MemorySize;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
@@ -14,13 +16,22 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     every size setting reads it ({@link MemorySize}: {@code MB} = 1000², {@code MiB} = 1024²)
  * @param keepAliveInterval SSE comment line after this long without a chunk (default 5s)
  * @param retryAfter Retry-After sent with 429 and 503 (default 1s)
+ * @param keys API keys accepted as {@code Authorization: Bearer <key>}, comma-separated (ids {@code key-1},
+ *        {@code key-2}, ... by position); with none here nor in the keys file, the API is open
+ * @param keysFile file of API keys, one per line: {@code id:sha256-hex[:requests-per-minute[:tokens-per-minute]]}
+ *        (the key's SHA-256, never the key itself; {@code #} comments)
+ * @param protectedPaths paths that need a key when keys are configured (default {@code /v1/**},
+ *        {@code /tokenize}, {@code /detokenize}; probes and {@code /actuator/**} stay open unless listed)
  */
 @ConfigurationProperties(prefix = "llm.api")
 public record ApiProperties(
         @DefaultValue("false") boolean acceptAnyModel,
         @DefaultValue("4MiB") String maxBodyBytes,
         @DefaultValue("5s") Duration keepAliveInterval,
-        @DefaultValue("1s") Duration retryAfter) {
+        @DefaultValue("1s") Duration retryAfter,
+        List<String> keys,
+        Path keysFile,
+        @DefaultValue({"/v1/**", "/tokenize", "/detokenize"}) List<String> protectedPaths) {
 
     public ApiSettings toSettings() {
         return new ApiSettings(acceptAnyModel, MemorySize.parseBytes(maxBodyBytes, "llm.api.max-body-bytes"), keepAliveInterval, retryAfter);

@@ -1,8 +1,11 @@
 package dev.llamaserve.api.openai;
 
+import java.time.Duration;
+
 /**
- * An error answered with an OpenAI error body. The status decides the HTTP status; {@code retryAfter}
- * (seconds) is sent as Retry-After when set.
+ * An error answered with an OpenAI error body. The status decides the HTTP status; when {@code retry} is set
+ * the answer carries {@code Retry-After} (seconds) and {@code retry-after-ms}: the wait given by
+ * {@link #retryingAfter(Duration)} (a rate limiter's real wait), else {@code llm.api.retry-after}.
  */
 public final class ApiException extends RuntimeException {
 
@@ -11,14 +14,26 @@ public final class ApiException extends RuntimeException {
     private final String param;
     private final String code;
     private final boolean retry;
+    private final Duration retryAfter;
 
     public ApiException(int status, String type, String param, String code, String message, boolean retry) {
+        this(status, type, param, code, message, retry, null);
+    }
+
+    private ApiException(int status, String type, String param, String code, String message, boolean retry,
+            Duration retryAfter) {
         super(message, null, false, false);
         this.status = status;
         this.type = type;
         this.param = param;
         this.code = code;
         this.retry = retry;
+        this.retryAfter = retryAfter;
+    }
+
+    /** The same error, answered with Retry-After {@code wait} instead of the configured default. */
+    public ApiException retryingAfter(Duration wait) {
+        return new ApiException(status, type, param, code, getMessage(), true, wait);
     }
 
     public static ApiException invalid(String param, String code, String message) {
@@ -37,6 +52,19 @@ public final class ApiException extends RuntimeException {
 
     public static ApiException rateLimited(String message) {
         return new ApiException(429, "rate_limit_error", null, "rate_limit_exceeded", message, true);
+    }
+
+    /**
+     * 429 of a per-client rate limit, as OpenAI answers it: {@code type} {@code requests} or {@code tokens},
+     * code {@code rate_limit_exceeded}, Retry-After from the limiter's wait.
+     */
+    public static ApiException rateLimited(String type, String message, Duration wait) {
+        return new ApiException(429, type, null, "rate_limit_exceeded", message, true, wait);
+    }
+
+    /** 401 of a missing or wrong API key (OpenAI's {@code invalid_api_key}). */
+    public static ApiException invalidApiKey(String message) {
+        return new ApiException(401, "invalid_request_error", null, "invalid_api_key", message, false);
     }
 
     public static ApiException unavailable(String code, String message) {
@@ -66,6 +94,11 @@ public final class ApiException extends RuntimeException {
     /** Whether the answer carries Retry-After. */
     public boolean retry() {
         return retry;
+    }
+
+    /** The wait to send as Retry-After, or null for the configured default. */
+    public Duration retryAfter() {
+        return retryAfter;
     }
 
     public ErrorBody body() {

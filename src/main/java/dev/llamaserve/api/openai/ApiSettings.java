@@ -28,8 +28,8 @@ public record ApiSettings(boolean acceptAnyModel, long maxBodyBytes, Duration ke
         return new ApiSettings(false, 4L * 1024 * 1024, Duration.ofSeconds(5), Duration.ofSeconds(1));
     }
 
-    /** Retry-After header value: whole seconds, at least 1. */
-    String retryAfterSeconds() {
-        return Long.toString(Math.max(1, (retryAfter.toMillis() + 999) / 1000));
+    /** Retry-After header value of {@code wait}: whole seconds rounded up, at least 1. */
+    static String retryAfterSeconds(Duration wait) {
+        return Long.toString(Math.max(1, (wait.toMillis() + 999) / 1000));
     }
 }

@@ -35,14 +35,16 @@ public class ChatCompletionsController {
     private final ChatFormat chatFormat;
     private final ServedModel served;
     private final ApiSettings settings;
+    private final TokenAdmission admission;
     private volatile ToolCallStartTokens startTokens;
 
     public ChatCompletionsController(InferenceEngine engine, ChatFormat chatFormat, ServedModel served,
-            ApiSettings settings) {
+            ApiSettings settings, TokenAdmission admission) {
         this.engine = engine;
         this.chatFormat = chatFormat;
         this.served = served;
         this.settings = settings;
+        this.admission = admission;
     }
 
     /** A request ready to submit. */
@@ -54,6 +56,7 @@ public class ChatCompletionsController {
         String requestId = RequestIdFilter.requestId(exchange);
         return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
                 .map(body -> prepare(requestId, body))
+                .doOnNext(p -> admission.admit(exchange, p.request(), engine.modelInfo().maxModelLen()))
                 .flatMap(p -> p.params().stream() ? stream(exchange, p) : complete(exchange, p));
     }
 

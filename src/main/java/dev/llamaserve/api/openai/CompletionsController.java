@@ -48,12 +48,15 @@ public class CompletionsController {
     private final PromptDryRun dryRun;
     private final ServedModel served;
     private final ApiSettings settings;
+    private final TokenAdmission admission;
 
-    public CompletionsController(InferenceEngine engine, PromptDryRun dryRun, ServedModel served, ApiSettings settings) {
+    public CompletionsController(InferenceEngine engine, PromptDryRun dryRun, ServedModel served, ApiSettings settings,
+            TokenAdmission admission) {
         this.engine = engine;
         this.dryRun = dryRun;
         this.served = served;
         this.settings = settings;
+        this.admission = admission;
     }
 
     record Prepared(String requestId, GenerationRequest request, String model, long created, boolean stream,
@@ -64,6 +67,7 @@ public class CompletionsController {
         String requestId = RequestIdFilter.requestId(exchange);
         return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
                 .map(body -> prepare(requestId, body))
+                .doOnNext(p -> admission.admit(exchange, p.request(), engine.modelInfo().maxModelLen()))
                 .flatMap(p -> p.stream() ? stream(exchange, p) : complete(exchange, p));
     }
 

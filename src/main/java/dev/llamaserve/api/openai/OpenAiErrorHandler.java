@@ -1,5 +1,6 @@
 package dev.llamaserve.api.openai;
 
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.annotation.Order;
@@ -20,6 +21,9 @@ import reactor.core.publisher.Mono;
 @Component
 @Order(-2)
 public class OpenAiErrorHandler implements WebExceptionHandler {
+
+    /** OpenAI's header: the wait in milliseconds, next to Retry-After in seconds. */
+    public static final String RETRY_AFTER_MS = "retry-after-ms";
 
     private static final Logger log = LoggerFactory.getLogger(OpenAiErrorHandler.class);
 
@@ -57,7 +61,9 @@ public class OpenAiErrorHandler implements WebExceptionHandler {
         headers.setContentType(MediaType.APPLICATION_JSON);
         headers.remove(HttpHeaders.CONTENT_LENGTH);
         if (error.retry()) {
-            headers.set(HttpHeaders.RETRY_AFTER, settings.retryAfterSeconds());
+            Duration wait = error.retryAfter() != null ? error.retryAfter() : settings.retryAfter();
+            headers.set(HttpHeaders.RETRY_AFTER, ApiSettings.retryAfterSeconds(wait));
+            headers.set(RETRY_AFTER_MS, Long.toString(Math.max(0, wait.toMillis())));
         }
         byte[] body = OpenAiJson.MAPPER.writeValueAsBytes(error.body());
         DataBuffer buffer = response.bufferFactory().wrap(body);

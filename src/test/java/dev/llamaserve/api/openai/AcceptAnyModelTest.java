@@ -23,7 +23,7 @@ class AcceptAnyModelTest {
     private ChatCompletionsController controller(boolean acceptAny) {
         return new ChatCompletionsController(new ScriptedEngine(FixtureTokenizer.get()),
                 new ChatFormat(FixtureTokenizer.get(), new ChatOptions(ChatOptions.DEFAULT_DATE, false, 256, ChatOptions.Enabled.TRUE)), served,
-                new ApiSettings(acceptAny, 1024 * 1024, Duration.ofSeconds(5), Duration.ofSeconds(1)));
+                new ApiSettings(acceptAny, 1024 * 1024, Duration.ofSeconds(5), Duration.ofSeconds(1)), TokenAdmission.OPEN);
     }
 
     @Test

@@ -1,0 +1,31 @@
+package dev.llamaserve.api.openai;
+
+import dev.llamaserve.engine.GenerationRequest;
+import org.springframework.web.server.ServerWebExchange;
+
+/**
+ * The port through which a generation endpoint, once it knows the prompt's token count, asks whether the
+ * caller may spend that many tokens (implemented in {@code ops}, wired in {@code config}).
+ */
+@FunctionalInterface
+public interface TokenAdmission {
+
+    /** Admits everything. */
+    TokenAdmission OPEN = (exchange, tokens) -> {};
+
+    /**
+     * Charges {@code tokens} (prompt tokens plus the most the request may generate, as OpenAI counts them)
+     * to the exchange's caller, or throws the {@link ApiException} (429) that refuses the request.
+     */
+    void admit(ServerWebExchange exchange, long tokens);
+
+    /** Charges {@code request}'s prompt plus its {@code max_tokens} (or all the context it may still fill). */
+    default void admit(ServerWebExchange exchange, GenerationRequest request, int maxModelLen) {
+        admit(exchange, charge(request.promptTokenIds().length, request.params().maxTokens(), maxModelLen));
+    }
+
+    /** The tokens OpenAI charges at admission: the prompt plus {@code max_tokens}, or all the context left. */
+    static long charge(int promptTokens, Integer maxTokens, int maxModelLen) {
+        return (long) promptTokens + (maxTokens != null ? maxTokens : Math.max(0, maxModelLen - promptTokens));
+    }
+}

@@ -1,0 +1,71 @@
+package dev.llamaserve.config;
+
+import dev.llamaserve.ops.auth.ApiKeyFilter;
+import dev.llamaserve.ops.auth.ApiKeys;
+import dev.llamaserve.ops.limits.ConcurrencyLimitFilter;
+import dev.llamaserve.ops.limits.FailoverQuotas;
+import dev.llamaserve.ops.limits.LocalQuotas;
+import dev.llamaserve.ops.limits.QuotaStore;
+import dev.llamaserve.ops.limits.RateLimitFilter;
+import dev.llamaserve.ops.limits.RateLimits;
+import dev.llamaserve.ops.limits.RedisQuotas;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.web.server.WebFilter;
+
+/** Wires API keys, per-client rate limits (local or Redis) and the concurrency bound (package ops). */
+@Configuration(proxyBeanMethods = false)
+public class OpsLimitsConfiguration {
+
+    private static final Logger log = LoggerFactory.getLogger(OpsLimitsConfiguration.class);
+
+    @Bean
+    ApiKeys apiKeys(ApiProperties api) {
+        ApiKeys keys = ApiKeys.load(api.keys(), api.keysFile());
+        if (keys.isEmpty()) {
+            log.warn("No API keys configured (llm.api.keys, llm.api.keys-file): the API is open to every client");
+        } else {
+            log.info("API keys: {} loaded, ids {}; required on {}", keys.ids().size(), keys.ids(),
+                    api.protectedPaths());
+        }
+        return keys;
+    }
+
+    /** Registered only when keys are configured. */
+    @Bean
+    WebFilter apiKeyFilter(ApiKeys keys, ApiProperties api) {
+        return keys.isEmpty() ? (exchange, chain) -> chain.filter(exchange)
+                : new ApiKeyFilter(keys, api.protectedPaths());
+    }
+
+    @Bean(destroyMethod = "close")
+    QuotaStore quotaStore(RateLimitProperties props) {
+        LocalQuotas local = new LocalQuotas(props.maxClients());
+        if (props.redisUrl() == null || props.redisUrl().isBlank()) {
+            return local;
+        }
+        String where = RedisQuotas.describe(props.redisUrl());
+        log.info("rate limits: kept in Redis at {} for every replica (on failure: {})", where,
+                props.redisFailure().name().toLowerCase());
+        return new FailoverQuotas(new RedisQuotas(props.redisUrl(), props.redisTimeout(), Duration.ofMinutes(1)),
+                local, props.redisFailure(), where);
+    }
+
+    @Bean
+    RateLimits rateLimits(QuotaStore store, RateLimitProperties props) {
+        return new RateLimits(store, props.requestsPerMinute(), props.tokensPerMinute());
+    }
+
+    @Bean
+    RateLimitFilter rateLimitFilter(RateLimits limits) {
+        return new RateLimitFilter(limits);
+    }
+
+    @Bean
+    ConcurrencyLimitFilter concurrencyLimitFilter(OverloadProperties props) {
+        return new ConcurrencyLimitFilter(props.maxConcurrentRequests());
+    }
+}

@@ -1,0 +1,85 @@
+package dev.llamaserve.ops.auth;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ApiKeysTest {
+
+    static String sha256Hex(String key) {
+        return HexFormat.of().formatHex(ApiKeys.sha256(key));
+    }
+
+    @Test
+    void plainKeysGetPositionalIdsAndMatchOnlyThemselves() {
+        ApiKeys keys = ApiKeys.load(List.of("sk-first", " sk-second "), null);
+        assertThat(keys.ids()).containsExactly("key-1", "key-2");
+        assertThat(keys.find("sk-first")).map(ApiKey::id).hasValue("key-1");
+        assertThat(keys.find("sk-second")).map(ApiKey::id).hasValue("key-2");
+        assertThat(keys.find("sk-firs")).isEmpty();
+        assertThat(keys.find("sk-first ")).isEmpty();
+        assertThat(keys.find("")).isEmpty();
+    }
+
+    @Test
+    void keysFileLinesWithOptionalLimitsCommentsAndBlankLines(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("keys");
+        Files.writeString(file, """
+                # team keys
+                alice:%s
+                bob:%s:30
+
+                carol:%s:0:5000
+                dave:%s::9000
+                """.formatted(sha256Hex("a-key"), sha256Hex("b-key"), sha256Hex("c-key").toUpperCase(),
+                sha256Hex("d-key")));
+        ApiKeys keys = ApiKeys.load(List.of("plain"), file);
+        assertThat(keys.ids()).containsExactly("key-1", "alice", "bob", "carol", "dave");
+        ApiKey alice = keys.find("a-key").orElseThrow();
+        assertThat(alice.requestsPerMinute()).isNull();
+        assertThat(alice.tokensPerMinute()).isNull();
+        ApiKey bob = keys.find("b-key").orElseThrow();
+        assertThat(bob.requestsPerMinute()).isEqualTo(30L);
+        assertThat(bob.tokensPerMinute()).isNull();
+        ApiKey carol = keys.find("c-key").orElseThrow();
+        assertThat(carol.id()).isEqualTo("carol");
+        assertThat(carol.requestsPerMinute()).isZero();
+        assertThat(carol.tokensPerMinute()).isEqualTo(5000L);
+        ApiKey dave = keys.find("d-key").orElseThrow();
+        assertThat(dave.requestsPerMinute()).isNull();
+        assertThat(dave.tokensPerMinute()).isEqualTo(9000L);
+        assertThat(keys.find(sha256Hex("a-key"))).as("the digest is not a key").isEmpty();
+    }
+
+    @Test
+    void badLinesNameTheLineButNeverTheDigest(@TempDir Path dir) throws Exception {
+        String digest = sha256Hex("x");
+        assertThatThrownBy(() -> ApiKeys.parseLine("alice:" + digest.substring(1), "f line 3"))
+                .hasMessageContaining("f line 3").hasMessageContaining("alice").hasMessageContaining("64 hex")
+                .hasMessageNotContaining(digest.substring(1));
+        assertThatThrownBy(() -> ApiKeys.parseLine("alice:" + digest + ":-1", "f line 4"))
+                .hasMessageContaining("requests-per-minute").hasMessageNotContaining(digest);
+        assertThatThrownBy(() -> ApiKeys.parseLine("alice:" + digest + ":1:x", "f line 5"))
+                .hasMessageContaining("tokens-per-minute");
+        assertThatThrownBy(() -> ApiKeys.parseLine("just-a-key", "f line 6")).hasMessageContaining("expected id:");
+        assertThatThrownBy(() -> ApiKeys.parseLine("bad id:" + digest, "f line 7")).hasMessageContaining("id must");
+        Path file = dir.resolve("dup");
+        Files.writeString(file, "a:" + digest + "\na:" + digest + "\n");
+        assertThatThrownBy(() -> ApiKeys.load(List.of(), file)).hasMessageContaining("'a' is defined twice");
+        assertThatThrownBy(() -> ApiKeys.load(List.of(), dir.resolve("missing")))
+                .hasMessageContaining("llm.api.keys-file: cannot read");
+    }
+
+    @Test
+    void aKeyPrintsItsIdOnly() {
+        ApiKey k = new ApiKey("alice", ApiKeys.sha256("secret"), 1L, 2L);
+        assertThat(k.toString()).isEqualTo("ApiKey[alice]");
+        assertThat(ApiKeys.load(List.of(), null).isEmpty()).isTrue();
+    }
+}

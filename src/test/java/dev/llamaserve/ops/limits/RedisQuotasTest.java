@@ -1,0 +1,136 @@
+package dev.llamaserve.ops.limits;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.llamaserve.api.openai.ApiException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/** Against a REAL Redis (see {@link TestRedis}): shared windows, atomic taking, failover when Redis goes. */
+class RedisQuotasTest {
+
+    /** Generous: the machine running the tests may be busy; a dead port fails at once anyway. */
+    private static final Duration TIMEOUT = Duration.ofSeconds(2);
+
+    /** A client id no other run used: windows outlive a run by up to a minute. */
+    private static String client() {
+        return "test-" + UUID.randomUUID();
+    }
+
+    @Test
+    void twoStoresOnOneRedisAdmitTheLimitTogether() {
+        String url = TestRedis.url();
+        try (RedisQuotas a = new RedisQuotas(url, TIMEOUT, Duration.ofMinutes(1));
+                RedisQuotas b = new RedisQuotas(url, TIMEOUT, Duration.ofMinutes(1))) {
+            awayFromTheWindowsEnd(a);
+            String client = client();
+            int admitted = 0;
+            for (int i = 0; i < 10; i++) {
+                Window w = (i % 2 == 0 ? a : b).acquire(client, LimitKind.REQUESTS, 5, 1);
+                if (w.admitted()) {
+                    admitted++;
+                    assertThat(w.remaining()).isEqualTo(5 - admitted);
+                } else {
+                    assertThat(w.remaining()).isZero();
+                    assertThat(w.retryAfter()).isPositive().isLessThanOrEqualTo(Duration.ofMinutes(1));
+                    assertThat(w.reset()).isEqualTo(w.retryAfter());
+                }
+            }
+            assertThat(admitted).isEqualTo(5);
+
+            String tokens = client();
+            assertThat(a.acquire(tokens, LimitKind.TOKENS, 100, 0).reset()).as("untouched window").isZero();
+            assertThat(a.acquire(tokens, LimitKind.TOKENS, 100, 70).remaining()).isEqualTo(30);
+            Window refused = b.acquire(tokens, LimitKind.TOKENS, 100, 31);
+            assertThat(refused.admitted()).isFalse();
+            assertThat(refused.remaining()).as("nothing taken").isEqualTo(30);
+            assertThat(b.acquire(tokens, LimitKind.TOKENS, 100, 30).remaining()).isZero();
+        }
+    }
+
+    @Test
+    void redisGoingAwayFallsBackToLocalLimitsWhenOpenAndComesBack() throws Exception {
+        String client = client();
+        TcpProxy proxy = new TcpProxy(TestRedis.host(), TestRedis.port());
+        try (FailoverQuotas quotas = new FailoverQuotas(new RedisQuotas(proxy.redisUrl(), TIMEOUT,
+                        Duration.ofMinutes(1)), new LocalQuotas(100), FailoverQuotas.OnFailure.OPEN, "test")) {
+            awayFromTheWindowsEnd(quotas);
+            assertThat(quotas.acquire(client, LimitKind.REQUESTS, 3, 1).remaining()).isEqualTo(2);
+            assertThat(quotas.failing()).isFalse();
+            proxy.close(); // Redis goes away mid-test
+            Window local = quotas.acquire(client, LimitKind.REQUESTS, 3, 1);
+            assertThat(quotas.failing()).isTrue();
+            assertThat(local.admitted()).isTrue();
+            assertThat(local.remaining()).as("this replica's own, fresh window").isEqualTo(2);
+            assertThat(quotas.acquire(client, LimitKind.REQUESTS, 3, 1).admitted()).isTrue();
+            assertThat(quotas.acquire(client, LimitKind.REQUESTS, 3, 1).admitted()).isTrue();
+            assertThat(quotas.acquire(client, LimitKind.REQUESTS, 3, 1).admitted()).as("local limit holds").isFalse();
+
+            try (TcpProxy back = new TcpProxy(TestRedis.host(), TestRedis.port(), proxy.port())) {
+                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                Window w = quotas.acquire(client, LimitKind.REQUESTS, 3, 1);
+                while (quotas.failing() && System.nanoTime() < deadline) {
+                    Thread.sleep(100);
+                    w = quotas.acquire(client, LimitKind.REQUESTS, 3, 1);
+                }
+                assertThat(quotas.failing()).as("Redis used again once it is back").isFalse();
+                assertThat(w.remaining()).as("the shared window, where 1 was taken before").isLessThan(2);
+            }
+        } finally {
+            proxy.close();
+        }
+    }
+
+    @Test
+    void redisGoingAwayRefusesWith503WhenClosed() throws Exception {
+        String client = client();
+        try (TcpProxy proxy = new TcpProxy(TestRedis.host(), TestRedis.port());
+                FailoverQuotas quotas = new FailoverQuotas(new RedisQuotas(proxy.redisUrl(), TIMEOUT,
+                        Duration.ofMinutes(1)), new LocalQuotas(100), FailoverQuotas.OnFailure.CLOSED, "test")) {
+            assertThat(quotas.acquire(client, LimitKind.REQUESTS, 3, 1).admitted()).isTrue();
+            proxy.close();
+            assertThatThrownBy(() -> quotas.acquire(client, LimitKind.REQUESTS, 3, 1))
+                    .isInstanceOfSatisfying(ApiException.class, e -> {
+                        assertThat(e.status()).isEqualTo(503);
+                        assertThat(e.code()).isEqualTo("rate_limiter_unavailable");
+                        assertThat(e.retry()).isTrue();
+                    });
+        }
+    }
+
+    @Test
+    void aDeadPortFromTheStartFallsBackAtOnce() throws Exception {
+        int dead;
+        try (ServerSocket s = new ServerSocket(0)) {
+            dead = s.getLocalPort();
+        }
+        try (FailoverQuotas quotas = new FailoverQuotas(new RedisQuotas("redis://127.0.0.1:" + dead, TIMEOUT,
+                Duration.ofMinutes(1)), new LocalQuotas(100), FailoverQuotas.OnFailure.OPEN, "dead")) {
+            assertThat(quotas.acquire("c", LimitKind.REQUESTS, 3, 1).admitted()).isTrue(); // Lettuce starts here
+            assertThat(quotas.failing()).isTrue();
+            long start = System.nanoTime();
+            assertThat(quotas.acquire("c", LimitKind.REQUESTS, 3, 1).admitted()).isTrue();
+            assertThat(quotas.acquire("c", LimitKind.REQUESTS, 3, 1).admitted()).isTrue();
+            for (int i = 0; i < 20; i++) {
+                assertThat(quotas.acquire("c", LimitKind.REQUESTS, 3, 1).admitted()).isFalse();
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("22 requests do not wait for the dead Redis")
+                    .isLessThan(Duration.ofSeconds(10));
+        }
+    }
+
+    /** Windows are minutes of Redis's clock: start well inside one, so that one test sees one window. */
+    static void awayFromTheWindowsEnd(QuotaStore store) {
+        Window w = store.acquire(client(), LimitKind.REQUESTS, 1, 1);
+        if (w.reset().compareTo(Duration.ofSeconds(10)) < 0) {
+            try {
+                Thread.sleep(w.reset().toMillis() + 200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
