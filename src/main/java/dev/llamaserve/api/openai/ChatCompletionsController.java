@@ -50,6 +50,7 @@ public class ChatCompletionsController {
         return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
                 .publishOn(Schedulers.boundedElastic())
                 .map(body -> prepare(requestId, body))
+                .doOnNext(p -> CompletionAttributes.put(exchange, p.request().requestId(), p.responses().model()))
                 .flatMap(p -> p.params().stream() ? stream(exchange.getResponse(), p) : complete(exchange.getResponse(), p));
     }
 

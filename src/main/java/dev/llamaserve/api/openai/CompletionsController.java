@@ -64,6 +64,7 @@ public class CompletionsController {
         return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
                 .publishOn(Schedulers.boundedElastic())
                 .map(body -> prepare(requestId, body))
+                .doOnNext(p -> CompletionAttributes.put(exchange, p.request().requestId(), p.model()))
                 .flatMap(p -> p.stream() ? stream(exchange.getResponse(), p) : complete(exchange.getResponse(), p));
     }
 
