@@ -102,6 +102,11 @@ public final class MeteredInferenceEngine implements InferenceEngine {
         return traces.liveCount();
     }
 
+    /** Ended traces not yet read. */
+    int endedTraces() {
+        return traces.endedCount();
+    }
+
     void tokens(RequestTrace trace, EngineEvent.Tokens t) {
         long gap = trace.tokens(t, System.nanoTime());
         if (gap < 0) {

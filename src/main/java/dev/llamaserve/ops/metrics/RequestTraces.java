@@ -53,4 +53,10 @@ final class RequestTraces {
     int liveCount() {
         return live.size();
     }
+
+    int endedCount() {
+        synchronized (ended) {
+            return ended.size();
+        }
+    }
 }
