@@ -12,16 +12,25 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.springframework.ai.chat.model.ChatModel;
+import org.springframework.ai.chat.model.ChatResponse;
+import org.springframework.ai.chat.prompt.ChatOptions;
+import org.springframework.ai.chat.prompt.Prompt;
+import org.springframework.beans.factory.annotation.Autowired;
 import tools.jackson.databind.JsonNode;
 
 /**
  * {@code /actuator/prometheus} scraped around real chat completions on the REAL engine (demo checkpoint):
  * every metric under llama-serve's names and vLLM's exact names, counters moved by exactly the token counts the
- * responses' {@code usage} reported, finish-reason labels, histogram counts, live gauges, and disconnects.
+ * responses' {@code usage} reported, finish-reason labels, histogram counts, live gauges, disconnects, and
+ * in-process Spring AI calls.
  */
 class MetricsHttpTest extends RealEngineWebTest {
 
     private static final String M = "{model_name=\"" + MODEL + "\"}";
+
+    @Autowired
+    private ChatModel chatModel;
 
     private PrometheusScrape scrape() throws Exception {
         HttpResponse<String> r = get("/actuator/prometheus");
@@ -105,6 +114,21 @@ class MetricsHttpTest extends RealEngineWebTest {
     }
 
     @Test
+    void springAiCallersAreMeteredLikeHttpOnes() throws Exception {
+        PrometheusScrape before = scrape();
+        ChatResponse response = chatModel.call(new Prompt("Hi", ChatOptions.builder().temperature(0.0).maxTokens(3)
+                .build()));
+        PrometheusScrape after = awaitScrape(s -> delta(before, s, "vllm:e2e_request_latency_seconds_count" + M) >= 1);
+        assertThat(delta(before, after, "vllm:prompt_tokens_total" + M))
+                .isEqualTo(response.getMetadata().getUsage().getPromptTokens().doubleValue());
+        assertThat(delta(before, after, "llm_generation_tokens_total"))
+                .isEqualTo(response.getMetadata().getUsage().getCompletionTokens().doubleValue());
+        assertThat(delta(before, after, "vllm:time_to_first_token_seconds_count" + M)).isEqualTo(1);
+        String anonymous = "llm_key_tokens_total{key_id=\"anonymous\",type=\"prompt\"}";
+        assertThat(after.valueOr0(anonymous) - before.valueOr0(anonymous)).as("per-key counters are HTTP only").isZero();
+    }
+
+    @Test
     void gaugesShowARunningRequestAndADisconnectIsCounted() throws Exception {
         PrometheusScrape before = scrape();
         try (Socket socket = new Socket("localhost", port)) {
@@ -117,10 +141,10 @@ class MetricsHttpTest extends RealEngineWebTest {
             BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
             String line;
             while ((line = in.readLine()) != null && !line.startsWith("data: {")) {
-                // headers, until the first chunk: the request is running
+                // headers, until the first chunk: the request is in the engine
             }
             assertThat(line).isNotNull();
-            PrometheusScrape running = scrape();
+            PrometheusScrape running = awaitScrape(s -> s.value("vllm:num_requests_running" + M) == 1.0);
             assertThat(running.value("vllm:num_requests_running" + M)).isEqualTo(1.0);
             assertThat(running.value("llm_requests_running")).isEqualTo(1.0);
             assertThat(running.value("vllm:kv_cache_usage_perc" + M)).isGreaterThan(0.0).isLessThanOrEqualTo(1.0);
