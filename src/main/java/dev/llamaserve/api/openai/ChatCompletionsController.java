@@ -57,6 +57,7 @@ public class ChatCompletionsController {
         return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
                 .map(body -> prepare(requestId, body))
                 .doOnNext(p -> admission.admit(exchange, p.request(), engine.modelInfo().maxModelLen()))
+                .doOnNext(p -> CompletionAttributes.put(exchange, p.request().requestId(), p.responses().model()))
                 .flatMap(p -> p.params().stream() ? stream(exchange, p) : complete(exchange, p));
     }
 

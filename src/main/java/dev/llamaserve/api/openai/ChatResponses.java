@@ -29,6 +29,10 @@ final class ChatResponses {
         return id;
     }
 
+    String model() {
+        return model;
+    }
+
     ChatWire.Chunk chunk(ChatWire.Delta delta, ChatWire.Logprobs logprobs, String finishReason) {
         return new ChatWire.Chunk(id, created, model, List.of(new ChatWire.ChunkChoice(0, delta, logprobs,
                 finishReason)), null);

@@ -68,6 +68,7 @@ public class CompletionsController {
         return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
                 .map(body -> prepare(requestId, body))
                 .doOnNext(p -> admission.admit(exchange, p.request(), engine.modelInfo().maxModelLen()))
+                .doOnNext(p -> CompletionAttributes.put(exchange, p.request().requestId(), p.model()))
                 .flatMap(p -> p.stream() ? stream(exchange, p) : complete(exchange, p));
     }
 

@@ -16,11 +16,13 @@ public class ModelsController {
 
     private final InferenceEngine engine;
     private final ServedModel served;
+    private final ApiSettings settings;
     private final long created = Instant.now().getEpochSecond();
 
-    public ModelsController(InferenceEngine engine, ServedModel served) {
+    public ModelsController(InferenceEngine engine, ServedModel served, ApiSettings settings) {
         this.engine = engine;
         this.served = served;
+        this.settings = settings;
     }
 
     @GetMapping("/v1/models")
@@ -35,12 +37,15 @@ public class ModelsController {
         });
     }
 
-    /** Ids may contain '/', so the rest of the path is the id. */
+    /**
+     * Ids may contain '/', so the rest of the path is the id. With {@code llm.api.accept-any-model} every id is
+     * answered (the completion endpoints serve it), as OpenAI answers any model it serves.
+     */
     @GetMapping("/v1/models/{*id}")
     public Mono<Void> get(@PathVariable("id") String path, ServerWebExchange exchange) {
         return Mono.defer(() -> {
             String id = path.startsWith("/") ? path.substring(1) : path;
-            if (!served.answersTo(id)) {
+            if (!served.answersTo(id) && !settings.acceptAnyModel()) {
                 return Mono.error(ApiException.modelNotFound(id));
             }
             ModelWire.ModelCard card = new ModelWire.ModelCard(id, created, served.name(),

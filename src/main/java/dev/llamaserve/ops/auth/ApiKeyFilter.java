@@ -26,7 +26,7 @@ public final class ApiKeyFilter implements WebFilter, Ordered {
     /** Exchange attribute: the caller's {@link ApiKey}. */
     public static final String KEY_ATTRIBUTE = ApiKeyFilter.class.getName() + ".key";
     /** Exchange attribute: the caller's key id (a String), for logs and metrics. */
-    public static final String KEY_ID_ATTRIBUTE = "llm.keyId";
+    public static final String KEY_ID_ATTRIBUTE = dev.llamaserve.ops.RequestAttributes.KEY_ID;
 
     private static final String BEARER = "Bearer ";
 

@@ -1,0 +1,110 @@
+package dev.llamaserve.ops.metrics;
+
+import dev.llamaserve.engine.EngineEvent;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * What the metering decorator saw of one request: when it was submitted, when its first and latest tokens
+ * were delivered, how it ended. Events arrive serially from one stream; the end can also be declared by an
+ * abort from another thread, so ending is once-only.
+ */
+public final class RequestTrace {
+
+    private final String requestId;
+    private final int promptTokens;
+    private final long submittedNanos;
+    private final AtomicBoolean subscribed = new AtomicBoolean();
+    private final AtomicBoolean ended = new AtomicBoolean();
+    private volatile long firstTokenNanos = -1;
+    private volatile long lastTokenNanos = -1;
+    private volatile int tokensSeen;
+    private volatile boolean disconnected;
+    private volatile Summary summary;
+
+    RequestTrace(String requestId, int promptTokens, long submittedNanos) {
+        this.requestId = requestId;
+        this.promptTokens = promptTokens;
+        this.submittedNanos = submittedNanos;
+    }
+
+    /**
+     * How a request ended, for the access log.
+     *
+     * @param finishReason the engine's finish reason ({@code stop}, {@code length}, {@code abort}, {@code error})
+     * @param promptTokens prompt tokens
+     * @param completionTokens generated tokens
+     * @param ttftNanos submit to first token, or -1 when no token came
+     * @param disconnected the caller went away (cancelled or aborted) before the request finished
+     */
+    public record Summary(String finishReason, int promptTokens, int completionTokens, long ttftNanos,
+            boolean disconnected) {}
+
+    String requestId() {
+        return requestId;
+    }
+
+    /** True once, for the first subscriber. */
+    boolean claimSubscription() {
+        return subscribed.compareAndSet(false, true);
+    }
+
+    boolean subscribed() {
+        return subscribed.get();
+    }
+
+    /** A token event was delivered at {@code now}; returns the gap since the previous one, or -1 for the first. */
+    long tokens(EngineEvent.Tokens t, long now) {
+        long previous = lastTokenNanos;
+        lastTokenNanos = now;
+        tokensSeen += t.tokenIds().length;
+        if (previous < 0) {
+            firstTokenNanos = now;
+            return -1;
+        }
+        return now - previous;
+    }
+
+    long ttftNanos() {
+        long first = firstTokenNanos;
+        return first < 0 ? -1 : first - submittedNanos;
+    }
+
+    long sinceSubmit(long now) {
+        return now - submittedNanos;
+    }
+
+    /** Marks the caller gone; true the first time, if the request had not ended yet. */
+    boolean markDisconnected() {
+        if (ended.get() || disconnected) {
+            return false;
+        }
+        disconnected = true;
+        return true;
+    }
+
+    /** Ends the trace with the engine's own finish; null if it had already ended. */
+    Summary end(EngineEvent.Finished f) {
+        EngineEvent.Usage u = f.usage();
+        return end(f.reason(), u == null ? promptTokens : u.promptTokens(), u == null ? tokensSeen : u.completionTokens());
+    }
+
+    /** Ends the trace as aborted with what was seen (the engine's final event will not be observed). */
+    Summary endAborted() {
+        return end(EngineEvent.FinishReason.ABORT, tokensSeen > 0 ? promptTokens : 0, tokensSeen);
+    }
+
+    private Summary end(EngineEvent.FinishReason reason, int prompt, int completion) {
+        if (!ended.compareAndSet(false, true)) {
+            return null;
+        }
+        Summary s = new Summary(reason.wireName(), prompt, completion, ttftNanos(), disconnected);
+        summary = s;
+        return s;
+    }
+
+    /** The summary once ended; else what is known so far (finish reason null). */
+    public Summary summary() {
+        Summary s = summary;
+        return s != null ? s : new Summary(null, tokensSeen > 0 ? promptTokens : 0, tokensSeen, ttftNanos(), disconnected);
+    }
+}
