@@ -93,20 +93,16 @@ final class Kustomize {
         }
         String key = MERGE_KEYS.get(field);
         if (key != null && target instanceof ArrayNode list && patch.isArray()) {
-            ArrayNode merged = list.deepCopy();
+            // As kustomize orders it: the patch's elements (merged with their originals), then the other originals.
+            ArrayNode merged = list.arrayNode();
+            List<JsonNode> rest = new ArrayList<>();
+            list.forEach(rest::add);
             for (JsonNode element : patch) {
-                int at = -1;
-                for (int i = 0; i < merged.size(); i++) {
-                    if (merged.get(i).path(key).equals(element.path(key))) {
-                        at = i;
-                    }
-                }
-                if (at >= 0) {
-                    merged.set(at, merge(merged.get(at), element, ""));
-                } else {
-                    merged.add(element.deepCopy());
-                }
+                JsonNode original = rest.stream().filter(o -> o.path(key).equals(element.path(key))).findFirst().orElse(null);
+                rest.remove(original);
+                merged.add(original == null ? element.deepCopy() : merge(original, element, ""));
             }
+            rest.forEach(o -> merged.add(o.deepCopy()));
             return merged;
         }
         return patch.deepCopy();
