@@ -73,13 +73,23 @@ final class ApplicationFacts {
         return engine == null ? List.of(cache) : cache == null ? List.of(engine) : List.of(engine, cache);
     }
 
-    /** java.io.tmpdir from JAVA_TOOL_OPTIONS, else the JVM's default /tmp. */
-    static String tmpDir(Map<String, String> environment) {
+    /**
+     * Temp directories the JVM writes: java.io.tmpdir (default /tmp) and JNA's, where it extracts its native
+     * dispatch library (DJL loads JNA); unset, JNA writes under ~/.cache/JNA, on the read-only root filesystem.
+     */
+    static List<String> tmpDirs(Map<String, String> environment) {
+        String javaTmp = "/tmp";
+        String jnaTmp = null;
         for (String option : environment.getOrDefault("JAVA_TOOL_OPTIONS", "").split("\\s+")) {
             if (option.startsWith("-Djava.io.tmpdir=")) {
-                return option.substring("-Djava.io.tmpdir=".length());
+                javaTmp = option.substring("-Djava.io.tmpdir=".length());
+            } else if (option.startsWith("-Djna.tmpdir=")) {
+                jnaTmp = option.substring("-Djna.tmpdir=".length());
             }
         }
-        return "/tmp";
+        if (jnaTmp == null) {
+            throw new AssertionError("-Djna.tmpdir is not set in JAVA_TOOL_OPTIONS: JNA would write to ~/.cache/JNA");
+        }
+        return List.of(javaTmp, jnaTmp);
     }
 }

@@ -123,7 +123,7 @@ record DeploymentChecks(JsonNode deployment) {
     void writableMountsForEveryPathTheAppWrites() {
         Map<String, String> env = env();
         List<String> written = new java.util.ArrayList<>(ApplicationFacts.djlCacheDirs(env));
-        written.add(ApplicationFacts.tmpDir(env));
+        written.addAll(ApplicationFacts.tmpDirs(env));
         written.add(ApplicationFacts.llmCacheDir(env).toString());
         for (String path : written) {
             JsonNode mount = mountFor(path);
