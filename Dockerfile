@@ -1,8 +1,8 @@
 # llama-serve, CPU image: the Spring Boot jar as layers on a Temurin JRE, libtorch (CPU) from the jar.
 #
 #   docker build -t llama-serve:0.1.0 .
-#   docker run --rm -p 8080:8080 --read-only --tmpfs /tmp \
-#     --tmpfs /var/cache/djl --tmpfs /var/cache/llama-serve llama-serve:0.1.0       # demo checkpoint
+#   docker run --rm -p 8080:8080 --read-only --tmpfs /tmp:exec \
+#     --tmpfs /var/cache/djl:exec --tmpfs /var/cache/llama-serve llama-serve:0.1.0  # demo checkpoint
 #   docker run ... -v /models/Llama-3.1-8B-Instruct:/models/Llama-3.1-8B-Instruct:ro \
 #     -e LLM_MODEL_PATH=/models/Llama-3.1-8B-Instruct llama-serve:0.1.0             # a mounted checkpoint
 #
@@ -10,7 +10,7 @@
 # unset, the built-in demo checkpoint (random weights, ~7 MB) is written into LLM_CACHE_DIR.
 # Read-only root filesystem: everything the process writes goes to /tmp (java.io.tmpdir), /var/cache/djl
 # (DJL_CACHE_DIR / ENGINE_CACHE_DIR: libtorch and tokenizer natives extracted at start) and
-# /var/cache/llama-serve (llm.cache-dir); mount writable volumes there.
+# /var/cache/llama-serve (llm.cache-dir); mount writable volumes there (tmpfs: with exec, natives load from them).
 
 ARG JDK_IMAGE=eclipse-temurin:17.0.15_6-jdk-noble
 ARG JRE_IMAGE=eclipse-temurin:17.0.15_6-jre-noble
