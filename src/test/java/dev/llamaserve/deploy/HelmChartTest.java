@@ -55,6 +55,24 @@ class HelmChartTest {
         assertThat(model.path("persistentVolumeClaim").path("claimName").asString()).isEqualTo("llama-weights");
     }
 
+    /** The checks are not vacuous: each broken rendering below fails them. */
+    @Test
+    void theChecksCatchBrokenRenderings() {
+        Map<String, Map<String, Object>> broken = Map.of(
+                "writable root filesystem", Map.of("securityContext.readOnlyRootFilesystem", false),
+                "privilege escalation", Map.of("securityContext.allowPrivilegeEscalation", true),
+                "a GPU the CPU defaults did not ask for", Map.of("gpu.enabled", true),
+                "llm.cache-dir on the read-only root", Map.of("extraEnv[0].name", "LLM_CACHE_DIR",
+                        "extraEnv[0].value", "/home/llama/.cache/llama-serve"),
+                "JNA's temp dir left in ~/.cache", Map.of("writableDirs.tmp.mountPath", "/scratch",
+                        "extraEnv[0].name", "JAVA_TOOL_OPTIONS", "extraEnv[0].value", "-Djava.io.tmpdir=/scratch"),
+                "no margin after the drain", Map.of("lifecycle.terminationGraceMarginSeconds", 0),
+                "a load longer than the startup probe allows", Map.of("model.loadTimeoutSeconds", 60));
+        broken.forEach((what, sets) -> assertThatThrownBy(() -> new DeploymentChecks(
+                ChartRenderer.template(null, sets).one("Deployment")).all(false, Duration.ofSeconds(600)))
+                .as(what).isInstanceOf(AssertionError.class));
+    }
+
     @Test
     void serviceTargetsTheApplicationPort() {
         Manifests rendered = ChartRenderer.template();
