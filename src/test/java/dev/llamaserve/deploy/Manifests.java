@@ -50,17 +50,4 @@ record Manifests(List<JsonNode> objects) {
     List<String> kinds() {
         return objects.stream().map(o -> o.path("kind").asString("")).toList();
     }
-
-    /** Objects that are not `helm test` hooks. */
-    Manifests withoutHooks() {
-        return new Manifests(objects.stream()
-                .filter(o -> o.path("metadata").path("annotations").path("helm.sh/hook").isMissingNode())
-                .toList());
-    }
-
-    Manifests hooksOnly() {
-        return new Manifests(objects.stream()
-                .filter(o -> !o.path("metadata").path("annotations").path("helm.sh/hook").isMissingNode())
-                .toList());
-    }
 }
