@@ -15,11 +15,16 @@ public final class ModelWire {
 
     /**
      * @param root the served name (an alias's card points at it)
-     * @param maxModelLen the context length (prompt + completion tokens)
+     * @param maxModelLen the context length (prompt + completion tokens), named as vLLM names it
+     * @param llamaServe what this server adds to the card ({@code "llama_serve": {"demo": true}})
      */
-    public record ModelCard(String id, String object, long created, String ownedBy, String root, int maxModelLen) {
-        public ModelCard(String id, long created, String root, int maxModelLen) {
-            this(id, "model", created, "llama-serve", root, maxModelLen);
+    public record ModelCard(String id, String object, long created, String ownedBy, String root, int maxModelLen,
+            ServerInfo llamaServe) {
+        public ModelCard(String id, long created, String root, int maxModelLen, boolean demo) {
+            this(id, "model", created, "llama-serve", root, maxModelLen, new ServerInfo(demo));
         }
     }
+
+    /** @param demo true when the served checkpoint is the built-in random-weight demo (its output is random) */
+    public record ServerInfo(boolean demo) {}
 }

@@ -1,6 +1,7 @@
 package dev.llamaserve.api.openai;
 
 import dev.llamaserve.engine.InferenceEngine;
+import dev.llamaserve.engine.ModelInfo;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,7 +11,10 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Mono;
 
-/** {@code GET /v1/models} and {@code GET /v1/models/{id}}: the served name and its aliases. */
+/**
+ * {@code GET /v1/models} and {@code GET /v1/models/{id}}: the served name and its aliases, each with the
+ * context length ({@code max_model_len}) and whether it is the random-weight demo ({@code llama_serve.demo}).
+ */
 @RestController
 public class ModelsController {
 
@@ -28,10 +32,9 @@ public class ModelsController {
     @GetMapping("/v1/models")
     public Mono<Void> list(ServerWebExchange exchange) {
         return Mono.defer(() -> {
-            int maxModelLen = engine.modelInfo().maxModelLen();
             List<ModelWire.ModelCard> cards = new ArrayList<>();
             for (String name : served.allNames()) {
-                cards.add(new ModelWire.ModelCard(name, created, served.name(), maxModelLen));
+                cards.add(card(name));
             }
             return JsonResponses.write(exchange.getResponse(), new ModelWire.ModelList(cards));
         });
@@ -48,9 +51,12 @@ public class ModelsController {
             if (!served.answersTo(id) && !settings.acceptAnyModel()) {
                 return Mono.error(ApiException.modelNotFound(id));
             }
-            ModelWire.ModelCard card = new ModelWire.ModelCard(id, created, served.name(),
-                    engine.modelInfo().maxModelLen());
-            return JsonResponses.write(exchange.getResponse(), card);
+            return JsonResponses.write(exchange.getResponse(), card(id));
         });
+    }
+
+    private ModelWire.ModelCard card(String id) {
+        ModelInfo info = engine.modelInfo();
+        return new ModelWire.ModelCard(id, created, served.name(), info.maxModelLen(), info.demo());
     }
 }

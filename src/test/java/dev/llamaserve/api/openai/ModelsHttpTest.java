@@ -27,6 +27,7 @@ class ModelsHttpTest extends RealEngineWebTest {
             assertThat(card.get("root").asString()).isEqualTo(MODEL);
             assertThat(card.get("max_model_len").asInt()).isEqualTo(MAX_MODEL_LEN);
             assertThat(card.get("created").asLong()).isPositive();
+            assertThat(card.get("llama_serve").get("demo").asBoolean()).as("the demo checkpoint says so").isTrue();
         }
     }
 
@@ -37,6 +38,7 @@ class ModelsHttpTest extends RealEngineWebTest {
         JsonNode card = OpenAiJson.MAPPER.readTree(r.body());
         assertThat(card.get("id").asString()).isEqualTo("org/demo-alias");
         assertThat(card.get("max_model_len").asInt()).isEqualTo(MAX_MODEL_LEN);
+        assertThat(card.get("llama_serve").get("demo").asBoolean()).isTrue();
         assertThat(get("/v1/models/" + MODEL).statusCode()).isEqualTo(200);
         assertThat(get("/v1/models/org/other").statusCode()).isEqualTo(404);
     }
