@@ -5,7 +5,8 @@ import java.util.Map;
 /**
  * The supported {@code format} values, as regexes of the strings generated for them (each a subset of
  * what the format allows: dates up to the 28th of February only, no leap seconds, emails of the
- * common dot-atom form with bounded label lengths).
+ * common dot-atom form with bounded label lengths and a few real top-level domains, which validators
+ * check against the IANA list).
  */
 final class Formats {
 
@@ -22,7 +23,7 @@ final class Formats {
             "date-time", DATE + "T" + TIME,
             "uuid", HEX + "{8}-" + HEX + "{4}-" + HEX + "{4}-" + HEX + "{4}-" + HEX + "{12}",
             "email", "[A-Za-z0-9_+-]{1,16}(?:\\.[A-Za-z0-9_+-]{1,16}){0,2}@" + LABEL + "(?:\\." + LABEL + "){0,2}"
-                    + "\\.[A-Za-z]{2,6}");
+                    + "\\.(?:com|org|net|edu|io|dev)");
 
     private Formats() {}
 }

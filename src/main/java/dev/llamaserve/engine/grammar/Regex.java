@@ -11,9 +11,9 @@ import java.util.List;
  * laziness does not change which strings match); groups {@code (...)} and {@code (?:...)};
  * alternation {@code |}; {@code ^} only at the very start and {@code $} only at the very end.
  *
- * <p>The generated string always matches the whole pattern (anchors are implicit): a string matched
- * whole also matches the unanchored search that JSON Schema's {@code pattern} means, so it is a valid
- * subset. Everything else (backreferences, lookaround, word boundaries, {@code \p{..}}, flags, {@code \v},
+ * <p>The language is exactly JSON Schema's (an unanchored search): a pattern without a leading
+ * {@code ^} may be preceded by anything, one without a trailing {@code $} followed by anything (anchors
+ * around a top-level alternation are refused: write {@code ^(a|b)$}). Everything else (backreferences, lookaround, word boundaries, {@code \p{..}}, flags, {@code \v},
  * anchors elsewhere, repetition bounds above 1000) is refused.
  */
 sealed interface Regex {
@@ -56,17 +56,31 @@ sealed interface Regex {
         }
 
         Regex parseWhole() {
-            if (pos < end && cps[pos] == '^') {
+            boolean startAnchor = pos < end && cps[pos] == '^';
+            if (startAnchor) {
                 pos++;
             }
-            if (end > pos && cps[end - 1] == '$' && !escaped(end - 1)) {
+            boolean endAnchor = end > pos && cps[end - 1] == '$' && !escaped(end - 1);
+            if (endAnchor) {
                 end--;
             }
             Regex r = alternation();
             if (pos != end) {
                 throw fail("unbalanced ')' at offset " + pos);
             }
-            return r;
+            if (r instanceof Alt && (startAnchor || endAnchor)) {
+                throw fail("anchors around a top-level alternation (write ^(a|b)$)");
+            }
+            Regex anything = new Repeat(new Chars(CodePoints.ALL), 0, -1);
+            List<Regex> parts = new ArrayList<>();
+            if (!startAnchor) {
+                parts.add(anything);
+            }
+            parts.add(r);
+            if (!endAnchor) {
+                parts.add(anything);
+            }
+            return parts.size() == 1 ? r : new Concat(parts);
         }
 
         private boolean escaped(int at) {
@@ -177,7 +191,7 @@ sealed interface Regex {
                     }
                     Regex inner = alternation();
                     expect(')');
-                    return inner;
+                    return new Concat(List.of(inner)); // a group: never a top-level alternation
                 }
                 case '[' -> {
                     return new Chars(charClass());

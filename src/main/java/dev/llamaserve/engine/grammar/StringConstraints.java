@@ -21,7 +21,7 @@ final class StringConstraints {
                 throw new UnsupportedSchemaException(child(ptr, "format"), "format " + format
                         + " is not supported (supported: " + String.join(", ", Formats.REGEX.keySet()) + ")");
             }
-            dfa = Dfa.fromRegex(Regex.parse(regex, child(ptr, "format")), child(ptr, "format")).trim();
+            dfa = Dfa.fromRegex(Regex.parse("^(?:" + regex + ")$", child(ptr, "format")), child(ptr, "format")).trim();
         }
         JsonNode pattern = s.get("pattern");
         if (pattern != null) {

@@ -86,11 +86,19 @@ final class GrammarFixtures {
      * the document is complete and that something is allowed.
      */
     static Output generate(Grammar grammar, long seed, Mode mode, int maxTokens) {
-        TokenMasker m = masker();
+        return generate(masker().matcher(grammar), new byte[0], seed, mode, maxTokens);
+    }
+
+    /** Continues a cut output (its matcher goes on from where it stopped). */
+    static Output resume(Output cut, long seed, Mode mode, int maxTokens) {
+        return generate(cut.matcher(), cut.bytes(), seed, mode, maxTokens);
+    }
+
+    private static Output generate(GrammarMatcher matcher, byte[] prefix, long seed, Mode mode, int maxTokens) {
         TokenVocabulary v = vocab();
-        GrammarMatcher matcher = m.matcher(grammar);
         SplittableRandom random = new SplittableRandom(seed);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(prefix);
         Sampler sampler = new Sampler(new SamplingConfig(1.0, 1.0, 0, 0.0, seed, 0, 0, 1.0, new int[0], new float[0],
                 maxTokens, 0, false, eos.clone(), List.of(), -1), new int[0]);
         SamplerWorkspace ws = new SamplerWorkspace(v.size());
