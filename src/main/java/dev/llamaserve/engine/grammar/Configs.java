@@ -18,7 +18,6 @@ final class Configs {
 
     void clear() {
         size = 0;
-        Arrays.fill(parents, null);
     }
 
     void add(Rule r, long s, Frame p) {

@@ -22,6 +22,9 @@ final class Dfa {
     final int[][] to;
     final boolean[] accept;
     final int[] tag;
+    /** ASCII transitions as a table per state (automata up to {@link #ASCII_TABLE_STATES} states). */
+    private final int[][] ascii;
+    private static final int ASCII_TABLE_STATES = 8192;
 
     private Dfa(List<int[]> transitions, List<Boolean> accept, List<Integer> tag) {
         int n = transitions.size();
@@ -44,6 +47,13 @@ final class Dfa {
             this.accept[s] = accept.get(s);
             this.tag[s] = tag.get(s);
         }
+        ascii = n <= ASCII_TABLE_STATES ? new int[n][] : null;
+        for (int s = 0; ascii != null && s < n; s++) {
+            ascii[s] = new int[128];
+            for (int c = 0; c < 128; c++) {
+                ascii[s][c] = search(s, c);
+            }
+        }
     }
 
     int size() {
@@ -52,6 +62,10 @@ final class Dfa {
 
     /** The state after {@code cp}, or -1. */
     int next(int s, int cp) {
+        return cp < 128 && ascii != null ? ascii[s][cp] : search(s, cp);
+    }
+
+    private int search(int s, int cp) {
         int[] l = lo[s];
         int a = 0;
         int b = l.length - 1;

@@ -87,10 +87,25 @@ public final class TokenMasker {
         Configs cur = level[depth];
         Configs next = level[depth + 1];
         int[] childStart = trie.childStart;
+        // Fast path: one configuration that can neither call nor return here (inside a string, a
+        // number, a literal): each byte is one step of its rule, no stack work and no set.
+        Rule single = cur.size == 1 && cur.rules[0].calls(cur.states[0]).length == 0
+                && !(cur.parents[0] != null && cur.rules[0].accepting(cur.states[0])) ? cur.rules[0] : null;
         for (int c = childStart[node]; c < childStart[node + 1]; c++) {
-            cur.stepAll(trie.childByte[c] & 0xFF, next);
-            if (next.size == 0) {
-                continue;
+            if (single != null) {
+                long t = single.step(cur.states[0], trie.childByte[c] & 0xFF);
+                if (t == Rule.DEAD) {
+                    continue;
+                }
+                next.size = 1;
+                next.rules[0] = single;
+                next.states[0] = t;
+                next.parents[0] = cur.parents[0];
+            } else {
+                cur.stepAll(trie.childByte[c] & 0xFF, next);
+                if (next.size == 0) {
+                    continue;
+                }
             }
             int n = trie.child[c];
             for (int t = trie.tokenStart[n]; t < trie.tokenStart[n + 1]; t++) {
