@@ -59,9 +59,10 @@ class ArchitectureTest {
             .allowEmptyShould(true);
 
     static final ArchRule PURE_JAVA_SCHEDULING = noClasses()
-            .that().resideInAnyPackage("dev.llamaserve.engine.scheduler..", "dev.llamaserve.engine.kv..")
+            .that().resideInAnyPackage("dev.llamaserve.engine.scheduler..", "dev.llamaserve.engine.kv..",
+                    "dev.llamaserve.engine.grammar..")
             .should().dependOnClassesThat().resideInAnyPackage("ai.djl..")
-            .as("scheduler and kv are pure Java (no DJL)")
+            .as("scheduler, kv and grammar are pure Java (no DJL)")
             .allowEmptyShould(true);
 
     static final List<ArchRule> ALL = List.of(ENGINE_AND_CHAT_FREE_OF_SPRING_AND_REACTOR,
@@ -78,7 +79,7 @@ class ArchitectureTest {
     @Test
     void productionCodeExists() {
         assertThat(production.stream().map(c -> c.getPackageName()))
-                .contains("dev.llamaserve.engine", "dev.llamaserve.engine.model");
+                .contains("dev.llamaserve.engine", "dev.llamaserve.engine.model", "dev.llamaserve.engine.grammar");
     }
 
     @Test
