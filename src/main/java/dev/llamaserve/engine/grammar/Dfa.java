@@ -25,6 +25,9 @@ final class Dfa {
     /** ASCII transitions as a table per state (automata up to {@link #ASCII_TABLE_STATES} states). */
     private final int[][] ascii;
     private static final int ASCII_TABLE_STATES = 8192;
+    /** Automata above this size are not reduced for mask caching (the reduction costs a pass per round). */
+    private static final int REDUCE_STATES = 20_000;
+    private final Map<Integer, int[]> representatives = new HashMap<>();
 
     private Dfa(List<int[]> transitions, List<Boolean> accept, List<Integer> tag) {
         int n = transitions.size();
@@ -96,6 +99,67 @@ final class Dfa {
             }
         }
         return x < h.length && lo[s][x] <= b;
+    }
+
+    /**
+     * For each state, the least state that behaves the same on every string of at most {@code horizon}
+     * code points (same transitions defined, same acceptance, same tags): Moore's partition refinement
+     * stopped after {@code horizon} rounds. A token of at most {@code horizon} bytes is accepted from
+     * both or from neither, so such states share a mask (a length counter far from its bound does).
+     */
+    synchronized int[] representatives(int horizon) {
+        return representatives.computeIfAbsent(horizon, this::reduce);
+    }
+
+    private int[] reduce(int horizon) {
+        int n = size();
+        int[] block = new int[n];
+        if (n > REDUCE_STATES) {
+            for (int s = 0; s < n; s++) {
+                block[s] = s;
+            }
+            return block;
+        }
+        Map<List<Integer>, Integer> ids = new HashMap<>();
+        for (int s = 0; s < n; s++) {
+            block[s] = ids.computeIfAbsent(List.of(accept[s] ? 1 : 0, tag[s]), k -> ids.size());
+        }
+        int blocks = ids.size();
+        for (int round = 0; round < horizon; round++) {
+            Map<List<Integer>, Integer> sig = new HashMap<>();
+            int[] next = new int[n];
+            for (int s = 0; s < n; s++) {
+                List<Integer> key = new ArrayList<>();
+                key.add(block[s]);
+                for (int i = 0; i < lo[s].length; i++) {
+                    int b = block[to[s][i]];
+                    int k = key.size();
+                    if (k > 1 && key.get(k - 1) == b && key.get(k - 2) + 1 == lo[s][i]) {
+                        key.set(k - 2, hi[s][i]); // adjacent range into the same block: one range
+                    } else {
+                        key.add(lo[s][i]);
+                        key.add(hi[s][i]);
+                        key.add(b);
+                    }
+                }
+                next[s] = sig.computeIfAbsent(key, k -> sig.size());
+            }
+            if (sig.size() == blocks) {
+                break; // stable: the partition is final
+            }
+            block = next;
+            blocks = sig.size();
+        }
+        int[] first = new int[blocks];
+        Arrays.fill(first, -1);
+        int[] rep = new int[n];
+        for (int s = 0; s < n; s++) {
+            if (first[block[s]] < 0) {
+                first[block[s]] = s;
+            }
+            rep[s] = first[block[s]];
+        }
+        return rep;
     }
 
     /** Builds a DFA: transitions as (lo, hi, target) triples per state. */

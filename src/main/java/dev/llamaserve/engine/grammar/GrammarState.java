@@ -73,6 +73,18 @@ public final class GrammarState {
         return false;
     }
 
+    /** The mask-cache key: string automaton states replaced by equivalents up to {@code horizon} bytes. */
+    GrammarState canonical(int horizon) {
+        Configs c = new Configs();
+        boolean changed = false;
+        for (int i = 0; i < rules.length; i++) {
+            long k = rules[i].canonical(states[i], horizon);
+            changed |= k != states[i];
+            c.add(rules[i], k, parents[i]);
+        }
+        return changed ? new GrammarState(c) : this;
+    }
+
     /** How many configurations the state holds (ambiguity; for diagnostics and tests). */
     public int width() {
         return rules.length;

@@ -43,6 +43,14 @@ abstract class Rule {
         throw new IllegalStateException("rule " + pointer + " calls nothing");
     }
 
+    /**
+     * A state that accepts exactly the same byte strings of at most {@code horizon} bytes as
+     * {@code state} (the mask-cache key); by default the state itself.
+     */
+    long canonical(long state, int horizon) {
+        return state;
+    }
+
     /** Whether the productive form of this rule is decided (leaves know at construction). */
     abstract boolean computeProductive();
 

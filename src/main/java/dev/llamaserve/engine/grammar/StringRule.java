@@ -45,6 +45,12 @@ final class StringRule extends Rule {
         return dfa != null;
     }
 
+    @Override
+    long canonical(long state, int horizon) {
+        int d = (int) (state >>> 32);
+        return (state & 0xFFFFFFFFL) | ((long) dfa.representatives(horizon)[d] << 32);
+    }
+
     /** The tag of the DFA state a finished string ended in (which key was read). */
     int tagOf(long finalState) {
         return dfa.tag[(int) (finalState >>> 32)];

@@ -7,8 +7,9 @@ import java.util.Map;
  * Computes the allowed-token mask of a {@link GrammarState} over a vocabulary: a walk of the
  * vocabulary's {@link TokenTrie} with the automaton, pruning a subtree at its first rejected byte.
  * End-of-sequence ids are allowed exactly where the document is complete; other tokens without bytes
- * never. Masks are cached per state (states compare by value), so the repeated states of a long free
- * string or a list of similar objects cost one walk. One masker serves one vocabulary and any number
+ * never. Masks are cached per state (states compare by value, string automaton states up to their
+ * behaviour on the longest token: see {@link Dfa#representatives}), so the repeated states of a long
+ * string, bounded or not, or of a list of similar objects cost one walk. One masker serves one vocabulary and any number
  * of grammars; the walk scratch is per call, the cache is synchronized.
  */
 public final class TokenMasker {
@@ -53,15 +54,16 @@ public final class TokenMasker {
      * with the cache: do not modify it.
      */
     public long[] mask(GrammarState state) {
+        GrammarState key = state.canonical(trie.maxDepth);
         synchronized (cache) {
-            long[] m = cache.get(state);
+            long[] m = cache.get(key);
             if (m != null) {
                 return m;
             }
         }
         long[] m = compute(state);
         synchronized (cache) {
-            cache.put(state, m);
+            cache.put(key, m);
         }
         return m;
     }

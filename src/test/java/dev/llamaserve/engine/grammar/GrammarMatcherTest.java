@@ -86,9 +86,16 @@ class GrammarMatcherTest {
         }
         SplittableRandom random = new SplittableRandom(7);
         int checked = 0;
+        grammars.add(compiler.compile("{\"type\":\"string\",\"minLength\":30,\"maxLength\":60}"));
+        grammars.add(compiler.compile("{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\","
+                + "\"pattern\":\"^[a-c ]*$\",\"maxLength\":40}}"));
+        for (int round = 0; round < 12; round++) {
+            grammars.add(grammars.get(grammars.size() - 2));
+            grammars.add(grammars.get(grammars.size() - 2));
+        }
         for (int gi = 0; gi < grammars.size(); gi += 3) {
             GrammarMatcher matcher = m.matcher(grammars.get(gi));
-            int steps = random.nextInt(40);
+            int steps = random.nextInt(gi >= grammars.size() - 26 ? 70 : 40);
             for (int k = 0; k < steps && !matcher.isEnded(); k++) {
                 long[] allowed = matcher.allowedTokens();
                 int n = 0;
@@ -103,10 +110,12 @@ class GrammarMatcherTest {
             }
             GrammarState state = matcher.state();
             long[] mask = m.compute(state);
+            long[] cached = m.mask(state); // through the cache, keyed by the canonical state
             for (int id = 0; id < v.size(); id++) {
                 byte[] b = v.tokenBytes(id);
                 boolean expected = b.length > 0 ? state.advance(b) != null : isEos(id, eos) && state.isComplete();
                 assertThat((mask[id >>> 6] & (1L << id)) != 0).as("token %s", id).isEqualTo(expected);
+                assertThat((cached[id >>> 6] & (1L << id)) != 0).as("cached, token %s", id).isEqualTo(expected);
             }
             checked++;
         }
@@ -132,6 +141,17 @@ class GrammarMatcherTest {
         assertThat(m.mask(a)).isSameAs(m.mask(b));
         assertThat(g.initialState().advance("{\"a\":\"xz".getBytes(StandardCharsets.UTF_8))).isEqualTo(a);
         assertThat(g.initialState().advance("{\"a\":".getBytes(StandardCharsets.UTF_8))).isNotEqualTo(a);
+    }
+
+    @Test
+    void boundedStringStatesShareAMaskFarFromTheBound() {
+        Grammar g = compiler.compile("{\"type\":\"string\",\"maxLength\":1000}");
+        TokenMasker m = GrammarFixtures.masker();
+        GrammarState at3 = g.initialState().advance("\"abc".getBytes(StandardCharsets.UTF_8));
+        GrammarState at5 = g.initialState().advance("\"abcde".getBytes(StandardCharsets.UTF_8));
+        GrammarState near = g.initialState().advance(("\"" + "x".repeat(999)).getBytes(StandardCharsets.UTF_8));
+        assertThat(at3).isNotEqualTo(at5);
+        assertThat(m.mask(at3)).isSameAs(m.mask(at5)).isNotEqualTo(m.mask(near));
     }
 
     @Test
