@@ -315,7 +315,7 @@ final class Compilation {
             return known;
         }
         UnionRule u = memo("#any", register(new UnionRule("")));
-        u.branches = new Rule[] {anyObject(), anyArray(), register(new StringRule("", Dfa.lengths(0, -1, ""))),
+        u.branches = new Rule[] {anyObject(), anyArray(), register(new StringRule("", DfaOps.lengths(0, -1, ""))),
                 register(new NumberRule("", false, Double.NEGATIVE_INFINITY, false, Double.POSITIVE_INFINITY, false)),
                 register(new LiteralRule("", List.of(bytes("true"), bytes("false"), bytes("null"))))};
         return u;

@@ -33,15 +33,15 @@ final class StringConstraints {
             if (p == null || (format != null && dfa == null)) {
                 return null;
             }
-            dfa = dfa == null ? p : Dfa.intersect(dfa, p, pp).trim();
+            dfa = dfa == null ? p : DfaOps.intersect(dfa, p, pp).trim();
         }
         if ((format != null || pattern != null) && dfa == null) {
             return null;
         }
         if (min > 0 || max >= 0 || dfa == null) {
             String lp = child(ptr, max >= 0 ? "maxLength" : "minLength");
-            Dfa lengths = Dfa.lengths(min, max, lp);
-            dfa = dfa == null ? lengths.trim() : Dfa.intersect(dfa, lengths, lp).trim();
+            Dfa lengths = DfaOps.lengths(min, max, lp);
+            dfa = dfa == null ? lengths.trim() : DfaOps.intersect(dfa, lengths, lp).trim();
         }
         return dfa;
     }
