@@ -68,9 +68,10 @@ class ArchitectureTest {
             .allowEmptyShould(true);
 
     static final ArchRule PURE_JAVA_SCHEDULING = noClasses()
-            .that().resideInAnyPackage("dev.llamaserve.engine.scheduler..", "dev.llamaserve.engine.kv..")
+            .that().resideInAnyPackage("dev.llamaserve.engine.scheduler..", "dev.llamaserve.engine.kv..",
+                    "dev.llamaserve.engine.grammar..")
             .should().dependOnClassesThat().resideInAnyPackage("ai.djl..")
-            .as("scheduler and kv are pure Java (no DJL)")
+            .as("scheduler, kv and grammar are pure Java (no DJL)")
             .allowEmptyShould(true);
 
     /** engine.model's forward pass: everything in it but the config classes the checkpoint reader parses. */
@@ -115,7 +116,7 @@ class ArchitectureTest {
     void productionCodeExists() {
         assertThat(production.stream().map(c -> c.getPackageName()))
                 .contains("dev.llamaserve.engine", "dev.llamaserve.engine.model", "dev.llamaserve.engine.checkpoint",
-                        "dev.llamaserve.engine.device");
+                        "dev.llamaserve.engine.device", "dev.llamaserve.engine.grammar");
     }
 
     @Test

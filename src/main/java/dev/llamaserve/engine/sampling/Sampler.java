@@ -63,9 +63,23 @@ public final class Sampler {
      * Picks the next token from {@code logits[offset, offset + vocab)}; does not {@link #accept} it.
      */
     public Result sample(float[] logits, int offset, int vocab, SamplerWorkspace ws) {
+        return sample(logits, offset, vocab, ws, null);
+    }
+
+    /**
+     * As {@link #sample(float[], int, int, SamplerWorkspace)}, restricted to the tokens set in
+     * {@code allowed} (a grammar's mask, see {@link AllowedTokens}; null: no restriction). The mask
+     * wins over logit bias and {@code min_tokens}: when they leave no allowed token, the mask alone
+     * applies to the raw row.
+     */
+    public Result sample(float[] logits, int offset, int vocab, SamplerWorkspace ws, long[] allowed) {
         float[] x = ws.values;
         System.arraycopy(logits, offset, x, 0, vocab);
         process(x, vocab);
+        if (allowed != null && !AllowedTokens.apply(x, vocab, allowed)) {
+            System.arraycopy(logits, offset, x, 0, vocab);
+            AllowedTokens.apply(x, vocab, allowed);
+        }
         int token = config.greedy() ? argmax(x, vocab) : draw(x, ws.index, vocab);
         EngineEvent.TokenLogprob lp = config.logprobs() >= 0
                 ? logprobs(logits, offset, vocab, token, config.logprobs()) : null;

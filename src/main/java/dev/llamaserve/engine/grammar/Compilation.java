@@ -1,0 +1,341 @@
+package dev.llamaserve.engine.grammar;
+
+import static dev.llamaserve.engine.grammar.Keywords.child;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** Compiles one schema document into rules; see {@link SchemaCompiler} for what is supported. */
+final class Compilation {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final JsonNode root;
+    private final int maxWs;
+    private final Map<String, Rule> memo = new HashMap<>();
+    final List<Rule> rules = new ArrayList<>();
+
+    Compilation(JsonNode root, GrammarOptions options) {
+        this.root = root;
+        this.maxWs = options.maxWhitespace();
+    }
+
+    private <R extends Rule> R register(R rule) {
+        rule.id = rules.size();
+        rules.add(rule);
+        return rule;
+    }
+
+    private <R extends Rule> R memo(String ptr, R rule) {
+        memo.put(ptr, rule);
+        return rule;
+    }
+
+    private static UnsupportedSchemaException unsupported(String ptr, String why) {
+        return new UnsupportedSchemaException(ptr, why);
+    }
+
+    Rule compile(JsonNode schema, String ptr) {
+        Rule known = memo.get(ptr);
+        if (known != null) {
+            return known;
+        }
+        if (schema.isBoolean()) {
+            return schema.booleanValue() ? any() : never(ptr);
+        }
+        if (!schema.isObject()) {
+            throw unsupported(ptr, "a schema must be an object or a boolean");
+        }
+        for (String k : schema.propertyNames()) {
+            if (k.equals("$id") && !ptr.isEmpty()) {
+                throw unsupported(child(ptr, k), "$id inside a schema (a new base URI) is not supported");
+            }
+            if (!Keywords.passive(k) && !Keywords.supported(k)) {
+                throw unsupported(child(ptr, k), "keyword '" + k + "' is not supported by constrained decoding");
+            }
+        }
+        if (schema.has("$ref")) {
+            onlyWith(schema, ptr, "$ref", Set.of());
+            return ref(schema, ptr);
+        }
+        for (String combinator : List.of("allOf", "anyOf", "oneOf")) {
+            if (schema.has(combinator)) {
+                onlyWith(schema, ptr, combinator, Set.of());
+                return union(schema, ptr, combinator);
+            }
+        }
+        if (schema.has("enum") || schema.has("const")) {
+            onlyWith(schema, ptr, schema.has("enum") ? "enum" : "const", Set.of("type", "enum", "const"));
+            return literals(schema, ptr);
+        }
+        return typed(schema, ptr);
+    }
+
+    /** Refuses assertion keywords next to {@code keyword} (their combination is not enforced). */
+    private static void onlyWith(JsonNode schema, String ptr, String keyword, Set<String> allowed) {
+        for (String k : schema.propertyNames()) {
+            if (!k.equals(keyword) && !Keywords.passive(k) && !allowed.contains(k)) {
+                throw unsupported(child(ptr, k), "'" + k + "' next to '" + keyword + "' is not supported");
+            }
+        }
+    }
+
+    private Rule ref(JsonNode schema, String ptr) {
+        String kp = child(ptr, "$ref");
+        JsonNode ref = schema.get("$ref");
+        String target = ref.isString() ? Keywords.refPointer(ref.stringValue()) : null;
+        if (target == null) {
+            throw unsupported(kp, "only references within the schema (\"#\" or \"#/...\") are supported");
+        }
+        JsonNode node = Keywords.at(root, target);
+        if (node == null) {
+            throw unsupported(kp, "reference " + ref.stringValue() + " does not resolve");
+        }
+        UnionRule u = memo(ptr, register(new UnionRule(kp)));
+        u.branches = new Rule[] {compile(node, target)};
+        return u;
+    }
+
+    private Rule union(JsonNode schema, String ptr, String keyword) {
+        String kp = child(ptr, keyword);
+        JsonNode list = schema.get(keyword);
+        if (!list.isArray() || list.isEmpty()) {
+            throw unsupported(kp, keyword + " must be a non-empty array of schemas");
+        }
+        if (keyword.equals("allOf") && list.size() > 1) {
+            throw unsupported(kp, "allOf with more than one schema is not supported");
+        }
+        if (keyword.equals("oneOf")) {
+            Disjointness.requireDisjoint(root, list, kp);
+        }
+        UnionRule u = memo(ptr, register(new UnionRule(kp)));
+        Rule[] branches = new Rule[list.size()];
+        for (int k = 0; k < branches.length; k++) {
+            branches[k] = compile(list.get(k), kp + "/" + k);
+        }
+        u.branches = branches;
+        return u;
+    }
+
+    private Rule literals(JsonNode schema, String ptr) {
+        List<JsonNode> values = new ArrayList<>();
+        if (schema.has("enum")) {
+            JsonNode e = schema.get("enum");
+            if (!e.isArray()) {
+                throw unsupported(child(ptr, "enum"), "enum must be an array");
+            }
+            values.addAll(e.values());
+        }
+        if (schema.has("const")) {
+            JsonNode c = schema.get("const");
+            values = schema.has("enum") ? values.stream().filter(c::equals).toList() : List.of(c);
+        }
+        Set<String> types = schema.has("type") ? declaredTypes(schema.get("type"), ptr) : null;
+        List<byte[]> literals = new ArrayList<>();
+        for (JsonNode v : values) {
+            String t = Keywords.typeOf(v);
+            if (types == null || types.contains(t) || (t.equals("integer") && types.contains("number"))) {
+                literals.add(JSON.writeValueAsBytes(v));
+            }
+        }
+        return memo(ptr, register(new LiteralRule(ptr, literals)));
+    }
+
+    private Set<String> declaredTypes(JsonNode type, String ptr) {
+        Set<String> out = new LinkedHashSet<>();
+        List<JsonNode> names = type.isArray() ? List.copyOf(type.values()) : List.of(type);
+        for (JsonNode n : names) {
+            if (!n.isString() || !Keywords.TYPES.contains(n.stringValue())) {
+                throw unsupported(child(ptr, "type"), "type must be one of " + Keywords.TYPES + " or an array of them");
+            }
+            out.add(n.stringValue());
+        }
+        if (out.isEmpty()) {
+            throw unsupported(child(ptr, "type"), "type must not be an empty array");
+        }
+        return out;
+    }
+
+    private Rule typed(JsonNode schema, String ptr) {
+        Set<String> types;
+        if (schema.has("type")) {
+            types = declaredTypes(schema.get("type"), ptr);
+        } else {
+            types = new LinkedHashSet<>();
+            for (Map.Entry<String, Set<String>> e : Keywords.BY_TYPE.entrySet()) {
+                if (schema.propertyNames().stream().anyMatch(e.getValue()::contains)) {
+                    types.add(e.getKey());
+                }
+            }
+            if (types.isEmpty()) {
+                return memo(ptr, any());
+            }
+        }
+        if (types.contains("number")) {
+            types.remove("integer");
+        }
+        if (types.size() == 1) {
+            return typeRule(schema, ptr, types.iterator().next(), true);
+        }
+        UnionRule u = memo(ptr, register(new UnionRule(ptr)));
+        List<Rule> branches = new ArrayList<>();
+        for (String t : types) {
+            branches.add(typeRule(schema, ptr, t, false));
+        }
+        u.branches = branches.toArray(Rule[]::new);
+        return u;
+    }
+
+    private Rule typeRule(JsonNode s, String ptr, String type, boolean memoize) {
+        Rule r = switch (type) {
+            case "object" -> object(s, ptr, memoize);
+            case "array" -> array(s, ptr, memoize);
+            case "string" -> register(new StringRule(ptr, StringConstraints.dfa(s, ptr)));
+            case "number", "integer" -> register(NumberBounds.rule(s, ptr, type.equals("integer")));
+            case "boolean" -> register(new LiteralRule(ptr, List.of(bytes("true"), bytes("false"))));
+            default -> register(new LiteralRule(ptr, List.of(bytes("null"))));
+        };
+        return memoize ? memo(ptr, r) : r;
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private Rule object(JsonNode s, String ptr, boolean memoize) {
+        JsonNode props = s.get("properties");
+        if (props != null && !props.isObject()) {
+            throw unsupported(child(ptr, "properties"), "properties must be an object");
+        }
+        JsonNode req = s.get("required");
+        Set<String> required = new LinkedHashSet<>();
+        if (req != null) {
+            if (!req.isArray()) {
+                throw unsupported(child(ptr, "required"), "required must be an array of strings");
+            }
+            for (JsonNode n : req.values()) {
+                if (!n.isString()) {
+                    throw unsupported(child(ptr, "required"), "required must be an array of strings");
+                }
+                required.add(n.stringValue());
+            }
+        }
+        JsonNode ap = s.get("additionalProperties");
+        if (ap != null && !ap.isBoolean() && !ap.isObject()) {
+            throw unsupported(child(ptr, "additionalProperties"), "additionalProperties must be a schema");
+        }
+        Map<String, JsonNode> declared = new LinkedHashMap<>();
+        Map<String, String> pointers = new HashMap<>();
+        if (props != null) {
+            for (Map.Entry<String, JsonNode> e : props.properties()) {
+                declared.put(e.getKey(), e.getValue());
+                pointers.put(e.getKey(), child(child(ptr, "properties"), e.getKey()));
+            }
+        }
+        for (String name : required) {
+            if (!declared.containsKey(name)) { // required but not declared: the additionalProperties schema
+                declared.put(name, ap == null ? JSON.getNodeFactory().booleanNode(true) : ap);
+                pointers.put(name, child(ptr, "additionalProperties"));
+            }
+        }
+        String[] names = declared.keySet().toArray(String[]::new);
+        boolean[] req2 = new boolean[names.length];
+        for (int j = 0; j < names.length; j++) {
+            req2[j] = required.contains(names[j]);
+        }
+        ObjectRule o = register(new ObjectRule(ptr, names, req2, maxWs));
+        if (memoize) {
+            memo(ptr, o);
+        }
+        for (int j = 0; j < names.length; j++) {
+            o.values[j] = compile(declared.get(names[j]), pointers.get(names[j]));
+        }
+        if (ap == null || (ap.isBoolean() && ap.booleanValue())) {
+            o.additional = props == null || props.isEmpty() ? any() : null;
+        } else if (ap.isObject()) {
+            o.additional = compile(ap, child(ptr, "additionalProperties"));
+        }
+        return o;
+    }
+
+    private Rule array(JsonNode s, String ptr, boolean memoize) {
+        int min = count(s, ptr, "minItems", 0);
+        int max = count(s, ptr, "maxItems", -1);
+        JsonNode prefix = s.get("prefixItems");
+        if (prefix != null && !prefix.isArray()) {
+            throw unsupported(child(ptr, "prefixItems"), "prefixItems must be an array of schemas");
+        }
+        JsonNode items = s.get("items");
+        if (items != null && !items.isBoolean() && !items.isObject()) {
+            throw unsupported(child(ptr, "items"), "items must be a schema (use prefixItems for tuples)");
+        }
+        ArrayRule a = register(new ArrayRule(ptr, min, max, maxWs));
+        if (memoize) {
+            memo(ptr, a);
+        }
+        if (prefix != null) {
+            Rule[] p = new Rule[prefix.size()];
+            for (int k = 0; k < p.length; k++) {
+                p[k] = compile(prefix.get(k), child(ptr, "prefixItems") + "/" + k);
+            }
+            a.prefix = p;
+        }
+        a.items = items == null ? any() : items.isBoolean() ? (items.booleanValue() ? any() : null)
+                : compile(items, child(ptr, "items"));
+        a.link();
+        return a;
+    }
+
+    static int count(JsonNode s, String ptr, String keyword, int absent) {
+        JsonNode n = s.get(keyword);
+        if (n == null) {
+            return absent;
+        }
+        if (!n.isNumber() || !"integer".equals(Keywords.typeOf(n)) || n.doubleValue() < 0) {
+            throw unsupported(child(ptr, keyword), keyword + " must be a non-negative integer");
+        }
+        return (int) Math.min(n.doubleValue(), Integer.MAX_VALUE / 2);
+    }
+
+    private Rule never(String ptr) {
+        return register(new LiteralRule(ptr, List.of()));
+    }
+
+    /** Any JSON value (objects and arrays of any values, any string, any number). */
+    Rule any() {
+        Rule known = memo.get("#any");
+        if (known != null) {
+            return known;
+        }
+        UnionRule u = memo("#any", register(new UnionRule("")));
+        u.branches = new Rule[] {anyObject(), anyArray(), register(new StringRule("", DfaOps.lengths(0, -1, ""))),
+                register(new NumberRule("", false, Double.NEGATIVE_INFINITY, false, Double.POSITIVE_INFINITY, false)),
+                register(new LiteralRule("", List.of(bytes("true"), bytes("false"), bytes("null"))))};
+        return u;
+    }
+
+    /** Any JSON object ({@code response_format} json_object). */
+    Rule anyObject() {
+        Rule known = memo.get("#object");
+        if (known != null) {
+            return known;
+        }
+        ObjectRule o = memo("#object", register(new ObjectRule("", new String[0], new boolean[0], maxWs)));
+        o.additional = any();
+        return o;
+    }
+
+    private Rule anyArray() {
+        ArrayRule a = register(new ArrayRule("", 0, -1, maxWs));
+        a.items = any();
+        a.link();
+        return a;
+    }
+}

@@ -1,0 +1,156 @@
+package dev.llamaserve.engine.grammar;
+
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Decides whether the branches of a {@code oneOf} are provably disjoint (no instance valid against two),
+ * so that generating from any one branch yields an instance valid against exactly one. Recognised:
+ * branches of disjoint JSON types ({@code integer} counts as {@code number}); {@code enum}/{@code const}
+ * branches with distinct values; object branches with a common required property whose
+ * {@code enum}/{@code const} values differ (tagged unions). Anything else is refused.
+ */
+final class Disjointness {
+
+    private static final Set<String> ALL = Set.of("object", "array", "string", "number", "boolean", "null");
+
+    private record Sig(Set<String> kinds, Set<String> literals, Map<String, Set<String>> tags) {}
+
+    private Disjointness() {}
+
+    static void requireDisjoint(JsonNode root, JsonNode branches, String pointer) {
+        List<Sig> sigs = branches.values().stream().map(b -> sig(root, b, 0)).toList();
+        for (int i = 0; i < sigs.size(); i++) {
+            for (int j = i + 1; j < sigs.size(); j++) {
+                if (!disjoint(sigs.get(i), sigs.get(j))) {
+                    throw new UnsupportedSchemaException(pointer, "oneOf branches " + i + " and " + j
+                            + " are not provably disjoint (recognised: different types, different enum/const"
+                            + " values, a required property with different const/enum values); use anyOf");
+                }
+            }
+        }
+    }
+
+    private static boolean disjoint(Sig a, Sig b) {
+        if (Collections.disjoint(a.kinds, b.kinds)) {
+            return true;
+        }
+        if (a.literals != null && b.literals != null) {
+            return Collections.disjoint(a.literals, b.literals);
+        }
+        if (a.kinds.equals(Set.of("object")) && b.kinds.equals(Set.of("object"))) {
+            for (Map.Entry<String, Set<String>> e : a.tags.entrySet()) {
+                Set<String> other = b.tags.get(e.getKey());
+                if (other != null && Collections.disjoint(e.getValue(), other)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static JsonNode resolve(JsonNode root, JsonNode s, int depth) {
+        while (s != null && s.isObject() && s.has("$ref") && depth++ < 32) {
+            String p = s.get("$ref").isString() ? Keywords.refPointer(s.get("$ref").stringValue()) : null;
+            s = p == null ? null : Keywords.at(root, p);
+        }
+        return s;
+    }
+
+    private static Sig sig(JsonNode root, JsonNode s0, int depth) {
+        JsonNode s = resolve(root, s0, 0);
+        if (s == null || depth > 32 || s.isBoolean() && s.booleanValue() || !s.isObject()) {
+            return new Sig(s != null && s.isBoolean() && !s.booleanValue() ? Set.of() : ALL, null, Map.of());
+        }
+        if (s.has("allOf") && s.get("allOf").size() == 1) {
+            return sig(root, s.get("allOf").get(0), depth + 1);
+        }
+        for (String k : List.of("anyOf", "oneOf")) {
+            if (s.has(k) && s.get(k).isArray()) {
+                Set<String> kinds = new HashSet<>();
+                Set<String> literals = new HashSet<>();
+                for (JsonNode b : s.get(k).values()) {
+                    Sig x = sig(root, b, depth + 1);
+                    kinds.addAll(x.kinds);
+                    literals = literals == null || x.literals == null ? null : union(literals, x.literals);
+                }
+                return new Sig(kinds, literals, Map.of());
+            }
+        }
+        Set<String> literals = literals(s);
+        if (literals != null) {
+            Set<String> kinds = new HashSet<>();
+            literalNodes(s).forEach(v -> kinds.add(kind(Keywords.typeOf(v))));
+            return new Sig(kinds, literals, Map.of());
+        }
+        Set<String> kinds = new HashSet<>();
+        if (s.has("type")) {
+            JsonNode t = s.get("type");
+            for (JsonNode n : t.isArray() ? t.values() : List.of(t)) {
+                kinds.add(kind(n.asString()));
+            }
+        } else {
+            Keywords.BY_TYPE.forEach((type, kws) -> {
+                if (s.propertyNames().stream().anyMatch(kws::contains)) {
+                    kinds.add(type);
+                }
+            });
+            if (kinds.isEmpty()) {
+                kinds.addAll(ALL);
+            }
+        }
+        Map<String, Set<String>> tags = new HashMap<>();
+        JsonNode props = s.get("properties");
+        if (props != null && props.isObject() && s.has("required") && s.get("required").isArray()) {
+            for (JsonNode r : s.get("required").values()) {
+                JsonNode p = props.get(r.asString());
+                Set<String> lit = p == null ? null : literals(resolve(root, p, 0));
+                if (lit != null) {
+                    tags.put(r.asString(), lit);
+                }
+            }
+        }
+        return new Sig(kinds, null, tags);
+    }
+
+    /** Canonical text of the enum/const values (numbers compared by value), or null. */
+    private static Set<String> literals(JsonNode s) {
+        List<JsonNode> nodes = literalNodes(s);
+        if (nodes == null) {
+            return null;
+        }
+        Set<String> out = new HashSet<>();
+        for (JsonNode v : nodes) {
+            out.add(v.isNumber() ? "n:" + v.decimalValue().stripTrailingZeros().toPlainString() : v.toString());
+        }
+        return out;
+    }
+
+    private static List<JsonNode> literalNodes(JsonNode s) {
+        if (s == null || !s.isObject()) {
+            return null;
+        }
+        if (s.has("const")) {
+            return List.of(s.get("const"));
+        }
+        if (s.has("enum") && s.get("enum").isArray()) {
+            return List.copyOf(s.get("enum").values());
+        }
+        return null;
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> u = new HashSet<>(a);
+        u.addAll(b);
+        return u;
+    }
+
+    private static String kind(String type) {
+        return type.equals("integer") ? "number" : type;
+    }
+}

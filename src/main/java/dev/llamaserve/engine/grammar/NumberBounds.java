@@ -1,0 +1,56 @@
+package dev.llamaserve.engine.grammar;
+
+import static dev.llamaserve.engine.grammar.Keywords.child;
+
+import tools.jackson.databind.JsonNode;
+
+/** {@code minimum}, {@code maximum}, {@code exclusiveMinimum}, {@code exclusiveMaximum} into a {@link NumberRule}. */
+final class NumberBounds {
+
+    private NumberBounds() {}
+
+    static NumberRule rule(JsonNode s, String ptr, boolean integer) {
+        double lo = Double.NEGATIVE_INFINITY;
+        boolean loEx = false;
+        double hi = Double.POSITIVE_INFINITY;
+        boolean hiEx = false;
+        Double v;
+        if ((v = bound(s, ptr, "minimum")) != null) {
+            lo = v;
+        }
+        if ((v = bound(s, ptr, "exclusiveMinimum")) != null && v >= lo) {
+            lo = v;
+            loEx = true;
+        }
+        if ((v = bound(s, ptr, "maximum")) != null) {
+            hi = v;
+        }
+        if ((v = bound(s, ptr, "exclusiveMaximum")) != null && v <= hi) {
+            hi = v;
+            hiEx = true;
+        }
+        NumberRule r = new NumberRule(ptr, integer, lo, loEx, hi, hiEx);
+        boolean emptyRange = lo > hi || (lo == hi && (loEx || hiEx));
+        if (!r.computeProductive() && !emptyRange && !integer) {
+            throw new UnsupportedSchemaException(child(ptr, s.has("minimum") ? "minimum" : "maximum"),
+                    "a number range without an integer in ±" + NumberRule.MAX_MAGNITUDE + " is not supported");
+        }
+        if (!r.computeProductive() && !emptyRange && (Math.abs(lo) > NumberRule.MAX_MAGNITUDE
+                || Math.abs(hi) > NumberRule.MAX_MAGNITUDE)) {
+            throw new UnsupportedSchemaException(child(ptr, Math.abs(lo) > NumberRule.MAX_MAGNITUDE ? "minimum" : "maximum"),
+                    "bounds beyond ±" + NumberRule.MAX_MAGNITUDE + " are not supported");
+        }
+        return r;
+    }
+
+    private static Double bound(JsonNode s, String ptr, String keyword) {
+        JsonNode n = s.get(keyword);
+        if (n == null) {
+            return null;
+        }
+        if (!n.isNumber() || !Double.isFinite(n.doubleValue())) {
+            throw new UnsupportedSchemaException(child(ptr, keyword), keyword + " must be a finite number");
+        }
+        return n.doubleValue();
+    }
+}

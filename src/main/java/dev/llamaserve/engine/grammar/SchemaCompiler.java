@@ -1,0 +1,172 @@
+package dev.llamaserve.engine.grammar;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Compiles a JSON Schema (draft 2020-12 subset) into a {@link Grammar} that generates only valid
+ * instances, or refuses it with an {@link UnsupportedSchemaException} naming the keyword.
+ *
+ * <p><b>Enforced</b>: {@code type} (one or several), {@code properties}, {@code required},
+ * {@code additionalProperties} (false, true or a schema), {@code enum}, {@code const}, {@code items},
+ * {@code prefixItems}, {@code minItems}, {@code maxItems}, {@code anyOf}, {@code oneOf} (where the
+ * branches are provably disjoint, see {@link Disjointness}), {@code allOf} with one schema,
+ * {@code $ref} to {@code #} or {@code #/...} (recursion included; {@code $defs}/{@code definitions} are
+ * compiled where referenced), {@code minLength}, {@code maxLength}, {@code pattern} (the subset of
+ * {@link Regex}), {@code format} date, date-time, time, uuid, email (see {@link Formats}),
+ * {@code minimum}, {@code maximum}, {@code exclusiveMinimum}, {@code exclusiveMaximum}. Annotations
+ * (title, description, default, examples, $schema, $id at the root, $comment, deprecated, readOnly,
+ * writeOnly) are ignored. Anything else is refused.
+ *
+ * <p><b>What is generated</b> is always a subset of what the schema allows, chosen to stay small:
+ * compact JSON with at most {@link GrammarOptions#maxWhitespace()} whitespace bytes per gap;
+ * declared properties in schema order, required ones always, optional ones or not; extra properties
+ * only where {@code additionalProperties} is a schema, or for an object schema without any
+ * {@code properties} (then any keys, any values); {@code enum}/{@code const} values in their compact
+ * JSON form; numbers without exponent, at most 15 integer and 9 fraction digits, no {@code -0};
+ * a schema without {@code type} generates the types its keywords imply, or any value; patterns match
+ * whole strings (which also satisfies the unanchored JSON Schema search). {@code enum}/{@code const} and
+ * the combinators cannot be mixed with other assertions in the same schema object (refused, naming the
+ * other keyword). Duplicate additional keys are not prevented.
+ *
+ * <p>Compiled grammars are cached by schema content ({@link #compileCached}).
+ */
+public final class SchemaCompiler {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final int CACHE_SIZE = 256;
+
+    private final GrammarOptions options;
+    private final Map<String, Grammar> cache = new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Grammar> eldest) {
+            return size() > CACHE_SIZE;
+        }
+    };
+    private Grammar jsonObject;
+
+    public SchemaCompiler(GrammarOptions options) {
+        this.options = options;
+    }
+
+    /** Compiles {@code schema}; throws {@link UnsupportedSchemaException} for what it cannot enforce. */
+    public Grammar compile(JsonNode schema) {
+        Compilation c = new Compilation(schema, options);
+        return finish(c, c.compile(schema, ""));
+    }
+
+    /** Compiles a schema given as JSON text. */
+    public Grammar compile(String schemaJson) {
+        return compile(JSON.readTree(schemaJson));
+    }
+
+    /** As {@link #compile(JsonNode)}, reusing the grammar of an identical schema compiled before. */
+    public Grammar compileCached(JsonNode schema) {
+        String key = JSON.writeValueAsString(schema);
+        synchronized (cache) {
+            Grammar g = cache.get(key);
+            if (g != null) {
+                return g;
+            }
+        }
+        Grammar g = compile(schema);
+        synchronized (cache) {
+            cache.put(key, g);
+        }
+        return g;
+    }
+
+    /** Any JSON object: {@code response_format} {@code {"type":"json_object"}}. */
+    public synchronized Grammar jsonObject() {
+        if (jsonObject == null) {
+            Compilation c = new Compilation(JSON.createObjectNode(), options);
+            jsonObject = finish(c, c.anyObject());
+        }
+        return jsonObject;
+    }
+
+    private static Grammar finish(Compilation c, Rule root) {
+        List<Rule> rules = c.rules;
+        for (Rule r : rules) {
+            if (r instanceof UnionRule u) {
+                checkNotLeftRecursive(u, new HashMap<>());
+            }
+        }
+        boolean changed = true;
+        while (changed) {
+            changed = false;
+            for (Rule r : rules) {
+                if (!r.productive && r.computeProductive()) {
+                    r.productive = true;
+                    changed = true;
+                }
+            }
+        }
+        if (!root.productive) {
+            throw new UnsupportedSchemaException("", "the schema allows no finite JSON value");
+        }
+        List<Rule> keys = new ArrayList<>();
+        for (Rule r : rules) {
+            if (r instanceof UnionRule u) {
+                u.prune();
+            } else if (r instanceof ObjectRule o) {
+                o.link(o.pointer);
+                keys.addAll(o.keyRules());
+            }
+        }
+        for (Rule k : keys) {
+            k.id = rules.size();
+            k.productive = true;
+            rules.add(k);
+        }
+        List<Rule> unions = new ArrayList<>();
+        for (Rule r : rules) {
+            if (r instanceof UnionRule) {
+                unions.add(r);
+            } else {
+                r.computeFirst();
+            }
+        }
+        Map<Rule, Boolean> done = new HashMap<>();
+        for (Rule u : unions) {
+            firstInOrder(u, done);
+        }
+        return new Grammar(root, rules.size());
+    }
+
+    /** A union reaching itself through unions only would call itself without reading a byte. */
+    private static void checkNotLeftRecursive(UnionRule u, Map<Rule, Boolean> onPath) {
+        if (Boolean.TRUE.equals(onPath.get(u))) {
+            throw new UnsupportedSchemaException(u.pointer,
+                    "a reference cycle that reads nothing before recursing (left recursion)");
+        }
+        if (onPath.containsKey(u)) {
+            return;
+        }
+        onPath.put(u, true);
+        for (Rule b : u.branches) {
+            if (b instanceof UnionRule ub) {
+                checkNotLeftRecursive(ub, onPath);
+            }
+        }
+        onPath.put(u, false);
+    }
+
+    private static void firstInOrder(Rule u, Map<Rule, Boolean> done) {
+        if (done.containsKey(u)) {
+            return;
+        }
+        done.put(u, true);
+        for (Rule b : ((UnionRule) u).branches) {
+            if (b instanceof UnionRule) {
+                firstInOrder(b, done);
+            }
+        }
+        u.computeFirst();
+    }
+}

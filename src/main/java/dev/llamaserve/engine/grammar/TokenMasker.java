@@ -1,0 +1,122 @@
+package dev.llamaserve.engine.grammar;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Computes the allowed-token mask of a {@link GrammarState} over a vocabulary: a walk of the
+ * vocabulary's {@link TokenTrie} with the automaton, pruning a subtree at its first rejected byte.
+ * End-of-sequence ids are allowed exactly where the document is complete; other tokens without bytes
+ * never. Masks are cached per state (states compare by value, string automaton states up to their
+ * behaviour on the longest token: see {@link Dfa#representatives}), so the repeated states of a long
+ * string, bounded or not, or of a list of similar objects cost one walk. One masker serves one vocabulary and any number
+ * of grammars; the walk scratch is per call, the cache is synchronized.
+ */
+public final class TokenMasker {
+
+    private final TokenTrie trie;
+    private final int[] eosIds;
+    private final int words;
+    private final Map<GrammarState, long[]> cache;
+
+    /**
+     * @param trie the vocabulary's trie (build once per tokenizer)
+     * @param eosIds the end-of-sequence token ids (e.g. {@code <|eot_id|>}, {@code <|end_of_text|>})
+     * @param cacheEntries masks kept (each {@code vocab/8} bytes: 16 KiB for 128k tokens)
+     */
+    public TokenMasker(TokenTrie trie, int[] eosIds, int cacheEntries) {
+        this.trie = trie;
+        this.eosIds = eosIds.clone();
+        this.words = (trie.vocabSize + 63) >>> 6;
+        this.cache = new LinkedHashMap<>(64, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<GrammarState, long[]> eldest) {
+                return size() > cacheEntries;
+            }
+        };
+    }
+
+    byte[] tokenBytes(int id) {
+        return trie.tokenBytes(id);
+    }
+
+    public int vocabSize() {
+        return trie.vocabSize;
+    }
+
+    /** A new matcher for one sequence constrained by {@code grammar}. */
+    public GrammarMatcher matcher(Grammar grammar) {
+        return new GrammarMatcher(this, grammar.initialState());
+    }
+
+    /**
+     * The allowed tokens in {@code state}: bit {@code id} of word {@code id >>> 6}. The array is shared
+     * with the cache: do not modify it.
+     */
+    public long[] mask(GrammarState state) {
+        GrammarState key = state.canonical(trie.maxDepth);
+        synchronized (cache) {
+            long[] m = cache.get(key);
+            if (m != null) {
+                return m;
+            }
+        }
+        long[] m = compute(state);
+        synchronized (cache) {
+            cache.put(key, m);
+        }
+        return m;
+    }
+
+    /** The mask without the cache (for benchmarks and tests). */
+    public long[] compute(GrammarState state) {
+        long[] mask = new long[words];
+        Configs[] level = new Configs[trie.maxDepth + 2];
+        for (int i = 0; i < level.length; i++) {
+            level[i] = new Configs();
+        }
+        state.into(level[0]);
+        walk(0, 0, level, mask);
+        if (state.isComplete()) {
+            for (int id : eosIds) {
+                mask[id >>> 6] |= 1L << id;
+            }
+        }
+        return mask;
+    }
+
+    private void walk(int node, int depth, Configs[] level, long[] mask) {
+        Configs cur = level[depth];
+        Configs next = level[depth + 1];
+        int[] childStart = trie.childStart;
+        // Fast path: one configuration that can neither call nor return here (inside a string, a
+        // number, a literal): each byte is one step of its rule, no stack work and no set.
+        Rule single = cur.size == 1 && cur.rules[0].calls(cur.states[0]).length == 0
+                && !(cur.parents[0] != null && cur.rules[0].accepting(cur.states[0])) ? cur.rules[0] : null;
+        for (int c = childStart[node]; c < childStart[node + 1]; c++) {
+            if (single != null) {
+                long t = single.step(cur.states[0], trie.childByte[c] & 0xFF);
+                if (t == Rule.DEAD) {
+                    continue;
+                }
+                next.size = 1;
+                next.rules[0] = single;
+                next.states[0] = t;
+                next.parents[0] = cur.parents[0];
+            } else {
+                cur.stepAll(trie.childByte[c] & 0xFF, next);
+                if (next.size == 0) {
+                    continue;
+                }
+            }
+            int n = trie.child[c];
+            for (int t = trie.tokenStart[n]; t < trie.tokenStart[n + 1]; t++) {
+                int id = trie.tokens[t];
+                mask[id >>> 6] |= 1L << id;
+            }
+            if (childStart[n] < childStart[n + 1]) {
+                walk(n, depth + 1, level, mask);
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package dev.llamaserve.engine.grammar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.SplittableRandom;
+import java.util.regex.Pattern;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The regex subset's automaton agrees with java.util.regex's find() (ECMAScript end anchor) on random strings. */
+class RegexTest {
+
+    private static final String ALPHABET = "abcxyz019 -_.\t\né\"\\AZ";
+
+    @ParameterizedTest
+    @ValueSource(strings = {"^abc$", "abc", "^a+b*$", "^(ab|cd){1,3}$", "^[a-c]{2}[^a-c]?$", "^\\d{2,}$", "\\w\\s\\d",
+        "^x.y$", "^(?:a|b)+?c$", "^[\\-_.]+$", "^\\D\\W\\S$", "z$", "^a", "^(a|)b$", "^[\\x41-\\u005A]+$", "^é\\\\?\"$"})
+    void matchesLikeJavaRegex(String pattern) {
+        Dfa dfa = Dfa.fromRegex(Regex.parse(pattern, "/pattern"), "/pattern").trim();
+        // JSON Schema patterns are ECMAScript: $ is the very end (JDK's $ also allows a final newline)
+        Pattern jdk = Pattern.compile(pattern.endsWith("$") ? pattern.substring(0, pattern.length() - 1) + "\\z" : pattern);
+        String alphabet = ALPHABET + pattern.replaceAll("[\\\\^$(){}\\[\\]|?*+]", "").repeat(3);
+        SplittableRandom r = new SplittableRandom(pattern.hashCode());
+        int matched = 0;
+        for (int i = 0; i < 20_000; i++) {
+            StringBuilder sb = new StringBuilder();
+            int len = r.nextInt(7);
+            for (int k = 0; k < len; k++) {
+                sb.append(alphabet.charAt(r.nextInt(alphabet.length())));
+            }
+            String s = sb.toString();
+            boolean expected = jdk.matcher(s).find();
+            assertThat(accepts(dfa, s)).as("%s on %s", pattern, s).isEqualTo(expected);
+            matched += expected ? 1 : 0;
+        }
+        assertThat(matched).as("some strings match").isPositive();
+    }
+
+    private static boolean accepts(Dfa dfa, String s) {
+        if (dfa == null) {
+            return false;
+        }
+        int st = 0;
+        for (int cp : s.codePoints().toArray()) {
+            st = dfa.next(st, cp);
+            if (st < 0) {
+                return false;
+            }
+        }
+        return dfa.accept[st];
+    }
+}

@@ -1,0 +1,73 @@
+package dev.llamaserve.engine.grammar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Every schema the compiler cannot enforce exactly is refused, naming the JSON pointer of the keyword. */
+class UnsupportedSchemaTest {
+
+    private final SchemaCompiler compiler = new SchemaCompiler(GrammarOptions.DEFAULT);
+
+    @ParameterizedTest(name = "{1}")
+    @CsvSource(delimiter = '§', textBlock = """
+            {"type":"object","properties":{"a":{"type":"number","multipleOf":2}}}            § /properties/a/multipleOf
+            {"type":"array","uniqueItems":true}                                              § /uniqueItems
+            {"type":"array","contains":{"type":"integer"}}                                   § /contains
+            {"type":"object","patternProperties":{"^x":{}}}                                  § /patternProperties
+            {"type":"object","propertyNames":{"maxLength":3}}                                § /propertyNames
+            {"type":"object","minProperties":1}                                              § /minProperties
+            {"type":"object","maxProperties":1}                                              § /maxProperties
+            {"type":"object","dependentRequired":{"a":["b"]}}                                § /dependentRequired
+            {"type":"object","dependentSchemas":{"a":{}}}                                    § /dependentSchemas
+            {"type":"object","unevaluatedProperties":false}                                  § /unevaluatedProperties
+            {"type":"array","unevaluatedItems":false}                                        § /unevaluatedItems
+            {"not":{"type":"string"}}                                                        § /not
+            {"if":{"type":"string"},"then":{"maxLength":2}}                                  § /if
+            {"type":"string","contentEncoding":"base64"}                                     § /contentEncoding
+            {"type":"string","format":"hostname"}                                            § /format
+            {"type":"string","format":"ipv4"}                                                § /format
+            {"$defs":{"a":{"type":"string","format":"uri"}},"$ref":"#/$defs/a"}              § /$defs/a/format
+            {"type":"string","pattern":"(a)\\\\1"}                                           § /pattern
+            {"type":"string","pattern":"(?=a)b"}                                             § /pattern
+            {"type":"string","pattern":"\\\\bword"}                                          § /pattern
+            {"type":"string","pattern":"\\\\p{L}+"}                                          § /pattern
+            {"type":"string","pattern":"a^b"}                                                § /pattern
+            {"type":"string","pattern":"^a|b$"}                                              § /pattern
+            {"type":"string","pattern":"a{2000}"}                                            § /pattern
+            {"type":"string","pattern":"[z-a]"}                                              § /pattern
+            {"type":"array","items":[{"type":"integer"}]}                                    § /items
+            {"allOf":[{"type":"integer"},{"minimum":3}]}                                     § /allOf
+            {"type":"integer","anyOf":[{"minimum":1},{"maximum":-1}]}                        § /type
+            {"$ref":"#/$defs/a","maxLength":3,"$defs":{"a":{"type":"string"}}}               § /maxLength
+            {"enum":["a","bb"],"maxLength":1}                                                § /maxLength
+            {"$ref":"https://example.com/schema.json"}                                       § /$ref
+            {"$ref":"#/$defs/missing"}                                                       § /$ref
+            {"$ref":"#anchor"}                                                               § /$ref
+            {"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"anyOf":[{"$ref":"#/$defs/a"}]}},"$ref":"#/$defs/a"} § /$defs/a/$ref
+            {"oneOf":[{"type":"string"},{"type":"string","maxLength":2}]}                    § /oneOf
+            {"oneOf":[{"type":"integer"},{"type":"number"}]}                                 § /oneOf
+            {"oneOf":[{"enum":["a","b"]},{"const":"b"}]}                                     § /oneOf
+            {"type":"object","properties":{"a":{"type":"object","properties":{"b":{"type":"string","$id":"x"}}}}} § /properties/a/properties/b/$id
+            {"type":"integer","minimum":"3"}                                                 § /minimum
+            {"type":"number","exclusiveMinimum":true}                                        § /exclusiveMinimum
+            {"type":"integer","minimum":1e30}                                                § /minimum
+            {"type":"number","minimum":0.1,"maximum":0.2}                                    § /minimum
+            {"type":"string","maxLength":-1}                                                 § /maxLength
+            {"type":"array","minItems":1.5}                                                  § /minItems
+            {"type":"strng"}                                                                 § /type
+            {"type":"object","properties":{"a~b/c":{"type":"integer","nullable":true}}}      § /properties/a~0b~1c/nullable
+            {"type":"object","properties":{"a":{"type":"string","minLength":3,"maxLength":2}},"required":["a"]} § ""
+            {"type":"object","properties":{"x":false},"required":["x"]}                      § ""
+            {"type":"array","items":false,"minItems":1}                                      § ""
+            false                                                                            § ""
+            """)
+    void refusesNamingTheKeyword(String schema, String pointer) {
+        String expected = pointer.equals("\"\"") ? "" : pointer;
+        assertThatThrownBy(() -> compiler.compile(schema))
+                .isInstanceOfSatisfying(UnsupportedSchemaException.class,
+                        e -> assertThat(e.pointer()).as(e.getMessage()).isEqualTo(expected));
+    }
+}
