@@ -3,6 +3,7 @@ package dev.llamaserve.ops.limits;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.LlamaServeApplication;
+import dev.llamaserve.ops.health.ProbePaths;
 import dev.llamaserve.ops.auth.ApiKeys;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -77,13 +78,26 @@ class ClusterQuotaHttpTest {
         }
     }
 
-    private ConfigurableApplicationContext start(String redisUrl, Path keys) {
-        return new SpringApplicationBuilder(LlamaServeApplication.class).run(
+    private ConfigurableApplicationContext start(String redisUrl, Path keys) throws Exception {
+        ConfigurableApplicationContext context = new SpringApplicationBuilder(LlamaServeApplication.class).run(
                 "--server.port=0",
                 "--llm.engine.max-model-len=4096",
                 "--llm.api.keys-file=" + keys,
                 "--llm.ratelimit.redis-url=" + redisUrl,
                 "--llm.ratelimit.redis-timeout=1s");
+        awaitReady(context); // the model loads in the background; until then the API answers 503 model_loading
+        return context;
+    }
+
+    private void awaitReady(ConfigurableApplicationContext replica) throws Exception {
+        String port = replica.getEnvironment().getProperty("local.server.port");
+        URI readyz = URI.create("http://localhost:" + port + ProbePaths.READYZ);
+        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+        while (http.send(HttpRequest.newBuilder(readyz).timeout(Duration.ofSeconds(30)).GET().build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode() != 200) {
+            assertThat(System.nanoTime()).as("replica ready within 3 minutes").isLessThan(deadline);
+            Thread.sleep(50);
+        }
     }
 
     private HttpResponse<String> get(ConfigurableApplicationContext replica, String key) throws Exception {
