@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.util.stream.Stream;
 
 /**
- * Run in a child JVM by {@link NativeRuntimeDefaultsTest}: initializes the application class exactly as the
+ * Run in a child JVM by {@link NativeRuntimeDefaultsIT}: initializes the application class exactly as the
  * JVM does before calling its {@code main}, then reports what DJL itself sees.
  */
 public final class NativeRuntimeProbe {

@@ -22,7 +22,7 @@ import reactor.core.publisher.Flux;
 
 /**
  * The metering decorator's bookkeeping on scripted event streams (the real-engine scrape is in
- * {@link MetricsHttpTest}): the paths a real server rarely hits deterministically - an abort of a stream nobody
+ * {@link MetricsHttpIT}): the paths a real server rarely hits deterministically - an abort of a stream nobody
  * subscribed, a cancel mid-stream, a full queue - each counted once, and ended traces kept bounded.
  */
 class MeteredInferenceEngineTest {

@@ -1,0 +1,102 @@
+package dev.llamaserve.ops.access;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import dev.llamaserve.api.openai.RealEngineWebTest;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The access log over real HTTP on the REAL engine: one line per request with every field, the token counts
+ * and finish reason the response reported, and never the prompt or the output text (checked on the whole
+ * console output, every logger).
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class AccessLogHttpIT extends RealEngineWebTest {
+
+    private static final String SECRET = "Zebra-Quokka-7319 prompt text";
+
+    private HttpResponse<String> post(String path, String json, String requestId) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(baseUrl() + path))
+                .header("Content-Type", "application/json").header("X-Request-Id", requestId)
+                .timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private String secretChat(String extra) {
+        return "{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + SECRET + "\"}],"
+                + extra + "}";
+    }
+
+    @Test
+    void oneLinePerCompletionWithEveryFieldAndNoText(CapturedOutput output) throws Exception {
+        try (AccessLogCapture log = new AccessLogCapture()) {
+            HttpResponse<String> r = post("/v1/chat/completions", secretChat(greedy(3)), "access-plain-1");
+            assertThat(r.statusCode()).isEqualTo(200);
+            JsonNode body = json(r.body());
+            ILoggingEvent e = log.await("access-plain-1", Duration.ofSeconds(5));
+            Map<String, Object> f = AccessLogCapture.fields(e);
+            assertThat(f).containsOnlyKeys("request_id", "key_id", "method", "endpoint", "model", "status",
+                    "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "finish_reason", "client_closed");
+            assertThat(f).containsEntry("key_id", null).containsEntry("method", "POST")
+                    .containsEntry("endpoint", "/v1/chat/completions").containsEntry("model", MODEL)
+                    .containsEntry("status", 200)
+                    .containsEntry("prompt_tokens", body.get("usage").get("prompt_tokens").asInt())
+                    .containsEntry("completion_tokens", 3).containsEntry("finish_reason", "length")
+                    .containsEntry("client_closed", false);
+            long ttft = (Long) f.get("ttft_ms");
+            assertThat(ttft).isGreaterThanOrEqualTo(0);
+            assertThat((Long) f.get("duration_ms")).isGreaterThanOrEqualTo(ttft);
+            assertThat(e.getLoggerName()).isEqualTo("llama-serve.access");
+            assertThat(e.getFormattedMessage()).startsWith("request_id=access-plain-1 key_id=- method=POST "
+                    + "endpoint=/v1/chat/completions model=" + MODEL + " status=200 prompt_tokens=")
+                    .contains(" completion_tokens=3 ttft_ms=").contains(" finish_reason=length client_closed=false");
+
+            String content = body.get("choices").get(0).get("message").get("content").asString();
+            assertThat(output.getAll()).contains("request_id=access-plain-1").doesNotContain("Zebra-Quokka");
+            if (content.strip().length() >= 8) {
+                assertThat(output.getAll()).doesNotContain(content.strip());
+            }
+        }
+    }
+
+    @Test
+    void streamsErrorsAndOtherRoutesAreLoggedProbesAndActuatorAreNot() throws Exception {
+        try (AccessLogCapture log = new AccessLogCapture()) {
+            HttpResponse<String> s = post("/v1/completions", "{\"model\":\"" + MODEL + "\",\"prompt\":\"Once\","
+                    + greedy(2) + ",\"stream\":true}", "access-stream-1");
+            assertThat(s.statusCode()).isEqualTo(200);
+            Map<String, Object> f = AccessLogCapture.fields(log.await("access-stream-1", Duration.ofSeconds(5)));
+            assertThat(f).containsEntry("endpoint", "/v1/completions").containsEntry("status", 200)
+                    .containsEntry("completion_tokens", 2).containsEntry("finish_reason", "length");
+            assertThat((Integer) f.get("prompt_tokens")).isPositive();
+
+            assertThat(post("/v1/chat/completions", chat(greedy(2)).replace(MODEL, "no-such-model"), "access-404")
+                    .statusCode()).isEqualTo(404);
+            assertThat(AccessLogCapture.fields(log.await("access-404", Duration.ofSeconds(5))))
+                    .containsEntry("status", 404).containsEntry("prompt_tokens", null)
+                    .containsEntry("finish_reason", null);
+
+            assertThat(http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/v1/models"))
+                    .header("X-Request-Id", "access-models").GET().build(), HttpResponse.BodyHandlers.ofString())
+                    .statusCode()).isEqualTo(200);
+            assertThat(AccessLogCapture.fields(log.await("access-models", Duration.ofSeconds(5))))
+                    .containsEntry("endpoint", "/v1/models").containsEntry("status", 200).containsEntry("model", null);
+
+            assertThat(http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/actuator/prometheus"))
+                    .header("X-Request-Id", "access-scrape").GET().build(), HttpResponse.BodyHandlers.ofString())
+                    .statusCode()).isEqualTo(200);
+            Thread.sleep(200);
+            assertThat(log.events()).noneMatch(e -> "access-scrape".equals(AccessLogCapture.fields(e).get("request_id")));
+        }
+    }
+}
