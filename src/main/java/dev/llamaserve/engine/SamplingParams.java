@@ -23,6 +23,7 @@ import java.util.Set;
  * @param stopTokenIds extra stop ids besides the model's eos ids
  * @param stop up to 4 stop strings, matched on decoded text, never emitted
  * @param logprobs null: none; 0: the chosen token's logprob; n (≤ 20): also the top n alternatives
+ * @param constraint what the output must be (JSON, a schema, tool calls); null: free text
  */
 public record SamplingParams(
         Double temperature,
@@ -39,7 +40,8 @@ public record SamplingParams(
         boolean ignoreEos,
         Set<Integer> stopTokenIds,
         List<String> stop,
-        Integer logprobs) {
+        Integer logprobs,
+        OutputConstraint constraint) {
 
     public static final int MAX_STOP_STRINGS = 4;
     public static final int MAX_TOP_LOGPROBS = 20;
@@ -70,7 +72,7 @@ public record SamplingParams(
         b.presencePenalty = presencePenalty; b.frequencyPenalty = frequencyPenalty;
         b.repetitionPenalty = repetitionPenalty; b.logitBias = logitBias; b.maxTokens = maxTokens;
         b.minTokens = minTokens; b.ignoreEos = ignoreEos; b.stopTokenIds = stopTokenIds; b.stop = stop;
-        b.logprobs = logprobs;
+        b.logprobs = logprobs; b.constraint = constraint;
         return b;
     }
 
@@ -90,6 +92,7 @@ public record SamplingParams(
         private Set<Integer> stopTokenIds = Set.of();
         private List<String> stop = List.of();
         private Integer logprobs;
+        private OutputConstraint constraint;
 
         public Builder temperature(Double v) { temperature = v; return this; }
         public Builder topP(Double v) { topP = v; return this; }
@@ -106,11 +109,12 @@ public record SamplingParams(
         public Builder stopTokenIds(Set<Integer> v) { stopTokenIds = v; return this; }
         public Builder stop(List<String> v) { stop = v; return this; }
         public Builder logprobs(Integer v) { logprobs = v; return this; }
+        public Builder constraint(OutputConstraint v) { constraint = v; return this; }
 
         public SamplingParams build() {
             return new SamplingParams(temperature, topP, topK, minP, seed, presencePenalty,
                     frequencyPenalty, repetitionPenalty, logitBias, maxTokens, minTokens, ignoreEos,
-                    stopTokenIds, stop, logprobs);
+                    stopTokenIds, stop, logprobs, constraint);
         }
     }
 }

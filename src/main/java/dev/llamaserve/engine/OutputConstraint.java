@@ -1,0 +1,56 @@
+package dev.llamaserve.engine;
+
+import java.util.List;
+import java.util.Objects;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * What the completion must be, enforced token by token by the engine's grammar (every accepted constraint
+ * is enforced exactly; what cannot be enforced is an {@link InvalidRequestException} naming the keyword).
+ * Carried by {@link SamplingParams#constraint()}; null there means free text.
+ */
+public sealed interface OutputConstraint {
+
+    /** Any JSON object ({@code response_format: {"type": "json_object"}}). */
+    record JsonObject() implements OutputConstraint {}
+
+    /**
+     * A JSON document valid against {@code schema} ({@code response_format: {"type": "json_schema", ...}}).
+     *
+     * @param name the caller's name for the schema (for messages; may be null)
+     * @param schema the JSON schema
+     */
+    record JsonSchema(String name, JsonNode schema) implements OutputConstraint {
+        public JsonSchema {
+            Objects.requireNonNull(schema, "schema");
+        }
+    }
+
+    /**
+     * One or more tool calls in Llama 3.1's JSON tool-call format, each naming one of {@code functions} with
+     * arguments valid against its {@code parameters} schema ({@code tool_choice: "required"}, or a named
+     * function: then {@code functions} holds that one).
+     *
+     * @param functions the callable functions
+     * @param parallel whether more than one call may be made ({@code parallel_tool_calls})
+     */
+    record ToolCalls(List<Function> functions, boolean parallel) implements OutputConstraint {
+        public ToolCalls {
+            functions = List.copyOf(functions);
+            if (functions.isEmpty()) {
+                throw new IllegalArgumentException("functions is empty");
+            }
+        }
+    }
+
+    /**
+     * @param name the function's name
+     * @param parameters its JSON schema for the arguments (an empty object schema when the tool declares none)
+     */
+    record Function(String name, JsonNode parameters) {
+        public Function {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(parameters, "parameters");
+        }
+    }
+}
