@@ -61,6 +61,8 @@ public record LlmProperties(
      * @param maxModelLen longest sequence (prompt + completion); default: the model's
      *     {@code max_position_embeddings}, lowered with a warning to what the KV budget holds
      * @param blockSize tokens per KV-cache block
+     * @param prefixCaching automatic prefix caching: full KV blocks are kept by content (LRU, evicted before
+     *     any request is preempted) and a prompt that starts with them skips their prefill
      */
     public record Engine(
             @DefaultValue("2048") int maxNumBatchedTokens,
@@ -69,7 +71,8 @@ public record LlmProperties(
             @DefaultValue("4096") int maxBufferedEvents,
             @DefaultValue("auto") String kvCacheMemory,
             Integer maxModelLen,
-            @DefaultValue("16") int blockSize) {}
+            @DefaultValue("16") int blockSize,
+            @DefaultValue("true") boolean prefixCaching) {}
 
     /**
      * @param enabled {@code auto} (on when the checkpoint has a chat template), {@code true} or {@code false}

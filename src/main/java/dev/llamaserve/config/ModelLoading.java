@@ -41,6 +41,7 @@ final class ModelLoading implements ModelLifecycle.Loader, AutoCloseable {
                     .withMaxWaiting(e.maxWaiting())
                     .withMaxBufferedEvents(e.maxBufferedEvents())
                     .withBlockSize(e.blockSize())
+                    .withPrefixCaching(e.prefixCaching())
                     .withKvTokenBudget(Math.toIntExact(r.plan().kvTokens()))
                     .withDrainTimeout(ops.drainTimeout());
             SamplingDefaults defaults = new SamplingDefaults(g.defaultTemperature(), g.defaultTopP(), g.defaultTopK(),

@@ -36,7 +36,17 @@ public sealed interface EngineEvent {
 
     record TopLogprob(int tokenId, float logprob) {}
 
-    record Usage(int promptTokens, int completionTokens) {
+    /**
+     * @param promptTokens tokens of the prompt
+     * @param completionTokens tokens generated
+     * @param cachedTokens prompt tokens whose K/V came from the prefix cache, not computed for this request
+     *     (OpenAI's {@code prompt_tokens_details.cached_tokens})
+     */
+    record Usage(int promptTokens, int completionTokens, int cachedTokens) {
+        public Usage(int promptTokens, int completionTokens) {
+            this(promptTokens, completionTokens, 0);
+        }
+
         public int totalTokens() {
             return promptTokens + completionTokens;
         }

@@ -12,6 +12,10 @@ package dev.llamaserve.engine;
  * @param maxRecentBatchSize largest batch among recent steps
  * @param steps progress counter: engine steps executed (a liveness check watches it move)
  * @param preemptions sequences preempted so far
+ * @param tokensComputed tokens run through the model so far (prefill and decode; prompt tokens served from
+ *     the prefix cache are not among them)
+ * @param prefixCacheHitTokens prompt tokens served from the prefix cache so far, at first admission
+ * @param kvBlocksCached KV-cache blocks registered in the prefix cache (referenced or not)
  */
 public record EngineStats(
         EngineState state,
@@ -22,7 +26,17 @@ public record EngineStats(
         int lastBatchSize,
         int maxRecentBatchSize,
         long steps,
-        long preemptions) {
+        long preemptions,
+        long tokensComputed,
+        long prefixCacheHitTokens,
+        long kvBlocksCached) {
+
+    /** A snapshot without the token and prefix-cache counters (engines that keep none). */
+    public EngineStats(EngineState state, int waiting, int running, long kvBlocksUsed, long kvBlocksTotal,
+            int lastBatchSize, int maxRecentBatchSize, long steps, long preemptions) {
+        this(state, waiting, running, kvBlocksUsed, kvBlocksTotal, lastBatchSize, maxRecentBatchSize, steps,
+                preemptions, 0, 0, 0);
+    }
 
     public double kvUsage() {
         return kvBlocksTotal == 0 ? 0.0 : (double) kvBlocksUsed / kvBlocksTotal;

@@ -16,6 +16,8 @@ import java.time.Duration;
  * @param kvTokenBudget token slots of the model's KV pool the engine uses; 0: all of it
  * @param drainTimeout how long {@code close()} lets running requests finish before aborting them
  * @param maxConsecutiveFailures failed steps in a row after which the engine is marked failed
+ * @param prefixCaching keep full KV blocks by content after their request ends and let a new request whose
+ *     prompt starts with them skip their prefill ({@code prefix-caching}, default true)
  */
 public record EngineOptions(
         int maxNumBatchedTokens,
@@ -25,7 +27,8 @@ public record EngineOptions(
         int blockSize,
         int kvTokenBudget,
         Duration drainTimeout,
-        int maxConsecutiveFailures) {
+        int maxConsecutiveFailures,
+        boolean prefixCaching) {
 
     public EngineOptions {
         positive("maxNumBatchedTokens", maxNumBatchedTokens);
@@ -47,47 +50,52 @@ public record EngineOptions(
     }
 
     public static EngineOptions defaults() {
-        return new EngineOptions(2048, 16, 256, 4096, 16, 0, Duration.ofSeconds(30), 3);
+        return new EngineOptions(2048, 16, 256, 4096, 16, 0, Duration.ofSeconds(30), 3, true);
     }
 
     public EngineOptions withMaxNumBatchedTokens(int v) {
         return new EngineOptions(v, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize, kvTokenBudget,
-                drainTimeout, maxConsecutiveFailures);
+                drainTimeout, maxConsecutiveFailures, prefixCaching);
     }
 
     public EngineOptions withMaxNumSeqs(int v) {
         return new EngineOptions(maxNumBatchedTokens, v, maxWaiting, maxBufferedEvents, blockSize, kvTokenBudget,
-                drainTimeout, maxConsecutiveFailures);
+                drainTimeout, maxConsecutiveFailures, prefixCaching);
     }
 
     public EngineOptions withMaxWaiting(int v) {
         return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, v, maxBufferedEvents, blockSize, kvTokenBudget,
-                drainTimeout, maxConsecutiveFailures);
+                drainTimeout, maxConsecutiveFailures, prefixCaching);
     }
 
     public EngineOptions withMaxBufferedEvents(int v) {
         return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, maxWaiting, v, blockSize, kvTokenBudget,
-                drainTimeout, maxConsecutiveFailures);
+                drainTimeout, maxConsecutiveFailures, prefixCaching);
     }
 
     public EngineOptions withBlockSize(int v) {
         return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, v, kvTokenBudget,
-                drainTimeout, maxConsecutiveFailures);
+                drainTimeout, maxConsecutiveFailures, prefixCaching);
     }
 
     public EngineOptions withKvTokenBudget(int v) {
         return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize, v,
-                drainTimeout, maxConsecutiveFailures);
+                drainTimeout, maxConsecutiveFailures, prefixCaching);
     }
 
     public EngineOptions withDrainTimeout(Duration v) {
         return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize,
-                kvTokenBudget, v, maxConsecutiveFailures);
+                kvTokenBudget, v, maxConsecutiveFailures, prefixCaching);
     }
 
     public EngineOptions withMaxConsecutiveFailures(int v) {
         return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize,
-                kvTokenBudget, drainTimeout, v);
+                kvTokenBudget, drainTimeout, v, prefixCaching);
+    }
+
+    public EngineOptions withPrefixCaching(boolean v) {
+        return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize,
+                kvTokenBudget, drainTimeout, maxConsecutiveFailures, v);
     }
 
     private static void positive(String name, int v) {

@@ -10,6 +10,7 @@ import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.InvalidRequestException;
 import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.engine.ValidatedRequest;
+import dev.llamaserve.engine.kv.BlockHasher;
 import dev.llamaserve.engine.kv.BlockManager;
 import dev.llamaserve.engine.model.CausalLm;
 import dev.llamaserve.engine.runner.ModelRunner;
@@ -102,7 +103,7 @@ public final class LlmEngine implements InferenceEngine {
             throw new IllegalArgumentException("KV pool of " + slots + " slots holds no block of "
                     + options.blockSize() + " tokens");
         }
-        this.kv = new BlockManager(blocks, options.blockSize());
+        this.kv = new BlockManager(blocks, options.blockSize(), options.prefixCaching(), BlockHasher.DEFAULT);
         this.scheduler = new Scheduler(new SchedulerConfig(options.maxNumBatchedTokens(), options.maxNumSeqs(),
                 Math.max(1, model.maxChunkTokens())), kv);
         this.runner = new ModelRunner(model, kv);
@@ -330,6 +331,9 @@ public final class LlmEngine implements InferenceEngine {
     private void step() {
         SchedulerOutput out = scheduler.schedule();
         stats.preempted(out.preempted().size());
+        for (Sequence admitted : out.admitted()) {
+            stats.cacheHits(admitted.cachedPromptTokens());
+        }
         requests.scheduled(out.admitted());
         stats.publish(); // while the model runs, stats count this step's admissions as running
         if (out.isEmpty()) {
@@ -346,6 +350,7 @@ public final class LlmEngine implements InferenceEngine {
             return;
         }
         scheduler.complete(out);
+        stats.computed(out.totalTokens());
         outputs.update(out, logits);
         stats.stepDone(out.scheduled().size());
     }

@@ -110,15 +110,17 @@ final class OutputProcessor {
         }
         rs.finished = true;
         int completion = 0;
+        int cached = 0;
         if (rs.sequence != null) {
             scheduler.finish(rs.sequence);
             completion = rs.sequence.outputLength();
+            cached = rs.sequence.cachedPromptTokens();
         }
         requests.remove(rs);
         // Publish the freed KV before the stream can deliver its end: whoever sees Finished sees the KV back.
         stats.publish();
         rs.stream.complete(new EngineEvent.Finished(reason,
-                new EngineEvent.Usage(rs.request.promptTokenIds().length, completion), text, stopReason, error));
+                new EngineEvent.Usage(rs.request.promptTokenIds().length, completion, cached), text, stopReason, error));
     }
 
     void finishAll(EngineEvent.FinishReason reason, String error) {

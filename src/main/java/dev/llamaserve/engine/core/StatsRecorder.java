@@ -19,10 +19,12 @@ final class StatsRecorder {
     private final int[] recentBatch = new int[RECENT_STEPS];
     private long steps;
     private long preemptions;
-    private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0);
+    private long tokensComputed;
+    private long cacheHitTokens;
+    private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     private record Snapshot(int running, long kvUsed, int lastBatch, int maxRecentBatch, long steps,
-            long preemptions) {}
+            long preemptions, long tokensComputed, long cacheHitTokens, long kvCached) {}
 
     StatsRecorder(Scheduler scheduler, BlockManager kv) {
         this.scheduler = scheduler;
@@ -31,6 +33,16 @@ final class StatsRecorder {
 
     void preempted(int sequences) {
         preemptions += sequences;
+    }
+
+    /** Engine thread: sequences admitted for the first time found {@code tokens} prompt tokens cached. */
+    void cacheHits(int tokens) {
+        cacheHitTokens += tokens;
+    }
+
+    /** Engine thread: the model ran {@code tokens} tokens this step. */
+    void computed(int tokens) {
+        tokensComputed += tokens;
     }
 
     /** Engine thread: a step ran (or failed) with {@code batch} sequences. */
@@ -48,7 +60,7 @@ final class StatsRecorder {
     EngineStats stats(EngineState state, int waiting) {
         Snapshot s = snapshot;
         return new EngineStats(state, waiting, s.running(), s.kvUsed(), kv.totalBlocks(), s.lastBatch(),
-                s.maxRecentBatch(), s.steps(), s.preemptions());
+                s.maxRecentBatch(), s.steps(), s.preemptions(), s.tokensComputed(), s.cacheHitTokens(), s.kvCached());
     }
 
     private void publish(int lastBatch) {
@@ -57,6 +69,7 @@ final class StatsRecorder {
             max = Math.max(max, b);
         }
         snapshot = new Snapshot(scheduler.numRunning(), kv.usedBlocks(),
-                lastBatch == 0 ? snapshot.lastBatch() : lastBatch, max, steps, preemptions);
+                lastBatch == 0 ? snapshot.lastBatch() : lastBatch, max, steps, preemptions, tokensComputed,
+                cacheHitTokens, kv.cachedBlocks());
     }
 }

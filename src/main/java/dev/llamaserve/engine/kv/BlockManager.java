@@ -3,7 +3,9 @@ package dev.llamaserve.engine.kv;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Carves the model's one KV pool ({@code numBlocks × blockSize} token slots, allocated once at startup)
@@ -13,8 +15,16 @@ import java.util.Map;
  * reserved for prompt + {@code max_tokens} up front (most requests stop far earlier, and an unset
  * {@code max_tokens} means the whole context), and freed ranges fragment the pool. Blocks are taken
  * only as a sequence grows, any free block fits any sequence, and the waste is under one block per
- * sequence. The model reads a sequence's context through its slot list (the block table expanded to
- * {@code block * blockSize + offset}), so the blocks need not be adjacent.
+ * sequence. The model reads a sequence's context through its block table, so the blocks need not be
+ * adjacent.
+ *
+ * <p><b>Prefix caching</b> (when on): every full, computed block is registered in a {@link PrefixCache}
+ * by content, blocks are reference-counted, and a sequence admitted with {@link #allocateWithPrefix} points
+ * its block table at the cached blocks that hold its first tokens, which it then need not compute. A block
+ * whose last reference goes away stays cached (LRU among the unreferenced ones) and is evicted only when a
+ * block is needed and none holding nothing is left: {@link #freeBlocks()} counts evictable blocks as free,
+ * so the scheduler evicts cached blocks before it preempts anything. Shared blocks are only ever read: a
+ * sequence writes only positions at or after its computed count, which lie in blocks of its own.
  *
  * <p>Not thread-safe: owned by the engine thread. Sequences are identified by a {@code long} id.
  */
@@ -22,10 +32,23 @@ public final class BlockManager {
 
     private final int blockSize;
     private final int numBlocks;
+    /** Unreferenced blocks that hold nothing cached; taken before any cached block is evicted. */
     private final ArrayDeque<Integer> free = new ArrayDeque<>();
+    private final int[] refCount;
     private final Map<Long, BlockTable> tables = new HashMap<>();
+    /** Null when prefix caching is off. */
+    private final PrefixCache cache;
 
+    /** A pool without prefix caching. */
     public BlockManager(int numBlocks, int blockSize) {
+        this(numBlocks, blockSize, false, BlockHasher.DEFAULT);
+    }
+
+    /**
+     * @param prefixCaching keep and share full blocks by content
+     * @param hasher the content hash of a block (tests force collisions with it)
+     */
+    public BlockManager(int numBlocks, int blockSize, boolean prefixCaching, BlockHasher hasher) {
         if (numBlocks < 1) {
             throw new IllegalArgumentException("numBlocks must be >= 1, was " + numBlocks);
         }
@@ -34,6 +57,8 @@ public final class BlockManager {
         }
         this.blockSize = blockSize;
         this.numBlocks = numBlocks;
+        this.refCount = new int[numBlocks];
+        this.cache = prefixCaching ? new PrefixCache(numBlocks, blockSize, hasher) : null;
         for (int b = 0; b < numBlocks; b++) {
             free.addLast(b);
         }
@@ -47,12 +72,28 @@ public final class BlockManager {
         return numBlocks;
     }
 
-    public int freeBlocks() {
-        return free.size();
+    public boolean prefixCaching() {
+        return cache != null;
     }
 
+    /** Blocks a sequence can take: those holding nothing plus cached blocks nobody references (evictable). */
+    public int freeBlocks() {
+        return free.size() + (cache == null ? 0 : cache.evictable());
+    }
+
+    /** Blocks referenced by at least one sequence. */
     public int usedBlocks() {
-        return numBlocks - free.size();
+        return numBlocks - freeBlocks();
+    }
+
+    /** Blocks registered in the prefix cache, referenced or not. */
+    public int cachedBlocks() {
+        return cache == null ? 0 : cache.cachedBlocks();
+    }
+
+    /** References to a block (0 when free or only cached). */
+    public int refCount(int block) {
+        return refCount[block];
     }
 
     /** Blocks needed to hold {@code tokens} token slots. */
@@ -73,7 +114,7 @@ public final class BlockManager {
 
     /** True when the sequence could grow to {@code tokens} slots with the blocks now free. */
     public boolean canGrowTo(long seqId, int tokens) {
-        return blocksFor(tokens) - blocksOf(seqId) <= free.size();
+        return blocksFor(tokens) - blocksOf(seqId) <= freeBlocks();
     }
 
     /**
@@ -86,25 +127,87 @@ public final class BlockManager {
         if (missing <= 0) {
             return true;
         }
-        if (missing > free.size()) {
+        if (missing > freeBlocks()) {
             return false;
         }
         BlockTable t = tables.computeIfAbsent(seqId, k -> new BlockTable());
         for (int i = 0; i < missing; i++) {
-            t.add(free.pollFirst());
+            t.add(take());
         }
         return true;
     }
 
-    /** Returns all of the sequence's blocks to the pool; returns how many were freed. */
+    /**
+     * Gives a sequence that holds no blocks slots for {@code numTokens} tokens, its first blocks taken from
+     * the prefix cache where they hold exactly its first tokens (never the block of its last token, so at
+     * least that token is computed and yields logits). All or nothing.
+     *
+     * @param tokens the sequence's token at each position
+     * @return how many leading tokens are cached (a multiple of the block size), or -1 when too few blocks
+     *     are free (nothing allocated)
+     */
+    public int allocateWithPrefix(long seqId, IntUnaryOperator tokens, int numTokens) {
+        if (blocksOf(seqId) != 0) {
+            throw new IllegalStateException("sequence " + seqId + " already holds blocks");
+        }
+        List<PrefixCache.Link> hits = cache == null ? List.of() : cache.match(tokens, (numTokens - 1) / blockSize);
+        int parkedHits = 0;
+        for (PrefixCache.Link h : hits) {
+            if (refCount[h.block()] == 0) {
+                parkedHits++;
+            }
+        }
+        if (blocksFor(numTokens) - hits.size() > freeBlocks() - parkedHits) {
+            return -1;
+        }
+        if (!hits.isEmpty()) {
+            BlockTable t = tables.computeIfAbsent(seqId, k -> new BlockTable());
+            for (PrefixCache.Link h : hits) {
+                if (refCount[h.block()]++ == 0) {
+                    cache.unpark(h.block());
+                }
+                t.add(h.block());
+            }
+            t.hashed = hits.size();
+            t.chain = hits.get(hits.size() - 1);
+        }
+        growTo(seqId, numTokens);
+        return hits.size() * blockSize;
+    }
+
+    /**
+     * Registers the sequence's full blocks among its first {@code numComputed} positions in the prefix
+     * cache (a no-op when caching is off). Call after each step that computed positions.
+     */
+    public void cacheComputed(long seqId, IntUnaryOperator tokens, int numComputed) {
+        BlockTable t = tables.get(seqId);
+        if (cache == null || t == null) {
+            return;
+        }
+        int full = Math.min(numComputed / blockSize, t.size);
+        while (t.hashed < full) {
+            t.chain = cache.register(t.blocks[t.hashed], t.chain, tokens, t.hashed);
+            t.hashed++;
+        }
+    }
+
+    /** Drops the sequence's references; returns how many blocks it held. Cached blocks stay cached. */
     public int free(long seqId) {
         BlockTable t = tables.remove(seqId);
         if (t == null) {
             return 0;
         }
-        // Most recently freed blocks are reused first (warm in cache).
+        // Last blocks first: they are the least likely to be shared, so the first evicted (and, when
+        // uncached, the first reused, warm in cache).
         for (int i = t.size - 1; i >= 0; i--) {
-            free.addFirst(t.blocks[i]);
+            int b = t.blocks[i];
+            if (--refCount[b] == 0) {
+                if (cache != null && cache.isCached(b)) {
+                    cache.park(b);
+                } else {
+                    free.addFirst(b);
+                }
+            }
         }
         return t.size;
     }
@@ -143,9 +246,20 @@ public final class BlockManager {
         return t == null ? new int[0] : Arrays.copyOf(t.blocks, t.size);
     }
 
+    /** A block holding nothing, evicting the least recently freed cached one when none is left. */
+    private int take() {
+        int b = free.isEmpty() ? cache.evictLeastRecent() : free.pollFirst();
+        refCount[b] = 1;
+        return b;
+    }
+
     private static final class BlockTable {
         int[] blocks = new int[8];
         int size;
+        /** Leading blocks registered in (or taken from) the prefix cache. */
+        int hashed;
+        /** The cache chain's last link ({@link PrefixCache.Link#ROOT} before the first block). */
+        PrefixCache.Link chain = PrefixCache.Link.ROOT;
 
         void add(int block) {
             if (size == blocks.length) {

@@ -20,8 +20,14 @@ import java.util.List;
  *   <li>Then, only if nothing was preempted this step, waiting sequences in FCFS order, while budget
  *       and {@code maxNumSeqs} allow. A sequence is admitted only when blocks for all its current
  *       tokens (prompt, plus output kept from a preemption) can be had; then it gets a first chunk.
- *       The head of the queue blocks those behind it (no overtaking).</li>
+ *       The head of the queue blocks those behind it (no overtaking). With prefix caching on, the
+ *       sequence's first full blocks come from the cache where they hold the same tokens, and only the
+ *       rest is computed.</li>
  * </ol>
+ *
+ * <p>Sibling sequences of one request ({@code n > 1}) are added with {@link #add(Sequence, Sequence)}: they
+ * wait aside until their leader has computed its prompt, so with prefix caching the prompt's full blocks
+ * are computed once and shared; each sibling then computes only the tokens of its last, partial block.
  *
  * <p>A long prompt is thus consumed in chunks alongside the running decodes, which keep receiving a
  * token every step. Not thread-safe: owned by the engine thread.
@@ -33,6 +39,10 @@ public final class Scheduler {
     /** Sorted by arrival, oldest first; the last one is the preemption victim. */
     private final List<Sequence> running = new ArrayList<>();
     private final Deque<Sequence> waiting = new ArrayDeque<>();
+    /** Siblings held back until their leader's prompt is computed (then they join the waiting queue's front). */
+    private final List<Sibling> deferred = new ArrayList<>();
+
+    private record Sibling(Sequence sequence, Sequence leader) {}
 
     public Scheduler(SchedulerConfig config, BlockManager kv) {
         this.config = config;
@@ -55,8 +65,27 @@ public final class Scheduler {
         waiting.addLast(seq);
     }
 
+    /**
+     * Queues {@code seq}, a sibling of {@code leader} with the same prompt, to be admitted once the leader has
+     * computed its prompt (or finished, or was preempted), so that it finds the prompt's blocks cached.
+     * Without prefix caching it is queued at once.
+     */
+    public void add(Sequence seq, Sequence leader) {
+        if (!kv.prefixCaching() || leaderDone(leader)) {
+            add(seq);
+            return;
+        }
+        if (seq.status() != Sequence.Status.WAITING || seq.admittedOnce()) {
+            throw new IllegalArgumentException("not a new sequence: " + seq);
+        }
+        deferred.add(new Sibling(seq, leader));
+    }
+
+    private static boolean leaderDone(Sequence leader) {
+        return leader.isFinished() || leader.preemptions() > 0 || leader.numComputed() >= leader.promptLength();
+    }
     public int numWaiting() {
-        return waiting.size();
+        return waiting.size() + deferred.size();
     }
 
     public int numRunning() {
@@ -64,7 +93,7 @@ public final class Scheduler {
     }
 
     public boolean hasWork() {
-        return !running.isEmpty() || !waiting.isEmpty();
+        return !running.isEmpty() || !waiting.isEmpty() || !deferred.isEmpty();
     }
 
     /** A snapshot of the running sequences, oldest first. */
@@ -113,14 +142,15 @@ public final class Scheduler {
         if (preempted.isEmpty()) {
             while (!waiting.isEmpty() && budget > 0 && running.size() < config.maxNumSeqs()) {
                 Sequence seq = waiting.peekFirst();
-                if (!kv.growTo(seq.id(), seq.numTokens())) {
+                int cached = kv.allocateWithPrefix(seq.id(), seq::tokenAt, seq.numTokens());
+                if (cached < 0) {
                     break;
                 }
                 waiting.pollFirst();
                 if (!seq.admittedOnce()) {
                     admitted.add(seq);
                 }
-                seq.admit();
+                seq.admit(cached);
                 insertByArrival(seq);
                 int n = Math.min(Math.min(seq.numUncomputed(), budget), config.maxChunkTokens());
                 scheduled.add(new SchedulerOutput.Scheduled(seq, seq.numComputed(), n,
@@ -131,12 +161,30 @@ public final class Scheduler {
         return new SchedulerOutput(scheduled, preempted, admitted);
     }
 
-    /** Records that the step ran: each scheduled sequence's computed count advances. */
+    /**
+     * Records that the step ran: each scheduled sequence's computed count advances, its full computed blocks
+     * enter the prefix cache, and siblings whose leader has computed its prompt join the waiting queue.
+     */
     public void complete(SchedulerOutput out) {
         for (SchedulerOutput.Scheduled s : out.scheduled()) {
-            if (!s.sequence().isFinished()) {
-                s.sequence().advance(s.numTokens());
+            Sequence seq = s.sequence();
+            if (!seq.isFinished()) {
+                seq.advance(s.numTokens());
+                kv.cacheComputed(seq.id(), seq::tokenAt, seq.numComputed());
             }
+        }
+        releaseSiblings();
+    }
+
+    private void releaseSiblings() {
+        if (deferred.isEmpty()) {
+            return;
+        }
+        List<Sequence> ready = new ArrayList<>();
+        deferred.removeIf(d -> leaderDone(d.leader()) && ready.add(d.sequence()));
+        // Older than anything queued behind their leader: to the front, in order.
+        for (int i = ready.size() - 1; i >= 0; i--) {
+            waiting.addFirst(ready.get(i));
         }
     }
 
@@ -146,15 +194,17 @@ public final class Scheduler {
      * @return true if it was known to the scheduler
      */
     public boolean finish(Sequence seq) {
-        boolean known = running.remove(seq) || waiting.remove(seq);
+        boolean known = running.remove(seq) || waiting.remove(seq) || deferred.removeIf(d -> d.sequence() == seq);
         kv.free(seq.id());
         seq.finish();
+        releaseSiblings();
         return known;
     }
 
     private void preemptOne(Sequence victim) {
         kv.free(victim.id());
         victim.preempt();
+        releaseSiblings();
         // The last one preempted is the oldest of this step's victims: it goes first.
         waiting.addFirst(victim);
     }

@@ -22,6 +22,7 @@ public final class Sequence {
     private Status status = Status.WAITING;
     private boolean admittedOnce;
     private int preemptions;
+    private int cachedPromptTokens;
 
     /**
      * @param id unique id, also the KV block-table key
@@ -110,13 +111,26 @@ public final class Sequence {
         return preemptions;
     }
 
+    /** Prompt tokens whose K/V came from the prefix cache at the first admission (not computed for it). */
+    public int cachedPromptTokens() {
+        return cachedPromptTokens;
+    }
+
     boolean admittedOnce() {
         return admittedOnce;
     }
 
-    void admit() {
+    /** Admitted with its first {@code cached} tokens' K/V already in the cache (shared blocks). */
+    void admit(int cached) {
+        if (cached < 0 || cached >= numTokens()) {
+            throw new IllegalArgumentException("cached " + cached + " of " + numTokens() + " tokens");
+        }
+        if (!admittedOnce) {
+            cachedPromptTokens = Math.min(cached, prompt.length);
+        }
         status = Status.RUNNING;
         admittedOnce = true;
+        numComputed = cached;
     }
 
     void preempt() {
