@@ -2,7 +2,11 @@ package dev.llamaserve.engine;
 
 import java.util.List;
 
-/** What a request's stream carries: token steps, then exactly one {@link Finished}. */
+/**
+ * What a request's stream carries: token steps, then exactly one {@link Finished}, per choice. A request with
+ * {@code n > 1} interleaves its choices' events (each carries its choice's index) and the stream ends with the
+ * last choice's {@code Finished}, the one whose {@link Finished#last()} is true.
+ */
 public sealed interface EngineEvent {
 
     /**
@@ -12,10 +16,16 @@ public sealed interface EngineEvent {
      * @param text the text delta; may be empty when bytes of an incomplete UTF-8 character or a
      *     possible stop-string prefix are held back; special tokens never appear in it
      * @param logprobs one entry per token id when the request asked for logprobs, else empty
+     * @param index the choice (0 to n - 1)
      */
-    record Tokens(int[] tokenIds, String text, List<TokenLogprob> logprobs) implements EngineEvent {
+    record Tokens(int[] tokenIds, String text, List<TokenLogprob> logprobs, int index) implements EngineEvent {
         public Tokens {
             logprobs = logprobs == null ? List.of() : logprobs;
+        }
+
+        /** Tokens of choice 0. */
+        public Tokens(int[] tokenIds, String text, List<TokenLogprob> logprobs) {
+            this(tokenIds, text, logprobs, 0);
         }
     }
 
@@ -27,9 +37,17 @@ public sealed interface EngineEvent {
      * @param text text released at the end (held-back bytes), usually empty
      * @param stopReason the matched stop string or stop token id, or null
      * @param errorMessage set when reason is {@link FinishReason#ERROR}
+     * @param index the choice it ends (0 to n - 1); its usage counts that choice's completion tokens
+     * @param last true on the request's last event (every choice has finished)
      */
-    record Finished(FinishReason reason, Usage usage, String text, Object stopReason, String errorMessage)
-            implements EngineEvent {}
+    record Finished(FinishReason reason, Usage usage, String text, Object stopReason, String errorMessage, int index,
+            boolean last) implements EngineEvent {
+
+        /** The end of a request with one choice. */
+        public Finished(FinishReason reason, Usage usage, String text, Object stopReason, String errorMessage) {
+            this(reason, usage, text, stopReason, errorMessage, 0, true);
+        }
+    }
 
     /** The chosen token's logprob and the top alternatives (most likely first). */
     record TokenLogprob(int tokenId, float logprob, List<TopLogprob> top) {}
@@ -49,6 +67,23 @@ public sealed interface EngineEvent {
 
         public int totalTokens() {
             return promptTokens + completionTokens;
+        }
+
+        /**
+         * A request's usage from its choices' (OpenAI's counting): the prompt once, the completion tokens summed,
+         * the cached tokens those of the prompt's first computation (choice 0's). Null entries (unknown) are
+         * skipped; null when all are.
+         */
+        public static Usage ofChoices(List<Usage> choices) {
+            Usage first = null;
+            int completion = 0;
+            for (Usage u : choices) {
+                if (u != null) {
+                    first = first == null ? u : first;
+                    completion += u.completionTokens();
+                }
+            }
+            return first == null ? null : new Usage(first.promptTokens(), completion, first.cachedTokens());
         }
     }
 

@@ -32,6 +32,7 @@ final class RequestRules {
         }
         int maxTokens = contextLength(names, prompt.length, p.maxTokens(), model.maxModelLen());
         range(names.logprobs(), p.logprobs(), 0, SamplingParams.MAX_TOP_LOGPROBS);
+        range("n", p.n(), 1, SamplingParams.MAX_N);
         if (p.minTokens() < 0 || p.minTokens() > maxTokens) {
             throw new InvalidRequestException("min_tokens", INVALID_VALUE, "'min_tokens' must be in [0, "
                     + maxTokens + "] ('" + names.maxTokens() + "'), got " + p.minTokens());

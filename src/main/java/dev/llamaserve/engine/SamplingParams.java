@@ -24,6 +24,8 @@ import java.util.Set;
  * @param stop up to 4 stop strings, matched on decoded text, never emitted
  * @param logprobs null: none; 0: the chosen token's logprob; n (≤ 20): also the top n alternatives
  * @param constraint what the output must be (JSON, a schema, tool calls); null: free text
+ * @param n independent completions of the prompt (null: 1; at most {@link #MAX_N}); choice {@code i} samples
+ *     with {@link #choiceSeed seed + i} when a seed is set
  */
 public record SamplingParams(
         Double temperature,
@@ -41,15 +43,30 @@ public record SamplingParams(
         Set<Integer> stopTokenIds,
         List<String> stop,
         Integer logprobs,
-        OutputConstraint constraint) {
+        OutputConstraint constraint,
+        Integer n) {
 
     public static final int MAX_STOP_STRINGS = 4;
+    public static final int MAX_N = 16;
     public static final int MAX_TOP_LOGPROBS = 20;
 
     public SamplingParams {
         logitBias = logitBias == null ? Map.of() : Map.copyOf(logitBias);
         stopTokenIds = stopTokenIds == null ? Set.of() : Set.copyOf(stopTokenIds);
         stop = stop == null ? List.of() : List.copyOf(stop);
+    }
+
+    /** Completions asked for: {@code n}, 1 when unset. */
+    public int choices() {
+        return n == null ? 1 : n;
+    }
+
+    /**
+     * The seed of choice {@code index}: {@code seed + index} (wrapping), so choice {@code i} of a seeded request
+     * draws exactly what a single request with seed {@code seed + i} draws; null when no seed is set.
+     */
+    public Long choiceSeed(int index) {
+        return seed == null ? null : seed + index;
     }
 
     /** Greedy decoding of up to {@code maxTokens} tokens with nothing else set. */
@@ -72,7 +89,7 @@ public record SamplingParams(
         b.presencePenalty = presencePenalty; b.frequencyPenalty = frequencyPenalty;
         b.repetitionPenalty = repetitionPenalty; b.logitBias = logitBias; b.maxTokens = maxTokens;
         b.minTokens = minTokens; b.ignoreEos = ignoreEos; b.stopTokenIds = stopTokenIds; b.stop = stop;
-        b.logprobs = logprobs; b.constraint = constraint;
+        b.logprobs = logprobs; b.constraint = constraint; b.n = n;
         return b;
     }
 
@@ -93,6 +110,7 @@ public record SamplingParams(
         private List<String> stop = List.of();
         private Integer logprobs;
         private OutputConstraint constraint;
+        private Integer n;
 
         public Builder temperature(Double v) { temperature = v; return this; }
         public Builder topP(Double v) { topP = v; return this; }
@@ -110,11 +128,12 @@ public record SamplingParams(
         public Builder stop(List<String> v) { stop = v; return this; }
         public Builder logprobs(Integer v) { logprobs = v; return this; }
         public Builder constraint(OutputConstraint v) { constraint = v; return this; }
+        public Builder n(Integer v) { n = v; return this; }
 
         public SamplingParams build() {
             return new SamplingParams(temperature, topP, topK, minP, seed, presencePenalty,
                     frequencyPenalty, repetitionPenalty, logitBias, maxTokens, minTokens, ignoreEos,
-                    stopTokenIds, stop, logprobs, constraint);
+                    stopTokenIds, stop, logprobs, constraint, n);
         }
     }
 }

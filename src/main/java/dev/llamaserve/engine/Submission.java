@@ -49,7 +49,7 @@ public final class Submission {
 
             @Override
             public void onNext(EngineEvent event) {
-                if (event instanceof EngineEvent.Finished) {
+                if (event instanceof EngineEvent.Finished f && f.last()) {
                     finished.set(true);
                 }
                 subscriber.onNext(event);

@@ -39,8 +39,13 @@ final class ChatCompletionCollector {
         }
     }
 
-    /** The response, or an {@link ApiException} for an engine error or abort. */
+    /** The response of a request with one choice, or an {@link ApiException} for an engine error or abort. */
     ChatWire.ChatCompletion finish(EngineEvent.Finished f) {
+        return responses.completion(List.of(choice(f)), f.usage());
+    }
+
+    /** The choice {@code f} ends, or an {@link ApiException} for an engine error or abort. */
+    ChatWire.Choice choice(EngineEvent.Finished f) {
         String reason = FinishReasons.openAi(f, requestId);
         if (f.text() != null) {
             text.append(f.text());
@@ -59,6 +64,6 @@ final class ChatCompletionCollector {
             }
         }
         ChatWire.Logprobs lp = logprobs == null ? null : new ChatWire.Logprobs(List.copyOf(tokenLogprobs));
-        return responses.completion(message, lp, reason, f.usage());
+        return new ChatWire.Choice(f.index(), message, lp, reason);
     }
 }

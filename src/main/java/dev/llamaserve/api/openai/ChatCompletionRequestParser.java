@@ -67,10 +67,6 @@ public final class ChatCompletionRequestParser {
             throw ApiException.invalid("messages", "invalid_value", "'messages' must not be empty");
         }
 
-        Long n = integer(root, "n", 1, 128);
-        if (n != null && n > 1) {
-            throw ApiException.invalid("n", "unsupported_value", "'n' > 1 is not supported yet, got " + n);
-        }
         JsonNode tools = tools(root);
         boolean toolChoiceNone = toolChoiceIsNone(root);
         responseFormat(root);
@@ -123,6 +119,7 @@ public final class ChatCompletionRequestParser {
         b.stop(stop(root));
         b.stopTokenIds(stopTokenIds(root));
         b.logprobs(logprobs);
+        b.n(int32(root, "n")); // range (1..16): RequestRules
         return b.build();
     }
 

@@ -7,6 +7,8 @@ import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
 import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.server.reactive.ServerHttpResponse;
@@ -72,22 +74,35 @@ public class ChatCompletionsController {
         String model = params.model() != null ? params.model() : served.name();
         ChatResponses responses = new ChatResponses(id, Instant.now().getEpochSecond(), model);
         GenerationRequest request = new GenerationRequest(id, prompt, params.sampling(), params.names());
-        log.info("request_id={} id={} stream={} prompt_tokens={} max_tokens={} tools={}", requestId, id,
-                params.stream(), prompt.length, params.sampling().maxTokens(), params.toolsEnabled());
+        log.info("request_id={} id={} stream={} prompt_tokens={} max_tokens={} n={} tools={}", requestId, id,
+                params.stream(), prompt.length, params.sampling().maxTokens(), params.sampling().choices(),
+                params.toolsEnabled());
         return new Prepared(requestId, params, request, responses, params.toolsEnabled());
     }
 
     private Mono<Void> complete(ServerWebExchange exchange, Prepared p) {
         ServerHttpResponse response = exchange.getResponse();
         EngineExchange x = new EngineExchange(engine, p.request(), exchange);
-        ChatCompletionCollector collector = new ChatCompletionCollector(p.responses(), p.toolsEnabled(),
-                startTokens(), logprobs(p), p.requestId());
+        int n = p.request().params().choices();
+        ChatCompletionCollector[] collectors = new ChatCompletionCollector[n];
+        for (int i = 0; i < n; i++) {
+            collectors[i] = new ChatCompletionCollector(p.responses(), p.toolsEnabled(), startTokens(), logprobs(p),
+                    p.requestId());
+        }
+        ChatWire.Choice[] choices = new ChatWire.Choice[n];
+        EngineEvent.Usage[] usages = new EngineEvent.Usage[n];
         return x.abortUnlessFinished(x.submit().flatMapMany(events -> events)
                 .<ChatWire.ChatCompletion>handle((event, sink) -> {
                     if (event instanceof EngineEvent.Tokens t) {
-                        collector.onTokens(t);
+                        collectors[t.index()].onTokens(t);
                     } else {
-                        sink.next(collector.finish((EngineEvent.Finished) event));
+                        EngineEvent.Finished f = (EngineEvent.Finished) event;
+                        choices[f.index()] = collectors[f.index()].choice(f);
+                        usages[f.index()] = f.usage();
+                        if (f.last()) {
+                            sink.next(p.responses().completion(List.of(choices),
+                                    EngineEvent.Usage.ofChoices(Arrays.asList(usages))));
+                        }
                     }
                 })
                 .next()
@@ -98,12 +113,13 @@ public class ChatCompletionsController {
     private Mono<Void> stream(ServerWebExchange exchange, Prepared p) {
         ServerHttpResponse response = exchange.getResponse();
         EngineExchange x = new EngineExchange(engine, p.request(), exchange);
-        ChatStreamAssembler assembler = new ChatStreamAssembler(p.responses(), p.toolsEnabled(),
-                startTokens(), logprobs(p), p.params().includeUsage(), p.requestId());
+        ChatChoicesStream assembler = new ChatChoicesStream(p.request().params().choices(), p.responses(),
+                p.params().includeUsage(), i -> new ChatStreamAssembler(p.responses(), p.toolsEnabled(), startTokens(),
+                        logprobs(p), p.params().includeUsage(), p.requestId(), i, false));
         // submit first: overload and validation errors are plain HTTP errors, before any byte of the stream
         return x.abortUnlessFinished(x.submit().flatMap(events -> {
             Flux<String> frames = Flux.concat(
-                            Mono.fromCallable(assembler::start),
+                            Flux.defer(() -> Flux.fromIterable(assembler.start())),
                             events.concatMapIterable(assembler::onEvent),
                             Flux.defer(() -> assembler.done() ? Flux.<String>empty()
                                     : Flux.fromIterable(assembler.error(ApiErrors.noResult(p.requestId())))))

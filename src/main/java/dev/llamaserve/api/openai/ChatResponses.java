@@ -34,7 +34,12 @@ final class ChatResponses {
     }
 
     ChatWire.Chunk chunk(ChatWire.Delta delta, ChatWire.Logprobs logprobs, String finishReason) {
-        return new ChatWire.Chunk(id, created, model, List.of(new ChatWire.ChunkChoice(0, delta, logprobs,
+        return chunk(0, delta, logprobs, finishReason);
+    }
+
+    /** A chunk of choice {@code index}. */
+    ChatWire.Chunk chunk(int index, ChatWire.Delta delta, ChatWire.Logprobs logprobs, String finishReason) {
+        return new ChatWire.Chunk(id, created, model, List.of(new ChatWire.ChunkChoice(index, delta, logprobs,
                 finishReason)), null);
     }
 
@@ -44,7 +49,11 @@ final class ChatResponses {
 
     ChatWire.ChatCompletion completion(ChatWire.Message message, ChatWire.Logprobs logprobs, String finishReason,
             EngineEvent.Usage usage) {
-        return new ChatWire.ChatCompletion(id, created, model,
-                List.of(new ChatWire.Choice(0, message, logprobs, finishReason)), ChatWire.Usage.of(usage));
+        return completion(List.of(new ChatWire.Choice(0, message, logprobs, finishReason)), usage);
+    }
+
+    /** A completion of several choices ({@code n}); {@code usage} is the request's (see {@link EngineEvent.Usage#ofChoices}). */
+    ChatWire.ChatCompletion completion(List<ChatWire.Choice> choices, EngineEvent.Usage usage) {
+        return new ChatWire.ChatCompletion(id, created, model, choices, ChatWire.Usage.of(usage));
     }
 }

@@ -24,6 +24,9 @@ final class ChatStreamAssembler {
     private final LogprobsRenderer logprobs;
     private final boolean includeUsage;
     private final String requestId;
+    private final int index;
+    /** True: this assembler ends the stream (usage chunk, [DONE]); false: a {@link ChatChoicesStream} does. */
+    private final boolean endsStream;
 
     private Mode mode;
     private boolean tagged;
@@ -39,6 +42,19 @@ final class ChatStreamAssembler {
      */
     ChatStreamAssembler(ChatResponses responses, boolean toolsEnabled, ToolCallStartTokens startTokens,
             LogprobsRenderer logprobs, boolean includeUsage, String requestId) {
+        this(responses, toolsEnabled, startTokens, logprobs, includeUsage, requestId, 0, true);
+    }
+
+    /**
+     * One choice's assembler.
+     *
+     * @param index the choice's index in every chunk
+     * @param endsStream whether its end is the stream's (usage chunk and [DONE]); false for one of n choices
+     */
+    ChatStreamAssembler(ChatResponses responses, boolean toolsEnabled, ToolCallStartTokens startTokens,
+            LogprobsRenderer logprobs, boolean includeUsage, String requestId, int index, boolean endsStream) {
+        this.index = index;
+        this.endsStream = endsStream;
         this.requestId = requestId;
         this.responses = responses;
         this.toolsEnabled = toolsEnabled;
@@ -50,7 +66,7 @@ final class ChatStreamAssembler {
 
     /** The first frame: the assistant role with empty content. */
     String start() {
-        return frame(responses.chunk(new ChatWire.Delta("assistant", "", null), null, null));
+        return frame(responses.chunk(index, new ChatWire.Delta("assistant", "", null), null, null));
     }
 
     List<String> onEvent(EngineEvent event) {
@@ -130,7 +146,7 @@ final class ChatStreamAssembler {
                     ToolCallParser.ParsedCall call = parsed.calls().get(i);
                     ChatWire.ToolCallDelta delta = new ChatWire.ToolCallDelta(i, ChatResponses.newToolCallId(),
                             "function", new ChatWire.FunctionCall(call.name(), call.arguments()));
-                    out.add(frame(responses.chunk(new ChatWire.Delta(null, null, List.of(delta)),
+                    out.add(frame(responses.chunk(index, new ChatWire.Delta(null, null, List.of(delta)),
                             i == 0 && !lps.isEmpty() ? new ChatWire.Logprobs(lps) : null, null)));
                 }
                 reason = FinishReasons.TOOL_CALLS;
@@ -140,7 +156,10 @@ final class ChatStreamAssembler {
         }
         finishReason = reason;
         usage = f.usage();
-        out.add(frame(responses.chunk(ChatWire.Delta.EMPTY, null, reason)));
+        out.add(frame(responses.chunk(index, ChatWire.Delta.EMPTY, null, reason)));
+        if (!endsStream) {
+            return out;
+        }
         if (includeUsage && f.usage() != null) {
             out.add(frame(responses.usageChunk(f.usage())));
         }
@@ -181,11 +200,11 @@ final class ChatStreamAssembler {
     }
 
     private String content(String text, List<ChatWire.TokenLogprob> lps) {
-        return frame(responses.chunk(new ChatWire.Delta(null, text, null),
+        return frame(responses.chunk(index, new ChatWire.Delta(null, text, null),
                 logprobs == null ? null : new ChatWire.Logprobs(List.copyOf(lps)), null));
     }
 
-    private static String frame(Object chunk) {
+    static String frame(Object chunk) {
         return "data: " + OpenAiJson.MAPPER.writeValueAsString(chunk) + "\n\n";
     }
 }

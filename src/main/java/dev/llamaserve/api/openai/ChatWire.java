@@ -57,12 +57,20 @@ public final class ChatWire {
 
     public record TopLogprob(String token, double logprob, List<Integer> bytes) {}
 
-    public record Usage(int promptTokens, int completionTokens, int totalTokens) {
+    /**
+     * OpenAI's usage object, chat and completions alike.
+     *
+     * @param promptTokensDetails {@code cached_tokens}: prompt tokens served from the prefix cache
+     */
+    public record Usage(int promptTokens, int completionTokens, int totalTokens, PromptTokensDetails promptTokensDetails) {
         static Usage of(dev.llamaserve.engine.EngineEvent.Usage u) {
             if (u == null) {
-                return new Usage(0, 0, 0);
+                return new Usage(0, 0, 0, new PromptTokensDetails(0));
             }
-            return new Usage(u.promptTokens(), u.completionTokens(), u.totalTokens());
+            return new Usage(u.promptTokens(), u.completionTokens(), u.totalTokens(),
+                    new PromptTokensDetails(u.cachedTokens()));
         }
     }
+
+    public record PromptTokensDetails(int cachedTokens) {}
 }

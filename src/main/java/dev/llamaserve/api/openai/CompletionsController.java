@@ -14,6 +14,7 @@ import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.SamplingParams;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -85,10 +86,6 @@ public class CompletionsController {
         if (suffix != null) {
             throw ApiException.invalid("suffix", "unsupported_value", "'suffix' is not supported");
         }
-        Long n = integer(root, "n", 1, 128);
-        if (n != null && n > 1) {
-            throw ApiException.invalid("n", "unsupported_value", "'n' > 1 is not supported yet, got " + n);
-        }
         Long bestOf = integer(root, "best_of", 1, 128);
         if (bestOf != null && bestOf > 1) {
             throw ApiException.invalid("best_of", "unsupported_value", "'best_of' > 1 is not supported, got " + bestOf);
@@ -148,25 +145,37 @@ public class CompletionsController {
 
     private Mono<Void> complete(ServerWebExchange exchange, Prepared p) {
         ServerHttpResponse response = exchange.getResponse();
-        StringBuilder text = new StringBuilder();
-        LegacyLogprobs lp = logprobs(p);
-        List<CompletionWire.Logprobs> parts = new ArrayList<>();
+        int n = p.request().params().choices();
+        StringBuilder[] text = new StringBuilder[n];
+        LegacyLogprobs[] lp = new LegacyLogprobs[n];
+        List<List<CompletionWire.Logprobs>> parts = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            text[i] = new StringBuilder();
+            lp[i] = logprobs(p);
+            parts.add(new ArrayList<>());
+        }
+        CompletionWire.Choice[] choices = new CompletionWire.Choice[n];
+        EngineEvent.Usage[] usages = new EngineEvent.Usage[n];
         EngineExchange x = new EngineExchange(engine, p.request(), exchange);
         return x.abortUnlessFinished(x.submit().flatMapMany(events -> events)
                 .<CompletionWire.Completion>handle((event, sink) -> {
                     if (event instanceof EngineEvent.Tokens t) {
-                        text.append(t.text());
-                        if (lp != null) {
-                            parts.add(lp.next(t.logprobs()));
+                        text[t.index()].append(t.text());
+                        if (lp[t.index()] != null) {
+                            parts.get(t.index()).add(lp[t.index()].next(t.logprobs()));
                         }
                     } else {
                         EngineEvent.Finished f = (EngineEvent.Finished) event;
+                        int i = f.index();
                         String reason = FinishReasons.openAi(f, p.requestId());
-                        text.append(f.text() == null ? "" : f.text());
-                        sink.next(new CompletionWire.Completion(p.request().requestId(), p.created(), p.model(),
-                                List.of(new CompletionWire.Choice(0, text.toString(),
-                                        lp == null ? null : LegacyLogprobs.concat(parts), reason)),
-                                ChatWire.Usage.of(f.usage())));
+                        text[i].append(f.text() == null ? "" : f.text());
+                        choices[i] = new CompletionWire.Choice(i, text[i].toString(),
+                                lp[i] == null ? null : LegacyLogprobs.concat(parts.get(i)), reason);
+                        usages[i] = f.usage();
+                        if (f.last()) {
+                            sink.next(new CompletionWire.Completion(p.request().requestId(), p.created(), p.model(),
+                                    List.of(choices), ChatWire.Usage.of(EngineEvent.Usage.ofChoices(Arrays.asList(usages)))));
+                        }
                     }
                 })
                 .next()
@@ -174,9 +183,9 @@ public class CompletionsController {
                 .flatMap(c -> JsonResponses.write(response, c)));
     }
 
-    private String frame(Prepared p, String text, CompletionWire.Logprobs logprobs, String finishReason) {
+    private String frame(Prepared p, int index, String text, CompletionWire.Logprobs logprobs, String finishReason) {
         return data(new CompletionWire.Completion(p.request().requestId(), p.created(), p.model(),
-                List.of(new CompletionWire.Choice(0, text, logprobs, finishReason)), null));
+                List.of(new CompletionWire.Choice(index, text, logprobs, finishReason)), null));
     }
 
     private static String data(Object body) {
@@ -185,7 +194,12 @@ public class CompletionsController {
 
     private Mono<Void> stream(ServerWebExchange exchange, Prepared p) {
         ServerHttpResponse response = exchange.getResponse();
-        LegacyLogprobs lp = logprobs(p);
+        int n = p.request().params().choices();
+        LegacyLogprobs[] lp = new LegacyLogprobs[n];
+        for (int i = 0; i < n; i++) {
+            lp[i] = logprobs(p);
+        }
+        EngineEvent.Usage[] usages = new EngineEvent.Usage[n];
         AtomicBoolean done = new AtomicBoolean();
         EngineExchange x = new EngineExchange(engine, p.request(), exchange);
         return x.abortUnlessFinished(x.submit().flatMap(events -> {
@@ -193,19 +207,24 @@ public class CompletionsController {
                             events.concatMapIterable(event -> {
                                 List<String> out = new ArrayList<>();
                                 if (event instanceof EngineEvent.Tokens t) {
-                                    if (!t.text().isEmpty() || lp != null) {
-                                        out.add(frame(p, t.text(), lp == null ? null : lp.next(t.logprobs()), null));
+                                    LegacyLogprobs l = lp[t.index()];
+                                    if (!t.text().isEmpty() || l != null) {
+                                        out.add(frame(p, t.index(), t.text(), l == null ? null : l.next(t.logprobs()), null));
                                     }
                                 } else {
                                     EngineEvent.Finished f = (EngineEvent.Finished) event;
                                     String reason = FinishReasons.openAi(f, p.requestId());
-                                    done.set(true);
-                                    out.add(frame(p, f.text() == null ? "" : f.text(), null, reason));
-                                    if (p.includeUsage()) {
-                                        out.add(data(new CompletionWire.Completion(p.request().requestId(), p.created(),
-                                                p.model(), List.of(), ChatWire.Usage.of(f.usage()))));
+                                    out.add(frame(p, f.index(), f.text() == null ? "" : f.text(), null, reason));
+                                    usages[f.index()] = f.usage();
+                                    if (f.last()) {
+                                        done.set(true);
+                                        if (p.includeUsage()) {
+                                            out.add(data(new CompletionWire.Completion(p.request().requestId(),
+                                                    p.created(), p.model(), List.of(),
+                                                    ChatWire.Usage.of(EngineEvent.Usage.ofChoices(Arrays.asList(usages))))));
+                                        }
+                                        out.add(ChatStreamAssembler.DONE);
                                     }
-                                    out.add(ChatStreamAssembler.DONE);
                                 }
                                 return out;
                             }),

@@ -66,8 +66,10 @@ record EngineExchange(Submission submission, String requestId, Executor eventLoo
         return Mono.fromCallable(() -> submission.submit(eventLoop)).map(publisher -> JdkFlowAdapter.flowPublisherToFlux(publisher)
                 .doOnNext(e -> {
                     if (e instanceof EngineEvent.Finished f) {
-                        log.info("request_id={} id={} finish={} prompt_tokens={} completion_tokens={}", requestId,
-                                id(), f.reason().wireName(), f.usage() == null ? -1 : f.usage().promptTokens(),
+                        log.info("request_id={} id={} choice={} finish={} prompt_tokens={} cached_tokens={} "
+                                        + "completion_tokens={}", requestId, id(), f.index(), f.reason().wireName(),
+                                f.usage() == null ? -1 : f.usage().promptTokens(),
+                                f.usage() == null ? -1 : f.usage().cachedTokens(),
                                 f.usage() == null ? -1 : f.usage().completionTokens());
                     }
                 }));

@@ -19,13 +19,23 @@ public interface TokenAdmission {
      */
     void admit(ServerWebExchange exchange, long tokens);
 
-    /** Charges {@code request}'s prompt plus its {@code max_tokens} (or all the context it may still fill). */
+    /**
+     * Charges {@code request}'s prompt plus {@code n ×} its {@code max_tokens} (or all the context it may still
+     * fill), n being its number of choices.
+     */
     default void admit(ServerWebExchange exchange, GenerationRequest request, int maxModelLen) {
-        admit(exchange, charge(request.promptTokenIds().length, request.params().maxTokens(), maxModelLen));
+        admit(exchange, charge(request.promptTokenIds().length, request.params().maxTokens(), maxModelLen,
+                request.params().choices()));
     }
 
     /** The tokens OpenAI charges at admission: the prompt plus {@code max_tokens}, or all the context left. */
     static long charge(int promptTokens, Integer maxTokens, int maxModelLen) {
-        return (long) promptTokens + (maxTokens != null ? maxTokens : Math.max(0, maxModelLen - promptTokens));
+        return charge(promptTokens, maxTokens, maxModelLen, 1);
+    }
+
+    /** {@link #charge(int, Integer, int)} for {@code n} choices: the prompt once, the completion n times. */
+    static long charge(int promptTokens, Integer maxTokens, int maxModelLen, int n) {
+        long completion = maxTokens != null ? maxTokens : Math.max(0, maxModelLen - promptTokens);
+        return (long) promptTokens + Math.max(1, n) * completion;
     }
 }

@@ -150,7 +150,7 @@ final class EventStream implements Flow.Publisher<EngineEvent>, Flow.Subscriptio
                         cancel();
                         break;
                     }
-                    if (ev instanceof EngineEvent.Finished) {
+                    if (ev instanceof EngineEvent.Finished f && f.last()) {
                         terminated = true;
                         queue.clear();
                         try {

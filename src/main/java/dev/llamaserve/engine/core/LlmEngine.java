@@ -14,11 +14,9 @@ import dev.llamaserve.engine.kv.BlockHasher;
 import dev.llamaserve.engine.kv.BlockManager;
 import dev.llamaserve.engine.model.CausalLm;
 import dev.llamaserve.engine.runner.ModelRunner;
-import dev.llamaserve.engine.sampling.Sampler;
 import dev.llamaserve.engine.sampling.SamplerWorkspace;
 import dev.llamaserve.engine.sampling.SamplingConfig;
 import dev.llamaserve.engine.sampling.SamplingDefaults;
-import dev.llamaserve.engine.sampling.StopStrings;
 import dev.llamaserve.engine.scheduler.Scheduler;
 import dev.llamaserve.engine.scheduler.SchedulerConfig;
 import dev.llamaserve.engine.scheduler.SchedulerOutput;
@@ -302,29 +300,41 @@ public final class LlmEngine implements InferenceEngine {
         if (cmd instanceof RequestState rs) {
             admit(rs);
             if (state.get() == EngineState.FAILED) {
-                outputs.finish(rs, EngineEvent.FinishReason.ERROR, null, "", "engine failed");
+                outputs.finish(rs, EngineEvent.FinishReason.ERROR, "engine failed");
             } else if (rs.abortRequested) {
-                outputs.finish(rs, EngineEvent.FinishReason.ABORT, null, "", null);
+                outputs.finish(rs, EngineEvent.FinishReason.ABORT, null);
             }
         } else if (cmd instanceof Abort a) {
-            if (a.state().sequence != null) {
-                outputs.finish(a.state(), EngineEvent.FinishReason.ABORT, null, "", null);
+            if (a.state().choices != null) {
+                outputs.finish(a.state(), EngineEvent.FinishReason.ABORT, null); // all n choices
             }
         }
     }
 
-    /** Creates the request's sequence, sampler, decoder and stop matcher and queues it in the scheduler. */
+    /**
+     * Creates the request's sequences, one per choice, each with its sampler (choice {@code i} seeded
+     * {@code seed + i}), decoder and stop matcher, and queues them in the scheduler: choice 0 first, the others
+     * as its siblings, admitted once it has computed the prompt so that they share the prompt's KV blocks.
+     */
     private void admit(RequestState rs) {
-        if (rs.sequence != null) {
+        if (rs.choices != null) {
             return;
         }
-        long id = nextSequenceId++;
-        rs.sequence = new Sequence(id, rs.request.requestId(), id, rs.request.promptTokenIds());
-        rs.sampler = new Sampler(rs.sampling, rs.request.promptTokenIds());
-        rs.decoder = detokenizer.newDecoder();
-        rs.stops = new StopStrings(rs.sampling.stop());
+        int n = rs.request.params().choices();
+        rs.choices = new SequenceState[n];
+        rs.unfinished = n;
+        long arrival = nextSequenceId;
+        for (int i = 0; i < n; i++) {
+            long id = nextSequenceId++;
+            Sequence seq = new Sequence(id, rs.request.requestId(), arrival, rs.request.promptTokenIds());
+            SamplingConfig sampling = n == 1 ? rs.sampling : rs.sampling.withSeed(rs.request.params().choiceSeed(i));
+            rs.choices[i] = new SequenceState(rs, i, sampling, seq, detokenizer.newDecoder());
+        }
         requests.admitted(rs);
-        scheduler.add(rs.sequence);
+        scheduler.add(rs.choices[0].sequence);
+        for (int i = 1; i < n; i++) {
+            scheduler.add(rs.choices[i].sequence, rs.choices[0].sequence);
+        }
     }
 
     /** One engine step: schedule → runner.execute → outputs.update. */

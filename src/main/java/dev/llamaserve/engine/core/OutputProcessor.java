@@ -44,15 +44,15 @@ final class OutputProcessor {
             if (!s.samples()) {
                 continue;
             }
-            RequestState rs = requests.bySequence(s.sequence().id());
-            if (rs == null || rs.finished) {
+            SequenceState ss = requests.bySequence(s.sequence().id());
+            if (ss == null || ss.finished) {
                 continue;
             }
             try {
-                onToken(rs, logits.logits(), logits.offset(i), logits.vocabSize());
+                onToken(ss, logits.logits(), logits.offset(i), logits.vocabSize());
             } catch (RuntimeException e) {
-                LOG.error("sampling failed for request " + rs.request.requestId(), e);
-                finish(rs, EngineEvent.FinishReason.ERROR, null, "", "sampling failed: " + e);
+                LOG.error("sampling failed for request " + ss.request.request.requestId(), e);
+                finish(ss.request, EngineEvent.FinishReason.ERROR, "sampling failed: " + e);
             }
         }
     }
@@ -60,72 +60,104 @@ final class OutputProcessor {
     /** Ends every request of a batch whose forward pass failed. */
     void failBatch(SchedulerOutput out, String message) {
         for (SchedulerOutput.Scheduled s : out.scheduled()) {
-            RequestState rs = requests.bySequence(s.sequence().id());
-            if (rs != null) {
-                finish(rs, EngineEvent.FinishReason.ERROR, null, "", message);
+            SequenceState ss = requests.bySequence(s.sequence().id());
+            if (ss != null) {
+                finish(ss.request, EngineEvent.FinishReason.ERROR, message);
             }
         }
     }
 
-    private void onToken(RequestState rs, float[] logits, int offset, int vocab) {
-        Sampler.Result r = rs.sampler.sample(logits, offset, vocab, workspace);
+    private void onToken(SequenceState ss, float[] logits, int offset, int vocab) {
+        Sampler.Result r = ss.sampler.sample(logits, offset, vocab, workspace);
         int token = r.token();
-        rs.sequence.appendToken(token);
-        rs.sampler.accept(token);
-        int n = rs.sequence.outputLength();
-        SamplingConfig cfg = rs.sampling;
+        ss.sequence.appendToken(token);
+        ss.sampler.accept(token);
+        int n = ss.sequence.outputLength();
+        SamplingConfig cfg = ss.sampling;
         boolean stopToken = n > cfg.minTokens() && cfg.isStopToken(token);
         String text = "";
         String stopString = null;
         if (!stopToken) {
-            StopStrings.Result sr = rs.stops.feed(rs.decoder.next(token), n >= cfg.minTokens());
+            StopStrings.Result sr = ss.stops.feed(ss.decoder.next(token), n >= cfg.minTokens());
             text = sr.emit();
             stopString = sr.stop();
         }
         List<EngineEvent.TokenLogprob> lps = r.logprob() == null ? List.of() : List.of(r.logprob());
-        if (!rs.stream.offer(new EngineEvent.Tokens(new int[] {token}, text, lps))) {
-            finish(rs, EngineEvent.FinishReason.ERROR, null, "", "consumer fell more than "
+        if (!ss.request.stream.offer(new EngineEvent.Tokens(new int[] {token}, text, lps, ss.index))) {
+            finish(ss.request, EngineEvent.FinishReason.ERROR, "consumer fell more than "
                     + maxBufferedEvents + " events behind; request aborted");
             return;
         }
         if (stopToken) {
-            finish(rs, EngineEvent.FinishReason.STOP, token, releaseTail(rs), null);
+            finishChoice(ss, EngineEvent.FinishReason.STOP, token, releaseTail(ss), null);
         } else if (stopString != null) {
-            finish(rs, EngineEvent.FinishReason.STOP, stopString, "", null);
+            finishChoice(ss, EngineEvent.FinishReason.STOP, stopString, "", null);
         } else if (n >= cfg.maxTokens()) {
-            finish(rs, EngineEvent.FinishReason.LENGTH, null, releaseTail(rs), null);
+            finishChoice(ss, EngineEvent.FinishReason.LENGTH, null, releaseTail(ss), null);
         }
     }
 
     /** Text held back at the end: incomplete UTF-8 (flushed) and a stop-string prefix that never completed. */
-    private static String releaseTail(RequestState rs) {
-        StopStrings.Result sr = rs.stops.feed(rs.decoder.flush(), rs.sequence.outputLength() >= rs.sampling.minTokens());
-        return sr.stop() != null ? sr.emit() : sr.emit() + rs.stops.flush();
+    private static String releaseTail(SequenceState ss) {
+        StopStrings.Result sr = ss.stops.feed(ss.decoder.flush(), ss.sequence.outputLength() >= ss.sampling.minTokens());
+        return sr.stop() != null ? sr.emit() : sr.emit() + ss.stops.flush();
     }
 
-    /** Ends a request once: frees its sequence, then queues its {@code Finished} event. */
-    void finish(RequestState rs, EngineEvent.FinishReason reason, Object stopReason, String text, String error) {
+    /**
+     * Ends a whole request once (abort, error, shutdown): every choice still running ends with {@code reason};
+     * a request not yet admitted ends with one {@code Finished}.
+     */
+    void finish(RequestState rs, EngineEvent.FinishReason reason, String error) {
         if (rs.finished) {
             return;
         }
-        rs.finished = true;
-        int completion = 0;
-        int cached = 0;
-        if (rs.sequence != null) {
-            scheduler.finish(rs.sequence);
-            completion = rs.sequence.outputLength();
-            cached = rs.sequence.cachedPromptTokens();
+        if (rs.choices == null) {
+            rs.finished = true;
+            requests.remove(rs);
+            stats.publish();
+            rs.stream.complete(new EngineEvent.Finished(reason,
+                    new EngineEvent.Usage(rs.request.promptTokenIds().length, 0, 0), "", null, error));
+            return;
         }
+        for (SequenceState ss : rs.choices) {
+            finishChoice(ss, reason, null, "", error);
+        }
+    }
+
+    /**
+     * Ends one choice once: frees its sequence, then queues its {@code Finished} event; the request's last
+     * choice ends the stream (and forgets the request).
+     */
+    void finishChoice(SequenceState ss, EngineEvent.FinishReason reason, Object stopReason, String text,
+            String error) {
+        if (ss.finished) {
+            return;
+        }
+        ss.finished = true;
+        RequestState rs = ss.request;
+        scheduler.finish(ss.sequence);
+        requests.removeSequence(ss);
+        boolean last = --rs.unfinished == 0;
+        EngineEvent.Finished f = new EngineEvent.Finished(reason, new EngineEvent.Usage(
+                rs.request.promptTokenIds().length, ss.sequence.outputLength(), ss.sequence.cachedPromptTokens()),
+                text, stopReason, error, ss.index, last);
+        if (!last) {
+            if (!rs.stream.offer(f)) {
+                finish(rs, EngineEvent.FinishReason.ERROR, "consumer fell more than " + maxBufferedEvents
+                        + " events behind; request aborted");
+            }
+            return;
+        }
+        rs.finished = true;
         requests.remove(rs);
         // Publish the freed KV before the stream can deliver its end: whoever sees Finished sees the KV back.
         stats.publish();
-        rs.stream.complete(new EngineEvent.Finished(reason,
-                new EngineEvent.Usage(rs.request.promptTokenIds().length, completion, cached), text, stopReason, error));
+        rs.stream.complete(f);
     }
 
     void finishAll(EngineEvent.FinishReason reason, String error) {
         for (RequestState rs : requests.admittedRequests()) {
-            finish(rs, reason, null, "", error);
+            finish(rs, reason, error);
         }
     }
 }

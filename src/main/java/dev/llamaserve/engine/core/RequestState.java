@@ -1,10 +1,7 @@
 package dev.llamaserve.engine.core;
 
-import dev.llamaserve.engine.Detokenizer;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.sampling.SamplingConfig;
-import dev.llamaserve.engine.sampling.StopStrings;
-import dev.llamaserve.engine.scheduler.Sequence;
 
 /** Everything the engine keeps about one request. Fields other than the volatile flag: engine thread. */
 final class RequestState {
@@ -15,12 +12,13 @@ final class RequestState {
     /** Set by any thread asking for an abort; the engine thread acts on it. */
     volatile boolean abortRequested;
 
-    Sequence sequence;
-    dev.llamaserve.engine.sampling.Sampler sampler;
-    Detokenizer.IncrementalDecoder decoder;
-    StopStrings stops;
+    /** One per choice ({@code n}), index order; null until the engine thread admitted the request. */
+    SequenceState[] choices;
+    /** Choices not yet finished. */
+    int unfinished;
     /** Counted in the engine's waiting figure until first admitted or finished. */
     boolean countedWaiting = true;
+    /** Every choice has finished and the stream has ended. */
     boolean finished;
 
     RequestState(GenerationRequest request, SamplingConfig sampling, EventStream stream) {

@@ -5,8 +5,10 @@ import dev.llamaserve.engine.InvalidRequestException;
 import dev.llamaserve.engine.scheduler.Sequence;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -20,7 +22,7 @@ final class RequestTable {
     private final AtomicInteger waiting = new AtomicInteger();
     private final ConcurrentHashMap<String, RequestState> active = new ConcurrentHashMap<>();
     // Engine thread only.
-    private final Map<Long, RequestState> bySequence = new HashMap<>();
+    private final Map<Long, SequenceState> bySequence = new HashMap<>();
 
     RequestTable(int maxWaiting) {
         this.maxWaiting = maxWaiting;
@@ -56,37 +58,50 @@ final class RequestTable {
         return waiting.get();
     }
 
-    /** Engine thread: the request now has its sequence. */
+    /** Engine thread: the request now has its sequences, one per choice. */
     void admitted(RequestState rs) {
-        bySequence.put(rs.sequence.id(), rs);
+        for (SequenceState ss : rs.choices) {
+            bySequence.put(ss.sequence.id(), ss);
+        }
     }
 
     /** Engine thread: the scheduler took these sequences in; they no longer count as waiting. */
     void scheduled(List<Sequence> admitted) {
         for (Sequence s : admitted) {
-            RequestState rs = bySequence.get(s.id());
-            if (rs != null) {
-                stopCountingWaiting(rs);
+            SequenceState ss = bySequence.get(s.id());
+            if (ss != null) {
+                stopCountingWaiting(ss.request);
             }
         }
     }
 
-    RequestState bySequence(long sequenceId) {
+    SequenceState bySequence(long sequenceId) {
         return bySequence.get(sequenceId);
+    }
+
+    /** Engine thread: a choice finished; its sequence is gone. */
+    void removeSequence(SequenceState ss) {
+        bySequence.remove(ss.sequence.id());
     }
 
     /** Engine thread: forgets a finished request. */
     void remove(RequestState rs) {
         stopCountingWaiting(rs);
-        if (rs.sequence != null) {
-            bySequence.remove(rs.sequence.id());
+        if (rs.choices != null) {
+            for (SequenceState ss : rs.choices) {
+                bySequence.remove(ss.sequence.id());
+            }
         }
         active.remove(rs.request.requestId(), rs);
     }
 
-    /** Engine thread: every request that has a sequence. */
+    /** Engine thread: every request that has a sequence still running or waiting. */
     List<RequestState> admittedRequests() {
-        return new ArrayList<>(bySequence.values());
+        Set<RequestState> out = new LinkedHashSet<>();
+        for (SequenceState ss : bySequence.values()) {
+            out.add(ss.request);
+        }
+        return new ArrayList<>(out);
     }
 
     private void stopCountingWaiting(RequestState rs) {

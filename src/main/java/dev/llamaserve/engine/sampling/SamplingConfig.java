@@ -51,6 +51,13 @@ public record SamplingConfig(
         return Arrays.binarySearch(stopTokenIds, id) >= 0;
     }
 
+    /** The same parameters with another seed (choice {@code i} of a request with {@code n > 1}). */
+    public SamplingConfig withSeed(Long seed) {
+        return new SamplingConfig(temperature, topP, topK, minP, seed, presencePenalty, frequencyPenalty,
+                repetitionPenalty, logitBiasIds, logitBiasValues, maxTokens, minTokens, ignoreEos, stopTokenIds, stop,
+                logprobs);
+    }
+
     /**
      * Resolves a request's parameters.
      *

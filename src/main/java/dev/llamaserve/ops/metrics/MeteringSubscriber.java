@@ -34,8 +34,12 @@ final class MeteringSubscriber implements Flow.Subscriber<EngineEvent>, Flow.Sub
             if (event instanceof EngineEvent.Tokens t) {
                 engine.tokens(trace, t);
             } else if (event instanceof EngineEvent.Finished f) {
-                finished = true;
-                engine.finished(trace, f);
+                if (f.last()) {
+                    finished = true;
+                    engine.finished(trace, f);
+                } else {
+                    trace.choiceFinished(f); // n > 1: one choice of several ended
+                }
             }
         } catch (RuntimeException | LinkageError e) {
             MeteredInferenceEngine.meteringFailed(e); // metering never fails a request

@@ -18,6 +18,7 @@ public final class RequestTrace {
     private volatile long firstTokenNanos = -1;
     private volatile long lastTokenNanos = -1;
     private volatile int tokensSeen;
+    private volatile int earlierChoicesTokens;
     private volatile boolean disconnected;
     private volatile Summary summary;
 
@@ -82,10 +83,18 @@ public final class RequestTrace {
         return true;
     }
 
+    /** A choice other than the request's last ended ({@code n > 1}): its completion tokens count at the end. */
+    void choiceFinished(EngineEvent.Finished f) {
+        if (f.usage() != null) {
+            earlierChoicesTokens += f.usage().completionTokens();
+        }
+    }
+
     /** Ends the trace with the engine's own finish; null if it had already ended. */
     Summary end(EngineEvent.Finished f) {
         EngineEvent.Usage u = f.usage();
-        return end(f.reason(), u == null ? promptTokens : u.promptTokens(), u == null ? tokensSeen : u.completionTokens());
+        return end(f.reason(), u == null ? promptTokens : u.promptTokens(),
+                u == null ? tokensSeen : earlierChoicesTokens + u.completionTokens());
     }
 
     /** Ends the trace as aborted with what was seen (the engine's final event will not be observed). */

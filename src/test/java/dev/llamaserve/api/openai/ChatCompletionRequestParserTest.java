@@ -106,12 +106,13 @@ class ChatCompletionRequestParserTest {
         rejects("\"repetition_penalty\":0", "repetition_penalty", "invalid_value");
         rejects("\"min_p\":1.5", "min_p", "invalid_value");
         rejects("\"top_k\":-2", "top_k", "invalid_value");
+        rejects("\"n\":0", "n", "invalid_value");
+        rejects("\"n\":17", "n", "invalid_value");
         rejects("\"max_tokens\":1e999999999999", "max_tokens", "invalid_value"); // exponent beyond any double
     }
 
     @Test
     void unsupportedFeaturesAre400NamingTheParam() {
-        rejects("\"n\":2", "n", "unsupported_value");
         rejects("\"tool_choice\":\"required\"", "tool_choice", "unsupported_value");
         rejects("\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}}", "tool_choice",
                 "unsupported_value");
@@ -123,6 +124,8 @@ class ChatCompletionRequestParserTest {
     @Test
     void wrongTypes() {
         rejects("\"stream\":\"yes\"", "stream", "invalid_type");
+        rejects("\"n\":\"2\"", "n", "invalid_type");
+        rejects("\"n\":1.5", "n", "invalid_type");
         rejects("\"model\":5", "model", "invalid_type");
         rejects("\"tools\":{}", "tools", "invalid_type");
         rejects("\"seed\":\"1\"", "seed", "invalid_type");

@@ -54,7 +54,7 @@ public final class Collector implements Flow.Subscriber<EngineEvent> {
             lastTokenNanos = now;
         }
         events.add(item);
-        if (item instanceof EngineEvent.Finished f) {
+        if (item instanceof EngineEvent.Finished f && f.last()) {
             finished.complete(f);
         }
     }
@@ -80,6 +80,25 @@ public final class Collector implements Flow.Subscriber<EngineEvent> {
 
     public EngineEvent.Finished await() {
         return await(Duration.ofSeconds(60));
+    }
+
+    /** The tokens of choice {@code index} (a request with n > 1). */
+    public int[] tokens(int index) {
+        return tokenEvents().stream().filter(t -> t.index() == index)
+                .flatMapToInt(t -> java.util.Arrays.stream(t.tokenIds())).toArray();
+    }
+
+    /** Every Finished event, one per choice, in arrival order. */
+    public List<EngineEvent.Finished> finishedEvents() {
+        synchronized (events) {
+            List<EngineEvent.Finished> out = new ArrayList<>();
+            for (EngineEvent e : events) {
+                if (e instanceof EngineEvent.Finished f) {
+                    out.add(f);
+                }
+            }
+            return out;
+        }
     }
 
     public List<EngineEvent.Tokens> tokenEvents() {
