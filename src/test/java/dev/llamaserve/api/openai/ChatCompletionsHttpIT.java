@@ -81,8 +81,12 @@ class ChatCompletionsHttpIT extends RealEngineWebTest {
         }
         assertThat(data.get(n - 3)).isEqualTo(head
                 + "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"length\"}]}");
+        // cached_tokens: the prompt's full KV blocks that earlier requests of this shared engine left cached
+        int cached = json(data.get(n - 2)).get("usage").get("prompt_tokens_details").get("cached_tokens").asInt();
+        assertThat(cached).isBetween(0, prompt - 1);
         assertThat(data.get(n - 2)).isEqualTo(head + "\"choices\":[],\"usage\":{\"prompt_tokens\":" + prompt
-                + ",\"completion_tokens\":6,\"total_tokens\":" + (prompt + 6) + "}}");
+                + ",\"completion_tokens\":6,\"total_tokens\":" + (prompt + 6)
+                + ",\"prompt_tokens_details\":{\"cached_tokens\":" + cached + "}}}");
         assertThat(data.get(n - 1)).isEqualTo("[DONE]");
         // the stream carries the same text as the non-streaming answer to the same greedy request
         String whole = json(post("/v1/chat/completions", chat(greedy(6))).body())
