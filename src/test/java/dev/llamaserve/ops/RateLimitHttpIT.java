@@ -84,6 +84,12 @@ class RateLimitHttpIT extends OpsWebTest {
         assertThat(json(unset.body()).get("error").get("message").asString())
                 .as("no max_tokens: the whole context is charged").contains("Requested 4096");
 
+        HttpResponse<String> twoChoices = send("POST", "/v1/chat/completions", CAROL,
+                chat("\"max_tokens\":" + (remaining - prompt) + ",\"n\":2"));
+        assertOpenAiError(twoChoices, 429, "tokens", "rate_limit_exceeded");
+        assertThat(json(twoChoices.body()).get("error").get("message").asString())
+                .as("n = 2: max_tokens charged twice").contains("Requested " + (prompt + 2 * (remaining - prompt)));
+
         HttpResponse<String> exact = send("POST", "/v1/chat/completions", CAROL,
                 chat("\"max_tokens\":" + (remaining - prompt)));
         assertThat(exact.statusCode()).as(exact.body()).isEqualTo(200);
