@@ -14,6 +14,7 @@ package dev.llamaserve.engine;
  * @param preemptions sequences preempted so far
  * @param tokensComputed tokens run through the model so far (prefill and decode; prompt tokens served from
  *     the prefix cache are not among them)
+ * @param prefixCacheQueryTokens prompt tokens looked up in the prefix cache so far (every first admission's prompt)
  * @param prefixCacheHitTokens prompt tokens served from the prefix cache so far, at first admission
  * @param kvBlocksCached KV-cache blocks registered in the prefix cache (referenced or not)
  */
@@ -28,6 +29,7 @@ public record EngineStats(
         long steps,
         long preemptions,
         long tokensComputed,
+        long prefixCacheQueryTokens,
         long prefixCacheHitTokens,
         long kvBlocksCached) {
 
@@ -35,7 +37,7 @@ public record EngineStats(
     public EngineStats(EngineState state, int waiting, int running, long kvBlocksUsed, long kvBlocksTotal,
             int lastBatchSize, int maxRecentBatchSize, long steps, long preemptions) {
         this(state, waiting, running, kvBlocksUsed, kvBlocksTotal, lastBatchSize, maxRecentBatchSize, steps,
-                preemptions, 0, 0, 0);
+                preemptions, 0, 0, 0, 0);
     }
 
     public double kvUsage() {

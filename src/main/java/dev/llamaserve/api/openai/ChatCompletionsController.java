@@ -9,6 +9,7 @@ import dev.llamaserve.engine.InferenceEngine;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.server.reactive.ServerHttpResponse;
@@ -100,7 +101,7 @@ public class ChatCompletionsController {
                         choices[f.index()] = collectors[f.index()].choice(f);
                         usages[f.index()] = f.usage();
                         if (f.last()) {
-                            sink.next(p.responses().completion(List.of(choices),
+                            sink.next(p.responses().completion(Arrays.stream(choices).filter(Objects::nonNull).toList(),
                                     EngineEvent.Usage.ofChoices(Arrays.asList(usages))));
                         }
                     }

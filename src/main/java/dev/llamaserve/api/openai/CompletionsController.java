@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -174,7 +175,7 @@ public class CompletionsController {
                         usages[i] = f.usage();
                         if (f.last()) {
                             sink.next(new CompletionWire.Completion(p.request().requestId(), p.created(), p.model(),
-                                    List.of(choices), ChatWire.Usage.of(EngineEvent.Usage.ofChoices(Arrays.asList(usages)))));
+                                    Arrays.stream(choices).filter(Objects::nonNull).toList(), ChatWire.Usage.of(EngineEvent.Usage.ofChoices(Arrays.asList(usages)))));
                         }
                     }
                 })

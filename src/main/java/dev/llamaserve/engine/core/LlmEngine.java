@@ -342,7 +342,7 @@ public final class LlmEngine implements InferenceEngine {
         SchedulerOutput out = scheduler.schedule();
         stats.preempted(out.preempted().size());
         for (Sequence admitted : out.admitted()) {
-            stats.cacheHits(admitted.cachedPromptTokens());
+            stats.cacheLookup(admitted.promptLength(), admitted.cachedPromptTokens());
         }
         requests.scheduled(out.admitted());
         stats.publish(); // while the model runs, stats count this step's admissions as running

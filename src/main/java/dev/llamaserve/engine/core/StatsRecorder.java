@@ -20,11 +20,12 @@ final class StatsRecorder {
     private long steps;
     private long preemptions;
     private long tokensComputed;
+    private long cacheQueryTokens;
     private long cacheHitTokens;
-    private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0);
+    private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     private record Snapshot(int running, long kvUsed, int lastBatch, int maxRecentBatch, long steps,
-            long preemptions, long tokensComputed, long cacheHitTokens, long kvCached) {}
+            long preemptions, long tokensComputed, long cacheQueryTokens, long cacheHitTokens, long kvCached) {}
 
     StatsRecorder(Scheduler scheduler, BlockManager kv) {
         this.scheduler = scheduler;
@@ -35,9 +36,10 @@ final class StatsRecorder {
         preemptions += sequences;
     }
 
-    /** Engine thread: sequences admitted for the first time found {@code tokens} prompt tokens cached. */
-    void cacheHits(int tokens) {
-        cacheHitTokens += tokens;
+    /** Engine thread: a sequence admitted for the first time looked up {@code prompt} tokens and found {@code hit} cached. */
+    void cacheLookup(int prompt, int hit) {
+        cacheQueryTokens += prompt;
+        cacheHitTokens += hit;
     }
 
     /** Engine thread: the model ran {@code tokens} tokens this step. */
@@ -60,7 +62,7 @@ final class StatsRecorder {
     EngineStats stats(EngineState state, int waiting) {
         Snapshot s = snapshot;
         return new EngineStats(state, waiting, s.running(), s.kvUsed(), kv.totalBlocks(), s.lastBatch(),
-                s.maxRecentBatch(), s.steps(), s.preemptions(), s.tokensComputed(), s.cacheHitTokens(), s.kvCached());
+                s.maxRecentBatch(), s.steps(), s.preemptions(), s.tokensComputed(), s.cacheQueryTokens(), s.cacheHitTokens(), s.kvCached());
     }
 
     private void publish(int lastBatch) {
@@ -70,6 +72,6 @@ final class StatsRecorder {
         }
         snapshot = new Snapshot(scheduler.numRunning(), kv.usedBlocks(),
                 lastBatch == 0 ? snapshot.lastBatch() : lastBatch, max, steps, preemptions, tokensComputed,
-                cacheHitTokens, kv.cachedBlocks());
+                cacheQueryTokens, cacheHitTokens, kv.cachedBlocks());
     }
 }

@@ -82,6 +82,10 @@ public final class ServingMetrics {
                 .register(registry);
         FunctionCounter.builder("llm.preemptions", stats, s -> read(s, EngineStats::preemptions))
                 .description("Sequences preempted (KV cache full) and recomputed later").register(registry);
+        FunctionCounter.builder("llm.prefix.cache.queries", stats, s -> read(s, EngineStats::prefixCacheQueryTokens))
+                .description("Prompt tokens looked up in the prefix cache").register(registry);
+        FunctionCounter.builder("llm.prefix.cache.hits", stats, s -> read(s, EngineStats::prefixCacheHitTokens))
+                .description("Prompt tokens served from the prefix cache (prefill skipped)").register(registry);
         if (prometheus != null) {
             vllm = new VllmMetrics(prometheus, modelName, stats);
         }

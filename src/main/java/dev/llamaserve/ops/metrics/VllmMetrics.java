@@ -56,6 +56,14 @@ final class VllmMetrics {
                 .labelNames(MODEL)
                 .callback(cb -> cb.call(ServingMetrics.read(stats, EngineStats::preemptions), modelName))
                 .register(registry);
+        CounterWithCallback.builder().name("vllm:prefix_cache_queries").help("Prefix cache queries, in terms of number of queried tokens.")
+                .labelNames(MODEL)
+                .callback(cb -> cb.call(ServingMetrics.read(stats, EngineStats::prefixCacheQueryTokens), modelName))
+                .register(registry);
+        CounterWithCallback.builder().name("vllm:prefix_cache_hits").help("Prefix cache hits, in terms of number of cached tokens.")
+                .labelNames(MODEL)
+                .callback(cb -> cb.call(ServingMetrics.read(stats, EngineStats::prefixCacheHitTokens), modelName))
+                .register(registry);
     }
 
     private Histogram histogram(PrometheusRegistry registry, String name, String help, double[] buckets) {

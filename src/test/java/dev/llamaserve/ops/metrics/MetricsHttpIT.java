@@ -47,6 +47,8 @@ class MetricsHttpIT extends RealEngineWebTest {
                 "vllm:kv_cache_usage_perc", "vllm:time_to_first_token_seconds", "vllm:inter_token_latency_seconds",
                 "vllm:e2e_request_latency_seconds", "vllm:prompt_tokens_total", "vllm:generation_tokens_total",
                 "vllm:request_success_total", "vllm:num_preemptions_total",
+                "vllm:prefix_cache_queries_total", "vllm:prefix_cache_hits_total",
+                "llm_prefix_cache_queries_total", "llm_prefix_cache_hits_total",
                 "llm_time_to_first_token_seconds", "llm_inter_token_latency_seconds", "llm_e2e_request_latency_seconds",
                 "llm_requests_waiting", "llm_requests_running", "llm_kv_cache_usage_ratio", "llm_preemptions_total",
                 "llm_prompt_tokens_total", "llm_generation_tokens_total", "llm_requests_finished_total",
