@@ -61,6 +61,9 @@ public record LlmProperties(
      * @param maxModelLen longest sequence (prompt + completion); default: the model's
      *     {@code max_position_embeddings}, lowered with a warning to what the KV budget holds
      * @param blockSize tokens per KV-cache block
+     * @param kvCacheDtype what the KV cache stores: {@code auto} (the compute dtype), {@code bfloat16},
+     *     {@code float16}, {@code float32} or {@code float8_e4m3} (1 byte per element and a scale per token and
+     *     head: about half the memory of bfloat16)
      */
     public record Engine(
             @DefaultValue("2048") int maxNumBatchedTokens,
@@ -69,7 +72,8 @@ public record LlmProperties(
             @DefaultValue("4096") int maxBufferedEvents,
             @DefaultValue("auto") String kvCacheMemory,
             Integer maxModelLen,
-            @DefaultValue("16") int blockSize) {}
+            @DefaultValue("16") int blockSize,
+            @DefaultValue("auto") String kvCacheDtype) {}
 
     /**
      * @param enabled {@code auto} (on when the checkpoint has a chat template), {@code true} or {@code false}
