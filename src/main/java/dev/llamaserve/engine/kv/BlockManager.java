@@ -14,7 +14,7 @@ import java.util.Map;
  * {@code max_tokens} means the whole context), and freed ranges fragment the pool. Blocks are taken
  * only as a sequence grows, any free block fits any sequence, and the waste is under one block per
  * sequence. The model reads a sequence's context through its slot list (the block table expanded to
- * {@code block * blockSize + offset}), so the blocks need not be adjacent.
+ * {@code block * blockSize + offset}), page by page in place, so the blocks need not be adjacent.
  *
  * <p>Not thread-safe: owned by the engine thread. Sequences are identified by a {@code long} id.
  */
