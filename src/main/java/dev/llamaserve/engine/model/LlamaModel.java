@@ -298,7 +298,7 @@ public final class LlamaModel implements CausalLm {
         validate(batch);
         int t = batch.numTokens();
         int b = batch.numSequences();
-        PageTables pages = pageTables(batch);
+        PageTables pages = PageTables.of(batch, pageSize, kvSlots, kvCaches.get(0).getShape().get(0) / pageSize);
         long linearMode = linearMode(t);
         List<IValue> args = new ArrayList<>();
         try (NDManager step = manager.newSubManager()) {
@@ -307,11 +307,11 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from(tensor(step, batch.slotMapping())));   // slot_mapping [T]
             args.add(IValue.listFrom(widen(batch.queryStart())));       // query_start [B]
             args.add(IValue.listFrom(widen(batch.queryLen())));         // query_len [B]
-            args.add(IValue.from((PtNDArray) step.create(pages.tables, new Shape(b, pages.width))));   // block_tables [B, P]
-            args.add(IValue.listFrom(pages.contextLen));                // context_len [B]
-            args.add(IValue.from((PtNDArray) step.create(pages.decodeSeqs)));   // decode_seqs [Bd]
-            args.add(IValue.from((PtNDArray) step.create(pages.decodeRows)));   // decode_rows [Bd]
-            args.add(IValue.from((long) pages.decodePages));            // decode_pages
+            args.add(IValue.from((PtNDArray) step.create(pages.tables(), new Shape(b, pages.width()))));   // block_tables [B, P]
+            args.add(IValue.listFrom(pages.contextLen()));                // context_len [B]
+            args.add(IValue.from((PtNDArray) step.create(pages.decodeSeqs())));   // decode_seqs [Bd]
+            args.add(IValue.from((PtNDArray) step.create(pages.decodeRows())));   // decode_rows [Bd]
+            args.add(IValue.from((long) pages.decodePages()));            // decode_pages
             args.add(IValue.from((long) pageSize));                     // page_size
             args.add(IValue.from((long) Math.max(1, ATTENTION_CHUNK_TOKENS / pageSize)));   // chunk_pages
             args.add(IValue.from(kvDtype.fp8()));                       // kv_fp8
@@ -344,66 +344,6 @@ public final class LlamaModel implements CausalLm {
         }
     }
 
-    /**
-     * The batch's contexts as page tables for {@code llama_step.py}: sequence {@code b}'s position {@code p} lies in
-     * slot {@code tables[b][p / pageSize] * pageSize + p % pageSize}. Fails when a context is not laid out in whole
-     * pages (a block manager whose block size is a multiple of the page size always lays it out so) or leaves the pool.
-     *
-     * @param tables [B × width] page ids, row-major, rows padded with page 0 (attention masks what lies past a context)
-     * @param contextLen [B] context tokens of each sequence
-     * @param decodeSeqs [Bd] the sequences with one new token, attended together in one batch
-     * @param decodeRows [Bd] their rows among the new tokens
-     * @param decodePages the most pages one of them reads (0 when there are none)
-     */
-    private record PageTables(long[] tables, int width, long[] contextLen, long[] decodeSeqs, long[] decodeRows,
-                              int decodePages) {}
-
-    private PageTables pageTables(ForwardBatch batch) {
-        int b = batch.numSequences();
-        int width = 1;
-        int decoders = 0;
-        for (int i = 0; i < b; i++) {
-            width = Math.max(width, (batch.contextSlots()[i].length + pageSize - 1) / pageSize);
-            decoders += batch.queryLen()[i] == 1 ? 1 : 0;
-        }
-        long pool = kvCaches.get(0).getShape().get(0) / pageSize;
-        long[] tables = new long[b * width];
-        long[] contextLen = new long[b];
-        long[] decodeSeqs = new long[decoders];
-        long[] decodeRows = new long[decoders];
-        int decodePages = 0;
-        for (int i = 0, d = 0; i < b; i++) {                            // the hot path's longest loop: one pass
-            int[] ctx = batch.contextSlots()[i];
-            int pages = (ctx.length + pageSize - 1) / pageSize;
-            for (int p = 0; p < ctx.length; p++) {
-                int s = ctx[p];
-                if (s < 0 || s >= kvSlots) {
-                    throw new IllegalArgumentException("sequence " + i + ": context slot " + s
-                            + " outside the KV pool [0, " + kvSlots + ")");
-                }
-                int offset = p % pageSize;
-                if (offset == 0) {
-                    if (s % pageSize != 0 || s / pageSize >= pool) {
-                        throw new IllegalArgumentException("sequence " + i + ": position " + p + " in slot " + s
-                                + ", not at the start of a " + pageSize + "-slot page");
-                    }
-                    tables[i * width + p / pageSize] = s / pageSize;
-                } else if (s != tables[i * width + p / pageSize] * pageSize + offset) {
-                    throw new IllegalArgumentException("sequence " + i + ": position " + p + " in slot " + s
-                            + ", not in its page's slot " + (tables[i * width + p / pageSize] * pageSize + offset)
-                            + " (contexts lie in whole " + pageSize + "-slot pages)");
-                }
-            }
-            contextLen[i] = ctx.length;
-            if (batch.queryLen()[i] == 1) {
-                decodeSeqs[d] = i;
-                decodeRows[d++] = batch.queryStart()[i];
-                decodePages = Math.max(decodePages, pages);
-            }
-        }
-        return new PageTables(tables, width, contextLen, decodeSeqs, decodeRows, decodePages);
-    }
-
     /** How {@code llama_step.py}'s {@code linear} multiplies this step: 0 as is, 1 widened to float32, 2 one row padded to two. */
     private long linearMode(int rows) {
         if (device.kind() != DevicePlanner.Kind.CPU) {
@@ -429,7 +369,7 @@ public final class LlamaModel implements CausalLm {
 
     /**
      * Checks the batch against the pool and vocabulary, so that a bad index fails here and not inside libtorch
-     * (context slots are range-checked as {@link #pageTables} reads them).
+     * (context slots are range-checked as {@link PageTables#of} reads them).
      */
     private void validate(ForwardBatch batch) {
         int t = batch.numTokens();
