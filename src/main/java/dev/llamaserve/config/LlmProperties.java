@@ -63,6 +63,9 @@ public record LlmProperties(
      * @param blockSize tokens per KV-cache block
      * @param prefixCaching automatic prefix caching: full KV blocks are kept by content (LRU, evicted before
      *     any request is preempted) and a prompt that starts with them skips their prefill
+     * @param kvCacheDtype what the KV cache stores: {@code auto} (the compute dtype), {@code bfloat16},
+     *     {@code float16}, {@code float32} or {@code float8_e4m3} (1 byte per element and a scale per token and
+     *     head: about half the memory of bfloat16)
      */
     public record Engine(
             @DefaultValue("2048") int maxNumBatchedTokens,
@@ -72,7 +75,8 @@ public record LlmProperties(
             @DefaultValue("auto") String kvCacheMemory,
             Integer maxModelLen,
             @DefaultValue("16") int blockSize,
-            @DefaultValue("true") boolean prefixCaching) {}
+            @DefaultValue("true") boolean prefixCaching,
+            @DefaultValue("auto") String kvCacheDtype) {}
 
     /**
      * @param enabled {@code auto} (on when the checkpoint has a chat template), {@code true} or {@code false}

@@ -10,6 +10,7 @@ import dev.llamaserve.engine.device.MemoryPlan;
 import dev.llamaserve.engine.model.ComputeDType;
 import dev.llamaserve.engine.model.GenerationConfig;
 import dev.llamaserve.engine.model.GenerationConfigParser;
+import dev.llamaserve.engine.model.KvCacheDType;
 import dev.llamaserve.engine.model.LlamaModel;
 import dev.llamaserve.engine.model.LoadListener;
 import dev.llamaserve.engine.model.ModelOptions;
@@ -118,13 +119,14 @@ public final class ModelRuntime implements AutoCloseable {
                 ? MemoryPlan.Device.cuda(device.totalBytes(), device.freeBytes())
                 : MemoryPlan.Device.cpu(device.totalBytes(), device.freeBytes());
         LlmProperties.Engine e = props.engine();
+        KvCacheDType kvDtype = KvCacheDType.parse(e.kvCacheDtype());
         MemoryPlan plan = MemoryPlan.plan(checkpoint.config(), storedType(dtype), memory,
-                KvCacheMemory.parse(e.kvCacheMemory()), e.maxModelLen(), e.blockSize());
+                KvCacheMemory.parse(e.kvCacheMemory()), e.maxModelLen(), e.blockSize(), kvDtype);
         plan.warnings().forEach(w -> log.warn("{}", w));
 
         LlamaModel model = LlamaModel.load(checkpoint,
-                new ModelOptions(deviceOption(device),
-                        dtype.optionName(), Math.toIntExact(plan.kvTokens()), e.maxNumBatchedTokens()),
+                new ModelOptions(deviceOption(device), dtype.optionName(), Math.toIntExact(plan.kvTokens()),
+                        e.maxNumBatchedTokens(), kvDtype, e.blockSize()),
                 new ProgressLog(listener));
         LlamaTokenizer tokenizer;
         try {

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A model that cannot load fails the service with one clear report that says what to change, then a non-zero
  * exit. The model loads in the background after the web server started, so each case runs the service as
- * a real child process (all four at once) and reads what it printed and how it exited.
+ * a real child process (all five at once) and reads what it printed and how it exited.
  */
 class ModelStartupFailureIT {
 
@@ -34,6 +34,7 @@ class ModelStartupFailureIT {
         start("gpu", "--llm.model.device=" + GPU, "--llm.cache-dir=" + dir.resolve("cache-gpu"));
         start("missing", "--llm.model.path=" + dir.resolve("no-such-model"));
         start("dtype", "--llm.model.dtype=int4", "--llm.cache-dir=" + dir.resolve("cache-dtype"));
+        start("kvdtype", "--llm.engine.kv-cache-dtype=fp8", "--llm.cache-dir=" + dir.resolve("cache-kvdtype"));
         start("kv", "--llm.cache-dir=" + dir.resolve("cache-kv"), "--llm.engine.kv-cache-memory=1MiB",
                 "--llm.engine.max-model-len=65536");
     }
@@ -62,6 +63,11 @@ class ModelStartupFailureIT {
     @Test
     void anUnknownDtypeIsNamed() throws Exception {
         assertThat(report("dtype")).contains("llm.model.dtype").contains("int4");
+    }
+
+    @Test
+    void anUnknownKvCacheDtypeIsNamed() throws Exception {
+        assertThat(report("kvdtype")).contains("llm.engine.kv-cache-dtype").contains("'fp8'").contains("float8_e4m3");
     }
 
     @Test

@@ -1,6 +1,8 @@
 package dev.llamaserve.engine.device;
 
 import dev.llamaserve.engine.checkpoint.DType;
+import dev.llamaserve.engine.model.ComputeDType;
+import dev.llamaserve.engine.model.KvCacheDType;
 import dev.llamaserve.engine.model.ModelConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,9 +22,11 @@ import java.util.Locale;
  * is left for activations (prefill chunk, logits), the CUDA context and allocator slack.
  * An explicit {@code llm.engine.kv-cache-memory} must fit in {@code free − weights} on either device.
  *
- * <p>The KV cache holds K and V, in the compute dtype, for every layer:
- * {@code 2 × layers × KV heads × head_dim × bytes} per token (131,072 B for Llama-3.1-8B in bf16), in
- * blocks of {@code blockSize} tokens; the budget is rounded down to whole blocks.
+ * <p>The KV cache holds K and V, in {@code llm.engine.kv-cache-dtype} (default: the compute dtype), for every
+ * layer: {@code 2 × layers × KV heads × head_dim × bytes} per token (131,072 B for Llama-3.1-8B in bf16); in
+ * float8 e4m3, 1 byte per element plus a 4-byte scale per token, layer, KV head and K or V
+ * ({@code 2 × layers × KV heads × (head_dim + 4)}: 67,584 B for the 8B, 8.25 GiB for 128K tokens instead of
+ * 16 GiB), in blocks of {@code blockSize} tokens; the budget is rounded down to whole blocks.
  *
  * @param device the device and its memory before loading
  * @param dtype the compute dtype of weights and KV cache
@@ -36,6 +40,7 @@ import java.util.Locale;
  * @param maxModelLen the longest sequence (prompt + completion) served: the setting or
  *        {@code max_position_embeddings}, lowered to {@code kvTokens} when that is less and the setting was not given
  * @param warnings what was adjusted, for the startup log
+ * @param kvCacheDtype what the KV cache stores (resolved: never {@code auto})
  */
 public record MemoryPlan(
         Device device,
@@ -48,7 +53,8 @@ public record MemoryPlan(
         int kvBlocks,
         int blockSize,
         int maxModelLen,
-        List<String> warnings) {
+        List<String> warnings,
+        KvCacheDType kvCacheDtype) {
 
     public enum DeviceKind { CPU, CUDA }
 
@@ -100,6 +106,18 @@ public record MemoryPlan(
      */
     public static MemoryPlan plan(ModelConfig config, DType dtype, Device device, KvCacheMemory kvSetting,
                                   Integer maxModelLenSetting, int blockSize) {
+        return plan(config, dtype, device, kvSetting, maxModelLenSetting, blockSize, KvCacheDType.AUTO);
+    }
+
+    /**
+     * Plans the memory of {@code config} on {@code device} with the KV cache in {@code kvDtype}
+     * ({@code auto} = the compute dtype).
+     *
+     * @throws MemoryPlanException when the model or the settings do not fit; the message says what to change
+     */
+    public static MemoryPlan plan(ModelConfig config, DType dtype, Device device, KvCacheMemory kvSetting,
+                                  Integer maxModelLenSetting, int blockSize, KvCacheDType kvDtype) {
+        KvCacheDType kv = kvDtype.resolve(computeDType(dtype));
         if (blockSize <= 0) {
             throw new IllegalArgumentException("KV block size must be positive, was " + blockSize);
         }
@@ -111,7 +129,7 @@ public record MemoryPlan(
         }
         String memory = device.memoryName();
         long weightBytes = Math.multiplyExact(config.parameterCount(), (long) dtype.bytes());
-        long kvPerToken = Math.multiplyExact(config.kvElementsPerToken(), (long) dtype.bytes());
+        long kvPerToken = kv.bytesPerToken(config);
 
         if (weightBytes > device.freeBytes()) {
             String has = weightBytes > device.totalBytes()
@@ -154,7 +172,7 @@ public record MemoryPlan(
                     + (kvSetting.auto()
                         ? "Free " + memory + " (" + MemorySize.format(afterWeights) + " free after the weights), use a"
                                 + " device with more memory" + (dtype == DType.F32 ? ", or set " + DTYPE_PROPERTY
-                                + "=bfloat16 or float16 (half the bytes)" : "")
+                                + "=bfloat16 or float16 (half the bytes)" : "") + fp8Advice(kv)
                         : "Set " + KvCacheMemory.PROPERTY + " to at least " + MemorySize.format(minTokens * kvPerToken)
                                 + " or to auto"));
         }
@@ -168,7 +186,8 @@ public record MemoryPlan(
                         + " of KV cache, but " + budgetText + " holds " + tokens + " tokens. Lower "
                         + MAX_MODEL_LEN_PROPERTY + " to at most " + tokens + ", or give the KV cache more memory ("
                         + KvCacheMemory.PROPERTY + ", a device with more memory"
-                        + (dtype == DType.F32 ? ", or " + DTYPE_PROPERTY + "=bfloat16/float16" : "") + ")");
+                        + (dtype == DType.F32 ? ", or " + DTYPE_PROPERTY + "=bfloat16/float16" : "") + fp8Advice(kv)
+                        + ")");
             }
             maxModelLen = (int) tokens;
             warnings.add("max context lowered from " + requested + " (max_position_embeddings) to " + tokens
@@ -177,17 +196,17 @@ public record MemoryPlan(
                     + MAX_MODEL_LEN_PROPERTY + " to at most " + tokens + " to silence this warning");
         }
         return new MemoryPlan(device, dtype, weightBytes, kvPerToken, kvSetting, budget, tokens, (int) blocks,
-                blockSize, maxModelLen, warnings);
+                blockSize, maxModelLen, warnings, kv);
     }
 
     /** One line for the startup log. */
     public String summary() {
         String s = String.format(Locale.ROOT,
                 "memory plan: device %s (%s total, %s free before loading), dtype %s, weights %s (%d bytes), "
-                        + "KV cache %d bytes/token, KV budget %s (%s=%s%s) = %d tokens in %d blocks of %d, "
+                        + "KV cache %d bytes/token (%s), KV budget %s (%s=%s%s) = %d tokens in %d blocks of %d, "
                         + "max context %d tokens",
                 device.kind(), MemorySize.format(device.totalBytes()), MemorySize.format(device.freeBytes()),
-                dtypeName(dtype), MemorySize.format(weightBytes), weightBytes, kvBytesPerToken,
+                dtypeName(dtype), MemorySize.format(weightBytes), weightBytes, kvBytesPerToken, kvCacheDtype.optionName(),
                 MemorySize.format(kvBudgetBytes), KvCacheMemory.PROPERTY, kvSetting,
                 kvSetting.auto() ? ": " + autoRule(device.kind()) : "", kvTokens, kvBlocks,
                 blockSize, maxModelLen);
@@ -201,6 +220,18 @@ public record MemoryPlan(
             case F16 -> "float16";
             case F32 -> "float32";
         };
+    }
+
+    private static ComputeDType computeDType(DType dtype) {
+        return switch (dtype) {
+            case BF16 -> ComputeDType.BFLOAT16;
+            case F16 -> ComputeDType.FLOAT16;
+            case F32 -> ComputeDType.FLOAT32;
+        };
+    }
+
+    private static String fp8Advice(KvCacheDType kv) {
+        return kv.fp8() ? "" : ", or " + KvCacheDType.PROPERTY + "=float8_e4m3 (about half the KV bytes)";
     }
 
     private static String weightAdvice(DType dtype, Device device) {

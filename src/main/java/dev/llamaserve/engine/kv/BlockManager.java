@@ -15,8 +15,8 @@ import java.util.function.IntUnaryOperator;
  * reserved for prompt + {@code max_tokens} up front (most requests stop far earlier, and an unset
  * {@code max_tokens} means the whole context), and freed ranges fragment the pool. Blocks are taken
  * only as a sequence grows, any free block fits any sequence, and the waste is under one block per
- * sequence. The model reads a sequence's context through its block table, so the blocks need not be
- * adjacent.
+ * sequence. The model reads a sequence's context through its slot list (the block table expanded to
+ * {@code block * blockSize + offset}), page by page in place, so the blocks need not be adjacent.
  *
  * <p><b>Prefix caching</b> (when on): every full, computed block is registered in a {@link PrefixCache}
  * by content, blocks are reference-counted, and a sequence admitted with {@link #allocateWithPrefix} points

@@ -11,6 +11,14 @@ public interface CausalLm extends AutoCloseable {
     /** Token slots in the KV pool (per layer). */
     int kvSlots();
 
+    /**
+     * Slots per KV page: the model reads each context in whole pages ({@code slot = page × size + offset}), so
+     * the engine's block size must be a multiple of it. 1 (any slot layout) unless the model says otherwise.
+     */
+    default int kvBlockSize() {
+        return 1;
+    }
+
     /** Most new tokens one sequence may carry in one step; the engine chunks prefills to it. */
     default int maxChunkTokens() {
         return Integer.MAX_VALUE;

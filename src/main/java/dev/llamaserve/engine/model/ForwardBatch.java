@@ -11,7 +11,9 @@ import java.util.Objects;
  * <p>The KV cache is one pool of {@code kvSlots} token slots per layer. {@code slotMapping[t]} is the
  * slot where token {@code t}'s K and V are written; {@code kvSlots[b]} lists the slots of sequence
  * {@code b}'s whole context (cached tokens and the new ones) in position order, so that
- * {@code kvSlots[b][p]} holds position {@code p}.
+ * {@code kvSlots[b][p]} holds position {@code p}. The context must lie in whole pages of
+ * {@link CausalLm#kvBlockSize()} slots ({@code slot = page × size + p % size}, as a block table expands): the
+ * model turns the list back into one page table per sequence and reads the pages in place.
  *
  * @param tokenIds [T] new token ids
  * @param positions [T] absolute position of each new token in its sequence

@@ -49,28 +49,40 @@ public final class LlamaModel implements CausalLm {
             Boolean.parseBoolean(System.getProperty("llamaserve.cpuBf16PadSingleRow", "true"));
 
     static final boolean GRAPH_OPTIMIZER = Boolean.getBoolean("llamaserve.graphOptimizer");
+    /**
+     * Keys attention reads per chunk (rounded down to whole pages): its extra memory is O(new tokens × heads ×
+     * this), whatever the context length (a 32K-token prompt never builds a score matrix over its whole context).
+     */
+    static final int ATTENTION_CHUNK_TOKENS = Integer.getInteger("llamaserve.attentionChunkTokens", 1024);
 
     private final ModelConfig config;
     private final DevicePlanner.DeviceInfo device;
     private final ComputeDType dtype;
+    private final KvCacheDType kvDtype;       // resolved: never AUTO
+    private final int pageSize;
     private final int kvSlots;
     private final int maxChunkTokens;
     private final PtNDManager manager;
     private final PtSymbolBlock module;
     private final Map<String, PtNDArray> weights;   // Hugging Face name -> tensor, lm_head.weight always present
-    private final List<PtNDArray> kvCaches;   // k_cache_0, v_cache_0, ... each [kvSlots, KVH, D]
+    private final List<PtNDArray> kvCaches;   // k_cache_0, v_cache_0, ... each [pages * pageSize, KVH, D]
+    private final List<PtNDArray> kvScales;   // float8 only: k_scale_0, v_scale_0, ... each [pages * pageSize, KVH] f32
     private final IValue weightsArg;          // Dict[str, Tensor], built once
     private final IValue kvArg;               // List[Tensor], built once
+    private final IValue kvScalesArg;         // List[Tensor], built once (empty unless float8)
     private final PtNDArray invFreq;          // [D/2] float64
     private final IValue invFreqArg;
     private boolean closed;
 
-    private LlamaModel(ModelConfig config, DevicePlanner.DeviceInfo device, ComputeDType dtype, int kvSlots,
-                       int maxChunkTokens, PtNDManager manager, PtSymbolBlock module, Map<String, PtNDArray> weights,
-                       List<PtNDArray> kvCaches, PtNDArray invFreq) {
+    private LlamaModel(ModelConfig config, DevicePlanner.DeviceInfo device, ComputeDType dtype, KvCacheDType kvDtype,
+                       int pageSize, int kvSlots, int maxChunkTokens, PtNDManager manager, PtSymbolBlock module,
+                       Map<String, PtNDArray> weights, List<PtNDArray> kvCaches, List<PtNDArray> kvScales,
+                       PtNDArray invFreq) {
         this.config = config;
         this.device = device;
         this.dtype = dtype;
+        this.kvDtype = kvDtype;
+        this.pageSize = pageSize;
         this.kvSlots = kvSlots;
         this.maxChunkTokens = maxChunkTokens;
         this.manager = manager;
@@ -79,6 +91,9 @@ public final class LlamaModel implements CausalLm {
         this.kvCaches = kvCaches;
         this.weightsArg = IValue.stringMapFrom(weights);
         this.kvArg = IValue.listFrom(kvCaches.toArray(new PtNDArray[0]));
+        this.kvScales = kvScales;
+        // without float8 the step never reads kv_scales: it gets the caches' list again
+        this.kvScalesArg = kvScales.isEmpty() ? kvArg : IValue.listFrom(kvScales.toArray(new PtNDArray[0]));
         this.invFreq = invFreq;
         this.invFreqArg = IValue.from(invFreq);
     }
@@ -108,6 +123,7 @@ public final class LlamaModel implements CausalLm {
         ModelConfig c = checkpoint.config();
         DevicePlanner.DeviceInfo device = DevicePlanner.resolve(options.device());
         ComputeDType dtype = resolveDType(options.dtype(), device);
+        KvCacheDType kvDtype = options.kvCacheDtype().resolve(dtype);
         LoadListener l = listener == null ? LoadListener.NONE : listener;
         log.info("Loading {} ({} layers, hidden {}) on {} in {}", checkpoint.directory(), c.numHiddenLayers(),
                 c.hiddenSize(), device, dtype.optionName());
@@ -117,6 +133,9 @@ public final class LlamaModel implements CausalLm {
         List<PtNDArray> caches = new ArrayList<>();
         try {
             PtSymbolBlock module = TorchScriptArchive.load(manager, SCRIPT, SCRIPT_CLASS);
+            if (kvDtype.fp8()) {
+                probeFloat8(module, manager, device);
+            }
             // Read shard by shard in file order for sequential I/O; the step finds each weight by its name.
             List<TensorInfo> io = new ArrayList<>(checkpoint.tensors().values());
             io.sort(Comparator.comparing((TensorInfo t) -> checkpoint.shards().indexOf(t.file()))
@@ -145,27 +164,56 @@ public final class LlamaModel implements CausalLm {
             }
             Map<String, PtNDArray> weights = stepWeights(c, loaded);
             int slots = options.kvCacheTokens();
+            int pageSize = options.kvBlockSize();
+            long allocated = ((long) slots + pageSize - 1) / pageSize * pageSize;   // whole pages
+            List<PtNDArray> scales = new ArrayList<>();
             for (int i = 0; i < 2 * c.numHiddenLayers(); i++) {
-                try (IValue r = IValueUtils.runMethod(module, "new_cache", IValue.from((long) slots),
+                try (IValue r = IValueUtils.runMethod(module, "new_cache", IValue.from(allocated),
                         IValue.from((long) c.numKeyValueHeads()), IValue.from((long) c.headDim()),
-                        IValue.from((long) dtype.torchCode()), IValue.from(device.torchDevice()))) {
-                    caches.add(r.toTensor(manager));       // [slots, KVH, D]
+                        IValue.from((long) kvDtype.storageTorchCode()), IValue.from(device.torchDevice()))) {
+                    caches.add(r.toTensor(manager));       // [pages * pageSize, KVH, D]
+                }
+                if (kvDtype.fp8()) {
+                    try (IValue r = IValueUtils.runMethod(module, "new_scales", IValue.from(allocated),
+                            IValue.from((long) c.numKeyValueHeads()), IValue.from(device.torchDevice()))) {
+                        scales.add(r.toTensor(manager));   // [pages * pageSize, KVH] f32
+                    }
                 }
             }
             double[] inv = c.ropeScaling().inverseFrequencies(c.ropeTheta(), c.headDim());
             PtNDArray invFreq = (PtNDArray) manager.create(inv);   // [D/2] float64
-            long kvBytes = (long) slots * c.kvElementsPerToken() * dtype.bytes();
-            LlamaModel m = new LlamaModel(c, device, dtype, slots, options.maxChunkTokens(), manager, module,
-                    weights, caches, invFreq);
+            long kvBytes = allocated * kvDtype.bytesPerToken(c);
+            LlamaModel m = new LlamaModel(c, device, dtype, kvDtype, pageSize, slots, options.maxChunkTokens(),
+                    manager, module, weights, caches, scales, invFreq);
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
-            log.info("Loaded {} tensors ({} MiB as {}) and a KV pool of {} slots ({} MiB) on {} in {} ms",
-                    io.size(), weightBytes >> 20, dtype.optionName(), slots, kvBytes >> 20,
-                    device.torchDevice(), took.toMillis());
+            log.info("Loaded {} tensors ({} MiB as {}) and a KV pool of {} slots ({} MiB as {}, pages of {}) on {}"
+                            + " in {} ms", io.size(), weightBytes >> 20, dtype.optionName(), slots, kvBytes >> 20,
+                    kvDtype.optionName(), pageSize, device.torchDevice(), took.toMillis());
             l.loaded(new LoadListener.Summary(device, dtype, weightBytes, kvBytes, slots, took));
             return m;
         } catch (RuntimeException | Error e) {
             manager.close();
             throw e;
+        }
+    }
+
+    /**
+     * Converts a few values to float8 e4m3 and back on the device: a libtorch without the dtype (or without its
+     * conversions on that device) fails here, at load, naming the property, and not in the first step.
+     */
+    private static void probeFloat8(PtSymbolBlock module, PtNDManager manager, DevicePlanner.DeviceInfo device) {
+        float[] got;
+        try (IValue r = IValueUtils.runMethod(module, "probe_float8", IValue.from(device.torchDevice()))) {
+            got = r.toTensor(manager).toFloatArray();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(KvCacheDType.PROPERTY + "=float8_e4m3 is not available: the libtorch"
+                    + " on " + device.torchDevice() + " lacks float8_e4m3fn (" + e.getMessage().strip()
+                    + "); set " + KvCacheDType.PROPERTY + "=auto", e);
+        }
+        if (!java.util.Arrays.equals(got, new float[] {1f, -2f, 448f, 0.5f})) {
+            throw new IllegalArgumentException(KvCacheDType.PROPERTY + "=float8_e4m3 is not available: the libtorch on "
+                    + device.torchDevice() + " converts [1, -2, 448, 0.5] to " + java.util.Arrays.toString(got)
+                    + "; set " + KvCacheDType.PROPERTY + "=auto");
         }
     }
 
@@ -224,6 +272,16 @@ public final class LlamaModel implements CausalLm {
         return dtype;
     }
 
+    /** What the KV cache stores (never {@code auto}). */
+    public KvCacheDType kvCacheDtype() {
+        return kvDtype;
+    }
+
+    @Override
+    public int kvBlockSize() {
+        return pageSize;
+    }
+
     public DevicePlanner.DeviceInfo device() {
         return device;
     }
@@ -240,24 +298,7 @@ public final class LlamaModel implements CausalLm {
         validate(batch);
         int t = batch.numTokens();
         int b = batch.numSequences();
-        long[] ctxStart = new long[b];
-        long[] ctxLen = new long[b];
-        int total = 0;
-        for (int i = 0; i < b; i++) {
-            ctxStart[i] = total;
-            ctxLen[i] = batch.contextSlots()[i].length;
-            total += batch.contextSlots()[i].length;
-        }
-        long[] ctx = new long[total];                                    // context_slots, widened and range-checked
-        for (int i = 0, k = 0; i < b; i++) {                             // in one pass (the hot path's longest loop)
-            for (int s : batch.contextSlots()[i]) {
-                if (s < 0 || s >= kvSlots) {
-                    throw new IllegalArgumentException("sequence " + i + ": context slot " + s
-                            + " outside the KV pool [0, " + kvSlots + ")");
-                }
-                ctx[k++] = s;
-            }
-        }
+        PageTables pages = PageTables.of(batch, pageSize, kvSlots, kvCaches.get(0).getShape().get(0) / pageSize);
         long linearMode = linearMode(t);
         List<IValue> args = new ArrayList<>();
         try (NDManager step = manager.newSubManager()) {
@@ -266,9 +307,14 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from(tensor(step, batch.slotMapping())));   // slot_mapping [T]
             args.add(IValue.listFrom(widen(batch.queryStart())));       // query_start [B]
             args.add(IValue.listFrom(widen(batch.queryLen())));         // query_len [B]
-            args.add(IValue.from((PtNDArray) step.create(ctx)));         // context_slots [sum C]
-            args.add(IValue.listFrom(ctxStart));                        // context_start [B]
-            args.add(IValue.listFrom(ctxLen));                          // context_len [B]
+            args.add(IValue.from((PtNDArray) step.create(pages.tables(), new Shape(b, pages.width()))));   // block_tables [B, P]
+            args.add(IValue.listFrom(pages.contextLen()));                // context_len [B]
+            args.add(IValue.from((PtNDArray) step.create(pages.decodeSeqs())));   // decode_seqs [Bd]
+            args.add(IValue.from((PtNDArray) step.create(pages.decodeRows())));   // decode_rows [Bd]
+            args.add(IValue.from((long) pages.decodePages()));            // decode_pages
+            args.add(IValue.from((long) pageSize));                     // page_size
+            args.add(IValue.from((long) Math.max(1, ATTENTION_CHUNK_TOKENS / pageSize)));   // chunk_pages
+            args.add(IValue.from(kvDtype.fp8()));                       // kv_fp8
             args.add(IValue.from(tensor(step, batch.logitRows())));     // logit_rows [R]
             args.add(IValue.from((long) config.numHiddenLayers()));
             args.add(IValue.from((long) config.numAttentionHeads()));
@@ -276,12 +322,13 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from((long) config.headDim()));
             args.add(IValue.from(config.rmsNormEps()));
             args.add(IValue.from(linearMode));
-            IValue[] all = new IValue[3 + args.size()];
+            IValue[] all = new IValue[4 + args.size()];
             all[0] = weightsArg;
             all[1] = kvArg;
-            all[2] = invFreqArg;
+            all[2] = kvScalesArg;
+            all[3] = invFreqArg;
             for (int i = 0; i < args.size(); i++) {
-                all[3 + i] = args.get(i);
+                all[4 + i] = args.get(i);
             }
             if (!GRAPH_OPTIMIZER) {
                 JniUtils.setGraphExecutorOptimize(false);
@@ -322,7 +369,7 @@ public final class LlamaModel implements CausalLm {
 
     /**
      * Checks the batch against the pool and vocabulary, so that a bad index fails here and not inside libtorch
-     * (context slots are range-checked as {@link #forward} widens them).
+     * (context slots are range-checked as {@link PageTables#of} reads them).
      */
     private void validate(ForwardBatch batch) {
         int t = batch.numTokens();
@@ -383,6 +430,9 @@ public final class LlamaModel implements CausalLm {
         }
         closed = true;
         weightsArg.close();
+        if (kvScalesArg != kvArg) {
+            kvScalesArg.close();
+        }
         kvArg.close();
         invFreqArg.close();
         module.close();

@@ -10,12 +10,20 @@ import java.util.Locale;
  * @param dtype compute dtype: {@code auto}, {@code float32}, {@code float16} or {@code bfloat16}
  * @param kvCacheTokens token slots of the KV pool (per layer)
  * @param maxChunkTokens most new tokens one step may carry (callers chunk long prompts to this)
+ * @param kvCacheDtype what the KV cache stores ({@link KvCacheDType}); {@code auto} = the compute dtype
+ * @param kvBlockSize tokens per KV page: every sequence's context lies in whole pages of this many slots
+ *                    (slot = page × kvBlockSize + offset), which attention reads in place; the engine's block
+ *                    size must be a multiple of it
  */
-public record ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens) {
+public record ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens, KvCacheDType kvCacheDtype,
+                           int kvBlockSize) {
+
+    public static final int DEFAULT_KV_BLOCK_SIZE = 16;
 
     public ModelOptions {
         device = device == null ? "auto" : device.trim().toLowerCase(Locale.ROOT);
         dtype = dtype == null ? "auto" : dtype.trim().toLowerCase(Locale.ROOT);
+        kvCacheDtype = kvCacheDtype == null ? KvCacheDType.AUTO : kvCacheDtype;
         if (!device.equals("auto") && !device.equals("cpu") && !device.matches("gpu:\\d+")) {
             throw new IllegalArgumentException("device must be auto, cpu or gpu:N, was '" + device + "'");
         }
@@ -28,9 +36,21 @@ public record ModelOptions(String device, String dtype, int kvCacheTokens, int m
         if (maxChunkTokens <= 0) {
             throw new IllegalArgumentException("maxChunkTokens must be positive, was " + maxChunkTokens);
         }
+        if (kvBlockSize <= 0) {
+            throw new IllegalArgumentException("kvBlockSize must be positive, was " + kvBlockSize);
+        }
+    }
+
+    /** The compute dtype's KV cache in pages of {@link #DEFAULT_KV_BLOCK_SIZE}. */
+    public ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens) {
+        this(device, dtype, kvCacheTokens, maxChunkTokens, KvCacheDType.AUTO, DEFAULT_KV_BLOCK_SIZE);
     }
 
     public static ModelOptions of(String device, String dtype, int kvCacheTokens) {
         return new ModelOptions(device, dtype, kvCacheTokens, 512);
+    }
+
+    public ModelOptions withKvCacheDtype(KvCacheDType kv) {
+        return new ModelOptions(device, dtype, kvCacheTokens, maxChunkTokens, kv, kvBlockSize);
     }
 }

@@ -28,6 +28,10 @@ public final class ModelRunner {
             throw new IllegalArgumentException("block pool of " + slots + " slots exceeds the model's KV pool of "
                     + model.kvSlots() + " slots");
         }
+        if (kv.blockSize() % model.kvBlockSize() != 0) {
+            throw new IllegalArgumentException("KV block size " + kv.blockSize() + " is not a multiple of the model's"
+                    + " KV page size " + model.kvBlockSize() + " (llm.engine.block-size)");
+        }
     }
 
     public int vocabSize() {

@@ -7,10 +7,94 @@ class LlamaForCausalLM(Module):
     w = torch.view_copy(raw, dtype=src_dtype)
     return torch.contiguous(torch.to(w, torch.device(device), dst_dtype))
   def new_cache(self: __torch__.LlamaForCausalLM, slots: int, num_kv_heads: int, head_dim: int, dtype: int, device: str) -> Tensor:
-    # -> [slots, num_kv_heads, head_dim], uninitialised: every slot a step reads (contextSlots) was written
-    # (slotMapping) by an earlier or the same step, so no zero fill is needed, and on the CPU the pages of
-    # a large pool are only committed as sequences use them (a 5 GiB zero fill took 17 s at startup)
+    # -> [slots, num_kv_heads, head_dim] (dtype 0 = uint8 holding float8_e4m3fn bits), uninitialised: a step
+    # reads whole pages, and the slots of a page that no token wrote yet are masked out of the scores and zeroed
+    # in the values they weigh (attend), so no zero fill is needed, and on the CPU the pages of a large pool are
+    # only committed as sequences use them (a 5 GiB zero fill took 17 s at startup)
     return torch.empty([slots, num_kv_heads, head_dim], dtype=dtype, device=torch.device(device))
+  def new_scales(self: __torch__.LlamaForCausalLM, slots: int, num_kv_heads: int, device: str) -> Tensor:
+    # -> [slots, num_kv_heads] float32: the scale of each token's float8 K (or V) of each KV head
+    return torch.empty([slots, num_kv_heads], dtype=6, device=torch.device(device))
+  def write_kv(self: __torch__.LlamaForCausalLM, cache: Tensor, scales: Tensor, slot_mapping: Tensor, x: Tensor, fp8: bool) -> None:
+    # cache: [S, KVH, D]; scales: [S, KVH] f32 (fp8 only); slot_mapping: [T] int64; x: [T, KVH, D] compute dtype
+    # cache[slot_mapping[t]] = x[t]; in float8 e4m3 each token's head is scaled by its own amax / 448 (dynamic,
+    # exact range per token: nothing to calibrate, and a later token never rescales an earlier one)
+    if fp8:
+      xf = x.float()                                                 # [T, KVH, D] f32
+      s = torch.clamp_min(torch.amax(torch.abs(xf), [-1], True), 1e-30) / 448.   # [T, KVH, 1]
+      q8 = torch.to(torch.clamp(xf / s, -448., 448.), 24)            # [T, KVH, D] float8_e4m3fn
+      cache.index_copy_(0, slot_mapping, torch.view_copy(q8, dtype=0))   # its bits as uint8
+      scales.index_copy_(0, slot_mapping, torch.squeeze(s, -1))      # [T, KVH]
+    else:
+      cache.index_copy_(0, slot_mapping, torch.to(x, cache.dtype))   # [T, KVH, D]
+  def read_pages(self: __torch__.LlamaForCausalLM, pages: Tensor, scales: Tensor, ids: Tensor, fp8: bool) -> Tensor:
+    # pages: [NP, PS, KVH, D] (a view of the cache); scales: [NP, PS, KVH] f32 (fp8 only); ids: [n] int64
+    # -> [n, PS, KVH, D] f32: the pages' K or V, upcast (and unscaled from float8)
+    x = torch.index_select(pages, 0, ids)                            # [n, PS, KVH, D]
+    if fp8:
+      sc = torch.unsqueeze(torch.index_select(scales, 0, ids), -1)   # [n, PS, KVH, 1]
+      return torch.to(torch.view_copy(x, dtype=24), 6) * sc          # [n, PS, KVH, D] f32
+    return torch.to(x, 6)                                            # [n, PS, KVH, D] f32
+  def attend(self: __torch__.LlamaForCausalLM, q: Tensor, k_cache: Tensor, v_cache: Tensor, k_scales: Tensor,
+             v_scales: Tensor, pages: Tensor, q_pos: Tensor, num_pages: int, page_size: int, chunk_pages: int,
+             fp8: bool) -> Tensor:
+    # q: [B, QL, NH, D] compute dtype; pages: [B, >= num_pages] int64, each sequence's page (block) table;
+    # q_pos: [B, QL] int64 positions of the queries; k_cache, v_cache: [S, KVH, D]; k_scales, v_scales: [S, KVH]
+    # -> [B, QL, NH, D]: causal softmax(q k^T / sqrt(D)) v over the keys at positions <= q_pos, read from the
+    # pages in place, chunk_pages pages at a time, merged with a running max and sum (online softmax) in f32:
+    # extra memory O(B x QL x NH x chunk), never a score matrix over the whole context. GQA: head h reads KV head
+    # h // (NH / KVH), as Hugging Face's repeat_kv.
+    B = q.size(0)
+    QL = q.size(1)
+    NH = q.size(2)
+    D = q.size(3)
+    KVH = k_cache.size(1)
+    G = NH // KVH
+    k_pages = torch.view(k_cache, [-1, page_size, KVH, D])           # [NP, PS, KVH, D] same storage
+    v_pages = torch.view(v_cache, [-1, page_size, KVH, D])           # [NP, PS, KVH, D]
+    ks_pages = k_scales
+    vs_pages = v_scales
+    if fp8:
+      ks_pages = torch.view(k_scales, [-1, page_size, KVH])          # [NP, PS, KVH]
+      vs_pages = torch.view(v_scales, [-1, page_size, KVH])          # [NP, PS, KVH]
+    qf = torch.reshape(torch.to(q, 6), [B, QL, KVH, G, D])           # [B, QL, KVH, G, D] f32
+    qf = torch.reshape(torch.permute(qf, [0, 2, 3, 1, 4]), [B, KVH, G * QL, D]) * (1.0 / (float(D) ** 0.5))   # [B, KVH, G*QL, D]
+    m = torch.empty([0])
+    l = torch.empty([0])
+    acc = torch.empty([0])
+    for c0 in range(0, num_pages, chunk_pages):
+      n = min(chunk_pages, num_pages - c0)
+      L = n * page_size
+      ids = torch.reshape(pages[:, c0:c0 + n], [-1])                 # [B*n]
+      kc = torch.reshape(self.read_pages(k_pages, ks_pages, ids, fp8), [B, L, KVH, D])   # [B, L, KVH, D] f32
+      s = torch.matmul(qf, torch.permute(kc, [0, 2, 3, 1]))          # [B, KVH, G*QL, L]
+      kpos = torch.arange(c0 * page_size, c0 * page_size + L, device=q.device)   # [L]
+      hidden = torch.gt(torch.unsqueeze(torch.unsqueeze(kpos, 0), 0), torch.unsqueeze(q_pos, 2))   # [B, QL, L]
+      hidden = torch.unsqueeze(torch.unsqueeze(hidden, 1), 1)        # [B, 1, 1, QL, L]
+      s = torch.reshape(torch.masked_fill(torch.view(s, [B, KVH, G, QL, L]), hidden, -1e30), [B, KVH, G * QL, L])   # [B, KVH, G*QL, L]
+      vc = torch.reshape(self.read_pages(v_pages, vs_pages, ids, fp8), [B, L, KVH, D])   # [B, L, KVH, D] f32
+      vc = torch.nan_to_num_(torch.permute(vc, [0, 2, 1, 3]), 0., 0., 0.)   # [B, KVH, L, D]; unwritten slots weigh 0
+      m_c = torch.amax(s, [-1], True)                                # [B, KVH, G*QL, 1]
+      if c0 == 0:
+        m = m_c
+        p = torch.exp(s - m)                                         # [B, KVH, G*QL, L]
+        l = torch.sum(p, [-1], True)                                 # [B, KVH, G*QL, 1]
+        acc = torch.matmul(p, vc)                                    # [B, KVH, G*QL, D]
+      else:
+        m_new = torch.maximum(m, m_c)                                # [B, KVH, G*QL, 1]
+        alpha = torch.exp(m - m_new)                                 # [B, KVH, G*QL, 1]
+        p = torch.exp(s - m_new)                                     # [B, KVH, G*QL, L]
+        l = l * alpha + torch.sum(p, [-1], True)                     # [B, KVH, G*QL, 1]
+        acc = acc * alpha + torch.matmul(p, vc)                      # [B, KVH, G*QL, D]
+        m = m_new
+    o = torch.reshape(acc / l, [B, KVH, G, QL, D])                   # [B, KVH, G, QL, D]
+    o = torch.reshape(torch.permute(o, [0, 3, 1, 2, 4]), [B, QL, NH, D])   # [B, QL, NH, D]
+    return torch.to(o, q.dtype)
+  def probe_float8(self: __torch__.LlamaForCausalLM, device: str) -> Tensor:
+    # [4] f32 -> float8_e4m3fn -> its bits as uint8 -> back to f32 on the device (the load-time check of kv_fp8)
+    x = torch.tensor([1.0, -2.0, 448.0, 0.5], device=torch.device(device))   # [4] f32
+    bits = torch.view_copy(torch.to(x, 24), dtype=0)                 # [4] uint8
+    return torch.to(torch.to(torch.view_copy(bits, dtype=24), 6), torch.device("cpu"))   # [4] f32 on cpu
   def rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, eps: float) -> Tensor:
     # x: [T, H] compute dtype; weight: [H] -> [T, H]; statistics in float32 as in HF LlamaRMSNorm
     xf = x.float()                                                   # [T, H] f32
@@ -32,16 +116,22 @@ class LlamaForCausalLM(Module):
     x1 = x[:, :, :half]                                              # [T, heads, D/2]
     x2 = x[:, :, half:]                                              # [T, heads, D/2]
     return torch.cat([torch.neg(x2), x1], -1)                        # [T, heads, D]
-  def step(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], kv: List[Tensor], inv_freq: Tensor,
+  def step(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], kv: List[Tensor], kv_scales: List[Tensor], inv_freq: Tensor,
            token_ids: Tensor, positions: Tensor, slot_mapping: Tensor,
            query_start: List[int], query_len: List[int],
-           context_slots: Tensor, context_start: List[int], context_len: List[int],
+           block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor,
+           decode_pages: int, page_size: int, chunk_pages: int, kv_fp8: bool,
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
            eps: float, mode: int) -> Tensor:
     # w: Hugging Face name -> weight ("model.layers.0.self_attn.q_proj.weight", ...; "lm_head.weight" is
     #    embed_tokens when tied): a missing name fails with a KeyError naming it, never a wrong layer
-    # kv: [k_cache_0, v_cache_0, k_cache_1, ...], each [slots, num_kv_heads, head_dim]
-    # token_ids, positions, slot_mapping: [T] int64; context_slots: [sum C_b] int64; logit_rows: [R] int64
+    # kv: [k_cache_0, v_cache_0, k_cache_1, ...], each [slots, num_kv_heads, head_dim], slots = pages * page_size;
+    # kv_scales: the same for the float8 scales, each [slots, num_kv_heads] f32 (empty unless kv_fp8)
+    # token_ids, positions, slot_mapping: [T] int64; logit_rows: [R] int64
+    # block_tables: [B, P] int64, sequence b's context position p is in slot block_tables[b, p // page_size] *
+    #   page_size + p % page_size (rows padded with any valid page); context_len: [B]
+    # decode_seqs: [Bd] int64 the sequences with one new token, attended together; decode_rows: [Bd] their rows;
+    # decode_pages: the most pages one of them reads (0 when Bd = 0)
     # inv_freq: [head_dim / 2] float64
     T = token_ids.size(0)
     embed_tokens = w["model.embed_tokens.weight"]                           # [V, H]
@@ -63,24 +153,27 @@ class LlamaForCausalLM(Module):
       v = torch.view(self.linear(h, w[p + "self_attn.v_proj.weight"], mode), [T, num_kv_heads, head_dim])  # [T, KVH, D]
       q = q * cos + self.rotate_half(q) * sin                        # [T, NH, D]
       k = k * cos + self.rotate_half(k) * sin                        # [T, KVH, D]
-      k_cache.index_copy_(0, slot_mapping, k)                        # k_cache[slot_mapping[t]] = k[t]
-      v_cache.index_copy_(0, slot_mapping, v)                        # v_cache[slot_mapping[t]] = v[t]
-      outs: List[Tensor] = []
+      k_scales = kv_scales[2 * l] if kv_fp8 else k_cache             # [S, KVH] f32 (fp8 only)
+      v_scales = kv_scales[2 * l + 1] if kv_fp8 else v_cache         # [S, KVH] f32 (fp8 only)
+      self.write_kv(k_cache, k_scales, slot_mapping, k, kv_fp8)      # k_cache[slot_mapping[t]] = k[t]
+      self.write_kv(v_cache, v_scales, slot_mapping, v, kv_fp8)      # v_cache[slot_mapping[t]] = v[t]
+      attn = torch.empty([T, num_heads, head_dim], dtype=dtype, device=x.device)   # [T, NH, D]
+      if decode_pages > 0:
+        qd = torch.unsqueeze(torch.index_select(q, 0, decode_rows), 1)   # [Bd, 1, NH, D]
+        pd = torch.unsqueeze(torch.index_select(positions, 0, decode_rows), 1)   # [Bd, 1]
+        bt = torch.index_select(block_tables, 0, decode_seqs)        # [Bd, P]
+        od = self.attend(qd, k_cache, v_cache, k_scales, v_scales, bt, pd, decode_pages, page_size, chunk_pages, kv_fp8)   # [Bd, 1, NH, D]
+        attn.index_copy_(0, decode_rows, torch.squeeze(od, 1))      # attn[decode_rows[i]] = od[i]
       for b in range(B):
         qs = query_start[b]
         ql = query_len[b]
-        cs = context_start[b]
-        cl = context_len[b]
-        slots = context_slots[cs:cs + cl]                            # [C]
-        kb = torch.transpose(torch.index_select(k_cache, 0, slots), 0, 1)   # [KVH, C, D]
-        vb = torch.transpose(torch.index_select(v_cache, 0, slots), 0, 1)   # [KVH, C, D]
-        qb = torch.transpose(q[qs:qs + ql], 0, 1)                    # [NH, ql, D]
-        pos_b = positions[qs:qs + ql]                                # [ql]
-        key_pos = torch.arange(cl, device=x.device)                  # [C]
-        mask = torch.le(torch.unsqueeze(key_pos, 0), torch.unsqueeze(pos_b, 1))   # [ql, C] bool
-        ob = torch.scaled_dot_product_attention(qb, kb, vb, mask, 0., False, scale=None, enable_gqa=True)  # [NH, ql, D]
-        outs.append(torch.transpose(ob, 0, 1))                       # [ql, NH, D]
-      attn = torch.reshape(torch.cat(outs, 0), [T, num_heads * head_dim])    # [T, NH*D]
+        if ql > 1:
+          np = (context_len[b] + page_size - 1) // page_size
+          ob = self.attend(torch.unsqueeze(q[qs:qs + ql], 0), k_cache, v_cache, k_scales, v_scales,
+                           block_tables[b:b + 1], torch.unsqueeze(positions[qs:qs + ql], 0), np, page_size,
+                           chunk_pages, kv_fp8)                      # [1, ql, NH, D]
+          attn[qs:qs + ql] = ob[0]                                   # [ql, NH, D]
+      attn = torch.reshape(attn, [T, num_heads * head_dim])           # [T, NH*D]
       x = x + self.linear(attn, w[p + "self_attn.o_proj.weight"], mode)     # [T, H] (o_proj)
       # --- mlp ---
       h = self.rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)   # [T, H]

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.llamaserve.engine.checkpoint.DType;
 import dev.llamaserve.engine.device.MemoryPlan.Device;
+import dev.llamaserve.engine.model.KvCacheDType;
 import dev.llamaserve.engine.model.ModelConfig;
 import dev.llamaserve.engine.model.ModelConfigParser;
 import org.junit.jupiter.api.Test;
@@ -50,6 +51,45 @@ class MemoryPlanTest {
         assertThat(p.kvBlocks()).isEqualTo(8192);
         assertThat(p.maxModelLen()).isEqualTo(131_072);
         assertThat(p.warnings()).isEmpty();
+    }
+
+    /**
+     * float8 e4m3 KV: 2 × 32 layers × 8 KV heads × (128 bytes + a 4-byte scale) = 67,584 bytes per token, so a
+     * full 131,072-token context takes 8,858,370,048 bytes = 8.25 GiB (bfloat16: 16 GiB).
+     */
+    @Test
+    void llama8bFloat8KvHolds128kTokensInEightAndAQuarterGib() {
+        MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, H200, KvCacheMemory.parse("8448MiB"), null, 16,
+                KvCacheDType.FLOAT8_E4M3);
+        assertThat(p.kvBytesPerToken()).isEqualTo(67_584L);
+        assertThat(p.kvBudgetBytes()).isEqualTo(8_858_370_048L);
+        assertThat(p.kvTokens()).isEqualTo(131_072L);
+        assertThat(p.maxModelLen()).isEqualTo(131_072);
+        assertThat(p.kvCacheDtype()).isEqualTo(KvCacheDType.FLOAT8_E4M3);
+        assertThat(p.summary()).contains("KV cache 67584 bytes/token (float8_e4m3)");
+        // the same budget in bfloat16 holds 8,858,370,048 / 131,072 = 67,584 tokens, and says how to get more
+        MemoryPlan bf16 = MemoryPlan.plan(LLAMA_8B, DType.BF16, H200, KvCacheMemory.parse("8448MiB"), null, 16);
+        assertThat(bf16.kvTokens()).isEqualTo(67_584L);
+        assertThat(bf16.kvCacheDtype()).isEqualTo(KvCacheDType.BFLOAT16);
+        assertThat(bf16.warnings()).singleElement().asString().contains("lowered from 131072");
+        assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, H200, KvCacheMemory.parse("8448MiB"), 131_072,
+                16)).isInstanceOf(MemoryPlanException.class).hasMessageContaining("llm.engine.kv-cache-dtype=float8_e4m3");
+        // auto on the H200: 0.9 × (free − weights) = 120,497,260,953 bytes → 1,782,925 tokens → 111,432 blocks
+        MemoryPlan auto = MemoryPlan.plan(LLAMA_8B, DType.BF16, H200, KvCacheMemory.AUTO, null, 16,
+                KvCacheDType.FLOAT8_E4M3);
+        assertThat(auto.kvBlocks()).isEqualTo(111_432);
+        assertThat(auto.kvTokens()).isEqualTo(1_782_912L);
+    }
+
+    @Test
+    void unknownKvCacheDtypeNamesTheProperty() {
+        assertThatThrownBy(() -> KvCacheDType.parse("fp8"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("llm.engine.kv-cache-dtype")
+                .hasMessageContaining("float8_e4m3")
+                .hasMessageContaining("'fp8'");
+        assertThat(KvCacheDType.parse(" Float8_E4M3 ")).isEqualTo(KvCacheDType.FLOAT8_E4M3);
+        assertThat(KvCacheDType.parse(null)).isEqualTo(KvCacheDType.AUTO);
     }
 
     @Test

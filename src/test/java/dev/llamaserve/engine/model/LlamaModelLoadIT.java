@@ -115,6 +115,13 @@ class LlamaModelLoadIT {
         assertThatThrownBy(() -> model.forward(new ForwardBatch(new int[] {1}, new int[] {1}, new int[] {1},
                 new int[] {0}, new int[] {1}, new int[][] {{128, 1}}, new int[] {0})))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("context slot 128");
+        // a context that does not lie in whole 16-slot pages (attention reads it page by page)
+        assertThatThrownBy(() -> model.forward(new ForwardBatch(new int[] {1}, new int[] {1}, new int[] {6},
+                new int[] {0}, new int[] {1}, new int[][] {{5, 6}}, new int[] {0})))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("16-slot page");
+        assertThatThrownBy(() -> model.forward(new ForwardBatch(new int[] {1}, new int[] {1}, new int[] {33},
+                new int[] {0}, new int[] {1}, new int[][] {{16, 33}}, new int[] {0})))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not in its page's slot 17");
     }
 
     @Test
