@@ -2,6 +2,7 @@ package dev.llamaserve.api.openai;
 
 import dev.llamaserve.chat.ChatFormat;
 import dev.llamaserve.chat.ChatInput;
+import dev.llamaserve.chat.ToolCallStartTokens;
 import dev.llamaserve.engine.Detokenizer;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.GenerationRequest;
@@ -9,8 +10,8 @@ import dev.llamaserve.engine.InferenceEngine;
 import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.context.annotation.Lazy;
+import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;

@@ -1,4 +1,4 @@
-package dev.llamaserve.api.openai;
+package dev.llamaserve.chat;
 
 import dev.llamaserve.engine.Detokenizer;
 import java.nio.charset.StandardCharsets;
@@ -19,7 +19,7 @@ public final class ToolCallStartTokens {
     }
 
     /** Whether this instance answers for {@code other}. */
-    boolean serves(Detokenizer other) {
+    public boolean serves(Detokenizer other) {
         return detokenizer == other;
     }
 
