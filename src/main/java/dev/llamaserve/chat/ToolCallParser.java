@@ -31,7 +31,8 @@ public final class ToolCallParser {
      * longer than 100 digits or nesting deeper than 200 make it no call.
      */
     private static final JsonMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
-                    .streamReadConstraints(StreamReadConstraints.builder().maxNumberLength(100).maxNestingDepth(200).build())
+                    .streamReadConstraints(StreamReadConstraints.builder()
+                            .maxNumberLength(100).maxNestingDepth(200).build())
                     .build())
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
