@@ -61,6 +61,7 @@ public final class LlmEngine implements InferenceEngine {
     private final RequestTable requests;
     private final StatsRecorder stats;
     private final OutputProcessor outputs;
+    private final TokenMasks masks;
     private final ExecutorService delivery;
     private final Thread thread;
 
@@ -110,6 +111,7 @@ public final class LlmEngine implements InferenceEngine {
         this.stats = new StatsRecorder(scheduler, kv);
         this.outputs = new OutputProcessor(scheduler, requests, stats, new SamplerWorkspace(runner.vocabSize()),
                 options.maxBufferedEvents());
+        this.masks = new TokenMasks(detokenizer, modelInfo.vocabSize(), defaults.eosTokenIds());
         AtomicInteger n = new AtomicInteger();
         this.delivery = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
             Thread t = new Thread(r, "llm-engine-delivery-" + n.incrementAndGet());
@@ -161,6 +163,7 @@ public final class LlmEngine implements InferenceEngine {
         EventStream stream = new EventStream(deliverOn == null ? delivery : deliverOn, options.maxBufferedEvents(),
                 () -> requestAbort(holder[0]));
         RequestState rs = new RequestState(request, sampling, stream);
+        rs.grammar = checked.grammar();
         holder[0] = rs;
         requests.add(rs);
         inbox.add(rs);
@@ -322,6 +325,9 @@ public final class LlmEngine implements InferenceEngine {
         rs.sampler = new Sampler(rs.sampling, rs.request.promptTokenIds());
         rs.decoder = detokenizer.newDecoder();
         rs.stops = new StopStrings(rs.sampling.stop());
+        if (rs.grammar != null) {
+            rs.matcher = masks.matcher(rs.grammar);
+        }
         requests.admitted(rs);
         scheduler.add(rs.sequence);
     }

@@ -68,13 +68,21 @@ final class OutputProcessor {
     }
 
     private void onToken(RequestState rs, float[] logits, int offset, int vocab) {
-        Sampler.Result r = rs.sampler.sample(logits, offset, vocab, workspace);
+        long[] allowed = null;
+        if (rs.matcher != null) {
+            long t0 = System.nanoTime();
+            allowed = rs.matcher.allowedTokens();
+            stats.grammarMask(System.nanoTime() - t0);
+        }
+        Sampler.Result r = rs.sampler.sample(logits, offset, vocab, workspace, allowed);
         int token = r.token();
         rs.sequence.appendToken(token);
         rs.sampler.accept(token);
         int n = rs.sequence.outputLength();
         SamplingConfig cfg = rs.sampling;
-        boolean stopToken = n > cfg.minTokens() && cfg.isStopToken(token);
+        boolean grammarDone = rs.matcher != null && grammarDone(rs.matcher, token);
+        boolean stopToken = (n > cfg.minTokens() && cfg.isStopToken(token))
+                || (rs.matcher != null && rs.matcher.isEnded());
         String text = "";
         String stopString = null;
         if (!stopToken) {
@@ -92,9 +100,22 @@ final class OutputProcessor {
             finish(rs, EngineEvent.FinishReason.STOP, token, releaseTail(rs), null);
         } else if (stopString != null) {
             finish(rs, EngineEvent.FinishReason.STOP, stopString, "", null);
+        } else if (grammarDone) {
+            finish(rs, EngineEvent.FinishReason.STOP, null, releaseTail(rs), null);
         } else if (n >= cfg.maxTokens()) {
             finish(rs, EngineEvent.FinishReason.LENGTH, null, releaseTail(rs), null);
         }
+    }
+
+    /**
+     * Advances the grammar by the sampled token (the mask allowed it) and tells whether the document is
+     * finished: end of sequence sampled, or complete with nothing else allowed.
+     */
+    private static boolean grammarDone(dev.llamaserve.engine.grammar.GrammarMatcher matcher, int token) {
+        if (!matcher.accept(token)) {
+            throw new IllegalStateException("sampled token " + token + " outside the grammar's mask");
+        }
+        return matcher.isDone();
     }
 
     /** Text held back at the end: incomplete UTF-8 (flushed) and a stop-string prefix that never completed. */

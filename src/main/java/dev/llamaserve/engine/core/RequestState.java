@@ -19,6 +19,9 @@ final class RequestState {
     dev.llamaserve.engine.sampling.Sampler sampler;
     Detokenizer.IncrementalDecoder decoder;
     StopStrings stops;
+    /** The compiled output constraint (null: free text), and the sequence's state in it once admitted. */
+    dev.llamaserve.engine.grammar.Grammar grammar;
+    dev.llamaserve.engine.grammar.GrammarMatcher matcher;
     /** Counted in the engine's waiting figure until first admitted or finished. */
     boolean countedWaiting = true;
     boolean finished;

@@ -19,6 +19,8 @@ final class StatsRecorder {
     private final int[] recentBatch = new int[RECENT_STEPS];
     private long steps;
     private long preemptions;
+    private long maskNanos;
+    private long masks;
     private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0);
 
     private record Snapshot(int running, long kvUsed, int lastBatch, int maxRecentBatch, long steps,
@@ -27,6 +29,12 @@ final class StatsRecorder {
     StatsRecorder(Scheduler scheduler, BlockManager kv) {
         this.scheduler = scheduler;
         this.kv = kv;
+    }
+
+    /** Engine thread: one grammar mask was looked up (or computed) in {@code nanos}. */
+    void grammarMask(long nanos) {
+        maskNanos += nanos;
+        masks++;
     }
 
     void preempted(int sequences) {
