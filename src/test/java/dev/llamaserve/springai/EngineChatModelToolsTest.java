@@ -190,6 +190,21 @@ class EngineChatModelToolsTest {
     }
 
     @Test
+    void aForcedToolTurnThenTheEntitySchema() {
+        script(List.of(engine.tokens("{\"name\": \"localTime\", \"parameters\": {\"city\": \"Rome\"}}")),
+                "{\"city\": \"Rome\", \"temperature\": 30}");
+        WeatherTools tools = new WeatherTools();
+        Weather w = ChatClient.builder(model).defaultAdvisors(AdvisorParams.ENABLE_NATIVE_STRUCTURED_OUTPUT).build()
+                .prompt().user("Rome?").tools(tools)
+                .options(EngineChatOptions.builder().toolChoice(ToolChoice.function("localTime")))
+                .call().entity(Weather.class);
+        assertThat(w).isEqualTo(new Weather("Rome", 30));
+        assertThat(tools.cities).containsExactly("time:Rome");
+        assertThat(engine.submitted.get(0).params().constraint()).isInstanceOf(OutputConstraint.ToolCalls.class);
+        assertThat(engine.submitted.get(1).params().constraint()).isInstanceOf(OutputConstraint.JsonSchema.class);
+    }
+
+    @Test
     void withoutNativeStructuredOutputTheSchemaIsOnlyPromptText() {
         engine.script = r -> engine.text(r, "{\"city\": \"Paris\", \"temperature\": 21}");
         Weather w = ChatClient.create(model).prompt().user("Weather in Paris?").call().entity(Weather.class);

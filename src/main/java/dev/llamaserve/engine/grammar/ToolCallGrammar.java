@@ -7,7 +7,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Tool calls in Llama 3.1's JSON tool-call format, as {@code api.openai.ToolCallParser} reads them:
+ * Tool calls in Llama 3.1's JSON tool-call format, as {@code chat.ToolCallParser} reads them:
  * {@code {"name": "f", "parameters": {…}}} where the parameters are valid against f's schema; with
  * {@code parallel}, one or more such calls separated by {@code "; "}. Each function's schema is compiled
  * on its own (its {@code $ref}s resolve against it), into one rule list.
