@@ -3,7 +3,6 @@ package dev.llamaserve.springai;
 import dev.llamaserve.chat.ChatFormat;
 import dev.llamaserve.chat.ChatInput;
 import dev.llamaserve.chat.ToolCallStartTokens;
-import dev.llamaserve.engine.Detokenizer;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
@@ -177,12 +176,8 @@ public final class EngineChatModel implements ChatModel {
     }
 
     private ToolCallStartTokens startTokens() {
-        Detokenizer detokenizer = engine.detokenizer();
-        ToolCallStartTokens current = startTokens;
-        if (current == null || !current.serves(detokenizer)) {
-            current = new ToolCallStartTokens(detokenizer);
-            startTokens = current;
-        }
+        ToolCallStartTokens current = ToolCallStartTokens.reuse(startTokens, engine.detokenizer());
+        startTokens = current;
         return current;
     }
 
