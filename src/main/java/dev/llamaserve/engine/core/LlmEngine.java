@@ -219,6 +219,33 @@ public final class LlmEngine implements InferenceEngine {
         return detokenizer;
     }
 
+    /**
+     * What grammar-constrained decoding costs the engine thread, as totals since start (for benchmarks): the
+     * per-sequence mask lookups before sampling, against whole steps.
+     *
+     * @param masks masks looked up (one per constrained sequence per sampled token)
+     * @param maskNanos time spent on them
+     * @param steps engine steps timed
+     * @param stepNanos time of those steps (schedule, forward pass, sampling, outputs)
+     */
+    public record MaskCost(long masks, long maskNanos, long steps, long stepNanos) {
+
+        /** Mean mask time per token per sequence, in microseconds. */
+        public double microsPerMask() {
+            return masks == 0 ? 0 : maskNanos / 1e3 / masks;
+        }
+
+        /** The masks' share of the step time. */
+        public double fractionOfStep() {
+            return stepNanos == 0 ? 0 : (double) maskNanos / stepNanos;
+        }
+    }
+
+    /** Grammar mask time against step time since start. */
+    public MaskCost maskCost() {
+        return stats.maskCost();
+    }
+
     /** KV-cache blocks in the pool (the size of one block is {@link EngineOptions#blockSize()}). */
     public int kvBlocksTotal() {
         return kv.totalBlocks();
@@ -334,6 +361,7 @@ public final class LlmEngine implements InferenceEngine {
 
     /** One engine step: schedule → runner.execute → outputs.update. */
     private void step() {
+        stats.stepStarted();
         SchedulerOutput out = scheduler.schedule();
         stats.preempted(out.preempted().size());
         requests.scheduled(out.admitted());

@@ -19,8 +19,12 @@ final class StatsRecorder {
     private final int[] recentBatch = new int[RECENT_STEPS];
     private long steps;
     private long preemptions;
-    private long maskNanos;
-    private long masks;
+    // Written by the engine thread only, read by any: the grammar's share of the step.
+    private volatile long maskNanos;
+    private volatile long masks;
+    private volatile long stepNanos;
+    private volatile long timedSteps;
+    private long stepStart;
     private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0);
 
     private record Snapshot(int running, long kvUsed, int lastBatch, int maxRecentBatch, long steps,
@@ -37,12 +41,27 @@ final class StatsRecorder {
         masks++;
     }
 
+    /** Engine thread: a step begins (its time runs to {@link #stepDone}). */
+    void stepStarted() {
+        stepStart = System.nanoTime();
+    }
+
+    /** Totals since start: grammar masks computed and their time, steps and their time. */
+    LlmEngine.MaskCost maskCost() {
+        return new LlmEngine.MaskCost(masks, maskNanos, timedSteps, stepNanos);
+    }
+
     void preempted(int sequences) {
         preemptions += sequences;
     }
 
     /** Engine thread: a step ran (or failed) with {@code batch} sequences. */
     void stepDone(int batch) {
+        if (stepStart != 0) {
+            stepNanos += System.nanoTime() - stepStart;
+            timedSteps++;
+            stepStart = 0;
+        }
         steps++;
         recentBatch[(int) (steps % RECENT_STEPS)] = batch;
         publish(batch);

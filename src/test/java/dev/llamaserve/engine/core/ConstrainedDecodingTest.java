@@ -123,6 +123,10 @@ class ConstrainedDecodingTest {
         }
         assertThat(stopped).as("most documents complete within %d tokens", MAX_TOKENS)
                 .isGreaterThan(runs.size() / 2);
+        LlmEngine.MaskCost cost = engine.maskCost();
+        assertThat(cost.masks()).as("one mask per sampled token").isGreaterThanOrEqualTo(runs.size());
+        assertThat(cost.steps()).isPositive();
+        assertThat(cost.maskNanos()).isPositive().isLessThan(cost.stepNanos());
     }
 
     @Test
