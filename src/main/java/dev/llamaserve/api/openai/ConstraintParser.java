@@ -2,7 +2,6 @@ package dev.llamaserve.api.openai;
 
 import static dev.llamaserve.api.openai.JsonFields.bool;
 import static dev.llamaserve.api.openai.JsonFields.field;
-import static dev.llamaserve.api.openai.JsonFields.string;
 import static dev.llamaserve.api.openai.JsonFields.typeError;
 
 import dev.llamaserve.engine.OutputConstraint;
@@ -33,7 +32,7 @@ final class ConstraintParser {
         if (!format.isObject()) {
             throw typeError("response_format", "an object", format);
         }
-        String type = string(format, "type");
+        String type = text(format, "type", "response_format.type");
         if (type == null) {
             throw ApiException.invalid("response_format", "missing_required_parameter",
                     "'response_format.type' is required");
@@ -60,8 +59,11 @@ final class ConstraintParser {
         if (!spec.isObject()) {
             throw typeError("response_format.json_schema", "an object", spec);
         }
-        String name = string(spec, "name");
-        bool(spec, "strict"); // type-checked; every accepted schema is enforced exactly, strict or not
+        String name = text(spec, "name", "response_format.json_schema.name");
+        JsonNode strict = field(spec, "strict"); // every accepted schema is enforced exactly, strict or not
+        if (strict != null && !strict.isBoolean()) {
+            throw typeError("response_format.json_schema.strict", "a boolean", strict);
+        }
         JsonNode schema = field(spec, "schema");
         if (schema == null) {
             return new OutputConstraint.JsonSchema(name, OpenAiJson.MAPPER.createObjectNode());
@@ -101,7 +103,7 @@ final class ConstraintParser {
         if (!choice.isObject()) {
             throw typeError("tool_choice", "a string or an object", choice);
         }
-        String type = string(choice, "type");
+        String type = text(choice, "type", "tool_choice.type");
         if (type != null && !type.equals("function")) {
             throw ApiException.invalid("tool_choice", "invalid_value", "'tool_choice.type' must be \"function\", got "
                     + quote(type));
@@ -111,7 +113,7 @@ final class ConstraintParser {
             throw ApiException.invalid("tool_choice", "missing_required_parameter",
                     "'tool_choice.function' with a 'name' is required");
         }
-        String name = string(function, "name");
+        String name = text(function, "name", "tool_choice.function.name");
         if (name == null) {
             throw ApiException.invalid("tool_choice", "missing_required_parameter",
                     "'tool_choice.function.name' is required");
@@ -132,7 +134,7 @@ final class ConstraintParser {
             if (function == null || !function.isObject()) {
                 throw ApiException.invalid(at, "missing_required_parameter", "'" + at + "' is required");
             }
-            String name = string(function, "name");
+            String name = text(function, "name", at + ".name");
             if (name == null) {
                 throw ApiException.invalid(at + ".name", "missing_required_parameter", "'" + at + ".name' is required");
             }
@@ -149,6 +151,15 @@ final class ConstraintParser {
                     + ", which is not among 'tools'");
         }
         return out.subList(0, only == null ? out.size() : 1);
+    }
+
+    /** A string field of {@code node}, or null; a wrong type is a 400 naming {@code param}. */
+    private static String text(JsonNode node, String field, String param) {
+        JsonNode n = field(node, field);
+        if (n != null && !n.isString()) {
+            throw typeError(param, "a string", n);
+        }
+        return n == null ? null : n.asString();
     }
 
     private static String quote(String s) {

@@ -223,15 +223,16 @@ public final class LlmEngine implements InferenceEngine {
      * What grammar-constrained decoding costs the engine thread, as totals since start (for benchmarks): the
      * per-sequence mask lookups before sampling, against whole steps.
      *
-     * @param masks masks looked up (one per constrained sequence per sampled token)
-     * @param maskNanos time spent on them
+     * @param masks tokens sampled under a grammar (one per constrained sequence per step)
+     * @param maskNanos time spent on their grammar work: the mask before sampling and the accept, which
+     *     computes the next state's mask
      * @param steps engine steps timed
      * @param stepNanos time of those steps (schedule, forward pass, sampling, outputs)
      */
     public record MaskCost(long masks, long maskNanos, long steps, long stepNanos) {
 
-        /** Mean mask time per token per sequence, in microseconds. */
-        public double microsPerMask() {
+        /** Mean grammar time per token per sequence, in microseconds. */
+        public double microsPerToken() {
             return masks == 0 ? 0 : maskNanos / 1e3 / masks;
         }
 

@@ -69,10 +69,11 @@ final class OutputProcessor {
 
     private void onToken(RequestState rs, float[] logits, int offset, int vocab) {
         long[] allowed = null;
+        long grammarNanos = 0;
         if (rs.matcher != null) {
             long t0 = System.nanoTime();
             allowed = rs.matcher.allowedTokens();
-            stats.grammarMask(System.nanoTime() - t0);
+            grammarNanos = System.nanoTime() - t0;
         }
         Sampler.Result r = rs.sampler.sample(logits, offset, vocab, workspace, allowed);
         int token = r.token();
@@ -80,7 +81,12 @@ final class OutputProcessor {
         rs.sampler.accept(token);
         int n = rs.sequence.outputLength();
         SamplingConfig cfg = rs.sampling;
-        boolean grammarDone = rs.matcher != null && grammarDone(rs.matcher, token);
+        boolean grammarDone = false;
+        if (rs.matcher != null) { // accepting computes the next state's mask (the next lookup hits the cache)
+            long t0 = System.nanoTime();
+            grammarDone = grammarDone(rs.matcher, token);
+            stats.grammarMask(grammarNanos + System.nanoTime() - t0);
+        }
         boolean stopToken = (n > cfg.minTokens() && cfg.isStopToken(token))
                 || (rs.matcher != null && rs.matcher.isEnded());
         String text = "";

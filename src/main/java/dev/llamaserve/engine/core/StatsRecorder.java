@@ -35,7 +35,7 @@ final class StatsRecorder {
         this.kv = kv;
     }
 
-    /** Engine thread: one grammar mask was looked up (or computed) in {@code nanos}. */
+    /** Engine thread: the grammar work for one sampled token (mask, accept, next mask) took {@code nanos}. */
     void grammarMask(long nanos) {
         maskNanos += nanos;
         masks++;

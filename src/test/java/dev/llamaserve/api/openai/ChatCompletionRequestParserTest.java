@@ -136,7 +136,8 @@ class ChatCompletionRequestParserTest {
         rejects("\"response_format\":{\"type\":\"json_schema\"}", "response_format", "missing_required_parameter");
         rejects("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":5}}",
                 "response_format.json_schema.schema", "invalid_type");
-        rejects("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"strict\":\"yes\"}}", "strict",
+        rejects("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"strict\":\"yes\"}}",
+                "response_format.json_schema.strict",
                 "invalid_type");
         rejects("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"string\","
                 + "\"contentEncoding\":\"base64\"}}}", "response_format", "unsupported_value");
