@@ -11,6 +11,7 @@ public final class InvalidRequestException extends EngineException {
     public static final String MISSING = "missing_required_parameter";
     public static final String INVALID_TYPE = "invalid_type";
     public static final String INVALID_VALUE = "invalid_value";
+    public static final String UNSUPPORTED_VALUE = "unsupported_value";
     public static final String EMPTY_ARRAY = "empty_array";
     public static final String TOO_MANY = "array_above_max_length";
     public static final String UNSUPPORTED_CONTENT = "unsupported_content_type";

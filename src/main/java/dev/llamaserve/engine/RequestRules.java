@@ -8,7 +8,8 @@ import java.util.Map;
 /**
  * Every rule a {@link GenerationRequest} must satisfy, in one place: parameter ranges (OpenAI's and vLLM's),
  * token ids inside the vocabulary, and the context-length rule (prompt + max_tokens within
- * {@link ModelInfo#maxModelLen()}; never truncate). Messages name the field, the limit and the value.
+ * {@link ModelInfo#maxModelLen()}; never truncate), and an output constraint the grammar can enforce
+ * ({@link ConstraintRules}). Messages name the field, the limit and the value.
  */
 final class RequestRules {
 
@@ -66,7 +67,7 @@ final class RequestRules {
         range("presence_penalty", p.presencePenalty(), -MAX_PENALTY, true, MAX_PENALTY, true);
         range("frequency_penalty", p.frequencyPenalty(), -MAX_PENALTY, true, MAX_PENALTY, true);
         range("repetition_penalty", p.repetitionPenalty(), 0, false, MAX_REPETITION_PENALTY, true);
-        return new ValidatedRequest(r, maxTokens);
+        return new ValidatedRequest(r, maxTokens, ConstraintRules.grammar(p.constraint()));
     }
 
     /**

@@ -128,7 +128,7 @@ class SpringAiInProcessIT extends RealEngineWebTest {
 
     @Test
     void everyMessageTypeAndOptionMaps() {
-        var messages = EngineChatModel.messages(List.of(new SystemMessage("Be brief."), new UserMessage("Weather?"),
+        var messages = PromptMapping.messages(List.of(new SystemMessage("Be brief."), new UserMessage("Weather?"),
                 AssistantMessage.builder().content(null).toolCalls(List.of(new AssistantMessage.ToolCall("call_1",
                         "function", "get_weather", "{\"city\":\"Paris\"}"))).build(),
                 ToolResponseMessage.builder().responses(List.of(new ToolResponseMessage.ToolResponse("call_1",
@@ -140,7 +140,7 @@ class SpringAiInProcessIT extends RealEngineWebTest {
         // the chat layer accepts the mapped conversation
         assertThat(chatFormat.prepare(ChatInput.of(messages)).text()).contains("Be brief.").contains("sunny");
 
-        SamplingParams p = EngineChatModel.sampling(ChatOptions.builder().temperature(0.3).topP(0.8).topK(20)
+        SamplingParams p = PromptMapping.sampling(ChatOptions.builder().temperature(0.3).topP(0.8).topK(20)
                 .presencePenalty(0.5).frequencyPenalty(0.25).stopSequences(List.of("END")).build(), 17);
         assertThat(p.temperature()).isEqualTo(0.3);
         assertThat(p.topP()).isEqualTo(0.8);

@@ -1,6 +1,7 @@
 package dev.llamaserve.api.openai;
 
 import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.OutputConstraint;
 import dev.llamaserve.engine.SamplingParams;
 import tools.jackson.databind.JsonNode;
 
@@ -32,8 +33,12 @@ public record ChatCompletionParams(
         SamplingParams sampling,
         GenerationRequest.ParamNames names) {
 
-    /** Whether the output may be a tool call (tools given and tool_choice is not "none"). */
+    /**
+     * Whether the output may be a tool call: tools given, tool_choice not "none", and no response_format
+     * constraining the output to a JSON document instead.
+     */
     public boolean toolsEnabled() {
-        return tools != null && !tools.isEmpty();
+        return tools != null && !tools.isEmpty() && (sampling.constraint() == null
+                || sampling.constraint() instanceof OutputConstraint.ToolCalls);
     }
 }

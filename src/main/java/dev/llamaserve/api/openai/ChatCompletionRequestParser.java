@@ -9,6 +9,7 @@ import static dev.llamaserve.api.openai.JsonFields.string;
 import static dev.llamaserve.api.openai.JsonFields.typeError;
 
 import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.OutputConstraint;
 import dev.llamaserve.engine.SamplingParams;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,9 +22,9 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * Parses a {@code POST /v1/chat/completions} body into {@link ChatCompletionParams}. Unknown fields
- * are ignored; a wrong type is a 400 naming the {@code param}; what is not supported yet ({@code n} > 1,
- * {@code tool_choice} required or a named function, {@code response_format} other than text) is a 400 too,
- * never silently ignored. Ranges and the context length are not checked here but once, by the engine's
+ * are ignored; a wrong type is a 400 naming the {@code param}; what is not supported yet ({@code n} > 1) is a
+ * 400 too, never silently ignored. {@code response_format} and {@code tool_choice} required/named become the
+ * sampling's output constraint ({@link ConstraintParser}). Ranges and the context length are not checked here but once, by the engine's
  * request validation ({@code GenerationRequest.validate}).
  */
 public final class ChatCompletionRequestParser {
@@ -69,7 +70,8 @@ public final class ChatCompletionRequestParser {
 
         JsonNode tools = tools(root);
         boolean toolChoiceNone = toolChoiceIsNone(root);
-        responseFormat(root);
+        OutputConstraint toolCalls = ConstraintParser.toolChoice(root, tools);
+        OutputConstraint format = ConstraintParser.responseFormat(root);
 
         boolean stream = Boolean.TRUE.equals(bool(root, "stream"));
         boolean includeUsage = streamOptions(root, stream);
@@ -87,7 +89,8 @@ public final class ChatCompletionRequestParser {
             throw typeError("chat_template_kwargs", "an object", kwargs);
         }
 
-        SamplingParams sampling = sampling(root, logprobs ? (topLogprobs == null ? 0 : topLogprobs) : null);
+        SamplingParams sampling = sampling(root, logprobs ? (topLogprobs == null ? 0 : topLogprobs) : null)
+                .toBuilder().constraint(toolCalls != null ? toolCalls : format).build();
         GenerationRequest.ParamNames names = field(root, "max_completion_tokens") != null
                 ? GenerationRequest.ParamNames.CHAT.withMaxTokens("max_completion_tokens")
                 : GenerationRequest.ParamNames.CHAT;
@@ -197,47 +200,10 @@ public final class ChatCompletionRequestParser {
         return tools;
     }
 
-    /** True for "none"; "auto" (or absent) is false; "required" and named functions are not supported. */
+    /** True for "none" (types and values are checked by {@link ConstraintParser#toolChoice}). */
     private static boolean toolChoiceIsNone(JsonNode root) {
         JsonNode choice = field(root, "tool_choice");
-        if (choice == null) {
-            return false;
-        }
-        if (choice.isString()) {
-            return switch (choice.asString()) {
-                case "none" -> true;
-                case "auto" -> false;
-                case "required" -> throw ApiException.invalid("tool_choice", "unsupported_value",
-                        "'tool_choice' \"required\" is not supported yet; use \"auto\" or \"none\"");
-                default -> throw ApiException.invalid("tool_choice", "invalid_value",
-                        "'tool_choice' must be \"none\", \"auto\", \"required\" or a named function, got "
-                                + quote(choice.asString()));
-            };
-        }
-        if (choice.isObject()) {
-            throw ApiException.invalid("tool_choice", "unsupported_value",
-                    "'tool_choice' naming a function is not supported yet; use \"auto\" or \"none\"");
-        }
-        throw typeError("tool_choice", "a string or an object", choice);
-    }
-
-    private static void responseFormat(JsonNode root) {
-        JsonNode format = field(root, "response_format");
-        if (format == null) {
-            return;
-        }
-        if (!format.isObject()) {
-            throw typeError("response_format", "an object", format);
-        }
-        String type = string(format, "type");
-        if (type == null) {
-            throw ApiException.invalid("response_format", "missing_required_parameter",
-                    "'response_format.type' is required");
-        }
-        if (!type.equals("text")) {
-            throw ApiException.invalid("response_format", "unsupported_value", "'response_format' type "
-                    + quote(type) + " is not supported yet; only \"text\"");
-        }
+        return choice != null && choice.isString() && choice.asString().equals("none");
     }
 
     static boolean streamOptions(JsonNode root, boolean stream) {

@@ -2,7 +2,7 @@ package dev.llamaserve.api.openai;
 
 import dev.llamaserve.chat.ChatFormat;
 import dev.llamaserve.chat.ChatInput;
-import dev.llamaserve.engine.Detokenizer;
+import dev.llamaserve.chat.ToolCallStartTokens;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
@@ -12,8 +12,8 @@ import java.util.List;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.context.annotation.Lazy;
+import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;
@@ -133,12 +133,8 @@ public class ChatCompletionsController {
     }
 
     private ToolCallStartTokens startTokens() {
-        Detokenizer detokenizer = engine.detokenizer();
-        ToolCallStartTokens current = startTokens;
-        if (current == null || !current.serves(detokenizer)) {
-            current = new ToolCallStartTokens(detokenizer);
-            startTokens = current;
-        }
+        ToolCallStartTokens current = ToolCallStartTokens.reuse(startTokens, engine.detokenizer());
+        startTokens = current;
         return current;
     }
 

@@ -1,5 +1,7 @@
 package dev.llamaserve.api.openai;
 
+import dev.llamaserve.chat.ToolCallParser;
+import dev.llamaserve.chat.ToolCallStartTokens;
 import dev.llamaserve.engine.EngineEvent;
 import java.util.ArrayList;
 import java.util.List;

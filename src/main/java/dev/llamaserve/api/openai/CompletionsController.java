@@ -95,7 +95,8 @@ public class CompletionsController {
         boolean stream = Boolean.TRUE.equals(bool(root, "stream"));
         boolean includeUsage = ChatCompletionRequestParser.streamOptions(root, stream);
         boolean tokenIds = Boolean.TRUE.equals(bool(root, "return_tokens_as_token_ids"));
-        SamplingParams sampling = ChatCompletionRequestParser.sampling(root, logprobs);
+        SamplingParams sampling = ChatCompletionRequestParser.sampling(root, logprobs).toBuilder()
+                .constraint(ConstraintParser.responseFormat(root)).build();
         if (sampling.maxTokens() == null) {
             sampling = sampling.toBuilder().maxTokens(DEFAULT_MAX_TOKENS).build();
         }

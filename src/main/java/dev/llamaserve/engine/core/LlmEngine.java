@@ -60,6 +60,7 @@ public final class LlmEngine implements InferenceEngine {
     private final RequestTable requests;
     private final StatsRecorder stats;
     private final OutputProcessor outputs;
+    private final TokenMasks masks;
     private final ExecutorService delivery;
     private final Thread thread;
 
@@ -109,6 +110,7 @@ public final class LlmEngine implements InferenceEngine {
         this.stats = new StatsRecorder(scheduler, kv);
         this.outputs = new OutputProcessor(scheduler, requests, stats, new SamplerWorkspace(runner.vocabSize()),
                 options.maxBufferedEvents());
+        this.masks = new TokenMasks(detokenizer, modelInfo.vocabSize(), defaults.eosTokenIds());
         AtomicInteger n = new AtomicInteger();
         this.delivery = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
             Thread t = new Thread(r, "llm-engine-delivery-" + n.incrementAndGet());
@@ -160,6 +162,7 @@ public final class LlmEngine implements InferenceEngine {
         EventStream stream = new EventStream(deliverOn == null ? delivery : deliverOn, options.maxBufferedEvents(),
                 () -> requestAbort(holder[0]));
         RequestState rs = new RequestState(request, sampling, stream);
+        rs.grammar = checked.grammar();
         holder[0] = rs;
         requests.add(rs);
         inbox.add(rs);
@@ -213,6 +216,34 @@ public final class LlmEngine implements InferenceEngine {
     @Override
     public Detokenizer detokenizer() {
         return detokenizer;
+    }
+
+    /**
+     * What grammar-constrained decoding costs the engine thread, as totals since start (for benchmarks): the
+     * per-sequence mask lookups before sampling, against whole steps.
+     *
+     * @param masks tokens sampled under a grammar (one per constrained sequence per step)
+     * @param maskNanos time spent on their grammar work: the mask before sampling and the accept, which
+     *     computes the next state's mask
+     * @param steps engine steps timed
+     * @param stepNanos time of those steps (schedule, forward pass, sampling, outputs)
+     */
+    public record MaskCost(long masks, long maskNanos, long steps, long stepNanos) {
+
+        /** Mean grammar time per token per sequence, in microseconds. */
+        public double microsPerToken() {
+            return masks == 0 ? 0 : maskNanos / 1e3 / masks;
+        }
+
+        /** The masks' share of the step time. */
+        public double fractionOfStep() {
+            return stepNanos == 0 ? 0 : (double) maskNanos / stepNanos;
+        }
+    }
+
+    /** Grammar mask time against step time since start. */
+    public MaskCost maskCost() {
+        return stats.maskCost();
     }
 
     /** KV-cache blocks in the pool (the size of one block is {@link EngineOptions#blockSize()}). */
@@ -329,6 +360,9 @@ public final class LlmEngine implements InferenceEngine {
             Sequence seq = new Sequence(id, rs.request.requestId(), arrival, rs.request.promptTokenIds());
             SamplingConfig sampling = n == 1 ? rs.sampling : rs.sampling.withSeed(rs.request.params().choiceSeed(i));
             rs.choices[i] = new SequenceState(rs, i, sampling, seq, detokenizer.newDecoder());
+            if (rs.grammar != null) {
+                rs.choices[i].matcher = masks.matcher(rs.grammar);
+            }
         }
         requests.admitted(rs);
         scheduler.add(rs.choices[0].sequence);
@@ -339,6 +373,7 @@ public final class LlmEngine implements InferenceEngine {
 
     /** One engine step: schedule → runner.execute → outputs.update. */
     private void step() {
+        stats.stepStarted();
         SchedulerOutput out = scheduler.schedule();
         stats.preempted(out.preempted().size());
         for (Sequence admitted : out.admitted()) {

@@ -68,13 +68,27 @@ final class OutputProcessor {
     }
 
     private void onToken(SequenceState ss, float[] logits, int offset, int vocab) {
-        Sampler.Result r = ss.sampler.sample(logits, offset, vocab, workspace);
+        long[] allowed = null;
+        long grammarNanos = 0;
+        if (ss.matcher != null) {
+            long t0 = System.nanoTime();
+            allowed = ss.matcher.allowedTokens();
+            grammarNanos = System.nanoTime() - t0;
+        }
+        Sampler.Result r = ss.sampler.sample(logits, offset, vocab, workspace, allowed);
         int token = r.token();
         ss.sequence.appendToken(token);
         ss.sampler.accept(token);
         int n = ss.sequence.outputLength();
         SamplingConfig cfg = ss.sampling;
-        boolean stopToken = n > cfg.minTokens() && cfg.isStopToken(token);
+        boolean grammarDone = false;
+        if (ss.matcher != null) { // accepting computes the next state's mask (the next lookup hits the cache)
+            long t0 = System.nanoTime();
+            grammarDone = grammarDone(ss.matcher, token);
+            stats.grammarMask(grammarNanos + System.nanoTime() - t0);
+        }
+        boolean stopToken = (n > cfg.minTokens() && cfg.isStopToken(token))
+                || (ss.matcher != null && ss.matcher.isEnded());
         String text = "";
         String stopString = null;
         if (!stopToken) {
@@ -92,9 +106,22 @@ final class OutputProcessor {
             finishChoice(ss, EngineEvent.FinishReason.STOP, token, releaseTail(ss), null);
         } else if (stopString != null) {
             finishChoice(ss, EngineEvent.FinishReason.STOP, stopString, "", null);
+        } else if (grammarDone) {
+            finishChoice(ss, EngineEvent.FinishReason.STOP, null, releaseTail(ss), null);
         } else if (n >= cfg.maxTokens()) {
             finishChoice(ss, EngineEvent.FinishReason.LENGTH, null, releaseTail(ss), null);
         }
+    }
+
+    /**
+     * Advances the grammar by the sampled token (the mask allowed it) and tells whether the document is
+     * finished: end of sequence sampled, or complete with nothing else allowed.
+     */
+    private static boolean grammarDone(dev.llamaserve.engine.grammar.GrammarMatcher matcher, int token) {
+        if (!matcher.accept(token)) {
+            throw new IllegalStateException("sampled token " + token + " outside the grammar's mask");
+        }
+        return matcher.isDone();
     }
 
     /** Text held back at the end: incomplete UTF-8 (flushed) and a stop-string prefix that never completed. */

@@ -16,6 +16,8 @@ final class RequestState {
     SequenceState[] choices;
     /** Choices not yet finished. */
     int unfinished;
+    /** The compiled output constraint (null: free text); each choice's state in it is in its SequenceState. */
+    dev.llamaserve.engine.grammar.Grammar grammar;
     /** Counted in the engine's waiting figure until first admitted or finished. */
     boolean countedWaiting = true;
     /** Every choice has finished and the stream has ended. */

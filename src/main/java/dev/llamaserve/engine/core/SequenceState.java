@@ -20,6 +20,8 @@ final class SequenceState {
     final Sampler sampler;
     final Detokenizer.IncrementalDecoder decoder;
     final StopStrings stops;
+    /** The choice's state in the request's grammar (null: free text); set when admitted. */
+    dev.llamaserve.engine.grammar.GrammarMatcher matcher;
     boolean finished;
 
     SequenceState(RequestState request, int index, SamplingConfig sampling, Sequence sequence,

@@ -22,6 +22,12 @@ final class StatsRecorder {
     private long tokensComputed;
     private long cacheQueryTokens;
     private long cacheHitTokens;
+    // Written by the engine thread only, read by any: the grammar's share of the step.
+    private volatile long maskNanos;
+    private volatile long masks;
+    private volatile long stepNanos;
+    private volatile long timedSteps;
+    private long stepStart;
     private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     private record Snapshot(int running, long kvUsed, int lastBatch, int maxRecentBatch, long steps,
@@ -30,6 +36,22 @@ final class StatsRecorder {
     StatsRecorder(Scheduler scheduler, BlockManager kv) {
         this.scheduler = scheduler;
         this.kv = kv;
+    }
+
+    /** Engine thread: the grammar work for one sampled token (mask, accept, next mask) took {@code nanos}. */
+    void grammarMask(long nanos) {
+        maskNanos += nanos;
+        masks++;
+    }
+
+    /** Engine thread: a step begins (its time runs to {@link #stepDone}). */
+    void stepStarted() {
+        stepStart = System.nanoTime();
+    }
+
+    /** Totals since start: grammar masks computed and their time, steps and their time. */
+    LlmEngine.MaskCost maskCost() {
+        return new LlmEngine.MaskCost(masks, maskNanos, timedSteps, stepNanos);
     }
 
     void preempted(int sequences) {
@@ -49,6 +71,11 @@ final class StatsRecorder {
 
     /** Engine thread: a step ran (or failed) with {@code batch} sequences. */
     void stepDone(int batch) {
+        if (stepStart != 0) {
+            stepNanos += System.nanoTime() - stepStart;
+            timedSteps++;
+            stepStart = 0;
+        }
         steps++;
         recentBatch[(int) (steps % RECENT_STEPS)] = batch;
         publish(batch);

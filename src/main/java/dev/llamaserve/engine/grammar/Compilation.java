@@ -20,14 +20,20 @@ final class Compilation {
     private final JsonNode root;
     private final int maxWs;
     private final Map<String, Rule> memo = new HashMap<>();
-    final List<Rule> rules = new ArrayList<>();
+    final List<Rule> rules;
 
     Compilation(JsonNode root, GrammarOptions options) {
-        this.root = root;
-        this.maxWs = options.maxWhitespace();
+        this(root, options, new ArrayList<>());
     }
 
-    private <R extends Rule> R register(R rule) {
+    /** A compilation adding its rules to {@code rules} (several schemas in one grammar: tool calls). */
+    Compilation(JsonNode root, GrammarOptions options, List<Rule> rules) {
+        this.root = root;
+        this.maxWs = options.maxWhitespace();
+        this.rules = rules;
+    }
+
+    <R extends Rule> R register(R rule) {
         rule.id = rules.size();
         rules.add(rule);
         return rule;

@@ -50,6 +50,14 @@ public final class GrammarMatcher {
         return state.isComplete();
     }
 
+    /**
+     * Whether the grammar is done: an end-of-sequence token was accepted, or the document is complete and
+     * nothing but end of sequence may follow (then the sequence should stop without one).
+     */
+    public boolean isDone() {
+        return ended || (state.isComplete() && !masker.allowsMoreThanEos(allowedTokens()));
+    }
+
     /** Whether an end-of-sequence token was accepted. */
     public boolean isEnded() {
         return ended;

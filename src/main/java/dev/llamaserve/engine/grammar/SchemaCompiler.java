@@ -57,7 +57,7 @@ public final class SchemaCompiler {
     /** Compiles {@code schema}; throws {@link UnsupportedSchemaException} for what it cannot enforce. */
     public Grammar compile(JsonNode schema) {
         Compilation c = new Compilation(schema, options);
-        return finish(c, c.compile(schema, ""));
+        return finish(c.rules, c.compile(schema, ""));
     }
 
     /** Compiles a schema given as JSON text. */
@@ -81,17 +81,41 @@ public final class SchemaCompiler {
         return g;
     }
 
+    /**
+     * Tool calls naming one of {@code names} with arguments valid against the matching {@code parameters}
+     * schema, one call or (with {@code parallel}) one or more separated by {@code "; "} (see
+     * {@link ToolCallGrammar}); cached by content like schemas.
+     *
+     * @throws UnsupportedSchemaException with {@link UnsupportedSchemaException#function()} set
+     */
+    public Grammar toolCalls(List<String> names, List<JsonNode> parameters, boolean parallel) {
+        if (names.isEmpty() || names.size() != parameters.size()) {
+            throw new IllegalArgumentException("one parameters schema per function name, at least one");
+        }
+        String key = "tools:" + parallel + ":" + JSON.writeValueAsString(names) + JSON.writeValueAsString(parameters);
+        synchronized (cache) {
+            Grammar g = cache.get(key);
+            if (g != null) {
+                return g;
+            }
+        }
+        Grammar g = ToolCallGrammar.build(names, parameters, parallel, options);
+        synchronized (cache) {
+            cache.put(key, g);
+        }
+        return g;
+    }
+
     /** Any JSON object: {@code response_format} {@code {"type":"json_object"}}. */
     public synchronized Grammar jsonObject() {
         if (jsonObject == null) {
             Compilation c = new Compilation(JSON.createObjectNode(), options);
-            jsonObject = finish(c, c.anyObject());
+            jsonObject = finish(c.rules, c.anyObject());
         }
         return jsonObject;
     }
 
-    private static Grammar finish(Compilation c, Rule root) {
-        List<Rule> rules = c.rules;
+    static Grammar finish(List<Rule> rules, Rule root) {
         for (Rule r : rules) {
             if (r instanceof UnionRule u) {
                 checkNotLeftRecursive(u, new HashMap<>());
@@ -135,6 +159,11 @@ public final class SchemaCompiler {
         Map<Rule, Boolean> done = new HashMap<>();
         for (Rule u : unions) {
             firstInOrder(u, done);
+        }
+        for (Rule r : rules) {
+            if (r instanceof RepeatRule) { // calls a union at its start: after the unions
+                r.computeFirst();
+            }
         }
         return new Grammar(root, rules.size());
     }

@@ -17,6 +17,7 @@ public final class TokenMasker {
     private final TokenTrie trie;
     private final int[] eosIds;
     private final int words;
+    private final long[] eosMask;
     private final Map<GrammarState, long[]> cache;
 
     /**
@@ -28,6 +29,10 @@ public final class TokenMasker {
         this.trie = trie;
         this.eosIds = eosIds.clone();
         this.words = (trie.vocabSize + 63) >>> 6;
+        this.eosMask = new long[words];
+        for (int id : eosIds) {
+            eosMask[id >>> 6] |= 1L << id;
+        }
         this.cache = new LinkedHashMap<>(64, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<GrammarState, long[]> eldest) {
@@ -66,6 +71,16 @@ public final class TokenMasker {
             cache.put(key, m);
         }
         return m;
+    }
+
+    /** Whether {@code mask} allows a token other than the end-of-sequence ids (the document can go on). */
+    boolean allowsMoreThanEos(long[] mask) {
+        for (int w = 0; w < mask.length; w++) {
+            if ((mask[w] & ~eosMask[w]) != 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The mask without the cache (for benchmarks and tests). */

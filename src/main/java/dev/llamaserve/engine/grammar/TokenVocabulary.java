@@ -18,9 +18,18 @@ public interface TokenVocabulary {
     static TokenVocabulary of(Detokenizer tokenizer, int size) {
         byte[][] bytes = new byte[size][];
         for (int id = 0; id < size; id++) {
-            bytes[id] = tokenizer.isSpecial(id) ? new byte[0] : tokenizer.tokenBytes(id);
+            bytes[id] = tokenizer.isSpecial(id) ? new byte[0] : bytesOrNone(tokenizer, id);
         }
         return of(bytes);
+    }
+
+    /** Ids the model has but the tokenizer lacks (padding rows of the embedding) get no bytes. */
+    private static byte[] bytesOrNone(Detokenizer tokenizer, int id) {
+        try {
+            return tokenizer.tokenBytes(id);
+        } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+            return new byte[0];
+        }
     }
 
     /** A vocabulary over the given byte strings (not copied). */

@@ -9,10 +9,33 @@ package dev.llamaserve.engine.grammar;
 public final class UnsupportedSchemaException extends RuntimeException {
 
     private final String pointer;
+    private final String reason;
+    private final int function;
 
     public UnsupportedSchemaException(String pointer, String reason) {
+        this(pointer, reason, -1);
+    }
+
+    private UnsupportedSchemaException(String pointer, String reason, int function) {
         super(reason + " (at " + (pointer.isEmpty() ? "the schema root" : pointer) + ")");
         this.pointer = pointer;
+        this.reason = reason;
+        this.function = function;
+    }
+
+    /** The same refusal, found in the parameters schema of tool {@code function} (its index). */
+    UnsupportedSchemaException inFunction(int function) {
+        return new UnsupportedSchemaException(pointer, reason, function);
+    }
+
+    /** Why the schema cannot be enforced, without the pointer. */
+    public String reason() {
+        return reason;
+    }
+
+    /** For tool calls: the index of the function whose parameters schema is refused; -1 otherwise. */
+    public int function() {
+        return function;
     }
 
     /** The JSON pointer of the keyword that cannot be enforced ("" for the schema as a whole). */

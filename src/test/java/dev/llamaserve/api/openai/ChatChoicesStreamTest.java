@@ -2,6 +2,7 @@ package dev.llamaserve.api.openai;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llamaserve.chat.ToolCallStartTokens;
 import dev.llamaserve.engine.EngineEvent;
 import java.util.ArrayList;
 import java.util.List;

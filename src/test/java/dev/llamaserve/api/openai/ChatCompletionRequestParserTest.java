@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.ModelInfo;
+import dev.llamaserve.engine.OutputConstraint;
 import dev.llamaserve.engine.SamplingParams;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -113,12 +114,56 @@ class ChatCompletionRequestParserTest {
 
     @Test
     void unsupportedFeaturesAre400NamingTheParam() {
-        rejects("\"tool_choice\":\"required\"", "tool_choice", "unsupported_value");
-        rejects("\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}}", "tool_choice",
-                "unsupported_value");
         rejects("\"tool_choice\":\"sometimes\"", "tool_choice", "invalid_value");
-        rejects("\"response_format\":{\"type\":\"json_object\"}", "response_format", "unsupported_value");
         rejects("\"stream_options\":{\"include_usage\":true}", "stream_options", "invalid_value");
+    }
+
+    private static final String TOOLS = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
+            + "\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"}}}}},"
+            + "{\"type\":\"function\",\"function\":{\"name\":\"g\"}}]";
+
+    @Test
+    void responseFormatBecomesTheOutputConstraint() {
+        assertThat(parse("\"response_format\":{\"type\":\"text\"}").sampling().constraint()).isNull();
+        assertThat(parse("\"response_format\":{\"type\":\"json_object\"}").sampling().constraint())
+                .isInstanceOf(OutputConstraint.JsonObject.class);
+        OutputConstraint c = parse("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"n\","
+                + "\"strict\":true,\"schema\":{\"type\":\"integer\"}}}").sampling().constraint();
+        assertThat(c).isInstanceOfSatisfying(OutputConstraint.JsonSchema.class, s -> {
+            assertThat(s.name()).isEqualTo("n");
+            assertThat(s.schema().get("type").asString()).isEqualTo("integer");
+        });
+        rejects("\"response_format\":{\"type\":\"xml\"}", "response_format", "invalid_value");
+        rejects("\"response_format\":{\"type\":\"json_schema\"}", "response_format", "missing_required_parameter");
+        rejects("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":5}}",
+                "response_format.json_schema.schema", "invalid_type");
+        rejects("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"strict\":\"yes\"}}",
+                "response_format.json_schema.strict",
+                "invalid_type");
+        rejects("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"string\","
+                + "\"contentEncoding\":\"base64\"}}}", "response_format", "unsupported_value");
+    }
+
+    @Test
+    void toolChoiceRequiredAndNamedBecomeToolCallConstraints() {
+        OutputConstraint required = parse(TOOLS + ",\"tool_choice\":\"required\"").sampling().constraint();
+        assertThat(required).isInstanceOfSatisfying(OutputConstraint.ToolCalls.class, t -> {
+            assertThat(t.functions()).extracting(OutputConstraint.Function::name).containsExactly("f", "g");
+            assertThat(t.parallel()).isTrue();
+        });
+        OutputConstraint named = parse(TOOLS + ",\"parallel_tool_calls\":false,"
+                + "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"g\"}}").sampling().constraint();
+        assertThat(named).isInstanceOfSatisfying(OutputConstraint.ToolCalls.class, t -> {
+            assertThat(t.functions()).extracting(OutputConstraint.Function::name).containsExactly("g");
+            assertThat(t.parallel()).isFalse();
+        });
+        assertThat(parse(TOOLS + ",\"tool_choice\":\"auto\"").sampling().constraint()).isNull();
+        rejects(TOOLS + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"nope\"}}", "tool_choice",
+                "invalid_value");
+        rejects("\"tool_choice\":\"required\"", "tool_choice", "invalid_value");
+        rejects(TOOLS + ",\"parallel_tool_calls\":1", "parallel_tool_calls", "invalid_type");
+        rejects("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\","
+                + "\"patternProperties\":{}}}}],\"tool_choice\":\"required\"", "tools", "unsupported_value");
     }
 
     @Test

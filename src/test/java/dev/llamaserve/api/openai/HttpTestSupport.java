@@ -57,9 +57,15 @@ public abstract class HttpTestSupport {
     }
 
     protected HttpResponse<String> post(String path, String json) throws IOException, InterruptedException {
+        return post(path, json, Duration.ofSeconds(60));
+    }
+
+    /** A POST waiting up to {@code timeout} (long generations on a shared CPU). */
+    protected HttpResponse<String> post(String path, String json, Duration timeout)
+            throws IOException, InterruptedException {
         return http.send(HttpRequest.newBuilder(URI.create(baseUrl() + path))
                 .header("Content-Type", "application/json")
-                .timeout(Duration.ofSeconds(60))
+                .timeout(timeout)
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
     }
 

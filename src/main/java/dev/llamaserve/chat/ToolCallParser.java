@@ -1,9 +1,13 @@
-package dev.llamaserve.api.openai;
+package dev.llamaserve.chat;
 
 import java.util.ArrayList;
 import java.util.List;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.StreamReadConstraints;
+import tools.jackson.core.json.JsonFactory;
+import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Recognizes Llama 3.1 JSON tool calls in model output: {@code {"name": …, "parameters": {…}}}
@@ -12,13 +16,27 @@ import tools.jackson.databind.JsonNode;
  * as calls stays content, unchanged.
  *
  * <p>The engine's text leaves special tokens out, so the caller gives the offset in the text at
- * which the {@code <|python_tag|>} token was generated ({@link #NO_TAG} if none); a literal
- * {@code <|python_tag|>} in the text is recognized too.
+ * which the {@code <|python_tag|>} token was generated ({@link #NO_TAG} if none, see
+ * {@link ToolCallStartTokens}); a literal {@code <|python_tag|>} in the text is recognized too.
+ *
+ * <p>The one parser of the model's tool calls: the HTTP API and the Spring AI adapter both use it.
  */
 public final class ToolCallParser {
 
     public static final int NO_TAG = -1;
-    static final String PYTHON_TAG = "<|python_tag|>";
+    static final String PYTHON_TAG = SpecialTokens.PYTHON_TAG;
+
+    /**
+     * Reads a call's JSON keeping every number exact (arguments are re-serialized from the tree); numbers
+     * longer than 100 digits or nesting deeper than 200 make it no call.
+     */
+    private static final JsonMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
+                    .streamReadConstraints(StreamReadConstraints.builder()
+                            .maxNumberLength(100).maxNestingDepth(200).build())
+                    .build())
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
+            .build();
 
     /** A parsed call: the function name and the JSON text of its parameters. */
     public record ParsedCall(String name, String arguments) {}
@@ -60,7 +78,7 @@ public final class ToolCallParser {
     }
 
     /** Whether text (without tag) may still turn out to be a tool call: it is blank or starts with '{'. */
-    static boolean mayBeCall(String text) {
+    public static boolean mayBeCall(String text) {
         String s = text.stripLeading();
         return s.isEmpty() || s.charAt(0) == '{';
     }
@@ -122,7 +140,7 @@ public final class ToolCallParser {
     private static ParsedCall toCall(String json) {
         JsonNode node;
         try {
-            node = OpenAiJson.MAPPER.readTree(json);
+            node = MAPPER.readTree(json);
         } catch (JacksonException | NumberFormatException | ArithmeticException e) {
             return null; // not a call: stays content
         }
@@ -137,6 +155,6 @@ public final class ToolCallParser {
         if (params == null || !params.isObject()) {
             return null;
         }
-        return new ParsedCall(name.asString(), OpenAiJson.MAPPER.writeValueAsString(params));
+        return new ParsedCall(name.asString(), MAPPER.writeValueAsString(params));
     }
 }

@@ -1,4 +1,4 @@
-package dev.llamaserve.api.openai;
+package dev.llamaserve.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.llamaserve.api.openai;
+package dev.llamaserve.chat;
 
 import dev.llamaserve.engine.Detokenizer;
 import java.nio.charset.StandardCharsets;
@@ -18,9 +18,12 @@ public final class ToolCallStartTokens {
         this.detokenizer = detokenizer;
     }
 
-    /** Whether this instance answers for {@code other}. */
-    boolean serves(Detokenizer other) {
-        return detokenizer == other;
+    /**
+     * {@code current} if it answers for {@code detokenizer}, else a new instance for it (callers keep one and
+     * pass it back, so a reloaded model's detokenizer gets fresh answers).
+     */
+    public static ToolCallStartTokens reuse(ToolCallStartTokens current, Detokenizer detokenizer) {
+        return current != null && current.detokenizer == detokenizer ? current : new ToolCallStartTokens(detokenizer);
     }
 
     public boolean isStart(int tokenId) {

@@ -1,0 +1,57 @@
+package dev.llamaserve.engine;
+
+import static dev.llamaserve.engine.InvalidRequestException.UNSUPPORTED_VALUE;
+
+import dev.llamaserve.engine.grammar.Grammar;
+import dev.llamaserve.engine.grammar.GrammarOptions;
+import dev.llamaserve.engine.grammar.SchemaCompiler;
+import dev.llamaserve.engine.grammar.UnsupportedSchemaException;
+import java.util.List;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The output-constraint part of {@link RequestRules}: compiles an {@link OutputConstraint} into the grammar
+ * the engine enforces (compiled grammars are cached by content), or refuses what cannot be enforced exactly
+ * with an {@link InvalidRequestException} {@code unsupported_value} on {@code response_format} or
+ * {@code tools}, whose message names the keyword's JSON pointer inside the schema.
+ */
+final class ConstraintRules {
+
+    /** One compiler (and cache) for the process: every engine and request shares compiled grammars. */
+    private static final SchemaCompiler COMPILER = new SchemaCompiler(GrammarOptions.DEFAULT);
+
+    private ConstraintRules() {}
+
+    /** The grammar of {@code c}, or null for free text (null). */
+    static Grammar grammar(OutputConstraint c) {
+        if (c == null) {
+            return null;
+        }
+        if (c instanceof OutputConstraint.JsonObject) {
+            return COMPILER.jsonObject();
+        }
+        if (c instanceof OutputConstraint.JsonSchema s) {
+            try {
+                return COMPILER.compileCached(s.schema());
+            } catch (UnsupportedSchemaException e) {
+                throw new InvalidRequestException("response_format", UNSUPPORTED_VALUE,
+                        "'response_format' json_schema " + (s.name() == null ? "" : quote(s.name()) + " ")
+                                + "cannot be enforced: " + e.getMessage());
+            }
+        }
+        OutputConstraint.ToolCalls t = (OutputConstraint.ToolCalls) c;
+        List<String> names = t.functions().stream().map(OutputConstraint.Function::name).toList();
+        List<JsonNode> params = t.functions().stream().map(OutputConstraint.Function::parameters).toList();
+        try {
+            return COMPILER.toolCalls(names, params, t.parallel());
+        } catch (UnsupportedSchemaException e) {
+            String fn = e.function() >= 0 ? "function " + quote(names.get(e.function())) + " " : "";
+            throw new InvalidRequestException("tools", UNSUPPORTED_VALUE, "'tools' " + fn
+                    + "parameters cannot be enforced: " + e.getMessage());
+        }
+    }
+
+    private static String quote(String s) {
+        return "\"" + (s.length() > 64 ? s.substring(0, 61) + "..." : s) + "\"";
+    }
+}

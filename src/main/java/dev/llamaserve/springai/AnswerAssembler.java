@@ -1,0 +1,88 @@
+package dev.llamaserve.springai;
+
+import dev.llamaserve.chat.ToolCallParser;
+import dev.llamaserve.chat.ToolCallStartTokens;
+import dev.llamaserve.engine.EngineEvent;
+import java.util.List;
+import java.util.UUID;
+import org.springframework.ai.chat.messages.AssistantMessage;
+
+/**
+ * One request's answer from its engine events: content as it can be released, and at the end the tool calls,
+ * parsed by the chat layer's {@link ToolCallParser} (the HTTP API's parser). With tools shown to the model, text is
+ * held back only until it is clear whether the output is a tool call (it starts with '{' or the
+ * {@code <|python_tag|>} token); without tools all text is content at once. Not thread-safe: feed it from one stream.
+ */
+final class AnswerAssembler {
+
+    private enum Mode { UNDECIDED, CONTENT, TOOL }
+
+    /** What is left at the end: content not yet released (null if none) and the calls (empty if none). */
+    record End(String content, List<AssistantMessage.ToolCall> calls) {}
+
+    private final ToolCallStartTokens startTokens;
+    private final StringBuilder held = new StringBuilder();
+    private Mode mode;
+    private boolean tagged;
+
+    /** @param startTokens the tool-call start tokens; null when no tools were shown to the model */
+    AnswerAssembler(ToolCallStartTokens startTokens) {
+        this.startTokens = startTokens;
+        this.mode = startTokens == null ? Mode.CONTENT : Mode.UNDECIDED;
+    }
+
+    /** The content to release now ("" while text is held back). */
+    String onTokens(EngineEvent.Tokens t) {
+        if (startTokens != null && mode != Mode.TOOL && startTokens.indexIn(t.tokenIds()) >= 0) {
+            String release = mode == Mode.UNDECIDED && !held.toString().isBlank() ? held.toString() : "";
+            held.setLength(0);
+            held.append(t.text());
+            mode = Mode.TOOL;
+            tagged = true;
+            return release;
+        }
+        switch (mode) {
+            case CONTENT:
+                return t.text();
+            case TOOL:
+                held.append(t.text());
+                return "";
+            default:
+                held.append(t.text());
+                String s = held.toString().stripLeading();
+                if (s.isEmpty()) {
+                    return "";
+                }
+                if (s.charAt(0) == '{') {
+                    mode = Mode.TOOL;
+                    return "";
+                }
+                mode = Mode.CONTENT;
+                String release = held.toString();
+                held.setLength(0);
+                return release;
+        }
+    }
+
+    /** The rest of the answer, given the Finished event's trailing text. */
+    End finish(String tail) {
+        String rest = tail == null ? "" : tail;
+        if (mode == Mode.CONTENT) {
+            return new End(rest.isEmpty() ? null : rest, List.of());
+        }
+        held.append(rest);
+        ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagged ? 0 : ToolCallParser.NO_TAG);
+        if (!parsed.hasCalls()) {
+            return new End(held.isEmpty() ? null : held.toString(), List.of());
+        }
+        List<AssistantMessage.ToolCall> calls = parsed.calls().stream()
+                .map(c -> new AssistantMessage.ToolCall(newToolCallId(), "function", c.name(), c.arguments()))
+                .toList();
+        return new End(parsed.content(), calls);
+    }
+
+    /** An OpenAI-style call id, as the HTTP API makes them. */
+    static String newToolCallId() {
+        return "call_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
+    }
+}

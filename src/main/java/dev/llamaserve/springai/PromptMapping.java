@@ -1,0 +1,166 @@
+package dev.llamaserve.springai;
+
+import dev.llamaserve.chat.ChatJson;
+import dev.llamaserve.engine.OutputConstraint;
+import dev.llamaserve.engine.SamplingParams;
+import dev.llamaserve.springai.EngineChatOptions.ToolChoice;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.ai.chat.messages.AssistantMessage;
+import org.springframework.ai.chat.messages.Message;
+import org.springframework.ai.chat.messages.MessageType;
+import org.springframework.ai.chat.messages.ToolResponseMessage;
+import org.springframework.ai.chat.prompt.ChatOptions;
+import org.springframework.ai.tool.definition.ToolDefinition;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * A Spring AI prompt in the shapes the chat layer and the engine take: the OpenAI-shaped {@code messages} and
+ * {@code tools} arrays that {@code ChatFormat.prepare} validates and renders, and the {@link SamplingParams} with
+ * the {@link OutputConstraint} that the engine enforces.
+ */
+final class PromptMapping {
+
+    private PromptMapping() {}
+
+    /** Spring AI options to engine sampling parameters (unset ones keep the model's defaults). */
+    static SamplingParams sampling(ChatOptions o, Integer maxTokens) {
+        SamplingParams.Builder b = SamplingParams.builder()
+                .temperature(o.getTemperature())
+                .topP(o.getTopP())
+                .topK(o.getTopK())
+                .maxTokens(maxTokens);
+        if (o.getPresencePenalty() != null) {
+            b.presencePenalty(o.getPresencePenalty());
+        }
+        if (o.getFrequencyPenalty() != null) {
+            b.frequencyPenalty(o.getFrequencyPenalty());
+        }
+        if (o.getStopSequences() != null && !o.getStopSequences().isEmpty()) {
+            b.stop(List.copyOf(o.getStopSequences()));
+        }
+        if (o instanceof EngineChatOptions e) {
+            b.seed(e.getSeed());
+        }
+        return b.build();
+    }
+
+    /**
+     * What the answer must be: tool calls when the tool choice forces them on this turn (see {@link ToolChoice}),
+     * else a document valid against the output schema when one is set, else free text (null).
+     *
+     * @param tools the tools shown to the model
+     * @param afterToolResults whether the conversation ends with tool results (a forced choice then no longer applies)
+     * @throws IllegalArgumentException for a forced choice without tools, or one naming a tool that is not given
+     */
+    static OutputConstraint constraint(EngineChatOptions o, List<ToolDefinition> tools, boolean afterToolResults) {
+        ToolChoice choice = o.getToolChoice() == null ? ToolChoice.AUTO : o.getToolChoice();
+        boolean forced = choice.mode() == ToolChoice.Mode.REQUIRED || choice.mode() == ToolChoice.Mode.FUNCTION;
+        if (forced && !afterToolResults) {
+            List<OutputConstraint.Function> functions = new ArrayList<>();
+            for (ToolDefinition t : tools) {
+                if (choice.function() == null || choice.function().equals(t.name())) {
+                    functions.add(new OutputConstraint.Function(t.name(), ChatJson.parse(t.inputSchema())));
+                }
+            }
+            if (functions.isEmpty()) {
+                throw new IllegalArgumentException(choice.function() == null
+                        ? "tool choice REQUIRED needs at least one tool"
+                        : "tool choice names the function " + choice.function() + ", which is not among the tools");
+            }
+            return new OutputConstraint.ToolCalls(functions, Boolean.TRUE.equals(o.getParallelToolCalls()));
+        }
+        if (o.getOutputSchema() != null && !o.getOutputSchema().isBlank()) {
+            return new OutputConstraint.JsonSchema(null, ChatJson.parse(o.getOutputSchema()));
+        }
+        return null;
+    }
+
+    /** Whether the last message is a tool result (Spring AI's tool loop calling the model again). */
+    static boolean endsWithToolResults(List<Message> instructions) {
+        return !instructions.isEmpty()
+                && instructions.get(instructions.size() - 1).getMessageType() == MessageType.TOOL;
+    }
+
+    /** The OpenAI-shaped {@code tools} array of Spring AI tool definitions (null when there are none). */
+    static ArrayNode tools(List<ToolDefinition> definitions) {
+        if (definitions.isEmpty()) {
+            return null;
+        }
+        ArrayNode out = ChatJson.MAPPER.createArrayNode();
+        for (ToolDefinition d : definitions) {
+            ObjectNode function = out.addObject().put("type", "function").putObject("function").put("name", d.name());
+            if (d.description() != null && !d.description().isBlank()) {
+                function.put("description", d.description());
+            }
+            function.set("parameters", ChatJson.parse(d.inputSchema()));
+        }
+        return out;
+    }
+
+    /**
+     * The OpenAI-shaped messages array of a Spring AI prompt. Llama 3.1's template renders one tool call per
+     * assistant message, so an assistant message with several calls followed by their results becomes
+     * call/result pairs, in the order of the calls (results matched by call id).
+     */
+    static ArrayNode messages(List<Message> instructions) {
+        ArrayNode out = ChatJson.MAPPER.createArrayNode();
+        for (int i = 0; i < instructions.size(); i++) {
+            Message m = instructions.get(i);
+            switch (m.getMessageType()) {
+                case SYSTEM -> out.addObject().put("role", "system").put("content", m.getText());
+                case USER -> out.addObject().put("role", "user").put("content", m.getText());
+                case ASSISTANT -> {
+                    AssistantMessage am = (AssistantMessage) m;
+                    Message next = i + 1 < instructions.size() ? instructions.get(i + 1) : null;
+                    if (am.getToolCalls().size() > 1 && next instanceof ToolResponseMessage results) {
+                        pairs(out, am, results.getResponses());
+                        i++;
+                    } else {
+                        assistant(out, am.getText(), am.getToolCalls());
+                    }
+                }
+                case TOOL -> ((ToolResponseMessage) m).getResponses().forEach(r -> toolResult(out, r));
+            }
+        }
+        return out;
+    }
+
+    private static void pairs(ArrayNode out, AssistantMessage am, List<ToolResponseMessage.ToolResponse> responses) {
+        List<ToolResponseMessage.ToolResponse> left = new ArrayList<>(responses);
+        List<AssistantMessage.ToolCall> calls = am.getToolCalls();
+        for (int c = 0; c < calls.size(); c++) {
+            AssistantMessage.ToolCall call = calls.get(c);
+            assistant(out, c == 0 ? am.getText() : null, List.of(call));
+            for (var it = left.iterator(); it.hasNext(); ) {
+                ToolResponseMessage.ToolResponse r = it.next();
+                if (r.id() != null && r.id().equals(call.id())) {
+                    toolResult(out, r);
+                    it.remove();
+                }
+            }
+        }
+        left.forEach(r -> toolResult(out, r));
+    }
+
+    private static void assistant(ArrayNode out, String text, List<AssistantMessage.ToolCall> calls) {
+        ObjectNode a = out.addObject().put("role", "assistant");
+        if (text != null) {
+            a.put("content", text);
+        } else {
+            a.putNull("content");
+        }
+        if (!calls.isEmpty()) {
+            ArrayNode array = a.putArray("tool_calls");
+            for (AssistantMessage.ToolCall c : calls) {
+                ObjectNode call = array.addObject().put("id", c.id()).put("type", "function");
+                call.putObject("function").put("name", c.name()).put("arguments", c.arguments());
+            }
+        }
+    }
+
+    private static void toolResult(ArrayNode out, ToolResponseMessage.ToolResponse r) {
+        out.addObject().put("role", "tool").put("tool_call_id", r.id()).put("content", r.responseData());
+    }
+}

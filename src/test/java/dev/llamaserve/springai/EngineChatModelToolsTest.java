@@ -1,0 +1,234 @@
+package dev.llamaserve.springai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.llamaserve.api.openai.ScriptedEngine;
+import dev.llamaserve.chat.ChatFormat;
+import dev.llamaserve.chat.ChatOptions;
+import dev.llamaserve.chat.LlamaTokenizer;
+import dev.llamaserve.engine.EngineEvent;
+import dev.llamaserve.engine.OutputConstraint;
+import dev.llamaserve.springai.EngineChatOptions.ToolChoice;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.springframework.ai.chat.client.AdvisorParams;
+import org.springframework.ai.chat.client.ChatClient;
+import org.springframework.ai.chat.model.ChatResponse;
+import org.springframework.ai.model.tool.ToolCallingManager;
+import org.springframework.ai.tool.annotation.Tool;
+import org.springframework.ai.tool.annotation.ToolParam;
+import reactor.core.publisher.Flux;
+
+/**
+ * The adapter inside Spring AI's own machinery ({@code ChatClient}, its {@code ToolCallingAdvisor}, the
+ * {@code ToolCallingManager}, {@code BeanOutputConverter}), the chat layer and the fixture's real tokenizer, with
+ * the engine scripted: the model's answers are fixed texts (the tool-call wire format), which random weights do not
+ * produce. That the engine enforces the constraints the adapter sends is {@code SpringAiToolsIT}'s part.
+ */
+class EngineChatModelToolsTest {
+
+    private static final LlamaTokenizer TOKENIZER = tokenizer();
+
+    private final ScriptedEngine engine = new ScriptedEngine(TOKENIZER);
+    private final EngineChatModel model = new EngineChatModel(engine,
+            new ChatFormat(TOKENIZER, new ChatOptions(ChatOptions.DEFAULT_DATE, false, 256, ChatOptions.Enabled.TRUE)),
+            "m", EngineChatOptions.builder().build(), ToolCallingManager.builder().build());
+
+    private static LlamaTokenizer tokenizer() {
+        try {
+            return LlamaTokenizer.load(Path.of(EngineChatModelToolsTest.class.getResource("/fixtures/tiny-llama31").toURI()));
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static final class WeatherTools {
+        final List<String> cities = new CopyOnWriteArrayList<>();
+
+        @Tool(description = "The current weather in a city")
+        String currentWeather(@ToolParam(description = "the city") String city) {
+            cities.add(city);
+            return "sunny in " + city;
+        }
+
+        @Tool(description = "The local time in a city")
+        String localTime(@ToolParam(description = "the city") String city) {
+            cities.add("time:" + city);
+            return "noon in " + city;
+        }
+    }
+
+    record Weather(String city, int temperature) {}
+
+    /** First request: {@code first}'s pieces; every later one: {@code then}. */
+    private void script(List<EngineEvent> first, String then) {
+        engine.script = r -> engine.submitted.size() == 1
+                ? Flux.fromIterable(first).concatWith(Flux.just(engine.finished(r, EngineEvent.FinishReason.STOP, 9)))
+                : engine.text(r, then);
+    }
+
+    @Test
+    void aNamedToolChoiceIsConstrainedAndSpringAisLoopRunsTheToolAndCallsAgain() {
+        script(List.of(engine.tokens("{\"name\": \"currentWeather\", "), engine.tokens("\"parameters\": {\"city\": \"Paris\"}}")),
+                "It is sunny.");
+        WeatherTools tools = new WeatherTools();
+        ChatResponse response = ChatClient.create(model).prompt().user("Weather in Paris?").tools(tools)
+                .options(EngineChatOptions.builder().toolChoice(ToolChoice.function("currentWeather")))
+                .call().chatResponse();
+
+        assertThat(response.getResult().getOutput().getText()).isEqualTo("It is sunny.");
+        assertThat(response.getResult().getMetadata().getFinishReason()).isEqualTo("STOP");
+        assertThat(tools.cities).containsExactly("Paris");
+        assertThat(engine.submitted).hasSize(2);
+        // the first turn shows both tools and forces a call of the named one, arguments per its input schema
+        assertThat(engine.promptText(0)).contains("currentWeather").contains("localTime").contains("the city");
+        OutputConstraint.ToolCalls forced = (OutputConstraint.ToolCalls) engine.submitted.get(0).params().constraint();
+        assertThat(forced.functions()).extracting(OutputConstraint.Function::name).containsExactly("currentWeather");
+        assertThat(forced.functions().get(0).parameters().get("properties").get("city").get("type").asString())
+                .isEqualTo("string");
+        assertThat(forced.parallel()).isFalse();
+        // the second turn carries the call and its result, and answers freely
+        assertThat(engine.promptText(1)).contains("\"name\": \"currentWeather\"").contains("sunny in Paris");
+        assertThat(engine.submitted.get(1).params().constraint()).isNull();
+    }
+
+    @Test
+    void aCallAfterThePythonTagTokenIsACallAndRequiredOffersEveryTool() {
+        script(List.of(engine.pythonTagToken(), engine.tokens("{\"name\": \"localTime\", \"parameters\": {\"city\": \"Oslo\"}}")),
+                "Noon.");
+        WeatherTools tools = new WeatherTools();
+        String answer = ChatClient.create(model).prompt().user("Time in Oslo?").tools(tools)
+                .options(EngineChatOptions.builder().toolChoice(ToolChoice.REQUIRED)).call().content();
+        assertThat(answer).isEqualTo("Noon.");
+        assertThat(tools.cities).containsExactly("time:Oslo");
+        OutputConstraint.ToolCalls forced = (OutputConstraint.ToolCalls) engine.submitted.get(0).params().constraint();
+        assertThat(forced.functions()).extracting(OutputConstraint.Function::name)
+                .containsExactlyInAnyOrder("currentWeather", "localTime");
+    }
+
+    @Test
+    void parallelCallsAllRunAndGoBackAsCallResultPairs() {
+        script(List.of(engine.tokens("{\"name\": \"currentWeather\", \"parameters\": {\"city\": \"Rome\"}}; "
+                + "{\"name\": \"localTime\", \"parameters\": {\"city\": \"Rome\"}}")), "Sunny, noon.");
+        WeatherTools tools = new WeatherTools();
+        String answer = ChatClient.create(model).prompt().user("Rome?").tools(tools)
+                .options(EngineChatOptions.builder().toolChoice(ToolChoice.REQUIRED).parallelToolCalls(true))
+                .call().content();
+        assertThat(answer).isEqualTo("Sunny, noon.");
+        assertThat(tools.cities).containsExactly("Rome", "time:Rome");
+        assertThat(((OutputConstraint.ToolCalls) engine.submitted.get(0).params().constraint()).parallel()).isTrue();
+        String second = engine.promptText(1);
+        int sunny = second.indexOf("sunny in Rome");
+        assertThat(sunny).isPositive();
+        assertThat(second.indexOf("\"name\": \"localTime\"", sunny)).isBetween(sunny, second.indexOf("noon in Rome"));
+    }
+
+    @Test
+    void streamingRunsTheToolAndStreamsTheFinalAnswer() {
+        script(List.of(engine.tokens("{\"name\": \"currentWeather\", "), engine.tokens("\"parameters\": {\"city\": \"Lima\"}}")),
+                "Sunny");
+        WeatherTools tools = new WeatherTools();
+        List<String> parts = ChatClient.create(model).prompt().user("Lima?").tools(tools)
+                .options(EngineChatOptions.builder().toolChoice(ToolChoice.function("currentWeather")))
+                .stream().content().collectList().block(Duration.ofSeconds(30));
+        assertThat(String.join("", parts)).isEqualTo("Sunny");
+        assertThat(tools.cities).containsExactly("Lima");
+        assertThat(engine.submitted).hasSize(2);
+    }
+
+    @Test
+    void withToolsPlainTextStaysContentAndAutoAddsNoConstraint() {
+        engine.script = r -> engine.text(r, "Hello", " there");
+        WeatherTools tools = new WeatherTools();
+        List<String> parts = ChatClient.create(model).prompt().user("Hi").tools(tools).stream().content()
+                .collectList().block(Duration.ofSeconds(30));
+        assertThat(String.join("", parts)).isEqualTo("Hello there");
+        assertThat(tools.cities).isEmpty();
+        assertThat(engine.submitted.get(0).params().constraint()).isNull();
+        assertThat(engine.promptText(0)).contains("currentWeather");
+    }
+
+    @Test
+    void toolChoiceNoneHidesTheTools() {
+        engine.script = r -> engine.text(r, "{\"name\": \"currentWeather\", \"parameters\": {\"city\": \"Paris\"}}");
+        WeatherTools tools = new WeatherTools();
+        String answer = ChatClient.create(model).prompt().user("Hi").tools(tools)
+                .options(EngineChatOptions.builder().toolChoice(ToolChoice.NONE)).call().content();
+        assertThat(answer).startsWith("{\"name\"");
+        assertThat(tools.cities).isEmpty();
+        assertThat(engine.promptText(0)).doesNotContain("currentWeather");
+    }
+
+    @Test
+    void aForcedChoiceWithoutItsToolIsRefused() {
+        assertThatThrownBy(() -> ChatClient.create(model).prompt().user("Hi").tools(new WeatherTools())
+                .options(EngineChatOptions.builder().toolChoice(ToolChoice.function("nope"))).call().content())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nope");
+        assertThatThrownBy(() -> ChatClient.create(model).prompt().user("Hi")
+                .options(EngineChatOptions.builder().toolChoice(ToolChoice.REQUIRED)).call().content())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least one tool");
+        assertThat(engine.submitted).isEmpty();
+    }
+
+    @Test
+    void nativeStructuredOutputSendsTheEntitySchemaAsTheConstraint() {
+        engine.script = r -> engine.text(r, "{\"city\": \"Paris\", ", "\"temperature\": 21}");
+        Weather w = ChatClient.builder(model).defaultAdvisors(AdvisorParams.ENABLE_NATIVE_STRUCTURED_OUTPUT).build()
+                .prompt().user("Weather in Paris?").options(EngineChatOptions.builder().seed(7L))
+                .call().entity(Weather.class);
+        assertThat(w).isEqualTo(new Weather("Paris", 21));
+        OutputConstraint.JsonSchema schema = (OutputConstraint.JsonSchema) engine.submitted.get(0).params().constraint();
+        assertThat(schema.schema().get("properties").get("temperature").get("type").asString()).isEqualTo("integer");
+        assertThat(engine.submitted.get(0).params().seed()).isEqualTo(7L);
+        // the schema is an engine constraint, not format instructions in the prompt
+        assertThat(engine.promptText(0)).doesNotContain("JSON Schema");
+    }
+
+    @Test
+    void aForcedToolTurnThenTheEntitySchema() {
+        script(List.of(engine.tokens("{\"name\": \"localTime\", \"parameters\": {\"city\": \"Rome\"}}")),
+                "{\"city\": \"Rome\", \"temperature\": 30}");
+        WeatherTools tools = new WeatherTools();
+        Weather w = ChatClient.builder(model).defaultAdvisors(AdvisorParams.ENABLE_NATIVE_STRUCTURED_OUTPUT).build()
+                .prompt().user("Rome?").tools(tools)
+                .options(EngineChatOptions.builder().toolChoice(ToolChoice.function("localTime")))
+                .call().entity(Weather.class);
+        assertThat(w).isEqualTo(new Weather("Rome", 30));
+        assertThat(tools.cities).containsExactly("time:Rome");
+        assertThat(engine.submitted.get(0).params().constraint()).isInstanceOf(OutputConstraint.ToolCalls.class);
+        assertThat(engine.submitted.get(1).params().constraint()).isInstanceOf(OutputConstraint.JsonSchema.class);
+    }
+
+    @Test
+    void withoutNativeStructuredOutputTheSchemaIsOnlyPromptText() {
+        engine.script = r -> engine.text(r, "{\"city\": \"Paris\", \"temperature\": 21}");
+        Weather w = ChatClient.create(model).prompt().user("Weather in Paris?").call().entity(Weather.class);
+        assertThat(w).isEqualTo(new Weather("Paris", 21));
+        assertThat(engine.submitted.get(0).params().constraint()).isNull();
+        assertThat(engine.promptText(0)).contains("JSON Schema");
+    }
+
+    @Test
+    void optionsMergeAsChatClientMergesThem() {
+        EngineChatOptions defaults = EngineChatOptions.builder().temperature(0.2).seed(1L)
+                .toolChoice(ToolChoice.REQUIRED).build();
+        EngineChatOptions merged = defaults.mutate()
+                .combineWith(EngineChatOptions.builder().seed(2L).outputSchema("{\"type\":\"object\"}")).build();
+        assertThat(merged.getTemperature()).isEqualTo(0.2);
+        assertThat(merged.getSeed()).isEqualTo(2L);
+        assertThat(merged.getToolChoice()).isEqualTo(ToolChoice.REQUIRED);
+        assertThat(merged.getOutputSchema()).isEqualTo("{\"type\":\"object\"}");
+        assertThat(merged.mutate().build()).isEqualTo(merged);
+        // a plain Spring AI builder sets the common options only
+        EngineChatOptions plain = defaults.mutate()
+                .combineWith(org.springframework.ai.chat.prompt.ChatOptions.builder().temperature(0.9)).build();
+        assertThat(plain.getTemperature()).isEqualTo(0.9);
+        assertThat(plain.getSeed()).isEqualTo(1L);
+        assertThat(model.getOptions()).isInstanceOf(EngineChatOptions.class);
+    }
+}
