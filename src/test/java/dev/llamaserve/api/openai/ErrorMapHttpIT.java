@@ -90,8 +90,10 @@ class ErrorMapHttpIT extends RealEngineWebTest {
                 {"\"n\":0", "n"},
                 {"\"tool_choice\":\"required\"", "tool_choice"},
                 {"\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}}", "tool_choice"},
-                {"\"response_format\":{\"type\":\"json_object\"}", "response_format"},
-                {"\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{}}", "response_format"},
+                {"\"response_format\":{\"type\":\"xml\"}", "response_format"},
+                {"\"response_format\":{\"type\":\"json_schema\"}", "response_format"},
+                {"\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"not\":{}}}}",
+                        "response_format"},
         };
         long steps = engine.stats().steps();
         for (String[] c : cases) {

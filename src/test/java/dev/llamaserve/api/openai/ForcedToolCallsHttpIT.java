@@ -1,0 +1,223 @@
+package dev.llamaserve.api.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
+import com.openai.client.OpenAIClient;
+import com.openai.core.JsonValue;
+import com.openai.models.FunctionDefinition;
+import com.openai.models.FunctionParameters;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.chat.completions.ChatCompletionMessageToolCall;
+import com.openai.models.chat.completions.ChatCompletionNamedToolChoice;
+import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
+import dev.langchain4j.agent.tool.ToolExecutionRequest;
+import dev.langchain4j.agent.tool.ToolSpecification;
+import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.ToolChoice;
+import dev.langchain4j.model.chat.request.json.JsonObjectSchema;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.ai.chat.messages.AssistantMessage;
+import org.springframework.ai.chat.model.ChatResponse;
+import org.springframework.ai.chat.prompt.Prompt;
+import org.springframework.ai.openai.OpenAiChatModel;
+import org.springframework.ai.openai.OpenAiChatOptions;
+import org.springframework.ai.openai.setup.OpenAiSetup;
+import org.springframework.ai.tool.function.FunctionToolCallback;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * {@code tool_choice} "required" and a named function on the REAL engine with the random-weight demo checkpoint
+ * at temperature 1.0: the output is always tool calls in Llama 3.1's JSON form, whose arguments are valid for
+ * the tool's parameters schema (networknt), answered as {@code tool_calls} with finish_reason
+ * {@code tool_calls}, streamed and not; and three real clients read them: Spring AI's OpenAiChatModel,
+ * LangChain4j's OpenAiChatModel and the OpenAI Java SDK (openai-java-core, the SDK under Spring AI).
+ */
+class ForcedToolCallsHttpIT extends RealEngineWebTest {
+
+    private static final SchemaRegistry REGISTRY = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
+    private static final String WEATHER = "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\","
+            + "\"maxLength\":10},\"unit\":{\"enum\":[\"celsius\",\"fahrenheit\"]}},\"required\":[\"city\",\"unit\"],"
+            + "\"additionalProperties\":false}";
+    private static final String TIME = "{\"type\":\"object\",\"properties\":{\"zone\":{\"enum\":[\"UTC\",\"CET\"]},"
+            + "\"offset\":{\"type\":\"integer\",\"minimum\":-12,\"maximum\":14}},\"required\":[\"zone\"],"
+            + "\"additionalProperties\":false}";
+    private static final int MAX_TOKENS = 200;
+    private static final Duration SLOW = Duration.ofMinutes(10);
+
+    private static String tools() {
+        return "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"Weather\","
+                + "\"parameters\":" + WEATHER + "}},{\"type\":\"function\",\"function\":{\"name\":\"get_time\","
+                + "\"parameters\":" + TIME + "}}]";
+    }
+
+    private static void assertValidCall(String name, String arguments) {
+        assertThat(name).isIn("get_weather", "get_time");
+        JsonNode schema = json(name.equals("get_weather") ? WEATHER : TIME);
+        assertThat(REGISTRY.getSchema(schema).validate(arguments, InputFormat.JSON)).as("%s(%s)", name, arguments)
+                .isEmpty();
+    }
+
+    /**
+     * The calls of a non-streamed answer, checked; returns the function names, none when max_tokens cut the
+     * call short (finish_reason length: the text is then the unfinished call, as content).
+     */
+    private static List<String> calls(JsonNode body) {
+        JsonNode choice = body.get("choices").get(0);
+        if (choice.get("finish_reason").asString().equals("length")) {
+            assertThat(choice.get("message").get("content").asString()).startsWith("{");
+            return List.of();
+        }
+        assertThat(choice.get("finish_reason").asString()).as(body.toString()).isEqualTo("tool_calls");
+        List<String> names = new ArrayList<>();
+        for (JsonNode call : choice.get("message").get("tool_calls")) {
+            assertThat(call.get("type").asString()).isEqualTo("function");
+            assertThat(call.get("id").asString()).startsWith("call_");
+            assertValidCall(call.get("function").get("name").asString(), call.get("function").get("arguments").asString());
+            names.add(call.get("function").get("name").asString());
+        }
+        assertThat(names).isNotEmpty();
+        return names;
+    }
+
+    /** As {@link #calls} for an SSE answer. */
+    private static List<String> streamedCalls(String body) {
+        String finish = null;
+        List<String> names = new ArrayList<>();
+        for (String data : Sse.data(body)) {
+            if (data.equals("[DONE]")) {
+                continue;
+            }
+            JsonNode choice = json(data).get("choices").get(0);
+            if (choice.get("delta").has("tool_calls")) {
+                for (JsonNode call : choice.get("delta").get("tool_calls")) {
+                    assertValidCall(call.get("function").get("name").asString(),
+                            call.get("function").get("arguments").asString());
+                    names.add(call.get("function").get("name").asString());
+                }
+            }
+            if (choice.hasNonNull("finish_reason")) {
+                finish = choice.get("finish_reason").asString();
+            }
+        }
+        assertThat(finish).as(body).isIn("tool_calls", "length");
+        assertThat(names.isEmpty()).as(body).isEqualTo(finish.equals("length"));
+        return names;
+    }
+
+    @Test
+    void namedFunctionIsCalledStreamedAndNot() throws Exception {
+        int complete = 0;
+        for (long seed = 0; seed < 2; seed++) {
+            String extra = "\"temperature\":1.0,\"seed\":" + seed + ",\"max_tokens\":" + MAX_TOKENS + "," + tools()
+                    + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_time\"}}";
+            List<String> plain = calls(json(post("/v1/chat/completions", chat(extra), SLOW).body()));
+            List<String> streamed = streamedCalls(post("/v1/chat/completions", chat(extra + ",\"stream\":true"), SLOW).body());
+            for (List<String> names : List.of(plain, streamed)) {
+                if (!names.isEmpty()) {
+                    assertThat(names).containsExactly("get_time");
+                    complete++;
+                }
+            }
+        }
+        assertThat(complete).as("calls completed within %d tokens", MAX_TOKENS).isPositive();
+    }
+
+    @Test
+    void requiredCallsOneOrMoreToolsInParallelOrOneWithout() throws Exception {
+        String required = "\"temperature\":1.0,\"max_tokens\":" + MAX_TOKENS + "," + tools() + ",\"tool_choice\":\"required\"";
+        assertThat(calls(json(post("/v1/chat/completions", chat(required + ",\"seed\":1,\"parallel_tool_calls\":false"),
+                SLOW).body())).size()).isLessThanOrEqualTo(1);
+        int most = 0;
+        for (long seed = 0; seed < 8 && most < 2; seed++) { // until an answer holds several calls (each is checked)
+            List<String> names = calls(json(post("/v1/chat/completions", chat(required + ",\"seed\":" + seed),
+                    SLOW).body()));
+            most = Math.max(most, names.size());
+        }
+        assertThat(most).as("with parallel_tool_calls an answer may hold several calls").isGreaterThan(1);
+    }
+
+    @Test
+    void springAiReadsTheForcedCall() {
+        FunctionToolCallback<Map<String, Object>, String> tool = FunctionToolCallback
+                .builder("get_weather", (Map<String, Object> m) -> "sunny")
+                .description("Weather")
+                .inputType(Map.class)
+                .inputSchema(WEATHER)
+                .build();
+        OpenAiChatModel model = OpenAiChatModel.builder()
+                .options(OpenAiChatOptions.builder().baseUrl(baseUrl() + "/v1").apiKey("not-needed").model(MODEL)
+                        .temperature(1.0).maxTokens(MAX_TOKENS).timeout(Duration.ofMinutes(5)).build())
+                .build();
+        OpenAiChatOptions options = OpenAiChatOptions.builder().model(MODEL).toolCallbacks(List.of(tool))
+                .toolChoice("required").parallelToolCalls(false).seed(5).build();
+        ChatResponse response = model.call(new Prompt("Weather in Paris?", options));
+        List<AssistantMessage.ToolCall> calls = response.getResult().getOutput().getToolCalls();
+        assertThat(calls).isNotEmpty();
+        for (AssistantMessage.ToolCall c : calls) {
+            assertThat(c.name()).isEqualTo("get_weather");
+            assertValidCall(c.name(), c.arguments());
+        }
+        assertThat(response.getResult().getMetadata().getFinishReason()).isEqualToIgnoringCase("tool_calls");
+    }
+
+    @Test
+    void langChain4jReadsTheRequiredCall() {
+        dev.langchain4j.model.openai.OpenAiChatModel model = dev.langchain4j.model.openai.OpenAiChatModel.builder()
+                .baseUrl(baseUrl() + "/v1").apiKey("not-needed").modelName(MODEL).temperature(1.0)
+                .maxTokens(MAX_TOKENS).timeout(Duration.ofMinutes(5)).seed(5).parallelToolCalls(false).build();
+        ToolSpecification spec = ToolSpecification.builder().name("get_time").description("Time")
+                .parameters(JsonObjectSchema.builder().addEnumProperty("zone", List.of("UTC", "CET"))
+                        .addIntegerProperty("offset").required("zone").build())
+                .build();
+        var response = model.chat(ChatRequest.builder().messages(UserMessage.from("Time?")).toolSpecifications(spec)
+                .toolChoice(ToolChoice.REQUIRED).build());
+        List<ToolExecutionRequest> calls = response.aiMessage().toolExecutionRequests();
+        assertThat(calls).isNotEmpty();
+        for (ToolExecutionRequest c : calls) {
+            assertThat(c.name()).isEqualTo("get_time");
+            JsonNode args = json(c.arguments());
+            assertThat(args.get("zone").asString()).isIn("UTC", "CET");
+        }
+        assertThat(response.finishReason().name()).isEqualTo("TOOL_EXECUTION");
+    }
+
+    @Test
+    void openAiJavaSdkReadsTheNamedCall() {
+        OpenAIClient client = OpenAiSetup.setupSyncClient(baseUrl() + "/v1", "not-needed", null, null, null, null,
+                false, false, MODEL, Duration.ofMinutes(5), 0, null, Map.of(), ObservationRegistry.NOOP,
+                new SimpleMeterRegistry(), List.of());
+        FunctionParameters.Builder params = FunctionParameters.builder();
+        json(WEATHER).properties().forEach(e -> params.putAdditionalProperty(e.getKey(),
+                JsonValue.from(OpenAiJson.MAPPER.convertValue(e.getValue(), Object.class))));
+        ChatCompletionCreateParams request = ChatCompletionCreateParams.builder()
+                .model(MODEL)
+                .addUserMessage("Weather in Paris?")
+                .temperature(1.0)
+                .seed(7L)
+                .maxCompletionTokens((long) MAX_TOKENS)
+                .addFunctionTool(FunctionDefinition.builder().name("get_weather").parameters(params.build()).build())
+                .toolChoice(ChatCompletionToolChoiceOption.ofNamedToolChoice(ChatCompletionNamedToolChoice.builder()
+                        .function(ChatCompletionNamedToolChoice.Function.builder().name("get_weather").build())
+                        .build()))
+                .build();
+        ChatCompletion completion = client.chat().completions().create(request);
+        ChatCompletion.Choice choice = completion.choices().get(0);
+        assertThat(choice.finishReason()).isEqualTo(ChatCompletion.Choice.FinishReason.TOOL_CALLS);
+        List<ChatCompletionMessageToolCall> calls = choice.message().toolCalls().orElseThrow();
+        assertThat(calls).hasSize(1);
+        var fn = calls.get(0).asFunction().function();
+        assertThat(fn.name()).isEqualTo("get_weather");
+        assertValidCall(fn.name(), fn.arguments());
+    }
+}
