@@ -48,11 +48,20 @@ public final class LlamaModel implements CausalLm {
     static final boolean CPU_BF16_PAD_SINGLE_ROW =
             Boolean.parseBoolean(System.getProperty("llamaserve.cpuBf16PadSingleRow", "true"));
 
+    /**
+     * On the CPU in bfloat16, int8 weights go through {@code torch._weight_int8pack_mm} (reads 1 byte per weight)
+     * up to this many rows, and are widened to bf16 for the GEMM above (prefill), where the AVX-512 bf16 GEMM
+     * beats the int8 kernel, whose cost grows with the rows (see Int8KernelBenchmark).
+     */
+    static final int CPU_INT8_PACK_MAX_ROWS = Integer.getInteger("llamaserve.cpuInt8PackMaxRows", 64);
+
     static final boolean GRAPH_OPTIMIZER = Boolean.getBoolean("llamaserve.graphOptimizer");
 
     private final ModelConfig config;
     private final DevicePlanner.DeviceInfo device;
     private final ComputeDType dtype;
+    private final Quantization quantization;
+    private final boolean int8Pack;           // int8 weights through _weight_int8pack_mm for few rows
     private final int kvSlots;
     private final int maxChunkTokens;
     private final PtNDManager manager;
@@ -65,12 +74,15 @@ public final class LlamaModel implements CausalLm {
     private final IValue invFreqArg;
     private boolean closed;
 
-    private LlamaModel(ModelConfig config, DevicePlanner.DeviceInfo device, ComputeDType dtype, int kvSlots,
-                       int maxChunkTokens, PtNDManager manager, PtSymbolBlock module, Map<String, PtNDArray> weights,
-                       List<PtNDArray> kvCaches, PtNDArray invFreq) {
+    private LlamaModel(ModelConfig config, DevicePlanner.DeviceInfo device, ComputeDType dtype,
+                       Quantization quantization, int kvSlots, int maxChunkTokens, PtNDManager manager,
+                       PtSymbolBlock module, Map<String, PtNDArray> weights, List<PtNDArray> kvCaches,
+                       PtNDArray invFreq) {
         this.config = config;
         this.device = device;
         this.dtype = dtype;
+        this.quantization = quantization;
+        this.int8Pack = usesInt8Pack(quantization, dtype, device);
         this.kvSlots = kvSlots;
         this.maxChunkTokens = maxChunkTokens;
         this.manager = manager;
@@ -109,14 +121,19 @@ public final class LlamaModel implements CausalLm {
         DevicePlanner.DeviceInfo device = DevicePlanner.resolve(options.device());
         ComputeDType dtype = resolveDType(options.dtype(), device);
         LoadListener l = listener == null ? LoadListener.NONE : listener;
-        log.info("Loading {} ({} layers, hidden {}) on {} in {}", checkpoint.directory(), c.numHiddenLayers(),
-                c.hiddenSize(), device, dtype.optionName());
+        Quantization quantization = options.quantization();
+        log.info("Loading {} ({} layers, hidden {}) on {} in {}{}", checkpoint.directory(), c.numHiddenLayers(),
+                c.hiddenSize(), device, dtype.optionName(),
+                quantization == Quantization.NONE ? "" : ", weights quantized to " + quantization.optionName());
 
         DevicePlanner.explainCudaProbe();
         PtNDManager manager = (PtNDManager) NDManager.newBaseManager(device.djlDevice(), "PyTorch");
         List<PtNDArray> caches = new ArrayList<>();
         try {
             PtSymbolBlock module = TorchScriptArchive.load(manager, SCRIPT, SCRIPT_CLASS);
+            if (usesInt8Pack(quantization, dtype, device)) {
+                probeInt8Pack(module, dtype, device);
+            }
             // Read shard by shard in file order for sequential I/O; the step finds each weight by its name.
             List<TensorInfo> io = new ArrayList<>(checkpoint.tensors().values());
             io.sort(Comparator.comparing((TensorInfo t) -> checkpoint.shards().indexOf(t.file()))
@@ -126,16 +143,23 @@ public final class LlamaModel implements CausalLm {
                 leftInShard.merge(t.file(), 1, Integer::sum);
             }
             Map<String, PtNDArray> loaded = new HashMap<>();
+            Map<String, PtNDArray> scales = new HashMap<>();   // "<name>_scale" of each int8 weight
             long bytesTotal = checkpoint.totalBytes();
             long bytesDone = 0;
-            long weightBytes = 0;
+            long weightBytes = quantization.weightBytes(c, dtype.bytes());
             int shardsDone = 0;
             try (PtNDManager cpu = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
                 for (int i = 0; i < io.size(); i++) {
                     TensorInfo t = io.get(i);
-                    loaded.put(t.name(), toCompute(module, manager, cpu, t, dtype, device));
+                    if (quantization.quantizes(t.name())) {
+                        loaded.put(t.name(), toInt8(module, manager, cpu, t, t.name(), scales, dtype, device));
+                    } else {
+                        loaded.put(t.name(), toCompute(module, manager, cpu, t, dtype, device));
+                    }
+                    if (c.tieWordEmbeddings() && t.name().equals(EMBED_TOKENS) && quantization.quantizes(LM_HEAD)) {
+                        scales.put(LM_HEAD, toInt8(module, manager, cpu, t, LM_HEAD, scales, dtype, device));
+                    }
                     bytesDone += t.byteLength();
-                    weightBytes += t.elementCount() * dtype.bytes();
                     if (leftInShard.merge(t.file(), -1, Integer::sum) == 0) {
                         shardsDone++;
                     }
@@ -144,6 +168,7 @@ public final class LlamaModel implements CausalLm {
                 }
             }
             Map<String, PtNDArray> weights = stepWeights(c, loaded);
+            weights.putAll(scales);   // with tied embeddings and an int8 lm_head, its own int8 copy replaces embed_tokens
             int slots = options.kvCacheTokens();
             for (int i = 0; i < 2 * c.numHiddenLayers(); i++) {
                 try (IValue r = IValueUtils.runMethod(module, "new_cache", IValue.from((long) slots),
@@ -155,11 +180,13 @@ public final class LlamaModel implements CausalLm {
             double[] inv = c.ropeScaling().inverseFrequencies(c.ropeTheta(), c.headDim());
             PtNDArray invFreq = (PtNDArray) manager.create(inv);   // [D/2] float64
             long kvBytes = (long) slots * c.kvElementsPerToken() * dtype.bytes();
-            LlamaModel m = new LlamaModel(c, device, dtype, slots, options.maxChunkTokens(), manager, module,
+            LlamaModel m = new LlamaModel(c, device, dtype, quantization, slots, options.maxChunkTokens(), manager, module,
                     weights, caches, invFreq);
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
-            log.info("Loaded {} tensors ({} MiB as {}) and a KV pool of {} slots ({} MiB) on {} in {} ms",
-                    io.size(), weightBytes >> 20, dtype.optionName(), slots, kvBytes >> 20,
+            log.info("Loaded {} tensors ({} MiB as {}{}) and a KV pool of {} slots ({} MiB) on {} in {} ms",
+                    io.size(), weightBytes >> 20, dtype.optionName(),
+                    quantization == Quantization.NONE ? "" : " with " + quantization.optionName() + " linears",
+                    slots, kvBytes >> 20,
                     device.torchDevice(), took.toMillis());
             l.loaded(new LoadListener.Summary(device, dtype, weightBytes, kvBytes, slots, took));
             return m;
@@ -208,6 +235,51 @@ public final class LlamaModel implements CausalLm {
                      IValue.from(device.torchDevice()))) {
             return r.toTensor(manager);                    // [..., n] compute dtype on the device
         }
+    }
+
+    /**
+     * Quantizes a weight to int8 inside libtorch ({@code to_int8}): returns {@code q} [out, in] int8 and puts its
+     * scales [out] (compute dtype) into {@code scales} under {@code stepName + "_scale"}.
+     */
+    private static PtNDArray toInt8(PtSymbolBlock module, PtNDManager manager, PtNDManager cpu, TensorInfo t,
+                                    String stepName, Map<String, PtNDArray> scales, ComputeDType dtype,
+                                    DevicePlanner.DeviceInfo device) {
+        if (t.shape().length != 2) {
+            throw new IllegalStateException(t.name() + ": int8 quantization needs an [out, in] weight, shape "
+                    + java.util.Arrays.toString(t.shape()));
+        }
+        ByteBuffer bytes = Checkpoint.map(t);
+        long[] rawShape = {t.shape()[0], t.shape()[1] * t.dtype().bytes()};
+        try (PtNDArray raw = (PtNDArray) cpu.create(bytes, new Shape(rawShape), DataType.UINT8);   // [out, in*bytes] u8
+             IValue rawArg = IValue.from(raw);
+             IValue r = IValueUtils.runMethod(module, "to_int8", rawArg,
+                     IValue.from((long) ComputeDType.torchCode(t.dtype())), IValue.from((long) dtype.torchCode()),
+                     IValue.from(device.torchDevice()))) {
+            PtNDArray[] qs = r.toTensorArray(manager);    // [q [out, in] int8, scale [out]]
+            scales.put(stepName + Quantization.SCALE_SUFFIX, qs[1]);
+            return qs[0];
+        }
+    }
+
+    /** int8 weights take {@code _weight_int8pack_mm} for few rows on the CPU in bf16; elsewhere they are widened. */
+    private static boolean usesInt8Pack(Quantization q, ComputeDType dtype, DevicePlanner.DeviceInfo device) {
+        return q != Quantization.NONE && device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16;
+    }
+
+    private static void probeInt8Pack(PtSymbolBlock module, ComputeDType dtype, DevicePlanner.DeviceInfo device) {
+        try (IValue r = IValueUtils.runMethod(module, "int8_pack_probe", IValue.from((long) dtype.torchCode()),
+                IValue.from(device.torchDevice()))) {
+            // ran: the kernel is there
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(Quantization.PROPERTY + ": this libtorch has no int8 weight kernel"
+                    + " (torch._weight_int8pack_mm) for " + dtype.optionName() + " on " + device.torchDevice()
+                    + " (" + e.getMessage().lines().findFirst().orElse("") + "); set " + Quantization.PROPERTY
+                    + "=none", e);
+        }
+    }
+
+    public Quantization quantization() {
+        return quantization;
     }
 
     @Override
@@ -297,10 +369,16 @@ public final class LlamaModel implements CausalLm {
         }
     }
 
-    /** How {@code llama_step.py}'s {@code linear} multiplies this step: 0 as is, 1 widened to float32, 2 one row padded to two. */
+    /**
+     * How {@code llama_step.py}'s {@code linear} multiplies this step: 0 as is, 1 widened to float32, 2 one row
+     * padded to two, 3 int8 weights through {@code _weight_int8pack_mm} (float weights as 2).
+     */
     private long linearMode(int rows) {
         if (device.kind() != DevicePlanner.Kind.CPU) {
             return 0;
+        }
+        if (int8Pack && rows <= CPU_INT8_PACK_MAX_ROWS) {
+            return 3;
         }
         if (dtype == ComputeDType.FLOAT16 && rows >= CPU_FP16_UPCAST_ROWS) {
             return 1;

@@ -10,8 +10,10 @@ import java.util.Locale;
  * @param dtype compute dtype: {@code auto}, {@code float32}, {@code float16} or {@code bfloat16}
  * @param kvCacheTokens token slots of the KV pool (per layer)
  * @param maxChunkTokens most new tokens one step may carry (callers chunk long prompts to this)
+ * @param quantization weight quantization made at load ({@code llm.model.quantization})
  */
-public record ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens) {
+public record ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens,
+                           Quantization quantization) {
 
     public ModelOptions {
         device = device == null ? "auto" : device.trim().toLowerCase(Locale.ROOT);
@@ -28,6 +30,12 @@ public record ModelOptions(String device, String dtype, int kvCacheTokens, int m
         if (maxChunkTokens <= 0) {
             throw new IllegalArgumentException("maxChunkTokens must be positive, was " + maxChunkTokens);
         }
+        quantization = quantization == null ? Quantization.NONE : quantization;
+    }
+
+    /** Weights unquantized. */
+    public ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens) {
+        this(device, dtype, kvCacheTokens, maxChunkTokens, Quantization.NONE);
     }
 
     public static ModelOptions of(String device, String dtype, int kvCacheTokens) {

@@ -98,7 +98,7 @@ class LlamaModelParityIT {
      * Feeds {@code ids} as prefill chunks of ≤ {@link #CHUNK} up to {@code prefillLen}, then one token per step;
      * returns the logits of {@code wanted} positions, in order.
      */
-    private static float[] run(LlamaModel m, int[] ids, int prefillLen, int[] wanted) {
+    static float[] run(LlamaModel m, int[] ids, int prefillLen, int[] wanted) {
         float[] out = new float[wanted.length * VOCAB];
         int w = 0;
         int start = 0;
@@ -248,7 +248,7 @@ class LlamaModelParityIT {
         return m;
     }
 
-    private static int argmax(float[] v, int offset) {
+    static int argmax(float[] v, int offset) {
         int best = 0;
         for (int i = 1; i < VOCAB; i++) {
             if (v[offset + i] > v[offset + best]) {
@@ -258,7 +258,7 @@ class LlamaModelParityIT {
         return best;
     }
 
-    private static int argmax(double[] v) {
+    static int argmax(double[] v) {
         int best = 0;
         for (int i = 1; i < v.length; i++) {
             if (v[i] > v[best]) {
@@ -268,7 +268,7 @@ class LlamaModelParityIT {
         return best;
     }
 
-    private static double margin(double[] v) {
+    static double margin(double[] v) {
         double top1 = Double.NEGATIVE_INFINITY;
         double top2 = Double.NEGATIVE_INFINITY;
         for (double x : v) {
