@@ -49,7 +49,7 @@ class Int8KernelBenchmark {
             k = TorchScriptArchive.load(m, "/dev/llamaserve/engine/model/int8_kernels.py", "Int8Kernels");
             step = TorchScriptArchive.load(m, LlamaModel.SCRIPT, LlamaModel.SCRIPT_CLASS);
             int[][] shapes = {{8192, 2048}, {2048, 8192}};
-            int[] ms = {1, 2, 4, 16, 64, 128, 256, 512};
+            int[] ms = Integer.getInteger("bench.m", 0) > 0 ? new int[] {Integer.getInteger("bench.m")} : new int[] {1, 2, 4, 16, 64, 128, 256, 512};
             for (int[] sh : shapes) {
                 PtNDArray wb = call(k, "rand", IValue.from((long) sh[0]), IValue.from((long) sh[1]), IValue.from(15L));
                 PtNDArray wf = call(k, "rand", IValue.from((long) sh[0]), IValue.from((long) sh[1]), IValue.from(6L));
@@ -63,7 +63,8 @@ class Int8KernelBenchmark {
                     PtNDArray xb = call(k, "rand", IValue.from((long) mm), IValue.from((long) sh[1]), IValue.from(15L));
                     PtNDArray xf = call(k, "rand", IValue.from((long) mm), IValue.from((long) sh[1]), IValue.from(6L));
                     int n = mm >= 512 ? 2 : 10;
-                    String[] names = {"bf16 linear", "bf16 pad2", "int8pack", "deq bf16", "convert only", "fbgemm dynamic"};
+                    String[] names = {"bf16 linear", "bf16 pad2", "int8pack", "deq bf16", "convert only", "fbgemm dynamic",
+                        "conv via f32", "conv by mul", "deq mul", "deq via f32"};
                     double[] best = new double[names.length];
                     java.util.Arrays.fill(best, Double.MAX_VALUE);
                     for (int rep = 0; rep < 5; rep++) {
@@ -74,6 +75,10 @@ class Int8KernelBenchmark {
                             time("mm_deq", xb, new PtNDArray[] {qs[0], sb}, n),
                             time("conv", xb, new PtNDArray[] {qs[0]}, n),
                             mm == 1 || mm == 512 ? time("mm_dyn", xf, new PtNDArray[] {qs[0], qs[1]}, n) : Double.NaN,
+                            time("conv_f32", xb, new PtNDArray[] {qs[0]}, n),
+                            time("conv_mul", xb, new PtNDArray[] {qs[0], sb}, n),
+                            time("mm_deq_mul", xb, new PtNDArray[] {qs[0], sb}, n),
+                            time("mm_deq_f32", xb, new PtNDArray[] {qs[0], sb}, n),
                         };
                         for (int i = 0; i < t.length; i++) best[i] = Math.min(best[i], t[i]);
                     }

@@ -23,6 +23,26 @@ class Int8Kernels(Module):
     for i in range(n - 1):
       y = torch.to(q, x.dtype)
     return y
+  def conv_f32(self: __torch__.Int8Kernels, x: Tensor, q: Tensor, n: int) -> Tensor:
+    y = torch.to(torch.to(q, 6), x.dtype)
+    for i in range(n - 1):
+      y = torch.to(torch.to(q, 6), x.dtype)
+    return y
+  def conv_mul(self: __torch__.Int8Kernels, x: Tensor, q: Tensor, s: Tensor, n: int) -> Tensor:
+    y = q * torch.unsqueeze(s, 1)
+    for i in range(n - 1):
+      y = q * torch.unsqueeze(s, 1)
+    return y
+  def mm_deq_mul(self: __torch__.Int8Kernels, x: Tensor, q: Tensor, s: Tensor, n: int) -> Tensor:
+    y = torch.linear(x, q * torch.unsqueeze(s, 1))
+    for i in range(n - 1):
+      y = torch.linear(x, q * torch.unsqueeze(s, 1))
+    return y
+  def mm_deq_f32(self: __torch__.Int8Kernels, x: Tensor, q: Tensor, s: Tensor, n: int) -> Tensor:
+    y = torch.linear(x, torch.to(torch.to(q, 6), x.dtype)) * s
+    for i in range(n - 1):
+      y = torch.linear(x, torch.to(torch.to(q, 6), x.dtype)) * s
+    return y
   def mm_f32(self: __torch__.Int8Kernels, x: Tensor, w: Tensor, n: int) -> Tensor:
     y = torch.linear(x.float(), w)
     for i in range(n - 1):
