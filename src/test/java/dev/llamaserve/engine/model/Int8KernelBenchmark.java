@@ -54,10 +54,12 @@ class Int8KernelBenchmark {
                 PtNDArray wb = call(k, "rand", IValue.from((long) sh[0]), IValue.from((long) sh[1]), IValue.from(15L));
                 PtNDArray wf = call(k, "rand", IValue.from((long) sh[0]), IValue.from((long) sh[1]), IValue.from(6L));
                 PtNDArray[] qs;
-                try (IValue r = IValueUtils.runMethod(step, "quantize_int8", IValue.from(wb), IValue.from("cpu"))) {
+                PtNDArray raw = call(k, "raw", IValue.from(wb));
+                try (IValue r = IValueUtils.runMethod(step, "to_int8", IValue.from(raw), IValue.from(15L), IValue.from(15L),
+                        IValue.from("cpu"))) {
                     qs = r.toTensorArray(m);
                 }
-                PtNDArray sb = call(k, "to_bf16", IValue.from(qs[1]));
+                PtNDArray sb = qs[1];
                 long p0 = System.nanoTime(); try (IValue r = IValueUtils.runMethod(k, "prepack_only", IValue.from(qs[0]), IValue.from(qs[1]))) {} System.out.printf("prepack %.1f ms%n", (System.nanoTime() - p0) / 1e6);
                 for (int mm : ms) {
                     PtNDArray xb = call(k, "rand", IValue.from((long) mm), IValue.from((long) sh[1]), IValue.from(15L));

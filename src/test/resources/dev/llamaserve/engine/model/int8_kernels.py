@@ -5,6 +5,9 @@ class Int8Kernels(Module):
   def rand(self: __torch__.Int8Kernels, rows: int, cols: int, dtype: int) -> Tensor:
     # -> [rows, cols] ~ N(0, 0.02) in dtype, the scale of Llama's linear weights
     return torch.to(torch.randn([rows, cols]) * 0.02, dtype)
+  def raw(self: __torch__.Int8Kernels, w: Tensor) -> Tensor:
+    # w: [out, in] bf16 -> [out, in * 2] uint8, as the loader hands checkpoint bytes to to_int8
+    return torch.view_copy(w, dtype=0)
   def to_bf16(self: __torch__.Int8Kernels, x: Tensor) -> Tensor:
     return torch.to(x, 15)
   def mm_plain(self: __torch__.Int8Kernels, x: Tensor, w: Tensor, n: int) -> Tensor:
