@@ -21,7 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
  * noisy: compare minima, and rerun.
  *
  * <p>Run: {@code ./mvnw -B -Pbench verify -Dtest=LlamaModelBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
- * (dtypes: {@code -Dbench.dtypes=float32,float16,bfloat16}; threads: {@code -Dai.djl.pytorch.num_threads=1}).
+ * (dtypes: {@code -Dbench.dtypes=float32,float16,bfloat16}; threads: {@code -Dai.djl.pytorch.num_threads=1};
+ * weight quantization, each dtype with each: {@code -Dbench.quantizations=none,int8}, the decode line then says
+ * the weight bytes read per second by a batch-1 step).
  */
 @Tag("bench")
 class LlamaModelBenchmark {
@@ -40,7 +42,9 @@ class LlamaModelBenchmark {
                 (System.nanoTime() - w0) / 1e9);
         try {
             for (String dtype : System.getProperty("bench.dtypes", "float32,float16,bfloat16").split(",")) {
-                measure(dir, dtype.trim());
+                for (String q : System.getProperty("bench.quantizations", "none").split(",")) {
+                    measure(dir, dtype.trim(), Quantization.parse(q));
+                }
             }
         } finally {
             try (Stream<Path> files = Files.walk(dir)) {
@@ -49,7 +53,7 @@ class LlamaModelBenchmark {
         }
     }
 
-    private static void measure(Path dir, String dtype) {
+    private static void measure(Path dir, String dtype, Quantization quantization) {
         long t0 = System.nanoTime();
         Checkpoint ck = Checkpoint.open(dir);
         long[] weightBytes = new long[1];
@@ -63,7 +67,7 @@ class LlamaModelBenchmark {
                 weightBytes[0] = s.weightBytes();
             }
         };
-        try (LlamaModel m = LlamaModel.load(ck, new ModelOptions("cpu", dtype, 4096, 512), listener)) {
+        try (LlamaModel m = LlamaModel.load(ck, new ModelOptions("cpu", dtype, 4096, 512, quantization), listener)) {
             double loadS = (System.nanoTime() - t0) / 1e9;
             SplittableRandom rnd = new SplittableRandom(7);
             int[] prompt = rnd.ints(128, 0, 128000).toArray();
@@ -80,11 +84,14 @@ class LlamaModelBenchmark {
             int[] chunk = rnd.ints(512, 0, 128000).toArray();
             double prefill512 = time(() -> m.forward(ForwardBatch.contiguous(chunk, 1024, false)), 1);
             double decode8 = time(() -> m.forward(decodeBatch(8, 1024 + 512)), 2);
-            System.out.printf("bench %-8s: load %.1f s (%.2f GB weights), prefill 128 tok %.2f s = %.1f tok/s, "
-                            + "prefill 512-chunk %.1f tok/s, decode batch 1 (after 128) %.0f ms/step median (min %.0f) = %.2f tok/s, "
-                            + "decode batch 8 %.0f ms/step = %.1f tok/s%n",
-                    dtype, loadS, weightBytes[0] / 1e9, prefill128, 128 / prefill128, 512 / prefill512,
-                    decode[4] * 1e3, decode[0] * 1e3, 1 / decode[4], decode8 * 1e3, 8 / decode8);
+            double decode16 = time(() -> m.forward(decodeBatch(16, 256)), 2);
+            System.out.printf("bench %-8s %-12s: load %.1f s (%.2f GB weights), prefill 128 tok %.2f s = %.1f tok/s, "
+                            + "prefill 512-chunk %.1f tok/s, decode batch 1 (after 128) %.0f ms/step median (min %.0f) = %.2f tok/s"
+                            + " (weights read at %.1f GB/s at the min), decode batch 8 %.0f ms/step = %.1f tok/s, "
+                            + "decode batch 16 %.0f ms/step = %.1f tok/s%n",
+                    dtype, quantization.optionName(), loadS, weightBytes[0] / 1e9, prefill128, 128 / prefill128,
+                    512 / prefill512, decode[4] * 1e3, decode[0] * 1e3, 1 / decode[4], weightBytes[0] / 1e9 / decode[0],
+                    decode8 * 1e3, 8 / decode8, decode16 * 1e3, 16 / decode16);
         }
     }
 

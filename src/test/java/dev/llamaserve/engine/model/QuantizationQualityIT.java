@@ -97,12 +97,7 @@ class QuantizationQualityIT {
     }
 
     private JsonNode testCase(String name) {
-        for (JsonNode c : reference.get("cases")) {
-            if (c.get("name").asString().equals(name)) {
-                return c;
-            }
-        }
-        throw new IllegalStateException("no case " + name);
+        return TinyFixture.testCase(reference, name);
     }
 
     /** max and mean |Δlogprob| over every vocabulary entry of the rows seen; argmax checked where the margin is clear. */

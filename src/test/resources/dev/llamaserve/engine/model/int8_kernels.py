@@ -8,8 +8,6 @@ class Int8Kernels(Module):
   def raw(self: __torch__.Int8Kernels, w: Tensor) -> Tensor:
     # w: [out, in] bf16 -> [out, in * 2] uint8, as the loader hands checkpoint bytes to to_int8
     return torch.view_copy(w, dtype=0)
-  def to_bf16(self: __torch__.Int8Kernels, x: Tensor) -> Tensor:
-    return torch.to(x, 15)
   def mm_plain(self: __torch__.Int8Kernels, x: Tensor, w: Tensor, n: int) -> Tensor:
     # x: [M, K]; w: [N, K] -> [M, N], n times
     y = torch.linear(x, w)
@@ -45,11 +43,6 @@ class Int8Kernels(Module):
     y = torch.linear(x, torch.to(torch.to(q, 6), x.dtype)) * s
     for i in range(n - 1):
       y = torch.linear(x, torch.to(torch.to(q, 6), x.dtype)) * s
-    return y
-  def mm_f32(self: __torch__.Int8Kernels, x: Tensor, w: Tensor, n: int) -> Tensor:
-    y = torch.linear(x.float(), w)
-    for i in range(n - 1):
-      y = torch.linear(x.float(), w)
     return y
   def mm_pack(self: __torch__.Int8Kernels, x: Tensor, q: Tensor, s: Tensor, n: int) -> Tensor:
     # x: [M, K] bf16/f32; q: [N, K] int8; s: [N] x.dtype -> [M, N]
