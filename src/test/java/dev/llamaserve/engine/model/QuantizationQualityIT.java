@@ -111,12 +111,12 @@ class QuantizationQualityIT {
             assertThat(logits).hasSize(positions.length * VOCAB);
             for (int r = 0; r < positions.length; r++) {
                 double[] ref = TinyFixture.doubles(c.get("logits").get(r));
-                double[] refLp = logSoftmax(ref, 0);
+                double[] refLp = logSoftmax(ref);
                 double[] ours = new double[VOCAB];
                 for (int v = 0; v < VOCAB; v++) {
                     ours[v] = logits[r * VOCAB + v];
                 }
-                double[] lp = logSoftmax(ours, 0);
+                double[] lp = logSoftmax(ours);
                 for (int v = 0; v < VOCAB; v++) {
                     double d = Math.abs(lp[v] - refLp[v]);
                     max = Math.max(max, d);
@@ -131,19 +131,20 @@ class QuantizationQualityIT {
         }
     }
 
-    static double[] logSoftmax(double[] x, int offset) {
+    /** log-softmax of a whole row. */
+    static double[] logSoftmax(double[] x) {
         double mx = Double.NEGATIVE_INFINITY;
-        for (int i = offset; i < offset + VOCAB; i++) {
-            mx = Math.max(mx, x[i]);
+        for (double v : x) {
+            mx = Math.max(mx, v);
         }
         double s = 0;
-        for (int i = offset; i < offset + VOCAB; i++) {
-            s += Math.exp(x[i] - mx);
+        for (double v : x) {
+            s += Math.exp(v - mx);
         }
         double lse = mx + Math.log(s);
-        double[] out = new double[VOCAB];
-        for (int i = 0; i < VOCAB; i++) {
-            out[i] = x[offset + i] - lse;
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = x[i] - lse;
         }
         return out;
     }
