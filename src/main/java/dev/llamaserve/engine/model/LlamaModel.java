@@ -82,7 +82,7 @@ public final class LlamaModel implements CausalLm {
         this.device = device;
         this.dtype = dtype;
         this.quantization = quantization;
-        this.int8Pack = usesInt8Pack(quantization, dtype, device);
+        this.int8Pack = Int8Weights.usesPack(quantization, dtype, device);
         this.kvSlots = kvSlots;
         this.maxChunkTokens = maxChunkTokens;
         this.manager = manager;
@@ -131,8 +131,8 @@ public final class LlamaModel implements CausalLm {
         List<PtNDArray> caches = new ArrayList<>();
         try {
             PtSymbolBlock module = TorchScriptArchive.load(manager, SCRIPT, SCRIPT_CLASS);
-            if (usesInt8Pack(quantization, dtype, device)) {
-                probeInt8Pack(module, dtype, device);
+            if (Int8Weights.usesPack(quantization, dtype, device)) {
+                Int8Weights.probePack(module, dtype, device);
             }
             // Read shard by shard in file order for sequential I/O; the step finds each weight by its name.
             List<TensorInfo> io = new ArrayList<>(checkpoint.tensors().values());
@@ -152,12 +152,12 @@ public final class LlamaModel implements CausalLm {
                 for (int i = 0; i < io.size(); i++) {
                     TensorInfo t = io.get(i);
                     if (quantization.quantizes(t.name())) {
-                        loaded.put(t.name(), toInt8(module, manager, cpu, t, t.name(), scales, dtype, device));
+                        loaded.put(t.name(), Int8Weights.quantize(module, manager, cpu, t, t.name(), scales, dtype, device));
                     } else {
                         loaded.put(t.name(), toCompute(module, manager, cpu, t, dtype, device));
                     }
                     if (c.tieWordEmbeddings() && t.name().equals(EMBED_TOKENS) && quantization.quantizes(LM_HEAD)) {
-                        scales.put(LM_HEAD, toInt8(module, manager, cpu, t, LM_HEAD, scales, dtype, device));
+                        scales.put(LM_HEAD, Int8Weights.quantize(module, manager, cpu, t, LM_HEAD, scales, dtype, device));
                     }
                     bytesDone += t.byteLength();
                     if (leftInShard.merge(t.file(), -1, Integer::sum) == 0) {
@@ -234,47 +234,6 @@ public final class LlamaModel implements CausalLm {
                      IValue.from((long) ComputeDType.torchCode(t.dtype())), IValue.from((long) dtype.torchCode()),
                      IValue.from(device.torchDevice()))) {
             return r.toTensor(manager);                    // [..., n] compute dtype on the device
-        }
-    }
-
-    /**
-     * Quantizes a weight to int8 inside libtorch ({@code to_int8}): returns {@code q} [out, in] int8 and puts its
-     * scales [out] (compute dtype) into {@code scales} under {@code stepName + "_scale"}.
-     */
-    private static PtNDArray toInt8(PtSymbolBlock module, PtNDManager manager, PtNDManager cpu, TensorInfo t,
-                                    String stepName, Map<String, PtNDArray> scales, ComputeDType dtype,
-                                    DevicePlanner.DeviceInfo device) {
-        if (t.shape().length != 2) {
-            throw new IllegalStateException(t.name() + ": int8 quantization needs an [out, in] weight, shape "
-                    + java.util.Arrays.toString(t.shape()));
-        }
-        ByteBuffer bytes = Checkpoint.map(t);
-        long[] rawShape = {t.shape()[0], t.shape()[1] * t.dtype().bytes()};
-        try (PtNDArray raw = (PtNDArray) cpu.create(bytes, new Shape(rawShape), DataType.UINT8);   // [out, in*bytes] u8
-             IValue rawArg = IValue.from(raw);
-             IValue r = IValueUtils.runMethod(module, "to_int8", rawArg,
-                     IValue.from((long) ComputeDType.torchCode(t.dtype())), IValue.from((long) dtype.torchCode()),
-                     IValue.from(device.torchDevice()))) {
-            PtNDArray[] qs = r.toTensorArray(manager);    // [q [out, in] int8, scale [out]]
-            scales.put(stepName + Quantization.SCALE_SUFFIX, qs[1]);
-            return qs[0];
-        }
-    }
-
-    /** int8 weights take {@code _weight_int8pack_mm} for few rows on the CPU in bf16; elsewhere they are widened. */
-    private static boolean usesInt8Pack(Quantization q, ComputeDType dtype, DevicePlanner.DeviceInfo device) {
-        return q != Quantization.NONE && device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16;
-    }
-
-    private static void probeInt8Pack(PtSymbolBlock module, ComputeDType dtype, DevicePlanner.DeviceInfo device) {
-        try (IValue r = IValueUtils.runMethod(module, "int8_pack_probe", IValue.from((long) dtype.torchCode()),
-                IValue.from(device.torchDevice()))) {
-            // ran: the kernel is there
-        } catch (RuntimeException e) {
-            throw new IllegalStateException(Quantization.PROPERTY + ": this libtorch has no int8 weight kernel"
-                    + " (torch._weight_int8pack_mm) for " + dtype.optionName() + " on " + device.torchDevice()
-                    + " (" + e.getMessage().lines().findFirst().orElse("") + "); set " + Quantization.PROPERTY
-                    + "=none", e);
         }
     }
 
