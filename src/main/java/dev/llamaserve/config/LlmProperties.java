@@ -43,13 +43,16 @@ public record LlmProperties(
      * @param aliases other ids accepted for the same model
      * @param device {@code auto}, {@code cpu} or {@code gpu:N}
      * @param dtype {@code auto}, {@code float32}, {@code float16} or {@code bfloat16}
+     * @param quantization {@code none}, {@code int8} (weight-only int8 linears, made at load) or
+     *     {@code int8-lm-head} (the output projection too)
      */
     public record Model(
             Path path,
             String servedName,
             @DefaultValue List<String> aliases,
             @DefaultValue("auto") String device,
-            @DefaultValue("auto") String dtype) {}
+            @DefaultValue("auto") String dtype,
+            @DefaultValue("none") String quantization) {}
 
     /**
      * @param maxNumBatchedTokens tokens one engine step may process (prefill chunks and decodes together)

@@ -14,6 +14,7 @@ import dev.llamaserve.engine.model.KvCacheDType;
 import dev.llamaserve.engine.model.LlamaModel;
 import dev.llamaserve.engine.model.LoadListener;
 import dev.llamaserve.engine.model.ModelOptions;
+import dev.llamaserve.engine.model.Quantization;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -109,6 +110,8 @@ public final class ModelRuntime implements AutoCloseable {
         }
         String servedName = servedName(props);
 
+        Quantization quantization = Quantization.parse(m.quantization());
+        quantization.requireFloatCheckpoint(dir);
         Checkpoint checkpoint = Checkpoint.open(dir);
         GenerationConfig generation = GenerationConfigParser.read(dir);
         ComputeDType requested = requireDType(m.dtype());
@@ -120,13 +123,13 @@ public final class ModelRuntime implements AutoCloseable {
                 : MemoryPlan.Device.cpu(device.totalBytes(), device.freeBytes());
         LlmProperties.Engine e = props.engine();
         KvCacheDType kvDtype = KvCacheDType.parse(e.kvCacheDtype());
-        MemoryPlan plan = MemoryPlan.plan(checkpoint.config(), storedType(dtype), memory,
+        MemoryPlan plan = MemoryPlan.plan(checkpoint.config(), storedType(dtype), quantization, memory,
                 KvCacheMemory.parse(e.kvCacheMemory()), e.maxModelLen(), e.blockSize(), kvDtype);
         plan.warnings().forEach(w -> log.warn("{}", w));
 
         LlamaModel model = LlamaModel.load(checkpoint,
                 new ModelOptions(deviceOption(device), dtype.optionName(), Math.toIntExact(plan.kvTokens()),
-                        e.maxNumBatchedTokens(), kvDtype, e.blockSize()),
+                        e.maxNumBatchedTokens(), kvDtype, e.blockSize(), quantization),
                 new ProgressLog(listener));
         LlamaTokenizer tokenizer;
         try {

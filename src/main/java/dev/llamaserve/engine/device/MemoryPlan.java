@@ -4,6 +4,7 @@ import dev.llamaserve.engine.checkpoint.DType;
 import dev.llamaserve.engine.model.ComputeDType;
 import dev.llamaserve.engine.model.KvCacheDType;
 import dev.llamaserve.engine.model.ModelConfig;
+import dev.llamaserve.engine.model.Quantization;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -30,7 +31,9 @@ import java.util.Locale;
  *
  * @param device the device and its memory before loading
  * @param dtype the compute dtype of weights and KV cache
- * @param weightBytes parameters × dtype bytes
+ * @param quantization {@code llm.model.quantization}: int8 linears take 1 byte per parameter plus a scale per
+ *        output channel ({@link Quantization#weightBytes})
+ * @param weightBytes parameters × dtype bytes, or as quantized
  * @param kvBytesPerToken K and V of one token over all layers
  * @param kvSetting the {@code llm.engine.kv-cache-memory} setting the budget came from
  * @param kvBudgetBytes memory set aside for the KV cache (before rounding to blocks)
@@ -45,6 +48,7 @@ import java.util.Locale;
 public record MemoryPlan(
         Device device,
         DType dtype,
+        Quantization quantization,
         long weightBytes,
         long kvBytesPerToken,
         KvCacheMemory kvSetting,
@@ -106,17 +110,30 @@ public record MemoryPlan(
      */
     public static MemoryPlan plan(ModelConfig config, DType dtype, Device device, KvCacheMemory kvSetting,
                                   Integer maxModelLenSetting, int blockSize) {
-        return plan(config, dtype, device, kvSetting, maxModelLenSetting, blockSize, KvCacheDType.AUTO);
+        return plan(config, dtype, Quantization.NONE, device, kvSetting, maxModelLenSetting, blockSize, KvCacheDType.AUTO);
+    }
+
+    /** As above, with the weights quantized as {@code quantization} says. */
+    public static MemoryPlan plan(ModelConfig config, DType dtype, Quantization quantization, Device device,
+                                  KvCacheMemory kvSetting, Integer maxModelLenSetting, int blockSize) {
+        return plan(config, dtype, quantization, device, kvSetting, maxModelLenSetting, blockSize, KvCacheDType.AUTO);
+    }
+
+    /** As above, unquantized, with the KV cache in {@code kvDtype}. */
+    public static MemoryPlan plan(ModelConfig config, DType dtype, Device device, KvCacheMemory kvSetting,
+                                  Integer maxModelLenSetting, int blockSize, KvCacheDType kvDtype) {
+        return plan(config, dtype, Quantization.NONE, device, kvSetting, maxModelLenSetting, blockSize, kvDtype);
     }
 
     /**
-     * Plans the memory of {@code config} on {@code device} with the KV cache in {@code kvDtype}
-     * ({@code auto} = the compute dtype).
+     * Plans the memory of {@code config} on {@code device} with the weights quantized as {@code quantization}
+     * says and the KV cache in {@code kvDtype} ({@code auto} = the compute dtype).
      *
      * @throws MemoryPlanException when the model or the settings do not fit; the message says what to change
      */
-    public static MemoryPlan plan(ModelConfig config, DType dtype, Device device, KvCacheMemory kvSetting,
-                                  Integer maxModelLenSetting, int blockSize, KvCacheDType kvDtype) {
+    public static MemoryPlan plan(ModelConfig config, DType dtype, Quantization quantization, Device device,
+                                  KvCacheMemory kvSetting, Integer maxModelLenSetting, int blockSize,
+                                  KvCacheDType kvDtype) {
         KvCacheDType kv = kvDtype.resolve(computeDType(dtype));
         if (blockSize <= 0) {
             throw new IllegalArgumentException("KV block size must be positive, was " + blockSize);
@@ -128,7 +145,7 @@ public record MemoryPlan(
                     + maxPos + "); leave it unset to use " + maxPos);
         }
         String memory = device.memoryName();
-        long weightBytes = Math.multiplyExact(config.parameterCount(), (long) dtype.bytes());
+        long weightBytes = quantization.weightBytes(config, dtype.bytes());
         long kvPerToken = kv.bytesPerToken(config);
 
         if (weightBytes > device.freeBytes()) {
@@ -139,8 +156,8 @@ public record MemoryPlan(
                             + MemorySize.format(device.totalBytes()) + " of " + memory
                             + " are free (other processes use the rest)";
             throw new MemoryPlanException("The model's weights do not fit: " + config.parameterCount()
-                    + " parameters in " + dtypeName(dtype) + " need " + MemorySize.format(weightBytes) + " ("
-                    + weightBytes + " bytes), but " + has + ". " + weightAdvice(dtype, device));
+                    + " parameters in " + weightsName(dtype, quantization) + " need " + MemorySize.format(weightBytes)
+                    + " (" + weightBytes + " bytes), but " + has + ". " + weightAdvice(dtype, quantization, device));
         }
         long afterWeights = device.freeBytes() - weightBytes;
 
@@ -195,8 +212,8 @@ public record MemoryPlan(
                     + " higher or use a device with more memory for the full context, or set "
                     + MAX_MODEL_LEN_PROPERTY + " to at most " + tokens + " to silence this warning");
         }
-        return new MemoryPlan(device, dtype, weightBytes, kvPerToken, kvSetting, budget, tokens, (int) blocks,
-                blockSize, maxModelLen, warnings, kv);
+        return new MemoryPlan(device, dtype, quantization, weightBytes, kvPerToken, kvSetting, budget, tokens,
+                (int) blocks, blockSize, maxModelLen, warnings, kv);
     }
 
     /** One line for the startup log. */
@@ -206,7 +223,8 @@ public record MemoryPlan(
                         + "KV cache %d bytes/token (%s), KV budget %s (%s=%s%s) = %d tokens in %d blocks of %d, "
                         + "max context %d tokens",
                 device.kind(), MemorySize.format(device.totalBytes()), MemorySize.format(device.freeBytes()),
-                dtypeName(dtype), MemorySize.format(weightBytes), weightBytes, kvBytesPerToken, kvCacheDtype.optionName(),
+                weightsName(dtype, quantization), MemorySize.format(weightBytes), weightBytes, kvBytesPerToken,
+                kvCacheDtype.optionName(),
                 MemorySize.format(kvBudgetBytes), KvCacheMemory.PROPERTY, kvSetting,
                 kvSetting.auto() ? ": " + autoRule(device.kind()) : "", kvTokens, kvBlocks,
                 blockSize, maxModelLen);
@@ -234,12 +252,22 @@ public record MemoryPlan(
         return kv.fp8() ? "" : ", or " + KvCacheDType.PROPERTY + "=float8_e4m3 (about half the KV bytes)";
     }
 
-    private static String weightAdvice(DType dtype, Device device) {
+    /** {@code bfloat16}, or {@code bfloat16 with int8 linears} when quantized. */
+    static String weightsName(DType dtype, Quantization quantization) {
+        return quantization == Quantization.NONE ? dtypeName(dtype)
+                : dtypeName(dtype) + " with " + quantization.optionName() + " linears";
+    }
+
+    private static String weightAdvice(DType dtype, Quantization quantization, Device device) {
         String more = device.kind() == DeviceKind.CPU
                 ? "run on a GPU or a host with more memory"
                 : "use a GPU with more memory (or free it)";
         if (dtype == DType.F32) {
             return "Set " + DTYPE_PROPERTY + "=bfloat16 or float16 (half the bytes), or " + more + ".";
+        }
+        if (quantization == Quantization.NONE) {
+            return "Set " + Quantization.PROPERTY + "=int8 (int8 linear weights: about half the bytes), use a smaller"
+                    + " checkpoint, or " + more + ".";
         }
         return "Use a smaller checkpoint, or " + more + ".";
     }

@@ -48,6 +48,13 @@ public final class LlamaModel implements CausalLm {
     static final boolean CPU_BF16_PAD_SINGLE_ROW =
             Boolean.parseBoolean(System.getProperty("llamaserve.cpuBf16PadSingleRow", "true"));
 
+    /**
+     * On the CPU in bfloat16, int8 weights go through {@code torch._weight_int8pack_mm} (reads 1 byte per weight)
+     * up to this many rows, and are widened to bf16 for the GEMM above (prefill), where the AVX-512 bf16 GEMM
+     * beats the int8 kernel, whose cost grows with the rows (see Int8KernelBenchmark).
+     */
+    static final int CPU_INT8_PACK_MAX_ROWS = Integer.getInteger("llamaserve.cpuInt8PackMaxRows", 64);
+
     static final boolean GRAPH_OPTIMIZER = Boolean.getBoolean("llamaserve.graphOptimizer");
     /**
      * Keys attention reads per chunk (rounded down to whole pages): its extra memory is O(new tokens × heads ×
@@ -60,6 +67,8 @@ public final class LlamaModel implements CausalLm {
     private final ComputeDType dtype;
     private final KvCacheDType kvDtype;       // resolved: never AUTO
     private final int pageSize;
+    private final Quantization quantization;
+    private final boolean int8Pack;           // int8 weights through _weight_int8pack_mm for few rows
     private final int kvSlots;
     private final int maxChunkTokens;
     private final PtNDManager manager;
@@ -75,14 +84,17 @@ public final class LlamaModel implements CausalLm {
     private boolean closed;
 
     private LlamaModel(ModelConfig config, DevicePlanner.DeviceInfo device, ComputeDType dtype, KvCacheDType kvDtype,
-                       int pageSize, int kvSlots, int maxChunkTokens, PtNDManager manager, PtSymbolBlock module,
-                       Map<String, PtNDArray> weights, List<PtNDArray> kvCaches, List<PtNDArray> kvScales,
+                       int pageSize, Quantization quantization, int kvSlots, int maxChunkTokens, PtNDManager manager,
+                       PtSymbolBlock module, Map<String, PtNDArray> weights, List<PtNDArray> kvCaches,
+                       List<PtNDArray> kvScales,
                        PtNDArray invFreq) {
         this.config = config;
         this.device = device;
         this.dtype = dtype;
         this.kvDtype = kvDtype;
         this.pageSize = pageSize;
+        this.quantization = quantization;
+        this.int8Pack = Int8Weights.usesPack(quantization, dtype, device);
         this.kvSlots = kvSlots;
         this.maxChunkTokens = maxChunkTokens;
         this.manager = manager;
@@ -125,8 +137,10 @@ public final class LlamaModel implements CausalLm {
         ComputeDType dtype = resolveDType(options.dtype(), device);
         KvCacheDType kvDtype = options.kvCacheDtype().resolve(dtype);
         LoadListener l = listener == null ? LoadListener.NONE : listener;
-        log.info("Loading {} ({} layers, hidden {}) on {} in {}", checkpoint.directory(), c.numHiddenLayers(),
-                c.hiddenSize(), device, dtype.optionName());
+        Quantization quantization = options.quantization();
+        log.info("Loading {} ({} layers, hidden {}) on {} in {}{}", checkpoint.directory(), c.numHiddenLayers(),
+                c.hiddenSize(), device, dtype.optionName(),
+                quantization == Quantization.NONE ? "" : ", weights quantized to " + quantization.optionName());
 
         DevicePlanner.explainCudaProbe();
         PtNDManager manager = (PtNDManager) NDManager.newBaseManager(device.djlDevice(), "PyTorch");
@@ -135,6 +149,9 @@ public final class LlamaModel implements CausalLm {
             PtSymbolBlock module = TorchScriptArchive.load(manager, SCRIPT, SCRIPT_CLASS);
             if (kvDtype.fp8()) {
                 probeFloat8(module, manager, device);
+            }
+            if (Int8Weights.usesPack(quantization, dtype, device)) {
+                Int8Weights.probePack(module, dtype, device);
             }
             // Read shard by shard in file order for sequential I/O; the step finds each weight by its name.
             List<TensorInfo> io = new ArrayList<>(checkpoint.tensors().values());
@@ -145,16 +162,23 @@ public final class LlamaModel implements CausalLm {
                 leftInShard.merge(t.file(), 1, Integer::sum);
             }
             Map<String, PtNDArray> loaded = new HashMap<>();
+            Map<String, PtNDArray> scales = new HashMap<>();   // "<name>_scale" of each int8 weight
             long bytesTotal = checkpoint.totalBytes();
             long bytesDone = 0;
-            long weightBytes = 0;
+            long weightBytes = quantization.weightBytes(c, dtype.bytes());
             int shardsDone = 0;
             try (PtNDManager cpu = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
                 for (int i = 0; i < io.size(); i++) {
                     TensorInfo t = io.get(i);
-                    loaded.put(t.name(), toCompute(module, manager, cpu, t, dtype, device));
+                    if (quantization.quantizes(t.name())) {
+                        loaded.put(t.name(), Int8Weights.quantize(module, manager, cpu, t, t.name(), scales, dtype, device));
+                    } else {
+                        loaded.put(t.name(), toCompute(module, manager, cpu, t, dtype, device));
+                    }
+                    if (c.tieWordEmbeddings() && t.name().equals(EMBED_TOKENS) && quantization.quantizes(LM_HEAD)) {
+                        scales.put(LM_HEAD, Int8Weights.quantize(module, manager, cpu, t, LM_HEAD, scales, dtype, device));
+                    }
                     bytesDone += t.byteLength();
-                    weightBytes += t.elementCount() * dtype.bytes();
                     if (leftInShard.merge(t.file(), -1, Integer::sum) == 0) {
                         shardsDone++;
                     }
@@ -163,10 +187,11 @@ public final class LlamaModel implements CausalLm {
                 }
             }
             Map<String, PtNDArray> weights = stepWeights(c, loaded);
+            weights.putAll(scales);   // with tied embeddings and an int8 lm_head, its own int8 copy replaces embed_tokens
             int slots = options.kvCacheTokens();
             int pageSize = options.kvBlockSize();
             long allocated = ((long) slots + pageSize - 1) / pageSize * pageSize;   // whole pages
-            List<PtNDArray> scales = new ArrayList<>();
+            List<PtNDArray> kvScales = new ArrayList<>();
             for (int i = 0; i < 2 * c.numHiddenLayers(); i++) {
                 try (IValue r = IValueUtils.runMethod(module, "new_cache", IValue.from(allocated),
                         IValue.from((long) c.numKeyValueHeads()), IValue.from((long) c.headDim()),
@@ -176,19 +201,20 @@ public final class LlamaModel implements CausalLm {
                 if (kvDtype.fp8()) {
                     try (IValue r = IValueUtils.runMethod(module, "new_scales", IValue.from(allocated),
                             IValue.from((long) c.numKeyValueHeads()), IValue.from(device.torchDevice()))) {
-                        scales.add(r.toTensor(manager));   // [pages * pageSize, KVH] f32
+                        kvScales.add(r.toTensor(manager));   // [pages * pageSize, KVH] f32
                     }
                 }
             }
             double[] inv = c.ropeScaling().inverseFrequencies(c.ropeTheta(), c.headDim());
             PtNDArray invFreq = (PtNDArray) manager.create(inv);   // [D/2] float64
             long kvBytes = allocated * kvDtype.bytesPerToken(c);
-            LlamaModel m = new LlamaModel(c, device, dtype, kvDtype, pageSize, slots, options.maxChunkTokens(),
-                    manager, module, weights, caches, scales, invFreq);
+            LlamaModel m = new LlamaModel(c, device, dtype, kvDtype, pageSize, quantization, slots,
+                    options.maxChunkTokens(), manager, module, weights, caches, kvScales, invFreq);
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
-            log.info("Loaded {} tensors ({} MiB as {}) and a KV pool of {} slots ({} MiB as {}, pages of {}) on {}"
-                            + " in {} ms", io.size(), weightBytes >> 20, dtype.optionName(), slots, kvBytes >> 20,
-                    kvDtype.optionName(), pageSize, device.torchDevice(), took.toMillis());
+            log.info("Loaded {} tensors ({} MiB as {}{}) and a KV pool of {} slots ({} MiB as {}, pages of {}) on {}"
+                            + " in {} ms", io.size(), weightBytes >> 20, dtype.optionName(),
+                    quantization == Quantization.NONE ? "" : " with " + quantization.optionName() + " linears",
+                    slots, kvBytes >> 20, kvDtype.optionName(), pageSize, device.torchDevice(), took.toMillis());
             l.loaded(new LoadListener.Summary(device, dtype, weightBytes, kvBytes, slots, took));
             return m;
         } catch (RuntimeException | Error e) {
@@ -256,6 +282,10 @@ public final class LlamaModel implements CausalLm {
                      IValue.from(device.torchDevice()))) {
             return r.toTensor(manager);                    // [..., n] compute dtype on the device
         }
+    }
+
+    public Quantization quantization() {
+        return quantization;
     }
 
     @Override
@@ -344,10 +374,16 @@ public final class LlamaModel implements CausalLm {
         }
     }
 
-    /** How {@code llama_step.py}'s {@code linear} multiplies this step: 0 as is, 1 widened to float32, 2 one row padded to two. */
+    /**
+     * How {@code llama_step.py}'s {@code linear} multiplies this step: 0 as is, 1 widened to float32, 2 one row
+     * padded to two, 3 int8 weights through {@code _weight_int8pack_mm} (float weights as 2).
+     */
     private long linearMode(int rows) {
         if (device.kind() != DevicePlanner.Kind.CPU) {
             return 0;
+        }
+        if (int8Pack && rows <= CPU_INT8_PACK_MAX_ROWS) {
+            return 3;
         }
         if (dtype == ComputeDType.FLOAT16 && rows >= CPU_FP16_UPCAST_ROWS) {
             return 1;

@@ -27,7 +27,7 @@ public interface LoadListener {
     }
 
     /**
-     * @param weightBytes weights in the compute dtype on the device (tied embeddings counted once)
+     * @param weightBytes weights on the device: compute dtype, int8 linears (with their scales) when quantized; tied embeddings counted once, an int8 lm_head copy on top
      * @param kvCacheBytes the KV pool on the device
      */
     record Summary(DevicePlanner.DeviceInfo device, ComputeDType dtype, long weightBytes, long kvCacheBytes,

@@ -14,9 +14,10 @@ import java.util.Locale;
  * @param kvBlockSize tokens per KV page: every sequence's context lies in whole pages of this many slots
  *                    (slot = page × kvBlockSize + offset), which attention reads in place; the engine's block
  *                    size must be a multiple of it
+ * @param quantization weight quantization made at load ({@code llm.model.quantization})
  */
 public record ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens, KvCacheDType kvCacheDtype,
-                           int kvBlockSize) {
+                           int kvBlockSize, Quantization quantization) {
 
     public static final int DEFAULT_KV_BLOCK_SIZE = 16;
 
@@ -39,11 +40,23 @@ public record ModelOptions(String device, String dtype, int kvCacheTokens, int m
         if (kvBlockSize <= 0) {
             throw new IllegalArgumentException("kvBlockSize must be positive, was " + kvBlockSize);
         }
+        quantization = quantization == null ? Quantization.NONE : quantization;
     }
 
-    /** The compute dtype's KV cache in pages of {@link #DEFAULT_KV_BLOCK_SIZE}. */
+    /** Unquantized weights, the KV cache in {@code kvCacheDtype} in pages of {@code kvBlockSize}. */
+    public ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens, KvCacheDType kvCacheDtype,
+                        int kvBlockSize) {
+        this(device, dtype, kvCacheTokens, maxChunkTokens, kvCacheDtype, kvBlockSize, Quantization.NONE);
+    }
+
+    /** Weights quantized as {@code quantization}, the compute dtype's KV cache in pages of {@link #DEFAULT_KV_BLOCK_SIZE}. */
+    public ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens, Quantization quantization) {
+        this(device, dtype, kvCacheTokens, maxChunkTokens, KvCacheDType.AUTO, DEFAULT_KV_BLOCK_SIZE, quantization);
+    }
+
+    /** The compute dtype's KV cache in pages of {@link #DEFAULT_KV_BLOCK_SIZE}, weights unquantized. */
     public ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens) {
-        this(device, dtype, kvCacheTokens, maxChunkTokens, KvCacheDType.AUTO, DEFAULT_KV_BLOCK_SIZE);
+        this(device, dtype, kvCacheTokens, maxChunkTokens, KvCacheDType.AUTO, DEFAULT_KV_BLOCK_SIZE, Quantization.NONE);
     }
 
     public static ModelOptions of(String device, String dtype, int kvCacheTokens) {

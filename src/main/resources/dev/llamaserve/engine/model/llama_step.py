@@ -6,6 +6,22 @@ class LlamaForCausalLM(Module):
     # raw: [..., n * bytes] uint8 on cpu -> [..., n] in dst_dtype on device
     w = torch.view_copy(raw, dtype=src_dtype)
     return torch.contiguous(torch.to(w, torch.device(device), dst_dtype))
+  def to_int8(self: __torch__.LlamaForCausalLM, raw: Tensor, src_dtype: int, scale_dtype: int, device: str) -> List[Tensor]:
+    # raw: [out, in * bytes] uint8 on cpu -> [q: [out, in] int8, scale: [out] scale_dtype] on device, w ≈ q * scale
+    # symmetric, one scale per output channel: scale = absmax(row) / 127, q = clamp(round(w / scale), -127, 127);
+    # one tensor at a time in float32 (the largest, an 8B lm_head, is 2 GiB transient)
+    wf = torch.view_copy(raw, dtype=src_dtype).float()              # [out, in] f32
+    scale = torch.clamp(torch.amax(torch.abs(wf), [1]), 1e-30) / 127.    # [out] f32 (an all-zero row keeps scale > 0)
+    q = torch.clamp(torch.round(wf / torch.unsqueeze(scale, 1)), -127., 127.)   # [out, in] f32 integers
+    dev = torch.device(device)
+    return [torch.contiguous(torch.to(q, dev, 1)), torch.to(scale, dev, scale_dtype)]   # int8 [out, in], [out]
+  def int8_pack_probe(self: __torch__.LlamaForCausalLM, dtype: int, device: str) -> Tensor:
+    # fails where this libtorch lacks torch._weight_int8pack_mm for activations of dtype on device
+    dev = torch.device(device)
+    x = torch.ones([1, 64], dtype=dtype, device=dev)                 # [1, 64]
+    q = torch.ones([8, 64], dtype=1, device=dev)                     # [8, 64] int8
+    s = torch.ones([8], dtype=dtype, device=dev)                     # [8]
+    return torch.to(torch._weight_int8pack_mm(x, q, s), torch.device("cpu"), 6)   # [1, 8] f32 on cpu, all 64
   def new_cache(self: __torch__.LlamaForCausalLM, slots: int, num_kv_heads: int, head_dim: int, dtype: int, device: str) -> Tensor:
     # -> [slots, num_kv_heads, head_dim] (dtype 0 = uint8 holding float8_e4m3fn bits), uninitialised: a step
     # reads whole pages, and the slots of a page that no token wrote yet are masked out of the scores and zeroed
@@ -101,13 +117,22 @@ class LlamaForCausalLM(Module):
     variance = torch.mean(torch.pow(xf, 2), [-1], True)              # [T, 1]
     xf = xf * torch.rsqrt(variance + eps)                            # [T, H]
     return weight * torch.to(xf, x.dtype)                            # [T, H]
-  def linear(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, mode: int) -> Tensor:
-    # x: [T, in]; weight: [out, in] -> [T, out]
+  def linear(self: __torch__.LlamaForCausalLM, x: Tensor, w: Dict[str, Tensor], name: str, mode: int) -> Tensor:
+    # x: [T, in]; w[name]: [out, in] -> [T, out]
     # mode 1: multiply in float32 (CPU fp16 GEMM with many rows is slow)
     # mode 2: one row is sent as two (CPU bf16 GEMV path is slow, its GEMM path is not)
+    # int8 weights (llm.model.quantization) come with w[name + "_scale"]: [out] in x.dtype, w ≈ q * scale;
+    # mode 3: through _weight_int8pack_mm (CPU, bf16, few rows), else widened to x.dtype for the GEMM;
+    #   float weights take mode 3 as mode 2
+    weight = w[name]
+    if weight.dtype == 1:                                            # int8 [out, in]
+      scale = w[name + "_scale"]                                     # [out]
+      if mode == 3:
+        return torch._weight_int8pack_mm(x, weight, scale)           # [T, out]
+      return torch.linear(x, torch.to(weight, x.dtype)) * scale      # [T, in] x [in, out] -> [T, out] * [out]
     if mode == 1:
       return torch.to(torch.linear(x.float(), weight.float()), x.dtype)   # [T, out]
-    if mode == 2 and x.size(0) == 1:
+    if mode >= 2 and x.size(0) == 1:
       return torch.linear(torch.cat([x, x], 0), weight)[:1]          # [2, in] -> [2, out] -> [1, out]
     return torch.linear(x, weight)                                   # [T, out]
   def rotate_half(self: __torch__.LlamaForCausalLM, x: Tensor) -> Tensor:
@@ -148,9 +173,9 @@ class LlamaForCausalLM(Module):
       v_cache = kv[2 * l + 1]                                        # [S, KVH, D]
       # --- self_attn ---
       h = self.rms_norm(x, w[p + "input_layernorm.weight"], eps)            # [T, H]
-      q = torch.view(self.linear(h, w[p + "self_attn.q_proj.weight"], mode), [T, num_heads, head_dim])  # [T, NH, D]
-      k = torch.view(self.linear(h, w[p + "self_attn.k_proj.weight"], mode), [T, num_kv_heads, head_dim])  # [T, KVH, D]
-      v = torch.view(self.linear(h, w[p + "self_attn.v_proj.weight"], mode), [T, num_kv_heads, head_dim])  # [T, KVH, D]
+      q = torch.view(self.linear(h, w, p + "self_attn.q_proj.weight", mode), [T, num_heads, head_dim])  # [T, NH, D]
+      k = torch.view(self.linear(h, w, p + "self_attn.k_proj.weight", mode), [T, num_kv_heads, head_dim])  # [T, KVH, D]
+      v = torch.view(self.linear(h, w, p + "self_attn.v_proj.weight", mode), [T, num_kv_heads, head_dim])  # [T, KVH, D]
       q = q * cos + self.rotate_half(q) * sin                        # [T, NH, D]
       k = k * cos + self.rotate_half(k) * sin                        # [T, KVH, D]
       k_scales = kv_scales[2 * l] if kv_fp8 else k_cache             # [S, KVH] f32 (fp8 only)
@@ -174,13 +199,13 @@ class LlamaForCausalLM(Module):
                            chunk_pages, kv_fp8)                      # [1, ql, NH, D]
           attn[qs:qs + ql] = ob[0]                                   # [ql, NH, D]
       attn = torch.reshape(attn, [T, num_heads * head_dim])           # [T, NH*D]
-      x = x + self.linear(attn, w[p + "self_attn.o_proj.weight"], mode)     # [T, H] (o_proj)
+      x = x + self.linear(attn, w, p + "self_attn.o_proj.weight", mode)     # [T, H] (o_proj)
       # --- mlp ---
       h = self.rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)   # [T, H]
-      gate = torch.silu(self.linear(h, w[p + "mlp.gate_proj.weight"], mode))  # [T, I]
-      up = self.linear(h, w[p + "mlp.up_proj.weight"], mode)                # [T, I]
-      x = x + self.linear(gate * up, w[p + "mlp.down_proj.weight"], mode)   # [T, H] (down_proj)
+      gate = torch.silu(self.linear(h, w, p + "mlp.gate_proj.weight", mode))  # [T, I]
+      up = self.linear(h, w, p + "mlp.up_proj.weight", mode)                # [T, I]
+      x = x + self.linear(gate * up, w, p + "mlp.down_proj.weight", mode)   # [T, H] (down_proj)
     x = torch.index_select(x, 0, logit_rows)                         # [R, H]
     x = self.rms_norm(x, w["model.norm.weight"], eps)                       # [R, H] (model.norm)
-    logits = self.linear(x, w["lm_head.weight"], mode if mode != 1 or x.size(0) > 1 else 0)  # [R, V] (lm_head, or embed_tokens when tied)
+    logits = self.linear(x, w, "lm_head.weight", mode if mode != 1 or x.size(0) > 1 else 0)  # [R, V] (lm_head, or embed_tokens when tied)
     return torch.contiguous(torch.to(logits, torch.device("cpu"), 6))   # [R, V] f32 on cpu

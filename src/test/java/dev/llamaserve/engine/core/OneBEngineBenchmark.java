@@ -8,6 +8,7 @@ import dev.llamaserve.engine.model.CausalLm;
 import dev.llamaserve.engine.model.LlamaModel;
 import dev.llamaserve.engine.model.LoadListener;
 import dev.llamaserve.engine.model.ModelOptions;
+import dev.llamaserve.engine.model.Quantization;
 import dev.llamaserve.engine.testing.FakeDetokenizer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.AfterAll;
  * decoded by the byte-level test detokenizer; token ids and timings are the real model's.
  *
  * <p>Run: {@code ./mvnw -B -Pbench verify -Dtest=OneBEngineBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
- * ({@code -Dbench.dtype=float16} for another dtype).
+ * ({@code -Dbench.dtype=float16} for another dtype, {@code -Dbench.quantization=int8} for int8 weights).
  */
 class OneBEngineBenchmark extends EngineBenchmark {
 
@@ -58,10 +59,11 @@ class OneBEngineBenchmark extends EngineBenchmark {
     @Override
     protected CausalLm newModel() {
         String dtype = System.getProperty("bench.dtype", "bfloat16");
-        System.out.println("bench: engine on the 1B shape in " + dtype);
+        Quantization quantization = Quantization.parse(System.getProperty("bench.quantization", "none"));
+        System.out.println("bench: engine on the 1B shape in " + dtype + ", quantization " + quantization.optionName());
         // KV for 16 streams of up to 640 tokens, in blocks of 16.
-        return LlamaModel.load(Checkpoint.open(checkpoint()), new ModelOptions("cpu", dtype, 16 * 1024, 512),
-                LoadListener.NONE);
+        return LlamaModel.load(Checkpoint.open(checkpoint()),
+                new ModelOptions("cpu", dtype, 16 * 1024, 512, quantization), LoadListener.NONE);
     }
 
     @Override

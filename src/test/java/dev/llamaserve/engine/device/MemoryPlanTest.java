@@ -9,6 +9,7 @@ import dev.llamaserve.engine.device.MemoryPlan.Device;
 import dev.llamaserve.engine.model.KvCacheDType;
 import dev.llamaserve.engine.model.ModelConfig;
 import dev.llamaserve.engine.model.ModelConfigParser;
+import dev.llamaserve.engine.model.Quantization;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -41,6 +42,45 @@ class MemoryPlanTest {
                         "KV cache 131072 bytes/token", "919312 tokens in 57457 blocks of 16",
                         "max context 131072 tokens")
                 .doesNotContain("WARNING");
+    }
+
+    /** A 12 GiB card (RTX 3060 class) with 11.5 GiB free after the CUDA context. */
+    private static final Device GPU_12G = Device.cuda(12 * GIB, 11 * GIB + 512 * MIB);
+
+    @Test
+    void llama8bInt8FitsA12GibGpuWithMoreThan16kTokensOfBf16Kv() {
+        MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, GPU_12G, KvCacheMemory.AUTO, null, 16);
+        // linears 6,979,321,856 int8 + 1,376,256 bf16 scales; embed_tokens and lm_head 2 × 1,050,673,152 bf16;
+        // norms 532,480 → 9,083,953,152 bytes. 0.9 × (12,348,030,976 − 9,083,953,152) = 2,937,670,041
+        // → 22,412 tokens at 131,072 bytes → 1,400 blocks of 16.
+        assertThat(p.weightBytes()).isEqualTo(9_083_953_152L);
+        assertThat(p.kvBytesPerToken()).isEqualTo(131_072L);
+        assertThat(p.kvBudgetBytes()).isEqualTo(2_937_670_041L);
+        assertThat(p.kvBlocks()).isEqualTo(1400);
+        assertThat(p.kvTokens()).isEqualTo(22_400L).isGreaterThanOrEqualTo(16_384L);
+        assertThat(p.maxModelLen()).isEqualTo(22_400);
+        assertThat(p.summary()).contains("dtype bfloat16 with int8 linears", "weights 8.46 GiB (9083953152 bytes)",
+                "22400 tokens in 1400 blocks of 16");
+    }
+
+    @Test
+    void llama8bInt8LmHeadSavesHalfTheOutputProjection() {
+        MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8_LM_HEAD, GPU_12G, KvCacheMemory.AUTO,
+                null, 16);
+        // lm_head 525,336,576 int8 + 256,512 bf16 scales instead of 1,050,673,152 → 8,558,873,088 bytes;
+        // 0.9 × 3,789,157,888 = 3,410,242,099 → 26,018 tokens → 1,626 blocks.
+        assertThat(p.weightBytes()).isEqualTo(8_558_873_088L);
+        assertThat(p.kvBlocks()).isEqualTo(1626);
+        assertThat(p.kvTokens()).isEqualTo(26_016L);
+        assertThat(p.summary()).contains("dtype bfloat16 with int8-lm-head linears");
+    }
+
+    @Test
+    void llama8bBf16DoesNotFitA12GibGpuAndTheRefusalSuggestsInt8() {
+        assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, GPU_12G, KvCacheMemory.AUTO, null, 16))
+                .isInstanceOf(MemoryPlanException.class)
+                .hasMessageContaining("weights do not fit")
+                .hasMessageContaining("llm.model.quantization=int8");
     }
 
     @Test

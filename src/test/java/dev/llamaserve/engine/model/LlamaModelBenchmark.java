@@ -21,7 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
  * noisy: compare minima, and rerun.
  *
  * <p>Run: {@code ./mvnw -B -Pbench verify -Dtest=LlamaModelBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
- * (dtypes: {@code -Dbench.dtypes=float32,float16,bfloat16}; threads: {@code -Dai.djl.pytorch.num_threads=1}).
+ * (dtypes: {@code -Dbench.dtypes=float32,float16,bfloat16}; threads: {@code -Dai.djl.pytorch.num_threads=1};
+ * weight quantization, each dtype with each: {@code -Dbench.quantizations=none,int8}, the decode line then says
+ * the weight bytes read per second by a batch-1 step).
  */
 @Tag("bench")
 class LlamaModelBenchmark {
@@ -40,7 +42,9 @@ class LlamaModelBenchmark {
                 (System.nanoTime() - w0) / 1e9);
         try {
             for (String dtype : System.getProperty("bench.dtypes", "float32,float16,bfloat16").split(",")) {
-                measure(dir, dtype.trim());
+                for (String q : System.getProperty("bench.quantizations", "none").split(",")) {
+                    measure(dir, dtype.trim(), Quantization.parse(q));
+                }
             }
         } finally {
             try (Stream<Path> files = Files.walk(dir)) {
@@ -49,7 +53,7 @@ class LlamaModelBenchmark {
         }
     }
 
-    private static void measure(Path dir, String dtype) {
+    private static void measure(Path dir, String dtype, Quantization quantization) {
         long t0 = System.nanoTime();
         Checkpoint ck = Checkpoint.open(dir);
         long[] weightBytes = new long[1];
@@ -63,12 +67,12 @@ class LlamaModelBenchmark {
                 weightBytes[0] = s.weightBytes();
             }
         };
-        try (LlamaModel m = LlamaModel.load(ck, new ModelOptions("cpu", dtype, 4096, 512), listener)) {
+        try (LlamaModel m = LlamaModel.load(ck, new ModelOptions("cpu", dtype, 4096, 512, quantization), listener)) {
             double loadS = (System.nanoTime() - t0) / 1e9;
             SplittableRandom rnd = new SplittableRandom(7);
             int[] prompt = rnd.ints(128, 0, 128000).toArray();
-            // warm-up: one prefill and one decode
-            m.forward(ForwardBatch.contiguous(prompt, 0, false));
+            // warm-up: one prefill and one decode; the prefill's logits compare the quantized modes with none
+            compareWithUnquantized(dtype, quantization, m.forward(ForwardBatch.contiguous(prompt, 0, false)));
             m.forward(ForwardBatch.contiguous(new int[] {11}, 128, false));
             double prefill128 = time(() -> m.forward(ForwardBatch.contiguous(prompt, 0, false)), 2);
             double[] decode = new double[9];
@@ -80,12 +84,52 @@ class LlamaModelBenchmark {
             int[] chunk = rnd.ints(512, 0, 128000).toArray();
             double prefill512 = time(() -> m.forward(ForwardBatch.contiguous(chunk, 1024, false)), 1);
             double decode8 = time(() -> m.forward(decodeBatch(8, 1024 + 512)), 2);
-            System.out.printf("bench %-8s: load %.1f s (%.2f GB weights), prefill 128 tok %.2f s = %.1f tok/s, "
-                            + "prefill 512-chunk %.1f tok/s, decode batch 1 (after 128) %.0f ms/step median (min %.0f) = %.2f tok/s, "
-                            + "decode batch 8 %.0f ms/step = %.1f tok/s%n",
-                    dtype, loadS, weightBytes[0] / 1e9, prefill128, 128 / prefill128, 512 / prefill512,
-                    decode[4] * 1e3, decode[0] * 1e3, 1 / decode[4], decode8 * 1e3, 8 / decode8);
+            double decode16 = time(() -> m.forward(decodeBatch(16, 256)), 2);
+            System.out.printf("bench %-8s %-12s: load %.1f s (%.2f GB weights), prefill 128 tok %.2f s = %.1f tok/s, "
+                            + "prefill 512-chunk %.1f tok/s, decode batch 1 (after 128) %.0f ms/step median (min %.0f) = %.2f tok/s"
+                            + " (weights read at %.1f GB/s at the min), decode batch 8 %.0f ms/step = %.1f tok/s, "
+                            + "decode batch 16 %.0f ms/step = %.1f tok/s%n",
+                    dtype, quantization.optionName(), loadS, weightBytes[0] / 1e9, prefill128, 128 / prefill128,
+                    512 / prefill512, decode[4] * 1e3, decode[0] * 1e3, 1 / decode[4], weightBytes[0] / 1e9 / decode[0],
+                    decode8 * 1e3, 8 / decode8, decode16 * 1e3, 16 / decode16);
         }
+    }
+
+    private static final java.util.Map<String, float[]> UNQUANTIZED_LOGITS = new java.util.HashMap<>();
+
+    /** |Δlogprob| of the last prompt row between a quantized mode and none in the same dtype (run none first). */
+    private static void compareWithUnquantized(String dtype, Quantization q, float[] logits) {
+        if (q == Quantization.NONE) {
+            UNQUANTIZED_LOGITS.put(dtype, logits);
+            return;
+        }
+        float[] base = UNQUANTIZED_LOGITS.get(dtype);
+        if (base == null) {
+            return;
+        }
+        double[] a = logSoftmax(base);
+        double[] b = logSoftmax(logits);
+        double max = 0;
+        double sum = 0;
+        int argA = 0;
+        int argB = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = Math.abs(a[i] - b[i]);
+            max = Math.max(max, d);
+            sum += d;
+            argA = a[i] > a[argA] ? i : argA;
+            argB = b[i] > b[argB] ? i : argB;
+        }
+        System.out.printf("bench %-8s %-12s vs none: last prompt row |Δlogprob| max %.4f mean %.5f over %d entries, "
+                + "argmax %s%n", dtype, q.optionName(), max, sum / a.length, a.length, argA == argB ? "equal" : "differs");
+    }
+
+    private static double[] logSoftmax(float[] x) {
+        double[] d = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            d[i] = x[i];
+        }
+        return QuantizationQualityIT.logSoftmax(d);
     }
 
     /** {@code b} sequences of {@code ctx} tokens each, one new token each, in disjoint slot ranges of the pool. */

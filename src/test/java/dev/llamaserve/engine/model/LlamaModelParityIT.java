@@ -57,12 +57,7 @@ class LlamaModelParityIT {
     }
 
     JsonNode testCase(String name) {
-        for (JsonNode c : reference.get("cases")) {
-            if (c.get("name").asString().equals(name)) {
-                return c;
-            }
-        }
-        throw new IllegalStateException("no case " + name);
+        return TinyFixture.testCase(reference, name);
     }
 
     @ParameterizedTest

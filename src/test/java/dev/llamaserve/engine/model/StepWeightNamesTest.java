@@ -66,7 +66,10 @@ class StepWeightNamesTest {
                 .hasMessageContaining("missing [model.norm.weight]");
     }
 
-    /** Every name the script reads ({@code w["..."]}, {@code w[p + "..."]} per layer) is one of the Java layout's. */
+    /**
+     * Every name the script reads ({@code w["..."]}, {@code w[p + "..."]} per layer, and the names handed to
+     * {@code linear(x, w, "...")} / {@code linear(x, w, p + "...")}) is one of the Java layout's.
+     */
     @Test
     void theScriptReadsExactlyTheJavaLayoutsNames() throws IOException {
         String script;
@@ -74,11 +77,11 @@ class StepWeightNamesTest {
             script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         Set<String> read = new TreeSet<>();
-        Matcher global = Pattern.compile("w\\[\"([^\"]+)\"]").matcher(script);
+        Matcher global = Pattern.compile("(?:w\\[|, w, )\"([^\"]+)\"").matcher(script);
         while (global.find()) {
             read.add(global.group(1));
         }
-        Matcher layer = Pattern.compile("w\\[p \\+ \"([^\"]+)\"]").matcher(script);
+        Matcher layer = Pattern.compile("(?:w\\[|, w, )p \\+ \"([^\"]+)\"").matcher(script);
         while (layer.find()) {
             for (int l = 0; l < CONFIG.numHiddenLayers(); l++) {
                 read.add("model.layers." + l + "." + layer.group(1));

@@ -60,6 +60,16 @@ public final class TinyFixture {
         }
     }
 
+    /** The reference case named {@code name} ({@code prefill_24}, {@code long_9000}). */
+    public static JsonNode testCase(JsonNode reference, String name) {
+        for (JsonNode c : reference.get("cases")) {
+            if (c.get("name").asString().equals(name)) {
+                return c;
+            }
+        }
+        throw new IllegalStateException("no case " + name);
+    }
+
     public static int[] ints(JsonNode array) {
         int[] out = new int[array.size()];
         for (int i = 0; i < out.length; i++) {

@@ -1,0 +1,63 @@
+package dev.llamaserve.engine.model;
+
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import dev.llamaserve.engine.checkpoint.Checkpoint;
+import dev.llamaserve.engine.checkpoint.TensorInfo;
+import dev.llamaserve.engine.device.DevicePlanner;
+import java.nio.ByteBuffer;
+import java.util.Map;
+
+/** Loading int8 weights ({@link Quantization}) for {@link LlamaModel}: quantizing in libtorch, the kernel check. */
+final class Int8Weights {
+
+    private Int8Weights() {
+    }
+
+    /**
+     * Quantizes a weight to int8 inside libtorch ({@code to_int8}): returns {@code q} [out, in] int8 and puts its
+     * scales [out] (compute dtype) into {@code scales} under {@code stepName + "_scale"}.
+     */
+    static PtNDArray quantize(PtSymbolBlock module, PtNDManager manager, PtNDManager cpu, TensorInfo t,
+                                    String stepName, Map<String, PtNDArray> scales, ComputeDType dtype,
+                                    DevicePlanner.DeviceInfo device) {
+        if (t.shape().length != 2) {
+            throw new IllegalStateException(t.name() + ": int8 quantization needs an [out, in] weight, shape "
+                    + java.util.Arrays.toString(t.shape()));
+        }
+        ByteBuffer bytes = Checkpoint.map(t);
+        long[] rawShape = {t.shape()[0], t.shape()[1] * t.dtype().bytes()};
+        try (PtNDArray raw = (PtNDArray) cpu.create(bytes, new Shape(rawShape), DataType.UINT8);   // [out, in*bytes] u8
+             IValue rawArg = IValue.from(raw);
+             IValue r = IValueUtils.runMethod(module, "to_int8", rawArg,
+                     IValue.from((long) ComputeDType.torchCode(t.dtype())), IValue.from((long) dtype.torchCode()),
+                     IValue.from(device.torchDevice()))) {
+            PtNDArray[] qs = r.toTensorArray(manager);    // [q [out, in] int8, scale [out]]
+            scales.put(stepName + Quantization.SCALE_SUFFIX, qs[1]);
+            return qs[0];
+        }
+    }
+
+    /** int8 weights take {@code _weight_int8pack_mm} for few rows on the CPU in bf16; elsewhere they are widened. */
+    static boolean usesPack(Quantization q, ComputeDType dtype, DevicePlanner.DeviceInfo device) {
+        return q != Quantization.NONE && device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16;
+    }
+
+    static void probePack(PtSymbolBlock module, ComputeDType dtype, DevicePlanner.DeviceInfo device) {
+        try (IValue r = IValueUtils.runMethod(module, "int8_pack_probe", IValue.from((long) dtype.torchCode()),
+                IValue.from(device.torchDevice()))) {
+            // ran: the kernel is there
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(Quantization.PROPERTY + ": this libtorch has no int8 weight kernel"
+                    + " (torch._weight_int8pack_mm) for " + dtype.optionName() + " on " + device.torchDevice()
+                    + " (" + e.getMessage().lines().findFirst().orElse("") + "); set " + Quantization.PROPERTY
+                    + "=none", e);
+        }
+    }
+
+}

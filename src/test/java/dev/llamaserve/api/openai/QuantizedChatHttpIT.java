@@ -1,0 +1,47 @@
+package dev.llamaserve.api.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llamaserve.LlamaServeApplication;
+import java.net.http.HttpResponse;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A chat completion over HTTP from the REAL engine with {@code llm.model.quantization=int8} (a server of its own:
+ * the demo checkpoint's linears quantized to int8 at load). The startup log says so (the memory plan and the
+ * loader), and greedy decoding gives the same tokens twice.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        classes = LlamaServeApplication.class,
+        properties = {
+                "llm.model.quantization=int8",
+                "llm.engine.max-model-len=4096"
+        })
+class QuantizedChatHttpIT extends HttpTestSupport {
+
+    @Override
+    protected String model() {
+        return RealEngineWebTest.MODEL;
+    }
+
+    @Test
+    void chatCompletionWithInt8Weights(CapturedOutput output) throws Exception {
+        String body = chat("\"temperature\":0,\"ignore_eos\":true,\"max_tokens\":8");
+        HttpResponse<String> r = post("/v1/chat/completions", body);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode j = json(r.body());
+        assertThat(j.get("choices").get(0).get("message").get("content").asString()).isNotEmpty();
+        assertThat(j.get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
+        assertThat(j.get("usage").get("completion_tokens").asInt()).isEqualTo(8);
+        HttpResponse<String> again = post("/v1/chat/completions", body);
+        assertThat(json(again.body()).get("choices").get(0).get("message").get("content").asString())
+                .as("greedy is deterministic").isEqualTo(j.get("choices").get(0).get("message").get("content").asString());
+        assertThat(output.getAll()).contains("weights quantized to int8", "dtype bfloat16 with int8 linears");
+    }
+}
