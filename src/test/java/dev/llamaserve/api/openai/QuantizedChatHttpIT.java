@@ -12,15 +12,17 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 import tools.jackson.databind.JsonNode;
 
 /**
- * A chat completion over HTTP from the REAL engine with {@code llm.model.quantization=int8} (a server of its own:
- * the demo checkpoint's linears quantized to int8 at load). The startup log says so (the memory plan and the
- * loader), and greedy decoding gives the same tokens twice.
+ * A chat completion over HTTP from the REAL engine with {@code llm.model.quantization=int8} and
+ * {@code llm.engine.kv-cache-dtype=float8_e4m3} (a server of its own: the demo checkpoint's linears quantized to
+ * int8 at load, K and V stored as float8 e4m3). The startup log says so (the memory plan and the loader), and
+ * greedy decoding gives the same tokens twice.
  */
 @ExtendWith(OutputCaptureExtension.class)
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         classes = LlamaServeApplication.class,
         properties = {
                 "llm.model.quantization=int8",
+                "llm.engine.kv-cache-dtype=float8_e4m3",
                 "llm.engine.max-model-len=4096"
         })
 class QuantizedChatHttpIT extends HttpTestSupport {
@@ -31,7 +33,7 @@ class QuantizedChatHttpIT extends HttpTestSupport {
     }
 
     @Test
-    void chatCompletionWithInt8Weights(CapturedOutput output) throws Exception {
+    void chatCompletionWithInt8WeightsAndFloat8Kv(CapturedOutput output) throws Exception {
         String body = chat("\"temperature\":0,\"ignore_eos\":true,\"max_tokens\":8");
         HttpResponse<String> r = post("/v1/chat/completions", body);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
@@ -42,6 +44,7 @@ class QuantizedChatHttpIT extends HttpTestSupport {
         HttpResponse<String> again = post("/v1/chat/completions", body);
         assertThat(json(again.body()).get("choices").get(0).get("message").get("content").asString())
                 .as("greedy is deterministic").isEqualTo(j.get("choices").get(0).get("message").get("content").asString());
-        assertThat(output.getAll()).contains("weights quantized to int8", "dtype bfloat16 with int8 linears");
+        assertThat(output.getAll()).contains("weights quantized to int8", "dtype bfloat16 with int8 linears",
+                "bytes/token (float8_e4m3)");
     }
 }

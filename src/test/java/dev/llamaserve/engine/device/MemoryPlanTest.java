@@ -75,6 +75,28 @@ class MemoryPlanTest {
         assertThat(p.summary()).contains("dtype bfloat16 with int8-lm-head linears");
     }
 
+    /**
+     * int8 weights and a float8 KV cache together on the 12 GiB card: the same 2,937,670,041-byte budget at
+     * 67,584 bytes per token holds 43,466 tokens → 2,716 blocks of 16 = 43,456 tokens (bf16 KV: 22,400). A full
+     * 128K context (8.25 GiB of float8 KV) does not fit beside 8.46 GiB of weights, and asking for it says so.
+     */
+    @Test
+    void llama8bInt8WithFloat8KvOnA12GibGpuHoldsTwiceTheTokens() {
+        MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, GPU_12G, KvCacheMemory.AUTO, null, 16,
+                KvCacheDType.FLOAT8_E4M3);
+        assertThat(p.weightBytes()).isEqualTo(9_083_953_152L);
+        assertThat(p.kvBytesPerToken()).isEqualTo(67_584L);
+        assertThat(p.kvBudgetBytes()).isEqualTo(2_937_670_041L);
+        assertThat(p.kvBlocks()).isEqualTo(2716);
+        assertThat(p.kvTokens()).isEqualTo(43_456L);
+        assertThat(p.summary()).contains("dtype bfloat16 with int8 linears", "KV cache 67584 bytes/token (float8_e4m3)",
+                "43456 tokens in 2716 blocks of 16");
+        assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, GPU_12G, KvCacheMemory.AUTO,
+                131_072, 16, KvCacheDType.FLOAT8_E4M3))
+                .isInstanceOf(MemoryPlanException.class)
+                .hasMessageContaining("llm.engine.max-model-len");
+    }
+
     @Test
     void llama8bBf16DoesNotFitA12GibGpuAndTheRefusalSuggestsInt8() {
         assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, GPU_12G, KvCacheMemory.AUTO, null, 16))
