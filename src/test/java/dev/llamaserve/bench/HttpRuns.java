@@ -33,15 +33,17 @@ final class HttpRuns implements AutoCloseable {
 
     /** Starts the service on {@code dir} with {@code extra} properties ({@code llm.model.dtype}, ...) and waits until ready. */
     HttpRuns(Path dir, Map<String, String> extra, int decodeTokens) throws Exception {
-        Map<String, Object> p = new LinkedHashMap<>();
+        Map<String, String> p = new LinkedHashMap<>();
         p.put("server.port", "0");
         p.put("llm.model.path", dir.toString());
         p.put("llm.engine.max-num-seqs", "32");
         p.put("llm.engine.kv-cache-memory", "1GiB");
         p.put("logging.level.root", "WARN");
-        p.put("logging.level.dev.llamaserve", "WARN");
+        p.put("logging.level.dev.llamaserve.config", "INFO");
         p.putAll(extra);
-        context = new SpringApplicationBuilder(LlamaServeApplication.class).properties(p).run();
+        // as command-line arguments: they win over the test class path's application.properties
+        context = new SpringApplicationBuilder(LlamaServeApplication.class)
+                .run(p.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new));
         int port = ((WebServerApplicationContext) context).getWebServer().getPort();
         base = URI.create("http://127.0.0.1:" + port);
         this.decodeTokens = decodeTokens;
@@ -113,6 +115,9 @@ final class HttpRuns implements AutoCloseable {
             int[] frames = {0};
             resp.body().forEach(line -> {
                 // a token frame has text; the finish frame's text is empty ("text":"") and [DONE] ends the stream
+                if (line.startsWith("data: {\"error\"")) {
+                    throw new IllegalStateException("error frame: " + line);
+                }
                 if (line.startsWith("data: {") && !line.contains("\"text\":\"\"")) {
                     long now = System.nanoTime();
                     if (first[0] == 0) {
@@ -120,8 +125,6 @@ final class HttpRuns implements AutoCloseable {
                     }
                     last[0] = now;
                     frames[0]++;
-                } else if (line.startsWith("data: {\"error\"")) {
-                    throw new IllegalStateException("error frame: " + line);
                 }
             });
             return new Stream(first[0], last[0], frames[0]);
