@@ -32,7 +32,6 @@ public final class Bench {
     static final int[] STREAMS = {1, 4, 8, 16, 32};
     static final int[] TTFT = {128, 512, 2048};
     static final int PREFIX = 2048;
-    static final int LONG_CONTEXT = 32_768;
     private static final Set<Integer> EOS = Set.of(128_001, 128_008, 128_009);
 
     /** Keys a full run (every section) must write: {@link BenchReportTest} and the bench test check them. */
@@ -93,7 +92,7 @@ public final class Bench {
             r.put("soak", soak(a, dir));
         }
         if (a.runs("long")) {
-            r.put("long_context", LongContext.run(BenchModelDir.ensure("tiny"), a.dtype(), LONG_CONTEXT));
+            r.put("long_context", LongContext.run(BenchModelDir.ensure("tiny"), a.dtype(), a.longTokens()));
         }
         r.put("bench_s", (System.nanoTime() - started) / 1e9);
         return r;

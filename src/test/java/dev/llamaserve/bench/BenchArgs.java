@@ -15,17 +15,18 @@ import java.util.Set;
  * @param sections what to run, from {@link #SECTIONS}
  * @param soak requests of the soak run (0: none)
  * @param decodeTokens tokens each stream decodes in the decode and HTTP runs
+ * @param longTokens prompt tokens of the long-context run (tiny shape)
  * @param out where the JSON report goes
  */
 record BenchArgs(String shape, String dtype, String quantization, Set<String> sections, int soak, int decodeTokens,
-        Path out) {
+        int longTokens, Path out) {
 
     /** Sections of a full run, in the order they run; {@code soak} runs when {@code --soak N} asks for it. */
     static final List<String> SECTIONS = List.of("kernels", "decode", "ttft", "prefix", "http", "long");
 
     static final String USAGE = """
             bench [--shape 1b|tiny] [--dtype bf16|fp16|fp32] [--quantization int8] [--only kernels,decode,ttft,prefix,http,long]
-                  [--soak N] [--decode-tokens N] [--out target/bench/bench.json]""";
+                  [--soak N] [--decode-tokens N] [--long-tokens 32768] [--out target/bench/bench.json]""";
 
     static BenchArgs parse(String... args) {
         String shape = "1b";
@@ -34,6 +35,7 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
         Set<String> sections = new LinkedHashSet<>(SECTIONS);
         int soak = 0;
         int decodeTokens = 32;
+        int longTokens = 32_768;
         Path out = Path.of("target", "bench", "bench.json");
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -59,6 +61,7 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
                 }
                 case "--soak" -> soak = Integer.parseInt(v);
                 case "--decode-tokens" -> decodeTokens = Integer.parseInt(v);
+                case "--long-tokens" -> longTokens = Integer.parseInt(v);
                 case "--out" -> out = Path.of(v);
                 default -> throw new IllegalArgumentException("unknown option " + a + "\n" + USAGE);
             }
@@ -69,7 +72,7 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
         if (soak > 0) {
             sections.add("soak");
         }
-        return new BenchArgs(shape, dtype, quantization, Set.copyOf(sections), soak, decodeTokens, out);
+        return new BenchArgs(shape, dtype, quantization, Set.copyOf(sections), soak, decodeTokens, longTokens, out);
     }
 
     boolean runs(String section) {

@@ -58,7 +58,7 @@ final class BenchReport {
         line(s, "TTFT, 2,048-token shared prefix", rounded(r.get("prefix_cache_ttft_ms")) + " ms");
         line(s, "peak RSS", fmt(r.get("peak_rss_bytes"), 1e-9, "GB"));
         if (r.get("long_context") instanceof Map<?, ?> l) {
-            line(s, "32K-token prompt (tiny shape)", fmt(l.get("prefill_s"), 1, "s") + " prefill, peak RSS "
+            line(s, l.get("prompt_tokens") + "-token prompt (tiny shape)", fmt(l.get("prefill_s"), 1, "s") + " prefill, peak RSS "
                     + fmt(l.get("peak_rss_bytes"), 1e-9, "GB") + " (+" + fmt(l.get("peak_over_before_bytes"), 1e-9, "GB")
                     + " over before; KV " + fmt(l.get("kv_cache_bytes"), 1e-9, "GB") + ")");
         }

@@ -47,6 +47,13 @@ public final class LlamaModel implements CausalLm {
     /** On the CPU, a one-row bfloat16 linear runs as two rows: libtorch's bf16 GEMV path is slower than its GEMM. */
     static final boolean CPU_BF16_PAD_SINGLE_ROW =
             Boolean.parseBoolean(System.getProperty("llamaserve.cpuBf16PadSingleRow", "true"));
+    /**
+     * Opt-in ({@code -Dllamaserve.cpuBf16OneDnnSingleRow=true}): a one-row bfloat16 linear on the CPU calls
+     * oneDNN's linear ({@code mkldnn::_linear_pointwise}) instead of padding to two rows. Faster in
+     * {@code LinearKernelBenchmark} on a shared AVX512-BF16 machine (interleaved, contended); to be confirmed on
+     * a quiet one with {@code LlamaModelBenchmark}'s mode comparison before it becomes the default.
+     */
+    static final boolean CPU_BF16_ONEDNN_SINGLE_ROW = Boolean.getBoolean("llamaserve.cpuBf16OneDnnSingleRow");
 
     static final boolean GRAPH_OPTIMIZER = Boolean.getBoolean("llamaserve.graphOptimizer");
 
@@ -305,7 +312,21 @@ public final class LlamaModel implements CausalLm {
         if (dtype == ComputeDType.FLOAT16 && rows >= CPU_FP16_UPCAST_ROWS) {
             return 1;
         }
-        return dtype == ComputeDType.BFLOAT16 && CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
+        if (dtype == ComputeDType.BFLOAT16 && bf16SingleRowMode != 0) {
+            return bf16SingleRowMode;
+        }
+        return 0;
+    }
+
+    /** The bf16 one-row mode for this model: 3 oneDNN, 2 padded, 0 as is. */
+    private long bf16SingleRowMode = CPU_BF16_ONEDNN_SINGLE_ROW ? 3 : CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
+
+    /** Benchmarks compare the one-row bf16 kernels in one process: 0 as is, 2 padded to two rows, 3 oneDNN. */
+    void bf16SingleRowMode(long mode) {
+        if (mode != 0 && mode != 2 && mode != 3) {
+            throw new IllegalArgumentException("mode must be 0, 2 or 3, was " + mode);
+        }
+        bf16SingleRowMode = mode;
     }
 
     private static PtNDArray tensor(NDManager m, int[] values) {

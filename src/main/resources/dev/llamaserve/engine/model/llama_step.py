@@ -21,10 +21,13 @@ class LlamaForCausalLM(Module):
     # x: [T, in]; weight: [out, in] -> [T, out]
     # mode 1: multiply in float32 (CPU fp16 GEMM with many rows is slow)
     # mode 2: one row is sent as two (CPU bf16 GEMV path is slow, its GEMM path is not)
+    # mode 3: one row goes to oneDNN's linear directly (bf16 on AVX512-BF16/AMX CPUs; opt-in, see LlamaModel)
     if mode == 1:
       return torch.to(torch.linear(x.float(), weight.float()), x.dtype)   # [T, out]
     if mode == 2 and x.size(0) == 1:
       return torch.linear(torch.cat([x, x], 0), weight)[:1]          # [2, in] -> [2, out] -> [1, out]
+    if mode == 3 and x.size(0) == 1:
+      return ops.mkldnn._linear_pointwise(x, weight, None, "none", annotate(List[Optional[number]], []), "")   # [1, out]
     return torch.linear(x, weight)                                   # [T, out]
   def rotate_half(self: __torch__.LlamaForCausalLM, x: Tensor) -> Tensor:
     # x: [T, heads, D] -> [T, heads, D] = cat(-x2, x1)

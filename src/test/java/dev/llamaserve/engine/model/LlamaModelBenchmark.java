@@ -85,7 +85,34 @@ class LlamaModelBenchmark {
                             + "decode batch 8 %.0f ms/step = %.1f tok/s%n",
                     dtype, loadS, weightBytes[0] / 1e9, prefill128, 128 / prefill128, 512 / prefill512,
                     decode[4] * 1e3, decode[0] * 1e3, 1 / decode[4], decode8 * 1e3, 8 / decode8);
+            if (m.dtype() == ComputeDType.BFLOAT16) {
+                compareSingleRowModes(m);
+            }
         }
+    }
+
+    /**
+     * The one-row bf16 kernels of {@code linear} (0 as is, 2 padded to two rows, 3 oneDNN) on the same decode
+     * step, interleaved step by step so that a shared machine's load hits all alike; median and min of 9 each.
+     */
+    private static void compareSingleRowModes(LlamaModel m) {
+        long[] modes = {0, 2, 3};
+        double[][] t = new double[modes.length][9];
+        for (int i = 0; i < 9; i++) {
+            for (int k = 0; k < modes.length; k++) {
+                m.bf16SingleRowMode(modes[k]);
+                int pos = 128 + i;
+                t[k][i] = time(() -> m.forward(ForwardBatch.contiguous(new int[] {42}, pos, false)), 1);
+            }
+        }
+        StringBuilder line = new StringBuilder("bench bfloat16 one-row linear modes, decode step:");
+        for (int k = 0; k < modes.length; k++) {
+            Arrays.sort(t[k]);
+            line.append(String.format(java.util.Locale.ROOT, "  mode %d %.0f ms median (min %.0f)", modes[k],
+                    t[k][4] * 1e3, t[k][0] * 1e3));
+        }
+        System.out.println(line);
+        m.bf16SingleRowMode(LlamaModel.CPU_BF16_ONEDNN_SINGLE_ROW ? 3 : 2);
     }
 
     /** {@code b} sequences of {@code ctx} tokens each, one new token each, in disjoint slot ranges of the pool. */
