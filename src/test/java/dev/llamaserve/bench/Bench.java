@@ -25,7 +25,7 @@ import java.util.Set;
  * writes {@code target/bench/bench.json}. Every speed is reported beside the machine's own limit measured in
  * the same run, so that runs on different machines compare as ratios. See README "Bench".
  *
- * <p>Run: {@code ./mvnw -Pbench test-compile exec:exec [-Dbench.args="--shape tiny"]}.
+ * <p>Run: {@code ./mvnw -q test-compile -Dbench} or {@code -Dbench="--shape tiny"} (profile {@code bench-command}).
  */
 public final class Bench {
 

@@ -37,7 +37,7 @@ final class EngineRuns {
 
     /** Decode tok/s of one stream. */
     double singleStream() {
-        return decodeRate(run(1, SHORT_PROMPT, decodeTokens, 3));
+        return Collector.decodeRate(run(1, SHORT_PROMPT, decodeTokens, 3));
     }
 
     /** Aggregate decode tok/s keyed by stream count; {@code overheadAt} streams also fill {@code overhead}. */
@@ -45,7 +45,7 @@ final class EngineRuns {
         Map<String, Double> out = new LinkedHashMap<>();
         for (int s : streams) {
             List<Collector> cs = run(s, SHORT_PROMPT, decodeTokens, 100 + s);
-            out.put(Integer.toString(s), decodeRate(cs));
+            out.put(Integer.toString(s), Collector.decodeRate(cs));
             if (s == overheadAt) {
                 overhead[0] = timed.span(allDecodingFrom(cs), allDecodingTo(cs));
             }
@@ -124,19 +124,6 @@ final class EngineRuns {
             p[i] = 1024 + (int) Math.floorMod(salt * 7919L + i * 104_729L, 126_976L);
         }
         return p;
-    }
-
-    /** Decode tokens (after each stream's first) per second of the span in which the streams decoded. */
-    static double decodeRate(List<Collector> cs) {
-        long start = Long.MAX_VALUE;
-        long end = 0;
-        int tokens = 0;
-        for (Collector c : cs) {
-            start = Math.min(start, c.firstTokenNanos);
-            end = Math.max(end, c.lastTokenNanos);
-            tokens += c.tokenCount() - 1;
-        }
-        return tokens / ((end - start) / 1e9);
     }
 
     /** When the last stream got its first token: from then on every stream decodes. */

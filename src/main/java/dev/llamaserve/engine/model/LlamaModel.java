@@ -48,12 +48,15 @@ public final class LlamaModel implements CausalLm {
     static final boolean CPU_BF16_PAD_SINGLE_ROW =
             Boolean.parseBoolean(System.getProperty("llamaserve.cpuBf16PadSingleRow", "true"));
     /**
-     * Opt-in ({@code -Dllamaserve.cpuBf16OneDnnSingleRow=true}): a one-row bfloat16 linear on the CPU calls
-     * oneDNN's linear ({@code mkldnn::_linear_pointwise}) instead of padding to two rows. Faster in
-     * {@code LinearKernelBenchmark} on a shared AVX512-BF16 machine (interleaved, contended); to be confirmed on
-     * a quiet one with {@code LlamaModelBenchmark}'s mode comparison before it becomes the default.
+     * A one-row bfloat16 linear on the CPU calls oneDNN's linear ({@code mkldnn::_linear_pointwise}) instead of
+     * padding to two rows, on CPUs with native bf16 dot products ({@code avx512_bf16} or {@code amx_bf16} in
+     * {@code /proc/cpuinfo}; oneDNN refuses bf16 on plain AVX2). Measured with {@code LlamaModelBenchmark}'s
+     * mode comparison on the 1B shape (Zen 4, 2 cores, shared machine, interleaved step by step, 9 each):
+     * decode step 99 ms median (oneDNN) vs 169 ms (padded) vs 227 ms (as is).
+     * {@code -Dllamaserve.cpuBf16OneDnnSingleRow=true|false} overrides the detection.
      */
-    static final boolean CPU_BF16_ONEDNN_SINGLE_ROW = Boolean.getBoolean("llamaserve.cpuBf16OneDnnSingleRow");
+    static final boolean CPU_BF16_ONEDNN_SINGLE_ROW = Boolean.parseBoolean(
+            System.getProperty("llamaserve.cpuBf16OneDnnSingleRow", Boolean.toString(CpuFeatures.hasNativeBf16())));
 
     static final boolean GRAPH_OPTIMIZER = Boolean.getBoolean("llamaserve.graphOptimizer");
 

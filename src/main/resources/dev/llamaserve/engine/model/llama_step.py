@@ -21,7 +21,7 @@ class LlamaForCausalLM(Module):
     # x: [T, in]; weight: [out, in] -> [T, out]
     # mode 1: multiply in float32 (CPU fp16 GEMM with many rows is slow)
     # mode 2: one row is sent as two (CPU bf16 GEMV path is slow, its GEMM path is not)
-    # mode 3: one row goes to oneDNN's linear directly (bf16 on AVX512-BF16/AMX CPUs; opt-in, see LlamaModel)
+    # mode 3: one row goes to oneDNN's linear directly (bf16 on CPUs with AVX512-BF16/AMX; see LlamaModel)
     if mode == 1:
       return torch.to(torch.linear(x.float(), weight.float()), x.dtype)   # [T, out]
     if mode == 2 and x.size(0) == 1:

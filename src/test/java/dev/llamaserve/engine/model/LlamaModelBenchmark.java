@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  * noisy: compare minima, and rerun.
  *
  * <p>Run: {@code ./mvnw -B -Pbench verify -Dtest=LlamaModelBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
- * (dtypes: {@code -Dbench.dtypes=float32,float16,bfloat16}; threads: {@code -Dai.djl.pytorch.num_threads=1}).
+ * (dtypes: {@code -Dbench.dtypes=float32,float16,bfloat16}; threads: {@code -Dai.djl.pytorch.num_threads=1};
+ * an existing checkpoint instead of a fresh one: {@code -Dbench.checkpoint=~/.cache/llama-serve/bench-1b-v1}).
  */
 @Tag("bench")
 class LlamaModelBenchmark {
@@ -33,17 +34,20 @@ class LlamaModelBenchmark {
 
     @Test
     void llama32OneBShape() throws IOException {
-        Path dir = tmp.resolve("bench-1b");
-        long w0 = System.nanoTime();
-        long bytes = BenchCheckpoint.write(dir);
-        System.out.printf("bench: wrote %.2f GB random bf16 checkpoint in %.1f s%n", bytes / 1e9,
-                (System.nanoTime() - w0) / 1e9);
+        String given = System.getProperty("bench.checkpoint");   // e.g. ~/.cache/llama-serve/bench-1b-v1 (kept)
+        Path dir = given != null ? Path.of(given) : tmp.resolve("bench-1b");
+        if (given == null) {
+            long w0 = System.nanoTime();
+            long bytes = BenchCheckpoint.write(dir);
+            System.out.printf("bench: wrote %.2f GB random bf16 checkpoint in %.1f s%n", bytes / 1e9,
+                    (System.nanoTime() - w0) / 1e9);
+        }
         try {
             for (String dtype : System.getProperty("bench.dtypes", "float32,float16,bfloat16").split(",")) {
                 measure(dir, dtype.trim());
             }
         } finally {
-            try (Stream<Path> files = Files.walk(dir)) {
+            try (Stream<Path> files = Files.walk(given != null ? tmp : dir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
