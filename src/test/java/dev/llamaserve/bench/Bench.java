@@ -69,7 +69,7 @@ public final class Bench {
                 // the step's largest GEMM at a 512-token prefill chunk of the 1B shape: gate_proj, [512, 2048] x [8192, 2048]^T
                 Map<String, Double> peaks = new LinkedHashMap<>();
                 for (ComputeDType d : ComputeDType.values()) {
-                    peaks.put(d.optionName(), k.linearGflops(d, 512, 8192, 2048, 3, 2));
+                    peaks.put(d.optionName(), k.linearGflops(d, 512, 8192, 2048, 5));
                 }
                 r.put("gemm_peak_gflops", peaks.get(dtype.optionName()));
                 r.put("gemm_gflops_by_dtype", peaks);

@@ -39,11 +39,8 @@ public final class KernelProbe implements AutoCloseable {
         }
     }
 
-    /**
-     * Best GFLOP/s of {@code linear([m, k] x [n, k]ᵀ)} in {@code dtype}, over {@code reps} timed calls of
-     * {@code inner} multiplications each.
-     */
-    public double linearGflops(ComputeDType dtype, int m, int n, int k, int reps, int inner) {
+    /** Best GFLOP/s of {@code linear([m, k] x [n, k]ᵀ)} in {@code dtype}, over {@code reps} timed calls. */
+    public double linearGflops(ComputeDType dtype, int m, int n, int k, int reps) {
         try (IValue a = IValueUtils.runMethod(module, "random", IValue.from((long) m), IValue.from((long) k),
                      IValue.from((long) dtype.torchCode()));
              IValue b = IValueUtils.runMethod(module, "random", IValue.from((long) n), IValue.from((long) k),
@@ -51,14 +48,14 @@ public final class KernelProbe implements AutoCloseable {
             double best = Double.MAX_VALUE;
             for (int i = 0; i < reps + 1; i++) {
                 long t0 = System.nanoTime();
-                try (IValue r = IValueUtils.runMethod(module, "gemm", a, b, IValue.from((long) inner))) {
+                try (IValue r = IValueUtils.runMethod(module, "gemm", a, b)) {
                     double s = (System.nanoTime() - t0) / 1e9;
                     if (i > 0) {
                         best = Math.min(best, s);
                     }
                 }
             }
-            return 2.0 * m * n * k * inner / best / 1e9;
+            return 2.0 * m * n * k / best / 1e9;
         }
     }
 
