@@ -47,6 +47,16 @@ public final class LlamaModel implements CausalLm {
     /** On the CPU, a one-row bfloat16 linear runs as two rows: libtorch's bf16 GEMV path is slower than its GEMM. */
     static final boolean CPU_BF16_PAD_SINGLE_ROW =
             Boolean.parseBoolean(System.getProperty("llamaserve.cpuBf16PadSingleRow", "true"));
+    /**
+     * A one-row bfloat16 linear on the CPU calls oneDNN's linear ({@code mkldnn::_linear_pointwise}) instead of
+     * padding to two rows, on CPUs with native bf16 dot products ({@code avx512_bf16} or {@code amx_bf16} in
+     * {@code /proc/cpuinfo}; oneDNN refuses bf16 on plain AVX2). Measured with {@code LlamaModelBenchmark}'s
+     * mode comparison on the 1B shape (Zen 4, 2 cores, shared machine, interleaved step by step, 9 each):
+     * decode step 99 ms median (oneDNN) vs 169 ms (padded) vs 227 ms (as is).
+     * {@code -Dllamaserve.cpuBf16OneDnnSingleRow=true|false} overrides the detection.
+     */
+    static final boolean CPU_BF16_ONEDNN_SINGLE_ROW = Boolean.parseBoolean(
+            System.getProperty("llamaserve.cpuBf16OneDnnSingleRow", Boolean.toString(CpuFeatures.hasNativeBf16())));
 
     /**
      * On the CPU in bfloat16, int8 weights go through {@code torch._weight_int8pack_mm} (reads 1 byte per weight)
@@ -376,7 +386,8 @@ public final class LlamaModel implements CausalLm {
 
     /**
      * How {@code llama_step.py}'s {@code linear} multiplies this step: 0 as is, 1 widened to float32, 2 one row
-     * padded to two, 3 int8 weights through {@code _weight_int8pack_mm} (float weights as 2).
+     * padded to two, 3 int8 weights through {@code _weight_int8pack_mm} (float weights as 2), 4 one bf16 row through
+     * oneDNN's linear.
      */
     private long linearMode(int rows) {
         if (device.kind() != DevicePlanner.Kind.CPU) {
@@ -388,7 +399,21 @@ public final class LlamaModel implements CausalLm {
         if (dtype == ComputeDType.FLOAT16 && rows >= CPU_FP16_UPCAST_ROWS) {
             return 1;
         }
-        return dtype == ComputeDType.BFLOAT16 && CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
+        if (dtype == ComputeDType.BFLOAT16 && bf16SingleRowMode != 0) {
+            return bf16SingleRowMode;
+        }
+        return 0;
+    }
+
+    /** The bf16 one-row mode for this model: 4 oneDNN, 2 padded, 0 as is. */
+    private long bf16SingleRowMode = CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
+
+    /** Benchmarks compare the one-row bf16 kernels in one process: 0 as is, 2 padded to two rows, 4 oneDNN. */
+    void bf16SingleRowMode(long mode) {
+        if (mode != 0 && mode != 2 && mode != 4) {
+            throw new IllegalArgumentException("mode must be 0, 2 or 4, was " + mode);
+        }
+        bf16SingleRowMode = mode;
     }
 
     private static PtNDArray tensor(NDManager m, int[] values) {

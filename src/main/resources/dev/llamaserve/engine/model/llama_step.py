@@ -124,6 +124,7 @@ class LlamaForCausalLM(Module):
     # int8 weights (llm.model.quantization) come with w[name + "_scale"]: [out] in x.dtype, w ≈ q * scale;
     # mode 3: through _weight_int8pack_mm (CPU, bf16, few rows), else widened to x.dtype for the GEMM;
     #   float weights take mode 3 as mode 2
+    # mode 4: one row goes to oneDNN's linear directly (bf16 on CPUs with AVX512-BF16/AMX; see LlamaModel)
     weight = w[name]
     if weight.dtype == 1:                                            # int8 [out, in]
       scale = w[name + "_scale"]                                     # [out]
@@ -132,7 +133,9 @@ class LlamaForCausalLM(Module):
       return torch.linear(x, torch.to(weight, x.dtype)) * scale      # [T, in] x [in, out] -> [T, out] * [out]
     if mode == 1:
       return torch.to(torch.linear(x.float(), weight.float()), x.dtype)   # [T, out]
-    if mode >= 2 and x.size(0) == 1:
+    if mode == 4 and x.size(0) == 1:
+      return ops.mkldnn._linear_pointwise(x, weight, None, "none", annotate(List[Optional[number]], []), "")   # [1, out]
+    if (mode == 2 or mode == 3) and x.size(0) == 1:
       return torch.linear(torch.cat([x, x], 0), weight)[:1]          # [2, in] -> [2, out] -> [1, out]
     return torch.linear(x, weight)                                   # [T, out]
   def rotate_half(self: __torch__.LlamaForCausalLM, x: Tensor) -> Tensor:

@@ -49,7 +49,7 @@ public abstract class EngineBenchmark {
         try (LlmEngine e = LlmEngine.start(newModel(), detokenizer(), modelInfo(), options())) {
             run(e, 1, 16, 4); // warm-up
             Collector one = run(e, 1, 16, decodeTokens()).get(0);
-            lines.add(String.format(Locale.ROOT, "single-stream decode: %.2f tok/s", decodeRate(List.of(one))));
+            lines.add(String.format(Locale.ROOT, "single-stream decode: %.2f tok/s", Collector.decodeRate(List.of(one))));
             for (int len : new int[] {128, 512}) {
                 Collector c = run(e, 1, len, 1).get(0);
                 lines.add(String.format(Locale.ROOT, "TTFT %d-token prompt: %.1f ms", len,
@@ -58,7 +58,7 @@ public abstract class EngineBenchmark {
             for (int streams : new int[] {1, 4, 8, 16}) {
                 List<Collector> cs = run(e, streams, 16, decodeTokens());
                 lines.add(String.format(Locale.ROOT, "aggregate decode, %2d streams: %.2f tok/s (max batch %d)",
-                        streams, decodeRate(cs), e.stats().maxRecentBatchSize()));
+                        streams, Collector.decodeRate(cs), e.stats().maxRecentBatchSize()));
             }
         }
         lines.forEach(System.out::println);
@@ -81,18 +81,5 @@ public abstract class EngineBenchmark {
             c.await(WAIT);
         }
         return cs;
-    }
-
-    /** Decode tokens (after each stream's first) per second of the span in which all streams decoded. */
-    private static double decodeRate(List<Collector> cs) {
-        long start = Long.MAX_VALUE;
-        long end = 0;
-        int tokens = 0;
-        for (Collector c : cs) {
-            start = Math.min(start, c.firstTokenNanos);
-            end = Math.max(end, c.lastTokenNanos);
-            tokens += c.tokenCount() - 1;
-        }
-        return tokens / ((end - start) / 1e9);
     }
 }

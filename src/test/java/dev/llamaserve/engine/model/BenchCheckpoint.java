@@ -28,13 +28,34 @@ public final class BenchCheckpoint {
              "bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009]}
             """;
 
+    /**
+     * The quick shape of the bench ({@code --shape tiny}) and of its long-context run: the demo's small layers
+     * (hidden 256, 4 layers, 8 heads over 2 KV heads, intermediate 768) with the 1B's vocabulary, so that the
+     * same tokenizer serves both; 66 MB of bf16.
+     */
+    public static final String TINY_CONFIG = """
+            {"architectures": ["LlamaForCausalLM"], "hidden_act": "silu", "hidden_size": 256,
+             "intermediate_size": 768, "num_attention_heads": 8, "num_hidden_layers": 4,
+             "num_key_value_heads": 2, "head_dim": 32, "max_position_embeddings": 131072,
+             "rms_norm_eps": 1e-05, "rope_theta": 500000.0,
+             "rope_scaling": {"factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                              "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+             "tie_word_embeddings": true, "torch_dtype": "bfloat16", "vocab_size": 128256,
+             "bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009]}
+            """;
+
     private BenchCheckpoint() {
     }
 
-    /** Streams a random bf16 checkpoint of the config's shapes; returns bytes written. */
+    /** Streams a random bf16 checkpoint of the 1B shape ({@link #CONFIG}); returns bytes written. */
     public static long write(Path dir) throws IOException {
+        return write(dir, CONFIG);
+    }
+
+    /** Streams a random bf16 checkpoint of {@code configJson}'s shapes; returns bytes written. */
+    public static long write(Path dir, String configJson) throws IOException {
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve("config.json"), CONFIG);
+        Files.writeString(dir.resolve("config.json"), configJson);
         ModelConfig c = ModelConfigParser.parse(dir.resolve("config.json"));
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
         long seed = 1;

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Run: {@code ./mvnw -B -Pbench verify -Dtest=LlamaModelBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
  * (dtypes: {@code -Dbench.dtypes=float32,float16,bfloat16}; threads: {@code -Dai.djl.pytorch.num_threads=1};
  * weight quantization, each dtype with each: {@code -Dbench.quantizations=none,int8}, the decode line then says
- * the weight bytes read per second by a batch-1 step).
+ * the weight bytes read per second by a batch-1 step;
+ * an existing checkpoint instead of a fresh one: {@code -Dbench.checkpoint=~/.cache/llama-serve/bench-1b-v1}).
  */
 @Tag("bench")
 class LlamaModelBenchmark {
@@ -35,11 +36,14 @@ class LlamaModelBenchmark {
 
     @Test
     void llama32OneBShape() throws IOException {
-        Path dir = tmp.resolve("bench-1b");
-        long w0 = System.nanoTime();
-        long bytes = BenchCheckpoint.write(dir);
-        System.out.printf("bench: wrote %.2f GB random bf16 checkpoint in %.1f s%n", bytes / 1e9,
-                (System.nanoTime() - w0) / 1e9);
+        String given = System.getProperty("bench.checkpoint");   // e.g. ~/.cache/llama-serve/bench-1b-v1 (kept)
+        Path dir = given != null ? Path.of(given) : tmp.resolve("bench-1b");
+        if (given == null) {
+            long w0 = System.nanoTime();
+            long bytes = BenchCheckpoint.write(dir);
+            System.out.printf("bench: wrote %.2f GB random bf16 checkpoint in %.1f s%n", bytes / 1e9,
+                    (System.nanoTime() - w0) / 1e9);
+        }
         try {
             for (String dtype : System.getProperty("bench.dtypes", "float32,float16,bfloat16").split(",")) {
                 for (String q : System.getProperty("bench.quantizations", "none").split(",")) {
@@ -47,7 +51,7 @@ class LlamaModelBenchmark {
                 }
             }
         } finally {
-            try (Stream<Path> files = Files.walk(dir)) {
+            try (Stream<Path> files = Files.walk(given != null ? tmp : dir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
@@ -92,8 +96,36 @@ class LlamaModelBenchmark {
                     dtype, quantization.optionName(), loadS, weightBytes[0] / 1e9, prefill128, 128 / prefill128,
                     512 / prefill512, decode[4] * 1e3, decode[0] * 1e3, 1 / decode[4], weightBytes[0] / 1e9 / decode[0],
                     decode8 * 1e3, 8 / decode8, decode16 * 1e3, 16 / decode16);
+            if (m.dtype() == ComputeDType.BFLOAT16 && quantization == Quantization.NONE) {
+                compareSingleRowModes(m);
+            }
         }
     }
+
+    /**
+     * The one-row bf16 kernels of {@code linear} (0 as is, 2 padded to two rows, 4 oneDNN) on the same decode
+     * step, interleaved step by step so that a shared machine's load hits all alike; median and min of 9 each.
+     */
+    private static void compareSingleRowModes(LlamaModel m) {
+        long[] modes = {0, 2, 4};
+        double[][] t = new double[modes.length][9];
+        for (int i = 0; i < 9; i++) {
+            for (int k = 0; k < modes.length; k++) {
+                m.bf16SingleRowMode(modes[k]);
+                int pos = 128 + i;
+                t[k][i] = time(() -> m.forward(ForwardBatch.contiguous(new int[] {42}, pos, false)), 1);
+            }
+        }
+        StringBuilder line = new StringBuilder("bench bfloat16 one-row linear modes, decode step:");
+        for (int k = 0; k < modes.length; k++) {
+            Arrays.sort(t[k]);
+            line.append(String.format(java.util.Locale.ROOT, "  mode %d %.0f ms median (min %.0f)", modes[k],
+                    t[k][4] * 1e3, t[k][0] * 1e3));
+        }
+        System.out.println(line);
+        m.bf16SingleRowMode(LlamaModel.CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : 2);
+    }
+
 
     private static final java.util.Map<String, float[]> UNQUANTIZED_LOGITS = new java.util.HashMap<>();
 

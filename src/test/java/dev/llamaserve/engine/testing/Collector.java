@@ -143,4 +143,17 @@ public final class Collector implements Flow.Subscriber<EngineEvent> {
         }
         return sb.toString();
     }
+
+    /** Decode tokens (after each stream's first) per second of the span in which the streams decoded. */
+    public static double decodeRate(List<Collector> cs) {
+        long start = Long.MAX_VALUE;
+        long end = 0;
+        int tokens = 0;
+        for (Collector c : cs) {
+            start = Math.min(start, c.firstTokenNanos);
+            end = Math.max(end, c.lastTokenNanos);
+            tokens += c.tokenCount() - 1;
+        }
+        return tokens / ((end - start) / 1e9);
+    }
 }

@@ -1,0 +1,209 @@
+package dev.llamaserve.bench;
+
+import dev.llamaserve.chat.LlamaTokenizer;
+import dev.llamaserve.engine.ModelInfo;
+import dev.llamaserve.engine.core.EngineOptions;
+import dev.llamaserve.engine.core.LlmEngine;
+import dev.llamaserve.engine.checkpoint.Checkpoint;
+import dev.llamaserve.engine.model.ComputeDType;
+import dev.llamaserve.engine.model.KernelProbe;
+import dev.llamaserve.engine.model.LlamaModel;
+import dev.llamaserve.engine.model.LoadListener;
+import dev.llamaserve.engine.model.ModelConfig;
+import dev.llamaserve.engine.model.ModelOptions;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The bench: one command that measures the machine (read bandwidth, GEMM peak), the engine (single-stream
+ * and aggregate decode, time to first token, prefix reuse, the engine's Java share of a step), the real HTTP
+ * service with an SSE client, a 32K-token prompt on the tiny shape, and optionally a soak; prints a table and
+ * writes {@code target/bench/bench.json}. Every speed is reported beside the machine's own limit measured in
+ * the same run, so that runs on different machines compare as ratios. See README "Bench".
+ *
+ * <p>Run: {@code ./mvnw -q test-compile -Dbench} or {@code -Dbench="--shape tiny"} (profile {@code bench-command}).
+ */
+public final class Bench {
+
+    static final int[] STREAMS = {1, 4, 8, 16, 32};
+    static final int[] TTFT = {128, 512, 2048};
+    static final int PREFIX = 2048;
+    private static final Set<Integer> EOS = Set.of(128_001, 128_008, 128_009);
+
+    /** Keys a full run (every section) must write: {@link BenchReportTest} and the bench test check them. */
+    static final List<String> KEYS = List.of("machine", "shape", "dtype", "weight_bytes", "bandwidth_gbs",
+            "decode_limit_tok_s", "decode_tok_s_1", "decode_ratio", "aggregate_tok_s", "http_aggregate_tok_s",
+            "ttft_ms", "prefill_tok_s", "gemm_peak_gflops", "prefill_ratio", "java_overhead_pct",
+            "prefix_cache_ttft_ms", "peak_rss_bytes", "load_s", "long_context");
+
+    private Bench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        BenchArgs a = BenchArgs.parse(args);
+        Map<String, Object> report = run(a);
+        BenchReport.write(report, a.out());
+        System.out.println(BenchReport.table(report));
+        System.out.println("bench: wrote " + a.out().toAbsolutePath());
+        System.exit(0);   // DJL and the HTTP client leave non-daemon threads
+    }
+
+    static Map<String, Object> run(BenchArgs a) throws Exception {
+        long started = System.nanoTime();
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("machine", Machine.describe());
+        r.put("shape", a.shape());
+        r.put("dtype", a.dtype());
+        r.put("quantization", a.quantization() == null ? "none" : a.quantization());
+        r.put("sections", new ArrayList<>(BenchArgs.SECTIONS.stream().filter(a::runs).toList()));
+        Path dir = BenchModelDir.ensure(a.shape());
+        ComputeDType dtype = ComputeDType.parse(a.dtype());
+
+        if (a.runs("kernels")) {
+            try (KernelProbe k = new KernelProbe()) {
+                r.put("bandwidth_gbs", k.readBandwidthGbs(1L << 30, 5));
+                // the step's largest GEMM at a 512-token prefill chunk of the 1B shape: gate_proj, [512, 2048] x [8192, 2048]^T
+                Map<String, Double> peaks = new LinkedHashMap<>();
+                for (ComputeDType d : ComputeDType.values()) {
+                    peaks.put(d.optionName(), k.linearGflops(d, 512, 8192, 2048, 5));
+                }
+                r.put("gemm_peak_gflops", peaks.get(dtype.optionName()));
+                r.put("gemm_gflops_by_dtype", peaks);
+            }
+        }
+        if (a.runs("decode") || a.runs("ttft") || a.runs("prefix")) {
+            engineSections(a, dir, r);
+        }
+        r.put("peak_rss_bytes", Machine.peakRssBytes());
+        if (a.runs("http")) {
+            try (HttpRuns http = new HttpRuns(dir, serviceProperties(a), a.decodeTokens())) {
+                Map<String, Double> agg = http.aggregate(STREAMS);
+                r.put("http_aggregate_tok_s", agg);
+                if (r.get("aggregate_tok_s") instanceof Map<?, ?> engine && engine.get("16") instanceof Double e16) {
+                    r.put("http_vs_engine_16", agg.get("16") / e16);
+                }
+            }
+        }
+        if (a.runs("soak")) {
+            r.put("soak", soak(a, dir));
+        }
+        if (a.runs("long")) {
+            r.put("long_context", LongContext.run(BenchModelDir.ensure("tiny"), a.dtype(), a.longTokens()));
+        }
+        r.put("bench_s", (System.nanoTime() - started) / 1e9);
+        return r;
+    }
+
+    private static void engineSections(BenchArgs a, Path dir, Map<String, Object> r) {
+        long t0 = System.nanoTime();
+        long[] weightBytes = new long[1];
+        // KV for 32 streams and for the TTFT and prefix prompts (a prefix cache keeps its blocks)
+        int kvTokens = 16_384;
+        LlamaModel model = LlamaModel.load(Checkpoint.open(dir), modelOptions(a, kvTokens, 2048), summary(weightBytes));
+        r.put("load_s", (System.nanoTime() - t0) / 1e9);
+        r.put("weight_bytes", weightBytes[0]);
+        ModelConfig c = model.config();
+        TimedLm timed = new TimedLm(model);
+        ModelInfo info = new ModelInfo(kvTokens, c.vocabSize(), EOS, 0.6, 0.9, false);
+        EngineOptions options = EngineOptions.defaults().withMaxNumSeqs(32).withKvTokenBudget(kvTokens);
+        try (LlmEngine e = LlmEngine.start(timed, LlamaTokenizer.load(dir), info, options)) {
+            EngineRuns runs = new EngineRuns(e, timed, a.decodeTokens());
+            runs.warmUp();
+            if (a.runs("decode")) {
+                double one = runs.singleStream();
+                r.put("decode_tok_s_1", one);
+                if (r.get("bandwidth_gbs") instanceof Double bw) {
+                    double limit = bw * 1e9 / weightBytes[0];
+                    r.put("decode_limit_tok_s", limit);
+                    r.put("decode_ratio", one / limit);
+                }
+                TimedLm.Span[] span = new TimedLm.Span[1];
+                Map<String, Double> agg = runs.aggregate(STREAMS, 16, span);
+                r.put("aggregate_tok_s", agg);
+                r.put("aggregate_16_over_1", agg.get("16") / one);
+                r.put("java_overhead_pct", span[0].outsidePct());
+                r.put("java_overhead_steps", span[0].steps());
+            }
+            if (a.runs("ttft")) {
+                Map<String, Double> ttft = runs.ttft(TTFT);
+                r.put("ttft_ms", ttft);
+                double s512 = ttft.get("512") / 1e3;
+                r.put("prefill_tok_s", 512 / s512);
+                if (r.get("gemm_peak_gflops") instanceof Double peak) {
+                    r.put("prefill_ratio", prefillFlops(c, 512) / s512 / 1e9 / peak);
+                }
+            }
+            if (a.runs("prefix")) {
+                r.put("prefix_cache_ttft_ms", runs.prefixCache(PREFIX));
+            }
+        }
+    }
+
+    /** FLOPs of a {@code t}-token prefill from an empty cache: every layer's linears, causal attention, one lm_head row. */
+    static double prefillFlops(ModelConfig c, int t) {
+        double h = c.hiddenSize();
+        double d = c.headDim();
+        double perLayer = h * d * (c.numAttentionHeads() * 2 + c.numKeyValueHeads() * 2) + 3 * h * c.intermediateSize();
+        double attention = 2.0 * c.numAttentionHeads() * d * t * (t + 1) / 2.0 * 2;   // QK^T and PV over the causal half
+        return c.numHiddenLayers() * (2 * perLayer * t + attention) + 2 * h * c.vocabSize();
+    }
+
+    /** HTTP soak: N short requests, 16 in flight; RSS and heap after a GC every 1,000. */
+    private static List<Map<String, Object>> soak(BenchArgs a, Path dir) throws Exception {
+        List<Map<String, Object>> points = new ArrayList<>();
+        try (HttpRuns http = new HttpRuns(dir, serviceProperties(a), a.decodeTokens())) {
+            long t0 = System.nanoTime();
+            int[] done = {0};
+            http.soak(a.soak(), 16, 8, () -> {
+                done[0] += 1000;
+                Map<String, Object> p = new LinkedHashMap<>();
+                p.put("requests", done[0]);
+                p.put("s", (System.nanoTime() - t0) / 1e9);
+                p.put("rss_bytes", Machine.rssBytes());
+                p.put("heap_after_gc_bytes", Machine.heapAfterGcBytes());
+                System.out.println("bench soak: " + p);
+                points.add(p);
+            });
+        }
+        return points;
+    }
+
+    /** The service's properties for this run: the dtype, and the quantization passed through as is. */
+    static Map<String, String> serviceProperties(BenchArgs a) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("llm.model.dtype", a.dtype());
+        if (a.quantization() != null) {
+            p.put("llm.model.quantization", a.quantization());
+        }
+        return p;
+    }
+
+    /**
+     * The engine-only model options. The quantization hook: once {@code ModelOptions} carries
+     * {@code llm.model.quantization}, pass {@code a.quantization()} here (the HTTP runs already pass the property).
+     */
+    static ModelOptions modelOptions(BenchArgs a, int kvTokens, int maxChunk) {
+        if (a.quantization() != null) {
+            throw new IllegalArgumentException("--quantization " + a.quantization()
+                    + ": ModelOptions has no quantization yet (llm.model.quantization); wire it in Bench.modelOptions");
+        }
+        return new ModelOptions("cpu", a.dtype(), kvTokens, maxChunk);
+    }
+
+    static LoadListener summary(long[] weightBytes) {
+        return new LoadListener() {
+            @Override
+            public void progress(Progress p) {
+            }
+
+            @Override
+            public void loaded(Summary s) {
+                weightBytes[0] = s.weightBytes();
+            }
+        };
+    }
+}

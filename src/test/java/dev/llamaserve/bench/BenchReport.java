@@ -1,0 +1,93 @@
+package dev.llamaserve.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The bench report: {@code bench.json} (keys as in README "Bench") and the table printed after a run. */
+final class BenchReport {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private BenchReport() {
+    }
+
+    static void write(Map<String, Object> report, Path out) throws IOException {
+        if (out.getParent() != null) {
+            Files.createDirectories(out.getParent());
+        }
+        Files.writeString(out, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report) + "\n");
+    }
+
+    /** Keys of {@link Bench#KEYS} that a report of a full run lacks. */
+    static List<String> missing(Map<String, Object> report) {
+        List<String> out = new ArrayList<>();
+        for (String k : Bench.KEYS) {
+            if (!report.containsKey(k)) {
+                out.add(k);
+            }
+        }
+        return out;
+    }
+
+    /** One line per key; ratios beside the figures they compare. */
+    static String table(Map<String, Object> r) {
+        StringBuilder s = new StringBuilder("\n== llama-serve bench ==\n");
+        if (r.get("machine") instanceof Map<?, ?> m) {
+            line(s, "machine", m.get("cpu_model") + ", " + m.get("cores") + " cores, " + m.get("flags"));
+        }
+        line(s, "shape / dtype", r.get("shape") + " / " + r.get("dtype") + " (quantization " + r.get("quantization") + ")");
+        line(s, "weights", fmt(r.get("weight_bytes"), 1e-9, "GB") + ", loaded in " + fmt(r.get("load_s"), 1, "s"));
+        line(s, "read bandwidth", fmt(r.get("bandwidth_gbs"), 1, "GB/s"));
+        line(s, "GEMM peak (this dtype)", fmt(r.get("gemm_peak_gflops"), 1, "GFLOP/s") + "  all: " + r.get("gemm_gflops_by_dtype"));
+        line(s, "decode, 1 stream", fmt(r.get("decode_tok_s_1"), 1, "tok/s") + " of a limit of "
+                + fmt(r.get("decode_limit_tok_s"), 1, "tok/s") + " = " + pct(r.get("decode_ratio")));
+        line(s, "aggregate decode (engine)", String.valueOf(rounded(r.get("aggregate_tok_s"))) + " tok/s; 16 streams = "
+                + fmt(r.get("aggregate_16_over_1"), 1, "x") + " single");
+        line(s, "aggregate decode (HTTP/SSE)", String.valueOf(rounded(r.get("http_aggregate_tok_s")))
+                + " tok/s; 16 streams = " + pct(r.get("http_vs_engine_16")) + " of engine-only");
+        line(s, "TTFT by prompt tokens", rounded(r.get("ttft_ms")) + " ms");
+        line(s, "prefill (512 tokens)", fmt(r.get("prefill_tok_s"), 1, "tok/s") + " = " + pct(r.get("prefill_ratio"))
+                + " of the GEMM peak");
+        line(s, "Java outside forward, 16 streams", fmt(r.get("java_overhead_pct"), 1, "%"));
+        line(s, "TTFT, 2,048-token shared prefix", rounded(r.get("prefix_cache_ttft_ms")) + " ms");
+        line(s, "peak RSS", fmt(r.get("peak_rss_bytes"), 1e-9, "GB"));
+        if (r.get("long_context") instanceof Map<?, ?> l) {
+            line(s, l.get("prompt_tokens") + "-token prompt (tiny shape)", fmt(l.get("prefill_s"), 1, "s") + " prefill, peak RSS "
+                    + fmt(l.get("peak_rss_bytes"), 1e-9, "GB") + " (+" + fmt(l.get("peak_over_before_bytes"), 1e-9, "GB")
+                    + " over before; KV " + fmt(l.get("kv_cache_bytes"), 1e-9, "GB") + ")");
+        }
+        if (r.get("soak") instanceof List<?> soak && !soak.isEmpty()) {
+            line(s, "soak", soak.get(0) + " ... " + soak.get(soak.size() - 1));
+        }
+        line(s, "bench time", fmt(r.get("bench_s"), 1, "s"));
+        return s.toString();
+    }
+
+    private static void line(StringBuilder s, String name, String value) {
+        s.append(String.format(Locale.ROOT, "%-34s %s%n", name, value));
+    }
+
+    private static String fmt(Object v, double scale, String unit) {
+        return v instanceof Number n ? String.format(Locale.ROOT, "%.2f %s", n.doubleValue() * scale, unit) : "-";
+    }
+
+    private static String pct(Object v) {
+        return v instanceof Number n ? String.format(Locale.ROOT, "%.0f %%", n.doubleValue() * 100) : "-";
+    }
+
+    private static Object rounded(Object v) {
+        if (!(v instanceof Map<?, ?> m)) {
+            return "-";
+        }
+        StringBuilder s = new StringBuilder("{");
+        m.forEach((k, x) -> s.append(s.length() > 1 ? ", " : "").append(k).append(": ")
+                .append(x instanceof Number n ? String.format(Locale.ROOT, "%.1f", n.doubleValue()) : x));
+        return s.append('}');
+    }
+}

@@ -1,0 +1,82 @@
+package dev.llamaserve.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.llamaserve.engine.model.BenchCheckpoint;
+import dev.llamaserve.engine.model.ModelConfig;
+import dev.llamaserve.engine.model.ModelConfigParser;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The bench's command line, its FLOP count and its report writer (no model: the bench itself is tagged "bench"). */
+class BenchReportTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void parsesTheCommandLine() {
+        BenchArgs d = BenchArgs.parse("true");   // ./mvnw test-compile -Dbench
+        assertThat(d.shape()).isEqualTo("1b");
+        assertThat(d.dtype()).isEqualTo("bfloat16");
+        assertThat(d.sections()).containsExactlyInAnyOrderElementsOf(BenchArgs.SECTIONS);
+        assertThat(d.out()).isEqualTo(Path.of("target", "bench", "bench.json"));
+        assertThat(d.longTokens()).isEqualTo(32_768);
+
+        BenchArgs a = BenchArgs.parse("--shape", "tiny", "--dtype", "fp16", "--only", "decode,http", "--soak", "10000",
+                "--quantization", "int8");
+        assertThat(a.dtype()).isEqualTo("float16");
+        assertThat(a.sections()).containsExactlyInAnyOrder("decode", "http", "soak");
+        assertThat(a.soak()).isEqualTo(10_000);
+        assertThat(Bench.serviceProperties(a)).containsEntry("llm.model.quantization", "int8")
+                .containsEntry("llm.model.dtype", "float16");
+
+        assertThatThrownBy(() -> BenchArgs.parse("--only", "decode,warp")).hasMessageContaining("warp");
+        assertThatThrownBy(() -> BenchArgs.parse("--dtype", "int4")).hasMessageContaining("--dtype");
+        assertThatThrownBy(() -> BenchArgs.parse("--shape", "8b")).hasMessageContaining("--shape");
+        assertThatThrownBy(() -> BenchArgs.parse("--frobnicate", "1")).hasMessageContaining("unknown option");
+    }
+
+    @Test
+    void prefillFlopsOfTheOneBShape() throws Exception {
+        Files.writeString(tmp.resolve("config.json"), BenchCheckpoint.CONFIG);
+        ModelConfig c = ModelConfigParser.parse(tmp.resolve("config.json"));
+        // per layer: q, o 2048x2048; k, v 2048x512; gate, up, down 2048x8192 = 60,817,408 weights
+        double linears = 16 * 2.0 * 60_817_408 * 512;
+        double attention = 16 * 2.0 * 32 * 64 * 512 * 513;
+        double lmHead = 2.0 * 2048 * 128_256;
+        assertThat(Bench.prefillFlops(c, 512)).isEqualTo(linears + attention + lmHead);
+    }
+
+    @Test
+    void writesTheReportAndNamesMissingKeys() throws Exception {
+        Map<String, Object> r = new LinkedHashMap<>();
+        for (String k : Bench.KEYS) {
+            r.put(k, Map.of("1", 1.5));
+        }
+        assertThat(BenchReport.missing(r)).isEmpty();
+        Path out = tmp.resolve("bench").resolve("bench.json");
+        BenchReport.write(r, out);
+        JsonNode json = JsonMapper.builder().build().readTree(out.toFile());
+        for (String k : Bench.KEYS) {
+            assertThat(json.has(k)).as(k).isTrue();
+        }
+        r.remove("decode_ratio");
+        assertThat(BenchReport.missing(r)).containsExactly("decode_ratio");
+        assertThat(BenchReport.table(r)).contains("decode, 1 stream");
+    }
+
+    @Test
+    void fillerTokensAreDistinctByteLevelWords() {
+        assertThat(BenchModelDir.filler(0)).isEqualTo("\u0120aab");
+        assertThat(BenchModelDir.filler(0)).isNotEqualTo(BenchModelDir.filler(1));
+        assertThat(BenchModelDir.filler(126_975)).hasSizeBetween(4, 5);
+    }
+}

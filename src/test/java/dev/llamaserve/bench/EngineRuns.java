@@ -1,0 +1,138 @@
+package dev.llamaserve.bench;
+
+import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.SamplingParams;
+import dev.llamaserve.engine.core.LlmEngine;
+import dev.llamaserve.engine.testing.Collector;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The engine-only measurements: requests go straight into {@link LlmEngine#submit} (no HTTP), greedy, with
+ * {@code ignore_eos} so that every stream decodes exactly its {@code max_tokens}.
+ */
+final class EngineRuns {
+
+    static final Duration WAIT = Duration.ofMinutes(60);
+    static final int SHORT_PROMPT = 16;
+
+    private final LlmEngine engine;
+    private final TimedLm timed;
+    private final int decodeTokens;
+    private int ids;
+
+    EngineRuns(LlmEngine engine, TimedLm timed, int decodeTokens) {
+        this.engine = engine;
+        this.timed = timed;
+        this.decodeTokens = decodeTokens;
+    }
+
+    void warmUp() {
+        run(1, SHORT_PROMPT, 4, 1);
+        run(2, SHORT_PROMPT, 4, 2);
+    }
+
+    /** Decode tok/s of one stream. */
+    double singleStream() {
+        return Collector.decodeRate(run(1, SHORT_PROMPT, decodeTokens, 3));
+    }
+
+    /** Aggregate decode tok/s keyed by stream count; {@code overheadAt} streams also fill {@code overhead}. */
+    Map<String, Double> aggregate(int[] streams, int overheadAt, TimedLm.Span[] overhead) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (int s : streams) {
+            List<Collector> cs = run(s, SHORT_PROMPT, decodeTokens, 100 + s);
+            out.put(Integer.toString(s), Collector.decodeRate(cs));
+            if (s == overheadAt) {
+                overhead[0] = timed.span(allDecodingFrom(cs), allDecodingTo(cs));
+            }
+        }
+        return out;
+    }
+
+    /** Time to first token (ms) of one prompt of each length, alone in the engine. */
+    Map<String, Double> ttft(int[] lengths) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (int len : lengths) {
+            out.put(Integer.toString(len), firstTokenMs(prompt(len, 1000 + len)));
+        }
+        return out;
+    }
+
+    /**
+     * TTFT of a 2,048-token shared prefix plus 16 own tokens: cold (the prefix never seen), then warm (a second
+     * prompt with the same prefix and other last tokens). Without prefix caching both are a full prefill.
+     */
+    Map<String, Double> prefixCache(int prefix) {
+        int[] cold = prompt(prefix + SHORT_PROMPT, 7_000);
+        int[] warm = cold.clone();
+        int[] other = prompt(SHORT_PROMPT + 1, 7_001);
+        System.arraycopy(other, 1, warm, prefix, SHORT_PROMPT);
+        Map<String, Double> out = new LinkedHashMap<>();
+        out.put("cold", firstTokenMs(cold));
+        out.put("warm", firstTokenMs(warm));
+        return out;
+    }
+
+    /** Submits {@code n} requests of {@code promptLen} tokens with at most {@code concurrency} in flight. */
+    void soak(int n, int concurrency, int promptLen, int maxTokens, Runnable everyThousand) {
+        List<Collector> inFlight = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            if (inFlight.size() == concurrency) {
+                inFlight.remove(0).await(WAIT);
+            }
+            inFlight.add(submit(prompt(promptLen, i), maxTokens));
+            if ((i + 1) % 1000 == 0) {
+                everyThousand.run();
+            }
+        }
+        inFlight.forEach(c -> c.await(WAIT));
+    }
+
+    private double firstTokenMs(int[] prompt) {
+        long t0 = System.nanoTime();
+        Collector c = submit(prompt, 1);
+        c.await(WAIT);
+        return (c.firstTokenNanos - t0) / 1e6;
+    }
+
+    private List<Collector> run(int streams, int promptLen, int maxTokens, int salt) {
+        List<Collector> cs = new ArrayList<>();
+        for (int i = 0; i < streams; i++) {
+            cs.add(submit(prompt(promptLen, salt * 64 + i), maxTokens));
+        }
+        cs.forEach(c -> c.await(WAIT));
+        return cs;
+    }
+
+    private Collector submit(int[] prompt, int maxTokens) {
+        SamplingParams p = SamplingParams.builder().temperature(0.0).maxTokens(maxTokens).ignoreEos(true).build();
+        return Collector.subscribe(engine.submit(new GenerationRequest("bench-" + ids++, prompt, p)));
+    }
+
+    /**
+     * {@code <|begin_of_text|>} and {@code length - 1} ids from the filler range (1,024..127,999): all decode to
+     * text, and different salts give different prompts.
+     */
+    static int[] prompt(int length, int salt) {
+        int[] p = new int[length];
+        p[0] = 128_000;
+        for (int i = 1; i < length; i++) {
+            p[i] = 1024 + (int) Math.floorMod(salt * 7919L + i * 104_729L, 126_976L);
+        }
+        return p;
+    }
+
+    /** When the last stream got its first token: from then on every stream decodes. */
+    private static long allDecodingFrom(List<Collector> cs) {
+        return cs.stream().mapToLong(c -> c.firstTokenNanos).max().orElse(0);
+    }
+
+    /** When the first stream got its last token. */
+    private static long allDecodingTo(List<Collector> cs) {
+        return cs.stream().mapToLong(c -> c.lastTokenNanos).min().orElse(0);
+    }
+}

@@ -1,0 +1,147 @@
+package dev.llamaserve.bench;
+
+import dev.llamaserve.LlamaServeApplication;
+import dev.llamaserve.ops.health.ProbePaths;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * The real service in this JVM (the whole Spring Boot application on a random port, serving the bench
+ * checkpoint) and a real client: the JDK {@link HttpClient} posting {@code /v1/completions} with token-id
+ * prompts and {@code stream: true}, reading the SSE frames as they arrive (one frame per token: the bench
+ * tokenizer gives every id text).
+ */
+final class HttpRuns implements AutoCloseable {
+
+    private final ConfigurableApplicationContext context;
+    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final URI base;
+    private final int decodeTokens;
+    private int salt = 50_000;
+
+    /** Starts the service on {@code dir} with {@code extra} properties ({@code llm.model.dtype}, ...) and waits until ready. */
+    HttpRuns(Path dir, Map<String, String> extra, int decodeTokens) throws Exception {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("server.port", "0");
+        p.put("llm.model.path", dir.toString());
+        p.put("llm.engine.max-num-seqs", "32");
+        p.put("llm.engine.kv-cache-memory", "1GiB");
+        p.put("logging.level.root", "WARN");
+        p.put("logging.level.dev.llamaserve.config", "INFO");
+        p.putAll(extra);
+        // as command-line arguments: they win over the test class path's application.properties
+        context = new SpringApplicationBuilder(LlamaServeApplication.class)
+                .run(p.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new));
+        int port = ((WebServerApplicationContext) context).getWebServer().getPort();
+        base = URI.create("http://127.0.0.1:" + port);
+        this.decodeTokens = decodeTokens;
+        long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
+        while (status(ProbePaths.READYZ) != 200) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the service did not get ready in 10 minutes");
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    /** One streamed completion as the client saw it. */
+    record Stream(long firstTokenNanos, long lastTokenNanos, int frames) {}
+
+    /** Aggregate decode tok/s through HTTP/SSE keyed by stream count, measured as the engine-only figure is. */
+    Map<String, Double> aggregate(int[] streams) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        run(2, decodeTokens / 4);   // warm-up: connections, codecs, JIT
+        for (int s : streams) {
+            List<Stream> r = run(s, decodeTokens);
+            long start = r.stream().mapToLong(Stream::firstTokenNanos).min().orElseThrow();
+            long end = r.stream().mapToLong(Stream::lastTokenNanos).max().orElseThrow();
+            int tokens = r.stream().mapToInt(x -> x.frames() - 1).sum();
+            out.put(Integer.toString(s), tokens / ((end - start) / 1e9));
+        }
+        return out;
+    }
+
+    /** {@code n} requests with {@code concurrency} in flight; {@code everyThousand} after each thousandth is sent. */
+    void soak(int n, int concurrency, int maxTokens, Runnable everyThousand) {
+        List<CompletableFuture<Stream>> inFlight = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            if (inFlight.size() == concurrency) {
+                inFlight.remove(0).join();
+            }
+            inFlight.add(stream(EngineRuns.prompt(EngineRuns.SHORT_PROMPT, salt++), maxTokens));
+            if ((i + 1) % 1000 == 0) {
+                everyThousand.run();
+            }
+        }
+        inFlight.forEach(CompletableFuture::join);
+    }
+
+    private List<Stream> run(int streams, int maxTokens) {
+        List<CompletableFuture<Stream>> fs = new ArrayList<>();
+        for (int i = 0; i < streams; i++) {
+            fs.add(stream(EngineRuns.prompt(EngineRuns.SHORT_PROMPT, salt++), maxTokens));
+        }
+        return fs.stream().map(CompletableFuture::join).toList();
+    }
+
+    private CompletableFuture<Stream> stream(int[] prompt, int maxTokens) {
+        StringBuilder ids = new StringBuilder();
+        for (int id : prompt) {
+            ids.append(ids.isEmpty() ? "" : ",").append(id);
+        }
+        String body = "{\"prompt\":[" + ids + "],\"max_tokens\":" + maxTokens
+                + ",\"temperature\":0,\"ignore_eos\":true,\"stream\":true}";
+        HttpRequest req = HttpRequest.newBuilder(base.resolve("/v1/completions"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        return client.sendAsync(req, HttpResponse.BodyHandlers.ofLines()).thenApply(resp -> {
+            if (resp.statusCode() != 200) {
+                throw new IllegalStateException("HTTP " + resp.statusCode() + " from /v1/completions");
+            }
+            long[] first = {0};
+            long[] last = {0};
+            int[] frames = {0};
+            resp.body().forEach(line -> {
+                // a token frame has text; the finish frame's text is empty ("text":"") and [DONE] ends the stream
+                if (line.startsWith("data: {\"error\"")) {
+                    throw new IllegalStateException("error frame: " + line);
+                }
+                if (line.startsWith("data: {") && !line.contains("\"text\":\"\"")) {
+                    long now = System.nanoTime();
+                    if (first[0] == 0) {
+                        first[0] = now;
+                    }
+                    last[0] = now;
+                    frames[0]++;
+                }
+            });
+            return new Stream(first[0], last[0], frames[0]);
+        });
+    }
+
+    private int status(String path) {
+        try {
+            return client.send(HttpRequest.newBuilder(base.resolve(path)).GET().build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    @Override
+    public void close() {
+        context.close();
+    }
+}

@@ -1,0 +1,93 @@
+package dev.llamaserve.bench;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** What the bench ran on (from {@code /proc/cpuinfo}) and this process's memory (from {@code /proc/self/status}). */
+final class Machine {
+
+    /** The {@code /proc/cpuinfo} flags that decide which CPU kernels libtorch/oneDNN can use. */
+    static final List<String> FLAGS = List.of("avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
+            "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8", "avx_vnni");
+
+    private Machine() {
+    }
+
+    /** {@code cpu_model}, {@code cores} (logical CPUs this JVM may use), {@code flags} present, {@code os}. */
+    static Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        String model = "unknown";
+        Set<String> present = Set.of();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name") && model.equals("unknown")) {
+                    model = line.substring(line.indexOf(':') + 1).trim();
+                } else if (line.startsWith("flags") && present.isEmpty()) {
+                    present = Set.of(line.substring(line.indexOf(':') + 1).trim().split("\\s+"));
+                }
+            }
+        } catch (IOException e) {
+            model = "unknown (" + e.getMessage() + ")";
+        }
+        List<String> flags = new ArrayList<>();
+        for (String f : FLAGS) {
+            if (present.contains(f)) {
+                flags.add(f);
+            }
+        }
+        m.put("cpu_model", model);
+        m.put("cores", Runtime.getRuntime().availableProcessors());
+        m.put("flags", flags);
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+        m.put("java", System.getProperty("java.version"));
+        m.put("torch_threads", System.getProperty("ai.djl.pytorch.num_threads", "libtorch default"));
+        return m;
+    }
+
+    /** Peak resident set size of this process (VmHWM), bytes; -1 where /proc is missing. */
+    static long peakRssBytes() {
+        return status("VmHWM:");
+    }
+
+    /** Current resident set size (VmRSS), bytes. */
+    static long rssBytes() {
+        return status("VmRSS:");
+    }
+
+    /** Resets VmHWM to the current RSS (Linux ≥ 4.0), so that a section's own peak can be read after it. */
+    static boolean resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Heap in use after a full GC, bytes. */
+    static long heapAfterGcBytes() {
+        System.gc();
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    private static long status(String key) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith(key)) {
+                    String[] p = line.substring(key.length()).trim().split("\\s+");
+                    return Long.parseLong(p[0]) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+}
