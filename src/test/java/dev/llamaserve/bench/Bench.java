@@ -11,6 +11,7 @@ import dev.llamaserve.engine.model.LlamaModel;
 import dev.llamaserve.engine.model.LoadListener;
 import dev.llamaserve.engine.model.ModelConfig;
 import dev.llamaserve.engine.model.ModelOptions;
+import dev.llamaserve.engine.model.Quantization;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -140,6 +141,9 @@ public final class Bench {
             if (a.runs("prefix")) {
                 r.put("prefix_cache_ttft_ms", runs.prefixCache(PREFIX));
             }
+            if (a.runs("grammar")) {
+                r.put("grammar_16", runs.grammar(16, e));
+            }
         }
     }
 
@@ -183,15 +187,12 @@ public final class Bench {
     }
 
     /**
-     * The engine-only model options. The quantization hook: once {@code ModelOptions} carries
-     * {@code llm.model.quantization}, pass {@code a.quantization()} here (the HTTP runs already pass the property).
+     * The engine-only model options: the dtype and {@code --quantization} (the HTTP runs pass the same as
+     * {@code llm.model.quantization}).
      */
     static ModelOptions modelOptions(BenchArgs a, int kvTokens, int maxChunk) {
-        if (a.quantization() != null) {
-            throw new IllegalArgumentException("--quantization " + a.quantization()
-                    + ": ModelOptions has no quantization yet (llm.model.quantization); wire it in Bench.modelOptions");
-        }
-        return new ModelOptions("cpu", a.dtype(), kvTokens, maxChunk);
+        return new ModelOptions("cpu", a.dtype(), kvTokens, maxChunk,
+                Quantization.parse(a.quantization() == null ? "none" : a.quantization()));
     }
 
     static LoadListener summary(long[] weightBytes) {

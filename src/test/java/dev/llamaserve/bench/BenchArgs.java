@@ -22,10 +22,10 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
         int longTokens, Path out) {
 
     /** Sections of a full run, in the order they run; {@code soak} runs when {@code --soak N} asks for it. */
-    static final List<String> SECTIONS = List.of("kernels", "decode", "ttft", "prefix", "http", "long");
+    static final List<String> SECTIONS = List.of("kernels", "decode", "ttft", "prefix", "grammar", "http", "long");
 
     static final String USAGE = """
-            bench [--shape 1b|tiny] [--dtype bf16|fp16|fp32] [--quantization int8] [--only kernels,decode,ttft,prefix,http,long]
+            bench [--shape 1b|tiny] [--dtype bf16|fp16|fp32] [--quantization int8] [--only kernels,decode,ttft,prefix,grammar,http,long]
                   [--soak N] [--decode-tokens N] [--long-tokens 32768] [--out target/bench/bench.json]""";
 
     static BenchArgs parse(String... args) {

@@ -56,6 +56,11 @@ final class BenchReport {
                 + " of the GEMM peak");
         line(s, "Java outside forward, 16 streams", fmt(r.get("java_overhead_pct"), 1, "%"));
         line(s, "TTFT, 2,048-token shared prefix", rounded(r.get("prefix_cache_ttft_ms")) + " ms");
+        if (r.get("grammar_16") instanceof Map<?, ?> g) {
+            line(s, "JSON schema, 16 streams", fmt(g.get("tok_s"), 1, "tok/s") + "; mask "
+                    + fmt(g.get("mask_us_per_token_per_seq"), 1, "µs") + " per token per sequence = "
+                    + pct(g.get("mask_fraction_of_step")) + " of the step");
+        }
         line(s, "peak RSS", fmt(r.get("peak_rss_bytes"), 1e-9, "GB"));
         if (r.get("long_context") instanceof Map<?, ?> l) {
             line(s, l.get("prompt_tokens") + "-token prompt (tiny shape)", fmt(l.get("prefill_s"), 1, "s") + " prefill, peak RSS "

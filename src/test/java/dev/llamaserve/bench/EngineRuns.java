@@ -1,6 +1,7 @@
 package dev.llamaserve.bench;
 
 import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.OutputConstraint;
 import dev.llamaserve.engine.SamplingParams;
 import dev.llamaserve.engine.core.LlmEngine;
 import dev.llamaserve.engine.testing.Collector;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The engine-only measurements: requests go straight into {@link LlmEngine#submit} (no HTTP), greedy, with
@@ -74,6 +76,54 @@ final class EngineRuns {
         Map<String, Double> out = new LinkedHashMap<>();
         out.put("cold", firstTokenMs(cold));
         out.put("warm", firstTokenMs(warm));
+        return out;
+    }
+
+    /**
+     * {@code streams} streams decoding at temperature 1 under a JSON schema (an object of ten properties: strings
+     * with lengths and formats, numbers, an enum, an array of objects), started together: tok/s, the grammar's time
+     * per token per sequence (the mask before each draw and the accept after it) and its share of the engine step
+     * over this run (issue 13's target: at most 10 % at 16 streams).
+     */
+    Map<String, Double> grammar(int streams, LlmEngine e) {
+        OutputConstraint schema = new OutputConstraint.JsonSchema("bench", JsonMapper.builder().build().readTree("""
+                {"type": "object", "additionalProperties": false,
+                 "required": ["id", "name", "email", "age", "score", "tier", "active", "tags", "address", "orders"],
+                 "properties": {
+                   "id": {"type": "string", "format": "uuid"},
+                   "name": {"type": "string", "minLength": 1, "maxLength": 40},
+                   "email": {"type": "string", "format": "email"},
+                   "age": {"type": "integer", "minimum": 0, "maximum": 150},
+                   "score": {"type": "number"},
+                   "tier": {"enum": ["free", "pro", "enterprise"]},
+                   "active": {"type": "boolean"},
+                   "tags": {"type": "array", "items": {"type": "string", "maxLength": 12}, "maxItems": 4},
+                   "address": {"type": "object", "required": ["city", "zip"], "additionalProperties": false,
+                               "properties": {"city": {"type": "string"}, "zip": {"type": "string", "pattern": "^[0-9]{5}$"}}},
+                   "orders": {"type": "array", "maxItems": 3, "items": {"type": "object", "required": ["sku", "qty"],
+                              "additionalProperties": false,
+                              "properties": {"sku": {"type": "string"}, "qty": {"type": "integer", "minimum": 1}}}}}}
+                """));
+        LlmEngine.MaskCost before = e.maskCost();
+        long t0 = System.nanoTime();
+        List<Collector> cs = new ArrayList<>();
+        for (int i = 0; i < streams; i++) {
+            SamplingParams p = SamplingParams.builder().temperature(1.0).seed((long) i).maxTokens(decodeTokens)
+                    .constraint(schema).build();
+            cs.add(Collector.subscribe(engine.submit(new GenerationRequest("bench-" + ids++,
+                    prompt(SHORT_PROMPT, 9_000 + i), p))));
+        }
+        cs.forEach(c -> c.await(WAIT));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        LlmEngine.MaskCost after = e.maskCost();
+        LlmEngine.MaskCost run = new LlmEngine.MaskCost(after.masks() - before.masks(),
+                after.maskNanos() - before.maskNanos(), after.steps() - before.steps(),
+                after.stepNanos() - before.stepNanos());
+        Map<String, Double> out = new LinkedHashMap<>();
+        out.put("tokens", (double) run.masks());
+        out.put("tok_s", run.masks() / seconds);
+        out.put("mask_us_per_token_per_seq", run.microsPerToken());
+        out.put("mask_fraction_of_step", run.fractionOfStep());
         return out;
     }
 
