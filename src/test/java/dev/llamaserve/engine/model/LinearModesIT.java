@@ -18,7 +18,7 @@ class LinearModesIT {
                 new ModelOptions("cpu", "bfloat16", 256, 64), LoadListener.NONE)) {
             int[] prompt = {1, 5, 9, 77, 300, 12, 41, 8};
             m.forward(ForwardBatch.contiguous(prompt, 0, false));
-            float[][] out = new float[4][];
+            float[][] out = new float[5][];
             for (long mode : new long[] {2, 0, 4}) {
                 m.bf16SingleRowMode(mode);
                 out[(int) mode] = m.forward(ForwardBatch.contiguous(new int[] {42}, prompt.length, false));   // [V]
