@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.llamaserve.LlamaServeApplication;
+import dev.llamaserve.ops.lifecycle.ModelLifecycle;
+import dev.llamaserve.ops.lifecycle.ServingPhase;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -54,6 +56,25 @@ class UnknownPropertyIT {
         try (ConfigurableApplicationContext context = app.run("--llm.engine.max-num-seqs=8",
                 "--llm.cache-dir=" + cache)) {
             assertThat(context.getBean(LlmProperties.class).engine().maxNumSeqs()).isEqualTo(8);
+            awaitLoadEnded(context);
+        }
+    }
+
+    /**
+     * The model loads in the background into {@code llm.cache-dir} (here a temp directory JUnit deletes after the
+     * test): closing before the demo checkpoint is written raced with that deletion once.
+     */
+    private static void awaitLoadEnded(ConfigurableApplicationContext context) {
+        ModelLifecycle lifecycle = context.getBeanProvider(ModelLifecycle.class).getIfAvailable();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(2);
+        while (lifecycle != null && lifecycle.phase() != ServingPhase.READY && lifecycle.phase() != ServingPhase.FAILED
+                && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 
