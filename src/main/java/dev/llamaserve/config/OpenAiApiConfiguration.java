@@ -2,6 +2,7 @@ package dev.llamaserve.config;
 
 import dev.llamaserve.api.openai.ApiSettings;
 import org.springframework.boot.http.codec.CodecCustomizer;
+import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -21,5 +22,11 @@ public class OpenAiApiConfiguration {
     @Bean
     CodecCustomizer apiBodyLimit(ApiSettings settings) {
         return configurer -> configurer.defaultCodecs().maxInMemorySize((int) settings.maxBodyBytes());
+    }
+
+    /** Keep-alive connections keep reading after a queued request (see {@link KeepAliveReadRearm}). */
+    @Bean
+    NettyServerCustomizer keepAliveReadRearm() {
+        return KeepAliveReadRearm.customizer();
     }
 }
