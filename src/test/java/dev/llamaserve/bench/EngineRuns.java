@@ -42,12 +42,16 @@ final class EngineRuns {
         return Collector.decodeRate(run(1, SHORT_PROMPT, decodeTokens, 3));
     }
 
-    /** Aggregate decode tok/s keyed by stream count; {@code overheadAt} streams also fill {@code overhead}. */
+    /**
+     * Aggregate decode tok/s keyed by stream count, over the window in which all streams decode
+     * ({@link DecodeWindow}); {@code overheadAt} streams also fill {@code overhead}.
+     */
     Map<String, Double> aggregate(int[] streams, int overheadAt, TimedLm.Span[] overhead) {
         Map<String, Double> out = new LinkedHashMap<>();
         for (int s : streams) {
             List<Collector> cs = run(s, SHORT_PROMPT, decodeTokens, 100 + s);
-            out.put(Integer.toString(s), Collector.decodeRate(cs));
+            out.put(Integer.toString(s), DecodeWindow.rate(cs.stream()
+                    .map(c -> c.tokenNanos.stream().mapToLong(Long::longValue).toArray()).toList()));
             if (s == overheadAt) {
                 overhead[0] = timed.span(allDecodingFrom(cs), allDecodingTo(cs));
             }

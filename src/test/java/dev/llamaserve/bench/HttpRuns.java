@@ -56,19 +56,19 @@ final class HttpRuns implements AutoCloseable {
         }
     }
 
-    /** One streamed completion as the client saw it. */
-    record Stream(long firstTokenNanos, long lastTokenNanos, int frames) {}
+    /** One streamed completion as the client saw it: when each token frame arrived. */
+    record Stream(long[] tokenNanos) {}
 
-    /** Aggregate decode tok/s through HTTP/SSE keyed by stream count, measured as the engine-only figure is. */
+    /**
+     * Aggregate decode tok/s through HTTP/SSE keyed by stream count, measured as the engine-only figure is (over
+     * the window in which all streams decode, {@link DecodeWindow}).
+     */
     Map<String, Double> aggregate(int[] streams) {
         Map<String, Double> out = new LinkedHashMap<>();
         run(2, decodeTokens / 4);   // warm-up: connections, codecs, JIT
         for (int s : streams) {
             List<Stream> r = run(s, decodeTokens);
-            long start = r.stream().mapToLong(Stream::firstTokenNanos).min().orElseThrow();
-            long end = r.stream().mapToLong(Stream::lastTokenNanos).max().orElseThrow();
-            int tokens = r.stream().mapToInt(x -> x.frames() - 1).sum();
-            out.put(Integer.toString(s), tokens / ((end - start) / 1e9));
+            out.put(Integer.toString(s), DecodeWindow.rate(r.stream().map(Stream::tokenNanos).toList()));
         }
         return out;
     }
@@ -110,24 +110,17 @@ final class HttpRuns implements AutoCloseable {
             if (resp.statusCode() != 200) {
                 throw new IllegalStateException("HTTP " + resp.statusCode() + " from /v1/completions");
             }
-            long[] first = {0};
-            long[] last = {0};
-            int[] frames = {0};
+            List<Long> times = new ArrayList<>();
             resp.body().forEach(line -> {
                 // a token frame has text; the finish frame's text is empty ("text":"") and [DONE] ends the stream
                 if (line.startsWith("data: {\"error\"")) {
                     throw new IllegalStateException("error frame: " + line);
                 }
                 if (line.startsWith("data: {") && !line.contains("\"text\":\"\"")) {
-                    long now = System.nanoTime();
-                    if (first[0] == 0) {
-                        first[0] = now;
-                    }
-                    last[0] = now;
-                    frames[0]++;
+                    times.add(System.nanoTime());
                 }
             });
-            return new Stream(first[0], last[0], frames[0]);
+            return new Stream(times.stream().mapToLong(Long::longValue).toArray());
         });
     }
 

@@ -21,6 +21,8 @@ public final class Collector implements Flow.Subscriber<EngineEvent> {
     /** System.nanoTime() of the first token event and of the last event (0 before). */
     public volatile long firstTokenNanos;
     public volatile long lastTokenNanos;
+    /** When each token arrived ({@link System#nanoTime()}), in order. */
+    public final List<Long> tokenNanos = Collections.synchronizedList(new ArrayList<>());
 
     public Collector() {
         this(Long.MAX_VALUE);
@@ -52,6 +54,9 @@ public final class Collector implements Flow.Subscriber<EngineEvent> {
                 firstTokenNanos = now;
             }
             lastTokenNanos = now;
+            for (int i = 0; i < ((EngineEvent.Tokens) item).tokenIds().length; i++) {
+                tokenNanos.add(now);
+            }
         }
         events.add(item);
         if (item instanceof EngineEvent.Finished f && f.last()) {
