@@ -408,6 +408,11 @@ public final class LlamaModel implements CausalLm {
     /** The bf16 one-row mode for this model: 4 oneDNN, 2 padded, 0 as is. */
     private long bf16SingleRowMode = CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
 
+    /** The step's weights by Hugging Face name, for benchmarks in this package (owned by the model: do not close). */
+    IValue weightsForBenchmarks() {
+        return weightsArg;
+    }
+
     /** Benchmarks compare the one-row bf16 kernels in one process: 0 as is, 2 padded to two rows, 4 oneDNN. */
     void bf16SingleRowMode(long mode) {
         if (mode != 0 && mode != 2 && mode != 4) {

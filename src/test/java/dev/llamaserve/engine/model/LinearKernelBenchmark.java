@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * reports the best of the rounds as weight-read GB/s. Nothing is asserted.
  *
  * <p>Run: {@code ./mvnw -o -Pbench test -Dtest=LinearKernelBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
- * ({@code -Dbench.dtypes=bfloat16}).
+ * ({@code -Dbench.dtypes=bfloat16}, {@code -Dbench.shapes=2048x2048,512x2048}: out x in, {@code -Dbench.rows=1,16}).
  */
 @Tag("bench")
 class LinearKernelBenchmark {
@@ -25,12 +25,18 @@ class LinearKernelBenchmark {
     @Test
     void linearKernels() {
         try (PtNDManager m = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
+            // as the step runs: with the optimizer on, the graph executor unrolls run()'s loop and drops the products
+            // whose results are overwritten, and a kernel looks several times faster than it is
+            ai.djl.pytorch.jni.JniUtils.setGraphExecutorOptimize(false);
             PtSymbolBlock s = TorchScriptArchive.load(m, "/dev/llamaserve/engine/model/bench_linear.py", "BenchLinear");
-            int[][] shapes = {{8192, 2048}, {2048, 8192}, {128_256, 2048}};
+            int[][] shapes = java.util.Arrays.stream(System.getProperty("bench.shapes", "8192x2048,2048x8192,128256x2048")
+                    .split(",")).map(v -> java.util.Arrays.stream(v.split("x")).mapToInt(Integer::parseInt).toArray())
+                    .toArray(int[][]::new);
             for (String name : System.getProperty("bench.dtypes", "bfloat16,float32,float16").split(",")) {
                 ComputeDType d = ComputeDType.parse(name);
                 for (int[] shape : shapes) {
-                    for (int rows : new int[] {1, 16}) {
+                    for (int rows : java.util.Arrays.stream(System.getProperty("bench.rows", "1,16").split(","))
+                            .mapToInt(Integer::parseInt).toArray()) {
                         measure(s, d, shape[0], shape[1], rows);
                     }
                 }
