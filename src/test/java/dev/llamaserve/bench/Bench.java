@@ -156,7 +156,10 @@ public final class Bench {
         return c.numHiddenLayers() * (2 * perLayer * t + attention) + 2 * h * c.vocabSize();
     }
 
-    /** HTTP soak: N short requests, 16 in flight; RSS and heap after a GC every 1,000. */
+    /**
+     * HTTP soak: N short requests, 16 in flight; every 1,000: RSS, heap after a GC, the JVM's committed heap and
+     * non-heap pools, and the RSS outside them (native).
+     */
     private static List<Map<String, Object>> soak(BenchArgs a, Path dir) throws Exception {
         List<Map<String, Object>> points = new ArrayList<>();
         try (HttpRuns http = new HttpRuns(dir, serviceProperties(a), a.decodeTokens())) {
@@ -169,6 +172,13 @@ public final class Bench {
                 p.put("s", (System.nanoTime() - t0) / 1e9);
                 p.put("rss_bytes", Machine.rssBytes());
                 p.put("heap_after_gc_bytes", Machine.heapAfterGcBytes());
+                p.put("heap_committed_bytes", Machine.heapCommittedBytes());
+                p.put("non_heap_committed_bytes", Machine.nonHeapCommittedBytes());
+                p.put("jvm_direct_buffer_bytes", Machine.jvmDirectBufferBytes());
+                p.put("netty_direct_bytes", Machine.nettyDirectBytes());
+                // what the JVM's heap and pools do not account for: libtorch, glibc, thread stacks, direct buffers
+                p.put("rss_outside_jvm_pools_bytes", Machine.rssBytes() - Machine.heapCommittedBytes()
+                        - Machine.nonHeapCommittedBytes());
                 System.out.println("bench soak: " + p);
                 points.add(p);
             });

@@ -77,6 +77,32 @@ final class Machine {
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
+    /** The JVM's committed heap: what of the RSS the heap may account for. */
+    static long heapCommittedBytes() {
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted();
+    }
+
+    /** The JVM's committed non-heap pools (metaspace, code cache, ...). */
+    static long nonHeapCommittedBytes() {
+        return ManagementFactory.getMemoryMXBean().getNonHeapMemoryUsage().getCommitted();
+    }
+
+    /** Bytes of the JVM's direct {@code ByteBuffer}s (DJL copies Java arrays to native through them). */
+    static long jvmDirectBufferBytes() {
+        return ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class).stream()
+                .filter(b -> b.getName().equals("direct")).mapToLong(java.lang.management.BufferPoolMXBean::getMemoryUsed)
+                .sum();
+    }
+
+    /** Direct memory Netty allocated through its own counter (its allocators' buffers), -1 when not counted. */
+    static long nettyDirectBytes() {
+        try {
+            return io.netty.util.internal.PlatformDependent.usedDirectMemory();
+        } catch (RuntimeException | LinkageError e) {
+            return -1;
+        }
+    }
+
     private static long status(String key) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
