@@ -76,7 +76,7 @@ public final class Bench {
                 r.put("gemm_gflops_by_dtype", peaks);
             }
         }
-        if (a.runs("decode") || a.runs("ttft") || a.runs("prefix")) {
+        if (a.runs("decode") || a.runs("ttft") || a.runs("prefix") || a.runs("soak-engine")) {
             engineSections(a, dir, r);
         }
         r.put("peak_rss_bytes", Machine.peakRssBytes());
@@ -144,6 +144,13 @@ public final class Bench {
             if (a.runs("grammar")) {
                 r.put("grammar_16", runs.grammar(16, e));
             }
+            if (a.runs("soak-engine")) {
+                // the same soak without HTTP (--only soak-engine --soak N): splits the serving path from the engine
+                List<Map<String, Object>> points = new ArrayList<>();
+                long soakStart = System.nanoTime();
+                runs.soak(a.soak(), 16, 8, done -> points.add(memoryPoint(done, soakStart)));
+                r.put("soak_engine", points);
+            }
         }
     }
 
@@ -167,23 +174,28 @@ public final class Bench {
             int[] done = {0};
             http.soak(a.soak(), 16, 8, () -> {
                 done[0] += 1000;
-                Map<String, Object> p = new LinkedHashMap<>();
-                p.put("requests", done[0]);
-                p.put("s", (System.nanoTime() - t0) / 1e9);
-                p.put("rss_bytes", Machine.rssBytes());
-                p.put("heap_after_gc_bytes", Machine.heapAfterGcBytes());
-                p.put("heap_committed_bytes", Machine.heapCommittedBytes());
-                p.put("non_heap_committed_bytes", Machine.nonHeapCommittedBytes());
-                p.put("jvm_direct_buffer_bytes", Machine.jvmDirectBufferBytes());
-                p.put("netty_direct_bytes", Machine.nettyDirectBytes());
-                // what the JVM's heap and pools do not account for: libtorch, glibc, thread stacks, direct buffers
-                p.put("rss_outside_jvm_pools_bytes", Machine.rssBytes() - Machine.heapCommittedBytes()
-                        - Machine.nonHeapCommittedBytes());
-                System.out.println("bench soak: " + p);
-                points.add(p);
+                points.add(memoryPoint(done[0], t0));
             });
         }
         return points;
+    }
+
+    /** RSS, heap after a GC, the JVM's pools and direct memory, and the native rest, after {@code requests}. */
+    private static Map<String, Object> memoryPoint(int requests, long t0) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("requests", requests);
+        p.put("s", (System.nanoTime() - t0) / 1e9);
+        p.put("rss_bytes", Machine.rssBytes());
+        p.put("heap_after_gc_bytes", Machine.heapAfterGcBytes());
+        p.put("heap_committed_bytes", Machine.heapCommittedBytes());
+        p.put("non_heap_committed_bytes", Machine.nonHeapCommittedBytes());
+        p.put("jvm_direct_buffer_bytes", Machine.jvmDirectBufferBytes());
+        p.put("netty_direct_bytes", Machine.nettyDirectBytes());
+        // what the JVM's heap and pools do not account for: libtorch, glibc, the tokenizer, thread stacks
+        p.put("rss_outside_jvm_pools_bytes", Machine.rssBytes() - Machine.heapCommittedBytes()
+                - Machine.nonHeapCommittedBytes());
+        System.out.println("bench soak: " + p);
+        return p;
     }
 
     /** The service's properties for this run: the dtype, and the quantization passed through as is. */

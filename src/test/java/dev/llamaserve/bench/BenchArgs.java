@@ -53,7 +53,7 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
                 case "--only" -> {
                     sections = new LinkedHashSet<>();
                     for (String s : v.split(",")) {
-                        if (!SECTIONS.contains(s.trim()) && !s.trim().equals("soak")) {
+                        if (!SECTIONS.contains(s.trim()) && !s.trim().equals("soak") && !s.trim().equals("soak-engine")) {
                             throw new IllegalArgumentException("--only: unknown section " + s + "; known " + SECTIONS);
                         }
                         sections.add(s.trim());
@@ -69,7 +69,7 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
         if (!shape.equals("1b") && !shape.equals("tiny")) {
             throw new IllegalArgumentException("--shape must be 1b or tiny, was " + shape);
         }
-        if (soak > 0) {
+        if (soak > 0 && !sections.contains("soak-engine")) {
             sections.add("soak");
         }
         return new BenchArgs(shape, dtype, quantization, Set.copyOf(sections), soak, decodeTokens, longTokens, out);

@@ -153,6 +153,21 @@ final class EngineRuns {
         return (c.firstTokenNanos - t0) / 1e6;
     }
 
+    /** {@code n} short requests with {@code concurrency} in flight; {@code every} gets the count after each 1,000. */
+    void soak(int n, int concurrency, int maxTokens, java.util.function.IntConsumer every) {
+        java.util.ArrayDeque<Collector> inFlight = new java.util.ArrayDeque<>();
+        for (int i = 0; i < n; i++) {
+            if (inFlight.size() == concurrency) {
+                inFlight.poll().await(WAIT);
+            }
+            inFlight.add(submit(prompt(SHORT_PROMPT, 60_000 + i), maxTokens));
+            if ((i + 1) % 1000 == 0) {
+                every.accept(i + 1);
+            }
+        }
+        inFlight.forEach(c -> c.await(WAIT));
+    }
+
     private List<Collector> run(int streams, int promptLen, int maxTokens, int salt) {
         List<Collector> cs = new ArrayList<>();
         for (int i = 0; i < streams; i++) {
