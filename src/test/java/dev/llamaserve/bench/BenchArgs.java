@@ -21,12 +21,15 @@ import java.util.Set;
 record BenchArgs(String shape, String dtype, String quantization, Set<String> sections, int soak, int decodeTokens,
         int longTokens, Path out) {
 
-    /** Sections of a full run, in the order they run; {@code soak} runs when {@code --soak N} asks for it. */
+    /**
+     * Sections of a full run, in the order they run; {@code soak} (HTTP) runs when {@code --soak N} asks for it,
+     * {@code soak-engine} (the engine alone) with {@code --only soak-engine --soak N}.
+     */
     static final List<String> SECTIONS = List.of("kernels", "decode", "ttft", "prefix", "grammar", "http", "long");
 
     static final String USAGE = """
             bench [--shape 1b|tiny] [--dtype bf16|fp16|fp32] [--quantization int8] [--only kernels,decode,ttft,prefix,grammar,http,long]
-                  [--soak N] [--decode-tokens N] [--long-tokens 32768] [--out target/bench/bench.json]""";
+                  [--soak N] [--only soak-engine --soak N] [--decode-tokens N] [--long-tokens 32768] [--out target/bench/bench.json]""";
 
     static BenchArgs parse(String... args) {
         String shape = "1b";
