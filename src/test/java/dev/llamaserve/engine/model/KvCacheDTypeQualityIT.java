@@ -64,12 +64,12 @@ class KvCacheDTypeQualityIT {
                         wanted);
                 for (int r = 0; r < wanted.length; r++) {
                     double[] ref = TinyFixture.doubles(c.get("logits").get(r));
-                    double[] refLp = logSoftmax(ref);
+                    double[] refLp = QuantizationQualityIT.logSoftmax(ref);
                     double[] got = new double[VOCAB];
                     for (int v = 0; v < VOCAB; v++) {
                         got[v] = logits[r * VOCAB + v];
                     }
-                    double[] gotLp = logSoftmax(got);
+                    double[] gotLp = QuantizationQualityIT.logSoftmax(got);
                     for (int v = 0; v < VOCAB; v++) {
                         double d = Math.abs(gotLp[v] - refLp[v]);
                         max = Math.max(max, d);
@@ -110,22 +110,5 @@ class KvCacheDTypeQualityIT {
             logits = m.forward(ForwardBatch.contiguous(new int[] {generated[step]}, prompt.length + step, false));
         }
         return new int[] {agree, clear};
-    }
-
-    private static double[] logSoftmax(double[] x) {
-        double mx = Double.NEGATIVE_INFINITY;
-        for (double v : x) {
-            mx = Math.max(mx, v);
-        }
-        double s = 0;
-        for (double v : x) {
-            s += Math.exp(v - mx);
-        }
-        double lse = mx + Math.log(s);
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = x[i] - lse;
-        }
-        return out;
     }
 }
