@@ -3,6 +3,7 @@ package dev.llamaserve.engine.model;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import tools.jackson.databind.JsonNode;
@@ -27,9 +28,10 @@ public enum Quantization {
     /** {@code <name>.weight} → its scales {@code <name>.weight_scale} ([out] in the compute dtype). */
     public static final String SCALE_SUFFIX = "_scale";
 
-    private static final String[] LAYER_PROJECTIONS = {
+    /** Each layer's linear weights, in the order the step multiplies them. */
+    static final List<String> LAYER_PROJECTIONS = List.of(
         "self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.o_proj.weight",
-        "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"};
+        "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight");
 
     private final String optionName;
 

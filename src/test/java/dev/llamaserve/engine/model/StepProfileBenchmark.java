@@ -59,9 +59,8 @@ class StepProfileBenchmark {
             PtSymbolBlock s = TorchScriptArchive.load(nm, "/dev/llamaserve/engine/model/bench_linear.py", "BenchLinear");
             List<String> names = new ArrayList<>();
             for (int l = 0; l < m.config().numHiddenLayers(); l++) {
-                for (String n : new String[] {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-                        "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"}) {
-                    names.add("model.layers." + l + "." + n + ".weight");
+                for (String n : Quantization.LAYER_PROJECTIONS) {
+                    names.add("model.layers." + l + "." + n);
                 }
             }
             names.add("lm_head.weight");

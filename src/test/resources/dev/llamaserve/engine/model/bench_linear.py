@@ -34,7 +34,7 @@ class BenchLinear(Module):
     y = x
     for name in names:
       wt = w[name]
-      inp = xi if wt.size(1) == xi.size(1) and wt.size(1) != x.size(1) else x
+      inp = x if wt.size(1) == x.size(1) else xi                     # [1, in]: down_proj reads the intermediate
       if kind == 2:
         y = ops.mkldnn._linear_pointwise(inp, wt, None, "none", annotate(List[Optional[number]], []), "")   # [1, out]
       else:
