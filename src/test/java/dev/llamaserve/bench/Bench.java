@@ -182,18 +182,21 @@ public final class Bench {
 
     /** RSS, heap after a GC, the JVM's pools and direct memory, and the native rest, after {@code requests}. */
     private static Map<String, Object> memoryPoint(int requests, long t0) {
+        long heapAfterGc = Machine.heapAfterGcBytes();   // first: the GC may release committed heap
+        long rss = Machine.rssBytes();
+        long heapCommitted = Machine.heapCommittedBytes();
+        long nonHeapCommitted = Machine.nonHeapCommittedBytes();
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("requests", requests);
         p.put("s", (System.nanoTime() - t0) / 1e9);
-        p.put("rss_bytes", Machine.rssBytes());
-        p.put("heap_after_gc_bytes", Machine.heapAfterGcBytes());
-        p.put("heap_committed_bytes", Machine.heapCommittedBytes());
-        p.put("non_heap_committed_bytes", Machine.nonHeapCommittedBytes());
+        p.put("rss_bytes", rss);
+        p.put("heap_after_gc_bytes", heapAfterGc);
+        p.put("heap_committed_bytes", heapCommitted);
+        p.put("non_heap_committed_bytes", nonHeapCommitted);
         p.put("jvm_direct_buffer_bytes", Machine.jvmDirectBufferBytes());
         p.put("netty_direct_bytes", Machine.nettyDirectBytes());
         // what the JVM's heap and pools do not account for: libtorch, glibc, the tokenizer, thread stacks
-        p.put("rss_outside_jvm_pools_bytes", Machine.rssBytes() - Machine.heapCommittedBytes()
-                - Machine.nonHeapCommittedBytes());
+        p.put("rss_outside_jvm_pools_bytes", rss - heapCommitted - nonHeapCommitted);
         System.out.println("bench soak: " + p);
         return p;
     }
