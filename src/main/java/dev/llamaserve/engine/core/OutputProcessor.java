@@ -1,6 +1,7 @@
 package dev.llamaserve.engine.core;
 
 import dev.llamaserve.engine.EngineEvent;
+import dev.llamaserve.engine.grammar.GrammarMatcher;
 import dev.llamaserve.engine.runner.ModelRunner;
 import dev.llamaserve.engine.sampling.Sampler;
 import dev.llamaserve.engine.sampling.SamplerWorkspace;
@@ -117,7 +118,7 @@ final class OutputProcessor {
      * Advances the grammar by the sampled token (the mask allowed it) and tells whether the document is
      * finished: end of sequence sampled, or complete with nothing else allowed.
      */
-    private static boolean grammarDone(dev.llamaserve.engine.grammar.GrammarMatcher matcher, int token) {
+    private static boolean grammarDone(GrammarMatcher matcher, int token) {
         if (!matcher.accept(token)) {
             throw new IllegalStateException("sampled token " + token + " outside the grammar's mask");
         }

@@ -1,6 +1,7 @@
 package dev.llamaserve.engine.core;
 
 import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.grammar.Grammar;
 import dev.llamaserve.engine.sampling.SamplingConfig;
 
 /** Everything the engine keeps about one request. Fields other than the volatile flag: engine thread. */
@@ -17,7 +18,7 @@ final class RequestState {
     /** Choices not yet finished. */
     int unfinished;
     /** The compiled output constraint (null: free text); each choice's state in it is in its SequenceState. */
-    dev.llamaserve.engine.grammar.Grammar grammar;
+    Grammar grammar;
     /** Counted in the engine's waiting figure until first admitted or finished. */
     boolean countedWaiting = true;
     /** Every choice has finished and the stream has ended. */

@@ -1,6 +1,7 @@
 package dev.llamaserve.engine.core;
 
 import dev.llamaserve.engine.Detokenizer;
+import dev.llamaserve.engine.grammar.GrammarMatcher;
 import dev.llamaserve.engine.sampling.Sampler;
 import dev.llamaserve.engine.sampling.SamplingConfig;
 import dev.llamaserve.engine.sampling.StopStrings;
@@ -21,7 +22,7 @@ final class SequenceState {
     final Detokenizer.IncrementalDecoder decoder;
     final StopStrings stops;
     /** The choice's state in the request's grammar (null: free text); set when admitted. */
-    dev.llamaserve.engine.grammar.GrammarMatcher matcher;
+    GrammarMatcher matcher;
     boolean finished;
 
     SequenceState(RequestState request, int index, SamplingConfig sampling, Sequence sequence,
