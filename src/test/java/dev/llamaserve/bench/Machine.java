@@ -1,14 +1,13 @@
 package dev.llamaserve.bench;
 
+import dev.llamaserve.engine.model.CpuFeatures;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /** What the bench ran on (from {@code /proc/cpuinfo}) and this process's memory (from {@code /proc/self/status}). */
 final class Machine {
@@ -24,24 +23,18 @@ final class Machine {
     static Map<String, Object> describe() {
         Map<String, Object> m = new LinkedHashMap<>();
         String model = "unknown";
-        Set<String> present = Set.of();
         try {
             for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("model name") && model.equals("unknown")) {
+                if (line.startsWith("model name")) {
                     model = line.substring(line.indexOf(':') + 1).trim();
-                } else if (line.startsWith("flags") && present.isEmpty()) {
-                    present = Set.of(line.substring(line.indexOf(':') + 1).trim().split("\\s+"));
+                    break;
                 }
             }
         } catch (IOException e) {
             model = "unknown (" + e.getMessage() + ")";
         }
-        List<String> flags = new ArrayList<>();
-        for (String f : FLAGS) {
-            if (present.contains(f)) {
-                flags.add(f);
-            }
-        }
+        List<String> present = CpuFeatures.flags();
+        List<String> flags = FLAGS.stream().filter(present::contains).toList();
         m.put("cpu_model", model);
         m.put("cores", Runtime.getRuntime().availableProcessors());
         m.put("flags", flags);

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /** What the CPU offers the step's kernels, from {@code /proc/cpuinfo} (Linux; elsewhere nothing is assumed). */
-final class CpuFeatures {
+public final class CpuFeatures {
 
     private CpuFeatures() {
     }
@@ -20,7 +20,7 @@ final class CpuFeatures {
     }
 
     /** The first {@code flags} line of {@code /proc/cpuinfo}; empty where it cannot be read. */
-    static List<String> flags() {
+    public static List<String> flags() {
         try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
             return lines.filter(l -> l.startsWith("flags")).findFirst()
                     .map(l -> Arrays.asList(l.substring(l.indexOf(':') + 1).trim().split("\\s+")))
