@@ -45,6 +45,8 @@ public record LlmProperties(
      * @param dtype {@code auto}, {@code float32}, {@code float16} or {@code bfloat16}
      * @param quantization {@code none}, {@code int8} (weight-only int8 linears, made at load) or
      *     {@code int8-lm-head} (the output projection too)
+     * @param packedWeights keep a second copy of the linear weights in oneDNN's packed layout for batched decode
+     *     and prefill (CPU, bfloat16 with native bf16 dot products; costs the linears' bytes again)
      */
     public record Model(
             Path path,
@@ -52,7 +54,8 @@ public record LlmProperties(
             @DefaultValue List<String> aliases,
             @DefaultValue("auto") String device,
             @DefaultValue("auto") String dtype,
-            @DefaultValue("none") String quantization) {}
+            @DefaultValue("none") String quantization,
+            @DefaultValue("false") boolean packedWeights) {}
 
     /**
      * @param maxNumBatchedTokens tokens one engine step may process (prefill chunks and decodes together)

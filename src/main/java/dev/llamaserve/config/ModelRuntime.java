@@ -124,12 +124,12 @@ public final class ModelRuntime implements AutoCloseable {
         LlmProperties.Engine e = props.engine();
         KvCacheDType kvDtype = KvCacheDType.parse(e.kvCacheDtype());
         MemoryPlan plan = MemoryPlan.plan(checkpoint.config(), storedType(dtype), quantization, memory,
-                KvCacheMemory.parse(e.kvCacheMemory()), e.maxModelLen(), e.blockSize(), kvDtype);
+                KvCacheMemory.parse(e.kvCacheMemory()), e.maxModelLen(), e.blockSize(), kvDtype, m.packedWeights());
         plan.warnings().forEach(w -> log.warn("{}", w));
 
         LlamaModel model = LlamaModel.load(checkpoint,
                 new ModelOptions(deviceOption(device), dtype.optionName(), Math.toIntExact(plan.kvTokens()),
-                        e.maxNumBatchedTokens(), kvDtype, e.blockSize(), quantization),
+                        e.maxNumBatchedTokens(), kvDtype, e.blockSize(), quantization, m.packedWeights()),
                 new ProgressLog(listener));
         LlamaTokenizer tokenizer;
         try {

@@ -11,6 +11,7 @@ import dev.llamaserve.engine.model.LlamaModel;
 import dev.llamaserve.engine.model.LoadListener;
 import dev.llamaserve.engine.model.ModelConfig;
 import dev.llamaserve.engine.model.ModelOptions;
+import dev.llamaserve.engine.model.PackedWeights;
 import dev.llamaserve.engine.model.Quantization;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -60,6 +61,7 @@ public final class Bench {
         r.put("shape", a.shape());
         r.put("dtype", a.dtype());
         r.put("quantization", a.quantization() == null ? "none" : a.quantization());
+        r.put("packed_weights", a.packedWeights());
         r.put("sections", new ArrayList<>(BenchArgs.SECTIONS.stream().filter(a::runs).toList()));
         Path dir = BenchModelDir.ensure(a.shape());
         ComputeDType dtype = ComputeDType.parse(a.dtype());
@@ -82,8 +84,10 @@ public final class Bench {
         r.put("peak_rss_bytes", Machine.peakRssBytes());
         if (a.runs("http")) {
             try (HttpRuns http = new HttpRuns(dir, serviceProperties(a), a.decodeTokens())) {
-                Map<String, Double> agg = http.aggregate(STREAMS);
+                TimedLm.Span[] span = new TimedLm.Span[1];
+                Map<String, Double> agg = http.aggregate(STREAMS, 16, span);
                 r.put("http_aggregate_tok_s", agg);
+                r.put("http_steps_16", steps(span[0]));
                 if (r.get("aggregate_tok_s") instanceof Map<?, ?> engine && engine.get("16") instanceof Double e16) {
                     r.put("http_vs_engine_16", agg.get("16") / e16);
                 }
@@ -106,8 +110,11 @@ public final class Bench {
         int kvTokens = 16_384;
         LlamaModel model = LlamaModel.load(Checkpoint.open(dir), modelOptions(a, kvTokens, 2048), summary(weightBytes));
         r.put("load_s", (System.nanoTime() - t0) / 1e9);
-        r.put("weight_bytes", weightBytes[0]);
         ModelConfig c = model.config();
+        // what one decode step reads: the packed copy (llm.model.packed-weights) serves multi-row steps only
+        long stepBytes = weightBytes[0] - (a.packedWeights() ? PackedWeights.extraBytes(c, ComputeDType.parse(a.dtype()).bytes()) : 0);
+        r.put("weight_bytes", stepBytes);
+        r.put("resident_weight_bytes", weightBytes[0]);
         TimedLm timed = new TimedLm(model);
         ModelInfo info = new ModelInfo(kvTokens, c.vocabSize(), EOS, 0.6, 0.9, false);
         EngineOptions options = EngineOptions.defaults().withMaxNumSeqs(32).withKvTokenBudget(kvTokens);
@@ -118,7 +125,7 @@ public final class Bench {
                 double one = runs.singleStream();
                 r.put("decode_tok_s_1", one);
                 if (r.get("bandwidth_gbs") instanceof Double bw) {
-                    double limit = bw * 1e9 / weightBytes[0];
+                    double limit = bw * 1e9 / stepBytes;
                     r.put("decode_limit_tok_s", limit);
                     r.put("decode_ratio", one / limit);
                 }
@@ -128,6 +135,7 @@ public final class Bench {
                 r.put("aggregate_16_over_1", agg.get("16") / one);
                 r.put("java_overhead_pct", span[0].outsidePct());
                 r.put("java_overhead_steps", span[0].steps());
+                r.put("engine_steps_16", steps(span[0]));
             }
             if (a.runs("ttft")) {
                 Map<String, Double> ttft = runs.ttft(TTFT);
@@ -201,23 +209,40 @@ public final class Bench {
         return p;
     }
 
-    /** The service's properties for this run: the dtype, and the quantization passed through as is. */
+    /**
+     * The forward passes inside the 16-stream decode window: how many, their mean rows, and per step the time
+     * inside {@code forward} and the wall time (forward plus the engine's Java between them). Engine-only and
+     * HTTP side by side say whether a gap between the two is in the step itself or around it.
+     */
+    static Map<String, Object> steps(TimedLm.Span s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("steps", s.steps());
+        m.put("mean_rows", s.meanTokens());
+        m.put("forward_ms_per_step", s.steps() == 0 ? 0.0 : s.forwardNanos() / 1e6 / s.steps());
+        m.put("wall_ms_per_step", s.steps() == 0 ? 0.0 : s.wallNanos() / 1e6 / s.steps());
+        return m;
+    }
+
+    /** The service's properties for this run: the dtype, the quantization passed through as is, packed weights. */
     static Map<String, String> serviceProperties(BenchArgs a) {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("llm.model.dtype", a.dtype());
         if (a.quantization() != null) {
             p.put("llm.model.quantization", a.quantization());
         }
+        if (a.packedWeights()) {
+            p.put("llm.model.packed-weights", "true");
+        }
         return p;
     }
 
     /**
-     * The engine-only model options: the dtype and {@code --quantization} (the HTTP runs pass the same as
-     * {@code llm.model.quantization}).
+     * The engine-only model options: the dtype, {@code --quantization} and {@code --packed-weights} (the HTTP runs
+     * pass the same as {@code llm.model.quantization} and {@code llm.model.packed-weights}).
      */
     static ModelOptions modelOptions(BenchArgs a, int kvTokens, int maxChunk) {
         return new ModelOptions("cpu", a.dtype(), kvTokens, maxChunk,
-                Quantization.parse(a.quantization() == null ? "none" : a.quantization()));
+                Quantization.parse(a.quantization() == null ? "none" : a.quantization())).withPackedWeights(a.packedWeights());
     }
 
     static LoadListener summary(long[] weightBytes) {

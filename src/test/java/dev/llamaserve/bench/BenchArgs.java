@@ -17,9 +17,10 @@ import java.util.Set;
  * @param decodeTokens tokens each stream decodes in the decode and HTTP runs
  * @param longTokens prompt tokens of the long-context run (tiny shape)
  * @param out where the JSON report goes
+ * @param packedWeights {@code llm.model.packed-weights}: a oneDNN-packed copy of the linears for multi-row steps
  */
 record BenchArgs(String shape, String dtype, String quantization, Set<String> sections, int soak, int decodeTokens,
-        int longTokens, Path out) {
+        int longTokens, Path out, boolean packedWeights) {
 
     /**
      * Sections of a full run, in the order they run; {@code soak} (HTTP) runs when {@code --soak N} asks for it,
@@ -28,7 +29,7 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
     static final List<String> SECTIONS = List.of("kernels", "decode", "ttft", "prefix", "grammar", "http", "long");
 
     static final String USAGE = """
-            bench [--shape 1b|tiny] [--dtype bf16|fp16|fp32] [--quantization int8] [--only kernels,decode,ttft,prefix,grammar,http,long]
+            bench [--shape 1b|tiny] [--dtype bf16|fp16|fp32] [--quantization int8] [--packed-weights true] [--only kernels,decode,ttft,prefix,grammar,http,long]
                   [--soak N] [--only soak-engine --soak N] [--decode-tokens N] [--long-tokens 32768] [--out target/bench/bench.json]""";
 
     static BenchArgs parse(String... args) {
@@ -40,6 +41,7 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
         int decodeTokens = 32;
         int longTokens = 32_768;
         Path out = Path.of("target", "bench", "bench.json");
+        boolean packedWeights = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.isBlank() || a.equals("true")) {   // "./mvnw test-compile -Dbench" passes "true"
@@ -66,6 +68,11 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
                 case "--decode-tokens" -> decodeTokens = Integer.parseInt(v);
                 case "--long-tokens" -> longTokens = Integer.parseInt(v);
                 case "--out" -> out = Path.of(v);
+                case "--packed-weights" -> packedWeights = switch (v) {
+                    case "true" -> true;
+                    case "false" -> false;
+                    default -> throw new IllegalArgumentException("--packed-weights must be true or false, was " + v);
+                };
                 default -> throw new IllegalArgumentException("unknown option " + a + "\n" + USAGE);
             }
         }
@@ -75,7 +82,7 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
         if (soak > 0 && !sections.contains("soak-engine")) {
             sections.add("soak");
         }
-        return new BenchArgs(shape, dtype, quantization, Set.copyOf(sections), soak, decodeTokens, longTokens, out);
+        return new BenchArgs(shape, dtype, quantization, Set.copyOf(sections), soak, decodeTokens, longTokens, out, packedWeights);
     }
 
     boolean runs(String section) {

@@ -41,7 +41,8 @@ final class BenchReport {
         if (r.get("machine") instanceof Map<?, ?> m) {
             line(s, "machine", m.get("cpu_model") + ", " + m.get("cores") + " cores, " + m.get("flags"));
         }
-        line(s, "shape / dtype", r.get("shape") + " / " + r.get("dtype") + " (quantization " + r.get("quantization") + ")");
+        line(s, "shape / dtype", r.get("shape") + " / " + r.get("dtype") + " (quantization " + r.get("quantization")
+                + (Boolean.TRUE.equals(r.get("packed_weights")) ? ", packed weights" : "") + ")");
         line(s, "weights", fmt(r.get("weight_bytes"), 1e-9, "GB") + ", loaded in " + fmt(r.get("load_s"), 1, "s"));
         line(s, "read bandwidth", fmt(r.get("bandwidth_gbs"), 1, "GB/s"));
         line(s, "GEMM peak (this dtype)", fmt(r.get("gemm_peak_gflops"), 1, "GFLOP/s") + "  all: " + r.get("gemm_gflops_by_dtype"));

@@ -31,12 +31,15 @@ class BenchReportTest {
         assertThat(d.longTokens()).isEqualTo(32_768);
 
         BenchArgs a = BenchArgs.parse("--shape", "tiny", "--dtype", "fp16", "--only", "decode,http", "--soak", "10000",
-                "--quantization", "int8");
+                "--quantization", "int8", "--packed-weights", "true");
         assertThat(a.dtype()).isEqualTo("float16");
         assertThat(a.sections()).containsExactlyInAnyOrder("decode", "http", "soak");
         assertThat(a.soak()).isEqualTo(10_000);
         assertThat(Bench.serviceProperties(a)).containsEntry("llm.model.quantization", "int8")
-                .containsEntry("llm.model.dtype", "float16");
+                .containsEntry("llm.model.dtype", "float16").containsEntry("llm.model.packed-weights", "true");
+        assertThat(Bench.modelOptions(a, 64, 16).packedWeights()).isTrue();
+        assertThat(Bench.serviceProperties(d)).doesNotContainKey("llm.model.packed-weights");
+        assertThatThrownBy(() -> BenchArgs.parse("--packed-weights", "yes")).hasMessageContaining("--packed-weights");
 
         assertThatThrownBy(() -> BenchArgs.parse("--only", "decode,warp")).hasMessageContaining("warp");
         assertThatThrownBy(() -> BenchArgs.parse("--dtype", "int4")).hasMessageContaining("--dtype");

@@ -16,6 +16,22 @@ final class DecodeWindow {
 
     /** Tokens per second; {@code arrivals} holds each stream's token arrival times ({@link System#nanoTime()}). */
     static double rate(List<long[]> arrivals) {
+        long[] w = bounds(arrivals);
+        long start = w[0];
+        long end = w[1];
+        long tokens = 0;
+        for (long[] a : arrivals) {
+            for (long t : a) {
+                if (t > start && t <= end) {
+                    tokens++;
+                }
+            }
+        }
+        return tokens / ((end - start) / 1e9);
+    }
+
+    /** The window: {@code {start, end}}, the last stream's first token and the first stream's last token. */
+    static long[] bounds(List<long[]> arrivals) {
         long start = Long.MIN_VALUE;
         long end = Long.MAX_VALUE;
         for (long[] a : arrivals) {
@@ -29,14 +45,6 @@ final class DecodeWindow {
             throw new IllegalStateException("no moment when every stream was decoding: the streams did not overlap"
                     + " (use more --decode-tokens)");
         }
-        long tokens = 0;
-        for (long[] a : arrivals) {
-            for (long t : a) {
-                if (t > start && t <= end) {
-                    tokens++;
-                }
-            }
-        }
-        return tokens / ((end - start) / 1e9);
+        return new long[] {start, end};
     }
 }

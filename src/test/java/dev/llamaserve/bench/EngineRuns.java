@@ -50,10 +50,12 @@ final class EngineRuns {
         Map<String, Double> out = new LinkedHashMap<>();
         for (int s : streams) {
             List<Collector> cs = run(s, SHORT_PROMPT, decodeTokens, 100 + s);
-            out.put(Integer.toString(s), DecodeWindow.rate(cs.stream()
-                    .map(c -> c.tokenNanos.stream().mapToLong(Long::longValue).toArray()).toList()));
+            List<long[]> arrivals = cs.stream().map(c -> c.tokenNanos.stream().mapToLong(Long::longValue).toArray())
+                    .toList();
+            out.put(Integer.toString(s), DecodeWindow.rate(arrivals));
             if (s == overheadAt) {
-                overhead[0] = timed.span(allDecodingFrom(cs), allDecodingTo(cs));
+                long[] w = DecodeWindow.bounds(arrivals);
+                overhead[0] = timed.span(w[0], w[1]);
             }
         }
         return out;
@@ -195,13 +197,4 @@ final class EngineRuns {
         return p;
     }
 
-    /** When the last stream got its first token: from then on every stream decodes. */
-    private static long allDecodingFrom(List<Collector> cs) {
-        return cs.stream().mapToLong(c -> c.firstTokenNanos).max().orElse(0);
-    }
-
-    /** When the first stream got its last token. */
-    private static long allDecodingTo(List<Collector> cs) {
-        return cs.stream().mapToLong(c -> c.lastTokenNanos).min().orElse(0);
-    }
 }

@@ -1,6 +1,8 @@
 package dev.llamaserve.bench;
 
 import dev.llamaserve.LlamaServeApplication;
+import dev.llamaserve.config.ModelLoadHooks;
+import dev.llamaserve.engine.model.CausalLm;
 import dev.llamaserve.ops.health.ProbePaths;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -26,6 +29,8 @@ import org.springframework.context.ConfigurableApplicationContext;
 final class HttpRuns implements AutoCloseable {
 
     private final ConfigurableApplicationContext context;
+    /** The service's model with a clock around each forward pass (through {@link ModelLoadHooks}). */
+    private final AtomicReference<TimedLm> timed = new AtomicReference<>();
     private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private final URI base;
     private final int decodeTokens;
@@ -42,7 +47,16 @@ final class HttpRuns implements AutoCloseable {
         p.put("logging.level.dev.llamaserve.config", "INFO");
         p.putAll(extra);
         // as command-line arguments: they win over the test class path's application.properties
+        ModelLoadHooks hooks = new ModelLoadHooks() {
+            @Override
+            public CausalLm decorate(CausalLm model) {
+                TimedLm t = new TimedLm(model);
+                timed.set(t);
+                return t;
+            }
+        };
         context = new SpringApplicationBuilder(LlamaServeApplication.class)
+                .initializers(c -> c.getBeanFactory().registerSingleton("benchModelLoadHooks", hooks))
                 .run(p.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new));
         int port = ((WebServerApplicationContext) context).getWebServer().getPort();
         base = URI.create("http://127.0.0.1:" + port);
@@ -63,12 +77,16 @@ final class HttpRuns implements AutoCloseable {
      * Aggregate decode tok/s through HTTP/SSE keyed by stream count, measured as the engine-only figure is (over
      * the window in which all streams decode, {@link DecodeWindow}).
      */
-    Map<String, Double> aggregate(int[] streams) {
+    Map<String, Double> aggregate(int[] streams, int spanAt, TimedLm.Span[] span) {
         Map<String, Double> out = new LinkedHashMap<>();
         run(2, decodeTokens / 4);   // warm-up: connections, codecs, JIT
         for (int s : streams) {
-            List<Stream> r = run(s, decodeTokens);
-            out.put(Integer.toString(s), DecodeWindow.rate(r.stream().map(Stream::tokenNanos).toList()));
+            List<long[]> arrivals = run(s, decodeTokens).stream().map(Stream::tokenNanos).toList();
+            out.put(Integer.toString(s), DecodeWindow.rate(arrivals));
+            if (s == spanAt) {   // the service's forward passes inside the window (one clock: same JVM)
+                long[] w = DecodeWindow.bounds(arrivals);
+                span[0] = timed.get().span(w[0], w[1]);
+            }
         }
         return out;
     }

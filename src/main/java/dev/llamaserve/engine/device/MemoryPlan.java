@@ -4,6 +4,7 @@ import dev.llamaserve.engine.checkpoint.DType;
 import dev.llamaserve.engine.model.ComputeDType;
 import dev.llamaserve.engine.model.KvCacheDType;
 import dev.llamaserve.engine.model.ModelConfig;
+import dev.llamaserve.engine.model.PackedWeights;
 import dev.llamaserve.engine.model.Quantization;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,6 +45,8 @@ import java.util.Locale;
  *        {@code max_position_embeddings}, lowered to {@code kvTokens} when that is less and the setting was not given
  * @param warnings what was adjusted, for the startup log
  * @param kvCacheDtype what the KV cache stores (resolved: never {@code auto})
+ * @param packedWeights {@code llm.model.packed-weights}: {@code weightBytes} includes the packed copy of the
+ *        linears ({@link PackedWeights#extraBytes})
  */
 public record MemoryPlan(
         Device device,
@@ -58,7 +61,8 @@ public record MemoryPlan(
         int blockSize,
         int maxModelLen,
         List<String> warnings,
-        KvCacheDType kvCacheDtype) {
+        KvCacheDType kvCacheDtype,
+        boolean packedWeights) {
 
     public enum DeviceKind { CPU, CUDA }
 
@@ -134,6 +138,16 @@ public record MemoryPlan(
     public static MemoryPlan plan(ModelConfig config, DType dtype, Quantization quantization, Device device,
                                   KvCacheMemory kvSetting, Integer maxModelLenSetting, int blockSize,
                                   KvCacheDType kvDtype) {
+        return plan(config, dtype, quantization, device, kvSetting, maxModelLenSetting, blockSize, kvDtype, false);
+    }
+
+    /**
+     * As above, with {@code packedWeights} ({@code llm.model.packed-weights}): the oneDNN-packed copy of the linear
+     * weights counts as weights.
+     */
+    public static MemoryPlan plan(ModelConfig config, DType dtype, Quantization quantization, Device device,
+                                  KvCacheMemory kvSetting, Integer maxModelLenSetting, int blockSize,
+                                  KvCacheDType kvDtype, boolean packedWeights) {
         KvCacheDType kv = kvDtype.resolve(computeDType(dtype));
         if (blockSize <= 0) {
             throw new IllegalArgumentException("KV block size must be positive, was " + blockSize);
@@ -145,7 +159,8 @@ public record MemoryPlan(
                     + maxPos + "); leave it unset to use " + maxPos);
         }
         String memory = device.memoryName();
-        long weightBytes = quantization.weightBytes(config, dtype.bytes());
+        long weightBytes = Math.addExact(quantization.weightBytes(config, dtype.bytes()),
+                packedWeights ? PackedWeights.extraBytes(config, dtype.bytes()) : 0);
         long kvPerToken = kv.bytesPerToken(config);
 
         if (weightBytes > device.freeBytes()) {
@@ -156,8 +171,10 @@ public record MemoryPlan(
                             + MemorySize.format(device.totalBytes()) + " of " + memory
                             + " are free (other processes use the rest)";
             throw new MemoryPlanException("The model's weights do not fit: " + config.parameterCount()
-                    + " parameters in " + weightsName(dtype, quantization) + " need " + MemorySize.format(weightBytes)
-                    + " (" + weightBytes + " bytes), but " + has + ". " + weightAdvice(dtype, quantization, device));
+                    + " parameters in " + weightsName(dtype, quantization, packedWeights) + " need "
+                    + MemorySize.format(weightBytes) + " (" + weightBytes + " bytes), but " + has + ". "
+                    + (packedWeights ? "Set " + PackedWeights.PROPERTY + "=false (one copy of the linears), or: " : "")
+                    + weightAdvice(dtype, quantization, device));
         }
         long afterWeights = device.freeBytes() - weightBytes;
 
@@ -213,7 +230,7 @@ public record MemoryPlan(
                     + MAX_MODEL_LEN_PROPERTY + " to at most " + tokens + " to silence this warning");
         }
         return new MemoryPlan(device, dtype, quantization, weightBytes, kvPerToken, kvSetting, budget, tokens,
-                (int) blocks, blockSize, maxModelLen, warnings, kv);
+                (int) blocks, blockSize, maxModelLen, warnings, kv, packedWeights);
     }
 
     /** One line for the startup log. */
@@ -223,7 +240,7 @@ public record MemoryPlan(
                         + "KV cache %d bytes/token (%s), KV budget %s (%s=%s%s) = %d tokens in %d blocks of %d, "
                         + "max context %d tokens",
                 device.kind(), MemorySize.format(device.totalBytes()), MemorySize.format(device.freeBytes()),
-                weightsName(dtype, quantization), MemorySize.format(weightBytes), weightBytes, kvBytesPerToken,
+                weightsName(dtype, quantization, packedWeights), MemorySize.format(weightBytes), weightBytes, kvBytesPerToken,
                 kvCacheDtype.optionName(),
                 MemorySize.format(kvBudgetBytes), KvCacheMemory.PROPERTY, kvSetting,
                 kvSetting.auto() ? ": " + autoRule(device.kind()) : "", kvTokens, kvBlocks,
@@ -252,10 +269,14 @@ public record MemoryPlan(
         return kv.fp8() ? "" : ", or " + KvCacheDType.PROPERTY + "=float8_e4m3 (about half the KV bytes)";
     }
 
-    /** {@code bfloat16}, or {@code bfloat16 with int8 linears} when quantized. */
-    static String weightsName(DType dtype, Quantization quantization) {
-        return quantization == Quantization.NONE ? dtypeName(dtype)
+    /**
+     * {@code bfloat16}, {@code bfloat16 with int8 linears} when quantized, {@code bfloat16 + a packed copy of the
+     * linears} with {@code llm.model.packed-weights}.
+     */
+    static String weightsName(DType dtype, Quantization quantization, boolean packedWeights) {
+        String name = quantization == Quantization.NONE ? dtypeName(dtype)
                 : dtypeName(dtype) + " with " + quantization.optionName() + " linears";
+        return packedWeights ? name + " + a packed copy of the linears (" + PackedWeights.PROPERTY + ")" : name;
     }
 
     private static String weightAdvice(DType dtype, Quantization quantization, Device device) {

@@ -87,6 +87,8 @@ public final class LlamaModel implements CausalLm {
     private final List<PtNDArray> kvCaches;   // k_cache_0, v_cache_0, ... each [pages * pageSize, KVH, D]
     private final List<PtNDArray> kvScales;   // float8 only: k_scale_0, v_scale_0, ... each [pages * pageSize, KVH] f32
     private final IValue weightsArg;          // Dict[str, Tensor], built once
+    private IValue stepWeightsArg;            // what the step gets: weightsArg, or (benchmarks) the same without packed copies
+    private IValue unpackedWeightsArg;        // benchmarks only: weightsArg without the <name>_packed copies
     private final IValue kvArg;               // List[Tensor], built once
     private final IValue kvScalesArg;         // List[Tensor], built once (empty unless float8)
     private final PtNDArray invFreq;          // [D/2] float64
@@ -112,6 +114,7 @@ public final class LlamaModel implements CausalLm {
         this.weights = weights;
         this.kvCaches = kvCaches;
         this.weightsArg = IValue.stringMapFrom(weights);
+        this.stepWeightsArg = weightsArg;
         this.kvArg = IValue.listFrom(kvCaches.toArray(new PtNDArray[0]));
         this.kvScales = kvScales;
         // without float8 the step never reads kv_scales: it gets the caches' list again
@@ -163,6 +166,9 @@ public final class LlamaModel implements CausalLm {
             if (Int8Weights.usesPack(quantization, dtype, device)) {
                 Int8Weights.probePack(module, dtype, device);
             }
+            if (options.packedWeights()) {
+                PackedWeights.requireSupported(device.kind(), dtype, quantization, CPU_BF16_ONEDNN_SINGLE_ROW);
+            }
             // Read shard by shard in file order for sequential I/O; the step finds each weight by its name.
             List<TensorInfo> io = new ArrayList<>(checkpoint.tensors().values());
             io.sort(Comparator.comparing((TensorInfo t) -> checkpoint.shards().indexOf(t.file()))
@@ -175,7 +181,8 @@ public final class LlamaModel implements CausalLm {
             Map<String, PtNDArray> scales = new HashMap<>();   // "<name>_scale" of each int8 weight
             long bytesTotal = checkpoint.totalBytes();
             long bytesDone = 0;
-            long weightBytes = quantization.weightBytes(c, dtype.bytes());
+            long weightBytes = quantization.weightBytes(c, dtype.bytes())
+                    + (options.packedWeights() ? PackedWeights.extraBytes(c, dtype.bytes()) : 0);
             int shardsDone = 0;
             try (PtNDManager cpu = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
                 for (int i = 0; i < io.size(); i++) {
@@ -197,6 +204,9 @@ public final class LlamaModel implements CausalLm {
                 }
             }
             Map<String, PtNDArray> weights = stepWeights(c, loaded);
+            if (options.packedWeights()) {
+                PackedWeights.pack(module, manager, c, weights);   // + <name>_packed of every linear
+            }
             weights.putAll(scales);   // with tied embeddings and an int8 lm_head, its own int8 copy replaces embed_tokens
             int slots = options.kvCacheTokens();
             int pageSize = options.kvBlockSize();
@@ -223,7 +233,8 @@ public final class LlamaModel implements CausalLm {
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             log.info("Loaded {} tensors ({} MiB as {}{}) and a KV pool of {} slots ({} MiB as {}, pages of {}) on {}"
                             + " in {} ms", io.size(), weightBytes >> 20, dtype.optionName(),
-                    quantization == Quantization.NONE ? "" : " with " + quantization.optionName() + " linears",
+                    (quantization == Quantization.NONE ? "" : " with " + quantization.optionName() + " linears")
+                            + (options.packedWeights() ? " and a oneDNN-packed copy of the linears" : ""),
                     slots, kvBytes >> 20, kvDtype.optionName(), pageSize, device.torchDevice(), took.toMillis());
             l.loaded(new LoadListener.Summary(device, dtype, weightBytes, kvBytes, slots, took));
             return m;
@@ -363,7 +374,7 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from(config.rmsNormEps()));
             args.add(IValue.from(linearMode));
             IValue[] all = new IValue[4 + args.size()];
-            all[0] = weightsArg;
+            all[0] = stepWeightsArg;
             all[1] = kvArg;
             all[2] = kvScalesArg;
             all[3] = invFreqArg;
@@ -419,6 +430,19 @@ public final class LlamaModel implements CausalLm {
             throw new IllegalArgumentException("mode must be 0, 2 or 4, was " + mode);
         }
         bf16SingleRowMode = mode;
+    }
+
+    /**
+     * Benchmarks compare the multi-row kernels in one process: {@code false} hides the packed copies
+     * ({@code llm.model.packed-weights}) from the step, which then multiplies several rows as without them.
+     */
+    void usePackedWeights(boolean use) {
+        if (!use && unpackedWeightsArg == null) {
+            Map<String, PtNDArray> plain = new HashMap<>(weights);
+            plain.keySet().removeIf(n -> n.endsWith(PackedWeights.SUFFIX));
+            unpackedWeightsArg = IValue.stringMapFrom(plain);
+        }
+        stepWeightsArg = use ? weightsArg : unpackedWeightsArg;
     }
 
     private static PtNDArray tensor(NDManager m, int[] values) {
@@ -496,6 +520,9 @@ public final class LlamaModel implements CausalLm {
         }
         closed = true;
         weightsArg.close();
+        if (unpackedWeightsArg != null) {
+            unpackedWeightsArg.close();
+        }
         if (kvScalesArg != kvArg) {
             kvScalesArg.close();
         }

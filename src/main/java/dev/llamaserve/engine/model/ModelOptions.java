@@ -15,9 +15,11 @@ import java.util.Locale;
  *                    (slot = page × kvBlockSize + offset), which attention reads in place; the engine's block
  *                    size must be a multiple of it
  * @param quantization weight quantization made at load ({@code llm.model.quantization})
+ * @param packedWeights a second, oneDNN-packed copy of the linear weights for multi-row steps
+ *                      ({@link PackedWeights}, {@code llm.model.packed-weights})
  */
 public record ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens, KvCacheDType kvCacheDtype,
-                           int kvBlockSize, Quantization quantization) {
+                           int kvBlockSize, Quantization quantization, boolean packedWeights) {
 
     public static final int DEFAULT_KV_BLOCK_SIZE = 16;
 
@@ -43,6 +45,12 @@ public record ModelOptions(String device, String dtype, int kvCacheTokens, int m
         quantization = quantization == null ? Quantization.NONE : quantization;
     }
 
+    /** Weights quantized as {@code quantization}, without packed copies. */
+    public ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens, KvCacheDType kvCacheDtype,
+                        int kvBlockSize, Quantization quantization) {
+        this(device, dtype, kvCacheTokens, maxChunkTokens, kvCacheDtype, kvBlockSize, quantization, false);
+    }
+
     /** Unquantized weights, the KV cache in {@code kvCacheDtype} in pages of {@code kvBlockSize}. */
     public ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens, KvCacheDType kvCacheDtype,
                         int kvBlockSize) {
@@ -64,6 +72,10 @@ public record ModelOptions(String device, String dtype, int kvCacheTokens, int m
     }
 
     public ModelOptions withKvCacheDtype(KvCacheDType kv) {
-        return new ModelOptions(device, dtype, kvCacheTokens, maxChunkTokens, kv, kvBlockSize);
+        return new ModelOptions(device, dtype, kvCacheTokens, maxChunkTokens, kv, kvBlockSize, quantization, packedWeights);
+    }
+
+    public ModelOptions withPackedWeights(boolean packed) {
+        return new ModelOptions(device, dtype, kvCacheTokens, maxChunkTokens, kvCacheDtype, kvBlockSize, quantization, packed);
     }
 }

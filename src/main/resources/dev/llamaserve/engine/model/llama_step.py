@@ -124,7 +124,9 @@ class LlamaForCausalLM(Module):
     # int8 weights (llm.model.quantization) come with w[name + "_scale"]: [out] in x.dtype, w ≈ q * scale;
     # mode 3: through _weight_int8pack_mm (CPU, bf16, few rows), else widened to x.dtype for the GEMM;
     #   float weights take mode 3 as mode 2
-    # mode 4: one row goes to oneDNN's linear directly (bf16 on CPUs with AVX512-BF16/AMX; see LlamaModel)
+    # mode 4: one row goes to oneDNN's linear directly (bf16 on CPUs with AVX512-BF16/AMX; see LlamaModel), and
+    #   several rows too when w has name + "_packed" (llm.model.packed-weights: the weight in oneDNN's blocked
+    #   layout, which torch.linear would otherwise re-lay out on every call)
     weight = w[name]
     if weight.dtype == 1:                                            # int8 [out, in]
       scale = w[name + "_scale"]                                     # [out]
@@ -135,9 +137,15 @@ class LlamaForCausalLM(Module):
       return torch.to(torch.linear(x.float(), weight.float()), x.dtype)   # [T, out]
     if mode == 4 and x.size(0) == 1:
       return ops.mkldnn._linear_pointwise(x, weight, None, "none", annotate(List[Optional[number]], []), "")   # [1, out]
+    if mode == 4 and name + "_packed" in w:
+      return ops.mkldnn._linear_pointwise(x, w[name + "_packed"], None, "none", annotate(List[Optional[number]], []), "")   # [T, in] x packed [out, in] -> [T, out]
     if (mode == 2 or mode == 3) and x.size(0) == 1:
       return torch.linear(torch.cat([x, x], 0), weight)[:1]          # [2, in] -> [2, out] -> [1, out]
     return torch.linear(x, weight)                                   # [T, out]
+  def pack_linear(self: __torch__.LlamaForCausalLM, weight: Tensor, batch_hint: int) -> Tensor:
+    # weight: [out, in] bf16 -> [out, in] in oneDNN's blocked layout for its linear (an opaque mkldnn tensor),
+    # laid out for inputs of about batch_hint rows
+    return ops.mkldnn._reorder_linear_weight(weight, batch_hint)
   def rotate_half(self: __torch__.LlamaForCausalLM, x: Tensor) -> Tensor:
     # x: [T, heads, D] -> [T, heads, D] = cat(-x2, x1)
     half = x.size(-1) // 2

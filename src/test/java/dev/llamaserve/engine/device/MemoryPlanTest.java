@@ -181,6 +181,26 @@ class MemoryPlanTest {
     }
 
     @Test
+    void packedWeightsCountTheLinearsTwiceAndTheRefusalNamesTheSetting() {
+        // 16,060,522,496 + a bf16 copy of the linears and lm_head (15,009,316,864, PackedWeightsTest) = 31,069,839,360
+        assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.NONE, HOST_24G, KvCacheMemory.AUTO,
+                null, 16, KvCacheDType.AUTO, true))
+                .isInstanceOf(MemoryPlanException.class)
+                .hasMessageContaining("(31069839360 bytes)")
+                .hasMessageContaining("a packed copy of the linears (llm.model.packed-weights)")
+                .hasMessageContaining("Set llm.model.packed-weights=false");
+        Device host64 = Device.cpu(64 * GIB, 60 * GIB);
+        MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.NONE, host64, KvCacheMemory.AUTO, null, 16,
+                KvCacheDType.AUTO, true);
+        // 0.25 × (64,424,509,440 − 31,069,839,360) = 8,338,667,520 bytes → 63,618 tokens → 3,976 blocks of 16
+        assertThat(p.weightBytes()).isEqualTo(31_069_839_360L);
+        assertThat(p.kvBudgetBytes()).isEqualTo(8_338_667_520L);
+        assertThat(p.kvTokens()).isEqualTo(63_616L);
+        assertThat(p.packedWeights()).isTrue();
+        assertThat(p.summary()).contains("dtype bfloat16 + a packed copy of the linears");
+    }
+
+    @Test
     void llama8bFp16OnA24GibHostHasTheSameFigures() {
         MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.F16, HOST_24G, KvCacheMemory.AUTO, null, 16);
         assertThat(p.weightBytes()).isEqualTo(16_060_522_496L);

@@ -25,6 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * weight quantization, each dtype with each: {@code -Dbench.quantizations=none,int8}, the decode line then says
  * the weight bytes read per second by a batch-1 step;
  * an existing checkpoint instead of a fresh one: {@code -Dbench.checkpoint=~/.cache/llama-serve/bench-1b-v1}).
+ * {@code -Dtest=LlamaModelBenchmark#packedWeights} compares {@code llm.model.packed-weights} with plain weights on
+ * the same bf16 model, step by step.
  */
 @Tag("bench")
 class LlamaModelBenchmark {
@@ -53,6 +55,58 @@ class LlamaModelBenchmark {
         } finally {
             try (Stream<Path> files = Files.walk(given != null ? tmp : dir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    /**
+     * {@code llm.model.packed-weights}: one bf16 model with packed copies, each step shape run with them and without
+     * ({@link LlamaModel#usePackedWeights}) alternately, 7 times each; median and min, and the ratio of the medians.
+     * One row must be unchanged (it never reads the packed copy).
+     */
+    @Test
+    void packedWeights() throws IOException {
+        if (!LlamaModel.CPU_BF16_ONEDNN_SINGLE_ROW) {
+            System.out.println("bench packed weights: not run, this CPU has no native bf16 (the setting is refused)");
+            return;
+        }
+        String given = System.getProperty("bench.checkpoint");
+        Path dir = given != null ? Path.of(given) : tmp.resolve("bench-1b");
+        if (given == null) {
+            BenchCheckpoint.write(dir);
+        }
+        try (LlamaModel m = LlamaModel.load(Checkpoint.open(dir),
+                new ModelOptions("cpu", "bfloat16", 16_384, 512).withPackedWeights(true), LoadListener.NONE)) {
+            int[] chunk = new SplittableRandom(7).ints(512, 0, 128000).toArray();
+            java.util.Map<String, Runnable> shapes = new java.util.LinkedHashMap<>();
+            shapes.put("decode 1 row (ctx 128)", () -> m.forward(ForwardBatch.contiguous(new int[] {42}, 128, false)));
+            shapes.put("decode 4 rows (ctx 256)", () -> m.forward(decodeBatch(4, 256)));
+            shapes.put("decode 16 rows (ctx 256)", () -> m.forward(decodeBatch(16, 256)));
+            shapes.put("decode 32 rows (ctx 256)", () -> m.forward(decodeBatch(32, 256)));
+            shapes.put("decode 8 rows (ctx 512)", () -> m.forward(decodeBatch(8, 512)));
+            shapes.put("prefill 512-chunk (after 1024)", () -> m.forward(ForwardBatch.contiguous(chunk, 1024, false)));
+            for (java.util.Map.Entry<String, Runnable> e : shapes.entrySet()) {
+                e.getValue().run();   // warm-up, both ways
+                m.usePackedWeights(false);
+                e.getValue().run();
+                double[][] t = new double[2][7];
+                for (int i = 0; i < 7; i++) {
+                    for (int k = 0; k < 2; k++) {
+                        m.usePackedWeights(k == 0);
+                        t[k][i] = time(e.getValue(), 1);
+                    }
+                }
+                Arrays.sort(t[0]);
+                Arrays.sort(t[1]);
+                System.out.printf(java.util.Locale.ROOT, "bench packed weights, %-30s packed %.0f ms median (min %.0f),"
+                                + " plain %.0f ms median (min %.0f): plain / packed = %.2f%n", e.getKey(),
+                        t[0][3] * 1e3, t[0][0] * 1e3, t[1][3] * 1e3, t[1][0] * 1e3, t[1][3] / t[0][3]);
+            }
+        } finally {
+            if (given == null) {
+                try (Stream<Path> files = Files.walk(dir)) {
+                    files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
             }
         }
     }
