@@ -87,7 +87,7 @@ public final class Bench {
                 TimedLm.Span[] span = new TimedLm.Span[1];
                 Map<String, Double> agg = http.aggregate(STREAMS, 16, span);
                 r.put("http_aggregate_tok_s", agg);
-                r.put("http_steps_16", steps(span[0]));
+                r.put("http_steps_16", steps(span[0], http.otherJavaCpuPct()));
                 if (r.get("aggregate_tok_s") instanceof Map<?, ?> engine && engine.get("16") instanceof Double e16) {
                     r.put("http_vs_engine_16", agg.get("16") / e16);
                 }
@@ -135,7 +135,7 @@ public final class Bench {
                 r.put("aggregate_16_over_1", agg.get("16") / one);
                 r.put("java_overhead_pct", span[0].outsidePct());
                 r.put("java_overhead_steps", span[0].steps());
-                r.put("engine_steps_16", steps(span[0]));
+                r.put("engine_steps_16", steps(span[0], runs.otherJavaCpuPct()));
             }
             if (a.runs("ttft")) {
                 Map<String, Double> ttft = runs.ttft(TTFT);
@@ -212,14 +212,16 @@ public final class Bench {
     /**
      * The forward passes inside the 16-stream decode window: how many, their mean rows, and per step the time
      * inside {@code forward} and the wall time (forward plus the engine's Java between them). Engine-only and
-     * HTTP side by side say whether a gap between the two is in the step itself or around it.
+     * HTTP side by side say whether a gap between the two is in the step itself or around it; {@code otherJavaCpu}:
+     * the CPU that the JVM's other threads took over the whole run ({@link JavaCpu}), % of all cores.
      */
-    static Map<String, Object> steps(TimedLm.Span s) {
+    static Map<String, Object> steps(TimedLm.Span s, double otherJavaCpu) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("steps", s.steps());
         m.put("mean_rows", s.meanTokens());
         m.put("forward_ms_per_step", s.steps() == 0 ? 0.0 : s.forwardNanos() / 1e6 / s.steps());
         m.put("wall_ms_per_step", s.steps() == 0 ? 0.0 : s.wallNanos() / 1e6 / s.steps());
+        m.put("other_java_cpu_pct", otherJavaCpu);
         return m;
     }
 

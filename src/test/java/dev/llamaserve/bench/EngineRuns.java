@@ -37,6 +37,13 @@ final class EngineRuns {
         run(2, SHORT_PROMPT, 4, 2);
     }
 
+    /** {@link JavaCpu} over the whole {@code overheadAt}-stream run of the last {@link #aggregate}. */
+    private double otherJavaCpuPct;
+
+    double otherJavaCpuPct() {
+        return otherJavaCpuPct;
+    }
+
     /** Decode tok/s of one stream. */
     double singleStream() {
         return Collector.decodeRate(run(1, SHORT_PROMPT, decodeTokens, 3));
@@ -49,7 +56,11 @@ final class EngineRuns {
     Map<String, Double> aggregate(int[] streams, int overheadAt, TimedLm.Span[] overhead) {
         Map<String, Double> out = new LinkedHashMap<>();
         for (int s : streams) {
+            JavaCpu cpu = JavaCpu.start();
             List<Collector> cs = run(s, SHORT_PROMPT, decodeTokens, 100 + s);
+            if (s == overheadAt) {
+                otherJavaCpuPct = cpu.pctOfMachine();
+            }
             List<long[]> arrivals = cs.stream().map(c -> c.tokenNanos.stream().mapToLong(Long::longValue).toArray())
                     .toList();
             out.put(Integer.toString(s), DecodeWindow.rate(arrivals));

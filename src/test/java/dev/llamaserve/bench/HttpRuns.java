@@ -70,6 +70,13 @@ final class HttpRuns implements AutoCloseable {
         }
     }
 
+    /** {@link JavaCpu} over the whole {@code spanAt}-stream run of the last {@link #aggregate}. */
+    private double otherJavaCpuPct;
+
+    double otherJavaCpuPct() {
+        return otherJavaCpuPct;
+    }
+
     /** One streamed completion as the client saw it: when each token frame arrived. */
     record Stream(long[] tokenNanos) {}
 
@@ -81,9 +88,11 @@ final class HttpRuns implements AutoCloseable {
         Map<String, Double> out = new LinkedHashMap<>();
         run(2, decodeTokens / 4);   // warm-up: connections, codecs, JIT
         for (int s : streams) {
+            JavaCpu cpu = JavaCpu.start();
             List<long[]> arrivals = run(s, decodeTokens).stream().map(Stream::tokenNanos).toList();
             out.put(Integer.toString(s), DecodeWindow.rate(arrivals));
             if (s == spanAt) {   // the service's forward passes inside the window (one clock: same JVM)
+                otherJavaCpuPct = cpu.pctOfMachine();
                 long[] w = DecodeWindow.bounds(arrivals);
                 span[0] = timed.get().span(w[0], w[1]);
             }
