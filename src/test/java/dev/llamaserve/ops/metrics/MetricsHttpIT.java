@@ -153,11 +153,13 @@ class MetricsHttpIT extends RealEngineWebTest {
             assertThat(running.value("llm_kv_cache_usage_ratio")).isGreaterThan(0.0);
             socket.setSoLinger(true, 0);
         }
+        // the three counters are separate meters, incremented one after the other: wait until a scrape has all three
+        String vllmAborts = "vllm:request_success_total{finished_reason=\"abort\",model_name=\"" + MODEL + "\"}";
         PrometheusScrape after = awaitScrape(s -> delta(before, s, "llm_client_disconnects_total") >= 1
-                && delta(before, s, "llm_requests_finished_total{finish_reason=\"abort\"}") >= 1);
+                && delta(before, s, "llm_requests_finished_total{finish_reason=\"abort\"}") >= 1
+                && delta(before, s, vllmAborts) >= 1);
         assertThat(delta(before, after, "llm_client_disconnects_total")).isEqualTo(1);
-        assertThat(delta(before, after, "vllm:request_success_total{finished_reason=\"abort\",model_name=\""
-                + MODEL + "\"}")).isEqualTo(1);
+        assertThat(delta(before, after, vllmAborts)).isEqualTo(1);
         awaitIdle(Duration.ofSeconds(5));
         PrometheusScrape idle = scrape();
         assertThat(idle.value("vllm:num_requests_running" + M)).isZero();
