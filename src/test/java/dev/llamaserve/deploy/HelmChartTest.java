@@ -38,7 +38,8 @@ class HelmChartTest {
         deployment.all(false, Duration.ofSeconds(600));
         Map<String, String> env = deployment.env();
         assertThat(ApplicationFacts.modelPath(env)).as("no model path: the demo checkpoint").isNull();
-        assertThat(env).containsEntry("LLM_MODEL_DEVICE", "cpu").doesNotContainKey("LLM_RATELIMIT_REDIS_URL");
+        assertThat(env).containsEntry("LLM_MODEL_DEVICE", "cpu").doesNotContainKey("LLM_RATELIMIT_REDIS_URL")
+                .containsEntry("LLM_MODEL_QUANTIZATION", "none").containsEntry("LLM_MODEL_PACKED_WEIGHTS", "false");
         assertThat(deployment.container().path("image").asString()).isEqualTo("llama-serve:0.1.0");
         assertThat(deployment.deployment().path("spec").path("replicas").asInt()).isEqualTo(1);
     }
@@ -104,6 +105,13 @@ class HelmChartTest {
     }
 
     @Test
+    void quantizationAndPackedWeightsReachTheApplication() {
+        Map<String, String> env = new DeploymentChecks(ChartRenderer.template(null,
+                Map.of("model.quantization", "int8", "model.packedWeights", "true")).one("Deployment")).env();
+        assertThat(env).containsEntry("LLM_MODEL_QUANTIZATION", "int8").containsEntry("LLM_MODEL_PACKED_WEIGHTS", "true");
+    }
+
+    @Test
     void schemaRejectsAWrongType() {
         assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("server.port", "eighty")))
                 .hasMessageContaining("schema").hasMessageContaining("'/server/port': got string, want integer");
@@ -111,6 +119,10 @@ class HelmChartTest {
                 .hasMessageContaining("'/gpu/enabled': got string, want boolean");
         assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("model.volume.type", "nfs")))
                 .hasMessageContaining("/model/volume/type");
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("model.quantization", "int4")))
+                .hasMessageContaining("/model/quantization");
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("model.packedWeights", "yes")))
+                .hasMessageContaining("'/model/packedWeights': got string, want boolean");
         assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("apiKeys.entries[0]", "alice:not-a-sha256")))
                 .hasMessageContaining("/apiKeys/entries/0");
     }
