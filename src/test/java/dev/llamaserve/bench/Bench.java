@@ -11,7 +11,6 @@ import dev.llamaserve.engine.model.LlamaModel;
 import dev.llamaserve.engine.model.LoadListener;
 import dev.llamaserve.engine.model.ModelConfig;
 import dev.llamaserve.engine.model.ModelOptions;
-import dev.llamaserve.engine.model.PackedWeights;
 import dev.llamaserve.engine.model.Quantization;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -112,7 +111,7 @@ public final class Bench {
         r.put("load_s", (System.nanoTime() - t0) / 1e9);
         ModelConfig c = model.config();
         // what one decode step reads: the packed copy (llm.model.packed-weights) serves multi-row steps only
-        long stepBytes = weightBytes[0] - (a.packedWeights() ? PackedWeights.extraBytes(c, ComputeDType.parse(a.dtype()).bytes()) : 0);
+        long stepBytes = model.quantization().weightBytes(c, model.dtype().bytes());
         r.put("weight_bytes", stepBytes);
         r.put("resident_weight_bytes", weightBytes[0]);
         TimedLm timed = new TimedLm(model);

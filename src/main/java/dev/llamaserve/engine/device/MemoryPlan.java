@@ -159,8 +159,7 @@ public record MemoryPlan(
                     + maxPos + "); leave it unset to use " + maxPos);
         }
         String memory = device.memoryName();
-        long weightBytes = Math.addExact(quantization.weightBytes(config, dtype.bytes()),
-                packedWeights ? PackedWeights.extraBytes(config, dtype.bytes()) : 0);
+        long weightBytes = PackedWeights.residentBytes(config, quantization, dtype.bytes(), packedWeights);
         long kvPerToken = kv.bytesPerToken(config);
 
         if (weightBytes > device.freeBytes()) {

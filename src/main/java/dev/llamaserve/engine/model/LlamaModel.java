@@ -181,8 +181,7 @@ public final class LlamaModel implements CausalLm {
             Map<String, PtNDArray> scales = new HashMap<>();   // "<name>_scale" of each int8 weight
             long bytesTotal = checkpoint.totalBytes();
             long bytesDone = 0;
-            long weightBytes = quantization.weightBytes(c, dtype.bytes())
-                    + (options.packedWeights() ? PackedWeights.extraBytes(c, dtype.bytes()) : 0);
+            long weightBytes = PackedWeights.residentBytes(c, quantization, dtype.bytes(), options.packedWeights());
             int shardsDone = 0;
             try (PtNDManager cpu = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
                 for (int i = 0; i < io.size(); i++) {

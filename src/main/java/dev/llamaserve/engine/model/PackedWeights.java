@@ -58,6 +58,14 @@ public final class PackedWeights {
     }
 
     /**
+     * The weights' bytes on the device: {@code quantization}'s, plus the packed copies when {@code packed}. The memory
+     * plan and the loader both count with this.
+     */
+    public static long residentBytes(ModelConfig config, Quantization quantization, int computeBytes, boolean packed) {
+        return Math.addExact(quantization.weightBytes(config, computeBytes), packed ? extraBytes(config, computeBytes) : 0);
+    }
+
+    /**
      * Refuses the setting where the packed kernel does not run, naming the property and what to change: on a GPU,
      * in a dtype other than bfloat16, with int8 weights, or on a CPU without native bf16 dot products.
      */
