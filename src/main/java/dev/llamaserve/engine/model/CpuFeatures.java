@@ -14,7 +14,7 @@ public final class CpuFeatures {
     }
 
     /** Whether the CPU has native bf16 dot products ({@code avx512_bf16} or {@code amx_bf16}). */
-    static boolean hasNativeBf16() {
+    public static boolean hasNativeBf16() {
         List<String> f = flags();
         return f.contains("avx512_bf16") || f.contains("amx_bf16");
     }

@@ -33,7 +33,7 @@ class PackedWeightsChatHttpIT extends HttpTestSupport {
 
     @BeforeAll
     static void needsNativeBf16() {
-        assumeTrue(CpuFeatures.flags().contains("avx512_bf16") || CpuFeatures.flags().contains("amx_bf16"),
+        assumeTrue(CpuFeatures.hasNativeBf16(),
                 "this CPU has no avx512_bf16 or amx_bf16: llm.model.packed-weights=true is refused here");
     }
 
