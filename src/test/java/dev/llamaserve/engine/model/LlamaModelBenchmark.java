@@ -36,16 +36,23 @@ class LlamaModelBenchmark {
     @TempDir
     Path tmp;
 
+    /** {@code -Dbench.checkpoint} (kept), else a fresh random 1B-shape checkpoint written into the temp dir. */
+    private Path checkpoint() throws IOException {
+        String given = System.getProperty("bench.checkpoint");   // e.g. ~/.cache/llama-serve/bench-1b-v1 (kept)
+        if (given != null) {
+            return Path.of(given);
+        }
+        Path dir = tmp.resolve("bench-1b");
+        long w0 = System.nanoTime();
+        long bytes = BenchCheckpoint.write(dir);
+        System.out.printf("bench: wrote %.2f GB random bf16 checkpoint in %.1f s%n", bytes / 1e9,
+                (System.nanoTime() - w0) / 1e9);
+        return dir;
+    }
+
     @Test
     void llama32OneBShape() throws IOException {
-        String given = System.getProperty("bench.checkpoint");   // e.g. ~/.cache/llama-serve/bench-1b-v1 (kept)
-        Path dir = given != null ? Path.of(given) : tmp.resolve("bench-1b");
-        if (given == null) {
-            long w0 = System.nanoTime();
-            long bytes = BenchCheckpoint.write(dir);
-            System.out.printf("bench: wrote %.2f GB random bf16 checkpoint in %.1f s%n", bytes / 1e9,
-                    (System.nanoTime() - w0) / 1e9);
-        }
+        Path dir = checkpoint();
         try {
             for (String dtype : System.getProperty("bench.dtypes", "float32,float16,bfloat16").split(",")) {
                 for (String q : System.getProperty("bench.quantizations", "none").split(",")) {
@@ -53,7 +60,7 @@ class LlamaModelBenchmark {
                 }
             }
         } finally {
-            try (Stream<Path> files = Files.walk(given != null ? tmp : dir)) {
+            try (Stream<Path> files = Files.walk(tmp)) {   // the written checkpoint at once, not after the class
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
@@ -70,12 +77,7 @@ class LlamaModelBenchmark {
             System.out.println("bench packed weights: not run, this CPU has no native bf16 (the setting is refused)");
             return;
         }
-        String given = System.getProperty("bench.checkpoint");
-        Path dir = given != null ? Path.of(given) : tmp.resolve("bench-1b");
-        if (given == null) {
-            BenchCheckpoint.write(dir);
-        }
-        try (LlamaModel m = LlamaModel.load(Checkpoint.open(dir),
+        try (LlamaModel m = LlamaModel.load(Checkpoint.open(checkpoint()),
                 new ModelOptions("cpu", "bfloat16", 16_384, 512).withPackedWeights(true), LoadListener.NONE)) {
             int[] chunk = new SplittableRandom(7).ints(512, 0, 128000).toArray();
             java.util.Map<String, Runnable> shapes = new java.util.LinkedHashMap<>();
@@ -101,12 +103,6 @@ class LlamaModelBenchmark {
                 System.out.printf(java.util.Locale.ROOT, "bench packed weights, %-30s packed %.0f ms median (min %.0f),"
                                 + " plain %.0f ms median (min %.0f): plain / packed = %.2f%n", e.getKey(),
                         t[0][3] * 1e3, t[0][0] * 1e3, t[1][3] * 1e3, t[1][0] * 1e3, t[1][3] / t[0][3]);
-            }
-        } finally {
-            if (given == null) {
-                try (Stream<Path> files = Files.walk(dir)) {
-                    files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                }
             }
         }
     }
