@@ -12,6 +12,7 @@ import dev.llamaserve.engine.model.LoadListener;
 import dev.llamaserve.engine.model.ModelConfig;
 import dev.llamaserve.engine.model.ModelOptions;
 import dev.llamaserve.engine.model.Quantization;
+import dev.llamaserve.engine.model.TorchThreads;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -66,16 +67,21 @@ public final class Bench {
         ComputeDType dtype = ComputeDType.parse(a.dtype());
 
         if (a.runs("kernels")) {
-            try (KernelProbe k = new KernelProbe()) {
-                r.put("bandwidth_gbs", k.readBandwidthGbs(1L << 30, 5));
-                // the step's largest GEMM at a 512-token prefill chunk of the 1B shape: gate_proj, [512, 2048] x [8192, 2048]^T
-                Map<String, Double> peaks = new LinkedHashMap<>();
-                for (ComputeDType d : ComputeDType.values()) {
-                    peaks.put(d.optionName(), k.linearGflops(d, 512, 8192, 2048, 5));
+            // on a thread that ends with the probes, as the service loads its model: a live thread that ran libtorch's
+            // parallel kernels keeps an OpenMP team that throttles the engine thread's (TorchThreads)
+            TorchThreads.onEndingThread("bench-kernels", () -> {
+                try (KernelProbe k = new KernelProbe()) {
+                    r.put("bandwidth_gbs", k.readBandwidthGbs(1L << 30, 5));
+                    // the step's largest GEMM at a 512-token prefill chunk of the 1B shape: gate_proj, [512, 2048] x [8192, 2048]^T
+                    Map<String, Double> peaks = new LinkedHashMap<>();
+                    for (ComputeDType d : ComputeDType.values()) {
+                        peaks.put(d.optionName(), k.linearGflops(d, 512, 8192, 2048, 5));
+                    }
+                    r.put("gemm_peak_gflops", peaks.get(dtype.optionName()));
+                    r.put("gemm_gflops_by_dtype", peaks);
                 }
-                r.put("gemm_peak_gflops", peaks.get(dtype.optionName()));
-                r.put("gemm_gflops_by_dtype", peaks);
-            }
+                return null;
+            });
         }
         if (a.runs("decode") || a.runs("ttft") || a.runs("prefix") || a.runs("soak-engine")) {
             engineSections(a, dir, r);
@@ -121,8 +127,10 @@ public final class Bench {
             EngineRuns runs = new EngineRuns(e, timed, a.decodeTokens());
             runs.warmUp();
             if (a.runs("decode")) {
-                double one = runs.singleStream();
+                TimedLm.Span[] single = new TimedLm.Span[1];
+                double one = runs.singleStream(single);
                 r.put("decode_tok_s_1", one);
+                r.put("engine_steps_1", steps(single[0], null));
                 if (r.get("bandwidth_gbs") instanceof Double bw) {
                     double limit = bw * 1e9 / stepBytes;
                     r.put("decode_limit_tok_s", limit);
@@ -214,13 +222,15 @@ public final class Bench {
      * HTTP side by side say whether a gap between the two is in the step itself or around it; {@code otherJavaCpu}:
      * the CPU that the JVM's other threads took over the whole run ({@link JavaCpu}), % of all cores.
      */
-    static Map<String, Object> steps(TimedLm.Span s, double otherJavaCpu) {
+    static Map<String, Object> steps(TimedLm.Span s, Double otherJavaCpu) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("steps", s.steps());
         m.put("mean_rows", s.meanTokens());
         m.put("forward_ms_per_step", s.steps() == 0 ? 0.0 : s.forwardNanos() / 1e6 / s.steps());
         m.put("wall_ms_per_step", s.steps() == 0 ? 0.0 : s.wallNanos() / 1e6 / s.steps());
-        m.put("other_java_cpu_pct", otherJavaCpu);
+        if (otherJavaCpu != null) {
+            m.put("other_java_cpu_pct", otherJavaCpu);
+        }
         return m;
     }
 

@@ -44,9 +44,11 @@ final class EngineRuns {
         return otherJavaCpuPct;
     }
 
-    /** Decode tok/s of one stream. */
-    double singleStream() {
-        return Collector.decodeRate(run(1, SHORT_PROMPT, decodeTokens, 3));
+    /** Decode tok/s of one stream; {@code steps[0]}: its forward passes from its first token to its last. */
+    double singleStream(TimedLm.Span[] steps) {
+        List<Collector> cs = run(1, SHORT_PROMPT, decodeTokens, 3);
+        steps[0] = timed.span(cs.get(0).firstTokenNanos, cs.get(0).lastTokenNanos);
+        return Collector.decodeRate(cs);
     }
 
     /**

@@ -15,6 +15,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
@@ -24,14 +27,22 @@ import org.springframework.context.ConfigurableApplicationContext;
  * The real service in this JVM (the whole Spring Boot application on a random port, serving the bench
  * checkpoint) and a real client: the JDK {@link HttpClient} posting {@code /v1/completions} with token-id
  * prompts and {@code stream: true}, reading the SSE frames as they arrive (one frame per token: the bench
- * tokenizer gives every id text).
+ * tokenizer gives every id text). The client reads every stream with a non-blocking line subscriber on one thread
+ * of its own: it shares the machine's cores with the service, and a thread blocked per stream (16–32 of them, each
+ * woken by every frame) preempted libtorch's threads in the middle of the steps it is there to measure.
  */
 final class HttpRuns implements AutoCloseable {
 
     private final ConfigurableApplicationContext context;
     /** The service's model with a clock around each forward pass (through {@link ModelLoadHooks}). */
     private final AtomicReference<TimedLm> timed = new AtomicReference<>();
-    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final ExecutorService clientThread = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "bench-http-client");
+        t.setDaemon(true);
+        return t;
+    });
+    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .executor(clientThread).build();
     private final URI base;
     private final int decodeTokens;
     private int salt = 50_000;
@@ -133,22 +144,50 @@ final class HttpRuns implements AutoCloseable {
         HttpRequest req = HttpRequest.newBuilder(base.resolve("/v1/completions"))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build();
-        return client.sendAsync(req, HttpResponse.BodyHandlers.ofLines()).thenApply(resp -> {
+        return client.sendAsync(req, HttpResponse.BodyHandlers.fromLineSubscriber(new FrameTimes(), FrameTimes::stream,
+                "\n")).thenApply(resp -> {
             if (resp.statusCode() != 200) {
                 throw new IllegalStateException("HTTP " + resp.statusCode() + " from /v1/completions");
             }
-            List<Long> times = new ArrayList<>();
-            resp.body().forEach(line -> {
-                // a token frame has text; the finish frame's text is empty ("text":"") and [DONE] ends the stream
-                if (line.startsWith("data: {\"error\"")) {
-                    throw new IllegalStateException("error frame: " + line);
-                }
-                if (line.startsWith("data: {") && !line.contains("\"text\":\"\"")) {
-                    times.add(System.nanoTime());
-                }
-            });
-            return new Stream(times.stream().mapToLong(Long::longValue).toArray());
+            return resp.body();
         });
+    }
+
+    /** When each token frame of one stream arrived, recorded as the lines come in (never blocks a thread). */
+    private static final class FrameTimes implements Flow.Subscriber<String> {
+        private final List<Long> times = new ArrayList<>();
+        private String error;
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            s.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(String line) {
+            // a token frame has text; the finish frame's text is empty ("text":"") and [DONE] ends the stream
+            if (line.startsWith("data: {\"error\"") && error == null) {
+                error = line;
+            } else if (line.startsWith("data: {") && !line.contains("\"text\":\"\"")) {
+                times.add(System.nanoTime());
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            error = t.toString();
+        }
+
+        @Override
+        public void onComplete() {
+        }
+
+        Stream stream() {
+            if (error != null) {
+                throw new IllegalStateException("error frame: " + error);
+            }
+            return new Stream(times.stream().mapToLong(Long::longValue).toArray());
+        }
     }
 
     private int status(String path) {
@@ -163,5 +202,6 @@ final class HttpRuns implements AutoCloseable {
     @Override
     public void close() {
         context.close();
+        clientThread.shutdownNow();
     }
 }

@@ -143,7 +143,16 @@ public final class LlamaModel implements CausalLm {
      */
     public static final ComputeDType CPU_AUTO_DTYPE = ComputeDType.BFLOAT16;
 
+    /**
+     * Loads the checkpoint onto its device. The libtorch work runs on a thread of its own that ends with the load
+     * ({@link TorchThreads}: a thread that ran libtorch's parallel conversions and stays alive would throttle the
+     * engine thread's steps); {@code listener} is called on that thread.
+     */
     public static LlamaModel load(Checkpoint checkpoint, ModelOptions options, LoadListener listener) {
+        return TorchThreads.onEndingThread("llm-torch-load", () -> loadHere(checkpoint, options, listener));
+    }
+
+    private static LlamaModel loadHere(Checkpoint checkpoint, ModelOptions options, LoadListener listener) {
         long t0 = System.nanoTime();
         ModelConfig c = checkpoint.config();
         DevicePlanner.DeviceInfo device = DevicePlanner.resolve(options.device());

@@ -3,7 +3,10 @@ package dev.llamaserve.engine.model;
 import dev.llamaserve.engine.device.DevicePlanner;
 import java.time.Duration;
 
-/** Progress of {@link LlamaModel#load}, for logs. Called on the loading thread. */
+/**
+ * Progress of {@link LlamaModel#load}, for logs. Called on the thread that runs the load's libtorch work
+ * ({@link TorchThreads}), not on the caller's.
+ */
 public interface LoadListener {
 
     LoadListener NONE = p -> { };

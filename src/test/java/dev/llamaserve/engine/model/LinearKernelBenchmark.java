@@ -29,6 +29,10 @@ class LinearKernelBenchmark {
             // whose results are overwritten, and a kernel looks several times faster than it is
             ai.djl.pytorch.jni.JniUtils.setGraphExecutorOptimize(false);
             PtSymbolBlock s = TorchScriptArchive.load(m, "/dev/llamaserve/engine/model/bench_linear.py", "BenchLinear");
+            try (KernelProbe k = new KernelProbe()) {   // the bench's ceiling, to read the kernels' GB/s against
+                System.out.printf(Locale.ROOT, "bench linear: read bandwidth %.1f GB/s (bench's probe)%n",
+                        k.readBandwidthGbs(1L << 30, 5));
+            }
             int[][] shapes = java.util.Arrays.stream(System.getProperty("bench.shapes", "8192x2048,2048x8192,128256x2048")
                     .split(",")).map(v -> java.util.Arrays.stream(v.split("x")).mapToInt(Integer::parseInt).toArray())
                     .toArray(int[][]::new);
@@ -46,7 +50,7 @@ class LinearKernelBenchmark {
     }
 
     private static void measure(PtSymbolBlock s, ComputeDType d, int out, int in, int rows) {
-        int[] kinds = {0, 1, 2, 3, 4, 5};
+        int[] kinds = {0, 1, 2, 3, 4, 5, 6, 7};
         IValue[] w = new IValue[kinds.length];
         double[] best = new double[kinds.length];
         IValue x = IValueUtils.runMethod(s, "input", IValue.from((long) rows), IValue.from((long) in),
@@ -64,7 +68,7 @@ class LinearKernelBenchmark {
         }
         for (int round = 0; round < 6; round++) {
             for (int k = 0; k < kinds.length; k++) {
-                if (w[k] == null || (rows > 1 && (kinds[k] == 1 || kinds[k] == 5))) {
+                if (w[k] == null || (rows > 1 && (kinds[k] == 1 || kinds[k] >= 5))) {
                     continue;
                 }
                 long t0 = System.nanoTime();

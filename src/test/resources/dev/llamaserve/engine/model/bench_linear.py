@@ -22,6 +22,10 @@ class BenchLinear(Module):
         y = ops.mkldnn._linear_pointwise(x, w, None, "none", annotate(List[Optional[number]], []), "")   # oneDNN, dense or packed
       elif kind == 4:
         y = torch.matmul(w, torch.t(x))                              # [out, T]: GEMV with the weight on the left
+      elif kind == 6:
+        y = torch.unsqueeze(torch.mv(w, x[0]), 0)                    # [1, out]: torch.mv, one row only
+      elif kind == 7:
+        y = torch.unsqueeze(torch.matmul(x[0], torch.t(w)), 0)       # [1, out]: vector times the transposed weight
       elif kind == 5:
         y = ops.mkldnn._linear_pointwise(torch.cat([x, x], 0), w, None, "none", annotate(List[Optional[number]], []), "")[:1]
     return y
