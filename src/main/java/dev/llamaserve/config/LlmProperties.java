@@ -47,6 +47,8 @@ public record LlmProperties(
      *     {@code int8-lm-head} (the output projection too)
      * @param packedWeights keep a second copy of the linear weights in oneDNN's packed layout for batched decode
      *     and prefill (CPU, bfloat16 with native bf16 dot products; costs the linears' bytes again)
+     * @param cpuThreads libtorch's CPU threads: {@code auto} (the JVM's available processors, which follow a
+     *     container's CPU limit, at most libtorch's default) or a number ({@code CpuThreads})
      */
     public record Model(
             Path path,
@@ -55,7 +57,8 @@ public record LlmProperties(
             @DefaultValue("auto") String device,
             @DefaultValue("auto") String dtype,
             @DefaultValue("none") String quantization,
-            @DefaultValue("false") boolean packedWeights) {}
+            @DefaultValue("false") boolean packedWeights,
+            @DefaultValue("auto") String cpuThreads) {}
 
     /**
      * @param maxNumBatchedTokens tokens one engine step may process (prefill chunks and decodes together)

@@ -8,6 +8,7 @@ import dev.llamaserve.engine.device.DevicePlanner;
 import dev.llamaserve.engine.device.KvCacheMemory;
 import dev.llamaserve.engine.device.MemoryPlan;
 import dev.llamaserve.engine.model.ComputeDType;
+import dev.llamaserve.engine.model.CpuThreads;
 import dev.llamaserve.engine.model.GenerationConfig;
 import dev.llamaserve.engine.model.GenerationConfigParser;
 import dev.llamaserve.engine.model.KvCacheDType;
@@ -115,6 +116,7 @@ public final class ModelRuntime implements AutoCloseable {
         Checkpoint checkpoint = Checkpoint.open(dir);
         GenerationConfig generation = GenerationConfigParser.read(dir);
         ComputeDType requested = requireDType(m.dtype());
+        log.info("{}", CpuThreads.apply(m.cpuThreads()));   // before any libtorch kernel runs
         DevicePlanner.DeviceInfo device = DevicePlanner.resolve(m.device());
         ComputeDType dtype = requested != null ? requested : LlamaModel.resolveDType("auto", device);
 

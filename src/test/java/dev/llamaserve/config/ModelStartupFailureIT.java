@@ -35,6 +35,7 @@ class ModelStartupFailureIT {
         start("missing", "--llm.model.path=" + dir.resolve("no-such-model"));
         start("dtype", "--llm.model.dtype=int4", "--llm.cache-dir=" + dir.resolve("cache-dtype"));
         start("kvdtype", "--llm.engine.kv-cache-dtype=fp8", "--llm.cache-dir=" + dir.resolve("cache-kvdtype"));
+        start("threads", "--llm.model.cpu-threads=all", "--llm.cache-dir=" + dir.resolve("cache-threads"));
         start("kv", "--llm.cache-dir=" + dir.resolve("cache-kv"), "--llm.engine.kv-cache-memory=1MiB",
                 "--llm.engine.max-model-len=65536");
     }
@@ -68,6 +69,11 @@ class ModelStartupFailureIT {
     @Test
     void anUnknownKvCacheDtypeIsNamed() throws Exception {
         assertThat(report("kvdtype")).contains("llm.engine.kv-cache-dtype").contains("'fp8'").contains("float8_e4m3");
+    }
+
+    @Test
+    void aBadCpuThreadCountIsNamed() throws Exception {
+        assertThat(report("threads")).contains("llm.model.cpu-threads").contains("'all'");
     }
 
     @Test

@@ -112,6 +112,18 @@ class HelmChartTest {
     }
 
     @Test
+    void cpuThreadsReachTheApplication() {
+        assertThat(new DeploymentChecks(ChartRenderer.template(null, Map.of()).one("Deployment")).env())
+                .containsEntry("LLM_MODEL_CPU_THREADS", "auto");
+        assertThat(new DeploymentChecks(ChartRenderer.template(null, Map.of("model.cpuThreads", 4)).one("Deployment"))
+                .env()).containsEntry("LLM_MODEL_CPU_THREADS", "4");
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("model.cpuThreads", "all")))
+                .hasMessageContaining("/model/cpuThreads");
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("model.cpuThreads", 0)))
+                .hasMessageContaining("/model/cpuThreads");
+    }
+
+    @Test
     void schemaRejectsAWrongType() {
         assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("server.port", "eighty")))
                 .hasMessageContaining("schema").hasMessageContaining("'/server/port': got string, want integer");
