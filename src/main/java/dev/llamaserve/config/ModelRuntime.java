@@ -116,8 +116,8 @@ public final class ModelRuntime implements AutoCloseable {
         Checkpoint checkpoint = Checkpoint.open(dir);
         GenerationConfig generation = GenerationConfigParser.read(dir);
         ComputeDType requested = requireDType(m.dtype());
-        log.info("{}", CpuThreads.apply(m.cpuThreads()));   // before any libtorch kernel runs
         DevicePlanner.DeviceInfo device = DevicePlanner.resolve(m.device());
+        log.info("{}", CpuThreads.apply(m.cpuThreads()));   // before any libtorch kernel runs
         ComputeDType dtype = requested != null ? requested : LlamaModel.resolveDType("auto", device);
 
         MemoryPlan.Device memory = device.kind() == DevicePlanner.Kind.CUDA
