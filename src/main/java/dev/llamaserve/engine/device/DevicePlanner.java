@@ -54,8 +54,13 @@ public final class DevicePlanner {
 
     /** GPUs the loaded libtorch can use: 0 with the CPU build of libtorch or without a driver. */
     public static int gpuCount() {
+        return engine().getGpuCount();
+    }
+
+    /** DJL's PyTorch engine, started (libtorch loaded) on the first call, after {@link #explainCudaProbe}. */
+    public static Engine engine() {
         explainCudaProbe();
-        return Engine.getEngine("PyTorch").getGpuCount();
+        return Engine.getEngine("PyTorch");
     }
 
     /**
@@ -81,7 +86,7 @@ public final class DevicePlanner {
                 return cuda(0);
             }
             log.info("device=auto: libtorch {} sees no CUDA GPU, using the CPU (any DJL 'Failed to detect GPU "
-                    + "count' warning above is harmless here)", Engine.getEngine("PyTorch").getVersion());
+                    + "count' warning above is harmless here)", engine().getVersion());
             return cpu();
         }
         if (!opt.matches("gpu:\\d+")) {

@@ -1,6 +1,5 @@
 package dev.llamaserve.engine.model;
 
-import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.llamaserve.engine.device.DevicePlanner;
 import java.util.Locale;
@@ -50,8 +49,7 @@ public final class CpuThreads {
      * @return what was chosen and from what, for the startup log
      */
     public static Choice apply(String setting) {
-        DevicePlanner.explainCudaProbe();
-        Engine.getEngine("PyTorch");   // loads libtorch, which applies -Dai.djl.pytorch.num_threads if given
+        DevicePlanner.engine();   // loads libtorch, which applies -Dai.djl.pytorch.num_threads if given
         int torchDefault = JniUtils.getNumThreads();
         int jvm = Runtime.getRuntime().availableProcessors();
         int n = resolve(setting, jvm, torchDefault);
