@@ -35,8 +35,8 @@ class PackedWeightsIT {
             }
             assertThat(max).as("step %d: max |Δlogit| packed vs plain", step).isLessThanOrEqualTo(0.1);
             for (int row = 0; row < want[step].length / vocab; row++) {
-                assertThat(argmax(got[step], row, vocab)).as("step %d row %d greedy token", step, row)
-                        .isEqualTo(argmax(want[step], row, vocab));
+                assertThat(LlamaModelParityIT.argmax(got[step], row * vocab)).as("step %d row %d greedy token", step, row)
+                        .isEqualTo(LlamaModelParityIT.argmax(want[step], row * vocab));
             }
         }
     }
@@ -71,15 +71,5 @@ class PackedWeightsIT {
                     new int[] {0, 1}, new int[] {1, 1}, ctx2, new int[] {0, 1}));
             return new float[][] {prefill, decode};
         }
-    }
-
-    private static int argmax(float[] v, int row, int vocab) {
-        int best = 0;
-        for (int i = 1; i < vocab; i++) {
-            if (v[row * vocab + i] > v[row * vocab + best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }
