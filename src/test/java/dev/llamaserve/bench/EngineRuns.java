@@ -60,13 +60,11 @@ final class EngineRuns {
         for (int s : streams) {
             JavaCpu cpu = JavaCpu.start();
             List<Collector> cs = run(s, SHORT_PROMPT, decodeTokens, 100 + s);
-            if (s == overheadAt) {
-                otherJavaCpuPct = cpu.pctOfMachine();
-            }
             List<long[]> arrivals = cs.stream().map(c -> c.tokenNanos.stream().mapToLong(Long::longValue).toArray())
                     .toList();
             out.put(Integer.toString(s), DecodeWindow.rate(arrivals));
             if (s == overheadAt) {
+                otherJavaCpuPct = cpu.pctOfMachine();
                 long[] w = DecodeWindow.bounds(arrivals);
                 overhead[0] = timed.span(w[0], w[1]);
             }
