@@ -23,7 +23,8 @@ import java.util.Set;
 /**
  * The bench: one command that measures the machine (read bandwidth, GEMM peak), the engine (single-stream
  * and aggregate decode, time to first token, prefix reuse, the engine's Java share of a step), the real HTTP
- * service with an SSE client, a 32K-token prompt on the tiny shape, and optionally a soak; prints a table and
+ * service with an SSE client, int8 weights against bf16 in one run, a 32K-token prompt on the tiny shape, and
+ * optionally a soak; prints a table and
  * writes {@code target/bench/bench.json}. Every speed is reported beside the machine's own limit measured in
  * the same run, so that runs on different machines compare as ratios. See README "Bench".
  *
@@ -98,6 +99,9 @@ public final class Bench {
                 }
             }
         }
+        if (a.runs("int8")) {
+            r.put("int8", QuantizedRuns.run(dir, a.dtype(), r.get("bandwidth_gbs") instanceof Double bw ? bw : null));
+        }
         if (a.runs("soak")) {
             r.put("soak", soak(a, dir));
         }
@@ -117,7 +121,7 @@ public final class Bench {
         r.put("load_s", (System.nanoTime() - t0) / 1e9);
         ModelConfig c = model.config();
         // what one decode step reads: the packed copy (llm.model.packed-weights) serves multi-row steps only
-        long stepBytes = model.quantization().weightBytes(c, model.dtype().bytes());
+        long stepBytes = model.quantization().decodeReadBytes(c, model.dtype().bytes());
         r.put("weight_bytes", stepBytes);
         r.put("resident_weight_bytes", weightBytes[0]);
         TimedLm timed = new TimedLm(model);

@@ -62,6 +62,12 @@ final class BenchReport {
                     + fmt(g.get("mask_us_per_token_per_seq"), 1, "µs") + " per token per sequence = "
                     + pct(g.get("mask_fraction_of_step")) + " of the step");
         }
+        if (r.get("int8") instanceof Map<?, ?> q) {
+            line(s, "int8 / bf16, one-row step", rounded(q.get("decode_ms_1")) + " ms; bf16 time over int8 "
+                    + rounded(q.get("decode_speedup_1"), "%.2f") + "; of each mode's limit " + rounded(q.get("decode_ratio_1"), "%.2f"));
+            line(s, "int8 / bf16, 16 rows and prefill", "16 rows " + rounded(q.get("decode_speedup_16"), "%.2f")
+                    + ", 512-token chunk " + rounded(q.get("prefill_speedup_512"), "%.2f") + " (bf16 time over int8)");
+        }
         line(s, "peak RSS", fmt(r.get("peak_rss_bytes"), 1e-9, "GB"));
         if (r.get("long_context") instanceof Map<?, ?> l) {
             line(s, l.get("prompt_tokens") + "-token prompt (tiny shape)", fmt(l.get("prefill_s"), 1, "s") + " prefill, peak RSS "
@@ -88,12 +94,16 @@ final class BenchReport {
     }
 
     private static Object rounded(Object v) {
+        return rounded(v, "%.1f");
+    }
+
+    private static Object rounded(Object v, String format) {
         if (!(v instanceof Map<?, ?> m)) {
             return "-";
         }
         StringBuilder s = new StringBuilder("{");
         m.forEach((k, x) -> s.append(s.length() > 1 ? ", " : "").append(k).append(": ")
-                .append(x instanceof Number n ? String.format(Locale.ROOT, "%.1f", n.doubleValue()) : x));
+                .append(x instanceof Number n ? String.format(Locale.ROOT, format, n.doubleValue()) : x));
         return s.append('}');
     }
 }

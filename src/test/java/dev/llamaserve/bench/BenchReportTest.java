@@ -74,6 +74,9 @@ class BenchReportTest {
         r.remove("decode_ratio");
         assertThat(BenchReport.missing(r)).containsExactly("decode_ratio");
         assertThat(BenchReport.table(r)).contains("decode, 1 stream");
+        r.put("int8", Map.of("decode_ms_1", Map.of("none", 80.0, "int8", 50.0),
+                "decode_speedup_1", QuantizedRuns.over(Map.of("none", 80.0, "int8", 50.0))));
+        assertThat(BenchReport.table(r)).contains("int8 / bf16, one-row step").contains("int8: 1.60");
     }
 
     @Test

@@ -406,14 +406,14 @@ public final class LlamaModel implements CausalLm {
     /**
      * How {@code llama_step.py}'s {@code linear} multiplies this step: 0 as is, 1 widened to float32, 2 one row
      * padded to two, 3 int8 weights through {@code _weight_int8pack_mm} (float weights as 2), 4 one bf16 row through
-     * oneDNN's linear.
+     * oneDNN's linear, 5 int8 weights as 3 and float weights (a bf16 {@code lm_head} beside int8 layers) as 4.
      */
     private long linearMode(int rows) {
         if (device.kind() != DevicePlanner.Kind.CPU) {
             return 0;
         }
         if (int8Pack && rows <= CPU_INT8_PACK_MAX_ROWS) {
-            return 3;
+            return bf16SingleRowMode == 4 ? 5 : 3;
         }
         if (dtype == ComputeDType.FLOAT16 && rows >= CPU_FP16_UPCAST_ROWS) {
             return 1;

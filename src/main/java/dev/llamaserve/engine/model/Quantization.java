@@ -90,6 +90,19 @@ public enum Quantization {
         return bytes;
     }
 
+    /**
+     * Bytes a one-token decode step reads: {@link #weightBytes} less the embedding table wherever the step does not
+     * multiply by it (untied embeddings, or tied ones with an int8 lm_head copy), since of the table it reads one
+     * row per token. The bench's decode limit divides the measured bandwidth by this.
+     */
+    public long decodeReadBytes(ModelConfig config, int computeBytes) {
+        long all = weightBytes(config, computeBytes);
+        if (config.tieWordEmbeddings() && !quantizes(LlamaModel.LM_HEAD)) {
+            return all;   // lm_head is the embedding table: every byte is read
+        }
+        return all - Math.multiplyExact((long) config.vocabSize() * config.hiddenSize(), (long) computeBytes);
+    }
+
     private long tensorBytes(String name, long[] shape, int computeBytes) {
         long elements = 1;
         for (long d : shape) {

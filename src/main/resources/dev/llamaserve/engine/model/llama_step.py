@@ -123,16 +123,18 @@ class LlamaForCausalLM(Module):
     # mode 2: one row is sent as two (CPU bf16 GEMV path is slow, its GEMM path is not)
     # int8 weights (llm.model.quantization) come with w[name + "_scale"]: [out] in x.dtype, w ≈ q * scale;
     # mode 3: through _weight_int8pack_mm (CPU, bf16, few rows), else widened to x.dtype for the GEMM;
-    #   float weights take mode 3 as mode 2
+    #   float weights take mode 3 as mode 2; mode 5: int8 weights as mode 3, float weights (a bf16 lm_head) as mode 4
     # mode 4: one row goes to oneDNN's linear directly (bf16 on CPUs with AVX512-BF16/AMX; see LlamaModel), and
     #   several rows too when w has name + "_packed" (llm.model.packed-weights: the weight in oneDNN's blocked
     #   layout, which torch.linear would otherwise re-lay out on every call)
     weight = w[name]
     if weight.dtype == 1:                                            # int8 [out, in]
       scale = w[name + "_scale"]                                     # [out]
-      if mode == 3:
+      if mode == 3 or mode == 5:
         return torch._weight_int8pack_mm(x, weight, scale)           # [T, out]
       return torch.linear(x, torch.to(weight, x.dtype)) * scale      # [T, in] x [in, out] -> [T, out] * [out]
+    if mode == 5:
+      mode = 4
     if mode == 1:
       return torch.to(torch.linear(x.float(), weight.float()), x.dtype)   # [T, out]
     if mode == 4 and x.size(0) == 1:

@@ -82,10 +82,10 @@ class LlamaModelBenchmark {
             int[] chunk = new SplittableRandom(7).ints(512, 0, 128000).toArray();
             java.util.Map<String, Runnable> shapes = new java.util.LinkedHashMap<>();
             shapes.put("decode 1 row (ctx 128)", () -> m.forward(ForwardBatch.contiguous(new int[] {42}, 128, false)));
-            shapes.put("decode 4 rows (ctx 256)", () -> m.forward(decodeBatch(4, 256)));
-            shapes.put("decode 16 rows (ctx 256)", () -> m.forward(decodeBatch(16, 256)));
-            shapes.put("decode 32 rows (ctx 256)", () -> m.forward(decodeBatch(32, 256)));
-            shapes.put("decode 8 rows (ctx 512)", () -> m.forward(decodeBatch(8, 512)));
+            shapes.put("decode 4 rows (ctx 256)", () -> m.forward(DecodeBatches.of(4, 256, 4096)));
+            shapes.put("decode 16 rows (ctx 256)", () -> m.forward(DecodeBatches.of(16, 256, 4096)));
+            shapes.put("decode 32 rows (ctx 256)", () -> m.forward(DecodeBatches.of(32, 256, 4096)));
+            shapes.put("decode 8 rows (ctx 512)", () -> m.forward(DecodeBatches.of(8, 512, 4096)));
             shapes.put("prefill 512-chunk (after 1024)", () -> m.forward(ForwardBatch.contiguous(chunk, 1024, false)));
             for (java.util.Map.Entry<String, Runnable> e : shapes.entrySet()) {
                 e.getValue().run();   // warm-up, both ways
@@ -137,8 +137,8 @@ class LlamaModelBenchmark {
             Arrays.sort(decode);
             int[] chunk = rnd.ints(512, 0, 128000).toArray();
             double prefill512 = time(() -> m.forward(ForwardBatch.contiguous(chunk, 1024, false)), 1);
-            double decode8 = time(() -> m.forward(decodeBatch(8, 1024 + 512)), 2);
-            double decode16 = time(() -> m.forward(decodeBatch(16, 256)), 2);
+            double decode8 = time(() -> m.forward(DecodeBatches.of(8, 1024 + 512, 4096)), 2);
+            double decode16 = time(() -> m.forward(DecodeBatches.of(16, 256, 4096)), 2);
             System.out.printf("bench %-8s %-12s: load %.1f s (%.2f GB weights), prefill 128 tok %.2f s = %.1f tok/s, "
                             + "prefill 512-chunk %.1f tok/s, decode batch 1 (after 128) %.0f ms/step median (min %.0f) = %.2f tok/s"
                             + " (weights read at %.1f GB/s at the min), decode batch 8 %.0f ms/step = %.1f tok/s, "
@@ -146,8 +146,10 @@ class LlamaModelBenchmark {
                     dtype, quantization.optionName(), loadS, weightBytes[0] / 1e9, prefill128, 128 / prefill128,
                     512 / prefill512, decode[4] * 1e3, decode[0] * 1e3, 1 / decode[4], weightBytes[0] / 1e9 / decode[0],
                     decode8 * 1e3, 8 / decode8, decode16 * 1e3, 16 / decode16);
-            if (m.dtype() == ComputeDType.BFLOAT16 && quantization == Quantization.NONE) {
-                compareSingleRowModes(m);
+            if (m.dtype() == ComputeDType.BFLOAT16) {
+                // with int8 layers the modes only change how a bf16 lm_head multiplies its one row (2: padded, 4: oneDNN)
+                compareSingleRowModes(m, quantization == Quantization.NONE ? new long[] {0, 2, 4} : new long[] {2, 4},
+                        quantization.optionName());
             }
         }
     }
@@ -156,8 +158,7 @@ class LlamaModelBenchmark {
      * The one-row bf16 kernels of {@code linear} (0 as is, 2 padded to two rows, 4 oneDNN) on the same decode
      * step, interleaved step by step so that a shared machine's load hits all alike; median and min of 9 each.
      */
-    private static void compareSingleRowModes(LlamaModel m) {
-        long[] modes = {0, 2, 4};
+    private static void compareSingleRowModes(LlamaModel m, long[] modes, String quantization) {
         double[][] t = new double[modes.length][9];
         for (int i = 0; i < 9; i++) {
             for (int k = 0; k < modes.length; k++) {
@@ -166,7 +167,8 @@ class LlamaModelBenchmark {
                 t[k][i] = time(() -> m.forward(ForwardBatch.contiguous(new int[] {42}, pos, false)), 1);
             }
         }
-        StringBuilder line = new StringBuilder("bench bfloat16 one-row linear modes, decode step:");
+        StringBuilder line = new StringBuilder("bench bfloat16 (quantization " + quantization
+                + ") one-row linear modes, decode step:");
         for (int k = 0; k < modes.length; k++) {
             Arrays.sort(t[k]);
             line.append(String.format(java.util.Locale.ROOT, "  mode %d %.0f ms median (min %.0f)", modes[k],
@@ -212,32 +214,6 @@ class LlamaModelBenchmark {
             d[i] = x[i];
         }
         return QuantizationQualityIT.logSoftmax(d);
-    }
-
-    /** {@code b} sequences of {@code ctx} tokens each, one new token each, in disjoint slot ranges of the pool. */
-    private static ForwardBatch decodeBatch(int b, int ctx) {
-        int per = 4096 / b;
-        int len = Math.min(ctx, per);
-        int[] ids = new int[b];
-        int[] pos = new int[b];
-        int[] slots = new int[b];
-        int[] qs = new int[b];
-        int[] ql = new int[b];
-        int[][] context = new int[b][];
-        for (int i = 0; i < b; i++) {
-            ids[i] = 100 + i;
-            pos[i] = len - 1;
-            context[i] = new int[len];
-            for (int p = 0; p < len; p++) {
-                context[i][p] = i * per + p;
-            }
-            slots[i] = context[i][len - 1];
-            qs[i] = i;
-            ql[i] = 1;
-        }
-        int[] rows = new int[b];
-        Arrays.setAll(rows, i -> i);
-        return new ForwardBatch(ids, pos, slots, qs, ql, context, rows);
     }
 
     private static double time(Runnable r, int reps) {

@@ -56,6 +56,23 @@ class QuantizationTest {
     }
 
     @Test
+    void aDecodeStepReadsTheEmbeddingTableOnlyWhereItIsLmHead() {
+        long table = 768 * 64 * 2;
+        // untied: the step multiplies by lm_head and reads one row of embed_tokens
+        assertThat(Quantization.NONE.decodeReadBytes(TINY, 2)).isEqualTo(Quantization.NONE.weightBytes(TINY, 2) - table);
+        assertThat(Quantization.INT8.decodeReadBytes(TINY, 2)).isEqualTo(Quantization.INT8.weightBytes(TINY, 2) - table);
+        ModelConfig tied = new ModelConfig("LlamaForCausalLM", 64, 2, 4, 2, 16, 192, 1e-5, 500000, TINY.ropeScaling(),
+                131072, true, 768, 512, TINY.eosTokenIds(), "bfloat16");
+        // tied: lm_head is the table (all read), unless int8-lm-head gives lm_head its own int8 copy
+        assertThat(Quantization.NONE.decodeReadBytes(tied, 2)).isEqualTo(Quantization.NONE.weightBytes(tied, 2));
+        assertThat(Quantization.INT8.decodeReadBytes(tied, 2)).isEqualTo(Quantization.INT8.weightBytes(tied, 2));
+        assertThat(Quantization.INT8_LM_HEAD.decodeReadBytes(tied, 2))
+                .isEqualTo(Quantization.INT8_LM_HEAD.weightBytes(tied, 2) - table);
+        // Llama-3.1-8B in bf16: 16.06 GB resident, 15.01 GB read per token
+        assertThat(Quantization.NONE.decodeReadBytes(LLAMA_8B, 2)).isEqualTo(16_060_522_496L - 128_256L * 4096 * 2);
+    }
+
+    @Test
     void int8OnAnAlreadyQuantizedCheckpointFailsNamingTheProperty(@TempDir Path dir) throws IOException {
         Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"llama\", \"quantization_config\":"
                 + " {\"quant_method\": \"fbgemm_fp8\", \"activation_scale_ub\": 1200.0}}");

@@ -2,70 +2,68 @@ class Int8Kernels(Module):
   __parameters__ = []
   __buffers__ = []
   training : bool
-  def rand(self: __torch__.Int8Kernels, rows: int, cols: int, dtype: int) -> Tensor:
-    # -> [rows, cols] ~ N(0, 0.02) in dtype, the scale of Llama's linear weights
-    return torch.to(torch.randn([rows, cols]) * 0.02, dtype)
+  def weights(self: __torch__.Int8Kernels, n: int, rows: int, cols: int, dtype: int) -> List[Tensor]:
+    # -> n x [rows, cols] ~ N(0, 0.02) in dtype, the scale of Llama's linear weights
+    ws = annotate(List[Tensor], [])
+    for i in range(n):
+      ws.append(torch.to(torch.randn([rows, cols]) * 0.02, dtype))
+    return ws
   def raw(self: __torch__.Int8Kernels, w: Tensor) -> Tensor:
     # w: [out, in] bf16 -> [out, in * 2] uint8, as the loader hands checkpoint bytes to to_int8
     return torch.view_copy(w, dtype=0)
-  def mm_plain(self: __torch__.Int8Kernels, x: Tensor, w: Tensor, n: int) -> Tensor:
-    # x: [M, K]; w: [N, K] -> [M, N], n times
-    y = torch.linear(x, w)
-    for i in range(n - 1):
-      y = torch.linear(x, w)
+  def bf16_packed(self: __torch__.Int8Kernels, ws: List[Tensor], hint: int) -> List[Tensor]:
+    # each [out, in] bf16 -> oneDNN's blocked layout (llm.model.packed-weights)
+    out = annotate(List[Tensor], [])
+    for w in ws:
+      out.append(ops.mkldnn._reorder_linear_weight(w, hint))
+    return out
+  def onednn_w8a8(self: __torch__.Int8Kernels, qs: List[Tensor]) -> List[Tensor]:
+    # [q, scale, q, scale, ...] -> [packed q, f32 scale, zero points, ...] for onednn::qlinear_pointwise
+    out = annotate(List[Tensor], [])
+    for i in range(len(qs) // 2):
+      out.append(ops.onednn.qlinear_prepack(qs[2 * i], [1, qs[2 * i].size(1)]))
+      out.append(qs[2 * i + 1].float())
+      out.append(torch.zeros([qs[2 * i].size(0)], dtype=4))
+    return out
+  def bf16_onednn(self: __torch__.Int8Kernels, x: Tensor, ws: List[Tensor], reps: int) -> Tensor:
+    # x: [M, K] bf16; ws: [N, K] bf16, plain or packed -> [M, N] (the step's modes 4 and packed)
+    y = x
+    for r in range(reps):
+      for w in ws:
+        y = ops.mkldnn._linear_pointwise(x, w, None, "none", annotate(List[Optional[number]], []), "")
     return y
-  def mm_pad(self: __torch__.Int8Kernels, x: Tensor, w: Tensor, n: int) -> Tensor:
-    y = torch.linear(torch.cat([x, x], 0), w)[:1]
-    for i in range(n - 1):
-      y = torch.linear(torch.cat([x, x], 0), w)[:1]
+  def int8_pack(self: __torch__.Int8Kernels, x: Tensor, qs: List[Tensor], reps: int) -> Tensor:
+    # x: [M, K] bf16; q: [N, K] int8, scale [N] bf16 -> [M, N] (the step's mode 3)
+    y = x
+    for r in range(reps):
+      for i in range(len(qs) // 2):
+        y = torch._weight_int8pack_mm(x, qs[2 * i], qs[2 * i + 1])
     return y
-  def conv(self: __torch__.Int8Kernels, x: Tensor, q: Tensor, n: int) -> Tensor:
-    y = torch.to(q, x.dtype)
-    for i in range(n - 1):
-      y = torch.to(q, x.dtype)
+  def int8_widen(self: __torch__.Int8Kernels, x: Tensor, qs: List[Tensor], reps: int) -> Tensor:
+    # int8 widened to bf16 per call, scale on the output (the step above cpuInt8PackMaxRows)
+    y = x
+    for r in range(reps):
+      for i in range(len(qs) // 2):
+        y = torch.linear(x, torch.to(qs[2 * i], x.dtype)) * qs[2 * i + 1]
     return y
-  def conv_f32(self: __torch__.Int8Kernels, x: Tensor, q: Tensor, n: int) -> Tensor:
-    y = torch.to(torch.to(q, 6), x.dtype)
-    for i in range(n - 1):
-      y = torch.to(torch.to(q, 6), x.dtype)
+  def int8_w8a8(self: __torch__.Int8Kernels, x: Tensor, ps: List[Tensor], reps: int) -> Tensor:
+    # activations quantized per call (uint8, one scale and zero point for the whole [M, K]), oneDNN's int8 GEMM
+    y = x
+    for r in range(reps):
+      for i in range(len(ps) // 3):
+        y = self.w8a8(x, ps, i)
     return y
-  def conv_mul(self: __torch__.Int8Kernels, x: Tensor, q: Tensor, s: Tensor, n: int) -> Tensor:
-    y = q * torch.unsqueeze(s, 1)
-    for i in range(n - 1):
-      y = q * torch.unsqueeze(s, 1)
-    return y
-  def mm_deq_mul(self: __torch__.Int8Kernels, x: Tensor, q: Tensor, s: Tensor, n: int) -> Tensor:
-    y = torch.linear(x, q * torch.unsqueeze(s, 1))
-    for i in range(n - 1):
-      y = torch.linear(x, q * torch.unsqueeze(s, 1))
-    return y
-  def mm_deq_f32(self: __torch__.Int8Kernels, x: Tensor, q: Tensor, s: Tensor, n: int) -> Tensor:
-    y = torch.linear(x, torch.to(torch.to(q, 6), x.dtype)) * s
-    for i in range(n - 1):
-      y = torch.linear(x, torch.to(torch.to(q, 6), x.dtype)) * s
-    return y
-  def mm_pack(self: __torch__.Int8Kernels, x: Tensor, q: Tensor, s: Tensor, n: int) -> Tensor:
-    # x: [M, K] bf16/f32; q: [N, K] int8; s: [N] x.dtype -> [M, N]
-    y = torch._weight_int8pack_mm(x, q, s)
-    for i in range(n - 1):
-      y = torch._weight_int8pack_mm(x, q, s)
-    return y
-  def mm_deq(self: __torch__.Int8Kernels, x: Tensor, q: Tensor, s: Tensor, n: int) -> Tensor:
-    # x: [M, K]; q: [N, K] int8 widened to x.dtype per call; s: [N] applied to the output
-    y = torch.linear(x, torch.to(q, x.dtype)) * s
-    for i in range(n - 1):
-      y = torch.linear(x, torch.to(q, x.dtype)) * s
-    return y
-  def mm_dyn(self: __torch__.Int8Kernels, x: Tensor, q: Tensor, s: Tensor, n: int) -> Tensor:
-    # fbgemm dynamic quantization: activations quantized per call (uint8, per tensor), weights qint8 per channel
-    wq = torch.quantize_per_channel(torch.to(q, 6) * torch.unsqueeze(s.float(), 1), s.float(), torch.zeros([s.size(0)], dtype=4), 0, 12)
-    packed = ops.quantized.linear_prepack(wq, None)
-    xf = x.float()
-    y = ops.quantized.linear_dynamic(xf, packed, False)
-    for i in range(n - 1):
-      y = ops.quantized.linear_dynamic(xf, packed, False)
-    return y
-  def prepack_only(self: __torch__.Int8Kernels, q: Tensor, s: Tensor) -> int:
-    wq = torch.quantize_per_channel(torch.to(q, 6) * torch.unsqueeze(s.float(), 1), s.float(), torch.zeros([s.size(0)], dtype=4), 0, 12)
-    packed = ops.quantized.linear_prepack(wq, None)
-    return 0
+  def w8a8(self: __torch__.Int8Kernels, x: Tensor, ps: List[Tensor], i: int) -> Tensor:
+    xf = x.float()                                                   # [M, K] f32
+    lo = torch.clamp_max(torch.amin(xf), 0.)
+    hi = torch.clamp_min(torch.amax(xf), 0.)
+    sc = torch.clamp_min((hi - lo) / 255., 1e-12)
+    zp = torch.round(-lo / sc)
+    qx = torch.to(torch.clamp(torch.round(xf / sc) + zp, 0., 255.), 0)   # [M, K] uint8
+    return ops.onednn.qlinear_pointwise(qx, float(sc), int(zp), ps[3 * i], ps[3 * i + 1], ps[3 * i + 2], None, 1.0, 0, 15, "none", annotate(List[Optional[number]], []), "")
+  def errors(self: __torch__.Int8Kernels, x: Tensor, ws: List[Tensor], qs: List[Tensor], ps: List[Tensor]) -> List[Tensor]:
+    # max |y - y_f32| of int8_pack and w8a8 against the f32 product of the bf16 weight, and max |y_f32|
+    a = torch.linear(x.float(), ws[0].float())
+    b = torch._weight_int8pack_mm(x, qs[0], qs[1]).float()
+    c = self.w8a8(x, ps, 0).float()
+    return [torch.amax(torch.abs(a)), torch.amax(torch.abs(a - b)), torch.amax(torch.abs(a - c))]

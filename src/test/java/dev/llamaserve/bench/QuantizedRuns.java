@@ -1,0 +1,109 @@
+package dev.llamaserve.bench;
+
+import dev.llamaserve.engine.checkpoint.Checkpoint;
+import dev.llamaserve.engine.model.DecodeBatches;
+import dev.llamaserve.engine.model.ForwardBatch;
+import dev.llamaserve.engine.model.LlamaModel;
+import dev.llamaserve.engine.model.ModelOptions;
+import dev.llamaserve.engine.model.Quantization;
+import dev.llamaserve.engine.model.TorchThreads;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Section {@code int8}: the same checkpoint loaded three times side by side (bf16 weights, {@code int8},
+ * {@code int8-lm-head}) and the same forward passes timed on each, interleaved round by round, so that the
+ * phases of a shared machine hit every mode alike and the int8 / bf16 ratios of the issue come from one run:
+ * a one-row decode step (median of 9), a 16-row decode step (median of 5) and a 512-token prefill chunk (median
+ * of 3). Each mode's one-row step is also read against the bandwidth limit of the bytes it reads.
+ */
+final class QuantizedRuns {
+
+    static final List<Quantization> MODES = List.of(Quantization.NONE, Quantization.INT8, Quantization.INT8_LM_HEAD);
+    private static final int KV_TOKENS = 4096;
+
+    private QuantizedRuns() {
+    }
+
+    /** Runs on a thread that ends with the section (one OpenMP team: see {@link TorchThreads}). */
+    static Map<String, Object> run(Path dir, String dtype, Double bandwidthGbs) {
+        return TorchThreads.onEndingThread("bench-int8", () -> measure(dir, dtype, bandwidthGbs));
+    }
+
+    private static Map<String, Object> measure(Path dir, String dtype, Double bandwidthGbs) {
+        List<LlamaModel> models = new ArrayList<>();
+        try {
+            for (Quantization q : MODES) {
+                models.add(LlamaModel.load(Checkpoint.open(dir), new ModelOptions("cpu", dtype, KV_TOKENS, 512, q), null));
+            }
+            int vocab = models.get(0).config().vocabSize();
+            int[] prompt = new java.util.SplittableRandom(11).ints(128, 0, vocab).toArray();
+            int[] chunk = new java.util.SplittableRandom(12).ints(512, 0, vocab).toArray();
+            for (LlamaModel m : models) {   // warm-up; the 128 prompt tokens the one-row steps attend to
+                m.forward(ForwardBatch.contiguous(prompt, 0, false));
+                m.forward(ForwardBatch.contiguous(new int[] {42}, 128, false));
+                m.forward(DecodeBatches.of(16, 256, KV_TOKENS));
+            }
+            Map<String, Object> r = new LinkedHashMap<>();
+            Map<String, Double> one = interleaved(models, 9, i -> ForwardBatch.contiguous(new int[] {42}, 128 + i, false));
+            Map<String, Double> sixteen = interleaved(models, 5, i -> DecodeBatches.of(16, 256, KV_TOKENS));
+            Map<String, Double> prefill = interleaved(models, 3, i -> ForwardBatch.contiguous(chunk, 0, false));
+            Map<String, Long> bytes = new LinkedHashMap<>();
+            for (LlamaModel m : models) {
+                bytes.put(m.quantization().optionName(), m.quantization().decodeReadBytes(m.config(), m.dtype().bytes()));
+            }
+            r.put("decode_read_bytes", bytes);
+            r.put("decode_ms_1", one);
+            r.put("decode_ms_16", sixteen);
+            r.put("prefill_ms_512", prefill);
+            r.put("decode_speedup_1", over(one));
+            r.put("decode_speedup_16", over(sixteen));
+            r.put("prefill_speedup_512", over(prefill));
+            if (bandwidthGbs != null) {
+                Map<String, Double> ratio = new LinkedHashMap<>();
+                one.forEach((k, ms) -> ratio.put(k, bytes.get(k) / (bandwidthGbs * 1e9) / (ms / 1e3)));
+                r.put("decode_ratio_1", ratio);
+            }
+            System.out.println("bench int8: " + r);
+            return r;
+        } finally {
+            models.forEach(LlamaModel::close);
+        }
+    }
+
+    /** Median ms of {@code rounds} forward passes per model, the models taking turns within each round. */
+    private static Map<String, Double> interleaved(List<LlamaModel> models, int rounds, Function<Integer, ForwardBatch> batch) {
+        double[][] ms = new double[models.size()][rounds];
+        for (int i = 0; i < rounds; i++) {
+            for (int k = 0; k < models.size(); k++) {
+                ForwardBatch b = batch.apply(i);
+                long t0 = System.nanoTime();
+                models.get(k).forward(b);
+                ms[k][i] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (int k = 0; k < models.size(); k++) {
+            Arrays.sort(ms[k]);
+            out.put(models.get(k).quantization().optionName(), ms[k][rounds / 2]);
+        }
+        return out;
+    }
+
+    /** bf16 time over each quantized mode's time: above 1 where int8 is faster. */
+    static Map<String, Double> over(Map<String, Double> ms) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        double base = ms.get(Quantization.NONE.optionName());
+        ms.forEach((k, v) -> {
+            if (!k.equals(Quantization.NONE.optionName())) {
+                out.put(k, base / v);
+            }
+        });
+        return out;
+    }
+}
