@@ -75,6 +75,10 @@ public record LlmProperties(
      * @param kvCacheDtype what the KV cache stores: {@code auto} (the compute dtype), {@code bfloat16},
      *     {@code float16}, {@code float32} or {@code float8_e4m3} (1 byte per element and a scale per token and
      *     head: about half the memory of bfloat16)
+     * @param kvCachePreTouch write the whole KV pool once at startup, so that its memory is committed (and the
+     *     pod's resident size reached) before the first request, as the JVM's {@code -XX:+AlwaysPreTouch} does for
+     *     the heap; off: the pool's pages are committed as sequences first use them (startup is faster, and the
+     *     process grows towards the planned size while it serves)
      */
     public record Engine(
             @DefaultValue("2048") int maxNumBatchedTokens,
@@ -85,7 +89,8 @@ public record LlmProperties(
             Integer maxModelLen,
             @DefaultValue("16") int blockSize,
             @DefaultValue("true") boolean prefixCaching,
-            @DefaultValue("auto") String kvCacheDtype) {}
+            @DefaultValue("auto") String kvCacheDtype,
+            @DefaultValue("false") boolean kvCachePreTouch) {}
 
     /**
      * @param enabled {@code auto} (on when the checkpoint has a chat template), {@code true} or {@code false}

@@ -131,7 +131,8 @@ public final class ModelRuntime implements AutoCloseable {
 
         LlamaModel model = LlamaModel.load(checkpoint,
                 new ModelOptions(deviceOption(device), dtype.optionName(), Math.toIntExact(plan.kvTokens()),
-                        e.maxNumBatchedTokens(), kvDtype, e.blockSize(), quantization, m.packedWeights()),
+                        e.maxNumBatchedTokens(), kvDtype, e.blockSize(), quantization, m.packedWeights(),
+                        e.kvCachePreTouch()),
                 new ProgressLog(listener));
         LlamaTokenizer tokenizer;
         try {

@@ -54,6 +54,7 @@ final class HttpRuns implements AutoCloseable {
         p.put("llm.model.path", dir.toString());
         p.put("llm.engine.max-num-seqs", "32");
         p.put("llm.engine.kv-cache-memory", System.getProperty("bench.kvCacheMemory", "1GiB"));
+        p.put("llm.engine.kv-cache-pre-touch", System.getProperty("bench.kvCachePreTouch", "false"));
         p.put("logging.level.root", "WARN");
         p.put("logging.level.dev.llamaserve.config", "INFO");
         p.putAll(extra);

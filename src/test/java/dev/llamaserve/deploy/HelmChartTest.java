@@ -112,6 +112,16 @@ class HelmChartTest {
     }
 
     @Test
+    void kvCachePreTouchReachesTheApplication() {
+        assertThat(new DeploymentChecks(ChartRenderer.template(null, Map.of()).one("Deployment")).env())
+                .containsEntry("LLM_ENGINE_KV_CACHE_PRE_TOUCH", "false");
+        assertThat(new DeploymentChecks(ChartRenderer.template(null, Map.of("engine.kvCachePreTouch", "true"))
+                .one("Deployment")).env()).containsEntry("LLM_ENGINE_KV_CACHE_PRE_TOUCH", "true");
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("engine.kvCachePreTouch", "sometimes")))
+                .hasMessageContaining("/engine/kvCachePreTouch");
+    }
+
+    @Test
     void cpuThreadsReachTheApplication() {
         assertThat(new DeploymentChecks(ChartRenderer.template(null, Map.of()).one("Deployment")).env())
                 .containsEntry("LLM_MODEL_CPU_THREADS", "auto");

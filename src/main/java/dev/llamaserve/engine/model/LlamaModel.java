@@ -223,12 +223,14 @@ public final class LlamaModel implements CausalLm {
             for (int i = 0; i < 2 * c.numHiddenLayers(); i++) {
                 try (IValue r = IValueUtils.runMethod(module, "new_cache", IValue.from(allocated),
                         IValue.from((long) c.numKeyValueHeads()), IValue.from((long) c.headDim()),
-                        IValue.from((long) kvDtype.storageTorchCode()), IValue.from(device.torchDevice()))) {
+                        IValue.from((long) kvDtype.storageTorchCode()), IValue.from(device.torchDevice()),
+                        IValue.from(options.kvCachePreTouch()))) {
                     caches.add(r.toTensor(manager));       // [pages * pageSize, KVH, D]
                 }
                 if (kvDtype.fp8()) {
                     try (IValue r = IValueUtils.runMethod(module, "new_scales", IValue.from(allocated),
-                            IValue.from((long) c.numKeyValueHeads()), IValue.from(device.torchDevice()))) {
+                            IValue.from((long) c.numKeyValueHeads()), IValue.from(device.torchDevice()),
+                            IValue.from(options.kvCachePreTouch()))) {
                         kvScales.add(r.toTensor(manager));   // [pages * pageSize, KVH] f32
                     }
                 }
@@ -239,11 +241,12 @@ public final class LlamaModel implements CausalLm {
             LlamaModel m = new LlamaModel(c, device, dtype, kvDtype, pageSize, quantization, slots,
                     options.maxChunkTokens(), manager, module, weights, caches, kvScales, invFreq);
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
-            log.info("Loaded {} tensors ({} MiB as {}{}) and a KV pool of {} slots ({} MiB as {}, pages of {}) on {}"
+            log.info("Loaded {} tensors ({} MiB as {}{}) and a KV pool of {} slots ({} MiB as {}, pages of {}{}) on {}"
                             + " in {} ms", io.size(), weightBytes >> 20, dtype.optionName(),
                     (quantization == Quantization.NONE ? "" : " with " + quantization.optionName() + " linears")
                             + (options.packedWeights() ? " and a oneDNN-packed copy of the linears" : ""),
-                    slots, kvBytes >> 20, kvDtype.optionName(), pageSize, device.torchDevice(), took.toMillis());
+                    slots, kvBytes >> 20, kvDtype.optionName(), pageSize,
+                    options.kvCachePreTouch() ? ", pre-touched" : "", device.torchDevice(), took.toMillis());
             l.loaded(new LoadListener.Summary(device, dtype, weightBytes, kvBytes, slots, took));
             return m;
         } catch (RuntimeException | Error e) {

@@ -17,9 +17,11 @@ import java.util.Locale;
  * @param quantization weight quantization made at load ({@code llm.model.quantization})
  * @param packedWeights a second, oneDNN-packed copy of the linear weights for multi-row steps
  *                      ({@link PackedWeights}, {@code llm.model.packed-weights})
+ * @param kvCachePreTouch zero-fill the KV pool at load, committing its memory before the first step
+ *                        ({@code llm.engine.kv-cache-pre-touch}); else its pages are committed on first use
  */
 public record ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens, KvCacheDType kvCacheDtype,
-                           int kvBlockSize, Quantization quantization, boolean packedWeights) {
+                           int kvBlockSize, Quantization quantization, boolean packedWeights, boolean kvCachePreTouch) {
 
     public static final int DEFAULT_KV_BLOCK_SIZE = 16;
 
@@ -48,7 +50,7 @@ public record ModelOptions(String device, String dtype, int kvCacheTokens, int m
     /** Weights quantized as {@code quantization}, without packed copies. */
     public ModelOptions(String device, String dtype, int kvCacheTokens, int maxChunkTokens, KvCacheDType kvCacheDtype,
                         int kvBlockSize, Quantization quantization) {
-        this(device, dtype, kvCacheTokens, maxChunkTokens, kvCacheDtype, kvBlockSize, quantization, false);
+        this(device, dtype, kvCacheTokens, maxChunkTokens, kvCacheDtype, kvBlockSize, quantization, false, false);
     }
 
     /** Unquantized weights, the KV cache in {@code kvCacheDtype} in pages of {@code kvBlockSize}. */
@@ -72,10 +74,17 @@ public record ModelOptions(String device, String dtype, int kvCacheTokens, int m
     }
 
     public ModelOptions withKvCacheDtype(KvCacheDType kv) {
-        return new ModelOptions(device, dtype, kvCacheTokens, maxChunkTokens, kv, kvBlockSize, quantization, packedWeights);
+        return new ModelOptions(device, dtype, kvCacheTokens, maxChunkTokens, kv, kvBlockSize, quantization, packedWeights,
+                kvCachePreTouch);
     }
 
     public ModelOptions withPackedWeights(boolean packed) {
-        return new ModelOptions(device, dtype, kvCacheTokens, maxChunkTokens, kvCacheDtype, kvBlockSize, quantization, packed);
+        return new ModelOptions(device, dtype, kvCacheTokens, maxChunkTokens, kvCacheDtype, kvBlockSize, quantization, packed,
+                kvCachePreTouch);
+    }
+
+    public ModelOptions withKvCachePreTouch(boolean preTouch) {
+        return new ModelOptions(device, dtype, kvCacheTokens, maxChunkTokens, kvCacheDtype, kvBlockSize, quantization,
+                packedWeights, preTouch);
     }
 }

@@ -22,14 +22,20 @@ class LlamaForCausalLM(Module):
     q = torch.ones([8, 64], dtype=1, device=dev)                     # [8, 64] int8
     s = torch.ones([8], dtype=dtype, device=dev)                     # [8]
     return torch.to(torch._weight_int8pack_mm(x, q, s), torch.device("cpu"), 6)   # [1, 8] f32 on cpu, all 64
-  def new_cache(self: __torch__.LlamaForCausalLM, slots: int, num_kv_heads: int, head_dim: int, dtype: int, device: str) -> Tensor:
-    # -> [slots, num_kv_heads, head_dim] (dtype 0 = uint8 holding float8_e4m3fn bits), uninitialised: a step
-    # reads whole pages, and the slots of a page that no token wrote yet are masked out of the scores and zeroed
-    # in the values they weigh (attend), so no zero fill is needed, and on the CPU the pages of a large pool are
-    # only committed as sequences use them (a 5 GiB zero fill took 17 s at startup)
+  def new_cache(self: __torch__.LlamaForCausalLM, slots: int, num_kv_heads: int, head_dim: int, dtype: int, device: str,
+                pre_touch: bool) -> Tensor:
+    # -> [slots, num_kv_heads, head_dim] (dtype 0 = uint8 holding float8_e4m3fn bits), uninitialised unless
+    # pre_touch: a step reads whole pages, and the slots of a page that no token wrote yet are masked out of the
+    # scores and zeroed in the values they weigh (attend), so no zero fill is needed, and on the CPU the pages of a
+    # large pool are only committed as sequences use them (a 5 GiB zero fill took 17 s at startup); pre_touch
+    # (llm.engine.kv-cache-pre-touch) zero-fills it, committing the whole pool now
+    if pre_touch:
+      return torch.zeros([slots, num_kv_heads, head_dim], dtype=dtype, device=torch.device(device))
     return torch.empty([slots, num_kv_heads, head_dim], dtype=dtype, device=torch.device(device))
-  def new_scales(self: __torch__.LlamaForCausalLM, slots: int, num_kv_heads: int, device: str) -> Tensor:
+  def new_scales(self: __torch__.LlamaForCausalLM, slots: int, num_kv_heads: int, device: str, pre_touch: bool) -> Tensor:
     # -> [slots, num_kv_heads] float32: the scale of each token's float8 K (or V) of each KV head
+    if pre_touch:
+      return torch.zeros([slots, num_kv_heads], dtype=6, device=torch.device(device))
     return torch.empty([slots, num_kv_heads], dtype=6, device=torch.device(device))
   def write_kv(self: __torch__.LlamaForCausalLM, cache: Tensor, scales: Tensor, slot_mapping: Tensor, x: Tensor, fp8: bool) -> None:
     # cache: [S, KVH, D]; scales: [S, KVH] f32 (fp8 only); slot_mapping: [T] int64; x: [T, KVH, D] compute dtype
