@@ -167,14 +167,14 @@ final class AttentionKernels implements AutoCloseable {
 
     PtNDArray newCache(int slots, int kvh, int d, int torchCode) {
         try (IValue r = IValueUtils.runMethod(step, "new_cache", IValue.from((long) slots), IValue.from((long) kvh),
-                IValue.from((long) d), IValue.from((long) torchCode), IValue.from("cpu"))) {
+                IValue.from((long) d), IValue.from((long) torchCode), IValue.from("cpu"), IValue.from(false))) {
             return r.toTensor(manager);
         }
     }
 
     PtNDArray newScales(int slots, int kvh) {
         try (IValue r = IValueUtils.runMethod(step, "new_scales", IValue.from((long) slots), IValue.from((long) kvh),
-                IValue.from("cpu"))) {
+                IValue.from("cpu"), IValue.from(false))) {
             return r.toTensor(manager);
         }
     }
