@@ -14,7 +14,8 @@ import tools.jackson.databind.JsonNode;
 /**
  * A chat completion over HTTP from the REAL engine with {@code llm.model.quantization=int8} and
  * {@code llm.engine.kv-cache-dtype=float8_e4m3} (a server of its own: the demo checkpoint's linears quantized to
- * int8 at load, K and V stored as float8 e4m3). The startup log says so (the memory plan and the loader), and
+ * int8 at load, K and V stored as float8 e4m3, the pool and its scales zero-filled at load by
+ * {@code llm.engine.kv-cache-pre-touch=true}). The startup log says so (the memory plan and the loader), and
  * greedy decoding gives the same tokens twice.
  */
 @ExtendWith(OutputCaptureExtension.class)
@@ -23,6 +24,7 @@ import tools.jackson.databind.JsonNode;
         properties = {
                 "llm.model.quantization=int8",
                 "llm.engine.kv-cache-dtype=float8_e4m3",
+                "llm.engine.kv-cache-pre-touch=true",
                 "llm.engine.max-model-len=4096"
         })
 class QuantizedChatHttpIT extends HttpTestSupport {
@@ -45,6 +47,6 @@ class QuantizedChatHttpIT extends HttpTestSupport {
         assertThat(json(again.body()).get("choices").get(0).get("message").get("content").asString())
                 .as("greedy is deterministic").isEqualTo(j.get("choices").get(0).get("message").get("content").asString());
         assertThat(output.getAll()).contains("weights quantized to int8", "dtype bfloat16 with int8 linears",
-                "bytes/token (float8_e4m3)");
+                "bytes/token (float8_e4m3)", "pages of 16, pre-touched)");
     }
 }
