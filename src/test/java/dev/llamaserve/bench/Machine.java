@@ -1,6 +1,7 @@
 package dev.llamaserve.bench;
 
 import dev.llamaserve.engine.model.CpuFeatures;
+import dev.llamaserve.engine.model.ProcessMemory;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -46,22 +47,17 @@ final class Machine {
 
     /** Peak resident set size of this process (VmHWM), bytes; -1 where /proc is missing. */
     static long peakRssBytes() {
-        return status("VmHWM:");
+        return ProcessMemory.peakRssBytes();
     }
 
     /** Current resident set size (VmRSS), bytes. */
     static long rssBytes() {
-        return status("VmRSS:");
+        return ProcessMemory.rssBytes();
     }
 
     /** Resets VmHWM to the current RSS (Linux ≥ 4.0), so that a section's own peak can be read after it. */
     static boolean resetPeakRss() {
-        try {
-            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
-            return true;
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
+        return ProcessMemory.resetPeak();
     }
 
     /** Heap in use after a full GC, bytes. */
@@ -94,19 +90,5 @@ final class Machine {
         } catch (RuntimeException | LinkageError e) {
             return -1;
         }
-    }
-
-    private static long status(String key) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith(key)) {
-                    String[] p = line.substring(key.length()).trim().split("\\s+");
-                    return Long.parseLong(p[0]) * 1024;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-        return -1;
     }
 }

@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,11 +13,9 @@ import org.junit.jupiter.api.Test;
  */
 class KvCachePreTouchIT {
 
-    private static final Path STATUS = Path.of("/proc/self/status");
-
     @Test
-    void preTouchCommitsThePoolAtLoadAndChangesNoLogit() throws IOException {
-        assumeTrue(Files.isReadable(STATUS), "needs /proc/self/status (Linux) to read the resident size");
+    void preTouchCommitsThePoolAtLoadAndChangesNoLogit() {
+        assumeTrue(ProcessMemory.available(), "needs /proc/self/status (Linux) to read the resident size");
         Checkpoint ck = Checkpoint.open(TinyFixture.dir());
         long perToken = KvCacheDType.FLOAT32.bytesPerToken(ck.config());
         int slots = Math.toIntExact((256L << 20) / perToken / 16 * 16);   // a 256 MiB pool in whole pages
@@ -35,10 +30,10 @@ class KvCachePreTouchIT {
         float[][] logits = new float[2][];
         for (int i = 0; i < 2; i++) {
             boolean preTouch = i == 1;
-            long before = residentBytes();
+            long before = ProcessMemory.rssBytes();
             try (LlamaModel m = LlamaModel.load(ck, new ModelOptions("cpu", "float32", slots, 64).withKvCachePreTouch(preTouch),
                     LoadListener.NONE)) {
-                growth[i] = residentBytes() - before;
+                growth[i] = ProcessMemory.rssBytes() - before;
                 logits[i] = m.forward(ForwardBatch.contiguous(prompt, 0, true));   // [8, V]
             }
         }
@@ -46,14 +41,5 @@ class KvCachePreTouchIT {
         assertThat(growth[1] - growth[0]).as("extra resident growth with pre-touch, pool %d bytes", pool)
                 .isGreaterThan(pool * 9 / 10);
         assertThat(logits[1]).containsExactly(logits[0]);
-    }
-
-    private static long residentBytes() throws IOException {
-        for (String line : Files.readAllLines(STATUS)) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("\\D", "")) * 1024;   // "VmRSS:   123456 kB"
-            }
-        }
-        throw new IllegalStateException("no VmRSS in " + STATUS);
     }
 }

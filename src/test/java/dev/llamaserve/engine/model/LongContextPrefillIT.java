@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -26,21 +23,20 @@ class LongContextPrefillIT {
     private static final long ALLOWANCE = 160L << 20;
 
     @Test
-    void prefillOf32kTokensStaysWithinThePlan() throws IOException {
-        Path status = Path.of("/proc/self/status");
-        assumeTrue(Files.isReadable(status), "needs Linux /proc/self/status for the peak resident memory");
+    void prefillOf32kTokensStaysWithinThePlan() {
+        assumeTrue(ProcessMemory.available(), "needs Linux /proc/self/status for the peak resident memory");
         try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
                 new ModelOptions("cpu", "float32", TOKENS, CHUNK), LoadListener.NONE)) {
             ModelConfig c = m.config();
             long kvBytes = (long) TOKENS * m.kvCacheDtype().bytesPerToken(c);
             int[] ids = new SplittableRandom(5).ints(TOKENS, 0, c.vocabSize()).toArray();
             prefill(m, Arrays.copyOf(ids, 2 * CHUNK));                  // warm-up: allocator, JIT, profiling executor
-            long before = kib(status, "VmRSS:");
-            boolean reset = resetPeak();
-            long peakBefore = kib(status, "VmHWM:");
+            long before = ProcessMemory.rssBytes();
+            boolean reset = ProcessMemory.resetPeak();
+            long peakBefore = ProcessMemory.peakRssBytes();
             float[] last = prefill(m, ids);
-            long peak = kib(status, "VmHWM:");
-            long growth = (peak - (reset ? before : Math.max(before, peakBefore))) << 10;
+            long peak = ProcessMemory.peakRssBytes();
+            long growth = peak - (reset ? before : Math.max(before, peakBefore));
             System.out.printf("32K prefill (tiny shape, float32): peak RSS growth %.1f MiB; KV cache of %d tokens"
                     + " %.1f MiB + allowance %d MiB (peak reset: %s)%n", growth / 1048576.0, TOKENS,
                     kvBytes / 1048576.0, ALLOWANCE >> 20, reset);
@@ -60,24 +56,5 @@ class LongContextPrefillIT {
             logits = m.forward(ForwardBatch.contiguous(Arrays.copyOfRange(ids, start, start + n), start, false));
         }
         return logits;
-    }
-
-    /** Resets VmHWM to the current RSS (Linux ≥ 4.0); false when not allowed. */
-    private static boolean resetPeak() {
-        try {
-            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
-            return true;
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
-    }
-
-    private static long kib(Path status, String key) throws IOException {
-        for (String line : Files.readAllLines(status)) {
-            if (line.startsWith(key)) {
-                return Long.parseLong(line.substring(key.length()).trim().split("\\s+")[0]);
-            }
-        }
-        throw new IllegalStateException(key + " missing from " + status);
     }
 }

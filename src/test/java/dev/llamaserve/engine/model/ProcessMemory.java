@@ -1,0 +1,52 @@
+package dev.llamaserve.engine.model;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** This process's resident memory from Linux's {@code /proc/self/status}, for memory tests and the bench. */
+public final class ProcessMemory {
+
+    private static final Path STATUS = Path.of("/proc/self/status");
+
+    private ProcessMemory() {
+    }
+
+    /** Whether {@code /proc/self/status} can be read (Linux): where not, every reading below is -1. */
+    public static boolean available() {
+        return Files.isReadable(STATUS);
+    }
+
+    /** Current resident set size (VmRSS), bytes; -1 where /proc is missing. */
+    public static long rssBytes() {
+        return status("VmRSS:");
+    }
+
+    /** Peak resident set size (VmHWM), bytes; -1 where /proc is missing. */
+    public static long peakRssBytes() {
+        return status("VmHWM:");
+    }
+
+    /** Resets VmHWM to the current RSS (Linux ≥ 4.0), so that a later peak is a section's own; false when not allowed. */
+    public static boolean resetPeak() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static long status(String key) {
+        try {
+            for (String line : Files.readAllLines(STATUS)) {
+                if (line.startsWith(key)) {   // "VmRSS:   123456 kB"
+                    return Long.parseLong(line.substring(key.length()).trim().split("\\s+")[0]) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+}
