@@ -6,7 +6,7 @@ import dev.llamaserve.engine.checkpoint.Checkpoint;
 import org.junit.jupiter.api.Test;
 
 /**
- * The one-row bfloat16 kernels of {@code llama_step.py}'s {@code linear} (0 as is, 2 padded to two rows, 3 oneDNN)
+ * The one-row bfloat16 kernels of {@code llama_step.py}'s {@code linear} (0 as is, 2 padded to two rows, 4 oneDNN)
  * compute the same decode step on the tiny fixture: each within the bf16 parity tolerance of the padded default
  * (bf16 rounding differs between kernels, so not bit-identical), and the same greedy token.
  */
@@ -14,24 +14,9 @@ class LinearModesIT {
 
     @Test
     void everyOneRowBf16ModeGivesTheSameDecodeStep() {
-        try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
-                new ModelOptions("cpu", "bfloat16", 256, 64), LoadListener.NONE)) {
-            int[] prompt = {1, 5, 9, 77, 300, 12, 41, 8};
-            m.forward(ForwardBatch.contiguous(prompt, 0, false));
-            float[][] out = new float[5][];
-            for (long mode : new long[] {2, 0, 4}) {
-                m.bf16SingleRowMode(mode);
-                out[(int) mode] = m.forward(ForwardBatch.contiguous(new int[] {42}, prompt.length, false));   // [V]
-            }
-            for (int mode : new int[] {0, 4}) {
-                double max = 0;
-                for (int i = 0; i < out[2].length; i++) {
-                    max = Math.max(max, Math.abs(out[mode][i] - out[2][i]));
-                }
-                assertThat(max).as("mode %d vs padded: max |Δlogit|", mode).isLessThanOrEqualTo(0.1);
-                assertThat(argmax(out[mode])).as("mode %d greedy token", mode).isEqualTo(argmax(out[2]));
-            }
-        }
+        float[][] out = decodeStepPerMode(Quantization.NONE, 2, 0, 4);   // [mode][V], padded first
+        assertSameStep(out[0], out[2], "mode 0 vs padded");
+        assertSameStep(out[4], out[2], "mode 4 vs padded");
     }
 
     /**
@@ -40,30 +25,36 @@ class LinearModesIT {
      */
     @Test
     void aBf16LmHeadBesideInt8LayersGivesTheSameDecodeStepEitherWay() {
+        float[][] out = decodeStepPerMode(Quantization.INT8, 2, 4);   // int8 layers: modes 3 and 5
+        assertSameStep(out[4], out[2], "int8 layers, lm_head oneDNN vs padded");
+    }
+
+    /**
+     * The tiny fixture in bf16 with {@code quantization}: an 8-token prefill, then the same one-token decode step once
+     * per one-row bf16 mode (0 as is, 2 padded, 4 oneDNN); the logits [V] of each, indexed by mode.
+     */
+    private static float[][] decodeStepPerMode(Quantization quantization, long... modes) {
         try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
-                new ModelOptions("cpu", "bfloat16", 256, 64, Quantization.INT8), LoadListener.NONE)) {
+                new ModelOptions("cpu", "bfloat16", 256, 64, quantization), LoadListener.NONE)) {
             int[] prompt = {1, 5, 9, 77, 300, 12, 41, 8};
             m.forward(ForwardBatch.contiguous(prompt, 0, false));
-            m.bf16SingleRowMode(2);   // int8 layers: mode 3
-            float[] padded = m.forward(ForwardBatch.contiguous(new int[] {42}, prompt.length, false));   // [V]
-            m.bf16SingleRowMode(4);   // int8 layers: mode 5
-            float[] oneDnn = m.forward(ForwardBatch.contiguous(new int[] {42}, prompt.length, false));   // [V]
-            double max = 0;
-            for (int i = 0; i < padded.length; i++) {
-                max = Math.max(max, Math.abs(oneDnn[i] - padded[i]));
+            float[][] out = new float[5][];
+            for (long mode : modes) {
+                m.bf16SingleRowMode(mode);
+                out[(int) mode] = m.forward(ForwardBatch.contiguous(new int[] {42}, prompt.length, false));   // [V]
             }
-            assertThat(max).as("int8 layers, lm_head oneDNN vs padded: max |Δlogit|").isLessThanOrEqualTo(0.1);
-            assertThat(argmax(oneDnn)).isEqualTo(argmax(padded));
+            return out;
         }
     }
 
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
+    /** Within the bf16 parity tolerance (max |Δlogit| ≤ 0.1) and the same greedy token. */
+    private static void assertSameStep(float[] got, float[] want, String what) {
+        double max = 0;
+        for (int i = 0; i < want.length; i++) {
+            max = Math.max(max, Math.abs(got[i] - want[i]));
         }
-        return best;
+        assertThat(max).as("%s: max |Δlogit|", what).isLessThanOrEqualTo(0.1);
+        assertThat(LlamaModelParityIT.argmax(got, 0)).as("%s: greedy token", what)
+                .isEqualTo(LlamaModelParityIT.argmax(want, 0));
     }
 }
