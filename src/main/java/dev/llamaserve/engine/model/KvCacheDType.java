@@ -65,14 +65,19 @@ public enum KvCacheDType {
         };
     }
 
+    /** Bytes of one stored element (float8: its bits, without the scale). */
+    public int elementBytes() {
+        return switch (resolved()) {
+            case FLOAT32 -> 4;
+            case FLOAT16, BFLOAT16 -> 2;
+            default -> 1;
+        };
+    }
+
     /** Bytes of the K and V of one token over all layers, scales included. */
     public long bytesPerToken(ModelConfig config) {
         long heads = 2L * config.numHiddenLayers() * config.numKeyValueHeads();
-        return switch (resolved()) {
-            case FLOAT32 -> heads * config.headDim() * 4;
-            case FLOAT16, BFLOAT16 -> heads * config.headDim() * 2;
-            default -> heads * (config.headDim() + SCALE_BYTES);
-        };
+        return heads * ((long) config.headDim() * elementBytes() + (fp8() ? SCALE_BYTES : 0));
     }
 
     private KvCacheDType resolved() {

@@ -93,13 +93,14 @@ public final class LlamaModel implements CausalLm {
     private final IValue kvScalesArg;         // List[Tensor], built once (empty unless float8)
     private final PtNDArray invFreq;          // [D/2] float64
     private final IValue invFreqArg;
+    private final IValue workArg;             // List[Tensor]: attention's workspace (AttentionWorkspace), made once
     private boolean closed;
 
     private LlamaModel(ModelConfig config, DevicePlanner.DeviceInfo device, ComputeDType dtype, KvCacheDType kvDtype,
                        int pageSize, Quantization quantization, int kvSlots, int maxChunkTokens, PtNDManager manager,
                        PtSymbolBlock module, Map<String, PtNDArray> weights, List<PtNDArray> kvCaches,
                        List<PtNDArray> kvScales,
-                       PtNDArray invFreq) {
+                       PtNDArray invFreq, IValue workArg) {
         this.config = config;
         this.device = device;
         this.dtype = dtype;
@@ -121,6 +122,7 @@ public final class LlamaModel implements CausalLm {
         this.kvScalesArg = kvScales.isEmpty() ? kvArg : IValue.listFrom(kvScales.toArray(new PtNDArray[0]));
         this.invFreq = invFreq;
         this.invFreqArg = IValue.from(invFreq);
+        this.workArg = workArg;
     }
 
     /** The compute dtype {@code auto} means on a device: bfloat16 on CUDA, {@link #CPU_AUTO_DTYPE} on the CPU. */
@@ -238,15 +240,20 @@ public final class LlamaModel implements CausalLm {
             double[] inv = c.ropeScaling().inverseFrequencies(c.ropeTheta(), c.headDim());
             PtNDArray invFreq = (PtNDArray) manager.create(inv);   // [D/2] float64
             long kvBytes = allocated * kvDtype.bytesPerToken(c);
+            AttentionWorkspace workspace = AttentionWorkspace.of(c, pageSize, options.maxChunkTokens(), allocated,
+                    ATTENTION_CHUNK_TOKENS);
+            IValue work = workspace.create(module, c.numKeyValueHeads(), c.headDim(), kvDtype, device.torchDevice());
             LlamaModel m = new LlamaModel(c, device, dtype, kvDtype, pageSize, quantization, slots,
-                    options.maxChunkTokens(), manager, module, weights, caches, kvScales, invFreq);
+                    options.maxChunkTokens(), manager, module, weights, caches, kvScales, invFreq, work);
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
-            log.info("Loaded {} tensors ({} MiB as {}{}) and a KV pool of {} slots ({} MiB as {}, pages of {}{}) on {}"
-                            + " in {} ms", io.size(), weightBytes >> 20, dtype.optionName(),
+            log.info("Loaded {} tensors ({} MiB as {}{}), a KV pool of {} slots ({} MiB as {}, pages of {}{}) and an"
+                            + " attention workspace of {} MiB on {} in {} ms", io.size(), weightBytes >> 20,
+                    dtype.optionName(),
                     (quantization == Quantization.NONE ? "" : " with " + quantization.optionName() + " linears")
                             + (options.packedWeights() ? " and a oneDNN-packed copy of the linears" : ""),
                     slots, kvBytes >> 20, kvDtype.optionName(), pageSize,
-                    options.kvCachePreTouch() ? ", pre-touched" : "", device.torchDevice(), took.toMillis());
+                    options.kvCachePreTouch() ? ", pre-touched" : "", workspace.bytes(c, kvDtype) >> 20,
+                    device.torchDevice(), took.toMillis());
             l.loaded(new LoadListener.Summary(device, dtype, weightBytes, kvBytes, slots, took));
             return m;
         } catch (RuntimeException | Error e) {
@@ -373,6 +380,7 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.listFrom(pages.contextLen()));                // context_len [B]
             args.add(IValue.from((PtNDArray) step.create(pages.decodeSeqs())));   // decode_seqs [Bd]
             args.add(IValue.from((PtNDArray) step.create(pages.decodeRows())));   // decode_rows [Bd]
+            args.add(workArg);                                          // work: not closed with the step's arguments
             args.add(IValue.from((long) pages.decodePages()));            // decode_pages
             args.add(IValue.from((long) pageSize));                     // page_size
             args.add(IValue.from((long) Math.max(1, ATTENTION_CHUNK_TOKENS / pageSize)));   // chunk_pages
@@ -401,7 +409,9 @@ public final class LlamaModel implements CausalLm {
             }
         } finally {
             for (IValue v : args) {
-                v.close();
+                if (v != workArg) {
+                    v.close();
+                }
             }
         }
     }
@@ -539,6 +549,7 @@ public final class LlamaModel implements CausalLm {
         }
         kvArg.close();
         invFreqArg.close();
+        workArg.close();
         module.close();
         manager.close();
     }

@@ -49,23 +49,67 @@ class LlamaForCausalLM(Module):
       scales.index_copy_(0, slot_mapping, torch.squeeze(s, -1))      # [T, KVH]
     else:
       cache.index_copy_(0, slot_mapping, torch.to(x, cache.dtype))   # [T, KVH, D]
-  def read_pages(self: __torch__.LlamaForCausalLM, pages: Tensor, scales: Tensor, ids: Tensor, fp8: bool) -> Tensor:
-    # pages: [NP, PS, KVH, D] (a view of the cache); scales: [NP, PS, KVH] f32 (fp8 only); ids: [n] int64
-    # -> [n, PS, KVH, D] f32: the pages' K or V, upcast (and unscaled from float8)
-    x = torch.index_select(pages, 0, ids)                            # [n, PS, KVH, D]
+  def new_workspace(self: __torch__.LlamaForCausalLM, kv_tokens: int, score_elements: int, out_elements: int,
+                    num_kv_heads: int, head_dim: int, cache_dtype: int, fp8: bool, device: str) -> List[Tensor]:
+    # attention's scratch memory, made once at load and reused by every call (zero-filled, so committed now):
+    # [k: [kv_tokens * KVH * D] f32, v: the same, gather: [kv_tokens * KVH * D] cache dtype,
+    #  gather8: the same in float8 e4m3 (fp8 only, else [0]), scores: [score_elements] f32,
+    #  out: [out_elements] f32, acc: [out_elements] f32]
+    # A tile of attention is sized to fit it; where one page does not fit, a call allocates as before (take).
+    # Why: a fresh tensor of more than a few MiB is new memory from the OS each time (glibc maps and unmaps
+    # large blocks), and every 4 KiB page of it costs a page fault when first written: 16 sequences x 1,024
+    # tokens of context made 200,000-300,000 faults per decode step of the 1B shape, a 512-token prefill chunk
+    # after 1,536 tokens 2.1 million, more time than the arithmetic.
+    dev = torch.device(device)
+    n = kv_tokens * num_kv_heads * head_dim
+    g8 = torch.zeros([n if fp8 else 0], dtype=24, device=dev)
+    return [torch.zeros([n], dtype=6, device=dev), torch.zeros([n], dtype=6, device=dev),
+            torch.zeros([n], dtype=cache_dtype, device=dev), g8, torch.zeros([score_elements], dtype=6, device=dev),
+            torch.zeros([out_elements], dtype=6, device=dev), torch.zeros([out_elements], dtype=6, device=dev)]
+  def take(self: __torch__.LlamaForCausalLM, work: Tensor, shape: List[int]) -> Tensor:
+    # the first prod(shape) elements of a flat workspace, viewed as shape (no allocation); a new tensor where the
+    # workspace is too small
+    numel = 1
+    for d in shape:
+      numel = numel * d
+    if numel <= work.size(0):
+      return torch.view(torch.narrow(work, 0, 0, numel), shape)
+    return torch.empty(shape, dtype=work.dtype, device=work.device)
+  def read_pages(self: __torch__.LlamaForCausalLM, pages: Tensor, scales: Tensor, ids: Tensor, B: int, fp8: bool,
+                 gather: Tensor, gather8: Tensor, out: Tensor) -> Tensor:
+    # pages: [NP, PS, KVH, D] (a view of the cache); scales: [NP, PS, KVH] f32 (fp8 only); ids: [B * n] int64, the
+    # n pages of sequence 0, then of sequence 1, ...; gather, gather8, out: flat workspaces (cache dtype, float8,
+    # f32) -> [B, KVH, n * PS, D] f32, contiguous (in out): the pages' K or V per KV head, upcast (and unscaled
+    # from float8) in the one copy that also puts each head's keys together, so that the score and value products
+    # take them as they are (matmul copies a transposed operand that is not contiguous in its batch dimensions
+    # element by element)
+    PS = pages.size(1)
+    KVH = pages.size(2)
+    D = pages.size(3)
+    n = ids.size(0)
+    g = self.take(gather, [n, PS, KVH, D])                           # [B*n, PS, KVH, D] cache dtype
+    torch.index_select(pages, 0, ids, out=g)
+    x = torch.permute(torch.view(g, [B, -1, KVH, D]), [0, 2, 1, 3])  # [B, KVH, L, D] a view
+    o = self.take(out, [B, KVH, n // B * PS, D])                     # [B, KVH, L, D] f32
     if fp8:
-      sc = torch.unsqueeze(torch.index_select(scales, 0, ids), -1)   # [n, PS, KVH, 1]
-      return torch.to(torch.view_copy(x, dtype=24), 6) * sc          # [n, PS, KVH, D] f32
-    return torch.to(x, 6)                                            # [n, PS, KVH, D] f32
+      x8 = self.take(gather8, [B, KVH, n // B * PS, D])              # [B, KVH, L, D] float8_e4m3fn
+      torch.view_copy(x, dtype=24, out=x8)                          # the bits, reinterpreted and laid out per head
+      o.copy_(x8)                                                    # upcast
+      sc = torch.view(torch.index_select(scales, 0, ids), [B, -1, KVH])   # [B, L, KVH]
+      o.mul_(torch.unsqueeze(torch.permute(sc, [0, 2, 1]), -1))      # [B, KVH, L, D] * [B, KVH, L, 1]
+    else:
+      o.copy_(x)                                                     # [B, KVH, L, D] f32
+    return o
   def attend(self: __torch__.LlamaForCausalLM, q: Tensor, k_cache: Tensor, v_cache: Tensor, k_scales: Tensor,
              v_scales: Tensor, pages: Tensor, q_pos: Tensor, num_pages: int, page_size: int, chunk_pages: int,
-             fp8: bool) -> Tensor:
+             fp8: bool, work: List[Tensor]) -> Tensor:
     # q: [B, QL, NH, D] compute dtype; pages: [B, >= num_pages] int64, each sequence's page (block) table;
-    # q_pos: [B, QL] int64 positions of the queries; k_cache, v_cache: [S, KVH, D]; k_scales, v_scales: [S, KVH]
+    # q_pos: [B, QL] int64 positions of the queries; k_cache, v_cache: [S, KVH, D]; k_scales, v_scales: [S, KVH];
+    # work: new_workspace's tensors
     # -> [B, QL, NH, D]: causal softmax(q k^T / sqrt(D)) v over the keys at positions <= q_pos, read from the
-    # pages in place, chunk_pages pages at a time, merged with a running max and sum (online softmax) in f32:
-    # extra memory O(B x QL x NH x chunk), never a score matrix over the whole context. GQA: head h reads KV head
-    # h // (NH / KVH), as Hugging Face's repeat_kv.
+    # pages in place, a tile of at most chunk_pages pages at a time (fewer where the workspace holds fewer),
+    # merged with a running max and sum (online softmax) in f32: extra memory O(B x QL x NH x tile), never a score
+    # matrix over the whole context. GQA: head h reads KV head h // (NH / KVH), as Hugging Face's repeat_kv.
     B = q.size(0)
     QL = q.size(1)
     NH = q.size(2)
@@ -79,35 +123,41 @@ class LlamaForCausalLM(Module):
     if fp8:
       ks_pages = torch.view(k_scales, [-1, page_size, KVH])          # [NP, PS, KVH]
       vs_pages = torch.view(v_scales, [-1, page_size, KVH])          # [NP, PS, KVH]
+    # pages per tile: what the K/V and score workspaces hold, at most chunk_pages, at least one
+    tile = min(chunk_pages, work[0].size(0) // (B * page_size * KVH * D), work[4].size(0) // (B * KVH * G * QL * page_size))
+    tile = max(1, tile)
     qf = torch.reshape(torch.to(q, 6), [B, QL, KVH, G, D])           # [B, QL, KVH, G, D] f32
-    qf = torch.reshape(torch.permute(qf, [0, 2, 3, 1, 4]), [B, KVH, G * QL, D]) * (1.0 / (float(D) ** 0.5))   # [B, KVH, G*QL, D]
+    qf = torch.reshape(torch.permute(qf, [0, 2, 3, 1, 4]), [B * KVH, G * QL, D]) * (1.0 / (float(D) ** 0.5))   # [B*KVH, G*QL, D]
+    acc = self.take(work[6], [B * KVH, G * QL, D])                   # [B*KVH, G*QL, D] f32
     m = torch.empty([0])
     l = torch.empty([0])
-    acc = torch.empty([0])
-    for c0 in range(0, num_pages, chunk_pages):
-      n = min(chunk_pages, num_pages - c0)
+    for c0 in range(0, num_pages, tile):
+      n = min(tile, num_pages - c0)
       L = n * page_size
       ids = torch.reshape(pages[:, c0:c0 + n], [-1])                 # [B*n]
-      kc = torch.reshape(self.read_pages(k_pages, ks_pages, ids, fp8), [B, L, KVH, D])   # [B, L, KVH, D] f32
-      s = torch.matmul(qf, torch.permute(kc, [0, 2, 3, 1]))          # [B, KVH, G*QL, L]
+      kc = self.read_pages(k_pages, ks_pages, ids, B, fp8, work[2], work[3], work[0])   # [B, KVH, L, D] f32
+      s = self.take(work[4], [B * KVH, G * QL, L])                   # [B*KVH, G*QL, L] f32
+      torch.bmm(qf, torch.transpose(torch.view(kc, [B * KVH, L, D]), 1, 2), out=s)   # [B*KVH, G*QL, D] x [B*KVH, D, L]
       kpos = torch.arange(c0 * page_size, c0 * page_size + L, device=q.device)   # [L]
       hidden = torch.gt(torch.unsqueeze(torch.unsqueeze(kpos, 0), 0), torch.unsqueeze(q_pos, 2))   # [B, QL, L]
       hidden = torch.unsqueeze(torch.unsqueeze(hidden, 1), 1)        # [B, 1, 1, QL, L]
-      s = torch.reshape(torch.masked_fill(torch.view(s, [B, KVH, G, QL, L]), hidden, -1e30), [B, KVH, G * QL, L])   # [B, KVH, G*QL, L]
-      vc = torch.reshape(self.read_pages(v_pages, vs_pages, ids, fp8), [B, L, KVH, D])   # [B, L, KVH, D] f32
-      vc = torch.nan_to_num_(torch.permute(vc, [0, 2, 1, 3]), 0., 0., 0.)   # [B, KVH, L, D]; unwritten slots weigh 0
-      m_c = torch.amax(s, [-1], True)                                # [B, KVH, G*QL, 1]
+      torch.view(s, [B, KVH, G, QL, L]).masked_fill_(hidden, -1e30)  # in place
+      vc = self.read_pages(v_pages, vs_pages, ids, B, fp8, work[2], work[3], work[1])   # [B, KVH, L, D] f32
+      vc = torch.nan_to_num_(torch.view(vc, [B * KVH, L, D]), 0., 0., 0.)   # [B*KVH, L, D]; unwritten slots weigh 0
+      m_c = torch.amax(s, [-1], True)                                # [B*KVH, G*QL, 1]
       if c0 == 0:
         m = m_c
-        p = torch.exp(s - m)                                         # [B, KVH, G*QL, L]
-        l = torch.sum(p, [-1], True)                                 # [B, KVH, G*QL, 1]
-        acc = torch.matmul(p, vc)                                    # [B, KVH, G*QL, D]
+        p = torch.exp_(s.sub_(m))                                    # [B*KVH, G*QL, L] in place
+        l = torch.sum(p, [-1], True)                                 # [B*KVH, G*QL, 1]
+        torch.bmm(p, vc, out=acc)                                    # [B*KVH, G*QL, D]
       else:
-        m_new = torch.maximum(m, m_c)                                # [B, KVH, G*QL, 1]
-        alpha = torch.exp(m - m_new)                                 # [B, KVH, G*QL, 1]
-        p = torch.exp(s - m_new)                                     # [B, KVH, G*QL, L]
-        l = l * alpha + torch.sum(p, [-1], True)                     # [B, KVH, G*QL, 1]
-        acc = acc * alpha + torch.matmul(p, vc)                      # [B, KVH, G*QL, D]
+        m_new = torch.maximum(m, m_c)                                # [B*KVH, G*QL, 1]
+        alpha = torch.exp(m - m_new)                                 # [B*KVH, G*QL, 1]
+        p = torch.exp_(s.sub_(m_new))                                # [B*KVH, G*QL, L] in place
+        l = l * alpha + torch.sum(p, [-1], True)                     # [B*KVH, G*QL, 1]
+        pv = self.take(work[5], [B * KVH, G * QL, D])                # [B*KVH, G*QL, D]
+        torch.bmm(p, vc, out=pv)
+        acc.mul_(alpha).add_(pv)                                     # [B*KVH, G*QL, D]
         m = m_new
     o = torch.reshape(acc / l, [B, KVH, G, QL, D])                   # [B, KVH, G, QL, D]
     o = torch.reshape(torch.permute(o, [0, 3, 1, 2, 4]), [B, QL, NH, D])   # [B, QL, NH, D]
@@ -163,7 +213,7 @@ class LlamaForCausalLM(Module):
   def step(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], kv: List[Tensor], kv_scales: List[Tensor], inv_freq: Tensor,
            token_ids: Tensor, positions: Tensor, slot_mapping: Tensor,
            query_start: List[int], query_len: List[int],
-           block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor,
+           block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor, work: List[Tensor],
            decode_pages: int, page_size: int, chunk_pages: int, kv_fp8: bool,
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
            eps: float, mode: int) -> Tensor:
@@ -175,7 +225,7 @@ class LlamaForCausalLM(Module):
     # block_tables: [B, P] int64, sequence b's context position p is in slot block_tables[b, p // page_size] *
     #   page_size + p % page_size (rows padded with any valid page); context_len: [B]
     # decode_seqs: [Bd] int64 the sequences with one new token, attended together; decode_rows: [Bd] their rows;
-    # decode_pages: the most pages one of them reads (0 when Bd = 0)
+    # decode_pages: the most pages one of them reads (0 when Bd = 0); work: new_workspace's tensors
     # inv_freq: [head_dim / 2] float64
     T = token_ids.size(0)
     embed_tokens = w["model.embed_tokens.weight"]                           # [V, H]
@@ -206,7 +256,7 @@ class LlamaForCausalLM(Module):
         qd = torch.unsqueeze(torch.index_select(q, 0, decode_rows), 1)   # [Bd, 1, NH, D]
         pd = torch.unsqueeze(torch.index_select(positions, 0, decode_rows), 1)   # [Bd, 1]
         bt = torch.index_select(block_tables, 0, decode_seqs)        # [Bd, P]
-        od = self.attend(qd, k_cache, v_cache, k_scales, v_scales, bt, pd, decode_pages, page_size, chunk_pages, kv_fp8)   # [Bd, 1, NH, D]
+        od = self.attend(qd, k_cache, v_cache, k_scales, v_scales, bt, pd, decode_pages, page_size, chunk_pages, kv_fp8, work)   # [Bd, 1, NH, D]
         attn.index_copy_(0, decode_rows, torch.squeeze(od, 1))      # attn[decode_rows[i]] = od[i]
       for b in range(B):
         qs = query_start[b]
@@ -215,7 +265,7 @@ class LlamaForCausalLM(Module):
           np = (context_len[b] + page_size - 1) // page_size
           ob = self.attend(torch.unsqueeze(q[qs:qs + ql], 0), k_cache, v_cache, k_scales, v_scales,
                            block_tables[b:b + 1], torch.unsqueeze(positions[qs:qs + ql], 0), np, page_size,
-                           chunk_pages, kv_fp8)                      # [1, ql, NH, D]
+                           chunk_pages, kv_fp8, work)                # [1, ql, NH, D]
           attn[qs:qs + ql] = ob[0]                                   # [ql, NH, D]
       attn = torch.reshape(attn, [T, num_heads * head_dim])           # [T, NH*D]
       x = x + self.linear(attn, w, p + "self_attn.o_proj.weight", mode)     # [T, H] (o_proj)

@@ -21,9 +21,14 @@ final class AttentionKernels implements AutoCloseable {
     /** One sequence: its pages (block table), context length and new tokens (the last {@code ql} positions). */
     record Seq(int[] pages, int contextLen, int queryLen) {}
 
+    /** What {@link #paged} tiles against unless {@link #useWorkspace} says otherwise: tiles of up to chunkPages. */
+    static final AttentionWorkspace LARGE = new AttentionWorkspace(8192, 4L << 20, 1L << 20);
+
     final PtNDManager manager;
     private final PtSymbolBlock step;
     private final PtSymbolBlock gathered;
+    private AttentionWorkspace sizes = LARGE;
+    private final java.util.Map<String, IValue> workspaces = new java.util.HashMap<>();
 
     AttentionKernels() {
         manager = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch");
@@ -149,12 +154,28 @@ final class AttentionKernels implements AutoCloseable {
                            int width, long[] qpos, int ql, int numPages, int pageSize, int chunkPages, boolean fp8) {
         PtNDArray pages = (PtNDArray) manager.create(table, new Shape(b, width));
         PtNDArray qp = (PtNDArray) manager.create(qpos, new Shape(b, ql));
+        IValue work = workspace(k.getShape().get(1), k.getShape().get(2), k, fp8);
         try (IValue r = IValueUtils.runMethod(step, "attend", IValue.from(q), IValue.from(k), IValue.from(v),
                 IValue.from(ks), IValue.from(vs), IValue.from(pages), IValue.from(qp), IValue.from((long) numPages),
-                IValue.from((long) pageSize), IValue.from((long) chunkPages), IValue.from(fp8))) {
+                IValue.from((long) pageSize), IValue.from((long) chunkPages), IValue.from(fp8), work)) {
             PtNDArray o = r.toTensor(manager);
             return (o.getDataType() == ai.djl.ndarray.types.DataType.FLOAT32 ? o : cast(o, 6)).toFloatArray();
         }
+    }
+
+    /** The workspace sizes later {@link #paged} calls tile against. */
+    void useWorkspace(AttentionWorkspace ws) {
+        sizes = ws;
+    }
+
+    private IValue workspace(long kvh, long d, PtNDArray cache, boolean fp8) {
+        KvCacheDType kv = fp8 ? KvCacheDType.FLOAT8_E4M3 : switch (cache.getDataType()) {
+            case FLOAT32 -> KvCacheDType.FLOAT32;
+            case FLOAT16 -> KvCacheDType.FLOAT16;
+            default -> KvCacheDType.BFLOAT16;
+        };
+        return workspaces.computeIfAbsent(sizes + "/" + kvh + "/" + d + "/" + kv,
+                key -> sizes.create(step, (int) kvh, (int) d, kv, "cpu"));
     }
 
     /** {@code write_kv}: x [T, KVH, D] into cache rows {@code slots} (float8 with its scales when {@code fp8}). */
@@ -189,6 +210,7 @@ final class AttentionKernels implements AutoCloseable {
 
     @Override
     public void close() {
+        workspaces.values().forEach(IValue::close);
         step.close();
         gathered.close();
         manager.close();

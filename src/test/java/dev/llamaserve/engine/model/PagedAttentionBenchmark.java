@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
  * 8 KV heads, head_dim 64, 16 layers), the gathered attention this project had (per sequence: gather the
  * context, SDPA with a mask) against the paged one of {@code llama_step.py}, in the same run; best of 9 per
  * dtype, and a float8 cache. Pages of one sequence are interleaved with the others' (as a busy block pool
- * hands them out). Prints ms per step (16 layers).
+ * hands them out). Prints ms per step (16 layers). {@code -Dbench.seqs} and {@code -Dbench.context} change the
+ * batch (default 8 × 512); {@code -Dbench.trace=FILE} also writes libtorch's profiler trace of one bfloat16 step.
  *
  * <p>Run: {@code ./mvnw -o -Pbench test -Dtest=PagedAttentionBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
  */
@@ -52,6 +53,14 @@ class PagedAttentionBenchmark {
                 double after = best(() -> k.paged(q, kc, vc, kc, vc, batch, PAGE, 64, false));
                 System.out.printf("bench attention %s, %d seqs x %d context, %d layers: gathered %.1f ms, paged %.1f ms"
                         + " (%.2fx)%n", code == 15 ? "bfloat16" : "float32", seqs, ctx, LAYERS, before, after, before / after);
+                String trace = System.getProperty("bench.trace");
+                if (trace != null && code == 15) {
+                    ai.djl.pytorch.jni.JniUtils.startProfile(false, false, false);
+                    for (int l = 0; l < LAYERS; l++) {
+                        k.paged(q, kc, vc, kc, vc, batch, PAGE, 64, false);
+                    }
+                    ai.djl.pytorch.jni.JniUtils.stopProfile(trace);
+                }
             }
             PtNDArray k8 = k.newCache(slots, KVH, D, 0);
             PtNDArray v8 = k.newCache(slots, KVH, D, 0);

@@ -90,6 +90,34 @@ class PagedAttentionTest {
                 .isLessThanOrEqualTo(2e-6);
     }
 
+    /**
+     * Tiles smaller than chunk_pages where the workspace holds fewer pages, and tensors of their own where it does
+     * not hold one page of every sequence (or one call's output): the same attention.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"32,4096,64", "256,16384,1048576", "8192,512,1048576"})
+    void tilesSizedToASmallWorkspaceGiveTheSameAttention(String sizes) {
+        long[] s = java.util.Arrays.stream(sizes.split(",")).mapToLong(Long::parseLong).toArray();
+        SplittableRandom rnd = new SplittableRandom(14);
+        PtNDArray k = cache(rnd);
+        PtNDArray v = cache(rnd);
+        PtNDArray q = kernels.random(rnd, tokens, NH, D);
+        float[] want = kernels.gathered(q, k, v, seqs, PAGE).toFloatArray();
+        kernels.useWorkspace(new AttentionWorkspace(s[0], s[1], s[2]));
+        try {
+            float[] got = kernels.paged(q, k, v, k, v, seqs, PAGE, 64, false);
+            assertThat(maxDiff(got, want)).as("max |Δ| paged vs gathered, workspace %s", sizes)
+                    .isLessThanOrEqualTo(2e-6);
+            Float8Kv f8 = float8(k, v);
+            float[] small = kernels.paged(q, f8.k(), f8.v(), f8.ks(), f8.vs(), seqs, PAGE, 64, true);
+            kernels.useWorkspace(AttentionKernels.LARGE);
+            float[] large = kernels.paged(q, f8.k(), f8.v(), f8.ks(), f8.vs(), seqs, PAGE, 64, true);
+            assertThat(maxDiff(small, large)).as("float8 cache, workspace %s vs large", sizes).isLessThanOrEqualTo(2e-6);
+        } finally {
+            kernels.useWorkspace(AttentionKernels.LARGE);
+        }
+    }
+
     @Test
     void pagedMatchesGatheredInBfloat16() {
         SplittableRandom rnd = new SplittableRandom(12);
@@ -109,16 +137,9 @@ class PagedAttentionTest {
         PtNDArray k = cache(rnd);
         PtNDArray v = cache(rnd);
         PtNDArray q = kernels.random(rnd, tokens, NH, D);
-        PtNDArray k8 = kernels.newCache(SLOTS, KVH, D, 0);
-        PtNDArray v8 = kernels.newCache(SLOTS, KVH, D, 0);
-        PtNDArray ks = kernels.newScales(SLOTS, KVH);
-        PtNDArray vs = kernels.newScales(SLOTS, KVH);
-        long[] written = writtenSlots();
-        PtNDArray idx = (PtNDArray) kernels.manager.create(written);
-        kernels.write(k8, ks, written, (PtNDArray) k.get(idx), true);
-        kernels.write(v8, vs, written, (PtNDArray) v.get(idx), true);
+        Float8Kv f8 = float8(k, v);
         float[] want = kernels.gathered(q, k, v, seqs, PAGE).toFloatArray();
-        float[] got = kernels.paged(q, k8, v8, ks, vs, seqs, PAGE, 3, true);
+        float[] got = kernels.paged(q, f8.k(), f8.v(), f8.ks(), f8.vs(), seqs, PAGE, 3, true);
         double max = maxDiff(got, want);
         double mean = 0;
         for (int i = 0; i < got.length; i++) {
@@ -128,6 +149,20 @@ class PagedAttentionTest {
         // e4m3 keeps 3 mantissa bits: each K and V element within 1/16 relative; the output is a weighted mean of V
         assertThat(max).isLessThanOrEqualTo(0.1);
         assertThat(mean).isLessThanOrEqualTo(0.01);
+    }
+
+    /** A float8 e4m3 cache (bits) and its scales. */
+    private record Float8Kv(PtNDArray k, PtNDArray v, PtNDArray ks, PtNDArray vs) {}
+
+    /** K and V of every sequence's context written through write_kv into a float8 cache. */
+    private Float8Kv float8(PtNDArray k, PtNDArray v) {
+        Float8Kv f8 = new Float8Kv(kernels.newCache(SLOTS, KVH, D, 0), kernels.newCache(SLOTS, KVH, D, 0),
+                kernels.newScales(SLOTS, KVH), kernels.newScales(SLOTS, KVH));
+        long[] written = writtenSlots();
+        PtNDArray idx = (PtNDArray) kernels.manager.create(written);
+        kernels.write(f8.k(), f8.ks(), written, (PtNDArray) k.get(idx), true);
+        kernels.write(f8.v(), f8.vs(), written, (PtNDArray) v.get(idx), true);
+        return f8;
     }
 
     private long[] writtenSlots() {

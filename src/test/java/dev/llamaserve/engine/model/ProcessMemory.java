@@ -4,7 +4,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** This process's resident memory from Linux's {@code /proc/self/status}, for memory tests and the bench. */
+/**
+ * This process's resident memory from Linux's {@code /proc/self/status} and its page faults from
+ * {@code /proc/self/stat}, for memory tests and the bench.
+ */
 public final class ProcessMemory {
 
     private static final Path STATUS = Path.of("/proc/self/status");
@@ -34,6 +37,20 @@ public final class ProcessMemory {
             return true;
         } catch (IOException | RuntimeException e) {
             return false;
+        }
+    }
+
+    /**
+     * Minor page faults so far (field 10 of {@code /proc/self/stat}): each first write to a page of fresh memory is
+     * one; -1 where /proc is missing.
+     */
+    public static long minorFaults() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            // "pid (comm) state ppid ...": the fields after the command's closing parenthesis, minflt the 8th of them
+            return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[7]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
         }
     }
 

@@ -13,17 +13,24 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * Where a single-stream decode step's time goes, on a checkpoint ({@code -Dbench.checkpoint}, default the bench-1B
- * one the bench command writes): (1) the step's linears alone, one row through oneDNN over the model's own weights
- * in step order (q, k, v, o, gate, up, down per layer, then lm_head), against the whole step, interleaved, medians
- * of 9; (2) libtorch's profiler around 5 steps, written as a Chrome trace ({@code -Dbench.trace}, default
- * {@code target/bench/step-trace.json}) whose events are the ops the step script ran. Nothing is asserted.
+ * Where a step's time goes, on a checkpoint ({@code -Dbench.checkpoint}, default the bench-1B one the bench command
+ * writes). A one-row decode step ({@code -Dbench.rows=1}, the default): (1) the step's linears alone, one row
+ * through oneDNN over the model's own weights in step order (q, k, v, o, gate, up, down per layer, then lm_head),
+ * against the whole step, interleaved, medians of 9. Several rows ({@code -Dbench.rows=16}): that many sequences
+ * of {@code -Dbench.context} tokens (default 256) decoding together, {@code -Dbench.packed=true} with
+ * {@code llm.model.packed-weights}. {@code -Dbench.prefill=512}: a prefill chunk of that many tokens after
+ * {@code -Dbench.context} tokens instead. Then (2) five timed steps, each with the minor page faults it made (a
+ * fresh tensor's every 4 KiB page faults on first write), and (3) libtorch's profiler around 5 steps (one prefill
+ * chunk), written as a Chrome trace ({@code -Dbench.trace}, default {@code target/bench/step-trace.json}) whose
+ * events are the ops the step script ran. Nothing is asserted.
  *
- * <p>Run: {@code ./mvnw -o -Pbench test -Dtest=StepProfileBenchmark -Dsurefire.failIfNoSpecifiedTests=false}.
+ * <p>Run: {@code ./mvnw -o -Pbench test -Dtest=StepProfileBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
+ * (then e.g. {@code -Dbench.rows=16 -Dbench.context=1024}).
  */
 @Tag("bench")
 class StepProfileBenchmark {
@@ -34,22 +41,54 @@ class StepProfileBenchmark {
                 System.getProperty("user.home") + "/.cache/llama-serve/bench-1b-v1"));
         Path trace = Path.of(System.getProperty("bench.trace", "target/bench/step-trace.json"));
         Files.createDirectories(trace.toAbsolutePath().getParent());
+        int rows = Integer.getInteger("bench.rows", 1);
+        int context = Integer.getInteger("bench.context", 256);
+        int prefill = Integer.getInteger("bench.prefill", 0);
+        boolean packed = Boolean.getBoolean("bench.packed");
+        int slots = Math.max(4096, Math.max(rows, 1) * context + prefill);
         try (LlamaModel m = LlamaModel.load(Checkpoint.open(dir),
-                new ModelOptions("cpu", System.getProperty("bench.dtype", "bfloat16"), 4096, 512, Quantization.NONE),
+                new ModelOptions("cpu", System.getProperty("bench.dtype", "bfloat16"), slots, 512, KvCacheDType.AUTO,
+                        ModelOptions.DEFAULT_KV_BLOCK_SIZE, Quantization.NONE, packed, false),
                 null)) {
             int[] prompt = new SplittableRandom(7).ints(128, 0, 128000).toArray();
             m.forward(ForwardBatch.contiguous(prompt, 0, false));
             for (int i = 0; i < 3; i++) {
                 m.forward(ForwardBatch.contiguous(new int[] {42}, 128 + i, false));
             }
-            linearsAgainstStep(m);
-            int steps = 5;
+            String what;
+            IntFunction<ForwardBatch> step;
+            if (prefill > 0) {
+                int[] ctx = new SplittableRandom(8).ints(context, 0, 128000).toArray();
+                for (int c = 0; c < context; c += 512) {
+                    m.forward(ForwardBatch.contiguous(Arrays.copyOfRange(ctx, c, Math.min(context, c + 512)), c, false));
+                }
+                int[] chunk = new SplittableRandom(9).ints(prefill, 0, 128000).toArray();
+                what = "prefill chunk of " + prefill + " tokens after " + context;
+                step = i -> ForwardBatch.contiguous(chunk, context, false);
+            } else if (rows == 1) {
+                linearsAgainstStep(m);
+                what = "decode step of 1 row";
+                step = i -> ForwardBatch.contiguous(new int[] {42}, 300 + i, false);
+            } else {
+                what = "decode step of " + rows + " rows x " + context + " tokens of context";
+                step = i -> DecodeBatches.of(rows, context, slots);
+                m.forward(step.apply(0));
+            }
+            what += packed ? " (packed weights)" : "";
+            for (int i = 0; i < 5; i++) {
+                long f0 = ProcessMemory.minorFaults();
+                long t0 = System.nanoTime();
+                m.forward(step.apply(i));
+                System.out.printf("bench %s: %.1f ms, %d minor page faults%n", what, (System.nanoTime() - t0) / 1e6,
+                        ProcessMemory.minorFaults() - f0);
+            }
+            int profiled = prefill > 0 ? 1 : 5;
             JniUtils.startProfile(false, false, false);
-            for (int i = 0; i < steps; i++) {
-                m.forward(ForwardBatch.contiguous(new int[] {42}, 300 + i, false));
+            for (int i = 0; i < profiled; i++) {
+                m.forward(step.apply(i));
             }
             JniUtils.stopProfile(trace.toAbsolutePath().toString());
-            System.out.printf("bench profile: %d decode steps, trace %s%n", steps, trace.toAbsolutePath());
+            System.out.printf("bench profile: %d x %s, trace %s%n", profiled, what, trace.toAbsolutePath());
         }
     }
 

@@ -1,0 +1,54 @@
+package dev.llamaserve.engine.model;
+
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+
+/**
+ * The scratch memory of {@code llama_step.py}'s attention ({@code new_workspace}), made once at load and reused by
+ * every step: the float32 K and V of one tile of pages, their gather in the cache's dtype, the tile's scores, and
+ * the output and its running sum. Attention sizes each tile to fit it, so a step allocates no large temporary: a
+ * fresh tensor of more than a few MiB is new memory from the OS each time (glibc maps and unmaps large blocks) and
+ * costs a page fault per 4 KiB when first written, which on the CPU took longer than the arithmetic (see
+ * {@code StepProfileBenchmark}).
+ *
+ * @param kvTokens      tokens (of all sequences of a tile together) whose K or V one tile holds, whole pages
+ * @param scoreElements float32 scores one tile holds (query rows × keys)
+ * @param outElements   float32 elements of one call's output: a prefill chunk's tokens × heads × head_dim
+ */
+record AttentionWorkspace(long kvTokens, long scoreElements, long outElements) {
+
+    /** One tile's K (or V) in float32: small enough to stay in a server CPU's last-level cache. */
+    static final long KV_TILE_BYTES = 8L << 20;
+    /** One tile's scores: 4 Mi float32 (a 512-token prefill chunk against 256 keys for 32 heads). */
+    static final long SCORE_ELEMENTS = 4L << 20;
+
+    /**
+     * For a model whose KV pool holds {@code poolTokens} and whose steps carry at most {@code maxChunkTokens} new
+     * tokens: a K/V tile of {@link #KV_TILE_BYTES} (never more than the pool), {@link #SCORE_ELEMENTS} scores (never
+     * more than a chunk's queries against {@code chunkTokens} keys), one chunk's output.
+     */
+    static AttentionWorkspace of(ModelConfig config, int pageSize, int maxChunkTokens, long poolTokens, int chunkTokens) {
+        long perToken = (long) config.numKeyValueHeads() * config.headDim() * 4;
+        long kvTokens = Math.max(pageSize, Math.min(poolTokens, KV_TILE_BYTES / perToken) / pageSize * pageSize);
+        long scores = Math.min(SCORE_ELEMENTS, (long) maxChunkTokens * config.numAttentionHeads() * chunkTokens);
+        return new AttentionWorkspace(kvTokens, scores, (long) maxChunkTokens * config.numAttentionHeads() * config.headDim());
+    }
+
+    /** Bytes it takes on the device. */
+    long bytes(ModelConfig config, KvCacheDType kv) {
+        long kvElements = kvTokens * config.numKeyValueHeads() * config.headDim();
+        long gather = kvElements * kv.elementBytes();
+        return 2 * kvElements * 4 + gather + (kv.fp8() ? kvElements : 0) + 4 * scoreElements + 2 * 4 * outElements;
+    }
+
+    /**
+     * new_workspace's tensors as the List[Tensor] the step takes, kept as libtorch made it (one of them is float8,
+     * a dtype DJL's arrays lack); the caller closes it.
+     */
+    IValue create(PtSymbolBlock module, int numKeyValueHeads, int headDim, KvCacheDType kv, String torchDevice) {
+        return IValueUtils.runMethod(module, "new_workspace", IValue.from(kvTokens), IValue.from(scoreElements),
+                IValue.from(outElements), IValue.from((long) numKeyValueHeads), IValue.from((long) headDim),
+                IValue.from((long) kv.storageTorchCode()), IValue.from(kv.fp8()), IValue.from(torchDevice));
+    }
+}
