@@ -14,7 +14,7 @@ import ai.djl.pytorch.jni.IValueUtils;
  *
  * @param kvTokens      tokens (of all sequences of a tile together) whose K or V one tile holds, whole pages
  * @param scoreElements float32 scores one tile holds (query rows × keys)
- * @param outElements   float32 elements of one call's output: a prefill chunk's tokens × heads × head_dim
+ * @param outElements   float32 elements of one call's output: a block of queries × heads × head_dim
  */
 record AttentionWorkspace(long kvTokens, long scoreElements, long outElements) {
 
@@ -24,15 +24,19 @@ record AttentionWorkspace(long kvTokens, long scoreElements, long outElements) {
     static final long SCORE_ELEMENTS = 4L << 20;
 
     /**
-     * For a model whose KV pool holds {@code poolTokens} and whose steps carry at most {@code maxChunkTokens} new
-     * tokens: a K/V tile of {@link #KV_TILE_BYTES} (never more than the pool), {@link #SCORE_ELEMENTS} scores (never
-     * more than a chunk's queries against {@code chunkTokens} keys), one chunk's output.
+     * For a model whose KV pool holds {@code poolTokens}, whose steps carry at most {@code maxChunkTokens} new tokens
+     * and whose attention calls take at most {@code queryBlock} queries of a prefill chunk: a K/V tile of
+     * {@link #KV_TILE_BYTES} (never more than the pool), {@link #SCORE_ELEMENTS} scores (never more than a block's
+     * queries against {@code chunkTokens} keys), one call's output (a block of queries, or as many decoding
+     * sequences; more sequences than that allocate theirs).
      */
-    static AttentionWorkspace of(ModelConfig config, int pageSize, int maxChunkTokens, long poolTokens, int chunkTokens) {
+    static AttentionWorkspace of(ModelConfig config, int pageSize, int maxChunkTokens, int queryBlock, long poolTokens,
+                                 int chunkTokens) {
         long perToken = (long) config.numKeyValueHeads() * config.headDim() * 4;
         long kvTokens = Math.max(pageSize, Math.min(poolTokens, KV_TILE_BYTES / perToken) / pageSize * pageSize);
-        long scores = Math.min(SCORE_ELEMENTS, (long) maxChunkTokens * config.numAttentionHeads() * chunkTokens);
-        return new AttentionWorkspace(kvTokens, scores, (long) maxChunkTokens * config.numAttentionHeads() * config.headDim());
+        long queries = Math.min(maxChunkTokens, queryBlock);
+        long scores = Math.min(SCORE_ELEMENTS, queries * config.numAttentionHeads() * chunkTokens);
+        return new AttentionWorkspace(kvTokens, scores, queries * config.numAttentionHeads() * config.headDim());
     }
 
     /** Bytes it takes on the device. */

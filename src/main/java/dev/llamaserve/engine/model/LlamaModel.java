@@ -72,6 +72,13 @@ public final class LlamaModel implements CausalLm {
      */
     static final int ATTENTION_CHUNK_TOKENS = Integer.getInteger("llamaserve.attentionChunkTokens", 1024);
 
+    /**
+     * Queries of a prefill chunk attended in one call: each block reads the keys up to its own last position, in
+     * tiles whose scores fit the attention workspace ({@link AttentionWorkspace}: 4 Mi scores are 256 keys for a
+     * block of 512 queries with 32 heads). A 2,048-token chunk attended at once had tiles of 64 keys.
+     */
+    static final int ATTENTION_QUERY_BLOCK = 512;
+
     private final ModelConfig config;
     private final DevicePlanner.DeviceInfo device;
     private final ComputeDType dtype;
@@ -95,6 +102,7 @@ public final class LlamaModel implements CausalLm {
     private final IValue invFreqArg;
     private final IValue workArg;             // List[Tensor]: attention's workspace (AttentionWorkspace), made once
     private boolean closed;
+    private int queryBlock = ATTENTION_QUERY_BLOCK;
 
     private LlamaModel(ModelConfig config, DevicePlanner.DeviceInfo device, ComputeDType dtype, KvCacheDType kvDtype,
                        int pageSize, Quantization quantization, int kvSlots, int maxChunkTokens, PtNDManager manager,
@@ -240,8 +248,8 @@ public final class LlamaModel implements CausalLm {
             double[] inv = c.ropeScaling().inverseFrequencies(c.ropeTheta(), c.headDim());
             PtNDArray invFreq = (PtNDArray) manager.create(inv);   // [D/2] float64
             long kvBytes = allocated * kvDtype.bytesPerToken(c);
-            AttentionWorkspace workspace = AttentionWorkspace.of(c, pageSize, options.maxChunkTokens(), allocated,
-                    ATTENTION_CHUNK_TOKENS);
+            AttentionWorkspace workspace = AttentionWorkspace.of(c, pageSize, options.maxChunkTokens(),
+                    ATTENTION_QUERY_BLOCK, allocated, ATTENTION_CHUNK_TOKENS);
             IValue work = workspace.create(module, c.numKeyValueHeads(), c.headDim(), kvDtype, device.torchDevice());
             LlamaModel m = new LlamaModel(c, device, dtype, kvDtype, pageSize, quantization, slots,
                     options.maxChunkTokens(), manager, module, weights, caches, kvScales, invFreq, work);
@@ -384,6 +392,7 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from((long) pages.decodePages()));            // decode_pages
             args.add(IValue.from((long) pageSize));                     // page_size
             args.add(IValue.from((long) Math.max(1, ATTENTION_CHUNK_TOKENS / pageSize)));   // chunk_pages
+            args.add(IValue.from((long) queryBlock));                   // query_block
             args.add(IValue.from(kvDtype.fp8()));                       // kv_fp8
             args.add(IValue.from(tensor(step, batch.logitRows())));     // logit_rows [R]
             args.add(IValue.from((long) config.numHiddenLayers()));
@@ -451,6 +460,14 @@ public final class LlamaModel implements CausalLm {
             throw new IllegalArgumentException("mode must be 0, 2 or 4, was " + mode);
         }
         bf16SingleRowMode = mode;
+    }
+
+    /** Tests: prefill chunks attended {@code queries} at a time instead of {@link #ATTENTION_QUERY_BLOCK}. */
+    void attendQueriesInBlocksOf(int queries) {
+        if (queries <= 0) {
+            throw new IllegalArgumentException("queries must be positive, was " + queries);
+        }
+        queryBlock = queries;
     }
 
     /**

@@ -214,7 +214,7 @@ class LlamaForCausalLM(Module):
            token_ids: Tensor, positions: Tensor, slot_mapping: Tensor,
            query_start: List[int], query_len: List[int],
            block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor, work: List[Tensor],
-           decode_pages: int, page_size: int, chunk_pages: int, kv_fp8: bool,
+           decode_pages: int, page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool,
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
            eps: float, mode: int) -> Tensor:
     # w: Hugging Face name -> weight ("model.layers.0.self_attn.q_proj.weight", ...; "lm_head.weight" is
@@ -225,7 +225,8 @@ class LlamaForCausalLM(Module):
     # block_tables: [B, P] int64, sequence b's context position p is in slot block_tables[b, p // page_size] *
     #   page_size + p % page_size (rows padded with any valid page); context_len: [B]
     # decode_seqs: [Bd] int64 the sequences with one new token, attended together; decode_rows: [Bd] their rows;
-    # decode_pages: the most pages one of them reads (0 when Bd = 0); work: new_workspace's tensors
+    # decode_pages: the most pages one of them reads (0 when Bd = 0); work: new_workspace's tensors;
+    # query_block: the most queries of one prefill chunk attended in one call
     # inv_freq: [head_dim / 2] float64
     T = token_ids.size(0)
     embed_tokens = w["model.embed_tokens.weight"]                           # [V, H]
@@ -262,11 +263,15 @@ class LlamaForCausalLM(Module):
         qs = query_start[b]
         ql = query_len[b]
         if ql > 1:
-          np = (context_len[b] + page_size - 1) // page_size
-          ob = self.attend(torch.unsqueeze(q[qs:qs + ql], 0), k_cache, v_cache, k_scales, v_scales,
-                           block_tables[b:b + 1], torch.unsqueeze(positions[qs:qs + ql], 0), np, page_size,
-                           chunk_pages, kv_fp8, work)                # [1, ql, NH, D]
-          attn[qs:qs + ql] = ob[0]                                   # [ql, NH, D]
+          # query_block queries at a time, each against the keys up to its own last position (causal: the pages
+          # after it hold only keys it must not see), so a tile's scores hold the workspace's number of keys
+          for q0 in range(0, ql, query_block):
+            qn = min(query_block, ql - q0)
+            np = (int(positions[qs + q0 + qn - 1]) + page_size) // page_size   # pages up to the block's last position
+            ob = self.attend(torch.unsqueeze(q[qs + q0:qs + q0 + qn], 0), k_cache, v_cache, k_scales, v_scales,
+                             block_tables[b:b + 1], torch.unsqueeze(positions[qs + q0:qs + q0 + qn], 0), np, page_size,
+                             chunk_pages, kv_fp8, work)              # [1, qn, NH, D]
+            attn[qs + q0:qs + q0 + qn] = ob[0]                       # [qn, NH, D]
       attn = torch.reshape(attn, [T, num_heads * head_dim])           # [T, NH*D]
       x = x + self.linear(attn, w, p + "self_attn.o_proj.weight", mode)     # [T, H] (o_proj)
       # --- mlp ---

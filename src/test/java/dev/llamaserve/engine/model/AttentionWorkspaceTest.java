@@ -12,11 +12,11 @@ class AttentionWorkspaceTest {
 
     @Test
     void llama8bTilesHold2048TokensOfKvAndCost52MiB() {
-        AttentionWorkspace w = AttentionWorkspace.of(LLAMA_8B, 16, 512, 131_072, 1024);
+        AttentionWorkspace w = AttentionWorkspace.of(LLAMA_8B, 16, 2048, 512, 131_072, 1024);
         // 8 KV heads x 128 dims x 4 bytes = 4 KiB per token in float32: 8 MiB hold 2,048 tokens
         assertThat(w.kvTokens()).isEqualTo(2048);
         assertThat(w.scoreElements()).isEqualTo(4L << 20);
-        assertThat(w.outElements()).isEqualTo(512L * 32 * 128);
+        assertThat(w.outElements()).as("a block of 512 queries, not the 2,048-token chunk").isEqualTo(512L * 32 * 128);
         // K and V tiles 8 + 8 MiB, the bf16 gather 4, scores 16, output and its sum 8 + 8
         assertThat(w.bytes(LLAMA_8B, KvCacheDType.BFLOAT16)).isEqualTo(52L << 20);
         // float8: a 2 MiB gather of bits and 2 MiB of them as float8
@@ -25,9 +25,9 @@ class AttentionWorkspaceTest {
 
     @Test
     void neverMoreThanThePoolOrAChunkNeeds() {
-        AttentionWorkspace w = AttentionWorkspace.of(LLAMA_8B, 16, 64, 1000, 256);
+        AttentionWorkspace w = AttentionWorkspace.of(LLAMA_8B, 16, 64, 512, 1000, 256);
         assertThat(w.kvTokens()).as("the pool's whole pages").isEqualTo(992);
         assertThat(w.scoreElements()).as("64 queries x 32 heads x 256 keys").isEqualTo(64L * 32 * 256);
-        assertThat(AttentionWorkspace.of(LLAMA_8B, 16, 64, 8, 256).kvTokens()).as("at least one page").isEqualTo(16);
+        assertThat(AttentionWorkspace.of(LLAMA_8B, 16, 64, 512, 8, 256).kvTokens()).as("at least one page").isEqualTo(16);
     }
 }

@@ -59,9 +59,12 @@ class StepProfileBenchmark {
             IntFunction<ForwardBatch> step;
             if (prefill > 0) {
                 int[] ctx = new SplittableRandom(8).ints(context, 0, 128000).toArray();
+                long t0 = System.nanoTime();
                 for (int c = 0; c < context; c += 512) {
                     m.forward(ForwardBatch.contiguous(Arrays.copyOfRange(ctx, c, Math.min(context, c + 512)), c, false));
                 }
+                System.out.printf("bench the %d tokens of context in chunks of 512: %.1f ms%n", context,
+                        (System.nanoTime() - t0) / 1e6);
                 int[] chunk = new SplittableRandom(9).ints(prefill, 0, 128000).toArray();
                 what = "prefill chunk of " + prefill + " tokens after " + context;
                 step = i -> ForwardBatch.contiguous(chunk, context, false);
