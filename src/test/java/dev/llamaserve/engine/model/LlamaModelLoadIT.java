@@ -111,6 +111,10 @@ class LlamaModelLoadIT {
         assertThatThrownBy(() -> model.forward(new ForwardBatch(new int[] {1}, new int[] {0}, new int[] {0},
                 new int[] {0}, new int[] {1}, new int[][] {{0}}, new int[] {1})))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("logitRows");
+        // two new tokens of one sequence at positions 0 and 2: attention reads pages up to the first one's + rows
+        assertThatThrownBy(() -> model.forward(new ForwardBatch(new int[] {1, 2}, new int[] {0, 2}, new int[] {0, 2},
+                new int[] {0}, new int[] {2}, new int[][] {{0, 1, 2}}, new int[] {1})))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("consecutive");
         // a cached position whose slot lies outside the pool
         assertThatThrownBy(() -> model.forward(new ForwardBatch(new int[] {1}, new int[] {1}, new int[] {1},
                 new int[] {0}, new int[] {1}, new int[][] {{128, 1}}, new int[] {0})))
