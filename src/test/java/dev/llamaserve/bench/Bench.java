@@ -146,7 +146,9 @@ public final class Bench {
                 r.put("aggregate_16_over_1", agg.get("16") / one);
                 r.put("java_overhead_pct", span[0].outsidePct());
                 r.put("java_overhead_steps", span[0].steps());
-                r.put("engine_steps_16", steps(span[0], runs.otherJavaCpuPct()));
+                Map<String, Object> steps16 = steps(span[0], runs.otherJavaCpuPct());
+                steps16.put("minor_faults_per_step", runs.faultsPerStep());
+                r.put("engine_steps_16", steps16);
             }
             if (a.runs("ttft")) {
                 Map<String, Double> ttft = runs.ttft(TTFT);

@@ -44,6 +44,13 @@ final class EngineRuns {
         return otherJavaCpuPct;
     }
 
+    /** Minor page faults per forward pass over the whole {@code overheadAt}-stream run of the last {@link #aggregate}. */
+    private double faultsPerStep;
+
+    double faultsPerStep() {
+        return faultsPerStep;
+    }
+
     /** Decode tok/s of one stream; {@code steps[0]}: its forward passes from its first token to its last. */
     double singleStream(TimedLm.Span[] steps) {
         List<Collector> cs = run(1, SHORT_PROMPT, decodeTokens, 3);
@@ -59,12 +66,17 @@ final class EngineRuns {
         Map<String, Double> out = new LinkedHashMap<>();
         for (int s : streams) {
             JavaCpu cpu = JavaCpu.start();
+            long faults = Machine.minorFaults();
+            long t0 = System.nanoTime();
             List<Collector> cs = run(s, SHORT_PROMPT, decodeTokens, 100 + s);
+            faults = Machine.minorFaults() - faults;
+            int steps = timed.span(t0, System.nanoTime()).steps();
             List<long[]> arrivals = cs.stream().map(c -> c.tokenNanos.stream().mapToLong(Long::longValue).toArray())
                     .toList();
             out.put(Integer.toString(s), DecodeWindow.rate(arrivals));
             if (s == overheadAt) {
                 otherJavaCpuPct = cpu.pctOfMachine();
+                faultsPerStep = steps == 0 ? 0 : (double) faults / steps;
                 long[] w = DecodeWindow.bounds(arrivals);
                 overhead[0] = timed.span(w[0], w[1]);
             }

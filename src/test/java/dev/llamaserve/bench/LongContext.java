@@ -44,9 +44,11 @@ final class LongContext {
             System.gc();
             long rssBefore = Machine.rssBytes();
             boolean reset = Machine.resetPeakRss();
+            long faults = Machine.minorFaults();
             long t0 = System.nanoTime();
             Collector c1 = Collector.subscribe(e.submit(new GenerationRequest("long", EngineRuns.prompt(tokens, 9), p)));
             c1.await(EngineRuns.WAIT);
+            faults = Machine.minorFaults() - faults;
             double s = (c1.firstTokenNanos - t0) / 1e9;
             r.put("shape", "tiny");
             r.put("prompt_tokens", tokens);
@@ -57,6 +59,7 @@ final class LongContext {
             r.put("peak_is_this_run_only", reset);
             r.put("peak_over_before_bytes", Machine.peakRssBytes() - rssBefore);
             r.put("kv_cache_bytes", kvBytes);
+            r.put("minor_faults", faults);
             r.put("weight_bytes", weightBytes[0]);
         }
         return r;

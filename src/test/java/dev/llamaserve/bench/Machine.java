@@ -55,6 +55,11 @@ final class Machine {
         return ProcessMemory.rssBytes();
     }
 
+    /** Minor page faults of this process so far (each first write to a page of fresh memory); -1 without /proc. */
+    static long minorFaults() {
+        return ProcessMemory.minorFaults();
+    }
+
     /** Resets VmHWM to the current RSS (Linux ≥ 4.0), so that a section's own peak can be read after it. */
     static boolean resetPeakRss() {
         return ProcessMemory.resetPeak();
