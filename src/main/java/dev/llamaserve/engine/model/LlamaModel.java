@@ -384,7 +384,6 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from(tensor(step, batch.slotMapping())));   // slot_mapping [T]
             args.add(IValue.listFrom(widen(batch.queryStart())));       // query_start [B]
             args.add(IValue.listFrom(widen(batch.queryLen())));         // query_len [B]
-            args.add(IValue.listFrom(firstPositions(batch)));           // query_pos [B]
             args.add(IValue.from((PtNDArray) step.create(pages.tables(), new Shape(b, pages.width()))));   // block_tables [B, P]
             args.add(IValue.listFrom(pages.contextLen()));                // context_len [B]
             args.add(IValue.from((PtNDArray) step.create(pages.decodeSeqs())));   // decode_seqs [Bd]
@@ -488,15 +487,6 @@ public final class LlamaModel implements CausalLm {
         return (PtNDArray) m.create(widen(values));                    // [n] int64
     }
 
-    /** The position of each sequence's first new token. */
-    private static long[] firstPositions(ForwardBatch batch) {
-        long[] out = new long[batch.numSequences()];
-        for (int b = 0; b < out.length; b++) {
-            out[b] = batch.positions()[batch.queryStart()[b]];
-        }
-        return out;
-    }
-
     private static long[] widen(int[] v) {
         long[] out = new long[v.length];
         for (int i = 0; i < v.length; i++) {
@@ -545,10 +535,10 @@ public final class LlamaModel implements CausalLm {
             }
             for (int r = qs; r < qs + ql; r++) {
                 int p = batch.positions()[r];
-                if (p != batch.positions()[qs] + (r - qs)) {
+                if (p != ctx.length - ql + (r - qs)) {
                     throw new IllegalArgumentException("sequence " + b + ": row " + r + " at position " + p
-                            + ", not " + (batch.positions()[qs] + r - qs) + ": a sequence's new tokens are consecutive"
-                            + " positions");
+                            + ", not " + (ctx.length - ql + r - qs) + ": a sequence's new tokens are the last "
+                            + ql + " consecutive positions of its context");
                 }
                 if (p < 0 || p >= ctx.length || ctx[p] != batch.slotMapping()[r]) {
                     throw new IllegalArgumentException("sequence " + b + ": row " + r + " at position " + p

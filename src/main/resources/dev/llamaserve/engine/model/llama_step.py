@@ -212,7 +212,7 @@ class LlamaForCausalLM(Module):
     return torch.cat([torch.neg(x2), x1], -1)                        # [T, heads, D]
   def step(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], kv: List[Tensor], kv_scales: List[Tensor], inv_freq: Tensor,
            token_ids: Tensor, positions: Tensor, slot_mapping: Tensor,
-           query_start: List[int], query_len: List[int], query_pos: List[int],
+           query_start: List[int], query_len: List[int],
            block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor, work: List[Tensor],
            decode_pages: int, page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool,
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
@@ -221,10 +221,10 @@ class LlamaForCausalLM(Module):
     #    embed_tokens when tied): a missing name fails with a KeyError naming it, never a wrong layer
     # kv: [k_cache_0, v_cache_0, k_cache_1, ...], each [slots, num_kv_heads, head_dim], slots = pages * page_size;
     # kv_scales: the same for the float8 scales, each [slots, num_kv_heads] f32 (empty unless kv_fp8)
-    # token_ids, positions, slot_mapping: [T] int64; logit_rows: [R] int64; query_pos: [B] the position of each
-    #   sequence's first new token (its new tokens are consecutive positions)
+    # token_ids, positions, slot_mapping: [T] int64; logit_rows: [R] int64
     # block_tables: [B, P] int64, sequence b's context position p is in slot block_tables[b, p // page_size] *
-    #   page_size + p % page_size (rows padded with any valid page); context_len: [B]
+    #   page_size + p % page_size (rows padded with any valid page); context_len: [B], sequence b's new tokens are
+    #   its last query_len[b] positions
     # decode_seqs: [Bd] int64 the sequences with one new token, attended together; decode_rows: [Bd] their rows;
     # decode_pages: the most pages one of them reads (0 when Bd = 0); work: new_workspace's tensors;
     # query_block: the most queries of one prefill chunk attended in one call
@@ -268,7 +268,7 @@ class LlamaForCausalLM(Module):
           # after it hold only keys it must not see), so a tile's scores hold the workspace's number of keys
           for q0 in range(0, ql, query_block):
             qn = min(query_block, ql - q0)
-            np = (query_pos[b] + q0 + qn - 1 + page_size) // page_size   # pages up to the block's last position
+            np = (context_len[b] - ql + q0 + qn + page_size - 1) // page_size   # pages up to the block's last position
             ob = self.attend(torch.unsqueeze(q[qs + q0:qs + q0 + qn], 0), k_cache, v_cache, k_scales, v_scales,
                              block_tables[b:b + 1], torch.unsqueeze(positions[qs + q0:qs + q0 + qn], 0), np, page_size,
                              chunk_pages, kv_fp8, work)              # [1, qn, NH, D]

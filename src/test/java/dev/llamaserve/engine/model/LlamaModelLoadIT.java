@@ -111,7 +111,8 @@ class LlamaModelLoadIT {
         assertThatThrownBy(() -> model.forward(new ForwardBatch(new int[] {1}, new int[] {0}, new int[] {0},
                 new int[] {0}, new int[] {1}, new int[][] {{0}}, new int[] {1})))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("logitRows");
-        // two new tokens of one sequence at positions 0 and 2: attention reads pages up to the first one's + rows
+        // two new tokens of one sequence at positions 0 and 2, not its context's last two (attention reads the pages
+        // up to each query block's last position, counted back from the context's end)
         assertThatThrownBy(() -> model.forward(new ForwardBatch(new int[] {1, 2}, new int[] {0, 2}, new int[] {0, 2},
                 new int[] {0}, new int[] {2}, new int[][] {{0, 1, 2}}, new int[] {1})))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("consecutive");
