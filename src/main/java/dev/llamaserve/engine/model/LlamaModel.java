@@ -388,7 +388,6 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.listFrom(pages.contextLen()));                // context_len [B]
             args.add(IValue.from((PtNDArray) step.create(pages.decodeSeqs())));   // decode_seqs [Bd]
             args.add(IValue.from((PtNDArray) step.create(pages.decodeRows())));   // decode_rows [Bd]
-            args.add(workArg);                                          // work: not closed with the step's arguments
             args.add(IValue.from((long) pages.decodePages()));            // decode_pages
             args.add(IValue.from((long) pageSize));                     // page_size
             args.add(IValue.from((long) Math.max(1, ATTENTION_CHUNK_TOKENS / pageSize)));   // chunk_pages
@@ -401,13 +400,14 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from((long) config.headDim()));
             args.add(IValue.from(config.rmsNormEps()));
             args.add(IValue.from(linearMode));
-            IValue[] all = new IValue[4 + args.size()];
+            IValue[] all = new IValue[5 + args.size()];
             all[0] = stepWeightsArg;
             all[1] = kvArg;
             all[2] = kvScalesArg;
             all[3] = invFreqArg;
+            all[4] = workArg;
             for (int i = 0; i < args.size(); i++) {
-                all[4 + i] = args.get(i);
+                all[5 + i] = args.get(i);
             }
             if (!GRAPH_OPTIMIZER) {
                 JniUtils.setGraphExecutorOptimize(false);
@@ -418,9 +418,7 @@ public final class LlamaModel implements CausalLm {
             }
         } finally {
             for (IValue v : args) {
-                if (v != workArg) {
-                    v.close();
-                }
+                v.close();
             }
         }
     }

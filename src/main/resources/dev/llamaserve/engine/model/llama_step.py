@@ -211,9 +211,9 @@ class LlamaForCausalLM(Module):
     x2 = x[:, :, half:]                                              # [T, heads, D/2]
     return torch.cat([torch.neg(x2), x1], -1)                        # [T, heads, D]
   def step(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], kv: List[Tensor], kv_scales: List[Tensor], inv_freq: Tensor,
-           token_ids: Tensor, positions: Tensor, slot_mapping: Tensor,
+           work: List[Tensor], token_ids: Tensor, positions: Tensor, slot_mapping: Tensor,
            query_start: List[int], query_len: List[int],
-           block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor, work: List[Tensor],
+           block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor,
            decode_pages: int, page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool,
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
            eps: float, mode: int) -> Tensor:
@@ -226,9 +226,9 @@ class LlamaForCausalLM(Module):
     #   page_size + p % page_size (rows padded with any valid page); context_len: [B], sequence b's new tokens are
     #   its last query_len[b] positions
     # decode_seqs: [Bd] int64 the sequences with one new token, attended together; decode_rows: [Bd] their rows;
-    # decode_pages: the most pages one of them reads (0 when Bd = 0); work: new_workspace's tensors;
+    # decode_pages: the most pages one of them reads (0 when Bd = 0);
     # query_block: the most queries of one prefill chunk attended in one call
-    # inv_freq: [head_dim / 2] float64
+    # inv_freq: [head_dim / 2] float64; work: new_workspace's tensors (attention's scratch, made at load)
     T = token_ids.size(0)
     embed_tokens = w["model.embed_tokens.weight"]                           # [V, H]
     x = torch.embedding(embed_tokens, token_ids)                     # [T, H]
