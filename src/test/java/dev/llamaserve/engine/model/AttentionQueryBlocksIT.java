@@ -23,8 +23,9 @@ class AttentionQueryBlocksIT {
             for (int block : new int[] {512, 64, 7}) {
                 float[][] got = run(m, ids, block);
                 for (int c = 0; c < whole.length; c++) {
-                    assertThat(maxDiff(got[c], whole[c])).as("chunk %d, blocks of %d queries: max |Δlogit|", c, block)
-                            .isLessThanOrEqualTo(1e-5);
+                    assertThat(got[c]).hasSameSizeAs(whole[c]);
+                    assertThat(PagedAttentionTest.maxDiff(got[c], whole[c]))
+                            .as("chunk %d, blocks of %d queries: max |Δlogit|", c, block).isLessThanOrEqualTo(1e-5);
                 }
             }
         }
@@ -37,14 +38,5 @@ class AttentionQueryBlocksIT {
         m.forward(ForwardBatch.contiguous(Arrays.copyOf(ids, 400), 0, false));
         float[] after = m.forward(ForwardBatch.contiguous(Arrays.copyOfRange(ids, 400, 700), 400, true));
         return new float[][] {first, after};
-    }
-
-    private static double maxDiff(float[] a, float[] b) {
-        assertThat(a).hasSameSizeAs(b);
-        double max = 0;
-        for (int i = 0; i < a.length; i++) {
-            max = Math.max(max, Math.abs(a[i] - b[i]));
-        }
-        return max;
     }
 }

@@ -175,7 +175,8 @@ class PagedAttentionTest {
         return out.stream().mapToLong(Long::longValue).toArray();
     }
 
-    private static double maxDiff(float[] a, float[] b) {
+    /** Largest |a[i] - b[i]|; infinite where a difference is NaN. */
+    static double maxDiff(float[] a, float[] b) {
         double m = 0;
         for (int i = 0; i < a.length; i++) {
             double d = Math.abs(a[i] - b[i]);
