@@ -11,6 +11,7 @@ import dev.llamaserve.engine.model.LlamaModel;
 import dev.llamaserve.engine.model.LoadListener;
 import dev.llamaserve.engine.model.ModelConfig;
 import dev.llamaserve.engine.model.ModelOptions;
+import dev.llamaserve.engine.model.ProcessMemory;
 import dev.llamaserve.engine.model.Quantization;
 import dev.llamaserve.engine.model.TorchThreads;
 import java.nio.file.Path;
@@ -87,7 +88,7 @@ public final class Bench {
         if (a.runs("decode") || a.runs("ttft") || a.runs("prefix") || a.runs("soak-engine")) {
             engineSections(a, dir, r);
         }
-        r.put("peak_rss_bytes", Machine.peakRssBytes());
+        r.put("peak_rss_bytes", ProcessMemory.peakRssBytes());
         if (a.runs("http")) {
             try (HttpRuns http = new HttpRuns(dir, serviceProperties(a), a.decodeTokens())) {
                 TimedLm.Span[] span = new TimedLm.Span[1];
@@ -204,7 +205,7 @@ public final class Bench {
     /** RSS, heap after a GC, the JVM's pools and direct memory, and the native rest, after {@code requests}. */
     private static Map<String, Object> memoryPoint(int requests, long t0) {
         long heapAfterGc = Machine.heapAfterGcBytes();   // first: the GC may release committed heap
-        long rss = Machine.rssBytes();
+        long rss = ProcessMemory.rssBytes();
         long heapCommitted = Machine.heapCommittedBytes();
         long nonHeapCommitted = Machine.nonHeapCommittedBytes();
         Map<String, Object> p = new LinkedHashMap<>();

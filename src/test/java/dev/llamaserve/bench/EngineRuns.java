@@ -4,6 +4,7 @@ import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.OutputConstraint;
 import dev.llamaserve.engine.SamplingParams;
 import dev.llamaserve.engine.core.LlmEngine;
+import dev.llamaserve.engine.model.ProcessMemory;
 import dev.llamaserve.engine.testing.Collector;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -66,10 +67,10 @@ final class EngineRuns {
         Map<String, Double> out = new LinkedHashMap<>();
         for (int s : streams) {
             JavaCpu cpu = JavaCpu.start();
-            long faults = Machine.minorFaults();
+            long faults = ProcessMemory.minorFaults();
             long t0 = System.nanoTime();
             List<Collector> cs = run(s, SHORT_PROMPT, decodeTokens, 100 + s);
-            faults = Machine.minorFaults() - faults;
+            faults = ProcessMemory.minorFaults() - faults;
             int steps = timed.span(t0, System.nanoTime()).steps();
             List<long[]> arrivals = cs.stream().map(c -> c.tokenNanos.stream().mapToLong(Long::longValue).toArray())
                     .toList();

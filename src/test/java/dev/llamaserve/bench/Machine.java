@@ -1,7 +1,6 @@
 package dev.llamaserve.bench;
 
 import dev.llamaserve.engine.model.CpuFeatures;
-import dev.llamaserve.engine.model.ProcessMemory;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -10,7 +9,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** What the bench ran on (from {@code /proc/cpuinfo}) and this process's memory (from {@code /proc/self/status}). */
+/**
+ * What the bench ran on (from {@code /proc/cpuinfo}) and the JVM's heap; the process's RSS and page faults come from
+ * {@link dev.llamaserve.engine.model.ProcessMemory}.
+ */
 final class Machine {
 
     /** The {@code /proc/cpuinfo} flags that decide which CPU kernels libtorch/oneDNN can use. */
@@ -43,26 +45,6 @@ final class Machine {
         m.put("java", System.getProperty("java.version"));
         m.put("torch_threads", System.getProperty("ai.djl.pytorch.num_threads", "libtorch default"));
         return m;
-    }
-
-    /** Peak resident set size of this process (VmHWM), bytes; -1 where /proc is missing. */
-    static long peakRssBytes() {
-        return ProcessMemory.peakRssBytes();
-    }
-
-    /** Current resident set size (VmRSS), bytes. */
-    static long rssBytes() {
-        return ProcessMemory.rssBytes();
-    }
-
-    /** Minor page faults of this process so far (each first write to a page of fresh memory); -1 without /proc. */
-    static long minorFaults() {
-        return ProcessMemory.minorFaults();
-    }
-
-    /** Resets VmHWM to the current RSS (Linux ≥ 4.0), so that a section's own peak can be read after it. */
-    static boolean resetPeakRss() {
-        return ProcessMemory.resetPeak();
     }
 
     /** Heap in use after a full GC, bytes. */
