@@ -48,8 +48,8 @@ class LongContextPrefillIT {
         }
     }
 
-    /** Prefills {@code ids} from position 0 in chunks; returns the last token's logits. */
-    private static float[] prefill(LlamaModel m, int[] ids) {
+    /** Prefills {@code ids} from position 0 in chunks of 512; returns the last token's logits. */
+    static float[] prefill(LlamaModel m, int[] ids) {
         float[] logits = null;
         for (int start = 0; start < ids.length; start += CHUNK) {
             int n = Math.min(CHUNK, ids.length - start);

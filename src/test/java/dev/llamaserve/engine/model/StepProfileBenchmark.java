@@ -60,9 +60,7 @@ class StepProfileBenchmark {
             if (prefill > 0) {
                 int[] ctx = new SplittableRandom(8).ints(context, 0, 128000).toArray();
                 long t0 = System.nanoTime();
-                for (int c = 0; c < context; c += 512) {
-                    m.forward(ForwardBatch.contiguous(Arrays.copyOfRange(ctx, c, Math.min(context, c + 512)), c, false));
-                }
+                LongContextPrefillIT.prefill(m, ctx);
                 System.out.printf("bench the %d tokens of context in chunks of 512: %.1f ms%n", context,
                         (System.nanoTime() - t0) / 1e6);
                 int[] chunk = new SplittableRandom(9).ints(prefill, 0, 128000).toArray();
