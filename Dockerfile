@@ -21,6 +21,8 @@ WORKDIR /build
 COPY mvnw pom.xml ./
 COPY .mvn/ .mvn/
 RUN chmod +x mvnw && ./mvnw -B -q dependency:go-offline
+# gcc builds llama-serve's native CPU kernels (src/main/native, README "Native kernels") into the jar.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 COPY src/main/ src/main/
 RUN ./mvnw -B -q -Dmaven.test.skip=true package \
  && java -Djarmode=tools -jar target/llama-serve-*.jar extract --layers --launcher --destination /build/extracted

@@ -98,7 +98,7 @@ class UnknownPropertyIT {
 
     @Test
     void unrelatedLlmVariablesAreIgnoredButATypoInAKnownGroupIsNot() {
-        Map<String, Object> fine = Map.of("LLM_REQUIRE_REDIS", "1", "LLM_REQUIRE_BROWSER", "1",
+        Map<String, Object> fine = Map.of("LLM_REQUIRE_REDIS", "1", "LLM_REQUIRE_BROWSER", "1", "LLM_REQUIRE_NATIVE", "1",
                 "LLM_MODEL_PATH", "/models/x", "LLM_MODEL_ALIASES_0", "a", "LLM_ENGINE_MAX_NUM_SEQS", "8",
                 "LLM_CACHE_DIR", "/tmp/c");
         assertThatCode(() -> UnknownPropertyCheck.check(environment(fine), KNOWN)).doesNotThrowAnyException();

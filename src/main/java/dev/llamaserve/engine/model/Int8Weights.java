@@ -20,12 +20,13 @@ final class Int8Weights {
     }
 
     /**
-     * Quantizes a weight to int8 inside libtorch ({@code to_int8}): returns {@code q} [out, in] int8 and puts its
-     * scales [out] (compute dtype) into {@code scales} under {@code stepName + "_scale"}.
+     * Quantizes a weight to int8 inside libtorch ({@code to_int8}): returns {@code q} [out, in] int8 (in the native
+     * kernels' blocked layout when {@code blocked}) and puts its scales [out] (compute dtype) into {@code scales}
+     * under {@code stepName + "_scale"}.
      */
     static PtNDArray quantize(PtSymbolBlock module, PtNDManager manager, PtNDManager cpu, TensorInfo t,
                                     String stepName, Map<String, PtNDArray> scales, ComputeDType dtype,
-                                    DevicePlanner.DeviceInfo device) {
+                                    DevicePlanner.DeviceInfo device, boolean blocked) {
         if (t.shape().length != 2) {
             throw new IllegalStateException(t.name() + ": int8 quantization needs an [out, in] weight, shape "
                     + java.util.Arrays.toString(t.shape()));
@@ -39,7 +40,14 @@ final class Int8Weights {
                      IValue.from(device.torchDevice()))) {
             PtNDArray[] qs = r.toTensorArray(manager);    // [q [out, in] int8, scale [out]]
             scales.put(stepName + Quantization.SCALE_SUFFIX, qs[1]);
-            return qs[0];
+            if (!blocked) {
+                return qs[0];
+            }
+            try (PtNDArray q = qs[0];
+                 IValue qArg = IValue.from(q);
+                 IValue b = IValueUtils.runMethod(module, "native_block_int8", qArg)) {
+                return b.toTensor(manager);               // [out, in] int8, blocked
+            }
         }
     }
 

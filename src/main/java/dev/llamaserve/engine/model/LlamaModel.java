@@ -65,6 +65,20 @@ public final class LlamaModel implements CausalLm {
      */
     static final int CPU_INT8_PACK_MAX_ROWS = Integer.getInteger("llamaserve.cpuInt8PackMaxRows", 64);
 
+    /**
+     * On the CPU in bfloat16 with int8 weights, where llama-serve's native kernels are loaded ({@link NativeKernels}),
+     * steps of at most this many rows multiply through {@code llamaserve::linear_int8} on the blocked int8 weights;
+     * larger ones (prefill) widen each weight into {@link #INT8_WIDEN_SCRATCH} ({@code llamaserve::widen_int8}) for
+     * oneDNN's bf16 GEMM: measured with {@code Int8KernelBenchmark} (README "Native kernels").
+     */
+    static final int CPU_NATIVE_INT8_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeInt8MaxRows", 64);
+    /**
+     * The step's bf16 scratch for widening one blocked int8 weight (mode 7), among the weights under this name (not
+     * a checkpoint name): as large as the largest quantized layer weight, made at load and reused, since a fresh
+     * tensor of that size per call cost more in page faults than the widening.
+     */
+    static final String INT8_WIDEN_SCRATCH = "int8_widen_scratch";
+
     static final boolean GRAPH_OPTIMIZER = Boolean.getBoolean("llamaserve.graphOptimizer");
     /**
      * Keys attention reads per chunk (rounded down to whole pages): its extra memory is O(new tokens × heads ×
@@ -86,6 +100,8 @@ public final class LlamaModel implements CausalLm {
     private final int pageSize;
     private final Quantization quantization;
     private final boolean int8Pack;           // int8 weights through _weight_int8pack_mm for few rows
+    private final NativeKernels.Isa nativeIsa;   // llama-serve's kernels (CPU, bf16), NONE where not used
+    private final boolean nativeInt8;            // int8 weights blocked for llamaserve::linear_int8
     private final int kvSlots;
     private final int maxChunkTokens;
     private final PtNDManager manager;
@@ -108,7 +124,7 @@ public final class LlamaModel implements CausalLm {
                        int pageSize, Quantization quantization, int kvSlots, int maxChunkTokens, PtNDManager manager,
                        PtSymbolBlock module, Map<String, PtNDArray> weights, List<PtNDArray> kvCaches,
                        List<PtNDArray> kvScales,
-                       PtNDArray invFreq, IValue workArg) {
+                       PtNDArray invFreq, IValue workArg, NativeKernels.Isa nativeIsa, boolean nativeInt8) {
         this.config = config;
         this.device = device;
         this.dtype = dtype;
@@ -131,6 +147,8 @@ public final class LlamaModel implements CausalLm {
         this.invFreq = invFreq;
         this.invFreqArg = IValue.from(invFreq);
         this.workArg = workArg;
+        this.nativeIsa = nativeIsa;
+        this.nativeInt8 = nativeInt8;
     }
 
     /** The compute dtype {@code auto} means on a device: bfloat16 on CUDA, {@link #CPU_AUTO_DTYPE} on the CPU. */
@@ -178,7 +196,11 @@ public final class LlamaModel implements CausalLm {
         PtNDManager manager = (PtNDManager) NDManager.newBaseManager(device.djlDevice(), "PyTorch");
         List<PtNDArray> caches = new ArrayList<>();
         try {
-            PtSymbolBlock module = TorchScriptArchive.load(manager, SCRIPT, SCRIPT_CLASS);
+            PtSymbolBlock module = script(manager);
+            NativeKernels.Isa nativeIsa = device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16
+                    && NativeKernels.useInLoads() ? NativeKernels.isa(module, NativeKernels.BEST) : NativeKernels.Isa.NONE;
+            boolean nativeInt8 = nativeIsa != NativeKernels.Isa.NONE && quantization != Quantization.NONE
+                    && NativeKernels.blocksInt8(c, quantization);
             if (kvDtype.fp8()) {
                 probeFloat8(module, manager, device);
             }
@@ -206,12 +228,14 @@ public final class LlamaModel implements CausalLm {
                 for (int i = 0; i < io.size(); i++) {
                     TensorInfo t = io.get(i);
                     if (quantization.quantizes(t.name())) {
-                        loaded.put(t.name(), Int8Weights.quantize(module, manager, cpu, t, t.name(), scales, dtype, device));
+                        loaded.put(t.name(), Int8Weights.quantize(module, manager, cpu, t, t.name(), scales, dtype, device,
+                                nativeInt8));
                     } else {
                         loaded.put(t.name(), toCompute(module, manager, cpu, t, dtype, device));
                     }
                     if (c.tieWordEmbeddings() && t.name().equals(EMBED_TOKENS) && quantization.quantizes(LM_HEAD)) {
-                        scales.put(LM_HEAD, Int8Weights.quantize(module, manager, cpu, t, LM_HEAD, scales, dtype, device));
+                        scales.put(LM_HEAD, Int8Weights.quantize(module, manager, cpu, t, LM_HEAD, scales, dtype, device,
+                                nativeInt8));
                     }
                     bytesDone += t.byteLength();
                     if (leftInShard.merge(t.file(), -1, Integer::sum) == 0) {
@@ -226,6 +250,13 @@ public final class LlamaModel implements CausalLm {
                 PackedWeights.pack(module, manager, c, weights);   // + <name>_packed of every linear
             }
             weights.putAll(scales);   // with tied embeddings and an int8 lm_head, its own int8 copy replaces embed_tokens
+            long scratchElements = nativeInt8 ? NativeKernels.widenScratchElements(c) : 0;
+            if (nativeInt8) {
+                try (IValue r = IValueUtils.runMethod(module, "new_scratch", IValue.from(scratchElements),
+                        IValue.from((long) dtype.torchCode()), IValue.from(device.torchDevice()))) {
+                    weights.put(INT8_WIDEN_SCRATCH, r.toTensor(manager));   // [S] bf16
+                }
+            }
             int slots = options.kvCacheTokens();
             int pageSize = options.kvBlockSize();
             long allocated = ((long) slots + pageSize - 1) / pageSize * pageSize;   // whole pages
@@ -252,7 +283,15 @@ public final class LlamaModel implements CausalLm {
                     ATTENTION_QUERY_BLOCK, allocated, ATTENTION_CHUNK_TOKENS);
             IValue work = workspace.create(module, c.numKeyValueHeads(), c.headDim(), kvDtype, device.torchDevice());
             LlamaModel m = new LlamaModel(c, device, dtype, kvDtype, pageSize, quantization, slots,
-                    options.maxChunkTokens(), manager, module, weights, caches, kvScales, invFreq, work);
+                    options.maxChunkTokens(), manager, module, weights, caches, kvScales, invFreq, work, nativeIsa,
+                    nativeInt8);
+            if (device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16) {
+                log.info("Native kernels: {}", nativeIsa == NativeKernels.Isa.NONE
+                        ? "not used, libtorch's kernels instead (" + NativeKernels.status() + ")"
+                        : nativeIsa + (nativeInt8 ? ", int8 weights blocked for them (steps of at most "
+                                + CPU_NATIVE_INT8_MAX_ROWS + " rows)" : "")
+                                + (CPU_BF16_ONEDNN_SINGLE_ROW ? "" : ", one-row bf16 linears"));
+            }
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             log.info("Loaded {} tensors ({} MiB as {}{}), a KV pool of {} slots ({} MiB as {}, pages of {}{}) and an"
                             + " attention workspace of {} MiB on {} in {} ms", io.size(), weightBytes >> 20,
@@ -260,7 +299,9 @@ public final class LlamaModel implements CausalLm {
                     (quantization == Quantization.NONE ? "" : " with " + quantization.optionName() + " linears")
                             + (options.packedWeights() ? " and a oneDNN-packed copy of the linears" : ""),
                     slots, kvBytes >> 20, kvDtype.optionName(), pageSize,
-                    options.kvCachePreTouch() ? ", pre-touched" : "", workspace.bytes(c, kvDtype) >> 20,
+                    options.kvCachePreTouch() ? ", pre-touched" : "",
+                    (workspace.bytes(c, kvDtype) >> 20) + (scratchElements > 0
+                            ? " MiB and an int8 widening scratch of " + (scratchElements * dtype.bytes() >> 20) : ""),
                     device.torchDevice(), took.toMillis());
             l.loaded(new LoadListener.Summary(device, dtype, weightBytes, kvBytes, slots, took));
             return m;
@@ -426,11 +467,16 @@ public final class LlamaModel implements CausalLm {
     /**
      * How {@code llama_step.py}'s {@code linear} multiplies this step: 0 as is, 1 widened to float32, 2 one row
      * padded to two, 3 int8 weights through {@code _weight_int8pack_mm} (float weights as 2), 4 one bf16 row through
-     * oneDNN's linear, 5 int8 weights as 3 and float weights (a bf16 {@code lm_head} beside int8 layers) as 4.
+     * oneDNN's linear, 5 int8 weights as 3 and float weights (a bf16 {@code lm_head} beside int8 layers) as 4,
+     * 6 llama-serve's native kernels ({@link NativeKernels}: blocked int8 weights, and one bf16 row), 7 blocked int8
+     * weights widened for the GEMM (float weights as 6).
      */
     private long linearMode(int rows) {
         if (device.kind() != DevicePlanner.Kind.CPU) {
             return 0;
+        }
+        if (nativeInt8) {
+            return rows <= CPU_NATIVE_INT8_MAX_ROWS ? 6 : 7;
         }
         if (int8Pack && rows <= CPU_INT8_PACK_MAX_ROWS) {
             return bf16SingleRowMode == 4 ? 5 : 3;
@@ -438,10 +484,44 @@ public final class LlamaModel implements CausalLm {
         if (dtype == ComputeDType.FLOAT16 && rows >= CPU_FP16_UPCAST_ROWS) {
             return 1;
         }
+        if (dtype == ComputeDType.BFLOAT16 && rows == 1 && nativeIsa != NativeKernels.Isa.NONE
+                && !CPU_BF16_ONEDNN_SINGLE_ROW) {
+            return 6;   // one bf16 row where oneDNN has no bf16 kernel (AVX2): llamaserve::linear_bf16
+        }
         if (dtype == ComputeDType.BFLOAT16 && bf16SingleRowMode != 0) {
             return bf16SingleRowMode;
         }
         return 0;
+    }
+
+    /** The instruction set of the native kernels this model uses ({@link NativeKernels.Isa#NONE}: libtorch's). */
+    NativeKernels.Isa nativeKernels() {
+        return nativeIsa;
+    }
+
+    /** Whether this model's int8 weights are blocked for the native int8 kernel. */
+    boolean nativeInt8() {
+        return nativeInt8;
+    }
+
+    /**
+     * Tests: run the native kernels with instruction set {@code isa}, one this CPU has (the blocked int8 layout is
+     * the same for both); a model loaded without them cannot switch to them.
+     */
+    void nativeKernelsIsa(NativeKernels.Isa isa) {
+        if (nativeIsa == NativeKernels.Isa.NONE || isa == NativeKernels.Isa.NONE) {
+            throw new IllegalStateException("this model was loaded " + (nativeIsa == NativeKernels.Isa.NONE
+                    ? "without native kernels" : "with native kernels: load one without them instead"));
+        }
+        NativeKernels.Isa got = NativeKernels.isa(module, isa.ordinal());
+        if (got != isa) {
+            throw new IllegalStateException(isa + " is not available on this CPU (kernels use " + got + ")");
+        }
+    }
+
+    /** The step script with the native kernels' methods (or their libtorch stand-ins): see {@link NativeKernels}. */
+    static PtSymbolBlock script(PtNDManager manager) {
+        return TorchScriptArchive.load(manager, SCRIPT_CLASS, List.of(SCRIPT, NativeKernels.scriptResource()));
     }
 
     /** The bf16 one-row mode for this model: 4 oneDNN, 2 padded, 0 as is. */

@@ -25,19 +25,19 @@ final class TorchScriptArchive {
     }
 
     static PtSymbolBlock load(PtNDManager manager, String resource, String className) {
-        String source;
-        try (InputStream in = TorchScriptArchive.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IllegalStateException("TorchScript resource " + resource + " missing from the class path");
-            }
-            source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read " + resource, e);
+        return load(manager, className, java.util.List.of(resource));
+    }
+
+    /** The class's source is the resources one after another (the later ones add methods, indented as class body). */
+    static PtSymbolBlock load(PtNDManager manager, String className, java.util.List<String> resources) {
+        StringBuilder source = new StringBuilder();
+        for (String resource : resources) {
+            source.append(read(resource));
         }
         Path zip = null;
         try {
             zip = Files.createTempFile("llama-serve-", ".pt");
-            write(zip, "llama", className, source);
+            write(zip, "llama", className, source.toString());
             return JniUtils.loadModule(manager, zip, true, new String[0], new String[0], false);
         } catch (IOException e) {
             throw new IllegalStateException("cannot write the TorchScript archive: " + e.getMessage(), e);
@@ -49,6 +49,17 @@ final class TorchScriptArchive {
                     // a temp file left behind is harmless
                 }
             }
+        }
+    }
+
+    private static String read(String resource) {
+        try (InputStream in = TorchScriptArchive.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("TorchScript resource " + resource + " missing from the class path");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + resource, e);
         }
     }
 

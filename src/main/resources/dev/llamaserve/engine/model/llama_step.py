@@ -66,6 +66,9 @@ class LlamaForCausalLM(Module):
     return [torch.zeros([n], dtype=6, device=dev), torch.zeros([n], dtype=6, device=dev),
             torch.zeros([n], dtype=cache_dtype, device=dev), g8, torch.zeros([score_elements], dtype=6, device=dev),
             torch.zeros([out_elements], dtype=6, device=dev), torch.zeros([out_elements], dtype=6, device=dev)]
+  def new_scratch(self: __torch__.LlamaForCausalLM, elements: int, dtype: int, device: str) -> Tensor:
+    # -> [elements] in dtype, uninitialised: scratch a step reuses (int8 widening, LlamaModel.INT8_WIDEN_SCRATCH)
+    return torch.empty([elements], dtype=dtype, device=torch.device(device))
   def take(self: __torch__.LlamaForCausalLM, work: Tensor, shape: List[int]) -> Tensor:
     # the first prod(shape) elements of a flat workspace, viewed as shape (no allocation); a new tensor where the
     # workspace is too small
@@ -183,13 +186,25 @@ class LlamaForCausalLM(Module):
     # mode 4: one row goes to oneDNN's linear directly (bf16 on CPUs with AVX512-BF16/AMX; see LlamaModel), and
     #   several rows too when w has name + "_packed" (llm.model.packed-weights: the weight in oneDNN's blocked
     #   layout, which torch.linear would otherwise re-lay out on every call)
+    # modes 6, 7: llama-serve's native kernels (NativeKernels), where int8 weights are kept blocked: mode 6 int8
+    #   weights through native_int8 (up to 64 rows), mode 7 widened from the blocked layout into the model's
+    #   scratch w["int8_widen_scratch"] for oneDNN's GEMM (prefill; a weight larger than the scratch, an int8
+    #   lm_head, takes native_int8); float weights in both: one row through native_bf16, several as mode 4
     weight = w[name]
     if weight.dtype == 1:                                            # int8 [out, in]
       scale = w[name + "_scale"]                                     # [out]
+      if mode == 7:
+        scratch = w["int8_widen_scratch"]                            # [S] bf16
+        if weight.numel() <= scratch.numel():
+          return torch.linear(x, self.native_widen_int8(weight, scratch)) * scale   # [T, in] x [out, in] -> [T, out] * [out]
+      if mode == 6 or mode == 7:
+        return self.native_int8(x, weight, scale)                    # [T, out]
       if mode == 3 or mode == 5:
         return torch._weight_int8pack_mm(x, weight, scale)           # [T, out]
       return torch.linear(x, torch.to(weight, x.dtype)) * scale      # [T, in] x [in, out] -> [T, out] * [out]
-    if mode == 5:
+    if (mode == 6 or mode == 7) and x.size(0) == 1:
+      return self.native_bf16(x, weight)                             # [1, out]
+    if mode == 5 or mode == 6 or mode == 7:
       mode = 4
     if mode == 1:
       return torch.to(torch.linear(x.float(), weight.float()), x.dtype)   # [T, out]

@@ -32,7 +32,7 @@ final class AttentionKernels implements AutoCloseable {
 
     AttentionKernels() {
         manager = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch");
-        step = TorchScriptArchive.load(manager, LlamaModel.SCRIPT, LlamaModel.SCRIPT_CLASS);
+        step = LlamaModel.script(manager);
         gathered = TorchScriptArchive.load(manager, "/dev/llamaserve/engine/model/gathered_attention.py",
                 "GatheredAttention");
     }

@@ -19,7 +19,10 @@ import org.junit.jupiter.api.Test;
  * {@code _weight_int8pack_mm} (int8 weights, bf16 activations: mode 3), int8 widened to bf16 per call with the
  * scale on the output (the step above {@code cpuInt8PackMaxRows}), and oneDNN's int8 GEMM with activations
  * quantized per call ({@code onednn::qlinear_pointwise}, uint8 with one scale for the whole input: W8A8, not used
- * by the step). The weights are quantized by the step script's own {@code to_int8}.
+ * by the step), and llama-serve's native kernels ({@link NativeKernels}): {@code linear_bf16} on the plain bf16
+ * weight, {@code linear_int8} on the blocked int8 weight (the step's mode 6) and the blocked weight widened by
+ * {@code widen_int8} into one reused scratch for oneDNN (mode 7). The weights are quantized by the step script's
+ * own {@code to_int8}. Skips where the native kernels are not loaded.
  *
  * <p>Each kernel runs over 16 different matrices in turn (512 MiB of bf16), so that no weight is still in the
  * cache when it is read again: a single 8192×2048 int8 weight (16 MiB) fits the 32 MiB L3 of the Zen 4 machine, and
@@ -34,16 +37,23 @@ import org.junit.jupiter.api.Test;
 class Int8KernelBenchmark {
 
     private static final int COPIES = 16;
-    private static final String[] NAMES = {"bf16 oneDNN", "int8 pack", "int8 widened", "int8 W8A8"};
-    private static final double[] BYTES = {2, 1, 1, 1};
+    private static final String[] NAMES = {"bf16 oneDNN", "int8 pack", "int8 widened", "int8 W8A8", "bf16 native",
+        "int8 native", "int8 native widened"};
+    private static final double[] BYTES = {2, 1, 1, 1, 2, 1, 1};
 
     @Test
     void kernels() {
         try (PtNDManager m = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
             // the optimizer would drop the products whose results the loops overwrite
             ai.djl.pytorch.jni.JniUtils.setGraphExecutorOptimize(false);
+            PtSymbolBlock step = LlamaModel.script(m);   // first: loads the native kernels int8_kernels.py names
+            org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.isa(step, -1) != NativeKernels.Isa.NONE,
+                    () -> "native kernels " + NativeKernels.status());
             PtSymbolBlock k = TorchScriptArchive.load(m, "/dev/llamaserve/engine/model/int8_kernels.py", "Int8Kernels");
-            PtSymbolBlock step = TorchScriptArchive.load(m, LlamaModel.SCRIPT, LlamaModel.SCRIPT_CLASS);
+            try (IValue t = IValueUtils.runMethod(k, "native_threads")) {
+                System.out.println("bench int8 kernels: native kernels on " + t.toLong() + " threads, "
+                        + NativeKernels.isa(step, -1));
+            }
             int[] ms = java.util.Arrays.stream(System.getProperty("bench.m", "1,16,64,512").split(","))
                     .mapToInt(Integer::parseInt).toArray();
             for (int[] sh : new int[][] {{8192, 2048}, {2048, 8192}}) {
@@ -51,9 +61,10 @@ class Int8KernelBenchmark {
                         IValue.from((long) sh[1]), IValue.from(15L));
                      IValue qs = quantize(k, step, m, ws);
                      IValue packed = IValueUtils.runMethod(k, "bf16_packed", ws, IValue.from(16L));
-                     IValue w8a8 = IValueUtils.runMethod(k, "onednn_w8a8", qs)) {
+                     IValue w8a8 = IValueUtils.runMethod(k, "onednn_w8a8", qs);
+                     IValue blocked = IValueUtils.runMethod(k, "native_blocked", qs)) {
                     for (int rows : ms) {
-                        measure(k, m, sh, rows, ws, rows == 1 ? ws : packed, qs, w8a8);
+                        measure(k, m, sh, rows, ws, rows == 1 ? ws : packed, qs, w8a8, blocked);
                     }
                 }
             }
@@ -75,9 +86,10 @@ class Int8KernelBenchmark {
     }
 
     private static void measure(PtSymbolBlock k, PtNDManager m, int[] sh, int rows, IValue ws, IValue bf16, IValue qs,
-                                IValue w8a8) {
-        String[] methods = {"bf16_onednn", "int8_pack", "int8_widen", "int8_w8a8"};
-        IValue[] weights = {bf16, qs, qs, w8a8};
+                                IValue w8a8, IValue blocked) {
+        String[] methods = {"bf16_onednn", "int8_pack", "int8_widen", "int8_w8a8", "native_bf16", "native_int8",
+            "native_widen"};
+        IValue[] weights = {bf16, qs, qs, w8a8, ws, blocked, blocked};
         double[] best = new double[methods.length];
         java.util.Arrays.fill(best, Double.MAX_VALUE);
         StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "bench int8 kernels %dx%d M=%d:", sh[0], sh[1], rows));

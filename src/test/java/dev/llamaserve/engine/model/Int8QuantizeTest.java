@@ -31,7 +31,7 @@ class Int8QuantizeTest {
     void roundTripStaysWithinHalfAStepPerChannel() {
         float[] w = weights();
         try (PtNDManager m = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
-            PtSymbolBlock module = TorchScriptArchive.load(m, LlamaModel.SCRIPT, LlamaModel.SCRIPT_CLASS);
+            PtSymbolBlock module = LlamaModel.script(m);
             ByteBuffer raw = ByteBuffer.allocateDirect(OUT * IN * 2).order(ByteOrder.LITTLE_ENDIAN);
             for (float v : w) {
                 raw.putShort(DType.toBf16(v));

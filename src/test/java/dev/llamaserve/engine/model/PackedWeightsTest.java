@@ -53,7 +53,7 @@ class PackedWeightsTest {
     @Test
     void severalRowsUseThePackedCopyAndOneRowThePlainWeight() {
         try (PtNDManager m = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
-            PtSymbolBlock s = TorchScriptArchive.load(m, LlamaModel.SCRIPT, LlamaModel.SCRIPT_CLASS);
+            PtSymbolBlock s = LlamaModel.script(m);
             NDArray w = m.randomNormal(new Shape(8, 64));         // [out, in]
             NDArray other = m.randomNormal(new Shape(8, 64));     // [out, in]: what the packed copy holds
             NDArray x3 = m.randomNormal(new Shape(3, 64));        // [3, in]

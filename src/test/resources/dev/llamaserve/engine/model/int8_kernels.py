@@ -39,6 +39,37 @@ class Int8Kernels(Module):
       for i in range(len(qs) // 2):
         y = torch._weight_int8pack_mm(x, qs[2 * i], qs[2 * i + 1])
     return y
+  def native_bf16(self: __torch__.Int8Kernels, x: Tensor, ws: List[Tensor], reps: int) -> Tensor:
+    # llama-serve's kernel (NativeKernels): x [M, K] bf16, ws [N, K] bf16 -> [M, N] (the step's mode 6)
+    y = x
+    for r in range(reps):
+      for w in ws:
+        y = ops.llamaserve.linear_bf16(x, w)
+    return y
+  def native_threads(self: __torch__.Int8Kernels) -> int:
+    return ops.llamaserve.threads()
+  def native_blocked(self: __torch__.Int8Kernels, qs: List[Tensor]) -> List[Tensor]:
+    # [q, scale, ...] -> [blocked q, scale, ...] as the model keeps them for native_int8
+    out = annotate(List[Tensor], [])
+    for i in range(len(qs) // 2):
+      out.append(ops.llamaserve.block_int8(qs[2 * i]))
+      out.append(qs[2 * i + 1])
+    return out
+  def native_widen(self: __torch__.Int8Kernels, x: Tensor, qs: List[Tensor], reps: int) -> Tensor:
+    # blocked int8 widened by llamaserve::widen_int8 into one reused scratch, scale on the output (the step's mode 7)
+    scratch = torch.empty([qs[0].size(0), qs[0].size(1)], dtype=15)  # [N, K] bf16
+    y = x
+    for r in range(reps):
+      for i in range(len(qs) // 2):
+        y = torch.linear(x, ops.llamaserve.widen_int8(qs[2 * i], scratch)) * qs[2 * i + 1]
+    return y
+  def native_int8(self: __torch__.Int8Kernels, x: Tensor, qs: List[Tensor], reps: int) -> Tensor:
+    # llama-serve's kernel (NativeKernels): blocked q [N, K] int8, scale [N] bf16 -> [M, N] (the step's mode 6)
+    y = x
+    for r in range(reps):
+      for i in range(len(qs) // 2):
+        y = ops.llamaserve.linear_int8(x, qs[2 * i], qs[2 * i + 1])
+    return y
   def int8_widen(self: __torch__.Int8Kernels, x: Tensor, qs: List[Tensor], reps: int) -> Tensor:
     # int8 widened to bf16 per call, scale on the output (the step above cpuInt8PackMaxRows)
     y = x

@@ -1,0 +1,147 @@
+package dev.llamaserve.engine.model;
+
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * llama-serve's own few-row linears ({@code src/main/native/llamaserve_ops.c}): a library built by Maven with gcc on
+ * Linux x86-64 and shipped on the class path, which registers {@code llamaserve::linear_bf16},
+ * {@code llamaserve::linear_int8} and {@code llamaserve::isa} with libtorch's dispatcher when it is loaded. It must
+ * be loaded after DJL has loaded libtorch (it binds to that libtorch's {@code libtorch_cpu.so}) and before the step
+ * script is compiled (the script names the ops). Where the library is absent (built without gcc, another OS),
+ * fails to load, or is switched off ({@code -Dllamaserve.nativeKernels=false}), the step script is compiled with
+ * stand-ins that call libtorch's kernels ({@code llama_native_absent.py}) and the model never selects them.
+ */
+public final class NativeKernels {
+
+    private static final Logger log = LoggerFactory.getLogger(NativeKernels.class);
+    static final String LIBRARY = "/dev/llamaserve/engine/model/native/libllamaserve_ops.so";
+    /** TorchScript methods {@code native_bf16}, {@code native_int8}, {@code native_isa} calling the ops. */
+    static final String SCRIPT = "/dev/llamaserve/engine/model/llama_native.py";
+    /** The same methods through libtorch's kernels, where the library is not loaded. */
+    static final String SCRIPT_ABSENT = "/dev/llamaserve/engine/model/llama_native_absent.py";
+    static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("llamaserve.nativeKernels", "true"));
+    /** {@link #isa}'s argument that selects the best instruction set this CPU has (each load does). */
+    static final long BEST = -2;
+
+    /** The instruction sets {@code llamaserve::isa} reports. */
+    public enum Isa {
+        NONE, AVX2, AVX512_BF16;
+
+        static Isa of(long code) {
+            return code >= 0 && code < values().length ? values()[(int) code] : NONE;
+        }
+    }
+
+    private static Boolean loaded;
+    private static volatile boolean useInLoads = true;
+    private static String why = "not loaded yet";
+
+    private NativeKernels() {
+    }
+
+    /**
+     * Loads the library once per process (later calls return the first answer). Call with libtorch loaded (a
+     * PyTorch {@code NDManager} exists).
+     */
+    static synchronized boolean load() {
+        if (loaded != null) {
+            return loaded;
+        }
+        loaded = false;
+        if (!ENABLED) {
+            why = "switched off (-Dllamaserve.nativeKernels=false)";
+            return false;
+        }
+        try (InputStream in = NativeKernels.class.getResourceAsStream(LIBRARY)) {
+            if (in == null) {
+                why = "not built (the build had no gcc, or is not Linux x86-64)";
+                return false;
+            }
+            Path file = Files.createTempFile("libllamaserve_ops-", ".so");
+            try {
+                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+                System.load(file.toAbsolutePath().toString());
+            } finally {
+                Files.deleteIfExists(file);   // a loaded library stays mapped
+            }
+            loaded = true;
+            why = "loaded";
+        } catch (IOException | UnsatisfiedLinkError | SecurityException e) {
+            why = "failed to load: " + e.getMessage();
+            log.warn("llama-serve's native kernels {}; libtorch's kernels are used", why);
+        }
+        return loaded;
+    }
+
+    /** Whether models loaded from now on use the kernels where they are loaded (tests compare with and without). */
+    static boolean useInLoads() {
+        return useInLoads;
+    }
+
+    /** Tests: models loaded after this call use the kernels ({@code true}, the default) or libtorch's only. */
+    static void useInLoads(boolean use) {
+        useInLoads = use;
+    }
+
+    /**
+     * Whether every weight {@code quantization} makes int8 fits the blocked layout of {@code linear_int8}: [out, in]
+     * with out a multiple of 4 and in a multiple of 32 (true of every Llama shape; with tied embeddings an int8
+     * lm_head has embed_tokens' shape).
+     */
+    static boolean blocksInt8(ModelConfig config, Quantization quantization) {
+        for (Map.Entry<String, long[]> e : config.tensorShapes().entrySet()) {
+            String name = e.getKey();
+            boolean lmHead = name.equals(LlamaModel.LM_HEAD)
+                    || (config.tieWordEmbeddings() && name.equals(LlamaModel.EMBED_TOKENS));
+            boolean quantized = lmHead ? quantization.quantizes(LlamaModel.LM_HEAD) : quantization.quantizes(name);
+            long[] shape = e.getValue();
+            if (quantized && (shape.length != 2 || shape[0] % 4 != 0 || shape[1] % 32 != 0)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Elements of the bf16 scratch that holds the largest quantized layer weight widened (prefill, mode 7). */
+    static long widenScratchElements(ModelConfig config) {
+        long most = 0;
+        for (Map.Entry<String, long[]> e : config.tensorShapes().entrySet()) {
+            long[] shape = e.getValue();
+            if (e.getKey().startsWith("model.layers.") && shape.length == 2) {
+                most = Math.max(most, shape[0] * shape[1]);
+            }
+        }
+        return most;
+    }
+
+    /** Why the library is or is not loaded, for the load log. */
+    static synchronized String status() {
+        return why;
+    }
+
+    /** The step script's class source: {@link #SCRIPT} where the library is loaded, else {@link #SCRIPT_ABSENT}. */
+    static String scriptResource() {
+        return load() ? SCRIPT : SCRIPT_ABSENT;
+    }
+
+    /**
+     * The instruction set the kernels run with in this process, one setting for all models ({@code force >= 0}:
+     * choose one the CPU has, for tests; {@link #BEST}: the best; {@code -1}: only ask). {@link Isa#NONE} where
+     * the library is not loaded.
+     */
+    static Isa isa(PtSymbolBlock module, long force) {
+        try (IValue r = IValueUtils.runMethod(module, "native_isa", IValue.from(force))) {
+            return Isa.of(r.toLong());
+        }
+    }
+}

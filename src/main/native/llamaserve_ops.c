@@ -1,0 +1,501 @@
+/*
+ * llama-serve's CPU kernels for the decode step, registered with libtorch's dispatcher through the stable C shim
+ * that libtorch_cpu.so 2.7.1 exports (torch/csrc/inductor/aoti_torch/c/shim.h): no libtorch headers, no C++, so
+ * the library builds with a plain gcc and binds to whatever libtorch DJL has loaded. llama_step.py calls
+ *   ops.llamaserve.linear_bf16(x, w)          x [M, K] bf16, w [N, K] bf16                  -> [M, N] bf16
+ *   ops.llamaserve.block_int8(q)              q [N, K] int8 -> the same values blocked (below), [N, K] int8
+ *   ops.llamaserve.linear_int8(x, qb, scale)  x [M, K] bf16, qb [N, K] int8 blocked, scale [N] bf16 -> [M, N] bf16
+ *   ops.llamaserve.widen_int8(qb, out)        qb blocked -> out [N, K] bf16, row-major (prefill: oneDNN's GEMM)
+ *   ops.llamaserve.isa(force)                 the instruction set in use (0 none, 1 AVX2+FMA, 2 AVX-512 BF16);
+ *                                             force >= 0 chooses one this CPU has (tests), -2 the best it has,
+ *                                             -1 only asks
+ * out[m, n] = sum_k x[m, k] * w[n, k] in float32 (times scale[n] for int8), rounded to bf16 as torch rounds. int8
+ * weights are widened exactly (|q| <= 127 fits bf16's 8-bit significand), so linear_int8 computes what
+ * linear(x, widen(q)) * scale computes, in another order of summation.
+ *
+ * The blocked int8 layout: the 32 inputs k0..k0+31 of the four channels n0..n0+3 lie together, 128 bytes,
+ *   qb[((n / 4) * (K / 32) + k / 32) * 128 + (n % 4) * 32 + k % 32] = q[n, k]     (N % 4 == 0, K % 32 == 0)
+ * so a thread reads each block of four channels as one sequential stream. Row-major, the four channels are four
+ * streams a row apart, and the int8 GEMV read its weights at half the rate of the bf16 one (see README "Native
+ * kernels"); blocked, it reads them as fast as memory delivers.
+ *
+ * Threads: OpenMP, whose GOMP_* symbols resolve through libtorch_cpu.so's own libgomp: one team, not two.
+ */
+#include <immintrin.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int32_t AOTITorchError;
+typedef struct AtenTensorOpaque* AtenTensorHandle;
+typedef struct TorchLibraryOpaque* TorchLibraryHandle;
+typedef uint64_t StableIValue;
+
+extern AOTITorchError aoti_torch_library_init_def(const char* ns, const char* file, uint32_t line,
+                                                  TorchLibraryHandle* ret);
+extern AOTITorchError aoti_torch_library_init_impl(const char* ns, const char* k, const char* file, uint32_t line,
+                                                   TorchLibraryHandle* ret);
+extern AOTITorchError aoti_torch_library_def(TorchLibraryHandle self, const char* schema);
+extern AOTITorchError aoti_torch_library_impl(TorchLibraryHandle self, const char* name,
+                                              void (*fn)(StableIValue*, uint64_t, uint64_t));
+extern AOTITorchError aoti_torch_get_data_ptr(AtenTensorHandle t, void** ret);
+extern AOTITorchError aoti_torch_get_sizes(AtenTensorHandle t, int64_t** ret);
+extern AOTITorchError aoti_torch_get_strides(AtenTensorHandle t, int64_t** ret);
+extern AOTITorchError aoti_torch_get_dim(AtenTensorHandle t, int64_t* ret);
+extern AOTITorchError aoti_torch_get_dtype(AtenTensorHandle t, int32_t* ret);
+extern AOTITorchError aoti_torch_empty_strided(int64_t ndim, const int64_t* sizes, const int64_t* strides,
+                                               int32_t dtype, int32_t device_type, int32_t device_index,
+                                               AtenTensorHandle* ret);
+extern AOTITorchError aoti_torch_delete_tensor_object(AtenTensorHandle t);
+extern int32_t aoti_torch_dtype_bfloat16(void);
+extern int32_t aoti_torch_dtype_int8(void);
+extern int32_t aoti_torch_device_type_cpu(void);
+
+enum { ISA_NONE = 0, ISA_AVX2 = 1, ISA_AVX512_BF16 = 2 };
+static int isa = ISA_NONE;
+
+static float bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t) h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static uint16_t f32_to_bf16(float f) {
+    /* round to nearest even, as torch does; NaN stays NaN */
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t) ((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t) (u >> 16);
+}
+
+static void store(uint16_t* out, int64_t N, int64_t m, int64_t n, float sum, int q8, const uint16_t* scale) {
+    out[m * N + n] = f32_to_bf16(q8 ? sum * bf16_to_f32(scale[n]) : sum);
+}
+
+/* ---- AVX-512 BF16: 32 inputs per dot product, 4 channels x up to 4 rows ---- */
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+
+T512 static inline __m512bh int8x32_bf16(const int8_t* p, __mmask32 m) {
+    __m256i b = _mm256_maskz_loadu_epi8(m, p);                                           /* 32 x int8 */
+    __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(b)));       /* 16 x f32 */
+    __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(b, 1)));  /* 16 x f32 */
+    return _mm512_cvtne2ps_pbh(hi, lo);                                  /* 32 x bf16, exact for |q| <= 127 */
+}
+
+/*
+ * Rows m0 .. m0+MC-1 of x against channels n0 .. n0+NC-1 of w. Always inlined with constant q8, MC and NC, so that
+ * the compiler specialises each call: the accumulators stay in registers and the loops unroll.
+ */
+T512 static inline __attribute__((always_inline)) void block512(const uint16_t* x, const void* w, const int q8,
+        const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, int64_t m0, int64_t n0, const int MC,
+        const int NC) {
+    __m512 acc[4][4];
+    for (int i = 0; i < MC; i++)
+        for (int j = 0; j < NC; j++) acc[i][j] = _mm512_setzero_ps();
+    const int64_t K32 = K & ~(int64_t) 31;
+    for (int64_t k = 0; k < K32; k += 32) {
+        __m512bh wv[4];
+        for (int j = 0; j < NC; j++) {
+            wv[j] = q8 ? int8x32_bf16((const int8_t*) w + (n0 / 4 * (K / 32) + k / 32) * 128 + j * 32, 0xffffffffu)
+                       : (__m512bh) _mm512_loadu_si512((const uint16_t*) w + (n0 + j) * K + k);
+        }
+        for (int i = 0; i < MC; i++) {
+            const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + (m0 + i) * K + k);
+            for (int j = 0; j < NC; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
+        }
+    }
+    if (!q8 && K32 < K) {   /* the last K % 32 inputs, masked (blocked int8 has K % 32 == 0) */
+        const __mmask32 km = (__mmask32) ((1u << (K - K32)) - 1u);
+        __m512bh wv[4];
+        for (int j = 0; j < NC; j++) {
+            wv[j] = (__m512bh) _mm512_maskz_loadu_epi16(km, (const uint16_t*) w + (n0 + j) * K + K32);   /* bf16 only */
+        }
+        for (int i = 0; i < MC; i++) {
+            const __m512bh xv = (__m512bh) _mm512_maskz_loadu_epi16(km, x + (m0 + i) * K + K32);
+            for (int j = 0; j < NC; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
+        }
+    }
+    for (int i = 0; i < MC; i++)
+        for (int j = 0; j < NC; j++) store(out, N, m0 + i, n0 + j, _mm512_reduce_add_ps(acc[i][j]), q8, scale);
+}
+
+#define GEMV512(NAME, Q8)                                                                                      \
+    T512 static void NAME(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,   \
+                          int64_t N, int64_t K) {                                                              \
+        const int64_t blocks = (N + 3) / 4;                                                                    \
+        _Pragma("omp parallel for schedule(static)")                                                           \
+        for (int64_t b = 0; b < blocks; b++) {                                                                 \
+            const int64_t n0 = b * 4;                                                                          \
+            if (N - n0 >= 4) {                                                                                 \
+                int64_t m0 = 0;                                                                                \
+                for (; m0 + 4 <= M; m0 += 4) block512(x, w, Q8, scale, out, N, K, m0, n0, 4, 4);              \
+                switch (M - m0) {                                                                              \
+                    case 3: block512(x, w, Q8, scale, out, N, K, m0, n0, 3, 4); break;                        \
+                    case 2: block512(x, w, Q8, scale, out, N, K, m0, n0, 2, 4); break;                        \
+                    case 1: block512(x, w, Q8, scale, out, N, K, m0, n0, 1, 4); break;                        \
+                    default: break;                                                                            \
+                }                                                                                              \
+            } else {                                                                                           \
+                for (int64_t n = n0; n < N; n++)                                                               \
+                    for (int64_t m = 0; m < M; m++) block512(x, w, Q8, scale, out, N, K, m, n, 1, 1);         \
+            }                                                                                                  \
+        }                                                                                                      \
+    }
+
+GEMV512(gemv512_bf16, 0)
+GEMV512(gemv512_int8, 1)
+
+/*
+ * Many rows (prefill chunks) against blocked int8: rows in tiles of 64 (a tile of x stays in L2), and per tile each
+ * block of four channels is widened once into a per-thread bf16 scratch [K / 32][4][32] (L1/L2), which every group
+ * of four rows then multiplies from: 16 dot products per 8 loads.
+ */
+#define ROW_TILE 64
+T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
+                              int64_t N, int64_t K) {
+    const int8_t* qb = (const int8_t*) w;
+    const int64_t blocks = N / 4, chunks = K / 32;
+#pragma omp parallel
+    {
+        uint16_t* wb = (uint16_t*) aligned_alloc(64, (size_t) K * 4 * sizeof(uint16_t));   /* K % 32 == 0 */
+        for (int64_t t0 = 0; t0 < M; t0 += ROW_TILE) {
+            const int64_t t1 = M - t0 < ROW_TILE ? M : t0 + ROW_TILE;
+#pragma omp for schedule(static) nowait
+            for (int64_t b = 0; b < blocks; b++) {
+                for (int64_t c = 0; c < chunks * 4; c++) {   /* [K/32][4] runs of 32 */
+                    _mm512_store_si512(wb + c * 32, (__m512i) int8x32_bf16(qb + (b * chunks) * 128 + c * 32, 0xffffffffu));
+                }
+                int64_t m0 = t0;
+                for (; m0 + 4 <= t1; m0 += 4) {
+                    __m512 acc[4][4];
+                    for (int i = 0; i < 4; i++)
+                        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+                    for (int64_t c = 0; c < chunks; c++) {
+                        __m512bh wv[4];
+                        for (int j = 0; j < 4; j++) wv[j] = (__m512bh) _mm512_load_si512(wb + (c * 4 + j) * 32);
+                        for (int i = 0; i < 4; i++) {
+                            const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + (m0 + i) * K + c * 32);
+                            for (int j = 0; j < 4; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
+                        }
+                    }
+                    for (int i = 0; i < 4; i++)
+                        for (int j = 0; j < 4; j++)
+                            store(out, N, m0 + i, b * 4 + j, _mm512_reduce_add_ps(acc[i][j]), 1, scale);
+                }
+                for (; m0 < t1; m0++) {
+                    __m512 acc[4];
+                    for (int j = 0; j < 4; j++) acc[j] = _mm512_setzero_ps();
+                    for (int64_t c = 0; c < chunks; c++) {
+                        const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + m0 * K + c * 32);
+                        for (int j = 0; j < 4; j++)
+                            acc[j] = _mm512_dpbf16_ps(acc[j], (__m512bh) _mm512_load_si512(wb + (c * 4 + j) * 32), xv);
+                    }
+                    for (int j = 0; j < 4; j++) store(out, N, m0, b * 4 + j, _mm512_reduce_add_ps(acc[j]), 1, scale);
+                }
+            }
+        }
+        free(wb);
+    }
+}
+
+/* ---- AVX2 + FMA: 8 inputs per multiply-add in float32, 4 channels x up to 2 rows ---- */
+#define T256 __attribute__((target("avx2,fma")))
+
+T256 static inline __m256 bf16x8_f32(const uint16_t* p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*) p)), 16));
+}
+
+T256 static inline __m256 int8x8_f32(const int8_t* p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*) p)));
+}
+
+T256 static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+T256 static inline __attribute__((always_inline)) void block256(const uint16_t* x, const void* w, const int q8,
+        const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, int64_t m0, int64_t n0, const int MC,
+        const int NC) {
+    __m256 acc[2][4];
+    for (int i = 0; i < MC; i++)
+        for (int j = 0; j < NC; j++) acc[i][j] = _mm256_setzero_ps();
+    const int64_t K8 = K & ~(int64_t) 7;
+    for (int64_t k = 0; k < K8; k += 8) {
+        __m256 wv[4];
+        for (int j = 0; j < NC; j++) {
+            wv[j] = q8 ? int8x8_f32((const int8_t*) w + (n0 / 4 * (K / 32) + k / 32) * 128 + j * 32 + k % 32)
+                       : bf16x8_f32((const uint16_t*) w + (n0 + j) * K + k);
+        }
+        for (int i = 0; i < MC; i++) {
+            const __m256 xv = bf16x8_f32(x + (m0 + i) * K + k);
+            for (int j = 0; j < NC; j++) acc[i][j] = _mm256_fmadd_ps(wv[j], xv, acc[i][j]);
+        }
+    }
+    for (int i = 0; i < MC; i++) {
+        for (int j = 0; j < NC; j++) {
+            float s = hsum256(acc[i][j]);
+            for (int64_t k = K8; k < K; k++) {   /* the last K % 8 inputs (bf16 only: blocked int8 has K % 32 == 0) */
+                float wk = bf16_to_f32(((const uint16_t*) w)[(n0 + j) * K + k]);
+                s += wk * bf16_to_f32(x[(m0 + i) * K + k]);
+            }
+            store(out, N, m0 + i, n0 + j, s, q8, scale);
+        }
+    }
+}
+
+#define GEMV256(NAME, Q8)                                                                                      \
+    T256 static void NAME(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,   \
+                          int64_t N, int64_t K) {                                                              \
+        const int64_t blocks = (N + 3) / 4;                                                                    \
+        _Pragma("omp parallel for schedule(static)")                                                           \
+        for (int64_t b = 0; b < blocks; b++) {                                                                 \
+            const int64_t n0 = b * 4;                                                                          \
+            if (N - n0 >= 4) {                                                                                 \
+                int64_t m0 = 0;                                                                                \
+                for (; m0 + 2 <= M; m0 += 2) block256(x, w, Q8, scale, out, N, K, m0, n0, 2, 4);              \
+                if (m0 < M) block256(x, w, Q8, scale, out, N, K, m0, n0, 1, 4);                                \
+            } else {                                                                                           \
+                for (int64_t n = n0; n < N; n++)                                                               \
+                    for (int64_t m = 0; m < M; m++) block256(x, w, Q8, scale, out, N, K, m, n, 1, 1);         \
+            }                                                                                                  \
+        }                                                                                                      \
+    }
+
+GEMV256(gemv256_bf16, 0)
+GEMV256(gemv256_int8, 1)
+
+/* ---- the ops ---- */
+
+static int matrix(AtenTensorHandle t, int64_t* rows, int64_t* cols) {
+    int64_t dim = 0, *sizes = 0, *strides = 0;
+    aoti_torch_get_dim(t, &dim);
+    if (dim != 2) return 0;
+    aoti_torch_get_sizes(t, &sizes);
+    aoti_torch_get_strides(t, &strides);
+    *rows = sizes[0];
+    *cols = sizes[1];
+    return (sizes[1] <= 1 || strides[1] == 1) && (sizes[0] <= 1 || strides[0] == sizes[1]);   /* contiguous */
+}
+
+static int64_t dtype(AtenTensorHandle t) {
+    int32_t d = -1;
+    aoti_torch_get_dtype(t, &d);
+    return d;
+}
+
+/*
+ * stack: x, w[, scale] -> out. A call the kernels cannot take (wrong dtype, shape or layout, or no ISA) returns
+ * an empty [0, 0] tensor instead of a wrong one: llama_step.py never makes such a call (LlamaModel routes only
+ * bf16, contiguous weights here), and a [0, 0] result fails the step's next view loudly.
+ */
+static void linear_boxed(StableIValue* stack, int q8) {
+    AtenTensorHandle x = (AtenTensorHandle) (uintptr_t) stack[0];
+    AtenTensorHandle w = (AtenTensorHandle) (uintptr_t) stack[1];
+    AtenTensorHandle s = q8 ? (AtenTensorHandle) (uintptr_t) stack[2] : 0;
+    int64_t M = 0, K = 0, N = 0, K2 = -1, S = 0, one = 0;
+    int ok = isa != ISA_NONE && matrix(x, &M, &K) && matrix(w, &N, &K2) && K == K2
+             && dtype(x) == aoti_torch_dtype_bfloat16()
+             && dtype(w) == (q8 ? aoti_torch_dtype_int8() : aoti_torch_dtype_bfloat16())
+             && (!q8 || (N % 4 == 0 && K % 32 == 0));
+    if (ok && q8) {
+        int64_t dim = 0, *sizes = 0, *strides = 0;
+        aoti_torch_get_dim(s, &dim);
+        aoti_torch_get_sizes(s, &sizes);
+        aoti_torch_get_strides(s, &strides);
+        S = dim == 1 ? sizes[0] : -1;
+        one = dim == 1 && (sizes[0] <= 1 || strides[0] == 1);
+        ok = S == N && one && dtype(s) == aoti_torch_dtype_bfloat16();
+    }
+    int64_t sizes[2] = {ok ? M : 0, ok ? N : 0};
+    int64_t strides[2] = {ok ? N : 0, 1};
+    AtenTensorHandle out = 0;
+    aoti_torch_empty_strided(2, sizes, strides, aoti_torch_dtype_bfloat16(), aoti_torch_device_type_cpu(), 0, &out);
+    if (ok && M > 0 && N > 0) {
+        void *xp = 0, *wp = 0, *sp = 0, *op = 0;
+        aoti_torch_get_data_ptr(x, &xp);
+        aoti_torch_get_data_ptr(w, &wp);
+        if (q8) aoti_torch_get_data_ptr(s, &sp);
+        aoti_torch_get_data_ptr(out, &op);
+        void (*gemv)(const uint16_t*, const void*, const uint16_t*, uint16_t*, int64_t, int64_t, int64_t) =
+                isa == ISA_AVX512_BF16 ? (q8 ? (M > 4 ? gemm512_int8 : gemv512_int8) : gemv512_bf16)
+                                       : (q8 ? gemv256_int8 : gemv256_bf16);
+        gemv((const uint16_t*) xp, wp, (const uint16_t*) sp, (uint16_t*) op, M, N, K);
+    }
+    /* the kernel owns its argument handles (the shim made new ones for it) */
+    aoti_torch_delete_tensor_object(x);
+    aoti_torch_delete_tensor_object(w);
+    if (q8) aoti_torch_delete_tensor_object(s);
+    stack[0] = (StableIValue) (uintptr_t) out;
+}
+
+static void linear_bf16_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    linear_boxed(stack, 0);
+}
+
+static void linear_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    linear_boxed(stack, 1);
+}
+
+/* blocked int8 (see the top of this file) -> row-major bf16, 32 inputs of one channel at a time */
+T512 static void widen512(const int8_t* qb, uint16_t* out, int64_t N, int64_t K) {
+    const int64_t blocks = N / 4;
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < blocks; b++) {
+        for (int64_t k = 0; k < K; k += 32) {
+            for (int j = 0; j < 4; j++) {
+                __m512bh v = int8x32_bf16(qb + (b * (K / 32) + k / 32) * 128 + j * 32, 0xffffffffu);
+                _mm512_storeu_si512(out + (b * 4 + j) * K + k, (__m512i) v);
+            }
+        }
+    }
+}
+
+T256 static void widen256(const int8_t* qb, uint16_t* out, int64_t N, int64_t K) {
+    const int64_t blocks = N / 4;
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < blocks; b++) {
+        for (int64_t k = 0; k < K; k += 32) {
+            for (int j = 0; j < 4; j++) {
+                const int8_t* p = qb + (b * (K / 32) + k / 32) * 128 + j * 32;
+                for (int h = 0; h < 32; h += 16) {
+                    /* 16 int8 -> 16 float32 -> their top 16 bits (exact: small integers) -> 16 bf16 */
+                    __m256i lo = _mm256_srli_epi32(_mm256_castps_si256(int8x8_f32(p + h)), 16);
+                    __m256i hi = _mm256_srli_epi32(_mm256_castps_si256(int8x8_f32(p + h + 8)), 16);
+                    __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(lo, hi), 0xD8);
+                    _mm256_storeu_si256((__m256i*) (out + (b * 4 + j) * K + k + h), packed);
+                }
+            }
+        }
+    }
+}
+
+/* row-major int8 -> blocked int8: 32 bytes at a time */
+static void block_rows(const int8_t* q, int8_t* qb, int64_t N, int64_t K) {
+    const int64_t blocks = N / 4;
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < blocks; b++) {
+        for (int64_t k = 0; k < K; k += 32) {
+            for (int j = 0; j < 4; j++) memcpy(qb + (b * (K / 32) + k / 32) * 128 + j * 32, q + (b * 4 + j) * K + k, 32);
+        }
+    }
+}
+
+/* stack: q -> blocked q ([0, 0] where q is not a contiguous [N, K] int8 matrix with N % 4 == 0, K % 32 == 0) */
+static void block_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    AtenTensorHandle q = (AtenTensorHandle) (uintptr_t) stack[0];
+    int64_t N = 0, K = 0;
+    int ok = matrix(q, &N, &K) && dtype(q) == aoti_torch_dtype_int8() && N % 4 == 0 && K % 32 == 0;
+    int64_t sizes[2] = {ok ? N : 0, ok ? K : 0};
+    int64_t strides[2] = {ok ? K : 0, 1};
+    AtenTensorHandle out = 0;
+    aoti_torch_empty_strided(2, sizes, strides, aoti_torch_dtype_int8(), aoti_torch_device_type_cpu(), 0, &out);
+    if (ok && N > 0 && K > 0) {
+        void *qp = 0, *op = 0;
+        aoti_torch_get_data_ptr(q, &qp);
+        aoti_torch_get_data_ptr(out, &op);
+        block_rows((const int8_t*) qp, (int8_t*) op, N, K);
+    }
+    aoti_torch_delete_tensor_object(q);
+    stack[0] = (StableIValue) (uintptr_t) out;
+}
+
+/*
+ * stack: blocked q, out -> out: q widened into out, a contiguous [N, K] bf16 tensor the caller keeps (the model's
+ * scratch: a fresh 32 MiB tensor per call would cost more in page faults than the widening itself). A call the
+ * kernels cannot take leaves out untouched and returns an empty [0, 0] tensor.
+ */
+static void widen_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    AtenTensorHandle q = (AtenTensorHandle) (uintptr_t) stack[0];
+    AtenTensorHandle out = (AtenTensorHandle) (uintptr_t) stack[1];
+    int64_t N = 0, K = 0, N2 = -1, K2 = -1;
+    int ok = isa != ISA_NONE && matrix(q, &N, &K) && dtype(q) == aoti_torch_dtype_int8() && N % 4 == 0
+             && K % 32 == 0 && matrix(out, &N2, &K2) && N2 == N && K2 == K && dtype(out) == aoti_torch_dtype_bfloat16();
+    if (ok && N > 0 && K > 0) {
+        void *qp = 0, *op = 0;
+        aoti_torch_get_data_ptr(q, &qp);
+        aoti_torch_get_data_ptr(out, &op);
+        if (isa == ISA_AVX512_BF16) {
+            widen512((const int8_t*) qp, (uint16_t*) op, N, K);
+        } else {
+            widen256((const int8_t*) qp, (uint16_t*) op, N, K);
+        }
+    }
+    aoti_torch_delete_tensor_object(q);
+    if (!ok) {
+        int64_t sizes[2] = {0, 0}, strides[2] = {0, 1};
+        aoti_torch_delete_tensor_object(out);
+        out = 0;
+        aoti_torch_empty_strided(2, sizes, strides, aoti_torch_dtype_bfloat16(), aoti_torch_device_type_cpu(), 0, &out);
+    }
+    stack[0] = (StableIValue) (uintptr_t) out;   /* the caller's handle back, as the result */
+}
+
+static int best_isa(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+        return ISA_AVX512_BF16;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
+    return ISA_NONE;
+}
+
+/* stack: force -> the ISA in use; force in [0, best] chooses it (tests run both kernels on one machine), -2 the best */
+static void isa_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    int64_t force = (int64_t) stack[0];
+    if (force >= 0 && force <= best_isa()) isa = (int) force;
+    if (force == -2) isa = best_isa();
+    stack[0] = (StableIValue) (int64_t) isa;
+}
+
+/* stack: () -> the threads a parallel region of these kernels runs on, from the calling thread */
+static void threads_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    int64_t n = 0;
+#pragma omp parallel
+    {
+#pragma omp single
+        n = omp_get_num_threads();
+    }
+    stack[0] = (StableIValue) n;
+}
+
+/* runs when the library is loaded (NativeKernels, after DJL has loaded libtorch) */
+__attribute__((constructor)) static void llamaserve_register(void) {
+    isa = best_isa();
+    TorchLibraryHandle def = 0, cpu = 0, any = 0;
+    if (aoti_torch_library_init_def("llamaserve", __FILE__, __LINE__, &def) != 0) return;
+    aoti_torch_library_def(def, "linear_bf16(Tensor x, Tensor w) -> Tensor");
+    aoti_torch_library_def(def, "linear_int8(Tensor x, Tensor q, Tensor scale) -> Tensor");
+    aoti_torch_library_def(def, "block_int8(Tensor q) -> Tensor");
+    aoti_torch_library_def(def, "widen_int8(Tensor q, Tensor(a!) out) -> Tensor(a!)");
+    aoti_torch_library_def(def, "isa(int force) -> int");
+    aoti_torch_library_def(def, "threads() -> int");
+    if (aoti_torch_library_init_impl("llamaserve", "CPU", __FILE__, __LINE__, &cpu) == 0) {
+        aoti_torch_library_impl(cpu, "linear_bf16", linear_bf16_boxed);
+        aoti_torch_library_impl(cpu, "linear_int8", linear_int8_boxed);
+        aoti_torch_library_impl(cpu, "block_int8", block_int8_boxed);
+        aoti_torch_library_impl(cpu, "widen_int8", widen_int8_boxed);
+    }
+    if (aoti_torch_library_init_impl("llamaserve", "CompositeExplicitAutograd", __FILE__, __LINE__, &any) == 0) {
+        aoti_torch_library_impl(any, "isa", isa_boxed);
+        aoti_torch_library_impl(any, "threads", threads_boxed);
+    }
+}

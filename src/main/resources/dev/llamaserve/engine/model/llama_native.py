@@ -1,0 +1,18 @@
+  # appended to llama_step.py's class where llama-serve's native kernels are loaded (NativeKernels,
+  # src/main/native/llamaserve_ops.c); int8 weights are then kept blocked (block_int8) for linear_int8
+  def native_bf16(self: __torch__.LlamaForCausalLM, x: Tensor, w: Tensor) -> Tensor:
+    # x: [T, in] bf16; w: [out, in] bf16 -> [T, out] (float32 sums, rounded to bf16)
+    return ops.llamaserve.linear_bf16(x, w)
+  def native_int8(self: __torch__.LlamaForCausalLM, x: Tensor, qb: Tensor, scale: Tensor) -> Tensor:
+    # x: [T, in] bf16; qb: [out, in] int8 blocked; scale: [out] bf16 -> [T, out] = (x @ q^T) * scale
+    return ops.llamaserve.linear_int8(x, qb, scale)
+  def native_block_int8(self: __torch__.LlamaForCausalLM, q: Tensor) -> Tensor:
+    # q: [out, in] int8 row-major -> [out, in] int8 blocked (4 channels x 32 inputs together)
+    return ops.llamaserve.block_int8(q)
+  def native_widen_int8(self: __torch__.LlamaForCausalLM, qb: Tensor, scratch: Tensor) -> Tensor:
+    # qb: [out, in] int8 blocked; scratch: [S >= out * in] bf16 -> [out, in] bf16 row-major (exact), in scratch
+    out = torch.view(torch.narrow(scratch, 0, 0, qb.numel()), [qb.size(0), qb.size(1)])   # [out, in]
+    return ops.llamaserve.widen_int8(qb, out)
+  def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
+    # 0 none, 1 AVX2 + FMA, 2 AVX-512 BF16; force >= 0 picks one the CPU has (tests)
+    return ops.llamaserve.isa(force)

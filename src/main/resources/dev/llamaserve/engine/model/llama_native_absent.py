@@ -1,0 +1,12 @@
+  # appended to llama_step.py's class where llama-serve's native kernels are not loaded (NativeKernels): the
+  # same methods through libtorch; the model never selects them (native_isa is 0) and keeps int8 row-major
+  def native_bf16(self: __torch__.LlamaForCausalLM, x: Tensor, w: Tensor) -> Tensor:
+    return torch.linear(x, w)                                        # [T, in] x [out, in] -> [T, out]
+  def native_int8(self: __torch__.LlamaForCausalLM, x: Tensor, qb: Tensor, scale: Tensor) -> Tensor:
+    return torch.linear(x, torch.to(qb, x.dtype)) * scale            # [T, out] * [out] (row-major q)
+  def native_block_int8(self: __torch__.LlamaForCausalLM, q: Tensor) -> Tensor:
+    return q                                                         # [out, in]
+  def native_widen_int8(self: __torch__.LlamaForCausalLM, qb: Tensor, scratch: Tensor) -> Tensor:
+    return torch.to(qb, 15)                                          # [out, in] bf16
+  def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
+    return 0

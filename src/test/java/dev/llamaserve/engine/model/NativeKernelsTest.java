@@ -1,0 +1,144 @@
+package dev.llamaserve.engine.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * llama-serve's native kernels ({@code src/main/native/llamaserve_ops.c}) against libtorch's float32 products, with
+ * every instruction set this CPU has (AVX2 + FMA and, where present, AVX-512 BF16), on shapes with and without tails
+ * and row counts on both sides of the kernels' blocking (4 rows; 64-row tiles). Where the library was not built
+ * (no gcc) the tests skip, each saying so; {@code LLM_REQUIRE_NATIVE=1} (CI) makes that a failure instead.
+ */
+class NativeKernelsTest {
+
+    private static PtNDManager manager;
+    private static PtSymbolBlock check;
+    private static List<NativeKernels.Isa> isas;
+
+    @BeforeAll
+    static void load() {
+        manager = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch");
+        boolean loaded = NativeKernels.load();
+        if (!loaded && "1".equals(System.getenv("LLM_REQUIRE_NATIVE"))) {
+            throw new AssertionError("LLM_REQUIRE_NATIVE=1 but the native kernels are " + NativeKernels.status());
+        }
+        if (!loaded) {
+            return;
+        }
+        check = TorchScriptArchive.load(manager, "/dev/llamaserve/engine/model/native_kernels_check.py",
+                "NativeKernelsCheck");
+        long best = call("isa", -1L).toLong();
+        isas = new ArrayList<>();
+        for (long i = 1; i <= best; i++) {
+            isas.add(NativeKernels.Isa.of(i));
+        }
+    }
+
+    @AfterAll
+    static void restore() {
+        if (check != null) {
+            call("isa", (long) isas.get(isas.size() - 1).ordinal()).close();   // the best again, for later tests
+        }
+        manager.close();
+    }
+
+    private static void assumeLoaded() {
+        Assumptions.assumeTrue(check != null, () -> "native kernels " + NativeKernels.status());
+        Assumptions.assumeFalse(isas.isEmpty(), "the native kernels have no instruction set on this CPU");
+    }
+
+    private static IValue call(String method, Object... args) {
+        IValue[] in = Arrays.stream(args).map(a -> IValue.from((Long) a)).toArray(IValue[]::new);
+        try {
+            return IValueUtils.runMethod(check, method, in);
+        } finally {
+            for (IValue v : in) {
+                v.close();
+            }
+        }
+    }
+
+    private static double[] floats(String method, long... args) {
+        try (IValue r = call(method, Arrays.stream(args).boxed().toArray())) {
+            return Arrays.stream(r.toIValueArray()).mapToDouble(v -> {
+                try (v) {
+                    return v.toDouble();
+                }
+            }).toArray();
+        }
+    }
+
+    private static void use(NativeKernels.Isa isa) {
+        try (IValue r = call("isa", (long) isa.ordinal())) {
+            assertThat(NativeKernels.Isa.of(r.toLong())).isEqualTo(isa);
+        }
+    }
+
+    @Test
+    void bf16LinearMatchesTheFloat32Product() {
+        assertMatchesReference("bf16", new long[][] {{1, 64, 2048}, {1, 37, 100}, {2, 64, 64}, {3, 8, 8192},
+            {4, 12, 96}, {5, 40, 2048}, {17, 9, 33}});
+    }
+
+    @Test
+    void int8LinearOnBlockedWeightsMatchesTheWidenedProduct() {
+        assertMatchesReference("int8", new long[][] {{1, 64, 2048}, {1, 4, 32}, {2, 8, 8192}, {3, 12, 96},
+            {4, 64, 64}, {5, 16, 2048}, {16, 128, 256}, {64, 8, 128}, {65, 12, 64}, {130, 20, 96}});
+    }
+
+    /** {@code method} ([max |error|, max |reference|, elements] of one [m, n, k] product) with every ISA and shape. */
+    private static void assertMatchesReference(String method, long[][] shapes) {
+        assumeLoaded();
+        for (NativeKernels.Isa isa : isas) {
+            use(isa);
+            for (long[] s : shapes) {
+                double[] r = floats(method, s);
+                assertThat(r[2]).as("%s %s elements", isa, Arrays.toString(s)).isEqualTo((double) s[0] * s[1]);
+                // bf16 output rounding is 2^-9 relative; summation order adds float32 rounding
+                assertThat(r[0]).as("%s %s %s: max |error| (max |y| %s)", isa, method, Arrays.toString(s), r[1])
+                        .isLessThanOrEqualTo(r[1] / 256 + 1e-4);
+            }
+        }
+    }
+
+    @Test
+    void widenedBlockedWeightsAreTheInt8ValuesExactlyInTheCallersTensor() {
+        assumeLoaded();
+        for (NativeKernels.Isa isa : isas) {
+            use(isa);
+            for (long[] s : new long[][] {{4, 32}, {64, 2048}, {12, 96}}) {
+                try (IValue r = call("widen", s[0], s[1])) {
+                    assertThat(r.toBoolean()).as("%s widen %s", isa, Arrays.toString(s)).isTrue();
+                }
+            }
+        }
+    }
+
+    @Test
+    void blockedLayoutIsTheDocumentedOne() {
+        assumeLoaded();
+        try (IValue r = IValueUtils.runMethod(check, "blocked_layout")) {
+            assertThat(r.toBoolean()).isTrue();
+        }
+    }
+
+    @Test
+    void callsTheKernelsCannotTakeGiveEmptyResults() {
+        assumeLoaded();
+        try (IValue r = IValueUtils.runMethod(check, "refused")) {
+            assertThat(r.toLongArray()).containsOnly(0L);
+        }
+    }
+}
