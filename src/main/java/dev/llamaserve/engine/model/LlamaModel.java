@@ -149,6 +149,8 @@ public final class LlamaModel implements CausalLm {
         this.workArg = workArg;
         this.nativeIsa = nativeIsa;
         this.nativeInt8 = nativeInt8;
+        this.bf16SingleRowMode = CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : nativeIsa != NativeKernels.Isa.NONE ? 6
+                : CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
     }
 
     /** The compute dtype {@code auto} means on a device: bfloat16 on CUDA, {@link #CPU_AUTO_DTYPE} on the CPU. */
@@ -484,10 +486,6 @@ public final class LlamaModel implements CausalLm {
         if (dtype == ComputeDType.FLOAT16 && rows >= CPU_FP16_UPCAST_ROWS) {
             return 1;
         }
-        if (dtype == ComputeDType.BFLOAT16 && rows == 1 && nativeIsa != NativeKernels.Isa.NONE
-                && !CPU_BF16_ONEDNN_SINGLE_ROW) {
-            return 6;   // one bf16 row where oneDNN has no bf16 kernel (AVX2): llamaserve::linear_bf16
-        }
         if (dtype == ComputeDType.BFLOAT16 && bf16SingleRowMode != 0) {
             return bf16SingleRowMode;
         }
@@ -524,18 +522,24 @@ public final class LlamaModel implements CausalLm {
         return TorchScriptArchive.load(manager, SCRIPT_CLASS, List.of(SCRIPT, NativeKernels.scriptResource()));
     }
 
-    /** The bf16 one-row mode for this model: 4 oneDNN, 2 padded, 0 as is. */
-    private long bf16SingleRowMode = CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
+    /**
+     * The bf16 one-row mode for this model: 4 oneDNN (CPUs with bf16 dot products), else 6 the native
+     * {@code linear_bf16} where loaded (AVX2: oneDNN has no bf16 kernel there), else 2 padded, 0 as is.
+     */
+    private long bf16SingleRowMode;
 
     /** The step's weights by Hugging Face name, for benchmarks in this package (owned by the model: do not close). */
     IValue weightsForBenchmarks() {
         return weightsArg;
     }
 
-    /** Benchmarks compare the one-row bf16 kernels in one process: 0 as is, 2 padded to two rows, 4 oneDNN. */
+    /**
+     * Benchmarks compare the one-row bf16 kernels in one process: 0 as is, 2 padded to two rows, 4 oneDNN, 6 the
+     * native {@code linear_bf16} (where this model uses the native kernels).
+     */
     void bf16SingleRowMode(long mode) {
-        if (mode != 0 && mode != 2 && mode != 4) {
-            throw new IllegalArgumentException("mode must be 0, 2 or 4, was " + mode);
+        if (mode != 0 && mode != 2 && mode != 4 && !(mode == 6 && nativeIsa != NativeKernels.Isa.NONE)) {
+            throw new IllegalArgumentException("mode must be 0, 2, 4 or (with native kernels) 6, was " + mode);
         }
         bf16SingleRowMode = mode;
     }

@@ -3,10 +3,12 @@ package dev.llamaserve.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * The one-row bfloat16 kernels of {@code llama_step.py}'s {@code linear} (0 as is, 2 padded to two rows, 4 oneDNN)
+ * The one-row bfloat16 kernels of {@code llama_step.py}'s {@code linear} (0 as is, 2 padded to two rows, 4 oneDNN,
+ * 6 the native {@code linear_bf16})
  * compute the same decode step on the tiny fixture: each within the bf16 parity tolerance of the padded default
  * (bf16 rounding differs between kernels, so not bit-identical), and the same greedy token.
  */
@@ -17,6 +19,21 @@ class LinearModesIT {
         float[][] out = decodeStepPerMode(Quantization.NONE, 2, 0, 4);   // [mode][V], padded first
         assertSameStep(out[0], out[2], "mode 0 vs padded");
         assertSameStep(out[4], out[2], "mode 4 vs padded");
+    }
+
+    /**
+     * The native {@code linear_bf16} (mode 6: the one-row mode on AVX2-only CPUs, where oneDNN has no bf16 kernel),
+     * with each instruction set this CPU has, computes the same decode step as the padded path.
+     */
+    @Test
+    void theNativeOneRowBf16KernelGivesTheSameDecodeStep() {
+        Assumptions.assumeTrue(NativeKernels.load(), () -> "native kernels " + NativeKernels.status());
+        for (NativeKernels.Isa isa : new NativeKernels.Isa[] {NativeKernels.Isa.AVX512_BF16, NativeKernels.Isa.AVX2}) {
+            float[][] out = decodeStepPerMode(Quantization.NONE, isa, 2, 6);
+            if (out != null) {
+                assertSameStep(out[6], out[2], isa + " mode 6 vs padded");
+            }
+        }
     }
 
     /**
@@ -39,11 +56,22 @@ class LinearModesIT {
      * per one-row bf16 mode (0 as is, 2 padded, 4 oneDNN); the logits [V] of each, indexed by mode.
      */
     private static float[][] decodeStepPerMode(Quantization quantization, long... modes) {
+        return decodeStepPerMode(quantization, null, modes);
+    }
+
+    /** As above, the native kernels with {@code isa} (null: as loaded); null where this CPU lacks {@code isa}. */
+    private static float[][] decodeStepPerMode(Quantization quantization, NativeKernels.Isa isa, long... modes) {
         try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
                 new ModelOptions("cpu", "bfloat16", 256, 64, quantization), LoadListener.NONE)) {
+            if (isa != null) {
+                if (m.nativeKernels().ordinal() < isa.ordinal()) {
+                    return null;
+                }
+                m.nativeKernelsIsa(isa);
+            }
             int[] prompt = {1, 5, 9, 77, 300, 12, 41, 8};
             m.forward(ForwardBatch.contiguous(prompt, 0, false));
-            float[][] out = new float[5][];
+            float[][] out = new float[7][];
             for (long mode : modes) {
                 m.bf16SingleRowMode(mode);
                 out[(int) mode] = m.forward(ForwardBatch.contiguous(new int[] {42}, prompt.length, false));   // [V]
