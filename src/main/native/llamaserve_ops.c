@@ -6,6 +6,9 @@
  *   ops.llamaserve.block_int8(q)              q [N, K] int8 -> the same values blocked (below), [N, K] int8
  *   ops.llamaserve.linear_int8(x, qb, scale)  x [M, K] bf16, qb [N, K] int8 blocked, scale [N] bf16 -> [M, N] bf16
  *   ops.llamaserve.widen_int8(qb, out)        qb blocked -> out [N, K] bf16, row-major (prefill: oneDNN's GEMM)
+ *   ops.llamaserve.decode_attention(q, k_cache, v_cache, tables, pos, page_size)
+ *                                             one query per sequence [B, NH, D] against its paged bf16 K/V
+ *                                             -> [B, NH, D] bf16 (llama_step.py's attend for decode steps)
  *   ops.llamaserve.isa(force)                 the instruction set in use (0 none, 1 AVX2+FMA, 2 AVX-512 BF16);
  *                                             force >= 0 chooses one this CPU has (tests), -2 the best it has,
  *                                             -1 only asks
@@ -22,6 +25,7 @@
  * Threads: OpenMP, whose GOMP_* symbols resolve through libtorch_cpu.so's own libgomp: one team, not two.
  */
 #include <immintrin.h>
+#include <math.h>
 #include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,6 +54,7 @@ extern AOTITorchError aoti_torch_empty_strided(int64_t ndim, const int64_t* size
 extern AOTITorchError aoti_torch_delete_tensor_object(AtenTensorHandle t);
 extern int32_t aoti_torch_dtype_bfloat16(void);
 extern int32_t aoti_torch_dtype_int8(void);
+extern int32_t aoti_torch_dtype_int64(void);
 extern int32_t aoti_torch_device_type_cpu(void);
 
 enum { ISA_NONE = 0, ISA_AVX2 = 1, ISA_AVX512_BF16 = 2 };
@@ -283,6 +288,19 @@ static int matrix(AtenTensorHandle t, int64_t* rows, int64_t* cols) {
     return (sizes[1] <= 1 || strides[1] == 1) && (sizes[0] <= 1 || strides[0] == sizes[1]);   /* contiguous */
 }
 
+/* row-major contiguous, any number of dimensions */
+static int contiguous(AtenTensorHandle t) {
+    int64_t dim = 0, *sizes = 0, *strides = 0, expect = 1;
+    aoti_torch_get_dim(t, &dim);
+    aoti_torch_get_sizes(t, &sizes);
+    aoti_torch_get_strides(t, &strides);
+    for (int64_t i = dim - 1; i >= 0; i--) {
+        if (sizes[i] > 1 && strides[i] != expect) return 0;
+        expect *= sizes[i];
+    }
+    return 1;
+}
+
 static int64_t dtype(AtenTensorHandle t) {
     int32_t d = -1;
     aoti_torch_get_dtype(t, &d);
@@ -444,6 +462,142 @@ static void widen_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t nu
     stack[0] = (StableIValue) (uintptr_t) out;   /* the caller's handle back, as the result */
 }
 
+/* ---- decode attention: one query per sequence against its paged bf16 K/V ---- */
+
+#define ATT_CHUNK 128   /* positions whose scores are kept at once (online softmax across chunks) */
+#define ATT_MAX_G 16    /* query heads per KV head */
+#define ATT_MAX_D 256   /* head dim */
+
+/*
+ * q [B, NH, D] bf16; k, v [S, KVH, D] bf16 caches; tables [B, P] int64 page tables; pos [B] int64, each query's
+ * position (it sees the keys at positions 0..pos) -> out [B, NH, D] bf16: softmax(q k^T / sqrt(D)) v in float32,
+ * as llama_step.py's attend computes it (head h reads KV head h / (NH / KVH)), one pass over the context.
+ */
+#define DECODE_ATTENTION(NAME, TARGET)                                                                         \
+    TARGET static void NAME(const uint16_t* q, const uint16_t* kc, const uint16_t* vc, const int64_t* tables,  \
+                            const int64_t* pos, uint16_t* out, int64_t B, int64_t NH, int64_t KVH, int64_t D,   \
+                            int64_t P, int64_t PS) {                                                           \
+        const int64_t G = NH / KVH;                                                                            \
+        const float scale = 1.0f / sqrtf((float) D);                                                           \
+        _Pragma("omp parallel for schedule(dynamic, 1)")                                                       \
+        for (int64_t bh = 0; bh < B * KVH; bh++) {                                                             \
+            const int64_t b = bh / KVH, h = bh % KVH;                                                          \
+            float qf[ATT_MAX_G][ATT_MAX_D], acc[ATT_MAX_G][ATT_MAX_D], s[ATT_MAX_G][ATT_CHUNK];                \
+            float m[ATT_MAX_G], l[ATT_MAX_G], kf[ATT_MAX_D];                                                   \
+            for (int64_t g = 0; g < G; g++) {                                                                  \
+                for (int64_t d = 0; d < D; d++) {                                                              \
+                    qf[g][d] = bf16_to_f32(q[(b * NH + h * G + g) * D + d]) * scale;                           \
+                    acc[g][d] = 0.0f;                                                                          \
+                }                                                                                              \
+                m[g] = -INFINITY;                                                                              \
+                l[g] = 0.0f;                                                                                   \
+            }                                                                                                  \
+            const int64_t len = pos[b] + 1;                                                                    \
+            for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {                                                  \
+                const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;                                 \
+                for (int64_t i = 0; i < n; i++) {                                                              \
+                    const int64_t t = t0 + i;                                                                  \
+                    const uint16_t* kr = kc + ((tables[b * P + t / PS] * PS + t % PS) * KVH + h) * D;          \
+                    for (int64_t d = 0; d < D; d++) kf[d] = bf16_to_f32(kr[d]);                                \
+                    for (int64_t g = 0; g < G; g++) {                                                          \
+                        float dot = 0.0f;                                                                      \
+                        _Pragma("omp simd reduction(+:dot)")                                                   \
+                        for (int64_t d = 0; d < D; d++) dot += qf[g][d] * kf[d];                               \
+                        s[g][i] = dot;                                                                         \
+                    }                                                                                          \
+                }                                                                                              \
+                for (int64_t g = 0; g < G; g++) {                                                              \
+                    float mc = m[g];                                                                           \
+                    for (int64_t i = 0; i < n; i++) mc = s[g][i] > mc ? s[g][i] : mc;                          \
+                    const float alpha = expf(m[g] - mc);                                                       \
+                    float sum = 0.0f;                                                                          \
+                    for (int64_t i = 0; i < n; i++) {                                                          \
+                        s[g][i] = expf(s[g][i] - mc);                                                          \
+                        sum += s[g][i];                                                                        \
+                    }                                                                                          \
+                    l[g] = l[g] * alpha + sum;                                                                 \
+                    m[g] = mc;                                                                                 \
+                    for (int64_t d = 0; d < D; d++) acc[g][d] *= alpha;                                        \
+                }                                                                                              \
+                for (int64_t i = 0; i < n; i++) {                                                              \
+                    const int64_t t = t0 + i;                                                                  \
+                    const uint16_t* vr = vc + ((tables[b * P + t / PS] * PS + t % PS) * KVH + h) * D;          \
+                    for (int64_t d = 0; d < D; d++) kf[d] = bf16_to_f32(vr[d]);                                \
+                    for (int64_t g = 0; g < G; g++) {                                                          \
+                        const float p = s[g][i];                                                               \
+                        _Pragma("omp simd")                                                                    \
+                        for (int64_t d = 0; d < D; d++) acc[g][d] += p * kf[d];                                \
+                    }                                                                                          \
+                }                                                                                              \
+            }                                                                                                  \
+            for (int64_t g = 0; g < G; g++)                                                                    \
+                for (int64_t d = 0; d < D; d++) out[(b * NH + h * G + g) * D + d] = f32_to_bf16(acc[g][d] / l[g]); \
+        }                                                                                                      \
+    }
+
+DECODE_ATTENTION(decode_attention512, T512)
+DECODE_ATTENTION(decode_attention256, T256)
+
+/* stack: q, k_cache, v_cache, tables, pos, page_size -> out ([0, 0, 0] where the kernel cannot take the call) */
+static void decode_attention_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    AtenTensorHandle h[5];
+    for (int i = 0; i < 5; i++) h[i] = (AtenTensorHandle) (uintptr_t) stack[i];
+    const int64_t PS = (int64_t) stack[5];
+    int64_t qd = 0, kd = 0, vd = 0, td = 0, pd = 0, *qs = 0, *ks = 0, *vs = 0, *ts = 0, *ps = 0;
+    aoti_torch_get_dim(h[0], &qd);
+    aoti_torch_get_dim(h[1], &kd);
+    aoti_torch_get_dim(h[2], &vd);
+    aoti_torch_get_dim(h[3], &td);
+    aoti_torch_get_dim(h[4], &pd);
+    int ok = isa != ISA_NONE && qd == 3 && kd == 3 && vd == 3 && td == 2 && pd == 1 && PS > 0;
+    if (ok) {
+        aoti_torch_get_sizes(h[0], &qs);
+        aoti_torch_get_sizes(h[1], &ks);
+        aoti_torch_get_sizes(h[2], &vs);
+        aoti_torch_get_sizes(h[3], &ts);
+        aoti_torch_get_sizes(h[4], &ps);
+        ok = dtype(h[0]) == aoti_torch_dtype_bfloat16() && dtype(h[1]) == aoti_torch_dtype_bfloat16()
+             && dtype(h[2]) == aoti_torch_dtype_bfloat16() && dtype(h[3]) == aoti_torch_dtype_int64()
+             && dtype(h[4]) == aoti_torch_dtype_int64() && ks[0] == vs[0] && ks[1] == vs[1] && ks[2] == vs[2]
+             && ks[2] == qs[2] && ks[1] > 0 && qs[1] % ks[1] == 0 && qs[1] / ks[1] <= ATT_MAX_G && qs[2] <= ATT_MAX_D
+             && ts[0] == qs[0] && ps[0] == qs[0] && contiguous(h[0]) && contiguous(h[1]) && contiguous(h[2])
+             && contiguous(h[3]) && contiguous(h[4]);
+    }
+    int64_t sizes[3] = {ok ? qs[0] : 0, ok ? qs[1] : 0, ok ? qs[2] : 0};
+    int64_t strides[3] = {sizes[1] * sizes[2], sizes[2], 1};
+    AtenTensorHandle out = 0;
+    aoti_torch_empty_strided(3, sizes, strides, aoti_torch_dtype_bfloat16(), aoti_torch_device_type_cpu(), 0, &out);
+    if (ok && qs[0] > 0) {
+        void* p[6];
+        for (int i = 0; i < 5; i++) aoti_torch_get_data_ptr(h[i], &p[i]);
+        aoti_torch_get_data_ptr(out, &p[5]);
+        const int64_t* pos = (const int64_t*) p[4];
+        const int64_t* tables = (const int64_t*) p[3];
+        int inside = 1;   /* every position's page must lie in the table and the cache */
+        for (int64_t b = 0; b < qs[0] && inside; b++) {
+            const int64_t last = pos[b] < 0 ? -1 : pos[b] / PS;
+            inside = pos[b] >= 0 && last < ts[1];
+            for (int64_t i = 0; inside && i <= last; i++) {
+                inside = tables[b * ts[1] + i] >= 0 && (tables[b * ts[1] + i] + 1) * PS <= ks[0];
+            }
+        }
+        if (inside) {
+            (isa == ISA_AVX512_BF16 ? decode_attention512 : decode_attention256)(
+                    (const uint16_t*) p[0], (const uint16_t*) p[1], (const uint16_t*) p[2], tables, pos,
+                    (uint16_t*) p[5], qs[0], qs[1], ks[1], qs[2], ts[1], PS);
+        } else {
+            int64_t zero[3] = {0, 0, 0};
+            aoti_torch_delete_tensor_object(out);
+            aoti_torch_empty_strided(3, zero, strides, aoti_torch_dtype_bfloat16(), aoti_torch_device_type_cpu(), 0,
+                                     &out);
+        }
+    }
+    for (int i = 0; i < 5; i++) aoti_torch_delete_tensor_object(h[i]);
+    stack[0] = (StableIValue) (uintptr_t) out;
+}
+
 static int best_isa(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw")
@@ -486,12 +640,14 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     aoti_torch_library_def(def, "linear_int8(Tensor x, Tensor q, Tensor scale) -> Tensor");
     aoti_torch_library_def(def, "block_int8(Tensor q) -> Tensor");
     aoti_torch_library_def(def, "widen_int8(Tensor q, Tensor(a!) out) -> Tensor(a!)");
+    aoti_torch_library_def(def, "decode_attention(Tensor q, Tensor k_cache, Tensor v_cache, Tensor tables, Tensor pos, int page_size) -> Tensor");
     aoti_torch_library_def(def, "isa(int force) -> int");
     aoti_torch_library_def(def, "threads() -> int");
     if (aoti_torch_library_init_impl("llamaserve", "CPU", __FILE__, __LINE__, &cpu) == 0) {
         aoti_torch_library_impl(cpu, "linear_bf16", linear_bf16_boxed);
         aoti_torch_library_impl(cpu, "linear_int8", linear_int8_boxed);
         aoti_torch_library_impl(cpu, "block_int8", block_int8_boxed);
+        aoti_torch_library_impl(cpu, "decode_attention", decode_attention_boxed);
         aoti_torch_library_impl(cpu, "widen_int8", widen_int8_boxed);
     }
     if (aoti_torch_library_init_impl("llamaserve", "CompositeExplicitAutograd", __FILE__, __LINE__, &any) == 0) {

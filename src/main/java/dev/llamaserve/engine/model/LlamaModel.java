@@ -102,6 +102,7 @@ public final class LlamaModel implements CausalLm {
     private final boolean int8Pack;           // int8 weights through _weight_int8pack_mm for few rows
     private final NativeKernels.Isa nativeIsa;   // llama-serve's kernels (CPU, bf16), NONE where not used
     private final boolean nativeInt8;            // int8 weights blocked for llamaserve::linear_int8
+    private boolean nativeAttention;             // decode steps through llamaserve::decode_attention
     private final int kvSlots;
     private final int maxChunkTokens;
     private final PtNDManager manager;
@@ -151,6 +152,9 @@ public final class LlamaModel implements CausalLm {
         this.nativeInt8 = nativeInt8;
         this.bf16SingleRowMode = CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : nativeIsa != NativeKernels.Isa.NONE ? 6
                 : CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
+        this.nativeAttention = nativeIsa != NativeKernels.Isa.NONE && kvDtype.resolve(dtype) == KvCacheDType.BFLOAT16
+                && config.numAttentionHeads() / config.numKeyValueHeads() <= NativeKernels.ATTENTION_MAX_GROUP
+                && config.headDim() <= NativeKernels.ATTENTION_MAX_HEAD_DIM;
     }
 
     /** The compute dtype {@code auto} means on a device: bfloat16 on CUDA, {@link #CPU_AUTO_DTYPE} on the CPU. */
@@ -436,6 +440,7 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from((long) Math.max(1, ATTENTION_CHUNK_TOKENS / pageSize)));   // chunk_pages
             args.add(IValue.from((long) queryBlock));                   // query_block
             args.add(IValue.from(kvDtype.fp8()));                       // kv_fp8
+            args.add(IValue.from(nativeAttention));                     // native_attention
             args.add(IValue.from(tensor(step, batch.logitRows())));     // logit_rows [R]
             args.add(IValue.from((long) config.numHiddenLayers()));
             args.add(IValue.from((long) config.numAttentionHeads()));
@@ -495,6 +500,19 @@ public final class LlamaModel implements CausalLm {
     /** The instruction set of the native kernels this model uses ({@link NativeKernels.Isa#NONE}: libtorch's). */
     NativeKernels.Isa nativeKernels() {
         return nativeIsa;
+    }
+
+    /** Whether this model's decode steps attend through the native kernel. */
+    boolean nativeAttention() {
+        return nativeAttention;
+    }
+
+    /** Tests: decode steps through the native attention kernel (where this model may use it) or the script's. */
+    void nativeAttention(boolean use) {
+        if (use && nativeIsa == NativeKernels.Isa.NONE) {
+            throw new IllegalStateException("this model was loaded without native kernels");
+        }
+        nativeAttention = use;
     }
 
     /** Whether this model's int8 weights are blocked for the native int8 kernel. */

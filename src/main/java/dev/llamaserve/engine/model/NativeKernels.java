@@ -30,6 +30,9 @@ public final class NativeKernels {
     /** The same methods through libtorch's kernels, where the library is not loaded. */
     static final String SCRIPT_ABSENT = "/dev/llamaserve/engine/model/llama_native_absent.py";
     static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("llamaserve.nativeKernels", "true"));
+    /** The most query heads per KV head, and the largest head dim, of {@code decode_attention}. */
+    static final int ATTENTION_MAX_GROUP = 16;
+    static final int ATTENTION_MAX_HEAD_DIM = 256;
     /** {@link #isa}'s argument that selects the best instruction set this CPU has (each load does). */
     static final long BEST = -2;
 

@@ -13,6 +13,11 @@
     # qb: [out, in] int8 blocked; scratch: [S >= out * in] bf16 -> [out, in] bf16 row-major (exact), in scratch
     out = torch.view(torch.narrow(scratch, 0, 0, qb.numel()), [qb.size(0), qb.size(1)])   # [out, in]
     return ops.llamaserve.widen_int8(qb, out)
+  def native_decode_attention(self: __torch__.LlamaForCausalLM, q: Tensor, k_cache: Tensor, v_cache: Tensor,
+                              tables: Tensor, pos: Tensor, page_size: int) -> Tensor:
+    # q: [Bd, NH, D] bf16, one query per sequence; k_cache, v_cache: [S, KVH, D] bf16; tables: [Bd, P] int64;
+    # pos: [Bd] int64 -> [Bd, NH, D] bf16: as attend, over the keys at positions 0..pos, one pass
+    return ops.llamaserve.decode_attention(q, k_cache, v_cache, tables, pos, page_size)
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     # 0 none, 1 AVX2 + FMA, 2 AVX-512 BF16; force >= 0 picks one the CPU has (tests)
     return ops.llamaserve.isa(force)

@@ -8,5 +8,8 @@
     return q                                                         # [out, in]
   def native_widen_int8(self: __torch__.LlamaForCausalLM, qb: Tensor, scratch: Tensor) -> Tensor:
     return torch.to(qb, 15)                                          # [out, in] bf16
+  def native_decode_attention(self: __torch__.LlamaForCausalLM, q: Tensor, k_cache: Tensor, v_cache: Tensor,
+                              tables: Tensor, pos: Tensor, page_size: int) -> Tensor:
+    return torch.empty([0, 0, 0], dtype=q.dtype)                     # never selected: fails the step's index_copy_
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     return 0

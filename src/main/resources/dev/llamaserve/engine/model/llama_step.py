@@ -229,7 +229,7 @@ class LlamaForCausalLM(Module):
            work: List[Tensor], token_ids: Tensor, positions: Tensor, slot_mapping: Tensor,
            query_start: List[int], query_len: List[int],
            block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor,
-           decode_pages: int, page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool,
+           decode_pages: int, page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool, native_attention: bool,
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
            eps: float, mode: int) -> Tensor:
     # w: Hugging Face name -> weight ("model.layers.0.self_attn.q_proj.weight", ...; "lm_head.weight" is
@@ -242,7 +242,8 @@ class LlamaForCausalLM(Module):
     #   its last query_len[b] positions
     # decode_seqs: [Bd] int64 the sequences with one new token, attended together; decode_rows: [Bd] their rows;
     # decode_pages: the most pages one of them reads (0 when Bd = 0);
-    # query_block: the most queries of one prefill chunk attended in one call
+    # query_block: the most queries of one prefill chunk attended in one call; native_attention: decode steps attend
+    #   through native_decode_attention (llama-serve's native kernels, bf16 caches) instead of attend
     # inv_freq: [head_dim / 2] float64; work: new_workspace's tensors (attention's scratch, made at load)
     T = token_ids.size(0)
     embed_tokens = w["model.embed_tokens.weight"]                           # [V, H]
@@ -269,7 +270,12 @@ class LlamaForCausalLM(Module):
       self.write_kv(k_cache, k_scales, slot_mapping, k, kv_fp8)      # k_cache[slot_mapping[t]] = k[t]
       self.write_kv(v_cache, v_scales, slot_mapping, v, kv_fp8)      # v_cache[slot_mapping[t]] = v[t]
       attn = torch.empty([T, num_heads, head_dim], dtype=dtype, device=x.device)   # [T, NH, D]
-      if decode_pages > 0:
+      if decode_pages > 0 and native_attention:
+        bt = torch.index_select(block_tables, 0, decode_seqs)        # [Bd, P]
+        od = self.native_decode_attention(torch.index_select(q, 0, decode_rows), k_cache, v_cache, bt,
+                                          torch.index_select(positions, 0, decode_rows), page_size)   # [Bd, NH, D]
+        attn.index_copy_(0, decode_rows, od)                         # attn[decode_rows[i]] = od[i]
+      elif decode_pages > 0:
         qd = torch.unsqueeze(torch.index_select(q, 0, decode_rows), 1)   # [Bd, 1, NH, D]
         pd = torch.unsqueeze(torch.index_select(positions, 0, decode_rows), 1)   # [Bd, 1]
         bt = torch.index_select(block_tables, 0, decode_seqs)        # [Bd, P]

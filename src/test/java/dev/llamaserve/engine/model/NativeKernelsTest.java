@@ -114,6 +114,25 @@ class NativeKernelsTest {
     }
 
     @Test
+    void decodeAttentionMatchesSoftmaxOverTheGatheredContext() {
+        assumeLoaded();
+        for (NativeKernels.Isa isa : isas) {
+            use(isa);
+            // [B, NH, KVH, D, page size, last position]: GQA and MHA, one page to several, past one score chunk
+            for (long[] s : new long[][] {{1, 4, 1, 16, 16, 0}, {3, 32, 8, 64, 16, 300}, {2, 8, 8, 128, 4, 129},
+                {1, 64, 4, 128, 16, 1000}}) {
+                double[] r = floats("attention", s);
+                assertThat(r[2]).as("%s %s elements", isa, Arrays.toString(s)).isEqualTo((double) s[0] * s[1] * s[3]);
+                assertThat(r[0]).as("%s attention %s: max |error| (max |y| %s)", isa, Arrays.toString(s), r[1])
+                        .isLessThanOrEqualTo(r[1] / 128 + 1e-3);
+            }
+        }
+        try (IValue r = IValueUtils.runMethod(check, "attention_refused")) {
+            assertThat(r.toLongArray()).containsOnly(0L);
+        }
+    }
+
+    @Test
     void widenedBlockedWeightsAreTheInt8ValuesExactlyInTheCallersTensor() {
         assumeLoaded();
         for (NativeKernels.Isa isa : isas) {

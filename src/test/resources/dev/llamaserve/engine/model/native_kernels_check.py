@@ -43,3 +43,38 @@ class NativeKernelsCheck(Module):
     d = ops.llamaserve.block_int8(torch.randint(-127, 128, [4, 48], dtype=1))   # in % 32 != 0
     e = ops.llamaserve.linear_bf16(torch.t(torch.to(torch.randn([64, 2]), 15)), torch.to(torch.randn([4, 64]), 15))   # x not contiguous
     return [a.numel(), b.numel(), c.numel(), d.numel(), e.numel()]
+  def attention(self: __torch__.NativeKernelsCheck, b: int, nh: int, kvh: int, d: int, ps: int, last: int) -> List[float]:
+    # [max |native - reference|, max |reference|, elements] of decode_attention: b sequences, the i-th at position
+    # last * (i + 1) // b, pages in a shuffled order; reference: gather each sequence's K/V, softmax in float32
+    torch.manual_seed(b * 1009 + nh * 101 + d * 7 + last)
+    pages_per_seq = last // ps + 1
+    npages = b * pages_per_seq + 3
+    k = torch.to(torch.randn([npages * ps, kvh, d]), 15)             # [S, KVH, D] bf16
+    v = torch.to(torch.randn([npages * ps, kvh, d]), 15)             # [S, KVH, D] bf16
+    tables = torch.reshape(torch.randperm(npages)[:b * pages_per_seq], [b, pages_per_seq])   # [B, P] int64
+    pos = torch.tensor([last * (i + 1) // b for i in range(b)], dtype=4)   # [B] int64
+    q = torch.to(torch.randn([b, nh, d]), 15)                        # [B, NH, D] bf16
+    y = ops.llamaserve.decode_attention(q, k, v, tables, pos, ps)    # [B, NH, D] bf16
+    err = 0.0
+    most = 0.0
+    for i in range(b):
+      n = int(pos[i]) + 1
+      t = torch.arange(n)                                            # [n]
+      slots = torch.index_select(tables[i], 0, torch.div(t, ps, rounding_mode="floor")) * ps + torch.remainder(t, ps)   # [n]
+      kk = torch.repeat_interleave(torch.index_select(k, 0, slots).float(), nh // kvh, 1)   # [n, NH, D]
+      vv = torch.repeat_interleave(torch.index_select(v, 0, slots).float(), nh // kvh, 1)   # [n, NH, D]
+      s = torch.einsum("hd,nhd->hn", [q[i].float(), kk]) / (float(d) ** 0.5)   # [NH, n]
+      ref = torch.einsum("hn,nhd->hd", [torch.softmax(s, -1), vv])   # [NH, D]
+      err = max(err, float(torch.amax(torch.abs(y[i].float() - ref))))
+      most = max(most, float(torch.amax(torch.abs(ref))))
+    return [err, most, float(y.numel())]
+  def attention_refused(self: __torch__.NativeKernelsCheck) -> List[int]:
+    # elements of decode_attention's results for calls it cannot take: all 0
+    k = torch.to(torch.randn([64, 2, 16]), 15)                       # [S = 4 pages of 16, KVH, D]
+    q = torch.to(torch.randn([1, 4, 16]), 15)
+    t = torch.tensor([[0, 1]], dtype=4)                              # [1, 2]
+    a = ops.llamaserve.decode_attention(q, k, k, t, torch.tensor([40], dtype=4), 16)   # page 2 not in the table
+    b = ops.llamaserve.decode_attention(q, k, k, torch.tensor([[0, 9]], dtype=4), torch.tensor([20], dtype=4), 16)   # page 9 not in the cache
+    c = ops.llamaserve.decode_attention(q.float(), k, k, t, torch.tensor([3], dtype=4), 16)   # float32 q
+    e = ops.llamaserve.decode_attention(torch.to(torch.randn([1, 3, 16]), 15), k, k, t, torch.tensor([3], dtype=4), 16)   # 3 heads over 2 KV heads
+    return [a.numel(), b.numel(), c.numel(), e.numel()]
