@@ -4,6 +4,7 @@
  * the library builds with a plain gcc and binds to whatever libtorch DJL has loaded. llama_step.py calls
  *   ops.llamaserve.linear_bf16(x, w)          x [M, K] bf16, w [N, K] bf16                  -> [M, N] bf16
  *   ops.llamaserve.block_int8(q)              q [N, K] int8 -> the same values blocked (below), [N, K] int8
+ *   ops.llamaserve.quantize_int8(raw)         bf16 bits [N, 2K] uint8 -> (blocked q, scale [N] bf16), as to_int8
  *   ops.llamaserve.linear_int8(x, qb, scale)  x [M, K] bf16, qb [N, K] int8 blocked, scale [N] bf16 -> [M, N] bf16
  *   ops.llamaserve.widen_int8(qb, out)        qb blocked -> out [N, K] bf16, row-major (prefill: oneDNN's GEMM)
  *   ops.llamaserve.decode_attention(q, k_cache, v_cache, tables, pos, page_size)
@@ -55,6 +56,7 @@ extern AOTITorchError aoti_torch_delete_tensor_object(AtenTensorHandle t);
 extern int32_t aoti_torch_dtype_bfloat16(void);
 extern int32_t aoti_torch_dtype_int8(void);
 extern int32_t aoti_torch_dtype_int64(void);
+extern int32_t aoti_torch_dtype_uint8(void);
 extern int32_t aoti_torch_device_type_cpu(void);
 
 enum { ISA_NONE = 0, ISA_AVX2 = 1, ISA_AVX512_BF16 = 2 };
@@ -598,6 +600,56 @@ static void decode_attention_boxed(StableIValue* stack, uint64_t num_args, uint6
     stack[0] = (StableIValue) (uintptr_t) out;
 }
 
+/*
+ * bf16 [N, K] -> blocked int8 [N, K] and bf16 scales [N], exactly as llama_step.py's to_int8 then block_int8:
+ * scale = max(absmax(row), 1e-30) / 127 in float32, q = clamp(round-half-even(w / scale), -127, 127), the scale
+ * stored rounded to bf16. One pass per row, no float32 copy of the weight (to_int8's temporaries made the int8 load
+ * of the 1B shape take 40 s, mostly page faults).
+ */
+static void quantize_rows(const uint16_t* w, int8_t* qb, uint16_t* scale_out, int64_t N, int64_t K) {
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        const uint16_t* r = w + n * K;
+        float amax = 0.0f;
+        for (int64_t k = 0; k < K; k++) {
+            const float a = fabsf(bf16_to_f32(r[k]));
+            amax = a > amax ? a : amax;
+        }
+        const float scale = (amax > 1e-30f ? amax : 1e-30f) / 127.0f;
+        scale_out[n] = f32_to_bf16(scale);
+        int8_t* dst = qb + (n / 4) * (K / 32) * 128 + (n % 4) * 32;
+        for (int64_t k = 0; k < K; k++) {
+            float v = nearbyintf(bf16_to_f32(r[k]) / scale);
+            v = v < -127.0f ? -127.0f : v > 127.0f ? 127.0f : v;
+            dst[(k / 32) * 128 + k % 32] = (int8_t) v;
+        }
+    }
+}
+
+/* stack: raw [N, 2K] uint8 (bf16 bits) -> (blocked q [N, K] int8, scale [N] bf16); ([0, 0], [0]) if it cannot */
+static void quantize_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    AtenTensorHandle raw = (AtenTensorHandle) (uintptr_t) stack[0];
+    int64_t N = 0, K2 = 0;
+    int ok = matrix(raw, &N, &K2) && dtype(raw) == aoti_torch_dtype_uint8() && K2 % 64 == 0 && N % 4 == 0;
+    const int64_t K = ok ? K2 / 2 : 0;
+    int64_t qsizes[2] = {ok ? N : 0, K}, qstrides[2] = {K, 1}, ssizes[1] = {ok ? N : 0}, sstrides[1] = {1};
+    AtenTensorHandle q = 0, scale = 0;
+    aoti_torch_empty_strided(2, qsizes, qstrides, aoti_torch_dtype_int8(), aoti_torch_device_type_cpu(), 0, &q);
+    aoti_torch_empty_strided(1, ssizes, sstrides, aoti_torch_dtype_bfloat16(), aoti_torch_device_type_cpu(), 0, &scale);
+    if (ok && N > 0 && K > 0) {
+        void *rp = 0, *qp = 0, *sp = 0;
+        aoti_torch_get_data_ptr(raw, &rp);
+        aoti_torch_get_data_ptr(q, &qp);
+        aoti_torch_get_data_ptr(scale, &sp);
+        quantize_rows((const uint16_t*) rp, (int8_t*) qp, (uint16_t*) sp, N, K);
+    }
+    aoti_torch_delete_tensor_object(raw);
+    stack[0] = (StableIValue) (uintptr_t) q;
+    stack[1] = (StableIValue) (uintptr_t) scale;
+}
+
 static int best_isa(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw")
@@ -639,6 +691,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     aoti_torch_library_def(def, "linear_bf16(Tensor x, Tensor w) -> Tensor");
     aoti_torch_library_def(def, "linear_int8(Tensor x, Tensor q, Tensor scale) -> Tensor");
     aoti_torch_library_def(def, "block_int8(Tensor q) -> Tensor");
+    aoti_torch_library_def(def, "quantize_int8(Tensor raw) -> (Tensor, Tensor)");
     aoti_torch_library_def(def, "widen_int8(Tensor q, Tensor(a!) out) -> Tensor(a!)");
     aoti_torch_library_def(def, "decode_attention(Tensor q, Tensor k_cache, Tensor v_cache, Tensor tables, Tensor pos, int page_size) -> Tensor");
     aoti_torch_library_def(def, "isa(int force) -> int");
@@ -647,6 +700,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
         aoti_torch_library_impl(cpu, "linear_bf16", linear_bf16_boxed);
         aoti_torch_library_impl(cpu, "linear_int8", linear_int8_boxed);
         aoti_torch_library_impl(cpu, "block_int8", block_int8_boxed);
+        aoti_torch_library_impl(cpu, "quantize_int8", quantize_int8_boxed);
         aoti_torch_library_impl(cpu, "decode_attention", decode_attention_boxed);
         aoti_torch_library_impl(cpu, "widen_int8", widen_int8_boxed);
     }

@@ -9,6 +9,11 @@
   def native_block_int8(self: __torch__.LlamaForCausalLM, q: Tensor) -> Tensor:
     # q: [out, in] int8 row-major -> [out, in] int8 blocked (4 channels x 32 inputs together)
     return ops.llamaserve.block_int8(q)
+  def native_quantize_int8(self: __torch__.LlamaForCausalLM, raw: Tensor) -> List[Tensor]:
+    # raw: [out, in * 2] uint8, bf16 bits -> [q: [out, in] int8 blocked, scale: [out] bf16], what to_int8 and
+    # native_block_int8 give, in one pass without a float32 copy
+    r = ops.llamaserve.quantize_int8(raw)
+    return [r[0], r[1]]
   def native_widen_int8(self: __torch__.LlamaForCausalLM, qb: Tensor, scratch: Tensor) -> Tensor:
     # qb: [out, in] int8 blocked; scratch: [S >= out * in] bf16 -> [out, in] bf16 row-major (exact), in scratch
     out = torch.view(torch.narrow(scratch, 0, 0, qb.numel()), [qb.size(0), qb.size(1)])   # [out, in]

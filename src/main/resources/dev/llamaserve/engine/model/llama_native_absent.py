@@ -6,6 +6,8 @@
     return torch.linear(x, torch.to(qb, x.dtype)) * scale            # [T, out] * [out] (row-major q)
   def native_block_int8(self: __torch__.LlamaForCausalLM, q: Tensor) -> Tensor:
     return q                                                         # [out, in]
+  def native_quantize_int8(self: __torch__.LlamaForCausalLM, raw: Tensor) -> List[Tensor]:
+    return self.to_int8(raw, 15, 15, "cpu")                         # [q row-major, scale]
   def native_widen_int8(self: __torch__.LlamaForCausalLM, qb: Tensor, scratch: Tensor) -> Tensor:
     return torch.to(qb, 15)                                          # [out, in] bf16
   def native_decode_attention(self: __torch__.LlamaForCausalLM, q: Tensor, k_cache: Tensor, v_cache: Tensor,

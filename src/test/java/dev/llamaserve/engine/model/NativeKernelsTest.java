@@ -146,6 +146,27 @@ class NativeKernelsTest {
     }
 
     @Test
+    void nativeQuantizationIsBitIdenticalToTheStepScriptsThenBlocked() {
+        assumeLoaded();
+        PtSymbolBlock step = LlamaModel.script(manager);
+        for (long[] s : new long[][] {{8, 64}, {64, 2048}, {12, 4096}}) {
+            try (IValue raw = call("bf16_bits", s[0], s[1]);
+                 IValue ref = IValueUtils.runMethod(step, "to_int8", raw, IValue.from(15L), IValue.from(15L),
+                         IValue.from("cpu"));
+                 IValue got = IValueUtils.runMethod(step, "native_quantize_int8", raw)) {
+                IValue[] r = ref.toIValueArray();
+                IValue[] g = got.toIValueArray();
+                try (IValue blocked = IValueUtils.runMethod(check, "block", r[0]);
+                     IValue sameQ = IValueUtils.runMethod(check, "same", g[0], blocked);
+                     IValue sameScale = IValueUtils.runMethod(check, "same", g[1], r[1])) {
+                    assertThat(sameQ.toBoolean()).as("%s q", Arrays.toString(s)).isTrue();
+                    assertThat(sameScale.toBoolean()).as("%s scale", Arrays.toString(s)).isTrue();
+                }
+            }
+        }
+    }
+
+    @Test
     void blockedLayoutIsTheDocumentedOne() {
         assumeLoaded();
         try (IValue r = IValueUtils.runMethod(check, "blocked_layout")) {

@@ -78,3 +78,15 @@ class NativeKernelsCheck(Module):
     c = ops.llamaserve.decode_attention(q.float(), k, k, t, torch.tensor([3], dtype=4), 16)   # float32 q
     e = ops.llamaserve.decode_attention(torch.to(torch.randn([1, 3, 16]), 15), k, k, t, torch.tensor([3], dtype=4), 16)   # 3 heads over 2 KV heads
     return [a.numel(), b.numel(), c.numel(), e.numel()]
+  def bf16_bits(self: __torch__.NativeKernelsCheck, n: int, k: int) -> Tensor:
+    # a random [n, k] bf16 weight (Llama's scale, one all-zero row, one row with a large outlier) as the loader's
+    # raw bytes: [n, k * 2] uint8
+    torch.manual_seed(n * 31 + k)
+    w = torch.randn([n, k]) * 0.02                                   # [n, k] f32
+    w[1] = 0.
+    w[2, 5] = 3.
+    return torch.view_copy(torch.to(w, 15), dtype=0)                 # [n, k * 2] uint8
+  def block(self: __torch__.NativeKernelsCheck, q: Tensor) -> Tensor:
+    return ops.llamaserve.block_int8(q)
+  def same(self: __torch__.NativeKernelsCheck, a: Tensor, b: Tensor) -> bool:
+    return bool(torch.equal(a, b))
