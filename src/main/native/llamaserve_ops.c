@@ -172,6 +172,12 @@ T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* 
             const int64_t t1 = M - t0 < ROW_TILE ? M : t0 + ROW_TILE;
 #pragma omp for schedule(static) nowait
             for (int64_t b = 0; b < blocks; b++) {
+                if (wb == NULL) {   /* no scratch (out of memory): widen per group of rows instead */
+                    int64_t m0 = t0;
+                    for (; m0 + 4 <= t1; m0 += 4) block512(x, w, 1, scale, out, N, K, m0, b * 4, 4, 4);
+                    for (; m0 < t1; m0++) block512(x, w, 1, scale, out, N, K, m0, b * 4, 1, 4);
+                    continue;
+                }
                 for (int64_t c = 0; c < chunks * 4; c++) {   /* [K/32][4] runs of 32 */
                     _mm512_store_si512(wb + c * 32, (__m512i) int8x32_bf16(qb + (b * chunks) * 128 + c * 32, 0xffffffffu));
                 }

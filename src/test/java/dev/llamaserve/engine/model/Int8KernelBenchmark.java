@@ -38,8 +38,8 @@ class Int8KernelBenchmark {
 
     private static final int COPIES = 16;
     private static final String[] NAMES = {"bf16 oneDNN", "int8 pack", "int8 widened", "int8 W8A8", "bf16 native",
-        "int8 native", "int8 native widened"};
-    private static final double[] BYTES = {2, 1, 1, 1, 2, 1, 1};
+        "int8 native", "int8 native widened", "bf16 torch.linear"};
+    private static final double[] BYTES = {2, 1, 1, 1, 2, 1, 1, 2};
 
     @Test
     void kernels() {
@@ -88,8 +88,8 @@ class Int8KernelBenchmark {
     private static void measure(PtSymbolBlock k, PtNDManager m, int[] sh, int rows, IValue ws, IValue bf16, IValue qs,
                                 IValue w8a8, IValue blocked) {
         String[] methods = {"bf16_onednn", "int8_pack", "int8_widen", "int8_w8a8", "native_bf16", "native_int8",
-            "native_widen"};
-        IValue[] weights = {bf16, qs, qs, w8a8, ws, blocked, blocked};
+            "native_widen", "bf16_plain"};
+        IValue[] weights = {bf16, qs, qs, w8a8, ws, blocked, blocked, ws};
         double[] best = new double[methods.length];
         java.util.Arrays.fill(best, Double.MAX_VALUE);
         StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "bench int8 kernels %dx%d M=%d:", sh[0], sh[1], rows));

@@ -39,6 +39,13 @@ class Int8Kernels(Module):
       for i in range(len(qs) // 2):
         y = torch._weight_int8pack_mm(x, qs[2 * i], qs[2 * i + 1])
     return y
+  def bf16_plain(self: __torch__.Int8Kernels, x: Tensor, ws: List[Tensor], reps: int) -> Tensor:
+    # torch.linear on the plain bf16 weight (the step's default above one row without packed weights)
+    y = x
+    for r in range(reps):
+      for w in ws:
+        y = torch.linear(x, w)
+    return y
   def native_bf16(self: __torch__.Int8Kernels, x: Tensor, ws: List[Tensor], reps: int) -> Tensor:
     # llama-serve's kernel (NativeKernels): x [M, K] bf16, ws [N, K] bf16 -> [M, N] (the step's mode 6)
     y = x
