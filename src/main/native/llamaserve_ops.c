@@ -10,6 +10,7 @@
  *   ops.llamaserve.decode_attention(q, k_cache, v_cache, tables, pos, page_size)
  *                                             one query per sequence [B, NH, D] against its paged bf16 K/V
  *                                             -> [B, NH, D] bf16 (llama_step.py's attend for decode steps)
+ *   ops.llamaserve.rms_norm(x, w, eps)        x [T, H] bf16, w [H] bf16 -> [T, H] bf16 (llama_step.py's rms_norm)
  *   ops.llamaserve.isa(force)                 the instruction set in use (0 none, 1 AVX2+FMA, 2 AVX-512 BF16);
  *                                             force >= 0 chooses one this CPU has (tests), -2 the best it has,
  *                                             -1 only asks
@@ -656,6 +657,60 @@ static void quantize_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t
     stack[1] = (StableIValue) (uintptr_t) scale;
 }
 
+/*
+ * x [T, H] bf16, w [H] bf16 -> w * bf16(x * rsqrt(mean(x^2) + eps)), as llama_step.py's rms_norm (Hugging Face's
+ * LlamaRMSNorm: statistics in float32, the normalised row rounded to bf16 before the weight multiplies it), one pass
+ * per row instead of seven tensor ops.
+ */
+static void rms_norm_rows(const uint16_t* x, const uint16_t* w, uint16_t* out, int64_t T, int64_t H, float eps) {
+#pragma omp parallel for schedule(static) if (T > 1)
+    for (int64_t t = 0; t < T; t++) {
+        const uint16_t* r = x + t * H;
+        float sum = 0.0f;
+#pragma omp simd reduction(+:sum)
+        for (int64_t i = 0; i < H; i++) {
+            const float v = bf16_to_f32(r[i]);
+            sum += v * v;
+        }
+        const float inv = 1.0f / sqrtf(sum / (float) H + eps);
+        for (int64_t i = 0; i < H; i++) {
+            const float n = bf16_to_f32(f32_to_bf16(bf16_to_f32(r[i]) * inv));
+            out[t * H + i] = f32_to_bf16(bf16_to_f32(w[i]) * n);
+        }
+    }
+}
+
+/* stack: x, w, eps -> out ([0, 0] where the kernel cannot take the call) */
+static void rms_norm_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    AtenTensorHandle x = (AtenTensorHandle) (uintptr_t) stack[0];
+    AtenTensorHandle w = (AtenTensorHandle) (uintptr_t) stack[1];
+    double eps = 0;
+    memcpy(&eps, &stack[2], sizeof eps);
+    int64_t T = 0, H = 0, wd = 0, *ws = 0;
+    aoti_torch_get_dim(w, &wd);
+    int ok = matrix(x, &T, &H) && wd == 1 && dtype(x) == aoti_torch_dtype_bfloat16()
+             && dtype(w) == aoti_torch_dtype_bfloat16() && contiguous(w);
+    if (ok) {
+        aoti_torch_get_sizes(w, &ws);
+        ok = ws[0] == H;
+    }
+    int64_t sizes[2] = {ok ? T : 0, ok ? H : 0}, strides[2] = {ok ? H : 0, 1};
+    AtenTensorHandle out = 0;
+    aoti_torch_empty_strided(2, sizes, strides, aoti_torch_dtype_bfloat16(), aoti_torch_device_type_cpu(), 0, &out);
+    if (ok && T > 0 && H > 0) {
+        void *xp = 0, *wp = 0, *op = 0;
+        aoti_torch_get_data_ptr(x, &xp);
+        aoti_torch_get_data_ptr(w, &wp);
+        aoti_torch_get_data_ptr(out, &op);
+        rms_norm_rows((const uint16_t*) xp, (const uint16_t*) wp, (uint16_t*) op, T, H, (float) eps);
+    }
+    aoti_torch_delete_tensor_object(x);
+    aoti_torch_delete_tensor_object(w);
+    stack[0] = (StableIValue) (uintptr_t) out;
+}
+
 static int best_isa(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw")
@@ -700,6 +755,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     aoti_torch_library_def(def, "quantize_int8(Tensor raw) -> (Tensor, Tensor)");
     aoti_torch_library_def(def, "widen_int8(Tensor q, Tensor(a!) out) -> Tensor(a!)");
     aoti_torch_library_def(def, "decode_attention(Tensor q, Tensor k_cache, Tensor v_cache, Tensor tables, Tensor pos, int page_size) -> Tensor");
+    aoti_torch_library_def(def, "rms_norm(Tensor x, Tensor w, float eps) -> Tensor");
     aoti_torch_library_def(def, "isa(int force) -> int");
     aoti_torch_library_def(def, "threads() -> int");
     if (aoti_torch_library_init_impl("llamaserve", "CPU", __FILE__, __LINE__, &cpu) == 0) {
@@ -708,6 +764,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
         aoti_torch_library_impl(cpu, "block_int8", block_int8_boxed);
         aoti_torch_library_impl(cpu, "quantize_int8", quantize_int8_boxed);
         aoti_torch_library_impl(cpu, "decode_attention", decode_attention_boxed);
+        aoti_torch_library_impl(cpu, "rms_norm", rms_norm_boxed);
         aoti_torch_library_impl(cpu, "widen_int8", widen_int8_boxed);
     }
     if (aoti_torch_library_init_impl("llamaserve", "CompositeExplicitAutograd", __FILE__, __LINE__, &any) == 0) {

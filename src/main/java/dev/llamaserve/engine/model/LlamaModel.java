@@ -103,6 +103,7 @@ public final class LlamaModel implements CausalLm {
     private final NativeKernels.Isa nativeIsa;   // llama-serve's kernels (CPU, bf16), NONE where not used
     private final boolean nativeInt8;            // int8 weights blocked for llamaserve::linear_int8
     private boolean nativeAttention;             // decode steps through llamaserve::decode_attention
+    private boolean nativeNorm;                  // RMSNorm through llamaserve::rms_norm
     private final int kvSlots;
     private final int maxChunkTokens;
     private final PtNDManager manager;
@@ -152,6 +153,7 @@ public final class LlamaModel implements CausalLm {
         this.nativeInt8 = nativeInt8;
         this.bf16SingleRowMode = CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : nativeIsa != NativeKernels.Isa.NONE ? 6
                 : CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
+        this.nativeNorm = nativeIsa != NativeKernels.Isa.NONE;   // set only on the CPU in bf16
         this.nativeAttention = nativeIsa != NativeKernels.Isa.NONE && kvDtype.resolve(dtype) == KvCacheDType.BFLOAT16
                 && config.numAttentionHeads() / config.numKeyValueHeads() <= NativeKernels.ATTENTION_MAX_GROUP
                 && config.headDim() <= NativeKernels.ATTENTION_MAX_HEAD_DIM;
@@ -441,6 +443,7 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from((long) queryBlock));                   // query_block
             args.add(IValue.from(kvDtype.fp8()));                       // kv_fp8
             args.add(IValue.from(nativeAttention));                     // native_attention
+            args.add(IValue.from(nativeNorm));                          // native_norm
             args.add(IValue.from(tensor(step, batch.logitRows())));     // logit_rows [R]
             args.add(IValue.from((long) config.numHiddenLayers()));
             args.add(IValue.from((long) config.numAttentionHeads()));
@@ -513,6 +516,14 @@ public final class LlamaModel implements CausalLm {
             throw new IllegalStateException("this model was loaded without native kernels");
         }
         nativeAttention = use;
+    }
+
+    /** Tests: RMSNorm through the native kernel (where this model may use it) or the script's. */
+    void nativeNorm(boolean use) {
+        if (use && nativeIsa == NativeKernels.Isa.NONE) {
+            throw new IllegalStateException("this model was loaded without native kernels");
+        }
+        nativeNorm = use;
     }
 
     /** Whether this model's int8 weights are blocked for the native int8 kernel. */

@@ -23,6 +23,9 @@
     # q: [Bd, NH, D] bf16, one query per sequence; k_cache, v_cache: [S, KVH, D] bf16; tables: [Bd, P] int64;
     # pos: [Bd] int64 -> [Bd, NH, D] bf16: as attend, over the keys at positions 0..pos, one pass
     return ops.llamaserve.decode_attention(q, k_cache, v_cache, tables, pos, page_size)
+  def native_rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, eps: float) -> Tensor:
+    # x: [T, H] bf16; weight: [H] bf16 -> [T, H] bf16, as rms_norm, in one call
+    return ops.llamaserve.rms_norm(x, weight, eps)
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     # 0 none, 1 AVX2 + FMA, 2 AVX-512 BF16; force >= 0 picks one the CPU has (tests)
     return ops.llamaserve.isa(force)

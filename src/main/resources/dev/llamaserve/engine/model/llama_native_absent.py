@@ -13,5 +13,7 @@
   def native_decode_attention(self: __torch__.LlamaForCausalLM, q: Tensor, k_cache: Tensor, v_cache: Tensor,
                               tables: Tensor, pos: Tensor, page_size: int) -> Tensor:
     return torch.empty([0, 0, 0], dtype=q.dtype)                     # never selected: fails the step's index_copy_
+  def native_rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, eps: float) -> Tensor:
+    return self.rms_norm(x, weight, eps, False)                     # [T, H]
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     return 0

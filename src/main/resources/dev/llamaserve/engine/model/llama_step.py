@@ -170,8 +170,11 @@ class LlamaForCausalLM(Module):
     x = torch.tensor([1.0, -2.0, 448.0, 0.5], device=torch.device(device))   # [4] f32
     bits = torch.view_copy(torch.to(x, 24), dtype=0)                 # [4] uint8
     return torch.to(torch.to(torch.view_copy(bits, dtype=24), 6), torch.device("cpu"))   # [4] f32 on cpu
-  def rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, eps: float) -> Tensor:
+  def rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, eps: float, native: bool) -> Tensor:
     # x: [T, H] compute dtype; weight: [H] -> [T, H]; statistics in float32 as in HF LlamaRMSNorm
+    # (native: the same in one call, llama-serve's native kernels, bf16 on the CPU)
+    if native:
+      return self.native_rms_norm(x, weight, eps)                    # [T, H]
     xf = x.float()                                                   # [T, H] f32
     variance = torch.mean(torch.pow(xf, 2), [-1], True)              # [T, 1]
     xf = xf * torch.rsqrt(variance + eps)                            # [T, H]
@@ -230,6 +233,7 @@ class LlamaForCausalLM(Module):
            query_start: List[int], query_len: List[int],
            block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor,
            decode_pages: int, page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool, native_attention: bool,
+           native_norm: bool,
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
            eps: float, mode: int) -> Tensor:
     # w: Hugging Face name -> weight ("model.layers.0.self_attn.q_proj.weight", ...; "lm_head.weight" is
@@ -243,7 +247,8 @@ class LlamaForCausalLM(Module):
     # decode_seqs: [Bd] int64 the sequences with one new token, attended together; decode_rows: [Bd] their rows;
     # decode_pages: the most pages one of them reads (0 when Bd = 0);
     # query_block: the most queries of one prefill chunk attended in one call; native_attention: decode steps attend
-    #   through native_decode_attention (llama-serve's native kernels, bf16 caches) instead of attend
+    #   through native_decode_attention (llama-serve's native kernels, bf16 caches) instead of attend;
+    #   native_norm: rms_norm through native_rms_norm (bf16 on the CPU)
     # inv_freq: [head_dim / 2] float64; work: new_workspace's tensors (attention's scratch, made at load)
     T = token_ids.size(0)
     embed_tokens = w["model.embed_tokens.weight"]                           # [V, H]
@@ -259,7 +264,7 @@ class LlamaForCausalLM(Module):
       k_cache = kv[2 * l]                                            # [S, KVH, D]
       v_cache = kv[2 * l + 1]                                        # [S, KVH, D]
       # --- self_attn ---
-      h = self.rms_norm(x, w[p + "input_layernorm.weight"], eps)            # [T, H]
+      h = self.rms_norm(x, w[p + "input_layernorm.weight"], eps, native_norm)   # [T, H]
       q = torch.view(self.linear(h, w, p + "self_attn.q_proj.weight", mode), [T, num_heads, head_dim])  # [T, NH, D]
       k = torch.view(self.linear(h, w, p + "self_attn.k_proj.weight", mode), [T, num_kv_heads, head_dim])  # [T, KVH, D]
       v = torch.view(self.linear(h, w, p + "self_attn.v_proj.weight", mode), [T, num_kv_heads, head_dim])  # [T, KVH, D]
@@ -297,11 +302,11 @@ class LlamaForCausalLM(Module):
       attn = torch.reshape(attn, [T, num_heads * head_dim])           # [T, NH*D]
       x = x + self.linear(attn, w, p + "self_attn.o_proj.weight", mode)     # [T, H] (o_proj)
       # --- mlp ---
-      h = self.rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)   # [T, H]
+      h = self.rms_norm(x, w[p + "post_attention_layernorm.weight"], eps, native_norm)   # [T, H]
       gate = torch.silu(self.linear(h, w, p + "mlp.gate_proj.weight", mode))  # [T, I]
       up = self.linear(h, w, p + "mlp.up_proj.weight", mode)                # [T, I]
       x = x + self.linear(gate * up, w, p + "mlp.down_proj.weight", mode)   # [T, H] (down_proj)
     x = torch.index_select(x, 0, logit_rows)                         # [R, H]
-    x = self.rms_norm(x, w["model.norm.weight"], eps)                       # [R, H] (model.norm)
+    x = self.rms_norm(x, w["model.norm.weight"], eps, native_norm)          # [R, H] (model.norm)
     logits = self.linear(x, w, "lm_head.weight", mode if mode != 1 or x.size(0) > 1 else 0)  # [R, V] (lm_head, or embed_tokens when tied)
     return torch.contiguous(torch.to(logits, torch.device("cpu"), 6))   # [R, V] f32 on cpu

@@ -167,6 +167,26 @@ class NativeKernelsTest {
     }
 
     @Test
+    void nativeRmsNormMatchesTheStepScriptsWithinOneBf16Rounding() {
+        assumeLoaded();
+        PtSymbolBlock step = LlamaModel.script(manager);
+        for (long[] s : new long[][] {{1, 2048}, {7, 64}, {33, 4096}}) {
+            try (IValue in = call("norm_inputs", s[0], s[1]);
+                 IValue eps = IValue.from(1e-5);
+                 IValue no = IValue.from(false)) {
+                IValue[] xw = in.toIValueArray();
+                try (IValue ref = IValueUtils.runMethod(step, "rms_norm", xw[0], xw[1], eps, no);
+                     IValue got = IValueUtils.runMethod(step, "native_rms_norm", xw[0], xw[1], eps);
+                     IValue rel = IValueUtils.runMethod(check, "max_rel", got, ref)) {
+                    // both round the normalised row and the product to bf16: at most one bf16 step (2^-8) apart each
+                    assertThat(rel.toDouble()).as("%s max relative difference", Arrays.toString(s))
+                            .isLessThanOrEqualTo(1.0 / 64);
+                }
+            }
+        }
+    }
+
+    @Test
     void blockedLayoutIsTheDocumentedOne() {
         assumeLoaded();
         try (IValue r = IValueUtils.runMethod(check, "blocked_layout")) {

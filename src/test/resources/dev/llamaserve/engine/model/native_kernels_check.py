@@ -90,3 +90,13 @@ class NativeKernelsCheck(Module):
     return ops.llamaserve.block_int8(q)
   def same(self: __torch__.NativeKernelsCheck, a: Tensor, b: Tensor) -> bool:
     return bool(torch.equal(a, b))
+  def norm_inputs(self: __torch__.NativeKernelsCheck, t: int, h: int) -> List[Tensor]:
+    # [x: [t, h] bf16 with one large outlier per row, weight: [h] bf16 around 1]
+    torch.manual_seed(t * 7 + h)
+    x = torch.randn([t, h])                                          # [t, h] f32
+    x[:, 3] = 40.
+    return [torch.to(x, 15), torch.to(1. + 0.1 * torch.randn([h]), 15)]
+  def max_rel(self: __torch__.NativeKernelsCheck, a: Tensor, b: Tensor) -> float:
+    # max |a - b| / max(|b|, 1e-3) elementwise, in float32
+    d = torch.abs(a.float() - b.float()) / torch.clamp_min(torch.abs(b.float()), 1e-3)
+    return float(torch.amax(d))
