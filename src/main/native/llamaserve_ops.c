@@ -83,6 +83,11 @@ static void store(uint16_t* out, int64_t N, int64_t m, int64_t n, float sum, int
     out[m * N + n] = f32_to_bf16(q8 ? sum * bf16_to_f32(scale[n]) : sum);
 }
 
+/* where q[n, k] lies in the blocked int8 layout (the top of this file): the one place that knows it */
+static inline int64_t blocked(int64_t n, int64_t k, int64_t K) {
+    return ((n / 4) * (K / 32) + k / 32) * 128 + (n % 4) * 32 + k % 32;
+}
+
 /* ---- AVX-512 BF16: 32 inputs per dot product, 4 channels x up to 4 rows ---- */
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 
@@ -107,7 +112,7 @@ T512 static inline __attribute__((always_inline)) void block512(const uint16_t* 
     for (int64_t k = 0; k < K32; k += 32) {
         __m512bh wv[4];
         for (int j = 0; j < NC; j++) {
-            wv[j] = q8 ? int8x32_bf16((const int8_t*) w + (n0 / 4 * (K / 32) + k / 32) * 128 + j * 32, 0xffffffffu)
+            wv[j] = q8 ? int8x32_bf16((const int8_t*) w + blocked(n0 + j, k, K), 0xffffffffu)
                        : (__m512bh) _mm512_loadu_si512((const uint16_t*) w + (n0 + j) * K + k);
         }
         for (int i = 0; i < MC; i++) {
@@ -179,8 +184,11 @@ T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* 
                     for (; m0 < t1; m0++) block512(x, w, 1, scale, out, N, K, m0, b * 4, 1, 4);
                     continue;
                 }
-                for (int64_t c = 0; c < chunks * 4; c++) {   /* [K/32][4] runs of 32 */
-                    _mm512_store_si512(wb + c * 32, (__m512i) int8x32_bf16(qb + (b * chunks) * 128 + c * 32, 0xffffffffu));
+                for (int64_t c = 0; c < chunks; c++) {   /* wb: [K/32][4][32], the block's own order */
+                    for (int j = 0; j < 4; j++) {
+                        _mm512_store_si512(wb + (c * 4 + j) * 32,
+                                           (__m512i) int8x32_bf16(qb + blocked(b * 4 + j, c * 32, K), 0xffffffffu));
+                    }
                 }
                 int64_t m0 = t0;
                 for (; m0 + 4 <= t1; m0 += 4) {
@@ -243,7 +251,7 @@ T256 static inline __attribute__((always_inline)) void block256(const uint16_t* 
     for (int64_t k = 0; k < K8; k += 8) {
         __m256 wv[4];
         for (int j = 0; j < NC; j++) {
-            wv[j] = q8 ? int8x8_f32((const int8_t*) w + (n0 / 4 * (K / 32) + k / 32) * 128 + j * 32 + k % 32)
+            wv[j] = q8 ? int8x8_f32((const int8_t*) w + blocked(n0 + j, k, K))
                        : bf16x8_f32((const uint16_t*) w + (n0 + j) * K + k);
         }
         for (int i = 0; i < MC; i++) {
@@ -380,7 +388,7 @@ T512 static void widen512(const int8_t* qb, uint16_t* out, int64_t N, int64_t K)
     for (int64_t b = 0; b < blocks; b++) {
         for (int64_t k = 0; k < K; k += 32) {
             for (int j = 0; j < 4; j++) {
-                __m512bh v = int8x32_bf16(qb + (b * (K / 32) + k / 32) * 128 + j * 32, 0xffffffffu);
+                __m512bh v = int8x32_bf16(qb + blocked(b * 4 + j, k, K), 0xffffffffu);
                 _mm512_storeu_si512(out + (b * 4 + j) * K + k, (__m512i) v);
             }
         }
@@ -393,7 +401,7 @@ T256 static void widen256(const int8_t* qb, uint16_t* out, int64_t N, int64_t K)
     for (int64_t b = 0; b < blocks; b++) {
         for (int64_t k = 0; k < K; k += 32) {
             for (int j = 0; j < 4; j++) {
-                const int8_t* p = qb + (b * (K / 32) + k / 32) * 128 + j * 32;
+                const int8_t* p = qb + blocked(b * 4 + j, k, K);
                 for (int h = 0; h < 32; h += 16) {
                     /* 16 int8 -> 16 float32 -> their top 16 bits (exact: small integers) -> 16 bf16 */
                     __m256i lo = _mm256_srli_epi32(_mm256_castps_si256(int8x8_f32(p + h)), 16);
@@ -412,7 +420,7 @@ static void block_rows(const int8_t* q, int8_t* qb, int64_t N, int64_t K) {
 #pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < blocks; b++) {
         for (int64_t k = 0; k < K; k += 32) {
-            for (int j = 0; j < 4; j++) memcpy(qb + (b * (K / 32) + k / 32) * 128 + j * 32, q + (b * 4 + j) * K + k, 32);
+            for (int j = 0; j < 4; j++) memcpy(qb + blocked(b * 4 + j, k, K), q + (b * 4 + j) * K + k, 32);
         }
     }
 }
@@ -624,11 +632,10 @@ static void quantize_rows(const uint16_t* w, int8_t* qb, uint16_t* scale_out, in
         }
         const float scale = (amax > 1e-30f ? amax : 1e-30f) / 127.0f;
         scale_out[n] = f32_to_bf16(scale);
-        int8_t* dst = qb + (n / 4) * (K / 32) * 128 + (n % 4) * 32;
         for (int64_t k = 0; k < K; k++) {
             float v = nearbyintf(bf16_to_f32(r[k]) / scale);
             v = v < -127.0f ? -127.0f : v > 127.0f ? 127.0f : v;
-            dst[(k / 32) * 128 + k % 32] = (int8_t) v;
+            qb[blocked(n, k, K)] = (int8_t) v;
         }
     }
 }
