@@ -324,6 +324,27 @@ static int64_t dtype(AtenTensorHandle t) {
     return d;
 }
 
+/* whether t is a contiguous vector of n elements of dtype dt */
+static int vector_of(AtenTensorHandle t, int64_t n, int32_t dt) {
+    int64_t dim = 0, *sizes = 0;
+    aoti_torch_get_dim(t, &dim);
+    if (dim != 1) return 0;
+    aoti_torch_get_sizes(t, &sizes);
+    return sizes[0] == n && dtype(t) == dt && contiguous(t);
+}
+
+/* a new contiguous CPU tensor (ndim <= 3) */
+static AtenTensorHandle empty(int64_t ndim, const int64_t* sizes, int32_t dt) {
+    int64_t strides[3], step = 1;
+    for (int64_t i = ndim - 1; i >= 0; i--) {
+        strides[i] = step;
+        step *= sizes[i];
+    }
+    AtenTensorHandle t = 0;
+    aoti_torch_empty_strided(ndim, sizes, strides, dt, aoti_torch_device_type_cpu(), 0, &t);
+    return t;
+}
+
 /*
  * stack: x, w[, scale] -> out. A call the kernels cannot take (wrong dtype, shape or layout, or no ISA) returns
  * an empty [0, 0] tensor instead of a wrong one: llama_step.py never makes such a call (LlamaModel routes only
@@ -333,24 +354,13 @@ static void linear_boxed(StableIValue* stack, int q8) {
     AtenTensorHandle x = (AtenTensorHandle) (uintptr_t) stack[0];
     AtenTensorHandle w = (AtenTensorHandle) (uintptr_t) stack[1];
     AtenTensorHandle s = q8 ? (AtenTensorHandle) (uintptr_t) stack[2] : 0;
-    int64_t M = 0, K = 0, N = 0, K2 = -1, S = 0, one = 0;
+    int64_t M = 0, K = 0, N = 0, K2 = -1;
     int ok = isa != ISA_NONE && matrix(x, &M, &K) && matrix(w, &N, &K2) && K == K2
              && dtype(x) == aoti_torch_dtype_bfloat16()
              && dtype(w) == (q8 ? aoti_torch_dtype_int8() : aoti_torch_dtype_bfloat16())
-             && (!q8 || (N % 4 == 0 && K % 32 == 0));
-    if (ok && q8) {
-        int64_t dim = 0, *sizes = 0, *strides = 0;
-        aoti_torch_get_dim(s, &dim);
-        aoti_torch_get_sizes(s, &sizes);
-        aoti_torch_get_strides(s, &strides);
-        S = dim == 1 ? sizes[0] : -1;
-        one = dim == 1 && (sizes[0] <= 1 || strides[0] == 1);
-        ok = S == N && one && dtype(s) == aoti_torch_dtype_bfloat16();
-    }
-    int64_t sizes[2] = {ok ? M : 0, ok ? N : 0};
-    int64_t strides[2] = {ok ? N : 0, 1};
-    AtenTensorHandle out = 0;
-    aoti_torch_empty_strided(2, sizes, strides, aoti_torch_dtype_bfloat16(), aoti_torch_device_type_cpu(), 0, &out);
+             && (!q8 || (N % 4 == 0 && K % 32 == 0 && vector_of(s, N, aoti_torch_dtype_bfloat16())));
+    const int64_t sizes[2] = {ok ? M : 0, ok ? N : 0};
+    AtenTensorHandle out = empty(2, sizes, aoti_torch_dtype_bfloat16());
     if (ok && M > 0 && N > 0) {
         void *xp = 0, *wp = 0, *sp = 0, *op = 0;
         aoti_torch_get_data_ptr(x, &xp);
@@ -432,10 +442,8 @@ static void block_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t nu
     AtenTensorHandle q = (AtenTensorHandle) (uintptr_t) stack[0];
     int64_t N = 0, K = 0;
     int ok = matrix(q, &N, &K) && dtype(q) == aoti_torch_dtype_int8() && N % 4 == 0 && K % 32 == 0;
-    int64_t sizes[2] = {ok ? N : 0, ok ? K : 0};
-    int64_t strides[2] = {ok ? K : 0, 1};
-    AtenTensorHandle out = 0;
-    aoti_torch_empty_strided(2, sizes, strides, aoti_torch_dtype_int8(), aoti_torch_device_type_cpu(), 0, &out);
+    const int64_t sizes[2] = {ok ? N : 0, ok ? K : 0};
+    AtenTensorHandle out = empty(2, sizes, aoti_torch_dtype_int8());
     if (ok && N > 0 && K > 0) {
         void *qp = 0, *op = 0;
         aoti_torch_get_data_ptr(q, &qp);
@@ -471,10 +479,9 @@ static void widen_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t nu
     }
     aoti_torch_delete_tensor_object(q);
     if (!ok) {
-        int64_t sizes[2] = {0, 0}, strides[2] = {0, 1};
+        const int64_t none[2] = {0, 0};
         aoti_torch_delete_tensor_object(out);
-        out = 0;
-        aoti_torch_empty_strided(2, sizes, strides, aoti_torch_dtype_bfloat16(), aoti_torch_device_type_cpu(), 0, &out);
+        out = empty(2, none, aoti_torch_dtype_bfloat16());
     }
     stack[0] = (StableIValue) (uintptr_t) out;   /* the caller's handle back, as the result */
 }
@@ -582,34 +589,24 @@ static void decode_attention_boxed(StableIValue* stack, uint64_t num_args, uint6
              && ts[0] == qs[0] && ps[0] == qs[0] && contiguous(h[0]) && contiguous(h[1]) && contiguous(h[2])
              && contiguous(h[3]) && contiguous(h[4]);
     }
-    int64_t sizes[3] = {ok ? qs[0] : 0, ok ? qs[1] : 0, ok ? qs[2] : 0};
-    int64_t strides[3] = {sizes[1] * sizes[2], sizes[2], 1};
-    AtenTensorHandle out = 0;
-    aoti_torch_empty_strided(3, sizes, strides, aoti_torch_dtype_bfloat16(), aoti_torch_device_type_cpu(), 0, &out);
+    void* p[6] = {0};
+    for (int i = 0; ok && i < 5; i++) aoti_torch_get_data_ptr(h[i], &p[i]);
+    const int64_t* tables = (const int64_t*) p[3];
+    const int64_t* pos = (const int64_t*) p[4];
+    for (int64_t b = 0; ok && b < qs[0]; b++) {   /* every position's page must lie in the table and the cache */
+        const int64_t last = pos[b] / PS;
+        ok = pos[b] >= 0 && last < ts[1];
+        for (int64_t i = 0; ok && i <= last; i++) {
+            ok = tables[b * ts[1] + i] >= 0 && (tables[b * ts[1] + i] + 1) * PS <= ks[0];
+        }
+    }
+    const int64_t sizes[3] = {ok ? qs[0] : 0, ok ? qs[1] : 0, ok ? qs[2] : 0};
+    AtenTensorHandle out = empty(3, sizes, aoti_torch_dtype_bfloat16());
     if (ok && qs[0] > 0) {
-        void* p[6];
-        for (int i = 0; i < 5; i++) aoti_torch_get_data_ptr(h[i], &p[i]);
         aoti_torch_get_data_ptr(out, &p[5]);
-        const int64_t* pos = (const int64_t*) p[4];
-        const int64_t* tables = (const int64_t*) p[3];
-        int inside = 1;   /* every position's page must lie in the table and the cache */
-        for (int64_t b = 0; b < qs[0] && inside; b++) {
-            const int64_t last = pos[b] < 0 ? -1 : pos[b] / PS;
-            inside = pos[b] >= 0 && last < ts[1];
-            for (int64_t i = 0; inside && i <= last; i++) {
-                inside = tables[b * ts[1] + i] >= 0 && (tables[b * ts[1] + i] + 1) * PS <= ks[0];
-            }
-        }
-        if (inside) {
-            (isa == ISA_AVX512_BF16 ? decode_attention512 : decode_attention256)(
-                    (const uint16_t*) p[0], (const uint16_t*) p[1], (const uint16_t*) p[2], tables, pos,
-                    (uint16_t*) p[5], qs[0], qs[1], ks[1], qs[2], ts[1], PS);
-        } else {
-            int64_t zero[3] = {0, 0, 0};
-            aoti_torch_delete_tensor_object(out);
-            aoti_torch_empty_strided(3, zero, strides, aoti_torch_dtype_bfloat16(), aoti_torch_device_type_cpu(), 0,
-                                     &out);
-        }
+        (isa == ISA_AVX512_BF16 ? decode_attention512 : decode_attention256)(
+                (const uint16_t*) p[0], (const uint16_t*) p[1], (const uint16_t*) p[2], tables, pos,
+                (uint16_t*) p[5], qs[0], qs[1], ks[1], qs[2], ts[1], PS);
     }
     for (int i = 0; i < 5; i++) aoti_torch_delete_tensor_object(h[i]);
     stack[0] = (StableIValue) (uintptr_t) out;
@@ -648,10 +645,9 @@ static void quantize_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t
     int64_t N = 0, K2 = 0;
     int ok = matrix(raw, &N, &K2) && dtype(raw) == aoti_torch_dtype_uint8() && K2 % 64 == 0 && N % 4 == 0;
     const int64_t K = ok ? K2 / 2 : 0;
-    int64_t qsizes[2] = {ok ? N : 0, K}, qstrides[2] = {K, 1}, ssizes[1] = {ok ? N : 0}, sstrides[1] = {1};
-    AtenTensorHandle q = 0, scale = 0;
-    aoti_torch_empty_strided(2, qsizes, qstrides, aoti_torch_dtype_int8(), aoti_torch_device_type_cpu(), 0, &q);
-    aoti_torch_empty_strided(1, ssizes, sstrides, aoti_torch_dtype_bfloat16(), aoti_torch_device_type_cpu(), 0, &scale);
+    const int64_t qsizes[2] = {ok ? N : 0, K}, ssizes[1] = {ok ? N : 0};
+    AtenTensorHandle q = empty(2, qsizes, aoti_torch_dtype_int8());
+    AtenTensorHandle scale = empty(1, ssizes, aoti_torch_dtype_bfloat16());
     if (ok && N > 0 && K > 0) {
         void *rp = 0, *qp = 0, *sp = 0;
         aoti_torch_get_data_ptr(raw, &rp);
@@ -695,17 +691,11 @@ static void rms_norm_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_
     AtenTensorHandle w = (AtenTensorHandle) (uintptr_t) stack[1];
     double eps = 0;
     memcpy(&eps, &stack[2], sizeof eps);
-    int64_t T = 0, H = 0, wd = 0, *ws = 0;
-    aoti_torch_get_dim(w, &wd);
-    int ok = matrix(x, &T, &H) && wd == 1 && dtype(x) == aoti_torch_dtype_bfloat16()
-             && dtype(w) == aoti_torch_dtype_bfloat16() && contiguous(w);
-    if (ok) {
-        aoti_torch_get_sizes(w, &ws);
-        ok = ws[0] == H;
-    }
-    int64_t sizes[2] = {ok ? T : 0, ok ? H : 0}, strides[2] = {ok ? H : 0, 1};
-    AtenTensorHandle out = 0;
-    aoti_torch_empty_strided(2, sizes, strides, aoti_torch_dtype_bfloat16(), aoti_torch_device_type_cpu(), 0, &out);
+    int64_t T = 0, H = 0;
+    int ok = matrix(x, &T, &H) && dtype(x) == aoti_torch_dtype_bfloat16()
+             && vector_of(w, H, aoti_torch_dtype_bfloat16());
+    const int64_t sizes[2] = {ok ? T : 0, ok ? H : 0};
+    AtenTensorHandle out = empty(2, sizes, aoti_torch_dtype_bfloat16());
     if (ok && T > 0 && H > 0) {
         void *xp = 0, *wp = 0, *op = 0;
         aoti_torch_get_data_ptr(x, &xp);
