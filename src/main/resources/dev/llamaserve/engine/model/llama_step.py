@@ -259,6 +259,9 @@ class LlamaForCausalLM(Module):
     cos = torch.unsqueeze(torch.to(torch.cos(emb), dtype), 1)        # [T, 1, D]
     sin = torch.unsqueeze(torch.to(torch.sin(emb), dtype), 1)        # [T, 1, D]
     B = len(query_len)
+    # the decoding sequences' page tables and positions, the same in every layer
+    decode_tables = torch.index_select(block_tables, 0, decode_seqs)   # [Bd, P]
+    decode_pos = torch.index_select(positions, 0, decode_rows)       # [Bd]
     for l in range(num_layers):
       p = "model.layers." + str(l) + "."
       k_cache = kv[2 * l]                                            # [S, KVH, D]
@@ -276,15 +279,13 @@ class LlamaForCausalLM(Module):
       self.write_kv(v_cache, v_scales, slot_mapping, v, kv_fp8)      # v_cache[slot_mapping[t]] = v[t]
       attn = torch.empty([T, num_heads, head_dim], dtype=dtype, device=x.device)   # [T, NH, D]
       if decode_pages > 0 and native_attention:
-        bt = torch.index_select(block_tables, 0, decode_seqs)        # [Bd, P]
-        od = self.native_decode_attention(torch.index_select(q, 0, decode_rows), k_cache, v_cache, bt,
-                                          torch.index_select(positions, 0, decode_rows), page_size)   # [Bd, NH, D]
+        od = self.native_decode_attention(torch.index_select(q, 0, decode_rows), k_cache, v_cache, decode_tables,
+                                          decode_pos, page_size)     # [Bd, NH, D]
         attn.index_copy_(0, decode_rows, od)                         # attn[decode_rows[i]] = od[i]
       elif decode_pages > 0:
         qd = torch.unsqueeze(torch.index_select(q, 0, decode_rows), 1)   # [Bd, 1, NH, D]
-        pd = torch.unsqueeze(torch.index_select(positions, 0, decode_rows), 1)   # [Bd, 1]
-        bt = torch.index_select(block_tables, 0, decode_seqs)        # [Bd, P]
-        od = self.attend(qd, k_cache, v_cache, k_scales, v_scales, bt, pd, decode_pages, page_size, chunk_pages, kv_fp8, work)   # [Bd, 1, NH, D]
+        od = self.attend(qd, k_cache, v_cache, k_scales, v_scales, decode_tables, torch.unsqueeze(decode_pos, 1),
+                         decode_pages, page_size, chunk_pages, kv_fp8, work)   # [Bd, 1, NH, D]
         attn.index_copy_(0, decode_rows, torch.squeeze(od, 1))      # attn[decode_rows[i]] = od[i]
       for b in range(B):
         qs = query_start[b]
