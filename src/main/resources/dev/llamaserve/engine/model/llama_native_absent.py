@@ -1,5 +1,6 @@
   # appended to llama_step.py's class where llama-serve's native kernels are not loaded (NativeKernels): the
-  # same methods through libtorch; the model never selects them (native_isa is 0) and keeps int8 row-major
+  # same methods through libtorch, or empty results where never selected; the model never selects them
+  # (native_isa is 0) and keeps int8 row-major
   def native_bf16(self: __torch__.LlamaForCausalLM, x: Tensor, w: Tensor) -> Tensor:
     return torch.linear(x, w)                                        # [T, in] x [out, in] -> [T, out]
   def native_int8(self: __torch__.LlamaForCausalLM, x: Tensor, qb: Tensor, scale: Tensor) -> Tensor:
@@ -14,6 +15,6 @@
                               tables: Tensor, pos: Tensor, page_size: int) -> Tensor:
     return torch.empty([0, 0, 0], dtype=q.dtype)                     # never selected: fails the step's index_copy_
   def native_rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, eps: float) -> Tensor:
-    return self.rms_norm(x, weight, eps, False)                     # [T, H]
+    return torch.empty([0, 0], dtype=x.dtype)                        # never selected (rms_norm calls this: no recursion)
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     return 0

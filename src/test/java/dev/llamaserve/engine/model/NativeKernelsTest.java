@@ -186,6 +186,18 @@ class NativeKernelsTest {
         }
     }
 
+    /**
+     * Where the library is absent the step script is compiled with {@code llama_native_absent.py}: it must compile
+     * (it did not once, when a stand-in called back into the method that calls it) and report no instruction set.
+     * Runs with or without the library.
+     */
+    @Test
+    void theStepScriptCompilesWithTheStandInsForAnAbsentLibrary() {
+        PtSymbolBlock absent = TorchScriptArchive.load(manager, LlamaModel.SCRIPT_CLASS,
+                List.of(LlamaModel.SCRIPT, NativeKernels.SCRIPT_ABSENT));
+        assertThat(NativeKernels.isa(absent, NativeKernels.BEST)).isEqualTo(NativeKernels.Isa.NONE);
+    }
+
     @Test
     void blockedLayoutIsTheDocumentedOne() {
         assumeLoaded();
