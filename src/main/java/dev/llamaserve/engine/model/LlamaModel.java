@@ -154,7 +154,7 @@ public final class LlamaModel implements CausalLm {
         this.bf16SingleRowMode = CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : nativeIsa != NativeKernels.Isa.NONE ? 6
                 : CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
         this.nativeNorm = nativeIsa != NativeKernels.Isa.NONE;   // set only on the CPU in bf16
-        this.nativeAttention = nativeIsa != NativeKernels.Isa.NONE && kvDtype.resolve(dtype) == KvCacheDType.BFLOAT16
+        this.nativeAttention = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16
                 && config.numAttentionHeads() / config.numKeyValueHeads() <= NativeKernels.ATTENTION_MAX_GROUP
                 && config.headDim() <= NativeKernels.ATTENTION_MAX_HEAD_DIM;
     }
