@@ -1,5 +1,6 @@
 package dev.llamaserve.engine.model;
 
+import ai.djl.engine.Engine;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
@@ -53,8 +54,9 @@ public final class NativeKernels {
     }
 
     /**
-     * Loads the library once per process (later calls return the first answer). Call with libtorch loaded (a
-     * PyTorch {@code NDManager} exists).
+     * Loads the library once per process (later calls return the first answer), after DJL's libtorch, whose
+     * {@code libtorch_cpu.so} it binds to (loaded first by this call if nothing has loaded it yet: before, a first
+     * call ahead of any model failed with "libtorch_cpu.so: cannot open shared object file", for the process).
      */
     static synchronized boolean load() {
         if (loaded != null) {
@@ -65,6 +67,7 @@ public final class NativeKernels {
             why = "switched off (-Dllamaserve.nativeKernels=false)";
             return false;
         }
+        Engine.getEngine("PyTorch");   // loads libtorch, if nothing has yet
         try (InputStream in = NativeKernels.class.getResourceAsStream(LIBRARY)) {
             if (in == null) {
                 why = "not built (the build had no gcc, or is not Linux x86-64)";
