@@ -500,11 +500,6 @@ public final class LlamaModel implements CausalLm {
         return 0;
     }
 
-    /** The instruction set of the native kernels this model uses ({@link NativeKernels.Isa#NONE}: libtorch's). */
-    NativeKernels.Isa nativeKernels() {
-        return nativeIsa;
-    }
-
     /** Whether this model's decode steps attend through the native kernel. */
     boolean nativeAttention() {
         return nativeAttention;
@@ -532,18 +527,22 @@ public final class LlamaModel implements CausalLm {
     }
 
     /**
-     * Tests: run the native kernels with instruction set {@code isa}, one this CPU has (the blocked int8 layout is
-     * the same for both); a model loaded without them cannot switch to them.
+     * Tests: run the native kernels with instruction set {@code isa} (the blocked int8 layout is the same for both);
+     * false, changing nothing, where this CPU lacks it. A model loaded without them cannot switch to them.
      */
-    void nativeKernelsIsa(NativeKernels.Isa isa) {
+    boolean nativeKernelsIsa(NativeKernels.Isa isa) {
         if (nativeIsa == NativeKernels.Isa.NONE || isa == NativeKernels.Isa.NONE) {
             throw new IllegalStateException("this model was loaded " + (nativeIsa == NativeKernels.Isa.NONE
                     ? "without native kernels" : "with native kernels: load one without them instead"));
+        }
+        if (nativeIsa.ordinal() < isa.ordinal()) {
+            return false;   // each load starts from the best this CPU has
         }
         NativeKernels.Isa got = NativeKernels.isa(module, isa.ordinal());
         if (got != isa) {
             throw new IllegalStateException(isa + " is not available on this CPU (kernels use " + got + ")");
         }
+        return true;
     }
 
     /** The step script with the native kernels' methods (or their libtorch stand-ins): see {@link NativeKernels}. */
