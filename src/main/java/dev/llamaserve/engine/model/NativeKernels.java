@@ -14,11 +14,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * llama-serve's own few-row linears ({@code src/main/native/llamaserve_ops.c}): a library built by Maven with gcc on
- * Linux x86-64 and shipped on the class path, which registers {@code llamaserve::linear_bf16},
- * {@code llamaserve::linear_int8} and {@code llamaserve::isa} with libtorch's dispatcher when it is loaded. It must
- * be loaded after DJL has loaded libtorch (it binds to that libtorch's {@code libtorch_cpu.so}) and before the step
- * script is compiled (the script names the ops). Where the library is absent (built without gcc, another OS),
+ * llama-serve's own CPU kernels ({@code src/main/native/llamaserve_ops.c}: few-row bf16 and blocked-int8 linears,
+ * int8 quantization and widening, decode attention, RMSNorm): a library built by Maven with gcc on Linux x86-64 and
+ * shipped on the class path, which registers its {@code llamaserve::} ops with libtorch's dispatcher when it is
+ * loaded. It is loaded after DJL's libtorch (it binds to that {@code libtorch_cpu.so}) and before the step script is
+ * compiled (the script names the ops). Where the library is absent (built without gcc, another OS),
  * fails to load, or is switched off ({@code -Dllamaserve.nativeKernels=false}), the step script is compiled with
  * stand-ins that call libtorch's kernels ({@code llama_native_absent.py}) and the model never selects them.
  */
@@ -26,7 +26,7 @@ public final class NativeKernels {
 
     private static final Logger log = LoggerFactory.getLogger(NativeKernels.class);
     static final String LIBRARY = "/dev/llamaserve/engine/model/native/libllamaserve_ops.so";
-    /** TorchScript methods {@code native_bf16}, {@code native_int8}, {@code native_isa} calling the ops. */
+    /** The step script's {@code native_*} methods, calling the ops. */
     static final String SCRIPT = "/dev/llamaserve/engine/model/llama_native.py";
     /** The same methods through libtorch's kernels, where the library is not loaded. */
     static final String SCRIPT_ABSENT = "/dev/llamaserve/engine/model/llama_native_absent.py";
