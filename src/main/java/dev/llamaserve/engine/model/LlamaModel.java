@@ -78,6 +78,17 @@ public final class LlamaModel implements CausalLm {
      * tensor of that size per call cost more in page faults than the widening.
      */
     static final String INT8_WIDEN_SCRATCH = "int8_widen_scratch";
+    /**
+     * The float32 scratch on the CPU that a step's logits are copied into and returned from (a view of its first
+     * rows, which {@link #forward} copies out at once), among the weights under this name: made at load for
+     * {@link #LOGITS_SCRATCH_ROWS} rows, because a fresh [rows, vocab] tensor per step is new memory whose every
+     * 4 KiB page faults when first written: 16 rows of a 128,256-token vocabulary took 19 ms of a 220 ms step
+     * ({@code StepProfileBenchmark -Dbench.rows=16}), the copy into the scratch 0.3 ms. Steps with more logit rows
+     * (all positions of a long prompt, in tests) get a new tensor as before.
+     */
+    static final String LOGITS_SCRATCH = "logits_scratch";
+    /** Logit rows the {@link #LOGITS_SCRATCH} holds: one per decoding sequence of the largest batches served. */
+    static final int LOGITS_SCRATCH_ROWS = 64;
 
     static final boolean GRAPH_OPTIMIZER = Boolean.getBoolean("llamaserve.graphOptimizer");
     /**
@@ -264,6 +275,11 @@ public final class LlamaModel implements CausalLm {
                         IValue.from((long) dtype.torchCode()), IValue.from(device.torchDevice()))) {
                     weights.put(INT8_WIDEN_SCRATCH, r.toTensor(manager));   // [S] bf16
                 }
+            }
+            long logitsElements = (long) Math.min(options.maxChunkTokens(), LOGITS_SCRATCH_ROWS) * c.vocabSize();
+            try (IValue r = IValueUtils.runMethod(module, "new_scratch", IValue.from(logitsElements),
+                    IValue.from((long) ComputeDType.FLOAT32.torchCode()), IValue.from("cpu"))) {
+                weights.put(LOGITS_SCRATCH, r.toTensor(manager));   // [S] f32 on cpu
             }
             int slots = options.kvCacheTokens();
             int pageSize = options.kvBlockSize();

@@ -237,7 +237,9 @@ class LlamaForCausalLM(Module):
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
            eps: float, mode: int) -> Tensor:
     # w: Hugging Face name -> weight ("model.layers.0.self_attn.q_proj.weight", ...; "lm_head.weight" is
-    #    embed_tokens when tied): a missing name fails with a KeyError naming it, never a wrong layer
+    #    embed_tokens when tied): a missing name fails with a KeyError naming it, never a wrong layer; and the
+    #    step's scratch: w["logits_scratch"] [S] f32 on cpu, which the returned logits are a view of (the caller
+    #    copies them out before the next step), w["int8_widen_scratch"] (mode 7)
     # kv: [k_cache_0, v_cache_0, k_cache_1, ...], each [slots, num_kv_heads, head_dim], slots = pages * page_size;
     # kv_scales: the same for the float8 scales, each [slots, num_kv_heads] f32 (empty unless kv_fp8)
     # token_ids, positions, slot_mapping: [T] int64; logit_rows: [R] int64
@@ -310,4 +312,6 @@ class LlamaForCausalLM(Module):
     x = torch.index_select(x, 0, logit_rows)                         # [R, H]
     x = self.rms_norm(x, w["model.norm.weight"], eps, native_norm)          # [R, H] (model.norm)
     logits = self.linear(x, w, "lm_head.weight", mode if mode != 1 or x.size(0) > 1 else 0)  # [R, V] (lm_head, or embed_tokens when tied)
-    return torch.contiguous(torch.to(logits, torch.device("cpu"), 6))   # [R, V] f32 on cpu
+    out = self.take(w["logits_scratch"], [logits.size(0), logits.size(1)])   # [R, V] f32 on cpu: the scratch's first R rows
+    out.copy_(logits)                                                # (a new tensor where it is too small)
+    return out

@@ -69,7 +69,8 @@ class StepWeightNamesTest {
     /**
      * Every name the script reads ({@code w["..."]}, {@code w[p + "..."]} per layer, and the names handed to
      * {@code linear(x, w, "...")} / {@code linear(x, w, p + "...")}) is one of the Java layout's, or the one
-     * entry the model adds that is not a checkpoint weight ({@link LlamaModel#INT8_WIDEN_SCRATCH}).
+     * entries the model adds that are not checkpoint weights ({@link LlamaModel#INT8_WIDEN_SCRATCH},
+     * {@link LlamaModel#LOGITS_SCRATCH}).
      */
     @Test
     void theScriptReadsExactlyTheJavaLayoutsNames() throws IOException {
@@ -92,6 +93,7 @@ class StepWeightNamesTest {
         Set<String> layout = new TreeSet<>(LlamaModel.stepWeights(CONFIG, byName(
                 new ArrayList<>(CONFIG.tensorShapes().keySet()))).keySet());
         layout.add(LlamaModel.INT8_WIDEN_SCRATCH);   // not a checkpoint weight: the int8 widening scratch (mode 7)
+        layout.add(LlamaModel.LOGITS_SCRATCH);       // nor the logits' scratch
         assertThat(read).isEqualTo(layout);
     }
 }
