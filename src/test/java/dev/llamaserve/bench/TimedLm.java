@@ -38,8 +38,13 @@ final class TimedLm implements CausalLm {
 
     @Override
     public float[] forward(ForwardBatch batch) {
+        return forward(batch, null);
+    }
+
+    @Override
+    public float[] forward(ForwardBatch batch, float[] reuse) {
         long t0 = System.nanoTime();
-        float[] out = model.forward(batch);
+        float[] out = model.forward(batch, reuse);
         long t1 = System.nanoTime();
         int i = count;
         if (i == starts.length) {   // keep the newest half

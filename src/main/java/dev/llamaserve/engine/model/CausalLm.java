@@ -30,6 +30,16 @@ public interface CausalLm extends AutoCloseable {
      */
     float[] forward(ForwardBatch batch);
 
+    /**
+     * As {@link #forward(ForwardBatch)}, written into {@code reuse} where its length is exactly the logits' (an
+     * earlier step's array the caller no longer reads), else into a new array: a decode step of 16 rows of a
+     * 128,256-token vocabulary returns 8 MiB, and a fresh array each step is memory the JVM zeroes and the OS
+     * faults in page by page.
+     */
+    default float[] forward(ForwardBatch batch, float[] reuse) {
+        return forward(batch);
+    }
+
     @Override
     void close();
 }

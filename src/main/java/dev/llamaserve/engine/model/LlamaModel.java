@@ -13,6 +13,7 @@ import dev.llamaserve.engine.checkpoint.Checkpoint;
 import dev.llamaserve.engine.checkpoint.TensorInfo;
 import dev.llamaserve.engine.device.DevicePlanner;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -434,6 +435,11 @@ public final class LlamaModel implements CausalLm {
 
     @Override
     public float[] forward(ForwardBatch batch) {
+        return forward(batch, null);
+    }
+
+    @Override
+    public float[] forward(ForwardBatch batch, float[] reuse) {
         if (closed) {
             throw new IllegalStateException("model is closed");
         }
@@ -481,7 +487,11 @@ public final class LlamaModel implements CausalLm {
             }
             try (IValue out = IValueUtils.runMethod(module, "step", all)) {
                 PtNDArray logits = out.toTensor((PtNDManager) step);   // [R, V] float32 on cpu
-                return logits.toFloatArray();
+                // one copy, read in place (toFloatArray copies into a byte[] first: a second [R, V] per step)
+                int n = Math.toIntExact(logits.size());
+                float[] values = reuse != null && reuse.length == n ? reuse : new float[n];
+                logits.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer().get(values);
+                return values;
             }
         } finally {
             for (IValue v : args) {

@@ -18,6 +18,7 @@ public final class ModelRunner {
     private final CausalLm model;
     private final BlockManager kv;
     private final int vocabSize;
+    private float[] lastLogits;   // the previous step's, read by then: the next step of as many rows writes into it
 
     public ModelRunner(CausalLm model, BlockManager kv) {
         this.model = model;
@@ -78,10 +79,14 @@ public final class ModelRunner {
         return new ForwardBatch(tokenIds, positions, slotMapping, queryStart, queryLen, contextSlots, logitRows);
     }
 
-    /** Runs the step; exceptions from the model propagate. */
+    /**
+     * Runs the step; exceptions from the model propagate. The returned logits are valid until the next call (a
+     * step of as many logit rows reuses their array).
+     */
     public StepLogits execute(SchedulerOutput out) {
         ForwardBatch batch = buildBatch(out);
-        float[] logits = model.forward(batch);
+        float[] logits = model.forward(batch, lastLogits);
+        lastLogits = logits;
         if (logits.length != batch.logitRows().length * vocabSize) {
             throw new IllegalStateException("model returned " + logits.length + " logits for "
                     + batch.logitRows().length + " rows of vocabulary " + vocabSize);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.llamaserve.engine.checkpoint.Checkpoint;
 import dev.llamaserve.engine.device.DevicePlanner;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -127,6 +128,17 @@ class LlamaModelLoadIT {
         assertThatThrownBy(() -> model.forward(new ForwardBatch(new int[] {1}, new int[] {1}, new int[] {33},
                 new int[] {0}, new int[] {1}, new int[][] {{16, 33}}, new int[] {0})))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not in its page's slot 17");
+    }
+
+    @Test
+    void logitsGoIntoTheCallersArrayOfExactlyTheirLengthElseIntoANewOne() {
+        ForwardBatch batch = ForwardBatch.contiguous(new int[] {1, 2, 3}, 0, true);
+        float[] fresh = model.forward(batch);
+        float[] reuse = new float[fresh.length];
+        Arrays.fill(reuse, Float.NaN);
+        assertThat(model.forward(batch, reuse)).isSameAs(reuse).containsExactly(fresh);
+        float[] longer = new float[fresh.length + 1];
+        assertThat(model.forward(batch, longer)).isNotSameAs(longer).containsExactly(fresh);
     }
 
     @Test

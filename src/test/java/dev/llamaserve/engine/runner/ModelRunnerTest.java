@@ -2,6 +2,8 @@ package dev.llamaserve.engine.runner;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.llamaserve.engine.kv.BlockManager;
@@ -17,12 +19,20 @@ import org.junit.jupiter.api.Test;
 /** How a scheduler step becomes a ForwardBatch: layout, positions, slots from block tables, logit rows. */
 class ModelRunnerTest {
 
+    /** A runner over a fake model of 64 tokens and 32 KV slots, blocks of 4, at most 6 sequences of 4 tokens a step. */
+    private static final class Setup {
+        final BlockManager kv = new BlockManager(8, 4);
+        final Scheduler scheduler = new Scheduler(new SchedulerConfig(6, 4), kv);
+        final FakeCausalLm lm = new FakeCausalLm(64, 32, List.of(63));
+        final ModelRunner runner = new ModelRunner(lm, kv);
+    }
+
     @Test
     void buildsOneBatchFromDecodesAndPrefillChunks() {
-        BlockManager kv = new BlockManager(8, 4);
-        Scheduler s = new Scheduler(new SchedulerConfig(6, 4), kv);
-        FakeCausalLm lm = new FakeCausalLm(64, 32, List.of(63));
-        ModelRunner runner = new ModelRunner(lm, kv);
+        Setup t = new Setup();
+        BlockManager kv = t.kv;
+        Scheduler s = t.scheduler;
+        ModelRunner runner = t.runner;
         Sequence a = new Sequence(0, "a", 0, new int[] {1, 2, 3});
         s.add(a);
         SchedulerOutput o = s.schedule();
@@ -53,6 +63,32 @@ class ModelRunnerTest {
         o = s.schedule();
         fb = runner.buildBatch(o);
         assertArrayEquals(new int[] {0, 2}, fb.logitRows(), "b's last chunk samples from its last row");
+    }
+
+    @Test
+    void aStepOfAsManyLogitRowsWritesIntoThePreviousStepsArray() {
+        Setup t = new Setup();
+        Scheduler s = t.scheduler;
+        FakeCausalLm lm = t.lm;
+        ModelRunner runner = t.runner;
+        Sequence a = new Sequence(0, "a", 0, new int[] {1, 2, 3});
+        s.add(a);
+        SchedulerOutput o = s.schedule();
+        float[] first = runner.execute(o).logits();
+        s.complete(o);
+        a.appendToken(9);
+        o = s.schedule();
+        float[] expected = lm.forward(runner.buildBatch(o));   // the same step into a new array
+        float[] second = runner.execute(o).logits();
+        assertSame(first, second, "one row again: the first step's array");
+        assertArrayEquals(expected, second);
+        s.complete(o);
+        a.appendToken(9);
+        s.add(new Sequence(1, "b", 1, new int[] {4, 5}));
+        o = s.schedule();   // a decodes, b prefills all of its prompt: two rows
+        float[] third = runner.execute(o).logits();
+        assertNotSame(second, third, "two rows: a new array");
+        assertEquals(2 * 64, third.length);
     }
 
     @Test

@@ -60,6 +60,12 @@ public class FakeCausalLm implements CausalLm {
 
     @Override
     public float[] forward(ForwardBatch batch) {
+        return forward(batch, null);
+    }
+
+    /** As the real model: into {@code reuse} where it has exactly the logits' length (engine tests then see reuse). */
+    @Override
+    public float[] forward(ForwardBatch batch, float[] reuse) {
         if (closed) {
             throw new IllegalStateException("model closed");
         }
@@ -68,7 +74,8 @@ public class FakeCausalLm implements CausalLm {
             kv[batch.slotMapping()[i]] = ((long) batch.positions()[i] << 32) | (batch.tokenIds()[i] & 0xffffffffL);
         }
         int vocab = config.vocabSize();
-        float[] out = new float[batch.logitRows().length * vocab];
+        int n = batch.logitRows().length * vocab;
+        float[] out = reuse != null && reuse.length == n ? reuse : new float[n];
         for (int r = 0; r < batch.logitRows().length; r++) {
             int row = batch.logitRows()[r];
             int b = sequenceOf(batch, row);
