@@ -19,6 +19,11 @@ public final class CpuFeatures {
         return f.contains("avx512_bf16") || f.contains("amx_bf16");
     }
 
+    /** Whether the CPU has AMX tiles for bf16 ({@code amx_bf16}), which oneDNN's GEMM uses for several rows. */
+    public static boolean hasAmxBf16() {
+        return flags().contains("amx_bf16");
+    }
+
     /** The first {@code flags} line of {@code /proc/cpuinfo}; empty where it cannot be read. */
     public static List<String> flags() {
         try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {

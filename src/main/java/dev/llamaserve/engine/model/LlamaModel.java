@@ -74,6 +74,15 @@ public final class LlamaModel implements CausalLm {
      */
     static final int CPU_NATIVE_INT8_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeInt8MaxRows", 64);
     /**
+     * On the CPU in bfloat16 with the native kernels' AVX-512 BF16 instruction set and without AMX, steps of 2 up to
+     * this many rows multiply bf16 weights through {@code llamaserve::linear_bf16} (groups of 8 channels against
+     * pairs of rows, the next group prefetched) instead of {@code torch.linear}, unless the weights are packed for
+     * oneDNN ({@code llm.model.packed-weights}). Measured with {@code Int8KernelBenchmark} (Zen 4, 2 cores): 8 and
+     * 16 rows 10-25 % faster than {@code torch.linear}, 24 even, 32 and 64 slower; a 16-row decode step of the 1B
+     * shape ~160 vs ~205 ms. AMX CPUs keep oneDNN, whose tiles multiply several rows several times faster.
+     */
+    static final int CPU_NATIVE_BF16_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16MaxRows", 16);
+    /**
      * The step's bf16 scratch for widening one blocked int8 weight (mode 7), among the weights under this name (not
      * a checkpoint name): as large as the largest quantized layer weight, made at load and reused, since a fresh
      * tensor of that size per call cost more in page faults than the widening.
@@ -116,6 +125,7 @@ public final class LlamaModel implements CausalLm {
     private final boolean nativeInt8;            // int8 weights blocked for llamaserve::linear_int8
     private boolean nativeAttention;             // decode steps through llamaserve::decode_attention
     private boolean nativeNorm;                  // RMSNorm through llamaserve::rms_norm
+    private boolean nativeBf16Gemm;              // 2 .. CPU_NATIVE_BF16_MAX_ROWS rows through llamaserve::linear_bf16
     private final int kvSlots;
     private final int maxChunkTokens;
     private final PtNDManager manager;
@@ -169,6 +179,8 @@ public final class LlamaModel implements CausalLm {
         this.nativeAttention = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16
                 && config.numAttentionHeads() / config.numKeyValueHeads() <= NativeKernels.ATTENTION_MAX_GROUP
                 && config.headDim() <= NativeKernels.ATTENTION_MAX_HEAD_DIM;
+        this.nativeBf16Gemm = nativeIsa == NativeKernels.Isa.AVX512_BF16 && !CpuFeatures.hasAmxBf16()
+                && weights.keySet().stream().noneMatch(n -> n.endsWith(PackedWeights.SUFFIX));
     }
 
     /** The compute dtype {@code auto} means on a device: bfloat16 on CUDA, {@link #CPU_AUTO_DTYPE} on the CPU. */
@@ -505,14 +517,16 @@ public final class LlamaModel implements CausalLm {
      * padded to two, 3 int8 weights through {@code _weight_int8pack_mm} (float weights as 2), 4 one bf16 row through
      * oneDNN's linear, 5 int8 weights as 3 and float weights (a bf16 {@code lm_head} beside int8 layers) as 4,
      * 6 llama-serve's native kernels ({@link NativeKernels}: blocked int8 weights, and one bf16 row), 7 blocked int8
-     * weights widened for the GEMM (float weights as 6).
+     * weights widened for the GEMM (float weights as 6), 8 float weights through the native kernel whatever the rows
+     * (int8 weights as 6: {@link #CPU_NATIVE_BF16_MAX_ROWS}).
      */
     private long linearMode(int rows) {
         if (device.kind() != DevicePlanner.Kind.CPU) {
             return 0;
         }
+        boolean nativeBf16Rows = nativeBf16Gemm && rows > 1 && rows <= CPU_NATIVE_BF16_MAX_ROWS;
         if (nativeInt8) {
-            return rows <= CPU_NATIVE_INT8_MAX_ROWS ? 6 : 7;
+            return rows > CPU_NATIVE_INT8_MAX_ROWS ? 7 : nativeBf16Rows ? 8 : 6;
         }
         if (int8Pack && rows <= CPU_INT8_PACK_MAX_ROWS) {
             return bf16SingleRowMode == 4 ? 5 : 3;
@@ -521,7 +535,7 @@ public final class LlamaModel implements CausalLm {
             return 1;
         }
         if (dtype == ComputeDType.BFLOAT16 && bf16SingleRowMode != 0) {
-            return bf16SingleRowMode;
+            return nativeBf16Rows ? 8 : bf16SingleRowMode;
         }
         return 0;
     }
@@ -533,17 +547,30 @@ public final class LlamaModel implements CausalLm {
 
     /** Tests: decode steps through the native attention kernel (where this model may use it) or the script's. */
     void nativeAttention(boolean use) {
+        requireNativeKernels(use);
+        nativeAttention = use;
+    }
+
+    private void requireNativeKernels(boolean use) {
         if (use && nativeIsa == NativeKernels.Isa.NONE) {
             throw new IllegalStateException("this model was loaded without native kernels");
         }
-        nativeAttention = use;
+    }
+
+    /** Whether this model's bf16 steps of 2 to {@link #CPU_NATIVE_BF16_MAX_ROWS} rows use the native kernel. */
+    boolean nativeBf16Gemm() {
+        return nativeBf16Gemm;
+    }
+
+    /** Tests and benchmarks: several bf16 rows through the native kernel (mode 8) or as before (torch.linear). */
+    void nativeBf16Gemm(boolean use) {
+        requireNativeKernels(use);
+        nativeBf16Gemm = use;
     }
 
     /** Tests: RMSNorm through the native kernel (where this model may use it) or the script's. */
     void nativeNorm(boolean use) {
-        if (use && nativeIsa == NativeKernels.Isa.NONE) {
-            throw new IllegalStateException("this model was loaded without native kernels");
-        }
+        requireNativeKernels(use);
         nativeNorm = use;
     }
 

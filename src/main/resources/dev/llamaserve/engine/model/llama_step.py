@@ -193,6 +193,8 @@ class LlamaForCausalLM(Module):
     #   weights through native_int8 (up to 64 rows), mode 7 widened from the blocked layout into the model's
     #   scratch w["int8_widen_scratch"] for oneDNN's GEMM (prefill; a weight larger than the scratch, an int8
     #   lm_head, takes native_int8); float weights in both: one row through native_bf16, several as mode 4
+    # mode 8: float weights through native_bf16 whatever the rows (LlamaModel sends it for a few rows, on CPUs
+    #   where it beats oneDNN there), int8 weights as mode 6
     weight = w[name]
     if weight.dtype == 1:                                            # int8 [out, in]
       scale = w[name + "_scale"]                                     # [out]
@@ -200,13 +202,13 @@ class LlamaForCausalLM(Module):
         scratch = w["int8_widen_scratch"]                            # [S] bf16
         if weight.numel() <= scratch.numel():
           return torch.linear(x, self.native_widen_int8(weight, scratch)) * scale   # [T, in] x [out, in] -> [T, out] * [out]
-      if mode == 6 or mode == 7:
+      if mode == 6 or mode == 7 or mode == 8:
         return self.native_int8(x, weight, scale)                    # [T, out]
       if mode == 3 or mode == 5:
         return torch._weight_int8pack_mm(x, weight, scale)           # [T, out]
       return torch.linear(x, torch.to(weight, x.dtype)) * scale      # [T, in] x [in, out] -> [T, out] * [out]
-    if (mode == 6 or mode == 7) and x.size(0) == 1:
-      return self.native_bf16(x, weight)                             # [1, out]
+    if ((mode == 6 or mode == 7) and x.size(0) == 1) or mode == 8:
+      return self.native_bf16(x, weight)                             # [T, out]
     if mode == 5 or mode == 6 or mode == 7:
       mode = 4
     if mode == 1:

@@ -3,6 +3,7 @@ package dev.llamaserve.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
+import java.util.Arrays;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -32,6 +33,36 @@ class LinearModesIT {
             float[][] out = decodeStepPerMode(Quantization.NONE, isa, 2, 6);
             if (out != null) {
                 assertSameStep(out[6], out[2], isa + " mode 6 vs padded");
+            }
+        }
+    }
+
+    /**
+     * Several bf16 rows through the native {@code linear_bf16} (mode 8: pairs of rows against groups of 8 channels),
+     * with each instruction set this CPU has, give the logits of every row of an 8-token prefill that
+     * {@code torch.linear} gives; and a model uses it by default exactly where the CPU has AVX-512 BF16 without AMX.
+     */
+    @Test
+    void severalRowsThroughTheNativeBf16KernelGiveTheSameLogits() {
+        Assumptions.assumeTrue(NativeKernels.load(), () -> "native kernels " + NativeKernels.status());
+        int[] prompt = {1, 5, 9, 77, 300, 12, 41, 8};
+        try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
+                new ModelOptions("cpu", "bfloat16", 256, 64, Quantization.NONE), LoadListener.NONE)) {
+            assertThat(m.nativeBf16Gemm()).as("native several-row bf16 by default")
+                    .isEqualTo(m.nativeKernelsIsa(NativeKernels.Isa.AVX512_BF16) && !CpuFeatures.hasAmxBf16());
+            m.nativeBf16Gemm(false);
+            float[] want = m.forward(ForwardBatch.contiguous(prompt, 0, true));   // [8 * V]
+            int vocab = want.length / prompt.length;
+            m.nativeBf16Gemm(true);
+            for (NativeKernels.Isa isa : new NativeKernels.Isa[] {NativeKernels.Isa.AVX512_BF16, NativeKernels.Isa.AVX2}) {
+                if (!m.nativeKernelsIsa(isa)) {
+                    continue;
+                }
+                float[] got = m.forward(ForwardBatch.contiguous(prompt, 0, true));
+                for (int r = 0; r < prompt.length; r++) {
+                    assertSameStep(Arrays.copyOfRange(got, r * vocab, (r + 1) * vocab),
+                            Arrays.copyOfRange(want, r * vocab, (r + 1) * vocab), isa + " mode 8 row " + r);
+                }
             }
         }
     }

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 /**
  * llama-serve's native kernels ({@code src/main/native/llamaserve_ops.c}) against libtorch's float32 products, with
  * every instruction set this CPU has (AVX2 + FMA and, where present, AVX-512 BF16), on shapes with and without tails
- * and row counts on both sides of the kernels' blocking (4 rows; 64-row tiles). Where the library was not built
+ * and row counts on both sides of the kernels' blocking (4 rows; pairs of rows against groups of 8 channels with a
+ * tail of channels; 64-row tiles). Where the library was not built
  * (no gcc) the tests skip, each saying so; {@code LLM_REQUIRE_NATIVE=1} (CI) makes that a failure instead.
  */
 class NativeKernelsTest {
@@ -89,13 +90,13 @@ class NativeKernelsTest {
     @Test
     void bf16LinearMatchesTheFloat32Product() {
         assertMatchesReference("bf16", new long[][] {{1, 64, 2048}, {1, 37, 100}, {2, 64, 64}, {3, 8, 8192},
-            {4, 12, 96}, {5, 40, 2048}, {17, 9, 33}});
+            {4, 12, 96}, {5, 40, 2048}, {17, 9, 33}, {16, 20, 96}, {7, 8, 64}, {33, 130, 64}});
     }
 
     @Test
     void int8LinearOnBlockedWeightsMatchesTheWidenedProduct() {
         assertMatchesReference("int8", new long[][] {{1, 64, 2048}, {1, 4, 32}, {2, 8, 8192}, {3, 12, 96},
-            {4, 64, 64}, {5, 16, 2048}, {16, 128, 256}, {64, 8, 128}, {65, 12, 64}, {130, 20, 96}});
+            {4, 64, 64}, {5, 16, 2048}, {16, 128, 256}, {64, 8, 128}, {65, 12, 64}, {130, 20, 96}, {6, 4, 32}});
     }
 
     /** {@code method} ([max |error|, max |reference|, elements] of one [m, n, k] product) with every ISA and shape. */
