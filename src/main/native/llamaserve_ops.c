@@ -536,6 +536,30 @@ static void widen_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t nu
 
 /* ---- decode attention: one query per sequence against its paged bf16 K/V ---- */
 
+/*
+ * e^x for softmax's shifted scores (x <= 0), float32 within ~2 ulp: 2^n * p(r), n = round(x / ln 2), r = x - n ln 2
+ * (ln 2 in two parts), p Cephes' expf polynomial. Plain C without calls, so that `omp simd` loops vectorize it:
+ * libm's expf is a call per score, which was the most of a decode step's attention (16 sequences x 1,024 tokens
+ * of context: 8 million per step of the 1B shape). x below -87 (e^x under 2^-126) gives 2^-126-ish, not 0: a
+ * softmax weight of that size adds nothing a float32 sum keeps; e^-inf (the first chunk's rescale) is such a 0.
+ */
+static inline float exp_nonpositive(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest: 1.5 * 2^23 */
+    const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const int32_t bits = ((int32_t) n + 127) << 23;                             /* 2^n, n in [-126, 0] */
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return p * scale;
+}
+
 #define ATT_CHUNK 128   /* positions whose scores are kept at once (online softmax across chunks) */
 #define ATT_MAX_G 16    /* query heads per KV head */
 #define ATT_MAX_D 256   /* head dim */
@@ -580,11 +604,13 @@ static void widen_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t nu
                 }                                                                                              \
                 for (int64_t g = 0; g < G; g++) {                                                              \
                     float mc = m[g];                                                                           \
+                    _Pragma("omp simd reduction(max:mc)")                                                      \
                     for (int64_t i = 0; i < n; i++) mc = s[g][i] > mc ? s[g][i] : mc;                          \
-                    const float alpha = expf(m[g] - mc);                                                       \
+                    const float alpha = exp_nonpositive(m[g] - mc);                                            \
                     float sum = 0.0f;                                                                          \
+                    _Pragma("omp simd reduction(+:sum)")                                                       \
                     for (int64_t i = 0; i < n; i++) {                                                          \
-                        s[g][i] = expf(s[g][i] - mc);                                                          \
+                        s[g][i] = exp_nonpositive(s[g][i] - mc);                                               \
                         sum += s[g][i];                                                                        \
                     }                                                                                          \
                     l[g] = l[g] * alpha + sum;                                                                 \
