@@ -636,6 +636,109 @@ static inline float exp_nonpositive(float x) {
 DECODE_ATTENTION(decode_attention512, T512)
 DECODE_ATTENTION(decode_attention256, T256)
 
+/*
+ * The same on AVX-512 BF16 where G % 4 == 0 and D % 64 == 0 (Llama 3's 4 query heads per KV head, head dim 64 or
+ * 128), with the arithmetic in registers: a query head's scores for 16 keys at a time as bf16 dot products
+ * (q and k are bf16: exact products, float32 sums) summed across lanes together (sum16), and the weighted sum of
+ * the values in tiles of 4 heads x 64 dims held in 16 registers over a chunk of keys. The generic body above keeps
+ * acc in memory and reduces every dot product on its own: 4-5x slower at 16 sequences x 1,024 tokens.
+ */
+T512 static inline __m512 sum16(__m512 a[16]) {   /* lane i = the sum of a[i]'s lanes */
+    __m512 b[8], c[4];
+    for (int k = 0; k < 8; k++)
+        b[k] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * k], a[2 * k + 1]), _mm512_unpackhi_ps(a[2 * k], a[2 * k + 1]));
+    for (int k = 0; k < 4; k++) {
+        const __m512d x = _mm512_castps_pd(b[2 * k]), y = _mm512_castps_pd(b[2 * k + 1]);
+        c[k] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)), _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
+    }
+    const __m512 e0 = _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xdd));
+    const __m512 e1 = _mm512_add_ps(_mm512_shuffle_f32x4(c[2], c[3], 0x88), _mm512_shuffle_f32x4(c[2], c[3], 0xdd));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(e0, e1, 0x88), _mm512_shuffle_f32x4(e0, e1, 0xdd));
+}
+
+T512 static inline __m512 bf16x16_f32(const uint16_t* p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*) p)), 16));
+}
+
+T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc, const uint16_t* vc,
+                                           const int64_t* tables, const int64_t* pos, uint16_t* out, int64_t B,
+                                           int64_t NH, int64_t KVH, int64_t D, int64_t P, int64_t PS) {
+    static const uint16_t zeros[ATT_MAX_D] = {0};   /* the keys past a chunk's end in its last group of 16 */
+    const int64_t G = NH / KVH;
+    const float scale = 1.0f / sqrtf((float) D);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t bh = 0; bh < B * KVH; bh++) {
+        const int64_t b = bh / KVH, h = bh % KVH;
+        const uint16_t* qb = q + (b * NH + h * G) * D;                      /* [G, D] bf16, heads h*G .. h*G+G-1 */
+        float acc[ATT_MAX_G][ATT_MAX_D], s[ATT_MAX_G][ATT_CHUNK], m[ATT_MAX_G], l[ATT_MAX_G];
+        for (int64_t g = 0; g < G; g++) {
+            for (int64_t d = 0; d < D; d++) acc[g][d] = 0.0f;
+            m[g] = -INFINITY;
+            l[g] = 0.0f;
+        }
+        const int64_t len = pos[b] + 1;
+        int64_t row[ATT_CHUNK];   /* where the chunk's keys and values lie: (slot * KVH + h) * D */
+        for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {
+            const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;
+            for (int64_t i = 0, page = t0 / PS, off = t0 % PS; i < n; i++) {   /* no division per key */
+                row[i] = ((tables[b * P + page] * PS + off) * KVH + h) * D;
+                if (++off == PS) {
+                    off = 0;
+                    page++;
+                }
+            }
+            for (int64_t i0 = 0; i0 < n; i0 += 16) {                          /* scores s[g][i0 .. i0+15] */
+                const uint16_t* kr[16];
+                for (int j = 0; j < 16; j++) kr[j] = i0 + j < n ? kc + row[i0 + j] : zeros;
+                for (int64_t g = 0; g < G; g++) {
+                    __m512 a[16];
+                    for (int j = 0; j < 16; j++) a[j] = _mm512_setzero_ps();
+                    for (int64_t c = 0; c < D; c += 32) {
+                        const __m512bh qv = (__m512bh) _mm512_loadu_si512(qb + g * D + c);
+                        for (int j = 0; j < 16; j++)
+                            a[j] = _mm512_dpbf16_ps(a[j], (__m512bh) _mm512_loadu_si512(kr[j] + c), qv);
+                    }
+                    _mm512_storeu_ps(&s[g][i0], _mm512_mul_ps(sum16(a), _mm512_set1_ps(scale)));
+                }
+            }
+            for (int64_t g = 0; g < G; g++) {                                 /* online softmax, as above */
+                float mc = m[g];
+                for (int64_t i = 0; i < n; i++) mc = s[g][i] > mc ? s[g][i] : mc;
+                const float alpha = exp_nonpositive(m[g] - mc);
+                float sum = 0.0f;
+#pragma omp simd reduction(+:sum)
+                for (int64_t i = 0; i < n; i++) {
+                    s[g][i] = exp_nonpositive(s[g][i] - mc);
+                    sum += s[g][i];
+                }
+                l[g] = l[g] * alpha + sum;
+                m[g] = mc;
+                for (int64_t d = 0; d < D; d++) acc[g][d] *= alpha;
+            }
+            for (int64_t g0 = 0; g0 < G; g0 += 4) {                           /* acc += s v, 4 heads x 64 dims */
+                for (int64_t d0 = 0; d0 < D; d0 += 64) {
+                    __m512 r[4][4];
+                    for (int g = 0; g < 4; g++)
+                        for (int k = 0; k < 4; k++) r[g][k] = _mm512_loadu_ps(&acc[g0 + g][d0 + 16 * k]);
+                    for (int64_t i = 0; i < n; i++) {
+                        const uint16_t* vr = vc + row[i] + d0;
+                        __m512 vf[4];
+                        for (int k = 0; k < 4; k++) vf[k] = bf16x16_f32(vr + 16 * k);
+                        for (int g = 0; g < 4; g++) {
+                            const __m512 p = _mm512_set1_ps(s[g0 + g][i]);
+                            for (int k = 0; k < 4; k++) r[g][k] = _mm512_fmadd_ps(p, vf[k], r[g][k]);
+                        }
+                    }
+                    for (int g = 0; g < 4; g++)
+                        for (int k = 0; k < 4; k++) _mm512_storeu_ps(&acc[g0 + g][d0 + 16 * k], r[g][k]);
+                }
+            }
+        }
+        for (int64_t g = 0; g < G; g++)
+            for (int64_t d = 0; d < D; d++) out[(b * NH + h * G + g) * D + d] = f32_to_bf16(acc[g][d] / l[g]);
+    }
+}
+
 /* stack: q, k_cache, v_cache, tables, pos, page_size -> out ([0, 0, 0] where the kernel cannot take the call) */
 static void decode_attention_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
     (void) num_args;
@@ -678,7 +781,9 @@ static void decode_attention_boxed(StableIValue* stack, uint64_t num_args, uint6
     AtenTensorHandle out = empty(3, sizes, aoti_torch_dtype_bfloat16());
     if (ok && qs[0] > 0) {
         aoti_torch_get_data_ptr(out, &p[5]);
-        (isa == ISA_AVX512_BF16 ? decode_attention512 : decode_attention256)(
+        const int64_t G = qs[1] / ks[1];
+        (isa != ISA_AVX512_BF16 ? decode_attention256
+                                : G % 4 == 0 && qs[2] % 64 == 0 ? decode_attention512_tiled : decode_attention512)(
                 (const uint16_t*) p[0], (const uint16_t*) p[1], (const uint16_t*) p[2], tables, pos,
                 (uint16_t*) p[5], qs[0], qs[1], ks[1], qs[2], ts[1], PS);
     }

@@ -119,9 +119,11 @@ class NativeKernelsTest {
         assumeLoaded();
         for (NativeKernels.Isa isa : isas) {
             use(isa);
-            // [B, NH, KVH, D, page size, last position]: GQA and MHA, one page to several, past one score chunk
+            // [B, NH, KVH, D, page size, last position]: GQA and MHA, one page to several, past one score chunk;
+            // AVX-512's register-tiled body where G % 4 == 0 and D % 64 == 0 (4 x 64, 16 x 128, 8 x 192; 16 keys
+            // exactly, a chunk's tail of 44), its generic one elsewhere (G = 4 with D = 16, G = 1)
             for (long[] s : new long[][] {{1, 4, 1, 16, 16, 0}, {3, 32, 8, 64, 16, 300}, {2, 8, 8, 128, 4, 129},
-                {1, 64, 4, 128, 16, 1000}}) {
+                {1, 64, 4, 128, 16, 1000}, {2, 8, 2, 64, 16, 15}, {1, 16, 2, 192, 8, 40}}) {
                 double[] r = floats("attention", s);
                 assertThat(r[2]).as("%s %s elements", isa, Arrays.toString(s)).isEqualTo((double) s[0] * s[1] * s[3]);
                 assertThat(r[0]).as("%s attention %s: max |error| (max |y| %s)", isa, Arrays.toString(s), r[1])
