@@ -165,19 +165,22 @@ GEMV512(gemv512_int8, 1)
  * Several rows (decode steps of many sequences, prefill chunks): channels in groups of GEMM_NC, whose bf16 weights
  * lie row-major at w (row stride K), against rows m0 .. m0+MC-1, GEMM_NC x MC dot products per GEMM_NC + MC loads,
  * over inputs k0 .. k1-1: a group's weights over GEMM_KB inputs (8 x 2,048 bf16, 32 KiB) stay in L1 while every
- * pair of rows multiplies from them, the sums so far kept in part [rows][GEMM_NC] between blocks of inputs. pf,
- * where given, is the next group's weights, prefetched while the first pair of rows runs, so that they stream in
- * from memory under this group's arithmetic (10-15 % at 16 rows). K % 32 == 0.
+ * pair of rows multiplies from them, the accumulators kept in part [rows][GEMM_NC] between blocks of inputs, so
+ * that every sum is added up in the order block512's are: a row's outputs do not depend on how many rows the call
+ * has (a sequence decoding alone or among others gets the same logits). pf, where given, is the next group's
+ * weights, prefetched while the first pair of rows runs, so that they stream in from memory under this group's
+ * arithmetic (10-15 % at 16 rows). K % 32 == 0.
  */
 #define GEMM_NC 8
 #define GEMM_KB 2048
 #define GEMM_ROWS 64   /* rows whose sums part holds */
 T512 static inline __attribute__((always_inline)) void tile512(const uint16_t* x, const uint16_t* w,
-        const uint16_t* pf, const int q8, const uint16_t* scale, uint16_t* out, float* part, int64_t N, int64_t K,
+        const uint16_t* pf, const int q8, const uint16_t* scale, uint16_t* out, __m512* part, int64_t N, int64_t K,
         int64_t k0, int64_t k1, int64_t m0, int64_t n0, const int MC, const int NC) {
     __m512 acc[2][GEMM_NC];
     for (int i = 0; i < MC; i++)
-        for (int j = 0; j < NC; j++) acc[i][j] = _mm512_setzero_ps();
+        for (int j = 0; j < NC; j++)
+            acc[i][j] = k0 > 0 ? part[(m0 % GEMM_ROWS + i) * GEMM_NC + j] : _mm512_setzero_ps();
     for (int64_t k = k0; k < k1; k += 32) {
         __m512bh wv[GEMM_NC];
         for (int j = 0; j < NC; j++) wv[j] = (__m512bh) _mm512_loadu_si512(w + j * K + k);
@@ -190,10 +193,8 @@ T512 static inline __attribute__((always_inline)) void tile512(const uint16_t* x
     }
     for (int i = 0; i < MC; i++) {
         for (int j = 0; j < NC; j++) {
-            float* p = part + (m0 % GEMM_ROWS + i) * GEMM_NC + j;
-            const float sum = _mm512_reduce_add_ps(acc[i][j]) + (k0 > 0 ? *p : 0.0f);
-            if (k1 == K) store(out, N, m0 + i, n0 + j, sum, q8, scale);
-            else *p = sum;
+            if (k1 == K) store(out, N, m0 + i, n0 + j, _mm512_reduce_add_ps(acc[i][j]), q8, scale);
+            else part[(m0 % GEMM_ROWS + i) * GEMM_NC + j] = acc[i][j];
         }
     }
 }
@@ -201,7 +202,7 @@ T512 static inline __attribute__((always_inline)) void tile512(const uint16_t* x
 /* all M rows against one group of channels n0 .. n0+nc-1 (nc <= GEMM_NC), weights row-major at w */
 T512 static void group512(const uint16_t* x, const uint16_t* w, const uint16_t* pf, int q8, const uint16_t* scale,
                           uint16_t* out, int64_t M, int64_t N, int64_t K, int64_t n0, int64_t nc) {
-    float part[GEMM_ROWS * GEMM_NC];
+    __m512 part[GEMM_ROWS * GEMM_NC];   /* 32 KiB */
     for (int64_t r0 = 0; r0 < M; r0 += GEMM_ROWS) {
         const int64_t r1 = M - r0 < GEMM_ROWS ? M : r0 + GEMM_ROWS;
         for (int64_t k0 = 0; k0 < K; k0 += GEMM_KB) {

@@ -74,12 +74,15 @@ public final class LlamaModel implements CausalLm {
      */
     static final int CPU_NATIVE_INT8_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeInt8MaxRows", 64);
     /**
-     * On the CPU in bfloat16 with the native kernels' AVX-512 BF16 instruction set and without AMX, steps of 2 up to
-     * this many rows multiply bf16 weights through {@code llamaserve::linear_bf16} (groups of 8 channels against
-     * pairs of rows, the next group prefetched) instead of {@code torch.linear}, unless the weights are packed for
-     * oneDNN ({@code llm.model.packed-weights}). Measured with {@code Int8KernelBenchmark} (Zen 4, 2 cores): 8 and
-     * 16 rows 10-25 % faster than {@code torch.linear}, 24 even, 32 and 64 slower; a 16-row decode step of the 1B
-     * shape ~160 vs ~205 ms. AMX CPUs keep oneDNN, whose tiles multiply several rows several times faster.
+     * On the CPU in bfloat16 with the native kernels' AVX-512 BF16 instruction set and without AMX, steps of up to
+     * this many rows multiply bf16 weights through {@code llamaserve::linear_bf16} (several rows: groups of 8
+     * channels against pairs of rows, the next group prefetched) instead of oneDNN, unless the weights are packed
+     * for oneDNN ({@code llm.model.packed-weights}). Measured with {@code Int8KernelBenchmark} (Zen 4, 2 cores): one
+     * row as fast as oneDNN's, 8 and 16 rows 10-25 % faster than {@code torch.linear}, 24 even, 32 and 64 slower; a
+     * 16-row decode step of the 1B shape ~160 vs ~205 ms. One kernel for 1 to 16 rows adds every output up in the
+     * same order whatever the rows, so a sequence gets the same logits decoding alone or beside 15 others (oneDNN's
+     * one-row and several-row kernels differ in the last bits: {@code n} choices with a seed would not be the runs
+     * with seed + index). AMX CPUs keep oneDNN, whose tiles multiply several rows several times faster.
      */
     static final int CPU_NATIVE_BF16_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16MaxRows", 16);
     /**
@@ -125,7 +128,7 @@ public final class LlamaModel implements CausalLm {
     private final boolean nativeInt8;            // int8 weights blocked for llamaserve::linear_int8
     private boolean nativeAttention;             // decode steps through llamaserve::decode_attention
     private boolean nativeNorm;                  // RMSNorm through llamaserve::rms_norm
-    private boolean nativeBf16Gemm;              // 2 .. CPU_NATIVE_BF16_MAX_ROWS rows through llamaserve::linear_bf16
+    private boolean nativeBf16Gemm;              // 1 .. CPU_NATIVE_BF16_MAX_ROWS rows through llamaserve::linear_bf16
     private final int kvSlots;
     private final int maxChunkTokens;
     private final PtNDManager manager;
@@ -524,7 +527,7 @@ public final class LlamaModel implements CausalLm {
         if (device.kind() != DevicePlanner.Kind.CPU) {
             return 0;
         }
-        boolean nativeBf16Rows = nativeBf16Gemm && rows > 1 && rows <= CPU_NATIVE_BF16_MAX_ROWS;
+        boolean nativeBf16Rows = nativeBf16Gemm && rows <= CPU_NATIVE_BF16_MAX_ROWS;
         if (nativeInt8) {
             return rows > CPU_NATIVE_INT8_MAX_ROWS ? 7 : nativeBf16Rows ? 8 : 6;
         }
@@ -557,7 +560,7 @@ public final class LlamaModel implements CausalLm {
         }
     }
 
-    /** Whether this model's bf16 steps of 2 to {@link #CPU_NATIVE_BF16_MAX_ROWS} rows use the native kernel. */
+    /** Whether this model's bf16 steps of up to {@link #CPU_NATIVE_BF16_MAX_ROWS} rows use the native kernel. */
     boolean nativeBf16Gemm() {
         return nativeBf16Gemm;
     }
@@ -616,13 +619,15 @@ public final class LlamaModel implements CausalLm {
 
     /**
      * Benchmarks compare the one-row bf16 kernels in one process: 0 as is, 2 padded to two rows, 4 oneDNN, 6 the
-     * native {@code linear_bf16} (where this model uses the native kernels).
+     * native {@code linear_bf16} (where this model uses the native kernels). Turns the native several-row kernel
+     * off ({@link #nativeBf16Gemm(boolean)}), which would otherwise take the row.
      */
     void bf16SingleRowMode(long mode) {
         if (mode != 0 && mode != 2 && mode != 4 && !(mode == 6 && nativeIsa != NativeKernels.Isa.NONE)) {
             throw new IllegalArgumentException("mode must be 0, 2, 4 or (with native kernels) 6, was " + mode);
         }
         bf16SingleRowMode = mode;
+        nativeBf16Gemm = false;
     }
 
     /** Tests: prefill chunks attended {@code queries} at a time instead of {@link #ATTENTION_QUERY_BLOCK}. */

@@ -159,6 +159,7 @@ class LlamaModelBenchmark {
      * step, interleaved step by step so that a shared machine's load hits all alike; median and min of 9 each.
      */
     private static void compareSingleRowModes(LlamaModel m, long[] modes, String quantization) {
+        boolean nativeRows = m.nativeBf16Gemm();
         double[][] t = new double[modes.length][9];
         for (int i = 0; i < 9; i++) {
             for (int k = 0; k < modes.length; k++) {
@@ -176,6 +177,7 @@ class LlamaModelBenchmark {
         }
         System.out.println(line);
         m.bf16SingleRowMode(LlamaModel.CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : 2);
+        m.nativeBf16Gemm(nativeRows);
     }
 
 

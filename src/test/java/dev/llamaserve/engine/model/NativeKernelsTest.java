@@ -99,6 +99,25 @@ class NativeKernelsTest {
             {4, 64, 64}, {5, 16, 2048}, {16, 128, 256}, {64, 8, 128}, {65, 12, 64}, {130, 20, 96}, {6, 4, 32}});
     }
 
+    /**
+     * A row's outputs do not depend on the rows beside it (one kernel for one row, another for several, the inputs
+     * in blocks of 2,048 beyond that: each adds up in one order), so that a sequence decoding alone or in a batch
+     * gets the same logits: bit for bit, bf16 and int8, up to 16 rows (the several-row bf16 path, mode 8) and past
+     * the 64-row tile, with inputs past one block.
+     */
+    @Test
+    void aRowsOutputsAreTheSameAloneOrAmongOtherRows() {
+        assumeLoaded();
+        for (NativeKernels.Isa isa : isas) {
+            use(isa);
+            for (long[] s : new long[][] {{6, 24, 64}, {16, 4096, 8192}, {5, 512, 2080}, {70, 12, 2048}}) {
+                try (IValue r = call("rows_alone", s[0], s[1], s[2])) {
+                    assertThat(r.toBoolean()).as("%s rows alone %s", isa, Arrays.toString(s)).isTrue();
+                }
+            }
+        }
+    }
+
     /** {@code method} ([max |error|, max |reference|, elements] of one [m, n, k] product) with every ISA and shape. */
     private static void assertMatchesReference(String method, long[][] shapes) {
         assumeLoaded();
