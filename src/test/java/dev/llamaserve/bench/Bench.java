@@ -94,9 +94,14 @@ public final class Bench {
                 TimedLm.Span[] span = new TimedLm.Span[1];
                 Map<String, Double> agg = http.aggregate(STREAMS, 16, span);
                 r.put("http_aggregate_tok_s", agg);
-                r.put("http_steps_16", steps(span[0], http.otherJavaCpuPct()));
+                Map<String, Object> httpSteps = steps(span[0], http.otherJavaCpuPct());
+                r.put("http_steps_16", httpSteps);
                 if (r.get("aggregate_tok_s") instanceof Map<?, ?> engine && engine.get("16") instanceof Double e16) {
                     r.put("http_vs_engine_16", agg.get("16") / e16);
+                    if (r.get("engine_steps_16") instanceof Map<?, ?> engineSteps) {
+                        r.put("http_vs_engine_16_same_forward", sameForwardRatio(agg.get("16"), e16, httpSteps,
+                                engineSteps));
+                    }
                 }
             }
         }
@@ -229,6 +234,21 @@ public final class Bench {
      * HTTP side by side say whether a gap between the two is in the step itself or around it; {@code otherJavaCpu}:
      * the CPU that the JVM's other threads took over the whole run ({@link JavaCpu}), % of all cores.
      */
+    /**
+     * HTTP/SSE aggregate over engine-only at one speed of the model: the HTTP run's tokens per second times its
+     * forward time per step over the engine-only run's. This VM's speed moves between runs (the same forward pass
+     * took 127 and 157 ms per 16-row step in one bench), which the plain ratio counts as the service's overhead;
+     * this one keeps only what lies outside the forward passes (HTTP, SSE, the client, the engine's Java). NaN where
+     * either run has no forward time.
+     */
+    static double sameForwardRatio(double httpTokS, double engineTokS, Map<?, ?> httpSteps, Map<?, ?> engineSteps) {
+        if (!(httpSteps.get("forward_ms_per_step") instanceof Double h) || !(engineSteps.get("forward_ms_per_step")
+                instanceof Double e) || h <= 0 || e <= 0) {
+            return Double.NaN;
+        }
+        return httpTokS / engineTokS * h / e;
+    }
+
     static Map<String, Object> steps(TimedLm.Span s, Double otherJavaCpu) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("steps", s.steps());

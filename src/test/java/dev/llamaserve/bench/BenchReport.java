@@ -51,7 +51,8 @@ final class BenchReport {
         line(s, "aggregate decode (engine)", String.valueOf(rounded(r.get("aggregate_tok_s"))) + " tok/s; 16 streams = "
                 + fmt(r.get("aggregate_16_over_1"), 1, "x") + " single");
         line(s, "aggregate decode (HTTP/SSE)", String.valueOf(rounded(r.get("http_aggregate_tok_s")))
-                + " tok/s; 16 streams = " + pct(r.get("http_vs_engine_16")) + " of engine-only");
+                + " tok/s; 16 streams = " + pct(r.get("http_vs_engine_16")) + " of engine-only, "
+                + pct(r.get("http_vs_engine_16_same_forward")) + " at the engine-only run's forward speed");
         line(s, "TTFT by prompt tokens", rounded(r.get("ttft_ms")) + " ms");
         line(s, "prefill (512 tokens)", fmt(r.get("prefill_tok_s"), 1, "tok/s") + " = " + pct(r.get("prefill_ratio"))
                 + " of the GEMM peak");

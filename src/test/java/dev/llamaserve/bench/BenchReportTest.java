@@ -2,6 +2,7 @@ package dev.llamaserve.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.llamaserve.engine.model.BenchCheckpoint;
 import dev.llamaserve.engine.model.ModelConfig;
@@ -45,6 +46,18 @@ class BenchReportTest {
         assertThatThrownBy(() -> BenchArgs.parse("--dtype", "int4")).hasMessageContaining("--dtype");
         assertThatThrownBy(() -> BenchArgs.parse("--shape", "8b")).hasMessageContaining("--shape");
         assertThatThrownBy(() -> BenchArgs.parse("--frobnicate", "1")).hasMessageContaining("unknown option");
+    }
+
+    @Test
+    void httpOverEngineAtOneForwardSpeedKeepsOnlyTheTimeOutsideTheForwardPasses() {
+        Map<String, Object> engine = Map.of("forward_ms_per_step", 126.75);
+        // the HTTP run's forward passes 24 % slower and its tokens per second as much lower: no overhead of its own
+        assertThat(Bench.sameForwardRatio(121.0 / 1.24, 121.0, Map.of("forward_ms_per_step", 126.75 * 1.24), engine))
+                .isCloseTo(1.0, within(1e-9));
+        // at the same forward speed, the plain ratio
+        assertThat(Bench.sameForwardRatio(96.6, 121.0, Map.of("forward_ms_per_step", 126.75), engine))
+                .isCloseTo(96.6 / 121.0, within(1e-9));
+        assertThat(Bench.sameForwardRatio(96.6, 121.0, Map.of("forward_ms_per_step", 0.0), engine)).isNaN();
     }
 
     @Test
