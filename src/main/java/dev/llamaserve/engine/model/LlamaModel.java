@@ -330,7 +330,8 @@ public final class LlamaModel implements CausalLm {
                         ? "not used, libtorch's kernels instead (" + NativeKernels.status() + ")"
                         : nativeIsa + (nativeInt8 ? ", int8 weights blocked for them (steps of at most "
                                 + CPU_NATIVE_INT8_MAX_ROWS + " rows)" : "")
-                                + (CPU_BF16_ONEDNN_SINGLE_ROW ? "" : ", one-row bf16 linears"));
+                                + (m.nativeBf16Gemm() ? ", bf16 linears of steps of at most " + CPU_NATIVE_BF16_MAX_ROWS
+                                        + " rows" : CPU_BF16_ONEDNN_SINGLE_ROW ? "" : ", one-row bf16 linears"));
             }
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             log.info("Loaded {} tensors ({} MiB as {}{}), a KV pool of {} slots ({} MiB as {}, pages of {}{}) and an"
