@@ -566,6 +566,52 @@ static inline float exp_nonpositive(float x) {
 #define ATT_MAX_D 256   /* head dim */
 
 /*
+ * Both decode attention bodies below share these (inlined into each, so compiled for its instruction set).
+ * chunk_rows: where the keys and values at positions t0 .. t0+n-1 lie, (slot * KVH + h) * D, walking the page
+ * table (no division per key).
+ */
+static inline __attribute__((always_inline)) void chunk_rows(int64_t* row, const int64_t* table, int64_t t0, int64_t n,
+                                                            int64_t PS, int64_t KVH, int64_t h, int64_t D) {
+    for (int64_t i = 0, page = t0 / PS, off = t0 % PS; i < n; i++) {
+        row[i] = ((table[page] * PS + off) * KVH + h) * D;
+        if (++off == PS) {
+            off = 0;
+            page++;
+        }
+    }
+}
+
+/*
+ * The online softmax over one chunk of n scores per head: s[g][i] becomes e^(s - the new running max m[g]), l[g]
+ * the running sum, and acc[g] (the weighted values so far) is rescaled to the new max.
+ */
+static inline __attribute__((always_inline)) void softmax_chunk(float s[][ATT_CHUNK], float acc[][ATT_MAX_D],
+                                                               float* m, float* l, int64_t G, int64_t n, int64_t D) {
+    for (int64_t g = 0; g < G; g++) {
+        float mc = m[g];
+#pragma omp simd reduction(max:mc)
+        for (int64_t i = 0; i < n; i++) mc = s[g][i] > mc ? s[g][i] : mc;
+        const float alpha = exp_nonpositive(m[g] - mc);
+        float sum = 0.0f;
+#pragma omp simd reduction(+:sum)
+        for (int64_t i = 0; i < n; i++) {
+            s[g][i] = exp_nonpositive(s[g][i] - mc);
+            sum += s[g][i];
+        }
+        l[g] = l[g] * alpha + sum;
+        m[g] = mc;
+        for (int64_t d = 0; d < D; d++) acc[g][d] *= alpha;
+    }
+}
+
+/* out[g] = acc[g] / l[g] in bf16, for the G heads of one KV head (out: the first of them) */
+static inline __attribute__((always_inline)) void attention_out(uint16_t* out, float acc[][ATT_MAX_D], const float* l,
+                                                               int64_t G, int64_t D) {
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t d = 0; d < D; d++) out[g * D + d] = f32_to_bf16(acc[g][d] / l[g]);
+}
+
+/*
  * q [B, NH, D] bf16; k, v [S, KVH, D] bf16 caches; tables [B, P] int64 page tables; pos [B] int64, each query's
  * position (it sees the keys at positions 0..pos) -> out [B, NH, D] bf16: softmax(q k^T / sqrt(D)) v in float32,
  * as llama_step.py's attend computes it (head h reads KV head h / (NH / KVH)), one pass over the context.
@@ -590,11 +636,12 @@ static inline float exp_nonpositive(float x) {
                 l[g] = 0.0f;                                                                                   \
             }                                                                                                  \
             const int64_t len = pos[b] + 1;                                                                    \
+            int64_t row[ATT_CHUNK];                                                                            \
             for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {                                                  \
                 const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;                                 \
+                chunk_rows(row, tables + b * P, t0, n, PS, KVH, h, D);                                         \
                 for (int64_t i = 0; i < n; i++) {                                                              \
-                    const int64_t t = t0 + i;                                                                  \
-                    const uint16_t* kr = kc + ((tables[b * P + t / PS] * PS + t % PS) * KVH + h) * D;          \
+                    const uint16_t* kr = kc + row[i];                                                          \
                     for (int64_t d = 0; d < D; d++) kf[d] = bf16_to_f32(kr[d]);                                \
                     for (int64_t g = 0; g < G; g++) {                                                          \
                         float dot = 0.0f;                                                                      \
@@ -603,24 +650,9 @@ static inline float exp_nonpositive(float x) {
                         s[g][i] = dot;                                                                         \
                     }                                                                                          \
                 }                                                                                              \
-                for (int64_t g = 0; g < G; g++) {                                                              \
-                    float mc = m[g];                                                                           \
-                    _Pragma("omp simd reduction(max:mc)")                                                      \
-                    for (int64_t i = 0; i < n; i++) mc = s[g][i] > mc ? s[g][i] : mc;                          \
-                    const float alpha = exp_nonpositive(m[g] - mc);                                            \
-                    float sum = 0.0f;                                                                          \
-                    _Pragma("omp simd reduction(+:sum)")                                                       \
-                    for (int64_t i = 0; i < n; i++) {                                                          \
-                        s[g][i] = exp_nonpositive(s[g][i] - mc);                                               \
-                        sum += s[g][i];                                                                        \
-                    }                                                                                          \
-                    l[g] = l[g] * alpha + sum;                                                                 \
-                    m[g] = mc;                                                                                 \
-                    for (int64_t d = 0; d < D; d++) acc[g][d] *= alpha;                                        \
-                }                                                                                              \
+                softmax_chunk(s, acc, m, l, G, n, D);                                                          \
                 for (int64_t i = 0; i < n; i++) {                                                              \
-                    const int64_t t = t0 + i;                                                                  \
-                    const uint16_t* vr = vc + ((tables[b * P + t / PS] * PS + t % PS) * KVH + h) * D;          \
+                    const uint16_t* vr = vc + row[i];                                                          \
                     for (int64_t d = 0; d < D; d++) kf[d] = bf16_to_f32(vr[d]);                                \
                     for (int64_t g = 0; g < G; g++) {                                                          \
                         const float p = s[g][i];                                                               \
@@ -629,8 +661,7 @@ static inline float exp_nonpositive(float x) {
                     }                                                                                          \
                 }                                                                                              \
             }                                                                                                  \
-            for (int64_t g = 0; g < G; g++)                                                                    \
-                for (int64_t d = 0; d < D; d++) out[(b * NH + h * G + g) * D + d] = f32_to_bf16(acc[g][d] / l[g]); \
+            attention_out(out + (b * NH + h * G) * D, acc, l, G, D);                                           \
         }                                                                                                      \
     }
 
@@ -678,16 +709,10 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
             l[g] = 0.0f;
         }
         const int64_t len = pos[b] + 1;
-        int64_t row[ATT_CHUNK];   /* where the chunk's keys and values lie: (slot * KVH + h) * D */
+        int64_t row[ATT_CHUNK];
         for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {
             const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;
-            for (int64_t i = 0, page = t0 / PS, off = t0 % PS; i < n; i++) {   /* no division per key */
-                row[i] = ((tables[b * P + page] * PS + off) * KVH + h) * D;
-                if (++off == PS) {
-                    off = 0;
-                    page++;
-                }
-            }
+            chunk_rows(row, tables + b * P, t0, n, PS, KVH, h, D);
             for (int64_t i0 = 0; i0 < n; i0 += 16) {                          /* scores s[g][i0 .. i0+15] */
                 const uint16_t* kr[16];
                 for (int j = 0; j < 16; j++) kr[j] = i0 + j < n ? kc + row[i0 + j] : zeros;
@@ -702,20 +727,7 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
                     _mm512_storeu_ps(&s[g][i0], _mm512_mul_ps(sum16(a), _mm512_set1_ps(scale)));
                 }
             }
-            for (int64_t g = 0; g < G; g++) {                                 /* online softmax, as above */
-                float mc = m[g];
-                for (int64_t i = 0; i < n; i++) mc = s[g][i] > mc ? s[g][i] : mc;
-                const float alpha = exp_nonpositive(m[g] - mc);
-                float sum = 0.0f;
-#pragma omp simd reduction(+:sum)
-                for (int64_t i = 0; i < n; i++) {
-                    s[g][i] = exp_nonpositive(s[g][i] - mc);
-                    sum += s[g][i];
-                }
-                l[g] = l[g] * alpha + sum;
-                m[g] = mc;
-                for (int64_t d = 0; d < D; d++) acc[g][d] *= alpha;
-            }
+            softmax_chunk(s, acc, m, l, G, n, D);
             for (int64_t g0 = 0; g0 < G; g0 += 4) {                           /* acc += s v, 4 heads x 64 dims */
                 for (int64_t d0 = 0; d0 < D; d0 += 64) {
                     __m512 r[4][4];
@@ -735,8 +747,7 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
                 }
             }
         }
-        for (int64_t g = 0; g < G; g++)
-            for (int64_t d = 0; d < D; d++) out[(b * NH + h * G + g) * D + d] = f32_to_bf16(acc[g][d] / l[g]);
+        attention_out(out + (b * NH + h * G) * D, acc, l, G, D);
     }
 }
 
