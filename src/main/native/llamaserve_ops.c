@@ -98,6 +98,14 @@ T512 static inline __m512bh int8x32_bf16(const int8_t* p, __mmask32 m) {
     return _mm512_cvtne2ps_pbh(hi, lo);                                  /* 32 x bf16, exact for |q| <= 127 */
 }
 
+/* channels n0 .. n0+nc-1 (nc % 4 == 0) of blocked int8 -> out [nc, K] bf16 row-major, each block read in order */
+T512 static inline void widen_channels512(const int8_t* qb, uint16_t* out, int64_t n0, int64_t nc, int64_t K) {
+    for (int64_t b = n0; b < n0 + nc; b += 4)
+        for (int64_t k = 0; k < K; k += 32)
+            for (int j = 0; j < 4; j++)
+                _mm512_storeu_si512(out + (b - n0 + j) * K + k, (__m512i) int8x32_bf16(qb + blocked(b + j, k, K), 0xffffffffu));
+}
+
 /*
  * Rows m0 .. m0+MC-1 of x against channels n0 .. n0+NC-1 of w. Always inlined with constant q8, MC and NC, so that
  * the compiler specialises each call: the accumulators stay in registers and the loops unroll.
@@ -261,9 +269,7 @@ T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* 
                     }
                     continue;
                 }
-                for (int64_t j = 0; j < nc; j++)
-                    for (int64_t k = 0; k < K; k += 32)
-                        _mm512_store_si512(wb + j * K + k, (__m512i) int8x32_bf16(qb + blocked(n0 + j, k, K), 0xffffffffu));
+                widen_channels512(qb, wb, n0, nc, K);
                 group512(x + t0 * K, wb, NULL, 1, scale, out + t0 * N, t1 - t0, N, K, n0, nc);
             }
         }
@@ -444,14 +450,7 @@ static void linear_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t n
 T512 static void widen512(const int8_t* qb, uint16_t* out, int64_t N, int64_t K) {
     const int64_t blocks = N / 4;
 #pragma omp parallel for schedule(static)
-    for (int64_t b = 0; b < blocks; b++) {
-        for (int64_t k = 0; k < K; k += 32) {
-            for (int j = 0; j < 4; j++) {
-                __m512bh v = int8x32_bf16(qb + blocked(b * 4 + j, k, K), 0xffffffffu);
-                _mm512_storeu_si512(out + (b * 4 + j) * K + k, (__m512i) v);
-            }
-        }
-    }
+    for (int64_t b = 0; b < blocks; b++) widen_channels512(qb, out + b * 4 * K, b * 4, 4, K);
 }
 
 T256 static void widen256(const int8_t* qb, uint16_t* out, int64_t N, int64_t K) {
