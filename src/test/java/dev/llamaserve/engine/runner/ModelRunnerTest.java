@@ -19,30 +19,29 @@ import org.junit.jupiter.api.Test;
 /** How a scheduler step becomes a ForwardBatch: layout, positions, slots from block tables, logit rows. */
 class ModelRunnerTest {
 
-    /** A runner over a fake model of 64 tokens and 32 KV slots, blocks of 4, at most 6 sequences of 4 tokens a step. */
-    private static final class Setup {
-        final BlockManager kv = new BlockManager(8, 4);
-        final Scheduler scheduler = new Scheduler(new SchedulerConfig(6, 4), kv);
-        final FakeCausalLm lm = new FakeCausalLm(64, 32, List.of(63));
-        final ModelRunner runner = new ModelRunner(lm, kv);
+    // a runner over a fake model of 64 tokens and 32 KV slots, blocks of 4, at most 6 sequences of 4 tokens a step
+    private final BlockManager kv = new BlockManager(8, 4);
+    private final Scheduler s = new Scheduler(new SchedulerConfig(6, 4), kv);
+    private final FakeCausalLm lm = new FakeCausalLm(64, 32, List.of(63));
+    private final ModelRunner runner = new ModelRunner(lm, kv);
+    private final Sequence a = new Sequence(0, "a", 0, new int[] {1, 2, 3});
+
+    /** Sequence a's 3-token prompt as one step, which samples token 9: the step's logits. */
+    private float[] promptOfA() {
+        s.add(a);
+        SchedulerOutput o = s.schedule();
+        float[] logits = runner.execute(o).logits();
+        s.complete(o);
+        a.appendToken(9);
+        return logits;
     }
 
     @Test
     void buildsOneBatchFromDecodesAndPrefillChunks() {
-        Setup t = new Setup();
-        BlockManager kv = t.kv;
-        Scheduler s = t.scheduler;
-        ModelRunner runner = t.runner;
-        Sequence a = new Sequence(0, "a", 0, new int[] {1, 2, 3});
-        s.add(a);
-        SchedulerOutput o = s.schedule();
-        ModelRunner.StepLogits l = runner.execute(o);
-        assertEquals(64, l.logits().length);
-        s.complete(o);
-        a.appendToken(9);
+        assertEquals(64, promptOfA().length);
         Sequence b = new Sequence(1, "b", 1, new int[] {4, 5, 6, 7, 8, 10, 11});
         s.add(b);
-        o = s.schedule(); // a decodes 1, b prefills 5 of 7
+        SchedulerOutput o = s.schedule(); // a decodes 1, b prefills 5 of 7
         ForwardBatch fb = runner.buildBatch(o);
         assertArrayEquals(new int[] {9, 4, 5, 6, 7, 8}, fb.tokenIds());
         assertArrayEquals(new int[] {3, 0, 1, 2, 3, 4}, fb.positions());
@@ -55,7 +54,7 @@ class ModelRunnerTest {
         for (int i = 0; i < 5; i++) {
             assertEquals(kv.slot(1, i), fb.slotMapping()[1 + i]);
         }
-        l = runner.execute(o);
+        ModelRunner.StepLogits l = runner.execute(o);
         assertEquals(0, l.offset(0));
         assertEquals(-1, l.offset(1));
         s.complete(o);
@@ -67,17 +66,8 @@ class ModelRunnerTest {
 
     @Test
     void aStepOfAsManyLogitRowsWritesIntoThePreviousStepsArray() {
-        Setup t = new Setup();
-        Scheduler s = t.scheduler;
-        FakeCausalLm lm = t.lm;
-        ModelRunner runner = t.runner;
-        Sequence a = new Sequence(0, "a", 0, new int[] {1, 2, 3});
-        s.add(a);
+        float[] first = promptOfA();
         SchedulerOutput o = s.schedule();
-        float[] first = runner.execute(o).logits();
-        s.complete(o);
-        a.appendToken(9);
-        o = s.schedule();
         float[] expected = lm.forward(runner.buildBatch(o));   // the same step into a new array
         float[] second = runner.execute(o).logits();
         assertSame(first, second, "one row again: the first step's array");
@@ -93,7 +83,7 @@ class ModelRunnerTest {
 
     @Test
     void rejectsABlockPoolLargerThanTheModelsKv() {
-        FakeCausalLm lm = new FakeCausalLm(64, 31, List.of(63));
-        assertThrows(IllegalArgumentException.class, () -> new ModelRunner(lm, new BlockManager(8, 4)));
+        FakeCausalLm small = new FakeCausalLm(64, 31, List.of(63));
+        assertThrows(IllegalArgumentException.class, () -> new ModelRunner(small, new BlockManager(8, 4)));
     }
 }
