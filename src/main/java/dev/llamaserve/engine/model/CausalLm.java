@@ -40,6 +40,11 @@ public interface CausalLm extends AutoCloseable {
         return forward(batch);
     }
 
+    /** The array {@link #forward(ForwardBatch, float[])} writes {@code n} logits into: {@code reuse} or a new one. */
+    static float[] logitsArray(float[] reuse, int n) {
+        return reuse != null && reuse.length == n ? reuse : new float[n];
+    }
+
     @Override
     void close();
 }

@@ -505,7 +505,7 @@ public final class LlamaModel implements CausalLm {
                 PtNDArray logits = out.toTensor((PtNDManager) step);   // [R, V] float32 on cpu
                 // one copy, read in place (toFloatArray copies into a byte[] first: a second [R, V] per step)
                 int n = Math.toIntExact(logits.size());
-                float[] values = reuse != null && reuse.length == n ? reuse : new float[n];
+                float[] values = CausalLm.logitsArray(reuse, n);
                 logits.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer().get(values);
                 return values;
             }

@@ -75,7 +75,7 @@ public class FakeCausalLm implements CausalLm {
         }
         int vocab = config.vocabSize();
         int n = batch.logitRows().length * vocab;
-        float[] out = reuse != null && reuse.length == n ? reuse : new float[n];
+        float[] out = CausalLm.logitsArray(reuse, n);
         for (int r = 0; r < batch.logitRows().length; r++) {
             int row = batch.logitRows()[r];
             int b = sequenceOf(batch, row);
