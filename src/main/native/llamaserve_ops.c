@@ -6,6 +6,7 @@
  *   ops.llamaserve.block_int8(q)              q [N, K] int8 -> the same values blocked (below), [N, K] int8
  *   ops.llamaserve.quantize_int8(raw)         bf16 bits [N, 2K] uint8 -> (blocked q, scale [N] bf16), as to_int8
  *   ops.llamaserve.linear_int8(x, qb, scale)  x [M, K] bf16, qb [N, K] int8 blocked, scale [N] bf16 -> [M, N] bf16
+ *   ops.llamaserve.linear_w8a8(x, qb, scale)  the same, the rows of x quantized to int8 per row (AVX-512 VNNI only)
  *   ops.llamaserve.widen_int8(qb, out)        qb blocked -> out [N, K] bf16, row-major (prefill: oneDNN's GEMM)
  *   ops.llamaserve.decode_attention(q, k_cache, v_cache, tables, pos, page_size)
  *                                             one query per sequence [B, NH, D] against its paged bf16 K/V
@@ -98,6 +99,11 @@ T512 static inline __m512bh int8x32_bf16(const int8_t* p, __mmask32 m) {
     return _mm512_cvtne2ps_pbh(hi, lo);                                  /* 32 x bf16, exact for |q| <= 127 */
 }
 
+/* 16 bf16 -> 16 float32, exactly */
+T512 static inline __m512 bf16x16_f32(const uint16_t* p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*) p)), 16));
+}
+
 /* channels n0 .. n0+nc-1 (nc % 4 == 0) of blocked int8 -> out [nc, K] bf16 row-major, each block read in order */
 T512 static inline void widen_channels512(const int8_t* qb, uint16_t* out, int64_t n0, int64_t nc, int64_t K) {
     for (int64_t b = n0; b < n0 + nc; b += 4)
@@ -170,30 +176,35 @@ GEMV512(gemv512_bf16, 0)
 GEMV512(gemv512_int8, 1)
 
 /*
- * Several rows (decode steps of many sequences, prefill chunks): channels in groups of GEMM_NC, whose bf16 weights
- * lie row-major at w (row stride K), against rows m0 .. m0+MC-1, GEMM_NC x MC dot products per GEMM_NC + MC loads,
- * over inputs k0 .. k1-1: a group's weights over GEMM_KB inputs (8 x 2,048 bf16, 32 KiB) stay in L1 while every
- * pair of rows multiplies from them, the accumulators kept in part [rows][GEMM_NC] between blocks of inputs, so
- * that every sum is added up in the order block512's are: a row's outputs do not depend on how many rows the call
- * has (a sequence decoding alone or among others gets the same logits). pf, where given, is the next group's
- * weights, prefetched while the first pair of rows runs, so that they stream in from memory under this group's
- * arithmetic (10-15 % at 16 rows). K % 32 == 0.
+ * Several rows (decode steps of many sequences, prefill chunks): tiles of GEMM_MC rows x GEMM_NC channels whose
+ * bf16 weights lie row-major at w (row stride K), GEMM_MC x GEMM_NC dot products per GEMM_MC + GEMM_NC loads (24
+ * accumulators, 6 weights and one row in registers), over inputs k0 .. k1-1. A group's weights over GEMM_KB
+ * inputs (6 x 2,048 bf16, 24 KiB) stay in L1 while every tile of rows multiplies from them, the accumulators
+ * kept in part [rows][channels] between blocks of inputs, so that every sum is added up in the order block512's
+ * are: a row's outputs do not depend on how many rows the call has (a sequence decoding alone or among others
+ * gets the same logits). pf, where given, is the next group's weights: each tile of rows prefetches its share
+ * of them (channels pc0 .. pc1-1 over this block of inputs), so that the next group streams in from memory
+ * evenly under this group's arithmetic. The shape was measured (README "Native kernels"): 4 x 6 tiles with the
+ * prefetch spread over the tiles ran 16 rows 10-20 % faster than 2 x 8 tiles prefetching in the first one.
+ * K % 32 == 0.
  */
-#define GEMM_NC 8
+#define GEMM_MC 4
+#define GEMM_NC 6
 #define GEMM_KB 2048
-#define GEMM_ROWS 64   /* rows whose sums part holds */
+#define GEMM_ROWS 64    /* rows whose sums part holds */
+#define GEMM_GROUP 12   /* the most channels of one group (int8: three blocks of four, widened together) */
 T512 static inline __attribute__((always_inline)) void tile512(const uint16_t* x, const uint16_t* w,
-        const uint16_t* pf, const int q8, const uint16_t* scale, uint16_t* out, __m512* part, int64_t N, int64_t K,
-        int64_t k0, int64_t k1, int64_t m0, int64_t n0, const int MC, const int NC) {
-    __m512 acc[2][GEMM_NC];
+        const uint16_t* pf, int64_t pc0, int64_t pc1, const int q8, const uint16_t* scale, uint16_t* out,
+        __m512* part, int64_t N, int64_t K, int64_t k0, int64_t k1, int64_t m0, int64_t n0, const int MC,
+        const int NC) {
+    __m512 acc[GEMM_MC][GEMM_NC];
     for (int i = 0; i < MC; i++)
         for (int j = 0; j < NC; j++)
-            acc[i][j] = k0 > 0 ? part[(m0 % GEMM_ROWS + i) * GEMM_NC + j] : _mm512_setzero_ps();
+            acc[i][j] = k0 > 0 ? part[(m0 % GEMM_ROWS + i) * GEMM_GROUP + j] : _mm512_setzero_ps();
     for (int64_t k = k0; k < k1; k += 32) {
         __m512bh wv[GEMM_NC];
         for (int j = 0; j < NC; j++) wv[j] = (__m512bh) _mm512_loadu_si512(w + j * K + k);
-        if (pf != NULL)
-            for (int j = 0; j < NC; j++) _mm_prefetch((const char*) (pf + j * K + k), _MM_HINT_T0);
+        for (int64_t j = pc0; j < pc1; j++) _mm_prefetch((const char*) (pf + j * K + k), _MM_HINT_T0);
         for (int i = 0; i < MC; i++) {
             const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + (m0 + i) * K + k);
             for (int j = 0; j < NC; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
@@ -202,35 +213,52 @@ T512 static inline __attribute__((always_inline)) void tile512(const uint16_t* x
     for (int i = 0; i < MC; i++) {
         for (int j = 0; j < NC; j++) {
             if (k1 == K) store(out, N, m0 + i, n0 + j, _mm512_reduce_add_ps(acc[i][j]), q8, scale);
-            else part[(m0 % GEMM_ROWS + i) * GEMM_NC + j] = acc[i][j];
+            else part[(m0 % GEMM_ROWS + i) * GEMM_GROUP + j] = acc[i][j];
         }
     }
 }
 
-/* all M rows against one group of channels n0 .. n0+nc-1 (nc <= GEMM_NC), weights row-major at w */
-T512 static void group512(const uint16_t* x, const uint16_t* w, const uint16_t* pf, int q8, const uint16_t* scale,
-                          uint16_t* out, int64_t M, int64_t N, int64_t K, int64_t n0, int64_t nc) {
-    __m512 part[GEMM_ROWS * GEMM_NC];   /* 32 KiB */
+/* rows m0 .. m1-1 against NC channels: tiles of GEMM_MC rows, then the last M % GEMM_MC rows */
+#define TILE_ROWS(NC)                                                                                          \
+    do {                                                                                                       \
+        int64_t m = m0;                                                                                        \
+        for (; m + GEMM_MC <= m1; m += GEMM_MC, t++)                                                           \
+            tile512(x, w + c * K, pf, t * pnc / nt, (t + 1) * pnc / nt, q8, scale, out, part + c, N, K, k0,    \
+                    k1, m, n0 + c, GEMM_MC, NC);                                                               \
+        const int64_t pc0 = t * pnc / nt, pc1 = (t + 1) * pnc / nt;                                           \
+        switch (m1 - m) {                                                                                      \
+            case 3: tile512(x, w + c * K, pf, pc0, pc1, q8, scale, out, part + c, N, K, k0, k1, m, n0 + c, 3, NC); t++; break; \
+            case 2: tile512(x, w + c * K, pf, pc0, pc1, q8, scale, out, part + c, N, K, k0, k1, m, n0 + c, 2, NC); t++; break; \
+            case 1: tile512(x, w + c * K, pf, pc0, pc1, q8, scale, out, part + c, N, K, k0, k1, m, n0 + c, 1, NC); t++; break; \
+            default: break;                                                                                    \
+        }                                                                                                      \
+    } while (0)
+
+/*
+ * All M rows against one group of channels n0 .. n0+nc-1 (nc <= GEMM_GROUP), weights row-major at w; pf (or
+ * NULL) the next group's pnc channels, prefetched a share per tile.
+ */
+T512 static void group512(const uint16_t* x, const uint16_t* w, const uint16_t* pf, int64_t pnc, int q8,
+                          const uint16_t* scale, uint16_t* out, int64_t M, int64_t N, int64_t K, int64_t n0,
+                          int64_t nc) {
+    __m512 part[GEMM_ROWS * GEMM_GROUP];   /* 48 KiB */
+    if (pf == NULL) pnc = 0;
     for (int64_t r0 = 0; r0 < M; r0 += GEMM_ROWS) {
-        const int64_t r1 = M - r0 < GEMM_ROWS ? M : r0 + GEMM_ROWS;
+        const int64_t m0 = r0, m1 = M - r0 < GEMM_ROWS ? M : r0 + GEMM_ROWS;
+        const int64_t rowTiles = (m1 - m0 + GEMM_MC - 1) / GEMM_MC;
+        const int64_t r = nc % GEMM_NC, nt = rowTiles * (nc / GEMM_NC + (r >= 4) + (r % 4 >= 2) + r % 2);   /* tiles */
         for (int64_t k0 = 0; k0 < K; k0 += GEMM_KB) {
             const int64_t k1 = K - k0 < GEMM_KB ? K : k0 + GEMM_KB;
-            if (nc == GEMM_NC) {
-                int64_t m0 = r0;
-                for (; m0 + 2 <= r1; m0 += 2) {
-                    tile512(x, w, m0 == 0 ? pf : NULL, q8, scale, out, part, N, K, k0, k1, m0, n0, 2, GEMM_NC);
-                }
-                if (m0 < r1) tile512(x, w, NULL, q8, scale, out, part, N, K, k0, k1, m0, n0, 1, GEMM_NC);
-            } else {   /* the last channels where N % GEMM_NC != 0: one at a time */
-                for (int64_t j = 0; j < nc; j++)
-                    for (int64_t m = r0; m < r1; m++)
-                        tile512(x, w + j * K, NULL, q8, scale, out, part + j, N, K, k0, k1, m, n0 + j, 1, 1);
-            }
+            int64_t t = 0, c = 0;   /* tiles so far (each prefetches its share of pf), channels so far */
+            for (; c + GEMM_NC <= nc; c += GEMM_NC) TILE_ROWS(GEMM_NC);
+            if (nc - c >= 4) { TILE_ROWS(4); c += 4; }   /* the last channels where nc % GEMM_NC != 0 */
+            if (nc - c >= 2) { TILE_ROWS(2); c += 2; }
+            if (nc - c >= 1) { TILE_ROWS(1); c += 1; }
         }
     }
 }
 
-/* several rows against row-major bf16 weights, K % 32 == 0 */
+/* several rows against row-major bf16 weights, K % 32 == 0: groups of GEMM_NC channels */
 T512 static void gemm512_bf16(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
                               int64_t N, int64_t K) {
     (void) scale;
@@ -239,28 +267,29 @@ T512 static void gemm512_bf16(const uint16_t* x, const void* w, const uint16_t* 
 #pragma omp parallel for schedule(static)
     for (int64_t g = 0; g < groups; g++) {
         const int64_t n0 = g * GEMM_NC, nc = N - n0 < GEMM_NC ? N - n0 : GEMM_NC;
-        group512(x, wb + n0 * K, g + 1 < groups ? wb + (n0 + GEMM_NC) * K : NULL, 0, scale, out, M, N, K, n0, nc);
+        const int64_t pn0 = n0 + GEMM_NC, pnc = N - pn0 < GEMM_NC ? N - pn0 : GEMM_NC;
+        group512(x, wb + n0 * K, g + 1 < groups ? wb + pn0 * K : NULL, pnc, 0, scale, out, M, N, K, n0, nc);
     }
 }
 
 /*
  * Several rows against blocked int8 (N % 4 == 0, K % 32 == 0): rows in tiles of ROW_TILE (a tile of x stays in
- * L2), and per tile each group of channels is widened once into a per-thread row-major bf16 scratch [GEMM_NC][K],
- * which group512 multiplies every pair of rows from.
+ * L2), and per tile each group of GEMM_GROUP channels is widened once into a per-thread row-major bf16 scratch
+ * [GEMM_GROUP][K], which group512 multiplies every tile of rows from.
  */
 #define ROW_TILE 64
 T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
                               int64_t N, int64_t K) {
     const int8_t* qb = (const int8_t*) w;
-    const int64_t groups = (N + GEMM_NC - 1) / GEMM_NC;
+    const int64_t groups = (N + GEMM_GROUP - 1) / GEMM_GROUP;
 #pragma omp parallel
     {
-        uint16_t* wb = (uint16_t*) aligned_alloc(64, (size_t) K * GEMM_NC * sizeof(uint16_t));
+        uint16_t* wb = (uint16_t*) aligned_alloc(64, (size_t) K * GEMM_GROUP * sizeof(uint16_t));
         for (int64_t t0 = 0; t0 < M; t0 += ROW_TILE) {
             const int64_t t1 = M - t0 < ROW_TILE ? M : t0 + ROW_TILE;
 #pragma omp for schedule(static) nowait
             for (int64_t g = 0; g < groups; g++) {
-                const int64_t n0 = g * GEMM_NC, nc = N - n0 < GEMM_NC ? N - n0 : GEMM_NC;   /* nc % 4 == 0 */
+                const int64_t n0 = g * GEMM_GROUP, nc = N - n0 < GEMM_GROUP ? N - n0 : GEMM_GROUP;   /* nc % 4 == 0 */
                 if (wb == NULL) {   /* no scratch (out of memory): widen per group of rows instead */
                     for (int64_t b = n0; b < n0 + nc; b += 4) {
                         int64_t m0 = t0;
@@ -270,11 +299,148 @@ T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* 
                     continue;
                 }
                 widen_channels512(qb, wb, n0, nc, K);
-                group512(x + t0 * K, wb, NULL, 1, scale, out + t0 * N, t1 - t0, N, K, n0, nc);
+                group512(x + t0 * K, wb, NULL, 0, 1, scale, out + t0 * N, t1 - t0, N, K, n0, nc);
             }
         }
         free(wb);
     }
+}
+
+/*
+ * W8A8 (llm.model.quantization=w8a8): the blocked int8 weights against the rows of x quantized per call, each row
+ * to int8 with its own scale (per token: s = absmax(row) / 127, xq = round(x / s), to nearest even), multiplied
+ * in exact int32 arithmetic by VNNI's vpdpbusd (64 multiply-adds per instruction, twice vdpbf16ps's 32). vpdpbusd
+ * takes one operand unsigned: the weights are read as q + 128 (their bytes with the top bit flipped) and the
+ * row's 128 x sum(xq) taken off the integer sum afterwards. out[m, n] = bf16(float(sum_k xq[m, k] q[n, k]) *
+ * s[m] * scale[n]). The integer sums are exact, so a row's outputs do not depend on the other rows of the call
+ * (nor on the order of summation). Tiles of W8_MC rows x W8_NB blocks of 4 channels: 24 accumulators, each
+ * holding two channels (lanes 0-7 and 8-15: a 64-byte load is two channels' 32 inputs).
+ */
+#define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vnni")))
+#define W8_MC 4   /* the tail switch in gemm512_w8a8 takes 1-3 rows */
+#define W8_NB 2   /* 1 or 2: channel_sums adds up at most 2 blocks */
+
+/* a row x [K] bf16 -> xq [K] int8; returns its scale, *sum = sum(xq) (K % 16 == 0) */
+T512V static float quantize_row_s8(const uint16_t* x, int8_t* xq, int64_t K, int32_t* sum) {
+    __m512 mx = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k += 16) mx = _mm512_max_ps(mx, _mm512_abs_ps(bf16x16_f32(x + k)));
+    const float s = _mm512_reduce_max_ps(mx) / 127.0f;
+    const __m512 inv = _mm512_set1_ps(s > 0.0f ? 1.0f / s : 0.0f);
+    __m512i total = _mm512_setzero_si512();
+    for (int64_t k = 0; k < K; k += 16) {
+        const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(bf16x16_f32(x + k), inv));   /* [-127, 127] */
+        total = _mm512_add_epi32(total, q);
+        _mm_storeu_si128((__m128i*) (xq + k), _mm512_cvtepi32_epi8(q));
+    }
+    *sum = _mm512_reduce_add_epi32(total);
+    return s;
+}
+
+/*
+ * The 4 * nb channel sums of a row's 2 * nb accumulators (nb <= 2; accumulator j: channel 2j in lanes 0-7, 2j+1
+ * in 8-15), added up across lanes all at once (integer sums are exact in any order), in lanes 0 .. 4nb-1.
+ */
+T512V static inline __attribute__((always_inline)) __m256i channel_sums(const __m512i* a, const int nb) {
+    const __m512i z = _mm512_setzero_si512();
+    const __m512i a2 = nb > 1 ? a[2] : z, a3 = nb > 1 ? a[3] : z;
+    /* 128-bit quarters k = 0..3: channel k folded to 4 lanes (w), channel 4 + k (x) */
+    const __m512i w = _mm512_add_epi32(_mm512_shuffle_i32x4(a[0], a[1], 0x88), _mm512_shuffle_i32x4(a[0], a[1], 0xdd));
+    const __m512i x = _mm512_add_epi32(_mm512_shuffle_i32x4(a2, a3, 0x88), _mm512_shuffle_i32x4(a2, a3, 0xdd));
+    const __m512i p = _mm512_add_epi32(_mm512_unpacklo_epi32(w, x), _mm512_unpackhi_epi32(w, x));
+    const __m512i q = _mm512_add_epi32(p, _mm512_shuffle_epi32(p, (_MM_PERM_ENUM) 0x4e));   /* lane 4k: k, 4k+1: 4+k */
+    const __m512i order = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 13, 9, 5, 1, 12, 8, 4, 0);
+    return _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, q));            /* channels 0 .. 7 */
+}
+
+T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* xq, const float* xs,
+        const int32_t* xsum, const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t N, int64_t K,
+        int64_t m0, int64_t n0, const int MC, const int NB, const char* pf, int64_t pfLines) {
+    __m512i acc[W8_MC][2 * W8_NB];
+    for (int i = 0; i < MC; i++)
+        for (int j = 0; j < 2 * NB; j++) acc[i][j] = _mm512_setzero_si512();
+    const __m512i flip = _mm512_set1_epi8((char) 0x80);
+    const int64_t perStep = (pfLines + K / 32 - 1) / (K / 32);   /* lines of pf to prefetch per step of 32 inputs */
+    for (int64_t k = 0; k < K; k += 32) {
+        for (int64_t l = (k / 32) * perStep; l < pfLines && l < (k / 32 + 1) * perStep; l++)
+            _mm_prefetch(pf + l * 64, _MM_HINT_T0);
+        __m512i wv[2 * W8_NB];   /* q + 128 as uint8: channels 4b, 4b+1 | 4b+2, 4b+3 of block b */
+        for (int b = 0; b < NB; b++) {
+            const int8_t* p = qb + blocked(n0 + 4 * b, k, K);
+            wv[2 * b] = _mm512_xor_si512(_mm512_loadu_si512(p), flip);
+            wv[2 * b + 1] = _mm512_xor_si512(_mm512_loadu_si512(p + 64), flip);
+        }
+        for (int i = 0; i < MC; i++) {
+            const __m512i xv = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*) (xq + (m0 + i) * K + k)));
+            for (int j = 0; j < 2 * NB; j++) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], wv[j], xv);
+        }
+    }
+    const __mmask8 lanes = (__mmask8) ((1u << (4 * NB)) - 1u);
+    const __m256 sc = _mm256_castsi256_ps(_mm256_slli_epi32(                      /* scale[n0 .. n0+4NB-1], f32 */
+            _mm256_cvtepu16_epi32(_mm_maskz_loadu_epi16(lanes, scale + n0)), 16));
+    for (int i = 0; i < MC; i++) {
+        const int64_t m = m0 + i;
+        const __m256i dot = _mm256_sub_epi32(channel_sums(acc[i], NB), _mm256_set1_epi32(128 * xsum[m]));
+        const __m256 y = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(xs[m])), sc);
+        /* to bf16, rounding to nearest even as f32_to_bf16 (finite values: no NaN can come of int8 sums) */
+        const __m256i u = _mm256_castps_si256(y);
+        const __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff),
+                _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1))));
+        _mm_mask_storeu_epi16(out + m * N + n0, lanes, _mm256_cvtepi32_epi16(_mm256_srli_epi32(r, 16)));
+    }
+}
+
+/* per-thread scratch for the quantized rows, kept between calls (fresh pages cost a fault each) */
+static __thread int8_t* w8_rows = NULL;
+static __thread int64_t w8_capacity = 0;
+
+/* x [M, K] bf16 against blocked int8 (N % 4 == 0, K % 32 == 0); 0 where the scratch cannot be had */
+T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t M,
+                              int64_t N, int64_t K) {
+    const int64_t need = M * K + M * (int64_t) (sizeof(float) + sizeof(int32_t)) + 64;
+    if (need > w8_capacity) {
+        int8_t* grown = (int8_t*) realloc(w8_rows, (size_t) need);
+        if (grown == NULL) return 0;
+        w8_rows = grown;
+        w8_capacity = need;
+    }
+    int8_t* xq = w8_rows;
+    float* xs = (float*) (w8_rows + ((M * K + 63) & ~(int64_t) 63));
+    int32_t* xsum = (int32_t*) (xs + M);
+    /* fewer rows than a tile: one block per group, one stream of weights per thread (two streams a block apart ran
+       a one-row call at half the rate where K = 2,048) */
+    const int64_t per = M >= W8_MC ? W8_NB : 1, blocks = N / 4, groups = (blocks + per - 1) / per;
+#pragma omp parallel
+    {
+#pragma omp for schedule(static)
+        for (int64_t m = 0; m < M; m++) xs[m] = quantize_row_s8(x + m * K, xq + m * K, K, &xsum[m]);
+#pragma omp for schedule(static)
+        for (int64_t g = 0; g < groups; g++) {
+            const int64_t b0 = g * per, nb = blocks - b0 < per ? blocks - b0 : per, n0 = 4 * b0;
+            /* the next group's weights (contiguous after this group's), prefetched a share per tile of rows */
+            const int64_t nextBlocks = blocks - b0 - nb < per ? blocks - b0 - nb : per;
+            const char* next = nextBlocks > 0 ? (const char*) (qb + blocked(n0 + 4 * nb, 0, K)) : NULL;
+            const int64_t nextBytes = nextBlocks * 4 * K, tiles = (M + W8_MC - 1) / W8_MC;
+            const int64_t share = nextBytes / tiles / 64 * 64;
+            int64_t m0 = 0, t = 0;
+#define W8_ROWS(MC)                                                                                            \
+    do {                                                                                                       \
+        const char* pf = next + t * share;                                                                     \
+        const int64_t lines = next == NULL ? 0 : (t + 1 == tiles ? nextBytes - t * share : share) / 64;         \
+        if (nb == W8_NB) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n0, MC, W8_NB, pf, lines);         \
+        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n0, MC, 1, pf, lines);   /* the last block */  \
+        t++;                                                                                                   \
+    } while (0)
+            for (; m0 + W8_MC <= M; m0 += W8_MC) W8_ROWS(W8_MC);
+            switch (M - m0) {   /* the last M % W8_MC rows as one tile (W8_MC == 4) */
+                case 3: W8_ROWS(3); break;
+                case 2: W8_ROWS(2); break;
+                case 1: W8_ROWS(1); break;
+                default: break;
+            }
+#undef W8_ROWS
+        }
+    }
+    return 1;
 }
 
 /* ---- AVX2 + FMA: 8 inputs per multiply-add in float32, 4 channels x up to 2 rows ---- */
@@ -404,12 +570,16 @@ static AtenTensorHandle empty(int64_t ndim, const int64_t* sizes, int32_t dt) {
  * an empty [0, 0] tensor instead of a wrong one: llama_step.py never makes such a call (LlamaModel routes only
  * bf16, contiguous weights here), and a [0, 0] result fails the step's next view loudly.
  */
-static void linear_boxed(StableIValue* stack, int q8) {
+enum { LINEAR_BF16, LINEAR_INT8, LINEAR_W8A8 };
+
+static void linear_boxed(StableIValue* stack, int kind) {
+    const int q8 = kind != LINEAR_BF16;
     AtenTensorHandle x = (AtenTensorHandle) (uintptr_t) stack[0];
     AtenTensorHandle w = (AtenTensorHandle) (uintptr_t) stack[1];
     AtenTensorHandle s = q8 ? (AtenTensorHandle) (uintptr_t) stack[2] : 0;
     int64_t M = 0, K = 0, N = 0, K2 = -1;
-    int ok = isa != ISA_NONE && matrix(x, &M, &K) && matrix(w, &N, &K2) && K == K2
+    int ok = (kind == LINEAR_W8A8 ? isa == ISA_AVX512_BF16 : isa != ISA_NONE)   /* W8A8: AVX-512 (VNNI) only */
+             && matrix(x, &M, &K) && matrix(w, &N, &K2) && K == K2
              && dtype(x) == aoti_torch_dtype_bfloat16()
              && dtype(w) == (q8 ? aoti_torch_dtype_int8() : aoti_torch_dtype_bfloat16())
              && (!q8 || (N % 4 == 0 && K % 32 == 0 && vector_of(s, N, aoti_torch_dtype_bfloat16())));
@@ -421,11 +591,19 @@ static void linear_boxed(StableIValue* stack, int q8) {
         aoti_torch_get_data_ptr(w, &wp);
         if (q8) aoti_torch_get_data_ptr(s, &sp);
         aoti_torch_get_data_ptr(out, &op);
-        void (*gemv)(const uint16_t*, const void*, const uint16_t*, uint16_t*, int64_t, int64_t, int64_t) =
-                isa == ISA_AVX512_BF16 ? (q8 ? (M > 4 ? gemm512_int8 : gemv512_int8)
-                                                   : (M > 4 && K % 32 == 0 ? gemm512_bf16 : gemv512_bf16))
-                                       : (q8 ? gemv256_int8 : gemv256_bf16);
-        gemv((const uint16_t*) xp, wp, (const uint16_t*) sp, (uint16_t*) op, M, N, K);
+        if (kind == LINEAR_W8A8) {
+            if (!gemm512_w8a8((const uint16_t*) xp, (const int8_t*) wp, (const uint16_t*) sp, (uint16_t*) op, M, N, K)) {
+                aoti_torch_delete_tensor_object(out);   /* no memory for the quantized rows: refused, as above */
+                const int64_t none[2] = {0, 0};
+                out = empty(2, none, aoti_torch_dtype_bfloat16());
+            }
+        } else {
+            void (*gemv)(const uint16_t*, const void*, const uint16_t*, uint16_t*, int64_t, int64_t, int64_t) =
+                    isa == ISA_AVX512_BF16 ? (q8 ? (M > 4 ? gemm512_int8 : gemv512_int8)
+                                                 : (M > 4 && K % 32 == 0 ? gemm512_bf16 : gemv512_bf16))
+                                           : (q8 ? gemv256_int8 : gemv256_bf16);
+            gemv((const uint16_t*) xp, wp, (const uint16_t*) sp, (uint16_t*) op, M, N, K);
+        }
     }
     /* the kernel owns its argument handles (the shim made new ones for it) */
     aoti_torch_delete_tensor_object(x);
@@ -437,13 +615,20 @@ static void linear_boxed(StableIValue* stack, int q8) {
 static void linear_bf16_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
     (void) num_args;
     (void) num_outputs;
-    linear_boxed(stack, 0);
+    linear_boxed(stack, LINEAR_BF16);
 }
 
 static void linear_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
     (void) num_args;
     (void) num_outputs;
-    linear_boxed(stack, 1);
+    linear_boxed(stack, LINEAR_INT8);
+}
+
+/* as linear_int8, the rows of x quantized to int8 per row (gemm512_w8a8): with AVX2 in use, refused as above */
+static void linear_w8a8_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    linear_boxed(stack, LINEAR_W8A8);
 }
 
 /* blocked int8 (see the top of this file) -> row-major bf16, 32 inputs of one channel at a time */
@@ -687,10 +872,6 @@ T512 static inline __m512 sum16(__m512 a[16]) {   /* lane i = the sum of a[i]'s 
     return _mm512_add_ps(_mm512_shuffle_f32x4(e0, e1, 0x88), _mm512_shuffle_f32x4(e0, e1, 0xdd));
 }
 
-T512 static inline __m512 bf16x16_f32(const uint16_t* p) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*) p)), 16));
-}
-
 T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc, const uint16_t* vc,
                                            const int64_t* tables, const int64_t* pos, uint16_t* out, int64_t B,
                                            int64_t NH, int64_t KVH, int64_t D, int64_t P, int64_t PS) {
@@ -900,7 +1081,7 @@ static void rms_norm_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_
 
 static int best_isa(void) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw")
+    if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")
             && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
         return ISA_AVX512_BF16;
     }
@@ -938,6 +1119,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     if (aoti_torch_library_init_def("llamaserve", __FILE__, __LINE__, &def) != 0) return;
     aoti_torch_library_def(def, "linear_bf16(Tensor x, Tensor w) -> Tensor");
     aoti_torch_library_def(def, "linear_int8(Tensor x, Tensor q, Tensor scale) -> Tensor");
+    aoti_torch_library_def(def, "linear_w8a8(Tensor x, Tensor q, Tensor scale) -> Tensor");
     aoti_torch_library_def(def, "block_int8(Tensor q) -> Tensor");
     aoti_torch_library_def(def, "quantize_int8(Tensor raw) -> (Tensor, Tensor)");
     aoti_torch_library_def(def, "widen_int8(Tensor q, Tensor(a!) out) -> Tensor(a!)");
@@ -948,6 +1130,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     if (aoti_torch_library_init_impl("llamaserve", "CPU", __FILE__, __LINE__, &cpu) == 0) {
         aoti_torch_library_impl(cpu, "linear_bf16", linear_bf16_boxed);
         aoti_torch_library_impl(cpu, "linear_int8", linear_int8_boxed);
+        aoti_torch_library_impl(cpu, "linear_w8a8", linear_w8a8_boxed);
         aoti_torch_library_impl(cpu, "block_int8", block_int8_boxed);
         aoti_torch_library_impl(cpu, "quantize_int8", quantize_int8_boxed);
         aoti_torch_library_impl(cpu, "decode_attention", decode_attention_boxed);

@@ -43,8 +43,9 @@ public record LlmProperties(
      * @param aliases other ids accepted for the same model
      * @param device {@code auto}, {@code cpu} or {@code gpu:N}
      * @param dtype {@code auto}, {@code float32}, {@code float16} or {@code bfloat16}
-     * @param quantization {@code none}, {@code int8} (weight-only int8 linears, made at load) or
-     *     {@code int8-lm-head} (the output projection too)
+     * @param quantization {@code none}, {@code int8} (weight-only int8 linears, made at load),
+     *     {@code int8-lm-head} (the output projection too), {@code w8a8} / {@code w8a8-lm-head} (the same weights,
+     *     the activations quantized to int8 per token for VNNI dot products: CPUs with AVX-512)
      * @param packedWeights keep a second copy of the linear weights in oneDNN's packed layout for batched decode
      *     and prefill (CPU, bfloat16 with native bf16 dot products; costs the linears' bytes again)
      * @param cpuThreads libtorch's CPU threads: {@code auto} (the JVM's available processors, which follow a

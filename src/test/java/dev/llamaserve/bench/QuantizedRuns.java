@@ -16,15 +16,17 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * Section {@code int8}: the same checkpoint loaded three times side by side (bf16 weights, {@code int8},
- * {@code int8-lm-head}) and the same forward passes timed on each, interleaved round by round, so that the
+ * Section {@code int8}: the same checkpoint loaded five times side by side (bf16 weights, {@code int8},
+ * {@code int8-lm-head}, {@code w8a8}, {@code w8a8-lm-head}; the last two only on CPUs that run them, else the report
+ * says why under {@code <mode>_not_run}) and the same forward passes timed on each, interleaved round by round, so that the
  * phases of a shared machine hit every mode alike and the int8 / bf16 ratios of the issue come from one run:
  * a one-row decode step (median of 9), a 16-row decode step (median of 5) and a 512-token prefill chunk (median
  * of 3). Each mode's one-row step is also read against the bandwidth limit of the bytes it reads.
  */
 final class QuantizedRuns {
 
-    static final List<Quantization> MODES = List.of(Quantization.NONE, Quantization.INT8, Quantization.INT8_LM_HEAD);
+    static final List<Quantization> MODES = List.of(Quantization.NONE, Quantization.INT8, Quantization.INT8_LM_HEAD,
+            Quantization.W8A8, Quantization.W8A8_LM_HEAD);
     private static final int KV_TOKENS = 4096;
 
     private QuantizedRuns() {
@@ -37,9 +39,17 @@ final class QuantizedRuns {
 
     private static Map<String, Object> measure(Path dir, String dtype, Double bandwidthGbs) {
         List<LlamaModel> models = new ArrayList<>();
+        Map<String, Object> r = new LinkedHashMap<>();
         try {
             for (Quantization q : MODES) {
-                models.add(LlamaModel.load(Checkpoint.open(dir), new ModelOptions("cpu", dtype, KV_TOKENS, 512, q), null));
+                try {
+                    models.add(LlamaModel.load(Checkpoint.open(dir), new ModelOptions("cpu", dtype, KV_TOKENS, 512, q), null));
+                } catch (IllegalStateException e) {
+                    if (!q.int8Activations()) {
+                        throw e;
+                    }
+                    r.put(q.optionName() + "_not_run", e.getMessage());   // W8A8 needs AVX-512 (VNNI) and bf16
+                }
             }
             int vocab = models.get(0).config().vocabSize();
             int[] prompt = new java.util.SplittableRandom(11).ints(128, 0, vocab).toArray();
@@ -49,7 +59,6 @@ final class QuantizedRuns {
                 m.forward(ForwardBatch.contiguous(new int[] {42}, 128, false));
                 m.forward(DecodeBatches.of(16, 256, KV_TOKENS));
             }
-            Map<String, Object> r = new LinkedHashMap<>();
             Map<String, Double> one = interleaved(models, 9, i -> ForwardBatch.contiguous(new int[] {42}, 128 + i, false));
             Map<String, Double> sixteen = interleaved(models, 5, i -> DecodeBatches.of(16, 256, KV_TOKENS));
             Map<String, Double> prefill = interleaved(models, 3, i -> ForwardBatch.contiguous(chunk, 0, false));

@@ -92,6 +92,13 @@ public final class LlamaModel implements CausalLm {
      */
     static final String INT8_WIDEN_SCRATCH = "int8_widen_scratch";
     /**
+     * Present among the step's weights (an empty tensor: only its name counts) where the int8 weights multiply rows
+     * quantized to int8 per row ({@link Quantization#int8Activations()}, {@code llamaserve::linear_w8a8}) in every
+     * step, prefill chunks included (the kernel ran 512 rows as fast as oneDNN's bf16 GEMM: no widening, and no
+     * {@link #INT8_WIDEN_SCRATCH}).
+     */
+    static final String INT8_ACTIVATIONS = "int8_activations";
+    /**
      * The float32 scratch on the CPU that a step's logits are copied into and returned from (a view of its first
      * rows, which {@link #forward} copies out at once), among the weights under this name: made at load for
      * {@link #LOGITS_SCRATCH_ROWS} rows, because a fresh [rows, vocab] tensor per step is new memory whose every
@@ -236,6 +243,9 @@ public final class LlamaModel implements CausalLm {
                     && NativeKernels.useInLoads() ? NativeKernels.isa(module, NativeKernels.BEST) : NativeKernels.Isa.NONE;
             boolean nativeInt8 = nativeIsa != NativeKernels.Isa.NONE && quantization != Quantization.NONE
                     && NativeKernels.blocksInt8(c, quantization);
+            if (quantization.int8Activations()) {
+                requireW8a8(quantization, device, dtype, nativeIsa, nativeInt8);
+            }
             if (kvDtype.fp8()) {
                 probeFloat8(module, manager, device);
             }
@@ -285,11 +295,17 @@ public final class LlamaModel implements CausalLm {
                 PackedWeights.pack(module, manager, c, weights);   // + <name>_packed of every linear
             }
             weights.putAll(scales);   // with tied embeddings and an int8 lm_head, its own int8 copy replaces embed_tokens
-            long scratchElements = nativeInt8 ? NativeKernels.widenScratchElements(c) : 0;
-            if (nativeInt8) {
+            long scratchElements = nativeInt8 && !quantization.int8Activations() ? NativeKernels.widenScratchElements(c) : 0;
+            if (scratchElements > 0) {
                 try (IValue r = IValueUtils.runMethod(module, "new_scratch", IValue.from(scratchElements),
                         IValue.from((long) dtype.torchCode()), IValue.from(device.torchDevice()))) {
                     weights.put(INT8_WIDEN_SCRATCH, r.toTensor(manager));   // [S] bf16
+                }
+            }
+            if (quantization.int8Activations()) {
+                try (IValue r = IValueUtils.runMethod(module, "new_scratch", IValue.from(0L),
+                        IValue.from((long) ComputeDType.FLOAT32.torchCode()), IValue.from("cpu"))) {
+                    weights.put(INT8_ACTIVATIONS, r.toTensor(manager));   // [0]: a flag
                 }
             }
             long logitsElements = (long) Math.min(options.maxChunkTokens(), LOGITS_SCRATCH_ROWS) * c.vocabSize();
@@ -542,6 +558,26 @@ public final class LlamaModel implements CausalLm {
             return nativeBf16Rows ? 8 : bf16SingleRowMode;
         }
         return 0;
+    }
+
+    /**
+     * W8A8 runs only in llama-serve's AVX-512 kernel ({@code linear_w8a8}: VNNI, which every CPU with AVX-512 BF16
+     * has) on blocked int8 weights; anything else is one startup error naming the property.
+     */
+    private static void requireW8a8(Quantization quantization, DevicePlanner.DeviceInfo device, ComputeDType dtype,
+                                    NativeKernels.Isa nativeIsa, boolean nativeInt8) {
+        String why = device.kind() != DevicePlanner.Kind.CPU ? "the device is " + device + ", not the CPU"
+                : dtype != ComputeDType.BFLOAT16 ? "the compute dtype is " + dtype.optionName() + ", not bfloat16"
+                : nativeIsa == NativeKernels.Isa.NONE ? "llama-serve's native kernels are not in use ("
+                        + NativeKernels.status() + ")"
+                : nativeIsa != NativeKernels.Isa.AVX512_BF16 ? "this CPU has " + nativeIsa
+                        + ", not AVX-512 with BF16 and VNNI"
+                : !nativeInt8 ? "a quantized weight's shape does not fit the blocked int8 layout" : null;
+        if (why != null) {
+            throw new IllegalStateException(Quantization.PROPERTY + "=" + quantization.optionName()
+                    + " needs a CPU with AVX-512 (BF16 and VNNI), bfloat16 and llama-serve's native kernels, but "
+                    + why + ". Set " + Quantization.PROPERTY + "=int8 (bf16 activations) instead.");
+        }
     }
 
     /** Whether this model's decode steps attend through the native kernel. */

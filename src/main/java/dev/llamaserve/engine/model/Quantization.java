@@ -22,7 +22,14 @@ public enum Quantization {
     /** q/k/v/o and gate/up/down of every layer in int8. */
     INT8("int8"),
     /** {@link #INT8} and the output projection too (tied embeddings: lm_head gets its own int8 copy). */
-    INT8_LM_HEAD("int8-lm-head");
+    INT8_LM_HEAD("int8-lm-head"),
+    /**
+     * {@link #INT8}'s weights, multiplied by the rows of a step quantized to int8 as well, one scale per row
+     * (per token, made at each call): VNNI int8 dot products on CPUs with AVX-512 and llama-serve's native kernels.
+     */
+    W8A8("w8a8"),
+    /** {@link #W8A8} and the output projection too, as {@link #INT8_LM_HEAD}. */
+    W8A8_LM_HEAD("w8a8-lm-head");
 
     public static final String PROPERTY = "llm.model.quantization";
     /** {@code <name>.weight} → its scales {@code <name>.weight_scale} ([out] in the compute dtype). */
@@ -43,7 +50,10 @@ public enum Quantization {
         return optionName;
     }
 
-    /** The setting's value ({@code none}, {@code int8}, {@code int8-lm-head}); anything else fails naming the property. */
+    /**
+     * The setting's value ({@code none}, {@code int8}, {@code int8-lm-head}, {@code w8a8}, {@code w8a8-lm-head});
+     * anything else fails naming the property.
+     */
     public static Quantization parse(String option) {
         String o = option == null ? "none" : option.trim().toLowerCase(Locale.ROOT);
         for (Quantization q : values()) {
@@ -51,7 +61,8 @@ public enum Quantization {
                 return q;
             }
         }
-        throw new IllegalArgumentException(PROPERTY + " must be none, int8 or int8-lm-head, was '" + option + "'");
+        throw new IllegalArgumentException(PROPERTY + " must be none, int8, int8-lm-head, w8a8 or w8a8-lm-head, was '"
+                + option + "'");
     }
 
     /** Whether the step reads {@code tensorName} (a step weight name, {@code lm_head.weight} included) as int8. */
@@ -60,7 +71,7 @@ public enum Quantization {
             return false;
         }
         if (tensorName.equals(LlamaModel.LM_HEAD)) {
-            return this == INT8_LM_HEAD;
+            return this == INT8_LM_HEAD || this == W8A8_LM_HEAD;
         }
         if (!tensorName.startsWith("model.layers.")) {
             return false;
@@ -71,6 +82,11 @@ public enum Quantization {
             }
         }
         return false;
+    }
+
+    /** Whether the int8 weights multiply rows quantized to int8 per row ({@link #W8A8}), not rows in the compute dtype. */
+    public boolean int8Activations() {
+        return this == W8A8 || this == W8A8_LM_HEAD;
     }
 
     /**

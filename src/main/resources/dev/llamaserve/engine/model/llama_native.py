@@ -6,6 +6,9 @@
   def native_int8(self: __torch__.LlamaForCausalLM, x: Tensor, qb: Tensor, scale: Tensor) -> Tensor:
     # x: [T, in] bf16; qb: [out, in] int8 blocked; scale: [out] bf16 -> [T, out] = (x @ q^T) * scale
     return ops.llamaserve.linear_int8(x, qb, scale)
+  def native_w8a8(self: __torch__.LlamaForCausalLM, x: Tensor, qb: Tensor, scale: Tensor) -> Tensor:
+    # as native_int8, each row of x quantized to int8 with its own scale (absmax / 127) first: exact int32 sums
+    return ops.llamaserve.linear_w8a8(x, qb, scale)
   def native_block_int8(self: __torch__.LlamaForCausalLM, q: Tensor) -> Tensor:
     # q: [out, in] int8 row-major -> [out, in] int8 blocked (4 channels x 32 inputs together)
     return ops.llamaserve.block_int8(q)

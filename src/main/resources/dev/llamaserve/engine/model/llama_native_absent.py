@@ -5,6 +5,8 @@
     return torch.linear(x, w)                                        # [T, in] x [out, in] -> [T, out]
   def native_int8(self: __torch__.LlamaForCausalLM, x: Tensor, qb: Tensor, scale: Tensor) -> Tensor:
     return torch.linear(x, torch.to(qb, x.dtype)) * scale            # [T, out] * [out] (row-major q)
+  def native_w8a8(self: __torch__.LlamaForCausalLM, x: Tensor, qb: Tensor, scale: Tensor) -> Tensor:
+    return torch.empty([0, 0], dtype=x.dtype)                        # never selected (w8a8 needs the kernels)
   def native_block_int8(self: __torch__.LlamaForCausalLM, q: Tensor) -> Tensor:
     return q                                                         # [out, in]
   def native_quantize_int8(self: __torch__.LlamaForCausalLM, raw: Tensor) -> List[Tensor]:

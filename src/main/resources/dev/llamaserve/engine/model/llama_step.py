@@ -195,9 +195,12 @@ class LlamaForCausalLM(Module):
     #   lm_head, takes native_int8); float weights in both: one row through native_bf16, several as mode 4
     # mode 8: float weights through native_bf16 whatever the rows (LlamaModel sends it for a few rows, on CPUs
     #   where it beats oneDNN there), int8 weights as mode 6
+    # where w has "int8_activations" (w8a8), int8 weights in modes 6-8 go to native_w8a8 whatever the rows
     weight = w[name]
     if weight.dtype == 1:                                            # int8 [out, in]
       scale = w[name + "_scale"]                                     # [out]
+      if (mode == 6 or mode == 7 or mode == 8) and "int8_activations" in w:   # llm.model.quantization=w8a8
+        return self.native_w8a8(x, weight, scale)                    # [T, out]
       if mode == 7:
         scratch = w["int8_widen_scratch"]                            # [S] bf16
         if weight.numel() <= scratch.numel():

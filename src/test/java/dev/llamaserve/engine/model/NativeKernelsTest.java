@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Test;
 /**
  * llama-serve's native kernels ({@code src/main/native/llamaserve_ops.c}) against libtorch's float32 products, with
  * every instruction set this CPU has (AVX2 + FMA and, where present, AVX-512 BF16), on shapes with and without tails
- * and row counts on both sides of the kernels' blocking (4 rows; pairs of rows against groups of 8 channels with a
- * tail of channels; 64-row tiles). Where the library was not built
+ * and row counts on both sides of the kernels' blocking (4 rows; tiles of 4 rows x 6 channels, groups of 12 channels
+ * for int8, with tails of rows and channels; 64-row tiles); W8A8 (AVX-512 only) bit for bit against its exact
+ * integer reference. Where the library was not built
  * (no gcc) the tests skip, each saying so; {@code LLM_REQUIRE_NATIVE=1} (CI) makes that a failure instead.
  */
 class NativeKernelsTest {
@@ -115,6 +116,36 @@ class NativeKernelsTest {
                     assertThat(r.toBoolean()).as("%s rows alone %s", isa, Arrays.toString(s)).isTrue();
                 }
             }
+        }
+    }
+
+    /**
+     * {@code linear_w8a8}: per-row int8 activations times the blocked int8 weights in int32 is exact, so the kernel
+     * must give the reference's bf16 bit for bit (rows with an outlier, an all-zero row, tails of rows and
+     * channels, inputs past 2,048), each row alone as in any batch; with AVX2 in use the call is refused (an empty
+     * result), which the model never makes (it refuses {@code w8a8} at load there).
+     */
+    @Test
+    void w8a8LinearIsTheExactIntegerProductOfRowsQuantizedPerRow() {
+        assumeLoaded();
+        Assumptions.assumeTrue(isas.contains(NativeKernels.Isa.AVX512_BF16),
+                "linear_w8a8 needs AVX-512 BF16 + VNNI; this CPU's best is " + isas.get(isas.size() - 1));
+        use(NativeKernels.Isa.AVX512_BF16);
+        for (long[] s : new long[][] {{1, 64, 2048}, {2, 8, 64}, {3, 12, 96}, {4, 64, 64}, {5, 16, 2048},
+            {16, 128, 256}, {17, 24, 8192}, {64, 8, 128}, {65, 12, 64}}) {
+            double[] r = floats("w8a8", s);
+            assertThat(r[2]).as("w8a8 %s elements", Arrays.toString(s)).isEqualTo((double) s[0] * s[1]);
+            assertThat(r[0]).as("w8a8 %s: elements that differ from the exact reference (max |difference| %s)",
+                    Arrays.toString(s), r[1]).isZero();
+        }
+        for (long[] s : new long[][] {{6, 24, 64}, {16, 512, 2080}}) {
+            try (IValue r = call("w8a8_rows_alone", s[0], s[1], s[2])) {
+                assertThat(r.toBoolean()).as("w8a8 rows alone %s", Arrays.toString(s)).isTrue();
+            }
+        }
+        if (isas.contains(NativeKernels.Isa.AVX2)) {
+            use(NativeKernels.Isa.AVX2);
+            assertThat(floats("w8a8", 2, 8, 64)).as("w8a8 with AVX2 in use: refused").containsExactly(0, 0, 0);
         }
     }
 

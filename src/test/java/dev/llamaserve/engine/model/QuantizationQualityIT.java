@@ -4,7 +4,6 @@ import static dev.llamaserve.engine.model.LlamaModelParityIT.argmax;
 import static dev.llamaserve.engine.model.LlamaModelParityIT.margin;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.llamaserve.engine.checkpoint.Checkpoint;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -22,6 +21,8 @@ import tools.jackson.databind.JsonNode;
  * the GEMM) with its last 8 tokens as decode steps, and greedy agreement teacher-forced over the reference's
  * generated ids. Targets for int8: max |Δlogprob| ≤ 0.15, argmax equal wherever the reference's top-2 margin is
  * ≥ 0.1. bf16 without quantization is measured alongside, as the baseline int8 adds to; the table is printed.
+ * {@code w8a8} is held to the same targets (every step through {@code linear_w8a8}); it skips on CPUs without
+ * AVX-512.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class QuantizationQualityIT {
@@ -48,12 +49,12 @@ class QuantizationQualityIT {
 
     @ParameterizedTest(name = "{0} {1} kv {2}")
     @CsvSource({"float32, int8, auto", "bfloat16, none, auto", "bfloat16, int8, auto", "bfloat16, int8-lm-head, auto",
-            "float32, int8, float8_e4m3", "bfloat16, int8, float8_e4m3"})
+            "float32, int8, float8_e4m3", "bfloat16, int8, float8_e4m3", "bfloat16, w8a8, auto",
+            "bfloat16, w8a8-lm-head, auto", "bfloat16, w8a8, float8_e4m3"})
     void againstTheReference(String dtype, String quantization, String kvCache) {
         Quantization q = Quantization.parse(quantization);
-        try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
-                new ModelOptions("cpu", dtype, 9216, 512, KvCacheDType.parse(kvCache), ModelOptions.DEFAULT_KV_BLOCK_SIZE, q),
-                LoadListener.NONE)) {
+        try (LlamaModel m = W8a8ModelIT.loadOrSkip(new ModelOptions("cpu", dtype, 9216, 512, KvCacheDType.parse(kvCache),
+                ModelOptions.DEFAULT_KV_BLOCK_SIZE, q))) {
             Stats s = new Stats();
             JsonNode prefill = testCase("prefill_24");
             int[] ids = TinyFixture.ints(prefill.get("ids"));

@@ -22,9 +22,11 @@ class QuantizationTest {
         assertThat(Quantization.parse(null)).isEqualTo(Quantization.NONE);
         assertThat(Quantization.parse(" INT8 ")).isEqualTo(Quantization.INT8);
         assertThat(Quantization.parse("int8-lm-head")).isEqualTo(Quantization.INT8_LM_HEAD);
+        assertThat(Quantization.parse("W8A8")).isEqualTo(Quantization.W8A8);
+        assertThat(Quantization.parse("w8a8-lm-head")).isEqualTo(Quantization.W8A8_LM_HEAD);
         assertThatThrownBy(() -> Quantization.parse("int4"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("llm.model.quantization must be none, int8 or int8-lm-head, was 'int4'");
+                .hasMessage("llm.model.quantization must be none, int8, int8-lm-head, w8a8 or w8a8-lm-head, was 'int4'");
     }
 
     @Test
@@ -38,6 +40,21 @@ class QuantizationTest {
         assertThat(Quantization.INT8_LM_HEAD.quantizes("lm_head.weight")).isTrue();
         assertThat(Quantization.INT8_LM_HEAD.quantizes("model.embed_tokens.weight")).isFalse();
         assertThat(Quantization.NONE.quantizes("model.layers.0.self_attn.q_proj.weight")).isFalse();
+    }
+
+    @Test
+    void w8a8QuantizesTheSameWeightsAsInt8AndTheActivationsToo() {
+        for (String name : LLAMA_8B.tensorShapes().keySet()) {
+            assertThat(Quantization.W8A8.quantizes(name)).as(name).isEqualTo(Quantization.INT8.quantizes(name));
+            assertThat(Quantization.W8A8_LM_HEAD.quantizes(name)).as(name)
+                    .isEqualTo(Quantization.INT8_LM_HEAD.quantizes(name));
+        }
+        assertThat(Quantization.W8A8.quantizes("lm_head.weight")).isFalse();
+        assertThat(Quantization.W8A8_LM_HEAD.quantizes("lm_head.weight")).isTrue();
+        assertThat(Quantization.W8A8_LM_HEAD.weightBytes(LLAMA_8B, 2))
+                .isEqualTo(Quantization.INT8_LM_HEAD.weightBytes(LLAMA_8B, 2));
+        assertThat(Quantization.values()).filteredOn(Quantization::int8Activations)
+                .containsExactly(Quantization.W8A8, Quantization.W8A8_LM_HEAD);
     }
 
     @Test

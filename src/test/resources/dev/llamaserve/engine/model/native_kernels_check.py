@@ -21,6 +21,40 @@ class NativeKernelsCheck(Module):
     ref = torch.linear(x.float(), q.float()) * scale.float()         # [m, n] f32
     y = ops.llamaserve.linear_int8(x, ops.llamaserve.block_int8(q), scale)   # [m, n] bf16
     return [float(torch.amax(torch.abs(y.float() - ref))), float(torch.amax(torch.abs(ref))), float(y.size(0) * y.size(1))]
+  def w8a8(self: __torch__.NativeKernelsCheck, m: int, n: int, k: int) -> List[float]:
+    # [elements that differ, max |native - reference|, elements] of linear_w8a8 on blocked q against its exact
+    # reference: each row quantized as llamaserve_ops.c says (s = absmax / 127, xq = round(x * (1 / s)) to nearest
+    # even, in float32), the integer sums in float64 (exact), then float32 dot * s * scale rounded to bf16. Row 0
+    # has an outlier, row 1 (where m > 1) is all zero. [0, 0, 0] where the kernel refuses the call.
+    torch.manual_seed(m * 1000003 + n * 1009 + k + 11)
+    x = torch.to(torch.randn([m, k]), 15)                            # [m, k] bf16
+    x[0, 1] = 9.
+    if m > 1:
+      x[1] = 0.
+    q = torch.randint(-127, 128, [n, k], dtype=1)                    # [n, k] int8
+    scale = torch.to(torch.rand([n]) * 0.01 + 0.001, 15)             # [n] bf16
+    y = ops.llamaserve.linear_w8a8(x, ops.llamaserve.block_int8(q), scale)   # [m, n] bf16
+    if y.numel() == 0:
+      return [0., 0., 0.]
+    xf = x.float()                                                   # [m, k] f32
+    s = torch.amax(torch.abs(xf), 1, True) / 127.                    # [m, 1] f32
+    inv = torch.where(s > 0., 1. / s, torch.zeros_like(s))           # [m, 1] f32
+    xq = torch.round(xf * inv)                                       # [m, k] f32, integers in [-127, 127]
+    dot = torch.to(torch.linear(xq.double(), q.double()), 6)         # [m, n] f32 of the exact integer sums
+    ref = torch.to(dot * s * scale.float(), 15)                      # [m, n] bf16
+    diff = torch.abs(y.float() - ref.float())                        # [m, n] f32
+    return [float(torch.sum(diff > 0.)), float(torch.amax(diff)), float(y.numel())]
+  def w8a8_rows_alone(self: __torch__.NativeKernelsCheck, m: int, n: int, k: int) -> bool:
+    # each row of an m-row linear_w8a8 call, bit for bit, what a call with that row alone gives
+    torch.manual_seed(m * 37 + n * 7 + k)
+    x = torch.to(torch.randn([m, k]), 15)                            # [m, k] bf16
+    qb = ops.llamaserve.block_int8(torch.randint(-127, 128, [n, k], dtype=1))   # [n, k] int8 blocked
+    scale = torch.to(torch.rand([n]) * 0.01 + 0.001, 15)             # [n] bf16
+    y = ops.llamaserve.linear_w8a8(x, qb, scale)                     # [m, n] bf16
+    same = y.size(0) == m
+    for i in range(m):
+      same = same and bool(torch.equal(y[i:i + 1], ops.llamaserve.linear_w8a8(x[i:i + 1], qb, scale)))
+    return same
   def rows_alone(self: __torch__.NativeKernelsCheck, m: int, n: int, k: int) -> bool:
     # each row of an m-row linear_bf16 / linear_int8 call, bit for bit, what a call with that row alone gives
     torch.manual_seed(m * 31 + n * 7 + k)
