@@ -319,6 +319,7 @@ T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* 
 #define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vnni")))
 #define W8_MC 4   /* the tail switch in gemm512_w8a8 takes 1-3 rows */
 #define W8_NB 2   /* 1 or 2: channel_sums adds up at most 2 blocks */
+#define W8_ROW_TILE 64
 
 /* a row x [K] bf16 -> xq [K] int8; returns its scale, *sum = sum(xq) (K % 16 == 0) */
 T512V static float quantize_row_s8(const uint16_t* x, int8_t* xq, int64_t K, int32_t* sum) {
@@ -413,15 +414,17 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
     {
 #pragma omp for schedule(static)
         for (int64_t m = 0; m < M; m++) xs[m] = quantize_row_s8(x + m * K, xq + m * K, K, &xsum[m]);
-#pragma omp for schedule(static)
+        for (int64_t r0 = 0; r0 < M; r0 += W8_ROW_TILE) {   /* a tile of rows stays in L2 while every group runs */
+        const int64_t r1 = M - r0 < W8_ROW_TILE ? M : r0 + W8_ROW_TILE;
+#pragma omp for schedule(static) nowait
         for (int64_t g = 0; g < groups; g++) {
             const int64_t b0 = g * per, nb = blocks - b0 < per ? blocks - b0 : per, n0 = 4 * b0;
             /* the next group's weights (contiguous after this group's), prefetched a share per tile of rows */
             const int64_t nextBlocks = blocks - b0 - nb < per ? blocks - b0 - nb : per;
             const char* next = nextBlocks > 0 ? (const char*) (qb + blocked(n0 + 4 * nb, 0, K)) : NULL;
-            const int64_t nextBytes = nextBlocks * 4 * K, tiles = (M + W8_MC - 1) / W8_MC;
+            const int64_t nextBytes = nextBlocks * 4 * K, tiles = (r1 - r0 + W8_MC - 1) / W8_MC;
             const int64_t share = nextBytes / tiles / 64 * 64;
-            int64_t m0 = 0, t = 0;
+            int64_t m0 = r0, t = 0;
 #define W8_ROWS(MC)                                                                                            \
     do {                                                                                                       \
         const char* pf = next + t * share;                                                                     \
@@ -430,14 +433,15 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
         else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n0, MC, 1, pf, lines);   /* the last block */  \
         t++;                                                                                                   \
     } while (0)
-            for (; m0 + W8_MC <= M; m0 += W8_MC) W8_ROWS(W8_MC);
-            switch (M - m0) {   /* the last M % W8_MC rows as one tile (W8_MC == 4) */
+            for (; m0 + W8_MC <= r1; m0 += W8_MC) W8_ROWS(W8_MC);
+            switch (r1 - m0) {   /* the last rows of the tile, fewer than W8_MC (4), as one tile */
                 case 3: W8_ROWS(3); break;
                 case 2: W8_ROWS(2); break;
                 case 1: W8_ROWS(1); break;
                 default: break;
             }
 #undef W8_ROWS
+        }
         }
     }
     return 1;

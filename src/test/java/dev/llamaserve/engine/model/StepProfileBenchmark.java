@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
  * against the whole step, interleaved, medians of 9. Several rows ({@code -Dbench.rows=16}): that many sequences
  * of {@code -Dbench.context} tokens (default 256) decoding together, {@code -Dbench.packed=true} with
  * {@code llm.model.packed-weights}. {@code -Dbench.prefill=512}: a prefill chunk of that many tokens after
- * {@code -Dbench.context} tokens instead. Then (2) five timed steps, each with the minor page faults it made (a
+ * {@code -Dbench.context} tokens instead. {@code -Dbench.quantization=int8} (any {@code llm.model.quantization}
+ * value) loads the weights so. Then (2) five timed steps, each with the minor page faults it made (a
  * fresh tensor's every 4 KiB page faults on first write), and (3) libtorch's profiler around 5 steps (one prefill
  * chunk), written as a Chrome trace ({@code -Dbench.trace}, default {@code target/bench/step-trace.json}) whose
  * events are the ops the step script ran. Nothing is asserted.
@@ -48,7 +49,8 @@ class StepProfileBenchmark {
         int slots = Math.max(4096, Math.max(rows, 1) * context + prefill);
         try (LlamaModel m = LlamaModel.load(Checkpoint.open(dir),
                 new ModelOptions("cpu", System.getProperty("bench.dtype", "bfloat16"), slots, 512, KvCacheDType.AUTO,
-                        ModelOptions.DEFAULT_KV_BLOCK_SIZE, Quantization.NONE, packed, false),
+                        ModelOptions.DEFAULT_KV_BLOCK_SIZE, Quantization.parse(System.getProperty("bench.quantization",
+                                "none")), packed, false),
                 null)) {
             int[] prompt = new SplittableRandom(7).ints(128, 0, 128000).toArray();
             m.forward(ForwardBatch.contiguous(prompt, 0, false));
