@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.marcnuri.helm.LintResult;
+import dev.llamaserve.engine.model.Quantization;
 import dev.llamaserve.ops.health.ProbePaths;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -109,6 +110,14 @@ class HelmChartTest {
         Map<String, String> env = new DeploymentChecks(ChartRenderer.template(null,
                 Map.of("model.quantization", "int8", "model.packedWeights", "true")).one("Deployment")).env();
         assertThat(env).containsEntry("LLM_MODEL_QUANTIZATION", "int8").containsEntry("LLM_MODEL_PACKED_WEIGHTS", "true");
+    }
+
+    @Test
+    void theSchemaAcceptsEveryQuantizationTheApplicationDoes() {
+        for (Quantization q : Quantization.values()) {
+            assertThat(new DeploymentChecks(ChartRenderer.template(null, Map.of("model.quantization", q.optionName()))
+                    .one("Deployment")).env()).as(q.optionName()).containsEntry("LLM_MODEL_QUANTIZATION", q.optionName());
+        }
     }
 
     @Test

@@ -344,7 +344,9 @@ public final class LlamaModel implements CausalLm {
             if (device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16) {
                 log.info("Native kernels: {}", nativeIsa == NativeKernels.Isa.NONE
                         ? "not used, libtorch's kernels instead (" + NativeKernels.status() + ")"
-                        : nativeIsa + (nativeInt8 ? ", int8 weights blocked for them (steps of at most "
+                        : nativeIsa + (quantization.int8Activations() ? ", int8 weights blocked for them and the rows"
+                                + " of every step quantized to int8 per token (" + quantization.optionName() + ")"
+                                : nativeInt8 ? ", int8 weights blocked for them (steps of at most "
                                 + CPU_NATIVE_INT8_MAX_ROWS + " rows)" : "")
                                 + (m.nativeBf16Gemm() ? ", bf16 linears of steps of at most " + CPU_NATIVE_BF16_MAX_ROWS
                                         + " rows" : CPU_BF16_ONEDNN_SINGLE_ROW ? "" : ", one-row bf16 linears"));
