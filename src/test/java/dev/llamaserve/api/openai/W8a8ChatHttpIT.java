@@ -1,0 +1,56 @@
+package dev.llamaserve.api.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llamaserve.LlamaServeApplication;
+import dev.llamaserve.engine.model.CpuFeatures;
+import java.net.http.HttpResponse;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A chat completion over HTTP from the REAL engine with {@code llm.model.quantization=w8a8} (a server of its own: the
+ * demo checkpoint's linears quantized to int8 at load, every step's rows quantized to int8 per token by the native
+ * kernel). Runs where the CPU has AVX-512 BF16 and VNNI (the kernel's instruction set); elsewhere it is disabled,
+ * saying so, and {@code W8a8ModelIT} covers the startup error such a CPU gets.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+@EnabledIf(value = "avx512Vnni", disabledReason = "w8a8 needs a CPU with avx512_bf16 and avx512_vnni")
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        classes = LlamaServeApplication.class,
+        properties = {
+                "llm.model.quantization=w8a8",
+                "llm.engine.max-model-len=4096"
+        })
+class W8a8ChatHttpIT extends HttpTestSupport {
+
+    static boolean avx512Vnni() {
+        return CpuFeatures.flags().containsAll(List.of("avx512_bf16", "avx512_vnni"));
+    }
+
+    @Override
+    protected String model() {
+        return RealEngineWebTest.MODEL;
+    }
+
+    @Test
+    void chatCompletionWithInt8WeightsAndInt8Activations(CapturedOutput output) throws Exception {
+        String body = chat("\"temperature\":0,\"ignore_eos\":true,\"max_tokens\":8");
+        HttpResponse<String> r = post("/v1/chat/completions", body);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode j = json(r.body());
+        assertThat(j.get("choices").get(0).get("message").get("content").asString()).isNotEmpty();
+        assertThat(j.get("usage").get("completion_tokens").asInt()).isEqualTo(8);
+        HttpResponse<String> again = post("/v1/chat/completions", body);
+        assertThat(json(again.body()).get("choices").get(0).get("message").get("content").asString())
+                .as("greedy is deterministic").isEqualTo(j.get("choices").get(0).get("message").get("content").asString());
+        assertThat(output.getAll()).contains("weights quantized to w8a8",
+                "rows of every step quantized to int8 per token (w8a8)");
+    }
+}
