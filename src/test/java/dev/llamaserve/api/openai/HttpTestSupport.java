@@ -83,4 +83,24 @@ public abstract class HttpTestSupport {
     protected static JsonNode json(String s) {
         return OpenAiJson.MAPPER.readTree(s);
     }
+
+    /**
+     * A greedy chat completion of {@code maxTokens} tokens (EOS ignored), sent twice: both 200 with the same
+     * non-empty content and {@code maxTokens} completion tokens, finished by length. Returns the first response.
+     */
+    protected JsonNode greedyChatTwice(int maxTokens) throws IOException, InterruptedException {
+        String body = chat("\"temperature\":0,\"ignore_eos\":true,\"max_tokens\":" + maxTokens);
+        HttpResponse<String> r = post("/v1/chat/completions", body);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode j = json(r.body());
+        String content = j.get("choices").get(0).get("message").get("content").asString();
+        assertThat(content).isNotEmpty();
+        assertThat(j.get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
+        assertThat(j.get("usage").get("completion_tokens").asInt()).isEqualTo(maxTokens);
+        HttpResponse<String> again = post("/v1/chat/completions", body);
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
+        assertThat(json(again.body()).get("choices").get(0).get("message").get("content").asString())
+                .as("greedy is deterministic").isEqualTo(content);
+        return j;
+    }
 }

@@ -3,13 +3,11 @@ package dev.llamaserve.api.openai;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.LlamaServeApplication;
-import java.net.http.HttpResponse;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
-import tools.jackson.databind.JsonNode;
 
 /**
  * A chat completion over HTTP from the REAL engine with {@code llm.model.quantization=int8} and
@@ -36,16 +34,7 @@ class QuantizedChatHttpIT extends HttpTestSupport {
 
     @Test
     void chatCompletionWithInt8WeightsAndFloat8Kv(CapturedOutput output) throws Exception {
-        String body = chat("\"temperature\":0,\"ignore_eos\":true,\"max_tokens\":8");
-        HttpResponse<String> r = post("/v1/chat/completions", body);
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        JsonNode j = json(r.body());
-        assertThat(j.get("choices").get(0).get("message").get("content").asString()).isNotEmpty();
-        assertThat(j.get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
-        assertThat(j.get("usage").get("completion_tokens").asInt()).isEqualTo(8);
-        HttpResponse<String> again = post("/v1/chat/completions", body);
-        assertThat(json(again.body()).get("choices").get(0).get("message").get("content").asString())
-                .as("greedy is deterministic").isEqualTo(j.get("choices").get(0).get("message").get("content").asString());
+        greedyChatTwice(8);
         assertThat(output.getAll()).contains("weights quantized to int8", "dtype bfloat16 with int8 linears",
                 "bytes/token (float8_e4m3)", "pages of 16, pre-touched)");
     }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.LlamaServeApplication;
 import dev.llamaserve.engine.model.CpuFeatures;
-import java.net.http.HttpResponse;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
@@ -12,7 +11,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
-import tools.jackson.databind.JsonNode;
 
 /**
  * A chat completion over HTTP from the REAL engine with {@code llm.model.quantization=w8a8} (a server of its own: the
@@ -41,15 +39,7 @@ class W8a8ChatHttpIT extends HttpTestSupport {
 
     @Test
     void chatCompletionWithInt8WeightsAndInt8Activations(CapturedOutput output) throws Exception {
-        String body = chat("\"temperature\":0,\"ignore_eos\":true,\"max_tokens\":8");
-        HttpResponse<String> r = post("/v1/chat/completions", body);
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        JsonNode j = json(r.body());
-        assertThat(j.get("choices").get(0).get("message").get("content").asString()).isNotEmpty();
-        assertThat(j.get("usage").get("completion_tokens").asInt()).isEqualTo(8);
-        HttpResponse<String> again = post("/v1/chat/completions", body);
-        assertThat(json(again.body()).get("choices").get(0).get("message").get("content").asString())
-                .as("greedy is deterministic").isEqualTo(j.get("choices").get(0).get("message").get("content").asString());
+        greedyChatTwice(8);
         assertThat(output.getAll()).contains("weights quantized to w8a8",
                 "rows of every step quantized to int8 per token (w8a8)");
     }
