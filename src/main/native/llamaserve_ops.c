@@ -30,6 +30,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -390,22 +391,54 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
     }
 }
 
-/* per-thread scratch for the quantized rows, kept between calls (fresh pages cost a fault each) */
-static __thread int8_t* w8_rows = NULL;
-static __thread int64_t w8_capacity = 0;
+/*
+ * Per-thread scratch for the quantized rows, kept between calls (fresh pages cost a fault each) and freed when its
+ * thread ends (a pthread key's destructor), so that threads that come and go leave nothing behind.
+ */
+typedef struct {
+    int8_t* rows;
+    int64_t capacity;
+} W8Scratch;
+static pthread_key_t w8_key;
+static pthread_once_t w8_key_once = PTHREAD_ONCE_INIT;
+
+static void w8_scratch_free(void* p) {
+    W8Scratch* s = (W8Scratch*) p;
+    free(s->rows);
+    free(s);
+}
+
+static void w8_key_create(void) {
+    pthread_key_create(&w8_key, w8_scratch_free);
+}
+
+/* this thread's scratch of at least need bytes; NULL where memory cannot be had */
+static int8_t* w8_scratch(int64_t need) {
+    pthread_once(&w8_key_once, w8_key_create);
+    W8Scratch* s = (W8Scratch*) pthread_getspecific(w8_key);
+    if (s == NULL) {
+        s = (W8Scratch*) calloc(1, sizeof(W8Scratch));
+        if (s == NULL || pthread_setspecific(w8_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    if (need > s->capacity) {
+        int8_t* grown = (int8_t*) realloc(s->rows, (size_t) need);
+        if (grown == NULL) return NULL;
+        s->rows = grown;
+        s->capacity = need;
+    }
+    return s->rows;
+}
 
 /* x [M, K] bf16 against blocked int8 (N % 4 == 0, K % 32 == 0); 0 where the scratch cannot be had */
 T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t M,
                               int64_t N, int64_t K) {
     const int64_t need = M * K + M * (int64_t) (sizeof(float) + sizeof(int32_t)) + 64;
-    if (need > w8_capacity) {
-        int8_t* grown = (int8_t*) realloc(w8_rows, (size_t) need);
-        if (grown == NULL) return 0;
-        w8_rows = grown;
-        w8_capacity = need;
-    }
-    int8_t* xq = w8_rows;
-    float* xs = (float*) (w8_rows + ((M * K + 63) & ~(int64_t) 63));
+    int8_t* xq = w8_scratch(need);
+    if (xq == NULL) return 0;
+    float* xs = (float*) (xq + ((M * K + 63) & ~(int64_t) 63));
     int32_t* xsum = (int32_t*) (xs + M);
     /* fewer rows than a tile: one block per group, one stream of weights per thread (two streams a block apart ran
        a one-row call at half the rate where K = 2,048) */
