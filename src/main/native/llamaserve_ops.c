@@ -12,6 +12,9 @@
  *                                             one query per sequence [B, NH, D] against its paged bf16 K/V
  *                                             -> [B, NH, D] bf16 (llama_step.py's attend for decode steps)
  *   ops.llamaserve.rms_norm(x, w, eps)        x [T, H] bf16, w [H] bf16 -> [T, H] bf16 (llama_step.py's rms_norm)
+ *   ops.llamaserve.rope_kv(q, k, v, cos, sin, k_cache, v_cache, slots)
+ *                                             rotary embedding of q [T, NH, D] and k [T, KVH, D], k and v written
+ *                                             to their bf16 caches' slots -> q rotated (llama_step.py's rope_kv)
  *   ops.llamaserve.isa(force)                 the instruction set in use (0 none, 1 AVX2+FMA, 2 AVX-512 BF16);
  *                                             force >= 0 chooses one this CPU has (tests), -2 the best it has,
  *                                             -1 only asks
@@ -1123,6 +1126,107 @@ static void rms_norm_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_
     stack[0] = (StableIValue) (uintptr_t) out;
 }
 
+/*
+ * Rotary embedding and the KV write of one layer's step, as llama_step.py's
+ *   q = q * cos + rotate_half(q) * sin;  k = k * cos + rotate_half(k) * sin;  k_cache[slots] = k;  v_cache[slots] = v
+ * in one call instead of twenty tensor ops: each product and the sum rounded to bf16 as torch's three bf16 ops round
+ * them (float32 arithmetic, round to nearest even), so the results are bit-identical. rotate_half(x)[d] is -x[d + D/2]
+ * for d < D/2, x[d - D/2] after. x [heads, D] of one token, cs (cos) and sn (sin) [D] of its position.
+ */
+static void rope_heads(const uint16_t* x, const uint16_t* cs, const uint16_t* sn, uint16_t* out, int64_t heads,
+                       int64_t D) {
+    const int64_t half = D / 2;
+    for (int64_t h = 0; h < heads; h++) {
+        const uint16_t* r = x + h * D;
+        for (int64_t d = 0; d < D; d++) {
+            const float rot = d < half ? -bf16_to_f32(r[d + half]) : bf16_to_f32(r[d - half]);
+            const float a = bf16_to_f32(f32_to_bf16(bf16_to_f32(r[d]) * bf16_to_f32(cs[d])));
+            const float b = bf16_to_f32(f32_to_bf16(rot * bf16_to_f32(sn[d])));
+            out[h * D + d] = f32_to_bf16(a + b);
+        }
+    }
+}
+
+/* 16 float32 rounded to bf16 as f32_to_bf16 rounds them (NaN kept NaN), in the top halves of 16 int32 */
+T512 static inline __m512i round_bf16x16(__m512 y) {
+    const __m512i u = _mm512_castps_si512(y);
+    const __m512i r = _mm512_and_si512(_mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff),
+            _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1)))), _mm512_set1_epi32((int) 0xffff0000u));
+    const __mmask16 nan = _mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q);
+    return _mm512_mask_or_epi32(r, nan, _mm512_and_si512(u, _mm512_set1_epi32((int) 0xffff0000u)),
+                                _mm512_set1_epi32(0x00400000));
+}
+
+/* rope_heads, 16 inputs at a time (D % 32 == 0) */
+T512 static void rope_heads512(const uint16_t* x, const uint16_t* cs, const uint16_t* sn, uint16_t* out,
+                               int64_t heads, int64_t D) {
+    const int64_t half = D / 2;
+    const __m512 neg = _mm512_set1_ps(-0.0f);
+    for (int64_t h = 0; h < heads; h++) {
+        const uint16_t* r = x + h * D;
+        for (int64_t d = 0; d < D; d += 16) {
+            const __m512 rot = d < half ? _mm512_xor_ps(bf16x16_f32(r + d + half), neg) : bf16x16_f32(r + d - half);
+            const __m512 a = _mm512_castsi512_ps(round_bf16x16(_mm512_mul_ps(bf16x16_f32(r + d), bf16x16_f32(cs + d))));
+            const __m512 b = _mm512_castsi512_ps(round_bf16x16(_mm512_mul_ps(rot, bf16x16_f32(sn + d))));
+            _mm256_storeu_si256((__m256i*) (out + h * D + d),
+                                _mm512_cvtepi32_epi16(_mm512_srli_epi32(round_bf16x16(_mm512_add_ps(a, b)), 16)));
+        }
+    }
+}
+
+/* the dims of t (<= 4) into sizes; 0 where t has another number of dims or is not row-major contiguous */
+static int dims_of(AtenTensorHandle t, int64_t n, int64_t* sizes) {
+    int64_t dim = 0, *s = 0;
+    aoti_torch_get_dim(t, &dim);
+    if (dim != n || !contiguous(t)) return 0;
+    aoti_torch_get_sizes(t, &s);
+    for (int64_t i = 0; i < n; i++) sizes[i] = s[i];
+    return 1;
+}
+
+/*
+ * stack: q [T, NH, D], k [T, KVH, D], v [T, KVH, D], cos [T, 1, D], sin [T, 1, D], k_cache [S, KVH, D], v_cache
+ * [S, KVH, D] (bf16, contiguous), slots [T] int64 in [0, S) -> q rotated [T, NH, D]; k rotated written to k_cache's
+ * slots, v to v_cache's ([0, 0, 0] and nothing written where the kernel cannot take the call)
+ */
+static void rope_kv_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    AtenTensorHandle h[8];
+    for (int i = 0; i < 8; i++) h[i] = (AtenTensorHandle) (uintptr_t) stack[i];
+    int64_t q[3], k[3], v[3], c[3], sn[3], kc[3], vc[3], sl[1];
+    int ok = isa != ISA_NONE && dims_of(h[0], 3, q) && dims_of(h[1], 3, k) && dims_of(h[2], 3, v)
+             && dims_of(h[3], 3, c) && dims_of(h[4], 3, sn) && dims_of(h[5], 3, kc) && dims_of(h[6], 3, vc)
+             && dims_of(h[7], 1, sl);
+    for (int i = 0; ok && i < 7; i++) ok = dtype(h[i]) == aoti_torch_dtype_bfloat16();
+    ok = ok && dtype(h[7]) == aoti_torch_dtype_int64() && q[2] % 2 == 0
+         && k[0] == q[0] && v[0] == q[0] && c[0] == q[0] && sn[0] == q[0] && sl[0] == q[0]
+         && k[2] == q[2] && v[1] == k[1] && v[2] == q[2] && c[1] == 1 && c[2] == q[2] && sn[1] == 1 && sn[2] == q[2]
+         && kc[1] == k[1] && kc[2] == q[2] && vc[0] == kc[0] && vc[1] == k[1] && vc[2] == q[2];
+    void* p[9] = {0};
+    for (int i = 0; ok && i < 8; i++) aoti_torch_get_data_ptr(h[i], &p[i]);
+    const int64_t* slots = (const int64_t*) p[7];
+    for (int64_t t = 0; ok && t < q[0]; t++) ok = slots[t] >= 0 && slots[t] < kc[0];
+    const int64_t sizes[3] = {ok ? q[0] : 0, ok ? q[1] : 0, ok ? q[2] : 0};
+    AtenTensorHandle out = empty(3, sizes, aoti_torch_dtype_bfloat16());
+    if (ok && q[0] > 0) {
+        aoti_torch_get_data_ptr(out, &p[8]);
+        const int64_t T = q[0], NH = q[1], KVH = k[1], D = q[2], row = KVH * D;
+        void (*rope)(const uint16_t*, const uint16_t*, const uint16_t*, uint16_t*, int64_t, int64_t) =
+                isa == ISA_AVX512_BF16 && D % 32 == 0 ? rope_heads512 : rope_heads;
+#pragma omp parallel for schedule(static) if (T > 8)
+        for (int64_t t = 0; t < T; t++) {
+            const uint16_t* cs = (const uint16_t*) p[3] + t * D;
+            const uint16_t* s = (const uint16_t*) p[4] + t * D;
+            rope((const uint16_t*) p[0] + t * NH * D, cs, s, (uint16_t*) p[8] + t * NH * D, NH, D);
+            rope((const uint16_t*) p[1] + t * row, cs, s, (uint16_t*) p[5] + slots[t] * row, KVH, D);
+            memcpy((uint16_t*) p[6] + slots[t] * row, (const uint16_t*) p[2] + t * row, (size_t) row * sizeof(uint16_t));
+        }
+    }
+    for (int i = 0; i < 8; i++) aoti_torch_delete_tensor_object(h[i]);
+    stack[0] = (StableIValue) (uintptr_t) out;
+}
+
 static int best_isa(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")
@@ -1169,6 +1273,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     aoti_torch_library_def(def, "widen_int8(Tensor q, Tensor(a!) out) -> Tensor(a!)");
     aoti_torch_library_def(def, "decode_attention(Tensor q, Tensor k_cache, Tensor v_cache, Tensor tables, Tensor pos, int page_size) -> Tensor");
     aoti_torch_library_def(def, "rms_norm(Tensor x, Tensor w, float eps) -> Tensor");
+    aoti_torch_library_def(def, "rope_kv(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor(a!) k_cache, Tensor(b!) v_cache, Tensor slots) -> Tensor");
     aoti_torch_library_def(def, "isa(int force) -> int");
     aoti_torch_library_def(def, "threads() -> int");
     if (aoti_torch_library_init_impl("llamaserve", "CPU", __FILE__, __LINE__, &cpu) == 0) {
@@ -1179,6 +1284,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
         aoti_torch_library_impl(cpu, "quantize_int8", quantize_int8_boxed);
         aoti_torch_library_impl(cpu, "decode_attention", decode_attention_boxed);
         aoti_torch_library_impl(cpu, "rms_norm", rms_norm_boxed);
+        aoti_torch_library_impl(cpu, "rope_kv", rope_kv_boxed);
         aoti_torch_library_impl(cpu, "widen_int8", widen_int8_boxed);
     }
     if (aoti_torch_library_init_impl("llamaserve", "CompositeExplicitAutograd", __FILE__, __LINE__, &any) == 0) {

@@ -85,14 +85,19 @@ final class QuantizedRuns {
         }
     }
 
-    /** Median ms of {@code rounds} forward passes per model, the models taking turns within each round. */
+    /**
+     * Median ms of {@code rounds} forward passes per model, the models taking turns within each round, each writing its
+     * logits into an array it reuses, as the engine's {@code ModelRunner} does (a new 0.5 MiB array per step cost a
+     * one-row step page faults the engine does not pay).
+     */
     private static Map<String, Double> interleaved(List<LlamaModel> models, int rounds, Function<Integer, ForwardBatch> batch) {
         double[][] ms = new double[models.size()][rounds];
+        float[][] logits = new float[models.size()][];
         for (int i = 0; i < rounds; i++) {
             for (int k = 0; k < models.size(); k++) {
                 ForwardBatch b = batch.apply(i);
                 long t0 = System.nanoTime();
-                models.get(k).forward(b);
+                logits[k] = models.get(k).forward(b, logits[k]);
                 ms[k][i] = (System.nanoTime() - t0) / 1e6;
             }
         }

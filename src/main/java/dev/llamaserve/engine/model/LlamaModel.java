@@ -135,6 +135,7 @@ public final class LlamaModel implements CausalLm {
     private final boolean nativeInt8;            // int8 weights blocked for llamaserve::linear_int8
     private boolean nativeAttention;             // decode steps through llamaserve::decode_attention
     private boolean nativeNorm;                  // RMSNorm through llamaserve::rms_norm
+    private boolean nativeRope;                  // rotary embedding and KV write through llamaserve::rope_kv
     private boolean nativeBf16Gemm;              // 1 .. CPU_NATIVE_BF16_MAX_ROWS rows through llamaserve::linear_bf16
     private final int kvSlots;
     private final int maxChunkTokens;
@@ -186,6 +187,7 @@ public final class LlamaModel implements CausalLm {
         this.bf16SingleRowMode = CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : nativeIsa != NativeKernels.Isa.NONE ? 6
                 : CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
         this.nativeNorm = nativeIsa != NativeKernels.Isa.NONE;   // set only on the CPU in bf16
+        this.nativeRope = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16;
         this.nativeAttention = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16
                 && config.numAttentionHeads() / config.numKeyValueHeads() <= NativeKernels.ATTENTION_MAX_GROUP
                 && config.headDim() <= NativeKernels.ATTENTION_MAX_HEAD_DIM;
@@ -500,6 +502,7 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from(kvDtype.fp8()));                       // kv_fp8
             args.add(IValue.from(nativeAttention));                     // native_attention
             args.add(IValue.from(nativeNorm));                          // native_norm
+            args.add(IValue.from(nativeRope));                          // native_rope
             args.add(IValue.from(tensor(step, batch.logitRows())));     // logit_rows [R]
             args.add(IValue.from((long) config.numHiddenLayers()));
             args.add(IValue.from((long) config.numAttentionHeads()));
@@ -614,6 +617,20 @@ public final class LlamaModel implements CausalLm {
     void nativeNorm(boolean use) {
         requireNativeKernels(use);
         nativeNorm = use;
+    }
+
+    /** Whether this model's steps rotate q and k and write the KV cache through the native kernel. */
+    boolean nativeRope() {
+        return nativeRope;
+    }
+
+    /** Tests: rotary embedding and KV write through the native kernel (bf16 caches only) or the script's. */
+    void nativeRope(boolean use) {
+        requireNativeKernels(use);
+        if (use && kvDtype != KvCacheDType.BFLOAT16) {
+            throw new IllegalStateException("the native rotary kernel writes bf16 caches, this model's are " + kvDtype);
+        }
+        nativeRope = use;
     }
 
     /** Whether this model's int8 weights are blocked for the native int8 kernel. */

@@ -29,6 +29,12 @@
   def native_rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, eps: float) -> Tensor:
     # x: [T, H] bf16; weight: [H] bf16 -> [T, H] bf16, as rms_norm, in one call
     return ops.llamaserve.rms_norm(x, weight, eps)
+  def native_rope_kv(self: __torch__.LlamaForCausalLM, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor,
+                     k_cache: Tensor, v_cache: Tensor, slot_mapping: Tensor) -> Tensor:
+    # q: [T, NH, D], k, v: [T, KVH, D], cos, sin: [T, 1, D], k_cache, v_cache: [S, KVH, D] (bf16); slot_mapping: [T]
+    # -> q rotated [T, NH, D]; k rotated into k_cache[slot_mapping], v into v_cache[slot_mapping] (rope_kv's script
+    # path, bit-identical, in one call)
+    return ops.llamaserve.rope_kv(q, k, v, cos, sin, k_cache, v_cache, slot_mapping)
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     # 0 none, 1 AVX2 + FMA, 2 AVX-512 BF16; force >= 0 picks one the CPU has (tests)
     return ops.llamaserve.isa(force)

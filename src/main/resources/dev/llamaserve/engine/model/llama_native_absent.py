@@ -18,5 +18,8 @@
     return torch.empty([0, 0, 0], dtype=q.dtype)                     # never selected: fails the step's index_copy_
   def native_rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, eps: float) -> Tensor:
     return torch.empty([0, 0], dtype=x.dtype)                        # never selected (rms_norm calls this: no recursion)
+  def native_rope_kv(self: __torch__.LlamaForCausalLM, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor,
+                     k_cache: Tensor, v_cache: Tensor, slot_mapping: Tensor) -> Tensor:
+    return torch.empty([0, 0, 0], dtype=q.dtype)                     # never selected (rope_kv calls this: no recursion)
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     return 0

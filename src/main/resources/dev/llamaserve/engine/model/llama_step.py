@@ -233,12 +233,55 @@ class LlamaForCausalLM(Module):
     x1 = x[:, :, :half]                                              # [T, heads, D/2]
     x2 = x[:, :, half:]                                              # [T, heads, D/2]
     return torch.cat([torch.neg(x2), x1], -1)                        # [T, heads, D]
+  def rope_kv(self: __torch__.LlamaForCausalLM, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor, k_cache: Tensor,
+              v_cache: Tensor, k_scales: Tensor, v_scales: Tensor, slot_mapping: Tensor, fp8: bool, native: bool) -> Tensor:
+    # q: [T, NH, D], k, v: [T, KVH, D]; cos, sin: [T, 1, D] -> q rotated [T, NH, D]; k rotated and v written to the
+    # caches' slots (write_kv). native: the same in one call (native_rope_kv: bf16 caches on the CPU, bit-identical)
+    if native:
+      return self.native_rope_kv(q, k, v, cos, sin, k_cache, v_cache, slot_mapping)   # [T, NH, D]
+    q = q * cos + self.rotate_half(q) * sin                          # [T, NH, D]
+    k = k * cos + self.rotate_half(k) * sin                          # [T, KVH, D]
+    self.write_kv(k_cache, k_scales, slot_mapping, k, fp8)           # k_cache[slot_mapping[t]] = k[t]
+    self.write_kv(v_cache, v_scales, slot_mapping, v, fp8)           # v_cache[slot_mapping[t]] = v[t]
+    return q
+  def attend_rows(self: __torch__.LlamaForCausalLM, q: Tensor, k_cache: Tensor, v_cache: Tensor, k_scales: Tensor,
+                  v_scales: Tensor, block_tables: Tensor, positions: Tensor, decode_tables: Tensor, decode_pos: Tensor,
+                  decode_rows: Tensor, decode_pages: int, query_start: List[int], query_len: List[int],
+                  context_len: List[int], page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool,
+                  native_attention: bool, work: List[Tensor]) -> Tensor:
+    # q: [T, NH, D] rotated, its keys and values already written -> [T, NH, D]: the decoding sequences' rows (one
+    # query each) attended together, each prefill chunk query_block queries at a time (see step's arguments)
+    B = len(query_len)
+    attn = torch.empty(q.size(), dtype=q.dtype, device=q.device)    # [T, NH, D]
+    if decode_pages > 0 and native_attention:
+      od = self.native_decode_attention(torch.index_select(q, 0, decode_rows), k_cache, v_cache, decode_tables,
+                                        decode_pos, page_size)     # [Bd, NH, D]
+      attn.index_copy_(0, decode_rows, od)                         # attn[decode_rows[i]] = od[i]
+    elif decode_pages > 0:
+      qd = torch.unsqueeze(torch.index_select(q, 0, decode_rows), 1)   # [Bd, 1, NH, D]
+      od = self.attend(qd, k_cache, v_cache, k_scales, v_scales, decode_tables, torch.unsqueeze(decode_pos, 1),
+                       decode_pages, page_size, chunk_pages, kv_fp8, work)   # [Bd, 1, NH, D]
+      attn.index_copy_(0, decode_rows, torch.squeeze(od, 1))      # attn[decode_rows[i]] = od[i]
+    for b in range(B):
+      qs = query_start[b]
+      ql = query_len[b]
+      if ql > 1:
+        # query_block queries at a time, each against the keys up to its own last position (causal: the pages
+        # after it hold only keys it must not see), so a tile's scores hold the workspace's number of keys
+        for q0 in range(0, ql, query_block):
+          qn = min(query_block, ql - q0)
+          np = (context_len[b] - ql + q0 + qn + page_size - 1) // page_size   # pages up to the block's last position
+          ob = self.attend(torch.unsqueeze(q[qs + q0:qs + q0 + qn], 0), k_cache, v_cache, k_scales, v_scales,
+                           block_tables[b:b + 1], torch.unsqueeze(positions[qs + q0:qs + q0 + qn], 0), np, page_size,
+                           chunk_pages, kv_fp8, work)              # [1, qn, NH, D]
+          attn[qs + q0:qs + q0 + qn] = ob[0]                       # [qn, NH, D]
+    return attn
   def step(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], kv: List[Tensor], kv_scales: List[Tensor], inv_freq: Tensor,
            work: List[Tensor], token_ids: Tensor, positions: Tensor, slot_mapping: Tensor,
            query_start: List[int], query_len: List[int],
            block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor,
            decode_pages: int, page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool, native_attention: bool,
-           native_norm: bool,
+           native_norm: bool, native_rope: bool,
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
            eps: float, mode: int) -> Tensor:
     # w: Hugging Face name -> weight ("model.layers.0.self_attn.q_proj.weight", ...; "lm_head.weight" is
@@ -255,7 +298,8 @@ class LlamaForCausalLM(Module):
     # decode_pages: the most pages one of them reads (0 when Bd = 0);
     # query_block: the most queries of one prefill chunk attended in one call; native_attention: decode steps attend
     #   through native_decode_attention (llama-serve's native kernels, bf16 caches) instead of attend;
-    #   native_norm: rms_norm through native_rms_norm (bf16 on the CPU)
+    #   native_norm: rms_norm through native_rms_norm (bf16 on the CPU); native_rope: rotary embedding and KV write
+    #   through native_rope_kv (bf16 caches on the CPU)
     # inv_freq: [head_dim / 2] float64; work: new_workspace's tensors (attention's scratch, made at load)
     T = token_ids.size(0)
     embed_tokens = w["model.embed_tokens.weight"]                           # [V, H]
@@ -269,6 +313,8 @@ class LlamaForCausalLM(Module):
     # the decoding sequences' page tables and positions, the same in every layer
     decode_tables = torch.index_select(block_tables, 0, decode_seqs)   # [Bd, P]
     decode_pos = torch.index_select(positions, 0, decode_rows)       # [Bd]
+    # every row a decoding sequence's, in order (decode_rows = 0 .. T-1): attention takes q and gives its rows as is
+    all_decode = decode_rows.size(0) == T and bool(torch.equal(decode_rows, torch.arange(T, device=decode_rows.device)))
     for l in range(num_layers):
       p = "model.layers." + str(l) + "."
       k_cache = kv[2 * l]                                            # [S, KVH, D]
@@ -278,35 +324,15 @@ class LlamaForCausalLM(Module):
       q = torch.view(self.linear(h, w, p + "self_attn.q_proj.weight", mode), [T, num_heads, head_dim])  # [T, NH, D]
       k = torch.view(self.linear(h, w, p + "self_attn.k_proj.weight", mode), [T, num_kv_heads, head_dim])  # [T, KVH, D]
       v = torch.view(self.linear(h, w, p + "self_attn.v_proj.weight", mode), [T, num_kv_heads, head_dim])  # [T, KVH, D]
-      q = q * cos + self.rotate_half(q) * sin                        # [T, NH, D]
-      k = k * cos + self.rotate_half(k) * sin                        # [T, KVH, D]
       k_scales = kv_scales[2 * l] if kv_fp8 else k_cache             # [S, KVH] f32 (fp8 only)
       v_scales = kv_scales[2 * l + 1] if kv_fp8 else v_cache         # [S, KVH] f32 (fp8 only)
-      self.write_kv(k_cache, k_scales, slot_mapping, k, kv_fp8)      # k_cache[slot_mapping[t]] = k[t]
-      self.write_kv(v_cache, v_scales, slot_mapping, v, kv_fp8)      # v_cache[slot_mapping[t]] = v[t]
-      attn = torch.empty([T, num_heads, head_dim], dtype=dtype, device=x.device)   # [T, NH, D]
-      if decode_pages > 0 and native_attention:
-        od = self.native_decode_attention(torch.index_select(q, 0, decode_rows), k_cache, v_cache, decode_tables,
-                                          decode_pos, page_size)     # [Bd, NH, D]
-        attn.index_copy_(0, decode_rows, od)                         # attn[decode_rows[i]] = od[i]
-      elif decode_pages > 0:
-        qd = torch.unsqueeze(torch.index_select(q, 0, decode_rows), 1)   # [Bd, 1, NH, D]
-        od = self.attend(qd, k_cache, v_cache, k_scales, v_scales, decode_tables, torch.unsqueeze(decode_pos, 1),
-                         decode_pages, page_size, chunk_pages, kv_fp8, work)   # [Bd, 1, NH, D]
-        attn.index_copy_(0, decode_rows, torch.squeeze(od, 1))      # attn[decode_rows[i]] = od[i]
-      for b in range(B):
-        qs = query_start[b]
-        ql = query_len[b]
-        if ql > 1:
-          # query_block queries at a time, each against the keys up to its own last position (causal: the pages
-          # after it hold only keys it must not see), so a tile's scores hold the workspace's number of keys
-          for q0 in range(0, ql, query_block):
-            qn = min(query_block, ql - q0)
-            np = (context_len[b] - ql + q0 + qn + page_size - 1) // page_size   # pages up to the block's last position
-            ob = self.attend(torch.unsqueeze(q[qs + q0:qs + q0 + qn], 0), k_cache, v_cache, k_scales, v_scales,
-                             block_tables[b:b + 1], torch.unsqueeze(positions[qs + q0:qs + q0 + qn], 0), np, page_size,
-                             chunk_pages, kv_fp8, work)              # [1, qn, NH, D]
-            attn[qs + q0:qs + q0 + qn] = ob[0]                       # [qn, NH, D]
+      q = self.rope_kv(q, k, v, cos, sin, k_cache, v_cache, k_scales, v_scales, slot_mapping, kv_fp8, native_rope)   # [T, NH, D]
+      if all_decode and native_attention:   # every row a decoding sequence, in order: no gather, no scatter
+        attn = self.native_decode_attention(q, k_cache, v_cache, decode_tables, decode_pos, page_size)   # [T, NH, D]
+      else:
+        attn = self.attend_rows(q, k_cache, v_cache, k_scales, v_scales, block_tables, positions, decode_tables,
+                                decode_pos, decode_rows, decode_pages, query_start, query_len, context_len, page_size,
+                                chunk_pages, query_block, kv_fp8, native_attention, work)   # [T, NH, D]
       attn = torch.reshape(attn, [T, num_heads * head_dim])           # [T, NH*D]
       x = x + self.linear(attn, w, p + "self_attn.o_proj.weight", mode)     # [T, H] (o_proj)
       # --- mlp ---

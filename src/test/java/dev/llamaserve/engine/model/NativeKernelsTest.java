@@ -240,6 +240,63 @@ class NativeKernelsTest {
     }
 
     /**
+     * The rotary embedding and KV write in one call (rope_kv) give exactly what the step script's three bf16 ops and
+     * two index copies give: q, and every slot of both caches, bit for bit, with each instruction set (the AVX-512 body
+     * takes D % 32 == 0, the scalar one the rest), one token and several (more than 8: the parallel loop).
+     */
+    @Test
+    void nativeRopeAndKvWriteAreBitIdenticalToTheStepScripts() {
+        assumeLoaded();
+        PtSymbolBlock step = LlamaModel.script(manager);
+        for (NativeKernels.Isa isa : isas) {
+            use(isa);
+            for (long[] s : new long[][] {{1, 32, 8, 64, 40}, {5, 4, 2, 32, 16}, {3, 2, 1, 6, 9}, {20, 8, 2, 64, 64}}) {
+                try (IValue in = call("rope_inputs", s[0], s[1], s[2], s[3], s[4])) {
+                    IValue[] a = in.toIValueArray();
+                    IValue[] refCaches = {IValueUtils.runMethod(check, "copy", a[5]), IValueUtils.runMethod(check, "copy", a[6])};
+                    IValue[] gotCaches = {IValueUtils.runMethod(check, "copy", a[5]), IValueUtils.runMethod(check, "copy", a[6])};
+                    try (IValue no = IValue.from(false);
+                         IValue yes = IValue.from(true);
+                         IValue ref = IValueUtils.runMethod(step, "rope_kv", a[0], a[1], a[2], a[3], a[4], refCaches[0],
+                                 refCaches[1], refCaches[0], refCaches[1], a[7], no, no);
+                         IValue got = IValueUtils.runMethod(step, "rope_kv", a[0], a[1], a[2], a[3], a[4], gotCaches[0],
+                                 gotCaches[1], gotCaches[0], gotCaches[1], a[7], no, yes);
+                         IValue sameQ = IValueUtils.runMethod(check, "same", got, ref);
+                         IValue sameK = IValueUtils.runMethod(check, "same", gotCaches[0], refCaches[0]);
+                         IValue sameV = IValueUtils.runMethod(check, "same", gotCaches[1], refCaches[1]);
+                         IValue keptK = IValueUtils.runMethod(check, "same", gotCaches[0], a[5])) {
+                        assertThat(got.toTensor(manager).getShape().getShape()).as("%s %s q's shape", isa, Arrays.toString(s))
+                                .containsExactly(s[0], s[1], s[3]);
+                        assertThat(sameQ.toBoolean()).as("%s %s q", isa, Arrays.toString(s)).isTrue();
+                        assertThat(sameK.toBoolean()).as("%s %s k cache", isa, Arrays.toString(s)).isTrue();
+                        assertThat(sameV.toBoolean()).as("%s %s v cache", isa, Arrays.toString(s)).isTrue();
+                        assertThat(keptK.toBoolean()).as("%s %s: the k cache was written", isa, Arrays.toString(s))
+                                .isFalse();
+                    } finally {
+                        for (IValue v : refCaches) {
+                            v.close();
+                        }
+                        for (IValue v : gotCaches) {
+                            v.close();
+                        }
+                        for (IValue v : a) {
+                            v.close();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void ropeCallsTheKernelCannotTakeGiveEmptyResultsAndWriteNothing() {
+        assumeLoaded();
+        try (IValue r = IValueUtils.runMethod(check, "rope_refused")) {
+            assertThat(r.toLongArray()).containsOnly(0L);
+        }
+    }
+
+    /**
      * Where the library is absent the step script is compiled with {@code llama_native_absent.py}: it must compile
      * (it did not once, when a stand-in called back into the method that calls it) and report no instruction set.
      * Runs with or without the library.

@@ -69,7 +69,9 @@ class StepProfileBenchmark {
                 what = "prefill chunk of " + prefill + " tokens after " + context;
                 step = i -> ForwardBatch.contiguous(chunk, context, false);
             } else if (rows == 1) {
-                linearsAgainstStep(m);
+                if (System.getProperty("bench.quantization", "none").equals("none")) {
+                    linearsAgainstStep(m);   // oneDNN's linears read bf16 weights: not those of a quantized model
+                }
                 what = "decode step of 1 row";
                 step = i -> ForwardBatch.contiguous(new int[] {42}, 300 + i, false);
             } else {
@@ -78,7 +80,8 @@ class StepProfileBenchmark {
                 m.forward(step.apply(0));
             }
             what += packed ? " (packed weights)" : "";
-            for (int i = 0; i < 5; i++) {
+            int steps = Integer.getInteger("bench.steps", 5);
+            for (int i = 0; i < steps; i++) {
                 long f0 = ProcessMemory.minorFaults();
                 long t0 = System.nanoTime();
                 m.forward(step.apply(i));

@@ -148,3 +148,38 @@ class NativeKernelsCheck(Module):
     # max |a - b| / max(|b|, 1e-3) elementwise, in float32
     d = torch.abs(a.float() - b.float()) / torch.clamp_min(torch.abs(b.float()), 1e-3)
     return float(torch.amax(d))
+  def rope_inputs(self: __torch__.NativeKernelsCheck, t: int, nh: int, kvh: int, d: int, s: int) -> List[Tensor]:
+    # [q [t, nh, d], k [t, kvh, d], v [t, kvh, d], cos [t, 1, d], sin [t, 1, d], k_cache [s, kvh, d],
+    #  v_cache [s, kvh, d] (bf16), slots [t] int64 (distinct)]: positions up to 100,000 with Llama's theta, and in q
+    # and k a few values that test the rounding: -0.0, bf16 subnormals, values whose sums overflow to infinity
+    torch.manual_seed(t * 1009 + nh * 31 + kvh * 7 + d)
+    q = torch.randn([t, nh, d]) * 3.                                 # [t, nh, d] f32
+    k = torch.randn([t, kvh, d]) * 3.                                # [t, kvh, d] f32
+    q[0, 0, 0] = -0.
+    q[0, 0, 1] = 3e-39
+    k[0, 0, 0] = -5e-39
+    q[t - 1, nh - 1, d - 1] = 3e38
+    q[t - 1, nh - 1, d // 2 - 1] = -3e38
+    pos = torch.randint(0, 100000, [t], dtype=7)                     # [t] f64
+    inv = 1. / torch.pow(500000., torch.arange(0, d, 2, dtype=7) / d)   # [d/2] f64
+    freqs = torch.unsqueeze(pos, 1) * torch.unsqueeze(inv, 0)       # [t, d/2]
+    emb = torch.cat([freqs, freqs], -1)                              # [t, d]
+    return [torch.to(q, 15), torch.to(k, 15), torch.to(torch.randn([t, kvh, d]), 15),
+            torch.unsqueeze(torch.to(torch.cos(emb), 15), 1), torch.unsqueeze(torch.to(torch.sin(emb), 15), 1),
+            torch.to(torch.randn([s, kvh, d]), 15), torch.to(torch.randn([s, kvh, d]), 15),
+            torch.narrow(torch.randperm(s), 0, 0, t)]
+  def copy(self: __torch__.NativeKernelsCheck, a: Tensor) -> Tensor:
+    return torch.clone(a)
+  def rope_refused(self: __torch__.NativeKernelsCheck) -> List[int]:
+    # the sizes of rope_kv's results on calls it must refuse, and whether each left the caches as they were
+    q = torch.to(torch.randn([2, 4, 32]), 15)                        # [2, 4, 32]
+    k = torch.to(torch.randn([2, 2, 32]), 15)                        # [2, 2, 32]
+    c = torch.to(torch.randn([2, 1, 32]), 15)                        # [2, 1, 32]
+    kc = torch.zeros([8, 2, 32], dtype=15)                           # [8, 2, 32]
+    vc = torch.zeros([8, 2, 32], dtype=15)
+    a = ops.llamaserve.rope_kv(q, k, k, c, c, kc, vc, torch.tensor([1, 8], dtype=4))   # slot 8 outside the cache
+    b = ops.llamaserve.rope_kv(q.float(), k, k, c, c, kc, vc, torch.tensor([1, 2], dtype=4))   # float32 q
+    e = ops.llamaserve.rope_kv(q, k, k, c, c, torch.zeros([8, 2, 32], dtype=5), vc, torch.tensor([1, 2], dtype=4))   # fp16 cache
+    f = ops.llamaserve.rope_kv(q, torch.transpose(k, 0, 1), k, c, c, kc, vc, torch.tensor([1, 2], dtype=4))   # k not contiguous
+    untouched = int(bool(torch.equal(kc, torch.zeros([8, 2, 32], dtype=15))) and bool(torch.equal(vc, torch.zeros([8, 2, 32], dtype=15))))
+    return [a.numel(), b.numel(), e.numel(), f.numel(), 1 - untouched]
