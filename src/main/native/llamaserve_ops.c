@@ -180,6 +180,119 @@ GEMV512(gemv512_bf16, 0)
 GEMV512(gemv512_int8, 1)
 
 /*
+ * Rows 0 .. MC-1 of x against the bf16 channels a and (two) b: one accumulator per row and channel over all K inputs,
+ * added up in block512's order (the same sums, bit for bit, as block512 and tile512 give that row and channel).
+ */
+T512 static inline __attribute__((always_inline)) void pair512(const uint16_t* x, const uint16_t* w, uint16_t* out,
+        int64_t N, int64_t K, int64_t a, int64_t b, const int two, const int MC) {
+    __m512 acc[4][2];
+    for (int i = 0; i < MC; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    const int64_t K32 = K & ~(int64_t) 31;
+    for (int64_t k = 0; k < K32; k += 32) {
+        const __m512bh wa = (__m512bh) _mm512_loadu_si512(w + a * K + k);
+        const __m512bh wb = two ? (__m512bh) _mm512_loadu_si512(w + b * K + k) : wa;
+        for (int i = 0; i < MC; i++) {
+            const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + i * K + k);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], wa, xv);
+            if (two) acc[i][1] = _mm512_dpbf16_ps(acc[i][1], wb, xv);
+        }
+    }
+    if (K32 < K) {   /* the last K % 32 inputs, masked, as block512 */
+        const __mmask32 km = (__mmask32) ((1u << (K - K32)) - 1u);
+        const __m512bh wa = (__m512bh) _mm512_maskz_loadu_epi16(km, w + a * K + K32);
+        const __m512bh wb = two ? (__m512bh) _mm512_maskz_loadu_epi16(km, w + b * K + K32) : wa;
+        for (int i = 0; i < MC; i++) {
+            const __m512bh xv = (__m512bh) _mm512_maskz_loadu_epi16(km, x + i * K + K32);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], wa, xv);
+            if (two) acc[i][1] = _mm512_dpbf16_ps(acc[i][1], wb, xv);
+        }
+    }
+    for (int i = 0; i < MC; i++) {
+        store(out, N, i, a, _mm512_reduce_add_ps(acc[i][0]), 0, NULL);
+        if (two) store(out, N, i, b, _mm512_reduce_add_ps(acc[i][1]), 0, NULL);
+    }
+}
+
+/*
+ * Rows 0 .. MC-1 of x against the blocked int8 channels of block a (channels 4a .. 4a+3) and (two) block b: block512's
+ * accumulators and order for each (the same sums, bit for bit, as block512 and the int8 GEMM give), two blocks at once.
+ */
+T512 static inline __attribute__((always_inline)) void pair512_int8(const uint16_t* x, const int8_t* qb,
+        const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, int64_t a, int64_t b, const int two, const int MC) {
+    __m512 acc[2][8];
+    const int NC = two ? 8 : 4;
+    for (int i = 0; i < MC; i++)
+        for (int j = 0; j < NC; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k += 32) {
+        __m512bh wv[8];
+        for (int j = 0; j < NC; j++) wv[j] = int8x32_bf16(qb + blocked(4 * (j < 4 ? a : b) + j % 4, k, K), 0xffffffffu);
+        for (int i = 0; i < MC; i++) {
+            const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + i * K + k);
+            for (int j = 0; j < NC; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
+        }
+    }
+    for (int i = 0; i < MC; i++)
+        for (int j = 0; j < NC; j++)
+            store(out, N, i, 4 * (j < 4 ? a : b) + j % 4, _mm512_reduce_add_ps(acc[i][j]), 1, scale);
+}
+
+/* 1-2 rows against blocked int8 (N % 4 == 0, K % 32 == 0): few512_bf16's two streams per thread, of blocks */
+T512 static void few512_int8(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
+                             int64_t N, int64_t K) {
+    const int8_t* qb = (const int8_t*) w;
+    const int64_t blocks = N / 4;
+#pragma omp parallel
+    {
+        const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+        const int64_t c0 = blocks * id / nt, c1 = blocks * (id + 1) / nt, half = (c1 - c0 + 1) / 2;
+        for (int64_t i = 0; i < half; i++) {
+            const int64_t a = c0 + i, b = c0 + half + i;   /* b is past c1 at the last i of an odd count */
+            if (M == 2) {
+                if (b < c1) pair512_int8(x, qb, scale, out, N, K, a, b, 1, 2);
+                else pair512_int8(x, qb, scale, out, N, K, a, a, 0, 2);
+            } else {
+                if (b < c1) pair512_int8(x, qb, scale, out, N, K, a, b, 1, 1);
+                else pair512_int8(x, qb, scale, out, N, K, a, a, 0, 1);
+            }
+        }
+    }
+}
+
+/*
+ * 1-4 rows against row-major bf16 weights (decode of a few sequences: the weights' bytes are the whole cost): each
+ * thread takes a run of channels and walks its first half and its second half together, one channel of each at a
+ * time, so that it reads two long sequential streams. block512's four channels side by side are four streams of
+ * one row each (4 KiB where K = 2,048), which the hardware's prefetch picks up anew at every row. Harness, one row
+ * through the 112 linears of 16 layers of the 1B shape, interleaved, medians (Zen 5, 2 cores): 58.4 and 64.7 GB/s
+ * four channels side by side, 57.2 and 67.1 one channel at a time, 69.2 and 78.1 two streams far apart.
+ */
+T512 static void few512_bf16(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
+                             int64_t N, int64_t K) {
+    (void) scale;
+    const uint16_t* wb = (const uint16_t*) w;
+#pragma omp parallel
+    {
+        const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+        const int64_t c0 = N * id / nt, c1 = N * (id + 1) / nt, half = (c1 - c0 + 1) / 2;
+        for (int64_t i = 0; i < half; i++) {
+            const int64_t a = c0 + i, b = c0 + half + i;   /* b is past c1 at the last i of an odd count */
+#define PAIRS(MC)                                                                                          \
+    do {                                                                                                   \
+        if (b < c1) pair512(x, wb, out, N, K, a, b, 1, MC);                                                \
+        else pair512(x, wb, out, N, K, a, a, 0, MC);                                                       \
+    } while (0)
+            switch (M) {
+                case 4: PAIRS(4); break;
+                case 3: PAIRS(3); break;
+                case 2: PAIRS(2); break;
+                default: PAIRS(1); break;
+            }
+#undef PAIRS
+        }
+    }
+}
+
+/*
  * Several rows (decode steps of many sequences, prefill chunks): tiles of GEMM_MC rows x GEMM_NC channels whose
  * bf16 weights lie row-major at w (row stride K), GEMM_MC x GEMM_NC dot products per GEMM_MC + GEMM_NC loads (24
  * accumulators, 6 weights and one row in registers), over inputs k0 .. k1-1. A group's weights over GEMM_KB
@@ -366,7 +479,8 @@ T512V static inline __attribute__((always_inline)) __m256i channel_sums(const __
 
 T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* xq, const float* xs,
         const int32_t* xsum, const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t N, int64_t K,
-        int64_t m0, int64_t n0, const int MC, const int NB, const char* pf, int64_t pfLines) {
+        int64_t m0, int64_t n0, int64_t n1, const int MC, const int NB, const char* pf, int64_t pfLines,
+        const int ahead) {
     __m512i acc[W8_MC][2 * W8_NB];
     for (int i = 0; i < MC; i++)
         for (int j = 0; j < 2 * NB; j++) acc[i][j] = _mm512_setzero_si512();
@@ -377,7 +491,11 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
             _mm_prefetch(pf + l * 64, _MM_HINT_T0);
         __m512i wv[2 * W8_NB];   /* q + 128 as uint8: channels 4b, 4b+1 | 4b+2, 4b+3 of block b */
         for (int b = 0; b < NB; b++) {
-            const int8_t* p = qb + blocked(n0 + 4 * b, k, K);
+            const int8_t* p = qb + blocked(b == 0 ? n0 : n1, k, K);
+            if (ahead) {   /* the same inputs of the next block of this block's stream (a prefetch never faults) */
+                _mm_prefetch((const char*) p + 4 * K, _MM_HINT_T0);
+                _mm_prefetch((const char*) p + 4 * K + 64, _MM_HINT_T0);
+            }
             wv[2 * b] = _mm512_xor_si512(_mm512_loadu_si512(p), flip);
             wv[2 * b + 1] = _mm512_xor_si512(_mm512_loadu_si512(p + 64), flip);
         }
@@ -386,9 +504,10 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
             for (int j = 0; j < 2 * NB; j++) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], wv[j], xv);
         }
     }
-    const __mmask8 lanes = (__mmask8) ((1u << (4 * NB)) - 1u);
-    const __m256 sc = _mm256_castsi256_ps(_mm256_slli_epi32(                      /* scale[n0 .. n0+4NB-1], f32 */
-            _mm256_cvtepu16_epi32(_mm_maskz_loadu_epi16(lanes, scale + n0)), 16));
+    /* scale[n0 .. n0+3] and (NB = 2) scale[n1 .. n1+3], f32 */
+    const __m128i sc16 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i*) (scale + n0)),
+                                            NB > 1 ? _mm_loadl_epi64((const __m128i*) (scale + n1)) : _mm_setzero_si128());
+    const __m256 sc = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(sc16), 16));
     for (int i = 0; i < MC; i++) {
         const int64_t m = m0 + i;
         const __m256i dot = _mm256_sub_epi32(channel_sums(acc[i], NB), _mm256_set1_epi32(128 * xsum[m]));
@@ -397,7 +516,9 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
         const __m256i u = _mm256_castps_si256(y);
         const __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff),
                 _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1))));
-        _mm_mask_storeu_epi16(out + m * N + n0, lanes, _mm256_cvtepi32_epi16(_mm256_srli_epi32(r, 16)));
+        const __m128i y16 = _mm256_cvtepi32_epi16(_mm256_srli_epi32(r, 16));   /* channels n0.., then n1.. */
+        _mm_storel_epi64((__m128i*) (out + m * N + n0), y16);
+        if (NB > 1) _mm_storel_epi64((__m128i*) (out + m * N + n1), _mm_unpackhi_epi64(y16, y16));
     }
 }
 
@@ -450,13 +571,33 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
     if (xq == NULL) return 0;
     float* xs = (float*) (xq + ((M * K + 63) & ~(int64_t) 63));
     int32_t* xsum = (int32_t*) (xs + M);
-    /* fewer rows than a tile: one block per group, one stream of weights per thread (two streams a block apart ran
-       a one-row call at half the rate where K = 2,048) */
-    const int64_t per = M >= W8_MC ? W8_NB : 1, blocks = N / 4, groups = (blocks + per - 1) / per;
+    const int64_t per = W8_NB, blocks = N / 4, groups = (blocks + per - 1) / per;
 #pragma omp parallel
     {
 #pragma omp for schedule(static)
         for (int64_t m = 0; m < M; m++) xs[m] = quantize_row_s8(x + m * K, xq + m * K, K, &xsum[m]);
+        if (M < W8_MC) {
+            /* fewer rows than a tile (decode of 1-3 sequences: the weights' bytes are the whole cost): each thread's
+               blocks as two streams, its first half and its second, walked together, each block prefetching its
+               successor in its stream. Two streams a block apart ran a one-row call at half the rate where K = 2,048;
+               one stream per thread at 42.8-46.6 GB/s, two far apart at 49.2-51.2 (harness, 16 layers of the 1B) */
+            const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+            const int64_t c0 = blocks * id / nt, c1 = blocks * (id + 1) / nt, half = (c1 - c0 + 1) / 2;
+            for (int64_t i = 0; i < half; i++) {
+                const int64_t a = 4 * (c0 + i), b = 4 * (c0 + half + i);   /* b is past c1 at the last i of an odd count */
+#define W8_STREAMS(MC)                                                                                     \
+    do {                                                                                                   \
+        if (b < 4 * c1) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, a, b, MC, 2, NULL, 0, 1);         \
+        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, a, a, MC, 1, NULL, 0, 1);                    \
+    } while (0)
+                switch (M) {
+                    case 3: W8_STREAMS(3); break;
+                    case 2: W8_STREAMS(2); break;
+                    default: W8_STREAMS(1); break;
+                }
+#undef W8_STREAMS
+            }
+        } else {
         for (int64_t r0 = 0; r0 < M; r0 += W8_ROW_TILE) {   /* a tile of rows stays in L2 while every group runs */
         const int64_t r1 = M - r0 < W8_ROW_TILE ? M : r0 + W8_ROW_TILE;
 #pragma omp for schedule(static) nowait
@@ -472,8 +613,8 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
     do {                                                                                                       \
         const char* pf = next + t * share;                                                                     \
         const int64_t lines = next == NULL ? 0 : (t + 1 == tiles ? nextBytes - t * share : share) / 64;         \
-        if (nb == W8_NB) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n0, MC, W8_NB, pf, lines);         \
-        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n0, MC, 1, pf, lines);   /* the last block */  \
+        if (nb == W8_NB) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n0, n0 + 4, MC, W8_NB, pf, lines, 0); \
+        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n0, n0, MC, 1, pf, lines, 0);   /* the last block */ \
         t++;                                                                                                   \
     } while (0)
             for (; m0 + W8_MC <= r1; m0 += W8_MC) W8_ROWS(W8_MC);
@@ -484,6 +625,7 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
                 default: break;
             }
 #undef W8_ROWS
+        }
         }
         }
     }
@@ -646,8 +788,8 @@ static void linear_boxed(StableIValue* stack, int kind) {
             }
         } else {
             void (*gemv)(const uint16_t*, const void*, const uint16_t*, uint16_t*, int64_t, int64_t, int64_t) =
-                    isa == ISA_AVX512_BF16 ? (q8 ? (M > 4 ? gemm512_int8 : gemv512_int8)
-                                                 : (M > 4 && K % 32 == 0 ? gemm512_bf16 : gemv512_bf16))
+                    isa == ISA_AVX512_BF16 ? (q8 ? (M > 4 ? gemm512_int8 : M <= 2 && N % 4 == 0 ? few512_int8 : gemv512_int8)
+                                                 : (M > 4 && K % 32 == 0 ? gemm512_bf16 : M <= 4 ? few512_bf16 : gemv512_bf16))
                                            : (q8 ? gemv256_int8 : gemv256_bf16);
             gemv((const uint16_t*) xp, wp, (const uint16_t*) sp, (uint16_t*) op, M, N, K);
         }

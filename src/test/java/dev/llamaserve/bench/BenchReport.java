@@ -65,7 +65,8 @@ final class BenchReport {
         }
         if (r.get("int8") instanceof Map<?, ?> q) {
             line(s, "int8 / bf16, one-row step", rounded(q.get("decode_ms_1")) + " ms; bf16 time over int8 "
-                    + rounded(q.get("decode_speedup_1"), "%.2f") + "; of each mode's limit " + rounded(q.get("decode_ratio_1"), "%.2f"));
+                    + rounded(q.get("decode_speedup_1"), "%.2f") + "; of each mode's limit " + rounded(q.get("decode_ratio_1"), "%.2f")
+                    + " (bandwidth probed before each round, median " + fmt(q.get("round_bandwidth_gbs"), 1, "GB/s") + ")");
             line(s, "int8 / bf16, 16 rows and prefill", "16 rows " + rounded(q.get("decode_speedup_16"), "%.2f")
                     + ", 512-token chunk " + rounded(q.get("prefill_speedup_512"), "%.2f") + " (bf16 time over int8)");
         }

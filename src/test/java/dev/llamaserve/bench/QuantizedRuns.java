@@ -3,6 +3,7 @@ package dev.llamaserve.bench;
 import dev.llamaserve.engine.checkpoint.Checkpoint;
 import dev.llamaserve.engine.model.DecodeBatches;
 import dev.llamaserve.engine.model.ForwardBatch;
+import dev.llamaserve.engine.model.KernelProbe;
 import dev.llamaserve.engine.model.LlamaModel;
 import dev.llamaserve.engine.model.ModelOptions;
 import dev.llamaserve.engine.model.Quantization;
@@ -14,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.IntConsumer;
 
 /**
  * Section {@code int8}: the same checkpoint loaded five times side by side (bf16 weights, {@code int8},
@@ -21,13 +23,17 @@ import java.util.function.Function;
  * says why under {@code <mode>_not_run}) and the same forward passes timed on each, interleaved round by round, so that the
  * phases of a shared machine hit every mode alike and the int8 / bf16 ratios of the issue come from one run:
  * a one-row decode step (median of 9), a 16-row decode step (median of 5) and a 512-token prefill chunk (median
- * of 3). Each mode's one-row step is also read against the bandwidth limit of the bytes it reads.
+ * of 3). Each mode's one-row step is also read against the bandwidth limit of the bytes it reads, the bandwidth
+ * measured again before each round (the median of the rounds' ratios; against the bench's one probe at its start under
+ * {@code decode_ratio_1_start_probe}).
  */
 final class QuantizedRuns {
 
     static final List<Quantization> MODES = List.of(Quantization.NONE, Quantization.INT8, Quantization.INT8_LM_HEAD,
             Quantization.W8A8, Quantization.W8A8_LM_HEAD);
     private static final int KV_TOKENS = 4096;
+    private static final int ONE_ROW_ROUNDS = 9;
+    private static final long ROUND_PROBE_BYTES = 512L << 20;   // 3 sums of one 512 MiB tensor before each round: ~30 ms
 
     private QuantizedRuns() {
     }
@@ -59,13 +65,22 @@ final class QuantizedRuns {
                 m.forward(ForwardBatch.contiguous(new int[] {42}, 128, false));
                 m.forward(DecodeBatches.of(16, 256, KV_TOKENS));
             }
-            Map<String, Double> one = interleaved(models, 9, i -> ForwardBatch.contiguous(new int[] {42}, 128 + i, false));
-            Map<String, Double> sixteen = interleaved(models, 5, i -> DecodeBatches.of(16, 256, KV_TOKENS));
-            Map<String, Double> prefill = interleaved(models, 3, i -> ForwardBatch.contiguous(chunk, 0, false));
             Map<String, Long> bytes = new LinkedHashMap<>();
             for (LlamaModel m : models) {
                 bytes.put(m.quantization().optionName(), m.quantization().decodeReadBytes(m.config(), m.dtype().bytes()));
             }
+            // the one-row steps against the bandwidth of their own round: this VM's read bandwidth moves by a third
+            // within minutes, so a probe taken once at the start made ratios of 0.6 or of 1.1 for the same kernels
+            double[] roundBandwidth = new double[ONE_ROW_ROUNDS];
+            double[][] oneMs = new double[models.size()][];
+            Map<String, Double> one;
+            try (KernelProbe probe = new KernelProbe(); KernelProbe.Reader reader = probe.reader(ROUND_PROBE_BYTES)) {
+                one = interleaved(models, ONE_ROW_ROUNDS, i -> ForwardBatch.contiguous(new int[] {42}, 128 + i, false),
+                        i -> roundBandwidth[i] = reader.gbs(2), oneMs);
+            }
+            Map<String, Double> sixteen = interleaved(models, 5, i -> DecodeBatches.of(16, 256, KV_TOKENS), i -> { }, null);
+            Map<String, Double> prefill = interleaved(models, 3, i -> ForwardBatch.contiguous(chunk, 0, false), i -> { },
+                    null);
             r.put("decode_read_bytes", bytes);
             r.put("decode_ms_1", one);
             r.put("decode_ms_16", sixteen);
@@ -73,10 +88,21 @@ final class QuantizedRuns {
             r.put("decode_speedup_1", over(one));
             r.put("decode_speedup_16", over(sixteen));
             r.put("prefill_speedup_512", over(prefill));
-            if (bandwidthGbs != null) {
-                Map<String, Double> ratio = new LinkedHashMap<>();
-                one.forEach((k, ms) -> ratio.put(k, bytes.get(k) / (bandwidthGbs * 1e9) / (ms / 1e3)));
-                r.put("decode_ratio_1", ratio);
+            Map<String, Double> ratio = new LinkedHashMap<>();
+            for (int k = 0; k < models.size(); k++) {
+                String mode = models.get(k).quantization().optionName();
+                double[] perRound = new double[ONE_ROW_ROUNDS];
+                for (int i = 0; i < ONE_ROW_ROUNDS; i++) {
+                    perRound[i] = bytes.get(mode) / (roundBandwidth[i] * 1e9) / (oneMs[k][i] / 1e3);
+                }
+                ratio.put(mode, median(perRound));
+            }
+            r.put("decode_ratio_1", ratio);
+            r.put("round_bandwidth_gbs", median(roundBandwidth.clone()));
+            if (bandwidthGbs != null) {   // the same against the bench's one probe at its start, as before
+                Map<String, Double> startRatio = new LinkedHashMap<>();
+                one.forEach((k, ms) -> startRatio.put(k, bytes.get(k) / (bandwidthGbs * 1e9) / (ms / 1e3)));
+                r.put("decode_ratio_1_start_probe", startRatio);
             }
             System.out.println("bench int8: " + r);
             return r;
@@ -86,14 +112,18 @@ final class QuantizedRuns {
     }
 
     /**
-     * Median ms of {@code rounds} forward passes per model, the models taking turns within each round, each writing its
+     * Median ms of {@code rounds} forward passes per model, the models taking turns within each round (after
+     * {@code beforeRound}), each writing its
      * logits into an array it reuses, as the engine's {@code ModelRunner} does (a new 0.5 MiB array per step cost a
-     * one-row step page faults the engine does not pay).
+     * one-row step page faults the engine does not pay); {@code perRound}, where given, gets each model's times in
+     * round order.
      */
-    private static Map<String, Double> interleaved(List<LlamaModel> models, int rounds, Function<Integer, ForwardBatch> batch) {
+    private static Map<String, Double> interleaved(List<LlamaModel> models, int rounds, Function<Integer, ForwardBatch> batch,
+                                               IntConsumer beforeRound, double[][] perRound) {
         double[][] ms = new double[models.size()][rounds];
         float[][] logits = new float[models.size()][];
         for (int i = 0; i < rounds; i++) {
+            beforeRound.accept(i);
             for (int k = 0; k < models.size(); k++) {
                 ForwardBatch b = batch.apply(i);
                 long t0 = System.nanoTime();
@@ -103,10 +133,18 @@ final class QuantizedRuns {
         }
         Map<String, Double> out = new LinkedHashMap<>();
         for (int k = 0; k < models.size(); k++) {
-            Arrays.sort(ms[k]);
-            out.put(models.get(k).quantization().optionName(), ms[k][rounds / 2]);
+            if (perRound != null) {
+                perRound[k] = ms[k].clone();   // in round order
+            }
+            out.put(models.get(k).quantization().optionName(), median(ms[k]));
         }
         return out;
+    }
+
+    /** The middle value (sorts {@code v}). */
+    private static double median(double[] v) {
+        Arrays.sort(v);
+        return v[v.length / 2];
     }
 
     /** bf16 time over each quantized mode's time: above 1 where int8 is faster. */

@@ -104,14 +104,16 @@ class NativeKernelsTest {
      * A row's outputs do not depend on the rows beside it (one kernel for one row, another for several, the inputs
      * in blocks of 2,048 beyond that: each adds up in one order), so that a sequence decoding alone or in a batch
      * gets the same logits: bit for bit, bf16 and int8, up to 16 rows (the several-row bf16 path, mode 8) and past
-     * the 64-row tile, with inputs past one block.
+     * the 64-row tile, with inputs past one block; and in calls of 2-4 rows (the few-row path of each).
      */
     @Test
     void aRowsOutputsAreTheSameAloneOrAmongOtherRows() {
         assumeLoaded();
         for (NativeKernels.Isa isa : isas) {
             use(isa);
-            for (long[] s : new long[][] {{6, 24, 64}, {16, 4096, 8192}, {5, 512, 2080}, {70, 12, 2048}}) {
+            // 1-4 rows walk each thread's channels (blocks for int8) as two streams: odd and even counts per thread
+            for (long[] s : new long[][] {{6, 24, 64}, {16, 4096, 8192}, {5, 512, 2080}, {70, 12, 2048}, {8, 44, 96},
+                {9, 37, 64}, {8, 3, 2048}}) {
                 try (IValue r = call("rows_alone", s[0], s[1], s[2])) {
                     assertThat(r.toBoolean()).as("%s rows alone %s", isa, Arrays.toString(s)).isTrue();
                 }
@@ -131,8 +133,9 @@ class NativeKernelsTest {
         Assumptions.assumeTrue(isas.contains(NativeKernels.Isa.AVX512_BF16),
                 "linear_w8a8 needs AVX-512 BF16 + VNNI; this CPU's best is " + isas.get(isas.size() - 1));
         use(NativeKernels.Isa.AVX512_BF16);
-        for (long[] s : new long[][] {{1, 64, 2048}, {2, 8, 64}, {3, 12, 96}, {4, 64, 64}, {5, 16, 2048},
-            {16, 128, 256}, {17, 24, 8192}, {64, 8, 128}, {65, 12, 64}}) {
+        // 1-3 rows walk each thread's blocks as two streams: odd and even counts of blocks per thread
+        for (long[] s : new long[][] {{1, 64, 2048}, {2, 8, 64}, {3, 12, 96}, {1, 44, 256}, {2, 20, 64},
+            {3, 36, 2048}, {4, 64, 64}, {5, 16, 2048}, {16, 128, 256}, {17, 24, 8192}, {64, 8, 128}, {65, 12, 64}}) {
             double[] r = floats("w8a8", s);
             assertThat(r[2]).as("w8a8 %s elements", Arrays.toString(s)).isEqualTo((double) s[0] * s[1]);
             assertThat(r[0]).as("w8a8 %s: elements that differ from the exact reference (max |difference| %s)",

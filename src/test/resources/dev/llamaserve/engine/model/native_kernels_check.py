@@ -56,18 +56,22 @@ class NativeKernelsCheck(Module):
       same = same and bool(torch.equal(y[i:i + 1], ops.llamaserve.linear_w8a8(x[i:i + 1], qb, scale)))
     return same
   def rows_alone(self: __torch__.NativeKernelsCheck, m: int, n: int, k: int) -> bool:
-    # each row of an m-row linear_bf16 / linear_int8 call, bit for bit, what a call with that row alone gives
+    # each row of an m-row linear_bf16 / linear_int8 call (int8 where n % 4 == 0), bit for bit, what a call with
+    # that row alone gives, and what calls of 2, 3 and 4 rows give it
     torch.manual_seed(m * 31 + n * 7 + k)
     x = torch.to(torch.randn([m, k]), 15)                            # [m, k] bf16
     w = torch.to(torch.randn([n, k]) * 0.05, 15)                     # [n, k] bf16
-    qb = ops.llamaserve.block_int8(torch.randint(-127, 128, [n, k], dtype=1))   # [n, k] int8 blocked
-    scale = torch.to(torch.rand([n]) * 0.01 + 0.001, 15)             # [n] bf16
+    q8 = n % 4 == 0
+    qb = ops.llamaserve.block_int8(torch.randint(-127, 128, [n if q8 else 4, k], dtype=1))   # [n, k] int8 blocked
+    scale = torch.to(torch.rand([n if q8 else 4]) * 0.01 + 0.001, 15)   # [n] bf16
     y = ops.llamaserve.linear_bf16(x, w)                             # [m, n] bf16
     y8 = ops.llamaserve.linear_int8(x, qb, scale)                    # [m, n] bf16
     same = True
-    for i in range(m):
-      same = same and bool(torch.equal(y[i:i + 1], ops.llamaserve.linear_bf16(x[i:i + 1], w)))
-      same = same and bool(torch.equal(y8[i:i + 1], ops.llamaserve.linear_int8(x[i:i + 1], qb, scale)))
+    for r in range(1, 5):
+      for i in range(0, m - r + 1, r):
+        same = same and bool(torch.equal(y[i:i + r], ops.llamaserve.linear_bf16(x[i:i + r], w)))
+        if q8:
+          same = same and bool(torch.equal(y8[i:i + r], ops.llamaserve.linear_int8(x[i:i + r], qb, scale)))
     return same
   def widen(self: __torch__.NativeKernelsCheck, n: int, k: int) -> bool:
     # widen_int8(block_int8(q)) is q in bf16, exactly, written into the caller's scratch
