@@ -48,4 +48,67 @@ class NativeStepIT {
             }
         }
     }
+
+    /**
+     * Decoding rows give the same logits in a step of decoding rows only (q handed to the native decode attention as
+     * it is) as beside a prefill chunk (their rows gathered for it and scattered back): bit for bit where the
+     * linears are the native several-row kernel, whose rows do not depend on the batch (CPUs with AVX-512 BF16 and no
+     * AMX), else within the bf16 parity tolerance with the same greedy tokens.
+     */
+    @Test
+    void decodeRowsAloneOrBesideAPrefillChunkGiveTheSameLogits() {
+        Assumptions.assumeTrue(NativeKernels.load(), () -> "native kernels " + NativeKernels.status());
+        try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
+                new ModelOptions("cpu", "bfloat16", 512, 128), LoadListener.NONE)) {
+            int[] a = IntStream.range(0, 40).map(i -> (i * 53 + 7) % 700 + 1).toArray();
+            int[] b = IntStream.range(0, 30).map(i -> (i * 31 + 5) % 700 + 1).toArray();
+            int[] c = IntStream.range(0, 10).map(i -> (i * 17 + 3) % 700 + 1).toArray();
+            m.forward(sequence(a, 0));     // A in slots 0..39
+            m.forward(sequence(b, 128));   // B in slots 128..157
+            // A and B decode one token each: rows 0 and 1, every row a decoding one
+            ForwardBatch alone = new ForwardBatch(new int[] {11, 12}, new int[] {40, 30}, new int[] {40, 158},
+                    new int[] {0, 1}, new int[] {1, 1}, new int[][] {slots(0, 41), slots(128, 31)}, new int[] {0, 1});
+            float[] decoded = m.forward(alone);   // [2, V]
+            // the same two decode steps after a 10-token prefill chunk of C (slots 256..265): rows 10 and 11
+            int[] ids = new int[12];
+            int[] pos = new int[12];
+            int[] slot = new int[12];
+            for (int i = 0; i < 10; i++) {
+                ids[i] = c[i];
+                pos[i] = i;
+                slot[i] = 256 + i;
+            }
+            ids[10] = 11;
+            pos[10] = 40;
+            slot[10] = 40;
+            ids[11] = 12;
+            pos[11] = 30;
+            slot[11] = 158;
+            ForwardBatch beside = new ForwardBatch(ids, pos, slot, new int[] {0, 10, 11}, new int[] {10, 1, 1},
+                    new int[][] {slots(256, 10), slots(0, 41), slots(128, 31)}, new int[] {10, 11});
+            float[] mixed = m.forward(beside);   // [2, V]
+            if (m.nativeBf16Gemm()) {
+                assertThat(mixed).as("decode rows beside a prefill chunk, bit for bit").containsExactly(decoded);
+            } else {
+                assertThat(PagedAttentionTest.maxDiff(mixed, decoded)).as("max |Δlogit|").isLessThanOrEqualTo(0.1);
+            }
+            int v = decoded.length / 2;
+            for (int r = 0; r < 2; r++) {
+                assertThat(LlamaModelParityIT.argmax(mixed, r * v)).as("row %d argmax", r)
+                        .isEqualTo(LlamaModelParityIT.argmax(decoded, r * v));
+            }
+        }
+    }
+
+    /** One sequence of {@code ids} prefilled from position 0 into slots {@code base ..} (base a whole page). */
+    private static ForwardBatch sequence(int[] ids, int base) {
+        int[] pos = IntStream.range(0, ids.length).toArray();
+        int[] s = slots(base, ids.length);
+        return new ForwardBatch(ids, pos, s, new int[] {0}, new int[] {ids.length}, new int[][] {s},
+                new int[] {ids.length - 1});
+    }
+
+    private static int[] slots(int base, int n) {
+        return IntStream.range(base, base + n).toArray();
+    }
 }
