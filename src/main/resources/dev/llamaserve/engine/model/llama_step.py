@@ -248,7 +248,7 @@ class LlamaForCausalLM(Module):
                   v_scales: Tensor, block_tables: Tensor, positions: Tensor, decode_tables: Tensor, decode_pos: Tensor,
                   decode_rows: Tensor, decode_pages: int, query_start: List[int], query_len: List[int],
                   context_len: List[int], page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool,
-                  native_attention: bool, work: List[Tensor]) -> Tensor:
+                  native_attention: bool, native_prefill_context: int, work: List[Tensor]) -> Tensor:
     # q: [T, NH, D] rotated, its keys and values already written -> [T, NH, D]: the decoding sequences' rows (one
     # query each) attended together, each prefill chunk query_block queries at a time (see step's arguments)
     B = len(query_len)
@@ -265,7 +265,13 @@ class LlamaForCausalLM(Module):
     for b in range(B):
       qs = query_start[b]
       ql = query_len[b]
-      if ql > 1:
+      if ql > 1 and context_len[b] <= native_prefill_context:
+        # each query of the chunk as a decoding row of its own: against the keys up to its position, through the
+        # sequence's page table (one per query), in one native call (LlamaModel.CPU_NATIVE_PREFILL_MAX_CONTEXT)
+        tables = torch.contiguous(torch.expand(block_tables[b:b + 1], [ql, block_tables.size(1)]))   # [ql, P]
+        attn[qs:qs + ql] = self.native_decode_attention(q[qs:qs + ql], k_cache, v_cache, tables,
+                                                        positions[qs:qs + ql], page_size)   # [ql, NH, D]
+      elif ql > 1:
         # query_block queries at a time, each against the keys up to its own last position (causal: the pages
         # after it hold only keys it must not see), so a tile's scores hold the workspace's number of keys
         for q0 in range(0, ql, query_block):
@@ -281,7 +287,7 @@ class LlamaForCausalLM(Module):
            query_start: List[int], query_len: List[int],
            block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor,
            decode_pages: int, page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool, native_attention: bool,
-           native_norm: bool, native_rope: bool,
+           native_norm: bool, native_rope: bool, native_prefill_context: int,
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
            eps: float, mode: int) -> Tensor:
     # w: Hugging Face name -> weight ("model.layers.0.self_attn.q_proj.weight", ...; "lm_head.weight" is
@@ -299,7 +305,8 @@ class LlamaForCausalLM(Module):
     # query_block: the most queries of one prefill chunk attended in one call; native_attention: decode steps attend
     #   through native_decode_attention (llama-serve's native kernels, bf16 caches) instead of attend;
     #   native_norm: rms_norm through native_rms_norm (bf16 on the CPU); native_rope: rotary embedding and KV write
-    #   through native_rope_kv (bf16 caches on the CPU)
+    #   through native_rope_kv (bf16 caches on the CPU); native_prefill_context: prefill chunks of sequences with
+    #   at most this much context attend through native_decode_attention, a query per row (0: never)
     # inv_freq: [head_dim / 2] float64; work: new_workspace's tensors (attention's scratch, made at load)
     T = token_ids.size(0)
     embed_tokens = w["model.embed_tokens.weight"]                           # [V, H]
@@ -332,7 +339,7 @@ class LlamaForCausalLM(Module):
       else:
         attn = self.attend_rows(q, k_cache, v_cache, k_scales, v_scales, block_tables, positions, decode_tables,
                                 decode_pos, decode_rows, decode_pages, query_start, query_len, context_len, page_size,
-                                chunk_pages, query_block, kv_fp8, native_attention, work)   # [T, NH, D]
+                                chunk_pages, query_block, kv_fp8, native_attention, native_prefill_context, work)   # [T, NH, D]
       attn = torch.reshape(attn, [T, num_heads * head_dim])           # [T, NH*D]
       x = x + self.linear(attn, w, p + "self_attn.o_proj.weight", mode)     # [T, H] (o_proj)
       # --- mlp ---

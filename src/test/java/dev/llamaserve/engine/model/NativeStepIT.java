@@ -3,6 +3,8 @@ package dev.llamaserve.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
+import java.util.Arrays;
+import java.util.function.BiConsumer;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -17,36 +19,29 @@ class NativeStepIT {
 
     @Test
     void nativeAttentionAndNormDecodeLikeTheScript() {
-        Assumptions.assumeTrue(NativeKernels.load(), () -> "native kernels " + NativeKernels.status());
-        for (NativeKernels.Isa isa : new NativeKernels.Isa[] {NativeKernels.Isa.AVX512_BF16, NativeKernels.Isa.AVX2}) {
-            try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
-                    new ModelOptions("cpu", "bfloat16", 512, 128), LoadListener.NONE)) {
-                assertThat(m.nativeAttention()).as("a bf16 model on the CPU attends natively").isTrue();
-                assertThat(m.nativeRope()).as("and rotates q and k and writes its KV natively").isTrue();
-                if (!m.nativeKernelsIsa(isa)) {
-                    continue;   // this CPU lacks it
-                }
-                int[] prompt = IntStream.range(0, 100).map(i -> (i * 53 + 7) % 700 + 1).toArray();
-                m.forward(ForwardBatch.contiguous(prompt, 0, false));
-                int token = 42;
-                for (int pos = prompt.length; pos < prompt.length + 5; pos++) {
-                    m.nativeAttention(true);
-                    m.nativeNorm(true);
-                    m.nativeRope(true);
-                    float[] nativeStep = m.forward(ForwardBatch.contiguous(new int[] {token}, pos, false));   // [V]
-                    m.nativeAttention(false);
-                    m.nativeNorm(false);
-                    m.nativeRope(false);
-                    float[] scriptStep = m.forward(ForwardBatch.contiguous(new int[] {token}, pos, false));   // [V]
-                    assertThat(PagedAttentionTest.maxDiff(nativeStep, scriptStep))
-                            .as("%s position %d: max |Δlogit|", isa, pos).isLessThanOrEqualTo(0.1);
-                    int greedy = LlamaModelParityIT.argmax(scriptStep, 0);
-                    assertThat(LlamaModelParityIT.argmax(nativeStep, 0)).as("%s position %d argmax", isa, pos)
-                            .isEqualTo(greedy);
-                    token = greedy;
-                }
+        withEachIsa((isa, m) -> {
+            assertThat(m.nativeAttention()).as("a bf16 model on the CPU attends natively").isTrue();
+            assertThat(m.nativeRope()).as("and rotates q and k and writes its KV natively").isTrue();
+            int[] prompt = IntStream.range(0, 100).map(i -> (i * 53 + 7) % 700 + 1).toArray();
+            m.forward(ForwardBatch.contiguous(prompt, 0, false));
+            int token = 42;
+            for (int pos = prompt.length; pos < prompt.length + 5; pos++) {
+                m.nativeAttention(true);
+                m.nativeNorm(true);
+                m.nativeRope(true);
+                float[] nativeStep = m.forward(ForwardBatch.contiguous(new int[] {token}, pos, false));   // [V]
+                m.nativeAttention(false);
+                m.nativeNorm(false);
+                m.nativeRope(false);
+                float[] scriptStep = m.forward(ForwardBatch.contiguous(new int[] {token}, pos, false));   // [V]
+                assertThat(PagedAttentionTest.maxDiff(nativeStep, scriptStep))
+                        .as("%s position %d: max |Δlogit|", isa, pos).isLessThanOrEqualTo(0.1);
+                int greedy = LlamaModelParityIT.argmax(scriptStep, 0);
+                assertThat(LlamaModelParityIT.argmax(nativeStep, 0)).as("%s position %d argmax", isa, pos)
+                        .isEqualTo(greedy);
+                token = greedy;
             }
-        }
+        });
     }
 
     /**
@@ -96,6 +91,64 @@ class NativeStepIT {
             for (int r = 0; r < 2; r++) {
                 assertThat(LlamaModelParityIT.argmax(mixed, r * v)).as("row %d argmax", r)
                         .isEqualTo(LlamaModelParityIT.argmax(decoded, r * v));
+            }
+        }
+    }
+
+    /**
+     * Prefill chunks attended through the native decode-attention kernel, a query per row (forced here: the fixture's
+     * head dim of 16 takes the kernel's generic body, which the model leaves to the script), give the script's logits
+     * within the bf16 parity tolerance and its greedy tokens: a chunk after 60 cached tokens beside a second
+     * sequence's whole prompt, all rows' logits, with each instruction set this CPU has.
+     */
+    @Test
+    void prefillChunksAttendNativelyLikeTheScript() {
+        withEachIsa((isa, m) -> {
+            assertThat(m.nativePrefillContext()).as("head dim 16: the script attends prefill chunks").isZero();
+            int[] a = IntStream.range(0, 100).map(i -> (i * 53 + 7) % 700 + 1).toArray();
+            int[] b = IntStream.range(0, 37).map(i -> (i * 29 + 11) % 700 + 1).toArray();
+            float[][] logits = new float[2][];
+            for (int mode = 0; mode < 2; mode++) {
+                m.nativePrefillContext(mode == 0 ? 0 : 1 << 20);
+                m.forward(sequence(Arrays.copyOf(a, 60), 0));   // A's first 60 tokens in slots 0..59
+                int[] ids = new int[40 + 37];
+                int[] pos = new int[ids.length];
+                int[] slot = new int[ids.length];
+                for (int i = 0; i < 40; i++) {   // A's last 40 tokens: rows 0..39
+                    ids[i] = a[60 + i];
+                    pos[i] = 60 + i;
+                    slot[i] = 60 + i;
+                }
+                for (int i = 0; i < 37; i++) {   // B's whole prompt in slots 128..164: rows 40..76
+                    ids[40 + i] = b[i];
+                    pos[40 + i] = i;
+                    slot[40 + i] = 128 + i;
+                }
+                logits[mode] = m.forward(new ForwardBatch(ids, pos, slot, new int[] {0, 40}, new int[] {40, 37},
+                        new int[][] {slots(0, 100), slots(128, 37)}, IntStream.range(0, ids.length).toArray()));
+            }
+            assertThat(PagedAttentionTest.maxDiff(logits[1], logits[0])).as("%s max |Δlogit|", isa)
+                    .isLessThanOrEqualTo(0.1);
+            int v = logits[0].length / 77;
+            for (int r : new int[] {39, 76}) {   // the last row of each sequence: its next token
+                assertThat(LlamaModelParityIT.argmax(logits[1], r * v)).as("%s row %d argmax", isa, r)
+                        .isEqualTo(LlamaModelParityIT.argmax(logits[0], r * v));
+            }
+        });
+    }
+
+    /**
+     * Runs {@code body} on the tiny fixture loaded in bf16, once per instruction set this CPU has (AVX-512 BF16, AVX2);
+     * skips, saying why, where the native kernels are not built.
+     */
+    private static void withEachIsa(BiConsumer<NativeKernels.Isa, LlamaModel> body) {
+        Assumptions.assumeTrue(NativeKernels.load(), () -> "native kernels " + NativeKernels.status());
+        for (NativeKernels.Isa isa : new NativeKernels.Isa[] {NativeKernels.Isa.AVX512_BF16, NativeKernels.Isa.AVX2}) {
+            try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
+                    new ModelOptions("cpu", "bfloat16", 512, 128), LoadListener.NONE)) {
+                if (m.nativeKernelsIsa(isa)) {   // else this CPU lacks it
+                    body.accept(isa, m);
+                }
             }
         }
     }
