@@ -92,7 +92,8 @@ public final class LlamaModel implements CausalLm {
      * BF16, query heads per KV head % 4 == 0, head dim % 64 == 0: every Llama 3 model); beyond it, and elsewhere, the
      * script's tiled {@code attend}. Each query reads its keys again (from the cache while they fit), so the gain falls
      * with the context. A 512-token chunk of the 1B shape (AMD EPYC Zen 5, 2 cores, interleaved A/B): after 512
-     * tokens 2,768 → 2,252 ms, after 3,584 5,218 → 3,185, after 7,680 7,162 → 5,101. The generic body (head dim 32, the
+     * tokens 2,768 → 2,252 ms, after 3,584 5,218 → 3,185, after 7,680 7,162 → 5,101, but after 15,872 14,867 → 17,240
+     * (slower: hence the bound). The generic body (head dim 32, the
      * bench's tiny shape) was slower at every context (1,536: 138 → 173 ms; 16,384: 426 → 1,339 ms).
      */
     static final int CPU_NATIVE_PREFILL_MAX_CONTEXT = Integer.getInteger("llamaserve.cpuNativePrefillMaxContext", 8192);
