@@ -248,9 +248,10 @@ class LlamaForCausalLM(Module):
                   v_scales: Tensor, block_tables: Tensor, positions: Tensor, decode_tables: Tensor, decode_pos: Tensor,
                   decode_rows: Tensor, decode_pages: int, query_start: List[int], query_len: List[int],
                   context_len: List[int], page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool,
-                  native_attention: bool, native_prefill_context: int, work: List[Tensor]) -> Tensor:
+                  native_attention: bool, native_prefill_context: int, row_tables: Tensor, work: List[Tensor]) -> Tensor:
     # q: [T, NH, D] rotated, its keys and values already written -> [T, NH, D]: the decoding sequences' rows (one
-    # query each) attended together, each prefill chunk query_block queries at a time (see step's arguments)
+    # query each) attended together, each prefill chunk natively (row_tables [T, P]: each row's sequence's page
+    # table) or query_block queries at a time (see step's arguments)
     B = len(query_len)
     attn = torch.empty(q.size(), dtype=q.dtype, device=q.device)    # [T, NH, D]
     if decode_pages > 0 and native_attention:
@@ -268,8 +269,7 @@ class LlamaForCausalLM(Module):
       if ql > 1 and context_len[b] <= native_prefill_context:
         # each query of the chunk as a decoding row of its own: against the keys up to its position, through the
         # sequence's page table (one per query), in one native call (LlamaModel.CPU_NATIVE_PREFILL_MAX_CONTEXT)
-        tables = torch.contiguous(torch.expand(block_tables[b:b + 1], [ql, block_tables.size(1)]))   # [ql, P]
-        attn[qs:qs + ql] = self.native_decode_attention(q[qs:qs + ql], k_cache, v_cache, tables,
+        attn[qs:qs + ql] = self.native_decode_attention(q[qs:qs + ql], k_cache, v_cache, row_tables[qs:qs + ql],
                                                         positions[qs:qs + ql], page_size)   # [ql, NH, D]
       elif ql > 1:
         # query_block queries at a time, each against the keys up to its own last position (causal: the pages
@@ -320,8 +320,19 @@ class LlamaForCausalLM(Module):
     # the decoding sequences' page tables and positions, the same in every layer
     decode_tables = torch.index_select(block_tables, 0, decode_seqs)   # [Bd, P]
     decode_pos = torch.index_select(positions, 0, decode_rows)       # [Bd]
-    # every row a decoding sequence's, in order (decode_rows = 0 .. T-1): attention takes q and gives its rows as is
-    all_decode = decode_rows.size(0) == T and bool(torch.equal(decode_rows, torch.arange(T, device=decode_rows.device)))
+    # each row's sequence's page table [T, P], for the native kernel, which attends rows: where every row decodes
+    # (T == B: rows follow their sequences, one each) the decoding tables as they are, else built once for all layers
+    row_tables = decode_tables
+    if native_attention and T > B:
+      row_tables = torch.empty([T, block_tables.size(1)], dtype=block_tables.dtype, device=block_tables.device)
+      for b in range(B):
+        row_tables[query_start[b]:query_start[b] + query_len[b]] = block_tables[b:b + 1]   # [ql, P] <- [1, P]
+    # every row in one native call where no prefill chunk's context is past native_prefill_context (decoding rows
+    # always attend natively); else attend_rows, sequence by sequence
+    native_rows = native_attention
+    for b in range(B):
+      if query_len[b] > 1 and context_len[b] > native_prefill_context:
+        native_rows = False
     for l in range(num_layers):
       p = "model.layers." + str(l) + "."
       k_cache = kv[2 * l]                                            # [S, KVH, D]
@@ -334,12 +345,13 @@ class LlamaForCausalLM(Module):
       k_scales = kv_scales[2 * l] if kv_fp8 else k_cache             # [S, KVH] f32 (fp8 only)
       v_scales = kv_scales[2 * l + 1] if kv_fp8 else v_cache         # [S, KVH] f32 (fp8 only)
       q = self.rope_kv(q, k, v, cos, sin, k_cache, v_cache, k_scales, v_scales, slot_mapping, kv_fp8, native_rope)   # [T, NH, D]
-      if all_decode and native_attention:   # every row a decoding sequence, in order: no gather, no scatter
-        attn = self.native_decode_attention(q, k_cache, v_cache, decode_tables, decode_pos, page_size)   # [T, NH, D]
+      if native_rows:   # no gather, no scatter
+        attn = self.native_decode_attention(q, k_cache, v_cache, row_tables, positions, page_size)   # [T, NH, D]
       else:
         attn = self.attend_rows(q, k_cache, v_cache, k_scales, v_scales, block_tables, positions, decode_tables,
                                 decode_pos, decode_rows, decode_pages, query_start, query_len, context_len, page_size,
-                                chunk_pages, query_block, kv_fp8, native_attention, native_prefill_context, work)   # [T, NH, D]
+                                chunk_pages, query_block, kv_fp8, native_attention, native_prefill_context, row_tables,
+                                work)   # [T, NH, D]
       attn = torch.reshape(attn, [T, num_heads * head_dim])           # [T, NH*D]
       x = x + self.linear(attn, w, p + "self_attn.o_proj.weight", mode)     # [T, H] (o_proj)
       # --- mlp ---
