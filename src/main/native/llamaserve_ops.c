@@ -180,116 +180,97 @@ GEMV512(gemv512_bf16, 0)
 GEMV512(gemv512_int8, 1)
 
 /*
- * Rows 0 .. MC-1 of x against the bf16 channels a and (two) b: one accumulator per row and channel over all K inputs,
- * added up in block512's order (the same sums, bit for bit, as block512 and tile512 give that row and channel).
+ * The two streams of a few-row kernel (below): this thread's run [c0, c1) of n units (bf16 channels, or blocks of four
+ * int8 channels), walked as its first half and its second together: pair i is units c0 + i and c0 + half + i, the
+ * second past c1 at the last i of an odd count. Called inside a parallel region.
  */
-T512 static inline __attribute__((always_inline)) void pair512(const uint16_t* x, const uint16_t* w, uint16_t* out,
-        int64_t N, int64_t K, int64_t a, int64_t b, const int two, const int MC) {
-    __m512 acc[4][2];
-    for (int i = 0; i < MC; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    const int64_t K32 = K & ~(int64_t) 31;
-    for (int64_t k = 0; k < K32; k += 32) {
-        const __m512bh wa = (__m512bh) _mm512_loadu_si512(w + a * K + k);
-        const __m512bh wb = two ? (__m512bh) _mm512_loadu_si512(w + b * K + k) : wa;
-        for (int i = 0; i < MC; i++) {
-            const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + i * K + k);
-            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], wa, xv);
-            if (two) acc[i][1] = _mm512_dpbf16_ps(acc[i][1], wb, xv);
-        }
-    }
-    if (K32 < K) {   /* the last K % 32 inputs, masked, as block512 */
-        const __mmask32 km = (__mmask32) ((1u << (K - K32)) - 1u);
-        const __m512bh wa = (__m512bh) _mm512_maskz_loadu_epi16(km, w + a * K + K32);
-        const __m512bh wb = two ? (__m512bh) _mm512_maskz_loadu_epi16(km, w + b * K + K32) : wa;
-        for (int i = 0; i < MC; i++) {
-            const __m512bh xv = (__m512bh) _mm512_maskz_loadu_epi16(km, x + i * K + K32);
-            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], wa, xv);
-            if (two) acc[i][1] = _mm512_dpbf16_ps(acc[i][1], wb, xv);
-        }
-    }
-    for (int i = 0; i < MC; i++) {
-        store(out, N, i, a, _mm512_reduce_add_ps(acc[i][0]), 0, NULL);
-        if (two) store(out, N, i, b, _mm512_reduce_add_ps(acc[i][1]), 0, NULL);
-    }
+static inline void stream_halves(int64_t n, int64_t* c0, int64_t* c1, int64_t* half) {
+    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+    *c0 = n * id / nt;
+    *c1 = n * (id + 1) / nt;
+    *half = (*c1 - *c0 + 1) / 2;
 }
 
 /*
- * Rows 0 .. MC-1 of x against the blocked int8 channels of block a (channels 4a .. 4a+3) and (two) block b: block512's
- * accumulators and order for each (the same sums, bit for bit, as block512 and the int8 GEMM give), two blocks at once.
+ * Rows 0 .. MC-1 of x against unit a and (two) unit b: a bf16 channel, or (q8) a block of four int8 channels (4a ..
+ * 4a+3). One accumulator per row and channel over all K inputs, added up in block512's order: the same sums, bit for
+ * bit, as block512, tile512 and the int8 GEMM give that row and channel.
  */
-T512 static inline __attribute__((always_inline)) void pair512_int8(const uint16_t* x, const int8_t* qb,
+T512 static inline __attribute__((always_inline)) void pair512(const uint16_t* x, const void* w, const int q8,
         const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, int64_t a, int64_t b, const int two, const int MC) {
-    __m512 acc[2][8];
-    const int NC = two ? 8 : 4;
+    const int C = q8 ? 4 : 1, NC = two ? 2 * C : C;   /* channels per unit, channels in all */
+    __m512 acc[4][8];
     for (int i = 0; i < MC; i++)
         for (int j = 0; j < NC; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int64_t k = 0; k < K; k += 32) {
+    const int64_t K32 = K & ~(int64_t) 31;
+    for (int64_t k = 0; k < K32; k += 32) {
         __m512bh wv[8];
-        for (int j = 0; j < NC; j++) wv[j] = int8x32_bf16(qb + blocked(4 * (j < 4 ? a : b) + j % 4, k, K), 0xffffffffu);
+        for (int j = 0; j < NC; j++) {
+            const int64_t n = (j < C ? a : b) * C + j % C;
+            wv[j] = q8 ? int8x32_bf16((const int8_t*) w + blocked(n, k, K), 0xffffffffu)
+                       : (__m512bh) _mm512_loadu_si512((const uint16_t*) w + n * K + k);
+        }
         for (int i = 0; i < MC; i++) {
             const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + i * K + k);
             for (int j = 0; j < NC; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
         }
     }
-    for (int i = 0; i < MC; i++)
+    if (!q8 && K32 < K) {   /* the last K % 32 inputs, masked, as block512 (blocked int8 has K % 32 == 0) */
+        const __mmask32 km = (__mmask32) ((1u << (K - K32)) - 1u);
+        __m512bh wv[2];
         for (int j = 0; j < NC; j++)
-            store(out, N, i, 4 * (j < 4 ? a : b) + j % 4, _mm512_reduce_add_ps(acc[i][j]), 1, scale);
-}
-
-/* 1-2 rows against blocked int8 (N % 4 == 0, K % 32 == 0): few512_bf16's two streams per thread, of blocks */
-T512 static void few512_int8(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
-                             int64_t N, int64_t K) {
-    const int8_t* qb = (const int8_t*) w;
-    const int64_t blocks = N / 4;
-#pragma omp parallel
-    {
-        const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
-        const int64_t c0 = blocks * id / nt, c1 = blocks * (id + 1) / nt, half = (c1 - c0 + 1) / 2;
-        for (int64_t i = 0; i < half; i++) {
-            const int64_t a = c0 + i, b = c0 + half + i;   /* b is past c1 at the last i of an odd count */
-            if (M == 2) {
-                if (b < c1) pair512_int8(x, qb, scale, out, N, K, a, b, 1, 2);
-                else pair512_int8(x, qb, scale, out, N, K, a, a, 0, 2);
-            } else {
-                if (b < c1) pair512_int8(x, qb, scale, out, N, K, a, b, 1, 1);
-                else pair512_int8(x, qb, scale, out, N, K, a, a, 0, 1);
-            }
+            wv[j] = (__m512bh) _mm512_maskz_loadu_epi16(km, (const uint16_t*) w + (j == 0 ? a : b) * K + K32);
+        for (int i = 0; i < MC; i++) {
+            const __m512bh xv = (__m512bh) _mm512_maskz_loadu_epi16(km, x + i * K + K32);
+            for (int j = 0; j < NC; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
         }
     }
+    for (int i = 0; i < MC; i++)
+        for (int j = 0; j < NC; j++)
+            store(out, N, i, (j < C ? a : b) * C + j % C, _mm512_reduce_add_ps(acc[i][j]), q8, scale);
 }
 
 /*
- * 1-4 rows against row-major bf16 weights (decode of a few sequences: the weights' bytes are the whole cost): each
- * thread takes a run of channels and walks its first half and its second half together, one channel of each at a
- * time, so that it reads two long sequential streams. block512's four channels side by side are four streams of
- * one row each (4 KiB where K = 2,048), which the hardware's prefetch picks up anew at every row. Harness, one row
- * through the 112 linears of 16 layers of the 1B shape, interleaved, medians (Zen 5, 2 cores): 58.4 and 64.7 GB/s
- * four channels side by side, 57.2 and 67.1 one channel at a time, 69.2 and 78.1 two streams far apart.
+ * 1-4 rows against row-major bf16 weights, or (q8) blocked int8 (N % 4 == 0, K % 32 == 0; linear_boxed sends 1-2
+ * rows: more would hold 24-32 accumulators): decode of a few sequences, where the weights' bytes are the whole cost.
+ * Each thread walks its run of units as two long sequential streams (stream_halves), one unit of each at a time.
+ * block512's four channels side by side are four streams of one row each (4 KiB where K = 2,048), which the hardware's
+ * prefetch picks up anew at every row. Harness, one row through the 112 linears of 16 layers of the 1B shape,
+ * interleaved, medians (Zen 5, 2 cores): bf16 58.4 and 64.7 GB/s four channels side by side, 57.2 and 67.1 one channel
+ * at a time, 69.2 and 78.1 two streams far apart; int8 51.6 -> 56.9 (one row), 40.4 -> 47.4 (two).
  */
-T512 static void few512_bf16(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
-                             int64_t N, int64_t K) {
-    (void) scale;
-    const uint16_t* wb = (const uint16_t*) w;
-#pragma omp parallel
-    {
-        const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
-        const int64_t c0 = N * id / nt, c1 = N * (id + 1) / nt, half = (c1 - c0 + 1) / 2;
-        for (int64_t i = 0; i < half; i++) {
-            const int64_t a = c0 + i, b = c0 + half + i;   /* b is past c1 at the last i of an odd count */
+T512 static inline __attribute__((always_inline)) void few512(const uint16_t* x, const void* w, const int q8,
+        const uint16_t* scale, uint16_t* out, int64_t M, int64_t N, int64_t K) {
+    int64_t c0, c1, half;   /* called by each thread of a parallel region, with a constant q8 (inside the region:
+                               a region's body is a function of its own, where a q8 from outside is no constant) */
+    stream_halves(q8 ? N / 4 : N, &c0, &c1, &half);
+    for (int64_t i = 0; i < half; i++) {
+        const int64_t a = c0 + i, b = c0 + half + i;
 #define PAIRS(MC)                                                                                          \
     do {                                                                                                   \
-        if (b < c1) pair512(x, wb, out, N, K, a, b, 1, MC);                                                \
-        else pair512(x, wb, out, N, K, a, a, 0, MC);                                                       \
+        if (b < c1) pair512(x, w, q8, scale, out, N, K, a, b, 1, MC);                                      \
+        else pair512(x, w, q8, scale, out, N, K, a, a, 0, MC);                                             \
     } while (0)
-            switch (M) {
-                case 4: PAIRS(4); break;
-                case 3: PAIRS(3); break;
-                case 2: PAIRS(2); break;
-                default: PAIRS(1); break;
-            }
-#undef PAIRS
+        switch (M) {
+            case 4: PAIRS(4); break;
+            case 3: PAIRS(3); break;
+            case 2: PAIRS(2); break;
+            default: PAIRS(1); break;
         }
+#undef PAIRS
     }
+}
+
+T512 static void few512_bf16(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
+                             int64_t N, int64_t K) {
+#pragma omp parallel
+    few512(x, w, 0, scale, out, M, N, K);
+}
+
+T512 static void few512_int8(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
+                             int64_t N, int64_t K) {
+#pragma omp parallel
+    few512(x, w, 1, scale, out, M, N, K);
 }
 
 /*
@@ -578,13 +559,13 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
         for (int64_t m = 0; m < M; m++) xs[m] = quantize_row_s8(x + m * K, xq + m * K, K, &xsum[m]);
         if (M < W8_MC) {
             /* fewer rows than a tile (decode of 1-3 sequences: the weights' bytes are the whole cost): each thread's
-               blocks as two streams, its first half and its second, walked together, each block prefetching its
-               successor in its stream. Two streams a block apart ran a one-row call at half the rate where K = 2,048;
-               one stream per thread at 42.8-46.6 GB/s, two far apart at 49.2-51.2 (harness, 16 layers of the 1B) */
-            const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
-            const int64_t c0 = blocks * id / nt, c1 = blocks * (id + 1) / nt, half = (c1 - c0 + 1) / 2;
+               blocks as two streams (stream_halves), each block prefetching its successor in its stream. Two streams
+               a block apart ran a one-row call at half the rate where K = 2,048; one stream per thread at 42.8-46.6
+               GB/s, two far apart at 49.2-51.2 (harness, 16 layers of the 1B) */
+            int64_t c0, c1, half;
+            stream_halves(blocks, &c0, &c1, &half);
             for (int64_t i = 0; i < half; i++) {
-                const int64_t a = 4 * (c0 + i), b = 4 * (c0 + half + i);   /* b is past c1 at the last i of an odd count */
+                const int64_t a = 4 * (c0 + i), b = 4 * (c0 + half + i);   /* first channels of the pair's blocks */
 #define W8_STREAMS(MC)                                                                                     \
     do {                                                                                                   \
         if (b < 4 * c1) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, a, b, MC, 2, NULL, 0, 1);         \
