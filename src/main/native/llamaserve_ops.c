@@ -1297,7 +1297,7 @@ T512 static void rope_heads512(const uint16_t* x, const uint16_t* cs, const uint
     }
 }
 
-/* the dims of t (<= 4) into sizes; 0 where t has another number of dims or is not row-major contiguous */
+/* t's n sizes into sizes; 0 where t has another number of dims or is not row-major contiguous */
 static int dims_of(AtenTensorHandle t, int64_t n, int64_t* sizes) {
     int64_t dim = 0, *s = 0;
     aoti_torch_get_dim(t, &dim);

@@ -93,7 +93,7 @@ final class QuantizedRuns {
                 String mode = models.get(k).quantization().optionName();
                 double[] perRound = new double[ONE_ROW_ROUNDS];
                 for (int i = 0; i < ONE_ROW_ROUNDS; i++) {
-                    perRound[i] = bytes.get(mode) / (roundBandwidth[i] * 1e9) / (oneMs[k][i] / 1e3);
+                    perRound[i] = ofLimit(bytes.get(mode), roundBandwidth[i], oneMs[k][i]);
                 }
                 ratio.put(mode, median(perRound));
             }
@@ -101,7 +101,7 @@ final class QuantizedRuns {
             r.put("round_bandwidth_gbs", median(roundBandwidth.clone()));
             if (bandwidthGbs != null) {   // the same against the bench's one probe at its start, as before
                 Map<String, Double> startRatio = new LinkedHashMap<>();
-                one.forEach((k, ms) -> startRatio.put(k, bytes.get(k) / (bandwidthGbs * 1e9) / (ms / 1e3)));
+                one.forEach((k, ms) -> startRatio.put(k, ofLimit(bytes.get(k), bandwidthGbs, ms)));
                 r.put("decode_ratio_1_start_probe", startRatio);
             }
             System.out.println("bench int8: " + r);
@@ -139,6 +139,11 @@ final class QuantizedRuns {
             out.put(models.get(k).quantization().optionName(), median(ms[k]));
         }
         return out;
+    }
+
+    /** A step's share of its bandwidth limit: the time reading {@code bytes} at {@code gbs} takes, over {@code ms}. */
+    private static double ofLimit(long bytes, double gbs, double ms) {
+        return bytes / (gbs * 1e9) / (ms / 1e3);
     }
 
     /** The middle value (sorts {@code v}). */

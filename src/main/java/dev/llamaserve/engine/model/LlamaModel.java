@@ -205,7 +205,7 @@ public final class LlamaModel implements CausalLm {
         this.nativePrefillContext = nativeIsa == NativeKernels.Isa.AVX512_BF16 && group % 4 == 0
                 && config.headDim() % 64 == 0 ? CPU_NATIVE_PREFILL_MAX_CONTEXT : 0;   // used only with nativeAttention
         this.nativeAttention = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16
-                && config.numAttentionHeads() / config.numKeyValueHeads() <= NativeKernels.ATTENTION_MAX_GROUP
+                && group <= NativeKernels.ATTENTION_MAX_GROUP
                 && config.headDim() <= NativeKernels.ATTENTION_MAX_HEAD_DIM;
         this.nativeBf16Gemm = nativeIsa == NativeKernels.Isa.AVX512_BF16 && !CpuFeatures.hasAmxBf16()
                 && weights.keySet().stream().noneMatch(n -> n.endsWith(PackedWeights.SUFFIX));

@@ -69,7 +69,7 @@ class StepProfileBenchmark {
                 what = "prefill chunk of " + prefill + " tokens after " + context;
                 step = i -> ForwardBatch.contiguous(chunk, context, false);
             } else if (rows == 1) {
-                if (System.getProperty("bench.quantization", "none").equals("none")) {
+                if (m.quantization() == Quantization.NONE) {
                     linearsAgainstStep(m);   // oneDNN's linears read bf16 weights: not those of a quantized model
                 }
                 what = "decode step of 1 row";
