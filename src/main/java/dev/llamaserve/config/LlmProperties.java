@@ -1,5 +1,6 @@
 package dev.llamaserve.config;
 
+import dev.llamaserve.engine.device.MemoryPlan;
 import java.nio.file.Path;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -66,8 +67,9 @@ public record LlmProperties(
      * @param maxNumSeqs sequences running at once
      * @param maxWaiting requests queued before submit answers "overloaded"
      * @param maxBufferedEvents events a slow consumer may fall behind before its request is aborted
-     * @param kvCacheMemory KV-cache budget: {@code auto} (90 % of free GPU memory after the weights; 25 % of
-     *     free host memory on CPU) or a size such as {@code 8GiB}
+     * @param kvCacheMemory KV-cache budget: {@code auto} (on a GPU, the memory free after the weights less a step's
+     *     own, {@code MemoryPlan.cudaStepReserve}, or 10 %, whichever is larger; 25 % of free host memory on CPU) or
+     *     a size such as {@code 8GiB}
      * @param maxModelLen longest sequence (prompt + completion); default: the model's
      *     {@code max_position_embeddings}, lowered with a warning to what the KV budget holds
      * @param blockSize tokens per KV-cache block
@@ -82,7 +84,7 @@ public record LlmProperties(
      *     process grows towards the planned size while it serves)
      */
     public record Engine(
-            @DefaultValue("2048") int maxNumBatchedTokens,
+            @DefaultValue("" + MemoryPlan.DEFAULT_STEP_TOKENS) int maxNumBatchedTokens,
             @DefaultValue("16") int maxNumSeqs,
             @DefaultValue("256") int maxWaiting,
             @DefaultValue("4096") int maxBufferedEvents,

@@ -126,7 +126,8 @@ public final class ModelRuntime implements AutoCloseable {
         LlmProperties.Engine e = props.engine();
         KvCacheDType kvDtype = KvCacheDType.parse(e.kvCacheDtype());
         MemoryPlan plan = MemoryPlan.plan(checkpoint.config(), storedType(dtype), quantization, memory,
-                KvCacheMemory.parse(e.kvCacheMemory()), e.maxModelLen(), e.blockSize(), kvDtype, m.packedWeights());
+                KvCacheMemory.parse(e.kvCacheMemory()), e.maxModelLen(), e.blockSize(), kvDtype, m.packedWeights(),
+                e.maxNumBatchedTokens());
         plan.warnings().forEach(w -> log.warn("{}", w));
 
         LlamaModel model = LlamaModel.load(checkpoint,

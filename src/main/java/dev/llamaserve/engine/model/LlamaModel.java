@@ -37,7 +37,7 @@ public final class LlamaModel implements CausalLm {
     static final String SCRIPT = "/dev/llamaserve/engine/model/llama_step.py";
     static final String SCRIPT_CLASS = "LlamaForCausalLM";
     static final String EMBED_TOKENS = "model.embed_tokens.weight";
-    static final String LM_HEAD = "lm_head.weight";
+    public static final String LM_HEAD = "lm_head.weight";
     /**
      * On the CPU (AVX2), float16 {@code linear} has a fast GEMV for one row but grows linearly with rows;
      * from this many rows a float16 step multiplies in float32, widening each weight on the fly (measured on
@@ -120,7 +120,13 @@ public final class LlamaModel implements CausalLm {
      */
     static final String LOGITS_SCRATCH = "logits_scratch";
     /** Logit rows the {@link #LOGITS_SCRATCH} holds: one per decoding sequence of the largest batches served. */
-    static final int LOGITS_SCRATCH_ROWS = 64;
+    public static final int LOGITS_SCRATCH_ROWS = 64;
+    /**
+     * Rows of an int8 weight that {@code llama_step.py}'s {@code linear} widens to the compute dtype at a time where it
+     * has no int8 kernel (the GPU; the CPU in float32 or float16): larger weights, an int8 lm_head above all, are
+     * multiplied in slices of this many output channels, so a step never holds a whole [vocab, hidden] widened.
+     */
+    public static final int INT8_WIDEN_ROWS = 16384;
 
     static final boolean GRAPH_OPTIMIZER = Boolean.getBoolean("llamaserve.graphOptimizer");
     /**
@@ -826,5 +832,10 @@ public final class LlamaModel implements CausalLm {
         workArg.close();
         module.close();
         manager.close();
+        if (device.kind() == DevicePlanner.Kind.CUDA) {
+            // libtorch's caching allocator keeps freed blocks for reuse: hand them back to the GPU, so that a model
+            // loaded next (a reload, another test) finds the memory free that this one held (Llama8bOnGpuIT)
+            JniUtils.emptyCudaCache();
+        }
     }
 }

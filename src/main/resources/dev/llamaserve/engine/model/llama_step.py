@@ -209,6 +209,14 @@ class LlamaForCausalLM(Module):
         return self.native_int8(x, weight, scale)                    # [T, out]
       if mode == 3 or mode == 5:
         return torch._weight_int8pack_mm(x, weight, scale)           # [T, out]
+      rows = 16384                                                   # LlamaModel.INT8_WIDEN_ROWS
+      if weight.size(0) > rows:
+        # widened [rows, in] at a time (an int8 lm_head: [vocab, in] whole would be 1 GB for the 8B on a GPU)
+        y = torch.empty([x.size(0), weight.size(0)], dtype=x.dtype, device=x.device)   # [T, out]
+        for r0 in range(0, weight.size(0), rows):
+          r1 = min(r0 + rows, weight.size(0))
+          y[:, r0:r1] = torch.linear(x, torch.to(weight[r0:r1], x.dtype)) * scale[r0:r1]   # [T, r1 - r0]
+        return y
       return torch.linear(x, torch.to(weight, x.dtype)) * scale      # [T, in] x [in, out] -> [T, out] * [out]
     if ((mode == 6 or mode == 7) and x.size(0) == 1) or mode == 8:
       return self.native_bf16(x, weight)                             # [T, out]

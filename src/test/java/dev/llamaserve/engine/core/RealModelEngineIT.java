@@ -10,6 +10,7 @@ import dev.llamaserve.engine.model.LlamaModel;
 import dev.llamaserve.engine.model.LoadListener;
 import dev.llamaserve.engine.model.ModelConfig;
 import dev.llamaserve.engine.model.ModelOptions;
+import dev.llamaserve.engine.testing.TestDevice;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.Set;
@@ -45,7 +46,7 @@ class RealModelEngineIT extends EngineContractTest {
 
     @Override
     protected CausalLm newModel() {
-        return LlamaModel.load(CHECKPOINT, new ModelOptions("cpu", "float32", 8704, 512), LoadListener.NONE);
+        return LlamaModel.load(CHECKPOINT, new ModelOptions(TestDevice.option(), "float32", 8704, 512), LoadListener.NONE);
     }
 
     @Override

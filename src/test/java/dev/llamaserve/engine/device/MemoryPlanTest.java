@@ -51,33 +51,37 @@ class MemoryPlanTest {
     void llama8bInt8FitsA12GibGpuWithMoreThan16kTokensOfBf16Kv() {
         MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, GPU_12G, KvCacheMemory.AUTO, null, 16);
         // linears 6,979,321,856 int8 + 1,376,256 bf16 scales; embed_tokens and lm_head 2 × 1,050,673,152 bf16;
-        // norms 532,480 → 9,083,953,152 bytes. 0.9 × (12,348,030,976 − 9,083,953,152) = 2,937,670,041
-        // → 22,412 tokens at 131,072 bytes → 1,400 blocks of 16.
+        // norms 532,480 → 9,083,953,152 bytes. 12,348,030,976 − 9,083,953,152 = 3,264,077,824 free after them, less
+        // a step of 2,048 tokens (997,163,008: int8StepReserveOfThe8b) = 2,266,914,816 → 17,295 tokens at 131,072
+        // bytes → 1,080 blocks of 16.
         assertThat(p.weightBytes()).isEqualTo(9_083_953_152L);
         assertThat(p.kvBytesPerToken()).isEqualTo(131_072L);
-        assertThat(p.kvBudgetBytes()).isEqualTo(2_937_670_041L);
-        assertThat(p.kvBlocks()).isEqualTo(1400);
-        assertThat(p.kvTokens()).isEqualTo(22_400L).isGreaterThanOrEqualTo(16_384L);
-        assertThat(p.maxModelLen()).isEqualTo(22_400);
+        assertThat(p.stepReserveBytes()).isEqualTo(997_163_008L);
+        assertThat(p.kvBudgetBytes()).isEqualTo(2_266_914_816L);
+        assertThat(p.kvBlocks()).isEqualTo(1080);
+        assertThat(p.kvTokens()).isEqualTo(17_280L).isGreaterThanOrEqualTo(16_384L);
+        assertThat(p.maxModelLen()).isEqualTo(17_280);
         assertThat(p.summary()).contains("dtype bfloat16 with int8 linears", "weights 8.46 GiB (9083953152 bytes)",
-                "22400 tokens in 1400 blocks of 16");
+                "17280 tokens in 1080 blocks of 16", "less 950.97 MiB for a step or 10 %, whichever is larger");
     }
 
     @Test
     void llama8bInt8LmHeadSavesHalfTheOutputProjection() {
         MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8_LM_HEAD, GPU_12G, KvCacheMemory.AUTO,
                 null, 16);
-        // lm_head 525,336,576 int8 + 256,512 bf16 scales instead of 1,050,673,152 → 8,558,873,088 bytes;
-        // 0.9 × 3,789,157,888 = 3,410,242,099 → 26,018 tokens → 1,626 blocks.
+        // lm_head 525,336,576 int8 + 256,512 bf16 scales instead of 1,050,673,152 → 8,558,873,088 bytes; the step
+        // reserve is int8's (the lm_head is widened 16,384 rows at a time, less than gate_proj's [T, 14,336] twice):
+        // 3,789,157,888 − 997,163,008 = 2,791,994,880 → 21,301 tokens → 1,331 blocks.
         assertThat(p.weightBytes()).isEqualTo(8_558_873_088L);
-        assertThat(p.kvBlocks()).isEqualTo(1626);
-        assertThat(p.kvTokens()).isEqualTo(26_016L);
+        assertThat(p.stepReserveBytes()).isEqualTo(997_163_008L);
+        assertThat(p.kvBlocks()).isEqualTo(1331);
+        assertThat(p.kvTokens()).isEqualTo(21_296L);
         assertThat(p.summary()).contains("dtype bfloat16 with int8-lm-head linears");
     }
 
     /**
-     * int8 weights and a float8 KV cache together on the 12 GiB card: the same 2,937,670,041-byte budget at
-     * 67,584 bytes per token holds 43,466 tokens → 2,716 blocks of 16 = 43,456 tokens (bf16 KV: 22,400). A full
+     * int8 weights and a float8 KV cache together on the 12 GiB card: the same 2,266,914,816-byte budget at
+     * 67,584 bytes per token holds 33,542 tokens → 2,096 blocks of 16 = 33,536 tokens (bf16 KV: 17,280). A full
      * 128K context (8.25 GiB of float8 KV) does not fit beside 8.46 GiB of weights, and asking for it says so.
      */
     @Test
@@ -86,15 +90,53 @@ class MemoryPlanTest {
                 KvCacheDType.FLOAT8_E4M3);
         assertThat(p.weightBytes()).isEqualTo(9_083_953_152L);
         assertThat(p.kvBytesPerToken()).isEqualTo(67_584L);
-        assertThat(p.kvBudgetBytes()).isEqualTo(2_937_670_041L);
-        assertThat(p.kvBlocks()).isEqualTo(2716);
-        assertThat(p.kvTokens()).isEqualTo(43_456L);
+        assertThat(p.kvBudgetBytes()).isEqualTo(2_266_914_816L);
+        assertThat(p.kvBlocks()).isEqualTo(2096);
+        assertThat(p.kvTokens()).isEqualTo(33_536L);
         assertThat(p.summary()).contains("dtype bfloat16 with int8 linears", "KV cache 67584 bytes/token (float8_e4m3)",
-                "43456 tokens in 2716 blocks of 16");
+                "33536 tokens in 2096 blocks of 16");
         assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, GPU_12G, KvCacheMemory.AUTO,
                 131_072, 16, KvCacheDType.FLOAT8_E4M3))
                 .isInstanceOf(MemoryPlanException.class)
                 .hasMessageContaining("llm.engine.max-model-len");
+    }
+
+    /**
+     * What a GPU step of 2,048 tokens of the 8B with int8 linears takes beside the weights and the KV cache: 384 MiB
+     * for libtorch (402,653,184); activations 2,048 × (3 × 14,336 + 8 × 4,096) × 2 = 310,378,496; 64 logit rows
+     * × 128,256 × (2 + 4) = 49,250,304; gate_proj widened whole ([14,336, 4,096] bf16, under 16,384 rows) with
+     * [2,048, 14,336] twice: (58,720,256 + 58,720,256) × 2 = 234,881,024. Without int8, no widened weight; a step
+     * of 512 tokens takes a quarter of the activations. On the CPU nothing is set aside (25 % of what is free).
+     */
+    @Test
+    void int8StepReserveOfThe8b() {
+        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 2048, 2, Quantization.INT8)).isEqualTo(997_163_008L);
+        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 2048, 2, Quantization.NONE)).isEqualTo(762_281_984L);
+        // 512 tokens: 77,594,624 activations; gate_proj (58,720,256 + 2 × 512 × 14,336) × 2 = 146,800,640
+        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 512, 2, Quantization.INT8))
+                .isEqualTo(402_653_184L + 77_594_624L + 49_250_304L + 146_800_640L);
+        assertThatThrownBy(() -> MemoryPlan.cudaStepReserve(LLAMA_8B, 0, 2, Quantization.INT8))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, HOST_24G, KvCacheMemory.AUTO, null, 16)
+                .stepReserveBytes()).isZero();
+        // smaller steps leave more of the 12 GiB card to the KV cache
+        MemoryPlan small = MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, GPU_12G, KvCacheMemory.AUTO, null,
+                16, KvCacheDType.AUTO, false, 512);
+        assertThat(small.kvBudgetBytes()).isEqualTo(3_264_077_824L - small.stepReserveBytes());
+        assertThat(small.kvTokens()).isGreaterThan(17_280L);
+    }
+
+    /** An explicit KV budget on a GPU must leave the step its memory; the refusal names both settings. */
+    @Test
+    void anExplicitKvBudgetThatLeavesNoRoomForAStepIsRefusedOnAGpu() {
+        assertThat(MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, GPU_12G, KvCacheMemory.parse("2GiB"), null,
+                16).kvBudgetBytes()).isEqualTo(2L * GIB);
+        assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, GPU_12G,
+                KvCacheMemory.parse("3GiB"), null, 16))
+                .isInstanceOf(MemoryPlanException.class)
+                .hasMessageContaining("llm.engine.kv-cache-memory=3.00 GiB does not fit")
+                .hasMessageContaining("a step of 2048 tokens needs 950.97 MiB")
+                .hasMessageContaining("llm.engine.max-num-batched-tokens");
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.llamaserve.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
+import dev.llamaserve.engine.testing.TestDevice;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,7 @@ class AttentionQueryBlocksIT {
     @Test
     void blocksOfQueriesGiveTheLogitsOfOneCall() {
         try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
-                new ModelOptions("cpu", "float32", 2048, 1024), LoadListener.NONE)) {
+                new ModelOptions(TestDevice.option(), "float32", 2048, 1024), LoadListener.NONE)) {
             int[] ids = new SplittableRandom(21).ints(700, 0, m.config().vocabSize()).toArray();
             float[][] whole = run(m, ids, 1024);
             for (int block : new int[] {512, 64, 7}) {

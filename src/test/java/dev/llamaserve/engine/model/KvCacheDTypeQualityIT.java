@@ -3,6 +3,7 @@ package dev.llamaserve.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
+import dev.llamaserve.engine.testing.TestDevice;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,7 +50,7 @@ class KvCacheDTypeQualityIT {
     void againstTheFloat64Reference(String compute, String kv) {
         KvCacheDType kvDtype = KvCacheDType.parse(kv);
         try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
-                new ModelOptions("cpu", compute, KV_SLOTS, 512).withKvCacheDtype(kvDtype), LoadListener.NONE)) {
+                new ModelOptions(TestDevice.option(), compute, KV_SLOTS, 512).withKvCacheDtype(kvDtype), LoadListener.NONE)) {
             assertThat(m.kvCacheDtype()).isEqualTo(kvDtype.resolve(ComputeDType.parse(compute)));
             double max = 0;
             double sum = 0;

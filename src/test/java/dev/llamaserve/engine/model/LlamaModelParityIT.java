@@ -3,6 +3,7 @@ package dev.llamaserve.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
+import dev.llamaserve.engine.testing.TestDevice;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -43,13 +44,13 @@ class LlamaModelParityIT {
     @AfterAll
     void closeModelsAndReport() {
         models.values().forEach(LlamaModel::close);
-        System.out.println("=== max |Δlogit| against the float64 reference (tiny-llama31, CPU) ===");
+        System.out.println("=== max |Δlogit| against the float64 reference (tiny-llama31, " + TestDevice.label() + ") ===");
         report.forEach((k, v) -> System.out.printf("  %-50s %s%n", k, v));
     }
 
     private LlamaModel model(ComputeDType dtype) {
         return models.computeIfAbsent(dtype, d -> LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
-                new ModelOptions("cpu", d.optionName(), KV_SLOTS, CHUNK), LoadListener.NONE));
+                new ModelOptions(TestDevice.option(), d.optionName(), KV_SLOTS, CHUNK), LoadListener.NONE));
     }
 
     private static double tolerance(ComputeDType d) {

@@ -4,6 +4,7 @@ import static dev.llamaserve.engine.model.LlamaModelParityIT.argmax;
 import static dev.llamaserve.engine.model.LlamaModelParityIT.margin;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llamaserve.engine.testing.TestDevice;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -41,7 +42,7 @@ class QuantizationQualityIT {
 
     @AfterAll
     void printTable() {
-        System.out.println("=== quantization vs the float64 reference (tiny-llama31, CPU; |Δlogprob| over all "
+        System.out.println("=== quantization vs the float64 reference (tiny-llama31, " + TestDevice.label() + "; |Δlogprob| over all "
                 + VOCAB + " entries of each reference row) ===");
         System.out.println("  | compute dtype | quantization | KV cache | max |Δlogprob| | mean |Δlogprob| | greedy teacher-forced |");
         table.values().forEach(r -> System.out.println("  " + r));
@@ -53,7 +54,7 @@ class QuantizationQualityIT {
             "bfloat16, w8a8-lm-head, auto", "bfloat16, w8a8, float8_e4m3"})
     void againstTheReference(String dtype, String quantization, String kvCache) {
         Quantization q = Quantization.parse(quantization);
-        try (LlamaModel m = W8a8ModelIT.loadOrSkip(new ModelOptions("cpu", dtype, 9216, 512, KvCacheDType.parse(kvCache),
+        try (LlamaModel m = W8a8ModelIT.loadOrSkip(new ModelOptions(TestDevice.option(), dtype, 9216, 512, KvCacheDType.parse(kvCache),
                 ModelOptions.DEFAULT_KV_BLOCK_SIZE, q))) {
             Stats s = new Stats();
             JsonNode prefill = testCase("prefill_24");

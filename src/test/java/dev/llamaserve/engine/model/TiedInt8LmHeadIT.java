@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.llamaserve.engine.checkpoint.Checkpoint;
 import dev.llamaserve.engine.checkpoint.SafetensorsWriter;
 import dev.llamaserve.engine.checkpoint.TensorInfo;
+import dev.llamaserve.engine.testing.TestDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
@@ -109,7 +110,7 @@ class TiedInt8LmHeadIT {
                 }
             }
         };
-        try (LlamaModel m = LlamaModel.load(Checkpoint.open(dir), new ModelOptions("cpu", "bfloat16", 256, 64, q), l)) {
+        try (LlamaModel m = LlamaModel.load(Checkpoint.open(dir), new ModelOptions(TestDevice.option(), "bfloat16", 256, 64, q), l)) {
             return m.forward(ForwardBatch.contiguous(IDS, 0, true));   // [T * V]
         }
     }
