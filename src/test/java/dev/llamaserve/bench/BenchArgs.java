@@ -9,7 +9,8 @@ import java.util.Set;
 /**
  * The bench's command line.
  *
- * @param shape {@code 1b} (Llama-3.2-1B shape, the default) or {@code tiny} (a quick run)
+ * @param shape {@code 1b} (Llama-3.2-1B shape, the default), {@code tiny} (a quick run) or {@code 8b} (Llama-3.1-8B's
+ *              shape: 16 GB; meant for {@code --only int8})
  * @param dtype compute dtype option name ({@code bfloat16}, {@code float16}, {@code float32})
  * @param quantization weight quantization passed through as {@code llm.model.quantization} (null: none)
  * @param sections what to run, from {@link #SECTIONS}
@@ -29,7 +30,7 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
     static final List<String> SECTIONS = List.of("kernels", "decode", "ttft", "prefix", "grammar", "http", "int8", "long");
 
     static final String USAGE = """
-            bench [--shape 1b|tiny] [--dtype bf16|fp16|fp32] [--quantization int8] [--packed-weights true] [--only kernels,decode,ttft,prefix,grammar,http,int8,long]
+            bench [--shape 1b|tiny|8b] [--dtype bf16|fp16|fp32] [--quantization int8] [--packed-weights true] [--only kernels,decode,ttft,prefix,grammar,http,int8,long]
                   [--soak N] [--only soak-engine --soak N] [--decode-tokens N] [--long-tokens 32768] [--out target/bench/bench.json]""";
 
     static BenchArgs parse(String... args) {
@@ -76,8 +77,8 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
                 default -> throw new IllegalArgumentException("unknown option " + a + "\n" + USAGE);
             }
         }
-        if (!shape.equals("1b") && !shape.equals("tiny")) {
-            throw new IllegalArgumentException("--shape must be 1b or tiny, was " + shape);
+        if (!shape.equals("1b") && !shape.equals("tiny") && !shape.equals("8b")) {
+            throw new IllegalArgumentException("--shape must be 1b, tiny or 8b, was " + shape);
         }
         if (soak > 0 && !sections.contains("soak-engine")) {
             sections.add("soak");

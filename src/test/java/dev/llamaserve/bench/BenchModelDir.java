@@ -1,6 +1,7 @@
 package dev.llamaserve.bench;
 
 import dev.llamaserve.engine.model.BenchCheckpoint;
+import dev.llamaserve.engine.model.TinyFixture;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -19,7 +20,8 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * The bench's random checkpoints as complete Hugging Face model directories that the server can serve:
- * {@link BenchCheckpoint}'s bf16 weights (shape {@code 1b} or {@code tiny}), and a tokenizer covering the
+ * {@link BenchCheckpoint}'s bf16 weights (shape {@code 1b}, {@code tiny}, or {@code 8b}: Llama-3.1-8B's real
+ * {@code config.json} from the test fixtures), and a tokenizer covering the
  * whole 128,256-token vocabulary: the demo's byte-level BPE (ids 0..1023), filler tokens of 3–4 ASCII
  * letters up to id 127,999 (so that every id a random model picks decodes to text, and every token becomes
  * one SSE frame), and the 256 Llama 3.1 special tokens moved to their real ids 128,000..128,255.
@@ -36,12 +38,13 @@ final class BenchModelDir {
     private BenchModelDir() {
     }
 
-    /** The cached directory of {@code shape} ({@code 1b} or {@code tiny}), written first if absent. */
+    /** The cached directory of {@code shape} ({@code 1b}, {@code tiny} or {@code 8b}), written first if absent. */
     static Path ensure(String shape) throws IOException {
         String config = switch (shape) {
             case "1b" -> BenchCheckpoint.CONFIG;
             case "tiny" -> BenchCheckpoint.TINY_CONFIG;
-            default -> throw new IllegalArgumentException("--shape must be 1b or tiny, was " + shape);
+            case "8b" -> Files.readString(TinyFixture.fixture("llama-3.1-8b-instruct/config.json"));
+            default -> throw new IllegalArgumentException("--shape must be 1b, tiny or 8b, was " + shape);
         };
         Path root = Path.of(System.getProperty("bench.cache-dir",
                 Path.of(System.getProperty("user.home"), ".cache", "llama-serve").toString()));

@@ -1,10 +1,13 @@
 package dev.llamaserve.bench;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
+import dev.llamaserve.engine.device.DevicePlanner;
+import dev.llamaserve.engine.model.ComputeDType;
 import dev.llamaserve.engine.model.DecodeBatches;
 import dev.llamaserve.engine.model.ForwardBatch;
 import dev.llamaserve.engine.model.KernelProbe;
 import dev.llamaserve.engine.model.LlamaModel;
+import dev.llamaserve.engine.model.ModelConfig;
 import dev.llamaserve.engine.model.ModelOptions;
 import dev.llamaserve.engine.model.Quantization;
 import dev.llamaserve.engine.model.TorchThreads;
@@ -21,7 +24,8 @@ import java.util.function.IntConsumer;
  * Section {@code int8}: the same checkpoint loaded five times side by side (bf16 weights, {@code int8},
  * {@code int8-lm-head}, {@code w8a8}, {@code w8a8-lm-head}; the last two only on CPUs that run them, else the report
  * says why under {@code <mode>_not_run}) and the same forward passes timed on each, interleaved round by round, so that the
- * phases of a shared machine hit every mode alike and the int8 / bf16 ratios of the issue come from one run:
+ * phases of a shared machine hit every mode alike and the int8 / bf16 ratios of the issue come from one run (where
+ * the five do not fit in memory together, the 8B shape, one model at a time: {@code models_loaded} says which):
  * a one-row decode step (median of 9), a 16-row decode step (median of 5) and a 512-token prefill chunk (median
  * of 3). Each mode's one-row step is also read against the bandwidth limit of the bytes it reads, the bandwidth
  * measured again before each round (the median of the rounds' ratios; against the bench's one probe at its start under
@@ -44,71 +48,95 @@ final class QuantizedRuns {
     }
 
     private static Map<String, Object> measure(Path dir, String dtype, Double bandwidthGbs) {
-        List<LlamaModel> models = new ArrayList<>();
         Map<String, Object> r = new LinkedHashMap<>();
-        try {
-            for (Quantization q : MODES) {
-                try {
-                    models.add(LlamaModel.load(Checkpoint.open(dir), new ModelOptions("cpu", dtype, KV_TOKENS, 512, q), null));
-                } catch (IllegalStateException e) {
-                    if (!q.int8Activations()) {
-                        throw e;
+        ModelConfig config = Checkpoint.open(dir).config();
+        int computeBytes = ComputeDType.parse(dtype).bytes();
+        long sideBySide = MODES.stream().mapToLong(q -> q.weightBytes(config, computeBytes)).sum();
+        long free = DevicePlanner.cpu().freeBytes();
+        // the five side by side where they fit (the 1B shape: 8 GB), else one at a time (the 8B shape: 51 GB), each
+        // against the bandwidth of its own rounds still, but its speed-up over bf16 then from minutes apart
+        boolean together = sideBySide < free / 2;
+        List<List<Quantization>> groups = together ? List.of(MODES) : MODES.stream().map(List::of).toList();
+        r.put("models_loaded", together ? "side by side, interleaved round by round"
+                : String.format(java.util.Locale.ROOT, "one at a time (%.1f GB of weights side by side; %.1f GB of"
+                        + " memory free)", sideBySide / 1e9, free / 1e9));
+        Map<String, Long> bytes = new LinkedHashMap<>();
+        Map<String, Double> one = new LinkedHashMap<>();
+        Map<String, Double> sixteen = new LinkedHashMap<>();
+        Map<String, Double> prefill = new LinkedHashMap<>();
+        Map<String, Double> ratio = new LinkedHashMap<>();
+        List<Double> allRounds = new ArrayList<>();
+        int vocab = config.vocabSize();
+        int[] prompt = new java.util.SplittableRandom(11).ints(128, 0, vocab).toArray();
+        int[] chunk = new java.util.SplittableRandom(12).ints(512, 0, vocab).toArray();
+        for (List<Quantization> group : groups) {
+            List<LlamaModel> models = new ArrayList<>();
+            try {
+                for (Quantization q : group) {
+                    try {
+                        models.add(LlamaModel.load(Checkpoint.open(dir), new ModelOptions("cpu", dtype, KV_TOKENS, 512, q),
+                                null));
+                    } catch (IllegalStateException e) {
+                        if (!q.int8Activations()) {
+                            throw e;
+                        }
+                        r.put(q.optionName() + "_not_run", e.getMessage());   // W8A8 needs AVX-512 (VNNI) and bf16
                     }
-                    r.put(q.optionName() + "_not_run", e.getMessage());   // W8A8 needs AVX-512 (VNNI) and bf16
                 }
-            }
-            int vocab = models.get(0).config().vocabSize();
-            int[] prompt = new java.util.SplittableRandom(11).ints(128, 0, vocab).toArray();
-            int[] chunk = new java.util.SplittableRandom(12).ints(512, 0, vocab).toArray();
-            for (LlamaModel m : models) {   // warm-up; the 128 prompt tokens the one-row steps attend to
-                m.forward(ForwardBatch.contiguous(prompt, 0, false));
-                m.forward(ForwardBatch.contiguous(new int[] {42}, 128, false));
-                m.forward(DecodeBatches.of(16, 256, KV_TOKENS));
-            }
-            Map<String, Long> bytes = new LinkedHashMap<>();
-            for (LlamaModel m : models) {
-                bytes.put(m.quantization().optionName(), m.quantization().decodeReadBytes(m.config(), m.dtype().bytes()));
-            }
-            // the one-row steps against the bandwidth of their own round: this VM's read bandwidth moves by a third
-            // within minutes, so a probe taken once at the start made ratios of 0.6 or of 1.1 for the same kernels
-            double[] roundBandwidth = new double[ONE_ROW_ROUNDS];
-            double[][] oneMs = new double[models.size()][];
-            Map<String, Double> one;
-            try (KernelProbe probe = new KernelProbe(); KernelProbe.Reader reader = probe.reader(ROUND_PROBE_BYTES)) {
-                one = interleaved(models, ONE_ROW_ROUNDS, i -> ForwardBatch.contiguous(new int[] {42}, 128 + i, false),
-                        i -> roundBandwidth[i] = reader.gbs(2), oneMs);
-            }
-            Map<String, Double> sixteen = interleaved(models, 5, i -> DecodeBatches.of(16, 256, KV_TOKENS), i -> { }, null);
-            Map<String, Double> prefill = interleaved(models, 3, i -> ForwardBatch.contiguous(chunk, 0, false), i -> { },
-                    null);
-            r.put("decode_read_bytes", bytes);
-            r.put("decode_ms_1", one);
-            r.put("decode_ms_16", sixteen);
-            r.put("prefill_ms_512", prefill);
-            r.put("decode_speedup_1", over(one));
-            r.put("decode_speedup_16", over(sixteen));
-            r.put("prefill_speedup_512", over(prefill));
-            Map<String, Double> ratio = new LinkedHashMap<>();
-            for (int k = 0; k < models.size(); k++) {
-                String mode = models.get(k).quantization().optionName();
-                double[] perRound = new double[ONE_ROW_ROUNDS];
-                for (int i = 0; i < ONE_ROW_ROUNDS; i++) {
-                    perRound[i] = ofLimit(bytes.get(mode), roundBandwidth[i], oneMs[k][i]);
+                if (models.isEmpty()) {
+                    continue;
                 }
-                ratio.put(mode, median(perRound));
+                for (LlamaModel m : models) {   // warm-up; the 128 prompt tokens the one-row steps attend to
+                    m.forward(ForwardBatch.contiguous(prompt, 0, false));
+                    m.forward(ForwardBatch.contiguous(new int[] {42}, 128, false));
+                    m.forward(DecodeBatches.of(16, 256, KV_TOKENS));
+                }
+                for (LlamaModel m : models) {
+                    bytes.put(m.quantization().optionName(), m.quantization().decodeReadBytes(m.config(), m.dtype().bytes()));
+                }
+                // the one-row steps against the bandwidth of their own round: this VM's read bandwidth moves by a
+                // third within minutes, so a probe taken once at the start made ratios of 0.6 or of 1.1 for the same
+                // kernels
+                double[] roundBandwidth = new double[ONE_ROW_ROUNDS];
+                double[][] oneMs = new double[models.size()][];
+                try (KernelProbe probe = new KernelProbe(); KernelProbe.Reader reader = probe.reader(ROUND_PROBE_BYTES)) {
+                    one.putAll(interleaved(models, ONE_ROW_ROUNDS,
+                            i -> ForwardBatch.contiguous(new int[] {42}, 128 + i, false),
+                            i -> roundBandwidth[i] = reader.gbs(2), oneMs));
+                }
+                sixteen.putAll(interleaved(models, 5, i -> DecodeBatches.of(16, 256, KV_TOKENS), i -> { }, null));
+                prefill.putAll(interleaved(models, 3, i -> ForwardBatch.contiguous(chunk, 0, false), i -> { }, null));
+                for (int k = 0; k < models.size(); k++) {
+                    String mode = models.get(k).quantization().optionName();
+                    double[] perRound = new double[ONE_ROW_ROUNDS];
+                    for (int i = 0; i < ONE_ROW_ROUNDS; i++) {
+                        perRound[i] = ofLimit(bytes.get(mode), roundBandwidth[i], oneMs[k][i]);
+                    }
+                    ratio.put(mode, median(perRound));
+                }
+                for (double g : roundBandwidth) {
+                    allRounds.add(g);
+                }
+            } finally {
+                models.forEach(LlamaModel::close);
             }
-            r.put("decode_ratio_1", ratio);
-            r.put("round_bandwidth_gbs", median(roundBandwidth.clone()));
-            if (bandwidthGbs != null) {   // the same against the bench's one probe at its start, as before
-                Map<String, Double> startRatio = new LinkedHashMap<>();
-                one.forEach((k, ms) -> startRatio.put(k, ofLimit(bytes.get(k), bandwidthGbs, ms)));
-                r.put("decode_ratio_1_start_probe", startRatio);
-            }
-            System.out.println("bench int8: " + r);
-            return r;
-        } finally {
-            models.forEach(LlamaModel::close);
         }
+        r.put("decode_read_bytes", bytes);
+        r.put("decode_ms_1", one);
+        r.put("decode_ms_16", sixteen);
+        r.put("prefill_ms_512", prefill);
+        r.put("decode_speedup_1", over(one));
+        r.put("decode_speedup_16", over(sixteen));
+        r.put("prefill_speedup_512", over(prefill));
+        r.put("decode_ratio_1", ratio);
+        r.put("round_bandwidth_gbs", median(allRounds.stream().mapToDouble(Double::doubleValue).toArray()));
+        if (bandwidthGbs != null) {   // the same against the bench's one probe at its start, as before
+            Map<String, Double> startRatio = new LinkedHashMap<>();
+            one.forEach((k, ms) -> startRatio.put(k, ofLimit(bytes.get(k), bandwidthGbs, ms)));
+            r.put("decode_ratio_1_start_probe", startRatio);
+        }
+        System.out.println("bench int8: " + r);
+        return r;
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.llamaserve.engine.model;
 
 import dev.llamaserve.engine.checkpoint.DType;
 import dev.llamaserve.engine.checkpoint.SafetensorsWriter;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -54,16 +55,39 @@ public final class BenchCheckpoint {
 
     /** Streams a random bf16 checkpoint of {@code configJson}'s shapes; returns bytes written. */
     public static long write(Path dir, String configJson) throws IOException {
+        return write(dir, configJson, false);
+    }
+
+    /**
+     * As {@link #write(Path, String)}; with {@code repeated}, every tensor but the norms is one random MiB repeated
+     * (for memory and speed checks that need the bytes, not their randomness: 16 GB at disk speed).
+     */
+    public static long write(Path dir, String configJson, boolean repeated) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("config.json"), configJson);
         ModelConfig c = ModelConfigParser.parse(dir.resolve("config.json"));
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+        byte[] block = new byte[1 << 20];
+        if (repeated) {
+            ByteArrayOutputStream b = new ByteArrayOutputStream(block.length);
+            randomBf16(b, block.length / 2, false, 0);
+            block = b.toByteArray();
+        }
+        byte[] mib = block;
         long seed = 1;
         for (Map.Entry<String, long[]> e : c.tensorShapes().entrySet()) {
             long n = Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
             boolean norm = e.getValue().length == 1;
             long s = seed++;
-            w.add(e.getKey(), DType.BF16, e.getValue(), out -> randomBf16(out, n, norm, s));
+            w.add(e.getKey(), DType.BF16, e.getValue(), out -> {
+                if (repeated && !norm) {
+                    for (long left = 2 * n; left > 0; left -= mib.length) {
+                        out.write(mib, 0, (int) Math.min(left, mib.length));
+                    }
+                } else {
+                    randomBf16(out, n, norm, s);
+                }
+            });
         }
         return w.write(dir.resolve("model.safetensors"));
     }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
 import dev.llamaserve.engine.checkpoint.DType;
-import dev.llamaserve.engine.checkpoint.SafetensorsWriter;
 import dev.llamaserve.engine.device.DevicePlanner;
 import dev.llamaserve.engine.device.KvCacheMemory;
 import dev.llamaserve.engine.device.MemoryPlan;
@@ -15,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,7 +55,7 @@ class Llama8bOnGpuIT {
         if (dir == null) {
             long t0 = System.nanoTime();
             dir = tmp.resolve("llama-3.1-8b-random");
-            writeRandomCheckpoint(dir, Files.readString(TinyFixture.fixture("llama-3.1-8b-instruct/config.json")));
+            BenchCheckpoint.write(dir, Files.readString(TinyFixture.fixture("llama-3.1-8b-instruct/config.json")), true);
             writeS = (System.nanoTime() - t0) / 1e9;
         }
         Checkpoint checkpoint = Checkpoint.open(dir);
@@ -119,39 +117,5 @@ class Llama8bOnGpuIT {
         for (float v : logits) {
             assertThat(Float.isFinite(v)).as("finite logits").isTrue();
         }
-    }
-
-    /**
-     * The shapes of {@code configJson}, bf16: norms 1.0, every other tensor one random MiB (uniform in ±0.035)
-     * repeated, so that 16 GB are written at disk speed.
-     */
-    private static void writeRandomCheckpoint(Path dir, String configJson) throws IOException {
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("config.json"), configJson);
-        ModelConfig c = ModelConfigParser.parse(dir.resolve("config.json"));
-        byte[] block = new byte[1 << 20];
-        SplittableRandom rnd = new SplittableRandom(12);
-        for (int i = 0; i < block.length; i += 2) {
-            short v = DType.toBf16((float) ((rnd.nextDouble() * 2 - 1) * 0.035));
-            block[i] = (byte) v;
-            block[i + 1] = (byte) (v >> 8);
-        }
-        byte[] ones = new byte[1 << 16];
-        short one = DType.toBf16(1.0f);
-        for (int i = 0; i < ones.length; i += 2) {
-            ones[i] = (byte) one;
-            ones[i + 1] = (byte) (one >> 8);
-        }
-        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
-        for (Map.Entry<String, long[]> e : c.tensorShapes().entrySet()) {
-            long bytes = 2 * Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
-            byte[] src = e.getValue().length == 1 ? ones : block;
-            w.add(e.getKey(), DType.BF16, e.getValue(), out -> {
-                for (long left = bytes; left > 0; left -= src.length) {
-                    out.write(src, 0, (int) Math.min(left, src.length));
-                }
-            });
-        }
-        w.write(dir.resolve(Checkpoint.SINGLE));
     }
 }
