@@ -117,40 +117,51 @@ T512 static inline void widen_channels512(const int8_t* qb, uint16_t* out, int64
 }
 
 /*
- * Rows m0 .. m0+MC-1 of x against channels n0 .. n0+NC-1 of w. Always inlined with constant q8, MC and NC, so that
- * the compiler specialises each call: the accumulators stay in registers and the loops unroll.
+ * Rows m0 .. m0+MC-1 of x against NC channels of w: the first `split` of them n0, n0+1, .., the others n1, n1+1, ..
+ * (one run, or two far apart: see few512). One accumulator per row and channel over all K inputs, 32 at a time, the
+ * last K % 32 masked (bf16; blocked int8 has K % 32 == 0): every kernel's one order of summation, so a row and channel
+ * come out bit for bit the same whichever kernel computes them. Always inlined with constant q8, MC, split and NC, so
+ * that the compiler specialises each call: the accumulators stay in registers and the loops unroll.
  */
-T512 static inline __attribute__((always_inline)) void block512(const uint16_t* x, const void* w, const int q8,
-        const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, int64_t m0, int64_t n0, const int MC,
-        const int NC) {
-    __m512 acc[4][4];
+T512 static inline __attribute__((always_inline)) void dots512(const uint16_t* x, const void* w, const int q8,
+        const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, int64_t m0, const int MC, int64_t n0, int64_t n1,
+        const int split, const int NC) {
+#define CHANNEL(j) ((j) < split ? n0 + (j) : n1 + (j) - split)
+    __m512 acc[4][8];
     for (int i = 0; i < MC; i++)
         for (int j = 0; j < NC; j++) acc[i][j] = _mm512_setzero_ps();
     const int64_t K32 = K & ~(int64_t) 31;
     for (int64_t k = 0; k < K32; k += 32) {
-        __m512bh wv[4];
+        __m512bh wv[8];
         for (int j = 0; j < NC; j++) {
-            wv[j] = q8 ? int8x32_bf16((const int8_t*) w + blocked(n0 + j, k, K), 0xffffffffu)
-                       : (__m512bh) _mm512_loadu_si512((const uint16_t*) w + (n0 + j) * K + k);
+            wv[j] = q8 ? int8x32_bf16((const int8_t*) w + blocked(CHANNEL(j), k, K), 0xffffffffu)
+                       : (__m512bh) _mm512_loadu_si512((const uint16_t*) w + CHANNEL(j) * K + k);
         }
         for (int i = 0; i < MC; i++) {
             const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + (m0 + i) * K + k);
             for (int j = 0; j < NC; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
         }
     }
-    if (!q8 && K32 < K) {   /* the last K % 32 inputs, masked (blocked int8 has K % 32 == 0) */
+    if (!q8 && K32 < K) {
         const __mmask32 km = (__mmask32) ((1u << (K - K32)) - 1u);
-        __m512bh wv[4];
-        for (int j = 0; j < NC; j++) {
-            wv[j] = (__m512bh) _mm512_maskz_loadu_epi16(km, (const uint16_t*) w + (n0 + j) * K + K32);   /* bf16 only */
-        }
+        __m512bh wv[8];
+        for (int j = 0; j < NC; j++)
+            wv[j] = (__m512bh) _mm512_maskz_loadu_epi16(km, (const uint16_t*) w + CHANNEL(j) * K + K32);
         for (int i = 0; i < MC; i++) {
             const __m512bh xv = (__m512bh) _mm512_maskz_loadu_epi16(km, x + (m0 + i) * K + K32);
             for (int j = 0; j < NC; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
         }
     }
     for (int i = 0; i < MC; i++)
-        for (int j = 0; j < NC; j++) store(out, N, m0 + i, n0 + j, _mm512_reduce_add_ps(acc[i][j]), q8, scale);
+        for (int j = 0; j < NC; j++) store(out, N, m0 + i, CHANNEL(j), _mm512_reduce_add_ps(acc[i][j]), q8, scale);
+#undef CHANNEL
+}
+
+/* Rows m0 .. m0+MC-1 of x against channels n0 .. n0+NC-1 (NC <= 4) of w. */
+T512 static inline __attribute__((always_inline)) void block512(const uint16_t* x, const void* w, const int q8,
+        const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, int64_t m0, int64_t n0, const int MC,
+        const int NC) {
+    dots512(x, w, q8, scale, out, N, K, m0, MC, n0, n0, NC, NC);
 }
 
 #define GEMV512(NAME, Q8)                                                                                      \
@@ -191,43 +202,11 @@ static inline void stream_halves(int64_t n, int64_t* c0, int64_t* c1, int64_t* h
     *half = (*c1 - *c0 + 1) / 2;
 }
 
-/*
- * Rows 0 .. MC-1 of x against unit a and (two) unit b: a bf16 channel, or (q8) a block of four int8 channels (4a ..
- * 4a+3). One accumulator per row and channel over all K inputs, added up in block512's order: the same sums, bit for
- * bit, as block512, tile512 and the int8 GEMM give that row and channel.
- */
+/* Rows 0 .. MC-1 of x against unit a and (two) unit b: a bf16 channel, or (q8) a block of four int8 channels. */
 T512 static inline __attribute__((always_inline)) void pair512(const uint16_t* x, const void* w, const int q8,
         const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, int64_t a, int64_t b, const int two, const int MC) {
-    const int C = q8 ? 4 : 1, NC = two ? 2 * C : C;   /* channels per unit, channels in all */
-    __m512 acc[4][8];
-    for (int i = 0; i < MC; i++)
-        for (int j = 0; j < NC; j++) acc[i][j] = _mm512_setzero_ps();
-    const int64_t K32 = K & ~(int64_t) 31;
-    for (int64_t k = 0; k < K32; k += 32) {
-        __m512bh wv[8];
-        for (int j = 0; j < NC; j++) {
-            const int64_t n = (j < C ? a : b) * C + j % C;
-            wv[j] = q8 ? int8x32_bf16((const int8_t*) w + blocked(n, k, K), 0xffffffffu)
-                       : (__m512bh) _mm512_loadu_si512((const uint16_t*) w + n * K + k);
-        }
-        for (int i = 0; i < MC; i++) {
-            const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + i * K + k);
-            for (int j = 0; j < NC; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
-        }
-    }
-    if (!q8 && K32 < K) {   /* the last K % 32 inputs, masked, as block512 (blocked int8 has K % 32 == 0) */
-        const __mmask32 km = (__mmask32) ((1u << (K - K32)) - 1u);
-        __m512bh wv[2];
-        for (int j = 0; j < NC; j++)
-            wv[j] = (__m512bh) _mm512_maskz_loadu_epi16(km, (const uint16_t*) w + (j == 0 ? a : b) * K + K32);
-        for (int i = 0; i < MC; i++) {
-            const __m512bh xv = (__m512bh) _mm512_maskz_loadu_epi16(km, x + i * K + K32);
-            for (int j = 0; j < NC; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
-        }
-    }
-    for (int i = 0; i < MC; i++)
-        for (int j = 0; j < NC; j++)
-            store(out, N, i, (j < C ? a : b) * C + j % C, _mm512_reduce_add_ps(acc[i][j]), q8, scale);
+    const int C = q8 ? 4 : 1;   /* channels per unit */
+    dots512(x, w, q8, scale, out, N, K, 0, MC, a * C, b * C, C, two ? 2 * C : C);
 }
 
 /*
