@@ -209,10 +209,12 @@ public record MemoryPlan(
 
         long budget;
         if (kvSetting.auto()) {
-            long slack = (long) Math.ceil(afterWeights * (1 - CUDA_AUTO_FRACTION));
-            budget = device.kind() == DeviceKind.CUDA
-                    ? Math.max(0, afterWeights - Math.max(reserve, slack))
-                    : (long) Math.floor(afterWeights * CPU_AUTO_FRACTION);
+            if (device.kind() == DeviceKind.CUDA) {
+                long slack = (long) Math.ceil(afterWeights * (1 - CUDA_AUTO_FRACTION));
+                budget = Math.max(0, afterWeights - Math.max(reserve, slack));
+            } else {
+                budget = (long) Math.floor(afterWeights * CPU_AUTO_FRACTION);
+            }
         } else {
             budget = kvSetting.bytes();
             if (budget > afterWeights - reserve) {
@@ -355,15 +357,12 @@ public record MemoryPlan(
         long activations = t * (3L * config.intermediateSize() + 8L * config.hiddenSize()) * computeBytes
                 + logitRows * vocab * (computeBytes + 4);
         long widened = 0;                                  // the largest int8 weight widened, with its products
-        for (Map.Entry<String, long[]> e : config.tensorShapes().entrySet()) {
+        for (Map.Entry<String, long[]> e : quantization.deviceShapes(config).entrySet()) {
             long[] shape = e.getValue();                   // [out, in]
             if (shape.length == 2 && quantization.quantizes(e.getKey())) {
                 long rows = e.getKey().equals(LlamaModel.LM_HEAD) ? logitRows : t;
                 widened = Math.max(widened, widenBytes(shape[0], shape[1], rows, computeBytes));
             }
-        }
-        if (config.tieWordEmbeddings() && quantization.quantizes(LlamaModel.LM_HEAD)) {
-            widened = Math.max(widened, widenBytes(vocab, config.hiddenSize(), logitRows, computeBytes));
         }
         return CUDA_FIXED_RESERVE_BYTES + activations + widened;
     }

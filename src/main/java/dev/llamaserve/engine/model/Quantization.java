@@ -90,18 +90,26 @@ public enum Quantization {
     }
 
     /**
-     * Bytes of the weights on the device: int8 weights 1 byte per element plus one scale per output channel in
-     * the compute dtype, the rest {@code computeBytes} per element; with tied embeddings and
-     * {@link #INT8_LM_HEAD}, the int8 copy of the embedding as lm_head comes on top of the embedding.
+     * The weights on the device by step name and shape: the checkpoint's tensors ({@link ModelConfig#tensorShapes}),
+     * and with tied embeddings and an int8 lm_head ({@link #INT8_LM_HEAD}, {@link #W8A8_LM_HEAD}) lm_head's own int8
+     * copy of the embedding, [vocab, hidden], beside the embedding.
+     */
+    public Map<String, long[]> deviceShapes(ModelConfig config) {
+        Map<String, long[]> shapes = config.tensorShapes();
+        if (config.tieWordEmbeddings() && quantizes(LlamaModel.LM_HEAD)) {
+            shapes.put(LlamaModel.LM_HEAD, new long[] {config.vocabSize(), config.hiddenSize()});
+        }
+        return shapes;
+    }
+
+    /**
+     * Bytes of the weights on the device ({@link #deviceShapes}): int8 weights 1 byte per element plus one scale per
+     * output channel in the compute dtype, the rest {@code computeBytes} per element.
      */
     public long weightBytes(ModelConfig config, int computeBytes) {
         long bytes = 0;
-        for (Map.Entry<String, long[]> e : config.tensorShapes().entrySet()) {
+        for (Map.Entry<String, long[]> e : deviceShapes(config).entrySet()) {
             bytes = Math.addExact(bytes, tensorBytes(e.getKey(), e.getValue(), computeBytes));
-        }
-        if (config.tieWordEmbeddings() && quantizes(LlamaModel.LM_HEAD)) {
-            bytes = Math.addExact(bytes, tensorBytes(LlamaModel.LM_HEAD,
-                    new long[] {config.vocabSize(), config.hiddenSize()}, computeBytes));
         }
         return bytes;
     }

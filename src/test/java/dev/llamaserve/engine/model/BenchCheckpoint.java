@@ -67,13 +67,11 @@ public final class BenchCheckpoint {
         Files.writeString(dir.resolve("config.json"), configJson);
         ModelConfig c = ModelConfigParser.parse(dir.resolve("config.json"));
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
-        byte[] block = new byte[1 << 20];
+        ByteArrayOutputStream block = new ByteArrayOutputStream(1 << 20);
         if (repeated) {
-            ByteArrayOutputStream b = new ByteArrayOutputStream(block.length);
-            randomBf16(b, block.length / 2, false, 0);
-            block = b.toByteArray();
+            randomBf16(block, 1 << 19, false, 0);          // one MiB of random bf16
         }
-        byte[] mib = block;
+        byte[] mib = block.toByteArray();
         long seed = 1;
         for (Map.Entry<String, long[]> e : c.tensorShapes().entrySet()) {
             long n = Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
