@@ -105,12 +105,14 @@ public record MemoryPlan(
      */
     public static final int DEFAULT_STEP_TOKENS = 2048;
     /**
-     * libtorch's share of the GPU beside the weights, the KV cache and a step's activations: cuBLAS's workspace,
-     * kernels loaded on first use, the caching allocator's rounding of every weight, attention's workspace and the
-     * logits scratch. Measured with Llama-3.1-8B on an H200 ({@code Llama8bOnGpuIT}): 0.18 GiB held after loading
-     * beyond the CUDA context, the weights and the KV cache; this leaves room over that.
+     * libtorch's share of the GPU beside the weights, the KV cache, attention's workspace and a step's activations:
+     * cuBLAS's workspace, kernels loaded on first use, the caching allocator's rounding of every weight and KV
+     * tensor, the logits scratch. Measured with Llama-3.1-8B on an H200 ({@code Llama8bOnGpuIT}): 0.18 GiB held
+     * after loading beyond the CUDA context, the weights and the KV cache with a 52 MiB attention workspace (int8,
+     * 17K tokens of KV), 0.24-0.37 GiB with a 128 MiB one (int8; bf16 with 61K tokens of KV in 64 tensors); this
+     * leaves room over that.
      */
-    public static final long CUDA_FIXED_RESERVE_BYTES = 384L << 20;
+    public static final long CUDA_FIXED_RESERVE_BYTES = 332L << 20;
     public static final double CPU_AUTO_FRACTION = 0.25;
     /** The shortest context worth serving: a chat prompt with its system block and a short answer. */
     public static final int MIN_CONTEXT_TOKENS = 512;
@@ -205,7 +207,7 @@ public record MemoryPlan(
         }
         long afterWeights = device.freeBytes() - weightBytes;
         long reserve = device.kind() == DeviceKind.CUDA
-                ? cudaStepReserve(config, stepTokens, dtype.bytes(), quantization) : 0;
+                ? cudaStepReserve(config, stepTokens, dtype.bytes(), quantization, kv, blockSize) : 0;
 
         long budget;
         if (kvSetting.auto()) {
@@ -338,16 +340,17 @@ public record MemoryPlan(
 
     /**
      * On CUDA, the memory one step takes beside the weights and the KV cache: {@link #CUDA_FIXED_RESERVE_BYTES};
-     * the activations of {@code stepTokens} tokens T in the compute dtype (gate, up and their product
+     * attention's workspace ({@link LlamaModel#cudaAttentionWorkspaceBytes}: 128 MiB for the 8B); the activations of {@code stepTokens} tokens T in the compute dtype (gate, up and their product
      * [T, intermediate]; hidden state, residual, norm output, q, k, v, attention and projection outputs
      * [T, hidden]); the logits of R = min(T, {@link LlamaModel#LOGITS_SCRATCH_ROWS}) rows ([R, vocab] in the compute
      * dtype and in float32); and with int8 linears the largest int8 weight widened to the compute dtype for its GEMM
      * (at most {@link LlamaModel#INT8_WIDEN_ROWS} output channels at a time) with its product and the slice's
-     * ([T, out] twice; R rows for the lm_head). Llama-3.1-8B, int8, 2,048 tokens: 0.93 GiB; measured on an H200
-     * ({@code Llama8bOnGpuIT}), such steps took 0.60 GiB beyond the weights, the KV cache and the CUDA context after
-     * a 16,384-token prefill in chunks of 2,048.
+     * ([T, out] twice; R rows for the lm_head). Llama-3.1-8B, int8, 2,048 tokens: 1.00 GiB; measured on an H200
+     * ({@code Llama8bOnGpuIT}), such steps took 0.66-0.74 GiB beyond the weights, the KV cache and the CUDA context
+     * after a 16,384-token prefill in chunks of 2,048.
      */
-    public static long cudaStepReserve(ModelConfig config, int stepTokens, int computeBytes, Quantization quantization) {
+    public static long cudaStepReserve(ModelConfig config, int stepTokens, int computeBytes, Quantization quantization,
+                                       KvCacheDType kv, int blockSize) {
         if (stepTokens <= 0) {
             throw new IllegalArgumentException("step tokens must be positive, was " + stepTokens);
         }
@@ -364,7 +367,8 @@ public record MemoryPlan(
                 widened = Math.max(widened, widenBytes(shape[0], shape[1], rows, computeBytes));
             }
         }
-        return CUDA_FIXED_RESERVE_BYTES + activations + widened;
+        return CUDA_FIXED_RESERVE_BYTES + LlamaModel.cudaAttentionWorkspaceBytes(config, blockSize, stepTokens, kv)
+                + activations + widened;
     }
 
     /** An int8 [out, in] weight widened a slice at a time for {@code rows} rows: the slice and two [rows, out]. */

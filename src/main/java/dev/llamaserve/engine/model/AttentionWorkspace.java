@@ -22,20 +22,43 @@ record AttentionWorkspace(long kvTokens, long scoreElements, long outElements) {
     static final long KV_TILE_BYTES = 8L << 20;
     /** One tile's scores: 4 Mi float32 (a 512-token prefill chunk against 256 keys for 32 heads). */
     static final long SCORE_ELEMENTS = 4L << 20;
+    /**
+     * On CUDA, tiles four times as long ({@link LlamaModel#CUDA_ATTENTION_CHUNK_TOKENS}): a tile costs ~20 kernel
+     * launches whatever its size, and with the CPU's tiles a decode step of the 8B at 16K tokens of context made
+     * 8 tiles per layer and ran at 4.6-6.1 tok/s on an H200. 32 MiB hold 8,192 tokens of the 8B's K in float32; the
+     * whole workspace is then 128 MiB, which {@code MemoryPlan}'s step reserve counts
+     * ({@link LlamaModel#cudaAttentionWorkspaceBytes}).
+     */
+    static final long CUDA_KV_TILE_BYTES = 32L << 20;
+    /** On CUDA, 8 Mi float32 scores (a block of 512 queries against 512 keys for 32 heads). */
+    static final long CUDA_SCORE_ELEMENTS = 8L << 20;
+
+    /** As {@link #of(ModelConfig, int, int, int, long, int, long, long)} with the CPU's tiles. */
+    static AttentionWorkspace of(ModelConfig config, int pageSize, int maxChunkTokens, int queryBlock, long poolTokens,
+                                 int chunkTokens) {
+        return of(config, pageSize, maxChunkTokens, queryBlock, poolTokens, chunkTokens, KV_TILE_BYTES, SCORE_ELEMENTS);
+    }
+
+    /** For the device {@code torchDevice} names: CUDA's tiles on a GPU, the CPU's elsewhere. */
+    static AttentionWorkspace forDevice(boolean cuda, ModelConfig config, int pageSize, int maxChunkTokens,
+                                        int queryBlock, long poolTokens, int chunkTokens) {
+        return cuda ? of(config, pageSize, maxChunkTokens, queryBlock, poolTokens, chunkTokens, CUDA_KV_TILE_BYTES,
+                CUDA_SCORE_ELEMENTS) : of(config, pageSize, maxChunkTokens, queryBlock, poolTokens, chunkTokens);
+    }
 
     /**
      * For a model whose KV pool holds {@code poolTokens}, whose steps carry at most {@code maxChunkTokens} new tokens
      * and whose attention calls take at most {@code queryBlock} queries of a prefill chunk: a K/V tile of
-     * {@link #KV_TILE_BYTES} (never more than the pool), {@link #SCORE_ELEMENTS} scores (never more than a block's
-     * queries against {@code chunkTokens} keys), one call's output (a block of queries, or as many decoding
+     * {@code kvTileBytes} in float32 (never more than the pool), {@code scoreElements} scores (never more than a
+     * block's queries against {@code chunkTokens} keys), one call's output (a block of queries, or as many decoding
      * sequences; more sequences than that allocate theirs).
      */
     static AttentionWorkspace of(ModelConfig config, int pageSize, int maxChunkTokens, int queryBlock, long poolTokens,
-                                 int chunkTokens) {
+                                 int chunkTokens, long kvTileBytes, long scoreElements) {
         long perToken = (long) config.numKeyValueHeads() * config.headDim() * 4;
-        long kvTokens = Math.max(pageSize, Math.min(poolTokens, KV_TILE_BYTES / perToken) / pageSize * pageSize);
+        long kvTokens = Math.max(pageSize, Math.min(poolTokens, kvTileBytes / perToken) / pageSize * pageSize);
         long queries = Math.min(maxChunkTokens, queryBlock);
-        long scores = Math.min(SCORE_ELEMENTS, queries * config.numAttentionHeads() * chunkTokens);
+        long scores = Math.min(scoreElements, queries * config.numAttentionHeads() * chunkTokens);
         return new AttentionWorkspace(kvTokens, scores, queries * config.numAttentionHeads() * config.headDim());
     }
 

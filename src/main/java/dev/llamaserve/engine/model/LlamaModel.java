@@ -134,6 +134,8 @@ public final class LlamaModel implements CausalLm {
      * this), whatever the context length (a 32K-token prompt never builds a score matrix over its whole context).
      */
     static final int ATTENTION_CHUNK_TOKENS = Integer.getInteger("llamaserve.attentionChunkTokens", 1024);
+    /** On CUDA: longer chunks, each of a few kernel launches (see {@link AttentionWorkspace#CUDA_KV_TILE_BYTES}). */
+    static final int CUDA_ATTENTION_CHUNK_TOKENS = 8192;
 
     /**
      * Queries of a prefill chunk attended in one call: each block reads the keys up to its own last position, in
@@ -141,6 +143,21 @@ public final class LlamaModel implements CausalLm {
      * block of 512 queries with 32 heads). A 2,048-token chunk attended at once had tiles of 64 keys.
      */
     static final int ATTENTION_QUERY_BLOCK = 512;
+
+    /**
+     * Bytes of the attention workspace a model of this config takes on CUDA, whatever its KV pool (the tile's
+     * bound): what {@code MemoryPlan}'s step reserve counts for it.
+     */
+    public static long cudaAttentionWorkspaceBytes(ModelConfig config, int pageSize, int maxChunkTokens,
+                                                   KvCacheDType kv) {
+        return AttentionWorkspace.forDevice(true, config, pageSize, maxChunkTokens, ATTENTION_QUERY_BLOCK,
+                Long.MAX_VALUE, CUDA_ATTENTION_CHUNK_TOKENS).bytes(config, kv);
+    }
+
+    /** Keys attention reads per chunk on a device of this kind. */
+    static int attentionChunkTokens(DevicePlanner.Kind kind) {
+        return kind == DevicePlanner.Kind.CUDA ? CUDA_ATTENTION_CHUNK_TOKENS : ATTENTION_CHUNK_TOKENS;
+    }
 
     private final ModelConfig config;
     private final DevicePlanner.DeviceInfo device;
@@ -359,8 +376,9 @@ public final class LlamaModel implements CausalLm {
             double[] inv = c.ropeScaling().inverseFrequencies(c.ropeTheta(), c.headDim());
             PtNDArray invFreq = (PtNDArray) manager.create(inv);   // [D/2] float64
             long kvBytes = allocated * kvDtype.bytesPerToken(c);
-            AttentionWorkspace workspace = AttentionWorkspace.of(c, pageSize, options.maxChunkTokens(),
-                    ATTENTION_QUERY_BLOCK, allocated, ATTENTION_CHUNK_TOKENS);
+            AttentionWorkspace workspace = AttentionWorkspace.forDevice(device.kind() == DevicePlanner.Kind.CUDA, c,
+                    pageSize, options.maxChunkTokens(), ATTENTION_QUERY_BLOCK, allocated,
+                    attentionChunkTokens(device.kind()));
             IValue work = workspace.create(module, c.numKeyValueHeads(), c.headDim(), kvDtype, device.torchDevice());
             LlamaModel m = new LlamaModel(c, device, dtype, kvDtype, pageSize, quantization, slots,
                     options.maxChunkTokens(), manager, module, weights, caches, kvScales, invFreq, work, nativeIsa,
@@ -519,7 +537,7 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from((PtNDArray) step.create(pages.decodeRows())));   // decode_rows [Bd]
             args.add(IValue.from((long) pages.decodePages()));            // decode_pages
             args.add(IValue.from((long) pageSize));                     // page_size
-            args.add(IValue.from((long) Math.max(1, ATTENTION_CHUNK_TOKENS / pageSize)));   // chunk_pages
+            args.add(IValue.from((long) Math.max(1, attentionChunkTokens(device.kind()) / pageSize)));   // chunk_pages
             args.add(IValue.from((long) queryBlock));                   // query_block
             args.add(IValue.from(kvDtype.fp8()));                       // kv_fp8
             args.add(IValue.from(nativeAttention));                     // native_attention

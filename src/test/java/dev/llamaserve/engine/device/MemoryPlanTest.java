@@ -52,17 +52,17 @@ class MemoryPlanTest {
         MemoryPlan p = MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, GPU_12G, KvCacheMemory.AUTO, null, 16);
         // linears 6,979,321,856 int8 + 1,376,256 bf16 scales; embed_tokens and lm_head 2 × 1,050,673,152 bf16;
         // norms 532,480 → 9,083,953,152 bytes. 12,348,030,976 − 9,083,953,152 = 3,264,077,824 free after them, less
-        // a step of 2,048 tokens (997,163,008: int8StepReserveOfThe8b) = 2,266,914,816 → 17,295 tokens at 131,072
-        // bytes → 1,080 blocks of 16.
+        // a step of 2,048 tokens (1,076,854,784: int8StepReserveOfThe8b) = 2,187,223,040 → 16,687 tokens at 131,072
+        // bytes → 1,042 blocks of 16.
         assertThat(p.weightBytes()).isEqualTo(9_083_953_152L);
         assertThat(p.kvBytesPerToken()).isEqualTo(131_072L);
-        assertThat(p.stepReserveBytes()).isEqualTo(997_163_008L);
-        assertThat(p.kvBudgetBytes()).isEqualTo(2_266_914_816L);
-        assertThat(p.kvBlocks()).isEqualTo(1080);
-        assertThat(p.kvTokens()).isEqualTo(17_280L).isGreaterThanOrEqualTo(16_384L);
-        assertThat(p.maxModelLen()).isEqualTo(17_280);
+        assertThat(p.stepReserveBytes()).isEqualTo(1_076_854_784L);
+        assertThat(p.kvBudgetBytes()).isEqualTo(2_187_223_040L);
+        assertThat(p.kvBlocks()).isEqualTo(1042);
+        assertThat(p.kvTokens()).isEqualTo(16_672L).isGreaterThanOrEqualTo(16_384L);
+        assertThat(p.maxModelLen()).isEqualTo(16_672);
         assertThat(p.summary()).contains("dtype bfloat16 with int8 linears", "weights 8.46 GiB (9083953152 bytes)",
-                "17280 tokens in 1080 blocks of 16", "less 950.97 MiB for a step or 10 %, whichever is larger");
+                "16672 tokens in 1042 blocks of 16", "less 1.00 GiB for a step or 10 %, whichever is larger");
     }
 
     @Test
@@ -71,17 +71,18 @@ class MemoryPlanTest {
                 null, 16);
         // lm_head 525,336,576 int8 + 256,512 bf16 scales instead of 1,050,673,152 → 8,558,873,088 bytes; the step
         // reserve is int8's (the lm_head is widened 16,384 rows at a time, less than gate_proj's [T, 14,336] twice):
-        // 3,789,157,888 − 997,163,008 = 2,791,994,880 → 21,301 tokens → 1,331 blocks.
+        // 3,789,157,888 − 1,076,854,784 = 2,712,303,104 → 20,693 tokens → 1,293 blocks.
         assertThat(p.weightBytes()).isEqualTo(8_558_873_088L);
-        assertThat(p.stepReserveBytes()).isEqualTo(997_163_008L);
-        assertThat(p.kvBlocks()).isEqualTo(1331);
-        assertThat(p.kvTokens()).isEqualTo(21_296L);
+        assertThat(p.stepReserveBytes()).isEqualTo(1_076_854_784L);
+        assertThat(p.kvBlocks()).isEqualTo(1293);
+        assertThat(p.kvTokens()).isEqualTo(20_688L);
         assertThat(p.summary()).contains("dtype bfloat16 with int8-lm-head linears");
     }
 
     /**
-     * int8 weights and a float8 KV cache together on the 12 GiB card: the same 2,266,914,816-byte budget at
-     * 67,584 bytes per token holds 33,542 tokens → 2,096 blocks of 16 = 33,536 tokens (bf16 KV: 17,280). A full
+     * int8 weights and a float8 KV cache together on the 12 GiB card: the same 2,187,223,040-byte budget (float8's
+     * attention workspace is bf16's 128 MiB: a 8 MiB gather of bits and 8 MiB of them as float8) at 67,584 bytes per
+     * token holds 32,363 tokens → 2,022 blocks of 16 = 32,352 tokens (bf16 KV: 16,672). A full
      * 128K context (8.25 GiB of float8 KV) does not fit beside 8.46 GiB of weights, and asking for it says so.
      */
     @Test
@@ -90,11 +91,11 @@ class MemoryPlanTest {
                 KvCacheDType.FLOAT8_E4M3);
         assertThat(p.weightBytes()).isEqualTo(9_083_953_152L);
         assertThat(p.kvBytesPerToken()).isEqualTo(67_584L);
-        assertThat(p.kvBudgetBytes()).isEqualTo(2_266_914_816L);
-        assertThat(p.kvBlocks()).isEqualTo(2096);
-        assertThat(p.kvTokens()).isEqualTo(33_536L);
+        assertThat(p.kvBudgetBytes()).isEqualTo(2_187_223_040L);
+        assertThat(p.kvBlocks()).isEqualTo(2022);
+        assertThat(p.kvTokens()).isEqualTo(32_352L);
         assertThat(p.summary()).contains("dtype bfloat16 with int8 linears", "KV cache 67584 bytes/token (float8_e4m3)",
-                "33536 tokens in 2096 blocks of 16");
+                "32352 tokens in 2022 blocks of 16");
         assertThatThrownBy(() -> MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, GPU_12G, KvCacheMemory.AUTO,
                 131_072, 16, KvCacheDType.FLOAT8_E4M3))
                 .isInstanceOf(MemoryPlanException.class)
@@ -102,20 +103,23 @@ class MemoryPlanTest {
     }
 
     /**
-     * What a GPU step of 2,048 tokens of the 8B with int8 linears takes beside the weights and the KV cache: 384 MiB
-     * for libtorch (402,653,184); activations 2,048 × (3 × 14,336 + 8 × 4,096) × 2 = 310,378,496; 64 logit rows
+     * What a GPU step of 2,048 tokens of the 8B with int8 linears takes beside the weights and the KV cache: 332 MiB
+     * for libtorch (348,127,232); attention's CUDA workspace 128 MiB (134,217,728: AttentionWorkspaceTest); activations 2,048 × (3 × 14,336 + 8 × 4,096) × 2 = 310,378,496; 64 logit rows
      * × 128,256 × (2 + 4) = 49,250,304; gate_proj widened whole ([14,336, 4,096] bf16, under 16,384 rows) with
      * [2,048, 14,336] twice: (58,720,256 + 58,720,256) × 2 = 234,881,024. Without int8, no widened weight; a step
      * of 512 tokens takes a quarter of the activations. On the CPU nothing is set aside (25 % of what is free).
      */
     @Test
     void int8StepReserveOfThe8b() {
-        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 2048, 2, Quantization.INT8)).isEqualTo(997_163_008L);
-        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 2048, 2, Quantization.NONE)).isEqualTo(762_281_984L);
+        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 2048, 2, Quantization.INT8, KvCacheDType.BFLOAT16, 16))
+                .isEqualTo(1_076_854_784L);
+        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 2048, 2, Quantization.NONE, KvCacheDType.BFLOAT16, 16))
+                .isEqualTo(841_973_760L);
         // 512 tokens: 77,594,624 activations; gate_proj (58,720,256 + 2 × 512 × 14,336) × 2 = 146,800,640
-        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 512, 2, Quantization.INT8))
-                .isEqualTo(402_653_184L + 77_594_624L + 49_250_304L + 146_800_640L);
-        assertThatThrownBy(() -> MemoryPlan.cudaStepReserve(LLAMA_8B, 0, 2, Quantization.INT8))
+        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 512, 2, Quantization.INT8, KvCacheDType.BFLOAT16, 16))
+                .isEqualTo(348_127_232L + 134_217_728L + 77_594_624L + 49_250_304L + 146_800_640L);
+        assertThatThrownBy(() -> MemoryPlan.cudaStepReserve(LLAMA_8B, 0, 2, Quantization.INT8, KvCacheDType.BFLOAT16,
+                16))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThat(MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, HOST_24G, KvCacheMemory.AUTO, null, 16)
                 .stepReserveBytes()).isZero();
@@ -123,7 +127,7 @@ class MemoryPlanTest {
         MemoryPlan small = MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, GPU_12G, KvCacheMemory.AUTO, null,
                 16, KvCacheDType.AUTO, false, 512);
         assertThat(small.kvBudgetBytes()).isEqualTo(3_264_077_824L - small.stepReserveBytes());
-        assertThat(small.kvTokens()).isGreaterThan(17_280L);
+        assertThat(small.kvTokens()).isGreaterThan(16_672L);
     }
 
     /** An explicit KV budget on a GPU must leave the step its memory; the refusal names both settings. */
@@ -135,7 +139,7 @@ class MemoryPlanTest {
                 KvCacheMemory.parse("3GiB"), null, 16))
                 .isInstanceOf(MemoryPlanException.class)
                 .hasMessageContaining("llm.engine.kv-cache-memory=3.00 GiB does not fit")
-                .hasMessageContaining("a step of 2048 tokens needs 950.97 MiB")
+                .hasMessageContaining("a step of 2048 tokens needs 1.00 GiB")
                 .hasMessageContaining("llm.engine.max-num-batched-tokens");
     }
 

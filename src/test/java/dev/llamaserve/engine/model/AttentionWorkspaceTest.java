@@ -3,6 +3,8 @@ package dev.llamaserve.engine.model;
 import static dev.llamaserve.engine.model.TinyFixture.fixture;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llamaserve.engine.device.DevicePlanner;
+import dev.llamaserve.engine.device.MemoryPlan;
 import org.junit.jupiter.api.Test;
 
 /** The attention workspace's sizes: what a tile holds and what it costs, for Llama-3.1-8B and a small pool. */
@@ -21,6 +23,23 @@ class AttentionWorkspaceTest {
         assertThat(w.bytes(LLAMA_8B, KvCacheDType.BFLOAT16)).isEqualTo(52L << 20);
         // float8: a 2 MiB gather of bits and 2 MiB of them as float8
         assertThat(w.bytes(LLAMA_8B, KvCacheDType.FLOAT8_E4M3)).isEqualTo(52L << 20);
+    }
+
+    @Test
+    void onCudaLlama8bTilesHold8192TokensOfKvAndCost128MiBInsideThePlansFixedShare() {
+        AttentionWorkspace w = AttentionWorkspace.forDevice(true, LLAMA_8B, 16, 2048, 512, 131_072,
+                LlamaModel.attentionChunkTokens(DevicePlanner.Kind.CUDA));
+        // 32 MiB of float32 K hold 8,192 tokens: a decode step at 16K of context reads it in 2 tiles per layer, not 8
+        assertThat(w.kvTokens()).isEqualTo(8192);
+        assertThat(w.scoreElements()).as("512 queries x 32 heads x 512 keys").isEqualTo(8L << 20);
+        // K and V tiles 32 + 32 MiB, the bf16 gather 16, scores 32, output and its sum 8 + 8
+        assertThat(w.bytes(LLAMA_8B, KvCacheDType.BFLOAT16)).isEqualTo(128L << 20);
+        assertThat(w.bytes(LLAMA_8B, KvCacheDType.BFLOAT16)).as("within the plan's fixed share of the GPU")
+                .isLessThan(MemoryPlan.CUDA_FIXED_RESERVE_BYTES / 2);
+        assertThat(AttentionWorkspace.forDevice(false, LLAMA_8B, 16, 2048, 512, 131_072,
+                LlamaModel.attentionChunkTokens(DevicePlanner.Kind.CPU)))
+                .as("the CPU keeps its cache-sized tiles").isEqualTo(AttentionWorkspace.of(LLAMA_8B, 16, 2048, 512,
+                        131_072, 1024));
     }
 
     @Test
