@@ -24,8 +24,8 @@ record AttentionWorkspace(long kvTokens, long scoreElements, long outElements) {
     static final long SCORE_ELEMENTS = 4L << 20;
     /**
      * On CUDA, tiles four times as long ({@link LlamaModel#CUDA_ATTENTION_CHUNK_TOKENS}): a tile costs ~20 kernel
-     * launches whatever its size, and with the CPU's tiles a decode step of the 8B at 16K tokens of context made
-     * 8 tiles per layer and ran at 4.6-6.1 tok/s on an H200. 32 MiB hold 8,192 tokens of the 8B's K in float32; the
+     * launches whatever its size, and with the CPU's tiles (chunks of 1,024 keys) a decode step of the 8B at 16K
+     * tokens of context made 16 tiles per layer and ran at 4.6-6.1 tok/s on an H200 (2 tiles: 12-23 tok/s). 32 MiB hold 8,192 tokens of the 8B's K in float32; the
      * whole workspace is then 128 MiB, which {@code MemoryPlan}'s step reserve counts
      * ({@link LlamaModel#cudaAttentionWorkspaceBytes}).
      */
@@ -39,7 +39,7 @@ record AttentionWorkspace(long kvTokens, long scoreElements, long outElements) {
         return of(config, pageSize, maxChunkTokens, queryBlock, poolTokens, chunkTokens, KV_TILE_BYTES, SCORE_ELEMENTS);
     }
 
-    /** For the device {@code torchDevice} names: CUDA's tiles on a GPU, the CPU's elsewhere. */
+    /** CUDA's tiles on a GPU ({@code cuda}), the CPU's elsewhere. */
     static AttentionWorkspace forDevice(boolean cuda, ModelConfig config, int pageSize, int maxChunkTokens,
                                         int queryBlock, long poolTokens, int chunkTokens) {
         return cuda ? of(config, pageSize, maxChunkTokens, queryBlock, poolTokens, chunkTokens, CUDA_KV_TILE_BYTES,

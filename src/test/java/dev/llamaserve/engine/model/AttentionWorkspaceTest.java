@@ -29,7 +29,7 @@ class AttentionWorkspaceTest {
     void onCudaLlama8bTilesHold8192TokensOfKvAndCost128MiBInsideThePlansFixedShare() {
         AttentionWorkspace w = AttentionWorkspace.forDevice(true, LLAMA_8B, 16, 2048, 512, 131_072,
                 LlamaModel.attentionChunkTokens(DevicePlanner.Kind.CUDA));
-        // 32 MiB of float32 K hold 8,192 tokens: a decode step at 16K of context reads it in 2 tiles per layer, not 8
+        // 32 MiB of float32 K hold 8,192 tokens: a decode step at 16K of context reads it in 2 tiles per layer, not 16
         assertThat(w.kvTokens()).isEqualTo(8192);
         assertThat(w.scoreElements()).as("512 queries x 32 heads x 512 keys").isEqualTo(8L << 20);
         // K and V tiles 32 + 32 MiB, the bf16 gather 16, scores 32, output and its sum 8 + 8
