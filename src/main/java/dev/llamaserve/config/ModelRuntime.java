@@ -127,7 +127,7 @@ public final class ModelRuntime implements AutoCloseable {
         KvCacheDType kvDtype = KvCacheDType.parse(e.kvCacheDtype());
         MemoryPlan plan = MemoryPlan.plan(checkpoint.config(), storedType(dtype), quantization, memory,
                 KvCacheMemory.parse(e.kvCacheMemory()), e.maxModelLen(), e.blockSize(), kvDtype, m.packedWeights(),
-                e.maxNumBatchedTokens());
+                e.maxNumBatchedTokens(), e.maxNumSeqs());
         plan.warnings().forEach(w -> log.warn("{}", w));
 
         LlamaModel model = LlamaModel.load(checkpoint,

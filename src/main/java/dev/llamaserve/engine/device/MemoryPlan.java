@@ -162,22 +162,23 @@ public record MemoryPlan(
         return plan(config, dtype, quantization, device, kvSetting, maxModelLenSetting, blockSize, kvDtype, false);
     }
 
-    /** As below, for steps of {@link #DEFAULT_STEP_TOKENS} tokens. */
+    /** As below, for steps of {@link #DEFAULT_STEP_TOKENS} tokens and {@link LlamaModel#LOGITS_SCRATCH_ROWS} sequences. */
     public static MemoryPlan plan(ModelConfig config, DType dtype, Quantization quantization, Device device,
                                   KvCacheMemory kvSetting, Integer maxModelLenSetting, int blockSize,
                                   KvCacheDType kvDtype, boolean packedWeights) {
         return plan(config, dtype, quantization, device, kvSetting, maxModelLenSetting, blockSize, kvDtype,
-                packedWeights, DEFAULT_STEP_TOKENS);
+                packedWeights, DEFAULT_STEP_TOKENS, LlamaModel.LOGITS_SCRATCH_ROWS);
     }
 
     /**
      * As above, with {@code packedWeights} ({@code llm.model.packed-weights}): the oneDNN-packed copy of the linear
      * weights counts as weights; on CUDA, steps of up to {@code stepTokens} tokens
-     * ({@code llm.engine.max-num-batched-tokens}) have their memory set aside ({@link #cudaStepReserve}).
+     * ({@code llm.engine.max-num-batched-tokens}) of up to {@code maxNumSeqs} sequences ({@code llm.engine.max-num-seqs})
+     * have their memory set aside ({@link #cudaStepReserve}).
      */
     public static MemoryPlan plan(ModelConfig config, DType dtype, Quantization quantization, Device device,
                                   KvCacheMemory kvSetting, Integer maxModelLenSetting, int blockSize,
-                                  KvCacheDType kvDtype, boolean packedWeights, int stepTokens) {
+                                  KvCacheDType kvDtype, boolean packedWeights, int stepTokens, int maxNumSeqs) {
         KvCacheDType kv = kvDtype.resolve(computeDType(dtype));
         if (blockSize <= 0) {
             throw new IllegalArgumentException("KV block size must be positive, was " + blockSize);
@@ -207,7 +208,7 @@ public record MemoryPlan(
         }
         long afterWeights = device.freeBytes() - weightBytes;
         long reserve = device.kind() == DeviceKind.CUDA
-                ? cudaStepReserve(config, stepTokens, dtype.bytes(), quantization, kv, blockSize) : 0;
+                ? cudaStepReserve(config, stepTokens, maxNumSeqs, dtype.bytes(), quantization, kv, blockSize) : 0;
 
         long budget;
         if (kvSetting.auto()) {
@@ -340,22 +341,24 @@ public record MemoryPlan(
 
     /**
      * On CUDA, the memory one step takes beside the weights and the KV cache: {@link #CUDA_FIXED_RESERVE_BYTES};
-     * attention's workspace ({@link LlamaModel#cudaAttentionWorkspaceBytes}: 128 MiB for the 8B); the activations of {@code stepTokens} tokens T in the compute dtype (gate, up and their product
-     * [T, intermediate]; hidden state, residual, norm output, q, k, v, attention and projection outputs
-     * [T, hidden]); the logits of R = min(T, {@link LlamaModel#LOGITS_SCRATCH_ROWS}) rows ([R, vocab] in the compute
-     * dtype and in float32); and with int8 linears the largest int8 weight widened to the compute dtype for its GEMM
+     * attention's workspace ({@link LlamaModel#cudaAttentionWorkspaceBytes}: 128 MiB for the 8B); the activations of
+     * {@code stepTokens} tokens T in the compute dtype (gate, up and their product [T, intermediate]; hidden state,
+     * residual, norm output, q, k, v, attention and projection outputs [T, hidden]); the logits of
+     * R = min(T, max({@link LlamaModel#LOGITS_SCRATCH_ROWS}, {@code maxNumSeqs})) rows, one per sequence of a decode
+     * step ([R, vocab] in the compute dtype and in float32); and with int8 linears the largest int8 weight widened to the compute dtype for its GEMM
      * (at most {@link LlamaModel#INT8_WIDEN_ROWS} output channels at a time) with its product and the slice's
      * ([T, out] twice; R rows for the lm_head). Llama-3.1-8B, int8, 2,048 tokens: 1.00 GiB; measured on an H200
      * ({@code Llama8bOnGpuIT}), such steps took 0.66-0.74 GiB beyond the weights, the KV cache and the CUDA context
      * after a 16,384-token prefill in chunks of 2,048.
      */
-    public static long cudaStepReserve(ModelConfig config, int stepTokens, int computeBytes, Quantization quantization,
-                                       KvCacheDType kv, int blockSize) {
-        if (stepTokens <= 0) {
-            throw new IllegalArgumentException("step tokens must be positive, was " + stepTokens);
+    public static long cudaStepReserve(ModelConfig config, int stepTokens, int maxNumSeqs, int computeBytes,
+                                       Quantization quantization, KvCacheDType kv, int blockSize) {
+        if (stepTokens <= 0 || maxNumSeqs <= 0) {
+            throw new IllegalArgumentException("step tokens and sequences must be positive, were " + stepTokens + " and "
+                    + maxNumSeqs);
         }
         long t = stepTokens;
-        long logitRows = Math.min(t, LlamaModel.LOGITS_SCRATCH_ROWS);
+        long logitRows = Math.min(t, Math.max(LlamaModel.LOGITS_SCRATCH_ROWS, maxNumSeqs));
         long vocab = config.vocabSize();
         long activations = t * (3L * config.intermediateSize() + 8L * config.hiddenSize()) * computeBytes
                 + logitRows * vocab * (computeBytes + 4);

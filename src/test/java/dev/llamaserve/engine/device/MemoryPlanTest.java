@@ -111,21 +111,26 @@ class MemoryPlanTest {
      */
     @Test
     void int8StepReserveOfThe8b() {
-        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 2048, 2, Quantization.INT8, KvCacheDType.BFLOAT16, 16))
+        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 2048, 16, 2, Quantization.INT8, KvCacheDType.BFLOAT16, 16))
                 .isEqualTo(1_076_854_784L);
-        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 2048, 2, Quantization.NONE, KvCacheDType.BFLOAT16, 16))
+        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 2048, 16, 2, Quantization.NONE, KvCacheDType.BFLOAT16, 16))
                 .isEqualTo(841_973_760L);
         // 512 tokens: 77,594,624 activations; gate_proj (58,720,256 + 2 × 512 × 14,336) × 2 = 146,800,640
-        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 512, 2, Quantization.INT8, KvCacheDType.BFLOAT16, 16))
+        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 512, 16, 2, Quantization.INT8, KvCacheDType.BFLOAT16, 16))
                 .isEqualTo(348_127_232L + 134_217_728L + 77_594_624L + 49_250_304L + 146_800_640L);
-        assertThatThrownBy(() -> MemoryPlan.cudaStepReserve(LLAMA_8B, 0, 2, Quantization.INT8, KvCacheDType.BFLOAT16,
+        // 256 sequences decoding together: 256 logit rows instead of the 64 the scratch holds, (256 - 64) x 128,256 x 6
+        assertThat(MemoryPlan.cudaStepReserve(LLAMA_8B, 2048, 256, 2, Quantization.INT8, KvCacheDType.BFLOAT16, 16))
+                .isEqualTo(1_076_854_784L + 192L * 128_256 * 6);
+        assertThatThrownBy(() -> MemoryPlan.cudaStepReserve(LLAMA_8B, 2048, 0, 2, Quantization.INT8,
+                KvCacheDType.BFLOAT16, 16)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> MemoryPlan.cudaStepReserve(LLAMA_8B, 0, 16, 2, Quantization.INT8, KvCacheDType.BFLOAT16,
                 16))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThat(MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, HOST_24G, KvCacheMemory.AUTO, null, 16)
                 .stepReserveBytes()).isZero();
         // smaller steps leave more of the 12 GiB card to the KV cache
         MemoryPlan small = MemoryPlan.plan(LLAMA_8B, DType.BF16, Quantization.INT8, GPU_12G, KvCacheMemory.AUTO, null,
-                16, KvCacheDType.AUTO, false, 512);
+                16, KvCacheDType.AUTO, false, 512, 16);
         assertThat(small.kvBudgetBytes()).isEqualTo(3_264_077_824L - small.stepReserveBytes());
         assertThat(small.kvTokens()).isGreaterThan(16_672L);
     }

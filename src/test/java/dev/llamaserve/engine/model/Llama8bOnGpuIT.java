@@ -63,7 +63,7 @@ class Llama8bOnGpuIT {
         Checkpoint checkpoint = Checkpoint.open(dir);
         MemoryPlan plan = MemoryPlan.plan(checkpoint.config(), DType.BF16, quantization,
                 MemoryPlan.Device.cuda(card, card - heldBefore), KvCacheMemory.AUTO, null, 16,
-                KvCacheDType.AUTO, false, CHUNK);
+                KvCacheDType.AUTO, false, CHUNK, 16);
         assertThat(plan.kvTokens()).as("the plan's KV tokens on a %d GiB card", cardGib).isGreaterThanOrEqualTo(PROMPT);
 
         long t0 = System.nanoTime();
