@@ -4,7 +4,6 @@ import static dev.llamaserve.engine.model.TinyFixture.fixture;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.engine.device.DevicePlanner;
-import dev.llamaserve.engine.device.MemoryPlan;
 import org.junit.jupiter.api.Test;
 
 /** The attention workspace's sizes: what a tile holds and what it costs, for Llama-3.1-8B and a small pool. */
@@ -34,8 +33,10 @@ class AttentionWorkspaceTest {
         assertThat(w.scoreElements()).as("512 queries x 32 heads x 512 keys").isEqualTo(8L << 20);
         // K and V tiles 32 + 32 MiB, the bf16 gather 16, scores 32, output and its sum 8 + 8
         assertThat(w.bytes(LLAMA_8B, KvCacheDType.BFLOAT16)).isEqualTo(128L << 20);
-        assertThat(w.bytes(LLAMA_8B, KvCacheDType.BFLOAT16)).as("within the plan's fixed share of the GPU")
-                .isLessThan(MemoryPlan.CUDA_FIXED_RESERVE_BYTES / 2);
+        assertThat(LlamaModel.cudaAttentionWorkspaceBytes(LLAMA_8B, 16, 2048, KvCacheDType.BFLOAT16))
+                .as("what the GPU memory plan sets aside for it").isEqualTo(w.bytes(LLAMA_8B, KvCacheDType.BFLOAT16));
+        assertThat(LlamaModel.cudaAttentionWorkspaceBytes(LLAMA_8B, 16, 2048, KvCacheDType.FLOAT8_E4M3))
+                .as("float8: an 8 MiB gather of bits and 8 MiB of them as float8").isEqualTo(128L << 20);
         assertThat(AttentionWorkspace.forDevice(false, LLAMA_8B, 16, 2048, 512, 131_072,
                 LlamaModel.attentionChunkTokens(DevicePlanner.Kind.CPU)))
                 .as("the CPU keeps its cache-sized tiles").isEqualTo(AttentionWorkspace.of(LLAMA_8B, 16, 2048, 512,
