@@ -106,7 +106,10 @@ public final class Bench {
             }
         }
         if (a.runs("int8")) {
-            r.put("int8", QuantizedRuns.run(dir, a.dtype(), r.get("bandwidth_gbs") instanceof Double bw ? bw : null));
+            Map<String, Object> q = QuantizedRuns.run(dir, a.dtype(), r.get("bandwidth_gbs") instanceof Double bw ? bw
+                    : null);
+            q.put("peak_rss_bytes", ProcessMemory.peakRssBytes());   // with the section's models: more than the engine's
+            r.put("int8", q);
         }
         if (a.runs("soak")) {
             r.put("soak", soak(a, dir));
