@@ -3,6 +3,7 @@ package dev.llamaserve.engine.model;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
+import dev.llamaserve.engine.device.DevicePlanner;
 
 /**
  * The scratch memory of {@code llama_step.py}'s attention ({@code new_workspace}), made once at load and reused by
@@ -25,9 +26,9 @@ record AttentionWorkspace(long kvTokens, long scoreElements, long outElements) {
     /**
      * On CUDA, tiles four times as long ({@link LlamaModel#CUDA_ATTENTION_CHUNK_TOKENS}): a tile costs ~20 kernel
      * launches whatever its size, and with the CPU's tiles (chunks of 1,024 keys) a decode step of the 8B at 16K
-     * tokens of context made 16 tiles per layer and ran at 4.6-6.1 tok/s on an H200 (2 tiles: 12-23 tok/s). 32 MiB hold 8,192 tokens of the 8B's K in float32; the
-     * whole workspace is then 128 MiB, which {@code MemoryPlan}'s step reserve counts
-     * ({@link LlamaModel#cudaAttentionWorkspaceBytes}).
+     * tokens of context made 16 tiles per layer and ran at 4.6-6.1 tok/s on an H200 (2 tiles: 12-23 tok/s). 32 MiB
+     * hold 8,192 tokens of the 8B's K in float32; the whole workspace is then 128 MiB, which {@code MemoryPlan}'s
+     * step reserve counts ({@link LlamaModel#cudaAttentionWorkspaceBytes}).
      */
     static final long CUDA_KV_TILE_BYTES = 32L << 20;
     /** On CUDA, 8 Mi float32 scores (a block of 512 queries against 512 keys for 32 heads). */
@@ -39,11 +40,17 @@ record AttentionWorkspace(long kvTokens, long scoreElements, long outElements) {
         return of(config, pageSize, maxChunkTokens, queryBlock, poolTokens, chunkTokens, KV_TILE_BYTES, SCORE_ELEMENTS);
     }
 
-    /** CUDA's tiles on a GPU ({@code cuda}), the CPU's elsewhere. */
-    static AttentionWorkspace forDevice(boolean cuda, ModelConfig config, int pageSize, int maxChunkTokens,
-                                        int queryBlock, long poolTokens, int chunkTokens) {
-        return cuda ? of(config, pageSize, maxChunkTokens, queryBlock, poolTokens, chunkTokens, CUDA_KV_TILE_BYTES,
-                CUDA_SCORE_ELEMENTS) : of(config, pageSize, maxChunkTokens, queryBlock, poolTokens, chunkTokens);
+    /**
+     * On a device of {@code kind}: CUDA's tiles on a GPU, the CPU's elsewhere, each against the chunks of keys that
+     * attention reads there ({@link LlamaModel#attentionChunkTokens}).
+     */
+    static AttentionWorkspace forDevice(DevicePlanner.Kind kind, ModelConfig config, int pageSize, int maxChunkTokens,
+                                        int queryBlock, long poolTokens) {
+        int chunkTokens = LlamaModel.attentionChunkTokens(kind);
+        return kind == DevicePlanner.Kind.CUDA
+                ? of(config, pageSize, maxChunkTokens, queryBlock, poolTokens, chunkTokens, CUDA_KV_TILE_BYTES,
+                        CUDA_SCORE_ELEMENTS)
+                : of(config, pageSize, maxChunkTokens, queryBlock, poolTokens, chunkTokens);
     }
 
     /**

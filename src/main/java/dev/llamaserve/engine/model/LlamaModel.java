@@ -150,8 +150,8 @@ public final class LlamaModel implements CausalLm {
      */
     public static long cudaAttentionWorkspaceBytes(ModelConfig config, int pageSize, int maxChunkTokens,
                                                    KvCacheDType kv) {
-        return AttentionWorkspace.forDevice(true, config, pageSize, maxChunkTokens, ATTENTION_QUERY_BLOCK,
-                Long.MAX_VALUE, CUDA_ATTENTION_CHUNK_TOKENS).bytes(config, kv);
+        return AttentionWorkspace.forDevice(DevicePlanner.Kind.CUDA, config, pageSize, maxChunkTokens,
+                ATTENTION_QUERY_BLOCK, Long.MAX_VALUE).bytes(config, kv);
     }
 
     /** Keys attention reads per chunk on a device of this kind. */
@@ -175,6 +175,7 @@ public final class LlamaModel implements CausalLm {
     private boolean nativeBf16Gemm;              // 1 .. CPU_NATIVE_BF16_MAX_ROWS rows through llamaserve::linear_bf16
     private final int kvSlots;
     private final int maxChunkTokens;
+    private final long chunkPages;               // pages of keys attention reads per chunk on this device
     private final PtNDManager manager;
     private final PtSymbolBlock module;
     private final Map<String, PtNDArray> weights;   // Hugging Face name -> tensor, lm_head.weight always present
@@ -205,6 +206,7 @@ public final class LlamaModel implements CausalLm {
         this.int8Pack = Int8Weights.usesPack(quantization, dtype, device);
         this.kvSlots = kvSlots;
         this.maxChunkTokens = maxChunkTokens;
+        this.chunkPages = Math.max(1, attentionChunkTokens(device.kind()) / pageSize);
         this.manager = manager;
         this.module = module;
         this.weights = weights;
@@ -376,9 +378,8 @@ public final class LlamaModel implements CausalLm {
             double[] inv = c.ropeScaling().inverseFrequencies(c.ropeTheta(), c.headDim());
             PtNDArray invFreq = (PtNDArray) manager.create(inv);   // [D/2] float64
             long kvBytes = allocated * kvDtype.bytesPerToken(c);
-            AttentionWorkspace workspace = AttentionWorkspace.forDevice(device.kind() == DevicePlanner.Kind.CUDA, c,
-                    pageSize, options.maxChunkTokens(), ATTENTION_QUERY_BLOCK, allocated,
-                    attentionChunkTokens(device.kind()));
+            AttentionWorkspace workspace = AttentionWorkspace.forDevice(device.kind(), c, pageSize,
+                    options.maxChunkTokens(), ATTENTION_QUERY_BLOCK, allocated);
             IValue work = workspace.create(module, c.numKeyValueHeads(), c.headDim(), kvDtype, device.torchDevice());
             LlamaModel m = new LlamaModel(c, device, dtype, kvDtype, pageSize, quantization, slots,
                     options.maxChunkTokens(), manager, module, weights, caches, kvScales, invFreq, work, nativeIsa,
@@ -537,7 +538,7 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from((PtNDArray) step.create(pages.decodeRows())));   // decode_rows [Bd]
             args.add(IValue.from((long) pages.decodePages()));            // decode_pages
             args.add(IValue.from((long) pageSize));                     // page_size
-            args.add(IValue.from((long) Math.max(1, attentionChunkTokens(device.kind()) / pageSize)));   // chunk_pages
+            args.add(IValue.from(chunkPages));                          // chunk_pages
             args.add(IValue.from((long) queryBlock));                   // query_block
             args.add(IValue.from(kvDtype.fp8()));                       // kv_fp8
             args.add(IValue.from(nativeAttention));                     // native_attention

@@ -26,8 +26,7 @@ class AttentionWorkspaceTest {
 
     @Test
     void onCudaLlama8bTilesHold8192TokensOfKvAndCost128MiBInsideThePlansFixedShare() {
-        AttentionWorkspace w = AttentionWorkspace.forDevice(true, LLAMA_8B, 16, 2048, 512, 131_072,
-                LlamaModel.attentionChunkTokens(DevicePlanner.Kind.CUDA));
+        AttentionWorkspace w = AttentionWorkspace.forDevice(DevicePlanner.Kind.CUDA, LLAMA_8B, 16, 2048, 512, 131_072);
         // 32 MiB of float32 K hold 8,192 tokens: a decode step at 16K of context reads it in 2 tiles per layer, not 16
         assertThat(w.kvTokens()).isEqualTo(8192);
         assertThat(w.scoreElements()).as("512 queries x 32 heads x 512 keys").isEqualTo(8L << 20);
@@ -37,8 +36,7 @@ class AttentionWorkspaceTest {
                 .as("what the GPU memory plan sets aside for it").isEqualTo(w.bytes(LLAMA_8B, KvCacheDType.BFLOAT16));
         assertThat(LlamaModel.cudaAttentionWorkspaceBytes(LLAMA_8B, 16, 2048, KvCacheDType.FLOAT8_E4M3))
                 .as("float8: an 8 MiB gather of bits and 8 MiB of them as float8").isEqualTo(128L << 20);
-        assertThat(AttentionWorkspace.forDevice(false, LLAMA_8B, 16, 2048, 512, 131_072,
-                LlamaModel.attentionChunkTokens(DevicePlanner.Kind.CPU)))
+        assertThat(AttentionWorkspace.forDevice(DevicePlanner.Kind.CPU, LLAMA_8B, 16, 2048, 512, 131_072))
                 .as("the CPU keeps its cache-sized tiles").isEqualTo(AttentionWorkspace.of(LLAMA_8B, 16, 2048, 512,
                         131_072, 1024));
     }
