@@ -162,7 +162,10 @@ public record MemoryPlan(
         return plan(config, dtype, quantization, device, kvSetting, maxModelLenSetting, blockSize, kvDtype, false);
     }
 
-    /** As below, for steps of {@link #DEFAULT_STEP_TOKENS} tokens and {@link LlamaModel#LOGITS_SCRATCH_ROWS} sequences. */
+    /**
+     * As below, for steps of {@link #DEFAULT_STEP_TOKENS} tokens and {@link LlamaModel#LOGITS_SCRATCH_ROWS}
+     * sequences.
+     */
     public static MemoryPlan plan(ModelConfig config, DType dtype, Quantization quantization, Device device,
                                   KvCacheMemory kvSetting, Integer maxModelLenSetting, int blockSize,
                                   KvCacheDType kvDtype, boolean packedWeights) {
@@ -173,8 +176,8 @@ public record MemoryPlan(
     /**
      * As above, with {@code packedWeights} ({@code llm.model.packed-weights}): the oneDNN-packed copy of the linear
      * weights counts as weights; on CUDA, steps of up to {@code stepTokens} tokens
-     * ({@code llm.engine.max-num-batched-tokens}) of up to {@code maxNumSeqs} sequences ({@code llm.engine.max-num-seqs})
-     * have their memory set aside ({@link #cudaStepReserve}).
+     * ({@code llm.engine.max-num-batched-tokens}) of up to {@code maxNumSeqs} sequences
+     * ({@code llm.engine.max-num-seqs}) have their memory set aside ({@link #cudaStepReserve}).
      */
     public static MemoryPlan plan(ModelConfig config, DType dtype, Quantization quantization, Device device,
                                   KvCacheMemory kvSetting, Integer maxModelLenSetting, int blockSize,
@@ -345,17 +348,17 @@ public record MemoryPlan(
      * {@code stepTokens} tokens T in the compute dtype (gate, up and their product [T, intermediate]; hidden state,
      * residual, norm output, q, k, v, attention and projection outputs [T, hidden]); the logits of
      * R = min(T, max({@link LlamaModel#LOGITS_SCRATCH_ROWS}, {@code maxNumSeqs})) rows, one per sequence of a decode
-     * step ([R, vocab] in the compute dtype and in float32); and with int8 linears the largest int8 weight widened to the compute dtype for its GEMM
-     * (at most {@link LlamaModel#INT8_WIDEN_ROWS} output channels at a time) with its product and the slice's
-     * ([T, out] twice; R rows for the lm_head). Llama-3.1-8B, int8, 2,048 tokens: 1.00 GiB; measured on an H200
-     * ({@code Llama8bOnGpuIT}), such steps took 0.66-0.74 GiB beyond the weights, the KV cache and the CUDA context
-     * after a 16,384-token prefill in chunks of 2,048.
+     * step ([R, vocab] in the compute dtype and in float32); and with int8 linears the largest int8 weight widened
+     * to the compute dtype for its GEMM (at most {@link LlamaModel#INT8_WIDEN_ROWS} output channels at a time) with
+     * its product and the slice's ([T, out] twice; R rows for the lm_head). Llama-3.1-8B, int8, 2,048 tokens:
+     * 1.00 GiB; measured on an H200 ({@code Llama8bOnGpuIT}), such steps took 0.66-0.74 GiB beyond the weights, the
+     * KV cache and the CUDA context after a 16,384-token prefill in chunks of 2,048.
      */
     public static long cudaStepReserve(ModelConfig config, int stepTokens, int maxNumSeqs, int computeBytes,
                                        Quantization quantization, KvCacheDType kv, int blockSize) {
         if (stepTokens <= 0 || maxNumSeqs <= 0) {
-            throw new IllegalArgumentException("step tokens and sequences must be positive, were " + stepTokens + " and "
-                    + maxNumSeqs);
+            throw new IllegalArgumentException("step tokens and sequences must be positive, were " + stepTokens
+                    + " and " + maxNumSeqs);
         }
         long t = stepTokens;
         long logitRows = Math.min(t, Math.max(LlamaModel.LOGITS_SCRATCH_ROWS, maxNumSeqs));

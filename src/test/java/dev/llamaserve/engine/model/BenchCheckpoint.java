@@ -53,6 +53,13 @@ public final class BenchCheckpoint {
         return write(dir, CONFIG);
     }
 
+    /** One MiB of random bf16, for {@code write}'s repeated tensors. */
+    private static byte[] randomMib() throws IOException {
+        ByteArrayOutputStream block = new ByteArrayOutputStream(1 << 20);
+        randomBf16(block, 1 << 19, false, 0);
+        return block.toByteArray();
+    }
+
     /** Streams a random bf16 checkpoint of {@code configJson}'s shapes; returns bytes written. */
     public static long write(Path dir, String configJson) throws IOException {
         return write(dir, configJson, false);
@@ -67,11 +74,7 @@ public final class BenchCheckpoint {
         Files.writeString(dir.resolve("config.json"), configJson);
         ModelConfig c = ModelConfigParser.parse(dir.resolve("config.json"));
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
-        ByteArrayOutputStream block = new ByteArrayOutputStream(1 << 20);
-        if (repeated) {
-            randomBf16(block, 1 << 19, false, 0);          // one MiB of random bf16
-        }
-        byte[] mib = block.toByteArray();
+        byte[] mib = repeated ? randomMib() : null;
         long seed = 1;
         for (Map.Entry<String, long[]> e : c.tensorShapes().entrySet()) {
             long n = Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
