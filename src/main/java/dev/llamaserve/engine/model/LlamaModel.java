@@ -74,6 +74,12 @@ public final class LlamaModel implements CausalLm {
      */
     static final int CPU_NATIVE_INT8_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeInt8MaxRows", 64);
     /**
+     * Where the CPU has AMX-BF16, {@code linear_int8} widens int8 weights into AMX tiles (see llamaserve_ops.c);
+     * {@code -Dllamaserve.cpuNativeInt8Amx=false} keeps it on AVX-512 BF16's dot products (A/B measurements).
+     */
+    static final boolean CPU_NATIVE_INT8_AMX =
+            Boolean.parseBoolean(System.getProperty("llamaserve.cpuNativeInt8Amx", "true"));
+    /**
      * On the CPU in bfloat16 with the native kernels' AVX-512 BF16 instruction set and without AMX, steps of up to
      * this many rows multiply bf16 weights through {@code llamaserve::linear_bf16} (several rows: groups of 8
      * channels against pairs of rows, the next group prefetched) instead of oneDNN, unless the weights are packed
@@ -168,6 +174,7 @@ public final class LlamaModel implements CausalLm {
     private final boolean int8Pack;           // int8 weights through _weight_int8pack_mm for few rows
     private final NativeKernels.Isa nativeIsa;   // llama-serve's kernels (CPU, bf16), NONE where not used
     private final boolean nativeInt8;            // int8 weights blocked for llamaserve::linear_int8
+    private final boolean int8Amx;               // linear_int8 on AMX tiles, for steps of any size (no mode 7)
     private boolean nativeAttention;             // decode steps through llamaserve::decode_attention
     private boolean nativeNorm;                  // RMSNorm through llamaserve::rms_norm
     private boolean nativeRope;                  // rotary embedding and KV write through llamaserve::rope_kv
@@ -196,7 +203,8 @@ public final class LlamaModel implements CausalLm {
                        int pageSize, Quantization quantization, int kvSlots, int maxChunkTokens, PtNDManager manager,
                        PtSymbolBlock module, Map<String, PtNDArray> weights, List<PtNDArray> kvCaches,
                        List<PtNDArray> kvScales,
-                       PtNDArray invFreq, IValue workArg, NativeKernels.Isa nativeIsa, boolean nativeInt8) {
+                       PtNDArray invFreq, IValue workArg, NativeKernels.Isa nativeIsa, boolean nativeInt8,
+                       boolean int8Amx) {
         this.config = config;
         this.device = device;
         this.dtype = dtype;
@@ -222,6 +230,7 @@ public final class LlamaModel implements CausalLm {
         this.workArg = workArg;
         this.nativeIsa = nativeIsa;
         this.nativeInt8 = nativeInt8;
+        this.int8Amx = int8Amx;
         this.bf16SingleRowMode = CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : nativeIsa != NativeKernels.Isa.NONE ? 6
                 : CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
         this.nativeNorm = nativeIsa != NativeKernels.Isa.NONE;   // set only on the CPU in bf16
@@ -286,6 +295,9 @@ public final class LlamaModel implements CausalLm {
                     && NativeKernels.useInLoads() ? NativeKernels.isa(module, NativeKernels.BEST) : NativeKernels.Isa.NONE;
             boolean nativeInt8 = nativeIsa != NativeKernels.Isa.NONE && quantization != Quantization.NONE
                     && NativeKernels.blocksInt8(c, quantization);
+            boolean amx = nativeIsa != NativeKernels.Isa.NONE   // each load sets it again, as the ISA above
+                    && NativeKernels.amx(module, CPU_NATIVE_INT8_AMX && NativeKernels.amxInLoads() ? 1 : 0)
+                    && nativeInt8 && !quantization.int8Activations() && NativeKernels.blocksInt8(c, quantization, 16);
             if (quantization.int8Activations()) {
                 requireW8a8(quantization, device, dtype, nativeIsa, nativeInt8);
             }
@@ -338,7 +350,8 @@ public final class LlamaModel implements CausalLm {
                 PackedWeights.pack(module, manager, c, weights);   // + <name>_packed of every linear
             }
             weights.putAll(scales);   // with tied embeddings and an int8 lm_head, its own int8 copy replaces embed_tokens
-            long scratchElements = nativeInt8 && !quantization.int8Activations() ? NativeKernels.widenScratchElements(c) : 0;
+            long scratchElements = nativeInt8 && !quantization.int8Activations() && !amx
+                    ? NativeKernels.widenScratchElements(c) : 0;   // AMX tiles take prefill chunks too
             if (scratchElements > 0) {
                 try (IValue r = IValueUtils.runMethod(module, "new_scratch", IValue.from(scratchElements),
                         IValue.from((long) dtype.torchCode()), IValue.from(device.torchDevice()))) {
@@ -383,12 +396,14 @@ public final class LlamaModel implements CausalLm {
             IValue work = workspace.create(module, c.numKeyValueHeads(), c.headDim(), kvDtype, device.torchDevice());
             LlamaModel m = new LlamaModel(c, device, dtype, kvDtype, pageSize, quantization, slots,
                     options.maxChunkTokens(), manager, module, weights, caches, kvScales, invFreq, work, nativeIsa,
-                    nativeInt8);
+                    nativeInt8, amx);
             if (device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16) {
                 log.info("Native kernels: {}", nativeIsa == NativeKernels.Isa.NONE
                         ? "not used, libtorch's kernels instead (" + NativeKernels.status() + ")"
                         : nativeIsa + (quantization.int8Activations() ? ", int8 weights blocked for them and the rows"
                                 + " of every step quantized to int8 per token (" + quantization.optionName() + ")"
+                                : nativeInt8 && amx ? ", int8 weights blocked for them and widened into AMX tiles"
+                                + " (steps of any size)"
                                 : nativeInt8 ? ", int8 weights blocked for them (steps of at most "
                                 + CPU_NATIVE_INT8_MAX_ROWS + " rows)" : "")
                                 + (m.nativeBf16Gemm() ? ", bf16 linears of steps of at most " + CPU_NATIVE_BF16_MAX_ROWS
@@ -593,7 +608,7 @@ public final class LlamaModel implements CausalLm {
         }
         boolean nativeBf16Rows = nativeBf16Gemm && rows <= CPU_NATIVE_BF16_MAX_ROWS;
         if (nativeInt8) {
-            return rows > CPU_NATIVE_INT8_MAX_ROWS ? 7 : nativeBf16Rows ? 8 : 6;
+            return rows > CPU_NATIVE_INT8_MAX_ROWS && !int8Amx ? 7 : nativeBf16Rows ? 8 : 6;
         }
         if (int8Pack && rows <= CPU_INT8_PACK_MAX_ROWS) {
             return bf16SingleRowMode == 4 ? 5 : 3;
@@ -689,6 +704,11 @@ public final class LlamaModel implements CausalLm {
     /** Whether this model's int8 weights are blocked for the native int8 kernel. */
     boolean nativeInt8() {
         return nativeInt8;
+    }
+
+    /** Whether this model's int8 linears take AMX tiles, prefill chunks included. */
+    boolean int8Amx() {
+        return int8Amx;
     }
 
     /**

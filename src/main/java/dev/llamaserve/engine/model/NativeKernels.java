@@ -48,6 +48,7 @@ public final class NativeKernels {
 
     private static Boolean loaded;
     private static volatile boolean useInLoads = true;
+    private static volatile boolean amxInLoads = true;
     private static String why = "not loaded yet";
 
     private NativeKernels() {
@@ -99,19 +100,33 @@ public final class NativeKernels {
         useInLoads = use;
     }
 
+    static boolean amxInLoads() {
+        return amxInLoads;
+    }
+
+    /** Tests: int8 models loaded after this call take AMX tiles where the CPU has them ({@code true}, the default). */
+    static void amxInLoads(boolean use) {
+        amxInLoads = use;
+    }
+
     /**
      * Whether every weight {@code quantization} makes int8 fits the blocked layout of {@code linear_int8}: [out, in]
      * with out a multiple of 4 and in a multiple of 32 (true of every Llama shape; with tied embeddings an int8
      * lm_head has embed_tokens' shape).
      */
     static boolean blocksInt8(ModelConfig config, Quantization quantization) {
+        return blocksInt8(config, quantization, 4);
+    }
+
+    /** As {@link #blocksInt8(ModelConfig, Quantization)}, with out a multiple of {@code outs} (AMX tiles: 16). */
+    static boolean blocksInt8(ModelConfig config, Quantization quantization, int outs) {
         for (Map.Entry<String, long[]> e : config.tensorShapes().entrySet()) {
             String name = e.getKey();
             boolean lmHead = name.equals(LlamaModel.LM_HEAD)
                     || (config.tieWordEmbeddings() && name.equals(LlamaModel.EMBED_TOKENS));
             boolean quantized = lmHead ? quantization.quantizes(LlamaModel.LM_HEAD) : quantization.quantizes(name);
             long[] shape = e.getValue();
-            if (quantized && (shape.length != 2 || shape[0] % 4 != 0 || shape[1] % 32 != 0)) {
+            if (quantized && (shape.length != 2 || shape[0] % outs != 0 || shape[1] % 32 != 0)) {
                 return false;
             }
         }
@@ -148,6 +163,17 @@ public final class NativeKernels {
     static Isa isa(PtSymbolBlock module, long force) {
         try (IValue r = IValueUtils.runMethod(module, "native_isa", IValue.from(force))) {
             return Isa.of(r.toLong());
+        }
+    }
+
+    /**
+     * Whether {@code linear_int8} runs on AMX tiles (with AVX-512 BF16 in use), one setting for all models:
+     * {@code force} 1 turns them on where the CPU has AMX-BF16 and Linux grants the process their state, 0 off,
+     * -1 only asks. False where the library is not loaded.
+     */
+    static boolean amx(PtSymbolBlock module, long force) {
+        try (IValue r = IValueUtils.runMethod(module, "native_amx", IValue.from(force))) {
+            return r.toLong() == 1;
         }
     }
 }

@@ -23,3 +23,5 @@
     return torch.empty([0, 0, 0], dtype=q.dtype)                     # never selected (rope_kv calls this: no recursion)
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     return 0
+  def native_amx(self: __torch__.LlamaForCausalLM, force: int) -> int:
+    return 0

@@ -28,6 +28,7 @@ class NativeKernelsTest {
     private static PtNDManager manager;
     private static PtSymbolBlock check;
     private static List<NativeKernels.Isa> isas;
+    private static boolean amx;   // linear_int8 can take AMX tiles here
 
     @BeforeAll
     static void load() {
@@ -46,12 +47,16 @@ class NativeKernelsTest {
         for (long i = 1; i <= best; i++) {
             isas.add(NativeKernels.Isa.of(i));
         }
+        try (IValue r = call("amx", 1L)) {
+            amx = r.toLong() == 1;
+        }
     }
 
     @AfterAll
     static void restore() {
         if (check != null) {
             call("isa", (long) isas.get(isas.size() - 1).ordinal()).close();   // the best again, for later tests
+            call("amx", 1L).close();
         }
         manager.close();
     }
@@ -82,9 +87,52 @@ class NativeKernelsTest {
         }
     }
 
+    /** instruction set {@code isa}, linear_int8 without AMX tiles (their own tests turn them on) */
     private static void use(NativeKernels.Isa isa) {
         try (IValue r = call("isa", (long) isa.ordinal())) {
             assertThat(NativeKernels.Isa.of(r.toLong())).isEqualTo(isa);
+        }
+        try (IValue r = call("amx", 0L)) {
+            assertThat(r.toLong()).isZero();
+        }
+    }
+
+    /** AVX-512 BF16 with linear_int8 on AMX tiles; skips, saying why, where this CPU (or Linux) has none */
+    private static void useAmx() {
+        assumeLoaded();
+        Assumptions.assumeTrue(amx, "this CPU has no AMX-BF16 (or Linux did not grant its tiles): best ISA "
+                + isas.get(isas.size() - 1));
+        use(NativeKernels.Isa.AVX512_BF16);
+        try (IValue r = call("amx", 1L)) {
+            assertThat(r.toLong()).isOne();
+        }
+    }
+
+    /**
+     * {@code linear_int8} on AMX tiles (channels in groups of 16: N % 16 == 0; other N keep the AVX-512 kernels):
+     * within bf16's rounding of the float32 product for 1-130 rows (one tile of rows, two to four, past 64), K
+     * past 2,048; and a row's outputs the same, bit for bit, alone as among 1-4 or 70 rows.
+     */
+    @Test
+    void int8LinearOnAmxTilesMatchesTheWidenedProductAndKeepsRowsApart() {
+        useAmx();
+        try {
+            for (long[] s : new long[][] {{1, 64, 2048}, {1, 16, 32}, {2, 32, 8192}, {3, 48, 96}, {5, 16, 2048},
+                {16, 128, 256}, {17, 32, 64}, {33, 16, 2080}, {64, 48, 128}, {65, 32, 64}, {130, 16, 96},
+                {3, 12, 96}, {6, 4, 32}}) {
+                double[] r = floats("int8", s);
+                assertThat(r[2]).as("amx %s elements", Arrays.toString(s)).isEqualTo((double) s[0] * s[1]);
+                assertThat(r[0]).as("amx int8 %s: max |error| (max |y| %s)", Arrays.toString(s), r[1])
+                        .isLessThanOrEqualTo(r[1] / 256 + 1e-4);
+            }
+            for (long[] s : new long[][] {{6, 32, 64}, {16, 4096, 8192}, {5, 512, 2080}, {70, 48, 2048},
+                {8, 48, 96}, {9, 16, 64}, {33, 32, 128}}) {
+                try (IValue r = call("rows_alone", s[0], s[1], s[2])) {
+                    assertThat(r.toBoolean()).as("amx rows alone %s", Arrays.toString(s)).isTrue();
+                }
+            }
+        } finally {
+            call("amx", 0L).close();
         }
     }
 
