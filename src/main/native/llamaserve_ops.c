@@ -18,6 +18,8 @@
  *   ops.llamaserve.isa(force)                 the instruction set in use (0 none, 1 AVX2+FMA, 2 AVX-512 BF16);
  *                                             force >= 0 chooses one this CPU has (tests), -2 the best it has,
  *                                             -1 only asks
+ *   ops.llamaserve.amx(force)                 whether linear_int8 runs on AMX tiles (1) or not (0); force 1 or 0
+ *                                             switches (1 only where the CPU has AMX-BF16), -1 only asks
  * out[m, n] = sum_k x[m, k] * w[n, k] in float32 (times scale[n] for int8), rounded to bf16 as torch rounds. int8
  * weights are widened exactly (|q| <= 127 fits bf16's 8-bit significand), so linear_int8 computes what
  * linear(x, widen(q)) * scale computes, in another order of summation.
