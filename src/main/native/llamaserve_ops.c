@@ -99,14 +99,67 @@ static inline int64_t blocked(int64_t n, int64_t k, int64_t K) {
 }
 
 /* ---- AVX-512 BF16: 32 inputs per dot product, 4 channels x up to 4 rows ---- */
-#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vbmi")))
 
-T512 static inline __m512bh int8x32_bf16(const int8_t* p, __mmask32 m) {
-    __m256i b = _mm256_maskz_loadu_epi8(m, p);                                           /* 32 x int8 */
-    __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(b)));       /* 16 x f32 */
-    __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(b, 1)));  /* 16 x f32 */
-    return _mm512_cvtne2ps_pbh(hi, lo);                                  /* 32 x bf16, exact for |q| <= 127 */
+/*
+ * int8 -> bf16, exactly (|q| <= 127 fits bf16's 8-bit significand): bf16(|q|) from two 128-entry byte tables
+ * (vpermi2b: the low and the high byte), the sign bit put back, the bytes interleaved into words (vpermt2b): five
+ * permutes per 64 weights, where a conversion through float32 takes some 14 instructions (sign extension to 32 bits,
+ * int -> float, float -> bf16, per 16).
+ */
+static uint8_t widen_tab[256] __attribute__((aligned(64)));   /* bf16(i), i < 128: low bytes, then high bytes */
+static uint8_t widen_ix[128] __attribute__((aligned(64)));    /* (low, high) byte pairs of inputs 0-31, 32-63 */
+
+
+typedef struct {
+    __m512i lo0, lo1, hi0, hi1, ix0, ix1, sign;
+} Widen;
+
+T512 static inline __attribute__((always_inline)) Widen widen_tables(void) {
+    Widen w;
+    w.lo0 = _mm512_load_si512(widen_tab);
+    w.lo1 = _mm512_load_si512(widen_tab + 64);
+    w.hi0 = _mm512_load_si512(widen_tab + 128);
+    w.hi1 = _mm512_load_si512(widen_tab + 192);
+    w.ix0 = _mm512_load_si512(widen_ix);
+    w.ix1 = _mm512_load_si512(widen_ix + 64);
+    w.sign = _mm512_set1_epi8((char) 0x80);
+    return w;
 }
+
+/* 64 int8 at p (two channels' 32 inputs) -> two vectors of 32 bf16, exactly */
+T512 static inline __attribute__((always_inline)) void widen64_regs(const Widen* t, const int8_t* p, __m512bh* c0,
+        __m512bh* c1) {
+    const __m512i b = _mm512_loadu_si512(p), a = _mm512_abs_epi8(b);                        /* 64 x |q| */
+    const __m512i lo = _mm512_permutex2var_epi8(t->lo0, a, t->lo1);                         /* 64 low bytes */
+    const __m512i hi = _mm512_ternarylogic_epi32(_mm512_permutex2var_epi8(t->hi0, a, t->hi1), b, t->sign, 0xF8);
+    *c0 = (__m512bh) _mm512_permutex2var_epi8(lo, t->ix0, hi);
+    *c1 = (__m512bh) _mm512_permutex2var_epi8(lo, t->ix1, hi);
+}
+
+/* 64 int8 at p (two channels' 32 inputs) -> 64 bf16 at dst, exactly */
+T512 static inline __attribute__((always_inline)) void widen64(const Widen* t, const int8_t* p, uint16_t* dst) {
+    __m512bh c0, c1;
+    widen64_regs(t, p, &c0, &c1);
+    _mm512_storeu_si512(dst, (__m512i) c0);
+    _mm512_storeu_si512(dst + 32, (__m512i) c1);
+}
+
+static void widen_tables_init(void) {
+    for (int i = 0; i < 128; i++) {
+        const uint16_t h = f32_to_bf16((float) i);
+        widen_tab[i] = (uint8_t) (h & 0xff);
+        widen_tab[128 + i] = (uint8_t) (h >> 8);
+    }
+    for (int j = 0; j < 32; j++) {
+        widen_ix[2 * j] = (uint8_t) j;             /* word j of inputs 0-31: low byte j, high byte j (64 + j) */
+        widen_ix[2 * j + 1] = (uint8_t) (64 + j);
+        widen_ix[64 + 2 * j] = (uint8_t) (32 + j);
+        widen_ix[64 + 2 * j + 1] = (uint8_t) (96 + j);
+    }
+}
+
+
 
 /* 16 bf16 -> 16 float32, exactly */
 T512 static inline __m512 bf16x16_f32(const uint16_t* p) {
@@ -115,10 +168,15 @@ T512 static inline __m512 bf16x16_f32(const uint16_t* p) {
 
 /* channels n0 .. n0+nc-1 (nc % 4 == 0) of blocked int8 -> out [nc, K] bf16 row-major, each block read in order */
 T512 static inline void widen_channels512(const int8_t* qb, uint16_t* out, int64_t n0, int64_t nc, int64_t K) {
+    const Widen t = widen_tables();
     for (int64_t b = n0; b < n0 + nc; b += 4)
         for (int64_t k = 0; k < K; k += 32)
-            for (int j = 0; j < 4; j++)
-                _mm512_storeu_si512(out + (b - n0 + j) * K + k, (__m512i) int8x32_bf16(qb + blocked(b + j, k, K), 0xffffffffu));
+            for (int j = 0; j < 4; j += 2) {
+                __m512bh c0, c1;
+                widen64_regs(&t, qb + blocked(b + j, k, K), &c0, &c1);
+                _mm512_storeu_si512(out + (b - n0 + j) * K + k, (__m512i) c0);
+                _mm512_storeu_si512(out + (b - n0 + j + 1) * K + k, (__m512i) c1);
+            }
 }
 
 /*
@@ -136,11 +194,15 @@ T512 static inline __attribute__((always_inline)) void dots512(const uint16_t* x
     for (int i = 0; i < MC; i++)
         for (int j = 0; j < NC; j++) acc[i][j] = _mm512_setzero_ps();
     const int64_t K32 = K & ~(int64_t) 31;
+    const Widen t = widen_tables();   /* (int8) */
     for (int64_t k = 0; k < K32; k += 32) {
         __m512bh wv[8];
         for (int j = 0; j < NC; j++) {
-            wv[j] = q8 ? int8x32_bf16((const int8_t*) w + blocked(CHANNEL(j), k, K), 0xffffffffu)
-                       : (__m512bh) _mm512_loadu_si512((const uint16_t*) w + CHANNEL(j) * K + k);
+            if (q8) {   /* channels j, j+1 of a block: 64 bytes (NC is 4 or 8; j + 1 < 8 where NC = 1) */
+                if (j % 2 == 0) widen64_regs(&t, (const int8_t*) w + blocked(CHANNEL(j), k, K), &wv[j], &wv[j + 1]);
+            } else {
+                wv[j] = (__m512bh) _mm512_loadu_si512((const uint16_t*) w + CHANNEL(j) * K + k);
+            }
         }
         for (int i = 0; i < MC; i++) {
             const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + (m0 + i) * K + k);
@@ -610,8 +672,7 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
  * widening into vdpbf16ps and 65-67 for bf16 weights.
  *
  * Widening: bf16(|q|) from two 128-entry byte tables (vpermi2b: the low and the high byte), the sign bit put
- * back, the bytes interleaved into words (vpermt2b): five permutes per 64 weights where int8x32_bf16's
- * conversions through float32 take some 14 instructions. Exact, as every widening here (|q| <= 127).
+ * back, the bytes interleaved into words (vpermt2b): widen64 (with the AVX-512 kernels above).
  *
  * Every call of one matrix (same N) takes this kernel whatever its rows, and each output is one column of C,
  * added up over K in one order whatever the other columns: a row's outputs do not depend on the rows beside it.
@@ -624,39 +685,11 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
 
 static int amx_ready;    /* the CPU has AMX-BF16 and VBMI and this process may use the tiles */
 static int amx_int8;     /* linear_int8 takes the AMX kernel (amx(force) switches it, for tests) */
-static uint8_t amx_tab[256] __attribute__((aligned(64)));   /* bf16(i), i < 128: low bytes, then high bytes */
-static uint8_t amx_ix[128] __attribute__((aligned(64)));    /* (low, high) byte pairs of inputs 0-31, 32-63 */
-
 typedef struct {
     uint8_t palette, start_row, reserved[14];
     uint16_t colsb[16];
     uint8_t rows[16];
 } __attribute__((packed)) TileConfig;
-
-typedef struct {
-    __m512i lo0, lo1, hi0, hi1, ix0, ix1, sign;
-} Widen;
-
-TAMX static inline __attribute__((always_inline)) Widen widen_tables(void) {
-    Widen w;
-    w.lo0 = _mm512_load_si512(amx_tab);
-    w.lo1 = _mm512_load_si512(amx_tab + 64);
-    w.hi0 = _mm512_load_si512(amx_tab + 128);
-    w.hi1 = _mm512_load_si512(amx_tab + 192);
-    w.ix0 = _mm512_load_si512(amx_ix);
-    w.ix1 = _mm512_load_si512(amx_ix + 64);
-    w.sign = _mm512_set1_epi8((char) 0x80);
-    return w;
-}
-
-/* 64 int8 at p (two channels' 32 inputs) -> 64 bf16 at dst, exactly */
-TAMX static inline __attribute__((always_inline)) void widen64(const Widen* t, const int8_t* p, uint16_t* dst) {
-    const __m512i b = _mm512_loadu_si512(p), a = _mm512_abs_epi8(b);                        /* 64 x |q| */
-    const __m512i lo = _mm512_permutex2var_epi8(t->lo0, a, t->lo1);                         /* 64 low bytes */
-    const __m512i hi = _mm512_ternarylogic_epi32(_mm512_permutex2var_epi8(t->hi0, a, t->hi1), b, t->sign, 0xF8);
-    _mm512_store_si512(dst, _mm512_permutex2var_epi8(lo, t->ix0, hi));                      /* 32 x bf16 */
-    _mm512_store_si512(dst + 32, _mm512_permutex2var_epi8(lo, t->ix1, hi));                 /* 32 x bf16 */
-}
 
 /* channels 16g .. 16g+15 over inputs k .. k+31 (four blocks of four) -> a [16][32] bf16, prefetching ahead */
 TAMX static inline __attribute__((always_inline)) void widen_group(const Widen* t, const int8_t* qb, int64_t g,
@@ -1551,6 +1584,7 @@ static void rope_kv_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_o
 static int best_isa(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")
+            && __builtin_cpu_supports("avx512vbmi")
             && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
         return ISA_AVX512_BF16;
     }
@@ -1570,25 +1604,13 @@ static void isa_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outpu
 
 /*
  * Whether the CPU has AMX-BF16 (and AVX-512 VBMI for the widening) and Linux grants this process the tiles' state
- * (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA, process-wide; oneDNN asks the same); fills the widening's tables.
+ * (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA, process-wide; oneDNN asks the same).
  */
 static int amx_detect(void) {
     unsigned a = 0, b = 0, c = 0, d = 0;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     const int amx = (d >> 22 & 1) && (d >> 24 & 1) && (c >> 1 & 1);   /* AMX-BF16, AMX-TILE, AVX512_VBMI */
-    if (!amx || syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) != 0) return 0;
-    for (int i = 0; i < 128; i++) {
-        const uint16_t h = f32_to_bf16((float) i);
-        amx_tab[i] = (uint8_t) (h & 0xff);
-        amx_tab[128 + i] = (uint8_t) (h >> 8);
-    }
-    for (int j = 0; j < 32; j++) {
-        amx_ix[2 * j] = (uint8_t) j;             /* word j of inputs 0-31: low byte j, high byte j (64 + j) */
-        amx_ix[2 * j + 1] = (uint8_t) (64 + j);
-        amx_ix[64 + 2 * j] = (uint8_t) (32 + j);
-        amx_ix[64 + 2 * j + 1] = (uint8_t) (96 + j);
-    }
-    return 1;
+    return amx && syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
 }
 
 /* stack: force -> whether linear_int8 uses AMX tiles; force 0 or 1 switches (1 only where the CPU has them), -1 asks */
@@ -1615,6 +1637,7 @@ static void threads_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_o
 
 /* runs when the library is loaded (NativeKernels, after DJL has loaded libtorch) */
 __attribute__((constructor)) static void llamaserve_register(void) {
+    widen_tables_init();
     isa = best_isa();
     amx_ready = amx_int8 = amx_detect();
     TorchLibraryHandle def = 0, cpu = 0, any = 0;
