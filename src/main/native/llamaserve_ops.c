@@ -18,7 +18,7 @@
  *   ops.llamaserve.isa(force)                 the instruction set in use (0 none, 1 AVX2+FMA, 2 AVX-512 BF16);
  *                                             force >= 0 chooses one this CPU has (tests), -2 the best it has,
  *                                             -1 only asks
- *   ops.llamaserve.amx(force)                 whether linear_int8 runs on AMX tiles (1) or not (0); force 1 or 0
+ *   ops.llamaserve.amx(force)                 whether linear_bf16/int8 run on AMX tiles (1) or not (0); force 1 or 0
  *                                             switches (1 only where the CPU has AMX-BF16), -1 only asks
  * out[m, n] = sum_k x[m, k] * w[n, k] in float32 (times scale[n] for int8), rounded to bf16 as torch rounds. int8
  * weights are widened exactly (|q| <= 127 fits bf16's 8-bit significand), so linear_int8 computes what
@@ -660,16 +660,18 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
 }
 
 /*
- * ---- AMX (Sapphire Rapids and later): int8 weights widened into tiles ----
+ * ---- AMX (Sapphire Rapids and later): bf16 and int8 weights in tiles ----
  *
- * linear_int8 of 1-64 rows where the CPU has AMX-BF16 (and the kernel granted this process the tiles' state):
- * tile A holds 16 channels' 32 inputs widened to bf16 (the blocked layout gives each channel's 32 inputs
+ * linear_int8 and linear_bf16, any rows, where the CPU has AMX-BF16 (and the kernel granted this process the tiles'
+ * state), N % 16 == 0 and K % 32 == 0: tile A holds 16 channels' 32 inputs in bf16, read as they lie (bf16 weights,
+ * row-major: a stride of 2K bytes) or widened from int8 (the blocked layout gives each channel's 32 inputs
  * contiguous), tile B the rows' same 32 inputs as pairs ([16 pairs][rows][2], VNNI's layout: for one row that is
  * x itself, read with a stride of 4 bytes), tile C += A . B is [16 channels][rows] float32 over all K, then scaled
- * and rounded per channel as store() does. TDPBF16PS does 16 x 16 x 32 multiply-adds per instruction where
+ * and rounded per channel as store() does (scaled: int8). TDPBF16PS does 16 x 16 x 32 multiply-adds per instruction where
  * vdpbf16ps does 16 x 2, so the arithmetic no longer bounds a one-row step: harness, one row through the 112
  * linears of 16 layers of the 1B shape (Xeon with AMX, 2 cores): 36-39 ms, against 58-62 for gemv/few512_int8's
- * widening into vdpbf16ps and 65-67 for bf16 weights.
+ * widening into vdpbf16ps and 65-67 for bf16 weights. bf16 weights: one row as fast as few512_bf16 (memory), 2-16
+ * rows at nearly the one-row time (67 -> 72 ms for 16; gemm512_bf16 177), 64 rows 89 ms.
  *
  * Widening: bf16(|q|) from two 128-entry byte tables (vpermi2b: the low and the high byte), the sign bit put
  * back, the bytes interleaved into words (vpermt2b): widen64 (with the AVX-512 kernels above).
@@ -684,7 +686,7 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
 #define AMX_AHEAD 512    /* bytes ahead in each block's stream that a step prefetches (4 steps of 32 inputs) */
 
 static int amx_ready;    /* the CPU has AMX-BF16 and VBMI and this process may use the tiles */
-static int amx_int8;     /* linear_int8 takes the AMX kernel (amx(force) switches it, for tests) */
+static int amx_tiles;    /* linear_bf16 and linear_int8 take the AMX kernel (amx(force) switches it) */
 typedef struct {
     uint8_t palette, start_row, reserved[14];
     uint16_t colsb[16];
@@ -703,18 +705,30 @@ TAMX static inline __attribute__((always_inline)) void widen_group(const Widen* 
     }
 }
 
-/* C tile c ([16 channels][cols] float32) -> out rows m0 .. m0+cols-1, channels 16g .. */
-static void amx_store(const float* c, int64_t cols, const uint16_t* scale, uint16_t* out, int64_t N, int64_t m0,
-                      int64_t g) {
+/* C tile c ([16 channels][cols] float32) -> out rows m0 .. m0+cols-1, channels 16g .. (q8: times their scale) */
+static void amx_store(const float* c, int64_t cols, int q8, const uint16_t* scale, uint16_t* out, int64_t N,
+                      int64_t m0, int64_t g) {
     for (int64_t m = 0; m < cols; m++)
-        for (int j = 0; j < 16; j++) store(out, N, m0 + m, 16 * g + j, c[j * 16 + m], 1, scale);
+        for (int j = 0; j < 16; j++) store(out, N, m0 + m, 16 * g + j, c[j * 16 + m], q8, scale);
 }
 
+/* tile A (4 or 5) <- channels 16g .. 16g+15 over inputs k .. k+31: bf16 rows of w as they lie, or int8 widened */
+#define AMX_A(tile, g, buf)                                                                                    \
+    do {                                                                                                       \
+        if (q8) {                                                                                              \
+            widen_group(&t, (const int8_t*) w, g, k, K, buf);                                                  \
+            _tile_loadd(tile, buf, 64);                                                                        \
+        } else {                                                                                               \
+            _tile_loadd(tile, (const uint16_t*) w + 16 * (g) * K + k, 2 * K);                                  \
+        }                                                                                                      \
+    } while (0)
+
 /*
- * Rows m0 .. m0+rows-1 (rows <= AMX_ROWS) against blocked int8 (N % 16 == 0, K % 32 == 0); called by every thread
- * of a parallel region. xv: the rows as pairs, [row group][K / 32][16 pairs][16 rows] 32-bit (rows > 1).
+ * Rows m0 .. m0+rows-1 (rows <= AMX_ROWS) against w (N % 16 == 0, K % 32 == 0): blocked int8 (q8) or row-major
+ * bf16; called by every thread of a parallel region. xv: the rows as pairs, [row group][K / 32][16 pairs][16 rows]
+ * 32-bit (rows > 1).
  */
-TAMX static void amx_rows(const uint16_t* x, const uint32_t* xv, const int8_t* qb, const uint16_t* scale,
+TAMX static void amx_rows(const uint16_t* x, const uint32_t* xv, const void* w, const int q8, const uint16_t* scale,
                           uint16_t* out, int64_t m0, int64_t rows, int64_t N, int64_t K) {
     const int64_t groups = N / 16, steps = K / 32, rg = (rows + 15) / 16, cols = rows < 16 ? rows : 16;
     TileConfig saved, cfg;
@@ -749,20 +763,18 @@ TAMX static void amx_rows(const uint16_t* x, const uint32_t* xv, const int8_t* q
             _tile_zero(1);
             for (int64_t k = 0; k < K; k += 32) {
                 AMX_B(0, k);
-                widen_group(&t, qb, ga, k, K, a0);
-                _tile_loadd(4, a0, 64);
+                AMX_A(4, ga, a0);
                 _tile_dpbf16ps(0, 4, 6);
                 if (two) {
-                    widen_group(&t, qb, gb, k, K, a1);
-                    _tile_loadd(5, a1, 64);
+                    AMX_A(5, gb, a1);
                     _tile_dpbf16ps(1, 5, 6);
                 }
             }
             _tile_stored(0, c, 64);
-            amx_store(c, cols, scale, out, N, m0, ga);
+            amx_store(c, cols, q8, scale, out, N, m0, ga);
             if (two) {
                 _tile_stored(1, c, 64);
-                amx_store(c, cols, scale, out, N, m0, gb);
+                amx_store(c, cols, q8, scale, out, N, m0, gb);
             }
         }
     } else {         /* 17-64 rows: one stream of groups per thread, a tile C per 16 rows */
@@ -773,8 +785,7 @@ TAMX static void amx_rows(const uint16_t* x, const uint32_t* xv, const int8_t* q
             _tile_zero(2);
             _tile_zero(3);
             for (int64_t k = 0; k < K; k += 32) {
-                widen_group(&t, qb, g, k, K, a0);
-                _tile_loadd(4, a0, 64);
+                AMX_A(4, g, a0);
                 AMX_B(0, k);
                 _tile_dpbf16ps(0, 4, 6);
                 AMX_B(1, k);
@@ -789,27 +800,31 @@ TAMX static void amx_rows(const uint16_t* x, const uint32_t* xv, const int8_t* q
                 }
             }
             _tile_stored(0, c, 64);
-            amx_store(c, 16, scale, out, N, m0, g);
+            amx_store(c, 16, q8, scale, out, N, m0, g);
             _tile_stored(1, c, 64);
-            amx_store(c, rows - 16 < 16 ? rows - 16 : 16, scale, out, N, m0 + 16, g);
+            amx_store(c, rows - 16 < 16 ? rows - 16 : 16, q8, scale, out, N, m0 + 16, g);
             if (rg > 2) {
                 _tile_stored(2, c, 64);
-                amx_store(c, rows - 32 < 16 ? rows - 32 : 16, scale, out, N, m0 + 32, g);
+                amx_store(c, rows - 32 < 16 ? rows - 32 : 16, q8, scale, out, N, m0 + 32, g);
             }
             if (rg > 3) {
                 _tile_stored(3, c, 64);
-                amx_store(c, rows - 48, scale, out, N, m0 + 48, g);
+                amx_store(c, rows - 48, q8, scale, out, N, m0 + 48, g);
             }
         }
     }
 #undef AMX_B
+#undef AMX_A
     if (saved.palette != 0) _tile_loadconfig(&saved);
     else _tile_release();
 }
 
-/* x [M, K] bf16 against blocked int8, N % 16 == 0; 0 where the pairs' scratch cannot be had */
-TAMX static int amx512_int8(const uint16_t* x, const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t M,
-                            int64_t N, int64_t K) {
+/*
+ * x [M, K] bf16 against w [N, K]: blocked int8 (q8) or row-major bf16, N % 16 == 0, K % 32 == 0; 0 where the
+ * pairs' scratch cannot be had
+ */
+TAMX static int amx512(const uint16_t* x, const void* w, int q8, const uint16_t* scale, uint16_t* out, int64_t M,
+                       int64_t N, int64_t K) {
     const int64_t steps = K / 32, most = M < AMX_ROWS ? M : AMX_ROWS;
     uint32_t* xv = NULL;
     if (M > 1) {   /* [4 row groups][steps][16 pairs][16 rows], 64 bytes a line */
@@ -832,7 +847,7 @@ TAMX static int amx512_int8(const uint16_t* x, const int8_t* qb, const uint16_t*
                             dst[p * 16 + m] = 16 * r + m < rows ? x32[(16 * r + m) * (K / 2) + s * 16 + p] : 0;
                 }
             }
-            amx_rows(x, xv, qb, scale, out, m0, rows, N, K);
+            amx_rows(x, xv, w, q8, scale, out, m0, rows, N, K);
         }
     }
     return 1;
@@ -993,9 +1008,8 @@ static void linear_boxed(StableIValue* stack, int kind) {
                 out = empty(2, none, aoti_torch_dtype_bfloat16());
             }
         } else {
-            if (kind == LINEAR_INT8 && amx_int8 && isa == ISA_AVX512_BF16 && N % 16 == 0
-                    && amx512_int8((const uint16_t*) xp, (const int8_t*) wp, (const uint16_t*) sp, (uint16_t*) op, M,
-                                   N, K)) {
+            if (amx_tiles && isa == ISA_AVX512_BF16 && N % 16 == 0 && K % 32 == 0
+                    && amx512((const uint16_t*) xp, wp, q8, (const uint16_t*) sp, (uint16_t*) op, M, N, K)) {
                 goto done;   /* else (no scratch for the rows' pairs: out of memory) the AVX-512 kernels below */
             }
             void (*gemv)(const uint16_t*, const void*, const uint16_t*, uint16_t*, int64_t, int64_t, int64_t) =
@@ -1613,13 +1627,16 @@ static int amx_detect(void) {
     return amx && syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
 }
 
-/* stack: force -> whether linear_int8 uses AMX tiles; force 0 or 1 switches (1 only where the CPU has them), -1 asks */
+/*
+ * stack: force -> whether linear_bf16 and linear_int8 use AMX tiles; force 0 or 1 switches (1 only where the CPU has
+ * them), -1 asks
+ */
 static void amx_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
     (void) num_args;
     (void) num_outputs;
     int64_t force = (int64_t) stack[0];
-    if (force == 0 || force == 1) amx_int8 = (int) force && amx_ready;
-    stack[0] = (StableIValue) (int64_t) amx_int8;
+    if (force == 0 || force == 1) amx_tiles = (int) force && amx_ready;
+    stack[0] = (StableIValue) (int64_t) amx_tiles;
 }
 
 /* stack: () -> the threads a parallel region of these kernels runs on, from the calling thread */
@@ -1639,7 +1656,7 @@ static void threads_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_o
 __attribute__((constructor)) static void llamaserve_register(void) {
     widen_tables_init();
     isa = best_isa();
-    amx_ready = amx_int8 = amx_detect();
+    amx_ready = amx_tiles = amx_detect();
     TorchLibraryHandle def = 0, cpu = 0, any = 0;
     if (aoti_torch_library_init_def("llamaserve", __FILE__, __LINE__, &def) != 0) return;
     aoti_torch_library_def(def, "linear_bf16(Tensor x, Tensor w) -> Tensor");

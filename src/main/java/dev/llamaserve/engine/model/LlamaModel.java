@@ -74,11 +74,12 @@ public final class LlamaModel implements CausalLm {
      */
     static final int CPU_NATIVE_INT8_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeInt8MaxRows", 64);
     /**
-     * Where the CPU has AMX-BF16, {@code linear_int8} widens int8 weights into AMX tiles (see llamaserve_ops.c);
-     * {@code -Dllamaserve.cpuNativeInt8Amx=false} keeps it on AVX-512 BF16's dot products (A/B measurements).
+     * Where the CPU has AMX-BF16, {@code linear_bf16} and {@code linear_int8} multiply on AMX tiles, int8 weights
+     * widened into them (see llamaserve_ops.c): bf16 steps of up to {@link #CPU_NATIVE_BF16_MAX_ROWS} rows, int8
+     * steps of any size. {@code -Dllamaserve.cpuNativeAmx=false} keeps oneDNN for bf16 and AVX-512 BF16's dot
+     * products for int8 (A/B measurements).
      */
-    static final boolean CPU_NATIVE_INT8_AMX =
-            Boolean.parseBoolean(System.getProperty("llamaserve.cpuNativeInt8Amx", "true"));
+    static final boolean CPU_NATIVE_AMX = Boolean.parseBoolean(System.getProperty("llamaserve.cpuNativeAmx", "true"));
     /**
      * On the CPU in bfloat16 with the native kernels' AVX-512 BF16 instruction set and without AMX, steps of up to
      * this many rows multiply bf16 weights through {@code llamaserve::linear_bf16} (several rows: groups of 8
@@ -88,7 +89,8 @@ public final class LlamaModel implements CausalLm {
      * 16-row decode step of the 1B shape ~160 vs ~205 ms. One kernel for 1 to 16 rows adds every output up in the
      * same order whatever the rows, so a sequence gets the same logits decoding alone or beside 15 others (oneDNN's
      * one-row and several-row kernels differ in the last bits: {@code n} choices with a seed would not be the runs
-     * with seed + index). AMX CPUs keep oneDNN, whose tiles multiply several rows several times faster.
+     * with seed + index). On AMX CPUs the kernel multiplies on AMX tiles ({@link #CPU_NATIVE_AMX}); with those off
+     * they keep oneDNN, whose tiles multiply several rows several times faster than AVX-512.
      */
     static final int CPU_NATIVE_BF16_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16MaxRows", 16);
 
@@ -175,6 +177,7 @@ public final class LlamaModel implements CausalLm {
     private final NativeKernels.Isa nativeIsa;   // llama-serve's kernels (CPU, bf16), NONE where not used
     private final boolean nativeInt8;            // int8 weights blocked for llamaserve::linear_int8
     private final boolean int8Amx;               // linear_int8 on AMX tiles, for steps of any size (no mode 7)
+    private final boolean amxTiles;              // linear_bf16 and linear_int8 on AMX tiles (set at load)
     private boolean nativeAttention;             // decode steps through llamaserve::decode_attention
     private boolean nativeNorm;                  // RMSNorm through llamaserve::rms_norm
     private boolean nativeRope;                  // rotary embedding and KV write through llamaserve::rope_kv
@@ -204,7 +207,7 @@ public final class LlamaModel implements CausalLm {
                        PtSymbolBlock module, Map<String, PtNDArray> weights, List<PtNDArray> kvCaches,
                        List<PtNDArray> kvScales,
                        PtNDArray invFreq, IValue workArg, NativeKernels.Isa nativeIsa, boolean nativeInt8,
-                       boolean int8Amx) {
+                       boolean int8Amx, boolean amxTiles) {
         this.config = config;
         this.device = device;
         this.dtype = dtype;
@@ -231,6 +234,7 @@ public final class LlamaModel implements CausalLm {
         this.nativeIsa = nativeIsa;
         this.nativeInt8 = nativeInt8;
         this.int8Amx = int8Amx;
+        this.amxTiles = amxTiles;
         this.bf16SingleRowMode = CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : nativeIsa != NativeKernels.Isa.NONE ? 6
                 : CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
         this.nativeNorm = nativeIsa != NativeKernels.Isa.NONE;   // set only on the CPU in bf16
@@ -241,7 +245,7 @@ public final class LlamaModel implements CausalLm {
         this.nativeAttention = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16
                 && group <= NativeKernels.ATTENTION_MAX_GROUP
                 && config.headDim() <= NativeKernels.ATTENTION_MAX_HEAD_DIM;
-        this.nativeBf16Gemm = nativeIsa == NativeKernels.Isa.AVX512_BF16 && !CpuFeatures.hasAmxBf16()
+        this.nativeBf16Gemm = nativeIsa == NativeKernels.Isa.AVX512_BF16 && (!CpuFeatures.hasAmxBf16() || amxTiles)
                 && weights.keySet().stream().noneMatch(n -> n.endsWith(PackedWeights.SUFFIX));
     }
 
@@ -295,9 +299,10 @@ public final class LlamaModel implements CausalLm {
                     && NativeKernels.useInLoads() ? NativeKernels.isa(module, NativeKernels.BEST) : NativeKernels.Isa.NONE;
             boolean nativeInt8 = nativeIsa != NativeKernels.Isa.NONE && quantization != Quantization.NONE
                     && NativeKernels.blocksInt8(c, quantization);
-            boolean amx = nativeIsa != NativeKernels.Isa.NONE   // each load sets it again, as the ISA above
-                    && NativeKernels.amx(module, CPU_NATIVE_INT8_AMX && NativeKernels.amxInLoads() ? 1 : 0)
-                    && nativeInt8 && !quantization.int8Activations() && NativeKernels.blocksInt8(c, quantization, 16);
+            boolean tiles = nativeIsa != NativeKernels.Isa.NONE   // each load sets it again, as the ISA above
+                    && NativeKernels.amx(module, CPU_NATIVE_AMX && NativeKernels.amxInLoads() ? 1 : 0);
+            boolean amx = tiles && nativeInt8 && !quantization.int8Activations()
+                    && NativeKernels.blocksInt8(c, quantization, 16);
             if (quantization.int8Activations()) {
                 requireW8a8(quantization, device, dtype, nativeIsa, nativeInt8);
             }
@@ -396,7 +401,7 @@ public final class LlamaModel implements CausalLm {
             IValue work = workspace.create(module, c.numKeyValueHeads(), c.headDim(), kvDtype, device.torchDevice());
             LlamaModel m = new LlamaModel(c, device, dtype, kvDtype, pageSize, quantization, slots,
                     options.maxChunkTokens(), manager, module, weights, caches, kvScales, invFreq, work, nativeIsa,
-                    nativeInt8, amx);
+                    nativeInt8, amx, tiles);
             if (device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16) {
                 log.info("Native kernels: {}", nativeIsa == NativeKernels.Isa.NONE
                         ? "not used, libtorch's kernels instead (" + NativeKernels.status() + ")"
@@ -407,7 +412,8 @@ public final class LlamaModel implements CausalLm {
                                 : nativeInt8 ? ", int8 weights blocked for them (steps of at most "
                                 + CPU_NATIVE_INT8_MAX_ROWS + " rows)" : "")
                                 + (m.nativeBf16Gemm() ? ", bf16 linears of steps of at most " + CPU_NATIVE_BF16_MAX_ROWS
-                                        + " rows" : CPU_BF16_ONEDNN_SINGLE_ROW ? "" : ", one-row bf16 linears"));
+                                        + " rows" + (tiles ? " on AMX tiles" : "")
+                                        : CPU_BF16_ONEDNN_SINGLE_ROW ? "" : ", one-row bf16 linears"));
             }
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             log.info("Loaded {} tensors ({} MiB as {}{}), a KV pool of {} slots ({} MiB as {}, pages of {}{}) and an"
@@ -709,6 +715,11 @@ public final class LlamaModel implements CausalLm {
     /** Whether this model's int8 linears take AMX tiles, prefill chunks included. */
     boolean int8Amx() {
         return int8Amx;
+    }
+
+    /** Whether the native linears took AMX tiles when this model was loaded (bf16 ones in mode 8). */
+    boolean amxTiles() {
+        return amxTiles;
     }
 
     /**

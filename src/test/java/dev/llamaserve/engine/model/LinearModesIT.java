@@ -40,7 +40,8 @@ class LinearModesIT {
     /**
      * Several bf16 rows through the native {@code linear_bf16} (mode 8: pairs of rows against groups of 8 channels),
      * with each instruction set this CPU has, give the logits of every row of an 8-token prefill that
-     * {@code torch.linear} gives; and a model uses it by default exactly where the CPU has AVX-512 BF16 without AMX.
+     * {@code torch.linear} gives (on AMX tiles where the CPU has them); and a model uses it by default exactly where
+     * the CPU has AVX-512 BF16, on AMX tiles where it has AMX.
      */
     @Test
     void severalRowsThroughTheNativeBf16KernelGiveTheSameLogits() {
@@ -49,7 +50,10 @@ class LinearModesIT {
         try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
                 new ModelOptions("cpu", "bfloat16", 256, 64, Quantization.NONE), LoadListener.NONE)) {
             assertThat(m.nativeBf16Gemm()).as("native several-row bf16 by default")
-                    .isEqualTo(m.nativeKernelsIsa(NativeKernels.Isa.AVX512_BF16) && !CpuFeatures.hasAmxBf16());
+                    .isEqualTo(m.nativeKernelsIsa(NativeKernels.Isa.AVX512_BF16)
+                            && (!CpuFeatures.hasAmxBf16() || m.amxTiles()));
+            assertThat(!m.amxTiles() || CpuFeatures.hasAmxBf16()).as("AMX tiles only where the CPU has AMX-BF16")
+                    .isTrue();
             m.nativeBf16Gemm(false);
             float[] want = m.forward(ForwardBatch.contiguous(prompt, 0, true));   // [8 * V]
             int vocab = want.length / prompt.length;
@@ -61,7 +65,8 @@ class LinearModesIT {
                 float[] got = m.forward(ForwardBatch.contiguous(prompt, 0, true));
                 for (int r = 0; r < prompt.length; r++) {
                     assertSameStep(Arrays.copyOfRange(got, r * vocab, (r + 1) * vocab),
-                            Arrays.copyOfRange(want, r * vocab, (r + 1) * vocab), isa + " mode 8 row " + r);
+                            Arrays.copyOfRange(want, r * vocab, (r + 1) * vocab),
+                            isa + (m.amxTiles() && isa == NativeKernels.Isa.AVX512_BF16 ? " AMX" : "") + " mode 8 row " + r);
                 }
             }
         }
