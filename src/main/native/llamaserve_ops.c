@@ -853,6 +853,136 @@ TAMX static int amx512(const uint16_t* x, const void* w, int q8, const uint16_t*
     return 1;
 }
 
+/*
+ * W8A8 on AMX-INT8 (TDPBSSD: int8 x int8 into int32, 16 x 16 x 64 per instruction, where vpdpbusd does 16 x 4): the
+ * rows quantized as gemm512_w8a8 quantizes them, tile A the weights of 16 channels over 64 inputs (two steps of the
+ * blocked layout, 256 contiguous bytes per block of four, rearranged into rows of 64), tile B the quantized rows'
+ * quads ([16 quads][rows][4]), C the exact int32 sums, then the epilogue of tile_w8a8: y = bf16(float(dot) * s[m] *
+ * scale[n]). The sums are exact, so the outputs are those of gemm512_w8a8, bit for bit, whichever kernel a call
+ * takes (NativeKernelsTest holds both to the exact reference). Steps of at least AMX_W8A8_ROWS rows; fewer keep
+ * the VNNI kernel, which one or two rows' bytes bound anyway. N % 16 == 0, K % 64 == 0.
+ */
+#define TAMXI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vbmi,avx512vnni,amx-tile,amx-int8")))
+#define AMX_W8A8_ROWS 4
+
+/* channels 16g .. 16g+15 over inputs k .. k+63 of blocked int8 -> a [16][64] int8 */
+TAMXI static inline __attribute__((always_inline)) void gather_group64(const int8_t* qb, int64_t g, int64_t k,
+        int64_t K, int8_t* a) {
+    for (int j = 0; j < 4; j++) {
+        const int8_t* p = qb + blocked(16 * g + 4 * j, k, K);   /* [step k: 4 x 32][step k + 32: 4 x 32] */
+        for (int l = 0; l < 4; l++) _mm_prefetch((const char*) p + 2 * AMX_AHEAD + 64 * l, _MM_HINT_T0);
+        const __m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 64);
+        const __m512i v2 = _mm512_loadu_si512(p + 128), v3 = _mm512_loadu_si512(p + 192);
+        _mm512_store_si512(a + 256 * j, _mm512_shuffle_i64x2(v0, v2, 0x44));        /* channel 4j: k .. k+63 */
+        _mm512_store_si512(a + 256 * j + 64, _mm512_shuffle_i64x2(v0, v2, 0xEE));   /* 4j + 1 */
+        _mm512_store_si512(a + 256 * j + 128, _mm512_shuffle_i64x2(v1, v3, 0x44));  /* 4j + 2 */
+        _mm512_store_si512(a + 256 * j + 192, _mm512_shuffle_i64x2(v1, v3, 0xEE));  /* 4j + 3 */
+    }
+}
+
+/* C tile c ([16 channels][cols] int32) -> out rows m0 .., channels 16g .., as tile_w8a8's epilogue */
+static void amx8_store(const int32_t* c, int64_t cols, const float* xs, const uint16_t* scale, uint16_t* out,
+                       int64_t N, int64_t m0, int64_t g) {
+    for (int64_t m = 0; m < cols; m++)
+        for (int j = 0; j < 16; j++)
+            out[(m0 + m) * N + 16 * g + j] = f32_to_bf16((float) c[j * 16 + m] * xs[m0 + m] * bf16_to_f32(scale[16 * g + j]));
+}
+
+/* rows m0 .. m0+rows-1 (rows <= AMX_ROWS) of xq as quads xv ([row group][K / 64][16 quads][16 rows]); every thread */
+TAMXI static void amx8_rows(const uint32_t* xv, const float* xs, const int8_t* qb, const uint16_t* scale,
+                            uint16_t* out, int64_t m0, int64_t rows, int64_t N, int64_t K) {
+    const int64_t groups = N / 16, steps = K / 64, rg = (rows + 15) / 16, cols = rows < 16 ? rows : 16;
+    TileConfig saved, cfg;
+    _tile_storeconfig(&saved);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 4; t++) {   /* C: [16 channels][cols] int32 */
+        cfg.rows[t] = 16;
+        cfg.colsb[t] = (uint16_t) (4 * cols);
+    }
+    cfg.rows[4] = 16;                 /* A: [16 channels][64] int8 */
+    cfg.colsb[4] = 64;
+    cfg.rows[6] = 16;                 /* B: [16 quads][cols][4] int8 */
+    cfg.colsb[6] = (uint16_t) (4 * cols);
+    _tile_loadconfig(&cfg);
+    int8_t a[1024] __attribute__((aligned(64)));
+    int32_t c[256] __attribute__((aligned(64)));
+    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+    for (int64_t g = groups * id / nt; g < groups * (id + 1) / nt; g++) {
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+        for (int64_t k = 0; k < K; k += 64) {
+            gather_group64(qb, g, k, K, a);
+            _tile_loadd(4, a, 64);
+            _tile_loadd(6, xv + ((0 * steps + k / 64) << 8), 64);
+            _tile_dpbssd(0, 4, 6);
+            if (rg > 1) {
+                _tile_loadd(6, xv + ((1 * steps + k / 64) << 8), 64);
+                _tile_dpbssd(1, 4, 6);
+            }
+            if (rg > 2) {
+                _tile_loadd(6, xv + ((2 * steps + k / 64) << 8), 64);
+                _tile_dpbssd(2, 4, 6);
+            }
+            if (rg > 3) {
+                _tile_loadd(6, xv + ((3 * steps + k / 64) << 8), 64);
+                _tile_dpbssd(3, 4, 6);
+            }
+        }
+        _tile_stored(0, c, 64);
+        amx8_store(c, cols, xs, scale, out, N, m0, g);
+        if (rg > 1) {
+            _tile_stored(1, c, 64);
+            amx8_store(c, rows - 16 < 16 ? rows - 16 : 16, xs, scale, out, N, m0 + 16, g);
+        }
+        if (rg > 2) {
+            _tile_stored(2, c, 64);
+            amx8_store(c, rows - 32 < 16 ? rows - 32 : 16, xs, scale, out, N, m0 + 32, g);
+        }
+        if (rg > 3) {
+            _tile_stored(3, c, 64);
+            amx8_store(c, rows - 48, xs, scale, out, N, m0 + 48, g);
+        }
+    }
+    if (saved.palette != 0) _tile_loadconfig(&saved);
+    else _tile_release();
+}
+
+/* as gemm512_w8a8 (the same outputs, bit for bit), on AMX-INT8; 0 where the scratch cannot be had */
+TAMXI static int amx512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t M,
+                             int64_t N, int64_t K) {
+    const int64_t steps = K / 64, most = M < AMX_ROWS ? M : AMX_ROWS;
+    const int64_t rowsBytes = (M * K + 63) & ~(int64_t) 63, quadsBytes = ((most + 15) / 16) * steps * 1024;
+    int8_t* xq = w8_scratch(rowsBytes + quadsBytes + M * (int64_t) (sizeof(float) + sizeof(int32_t)) + 64);
+    if (xq == NULL) return 0;
+    xq = (int8_t*) (((uintptr_t) xq + 63) & ~(uintptr_t) 63);
+    uint32_t* xv = (uint32_t*) (xq + rowsBytes);
+    float* xs = (float*) ((int8_t*) xv + quadsBytes);
+    int32_t* xsum = (int32_t*) (xs + M);
+#pragma omp parallel
+    {
+#pragma omp for schedule(static)
+        for (int64_t m = 0; m < M; m++) xs[m] = quantize_row_s8(x + m * K, xq + m * K, K, &xsum[m]);
+        for (int64_t m0 = 0; m0 < M; m0 += AMX_ROWS) {
+            const int64_t rows = M - m0 < AMX_ROWS ? M - m0 : AMX_ROWS, rg = (rows + 15) / 16;
+            const uint32_t* x32 = (const uint32_t*) (xq + m0 * K);
+#pragma omp for schedule(static)
+            for (int64_t b = 0; b < rg * steps; b++) {   /* the rows as quads; past the last row, zeros */
+                const int64_t r = b / steps, s = b % steps;
+                uint32_t* dst = xv + (b << 8);
+                for (int p = 0; p < 16; p++)
+                    for (int64_t m = 0; m < 16; m++)
+                        dst[p * 16 + m] = 16 * r + m < rows ? x32[(16 * r + m) * (K / 4) + s * 16 + p] : 0;
+            }
+            amx8_rows(xv, xs, qb, scale, out, m0, rows, N, K);
+#pragma omp barrier
+        }
+    }
+    return 1;
+}
+
 /* ---- AVX2 + FMA: 8 inputs per multiply-add in float32, 4 channels x up to 2 rows ---- */
 #define T256 __attribute__((target("avx2,fma")))
 
@@ -1002,7 +1132,9 @@ static void linear_boxed(StableIValue* stack, int kind) {
         if (q8) aoti_torch_get_data_ptr(s, &sp);
         aoti_torch_get_data_ptr(out, &op);
         if (kind == LINEAR_W8A8) {
-            if (!gemm512_w8a8((const uint16_t*) xp, (const int8_t*) wp, (const uint16_t*) sp, (uint16_t*) op, M, N, K)) {
+            const int tiles = amx_tiles && M >= AMX_W8A8_ROWS && N % 16 == 0 && K % 64 == 0;
+            if (!(tiles ? amx512_w8a8 : gemm512_w8a8)((const uint16_t*) xp, (const int8_t*) wp, (const uint16_t*) sp,
+                                                     (uint16_t*) op, M, N, K)) {
                 aoti_torch_delete_tensor_object(out);   /* no memory for the quantized rows: refused, as above */
                 const int64_t none[2] = {0, 0};
                 out = empty(2, none, aoti_torch_dtype_bfloat16());

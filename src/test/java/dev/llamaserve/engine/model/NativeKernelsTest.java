@@ -112,10 +112,10 @@ class NativeKernelsTest {
      * {@code linear_int8} and {@code linear_bf16} on AMX tiles (channels in groups of 16 and inputs in steps of 32:
      * N % 16 == 0, K % 32 == 0; other shapes keep the AVX-512 kernels): within bf16's rounding of the float32 product
      * for 1-130 rows (one tile of rows, two to four, past 64), K past 2,048; and a row's outputs the same, bit for
-     * bit, alone as among 1-4 or 70 rows.
+     * bit, alone as among 1-4 or 70 rows. {@code linear_w8a8} on AMX-INT8: its exact reference, bit for bit.
      */
     @Test
-    void linearsOnAmxTilesMatchTheFloat32ProductAndKeepRowsApart() {
+    void linearsOnAmxTilesMatchTheirReferencesAndKeepRowsApart() {
         useAmx();
         try {
             for (long[] s : new long[][] {{1, 64, 2048}, {1, 16, 32}, {2, 32, 8192}, {3, 48, 96}, {5, 16, 2048},
@@ -135,6 +135,20 @@ class NativeKernelsTest {
                 {8, 48, 96}, {9, 16, 64}, {33, 32, 128}}) {
                 try (IValue r = call("rows_alone", s[0], s[1], s[2])) {
                     assertThat(r.toBoolean()).as("amx rows alone %s", Arrays.toString(s)).isTrue();
+                }
+            }
+            // W8A8 on AMX-INT8 (4 rows and more, N % 16 == 0, K % 64 == 0; else the VNNI kernel): bit for bit the
+            // exact reference, as the VNNI kernel is; rows of one, two to four row tiles, past 64, K past 2,048
+            for (long[] s : new long[][] {{4, 16, 64}, {5, 32, 2048}, {16, 128, 256}, {17, 48, 8192}, {33, 16, 128},
+                {64, 32, 64}, {65, 16, 192}, {130, 32, 64}, {7, 12, 64}, {6, 16, 96}}) {
+                double[] r = floats("w8a8", s);
+                assertThat(r[2]).as("amx w8a8 %s elements", Arrays.toString(s)).isEqualTo((double) s[0] * s[1]);
+                assertThat(r[0]).as("amx w8a8 %s: elements that differ from the exact reference (max |difference| %s)",
+                        Arrays.toString(s), r[1]).isZero();
+            }
+            for (long[] s : new long[][] {{6, 32, 64}, {70, 512, 2048}}) {
+                try (IValue r = call("w8a8_rows_alone", s[0], s[1], s[2])) {
+                    assertThat(r.toBoolean()).as("amx w8a8 rows alone %s", Arrays.toString(s)).isTrue();
                 }
             }
         } finally {
