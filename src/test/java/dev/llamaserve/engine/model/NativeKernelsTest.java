@@ -139,18 +139,9 @@ class NativeKernelsTest {
             }
             // W8A8 on AMX-INT8 (4 rows and more, N % 16 == 0, K % 64 == 0; else the VNNI kernel): bit for bit the
             // exact reference, as the VNNI kernel is; rows of one, two to four row tiles, past 64, K past 2,048
-            for (long[] s : new long[][] {{4, 16, 64}, {5, 32, 2048}, {16, 128, 256}, {17, 48, 8192}, {33, 16, 128},
-                {64, 32, 64}, {65, 16, 192}, {130, 32, 64}, {7, 12, 64}, {6, 16, 96}}) {
-                double[] r = floats("w8a8", s);
-                assertThat(r[2]).as("amx w8a8 %s elements", Arrays.toString(s)).isEqualTo((double) s[0] * s[1]);
-                assertThat(r[0]).as("amx w8a8 %s: elements that differ from the exact reference (max |difference| %s)",
-                        Arrays.toString(s), r[1]).isZero();
-            }
-            for (long[] s : new long[][] {{6, 32, 64}, {70, 512, 2048}}) {
-                try (IValue r = call("w8a8_rows_alone", s[0], s[1], s[2])) {
-                    assertThat(r.toBoolean()).as("amx w8a8 rows alone %s", Arrays.toString(s)).isTrue();
-                }
-            }
+            assertW8a8Exact("amx w8a8", new long[][] {{4, 16, 64}, {5, 32, 2048}, {16, 128, 256}, {17, 48, 8192},
+                {33, 16, 128}, {64, 32, 64}, {65, 16, 192}, {130, 32, 64}, {7, 12, 64}, {6, 16, 96}},
+                new long[][] {{6, 32, 64}, {70, 512, 2048}});
         } finally {
             call("amx", 0L).close();
         }
@@ -202,21 +193,30 @@ class NativeKernelsTest {
                 "linear_w8a8 needs AVX-512 BF16 + VNNI; this CPU's best is " + isas.get(isas.size() - 1));
         use(NativeKernels.Isa.AVX512_BF16);
         // 1-3 rows walk each thread's blocks as two streams: odd and even counts of blocks per thread
-        for (long[] s : new long[][] {{1, 64, 2048}, {2, 8, 64}, {3, 12, 96}, {1, 44, 256}, {2, 20, 64},
-            {3, 36, 2048}, {4, 64, 64}, {5, 16, 2048}, {16, 128, 256}, {17, 24, 8192}, {64, 8, 128}, {65, 12, 64}}) {
-            double[] r = floats("w8a8", s);
-            assertThat(r[2]).as("w8a8 %s elements", Arrays.toString(s)).isEqualTo((double) s[0] * s[1]);
-            assertThat(r[0]).as("w8a8 %s: elements that differ from the exact reference (max |difference| %s)",
-                    Arrays.toString(s), r[1]).isZero();
-        }
-        for (long[] s : new long[][] {{6, 24, 64}, {16, 512, 2080}}) {
-            try (IValue r = call("w8a8_rows_alone", s[0], s[1], s[2])) {
-                assertThat(r.toBoolean()).as("w8a8 rows alone %s", Arrays.toString(s)).isTrue();
-            }
-        }
+        assertW8a8Exact("w8a8", new long[][] {{1, 64, 2048}, {2, 8, 64}, {3, 12, 96}, {1, 44, 256}, {2, 20, 64},
+            {3, 36, 2048}, {4, 64, 64}, {5, 16, 2048}, {16, 128, 256}, {17, 24, 8192}, {64, 8, 128}, {65, 12, 64}},
+            new long[][] {{6, 24, 64}, {16, 512, 2080}});
         if (isas.contains(NativeKernels.Isa.AVX2)) {
             use(NativeKernels.Isa.AVX2);
             assertThat(floats("w8a8", 2, 8, 64)).as("w8a8 with AVX2 in use: refused").containsExactly(0, 0, 0);
+        }
+    }
+
+    /**
+     * {@code linear_w8a8} with the kernels in use: bit for bit its exact reference on each [m, n, k] of {@code shapes},
+     * and each row of each of {@code alone} what a call of that row alone gives.
+     */
+    private static void assertW8a8Exact(String what, long[][] shapes, long[][] alone) {
+        for (long[] s : shapes) {
+            double[] r = floats("w8a8", s);
+            assertThat(r[2]).as("%s %s elements", what, Arrays.toString(s)).isEqualTo((double) s[0] * s[1]);
+            assertThat(r[0]).as("%s %s: elements that differ from the exact reference (max |difference| %s)", what,
+                    Arrays.toString(s), r[1]).isZero();
+        }
+        for (long[] s : alone) {
+            try (IValue r = call("w8a8_rows_alone", s[0], s[1], s[2])) {
+                assertThat(r.toBoolean()).as("%s rows alone %s", what, Arrays.toString(s)).isTrue();
+            }
         }
     }
 
