@@ -110,7 +110,6 @@ static inline int64_t blocked(int64_t n, int64_t k, int64_t K) {
 static uint8_t widen_tab[256] __attribute__((aligned(64)));   /* bf16(i), i < 128: low bytes, then high bytes */
 static uint8_t widen_ix[128] __attribute__((aligned(64)));    /* (low, high) byte pairs of inputs 0-31, 32-63 */
 
-
 typedef struct {
     __m512i lo0, lo1, hi0, hi1, ix0, ix1, sign;
 } Widen;
@@ -158,8 +157,6 @@ static void widen_tables_init(void) {
         widen_ix[64 + 2 * j + 1] = (uint8_t) (96 + j);
     }
 }
-
-
 
 /* 16 bf16 -> 16 float32, exactly */
 T512 static inline __m512 bf16x16_f32(const uint16_t* p) {
