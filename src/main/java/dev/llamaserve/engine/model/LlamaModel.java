@@ -421,6 +421,10 @@ public final class LlamaModel implements CausalLm {
                                         + " rows" + (tiles ? " on AMX tiles" : "")
                                         : CPU_BF16_ONEDNN_SINGLE_ROW ? "" : ", one-row bf16 linears"));
             }
+            if (tiles && options.packedWeights()) {
+                log.warn("llm.model.packed-weights=true keeps bf16 steps of several rows on oneDNN's packed copy; on"
+                        + " this CPU llama-serve's AMX tiles, which it turns off, were faster (README, \"Packed weights\")");
+            }
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             log.info("Loaded {} tensors ({} MiB as {}{}), a KV pool of {} slots ({} MiB as {}, pages of {}{}) and an"
                             + " attention workspace of {} MiB on {} in {} ms", io.size(), weightBytes >> 20,
