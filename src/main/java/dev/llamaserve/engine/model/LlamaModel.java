@@ -75,9 +75,9 @@ public final class LlamaModel implements CausalLm {
     static final int CPU_NATIVE_INT8_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeInt8MaxRows", 64);
     /**
      * Where the CPU has AMX-BF16, {@code linear_bf16} and {@code linear_int8} multiply on AMX tiles, int8 weights
-     * widened into them (see llamaserve_ops.c): bf16 steps of up to {@link #CPU_NATIVE_BF16_MAX_ROWS} rows, int8
-     * steps of any size. {@code -Dllamaserve.cpuNativeAmx=false} keeps oneDNN for bf16 and AVX-512 BF16's dot
-     * products for int8 (A/B measurements).
+     * widened into them (see llamaserve_ops.c): bf16 steps of up to {@link #CPU_NATIVE_BF16_AMX_MAX_ROWS} rows, int8
+     * steps of any size; W8A8 steps of 4 rows and more on AMX-INT8. {@code -Dllamaserve.cpuNativeAmx=false} keeps oneDNN for bf16 and AVX-512 BF16's dot
+     * products for int8, VNNI for W8A8 (A/B measurements).
      */
     static final boolean CPU_NATIVE_AMX = Boolean.parseBoolean(System.getProperty("llamaserve.cpuNativeAmx", "true"));
     /**

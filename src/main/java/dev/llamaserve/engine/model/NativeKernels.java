@@ -104,7 +104,7 @@ public final class NativeKernels {
         return amxInLoads;
     }
 
-    /** Tests: int8 models loaded after this call take AMX tiles where the CPU has them ({@code true}, the default). */
+    /** Tests: models loaded after this call take AMX tiles where the CPU has them ({@code true}, the default). */
     static void amxInLoads(boolean use) {
         amxInLoads = use;
     }
