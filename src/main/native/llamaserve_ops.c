@@ -690,6 +690,43 @@ typedef struct {
     uint8_t rows[16];
 } __attribute__((packed)) TileConfig;
 
+/*
+ * Both AMX kernels' tiles, for calls of `cols` rows (at most 16 per tile): C 0-3 [16 channels][cols] 32-bit, A 4-5
+ * [16 channels][64 bytes], B 6 [16 pairs or quads][cols] 32-bit. Tile state is per thread and oneDNN uses it too:
+ * amx_begin saves the configuration this thread had, amx_end restores it (or releases the tiles).
+ */
+#define TTILE __attribute__((target("amx-tile")))
+TTILE static void amx_begin(TileConfig* saved, int64_t cols) {
+    TileConfig cfg;
+    _tile_storeconfig(saved);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 4; t++) {
+        cfg.rows[t] = 16;
+        cfg.colsb[t] = (uint16_t) (4 * cols);
+    }
+    cfg.rows[4] = cfg.rows[5] = 16;
+    cfg.colsb[4] = cfg.colsb[5] = 64;
+    cfg.rows[6] = 16;
+    cfg.colsb[6] = (uint16_t) (4 * cols);
+    _tile_loadconfig(&cfg);
+}
+
+TTILE static void amx_end(const TileConfig* saved) {
+    if (saved->palette != 0) _tile_loadconfig(saved);
+    else _tile_release();
+}
+
+/* tile C j (0-3) -> c, rows 64 bytes apart (a tile's number must be a constant) */
+TTILE static void amx_stored_c(int j, void* c) {
+    switch (j) {
+        case 0: _tile_stored(0, c, 64); break;
+        case 1: _tile_stored(1, c, 64); break;
+        case 2: _tile_stored(2, c, 64); break;
+        default: _tile_stored(3, c, 64); break;
+    }
+}
+
 /* channels 16g .. 16g+15 over inputs k .. k+31 (four blocks of four) -> a [16][32] bf16, prefetching ahead */
 TAMX static inline __attribute__((always_inline)) void widen_group(const Widen* t, const int8_t* qb, int64_t g,
         int64_t k, int64_t K, uint16_t* a) {
@@ -758,19 +795,8 @@ static void amx_store(const float* c, int64_t cols, int q8, const uint16_t* scal
 TAMX static void amx_rows(const uint16_t* x, const uint32_t* xv, const void* w, const int q8, const uint16_t* scale,
                           uint16_t* out, int64_t m0, int64_t rows, int64_t N, int64_t K) {
     const int64_t groups = N / 16, steps = K / 32, rg = (rows + 15) / 16, cols = rows < 16 ? rows : 16;
-    TileConfig saved, cfg;
-    _tile_storeconfig(&saved);
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 4; t++) {   /* C: [16 channels][cols] float32 */
-        cfg.rows[t] = 16;
-        cfg.colsb[t] = (uint16_t) (4 * cols);
-    }
-    cfg.rows[4] = cfg.rows[5] = 16;   /* A: [16 channels][32] bf16 */
-    cfg.colsb[4] = cfg.colsb[5] = 64;
-    cfg.rows[6] = 16;                 /* B: [16 pairs][cols][2] bf16 */
-    cfg.colsb[6] = (uint16_t) (4 * cols);
-    _tile_loadconfig(&cfg);
+    TileConfig saved;
+    amx_begin(&saved, cols);   /* C float32, A [16 channels][32] bf16, B [16 pairs][cols][2] bf16 */
     const Widen t = widen_tables();
     uint16_t a0[512] __attribute__((aligned(64))), a1[512] __attribute__((aligned(64)));
     float c[256] __attribute__((aligned(64)));
@@ -826,24 +852,29 @@ TAMX static void amx_rows(const uint16_t* x, const uint32_t* xv, const void* w, 
                     _tile_dpbf16ps(3, 4, 6);
                 }
             }
-            _tile_stored(0, c, 64);
-            amx_store(c, 16, q8, scale, out, N, m0, g);
-            _tile_stored(1, c, 64);
-            amx_store(c, rows - 16 < 16 ? rows - 16 : 16, q8, scale, out, N, m0 + 16, g);
-            if (rg > 2) {
-                _tile_stored(2, c, 64);
-                amx_store(c, rows - 32 < 16 ? rows - 32 : 16, q8, scale, out, N, m0 + 32, g);
-            }
-            if (rg > 3) {
-                _tile_stored(3, c, 64);
-                amx_store(c, rows - 48, q8, scale, out, N, m0 + 48, g);
+            for (int j = 0; j < rg; j++) {
+                amx_stored_c(j, c);
+                amx_store(c, rows - 16 * j < 16 ? rows - 16 * j : 16, q8, scale, out, N, m0 + 16 * j, g);
             }
         }
     }
 #undef AMX_B
 #undef AMX_A
-    if (saved.palette != 0) _tile_loadconfig(&saved);
-    else _tile_release();
+    amx_end(&saved);
+}
+
+/*
+ * Rows 0 .. rows-1 of x32 (ld 32-bit units apart: bf16 pairs or int8 quads) as tile B's blocks, [row group][steps]
+ * [16][16] 32-bit, rows past the last of a group's 16 zeros. Called by every thread of a parallel region, which share
+ * its loop (and wait for it at its end).
+ */
+T512 static void amx_pack_rows(const uint32_t* x32, int64_t ld, int64_t rows, int64_t steps, uint32_t* xv) {
+    const int64_t rg = (rows + 15) / 16;
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < rg * steps; b++) {
+        const int64_t r = b / steps, s = b % steps;
+        transpose16(x32 + 16 * r * ld + s * 16, ld, rows - 16 * r, xv + (b << 8));
+    }
 }
 
 /*
@@ -860,17 +891,10 @@ TAMX static int amx512(const uint16_t* x, const void* w, int q8, const uint16_t*
         xv = (uint32_t*) (((uintptr_t) xv + 63) & ~(uintptr_t) 63);
     }
     for (int64_t m0 = 0; m0 < M; m0 += AMX_ROWS) {
-        const int64_t rows = M - m0 < AMX_ROWS ? M - m0 : AMX_ROWS, rg = (rows + 15) / 16;
+        const int64_t rows = M - m0 < AMX_ROWS ? M - m0 : AMX_ROWS;
 #pragma omp parallel
         {
-            if (rows > 1) {   /* the rows as pairs; rows past the last of a group's 16 are zeros */
-                const uint32_t* x32 = (const uint32_t*) (x + m0 * K);
-#pragma omp for schedule(static)
-                for (int64_t b = 0; b < rg * steps; b++) {
-                    const int64_t r = b / steps, s = b % steps;
-                    transpose16(x32 + 16 * r * (K / 2) + s * 16, K / 2, rows - 16 * r, xv + (b << 8));
-                }
-            }
+            if (rows > 1) amx_pack_rows((const uint32_t*) (x + m0 * K), K / 2, rows, steps, xv);   /* as pairs */
             amx_rows(x, xv, w, q8, scale, out, m0, rows, N, K);
         }
     }
@@ -916,19 +940,8 @@ static void amx8_store(const int32_t* c, int64_t cols, const float* xs, const ui
 TAMXI static void amx8_rows(const uint32_t* xv, const float* xs, const int8_t* qb, const uint16_t* scale,
                             uint16_t* out, int64_t m0, int64_t rows, int64_t N, int64_t K) {
     const int64_t groups = N / 16, steps = K / 64, rg = (rows + 15) / 16, cols = rows < 16 ? rows : 16;
-    TileConfig saved, cfg;
-    _tile_storeconfig(&saved);
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 4; t++) {   /* C: [16 channels][cols] int32 */
-        cfg.rows[t] = 16;
-        cfg.colsb[t] = (uint16_t) (4 * cols);
-    }
-    cfg.rows[4] = 16;                 /* A: [16 channels][64] int8 */
-    cfg.colsb[4] = 64;
-    cfg.rows[6] = 16;                 /* B: [16 quads][cols][4] int8 */
-    cfg.colsb[6] = (uint16_t) (4 * cols);
-    _tile_loadconfig(&cfg);
+    TileConfig saved;
+    amx_begin(&saved, cols);   /* C int32, A [16 channels][64] int8, B [16 quads][cols][4] int8 */
     int8_t a[1024] __attribute__((aligned(64)));
     int32_t c[256] __attribute__((aligned(64)));
     const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
@@ -955,23 +968,12 @@ TAMXI static void amx8_rows(const uint32_t* xv, const float* xs, const int8_t* q
                 _tile_dpbssd(3, 4, 6);
             }
         }
-        _tile_stored(0, c, 64);
-        amx8_store(c, cols, xs, scale, out, N, m0, g);
-        if (rg > 1) {
-            _tile_stored(1, c, 64);
-            amx8_store(c, rows - 16 < 16 ? rows - 16 : 16, xs, scale, out, N, m0 + 16, g);
-        }
-        if (rg > 2) {
-            _tile_stored(2, c, 64);
-            amx8_store(c, rows - 32 < 16 ? rows - 32 : 16, xs, scale, out, N, m0 + 32, g);
-        }
-        if (rg > 3) {
-            _tile_stored(3, c, 64);
-            amx8_store(c, rows - 48, xs, scale, out, N, m0 + 48, g);
+        for (int j = 0; j < rg; j++) {
+            amx_stored_c(j, c);
+            amx8_store(c, rows - 16 * j < 16 ? rows - 16 * j : 16, xs, scale, out, N, m0 + 16 * j, g);
         }
     }
-    if (saved.palette != 0) _tile_loadconfig(&saved);
-    else _tile_release();
+    amx_end(&saved);
 }
 
 /* as gemm512_w8a8 (the same outputs, bit for bit), on AMX-INT8; 0 where the scratch cannot be had */
@@ -990,13 +992,8 @@ TAMXI static int amx512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_t
 #pragma omp for schedule(static)
         for (int64_t m = 0; m < M; m++) xs[m] = quantize_row_s8(x + m * K, xq + m * K, K, &xsum[m]);
         for (int64_t m0 = 0; m0 < M; m0 += AMX_ROWS) {
-            const int64_t rows = M - m0 < AMX_ROWS ? M - m0 : AMX_ROWS, rg = (rows + 15) / 16;
-            const uint32_t* x32 = (const uint32_t*) (xq + m0 * K);
-#pragma omp for schedule(static)
-            for (int64_t b = 0; b < rg * steps; b++) {   /* the rows as quads; past the last row, zeros */
-                const int64_t r = b / steps, s = b % steps;
-                transpose16(x32 + 16 * r * (K / 4) + s * 16, K / 4, rows - 16 * r, xv + (b << 8));
-            }
+            const int64_t rows = M - m0 < AMX_ROWS ? M - m0 : AMX_ROWS;
+            amx_pack_rows((const uint32_t*) (xq + m0 * K), K / 4, rows, steps, xv);   /* as quads */
             amx8_rows(xv, xs, qb, scale, out, m0, rows, N, K);
 #pragma omp barrier
         }
