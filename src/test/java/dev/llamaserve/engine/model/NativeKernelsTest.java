@@ -125,18 +125,11 @@ class NativeKernelsTest {
                     if (method.equals("int8") && s[2] % 32 != 0) {
                         continue;   // blocked int8 needs K % 32 == 0
                     }
-                    double[] r = floats(method, s);
-                    assertThat(r[2]).as("amx %s %s elements", method, Arrays.toString(s)).isEqualTo((double) s[0] * s[1]);
-                    assertThat(r[0]).as("amx %s %s: max |error| (max |y| %s)", method, Arrays.toString(s), r[1])
-                            .isLessThanOrEqualTo(r[1] / 256 + 1e-4);
+                    assertMatches("amx", method, s);
                 }
             }
-            for (long[] s : new long[][] {{6, 32, 64}, {16, 4096, 8192}, {5, 512, 2080}, {70, 48, 2048},
-                {8, 48, 96}, {9, 16, 64}, {33, 32, 128}}) {
-                try (IValue r = call("rows_alone", s[0], s[1], s[2])) {
-                    assertThat(r.toBoolean()).as("amx rows alone %s", Arrays.toString(s)).isTrue();
-                }
-            }
+            assertRowsAlone("amx", new long[][] {{6, 32, 64}, {16, 4096, 8192}, {5, 512, 2080}, {70, 48, 2048},
+                {8, 48, 96}, {9, 16, 64}, {33, 32, 128}});
             // W8A8 on AMX-INT8 (4 rows and more, N % 16 == 0, K % 64 == 0; else the VNNI kernel): bit for bit the
             // exact reference, as the VNNI kernel is; rows of one, two to four row tiles, past 64, K past 2,048
             assertW8a8Exact("amx w8a8", new long[][] {{4, 16, 64}, {5, 32, 2048}, {16, 128, 256}, {17, 48, 8192},
@@ -171,12 +164,8 @@ class NativeKernelsTest {
         for (NativeKernels.Isa isa : isas) {
             use(isa);
             // 1-4 rows walk each thread's channels (blocks for int8) as two streams: odd and even counts per thread
-            for (long[] s : new long[][] {{6, 24, 64}, {16, 4096, 8192}, {5, 512, 2080}, {70, 12, 2048}, {8, 44, 96},
-                {9, 37, 64}, {8, 3, 2048}}) {
-                try (IValue r = call("rows_alone", s[0], s[1], s[2])) {
-                    assertThat(r.toBoolean()).as("%s rows alone %s", isa, Arrays.toString(s)).isTrue();
-                }
-            }
+            assertRowsAlone(isa.toString(), new long[][] {{6, 24, 64}, {16, 4096, 8192}, {5, 512, 2080}, {70, 12, 2048},
+                {8, 44, 96}, {9, 37, 64}, {8, 3, 2048}});
         }
     }
 
@@ -226,11 +215,25 @@ class NativeKernelsTest {
         for (NativeKernels.Isa isa : isas) {
             use(isa);
             for (long[] s : shapes) {
-                double[] r = floats(method, s);
-                assertThat(r[2]).as("%s %s elements", isa, Arrays.toString(s)).isEqualTo((double) s[0] * s[1]);
-                // bf16 output rounding is 2^-9 relative; summation order adds float32 rounding
-                assertThat(r[0]).as("%s %s %s: max |error| (max |y| %s)", isa, method, Arrays.toString(s), r[1])
-                        .isLessThanOrEqualTo(r[1] / 256 + 1e-4);
+                assertMatches(isa.toString(), method, s);
+            }
+        }
+    }
+
+    /** {@code method}'s product of shape {@code s} ([m, n, k]) with the kernels in use, within bf16's rounding */
+    private static void assertMatches(String what, String method, long[] s) {
+        double[] r = floats(method, s);
+        assertThat(r[2]).as("%s %s %s elements", what, method, Arrays.toString(s)).isEqualTo((double) s[0] * s[1]);
+        // bf16 output rounding is 2^-9 relative; summation order adds float32 rounding
+        assertThat(r[0]).as("%s %s %s: max |error| (max |y| %s)", what, method, Arrays.toString(s), r[1])
+                .isLessThanOrEqualTo(r[1] / 256 + 1e-4);
+    }
+
+    /** each row of each [m, n, k] call (bf16, and int8 where n % 4 == 0) what calls of 1-4 rows give it, bit for bit */
+    private static void assertRowsAlone(String what, long[][] shapes) {
+        for (long[] s : shapes) {
+            try (IValue r = call("rows_alone", s[0], s[1], s[2])) {
+                assertThat(r.toBoolean()).as("%s rows alone %s", what, Arrays.toString(s)).isTrue();
             }
         }
     }
