@@ -39,5 +39,6 @@
     # 0 none, 1 AVX2 + FMA, 2 AVX-512 BF16; force >= 0 picks one the CPU has (tests)
     return ops.llamaserve.isa(force)
   def native_amx(self: __torch__.LlamaForCausalLM, force: int) -> int:
-    # 1 where linear_int8 runs on AMX tiles, else 0; force 1 turns them on (where the CPU has them), 0 off, -1 asks
+    # 1 where linear_bf16/int8/w8a8 run on AMX tiles, else 0; force 1 turns them on (where the CPU has them), 0 off,
+    # -1 asks
     return ops.llamaserve.amx(force)

@@ -264,6 +264,15 @@ class LlamaModelParityIT {
         return best;
     }
 
+    /** {@link #margin(double[])} of row [offset, offset + n) of {@code v}. */
+    static double margin(float[] v, int offset, int n) {
+        double[] row = new double[n];
+        for (int i = 0; i < n; i++) {
+            row[i] = v[offset + i];
+        }
+        return margin(row);
+    }
+
     static double margin(double[] v) {
         double top1 = Double.NEGATIVE_INFINITY;
         double top2 = Double.NEGATIVE_INFINITY;

@@ -43,7 +43,7 @@ class NativeInt8ModelIT {
                 for (int r = 0; r < got[i].length / vocab; r++) {
                     int want = LlamaModelParityIT.argmax(libtorch[i], r * vocab);
                     int have = LlamaModelParityIT.argmax(got[i], r * vocab);
-                    if (margin(libtorch[i], r * vocab, vocab) >= 0.1f) {
+                    if (LlamaModelParityIT.margin(libtorch[i], r * vocab, vocab) >= 0.1) {
                         assertThat(have).as("%s %s row %d argmax", name, what[i], r).isEqualTo(want);
                     } else {   // a near tie (bf16 logits can tie exactly): a token the reference puts at the top
                         assertThat(libtorch[i][r * vocab + have]).as("%s %s row %d: reference logit of its argmax %d",
@@ -80,20 +80,5 @@ class NativeInt8ModelIT {
             NativeKernels.useInLoads(true);
             NativeKernels.amxInLoads(true);
         }
-    }
-
-    /** The first logit's lead over the second of row [off, off + n). */
-    private static float margin(float[] logits, int off, int n) {
-        float first = Float.NEGATIVE_INFINITY;
-        float second = Float.NEGATIVE_INFINITY;
-        for (int i = off; i < off + n; i++) {
-            if (logits[i] > first) {
-                second = first;
-                first = logits[i];
-            } else if (logits[i] > second) {
-                second = logits[i];
-            }
-        }
-        return first - second;
     }
 }
