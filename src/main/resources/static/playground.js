@@ -171,7 +171,9 @@
         var message = error instanceof LlamaApi.ApiError ? error : new LlamaApi.ApiError(0, String(error), {});
         state.messages.push({ role: 'error', content: message.describe(), status: message.status });
       }
-      var failed = !answer.content && !stopped;
+      // an answer without text is still an answer (e.g. the model's end-of-turn token came first): only an
+      // error before any text takes the answer's place
+      var failed = !!error && !stopped && !answer.content;
       if (failed) state.messages.splice(state.messages.indexOf(answer), 1);
       running = null;
       setRunning(false);
@@ -242,6 +244,7 @@
     }
     setContent(typeof m.content === 'string' ? m.content : JSON.stringify(m.content), false);
     foot.textContent = statsText(m.stats);
+    root.classList.toggle('no-text', m.role === 'assistant' && !!m.stats && !m.content); // ended without text
     return { root: root, setContent: setContent };
   }
 

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import org.junit.jupiter.api.Assumptions;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -83,10 +84,16 @@ final class HeadlessChromium {
 
     /** Polls {@code condition} every 20 ms until it holds; fails with {@code what} after {@code timeout}. */
     static void await(Duration timeout, String what, BooleanSupplier condition) {
+        await(timeout, what, condition, () -> "");
+    }
+
+    /** As {@link #await(Duration, String, BooleanSupplier)}; the failure also says what {@code state} reads then. */
+    static void await(Duration timeout, String what, BooleanSupplier condition, Supplier<String> state) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                fail("timed out after " + timeout + " waiting for: " + what);
+                String now = state.get();
+                fail("timed out after " + timeout + " waiting for: " + what + (now.isEmpty() ? "" : "; " + now));
             }
             try {
                 Thread.sleep(20);

@@ -324,6 +324,30 @@ class PlaygroundBrowserIT extends RealEngineWebTest {
         assertNothingInjected();
     }
 
+    @Test
+    void anAnswerThatEndsWithoutTextKeepsItsStatsAndIsNoError() {
+        // a model may end its turn at once (its end-of-turn token first): 200, finish "stop", no content. The
+        // random demo weights do that only by chance, so the page's fetch gets such a stream scripted here.
+        driver.executeScript("window.fetch = function () { var body ="
+                + " 'data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\\n\\n'"
+                + " + 'data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\\n\\n'"
+                + " + 'data: {\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":1,"
+                + "\"total_tokens\":13}}\\n\\n' + 'data: [DONE]\\n\\n';"
+                + " return Promise.resolve(new Response(body, {status: 200,"
+                + " headers: {'Content-Type': 'text/event-stream'}})); };");
+        byId("prompt").sendKeys("Hi");
+        byId("send").click();
+        String stats = awaitAnswerStats().getText();
+
+        assertThat(stats).contains("12 prompt + 1 completion = 13 tokens").endsWith("finish: stop");
+        assertThat(text("stats")).startsWith("Last answer: ");
+        assertThat(driver.findElements(By.cssSelector(".msg.error"))).as("no error shown").isEmpty();
+        assertThat(driver.findElement(By.cssSelector(".msg.assistant")).getDomAttribute("class")).contains("no-text");
+        assertThat(driver.findElement(By.cssSelector(".msg.assistant .msg-body")).getText()).isEmpty();
+        assertThat(driver.executeScript("return getComputedStyle(document.querySelector('.msg.no-text .msg-body'),"
+                + " '::before').content;")).isEqualTo("\"(no text)\"");
+    }
+
     private String markdown(String text) {
         return (String) driver.executeScript("return LlamaMarkdown.toHtml(arguments[0]);", text);
     }
@@ -341,14 +365,28 @@ class PlaygroundBrowserIT extends RealEngineWebTest {
     private WebElement awaitAnswerStats() {
         By by = By.cssSelector(".msg.assistant .msg-stats");
         await(WAIT, "the answer's stats", () -> byId("send").isEnabled() && !driver.findElements(by).isEmpty()
-                && !driver.findElement(by).getText().isEmpty());
+                && !driver.findElement(by).getText().isEmpty(), this::pageState);
         return driver.findElement(by);
     }
 
     private WebElement awaitError() {
         By by = By.cssSelector(".msg.error .msg-body");
-        await(WAIT, "an error message", () -> byId("send").isEnabled() && !driver.findElements(by).isEmpty());
+        await(WAIT, "an error message", () -> byId("send").isEnabled() && !driver.findElements(by).isEmpty(),
+                this::pageState);
         return driver.findElement(by);
+    }
+
+    /** What the page shows now (for a timeout's message): the send button, the status line and each message. */
+    private String pageState() {
+        StringBuilder s = new StringBuilder("send ").append(byId("send").isEnabled() ? "enabled" : "disabled")
+                .append(", status line '").append(text("stats")).append("', messages:");
+        for (WebElement m : driver.findElements(By.cssSelector(".msg"))) {
+            String body = m.findElement(By.className("msg-body")).getText();
+            s.append(" [").append(m.getDomAttribute("class")).append(": ")
+                    .append(body.length() > 80 ? body.substring(0, 80) + "…" : body).append(" | ")
+                    .append(m.findElement(By.className("msg-stats")).getText()).append(']');
+        }
+        return s.toString();
     }
 
     private void setField(String id, String value) {
