@@ -110,17 +110,18 @@ class NativeKernelsTest {
 
     /**
      * {@code linear_int8} and {@code linear_bf16} on AMX tiles (channels in groups of 16 and inputs in steps of 32:
-     * N % 16 == 0, K % 32 == 0; other shapes keep the AVX-512 kernels): within bf16's rounding of the float32 product
-     * for 1-130 rows (one tile of rows, two to four, past 64), K past 2,048; and a row's outputs the same, bit for
-     * bit, alone as among 1-4 or 70 rows. {@code linear_w8a8} on AMX-INT8: its exact reference, bit for bit.
+     * N % 16 == 0, K % 32 == 0; other shapes keep the AVX-512 kernels; int8 calls of up to 32 rows with K % 64 == 0
+     * take 16-bit activations on AMX-INT8): within bf16's rounding of the float32 product for 1-130 rows (one tile
+     * of rows, two to four, past 64), K past 2,048; and a row's outputs the same, bit for bit, alone as among 1-4
+     * or 70 rows. {@code linear_w8a8} on AMX-INT8: its exact reference, bit for bit.
      */
     @Test
     void linearsOnAmxTilesMatchTheirReferencesAndKeepRowsApart() {
         useAmx();
         try {
             for (long[] s : new long[][] {{1, 64, 2048}, {1, 16, 32}, {2, 32, 8192}, {3, 48, 96}, {5, 16, 2048},
-                {16, 128, 256}, {17, 32, 64}, {33, 16, 2080}, {64, 48, 128}, {65, 32, 64}, {130, 16, 96},
-                {3, 12, 96}, {6, 4, 32}, {2, 16, 100}}) {
+                {16, 128, 256}, {17, 32, 64}, {32, 48, 4096}, {33, 16, 2080}, {33, 16, 2048}, {64, 48, 128},
+                {65, 32, 64}, {130, 16, 96}, {3, 12, 96}, {6, 4, 32}, {2, 16, 100}}) {
                 for (String method : new String[] {"int8", "bf16"}) {
                     if (method.equals("int8") && s[2] % 32 != 0) {
                         continue;   // blocked int8 needs K % 32 == 0
@@ -128,12 +129,16 @@ class NativeKernelsTest {
                     assertMatches("amx", method, s);
                 }
             }
-            assertRowsAlone("amx", new long[][] {{6, 32, 64}, {16, 4096, 8192}, {5, 512, 2080}, {70, 48, 2048},
-                {8, 48, 96}, {9, 16, 64}, {33, 32, 128}});
+            // int8 calls of up to 32 rows with K % 64 == 0 take the 16-bit activations on AMX-INT8, the others the
+            // widening kernel: each kernel's rows alike among its own calls (70 and 33 rows: K % 64 != 0)
+            assertRowsAlone("amx", new long[][] {{6, 32, 64}, {16, 4096, 8192}, {5, 512, 2080}, {70, 48, 2080},
+                {8, 48, 96}, {9, 16, 64}, {33, 32, 96}, {32, 48, 128}});
             // W8A8 on AMX-INT8 (4 rows and more, N % 16 == 0, K % 64 == 0; else the VNNI kernel): bit for bit the
             // exact reference, as the VNNI kernel is; rows of one, two to four row tiles, past 64, K past 2,048
+            // (past 64 rows each group's weights are read once per block of rows: one block where K = 64 or 192,
+            // three where K = 8,192)
             assertW8a8Exact("amx w8a8", new long[][] {{4, 16, 64}, {5, 32, 2048}, {16, 128, 256}, {17, 48, 8192},
-                {33, 16, 128}, {64, 32, 64}, {65, 16, 192}, {130, 32, 64}, {7, 12, 64}, {6, 16, 96}},
+                {33, 16, 128}, {64, 32, 64}, {65, 16, 192}, {130, 32, 64}, {130, 48, 8192}, {7, 12, 64}, {6, 16, 96}},
                 new long[][] {{6, 32, 64}, {70, 512, 2048}});
         } finally {
             call("amx", 0L).close();
