@@ -469,11 +469,24 @@ T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* 
 #define W8_NB 2   /* 1 or 2: channel_sums adds up at most 2 blocks */
 #define W8_ROW_TILE 64
 
+/*
+ * max |x[k]| of a row of bf16 (K % 16 == 0), NaN where the row holds a NaN or an infinity: the largest magnitude's
+ * bits (a float's order for non-negative values, NaN above infinity above every finite value), so that a row's
+ * scale, and with it every output of the row, is NaN rather than finite numbers made from a NaN's integer conversion
+ */
+T512V static float row_absmax(const uint16_t* x, int64_t K) {
+    __m512i mx = _mm512_setzero_si512();
+    for (int64_t k = 0; k < K; k += 16)
+        mx = _mm512_max_epu32(mx, _mm512_and_si512(_mm512_castps_si512(bf16x16_f32(x + k)), _mm512_set1_epi32(0x7fffffff)));
+    const uint32_t bits = (uint32_t) _mm512_reduce_max_epu32(mx);
+    float a;
+    memcpy(&a, &bits, 4);
+    return bits >= 0x7f800000u ? NAN : a;
+}
+
 /* a row x [K] bf16 -> xq [K] int8; returns its scale, *sum = sum(xq) (K % 16 == 0) */
 T512V static float quantize_row_s8(const uint16_t* x, int8_t* xq, int64_t K, int32_t* sum) {
-    __m512 mx = _mm512_setzero_ps();
-    for (int64_t k = 0; k < K; k += 16) mx = _mm512_max_ps(mx, _mm512_abs_ps(bf16x16_f32(x + k)));
-    const float s = _mm512_reduce_max_ps(mx) / 127.0f;
+    const float s = row_absmax(x, K) / 127.0f;
     const __m512 inv = _mm512_set1_ps(s > 0.0f ? 1.0f / s : 0.0f);
     __m512i total = _mm512_setzero_si512();
     for (int64_t k = 0; k < K; k += 16) {
@@ -1152,9 +1165,7 @@ TAMXI static int amx512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_t
 
 /* a row x [K] bf16 -> hi, lo [K] int8 (x / s = 256 hi + lo, rounded); returns s (K % 16 == 0) */
 T512V static float quantize_row_s16(const uint16_t* x, int8_t* hi, int8_t* lo, int64_t K) {
-    __m512 mx = _mm512_setzero_ps();
-    for (int64_t k = 0; k < K; k += 16) mx = _mm512_max_ps(mx, _mm512_abs_ps(bf16x16_f32(x + k)));
-    const float s = _mm512_reduce_max_ps(mx) / 32512.0f;
+    const float s = row_absmax(x, K) / 32512.0f;
     const __m512 inv = _mm512_set1_ps(s > 0.0f ? 1.0f / s : 0.0f);
     const __m512i half = _mm512_set1_epi32(128);
     for (int64_t k = 0; k < K; k += 16) {

@@ -175,6 +175,42 @@ class NativeKernelsTest {
     }
 
     /**
+     * A row with a NaN or an infinity gets no finite output, and the rows beside it only finite ones, from every
+     * linear with every ISA (with AMX too where the CPU has it): the kernels that quantize a row (W8A8, int8's 16-bit
+     * activations on AMX-INT8) make its scale NaN rather than integers out of a NaN. One row and 1-3 more beside
+     * the two bad ones; K % 64 == 0 (AMX-INT8's shapes), rows of up to 32 and past it.
+     */
+    @Test
+    void aRowWithANanOrAnInfinityGetsNoFiniteOutputAndLeavesTheOthersFinite() {
+        assumeLoaded();
+        List<Boolean> amxSettings = amx ? List.of(false, true) : List.of(false);
+        try {
+            for (NativeKernels.Isa isa : isas) {
+                for (boolean tiles : amxSettings) {
+                    if (tiles && isa != NativeKernels.Isa.AVX512_BF16) {
+                        continue;
+                    }
+                    use(isa);
+                    call("amx", tiles ? 1L : 0L).close();
+                    for (long[] s : new long[][] {{3, 32, 64}, {5, 48, 2048}, {40, 16, 128}}) {
+                        for (long method = 0; method < 3; method++) {
+                            if (method == 2 && isa != NativeKernels.Isa.AVX512_BF16) {
+                                continue;   // W8A8 needs AVX-512 (refused with AVX2)
+                            }
+                            try (IValue r = call("non_finite_rows", method, s[0], s[1], s[2])) {
+                                assertThat(r.toBoolean()).as("%s%s %s %s", isa, tiles ? " amx" : "",
+                                        new String[] {"bf16", "int8", "w8a8"}[(int) method], Arrays.toString(s)).isTrue();
+                            }
+                        }
+                    }
+                }
+            }
+        } finally {
+            call("amx", 0L).close();
+        }
+    }
+
+    /**
      * {@code linear_w8a8}: per-row int8 activations times the blocked int8 weights in int32 is exact, so the kernel
      * must give the reference's bf16 bit for bit (rows with an outlier, an all-zero row, tails of rows and
      * channels, inputs past 2,048), each row alone as in any batch; with AVX2 in use the call is refused (an empty

@@ -57,6 +57,25 @@ class NativeKernelsCheck(Module):
     for i in range(m):
       same = same and bool(torch.equal(y[i:i + 1], ops.llamaserve.linear_w8a8(x[i:i + 1], qb, scale)))
     return same
+  def non_finite_rows(self: __torch__.NativeKernelsCheck, method: int, m: int, n: int, k: int) -> bool:
+    # linear_bf16 (method 0), linear_int8 (1) or linear_w8a8 (2) on x with a NaN in row 0 and an infinity in row 1
+    # (m >= 3): no finite output in those two rows, every output finite in the others (a refused call: False)
+    torch.manual_seed(m * 53 + n * 5 + k + method)
+    x = torch.to(torch.randn([m, k]), 15)                            # [m, k] bf16
+    x[0, 3] = float('nan')
+    x[1, 5] = float('inf')
+    q = torch.randint(-127, 128, [n, k], dtype=1)                    # [n, k] int8
+    scale = torch.to(torch.rand([n]) * 0.01 + 0.001, 15)             # [n] bf16
+    if method == 0:
+      y = ops.llamaserve.linear_bf16(x, torch.to(q, 15) * 0.01)      # [m, n] bf16
+    elif method == 1:
+      y = ops.llamaserve.linear_int8(x, ops.llamaserve.block_int8(q), scale)
+    else:
+      y = ops.llamaserve.linear_w8a8(x, ops.llamaserve.block_int8(q), scale)
+    if y.size(0) != m:
+      return False
+    finite = torch.isfinite(y)                                       # [m, n] bool
+    return not bool(torch.any(finite[0:2])) and bool(torch.all(finite[2:]))
   def rows_alone(self: __torch__.NativeKernelsCheck, m: int, n: int, k: int) -> bool:
     # each row of an m-row linear_bf16 / linear_int8 call (int8 where n % 4 == 0), bit for bit, what a call with
     # that row alone gives, and what calls of 2, 3 and 4 rows give it
