@@ -517,7 +517,7 @@ T512V static inline __attribute__((always_inline)) __m256i channel_sums(const __
 T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* xq, const float* xs,
         const int32_t* xsum, const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t N, int64_t K,
         int64_t m0, int64_t n0, int64_t n1, const int MC, const int NB, const char* pf, int64_t pfLines,
-        const int ahead) {
+        const int ahead, const int pairs) {
     __m512i acc[W8_MC][2 * W8_NB];
     for (int i = 0; i < MC; i++)
         for (int j = 0; j < 2 * NB; j++) acc[i][j] = _mm512_setzero_si512();
@@ -545,11 +545,18 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
     const __m128i sc16 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i*) (scale + n0)),
                                             NB > 1 ? _mm_loadl_epi64((const __m128i*) (scale + n1)) : _mm_setzero_si128());
     const __m256 sc = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(sc16), 16));
-    for (int i = 0; i < MC; i++) {
-        const int64_t m = m0 + i;
-        const __m256i dot = _mm256_sub_epi32(channel_sums(acc[i], NB), _mm256_set1_epi32(128 * xsum[m]));
-        const __m256 y = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(xs[m])), sc);
-        /* to bf16, rounding to nearest even as f32_to_bf16 (finite values: no NaN can come of int8 sums) */
+    for (int i = 0; i < MC; i += pairs ? 2 : 1) {
+        const int64_t m = pairs ? (m0 + i) / 2 : m0 + i;   /* the output row (pairs: rows i, i + 1 its two bytes) */
+        const __m256i dot = _mm256_sub_epi32(channel_sums(acc[i], NB), _mm256_set1_epi32(128 * xsum[m0 + i]));
+        __m256 dotf;
+        if (pairs) {   /* 256 dot_hi + dot_lo, exact in double, as amx16_store */
+            const __m256i lo = _mm256_sub_epi32(channel_sums(acc[i + 1], NB), _mm256_set1_epi32(128 * xsum[m0 + i + 1]));
+            dotf = _mm512_cvtpd_ps(_mm512_fmadd_pd(_mm512_cvtepi32_pd(dot), _mm512_set1_pd(256.0), _mm512_cvtepi32_pd(lo)));
+        } else {
+            dotf = _mm256_cvtepi32_ps(dot);
+        }
+        const __m256 y = _mm256_mul_ps(_mm256_mul_ps(dotf, _mm256_set1_ps(xs[m])), sc);
+        /* to bf16, rounding to nearest even as f32_to_bf16 (a row's NaN scale, row_absmax's NAN, stays a NaN) */
         const __m256i u = _mm256_castps_si256(y);
         const __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff),
                 _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1))));
@@ -632,8 +639,8 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
                 const int64_t a = 4 * (c0 + i), b = 4 * (c0 + half + i);   /* first channels of the pair's blocks */
 #define W8_STREAMS(MC)                                                                                     \
     do {                                                                                                   \
-        if (b < 4 * c1) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, a, b, MC, 2, NULL, 0, 1);         \
-        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, a, a, MC, 1, NULL, 0, 1);                    \
+        if (b < 4 * c1) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, a, b, MC, 2, NULL, 0, 1, 0);      \
+        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, a, a, MC, 1, NULL, 0, 1, 0);                 \
     } while (0)
                 switch (M) {
                     case 3: W8_STREAMS(3); break;
@@ -658,8 +665,8 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
     do {                                                                                                       \
         const char* pf = next + t * share;                                                                     \
         const int64_t lines = next == NULL ? 0 : (t + 1 == tiles ? nextBytes - t * share : share) / 64;         \
-        if (nb == W8_NB) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n0, n0 + 4, MC, W8_NB, pf, lines, 0); \
-        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n0, n0, MC, 1, pf, lines, 0);   /* the last block */ \
+        if (nb == W8_NB) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n0, n0 + 4, MC, W8_NB, pf, lines, 0, 0); \
+        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n0, n0, MC, 1, pf, lines, 0, 0);   /* the last block */ \
         t++;                                                                                                   \
     } while (0)
             for (; m0 + W8_MC <= r1; m0 += W8_MC) W8_ROWS(W8_MC);
@@ -1152,7 +1159,9 @@ TAMXI static int amx512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_t
  * within 1/128 of the row's largest (harness, 1B shapes with outliers of 40x: relative rms error 1.731e-3 against
  * the float64 product, the widening kernel's 1.726e-3; both are bf16's output rounding).
  *
- * Calls of up to AMX_A16_MAX_ROWS rows (one pass of 64 byte rows: decode steps) take it; more rows (prefill chunks,
+ * Calls of up to AMX_A16_MAX_ROWS rows (one pass of 64 byte rows: decode steps) take it, one row on VNNI instead
+ * (gemm512_a16_row: the same outputs; 49-51 ms against the tiles' 50-53 in the harness below, run later in a slower
+ * phase of the VM, the VNNI W8A8 kernel's own one row 49-50); more rows (prefill chunks,
  * bigger batches) keep the widening kernel (amx512), faster there, since a byte pair costs a row's share of tile B
  * and TDPBSSD twice over. Harness, the 113 int8 linears of the 1B shape with int8 lm_head (Xeon with AMX, 2 cores):
  * one row 47-50 ms against 51-54 widened, 8 rows 54 against 58, 16 rows 55 against 60-63; 64 rows 127-136 against
@@ -1163,18 +1172,23 @@ TAMXI static int amx512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_t
 
 #define AMX_A16_MAX_ROWS (AMX_ROWS / 2)   /* linear_int8 calls of more rows: widened into bf16 tiles (amx512) */
 
-/* a row x [K] bf16 -> hi, lo [K] int8 (x / s = 256 hi + lo, rounded); returns s (K % 16 == 0) */
-T512V static float quantize_row_s16(const uint16_t* x, int8_t* hi, int8_t* lo, int64_t K) {
+/* a row x [K] bf16 -> hi, lo [K] int8 (x / s = 256 hi + lo, rounded); returns s, sums[0, 1] = sum(hi), sum(lo) */
+T512V static float quantize_row_s16(const uint16_t* x, int8_t* hi, int8_t* lo, int64_t K, int32_t* sums) {
     const float s = row_absmax(x, K) / 32512.0f;
     const __m512 inv = _mm512_set1_ps(s > 0.0f ? 1.0f / s : 0.0f);
     const __m512i half = _mm512_set1_epi32(128);
+    __m512i sh = _mm512_setzero_si512(), sl = _mm512_setzero_si512();
     for (int64_t k = 0; k < K; k += 16) {
         const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(bf16x16_f32(x + k), inv));   /* [-32512, 32512] */
         const __m512i h = _mm512_srai_epi32(_mm512_add_epi32(v, half), 8);              /* [-127, 127] */
         const __m512i l = _mm512_sub_epi32(v, _mm512_slli_epi32(h, 8));                 /* [-128, 127] */
+        sh = _mm512_add_epi32(sh, h);
+        sl = _mm512_add_epi32(sl, l);
         _mm_storeu_si128((__m128i*) (hi + k), _mm512_cvtepi32_epi8(h));
         _mm_storeu_si128((__m128i*) (lo + k), _mm512_cvtepi32_epi8(l));
     }
+    sums[0] = _mm512_reduce_add_epi32(sh);
+    sums[1] = _mm512_reduce_add_epi32(sl);
     return s;
 }
 
@@ -1191,9 +1205,40 @@ TAMXI static int amx512_a16(const uint16_t* x, const int8_t* qb, const uint16_t*
 #pragma omp parallel
     {
 #pragma omp for schedule(static)
-        for (int64_t m = 0; m < M; m++) xs[m] = quantize_row_s16(x + m * K, xq + 2 * m * K, xq + (2 * m + 1) * K, K);
+        for (int64_t m = 0; m < M; m++) {
+            int32_t sums[2];   /* the VNNI kernel's (gemm512_a16_row), not needed here */
+            xs[m] = quantize_row_s16(x + m * K, xq + 2 * m * K, xq + (2 * m + 1) * K, K, sums);
+        }
         amx_pack_rows((const uint32_t*) xq, K / 4, 2 * M, steps, xv);   /* as quads */
         amx8_rows(xv, xs, qb, scale, out, 2 * M, N, K, 1);
+    }
+    return 1;
+}
+
+/*
+ * One row of amx512_a16 on VNNI: its two byte rows as a two-row call of gemm512_w8a8's few-row path (tile_w8a8,
+ * each thread's blocks as two long streams, each prefetching its next block), which reads the weights' bytes
+ * faster than the tiles do for one row (harness, the 113 int8 linears of the 1B shape: see amx512_a16). The
+ * same sums, exact, and the same epilogue arithmetic: the outputs are amx512_a16's bit for bit (NativeKernelsTest's
+ * rows alone). N % 4 == 0, K % 32 == 0; 0 where the scratch cannot be had.
+ */
+T512V static int gemm512_a16_row(const uint16_t* x, const int8_t* qb, const uint16_t* scale, uint16_t* out,
+                                 int64_t N, int64_t K) {
+    int8_t* xq = w8_scratch(2 * K);
+    if (xq == NULL) return 0;
+    int32_t xsum[2];
+    float xs[1];
+    xs[0] = quantize_row_s16(x, xq, xq + K, K, xsum);
+    const int64_t blocks = N / 4;
+#pragma omp parallel
+    {
+        int64_t c0, c1, half;
+        stream_halves(blocks, &c0, &c1, &half);
+        for (int64_t i = 0; i < half; i++) {
+            const int64_t a = 4 * (c0 + i), b = 4 * (c0 + half + i);   /* first channels of the pair's blocks */
+            if (b < 4 * c1) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, a, b, 2, 2, NULL, 0, 1, 1);
+            else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, a, a, 2, 1, NULL, 0, 1, 1);
+        }
     }
     return 1;
 }
@@ -1356,9 +1401,12 @@ static void linear_boxed(StableIValue* stack, int kind) {
             }
         } else {
             if (amx_tiles && isa == ISA_AVX512_BF16 && q8 && amx_int8 && M <= AMX_A16_MAX_ROWS && N % 16 == 0
-                    && K % 64 == 0 && amx512_a16((const uint16_t*) xp, (const int8_t*) wp, (const uint16_t*) sp,
-                                                 (uint16_t*) op, M, N, K)) {
-                goto done;   /* else (no scratch: out of memory) the kernels below */
+                    && K % 64 == 0
+                    && (M == 1 ? gemm512_a16_row((const uint16_t*) xp, (const int8_t*) wp, (const uint16_t*) sp,
+                                                 (uint16_t*) op, N, K)
+                               : amx512_a16((const uint16_t*) xp, (const int8_t*) wp, (const uint16_t*) sp,
+                                            (uint16_t*) op, M, N, K))) {
+                goto done;   /* 16-bit activations (one row on VNNI: 4 % faster); else (no scratch) the kernels below */
             }
             if (amx_tiles && isa == ISA_AVX512_BF16 && N % 16 == 0 && K % 32 == 0
                     && amx512((const uint16_t*) xp, wp, q8, (const uint16_t*) sp, (uint16_t*) op, M, N, K)) {
