@@ -3,6 +3,7 @@ package dev.llamaserve.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
+import java.util.Arrays;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -49,6 +50,33 @@ class NativeInt8ModelIT {
                         assertThat(libtorch[i][r * vocab + have]).as("%s %s row %d: reference logit of its argmax %d",
                                 name, what[i], r, have).isGreaterThanOrEqualTo(libtorch[i][r * vocab + want] - 0.1f);
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code int8-lm-head} in bf16 (every linear int8) with the native kernels this CPU has: a sequence's logits are
+     * the same bit for bit decoding alone or beside 3 or 31 others. Each int8 kernel adds a row up in one order
+     * whatever the rows beside it; on AMX-INT8, decode steps of up to 32 rows take 16-bit activations (exact sums),
+     * one row through VNNI and several through tiles, with the same outputs.
+     */
+    @Test
+    void aSequenceGetsTheSameLogitsDecodingAloneOrAmongUpTo31Others() {
+        Assumptions.assumeTrue(NativeKernels.load(), () -> "native kernels " + NativeKernels.status());
+        try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
+                new ModelOptions("cpu", "bfloat16", 512, 128, Quantization.INT8_LM_HEAD), LoadListener.NONE)) {
+            assertThat(m.nativeInt8()).as("int8 weights blocked for the native kernels").isTrue();
+            for (int b : new int[] {4, 32}) {
+                ForwardBatch all = DecodeBatches.of(b, 16, 512);   // b sequences of up to 16 tokens, decoding one each
+                float[] together = m.forward(all);                 // [b * V]
+                int vocab = together.length / b;
+                for (int i = 0; i < b; i++) {
+                    ForwardBatch alone = new ForwardBatch(new int[] {all.tokenIds()[i]}, new int[] {all.positions()[i]},
+                            new int[] {all.slotMapping()[i]}, new int[] {0}, new int[] {1},
+                            new int[][] {all.contextSlots()[i]}, new int[] {0});
+                    assertThat(m.forward(alone)).as("sequence %d of %d alone", i, b)
+                            .isEqualTo(Arrays.copyOfRange(together, i * vocab, (i + 1) * vocab));
                 }
             }
         }
