@@ -466,7 +466,8 @@ T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* 
  */
 #define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vnni")))
 #define W8_MC 4   /* the tail switch in gemm512_w8a8 takes 1-3 rows */
-#define W8_NB 2   /* 1 or 2: channel_sums adds up at most 2 blocks */
+#define W8_NB 2   /* blocks of a tile of W8_MC rows (2: 16 accumulators) */
+#define W8_STREAMS_MAX 4   /* blocks of a call of one or two rows (one stream each): 16 accumulators */
 #define W8_ROW_TILE 64
 
 /*
@@ -516,9 +517,9 @@ T512V static inline __attribute__((always_inline)) __m256i channel_sums(const __
 
 T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* xq, const float* xs,
         const int32_t* xsum, const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t N, int64_t K,
-        int64_t m0, int64_t n0, int64_t n1, const int MC, const int NB, const char* pf, int64_t pfLines,
+        int64_t m0, const int64_t* n, const int MC, const int NB, const char* pf, int64_t pfLines,
         const int ahead, const int pairs) {
-    __m512i acc[W8_MC][2 * W8_NB];
+    __m512i acc[W8_MC][2 * W8_STREAMS_MAX];
     for (int i = 0; i < MC; i++)
         for (int j = 0; j < 2 * NB; j++) acc[i][j] = _mm512_setzero_si512();
     const __m512i flip = _mm512_set1_epi8((char) 0x80);
@@ -526,9 +527,9 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
     for (int64_t k = 0; k < K; k += 32) {
         for (int64_t l = (k / 32) * perStep; l < pfLines && l < (k / 32 + 1) * perStep; l++)
             _mm_prefetch(pf + l * 64, _MM_HINT_T0);
-        __m512i wv[2 * W8_NB];   /* q + 128 as uint8: channels 4b, 4b+1 | 4b+2, 4b+3 of block b */
+        __m512i wv[2 * W8_STREAMS_MAX];   /* q + 128 as uint8: channels 4b, 4b+1 | 4b+2, 4b+3 of block b */
         for (int b = 0; b < NB; b++) {
-            const int8_t* p = qb + blocked(b == 0 ? n0 : n1, k, K);
+            const int8_t* p = qb + blocked(n[b], k, K);
             if (ahead) {   /* the same inputs of the next block of this block's stream (a prefetch never faults) */
                 _mm_prefetch((const char*) p + 4 * K, _MM_HINT_T0);
                 _mm_prefetch((const char*) p + 4 * K + 64, _MM_HINT_T0);
@@ -541,28 +542,58 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
             for (int j = 0; j < 2 * NB; j++) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], wv[j], xv);
         }
     }
-    /* scale[n0 .. n0+3] and (NB = 2) scale[n1 .. n1+3], f32 */
-    const __m128i sc16 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i*) (scale + n0)),
-                                            NB > 1 ? _mm_loadl_epi64((const __m128i*) (scale + n1)) : _mm_setzero_si128());
-    const __m256 sc = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(sc16), 16));
-    for (int i = 0; i < MC; i += pairs ? 2 : 1) {
-        const int64_t m = pairs ? (m0 + i) / 2 : m0 + i;   /* the output row (pairs: rows i, i + 1 its two bytes) */
-        const __m256i dot = _mm256_sub_epi32(channel_sums(acc[i], NB), _mm256_set1_epi32(128 * xsum[m0 + i]));
-        __m256 dotf;
-        if (pairs) {   /* 256 dot_hi + dot_lo, exact in double, as amx16_store */
-            const __m256i lo = _mm256_sub_epi32(channel_sums(acc[i + 1], NB), _mm256_set1_epi32(128 * xsum[m0 + i + 1]));
-            dotf = _mm512_cvtpd_ps(_mm512_fmadd_pd(_mm512_cvtepi32_pd(dot), _mm512_set1_pd(256.0), _mm512_cvtepi32_pd(lo)));
-        } else {
-            dotf = _mm256_cvtepi32_ps(dot);
+    for (int h = 0; h < NB; h += 2) {   /* blocks h and h + 1: channel_sums adds up two blocks at most */
+        const int nb = NB - h < 2 ? 1 : 2;
+        /* scale[n[h] .. n[h]+3] and (nb = 2) scale[n[h+1] .. n[h+1]+3], f32 */
+        const __m128i sc16 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i*) (scale + n[h])),
+                nb > 1 ? _mm_loadl_epi64((const __m128i*) (scale + n[h + 1])) : _mm_setzero_si128());
+        const __m256 sc = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(sc16), 16));
+        for (int i = 0; i < MC; i += pairs ? 2 : 1) {
+            const int64_t m = pairs ? (m0 + i) / 2 : m0 + i;   /* the output row (pairs: rows i, i + 1 its two bytes) */
+            const __m256i dot = _mm256_sub_epi32(channel_sums(&acc[i][2 * h], nb), _mm256_set1_epi32(128 * xsum[m0 + i]));
+            __m256 dotf;
+            if (pairs) {   /* 256 dot_hi + dot_lo, exact in double, as amx16_store */
+                const __m256i lo = _mm256_sub_epi32(channel_sums(&acc[i + 1][2 * h], nb),
+                                                    _mm256_set1_epi32(128 * xsum[m0 + i + 1]));
+                dotf = _mm512_cvtpd_ps(_mm512_fmadd_pd(_mm512_cvtepi32_pd(dot), _mm512_set1_pd(256.0),
+                                                       _mm512_cvtepi32_pd(lo)));
+            } else {
+                dotf = _mm256_cvtepi32_ps(dot);
+            }
+            const __m256 y = _mm256_mul_ps(_mm256_mul_ps(dotf, _mm256_set1_ps(xs[m])), sc);
+            /* to bf16, rounding to nearest even as f32_to_bf16 (a row's NaN scale, row_absmax's NAN, stays a NaN) */
+            const __m256i u = _mm256_castps_si256(y);
+            const __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff),
+                    _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1))));
+            const __m128i y16 = _mm256_cvtepi32_epi16(_mm256_srli_epi32(r, 16));   /* block h, then block h + 1 */
+            _mm_storel_epi64((__m128i*) (out + m * N + n[h]), y16);
+            if (nb > 1) _mm_storel_epi64((__m128i*) (out + m * N + n[h + 1]), _mm_unpackhi_epi64(y16, y16));
         }
-        const __m256 y = _mm256_mul_ps(_mm256_mul_ps(dotf, _mm256_set1_ps(xs[m])), sc);
-        /* to bf16, rounding to nearest even as f32_to_bf16 (a row's NaN scale, row_absmax's NAN, stays a NaN) */
-        const __m256i u = _mm256_castps_si256(y);
-        const __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff),
-                _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1))));
-        const __m128i y16 = _mm256_cvtepi32_epi16(_mm256_srli_epi32(r, 16));   /* channels n0.., then n1.. */
-        _mm_storel_epi64((__m128i*) (out + m * N + n0), y16);
-        if (NB > 1) _mm_storel_epi64((__m128i*) (out + m * N + n1), _mm_unpackhi_epi64(y16, y16));
+    }
+}
+
+/*
+ * A call of fewer rows than a tile (1-3: decode of a few sequences, where the weights' bytes are the whole cost), on
+ * every thread of a parallel region: each thread's blocks as S long streams, one block of each at a time, each
+ * prefetching its successor. S = 4 for one or two rows (16 accumulators), 2 for three (registers). Streams per
+ * thread, from memory (a plain read of 2.4 GB, Xeon with AMX, 2 cores): 1 stream 25 GB/s, 2 29, 4 31.5, 8 32. Two
+ * streams a block apart ran a one-row call at half the rate where K = 2,048 (Zen 4: one stream per thread 42.8-46.6
+ * GB/s, two far apart 49.2-51.2; harness, 16 layers of the 1B).
+ */
+T512V static inline __attribute__((always_inline)) void w8_few(const int8_t* xq, const float* xs, const int32_t* xsum,
+        const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, const int MC, const int pairs) {
+    const int S = MC <= 2 ? 4 : 2;
+    const int64_t blocks = N / 4, nt = omp_get_num_threads(), id = omp_get_thread_num();
+    const int64_t c0 = blocks * id / nt, c1 = blocks * (id + 1) / nt, q = (c1 - c0 + S - 1) / S;
+    for (int64_t i = 0; i < q; i++) {
+        int64_t n[W8_STREAMS_MAX] = {0};   /* first channels of the blocks, one per stream (u = 0 always is) */
+        int nb = 0;
+        for (int u = 0; u < S; u++)
+            if (c0 + u * q + i < c1) n[nb++] = 4 * (c0 + u * q + i);
+        if (nb == 4 && S == 4) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 4, NULL, 0, 1, pairs);
+        else if (nb == 3 && S == 4) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 3, NULL, 0, 1, pairs);
+        else if (nb == 2) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 2, NULL, 0, 1, pairs);
+        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 1, NULL, 0, 1, pairs);
     }
 }
 
@@ -629,25 +660,10 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
 #pragma omp for schedule(static)
         for (int64_t m = 0; m < M; m++) xs[m] = quantize_row_s8(x + m * K, xq + m * K, K, &xsum[m]);
         if (M < W8_MC) {
-            /* fewer rows than a tile (decode of 1-3 sequences: the weights' bytes are the whole cost): each thread's
-               blocks as two streams (stream_halves), each block prefetching its successor in its stream. Two streams
-               a block apart ran a one-row call at half the rate where K = 2,048; one stream per thread at 42.8-46.6
-               GB/s, two far apart at 49.2-51.2 (harness, 16 layers of the 1B) */
-            int64_t c0, c1, half;
-            stream_halves(blocks, &c0, &c1, &half);
-            for (int64_t i = 0; i < half; i++) {
-                const int64_t a = 4 * (c0 + i), b = 4 * (c0 + half + i);   /* first channels of the pair's blocks */
-#define W8_STREAMS(MC)                                                                                     \
-    do {                                                                                                   \
-        if (b < 4 * c1) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, a, b, MC, 2, NULL, 0, 1, 0);      \
-        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, a, a, MC, 1, NULL, 0, 1, 0);                 \
-    } while (0)
-                switch (M) {
-                    case 3: W8_STREAMS(3); break;
-                    case 2: W8_STREAMS(2); break;
-                    default: W8_STREAMS(1); break;
-                }
-#undef W8_STREAMS
+            switch (M) {   /* w8_few: constant rows */
+                case 3: w8_few(xq, xs, xsum, qb, scale, out, N, K, 3, 0); break;
+                case 2: w8_few(xq, xs, xsum, qb, scale, out, N, K, 2, 0); break;
+                default: w8_few(xq, xs, xsum, qb, scale, out, N, K, 1, 0); break;
             }
         } else {
         for (int64_t r0 = 0; r0 < M; r0 += W8_ROW_TILE) {   /* a tile of rows stays in L2 while every group runs */
@@ -665,8 +681,9 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
     do {                                                                                                       \
         const char* pf = next + t * share;                                                                     \
         const int64_t lines = next == NULL ? 0 : (t + 1 == tiles ? nextBytes - t * share : share) / 64;         \
-        if (nb == W8_NB) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n0, n0 + 4, MC, W8_NB, pf, lines, 0, 0); \
-        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n0, n0, MC, 1, pf, lines, 0, 0);   /* the last block */ \
+        const int64_t n[W8_NB] = {n0, n0 + 4};                                                                 \
+        if (nb == W8_NB) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n, MC, W8_NB, pf, lines, 0, 0);      \
+        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n, MC, 1, pf, lines, 0, 0);   /* the last block */ \
         t++;                                                                                                   \
     } while (0)
             for (; m0 + W8_MC <= r1; m0 += W8_MC) W8_ROWS(W8_MC);
@@ -1216,8 +1233,8 @@ TAMXI static int amx512_a16(const uint16_t* x, const int8_t* qb, const uint16_t*
 }
 
 /*
- * One row of amx512_a16 on VNNI: its two byte rows as a two-row call of gemm512_w8a8's few-row path (tile_w8a8,
- * each thread's blocks as two long streams, each prefetching its next block), which reads the weights' bytes
+ * One row of amx512_a16 on VNNI: its two byte rows as a two-row call of gemm512_w8a8's few-row path (w8_few:
+ * each thread's blocks as four long streams, each prefetching its next block), which reads the weights' bytes
  * faster than the tiles do for one row (harness, the 113 int8 linears of the 1B shape: see amx512_a16). The
  * same sums, exact, and the same epilogue arithmetic: the outputs are amx512_a16's bit for bit (NativeKernelsTest's
  * rows alone). N % 4 == 0, K % 32 == 0; 0 where the scratch cannot be had.
@@ -1229,17 +1246,8 @@ T512V static int gemm512_a16_row(const uint16_t* x, const int8_t* qb, const uint
     int32_t xsum[2];
     float xs[1];
     xs[0] = quantize_row_s16(x, xq, xq + K, K, xsum);
-    const int64_t blocks = N / 4;
 #pragma omp parallel
-    {
-        int64_t c0, c1, half;
-        stream_halves(blocks, &c0, &c1, &half);
-        for (int64_t i = 0; i < half; i++) {
-            const int64_t a = 4 * (c0 + i), b = 4 * (c0 + half + i);   /* first channels of the pair's blocks */
-            if (b < 4 * c1) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, a, b, 2, 2, NULL, 0, 1, 1);
-            else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, a, a, 2, 1, NULL, 0, 1, 1);
-        }
-    }
+    w8_few(xq, xs, xsum, qb, scale, out, N, K, 2, 1);
     return 1;
 }
 

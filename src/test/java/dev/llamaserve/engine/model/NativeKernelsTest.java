@@ -222,7 +222,7 @@ class NativeKernelsTest {
         Assumptions.assumeTrue(isas.contains(NativeKernels.Isa.AVX512_BF16),
                 "linear_w8a8 needs AVX-512 BF16 + VNNI; this CPU's best is " + isas.get(isas.size() - 1));
         use(NativeKernels.Isa.AVX512_BF16);
-        // 1-3 rows walk each thread's blocks as two streams: odd and even counts of blocks per thread
+        // 1-3 rows walk each thread's blocks as four streams (two for three rows): 1-8 blocks per thread
         assertW8a8Exact("w8a8", new long[][] {{1, 64, 2048}, {2, 8, 64}, {3, 12, 96}, {1, 44, 256}, {2, 20, 64},
             {3, 36, 2048}, {4, 64, 64}, {5, 16, 2048}, {16, 128, 256}, {17, 24, 8192}, {64, 8, 128}, {65, 12, 64}},
             new long[][] {{6, 24, 64}, {16, 512, 2080}});
