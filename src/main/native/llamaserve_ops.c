@@ -461,8 +461,9 @@ T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* 
  * takes one operand unsigned: the weights are read as q + 128 (their bytes with the top bit flipped) and the
  * row's 128 x sum(xq) taken off the integer sum afterwards. out[m, n] = bf16(float(sum_k xq[m, k] q[n, k]) *
  * s[m] * scale[n]). The integer sums are exact, so a row's outputs do not depend on the other rows of the call
- * (nor on the order of summation). Tiles of W8_MC rows x W8_NB blocks of 4 channels: 24 accumulators, each
- * holding two channels (lanes 0-7 and 8-15: a 64-byte load is two channels' 32 inputs).
+ * (nor on the order of summation). Tiles of W8_MC rows x W8_NB blocks of 4 channels (calls of one or two rows: x up
+ * to W8_STREAMS_MAX blocks, one per stream): 16 accumulators, each holding two channels (lanes 0-7 and 8-15: a
+ * 64-byte load is two channels' 32 inputs). tile_w8a8's n: the first channel of each of its NB blocks.
  */
 #define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vnni")))
 #define W8_MC 4   /* the tail switch in gemm512_w8a8 takes 1-3 rows */
