@@ -465,7 +465,9 @@ T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* 
  * to W8_STREAMS_MAX blocks, one per stream): 16 accumulators, each holding two channels (lanes 0-7 and 8-15: a
  * 64-byte load is two channels' 32 inputs). tile_w8a8's n: the first channel of each of its NB blocks.
  */
-#define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vnni")))
+/* T512 and VNNI: T512's helpers (bf16x16_f32) inline here only where its targets are a subset of these (VBMI too:
+   every caller runs with ISA_AVX512_BF16, which requires it) */
+#define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vbmi,avx512vnni")))
 #define W8_MC 4   /* the tail switch in gemm512_w8a8 takes 1-3 rows */
 #define W8_NB 2   /* blocks of a tile of W8_MC rows (2: 16 accumulators) */
 #define W8_STREAMS_MAX 4   /* blocks of a call of one or two rows (one stream each): 16 accumulators */
