@@ -163,6 +163,29 @@ T512 static inline __m512 bf16x16_f32(const uint16_t* p) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*) p)), 16));
 }
 
+/* 16 float32 rounded to bf16 as f32_to_bf16 rounds them (NaN kept NaN), in the top halves of 16 int32 */
+T512 static inline __m512i round_bf16x16(__m512 y) {
+    const __m512i u = _mm512_castps_si512(y);
+    const __m512i r = _mm512_and_si512(_mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff),
+            _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1)))), _mm512_set1_epi32((int) 0xffff0000u));
+    const __mmask16 nan = _mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q);
+    return _mm512_mask_or_epi32(r, nan, _mm512_and_si512(u, _mm512_set1_epi32((int) 0xffff0000u)),
+                                _mm512_set1_epi32(0x00400000));
+}
+
+/* 16 float32 -> 16 bf16 as f32_to_bf16 rounds them */
+T512 static inline __m256i f32x16_bf16(__m512 y) {
+    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(round_bf16x16(y), 16));
+}
+
+/*
+ * 8 channels' sums of one row's two bytes (amx512_a16's high and low rows, exact int32) joined: float(256 hi + lo),
+ * exact in double and rounded once, the same in the tile and the VNNI epilogue
+ */
+T512 static inline __m256 join_bytes8(__m256i hi, __m256i lo) {
+    return _mm512_cvtpd_ps(_mm512_fmadd_pd(_mm512_cvtepi32_pd(hi), _mm512_set1_pd(256.0), _mm512_cvtepi32_pd(lo)));
+}
+
 /* channels n0 .. n0+nc-1 (nc % 4 == 0) of blocked int8 -> out [nc, K] bf16 row-major, each block read in order */
 T512 static inline void widen_channels512(const int8_t* qb, uint16_t* out, int64_t n0, int64_t nc, int64_t K) {
     const Widen t = widen_tables();
@@ -554,21 +577,11 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
         for (int i = 0; i < MC; i += pairs ? 2 : 1) {
             const int64_t m = pairs ? (m0 + i) / 2 : m0 + i;   /* the output row (pairs: rows i, i + 1 its two bytes) */
             const __m256i dot = _mm256_sub_epi32(channel_sums(&acc[i][2 * h], nb), _mm256_set1_epi32(128 * xsum[m0 + i]));
-            __m256 dotf;
-            if (pairs) {   /* 256 dot_hi + dot_lo, exact in double, as amx16_store */
-                const __m256i lo = _mm256_sub_epi32(channel_sums(&acc[i + 1][2 * h], nb),
-                                                    _mm256_set1_epi32(128 * xsum[m0 + i + 1]));
-                dotf = _mm512_cvtpd_ps(_mm512_fmadd_pd(_mm512_cvtepi32_pd(dot), _mm512_set1_pd(256.0),
-                                                       _mm512_cvtepi32_pd(lo)));
-            } else {
-                dotf = _mm256_cvtepi32_ps(dot);
-            }
+            const __m256 dotf = pairs ? join_bytes8(dot, _mm256_sub_epi32(channel_sums(&acc[i + 1][2 * h], nb),
+                                                                          _mm256_set1_epi32(128 * xsum[m0 + i + 1])))
+                                      : _mm256_cvtepi32_ps(dot);
             const __m256 y = _mm256_mul_ps(_mm256_mul_ps(dotf, _mm256_set1_ps(xs[m])), sc);
-            /* to bf16, rounding to nearest even as f32_to_bf16 (a row's NaN scale, row_absmax's NAN, stays a NaN) */
-            const __m256i u = _mm256_castps_si256(y);
-            const __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff),
-                    _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1))));
-            const __m128i y16 = _mm256_cvtepi32_epi16(_mm256_srli_epi32(r, 16));   /* block h, then block h + 1 */
+            const __m128i y16 = _mm256_castsi256_si128(f32x16_bf16(_mm512_zextps256_ps512(y)));   /* block h, h + 1 */
             _mm_storel_epi64((__m128i*) (out + m * N + n[h]), y16);
             if (nb > 1) _mm_storel_epi64((__m128i*) (out + m * N + n[h + 1]), _mm_unpackhi_epi64(y16, y16));
         }
@@ -821,21 +834,6 @@ T512 static inline void transpose16(const uint32_t* src, int64_t ld, int64_t val
     for (int p = 0; p < 16; p++) _mm512_store_si512(dst + 16 * p, r[p]);
 }
 
-/* 16 float32 -> bf16 as f32_to_bf16 rounds them (to nearest even; a NaN stays a quiet NaN) */
-T512 static inline __m256i f32x16_bf16(__m512 y) {
-    const __m512i u = _mm512_castps_si512(y), top = _mm512_srli_epi32(u, 16);
-    const __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff),
-            _mm512_and_si512(top, _mm512_set1_epi32(1)))), 16);
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
-                                                  _mm512_set1_epi32(0x7f800000));
-    return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(r, nan, _mm512_or_si512(top, _mm512_set1_epi32(0x40))));
-}
-
-/* scale[16g .. 16g+15] as float32 */
-T512 static inline __m512 scale16(const uint16_t* scale, int64_t g) {
-    return bf16x16_f32(scale + 16 * g);
-}
-
 /*
  * The AMX kernels' epilogues: a C tile ([16 channels][16 columns] 32-bit, rows 64 bytes apart) turned into 16
  * output rows of 16 contiguous channels (transpose16), then scaled, rounded and stored 16 at a time, with each
@@ -846,7 +844,7 @@ T512 static void amx_store(const float* c, int64_t cols, int q8, const uint16_t*
                            int64_t m0, int64_t g) {
     uint32_t t[256] __attribute__((aligned(64)));
     transpose16((const uint32_t*) c, 16, 16, t);
-    const __m512 sc = q8 ? scale16(scale, g) : _mm512_set1_ps(1.0f);
+    const __m512 sc = q8 ? bf16x16_f32(scale + 16 * g) : _mm512_set1_ps(1.0f);
     for (int64_t m = 0; m < cols; m++) {
         const __m512 y = _mm512_load_ps((const float*) t + 16 * m);
         _mm256_storeu_si256((__m256i*) (out + (m0 + m) * N + 16 * g), f32x16_bf16(q8 ? _mm512_mul_ps(y, sc) : y));
@@ -1011,7 +1009,7 @@ T512 static void amx8_store(const int32_t* c, int64_t cols, const float* xs, con
                             int64_t N, int64_t m0, int64_t g) {
     uint32_t t[256] __attribute__((aligned(64)));
     transpose16((const uint32_t*) c, 16, 16, t);
-    const __m512 sc = scale16(scale, g);
+    const __m512 sc = bf16x16_f32(scale + 16 * g);
     for (int64_t m = 0; m < cols; m++) {
         const __m512 dot = _mm512_cvtepi32_ps(_mm512_load_si512(t + 16 * m));
         const __m512 y = _mm512_mul_ps(_mm512_mul_ps(dot, _mm512_set1_ps(xs[m0 + m])), sc);
@@ -1021,20 +1019,17 @@ T512 static void amx8_store(const int32_t* c, int64_t cols, const float* xs, con
 
 /*
  * int32 C, cols even: columns 2m and 2m + 1 the high and low bytes' sums of row m0 + m (amx512_a16) -> out rows
- * m0 .., channels 16g ..: y = bf16(float(256 * dot_hi + dot_lo) * s[m] * scale[n]), the sum exact in double
+ * m0 .., channels 16g ..: y = bf16(join_bytes8(dot_hi, dot_lo) * s[m] * scale[n])
  */
 T512 static void amx16_store(const int32_t* c, int64_t cols, const float* xs, const uint16_t* scale, uint16_t* out,
                              int64_t N, int64_t m0, int64_t g) {
     uint32_t t[256] __attribute__((aligned(64)));
     transpose16((const uint32_t*) c, 16, 16, t);
-    const __m512 sc = scale16(scale, g);
-    const __m512d b256 = _mm512_set1_pd(256.0);
+    const __m512 sc = bf16x16_f32(scale + 16 * g);
     for (int64_t m = 0; 2 * m < cols; m++) {
         const __m512i hi = _mm512_load_si512(t + 32 * m), lo = _mm512_load_si512(t + 32 * m + 16);
-        const __m256 d0 = _mm512_cvtpd_ps(_mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(hi)), b256,
-                                                          _mm512_cvtepi32_pd(_mm512_castsi512_si256(lo))));
-        const __m256 d1 = _mm512_cvtpd_ps(_mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(hi, 1)), b256,
-                                                          _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(lo, 1))));
+        const __m256 d0 = join_bytes8(_mm512_castsi512_si256(hi), _mm512_castsi512_si256(lo));
+        const __m256 d1 = join_bytes8(_mm512_extracti64x4_epi64(hi, 1), _mm512_extracti64x4_epi64(lo, 1));
         const __m512 dot = _mm512_insertf32x8(_mm512_castps256_ps512(d0), d1, 1);
         const __m512 y = _mm512_mul_ps(_mm512_mul_ps(dot, _mm512_set1_ps(xs[m0 + m])), sc);
         _mm256_storeu_si256((__m256i*) (out + (m0 + m) * N + 16 * g), f32x16_bf16(y));
@@ -1926,16 +1921,6 @@ static void rope_heads(const uint16_t* x, const uint16_t* cs, const uint16_t* sn
     }
 }
 
-/* 16 float32 rounded to bf16 as f32_to_bf16 rounds them (NaN kept NaN), in the top halves of 16 int32 */
-T512 static inline __m512i round_bf16x16(__m512 y) {
-    const __m512i u = _mm512_castps_si512(y);
-    const __m512i r = _mm512_and_si512(_mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff),
-            _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1)))), _mm512_set1_epi32((int) 0xffff0000u));
-    const __mmask16 nan = _mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q);
-    return _mm512_mask_or_epi32(r, nan, _mm512_and_si512(u, _mm512_set1_epi32((int) 0xffff0000u)),
-                                _mm512_set1_epi32(0x00400000));
-}
-
 /* rope_heads, 16 inputs at a time (D % 32 == 0) */
 T512 static void rope_heads512(const uint16_t* x, const uint16_t* cs, const uint16_t* sn, uint16_t* out,
                                int64_t heads, int64_t D) {
@@ -1947,8 +1932,7 @@ T512 static void rope_heads512(const uint16_t* x, const uint16_t* cs, const uint
             const __m512 rot = d < half ? _mm512_xor_ps(bf16x16_f32(r + d + half), neg) : bf16x16_f32(r + d - half);
             const __m512 a = _mm512_castsi512_ps(round_bf16x16(_mm512_mul_ps(bf16x16_f32(r + d), bf16x16_f32(cs + d))));
             const __m512 b = _mm512_castsi512_ps(round_bf16x16(_mm512_mul_ps(rot, bf16x16_f32(sn + d))));
-            _mm256_storeu_si256((__m256i*) (out + h * D + d),
-                                _mm512_cvtepi32_epi16(_mm512_srli_epi32(round_bf16x16(_mm512_add_ps(a, b)), 16)));
+            _mm256_storeu_si256((__m256i*) (out + h * D + d), f32x16_bf16(_mm512_add_ps(a, b)));
         }
     }
 }
