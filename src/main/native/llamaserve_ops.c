@@ -278,15 +278,20 @@ GEMV512(gemv512_bf16, 0)
 GEMV512(gemv512_int8, 1)
 
 /*
- * The two streams of a few-row kernel (below): this thread's run [c0, c1) of n units (bf16 channels, or blocks of four
- * int8 channels), walked as its first half and its second together: pair i is units c0 + i and c0 + half + i, the
- * second past c1 at the last i of an odd count. Called inside a parallel region.
+ * The streams of a few-row kernel: this thread's run [c0, c1) of n units (bf16 channels, blocks of four int8
+ * channels, groups of 16), walked as `parts` stretches together: step i takes unit c0 + u * per + i of each stretch
+ * u, those past c1 left out (the last stretch is the short one). Called inside a parallel region.
  */
-static inline void stream_halves(int64_t n, int64_t* c0, int64_t* c1, int64_t* half) {
+static inline void stream_parts(int64_t n, int64_t parts, int64_t* c0, int64_t* c1, int64_t* per) {
     const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
     *c0 = n * id / nt;
     *c1 = n * (id + 1) / nt;
-    *half = (*c1 - *c0 + 1) / 2;
+    *per = (*c1 - *c0 + parts - 1) / parts;
+}
+
+/* two stretches (below): pair i is units c0 + i and c0 + half + i, the second past c1 at the last i of an odd count */
+static inline void stream_halves(int64_t n, int64_t* c0, int64_t* c1, int64_t* half) {
+    stream_parts(n, 2, c0, c1, half);
 }
 
 /* Rows 0 .. MC-1 of x against unit a and (two) unit b: a bf16 channel, or (q8) a block of four int8 channels. */
@@ -590,17 +595,17 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
 
 /*
  * A call of fewer rows than a tile (1-3: decode of a few sequences, where the weights' bytes are the whole cost), on
- * every thread of a parallel region: each thread's blocks as S long streams, one block of each at a time, each
- * prefetching its successor. S = 4 for one or two rows (16 accumulators), 2 for three (registers). Streams per
- * thread, from memory (a plain read of 2.4 GB, Xeon with AMX, 2 cores): 1 stream 25 GB/s, 2 29, 4 31.5, 8 32. Two
- * streams a block apart ran a one-row call at half the rate where K = 2,048 (Zen 4: one stream per thread 42.8-46.6
- * GB/s, two far apart 49.2-51.2; harness, 16 layers of the 1B).
+ * every thread of a parallel region: each thread's blocks as S long streams (stream_parts), one block of each at a
+ * time, each prefetching its successor. S = 4 for one or two rows (16 accumulators), 2 for three (registers).
+ * Streams per thread, from memory (a plain read of 2.4 GB, Xeon with AMX, 2 cores): 1 stream 25 GB/s, 2 29, 4 31.5,
+ * 8 32. Two streams a block apart ran a one-row call at half the rate where K = 2,048 (Zen 4: one stream per thread
+ * 42.8-46.6 GB/s, two far apart 49.2-51.2; harness, 16 layers of the 1B).
  */
 T512V static inline __attribute__((always_inline)) void w8_few(const int8_t* xq, const float* xs, const int32_t* xsum,
         const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, const int MC, const int pairs) {
     const int S = MC <= 2 ? 4 : 2;
-    const int64_t blocks = N / 4, nt = omp_get_num_threads(), id = omp_get_thread_num();
-    const int64_t c0 = blocks * id / nt, c1 = blocks * (id + 1) / nt, q = (c1 - c0 + S - 1) / S;
+    int64_t c0, c1, q;
+    stream_parts(N / 4, S, &c0, &c1, &q);
     for (int64_t i = 0; i < q; i++) {
         int64_t n[W8_STREAMS_MAX] = {0};   /* first channels of the blocks, one per stream (u = 0 always is) */
         int nb = 0;
