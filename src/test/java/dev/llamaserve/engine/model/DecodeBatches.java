@@ -2,7 +2,10 @@ package dev.llamaserve.engine.model;
 
 import java.util.Arrays;
 
-/** Forward batches for benchmarks: {@code b} sequences decoding one token each over a KV pool of given slots. */
+/**
+ * Forward batches for benchmarks and tests: {@code b} sequences decoding one token each over a KV pool of given
+ * slots, and one of them alone.
+ */
 public final class DecodeBatches {
 
     private DecodeBatches() {
@@ -35,5 +38,12 @@ public final class DecodeBatches {
         int[] rows = new int[b];
         Arrays.setAll(rows, i -> i);
         return new ForwardBatch(ids, pos, slots, qs, ql, context, rows);
+    }
+
+    /** Sequence {@code i} of a decode batch ({@link #of}) as a batch of its own: the same token, position and KV. */
+    public static ForwardBatch alone(ForwardBatch all, int i) {
+        return new ForwardBatch(new int[] {all.tokenIds()[i]}, new int[] {all.positions()[i]},
+                new int[] {all.slotMapping()[i]}, new int[] {0}, new int[] {1}, new int[][] {all.contextSlots()[i]},
+                new int[] {0});
     }
 }

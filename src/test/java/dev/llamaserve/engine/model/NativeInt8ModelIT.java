@@ -3,7 +3,6 @@ package dev.llamaserve.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
-import java.util.Arrays;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -67,17 +66,8 @@ class NativeInt8ModelIT {
         try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
                 new ModelOptions("cpu", "bfloat16", 512, 128, Quantization.INT8_LM_HEAD), LoadListener.NONE)) {
             assertThat(m.nativeInt8()).as("int8 weights blocked for the native kernels").isTrue();
-            for (int b : new int[] {4, 32}) {
-                ForwardBatch all = DecodeBatches.of(b, 16, 512);   // b sequences of up to 16 tokens, decoding one each
-                float[] together = m.forward(all);                 // [b * V]
-                int vocab = together.length / b;
-                for (int i = 0; i < b; i++) {
-                    ForwardBatch alone = new ForwardBatch(new int[] {all.tokenIds()[i]}, new int[] {all.positions()[i]},
-                            new int[] {all.slotMapping()[i]}, new int[] {0}, new int[] {1},
-                            new int[][] {all.contextSlots()[i]}, new int[] {0});
-                    assertThat(m.forward(alone)).as("sequence %d of %d alone", i, b)
-                            .isEqualTo(Arrays.copyOfRange(together, i * vocab, (i + 1) * vocab));
-                }
+            for (int b : new int[] {4, 32}) {   // b sequences of up to 16 tokens, decoding one each
+                W8a8ModelIT.assertEachSequenceAloneAsAmongOthers(m, DecodeBatches.of(b, 16, 512));
             }
         }
     }

@@ -37,16 +37,18 @@ class W8a8ModelIT {
     @Test
     void aSequenceGetsTheSameLogitsAloneOrAmongOthers() {
         try (LlamaModel m = load(Quantization.W8A8_LM_HEAD, "bfloat16")) {   // every linear through linear_w8a8
-            ForwardBatch all = DecodeBatches.of(4, 32, 128);   // 4 sequences of 32 tokens decoding one each
-            float[] together = m.forward(all);                   // [4 * V]
-            int vocab = together.length / 4;
-            for (int i = 0; i < 4; i++) {
-                ForwardBatch alone = new ForwardBatch(new int[] {all.tokenIds()[i]}, new int[] {all.positions()[i]},
-                        new int[] {all.slotMapping()[i]}, new int[] {0}, new int[] {1},
-                        new int[][] {all.contextSlots()[i]}, new int[] {0});
-                assertThat(m.forward(alone)).as("sequence %d alone", i)
-                        .isEqualTo(Arrays.copyOfRange(together, i * vocab, (i + 1) * vocab));
-            }
+            assertEachSequenceAloneAsAmongOthers(m, DecodeBatches.of(4, 32, 128));   // 4 sequences of 32 tokens
+        }
+    }
+
+    /** Each sequence of decode batch {@code all} gets from {@code m} alone its logits in the batch, bit for bit. */
+    static void assertEachSequenceAloneAsAmongOthers(LlamaModel m, ForwardBatch all) {
+        int b = all.tokenIds().length;
+        float[] together = m.forward(all);   // [b * V]
+        int vocab = together.length / b;
+        for (int i = 0; i < b; i++) {
+            assertThat(m.forward(DecodeBatches.alone(all, i))).as("sequence %d of %d alone", i, b)
+                    .isEqualTo(Arrays.copyOfRange(together, i * vocab, (i + 1) * vocab));
         }
     }
 
