@@ -1212,9 +1212,32 @@ T512V static float quantize_row_s16(const uint16_t* x, int8_t* hi, int8_t* lo, i
     return s;
 }
 
-/* x [M, K] bf16 against blocked int8 q [N, K] (N % 16 == 0, K % 64 == 0) as above; 0 where the scratch cannot be had */
+/*
+ * One row of amx512_a16 (which hands it here) on VNNI: its two byte rows as a two-row call of gemm512_w8a8's few-row path (w8_few:
+ * each thread's blocks as four long streams, each prefetching its next block), which reads the weights' bytes
+ * faster than the tiles do for one row (harness, the 113 int8 linears of the 1B shape: see amx512_a16). The
+ * same sums, exact, and the same epilogue arithmetic: the outputs are amx512_a16's bit for bit (NativeKernelsTest's
+ * rows alone). N % 4 == 0, K % 32 == 0; 0 where the scratch cannot be had.
+ */
+T512V static int gemm512_a16_row(const uint16_t* x, const int8_t* qb, const uint16_t* scale, uint16_t* out,
+                                 int64_t N, int64_t K) {
+    int8_t* xq = w8_scratch(2 * K);
+    if (xq == NULL) return 0;
+    int32_t xsum[2];
+    float xs[1];
+    xs[0] = quantize_row_s16(x, xq, xq + K, K, xsum);
+#pragma omp parallel
+    w8_few(xq, xs, xsum, qb, scale, out, N, K, 2, 1);
+    return 1;
+}
+
+/*
+ * x [M, K] bf16 against blocked int8 q [N, K] (N % 16 == 0, K % 64 == 0) as above, one row through gemm512_a16_row;
+ * 0 where the scratch cannot be had
+ */
 TAMXI static int amx512_a16(const uint16_t* x, const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t M,
                             int64_t N, int64_t K) {
+    if (M == 1) return gemm512_a16_row(x, qb, scale, out, N, K);
     const int64_t steps = K / 64;
     const int64_t rowsBytes = (2 * M * K + 63) & ~(int64_t) 63, quadsBytes = ((2 * M + 15) / 16) * steps * 1024;
     int8_t* xq = w8_scratch(rowsBytes + quadsBytes + M * (int64_t) sizeof(float) + 64);
@@ -1232,25 +1255,6 @@ TAMXI static int amx512_a16(const uint16_t* x, const int8_t* qb, const uint16_t*
         amx_pack_rows((const uint32_t*) xq, K / 4, 2 * M, steps, xv);   /* as quads */
         amx8_rows(xv, xs, qb, scale, out, 2 * M, N, K, 1);
     }
-    return 1;
-}
-
-/*
- * One row of amx512_a16 on VNNI: its two byte rows as a two-row call of gemm512_w8a8's few-row path (w8_few:
- * each thread's blocks as four long streams, each prefetching its next block), which reads the weights' bytes
- * faster than the tiles do for one row (harness, the 113 int8 linears of the 1B shape: see amx512_a16). The
- * same sums, exact, and the same epilogue arithmetic: the outputs are amx512_a16's bit for bit (NativeKernelsTest's
- * rows alone). N % 4 == 0, K % 32 == 0; 0 where the scratch cannot be had.
- */
-T512V static int gemm512_a16_row(const uint16_t* x, const int8_t* qb, const uint16_t* scale, uint16_t* out,
-                                 int64_t N, int64_t K) {
-    int8_t* xq = w8_scratch(2 * K);
-    if (xq == NULL) return 0;
-    int32_t xsum[2];
-    float xs[1];
-    xs[0] = quantize_row_s16(x, xq, xq + K, K, xsum);
-#pragma omp parallel
-    w8_few(xq, xs, xsum, qb, scale, out, N, K, 2, 1);
     return 1;
 }
 
@@ -1412,12 +1416,9 @@ static void linear_boxed(StableIValue* stack, int kind) {
             }
         } else {
             if (amx_tiles && isa == ISA_AVX512_BF16 && q8 && amx_int8 && M <= AMX_A16_MAX_ROWS && N % 16 == 0
-                    && K % 64 == 0
-                    && (M == 1 ? gemm512_a16_row((const uint16_t*) xp, (const int8_t*) wp, (const uint16_t*) sp,
-                                                 (uint16_t*) op, N, K)
-                               : amx512_a16((const uint16_t*) xp, (const int8_t*) wp, (const uint16_t*) sp,
-                                            (uint16_t*) op, M, N, K))) {
-                goto done;   /* 16-bit activations (one row on VNNI: 4 % faster); else (no scratch) the kernels below */
+                    && K % 64 == 0 && amx512_a16((const uint16_t*) xp, (const int8_t*) wp, (const uint16_t*) sp,
+                                                 (uint16_t*) op, M, N, K)) {
+                goto done;   /* 16-bit activations; else (no scratch: out of memory) the kernels below */
             }
             if (amx_tiles && isa == ISA_AVX512_BF16 && N % 16 == 0 && K % 32 == 0
                     && amx512((const uint16_t*) xp, wp, q8, (const uint16_t*) sp, (uint16_t*) op, M, N, K)) {
