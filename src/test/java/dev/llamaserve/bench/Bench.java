@@ -24,7 +24,8 @@ import java.util.Set;
 /**
  * The bench: one command that measures the machine (read bandwidth, GEMM peak), the engine (single-stream
  * and aggregate decode, time to first token, prefix reuse, the engine's Java share of a step), the real HTTP
- * service with an SSE client, int8 weights against bf16 in one run, a 32K-token prompt on the tiny shape, and
+ * service with an SSE client, int8 weights against bf16 in one run (speed, and the quality of every 8-bit and fp8
+ * mode against bf16 logits), a 32K-token prompt on the tiny shape, and
  * optionally a soak; prints a table and
  * writes {@code target/bench/bench.json}. Every speed is reported beside the machine's own limit measured in
  * the same run, so that runs on different machines compare as ratios. See README "Bench".
@@ -42,7 +43,7 @@ public final class Bench {
     static final List<String> KEYS = List.of("machine", "shape", "dtype", "weight_bytes", "bandwidth_gbs",
             "decode_limit_tok_s", "decode_tok_s_1", "decode_ratio", "aggregate_tok_s", "http_aggregate_tok_s",
             "ttft_ms", "prefill_tok_s", "gemm_peak_gflops", "prefill_ratio", "java_overhead_pct",
-            "prefix_cache_ttft_ms", "peak_rss_bytes", "load_s", "long_context");
+            "prefix_cache_ttft_ms", "peak_rss_bytes", "load_s", "quality", "long_context");
 
     private Bench() {
     }
@@ -110,6 +111,9 @@ public final class Bench {
                     : null);
             q.put("peak_rss_bytes", ProcessMemory.peakRssBytes());   // with the section's models: more than the engine's
             r.put("int8", q);
+        }
+        if (a.runs("quality")) {
+            r.put("quality", QualityRuns.run(dir, a.dtype()));
         }
         if (a.runs("soak")) {
             r.put("soak", soak(a, dir));

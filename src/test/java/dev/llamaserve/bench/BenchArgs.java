@@ -27,10 +27,10 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
      * Sections of a full run, in the order they run; {@code soak} (HTTP) runs when {@code --soak N} asks for it,
      * {@code soak-engine} (the engine alone) with {@code --only soak-engine --soak N}.
      */
-    static final List<String> SECTIONS = List.of("kernels", "decode", "ttft", "prefix", "grammar", "http", "int8", "long");
+    static final List<String> SECTIONS = List.of("kernels", "decode", "ttft", "prefix", "grammar", "http", "int8", "quality", "long");
 
     static final String USAGE = """
-            bench [--shape 1b|tiny|8b] [--dtype bf16|fp16|fp32] [--quantization int8] [--packed-weights true] [--only kernels,decode,ttft,prefix,grammar,http,int8,long]
+            bench [--shape 1b|tiny|8b] [--dtype bf16|fp16|fp32] [--quantization int8] [--packed-weights true] [--only kernels,decode,ttft,prefix,grammar,http,int8,quality,long]
                   [--soak N] [--only soak-engine --soak N] [--decode-tokens N] [--long-tokens 32768] [--out target/bench/bench.json]""";
 
     static BenchArgs parse(String... args) {

@@ -70,6 +70,14 @@ final class BenchReport {
             line(s, "int8 / bf16, 16 rows and prefill", "16 rows " + rounded(q.get("decode_speedup_16"), "%.2f")
                     + ", 512-token chunk " + rounded(q.get("prefill_speedup_512"), "%.2f") + " (bf16 time over int8)");
         }
+        if (r.get("quality") instanceof Map<?, ?> q) {
+            line(s, "quality, against", q.get("reference") + " (" + q.get("rows") + " rows)");
+            q.forEach((mode, v) -> {
+                if (v instanceof Map<?, ?> m) {
+                    line(s, "quality " + mode, QualityRuns.line(m));
+                }
+            });
+        }
         line(s, "peak RSS", fmt(r.get("peak_rss_bytes"), 1e-9, "GB"));
         if (r.get("long_context") instanceof Map<?, ?> l) {
             line(s, l.get("prompt_tokens") + "-token prompt (tiny shape)", fmt(l.get("prefill_s"), 1, "s") + " prefill, peak RSS "

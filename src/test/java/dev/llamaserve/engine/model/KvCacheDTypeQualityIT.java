@@ -65,21 +65,21 @@ class KvCacheDTypeQualityIT {
                         wanted);
                 for (int r = 0; r < wanted.length; r++) {
                     double[] ref = TinyFixture.doubles(c.get("logits").get(r));
-                    double[] refLp = QuantizationQualityIT.logSoftmax(ref);
+                    double[] refLp = LogitRows.logSoftmax(ref);
                     double[] got = new double[VOCAB];
                     for (int v = 0; v < VOCAB; v++) {
                         got[v] = logits[r * VOCAB + v];
                     }
-                    double[] gotLp = QuantizationQualityIT.logSoftmax(got);
+                    double[] gotLp = LogitRows.logSoftmax(got);
                     for (int v = 0; v < VOCAB; v++) {
                         double d = Math.abs(gotLp[v] - refLp[v]);
                         max = Math.max(max, d);
                         sum += d;
                         n++;
                     }
-                    if (LlamaModelParityIT.margin(ref) >= 0.1) {
+                    if (LogitRows.margin(ref) >= 0.1) {
                         clear++;
-                        agree += LlamaModelParityIT.argmax(logits, r * VOCAB) == LlamaModelParityIT.argmax(ref) ? 1 : 0;
+                        agree += LlamaModelParityIT.argmax(logits, r * VOCAB) == LogitRows.argmax(ref) ? 1 : 0;
                     }
                 }
             }

@@ -132,9 +132,9 @@ class LlamaModelParityIT {
             max = Math.max(max, rowMax);
             assertThat(rowMax).as("%s %s: max |Δlogit| at position %d", label, dtype, positions[r])
                     .isLessThanOrEqualTo(tolerance(dtype));
-            if (dtype != ComputeDType.FLOAT32 && margin(ref) > 0.1) {
+            if (dtype != ComputeDType.FLOAT32 && LogitRows.margin(ref) > 0.1) {
                 assertThat(argmax(logits, r * VOCAB)).as("%s %s: argmax at position %d", label, dtype, positions[r])
-                        .isEqualTo(argmax(ref));
+                        .isEqualTo(LogitRows.argmax(ref));
             }
         }
         report.put(label + " / " + dtype.optionName(), String.format("%.3e", max));
@@ -244,46 +244,8 @@ class LlamaModelParityIT {
         return m;
     }
 
+    /** The argmax of the tiny fixture's row at {@code offset} (its {@value #VOCAB} entries). */
     static int argmax(float[] v, int offset) {
-        int best = 0;
-        for (int i = 1; i < VOCAB; i++) {
-            if (v[offset + i] > v[offset + best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
-
-    static int argmax(double[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
-
-    /** {@link #margin(double[])} of row [offset, offset + n) of {@code v}. */
-    static double margin(float[] v, int offset, int n) {
-        double[] row = new double[n];
-        for (int i = 0; i < n; i++) {
-            row[i] = v[offset + i];
-        }
-        return margin(row);
-    }
-
-    static double margin(double[] v) {
-        double top1 = Double.NEGATIVE_INFINITY;
-        double top2 = Double.NEGATIVE_INFINITY;
-        for (double x : v) {
-            if (x > top1) {
-                top2 = top1;
-                top1 = x;
-            } else if (x > top2) {
-                top2 = x;
-            }
-        }
-        return top1 - top2;
+        return LogitRows.argmax(v, offset, VOCAB);
     }
 }

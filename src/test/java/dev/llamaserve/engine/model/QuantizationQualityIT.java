@@ -1,7 +1,8 @@
 package dev.llamaserve.engine.model;
 
 import static dev.llamaserve.engine.model.LlamaModelParityIT.argmax;
-import static dev.llamaserve.engine.model.LlamaModelParityIT.margin;
+import static dev.llamaserve.engine.model.LogitRows.argmax;
+import static dev.llamaserve.engine.model.LogitRows.margin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.engine.testing.TestDevice;
@@ -120,12 +121,12 @@ class QuantizationQualityIT {
             assertThat(logits).hasSize(positions.length * VOCAB);
             for (int r = 0; r < positions.length; r++) {
                 double[] ref = TinyFixture.doubles(c.get("logits").get(r));
-                double[] refLp = logSoftmax(ref);
+                double[] refLp = LogitRows.logSoftmax(ref);
                 double[] ours = new double[VOCAB];
                 for (int v = 0; v < VOCAB; v++) {
                     ours[v] = logits[r * VOCAB + v];
                 }
-                double[] lp = logSoftmax(ours);
+                double[] lp = LogitRows.logSoftmax(ours);
                 for (int v = 0; v < VOCAB; v++) {
                     double d = Math.abs(lp[v] - refLp[v]);
                     max = Math.max(max, d);
@@ -138,23 +139,5 @@ class QuantizationQualityIT {
                 }
             }
         }
-    }
-
-    /** log-softmax of a whole row. */
-    static double[] logSoftmax(double[] x) {
-        double mx = Double.NEGATIVE_INFINITY;
-        for (double v : x) {
-            mx = Math.max(mx, v);
-        }
-        double s = 0;
-        for (double v : x) {
-            s += Math.exp(v - mx);
-        }
-        double lse = mx + Math.log(s);
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = x[i] - lse;
-        }
-        return out;
     }
 }

@@ -1,7 +1,7 @@
 package dev.llamaserve.engine.model;
 
-import static dev.llamaserve.engine.model.LlamaModelParityIT.argmax;
-import static dev.llamaserve.engine.model.LlamaModelParityIT.margin;
+import static dev.llamaserve.engine.model.LogitRows.argmax;
+import static dev.llamaserve.engine.model.LogitRows.margin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
@@ -54,9 +54,9 @@ class TiedInt8LmHeadIT {
         for (int row = 0; row < IDS.length; row++) {
             double[] rowNone = slice(none, row, vocab);
             double[] rowHead = slice(head, row, vocab);
-            double[] lpNone = QuantizationQualityIT.logSoftmax(rowNone);
-            double[] lpHead = QuantizationQualityIT.logSoftmax(rowHead);
-            double[] lpInt8 = QuantizationQualityIT.logSoftmax(slice(int8, row, vocab));
+            double[] lpNone = LogitRows.logSoftmax(rowNone);
+            double[] lpHead = LogitRows.logSoftmax(rowHead);
+            double[] lpInt8 = LogitRows.logSoftmax(slice(int8, row, vocab));
             for (int v = 0; v < vocab; v++) {
                 maxVsNone = Math.max(maxVsNone, Math.abs(lpHead[v] - lpNone[v]));
                 maxVsInt8 = Math.max(maxVsInt8, Math.abs(lpHead[v] - lpInt8[v]));
