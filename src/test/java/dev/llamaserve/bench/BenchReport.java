@@ -44,7 +44,8 @@ final class BenchReport {
         line(s, "shape / dtype", r.get("shape") + " / " + r.get("dtype") + " (quantization " + r.get("quantization")
                 + (Boolean.TRUE.equals(r.get("packed_weights")) ? ", packed weights" : "") + ")");
         line(s, "weights", fmt(r.get("weight_bytes"), 1e-9, "GB") + ", loaded in " + fmt(r.get("load_s"), 1, "s"));
-        line(s, "read bandwidth", fmt(r.get("bandwidth_gbs"), 1, "GB/s"));
+        line(s, "read bandwidth", fmt(r.get("bandwidth_gbs"), 1, "GB/s")
+                + (r.get("bandwidth_probes_gbs") != null ? ", best of " + rounded(r.get("bandwidth_probes_gbs"), "%.2f") : ""));
         line(s, "GEMM peak (this dtype)", fmt(r.get("gemm_peak_gflops"), 1, "GFLOP/s") + "  all: " + r.get("gemm_gflops_by_dtype"));
         line(s, "decode, 1 stream", fmt(r.get("decode_tok_s_1"), 1, "tok/s") + " of a limit of "
                 + fmt(r.get("decode_limit_tok_s"), 1, "tok/s") + " = " + pct(r.get("decode_ratio")));

@@ -91,6 +91,22 @@ class BenchReportTest {
         r.put("int8", Map.of("decode_ms_1", Map.of("none", 80.0, "int8", 50.0),
                 "decode_speedup_1", QuantizedRuns.over(Map.of("none", 80.0, "int8", 50.0))));
         assertThat(BenchReport.table(r)).contains("int8 / bf16, one-row step").contains("int8: 1.60");
+        Map<String, Object> int8 = new LinkedHashMap<>();
+        int8.put("max_abs_dlogprob", 0.25);
+        int8.put("mean_abs_dlogprob", 0.035);
+        int8.put("argmax_equal", "139/159");
+        int8.put("argmax_equal_clear", "91/91");
+        int8.put("greedy_teacher_forced", "27/32");
+        int8.put("greedy_teacher_forced_clear", "17/17");
+        r.put("quality", Map.of("reference", "bfloat16, quantization none, KV cache auto", "rows", 159, "int8", int8));
+        assertThat(BenchReport.table(r)).contains("(159 rows)")
+                .contains("quality int8                       max 0.2500 mean 0.0350, argmax 139/159 (margin ≥ 0.1: 91/91), greedy 27/32 (17/17)");
+        r.put("bandwidth_gbs", 29.26);
+        Map<String, Double> probes = new LinkedHashMap<>();
+        probes.put("start", 28.99);
+        probes.put("before_decode", 29.26);
+        r.put("bandwidth_probes_gbs", probes);
+        assertThat(BenchReport.table(r)).contains("29.26 GB/s, best of {start: 28.99, before_decode: 29.26}");
     }
 
     @Test
