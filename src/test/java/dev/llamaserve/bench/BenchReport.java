@@ -82,7 +82,7 @@ final class BenchReport {
         line(s, "peak RSS", fmt(r.get("peak_rss_bytes"), 1e-9, "GB"));
         if (r.get("long_context") instanceof Map<?, ?> l) {
             line(s, l.get("prompt_tokens") + "-token prompt (tiny shape)", fmt(l.get("prefill_s"), 1, "s") + " prefill, peak RSS "
-                    + fmt(l.get("peak_rss_bytes"), 1e-9, "GB") + " (+" + fmt(l.get("peak_over_before_bytes"), 1e-9, "GB")
+                    + fmt(l.get("peak_rss_bytes"), 1e-9, "GB") + " (" + signed(l.get("peak_over_before_bytes"), 1e-9, "GB")
                     + " over before; KV " + fmt(l.get("kv_cache_bytes"), 1e-9, "GB") + ")");
         }
         if (r.get("soak") instanceof List<?> soak && !soak.isEmpty()) {
@@ -98,6 +98,15 @@ final class BenchReport {
 
     private static String fmt(Object v, double scale, String unit) {
         return v instanceof Number n ? String.format(Locale.ROOT, "%.2f %s", n.doubleValue() * scale, unit) : "-";
+    }
+
+    /** As {@link #fmt} with its sign always written, and no "-0.00" for what rounds to zero. */
+    private static String signed(Object v, double scale, String unit) {
+        if (!(v instanceof Number n)) {
+            return "-";
+        }
+        double x = n.doubleValue() * scale;
+        return String.format(Locale.ROOT, "%+.2f %s", Math.abs(x) < 0.005 ? 0.0 : x, unit);
     }
 
     private static String pct(Object v) {

@@ -107,6 +107,12 @@ class BenchReportTest {
         probes.put("before_decode", 29.26);
         r.put("bandwidth_probes_gbs", probes);
         assertThat(BenchReport.table(r)).contains("29.26 GB/s, best of {start: 28.99, before_decode: 29.26}");
+        r.put("long_context", Map.of("prompt_tokens", 32768, "prefill_s", 19.31, "peak_rss_bytes", 10.42e9,
+                "peak_over_before_bytes", -3e6, "kv_cache_bytes", 0.03e9));
+        assertThat(BenchReport.table(r)).contains("19.31 s prefill, peak RSS 10.42 GB (+0.00 GB over before; KV 0.03 GB)");
+        r.put("long_context", Map.of("prompt_tokens", 32768, "prefill_s", 19.31, "peak_rss_bytes", 10.42e9,
+                "peak_over_before_bytes", 0.25e9, "kv_cache_bytes", 0.03e9));
+        assertThat(BenchReport.table(r)).contains("(+0.25 GB over before");
     }
 
     @Test
