@@ -37,23 +37,27 @@ final class Int8Weights {
         // the native kernels quantize a bf16 weight straight into their blocked layout (bit-identical to to_int8
         // then native_block_int8: NativeKernelsTest), without to_int8's float32 temporaries
         boolean nativeQuantize = blocked && t.dtype() == DType.BF16 && dtype == ComputeDType.BFLOAT16;
-        try (PtNDArray raw = (PtNDArray) cpu.create(bytes, new Shape(rawShape), DataType.UINT8);   // [out, in*bytes] u8
-             IValue rawArg = IValue.from(raw);
-             IValue r = nativeQuantize
-                     ? IValueUtils.runMethod(module, "native_quantize_int8", rawArg)
-                     : IValueUtils.runMethod(module, "to_int8", rawArg,
-                             IValue.from((long) ComputeDType.torchCode(t.dtype())), IValue.from((long) dtype.torchCode()),
-                             IValue.from(device.torchDevice()))) {
-            PtNDArray[] qs = r.toTensorArray(manager);    // [q [out, in] int8 (blocked if nativeQuantize), scale [out]]
-            scales.put(stepName + Quantization.SCALE_SUFFIX, qs[1]);
-            if (!blocked || nativeQuantize) {
-                return qs[0];
+        try {
+            try (PtNDArray raw = (PtNDArray) cpu.create(bytes, new Shape(rawShape), DataType.UINT8);   // [out, in*bytes] u8
+                 IValue rawArg = IValue.from(raw);
+                 IValue r = nativeQuantize
+                         ? IValueUtils.runMethod(module, "native_quantize_int8", rawArg)
+                         : IValueUtils.runMethod(module, "to_int8", rawArg,
+                                 IValue.from((long) ComputeDType.torchCode(t.dtype())), IValue.from((long) dtype.torchCode()),
+                                 IValue.from(device.torchDevice()))) {
+                PtNDArray[] qs = r.toTensorArray(manager);    // [q [out, in] int8 (blocked if nativeQuantize), scale [out]]
+                scales.put(stepName + Quantization.SCALE_SUFFIX, qs[1]);
+                if (!blocked || nativeQuantize) {
+                    return qs[0];
+                }
+                try (PtNDArray q = qs[0];
+                     IValue qArg = IValue.from(q);
+                     IValue b = IValueUtils.runMethod(module, "native_block_int8", qArg)) {
+                    return b.toTensor(manager);               // [out, in] int8, blocked
+                }
             }
-            try (PtNDArray q = qs[0];
-                 IValue qArg = IValue.from(q);
-                 IValue b = IValueUtils.runMethod(module, "native_block_int8", qArg)) {
-                return b.toTensor(manager);               // [out, in] int8, blocked
-            }
+        } finally {
+            Checkpoint.unmap(bytes);                      // raw is closed and q, scale are copies: nothing reads it
         }
     }
 

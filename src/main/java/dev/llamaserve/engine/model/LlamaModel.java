@@ -497,12 +497,16 @@ public final class LlamaModel implements CausalLm {
         long[] shape = t.shape();
         long[] rawShape = shape.length == 0 ? new long[] {t.dtype().bytes()} : shape.clone();
         rawShape[rawShape.length - 1] *= shape.length == 0 ? 1 : t.dtype().bytes();
-        try (PtNDArray raw = (PtNDArray) cpu.create(bytes, new Shape(rawShape), DataType.UINT8);   // [..., n*bytes] u8
-             IValue rawArg = IValue.from(raw);
-             IValue r = IValueUtils.runMethod(module, "to_compute", rawArg,
-                     IValue.from((long) ComputeDType.torchCode(t.dtype())), IValue.from((long) dtype.torchCode()),
-                     IValue.from(device.torchDevice()))) {
-            return r.toTensor(manager);                    // [..., n] compute dtype on the device
+        try {
+            try (PtNDArray raw = (PtNDArray) cpu.create(bytes, new Shape(rawShape), DataType.UINT8);   // [..., n*bytes] u8
+                 IValue rawArg = IValue.from(raw);
+                 IValue r = IValueUtils.runMethod(module, "to_compute", rawArg,
+                         IValue.from((long) ComputeDType.torchCode(t.dtype())), IValue.from((long) dtype.torchCode()),
+                         IValue.from(device.torchDevice()))) {
+                return r.toTensor(manager);                // [..., n] compute dtype on the device (view_copy: no alias)
+            }
+        } finally {
+            Checkpoint.unmap(bytes);                       // raw is closed: nothing reads the mapping any more
         }
     }
 

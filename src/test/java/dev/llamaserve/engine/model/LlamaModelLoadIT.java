@@ -62,6 +62,27 @@ class LlamaModelLoadIT {
     }
 
     @Test
+    void aLoadLeavesNoMappingOfItsCheckpoint() throws Exception {
+        // each tensor is mapped, copied and unmapped at once (Checkpoint.unmap), not left to the collector, which kept
+        // every file page read in the RSS until it ran; against the mappings before, as other tests map the fixture too
+        java.nio.file.Path maps = java.nio.file.Path.of("/proc/self/maps");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isReadable(maps), "needs Linux's /proc/self/maps");
+        List<String> before = shardMappings(maps);
+        List<String> during;
+        try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()), ModelOptions.of("cpu", "bfloat16", 8),
+                null)) {
+            during = shardMappings(maps);
+            assertThat(m.forward(ForwardBatch.contiguous(new int[] {1, 2}, 0, false))).hasSize(m.config().vocabSize());
+        }
+        assertThat(during).as("mappings of the fixture's shards while a model of it is loaded").isSubsetOf(before);
+    }
+
+    private static List<String> shardMappings(java.nio.file.Path maps) throws java.io.IOException {
+        return java.nio.file.Files.readAllLines(maps).stream()
+                .filter(l -> l.contains(TinyFixture.dir().toString()) && l.endsWith(".safetensors")).toList();
+    }
+
+    @Test
     void gpuWithoutCudaFailsAtLoadWithAnExplanation() {
         assertThatThrownBy(() -> LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
                 ModelOptions.of("gpu:0", "auto", 16), LoadListener.NONE))

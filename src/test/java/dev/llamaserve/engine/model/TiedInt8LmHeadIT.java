@@ -88,7 +88,11 @@ class TiedInt8LmHeadIT {
             if (!t.name().equals(LlamaModel.LM_HEAD)) {
                 w.add(t.name(), t.dtype(), t.shape(), out -> {
                     ByteBuffer b = Checkpoint.map(t);
-                    Channels.newChannel(out).write(b);
+                    try {
+                        Channels.newChannel(out).write(b);
+                    } finally {
+                        Checkpoint.unmap(b);
+                    }
                 });
             }
         }
