@@ -99,8 +99,8 @@ class BenchReportTest {
         int8.put("greedy_teacher_forced", "27/32");
         int8.put("greedy_teacher_forced_clear", "17/17");
         r.put("quality", Map.of("reference", "bfloat16, quantization none, KV cache auto", "rows", 159, "int8", int8));
-        assertThat(BenchReport.table(r)).contains("(159 rows)")
-                .contains("quality int8                       max 0.2500 mean 0.0350, argmax 139/159 (margin ≥ 0.1: 91/91), greedy 27/32 (17/17)");
+        assertThat(BenchReport.table(r)).contains("(159 rows)").contains("quality int8                       max 0.2500"
+                + " mean 0.0350, argmax 139/159 (margin ≥ 0.1: 91/91), greedy 27/32 (17/17)");
         r.put("bandwidth_gbs", 29.26);
         Map<String, Double> probes = new LinkedHashMap<>();
         probes.put("start", 28.99);
@@ -109,7 +109,8 @@ class BenchReportTest {
         assertThat(BenchReport.table(r)).contains("29.26 GB/s, best of {start: 28.99, before_decode: 29.26}");
         r.put("long_context", Map.of("prompt_tokens", 32768, "prefill_s", 19.31, "peak_rss_bytes", 10.42e9,
                 "peak_over_before_bytes", -3e6, "kv_cache_bytes", 0.03e9));
-        assertThat(BenchReport.table(r)).contains("19.31 s prefill, peak RSS 10.42 GB (+0.00 GB over before; KV 0.03 GB)");
+        assertThat(BenchReport.table(r))
+                .contains("19.31 s prefill, peak RSS 10.42 GB (+0.00 GB over before; KV 0.03 GB)");
         r.put("long_context", Map.of("prompt_tokens", 32768, "prefill_s", 19.31, "peak_rss_bytes", 10.42e9,
                 "peak_over_before_bytes", 0.25e9, "kv_cache_bytes", 0.03e9));
         assertThat(BenchReport.table(r)).contains("(+0.25 GB over before");

@@ -53,7 +53,8 @@ final class QualityRuns {
     static final Mode REFERENCE = new Mode(Quantization.NONE, KvCacheDType.AUTO);
     static final List<Mode> MODES = List.of(new Mode(Quantization.INT8, KvCacheDType.AUTO),
             new Mode(Quantization.INT8_LM_HEAD, KvCacheDType.AUTO), new Mode(Quantization.W8A8, KvCacheDType.AUTO),
-            new Mode(Quantization.W8A8_LM_HEAD, KvCacheDType.AUTO), new Mode(Quantization.NONE, KvCacheDType.FLOAT8_E4M3),
+            new Mode(Quantization.W8A8_LM_HEAD, KvCacheDType.AUTO),
+            new Mode(Quantization.NONE, KvCacheDType.FLOAT8_E4M3),
             new Mode(Quantization.INT8, KvCacheDType.FLOAT8_E4M3));
     static final double CLEAR_MARGIN = 0.1;
     private static final int PROMPT = 128;
@@ -105,10 +106,10 @@ final class QualityRuns {
     }
 
     /**
-     * The row that shows how far the bench's dtype itself is from a finer one, for scale (what no mode can do better
-     * than): float32 where its weights fit in half the free memory (the 1B shape: 4.9 GB), else float16 (the 8B
-     * shape: float32's 32 GB do not fit; float16 keeps 3 more mantissa bits than bfloat16, so bfloat16 against it is
-     * about bfloat16's own rounding); none when the bench runs in float32 or float16 already.
+     * The row that shows, for scale, how far bfloat16's own rounding moves the logits: bfloat16 against float32
+     * where its weights fit in half the free memory (the 1B shape: 4.9 GB), else float16 (the 8B shape: float32's
+     * 32 GB do not fit; float16 keeps 3 more mantissa bits than bfloat16, so bfloat16 against it is about bfloat16's
+     * own rounding); none when the bench runs in float32 or float16 already.
      */
     static Mode scaleRow(ModelConfig config, String dtype, long freeBytes) {
         if (ComputeDType.parse(dtype) != ComputeDType.BFLOAT16) {
@@ -119,13 +120,15 @@ final class QualityRuns {
     }
 
     private static LlamaModel load(Path dir, String dtype, Mode mode) {
-        return LlamaModel.load(Checkpoint.open(dir), new ModelOptions("cpu", mode.dtype() != null ? mode.dtype() : dtype, KV_TOKENS, 512, mode.kvCache(),
+        String d = mode.dtype() != null ? mode.dtype() : dtype;
+        return LlamaModel.load(Checkpoint.open(dir), new ModelOptions("cpu", d, KV_TOKENS, 512, mode.kvCache(),
                 ModelOptions.DEFAULT_KV_BLOCK_SIZE, mode.quantization()), null);
     }
 
     /**
      * [PROMPT + GREEDY - 1, V] logits: the prompt's rows, then one per decode step fed {@code greedy}'s tokens; the
-     * reference ({@code choose}) fills {@code greedy} with its own argmax at each step, the others are forced through it.
+     * reference ({@code choose}) fills {@code greedy} with its own argmax at each step, the others are forced
+     * through it.
      */
     private static float[] rows(LlamaModel m, int[] prompt, int[] greedy, boolean choose) {
         float[] first = m.forward(ForwardBatch.contiguous(prompt, 0, true));   // [PROMPT, V]
@@ -138,7 +141,8 @@ final class QualityRuns {
                 greedy[step] = LogitRows.argmax(out, row * vocab, vocab);
             }
             if (step + 1 < greedy.length) {
-                float[] next = m.forward(ForwardBatch.contiguous(new int[] {greedy[step]}, prompt.length + step, false));
+                int[] token = {greedy[step]};
+                float[] next = m.forward(ForwardBatch.contiguous(token, prompt.length + step, false));
                 System.arraycopy(next, 0, out, (row + 1) * vocab, vocab);   // [V]
             }
         }
@@ -152,7 +156,8 @@ final class QualityRuns {
      */
     static Map<String, Object> compare(float[] reference, float[] mode, int vocab, int firstGreedyRow) {
         if (reference.length != mode.length || reference.length % vocab != 0) {
-            throw new IllegalArgumentException("rows of " + reference.length + " and " + mode.length + " logits, vocab " + vocab);
+            throw new IllegalArgumentException("rows of " + reference.length + " and " + mode.length + " logits, vocab "
+                    + vocab);
         }
         int rows = reference.length / vocab;
         double max = 0;

@@ -35,7 +35,8 @@ class QualityRunsTest {
         assertThat((double) q.get("mean_abs_dlogprob")).isCloseTo(2.1 / 9, within(1e-6));
         assertThat(q).containsEntry("argmax_equal", "1/3").containsEntry("argmax_equal_clear", "1/2")
                 .containsEntry("greedy_teacher_forced", "0/2").containsEntry("greedy_teacher_forced_clear", "0/1");
-        assertThat(QualityRuns.line(q)).isEqualTo("max 1.0000 mean 0.2333, argmax 1/3 (margin ≥ 0.1: 1/2), greedy 0/2 (0/1)");
+        assertThat(QualityRuns.line(q))
+                .isEqualTo("max 1.0000 mean 0.2333, argmax 1/3 (margin ≥ 0.1: 1/2), greedy 0/2 (0/1)");
     }
 
     @Test
@@ -51,7 +52,8 @@ class QualityRunsTest {
     void bfloat16IsShownAgainstFloat32WhereItFitsElseAgainstFloat16() throws Exception {
         Files.writeString(tmp.resolve("config.json"), BenchCheckpoint.CONFIG);
         ModelConfig oneB = ModelConfigParser.parse(tmp.resolve("config.json"));   // 4.9 GB in float32
-        ModelConfig eightB = ModelConfigParser.parse(TinyFixture.fixture("llama-3.1-8b-instruct/config.json"));   // 32 GB
+        // 32 GB in float32
+        ModelConfig eightB = ModelConfigParser.parse(TinyFixture.fixture("llama-3.1-8b-instruct/config.json"));
         long free = 23L << 30;
         assertThat(QualityRuns.scaleRow(oneB, "bfloat16", free).dtype()).isEqualTo("float32");
         assertThat(QualityRuns.scaleRow(oneB, "bfloat16", free).name()).isEqualTo("float32");

@@ -94,23 +94,7 @@ public final class Checkpoint {
         }
     }
 
-    /**
-     * Unmaps a buffer from {@link #map} now rather than whenever the collector finds it. A load maps each tensor once
-     * and copies it; until its buffer is collected, each mapping keeps the file pages it read in the process's RSS,
-     * and a later load of the same checkpoint maps them again (the bench's five 8B loads showed a peak RSS of 44 GB
-     * on a 24 GiB machine). The caller must have finished with it, views included: touching it afterwards crashes
-     * the JVM. Where the JDK offers no way ({@code sun.misc.Unsafe.invokeCleaner}), it is left to the collector.
-     */
-    public static void unmap(ByteBuffer mapped) {
-        if (INVOKE_CLEANER != null && mapped.isDirect()) {
-            try {
-                INVOKE_CLEANER.invoke(UNSAFE, mapped);
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                // a slice or duplicate, or the JDK refused: the collector unmaps it, as before
-            }
-        }
-    }
-
+    /** {@code sun.misc.Unsafe} and its {@code invokeCleaner(ByteBuffer)}, or null where this JDK lacks them. */
     private static final Object UNSAFE;
     private static final java.lang.reflect.Method INVOKE_CLEANER;
 
@@ -129,6 +113,23 @@ public final class Checkpoint {
         }
         UNSAFE = unsafe;
         INVOKE_CLEANER = cleaner;
+    }
+
+    /**
+     * Unmaps a buffer from {@link #map} now rather than whenever the collector finds it. A load maps each tensor once
+     * and copies it; until its buffer is collected, each mapping keeps the file pages it read in the process's RSS,
+     * and a later load of the same checkpoint maps them again (the bench's five 8B loads showed a peak RSS of 44 GB
+     * on a 24 GiB machine). The caller must have finished with it, views included: touching it afterwards crashes
+     * the JVM. Where the JDK offers no way ({@code sun.misc.Unsafe.invokeCleaner}), it is left to the collector.
+     */
+    public static void unmap(ByteBuffer mapped) {
+        if (INVOKE_CLEANER != null && mapped.isDirect()) {
+            try {
+                INVOKE_CLEANER.invoke(UNSAFE, mapped);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                // a slice or duplicate, or the JDK refused: the collector unmaps it, as before
+            }
+        }
     }
 
     /** Opens and validates a checkpoint directory. Throws {@link CheckpointException} naming file and tensor. */

@@ -71,6 +71,27 @@ class CheckpointTest {
     }
 
     @Test
+    void unmapReleasesTheMappingAtOnceAndLeavesOtherBuffersAlone() throws IOException {
+        Path maps = Path.of("/proc/self/maps");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(maps), "needs Linux's /proc/self/maps");
+        TensorInfo lmHead = Checkpoint.open(TinyFixture.dir()).tensor("lm_head.weight");   // in the second shard
+        List<String> before = mappingsOf(maps, lmHead.file());
+        ByteBuffer mapped = Checkpoint.map(lmHead);
+        List<String> during = mappingsOf(maps, lmHead.file());
+        assertThat(during).as("the tensor's mapping").anyMatch(l -> !before.contains(l));
+        Checkpoint.unmap(mapped);
+        assertThat(mappingsOf(maps, lmHead.file())).as("after unmap").isSubsetOf(before);
+        ByteBuffer heap = ByteBuffer.allocate(16);
+        Checkpoint.unmap(heap);                                   // not a mapping: nothing happens
+        Checkpoint.unmap(ByteBuffer.allocateDirect(16).slice());  // a slice the JDK refuses: left to the collector
+        assertThat(heap.putInt(0, 7).getInt(0)).isEqualTo(7);
+    }
+
+    private static List<String> mappingsOf(Path maps, Path file) throws IOException {
+        return Files.readAllLines(maps).stream().filter(l -> l.endsWith(file.toString())).toList();
+    }
+
+    @Test
     void singleFileCheckpointOpens() throws IOException {
         Path dir = singleFile(tmp.resolve("single"), null, null);
         Checkpoint ck = Checkpoint.open(dir);

@@ -5,10 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
 import dev.llamaserve.engine.device.DevicePlanner;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -65,8 +69,8 @@ class LlamaModelLoadIT {
     void aLoadLeavesNoMappingOfItsCheckpoint() throws Exception {
         // each tensor is mapped, copied and unmapped at once (Checkpoint.unmap), not left to the collector, which kept
         // every file page read in the RSS until it ran; against the mappings before, as other tests map the fixture too
-        java.nio.file.Path maps = java.nio.file.Path.of("/proc/self/maps");
-        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isReadable(maps), "needs Linux's /proc/self/maps");
+        Path maps = Path.of("/proc/self/maps");
+        Assumptions.assumeTrue(Files.isReadable(maps), "needs Linux's /proc/self/maps");
         List<String> before = shardMappings(maps);
         List<String> during;
         try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()), ModelOptions.of("cpu", "bfloat16", 8),
@@ -77,8 +81,8 @@ class LlamaModelLoadIT {
         assertThat(during).as("mappings of the fixture's shards while a model of it is loaded").isSubsetOf(before);
     }
 
-    private static List<String> shardMappings(java.nio.file.Path maps) throws java.io.IOException {
-        return java.nio.file.Files.readAllLines(maps).stream()
+    private static List<String> shardMappings(Path maps) throws IOException {
+        return Files.readAllLines(maps).stream()
                 .filter(l -> l.contains(TinyFixture.dir().toString()) && l.endsWith(".safetensors")).toList();
     }
 
