@@ -116,6 +116,19 @@ public final class Checkpoint {
     }
 
     /**
+     * Maps tensor {@code t}, hands its bytes to {@code use} and unmaps them when it returns ({@link #unmap}): what
+     * {@code use} makes of them must be a copy, not a view.
+     */
+    public static <T> T withMapped(TensorInfo t, java.util.function.Function<ByteBuffer, T> use) {
+        ByteBuffer bytes = map(t);
+        try {
+            return use.apply(bytes);
+        } finally {
+            unmap(bytes);
+        }
+    }
+
+    /**
      * Unmaps a buffer from {@link #map} now rather than whenever the collector finds it. A load maps each tensor once
      * and copies it; until its buffer is collected, each mapping keeps the file pages it read in the process's RSS,
      * and a later load of the same checkpoint maps them again (the bench's five 8B loads showed a peak RSS of 44 GB

@@ -11,7 +11,6 @@ import dev.llamaserve.engine.checkpoint.Checkpoint;
 import dev.llamaserve.engine.checkpoint.DType;
 import dev.llamaserve.engine.checkpoint.TensorInfo;
 import dev.llamaserve.engine.device.DevicePlanner;
-import java.nio.ByteBuffer;
 import java.util.Map;
 
 /** Loading int8 weights ({@link Quantization}) for {@link LlamaModel}: quantizing in libtorch, the kernel check. */
@@ -32,12 +31,11 @@ final class Int8Weights {
             throw new IllegalStateException(t.name() + ": int8 quantization needs an [out, in] weight, shape "
                     + java.util.Arrays.toString(t.shape()));
         }
-        ByteBuffer bytes = Checkpoint.map(t);
         long[] rawShape = {t.shape()[0], t.shape()[1] * t.dtype().bytes()};
         // the native kernels quantize a bf16 weight straight into their blocked layout (bit-identical to to_int8
         // then native_block_int8: NativeKernelsTest), without to_int8's float32 temporaries
         boolean nativeQuantize = blocked && t.dtype() == DType.BF16 && dtype == ComputeDType.BFLOAT16;
-        try {
+        return Checkpoint.withMapped(t, bytes -> {   // q and scale are new tensors, not views of the mapping
             try (PtNDArray raw = (PtNDArray) cpu.create(bytes, new Shape(rawShape), DataType.UINT8);   // [out, in*bytes] u8
                  IValue rawArg = IValue.from(raw);
                  IValue r = nativeQuantize
@@ -56,9 +54,7 @@ final class Int8Weights {
                     return b.toTensor(manager);               // [out, in] int8, blocked
                 }
             }
-        } finally {
-            Checkpoint.unmap(bytes);                      // raw is closed and q, scale are copies: nothing reads it
-        }
+        });
     }
 
     /** int8 weights take {@code _weight_int8pack_mm} for few rows on the CPU in bf16; elsewhere they are widened. */

@@ -12,7 +12,6 @@ import ai.djl.pytorch.jni.JniUtils;
 import dev.llamaserve.engine.checkpoint.Checkpoint;
 import dev.llamaserve.engine.checkpoint.TensorInfo;
 import dev.llamaserve.engine.device.DevicePlanner;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -493,21 +492,18 @@ public final class LlamaModel implements CausalLm {
     /** Maps a tensor, hands its raw bytes to libtorch as uint8 and converts it to the compute dtype on the device. */
     private static PtNDArray toCompute(PtSymbolBlock module, PtNDManager manager, PtNDManager cpu, TensorInfo t,
                                        ComputeDType dtype, DevicePlanner.DeviceInfo device) {
-        ByteBuffer bytes = Checkpoint.map(t);
         long[] shape = t.shape();
         long[] rawShape = shape.length == 0 ? new long[] {t.dtype().bytes()} : shape.clone();
         rawShape[rawShape.length - 1] *= shape.length == 0 ? 1 : t.dtype().bytes();
-        try {
+        return Checkpoint.withMapped(t, bytes -> {
             try (PtNDArray raw = (PtNDArray) cpu.create(bytes, new Shape(rawShape), DataType.UINT8);   // [..., n*bytes] u8
                  IValue rawArg = IValue.from(raw);
                  IValue r = IValueUtils.runMethod(module, "to_compute", rawArg,
                          IValue.from((long) ComputeDType.torchCode(t.dtype())), IValue.from((long) dtype.torchCode()),
                          IValue.from(device.torchDevice()))) {
-                return r.toTensor(manager);                // [..., n] compute dtype on the device (view_copy: no alias)
+                return r.toTensor(manager);                // [..., n] compute dtype on the device (view_copy: a copy)
             }
-        } finally {
-            Checkpoint.unmap(bytes);                       // raw is closed: nothing reads the mapping any more
-        }
+        });
     }
 
     public Quantization quantization() {
