@@ -76,7 +76,7 @@ final class QualityRuns {
         int[] prompt = new SplittableRandom(11).ints(PROMPT, 0, vocab).toArray();
         int[] greedy = new int[GREEDY];
         float[] reference;
-        try (LlamaModel m = load(dir, dtype, REFERENCE)) {
+        try (LlamaModel m = LlamaModel.load(Checkpoint.open(dir), options(dtype, REFERENCE), null)) {
             reference = rows(m, prompt, greedy, true);
         }
         r.put("reference", dtype + ", quantization none, KV cache auto");
@@ -87,18 +87,11 @@ final class QualityRuns {
             modes.add(0, scale);
         }
         for (Mode mode : modes) {
-            LlamaModel m;
-            try {
-                m = load(dir, dtype, mode);
-            } catch (IllegalStateException e) {
-                if (!mode.quantization().int8Activations()) {
-                    throw e;
+            LlamaModel m = QuantizedRuns.loadOrReport(dir, options(dtype, mode), mode.name(), r);
+            if (m != null) {
+                try (m) {
+                    r.put(mode.name(), compare(reference, rows(m, prompt, greedy, false), vocab, PROMPT - 1));
                 }
-                r.put(mode.name() + "_not_run", e.getMessage());   // W8A8 needs AVX-512 (VNNI) and bf16
-                continue;
-            }
-            try (m) {
-                r.put(mode.name(), compare(reference, rows(m, prompt, greedy, false), vocab, PROMPT - 1));
             }
         }
         System.out.println("bench quality: " + r);
@@ -119,10 +112,9 @@ final class QualityRuns {
         return new Mode(Quantization.NONE, KvCacheDType.AUTO, float32Fits ? "float32" : "float16");
     }
 
-    private static LlamaModel load(Path dir, String dtype, Mode mode) {
-        String d = mode.dtype() != null ? mode.dtype() : dtype;
-        return LlamaModel.load(Checkpoint.open(dir), new ModelOptions("cpu", d, KV_TOKENS, 512, mode.kvCache(),
-                ModelOptions.DEFAULT_KV_BLOCK_SIZE, mode.quantization()), null);
+    private static ModelOptions options(String dtype, Mode mode) {
+        return new ModelOptions("cpu", mode.dtype() != null ? mode.dtype() : dtype, KV_TOKENS, 512, mode.kvCache(),
+                ModelOptions.DEFAULT_KV_BLOCK_SIZE, mode.quantization());
     }
 
     /**

@@ -73,14 +73,10 @@ final class QuantizedRuns {
             List<LlamaModel> models = new ArrayList<>();
             try {
                 for (Quantization q : group) {
-                    try {
-                        models.add(LlamaModel.load(Checkpoint.open(dir), new ModelOptions("cpu", dtype, KV_TOKENS, 512, q),
-                                null));
-                    } catch (IllegalStateException e) {
-                        if (!q.int8Activations()) {
-                            throw e;
-                        }
-                        r.put(q.optionName() + "_not_run", e.getMessage());   // W8A8 needs AVX-512 (VNNI) and bf16
+                    ModelOptions o = new ModelOptions("cpu", dtype, KV_TOKENS, 512, q);
+                    LlamaModel m = loadOrReport(dir, o, q.optionName(), r);
+                    if (m != null) {
+                        models.add(m);
                     }
                 }
                 if (models.isEmpty()) {
@@ -137,6 +133,22 @@ final class QuantizedRuns {
         }
         System.out.println("bench int8: " + r);
         return r;
+    }
+
+    /**
+     * The model of {@code options}, or null where the CPU cannot run its W8A8 quantization (it needs AVX-512 with VNNI
+     * and bf16): then {@code report} says why under {@code <name>_not_run}. Any other failure is thrown.
+     */
+    static LlamaModel loadOrReport(Path dir, ModelOptions options, String name, Map<String, Object> report) {
+        try {
+            return LlamaModel.load(Checkpoint.open(dir), options, null);
+        } catch (IllegalStateException e) {
+            if (!options.quantization().int8Activations()) {
+                throw e;
+            }
+            report.put(name + "_not_run", e.getMessage());
+            return null;
+        }
     }
 
     /**
