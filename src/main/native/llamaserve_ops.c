@@ -1147,17 +1147,31 @@ TAMXI static void amx8_rows(const uint32_t* xv, const float* xs, const int8_t* q
     amx_end(&saved);
 }
 
+/*
+ * The scratch of an AMX-INT8 call of `rows` byte rows of K (M rows of x): the byte rows (64-byte aligned), their
+ * quads as tile B's blocks (*xv, [rows / 16][K / 64][16][16] 32-bit), then M scales (*xs) and M sums (*xsum); NULL
+ * where memory cannot be had
+ */
+static int8_t* amx8_scratch(int64_t rows, int64_t M, int64_t K, uint32_t** xv, float** xs, int32_t** xsum) {
+    const int64_t rowsBytes = (rows * K + 63) & ~(int64_t) 63, quadsBytes = ((rows + 15) / 16) * (K / 64) * 1024;
+    int8_t* xq = w8_scratch(rowsBytes + quadsBytes + M * (int64_t) (sizeof(float) + sizeof(int32_t)) + 64);
+    if (xq == NULL) return NULL;
+    xq = (int8_t*) (((uintptr_t) xq + 63) & ~(uintptr_t) 63);
+    *xv = (uint32_t*) (xq + rowsBytes);
+    *xs = (float*) ((int8_t*) *xv + quadsBytes);
+    *xsum = (int32_t*) (*xs + M);
+    return xq;
+}
+
 /* as gemm512_w8a8 (the same outputs, bit for bit), on AMX-INT8; 0 where the scratch cannot be had */
 TAMXI static int amx512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t M,
                              int64_t N, int64_t K) {
     const int64_t steps = K / 64;
-    const int64_t rowsBytes = (M * K + 63) & ~(int64_t) 63, quadsBytes = ((M + 15) / 16) * steps * 1024;
-    int8_t* xq = w8_scratch(rowsBytes + quadsBytes + M * (int64_t) (sizeof(float) + sizeof(int32_t)) + 64);
+    uint32_t* xv;
+    float* xs;
+    int32_t* xsum;
+    int8_t* xq = amx8_scratch(M, M, K, &xv, &xs, &xsum);
     if (xq == NULL) return 0;
-    xq = (int8_t*) (((uintptr_t) xq + 63) & ~(uintptr_t) 63);
-    uint32_t* xv = (uint32_t*) (xq + rowsBytes);
-    float* xs = (float*) ((int8_t*) xv + quadsBytes);
-    int32_t* xsum = (int32_t*) (xs + M);
 #pragma omp parallel
     {
 #pragma omp for schedule(static)
@@ -1239,12 +1253,11 @@ TAMXI static int amx512_a16(const uint16_t* x, const int8_t* qb, const uint16_t*
                             int64_t N, int64_t K) {
     if (M == 1) return gemm512_a16_row(x, qb, scale, out, N, K);
     const int64_t steps = K / 64;
-    const int64_t rowsBytes = (2 * M * K + 63) & ~(int64_t) 63, quadsBytes = ((2 * M + 15) / 16) * steps * 1024;
-    int8_t* xq = w8_scratch(rowsBytes + quadsBytes + M * (int64_t) sizeof(float) + 64);
+    uint32_t* xv;
+    float* xs;
+    int32_t* unused;   /* TDPBSSD multiplies signed bytes: no sums to take off */
+    int8_t* xq = amx8_scratch(2 * M, M, K, &xv, &xs, &unused);
     if (xq == NULL) return 0;
-    xq = (int8_t*) (((uintptr_t) xq + 63) & ~(uintptr_t) 63);
-    uint32_t* xv = (uint32_t*) (xq + rowsBytes);
-    float* xs = (float*) ((int8_t*) xv + quadsBytes);
 #pragma omp parallel
     {
 #pragma omp for schedule(static)
