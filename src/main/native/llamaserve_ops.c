@@ -1206,8 +1206,12 @@ TAMXI static int amx512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_t
 
 #define AMX_A16_MAX_ROWS (AMX_ROWS / 2)   /* linear_int8 calls of more rows: widened into bf16 tiles (amx512) */
 
-/* a row x [K] bf16 -> hi, lo [K] int8 (x / s = 256 hi + lo, rounded); returns s, sums[0, 1] = sum(hi), sum(lo) */
-T512V static float quantize_row_s16(const uint16_t* x, int8_t* hi, int8_t* lo, int64_t K, int32_t* sums) {
+/*
+ * a row x [K] bf16 -> hi, lo [K] int8 (x / s = 256 hi + lo, rounded); returns s; sums[0, 1] = sum(hi), sum(lo),
+ * which only the VNNI kernel (gemm512_a16_row) takes off: the tiles pass NULL, and inlined the adds are gone
+ */
+T512V static inline __attribute__((always_inline)) float quantize_row_s16(const uint16_t* x, int8_t* hi, int8_t* lo,
+                                                                          int64_t K, int32_t* sums) {
     const float s = row_absmax(x, K) / 32512.0f;
     const __m512 inv = _mm512_set1_ps(s > 0.0f ? 1.0f / s : 0.0f);
     const __m512i half = _mm512_set1_epi32(128);
@@ -1216,13 +1220,17 @@ T512V static float quantize_row_s16(const uint16_t* x, int8_t* hi, int8_t* lo, i
         const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(bf16x16_f32(x + k), inv));   /* [-32512, 32512] */
         const __m512i h = _mm512_srai_epi32(_mm512_add_epi32(v, half), 8);              /* [-127, 127] */
         const __m512i l = _mm512_sub_epi32(v, _mm512_slli_epi32(h, 8));                 /* [-128, 127] */
-        sh = _mm512_add_epi32(sh, h);
-        sl = _mm512_add_epi32(sl, l);
+        if (sums != NULL) {
+            sh = _mm512_add_epi32(sh, h);
+            sl = _mm512_add_epi32(sl, l);
+        }
         _mm_storeu_si128((__m128i*) (hi + k), _mm512_cvtepi32_epi8(h));
         _mm_storeu_si128((__m128i*) (lo + k), _mm512_cvtepi32_epi8(l));
     }
-    sums[0] = _mm512_reduce_add_epi32(sh);
-    sums[1] = _mm512_reduce_add_epi32(sl);
+    if (sums != NULL) {
+        sums[0] = _mm512_reduce_add_epi32(sh);
+        sums[1] = _mm512_reduce_add_epi32(sl);
+    }
     return s;
 }
 
@@ -1261,10 +1269,8 @@ TAMXI static int amx512_a16(const uint16_t* x, const int8_t* qb, const uint16_t*
 #pragma omp parallel
     {
 #pragma omp for schedule(static)
-        for (int64_t m = 0; m < M; m++) {
-            int32_t sums[2];   /* the VNNI kernel's (gemm512_a16_row), not needed here */
-            xs[m] = quantize_row_s16(x + m * K, xq + 2 * m * K, xq + (2 * m + 1) * K, K, sums);
-        }
+        for (int64_t m = 0; m < M; m++)
+            xs[m] = quantize_row_s16(x + m * K, xq + 2 * m * K, xq + (2 * m + 1) * K, K, NULL);   /* no sums */
         amx_pack_rows((const uint32_t*) xq, K / 4, 2 * M, steps, xv);   /* as quads */
         amx8_rows(xv, xs, qb, scale, out, 2 * M, N, K, 1);
     }
