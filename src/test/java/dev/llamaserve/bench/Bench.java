@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.DoubleSupplier;
 
 /**
  * The bench: one command that measures the machine (read bandwidth, GEMM peak), the engine (single-stream
@@ -37,6 +38,8 @@ public final class Bench {
     static final int[] STREAMS = {1, 4, 8, 16, 32};
     static final int[] TTFT = {128, 512, 2048};
     static final int PREFIX = 2048;
+    /** Rounds of {@link #inTurns}: HTTP/SSE and engine-only at 16 streams, in turns. */
+    static final int HTTP_ROUNDS = 6;
     private static final Set<Integer> EOS = Set.of(128_001, 128_008, 128_009);
 
     /** Keys a full run (every section) must write: {@link BenchReportTest} and the bench test check them. */
@@ -104,6 +107,7 @@ public final class Bench {
                                 engineSteps));
                     }
                 }
+                r.put("http_vs_engine_16_rounds", inTurns(http, HTTP_ROUNDS));
             }
         }
         if (a.runs("int8")) {
@@ -196,6 +200,52 @@ public final class Bench {
                 r.put("soak_engine", points);
             }
         }
+    }
+
+    /**
+     * HTTP/SSE against engine-only at 16 streams on one model and engine, timed in turns: the service's engine driven
+     * without HTTP ({@link HttpRuns#engineSide}) and through it, {@code rounds} times, the order swapped every round
+     * so that a drift favours neither. The plain {@code http_vs_engine_16} sets runs minutes apart on two loads of
+     * the model against each other, in a VM whose speed moves by a third within minutes. Per round tok/s both ways
+     * and their ratio; {@code median}: the median ratio.
+     */
+    static Map<String, Object> inTurns(HttpRuns http, int rounds) {
+        EngineRuns engine = http.engineSide();
+        return inTurns(() -> engine.rate(16), () -> http.rate(16), rounds);
+    }
+
+    /** {@link #inTurns(HttpRuns, int)} over any two measurements (tok/s), engine-only first in even rounds. */
+    static Map<String, Object> inTurns(DoubleSupplier engine, DoubleSupplier http, int rounds) {
+        List<Double> e = new ArrayList<>();
+        List<Double> h = new ArrayList<>();
+        List<Double> ratios = new ArrayList<>();
+        for (int i = 0; i < rounds; i++) {
+            double ei;
+            double hi;
+            if (i % 2 == 0) {
+                ei = engine.getAsDouble();
+                hi = http.getAsDouble();
+            } else {
+                hi = http.getAsDouble();
+                ei = engine.getAsDouble();
+            }
+            e.add(ei);
+            h.add(hi);
+            ratios.add(hi / ei);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("engine_tok_s", e);
+        out.put("http_tok_s", h);
+        out.put("ratios", ratios);
+        out.put("median", median(ratios.stream().mapToDouble(Double::doubleValue).toArray()));
+        return out;
+    }
+
+    /** The median of {@code v} (the mean of the middle two for an even count; NaN for none); sorts {@code v}. */
+    static double median(double[] v) {
+        java.util.Arrays.sort(v);
+        int n = v.length;
+        return n == 0 ? Double.NaN : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
 
     /** The bench's read-bandwidth probe (a libtorch sum over 1 GiB, best of 3), on a thread that ends with it. */

@@ -54,6 +54,12 @@ final class BenchReport {
         line(s, "aggregate decode (HTTP/SSE)", String.valueOf(rounded(r.get("http_aggregate_tok_s")))
                 + " tok/s; 16 streams = " + pct(r.get("http_vs_engine_16")) + " of engine-only, "
                 + pct(r.get("http_vs_engine_16_same_forward")) + " at the engine-only run's forward speed");
+        if (r.get("http_vs_engine_16_rounds") instanceof Map<?, ?> turns) {
+            line(s, "HTTP/SSE / engine, in turns", pct(turns.get("median")) + " median of " + (turns.get("ratios")
+                    instanceof List<?> l ? l.stream().map(x -> x instanceof Number n ? String.format(Locale.ROOT,
+                    "%.3f", n.doubleValue()) : String.valueOf(x)).toList() : "-")
+                    + " (16 streams, the service's engine with and without HTTP)");
+        }
         line(s, "TTFT by prompt tokens", rounded(r.get("ttft_ms")) + " ms");
         line(s, "prefill (512 tokens)", fmt(r.get("prefill_tok_s"), 1, "tok/s") + " = " + pct(r.get("prefill_ratio"))
                 + " of the GEMM peak");

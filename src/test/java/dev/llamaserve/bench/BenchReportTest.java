@@ -9,7 +9,9 @@ import dev.llamaserve.engine.model.ModelConfig;
 import dev.llamaserve.engine.model.ModelConfigParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,6 +61,31 @@ class BenchReportTest {
         assertThat(Bench.sameForwardRatio(96.6, 121.0, Map.of("forward_ms_per_step", 126.75), engine))
                 .isCloseTo(96.6 / 121.0, within(1e-9));
         assertThat(Bench.sameForwardRatio(96.6, 121.0, Map.of("forward_ms_per_step", 0.0), engine)).isNaN();
+    }
+
+    @Test
+    void httpAndEngineTakeTurnsTheOrderSwappedEveryRound() {
+        List<String> order = new ArrayList<>();
+        double[] engine = {100, 110, 90, 100};
+        double[] http = {95, 99, 90, 97};
+        int[] n = new int[2];
+        Map<String, Object> t = Bench.inTurns(() -> {
+            order.add("engine");
+            return engine[n[0]++];
+        }, () -> {
+            order.add("http");
+            return http[n[1]++];
+        }, 4);
+        assertThat(order).containsExactly("engine", "http", "http", "engine", "engine", "http", "http", "engine");
+        assertThat(t.get("engine_tok_s")).isEqualTo(List.of(100.0, 110.0, 90.0, 100.0));
+        assertThat(t.get("ratios")).isEqualTo(List.of(0.95, 0.9, 1.0, 0.97));
+        assertThat((double) t.get("median")).isCloseTo((0.95 + 0.97) / 2, within(1e-12));
+        assertThat(Bench.median(new double[] {3, 1, 2})).isEqualTo(2.0);
+        assertThat(Bench.median(new double[0])).isNaN();
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("http_vs_engine_16_rounds", t);
+        assertThat(BenchReport.table(r)).contains("HTTP/SSE / engine, in turns        96 % median of [0.950, 0.900,"
+                + " 1.000, 0.970]");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.llamaserve.bench;
 
 import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.OutputConstraint;
 import dev.llamaserve.engine.SamplingParams;
 import dev.llamaserve.engine.core.LlmEngine;
@@ -22,12 +23,13 @@ final class EngineRuns {
     static final Duration WAIT = Duration.ofMinutes(60);
     static final int SHORT_PROMPT = 16;
 
-    private final LlmEngine engine;
+    private final InferenceEngine engine;
     private final TimedLm timed;
     private final int decodeTokens;
     private int ids;
+    private int rateSeed = 20_000;
 
-    EngineRuns(LlmEngine engine, TimedLm timed, int decodeTokens) {
+    EngineRuns(InferenceEngine engine, TimedLm timed, int decodeTokens) {
         this.engine = engine;
         this.timed = timed;
         this.decodeTokens = decodeTokens;
@@ -83,6 +85,13 @@ final class EngineRuns {
             }
         }
         return out;
+    }
+
+    /** Aggregate decode tok/s of {@code streams} streams started together, as {@link #aggregate} measures it. */
+    double rate(int streams) {
+        List<long[]> arrivals = run(streams, SHORT_PROMPT, decodeTokens, rateSeed++).stream()   // new prompts each time
+                .map(c -> c.tokenNanos.stream().mapToLong(Long::longValue).toArray()).toList();
+        return DecodeWindow.rate(arrivals);
     }
 
     /** Time to first token (ms) of one prompt of each length, alone in the engine. */

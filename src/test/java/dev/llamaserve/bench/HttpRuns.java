@@ -2,8 +2,10 @@ package dev.llamaserve.bench;
 
 import dev.llamaserve.LlamaServeApplication;
 import dev.llamaserve.config.ModelLoadHooks;
+import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.model.CausalLm;
 import dev.llamaserve.ops.health.ProbePaths;
+import dev.llamaserve.ops.lifecycle.ModelLifecycle;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -110,6 +112,24 @@ final class HttpRuns implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /** Aggregate decode tok/s of {@code streams} streams started together, as {@link #aggregate} measures it. */
+    double rate(int streams) {
+        return DecodeWindow.rate(run(streams, decodeTokens).stream().map(Stream::tokenNanos).toList());
+    }
+
+    /**
+     * The service's own engine driven without HTTP ({@link InferenceEngine#submit}, as the engine-only runs drive
+     * theirs): the same model, engine and settings as the requests through HTTP, so that the two can be timed in
+     * turns within minutes of each other.
+     */
+    EngineRuns engineSide() {
+        InferenceEngine e = context.getBean(ModelLifecycle.class).engine();
+        if (e == null) {
+            throw new IllegalStateException("the service has no engine (not loaded)");
+        }
+        return new EngineRuns(e, timed.get(), decodeTokens);
     }
 
     /** {@code n} requests with {@code concurrency} in flight; {@code everyThousand} after each thousandth is sent. */

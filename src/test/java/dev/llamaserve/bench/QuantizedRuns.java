@@ -13,7 +13,6 @@ import dev.llamaserve.engine.model.Quantization;
 import dev.llamaserve.engine.model.TorchThreads;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -108,7 +107,7 @@ final class QuantizedRuns {
                     for (int i = 0; i < ONE_ROW_ROUNDS; i++) {
                         perRound[i] = ofLimit(bytes.get(mode), roundBandwidth[i], oneMs[k][i]);
                     }
-                    ratio.put(mode, median(perRound));
+                    ratio.put(mode, Bench.median(perRound));
                 }
                 for (double g : roundBandwidth) {
                     allRounds.add(g);
@@ -125,7 +124,7 @@ final class QuantizedRuns {
         r.put("decode_speedup_16", over(sixteen));
         r.put("prefill_speedup_512", over(prefill));
         r.put("decode_ratio_1", ratio);
-        r.put("round_bandwidth_gbs", median(allRounds.stream().mapToDouble(Double::doubleValue).toArray()));
+        r.put("round_bandwidth_gbs", Bench.median(allRounds.stream().mapToDouble(Double::doubleValue).toArray()));
         if (bandwidthGbs != null) {   // the same against the bench's one probe at its start, as before
             Map<String, Double> startRatio = new LinkedHashMap<>();
             one.forEach((k, ms) -> startRatio.put(k, ofLimit(bytes.get(k), bandwidthGbs, ms)));
@@ -176,7 +175,7 @@ final class QuantizedRuns {
             if (perRound != null) {
                 perRound[k] = ms[k].clone();   // in round order
             }
-            out.put(models.get(k).quantization().optionName(), median(ms[k]));
+            out.put(models.get(k).quantization().optionName(), Bench.median(ms[k]));
         }
         return out;
     }
@@ -184,12 +183,6 @@ final class QuantizedRuns {
     /** A step's share of its bandwidth limit: the time reading {@code bytes} at {@code gbs} takes, over {@code ms}. */
     private static double ofLimit(long bytes, double gbs, double ms) {
         return bytes / (gbs * 1e9) / (ms / 1e3);
-    }
-
-    /** The middle value (sorts {@code v}). */
-    private static double median(double[] v) {
-        Arrays.sort(v);
-        return v[v.length / 2];
     }
 
     /** bf16 time over each quantized mode's time: above 1 where int8 is faster. */
