@@ -15,8 +15,9 @@ import java.util.Map;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The engine-only measurements: requests go straight into {@link LlmEngine#submit} (no HTTP), greedy, with
- * {@code ignore_eos} so that every stream decodes exactly its {@code max_tokens}.
+ * The engine-only measurements: requests go straight into {@link InferenceEngine#submit} (no HTTP: the bench's own
+ * engine, or the HTTP service's, {@link HttpRuns#engineSide}), greedy, with {@code ignore_eos} so that every stream
+ * decodes exactly its {@code max_tokens}.
  */
 final class EngineRuns {
 
