@@ -74,7 +74,8 @@ public final class LogitRows {
         return top1 - top2;
     }
 
-    private static double[] row(float[] v, int offset, int n) {
+    /** Row [offset, offset + n) of {@code v}, in double. */
+    public static double[] row(float[] v, int offset, int n) {
         double[] row = new double[n];
         for (int i = 0; i < n; i++) {
             row[i] = v[offset + i];

@@ -52,11 +52,11 @@ class TiedInt8LmHeadIT {
         double maxVsNone = 0;
         int clear = 0;
         for (int row = 0; row < IDS.length; row++) {
-            double[] rowNone = slice(none, row, vocab);
-            double[] rowHead = slice(head, row, vocab);
+            double[] rowNone = LogitRows.row(none, row * vocab, vocab);
+            double[] rowHead = LogitRows.row(head, row * vocab, vocab);
             double[] lpNone = LogitRows.logSoftmax(rowNone);
             double[] lpHead = LogitRows.logSoftmax(rowHead);
-            double[] lpInt8 = LogitRows.logSoftmax(slice(int8, row, vocab));
+            double[] lpInt8 = LogitRows.logSoftmax(int8, row * vocab, vocab);
             for (int v = 0; v < vocab; v++) {
                 maxVsNone = Math.max(maxVsNone, Math.abs(lpHead[v] - lpNone[v]));
                 maxVsInt8 = Math.max(maxVsInt8, Math.abs(lpHead[v] - lpInt8[v]));
@@ -117,13 +117,5 @@ class TiedInt8LmHeadIT {
         try (LlamaModel m = LlamaModel.load(Checkpoint.open(dir), new ModelOptions(TestDevice.option(), "bfloat16", 256, 64, q), l)) {
             return m.forward(ForwardBatch.contiguous(IDS, 0, true));   // [T * V]
         }
-    }
-
-    private static double[] slice(float[] logits, int row, int vocab) {
-        double[] out = new double[vocab];
-        for (int v = 0; v < vocab; v++) {
-            out[v] = logits[row * vocab + v];
-        }
-        return out;
     }
 }
