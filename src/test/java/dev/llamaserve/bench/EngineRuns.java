@@ -75,8 +75,7 @@ final class EngineRuns {
             List<Collector> cs = run(s, SHORT_PROMPT, decodeTokens, 100 + s);
             faults = ProcessMemory.minorFaults() - faults;
             int steps = timed.span(t0, System.nanoTime()).steps();
-            List<long[]> arrivals = cs.stream().map(c -> c.tokenNanos.stream().mapToLong(Long::longValue).toArray())
-                    .toList();
+            List<long[]> arrivals = arrivals(cs);
             out.put(Integer.toString(s), DecodeWindow.rate(arrivals));
             if (s == overheadAt) {
                 otherJavaCpuPct = cpu.pctOfMachine();
@@ -90,9 +89,13 @@ final class EngineRuns {
 
     /** Aggregate decode tok/s of {@code streams} streams started together, as {@link #aggregate} measures it. */
     double rate(int streams) {
-        List<long[]> arrivals = run(streams, SHORT_PROMPT, decodeTokens, rateSeed++).stream()   // new prompts each time
-                .map(c -> c.tokenNanos.stream().mapToLong(Long::longValue).toArray()).toList();
-        return DecodeWindow.rate(arrivals);
+        // new prompts every call, so that the prefix cache favours no run
+        return DecodeWindow.rate(arrivals(run(streams, SHORT_PROMPT, decodeTokens, rateSeed++)));
+    }
+
+    /** Each stream's token arrival times, as {@link DecodeWindow} takes them. */
+    private static List<long[]> arrivals(List<Collector> cs) {
+        return cs.stream().map(c -> c.tokenNanos.stream().mapToLong(Long::longValue).toArray()).toList();
     }
 
     /** Time to first token (ms) of one prompt of each length, alone in the engine. */

@@ -103,7 +103,7 @@ final class HttpRuns implements AutoCloseable {
         run(2, decodeTokens / 4);   // warm-up: connections, codecs, JIT
         for (int s : streams) {
             JavaCpu cpu = JavaCpu.start();
-            List<long[]> arrivals = run(s, decodeTokens).stream().map(Stream::tokenNanos).toList();
+            List<long[]> arrivals = arrivals(s);
             out.put(Integer.toString(s), DecodeWindow.rate(arrivals));
             if (s == spanAt) {   // the service's forward passes inside the window (one clock: same JVM)
                 otherJavaCpuPct = cpu.pctOfMachine();
@@ -116,7 +116,12 @@ final class HttpRuns implements AutoCloseable {
 
     /** Aggregate decode tok/s of {@code streams} streams started together, as {@link #aggregate} measures it. */
     double rate(int streams) {
-        return DecodeWindow.rate(run(streams, decodeTokens).stream().map(Stream::tokenNanos).toList());
+        return DecodeWindow.rate(arrivals(streams));
+    }
+
+    /** {@code streams} streams of {@code decodeTokens} started together: each one's token arrival times. */
+    private List<long[]> arrivals(int streams) {
+        return run(streams, decodeTokens).stream().map(Stream::tokenNanos).toList();
     }
 
     /**
