@@ -59,6 +59,8 @@ final class BenchReport {
                     instanceof List<?> l ? l.stream().map(x -> x instanceof Number n ? String.format(Locale.ROOT,
                     "%.3f", n.doubleValue()) : String.valueOf(x)).toList() : "-")
                     + " (16 streams, the service's engine with and without HTTP)");
+        } else if (r.get("http_vs_engine_16_rounds_not_run") != null) {
+            line(s, "HTTP/SSE / engine, in turns", "not run: " + r.get("http_vs_engine_16_rounds_not_run"));
         }
         line(s, "TTFT by prompt tokens", rounded(r.get("ttft_ms")) + " ms");
         line(s, "prefill (512 tokens)", fmt(r.get("prefill_tok_s"), 1, "tok/s") + " = " + pct(r.get("prefill_ratio"))

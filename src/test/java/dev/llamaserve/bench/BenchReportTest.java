@@ -86,6 +86,10 @@ class BenchReportTest {
         r.put("http_vs_engine_16_rounds", t);
         assertThat(BenchReport.table(r)).contains("HTTP/SSE / engine, in turns        96 % median of [0.950, 0.900,"
                 + " 1.000, 0.970]");
+        r.remove("http_vs_engine_16_rounds");
+        r.put("http_vs_engine_16_rounds_not_run", "no moment when every stream was decoding");
+        assertThat(BenchReport.table(r)).contains("HTTP/SSE / engine, in turns        not run: no moment when every"
+                + " stream was decoding");
     }
 
     @Test
