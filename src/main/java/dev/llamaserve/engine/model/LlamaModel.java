@@ -82,17 +82,19 @@ public final class LlamaModel implements CausalLm {
     static final boolean CPU_NATIVE_AMX = Boolean.parseBoolean(System.getProperty("llamaserve.cpuNativeAmx", "true"));
     /**
      * On the CPU in bfloat16 with the native kernels' AVX-512 BF16 instruction set and without AMX, steps of up to
-     * this many rows multiply bf16 weights through {@code llamaserve::linear_bf16} (several rows: groups of 8
-     * channels against pairs of rows, the next group prefetched) instead of oneDNN, unless the weights are packed
-     * for oneDNN ({@code llm.model.packed-weights}). Measured with {@code Int8KernelBenchmark} (Zen 4, 2 cores): one
-     * row as fast as oneDNN's, 8 and 16 rows 10-25 % faster than {@code torch.linear}, 24 even, 32 and 64 slower; a
-     * 16-row decode step of the 1B shape ~160 vs ~205 ms. One kernel for 1 to 16 rows adds every output up in the
-     * same order whatever the rows, so a sequence gets the same logits decoding alone or beside 15 others (oneDNN's
-     * one-row and several-row kernels differ in the last bits: {@code n} choices with a seed would not be the runs
-     * with seed + index). On AMX CPUs the kernel multiplies on AMX tiles ({@link #CPU_NATIVE_AMX}); with those off
-     * they keep oneDNN, whose tiles multiply several rows several times faster than AVX-512.
+     * this many rows multiply bf16 weights through {@code llamaserve::linear_bf16} (several rows: tiles of 4 rows x 6
+     * channels, the next group of channels prefetched into L2) instead of oneDNN, unless the weights are packed for
+     * oneDNN ({@code llm.model.packed-weights}). Measured with {@code Int8KernelBenchmark} (Zen 4, 2 cores, ms per
+     * matrix from memory against {@code torch.linear}): one row as fast as oneDNN's; 16 rows 2.11 vs 2.42 (8192x2048)
+     * and 1.89 vs 2.38 (2048x8192); 32 rows 3.37 vs 3.56 and 3.31 vs 3.56; 64 rows 6.25 vs 6.30 and 6.08 vs 5.85.
+     * The bench's 32-stream decode: 115-117 tok/s with 64 here against 99-103 with 16 (oneDNN beyond). One kernel for
+     * 1 to 64 rows adds every output up in the same order whatever the rows, so a sequence gets the same logits
+     * decoding alone or beside 63 others (oneDNN's one-row and several-row kernels differ in the last bits: {@code n}
+     * choices with a seed would not be the runs with seed + index). On AMX CPUs the kernel multiplies on AMX tiles
+     * ({@link #CPU_NATIVE_AMX}); with those off they keep oneDNN, whose tiles multiply several rows several times
+     * faster than AVX-512.
      */
-    static final int CPU_NATIVE_BF16_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16MaxRows", 16);
+    static final int CPU_NATIVE_BF16_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16MaxRows", 64);
     /**
      * {@link #CPU_NATIVE_BF16_MAX_ROWS} on AMX tiles, where the kernel's time is nearly flat up to 16 rows and 64
      * rows take 1.3x one (harness: 67 / 72 / 89 ms for 1 / 16 / 64 rows through the 1B shape's linears): the bench's
