@@ -50,7 +50,9 @@ final class BenchReport {
         line(s, "decode, 1 stream", fmt(r.get("decode_tok_s_1"), 1, "tok/s") + " of a limit of "
                 + fmt(r.get("decode_limit_tok_s"), 1, "tok/s") + " = " + pct(r.get("decode_ratio")));
         line(s, "aggregate decode (engine)", String.valueOf(rounded(r.get("aggregate_tok_s"))) + " tok/s; 16 streams = "
-                + fmt(r.get("aggregate_16_over_1"), 1, "x") + " single");
+                + fmt(r.get("aggregate_16_over_1"), 1, "x") + " single"
+                + (r.get("aggregate_16_ceiling_x") != null ? " (at most " + fmt(r.get("aggregate_16_ceiling_x"), 1, "x")
+                + " with every 16-row step at the GEMM peak)" : ""));
         line(s, "aggregate decode (HTTP/SSE)", String.valueOf(rounded(r.get("http_aggregate_tok_s")))
                 + " tok/s; 16 streams = " + pct(r.get("http_vs_engine_16")) + " of engine-only, "
                 + pct(r.get("http_vs_engine_16_same_forward")) + " at the engine-only run's forward speed");

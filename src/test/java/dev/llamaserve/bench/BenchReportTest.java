@@ -101,6 +101,18 @@ class BenchReportTest {
         double attention = 16 * 2.0 * 32 * 64 * 512 * 513;
         double lmHead = 2.0 * 2048 * 128_256;
         assertThat(Bench.prefillFlops(c, 512)).isEqualTo(linears + attention + lmHead);
+        assertThat(Bench.decodeTokenFlops(c)).isEqualTo(linears / 512 + lmHead);
+        // a Zen 4's run: GEMM peak 420.9 GFLOP/s, one stream at 17.26 tok/s -> 16 streams can reach 9.87x at most
+        double flops = Bench.decodeTokenFlops(c);
+        assertThat(Bench.ceiling16(420.9, flops, 17.26)).isCloseTo(420.9e9 / flops / 17.26, within(1e-9))
+                .isCloseTo(9.87, within(0.01));
+        assertThat(Bench.ceiling16(1639, flops, 10.49)).isEqualTo(16.0);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("aggregate_tok_s", Map.of("16", 100.4));
+        r.put("aggregate_16_over_1", 5.82);
+        r.put("aggregate_16_ceiling_x", 9.87);
+        assertThat(BenchReport.table(r)).contains("16 streams = 5.82 x single (at most 9.87 x with every 16-row step at"
+                + " the GEMM peak)");
     }
 
     @Test
