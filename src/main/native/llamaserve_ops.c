@@ -355,11 +355,14 @@ T512 static void few512_int8(const uint16_t* x, const void* w, const uint16_t* s
  * of them (channels pc0 .. pc1-1 over this block of inputs), so that the next group streams in from memory
  * evenly under this group's arithmetic. The shape was measured (README "Native kernels"): 4 x 6 tiles with the
  * prefetch spread over the tiles ran 16 rows 10-20 % faster than 2 x 8 tiles prefetching in the first one.
- * The prefetch goes to L2, not L1 (GEMM_PF_HINT), and takes every other 64-byte line (the L2's adjacent-line
- * prefetch fetches its pair): the next group's 24 KiB prefetched into L1 evicted this group's weights and rows
- * there (a Zen 4 has 32 KiB of L1), and the tiles read them again from L2. Harness, 16 rows through the 113
- * linears of the 1B shape from memory, interleaved, AMD EPYC Zen 4, 2 cores: 165-172 ms into L1 at every line,
- * 140-146 into L2, 133-136 into L2 at every other line (every fourth: 139; none: 143-152), the same outputs.
+ * The prefetch goes to L2, not L1 (GEMM_PF_HINT), and takes every other 64-byte line, the first of each 128-byte
+ * aligned pair (the L2's adjacent-line prefetch fetches the other): the next group's 24 KiB prefetched into L1
+ * evicted this group's weights and rows there (a Zen 4 has 32 KiB of L1), and the tiles read them again from L2.
+ * The pairs are the memory's, not the row's: libtorch's large tensors start 64 bytes past a page, where every other
+ * line counted from the row's start ran as slowly as no prefetch. Harness, 16 rows through the 113 linears of the
+ * 1B shape from memory, interleaved, AMD EPYC Zen 4, 2 cores, weights at a page (+ 64 bytes): into L1 at every line
+ * 165-168 (171-174) ms, into L2 at every line 138-141 (143-152), at every other line from the row's start 133-138
+ * (152-156), at the first line of each pair 131-136 (136-137), none 141-144 (149-152); the same outputs.
  * K % 32 == 0.
  */
 #define GEMM_PF_HINT _MM_HINT_T1
@@ -379,8 +382,9 @@ T512 static inline __attribute__((always_inline)) void tile512(const uint16_t* x
     for (int64_t k = k0; k < k1; k += 32) {
         __m512bh wv[GEMM_NC];
         for (int j = 0; j < NC; j++) wv[j] = (__m512bh) _mm512_loadu_si512(w + j * K + k);
-        if ((k & 63) == 0)   /* every other line into L2: see GEMM_PF_HINT */
-            for (int64_t j = pc0; j < pc1; j++) _mm_prefetch((const char*) (pf + j * K + k), GEMM_PF_HINT);
+        for (int64_t j = pc0; j < pc1; j++)   /* every other line into L2, the first of each 128 bytes: GEMM_PF_HINT */
+            if ((((uintptr_t) (pf + j * K + k)) & 127) == 0)
+                _mm_prefetch((const char*) (pf + j * K + k), GEMM_PF_HINT);
         for (int i = 0; i < MC; i++) {
             const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + (m0 + i) * K + k);
             for (int j = 0; j < NC; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
