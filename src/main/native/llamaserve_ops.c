@@ -382,9 +382,10 @@ T512 static inline __attribute__((always_inline)) void tile512(const uint16_t* x
     for (int64_t k = k0; k < k1; k += 32) {
         __m512bh wv[GEMM_NC];
         for (int j = 0; j < NC; j++) wv[j] = (__m512bh) _mm512_loadu_si512(w + j * K + k);
-        for (int64_t j = pc0; j < pc1; j++)   /* every other line into L2, the first of each 128 bytes: GEMM_PF_HINT */
-            if ((((uintptr_t) (pf + j * K + k)) & 127) == 0)
-                _mm_prefetch((const char*) (pf + j * K + k), GEMM_PF_HINT);
+        for (int64_t j = pc0; j < pc1; j++) {   /* every other line into L2, the first of each 128 bytes */
+            const char* p = (const char*) (pf + j * K + k);
+            if (((uintptr_t) p & 127) == 0) _mm_prefetch(p, GEMM_PF_HINT);
+        }
         for (int i = 0; i < MC; i++) {
             const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + (m0 + i) * K + k);
             for (int j = 0; j < NC; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
