@@ -84,11 +84,9 @@ public final class LlamaModel implements CausalLm {
      * On the CPU in bfloat16 with the native kernels' AVX-512 BF16 instruction set and without AMX, steps of up to
      * this many rows multiply bf16 weights through {@code llamaserve::linear_bf16} (several rows: tiles of 4 rows x 6
      * channels, the next group of channels prefetched into L2) instead of oneDNN, unless the weights are packed for
-     * oneDNN ({@code llm.model.packed-weights}). Measured with {@code Int8KernelBenchmark} (Zen 4, 2 cores, ms per
-     * matrix from memory against {@code torch.linear}): one row as fast as oneDNN's; 16 rows 2.11 vs 2.42 (8192x2048)
-     * and 1.89 vs 2.38 (2048x8192); 32 rows 3.37 vs 3.56 and 3.31 vs 3.56; 64 rows 6.25 vs 6.30 and 6.08 vs 5.85.
-     * The bench's 32-stream decode: 115-117 tok/s with 64 here against 99-103 with 16 (oneDNN beyond). One kernel for
-     * 1 to 64 rows adds every output up in the same order whatever the rows, so a sequence gets the same logits
+     * oneDNN ({@code llm.model.packed-weights}): one row as fast as oneDNN's, 16 and 32 rows faster than
+     * {@code torch.linear}, 64 even with it ({@code Int8KernelBenchmark} and the bench's 32-stream decode on a Zen 4:
+     * README "Native CPU kernels"). One kernel for 1 to 64 rows adds every output up in the same order whatever the rows, so a sequence gets the same logits
      * decoding alone or beside 63 others (oneDNN's one-row and several-row kernels differ in the last bits: {@code n}
      * choices with a seed would not be the runs with seed + index). On AMX CPUs the kernel multiplies on AMX tiles
      * ({@link #CPU_NATIVE_AMX}); with those off they keep oneDNN, whose tiles multiply several rows several times
