@@ -175,9 +175,7 @@ public final class Bench {
                 Map<String, Double> agg = runs.aggregate(STREAMS, 16, span);
                 r.put("aggregate_tok_s", agg);
                 r.put("aggregate_16_over_1", agg.get("16") / one);
-                if (r.get("gemm_peak_gflops") instanceof Double peak) {
-                    r.put("aggregate_16_ceiling_x", ceiling16(peak, decodeTokenFlops(c), one));
-                }
+                putCeiling16(r, model.quantization(), a.dtype(), c, one);
                 r.put("java_overhead_pct", span[0].outsidePct());
                 r.put("java_overhead_steps", span[0].steps());
                 Map<String, Object> steps16 = steps(span[0], runs.otherJavaCpuPct());
@@ -292,6 +290,20 @@ public final class Bench {
      */
     static double ceiling16(double peakGflops, double tokenFlops, double oneTokS) {
         return Math.min(16, peakGflops * 1e9 / tokenFlops / oneTokS);
+    }
+
+    /**
+     * {@code aggregate_16_ceiling_x} from the report's {@code gemm_peak_gflops}, or, where the linears multiply int8
+     * by int8 (W8A8), {@code aggregate_16_ceiling_not_run}: the bench measures the dtype's GEMM peak, not int8's, and
+     * the dtype's would put the ceiling below what the int8 steps reach.
+     */
+    static void putCeiling16(Map<String, Object> r, Quantization q, String dtype, ModelConfig c, double oneTokS) {
+        if (q.int8Activations()) {
+            r.put("aggregate_16_ceiling_not_run", "the linears multiply in int8 (" + q.optionName()
+                    + "); the GEMM peak measured is " + dtype + "'s");
+        } else if (r.get("gemm_peak_gflops") instanceof Double peak) {
+            r.put("aggregate_16_ceiling_x", ceiling16(peak, decodeTokenFlops(c), oneTokS));
+        }
     }
 
     /**

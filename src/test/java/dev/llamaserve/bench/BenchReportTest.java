@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.within;
 import dev.llamaserve.engine.model.BenchCheckpoint;
 import dev.llamaserve.engine.model.ModelConfig;
 import dev.llamaserve.engine.model.ModelConfigParser;
+import dev.llamaserve.engine.model.Quantization;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -113,6 +114,30 @@ class BenchReportTest {
         r.put("aggregate_16_ceiling_x", 9.87);
         assertThat(BenchReport.table(r)).contains("16 streams = 5.82 x single (at most 9.87 x with every 16-row step at"
                 + " the GEMM peak)");
+    }
+
+    @Test
+    void theSixteenStreamCeilingOnlyWhereTheLinearsMultiplyInTheMeasuredDtype() throws Exception {
+        Files.writeString(tmp.resolve("config.json"), BenchCheckpoint.CONFIG);
+        ModelConfig c = ModelConfigParser.parse(tmp.resolve("config.json"));
+        for (Quantization q : new Quantization[] {Quantization.NONE, Quantization.INT8, Quantization.INT8_LM_HEAD}) {
+            Map<String, Object> r = new LinkedHashMap<>(Map.of("gemm_peak_gflops", 420.9));
+            Bench.putCeiling16(r, q, "bfloat16", c, 17.26);
+            assertThat(r).as(q.optionName())
+                    .containsEntry("aggregate_16_ceiling_x", Bench.ceiling16(420.9, Bench.decodeTokenFlops(c), 17.26))
+                    .doesNotContainKey("aggregate_16_ceiling_not_run");
+        }
+        // a Zen 4's W8A8 run: 16 streams at 8.26x one, above the 7.84x that the bf16 peak would have put as the most
+        for (Quantization q : new Quantization[] {Quantization.W8A8, Quantization.W8A8_LM_HEAD}) {
+            Map<String, Object> r = new LinkedHashMap<>(Map.of("gemm_peak_gflops", 436.99));
+            Bench.putCeiling16(r, q, "bfloat16", c, 22.56);
+            assertThat(r).as(q.optionName()).doesNotContainKey("aggregate_16_ceiling_x")
+                    .containsEntry("aggregate_16_ceiling_not_run", "the linears multiply in int8 (" + q.optionName()
+                            + "); the GEMM peak measured is bfloat16's");
+        }
+        Map<String, Object> none = new LinkedHashMap<>();
+        Bench.putCeiling16(none, Quantization.NONE, "bfloat16", c, 17.26);
+        assertThat(none).as("no GEMM peak measured").isEmpty();
     }
 
     @Test
