@@ -773,6 +773,12 @@ public final class LlamaModel implements CausalLm {
         return weightsArg;
     }
 
+    /** Whether a one-row step's float weights go through the native {@code linear_bf16} (benchmarks in this package). */
+    boolean nativeSingleRow() {
+        long mode = linearMode(1);
+        return mode == 6 || mode == 7 || mode == 8;   // llama_step.py's linear: native_bf16 for one row
+    }
+
     /**
      * Benchmarks compare the one-row bf16 kernels in one process: 0 as is, 2 padded to two rows, 4 oneDNN, 6 the
      * native {@code linear_bf16} (where this model uses the native kernels). Turns the native several-row kernel

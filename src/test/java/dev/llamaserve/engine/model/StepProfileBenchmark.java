@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Where a step's time goes, on a checkpoint ({@code -Dbench.checkpoint}, default the bench-1B one the bench command
  * writes). A one-row decode step ({@code -Dbench.rows=1}, the default): (1) the step's linears alone, one row
- * through oneDNN over the model's own weights in step order (q, k, v, o, gate, up, down per layer, then lm_head),
+ * through the kernel the step uses (llama-serve's native {@code linear_bf16} where the model runs it, else oneDNN)
+ * over the model's own weights in step order (q, k, v, o, gate, up, down per layer, then lm_head),
  * against the whole step, interleaved, medians of 9. Several rows ({@code -Dbench.rows=16}): that many sequences
  * of {@code -Dbench.context} tokens (default 256) decoding together, {@code -Dbench.packed=true} with
  * {@code llm.model.packed-weights}. {@code -Dbench.prefill=512}: a prefill chunk of that many tokens after
@@ -70,7 +71,7 @@ class StepProfileBenchmark {
                 step = i -> ForwardBatch.contiguous(chunk, context, false);
             } else if (rows == 1) {
                 if (m.quantization() == Quantization.NONE) {
-                    linearsAgainstStep(m);   // oneDNN's linears read bf16 weights: not those of a quantized model
+                    linearsAgainstStep(m);   // these linears read bf16 weights: not those of a quantized model
                 }
                 what = "decode step of 1 row";
                 step = i -> ForwardBatch.contiguous(new int[] {42}, 300 + i, false);
@@ -102,6 +103,10 @@ class StepProfileBenchmark {
         JniUtils.setGraphExecutorOptimize(false);   // as the step runs (see bench_linear.py's dict_linears)
         try (PtNDManager nm = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
             PtSymbolBlock s = TorchScriptArchive.load(nm, "/dev/llamaserve/engine/model/bench_linear.py", "BenchLinear");
+            // the linears the step runs: the native kernel where the model uses it, else oneDNN (kind 2)
+            boolean nativeLinears = m.nativeSingleRow();
+            PtSymbolBlock linearScript = nativeLinears ? TorchScriptArchive.load(nm,
+                    "/dev/llamaserve/engine/model/bench_native_linear.py", "BenchNativeLinear") : s;
             List<String> names = new ArrayList<>();
             for (int l = 0; l < m.config().numHiddenLayers(); l++) {
                 for (String n : Quantization.LAYER_PROJECTIONS) {
@@ -119,8 +124,10 @@ class StepProfileBenchmark {
                 double[] step = new double[9];
                 for (int r = 0; r < 9; r++) {
                     long t0 = System.nanoTime();
-                    IValueUtils.runMethod(s, "dict_linears", x, xi, m.weightsForBenchmarks(), joined, IValue.from(2L))
-                            .close();
+                    (nativeLinears
+                            ? IValueUtils.runMethod(linearScript, "dict_linears", x, xi, m.weightsForBenchmarks(), joined)
+                            : IValueUtils.runMethod(s, "dict_linears", x, xi, m.weightsForBenchmarks(), joined,
+                                    IValue.from(2L))).close();
                     linears[r] = (System.nanoTime() - t0) / 1e6;
                     t0 = System.nanoTime();
                     m.forward(ForwardBatch.contiguous(new int[] {42}, 200 + r, false));
@@ -129,9 +136,12 @@ class StepProfileBenchmark {
                 Arrays.sort(linears);
                 Arrays.sort(step);
                 System.out.printf("bench decode step (1 row, context ~200): whole step median %.1f ms (min %.1f); its %d"
-                                + " linears alone (oneDNN, the model's weights) median %.1f ms (min %.1f) = %.0f %% of"
-                                + " the step%n", step[4], step[0], names.size(), linears[4], linears[0],
-                        100 * linears[4] / step[4]);
+                                + " linears alone (%s, the model's weights) median %.1f ms (min %.1f) = %.0f %% of"
+                                + " the step%n", step[4], step[0], names.size(),
+                        nativeLinears ? "native linear_bf16" : "oneDNN", linears[4], linears[0], 100 * linears[4] / step[4]);
+            }
+            if (linearScript != s) {
+                linearScript.close();
             }
             s.close();
         }
