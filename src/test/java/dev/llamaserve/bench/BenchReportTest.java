@@ -95,8 +95,7 @@ class BenchReportTest {
 
     @Test
     void prefillFlopsOfTheOneBShape() throws Exception {
-        Files.writeString(tmp.resolve("config.json"), BenchCheckpoint.CONFIG);
-        ModelConfig c = ModelConfigParser.parse(tmp.resolve("config.json"));
+        ModelConfig c = oneB();
         // per layer: q, o 2048x2048; k, v 2048x512; gate, up, down 2048x8192 = 60,817,408 weights
         double linears = 16 * 2.0 * 60_817_408 * 512;
         double attention = 16 * 2.0 * 32 * 64 * 512 * 513;
@@ -118,8 +117,7 @@ class BenchReportTest {
 
     @Test
     void theSixteenStreamCeilingOnlyWhereTheLinearsMultiplyInTheMeasuredDtype() throws Exception {
-        Files.writeString(tmp.resolve("config.json"), BenchCheckpoint.CONFIG);
-        ModelConfig c = ModelConfigParser.parse(tmp.resolve("config.json"));
+        ModelConfig c = oneB();
         for (Quantization q : new Quantization[] {Quantization.NONE, Quantization.INT8, Quantization.INT8_LM_HEAD}) {
             Map<String, Object> r = new LinkedHashMap<>(Map.of("gemm_peak_gflops", 420.9));
             Bench.putCeiling16(r, q, "bfloat16", c, 17.26);
@@ -138,6 +136,12 @@ class BenchReportTest {
         Map<String, Object> none = new LinkedHashMap<>();
         Bench.putCeiling16(none, Quantization.NONE, "bfloat16", c, 17.26);
         assertThat(none).as("no GEMM peak measured").isEmpty();
+    }
+
+    /** The bench-1B shape's config, as the bench's checkpoint writes it. */
+    private ModelConfig oneB() throws Exception {
+        Files.writeString(tmp.resolve("config.json"), BenchCheckpoint.CONFIG);
+        return ModelConfigParser.parse(tmp.resolve("config.json"));
     }
 
     @Test
