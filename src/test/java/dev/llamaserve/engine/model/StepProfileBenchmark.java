@@ -103,7 +103,7 @@ class StepProfileBenchmark {
         JniUtils.setGraphExecutorOptimize(false);   // as the step runs (see bench_linear.py's dict_linears)
         try (PtNDManager nm = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
             PtSymbolBlock s = TorchScriptArchive.load(nm, "/dev/llamaserve/engine/model/bench_linear.py", "BenchLinear");
-            // the linears the step runs: the native kernel where the model uses it, else oneDNN (kind 2)
+            // the linears the step runs: the native kernel where the model uses it, else oneDNN
             boolean nativeLinears = m.nativeSingleRow();
             PtSymbolBlock linearScript = nativeLinears ? TorchScriptArchive.load(nm,
                     "/dev/llamaserve/engine/model/bench_native_linear.py", "BenchNativeLinear") : s;
@@ -119,15 +119,16 @@ class StepProfileBenchmark {
                  IValue x = IValueUtils.runMethod(s, "input", IValue.from(1L),
                          IValue.from((long) m.config().hiddenSize()), IValue.from(code));
                  IValue xi = IValueUtils.runMethod(s, "input", IValue.from(1L),
-                         IValue.from((long) m.config().intermediateSize()), IValue.from(code))) {
+                         IValue.from((long) m.config().intermediateSize()), IValue.from(code));
+                 IValue oneDnn = IValue.from(2L)) {   // bench_linear.py's kind 2
                 double[] linears = new double[9];
                 double[] step = new double[9];
                 for (int r = 0; r < 9; r++) {
                     long t0 = System.nanoTime();
                     (nativeLinears
                             ? IValueUtils.runMethod(linearScript, "dict_linears", x, xi, m.weightsForBenchmarks(), joined)
-                            : IValueUtils.runMethod(s, "dict_linears", x, xi, m.weightsForBenchmarks(), joined,
-                                    IValue.from(2L))).close();
+                            : IValueUtils.runMethod(s, "dict_linears", x, xi, m.weightsForBenchmarks(), joined, oneDnn))
+                            .close();
                     linears[r] = (System.nanoTime() - t0) / 1e6;
                     t0 = System.nanoTime();
                     m.forward(ForwardBatch.contiguous(new int[] {42}, 200 + r, false));
