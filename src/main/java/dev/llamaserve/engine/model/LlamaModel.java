@@ -86,11 +86,11 @@ public final class LlamaModel implements CausalLm {
      * channels, the next group of channels prefetched into L2) instead of oneDNN, unless the weights are packed for
      * oneDNN ({@code llm.model.packed-weights}): one row as fast as oneDNN's, 16 and 32 rows faster than
      * {@code torch.linear}, 64 even with it ({@code Int8KernelBenchmark} and the bench's 32-stream decode on a Zen 4:
-     * README "Native CPU kernels"). One kernel for 1 to 64 rows adds every output up in the same order whatever the rows, so a sequence gets the same logits
-     * decoding alone or beside 63 others (oneDNN's one-row and several-row kernels differ in the last bits: {@code n}
-     * choices with a seed would not be the runs with seed + index). On AMX CPUs the kernel multiplies on AMX tiles
-     * ({@link #CPU_NATIVE_AMX}); with those off they keep oneDNN, whose tiles multiply several rows several times
-     * faster than AVX-512.
+     * README "Native CPU kernels"). One kernel for 1 to 64 rows adds every output up in the same order whatever the
+     * rows, so a sequence gets the same logits decoding alone or beside 63 others (oneDNN's one-row and several-row
+     * kernels differ in the last bits: {@code n} choices with a seed would not be the runs with seed + index). On AMX
+     * CPUs the kernel multiplies on AMX tiles ({@link #CPU_NATIVE_AMX}); with those off they keep oneDNN, whose tiles
+     * multiply several rows several times faster than AVX-512.
      */
     static final int CPU_NATIVE_BF16_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16MaxRows", 64);
     /**
@@ -773,7 +773,7 @@ public final class LlamaModel implements CausalLm {
         return weightsArg;
     }
 
-    /** Whether a one-row step's float weights go through the native {@code linear_bf16} (benchmarks in this package). */
+    /** Whether a one-row step's float weights go through the native {@code linear_bf16} (for benchmarks here). */
     boolean nativeSingleRow() {
         long mode = linearMode(1);
         return mode == 6 || mode == 7 || mode == 8;   // llama_step.py's linear: native_bf16 for one row

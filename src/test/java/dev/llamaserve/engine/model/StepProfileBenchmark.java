@@ -123,12 +123,11 @@ class StepProfileBenchmark {
                  IValue oneDnn = IValue.from(2L)) {   // bench_linear.py's kind 2
                 double[] linears = new double[9];
                 double[] step = new double[9];
+                IValue w = m.weightsForBenchmarks();   // the model's: not closed here
                 for (int r = 0; r < 9; r++) {
                     long t0 = System.nanoTime();
-                    (nativeLinears
-                            ? IValueUtils.runMethod(linearScript, "dict_linears", x, xi, m.weightsForBenchmarks(), joined)
-                            : IValueUtils.runMethod(s, "dict_linears", x, xi, m.weightsForBenchmarks(), joined, oneDnn))
-                            .close();
+                    (nativeLinears ? IValueUtils.runMethod(linearScript, "dict_linears", x, xi, w, joined)
+                            : IValueUtils.runMethod(s, "dict_linears", x, xi, w, joined, oneDnn)).close();
                     linears[r] = (System.nanoTime() - t0) / 1e6;
                     t0 = System.nanoTime();
                     m.forward(ForwardBatch.contiguous(new int[] {42}, 200 + r, false));
@@ -139,7 +138,8 @@ class StepProfileBenchmark {
                 System.out.printf("bench decode step (1 row, context ~200): whole step median %.1f ms (min %.1f); its %d"
                                 + " linears alone (%s, the model's weights) median %.1f ms (min %.1f) = %.0f %% of"
                                 + " the step%n", step[4], step[0], names.size(),
-                        nativeLinears ? "native linear_bf16" : "oneDNN", linears[4], linears[0], 100 * linears[4] / step[4]);
+                        nativeLinears ? "native linear_bf16" : "oneDNN", linears[4], linears[0],
+                        100 * linears[4] / step[4]);
             }
             if (linearScript != s) {
                 linearScript.close();
