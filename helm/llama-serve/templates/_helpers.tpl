@@ -26,6 +26,16 @@ app.kubernetes.io/name: {{ include "llama-serve.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/*
+The `helm test` pod's labels: its own name, so that no selector of the release's (Service, PodDisruptionBudget, HPA)
+takes it for a server pod.
+*/}}
+{{- define "llama-serve.testSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "llama-serve.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: test-client
+{{- end }}
+
 {{- define "llama-serve.labels" -}}
 helm.sh/chart: {{ include "llama-serve.chart" . }}
 {{ include "llama-serve.selectorLabels" . }}
@@ -75,7 +85,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "llama-serve.resources" -}}
 {{- $resources := deepCopy (.Values.resources | default dict) }}
 {{- if .Values.gpu.enabled }}
-{{- $gpu := dict .Values.gpu.resourceName (.Values.gpu.count | toString) }}
+{{- $gpu := dict .Values.gpu.resourceName (include "llama-serve.text" .Values.gpu.count) }}
 {{- $_ := set $resources "limits" (merge (deepCopy $gpu) ($resources.limits | default dict)) }}
 {{- $_ := set $resources "requests" (merge (deepCopy $gpu) ($resources.requests | default dict)) }}
 {{- end }}
@@ -90,4 +100,17 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "llama-serve.startupFailureThreshold" -}}
 {{- $period := int .Values.probes.startup.periodSeconds }}
 {{- div (add (int .Values.model.loadTimeoutSeconds) (sub $period 1)) $period }}
+{{- end }}
+
+{{/*
+A value as an environment variable's text. Helm reads the numbers of a values file as float64, which toString
+prints in Go's shortest form: 1000000 becomes "1e+06", which Spring cannot bind to an int or a long. Whole numbers
+print as integers; strings and booleans as they are.
+*/}}
+{{- define "llama-serve.text" -}}
+{{- if and (kindIs "float64" .) (eq (float64 (int64 .)) .) }}
+{{- int64 . }}
+{{- else }}
+{{- toString . }}
+{{- end }}
 {{- end }}

@@ -57,7 +57,8 @@ record DeploymentChecks(JsonNode deployment) {
     void probesMatchTheApplication() {
         int port = ApplicationFacts.serverPort();
         JsonNode c = container();
-        assertThat(c.path("startupProbe").path("httpGet").path("path").asString()).isEqualTo(ProbePaths.LIVEZ);
+        // the startup probe bounds the load: /livez is UP while loading, /readyz only once loaded and warmed up
+        assertThat(c.path("startupProbe").path("httpGet").path("path").asString()).isEqualTo(ProbePaths.READYZ);
         assertThat(c.path("livenessProbe").path("httpGet").path("path").asString()).isEqualTo(ProbePaths.LIVEZ);
         assertThat(c.path("readinessProbe").path("httpGet").path("path").asString()).isEqualTo(ProbePaths.READYZ);
         for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {

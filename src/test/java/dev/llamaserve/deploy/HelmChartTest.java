@@ -10,7 +10,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -193,10 +196,83 @@ class HelmChartTest {
         assertThat(endpoint.path("path").asString()).isEqualTo("/actuator/prometheus");
         assertThat(endpoint.path("port").asString()).isEqualTo("http");
 
-        Manifests keda = ChartRenderer.template(null, Map.of("autoscaling.enabled", true, "autoscaling.kind", "keda"));
+        Manifests keda = ChartRenderer.template(null, Map.of("autoscaling.enabled", true, "autoscaling.kind", "keda",
+                "metrics.serviceMonitor.enabled", true));
         assertThat(keda.find("HorizontalPodAutoscaler")).isEmpty();
         assertThat(keda.one("ScaledObject").path("spec").path("triggers").path(0).path("metadata").path("query").asString())
-                .startsWith("sum(vllm:num_requests_waiting{");
+                .isEqualTo("sum(vllm:num_requests_waiting{namespace=\"serving\",service=\"llm-llama-serve\"})");
+    }
+
+    /** The default KEDA query selects by the label the chart's ServiceMonitor's scrape gives: without it, nothing. */
+    @Test
+    void kedaNeedsTheServiceMonitorOrAQueryOfItsOwn() {
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("autoscaling.enabled", true, "autoscaling.kind", "keda")))
+                .hasMessageContaining("metrics.serviceMonitor.enabled=true").hasMessageContaining("autoscaling.keda.query");
+        String own = "sum(vllm:num_requests_waiting{namespace=\"serving\",pod=~\"llm-.*\"})";
+        Manifests keda = ChartRenderer.template(null, Map.of("autoscaling.enabled", true, "autoscaling.kind", "keda",
+                "autoscaling.keda.query", own));
+        assertThat(keda.one("ScaledObject").path("spec").path("triggers").path(0).path("metadata").path("query").asString())
+                .isEqualTo(own);
+    }
+
+    /**
+     * A values file's numbers reach helm as float64, which toString printed as "1e+06": a quota of a million tokens
+     * a minute then failed to bind and the pod never started. Every number the chart passes as text binds.
+     */
+    @Test
+    void largeNumbersFromAValuesFileBindAsIntegers() throws IOException {
+        Path values = scratch.resolve("big-numbers.yaml");
+        Files.writeString(values, """
+                rateLimit:
+                  requestsPerMinute: 1200000
+                  tokensPerMinute: 1000000
+                ops:
+                  maxConcurrentRequests: 3000000
+                engine:
+                  maxNumBatchedTokens: 2000000
+                  maxModelLen: 131072
+                autoscaling:
+                  enabled: true
+                  targetWaitingRequests: 1000000
+                metrics:
+                  serviceMonitor:
+                    enabled: true
+                """);
+        Manifests rendered = ChartRenderer.template(values, Map.of());
+        Map<String, String> env = new DeploymentChecks(rendered.one("Deployment")).env();
+        assertThat(env).containsEntry("LLM_RATELIMIT_TOKENS_PER_MINUTE", "1000000")
+                .containsEntry("LLM_RATELIMIT_REQUESTS_PER_MINUTE", "1200000")
+                .containsEntry("LLM_OPS_MAX_CONCURRENT_REQUESTS", "3000000")
+                .containsEntry("LLM_ENGINE_MAX_NUM_BATCHED_TOKENS", "2000000")
+                .containsEntry("LLM_ENGINE_MAX_MODEL_LEN", "131072");
+        var binder = ApplicationFacts.binder(env);
+        assertThat(binder.bind("llm.ratelimit.tokens-per-minute", Long.class).get()).isEqualTo(1_000_000L);
+        assertThat(binder.bind("llm.ops.max-concurrent-requests", Integer.class).get()).isEqualTo(3_000_000);
+        assertThat(rendered.one("HorizontalPodAutoscaler").path("spec").path("metrics").path(0).path("pods")
+                .path("target").path("averageValue").asString()).isEqualTo("1000000");
+    }
+
+    /** The chart's own ReadWriteOnce claim attaches to one node: no surge pod elsewhere, no second replica. */
+    @Test
+    void aReadWriteOnceClaimRollsOutWithRecreateAndOneReplica() {
+        JsonNode strategy = ChartRenderer.template(null, Map.of("model.volume.type", "pvc")).one("Deployment")
+                .path("spec").path("strategy");
+        assertThat(strategy.path("type").asString()).isEqualTo("Recreate");
+        assertThat(strategy.has("rollingUpdate")).isFalse();
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("model.volume.type", "pvc", "replicaCount", 2)))
+                .hasMessageContaining("ReadWriteOnce").hasMessageContaining("ReadWriteMany");
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("model.volume.type", "pvc",
+                "autoscaling.enabled", true, "metrics.serviceMonitor.enabled", true)))
+                .hasMessageContaining("ReadWriteOnce");
+
+        Manifests shared = ChartRenderer.template(null, Map.of("model.volume.type", "pvc",
+                "model.volume.pvc.accessModes[0]", "ReadWriteMany", "replicaCount", 2));
+        assertThat(shared.one("Deployment").path("spec").path("strategy").path("type").asString()).isEqualTo("RollingUpdate");
+        assertThat(shared.one("PersistentVolumeClaim").path("spec").path("accessModes").path(0).asString())
+                .isEqualTo("ReadWriteMany");
+        assertThat(ChartRenderer.template(null, Map.of("model.volume.type", "existingClaim",
+                "model.volume.existingClaim", "weights", "replicaCount", 2)).one("Deployment")
+                .path("spec").path("strategy").path("type").asString()).as("a claim the chart did not make").isEqualTo("RollingUpdate");
     }
 
     @Test
@@ -221,6 +297,107 @@ class HelmChartTest {
         fetching.writableMountsForEveryPathTheAppWrites();
         assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("model.fetch.enabled", true)))
                 .hasMessageContaining("needs a model volume");
+    }
+
+    /**
+     * The weights' init container, run by /bin/sh with stand-ins for pip and python: config.json alone (a download
+     * cut short: the small files land first) does not count as fetched, a finished download is not repeated, a new
+     * revision is fetched, and a failed download leaves no mark.
+     */
+    @Test
+    void theFetchInitContainerResumesADownloadCutShort() throws Exception {
+        Path sh = Path.of("/bin/sh");
+        Assumptions.assumeTrue(Files.isExecutable(sh), "no /bin/sh on this machine to run the init script with");
+        JsonNode init = ChartRenderer.template(null, Map.of("model.volume.type", "pvc", "model.fetch.enabled", true))
+                .one("Deployment").path("spec").path("template").path("spec").path("initContainers").path(0);
+        assertThat(init.path("command").path(0).asString()).isEqualTo("/bin/sh");
+        String script = init.path("args").path(0).asString();
+        Map<String, String> env = new java.util.HashMap<>();
+        for (JsonNode e : init.path("env")) {
+            env.put(e.path("name").asString(), e.path("value").asString());
+        }
+        Path target = scratch.resolve("models").resolve("Llama-3.1-8B-Instruct");
+        Files.createDirectories(target);
+        Path stubs = Files.createDirectories(scratch.resolve("bin"));
+        Path calls = scratch.resolve("calls.log");
+        // python stands in for snapshot_download: it logs the call and writes the shards, or fails where asked
+        stub(stubs.resolve("pip"), "exit 0");
+        stub(stubs.resolve("python"), "echo \"download $REVISION\" >> " + calls + "\n"
+                + "[ -f " + scratch.resolve("fail") + " ] && exit 1\n"
+                + "echo '{}' > \"$TARGET/config.json\"; echo w > \"$TARGET/model.safetensors\"");
+        env.put("HOME", scratch.toString());
+        env.put("TARGET", target.toString());
+        env.put("PATH", stubs + ":/usr/bin:/bin");
+
+        Files.writeString(target.resolve("config.json"), "{}");   // what an eviction mid-download leaves
+        assertThat(runInit(sh, script, env)).isZero();
+        assertThat(lines(calls)).containsExactly("download " + env.get("REVISION"));
+        assertThat(runInit(sh, script, env)).as("the second start").isZero();
+        assertThat(lines(calls)).as("a finished download is not repeated").hasSize(1);
+
+        String first = env.get("REVISION");
+        env.put("REVISION", "0123abcd");
+        Files.writeString(scratch.resolve("fail"), "");
+        assertThat(runInit(sh, script, env)).as("a failed download fails the init container").isNotZero();
+        Files.delete(scratch.resolve("fail"));
+        assertThat(runInit(sh, script, env)).isZero();
+        assertThat(lines(calls)).as("the failed download left no mark: fetched again")
+                .containsExactly("download " + first, "download 0123abcd", "download 0123abcd");
+    }
+
+    private static List<String> lines(Path file) throws IOException {
+        return Files.exists(file) ? Files.readAllLines(file) : List.of();
+    }
+
+    private static void stub(Path file, String body) throws IOException {
+        Files.writeString(file, "#!/bin/sh\n" + body + "\n");
+        assertThat(file.toFile().setExecutable(true)).isTrue();
+    }
+
+    private static int runInit(Path sh, String script, Map<String, String> env) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(sh.toString(), "-ec", script).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("init script finished").isTrue();
+        return p.exitValue();
+    }
+
+    /**
+     * The `helm test` pod is no server pod: were it in the Service's selector the Service would send requests to a
+     * curl container, and in the PodDisruptionBudget's, a pod without a controller stops every eviction.
+     */
+    @Test
+    void theTestPodIsOutsideEverySelectorOfTheRelease() throws IOException {
+        JsonNode labels = ChartRenderer.testHooks(scratch).one("Pod").path("metadata").path("labels");
+        Manifests rendered = ChartRenderer.template(null, Map.of("autoscaling.enabled", true,
+                "metrics.serviceMonitor.enabled", true, "networkPolicy.ingressFrom[0].podSelector.matchLabels.role", "client"));
+        List<JsonNode> selectors = List.of(rendered.one("Service").path("spec").path("selector"),
+                rendered.one("PodDisruptionBudget").path("spec").path("selector").path("matchLabels"),
+                rendered.one("Deployment").path("spec").path("selector").path("matchLabels"),
+                rendered.one("NetworkPolicy").path("spec").path("podSelector").path("matchLabels"));
+        for (JsonNode selector : selectors) {
+            assertThat(selects(selector, labels)).as("%s selects the test pod %s", selector, labels).isFalse();
+        }
+        JsonNode serverLabels = rendered.one("Deployment").path("spec").path("template").path("metadata").path("labels");
+        assertThat(selectors).allMatch(selector -> selects(selector, serverLabels));
+        // the NetworkPolicy still lets the test pod in where ingressFrom restricts the port
+        JsonNode from = rendered.one("NetworkPolicy").path("spec").path("ingress").path(0).path("from");
+        assertThat(StreamSupport.stream(from.spliterator(), false)
+                .anyMatch(peer -> selects(peer.path("podSelector").path("matchLabels"), labels))).isTrue();
+    }
+
+    private static boolean selects(JsonNode matchLabels, JsonNode labels) {
+        if (matchLabels.isEmpty()) {
+            return false;   // none here is meant to be empty; an empty one would select every pod
+        }
+        for (Map.Entry<String, JsonNode> e : matchLabels.properties()) {
+            if (!e.getValue().asString().equals(labels.path(e.getKey()).asString(null))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Test
