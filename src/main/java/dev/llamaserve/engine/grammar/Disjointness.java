@@ -14,12 +14,21 @@ import tools.jackson.databind.JsonNode;
  * branches of disjoint JSON types ({@code integer} counts as {@code number}); {@code enum}/{@code const}
  * branches with distinct values; object branches with a common required property whose
  * {@code enum}/{@code const} values differ (tagged unions). Anything else is refused.
+ *
+ * <p>A branch without {@code type} is generated as the types its keywords belong to ({@link Compilation}:
+ * {@code properties} makes objects) but accepts every type, since a keyword constrains only values of its own
+ * type: {@code {"properties": ...}} accepts any string. So each branch has the kinds it generates and the
+ * kinds it accepts, and two branches are disjoint by type only when neither generates a kind the other accepts.
  */
 final class Disjointness {
 
     private static final Set<String> ALL = Set.of("object", "array", "string", "number", "boolean", "null");
 
-    private record Sig(Set<String> kinds, Set<String> literals, Map<String, Set<String>> tags) {}
+    /**
+     * {@code kinds}: the JSON types generated; {@code accepts}: those valid against the branch (a superset);
+     * {@code literals}: its enum/const values, or null; {@code tags}: required properties with literal values.
+     */
+    private record Sig(Set<String> kinds, Set<String> accepts, Set<String> literals, Map<String, Set<String>> tags) {}
 
     private Disjointness() {}
 
@@ -37,7 +46,7 @@ final class Disjointness {
     }
 
     private static boolean disjoint(Sig a, Sig b) {
-        if (Collections.disjoint(a.kinds, b.kinds)) {
+        if (Collections.disjoint(a.kinds, b.accepts) && Collections.disjoint(b.kinds, a.accepts)) {
             return true;
         }
         if (a.literals != null && b.literals != null) {
@@ -65,7 +74,8 @@ final class Disjointness {
     private static Sig sig(JsonNode root, JsonNode s0, int depth) {
         JsonNode s = resolve(root, s0, 0);
         if (s == null || depth > 32 || s.isBoolean() && s.booleanValue() || !s.isObject()) {
-            return new Sig(s != null && s.isBoolean() && !s.booleanValue() ? Set.of() : ALL, null, Map.of());
+            Set<String> kinds = s != null && s.isBoolean() && !s.booleanValue() ? Set.of() : ALL;
+            return new Sig(kinds, kinds, null, Map.of());
         }
         if (s.has("allOf") && s.get("allOf").size() == 1) {
             return sig(root, s.get("allOf").get(0), depth + 1);
@@ -73,22 +83,25 @@ final class Disjointness {
         for (String k : List.of("anyOf", "oneOf")) {
             if (s.has(k) && s.get(k).isArray()) {
                 Set<String> kinds = new HashSet<>();
+                Set<String> accepts = new HashSet<>();
                 Set<String> literals = new HashSet<>();
                 for (JsonNode b : s.get(k).values()) {
                     Sig x = sig(root, b, depth + 1);
                     kinds.addAll(x.kinds);
+                    accepts.addAll(x.accepts);
                     literals = literals == null || x.literals == null ? null : union(literals, x.literals);
                 }
-                return new Sig(kinds, literals, Map.of());
+                return new Sig(kinds, accepts, literals, Map.of());
             }
         }
         Set<String> literals = literals(s);
         if (literals != null) {
             Set<String> kinds = new HashSet<>();
             literalNodes(s).forEach(v -> kinds.add(kind(Keywords.typeOf(v))));
-            return new Sig(kinds, literals, Map.of());
+            return new Sig(kinds, kinds, literals, Map.of());
         }
         Set<String> kinds = new HashSet<>();
+        Set<String> accepts = kinds;
         if (s.has("type")) {
             JsonNode t = s.get("type");
             for (JsonNode n : t.isArray() ? t.values() : List.of(t)) {
@@ -103,6 +116,7 @@ final class Disjointness {
             if (kinds.isEmpty()) {
                 kinds.addAll(ALL);
             }
+            accepts = ALL;   // a keyword of one type leaves every other type's values valid
         }
         Map<String, Set<String>> tags = new HashMap<>();
         JsonNode props = s.get("properties");
@@ -115,7 +129,7 @@ final class Disjointness {
                 }
             }
         }
-        return new Sig(kinds, null, tags);
+        return new Sig(kinds, accepts, null, tags);
     }
 
     /** Canonical text of the enum/const values (numbers compared by value), or null. */

@@ -11,6 +11,21 @@ class UnsupportedSchemaTest {
 
     private final SchemaCompiler compiler = new SchemaCompiler(GrammarOptions.DEFAULT);
 
+    /**
+     * A oneOf branch without {@code type} generates the types of its keywords but accepts every other type: it is
+     * disjoint from another branch only where neither generates what the other accepts. Tagged unions of untyped
+     * object branches still are (each generated object fails the other's tag), and so are typed branches apart.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '§', textBlock = """
+            {"oneOf":[{"properties":{"k":{"const":"a"}},"required":["k"]},{"properties":{"k":{"const":"b"}},"required":["k"]}]}
+            {"oneOf":[{"type":"object","properties":{"a":{"type":"integer"}}},{"type":"string"}]}
+            {"oneOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}]}
+            """)
+    void compilesOneOfBranchesThatAreDisjoint(String schema) {
+        assertThat(compiler.compile(schema)).isNotNull();
+    }
+
     @ParameterizedTest(name = "{1}")
     @CsvSource(delimiter = '§', textBlock = """
             {"type":"object","properties":{"a":{"type":"number","multipleOf":2}}}            § /properties/a/multipleOf
@@ -50,6 +65,10 @@ class UnsupportedSchemaTest {
             {"oneOf":[{"type":"string"},{"type":"string","maxLength":2}]}                    § /oneOf
             {"oneOf":[{"type":"integer"},{"type":"number"}]}                                 § /oneOf
             {"oneOf":[{"enum":["a","b"]},{"const":"b"}]}                                     § /oneOf
+            {"oneOf":[{"properties":{"a":{"type":"integer"}}},{"type":"string"}]}           § /oneOf
+            {"oneOf":[{"minimum":0},{"type":"string"}]}                                      § /oneOf
+            {"oneOf":[{"type":"integer"},{"minLength":1}]}                                   § /oneOf
+            {"oneOf":[{"const":"x"},{"maxItems":2}]}                                         § /oneOf
             {"type":"object","properties":{"a":{"type":"object","properties":{"b":{"type":"string","$id":"x"}}}}} § /properties/a/properties/b/$id
             {"type":"integer","minimum":"3"}                                                 § /minimum
             {"type":"number","exclusiveMinimum":true}                                        § /exclusiveMinimum
