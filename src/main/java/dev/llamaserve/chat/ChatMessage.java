@@ -37,16 +37,18 @@ public sealed interface ChatMessage {
     }
 
     /**
-     * An assistant message that calls one tool (a Llama 3.1 limit).
+     * One tool call of an assistant message: Llama 3.1's template renders one call per assistant turn, so a
+     * message with several calls becomes several of these ({@link ChatRequestParser} pairs each with its result).
      *
+     * @param call its position in the message's {@code tool_calls}
      * @param id the call id from the request, or null
      * @param name the function name
      * @param arguments the arguments as JSON (parsed from the OpenAI string form)
      */
-    record ToolCall(int index, String id, String name, JsonNode arguments) implements ChatMessage {
+    record ToolCall(int index, int call, String id, String name, JsonNode arguments) implements ChatMessage {
         @Override
         public String toString() {
-            return "ToolCall[index=" + index + ", name=" + name + "]";
+            return "ToolCall[index=" + index + ", call=" + call + ", name=" + name + "]";
         }
     }
 

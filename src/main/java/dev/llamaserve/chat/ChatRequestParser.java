@@ -22,10 +22,14 @@ import tools.jackson.databind.JsonNode;
  *
  * <p>Accepted: roles system, developer (as system), user, assistant, tool and ipython (both as tool
  * results); content as a string or an array of text parts (joined with "\n", as vLLM does), or null on
- * an assistant message that carries tool_calls; one tool call per assistant message, its
- * {@code arguments} either the OpenAI JSON string (parsed) or a JSON value; a tool message only after
- * an assistant tool call (or another tool message). {@code tool_calls: null} or {@code []} and
- * {@code tools: null} or {@code []} count as absent.
+ * an assistant message that carries tool_calls; tool calls with {@code arguments} either the OpenAI JSON
+ * string (parsed) or a JSON value; a tool message only after an assistant tool call (or another tool
+ * message). {@code tool_calls: null} or {@code []} and {@code tools: null} or {@code []} count as absent.
+ *
+ * <p>Llama 3.1's template renders one call per assistant turn (the reference raises on more), while OpenAI
+ * clients send back an assistant message with all its parallel calls, then one tool message per call. Such a
+ * message becomes one call per turn, each followed by its result (matched by {@code tool_call_id}, else in
+ * order): the sequence a Llama 3.1 model itself produces when it calls tools one after another.
  */
 public final class ChatRequestParser {
 
@@ -67,12 +71,65 @@ public final class ChatRequestParser {
         List<ChatMessage> parsed = new ArrayList<>(messages.size());
         for (int i = 0; i < messages.size(); i++) {
             ChatMessage previous = parsed.isEmpty() ? null : parsed.get(parsed.size() - 1);
-            parsed.add(parseMessage(messages.get(i), i, previous));
+            parsed.addAll(parseMessage(messages.get(i), i, previous));
         }
-        return new Conversation(parsed, parseTools(tools));
+        return new Conversation(pairCallsWithResults(parsed), parseTools(tools));
     }
 
-    private ChatMessage parseMessage(JsonNode m, int i, ChatMessage previous) {
+    /**
+     * The calls of one assistant message (several, in order) each followed by its result from the tool messages
+     * right after them: the result whose {@code tool_call_id} is the call's id, else the first one not matched
+     * by id. Results left over follow the last call, in their order.
+     */
+    static List<ChatMessage> pairCallsWithResults(List<ChatMessage> parsed) {
+        List<ChatMessage> out = new ArrayList<>(parsed.size());
+        int i = 0;
+        while (i < parsed.size()) {
+            int end = i + 1;
+            if (parsed.get(i) instanceof ChatMessage.ToolCall first) {
+                while (end < parsed.size() && parsed.get(end) instanceof ChatMessage.ToolCall c
+                        && c.index() == first.index()) {
+                    end++;
+                }
+            }
+            if (end - i < 2) {
+                out.add(parsed.get(i++));
+                continue;
+            }
+            List<ChatMessage.ToolCall> calls = new ArrayList<>();
+            parsed.subList(i, end).forEach(m -> calls.add((ChatMessage.ToolCall) m));
+            List<ChatMessage.ToolResult> results = new ArrayList<>();
+            while (end < parsed.size() && parsed.get(end) instanceof ChatMessage.ToolResult r) {
+                results.add(r);
+                end++;
+            }
+            Set<String> ids = new java.util.HashSet<>();
+            calls.forEach(c -> ids.add(c.id()));
+            for (ChatMessage.ToolCall c : calls) {
+                out.add(c);
+                ChatMessage.ToolResult match = null;
+                for (ChatMessage.ToolResult r : results) {
+                    if (c.id() != null && c.id().equals(r.toolCallId())) {
+                        match = r;
+                        break;
+                    }
+                }
+                if (match == null) {   // no result names this call: the first that names none of them
+                    match = results.stream().filter(r -> r.toolCallId() == null || !ids.contains(r.toolCallId()))
+                            .findFirst().orElse(null);
+                }
+                if (match != null) {
+                    results.remove(match);
+                    out.add(match);
+                }
+            }
+            out.addAll(results);
+            i = end;
+        }
+        return out;
+    }
+
+    private List<ChatMessage> parseMessage(JsonNode m, int i, ChatMessage previous) {
         String at = "messages[" + i + "]";
         if (m == null || !m.isObject()) {
             throw new InvalidRequestException(at, INVALID_TYPE, at + " must be an object; got " + describe(m));
@@ -98,33 +155,36 @@ public final class ChatRequestParser {
                 }
                 String content = content(m.get("content"), at + ".content", role);
                 JsonNode id = m.get("tool_call_id");
-                return new ChatMessage.ToolResult(i, id != null && id.isString() ? id.stringValue() : null, content);
+                return List.of(new ChatMessage.ToolResult(i, id != null && id.isString() ? id.stringValue() : null,
+                        content));
             }
             case "assistant" -> {
                 if (hasToolCalls) {
-                    return parseToolCall(toolCalls, i, at + ".tool_calls");
+                    return parseToolCalls(toolCalls, i, at + ".tool_calls");
                 }
-                return new ChatMessage.Text(i, Role.ASSISTANT, content(m.get("content"), at + ".content", role));
+                return List.of(new ChatMessage.Text(i, Role.ASSISTANT, content(m.get("content"), at + ".content", role)));
             }
             case "user" -> {
-                return new ChatMessage.Text(i, Role.USER, content(m.get("content"), at + ".content", role));
+                return List.of(new ChatMessage.Text(i, Role.USER, content(m.get("content"), at + ".content", role)));
             }
             default -> { // system, developer
-                return new ChatMessage.Text(i, Role.SYSTEM, content(m.get("content"), at + ".content", role));
+                return List.of(new ChatMessage.Text(i, Role.SYSTEM, content(m.get("content"), at + ".content", role)));
             }
         }
     }
 
-    private static ChatMessage.ToolCall parseToolCall(JsonNode toolCalls, int i, String at) {
+    private static List<ChatMessage> parseToolCalls(JsonNode toolCalls, int i, String at) {
         if (!toolCalls.isArray()) {
             throw new InvalidRequestException(at, INVALID_TYPE, at + " must be an array; got " + describe(toolCalls));
         }
-        if (toolCalls.size() > 1) {
-            throw new InvalidRequestException(at, TOO_MANY, at + " has " + toolCalls.size()
-                    + " tool calls; Llama 3.1 supports at most 1 tool call per assistant message");
+        List<ChatMessage> calls = new ArrayList<>(toolCalls.size());
+        for (int c = 0; c < toolCalls.size(); c++) {
+            calls.add(parseToolCall(toolCalls.get(c), i, c, at + "[" + c + "]"));
         }
-        String callAt = at + "[0]";
-        JsonNode call = toolCalls.get(0);
+        return calls;
+    }
+
+    private static ChatMessage.ToolCall parseToolCall(JsonNode call, int i, int c, String callAt) {
         if (!call.isObject()) {
             throw new InvalidRequestException(callAt, INVALID_TYPE, callAt + " must be an object; got " + describe(call));
         }
@@ -157,7 +217,7 @@ public final class ChatRequestParser {
             }
         }
         JsonNode id = call.get("id");
-        return new ChatMessage.ToolCall(i, id != null && id.isString() ? id.stringValue() : null, name, arguments);
+        return new ChatMessage.ToolCall(i, c, id != null && id.isString() ? id.stringValue() : null, name, arguments);
     }
 
     /** A string, or text parts joined with "\n"; null/missing is an error (tool calls are handled before). */

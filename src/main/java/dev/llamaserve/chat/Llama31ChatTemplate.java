@@ -85,7 +85,7 @@ public final class Llama31ChatTemplate {
                 header(out, t.role().header());
                 out.request(PyText.strip(t.content()), "messages[" + t.index() + "].content");
             } else if (m instanceof ChatMessage.ToolCall c) {
-                String at = "messages[" + c.index() + "].tool_calls[0].function";
+                String at = "messages[" + c.index() + "].tool_calls[" + c.call() + "].function";
                 header(out, "assistant");
                 out.template("{\"name\": \"");
                 out.request(c.name(), at + ".name");

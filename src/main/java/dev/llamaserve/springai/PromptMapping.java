@@ -100,48 +100,24 @@ final class PromptMapping {
     }
 
     /**
-     * The OpenAI-shaped messages array of a Spring AI prompt. Llama 3.1's template renders one tool call per
-     * assistant message, so an assistant message with several calls followed by their results becomes
-     * call/result pairs, in the order of the calls (results matched by call id).
+     * The OpenAI-shaped messages array of a Spring AI prompt. An assistant message with several tool calls stays
+     * one message, followed by its results: the chat parser pairs each call with its result, for this adapter and
+     * the HTTP API alike ({@code ChatRequestParser}).
      */
     static ArrayNode messages(List<Message> instructions) {
         ArrayNode out = ChatJson.MAPPER.createArrayNode();
-        for (int i = 0; i < instructions.size(); i++) {
-            Message m = instructions.get(i);
+        for (Message m : instructions) {
             switch (m.getMessageType()) {
                 case SYSTEM -> out.addObject().put("role", "system").put("content", m.getText());
                 case USER -> out.addObject().put("role", "user").put("content", m.getText());
                 case ASSISTANT -> {
                     AssistantMessage am = (AssistantMessage) m;
-                    Message next = i + 1 < instructions.size() ? instructions.get(i + 1) : null;
-                    if (am.getToolCalls().size() > 1 && next instanceof ToolResponseMessage results) {
-                        pairs(out, am, results.getResponses());
-                        i++;
-                    } else {
-                        assistant(out, am.getText(), am.getToolCalls());
-                    }
+                    assistant(out, am.getText(), am.getToolCalls());
                 }
                 case TOOL -> ((ToolResponseMessage) m).getResponses().forEach(r -> toolResult(out, r));
             }
         }
         return out;
-    }
-
-    private static void pairs(ArrayNode out, AssistantMessage am, List<ToolResponseMessage.ToolResponse> responses) {
-        List<ToolResponseMessage.ToolResponse> left = new ArrayList<>(responses);
-        List<AssistantMessage.ToolCall> calls = am.getToolCalls();
-        for (int c = 0; c < calls.size(); c++) {
-            AssistantMessage.ToolCall call = calls.get(c);
-            assistant(out, c == 0 ? am.getText() : null, List.of(call));
-            for (var it = left.iterator(); it.hasNext(); ) {
-                ToolResponseMessage.ToolResponse r = it.next();
-                if (r.id() != null && r.id().equals(call.id())) {
-                    toolResult(out, r);
-                    it.remove();
-                }
-            }
-        }
-        left.forEach(r -> toolResult(out, r));
     }
 
     private static void assistant(ArrayNode out, String text, List<AssistantMessage.ToolCall> calls) {

@@ -86,6 +86,42 @@ class ChatTemplateBehaviourTest {
                 + "\"a\\n\\\"b\\\"\"<|eot_id|>");
     }
 
+    /**
+     * OpenAI clients send parallel calls back as one assistant message and then one tool message per call, in any
+     * order. Llama 3.1's template renders one call per turn: each call followed by its result, matched by id.
+     */
+    @Test
+    void parallelCallsRenderOneCallPerTurnEachFollowedByItsResult() {
+        String user = "{\"role\":\"user\",\"content\":\"w?\"}";
+        String a = call("call_a", "w", "{\\\"city\\\":\\\"Oslo\\\"}");
+        String b = call("call_b", "t", "{}");
+        String parallel = render("[" + user + ",{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[" + a + "," + b
+                + "]},{\"role\":\"tool\",\"tool_call_id\":\"call_b\",\"content\":\"12:00\"},"
+                + "{\"role\":\"tool\",\"tool_call_id\":\"call_a\",\"content\":\"sun\"}]", true);
+        String oneByOne = render("[" + user + ",{\"role\":\"assistant\",\"tool_calls\":[" + a + "]},"
+                + "{\"role\":\"tool\",\"tool_call_id\":\"call_a\",\"content\":\"sun\"},"
+                + "{\"role\":\"assistant\",\"tool_calls\":[" + b + "]},"
+                + "{\"role\":\"tool\",\"tool_call_id\":\"call_b\",\"content\":\"12:00\"}]", true);
+        assertThat(parallel).isEqualTo(oneByOne).endsWith("<|start_header_id|>assistant<|end_header_id|>\n\n"
+                + "{\"name\": \"w\", \"parameters\": {\"city\": \"Oslo\"}}<|eot_id|>"
+                + "<|start_header_id|>ipython<|end_header_id|>\n\n\"sun\"<|eot_id|>"
+                + "<|start_header_id|>assistant<|end_header_id|>\n\n{\"name\": \"t\", \"parameters\": {}}<|eot_id|>"
+                + "<|start_header_id|>ipython<|end_header_id|>\n\n\"12:00\"<|eot_id|>"
+                + "<|start_header_id|>assistant<|end_header_id|>\n\n");
+
+        // results without ids pair in order; a call left without a result is followed by the next call
+        String noIds = render("[" + user + ",{\"role\":\"assistant\",\"tool_calls\":[" + call(null, "w", "{}") + ","
+                + call(null, "t", "{}") + "," + call(null, "u", "{}") + "]},{\"role\":\"tool\",\"content\":\"r1\"},"
+                + "{\"role\":\"tool\",\"content\":\"r2\"}]", false);
+        assertThat(noIds).containsSubsequence("\"w\"", "\"r1\"", "\"t\"", "\"r2\"", "\"u\"");
+        assertThat(noIds.indexOf("\"r2\"")).isLessThan(noIds.indexOf("\"name\": \"u\""));
+    }
+
+    private static String call(String id, String name, String arguments) {
+        return "{" + (id == null ? "" : "\"id\":\"" + id + "\",") + "\"type\":\"function\",\"function\":{\"name\":\""
+                + name + "\",\"arguments\":\"" + arguments + "\"}}";
+    }
+
     @Test
     void dateComesFromOptionsThenFromTheRequest() {
         ChatFormat configured = new ChatFormat(tok, new ChatOptions("1 Jan 2030", false, 256, ChatOptions.Enabled.AUTO));

@@ -88,11 +88,15 @@ class ChatValidationTest {
     }
 
     @Test
-    void atMostOneToolCallPerAssistantMessage() {
+    void eachOfSeveralToolCallsIsCheckedUnderItsOwnIndex() {
         String call = "{\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}";
+        String bad = "{\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{x\"}}";
         assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":null,"
-                        + "\"tool_calls\":[" + call + "," + call + "]}]"),
-                "messages[1].tool_calls", "array_above_max_length", "has 2 tool calls", "at most 1 tool call");
+                        + "\"tool_calls\":[" + call + "," + bad + "]}]"),
+                "messages[1].tool_calls[1].function.arguments", "invalid_value", "must be valid JSON");
+        assertThat(prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":null,"
+                + "\"tool_calls\":[" + call + "," + call + "]},{\"role\":\"tool\",\"content\":\"1\"},"
+                + "{\"role\":\"tool\",\"content\":\"2\"}]").text()).contains("ipython");
     }
 
     @Test

@@ -139,12 +139,31 @@ class ForcedToolCallsHttpIT extends RealEngineWebTest {
         assertThat(calls(json(post("/v1/chat/completions", chat(required + ",\"seed\":1,\"parallel_tool_calls\":false"),
                 SLOW).body())).size()).isLessThanOrEqualTo(1);
         int most = 0;
+        JsonNode several = null;
         for (long seed = 0; seed < 8 && most < 2; seed++) { // until an answer holds several calls (each is checked)
-            List<String> names = calls(json(post("/v1/chat/completions", chat(required + ",\"seed\":" + seed),
-                    SLOW).body()));
+            JsonNode answer = json(post("/v1/chat/completions", chat(required + ",\"seed\":" + seed), SLOW).body());
+            List<String> names = calls(answer);
             most = Math.max(most, names.size());
+            several = names.size() > 1 ? answer : several;
         }
         assertThat(most).as("with parallel_tool_calls an answer may hold several calls").isGreaterThan(1);
+
+        // the agent loop of every OpenAI client: the assistant message as it came, one tool message per call (here
+        // in reverse order), and the model asked again; the parallel calls it made must be accepted back
+        JsonNode message = several.get("choices").get(0).get("message");
+        StringBuilder results = new StringBuilder();
+        List<JsonNode> sent = new ArrayList<>();
+        message.get("tool_calls").forEach(sent::add);
+        java.util.Collections.reverse(sent);
+        for (JsonNode call : sent) {
+            results.append(",{\"role\":\"tool\",\"tool_call_id\":\"").append(call.get("id").asString())
+                    .append("\",\"content\":\"ok\"}");
+        }
+        String again = "{\"model\":\"" + model() + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},"
+                + message + results + "]," + tools() + ",\"max_tokens\":2}";
+        var reply = post("/v1/chat/completions", again, SLOW);
+        assertThat(reply.statusCode()).as(reply.body()).isEqualTo(200);
+        assertThat(json(reply.body()).get("usage").get("prompt_tokens").asInt()).isPositive();
     }
 
     @Test
