@@ -22,7 +22,8 @@ import tools.jackson.databind.JsonNode;
  *
  * <p>Accepted: roles system, developer (as system), user, assistant, tool and ipython (both as tool
  * results); content as a string or an array of text parts (joined with "\n", as vLLM does), or null on
- * an assistant message that carries tool_calls; tool calls with {@code arguments} either the OpenAI JSON
+ * an assistant message that carries tool_calls or OpenAI's {@code refusal} (whose text it then is; an
+ * assistant's {@code refusal} parts count as text parts); tool calls with {@code arguments} either the OpenAI JSON
  * string (parsed) or a JSON value; a tool message only after an assistant tool call (or another tool
  * message). {@code tool_calls: null} or {@code []} and {@code tools: null} or {@code []} count as absent.
  *
@@ -162,6 +163,10 @@ public final class ChatRequestParser {
                 if (hasToolCalls) {
                     return parseToolCalls(toolCalls, i, at + ".tool_calls");
                 }
+                JsonNode refusal = m.get("refusal");   // OpenAI's refused answer: content null, the text here
+                if ((m.get("content") == null || m.get("content").isNull()) && refusal != null && refusal.isString()) {
+                    return List.of(new ChatMessage.Text(i, Role.ASSISTANT, refusal.stringValue()));
+                }
                 return List.of(new ChatMessage.Text(i, Role.ASSISTANT, content(m.get("content"), at + ".content", role)));
             }
             case "user" -> {
@@ -223,7 +228,7 @@ public final class ChatRequestParser {
     /** A string, or text parts joined with "\n"; null/missing is an error (tool calls are handled before). */
     private static String content(JsonNode content, String at, String role) {
         if (content == null || content.isNull()) {
-            String hint = role.equals("assistant") ? " (it may be null only when the message has tool_calls)" : "";
+            String hint = role.equals("assistant") ? " (it may be null only when the message has tool_calls, or a refusal)" : "";
             throw new InvalidRequestException(at, MISSING, at + " is required for a " + role + " message" + hint);
         }
         if (content.isString()) {
@@ -246,11 +251,13 @@ public final class ChatRequestParser {
                 throw new InvalidRequestException(partAt + ".type", UNSUPPORTED_CONTENT, partAt + " is a " + type
                         + " part: " + MEDIA_PARTS.get(type) + " are not supported by this model (text only)");
             }
-            if (!type.equals("text")) {
-                throw new InvalidRequestException(partAt + ".type", INVALID_VALUE,
-                        partAt + ".type must be \"text\"; got " + quote(type));
+            // an assistant's content may hold OpenAI's refusal parts: their text is what the assistant said
+            String field = type.equals("refusal") && role.equals("assistant") ? "refusal" : "text";
+            if (!type.equals(field)) {
+                throw new InvalidRequestException(partAt + ".type", INVALID_VALUE, partAt + ".type must be \"text\""
+                        + (role.equals("assistant") ? " or \"refusal\"" : "") + "; got " + quote(type));
             }
-            String text = requireString(part.get("text"), partAt + ".text");
+            String text = requireString(part.get(field), partAt + "." + field);
             if (p > 0) {
                 joined.append('\n');
             }

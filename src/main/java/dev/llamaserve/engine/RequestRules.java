@@ -58,7 +58,7 @@ final class RequestRules {
             range("logit_bias", e.getValue(), -MAX_LOGIT_BIAS, true, MAX_LOGIT_BIAS, true);
         }
         range("temperature", p.temperature(), 0, true, MAX_TEMPERATURE, true);
-        range("top_p", p.topP(), 0, false, 1, true);
+        range("top_p", p.topP(), 0, true, 1, true);   // OpenAI's range; 0 keeps the most likely token alone
         if (p.topK() != null && p.topK() < -1) {
             throw new InvalidRequestException("top_k", INVALID_VALUE, "'top_k' must be -1 (off) or positive, got "
                     + p.topK());

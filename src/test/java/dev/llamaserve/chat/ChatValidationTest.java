@@ -69,6 +69,23 @@ class ChatValidationTest {
                 "messages[0].content[1].type", "invalid_value", "must be \"text\"", "\"mystery\"");
     }
 
+    /** A conversation replayed from OpenAI may hold refusals: the message's refusal, or refusal parts. */
+    @Test
+    void anAssistantsRefusalIsWhatItSaid() {
+        String said = prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":\"No.\"},"
+                + "{\"role\":\"user\",\"content\":\"b\"}]").text();
+        assertThat(prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":null,"
+                + "\"refusal\":\"No.\"},{\"role\":\"user\",\"content\":\"b\"}]").text()).isEqualTo(said);
+        assertThat(prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":"
+                + "[{\"type\":\"refusal\",\"refusal\":\"No.\"}]},{\"role\":\"user\",\"content\":\"b\"}]").text())
+                .isEqualTo(said);
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":[{\"type\":\"refusal\",\"refusal\":\"x\"}]}]"),
+                "messages[0].content[0].type", "invalid_value", "must be \"text\"; got \"refusal\"");
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":"
+                + "[{\"type\":\"refusal\",\"text\":\"x\"}]}]"),
+                "messages[1].content[0].refusal", "missing_required_parameter", "is required");
+    }
+
     @Test
     void imageAndAudioPartsAreNotSupported() {
         assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"what is this?\"},"

@@ -99,8 +99,8 @@ class GenerationRequestValidationTest {
         rejected(request(b -> b.temperature(-0.5)), "temperature", "invalid_value", "[0, 2]", "got -0.5");
         rejected(request(b -> b.temperature(2.0000001)), "temperature", "invalid_value", "[0, 2]", "got 2.0000001");
         rejected(request(b -> b.temperature(Double.NaN)), "temperature", "invalid_value", "got NaN");
-        rejected(request(b -> b.topP(0.0)), "top_p", "invalid_value", "(0, 1]", "got 0");
-        rejected(request(b -> b.topP(1.5)), "top_p", "invalid_value", "(0, 1]", "got 1.5");
+        rejected(request(b -> b.topP(-0.5)), "top_p", "invalid_value", "[0, 1]", "got -0.5");
+        rejected(request(b -> b.topP(1.5)), "top_p", "invalid_value", "[0, 1]", "got 1.5");
         rejected(request(b -> b.topK(-2)), "top_k", "invalid_value", "-1 (off) or positive", "got -2");
         rejected(request(b -> b.minP(1.5)), "min_p", "invalid_value", "[0, 1]", "got 1.5");
         rejected(request(b -> b.presencePenalty(2.5)), "presence_penalty", "invalid_value", "[-2, 2]", "got 2.5");

@@ -13,7 +13,8 @@ import java.util.TreeSet;
  * {@code generation_config.json}, carried by {@link ModelInfo}).
  *
  * @param temperature below {@link #GREEDY_EPS} means greedy (argmax)
- * @param topP in (0, 1]; 1 disables
+ * @param topP in (0, 1]; 1 disables (a request's top_p of 0 resolves to greedy: the nucleus of no mass is the most
+ *     likely token alone)
  * @param topK 0 disables
  * @param minP 0 disables
  * @param seed null: a fresh random seed
@@ -71,6 +72,10 @@ public record SamplingConfig(
     public static SamplingConfig resolve(SamplingParams p, SamplingDefaults model, int maxTokens) {
         double temperature = p.temperature() != null ? p.temperature() : model.temperature();
         double topP = p.topP() != null ? p.topP() : model.topP();
+        if (topP == 0) {   // OpenAI allows 0: the limit of the nucleus as top_p falls, argmax after penalties and bias
+            temperature = 0;
+            topP = 1;
+        }
         int topK = p.topK() != null ? Math.max(p.topK(), 0) : model.topK();
         double minP = p.minP() != null ? p.minP() : 0.0;
         int n = p.logitBias().size();

@@ -88,7 +88,7 @@ class ChatCompletionRequestParserTest {
     @Test
     void rangeChecks() {
         rejects("\"temperature\":2.0000001", "temperature", "invalid_value");
-        rejects("\"top_p\":0.0", "top_p", "invalid_value");
+        rejects("\"top_p\":-0.01", "top_p", "invalid_value");
         rejects("\"top_p\":1.0000001", "top_p", "invalid_value");
         rejects("\"top_logprobs\":21,\"logprobs\":true", "top_logprobs", "invalid_value");
         rejects("\"top_logprobs\":2", "top_logprobs", "invalid_value");

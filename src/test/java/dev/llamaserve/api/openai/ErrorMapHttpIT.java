@@ -78,7 +78,7 @@ class ErrorMapHttpIT extends RealEngineWebTest {
         String[][] cases = {
                 {"\"temperature\":2.01", "temperature"},
                 {"\"temperature\":-0.1", "temperature"},
-                {"\"top_p\":0", "top_p"},
+                {"\"top_p\":-0.1", "top_p"},
                 {"\"top_p\":1.5", "top_p"},
                 {"\"logprobs\":true,\"top_logprobs\":21", "top_logprobs"},
                 {"\"logit_bias\":{\"42\":100.5}", "logit_bias"},

@@ -101,6 +101,7 @@ class SamplerTest {
             assertEquals(greedy, draw(sampler(SamplingParams.builder().temperature(0.0).seed(seed).build())));
             assertEquals(greedy, draw(sampler(t1(seed).topK(1).build())), "top_k 1");
             assertEquals(greedy, draw(sampler(t1(seed).topP(1e-9).build())), "tiny top_p");
+            assertEquals(greedy, draw(sampler(t1(seed).topP(0.0).build())), "top_p 0 (OpenAI allows it)");
             plain.add(draw(sampler(t1(seed).build())));
         }
         assertTrue(plain.size() > 10, "temperature 1 without top_k/top_p samples many tokens: " + plain.size());
