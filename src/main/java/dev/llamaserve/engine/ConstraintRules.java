@@ -11,9 +11,10 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * The output-constraint part of {@link RequestRules}: compiles an {@link OutputConstraint} into the grammar
- * the engine enforces (compiled grammars are cached by content), or refuses what cannot be enforced exactly
- * with an {@link InvalidRequestException} {@code unsupported_value} on {@code response_format} or
- * {@code tools}, whose message names the keyword's JSON pointer inside the schema.
+ * the engine enforces (compiled grammars are cached by content), or refuses what cannot be enforced (in a
+ * strict schema; in one that is not, only a wrong schema or one that allows nothing) with an
+ * {@link InvalidRequestException} {@code unsupported_value} on {@code response_format} or {@code tools}, whose
+ * message names the keyword's JSON pointer inside the schema.
  */
 final class ConstraintRules {
 
@@ -32,7 +33,7 @@ final class ConstraintRules {
         }
         if (c instanceof OutputConstraint.JsonSchema s) {
             try {
-                return COMPILER.compileCached(s.schema());
+                return COMPILER.compileCached(s.schema(), s.strict());
             } catch (UnsupportedSchemaException e) {
                 throw new InvalidRequestException("response_format", UNSUPPORTED_VALUE,
                         "'response_format' json_schema " + (s.name() == null ? "" : quote(s.name()) + " ")
@@ -42,8 +43,9 @@ final class ConstraintRules {
         OutputConstraint.ToolCalls t = (OutputConstraint.ToolCalls) c;
         List<String> names = t.functions().stream().map(OutputConstraint.Function::name).toList();
         List<JsonNode> params = t.functions().stream().map(OutputConstraint.Function::parameters).toList();
+        List<Boolean> strict = t.functions().stream().map(OutputConstraint.Function::strict).toList();
         try {
-            return COMPILER.toolCalls(names, params, t.parallel());
+            return COMPILER.toolCalls(names, params, strict, t.parallel());
         } catch (UnsupportedSchemaException e) {
             String fn = e.function() >= 0 ? "function " + quote(names.get(e.function())) + " " : "";
             throw new InvalidRequestException("tools", UNSUPPORTED_VALUE, "'tools' " + fn

@@ -5,8 +5,9 @@ import java.util.Objects;
 import tools.jackson.databind.JsonNode;
 
 /**
- * What the completion must be, enforced token by token by the engine's grammar (every accepted constraint
- * is enforced exactly; what cannot be enforced is an {@link InvalidRequestException} naming the keyword).
+ * What the completion must be, enforced token by token by the engine's grammar. A strict schema is enforced
+ * exactly, or refused with an {@link InvalidRequestException} naming the keyword it cannot enforce; a schema
+ * that is not strict (OpenAI's default) is enforced without such keywords (a {@code oneOf} as {@code anyOf}).
  * Carried by {@link SamplingParams#constraint()}; null there means free text.
  */
 public sealed interface OutputConstraint {
@@ -19,10 +20,16 @@ public sealed interface OutputConstraint {
      *
      * @param name the caller's name for the schema (for messages; may be null)
      * @param schema the JSON schema
+     * @param strict exactly or refused; false: without the keywords that cannot be enforced
      */
-    record JsonSchema(String name, JsonNode schema) implements OutputConstraint {
+    record JsonSchema(String name, JsonNode schema, boolean strict) implements OutputConstraint {
         public JsonSchema {
             Objects.requireNonNull(schema, "schema");
+        }
+
+        /** A strict schema. */
+        public JsonSchema(String name, JsonNode schema) {
+            this(name, schema, true);
         }
     }
 
@@ -46,11 +53,17 @@ public sealed interface OutputConstraint {
     /**
      * @param name the function's name
      * @param parameters its JSON schema for the arguments (an empty object schema when the tool declares none)
+     * @param strict as {@link JsonSchema#strict()}, for {@code parameters}
      */
-    record Function(String name, JsonNode parameters) {
+    record Function(String name, JsonNode parameters, boolean strict) {
         public Function {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(parameters, "parameters");
+        }
+
+        /** A function whose parameters schema is strict. */
+        public Function(String name, JsonNode parameters) {
+            this(name, parameters, true);
         }
     }
 }

@@ -60,18 +60,27 @@ final class ConstraintParser {
             throw typeError("response_format.json_schema", "an object", spec);
         }
         String name = text(spec, "name", "response_format.json_schema.name");
-        JsonNode strict = field(spec, "strict"); // every accepted schema is enforced exactly, strict or not
-        if (strict != null && !strict.isBoolean()) {
-            throw typeError("response_format.json_schema.strict", "a boolean", strict);
-        }
+        boolean strict = strict(spec, "response_format.json_schema.strict");
         JsonNode schema = field(spec, "schema");
         if (schema == null) {
-            return new OutputConstraint.JsonSchema(name, OpenAiJson.MAPPER.createObjectNode());
+            return new OutputConstraint.JsonSchema(name, OpenAiJson.MAPPER.createObjectNode(), strict);
         }
         if (!schema.isObject() && !schema.isBoolean()) {
             throw typeError("response_format.json_schema.schema", "an object", schema);
         }
-        return new OutputConstraint.JsonSchema(name, schema);
+        return new OutputConstraint.JsonSchema(name, schema, strict);
+    }
+
+    /**
+     * {@code strict} of a json_schema or a function, false when absent (OpenAI's default): a strict schema is
+     * enforced exactly or refused, one that is not goes without what cannot be enforced.
+     */
+    private static boolean strict(JsonNode node, String param) {
+        JsonNode strict = field(node, "strict");
+        if (strict != null && !strict.isBoolean()) {
+            throw typeError(param, "a boolean", strict);
+        }
+        return strict != null && strict.booleanValue();
     }
 
     /**
@@ -143,7 +152,8 @@ final class ConstraintParser {
                 throw typeError(at + ".parameters", "an object", params);
             }
             if (only == null || only.equals(name)) {
-                out.add(new OutputConstraint.Function(name, params == null ? NO_PARAMETERS : params));
+                out.add(new OutputConstraint.Function(name, params == null ? NO_PARAMETERS : params,
+                        strict(function, at + ".strict")));
             }
         }
         if (out.isEmpty()) {

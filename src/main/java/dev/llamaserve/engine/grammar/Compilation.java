@@ -61,10 +61,12 @@ final class Compilation {
         }
         for (String k : schema.propertyNames()) {
             if (k.equals("$id") && !ptr.isEmpty()) {
-                throw unsupported(child(ptr, k), "$id inside a schema (a new base URI) is not supported");
+                throw UnsupportedSchemaException.notEnforceable(child(ptr, k),
+                        "$id inside a schema (a new base URI) is not supported");
             }
             if (!Keywords.passive(k) && !Keywords.supported(k)) {
-                throw unsupported(child(ptr, k), "keyword '" + k + "' is not supported by constrained decoding");
+                throw UnsupportedSchemaException.notEnforceable(child(ptr, k),
+                        "keyword '" + k + "' is not supported by constrained decoding");
             }
         }
         if (schema.has("$ref")) {
@@ -88,7 +90,8 @@ final class Compilation {
     private static void onlyWith(JsonNode schema, String ptr, String keyword, Set<String> allowed) {
         for (String k : schema.propertyNames()) {
             if (!k.equals(keyword) && !Keywords.passive(k) && !allowed.contains(k)) {
-                throw unsupported(child(ptr, k), "'" + k + "' next to '" + keyword + "' is not supported");
+                throw UnsupportedSchemaException.notEnforceable(child(ptr, k),
+                        "'" + k + "' next to '" + keyword + "' is not supported");
             }
         }
     }

@@ -37,7 +37,7 @@ final class Disjointness {
         for (int i = 0; i < sigs.size(); i++) {
             for (int j = i + 1; j < sigs.size(); j++) {
                 if (!disjoint(sigs.get(i), sigs.get(j))) {
-                    throw new UnsupportedSchemaException(pointer, "oneOf branches " + i + " and " + j
+                    throw UnsupportedSchemaException.notEnforceable(pointer, "oneOf branches " + i + " and " + j
                             + " are not provably disjoint (recognised: different types, different enum/const"
                             + " values, a required property with different const/enum values); use anyOf");
                 }

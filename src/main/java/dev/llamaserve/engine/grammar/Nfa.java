@@ -29,7 +29,7 @@ final class Nfa {
 
     private int state() {
         if (eps.size() >= MAX_STATES) {
-            throw new UnsupportedSchemaException(pointer, "pattern too large (over " + MAX_STATES + " automaton states)");
+            throw UnsupportedSchemaException.notEnforceable(pointer, "pattern too large (over " + MAX_STATES + " automaton states)");
         }
         eps.add(new int[0]);
         ranges.add(new int[0]);

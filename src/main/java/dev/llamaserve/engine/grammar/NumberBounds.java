@@ -32,12 +32,13 @@ final class NumberBounds {
         NumberRule r = new NumberRule(ptr, integer, lo, loEx, hi, hiEx);
         boolean emptyRange = lo > hi || (lo == hi && (loEx || hiEx));
         if (!r.computeProductive() && !emptyRange && !integer) {
-            throw new UnsupportedSchemaException(child(ptr, s.has("minimum") ? "minimum" : "maximum"),
+            throw UnsupportedSchemaException.notEnforceable(child(ptr, s.has("minimum") ? "minimum" : "maximum"),
                     "a number range without an integer in ±" + NumberRule.MAX_MAGNITUDE + " is not supported");
         }
         if (!r.computeProductive() && !emptyRange && (Math.abs(lo) > NumberRule.MAX_MAGNITUDE
                 || Math.abs(hi) > NumberRule.MAX_MAGNITUDE)) {
-            throw new UnsupportedSchemaException(child(ptr, Math.abs(lo) > NumberRule.MAX_MAGNITUDE ? "minimum" : "maximum"),
+            throw UnsupportedSchemaException.notEnforceable(
+                    child(ptr, Math.abs(lo) > NumberRule.MAX_MAGNITUDE ? "minimum" : "maximum"),
                     "bounds beyond ±" + NumberRule.MAX_MAGNITUDE + " are not supported");
         }
         return r;

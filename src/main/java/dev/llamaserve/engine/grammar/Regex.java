@@ -92,7 +92,7 @@ sealed interface Regex {
         }
 
         private UnsupportedSchemaException fail(String why) {
-            return new UnsupportedSchemaException(pointer, "pattern outside the supported regex subset: " + why);
+            return UnsupportedSchemaException.notEnforceable(pointer, "pattern outside the supported regex subset: " + why);
         }
 
         private Regex alternation() {

@@ -34,12 +34,23 @@ import tools.jackson.databind.json.JsonMapper;
  * the combinators cannot be mixed with other assertions in the same schema object (refused, naming the
  * other keyword). Duplicate additional keys are not prevented.
  *
+ * <p>A schema that is not {@code strict} (OpenAI's default for {@code response_format} and tools) is compiled
+ * without what cannot be enforced instead of being refused ({@link #compileCached(JsonNode, boolean)}): each
+ * keyword refused as not enforceable ({@link UnsupportedSchemaException#relaxable()}: an unsupported keyword or
+ * format, a pattern outside the regex subset, a keyword next to a combinator, number bounds the number rule cannot
+ * hold) is left out, and a {@code oneOf} whose branches are not provably disjoint is read as {@code anyOf}. What
+ * is generated is then valid against the rest; a schema that is wrong, or allows nothing, is refused either way.
+ *
  * <p>Compiled grammars are cached by schema content ({@link #compileCached}).
  */
 public final class SchemaCompiler {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int CACHE_SIZE = 256;
+    private static final int MAX_LEFT_OUT = 64;
+    private static final java.util.Set<String> BOUNDS =
+            java.util.Set.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum");
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SchemaCompiler.class);
 
     private final GrammarOptions options;
     private final Map<String, Grammar> cache = new LinkedHashMap<>(64, 0.75f, true) {
@@ -82,24 +93,114 @@ public final class SchemaCompiler {
     }
 
     /**
-     * Tool calls naming one of {@code names} with arguments valid against the matching {@code parameters}
-     * schema, one call or (with {@code parallel}) one or more separated by {@code "; "} (see
-     * {@link ToolCallGrammar}); cached by content like schemas.
-     *
-     * @throws UnsupportedSchemaException with {@link UnsupportedSchemaException#function()} set
+     * As {@link #compileCached(JsonNode)} where {@code strict}; otherwise the grammar of the schema less what
+     * cannot be enforced (see the class comment), the keywords left out logged once per schema by pointer.
      */
-    public Grammar toolCalls(List<String> names, List<JsonNode> parameters, boolean parallel) {
-        if (names.isEmpty() || names.size() != parameters.size()) {
-            throw new IllegalArgumentException("one parameters schema per function name, at least one");
+    public Grammar compileCached(JsonNode schema, boolean strict) {
+        if (strict) {
+            return compileCached(schema);
         }
-        String key = "tools:" + parallel + ":" + JSON.writeValueAsString(names) + JSON.writeValueAsString(parameters);
+        String key = "relaxed:" + JSON.writeValueAsString(schema);
         synchronized (cache) {
             Grammar g = cache.get(key);
             if (g != null) {
                 return g;
             }
         }
-        Grammar g = ToolCallGrammar.build(names, parameters, parallel, options);
+        Relaxed r = relax(schema, "json_schema");
+        synchronized (cache) {
+            cache.put(key, r.grammar());
+        }
+        return r.grammar();
+    }
+
+    /** A schema that is not strict, less the keywords at {@code leftOut}, and its grammar. */
+    record Relaxed(JsonNode schema, Grammar grammar, List<String> leftOut) {}
+
+    /** Compiles {@code schema}, leaving out one keyword refused as not enforceable after another. */
+    Relaxed relax(JsonNode schema, String what) {
+        JsonNode s = schema;
+        List<String> leftOut = new ArrayList<>();
+        while (true) {
+            try {
+                Grammar g = compile(s);
+                if (!leftOut.isEmpty()) {
+                    log.info("A {} that is not strict is enforced without what constrained decoding cannot enforce: {}",
+                            what, leftOut);
+                }
+                return new Relaxed(s, g, leftOut);
+            } catch (UnsupportedSchemaException e) {
+                JsonNode next = e.relaxable() && leftOut.size() < MAX_LEFT_OUT ? without(s, e.pointer()) : null;
+                if (next == null) {
+                    throw e;
+                }
+                s = next;
+                leftOut.add(e.pointer());
+            }
+        }
+    }
+
+    /**
+     * A copy of {@code root} less the keyword at {@code pointer}: a {@code oneOf} becomes {@code anyOf}, a number
+     * bound goes with the other three; null where the pointer names no keyword of a schema object.
+     */
+    static JsonNode without(JsonNode root, String pointer) {
+        int slash = pointer.lastIndexOf('/');
+        if (slash < 0) {
+            return null;
+        }
+        JsonNode copy = root.deepCopy();
+        JsonNode parent = Keywords.at(copy, pointer.substring(0, slash));
+        String key = pointer.substring(slash + 1).replace("~1", "/").replace("~0", "~");
+        if (!(parent instanceof tools.jackson.databind.node.ObjectNode o) || !o.has(key)) {
+            return null;
+        }
+        if (key.equals("oneOf")) {
+            o.set("anyOf", o.remove("oneOf"));
+        } else if (BOUNDS.contains(key)) {
+            BOUNDS.forEach(o::remove);
+        } else {
+            o.remove(key);
+        }
+        return copy;
+    }
+
+    /** {@link #toolCalls(List, List, List, boolean)} with every function strict. */
+    public Grammar toolCalls(List<String> names, List<JsonNode> parameters, boolean parallel) {
+        return toolCalls(names, parameters, java.util.Collections.nCopies(names.size(), true), parallel);
+    }
+
+    /**
+     * Tool calls naming one of {@code names} with arguments valid against the matching {@code parameters}
+     * schema, one call or (with {@code parallel}) one or more separated by {@code "; "} (see
+     * {@link ToolCallGrammar}); cached by content like schemas. A function that is not {@code strict} has its
+     * parameters schema relaxed as {@link #compileCached(JsonNode, boolean)} relaxes one.
+     *
+     * @throws UnsupportedSchemaException with {@link UnsupportedSchemaException#function()} set
+     */
+    public Grammar toolCalls(List<String> names, List<JsonNode> parameters, List<Boolean> strict, boolean parallel) {
+        if (names.isEmpty() || names.size() != parameters.size() || names.size() != strict.size()) {
+            throw new IllegalArgumentException("one parameters schema and strict flag per function name, at least one");
+        }
+        String key = "tools:" + parallel + ":" + strict + ":" + JSON.writeValueAsString(names)
+                + JSON.writeValueAsString(parameters);
+        synchronized (cache) {
+            Grammar g = cache.get(key);
+            if (g != null) {
+                return g;
+            }
+        }
+        List<JsonNode> enforced = new ArrayList<>(parameters);
+        for (int i = 0; i < names.size(); i++) {
+            if (!strict.get(i)) {
+                try {
+                    enforced.set(i, relax(parameters.get(i), "tool's parameters schema").schema());
+                } catch (UnsupportedSchemaException e) {
+                    throw e.inFunction(i);
+                }
+            }
+        }
+        Grammar g = ToolCallGrammar.build(names, enforced, parallel, options);
         synchronized (cache) {
             cache.put(key, g);
         }

@@ -18,7 +18,7 @@ final class StringConstraints {
         if (format != null) {
             String regex = format.isString() ? Formats.REGEX.get(format.stringValue()) : null;
             if (regex == null) {
-                throw new UnsupportedSchemaException(child(ptr, "format"), "format " + format
+                throw UnsupportedSchemaException.notEnforceable(child(ptr, "format"), "format " + format
                         + " is not supported (supported: " + String.join(", ", Formats.REGEX.keySet()) + ")");
             }
             dfa = Dfa.fromRegex(Regex.parse("^(?:" + regex + ")$", child(ptr, "format")), child(ptr, "format")).trim();

@@ -11,21 +11,37 @@ public final class UnsupportedSchemaException extends RuntimeException {
     private final String pointer;
     private final String reason;
     private final int function;
+    private final boolean relaxable;
 
+    /** A schema that is wrong or allows nothing: refused, strict or not. */
     public UnsupportedSchemaException(String pointer, String reason) {
-        this(pointer, reason, -1);
+        this(pointer, reason, -1, false);
     }
 
-    private UnsupportedSchemaException(String pointer, String reason, int function) {
+    private UnsupportedSchemaException(String pointer, String reason, int function, boolean relaxable) {
         super(reason + " (at " + (pointer.isEmpty() ? "the schema root" : pointer) + ")");
         this.pointer = pointer;
         this.reason = reason;
         this.function = function;
+        this.relaxable = relaxable;
+    }
+
+    /**
+     * A valid keyword that constrained decoding cannot enforce: a schema that is not strict goes without it
+     * ({@link SchemaCompiler#compileCached(tools.jackson.databind.JsonNode, boolean)}); {@code pointer} names it.
+     */
+    static UnsupportedSchemaException notEnforceable(String pointer, String reason) {
+        return new UnsupportedSchemaException(pointer, reason, -1, true);
     }
 
     /** The same refusal, found in the parameters schema of tool {@code function} (its index). */
     UnsupportedSchemaException inFunction(int function) {
-        return new UnsupportedSchemaException(pointer, reason, function);
+        return new UnsupportedSchemaException(pointer, reason, function, relaxable);
+    }
+
+    /** Whether leaving the keyword at {@link #pointer()} out makes the rest enforceable (a schema not strict). */
+    public boolean relaxable() {
+        return relaxable;
     }
 
     /** Why the schema cannot be enforced, without the pointer. */

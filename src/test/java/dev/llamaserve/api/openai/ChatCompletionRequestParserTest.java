@@ -140,8 +140,12 @@ class ChatCompletionRequestParserTest {
         rejects("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"strict\":\"yes\"}}",
                 "response_format.json_schema.strict",
                 "invalid_type");
-        rejects("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"string\","
-                + "\"contentEncoding\":\"base64\"}}}", "response_format", "unsupported_value");
+        rejects("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"strict\":true,\"schema\":{\"type\":"
+                + "\"string\",\"contentEncoding\":\"base64\"}}}", "response_format", "unsupported_value");
+        // not strict (OpenAI's default): without what cannot be enforced
+        assertThat(parse("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":"
+                + "\"string\",\"contentEncoding\":\"base64\"}}}").sampling().constraint())
+                .isInstanceOfSatisfying(OutputConstraint.JsonSchema.class, s -> assertThat(s.strict()).isFalse());
     }
 
     @Test
@@ -162,8 +166,14 @@ class ChatCompletionRequestParserTest {
                 "invalid_value");
         rejects("\"tool_choice\":\"required\"", "tool_choice", "invalid_value");
         rejects(TOOLS + ",\"parallel_tool_calls\":1", "parallel_tool_calls", "invalid_type");
-        rejects("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\","
-                + "\"patternProperties\":{}}}}],\"tool_choice\":\"required\"", "tools", "unsupported_value");
+        rejects("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"strict\":true,\"parameters\":{\"type\":"
+                + "\"object\",\"patternProperties\":{}}}}],\"tool_choice\":\"required\"", "tools", "unsupported_value");
+        assertThat(parse("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":"
+                + "\"object\",\"patternProperties\":{}}}}],\"tool_choice\":\"required\"").sampling().constraint())
+                .isInstanceOfSatisfying(OutputConstraint.ToolCalls.class,
+                        t -> assertThat(t.functions().get(0).strict()).isFalse());
+        rejects("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"strict\":\"yes\"}}],"
+                + "\"tool_choice\":\"required\"", "tools[0].function.strict", "invalid_type");
     }
 
     @Test

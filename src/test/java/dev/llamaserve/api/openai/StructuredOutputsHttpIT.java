@@ -24,8 +24,9 @@ import tools.jackson.databind.JsonNode;
  * (src/test/resources/grammar/schemas.json, over 100 schemas covering every supported keyword, nested and
  * recursive ones), two seeds per schema (one streamed, one not), each output parses and is valid for networknt's validator
  * with format assertions, finishing with {@code stop}; or it was cut with {@code length} at max_tokens, and
- * then it is a prefix the grammar can still complete. Every keyword the grammar cannot enforce is a 400
- * {@code unsupported_value} naming its JSON pointer.
+ * then it is a prefix the grammar can still complete. In a strict schema every keyword the grammar cannot
+ * enforce is a 400 {@code unsupported_value} naming its JSON pointer; a schema that is not strict (OpenAI's
+ * default) goes without such keywords, and what comes back is valid against the rest.
  */
 class StructuredOutputsHttpIT extends RealEngineWebTest {
 
@@ -190,19 +191,66 @@ class StructuredOutputsHttpIT extends RealEngineWebTest {
             {"type":"object","properties":{"a~b/c":{"type":"integer","nullable":true}}}      § /properties/a~0b~1c/nullable
             """)
     void unsupportedKeywordIs400NamingItsPointer(String schema, String pointer) throws Exception {
-        String format = "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"s\",\"schema\":" + schema + "}}";
+        String format = "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"s\",\"strict\":true,\"schema\":" + schema
+                + "}}";
         HttpResponse<String> r = post("/v1/chat/completions", chat("\"max_tokens\":4,\"response_format\":" + format));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
         JsonNode error = json(r.body()).get("error");
         assertThat(error.get("param").asString()).isEqualTo("response_format");
         assertThat(error.get("code").asString()).isEqualTo("unsupported_value");
         assertThat(error.get("message").asString()).contains("(at " + pointer + ")");
-        String tools = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":" + schema + "}}],"
-                + "\"tool_choice\":\"required\"";
+        String tools = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"strict\":true,\"parameters\":"
+                + schema + "}}],\"tool_choice\":\"required\"";
         HttpResponse<String> t = post("/v1/chat/completions", chat("\"max_tokens\":4," + tools));
         assertThat(t.statusCode()).as(t.body()).isEqualTo(400);
         JsonNode terror = json(t.body()).get("error");
         assertThat(terror.get("param").asString()).isEqualTo("tools");
         assertThat(terror.get("message").asString()).contains("\"f\"").contains("(at " + pointer + ")");
+    }
+
+    /**
+     * Not strict (OpenAI's default, as pydantic and MCP tool schemas are sent): the keywords the grammar cannot
+     * enforce are left out, the rest is enforced, a forced tool call included; allOf of two schemas (never
+     * relaxed) is still refused.
+     */
+    @Test
+    void aSchemaThatIsNotStrictGoesWithoutWhatCannotBeEnforced() throws Exception {
+        String schema = "{\"type\":\"object\",\"properties\":{\"site\":{\"type\":\"string\",\"format\":\"uri\","
+                + "\"maxLength\":20},\"tags\":{\"type\":\"array\",\"items\":{\"enum\":[\"a\",\"b\"]},\"uniqueItems\":true,"
+                + "\"maxItems\":2}},\"required\":[\"site\",\"tags\"],\"additionalProperties\":false}";
+        String rest = schema.replace(",\"format\":\"uri\"", "").replace(",\"uniqueItems\":true", "");
+        int stopped = 0;
+        for (long seed = 0; seed < 3; seed++) {
+            String format = "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"s\",\"schema\":" + schema + "}}";
+            HttpResponse<String> r = post("/v1/chat/completions", chat("\"max_tokens\":" + MAX_TOKENS
+                    + ",\"temperature\":1.0,\"seed\":" + seed + ",\"response_format\":" + format), Duration.ofMinutes(10));
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            JsonNode choice = json(r.body()).get("choices").get(0);
+            if (choice.get("finish_reason").asString().equals("stop")) {
+                stopped++;
+                String text = choice.get("message").get("content").asString();
+                assertThat(REGISTRY.getSchema(json(rest)).validate(text, InputFormat.JSON)).as(text).isEmpty();
+            }
+        }
+        assertThat(stopped).as("documents finished within %d tokens", MAX_TOKENS).isPositive();
+
+        String tools = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":" + schema
+                + "}}],\"tool_choice\":\"required\",\"parallel_tool_calls\":false";
+        HttpResponse<String> t = post("/v1/chat/completions", chat("\"max_tokens\":" + MAX_TOKENS + ",\"seed\":1,"
+                + "\"temperature\":1.0," + tools), Duration.ofMinutes(10));
+        assertThat(t.statusCode()).as(t.body()).isEqualTo(200);
+        JsonNode choice = json(t.body()).get("choices").get(0);
+        if (choice.get("finish_reason").asString().equals("tool_calls")) {
+            String arguments = choice.get("message").get("tool_calls").get(0).get("function").get("arguments").asString();
+            assertThat(REGISTRY.getSchema(json(rest)).validate(arguments, InputFormat.JSON)).as(arguments).isEmpty();
+        } else {
+            assertThat(choice.get("finish_reason").asString()).isEqualTo("length");
+        }
+
+        String allOf = "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"s\",\"schema\":"
+                + "{\"allOf\":[{\"type\":\"integer\"},{\"minimum\":3}]}}}";
+        HttpResponse<String> refused = post("/v1/chat/completions", chat("\"max_tokens\":4,\"response_format\":" + allOf));
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(400);
+        assertThat(json(refused.body()).get("error").get("message").asString()).contains("(at /allOf)");
     }
 }

@@ -1,0 +1,111 @@
+package dev.llamaserve.engine.grammar;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A schema that is not strict (OpenAI's default) goes without the keywords constrained decoding cannot enforce,
+ * and the rest is enforced: what is generated is valid against the schema less those keywords. A strict one is
+ * refused as before, and a wrong schema, or one that allows nothing, is refused either way.
+ */
+class SchemaRelaxationTest {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private final SchemaCompiler compiler = new SchemaCompiler(GrammarOptions.DEFAULT);
+
+    private static boolean accepts(Grammar g, String doc) {
+        GrammarState s = g.initialState().advance(doc.getBytes(UTF_8));
+        return s != null && s.isComplete();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '§', textBlock = """
+            {"type":"object","properties":{"u":{"type":"string","format":"uri"}},"required":["u"]} § /properties/u/format § {"u":"x"} § {"u":1}
+            {"type":"array","items":{"type":"integer"},"uniqueItems":true} § /uniqueItems § [1,1] § ["a"]
+            {"type":"integer","multipleOf":5} § /multipleOf § 3 § 3.5
+            {"type":"object","properties":{"a":{"type":"string"}},"patternProperties":{"^x":{}},"additionalProperties":false} § /patternProperties § {"a":"b"} § {"y":1}
+            {"oneOf":[{"type":"string"},{"type":"string","maxLength":2}]} § /oneOf § "abc" § 1
+            {"type":"number","minimum":0.1,"maximum":0.2} § /minimum § 5 § "5"
+            {"$ref":"#/$defs/a","maxLength":3,"$defs":{"a":{"type":"string"}}} § /maxLength § "abcd" § 4
+            {"type":"string","pattern":"(a)\\\\1"} § /pattern § "zz" § 1
+            {"not":{"type":"string"}} § /not § "s" § -
+            """)
+    void notStrictGoesWithoutWhatCannotBeEnforced(String schema, String leftOut, String nowAllowed, String stillRefused) {
+        JsonNode s = JSON.readTree(schema);
+        assertThatThrownBy(() -> compiler.compile(s)).isInstanceOfSatisfying(UnsupportedSchemaException.class,
+                e -> assertThat(e.relaxable()).as(e.getMessage()).isTrue());
+        assertThatThrownBy(() -> compiler.compileCached(s, true)).isInstanceOf(UnsupportedSchemaException.class);
+
+        SchemaCompiler.Relaxed r = compiler.relax(s, "json_schema");
+        assertThat(r.leftOut()).contains(leftOut);
+        Grammar g = compiler.compileCached(s, false);
+        assertThat(accepts(g, nowAllowed)).as("%s without %s", nowAllowed, leftOut).isTrue();
+        if (!stillRefused.equals("-")) {
+            assertThat(accepts(g, stillRefused)).as("%s: the rest is still enforced", stillRefused).isFalse();
+        }
+        assertThat(s.toString()).as("the request's schema is not changed").isEqualTo(JSON.readTree(schema).toString());
+    }
+
+    /** Generated from a relaxed schema, documents are valid against what is left of it (networknt). */
+    @Test
+    void generatedDocumentsAreValidAgainstTheRest() {
+        JsonNode s = JSON.readTree("""
+                {"type":"object","properties":{
+                  "site":{"type":"string","format":"uri","maxLength":12},
+                  "tags":{"type":"array","items":{"enum":["a","b"]},"uniqueItems":true,"maxItems":3},
+                  "n":{"type":"integer","minimum":0,"maximum":9,"multipleOf":3},
+                  "v":{"oneOf":[{"type":"integer"},{"type":"number"}]}},
+                 "required":["site","tags","n","v"],"additionalProperties":false}""");
+        SchemaCompiler.Relaxed r = compiler.relax(s, "json_schema");
+        assertThat(r.leftOut()).containsExactlyInAnyOrder("/properties/site/format", "/properties/tags/uniqueItems",
+                "/properties/n/multipleOf", "/properties/v/oneOf");
+        int complete = 0;
+        for (long seed = 0; seed < 12; seed++) {
+            GrammarFixtures.Output out = GrammarFixtures.generate(r.grammar(), seed, GrammarFixtures.Mode.CLOSING, 200);
+            if (out.ended()) {
+                complete++;
+                assertThat(GrammarFixtures.validate(r.schema(), out.text())).as(out.text()).isEmpty();
+            }
+        }
+        assertThat(complete).isPositive();
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '§', textBlock = """
+            {"type":"strng"}
+            {"type":"integer","minimum":"3"}
+            {"type":"object","properties":{"a":{"type":"string","minLength":3,"maxLength":2}},"required":["a"]}
+            false
+            {"$ref":"#/$defs/missing"}
+            {"allOf":[{"type":"integer"},{"minimum":3}]}
+            """)
+    void aWrongSchemaOrOneThatAllowsNothingIsRefusedStrictOrNot(String schema) {
+        JsonNode s = JSON.readTree(schema);
+        assertThatThrownBy(() -> compiler.compileCached(s, false)).isInstanceOfSatisfying(
+                UnsupportedSchemaException.class, e -> assertThat(e.relaxable()).as(e.getMessage()).isFalse());
+    }
+
+    /** Tool calls: a function that is not strict has its parameters relaxed; a strict one is refused by index. */
+    @Test
+    void toolParametersRelaxPerFunction() {
+        JsonNode uri = JSON.readTree("{\"type\":\"object\",\"properties\":{\"u\":{\"type\":\"string\",\"format\":\"uri\"}},"
+                + "\"required\":[\"u\"],\"additionalProperties\":false}");
+        JsonNode none = JSON.readTree("{\"type\":\"object\",\"properties\":{}}");
+        Grammar g = compiler.toolCalls(List.of("open", "list"), List.of(uri, none), List.of(false, true), false);
+        assertThat(accepts(g, "{\"name\": \"open\", \"parameters\": {\"u\": \"x\"}}")).isTrue();
+        assertThat(accepts(g, "{\"name\": \"open\", \"parameters\": {\"u\": 1}}")).isFalse();
+        assertThatThrownBy(() -> compiler.toolCalls(List.of("list", "open"), List.of(none, uri), List.of(false, true),
+                false)).isInstanceOfSatisfying(UnsupportedSchemaException.class, e -> {
+                    assertThat(e.function()).isEqualTo(1);
+                    assertThat(e.pointer()).isEqualTo("/properties/u/format");
+                });
+    }
+}
