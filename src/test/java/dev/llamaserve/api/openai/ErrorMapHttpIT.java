@@ -92,7 +92,7 @@ class ErrorMapHttpIT extends RealEngineWebTest {
                 {"\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}}", "tool_choice"},
                 {"\"response_format\":{\"type\":\"xml\"}", "response_format"},
                 {"\"response_format\":{\"type\":\"json_schema\"}", "response_format"},
-                {"\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"not\":{}}}}",
+                {"\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"strict\":true,\"schema\":{\"not\":{}}}}",
                         "response_format"},
         };
         long steps = engine.stats().steps();
