@@ -35,22 +35,35 @@ final class ConstraintRules {
             try {
                 return COMPILER.compileCached(s.schema(), s.strict());
             } catch (UnsupportedSchemaException e) {
-                throw new InvalidRequestException("response_format", UNSUPPORTED_VALUE,
-                        "'response_format' json_schema " + (s.name() == null ? "" : quote(s.name()) + " ")
-                                + "cannot be enforced: " + e.getMessage());
+                throw refused(s, e);
             }
         }
-        OutputConstraint.ToolCalls t = (OutputConstraint.ToolCalls) c;
+        OutputConstraint.ToolCalls t = c instanceof OutputConstraint.ToolCallsOrAnswer o ? o.calls()
+                : (OutputConstraint.ToolCalls) c;
         List<String> names = t.functions().stream().map(OutputConstraint.Function::name).toList();
         List<JsonNode> params = t.functions().stream().map(OutputConstraint.Function::parameters).toList();
         List<Boolean> strict = t.functions().stream().map(OutputConstraint.Function::strict).toList();
         try {
+            if (c instanceof OutputConstraint.ToolCallsOrAnswer o) {
+                OutputConstraint.JsonSchema s = o.answer() instanceof OutputConstraint.JsonSchema js ? js : null;
+                return COMPILER.toolCallsOrAnswer(names, params, strict, t.parallel(), s == null ? null : s.schema(),
+                        s == null || s.strict());
+            }
             return COMPILER.toolCalls(names, params, strict, t.parallel());
         } catch (UnsupportedSchemaException e) {
+            if (e.function() < 0 && c instanceof OutputConstraint.ToolCallsOrAnswer o
+                    && o.answer() instanceof OutputConstraint.JsonSchema s) {
+                throw refused(s, e);
+            }
             String fn = e.function() >= 0 ? "function " + quote(names.get(e.function())) + " " : "";
             throw new InvalidRequestException("tools", UNSUPPORTED_VALUE, "'tools' " + fn
                     + "parameters cannot be enforced: " + e.getMessage());
         }
+    }
+
+    private static InvalidRequestException refused(OutputConstraint.JsonSchema s, UnsupportedSchemaException e) {
+        return new InvalidRequestException("response_format", UNSUPPORTED_VALUE, "'response_format' json_schema "
+                + (s.name() == null ? "" : quote(s.name()) + " ") + "cannot be enforced: " + e.getMessage());
     }
 
     private static String quote(String s) {

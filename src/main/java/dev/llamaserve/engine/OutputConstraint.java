@@ -51,6 +51,23 @@ public sealed interface OutputConstraint {
     }
 
     /**
+     * Tool calls or an answer in a format: what the model may write when it may call tools but need not
+     * ({@code tool_choice} auto) and its answer has a {@code response_format}: either {@code calls} (their
+     * parameters enforced as far as they can be) or a document of {@code answer}.
+     *
+     * @param calls the tools the model may call
+     * @param answer {@link JsonObject} or {@link JsonSchema}
+     */
+    record ToolCallsOrAnswer(ToolCalls calls, OutputConstraint answer) implements OutputConstraint {
+        public ToolCallsOrAnswer {
+            Objects.requireNonNull(calls, "calls");
+            if (!(answer instanceof JsonObject || answer instanceof JsonSchema)) {
+                throw new IllegalArgumentException("the answer must be a JSON object or a JSON schema, got " + answer);
+            }
+        }
+    }
+
+    /**
      * @param name the function's name
      * @param parameters its JSON schema for the arguments (an empty object schema when the tool declares none)
      * @param strict as {@link JsonSchema#strict()}, for {@code parameters}

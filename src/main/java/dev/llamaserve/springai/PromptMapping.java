@@ -48,7 +48,9 @@ final class PromptMapping {
 
     /**
      * What the answer must be: tool calls when the tool choice forces them on this turn (see {@link ToolChoice}),
-     * else a document valid against the output schema when one is set, else free text (null).
+     * else, with an output schema, a document valid against it, or, where the model may call tools (AUTO), a call
+     * of them ({@link OutputConstraint.ToolCallsOrAnswer}: their schemas enforced as far as they can be, never
+     * refused), else free text (null).
      *
      * @param tools the tools shown to the model
      * @param afterToolResults whether the conversation ends with tool results (a forced choice then no longer applies)
@@ -72,7 +74,16 @@ final class PromptMapping {
             return new OutputConstraint.ToolCalls(functions, Boolean.TRUE.equals(o.getParallelToolCalls()));
         }
         if (o.getOutputSchema() != null && !o.getOutputSchema().isBlank()) {
-            return new OutputConstraint.JsonSchema(null, ChatJson.parse(o.getOutputSchema()));
+            OutputConstraint.JsonSchema answer = new OutputConstraint.JsonSchema(null, ChatJson.parse(o.getOutputSchema()));
+            if (tools.isEmpty() || forced) {   // after a forced turn's results the answer ends the loop
+                return answer;
+            }
+            List<OutputConstraint.Function> functions = new ArrayList<>();
+            for (ToolDefinition t : tools) {
+                functions.add(new OutputConstraint.Function(t.name(), ChatJson.parse(t.inputSchema()), false));
+            }
+            return new OutputConstraint.ToolCallsOrAnswer(new OutputConstraint.ToolCalls(functions,
+                    Boolean.TRUE.equals(o.getParallelToolCalls())), answer);
         }
         return null;
     }

@@ -189,19 +189,42 @@ class EngineChatModelToolsTest {
         assertThat(engine.promptText(0)).doesNotContain("JSON Schema");
     }
 
+    /** The scripted model calls {@code tool} for {@code city}, then answers with the entity's document. */
+    private Weather callThenEntity(WeatherTools tools, String tool, String city, int temperature,
+            EngineChatOptions.Builder options) {
+        script(List.of(engine.tokens("{\"name\": \"" + tool + "\", \"parameters\": {\"city\": \"" + city + "\"}}")),
+                "{\"city\": \"" + city + "\", \"temperature\": " + temperature + "}");
+        return ChatClient.builder(model).defaultAdvisors(AdvisorParams.ENABLE_NATIVE_STRUCTURED_OUTPUT).build()
+                .prompt().user(city + "?").tools(tools).options(options).call().entity(Weather.class);
+    }
+
     @Test
     void aForcedToolTurnThenTheEntitySchema() {
-        script(List.of(engine.tokens("{\"name\": \"localTime\", \"parameters\": {\"city\": \"Rome\"}}")),
-                "{\"city\": \"Rome\", \"temperature\": 30}");
         WeatherTools tools = new WeatherTools();
-        Weather w = ChatClient.builder(model).defaultAdvisors(AdvisorParams.ENABLE_NATIVE_STRUCTURED_OUTPUT).build()
-                .prompt().user("Rome?").tools(tools)
-                .options(EngineChatOptions.builder().toolChoice(ToolChoice.function("localTime")))
-                .call().entity(Weather.class);
+        Weather w = callThenEntity(tools, "localTime", "Rome", 30,
+                EngineChatOptions.builder().toolChoice(ToolChoice.function("localTime")));
         assertThat(w).isEqualTo(new Weather("Rome", 30));
         assertThat(tools.cities).containsExactly("time:Rome");
         assertThat(engine.submitted.get(0).params().constraint()).isInstanceOf(OutputConstraint.ToolCalls.class);
         assertThat(engine.submitted.get(1).params().constraint()).isInstanceOf(OutputConstraint.JsonSchema.class);
+    }
+
+    /** AUTO with tools and an entity: the model may call a tool first, and its answer is the entity's document. */
+    @Test
+    void autoWithAnEntityMayCallToolsThenAnswersInTheEntitysSchema() {
+        WeatherTools tools = new WeatherTools();
+        Weather w = callThenEntity(tools, "currentWeather", "Oslo", 4, EngineChatOptions.builder());
+        assertThat(w).isEqualTo(new Weather("Oslo", 4));
+        assertThat(tools.cities).containsExactly("Oslo");
+        for (int i = 0; i < 2; i++) {
+            assertThat(engine.submitted.get(i).params().constraint()).as("request %d", i)
+                    .isInstanceOfSatisfying(OutputConstraint.ToolCallsOrAnswer.class, o -> {
+                        assertThat(o.calls().functions()).extracting(OutputConstraint.Function::name)
+                                .containsExactlyInAnyOrder("currentWeather", "localTime");
+                        assertThat(((OutputConstraint.JsonSchema) o.answer()).schema().get("properties").has("city"))
+                                .isTrue();
+                    });
+        }
     }
 
     @Test

@@ -34,11 +34,12 @@ public record ChatCompletionParams(
         GenerationRequest.ParamNames names) {
 
     /**
-     * Whether the output may be a tool call: tools given, tool_choice not "none", and no response_format
-     * constraining the output to a JSON document instead.
+     * Whether the output may be a tool call: tools given and tool_choice not "none" (with a response_format,
+     * the constraint is then calls or the formatted answer, {@link OutputConstraint.ToolCallsOrAnswer}).
      */
     public boolean toolsEnabled() {
         return tools != null && !tools.isEmpty() && (sampling.constraint() == null
-                || sampling.constraint() instanceof OutputConstraint.ToolCalls);
+                || sampling.constraint() instanceof OutputConstraint.ToolCalls
+                || sampling.constraint() instanceof OutputConstraint.ToolCallsOrAnswer);
     }
 }

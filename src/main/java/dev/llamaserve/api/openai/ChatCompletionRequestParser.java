@@ -70,8 +70,7 @@ public final class ChatCompletionRequestParser {
 
         JsonNode tools = tools(root);
         boolean toolChoiceNone = toolChoiceIsNone(root);
-        OutputConstraint toolCalls = ConstraintParser.toolChoice(root, tools);
-        OutputConstraint format = ConstraintParser.responseFormat(root);
+        OutputConstraint constraint = ConstraintParser.chat(root, tools, toolChoiceNone);
 
         boolean stream = Boolean.TRUE.equals(bool(root, "stream"));
         boolean includeUsage = streamOptions(root, stream);
@@ -90,7 +89,7 @@ public final class ChatCompletionRequestParser {
         }
 
         SamplingParams sampling = sampling(root, logprobs ? (topLogprobs == null ? 0 : topLogprobs) : null)
-                .toBuilder().constraint(toolCalls != null ? toolCalls : format).build();
+                .toBuilder().constraint(constraint).build();
         GenerationRequest.ParamNames names = field(root, "max_completion_tokens") != null
                 ? GenerationRequest.ParamNames.CHAT.withMaxTokens("max_completion_tokens")
                 : GenerationRequest.ParamNames.CHAT;

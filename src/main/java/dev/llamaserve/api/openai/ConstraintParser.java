@@ -92,8 +92,7 @@ final class ConstraintParser {
      */
     static OutputConstraint toolChoice(JsonNode root, JsonNode tools) {
         JsonNode choice = field(root, "tool_choice");
-        Boolean parallelField = bool(root, "parallel_tool_calls");
-        boolean parallel = parallelField == null || parallelField;
+        boolean parallel = parallel(root);
         if (choice == null) {
             return null;
         }
@@ -131,6 +130,34 @@ final class ConstraintParser {
     }
 
     /** The tools' functions (only the one called {@code only}, when given). */
+    /** {@code parallel_tool_calls}, true when absent (OpenAI's default). */
+    private static boolean parallel(JsonNode root) {
+        Boolean parallel = bool(root, "parallel_tool_calls");
+        return parallel == null || parallel;
+    }
+
+    /**
+     * The output constraint of a chat request: a forced {@code tool_choice}'s calls; else, where the model may
+     * call tools (tools given, tool_choice auto or absent) and {@code response_format} gives the answer a format,
+     * tool calls or that answer (as OpenAI's: the format is the answer's, calls stay possible); else the
+     * response_format's (null: free text).
+     *
+     * @param tools the request's tools (null or empty: none)
+     * @param toolChoiceNone whether {@code tool_choice} is "none"
+     */
+    static OutputConstraint chat(JsonNode root, JsonNode tools, boolean toolChoiceNone) {
+        OutputConstraint calls = toolChoice(root, tools);
+        OutputConstraint format = responseFormat(root);
+        if (calls != null) {
+            return calls;
+        }
+        if (format != null && !toolChoiceNone && tools != null && !tools.isEmpty()) {
+            return new OutputConstraint.ToolCallsOrAnswer(
+                    new OutputConstraint.ToolCalls(functions(tools, null), parallel(root)), format);
+        }
+        return format;
+    }
+
     private static List<OutputConstraint.Function> functions(JsonNode tools, String only) {
         if (tools == null || tools.isEmpty()) {
             throw ApiException.invalid("tool_choice", "invalid_value",

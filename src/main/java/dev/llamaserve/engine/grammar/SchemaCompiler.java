@@ -190,17 +190,70 @@ public final class SchemaCompiler {
                 return g;
             }
         }
+        Grammar g = ToolCallGrammar.build(names, enforced(parameters, strict, false), parallel, options);
+        synchronized (cache) {
+            cache.put(key, g);
+        }
+        return g;
+    }
+
+    /**
+     * The parameters schemas as enforced: a strict one as it is, one that is not relaxed; where it cannot be
+     * even then, refused ({@code fallBack} false) or any object ({@code fallBack}: calls the model may make
+     * or not, tool_choice auto).
+     */
+    private List<JsonNode> enforced(List<JsonNode> parameters, List<Boolean> strict, boolean fallBack) {
         List<JsonNode> enforced = new ArrayList<>(parameters);
-        for (int i = 0; i < names.size(); i++) {
+        for (int i = 0; i < parameters.size(); i++) {
             if (!strict.get(i)) {
                 try {
                     enforced.set(i, relax(parameters.get(i), "tool's parameters schema").schema());
                 } catch (UnsupportedSchemaException e) {
-                    throw e.inFunction(i);
+                    if (!fallBack) {
+                        throw e.inFunction(i);
+                    }
+                    log.info("A tool's parameters schema that is not strict cannot be enforced ({}): its calls may"
+                            + " take any object", e.getMessage());
+                    enforced.set(i, JSON.createObjectNode().put("type", "object"));
                 }
             }
         }
-        Grammar g = ToolCallGrammar.build(names, enforced, parallel, options);
+        return enforced;
+    }
+
+    /**
+     * Tool calls as {@link #toolCalls(List, List, List, boolean)} or an answer: a document valid against
+     * {@code answer} (relaxed where not {@code answerStrict}), or any JSON object where {@code answer} is null.
+     * What the model may write under tool_choice auto when the answer has a format. A parameters schema that is
+     * not strict and cannot be enforced takes any object; an answer schema that cannot is refused with
+     * {@link UnsupportedSchemaException#function()} -1.
+     */
+    public Grammar toolCallsOrAnswer(List<String> names, List<JsonNode> parameters, List<Boolean> strict,
+            boolean parallel, JsonNode answer, boolean answerStrict) {
+        if (names.isEmpty() || names.size() != parameters.size() || names.size() != strict.size()) {
+            throw new IllegalArgumentException("one parameters schema and strict flag per function name, at least one");
+        }
+        String key = "tools-or:" + parallel + ":" + strict + ":" + answerStrict + ":" + JSON.writeValueAsString(names)
+                + JSON.writeValueAsString(parameters) + ":" + (answer == null ? "object" : JSON.writeValueAsString(answer));
+        synchronized (cache) {
+            Grammar g = cache.get(key);
+            if (g != null) {
+                return g;
+            }
+        }
+        JsonNode document = answer;
+        if (answer != null && answerStrict) {
+            compileCached(answer);   // refused as the answer alone would be (a branch that allows nothing too)
+        } else if (answer != null) {
+            document = relax(answer, "json_schema").schema();
+        }
+        List<Rule> rules = new ArrayList<>();
+        Rule calls = ToolCallGrammar.root(rules, names, enforced(parameters, strict, true), parallel, options);
+        Compilation c = new Compilation(document == null ? JSON.createObjectNode() : document, options, rules);
+        Rule doc = document == null ? c.anyObject() : c.compile(document, "");
+        UnionRule either = c.register(new UnionRule(""));
+        either.branches = new Rule[] {calls, doc};
+        Grammar g = finish(rules, either);
         synchronized (cache) {
             cache.put(key, g);
         }

@@ -25,6 +25,12 @@ final class ToolCallGrammar {
      */
     static Grammar build(List<String> names, List<JsonNode> parameters, boolean parallel, GrammarOptions options) {
         List<Rule> rules = new ArrayList<>();
+        return SchemaCompiler.finish(rules, root(rules, names, parameters, parallel, options));
+    }
+
+    /** The calls' root rule, its rules added to {@code rules} (a grammar of calls or something else: a union). */
+    static Rule root(List<Rule> rules, List<String> names, List<JsonNode> parameters, boolean parallel,
+            GrammarOptions options) {
         Rule[] calls = new Rule[names.size()];
         Compilation last = null;
         for (int i = 0; i < calls.length; i++) {
@@ -46,7 +52,6 @@ final class ToolCallGrammar {
         }
         UnionRule any = last.register(new UnionRule(""));
         any.branches = calls;
-        Rule root = parallel ? last.register(new RepeatRule("", any, SEPARATOR)) : any;
-        return SchemaCompiler.finish(rules, root);
+        return parallel ? last.register(new RepeatRule("", any, SEPARATOR)) : any;
     }
 }

@@ -148,6 +148,32 @@ class ChatCompletionRequestParserTest {
                 .isInstanceOfSatisfying(OutputConstraint.JsonSchema.class, s -> assertThat(s.strict()).isFalse());
     }
 
+    /** OpenAI's response_format is the answer's: with tools the model may choose, calls stay possible. */
+    @Test
+    void responseFormatWithToolsTheModelMayCallIsCallsOrTheAnswer() {
+        String format = ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":"
+                + "\"object\"}}}";
+        ChatCompletionParams auto = parse(TOOLS + format);
+        assertThat(auto.sampling().constraint()).isInstanceOfSatisfying(OutputConstraint.ToolCallsOrAnswer.class, o -> {
+            assertThat(o.calls().functions()).extracting(OutputConstraint.Function::name).containsExactly("f", "g");
+            assertThat(o.calls().parallel()).isTrue();
+            assertThat(o.answer()).isInstanceOf(OutputConstraint.JsonSchema.class);
+        });
+        assertThat(auto.toolsEnabled()).isTrue();
+        assertThat(parse(TOOLS + ",\"tool_choice\":\"auto\",\"parallel_tool_calls\":false,"
+                + "\"response_format\":{\"type\":\"json_object\"}").sampling().constraint())
+                .isInstanceOfSatisfying(OutputConstraint.ToolCallsOrAnswer.class, o -> {
+                    assertThat(o.calls().parallel()).isFalse();
+                    assertThat(o.answer()).isInstanceOf(OutputConstraint.JsonObject.class);
+                });
+        ChatCompletionParams none = parse(TOOLS + ",\"tool_choice\":\"none\"" + format);
+        assertThat(none.sampling().constraint()).isInstanceOf(OutputConstraint.JsonSchema.class);
+        assertThat(none.toolsEnabled()).isFalse();
+        assertThat(parse(TOOLS + ",\"tool_choice\":\"required\"" + format).sampling().constraint())
+                .as("a forced call comes first").isInstanceOf(OutputConstraint.ToolCalls.class);
+        assertThat(parse(format.substring(1)).sampling().constraint()).isInstanceOf(OutputConstraint.JsonSchema.class);
+    }
+
     @Test
     void toolChoiceRequiredAndNamedBecomeToolCallConstraints() {
         OutputConstraint required = parse(TOOLS + ",\"tool_choice\":\"required\"").sampling().constraint();

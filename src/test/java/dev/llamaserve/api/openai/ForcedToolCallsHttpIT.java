@@ -166,6 +166,38 @@ class ForcedToolCallsHttpIT extends RealEngineWebTest {
         assertThat(json(reply.body()).get("usage").get("prompt_tokens").asInt()).isPositive();
     }
 
+    /**
+     * tool_choice auto with a response_format (as LangChain4j's AI services and the OpenAI Agents SDK send): the
+     * format is the answer's, so every answer is either valid calls of the tools or a document valid against
+     * the schema, and both occur.
+     */
+    @Test
+    void autoWithAResponseFormatCallsAToolOrAnswersInTheFormat() throws Exception {
+        String answer = "{\"type\":\"object\",\"properties\":{\"summary\":{\"type\":\"string\",\"maxLength\":12}},"
+                + "\"required\":[\"summary\"],\"additionalProperties\":false}";
+        java.util.Set<String> kinds = new java.util.TreeSet<>();
+        for (long seed = 0; seed < 8 && kinds.size() < 2; seed++) {
+            String extra = "\"temperature\":1.0,\"seed\":" + seed + ",\"max_tokens\":" + MAX_TOKENS + "," + tools()
+                    + ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"a\",\"schema\":"
+                    + answer + "}}";
+            JsonNode body = json(post("/v1/chat/completions", chat(extra), SLOW).body());
+            JsonNode choice = body.get("choices").get(0);
+            String finish = choice.get("finish_reason").asString();
+            if (finish.equals("tool_calls")) {
+                assertThat(calls(body)).isNotEmpty();
+                kinds.add("calls");
+            } else if (finish.equals("stop")) {
+                String content = choice.get("message").get("content").asString();
+                assertThat(choice.get("message").has("tool_calls")).as(body.toString()).isFalse();
+                assertThat(REGISTRY.getSchema(json(answer)).validate(content, InputFormat.JSON)).as(content).isEmpty();
+                kinds.add("answer");
+            } else {
+                assertThat(finish).as(body.toString()).isEqualTo("length");
+            }
+        }
+        assertThat(kinds).containsExactly("answer", "calls");
+    }
+
     @Test
     void springAiReadsTheForcedCall() {
         FunctionToolCallback<Map<String, Object>, String> tool = FunctionToolCallback

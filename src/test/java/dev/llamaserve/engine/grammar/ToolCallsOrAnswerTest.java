@@ -1,0 +1,69 @@
+package dev.llamaserve.engine.grammar;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * tool_choice auto with a response_format: the model may write tool calls (their parameters enforced) or the
+ * answer in its format, nothing else.
+ */
+class ToolCallsOrAnswerTest {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final JsonNode WEATHER = JSON.readTree("{\"type\":\"object\",\"properties\":{\"city\":"
+            + "{\"type\":\"string\"}},\"required\":[\"city\"],\"additionalProperties\":false}");
+    private static final JsonNode ANSWER = JSON.readTree("{\"type\":\"object\",\"properties\":{\"summary\":"
+            + "{\"type\":\"string\"},\"degrees\":{\"type\":\"integer\"}},\"required\":[\"summary\",\"degrees\"],"
+            + "\"additionalProperties\":false}");
+    private final SchemaCompiler compiler = new SchemaCompiler(GrammarOptions.DEFAULT);
+
+    private static boolean accepts(Grammar g, String doc) {
+        GrammarState s = g.initialState().advance(doc.getBytes(UTF_8));
+        return s != null && s.isComplete();
+    }
+
+    @Test
+    void callsOrTheAnswerNothingElse() {
+        Grammar g = compiler.toolCallsOrAnswer(List.of("weather"), List.of(WEATHER), List.of(false), true, ANSWER, true);
+        assertThat(accepts(g, "{\"name\": \"weather\", \"parameters\": {\"city\": \"Oslo\"}}")).isTrue();
+        assertThat(accepts(g, "{\"name\": \"weather\", \"parameters\": {\"city\": \"Oslo\"}}; "
+                + "{\"name\": \"weather\", \"parameters\": {\"city\": \"Rome\"}}")).as("parallel").isTrue();
+        assertThat(accepts(g, "{\"summary\":\"sun\",\"degrees\":21}")).isTrue();
+        assertThat(accepts(g, "{\"name\": \"weather\", \"parameters\": {\"town\": \"Oslo\"}}")).as("parameters").isFalse();
+        assertThat(accepts(g, "{\"name\": \"other\", \"parameters\": {}}")).as("an unknown tool").isFalse();
+        assertThat(accepts(g, "{\"summary\":\"sun\"}")).as("the answer's schema").isFalse();
+        assertThat(accepts(g, "sunny")).isFalse();
+
+        Grammar anyObject = compiler.toolCallsOrAnswer(List.of("weather"), List.of(WEATHER), List.of(false), false,
+                null, true);
+        assertThat(accepts(anyObject, "{\"a\":[1]}")).as("json_object: any object").isTrue();
+        assertThat(accepts(anyObject, "[1]")).isFalse();
+    }
+
+    @Test
+    void aCallsSchemaThatCannotBeEnforcedTakesAnyObjectButAStrictAnswerIsRefused() {
+        JsonNode allOf = JSON.readTree("{\"allOf\":[{\"type\":\"object\"},{\"required\":[\"a\"]}]}");
+        Grammar g = compiler.toolCallsOrAnswer(List.of("f"), List.of(allOf), List.of(false), false, ANSWER, true);
+        assertThat(accepts(g, "{\"name\": \"f\", \"parameters\": {\"b\":1}}")).isTrue();
+
+        JsonNode unique = JSON.readTree("{\"type\":\"array\",\"uniqueItems\":true}");
+        assertThatThrownBy(() -> compiler.toolCallsOrAnswer(List.of("weather"), List.of(WEATHER), List.of(true), false,
+                unique, true)).isInstanceOfSatisfying(UnsupportedSchemaException.class, e -> {
+                    assertThat(e.function()).as("the answer's, not a tool's").isEqualTo(-1);
+                    assertThat(e.pointer()).isEqualTo("/uniqueItems");
+                });
+        Grammar relaxed = compiler.toolCallsOrAnswer(List.of("weather"), List.of(WEATHER), List.of(true), false,
+                unique, false);
+        assertThat(accepts(relaxed, "[1,1]")).as("a non-strict answer goes without uniqueItems").isTrue();
+        JsonNode nothing = JSON.readTree("{\"type\":\"string\",\"minLength\":3,\"maxLength\":2}");
+        assertThatThrownBy(() -> compiler.toolCallsOrAnswer(List.of("weather"), List.of(WEATHER), List.of(true), false,
+                nothing, true)).as("an answer that allows nothing is not left to the calls alone")
+                .isInstanceOf(UnsupportedSchemaException.class);
+    }
+}
