@@ -77,10 +77,38 @@ public final class ToolCallParser {
         return new Result(before.isBlank() ? null : before, calls);
     }
 
-    /** Whether text (without tag) may still turn out to be a tool call: it is blank or starts with '{'. */
-    public static boolean mayBeCall(String text) {
+    /** What the start of an answer (without tag) says: too little to tell, a call may follow, or content. */
+    public enum Start { UNDECIDED, CALL, CONTENT }
+
+    private static final List<String> CALL_KEYS = List.of("name", "parameters", "arguments");
+
+    /**
+     * Whether {@code text}, the answer so far (no tag), may be a tool call: a JSON object whose first key is one
+     * a call has ({@code name}, or {@code parameters}/{@code arguments} first). Any other start is content, and
+     * can be streamed at once: a JSON answer (a {@code response_format} with tools) is known not to be a call
+     * after its first key, not only at its end.
+     */
+    public static Start start(String text) {
         String s = text.stripLeading();
-        return s.isEmpty() || s.charAt(0) == '{';
+        if (s.isEmpty()) {
+            return Start.UNDECIDED;
+        }
+        if (s.charAt(0) != '{') {
+            return Start.CONTENT;
+        }
+        String rest = s.substring(1).stripLeading();
+        if (rest.isEmpty()) {
+            return Start.UNDECIDED;
+        }
+        if (rest.charAt(0) != '"') {
+            return Start.CONTENT;
+        }
+        int close = rest.indexOf('"', 1);
+        String key = rest.substring(1, close < 0 ? rest.length() : close);
+        if (close < 0) {
+            return CALL_KEYS.stream().anyMatch(k -> k.startsWith(key)) ? Start.UNDECIDED : Start.CONTENT;
+        }
+        return CALL_KEYS.contains(key) ? Start.CALL : Start.CONTENT;
     }
 
     /** The calls in {@code s}, or an empty list unless all of {@code s} is calls. */

@@ -49,18 +49,18 @@ final class AnswerAssembler {
                 return "";
             default:
                 held.append(t.text());
-                String s = held.toString().stripLeading();
-                if (s.isEmpty()) {
-                    return "";
+                switch (ToolCallParser.start(held.toString())) {
+                    case UNDECIDED:
+                        return "";
+                    case CALL:
+                        mode = Mode.TOOL;
+                        return "";
+                    default:
+                        mode = Mode.CONTENT;
+                        String release = held.toString();
+                        held.setLength(0);
+                        return release;
                 }
-                if (s.charAt(0) == '{') {
-                    mode = Mode.TOOL;
-                    return "";
-                }
-                mode = Mode.CONTENT;
-                String release = held.toString();
-                held.setLength(0);
-                return release;
         }
     }
 

@@ -93,4 +93,27 @@ class ToolCallParserTest {
         assertThat(r.content()).isNull();
         assertThat(r.calls()).containsExactly(new ToolCallParser.ParsedCall("f", "{}"));
     }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "[{0}] {1}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+            ``                                  | UNDECIDED
+            `  `                                | UNDECIDED
+            ` {`                                | UNDECIDED
+            `{"`                                | UNDECIDED
+            `{"na`                              | UNDECIDED
+            `{ "param`                          | UNDECIDED
+            `{"name`                            | UNDECIDED
+            `{"name"`                           | CALL
+            `{"parameters": {}, "name"`         | CALL
+            `{"arguments"`                      | CALL
+            `{"names"`                          | CONTENT
+            `{"nb`                              | CONTENT
+            `{"summary": "x"`                   | CONTENT
+            `{}`                                | CONTENT
+            `Hello`                             | CONTENT
+            `[1]`                               | CONTENT
+            """)
+    void theStartTellsWhetherACallMayFollow(String text, ToolCallParser.Start expected) {
+        assertThat(ToolCallParser.start(text)).isEqualTo(expected);
+    }
 }

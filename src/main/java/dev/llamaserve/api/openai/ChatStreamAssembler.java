@@ -10,7 +10,9 @@ import java.util.List;
  * Turns one request's engine events into SSE frames, exactly as OpenAI streams them: a first chunk
  * with {@code role: assistant}, content deltas as produced, a chunk with the finish reason, an optional
  * usage chunk with empty {@code choices}, then {@code data: [DONE]}. With tools, text is held back only
- * until it is clear whether the output is a tool call (it starts with '{' or {@code <|python_tag|>});
+ * until it is clear whether the output is a tool call ({@link ToolCallParser#start}: a JSON object whose first
+ * key a call has, or {@code <|python_tag|>}; any other JSON, such as a response_format answer, streams from its
+ * first key);
  * tool calls go out one per chunk. An error is a {@code data: {"error":…}} frame and then [DONE].
  * Not thread-safe: feed it from one stream.
  */
@@ -109,16 +111,16 @@ final class ChatStreamAssembler {
                 return List.of();
             default:
                 hold(t.text(), lps);
-                String s = held.toString().stripLeading();
-                if (s.isEmpty()) {
-                    return List.of();
+                switch (ToolCallParser.start(held.toString())) {
+                    case UNDECIDED:
+                        return List.of();
+                    case CALL:
+                        mode = Mode.TOOL;
+                        return List.of();
+                    default:
+                        mode = Mode.CONTENT;
+                        return List.of(flushHeld());
                 }
-                if (s.charAt(0) == '{') {
-                    mode = Mode.TOOL;
-                    return List.of();
-                }
-                mode = Mode.CONTENT;
-                return List.of(flushHeld());
         }
     }
 

@@ -82,6 +82,21 @@ class ChatStreamAssemblerTest {
         assertThat(a.finishReason()).isEqualTo("tool_calls");
     }
 
+    /** A JSON answer (a response_format with tools) is known not to be a call at its first key: it streams. */
+    @Test
+    void withToolsAJsonAnswerStreamsFromItsFirstKey() {
+        ChatStreamAssembler a = assembler(true, false);
+        assertThat(a.onEvent(text(" {"))).isEmpty();
+        assertThat(a.onEvent(text("\"na"))).as("may still be \"name\"").isEmpty();
+        List<String> first = a.onEvent(text("me_of_city\": \"Oslo"));
+        assertThat(first).hasSize(1);
+        assertThat(delta(OpenAiJson.MAPPER.readTree(first.get(0).substring(6))).get("content").asString())
+                .isEqualTo(" {\"name_of_city\": \"Oslo");
+        assertThat(a.onEvent(text("\"}"))).hasSize(1);
+        List<String> end = a.onEvent(finish(EngineEvent.FinishReason.STOP, ""));
+        assertThat(end.get(0)).contains("\"finish_reason\":\"stop\"");
+    }
+
     @Test
     void lengthCutToolCallIsContentWithLength() {
         List<JsonNode> chunks = run(assembler(true, false), SCRIPT.pythonTagToken(), text("{\"name\": \"f\", \"param"), finish(EngineEvent.FinishReason.LENGTH, ""));
