@@ -107,8 +107,9 @@
 
   /**
    * POSTs body to /v1/chat/completions and streams it. handlers: onDelta(text), onChunk(json) for
-   * every chunk (finish_reason, usage). Resolves when the stream ends ([DONE] or EOF); rejects with an
-   * ApiError (HTTP error before the stream, or an error event in it), or with the AbortError of signal.
+   * every chunk (finish_reason, usage). Resolves at [DONE]; rejects with an ApiError (HTTP error before the
+   * stream, an error event in it, or its end before [DONE]: a response cut by a proxy is no finished answer),
+   * or with the AbortError of signal. Only choice 0 is streamed (the page shows one answer).
    */
   function streamChat(body, apiKey, signal, handlers) {
     return fetch('v1/chat/completions', {
@@ -136,6 +137,7 @@
           }
           handlers.onChunk(json);
           var choice = json.choices && json.choices[0];
+          if (choice && (choice.index || 0) !== 0) return; // another of n choices: not this answer
           if (choice && choice.delta && typeof choice.delta.content === 'string' && choice.delta.content) {
             handlers.onDelta(choice.delta.content);
           }
@@ -145,6 +147,7 @@
         return reader.read().then(function (r) {
           if (r.done) {
             handle(parser.feed(decoder.decode() + '\n\n'));
+            if (!done) throw new ApiError(response.status, 'the stream ended before [DONE]', { midStream: true });
             return;
           }
           handle(parser.feed(decoder.decode(r.value, { stream: true })));

@@ -96,6 +96,7 @@
     var value;
     try { value = JSON.parse(text); } catch (e) { throw new Error('Extra parameters are not valid JSON: ' + e.message); }
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('Extra parameters must be a JSON object.');
+    if (value.n != null && value.n !== 1) throw new Error('Extra parameters: the playground shows one answer, so n must be 1.');
     return value;
   }
 
@@ -156,7 +157,7 @@
       onChunk: function (json) {
         if (json.usage) usage = json.usage;
         var c = json.choices && json.choices[0];
-        if (c && c.finish_reason) finish = c.finish_reason;
+        if (c && (c.index || 0) === 0 && c.finish_reason) finish = c.finish_reason;
       }
     }).then(function () {
       return null;
@@ -287,7 +288,9 @@
       if (!served) { $('model-name').textContent = 'No model served'; return; }
       $('status-dot').className = 'status-dot ok';
       $('model-name').textContent = served.id;
-      if (!state.settings.model) { state.settings.model = served.id; $('model-input').value = served.id; save(); }
+      // a model this server does not serve (saved while another one, e.g. the demo, was served) is replaced
+      var known = cards.some(function (c) { return c.id === state.settings.model; });
+      if (!state.settings.model || !known) { state.settings.model = served.id; $('model-input').value = served.id; save(); }
       if (served.max_model_len) {
         $('context-length').hidden = false;
         $('context-length').textContent = served.max_model_len.toLocaleString('en-US') + ' tokens context';

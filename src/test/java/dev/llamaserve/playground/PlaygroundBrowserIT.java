@@ -307,12 +307,9 @@ class PlaygroundBrowserIT extends RealEngineWebTest {
         assertThat(awaitError().getText())
                 .isEqualTo("503 overloaded: The server is overloaded; retry later. — retry after 2 s");
 
-        driver.executeScript("window.fetch = function () { var body ="
-                + " 'data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Partial <b>answer</b>\"}}]}\\n\\n'"
+        scriptStream("'data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Partial <b>answer</b>\"}}]}\\n\\n'"
                 + " + 'data: {\"error\":{\"message\":\"The model failed <i>while</i> generating.\","
-                + "\"type\":\"server_error\",\"param\":null,\"code\":\"internal_error\"}}\\n\\n' + 'data: [DONE]\\n\\n';"
-                + " return Promise.resolve(new Response(body, {status: 200,"
-                + " headers: {'Content-Type': 'text/event-stream'}})); };");
+                + "\"type\":\"server_error\",\"param\":null,\"code\":\"internal_error\"}}\\n\\n' + 'data: [DONE]\\n\\n'");
         driver.findElement(By.id("clear")).click();
         byId("prompt").sendKeys("Again");
         byId("send").click();
@@ -325,16 +322,42 @@ class PlaygroundBrowserIT extends RealEngineWebTest {
     }
 
     @Test
+    void aStreamCutBeforeDoneIsAnErrorAndOtherChoicesStayOut() {
+        // a proxy that closes the response mid-stream ends it cleanly, without [DONE]; and a chunk of another
+        // choice (n > 1 sent some other way) is not this answer's. Scripted, as the real server does neither.
+        scriptStream("'data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"}}]}\\n\\n'"
+                + " + 'data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\" other\"},\"finish_reason\":\"length\"}]}\\n\\n'");
+        byId("prompt").sendKeys("Hi");
+        byId("send").click();
+        assertThat(awaitError().getText()).isEqualTo("Error during generation: the stream ended before [DONE]");
+        assertThat(driver.findElement(By.cssSelector(".msg.assistant .msg-body")).getText()).isEqualTo("Hello");
+    }
+
+    @Test
+    void aSavedModelThisServerDoesNotServeIsReplacedAndNAboveOneIsRefused() throws Exception {
+        // saved while another model was served (the demo, before LLM_MODEL_PATH was set)
+        String saved = OpenAiJson.MAPPER.writeValueAsString(Map.of("messages", List.of(),
+                "settings", Map.of("system", "", "model", "llama-3.1-served-before", "max_tokens", 4)));
+        driver.executeScript("localStorage.setItem(arguments[0], arguments[1]);", STORE, saved);
+        driver.navigate().refresh();
+        await(WAIT, "the served model in the model field", () -> MODEL.equals(byId("model-input").getDomProperty("value")));
+
+        setField("extra", "{\"n\": 2}");
+        byId("prompt").sendKeys("Hi");
+        byId("send").click();
+        await(WAIT, "the extra parameters' error", () -> byId("extra-error").isDisplayed());
+        assertThat(text("extra-error")).isEqualTo("Extra parameters: the playground shows one answer, so n must be 1.");
+        assertThat(driver.findElements(By.cssSelector(".msg.assistant"))).as("nothing sent").isEmpty();
+    }
+
+    @Test
     void anAnswerThatEndsWithoutTextKeepsItsStatsAndIsNoError() {
         // a model may end its turn at once (its end-of-turn token first): 200, finish "stop", no content. The
         // random demo weights do that only by chance, so the page's fetch gets such a stream scripted here.
-        driver.executeScript("window.fetch = function () { var body ="
-                + " 'data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\\n\\n'"
+        scriptStream("'data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\\n\\n'"
                 + " + 'data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\\n\\n'"
                 + " + 'data: {\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":1,"
-                + "\"total_tokens\":13}}\\n\\n' + 'data: [DONE]\\n\\n';"
-                + " return Promise.resolve(new Response(body, {status: 200,"
-                + " headers: {'Content-Type': 'text/event-stream'}})); };");
+                + "\"total_tokens\":13}}\\n\\n' + 'data: [DONE]\\n\\n'");
         byId("prompt").sendKeys("Hi");
         byId("send").click();
         String stats = awaitAnswerStats().getText();
@@ -346,6 +369,16 @@ class PlaygroundBrowserIT extends RealEngineWebTest {
         assertThat(driver.findElement(By.cssSelector(".msg.assistant .msg-body")).getText()).isEmpty();
         assertThat(driver.executeScript("return getComputedStyle(document.querySelector('.msg.no-text .msg-body'),"
                 + " '::before').content;")).isEqualTo("\"(no text)\"");
+    }
+
+    /**
+     * The page's fetch answers every request with this SSE body (a JS string expression): streams the shared
+     * real server cannot be made to send on demand.
+     */
+    private void scriptStream(String body) {
+        driver.executeScript("window.fetch = function () { var body = " + body + ";"
+                + " return Promise.resolve(new Response(body, {status: 200,"
+                + " headers: {'Content-Type': 'text/event-stream'}})); };");
     }
 
     private String markdown(String text) {
