@@ -9,6 +9,7 @@ import dev.llamaserve.ops.limits.QuotaStore;
 import dev.llamaserve.ops.limits.RateLimitFilter;
 import dev.llamaserve.ops.limits.RateLimits;
 import dev.llamaserve.ops.limits.RedisQuotas;
+import dev.llamaserve.ops.metrics.RefusalMetrics;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,8 +56,8 @@ public class OpsLimitsConfiguration {
     }
 
     @Bean
-    RateLimits rateLimits(QuotaStore store, RateLimitProperties props) {
-        return new RateLimits(store, props.requestsPerMinute(), props.tokensPerMinute());
+    RateLimits rateLimits(QuotaStore store, RateLimitProperties props, RefusalMetrics refusals) {
+        return new RateLimits(store, props.requestsPerMinute(), props.tokensPerMinute(), refusals::rateLimited);
     }
 
     @Bean
@@ -65,7 +66,7 @@ public class OpsLimitsConfiguration {
     }
 
     @Bean
-    ConcurrencyLimitFilter concurrencyLimitFilter(OverloadProperties props) {
-        return new ConcurrencyLimitFilter(props.maxConcurrentRequests());
+    ConcurrencyLimitFilter concurrencyLimitFilter(OverloadProperties props, RefusalMetrics refusals) {
+        return new ConcurrencyLimitFilter(props.maxConcurrentRequests(), refusals::overloaded);
     }
 }

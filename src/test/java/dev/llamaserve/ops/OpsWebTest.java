@@ -77,6 +77,17 @@ public abstract class OpsWebTest extends HttpTestSupport {
         return b.build();
     }
 
+    /**
+     * A series' value at /actuator/prometheus, 0 when absent, e.g. {@code llm_ratelimit_refusals_total{type="requests"}}.
+     * The subclasses share one context: compare values taken before and after.
+     */
+    protected double metric(String series) throws IOException, InterruptedException {
+        return send("GET", "/actuator/prometheus", null, null).body().lines()
+                .filter(l -> l.startsWith(series + " "))
+                .mapToDouble(l -> Double.parseDouble(l.substring(series.length() + 1).trim()))
+                .findFirst().orElse(0);
+    }
+
     /** An OpenAI error body with this type and code, and the response's status. */
     protected static JsonNode assertOpenAiError(HttpResponse<String> r, int status, String type, String code) {
         assertThat(r.statusCode()).as("status of %s", r.body()).isEqualTo(status);

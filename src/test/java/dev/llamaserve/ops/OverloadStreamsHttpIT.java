@@ -21,6 +21,9 @@ class OverloadStreamsHttpIT extends OpsWebTest {
     @Test
     void fourTimesCapacityInConcurrentStreams() throws Exception {
         int total = 4 * MAX_CONCURRENT;
+        String limitRefusals = "llm_overload_refusals_total{source=\"concurrency_limit\"}";
+        double before = metric(limitRefusals);
+        int byTheLimit = 0;
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10)).build();
         // long enough that no admitted stream ends before every request has arrived
@@ -48,10 +51,13 @@ class OverloadStreamsHttpIT extends OpsWebTest {
                         v -> assertThat(Long.parseLong(v)).isPositive());
                 assertThat(r.headers().firstValue("retry-after-ms")).hasValueSatisfying(
                         v -> assertThat(Long.parseLong(v)).isPositive());
+                byTheLimit += r.body().contains("llm.ops.max-concurrent-requests") ? 1 : 0;
             }
         }
         assertThat(admitted).as("admitted").isEqualTo(MAX_CONCURRENT);
         assertThat(refused).as("refused").isEqualTo(total - MAX_CONCURRENT);
+        assertThat(byTheLimit).as("refused by the concurrency limit").isPositive();
+        assertThat(metric(limitRefusals) - before).as("each counted").isEqualTo((double) byTheLimit);
 
         HttpResponse<String> after = send("POST", "/v1/chat/completions", PLAIN_KEY, chat("\"max_tokens\":1"));
         assertThat(after.statusCode()).as("slots given back: %s", after.body()).isEqualTo(200);

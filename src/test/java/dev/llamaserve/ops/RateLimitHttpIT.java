@@ -10,10 +10,13 @@ import tools.jackson.databind.JsonNode;
 /** Over real HTTP on the real engine: per-key request and token limits, OpenAI's headers and 429s. */
 class RateLimitHttpIT extends OpsWebTest {
 
+    private static final String REQUEST_REFUSALS = "llm_ratelimit_refusals_total{type=\"requests\"}";
+    private static final String TOKEN_REFUSALS = "llm_ratelimit_refusals_total{type=\"tokens\"}";
     private static final Pattern RESET = Pattern.compile("0s|[1-9][0-9]{0,2}ms|[1-9][0-9]?s|[1-9][0-9]*m[0-9][0-9]?s");
 
     @Test
     void limitPerMinuteAdmittedThenRefusedWithEveryHeaderAndOtherKeysUntouched() throws Exception {
+        double refusals = metric(REQUEST_REFUSALS);
         for (int i = 1; i <= 3; i++) {
             HttpResponse<String> r = send("POST", "/v1/chat/completions", ALICE, chat("\"max_tokens\":1"));
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
@@ -32,6 +35,7 @@ class RateLimitHttpIT extends OpsWebTest {
         assertThat(resetSeconds(refused.headers().firstValue("x-ratelimit-reset-requests").orElseThrow()))
                 .isBetween(retryAfter - 1, retryAfter);
         assertOpenAiError(send("GET", "/v1/models", ALICE, null), 429, "requests", "rate_limit_exceeded");
+        assertThat(metric(REQUEST_REFUSALS) - refusals).as("both 429s counted").isEqualTo(2.0);
 
         HttpResponse<String> bob = send("POST", "/v1/chat/completions", BOB, chat("\"max_tokens\":1"));
         assertThat(bob.statusCode()).as("bob untouched by alice: %s", bob.body()).isEqualTo(200);
@@ -50,6 +54,7 @@ class RateLimitHttpIT extends OpsWebTest {
 
     @Test
     void tokenLimitChargesPromptPlusMaxTokensAtAdmission() throws Exception {
+        double refusals = metric(TOKEN_REFUSALS);
         // carol: 300 tokens per minute, requests unlimited
         HttpResponse<String> peek = send("GET", "/v1/models", CAROL, null);
         assertThat(peek.statusCode()).isEqualTo(200);
@@ -90,6 +95,11 @@ class RateLimitHttpIT extends OpsWebTest {
         assertThat(json(twoChoices.body()).get("error").get("message").asString())
                 .as("n = 2: max_tokens charged twice").contains("Requested " + (prompt + 2 * (remaining - prompt)));
 
+        // a request the engine refuses (400) is refused before it is charged: the exact fit below still fits
+        HttpResponse<String> invalid = send("POST", "/v1/chat/completions", CAROL,
+                chat("\"temperature\":9,\"max_tokens\":" + (remaining - prompt)));
+        assertThat(invalid.statusCode()).as(invalid.body()).isEqualTo(400);
+
         HttpResponse<String> exact = send("POST", "/v1/chat/completions", CAROL,
                 chat("\"max_tokens\":" + (remaining - prompt)));
         assertThat(exact.statusCode()).as(exact.body()).isEqualTo(200);
@@ -98,6 +108,7 @@ class RateLimitHttpIT extends OpsWebTest {
         HttpResponse<String> completions = send("POST", "/v1/completions", CAROL,
                 "{\"model\":\"" + model() + "\",\"prompt\":\"x\",\"max_tokens\":1}");
         assertOpenAiError(completions, 429, "tokens", "rate_limit_exceeded");
+        assertThat(metric(TOKEN_REFUSALS) - refusals).as("the four token 429s counted").isEqualTo(4.0);
     }
 
     private static void assertRequestHeaders(HttpResponse<String> r, long limit, long remaining) {

@@ -89,7 +89,16 @@ public final class AccessLogFilter implements WebFilter, Ordered {
         }
         log(new AccessRecord(RequestIdFilter.requestId(exchange), keyId, exchange.getRequest().getMethod().name(),
                 path.value(), CompletionAttributes.model(exchange), status, trace,
-                (System.nanoTime() - start) / 1_000_000, signal == SignalType.CANCEL));
+                (System.nanoTime() - start) / 1_000_000, clientClosed(signal, trace)));
+    }
+
+    /**
+     * Whether the client went away before the response ended: the chain cancelled, or (a stream whose connection
+     * dropped, where WebFlux ends the chain without a cancel) the engine request given up by its caller, as
+     * {@code llm_client_disconnects_total} counts it.
+     */
+    private static boolean clientClosed(SignalType signal, RequestTrace.Summary trace) {
+        return signal == SignalType.CANCEL || (trace != null && trace.disconnected());
     }
 
     /** The status the client got: the response's, or for a failure the one error map's (its handler runs later). */
@@ -97,6 +106,9 @@ public final class AccessLogFilter implements WebFilter, Ordered {
         HttpStatusCode set = exchange.getResponse().getStatusCode();
         if (failure != null && !exchange.getResponse().isCommitted()) {
             return ApiErrors.from(failure, settings).status();
+        }
+        if (signal == SignalType.CANCEL && !exchange.getResponse().isCommitted()) {
+            return CLIENT_CLOSED;   // gone before any byte: a status set for the answer never reached it
         }
         if (set != null) {
             return set.value();

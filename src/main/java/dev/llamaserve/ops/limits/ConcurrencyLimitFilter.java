@@ -29,8 +29,15 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
             PathPatternParser.defaultInstance.parse("/v1/completions"));
 
     private final Bulkhead bulkhead;
+    private final Runnable refused;
 
     public ConcurrencyLimitFilter(int maxConcurrentRequests) {
+        this(maxConcurrentRequests, () -> { });
+    }
+
+    /** @param refused told of each refusal (the metric) */
+    public ConcurrencyLimitFilter(int maxConcurrentRequests, Runnable refused) {
+        this.refused = refused;
         this.bulkhead = Bulkhead.of("generation", BulkheadConfig.custom()
                 .maxConcurrentCalls(maxConcurrentRequests)
                 .maxWaitDuration(Duration.ZERO)
@@ -49,6 +56,7 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
             return chain.filter(exchange);
         }
         if (!bulkhead.tryAcquirePermission()) {
+            refused.run();
             return Mono.error(ApiException.unavailable("overloaded", "The server is at its limit of "
                     + bulkhead.getBulkheadConfig().getMaxConcurrentCalls()
                     + " concurrent requests (llm.ops.max-concurrent-requests); retry later."));

@@ -18,14 +18,22 @@ public final class RateLimits implements TokenAdmission {
     private final QuotaStore store;
     private final long requestsPerMinute;
     private final long tokensPerMinute;
+    private final java.util.function.Consumer<String> refused;
 
     public RateLimits(QuotaStore store, long requestsPerMinute, long tokensPerMinute) {
+        this(store, requestsPerMinute, tokensPerMinute, kind -> { });
+    }
+
+    /** @param refused told of each refusal, with the limit's wire name (requests or tokens): the metric */
+    public RateLimits(QuotaStore store, long requestsPerMinute, long tokensPerMinute,
+            java.util.function.Consumer<String> refused) {
         if (requestsPerMinute < 0 || tokensPerMinute < 0) {
             throw new IllegalArgumentException("rate limits must be >= 0 (0 = off)");
         }
         this.store = store;
         this.requestsPerMinute = requestsPerMinute;
         this.tokensPerMinute = tokensPerMinute;
+        this.refused = refused;
     }
 
     QuotaStore store() {
@@ -58,6 +66,7 @@ public final class RateLimits implements TokenAdmission {
         Window w = store.acquire(state.client(), kind, limit, permits);
         state.update(kind, w);
         if (!w.admitted()) {
+            refused.accept(kind.wireName());
             String what = kind == LimitKind.REQUESTS ? "requests per min (RPM)" : "tokens per min (TPM)";
             String message = permits > limit
                     ? "Request too large for " + what + ": Limit " + limit + ", Requested " + permits

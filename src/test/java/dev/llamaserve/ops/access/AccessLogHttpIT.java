@@ -69,6 +69,48 @@ class AccessLogHttpIT extends RealEngineWebTest {
         }
     }
 
+    /**
+     * Clients that drop the connection: mid-stream (the response committed: 200, finish abort, client_closed) and
+     * before any byte of a plain answer (499). A raw socket, closed at a known point.
+     */
+    @Test
+    void aClientThatWentAwayIsLoggedAsClientClosed() throws Exception {
+        try (AccessLogCapture log = new AccessLogCapture()) {
+            try (java.net.Socket socket = send("access-gone-stream", "\"stream\":true")) {
+                java.io.InputStream in = socket.getInputStream();
+                StringBuilder seen = new StringBuilder();
+                while (!seen.toString().contains("\"content\":\"")) {   // until the first token's chunk
+                    int b = in.read();
+                    assertThat(b).as("the stream ended before a token: %s", seen).isNotNegative();
+                    seen.append((char) b);
+                }
+            }
+            Map<String, Object> f = AccessLogCapture.fields(log.await("access-gone-stream", Duration.ofSeconds(30)));
+            assertThat(f).containsEntry("status", 200).containsEntry("finish_reason", "abort")
+                    .containsEntry("client_closed", true);
+
+            try (java.net.Socket socket = send("access-gone-plain", "\"stream\":false")) {
+                Thread.sleep(500);   // the request is in the engine, the answer far from done
+            }
+            f = AccessLogCapture.fields(log.await("access-gone-plain", Duration.ofSeconds(30)));
+            assertThat(f).containsEntry("status", 499).containsEntry("client_closed", true);
+        }
+    }
+
+    /** A long completion request written to a new raw connection (the caller closes it). */
+    private java.net.Socket send(String requestId, String extra) throws Exception {
+        java.net.Socket socket = new java.net.Socket("127.0.0.1", URI.create(baseUrl()).getPort());
+        socket.setSoTimeout(60_000);
+        byte[] body = secretChat("\"max_tokens\":3000,\"ignore_eos\":true," + extra)
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "X-Request-Id: " + requestId + "\r\nContent-Length: " + body.length + "\r\n\r\n";
+        socket.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        socket.getOutputStream().write(body);
+        socket.getOutputStream().flush();
+        return socket;
+    }
+
     @Test
     void streamsErrorsAndOtherRoutesAreLoggedProbesAndActuatorAreNot() throws Exception {
         try (AccessLogCapture log = new AccessLogCapture()) {
