@@ -62,6 +62,14 @@ public final class ApiException extends RuntimeException {
         return new ApiException(429, type, null, "rate_limit_exceeded", message, true, wait);
     }
 
+    /**
+     * 429 of a request that asks for more than the whole per-minute limit: no window will admit it, so the answer
+     * carries no Retry-After (a client that waits and retries would wait for nothing).
+     */
+    public static ApiException tooLargeForLimit(String type, String message) {
+        return new ApiException(429, type, null, "rate_limit_exceeded", message, false, null);
+    }
+
     /** 401 of a missing or wrong API key (OpenAI's {@code invalid_api_key}). */
     public static ApiException invalidApiKey(String message) {
         return new ApiException(401, "invalid_request_error", null, "invalid_api_key", message, false);

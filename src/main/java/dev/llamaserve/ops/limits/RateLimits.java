@@ -74,7 +74,8 @@ public final class RateLimits implements TokenAdmission {
                     : "Rate limit reached for " + what + ": Limit " + limit + ", Used " + (limit - w.remaining())
                             + ", Requested " + permits + ". Please try again in "
                             + RateLimitHeaders.duration(w.retryAfter()) + ".";
-            throw ApiException.rateLimited(kind.wireName(), message, w.retryAfter());
+            throw permits > limit ? ApiException.tooLargeForLimit(kind.wireName(), message)
+                    : ApiException.rateLimited(kind.wireName(), message, w.retryAfter());
         }
     }
 

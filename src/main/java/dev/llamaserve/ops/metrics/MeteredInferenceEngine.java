@@ -116,9 +116,9 @@ public final class MeteredInferenceEngine implements InferenceEngine {
 
     void tokens(RequestTrace trace, EngineEvent.Tokens t) {
         long gap = trace.tokens(t, System.nanoTime());
-        if (gap < 0) {
+        if (gap == RequestTrace.FIRST) {
             metrics.firstToken(trace.ttftNanos());
-        } else {
+        } else if (gap >= 0) {
             metrics.interToken(gap);
         }
     }

@@ -16,7 +16,9 @@ public final class RequestTrace {
     private final AtomicBoolean subscribed = new AtomicBoolean();
     private final AtomicBoolean ended = new AtomicBoolean();
     private volatile long firstTokenNanos = -1;
-    private volatile long lastTokenNanos = -1;
+    /** Per choice ({@code n > 1}), when its latest token event was delivered ({@link #NONE}: none yet). */
+    private volatile long[] lastTokenNanos = {NONE};
+    private static final long NONE = Long.MIN_VALUE;
     private volatile int tokensSeen;
     private volatile int earlierChoicesTokens;
     private volatile boolean disconnected;
@@ -53,16 +55,33 @@ public final class RequestTrace {
         return subscribed.get();
     }
 
-    /** A token event was delivered at {@code now}; returns the gap since the previous one, or -1 for the first. */
+    /** {@link #tokens}: the request's first token event (a time to first token, not a gap). */
+    static final long FIRST = -1;
+    /** {@link #tokens}: the first token event of a later choice (neither: no gap within that choice yet). */
+    static final long CHOICE_FIRST = -2;
+
+    /**
+     * A token event was delivered at {@code now}; returns the gap since the previous event of the same choice
+     * (a client of choice i sees its tokens that far apart, not those of all n choices interleaved, as vLLM
+     * meters each child request), or {@link #FIRST}, or {@link #CHOICE_FIRST}.
+     */
     long tokens(EngineEvent.Tokens t, long now) {
-        long previous = lastTokenNanos;
-        lastTokenNanos = now;
-        tokensSeen += t.tokenIds().length;
-        if (previous < 0) {
-            firstTokenNanos = now;
-            return -1;
+        int choice = Math.max(0, t.index());
+        long[] last = lastTokenNanos;
+        if (choice >= last.length) {
+            int known = last.length;
+            last = java.util.Arrays.copyOf(last, choice + 1);
+            java.util.Arrays.fill(last, known, last.length, NONE);
+            lastTokenNanos = last;
         }
-        return now - previous;
+        long previous = last[choice];
+        last[choice] = now;
+        tokensSeen += t.tokenIds().length;
+        if (firstTokenNanos < 0) {
+            firstTokenNanos = now;
+            return FIRST;
+        }
+        return previous == NONE ? CHOICE_FIRST : now - previous;
     }
 
     long ttftNanos() {

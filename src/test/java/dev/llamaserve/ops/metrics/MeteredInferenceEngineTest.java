@@ -74,6 +74,26 @@ class MeteredInferenceEngineTest {
         assertThat(engine.inFlight()).isZero();
     }
 
+    /**
+     * n > 1: the choices' events interleave, but a client of one choice sees its tokens only as far apart as that
+     * choice's events (vLLM meters each child request): gaps within each choice, one time to first token.
+     */
+    @Test
+    void interTokenGapsAreMeasuredWithinEachChoice() {
+        RequestTrace t = new RequestTrace("r", 5, 0);
+        assertThat(t.tokens(choice(0), 10)).isEqualTo(RequestTrace.FIRST);
+        assertThat(t.tokens(choice(1), 15)).isEqualTo(RequestTrace.CHOICE_FIRST);
+        assertThat(t.tokens(choice(0), 20)).isEqualTo(10);
+        assertThat(t.tokens(choice(1), 25)).isEqualTo(10);
+        assertThat(t.tokens(choice(3), 27)).isEqualTo(RequestTrace.CHOICE_FIRST);
+        assertThat(t.tokens(choice(1), 31)).isEqualTo(6);
+        assertThat(t.ttftNanos()).isEqualTo(10);
+    }
+
+    private static EngineEvent.Tokens choice(int index) {
+        return new EngineEvent.Tokens(new int[] {7}, "x", List.of(), index);
+    }
+
     @Test
     void abortingAStreamNobodySubscribedEndsItAsADisconnect() {
         GenerationRequest r = request();
