@@ -103,10 +103,20 @@ public final class ToolCallParser {
         if (rest.charAt(0) != '"') {
             return Start.CONTENT;
         }
-        int close = rest.indexOf('"', 1);
-        String key = rest.substring(1, close < 0 ? rest.length() : close);
-        if (close < 0) {
-            return CALL_KEYS.stream().anyMatch(k -> k.startsWith(key)) ? Start.UNDECIDED : Start.CONTENT;
+        int close = 1;   // the key's closing quote: JSON escapes (a constrained call may write "\u006eame") skipped
+        while (close < rest.length() && rest.charAt(close) != '"') {
+            close += rest.charAt(close) == '\\' ? 2 : 1;
+        }
+        if (close >= rest.length()) {
+            String partial = rest.substring(1);
+            return partial.indexOf('\\') >= 0 || CALL_KEYS.stream().anyMatch(k -> k.startsWith(partial))
+                    ? Start.UNDECIDED : Start.CONTENT;
+        }
+        String key;
+        try {
+            key = MAPPER.readTree(rest.substring(0, close + 1)).asString();
+        } catch (JacksonException e) {
+            return Start.CONTENT;   // not a JSON string: no call
         }
         return CALL_KEYS.contains(key) ? Start.CALL : Start.CONTENT;
     }

@@ -106,6 +106,10 @@ class ToolCallParserTest {
             `{"name"`                           | CALL
             `{"parameters": {}, "name"`         | CALL
             `{"arguments"`                      | CALL
+            `{ "\\u006Eame"`                    | CALL
+            `{"\\u006`                          | UNDECIDED
+            `{"\\u0073ummary"`                  | CONTENT
+            `{"a\\"b`                           | UNDECIDED
             `{"names"`                          | CONTENT
             `{"nb`                              | CONTENT
             `{"summary": "x"`                   | CONTENT
