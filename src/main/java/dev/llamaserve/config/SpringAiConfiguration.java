@@ -27,13 +27,17 @@ import org.springframework.context.annotation.Scope;
 @Configuration(proxyBeanMethods = false)
 public class SpringAiConfiguration {
 
-    /** Lazy: the chat format exists once the model is loaded (creating this bean waits for the load). */
+    /**
+     * The chat format exists once the model is loaded: the model asks for it at each request, so that an
+     * application injecting this (or the builder below) into a singleton does not hold the context's start, and
+     * with it the web server and the probes, for the whole load. Its first request waits for the load instead.
+     */
     @Bean
     @Lazy
     @ConditionalOnMissingBean(ChatModel.class)
-    EngineChatModel engineChatModel(InferenceEngine engine, ChatFormat chatFormat, ServedModel served,
+    EngineChatModel engineChatModel(InferenceEngine engine, ObjectProvider<ChatFormat> chatFormat, ServedModel served,
             ObjectProvider<ToolCallingManager> toolCallingManager) {
-        return new EngineChatModel(engine, chatFormat, served.name(), EngineChatOptions.builder().build(),
+        return new EngineChatModel(engine, chatFormat::getObject, served.name(), EngineChatOptions.builder().build(),
                 toolCallingManager.getIfAvailable(() -> ToolCallingManager.builder().build()));
     }
 

@@ -40,7 +40,8 @@ import tools.jackson.databind.node.ArrayNode;
  * for a forced {@link ToolChoice} or an output schema (see {@link PromptMapping}). The model's tool calls come
  * back as {@link AssistantMessage.ToolCall}s (finish reason {@code TOOL_CALLS}), parsed by the HTTP API's parser;
  * Spring AI's {@code ToolCallingAdvisor} (which a {@code ChatClient} registers) runs them and calls again. Results
- * carry the engine's token counts as usage and its finish reason ({@code STOP}, {@code LENGTH}, {@code ABORT}).
+ * carry the engine's token counts as usage, the request's id, and its finish reason ({@code STOP}, {@code LENGTH});
+ * a request the engine aborted (shutdown) or failed is an error, as over HTTP, never a cut-off answer.
  * Streaming yields one response per released text delta, then one with the tool calls if any, then one with the
  * finish reason and usage, on a bounded-elastic thread (never on the engine's shared delivery threads, so a
  * consumer may block); cancelling the stream aborts the request in the engine.
@@ -50,7 +51,7 @@ public final class EngineChatModel implements ChatModel {
     private static final String TOOL_CALLS = "TOOL_CALLS";
 
     private final InferenceEngine engine;
-    private final ChatFormat chatFormat;
+    private final java.util.function.Supplier<ChatFormat> chatFormat;
     private final String modelName;
     private final EngineChatOptions defaultOptions;
     private final ToolCallingManager toolCallingManager;
@@ -58,6 +59,16 @@ public final class EngineChatModel implements ChatModel {
 
     public EngineChatModel(InferenceEngine engine, ChatFormat chatFormat, String modelName,
             EngineChatOptions defaultOptions, ToolCallingManager toolCallingManager) {
+        this(engine, () -> chatFormat, modelName, defaultOptions, toolCallingManager);
+    }
+
+    /**
+     * @param chatFormat asked at each request: the chat format exists once the model is loaded, so a model made
+     *     before (an application injecting it while the model loads) waits for the load at its first request, not
+     *     at its creation
+     */
+    public EngineChatModel(InferenceEngine engine, java.util.function.Supplier<ChatFormat> chatFormat,
+            String modelName, EngineChatOptions defaultOptions, ToolCallingManager toolCallingManager) {
         this.engine = engine;
         this.chatFormat = chatFormat;
         this.modelName = modelName;
@@ -91,8 +102,8 @@ public final class EngineChatModel implements ChatModel {
             content.append(end.content());
         }
         String text = end.calls().isEmpty() || !content.isEmpty() ? content.toString() : null;
-        return response(AssistantMessage.builder().content(text).toolCalls(end.calls()).build(), finished,
-                end.calls().isEmpty() ? finished.reason().name() : TOOL_CALLS);
+        return response(request.id(), AssistantMessage.builder().content(text).toolCalls(end.calls()).build(),
+                finished, end.calls().isEmpty() ? finished.reason().name() : TOOL_CALLS);
     }
 
     @Override
@@ -106,20 +117,20 @@ public final class EngineChatModel implements ChatModel {
                     .concatMap(e -> {
                         if (e instanceof EngineEvent.Tokens t) {
                             String text = request.answer().onTokens(t);
-                            return text.isEmpty() ? Flux.empty() : Flux.just(chunk(text));
+                            return text.isEmpty() ? Flux.empty() : Flux.just(chunk(request.id(), text));
                         }
                         EngineEvent.Finished f = (EngineEvent.Finished) e;
                         AnswerAssembler.End end = request.answer().finish(f.text());
                         List<ChatResponse> out = new ArrayList<>(2);
                         if (end.calls().isEmpty()) {
                             String tail = end.content() == null ? "" : end.content();
-                            out.add(response(new AssistantMessage(tail), f, f.reason().name()));
+                            out.add(response(request.id(), new AssistantMessage(tail), f, f.reason().name()));
                         } else {
                             if (end.content() != null) {
-                                out.add(chunk(end.content()));
+                                out.add(chunk(request.id(), end.content()));
                             }
-                            out.add(response(AssistantMessage.builder().content("").toolCalls(end.calls()).build(), f,
-                                    TOOL_CALLS));
+                            out.add(response(request.id(),
+                                    AssistantMessage.builder().content("").toolCalls(end.calls()).build(), f, TOOL_CALLS));
                         }
                         return Flux.fromIterable(out);
                     });
@@ -127,7 +138,7 @@ public final class EngineChatModel implements ChatModel {
     }
 
     /** One prepared request: its engine events and the assembler of its answer. */
-    private record Request(Flux<EngineEvent> events, AnswerAssembler answer) {}
+    private record Request(String id, Flux<EngineEvent> events, AnswerAssembler answer) {}
 
     /**
      * The prompt as an engine request: messages and tools go through {@link ChatFormat#prepare} and the request
@@ -140,7 +151,7 @@ public final class EngineChatModel implements ChatModel {
         List<ToolDefinition> tools = choice.mode() == ToolChoice.Mode.NONE ? List.of()
                 : toolCallingManager.resolveToolDefinitions(options);
         ArrayNode toolsJson = PromptMapping.tools(tools);
-        int[] ids = chatFormat.prepare(new ChatInput(PromptMapping.messages(prompt.getInstructions()), toolsJson, true,
+        int[] ids = chatFormat.get().prepare(new ChatInput(PromptMapping.messages(prompt.getInstructions()), toolsJson, true,
                 null)).tokenIds();
         SamplingParams sampling = PromptMapping.sampling(options, options.getMaxTokens()).toBuilder()
                 .constraint(PromptMapping.constraint(options, tools,
@@ -155,10 +166,16 @@ public final class EngineChatModel implements ChatModel {
                         sink.error(new IllegalStateException("the model failed while generating"));
                         return;
                     }
+                    if (e instanceof EngineEvent.Finished f && f.reason() == EngineEvent.FinishReason.ABORT) {
+                        // not this caller's doing (its cancel ends the stream before any Finished): shutdown
+                        sink.error(new IllegalStateException("the engine aborted the request (shutting down?)"
+                                + " before it finished"));
+                        return;
+                    }
                     sink.next(e);
                 })
                 .doFinally(signal -> submission.abandon());
-        return new Request(events, new AnswerAssembler(toolsJson == null ? null : startTokens()));
+        return new Request(id, events, new AnswerAssembler(toolsJson == null ? null : startTokens()));
     }
 
     /**
@@ -181,15 +198,17 @@ public final class EngineChatModel implements ChatModel {
         return current;
     }
 
-    private static ChatResponse chunk(String text) {
-        return new ChatResponse(List.of(new Generation(new AssistantMessage(text))));
+    private ChatResponse chunk(String id, String text) {
+        return new ChatResponse(List.of(new Generation(new AssistantMessage(text))),
+                ChatResponseMetadata.builder().id(id).model(modelName).build());
     }
 
-    private ChatResponse response(AssistantMessage message, EngineEvent.Finished f, String finishReason) {
+    private ChatResponse response(String id, AssistantMessage message, EngineEvent.Finished f, String finishReason) {
         Generation generation = new Generation(message,
                 ChatGenerationMetadata.builder().finishReason(finishReason).build());
         EngineEvent.Usage u = f.usage();
         ChatResponseMetadata metadata = ChatResponseMetadata.builder()
+                .id(id)
                 .model(modelName)
                 .usage(u == null ? new DefaultUsage(0, 0) : new DefaultUsage(u.promptTokens(), u.completionTokens(),
                         u.totalTokens()))

@@ -120,7 +120,14 @@ final class PromptMapping {
         for (Message m : instructions) {
             switch (m.getMessageType()) {
                 case SYSTEM -> out.addObject().put("role", "system").put("content", m.getText());
-                case USER -> out.addObject().put("role", "user").put("content", m.getText());
+                case USER -> {
+                    // text only, as the HTTP API refuses image, audio and file parts: never answer without them
+                    if (m instanceof org.springframework.ai.chat.messages.UserMessage u && !u.getMedia().isEmpty()) {
+                        throw new IllegalArgumentException("a user message carries " + u.getMedia().size()
+                                + " media (" + u.getMedia().get(0).getMimeType() + "): this model takes text only");
+                    }
+                    out.addObject().put("role", "user").put("content", m.getText());
+                }
                 case ASSISTANT -> {
                     AssistantMessage am = (AssistantMessage) m;
                     assistant(out, am.getText(), am.getToolCalls());

@@ -227,6 +227,56 @@ class EngineChatModelToolsTest {
         }
     }
 
+    /** Shutdown aborts a request: an error, as over HTTP (503 aborted), not a cut-off answer or a partial call. */
+    @Test
+    void aRequestTheEngineAbortedIsAnErrorNotACutOffAnswer() {
+        engine.script = r -> Flux.just(engine.tokens("{\"name\": \"currentWeather\", \"param"),
+                engine.finished(r, EngineEvent.FinishReason.ABORT, 9));
+        assertThatThrownBy(() -> ChatClient.create(model).prompt().user("Oslo?").tools(new WeatherTools()).call()
+                .content()).hasMessageContaining("aborted");
+        assertThatThrownBy(() -> ChatClient.create(model).prompt().user("Oslo?").stream().content().collectList()
+                .block()).hasMessageContaining("aborted");
+    }
+
+    /** Every response, and every streamed chunk, carries the request's id (ChatResponseMetadata.getId()). */
+    @Test
+    void responsesCarryTheRequestsId() {
+        engine.script = r -> engine.text(r, "Hel", "lo");
+        ChatResponse whole = model.call(new org.springframework.ai.chat.prompt.Prompt("Hi"));
+        assertThat(whole.getMetadata().getId()).startsWith("chatcmpl-")
+                .isEqualTo(engine.submitted.get(0).requestId());
+        List<ChatResponse> chunks = model.stream(new org.springframework.ai.chat.prompt.Prompt("Hi")).collectList().block();
+        assertThat(chunks).isNotEmpty().allSatisfy(c -> assertThat(c.getMetadata().getId())
+                .isEqualTo(engine.submitted.get(1).requestId()));
+    }
+
+    /** The chat format (there once the model is loaded) is asked for at the first request, not at creation. */
+    @Test
+    void theChatFormatIsAskedForAtTheFirstRequest() {
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        EngineChatModel loading = new EngineChatModel(engine, () -> {
+            asked.incrementAndGet();
+            throw new IllegalStateException("still loading (test)");
+        }, "m", EngineChatOptions.builder().build(), ToolCallingManager.builder().build());
+        ChatClient client = ChatClient.builder(loading).build();
+        assertThat(asked).as("creating the model and a client asks nothing").hasValue(0);
+        assertThatThrownBy(() -> client.prompt().user("Hi").call().content()).hasMessageContaining("still loading");
+        assertThat(asked).hasValue(1);
+    }
+
+    /** Text only, as over HTTP: a user message's media is refused, never dropped. */
+    @Test
+    void mediaOnAUserMessageIsRefusedNotDropped() {
+        engine.script = r -> engine.text(r, "a cat");
+        org.springframework.ai.content.Media png = new org.springframework.ai.content.Media(
+                org.springframework.util.MimeTypeUtils.IMAGE_PNG, new org.springframework.core.io.ByteArrayResource(
+                        new byte[] {1, 2, 3}));
+        assertThatThrownBy(() -> ChatClient.create(model).prompt().user(u -> u.text("What is this?").media(png))
+                .call().content()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("1 media (image/png): this model takes text only");
+        assertThat(engine.submitted).as("nothing was generated").isEmpty();
+    }
+
     @Test
     void withoutNativeStructuredOutputTheSchemaIsOnlyPromptText() {
         engine.script = r -> engine.text(r, "{\"city\": \"Paris\", \"temperature\": 21}");
