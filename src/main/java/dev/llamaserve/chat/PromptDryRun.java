@@ -31,14 +31,15 @@ public final class PromptDryRun {
 
     /**
      * A completion-style prompt: special-token text in it is parsed (the caller writes the format
-     * by hand), and {@code addSpecialTokens} (vLLM's default true) puts {@code <|begin_of_text|>} first.
+     * by hand), and {@code addSpecialTokens} (vLLM's default true) puts {@code <|begin_of_text|>} first, unless
+     * the text already starts with it (no second one: the one rule of /v1/completions and /tokenize alike).
      */
     public TokenizeResult tokenizePrompt(String prompt, boolean addSpecialTokens, int maxModelLen) {
         if (prompt == null) {
             throw new InvalidRequestException("prompt", InvalidRequestException.MISSING, "prompt is required");
         }
         int[] ids = tokenizer.encode(prompt, true);
-        if (addSpecialTokens) {
+        if (addSpecialTokens && !prompt.startsWith(SpecialTokens.BEGIN_OF_TEXT)) {
             int[] withBos = new int[ids.length + 1];
             withBos[0] = tokenizer.specialTokens().beginOfText();
             System.arraycopy(ids, 0, withBos, 1, ids.length);

@@ -26,6 +26,17 @@ class PromptDryRunTest {
         assertThat(bare.tokens()).isEqualTo(Arrays.copyOfRange(r.tokens(), 1, r.tokens().length));
     }
 
+    /** A prompt that starts with <|begin_of_text|> gets no second one: /tokenize counts what /v1/completions runs. */
+    @Test
+    void aPromptThatStartsWithBeginOfTextGetsNoSecond() {
+        int bos = tok.specialTokens().beginOfText();
+        int[] written = dryRun.tokenizePrompt("<|begin_of_text|>hi", true, 2048).tokens();
+        assertThat(written[0]).isEqualTo(bos);
+        assertThat(written[1]).isNotEqualTo(bos);
+        assertThat(written).isEqualTo(dryRun.tokenizePrompt("hi", true, 2048).tokens());
+        assertThat(dryRun.tokenizePrompt("<|begin_of_text|>hi", false, 2048).tokens()).isEqualTo(written);
+    }
+
     @Test
     void tokenizesMessagesAsTheChatEndpointWouldPromptThem() {
         JsonNode c = null;

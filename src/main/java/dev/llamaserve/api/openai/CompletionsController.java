@@ -44,7 +44,6 @@ public class CompletionsController {
 
     private static final Logger log = LoggerFactory.getLogger(CompletionsController.class);
     static final int DEFAULT_MAX_TOKENS = 16;
-    private static final String BEGIN_OF_TEXT = "<|begin_of_text|>";
 
     private final InferenceEngine engine;
     private final PromptDryRun dryRun;
@@ -123,7 +122,7 @@ public class CompletionsController {
         }
         if (prompt.isString()) {
             String text = prompt.asString();
-            return dryRun.tokenizePrompt(text, !text.startsWith(BEGIN_OF_TEXT), engine.modelInfo().maxModelLen()).tokens();
+            return dryRun.tokenizePrompt(text, true, engine.modelInfo().maxModelLen()).tokens();
         }
         if (!prompt.isArray()) {
             throw typeError("prompt", "a string or an array of token ids", prompt);

@@ -10,20 +10,25 @@ import java.util.Map;
 
 /**
  * The legacy completions logprobs shape: parallel lists of token text, its logprob, a map of up to
- * {@code top} alternatives, and the token's character offset in the completion text. One instance per
- * request (it carries the running offset).
+ * {@code top} alternatives plus the sampled token (OpenAI: "always the logprob of the sampled token, so up to
+ * logprobs + 1 elements"), and the token's character offset in the completion text. Offsets follow the text as
+ * the engine decodes it: a token that ends inside a character adds nothing until a later one completes it, so a
+ * character split across tokens does not push later offsets past the text. One instance per choice (it carries
+ * the running offset and the decoder's pending bytes).
  */
 final class LegacyLogprobs {
 
     private final Detokenizer detokenizer;
     private final boolean asTokenIds;
     private final int top;
+    private final Detokenizer.IncrementalDecoder text;
     private int offset;
 
     LegacyLogprobs(Detokenizer detokenizer, boolean asTokenIds, int top) {
         this.detokenizer = detokenizer;
         this.asTokenIds = asTokenIds;
         this.top = top;
+        this.text = detokenizer.newDecoder();
     }
 
     /** The entries for the next tokens. */
@@ -35,8 +40,7 @@ final class LegacyLogprobs {
         for (EngineEvent.TokenLogprob lp : logprobs) {
             String token = token(lp.tokenId());
             offsets.add(offset);
-            offset += detokenizer.isSpecial(lp.tokenId()) ? 0
-                    : new String(detokenizer.tokenBytes(lp.tokenId()), StandardCharsets.UTF_8).length();
+            offset += text.next(lp.tokenId()).length();   // special tokens: ""
             values.add(value(lp.logprob()));
             tokens.add(token);
             Map<String, Double> alternatives = new LinkedHashMap<>();
@@ -46,6 +50,7 @@ final class LegacyLogprobs {
                 }
                 alternatives.putIfAbsent(token(t.tokenId()), value(t.logprob()));
             }
+            alternatives.putIfAbsent(token, value(lp.logprob()));   // the sampled token, always
             tops.add(alternatives);
         }
         return new CompletionWire.Logprobs(offsets, values, tokens, tops);

@@ -77,6 +77,64 @@ class CompletionsHttpIT extends RealEngineWebTest {
         assertThat(body.get("usage").get("completion_tokens").asInt()).isEqualTo(16);
     }
 
+    /**
+     * Sampled (the pick is often not the most likely): each top_logprobs map holds the sampled token too (OpenAI:
+     * "up to logprobs + 1 elements"). And a character split across tokens (the two bytes of "é", forced by
+     * logit_bias) moves the offsets only once it is whole: every offset stays inside the returned text.
+     */
+    @Test
+    void legacyLogprobsHoldTheSampledTokenAndOffsetsFollowTheText() throws Exception {
+        JsonNode lp = json(post("/v1/completions", completion("\"Hi\"", "\"max_tokens\":8,\"temperature\":1.0,"
+                + "\"seed\":5,\"logprobs\":1")).body()).get("choices").get(0).get("logprobs");
+        for (int i = 0; i < lp.get("tokens").size(); i++) {
+            JsonNode top = lp.get("top_logprobs").get(i);
+            String token = lp.get("tokens").get(i).asString();
+            assertThat(top.size()).as("top %s", top).isBetween(1, 2);
+            assertThat(top.has(token)).as("the sampled %s in %s", token, top).isTrue();
+            assertThat(top.get(token).asDouble()).isEqualTo(lp.get("token_logprobs").get(i).asDouble());
+        }
+
+        int c3 = byteToken(0xC3);
+        int a9 = byteToken(0xA9);
+        for (String stream : List.of("false", "true")) {
+            String body = completion("\"Hi\"", "\"max_tokens\":6,\"temperature\":1.0,\"seed\":10,\"logprobs\":0,"
+                    + "\"stream\":" + stream + ",\"logit_bias\":{\"" + c3 + "\":100,\"" + a9 + "\":100}");
+            String text;
+            List<Integer> offsets = new java.util.ArrayList<>();
+            if (stream.equals("false")) {
+                JsonNode choice = json(post("/v1/completions", body).body()).get("choices").get(0);
+                text = choice.get("text").asString();
+                choice.get("logprobs").get("text_offset").forEach(o -> offsets.add(o.asInt()));
+            } else {
+                StringBuilder sent = new StringBuilder();
+                for (String data : Sse.data(post("/v1/completions", body).body())) {
+                    if (data.equals("[DONE]") || !data.contains("\"text_offset\"")) {
+                        continue;
+                    }
+                    JsonNode choice = json(data).get("choices").get(0);
+                    choice.get("logprobs").get("text_offset").forEach(o -> offsets.add(o.asInt()));
+                    sent.append(choice.get("text").asString());
+                }
+                text = sent.toString();
+            }
+            assertThat(text).as(stream).contains("é");
+            assertThat(offsets).as("stream %s: offsets in %s", stream, text).hasSize(6).isSorted()
+                    .allMatch(o -> o <= text.length());
+            assertThat(offsets.get(0)).isZero();
+        }
+    }
+
+    /** The id of the token that is exactly this byte (the byte-level vocabulary has one for each). */
+    private int byteToken(int b) {
+        for (int id = 0; id < tokenizer.vocabSize(); id++) {
+            byte[] bytes = tokenizer.tokenBytes(id);
+            if (bytes.length == 1 && (bytes[0] & 0xFF) == b) {
+                return id;
+            }
+        }
+        throw new AssertionError("no token for byte " + b);
+    }
+
     @Test
     void legacyLogprobs() throws Exception {
         JsonNode choice = json(post("/v1/completions", completion("\"Once upon\"", greedy(5) + ",\"logprobs\":3")).body())
