@@ -78,7 +78,7 @@ public final class AccessLogFilter implements WebFilter, Ordered {
         int status = status(exchange, signal, failure);
         refusals.httpStatus(status);
         String engineId = CompletionAttributes.engineRequestId(exchange);
-        RequestTrace.Summary trace = engineId == null ? null : traces.apply(engineId);
+        RequestTrace.Summary trace = abandoned(engineId == null ? null : traces.apply(engineId), failure);
         String keyId = RequestAttributes.keyId(exchange);
         if (trace != null) {
             keyTokens.add(keyId, trace.promptTokens(), trace.completionTokens());
@@ -99,6 +99,20 @@ public final class AccessLogFilter implements WebFilter, Ordered {
      */
     private static boolean clientClosed(SignalType signal, RequestTrace.Summary trace) {
         return signal == SignalType.CANCEL || (trace != null && trace.disconnected());
+    }
+
+    /**
+     * The trace as the request ends: an exchange that ended without an error before its engine request finished
+     * (no finish reason yet) was given up, a stream whose client left; {@code EngineExchange} aborts the request
+     * right after this filter's end (the inner doFinally runs after the outer one), so it is logged as that
+     * abort and that disconnect, not as whatever the engine had not yet said.
+     */
+    private static RequestTrace.Summary abandoned(RequestTrace.Summary trace, Throwable failure) {
+        if (trace == null || failure != null || trace.finishReason() != null) {
+            return trace;
+        }
+        return new RequestTrace.Summary("abort", trace.promptTokens(), trace.completionTokens(), trace.ttftNanos(),
+                true);
     }
 
     /** The status the client got: the response's, or for a failure the one error map's (its handler runs later). */

@@ -32,7 +32,8 @@ class AccessLogFilterTest {
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final RefusalMetrics refusals = new RefusalMetrics(registry);
     private final AccessLogFilter filter = new AccessLogFilter(ApiSettings.defaults(),
-            id -> id.equals("cmpl-1") ? new RequestTrace.Summary("stop", 12, 7, 3_000_000, false) : null,
+            id -> id.equals("cmpl-1") ? new RequestTrace.Summary("stop", 12, 7, 3_000_000, false)
+                    : id.equals("cmpl-open") ? new RequestTrace.Summary(null, 12, 3, 2_000_000, false) : null,
             refusals, new KeyTokenMetrics(registry, 10),
             List.of(PathPatternParser.defaultInstance.parse("/livez")));
 
@@ -64,6 +65,26 @@ class AccessLogFilterTest {
                 .isEqualTo(12);
         assertThat(registry.get("llm.key.tokens").tags("key_id", "team-a", "type", "completion").counter().count())
                 .isEqualTo(7);
+    }
+
+    /**
+     * A stream whose client left: the chain completes before its engine request finished (EngineExchange aborts it
+     * right after this filter's end, and the engine trace does not know yet). Logged as the abort and the
+     * disconnect it is, not as a 200 with no finish reason and client_closed false (seen in the full IT suite).
+     */
+    @Test
+    void anExchangeThatEndsBeforeItsEngineRequestFinishedIsAClientThatLeft() throws Exception {
+        WebFilterChain chain = ex -> {
+            ex.getAttributes().put(CompletionAttributes.ENGINE_REQUEST_ID, "cmpl-open");
+            ex.getResponse().setStatusCode(HttpStatus.OK);
+            return ex.getResponse().setComplete();
+        };
+        try (AccessLogCapture log = new AccessLogCapture()) {
+            filter.filter(exchange("/v1/chat/completions", "unit-open"), chain).block();
+            assertThat(AccessLogCapture.fields(log.await("unit-open", Duration.ofSeconds(1))))
+                    .containsEntry("status", 200).containsEntry("finish_reason", "abort")
+                    .containsEntry("client_closed", true).containsEntry("completion_tokens", 3);
+        }
     }
 
     @Test
