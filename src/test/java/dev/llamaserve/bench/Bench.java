@@ -77,7 +77,7 @@ public final class Bench {
             // parallel kernels keeps an OpenMP team that throttles the engine thread's (TorchThreads)
             TorchThreads.onEndingThread("bench-kernels", () -> {
                 try (KernelProbe k = new KernelProbe()) {
-                    r.put("bandwidth_gbs", k.readBandwidthGbs(1L << 30, 5));
+                    r.put("bandwidth_gbs", withoutProbePeak(() -> k.readBandwidthGbs(1L << 30, 5)));
                     // the step's largest GEMM at a 512-token prefill chunk of the 1B shape: gate_proj, [512, 2048] x [8192, 2048]^T
                     Map<String, Double> peaks = new LinkedHashMap<>();
                     for (ComputeDType d : ComputeDType.values()) {
@@ -92,7 +92,13 @@ public final class Bench {
         if (a.runs("decode") || a.runs("ttft") || a.runs("prefix") || a.runs("soak-engine")) {
             engineSections(a, dir, r);
         }
-        r.put("peak_rss_bytes", ProcessMemory.peakRssBytes());
+        // the peak outside the bandwidth probes (withoutProbePeak), or VmHWM with them where it could not be reset
+        boolean resetFailed = peakOutsideProbes == Long.MAX_VALUE;
+        r.put("peak_rss_bytes", resetFailed ? ProcessMemory.peakRssBytes()
+                : Math.max(peakOutsideProbes, ProcessMemory.peakRssBytes()));
+        if (resetFailed) {
+            r.put("peak_rss_includes_probes", true);
+        }
         if (a.runs("http")) {
             try (HttpRuns http = new HttpRuns(dir, serviceProperties(a), a.decodeTokens())) {
                 TimedLm.Span[] span = new TimedLm.Span[1];
@@ -187,7 +193,10 @@ public final class Bench {
                 r.put("ttft_ms", ttft);
                 double s512 = ttft.get("512") / 1e3;
                 r.put("prefill_tok_s", 512 / s512);
-                if (r.get("gemm_peak_gflops") instanceof Double peak) {
+                if (model.quantization().int8Activations()) {   // as putCeiling16: not the peak of int8 GEMMs
+                    r.put("prefill_ratio_not_run", "the linears multiply in int8 (" + model.quantization().optionName()
+                            + "); the GEMM peak measured is " + a.dtype() + "'s");
+                } else if (r.get("gemm_peak_gflops") instanceof Double peak) {
                     r.put("prefill_ratio", prefillFlops(c, 512) / s512 / 1e9 / peak);
                 }
             }
@@ -255,11 +264,28 @@ public final class Bench {
 
     /** The bench's read-bandwidth probe (a libtorch sum over 1 GiB, best of 3), on a thread that ends with it. */
     private static double probeBandwidth() {
-        return TorchThreads.onEndingThread("bench-probe", () -> {
+        return withoutProbePeak(() -> TorchThreads.onEndingThread("bench-probe", () -> {
             try (KernelProbe k = new KernelProbe()) {
                 return k.readBandwidthGbs(1L << 30, 3);
             }
-        });
+        }));
+    }
+
+    /** VmHWM before the last bandwidth probe, whose 1 GiB buffer is the bench's, not the service's. */
+    private static long peakOutsideProbes = -1;
+
+    /**
+     * A bandwidth probe (a 1 GiB float tensor, freed at its end) that does not count in {@code peak_rss_bytes}:
+     * the peak so far is kept, and VmHWM is reset to the RSS after the probe. Where /proc/self/clear_refs may not
+     * be written, the probe's gigabyte stays in the peak ({@code peak_rss_includes_probes}).
+     */
+    private static double withoutProbePeak(java.util.function.DoubleSupplier probe) {
+        peakOutsideProbes = Math.max(peakOutsideProbes, ProcessMemory.peakRssBytes());
+        double gbs = probe.getAsDouble();
+        if (!ProcessMemory.resetPeak()) {
+            peakOutsideProbes = Long.MAX_VALUE;   // marks it: see run()
+        }
+        return gbs;
     }
 
     /** FLOPs of a {@code t}-token prefill from an empty cache: every layer's linears, causal attention, one lm_head row. */

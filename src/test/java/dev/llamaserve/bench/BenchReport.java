@@ -24,11 +24,11 @@ final class BenchReport {
         Files.writeString(out, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report) + "\n");
     }
 
-    /** Keys of {@link Bench#KEYS} that a report of a full run lacks. */
+    /** Keys of {@link Bench#KEYS} that a report of a full run lacks (a {@code <key>_not_run} reason counts). */
     static List<String> missing(Map<String, Object> report) {
         List<String> out = new ArrayList<>();
         for (String k : Bench.KEYS) {
-            if (!report.containsKey(k)) {
+            if (!report.containsKey(k) && !report.containsKey(k + "_not_run")) {
                 out.add(k);
             }
         }
@@ -65,8 +65,9 @@ final class BenchReport {
             line(s, "HTTP/SSE / engine, in turns", "not run: " + r.get("http_vs_engine_16_rounds_not_run"));
         }
         line(s, "TTFT by prompt tokens", rounded(r.get("ttft_ms")) + " ms");
-        line(s, "prefill (512 tokens)", fmt(r.get("prefill_tok_s"), 1, "tok/s") + " = " + pct(r.get("prefill_ratio"))
-                + " of the GEMM peak");
+        line(s, "prefill (512 tokens)", fmt(r.get("prefill_tok_s"), 1, "tok/s") + (r.get("prefill_ratio_not_run") != null
+                ? " (no ratio: " + r.get("prefill_ratio_not_run") + ")"
+                : " = " + pct(r.get("prefill_ratio")) + " of the GEMM peak"));
         line(s, "Java outside forward, 16 streams", fmt(r.get("java_overhead_pct"), 1, "%"));
         line(s, "TTFT, 2,048-token shared prefix", rounded(r.get("prefix_cache_ttft_ms")) + " ms");
         if (r.get("grammar_16") instanceof Map<?, ?> g) {

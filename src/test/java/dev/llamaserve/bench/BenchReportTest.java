@@ -159,6 +159,13 @@ class BenchReportTest {
         }
         r.remove("decode_ratio");
         assertThat(BenchReport.missing(r)).containsExactly("decode_ratio");
+        // a key the run says why it did not write (W8A8's prefill_ratio: no int8 GEMM peak) is not missing
+        r.remove("prefill_ratio");
+        r.put("prefill_ratio_not_run", "the linears multiply in int8 (w8a8); the GEMM peak measured is bfloat16's");
+        assertThat(BenchReport.missing(r)).containsExactly("decode_ratio");
+        assertThat(BenchReport.table(r)).contains("(no ratio: the linears multiply in int8 (w8a8)");
+        r.put("prefill_ratio", Map.of("1", 1.5));
+        r.remove("prefill_ratio_not_run");
         assertThat(BenchReport.table(r)).contains("decode, 1 stream");
         r.put("int8", Map.of("decode_ms_1", Map.of("none", 80.0, "int8", 50.0),
                 "decode_speedup_1", QuantizedRuns.over(Map.of("none", 80.0, "int8", 50.0))));
