@@ -63,8 +63,9 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
         Path configJson = modelDir.resolve("tokenizer_config.json");
         try {
             byte[] tokenizerBytes = Files.readAllBytes(tokenizerJson);
-            JsonNode tokenizer = JSON.readTree(tokenizerBytes);
-            JsonNode config = Files.exists(configJson) ? JSON.readTree(configJson.toFile()) : JSON.createObjectNode();
+            JsonNode tokenizer = readJson(tokenizerJson, tokenizerBytes);
+            JsonNode config = Files.exists(configJson) ? readJson(configJson, Files.readAllBytes(configJson))
+                    : JSON.createObjectNode();
 
             Map<String, Integer> vocab = new HashMap<>();
             for (Map.Entry<String, JsonNode> e : tokenizer.path("model").path("vocab").properties()) {
@@ -130,7 +131,21 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
             return new LlamaTokenizer(full, plain, bytes, special, Map.copyOf(added),
                     Collections.unmodifiableList(specialTexts), specials, readChatTemplate(config, modelDir));
         } catch (IOException e) {
-            throw new TokenizerLoadException("cannot read the tokenizer in " + modelDir + ": " + e.getMessage(), e);
+            // the exception's class says what went wrong (NoSuchFileException, AccessDeniedException): its message
+            // is often only the path
+            throw new TokenizerLoadException("cannot read the tokenizer in " + modelDir + ": " + e, e);
+        }
+    }
+
+    /** A tokenizer file's JSON; a file that is not JSON (truncated, a Git LFS pointer) is named in the error. */
+    private static JsonNode readJson(Path file, byte[] bytes) {
+        try {
+            return JSON.readTree(bytes);
+        } catch (tools.jackson.core.JacksonException e) {
+            String start = new String(bytes, 0, Math.min(bytes.length, 40), java.nio.charset.StandardCharsets.UTF_8);
+            throw new TokenizerLoadException(file + " is not readable JSON (" + bytes.length + " bytes"
+                    + (start.startsWith("version https://git-lfs") ? ", a Git LFS pointer: fetch the file with git lfs"
+                    : "") + "): " + e.getOriginalMessage(), e);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.llamaserve.config;
 
 import dev.llamaserve.chat.LlamaTokenizer;
 import dev.llamaserve.engine.checkpoint.Checkpoint;
+import dev.llamaserve.engine.checkpoint.CheckpointException;
 import dev.llamaserve.engine.checkpoint.DType;
 import dev.llamaserve.engine.checkpoint.DemoCheckpoint;
 import dev.llamaserve.engine.device.DevicePlanner;
@@ -130,22 +131,41 @@ public final class ModelRuntime implements AutoCloseable {
                 e.maxNumBatchedTokens(), e.maxNumSeqs());
         plan.warnings().forEach(w -> log.warn("{}", w));
 
-        LlamaModel model = LlamaModel.load(checkpoint,
-                new ModelOptions(deviceOption(device), dtype.optionName(), Math.toIntExact(plan.kvTokens()),
-                        e.maxNumBatchedTokens(), kvDtype, e.blockSize(), quantization, m.packedWeights(),
-                        e.kvCachePreTouch()),
-                new ProgressLog(listener));
-        LlamaTokenizer tokenizer;
+        // the tokenizer before the weights: a broken or foreign tokenizer fails in a second, not after minutes of load
+        LlamaTokenizer tokenizer = LlamaTokenizer.load(dir);
+        LlamaModel model;
         try {
-            tokenizer = LlamaTokenizer.load(dir);
+            requireTokenizerFits(tokenizer, checkpoint.config().vocabSize(), dir);
+            model = LlamaModel.load(checkpoint,
+                    new ModelOptions(deviceOption(device), dtype.optionName(), Math.toIntExact(plan.kvTokens()),
+                            e.maxNumBatchedTokens(), kvDtype, e.blockSize(), quantization, m.packedWeights(),
+                            e.kvCachePreTouch()),
+                    new ProgressLog(listener));
         } catch (RuntimeException ex) {
-            model.close();
+            tokenizer.close();
             throw ex;
         }
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
         log.info("Model '{}' loaded in {} ms{}: {}", servedName, took.toMillis(),
                 demo ? " (DEMO, random weights: output is random text)" : "", plan.summary());
         return new ModelRuntime(dir, demo, servedName, checkpoint, generation, plan, model, tokenizer);
+    }
+
+    /**
+     * The tokenizer's ids within the model's vocabulary (its embedding and lm_head rows): a tokenizer of another
+     * model (Llama 3's 128,256 ids against a smaller vocab_size) would only fail at the first prompt. A smaller
+     * tokenizer (a padded vocabulary) is allowed, with a warning: ids past it have no text.
+     */
+    static void requireTokenizerFits(LlamaTokenizer tokenizer, int vocabSize, Path dir) {
+        if (tokenizer.vocabSize() > vocabSize) {
+            throw new CheckpointException(dir.resolve("tokenizer.json") + " has token ids up to "
+                    + (tokenizer.vocabSize() - 1) + " but " + dir.resolve("config.json") + " vocab_size is " + vocabSize
+                    + ": the tokenizer belongs to another model");
+        }
+        if (tokenizer.vocabSize() < vocabSize) {
+            log.warn("{} has {} token ids, config.json vocab_size {} (a padded vocabulary): ids from {} have no text",
+                    dir.resolve("tokenizer.json"), tokenizer.vocabSize(), vocabSize, tokenizer.vocabSize());
+        }
     }
 
     private static String deviceOption(DevicePlanner.DeviceInfo device) {

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import dev.llamaserve.engine.Detokenizer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -148,6 +150,23 @@ class LlamaTokenizerTest {
                 byteToken((byte) 0xF0), byteToken((byte) 0x9F), byteToken((byte) 'x'), byteToken((byte) 0xE4)};
         long[] longs = Arrays.stream(invalid).asLongStream().toArray();
         assertThat(tok.decode(invalid, false)).isEqualTo(djl.decode(longs, false)).isEqualTo("\uFFFDa\uFFFD\uFFFDx\uFFFD");
+    }
+
+    /** A broken tokenizer file is named with what is wrong with it: missing, cut short, a Git LFS pointer. */
+    @Test
+    void aBrokenTokenizerFileIsNamed(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path missing = Files.createDirectories(tmp.resolve("missing"));
+        assertThatThrownBy(() -> LlamaTokenizer.load(missing)).isInstanceOf(TokenizerLoadException.class)
+                .hasMessageContaining("NoSuchFileException").hasMessageContaining("tokenizer.json");
+        byte[] whole = Files.readAllBytes(TinyLlamaFixture.dir().resolve("tokenizer.json"));
+        Path cut = Files.createDirectories(tmp.resolve("cut"));
+        Files.write(cut.resolve("tokenizer.json"), Arrays.copyOf(whole, 5000));
+        assertThatThrownBy(() -> LlamaTokenizer.load(cut)).isInstanceOf(TokenizerLoadException.class)
+                .hasMessageContaining(cut.resolve("tokenizer.json") + " is not readable JSON (5000 bytes)");
+        Path lfs = Files.createDirectories(tmp.resolve("lfs"));
+        Files.writeString(lfs.resolve("tokenizer.json"), "version https://git-lfs.github.com/spec/v1\n"
+                + "oid sha256:0123\nsize 9085657\n");
+        assertThatThrownBy(() -> LlamaTokenizer.load(lfs)).hasMessageContaining("a Git LFS pointer");
     }
 
     @Test

@@ -28,7 +28,7 @@ public final class GenerationConfigParser {
         try {
             root = JSON.readTree(Files.readString(file));
         } catch (IOException | JacksonException e) {
-            throw new CheckpointException(file + ": not readable JSON: " + e.getMessage(), e);
+            throw new CheckpointException(file + ": not readable JSON: " + e, e);   // the class: NoSuchFile, AccessDenied, ...
         }
         return parse(root, file.toString());
     }

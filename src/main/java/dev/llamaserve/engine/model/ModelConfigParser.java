@@ -23,7 +23,7 @@ public final class ModelConfigParser {
         try {
             root = JSON.readTree(Files.readString(configJson));
         } catch (IOException | JacksonException e) {
-            throw new CheckpointException(configJson + ": not readable JSON: " + e.getMessage(), e);
+            throw new CheckpointException(configJson + ": not readable JSON: " + e, e);   // the class: AccessDenied, ...
         }
         return parse(root, configJson.toString());
     }

@@ -241,13 +241,31 @@ class CheckpointTest {
         assertFails(dir, INDEX, "lm_head.weight", "inside the model directory");
     }
 
+    /**
+     * The Hugging Face cache's layout (`huggingface-cli download` without --local-dir): every file of
+     * snapshots/<rev>/ is a link to ../../blobs/<sha>. A sharded checkpoint there loads, as a single-file one did.
+     */
     @Test
-    void indexShardThatIsASymlinkOut() throws IOException {
+    void shardsLinkedIntoTheHuggingFaceCacheLoad() throws IOException {
+        Path source = TinyFixture.copyTo(tmp.resolve("source"));
+        Path snapshot = Files.createDirectories(tmp.resolve("models--x/snapshots/0123abc"));
+        Path blobs = Files.createDirectories(tmp.resolve("models--x/blobs"));
+        try (var files = Files.list(source)) {
+            for (Path f : files.toList()) {
+                Path blob = Files.copy(f, blobs.resolve("sha-" + f.getFileName()));
+                Files.createSymbolicLink(snapshot.resolve(f.getFileName()),
+                        Path.of("../../blobs").resolve(blob.getFileName()));
+            }
+        }
+        assertThat(Checkpoint.open(snapshot).tensors()).hasSize(21);
+    }
+
+    @Test
+    void aShardLinkThatLeadsToNoFileIsRefused() throws IOException {
         Path dir = TinyFixture.copyTo(tmp.resolve("m"));
-        Path outside = Files.copy(dir.resolve(SHARD2), tmp.resolve("elsewhere.safetensors"));
         Files.delete(dir.resolve(SHARD2));
-        Files.createSymbolicLink(dir.resolve(SHARD2), outside);
-        assertFails(dir, INDEX, SHARD2, "link leaving the model directory");
+        Files.createSymbolicLink(dir.resolve(SHARD2), tmp.resolve("gone.safetensors"));
+        assertFails(dir, INDEX, SHARD2, "does not exist");
     }
 
     @Test
