@@ -136,6 +136,8 @@ public final class ModelRuntime implements AutoCloseable {
         LlamaModel model;
         try {
             requireTokenizerFits(tokenizer, checkpoint.config().vocabSize(), dir);
+            turnsThatNeverStop(generation.stopTokenIds(checkpoint.config()), tokenizer)
+                    .ifPresent(w -> log.warn("{} ({})", w, dir));
             model = LlamaModel.load(checkpoint,
                     new ModelOptions(deviceOption(device), dtype.optionName(), Math.toIntExact(plan.kvTokens()),
                             e.maxNumBatchedTokens(), kvDtype, e.blockSize(), quantization, m.packedWeights(),
@@ -166,6 +168,20 @@ public final class ModelRuntime implements AutoCloseable {
             log.warn("{} has {} token ids, config.json vocab_size {} (a padded vocabulary): ids from {} have no text",
                     dir.resolve("tokenizer.json"), tokenizer.vocabSize(), vocabSize, tokenizer.vocabSize());
         }
+    }
+
+    /**
+     * A warning where the chat template's end of turn ({@code <|eot_id|>}) is not a stop id (an eos_token_id of
+     * config.json without it, and no generation_config.json to add it): every chat answer would run to max_tokens.
+     */
+    static java.util.Optional<String> turnsThatNeverStop(java.util.Set<Integer> stopIds, LlamaTokenizer tokenizer) {
+        int eot = tokenizer.specialTokens().endOfTurn();
+        if (stopIds.contains(eot)) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("The chat template ends each turn with <|eot_id|> (id " + eot + "), which is not"
+                + " among the stop ids " + new java.util.TreeSet<>(stopIds) + " (config.json and generation_config.json"
+                + " eos_token_id): chat answers will run to max_tokens");
     }
 
     private static String deviceOption(DevicePlanner.DeviceInfo device) {

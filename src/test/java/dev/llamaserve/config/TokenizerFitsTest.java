@@ -26,4 +26,19 @@ class TokenizerFitsTest {
                     .hasMessageContaining("the tokenizer belongs to another model");
         }
     }
+
+    @Test
+    void aStopSetWithoutTheEndOfTurnIsWarnedOf() throws Exception {
+        Path dir = Path.of(getClass().getResource("/fixtures/tiny-llama31").toURI());
+        try (LlamaTokenizer tokenizer = LlamaTokenizer.load(dir)) {
+            int eot = tokenizer.specialTokens().endOfTurn();
+            int eos = tokenizer.specialTokens().endOfText();
+            org.assertj.core.api.Assertions.assertThat(ModelRuntime.turnsThatNeverStop(java.util.Set.of(eos, eot),
+                    tokenizer)).isEmpty();
+            org.assertj.core.api.Assertions.assertThat(ModelRuntime.turnsThatNeverStop(java.util.Set.of(eos), tokenizer))
+                    .hasValueSatisfying(w -> org.assertj.core.api.Assertions.assertThat(w)
+                            .contains("<|eot_id|> (id " + eot + ")").contains("[" + eos + "]")
+                            .contains("run to max_tokens"));
+        }
+    }
 }
