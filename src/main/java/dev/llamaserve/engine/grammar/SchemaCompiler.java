@@ -1,12 +1,18 @@
 package dev.llamaserve.engine.grammar;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Compiles a JSON Schema (draft 2020-12 subset) into a {@link Grammar} that generates only valid
@@ -48,9 +54,8 @@ public final class SchemaCompiler {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int CACHE_SIZE = 256;
     private static final int MAX_LEFT_OUT = 64;
-    private static final java.util.Set<String> BOUNDS =
-            java.util.Set.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum");
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SchemaCompiler.class);
+    private static final Set<String> BOUNDS = Set.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum");
+    private static final Logger log = LoggerFactory.getLogger(SchemaCompiler.class);
 
     private final GrammarOptions options;
     private final Map<String, Grammar> cache = new LinkedHashMap<>(64, 0.75f, true) {
@@ -78,14 +83,18 @@ public final class SchemaCompiler {
 
     /** As {@link #compile(JsonNode)}, reusing the grammar of an identical schema compiled before. */
     public Grammar compileCached(JsonNode schema) {
-        String key = JSON.writeValueAsString(schema);
+        return cached(JSON.writeValueAsString(schema), () -> compile(schema));
+    }
+
+    /** The grammar cached under {@code key}, else {@code compile}'s, then cached (compiled outside the lock). */
+    private Grammar cached(String key, Supplier<Grammar> compile) {
         synchronized (cache) {
             Grammar g = cache.get(key);
             if (g != null) {
                 return g;
             }
         }
-        Grammar g = compile(schema);
+        Grammar g = compile.get();
         synchronized (cache) {
             cache.put(key, g);
         }
@@ -100,18 +109,7 @@ public final class SchemaCompiler {
         if (strict) {
             return compileCached(schema);
         }
-        String key = "relaxed:" + JSON.writeValueAsString(schema);
-        synchronized (cache) {
-            Grammar g = cache.get(key);
-            if (g != null) {
-                return g;
-            }
-        }
-        Relaxed r = relax(schema, "json_schema");
-        synchronized (cache) {
-            cache.put(key, r.grammar());
-        }
-        return r.grammar();
+        return cached("relaxed:" + JSON.writeValueAsString(schema), () -> relax(schema, "json_schema").grammar());
     }
 
     /** A schema that is not strict, less the keywords at {@code leftOut}, and its grammar. */
@@ -152,7 +150,7 @@ public final class SchemaCompiler {
         JsonNode copy = root.deepCopy();
         JsonNode parent = Keywords.at(copy, pointer.substring(0, slash));
         String key = pointer.substring(slash + 1).replace("~1", "/").replace("~0", "~");
-        if (!(parent instanceof tools.jackson.databind.node.ObjectNode o) || !o.has(key)) {
+        if (!(parent instanceof ObjectNode o) || !o.has(key)) {
             return null;
         }
         if (key.equals("oneOf")) {
@@ -167,7 +165,7 @@ public final class SchemaCompiler {
 
     /** {@link #toolCalls(List, List, List, boolean)} with every function strict. */
     public Grammar toolCalls(List<String> names, List<JsonNode> parameters, boolean parallel) {
-        return toolCalls(names, parameters, java.util.Collections.nCopies(names.size(), true), parallel);
+        return toolCalls(names, parameters, Collections.nCopies(names.size(), true), parallel);
     }
 
     /**
@@ -179,22 +177,17 @@ public final class SchemaCompiler {
      * @throws UnsupportedSchemaException with {@link UnsupportedSchemaException#function()} set
      */
     public Grammar toolCalls(List<String> names, List<JsonNode> parameters, List<Boolean> strict, boolean parallel) {
+        String key = "tools:" + functionsKey(names, parameters, strict, parallel);
+        return cached(key, () -> ToolCallGrammar.build(names, enforced(parameters, strict, false), parallel, options));
+    }
+
+    /** The cache key of a set of functions (checked: one parameters schema and strict flag per name, one or more). */
+    private static String functionsKey(List<String> names, List<JsonNode> parameters, List<Boolean> strict,
+            boolean parallel) {
         if (names.isEmpty() || names.size() != parameters.size() || names.size() != strict.size()) {
             throw new IllegalArgumentException("one parameters schema and strict flag per function name, at least one");
         }
-        String key = "tools:" + parallel + ":" + strict + ":" + JSON.writeValueAsString(names)
-                + JSON.writeValueAsString(parameters);
-        synchronized (cache) {
-            Grammar g = cache.get(key);
-            if (g != null) {
-                return g;
-            }
-        }
-        Grammar g = ToolCallGrammar.build(names, enforced(parameters, strict, false), parallel, options);
-        synchronized (cache) {
-            cache.put(key, g);
-        }
-        return g;
+        return parallel + ":" + strict + ":" + JSON.writeValueAsString(names) + JSON.writeValueAsString(parameters);
     }
 
     /**
@@ -230,17 +223,13 @@ public final class SchemaCompiler {
      */
     public Grammar toolCallsOrAnswer(List<String> names, List<JsonNode> parameters, List<Boolean> strict,
             boolean parallel, JsonNode answer, boolean answerStrict) {
-        if (names.isEmpty() || names.size() != parameters.size() || names.size() != strict.size()) {
-            throw new IllegalArgumentException("one parameters schema and strict flag per function name, at least one");
-        }
-        String key = "tools-or:" + parallel + ":" + strict + ":" + answerStrict + ":" + JSON.writeValueAsString(names)
-                + JSON.writeValueAsString(parameters) + ":" + (answer == null ? "object" : JSON.writeValueAsString(answer));
-        synchronized (cache) {
-            Grammar g = cache.get(key);
-            if (g != null) {
-                return g;
-            }
-        }
+        String key = "tools-or:" + functionsKey(names, parameters, strict, parallel) + ":" + answerStrict + ":"
+                + (answer == null ? "object" : JSON.writeValueAsString(answer));
+        return cached(key, () -> callsOrAnswer(names, parameters, strict, parallel, answer, answerStrict));
+    }
+
+    private Grammar callsOrAnswer(List<String> names, List<JsonNode> parameters, List<Boolean> strict,
+            boolean parallel, JsonNode answer, boolean answerStrict) {
         JsonNode document = answer;
         if (answer != null && answerStrict) {
             compileCached(answer);   // refused as the answer alone would be (a branch that allows nothing too)
@@ -253,11 +242,7 @@ public final class SchemaCompiler {
         Rule doc = document == null ? c.anyObject() : c.compile(document, "");
         UnionRule either = c.register(new UnionRule(""));
         either.branches = new Rule[] {calls, doc};
-        Grammar g = finish(rules, either);
-        synchronized (cache) {
-            cache.put(key, g);
-        }
-        return g;
+        return finish(rules, either);
     }
 
     /** Any JSON object: {@code response_format} {@code {"type":"json_object"}}. */
