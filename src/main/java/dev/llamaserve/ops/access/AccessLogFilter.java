@@ -78,7 +78,7 @@ public final class AccessLogFilter implements WebFilter, Ordered {
         int status = status(exchange, signal, failure);
         refusals.httpStatus(status);
         String engineId = CompletionAttributes.engineRequestId(exchange);
-        RequestTrace.Summary trace = abandoned(engineId == null ? null : traces.apply(engineId), failure);
+        RequestTrace.Summary trace = engineId == null ? null : traces.apply(engineId);
         String keyId = RequestAttributes.keyId(exchange);
         if (trace != null) {
             keyTokens.add(keyId, trace.promptTokens(), trace.completionTokens());
@@ -89,30 +89,20 @@ public final class AccessLogFilter implements WebFilter, Ordered {
         }
         log(new AccessRecord(RequestIdFilter.requestId(exchange), keyId, exchange.getRequest().getMethod().name(),
                 path.value(), CompletionAttributes.model(exchange), status, trace,
-                (System.nanoTime() - start) / 1_000_000, clientClosed(signal, trace)));
+                (System.nanoTime() - start) / 1_000_000, clientClosed(signal, trace, failure)));
     }
 
     /**
-     * Whether the client went away before the response ended: the chain cancelled, or (a stream whose connection
-     * dropped, where WebFlux ends the chain without a cancel) the engine request given up by its caller, as
-     * {@code llm_client_disconnects_total} counts it.
+     * Whether the client went away before the response ended: the chain cancelled; the engine request given up
+     * by its caller, as {@code llm_client_disconnects_total} counts it; or an exchange that ended without an
+     * error before its engine request had a finish reason (a stream whose connection dropped: WebFlux ends the
+     * chain without a cancel, and {@code EngineExchange} aborts the request only after this filter's end, its
+     * doFinally being the inner one). {@link AccessRecord} logs an unfinished request of a client that left as
+     * {@code abort}.
      */
-    private static boolean clientClosed(SignalType signal, RequestTrace.Summary trace) {
-        return signal == SignalType.CANCEL || (trace != null && trace.disconnected());
-    }
-
-    /**
-     * The trace as the request ends: an exchange that ended without an error before its engine request finished
-     * (no finish reason yet) was given up, a stream whose client left; {@code EngineExchange} aborts the request
-     * right after this filter's end (the inner doFinally runs after the outer one), so it is logged as that
-     * abort and that disconnect, not as whatever the engine had not yet said.
-     */
-    private static RequestTrace.Summary abandoned(RequestTrace.Summary trace, Throwable failure) {
-        if (trace == null || failure != null || trace.finishReason() != null) {
-            return trace;
-        }
-        return new RequestTrace.Summary("abort", trace.promptTokens(), trace.completionTokens(), trace.ttftNanos(),
-                true);
+    private static boolean clientClosed(SignalType signal, RequestTrace.Summary trace, Throwable failure) {
+        return signal == SignalType.CANCEL
+                || (trace != null && (trace.disconnected() || failure == null && trace.finishReason() == null));
     }
 
     /** The status the client got: the response's, or for a failure the one error map's (its handler runs later). */

@@ -31,10 +31,6 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
     private final Bulkhead bulkhead;
     private final Runnable refused;
 
-    public ConcurrencyLimitFilter(int maxConcurrentRequests) {
-        this(maxConcurrentRequests, () -> { });
-    }
-
     /** @param refused told of each refusal (the metric) */
     public ConcurrencyLimitFilter(int maxConcurrentRequests, Runnable refused) {
         this.refused = refused;

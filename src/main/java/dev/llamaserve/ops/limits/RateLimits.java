@@ -5,6 +5,7 @@ import dev.llamaserve.api.openai.TokenAdmission;
 import dev.llamaserve.ops.auth.ApiKey;
 import dev.llamaserve.ops.auth.ApiKeyFilter;
 import java.net.InetSocketAddress;
+import java.util.function.Consumer;
 import org.springframework.web.server.ServerWebExchange;
 
 /**
@@ -18,15 +19,11 @@ public final class RateLimits implements TokenAdmission {
     private final QuotaStore store;
     private final long requestsPerMinute;
     private final long tokensPerMinute;
-    private final java.util.function.Consumer<String> refused;
-
-    public RateLimits(QuotaStore store, long requestsPerMinute, long tokensPerMinute) {
-        this(store, requestsPerMinute, tokensPerMinute, kind -> { });
-    }
+    private final Consumer<String> refused;
 
     /** @param refused told of each refusal, with the limit's wire name (requests or tokens): the metric */
     public RateLimits(QuotaStore store, long requestsPerMinute, long tokensPerMinute,
-            java.util.function.Consumer<String> refused) {
+            Consumer<String> refused) {
         if (requestsPerMinute < 0 || tokensPerMinute < 0) {
             throw new IllegalArgumentException("rate limits must be >= 0 (0 = off)");
         }
