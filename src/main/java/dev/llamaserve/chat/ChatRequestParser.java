@@ -10,6 +10,7 @@ import static dev.llamaserve.engine.InvalidRequestException.UNSUPPORTED_CONTENT;
 import dev.llamaserve.chat.ChatMessage.Role;
 import dev.llamaserve.engine.InvalidRequestException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -104,7 +105,7 @@ public final class ChatRequestParser {
                 results.add(r);
                 end++;
             }
-            Set<String> ids = new java.util.HashSet<>();
+            Set<String> ids = new HashSet<>();
             calls.forEach(c -> ids.add(c.id()));
             for (ChatMessage.ToolCall c : calls) {
                 out.add(c);

@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
@@ -141,8 +142,8 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
     private static JsonNode readJson(Path file, byte[] bytes) {
         try {
             return JSON.readTree(bytes);
-        } catch (tools.jackson.core.JacksonException e) {
-            String start = new String(bytes, 0, Math.min(bytes.length, 40), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (JacksonException e) {
+            String start = new String(bytes, 0, Math.min(bytes.length, 40), StandardCharsets.UTF_8);
             throw new TokenizerLoadException(file + " is not readable JSON (" + bytes.length + " bytes"
                     + (start.startsWith("version https://git-lfs") ? ", a Git LFS pointer: fetch the file with git lfs"
                     : "") + "): " + e.getOriginalMessage(), e);

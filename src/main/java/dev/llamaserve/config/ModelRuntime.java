@@ -21,6 +21,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -174,13 +177,13 @@ public final class ModelRuntime implements AutoCloseable {
      * A warning where the chat template's end of turn ({@code <|eot_id|>}) is not a stop id (an eos_token_id of
      * config.json without it, and no generation_config.json to add it): every chat answer would run to max_tokens.
      */
-    static java.util.Optional<String> turnsThatNeverStop(java.util.Set<Integer> stopIds, LlamaTokenizer tokenizer) {
+    static Optional<String> turnsThatNeverStop(Set<Integer> stopIds, LlamaTokenizer tokenizer) {
         int eot = tokenizer.specialTokens().endOfTurn();
         if (stopIds.contains(eot)) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
-        return java.util.Optional.of("The chat template ends each turn with <|eot_id|> (id " + eot + "), which is not"
-                + " among the stop ids " + new java.util.TreeSet<>(stopIds) + " (config.json and generation_config.json"
+        return Optional.of("The chat template ends each turn with <|eot_id|> (id " + eot + "), which is not"
+                + " among the stop ids " + new TreeSet<>(stopIds) + " (config.json and generation_config.json"
                 + " eos_token_id): chat answers will run to max_tokens");
     }
 

@@ -12,6 +12,7 @@ import dev.llamaserve.springai.EngineChatOptions.ToolChoice;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Supplier;
 import org.springframework.ai.chat.messages.AssistantMessage;
 import org.springframework.ai.chat.metadata.ChatGenerationMetadata;
 import org.springframework.ai.chat.metadata.ChatResponseMetadata;
@@ -51,7 +52,7 @@ public final class EngineChatModel implements ChatModel {
     private static final String TOOL_CALLS = "TOOL_CALLS";
 
     private final InferenceEngine engine;
-    private final java.util.function.Supplier<ChatFormat> chatFormat;
+    private final Supplier<ChatFormat> chatFormat;
     private final String modelName;
     private final EngineChatOptions defaultOptions;
     private final ToolCallingManager toolCallingManager;
@@ -67,7 +68,7 @@ public final class EngineChatModel implements ChatModel {
      *     before (an application injecting it while the model loads) waits for the load at its first request, not
      *     at its creation
      */
-    public EngineChatModel(InferenceEngine engine, java.util.function.Supplier<ChatFormat> chatFormat,
+    public EngineChatModel(InferenceEngine engine, Supplier<ChatFormat> chatFormat,
             String modelName, EngineChatOptions defaultOptions, ToolCallingManager toolCallingManager) {
         this.engine = engine;
         this.chatFormat = chatFormat;

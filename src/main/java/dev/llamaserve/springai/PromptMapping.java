@@ -10,6 +10,7 @@ import org.springframework.ai.chat.messages.AssistantMessage;
 import org.springframework.ai.chat.messages.Message;
 import org.springframework.ai.chat.messages.MessageType;
 import org.springframework.ai.chat.messages.ToolResponseMessage;
+import org.springframework.ai.chat.messages.UserMessage;
 import org.springframework.ai.chat.prompt.ChatOptions;
 import org.springframework.ai.tool.definition.ToolDefinition;
 import tools.jackson.databind.node.ArrayNode;
@@ -122,7 +123,7 @@ final class PromptMapping {
                 case SYSTEM -> out.addObject().put("role", "system").put("content", m.getText());
                 case USER -> {
                     // text only, as the HTTP API refuses image, audio and file parts: never answer without them
-                    if (m instanceof org.springframework.ai.chat.messages.UserMessage u && !u.getMedia().isEmpty()) {
+                    if (m instanceof UserMessage u && !u.getMedia().isEmpty()) {
                         throw new IllegalArgumentException("a user message carries " + u.getMedia().size()
                                 + " media (" + u.getMedia().get(0).getMimeType() + "): this model takes text only");
                     }

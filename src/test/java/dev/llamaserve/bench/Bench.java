@@ -93,10 +93,8 @@ public final class Bench {
             engineSections(a, dir, r);
         }
         // the peak outside the bandwidth probes (withoutProbePeak), or VmHWM with them where it could not be reset
-        boolean resetFailed = peakOutsideProbes == Long.MAX_VALUE;
-        r.put("peak_rss_bytes", resetFailed ? ProcessMemory.peakRssBytes()
-                : Math.max(peakOutsideProbes, ProcessMemory.peakRssBytes()));
-        if (resetFailed) {
+        r.put("peak_rss_bytes", Math.max(peakOutsideProbes, ProcessMemory.peakRssBytes()));
+        if (peakIncludesProbes) {
             r.put("peak_rss_includes_probes", true);
         }
         if (a.runs("http")) {
@@ -273,18 +271,18 @@ public final class Bench {
 
     /** VmHWM before the last bandwidth probe, whose 1 GiB buffer is the bench's, not the service's. */
     private static long peakOutsideProbes = -1;
+    /** VmHWM could not be reset after a probe: it holds the probe's gigabyte. */
+    private static boolean peakIncludesProbes;
 
     /**
      * A bandwidth probe (a 1 GiB float tensor, freed at its end) that does not count in {@code peak_rss_bytes}:
      * the peak so far is kept, and VmHWM is reset to the RSS after the probe. Where /proc/self/clear_refs may not
      * be written, the probe's gigabyte stays in the peak ({@code peak_rss_includes_probes}).
      */
-    private static double withoutProbePeak(java.util.function.DoubleSupplier probe) {
+    private static double withoutProbePeak(DoubleSupplier probe) {
         peakOutsideProbes = Math.max(peakOutsideProbes, ProcessMemory.peakRssBytes());
         double gbs = probe.getAsDouble();
-        if (!ProcessMemory.resetPeak()) {
-            peakOutsideProbes = Long.MAX_VALUE;   // marks it: see run()
-        }
+        peakIncludesProbes |= !ProcessMemory.resetPeak();
         return gbs;
     }
 

@@ -1,6 +1,7 @@
 package dev.llamaserve.ops.metrics;
 
 import dev.llamaserve.engine.EngineEvent;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -70,8 +71,8 @@ public final class RequestTrace {
         long[] last = lastTokenNanos;
         if (choice >= last.length) {
             int known = last.length;
-            last = java.util.Arrays.copyOf(last, choice + 1);
-            java.util.Arrays.fill(last, known, last.length, NONE);
+            last = Arrays.copyOf(last, choice + 1);
+            Arrays.fill(last, known, last.length, NONE);
             lastTokenNanos = last;
         }
         long previous = last[choice];
