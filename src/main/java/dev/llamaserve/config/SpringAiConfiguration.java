@@ -5,9 +5,16 @@ import dev.llamaserve.chat.ChatFormat;
 import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.springai.EngineChatModel;
 import dev.llamaserve.springai.EngineChatOptions;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
 import org.springframework.ai.chat.client.AdvisorParams;
 import org.springframework.ai.chat.client.ChatClient;
+import org.springframework.ai.chat.client.ChatClientCustomizer;
+import org.springframework.ai.chat.client.advisor.observation.AdvisorObservationConvention;
+import org.springframework.ai.chat.client.observation.ChatClientObservationConvention;
 import org.springframework.ai.chat.model.ChatModel;
+import org.springframework.ai.chat.observation.ChatModelMeterObservationHandler;
+import org.springframework.ai.chat.observation.ChatModelObservationConvention;
 import org.springframework.ai.model.tool.ToolCallingManager;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.ConfigurableBeanFactory;
@@ -23,6 +30,12 @@ import org.springframework.context.annotation.Scope;
  * model the builder turns on native structured output ({@code entity(...)} sends the schema as an option that the
  * engine enforces, instead of format instructions in the prompt); tools go through the application's
  * {@link ToolCallingManager} bean if it has one, else Spring AI's default.
+ *
+ * <p>Observability as Spring AI's own auto-configuration gives its chat models and {@code ChatClient}: the model
+ * and the builder's clients report to the context's {@link ObservationRegistry} (with its observation conventions,
+ * where the application defines one), Spring AI's {@link ChatModelMeterObservationHandler} turns the model's
+ * observations into {@code gen_ai.client.token.usage}, and every {@link ChatClientCustomizer} bean is applied to
+ * each builder, in order. Prompt and completion text are never put into an observation.
  */
 @Configuration(proxyBeanMethods = false)
 public class SpringAiConfiguration {
@@ -36,17 +49,37 @@ public class SpringAiConfiguration {
     @Lazy
     @ConditionalOnMissingBean(ChatModel.class)
     EngineChatModel engineChatModel(InferenceEngine engine, ObjectProvider<ChatFormat> chatFormat, ServedModel served,
-            ObjectProvider<ToolCallingManager> toolCallingManager) {
-        return new EngineChatModel(engine, chatFormat::getObject, served.name(), EngineChatOptions.builder().build(),
-                toolCallingManager.getIfAvailable(() -> ToolCallingManager.builder().build()));
+            ObjectProvider<ToolCallingManager> toolCallingManager, ObjectProvider<ObservationRegistry> observations,
+            ObjectProvider<ChatModelObservationConvention> convention) {
+        ObservationRegistry registry = observations.getIfUnique(() -> ObservationRegistry.NOOP);
+        EngineChatModel model = new EngineChatModel(engine, chatFormat::getObject, served.name(),
+                EngineChatOptions.builder().build(),
+                toolCallingManager.getIfAvailable(() -> ToolCallingManager.builder().observationRegistry(registry).build()),
+                registry);
+        convention.ifAvailable(model::setObservationConvention);
+        return model;
     }
 
     @Bean
     @Scope(ConfigurableBeanFactory.SCOPE_PROTOTYPE)
     @ConditionalOnMissingBean
-    ChatClient.Builder chatClientBuilder(ChatModel chatModel) {
-        ChatClient.Builder builder = ChatClient.builder(chatModel);
-        return chatModel instanceof EngineChatModel
-                ? builder.defaultAdvisors(AdvisorParams.ENABLE_NATIVE_STRUCTURED_OUTPUT) : builder;
+    ChatClient.Builder chatClientBuilder(ChatModel chatModel, ObjectProvider<ObservationRegistry> observations,
+            ObjectProvider<ChatClientObservationConvention> clientConvention,
+            ObjectProvider<AdvisorObservationConvention> advisorConvention,
+            ObjectProvider<ChatClientCustomizer> customizers) {
+        ChatClient.Builder builder = ChatClient.builder(chatModel, observations.getIfUnique(() -> ObservationRegistry.NOOP),
+                clientConvention.getIfUnique(() -> null), advisorConvention.getIfUnique(() -> null));
+        if (chatModel instanceof EngineChatModel) {
+            builder.defaultAdvisors(AdvisorParams.ENABLE_NATIVE_STRUCTURED_OUTPUT);
+        }
+        customizers.orderedStream().forEach(c -> c.customize(builder));
+        return builder;
+    }
+
+    /** {@code gen_ai.client.token.usage} from the chat model's observations, as Spring AI's auto-configuration. */
+    @Bean
+    @ConditionalOnMissingBean
+    ChatModelMeterObservationHandler chatModelMeterObservationHandler(MeterRegistry meterRegistry) {
+        return new ChatModelMeterObservationHandler(meterRegistry);
     }
 }

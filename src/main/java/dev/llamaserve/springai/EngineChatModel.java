@@ -9,6 +9,9 @@ import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.SamplingParams;
 import dev.llamaserve.engine.Submission;
 import dev.llamaserve.springai.EngineChatOptions.ToolChoice;
+import io.micrometer.observation.Observation;
+import io.micrometer.observation.ObservationRegistry;
+import io.micrometer.observation.contextpropagation.ObservationThreadLocalAccessor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -20,6 +23,11 @@ import org.springframework.ai.chat.metadata.DefaultUsage;
 import org.springframework.ai.chat.model.ChatModel;
 import org.springframework.ai.chat.model.ChatResponse;
 import org.springframework.ai.chat.model.Generation;
+import org.springframework.ai.chat.model.MessageAggregator;
+import org.springframework.ai.chat.observation.ChatModelObservationContext;
+import org.springframework.ai.chat.observation.ChatModelObservationConvention;
+import org.springframework.ai.chat.observation.ChatModelObservationDocumentation;
+import org.springframework.ai.chat.observation.DefaultChatModelObservationConvention;
 import org.springframework.ai.chat.prompt.ChatOptions;
 import org.springframework.ai.chat.prompt.Prompt;
 import org.springframework.ai.model.tool.ToolCallingManager;
@@ -46,35 +54,58 @@ import tools.jackson.databind.node.ArrayNode;
  * Streaming yields one response per released text delta, then one with the tool calls if any, then one with the
  * finish reason and usage, on a bounded-elastic thread (never on the engine's shared delivery threads, so a
  * consumer may block); cancelling the stream aborts the request in the engine.
+ *
+ * <p>Each call and each stream is a Micrometer observation {@code gen_ai.client.operation}, as Spring AI's own
+ * chat models make it ({@link ChatModelObservationDocumentation}): the request's options and the response's id,
+ * finish reasons and token usage as {@code gen_ai.*} key values, provider {@value #PROVIDER}; a stream's observation
+ * runs from its subscription to its end or cancellation, over the aggregated answer.
  */
 public final class EngineChatModel implements ChatModel {
 
     private static final String TOOL_CALLS = "TOOL_CALLS";
+
+    /** The {@code gen_ai.system} of this model's observations. */
+    public static final String PROVIDER = "llama-serve";
+
+    private static final ChatModelObservationConvention DEFAULT_CONVENTION = new DefaultChatModelObservationConvention();
 
     private final InferenceEngine engine;
     private final Supplier<ChatFormat> chatFormat;
     private final String modelName;
     private final EngineChatOptions defaultOptions;
     private final ToolCallingManager toolCallingManager;
+    private final ObservationRegistry observationRegistry;
+    private ChatModelObservationConvention observationConvention;
     private volatile ToolCallStartTokens startTokens;
 
     public EngineChatModel(InferenceEngine engine, ChatFormat chatFormat, String modelName,
             EngineChatOptions defaultOptions, ToolCallingManager toolCallingManager) {
-        this(engine, () -> chatFormat, modelName, defaultOptions, toolCallingManager);
+        this(engine, () -> chatFormat, modelName, defaultOptions, toolCallingManager, ObservationRegistry.NOOP);
     }
 
     /**
      * @param chatFormat asked at each request: the chat format exists once the model is loaded, so a model made
      *     before (an application injecting it while the model loads) waits for the load at its first request, not
      *     at its creation
+     * @param defaultOptions the options a request starts from; their model, where unset, is {@code modelName}
+     * @param observationRegistry where each call's and stream's observation goes ({@link ObservationRegistry#NOOP}:
+     *     none)
      */
     public EngineChatModel(InferenceEngine engine, Supplier<ChatFormat> chatFormat,
-            String modelName, EngineChatOptions defaultOptions, ToolCallingManager toolCallingManager) {
+            String modelName, EngineChatOptions defaultOptions, ToolCallingManager toolCallingManager,
+            ObservationRegistry observationRegistry) {
         this.engine = engine;
         this.chatFormat = chatFormat;
         this.modelName = modelName;
-        this.defaultOptions = defaultOptions == null ? EngineChatOptions.builder().build() : defaultOptions;
+        EngineChatOptions d = defaultOptions == null ? EngineChatOptions.builder().build() : defaultOptions;
+        this.defaultOptions = d.getModel() == null ? d.mutate().model(modelName).build() : d;
         this.toolCallingManager = toolCallingManager;
+        this.observationRegistry = observationRegistry == null ? ObservationRegistry.NOOP : observationRegistry;
+    }
+
+    /** The convention of this model's observations (else Spring AI's default), as Spring AI's chat models take it. */
+    public void setObservationConvention(ChatModelObservationConvention observationConvention) {
+        this.observationConvention = observationConvention;
     }
 
     /** The defaults a {@code ChatClient} starts each request's options from ({@code getOptions().mutate()}). */
@@ -85,6 +116,15 @@ public final class EngineChatModel implements ChatModel {
 
     @Override
     public ChatResponse call(Prompt prompt) {
+        ChatModelObservationContext context = observationContext(prompt, false);
+        return observation(context).observe(() -> {
+            ChatResponse response = answer(prompt);
+            context.setResponse(response);
+            return response;
+        });
+    }
+
+    private ChatResponse answer(Prompt prompt) {
         Request request = request(prompt);
         StringBuilder content = new StringBuilder();
         EngineEvent.Finished finished = request.events()
@@ -109,33 +149,68 @@ public final class EngineChatModel implements ChatModel {
 
     @Override
     public Flux<ChatResponse> stream(Prompt prompt) {
+        return Flux.deferContextual(view -> {
+            ChatModelObservationContext context = observationContext(prompt, true);
+            Observation observation = observation(context);
+            observation.parentObservation(view.getOrDefault(ObservationThreadLocalAccessor.KEY, null)).start();
+            Flux<ChatResponse> responses;
+            try {
+                responses = streamAnswer(prompt);
+            } catch (RuntimeException e) {   // refused before any event (validation): the observation ends with it
+                observation.error(e);
+                observation.stop();
+                throw e;
+            }
+            return new MessageAggregator().aggregate(responses
+                    .doOnError(observation::error)
+                    .doFinally(signal -> observation.stop())
+                    .contextWrite(c -> c.put(ObservationThreadLocalAccessor.KEY, observation)), context::setResponse);
+        });
+    }
+
+    private Flux<ChatResponse> streamAnswer(Prompt prompt) {
+        Request request = request(prompt);
         // The engine delivers on a few shared threads: the caller's subscriber (which may block, e.g. on a
         // slow SseEmitter) must run on its own thread, or one slow consumer stalls every other request.
-        return Flux.defer(() -> {
-            Request request = request(prompt);
-            return request.events()
-                    .publishOn(Schedulers.boundedElastic())
-                    .concatMap(e -> {
-                        if (e instanceof EngineEvent.Tokens t) {
-                            String text = request.answer().onTokens(t);
-                            return text.isEmpty() ? Flux.empty() : Flux.just(chunk(request.id(), text));
+        return request.events()
+                .publishOn(Schedulers.boundedElastic())
+                .concatMap(e -> {
+                    if (e instanceof EngineEvent.Tokens t) {
+                        String text = request.answer().onTokens(t);
+                        return text.isEmpty() ? Flux.empty() : Flux.just(chunk(request.id(), text));
+                    }
+                    EngineEvent.Finished f = (EngineEvent.Finished) e;
+                    AnswerAssembler.End end = request.answer().finish(f.text());
+                    List<ChatResponse> out = new ArrayList<>(2);
+                    if (end.calls().isEmpty()) {
+                        String tail = end.content() == null ? "" : end.content();
+                        out.add(response(request.id(), new AssistantMessage(tail), f, f.reason().name()));
+                    } else {
+                        if (end.content() != null) {
+                            out.add(chunk(request.id(), end.content()));
                         }
-                        EngineEvent.Finished f = (EngineEvent.Finished) e;
-                        AnswerAssembler.End end = request.answer().finish(f.text());
-                        List<ChatResponse> out = new ArrayList<>(2);
-                        if (end.calls().isEmpty()) {
-                            String tail = end.content() == null ? "" : end.content();
-                            out.add(response(request.id(), new AssistantMessage(tail), f, f.reason().name()));
-                        } else {
-                            if (end.content() != null) {
-                                out.add(chunk(request.id(), end.content()));
-                            }
-                            out.add(response(request.id(),
-                                    AssistantMessage.builder().content("").toolCalls(end.calls()).build(), f, TOOL_CALLS));
-                        }
-                        return Flux.fromIterable(out);
-                    });
-        });
+                        out.add(response(request.id(),
+                                AssistantMessage.builder().content("").toolCalls(end.calls()).build(), f, TOOL_CALLS));
+                    }
+                    return Flux.fromIterable(out);
+                });
+    }
+
+    /**
+     * The observation context of a request: the prompt with the options it runs with (those of {@link
+     * #options}), so that the request's model, temperature, tools and so on are what the convention reports.
+     */
+    private ChatModelObservationContext observationContext(Prompt prompt, boolean streaming) {
+        return ChatModelObservationContext.builder()
+                .prompt(new Prompt(prompt.getInstructions(), options(prompt.getOptions())))
+                .provider(PROVIDER)
+                .streaming(streaming)
+                .build();
+    }
+
+    private Observation observation(ChatModelObservationContext context) {
+        return ChatModelObservationDocumentation.CHAT_MODEL_OPERATION.observation(observationConvention,
+                DEFAULT_CONVENTION, () -> context, observationRegistry);
     }
 
     /** One prepared request: its engine events and the assembler of its answer. */

@@ -10,6 +10,7 @@ import dev.llamaserve.chat.LlamaTokenizer;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.OutputConstraint;
 import dev.llamaserve.springai.EngineChatOptions.ToolChoice;
+import io.micrometer.observation.ObservationRegistry;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -257,7 +258,7 @@ class EngineChatModelToolsTest {
         EngineChatModel loading = new EngineChatModel(engine, () -> {
             asked.incrementAndGet();
             throw new IllegalStateException("still loading (test)");
-        }, "m", EngineChatOptions.builder().build(), ToolCallingManager.builder().build());
+        }, "m", EngineChatOptions.builder().build(), ToolCallingManager.builder().build(), ObservationRegistry.NOOP);
         ChatClient client = ChatClient.builder(loading).build();
         assertThat(asked).as("creating the model and a client asks nothing").hasValue(0);
         assertThatThrownBy(() -> client.prompt().user("Hi").call().content()).hasMessageContaining("still loading");

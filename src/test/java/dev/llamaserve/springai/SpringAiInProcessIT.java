@@ -10,6 +10,9 @@ import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.EngineStats;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.SamplingParams;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,6 +47,9 @@ class SpringAiInProcessIT extends RealEngineWebTest {
 
     @Autowired
     ChatFormat chatFormat;
+
+    @Autowired
+    MeterRegistry meters;
 
     private static ChatOptions.Builder<?> greedyBuilder(int maxTokens) {
         return ChatOptions.builder().temperature(0.0).maxTokens(maxTokens);
@@ -89,6 +95,51 @@ class SpringAiInProcessIT extends RealEngineWebTest {
         // .content() through the injected builder
         assertThat(chatClientBuilder.build().prompt().user("Hi").options(greedyBuilder(8)).call().content())
                 .isEqualTo(text);
+    }
+
+    private long operations() {
+        Timer t = meters.find("gen_ai.client.operation").tag("gen_ai.system", EngineChatModel.PROVIDER)
+                .tag("gen_ai.operation.name", "chat").tag("gen_ai.request.model", MODEL)
+                .tag("gen_ai.response.model", MODEL).timer();
+        return t == null ? 0 : t.count();
+    }
+
+    private double tokens(String type) {
+        Counter c = meters.find("gen_ai.client.token.usage").tag("gen_ai.system", EngineChatModel.PROVIDER)
+                .tag("gen_ai.token.type", type).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    /**
+     * Calls and streams are observed as Spring AI's own chat models are: a {@code gen_ai.client.operation} timer
+     * per request (the request's model and the response's), and {@code gen_ai.client.token.usage} counting the
+     * engine's own token counts; a stream's observation ends with it.
+     */
+    @Test
+    void callsAndStreamsAreObservedWithTheEnginesTokenCounts() throws InterruptedException {
+        Direct direct = direct(6);
+        long before = operations();
+        double input = tokens("input");
+        double output = tokens("output");
+        double total = tokens("total");
+        ChatResponse called = chatClientBuilder.build().prompt().user("Hi").options(greedyBuilder(6)).call()
+                .chatResponse();
+        assertThat(called.getMetadata().getUsage().getPromptTokens()).isEqualTo(direct.finished().usage().promptTokens());
+        assertThat(operations()).isEqualTo(before + 1);
+        assertThat(tokens("input") - input).isEqualTo(direct.finished().usage().promptTokens());
+        assertThat(tokens("output") - output).isEqualTo(direct.finished().usage().completionTokens());
+        assertThat(tokens("total") - total).isEqualTo(direct.finished().usage().totalTokens());
+        List<ChatResponse> streamed = chatModel.stream(new org.springframework.ai.chat.prompt.Prompt("Hi",
+                greedyOptions(6))).collectList().block(Duration.ofSeconds(60));
+        assertThat(streamed).isNotEmpty();
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (operations() < before + 2 && System.nanoTime() < deadline) {
+            Thread.sleep(2);   // the stream's observation stops just after its completion reached the caller
+        }
+        assertThat(operations()).isEqualTo(before + 2);
+        assertThat(tokens("output") - output).isEqualTo(2.0 * direct.finished().usage().completionTokens());
+        assertThat(meters.find("spring.ai.chat.client").timer())
+                .as("the injected builder's clients report to the context's registry").isNotNull();
     }
 
     @Test
