@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.observation.ObservationRegistry;
 import org.springframework.ai.chat.client.AdvisorParams;
 import org.springframework.ai.chat.client.ChatClient;
+import org.springframework.ai.chat.client.ChatClientBuilderCustomizer;
 import org.springframework.ai.chat.client.ChatClientCustomizer;
 import org.springframework.ai.chat.client.advisor.observation.AdvisorObservationConvention;
 import org.springframework.ai.chat.client.observation.ChatClientObservationConvention;
@@ -34,8 +35,8 @@ import org.springframework.context.annotation.Scope;
  * <p>Observability as Spring AI's own auto-configuration gives its chat models and {@code ChatClient}: the model
  * and the builder's clients report to the context's {@link ObservationRegistry} (with its observation conventions,
  * where the application defines one), Spring AI's {@link ChatModelMeterObservationHandler} turns the model's
- * observations into {@code gen_ai.client.token.usage}, and every {@link ChatClientCustomizer} bean is applied to
- * each builder, in order. Prompt and completion text are never put into an observation.
+ * observations into {@code gen_ai.client.token.usage}, and every {@link ChatClientBuilderCustomizer} bean is applied
+ * to each builder, in order (after those of the deprecated {@link ChatClientCustomizer}, in theirs). Prompt and completion text are never put into an observation.
  */
 @Configuration(proxyBeanMethods = false)
 public class SpringAiConfiguration {
@@ -66,12 +67,14 @@ public class SpringAiConfiguration {
     ChatClient.Builder chatClientBuilder(ChatModel chatModel, ObjectProvider<ObservationRegistry> observations,
             ObjectProvider<ChatClientObservationConvention> clientConvention,
             ObjectProvider<AdvisorObservationConvention> advisorConvention,
-            ObjectProvider<ChatClientCustomizer> customizers) {
+            ObjectProvider<ChatClientBuilderCustomizer> customizers,
+            @SuppressWarnings("deprecation") ObjectProvider<ChatClientCustomizer> deprecatedCustomizers) {
         ChatClient.Builder builder = ChatClient.builder(chatModel, observations.getIfUnique(() -> ObservationRegistry.NOOP),
                 clientConvention.getIfUnique(() -> null), advisorConvention.getIfUnique(() -> null));
         if (chatModel instanceof EngineChatModel) {
             builder.defaultAdvisors(AdvisorParams.ENABLE_NATIVE_STRUCTURED_OUTPUT);
         }
+        deprecatedCustomizers.orderedStream().forEach(c -> c.customize(builder));
         customizers.orderedStream().forEach(c -> c.customize(builder));
         return builder;
     }
