@@ -29,7 +29,7 @@ import reactor.core.publisher.SignalType;
  * method, endpoint, model, status, prompt and completion tokens, time to first token, duration, finish reason,
  * whether the client went away. Never any prompt or output text. The fields are also SLF4J key-values, so
  * Spring Boot's structured logging ({@code logging.structured.format.console=ecs}) writes them as JSON fields.
- * Also counts 429/503 answers and each key's tokens. Runs first among the operations filters (after the request
+ * Also counts 429/503 answers (outside the excluded paths) and each key's tokens. Runs first among the operations filters (after the request
  * id), so refusals by auth, lifecycle and rate limits are logged with their status.
  */
 public final class AccessLogFilter implements WebFilter, Ordered {
@@ -49,7 +49,7 @@ public final class AccessLogFilter implements WebFilter, Ordered {
 
     /**
      * @param traces a request's trace by its engine request id (null when unknown)
-     * @param excluded paths not logged (probes, actuator); still counted when refused
+     * @param excluded paths neither logged nor counted as refusals (probes, actuator)
      */
     public AccessLogFilter(ApiSettings settings, Function<String, RequestTrace.Summary> traces,
             RefusalMetrics refusals, KeyTokenMetrics keyTokens, List<PathPattern> excluded) {
@@ -76,7 +76,6 @@ public final class AccessLogFilter implements WebFilter, Ordered {
 
     private void ended(ServerWebExchange exchange, long start, SignalType signal, Throwable failure) {
         int status = status(exchange, signal, failure);
-        refusals.httpStatus(status);
         String engineId = CompletionAttributes.engineRequestId(exchange);
         RequestTrace.Summary trace = engineId == null ? null : traces.apply(engineId);
         String keyId = RequestAttributes.keyId(exchange);
@@ -85,8 +84,9 @@ public final class AccessLogFilter implements WebFilter, Ordered {
         }
         PathContainer path = exchange.getRequest().getPath().pathWithinApplication();
         if (excluded.stream().anyMatch(p -> p.matches(path))) {
-            return;
+            return;   // a probe's 503 (loading, draining) is a health report, not a refused request
         }
+        refusals.httpStatus(status);
         log(new AccessRecord(RequestIdFilter.requestId(exchange), keyId, exchange.getRequest().getMethod().name(),
                 path.value(), CompletionAttributes.model(exchange), status, trace,
                 (System.nanoTime() - start) / 1_000_000, clientClosed(signal, trace, failure)));
