@@ -6,6 +6,7 @@ import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.Submission;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -15,6 +16,7 @@ import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
 import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.http.server.reactive.observation.ServerRequestObservationContext;
 import org.springframework.web.server.ServerWebExchange;
 import reactor.adapter.JdkFlowAdapter;
 import reactor.core.publisher.Flux;
@@ -31,15 +33,17 @@ import reactor.netty.Connection;
  * @param requestId the client's {@code X-Request-Id}, for logs
  * @param eventLoop the connection's event loop, where the engine delivers the events; null: the engine's
  *     delivery threads
+ * @param attributes the exchange's attributes (where its HTTP server observation is)
  */
-record EngineExchange(Submission submission, String requestId, Executor eventLoop) {
+record EngineExchange(Submission submission, String requestId, Executor eventLoop, Map<String, Object> attributes) {
 
     private static final Logger log = LoggerFactory.getLogger(EngineExchange.class);
 
     static final String KEEP_ALIVE = ": keep-alive\n\n";
 
     EngineExchange(InferenceEngine engine, GenerationRequest request, ServerWebExchange exchange) {
-        this(new Submission(engine, request), RequestIdFilter.requestId(exchange), eventLoop(exchange));
+        this(new Submission(engine, request), RequestIdFilter.requestId(exchange), eventLoop(exchange),
+                exchange.getAttributes());
     }
 
     /** The Netty event loop of the exchange's connection, or null when it is not served by Reactor Netty. */
@@ -77,10 +81,17 @@ record EngineExchange(Submission submission, String requestId, Executor eventLoo
 
     /**
      * Aborts the request in the engine when {@code exchange} ends (completes, fails or is cancelled: the client
-     * went away) before the request's {@code Finished} event was seen.
+     * went away) before the request's {@code Finished} event was seen. An exchange that completes that early is a
+     * stream whose connection dropped (Reactor Netty completes writes to a closed connection): its HTTP server
+     * observation is marked aborted, so {@code http_server_requests} records it as a non-streamed request whose
+     * client left ({@code UNKNOWN}), not as a 200 success.
      */
     Mono<Void> abortUnlessFinished(Mono<Void> exchange) {
-        return exchange.doFinally(signal -> {
+        return exchange.doOnSuccess(done -> {
+            if (!submission.finished()) {
+                ServerRequestObservationContext.findCurrent(attributes).ifPresent(c -> c.setConnectionAborted(true));
+            }
+        }).doFinally(signal -> {
             if (submission.abandon()) {
                 log.info("request_id={} id={} exchange ended ({}) before the request finished; aborted", requestId,
                         id(), signal);

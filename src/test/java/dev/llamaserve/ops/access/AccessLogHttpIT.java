@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import dev.llamaserve.api.openai.RealEngineWebTest;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -11,6 +13,7 @@ import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import tools.jackson.databind.JsonNode;
@@ -24,6 +27,15 @@ import tools.jackson.databind.JsonNode;
 class AccessLogHttpIT extends RealEngineWebTest {
 
     private static final String SECRET = "Zebra-Quokka-7319 prompt text";
+
+    @Autowired
+    MeterRegistry meters;
+
+    /** Chat requests in Spring's {@code http.server.requests} with this outcome. */
+    private long chatRequests(String outcome) {
+        return meters.find("http.server.requests").tag("uri", "/v1/chat/completions").tag("outcome", outcome)
+                .timers().stream().mapToLong(Timer::count).sum();
+    }
 
     private HttpResponse<String> post(String path, String json, String requestId) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(baseUrl() + path))
@@ -75,6 +87,8 @@ class AccessLogHttpIT extends RealEngineWebTest {
      */
     @Test
     void aClientThatWentAwayIsLoggedAsClientClosed() throws Exception {
+        long successes = chatRequests("SUCCESS");
+        long unknown = chatRequests("UNKNOWN");
         try (AccessLogCapture log = new AccessLogCapture()) {
             try (java.net.Socket socket = send("access-gone-stream", "\"stream\":true")) {
                 java.io.InputStream in = socket.getInputStream();
@@ -88,6 +102,13 @@ class AccessLogHttpIT extends RealEngineWebTest {
             Map<String, Object> f = AccessLogCapture.fields(log.await("access-gone-stream", Duration.ofSeconds(30)));
             assertThat(f).containsEntry("status", 200).containsEntry("finish_reason", "abort")
                     .containsEntry("client_closed", true);
+            // and Spring's HTTP server metrics record it as a request whose client left, not as a 200 success
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (chatRequests("UNKNOWN") == unknown && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(chatRequests("UNKNOWN")).isEqualTo(unknown + 1);
+            assertThat(chatRequests("SUCCESS")).isEqualTo(successes);
 
             try (java.net.Socket socket = send("access-gone-plain", "\"stream\":false")) {
                 Thread.sleep(500);   // the request is in the engine, the answer far from done
