@@ -52,7 +52,10 @@ final class EventStream implements Flow.Publisher<EngineEvent>, Flow.Subscriptio
         return true;
     }
 
-    /** Engine thread: queues the final event (never refused). */
+    /**
+     * Queues the final event (never refused): the engine thread's, or {@code close()}'s when a step outlasts the
+     * drain. The subscriber gets the first final event queued; anything queued after it is dropped.
+     */
     void complete(EngineEvent.Finished finished) {
         buffered.incrementAndGet();
         queue.add(finished);

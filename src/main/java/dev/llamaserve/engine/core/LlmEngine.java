@@ -21,6 +21,7 @@ import dev.llamaserve.engine.scheduler.Scheduler;
 import dev.llamaserve.engine.scheduler.SchedulerConfig;
 import dev.llamaserve.engine.scheduler.SchedulerOutput;
 import dev.llamaserve.engine.scheduler.Sequence;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -48,6 +49,12 @@ import org.slf4j.LoggerFactory;
 public final class LlmEngine implements InferenceEngine {
 
     private static final Logger LOG = LoggerFactory.getLogger(LlmEngine.class);
+
+    /**
+     * How long {@link #close()} waits past the drain deadline for the step in progress, after which it ends the
+     * streams itself ({@link #endOpenStreams}): a decode step of a batch takes well under this.
+     */
+    static final long STEP_PAST_DEADLINE_MILLIS = 2_000;
 
     private final CausalLm model;
     private final Detokenizer detokenizer;
@@ -269,11 +276,34 @@ public final class LlmEngine implements InferenceEngine {
         }
         inbox.add(Boolean.TRUE); // wake the thread
         try {
-            thread.join(options.drainTimeout().toMillis() + 10_000);
+            thread.join(options.drainTimeout().toMillis() + STEP_PAST_DEADLINE_MILLIS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (thread.isAlive()) {
+            endOpenStreams();
+        }
         delivery.shutdown();
+    }
+
+    /**
+     * The engine thread is still inside a step that began before the drain deadline (a forward pass is one call
+     * and cannot be cut: one prefill chunk of a large model on a CPU takes minutes): every request's stream ends
+     * here with the abort the engine thread would have sent, so that clients get their end (an error event and
+     * [DONE] over HTTP) and the web server's graceful shutdown is not left waiting on them within the pod's grace
+     * period. The streams take the first final event only, so what the engine thread queues after the step is
+     * dropped; their token counts are the prompt's only. The KV and the model are the engine thread's, released as
+     * it exits after the step.
+     */
+    private void endOpenStreams() {
+        List<RequestState> open = requests.open();
+        LOG.warn("a step still running {} ms past the drain deadline: ending {} request(s) without it",
+                STEP_PAST_DEADLINE_MILLIS, open.size());
+        for (RequestState rs : open) {
+            rs.stream.complete(new EngineEvent.Finished(EngineEvent.FinishReason.ABORT,
+                    new EngineEvent.Usage(rs.request.promptTokenIds().length, 0, 0), "", null,
+                    "engine shut down before the request finished"));
+        }
     }
 
     // ---------------------------------------------------------------- engine thread

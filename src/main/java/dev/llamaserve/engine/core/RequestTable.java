@@ -54,6 +54,11 @@ final class RequestTable {
         return active.get(requestId);
     }
 
+    /** Any thread: every request accepted and not yet finished (admitted or not). */
+    List<RequestState> open() {
+        return new ArrayList<>(active.values());
+    }
+
     int waiting() {
         return waiting.get();
     }

@@ -636,6 +636,27 @@ public abstract class EngineContractTest {
                 () -> e.submit(new GenerationRequest("late", prompt(8, 1), greedy(3).build())));
     }
 
+    /**
+     * A step that outlasts the drain (one forward pass cannot be cut; a long prefill chunk on a CPU takes minutes):
+     * close() ends the streams itself, so that the clients get their end while the step still runs, instead of
+     * nothing until the pod is killed.
+     */
+    @Test
+    void closeEndsTheStreamsItselfWhenAStepOutlastsTheDrain() {
+        ControlledLm lm = new ControlledLm(newModel()).gated(true);
+        LlmEngine e = engine(lm, opts().withDrainTimeout(Duration.ofMillis(50)));
+        Collector c = submit(e, prompt(8, 1), greedy(20).build());
+        await(lm::blocked, "the engine thread is inside a step");
+        e.close();
+        EngineEvent.Finished f = c.await(WAIT);
+        assertEquals(FinishReason.ABORT, f.reason());
+        assertTrue(f.errorMessage().contains("shut down"), f.errorMessage());
+        assertTrue(lm.blocked(), "ended while the step still runs");
+        lm.gated(false);   // the step ends: what the engine thread queues then is not delivered
+        await(() -> !lm.blocked(), "the step ended");
+        assertEquals(0, c.tokenCount());
+    }
+
     @Test
     void duplicateRequestIdIsRejected() {
         ControlledLm lm = new ControlledLm(newModel()).gated(true);
