@@ -15,6 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 import org.springframework.web.server.WebFilter;
 
 /** Wires API keys, per-client rate limits (local or Redis) and the concurrency bound (package ops). */
@@ -23,8 +24,17 @@ public class OpsLimitsConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(OpsLimitsConfiguration.class);
 
+    /**
+     * The configured keys. {@code llm.api.keys} set but holding no key (an empty Secret's {@code LLM_API_KEYS=""})
+     * and a keys file with no key line fail the start instead of opening the API to every client.
+     */
     @Bean
-    ApiKeys apiKeys(ApiProperties api) {
+    ApiKeys apiKeys(ApiProperties api, Environment environment) {
+        if (environment.getProperty("llm.api.keys") != null
+                && (api.keys() == null || api.keys().stream().allMatch(k -> k == null || k.isBlank()))) {
+            throw new IllegalArgumentException("llm.api.keys is set but holds no key: that would open the API to every"
+                    + " client; give at least one key, or remove the setting to run without keys");
+        }
         ApiKeys keys = ApiKeys.load(api.keys(), api.keysFile());
         if (keys.isEmpty()) {
             log.warn("No API keys configured (llm.api.keys, llm.api.keys-file): the API is open to every client");

@@ -7,9 +7,11 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -24,9 +26,15 @@ public final class ApiKeys {
 
     public ApiKeys(List<ApiKey> keys) {
         Set<String> ids = new HashSet<>();
+        Map<String, String> idByDigest = new HashMap<>();
         for (ApiKey k : keys) {
             if (!ids.add(k.id())) {
                 throw new IllegalArgumentException("API key id '" + k.id() + "' is defined twice");
+            }
+            String other = idByDigest.putIfAbsent(HexFormat.of().formatHex(k.sha256()), k.id());
+            if (other != null) {   // the key would always be the first id: the second id's limits would never apply
+                throw new IllegalArgumentException("API key ids '" + other + "' and '" + k.id()
+                        + "' have the same key");
             }
         }
         this.keys = List.copyOf(keys);
@@ -46,7 +54,13 @@ public final class ApiKeys {
             }
         }
         if (keysFile != null) {
-            keys.addAll(parseFile(keysFile));
+            List<ApiKey> fromFile = parseFile(keysFile);
+            if (fromFile.isEmpty()) {   // an empty mounted Secret must not switch authentication off
+                throw new IllegalArgumentException("llm.api.keys-file " + keysFile + " holds no key (only blank lines"
+                        + " and comments): it would open the API to every client; add a key line, or remove the"
+                        + " setting to run without keys");
+            }
+            keys.addAll(fromFile);
         }
         return new ApiKeys(keys);
     }
@@ -60,7 +74,8 @@ public final class ApiKeys {
         }
         List<ApiKey> keys = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i).strip();
+            String line = (i == 0 && lines.get(i).startsWith("\uFEFF") ? lines.get(i).substring(1) : lines.get(i))
+                    .strip();   // a byte-order mark some editors write
             if (!line.isEmpty() && !line.startsWith("#")) {
                 keys.add(parseLine(line, file + " line " + (i + 1)));
             }

@@ -74,6 +74,22 @@ class ApiKeysTest {
         assertThatThrownBy(() -> ApiKeys.load(List.of(), file)).hasMessageContaining("'a' is defined twice");
         assertThatThrownBy(() -> ApiKeys.load(List.of(), dir.resolve("missing")))
                 .hasMessageContaining("llm.api.keys-file: cannot read");
+        Files.writeString(file, "a:" + digest + "\nb:" + digest + "\n");
+        assertThatThrownBy(() -> ApiKeys.load(List.of(), file)).as("one key, two ids: the second's limits never apply")
+                .hasMessageContaining("'a' and 'b' have the same key").hasMessageNotContaining(digest);
+    }
+
+    /** A keys file with no key (an empty mounted Secret, only comments) fails the start: it must never open the API. */
+    @Test
+    void aKeysFileWithoutKeysFailsClosed(@TempDir Path dir) throws Exception {
+        for (String content : List.of("", "\n\n", "# team-a:disabled\n\n")) {
+            Path file = dir.resolve("keys");
+            Files.writeString(file, content);
+            assertThatThrownBy(() -> ApiKeys.load(List.of(), file)).hasMessageContaining("holds no key");
+        }
+        Path bom = dir.resolve("bom");   // some editors write a byte-order mark first
+        Files.writeString(bom, "\uFEFF# keys\nalice:" + sha256Hex("k") + "\n");
+        assertThat(ApiKeys.load(List.of(), bom).ids()).containsExactly("alice");
     }
 
     @Test
