@@ -42,10 +42,40 @@ record AccessRecord(String requestId, String keyId, String method, String endpoi
         return trace.finishReason() != null ? trace.finishReason() : clientClosed ? "abort" : null;
     }
 
-    /** The same fields as {@code key=value} text, {@code -} for absent ones. */
+    /**
+     * The same fields as {@code key=value} text (logfmt), {@code -} for absent ones. A value with a space, quote,
+     * {@code =}, backslash or control character, or an empty one, is quoted with those escaped: a client's value
+     * (the model it names) can neither start a line of its own nor add a field.
+     */
     String message() {
         StringBuilder s = new StringBuilder();
-        fields().forEach((k, v) -> s.append(s.isEmpty() ? "" : " ").append(k).append('=').append(v == null ? "-" : v));
+        fields().forEach((k, v) -> s.append(s.isEmpty() ? "" : " ").append(k).append('=')
+                .append(v == null ? "-" : value(v.toString())));
         return s.toString();
+    }
+
+    static String value(String v) {
+        if (!v.isEmpty() && v.chars().noneMatch(c -> c == '"' || c == '=' || c == '\\' || Character.isWhitespace(c)
+                || control(c))) {
+            return v;
+        }
+        StringBuilder q = new StringBuilder(v.length() + 2).append('"');
+        v.chars().forEach(c -> {
+            switch (c) {
+                case '"' -> q.append("\\\"");
+                case '\\' -> q.append("\\\\");
+                case '\n' -> q.append("\\n");
+                case '\r' -> q.append("\\r");
+                case '\t' -> q.append("\\t");
+                default -> q.append(control(c) ? String.format("\\u%04x", c) : String.valueOf((char) c));
+            }
+        });
+        return q.append('"').toString();
+    }
+
+    /** A character that could end or disturb a log line. */
+    private static boolean control(int c) {
+        return c < ' ' || c == 0x7f || Character.getType(c) == Character.LINE_SEPARATOR
+                || Character.getType(c) == Character.PARAGRAPH_SEPARATOR;
     }
 }
