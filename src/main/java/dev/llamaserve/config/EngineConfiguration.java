@@ -2,14 +2,12 @@ package dev.llamaserve.config;
 
 import dev.llamaserve.api.openai.ServedModel;
 import dev.llamaserve.chat.ChatFormat;
-import dev.llamaserve.chat.ChatOptions;
 import dev.llamaserve.chat.LlamaTokenizer;
 import dev.llamaserve.chat.PromptDryRun;
 import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.ops.lifecycle.LifecycleEngine;
 import dev.llamaserve.ops.lifecycle.ModelLifecycle;
-import java.util.Locale;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -46,9 +44,7 @@ public class EngineConfiguration {
     @Bean
     @Lazy
     ChatFormat chatFormat(LlamaTokenizer tokenizer, LlmProperties props) {
-        LlmProperties.Chat c = props.chat();
-        return new ChatFormat(tokenizer, new ChatOptions(c.dateString(), c.rejectSpecialTokens(), c.maxMessages(),
-                ChatOptions.Enabled.valueOf(c.enabled().trim().toUpperCase(Locale.ROOT))));
+        return new ChatFormat(tokenizer, props.chat().options());
     }
 
     @Bean

@@ -1,5 +1,7 @@
 package dev.llamaserve.config;
 
+import dev.llamaserve.chat.ChatOptions;
+import dev.llamaserve.engine.core.EngineOptions;
 import dev.llamaserve.engine.device.MemoryPlan;
 import java.nio.file.Path;
 import java.util.List;
@@ -93,18 +95,43 @@ public record LlmProperties(
             @DefaultValue("16") int blockSize,
             @DefaultValue("true") boolean prefixCaching,
             @DefaultValue("auto") String kvCacheDtype,
-            @DefaultValue("false") boolean kvCachePreTouch) {}
+            @DefaultValue("false") boolean kvCachePreTouch) {
+
+        /** The engine's own limits, checked as they are bound: a wrong one stops the start before the load. */
+        public Engine {
+            EngineOptions.checkLimits(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize);
+            if (maxModelLen != null && maxModelLen < 1) {
+                throw new IllegalArgumentException("llm.engine.max-model-len must be >= 1, was " + maxModelLen);
+            }
+        }
+    }
 
     /**
      * @param enabled {@code auto} (on when the checkpoint has a chat template), {@code true} or {@code false}
+     *     (bound case-insensitively; anything else stops the start, naming the property)
      * @param dateString the "Today Date" of the system header
      * @param rejectSpecialTokens refuse (400) request text that contains special-token text, instead of
      *     encoding it as plain text
      * @param maxMessages most messages in one conversation
      */
     public record Chat(
-            @DefaultValue("auto") String enabled,
+            @DefaultValue("auto") ChatOptions.Enabled enabled,
             @DefaultValue("26 Jul 2024") String dateString,
             @DefaultValue("false") boolean rejectSpecialTokens,
-            @DefaultValue("256") int maxMessages) {}
+            @DefaultValue("256") int maxMessages) {
+
+        /** Checked as bound (the chat format is made at the first request): the chat layer's own rule. */
+        public Chat {
+            options(enabled, dateString, rejectSpecialTokens, maxMessages);
+        }
+
+        public ChatOptions options() {
+            return options(enabled, dateString, rejectSpecialTokens, maxMessages);
+        }
+
+        private static ChatOptions options(ChatOptions.Enabled enabled, String dateString, boolean rejectSpecialTokens,
+                int maxMessages) {
+            return new ChatOptions(dateString, rejectSpecialTokens, maxMessages, enabled);
+        }
+    }
 }

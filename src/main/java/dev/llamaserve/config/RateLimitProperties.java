@@ -40,5 +40,8 @@ public record RateLimitProperties(
         if (maxClients < 1) {
             throw new IllegalArgumentException("llm.ratelimit.max-clients must be >= 1, got " + maxClients);
         }
+        if (redisTimeout == null || redisTimeout.isNegative() || redisTimeout.isZero()) {
+            throw new IllegalArgumentException("llm.ratelimit.redis-timeout must be > 0, got " + redisTimeout);
+        }
     }
 }

@@ -31,16 +31,8 @@ public record EngineOptions(
         boolean prefixCaching) {
 
     public EngineOptions {
-        positive("maxNumBatchedTokens", maxNumBatchedTokens);
-        positive("maxNumSeqs", maxNumSeqs);
-        positive("maxWaiting", maxWaiting);
-        positive("maxBufferedEvents", maxBufferedEvents);
-        positive("blockSize", blockSize);
+        checkLimits(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize);
         positive("maxConsecutiveFailures", maxConsecutiveFailures);
-        if (maxNumBatchedTokens < maxNumSeqs) {
-            throw new IllegalArgumentException("maxNumBatchedTokens (" + maxNumBatchedTokens
-                    + ") must be >= maxNumSeqs (" + maxNumSeqs + "): every running decode needs a token each step");
-        }
         if (kvTokenBudget < 0) {
             throw new IllegalArgumentException("kvTokenBudget must be >= 0, was " + kvTokenBudget);
         }
@@ -96,6 +88,24 @@ public record EngineOptions(
     public EngineOptions withPrefixCaching(boolean v) {
         return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize,
                 kvTokenBudget, drainTimeout, maxConsecutiveFailures, v);
+    }
+
+    /**
+     * The settings' own rule, named as they are set ({@code llm.engine.*}): also checked where they are bound, so
+     * that a wrong value stops the start at once, not after the weights have loaded.
+     */
+    public static void checkLimits(int maxNumBatchedTokens, int maxNumSeqs, int maxWaiting, int maxBufferedEvents,
+            int blockSize) {
+        positive("llm.engine.max-num-batched-tokens", maxNumBatchedTokens);
+        positive("llm.engine.max-num-seqs", maxNumSeqs);
+        positive("llm.engine.max-waiting", maxWaiting);
+        positive("llm.engine.max-buffered-events", maxBufferedEvents);
+        positive("llm.engine.block-size", blockSize);
+        if (maxNumBatchedTokens < maxNumSeqs) {
+            throw new IllegalArgumentException("llm.engine.max-num-batched-tokens (" + maxNumBatchedTokens
+                    + ") must be >= llm.engine.max-num-seqs (" + maxNumSeqs
+                    + "): every running decode needs a token each step");
+        }
     }
 
     private static void positive(String name, int v) {

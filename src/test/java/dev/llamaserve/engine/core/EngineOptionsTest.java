@@ -20,12 +20,12 @@ class EngineOptionsTest {
     }
 
     @Test
-    void invalidValuesNameTheField() {
+    void invalidValuesNameTheSetting() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> EngineOptions.defaults().withMaxWaiting(0));
-        assertTrue(e.getMessage().contains("maxWaiting"), e.getMessage());
+        assertTrue(e.getMessage().contains("llm.engine.max-waiting"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> EngineOptions.defaults().withMaxNumBatchedTokens(8));
-        assertTrue(e.getMessage().contains("maxNumSeqs"), e.getMessage());
+        assertTrue(e.getMessage().contains("llm.engine.max-num-seqs"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> EngineOptions.defaults().withKvTokenBudget(-1));
     }
 }
