@@ -335,10 +335,13 @@ public final class LlmEngine implements InferenceEngine {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable t) {
+            state.set(EngineState.FAILED);   // first: logging may fail too (an OutOfMemoryError)
             LOG.error("engine thread failed", t);
-            state.set(EngineState.FAILED);
             outputs.finishAll(EngineEvent.FinishReason.ERROR, "engine failed: " + t);
         } finally {
+            if (!stopRequested) {   // ended without close(), whatever ended it: nothing serves requests any more
+                state.set(EngineState.FAILED);
+            }
             terminated = true;
             // Requests that slipped into the inbox after the last check.
             Object cmd;

@@ -54,8 +54,31 @@ final class ObjectRule extends Rule {
         return true;
     }
 
-    /** Builds the key automata (after the productivity fixpoint). */
-    void link(String pointer) {
+    /**
+     * Most key-automaton states one schema may build: the automaton at each position holds the names that may
+     * come there (all of them where additional properties may, to tell them apart), so an object of many optional
+     * properties needs about their count times their names' length. Unbounded, 2,000 short optional names held
+     * over a GB of heap per request; an object of required properties (OpenAI's strict form) needs only its
+     * names' length.
+     */
+    static final long MAX_KEY_STATES = 200_000;
+
+    /** What the key automata of one schema have used of {@link #MAX_KEY_STATES}. */
+    static final class KeyBudget {
+        private long used;
+
+        void take(long states, String pointer) {
+            used += states;
+            if (used > MAX_KEY_STATES) {
+                throw new UnsupportedSchemaException(pointer, "too many optional properties to enforce: their key"
+                        + " automata would need over " + MAX_KEY_STATES + " states (make properties required, or"
+                        + " fewer; at most " + MAX_KEY_STATES + " states for the whole schema)");
+            }
+        }
+    }
+
+    /** Builds the key automata (after the productivity fixpoint), within {@code budget}. */
+    void link(String pointer, KeyBudget budget) {
         int n = names.length;
         closable = new boolean[n + 1];
         closable[n] = true;
@@ -72,7 +95,9 @@ final class ObjectRule extends Rule {
                     break;
                 }
             }
-            Dfa keys = keyDfa(candidate, others && closable[i], pointer);
+            boolean othersHere = others && closable[i];
+            budget.take(trieBound(othersHere ? null : candidate), pointer);
+            Dfa keys = keyDfa(candidate, othersHere, pointer);
             keyCalls[i] = keys == null ? NONE : new Rule[] {new StringRule(pointer, keys)};
         }
         valueCalls = new Rule[n + 1][];
@@ -93,7 +118,21 @@ final class ObjectRule extends Rule {
         return out;
     }
 
-    /** Code-point automaton of the keys that may come: candidate names, tagged by index; others tagged n. */
+    /** At most the trie nodes of the names in {@code only} (null: all): their code points, and the root. */
+    private long trieBound(boolean[] only) {
+        long nodes = 2;
+        for (int j = 0; j < names.length; j++) {
+            if (only == null || only[j]) {
+                nodes += names[j].codePointCount(0, names[j].length());
+            }
+        }
+        return nodes;
+    }
+
+    /**
+     * Code-point automaton of the keys that may come: candidate names, tagged by index; others tagged n. Where no
+     * other key may come, only the candidates' names are in it (another declared name is refused either way).
+     */
     private Dfa keyDfa(boolean[] candidate, boolean others, String pointer) {
         int n = names.length;
         List<TreeMap<Integer, Integer>> trie = new ArrayList<>();
@@ -101,6 +140,9 @@ final class ObjectRule extends Rule {
         trie.add(new TreeMap<>());
         nameAt.add(-1);
         for (int j = 0; j < n; j++) {
+            if (!others && !candidate[j]) {
+                continue;
+            }
             int node = 0;
             for (int cp : names[j].codePoints().toArray()) {
                 Integer next = trie.get(node).get(cp);

@@ -274,11 +274,12 @@ public final class SchemaCompiler {
             throw new UnsupportedSchemaException("", "the schema allows no finite JSON value");
         }
         List<Rule> keys = new ArrayList<>();
+        ObjectRule.KeyBudget budget = new ObjectRule.KeyBudget();
         for (Rule r : rules) {
             if (r instanceof UnionRule u) {
                 u.prune();
             } else if (r instanceof ObjectRule o) {
-                o.link(o.pointer);
+                o.link(o.pointer, budget);
                 keys.addAll(o.keyRules());
             }
         }

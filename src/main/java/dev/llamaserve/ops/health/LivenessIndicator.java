@@ -54,8 +54,9 @@ public final class LivenessIndicator implements HealthIndicator, AutoCloseable {
                 log.error("Engine stalled: {} waiting and {} running requests, no step for {} ms"
                         + " (llm.ops.stall-timeout)", s.waiting(), s.running(), stalledFor.toMillis());
             }
-        } catch (RuntimeException ex) {
-            // a failed sample must not end the schedule (an executor drops a task that threw)
+        } catch (Throwable ex) {
+            // a failed sample must not end the schedule (an executor drops a task that threw): not even an
+            // OutOfMemoryError, after which liveness is what gets the pod restarted
             log.warn("Sampling the engine for the stall check failed", ex);
         }
     }

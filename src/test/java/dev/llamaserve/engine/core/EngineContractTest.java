@@ -610,6 +610,19 @@ public abstract class EngineContractTest {
         assertEquals(EngineState.FAILED, ex.state());
     }
 
+    /** An Error on the engine thread (out of memory) ends it: FAILED, so liveness restarts the pod, never READY. */
+    @Test
+    void anErrorOnTheEngineThreadLeavesTheEngineFailed() {
+        ControlledLm lm = new ControlledLm(newModel());
+        lm.errorWhen(b -> true);
+        LlmEngine e = engine(lm, opts());
+        assertEquals(FinishReason.ERROR, submit(e, prompt(8, 1), greedy(3).build()).await(WAIT).reason());
+        await(() -> e.stats().state() == EngineState.FAILED, "the engine is marked failed");
+        EngineException.Unavailable ex = assertThrows(EngineException.Unavailable.class,
+                () -> e.submit(new GenerationRequest("after", prompt(8, 2), greedy(3).build())));
+        assertEquals(EngineState.FAILED, ex.state());
+    }
+
     @Test
     void consumerThatFallsTooFarBehindIsAbortedWithAnError() {
         LlmEngine e = engine(opts().withMaxBufferedEvents(5));

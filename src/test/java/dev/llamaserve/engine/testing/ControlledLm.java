@@ -23,6 +23,7 @@ public final class ControlledLm implements CausalLm {
     private final List<int[]> queryLens = Collections.synchronizedList(new ArrayList<>());
     private volatile boolean gated;
     private volatile Predicate<ForwardBatch> fault = b -> false;
+    private volatile Predicate<ForwardBatch> error = b -> false;
 
     public ControlledLm(CausalLm delegate) {
         this.delegate = delegate;
@@ -52,6 +53,11 @@ public final class ControlledLm implements CausalLm {
 
     public void failWhen(Predicate<ForwardBatch> predicate) {
         fault = predicate;
+    }
+
+    /** Forward calls matching {@code predicate} throw an {@link Error} (an OutOfMemoryError), not an exception. */
+    public void errorWhen(Predicate<ForwardBatch> predicate) {
+        error = predicate;
     }
 
     /** Each forward call's new-token count per sequence, in call order. */
@@ -84,6 +90,9 @@ public final class ControlledLm implements CausalLm {
         queryLens.add(batch.queryLen().clone());
         if (fault.test(batch)) {
             throw new IllegalStateException("injected forward-pass failure");
+        }
+        if (error.test(batch)) {
+            throw new OutOfMemoryError("injected (test)");
         }
         return delegate.forward(batch);
     }
