@@ -35,7 +35,12 @@ class RateLimitHttpIT extends OpsWebTest {
         assertThat(resetSeconds(refused.headers().firstValue("x-ratelimit-reset-requests").orElseThrow()))
                 .isBetween(retryAfter - 1, retryAfter);
         assertOpenAiError(send("GET", "/v1/models", ALICE, null), 429, "requests", "rate_limit_exceeded");
-        assertThat(metric(REQUEST_REFUSALS) - refusals).as("both 429s counted").isEqualTo(2.0);
+        // the tokenizer routes too: each costs a tokenizer pass of up to the body limit
+        assertOpenAiError(send("POST", "/tokenize", ALICE, "{\"prompt\":\"hi\"}"), 429, "requests",
+                "rate_limit_exceeded");
+        assertOpenAiError(send("POST", "/detokenize", ALICE, "{\"tokens\":[1]}"), 429, "requests",
+                "rate_limit_exceeded");
+        assertThat(metric(REQUEST_REFUSALS) - refusals).as("every 429 counted").isEqualTo(4.0);
 
         HttpResponse<String> bob = send("POST", "/v1/chat/completions", BOB, chat("\"max_tokens\":1"));
         assertThat(bob.statusCode()).as("bob untouched by alice: %s", bob.body()).isEqualTo(200);

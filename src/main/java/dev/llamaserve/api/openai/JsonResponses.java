@@ -7,6 +7,7 @@ import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /** Reading request bodies (with the size limit) and writing JSON bodies with {@link OpenAiJson}. */
 final class JsonResponses {
@@ -20,7 +21,12 @@ final class JsonResponses {
         return response.writeWith(Mono.just(response.bufferFactory().wrap(bytes)));
     }
 
-    /** The whole body, or a 413 when it is longer than {@code maxBytes}. An empty body reads as 0 bytes. */
+    /**
+     * The whole body, or a 413 when it is longer than {@code maxBytes}. An empty body reads as 0 bytes. Delivered on
+     * a bounded-elastic thread: what a body costs next (parsing it, tokenizing a prompt of megabytes, compiling a
+     * schema's grammar: seconds at worst) must not hold the connection's event loop, which serves other connections
+     * and the probes too (a few large requests had held {@code /livez} for 22 s).
+     */
     static Mono<byte[]> readBody(ServerHttpRequest request, long maxBytes) {
         long declared = request.getHeaders().getContentLength();
         if (declared > maxBytes) {
@@ -37,6 +43,7 @@ final class JsonResponses {
                     }
                 })
                 .defaultIfEmpty(new byte[0])
-                .onErrorMap(DataBufferLimitException.class, e -> ApiException.tooLarge(maxBytes));
+                .onErrorMap(DataBufferLimitException.class, e -> ApiException.tooLarge(maxBytes))
+                .publishOn(Schedulers.boundedElastic());
     }
 }

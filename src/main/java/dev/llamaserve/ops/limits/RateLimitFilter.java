@@ -1,5 +1,7 @@
 package dev.llamaserve.ops.limits;
 
+import java.util.List;
+import java.util.stream.Stream;
 import org.springframework.core.Ordered;
 import org.springframework.http.server.PathContainer;
 import org.springframework.web.server.ServerWebExchange;
@@ -11,7 +13,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * Counts every {@code /v1/**} request against its client's requests-per-minute window (429 {@code requests}
+ * Counts every {@code /v1/**}, {@code /tokenize} and {@code /detokenize} request against its client's requests-per-minute window (429 {@code requests}
  * beyond it), reads the client's token window, and writes OpenAI's six {@code x-ratelimit-*} headers on the
  * response, refused or not. The token window is charged later by {@link RateLimits#admit}.
  */
@@ -20,7 +22,9 @@ public final class RateLimitFilter implements WebFilter, Ordered {
     /** After auth (+20) and the lifecycle gate (+30). */
     public static final int ORDER = Ordered.HIGHEST_PRECEDENCE + 40;
 
-    private static final PathPattern LIMITED = PathPatternParser.defaultInstance.parse("/v1/**");
+    /** The API's routes: {@code /tokenize} too, which costs a tokenizer pass of up to the body limit. */
+    private static final List<PathPattern> LIMITED = Stream.of("/v1/**", "/tokenize", "/detokenize")
+            .map(PathPatternParser.defaultInstance::parse).toList();
 
     private final RateLimits limits;
 
@@ -36,7 +40,7 @@ public final class RateLimitFilter implements WebFilter, Ordered {
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
         PathContainer path = exchange.getRequest().getPath().pathWithinApplication();
-        if (!LIMITED.matches(path)) {
+        if (LIMITED.stream().noneMatch(p -> p.matches(path))) {
             return chain.filter(exchange);
         }
         RateLimitHeaders state = limits.resolve(exchange);
