@@ -21,7 +21,11 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param keysFile file of API keys, one per line: {@code id:sha256-hex[:requests-per-minute[:tokens-per-minute]]}
  *        (the key's SHA-256, never the key itself; {@code #} comments)
  * @param protectedPaths paths that need a key when keys are configured (default {@code /v1/**},
- *        {@code /tokenize}, {@code /detokenize}; probes and {@code /actuator/**} stay open unless listed)
+ *        {@code /tokenize}, {@code /detokenize}, {@code /actuator/**}: an actuator endpoint an operator exposes,
+ *        such as {@code env} or {@code loggers}, which can switch the access log off, is not open to every client)
+ * @param openPaths paths that need no key even where a protected pattern matches them (default the actuator's
+ *        health groups and {@code /actuator/prometheus}, which probes and scrapers call without one; the probes
+ *        {@code /livez} and {@code /readyz} are not under a protected path)
  */
 @ConfigurationProperties(prefix = "llm.api")
 public record ApiProperties(
@@ -31,7 +35,8 @@ public record ApiProperties(
         @DefaultValue("1s") Duration retryAfter,
         List<String> keys,
         Path keysFile,
-        @DefaultValue({"/v1/**", "/tokenize", "/detokenize"}) List<String> protectedPaths) {
+        @DefaultValue({"/v1/**", "/tokenize", "/detokenize", "/actuator/**"}) List<String> protectedPaths,
+        @DefaultValue({"/actuator/health", "/actuator/health/**", "/actuator/prometheus"}) List<String> openPaths) {
 
     public ApiSettings toSettings() {
         return new ApiSettings(acceptAnyModel, MemorySize.parseBytes(maxBodyBytes, "llm.api.max-body-bytes"), keepAliveInterval, retryAfter);

@@ -40,7 +40,7 @@ public class OpsLimitsConfiguration {
             log.warn("No API keys configured (llm.api.keys, llm.api.keys-file): the API is open to every client");
         } else {
             log.info("API keys: {} loaded, ids {}; required on {}", keys.ids().size(), keys.ids(),
-                    api.protectedPaths());
+                    api.protectedPaths() + " (but " + api.openPaths() + ")");
         }
         return keys;
     }
@@ -49,7 +49,7 @@ public class OpsLimitsConfiguration {
     @Bean
     WebFilter apiKeyFilter(ApiKeys keys, ApiProperties api) {
         return keys.isEmpty() ? (exchange, chain) -> chain.filter(exchange)
-                : new ApiKeyFilter(keys, api.protectedPaths());
+                : new ApiKeyFilter(keys, api.protectedPaths(), api.openPaths());
     }
 
     @Bean(destroyMethod = "close")

@@ -23,7 +23,10 @@ class ApiKeyHttpIT extends OpsWebTest {
                 new String[] {"GET", "/v1/models", null},
                 new String[] {"GET", "/v1/models/" + model(), null},
                 new String[] {"POST", "/tokenize", "{\"prompt\":\"hello\"}"},
-                new String[] {"POST", "/detokenize", "{\"tokens\":[1,2]}"});
+                new String[] {"POST", "/detokenize", "{\"tokens\":[1,2]}"},
+                // an actuator endpoint an operator exposes (OpsWebTest exposes loggers) is not open to every client
+                new String[] {"GET", "/actuator/loggers", null},
+                new String[] {"GET", "/actuator", null});
     }
 
     @Test
@@ -53,7 +56,9 @@ class ApiKeyHttpIT extends OpsWebTest {
     }
 
     @Test
-    void probesAndMetricsAreOpen() throws Exception {
+    void probesAndMetricsAreOpenOtherActuatorEndpointsAreNot() throws Exception {
+        assertOpenAiError(sendAuthorized("POST", "/actuator/loggers/llama-serve.access", null,
+                "{\"configuredLevel\":\"OFF\"}"), 401, "invalid_request_error", "invalid_api_key");
         HttpResponse<String> health = send("GET", "/actuator/health", null, null);
         assertThat(health.statusCode()).isEqualTo(200);
         assertThat(health.body()).contains("\"status\"");

@@ -30,7 +30,7 @@ import tools.jackson.databind.JsonNode;
                 "llm.api.keys-file=src/test/resources/ops/test-keys.txt",
                 "llm.api.retry-after=2s",
                 "llm.ratelimit.requests-per-minute=1000",
-                "management.endpoints.web.exposure.include=health,prometheus",
+                "management.endpoints.web.exposure.include=health,prometheus,loggers",
                 "logging.level.dev.llamaserve.api.openai.OpenAiErrorHandler=DEBUG"
         })
 public abstract class OpsWebTest extends HttpTestSupport {

@@ -14,7 +14,8 @@ import org.springframework.web.util.pattern.PathPatternParser;
 import reactor.core.publisher.Mono;
 
 /**
- * Requires {@code Authorization: Bearer <key>} on the protected paths ({@code llm.api.protected-paths}); a
+ * Requires {@code Authorization: Bearer <key>} on the protected paths ({@code llm.api.protected-paths}) but the
+ * open ones ({@code llm.api.open-paths}); a
  * missing or unknown key is a 401 {@code invalid_api_key}. The matched key is kept as an exchange attribute
  * ({@link #KEY_ATTRIBUTE}) and its id as {@link #KEY_ID_ATTRIBUTE}, for rate limits and logs. The key
  * itself is never logged nor kept.
@@ -32,10 +33,12 @@ public final class ApiKeyFilter implements WebFilter, Ordered {
 
     private final ApiKeys keys;
     private final List<PathPattern> protectedPaths;
+    private final List<PathPattern> openPaths;
 
-    public ApiKeyFilter(ApiKeys keys, List<String> protectedPaths) {
+    public ApiKeyFilter(ApiKeys keys, List<String> protectedPaths, List<String> openPaths) {
         this.keys = keys;
         this.protectedPaths = protectedPaths.stream().map(PathPatternParser.defaultInstance::parse).toList();
+        this.openPaths = openPaths.stream().map(PathPatternParser.defaultInstance::parse).toList();
     }
 
     @Override
@@ -64,12 +67,7 @@ public final class ApiKeyFilter implements WebFilter, Ordered {
     }
 
     boolean isProtected(PathContainer path) {
-        for (PathPattern p : protectedPaths) {
-            if (p.matches(path)) {
-                return true;
-            }
-        }
-        return false;
+        return protectedPaths.stream().anyMatch(p -> p.matches(path)) && openPaths.stream().noneMatch(p -> p.matches(path));
     }
 
     private static Mono<Void> refuse(ServerWebExchange exchange, String message) {
