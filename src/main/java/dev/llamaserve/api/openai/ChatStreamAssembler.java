@@ -175,7 +175,16 @@ final class ChatStreamAssembler {
     List<String> error(ApiException error) {
         done = true;
         finishReason = "error";
-        return List.of("data: " + OpenAiJson.MAPPER.writeValueAsString(error.body()) + "\n\n", DONE);
+        return List.of(errorFrame(error), DONE);
+    }
+
+    /**
+     * The frame of an error after a stream started (chat and completions): OpenAI's error body as an {@code error}
+     * event. Clients that tell errors by the event name (LangChain4j) saw a plain data frame as an empty chunk and
+     * completed a cut-off answer as if it were whole; the OpenAI SDKs read the body's {@code error} either way.
+     */
+    static String errorFrame(ApiException error) {
+        return "event: error\n" + frame(error.body());
     }
 
     boolean done() {

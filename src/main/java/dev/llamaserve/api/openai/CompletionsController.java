@@ -187,13 +187,10 @@ public class CompletionsController {
     }
 
     private String frame(Prepared p, int index, String text, CompletionWire.Logprobs logprobs, String finishReason) {
-        return data(new CompletionWire.Completion(p.request().requestId(), p.created(), p.model(),
+        return ChatStreamAssembler.frame(new CompletionWire.Completion(p.request().requestId(), p.created(), p.model(),
                 List.of(new CompletionWire.Choice(index, text, logprobs, finishReason)), null));
     }
 
-    private static String data(Object body) {
-        return "data: " + OpenAiJson.MAPPER.writeValueAsString(body) + "\n\n";
-    }
 
     private Mono<Void> stream(ServerWebExchange exchange, Prepared p) {
         ServerHttpResponse response = exchange.getResponse();
@@ -222,7 +219,7 @@ public class CompletionsController {
                                     if (f.last()) {
                                         done.set(true);
                                         if (p.includeUsage()) {
-                                            out.add(data(new CompletionWire.Completion(p.request().requestId(),
+                                            out.add(ChatStreamAssembler.frame(new CompletionWire.Completion(p.request().requestId(),
                                                     p.created(), p.model(), List.of(),
                                                     ChatWire.Usage.of(EngineEvent.Usage.ofChoices(Arrays.asList(usages))))));
                                         }
@@ -235,7 +232,8 @@ public class CompletionsController {
                                     : Flux.error(ApiErrors.noResult(p.requestId()))))
                     .onErrorResume(e -> {
                         log.warn("request_id={} id={} failed mid-stream", p.requestId(), p.request().requestId(), e);
-                        return Flux.just(data(ApiErrors.from(e, settings, p.requestId()).body()), ChatStreamAssembler.DONE);
+                        return Flux.just(ChatStreamAssembler.errorFrame(ApiErrors.from(e, settings, p.requestId())),
+                                ChatStreamAssembler.DONE);
                     });
             return EngineExchange.writeSse(response, frames, settings.keepAliveInterval());
         }));

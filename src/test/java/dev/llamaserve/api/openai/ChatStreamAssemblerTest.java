@@ -111,7 +111,8 @@ class ChatStreamAssemblerTest {
         a.onEvent(text("x"));
         List<String> end = a.onEvent(finish(EngineEvent.FinishReason.ABORT, ""));
         assertThat(end).hasSize(2);
-        assertThat(end.get(0)).startsWith("data: {\"error\":{").contains("\"code\":\"aborted\"");
+        assertThat(end.get(0)).as("an error event, which LangChain4j needs to see an error")
+                .startsWith("event: error\ndata: {\"error\":{").contains("\"code\":\"aborted\"");
         assertThat(end.get(1)).isEqualTo("data: [DONE]\n\n");
         assertThat(a.onEvent(text("late"))).isEmpty();
     }
