@@ -22,8 +22,8 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * Parses a {@code POST /v1/chat/completions} body into {@link ChatCompletionParams}. Unknown fields
- * are ignored; a wrong type is a 400 naming the {@code param}; what is not supported yet ({@code n} > 1) is a
- * 400 too, never silently ignored. {@code response_format} and {@code tool_choice} required/named become the
+ * are ignored; a wrong type is a 400 naming the {@code param}; what is not supported (the deprecated
+ * {@code functions} and {@code function_call}) is a 400 too, never silently ignored. {@code response_format} and {@code tool_choice} required/named become the
  * sampling's output constraint ({@link ConstraintParser}). Ranges and the context length are not checked here but once, by the engine's
  * request validation ({@code GenerationRequest.validate}).
  */
@@ -68,6 +68,13 @@ public final class ChatCompletionRequestParser {
             throw ApiException.invalid("messages", "invalid_value", "'messages' must not be empty");
         }
 
+        for (String legacy : List.of("functions", "function_call")) {   // else answered as if no function were given
+            JsonNode f = field(root, legacy);
+            if (f != null && !f.isNull()) {
+                throw ApiException.invalid(legacy, "unsupported_value", "'" + legacy + "' (deprecated by OpenAI) is"
+                        + " not supported: send 'tools' and 'tool_choice' instead");
+            }
+        }
         JsonNode tools = tools(root);
         boolean toolChoiceNone = toolChoiceIsNone(root);
         OutputConstraint constraint = ConstraintParser.chat(root, tools, toolChoiceNone);

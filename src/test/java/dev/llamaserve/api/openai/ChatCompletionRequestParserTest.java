@@ -79,6 +79,15 @@ class ChatCompletionRequestParserTest {
         assertThat(p.chatTemplateKwargs().get("x").asInt()).isEqualTo(1);
     }
 
+    /** The deprecated function fields are refused, not answered as if no function were given. */
+    @Test
+    void legacyFunctionsAreRefusedNotIgnored() {
+        rejects("\"functions\":[{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\"}}]", "functions",
+                "unsupported_value");
+        rejects("\"function_call\":{\"name\":\"get_weather\"}", "function_call", "unsupported_value");
+        parse("\"functions\":null");   // an explicit null is an absent field, as elsewhere
+    }
+
     @Test
     void maxCompletionTokensWinsOverMaxTokens() {
         assertThat(parse("\"max_tokens\":9,\"max_completion_tokens\":4").sampling().maxTokens()).isEqualTo(4);
