@@ -94,6 +94,7 @@ class RateLimitHttpIT extends OpsWebTest {
         assertThat(json(unset.body()).get("error").get("message").asString())
                 .as("no max_tokens: the whole context is charged").contains("Requested 4096");
         assertThat(unset.headers().firstValue("Retry-After")).as("above the whole limit: no wait helps").isEmpty();
+        assertThat(unset.headers().firstValue("x-should-retry")).as("the SDKs would retry it twice").hasValue("false");
 
         HttpResponse<String> twoChoices = send("POST", "/v1/chat/completions", CAROL,
                 chat("\"max_tokens\":" + (remaining - prompt) + ",\"n\":2"));

@@ -22,6 +22,9 @@ import reactor.core.publisher.Mono;
 @Order(-2)
 public class OpenAiErrorHandler implements WebExceptionHandler {
 
+    /** The OpenAI SDKs' header: {@code false} stops their automatic retries. */
+    static final String SHOULD_RETRY = "x-should-retry";
+
     /** OpenAI's header: the wait in milliseconds, next to Retry-After in seconds. */
     public static final String RETRY_AFTER_MS = "retry-after-ms";
 
@@ -64,6 +67,9 @@ public class OpenAiErrorHandler implements WebExceptionHandler {
             Duration wait = error.retryAfter() != null ? error.retryAfter() : settings.retryAfter();
             headers.set(HttpHeaders.RETRY_AFTER, ApiSettings.retryAfterSeconds(wait));
             headers.set(RETRY_AFTER_MS, Long.toString(Math.max(0, wait.toMillis())));
+        } else if (error.status() == 429) {
+            // a 429 no wait helps (larger than the whole limit): the OpenAI SDKs retry a 429 twice unless told not to
+            headers.set(SHOULD_RETRY, "false");
         }
         byte[] body = OpenAiJson.MAPPER.writeValueAsBytes(error.body());
         DataBuffer buffer = response.bufferFactory().wrap(body);
