@@ -28,7 +28,7 @@ public final class DevicePlanner {
      * @param kind CPU or CUDA
      * @param index CUDA ordinal, or -1 for the CPU
      * @param totalBytes device memory (CPU: host memory, capped by the cgroup limit)
-     * @param freeBytes memory free now (CPU: MemAvailable, within the cgroup limit)
+     * @param freeBytes memory free now (CPU: MemAvailable, within the cgroup limit, less the heap still to grow)
      */
     public record DeviceInfo(Kind kind, int index, long totalBytes, long freeBytes) {
         public Device djlDevice() {
@@ -109,7 +109,10 @@ public final class DevicePlanner {
         return new DeviceInfo(Kind.CUDA, n, total, Math.max(0, total - used));
     }
 
-    /** Host memory: MemTotal/MemAvailable from /proc/meminfo, capped by the cgroup v2/v1 limit. */
+    /**
+     * Host memory: MemTotal/MemAvailable from /proc/meminfo, capped by the cgroup v2/v1 limit, less the heap this
+     * JVM may still grow into ({@link #lessHeapToGrow}).
+     */
     public static DeviceInfo cpu() {
         long total = -1;
         long free = -1;
@@ -137,7 +140,20 @@ public final class DevicePlanner {
             total = limit;
             free = used >= 0 ? Math.min(free < 0 ? Long.MAX_VALUE : free, Math.max(0, limit - used)) : free;
         }
-        return new DeviceInfo(Kind.CPU, -1, total, free);
+        Runtime rt = Runtime.getRuntime();
+        return new DeviceInfo(Kind.CPU, -1, total, lessHeapToGrow(free, rt.maxMemory(), rt.totalMemory()));
+    }
+
+    /**
+     * Free host memory as the weights and the KV pool may have it: what the heap has not committed yet but may
+     * (up to -Xmx, MaxRAMPercentage) is not theirs. Counting it, a KV pool that filled the rest put the pod over its
+     * memory limit once the heap grew (a 3.5 GiB pool and a 1 GiB heap in a 4 GiB container).
+     */
+    static long lessHeapToGrow(long free, long heapMax, long heapCommitted) {
+        if (free < 0 || heapMax == Long.MAX_VALUE) {
+            return free;
+        }
+        return Math.max(0, free - Math.max(0, heapMax - heapCommitted));
     }
 
     private static long kib(String meminfoLine) {
