@@ -3,6 +3,8 @@ package dev.llamaserve.chat;
 import java.util.ArrayList;
 import java.util.List;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
 import tools.jackson.core.StreamReadConstraints;
 import tools.jackson.core.json.JsonFactory;
 import tools.jackson.databind.DeserializationFeature;
@@ -54,8 +56,19 @@ public final class ToolCallParser {
     private ToolCallParser() {}
 
     public static Result parse(String text, int tagOffset) {
+        return parse(text, tagOffset, false);
+    }
+
+    /**
+     * @param cutOff the answer was cut by its token limit: where it began as calls (after the tag, or as a JSON
+     *     object whose first key is a call's), its unfinished last call is kept as a partial call (its name if
+     *     written whole, else empty; its arguments' text as far as written), as OpenAI answers a call cut by
+     *     {@code max_tokens}: the model's call syntax is never handed over as the answer's text
+     */
+    public static Result parse(String text, int tagOffset, boolean cutOff) {
         String before;
         String rest;
+        boolean tagged = true;
         int literal = text.indexOf(PYTHON_TAG);
         if (tagOffset >= 0 && tagOffset <= text.length() && (literal < 0 || tagOffset <= literal)) {
             before = text.substring(0, tagOffset);
@@ -69,8 +82,9 @@ public final class ToolCallParser {
         } else {
             before = "";
             rest = text;
+            tagged = false;
         }
-        List<ParsedCall> calls = parseCalls(rest);
+        List<ParsedCall> calls = parseCalls(rest, cutOff && (tagged || start(rest) == Start.CALL));
         if (calls.isEmpty()) {
             return new Result(text.isEmpty() ? null : text, List.of());
         }
@@ -123,6 +137,11 @@ public final class ToolCallParser {
 
     /** The calls in {@code s}, or an empty list unless all of {@code s} is calls. */
     static List<ParsedCall> parseCalls(String s) {
+        return parseCalls(s, false);
+    }
+
+    /** The same, an unclosed last object kept as a partial call when {@code partialLast}. */
+    private static List<ParsedCall> parseCalls(String s, boolean partialLast) {
         List<ParsedCall> calls = new ArrayList<>();
         int i = 0;
         int n = s.length();
@@ -138,6 +157,10 @@ public final class ToolCallParser {
             }
             int end = objectEnd(s, i);
             if (end < 0) {
+                if (partialLast) {
+                    calls.add(partialCall(s.substring(i)));
+                    return calls;
+                }
                 return List.of();
             }
             ParsedCall call = toCall(s.substring(i, end));
@@ -173,6 +196,43 @@ public final class ToolCallParser {
             }
         }
         return -1;
+    }
+
+    /**
+     * What an unclosed call object says: its name where the string was written whole, and the text of its
+     * parameters ({@code parameters} or {@code arguments}) from their start to the cut. Keys may be JSON-escaped
+     * (a grammar-forced call writes {@code "\\u006eame"}), so the text is read token by token.
+     */
+    private static ParsedCall partialCall(String json) {
+        String name = "";
+        String arguments = "";
+        try (JsonParser p = MAPPER.createParser(json)) {
+            int depth = 0;
+            String key = null;
+            for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+                if (depth == 1 && t == JsonToken.PROPERTY_NAME) {
+                    key = p.currentName();
+                    continue;
+                }
+                if (depth == 1 && key != null) {
+                    if (key.equals("name") && t == JsonToken.VALUE_STRING) {
+                        name = p.getString();
+                    } else if (key.equals("parameters") || key.equals("arguments")) {
+                        arguments = json.substring((int) p.currentTokenLocation().getCharOffset());
+                        break;
+                    }
+                    key = null;
+                }
+                if (t.isStructStart()) {
+                    depth++;
+                } else if (t.isStructEnd()) {
+                    depth--;
+                }
+            }
+        } catch (JacksonException e) {
+            // the cut: what was read so far stands
+        }
+        return new ParsedCall(name, arguments);
     }
 
     private static ParsedCall toCall(String json) {

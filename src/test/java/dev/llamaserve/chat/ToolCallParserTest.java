@@ -9,6 +9,33 @@ class ToolCallParserTest {
 
     private static final int NO_TAG = ToolCallParser.NO_TAG;
 
+    /**
+     * An answer cut by its token limit that began as calls: the unfinished call is a partial call (OpenAI's answer to
+     * a call cut by max_tokens), never the model's call syntax as text; other cut answers stay content.
+     */
+    @Test
+    void aCallCutByTheTokenLimitIsAPartialCall() {
+        String cut = "{\"name\": \"localTime\", \"parameters\": {\"city\": \"Par";
+        assertThat(ToolCallParser.parse(cut, NO_TAG).hasCalls()).as("not cut off: stays content").isFalse();
+        ToolCallParser.Result r = ToolCallParser.parse(cut, NO_TAG, true);
+        assertThat(r.content()).isNull();
+        assertThat(r.calls()).containsExactly(new ToolCallParser.ParsedCall("localTime", "{\"city\": \"Par"));
+        // a grammar-forced call writes its keys escaped; the name itself cut: unknown
+        assertThat(ToolCallParser.parse("{ \"\\u006Ea\\u006De\": \"local", NO_TAG, true).calls())
+                .containsExactly(new ToolCallParser.ParsedCall("", ""));
+        assertThat(ToolCallParser.parse("{\"\\u006eame\": \"f\", \"arguments\": {\"a\": [1, 2", NO_TAG, true).calls())
+                .containsExactly(new ToolCallParser.ParsedCall("f", "{\"a\": [1, 2"));
+        // after the tag, with a whole call before the cut one
+        String tagged = "Sure.{\"name\": \"a\", \"parameters\": {}}; {\"name\": \"b\", \"param";
+        ToolCallParser.Result t = ToolCallParser.parse(tagged, "Sure.".length(), true);
+        assertThat(t.content()).isEqualTo("Sure.");
+        assertThat(t.calls()).containsExactly(new ToolCallParser.ParsedCall("a", "{}"),
+                new ToolCallParser.ParsedCall("b", ""));
+        // cut answers that are not calls stay what they are
+        assertThat(ToolCallParser.parse("{\"answer\": \"Par", NO_TAG, true).calls()).isEmpty();
+        assertThat(ToolCallParser.parse("The weather in Par", NO_TAG, true).content()).isEqualTo("The weather in Par");
+    }
+
     @Test
     void bareJsonCall() {
         ToolCallParser.Result r = ToolCallParser.parse(

@@ -54,7 +54,8 @@ final class ChatCompletionCollector {
         }
         ChatWire.Message message = new ChatWire.Message("assistant", text.toString(), null);
         if (toolsEnabled) {
-            ToolCallParser.Result parsed = ToolCallParser.parse(text.toString(), tagOffset);
+            boolean cutOff = FinishReasons.LENGTH.equals(reason);
+            ToolCallParser.Result parsed = ToolCallParser.parse(text.toString(), tagOffset, cutOff);
             if (parsed.hasCalls()) {
                 List<ChatWire.ToolCall> calls = new ArrayList<>();
                 for (ToolCallParser.ParsedCall c : parsed.calls()) {
@@ -62,7 +63,7 @@ final class ChatCompletionCollector {
                             new ChatWire.FunctionCall(c.name(), c.arguments())));
                 }
                 message = new ChatWire.Message("assistant", parsed.content(), calls);
-                reason = FinishReasons.TOOL_CALLS;
+                reason = cutOff ? reason : FinishReasons.TOOL_CALLS;   // a call cut by max_tokens: "length", as OpenAI
             }
         }
         ChatWire.Logprobs lp = logprobs == null ? null : new ChatWire.Logprobs(List.copyOf(tokenLogprobs));

@@ -140,7 +140,9 @@ final class ChatStreamAssembler {
             }
         } else {
             held.append(tail);
-            ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagged ? 0 : ToolCallParser.NO_TAG);
+            boolean cutOff = FinishReasons.LENGTH.equals(reason);
+            ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagged ? 0 : ToolCallParser.NO_TAG,
+                    cutOff);
             if (parsed.hasCalls()) {
                 if (parsed.content() != null) {
                     out.add(content(parsed.content(), List.of()));
@@ -153,7 +155,7 @@ final class ChatStreamAssembler {
                     out.add(frame(responses.chunk(index, new ChatWire.Delta(null, null, List.of(delta)),
                             i == 0 && !lps.isEmpty() ? new ChatWire.Logprobs(lps) : null, null)));
                 }
-                reason = FinishReasons.TOOL_CALLS;
+                reason = cutOff ? reason : FinishReasons.TOOL_CALLS;   // a call cut by max_tokens: "length"
             } else if (held.length() > 0 || !heldLogprobs.isEmpty()) {
                 out.add(flushHeld());
             }

@@ -65,6 +65,19 @@ class ChatStreamAssemblerTest {
         assertThat(chunks.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("stop");
     }
 
+    /** A call cut by max_tokens: a partial call and "length", as OpenAI; the call syntax never goes out as text. */
+    @Test
+    void aCallCutByMaxTokensIsAPartialCallWithFinishReasonLength() {
+        List<JsonNode> chunks = run(assembler(true, false), text("{\"name\": \"f\","), text(" \"parameters\": {\"a\": \"b"),
+                finish(EngineEvent.FinishReason.LENGTH, ""));
+        assertThat(chunks).hasSize(3);
+        JsonNode call = delta(chunks.get(1)).get("tool_calls").get(0);
+        assertThat(call.get("function").get("name").asString()).isEqualTo("f");
+        assertThat(call.get("function").get("arguments").asString()).isEqualTo("{\"a\": \"b");
+        assertThat(chunks.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
+        assertThat(chunks.toString()).doesNotContain("\"content\":\"{");
+    }
+
     @Test
     void withToolsJsonStartIsHeldUntilTheEnd() {
         ChatStreamAssembler a = assembler(true, true);
@@ -98,10 +111,13 @@ class ChatStreamAssemblerTest {
     }
 
     @Test
-    void lengthCutToolCallIsContentWithLength() {
+    void lengthCutToolCallAfterTheTagIsAPartialCallWithLength() {
         List<JsonNode> chunks = run(assembler(true, false), SCRIPT.pythonTagToken(), text("{\"name\": \"f\", \"param"), finish(EngineEvent.FinishReason.LENGTH, ""));
         assertThat(chunks).hasSize(3);
-        assertThat(delta(chunks.get(1)).get("content").asString()).isEqualTo("{\"name\": \"f\", \"param");
+        JsonNode call = delta(chunks.get(1)).get("tool_calls").get(0).get("function");
+        assertThat(call.get("name").asString()).isEqualTo("f");
+        assertThat(call.get("arguments").asString()).as("cut before its parameters").isEmpty();
+        assertThat(delta(chunks.get(1)).get("content")).isNull();
         assertThat(chunks.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
     }
 

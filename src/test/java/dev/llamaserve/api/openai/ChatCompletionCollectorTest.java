@@ -1,0 +1,38 @@
+package dev.llamaserve.api.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llamaserve.chat.ToolCallStartTokens;
+import dev.llamaserve.engine.EngineEvent;
+import org.junit.jupiter.api.Test;
+
+/** The non-streamed answer of a call cut by max_tokens: a partial call and "length", as OpenAI answers it. */
+class ChatCompletionCollectorTest {
+
+    private static final ScriptedEngine SCRIPT = new ScriptedEngine(FixtureTokenizer.get());
+
+    private static ChatWire.Choice answer(String text, EngineEvent.FinishReason reason) {
+        ChatCompletionCollector c = new ChatCompletionCollector(new ChatResponses("chatcmpl-1", 7, "m"), true,
+                new ToolCallStartTokens(FixtureTokenizer.get()), null, "req-1");
+        c.onTokens(SCRIPT.tokens(text));
+        return c.choice(new EngineEvent.Finished(reason, new EngineEvent.Usage(5, 3), "", null, null));
+    }
+
+    @Test
+    void aCallCutByMaxTokensIsAPartialCallNotTheCallSyntaxAsContent() {
+        ChatWire.Choice cut = answer("{\"name\": \"localTime\", \"parameters\": {\"city\": \"Par",
+                EngineEvent.FinishReason.LENGTH);
+        assertThat(cut.finishReason()).isEqualTo("length");
+        assertThat(cut.message().content()).isNull();
+        assertThat(cut.message().toolCalls()).hasSize(1);
+        assertThat(cut.message().toolCalls().get(0).function().name()).isEqualTo("localTime");
+        assertThat(cut.message().toolCalls().get(0).function().arguments()).isEqualTo("{\"city\": \"Par");
+
+        ChatWire.Choice whole = answer("{\"name\": \"localTime\", \"parameters\": {\"city\": \"Paris\"}}",
+                EngineEvent.FinishReason.STOP);
+        assertThat(whole.finishReason()).isEqualTo("tool_calls");
+        ChatWire.Choice text = answer("The time in Par", EngineEvent.FinishReason.LENGTH);
+        assertThat(text.message().content()).isEqualTo("The time in Par");
+        assertThat(text.finishReason()).isEqualTo("length");
+    }
+}
