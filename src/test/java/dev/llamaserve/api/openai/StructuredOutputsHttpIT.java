@@ -182,7 +182,7 @@ class StructuredOutputsHttpIT extends RealEngineWebTest {
             {"not":{"type":"string"}}                                                        § /not
             {"if":{"type":"string"},"then":{"maxLength":2}}                                  § /if
             {"type":"string","contentEncoding":"base64"}                                     § /contentEncoding
-            {"type":"string","format":"hostname"}                                            § /format
+            {"type":"string","format":"idn-hostname"}                                        § /format
             {"$defs":{"a":{"type":"string","format":"uri"}},"$ref":"#/$defs/a"}              § /$defs/a/format
             {"type":"string","pattern":"(a)\\\\1"}                                           § /pattern
             {"allOf":[{"type":"integer"},{"minimum":3}]}                                     § /allOf

@@ -42,8 +42,8 @@ class UnsupportedSchemaTest {
             {"not":{"type":"string"}}                                                        § /not
             {"if":{"type":"string"},"then":{"maxLength":2}}                                  § /if
             {"type":"string","contentEncoding":"base64"}                                     § /contentEncoding
-            {"type":"string","format":"hostname"}                                            § /format
-            {"type":"string","format":"ipv4"}                                                § /format
+            {"type":"string","format":"idn-hostname"}                                        § /format
+            {"type":"string","format":"iri"}                                                 § /format
             {"$defs":{"a":{"type":"string","format":"uri"}},"$ref":"#/$defs/a"}              § /$defs/a/format
             {"type":"string","pattern":"(a)\\\\1"}                                           § /pattern
             {"type":"string","pattern":"(?=a)b"}                                             § /pattern
