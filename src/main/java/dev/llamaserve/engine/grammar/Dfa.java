@@ -162,6 +162,25 @@ final class Dfa {
         return rep;
     }
 
+    /** States the current thread's compilation may still build ({@link #withinBudget}), or null: no bound. */
+    private static final ThreadLocal<long[]> BUDGET = new ThreadLocal<>();
+
+    /**
+     * Runs {@code compile} with at most {@code states} automaton states built on this thread (all its DFAs
+     * together; a nested call shares the outer budget): beyond it, the schema is refused.
+     */
+    static <T> T withinBudget(long states, java.util.function.Supplier<T> compile) {
+        if (BUDGET.get() != null) {
+            return compile.get();
+        }
+        BUDGET.set(new long[] {states});
+        try {
+            return compile.get();
+        } finally {
+            BUDGET.remove();
+        }
+    }
+
     /** Builds a DFA: transitions as (lo, hi, target) triples per state. */
     static final class Builder {
         final List<int[]> transitions = new ArrayList<>();
@@ -177,6 +196,12 @@ final class Dfa {
             if (accept.size() >= MAX_STATES) {
                 throw new UnsupportedSchemaException(pointer,
                         "string constraint too large (over " + MAX_STATES + " automaton states)");
+            }
+            long[] budget = BUDGET.get();
+            if (budget != null && --budget[0] < 0) {
+                throw new UnsupportedSchemaException(pointer, "the request's string constraints are too large"
+                        + " together (over " + SchemaCompiler.MAX_REQUEST_STATES + " automaton states: fewer or"
+                        + " simpler patterns and formats)");
             }
             transitions.add(new int[0]);
             accept.add(acc);
