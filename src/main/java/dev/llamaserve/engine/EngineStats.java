@@ -17,6 +17,9 @@ package dev.llamaserve.engine;
  * @param prefixCacheQueryTokens prompt tokens looked up in the prefix cache so far (every first admission's prompt)
  * @param prefixCacheHitTokens prompt tokens served from the prefix cache so far, at first admission
  * @param kvBlocksCached KV-cache blocks registered in the prefix cache (referenced or not)
+ * @param expectedStepNanos how long the step in progress should take at the slowest rate per token seen in steps
+ *     of at least {@code StatsRecorder.MIN_RATE_TOKENS} tokens; 0 when no step runs or no rate is known yet (a
+ *     liveness check allows a long step, one prefill chunk of a large model on a CPU, this long)
  */
 public record EngineStats(
         EngineState state,
@@ -31,13 +34,14 @@ public record EngineStats(
         long tokensComputed,
         long prefixCacheQueryTokens,
         long prefixCacheHitTokens,
-        long kvBlocksCached) {
+        long kvBlocksCached,
+        long expectedStepNanos) {
 
     /** A snapshot without the token and prefix-cache counters (engines that keep none). */
     public EngineStats(EngineState state, int waiting, int running, long kvBlocksUsed, long kvBlocksTotal,
             int lastBatchSize, int maxRecentBatchSize, long steps, long preemptions) {
         this(state, waiting, running, kvBlocksUsed, kvBlocksTotal, lastBatchSize, maxRecentBatchSize, steps,
-                preemptions, 0, 0, 0, 0);
+                preemptions, 0, 0, 0, 0, 0);
     }
 
     public double kvUsage() {

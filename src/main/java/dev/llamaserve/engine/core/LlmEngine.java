@@ -413,6 +413,7 @@ public final class LlmEngine implements InferenceEngine {
             stats.cacheLookup(admitted.promptLength(), admitted.cachedPromptTokens());
         }
         requests.scheduled(out.admitted());
+        stats.stepScheduled(out.totalTokens());
         stats.publish(); // while the model runs, stats count this step's admissions as running
         if (out.isEmpty()) {
             idleBriefly(); // work exists but nothing fits (cannot happen for validated requests): do not spin

@@ -12,6 +12,8 @@ import dev.llamaserve.engine.scheduler.Scheduler;
 final class StatsRecorder {
 
     private static final int RECENT_STEPS = 32;
+    /** Steps of fewer tokens (decodes of a few sequences) read the weights more than they compute: no rate. */
+    static final int MIN_RATE_TOKENS = 16;
 
     private final Scheduler scheduler;
     private final BlockManager kv;
@@ -28,6 +30,9 @@ final class StatsRecorder {
     private volatile long stepNanos;
     private volatile long timedSteps;
     private long stepStart;
+    /** Tokens of the step in progress (0: none), and the slowest time per token of a step of enough of them. */
+    private volatile int stepTokens;
+    private volatile long slowestNanosPerToken;
     private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     private record Snapshot(int running, long kvUsed, int lastBatch, int maxRecentBatch, long steps,
@@ -64,6 +69,11 @@ final class StatsRecorder {
         cacheHitTokens += hit;
     }
 
+    /** Engine thread: the step in progress runs {@code tokens} tokens through the model. */
+    void stepScheduled(int tokens) {
+        stepTokens = tokens;
+    }
+
     /** Engine thread: the model ran {@code tokens} tokens this step. */
     void computed(int tokens) {
         tokensComputed += tokens;
@@ -72,10 +82,15 @@ final class StatsRecorder {
     /** Engine thread: a step ran (or failed) with {@code batch} sequences. */
     void stepDone(int batch) {
         if (stepStart != 0) {
-            stepNanos += System.nanoTime() - stepStart;
+            long took = System.nanoTime() - stepStart;
+            stepNanos += took;
             timedSteps++;
             stepStart = 0;
+            if (stepTokens >= MIN_RATE_TOKENS) {
+                slowestNanosPerToken = Math.max(slowestNanosPerToken, took / stepTokens);
+            }
         }
+        stepTokens = 0;
         steps++;
         recentBatch[(int) (steps % RECENT_STEPS)] = batch;
         publish(batch);
@@ -89,7 +104,8 @@ final class StatsRecorder {
     EngineStats stats(EngineState state, int waiting) {
         Snapshot s = snapshot;
         return new EngineStats(state, waiting, s.running(), s.kvUsed(), kv.totalBlocks(), s.lastBatch(),
-                s.maxRecentBatch(), s.steps(), s.preemptions(), s.tokensComputed(), s.cacheQueryTokens(), s.cacheHitTokens(), s.kvCached());
+                s.maxRecentBatch(), s.steps(), s.preemptions(), s.tokensComputed(), s.cacheQueryTokens(), s.cacheHitTokens(), s.kvCached(),
+                (long) stepTokens * slowestNanosPerToken);
     }
 
     private void publish(int lastBatch) {

@@ -62,7 +62,7 @@ public final class LivenessIndicator implements HealthIndicator, AutoCloseable {
     }
 
     private boolean stalled() {
-        return stalledFor.compareTo(watch.timeout()) >= 0;
+        return stalledFor.compareTo(watch.limit()) >= 0;
     }
 
     @Override

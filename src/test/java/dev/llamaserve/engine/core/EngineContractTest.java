@@ -670,6 +670,25 @@ public abstract class EngineContractTest {
         assertEquals(0, c.tokenCount());
     }
 
+    /**
+     * While a step runs, the engine says how long it should take: its tokens at the slowest rate per token of the
+     * earlier steps of enough tokens (none yet: 0), so that the liveness check can tell a long prefill from a hang.
+     */
+    @Test
+    void aRunningStepCarriesItsExpectedDuration() {
+        ControlledLm lm = new ControlledLm(newModel());
+        LlmEngine e = engine(lm, opts());
+        assertEquals(0, e.stats().expectedStepNanos(), "no step runs");
+        assertEquals(FinishReason.LENGTH, submit(e, prompt(40, 1), greedy(2).build()).await(WAIT).reason());
+        lm.gated(true);
+        Collector c = submit(e, prompt(40, 2), greedy(2).build());
+        await(lm::blocked, "the engine thread is inside the second prefill");
+        assertTrue(e.stats().expectedStepNanos() > 0, "a rate is known from the first prefill: " + e.stats());
+        lm.gated(false);
+        assertEquals(FinishReason.LENGTH, c.await(WAIT).reason());
+        await(() -> e.stats().expectedStepNanos() == 0, "no step runs");
+    }
+
     @Test
     void duplicateRequestIdIsRejected() {
         ControlledLm lm = new ControlledLm(newModel()).gated(true);

@@ -44,6 +44,29 @@ class StallWatchTest {
         assertThat(watch.observe(stats(2, 1, 7))).isEqualTo(Duration.ofSeconds(60));
     }
 
+    /**
+     * A step the engine expects to be long (a prefill chunk of a large model on a CPU: its tokens at the slowest
+     * rate per token seen) may take three times that before it is a stall; a short one keeps the timeout.
+     */
+    @Test
+    void aStepExpectedToBeLongMayTakeThreeTimesItsExpectedTime() {
+        EngineStats longStep = new EngineStats(EngineState.READY, 0, 1, 0, 100, 1, 1, 9, 0, 0, 0, 0, 0,
+                Duration.ofSeconds(100).toNanos());
+        assertThat(watch.stalled(longStep)).isFalse();
+        advance(Duration.ofSeconds(299));
+        assertThat(watch.stalled(longStep)).as("299 s of a step expected to take 100 s").isFalse();
+        assertThat(watch.limit()).isEqualTo(Duration.ofSeconds(300));
+        advance(Duration.ofSeconds(1));
+        assertThat(watch.stalled(longStep)).as("300 s").isTrue();
+
+        EngineStats shortStep = new EngineStats(EngineState.READY, 0, 1, 0, 100, 1, 1, 10, 0, 0, 0, 0, 0,
+                Duration.ofSeconds(5).toNanos());
+        assertThat(watch.stalled(shortStep)).isFalse();
+        advance(Duration.ofSeconds(60));
+        assertThat(watch.stalled(shortStep)).as("3 x 5 s is below the timeout: the timeout holds").isTrue();
+        assertThat(watch.limit()).isEqualTo(Duration.ofSeconds(60));
+    }
+
     @Test
     void aMovingStepCounterIsAlive() {
         long steps = 0;
