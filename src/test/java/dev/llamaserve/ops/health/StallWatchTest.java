@@ -19,6 +19,11 @@ class StallWatchTest {
         return new EngineStats(EngineState.READY, waiting, running, 0, 100, 0, 0, steps, 0);
     }
 
+    /** One sequence running, at step counter {@code steps}, in a step expected to take {@code expected}. */
+    private static EngineStats running(long steps, Duration expected) {
+        return new EngineStats(EngineState.READY, 0, 1, 0, 100, 1, 1, steps, 0, 0, 0, 0, 0, expected.toNanos());
+    }
+
     private void advance(Duration d) {
         now.addAndGet(d.toNanos());
     }
@@ -50,8 +55,7 @@ class StallWatchTest {
      */
     @Test
     void aStepExpectedToBeLongMayTakeThreeTimesItsExpectedTime() {
-        EngineStats longStep = new EngineStats(EngineState.READY, 0, 1, 0, 100, 1, 1, 9, 0, 0, 0, 0, 0,
-                Duration.ofSeconds(100).toNanos());
+        EngineStats longStep = running(9, Duration.ofSeconds(100));
         assertThat(watch.stalled(longStep)).isFalse();
         advance(Duration.ofSeconds(299));
         assertThat(watch.stalled(longStep)).as("299 s of a step expected to take 100 s").isFalse();
@@ -59,8 +63,7 @@ class StallWatchTest {
         advance(Duration.ofSeconds(1));
         assertThat(watch.stalled(longStep)).as("300 s").isTrue();
 
-        EngineStats shortStep = new EngineStats(EngineState.READY, 0, 1, 0, 100, 1, 1, 10, 0, 0, 0, 0, 0,
-                Duration.ofSeconds(5).toNanos());
+        EngineStats shortStep = running(10, Duration.ofSeconds(5));
         assertThat(watch.stalled(shortStep)).isFalse();
         advance(Duration.ofSeconds(60));
         assertThat(watch.stalled(shortStep)).as("3 x 5 s is below the timeout: the timeout holds").isTrue();
