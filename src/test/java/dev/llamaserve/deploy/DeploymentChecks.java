@@ -165,12 +165,24 @@ record DeploymentChecks(JsonNode deployment) {
         throw new AssertionError("no volume " + name);
     }
 
+    /**
+     * The memory request is the limit: the weights and the KV pool are sized from the limit and stay resident, so
+     * a pod that requested less is scheduled onto memory it does not get, and is the first evicted under pressure.
+     */
+    void memoryRequestIsTheLimit() {
+        JsonNode resources = container().path("resources");
+        String limit = resources.path("limits").path("memory").asString("");
+        assertThat(limit).as("a memory limit").isNotEmpty();
+        assertThat(resources.path("requests").path("memory").asString("")).as("memory request").isEqualTo(limit);
+    }
+
     /** All checks that hold for every rendering. */
     void all(boolean gpu, Duration load) {
         probesMatchTheApplication();
         startupToleratesLoadOf(load);
         hardenedSecurityContext();
         gpuResources(gpu);
+        memoryRequestIsTheLimit();
         gracePeriodCoversPreStopAndDrain();
         writableMountsForEveryPathTheAppWrites();
     }
