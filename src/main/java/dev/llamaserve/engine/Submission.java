@@ -10,13 +10,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * disconnects) and the Spring AI adapter (the stream is cancelled). It remembers whether the request's
  * {@link EngineEvent.Finished} event was seen, and {@link #abandon()} aborts the request unless it was.
  * Cancelling the event stream alone is not enough: a caller that goes away between the submit and the
- * subscription leaves a stream nobody subscribed, and the request would run to its max_tokens.
+ * subscription leaves a stream nobody subscribed, and the request would run to its max_tokens. Nor is aborting at
+ * the moment it goes away: the submit may be running on another thread (HTTP requests are prepared off the event
+ * loop), so a submit that follows an abandon aborts its request itself.
  */
 public final class Submission {
 
     private final InferenceEngine engine;
     private final GenerationRequest request;
     private final AtomicBoolean finished = new AtomicBoolean();
+    private final AtomicBoolean abandoned = new AtomicBoolean();
 
     public Submission(InferenceEngine engine, GenerationRequest request) {
         this.engine = Objects.requireNonNull(engine, "engine");
@@ -41,6 +44,9 @@ public final class Submission {
      */
     public Flow.Publisher<EngineEvent> submit(Executor delivery) {
         Flow.Publisher<EngineEvent> events = delivery == null ? engine.submit(request) : engine.submit(request, delivery);
+        if (abandoned.get()) {   // given up while it was being submitted (its abort found nothing yet): abort it now
+            engine.abort(request.requestId());
+        }
         return subscriber -> events.subscribe(new Flow.Subscriber<EngineEvent>() {
             @Override
             public void onSubscribe(Flow.Subscription subscription) {
@@ -79,6 +85,7 @@ public final class Submission {
      * @return whether an abort was sent
      */
     public boolean abandon() {
+        abandoned.set(true);   // before the abort: a submit running now on another thread sees it after registering
         return !finished.get() && engine.abort(request.requestId());
     }
 }

@@ -17,6 +17,7 @@ import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InvalidRequestException;
 import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.engine.SamplingParams;
+import dev.llamaserve.engine.Submission;
 import dev.llamaserve.engine.kv.BlockManager;
 import dev.llamaserve.engine.model.CausalLm;
 import dev.llamaserve.engine.model.ForwardBatch;
@@ -687,6 +688,24 @@ public abstract class EngineContractTest {
         lm.gated(false);
         assertEquals(FinishReason.LENGTH, c.await(WAIT).reason());
         await(() -> e.stats().expectedStepNanos() == 0, "no step runs");
+    }
+
+    /**
+     * A caller that gives up while its request is being submitted on another thread (an HTTP client that leaves
+     * while its request is prepared off the event loop): the abandon finds nothing to abort yet, so the submit
+     * that follows aborts the request itself instead of letting it run to max_tokens with nobody listening.
+     */
+    @Test
+    void aSubmissionAbandonedBeforeItsSubmitIsAbortedBySubmit() {
+        ControlledLm lm = new ControlledLm(newModel()).gated(true);   // so that it cannot finish before the abort
+        LlmEngine e = engine(lm, opts());
+        Submission s = new Submission(e, new GenerationRequest("gone", prompt(8, 1), greedy(200).build()));
+        assertFalse(s.abandon(), "nothing to abort yet");
+        Collector c = new Collector(Long.MAX_VALUE);
+        s.submit().subscribe(c);
+        lm.gated(false);
+        assertEquals(FinishReason.ABORT, c.await(WAIT).reason());
+        await(() -> e.stats().running() == 0 && e.stats().waiting() == 0, "nothing left running");
     }
 
     @Test
