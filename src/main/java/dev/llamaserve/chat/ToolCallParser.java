@@ -61,7 +61,8 @@ public final class ToolCallParser {
 
     /**
      * @param cutOff the answer was cut by its token limit: where it began as calls (after the tag, or as a JSON
-     *     object whose first key is a call's), its unfinished last call is kept as a partial call (its name if
+     *     object whose first key is a call's or may still be one, as {@code {"\\u006E} is), its unfinished last call
+     *     is kept as a partial call (its name if
      *     written whole, else empty; its arguments' text as far as written), as OpenAI answers a call cut by
      *     {@code max_tokens}: the model's call syntax is never handed over as the answer's text
      */
@@ -84,7 +85,7 @@ public final class ToolCallParser {
             rest = text;
             tagged = false;
         }
-        List<ParsedCall> calls = parseCalls(rest, cutOff && (tagged || start(rest) == Start.CALL));
+        List<ParsedCall> calls = parseCalls(rest, cutOff && (tagged || start(rest) != Start.CONTENT));
         if (calls.isEmpty()) {
             return new Result(text.isEmpty() ? null : text, List.of());
         }

@@ -31,6 +31,10 @@ class ToolCallParserTest {
         assertThat(t.content()).isEqualTo("Sure.");
         assertThat(t.calls()).containsExactly(new ToolCallParser.ParsedCall("a", "{}"),
                 new ToolCallParser.ParsedCall("b", ""));
+        // cut before its first key was whole (a grammar-forced call spends several tokens on "\u006Eame")
+        assertThat(ToolCallParser.parse("{ \"\\u006E", NO_TAG, true).calls()).containsExactly(
+                new ToolCallParser.ParsedCall("", ""));
+        assertThat(ToolCallParser.parse("{", NO_TAG, true).calls()).hasSize(1);
         // cut answers that are not calls stay what they are
         assertThat(ToolCallParser.parse("{\"answer\": \"Par", NO_TAG, true).calls()).isEmpty();
         assertThat(ToolCallParser.parse("The weather in Par", NO_TAG, true).content()).isEqualTo("The weather in Par");

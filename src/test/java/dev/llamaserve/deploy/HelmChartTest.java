@@ -159,6 +159,11 @@ class HelmChartTest {
                 .hasMessageContaining("'/model/packedWeights': got string, want boolean");
         assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("apiKeys.entries[0]", "alice:not-a-sha256")))
                 .hasMessageContaining("/apiKeys/entries/0");
+        // the application refuses 0 waiting requests at startup: the chart refuses it before a crash loop
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("engine.maxWaiting", 0)))
+                .hasMessageContaining("/engine/maxWaiting");
+        // the README's keys-file line with an empty requests-per-minute field (the global one) is accepted
+        ChartRenderer.template(null, Map.of("apiKeys.entries[0]", "batch:" + "f".repeat(64) + "::2000000"));
     }
 
     @Test
