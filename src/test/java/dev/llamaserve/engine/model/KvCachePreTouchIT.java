@@ -30,16 +30,17 @@ class KvCachePreTouchIT {
         float[][] logits = new float[2][];
         for (int i = 0; i < 2; i++) {
             boolean preTouch = i == 1;
-            long before = ProcessMemory.rssBytes();
+            long before = ProcessMemory.anonBytes();
             try (LlamaModel m = LlamaModel.load(ck, new ModelOptions("cpu", "float32", slots, 64).withKvCachePreTouch(preTouch),
                     LoadListener.NONE)) {
-                growth[i] = ProcessMemory.rssBytes() - before;
+                growth[i] = ProcessMemory.anonBytes() - before;
                 logits[i] = m.forward(ForwardBatch.contiguous(prompt, 0, true));   // [8, V]
             }
         }
         assertThat(growth[0]).as("resident growth of a load without pre-touch, pool %d bytes", pool).isLessThan(pool / 4);
+        // most of the pool: the loads' own allocations (heap, arenas) vary by a few MiB between the two loads
         assertThat(growth[1] - growth[0]).as("extra resident growth with pre-touch, pool %d bytes", pool)
-                .isGreaterThan(pool * 9 / 10);
+                .isGreaterThan(pool * 8 / 10);
         assertThat(logits[1]).containsExactly(logits[0]);
     }
 }

@@ -25,6 +25,14 @@ public final class ProcessMemory {
         return status("VmRSS:");
     }
 
+    /**
+     * Resident anonymous memory (RssAnon), bytes; -1 where /proc is missing: what a tensor's pages add, without the
+     * file-backed pages (libraries) that the kernel may drop and read back at any time.
+     */
+    public static long anonBytes() {
+        return status("RssAnon:");
+    }
+
     /** Peak resident set size (VmHWM), bytes; -1 where /proc is missing. */
     public static long peakRssBytes() {
         return status("VmHWM:");
