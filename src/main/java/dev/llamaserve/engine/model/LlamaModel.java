@@ -86,19 +86,23 @@ public final class LlamaModel implements CausalLm {
      * channels, the next group of channels prefetched into L2) instead of oneDNN, unless the weights are packed for
      * oneDNN ({@code llm.model.packed-weights}): one row as fast as oneDNN's, 16 and 32 rows faster than
      * {@code torch.linear}, 64 even with it ({@code Int8KernelBenchmark} and the bench's 32-stream decode on a Zen 4:
-     * README "Native CPU kernels"). One kernel for 1 to 64 rows adds every output up in the same order whatever the
-     * rows, so a sequence gets the same logits decoding alone or beside 63 others (oneDNN's one-row and several-row
-     * kernels differ in the last bits: {@code n} choices with a seed would not be the runs with seed + index). On AMX
-     * CPUs the kernel multiplies on AMX tiles ({@link #CPU_NATIVE_AMX}); with those off they keep oneDNN, whose tiles
-     * multiply several rows several times faster than AVX-512.
+     * README "Native CPU kernels"). One kernel for every step adds every output up in the same order whatever the
+     * rows, so a sequence gets the same logits decoding alone or beside others, and a prompt prefilled cold or from
+     * the prefix cache, or as one of {@code n} choices, the same as alone (oneDNN's one-row and several-row kernels
+     * differ in the last bits: with the bound at 64 rows, a step beside another sequence's prefill chunk went through
+     * oneDNN, and greedy and seeded outputs changed with what ran beside them, with cache hits and with {@code n}).
+     * Unbounded by default; a bound (this property) gives steps above it to oneDNN, and gives up that invariance. On
+     * AMX CPUs the kernel multiplies on AMX tiles ({@link #CPU_NATIVE_AMX}); with those off they keep oneDNN, whose
+     * tiles multiply several rows several times faster than AVX-512.
      */
-    static final int CPU_NATIVE_BF16_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16MaxRows", 64);
+    static final int CPU_NATIVE_BF16_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16MaxRows", Integer.MAX_VALUE);
     /**
      * {@link #CPU_NATIVE_BF16_MAX_ROWS} on AMX tiles, where the kernel's time is nearly flat up to 16 rows and 64
      * rows take 1.3x one (harness: 67 / 72 / 89 ms for 1 / 16 / 64 rows through the 1B shape's linears): the bench's
      * 32-stream decode went from 175 tok/s (oneDNN beyond 16 rows) to 246 with 64 here.
      */
-    static final int CPU_NATIVE_BF16_AMX_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16AmxMaxRows", 64);
+    static final int CPU_NATIVE_BF16_AMX_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16AmxMaxRows",
+            Integer.MAX_VALUE);
 
     /**
      * Prefill chunks attend through the native decode-attention kernel, each query as a decoding row of its own, while
@@ -417,8 +421,9 @@ public final class LlamaModel implements CausalLm {
                                 + " rows with 16-bit activations on AMX-INT8, larger ones widened)"
                                 : nativeInt8 ? ", int8 weights blocked for them (steps of at most "
                                 + CPU_NATIVE_INT8_MAX_ROWS + " rows)" : "")
-                                + (m.nativeBf16Gemm() ? ", bf16 linears of steps of at most " + m.nativeBf16MaxRows()
-                                        + " rows" + (tiles ? " on AMX tiles" : "")
+                                + (m.nativeBf16Gemm() ? ", bf16 linears of " + (m.nativeBf16MaxRows() == Integer.MAX_VALUE
+                                        ? "every step" : "steps of at most " + m.nativeBf16MaxRows() + " rows")
+                                        + (tiles ? " on AMX tiles" : "")
                                         : CPU_BF16_ONEDNN_SINGLE_ROW ? "" : ", one-row bf16 linears"));
             }
             if (tiles && options.packedWeights()) {
