@@ -9,6 +9,7 @@ import org.springframework.web.server.NotAcceptableStatusException;
 import org.springframework.web.server.ResponseStatusException;
 import org.springframework.web.server.ServerWebInputException;
 import org.springframework.web.server.UnsupportedMediaTypeStatusException;
+import reactor.netty.channel.AbortedException;
 import tools.jackson.core.JacksonException;
 
 /**
@@ -21,6 +22,9 @@ public final class ApiErrors {
     private ApiErrors() {}
 
     /** {@link #from(Throwable, ApiSettings, String)} without a request id. */
+    /** The status of a request whose client left before it was read (nginx's convention; never sent). */
+    static final int CLIENT_CLOSED = 499;
+
     public static ApiException from(Throwable t, ApiSettings settings) {
         return from(t, settings, null);
     }
@@ -52,6 +56,11 @@ public final class ApiErrors {
         }
         if (t instanceof RequestNotPermitted) {
             return ApiException.rateLimited("Rate limit exceeded; retry later.");
+        }
+        if (t instanceof AbortedException || AbortedException.isConnectionReset(t)) {
+            // the client closed or reset the connection while its body was read: nothing reaches it any more
+            return new ApiException(CLIENT_CLOSED, "invalid_request_error", null, "client_closed",
+                    "The client closed the connection before its request was read.", false);
         }
         if (t instanceof DataBufferLimitException) {
             return ApiException.tooLarge(settings.maxBodyBytes());

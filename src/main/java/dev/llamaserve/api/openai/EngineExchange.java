@@ -51,8 +51,8 @@ record EngineExchange(Submission submission, String requestId, Executor eventLoo
         try {
             Object nativeRequest = ServerHttpRequestDecorator.getNativeRequest(exchange.getRequest());
             return nativeRequest instanceof Connection c ? c.channel().eventLoop() : null;
-        } catch (IllegalArgumentException e) {
-            return null;
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            return null;   // not Reactor Netty's, or a channel already closed and deregistered (the client left)
         }
     }
 
