@@ -22,8 +22,8 @@ public final class ApiErrors {
     private ApiErrors() {}
 
     /** {@link #from(Throwable, ApiSettings, String)} without a request id. */
-    /** The status of a request whose client left before it was read (nginx's convention; never sent). */
-    static final int CLIENT_CLOSED = 499;
+    /** The status of a request whose client went away before it got one (nginx's convention; never sent). */
+    public static final int CLIENT_CLOSED = 499;
 
     public static ApiException from(Throwable t, ApiSettings settings) {
         return from(t, settings, null);

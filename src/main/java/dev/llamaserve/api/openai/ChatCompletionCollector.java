@@ -54,8 +54,7 @@ final class ChatCompletionCollector {
         }
         ChatWire.Message message = new ChatWire.Message("assistant", text.toString(), null);
         if (toolsEnabled) {
-            boolean cutOff = FinishReasons.LENGTH.equals(reason);
-            ToolCallParser.Result parsed = ToolCallParser.parse(text.toString(), tagOffset, cutOff);
+            ToolCallParser.Result parsed = ToolCallParser.parse(text.toString(), tagOffset, FinishReasons.cutOff(reason));
             if (parsed.hasCalls()) {
                 List<ChatWire.ToolCall> calls = new ArrayList<>();
                 for (ToolCallParser.ParsedCall c : parsed.calls()) {
@@ -63,7 +62,7 @@ final class ChatCompletionCollector {
                             new ChatWire.FunctionCall(c.name(), c.arguments())));
                 }
                 message = new ChatWire.Message("assistant", parsed.content(), calls);
-                reason = cutOff ? reason : FinishReasons.TOOL_CALLS;   // a call cut by max_tokens: "length", as OpenAI
+                reason = FinishReasons.ofCalls(reason);
             }
         }
         ChatWire.Logprobs lp = logprobs == null ? null : new ChatWire.Logprobs(List.copyOf(tokenLogprobs));

@@ -140,9 +140,8 @@ final class ChatStreamAssembler {
             }
         } else {
             held.append(tail);
-            boolean cutOff = FinishReasons.LENGTH.equals(reason);
             ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagged ? 0 : ToolCallParser.NO_TAG,
-                    cutOff);
+                    FinishReasons.cutOff(reason));
             if (parsed.hasCalls()) {
                 if (parsed.content() != null) {
                     out.add(content(parsed.content(), List.of()));
@@ -155,7 +154,7 @@ final class ChatStreamAssembler {
                     out.add(frame(responses.chunk(index, new ChatWire.Delta(null, null, List.of(delta)),
                             i == 0 && !lps.isEmpty() ? new ChatWire.Logprobs(lps) : null, null)));
                 }
-                reason = cutOff ? reason : FinishReasons.TOOL_CALLS;   // a call cut by max_tokens: "length"
+                reason = FinishReasons.ofCalls(reason);
             } else if (held.length() > 0 || !heldLogprobs.isEmpty()) {
                 out.add(flushHeld());
             }

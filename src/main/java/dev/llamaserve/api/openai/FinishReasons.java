@@ -20,6 +20,19 @@ final class FinishReasons {
 
     private FinishReasons() {}
 
+    /** Whether an answer that ended with OpenAI's {@code reason} was cut by its token limit. */
+    static boolean cutOff(String reason) {
+        return LENGTH.equals(reason);
+    }
+
+    /**
+     * The finish reason of an answer that parsed as tool calls: {@link #TOOL_CALLS}, or {@link #LENGTH} where the
+     * token limit cut it (its last call partial, as OpenAI answers a call cut by {@code max_tokens}).
+     */
+    static String ofCalls(String reason) {
+        return cutOff(reason) ? LENGTH : TOOL_CALLS;
+    }
+
     /**
      * @param requestId the client's request id, for the log line and the generic error message
      * @throws ApiException for {@code ERROR} (500) and {@code ABORT} (503 {@code aborted})

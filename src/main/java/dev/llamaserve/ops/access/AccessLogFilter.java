@@ -36,8 +36,6 @@ public final class AccessLogFilter implements WebFilter, Ordered {
 
     public static final String LOGGER = "llama-serve.access";
     public static final int ORDER = Ordered.HIGHEST_PRECEDENCE + 10;
-    /** Status logged when the client went away before a status was set (nginx's convention). */
-    static final int CLIENT_CLOSED = 499;
 
     private static final Logger log = LoggerFactory.getLogger(LOGGER);
 
@@ -112,12 +110,12 @@ public final class AccessLogFilter implements WebFilter, Ordered {
             return ApiErrors.from(failure, settings).status();
         }
         if (signal == SignalType.CANCEL && !exchange.getResponse().isCommitted()) {
-            return CLIENT_CLOSED;   // gone before any byte: a status set for the answer never reached it
+            return ApiErrors.CLIENT_CLOSED;   // gone before any byte: a status set for the answer never reached it
         }
         if (set != null) {
             return set.value();
         }
-        return signal == SignalType.CANCEL ? CLIENT_CLOSED : 200;
+        return signal == SignalType.CANCEL ? ApiErrors.CLIENT_CLOSED : 200;
     }
 
     private static void log(AccessRecord r) {
