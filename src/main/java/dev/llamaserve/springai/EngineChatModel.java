@@ -116,9 +116,10 @@ public final class EngineChatModel implements ChatModel {
 
     @Override
     public ChatResponse call(Prompt prompt) {
-        ChatModelObservationContext context = observationContext(prompt, false);
+        Prompt resolved = resolved(prompt);
+        ChatModelObservationContext context = observationContext(resolved, false);
         return observation(context).observe(() -> {
-            ChatResponse response = answer(prompt);
+            ChatResponse response = answer(resolved);
             context.setResponse(response);
             return response;
         });
@@ -150,12 +151,13 @@ public final class EngineChatModel implements ChatModel {
     @Override
     public Flux<ChatResponse> stream(Prompt prompt) {
         return Flux.deferContextual(view -> {
-            ChatModelObservationContext context = observationContext(prompt, true);
+            Prompt resolved = resolved(prompt);
+            ChatModelObservationContext context = observationContext(resolved, true);
             Observation observation = observation(context);
             observation.parentObservation(view.getOrDefault(ObservationThreadLocalAccessor.KEY, null)).start();
             Flux<ChatResponse> responses;
             try {
-                responses = streamAnswer(prompt);
+                responses = streamAnswer(resolved);
             } catch (RuntimeException e) {   // refused before any event (validation): the observation ends with it
                 observation.error(e);
                 observation.stop();
@@ -197,12 +199,16 @@ public final class EngineChatModel implements ChatModel {
     }
 
     /**
-     * The observation context of a request: the prompt with the options it runs with (those of {@link
-     * #options}), so that the request's model, temperature, tools and so on are what the convention reports.
+     * The prompt with the options it runs with ({@link #options}), merged once per request: the observation reports
+     * them (the request's model, temperature, tools and so on) and {@link #request} takes them as they are.
      */
-    private ChatModelObservationContext observationContext(Prompt prompt, boolean streaming) {
+    private Prompt resolved(Prompt prompt) {
+        return new Prompt(prompt.getInstructions(), options(prompt.getOptions()));
+    }
+
+    private ChatModelObservationContext observationContext(Prompt resolved, boolean streaming) {
         return ChatModelObservationContext.builder()
-                .prompt(new Prompt(prompt.getInstructions(), options(prompt.getOptions())))
+                .prompt(resolved)
                 .provider(PROVIDER)
                 .streaming(streaming)
                 .build();
