@@ -187,6 +187,7 @@ final class Dfa {
         final List<Boolean> accept = new ArrayList<>();
         final List<Integer> tag = new ArrayList<>();
         private final String pointer;
+        private final long[] budget = BUDGET.get();   // the thread's compilation's, read once per automaton
 
         Builder(String pointer) {
             this.pointer = pointer;
@@ -197,7 +198,6 @@ final class Dfa {
                 throw new UnsupportedSchemaException(pointer,
                         "string constraint too large (over " + MAX_STATES + " automaton states)");
             }
-            long[] budget = BUDGET.get();
             if (budget != null && --budget[0] < 0) {
                 throw new UnsupportedSchemaException(pointer, "the request's string constraints are too large"
                         + " together (over " + SchemaCompiler.MAX_REQUEST_STATES + " automaton states: fewer or"

@@ -87,6 +87,7 @@ final class ObjectRule extends Rule {
         }
         boolean others = additional != null && additional.productive;
         keyCalls = new Rule[n + 1][];
+        long allNames = trieBound(null);   // the same at every position where other keys may come
         for (int i = 0; i <= n; i++) {
             boolean[] candidate = new boolean[n];
             for (int j = i; j < n; j++) {
@@ -96,7 +97,7 @@ final class ObjectRule extends Rule {
                 }
             }
             boolean othersHere = others && closable[i];
-            budget.take(trieBound(othersHere ? null : candidate), pointer);
+            budget.take(othersHere ? allNames : trieBound(candidate), pointer);
             Dfa keys = keyDfa(candidate, othersHere, pointer);
             keyCalls[i] = keys == null ? NONE : new Rule[] {new StringRule(pointer, keys)};
         }
