@@ -23,7 +23,8 @@ final class AnswerAssembler {
     private final ToolCallStartTokens startTokens;
     private final StringBuilder held = new StringBuilder();
     private Mode mode;
-    private boolean tagged;
+    /** Where in {@link #held} the {@code <|python_tag|>} token came, or {@link ToolCallParser#NO_TAG}. */
+    private int tagOffset = ToolCallParser.NO_TAG;
 
     /** @param startTokens the tool-call start tokens; null when no tools were shown to the model */
     AnswerAssembler(ToolCallStartTokens startTokens) {
@@ -34,11 +35,15 @@ final class AnswerAssembler {
     /** The content to release now ("" while text is held back). */
     String onTokens(EngineEvent.Tokens t) {
         if (startTokens != null && mode != Mode.TOOL && startTokens.indexIn(t.tokenIds()) >= 0) {
-            String release = mode == Mode.UNDECIDED && !held.toString().isBlank() ? held.toString() : "";
-            held.setLength(0);
+            String release = "";
+            if (mode == Mode.UNDECIDED && !held.toString().isBlank()) {
+                release = held.toString();   // text before the tag is content
+                held.setLength(0);
+            }
+            // blank text before the tag stays held: it is the answer's if what follows is no call
+            tagOffset = held.length();
             held.append(t.text());
             mode = Mode.TOOL;
-            tagged = true;
             return release;
         }
         switch (mode) {
@@ -71,7 +76,7 @@ final class AnswerAssembler {
             return new End(rest.isEmpty() ? null : rest, List.of());
         }
         held.append(rest);
-        ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagged ? 0 : ToolCallParser.NO_TAG);
+        ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagOffset);
         if (!parsed.hasCalls()) {
             return new End(held.isEmpty() ? null : held.toString(), List.of());
         }

@@ -154,6 +154,20 @@ class EngineChatModelToolsTest {
         assertThat(engine.promptText(0)).contains("currentWeather");
     }
 
+    /** Blank text before a tag that starts no call is the answer's, streamed or not (the HTTP API's rule). */
+    @Test
+    void blankTextBeforeATagThatStartsNoCallStaysInTheAnswer() {
+        engine.script = r -> Flux.just(engine.tokens("\n"), engine.pythonTagToken(), engine.tokens("\n"),
+                engine.finished(r, EngineEvent.FinishReason.LENGTH, 3));
+        WeatherTools tools = new WeatherTools();
+        String called = ChatClient.create(model).prompt().user("Hi").tools(tools).call().content();
+        List<String> parts = ChatClient.create(model).prompt().user("Hi").tools(tools).stream().content()
+                .collectList().block(Duration.ofSeconds(30));
+        assertThat(called).isEqualTo("\n\n");
+        assertThat(String.join("", parts)).isEqualTo("\n\n");
+        assertThat(tools.cities).isEmpty();
+    }
+
     @Test
     void toolChoiceNoneHidesTheTools() {
         engine.script = r -> engine.text(r, "{\"name\": \"currentWeather\", \"parameters\": {\"city\": \"Paris\"}}");

@@ -33,7 +33,8 @@ final class ChatStreamAssembler {
     private final boolean endsStream;
 
     private Mode mode;
-    private boolean tagged;
+    /** Where in {@link #held} the {@code <|python_tag|>} token came, or {@link ToolCallParser#NO_TAG}. */
+    private int tagOffset = ToolCallParser.NO_TAG;
     private final StringBuilder held = new StringBuilder();
     private final List<ChatWire.TokenLogprob> heldLogprobs = new ArrayList<>();
     private boolean done;
@@ -87,21 +88,15 @@ final class ChatStreamAssembler {
         List<ChatWire.TokenLogprob> lps = logprobs == null ? List.of() : logprobs.render(t.logprobs());
         boolean tag = toolsEnabled && mode != Mode.TOOL && startTokens.indexIn(t.tokenIds()) >= 0;
         if (tag) {
+            List<String> out = List.of();
             if (mode == Mode.UNDECIDED && !held.toString().isBlank()) {
-                // text before the tag is content
-                List<String> out = new ArrayList<>(List.of(content(held.toString(), heldLogprobs)));
-                held.setLength(0);
-                heldLogprobs.clear();
-                mode = Mode.TOOL;
-                tagged = true;
-                hold(t.text(), lps);
-                return out;
+                out = List.of(flushHeld());   // text before the tag is content
             }
-            held.setLength(0);
+            // blank text before the tag stays held: it is the answer's if what follows is no call
+            tagOffset = held.length();
             mode = Mode.TOOL;
-            tagged = true;
             hold(t.text(), lps);
-            return List.of();
+            return out;
         }
         switch (mode) {
             case CONTENT:
@@ -140,7 +135,7 @@ final class ChatStreamAssembler {
             }
         } else {
             held.append(tail);
-            ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagged ? 0 : ToolCallParser.NO_TAG,
+            ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagOffset,
                     FinishReasons.cutOff(reason));
             if (parsed.hasCalls()) {
                 if (parsed.content() != null) {

@@ -121,6 +121,40 @@ class ChatStreamAssemblerTest {
         assertThat(chunks.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
     }
 
+    /** Blank text before the tag is the answer's when what follows is no call: streamed equals non-streamed. */
+    @Test
+    void blankTextBeforeATagThatStartsNoCallStaysInTheContent() {
+        List<JsonNode> chunks = run(assembler(true, false), text("\n"), SCRIPT.pythonTagToken(), text("\n"),
+                finish(EngineEvent.FinishReason.LENGTH, ""));
+        StringBuilder content = new StringBuilder();
+        for (JsonNode c : chunks.subList(1, chunks.size())) {
+            JsonNode d = delta(c);
+            assertThat(d.get("tool_calls")).isNull();
+            if (d.has("content")) {
+                content.append(d.get("content").asString());
+            }
+        }
+        ChatCompletionCollector collector = new ChatCompletionCollector(new ChatResponses("chatcmpl-1", 7, "m"), true,
+                startTokens, null, "req-1");
+        collector.onTokens(text("\n"));
+        collector.onTokens(SCRIPT.pythonTagToken());
+        collector.onTokens(text("\n"));
+        String whole = collector.finish(finish(EngineEvent.FinishReason.LENGTH, "")).choices().get(0).message().content();
+        assertThat(whole).isEqualTo("\n\n");
+        assertThat(content.toString()).isEqualTo(whole);
+    }
+
+    /** With blank text before the tag and a call after it, the answer is the call alone. */
+    @Test
+    void blankTextBeforeATaggedCallIsNoContent() {
+        List<JsonNode> chunks = run(assembler(true, false), text("\n"), SCRIPT.pythonTagToken(),
+                text("{\"name\": \"f\", \"parameters\": {}}"), finish(EngineEvent.FinishReason.STOP, ""));
+        assertThat(chunks).hasSize(3);
+        assertThat(delta(chunks.get(1)).get("content")).isNull();
+        assertThat(delta(chunks.get(1)).get("tool_calls").get(0).get("function").get("name").asString()).isEqualTo("f");
+        assertThat(chunks.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("tool_calls");
+    }
+
     @Test
     void abortIsAnErrorEvent() {
         ChatStreamAssembler a = assembler(false, true);
