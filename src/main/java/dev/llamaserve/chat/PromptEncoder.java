@@ -3,6 +3,7 @@ package dev.llamaserve.chat;
 import dev.llamaserve.chat.RenderedPrompt.Kind;
 import dev.llamaserve.chat.RenderedPrompt.Segment;
 import dev.llamaserve.engine.InvalidRequestException;
+import dev.llamaserve.engine.UnicodeText;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,7 +51,7 @@ public final class PromptEncoder {
         StringBuilder text = new StringBuilder();
         for (Segment s : run) {
             if (s.kind() == Kind.REQUEST) {
-                rejectUnpairedSurrogates(s);
+                UnicodeText.requireValid(s.param(), s.text());
             }
             text.append(s.text());
         }
@@ -78,21 +79,6 @@ public final class PromptEncoder {
             offset += length;
         }
         ids.addAll(runIds);
-    }
-
-    /** JSON can carry "\\ud800" escapes; such text has no UTF-8 form (vLLM fails on it too). */
-    private static void rejectUnpairedSurrogates(Segment s) {
-        String t = s.text();
-        for (int i = 0; i < t.length(); i++) {
-            char c = t.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < t.length() && Character.isLowSurrogate(t.charAt(i + 1))) {
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                throw new InvalidRequestException(s.param(), InvalidRequestException.INVALID_VALUE, s.param()
-                        + " contains an unpaired UTF-16 surrogate (\\u" + Integer.toHexString(c)
-                        + "), which is not valid Unicode text");
-            }
-        }
     }
 
     /** The index of the token whose bytes contain byte {@code offset}. */

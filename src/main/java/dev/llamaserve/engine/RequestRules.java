@@ -46,6 +46,7 @@ final class RequestRules {
             if (s == null || s.isEmpty()) {
                 throw new InvalidRequestException("stop", INVALID_VALUE, "'stop' strings must not be empty");
             }
+            UnicodeText.requireValid("stop", s);
         }
         for (Integer id : p.stopTokenIds()) {
             range("stop_token_ids", id, 0, vocab - 1);

@@ -85,6 +85,11 @@ class GenerationRequestValidationTest {
     void stopStringsAndIds() {
         rejected(request(b -> b.stop(List.of("a", "b", "c", "d", "e"))), "stop", "invalid_value", "at most 4", "got 5");
         rejected(request(b -> b.stop(List.of("a", ""))), "stop", "invalid_value", "must not be empty");
+        // half an emoji would cut the answer inside a character
+        rejected(request(b -> b.stop(List.of("\ude00"))), "stop", "invalid_value", "unpaired UTF-16 surrogate", "de00");
+        rejected(request(b -> b.stop(List.of("x\ud83d"))), "stop", "invalid_value", "unpaired UTF-16 surrogate", "d83d");
+        assertThat(request(b -> b.stop(List.of("\ud83d\ude00"))).validate(MODEL).request().params().stop())
+                .as("a whole emoji is a stop string").containsExactly("😀");
         rejected(request(b -> b.stopTokenIds(Set.of(1000))), "stop_token_ids", "invalid_value", "[0, 999]", "got 1000");
     }
 
