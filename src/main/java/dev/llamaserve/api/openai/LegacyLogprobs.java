@@ -14,7 +14,8 @@ import java.util.Map;
  * logprobs + 1 elements"), and the token's character offset in the completion text. Offsets follow the text as
  * the engine decodes it: a token that ends inside a character adds nothing until a later one completes it, so a
  * character split across tokens does not push later offsets past the text. One instance per choice (it carries
- * the running offset and the decoder's pending bytes).
+ * the running offset and the decoder's pending bytes). Offsets count code points, as OpenAI's and vLLM's Python
+ * strings do, so a client that slices its text at an offset lands on the token after an emoji too.
  */
 final class LegacyLogprobs {
 
@@ -40,7 +41,8 @@ final class LegacyLogprobs {
         for (EngineEvent.TokenLogprob lp : logprobs) {
             String token = token(lp.tokenId());
             offsets.add(offset);
-            offset += text.next(lp.tokenId()).length();   // special tokens: ""
+            String piece = text.next(lp.tokenId());   // special tokens: ""
+            offset += piece.codePointCount(0, piece.length());
             values.add(value(lp.logprob()));
             tokens.add(token);
             Map<String, Double> alternatives = new LinkedHashMap<>();

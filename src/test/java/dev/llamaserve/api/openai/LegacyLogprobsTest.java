@@ -1,0 +1,40 @@
+package dev.llamaserve.api.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llamaserve.chat.LlamaTokenizer;
+import dev.llamaserve.engine.EngineEvent;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class LegacyLogprobsTest {
+
+    private final LlamaTokenizer tokenizer = FixtureTokenizer.get();
+
+    @Test
+    void offsetsCountCodePointsSoAnEmojiIsOneCharacterAsInOpenAisPythonStrings() {
+        // "😀a😀b", one byte per token: each emoji is four tokens and completes at its last
+        List<EngineEvent.TokenLogprob> tokens = new ArrayList<>();
+        for (byte b : "😀a😀b".getBytes(StandardCharsets.UTF_8)) {
+            tokens.add(new EngineEvent.TokenLogprob(byteToken(b & 0xFF), -1f, List.of()));
+        }
+
+        CompletionWire.Logprobs lp = new LegacyLogprobs(tokenizer, false, 0).next(tokens);
+
+        // text[offset:] in Python starts at the token: "a" at 1, the second emoji at 2, "b" at 3 (not 2, 3 and 5)
+        assertThat(lp.textOffset()).containsExactly(0, 0, 0, 0, 1, 2, 2, 2, 2, 3);
+    }
+
+    /** The id of the token that is exactly this byte (the byte-level vocabulary has one for each). */
+    private int byteToken(int b) {
+        for (int id = 0; id < tokenizer.vocabSize(); id++) {
+            byte[] bytes = tokenizer.tokenBytes(id);
+            if (bytes.length == 1 && (bytes[0] & 0xFF) == b) {
+                return id;
+            }
+        }
+        throw new AssertionError("no token for byte " + b);
+    }
+}
