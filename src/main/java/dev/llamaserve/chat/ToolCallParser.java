@@ -51,6 +51,15 @@ public final class ToolCallParser {
         public boolean hasCalls() {
             return !calls.isEmpty();
         }
+
+        /**
+         * The calls a client that turned parallel calls off ({@code parallel_tool_calls: false}) may get: the first
+         * only, as OpenAI answers at most one call then. Where no grammar forced one call ({@code tool_choice}
+         * auto), Llama 3.1 may still write several.
+         */
+        public Result allowing(boolean parallel) {
+            return parallel || calls.size() <= 1 ? this : new Result(content, List.of(calls.get(0)));
+        }
     }
 
     private ToolCallParser() {}

@@ -21,14 +21,19 @@ final class AnswerAssembler {
     record End(String content, List<AssistantMessage.ToolCall> calls) {}
 
     private final ToolCallStartTokens startTokens;
+    private final boolean parallelCalls;
     private final StringBuilder held = new StringBuilder();
     private Mode mode;
     /** Where in {@link #held} the {@code <|python_tag|>} token came, or {@link ToolCallParser#NO_TAG}. */
     private int tagOffset = ToolCallParser.NO_TAG;
 
-    /** @param startTokens the tool-call start tokens; null when no tools were shown to the model */
-    AnswerAssembler(ToolCallStartTokens startTokens) {
+    /**
+     * @param startTokens the tool-call start tokens; null when no tools were shown to the model
+     * @param parallelCalls false: at most one call (the first), as {@code parallelToolCalls(false)} asks
+     */
+    AnswerAssembler(ToolCallStartTokens startTokens, boolean parallelCalls) {
         this.startTokens = startTokens;
+        this.parallelCalls = parallelCalls;
         this.mode = startTokens == null ? Mode.CONTENT : Mode.UNDECIDED;
     }
 
@@ -76,7 +81,7 @@ final class AnswerAssembler {
             return new End(rest.isEmpty() ? null : rest, List.of());
         }
         held.append(rest);
-        ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagOffset);
+        ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagOffset).allowing(parallelCalls);
         if (!parsed.hasCalls()) {
             return new End(held.isEmpty() ? null : held.toString(), List.of());
         }

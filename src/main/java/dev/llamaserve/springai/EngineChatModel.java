@@ -257,7 +257,10 @@ public final class EngineChatModel implements ChatModel {
                     sink.next(e);
                 })
                 .doFinally(signal -> submission.abandon());
-        return new Request(id, events, new AnswerAssembler(toolsJson == null ? null : startTokens()));
+        // a forced choice's grammar writes several calls only with parallelToolCalls(true); with AUTO nothing but an
+        // explicit false stops the model's own several calls (OpenAI's default is parallel)
+        return new Request(id, events, new AnswerAssembler(toolsJson == null ? null : startTokens(),
+                !Boolean.FALSE.equals(options.getParallelToolCalls())));
     }
 
     /**

@@ -130,6 +130,18 @@ class EngineChatModelToolsTest {
     }
 
     @Test
+    void withAutoAndParallelCallsOffOnlyTheModelsFirstCallRuns() {
+        script(List.of(engine.tokens("{\"name\": \"currentWeather\", \"parameters\": {\"city\": \"Rome\"}}; "
+                + "{\"name\": \"localTime\", \"parameters\": {\"city\": \"Rome\"}}")), "Sunny.");
+        WeatherTools tools = new WeatherTools();
+        String answer = ChatClient.create(model).prompt().user("Rome?").tools(tools)
+                .options(EngineChatOptions.builder().parallelToolCalls(false)).call().content();
+        assertThat(answer).isEqualTo("Sunny.");
+        assertThat(tools.cities).containsExactly("Rome");
+        assertThat(engine.submitted.get(0).params().constraint()).as("auto: no grammar").isNull();
+    }
+
+    @Test
     void streamingRunsTheToolAndStreamsTheFinalAnswer() {
         script(List.of(engine.tokens("{\"name\": \"currentWeather\", "), engine.tokens("\"parameters\": {\"city\": \"Lima\"}}")),
                 "Sunny");

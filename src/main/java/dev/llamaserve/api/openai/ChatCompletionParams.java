@@ -11,6 +11,7 @@ import tools.jackson.databind.JsonNode;
  * @param model the model named by the request, or null when absent
  * @param messages the raw {@code messages} array (validated further by the prompt encoder)
  * @param tools the raw {@code tools} array, or null (also null when {@code tool_choice} is "none")
+ * @param parallelToolCalls {@code parallel_tool_calls} (true when absent): false allows at most one call
  * @param chatTemplateKwargs the raw {@code chat_template_kwargs} object, or null
  * @param stream SSE response
  * @param includeUsage {@code stream_options.include_usage}
@@ -24,6 +25,7 @@ public record ChatCompletionParams(
         String model,
         JsonNode messages,
         JsonNode tools,
+        boolean parallelToolCalls,
         JsonNode chatTemplateKwargs,
         boolean stream,
         boolean includeUsage,

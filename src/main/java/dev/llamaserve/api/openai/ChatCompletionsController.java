@@ -89,8 +89,8 @@ public class ChatCompletionsController {
         int n = p.request().params().choices();
         ChatCompletionCollector[] collectors = new ChatCompletionCollector[n];
         for (int i = 0; i < n; i++) {
-            collectors[i] = new ChatCompletionCollector(p.responses(), p.toolsEnabled(), startTokens(), logprobs(p),
-                    p.requestId());
+            collectors[i] = new ChatCompletionCollector(p.responses(), p.toolsEnabled(),
+                    p.params().parallelToolCalls(), startTokens(), logprobs(p), p.requestId());
         }
         ChatWire.Choice[] choices = new ChatWire.Choice[n];
         EngineEvent.Usage[] usages = new EngineEvent.Usage[n];
@@ -117,8 +117,9 @@ public class ChatCompletionsController {
         ServerHttpResponse response = exchange.getResponse();
         EngineExchange x = new EngineExchange(engine, p.request(), exchange);
         ChatChoicesStream assembler = new ChatChoicesStream(p.request().params().choices(), p.responses(),
-                p.params().includeUsage(), i -> new ChatStreamAssembler(p.responses(), p.toolsEnabled(), startTokens(),
-                        logprobs(p), p.params().includeUsage(), p.requestId(), i, false));
+                p.params().includeUsage(), i -> new ChatStreamAssembler(p.responses(), p.toolsEnabled(),
+                        p.params().parallelToolCalls(), startTokens(), logprobs(p), p.params().includeUsage(),
+                        p.requestId(), i, false));
         // submit first: overload and validation errors are plain HTTP errors, before any byte of the stream
         return x.abortUnlessFinished(x.submit().flatMap(events -> {
             Flux<String> frames = Flux.concat(

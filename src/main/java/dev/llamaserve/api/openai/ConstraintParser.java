@@ -131,7 +131,7 @@ final class ConstraintParser {
 
     /** The tools' functions (only the one called {@code only}, when given). */
     /** {@code parallel_tool_calls}, true when absent (OpenAI's default). */
-    private static boolean parallel(JsonNode root) {
+    static boolean parallel(JsonNode root) {
         Boolean parallel = bool(root, "parallel_tool_calls");
         return parallel == null || parallel;
     }

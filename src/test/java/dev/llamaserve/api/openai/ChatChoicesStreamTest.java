@@ -17,7 +17,7 @@ class ChatChoicesStreamTest {
 
     private ChatChoicesStream stream(int n) {
         return new ChatChoicesStream(n, responses, true,
-                i -> new ChatStreamAssembler(responses, false, startTokens, null, true, "req-1", i, false));
+                i -> new ChatStreamAssembler(responses, false, true, startTokens, null, true, "req-1", i, false));
     }
 
     private static EngineEvent.Tokens text(String s, int index) {

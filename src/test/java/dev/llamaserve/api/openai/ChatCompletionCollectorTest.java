@@ -12,7 +12,11 @@ class ChatCompletionCollectorTest {
     private static final ScriptedEngine SCRIPT = new ScriptedEngine(FixtureTokenizer.get());
 
     private static ChatWire.Choice answer(String text, EngineEvent.FinishReason reason) {
-        ChatCompletionCollector c = new ChatCompletionCollector(new ChatResponses("chatcmpl-1", 7, "m"), true,
+        return answer(text, reason, true);
+    }
+
+    private static ChatWire.Choice answer(String text, EngineEvent.FinishReason reason, boolean parallel) {
+        ChatCompletionCollector c = new ChatCompletionCollector(new ChatResponses("chatcmpl-1", 7, "m"), true, parallel,
                 new ToolCallStartTokens(FixtureTokenizer.get()), null, "req-1");
         c.onTokens(SCRIPT.tokens(text));
         return c.choice(new EngineEvent.Finished(reason, new EngineEvent.Usage(5, 3), "", null, null));
@@ -34,5 +38,17 @@ class ChatCompletionCollectorTest {
         ChatWire.Choice text = answer("The time in Par", EngineEvent.FinishReason.LENGTH);
         assertThat(text.message().content()).isEqualTo("The time in Par");
         assertThat(text.finishReason()).isEqualTo("length");
+    }
+
+    /** tool_choice auto has no grammar that stops at one call: parallel_tool_calls false keeps the first only. */
+    @Test
+    void withParallelCallsOffOnlyTheFirstCallIsAnswered() {
+        String two = "{\"name\": \"localTime\", \"parameters\": {\"city\": \"Oslo\"}}; "
+                + "{\"name\": \"localTime\", \"parameters\": {\"city\": \"Paris\"}}";
+        assertThat(answer(two, EngineEvent.FinishReason.STOP, true).message().toolCalls()).hasSize(2);
+        ChatWire.Choice one = answer(two, EngineEvent.FinishReason.STOP, false);
+        assertThat(one.message().toolCalls()).hasSize(1);
+        assertThat(one.message().toolCalls().get(0).function().arguments()).isEqualTo("{\"city\":\"Oslo\"}");
+        assertThat(one.finishReason()).isEqualTo("tool_calls");
     }
 }

@@ -16,7 +16,7 @@ class ChatStreamAssemblerTest {
     private final ToolCallStartTokens startTokens = new ToolCallStartTokens(FixtureTokenizer.get());
 
     private ChatStreamAssembler assembler(boolean tools, boolean usage) {
-        return new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), tools, startTokens, null, usage, "req-1");
+        return new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), tools, true, startTokens, null, usage, "req-1");
     }
 
     private static EngineEvent.Tokens text(String s) {
@@ -134,7 +134,7 @@ class ChatStreamAssemblerTest {
                 content.append(d.get("content").asString());
             }
         }
-        ChatCompletionCollector collector = new ChatCompletionCollector(new ChatResponses("chatcmpl-1", 7, "m"), true,
+        ChatCompletionCollector collector = new ChatCompletionCollector(new ChatResponses("chatcmpl-1", 7, "m"), true, true,
                 startTokens, null, "req-1");
         collector.onTokens(text("\n"));
         collector.onTokens(SCRIPT.pythonTagToken());
@@ -151,6 +151,18 @@ class ChatStreamAssemblerTest {
                 text("{\"name\": \"f\", \"parameters\": {}}"), finish(EngineEvent.FinishReason.STOP, ""));
         assertThat(chunks).hasSize(3);
         assertThat(delta(chunks.get(1)).get("content")).isNull();
+        assertThat(delta(chunks.get(1)).get("tool_calls").get(0).get("function").get("name").asString()).isEqualTo("f");
+        assertThat(chunks.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("tool_calls");
+    }
+
+    @Test
+    void withParallelCallsOffTheStreamCarriesTheFirstCallOnly() {
+        ChatStreamAssembler a = new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), true, false,
+                startTokens, null, false, "req-1");
+        List<JsonNode> chunks = run(a, text("{\"name\": \"f\", \"parameters\": {}}; "),
+                text("{\"name\": \"g\", \"parameters\": {}}"), finish(EngineEvent.FinishReason.STOP, ""));
+        assertThat(chunks).hasSize(3);
+        assertThat(delta(chunks.get(1)).get("tool_calls")).hasSize(1);
         assertThat(delta(chunks.get(1)).get("tool_calls").get(0).get("function").get("name").asString()).isEqualTo("f");
         assertThat(chunks.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("tool_calls");
     }
