@@ -37,4 +37,21 @@ class LegacyLogprobsTest {
         }
         throw new AssertionError("no token for byte " + b);
     }
+
+    /** Partial UTF-8 tokens are named by their bytes, as OpenAI names them, so each keeps its own entry. */
+    @Test
+    void tokensThatAreNotWholeUtf8AreWrittenAsTheirBytesAndKeepTheirOwnTopEntries() {
+        int f0 = byteToken(0xF0);
+        int x9f = byteToken(0x9F);
+        int a = byteToken('a');
+        EngineEvent.TokenLogprob sampled = new EngineEvent.TokenLogprob(f0, -2f,
+                List.of(new EngineEvent.TopLogprob(x9f, -1f), new EngineEvent.TopLogprob(a, -1.5f),
+                        new EngineEvent.TopLogprob(f0, -2f)));
+
+        CompletionWire.Logprobs lp = new LegacyLogprobs(tokenizer, false, 2).next(List.of(sampled));
+
+        assertThat(lp.tokens()).containsExactly("bytes:\\xf0");
+        assertThat(lp.topLogprobs().get(0)).containsExactly(java.util.Map.entry("bytes:\\x9f", -1.0),
+                java.util.Map.entry("a", -1.5), java.util.Map.entry("bytes:\\xf0", -2.0));
+    }
 }
