@@ -80,6 +80,9 @@ public final class ChatFormat {
         }
         Conversation conversation = parser.parse(input.messages(), input.tools());
         TemplateArgs args = templateArgs(input.chatTemplateKwargs(), input.addGenerationPrompt());
+        if (input.continueFinalMessage()) {
+            args = args.continuingFinalMessage();
+        }
         RenderedPrompt rendered = template.render(conversation, args);
         if (options.rejectSpecialTokens()) {
             rejectSpecialTokenText(rendered);

@@ -23,6 +23,22 @@ public final class Llama31ChatTemplate {
     static final String TOOL_PREAMBLE_FORMAT = "Respond in the format {\"name\": function name, \"parameters\": "
             + "dictionary of argument name and its value}.Do not use variables.\n\n";
 
+    /** What an error about the first user message tells a client to do instead. */
+    private static final String SYSTEM_LAYOUT = "To put the tool list into the system message instead, send "
+            + "\"chat_template_kwargs\": {\"tools_in_user_message\": false}";
+
+    private static String afterSystem(ChatMessage.Text system) {
+        return system == null ? "(there is no system message)" : "after the system message";
+    }
+
+    private static String describe(ChatMessage m) {
+        if (m instanceof ChatMessage.Text t) {
+            String role = t.role().name().toLowerCase(java.util.Locale.ROOT);
+            return (role.startsWith("a") ? "an " : "a ") + role + " message";
+        }
+        return m instanceof ChatMessage.ToolCall ? "an assistant's tool call" : "a tool result";
+    }
+
     public RenderedPrompt render(Conversation conversation, TemplateArgs args) {
         Builder out = new Builder();
         List<ChatMessage> messages = new ArrayList<>(conversation.messages());
@@ -61,15 +77,15 @@ public final class Llama31ChatTemplate {
         if (tools && args.toolsInUserMessage()) {
             if (messages.isEmpty()) {
                 throw new InvalidRequestException("messages", InvalidRequestException.INVALID_VALUE,
-                        "with tools, the conversation needs a user message after the system message "
-                                + "(the template puts the tool list into it); there is none");
+                        "with tools, the conversation needs a user message " + afterSystem(system)
+                                + " (the template puts the tool list into it); there is none. " + SYSTEM_LAYOUT);
             }
             ChatMessage first = messages.remove(0);
             if (!(first instanceof ChatMessage.Text t) || t.role() != ChatMessage.Role.USER) {
                 throw new InvalidRequestException("messages[" + first.index() + "].role",
-                        InvalidRequestException.INVALID_VALUE, "with tools, the first message after the system "
-                                + "message must be a user message (the template puts the tool list into it); messages["
-                                + first.index() + "] is not");
+                        InvalidRequestException.INVALID_VALUE, "with tools, the first message " + afterSystem(system)
+                                + " must be a user message (the template puts the tool list into it); messages["
+                                + first.index() + "] is " + describe(first) + ". " + SYSTEM_LAYOUT);
             }
             header(out, "user");
             out.template("Given the following functions, please respond with a JSON for a function call ");
@@ -80,7 +96,20 @@ public final class Llama31ChatTemplate {
             out.special(END_OF_TURN);
         }
 
+        ChatMessage last = messages.isEmpty() ? null : messages.get(messages.size() - 1);
+        if (args.continueFinalMessage() && !(last instanceof ChatMessage.Text t && t.role() == ChatMessage.Role.ASSISTANT)) {
+            throw new InvalidRequestException("continue_final_message", InvalidRequestException.INVALID_VALUE,
+                    "'continue_final_message' continues the last message, which must be an assistant's text; "
+                            + (last == null ? "there is none after the system message" : "messages["
+                                    + last.index() + "] is " + describe(last)));
+        }
         for (ChatMessage m : messages) {
+            if (m == last && args.continueFinalMessage()) {
+                // the prompt ends inside this message: the model goes on writing it (no end of turn)
+                header(out, "assistant");
+                out.request(PyText.strip(((ChatMessage.Text) m).content()), "messages[" + m.index() + "].content");
+                break;
+            }
             if (m instanceof ChatMessage.Text t) {
                 header(out, t.role().header());
                 out.request(PyText.strip(t.content()), "messages[" + t.index() + "].content");

@@ -15,12 +15,29 @@ import tools.jackson.databind.JsonNode;
  * @param dateFromRequest true when the date came from {@code chat_template_kwargs} (request text)
  * @param toolsInUserMessage the template's default true: tools go into the first user message;
  *     false: into the system message
+ * @param continueFinalMessage the prompt ends inside the last message (no end of turn), as vLLM's
+ *     {@code continue_final_message} and Hugging Face's {@code apply_chat_template} cut it
  */
 public record TemplateArgs(boolean addGenerationPrompt, String dateString, boolean dateFromRequest,
-        boolean toolsInUserMessage) {
+        boolean toolsInUserMessage, boolean continueFinalMessage) {
 
     public TemplateArgs {
         Objects.requireNonNull(dateString, "dateString");
+        if (addGenerationPrompt && continueFinalMessage) {
+            throw new InvalidRequestException("continue_final_message", INVALID_VALUE, "'continue_final_message' "
+                    + "and 'add_generation_prompt' cannot both be true (add_generation_prompt is true unless sent "
+                    + "as false)");
+        }
+    }
+
+    public TemplateArgs(boolean addGenerationPrompt, String dateString, boolean dateFromRequest,
+            boolean toolsInUserMessage) {
+        this(addGenerationPrompt, dateString, dateFromRequest, toolsInUserMessage, false);
+    }
+
+    /** These arguments with the prompt ending inside the last message. */
+    public TemplateArgs continuingFinalMessage() {
+        return new TemplateArgs(addGenerationPrompt, dateString, dateFromRequest, toolsInUserMessage, true);
     }
 
     public static TemplateArgs defaults(boolean addGenerationPrompt, String defaultDate) {

@@ -39,6 +39,34 @@ class ChatTemplateBehaviourTest {
                 + "<|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
     }
 
+    /** vLLM's continue_final_message: the rendering cut right after the last message's (trimmed) content. */
+    @Test
+    void continueFinalMessageEndsThePromptInsideTheLastAssistantMessage() {
+        String messages = "[{\"role\":\"user\",\"content\":\"Say a JSON\"},{\"role\":\"assistant\",\"content\":\"{\\\"answer\\\": \"}]";
+        String closed = render(messages, false);
+        String continued = chat.prepare(new ChatInput(ChatJson.parse(messages), null, false, null, true)).text();
+        assertThat(closed).endsWith("{\"answer\":<|eot_id|>");
+        assertThat(continued).isEqualTo(closed.substring(0, closed.length() - "<|eot_id|>".length()))
+                .endsWith("<|start_header_id|>assistant<|end_header_id|>\n\n{\"answer\":");
+    }
+
+    @Test
+    void continueFinalMessageNeedsTheGenerationPromptOffAndAnAssistantMessageLast() {
+        String messages = "[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"Hel\"}]";
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> chat.prepare(new ChatInput(ChatJson.parse(messages),
+                        null, true, null, true)))
+                .isInstanceOfSatisfying(dev.llamaserve.engine.InvalidRequestException.class, e -> {
+                    assertThat(e.param()).isEqualTo("continue_final_message");
+                    assertThat(e.getMessage()).contains("cannot both be true");
+                });
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> chat.prepare(new ChatInput(
+                        ChatJson.parse("[{\"role\":\"user\",\"content\":\"hi\"}]"), null, false, null, true)))
+                .isInstanceOfSatisfying(dev.llamaserve.engine.InvalidRequestException.class, e -> {
+                    assertThat(e.param()).isEqualTo("continue_final_message");
+                    assertThat(e.getMessage()).contains("messages[0] is a user message");
+                });
+    }
+
     @Test
     void aLaterSystemMessageIsASystemTurn() {
         assertThat(render("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"system\",\"content\":\"\\n b \"},"

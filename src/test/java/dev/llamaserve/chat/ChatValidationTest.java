@@ -182,9 +182,18 @@ class ChatValidationTest {
         String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}}]";
         assertRejected(() -> chat.prepare(new ChatInput(json("[{\"role\":\"system\",\"content\":\"s\"},"
                         + "{\"role\":\"assistant\",\"content\":\"a\"}]"), json(tools), true, null)),
-                "messages[1].role", "invalid_value", "first message after the system message must be a user message");
+                "messages[1].role", "invalid_value", "first message after the system message must be a user message",
+                "messages[1] is an assistant message", "\"tools_in_user_message\": false");
+        assertRejected(() -> chat.prepare(new ChatInput(json("[{\"role\":\"assistant\",\"content\":\"Hi!\"},"
+                        + "{\"role\":\"user\",\"content\":\"u\"}]"), json(tools), true, null)),
+                "messages[0].role", "invalid_value", "first message (there is no system message) must be a user message",
+                "\"tools_in_user_message\": false");
         assertRejected(() -> chat.prepare(new ChatInput(json("[{\"role\":\"system\",\"content\":\"s\"}]"), json(tools),
-                        true, null)), "messages", "invalid_value", "needs a user message");
+                        true, null)), "messages", "invalid_value", "needs a user message", "tools_in_user_message");
+        // what the message offers works: the tool list goes into the system message
+        assertThat(chat.prepare(new ChatInput(json("[{\"role\":\"assistant\",\"content\":\"Hi!\"},"
+                + "{\"role\":\"user\",\"content\":\"u\"}]"), json(tools), true,
+                json("{\"tools_in_user_message\": false}"))).tokenIds()).isNotEmpty();
         assertRejected(() -> chat.prepare(new ChatInput(json("[{\"role\":\"user\",\"content\":\"s\"}]"),
                         json("[{\"type\":\"function\",\"function\":{\"description\":\"x\"}}]"), true, null)),
                 "tools[0].function.name", "missing_required_parameter", "is required");

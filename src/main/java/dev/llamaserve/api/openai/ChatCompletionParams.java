@@ -13,6 +13,8 @@ import tools.jackson.databind.JsonNode;
  * @param tools the raw {@code tools} array, or null (also null when {@code tool_choice} is "none")
  * @param parallelToolCalls {@code parallel_tool_calls} (true when absent): false allows at most one call
  * @param chatTemplateKwargs the raw {@code chat_template_kwargs} object, or null
+ * @param addGenerationPrompt vLLM's {@code add_generation_prompt} (true when absent)
+ * @param continueFinalMessage vLLM's {@code continue_final_message} (false when absent)
  * @param stream SSE response
  * @param includeUsage {@code stream_options.include_usage}
  * @param logprobs {@code logprobs: true}
@@ -27,6 +29,8 @@ public record ChatCompletionParams(
         JsonNode tools,
         boolean parallelToolCalls,
         JsonNode chatTemplateKwargs,
+        boolean addGenerationPrompt,
+        boolean continueFinalMessage,
         boolean stream,
         boolean includeUsage,
         boolean logprobs,

@@ -100,8 +100,10 @@ public final class ChatCompletionRequestParser {
         GenerationRequest.ParamNames names = field(root, "max_completion_tokens") != null
                 ? GenerationRequest.ParamNames.CHAT.withMaxTokens("max_completion_tokens")
                 : GenerationRequest.ParamNames.CHAT;
+        Boolean addGenerationPrompt = bool(root, "add_generation_prompt");
         return new ChatCompletionParams(model, messages, toolChoiceNone ? null : tools, ConstraintParser.parallel(root),
-                kwargs, stream, includeUsage, logprobs, topLogprobs == null ? 0 : topLogprobs, tokenIds, sampling, names);
+                kwargs, addGenerationPrompt == null || addGenerationPrompt,
+                Boolean.TRUE.equals(bool(root, "continue_final_message")), stream, includeUsage, logprobs, topLogprobs == null ? 0 : topLogprobs, tokenIds, sampling, names);
     }
 
     /** The sampling fields both completion endpoints share, as given (types checked, ranges not). */

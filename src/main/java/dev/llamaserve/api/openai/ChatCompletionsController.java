@@ -71,8 +71,8 @@ public class ChatCompletionsController {
         if (params.model() != null && !served.answersTo(params.model()) && !settings.acceptAnyModel()) {
             throw ApiException.modelNotFound(params.model());
         }
-        int[] prompt = chatFormat.prepare(new ChatInput(params.messages(), params.tools(), true,
-                params.chatTemplateKwargs())).tokenIds();
+        int[] prompt = chatFormat.prepare(new ChatInput(params.messages(), params.tools(), params.addGenerationPrompt(),
+                params.chatTemplateKwargs(), params.continueFinalMessage())).tokenIds();
         String id = ChatResponses.newCompletionId();
         String model = params.model() != null ? params.model() : served.name();
         ChatResponses responses = new ChatResponses(id, Instant.now().getEpochSecond(), model);

@@ -19,7 +19,8 @@ import tools.jackson.databind.JsonNode;
 /**
  * vLLM's dry-run endpoints, backed by {@link PromptDryRun}: {@code POST /tokenize} with a {@code prompt}
  * ({@code add_special_tokens}, default true, puts {@code <|begin_of_text|>} first) or with {@code messages}
- * (rendered exactly as a chat request would be; {@code add_generation_prompt} default true, {@code tools},
+ * (rendered exactly as a chat request would be; {@code add_generation_prompt} default true,
+ * {@code continue_final_message} default false, {@code tools},
  * {@code chat_template_kwargs}; the rendered text comes back as {@code prompt}), and
  * {@code POST /detokenize} ({@code tokens} to text, special tokens included).
  */
@@ -78,7 +79,8 @@ public class TokenizeController {
             }
             Boolean addGenerationPrompt = bool(root, "add_generation_prompt");
             PromptDryRun.TokenizeResult r = dryRun.tokenizeChat(new ChatInput(field(root, "messages"), tools,
-                    addGenerationPrompt == null || addGenerationPrompt, kwargs), maxModelLen);
+                    addGenerationPrompt == null || addGenerationPrompt, kwargs,
+                    Boolean.TRUE.equals(bool(root, "continue_final_message"))), maxModelLen);
             return new TokenizeResponse(r.count(), r.maxModelLen(), r.tokens(), r.prompt());
         }
         JsonNode prompt = field(root, "prompt");

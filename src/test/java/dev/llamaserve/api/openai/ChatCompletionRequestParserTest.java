@@ -40,6 +40,17 @@ class ChatCompletionRequestParserTest {
     }
 
     @Test
+    void vllmsGenerationPromptFieldsAreRead() {
+        assertThat(parse("").addGenerationPrompt()).isTrue();
+        assertThat(parse("").continueFinalMessage()).isFalse();
+        ChatCompletionParams p = parse("\"add_generation_prompt\":false,\"continue_final_message\":true");
+        assertThat(p.addGenerationPrompt()).isFalse();
+        assertThat(p.continueFinalMessage()).isTrue();
+        assertThat(parse("\"add_generation_prompt\":null").addGenerationPrompt()).isTrue();
+        rejects("\"continue_final_message\":\"yes\"", "continue_final_message", "invalid_type");
+    }
+
+    @Test
     void defaultsLeaveSamplingToTheModel() {
         ChatCompletionParams p = parse("");
         assertThat(p.model()).isNull();
