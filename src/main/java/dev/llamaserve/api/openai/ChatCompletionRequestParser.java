@@ -75,6 +75,7 @@ public final class ChatCompletionRequestParser {
                         + " not supported: send 'tools' and 'tool_choice' instead");
             }
         }
+        refuseOutputsNotServed(root);
         JsonNode tools = tools(root);
         boolean toolChoiceNone = toolChoiceIsNone(root);
         OutputConstraint constraint = ConstraintParser.chat(root, tools, toolChoiceNone);
@@ -95,15 +96,48 @@ public final class ChatCompletionRequestParser {
             throw typeError("chat_template_kwargs", "an object", kwargs);
         }
 
-        SamplingParams sampling = sampling(root, logprobs ? (topLogprobs == null ? 0 : topLogprobs) : null)
-                .toBuilder().constraint(constraint).build();
-        GenerationRequest.ParamNames names = field(root, "max_completion_tokens") != null
+        SamplingParams.Builder b = sampling(root, logprobs ? (topLogprobs == null ? 0 : topLogprobs) : null)
+                .toBuilder().constraint(constraint);
+        // OpenAI's newer name wins over max_tokens (legacy completions have only max_tokens)
+        Integer maxCompletionTokens = int32(root, "max_completion_tokens");
+        if (maxCompletionTokens != null) {
+            b.maxTokens(maxCompletionTokens);
+        }
+        SamplingParams sampling = b.build();
+        GenerationRequest.ParamNames names = maxCompletionTokens != null
                 ? GenerationRequest.ParamNames.CHAT.withMaxTokens("max_completion_tokens")
                 : GenerationRequest.ParamNames.CHAT;
         Boolean addGenerationPrompt = bool(root, "add_generation_prompt");
         return new ChatCompletionParams(model, messages, toolChoiceNone ? null : tools, ConstraintParser.parallel(root),
                 kwargs, addGenerationPrompt == null || addGenerationPrompt,
                 Boolean.TRUE.equals(bool(root, "continue_final_message")), stream, includeUsage, logprobs, topLogprobs == null ? 0 : topLogprobs, tokenIds, sampling, names);
+    }
+
+    /**
+     * Outputs this server cannot give are refused, as media inputs are, never answered without them: audio
+     * ({@code modalities} other than text, {@code audio}) and web search ({@code web_search_options}). Fields that
+     * change no output ({@code store}, {@code metadata}, {@code user}, {@code service_tier}, ...) are ignored.
+     */
+    private static void refuseOutputsNotServed(JsonNode root) {
+        JsonNode modalities = field(root, "modalities");
+        if (modalities != null && !modalities.isNull()) {
+            if (!modalities.isArray()) {
+                throw typeError("modalities", "an array of strings", modalities);
+            }
+            for (JsonNode m : modalities) {
+                if (!m.isString() || !m.asString().equals("text")) {
+                    throw ApiException.invalid("modalities", "unsupported_value", "'modalities' may only hold \"text\":"
+                            + " this model writes text, got " + m);
+                }
+            }
+        }
+        for (String output : List.of("audio", "web_search_options")) {
+            JsonNode f = field(root, output);
+            if (f != null && !f.isNull()) {
+                throw ApiException.invalid(output, "unsupported_value", "'" + output + "' is not supported: this "
+                        + "model writes text only" + (output.equals("audio") ? "" : ", without searching the web"));
+            }
+        }
     }
 
     /** The sampling fields both completion endpoints share, as given (types checked, ranges not). */
@@ -121,9 +155,7 @@ public final class ChatCompletionRequestParser {
         Double repetition = number(root, "repetition_penalty");
         b.repetitionPenalty(repetition == null ? 1.0 : repetition);
         b.logitBias(logitBias(root));
-        Integer maxTokens = int32(root, "max_tokens");
-        Integer maxCompletionTokens = int32(root, "max_completion_tokens");
-        b.maxTokens(maxCompletionTokens != null ? maxCompletionTokens : maxTokens);
+        b.maxTokens(int32(root, "max_tokens"));   // chat's max_completion_tokens, which wins: parse()
         Integer minTokens = int32(root, "min_tokens");
         b.minTokens(minTokens == null ? 0 : minTokens);
         b.ignoreEos(Boolean.TRUE.equals(bool(root, "ignore_eos")));

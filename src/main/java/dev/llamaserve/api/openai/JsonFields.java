@@ -96,8 +96,16 @@ final class JsonFields {
     }
 
     private static ApiException outOfRange(String name, long min, long max, JsonNode n) {
+        String got = n.isNumber() && !n.isIntegralNumber() && !Double.isFinite(n.doubleValue())
+                ? String.valueOf(n.doubleValue()) : shortText(n);   // 1e400: Infinity, not "Infinity"
+        if (min == Integer.MIN_VALUE && max == Integer.MAX_VALUE) {
+            // only the type's bounds are known here; the field's own range is the engine's rule (RequestRules)
+            boolean negative = n.isIntegralNumber() ? n.bigIntegerValue().signum() < 0 : n.doubleValue() < 0;
+            return ApiException.invalid(name, "invalid_value", "'" + name + "' is too " + (negative ? "small" : "large")
+                    + ", got " + got);
+        }
         return ApiException.invalid(name, "invalid_value", "'" + name + "' must be in [" + min + ", " + max
-                + "], got " + shortText(n));
+                + "], got " + got);
     }
 
     static ApiException typeError(String name, String expected, JsonNode got) {

@@ -39,6 +39,30 @@ class ChatCompletionRequestParserTest {
         });
     }
 
+    /** Outputs the server cannot give are refused, not answered without them; fields that change nothing pass. */
+    @Test
+    void audioAndWebSearchOutputsAreRefused() {
+        rejects("\"modalities\":[\"text\",\"audio\"],\"audio\":{\"voice\":\"alloy\",\"format\":\"wav\"}",
+                "modalities", "unsupported_value");
+        rejects("\"audio\":{\"voice\":\"alloy\",\"format\":\"wav\"}", "audio", "unsupported_value");
+        rejects("\"web_search_options\":{}", "web_search_options", "unsupported_value");
+        rejects("\"modalities\":\"text\"", "modalities", "invalid_type");
+        assertThat(parse("\"modalities\":[\"text\"],\"audio\":null,\"web_search_options\":null,\"store\":true,"
+                + "\"metadata\":{\"a\":\"b\"},\"user\":\"u\",\"service_tier\":\"auto\"").messages()).hasSize(1);
+    }
+
+    /** A number no int holds is "too large", not "must be in [-2147483648, 2147483647]" (the real range is n's). */
+    @Test
+    void integersBeyondAnIntAreTooLargeOrTooSmall() {
+        assertThatThrownBy(() -> parse("\"max_tokens\":99999999999999999999"))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.getMessage())
+                        .isEqualTo("'max_tokens' is too large, got 99999999999999999999"));
+        assertThatThrownBy(() -> parse("\"n\":1e400")).isInstanceOfSatisfying(ApiException.class,
+                e -> assertThat(e.getMessage()).isEqualTo("'n' is too large, got Infinity"));
+        assertThatThrownBy(() -> parse("\"top_k\":-3000000000")).isInstanceOfSatisfying(ApiException.class,
+                e -> assertThat(e.getMessage()).isEqualTo("'top_k' is too small, got -3000000000"));
+    }
+
     @Test
     void vllmsGenerationPromptFieldsAreRead() {
         assertThat(parse("").addGenerationPrompt()).isTrue();

@@ -82,6 +82,15 @@ class CompletionsHttpIT extends RealEngineWebTest {
      * "up to logprobs + 1 elements"). And a character split across tokens (the two bytes of "é", forced by
      * logit_bias) moves the offsets only once it is whole: every offset stays inside the returned text.
      */
+    /** max_completion_tokens is chat's field: the legacy endpoint reads max_tokens only, as OpenAI's does. */
+    @Test
+    void legacyCompletionsReadMaxTokensOnly() throws Exception {
+        HttpResponse<String> r = post("/v1/completions", completion("\"Hi\"",
+                "\"max_tokens\":3,\"max_completion_tokens\":0,\"ignore_eos\":true,\"temperature\":0"));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(json(r.body()).get("usage").get("completion_tokens").asInt()).isEqualTo(3);
+    }
+
     @Test
     void legacyLogprobsHoldTheSampledTokenAndOffsetsFollowTheText() throws Exception {
         JsonNode lp = json(post("/v1/completions", completion("\"Hi\"", "\"max_tokens\":8,\"temperature\":1.0,"
