@@ -30,6 +30,14 @@ public interface InferenceEngine extends AutoCloseable {
         return submit(request);
     }
 
+    /**
+     * Throws what {@link #submit} would throw now for the engine's state and load ({@link EngineException.Overloaded}
+     * when the waiting queue is full, {@link EngineException.Unavailable} when not ready): a caller refuses the
+     * request with it before it charges the caller anything (a token quota). {@link #submit} checks again, since
+     * other requests may fill the queue in between.
+     */
+    default void checkAccepting() {}
+
     /** Aborts a waiting or running request; its stream ends with finish reason {@code abort}. */
     boolean abort(String requestId);
 

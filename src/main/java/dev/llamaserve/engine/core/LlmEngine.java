@@ -157,6 +157,15 @@ public final class LlmEngine implements InferenceEngine {
     }
 
     @Override
+    public void checkAccepting() {
+        EngineState s = state.get();
+        if (s != EngineState.READY) {
+            throw unavailable(s);
+        }
+        requests.checkRoom();
+    }
+
+    @Override
     public Flow.Publisher<EngineEvent> submit(GenerationRequest request, Executor deliverOn) {
         EngineState s = state.get();
         if (s != EngineState.READY) {

@@ -28,13 +28,24 @@ final class RequestTable {
         this.maxWaiting = maxWaiting;
     }
 
+    /** Any thread: throws what {@link #add} would throw now for a full waiting queue. */
+    void checkRoom() {
+        if (waiting.get() >= maxWaiting) {
+            throw full();
+        }
+    }
+
+    private EngineException.Overloaded full() {
+        return new EngineException.Overloaded("waiting queue is full (" + maxWaiting + " requests); retry later");
+    }
+
     /** Any thread: counts the request as waiting and registers its id. */
     void add(RequestState rs) {
         int w;
         do {
             w = waiting.get();
             if (w >= maxWaiting) {
-                throw new EngineException.Overloaded("waiting queue is full (" + maxWaiting + " requests); retry later");
+                throw full();
             }
         } while (!waiting.compareAndSet(w, w + 1));
         if (active.putIfAbsent(rs.request.requestId(), rs) != null) {

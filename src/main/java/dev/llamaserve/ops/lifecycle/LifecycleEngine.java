@@ -36,6 +36,11 @@ public final class LifecycleEngine implements InferenceEngine {
         return ready().submit(request, delivery);
     }
 
+    @Override
+    public void checkAccepting() {
+        ready().checkAccepting();
+    }
+
     private InferenceEngine ready() {
         ServingPhase p = lifecycle.phase();
         if (p != ServingPhase.READY) {

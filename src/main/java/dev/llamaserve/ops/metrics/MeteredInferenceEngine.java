@@ -73,6 +73,17 @@ public final class MeteredInferenceEngine implements InferenceEngine {
         };
     }
 
+    /** A full queue found here is a refusal as one found by submit (the request goes no further). */
+    @Override
+    public void checkAccepting() {
+        try {
+            delegate.checkAccepting();
+        } catch (EngineException.Overloaded e) {
+            refusals.engineQueueFull();
+            throw e;
+        }
+    }
+
     @Override
     public boolean abort(String requestId) {
         boolean aborted = delegate.abort(requestId);

@@ -19,7 +19,8 @@ import org.springframework.boot.test.context.SpringBootTest;
 /**
  * 503 {@code overloaded} from the REAL engine: a server of its own (one more context, on purpose) that runs
  * one sequence and queues one more ({@code llm.engine.max-num-seqs=1}, {@code llm.engine.max-waiting=1});
- * with both taken, the next request is refused before any byte of a stream, with Retry-After.
+ * with both taken, the next request is refused before any byte of a stream, with Retry-After, and without
+ * charging the caller's tokens-per-minute (an SDK retries a 503: each try would spend the quota again).
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         classes = LlamaServeApplication.class,
@@ -27,9 +28,12 @@ import org.springframework.boot.test.context.SpringBootTest;
                 "llm.engine.max-num-seqs=1",
                 "llm.engine.max-waiting=1",
                 "llm.engine.max-model-len=4096",
-                "llm.api.retry-after=2s"
+                "llm.api.retry-after=2s",
+                "llm.ratelimit.tokens-per-minute=" + OverloadHttpIT.TOKENS_PER_MINUTE
         })
 class OverloadHttpIT extends HttpTestSupport {
+
+    static final int TOKENS_PER_MINUTE = 100_000;
 
     @Autowired
     InferenceEngine engine;
@@ -58,7 +62,12 @@ class OverloadHttpIT extends HttpTestSupport {
         }
         // both clients gone: both sequences are aborted and the server serves again
         await(s -> s.running() == 0 && s.waiting() == 0 && s.kvBlocksUsed() == 0);
-        assertThat(post("/v1/chat/completions", chat("\"max_tokens\":1")).statusCode()).isEqualTo(200);
+        HttpResponse<String> served = post("/v1/chat/completions", chat("\"max_tokens\":1"));
+        assertThat(served.statusCode()).isEqualTo(200);
+        // charged: the two long requests and this one; the three refused ones took nothing
+        int prompt = json(served.body()).get("usage").get("prompt_tokens").asInt();
+        assertThat(served.headers().firstValue("x-ratelimit-remaining-tokens"))
+                .hasValue(String.valueOf(TOKENS_PER_MINUTE - 2 * (prompt + 3000) - (prompt + 1)));
     }
 
     private static void send(Socket socket, String body) throws Exception {
