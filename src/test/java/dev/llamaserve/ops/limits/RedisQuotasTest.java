@@ -84,6 +84,43 @@ class RedisQuotasTest {
         }
     }
 
+    /**
+     * A Redis that hangs fails each command only at the timeout: after the first such failure requests do
+     * without it (fast), one request per retry interval tries it again, and it is used again once it answers.
+     */
+    @Test
+    void aHungRedisIsWaitedForOncePerRetryIntervalNotByEveryRequest() throws Exception {
+        Duration timeout = Duration.ofMillis(500);
+        String client = client();
+        try (TcpProxy proxy = new TcpProxy(TestRedis.host(), TestRedis.port());
+                FailoverQuotas quotas = new FailoverQuotas(new RedisQuotas(proxy.redisUrl(), timeout,
+                        Duration.ofMinutes(1)), new LocalQuotas(100), FailoverQuotas.OnFailure.OPEN, "test",
+                        Duration.ofSeconds(3), System::nanoTime)) {
+            awayFromTheWindowsEnd(quotas);
+            assertThat(quotas.acquire(client, LimitKind.REQUESTS, 100, 1).admitted()).isTrue();
+            proxy.hang(true);
+            long start = System.nanoTime();
+            assertThat(quotas.acquire(client, LimitKind.REQUESTS, 100, 1).admitted()).isTrue();
+            assertThat(quotas.failing()).isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("the first waits for the timeout")
+                    .isGreaterThanOrEqualTo(timeout.minusMillis(50));
+            long rest = System.nanoTime();
+            for (int i = 0; i < 20; i++) {
+                assertThat(quotas.acquire(client, LimitKind.REQUESTS, 100, 1).admitted()).isTrue();
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - rest)).as("20 more do not wait for the hung Redis")
+                    .isLessThan(timeout);
+
+            proxy.hang(false);
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (quotas.failing() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+                quotas.acquire(client, LimitKind.REQUESTS, 100, 1);
+            }
+            assertThat(quotas.failing()).as("Redis used again once it answers").isFalse();
+        }
+    }
+
     @Test
     void redisGoingAwayRefusesWith503WhenClosed() throws Exception {
         String client = client();

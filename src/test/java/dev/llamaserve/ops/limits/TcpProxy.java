@@ -19,6 +19,8 @@ final class TcpProxy implements AutoCloseable {
     private final String targetHost;
     private final int targetPort;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    /** True: bytes are held, not forwarded, as a server that hangs (a partition, a stopped process) holds them. */
+    private volatile boolean hung;
 
     TcpProxy(String targetHost, int targetPort) throws IOException {
         this(targetHost, targetPort, 0);
@@ -34,6 +36,11 @@ final class TcpProxy implements AutoCloseable {
         Thread accept = new Thread(this::acceptLoop, "tcp-proxy-accept");
         accept.setDaemon(true);
         accept.start();
+    }
+
+    /** The server hangs (true) or answers again (false); connections stay open. */
+    void hang(boolean hang) {
+        this.hung = hang;
     }
 
     int port() {
@@ -65,11 +72,16 @@ final class TcpProxy implements AutoCloseable {
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buf)) >= 0) {
+                    while (hung && !server.isClosed()) {
+                        Thread.sleep(5);
+                    }
                     out.write(buf, 0, n);
                     out.flush();
                 }
             } catch (IOException e) {
                 // one side closed
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             } finally {
                 closeQuietly(from);
                 closeQuietly(to);
