@@ -112,14 +112,14 @@ public final class ApiKeys {
         }
         try {
             long v = Long.parseLong(s);
-            if (v >= 0) {
+            if (v >= 0 && v <= Integer.MAX_VALUE) {   // as llm.ratelimit.*-per-minute: a window holds an int
                 return v;
             }
         } catch (NumberFormatException e) {
             // reported below
         }
         throw new IllegalArgumentException("llm.api.keys-file " + where + " (id " + id + "): " + name
-                + " must be a whole number >= 0 (0 = no limit)");
+                + " must be a whole number in [0, 2^31) (0 = no limit), got " + s);
     }
 
     public boolean isEmpty() {

@@ -67,6 +67,12 @@ class ApiKeysTest {
                 .hasMessageContaining("requests-per-minute").hasMessageNotContaining(digest);
         assertThatThrownBy(() -> ApiKeys.parseLine("alice:" + digest + ":1:x", "f line 5"))
                 .hasMessageContaining("tokens-per-minute");
+        // a window holds an int: 2^31 failed every request of that key with a 500, not the start
+        assertThatThrownBy(() -> ApiKeys.parseLine("alice:" + digest + ":1:3000000000", "f line 8"))
+                .hasMessageContaining("tokens-per-minute").hasMessageContaining("[0, 2^31)")
+                .hasMessageContaining("3000000000");
+        assertThat(ApiKeys.parseLine("alice:" + digest + ":1:2147483647", "f line 9").tokensPerMinute())
+                .isEqualTo(2147483647L);
         assertThatThrownBy(() -> ApiKeys.parseLine("just-a-key", "f line 6")).hasMessageContaining("expected id:");
         assertThatThrownBy(() -> ApiKeys.parseLine("bad id:" + digest, "f line 7")).hasMessageContaining("id must");
         Path file = dir.resolve("dup");
