@@ -44,6 +44,8 @@ public abstract class OpsWebTest extends HttpTestSupport {
     public static final String BOB = "bob-secret-key-0002";
     /** rpm off, tpm 300. */
     public static final String CAROL = "carol-secret-key-0003";
+    /** rpm 2, tpm 300. */
+    public static final String DAVE = "dave-secret-key-0004";
     /** the global limits. */
     public static final String ERIN = "erin-secret-key-0005";
 

@@ -57,6 +57,23 @@ class RateLimitHttpIT extends OpsWebTest {
         assertThat(erin.headers().firstValue("x-ratelimit-limit-requests")).as("global limit").hasValue("1000");
     }
 
+    /** OpenAI sends all six headers on its 429s: a refusal for requests carries the token window too. */
+    @Test
+    void aRequestLimit429CarriesTheTokenHeadersToo() throws Exception {
+        // dave: 2 requests and 300 tokens per minute
+        for (int i = 1; i <= 2; i++) {
+            HttpResponse<String> r = send("GET", "/v1/models", DAVE, null);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("x-ratelimit-remaining-tokens")).hasValue("300");
+        }
+        HttpResponse<String> refused = send("GET", "/v1/models", DAVE, null);
+        assertOpenAiError(refused, 429, "requests", "rate_limit_exceeded");
+        assertRequestHeaders(refused, 2, 0);
+        assertThat(refused.headers().firstValue("x-ratelimit-limit-tokens")).hasValue("300");
+        assertThat(refused.headers().firstValue("x-ratelimit-remaining-tokens")).hasValue("300");
+        assertThat(refused.headers().firstValue("x-ratelimit-reset-tokens")).hasValue("0s");
+    }
+
     @Test
     void tokenLimitChargesPromptPlusMaxTokensAtAdmission() throws Exception {
         double refusals = metric(TOKEN_REFUSALS);

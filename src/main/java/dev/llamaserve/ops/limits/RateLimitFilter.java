@@ -51,8 +51,8 @@ public final class RateLimitFilter implements WebFilter, Ordered {
         exchange.getResponse().beforeCommit(() -> Mono.fromRunnable(
                 () -> state.writeTo(exchange.getResponse().getHeaders())));
         Mono<Void> count = Mono.fromRunnable(() -> {
+            limits.take(state, LimitKind.TOKENS, 0);   // read first: a 429 for requests carries the token headers too
             limits.take(state, LimitKind.REQUESTS, 1);
-            limits.take(state, LimitKind.TOKENS, 0);
         });
         if (limits.store().remote()) {
             count = count.subscribeOn(Schedulers.boundedElastic()); // a Redis round trip: off the event loop
