@@ -100,8 +100,9 @@ public record LlmProperties(
         /** The engine's own limits, checked as they are bound: a wrong one stops the start before the load. */
         public Engine {
             EngineOptions.checkLimits(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize);
-            if (maxModelLen != null && maxModelLen < 1) {
-                throw new IllegalArgumentException("llm.engine.max-model-len must be >= 1, was " + maxModelLen);
+            if (maxModelLen != null && maxModelLen < 2) {   // a prompt of one token and a completion of one
+                throw new IllegalArgumentException("llm.engine.max-model-len must be >= 2 (a one-token prompt and "
+                        + "one completion token), was " + maxModelLen);
             }
         }
     }

@@ -36,8 +36,7 @@ final class ModelLoading implements ModelLifecycle.Loader, AutoCloseable {
             GenerationConfig g = r.generationConfig();
             LlmProperties.Engine e = props.engine();
             EngineOptions options = EngineOptions.defaults()
-                    .withMaxNumBatchedTokens(e.maxNumBatchedTokens())
-                    .withMaxNumSeqs(e.maxNumSeqs())
+                    .withBatchLimits(e.maxNumBatchedTokens(), e.maxNumSeqs())
                     .withMaxWaiting(e.maxWaiting())
                     .withMaxBufferedEvents(e.maxBufferedEvents())
                     .withBlockSize(e.blockSize())
@@ -45,9 +44,9 @@ final class ModelLoading implements ModelLifecycle.Loader, AutoCloseable {
                     .withKvTokenBudget(Math.toIntExact(r.plan().kvTokens()))
                     .withDrainTimeout(ops.drainTimeout());
             SamplingDefaults defaults = new SamplingDefaults(g.defaultTemperature(), g.defaultTopP(), g.defaultTopK(),
-                    info.eosTokenIds());
+                    info.eosTokenIds(), g.defaultRepetitionPenalty());
             LlmEngine engine = LlmEngine.start(hooks.decorate(r.model()), r.tokenizer(), info, defaults, options);
-            return new ModelLifecycle.Loaded(engine, warmUpPrompt(r.tokenizer()));
+            return new ModelLifecycle.Loaded(engine, warmUpPrompt(r.tokenizer(), info.maxModelLen()));
         } catch (RuntimeException ex) {
             r.model().close();
             throw new ModelStartupException("the engine could not start on the loaded model: " + ex.getMessage(), ex);
@@ -56,16 +55,21 @@ final class ModelLoading implements ModelLifecycle.Loader, AutoCloseable {
 
     static ModelInfo modelInfo(ModelRuntime r) {
         GenerationConfig g = r.generationConfig();
-        return new ModelInfo(r.plan().maxModelLen(), r.model().config().vocabSize(),
+        // a padded vocabulary's ids past the tokenizer have no text: never taken in, never sampled
+        return new ModelInfo(r.plan().maxModelLen(),
+                Math.min(r.model().config().vocabSize(), r.tokenizer().vocabSize()),
                 g.stopTokenIds(r.model().config()), g.defaultTemperature(), g.defaultTopP(), r.demo());
     }
 
-    /** {@code <|begin_of_text|>Hello}: a short prompt any checkpoint's tokenizer encodes. */
-    private static int[] warmUpPrompt(LlamaTokenizer tokenizer) {
+    /**
+     * {@code <|begin_of_text|>Hello}: a short prompt any checkpoint's tokenizer encodes, cut to leave its one
+     * completion token room within {@code maxModelLen} (a max-model-len of 2 warms up on the first token alone).
+     */
+    static int[] warmUpPrompt(LlamaTokenizer tokenizer, int maxModelLen) {
         int[] text = tokenizer.encode("Hello", false);
-        int[] prompt = new int[text.length + 1];
+        int[] prompt = new int[Math.max(1, Math.min(text.length + 1, maxModelLen - 1))];
         prompt[0] = tokenizer.specialTokens().beginOfText();
-        System.arraycopy(text, 0, prompt, 1, text.length);
+        System.arraycopy(text, 0, prompt, 1, prompt.length - 1);
         return prompt;
     }
 

@@ -168,7 +168,8 @@ public final class ModelRuntime implements AutoCloseable {
                     + ": the tokenizer belongs to another model");
         }
         if (tokenizer.vocabSize() < vocabSize) {
-            log.warn("{} has {} token ids, config.json vocab_size {} (a padded vocabulary): ids from {} have no text",
+            log.warn("{} has {} token ids, config.json vocab_size {} (a padded vocabulary): ids from {} have no text,"
+                    + " so they are never sampled (their logits are -inf) nor accepted in a request",
                     dir.resolve("tokenizer.json"), tokenizer.vocabSize(), vocabSize, tokenizer.vocabSize());
         }
     }

@@ -6,7 +6,8 @@ import java.util.Set;
  * What callers need to know about the served model.
  *
  * @param maxModelLen the longest sequence (prompt + completion) the engine accepts
- * @param vocabSize logits per step
+ * @param vocabSize the token ids a request may hold and the engine samples: the tokenizer's, where a padded
+ *     checkpoint's vocab_size (its logits per step) is larger
  * @param eosTokenIds stop ids from {@code generation_config.json}
  * @param defaultTemperature from {@code generation_config.json} (1.0 if absent)
  * @param defaultTopP from {@code generation_config.json} (1.0 if absent)

@@ -15,7 +15,8 @@ import java.util.Set;
  * @param seed when set, the request's draws depend only on this seed and its own logits
  * @param presencePenalty OpenAI semantics, [-2, 2]
  * @param frequencyPenalty OpenAI semantics, [-2, 2]
- * @param repetitionPenalty HF/vLLM semantics, 1 = off; applies to prompt and output tokens
+ * @param repetitionPenalty HF/vLLM semantics, 1 = off; applies to prompt and output tokens (null: the model's
+ *     {@code generation_config.json} value, else off)
  * @param logitBias token id to bias added to its logit
  * @param maxTokens completion token limit (null: up to the context length)
  * @param minTokens stop tokens and strings are ignored until this many tokens were generated
@@ -35,7 +36,7 @@ public record SamplingParams(
         Long seed,
         double presencePenalty,
         double frequencyPenalty,
-        double repetitionPenalty,
+        Double repetitionPenalty,
         Map<Integer, Double> logitBias,
         Integer maxTokens,
         int minTokens,
@@ -101,7 +102,7 @@ public record SamplingParams(
         private Long seed;
         private double presencePenalty;
         private double frequencyPenalty;
-        private double repetitionPenalty = 1.0;
+        private Double repetitionPenalty;
         private Map<Integer, Double> logitBias = Map.of();
         private Integer maxTokens;
         private int minTokens;
@@ -120,6 +121,7 @@ public record SamplingParams(
         public Builder presencePenalty(double v) { presencePenalty = v; return this; }
         public Builder frequencyPenalty(double v) { frequencyPenalty = v; return this; }
         public Builder repetitionPenalty(double v) { repetitionPenalty = v; return this; }
+        public Builder repetitionPenalty(Double v) { repetitionPenalty = v; return this; }
         public Builder logitBias(Map<Integer, Double> v) { logitBias = v; return this; }
         public Builder maxTokens(Integer v) { maxTokens = v; return this; }
         public Builder minTokens(int v) { minTokens = v; return this; }

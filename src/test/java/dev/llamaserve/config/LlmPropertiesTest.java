@@ -36,7 +36,7 @@ class LlmPropertiesTest {
                 "llm.engine.max-num-batched-tokens", "0",
                 "llm.engine.block-size", "0",
                 "llm.engine.max-buffered-events", "0",
-                "llm.engine.max-model-len", "0");
+                "llm.engine.max-model-len", "1");
         wrong.forEach((name, value) -> assertThatThrownBy(() -> bind(Map.of(name, value)))
                 .as(name).rootCause().hasMessageContaining(name).hasMessageContaining(value));
         assertThatThrownBy(() -> bind(Map.of("llm.engine.max-num-seqs", "64", "llm.engine.max-num-batched-tokens", "32")))

@@ -152,8 +152,7 @@ public final class ChatCompletionRequestParser {
         b.presencePenalty(presence == null ? 0 : presence);
         Double frequency = number(root, "frequency_penalty");
         b.frequencyPenalty(frequency == null ? 0 : frequency);
-        Double repetition = number(root, "repetition_penalty");
-        b.repetitionPenalty(repetition == null ? 1.0 : repetition);
+        b.repetitionPenalty(number(root, "repetition_penalty"));   // null: the model's default
         b.logitBias(logitBias(root));
         b.maxTokens(int32(root, "max_tokens"));   // chat's max_completion_tokens, which wins: parse()
         Integer minTokens = int32(root, "min_tokens");

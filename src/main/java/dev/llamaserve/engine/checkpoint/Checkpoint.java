@@ -31,6 +31,9 @@ import tools.jackson.databind.json.JsonMapper;
  */
 public final class Checkpoint {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Checkpoint.class);
+    private static final String TIED_LM_HEAD = "lm_head.weight";
+
     public static final String CONFIG = "config.json";
     public static final String SINGLE = "model.safetensors";
     public static final String INDEX = "model.safetensors.index.json";
@@ -209,6 +212,13 @@ public final class Checkpoint {
             ordered.put(t.name(), t);
         }
         for (TensorInfo t : found.values()) {
+            if (config.tieWordEmbeddings() && t.name().equals(TIED_LM_HEAD)
+                    && Arrays.equals(t.shape(), expected.get("model.embed_tokens.weight"))) {
+                // some exports keep a copy; tied, the output projection is the embedding (transformers, vLLM)
+                log.warn("{}: '{}' is not read: tie_word_embeddings makes the output projection the embedding",
+                        t.file(), TIED_LM_HEAD);
+                continue;
+            }
             if (!expected.containsKey(t.name())) {
                 throw new CheckpointException(t.file() + ": unexpected tensor '" + t.name() + "' for "
                         + config.architecture() + " with " + config.numHiddenLayers() + " layers"

@@ -45,6 +45,15 @@ public record EngineOptions(
         return new EngineOptions(2048, 16, 256, 4096, 16, 0, Duration.ofSeconds(30), 3, true);
     }
 
+    /**
+     * Both limits of a step at once: they are checked against each other, so setting them one after the other
+     * would check the first against the other's default (8 batched tokens against the default 16 sequences).
+     */
+    public EngineOptions withBatchLimits(int maxNumBatchedTokens, int maxNumSeqs) {
+        return new EngineOptions(maxNumBatchedTokens, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize,
+                kvTokenBudget, drainTimeout, maxConsecutiveFailures, prefixCaching);
+    }
+
     public EngineOptions withMaxNumBatchedTokens(int v) {
         return new EngineOptions(v, maxNumSeqs, maxWaiting, maxBufferedEvents, blockSize, kvTokenBudget,
                 drainTimeout, maxConsecutiveFailures, prefixCaching);

@@ -112,7 +112,7 @@ public final class LlmEngine implements InferenceEngine {
         this.kv = new BlockManager(blocks, options.blockSize(), options.prefixCaching(), BlockHasher.DEFAULT);
         this.scheduler = new Scheduler(new SchedulerConfig(options.maxNumBatchedTokens(), options.maxNumSeqs(),
                 Math.max(1, model.maxChunkTokens())), kv);
-        this.runner = new ModelRunner(model, kv);
+        this.runner = new ModelRunner(model, kv, modelInfo.vocabSize());
         this.requests = new RequestTable(options.maxWaiting());
         this.stats = new StatsRecorder(scheduler, kv);
         this.outputs = new OutputProcessor(scheduler, requests, stats, new SamplerWorkspace(runner.vocabSize()),

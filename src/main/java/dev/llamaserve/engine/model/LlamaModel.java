@@ -224,7 +224,7 @@ public final class LlamaModel implements CausalLm {
         this.kvDtype = kvDtype;
         this.pageSize = pageSize;
         this.quantization = quantization;
-        this.int8Pack = Int8Weights.usesPack(quantization, dtype, device);
+        this.int8Pack = Int8Weights.usesPack(quantization, dtype, device, config);
         this.kvSlots = kvSlots;
         this.maxChunkTokens = maxChunkTokens;
         this.chunkPages = Math.max(1, attentionChunkTokens(device.kind()) / pageSize);

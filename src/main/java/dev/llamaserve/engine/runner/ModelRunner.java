@@ -18,12 +18,23 @@ public final class ModelRunner {
     private final CausalLm model;
     private final BlockManager kv;
     private final int vocabSize;
+    private final int textVocab;
     private float[] lastLogits;   // the previous step's, read by then: the next step of as many rows writes into it
 
     public ModelRunner(CausalLm model, BlockManager kv) {
+        this(model, kv, model.config().vocabSize());
+    }
+
+    /**
+     * @param textVocab the ids the tokenizer has text for: a padded vocabulary's rows past them (config.json
+     *     vocab_size above the tokenizer's) get logit -inf, so they are never sampled nor listed in logprobs, as
+     *     vLLM and transformers slice them off
+     */
+    public ModelRunner(CausalLm model, BlockManager kv, int textVocab) {
         this.model = model;
         this.kv = kv;
         this.vocabSize = model.config().vocabSize();
+        this.textVocab = Math.min(textVocab, vocabSize);
         long slots = (long) kv.totalBlocks() * kv.blockSize();
         if (slots > model.kvSlots()) {
             throw new IllegalArgumentException("block pool of " + slots + " slots exceeds the model's KV pool of "
@@ -90,6 +101,13 @@ public final class ModelRunner {
         if (logits.length != batch.logitRows().length * vocabSize) {
             throw new IllegalStateException("model returned " + logits.length + " logits for "
                     + batch.logitRows().length + " rows of vocabulary " + vocabSize);
+        }
+        if (textVocab < vocabSize) {
+            for (int row = 0; row < batch.logitRows().length; row++) {
+                // [rows × vocabSize]: ids [textVocab, vocabSize) of each row
+                java.util.Arrays.fill(logits, row * vocabSize + textVocab, (row + 1) * vocabSize,
+                        Float.NEGATIVE_INFINITY);
+            }
         }
         int[] rowOf = new int[out.scheduled().size()];
         int r = 0;

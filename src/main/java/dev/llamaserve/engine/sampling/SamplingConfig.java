@@ -93,7 +93,8 @@ public record SamplingConfig(
         }
         int[] stopIds = stops.stream().mapToInt(Integer::intValue).toArray();
         return new SamplingConfig(temperature, topP, topK, minP, p.seed(), p.presencePenalty(),
-                p.frequencyPenalty(), p.repetitionPenalty(), biasIds, biasValues, maxTokens, p.minTokens(),
+                p.frequencyPenalty(), p.repetitionPenalty() != null ? p.repetitionPenalty() : model.repetitionPenalty(),
+                biasIds, biasValues, maxTokens, p.minTokens(),
                 p.ignoreEos(), stopIds, p.stop(), p.logprobs() == null ? -1 : p.logprobs());
     }
 }

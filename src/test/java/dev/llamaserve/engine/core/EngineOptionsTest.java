@@ -28,4 +28,15 @@ class EngineOptionsTest {
         assertTrue(e.getMessage().contains("llm.engine.max-num-seqs"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> EngineOptions.defaults().withKvTokenBudget(-1));
     }
+
+    /** 8 batched tokens for 8 sequences is valid: set together, neither is checked against the other's default. */
+    @Test
+    void bothBatchLimitsAreCheckedTogether() {
+        EngineOptions o = EngineOptions.defaults().withBatchLimits(8, 8);
+        assertEquals(8, o.maxNumBatchedTokens());
+        assertEquals(8, o.maxNumSeqs());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> EngineOptions.defaults().withBatchLimits(8, 9));
+        assertTrue(e.getMessage().contains("(8)") && e.getMessage().contains("(9)"), e.getMessage());
+    }
 }

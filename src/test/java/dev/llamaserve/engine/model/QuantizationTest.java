@@ -72,6 +72,17 @@ class QuantizationTest {
                 .isEqualTo(49_152 + 768 * 2);
     }
 
+    /** libtorch's int8 pack kernel has no tail: an in of 200 ended the JVM (SIGSEGV); such weights are widened. */
+    @Test
+    void theInt8PackKernelOnlyTakesShapesItsLoopsCover() {
+        var cpu = dev.llamaserve.engine.device.DevicePlanner.cpu();
+        assertThat(Int8Weights.usesPack(Quantization.INT8, ComputeDType.BFLOAT16, cpu, TINY)).isTrue();
+        ModelConfig inter200 = new ModelConfig("LlamaForCausalLM", 64, 2, 4, 2, 16, 200, 1e-5, 500000,
+                TINY.ropeScaling(), 131072, false, 768, 512, TINY.eosTokenIds(), "bfloat16");
+        assertThat(Int8Weights.usesPack(Quantization.INT8, ComputeDType.BFLOAT16, cpu, inter200)).isFalse();
+        assertThat(Int8Weights.usesPack(Quantization.NONE, ComputeDType.BFLOAT16, cpu, TINY)).isFalse();
+    }
+
     @Test
     void aDecodeStepReadsTheEmbeddingTableOnlyWhereItIsLmHead() {
         long table = 768 * 64 * 2;

@@ -86,4 +86,17 @@ class ModelRunnerTest {
         FakeCausalLm small = new FakeCausalLm(64, 31, List.of(63));
         assertThrows(IllegalArgumentException.class, () -> new ModelRunner(small, new BlockManager(8, 4)));
     }
+
+    /** A padded vocabulary (vocab_size 64, a tokenizer of 60): ids 60..63 have no text and are never sampled. */
+    @Test
+    void idsPastTheTokenizerGetMinusInfinity() {
+        ModelRunner padded = new ModelRunner(lm, kv, 60);
+        s.add(a);
+        SchedulerOutput o = s.schedule();
+        float[] expected = lm.forward(padded.buildBatch(o));
+        float[] logits = padded.execute(o).logits();
+        for (int id = 0; id < 64; id++) {
+            assertEquals(id < 60 ? expected[id] : Float.NEGATIVE_INFINITY, logits[id], "id " + id);
+        }
+    }
 }

@@ -91,6 +91,12 @@ class SamplerTest {
         assertEquals(0.7, k.temperature());
         assertEquals(0, SamplingConfig.resolve(SamplingParams.builder().topK(0).build(), withTopK, 50).topK(),
                 "a request's top_k overrides the default");
+        // generation_config.json's repetition_penalty is the default too (vLLM); a request's own value wins
+        SamplingDefaults withPenalty = new SamplingDefaults(0.7, 0.8, 0, Set.of(EOS), 1.3);
+        assertEquals(1.3, SamplingConfig.resolve(SamplingParams.defaults(), withPenalty, 50).repetitionPenalty());
+        assertEquals(1.0, SamplingConfig.resolve(SamplingParams.builder().repetitionPenalty(1.0).build(), withPenalty,
+                50).repetitionPenalty());
+        assertEquals(1.0, SamplingConfig.resolve(SamplingParams.defaults(), withTopK, 50).repetitionPenalty());
     }
 
     @Test
