@@ -639,6 +639,11 @@ public final class LlamaModel implements CausalLm {
             return 1;
         }
         if (dtype == ComputeDType.BFLOAT16 && bf16SingleRowMode != 0) {
+            if (quantization != Quantization.NONE && (nativeBf16Rows || bf16SingleRowMode == 6)) {
+                // int8 weights that are not blocked (a shape the layout does not take): modes 6-8 would send them
+                // to the blocked kernel; widened for the GEMM instead
+                return 0;
+            }
             return nativeBf16Rows ? 8 : bf16SingleRowMode;
         }
         return 0;
