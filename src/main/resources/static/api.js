@@ -81,18 +81,22 @@
    */
   function SseParser() {
     this.buffer = '';
+    this.cr = false;   // the text fed so far ended in \r: a \n at the start of the next is its CRLF's
   }
   SseParser.prototype.feed = function (text) {
-    this.buffer += text;
+    // lines end in CRLF, LF or CR, mixed as the spec allows: made LF here, a CRLF split across reads included
+    if (this.cr && text.charAt(0) === '\n') text = text.slice(1);
+    this.cr = text.charAt(text.length - 1) === '\r';
+    this.buffer += text.replace(/\r\n?/g, '\n');
     var events = [];
     var m;
-    var boundary = /\r\n\r\n|\n\n|\r\r/;
+    var boundary = /\n\n/;
     while ((m = boundary.exec(this.buffer))) {
       var block = this.buffer.slice(0, m.index);
       this.buffer = this.buffer.slice(m.index + m[0].length);
       var event = 'message';
       var data = [];
-      block.split(/\r\n|\n|\r/).forEach(function (line) {
+      block.split('\n').forEach(function (line) {
         if (line === '' || line.charAt(0) === ':') return;
         var colon = line.indexOf(':');
         var field = colon < 0 ? line : line.slice(0, colon);
@@ -107,7 +111,7 @@
 
   /**
    * POSTs body to /v1/chat/completions and streams it. handlers: onDelta(text), onChunk(json) for
-   * every chunk (finish_reason, usage). Resolves at [DONE]; rejects with an ApiError (HTTP error before the
+   * every chunk (finish_reason, usage, tool_calls). Resolves at [DONE]; rejects with an ApiError (HTTP error before the
    * stream, an error event in it, or its end before [DONE]: a response cut by a proxy is no finished answer),
    * or with the AbortError of signal. Only choice 0 is streamed (the page shows one answer).
    */

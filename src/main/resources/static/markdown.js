@@ -6,7 +6,9 @@
  * fenced code blocks (``` or ~~~, unterminated ones run to the end while streaming), bullet and
  * numbered lists (nested by indentation), block quotes, headings, horizontal rules, paragraphs with
  * line breaks, and inline `code`, **bold**, *italic*, ~~strike~~ and [links](https://...) (http and
- * https only, opened in a new tab without a referrer).
+ * https only, opened in a new tab without a referrer). Nesting is capped (MAX_DEPTH quotes or lists, as many
+ * inline spans): deeper markers stay text, so no output ("> > > ..." 3,000 times) can build a DOM deep enough to
+ * crash the tab.
  */
 (function (global) {
   'use strict';
@@ -18,6 +20,7 @@
   var QUOTE = /^ {0,3}>\s?(.*)$/;
   var LINK = /^\[([^\]\n]+)\]\((https?:\/\/[^\s()<>]+)\)/;
   var PUNCT = /[!-\/:-@\[-`{-~]/;
+  var MAX_DEPTH = 16;
 
   function el(doc, tag, parent) {
     var e = doc.createElement(tag);
@@ -33,8 +36,13 @@
     return line.length - line.replace(/^ +/, '').length;
   }
 
-  /** Renders lines[from, to) as blocks into parent. */
-  function blocks(doc, lines, parent) {
+  /** Renders lines as blocks into parent, depth quotes and lists deep (beyond MAX_DEPTH: one plain paragraph). */
+  function blocks(doc, lines, parent, depth) {
+    depth = depth || 0;
+    if (depth >= MAX_DEPTH) {
+      el(doc, 'p', parent).appendChild(doc.createTextNode(lines.join('\n')));
+      return;
+    }
     var i = 0;
     while (i < lines.length) {
       var line = lines[i];
@@ -47,11 +55,11 @@
         continue;
       }
       if (RULE.test(line)) { el(doc, 'hr', parent); i++; continue; }
-      if ((m = ITEM.exec(line))) { i = list(doc, lines, i, parent); continue; }
+      if ((m = ITEM.exec(line))) { i = list(doc, lines, i, parent, depth); continue; }
       if (QUOTE.test(line)) {
         var quoted = [];
         while (i < lines.length && (m = QUOTE.exec(lines[i]))) { quoted.push(m[1]); i++; }
-        blocks(doc, quoted, el(doc, 'blockquote', parent));
+        blocks(doc, quoted, el(doc, 'blockquote', parent), depth + 1);
         continue;
       }
       var para = [line];
@@ -81,7 +89,7 @@
     return i;
   }
 
-  function list(doc, lines, i, parent) {
+  function list(doc, lines, i, parent, depth) {
     var first = ITEM.exec(lines[i]);
     var ordered = /\d/.test(first[2]);
     var indent = first[1].length;
@@ -111,13 +119,18 @@
       if (body.length === 1) {
         inline(doc, body[0], li);
       } else {
-        blocks(doc, body, li);
+        blocks(doc, body, li, depth + 1);
       }
     }
     return i;
   }
 
-  function inline(doc, text, parent) {
+  function inline(doc, text, parent, depth) {
+    depth = depth || 0;
+    if (depth >= MAX_DEPTH) {
+      parent.appendChild(doc.createTextNode(text));
+      return;
+    }
     var buf = '';
     function flush() {
       if (buf) { parent.appendChild(doc.createTextNode(buf)); buf = ''; }
@@ -154,14 +167,14 @@
         a.setAttribute('href', m[2]);
         a.setAttribute('target', '_blank');
         a.setAttribute('rel', 'noopener noreferrer nofollow');
-        inline(doc, m[1], a);
+        inline(doc, m[1], a, depth + 1);
         i += m[0].length;
         continue;
       }
       var span = emphasis(text, i);
       if (span) {
         flush();
-        inline(doc, span.inner, el(doc, span.tag, parent));
+        inline(doc, span.inner, el(doc, span.tag, parent), depth + 1);
         i = span.end;
         continue;
       }

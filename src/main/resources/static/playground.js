@@ -97,6 +97,8 @@
     try { value = JSON.parse(text); } catch (e) { throw new Error('Extra parameters are not valid JSON: ' + e.message); }
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('Extra parameters must be a JSON object.');
     if (value.n != null && value.n !== 1) throw new Error('Extra parameters: the playground shows one answer, so n must be 1.');
+    if (value.stream != null && value.stream !== true) throw new Error('Extra parameters: the playground streams, so stream must be true.');
+    if (value.stream_options != null) throw new Error('Extra parameters: the playground sets stream_options itself.');
     return value;
   }
 
@@ -142,7 +144,7 @@
     function paint() {
       pendingPaint = false;
       if (ended) return; // a frame requested before the end: the final rendering is already there
-      view.setContent(answer.content, true);
+      view.setContent(answer.content, true, answer.toolCalls);
       $('stats').textContent = 'Generating · ' + chunks + ' tokens · ' + ((performance.now() - t0) / 1000).toFixed(1)
         + ' s · TTFT ' + Math.round(tFirst - t0) + ' ms';
       scrollDown(false);
@@ -158,6 +160,18 @@
         if (json.usage) usage = json.usage;
         var c = json.choices && json.choices[0];
         if (c && (c.index || 0) === 0 && c.finish_reason) finish = c.finish_reason;
+        if (c && (c.index || 0) === 0 && c.delta && Array.isArray(c.delta.tool_calls)) {
+          // the model called a tool (tools in Extra): shown as the calls, never dropped as an empty answer
+          if (tFirst == null) tFirst = performance.now();
+          answer.toolCalls = answer.toolCalls || [];
+          c.delta.tool_calls.forEach(function (d) {
+            var i = typeof d.index === 'number' ? d.index : answer.toolCalls.length;
+            var call = answer.toolCalls[i] || (answer.toolCalls[i] = { name: '', arguments: '' });
+            if (d.function && typeof d.function.name === 'string') call.name += d.function.name;
+            if (d.function && typeof d.function.arguments === 'string') call.arguments += d.function.arguments;
+          });
+          if (!pendingPaint) { pendingPaint = true; requestAnimationFrame(paint); }
+        }
       }
     }).then(function () {
       return null;
@@ -174,7 +188,7 @@
       }
       // an answer without text is still an answer (e.g. the model's end-of-turn token came first): only an
       // error before any text takes the answer's place
-      var failed = !!error && !stopped && !answer.content;
+      var failed = !!error && !stopped && !answer.content && !(answer.toolCalls && answer.toolCalls.length);
       if (failed) state.messages.splice(state.messages.indexOf(answer), 1);
       running = null;
       setRunning(false);
@@ -182,6 +196,10 @@
       renderAll();
       if (failed) $('stats').textContent = 'Request failed: see the error above';
       else showStats(answer.stats);
+      // screen readers hear the end once (the conversation and the live stats are no live regions: re-rendered
+      // every frame, they were read out again and again)
+      $('announce').textContent = failed || (error && !stopped) ? 'The answer failed: see the error message.'
+        : stopped ? 'Stopped.' : 'Answer finished.';
       scrollDown(true);
     });
   }
@@ -207,7 +225,7 @@
       parts.push(s.usage.prompt_tokens + ' prompt + ' + s.usage.completion_tokens + ' completion = '
         + s.usage.total_tokens + ' tokens');
     } else if (s.chunks) {
-      parts.push('~' + s.chunks + ' tokens (no usage: stopped)');
+      parts.push('~' + s.chunks + ' tokens' + (s.finish === 'stopped' ? ' (no usage: stopped)' : ' (no usage)'));
     }
     parts.push((s.total_ms / 1000).toFixed(2) + ' s');
     if (s.finish) parts.push('finish: ' + s.finish);
@@ -234,18 +252,31 @@
     var foot = document.createElement('div');
     foot.className = 'msg-stats';
     root.appendChild(foot);
-    function setContent(text, streaming) {
+    function setContent(text, streaming, toolCalls) {
       while (body.firstChild) body.removeChild(body.firstChild);
       if (m.role === 'assistant') {
-        body.appendChild(LlamaMarkdown.render(text));
+        try {
+          body.appendChild(LlamaMarkdown.render(text));
+        } catch (e) {
+          // whatever the renderer cannot take is shown as text: one message must never break the page
+          while (body.firstChild) body.removeChild(body.firstChild);
+          body.textContent = text;
+        }
+        (Array.isArray(toolCalls) ? toolCalls : []).forEach(function (c) {
+          var call = document.createElement('pre');
+          call.className = 'tool-call';
+          call.textContent = 'Tool call: ' + String(c && c.name) + '(' + String(c && c.arguments) + ')';
+          body.appendChild(call);
+        });
         root.classList.toggle('streaming', !!streaming);
       } else {
         body.textContent = text; // user text and error messages: plain text, newlines kept by CSS
       }
     }
-    setContent(typeof m.content === 'string' ? m.content : JSON.stringify(m.content), false);
+    setContent(typeof m.content === 'string' ? m.content : JSON.stringify(m.content), false, m.toolCalls);
     foot.textContent = statsText(m.stats);
-    root.classList.toggle('no-text', m.role === 'assistant' && !!m.stats && !m.content); // ended without text
+    root.classList.toggle('no-text', m.role === 'assistant' && !!m.stats && !m.content
+      && !(m.toolCalls && m.toolCalls.length)); // ended without text
     return { root: root, setContent: setContent };
   }
 

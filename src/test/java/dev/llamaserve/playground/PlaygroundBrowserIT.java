@@ -371,6 +371,74 @@ class PlaygroundBrowserIT extends RealEngineWebTest {
                 + " '::before').content;")).isEqualTo("\"(no text)\"");
     }
 
+    /** 3,000 nested quotes crashed the tab (and, saved, every reload): nesting is capped, the rest is text. */
+    @Test
+    void deeplyNestedMarkdownIsCappedAndARestoredOneStillLoads() throws Exception {
+        String deep = ">".repeat(3000) + " x";
+        Long quotes = (Long) driver.executeScript("var d = document.createElement('div');"
+                + " d.appendChild(LlamaMarkdown.render(arguments[0])); return d.querySelectorAll('blockquote').length;",
+                deep);
+        assertThat(quotes).isBetween(1L, 16L);
+        assertThat((Long) driver.executeScript("var d = document.createElement('div');"
+                + " d.appendChild(LlamaMarkdown.render(arguments[0])); return d.querySelectorAll('em').length;",
+                "*a ".repeat(2000) + "b" + " a*".repeat(2000))).isBetween(1L, 16L);
+        String saved = OpenAiJson.MAPPER.writeValueAsString(Map.of("messages", List.of(
+                Map.of("role", "user", "content", "repeat >"), Map.of("role", "assistant", "content", deep)),
+                "settings", Map.of("system", "", "model", MODEL)));
+        driver.executeScript("localStorage.setItem(arguments[0], arguments[1]);", STORE, saved);
+        driver.navigate().refresh();
+        await(WAIT, "the restored conversation", () -> driver.findElements(By.cssSelector(".msg.assistant")).size() == 1);
+        assertThat(driver.findElement(By.cssSelector(".msg.assistant .msg-body")).getText()).contains("x");
+    }
+
+    /** The spec lets an event end in any mix of CRLF, LF and CR, a CRLF split across reads too. */
+    @Test
+    void sseLineEndingsMayBeMixed() {
+        @SuppressWarnings("unchecked")
+        List<Object> events = (List<Object>) driver.executeScript("var p = new LlamaApi.SseParser(); var out = [];"
+                + " out = out.concat(p.feed('data: {\"a\":1}\\n\\r\\n'));"
+                + " out = out.concat(p.feed('data: {\"b\":2}\\r'));"
+                + " out = out.concat(p.feed('\\n\\r\\ndata: {\"c\":3}\\r\\n\\n'));"
+                + " return out.map(function (e) { return e.data; });");
+        assertThat(events).containsExactly("{\"a\":1}", "{\"b\":2}", "{\"c\":3}");
+    }
+
+    /** A tool call (tools in Extra) is shown as the call, not as an empty answer, and kept with the answer. */
+    @Test
+    void toolCallsAreShownNotDropped() {
+        scriptStream("'data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\\n\\n'"
+                + " + 'data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\","
+                + "\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\\\"city\\\\\":"
+                + "\\\\\"<b>Oslo</b>\\\\\"}\"}}]}}]}\\n\\n'"
+                + " + 'data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\\n\\n'"
+                + " + 'data: [DONE]\\n\\n'");
+        byId("prompt").sendKeys("Weather?");
+        byId("send").click();
+        assertThat(awaitAnswerStats().getText()).endsWith("finish: tool_calls").doesNotContain("stopped")
+                .doesNotContain("TTFT —");
+        assertThat(driver.findElement(By.cssSelector(".msg.assistant .tool-call")).getText())
+                .isEqualTo("Tool call: get_weather({\"city\":\"<b>Oslo</b>\"})");
+        assertThat(driver.findElement(By.cssSelector(".msg.assistant")).getDomAttribute("class")).doesNotContain("no-text");
+        assertThat(byId("announce").getDomProperty("textContent")).isEqualTo("Answer finished.");
+        assertNothingInjected();
+    }
+
+    @Test
+    void thePageIsSentWithItsPolicyAsHeadersSoNoSiteCanFrameIt() throws Exception {
+        java.net.http.HttpResponse<String> page = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(baseUrl() + "/")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(page.headers().firstValue("Content-Security-Policy")).hasValueSatisfying(v -> assertThat(v)
+                .contains("frame-ancestors 'none'").contains("script-src 'self'").contains("default-src 'none'"));
+        assertThat(page.headers().firstValue("X-Frame-Options")).hasValue("DENY");
+        assertThat(page.headers().firstValue("X-Content-Type-Options")).hasValue("nosniff");
+        setField("extra", "{\"stream\": false}");
+        byId("prompt").sendKeys("Hi");
+        byId("send").click();
+        await(WAIT, "the extra parameters' error", () -> byId("extra-error").isDisplayed());
+        assertThat(text("extra-error")).isEqualTo("Extra parameters: the playground streams, so stream must be true.");
+    }
+
     /**
      * The page's fetch answers every request with this SSE body (a JS string expression): streams the shared
      * real server cannot be made to send on demand.
