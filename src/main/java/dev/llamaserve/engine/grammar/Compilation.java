@@ -101,7 +101,8 @@ final class Compilation {
         JsonNode ref = schema.get("$ref");
         String target = ref.isString() ? Keywords.refPointer(ref.stringValue()) : null;
         if (target == null) {
-            throw unsupported(kp, "only references within the schema (\"#\" or \"#/...\") are supported");
+            throw unsupported(kp, "only references within the schema (\"#\" or \"#/...\", percent-encoded as a URI"
+                    + " fragment) are supported");
         }
         JsonNode node = Keywords.at(root, target);
         if (node == null) {

@@ -43,12 +43,20 @@ final class Keywords {
         return pointer + "/" + esc(token);
     }
 
-    /** The JSON pointer a local {@code $ref} ("#", "#/a/b", percent-encoded) refers to, or null. */
+    /**
+     * The JSON pointer a local {@code $ref} ("#", "#/a/b", percent-encoded) refers to, or null (also for a broken
+     * percent-escape such as {@code "#/a%"}, which failed the request with a 500 before).
+     */
     static String refPointer(String ref) {
         if (!ref.startsWith("#")) {
             return null;
         }
-        String frag = URLDecoder.decode(ref.substring(1).replace("+", "%2B"), StandardCharsets.UTF_8);
+        String frag;
+        try {
+            frag = URLDecoder.decode(ref.substring(1).replace("+", "%2B"), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
         return frag.isEmpty() || frag.startsWith("/") ? frag : null;
     }
 

@@ -61,6 +61,8 @@ class UnsupportedSchemaTest {
             {"$ref":"https://example.com/schema.json"}                                       § /$ref
             {"$ref":"#/$defs/missing"}                                                       § /$ref
             {"$ref":"#anchor"}                                                               § /$ref
+            {"$ref":"#/%ZQ"}                                                                 § /$ref
+            {"$ref":"#/$defs/a%2","$defs":{"a":{}}}                                          § /$ref
             {"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"anyOf":[{"$ref":"#/$defs/a"}]}},"$ref":"#/$defs/a"} § /$defs/a/$ref
             {"oneOf":[{"type":"string"},{"type":"string","maxLength":2}]}                    § /oneOf
             {"oneOf":[{"type":"integer"},{"type":"number"}]}                                 § /oneOf
