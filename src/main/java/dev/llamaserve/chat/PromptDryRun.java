@@ -1,6 +1,7 @@
 package dev.llamaserve.chat;
 
 import dev.llamaserve.engine.InvalidRequestException;
+import dev.llamaserve.engine.UnicodeText;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -38,6 +39,7 @@ public final class PromptDryRun {
         if (prompt == null) {
             throw new InvalidRequestException("prompt", InvalidRequestException.MISSING, "prompt is required");
         }
+        UnicodeText.requireValid("prompt", prompt);   // as a chat message: a lone surrogate has no UTF-8 form
         int[] ids = tokenizer.encode(prompt, true);
         if (addSpecialTokens && !prompt.startsWith(SpecialTokens.BEGIN_OF_TEXT)) {
             int[] withBos = new int[ids.length + 1];

@@ -63,6 +63,17 @@ class PromptDryRunTest {
                 .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertThat(e.param()).isEqualTo("messages"));
     }
 
+    /** A prompt string is text as a chat message is: a lone surrogate (JSON "\\udc00") has no UTF-8 form. */
+    @Test
+    void aPromptWithAnUnpairedSurrogateIsRefusedAsAMessageIs() {
+        assertThatThrownBy(() -> dryRun.tokenizePrompt("a\udc00b", true, 2048))
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> {
+                    assertThat(e.param()).isEqualTo("prompt");
+                    assertThat(e.getMessage()).contains("unpaired UTF-16 surrogate");
+                });
+        assertThat(dryRun.tokenizePrompt("a\ud83d\ude00b", true, 2048).count()).isPositive();
+    }
+
     @Test
     void detokenizeRejectsIdsOutsideTheVocabulary() {
         assertThatThrownBy(() -> dryRun.detokenize(ChatJson.parse("[1, 768]")))
