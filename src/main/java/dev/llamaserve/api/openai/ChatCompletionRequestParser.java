@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.exc.StreamConstraintsException;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -42,9 +43,13 @@ public final class ChatCompletionRequestParser {
         JsonNode root;
         try {
             root = OpenAiJson.READER.readTree(body);
+        } catch (StreamConstraintsException e) {
+            throw ApiException.invalid(null, "invalid_json", "Request body is beyond this server's JSON limits ("
+                    + OpenAiJson.MAX_NESTING_DEPTH + " levels of nesting, numbers of " + OpenAiJson.MAX_NUMBER_LENGTH
+                    + " digits)");
         } catch (JacksonException e) {
             throw ApiException.invalid(null, "invalid_json", "Request body is not valid JSON: "
-                    + firstLine(e.getOriginalMessage()));
+                    + parseError(e.getOriginalMessage()));
         } catch (NumberFormatException | ArithmeticException e) {
             throw ApiException.invalid(null, "invalid_json", "Request body has a number out of range");
         }
@@ -269,12 +274,33 @@ public final class ChatCompletionRequestParser {
         return "\"" + t + "\"";
     }
 
-    private static String firstLine(String s) {
+    /**
+     * The parser's message as a client may read it: its first line, without the parser's location ({@code [Source:
+     * ...]}) and without its hints, which name the parser's own classes and settings ({@code `JsonReadFeature...`}),
+     * none of which the client can change.
+     */
+    static String parseError(String s) {
         if (s == null) {
             return "parse error";
         }
         int nl = s.indexOf('\n');
         String line = nl < 0 ? s : s.substring(0, nl);
-        return line.length() > 200 ? line.substring(0, 200) : line;
+        int source = line.indexOf("[Source:");
+        if (source >= 0) {
+            line = line.substring(0, source).strip();
+            if (line.endsWith(" at")) {
+                line = line.substring(0, line.length() - 3);
+            }
+            if (line.chars().filter(c -> c == '(').count() > line.chars().filter(c -> c == ')').count()) {
+                line = line.substring(0, line.lastIndexOf('('));   // "(start marker at [Source: ...]": the location
+            }
+        }
+        line = line.replaceAll("\\s*\\([^()]*`[^()]*\\)", "")   // "(... `StreamReadFeature.X` ...)"
+                .replaceAll("[;:,]?[^;:,`]*`[^`]*`[^;:,]*", "")      // "; enable `JsonReadFeature.X` to allow"
+                .strip();
+        if (line.endsWith(" at") || line.endsWith(":")) {
+            line = line.substring(0, line.lastIndexOf(line.endsWith(":") ? ":" : " at")).strip();
+        }
+        return line.isEmpty() ? "parse error" : line.length() > 200 ? line.substring(0, 200) : line;
     }
 }

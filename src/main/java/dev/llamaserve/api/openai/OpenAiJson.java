@@ -16,6 +16,9 @@ public final class OpenAiJson {
     /** Longest number literal accepted (digits); longer ones are a 400. */
     static final int MAX_NUMBER_LENGTH = 100;
 
+    /** Object and array nesting a request body may have. */
+    static final int MAX_NESTING_DEPTH = 200;
+
     public static final ObjectMapper MAPPER = JsonMapper.builder(limitedFactory())
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
@@ -39,7 +42,7 @@ public final class OpenAiJson {
         return JsonFactory.builder()
                 .streamReadConstraints(StreamReadConstraints.builder()
                         .maxNumberLength(MAX_NUMBER_LENGTH)
-                        .maxNestingDepth(200)
+                        .maxNestingDepth(MAX_NESTING_DEPTH)
                         .build())
                 .build();
     }

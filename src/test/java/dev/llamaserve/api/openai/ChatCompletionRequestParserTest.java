@@ -63,6 +63,26 @@ class ChatCompletionRequestParserTest {
                 e -> assertThat(e.getMessage()).isEqualTo("'top_k' is too small, got -3000000000"));
     }
 
+    /** The parser's hints name its own classes and settings, which a client can neither see nor change. */
+    @Test
+    void invalidJsonIsExplainedWithoutTheParsersInternals() {
+        String[] bodies = {"[".repeat(300) + "]".repeat(300), "{\"n\":" + "9".repeat(150) + "}",
+                "{\"temperature\":Infinity}", "{\"messages\":[", "{\"a\":1}x", "{'a':1}", "{\"a\":NaN}"};
+        for (String body : bodies) {
+            assertThatThrownBy(() -> parser.parse(body.getBytes(StandardCharsets.UTF_8))).as(body)
+                    .isInstanceOfSatisfying(ApiException.class, e -> {
+                        assertThat(e.code()).isEqualTo("invalid_json");
+                        assertThat(e.getMessage()).startsWith("Request body ").doesNotContain("`")
+                                .doesNotContain("Feature").doesNotContain("Constraints").doesNotContain("[Source")
+                                .doesNotContain("REDACTED");
+                    });
+        }
+        assertThatThrownBy(() -> parser.parse(bodies[0].getBytes(StandardCharsets.UTF_8))).hasMessageContaining(
+                "200 levels of nesting");
+        assertThatThrownBy(() -> parser.parse(bodies[2].getBytes(StandardCharsets.UTF_8))).hasMessageContaining(
+                "Infinity");
+    }
+
     @Test
     void vllmsGenerationPromptFieldsAreRead() {
         assertThat(parse("").addGenerationPrompt()).isTrue();
