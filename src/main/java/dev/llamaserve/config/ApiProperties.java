@@ -16,6 +16,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     every size setting reads it ({@link MemorySize}: {@code MB} = 1000², {@code MiB} = 1024²)
  * @param keepAliveInterval SSE comment line after this long without a chunk (default 5s)
  * @param retryAfter Retry-After sent with 429 and 503 (default 1s)
+ * @param bodyTimeout the most time a request body may take to arrive (default 30s); slower is a 408
  * @param keys API keys accepted as {@code Authorization: Bearer <key>}, comma-separated (ids {@code key-1},
  *        {@code key-2}, ... by position); with none here nor in the keys file, the API is open
  * @param keysFile file of API keys, one per line: {@code id:sha256-hex[:requests-per-minute[:tokens-per-minute]]}
@@ -23,6 +24,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param protectedPaths paths that need a key when keys are configured (default {@code /v1/**},
  *        {@code /tokenize}, {@code /detokenize}, {@code /actuator/**}: an actuator endpoint an operator exposes,
  *        such as {@code env} or {@code loggers}, which can switch the access log off, is not open to every client)
+ * @param corsAllowedOrigins origins (or patterns such as {@code https://*.example.com}) whose pages may call the API
+ *        from a browser (CORS); none by default
  * @param openPaths paths that need no key even where a protected pattern matches them (default the actuator's
  *        health groups and {@code /actuator/prometheus}, which probes and scrapers call without one; the probes
  *        {@code /livez} and {@code /readyz} are not under a protected path)
@@ -33,12 +36,15 @@ public record ApiProperties(
         @DefaultValue("4MiB") String maxBodyBytes,
         @DefaultValue("5s") Duration keepAliveInterval,
         @DefaultValue("1s") Duration retryAfter,
+        @DefaultValue("30s") Duration bodyTimeout,
         List<String> keys,
         Path keysFile,
         @DefaultValue({"/v1/**", "/tokenize", "/detokenize", "/actuator/**"}) List<String> protectedPaths,
-        @DefaultValue({"/actuator/health", "/actuator/health/**", "/actuator/prometheus"}) List<String> openPaths) {
+        @DefaultValue({"/actuator/health", "/actuator/health/**", "/actuator/prometheus"}) List<String> openPaths,
+        List<String> corsAllowedOrigins) {
 
     public ApiSettings toSettings() {
-        return new ApiSettings(acceptAnyModel, MemorySize.parseBytes(maxBodyBytes, "llm.api.max-body-bytes"), keepAliveInterval, retryAfter);
+        return new ApiSettings(acceptAnyModel, MemorySize.parseBytes(maxBodyBytes, "llm.api.max-body-bytes"), keepAliveInterval,
+                retryAfter, bodyTimeout);
     }
 }

@@ -1,6 +1,8 @@
 package dev.llamaserve.config;
 
 import dev.llamaserve.api.openai.ApiSettings;
+import dev.llamaserve.ops.auth.CorsFilter;
+import java.util.List;
 import org.springframework.boot.http.codec.CodecCustomizer;
 import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.context.annotation.Bean;
@@ -22,6 +24,12 @@ public class OpenAiApiConfiguration {
     @Bean
     CodecCustomizer apiBodyLimit(ApiSettings settings) {
         return configurer -> configurer.defaultCodecs().maxInMemorySize((int) settings.maxBodyBytes());
+    }
+
+    /** CORS for the origins of {@code llm.api.cors-allowed-origins}, before the API key check (none: off). */
+    @Bean
+    CorsFilter corsFilter(ApiProperties properties) {
+        return new CorsFilter(properties.corsAllowedOrigins() == null ? List.of() : properties.corsAllowedOrigins());
     }
 
     /** Keep-alive connections keep reading after a queued request (see {@link KeepAliveReadRearm}). */

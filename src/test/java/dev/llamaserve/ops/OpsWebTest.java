@@ -29,6 +29,8 @@ import tools.jackson.databind.JsonNode;
                 "llm.api.keys=" + OpsWebTest.PLAIN_KEY + "," + OpsWebTest.SECOND_PLAIN_KEY,
                 "llm.api.keys-file=src/test/resources/ops/test-keys.txt",
                 "llm.api.retry-after=2s",
+                "llm.api.body-timeout=3s",
+                "llm.api.cors-allowed-origins=http://localhost:5173",
                 "llm.ratelimit.requests-per-minute=1000",
                 "management.endpoints.web.exposure.include=health,prometheus,loggers",
                 "logging.level.dev.llamaserve.api.openai.OpenAiErrorHandler=DEBUG"

@@ -9,8 +9,17 @@ import java.time.Duration;
  * @param maxBodyBytes largest request body; larger is a 413
  * @param keepAliveInterval an SSE comment line is sent when no chunk was written for this long
  * @param retryAfter the Retry-After sent with 429 and 503
+ * @param bodyTimeout the most time a request's body may take to arrive; slower is a 408 (a body that stalls would
+ *     hold its admission slot for ever)
  */
-public record ApiSettings(boolean acceptAnyModel, long maxBodyBytes, Duration keepAliveInterval, Duration retryAfter) {
+public record ApiSettings(boolean acceptAnyModel, long maxBodyBytes, Duration keepAliveInterval, Duration retryAfter,
+        Duration bodyTimeout) {
+
+    public ApiSettings(boolean acceptAnyModel, long maxBodyBytes, Duration keepAliveInterval, Duration retryAfter) {
+        this(acceptAnyModel, maxBodyBytes, keepAliveInterval, retryAfter, DEFAULT_BODY_TIMEOUT);
+    }
+
+    public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(30);
 
     public ApiSettings {
         if (maxBodyBytes < 1 || maxBodyBytes > Integer.MAX_VALUE) {
@@ -21,6 +30,9 @@ public record ApiSettings(boolean acceptAnyModel, long maxBodyBytes, Duration ke
         }
         if (retryAfter == null || retryAfter.isNegative()) {
             throw new IllegalArgumentException("llm.api.retry-after must not be negative, got " + retryAfter);
+        }
+        if (bodyTimeout == null || bodyTimeout.isNegative() || bodyTimeout.isZero()) {
+            throw new IllegalArgumentException("llm.api.body-timeout must be positive, got " + bodyTimeout);
         }
     }
 

@@ -57,7 +57,7 @@ public class ChatCompletionsController {
     @PostMapping("/v1/chat/completions")
     public Mono<Void> create(ServerWebExchange exchange) {
         String requestId = RequestIdFilter.requestId(exchange);
-        return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
+        return JsonResponses.readBody(exchange.getRequest(), settings)
                 .map(body -> prepare(requestId, body))
                 // a request the engine would refuse (400) is refused before it is charged to the caller's quota
                 .doOnNext(p -> p.request().validate(engine.modelInfo()))

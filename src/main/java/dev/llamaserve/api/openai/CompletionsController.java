@@ -66,7 +66,7 @@ public class CompletionsController {
     @PostMapping("/v1/completions")
     public Mono<Void> create(ServerWebExchange exchange) {
         String requestId = RequestIdFilter.requestId(exchange);
-        return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
+        return JsonResponses.readBody(exchange.getRequest(), settings)
                 .map(body -> prepare(requestId, body))
                 // a request the engine would refuse (400) is refused before it is charged to the caller's quota
                 .doOnNext(p -> p.request().validate(engine.modelInfo()))

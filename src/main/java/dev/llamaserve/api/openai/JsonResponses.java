@@ -1,11 +1,14 @@
 package dev.llamaserve.api.openai;
 
+import java.util.List;
 import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.core.io.buffer.DataBufferUtils;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.web.server.UnsupportedMediaTypeStatusException;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
@@ -22,12 +25,26 @@ final class JsonResponses {
     }
 
     /**
-     * The whole body, or a 413 when it is longer than {@code maxBytes}. An empty body reads as 0 bytes. Delivered on
-     * a bounded-elastic thread: what a body costs next (parsing it, tokenizing a prompt of megabytes, compiling a
-     * schema's grammar: seconds at worst) must not hold the connection's event loop, which serves other connections
-     * and the probes too (a few large requests had held {@code /livez} for 22 s).
+     * The whole body, or a 413 when it is longer than {@code llm.api.max-body-bytes}, a 408 when it takes longer
+     * than {@code llm.api.body-timeout} to arrive (a body that stalls half-sent held its admission slot for ever:
+     * 512 such sockets refused every request), a 415 for a type other than JSON (a page of another site may post
+     * {@code text/plain} without a CORS preflight; no API client sends it) or a content coding. An empty body reads
+     * as 0 bytes. Delivered on a bounded-elastic thread: what a body costs next (parsing it, tokenizing a prompt of
+     * megabytes, compiling a schema's grammar: seconds at worst) must not hold the connection's event loop, which
+     * serves other connections and the probes too (a few large requests had held {@code /livez} for 22 s).
      */
-    static Mono<byte[]> readBody(ServerHttpRequest request, long maxBytes) {
+    static Mono<byte[]> readBody(ServerHttpRequest request, ApiSettings settings) {
+        long maxBytes = settings.maxBodyBytes();
+        MediaType type = request.getHeaders().getContentType();
+        if (type != null && !(type.getType().equals("application") && (type.getSubtype().equals("json")
+                || type.getSubtype().endsWith("+json")))) {
+            return Mono.error(new UnsupportedMediaTypeStatusException(type, List.of(MediaType.APPLICATION_JSON)));
+        }
+        String coding = request.getHeaders().getFirst(HttpHeaders.CONTENT_ENCODING);
+        if (coding != null && !coding.isBlank() && !coding.strip().equalsIgnoreCase("identity")) {
+            return Mono.error(new ApiException(415, "invalid_request_error", null, "unsupported_content_encoding",
+                    "Content-Encoding " + coding.strip() + " is not supported: send the JSON body as it is", false));
+        }
         long declared = request.getHeaders().getContentLength();
         if (declared > maxBytes) {
             return Mono.error(ApiException.tooLarge(maxBytes));
@@ -44,6 +61,9 @@ final class JsonResponses {
                 })
                 .defaultIfEmpty(new byte[0])
                 .onErrorMap(DataBufferLimitException.class, e -> ApiException.tooLarge(maxBytes))
+                .timeout(settings.bodyTimeout(), Mono.error(() -> new ApiException(408, "invalid_request_error", null,
+                        "request_timeout", "The request body did not arrive within " + settings.bodyTimeout().toSeconds()
+                                + " s (llm.api.body-timeout)", false)))
                 .publishOn(Schedulers.boundedElastic());
     }
 }

@@ -54,6 +54,10 @@ public class OpenAiErrorHandler implements WebExceptionHandler {
             log.debug("request_id={} {} -> {} {} param={}", requestId, route, error.status(), error.code(),
                     error.param());
         }
+        if (ex instanceof org.springframework.web.server.ResponseStatusException rse) {
+            // what the framework says with the status: Allow with a 405 (RFC 9110 requires it), Accept with a 415
+            rse.getHeaders().forEach((name, values) -> response.getHeaders().put(name, values));
+        }
         return write(response, error, settings);
     }
 

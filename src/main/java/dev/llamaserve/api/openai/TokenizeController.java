@@ -48,14 +48,14 @@ public class TokenizeController {
 
     @PostMapping("/tokenize")
     public Mono<Void> tokenize(ServerWebExchange exchange) {
-        return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
+        return JsonResponses.readBody(exchange.getRequest(), settings)
                 .map(this::tokenize)
                 .flatMap(r -> JsonResponses.write(exchange.getResponse(), r));
     }
 
     @PostMapping("/detokenize")
     public Mono<Void> detokenize(ServerWebExchange exchange) {
-        return JsonResponses.readBody(exchange.getRequest(), settings.maxBodyBytes())
+        return JsonResponses.readBody(exchange.getRequest(), settings)
                 .map(body -> {
                     JsonNode root = ChatCompletionRequestParser.readObject(body);
                     checkModel(root);

@@ -135,7 +135,21 @@ class ErrorMapHttpIT extends RealEngineWebTest {
     void unknownRouteIs404AndWrongMethodIs405() throws Exception {
         assertError(post("/v1/nope", "{}"), 404, "invalid_request_error", null, "not_found");
         assertError(get("/nothing/here"), 404, "invalid_request_error", null, "not_found");
-        assertError(get("/v1/chat/completions"), 405, "invalid_request_error", null, "method_not_allowed");
+        HttpResponse<String> wrongMethod = get("/v1/chat/completions");
+        assertError(wrongMethod, 405, "invalid_request_error", null, "method_not_allowed");
+        assertThat(wrongMethod.headers().firstValue("Allow")).as("RFC 9110: a 405 names the methods")
+                .hasValueSatisfying(v -> assertThat(v).contains("POST"));
+    }
+
+    /** JSON only: a page of another site may post text/plain without a CORS preflight; no client sends it. */
+    @Test
+    void aBodyThatIsNotJsonIs415() throws Exception {
+        HttpResponse<String> plain = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(baseUrl() + "/v1/chat/completions"))
+                .header("Content-Type", "text/plain;charset=UTF-8")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(chat("\"max_tokens\":1"))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertError(plain, 415, "invalid_request_error", null, "unsupported_media_type");
     }
 
     @Test

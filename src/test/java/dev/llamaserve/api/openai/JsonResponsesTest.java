@@ -19,7 +19,7 @@ class JsonResponsesTest {
     @Test
     void theBodyIsDeliveredOnABoundedElasticThread() {
         AtomicReference<String> thread = new AtomicReference<>();
-        byte[] body = JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").body("{\"a\":1}"), 1024)
+        byte[] body = JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").body("{\"a\":1}"), settings(1024))
                 .doOnNext(b -> thread.set(Thread.currentThread().getName()))
                 .block(Duration.ofSeconds(5));
         assertThat(new String(body, StandardCharsets.UTF_8)).isEqualTo("{\"a\":1}");
@@ -29,7 +29,53 @@ class JsonResponsesTest {
     @Test
     void aBodyOverTheLimitIsRefused() {
         assertThatThrownBy(() -> JsonResponses.readBody(MockServerHttpRequest.post("/v1/completions")
-                .body("x".repeat(2000)), 1024).block(Duration.ofSeconds(5)))
+                .body("x".repeat(2000)), settings(1024)).block(Duration.ofSeconds(5)))
                 .isInstanceOf(ApiException.class);
+    }
+
+    private static ApiSettings settings(long maxBodyBytes) {
+        return new ApiSettings(false, maxBodyBytes, Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(1));
+    }
+
+    /** A body that stalls half-sent held its admission slot for ever; after llm.api.body-timeout it is a 408. */
+    @Test
+    void aBodyThatDoesNotArriveInTimeIsA408() {
+        MockServerHttpRequest stalled = MockServerHttpRequest.post("/v1/chat/completions")
+                .body(reactor.core.publisher.Flux.concat(
+                        reactor.core.publisher.Mono.just(org.springframework.core.io.buffer.DefaultDataBufferFactory
+                                .sharedInstance.wrap("{\"mess".getBytes(StandardCharsets.UTF_8))),
+                        reactor.core.publisher.Flux.never()));
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> JsonResponses.readBody(stalled, settings(1024)).block(Duration.ofSeconds(10)))
+                .isInstanceOfSatisfying(ApiException.class, e -> {
+                    assertThat(e.status()).isEqualTo(408);
+                    assertThat(e.code()).isEqualTo("request_timeout");
+                    assertThat(e.getMessage()).contains("llm.api.body-timeout");
+                });
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(8));
+    }
+
+    /** JSON only (a page of another site may post text/plain without a preflight); no content coding. */
+    @Test
+    void aBodyOfAnotherTypeOrCodingIsA415() {
+        for (String type : new String[] {"text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "application/xml"}) {
+            assertThatThrownBy(() -> JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions")
+                    .header("Content-Type", type).body("{}"), settings(1024)).block(Duration.ofSeconds(5)))
+                    .as(type).satisfies(t -> assertThat(ApiErrors.from(t, null).status()).isEqualTo(415));
+        }
+        assertThatThrownBy(() -> JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions")
+                .header("Content-Type", "application/json").header("Content-Encoding", "gzip").body("{}"),
+                settings(1024)).block(Duration.ofSeconds(5)))
+                .isInstanceOfSatisfying(ApiException.class, e -> {
+                    assertThat(e.status()).isEqualTo(415);
+                    assertThat(e.code()).isEqualTo("unsupported_content_encoding");
+                });
+        for (String type : new String[] {"application/json", "application/json; charset=utf-8", "application/merge-patch+json"}) {
+            assertThat(JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions")
+                    .header("Content-Type", type).body("{}"), settings(1024)).block(Duration.ofSeconds(5))).as(type)
+                    .hasSize(2);
+        }
+        assertThat(JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").body("{}"), settings(1024))
+                .block(Duration.ofSeconds(5))).as("no Content-Type: read as JSON").hasSize(2);
     }
 }
