@@ -103,8 +103,8 @@ class CompletionsHttpIT extends RealEngineWebTest {
             assertThat(top.get(token).asDouble()).isEqualTo(lp.get("token_logprobs").get(i).asDouble());
         }
 
-        int c3 = byteToken(0xC3);
-        int a9 = byteToken(0xA9);
+        int c3 = FixtureTokenizer.byteToken(tokenizer, 0xC3);
+        int a9 = FixtureTokenizer.byteToken(tokenizer, 0xA9);
         for (String stream : List.of("false", "true")) {
             String body = completion("\"Hi\"", "\"max_tokens\":6,\"temperature\":1.0,\"seed\":10,\"logprobs\":0,"
                     + "\"stream\":" + stream + ",\"logit_bias\":{\"" + c3 + "\":100,\"" + a9 + "\":100}");
@@ -131,17 +131,6 @@ class CompletionsHttpIT extends RealEngineWebTest {
                     .allMatch(o -> o <= text.length());
             assertThat(offsets.get(0)).isZero();
         }
-    }
-
-    /** The id of the token that is exactly this byte (the byte-level vocabulary has one for each). */
-    private int byteToken(int b) {
-        for (int id = 0; id < tokenizer.vocabSize(); id++) {
-            byte[] bytes = tokenizer.tokenBytes(id);
-            if (bytes.length == 1 && (bytes[0] & 0xFF) == b) {
-                return id;
-            }
-        }
-        throw new AssertionError("no token for byte " + b);
     }
 
     @Test

@@ -21,4 +21,15 @@ final class FixtureTokenizer {
         }
         return tokenizer;
     }
+
+    /** The id of the token that is exactly this byte (the byte-level vocabulary has one for each). */
+    static int byteToken(LlamaTokenizer tokenizer, int b) {
+        for (int id = 0; id < tokenizer.vocabSize(); id++) {
+            byte[] bytes = tokenizer.tokenBytes(id);
+            if (bytes.length == 1 && (bytes[0] & 0xFF) == b) {
+                return id;
+            }
+        }
+        throw new AssertionError("no token for byte " + b);
+    }
 }

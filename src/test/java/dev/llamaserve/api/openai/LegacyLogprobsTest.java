@@ -18,7 +18,7 @@ class LegacyLogprobsTest {
         // "😀a😀b", one byte per token: each emoji is four tokens and completes at its last
         List<EngineEvent.TokenLogprob> tokens = new ArrayList<>();
         for (byte b : "😀a😀b".getBytes(StandardCharsets.UTF_8)) {
-            tokens.add(new EngineEvent.TokenLogprob(byteToken(b & 0xFF), -1f, List.of()));
+            tokens.add(new EngineEvent.TokenLogprob(FixtureTokenizer.byteToken(tokenizer, b & 0xFF), -1f, List.of()));
         }
 
         CompletionWire.Logprobs lp = new LegacyLogprobs(tokenizer, false, 0).next(tokens);
@@ -27,23 +27,12 @@ class LegacyLogprobsTest {
         assertThat(lp.textOffset()).containsExactly(0, 0, 0, 0, 1, 2, 2, 2, 2, 3);
     }
 
-    /** The id of the token that is exactly this byte (the byte-level vocabulary has one for each). */
-    private int byteToken(int b) {
-        for (int id = 0; id < tokenizer.vocabSize(); id++) {
-            byte[] bytes = tokenizer.tokenBytes(id);
-            if (bytes.length == 1 && (bytes[0] & 0xFF) == b) {
-                return id;
-            }
-        }
-        throw new AssertionError("no token for byte " + b);
-    }
-
     /** Partial UTF-8 tokens are named by their bytes, as OpenAI names them, so each keeps its own entry. */
     @Test
     void tokensThatAreNotWholeUtf8AreWrittenAsTheirBytesAndKeepTheirOwnTopEntries() {
-        int f0 = byteToken(0xF0);
-        int x9f = byteToken(0x9F);
-        int a = byteToken('a');
+        int f0 = FixtureTokenizer.byteToken(tokenizer, 0xF0);
+        int x9f = FixtureTokenizer.byteToken(tokenizer, 0x9F);
+        int a = FixtureTokenizer.byteToken(tokenizer, 'a');
         EngineEvent.TokenLogprob sampled = new EngineEvent.TokenLogprob(f0, -2f,
                 List.of(new EngineEvent.TopLogprob(x9f, -1f), new EngineEvent.TopLogprob(a, -1.5f),
                         new EngineEvent.TopLogprob(f0, -2f)));
