@@ -4,7 +4,8 @@ package dev.llamaserve.engine;
  * A snapshot of the engine.
  *
  * @param state lifecycle state
- * @param waiting requests queued, not yet admitted
+ * @param waiting sequences waiting to run: those of requests not yet scheduled, the choices of an {@code n} request
+ *     waiting for their prompt, and preempted ones (as vLLM counts them: the queue an autoscaler watches)
  * @param running sequences admitted (prefilling or decoding)
  * @param kvBlocksUsed KV-cache blocks in use
  * @param kvBlocksTotal KV-cache blocks in the pool

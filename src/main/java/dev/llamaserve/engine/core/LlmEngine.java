@@ -221,7 +221,7 @@ public final class LlmEngine implements InferenceEngine {
 
     @Override
     public EngineStats stats() {
-        return stats.stats(state.get(), requests.waiting());
+        return stats.stats(state.get(), requests.notAdmitted());
     }
 
     @Override

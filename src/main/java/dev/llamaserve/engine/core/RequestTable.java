@@ -20,6 +20,8 @@ final class RequestTable {
 
     private final int maxWaiting;
     private final AtomicInteger waiting = new AtomicInteger();
+    /** Accepted, not yet handed to the scheduler by the engine thread (the scheduler's queues count the rest). */
+    private final AtomicInteger notAdmitted = new AtomicInteger();
     private final ConcurrentHashMap<String, RequestState> active = new ConcurrentHashMap<>();
     // Engine thread only.
     private final Map<Long, SequenceState> bySequence = new HashMap<>();
@@ -53,12 +55,19 @@ final class RequestTable {
             throw new InvalidRequestException("request_id", "duplicate_request_id",
                     "request id " + rs.request.requestId() + " is already in use");
         }
+        notAdmitted.incrementAndGet();
     }
 
     /** Any thread: takes back an {@link #add} whose request never reached the engine thread. */
     void undoAdd(RequestState rs) {
         active.remove(rs.request.requestId(), rs);
         waiting.decrementAndGet();
+        notAdmitted.decrementAndGet();
+    }
+
+    /** Any thread: requests accepted that the engine thread has not handed to the scheduler yet. */
+    int notAdmitted() {
+        return notAdmitted.get();
     }
 
     RequestState get(String requestId) {
@@ -74,8 +83,9 @@ final class RequestTable {
         return waiting.get();
     }
 
-    /** Engine thread: the request now has its sequences, one per choice. */
+    /** Engine thread: the request now has its sequences, one per choice (the scheduler's queues count them). */
     void admitted(RequestState rs) {
+        notAdmitted.decrementAndGet();
         for (SequenceState ss : rs.choices) {
             bySequence.put(ss.sequence.id(), ss);
         }

@@ -33,9 +33,9 @@ final class StatsRecorder {
     /** Tokens of the step in progress (0: none), and the slowest time per token of a step of enough of them. */
     private volatile int stepTokens;
     private volatile long slowestNanosPerToken;
-    private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
-    private record Snapshot(int running, long kvUsed, int lastBatch, int maxRecentBatch, long steps,
+    private record Snapshot(int running, int waiting, long kvUsed, int lastBatch, int maxRecentBatch, long steps,
             long preemptions, long tokensComputed, long cacheQueryTokens, long cacheHitTokens, long kvCached) {}
 
     StatsRecorder(Scheduler scheduler, BlockManager kv) {
@@ -101,9 +101,13 @@ final class StatsRecorder {
         publish(0);
     }
 
-    EngineStats stats(EngineState state, int waiting) {
+    /**
+     * @param notInTheScheduler requests accepted that the engine thread has not handed to the scheduler yet; the
+     *     sequences in the scheduler's queues (new, preempted, choices waiting for their prompt) come on top
+     */
+    EngineStats stats(EngineState state, int notInTheScheduler) {
         Snapshot s = snapshot;
-        return new EngineStats(state, waiting, s.running(), s.kvUsed(), kv.totalBlocks(), s.lastBatch(),
+        return new EngineStats(state, notInTheScheduler + s.waiting(), s.running(), s.kvUsed(), kv.totalBlocks(), s.lastBatch(),
                 s.maxRecentBatch(), s.steps(), s.preemptions(), s.tokensComputed(), s.cacheQueryTokens(), s.cacheHitTokens(), s.kvCached(),
                 (long) stepTokens * slowestNanosPerToken);
     }
@@ -113,7 +117,7 @@ final class StatsRecorder {
         for (int b : recentBatch) {
             max = Math.max(max, b);
         }
-        snapshot = new Snapshot(scheduler.numRunning(), kv.usedBlocks(),
+        snapshot = new Snapshot(scheduler.numRunning(), scheduler.numWaiting(), kv.usedBlocks(),
                 lastBatch == 0 ? snapshot.lastBatch() : lastBatch, max, steps, preemptions, tokensComputed,
                 cacheQueryTokens, cacheHitTokens, kv.cachedBlocks());
     }
