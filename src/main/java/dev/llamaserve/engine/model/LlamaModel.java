@@ -112,7 +112,10 @@ public final class LlamaModel implements CausalLm {
      * with the context. A 512-token chunk of the 1B shape (AMD EPYC Zen 5, 2 cores, interleaved A/B): after 512
      * tokens 2,768 → 2,252 ms, after 3,584 5,218 → 3,185, after 7,680 7,162 → 5,101, but after 15,872 14,867 → 17,240
      * (slower: hence the bound). The generic body (head dim 32, the
-     * bench's tiny shape) was slower at every context (1,536: 138 → 173 ms; 16,384: 426 → 1,339 ms).
+     * bench's tiny shape) was slower at every context (1,536: 138 → 173 ms; 16,384: 426 → 1,339 ms), and is used up to
+     * the bound all the same: a prefill row attends as the decode row it would have been, so that KV recomputed after
+     * a preemption, or served from the prefix cache where decoding wrote it, is the same to the bit. Past the bound
+     * that holds no longer (README, "Batch invariance").
      */
     static final int CPU_NATIVE_PREFILL_MAX_CONTEXT = Integer.getInteger("llamaserve.cpuNativePrefillMaxContext", 8192);
     /**
@@ -250,8 +253,10 @@ public final class LlamaModel implements CausalLm {
         this.nativeNorm = nativeIsa != NativeKernels.Isa.NONE;   // set only on the CPU in bf16
         this.nativeRope = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16;
         int group = config.numAttentionHeads() / config.numKeyValueHeads();
-        this.nativePrefillContext = nativeIsa == NativeKernels.Isa.AVX512_BF16 && group % 4 == 0
-                && config.headDim() % 64 == 0 ? CPU_NATIVE_PREFILL_MAX_CONTEXT : 0;   // used only with nativeAttention
+        // every shape, the generic body too (slower there): a prefill row must attend as the decode row it would have
+        // been, or KV recomputed after a preemption, or cached from decoded tokens, differs in its low bits
+        this.nativePrefillContext = nativeIsa == NativeKernels.Isa.AVX512_BF16
+                ? CPU_NATIVE_PREFILL_MAX_CONTEXT : 0;   // used only with nativeAttention
         this.nativeAttention = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16
                 && group <= NativeKernels.ATTENTION_MAX_GROUP
                 && config.headDim() <= NativeKernels.ATTENTION_MAX_HEAD_DIM;
