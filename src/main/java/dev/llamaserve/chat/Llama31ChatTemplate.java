@@ -81,11 +81,15 @@ public final class Llama31ChatTemplate {
                                 + " (the template puts the tool list into it); there is none. " + SYSTEM_LAYOUT);
             }
             ChatMessage first = messages.remove(0);
-            if (!(first instanceof ChatMessage.Text t) || t.role() != ChatMessage.Role.USER) {
+            // the reference takes messages[0]'s content whatever its role (an assistant's greeting, a second system
+            // message: what a chat memory that dropped the oldest turns sends), as vLLM renders it; a tool call or
+            // result has no content to take (the reference would write "None")
+            if (!(first instanceof ChatMessage.Text t)) {
                 throw new InvalidRequestException("messages[" + first.index() + "].role",
                         InvalidRequestException.INVALID_VALUE, "with tools, the first message " + afterSystem(system)
-                                + " must be a user message (the template puts the tool list into it); messages["
-                                + first.index() + "] is " + describe(first) + ". " + SYSTEM_LAYOUT);
+                                + " must have text content (the template puts the tool list into it and writes it as"
+                                + " the user's); messages[" + first.index() + "] is " + describe(first) + ". "
+                                + SYSTEM_LAYOUT);
             }
             header(out, "user");
             out.template("Given the following functions, please respond with a JSON for a function call ");
