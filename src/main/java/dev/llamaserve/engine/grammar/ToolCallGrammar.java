@@ -28,13 +28,47 @@ final class ToolCallGrammar {
         return SchemaCompiler.finish(rules, root(rules, names, parameters, parallel, options));
     }
 
+    /**
+     * A function's parameters are a JSON object (OpenAI's {@code arguments} always are, and the call parser reads
+     * nothing else): a schema that says no type ({@code {}}, {@code true}, properties alone) is read as an object's,
+     * so that {@code parameters: {}} no longer lets the grammar write a number there (the call then came back as text);
+     * a schema of another type is refused.
+     */
+    static JsonNode asObjectSchema(JsonNode schema) {
+        if (schema.isBoolean() && schema.booleanValue()) {
+            return JSON.createObjectNode().put("type", "object");
+        }
+        if (!schema.isObject()) {
+            return schema;   // false, or no schema: the compiler refuses it
+        }
+        JsonNode type = schema.get("type");
+        if (type == null) {
+            for (String combinator : List.of("$ref", "anyOf", "oneOf", "allOf", "enum", "const", "not")) {
+                if (schema.has(combinator)) {
+                    return schema;   // what it allows is the combinator's; a non-object there is no call
+                }
+            }
+            return ((tools.jackson.databind.node.ObjectNode) schema.deepCopy()).put("type", "object");
+        }
+        if (!(type.isString() && type.asString().equals("object"))) {
+            throw new UnsupportedSchemaException("/type", "a function's parameters must be a JSON object schema"
+                    + " (\"type\": \"object\"), as OpenAI's arguments are");
+        }
+        return schema;
+    }
+
     /** The calls' root rule, its rules added to {@code rules} (a grammar of calls or something else: a union). */
     static Rule root(List<Rule> rules, List<String> names, List<JsonNode> parameters, boolean parallel,
             GrammarOptions options) {
         Rule[] calls = new Rule[names.size()];
         Compilation last = null;
         for (int i = 0; i < calls.length; i++) {
-            JsonNode schema = parameters.get(i);
+            JsonNode schema;
+            try {
+                schema = asObjectSchema(parameters.get(i));
+            } catch (UnsupportedSchemaException e) {
+                throw e.inFunction(i);
+            }
             Compilation c = new Compilation(schema, options, rules);
             Rule params;
             try {
