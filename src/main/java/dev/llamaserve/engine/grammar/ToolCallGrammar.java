@@ -32,7 +32,7 @@ final class ToolCallGrammar {
      * A function's parameters are a JSON object (OpenAI's {@code arguments} always are, and the call parser reads
      * nothing else): a schema that says no type ({@code {}}, {@code true}, properties alone) is read as an object's,
      * so that {@code parameters: {}} no longer lets the grammar write a number there (the call then came back as text);
-     * a schema of another type is refused.
+     * a schema of another type is refused ({@link #requireObject}).
      */
     static JsonNode asObjectSchema(JsonNode schema) {
         if (schema.isBoolean() && schema.booleanValue()) {
@@ -41,8 +41,7 @@ final class ToolCallGrammar {
         if (!schema.isObject()) {
             return schema;   // false, or no schema: the compiler refuses it
         }
-        JsonNode type = schema.get("type");
-        if (type == null) {
+        if (schema.get("type") == null) {
             for (String combinator : List.of("$ref", "anyOf", "oneOf", "allOf", "enum", "const", "not")) {
                 if (schema.has(combinator)) {
                     return schema;   // what it allows is the combinator's; a non-object there is no call
@@ -50,11 +49,16 @@ final class ToolCallGrammar {
             }
             return ((tools.jackson.databind.node.ObjectNode) schema.deepCopy()).put("type", "object");
         }
-        if (!(type.isString() && type.asString().equals("object"))) {
+        return schema;
+    }
+
+    /** A parameters schema that names a type names {@code object}. */
+    private static void requireObject(JsonNode schema) {
+        JsonNode type = schema.isObject() ? schema.get("type") : null;
+        if (type != null && !(type.isString() && type.asString().equals("object"))) {
             throw new UnsupportedSchemaException("/type", "a function's parameters must be a JSON object schema"
                     + " (\"type\": \"object\"), as OpenAI's arguments are");
         }
-        return schema;
     }
 
     /** The calls' root rule, its rules added to {@code rules} (a grammar of calls or something else: a union). */
@@ -63,16 +67,12 @@ final class ToolCallGrammar {
         Rule[] calls = new Rule[names.size()];
         Compilation last = null;
         for (int i = 0; i < calls.length; i++) {
-            JsonNode schema;
-            try {
-                schema = asObjectSchema(parameters.get(i));
-            } catch (UnsupportedSchemaException e) {
-                throw e.inFunction(i);
-            }
+            JsonNode schema = asObjectSchema(parameters.get(i));
             Compilation c = new Compilation(schema, options, rules);
             Rule params;
             try {
                 params = c.compile(schema, "");
+                requireObject(schema);   // after what the compiler refuses, which names its keyword
             } catch (UnsupportedSchemaException e) {
                 throw e.inFunction(i);
             }
