@@ -62,10 +62,63 @@ public final class ToolCallParser {
         }
     }
 
+    /**
+     * The calls a request may get: of these functions ({@code names}; null: any name), and several only where
+     * {@code parallel}. An object that names no function of the request's tools is no call but the answer's text (a
+     * {@code response_format} answer with a "name" and "parameters", next to tools, came back as a call of a function
+     * that does not exist, and an agent loop called it again and again).
+     */
+    public record Calls(java.util.Set<String> names, boolean parallel) {
+        /** Any name, several calls: what a caller that knows no tools' names expects. */
+        public static final Calls ANY = new Calls(null, true);
+
+        public Calls {
+            names = names == null ? null : java.util.Set.copyOf(names);
+        }
+
+        /** The names of a request's {@code tools} array (OpenAI's shape: {@code tools[i].function.name}). */
+        public static Calls of(JsonNode tools, boolean parallel) {
+            java.util.Set<String> names = new java.util.HashSet<>();
+            if (tools != null) {
+                for (JsonNode t : tools) {
+                    JsonNode f = t.get("function");
+                    JsonNode n = f == null ? null : f.get("name");
+                    if (n != null && n.isString()) {
+                        names.add(n.asString());
+                    }
+                }
+            }
+            return new Calls(names, parallel);
+        }
+
+        boolean names(ParsedCall call, boolean partial) {
+            if (names == null) {
+                return true;
+            }
+            // a call cut by max_tokens may stop inside its name (or before it)
+            return names.contains(call.name()) || partial && names.stream().anyMatch(n -> n.startsWith(call.name()));
+        }
+    }
+
     private ToolCallParser() {}
 
     public static Result parse(String text, int tagOffset) {
         return parse(text, tagOffset, false);
+    }
+
+    /**
+     * {@link #parse(String, int, boolean)} for a request that expects {@code calls}: output that names a function
+     * it does not have is content, and without parallel calls only the first call is answered.
+     */
+    public static Result parse(String text, int tagOffset, boolean cutOff, Calls calls) {
+        Result r = parse(text, tagOffset, cutOff);
+        for (int i = 0; i < r.calls().size(); i++) {
+            boolean partial = cutOff && i == r.calls().size() - 1;
+            if (!calls.names(r.calls().get(i), partial)) {
+                return new Result(text.isEmpty() ? null : text, List.of());
+            }
+        }
+        return r.allowing(calls.parallel());
     }
 
     /**
@@ -252,8 +305,9 @@ public final class ToolCallParser {
         } catch (JacksonException | NumberFormatException | ArithmeticException e) {
             return null; // not a call: stays content
         }
-        if (node == null || !node.isObject()) {
-            return null;
+        if (node == null || !node.isObject() || node.isEmpty()
+                || !CALL_KEYS.contains(node.properties().iterator().next().getKey())) {
+            return null;   // as start() reads it: a call's first key is one a call has (a streamed answer agrees)
         }
         JsonNode name = node.get("name");
         if (name == null || !name.isString() || name.asString().isBlank()) {

@@ -21,7 +21,7 @@ final class AnswerAssembler {
     record End(String content, List<AssistantMessage.ToolCall> calls) {}
 
     private final ToolCallStartTokens startTokens;
-    private final boolean parallelCalls;
+    private final ToolCallParser.Calls calls;
     private final StringBuilder held = new StringBuilder();
     private Mode mode;
     /** Where in {@link #held} the {@code <|python_tag|>} token came, or {@link ToolCallParser#NO_TAG}. */
@@ -29,11 +29,11 @@ final class AnswerAssembler {
 
     /**
      * @param startTokens the tool-call start tokens; null when no tools were shown to the model
-     * @param parallelCalls false: at most one call (the first), as {@code parallelToolCalls(false)} asks
+     * @param calls the calls the model may make: of the tools shown to it; one only where {@code parallelToolCalls(false)}
      */
-    AnswerAssembler(ToolCallStartTokens startTokens, boolean parallelCalls) {
+    AnswerAssembler(ToolCallStartTokens startTokens, ToolCallParser.Calls calls) {
         this.startTokens = startTokens;
-        this.parallelCalls = parallelCalls;
+        this.calls = calls;
         this.mode = startTokens == null ? Mode.CONTENT : Mode.UNDECIDED;
     }
 
@@ -81,7 +81,7 @@ final class AnswerAssembler {
             return new End(rest.isEmpty() ? null : rest, List.of());
         }
         held.append(rest);
-        ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagOffset).allowing(parallelCalls);
+        ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagOffset, false, calls);
         if (!parsed.hasCalls()) {
             return new End(held.isEmpty() ? null : held.toString(), List.of());
         }

@@ -2,6 +2,7 @@ package dev.llamaserve.springai;
 
 import dev.llamaserve.chat.ChatFormat;
 import dev.llamaserve.chat.ChatInput;
+import dev.llamaserve.chat.ToolCallParser;
 import dev.llamaserve.chat.ToolCallStartTokens;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.GenerationRequest;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.springframework.ai.chat.messages.AssistantMessage;
 import org.springframework.ai.chat.metadata.ChatGenerationMetadata;
 import org.springframework.ai.chat.metadata.ChatResponseMetadata;
@@ -260,7 +262,8 @@ public final class EngineChatModel implements ChatModel {
         // a forced choice's grammar writes several calls only with parallelToolCalls(true); with AUTO nothing but an
         // explicit false stops the model's own several calls (OpenAI's default is parallel)
         return new Request(id, events, new AnswerAssembler(toolsJson == null ? null : startTokens(),
-                !Boolean.FALSE.equals(options.getParallelToolCalls())));
+                new ToolCallParser.Calls(tools.stream().map(ToolDefinition::name).collect(Collectors.toSet()),
+                        !Boolean.FALSE.equals(options.getParallelToolCalls()))));
     }
 
     /**

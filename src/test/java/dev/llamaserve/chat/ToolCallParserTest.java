@@ -40,6 +40,32 @@ class ToolCallParserTest {
         assertThat(ToolCallParser.parse("The weather in Par", NO_TAG, true).content()).isEqualTo("The weather in Par");
     }
 
+    /**
+     * Next to tools, a response_format answer may hold "name" and "parameters": it is a call only where it names one
+     * of the request's functions (it came back as a call of a function that does not exist), and only where its first
+     * key is a call's, as start() reads a stream (streamed and not, the same answer was content and a call).
+     */
+    @Test
+    void aCallNamesOneOfTheRequestsFunctionsAndStartsAsACall() {
+        ToolCallParser.Calls tools = new ToolCallParser.Calls(java.util.Set.of("get_time"), true);
+        String answer = "{\"name\": \"ole de\", \"parameters\": {\"color\": \"blue\"}}";
+        ToolCallParser.Result r = ToolCallParser.parse(answer, ToolCallParser.NO_TAG, false, tools);
+        assertThat(r.hasCalls()).isFalse();
+        assertThat(r.content()).isEqualTo(answer);
+        assertThat(ToolCallParser.parse("{\"name\": \"get_time\", \"parameters\": {}}", ToolCallParser.NO_TAG,
+                false, tools).calls()).extracting(ToolCallParser.ParsedCall::name).containsExactly("get_time");
+        // one unknown name among several: the whole output is the answer's
+        assertThat(ToolCallParser.parse("{\"name\": \"get_time\", \"parameters\": {}}; {\"name\": \"x\","
+                + " \"parameters\": {}}", ToolCallParser.NO_TAG, false, tools).hasCalls()).isFalse();
+        // cut inside its name: a partial call of a function whose name starts so
+        assertThat(ToolCallParser.parse("{\"name\": \"get_ti", ToolCallParser.NO_TAG, true, tools).hasCalls()).isTrue();
+
+        String typeFirst = "{\"type\": \"function\", \"name\": \"get_time\", \"parameters\": {}}";
+        assertThat(ToolCallParser.start(typeFirst)).isEqualTo(ToolCallParser.Start.CONTENT);
+        assertThat(ToolCallParser.parse(typeFirst, ToolCallParser.NO_TAG, false, tools).hasCalls())
+                .as("as start() read it").isFalse();
+    }
+
     @Test
     void bareJsonCall() {
         ToolCallParser.Result r = ToolCallParser.parse(

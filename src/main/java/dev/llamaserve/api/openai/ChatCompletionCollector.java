@@ -14,7 +14,7 @@ final class ChatCompletionCollector {
 
     private final ChatResponses responses;
     private final boolean toolsEnabled;
-    private final boolean parallelCalls;
+    private final ToolCallParser.Calls calls;
     private final ToolCallStartTokens startTokens;
     private final LogprobsRenderer logprobs;
     private final String requestId;
@@ -23,13 +23,13 @@ final class ChatCompletionCollector {
     private final List<ChatWire.TokenLogprob> tokenLogprobs = new ArrayList<>();
     private int tagOffset = ToolCallParser.NO_TAG;
 
-    /** @param parallelCalls false: at most one tool call ({@code parallel_tool_calls: false}) */
-    ChatCompletionCollector(ChatResponses responses, boolean toolsEnabled, boolean parallelCalls,
+    /** @param calls the calls the request may get (its tools' names; one only without parallel_tool_calls) */
+    ChatCompletionCollector(ChatResponses responses, boolean toolsEnabled, ToolCallParser.Calls calls,
             ToolCallStartTokens startTokens, LogprobsRenderer logprobs, String requestId) {
         this.requestId = requestId;
         this.responses = responses;
         this.toolsEnabled = toolsEnabled;
-        this.parallelCalls = parallelCalls;
+        this.calls = calls;
         this.startTokens = startTokens;
         this.logprobs = logprobs;
     }
@@ -57,8 +57,8 @@ final class ChatCompletionCollector {
         }
         ChatWire.Message message = new ChatWire.Message("assistant", text.toString(), null);
         if (toolsEnabled) {
-            ToolCallParser.Result parsed = ToolCallParser.parse(text.toString(), tagOffset, FinishReasons.cutOff(reason))
-                    .allowing(parallelCalls);
+            ToolCallParser.Result parsed = ToolCallParser.parse(text.toString(), tagOffset, FinishReasons.cutOff(reason),
+                    calls);
             if (parsed.hasCalls()) {
                 List<ChatWire.ToolCall> calls = new ArrayList<>();
                 for (ToolCallParser.ParsedCall c : parsed.calls()) {

@@ -43,6 +43,11 @@ public record ChatCompletionParams(
      * Whether the output may be a tool call: tools given and tool_choice not "none" (with a response_format,
      * the constraint is then calls or the formatted answer, {@link OutputConstraint.ToolCallsOrAnswer}).
      */
+    /** The calls the answer may hold: of the request's tools, several only with {@code parallel_tool_calls}. */
+    public dev.llamaserve.chat.ToolCallParser.Calls toolCalls() {
+        return dev.llamaserve.chat.ToolCallParser.Calls.of(tools, parallelToolCalls);
+    }
+
     public boolean toolsEnabled() {
         return tools != null && !tools.isEmpty() && (sampling.constraint() == null
                 || sampling.constraint() instanceof OutputConstraint.ToolCalls

@@ -91,7 +91,7 @@ public class ChatCompletionsController {
         ChatCompletionCollector[] collectors = new ChatCompletionCollector[n];
         for (int i = 0; i < n; i++) {
             collectors[i] = new ChatCompletionCollector(p.responses(), p.toolsEnabled(),
-                    p.params().parallelToolCalls(), startTokens(), logprobs(p), p.requestId());
+                    p.params().toolCalls(), startTokens(), logprobs(p), p.requestId());
         }
         ChatWire.Choice[] choices = new ChatWire.Choice[n];
         EngineEvent.Usage[] usages = new EngineEvent.Usage[n];
@@ -119,7 +119,7 @@ public class ChatCompletionsController {
         EngineExchange x = new EngineExchange(engine, p.request(), exchange);
         ChatChoicesStream assembler = new ChatChoicesStream(p.request().params().choices(), p.responses(),
                 p.params().includeUsage(), i -> new ChatStreamAssembler(p.responses(), p.toolsEnabled(),
-                        p.params().parallelToolCalls(), startTokens(), logprobs(p), p.params().includeUsage(),
+                        p.params().toolCalls(), startTokens(), logprobs(p), p.params().includeUsage(),
                         p.requestId(), i, false));
         // submit first: overload and validation errors are plain HTTP errors, before any byte of the stream
         return x.abortUnlessFinished(x.submit().flatMap(events -> {

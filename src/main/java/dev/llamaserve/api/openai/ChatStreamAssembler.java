@@ -24,7 +24,7 @@ final class ChatStreamAssembler {
 
     private final ChatResponses responses;
     private final boolean toolsEnabled;
-    private final boolean parallelCalls;
+    private final ToolCallParser.Calls calls;
     private final ToolCallStartTokens startTokens;
     private final LogprobsRenderer logprobs;
     private final boolean includeUsage;
@@ -44,12 +44,12 @@ final class ChatStreamAssembler {
 
     /**
      * @param logprobs null when the request did not ask for logprobs
-     * @param parallelCalls false: at most one tool call ({@code parallel_tool_calls: false})
+     * @param calls the calls the request may get (its tools' names; one only without parallel_tool_calls)
      * @param requestId the client's request id, quoted in an error frame
      */
-    ChatStreamAssembler(ChatResponses responses, boolean toolsEnabled, boolean parallelCalls,
+    ChatStreamAssembler(ChatResponses responses, boolean toolsEnabled, ToolCallParser.Calls calls,
             ToolCallStartTokens startTokens, LogprobsRenderer logprobs, boolean includeUsage, String requestId) {
-        this(responses, toolsEnabled, parallelCalls, startTokens, logprobs, includeUsage, requestId, 0, true);
+        this(responses, toolsEnabled, calls, startTokens, logprobs, includeUsage, requestId, 0, true);
     }
 
     /**
@@ -58,7 +58,7 @@ final class ChatStreamAssembler {
      * @param index the choice's index in every chunk
      * @param endsStream whether its end is the stream's (usage chunk and [DONE]); false for one of n choices
      */
-    ChatStreamAssembler(ChatResponses responses, boolean toolsEnabled, boolean parallelCalls,
+    ChatStreamAssembler(ChatResponses responses, boolean toolsEnabled, ToolCallParser.Calls calls,
             ToolCallStartTokens startTokens, LogprobsRenderer logprobs, boolean includeUsage, String requestId,
             int index, boolean endsStream) {
         this.index = index;
@@ -66,7 +66,7 @@ final class ChatStreamAssembler {
         this.requestId = requestId;
         this.responses = responses;
         this.toolsEnabled = toolsEnabled;
-        this.parallelCalls = parallelCalls;
+        this.calls = calls;
         this.startTokens = startTokens;
         this.logprobs = logprobs;
         this.includeUsage = includeUsage;
@@ -140,7 +140,7 @@ final class ChatStreamAssembler {
         } else {
             held.append(tail);
             ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagOffset,
-                    FinishReasons.cutOff(reason)).allowing(parallelCalls);
+                    FinishReasons.cutOff(reason), calls);
             if (parsed.hasCalls()) {
                 if (parsed.content() != null) {
                     out.add(content(parsed.content(), List.of()));

@@ -2,6 +2,7 @@ package dev.llamaserve.api.openai;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llamaserve.chat.ToolCallParser;
 import dev.llamaserve.chat.ToolCallStartTokens;
 import dev.llamaserve.engine.EngineEvent;
 import java.util.ArrayList;
@@ -17,7 +18,7 @@ class ChatChoicesStreamTest {
 
     private ChatChoicesStream stream(int n) {
         return new ChatChoicesStream(n, responses, true,
-                i -> new ChatStreamAssembler(responses, false, true, startTokens, null, true, "req-1", i, false));
+                i -> new ChatStreamAssembler(responses, false, ToolCallParser.Calls.ANY, startTokens, null, true, "req-1", i, false));
     }
 
     private static EngineEvent.Tokens text(String s, int index) {

@@ -2,6 +2,7 @@ package dev.llamaserve.api.openai;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llamaserve.chat.ToolCallParser;
 import dev.llamaserve.chat.ToolCallStartTokens;
 import dev.llamaserve.engine.EngineEvent;
 import org.junit.jupiter.api.Test;
@@ -16,7 +17,7 @@ class ChatCompletionCollectorTest {
     }
 
     private static ChatWire.Choice answer(String text, EngineEvent.FinishReason reason, boolean parallel) {
-        ChatCompletionCollector c = new ChatCompletionCollector(new ChatResponses("chatcmpl-1", 7, "m"), true, parallel,
+        ChatCompletionCollector c = new ChatCompletionCollector(new ChatResponses("chatcmpl-1", 7, "m"), true, new ToolCallParser.Calls(null, parallel),
                 new ToolCallStartTokens(FixtureTokenizer.get()), null, "req-1");
         c.onTokens(SCRIPT.tokens(text));
         return c.choice(new EngineEvent.Finished(reason, new EngineEvent.Usage(5, 3), "", null, null));

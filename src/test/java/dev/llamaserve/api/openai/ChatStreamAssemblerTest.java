@@ -2,6 +2,7 @@ package dev.llamaserve.api.openai;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llamaserve.chat.ToolCallParser;
 import dev.llamaserve.chat.ToolCallStartTokens;
 import dev.llamaserve.engine.EngineEvent;
 import java.util.ArrayList;
@@ -16,7 +17,7 @@ class ChatStreamAssemblerTest {
     private final ToolCallStartTokens startTokens = new ToolCallStartTokens(FixtureTokenizer.get());
 
     private ChatStreamAssembler assembler(boolean tools, boolean usage) {
-        return new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), tools, true, startTokens, null, usage, "req-1");
+        return new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), tools, ToolCallParser.Calls.ANY, startTokens, null, usage, "req-1");
     }
 
     private static EngineEvent.Tokens text(String s) {
@@ -134,7 +135,7 @@ class ChatStreamAssemblerTest {
                 content.append(d.get("content").asString());
             }
         }
-        ChatCompletionCollector collector = new ChatCompletionCollector(new ChatResponses("chatcmpl-1", 7, "m"), true, true,
+        ChatCompletionCollector collector = new ChatCompletionCollector(new ChatResponses("chatcmpl-1", 7, "m"), true, ToolCallParser.Calls.ANY,
                 startTokens, null, "req-1");
         collector.onTokens(text("\n"));
         collector.onTokens(SCRIPT.pythonTagToken());
@@ -157,7 +158,7 @@ class ChatStreamAssemblerTest {
 
     @Test
     void withParallelCallsOffTheStreamCarriesTheFirstCallOnly() {
-        ChatStreamAssembler a = new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), true, false,
+        ChatStreamAssembler a = new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), true, new ToolCallParser.Calls(null, false),
                 startTokens, null, false, "req-1");
         List<JsonNode> chunks = run(a, text("{\"name\": \"f\", \"parameters\": {}}; "),
                 text("{\"name\": \"g\", \"parameters\": {}}"), finish(EngineEvent.FinishReason.STOP, ""));

@@ -3,6 +3,7 @@ package dev.llamaserve.api.openai;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llamaserve.chat.ToolCallParser;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.EngineEvent.FinishReason;
 import java.util.List;
@@ -44,14 +45,14 @@ class FinishReasonsTest {
     @Test
     void everyChatPathUsesTheMap() {
         ChatResponses responses = new ChatResponses("chatcmpl-1", 7, "m");
-        ChatCompletionCollector collector = new ChatCompletionCollector(responses, false, true, null, null, "req-9");
+        ChatCompletionCollector collector = new ChatCompletionCollector(responses, false, ToolCallParser.Calls.ANY, null, null, "req-9");
         assertThat(collector.finish(finished(FinishReason.LENGTH)).choices().get(0).finishReason()).isEqualTo("length");
-        assertThatThrownBy(() -> new ChatCompletionCollector(responses, false, true, null, null, "req-9")
+        assertThatThrownBy(() -> new ChatCompletionCollector(responses, false, ToolCallParser.Calls.ANY, null, null, "req-9")
                 .finish(finished(FinishReason.ERROR)))
                 .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.getMessage()).contains("req-9")
                         .doesNotContain("deadbeef"));
 
-        List<String> frames = new ChatStreamAssembler(responses, false, true, null, null, false, "req-9")
+        List<String> frames = new ChatStreamAssembler(responses, false, ToolCallParser.Calls.ANY, null, null, false, "req-9")
                 .onEvent(finished(FinishReason.ERROR));
         assertThat(frames).hasSize(2);
         assertThat(frames.get(0)).contains("internal_error").contains("req-9").doesNotContain("deadbeef");
