@@ -235,6 +235,23 @@ public final class ToolCallParser {
         }
     }
 
+    /**
+     * Whether {@code text}, an answer that began as a call may ({@link #start}: its first key is a call's), has
+     * written its whole {@code name} and it is none of {@code calls}' functions: then it is no call but content, and
+     * can stream from here.
+     */
+    public static boolean namesNoneOf(String text, Calls calls) {
+        if (calls.names() == null) {
+            return false;
+        }
+        String s = text.stripLeading();
+        if (s.isEmpty() || s.charAt(0) != '{' || objectEnd(s, 0) >= 0) {
+            return false;   // a whole object is read at the end, where several calls may follow
+        }
+        String name = partialCall(s).name();
+        return !name.isEmpty() && !calls.names().contains(name);
+    }
+
     /** Index after the JSON object starting at {@code start}, or -1 if it is not closed. */
     private static int objectEnd(String s, int start) {
         int depth = 0;

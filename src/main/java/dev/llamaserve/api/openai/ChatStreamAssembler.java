@@ -107,6 +107,12 @@ final class ChatStreamAssembler {
                 return t.text().isEmpty() && lps.isEmpty() ? List.of() : List.of(content(t.text(), lps));
             case TOOL:
                 hold(t.text(), lps);
+                if (tagOffset == ToolCallParser.NO_TAG && ToolCallParser.namesNoneOf(held.toString(), calls)) {
+                    // a JSON answer whose "name" is none of the tools' (a response_format next to tools): it
+                    // streams from here, not all at its end
+                    mode = Mode.CONTENT;
+                    return List.of(flushHeld());
+                }
                 return List.of();
             default:
                 hold(t.text(), lps);

@@ -168,6 +168,22 @@ class ChatStreamAssemblerTest {
         assertThat(chunks.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("tool_calls");
     }
 
+    /** A JSON answer whose "name" is no tool's (a response_format next to tools) streams once its name is whole. */
+    @Test
+    void anAnswerNamingNoToolStreamsOnceItsNameIsWhole() {
+        ChatStreamAssembler a = new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), true,
+                new ToolCallParser.Calls(java.util.Set.of("get_time"), true), startTokens, null, false, "req-1");
+        a.start();
+        assertThat(a.onEvent(text("{\"name\": \"Ad"))).as("may still be a call").isEmpty();
+        List<String> released = a.onEvent(text("a\", \"age"));
+        assertThat(released).hasSize(1);
+        assertThat(delta(OpenAiJson.MAPPER.readTree(released.get(0).substring(6))).get("content").asString())
+                .isEqualTo("{\"name\": \"Ada\", \"age");
+        assertThat(a.onEvent(text("\": 36}"))).hasSize(1);
+        List<String> end = a.onEvent(finish(EngineEvent.FinishReason.STOP, ""));
+        assertThat(end.get(0)).contains("\"finish_reason\":\"stop\"");
+    }
+
     @Test
     void abortIsAnErrorEvent() {
         ChatStreamAssembler a = assembler(false, true);
