@@ -214,12 +214,15 @@ public final class ChatRequestParser {
             throw new InvalidRequestException(argsAt, MISSING, argsAt + " is required (a JSON object as a string)");
         }
         JsonNode arguments = args;
-        if (args.isString()) {
+        if (args.isString() && args.stringValue().isBlank()) {
+            arguments = ChatJson.parse("{}");   // as vLLM reads an empty one
+        } else if (args.isString()) {
             try {
                 arguments = ChatJson.parse(args.stringValue());
             } catch (JacksonException | IllegalArgumentException e) {
-                throw new InvalidRequestException(argsAt, INVALID_VALUE, argsAt + " must be valid JSON; got "
-                        + args.stringValue().length() + " characters that do not parse as JSON");
+                // a call cut by max_tokens comes back with its arguments as far as written, and an agent's memory
+                // sends it back: the template writes them as the string they are (tojson), not a 400 for ever after
+                arguments = args;
             }
         }
         JsonNode id = call.get("id");
