@@ -1,6 +1,7 @@
 package dev.llamaserve.config;
 
 import dev.llamaserve.api.openai.ApiSettings;
+import dev.llamaserve.api.openai.BodyBudget;
 import dev.llamaserve.engine.device.MemorySize;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,6 +18,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param keepAliveInterval SSE comment line after this long without a chunk (default 5s)
  * @param retryAfter Retry-After sent with 429 and 503 (default 1s)
  * @param bodyTimeout the most time a request body may take to arrive (default 30s); slower is a 408
+ * @param maxBodyBytesInFlight bytes of request bodies read at once (default {@code auto}: an eighth of the maximum
+ *     heap, at least {@code max-body-bytes}); a body beyond them is a 503 overloaded
  * @param keys API keys accepted as {@code Authorization: Bearer <key>}, comma-separated (ids {@code key-1},
  *        {@code key-2}, ... by position); with none here nor in the keys file, the API is open
  * @param keysFile file of API keys, one per line: {@code id:sha256-hex[:requests-per-minute[:tokens-per-minute]]}
@@ -37,6 +40,7 @@ public record ApiProperties(
         @DefaultValue("5s") Duration keepAliveInterval,
         @DefaultValue("1s") Duration retryAfter,
         @DefaultValue("30s") Duration bodyTimeout,
+        @DefaultValue("auto") String maxBodyBytesInFlight,
         List<String> keys,
         Path keysFile,
         @DefaultValue({"/v1/**", "/tokenize", "/detokenize", "/actuator/**"}) List<String> protectedPaths,
@@ -44,7 +48,10 @@ public record ApiProperties(
         List<String> corsAllowedOrigins) {
 
     public ApiSettings toSettings() {
-        return new ApiSettings(acceptAnyModel, MemorySize.parseBytes(maxBodyBytes, "llm.api.max-body-bytes"), keepAliveInterval,
-                retryAfter, bodyTimeout);
+        long maxBody = MemorySize.parseBytes(maxBodyBytes, "llm.api.max-body-bytes");
+        BodyBudget bodies = maxBodyBytesInFlight == null || maxBodyBytesInFlight.isBlank()
+                || maxBodyBytesInFlight.strip().equalsIgnoreCase("auto") ? BodyBudget.forHeap(maxBody)
+                : new BodyBudget(MemorySize.parseBytes(maxBodyBytesInFlight, "llm.api.max-body-bytes-in-flight"));
+        return new ApiSettings(acceptAnyModel, maxBody, keepAliveInterval, retryAfter, bodyTimeout, bodies);
     }
 }

@@ -11,12 +11,14 @@ import java.time.Duration;
  * @param retryAfter the Retry-After sent with 429 and 503
  * @param bodyTimeout the most time a request's body may take to arrive; slower is a 408 (a body that stalls would
  *     hold its admission slot for ever)
+ * @param bodies the bytes of bodies read at once ({@link BodyBudget})
  */
 public record ApiSettings(boolean acceptAnyModel, long maxBodyBytes, Duration keepAliveInterval, Duration retryAfter,
-        Duration bodyTimeout) {
+        Duration bodyTimeout, BodyBudget bodies) {
 
     public ApiSettings(boolean acceptAnyModel, long maxBodyBytes, Duration keepAliveInterval, Duration retryAfter) {
-        this(acceptAnyModel, maxBodyBytes, keepAliveInterval, retryAfter, DEFAULT_BODY_TIMEOUT);
+        this(acceptAnyModel, maxBodyBytes, keepAliveInterval, retryAfter, DEFAULT_BODY_TIMEOUT,
+                BodyBudget.forHeap(maxBodyBytes));
     }
 
     public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(30);
@@ -30,6 +32,9 @@ public record ApiSettings(boolean acceptAnyModel, long maxBodyBytes, Duration ke
         }
         if (retryAfter == null || retryAfter.isNegative()) {
             throw new IllegalArgumentException("llm.api.retry-after must not be negative, got " + retryAfter);
+        }
+        if (bodies == null) {
+            throw new IllegalArgumentException("bodies (llm.api.max-body-bytes-in-flight) is required");
         }
         if (bodyTimeout == null || bodyTimeout.isNegative() || bodyTimeout.isZero()) {
             throw new IllegalArgumentException("llm.api.body-timeout must be positive, got " + bodyTimeout);

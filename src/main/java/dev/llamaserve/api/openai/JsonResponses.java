@@ -49,6 +49,11 @@ final class JsonResponses {
         if (declared > maxBytes) {
             return Mono.error(ApiException.tooLarge(maxBytes));
         }
+        Runnable giveBack = settings.bodies().take(declared >= 0 ? declared : maxBytes);
+        if (giveBack == null) {
+            return Mono.error(ApiException.unavailable("overloaded", "Request bodies being read fill this server's "
+                    + "memory for them (llm.api.max-body-bytes-in-flight); retry later."));
+        }
         return DataBufferUtils.join(request.getBody(), (int) maxBytes)
                 .map(buffer -> {
                     try {
@@ -64,6 +69,7 @@ final class JsonResponses {
                 .timeout(settings.bodyTimeout(), Mono.error(() -> new ApiException(408, "invalid_request_error", null,
                         "request_timeout", "The request body did not arrive within " + settings.bodyTimeout().toSeconds()
                                 + " s (llm.api.body-timeout)", false)))
+                .doFinally(signal -> giveBack.run())
                 .publishOn(Schedulers.boundedElastic());
     }
 }

@@ -34,7 +34,8 @@ class JsonResponsesTest {
     }
 
     private static ApiSettings settings(long maxBodyBytes) {
-        return new ApiSettings(false, maxBodyBytes, Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(1));
+        return new ApiSettings(false, maxBodyBytes, Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(1),
+                new BodyBudget(4096));
     }
 
     /** A body that stalls half-sent held its admission slot for ever; after llm.api.body-timeout it is a 408. */
@@ -77,5 +78,24 @@ class JsonResponsesTest {
         }
         assertThat(JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").body("{}"), settings(1024))
                 .block(Duration.ofSeconds(5))).as("no Content-Type: read as JSON").hasSize(2);
+    }
+
+    /** Bodies being read at once are bounded in bytes: beyond, a 503 overloaded at once; the room comes back after. */
+    @Test
+    void bodiesBeyondTheBytesInFlightAre503AndTheRoomComesBack() {
+        ApiSettings settings = settings(4096);   // a budget of 4 KiB
+        MockServerHttpRequest stalled = MockServerHttpRequest.post("/v1/chat/completions").contentLength(3000)
+                .body(reactor.core.publisher.Flux.never());
+        reactor.core.Disposable reading = JsonResponses.readBody(stalled, settings).subscribe(b -> { }, e -> { });
+        assertThatThrownBy(() -> JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions")
+                .body("x".repeat(2000)), settings).block(Duration.ofSeconds(5)))
+                .isInstanceOfSatisfying(ApiException.class, e -> {
+                    assertThat(e.status()).isEqualTo(503);
+                    assertThat(e.code()).isEqualTo("overloaded");
+                    assertThat(e.getMessage()).contains("llm.api.max-body-bytes-in-flight");
+                });
+        reading.dispose();   // the stalled one ends (its client left): its room comes back
+        assertThat(JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").body("x".repeat(2000)),
+                settings).block(Duration.ofSeconds(5))).hasSize(2000);
     }
 }
