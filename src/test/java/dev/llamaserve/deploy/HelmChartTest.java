@@ -89,6 +89,14 @@ class HelmChartTest {
         selector.properties().forEach(e -> assertThat(podLabels.path(e.getKey())).isEqualTo(e.getValue()));
         assertThat(rendered.one("PodDisruptionBudget").path("spec").path("selector").path("matchLabels"))
                 .isEqualTo(deployment.deployment().path("spec").path("selector").path("matchLabels"));
+        assertThat(deployment.env()).containsEntry("SERVER_FORWARD_HEADERS_STRATEGY", "none");
+        assertThat(rendered.one("Service").path("spec").has("externalTrafficPolicy")).isFalse();
+        // per-client limits behind a proxy or a LoadBalancer: the client's address, where the chart says so
+        Manifests behind = ChartRenderer.template(null, Map.of("server.forwardHeadersStrategy", "native",
+                "service.type", "LoadBalancer", "service.externalTrafficPolicy", "Local"));
+        assertThat(new DeploymentChecks(behind.one("Deployment")).env())
+                .containsEntry("SERVER_FORWARD_HEADERS_STRATEGY", "native");
+        assertThat(behind.one("Service").path("spec").path("externalTrafficPolicy").asString()).isEqualTo("Local");
     }
 
     @Test
@@ -160,6 +168,22 @@ class HelmChartTest {
         assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("apiKeys.entries[0]", "alice:not-a-sha256")))
                 .hasMessageContaining("/apiKeys/entries/0");
         // the application refuses 0 waiting requests at startup: the chart refuses it before a crash loop
+        // what the application refuses at start, the schema and the chart refuse at render (a crash loop otherwise)
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("engine.maxModelLen", 1)))
+                .hasMessageContaining("maxModelLen");
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("rateLimit.requestsPerMinute", 3_000_000_000L)))
+                .hasMessageContaining("requestsPerMinute");
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("engine.kvCacheMemory", "8 gigs")))
+                .hasMessageContaining("kvCacheMemory");
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("apiKeys.entries[0]", "team/a:" + "a".repeat(64))))
+                .hasMessageContaining("entries");
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("engine.maxNumSeqs", 4096)))
+                .hasMessageContaining("engine.maxNumSeqs (4096) must be at most engine.maxNumBatchedTokens (2048");
+        ChartRenderer.template(null, Map.of("engine.maxNumSeqs", 4096, "engine.maxNumBatchedTokens", 8192,
+                "engine.kvCacheMemory", "8GiB", "rateLimit.redis.url", "redis-sentinel://s:26379/0#mymaster",
+                "apiKeys.entries[0]", "team-a:" + "A".repeat(64) + ":60:100000"));
+        assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("server.forwardHeadersStrategy", "trust-all")))
+                .hasMessageContaining("forwardHeadersStrategy");
         assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("engine.maxWaiting", 0)))
                 .hasMessageContaining("/engine/maxWaiting");
         // the README's keys-file line with an empty requests-per-minute field (the global one) is accepted
