@@ -64,9 +64,9 @@ public final class ToolCallParser {
 
     /**
      * The calls a request may get: of these functions ({@code names}; null: any name), and several only where
-     * {@code parallel}. An object that names no function of the request's tools is no call but the answer's text (a
-     * {@code response_format} answer with a "name" and "parameters", next to tools, came back as a call of a function
-     * that does not exist, and an agent loop called it again and again).
+     * {@code parallel}. Where names are given (a {@code response_format} answer beside tools), an object that names
+     * none of them is no call but the answer's text: such an answer with a "name" and "parameters" came back as a
+     * call of a function that does not exist, and an agent loop called it again and again.
      */
     public record Calls(java.util.Set<String> names, boolean parallel) {
         /** Any name, several calls: what a caller that knows no tools' names expects. */

@@ -7,6 +7,7 @@ import dev.llamaserve.chat.ToolCallStartTokens;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
+import dev.llamaserve.engine.OutputConstraint;
 import dev.llamaserve.engine.SamplingParams;
 import dev.llamaserve.engine.Submission;
 import dev.llamaserve.springai.EngineChatOptions.ToolChoice;
@@ -262,7 +263,8 @@ public final class EngineChatModel implements ChatModel {
         // a forced choice's grammar writes several calls only with parallelToolCalls(true); with AUTO nothing but an
         // explicit false stops the model's own several calls (OpenAI's default is parallel)
         return new Request(id, events, new AnswerAssembler(toolsJson == null ? null : startTokens(),
-                new ToolCallParser.Calls(tools.stream().map(ToolDefinition::name).collect(Collectors.toSet()),
+                new ToolCallParser.Calls(sampling.constraint() instanceof OutputConstraint.ToolCallsOrAnswer
+                        ? tools.stream().map(ToolDefinition::name).collect(Collectors.toSet()) : null,
                         !Boolean.FALSE.equals(options.getParallelToolCalls()))));
     }
 

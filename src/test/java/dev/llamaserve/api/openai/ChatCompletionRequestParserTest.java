@@ -83,6 +83,16 @@ class ChatCompletionRequestParserTest {
                 "Infinity");
     }
 
+    /** Beside a response_format, a call names one of the tools (the answer may hold "name" too); alone, any name. */
+    @Test
+    void callsNameTheToolsWhereAResponseFormatStandsBesideThem() {
+        String tools = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"parameters\":{}}}]";
+        assertThat(parse(tools).toolCalls().names()).isNull();
+        assertThat(parse(tools + ",\"parallel_tool_calls\":false").toolCalls().parallel()).isFalse();
+        assertThat(parse(tools + ",\"response_format\":{\"type\":\"json_object\"}").toolCalls().names())
+                .containsExactly("get_time");
+    }
+
     @Test
     void vllmsGenerationPromptFieldsAreRead() {
         assertThat(parse("").addGenerationPrompt()).isTrue();
