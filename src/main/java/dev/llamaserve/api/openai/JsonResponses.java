@@ -49,27 +49,30 @@ final class JsonResponses {
         if (declared > maxBytes) {
             return Mono.error(ApiException.tooLarge(maxBytes));
         }
-        Runnable giveBack = settings.bodies().take(declared >= 0 ? declared : maxBytes);
-        if (giveBack == null) {
-            return Mono.error(ApiException.unavailable("overloaded", "Request bodies being read fill this server's "
-                    + "memory for them (llm.api.max-body-bytes-in-flight); retry later."));
-        }
-        return DataBufferUtils.join(request.getBody(), (int) maxBytes)
-                .map(buffer -> {
-                    try {
-                        byte[] bytes = new byte[buffer.readableByteCount()];
-                        buffer.read(bytes);
-                        return bytes;
-                    } finally {
-                        DataBufferUtils.release(buffer);
-                    }
-                })
-                .defaultIfEmpty(new byte[0])
-                .onErrorMap(DataBufferLimitException.class, e -> ApiException.tooLarge(maxBytes))
-                .timeout(settings.bodyTimeout(), Mono.error(() -> new ApiException(408, "invalid_request_error", null,
-                        "request_timeout", "The request body did not arrive within " + settings.bodyTimeout().toSeconds()
-                                + " s (llm.api.body-timeout)", false)))
-                .doFinally(signal -> giveBack.run())
+        long room = declared >= 0 ? declared : maxBytes;
+        return Mono.defer(() -> {   // the room is taken when the body is read (subscribed), and always given back
+            Runnable giveBack = settings.bodies().take(room);
+            if (giveBack == null) {
+                return Mono.<byte[]>error(ApiException.unavailable("overloaded", "Request bodies being read fill this"
+                        + " server's memory for them (llm.api.max-body-bytes-in-flight); retry later."));
+            }
+            return DataBufferUtils.join(request.getBody(), (int) maxBytes)
+                    .map(buffer -> {
+                        try {
+                            byte[] bytes = new byte[buffer.readableByteCount()];
+                            buffer.read(bytes);
+                            return bytes;
+                        } finally {
+                            DataBufferUtils.release(buffer);
+                        }
+                    })
+                    .defaultIfEmpty(new byte[0])
+                    .onErrorMap(DataBufferLimitException.class, e -> ApiException.tooLarge(maxBytes))
+                    .timeout(settings.bodyTimeout(), Mono.error(() -> new ApiException(408, "invalid_request_error",
+                            null, "request_timeout", "The request body did not arrive within "
+                                    + settings.bodyTimeout().toSeconds() + " s (llm.api.body-timeout)", false)))
+                    .doFinally(signal -> giveBack.run());
+        })
                 .publishOn(Schedulers.boundedElastic());
     }
 }

@@ -84,6 +84,8 @@ class JsonResponsesTest {
     @Test
     void bodiesBeyondTheBytesInFlightAre503AndTheRoomComesBack() {
         ApiSettings settings = settings(4096);   // a budget of 4 KiB
+        JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").contentLength(4000)
+                .body(reactor.core.publisher.Flux.never()), settings);   // never subscribed: it takes no room
         MockServerHttpRequest stalled = MockServerHttpRequest.post("/v1/chat/completions").contentLength(3000)
                 .body(reactor.core.publisher.Flux.never());
         reactor.core.Disposable reading = JsonResponses.readBody(stalled, settings).subscribe(b -> { }, e -> { });
