@@ -75,7 +75,8 @@ public final class ApiErrors {
         }
         if (t instanceof UnsupportedMediaTypeStatusException u) {
             return new ApiException(415, "invalid_request_error", null, "unsupported_media_type",
-                    "Unsupported media type " + u.getContentType(), false);
+                    "Unsupported media type " + u.getContentType() + ": send the body as JSON, with Content-Type:"
+                            + " application/json", false);
         }
         if (t instanceof NotAcceptableStatusException) {
             return new ApiException(406, "invalid_request_error", null, "not_acceptable",

@@ -150,6 +150,7 @@ class ErrorMapHttpIT extends RealEngineWebTest {
                 .POST(java.net.http.HttpRequest.BodyPublishers.ofString(chat("\"max_tokens\":1"))).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertError(plain, 415, "invalid_request_error", null, "unsupported_media_type");
+        assertThat(json(plain.body()).get("error").get("message").asString()).contains("Content-Type: application/json");
     }
 
     @Test
