@@ -91,7 +91,12 @@ public final class ToolCallParser {
             return new Calls(names, parallel);
         }
 
-        boolean names(ParsedCall call, boolean partial) {
+        /** Whether a call of this name is one of the functions (any, where no names are given). */
+        public boolean allows(String name) {
+            return names == null || names.contains(name);
+        }
+
+        boolean allows(ParsedCall call, boolean partial) {
             if (names == null) {
                 return true;
             }
@@ -114,7 +119,7 @@ public final class ToolCallParser {
         Result r = parse(text, tagOffset, cutOff);
         for (int i = 0; i < r.calls().size(); i++) {
             boolean partial = cutOff && i == r.calls().size() - 1;
-            if (!calls.names(r.calls().get(i), partial)) {
+            if (!calls.allows(r.calls().get(i), partial)) {
                 return new Result(text.isEmpty() ? null : text, List.of());
             }
         }
@@ -235,21 +240,41 @@ public final class ToolCallParser {
         }
     }
 
+    /** Longest beginning of an answer {@link #leadingName} reads: a name comes first, and is short. */
+    public static final int LEADING_NAME_CHARS = 512;
+
     /**
-     * Whether {@code text}, an answer that began as a call may ({@link #start}: its first key is a call's), has
-     * written its whole {@code name} and it is none of {@code calls}' functions: then it is no call but content, and
-     * can stream from here.
+     * What the beginning of an answer that may be a call ({@link #start}) says of its name: {@code decided} false
+     * while its first key or that key's value is still being written; then {@code name} is the value of a first key
+     * {@code name}, or null where the first key is another or its value no string (the answer is read whole at its
+     * end). Reads at most {@link #LEADING_NAME_CHARS} characters, the first key and value only: a caller may ask at
+     * every token.
      */
-    public static boolean namesNoneOf(String text, Calls calls) {
-        if (calls.names() == null) {
-            return false;
+    public record LeadingName(boolean decided, String name) {
+        static final LeadingName OPEN = new LeadingName(false, null);
+        static final LeadingName NONE = new LeadingName(true, null);
+    }
+
+    public static LeadingName leadingName(CharSequence text) {
+        boolean whole = text.length() <= LEADING_NAME_CHARS;
+        String s = text.subSequence(0, Math.min(text.length(), LEADING_NAME_CHARS)).toString();
+        try (JsonParser p = MAPPER.createParser(s)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return LeadingName.NONE;
+            }
+            JsonToken key = p.nextToken();
+            if (key != JsonToken.PROPERTY_NAME) {
+                return key == null && whole ? LeadingName.OPEN : LeadingName.NONE;
+            }
+            if (!p.currentName().equals("name")) {
+                return LeadingName.NONE;
+            }
+            JsonToken value = p.nextToken();
+            return value == JsonToken.VALUE_STRING ? new LeadingName(true, p.getString())
+                    : value == null && whole ? LeadingName.OPEN : LeadingName.NONE;
+        } catch (JacksonException e) {
+            return whole ? LeadingName.OPEN : LeadingName.NONE;   // cut inside the key or the value
         }
-        String s = text.stripLeading();
-        if (s.isEmpty() || s.charAt(0) != '{' || objectEnd(s, 0) >= 0) {
-            return false;   // a whole object is read at the end, where several calls may follow
-        }
-        String name = partialCall(s).name();
-        return !name.isEmpty() && !calls.names().contains(name);
     }
 
     /** Index after the JSON object starting at {@code start}, or -1 if it is not closed. */

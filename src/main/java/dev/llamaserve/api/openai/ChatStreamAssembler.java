@@ -36,6 +36,11 @@ final class ChatStreamAssembler {
     private Mode mode;
     /** Where in {@link #held} the {@code <|python_tag|>} token came, or {@link ToolCallParser#NO_TAG}. */
     private int tagOffset = ToolCallParser.NO_TAG;
+    /**
+     * Whether a held answer without the tag may still turn out to name none of the tools (only where the request
+     * names them): asked token by token until its first key and value are written, then never again.
+     */
+    private boolean nameOpen;
     private final StringBuilder held = new StringBuilder();
     private final List<ChatWire.TokenLogprob> heldLogprobs = new ArrayList<>();
     private boolean done;
@@ -107,11 +112,17 @@ final class ChatStreamAssembler {
                 return t.text().isEmpty() && lps.isEmpty() ? List.of() : List.of(content(t.text(), lps));
             case TOOL:
                 hold(t.text(), lps);
-                if (tagOffset == ToolCallParser.NO_TAG && ToolCallParser.namesNoneOf(held.toString(), calls)) {
-                    // a JSON answer whose "name" is none of the tools' (a response_format next to tools): it
-                    // streams from here, not all at its end
-                    mode = Mode.CONTENT;
-                    return List.of(flushHeld());
+                if (nameOpen) {
+                    ToolCallParser.LeadingName name = ToolCallParser.leadingName(held);
+                    if (name.decided()) {
+                        nameOpen = false;
+                        if (name.name() != null && !calls.allows(name.name())) {
+                            // a JSON answer whose "name" is none of the tools' (a response_format next to tools): it
+                            // streams from here, not all at its end
+                            mode = Mode.CONTENT;
+                            return List.of(flushHeld());
+                        }
+                    }
                 }
                 return List.of();
             default:
@@ -121,6 +132,7 @@ final class ChatStreamAssembler {
                         return List.of();
                     case CALL:
                         mode = Mode.TOOL;
+                        nameOpen = calls.names() != null;
                         return List.of();
                     default:
                         mode = Mode.CONTENT;
