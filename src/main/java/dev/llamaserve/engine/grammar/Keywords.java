@@ -22,6 +22,12 @@ final class Keywords {
             "number", Set.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"));
     static final Set<String> COMBINATORS = Set.of("$ref", "allOf", "anyOf", "oneOf", "enum", "const");
     static final List<String> TYPES = List.of("object", "array", "string", "number", "integer", "boolean", "null");
+    /** JSON Schema keywords the compiler refuses (strict) or leaves out (not strict). */
+    static final Set<String> UNSUPPORTED = Set.of("$anchor", "$dynamicRef", "$dynamicAnchor", "$vocabulary",
+            "multipleOf", "uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties",
+            "dependentRequired", "dependentSchemas", "dependencies", "not", "if", "then", "else", "patternProperties",
+            "propertyNames", "unevaluatedItems", "unevaluatedProperties", "additionalItems", "contains",
+            "contentEncoding", "contentMediaType", "contentSchema");
 
     private Keywords() {}
 
@@ -32,6 +38,11 @@ final class Keywords {
 
     static boolean passive(String keyword) {
         return ANNOTATIONS.contains(keyword) || CONTAINERS.contains(keyword);
+    }
+
+    /** A JSON Schema keyword, known to the compiler or refused by it (not a name the client made up). */
+    static boolean vocabulary(String keyword) {
+        return supported(keyword) || passive(keyword) || UNSUPPORTED.contains(keyword);
     }
 
     /** One JSON-pointer reference token, escaped (RFC 6901). */

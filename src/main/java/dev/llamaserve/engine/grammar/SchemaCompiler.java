@@ -121,27 +121,16 @@ public final class SchemaCompiler {
     /** A schema that is not strict, less the keywords at {@code leftOut}, and its grammar. */
     record Relaxed(JsonNode schema, Grammar grammar, List<String> leftOut) {}
 
-    /** The JSON Schema keywords a log line may name: a pointer's other segments are the client's text. */
-    private static final Set<String> KEYWORDS = Set.of("$ref", "$defs", "$anchor", "$dynamicRef", "$dynamicAnchor",
-            "$id", "$schema", "$comment", "$vocabulary", "definitions", "type", "enum", "const", "multipleOf",
-            "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength", "pattern",
-            "maxItems", "minItems", "uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties",
-            "required", "dependentRequired", "dependentSchemas", "dependencies", "allOf", "anyOf", "oneOf", "not",
-            "if", "then", "else", "properties", "patternProperties", "additionalProperties", "propertyNames",
-            "unevaluatedItems", "unevaluatedProperties", "items", "prefixItems", "additionalItems", "contains",
-            "format", "contentEncoding", "contentMediaType", "contentSchema", "title", "description", "default",
-            "deprecated", "readOnly", "writeOnly", "examples");
-
     /**
      * What a log line says of the keywords at these pointers: each pointer's last segment where it is a JSON Schema
-     * keyword, else "another keyword". Property names and unknown keywords are the client's text (prompt text, for a
+     * keyword ({@link Keywords#vocabulary}), else "another keyword". Property names and unknown keywords are the client's text (prompt text, for a
      * tool's schema), which logs never carry; and no client string can write a line of its own into the log.
      */
     static List<String> keywordsOf(List<String> pointers) {
         List<String> out = new ArrayList<>();
         for (String p : pointers) {
             String last = p.substring(p.lastIndexOf('/') + 1);
-            out.add(KEYWORDS.contains(last) ? last : "another keyword");
+            out.add(Keywords.vocabulary(last) ? last : "another keyword");
         }
         return out;
     }

@@ -41,15 +41,10 @@ final class ToolCallGrammar {
         if (!schema.isObject()) {
             return schema;   // false, or no schema: the compiler refuses it
         }
-        if (schema.get("type") == null) {
-            for (String combinator : List.of("$ref", "anyOf", "oneOf", "allOf", "enum", "const", "not")) {
-                if (schema.has(combinator)) {
-                    return schema;   // what it allows is the combinator's; a non-object there is no call
-                }
-            }
-            return ((tools.jackson.databind.node.ObjectNode) schema.deepCopy()).put("type", "object");
+        if (schema.has("type") || schema.has("not") || Keywords.COMBINATORS.stream().anyMatch(schema::has)) {
+            return schema;   // a type of its own, or what a combinator allows: a non-object there is no call
         }
-        return schema;
+        return ((tools.jackson.databind.node.ObjectNode) schema.deepCopy()).put("type", "object");
     }
 
     /** A parameters schema that names a type names {@code object}. */
