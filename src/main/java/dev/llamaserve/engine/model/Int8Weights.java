@@ -57,19 +57,16 @@ final class Int8Weights {
         });
     }
 
-    /** int8 weights take {@code _weight_int8pack_mm} for few rows on the CPU in bf16; elsewhere they are widened. */
-    static boolean usesPack(Quantization q, ComputeDType dtype, DevicePlanner.DeviceInfo device) {
-        return q != Quantization.NONE && device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16;
-    }
-
     /**
-     * {@link #usesPack} where every quantized weight's shape suits libtorch's kernel: its vector loops have no
-     * tail, and a weight whose {@code in} is no multiple of 32 (an {@code intermediate_size} of 200) ended the JVM
-     * with SIGSEGV at the first step. Such weights are widened for the GEMM instead. The bound is the blocked int8
-     * layout's ({@link NativeKernels#blocksInt8}: in a multiple of 32, out of 4), which every Llama 3 shape meets.
+     * int8 weights take {@code _weight_int8pack_mm} for few rows on the CPU in bf16, where every quantized weight's
+     * shape suits the kernel; elsewhere they are widened. Its vector loops have no tail: a weight whose {@code in} is
+     * no multiple of 32 (an {@code intermediate_size} of 200) ended the JVM with SIGSEGV at the first step. The bound
+     * is the blocked int8 layout's ({@link NativeKernels#blocksInt8}: in a multiple of 32, out of 4), which every
+     * Llama 3 shape meets.
      */
     static boolean usesPack(Quantization q, ComputeDType dtype, DevicePlanner.DeviceInfo device, ModelConfig config) {
-        return usesPack(q, dtype, device) && NativeKernels.blocksInt8(config, q);
+        return q != Quantization.NONE && device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16
+                && NativeKernels.blocksInt8(config, q);
     }
 
     static void probePack(PtSymbolBlock module, ComputeDType dtype, DevicePlanner.DeviceInfo device) {

@@ -324,7 +324,7 @@ public final class LlamaModel implements CausalLm {
             if (kvDtype.fp8()) {
                 probeFloat8(module, manager, device);
             }
-            if (Int8Weights.usesPack(quantization, dtype, device)) {
+            if (Int8Weights.usesPack(quantization, dtype, device, c)) {   // a model that never calls it needs no probe
                 Int8Weights.probePack(module, dtype, device);
             }
             if (options.packedWeights()) {
