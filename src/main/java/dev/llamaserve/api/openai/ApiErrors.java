@@ -21,10 +21,10 @@ public final class ApiErrors {
 
     private ApiErrors() {}
 
-    /** {@link #from(Throwable, ApiSettings, String)} without a request id. */
     /** The status of a request whose client went away before it got one (nginx's convention; never sent). */
     public static final int CLIENT_CLOSED = 499;
 
+    /** {@link #from(Throwable, ApiSettings, String)} without a request id. */
     public static ApiException from(Throwable t, ApiSettings settings) {
         return from(t, settings, null);
     }

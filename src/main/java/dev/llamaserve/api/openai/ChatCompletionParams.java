@@ -1,5 +1,6 @@
 package dev.llamaserve.api.openai;
 
+import dev.llamaserve.chat.ToolCallParser;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.OutputConstraint;
 import dev.llamaserve.engine.SamplingParams;
@@ -43,21 +44,21 @@ public record ChatCompletionParams(
      * Whether the output may be a tool call: tools given and tool_choice not "none" (with a response_format,
      * the constraint is then calls or the formatted answer, {@link OutputConstraint.ToolCallsOrAnswer}).
      */
+    public boolean toolsEnabled() {
+        return tools != null && !tools.isEmpty() && (sampling.constraint() == null
+                || sampling.constraint() instanceof OutputConstraint.ToolCalls
+                || sampling.constraint() instanceof OutputConstraint.ToolCallsOrAnswer);
+    }
+
     /**
      * The calls the answer may hold, several only with {@code parallel_tool_calls}. Where a {@code response_format}
      * gives the answer a format beside the tools, a call names one of them (the answer may hold "name" and
      * "parameters" too); elsewhere the model's own call of a name it made up is still its call, for the client to
      * answer as it answers unknown tools.
      */
-    public dev.llamaserve.chat.ToolCallParser.Calls toolCalls() {
+    public ToolCallParser.Calls toolCalls() {
         return sampling.constraint() instanceof OutputConstraint.ToolCallsOrAnswer
-                ? dev.llamaserve.chat.ToolCallParser.Calls.of(tools, parallelToolCalls)
-                : new dev.llamaserve.chat.ToolCallParser.Calls(null, parallelToolCalls);
-    }
-
-    public boolean toolsEnabled() {
-        return tools != null && !tools.isEmpty() && (sampling.constraint() == null
-                || sampling.constraint() instanceof OutputConstraint.ToolCalls
-                || sampling.constraint() instanceof OutputConstraint.ToolCallsOrAnswer);
+                ? ToolCallParser.Calls.of(tools, parallelToolCalls)
+                : new ToolCallParser.Calls(null, parallelToolCalls);
     }
 }

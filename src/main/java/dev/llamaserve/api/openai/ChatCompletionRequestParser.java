@@ -112,10 +112,19 @@ public final class ChatCompletionRequestParser {
         GenerationRequest.ParamNames names = maxCompletionTokens != null
                 ? GenerationRequest.ParamNames.CHAT.withMaxTokens("max_completion_tokens")
                 : GenerationRequest.ParamNames.CHAT;
-        Boolean addGenerationPrompt = bool(root, "add_generation_prompt");
         return new ChatCompletionParams(model, messages, toolChoiceNone ? null : tools, ConstraintParser.parallel(root),
-                kwargs, addGenerationPrompt == null || addGenerationPrompt,
-                Boolean.TRUE.equals(bool(root, "continue_final_message")), stream, includeUsage, logprobs, topLogprobs == null ? 0 : topLogprobs, tokenIds, sampling, names);
+                kwargs, addGenerationPrompt(root), continueFinalMessage(root), stream, includeUsage, logprobs,
+                topLogprobs == null ? 0 : topLogprobs, tokenIds, sampling, names);
+    }
+
+    /** vLLM's {@code add_generation_prompt}, true unless sent as false (chat and {@code /tokenize} alike). */
+    static boolean addGenerationPrompt(JsonNode root) {
+        return !Boolean.FALSE.equals(bool(root, "add_generation_prompt"));
+    }
+
+    /** vLLM's {@code continue_final_message}, false unless sent as true (chat and {@code /tokenize} alike). */
+    static boolean continueFinalMessage(JsonNode root) {
+        return Boolean.TRUE.equals(bool(root, "continue_final_message"));
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.llamaserve.api.openai;
 
 import dev.llamaserve.chat.ChatFormat;
 import dev.llamaserve.chat.ChatInput;
+import dev.llamaserve.chat.ToolCallParser;
 import dev.llamaserve.chat.ToolCallStartTokens;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.GenerationRequest;
@@ -89,9 +90,10 @@ public class ChatCompletionsController {
         EngineExchange x = new EngineExchange(engine, p.request(), exchange);
         int n = p.request().params().choices();
         ChatCompletionCollector[] collectors = new ChatCompletionCollector[n];
+        ToolCallParser.Calls calls = p.params().toolCalls();   // one per request, not per choice
         for (int i = 0; i < n; i++) {
-            collectors[i] = new ChatCompletionCollector(p.responses(), p.toolsEnabled(),
-                    p.params().toolCalls(), startTokens(), logprobs(p), p.requestId());
+            collectors[i] = new ChatCompletionCollector(p.responses(), p.toolsEnabled(), calls, startTokens(),
+                    logprobs(p), p.requestId());
         }
         ChatWire.Choice[] choices = new ChatWire.Choice[n];
         EngineEvent.Usage[] usages = new EngineEvent.Usage[n];
@@ -117,10 +119,10 @@ public class ChatCompletionsController {
     private Mono<Void> stream(ServerWebExchange exchange, Prepared p) {
         ServerHttpResponse response = exchange.getResponse();
         EngineExchange x = new EngineExchange(engine, p.request(), exchange);
+        ToolCallParser.Calls calls = p.params().toolCalls();   // one per request, not per choice
         ChatChoicesStream assembler = new ChatChoicesStream(p.request().params().choices(), p.responses(),
-                p.params().includeUsage(), i -> new ChatStreamAssembler(p.responses(), p.toolsEnabled(),
-                        p.params().toolCalls(), startTokens(), logprobs(p), p.params().includeUsage(),
-                        p.requestId(), i, false));
+                p.params().includeUsage(), i -> new ChatStreamAssembler(p.responses(), p.toolsEnabled(), calls,
+                        startTokens(), logprobs(p), p.params().includeUsage(), p.requestId(), i, false));
         // submit first: overload and validation errors are plain HTTP errors, before any byte of the stream
         return x.abortUnlessFinished(x.submit().flatMap(events -> {
             Flux<String> frames = Flux.concat(

@@ -77,10 +77,9 @@ public class TokenizeController {
             if (kwargs != null && !kwargs.isObject()) {
                 throw typeError("chat_template_kwargs", "an object", kwargs);
             }
-            Boolean addGenerationPrompt = bool(root, "add_generation_prompt");
             PromptDryRun.TokenizeResult r = dryRun.tokenizeChat(new ChatInput(field(root, "messages"), tools,
-                    addGenerationPrompt == null || addGenerationPrompt, kwargs,
-                    Boolean.TRUE.equals(bool(root, "continue_final_message"))), maxModelLen);
+                    ChatCompletionRequestParser.addGenerationPrompt(root), kwargs,
+                    ChatCompletionRequestParser.continueFinalMessage(root)), maxModelLen);
             return new TokenizeResponse(r.count(), r.maxModelLen(), r.tokens(), r.prompt());
         }
         JsonNode prompt = field(root, "prompt");
