@@ -60,10 +60,8 @@ public class ChatCompletionsController {
         String requestId = RequestIdFilter.requestId(exchange);
         return JsonResponses.readBody(exchange.getRequest(), settings)
                 .map(body -> prepare(requestId, body))
-                // a request the engine would refuse (400) is refused before it is charged to the caller's quota
-                .doOnNext(p -> p.request().validate(engine.modelInfo()))
-                .doOnNext(p -> engine.checkAccepting())   // nor one the full queue would refuse (503)
-                .doOnNext(p -> admission.admit(exchange, p.request(), engine.modelInfo().maxModelLen()))
+                // a request the engine would refuse (400, 503) is refused before it is charged to the caller's quota
+                .doOnNext(p -> admission.admit(exchange, p.request(), engine))
                 .doOnNext(p -> CompletionAttributes.put(exchange, p.request().requestId(), p.responses().model()))
                 .flatMap(p -> p.params().stream() ? stream(exchange, p) : complete(exchange, p));
     }

@@ -1,6 +1,7 @@
 package dev.llamaserve.api.openai;
 
 import dev.llamaserve.engine.GenerationRequest;
+import dev.llamaserve.engine.InferenceEngine;
 import org.springframework.web.server.ServerWebExchange;
 
 /**
@@ -18,6 +19,17 @@ public interface TokenAdmission {
      * to the exchange's caller, or throws the {@link ApiException} (429) that refuses the request.
      */
     void admit(ServerWebExchange exchange, long tokens);
+
+    /**
+     * The admission of a generation request, in one order for every endpoint: what the engine would refuse
+     * (400: its validation; 503: not ready, waiting queue full) is refused before the caller is charged, then the
+     * request is charged ({@link #admit(ServerWebExchange, GenerationRequest, int)}).
+     */
+    default void admit(ServerWebExchange exchange, GenerationRequest request, InferenceEngine engine) {
+        request.validate(engine.modelInfo());
+        engine.checkAccepting();
+        admit(exchange, request, engine.modelInfo().maxModelLen());
+    }
 
     /**
      * Charges {@code request}'s prompt plus {@code n ×} its {@code max_tokens} (or all the context it may still
