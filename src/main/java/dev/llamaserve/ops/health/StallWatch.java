@@ -43,7 +43,7 @@ public final class StallWatch {
     }
 
     /** Records a snapshot; true when the engine has had pending work and no step for {@link #limit()}. */
-    public boolean stalled(EngineStats s) {
+    public synchronized boolean stalled(EngineStats s) {
         return observe(s).compareTo(limit) >= 0;
     }
 
@@ -60,9 +60,11 @@ public final class StallWatch {
 
     private Duration limit(EngineStats s) {
         long expected = s.expectedStepNanos();
-        return expected > 0 && expected < Long.MAX_VALUE / EXPECTED_FACTOR
-                && Duration.ofNanos(expected * EXPECTED_FACTOR).compareTo(timeout) > 0
-                ? Duration.ofNanos(expected * EXPECTED_FACTOR) : timeout;
+        if (expected <= 0 || expected >= Long.MAX_VALUE / EXPECTED_FACTOR) {
+            return timeout;
+        }
+        Duration allowed = Duration.ofNanos(expected * EXPECTED_FACTOR);
+        return allowed.compareTo(timeout) > 0 ? allowed : timeout;
     }
 
     public Duration timeout() {
