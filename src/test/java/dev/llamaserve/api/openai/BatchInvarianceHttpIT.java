@@ -1,10 +1,7 @@
 package dev.llamaserve.api.openai;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -22,11 +19,8 @@ import tools.jackson.databind.JsonNode;
 class BatchInvarianceHttpIT extends RealEngineWebTest {
 
     @BeforeEach
-    void nativeBf16Kernel() throws Exception {
-        String cpu = Files.readString(Path.of("/proc/cpuinfo"));
-        assumeTrue(cpu.contains("avx512_bf16") || cpu.contains("amx_bf16"), "no AVX-512 BF16 or AMX-BF16 on this CPU");
-        assumeTrue(getClass().getResource("/dev/llamaserve/engine/model/native/libllamaserve_ops.so") != null,
-                "the native kernels were not built (no gcc)");
+    void nativeBf16Kernel() {
+        assumeNativeBf16Kernels();
     }
 
     /** A prompt of {@code n} token ids no earlier request sent (so its first run is cold). */

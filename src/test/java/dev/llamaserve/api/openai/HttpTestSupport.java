@@ -1,7 +1,9 @@
 package dev.llamaserve.api.openai;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.llamaserve.engine.model.CpuFeatures;
 import dev.llamaserve.ops.health.ProbePaths;
 import java.io.IOException;
 import java.net.URI;
@@ -42,6 +44,16 @@ public abstract class HttpTestSupport {
             Thread.sleep(20);
         }
         assertThat(status).as("GET %s within 180 s", ProbePaths.READYZ).isEqualTo(200);
+    }
+
+    /**
+     * Skips the calling test, saying why, where llama-serve's native bf16 kernels cannot run: a CPU without native
+     * bf16 dot products ({@link CpuFeatures#hasNativeBf16}), or a build without gcc, which made no kernels.
+     */
+    protected static void assumeNativeBf16Kernels() {
+        assumeTrue(CpuFeatures.hasNativeBf16(), "no AVX-512 BF16 or AMX-BF16 on this CPU");
+        assumeTrue(HttpTestSupport.class.getResource("/dev/llamaserve/engine/model/native/libllamaserve_ops.so")
+                != null, "the native kernels were not built (no gcc)");
     }
 
     /** The model id the requests name. */

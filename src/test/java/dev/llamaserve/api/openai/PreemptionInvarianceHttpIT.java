@@ -1,13 +1,10 @@
 package dev.llamaserve.api.openai;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.llamaserve.LlamaServeApplication;
 import dev.llamaserve.engine.InferenceEngine;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -54,10 +51,7 @@ class PreemptionInvarianceHttpIT extends HttpTestSupport {
 
     @Test
     void preemptedRequestsGiveTheLogprobsTheyHaveAlone() throws Exception {
-        String cpu = Files.readString(Path.of("/proc/cpuinfo"));
-        assumeTrue(cpu.contains("avx512_bf16") || cpu.contains("amx_bf16"), "no AVX-512 BF16 or AMX-BF16 on this CPU");
-        assumeTrue(getClass().getResource("/dev/llamaserve/engine/model/native/libllamaserve_ops.so") != null,
-                "the native kernels were not built (no gcc)");
+        assumeNativeBf16Kernels();
         int n = 8;
         long before = engine.stats().preemptions();
         List<CompletableFuture<HttpResponse<String>>> together = new ArrayList<>();

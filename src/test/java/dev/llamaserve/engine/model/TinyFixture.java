@@ -1,5 +1,7 @@
 package dev.llamaserve.engine.model;
 
+import dev.llamaserve.engine.checkpoint.Checkpoint;
+import dev.llamaserve.engine.checkpoint.TensorInfo;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URISyntaxException;
@@ -52,6 +54,16 @@ public final class TinyFixture {
             }
         }
         return target;
+    }
+
+    /** Writes tensor {@code t}'s bytes as they are in its checkpoint (for a {@code SafetensorsWriter} source). */
+    public static void writeTensor(TensorInfo t, java.io.OutputStream out) throws IOException {
+        java.nio.ByteBuffer b = Checkpoint.map(t);
+        try {
+            java.nio.channels.Channels.newChannel(out).write(b);
+        } finally {
+            Checkpoint.unmap(b);
+        }
     }
 
     public static JsonNode reference() throws IOException {

@@ -10,7 +10,6 @@ import dev.llamaserve.engine.checkpoint.TensorInfo;
 import dev.llamaserve.engine.testing.TestDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -87,7 +86,7 @@ class UnblockedInt8ShapesIT {
             if (t.name().endsWith("gate_proj.weight") || t.name().endsWith("up_proj.weight")) {
                 // [inter, h] -> [inter + 8, h]: zero rows after
                 w.add(t.name(), t.dtype(), new long[] {s[0] + PAD, s[1]}, out -> {
-                    copy(t, out);
+                    TinyFixture.writeTensor(t, out);
                     out.write(new byte[Math.toIntExact(PAD * s[1] * bytes)]);
                 });
             } else if (t.name().endsWith("down_proj.weight")) {
@@ -106,20 +105,11 @@ class UnblockedInt8ShapesIT {
                     }
                 });
             } else {
-                w.add(t.name(), t.dtype(), s, out -> copy(t, out));
+                w.add(t.name(), t.dtype(), s, out -> TinyFixture.writeTensor(t, out));
             }
         }
         w.write(dir.resolve(Checkpoint.SINGLE));
         return dir;
-    }
-
-    private static void copy(TensorInfo t, java.io.OutputStream out) throws IOException {
-        ByteBuffer b = Checkpoint.map(t);
-        try {
-            Channels.newChannel(out).write(b);
-        } finally {
-            Checkpoint.unmap(b);
-        }
     }
 
     /** bf16 logits of every row of {@code ids} as one prefill. */
