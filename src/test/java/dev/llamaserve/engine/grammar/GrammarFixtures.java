@@ -51,6 +51,12 @@ final class GrammarFixtures {
         return masker;
     }
 
+    /** Whether {@code g} accepts all of {@code doc} as a whole document. */
+    static boolean accepts(Grammar g, String doc) {
+        GrammarState s = g.initialState().advance(doc.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return s != null && s.isComplete();
+    }
+
     static TokenVocabulary vocab() {
         masker();
         return vocab;

@@ -1,6 +1,5 @@
 package dev.llamaserve.engine.grammar;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -20,11 +19,6 @@ class SchemaRelaxationTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private final SchemaCompiler compiler = new SchemaCompiler(GrammarOptions.DEFAULT);
-
-    private static boolean accepts(Grammar g, String doc) {
-        GrammarState s = g.initialState().advance(doc.getBytes(UTF_8));
-        return s != null && s.isComplete();
-    }
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '§', textBlock = """
@@ -47,9 +41,9 @@ class SchemaRelaxationTest {
         SchemaCompiler.Relaxed r = compiler.relax(s, "json_schema");
         assertThat(r.leftOut()).contains(leftOut);
         Grammar g = compiler.compileCached(s, false);
-        assertThat(accepts(g, nowAllowed)).as("%s without %s", nowAllowed, leftOut).isTrue();
+        assertThat(GrammarFixtures.accepts(g, nowAllowed)).as("%s without %s", nowAllowed, leftOut).isTrue();
         if (!stillRefused.equals("-")) {
-            assertThat(accepts(g, stillRefused)).as("%s: the rest is still enforced", stillRefused).isFalse();
+            assertThat(GrammarFixtures.accepts(g, stillRefused)).as("%s: the rest is still enforced", stillRefused).isFalse();
         }
         assertThat(s.toString()).as("the request's schema is not changed").isEqualTo(JSON.readTree(schema).toString());
     }
@@ -123,8 +117,8 @@ class SchemaRelaxationTest {
                 + "\"required\":[\"u\"],\"additionalProperties\":false}");
         JsonNode none = JSON.readTree("{\"type\":\"object\",\"properties\":{}}");
         Grammar g = compiler.toolCalls(List.of("open", "list"), List.of(uri, none), List.of(false, true), false);
-        assertThat(accepts(g, "{\"name\": \"open\", \"parameters\": {\"u\": \"x\"}}")).isTrue();
-        assertThat(accepts(g, "{\"name\": \"open\", \"parameters\": {\"u\": 1}}")).isFalse();
+        assertThat(GrammarFixtures.accepts(g, "{\"name\": \"open\", \"parameters\": {\"u\": \"x\"}}")).isTrue();
+        assertThat(GrammarFixtures.accepts(g, "{\"name\": \"open\", \"parameters\": {\"u\": 1}}")).isFalse();
         assertThatThrownBy(() -> compiler.toolCalls(List.of("list", "open"), List.of(none, uri), List.of(false, true),
                 false)).isInstanceOfSatisfying(UnsupportedSchemaException.class, e -> {
                     assertThat(e.function()).isEqualTo(1);

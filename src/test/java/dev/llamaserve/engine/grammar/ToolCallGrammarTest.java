@@ -1,6 +1,5 @@
 package dev.llamaserve.engine.grammar;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -15,19 +14,14 @@ class ToolCallGrammarTest {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private final SchemaCompiler compiler = new SchemaCompiler(GrammarOptions.DEFAULT);
 
-    private static boolean accepts(Grammar g, String doc) {
-        GrammarState s = g.initialState().advance(doc.getBytes(UTF_8));
-        return s != null && s.isComplete();
-    }
-
     /** parameters {} or true let the grammar write 9494 as the arguments: the call then came back as text. */
     @Test
     void parametersThatSayNoTypeAreAnObjects() {
         for (String parameters : new String[] {"{}", "true", "{\"properties\":{\"a\":{\"type\":\"integer\"}}}"}) {
             Grammar g = compiler.toolCalls(List.of("f"), List.of(JSON.readTree(parameters)), List.of(true), false);
-            assertThat(accepts(g, "{\"name\": \"f\", \"parameters\": {\"a\": 1}}")).as(parameters).isTrue();
-            assertThat(accepts(g, "{\"name\": \"f\", \"parameters\": 9494}")).as(parameters).isFalse();
-            assertThat(accepts(g, "{\"name\": \"f\", \"parameters\": \"x\"}")).as(parameters).isFalse();
+            assertThat(GrammarFixtures.accepts(g, "{\"name\": \"f\", \"parameters\": {\"a\": 1}}")).as(parameters).isTrue();
+            assertThat(GrammarFixtures.accepts(g, "{\"name\": \"f\", \"parameters\": 9494}")).as(parameters).isFalse();
+            assertThat(GrammarFixtures.accepts(g, "{\"name\": \"f\", \"parameters\": \"x\"}")).as(parameters).isFalse();
         }
     }
 

@@ -1,6 +1,5 @@
 package dev.llamaserve.engine.grammar;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -23,34 +22,29 @@ class ToolCallsOrAnswerTest {
             + "\"additionalProperties\":false}");
     private final SchemaCompiler compiler = new SchemaCompiler(GrammarOptions.DEFAULT);
 
-    private static boolean accepts(Grammar g, String doc) {
-        GrammarState s = g.initialState().advance(doc.getBytes(UTF_8));
-        return s != null && s.isComplete();
-    }
-
     @Test
     void callsOrTheAnswerNothingElse() {
         Grammar g = compiler.toolCallsOrAnswer(List.of("weather"), List.of(WEATHER), List.of(false), true, ANSWER, true);
-        assertThat(accepts(g, "{\"name\": \"weather\", \"parameters\": {\"city\": \"Oslo\"}}")).isTrue();
-        assertThat(accepts(g, "{\"name\": \"weather\", \"parameters\": {\"city\": \"Oslo\"}}; "
+        assertThat(GrammarFixtures.accepts(g, "{\"name\": \"weather\", \"parameters\": {\"city\": \"Oslo\"}}")).isTrue();
+        assertThat(GrammarFixtures.accepts(g, "{\"name\": \"weather\", \"parameters\": {\"city\": \"Oslo\"}}; "
                 + "{\"name\": \"weather\", \"parameters\": {\"city\": \"Rome\"}}")).as("parallel").isTrue();
-        assertThat(accepts(g, "{\"summary\":\"sun\",\"degrees\":21}")).isTrue();
-        assertThat(accepts(g, "{\"name\": \"weather\", \"parameters\": {\"town\": \"Oslo\"}}")).as("parameters").isFalse();
-        assertThat(accepts(g, "{\"name\": \"other\", \"parameters\": {}}")).as("an unknown tool").isFalse();
-        assertThat(accepts(g, "{\"summary\":\"sun\"}")).as("the answer's schema").isFalse();
-        assertThat(accepts(g, "sunny")).isFalse();
+        assertThat(GrammarFixtures.accepts(g, "{\"summary\":\"sun\",\"degrees\":21}")).isTrue();
+        assertThat(GrammarFixtures.accepts(g, "{\"name\": \"weather\", \"parameters\": {\"town\": \"Oslo\"}}")).as("parameters").isFalse();
+        assertThat(GrammarFixtures.accepts(g, "{\"name\": \"other\", \"parameters\": {}}")).as("an unknown tool").isFalse();
+        assertThat(GrammarFixtures.accepts(g, "{\"summary\":\"sun\"}")).as("the answer's schema").isFalse();
+        assertThat(GrammarFixtures.accepts(g, "sunny")).isFalse();
 
         Grammar anyObject = compiler.toolCallsOrAnswer(List.of("weather"), List.of(WEATHER), List.of(false), false,
                 null, true);
-        assertThat(accepts(anyObject, "{\"a\":[1]}")).as("json_object: any object").isTrue();
-        assertThat(accepts(anyObject, "[1]")).isFalse();
+        assertThat(GrammarFixtures.accepts(anyObject, "{\"a\":[1]}")).as("json_object: any object").isTrue();
+        assertThat(GrammarFixtures.accepts(anyObject, "[1]")).isFalse();
     }
 
     @Test
     void aCallsSchemaThatCannotBeEnforcedTakesAnyObjectButAStrictAnswerIsRefused() {
         JsonNode allOf = JSON.readTree("{\"allOf\":[{\"type\":\"object\"},{\"required\":[\"a\"]}]}");
         Grammar g = compiler.toolCallsOrAnswer(List.of("f"), List.of(allOf), List.of(false), false, ANSWER, true);
-        assertThat(accepts(g, "{\"name\": \"f\", \"parameters\": {\"b\":1}}")).isTrue();
+        assertThat(GrammarFixtures.accepts(g, "{\"name\": \"f\", \"parameters\": {\"b\":1}}")).isTrue();
 
         JsonNode unique = JSON.readTree("{\"type\":\"array\",\"uniqueItems\":true}");
         assertThatThrownBy(() -> compiler.toolCallsOrAnswer(List.of("weather"), List.of(WEATHER), List.of(true), false,
@@ -60,7 +54,7 @@ class ToolCallsOrAnswerTest {
                 });
         Grammar relaxed = compiler.toolCallsOrAnswer(List.of("weather"), List.of(WEATHER), List.of(true), false,
                 unique, false);
-        assertThat(accepts(relaxed, "[1,1]")).as("a non-strict answer goes without uniqueItems").isTrue();
+        assertThat(GrammarFixtures.accepts(relaxed, "[1,1]")).as("a non-strict answer goes without uniqueItems").isTrue();
         JsonNode nothing = JSON.readTree("{\"type\":\"string\",\"minLength\":3,\"maxLength\":2}");
         assertThatThrownBy(() -> compiler.toolCallsOrAnswer(List.of("weather"), List.of(WEATHER), List.of(true), false,
                 nothing, true)).as("an answer that allows nothing is not left to the calls alone")
