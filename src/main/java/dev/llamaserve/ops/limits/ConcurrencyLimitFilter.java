@@ -5,18 +5,24 @@ import io.github.resilience4j.bulkhead.Bulkhead;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.reactivestreams.Publisher;
 import org.springframework.core.Ordered;
+import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.http.server.PathContainer;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.http.server.reactive.ServerHttpResponseDecorator;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebFilter;
 import org.springframework.web.server.WebFilterChain;
 import org.springframework.web.util.pattern.PathPattern;
 import org.springframework.web.util.pattern.PathPatternParser;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
  * Bounds the generation requests in flight ({@code llm.ops.max-concurrent-requests}, streams included until
- * their last byte) with a Resilience4j {@link Bulkhead} that never waits: one more is a 503 {@code
+ * their last byte is handed to the connection) with a Resilience4j {@link Bulkhead} that never waits: one more is a 503 {@code
  * overloaded} with Retry-After at once. The engine's {@code max-waiting} bounds its queue behind this.
  */
 public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
@@ -57,7 +63,42 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
                     + bulkhead.getBulkheadConfig().getMaxConcurrentCalls()
                     + " concurrent requests (llm.ops.max-concurrent-requests); retry later."));
         }
-        return chain.filter(exchange).doFinally(signal -> bulkhead.onComplete());
+        AtomicBoolean released = new AtomicBoolean();
+        Runnable release = () -> {
+            if (released.compareAndSet(false, true)) {
+                bulkhead.onComplete();
+            }
+        };
+        return chain.filter(exchange.mutate().response(new ReleaseOnLastByte(exchange.getResponse(), release)).build())
+                .doFinally(signal -> release.run());
+    }
+
+    /**
+     * Gives the slot back once the response's last bytes are handed to the connection, not once their write has
+     * completed: by then the client may hold the whole answer and have sent its next request, which a client
+     * that sends one request at a time then saw refused by its own last one (a 503 and a retry a second later).
+     * A response that never writes a body (an error the exception handler writes on the exchange it was given)
+     * gives it back when the exchange completes.
+     */
+    private static final class ReleaseOnLastByte extends ServerHttpResponseDecorator {
+        private final Runnable release;
+
+        ReleaseOnLastByte(ServerHttpResponse delegate, Runnable release) {
+            super(delegate);
+            this.release = release;
+        }
+
+        @Override
+        public Mono<Void> writeWith(Publisher<? extends DataBuffer> body) {
+            // a Mono stays one (a whole body: its Content-Length is known)
+            return super.writeWith(body instanceof Mono<? extends DataBuffer> one
+                    ? one.doOnTerminate(release) : Flux.from(body).doOnTerminate(release));
+        }
+
+        @Override
+        public Mono<Void> writeAndFlushWith(Publisher<? extends Publisher<? extends DataBuffer>> body) {
+            return super.writeAndFlushWith(Flux.from(body).doOnTerminate(release));
+        }
     }
 
     /** Requests in flight. */
