@@ -6,6 +6,7 @@ import static dev.llamaserve.engine.InvalidRequestException.INVALID_VALUE;
 import static dev.llamaserve.engine.InvalidRequestException.MISSING;
 import static dev.llamaserve.engine.InvalidRequestException.TOO_MANY;
 import static dev.llamaserve.engine.InvalidRequestException.UNSUPPORTED_CONTENT;
+import static dev.llamaserve.engine.InvalidRequestException.UNSUPPORTED_VALUE;
 
 import dev.llamaserve.chat.ChatMessage.Role;
 import dev.llamaserve.engine.InvalidRequestException;
@@ -161,6 +162,12 @@ public final class ChatRequestParser {
                         content));
             }
             case "assistant" -> {
+                JsonNode functionCall = m.get("function_call");   // else dropped, or "content is required"
+                if (functionCall != null && !functionCall.isNull()) {
+                    throw new InvalidRequestException(at + ".function_call", UNSUPPORTED_VALUE, at + ".function_call"
+                            + " (deprecated by OpenAI) is not supported: send the call as tool_calls, and its result"
+                            + " as a tool message");
+                }
                 if (hasToolCalls) {
                     return parseToolCalls(toolCalls, i, at + ".tool_calls");
                 }
@@ -270,7 +277,12 @@ public final class ChatRequestParser {
         return joined.toString();
     }
 
-    private static List<JsonNode> parseTools(JsonNode tools) {
+    /**
+     * The request's tools, each checked: an object of type "function" with a {@code function} object that has a
+     * string {@code name} and, if any, {@code parameters} that are a JSON Schema (an object, or a boolean). Every
+     * entry point checks tools here, whether or not the request constrains its calls.
+     */
+    public static List<JsonNode> parseTools(JsonNode tools) {
         if (tools == null || tools.isNull() || tools.isMissingNode()) {
             return List.of();
         }
@@ -298,6 +310,11 @@ public final class ChatRequestParser {
                         at + ".function must be an object; got " + describe(function));
             }
             requireString(function.get("name"), at + ".function.name");
+            JsonNode parameters = function.get("parameters");
+            if (parameters != null && !parameters.isNull() && !parameters.isObject() && !parameters.isBoolean()) {
+                throw new InvalidRequestException(at + ".function.parameters", INVALID_TYPE,
+                        at + ".function.parameters must be an object (a JSON Schema); got " + describe(parameters));
+            }
             out.add(tool);
         }
         return out;

@@ -8,6 +8,7 @@ import dev.llamaserve.engine.InvalidRequestException;
 import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.engine.SamplingParams;
 import java.nio.file.Files;
+import java.util.List;
 import java.util.Set;
 import java.nio.file.Path;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
@@ -217,6 +218,22 @@ class ChatValidationTest {
         assertRejected(() -> chat.prepare(new ChatInput(json("[{\"role\":\"user\",\"content\":\"s\"}]"),
                         json("[{\"type\":\"retrieval\",\"function\":{\"name\":\"x\"}}]"), true, null)),
                 "tools[0].type", "invalid_value", "must be \"function\"");
+        // parameters that are no JSON Schema: refused, not written into the prompt as given
+        assertRejected(() -> chat.prepare(new ChatInput(json("[{\"role\":\"user\",\"content\":\"s\"}]"),
+                        json("[{\"type\":\"function\",\"function\":{\"name\":\"x\",\"parameters\":\"x\"}}]"), true,
+                        null)),
+                "tools[0].function.parameters", "invalid_type", "must be an object");
+    }
+
+    /** A legacy function_call in the history is named, not "content is required" (or dropped beside content). */
+    @Test
+    void legacyFunctionCallInHistoryIsRefusedByName() {
+        for (String content : List.of("null", "\"text\"")) {
+            assertRejected(() -> chat.prepare(new ChatInput(json("[{\"role\":\"user\",\"content\":\"s\"},"
+                            + "{\"role\":\"assistant\",\"content\":" + content + ",\"function_call\":{\"name\":\"f\","
+                            + "\"arguments\":\"{}\"}},{\"role\":\"user\",\"content\":\"t\"}]"), null, true, null)),
+                    "messages[1].function_call", "unsupported_value", "tool_calls");
+        }
     }
 
     @Test

@@ -8,6 +8,7 @@ import static dev.llamaserve.api.openai.JsonFields.number;
 import static dev.llamaserve.api.openai.JsonFields.string;
 import static dev.llamaserve.api.openai.JsonFields.typeError;
 
+import dev.llamaserve.chat.ChatRequestParser;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.OutputConstraint;
 import dev.llamaserve.engine.SamplingParams;
@@ -129,7 +130,8 @@ public final class ChatCompletionRequestParser {
 
     /**
      * Outputs this server cannot give are refused, as media inputs are, never answered without them: audio
-     * ({@code modalities} other than text, {@code audio}) and web search ({@code web_search_options}). Fields that
+     * ({@code modalities} other than text, {@code audio}), web search ({@code web_search_options}) and moderation
+     * ({@code moderation}: a safety control the caller would believe applied). Fields that
      * change no output ({@code store}, {@code metadata}, {@code user}, {@code service_tier}, ...) are ignored.
      */
     private static void refuseOutputsNotServed(JsonNode root) {
@@ -145,11 +147,14 @@ public final class ChatCompletionRequestParser {
                 }
             }
         }
-        for (String output : List.of("audio", "web_search_options")) {
+        for (String output : List.of("audio", "web_search_options", "moderation")) {
             JsonNode f = field(root, output);
             if (f != null && !f.isNull()) {
-                throw ApiException.invalid(output, "unsupported_value", "'" + output + "' is not supported: this "
-                        + "model writes text only" + (output.equals("audio") ? "" : ", without searching the web"));
+                throw ApiException.invalid(output, "unsupported_value", "'" + output + "' is not supported: " + switch (output) {
+                    case "audio" -> "this model writes text only";
+                    case "web_search_options" -> "this model writes text only, without searching the web";
+                    default -> "this server runs no moderation model on the input or the output";
+                });
             }
         }
     }
@@ -242,14 +247,7 @@ public final class ChatCompletionRequestParser {
         if (tools == null) {
             return null;
         }
-        if (!tools.isArray()) {
-            throw typeError("tools", "an array", tools);
-        }
-        for (JsonNode tool : tools) {
-            if (!tool.isObject()) {
-                throw typeError("tools", "an array of objects", tool);
-            }
-        }
+        ChatRequestParser.parseTools(tools);   // every tool checked, its calls constrained or not
         return tools;
     }
 

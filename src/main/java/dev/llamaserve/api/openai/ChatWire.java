@@ -18,9 +18,17 @@ public final class ChatWire {
     @JsonInclude(JsonInclude.Include.ALWAYS)
     public record Choice(int index, Message message, Logprobs logprobs, String finishReason) {}
 
-    /** content is null when the message is only tool calls. */
+    /**
+     * content is null when the message is only tool calls. refusal is always null (this server never refuses in
+     * words), and always sent: OpenAI's schema marks it required and nullable, and so do clients generated from it.
+     */
     public record Message(String role, @JsonInclude(JsonInclude.Include.ALWAYS) String content,
-            @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ToolCall> toolCalls) {}
+            @JsonInclude(JsonInclude.Include.ALWAYS) String refusal,
+            @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ToolCall> toolCalls) {
+        public Message(String role, String content, List<ToolCall> toolCalls) {
+            this(role, content, null, toolCalls);
+        }
+    }
 
     public record ToolCall(String id, String type, FunctionCall function) {
         public ToolCall(String id, FunctionCall function) {
@@ -51,7 +59,12 @@ public final class ChatWire {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ToolCallDelta(int index, String id, String type, FunctionCall function) {}
 
-    public record Logprobs(List<TokenLogprob> content) {}
+    /** refusal: always null and always sent, as {@link Message}'s (required and nullable in OpenAI's schema). */
+    public record Logprobs(List<TokenLogprob> content, @JsonInclude(JsonInclude.Include.ALWAYS) String refusal) {
+        public Logprobs(List<TokenLogprob> content) {
+            this(content, null);
+        }
+    }
 
     public record TokenLogprob(String token, double logprob, List<Integer> bytes, List<TopLogprob> topLogprobs) {}
 

@@ -174,10 +174,7 @@ final class ConstraintParser {
             if (name == null) {
                 throw ApiException.invalid(at + ".name", "missing_required_parameter", "'" + at + ".name' is required");
             }
-            JsonNode params = field(function, "parameters");
-            if (params != null && !params.isObject() && !params.isBoolean()) {
-                throw typeError(at + ".parameters", "an object", params);
-            }
+            JsonNode params = field(function, "parameters");   // an object or a boolean: ChatRequestParser.parseTools
             if (only == null || only.equals(name)) {
                 out.add(new OutputConstraint.Function(name, params == null ? NO_PARAMETERS : params,
                         strict(function, at + ".strict")));

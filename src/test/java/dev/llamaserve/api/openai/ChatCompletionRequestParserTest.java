@@ -8,6 +8,7 @@ import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.engine.OutputConstraint;
 import dev.llamaserve.engine.SamplingParams;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -41,13 +42,15 @@ class ChatCompletionRequestParserTest {
 
     /** Outputs the server cannot give are refused, not answered without them; fields that change nothing pass. */
     @Test
-    void audioAndWebSearchOutputsAreRefused() {
+    void audioWebSearchAndModerationAreRefused() {
         rejects("\"modalities\":[\"text\",\"audio\"],\"audio\":{\"voice\":\"alloy\",\"format\":\"wav\"}",
                 "modalities", "unsupported_value");
         rejects("\"audio\":{\"voice\":\"alloy\",\"format\":\"wav\"}", "audio", "unsupported_value");
         rejects("\"web_search_options\":{}", "web_search_options", "unsupported_value");
+        rejects("\"moderation\":{\"model\":\"omni-moderation-latest\"}", "moderation", "unsupported_value");
         rejects("\"modalities\":\"text\"", "modalities", "invalid_type");
-        assertThat(parse("\"modalities\":[\"text\"],\"audio\":null,\"web_search_options\":null,\"store\":true,"
+        assertThat(parse("\"modalities\":[\"text\"],\"audio\":null,\"web_search_options\":null,\"moderation\":null,"
+                + "\"store\":true,"
                 + "\"metadata\":{\"a\":\"b\"},\"user\":\"u\",\"service_tier\":\"auto\"").messages()).hasSize(1);
     }
 
@@ -120,7 +123,8 @@ class ChatCompletionRequestParserTest {
                 + "\"logit_bias\":{\"5\":-100,\"7\":100},\"max_tokens\":5.0,\"min_tokens\":3,\"ignore_eos\":false,"
                 + "\"stop\":\"\\n\",\"stop_token_ids\":[9],\"logprobs\":true,\"top_logprobs\":20,\"n\":1,"
                 + "\"stream\":true,\"stream_options\":{\"include_usage\":true},\"response_format\":{\"type\":\"text\"},"
-                + "\"tool_choice\":\"auto\",\"tools\":[{\"type\":\"function\"}],\"parallel_tool_calls\":false,"
+                + "\"tool_choice\":\"auto\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
+                + "\"parallel_tool_calls\":false,"
                 + "\"chat_template_kwargs\":{\"x\":1},\"return_tokens_as_token_ids\":true,\"store\":false");
         SamplingParams s = p.sampling();
         assertThat(s.temperature()).isEqualTo(0.0);
@@ -274,6 +278,14 @@ class ChatCompletionRequestParserTest {
                         t -> assertThat(t.functions().get(0).strict()).isFalse());
         rejects("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"strict\":\"yes\"}}],"
                 + "\"tool_choice\":\"required\"", "tools[0].function.strict", "invalid_type");
+        // parameters that are no schema: refused whatever tool_choice is (auto wrote them into the prompt as given)
+        for (String choice : List.of("", ",\"tool_choice\":\"auto\"", ",\"tool_choice\":\"required\"",
+                ",\"tool_choice\":\"none\"")) {
+            rejects("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":\"x\"}}]" + choice,
+                    "tools[0].function.parameters", "invalid_type");
+        }
+        assertThat(parse("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":true}}]")
+                .tools().size()).isEqualTo(1);
     }
 
     @Test
@@ -295,7 +307,8 @@ class ChatCompletionRequestParserTest {
 
     @Test
     void toolChoiceNoneDropsTools() {
-        assertThat(parse("\"tools\":[{\"type\":\"function\"}],\"tool_choice\":\"none\"").tools()).isNull();
+        assertThat(parse("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],\"tool_choice\":\"none\"")
+                .tools()).isNull();
     }
 
     @Test
@@ -303,7 +316,7 @@ class ChatCompletionRequestParserTest {
         // the chat layer renders them with Python's json.dumps: floats are doubles (-0.0 keeps its sign,
         // 0.1000000000000000055511 is the double 0.1), integers of any size stay exact
         ChatCompletionParams p = parser.parse(("{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"n\":0.1000000000000000055511}],"
-                + "\"tools\":[{\"type\":\"function\",\"function\":{\"parameters\":{\"maximum\":123456789012345678901234567890,"
+                + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"maximum\":123456789012345678901234567890,"
                 + "\"minimum\":-0.0}}}]}").getBytes(StandardCharsets.UTF_8));
         assertThat(p.messages().get(0).get("n").isDouble()).isTrue();
         assertThat(p.messages().get(0).get("n").doubleValue()).isEqualTo(0.1);

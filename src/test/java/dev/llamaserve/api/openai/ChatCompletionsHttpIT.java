@@ -40,6 +40,9 @@ class ChatCompletionsHttpIT extends RealEngineWebTest {
         JsonNode choice = body.get("choices").get(0);
         assertThat(choice.get("message").get("role").asString()).isEqualTo("assistant");
         assertThat(choice.get("message").get("content").asString()).isNotEmpty();
+        // OpenAI's schema requires refusal (nullable): sent, and null
+        assertThat(choice.get("message").has("refusal")).isTrue();
+        assertThat(choice.get("message").get("refusal").isNull()).isTrue();
         assertThat(choice.get("finish_reason").asString()).isEqualTo("length");
         assertThat(choice.get("logprobs").isNull()).isTrue();
         int prompt = hiPrompt().length;
@@ -109,6 +112,8 @@ class ChatCompletionsHttpIT extends RealEngineWebTest {
                 .body()).get("choices").get(0);
         JsonNode content = choice.get("logprobs").get("content");
         assertThat(content).hasSize(5);
+        assertThat(choice.get("logprobs").has("refusal")).isTrue();
+        assertThat(choice.get("logprobs").get("refusal").isNull()).isTrue();
 
         // the same request straight to the engine (greedy, alone in its batch: the same numbers)
         List<EngineEvent.TokenLogprob> expected = new ArrayList<>();
@@ -167,6 +172,8 @@ class ChatCompletionsHttpIT extends RealEngineWebTest {
         for (String chunk : data.subList(1, data.size() - 2)) {
             JsonNode c = json(chunk).get("choices").get(0);
             text.append(c.get("delta").get("content").asString());
+            assertThat(c.get("logprobs").has("refusal")).as(chunk).isTrue();
+            assertThat(c.get("logprobs").get("refusal").isNull()).as(chunk).isTrue();
             for (JsonNode e : c.get("logprobs").get("content")) {
                 e.get("bytes").forEach(b -> bytes.write(b.asInt()));
                 entries++;
