@@ -38,6 +38,19 @@ class SizePropertiesTest {
         assertThat(defaults.keepAliveInterval()).isEqualTo(Duration.ofSeconds(5));
     }
 
+    /** A budget below one largest body refused every chunked body with a 503, for ever: now a start failure. */
+    @Test
+    void theBodyBudgetHoldsOneLargestBody() {
+        MapConfigurationPropertySource source = new MapConfigurationPropertySource();
+        source.put("llm.api.max-body-bytes-in-flight", "1MiB");
+        ApiProperties small = new Binder(List.of(source)).bindOrCreate("llm.api", ApiProperties.class);
+        assertThatThrownBy(small::toSettings).hasMessageContaining("llm.api.max-body-bytes-in-flight")
+                .hasMessageContaining("llm.api.max-body-bytes (4194304 bytes)");
+        source.put("llm.api.max-body-bytes-in-flight", "4MiB");
+        ApiProperties enough = new Binder(List.of(source)).bindOrCreate("llm.api", ApiProperties.class);
+        assertThat(enough.toSettings().bodies().bytes()).isEqualTo(4L << 20);
+    }
+
     @Test
     void aBadBodySizeNamesTheSetting() {
         assertThatThrownBy(() -> api("4 lots").toSettings())

@@ -24,6 +24,19 @@ public final class BodyBudget {
         this.kib = new Semaphore((int) Math.min(Integer.MAX_VALUE, bytes / 1024));
     }
 
+    /**
+     * A budget set in bytes, which must hold one largest body: a body sent without a Content-Length takes room for
+     * {@code maxBodyBytes}, so under that it would be a 503 on an idle server, every time, for ever.
+     */
+    public static BodyBudget of(long bytes, long maxBodyBytes) {
+        if (bytes < maxBodyBytes) {
+            throw new IllegalArgumentException("llm.api.max-body-bytes-in-flight (" + bytes + " bytes) must be at least"
+                    + " llm.api.max-body-bytes (" + maxBodyBytes + " bytes): a body of that size, or one sent chunked,"
+                    + " could never be read");
+        }
+        return new BodyBudget(bytes);
+    }
+
     /** The default budget: an eighth of the maximum heap, at least {@code maxBodyBytes}. */
     public static BodyBudget forHeap(long maxBodyBytes) {
         return new BodyBudget(Math.max(Math.max(maxBodyBytes, 1024), Runtime.getRuntime().maxMemory() / 8));
