@@ -97,10 +97,7 @@ public final class ChatCompletionRequestParser {
         }
         boolean tokenIds = Boolean.TRUE.equals(bool(root, "return_tokens_as_token_ids"));
 
-        JsonNode kwargs = field(root, "chat_template_kwargs");
-        if (kwargs != null && !kwargs.isObject()) {
-            throw typeError("chat_template_kwargs", "an object", kwargs);
-        }
+        JsonNode kwargs = templateKwargs(root);
 
         SamplingParams.Builder b = sampling(root, logprobs ? (topLogprobs == null ? 0 : topLogprobs) : null)
                 .toBuilder().constraint(constraint);
@@ -113,7 +110,7 @@ public final class ChatCompletionRequestParser {
         GenerationRequest.ParamNames names = maxCompletionTokens != null
                 ? GenerationRequest.ParamNames.CHAT.withMaxTokens("max_completion_tokens")
                 : GenerationRequest.ParamNames.CHAT;
-        return new ChatCompletionParams(model, messages, toolChoiceNone ? null : tools, ConstraintParser.parallel(root),
+        return new ChatCompletionParams(model, messages, toolsShown(tools, toolChoiceNone), ConstraintParser.parallel(root),
                 kwargs, addGenerationPrompt(root), continueFinalMessage(root), stream, includeUsage, logprobs,
                 topLogprobs == null ? 0 : topLogprobs, tokenIds, sampling, names);
     }
@@ -240,6 +237,27 @@ public final class ChatCompletionRequestParser {
             out.add((int) JsonFields.checkInteger(id, "stop_token_ids", Integer.MIN_VALUE, Integer.MAX_VALUE));
         }
         return out;
+    }
+
+    /**
+     * The tools the model is shown (chat and {@code /tokenize} alike): the request's, checked, unless
+     * {@code tool_choice} is "none", which keeps them out of the prompt.
+     */
+    static JsonNode toolsShown(JsonNode root) {
+        return toolsShown(tools(root), toolChoiceIsNone(root));
+    }
+
+    private static JsonNode toolsShown(JsonNode tools, boolean toolChoiceNone) {
+        return toolChoiceNone ? null : tools;
+    }
+
+    /** {@code chat_template_kwargs}: an object, or null (chat and {@code /tokenize} alike). */
+    static JsonNode templateKwargs(JsonNode root) {
+        JsonNode kwargs = field(root, "chat_template_kwargs");
+        if (kwargs != null && !kwargs.isObject()) {
+            throw typeError("chat_template_kwargs", "an object", kwargs);
+        }
+        return kwargs;
     }
 
     private static JsonNode tools(JsonNode root) {

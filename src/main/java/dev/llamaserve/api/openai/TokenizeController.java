@@ -20,7 +20,7 @@ import tools.jackson.databind.JsonNode;
  * vLLM's dry-run endpoints, backed by {@link PromptDryRun}: {@code POST /tokenize} with a {@code prompt}
  * ({@code add_special_tokens}, default true, puts {@code <|begin_of_text|>} first) or with {@code messages}
  * (rendered exactly as a chat request would be; {@code add_generation_prompt} default true,
- * {@code continue_final_message} default false, {@code tools},
+ * {@code continue_final_message} default false, {@code tools} (none shown under {@code tool_choice: "none"}),
  * {@code chat_template_kwargs}; the rendered text comes back as {@code prompt}), and
  * {@code POST /detokenize} ({@code tokens} to text, special tokens included).
  */
@@ -69,16 +69,9 @@ public class TokenizeController {
         checkModel(root);
         int maxModelLen = engine.modelInfo().maxModelLen();
         if (field(root, "messages") != null) {
-            JsonNode tools = field(root, "tools");
-            if (tools != null && !tools.isArray()) {
-                throw typeError("tools", "an array", tools);
-            }
-            JsonNode kwargs = field(root, "chat_template_kwargs");
-            if (kwargs != null && !kwargs.isObject()) {
-                throw typeError("chat_template_kwargs", "an object", kwargs);
-            }
-            PromptDryRun.TokenizeResult r = dryRun.tokenizeChat(new ChatInput(field(root, "messages"), tools,
-                    ChatCompletionRequestParser.addGenerationPrompt(root), kwargs,
+            PromptDryRun.TokenizeResult r = dryRun.tokenizeChat(new ChatInput(field(root, "messages"),
+                    ChatCompletionRequestParser.toolsShown(root), ChatCompletionRequestParser.addGenerationPrompt(root),
+                    ChatCompletionRequestParser.templateKwargs(root),
                     ChatCompletionRequestParser.continueFinalMessage(root)), maxModelLen);
             return new TokenizeResponse(r.count(), r.maxModelLen(), r.tokens(), r.prompt());
         }

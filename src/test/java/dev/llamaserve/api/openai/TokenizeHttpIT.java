@@ -46,6 +46,21 @@ class TokenizeHttpIT extends RealEngineWebTest {
         assertThat(noGen.get("prompt").asString()).endsWith("Hi<|eot_id|>");
     }
 
+    /** tool_choice "none" keeps the tools out of the prompt on both endpoints (/tokenize counted the tool list). */
+    @Test
+    void tokenizeWithToolsCountsWhatChatCounts() throws Exception {
+        String tools = ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":"
+                + "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}]";
+        String messages = "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]";
+        for (String choice : new String[] {"", ",\"tool_choice\":\"none\"", ",\"tool_choice\":\"auto\""}) {
+            JsonNode r = json(post("/tokenize", "{" + messages + tools + choice + "}").body());
+            JsonNode chat = json(post("/v1/chat/completions", "{" + messages + tools + choice + "," + greedy(1) + "}")
+                    .body());
+            assertThat(r.get("count").asInt()).as(choice).isEqualTo(chat.get("usage").get("prompt_tokens").asInt());
+            assertThat(r.get("prompt").asString().contains("get_weather")).as(choice).isEqualTo(!choice.contains("none"));
+        }
+    }
+
     @Test
     void toolNumbersRenderAsPythonDoesThroughHttp() throws Exception {
         JsonNode fixture;
