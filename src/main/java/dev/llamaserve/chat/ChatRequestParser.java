@@ -56,17 +56,7 @@ public final class ChatRequestParser {
      * @param tools the request's {@code tools} (null, missing or empty: no tools)
      */
     public Conversation parse(JsonNode messages, JsonNode tools) {
-        if (messages == null || messages.isNull() || messages.isMissingNode()) {
-            throw new InvalidRequestException("messages", MISSING, "messages is required");
-        }
-        if (!messages.isArray()) {
-            throw new InvalidRequestException("messages", INVALID_TYPE,
-                    "messages must be an array of messages; got " + describe(messages));
-        }
-        if (messages.size() == 0) {
-            throw new InvalidRequestException("messages", EMPTY_ARRAY,
-                    "messages must contain at least 1 message; got 0");
-        }
+        requireMessages(messages);
         if (messages.size() > maxMessages) {
             throw new InvalidRequestException("messages", TOO_MANY, "messages has " + messages.size()
                     + " entries; the limit is " + maxMessages + " (llm.chat.max-messages)");
@@ -275,6 +265,21 @@ public final class ChatRequestParser {
             joined.append(text);
         }
         return joined.toString();
+    }
+
+    /** {@code messages} is there, an array, and not empty (every entry point, before anything reads it). */
+    public static void requireMessages(JsonNode messages) {
+        if (messages == null || messages.isNull() || messages.isMissingNode()) {
+            throw new InvalidRequestException("messages", MISSING, "messages is required");
+        }
+        if (!messages.isArray()) {
+            throw new InvalidRequestException("messages", INVALID_TYPE,
+                    "messages must be an array of messages; got " + describe(messages));
+        }
+        if (messages.size() == 0) {
+            throw new InvalidRequestException("messages", EMPTY_ARRAY,
+                    "messages must contain at least 1 message; got 0");
+        }
     }
 
     /**

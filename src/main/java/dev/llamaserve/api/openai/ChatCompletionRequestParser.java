@@ -64,15 +64,7 @@ public final class ChatCompletionRequestParser {
         String model = string(root, "model");
 
         JsonNode messages = field(root, "messages");
-        if (messages == null) {
-            throw ApiException.invalid("messages", "missing_required_parameter", "'messages' is required");
-        }
-        if (!messages.isArray()) {
-            throw typeError("messages", "an array", messages);
-        }
-        if (messages.isEmpty()) {
-            throw ApiException.invalid("messages", "invalid_value", "'messages' must not be empty");
-        }
+        ChatRequestParser.requireMessages(messages);
 
         for (String legacy : List.of("functions", "function_call")) {   // else answered as if no function were given
             JsonNode f = field(root, legacy);

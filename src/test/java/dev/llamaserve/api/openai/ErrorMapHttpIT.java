@@ -71,6 +71,10 @@ class ErrorMapHttpIT extends RealEngineWebTest {
                 "messages", "missing_required_parameter");
         assertError(post("/v1/chat/completions", "{\"messages\":\"hi\"}"), 400, "invalid_request_error",
                 "messages", "invalid_type");
+        // OpenAI's code, and the one /tokenize and the Spring AI adapter give (the chat layer's one check)
+        for (String path : new String[] {"/v1/chat/completions", "/tokenize"}) {
+            assertError(post(path, "{\"messages\":[]}"), 400, "invalid_request_error", "messages", "empty_array");
+        }
     }
 
     @Test
