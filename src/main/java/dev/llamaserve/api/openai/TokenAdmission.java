@@ -23,31 +23,17 @@ public interface TokenAdmission {
     /**
      * The admission of a generation request, in one order for every endpoint: what the engine would refuse
      * (400: its validation; 503: not ready, waiting queue full) is refused before the caller is charged, then the
-     * request is charged ({@link #admit(ServerWebExchange, GenerationRequest, int)}).
+     * caller is charged the prompt plus {@code n ×} the {@code max_tokens} the engine resolved (all the context
+     * left where unset: its context-length rule, not a copy of it), n being the request's number of choices.
      */
     default void admit(ServerWebExchange exchange, GenerationRequest request, InferenceEngine engine) {
-        request.validate(engine.modelInfo());
+        int maxTokens = request.validate(engine.modelInfo()).maxTokens();
         engine.checkAccepting();
-        admit(exchange, request, engine.modelInfo().maxModelLen());
+        admit(exchange, charge(request.promptTokenIds().length, maxTokens, request.params().choices()));
     }
 
-    /**
-     * Charges {@code request}'s prompt plus {@code n ×} its {@code max_tokens} (or all the context it may still
-     * fill), n being its number of choices.
-     */
-    default void admit(ServerWebExchange exchange, GenerationRequest request, int maxModelLen) {
-        admit(exchange, charge(request.promptTokenIds().length, request.params().maxTokens(), maxModelLen,
-                request.params().choices()));
-    }
-
-    /** The tokens OpenAI charges at admission: the prompt plus {@code max_tokens}, or all the context left. */
-    static long charge(int promptTokens, Integer maxTokens, int maxModelLen) {
-        return charge(promptTokens, maxTokens, maxModelLen, 1);
-    }
-
-    /** {@link #charge(int, Integer, int)} for {@code n} choices: the prompt once, the completion n times. */
-    static long charge(int promptTokens, Integer maxTokens, int maxModelLen, int n) {
-        long completion = maxTokens != null ? maxTokens : Math.max(0, maxModelLen - promptTokens);
-        return (long) promptTokens + Math.max(1, n) * completion;
+    /** The tokens OpenAI charges at admission: the prompt once, the completion's {@code max_tokens} n times. */
+    static long charge(int promptTokens, int maxTokens, int n) {
+        return (long) promptTokens + Math.max(1, n) * (long) maxTokens;
     }
 }
