@@ -10,6 +10,7 @@ import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.InvalidRequestException;
 import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.engine.ValidatedRequest;
+import dev.llamaserve.engine.grammar.GrammarMatcher;
 import dev.llamaserve.engine.kv.BlockHasher;
 import dev.llamaserve.engine.kv.BlockManager;
 import dev.llamaserve.engine.model.CausalLm;
@@ -394,6 +395,18 @@ public final class LlmEngine implements InferenceEngine {
             return;
         }
         int n = rs.request.params().choices();
+        GrammarMatcher[] matchers = new GrammarMatcher[n];
+        if (rs.grammar != null) {
+            try {
+                for (int i = 0; i < n; i++) {
+                    matchers[i] = masks.matcher(rs.grammar);
+                }
+            } catch (RuntimeException e) {   // no token trie: this request fails, not the engine and every request
+                Throwable cause = e.getCause() != null ? e.getCause() : e;
+                outputs.finish(rs, EngineEvent.FinishReason.ERROR, "constrained decoding is unavailable: " + cause);
+                return;
+            }
+        }
         rs.choices = new SequenceState[n];
         rs.unfinished = n;
         long arrival = nextSequenceId;
@@ -402,9 +415,7 @@ public final class LlmEngine implements InferenceEngine {
             Sequence seq = new Sequence(id, rs.request.requestId(), arrival, rs.request.promptTokenIds());
             SamplingConfig sampling = n == 1 ? rs.sampling : rs.sampling.withSeed(rs.request.params().choiceSeed(i));
             rs.choices[i] = new SequenceState(rs, i, sampling, seq, detokenizer.newDecoder());
-            if (rs.grammar != null) {
-                rs.choices[i].matcher = masks.matcher(rs.grammar);
-            }
+            rs.choices[i].matcher = matchers[i];
         }
         requests.admitted(rs);
         scheduler.add(rs.choices[0].sequence);

@@ -110,13 +110,15 @@ final class RequestTable {
         bySequence.remove(ss.sequence.id());
     }
 
-    /** Engine thread: forgets a finished request. */
+    /** Engine thread: forgets a finished request (one never admitted, too: then it stops counting as such). */
     void remove(RequestState rs) {
         stopCountingWaiting(rs);
         if (rs.choices != null) {
             for (SequenceState ss : rs.choices) {
                 bySequence.remove(ss.sequence.id());
             }
+        } else {
+            notAdmitted.decrementAndGet();
         }
         active.remove(rs.request.requestId(), rs);
     }

@@ -8,6 +8,8 @@ import dev.llamaserve.engine.grammar.TokenTrie;
 import dev.llamaserve.engine.grammar.TokenVocabulary;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The engine's one {@link TokenMasker}: the vocabulary's token trie (0.4–1.9 s for 128k tokens) is built
@@ -15,6 +17,8 @@ import java.util.concurrent.CompletableFuture;
  * constrained request admitted before it is ready waits for it.
  */
 final class TokenMasks {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TokenMasks.class);
 
     /** Mask cache budget: each entry is vocab/8 bytes (16 KiB for 128k tokens). */
     private static final long CACHE_BYTES = 32L << 20;
@@ -32,6 +36,8 @@ final class TokenMasks {
                 int entries = (int) Math.max(256, CACHE_BYTES / Math.max(1, vocabSize / 8));
                 masker.complete(new TokenMasker(trie, eosIds.stream().mapToInt(Integer::intValue).toArray(), entries));
             } catch (Throwable e) {
+                LOG.error("building the token trie failed: constrained requests (response_format, forced tool calls)"
+                        + " will each fail; free text is served", e);
                 masker.completeExceptionally(e);
             }
         }, "llm-engine-token-trie");
@@ -39,7 +45,10 @@ final class TokenMasks {
         t.start();
     }
 
-    /** A matcher for one sequence (waits for the trie the first time, if it is still being built). */
+    /**
+     * A matcher for one sequence (waits for the trie the first time, if it is still being built); where the trie
+     * could not be built, a {@link java.util.concurrent.CompletionException} whose cause says why.
+     */
     GrammarMatcher matcher(Grammar grammar) {
         return masker.join().matcher(grammar);
     }
