@@ -10,6 +10,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One request's event buffer and its {@link Flow.Publisher}: a single subscriber, delivery on demand
@@ -20,6 +22,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * engine aborts the request).
  */
 final class EventStream implements Flow.Publisher<EngineEvent>, Flow.Subscription {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EventStream.class);
 
     private final ConcurrentLinkedQueue<EngineEvent> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger buffered = new AtomicInteger();
@@ -149,7 +153,8 @@ final class EventStream implements Flow.Publisher<EngineEvent>, Flow.Subscriptio
                     e++;
                     try {
                         s.onNext(ev);
-                    } catch (Throwable t) {
+                    } catch (Throwable t) {   // the Reactive Streams rule: cancel; logged, or it ends unexplained
+                        LOG.warn("a subscriber failed on an event of its request ({}); the request is aborted", where(t));
                         cancel();
                         break;
                     }
@@ -158,8 +163,8 @@ final class EventStream implements Flow.Publisher<EngineEvent>, Flow.Subscriptio
                         queue.clear();
                         try {
                             s.onComplete();
-                        } catch (Throwable ignored) {
-                            // a subscriber's failure in onComplete has nowhere to go
+                        } catch (Throwable t) {   // nowhere else to go
+                            LOG.warn("a subscriber failed on the end of its request ({})", where(t));
                         }
                         break;
                     }
@@ -173,5 +178,11 @@ final class EventStream implements Flow.Publisher<EngineEvent>, Flow.Subscriptio
                 return;
             }
         }
+    }
+
+    /** A failure's class and the frame it came from: never its message, which may quote generated text. */
+    private static String where(Throwable t) {
+        StackTraceElement[] frames = t.getStackTrace();
+        return t.getClass().getName() + (frames.length > 0 ? " at " + frames[0] : "");
     }
 }

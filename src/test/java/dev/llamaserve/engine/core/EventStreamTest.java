@@ -104,4 +104,44 @@ class EventStreamTest {
         assertInstanceOf(IllegalArgumentException.class, c.error);
         assertEquals(1, cancels.get());
     }
+
+    /** A subscriber that throws on an event is cancelled (Reactive Streams), and the failure is logged, not lost. */
+    @Test
+    void aSubscriberThatThrowsIsCancelledAndLoggedWithoutItsMessage() {
+        ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                EventStream.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        log.addAppender(logged);
+        try {
+            EventStream s = new EventStream(direct, 100, cancels::incrementAndGet);
+            s.subscribe(new java.util.concurrent.Flow.Subscriber<EngineEvent>() {
+                @Override
+                public void onSubscribe(java.util.concurrent.Flow.Subscription subscription) {
+                    subscription.request(Long.MAX_VALUE);
+                }
+
+                @Override
+                public void onNext(EngineEvent item) {
+                    throw new IllegalStateException("generated text the log must not hold");
+                }
+
+                @Override
+                public void onError(Throwable t) {}
+
+                @Override
+                public void onComplete() {}
+            });
+            assertTrue(s.offer(tok(1)));
+            assertEquals(1, cancels.get(), "cancelled");
+            assertEquals(1, logged.list.size());
+            String line = logged.list.get(0).getFormattedMessage();
+            assertTrue(line.contains("IllegalStateException"), line);
+            assertFalse(line.contains("generated text"), line);
+            assertEquals(null, logged.list.get(0).getThrowableProxy(), "no stack trace with the message in it");
+        } finally {
+            log.detachAppender(logged);
+        }
+    }
 }
