@@ -9,8 +9,8 @@ import java.util.Set;
  * {@code generation_config.json}); the engine resolves them at submit time.
  *
  * @param temperature 0 means greedy
- * @param topP in (0, 1]
- * @param topK 0 or negative: disabled
+ * @param topP in [0, 1] (0 keeps the most likely token alone)
+ * @param topK -1 or 0: disabled (below -1 is refused)
  * @param minP 0: disabled
  * @param seed when set, the request's draws depend only on this seed and its own logits
  * @param presencePenalty OpenAI semantics, [-2, 2]

@@ -34,7 +34,8 @@ import tools.jackson.databind.JsonNode;
  * {@code POST /v1/completions} (the legacy text completion), JSON or SSE. The prompt is a string (special-token
  * text in it is parsed, as a raw completion prompt is written by hand; {@code <|begin_of_text|>} is put first
  * unless it is already there) or an array of token ids used as given. {@code logprobs} (0-20) answers in the
- * legacy shape. {@code echo}, {@code suffix}, {@code best_of} > 1, {@code n} > 1 and batched prompts are 400s.
+ * legacy shape. {@code n} takes 1-16 choices. {@code echo}, {@code suffix}, {@code best_of} > 1 and batched prompts are
+ * 400s.
  * A client that disconnects aborts its request in the engine.
  */
 /* Lazy: PromptDryRun exists once the model is loaded; the lifecycle gate refuses this route until then. */

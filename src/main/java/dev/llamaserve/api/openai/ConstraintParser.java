@@ -129,7 +129,6 @@ final class ConstraintParser {
         return new OutputConstraint.ToolCalls(functions(tools, name), false);
     }
 
-    /** The tools' functions (only the one called {@code only}, when given). */
     /** {@code parallel_tool_calls}, true when absent (OpenAI's default). */
     static boolean parallel(JsonNode root) {
         Boolean parallel = bool(root, "parallel_tool_calls");
@@ -158,6 +157,7 @@ final class ConstraintParser {
         return format;
     }
 
+    /** The tools' functions (only the one called {@code only}, when given). */
     private static List<OutputConstraint.Function> functions(JsonNode tools, String only) {
         if (tools == null || tools.isEmpty()) {
             throw ApiException.invalid("tool_choice", "invalid_value",

@@ -187,10 +187,10 @@ public record MemoryPlan(
             throw new IllegalArgumentException("KV block size must be positive, was " + blockSize);
         }
         int maxPos = config.maxPositionEmbeddings();
-        if (maxModelLenSetting != null && (maxModelLenSetting <= 0 || maxModelLenSetting > maxPos)) {
+        if (maxModelLenSetting != null && (maxModelLenSetting < 2 || maxModelLenSetting > maxPos)) {
             throw new MemoryPlanException(MAX_MODEL_LEN_PROPERTY + "=" + maxModelLenSetting
-                    + " is out of range: it must be between 1 and the model's max_position_embeddings ("
-                    + maxPos + "); leave it unset to use " + maxPos);
+                    + " is out of range: it must be between 2 (a one-token prompt and one completion token) and the"
+                    + " model's max_position_embeddings (" + maxPos + "); leave it unset to use " + maxPos);
         }
         String memory = device.memoryName();
         long weightBytes = PackedWeights.residentBytes(config, quantization, dtype.bytes(), packedWeights);

@@ -193,8 +193,8 @@ class LlamaForCausalLM(Module):
     #   weights through native_int8 (up to 64 rows), mode 7 widened from the blocked layout into the model's
     #   scratch w["int8_widen_scratch"] for oneDNN's GEMM (prefill; a weight larger than the scratch, an int8
     #   lm_head, takes native_int8); float weights in both: one row through native_bf16, several as mode 4
-    # mode 8: float weights through native_bf16 whatever the rows (LlamaModel sends it for a few rows, on CPUs
-    #   where it beats oneDNN there), int8 weights as mode 6
+    # mode 8: float weights through native_bf16 whatever the rows (LlamaModel sends it for steps of up to
+    #   cpuNativeBf16MaxRows rows, by default every step, on CPUs with the native kernels), int8 weights as mode 6
     # where w has "int8_activations" (w8a8), int8 weights in modes 6-8 go to native_w8a8 whatever the rows
     weight = w[name]
     if weight.dtype == 1:                                            # int8 [out, in]
