@@ -68,9 +68,7 @@ public class ChatCompletionsController {
 
     Prepared prepare(String requestId, byte[] body) {
         ChatCompletionParams params = new ChatCompletionRequestParser().parse(body);
-        if (params.model() != null && !served.answersTo(params.model()) && !settings.acceptAnyModel()) {
-            throw ApiException.modelNotFound(params.model());
-        }
+        served.check(params.model(), settings);
         int[] prompt = chatFormat.prepare(new ChatInput(params.messages(), params.tools(), params.addGenerationPrompt(),
                 params.chatTemplateKwargs(), params.continueFinalMessage())).tokenIds();
         String id = ChatResponses.newCompletionId();

@@ -78,9 +78,7 @@ public class CompletionsController {
     Prepared prepare(String requestId, byte[] body) {
         JsonNode root = ChatCompletionRequestParser.readObject(body);
         String model = string(root, "model");
-        if (model != null && !served.answersTo(model) && !settings.acceptAnyModel()) {
-            throw ApiException.modelNotFound(model);
-        }
+        served.check(model, settings);
         if (Boolean.TRUE.equals(bool(root, "echo"))) {
             throw ApiException.invalid("echo", "unsupported_value", "'echo' is not supported");
         }

@@ -48,9 +48,7 @@ public class ModelsController {
     public Mono<Void> get(@PathVariable("id") String path, ServerWebExchange exchange) {
         return Mono.defer(() -> {
             String id = path.startsWith("/") ? path.substring(1) : path;
-            if (!served.answersTo(id) && !settings.acceptAnyModel()) {
-                return Mono.error(ApiException.modelNotFound(id));
-            }
+            served.check(id, settings);
             return JsonResponses.write(exchange.getResponse(), card(id));
         });
     }

@@ -36,4 +36,14 @@ public record ServedModel(String name, List<String> aliases) {
     public boolean answersTo(String id) {
         return id != null && (name.equals(id) || aliases.contains(id));
     }
+
+    /**
+     * The rule of a request's {@code model} for every endpoint: unset, or a name this model answers to, or any
+     * name where {@code llm.api.accept-any-model} is set; else a 404 {@code model_not_found}.
+     */
+    public void check(String model, ApiSettings settings) {
+        if (model != null && !answersTo(model) && !settings.acceptAnyModel()) {
+            throw ApiException.modelNotFound(model);
+        }
+    }
 }

@@ -89,9 +89,6 @@ public class TokenizeController {
     }
 
     private void checkModel(JsonNode root) {
-        String model = string(root, "model");
-        if (model != null && !served.answersTo(model) && !settings.acceptAnyModel()) {
-            throw ApiException.modelNotFound(model);
-        }
+        served.check(string(root, "model"), settings);
     }
 }
