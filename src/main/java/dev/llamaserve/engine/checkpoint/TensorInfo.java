@@ -24,14 +24,6 @@ public record TensorInfo(String name, DType dtype, long[] shape, Path file, long
         return shape.clone();
     }
 
-    public long elementCount() {
-        long n = 1;
-        for (long s : shape) {
-            n *= s;
-        }
-        return n;
-    }
-
     @Override
     public String toString() {
         return name + " " + dtype + Arrays.toString(shape) + " @" + file.getFileName() + "+" + offset;

@@ -71,10 +71,6 @@ final class EventStream implements Flow.Publisher<EngineEvent>, Flow.Subscriptio
         return buffered.get();
     }
 
-    boolean isCancelled() {
-        return cancelled.get();
-    }
-
     @Override
     public void subscribe(Flow.Subscriber<? super EngineEvent> s) {
         Objects.requireNonNull(s, "subscriber");

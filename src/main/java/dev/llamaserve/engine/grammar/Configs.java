@@ -91,10 +91,4 @@ final class Configs {
         return false;
     }
 
-    void copyFrom(Configs o) {
-        clear();
-        for (int i = 0; i < o.size; i++) {
-            add(o.rules[i], o.states[i], o.parents[i]);
-        }
-    }
 }

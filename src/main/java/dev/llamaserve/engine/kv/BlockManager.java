@@ -107,11 +107,6 @@ public final class BlockManager {
         return t == null ? 0 : t.size;
     }
 
-    /** Token slots the sequence can hold without allocating. */
-    public int capacityOf(long seqId) {
-        return blocksOf(seqId) * blockSize;
-    }
-
     /** True when the sequence could grow to {@code tokens} slots with the blocks now free. */
     public boolean canGrowTo(long seqId, int tokens) {
         return blocksFor(tokens) - blocksOf(seqId) <= freeBlocks();

@@ -81,17 +81,6 @@ public final class Sequence {
         return prompt.clone();
     }
 
-    public int[] outputTokens() {
-        return Arrays.copyOf(output, outputLen);
-    }
-
-    public int outputToken(int i) {
-        if (i >= outputLen) {
-            throw new IndexOutOfBoundsException(i);
-        }
-        return output[i];
-    }
-
     public void appendToken(int token) {
         if (outputLen == output.length) {
             output = Arrays.copyOf(output, outputLen * 2);

@@ -41,11 +41,6 @@ public final class MeteredInferenceEngine implements InferenceEngine {
         metrics.bindEngine(delegate::stats);
     }
 
-    /** The engine this one meters. */
-    public InferenceEngine delegate() {
-        return delegate;
-    }
-
     @Override
     public Flow.Publisher<EngineEvent> submit(GenerationRequest request) {
         return submit(request, null);
