@@ -96,6 +96,26 @@ public final class ToolCallParser {
             return names == null || names.contains(name);
         }
 
+        /**
+         * What a held answer that began as a call ({@link #start} said {@link Start#CALL}; no tag) says so far of its
+         * leading {@code "name"} ({@link #leadingName}): {@link Start#UNDECIDED} while its first key or that key's
+         * value is still being written; {@link Start#CONTENT} where that name is none of these functions (a JSON
+         * answer beside tools, such as a response_format's or an entity's with a "name" first: it streams from here,
+         * not all at its end); else {@link Start#CALL}, read whole at the end. Always {@link Start#CALL} where any
+         * name is a call. The streaming answers of the HTTP API and the Spring AI adapter ask it token by token while
+         * it says {@link Start#UNDECIDED}.
+         */
+        public Start leading(CharSequence held) {
+            if (names == null) {
+                return Start.CALL;
+            }
+            LeadingName name = leadingName(held);
+            if (!name.decided()) {
+                return Start.UNDECIDED;
+            }
+            return name.name() != null && !allows(name.name()) ? Start.CONTENT : Start.CALL;
+        }
+
         boolean allows(ParsedCall call, boolean partial) {
             if (names == null) {
                 return true;

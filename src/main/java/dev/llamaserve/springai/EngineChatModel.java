@@ -1,5 +1,6 @@
 package dev.llamaserve.springai;
 
+import dev.llamaserve.chat.AnswerFinish;
 import dev.llamaserve.chat.ChatFormat;
 import dev.llamaserve.chat.ChatInput;
 import dev.llamaserve.chat.ToolCallParser;
@@ -50,7 +51,8 @@ import tools.jackson.databind.node.ArrayNode;
  * OpenAI-shaped {@code messages} and {@code tools} arrays that {@link ChatFormat} validates, renders with the
  * Llama 3.1 template and encodes; the options become {@link SamplingParams}, with the engine's grammar constraint
  * for a forced {@link ToolChoice} or an output schema (see {@link PromptMapping}). The model's tool calls come
- * back as {@link AssistantMessage.ToolCall}s (finish reason {@code TOOL_CALLS}), parsed by the HTTP API's parser;
+ * back as {@link AssistantMessage.ToolCall}s (finish reason {@code TOOL_CALLS}; {@code LENGTH} with the last call
+ * partial where {@code maxTokens} cut it, as over HTTP: {@link AnswerFinish}), parsed by the HTTP API's parser;
  * Spring AI's {@code ToolCallingAdvisor} (which a {@code ChatClient} registers) runs them and calls again. Results
  * carry the engine's token counts as usage, the request's id, and its finish reason ({@code STOP}, {@code LENGTH});
  * a request the engine aborted (shutdown) or failed is an error, as over HTTP, never a cut-off answer.
@@ -64,8 +66,6 @@ import tools.jackson.databind.node.ArrayNode;
  * runs from its subscription to its end or cancellation, over the aggregated answer.
  */
 public final class EngineChatModel implements ChatModel {
-
-    private static final String TOOL_CALLS = "TOOL_CALLS";
 
     /** The {@code gen_ai.system} of this model's observations. */
     public static final String PROVIDER = "llama-serve";
@@ -142,13 +142,13 @@ public final class EngineChatModel implements ChatModel {
         if (finished == null) {
             throw new IllegalStateException("the engine ended the request without a result");
         }
-        AnswerAssembler.End end = request.answer().finish(finished.text());
+        AnswerAssembler.End end = request.answer().finish(finished);
         if (end.content() != null) {
             content.append(end.content());
         }
         String text = end.calls().isEmpty() || !content.isEmpty() ? content.toString() : null;
         return response(request.id(), AssistantMessage.builder().content(text).toolCalls(end.calls()).build(),
-                finished, end.calls().isEmpty() ? finished.reason().name() : TOOL_CALLS);
+                finished, end.finish().name());
     }
 
     @Override
@@ -185,17 +185,18 @@ public final class EngineChatModel implements ChatModel {
                         return text.isEmpty() ? Flux.empty() : Flux.just(chunk(request.id(), text));
                     }
                     EngineEvent.Finished f = (EngineEvent.Finished) e;
-                    AnswerAssembler.End end = request.answer().finish(f.text());
+                    AnswerAssembler.End end = request.answer().finish(f);
                     List<ChatResponse> out = new ArrayList<>(2);
                     if (end.calls().isEmpty()) {
                         String tail = end.content() == null ? "" : end.content();
-                        out.add(response(request.id(), new AssistantMessage(tail), f, f.reason().name()));
+                        out.add(response(request.id(), new AssistantMessage(tail), f, end.finish().name()));
                     } else {
                         if (end.content() != null) {
                             out.add(chunk(request.id(), end.content()));
                         }
                         out.add(response(request.id(),
-                                AssistantMessage.builder().content("").toolCalls(end.calls()).build(), f, TOOL_CALLS));
+                                AssistantMessage.builder().content("").toolCalls(end.calls()).build(), f,
+                                end.finish().name()));
                     }
                     return Flux.fromIterable(out);
                 });

@@ -66,6 +66,34 @@ class ToolCallParserTest {
                 .as("as start() read it").isFalse();
     }
 
+    /**
+     * A held answer's leading name, as both streaming answers (HTTP's and Spring AI's) ask it: undecided while being
+     * written, content once whole and none of the functions', a call otherwise or where any name is a call.
+     */
+    @Test
+    void theLeadingNameReleasesAnAnswerNamingNoFunction() {
+        ToolCallParser.Calls tools = new ToolCallParser.Calls(java.util.Set.of("get_time"), true);
+        assertThat(tools.leading("{\"name\": \"Ad")).isEqualTo(ToolCallParser.Start.UNDECIDED);
+        assertThat(tools.leading("{\"name\": \"Ada\", \"age")).isEqualTo(ToolCallParser.Start.CONTENT);
+        assertThat(tools.leading("{\"name\": \"get_time\", \"par")).isEqualTo(ToolCallParser.Start.CALL);
+        assertThat(tools.leading("{\"parameters\": {")).as("first key no name: read at the end")
+                .isEqualTo(ToolCallParser.Start.CALL);
+        assertThat(ToolCallParser.Calls.ANY.leading("{\"name\": \"Ada\", \"age")).isEqualTo(ToolCallParser.Start.CALL);
+    }
+
+    /** An answer's finish: cut by the token limit is LENGTH, calls or not; whole calls TOOL_CALLS (HTTP and Spring AI). */
+    @Test
+    void anAnswersFinishIsLengthWhereCutElseToolCallsForCalls() {
+        assertThat(AnswerFinish.of(dev.llamaserve.engine.EngineEvent.FinishReason.LENGTH, true))
+                .isEqualTo(AnswerFinish.LENGTH);
+        assertThat(AnswerFinish.of(dev.llamaserve.engine.EngineEvent.FinishReason.STOP, true))
+                .isEqualTo(AnswerFinish.TOOL_CALLS);
+        assertThat(AnswerFinish.of(dev.llamaserve.engine.EngineEvent.FinishReason.STOP, false))
+                .isEqualTo(AnswerFinish.STOP);
+        assertThat(AnswerFinish.cutOff(dev.llamaserve.engine.EngineEvent.FinishReason.LENGTH)).isTrue();
+        assertThat(AnswerFinish.cutOff(dev.llamaserve.engine.EngineEvent.FinishReason.STOP)).isFalse();
+    }
+
     @Test
     void bareJsonCall() {
         ToolCallParser.Result r = ToolCallParser.parse(

@@ -19,8 +19,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.springframework.ai.chat.client.AdvisorParams;
 import org.springframework.ai.chat.client.ChatClient;
+import org.springframework.ai.chat.messages.AssistantMessage;
 import org.springframework.ai.chat.model.ChatResponse;
+import org.springframework.ai.chat.prompt.Prompt;
 import org.springframework.ai.model.tool.ToolCallingManager;
+import org.springframework.ai.support.ToolCallbacks;
 import org.springframework.ai.tool.annotation.Tool;
 import org.springframework.ai.tool.annotation.ToolParam;
 import reactor.core.publisher.Flux;
@@ -252,6 +255,69 @@ class EngineChatModelToolsTest {
                                 .isTrue();
                     });
         }
+    }
+
+    /**
+     * A forced call cut by maxTokens is a partial call with finish reason LENGTH, called and streamed, as over HTTP
+     * ({@code ChatCompletionCollectorTest}, {@code ChatStreamAssemblerTest}): never the model's call syntax as the
+     * answer's text. The model is asked directly, as Spring AI's tool loop would run the partial call.
+     */
+    @Test
+    void aForcedCallCutByMaxTokensIsAPartialCallWithFinishReasonLength() {
+        engine.script = r -> Flux.just(engine.tokens("{\"name\": \"currentWeather\", "),
+                engine.tokens("\"parameters\": {\"city\": \"Par"), engine.finished(r, EngineEvent.FinishReason.LENGTH, 8));
+        Prompt prompt = new Prompt("Weather in Paris?", EngineChatOptions.builder()
+                .toolCallbacks(ToolCallbacks.from(new WeatherTools())).toolChoice(ToolChoice.function("currentWeather"))
+                .maxTokens(8).build());
+
+        ChatResponse called = model.call(prompt);
+        assertThat(called.getResult().getMetadata().getFinishReason()).isEqualTo("LENGTH");
+        AssistantMessage message = called.getResult().getOutput();
+        assertThat(message.getText()).as("no call syntax as text").isNull();
+        assertThat(message.getToolCalls()).singleElement().satisfies(c -> {
+            assertThat(c.name()).isEqualTo("currentWeather");
+            assertThat(c.arguments()).isEqualTo("{\"city\": \"Par");
+        });
+
+        List<ChatResponse> streamed = model.stream(prompt).collectList().block(Duration.ofSeconds(30));
+        assertThat(streamed).allSatisfy(r -> assertThat(r.getResult().getOutput().getText()).doesNotContain("{"));
+        ChatResponse last = streamed.get(streamed.size() - 1);
+        assertThat(last.getResult().getMetadata().getFinishReason()).isEqualTo("LENGTH");
+        assertThat(last.getResult().getOutput().getToolCalls()).singleElement().satisfies(c -> {
+            assertThat(c.name()).isEqualTo("currentWeather");
+            assertThat(c.arguments()).isEqualTo("{\"city\": \"Par");
+        });
+        // a whole call still ends TOOL_CALLS, and cut text with no call LENGTH
+        engine.script = r -> engine.text(r, "{\"name\": \"currentWeather\", \"parameters\": {\"city\": \"Paris\"}}");
+        assertThat(model.call(prompt).getResult().getMetadata().getFinishReason()).isEqualTo("TOOL_CALLS");
+        engine.script = r -> Flux.just(engine.tokens("The weather in Par"),
+                engine.finished(r, EngineEvent.FinishReason.LENGTH, 5));
+        ChatResponse text = model.call(new Prompt("Weather in Paris?", EngineChatOptions.builder()
+                .toolCallbacks(ToolCallbacks.from(new WeatherTools())).maxTokens(5).build()));
+        assertThat(text.getResult().getOutput().getText()).isEqualTo("The weather in Par");
+        assertThat(text.getResult().getMetadata().getFinishReason()).isEqualTo("LENGTH");
+    }
+
+    record Person(String name, int age) {}
+
+    /**
+     * AUTO with tools and an entity whose first key is "name": an answer whose name is none of the tools' streams
+     * once its name is whole, not all at its end, as over HTTP ({@code ChatStreamAssemblerTest}). The scripted model
+     * never finishes: the text must come before any end.
+     */
+    @Test
+    void anEntityAnswerNamingNoToolStreamsOnceItsNameIsWhole() {
+        engine.script = r -> Flux.<EngineEvent>just(engine.tokens("{\"name\": \"Ad"), engine.tokens("a\", \"age"))
+                .concatWith(Flux.never());
+        Prompt prompt = new Prompt("Who?", EngineChatOptions.builder()
+                .toolCallbacks(ToolCallbacks.from(new WeatherTools()))
+                .outputSchema("{\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}, "
+                        + "\"age\": {\"type\": \"integer\"}}, \"required\": [\"name\", \"age\"]}")
+                .build());
+        String first = model.stream(prompt).map(r -> r.getResult().getOutput().getText())
+                .filter(t -> t != null && !t.isEmpty()).blockFirst(Duration.ofSeconds(10));
+        assertThat(first).isEqualTo("{\"name\": \"Ada\", \"age");
+        assertThat(engine.submitted.get(0).params().constraint()).isInstanceOf(OutputConstraint.ToolCallsOrAnswer.class);
     }
 
     /** Shutdown aborts a request: an error, as over HTTP (503 aborted), not a cut-off answer or a partial call. */

@@ -1,5 +1,6 @@
 package dev.llamaserve.api.openai;
 
+import dev.llamaserve.chat.AnswerFinish;
 import dev.llamaserve.chat.ToolCallParser;
 import dev.llamaserve.chat.ToolCallStartTokens;
 import dev.llamaserve.engine.EngineEvent;
@@ -57,8 +58,8 @@ final class ChatCompletionCollector {
         }
         ChatWire.Message message = new ChatWire.Message("assistant", text.toString(), null);
         if (toolsEnabled) {
-            ToolCallParser.Result parsed = ToolCallParser.parse(text.toString(), tagOffset, FinishReasons.cutOff(reason),
-                    calls);
+            ToolCallParser.Result parsed = ToolCallParser.parse(text.toString(), tagOffset,
+                    AnswerFinish.cutOff(f.reason()), calls);
             if (parsed.hasCalls()) {
                 List<ChatWire.ToolCall> calls = new ArrayList<>();
                 for (ToolCallParser.ParsedCall c : parsed.calls()) {
@@ -66,7 +67,7 @@ final class ChatCompletionCollector {
                             new ChatWire.FunctionCall(c.name(), c.arguments())));
                 }
                 message = new ChatWire.Message("assistant", parsed.content(), calls);
-                reason = FinishReasons.ofCalls(reason);
+                reason = FinishReasons.openAi(AnswerFinish.of(f.reason(), true));
             }
         }
         ChatWire.Logprobs lp = logprobs == null ? null : new ChatWire.Logprobs(List.copyOf(tokenLogprobs));

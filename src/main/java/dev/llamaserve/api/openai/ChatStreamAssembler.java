@@ -1,5 +1,6 @@
 package dev.llamaserve.api.openai;
 
+import dev.llamaserve.chat.AnswerFinish;
 import dev.llamaserve.chat.ToolCallParser;
 import dev.llamaserve.chat.ToolCallStartTokens;
 import dev.llamaserve.engine.EngineEvent;
@@ -38,7 +39,7 @@ final class ChatStreamAssembler {
     private int tagOffset = ToolCallParser.NO_TAG;
     /**
      * Whether a held answer without the tag may still turn out to name none of the tools (only where the request
-     * names them): asked token by token until its first key and value are written, then never again.
+     * names them): {@link ToolCallParser.Calls#leading} is asked token by token until it decides, then never again.
      */
     private boolean nameOpen;
     private final StringBuilder held = new StringBuilder();
@@ -113,15 +114,13 @@ final class ChatStreamAssembler {
             case TOOL:
                 hold(t.text(), lps);
                 if (nameOpen) {
-                    ToolCallParser.LeadingName name = ToolCallParser.leadingName(held);
-                    if (name.decided()) {
-                        nameOpen = false;
-                        if (name.name() != null && !calls.allows(name.name())) {
-                            // a JSON answer whose "name" is none of the tools' (a response_format next to tools): it
-                            // streams from here, not all at its end
-                            mode = Mode.CONTENT;
-                            return List.of(flushHeld());
-                        }
+                    ToolCallParser.Start leading = calls.leading(held);
+                    nameOpen = leading == ToolCallParser.Start.UNDECIDED;
+                    if (leading == ToolCallParser.Start.CONTENT) {
+                        // a JSON answer whose "name" is none of the tools' (a response_format next to tools): it
+                        // streams from here, not all at its end
+                        mode = Mode.CONTENT;
+                        return List.of(flushHeld());
                     }
                 }
                 return List.of();
@@ -132,7 +131,7 @@ final class ChatStreamAssembler {
                         return List.of();
                     case CALL:
                         mode = Mode.TOOL;
-                        nameOpen = calls.names() != null;
+                        nameOpen = true;
                         return List.of();
                     default:
                         mode = Mode.CONTENT;
@@ -158,7 +157,7 @@ final class ChatStreamAssembler {
         } else {
             held.append(tail);
             ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagOffset,
-                    FinishReasons.cutOff(reason), calls);
+                    AnswerFinish.cutOff(f.reason()), calls);
             if (parsed.hasCalls()) {
                 if (parsed.content() != null) {
                     out.add(content(parsed.content(), List.of()));
@@ -171,7 +170,7 @@ final class ChatStreamAssembler {
                     out.add(frame(responses.chunk(index, new ChatWire.Delta(null, null, List.of(delta)),
                             i == 0 && !lps.isEmpty() ? new ChatWire.Logprobs(lps) : null, null)));
                 }
-                reason = FinishReasons.ofCalls(reason);
+                reason = FinishReasons.openAi(AnswerFinish.of(f.reason(), true));
             } else if (held.length() > 0 || !heldLogprobs.isEmpty()) {
                 out.add(flushHeld());
             }

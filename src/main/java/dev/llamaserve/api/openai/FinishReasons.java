@@ -1,5 +1,6 @@
 package dev.llamaserve.api.openai;
 
+import dev.llamaserve.chat.AnswerFinish;
 import dev.llamaserve.engine.EngineEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -8,7 +9,8 @@ import org.slf4j.LoggerFactory;
  * The one map from the engine's finish reason to OpenAI's {@code finish_reason}, for both completion
  * endpoints, streamed or not. An engine error or abort is not a finish reason but an error: an
  * {@link ApiException} from {@link ApiErrors} (the engine's detail goes to the log, never to the client).
- * The chat endpoint answers {@link #TOOL_CALLS} instead when the output parsed as tool calls.
+ * The chat endpoint answers {@link #TOOL_CALLS} instead when the output parsed as tool calls, by {@link AnswerFinish}'s
+ * rule (the Spring AI adapter's too).
  */
 final class FinishReasons {
 
@@ -20,17 +22,13 @@ final class FinishReasons {
 
     private FinishReasons() {}
 
-    /** Whether an answer that ended with OpenAI's {@code reason} was cut by its token limit. */
-    static boolean cutOff(String reason) {
-        return LENGTH.equals(reason);
-    }
-
-    /**
-     * The finish reason of an answer that parsed as tool calls: {@link #TOOL_CALLS}, or {@link #LENGTH} where the
-     * token limit cut it (its last call partial, as OpenAI answers a call cut by {@code max_tokens}).
-     */
-    static String ofCalls(String reason) {
-        return cutOff(reason) ? LENGTH : TOOL_CALLS;
+    /** OpenAI's name of a chat answer's finish ({@link AnswerFinish#of}). */
+    static String openAi(AnswerFinish finish) {
+        return switch (finish) {
+            case STOP -> STOP;
+            case LENGTH -> LENGTH;
+            case TOOL_CALLS -> TOOL_CALLS;
+        };
     }
 
     /**
@@ -39,8 +37,7 @@ final class FinishReasons {
      */
     static String openAi(EngineEvent.Finished f, String requestId) {
         return switch (f.reason()) {
-            case STOP -> STOP;
-            case LENGTH -> LENGTH;
+            case STOP, LENGTH -> openAi(AnswerFinish.of(f.reason(), false));
             case ABORT -> throw ApiException.unavailable("aborted", "The request was aborted by the server.");
             case ERROR -> {
                 log.warn("request_id={} the engine failed the request: {}", requestId, f.errorMessage());
