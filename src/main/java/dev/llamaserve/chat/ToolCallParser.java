@@ -91,6 +91,19 @@ public final class ToolCallParser {
             return new Calls(names, parallel);
         }
 
+        /**
+         * Whether an answer may hold several calls: the one rule of the HTTP API and the Spring AI adapter, for the
+         * grammar of forced calls (and of calls-or-answer) and for these calls alike. A tool choice that names one
+         * function is exactly one call of it, whatever is asked; else {@code parallel_tool_calls} as given, and
+         * parallel where not given (OpenAI's default).
+         *
+         * @param parallelToolCalls the request's {@code parallel_tool_calls} (null: not given)
+         * @param namedFunction whether the tool choice in force names one function
+         */
+        public static boolean parallel(Boolean parallelToolCalls, boolean namedFunction) {
+            return !namedFunction && (parallelToolCalls == null || parallelToolCalls);
+        }
+
         /** Whether a call of this name is one of the functions (any, where no names are given). */
         public boolean allows(String name) {
             return names == null || names.contains(name);

@@ -239,9 +239,9 @@ public final class EngineChatModel implements ChatModel {
         ArrayNode toolsJson = PromptMapping.tools(tools);
         int[] ids = chatFormat.get().prepare(new ChatInput(PromptMapping.messages(prompt.getInstructions()), toolsJson, true,
                 null)).tokenIds();
+        boolean afterToolResults = PromptMapping.endsWithToolResults(prompt.getInstructions());
         SamplingParams sampling = PromptMapping.sampling(options, options.getMaxTokens()).toBuilder()
-                .constraint(PromptMapping.constraint(options, tools,
-                        PromptMapping.endsWithToolResults(prompt.getInstructions())))
+                .constraint(PromptMapping.constraint(options, tools, afterToolResults))
                 .build();
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         Submission submission = new Submission(engine, new GenerationRequest(id, ids, sampling,
@@ -261,12 +261,11 @@ public final class EngineChatModel implements ChatModel {
                     sink.next(e);
                 })
                 .doFinally(signal -> submission.abandon());
-        // a forced choice's grammar writes several calls only with parallelToolCalls(true); with AUTO nothing but an
-        // explicit false stops the model's own several calls (OpenAI's default is parallel)
+        // several calls as the grammar allows them: the one rule (unset: parallel, as OpenAI; a named function: one)
         return new Request(id, events, new AnswerAssembler(toolsJson == null ? null : startTokens(),
                 new ToolCallParser.Calls(sampling.constraint() instanceof OutputConstraint.ToolCallsOrAnswer
                         ? tools.stream().map(ToolDefinition::name).collect(Collectors.toSet()) : null,
-                        !Boolean.FALSE.equals(options.getParallelToolCalls()))));
+                        PromptMapping.parallel(options, afterToolResults))));
     }
 
     /**

@@ -25,11 +25,11 @@ public class EngineChatOptions extends DefaultToolCallingChatOptions implements 
 
     /**
      * Which tools the model must call: {@link #AUTO} (it decides; the default), {@link #NONE} (the tools are not
-     * shown to it), {@link #REQUIRED} (one or more calls of the given tools), or {@link #function(String)} (exactly
-     * that tool). REQUIRED and a named function are enforced by the engine's grammar, arguments valid against each
-     * tool's input schema. A forced choice applies to a turn that does not end with tool results: once Spring AI's
-     * tool loop sends the results back, the model answers freely (as the OpenAI Agents SDK's
-     * {@code reset_tool_choice}), or the loop would never end.
+     * shown to it), {@link #REQUIRED} (one or more calls of the given tools; one without parallel tool calls), or
+     * {@link #function(String)} (exactly one call of that tool). REQUIRED and a named function are enforced by the
+     * engine's grammar, arguments valid against each tool's input schema. A forced choice applies to a turn that does
+     * not end with tool results: once Spring AI's tool loop sends the results back, the model answers freely (as the
+     * OpenAI Agents SDK's {@code reset_tool_choice}), or the loop would never end.
      *
      * @param mode the kind of choice
      * @param function the tool's name for {@link Mode#FUNCTION}, else null
@@ -88,8 +88,12 @@ public class EngineChatOptions extends DefaultToolCallingChatOptions implements 
     }
 
     /**
-     * Whether a forced choice may make several calls in one answer (null: false). Llama 3.1's template renders one
-     * call per assistant message, so several calls go back to the model as consecutive call/result pairs.
+     * Whether an answer may hold several calls (OpenAI's {@code parallel_tool_calls}; null: true, OpenAI's default,
+     * as over HTTP): the grammar of {@link ToolChoice#REQUIRED} and of {@link ToolChoice#AUTO} beside an output
+     * schema allows several, and AUTO's several calls all come back; false allows one (with AUTO, the first of the
+     * model's calls). A {@link ToolChoice#function named function} is exactly one call whatever this says. Llama
+     * 3.1's template renders one call per assistant message, so several calls go back to the model as consecutive
+     * call/result pairs.
      */
     public Boolean getParallelToolCalls() {
         return parallelToolCalls;

@@ -1,6 +1,7 @@
 package dev.llamaserve.springai;
 
 import dev.llamaserve.chat.ChatJson;
+import dev.llamaserve.chat.ToolCallParser;
 import dev.llamaserve.engine.OutputConstraint;
 import dev.llamaserve.engine.SamplingParams;
 import dev.llamaserve.springai.EngineChatOptions.ToolChoice;
@@ -72,7 +73,7 @@ final class PromptMapping {
                         ? "tool choice REQUIRED needs at least one tool"
                         : "tool choice names the function " + choice.function() + ", which is not among the tools");
             }
-            return new OutputConstraint.ToolCalls(functions, Boolean.TRUE.equals(o.getParallelToolCalls()));
+            return new OutputConstraint.ToolCalls(functions, parallel(o, afterToolResults));
         }
         if (o.getOutputSchema() != null && !o.getOutputSchema().isBlank()) {
             OutputConstraint.JsonSchema answer = new OutputConstraint.JsonSchema(null, ChatJson.parse(o.getOutputSchema()));
@@ -84,9 +85,20 @@ final class PromptMapping {
                 functions.add(new OutputConstraint.Function(t.name(), ChatJson.parse(t.inputSchema()), false));
             }
             return new OutputConstraint.ToolCallsOrAnswer(new OutputConstraint.ToolCalls(functions,
-                    Boolean.TRUE.equals(o.getParallelToolCalls())), answer);
+                    parallel(o, afterToolResults)), answer);
         }
         return null;
+    }
+
+    /**
+     * Whether the answer may hold several calls, by the HTTP API's rule ({@link ToolCallParser.Calls#parallel}):
+     * {@link EngineChatOptions#getParallelToolCalls()}, parallel where unset, and exactly one call where a
+     * {@link ToolChoice#function named function} is in force (not after tool results, where the model answers freely).
+     * The grammar ({@link #constraint}) and the parser of the model's calls both take it.
+     */
+    static boolean parallel(EngineChatOptions o, boolean afterToolResults) {
+        boolean named = o.getToolChoice() != null && o.getToolChoice().mode() == ToolChoice.Mode.FUNCTION;
+        return ToolCallParser.Calls.parallel(o.getParallelToolCalls(), named && !afterToolResults);
     }
 
     /** Whether the last message is a tool result (Spring AI's tool loop calling the model again). */

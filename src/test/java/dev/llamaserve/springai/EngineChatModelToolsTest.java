@@ -320,6 +320,43 @@ class EngineChatModelToolsTest {
         assertThat(engine.submitted.get(0).params().constraint()).isInstanceOf(OutputConstraint.ToolCallsOrAnswer.class);
     }
 
+    /** The constraint a first turn with {@code options} (and the WeatherTools) sends the engine. */
+    private OutputConstraint firstTurnConstraint(EngineChatOptions.Builder options) {
+        engine.reset();
+        engine.script = r -> engine.text(r, "{\"name\": \"currentWeather\", \"parameters\": {\"city\": \"Rome\"}}");
+        model.call(new Prompt("Rome?", options.toolCallbacks(ToolCallbacks.from(new WeatherTools())).build()));
+        return engine.submitted.get(0).params().constraint();
+    }
+
+    /**
+     * parallelToolCalls as over HTTP ({@code ConstraintParser}): unset means several calls (OpenAI's default), false
+     * one, and a named function exactly one whatever it says; the grammar and the parser agree.
+     */
+    @Test
+    void parallelToolCallsDefaultToSeveralAndANamedFunctionIsExactlyOneCall() {
+        String schema = "{\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}";
+        assertThat(((OutputConstraint.ToolCallsOrAnswer) firstTurnConstraint(EngineChatOptions.builder()
+                .outputSchema(schema))).calls().parallel()).as("AUTO beside an entity, unset").isTrue();
+        assertThat(((OutputConstraint.ToolCallsOrAnswer) firstTurnConstraint(EngineChatOptions.builder()
+                .outputSchema(schema).parallelToolCalls(false))).calls().parallel()).as("AUTO, false").isFalse();
+        assertThat(((OutputConstraint.ToolCalls) firstTurnConstraint(EngineChatOptions.builder()
+                .toolChoice(ToolChoice.REQUIRED))).parallel()).as("REQUIRED, unset").isTrue();
+        assertThat(((OutputConstraint.ToolCalls) firstTurnConstraint(EngineChatOptions.builder()
+                .toolChoice(ToolChoice.REQUIRED).parallelToolCalls(false))).parallel()).as("REQUIRED, false").isFalse();
+        assertThat(((OutputConstraint.ToolCalls) firstTurnConstraint(EngineChatOptions.builder()
+                .toolChoice(ToolChoice.function("currentWeather")).parallelToolCalls(true))).parallel())
+                .as("a named function, true").isFalse();
+
+        // AUTO beside an entity, unset: the model's several calls all come back, as its grammar allowed them
+        engine.reset();
+        engine.script = r -> engine.text(r, "{\"name\": \"currentWeather\", \"parameters\": {\"city\": \"Rome\"}}; "
+                + "{\"name\": \"localTime\", \"parameters\": {\"city\": \"Rome\"}}");
+        ChatResponse both = model.call(new Prompt("Rome?", EngineChatOptions.builder().outputSchema(schema)
+                .toolCallbacks(ToolCallbacks.from(new WeatherTools())).build()));
+        assertThat(both.getResult().getOutput().getToolCalls()).extracting(AssistantMessage.ToolCall::name)
+                .containsExactly("currentWeather", "localTime");
+    }
+
     /** Shutdown aborts a request: an error, as over HTTP (503 aborted), not a cut-off answer or a partial call. */
     @Test
     void aRequestTheEngineAbortedIsAnErrorNotACutOffAnswer() {

@@ -4,6 +4,7 @@ import static dev.llamaserve.api.openai.JsonFields.bool;
 import static dev.llamaserve.api.openai.JsonFields.field;
 import static dev.llamaserve.api.openai.JsonFields.typeError;
 
+import dev.llamaserve.chat.ToolCallParser;
 import dev.llamaserve.engine.OutputConstraint;
 import java.util.ArrayList;
 import java.util.List;
@@ -92,7 +93,7 @@ final class ConstraintParser {
      */
     static OutputConstraint toolChoice(JsonNode root, JsonNode tools) {
         JsonNode choice = field(root, "tool_choice");
-        boolean parallel = parallel(root);
+        Boolean parallelToolCalls = bool(root, "parallel_tool_calls");
         if (choice == null) {
             return null;
         }
@@ -102,7 +103,8 @@ final class ConstraintParser {
                 case "auto":
                     return null;
                 case "required":
-                    return new OutputConstraint.ToolCalls(functions(tools, null), parallel);
+                    return new OutputConstraint.ToolCalls(functions(tools, null),
+                            ToolCallParser.Calls.parallel(parallelToolCalls, false));
                 default:
                     throw ApiException.invalid("tool_choice", "invalid_value", "'tool_choice' must be \"none\", "
                             + "\"auto\", \"required\" or a named function, got " + quote(choice.asString()));
@@ -126,13 +128,13 @@ final class ConstraintParser {
             throw ApiException.invalid("tool_choice", "missing_required_parameter",
                     "'tool_choice.function.name' is required");
         }
-        return new OutputConstraint.ToolCalls(functions(tools, name), false);
+        return new OutputConstraint.ToolCalls(functions(tools, name), ToolCallParser.Calls.parallel(parallelToolCalls,
+                true));
     }
 
-    /** {@code parallel_tool_calls}, true when absent (OpenAI's default). */
+    /** {@code parallel_tool_calls}, true when absent (OpenAI's default: {@link ToolCallParser.Calls#parallel}). */
     static boolean parallel(JsonNode root) {
-        Boolean parallel = bool(root, "parallel_tool_calls");
-        return parallel == null || parallel;
+        return ToolCallParser.Calls.parallel(bool(root, "parallel_tool_calls"), false);
     }
 
     /**

@@ -265,6 +265,9 @@ class ChatCompletionRequestParserTest {
             assertThat(t.functions()).extracting(OutputConstraint.Function::name).containsExactly("g");
             assertThat(t.parallel()).isFalse();
         });
+        assertThat(((OutputConstraint.ToolCalls) parse(TOOLS + ",\"parallel_tool_calls\":true,"
+                + "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"g\"}}").sampling().constraint())
+                .parallel()).as("a named function is one call, as Spring AI's (ToolCallParser.Calls.parallel)").isFalse();
         assertThat(parse(TOOLS + ",\"tool_choice\":\"auto\"").sampling().constraint()).isNull();
         rejects(TOOLS + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"nope\"}}", "tool_choice",
                 "invalid_value");
