@@ -73,6 +73,15 @@ public final class ChatFormat {
      * ({@code GenerationRequest.validate}), once for every caller.
      */
     public ChatPrompt prepare(ChatInput input) {
+        return prepare(input, 0);
+    }
+
+    /**
+     * As {@link #prepare(ChatInput)} for a request to be generated from: a prompt that proves longer than
+     * {@code maxModelLen} allows from a part of its text is refused before the rest is encoded (the
+     * context-length rule's error, "at least" so many tokens); {@code /tokenize}, which counts, takes the other.
+     */
+    public ChatPrompt prepare(ChatInput input, int maxModelLen) {
         if (!enabled) {
             throw new InvalidRequestException(null, InvalidRequestException.BASE_MODEL, "This model is a base model "
                     + "without a chat template, so it does not serve chat requests; send a plain prompt to "
@@ -87,7 +96,7 @@ public final class ChatFormat {
         if (options.rejectSpecialTokens()) {
             rejectSpecialTokenText(rendered);
         }
-        return new ChatPrompt(conversation, rendered.text(), encoder.encode(rendered));
+        return new ChatPrompt(conversation, rendered.text(), encoder.encode(rendered, maxModelLen));
     }
 
     /** Parses {@code chat_template_kwargs} with this server's default date. */

@@ -1,6 +1,7 @@
 package dev.llamaserve.chat;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import dev.llamaserve.engine.Detokenizer;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -14,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Semaphore;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -29,12 +31,27 @@ import tools.jackson.databind.node.ObjectNode;
  * request goes through the plain one only, so it can never produce a control id. Special tokens are
  * found by their text, never by id. Neither tokenizer truncates or pads (DJL's defaults would cut
  * at 512 tokens).
+ *
+ * <p>Encoding reads the token ids only (DJL's {@code Encoding} also builds a string, a character span and four
+ * longs per token: about 300 MB of heap for a 4 MB prompt), and long texts are encoded a few at a time
+ * ({@link #LONG_TEXT_CHARS}; as many as the machine has cores), so that a handful of the largest request bodies
+ * cannot fill the heap.
  */
 public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final Map<String, String> DJL_OPTIONS =
             Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false");
+
+    /** Texts longer than this (in chars) take a permit of {@link #LONG_TEXTS} to be encoded. */
+    static final int LONG_TEXT_CHARS = 1 << 16;
+    private static final Semaphore LONG_TEXTS = new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors()),
+            true);
+    /**
+     * Tokens a prefix must exceed a budget by before {@link #tokensAtLeast} calls the whole text longer: the
+     * prefix ends at a pre-token boundary, where it encodes as the whole text does, and this covers any doubt.
+     */
+    private static final int PREFIX_MARGIN = 16;
 
     private final HuggingFaceTokenizer full;
     private final HuggingFaceTokenizer plain;
@@ -193,12 +210,69 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
         if (text.isEmpty()) {
             return new int[0];
         }
-        long[] ids = (parseSpecialTokens ? full : plain).encode(text, false, false).getIds();
+        long[] ids = ids(parseSpecialTokens ? full : plain, text);
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
             out[i] = Math.toIntExact(ids[i]);
         }
         return out;
+    }
+
+    /** The token ids of {@code text}, without the rest of DJL's {@code Encoding}; long texts a few at a time. */
+    private static long[] ids(HuggingFaceTokenizer tokenizer, String text) {
+        boolean longText = text.length() > LONG_TEXT_CHARS;
+        if (longText) {
+            LONG_TEXTS.acquireUninterruptibly();
+        }
+        try {
+            long encoding = TokenizersLibrary.LIB.encode(tokenizer.getHandle(), text, false);
+            try {
+                return TokenizersLibrary.LIB.getTokenIds(encoding);
+            } finally {
+                TokenizersLibrary.LIB.deleteEncoding(encoding);
+            }
+        } finally {
+            if (longText) {
+                LONG_TEXTS.release();
+            }
+        }
+    }
+
+    /**
+     * A proof that request text encodes (plainly, as {@link #encode encode(text, false)} does) to more than
+     * {@code budget} tokens, from a prefix: a lower bound above {@code budget}, or -1 where none was found (the
+     * caller then encodes the whole text). Prefixes of 2, 4, 8, ... times {@code budget} characters are encoded,
+     * each cut where a pre-token ends (a space after a letter, a digit or ASCII punctuation: no pre-token of the
+     * Llama 3 split pattern runs across it), so a text far over the context costs a part of its encoding. Texts of
+     * at most twice the budget in characters cost nothing.
+     */
+    public int tokensAtLeast(String text, int budget) {
+        for (long want = 2L * Math.max(1, budget); want < text.length(); want *= 2) {
+            int cut = preTokenEnd(text, (int) want);
+            if (cut < 0) {
+                continue;
+            }
+            int count = ids(plain, text.substring(0, cut)).length;
+            if (count > (long) budget + PREFIX_MARGIN) {
+                return count;
+            }
+        }
+        return -1;
+    }
+
+    /** The first index at or after {@code from} (within 4,096 chars) where a pre-token ends, or -1. */
+    static int preTokenEnd(String text, int from) {
+        int end = Math.min(text.length() - 1, from + 4096);
+        for (int i = Math.max(1, from); i < end; i++) {
+            if (text.charAt(i) == ' ') {
+                int before = text.codePointBefore(i);
+                boolean asciiPunctuation = before < 128 && before > ' ' && !Character.isLetterOrDigit(before);
+                if (Character.isLetter(before) || (before >= '0' && before <= '9') || asciiPunctuation) {
+                    return i;
+                }
+            }
+        }
+        return -1;
     }
 
     /** The control tokens of the Llama 3.1 format. */

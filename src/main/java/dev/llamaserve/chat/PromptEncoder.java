@@ -27,12 +27,21 @@ public final class PromptEncoder {
     }
 
     public EncodedPrompt encode(RenderedPrompt prompt) {
+        return encode(prompt, 0);
+    }
+
+    /**
+     * As {@link #encode(RenderedPrompt)}, refusing early a prompt that proves too long for {@code maxModelLen}
+     * (0: no bound) from a part of a long run ({@link LlamaTokenizer#tokensAtLeast}), with the context-length
+     * rule's error: a body of megabytes cost seconds of CPU and hundreds of MB to count in full, only to be refused.
+     */
+    public EncodedPrompt encode(RenderedPrompt prompt, int maxModelLen) {
         IntList ids = new IntList();
         List<EncodedPrompt.TokenSpan> spans = new ArrayList<>();
         List<Segment> run = new ArrayList<>();
         for (Segment s : prompt.segments()) {
             if (s.kind() == Kind.SPECIAL) {
-                encodeRun(run, ids, spans);
+                encodeRun(run, ids, spans, maxModelLen);
                 run.clear();
                 ids.add(tokenizer.addedTokenId(s.text()).filter(tokenizer::isSpecial).orElseThrow(() ->
                         new IllegalStateException("the tokenizer has no special token " + s.text())));
@@ -40,11 +49,11 @@ public final class PromptEncoder {
                 run.add(s);
             }
         }
-        encodeRun(run, ids, spans);
+        encodeRun(run, ids, spans, maxModelLen);
         return new EncodedPrompt(ids.toArray(), spans);
     }
 
-    private void encodeRun(List<Segment> run, IntList ids, List<EncodedPrompt.TokenSpan> spans) {
+    private void encodeRun(List<Segment> run, IntList ids, List<EncodedPrompt.TokenSpan> spans, int maxModelLen) {
         if (run.isEmpty()) {
             return;
         }
@@ -54,6 +63,13 @@ public final class PromptEncoder {
                 UnicodeText.requireValid(s.param(), s.text());
             }
             text.append(s.text());
+        }
+        if (maxModelLen > 0) {
+            int room = maxModelLen - 1 - ids.size();   // a prompt leaves room for one completion token
+            int atLeast = tokenizer.tokensAtLeast(text.toString(), Math.max(0, room));
+            if (atLeast >= 0) {
+                throw InvalidRequestException.promptTooLong("messages", (long) ids.size() + atLeast, true, maxModelLen);
+            }
         }
         int[] runIds = tokenizer.encode(text.toString(), false);
         // byte offset where each token starts; byte-level BPE spells the run's UTF-8 bytes exactly

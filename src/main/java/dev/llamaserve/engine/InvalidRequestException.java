@@ -33,6 +33,21 @@ public final class InvalidRequestException extends EngineException {
         this.code = code == null ? INVALID_VALUE : code;
     }
 
+    /**
+     * The context-length rule's refusal of a prompt that leaves no room for a completion (the one message, for
+     * the engine's validation and for the chat layer, which may prove it from a part of a long prompt).
+     *
+     * @param what the field the prompt came from ({@code messages}, {@code prompt})
+     * @param atLeast true where {@code promptTokens} was counted from a part of the prompt only
+     */
+    public static InvalidRequestException promptTooLong(String what, long promptTokens, boolean atLeast,
+            int maxModelLen) {
+        return new InvalidRequestException(what, CONTEXT_LENGTH_EXCEEDED, "This model's maximum context length is "
+                + maxModelLen + " tokens. However, your " + what + " resulted in " + (atLeast ? "at least " : "")
+                + promptTokens + " tokens, which leaves no room for a completion. Please reduce the length of the "
+                + what + ".");
+    }
+
     public String param() {
         return param;
     }

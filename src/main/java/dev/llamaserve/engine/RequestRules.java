@@ -80,9 +80,7 @@ final class RequestRules {
             int maxModelLen) {
         String what = names.prompt();
         if (promptTokens >= maxModelLen) {
-            throw new InvalidRequestException(what, CONTEXT_LENGTH_EXCEEDED, "This model's maximum context length is "
-                    + maxModelLen + " tokens. However, your " + what + " resulted in " + promptTokens
-                    + " tokens, which leaves no room for a completion. Please reduce the length of the " + what + ".");
+            throw InvalidRequestException.promptTooLong(what, promptTokens, false, maxModelLen);
         }
         if (maxTokens == null) {
             return maxModelLen - promptTokens;

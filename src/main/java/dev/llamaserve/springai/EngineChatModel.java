@@ -238,7 +238,7 @@ public final class EngineChatModel implements ChatModel {
                 : toolCallingManager.resolveToolDefinitions(options);
         ArrayNode toolsJson = PromptMapping.tools(tools);
         int[] ids = chatFormat.get().prepare(new ChatInput(PromptMapping.messages(prompt.getInstructions()), toolsJson, true,
-                null)).tokenIds();
+                null), engine.modelInfo().maxModelLen()).tokenIds();
         boolean afterToolResults = PromptMapping.endsWithToolResults(prompt.getInstructions());
         SamplingParams sampling = PromptMapping.sampling(options, options.getMaxTokens()).toBuilder()
                 .constraint(PromptMapping.constraint(options, tools, afterToolResults))

@@ -213,6 +213,68 @@ class LlamaTokenizerTest {
         return Arrays.stream(ids).mapToInt(Math::toIntExact).toArray();
     }
 
+    /** A mix of what the split pattern treats differently: letters, digits, punctuation, spaces, newlines, Unicode. */
+    private static String mixedText(long seed, int words) {
+        java.util.Random r = new java.util.Random(seed);
+        String[] parts = {"word", "It's", "don't", "12345", "3.14", "(x)", "a,b", "--", "!!", "naïve", "你好", "🦙",
+            "e\u0301", "\u00a0", "\t", "\n", "\r\n", "  ", " ", "'", "\"", "x1", "__init__", "<|eot_id|>"};
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < words; i++) {
+            b.append(parts[r.nextInt(parts.length)]);
+            if (r.nextInt(3) > 0) {
+                b.append(' ');
+            }
+        }
+        return b.toString();
+    }
+
+    /** The ids come from the tokenizer's token ids alone, equal to DJL's whole Encoding's. */
+    @Test
+    void idsEqualDjlsEncodingShortAndLong() {
+        for (String text : List.of("Hello world", mixedText(1, 200), mixedText(2, 40_000))) {
+            assertThat(text.length() > LlamaTokenizer.LONG_TEXT_CHARS || text.length() < 2000).isTrue();
+            long[] expected = djl.encode(text, false, false).getIds();
+            assertThat(Arrays.stream(tok.encode(text, true)).asLongStream().toArray()).isEqualTo(expected);
+        }
+    }
+
+    /**
+     * Where preTokenEnd cuts, the two parts encode to the whole text's ids (no pre-token runs across the cut),
+     * which is what lets tokensAtLeast count a prefix: checked at every cut it finds in a mixed text.
+     */
+    @Test
+    void aCutWherePreTokensEndSplitsTheEncodingExactly() {
+        String text = mixedText(3, 3000);
+        int[] whole = tok.encode(text, false);
+        int cuts = 0;
+        for (int from = 1; from < text.length(); ) {
+            int cut = LlamaTokenizer.preTokenEnd(text, from);
+            if (cut < 0) {
+                break;
+            }
+            int[] parts = concat(tok.encode(text.substring(0, cut), false), tok.encode(text.substring(cut), false));
+            assertThat(parts).as("cut at %d", cut).isEqualTo(whole);
+            cuts++;
+            from = cut + 1 + cut % 7;   // a few hundred cuts, at places of every kind
+        }
+        assertThat(cuts).isGreaterThan(100);
+        assertThat(LlamaTokenizer.preTokenEnd("aaaa" + "\u00a0 ".repeat(3), 2)).as("not after other whitespace")
+                .isEqualTo(-1);
+        assertThat(LlamaTokenizer.preTokenEnd("e\u0301 x y", 0)).as("not after a combining mark").isEqualTo(4);
+    }
+
+    /** A text far over a budget is proven so from a prefix, by a count no larger than its own. */
+    @Test
+    void tokensAtLeastProvesATooLongTextFromAPrefix() {
+        String text = mixedText(4, 60_000);
+        int total = tok.encode(text, false).length;
+        int budget = total / 10;
+        int atLeast = tok.tokensAtLeast(text, budget);
+        assertThat(atLeast).isGreaterThan(budget).isLessThanOrEqualTo(total);
+        assertThat(tok.tokensAtLeast(text, total)).as("within the budget: no proof").isEqualTo(-1);
+        assertThat(tok.tokensAtLeast("short text", 1)).isEqualTo(-1);
+    }
+
     static int[] concat(int[]... parts) {
         return Arrays.stream(parts).flatMapToInt(Arrays::stream).toArray();
     }

@@ -69,8 +69,9 @@ public class ChatCompletionsController {
     Prepared prepare(String requestId, byte[] body) {
         ChatCompletionParams params = new ChatCompletionRequestParser().parse(body);
         served.check(params.model(), settings);
-        int[] prompt = chatFormat.prepare(new ChatInput(params.messages(), params.tools(), params.addGenerationPrompt(),
-                params.chatTemplateKwargs(), params.continueFinalMessage())).tokenIds();
+        ChatInput input = new ChatInput(params.messages(), params.tools(), params.addGenerationPrompt(),
+                params.chatTemplateKwargs(), params.continueFinalMessage());
+        int[] prompt = chatFormat.prepare(input, engine.modelInfo().maxModelLen()).tokenIds();
         String id = ChatResponses.newCompletionId();
         String model = params.model() != null ? params.model() : served.name();
         ChatResponses responses = new ChatResponses(id, Instant.now().getEpochSecond(), model);

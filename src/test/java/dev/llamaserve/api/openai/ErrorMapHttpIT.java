@@ -126,6 +126,11 @@ class ErrorMapHttpIT extends RealEngineWebTest {
         assertThat(error(r).get("message").asString()).contains("4096");
         assertError(post("/v1/chat/completions", chat("\"max_tokens\":" + MAX_MODEL_LEN)), 400,
                 "invalid_request_error", "max_tokens", "context_length_exceeded");
+        // 300,000 tokens in 600 KB: refused from a part of its text, not counted in full (the count is a floor)
+        HttpResponse<String> huge = post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\""
+                + " a".repeat(300_000) + "\"}]}");
+        assertError(huge, 400, "invalid_request_error", "messages", "context_length_exceeded");
+        assertThat(error(huge).get("message").asString()).contains("resulted in at least").contains("4096");
     }
 
     @Test
