@@ -238,21 +238,26 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
         }
     }
 
+    /** {@link #tokensAtLeast(String, int, boolean)} of request text, encoded plainly. */
+    public int tokensAtLeast(String text, int budget) {
+        return tokensAtLeast(text, budget, false);
+    }
+
     /**
-     * A proof that request text encodes (plainly, as {@link #encode encode(text, false)} does) to more than
+     * A proof that text encodes (as {@link #encode encode(text, parseSpecialTokens)} does) to more than
      * {@code budget} tokens, from a prefix: a lower bound above {@code budget}, or -1 where none was found (the
      * caller then encodes the whole text). Prefixes of 2, 4, 8, ... times {@code budget} characters are encoded,
      * each cut where a pre-token ends (a space after a letter, a digit or ASCII punctuation: no pre-token of the
-     * Llama 3 split pattern runs across it), so a text far over the context costs a part of its encoding. Texts of
-     * at most twice the budget in characters cost nothing.
+     * Llama 3 split pattern runs across it, nor any special token's text), so a text far over the context costs a
+     * part of its encoding. Texts of at most twice the budget in characters cost nothing.
      */
-    public int tokensAtLeast(String text, int budget) {
+    public int tokensAtLeast(String text, int budget, boolean parseSpecialTokens) {
         for (long want = 2L * Math.max(1, budget); want < text.length(); want *= 2) {
             int cut = preTokenEnd(text, (int) want);
             if (cut < 0) {
                 continue;
             }
-            int count = ids(plain, text.substring(0, cut)).length;
+            int count = ids(parseSpecialTokens ? full : plain, text.substring(0, cut)).length;
             if (count > (long) budget + PREFIX_MARGIN) {
                 return count;
             }

@@ -50,6 +50,22 @@ public final class PromptDryRun {
         return new TokenizeResult(ids.length, maxModelLen, ids, null);
     }
 
+    /**
+     * {@link #tokenizePrompt}'s ids of a prompt to generate from ({@code /v1/completions}): one that proves longer
+     * than {@code maxModelLen} allows from a part of its text is refused before the rest is encoded, as a chat
+     * prompt is ({@link LlamaTokenizer#tokensAtLeast}).
+     */
+    public int[] promptToGenerate(String prompt, int maxModelLen) {
+        if (prompt != null) {
+            UnicodeText.requireValid("prompt", prompt);   // before any of it reaches the tokenizer
+            int atLeast = tokenizer.tokensAtLeast(prompt, maxModelLen - 2, true);   // <|begin_of_text|>, one token
+            if (atLeast >= 0) {
+                throw InvalidRequestException.promptTooLong("prompt", atLeast + 1L, true, maxModelLen);
+            }
+        }
+        return tokenizePrompt(prompt, true, maxModelLen).tokens();
+    }
+
     /** A conversation, exactly as a chat request with the same fields would be prompted. */
     public TokenizeResult tokenizeChat(ChatInput input, int maxModelLen) {
         ChatPrompt prompt = chat.prepare(input);

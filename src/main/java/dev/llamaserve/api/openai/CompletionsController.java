@@ -120,7 +120,7 @@ public class CompletionsController {
         }
         if (prompt.isString()) {
             String text = prompt.asString();
-            return dryRun.tokenizePrompt(text, true, engine.modelInfo().maxModelLen()).tokens();
+            return dryRun.promptToGenerate(text, engine.modelInfo().maxModelLen());
         }
         if (!prompt.isArray()) {
             throw typeError("prompt", "a string or an array of token ids", prompt);

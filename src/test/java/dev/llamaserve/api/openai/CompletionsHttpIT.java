@@ -207,6 +207,10 @@ class CompletionsHttpIT extends RealEngineWebTest {
         Arrays.fill(long_, 64);
         assertError(post("/v1/completions", completion(Arrays.toString(long_).replace(" ", ""), "")), 400,
                 "invalid_request_error", "prompt", "context_length_exceeded");
+        // a text far over the context: refused from a part of it, as chat's (the count is a floor)
+        HttpResponse<String> huge = post("/v1/completions", completion("\"" + " a".repeat(300_000) + "\"", ""));
+        assertError(huge, 400, "invalid_request_error", "prompt", "context_length_exceeded");
+        assertThat(ErrorMapHttpIT.error(huge).get("message").asString()).contains("resulted in at least");
         // prompt + max_tokens over the context: the field to change is max_tokens (as on /v1/chat/completions)
         assertError(post("/v1/completions", completion("\"x\"", "\"max_tokens\":" + MAX_MODEL_LEN)), 400,
                 "invalid_request_error", "max_tokens", "context_length_exceeded");
