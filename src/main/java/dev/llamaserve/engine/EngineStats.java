@@ -19,7 +19,7 @@ package dev.llamaserve.engine;
  * @param prefixCacheHitTokens prompt tokens served from the prefix cache so far, at first admission
  * @param kvBlocksCached KV-cache blocks registered in the prefix cache (referenced or not)
  * @param expectedStepNanos how long the step in progress should take at the slowest rate per token seen in steps
- *     of at least {@code StatsRecorder.MIN_RATE_TOKENS} tokens; 0 when no step runs or no rate is known yet (a
+ *     of at least {@link #MIN_RATE_TOKENS} tokens; 0 when no step runs or no rate is known yet (a
  *     liveness check allows a long step, one prefill chunk of a large model on a CPU, this long)
  */
 public record EngineStats(
@@ -37,6 +37,13 @@ public record EngineStats(
         long prefixCacheHitTokens,
         long kvBlocksCached,
         long expectedStepNanos) {
+
+    /**
+     * Steps of fewer tokens (decodes of a few sequences) read the weights more than they compute: they give no
+     * rate for {@link #expectedStepNanos}. The warm-up runs one step this long, so that the first long prefill
+     * chunk has a rate to be judged by.
+     */
+    public static final int MIN_RATE_TOKENS = 16;
 
     /** A snapshot without the token and prefix-cache counters (engines that keep none). */
     public EngineStats(EngineState state, int waiting, int running, long kvBlocksUsed, long kvBlocksTotal,

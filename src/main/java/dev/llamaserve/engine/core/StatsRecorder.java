@@ -12,8 +12,6 @@ import dev.llamaserve.engine.scheduler.Scheduler;
 final class StatsRecorder {
 
     private static final int RECENT_STEPS = 32;
-    /** Steps of fewer tokens (decodes of a few sequences) read the weights more than they compute: no rate. */
-    static final int MIN_RATE_TOKENS = 16;
 
     private final Scheduler scheduler;
     private final BlockManager kv;
@@ -86,7 +84,7 @@ final class StatsRecorder {
             stepNanos += took;
             timedSteps++;
             stepStart = 0;
-            if (stepTokens >= MIN_RATE_TOKENS) {
+            if (stepTokens >= EngineStats.MIN_RATE_TOKENS) {
                 slowestNanosPerToken = Math.max(slowestNanosPerToken, took / stepTokens);
             }
         }

@@ -1,6 +1,7 @@
 package dev.llamaserve.ops.lifecycle;
 
 import dev.llamaserve.engine.EngineEvent;
+import dev.llamaserve.engine.EngineStats;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
 import dev.llamaserve.engine.SamplingParams;
@@ -11,11 +12,32 @@ import java.util.concurrent.Flow;
 
 /**
  * The warm-up generation: one greedy 1-token request through the real engine (the first forward pass
- * compiles and allocates what later steps reuse). Readiness turns UP only after it succeeded.
+ * compiles and allocates what later steps reuse), then one of {@link EngineStats#MIN_RATE_TOKENS} + 1 prompt
+ * tokens ({@link #ratePrompt}), a warm step that gives the engine its rate per token: without it, the first long
+ * prefill chunk of a cold server (minutes for a large model on a CPU) had only the stall timeout and liveness
+ * reported it as a stall. Readiness turns UP only after both succeeded.
  */
 final class WarmUp {
 
     private WarmUp() {}
+
+    /**
+     * The rate step's prompt: {@code warmUp}'s first token, then its others over and over, to
+     * {@link EngineStats#MIN_RATE_TOKENS} + 1 tokens (null where max-model-len leaves no room for so many, or
+     * {@code warmUp} has nothing to repeat).
+     */
+    static int[] ratePrompt(int[] warmUp, int maxModelLen) {
+        int n = EngineStats.MIN_RATE_TOKENS + 1;
+        if (n > maxModelLen - 1 || warmUp.length < 2) {
+            return null;
+        }
+        int[] prompt = new int[n];
+        prompt[0] = warmUp[0];
+        for (int i = 1; i < n; i++) {
+            prompt[i] = warmUp[1 + (i - 1) % (warmUp.length - 1)];
+        }
+        return prompt;
+    }
 
     /**
      * Runs the warm-up and waits for its end (no timeout: an engine that never steps is what the liveness
