@@ -117,7 +117,7 @@ public record LlmProperties(
      */
     public record Chat(
             @DefaultValue("auto") ChatOptions.Enabled enabled,
-            @DefaultValue("26 Jul 2024") String dateString,
+            @DefaultValue(ChatOptions.DEFAULT_DATE) String dateString,
             @DefaultValue("false") boolean rejectSpecialTokens,
             @DefaultValue("256") int maxMessages) {
 

@@ -1,5 +1,6 @@
 package dev.llamaserve.config;
 
+import dev.llamaserve.ops.health.ProbePaths;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -15,7 +16,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 @ConfigurationProperties(prefix = "llm.metrics")
 public record MetricsProperties(
         @DefaultValue("100") int keyIdLimit,
-        @DefaultValue({"/actuator/**", "/livez", "/readyz"}) List<String> accessLogExclude) {
+        @DefaultValue({"/actuator/**", ProbePaths.LIVEZ, ProbePaths.READYZ}) List<String> accessLogExclude) {
 
     public MetricsProperties {
         if (keyIdLimit < 0) {
