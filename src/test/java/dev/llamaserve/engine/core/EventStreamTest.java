@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.testing.Collector;
+import dev.llamaserve.engine.testing.LogCapture;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -108,13 +109,7 @@ class EventStreamTest {
     /** A subscriber that throws on an event is cancelled (Reactive Streams), and the failure is logged, not lost. */
     @Test
     void aSubscriberThatThrowsIsCancelledAndLoggedWithoutItsMessage() {
-        ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
-                EventStream.class);
-        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
-                new ch.qos.logback.core.read.ListAppender<>();
-        logged.start();
-        log.addAppender(logged);
-        try {
+        try (LogCapture logged = LogCapture.of(EventStream.class)) {
             EventStream s = new EventStream(direct, 100, cancels::incrementAndGet);
             s.subscribe(new java.util.concurrent.Flow.Subscriber<EngineEvent>() {
                 @Override
@@ -135,13 +130,11 @@ class EventStreamTest {
             });
             assertTrue(s.offer(tok(1)));
             assertEquals(1, cancels.get(), "cancelled");
-            assertEquals(1, logged.list.size());
-            String line = logged.list.get(0).getFormattedMessage();
+            assertEquals(1, logged.events().size());
+            String line = logged.events().get(0).getFormattedMessage();
             assertTrue(line.contains("IllegalStateException"), line);
             assertFalse(line.contains("generated text"), line);
-            assertEquals(null, logged.list.get(0).getThrowableProxy(), "no stack trace with the message in it");
-        } finally {
-            log.detachAppender(logged);
+            assertEquals(null, logged.events().get(0).getThrowableProxy(), "no stack trace with the message in it");
         }
     }
 }

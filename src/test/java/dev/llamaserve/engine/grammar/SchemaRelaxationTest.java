@@ -3,6 +3,7 @@ package dev.llamaserve.engine.grammar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llamaserve.engine.testing.LogCapture;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -51,21 +52,12 @@ class SchemaRelaxationTest {
     /** Property names and unknown keywords are the prompt's text (a tool's schema is rendered into it): never logged. */
     @Test
     void whatWasLeftOutIsLoggedByKeywordNameOnly() {
-        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
-                SchemaCompiler.class);
-        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
-                new ch.qos.logback.core.read.ListAppender<>();
-        appender.start();
-        logger.addAppender(appender);
-        try {
+        try (LogCapture log = LogCapture.of(SchemaCompiler.class)) {
             JsonNode s = JSON.readTree("""
                     {"type":"object","properties":{"ZQXJ patient John Doe\\n2026 ERROR FORGED":{"type":"string",                    "format":"x"},"b":{"type":"integer","multipleOf":3}},"ZQXJ-kw":1}""");
             SchemaCompiler.Relaxed r = compiler.relax(s, "json_schema");
             assertThat(r.leftOut()).hasSize(3);
-            String logged = appender.list.stream().map(e -> e.getFormattedMessage()).reduce("", String::concat);
-            assertThat(logged).contains("format").contains("multipleOf").contains("another keyword").doesNotContain("ZQXJ").doesNotContain("\n");
-        } finally {
-            logger.detachAppender(appender);
+            assertThat(log.text()).contains("format").contains("multipleOf").contains("another keyword").doesNotContain("ZQXJ").doesNotContain("\n");
         }
         assertThat(SchemaCompiler.keywordsOf(List.of("/properties/x~1y/pattern", "/ZQXJ-kw", "/$defs/ZQXJ")))
                 .containsExactly("pattern", "another keyword", "another keyword");
