@@ -33,9 +33,9 @@ import tools.jackson.databind.node.ObjectNode;
  * at 512 tokens).
  *
  * <p>Encoding reads the token ids only (DJL's {@code Encoding} also builds a string, a character span and four
- * longs per token: about 300 MB of heap for a 4 MB prompt), and long texts are encoded a few at a time
- * ({@link #LONG_TEXT_CHARS}; as many as the machine has cores), so that a handful of the largest request bodies
- * cannot fill the heap.
+ * longs per token: about 300 MB of heap for a 4 MB prompt), and texts over {@link #LONG_TEXT_CHARS} are encoded
+ * within a budget of {@link #LONG_TEXT_BUDGET_KCHARS} Ki characters at once (the native encoding takes about
+ * 0.3 KB per character), so that a handful of the largest request bodies cannot fill the memory.
  */
 public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
 
@@ -43,10 +43,11 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
     private static final Map<String, String> DJL_OPTIONS =
             Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false");
 
-    /** Texts longer than this (in chars) take a permit of {@link #LONG_TEXTS} to be encoded. */
+    /** Texts longer than this (in chars) take their length from {@link #LONG_TEXTS} while they are encoded. */
     static final int LONG_TEXT_CHARS = 1 << 16;
-    private static final Semaphore LONG_TEXTS = new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors()),
-            true);
+    /** Ki characters of long texts encoded at once: two of the largest default request bodies (4 MiB). */
+    static final int LONG_TEXT_BUDGET_KCHARS = 8 << 10;
+    private static final Semaphore LONG_TEXTS = new Semaphore(LONG_TEXT_BUDGET_KCHARS, true);
     /**
      * Tokens a prefix must exceed a budget by before {@link #tokensAtLeast} calls the whole text longer: the
      * prefix ends at a pre-token boundary, where it encodes as the whole text does, and this covers any doubt.
@@ -218,12 +219,11 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
         return out;
     }
 
-    /** The token ids of {@code text}, without the rest of DJL's {@code Encoding}; long texts a few at a time. */
+    /** The token ids of {@code text}, without the rest of DJL's {@code Encoding}; long texts within the budget. */
     private static long[] ids(HuggingFaceTokenizer tokenizer, String text) {
-        boolean longText = text.length() > LONG_TEXT_CHARS;
-        if (longText) {
-            LONG_TEXTS.acquireUninterruptibly();
-        }
+        int kchars = text.length() <= LONG_TEXT_CHARS ? 0
+                : Math.min(LONG_TEXT_BUDGET_KCHARS, (text.length() + 1023) / 1024);
+        LONG_TEXTS.acquireUninterruptibly(kchars);
         try {
             long encoding = TokenizersLibrary.LIB.encode(tokenizer.getHandle(), text, false);
             try {
@@ -232,9 +232,7 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
                 TokenizersLibrary.LIB.deleteEncoding(encoding);
             }
         } finally {
-            if (longText) {
-                LONG_TEXTS.release();
-            }
+            LONG_TEXTS.release(kchars);
         }
     }
 
@@ -246,14 +244,15 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
     /**
      * A proof that text encodes (as {@link #encode encode(text, parseSpecialTokens)} does) to more than
      * {@code budget} tokens, from a prefix: a lower bound above {@code budget}, or -1 where none was found (the
-     * caller then encodes the whole text). Prefixes of 2, 4, 8, ... times {@code budget} characters are encoded,
-     * each cut where a pre-token ends (a space after a letter, a digit or ASCII punctuation: no pre-token of the
-     * Llama 3 split pattern runs across it, nor any special token's text), so a text far over the context costs a
-     * part of its encoding. Texts of at most twice the budget in characters cost nothing.
+     * caller then encodes the whole text). Prefixes of 4, 8, 16, ... times {@code budget} characters, each at most
+     * half the text, are encoded, each cut where a pre-token of the Llama 3 split pattern ends
+     * ({@link #preTokenEnd}), so that it encodes as it does within the whole text: a text far over the context
+     * costs a part of its encoding, and one of fewer than 8 characters per token of the budget nothing. Text with
+     * no such place (one word of megabytes, CJK without punctuation) is counted in full.
      */
     public int tokensAtLeast(String text, int budget, boolean parseSpecialTokens) {
-        for (long want = 2L * Math.max(1, budget); want < text.length(); want *= 2) {
-            int cut = preTokenEnd(text, (int) want);
+        for (long want = 4L * Math.max(1, budget); 2 * want <= text.length(); want *= 2) {
+            int cut = preTokenEnd(text, (int) want, parseSpecialTokens);
             if (cut < 0) {
                 continue;
             }
@@ -265,16 +264,28 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
         return -1;
     }
 
-    /** The first index at or after {@code from} (within 4,096 chars) where a pre-token ends, or -1. */
-    static int preTokenEnd(String text, int from) {
+    /**
+     * The first index at or after {@code from} (within 4,096 chars) where a pre-token of the Llama 3 split pattern
+     * always ends: a space after a letter, an ASCII digit or ASCII punctuation; and, unless {@code strict}, an
+     * ASCII character other than a letter after a letter, or other than a digit after an ASCII digit (no
+     * alternative of the pattern runs a letter, or a digit, into such a character). {@code strict} is for text
+     * whose special-token text is parsed, which has letters before {@code |} and {@code _} but never a space. -1
+     * where there is none.
+     */
+    static int preTokenEnd(String text, int from, boolean strict) {
         int end = Math.min(text.length() - 1, from + 4096);
         for (int i = Math.max(1, from); i < end; i++) {
-            if (text.charAt(i) == ' ') {
-                int before = text.codePointBefore(i);
+            char c = text.charAt(i);
+            int before = text.codePointBefore(i);
+            boolean letter = Character.isLetter(before);
+            boolean digit = before >= '0' && before <= '9';
+            if (c == ' ') {
                 boolean asciiPunctuation = before < 128 && before > ' ' && !Character.isLetterOrDigit(before);
-                if (Character.isLetter(before) || (before >= '0' && before <= '9') || asciiPunctuation) {
+                if (letter || digit || asciiPunctuation) {
                     return i;
                 }
+            } else if (!strict && c < 128 && ((letter && !Character.isLetter(c)) || (digit && (c < '0' || c > '9')))) {
+                return i;
             }
         }
         return -1;

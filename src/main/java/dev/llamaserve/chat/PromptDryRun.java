@@ -1,5 +1,6 @@
 package dev.llamaserve.chat;
 
+import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InvalidRequestException;
 import dev.llamaserve.engine.UnicodeText;
 import tools.jackson.databind.JsonNode;
@@ -58,9 +59,11 @@ public final class PromptDryRun {
     public int[] promptToGenerate(String prompt, int maxModelLen) {
         if (prompt != null) {
             UnicodeText.requireValid("prompt", prompt);   // before any of it reaches the tokenizer
-            int atLeast = tokenizer.tokensAtLeast(prompt, maxModelLen - 2, true);   // <|begin_of_text|>, one token
+            // <|begin_of_text|> comes first
+            int atLeast = tokenizer.tokensAtLeast(prompt, GenerationRequest.maxPromptTokens(maxModelLen) - 1, true);
             if (atLeast >= 0) {
-                throw InvalidRequestException.promptTooLong("prompt", atLeast + 1L, true, maxModelLen);
+                throw InvalidRequestException.promptTooLong(GenerationRequest.ParamNames.COMPLETIONS.prompt(),
+                        atLeast + 1L, true, maxModelLen);
             }
         }
         return tokenizePrompt(prompt, true, maxModelLen).tokens();

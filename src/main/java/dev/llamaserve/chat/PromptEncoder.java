@@ -2,6 +2,7 @@ package dev.llamaserve.chat;
 
 import dev.llamaserve.chat.RenderedPrompt.Kind;
 import dev.llamaserve.chat.RenderedPrompt.Segment;
+import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InvalidRequestException;
 import dev.llamaserve.engine.UnicodeText;
 import java.nio.charset.StandardCharsets;
@@ -65,10 +66,11 @@ public final class PromptEncoder {
             text.append(s.text());
         }
         if (maxModelLen > 0) {
-            int room = maxModelLen - 1 - ids.size();   // a prompt leaves room for one completion token
+            int room = GenerationRequest.maxPromptTokens(maxModelLen) - ids.size();
             int atLeast = tokenizer.tokensAtLeast(text.toString(), Math.max(0, room));
             if (atLeast >= 0) {
-                throw InvalidRequestException.promptTooLong("messages", (long) ids.size() + atLeast, true, maxModelLen);
+                throw InvalidRequestException.promptTooLong(GenerationRequest.ParamNames.CHAT.prompt(),
+                        (long) ids.size() + atLeast, true, maxModelLen);
             }
         }
         int[] runIds = tokenizer.encode(text.toString(), false);

@@ -51,7 +51,8 @@ public record ApiProperties(
         long maxBody = MemorySize.parseBytes(maxBodyBytes, "llm.api.max-body-bytes");
         BodyBudget bodies = maxBodyBytesInFlight == null || maxBodyBytesInFlight.isBlank()
                 || maxBodyBytesInFlight.strip().equalsIgnoreCase("auto") ? BodyBudget.forHeap(maxBody)
-                : BodyBudget.of(MemorySize.parseBytes(maxBodyBytesInFlight, "llm.api.max-body-bytes-in-flight"), maxBody);
+                : BodyBudget.of(MemorySize.parseBytes(maxBodyBytesInFlight, "llm.api.max-body-bytes-in-flight"),
+                        maxBody);
         return new ApiSettings(acceptAnyModel, maxBody, keepAliveInterval, retryAfter, bodyTimeout, bodies);
     }
 }

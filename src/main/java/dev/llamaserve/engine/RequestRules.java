@@ -79,7 +79,7 @@ final class RequestRules {
     private static int contextLength(GenerationRequest.ParamNames names, int promptTokens, Integer maxTokens,
             int maxModelLen) {
         String what = names.prompt();
-        if (promptTokens >= maxModelLen) {
+        if (promptTokens > GenerationRequest.maxPromptTokens(maxModelLen)) {
             throw InvalidRequestException.promptTooLong(what, promptTokens, false, maxModelLen);
         }
         if (maxTokens == null) {

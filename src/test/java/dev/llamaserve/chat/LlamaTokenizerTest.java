@@ -240,38 +240,47 @@ class LlamaTokenizerTest {
 
     /**
      * Where preTokenEnd cuts, the two parts encode to the whole text's ids (no pre-token runs across the cut),
-     * which is what lets tokensAtLeast count a prefix: checked at every cut it finds in a mixed text.
+     * which is what lets tokensAtLeast count a prefix: checked at every cut it finds in a mixed text, plainly
+     * (every kind of cut) and with special-token text parsed (strict: spaces only, never inside {@code <|eot_id|>}).
      */
     @Test
     void aCutWherePreTokensEndSplitsTheEncodingExactly() {
         String text = mixedText(3, 3000);
-        int[] whole = tok.encode(text, false);
-        int cuts = 0;
-        for (int from = 1; from < text.length(); ) {
-            int cut = LlamaTokenizer.preTokenEnd(text, from);
-            if (cut < 0) {
-                break;
+        for (boolean strict : new boolean[] {false, true}) {
+            int[] whole = tok.encode(text, strict);
+            int cuts = 0;
+            for (int from = 1; from < text.length(); ) {
+                int cut = LlamaTokenizer.preTokenEnd(text, from, strict);
+                if (cut < 0) {
+                    break;
+                }
+                int[] parts = concat(tok.encode(text.substring(0, cut), strict),
+                        tok.encode(text.substring(cut), strict));
+                assertThat(parts).as("cut at %d (strict %s)", cut, strict).isEqualTo(whole);
+                cuts++;
+                from = cut + 1 + cut % 5;   // hundreds of cuts, at places of every kind
             }
-            int[] parts = concat(tok.encode(text.substring(0, cut), false), tok.encode(text.substring(cut), false));
-            assertThat(parts).as("cut at %d", cut).isEqualTo(whole);
-            cuts++;
-            from = cut + 1 + cut % 7;   // a few hundred cuts, at places of every kind
+            assertThat(cuts).isGreaterThan(100);
         }
-        assertThat(cuts).isGreaterThan(100);
-        assertThat(LlamaTokenizer.preTokenEnd("aaaa" + "\u00a0 ".repeat(3), 2)).as("not after other whitespace")
+        assertThat(LlamaTokenizer.preTokenEnd("aaaa" + "\u00a0 ".repeat(3), 4, false)).as("not after other whitespace")
                 .isEqualTo(-1);
-        assertThat(LlamaTokenizer.preTokenEnd("e\u0301 x y", 0)).as("not after a combining mark").isEqualTo(4);
+        assertThat(LlamaTokenizer.preTokenEnd("e\u0301 x y", 0, true)).as("not after a combining mark").isEqualTo(4);
+        assertThat(LlamaTokenizer.preTokenEnd("{\"ab\":12}", 1, false)).as("a letter before a quote").isEqualTo(4);
+        assertThat(LlamaTokenizer.preTokenEnd("<|eot_id|> x", 1, true)).as("strict: a space only").isEqualTo(10);
+        assertThat(LlamaTokenizer.preTokenEnd("你好你好", 1, false)).as("one word: no cut").isEqualTo(-1);
     }
 
     /** A text far over a budget is proven so from a prefix, by a count no larger than its own. */
     @Test
     void tokensAtLeastProvesATooLongTextFromAPrefix() {
-        String text = mixedText(4, 60_000);
-        int total = tok.encode(text, false).length;
-        int budget = total / 10;
-        int atLeast = tok.tokensAtLeast(text, budget);
-        assertThat(atLeast).isGreaterThan(budget).isLessThanOrEqualTo(total);
-        assertThat(tok.tokensAtLeast(text, total)).as("within the budget: no proof").isEqualTo(-1);
+        String minifiedJson = "{\"key\":\"value\",\"n\":12345,\"list\":[1,2,3]},".repeat(20_000);
+        for (String text : List.of(mixedText(4, 60_000), minifiedJson)) {
+            int total = tok.encode(text, false).length;
+            int budget = total / 20;
+            int atLeast = tok.tokensAtLeast(text, budget);
+            assertThat(atLeast).isGreaterThan(budget).isLessThanOrEqualTo(total);
+            assertThat(tok.tokensAtLeast(text, total)).as("within the budget: no proof").isEqualTo(-1);
+        }
         assertThat(tok.tokensAtLeast("short text", 1)).isEqualTo(-1);
     }
 

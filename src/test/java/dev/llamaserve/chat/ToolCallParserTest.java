@@ -81,7 +81,7 @@ class ToolCallParserTest {
         assertThat(ToolCallParser.Calls.ANY.leading("{\"name\": \"Ada\", \"age")).isEqualTo(ToolCallParser.Start.CALL);
     }
 
-    /** An answer's finish: cut by the token limit is LENGTH, calls or not; whole calls TOOL_CALLS (HTTP and Spring AI). */
+    /** An answer's finish: cut by the token limit is LENGTH, calls or not; whole calls TOOL_CALLS (HTTP, Spring AI). */
     @Test
     void anAnswersFinishIsLengthWhereCutElseToolCallsForCalls() {
         assertThat(AnswerFinish.of(dev.llamaserve.engine.EngineEvent.FinishReason.LENGTH, true))

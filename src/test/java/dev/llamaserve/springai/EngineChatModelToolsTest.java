@@ -265,7 +265,8 @@ class EngineChatModelToolsTest {
     @Test
     void aForcedCallCutByMaxTokensIsAPartialCallWithFinishReasonLength() {
         engine.script = r -> Flux.just(engine.tokens("{\"name\": \"currentWeather\", "),
-                engine.tokens("\"parameters\": {\"city\": \"Par"), engine.finished(r, EngineEvent.FinishReason.LENGTH, 8));
+                engine.tokens("\"parameters\": {\"city\": \"Par"),
+                engine.finished(r, EngineEvent.FinishReason.LENGTH, 8));
         Prompt prompt = new Prompt("Weather in Paris?", EngineChatOptions.builder()
                 .toolCallbacks(ToolCallbacks.from(new WeatherTools())).toolChoice(ToolChoice.function("currentWeather"))
                 .maxTokens(8).build());
@@ -317,7 +318,8 @@ class EngineChatModelToolsTest {
         String first = model.stream(prompt).map(r -> r.getResult().getOutput().getText())
                 .filter(t -> t != null && !t.isEmpty()).blockFirst(Duration.ofSeconds(10));
         assertThat(first).isEqualTo("{\"name\": \"Ada\", \"age");
-        assertThat(engine.submitted.get(0).params().constraint()).isInstanceOf(OutputConstraint.ToolCallsOrAnswer.class);
+        assertThat(engine.submitted.get(0).params().constraint())
+                .isInstanceOf(OutputConstraint.ToolCallsOrAnswer.class);
     }
 
     /** The constraint a first turn with {@code options} (and the WeatherTools) sends the engine. */

@@ -21,7 +21,7 @@ public final class BodyBudget {
             throw new IllegalArgumentException("llm.api.max-body-bytes-in-flight must be at least 1KiB, got " + bytes);
         }
         this.bytes = bytes;
-        this.kib = new Semaphore((int) Math.min(Integer.MAX_VALUE, bytes / 1024));
+        this.kib = new Semaphore((int) Math.min(Integer.MAX_VALUE, (bytes + 1023) / 1024));   // as take() counts
     }
 
     /**

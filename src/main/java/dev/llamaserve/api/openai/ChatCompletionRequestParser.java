@@ -102,7 +102,8 @@ public final class ChatCompletionRequestParser {
         GenerationRequest.ParamNames names = maxCompletionTokens != null
                 ? GenerationRequest.ParamNames.CHAT.withMaxTokens("max_completion_tokens")
                 : GenerationRequest.ParamNames.CHAT;
-        return new ChatCompletionParams(model, messages, toolsShown(tools, toolChoiceNone), ConstraintParser.parallel(root),
+        return new ChatCompletionParams(model, messages, toolsShown(tools, toolChoiceNone),
+                ConstraintParser.parallel(root),
                 kwargs, addGenerationPrompt(root), continueFinalMessage(root), stream, includeUsage, logprobs,
                 topLogprobs == null ? 0 : topLogprobs, tokenIds, sampling, names);
     }
@@ -139,11 +140,12 @@ public final class ChatCompletionRequestParser {
         for (String output : List.of("audio", "web_search_options", "moderation")) {
             JsonNode f = field(root, output);
             if (f != null && !f.isNull()) {
-                throw ApiException.invalid(output, "unsupported_value", "'" + output + "' is not supported: " + switch (output) {
+                String why = switch (output) {
                     case "audio" -> "this model writes text only";
                     case "web_search_options" -> "this model writes text only, without searching the web";
                     default -> "this server runs no moderation model on the input or the output";
-                });
+                };
+                throw ApiException.invalid(output, "unsupported_value", "'" + output + "' is not supported: " + why);
             }
         }
     }

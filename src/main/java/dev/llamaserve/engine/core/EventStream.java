@@ -150,7 +150,8 @@ final class EventStream implements Flow.Publisher<EngineEvent>, Flow.Subscriptio
                     try {
                         s.onNext(ev);
                     } catch (Throwable t) {   // the Reactive Streams rule: cancel; logged, or it ends unexplained
-                        LOG.warn("a subscriber failed on an event of its request ({}); the request is aborted", where(t));
+                        LOG.warn("a subscriber failed on an event of its request ({}); the request is aborted",
+                                where(t));
                         cancel();
                         break;
                     }

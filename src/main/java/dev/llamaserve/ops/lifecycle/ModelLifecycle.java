@@ -137,10 +137,6 @@ public final class ModelLifecycle
         try {
             long t0 = System.nanoTime();
             EngineEvent.Finished f = WarmUp.run(l.engine(), l.warmUpPrompt());
-            int[] rate = WarmUp.ratePrompt(l.warmUpPrompt(), l.engine().modelInfo().maxModelLen());
-            if (rate != null) {
-                WarmUp.run(l.engine(), rate);
-            }
             if (phase.compareAndSet(ServingPhase.WARMING_UP, ServingPhase.READY)) {
                 log.info("Warm-up generation done in {} ms ({} prompt tokens, finish {}): ready to serve",
                         Duration.ofNanos(System.nanoTime() - t0).toMillis(), f.usage().promptTokens(),

@@ -23,12 +23,14 @@ final class WarmUp {
 
     /**
      * The rate step's prompt: {@code warmUp}'s first token, then its others over and over, to
-     * {@link EngineStats#MIN_RATE_TOKENS} + 1 tokens (null where max-model-len leaves no room for so many, or
-     * {@code warmUp} has nothing to repeat).
+     * {@link EngineStats#MIN_RATE_TOKENS} + {@code warmUp.length} tokens, so that the step computes at least
+     * {@link EngineStats#MIN_RATE_TOKENS} of them even where the prefix cache holds the whole warm-up prompt (a
+     * small block size). Null where max-model-len leaves no room for so many, or {@code warmUp} has nothing to
+     * repeat.
      */
     static int[] ratePrompt(int[] warmUp, int maxModelLen) {
-        int n = EngineStats.MIN_RATE_TOKENS + 1;
-        if (n > maxModelLen - 1 || warmUp.length < 2) {
+        int n = EngineStats.MIN_RATE_TOKENS + warmUp.length;
+        if (n > GenerationRequest.maxPromptTokens(maxModelLen) || warmUp.length < 2) {
             return null;
         }
         int[] prompt = new int[n];
@@ -40,13 +42,22 @@ final class WarmUp {
     }
 
     /**
-     * Runs the warm-up and waits for its end (no timeout: an engine that never steps is what the liveness
-     * probe's stall check reports).
+     * Runs the warm-up, the generation from {@code prompt} and then the rate step ({@link #ratePrompt}), and waits
+     * for their ends (no timeout: an engine that never steps is what the liveness probe's stall check reports).
      *
-     * @return the warm-up's finish event (reason STOP or LENGTH)
-     * @throws IllegalStateException when the warm-up request ends with an error or is aborted
+     * @return the first generation's finish event (reason STOP or LENGTH)
+     * @throws IllegalStateException when a warm-up request ends with an error or is aborted
      */
     static EngineEvent.Finished run(InferenceEngine engine, int[] prompt) throws InterruptedException {
+        EngineEvent.Finished f = generate(engine, prompt);
+        int[] rate = ratePrompt(prompt, engine.modelInfo().maxModelLen());
+        if (rate != null) {
+            generate(engine, rate);
+        }
+        return f;
+    }
+
+    private static EngineEvent.Finished generate(InferenceEngine engine, int[] prompt) throws InterruptedException {
         CompletableFuture<EngineEvent.Finished> end = new CompletableFuture<>();
         engine.submit(new GenerationRequest("warm-up-" + UUID.randomUUID(), prompt, SamplingParams.greedy(1)))
                 .subscribe(new Flow.Subscriber<>() {

@@ -22,8 +22,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * Bounds the generation requests in flight ({@code llm.ops.max-concurrent-requests}, streams included until
- * their last byte is handed to the connection) with a Resilience4j {@link Bulkhead} that never waits: one more is a 503 {@code
- * overloaded} with Retry-After at once. The engine's {@code max-waiting} bounds its queue behind this.
+ * their last byte is handed to the connection) with a Resilience4j {@link Bulkhead} that never waits: one more is
+ * a 503 {@code overloaded} with Retry-After at once. The engine's {@code max-waiting} bounds its queue behind this.
  */
 public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
 

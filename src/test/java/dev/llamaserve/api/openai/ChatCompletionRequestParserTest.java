@@ -267,7 +267,8 @@ class ChatCompletionRequestParserTest {
         });
         assertThat(((OutputConstraint.ToolCalls) parse(TOOLS + ",\"parallel_tool_calls\":true,"
                 + "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"g\"}}").sampling().constraint())
-                .parallel()).as("a named function is one call, as Spring AI's (ToolCallParser.Calls.parallel)").isFalse();
+                .parallel()).as("a named function is one call, as Spring AI's (ToolCallParser.Calls.parallel)")
+                .isFalse();
         assertThat(parse(TOOLS + ",\"tool_choice\":\"auto\"").sampling().constraint()).isNull();
         rejects(TOOLS + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"nope\"}}", "tool_choice",
                 "invalid_value");
@@ -319,7 +320,8 @@ class ChatCompletionRequestParserTest {
         // the chat layer renders them with Python's json.dumps: floats are doubles (-0.0 keeps its sign,
         // 0.1000000000000000055511 is the double 0.1), integers of any size stay exact
         ChatCompletionParams p = parser.parse(("{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"n\":0.1000000000000000055511}],"
-                + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"maximum\":123456789012345678901234567890,"
+                + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":"
+                + "{\"maximum\":123456789012345678901234567890,"
                 + "\"minimum\":-0.0}}}]}").getBytes(StandardCharsets.UTF_8));
         assertThat(p.messages().get(0).get("n").isDouble()).isTrue();
         assertThat(p.messages().get(0).get("n").doubleValue()).isEqualTo(0.1);

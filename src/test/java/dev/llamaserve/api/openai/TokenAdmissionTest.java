@@ -3,9 +3,7 @@ package dev.llamaserve.api.openai;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.engine.GenerationRequest;
-import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.engine.SamplingParams;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** What a generation request is charged at admission (OpenAI's counting). */
@@ -18,14 +16,19 @@ class TokenAdmissionTest {
         assertThat(TokenAdmission.charge(100, 50, 0)).as("n unset reads as 1").isEqualTo(150);
     }
 
-    /** An unset max_tokens is charged as the engine resolves it: all the context the prompt leaves. */
+    /** An unset max_tokens is charged as the engine resolves it: all the context the prompt leaves, per choice. */
     @Test
-    void anUnsetMaxTokensIsWhatTheEngineResolves() {
-        ModelInfo model = new ModelInfo(4096, 1000, Set.of(2), 1.0, 1.0, false);
+    void anUnsetMaxTokensIsChargedAsTheEngineResolvesIt() {
+        ScriptedEngine engine = new ScriptedEngine(FixtureTokenizer.get());
+        int maxModelLen = engine.modelInfo().maxModelLen();
+        long[] charged = new long[1];
+        TokenAdmission admission = (exchange, tokens) -> charged[0] = tokens;
         GenerationRequest request = new GenerationRequest("r", new int[100],
                 SamplingParams.builder().n(2).build(), GenerationRequest.ParamNames.CHAT);
-        int maxTokens = request.validate(model).maxTokens();
-        assertThat(maxTokens).isEqualTo(3996);
-        assertThat(TokenAdmission.charge(100, maxTokens, request.params().choices())).isEqualTo(100 + 2 * 3996);
+        admission.admit(null, request, engine);
+        assertThat(charged[0]).isEqualTo(100 + 2L * (maxModelLen - 100));
+        admission.admit(null, new GenerationRequest("s", new int[100], SamplingParams.builder().maxTokens(7).build(),
+                GenerationRequest.ParamNames.CHAT), engine);
+        assertThat(charged[0]).isEqualTo(107);
     }
 }

@@ -57,7 +57,8 @@ class TokenizeHttpIT extends RealEngineWebTest {
             JsonNode chat = json(post("/v1/chat/completions", "{" + messages + tools + choice + "," + greedy(1) + "}")
                     .body());
             assertThat(r.get("count").asInt()).as(choice).isEqualTo(chat.get("usage").get("prompt_tokens").asInt());
-            assertThat(r.get("prompt").asString().contains("get_weather")).as(choice).isEqualTo(!choice.contains("none"));
+            assertThat(r.get("prompt").asString().contains("get_weather")).as(choice)
+                    .isEqualTo(!choice.contains("none"));
         }
     }
 

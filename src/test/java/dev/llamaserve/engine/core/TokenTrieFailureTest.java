@@ -71,7 +71,8 @@ class TokenTrieFailureTest {
             EngineEvent.Finished constrained = submit(engine, "json", new OutputConstraint.JsonObject())
                     .await(Duration.ofSeconds(30));
             assertThat(constrained.reason()).isEqualTo(EngineEvent.FinishReason.ERROR);
-            assertThat(constrained.errorMessage()).contains("constrained decoding is unavailable").contains("no bytes for token");
+            assertThat(constrained.errorMessage()).contains("constrained decoding is unavailable")
+                    .contains("no bytes for token");
 
             Collector free = submit(engine, "text", null);
             EngineEvent.Finished f = free.await(Duration.ofSeconds(30));

@@ -31,14 +31,14 @@ class WarmUpTest {
     void theRatePromptIsOneRateStepLongAndFitsTheContext() {
         int[] warmUp = {500, 7, 8};
         int[] rate = WarmUp.ratePrompt(warmUp, 4096);
-        assertThat(rate).hasSize(EngineStats.MIN_RATE_TOKENS + 1);
+        assertThat(rate).hasSize(EngineStats.MIN_RATE_TOKENS + 3);
         assertThat(rate[0]).isEqualTo(500);
         assertThat(rate[1]).isEqualTo(7);
         assertThat(rate[2]).isEqualTo(8);
         assertThat(rate[3]).isEqualTo(7);
-        assertThat(WarmUp.ratePrompt(warmUp, EngineStats.MIN_RATE_TOKENS + 2)).as("room for its completion token")
-                .hasSize(EngineStats.MIN_RATE_TOKENS + 1);
-        assertThat(WarmUp.ratePrompt(warmUp, EngineStats.MIN_RATE_TOKENS + 1)).isNull();
+        assertThat(WarmUp.ratePrompt(warmUp, EngineStats.MIN_RATE_TOKENS + 4)).as("room for its completion token")
+                .hasSize(EngineStats.MIN_RATE_TOKENS + 3);
+        assertThat(WarmUp.ratePrompt(warmUp, EngineStats.MIN_RATE_TOKENS + 3)).isNull();
         assertThat(WarmUp.ratePrompt(new int[] {500}, 4096)).as("nothing to repeat").isNull();
     }
 
@@ -65,9 +65,7 @@ class WarmUpTest {
     void afterTheWarmUpALongFirstChunkHasAnExpectedTime() throws Exception {
         try (LlmEngine engine = LlmEngine.start(new SlowPrefill(), new FakeDetokenizer(Set.of(EOS)),
                 new ModelInfo(4096, VOCAB, Set.of(EOS), 1.0, 1.0, false), EngineOptions.defaults())) {
-            int[] warmUp = {1, 72};
-            WarmUp.run(engine, warmUp);
-            WarmUp.run(engine, WarmUp.ratePrompt(warmUp, 4096));
+            WarmUp.run(engine, new int[] {1, 72});   // as ModelLifecycle runs it
             Collector c = Collector.subscribe(engine.submit(new GenerationRequest("long", new int[1000],
                     SamplingParams.greedy(1))));
             long expected = 0;
