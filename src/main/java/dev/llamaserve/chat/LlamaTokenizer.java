@@ -33,9 +33,10 @@ import tools.jackson.databind.node.ObjectNode;
  * at 512 tokens).
  *
  * <p>Encoding reads the token ids only (DJL's {@code Encoding} also builds a string, a character span and four
- * longs per token: about 300 MB of heap for a 4 MB prompt), and texts over {@link #LONG_TEXT_CHARS} are encoded
- * within a budget of {@link #LONG_TEXT_BUDGET_KCHARS} Ki characters at once (the native encoding takes about
- * 0.3 KB per character), so that a handful of the largest request bodies cannot fill the memory.
+ * longs per token: about 300 MB of heap for a 4 MB prompt), and texts of over {@link #LONG_TEXT_BYTES} bytes of
+ * UTF-8 are encoded within a budget of {@link #LONG_TEXT_BUDGET_KIB} KiB at once (one default largest request
+ * body: the native encoding takes some hundred bytes per token, and a token is at most a byte of text), so that a
+ * handful of the largest request bodies cannot fill the memory.
  */
 public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
 
@@ -43,11 +44,11 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
     private static final Map<String, String> DJL_OPTIONS =
             Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false");
 
-    /** Texts longer than this (in chars) take their length from {@link #LONG_TEXTS} while they are encoded. */
-    static final int LONG_TEXT_CHARS = 1 << 16;
-    /** Ki characters of long texts encoded at once: two of the largest default request bodies (4 MiB). */
-    static final int LONG_TEXT_BUDGET_KCHARS = 8 << 10;
-    private static final Semaphore LONG_TEXTS = new Semaphore(LONG_TEXT_BUDGET_KCHARS, true);
+    /** Texts of more UTF-8 bytes than this take their size from {@link #LONG_TEXTS} while they are encoded. */
+    static final int LONG_TEXT_BYTES = 1 << 16;
+    /** KiB of UTF-8 of long texts encoded at once: one largest default request body (4 MiB). */
+    static final int LONG_TEXT_BUDGET_KIB = 4 << 10;
+    private static final Semaphore LONG_TEXTS = new Semaphore(LONG_TEXT_BUDGET_KIB, true);
     /**
      * Tokens a prefix must exceed a budget by before {@link #tokensAtLeast} calls the whole text longer: the
      * prefix ends at a pre-token boundary, where it encodes as the whole text does, and this covers any doubt.
@@ -221,9 +222,9 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
 
     /** The token ids of {@code text}, without the rest of DJL's {@code Encoding}; long texts within the budget. */
     private static long[] ids(HuggingFaceTokenizer tokenizer, String text) {
-        int kchars = text.length() <= LONG_TEXT_CHARS ? 0
-                : Math.min(LONG_TEXT_BUDGET_KCHARS, (text.length() + 1023) / 1024);
-        LONG_TEXTS.acquireUninterruptibly(kchars);
+        long bytes = text.length() <= LONG_TEXT_BYTES / 3 ? 0 : utf8Length(text);
+        int kib = bytes <= LONG_TEXT_BYTES ? 0 : (int) Math.min(LONG_TEXT_BUDGET_KIB, (bytes + 1023) / 1024);
+        LONG_TEXTS.acquireUninterruptibly(kib);
         try {
             long encoding = TokenizersLibrary.LIB.encode(tokenizer.getHandle(), text, false);
             try {
@@ -232,8 +233,18 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
                 TokenizersLibrary.LIB.deleteEncoding(encoding);
             }
         } finally {
-            LONG_TEXTS.release(kchars);
+            LONG_TEXTS.release(kib);
         }
+    }
+
+    /** The UTF-8 length of {@code text} (a pair of surrogates is 4 bytes), without encoding it. */
+    static long utf8Length(String text) {
+        long n = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            n += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isHighSurrogate(c) ? 4 : Character.isLowSurrogate(c) ? 0 : 3;
+        }
+        return n;
     }
 
     /** {@link #tokensAtLeast(String, int, boolean)} of request text, encoded plainly. */

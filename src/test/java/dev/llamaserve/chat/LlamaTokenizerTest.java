@@ -232,7 +232,8 @@ class LlamaTokenizerTest {
     @Test
     void idsEqualDjlsEncodingShortAndLong() {
         for (String text : List.of("Hello world", mixedText(1, 200), mixedText(2, 40_000))) {
-            assertThat(text.length() > LlamaTokenizer.LONG_TEXT_CHARS || text.length() < 2000).isTrue();
+            assertThat(LlamaTokenizer.utf8Length(text)).isEqualTo(text.getBytes(StandardCharsets.UTF_8).length);
+            assertThat(text.length() > LlamaTokenizer.LONG_TEXT_BYTES || text.length() < 2000).isTrue();
             long[] expected = djl.encode(text, false, false).getIds();
             assertThat(Arrays.stream(tok.encode(text, true)).asLongStream().toArray()).isEqualTo(expected);
         }
