@@ -18,6 +18,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param keepAliveInterval SSE comment line after this long without a chunk (default 5s)
  * @param retryAfter Retry-After sent with 429 and 503 (default 1s)
  * @param bodyTimeout the most time a request body may take to arrive (default 30s); slower is a 408
+ * @param writeTimeout the most time a part of a response may wait for the client to take it (default 60s); then
+ *     the connection is closed (a stream whose client stops reading held its admission slot for as long as the
+ *     client kept the socket open)
  * @param maxBodyBytesInFlight bytes of request bodies read at once (default {@code auto}: an eighth of the maximum
  *     heap, at least {@code max-body-bytes}); a body beyond them is a 503 overloaded
  * @param keys API keys accepted as {@code Authorization: Bearer <key>}, comma-separated (ids {@code key-1},
@@ -40,12 +43,19 @@ public record ApiProperties(
         @DefaultValue("5s") Duration keepAliveInterval,
         @DefaultValue("1s") Duration retryAfter,
         @DefaultValue("30s") Duration bodyTimeout,
+        @DefaultValue("60s") Duration writeTimeout,
         @DefaultValue("auto") String maxBodyBytesInFlight,
         List<String> keys,
         Path keysFile,
         @DefaultValue({"/v1/**", "/tokenize", "/detokenize", "/actuator/**"}) List<String> protectedPaths,
         @DefaultValue({"/actuator/health", "/actuator/health/**", "/actuator/prometheus"}) List<String> openPaths,
         List<String> corsAllowedOrigins) {
+
+    public ApiProperties {
+        if (writeTimeout == null || writeTimeout.isNegative() || writeTimeout.isZero()) {
+            throw new IllegalArgumentException("llm.api.write-timeout must be positive, got " + writeTimeout);
+        }
+    }
 
     public ApiSettings toSettings() {
         long maxBody = MemorySize.parseBytes(maxBodyBytes, "llm.api.max-body-bytes");

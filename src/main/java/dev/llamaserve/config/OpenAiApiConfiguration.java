@@ -32,6 +32,12 @@ public class OpenAiApiConfiguration {
         return new CorsFilter(properties.corsAllowedOrigins() == null ? List.of() : properties.corsAllowedOrigins());
     }
 
+    /** A connection whose client stops taking its response is closed (see {@link ResponseWriteTimeout}). */
+    @Bean
+    NettyServerCustomizer responseWriteTimeout(ApiProperties properties) {
+        return ResponseWriteTimeout.customizer(properties.writeTimeout());
+    }
+
     /** Keep-alive connections keep reading after a queued request (see {@link KeepAliveReadRearm}). */
     @Bean
     NettyServerCustomizer keepAliveReadRearm() {
