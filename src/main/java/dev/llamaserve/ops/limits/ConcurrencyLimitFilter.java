@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.reactivestreams.Publisher;
 import org.springframework.core.Ordered;
 import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.server.PathContainer;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.http.server.reactive.ServerHttpResponseDecorator;
@@ -54,7 +55,9 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
         PathContainer path = exchange.getRequest().getPath().pathWithinApplication();
-        if (GENERATION.stream().noneMatch(p -> p.matches(path))) {
+        // only a POST generates: any other method is answered 405 at once, even when the server is full
+        if (exchange.getRequest().getMethod() != HttpMethod.POST
+                || GENERATION.stream().noneMatch(p -> p.matches(path))) {
             return chain.filter(exchange);
         }
         if (!bulkhead.tryAcquirePermission()) {

@@ -81,6 +81,27 @@ class ConcurrencyLimitFilterTest {
         done.tryEmitEmpty();
     }
 
+    /** Only a POST takes a slot: a GET or HEAD of the route is its 405 even when the server is full. */
+    @Test
+    void otherMethodsTakeNoSlot() {
+        Sinks.Empty<Void> done = Sinks.empty();
+        serve(ex -> Mono.empty(), done);
+        assertThat(filter.inFlight()).isEqualTo(1);
+        for (MockServerHttpRequest request : java.util.List.of(
+                MockServerHttpRequest.get("/v1/chat/completions").build(),
+                MockServerHttpRequest.head("/v1/completions").build())) {
+            boolean[] passed = new boolean[1];
+            filter.filter(MockServerWebExchange.from(request), ex -> {
+                passed[0] = true;
+                return Mono.empty();
+            }).block();
+            assertThat(passed[0]).as(request.getMethod() + " passes to its 405").isTrue();
+        }
+        assertThat(refusals).hasValue(0);
+        done.tryEmitEmpty();
+        assertThat(filter.inFlight()).isZero();
+    }
+
     @Test
     void anAnswerWithoutABodyGivesItsSlotBackWhenTheExchangeEnds() {
         filter.filter(chat(), ex -> Mono.error(new IllegalStateException("refused downstream")))
