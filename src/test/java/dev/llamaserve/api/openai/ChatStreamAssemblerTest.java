@@ -47,6 +47,11 @@ class ChatStreamAssemblerTest {
         return chunk.get("choices").get(0).get("delta");
     }
 
+    /** The content of one {@code data: {...}} frame's delta. */
+    private static String content(String frame) {
+        return delta(OpenAiJson.MAPPER.readTree(frame.substring(6))).get("content").asString();
+    }
+
     @Test
     void withoutToolsEveryDeltaGoesOutAtOnceAndTheTailIsReleased() {
         ChatStreamAssembler a = assembler(false, false);
@@ -104,8 +109,7 @@ class ChatStreamAssemblerTest {
         assertThat(a.onEvent(text("\"na"))).as("may still be \"name\"").isEmpty();
         List<String> first = a.onEvent(text("me_of_city\": \"Oslo"));
         assertThat(first).hasSize(1);
-        assertThat(delta(OpenAiJson.MAPPER.readTree(first.get(0).substring(6))).get("content").asString())
-                .isEqualTo(" {\"name_of_city\": \"Oslo");
+        assertThat(content(first.get(0))).isEqualTo(" {\"name_of_city\": \"Oslo");
         assertThat(a.onEvent(text("\"}"))).hasSize(1);
         List<String> end = a.onEvent(finish(EngineEvent.FinishReason.STOP, ""));
         assertThat(end.get(0)).contains("\"finish_reason\":\"stop\"");
@@ -177,8 +181,7 @@ class ChatStreamAssemblerTest {
         assertThat(a.onEvent(text("{\"name\": \"Ad"))).as("may still be a call").isEmpty();
         List<String> released = a.onEvent(text("a\", \"age"));
         assertThat(released).hasSize(1);
-        assertThat(delta(OpenAiJson.MAPPER.readTree(released.get(0).substring(6))).get("content").asString())
-                .isEqualTo("{\"name\": \"Ada\", \"age");
+        assertThat(content(released.get(0))).isEqualTo("{\"name\": \"Ada\", \"age");
         assertThat(a.onEvent(text("\": 36}"))).hasSize(1);
         List<String> end = a.onEvent(finish(EngineEvent.FinishReason.STOP, ""));
         assertThat(end.get(0)).contains("\"finish_reason\":\"stop\"");
