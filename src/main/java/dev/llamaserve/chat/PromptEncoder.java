@@ -5,7 +5,6 @@ import dev.llamaserve.chat.RenderedPrompt.Segment;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InvalidRequestException;
 import dev.llamaserve.engine.UnicodeText;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -65,21 +64,22 @@ public final class PromptEncoder {
             }
             text.append(s.text());
         }
+        String runText = text.toString();   // once: a run may be megabytes
         if (maxModelLen > 0) {
             int room = GenerationRequest.maxPromptTokens(maxModelLen) - ids.size();
-            int atLeast = tokenizer.tokensAtLeast(text.toString(), Math.max(0, room));
+            int atLeast = tokenizer.tokensAtLeast(runText, Math.max(0, room));
             if (atLeast >= 0) {
                 throw InvalidRequestException.promptTooLong(GenerationRequest.ParamNames.CHAT.prompt(),
                         (long) ids.size() + atLeast, true, maxModelLen);
             }
         }
-        int[] runIds = tokenizer.encode(text.toString(), false);
+        int[] runIds = tokenizer.encode(runText, false);
         // byte offset where each token starts; byte-level BPE spells the run's UTF-8 bytes exactly
         long[] starts = new long[runIds.length + 1];
         for (int i = 0; i < runIds.length; i++) {
             starts[i + 1] = starts[i] + tokenizer.tokenByteLength(runIds[i]);
         }
-        long total = text.toString().getBytes(StandardCharsets.UTF_8).length;
+        long total = LlamaTokenizer.utf8Length(runText);   // valid text (request text checked above)
         if (starts[runIds.length] != total) {
             throw new IllegalStateException("the tokenizer does not spell its input byte for byte ("
                     + starts[runIds.length] + " token bytes for " + total + " text bytes): not a byte-level BPE");
@@ -87,7 +87,7 @@ public final class PromptEncoder {
         int base = ids.size();
         long offset = 0;
         for (Segment s : run) {
-            long length = s.text().getBytes(StandardCharsets.UTF_8).length;
+            long length = LlamaTokenizer.utf8Length(s.text());
             if (s.kind() == Kind.REQUEST) {
                 int first = tokenAt(starts, offset);
                 int last = tokenAt(starts, offset + length - 1);
