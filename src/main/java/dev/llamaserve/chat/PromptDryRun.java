@@ -37,18 +37,7 @@ public final class PromptDryRun {
      * the text already starts with it (no second one: the one rule of /v1/completions and /tokenize alike).
      */
     public TokenizeResult tokenizePrompt(String prompt, boolean addSpecialTokens, int maxModelLen) {
-        if (prompt == null) {
-            throw new InvalidRequestException("prompt", InvalidRequestException.MISSING, "prompt is required");
-        }
-        UnicodeText.requireValid("prompt", prompt);   // as a chat message: a lone surrogate has no UTF-8 form
-        int[] ids = tokenizer.encode(prompt, true);
-        if (addSpecialTokens && !prompt.startsWith(SpecialTokens.BEGIN_OF_TEXT)) {
-            int[] withBos = new int[ids.length + 1];
-            withBos[0] = tokenizer.specialTokens().beginOfText();
-            System.arraycopy(ids, 0, withBos, 1, ids.length);
-            ids = withBos;
-        }
-        return new TokenizeResult(ids.length, maxModelLen, ids, null);
+        return tokenize(prompt, addSpecialTokens, maxModelLen, false);
     }
 
     /**
@@ -57,8 +46,15 @@ public final class PromptDryRun {
      * prompt is ({@link LlamaTokenizer#tokensAtLeast}).
      */
     public int[] promptToGenerate(String prompt, int maxModelLen) {
-        if (prompt != null) {
-            UnicodeText.requireValid("prompt", prompt);   // before any of it reaches the tokenizer
+        return tokenize(prompt, true, maxModelLen, true).tokens();
+    }
+
+    private TokenizeResult tokenize(String prompt, boolean addSpecialTokens, int maxModelLen, boolean refuseTooLong) {
+        if (prompt == null) {
+            throw new InvalidRequestException("prompt", InvalidRequestException.MISSING, "prompt is required");
+        }
+        UnicodeText.requireValid("prompt", prompt);   // as a chat message: a lone surrogate has no UTF-8 form
+        if (refuseTooLong) {
             // <|begin_of_text|> comes first
             int atLeast = tokenizer.tokensAtLeast(prompt, GenerationRequest.maxPromptTokens(maxModelLen) - 1, true);
             if (atLeast >= 0) {
@@ -66,7 +62,14 @@ public final class PromptDryRun {
                         atLeast + 1L, true, maxModelLen);
             }
         }
-        return tokenizePrompt(prompt, true, maxModelLen).tokens();
+        int[] ids = tokenizer.encode(prompt, true);
+        if (addSpecialTokens && !prompt.startsWith(SpecialTokens.BEGIN_OF_TEXT)) {
+            int[] withBos = new int[ids.length + 1];
+            withBos[0] = tokenizer.specialTokens().beginOfText();
+            System.arraycopy(ids, 0, withBos, 1, ids.length);
+            ids = withBos;
+        }
+        return new TokenizeResult(ids.length, maxModelLen, ids, null);
     }
 
     /** A conversation, exactly as a chat request with the same fields would be prompted. */
