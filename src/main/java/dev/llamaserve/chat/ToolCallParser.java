@@ -1,5 +1,6 @@
 package dev.llamaserve.chat;
 
+import dev.llamaserve.engine.OutputConstraint;
 import java.util.ArrayList;
 import java.util.List;
 import tools.jackson.core.JacksonException;
@@ -76,19 +77,16 @@ public final class ToolCallParser {
             names = names == null ? null : java.util.Set.copyOf(names);
         }
 
-        /** The names of a request's {@code tools} array (OpenAI's shape: {@code tools[i].function.name}). */
-        public static Calls of(JsonNode tools, boolean parallel) {
-            java.util.Set<String> names = new java.util.HashSet<>();
-            if (tools != null) {
-                for (JsonNode t : tools) {
-                    JsonNode f = t.get("function");
-                    JsonNode n = f == null ? null : f.get("name");
-                    if (n != null && n.isString()) {
-                        names.add(n.asString());
-                    }
-                }
-            }
-            return new Calls(names, parallel);
+        /**
+         * The calls of an answer under {@code constraint}: where a format stands beside the tools
+         * ({@link OutputConstraint.ToolCallsOrAnswer}), a call names one of the constraint's functions (the answer
+         * may hold "name" and "parameters" too); elsewhere any name, the model's own included.
+         */
+        public static Calls of(OutputConstraint constraint, boolean parallel) {
+            return new Calls(constraint instanceof OutputConstraint.ToolCallsOrAnswer t
+                    ? t.calls().functions().stream().map(OutputConstraint.Function::name)
+                            .collect(java.util.stream.Collectors.toSet())
+                    : null, parallel);
         }
 
         /**

@@ -8,7 +8,6 @@ import dev.llamaserve.chat.ToolCallStartTokens;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InferenceEngine;
-import dev.llamaserve.engine.OutputConstraint;
 import dev.llamaserve.engine.SamplingParams;
 import dev.llamaserve.engine.Submission;
 import dev.llamaserve.springai.EngineChatOptions.ToolChoice;
@@ -19,7 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
 import org.springframework.ai.chat.messages.AssistantMessage;
 import org.springframework.ai.chat.metadata.ChatGenerationMetadata;
 import org.springframework.ai.chat.metadata.ChatResponseMetadata;
@@ -263,9 +261,7 @@ public final class EngineChatModel implements ChatModel {
                 .doFinally(signal -> submission.abandon());
         // several calls as the grammar allows them: the one rule (unset: parallel, as OpenAI; a named function: one)
         return new Request(id, events, new AnswerAssembler(toolsJson == null ? null : startTokens(),
-                new ToolCallParser.Calls(sampling.constraint() instanceof OutputConstraint.ToolCallsOrAnswer
-                        ? tools.stream().map(ToolDefinition::name).collect(Collectors.toSet()) : null,
-                        PromptMapping.parallel(options, afterToolResults))));
+                ToolCallParser.Calls.of(sampling.constraint(), PromptMapping.parallel(options, afterToolResults))));
     }
 
     /**

@@ -57,8 +57,6 @@ public record ChatCompletionParams(
      * answer as it answers unknown tools.
      */
     public ToolCallParser.Calls toolCalls() {
-        return sampling.constraint() instanceof OutputConstraint.ToolCallsOrAnswer
-                ? ToolCallParser.Calls.of(tools, parallelToolCalls)
-                : new ToolCallParser.Calls(null, parallelToolCalls);
+        return ToolCallParser.Calls.of(sampling.constraint(), parallelToolCalls);
     }
 }
