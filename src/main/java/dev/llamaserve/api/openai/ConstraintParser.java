@@ -167,16 +167,12 @@ final class ConstraintParser {
         }
         List<OutputConstraint.Function> out = new ArrayList<>();
         for (int i = 0; i < tools.size(); i++) {
+            // each tool checked by ChatRequestParser.parseTools: a function object with a string name, parameters
+            // an object or a boolean
             String at = "tools[" + i + "].function";
             JsonNode function = tools.get(i).get("function");
-            if (function == null || !function.isObject()) {
-                throw ApiException.invalid(at, "missing_required_parameter", "'" + at + "' is required");
-            }
-            String name = text(function, "name", at + ".name");
-            if (name == null) {
-                throw ApiException.invalid(at + ".name", "missing_required_parameter", "'" + at + ".name' is required");
-            }
-            JsonNode params = field(function, "parameters");   // an object or a boolean: ChatRequestParser.parseTools
+            String name = function.get("name").asString();
+            JsonNode params = field(function, "parameters");
             if (only == null || only.equals(name)) {
                 out.add(new OutputConstraint.Function(name, params == null ? NO_PARAMETERS : params,
                         strict(function, at + ".strict")));
