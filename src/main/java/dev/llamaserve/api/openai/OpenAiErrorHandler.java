@@ -23,7 +23,7 @@ import reactor.core.publisher.Mono;
 public class OpenAiErrorHandler implements WebExceptionHandler {
 
     /** The OpenAI SDKs' header: {@code false} stops their automatic retries. */
-    static final String SHOULD_RETRY = "x-should-retry";
+    public static final String SHOULD_RETRY = "x-should-retry";
 
     /** OpenAI's header: the wait in milliseconds, next to Retry-After in seconds. */
     public static final String RETRY_AFTER_MS = "retry-after-ms";

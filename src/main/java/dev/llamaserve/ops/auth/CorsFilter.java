@@ -1,8 +1,13 @@
 package dev.llamaserve.ops.auth;
 
+import dev.llamaserve.api.openai.OpenAiErrorHandler;
+import dev.llamaserve.api.openai.RequestIdFilter;
+import dev.llamaserve.ops.limits.RateLimitHeaders;
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.Stream;
 import org.springframework.core.Ordered;
+import org.springframework.http.HttpHeaders;
 import org.springframework.web.cors.CorsConfiguration;
 import org.springframework.web.cors.reactive.CorsWebFilter;
 import org.springframework.web.cors.reactive.UrlBasedCorsConfigurationSource;
@@ -24,9 +29,9 @@ public final class CorsFilter implements WebFilter, Ordered {
     public static final int ORDER = ApiKeyFilter.ORDER - 5;
 
     /** What a browser client may read of a response: the request id, the rate-limit and retry headers. */
-    static final List<String> EXPOSED = List.of("X-Request-Id", "Retry-After", "retry-after-ms", "x-should-retry",
-            "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
-            "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens");
+    static final List<String> EXPOSED = Stream.concat(Stream.of(RequestIdFilter.HEADER, HttpHeaders.RETRY_AFTER,
+            OpenAiErrorHandler.RETRY_AFTER_MS, OpenAiErrorHandler.SHOULD_RETRY), RateLimitHeaders.names().stream())
+            .toList();
 
     private final CorsWebFilter delegate;   // null: no origin allowed, the filter passes everything on
 

@@ -1,6 +1,8 @@
 package dev.llamaserve.ops.limits;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.springframework.http.HttpHeaders;
 
 /**
@@ -9,6 +11,10 @@ import org.springframework.http.HttpHeaders;
  * off is not sent).
  */
 public final class RateLimitHeaders {
+
+    private static final String LIMIT = "x-ratelimit-limit-";
+    private static final String REMAINING = "x-ratelimit-remaining-";
+    private static final String RESET = "x-ratelimit-reset-";
 
     /** Exchange attribute holding this object. */
     public static final String ATTRIBUTE = RateLimitHeaders.class.getName();
@@ -48,10 +54,21 @@ public final class RateLimitHeaders {
 
     private static void write(HttpHeaders headers, LimitKind kind, Window w) {
         if (w != null) {
-            headers.set("x-ratelimit-limit-" + kind.wireName(), Long.toString(w.limit()));
-            headers.set("x-ratelimit-remaining-" + kind.wireName(), Long.toString(w.remaining()));
-            headers.set("x-ratelimit-reset-" + kind.wireName(), duration(w.reset()));
+            headers.set(LIMIT + kind.wireName(), Long.toString(w.limit()));
+            headers.set(REMAINING + kind.wireName(), Long.toString(w.remaining()));
+            headers.set(RESET + kind.wireName(), duration(w.reset()));
         }
+    }
+
+    /** Every header name this class writes (for CORS to expose), in the order it writes them. */
+    public static List<String> names() {
+        List<String> names = new ArrayList<>();
+        for (LimitKind kind : LimitKind.values()) {
+            for (String prefix : List.of(LIMIT, REMAINING, RESET)) {
+                names.add(prefix + kind.wireName());
+            }
+        }
+        return names;
     }
 
     /** OpenAI's (Go's) duration format: {@code 0s}, {@code 250ms}, {@code 1s}, {@code 59s}, {@code 6m0s}, {@code 1h0m0s}. */
