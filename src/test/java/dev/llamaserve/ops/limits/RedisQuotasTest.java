@@ -54,13 +54,13 @@ class RedisQuotasTest {
     @Test
     void redisGoingAwayFallsBackToLocalLimitsWhenOpenAndComesBack() throws Exception {
         String client = client();
-        TcpProxy proxy = new TcpProxy(TestRedis.host(), TestRedis.port());
-        try (FailoverQuotas quotas = new FailoverQuotas(new RedisQuotas(proxy.redisUrl(), TIMEOUT,
+        try (TcpProxy proxy = new TcpProxy(TestRedis.host(), TestRedis.port());
+                FailoverQuotas quotas = new FailoverQuotas(new RedisQuotas(proxy.redisUrl(), TIMEOUT,
                         Duration.ofMinutes(1)), new LocalQuotas(100), FailoverQuotas.OnFailure.OPEN, "test")) {
             awayFromTheWindowsEnd(quotas);
             assertThat(quotas.acquire(client, LimitKind.REQUESTS, 3, 1).remaining()).isEqualTo(2);
             assertThat(quotas.failing()).isFalse();
-            proxy.close(); // Redis goes away mid-test
+            proxy.down(true); // Redis goes away mid-test
             Window local = quotas.acquire(client, LimitKind.REQUESTS, 3, 1);
             assertThat(quotas.failing()).isTrue();
             assertThat(local.admitted()).isTrue();
@@ -69,18 +69,15 @@ class RedisQuotasTest {
             assertThat(quotas.acquire(client, LimitKind.REQUESTS, 3, 1).admitted()).isTrue();
             assertThat(quotas.acquire(client, LimitKind.REQUESTS, 3, 1).admitted()).as("local limit holds").isFalse();
 
-            try (TcpProxy back = new TcpProxy(TestRedis.host(), TestRedis.port(), proxy.port())) {
-                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-                Window w = quotas.acquire(client, LimitKind.REQUESTS, 3, 1);
-                while (quotas.failing() && System.nanoTime() < deadline) {
-                    Thread.sleep(100);
-                    w = quotas.acquire(client, LimitKind.REQUESTS, 3, 1);
-                }
-                assertThat(quotas.failing()).as("Redis used again once it is back").isFalse();
-                assertThat(w.remaining()).as("the shared window, where 1 was taken before").isLessThan(2);
+            proxy.down(false); // Redis comes back, on the same address
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            Window w = quotas.acquire(client, LimitKind.REQUESTS, 3, 1);
+            while (quotas.failing() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+                w = quotas.acquire(client, LimitKind.REQUESTS, 3, 1);
             }
-        } finally {
-            proxy.close();
+            assertThat(quotas.failing()).as("Redis used again once it is back").isFalse();
+            assertThat(w.remaining()).as("the shared window, where 1 was taken before").isLessThan(2);
         }
     }
 

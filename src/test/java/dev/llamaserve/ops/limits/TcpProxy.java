@@ -12,6 +12,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * A loopback TCP forwarder in front of a real server: {@link #close()} makes the server "go away" for
  * whoever connected through it (connections cut, new ones refused), without stopping the shared server.
+ * {@link #down(boolean)} does the same and can bring it back on the same port: the listening socket stays bound
+ * (new connections are reset at once), since binding a freed ephemeral port again races every other socket on the
+ * machine (CI once failed on "Address already in use" there).
  */
 final class TcpProxy implements AutoCloseable {
 
@@ -21,16 +24,13 @@ final class TcpProxy implements AutoCloseable {
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     /** True: bytes are held, not forwarded, as a server that hangs (a partition, a stopped process) holds them. */
     private volatile boolean hung;
+    /** True: the server is gone: connections are cut and new ones reset as soon as accepted. */
+    private volatile boolean down;
 
+    /** On a free loopback port. */
     TcpProxy(String targetHost, int targetPort) throws IOException {
-        this(targetHost, targetPort, 0);
-    }
-
-    /** On {@code listenPort} (0: any free port). */
-    TcpProxy(String targetHost, int targetPort, int listenPort) throws IOException {
         this.server = new ServerSocket();
-        server.setReuseAddress(true);
-        server.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), listenPort), 50);
+        server.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
         this.targetHost = targetHost;
         this.targetPort = targetPort;
         Thread accept = new Thread(this::acceptLoop, "tcp-proxy-accept");
@@ -41,6 +41,14 @@ final class TcpProxy implements AutoCloseable {
     /** The server hangs (true) or answers again (false); connections stay open. */
     void hang(boolean hang) {
         this.hung = hang;
+    }
+
+    /** The server goes away (true: open connections cut, new ones reset) or comes back (false) on the same port. */
+    void down(boolean down) {
+        this.down = down;
+        if (down) {
+            cutAll();
+        }
     }
 
     int port() {
@@ -55,6 +63,11 @@ final class TcpProxy implements AutoCloseable {
         while (!server.isClosed()) {
             try {
                 Socket client = server.accept();
+                if (down) {
+                    client.setSoLinger(true, 0); // a reset, as a refused connection fails at once
+                    client.close();
+                    continue;
+                }
                 Socket upstream = new Socket(targetHost, targetPort);
                 sockets.add(client);
                 sockets.add(upstream);
@@ -94,7 +107,12 @@ final class TcpProxy implements AutoCloseable {
     @Override
     public void close() {
         closeQuietly(server);
+        cutAll();
+    }
+
+    private void cutAll() {
         sockets.forEach(TcpProxy::closeQuietly);
+        sockets.clear();
     }
 
     private static void closeQuietly(AutoCloseable c) {
