@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.llamaserve.api.openai.ApiException;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -137,11 +136,10 @@ class RedisQuotasTest {
 
     @Test
     void aDeadPortFromTheStartFallsBackAtOnce() throws Exception {
-        int dead;
-        try (ServerSocket s = new ServerSocket(0)) {
-            dead = s.getLocalPort();
-        }
-        try (FailoverQuotas quotas = new FailoverQuotas(new RedisQuotas("redis://127.0.0.1:" + dead, TIMEOUT,
+        // A port that stays ours and refuses every connection (reset at once): a port closed and then named
+        // again could meanwhile be bound by any other socket, or be picked as the connection's own local port.
+        try (TcpProxy dead = new TcpProxy(TestRedis.host(), TestRedis.port());
+                FailoverQuotas quotas = new FailoverQuotas(new RedisQuotas(deadUrl(dead), TIMEOUT,
                 Duration.ofMinutes(1)), new LocalQuotas(100), FailoverQuotas.OnFailure.OPEN, "dead")) {
             assertThat(quotas.acquire("c", LimitKind.REQUESTS, 3, 1).admitted()).isTrue(); // Lettuce starts here
             assertThat(quotas.failing()).isTrue();
@@ -154,6 +152,11 @@ class RedisQuotasTest {
             assertThat(Duration.ofNanos(System.nanoTime() - start)).as("22 requests do not wait for the dead Redis")
                     .isLessThan(Duration.ofSeconds(10));
         }
+    }
+
+    private static String deadUrl(TcpProxy proxy) {
+        proxy.down(true);
+        return proxy.redisUrl();
     }
 
     /** Windows are minutes of Redis's clock: start well inside one, so that one test sees one window. */
