@@ -2,6 +2,7 @@ package dev.llamaserve.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llamaserve.ops.limits.ConcurrencyLimitFilter;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -10,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 
 /**
  * Clients that send too slowly and browsers on other origins, over real sockets: a body that stalls half-sent is
@@ -18,6 +20,9 @@ import org.junit.jupiter.api.Test;
  * {@code llm.api.cors-allowed-origins}, with the preflight answered before the API key is asked for.
  */
 class SlowClientsHttpIT extends OpsWebTest {
+
+    @Autowired
+    ConcurrencyLimitFilter limiter;
 
     @Test
     void stalledBodiesAre408AndTheirSlotsAreFreed() throws Exception {
@@ -33,7 +38,13 @@ class SlowClientsHttpIT extends OpsWebTest {
                 out.flush();
                 stalled.add(s);
             }
-            Thread.sleep(500);   // every stalled request holds its slot now
+            // every stalled request holds its slot now: waited for, not slept for (a loaded machine may take longer
+            // than a fixed sleep to read their heads, and the request below would then take a free slot)
+            long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+            while (limiter.inFlight() < MAX_CONCURRENT && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(limiter.inFlight()).as("the stalled requests hold every slot").isEqualTo(MAX_CONCURRENT);
             HttpResponse<String> refused = send("POST", "/v1/chat/completions", SECOND_PLAIN_KEY,
                     chat("\"max_tokens\":1"));
             assertOpenAiError(refused, 503, "server_error", "overloaded");
