@@ -74,6 +74,12 @@ class AccessLogHttpIT extends RealEngineWebTest {
                     .contains(" completion_tokens=3 ttft_ms=").contains(" finish_reason=length client_closed=false");
 
             String content = body.get("choices").get(0).get("message").get("content").asString();
+            // The capture above is the access logger's own appender: Logback calls it before the root's console
+            // appender, on the server's thread, so the console line may still be on its way when the event is seen.
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (!output.getAll().contains("request_id=access-plain-1") && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
             assertThat(output.getAll()).contains("request_id=access-plain-1").doesNotContain("Zebra-Quokka");
             if (content.strip().length() >= 8) {
                 assertThat(output.getAll()).doesNotContain(content.strip());
