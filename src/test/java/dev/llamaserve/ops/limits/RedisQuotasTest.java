@@ -138,8 +138,8 @@ class RedisQuotasTest {
     void aDeadPortFromTheStartFallsBackAtOnce() throws Exception {
         // A port that stays ours and refuses every connection (reset at once): a port closed and then named
         // again could meanwhile be bound by any other socket, or be picked as the connection's own local port.
-        try (TcpProxy dead = new TcpProxy(TestRedis.host(), TestRedis.port());
-                FailoverQuotas quotas = new FailoverQuotas(new RedisQuotas(deadUrl(dead), TIMEOUT,
+        try (TcpProxy dead = TcpProxy.refusingAll();
+                FailoverQuotas quotas = new FailoverQuotas(new RedisQuotas(dead.redisUrl(), TIMEOUT,
                 Duration.ofMinutes(1)), new LocalQuotas(100), FailoverQuotas.OnFailure.OPEN, "dead")) {
             assertThat(quotas.acquire("c", LimitKind.REQUESTS, 3, 1).admitted()).isTrue(); // Lettuce starts here
             assertThat(quotas.failing()).isTrue();
@@ -152,11 +152,6 @@ class RedisQuotasTest {
             assertThat(Duration.ofNanos(System.nanoTime() - start)).as("22 requests do not wait for the dead Redis")
                     .isLessThan(Duration.ofSeconds(10));
         }
-    }
-
-    private static String deadUrl(TcpProxy proxy) {
-        proxy.down(true);
-        return proxy.redisUrl();
     }
 
     /** Windows are minutes of Redis's clock: start well inside one, so that one test sees one window. */

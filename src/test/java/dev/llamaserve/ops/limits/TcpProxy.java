@@ -38,6 +38,13 @@ final class TcpProxy implements AutoCloseable {
         accept.start();
     }
 
+    /** A port that stays bound and refuses every connection (reset at once): a dead server, with no Redis needed. */
+    static TcpProxy refusingAll() throws IOException {
+        TcpProxy proxy = new TcpProxy("127.0.0.1", 1);
+        proxy.down(true);
+        return proxy;
+    }
+
     /** The server hangs (true) or answers again (false); connections stay open. */
     void hang(boolean hang) {
         this.hung = hang;
