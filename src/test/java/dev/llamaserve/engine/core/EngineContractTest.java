@@ -359,7 +359,9 @@ public abstract class EngineContractTest {
         ControlledLm lm = new ControlledLm(newModel()).gated(true);
         LlmEngine e = engine(lm, opts().withMaxNumSeqs(1).withMaxWaiting(2));
         Collector a = submit(e, prompt(8, 1), greedy(3).build());
-        await(() -> e.stats().waiting() == 0, "a admitted");
+        // inside its first step, a is out of the waiting queue; waiting() alone may read 0 before that, between the
+        // engine thread taking a in and the scheduler's next published count
+        await(() -> e.stats().waiting() == 0 && lm.blocked(), "a admitted, its first step waiting at the gate");
         Collector b = submit(e, prompt(8, 2), greedy(3).build());
         Collector c = submit(e, prompt(8, 3), greedy(3).build());
         assertEquals(2, e.stats().waiting());
