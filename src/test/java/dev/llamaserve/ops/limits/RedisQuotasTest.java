@@ -53,9 +53,11 @@ class RedisQuotasTest {
     @Test
     void redisGoingAwayFallsBackToLocalLimitsWhenOpenAndComesBack() throws Exception {
         String client = client();
+        // a window of 10 minutes: Redis's window must not end while it is away and comes back (a command timeout,
+        // Lettuce's reconnect backoff and the retry interval: seconds on a loaded machine)
         try (TcpProxy proxy = new TcpProxy(TestRedis.host(), TestRedis.port());
                 FailoverQuotas quotas = new FailoverQuotas(new RedisQuotas(proxy.redisUrl(), TIMEOUT,
-                        Duration.ofMinutes(1)), new LocalQuotas(100), FailoverQuotas.OnFailure.OPEN, "test")) {
+                        Duration.ofMinutes(10)), new LocalQuotas(100), FailoverQuotas.OnFailure.OPEN, "test")) {
             awayFromTheWindowsEnd(quotas);
             assertThat(quotas.acquire(client, LimitKind.REQUESTS, 3, 1).remaining()).isEqualTo(2);
             assertThat(quotas.failing()).isFalse();
