@@ -11,20 +11,36 @@ import java.util.Objects;
  */
 final class Configs {
 
+    /**
+     * The most configurations one set may hold. Every schema of the test corpus needs at most 2 (branches are
+     * told apart within a few bytes); an ambiguous union nested k deep needs 2^k, and each byte then costs the
+     * square of that (the duplicate scan in {@link #add}).
+     */
+    static final int MAX_WIDTH = 1024;
+
     Rule[] rules = new Rule[4];
     long[] states = new long[4];
     Frame[] parents = new Frame[4];
     int size;
+    /** Work left to the walk this set is a level of (one cell shared by its levels), or null: not counted. */
+    long[] budget;
 
     void clear() {
         size = 0;
     }
 
     void add(Rule r, long s, Frame p) {
+        if (budget != null && (budget[0] -= size + 1) < 0) {
+            throw new GrammarTooAmbiguousException("one token mask took more than "
+                    + TokenMasker.MAX_MASK_WORK + " steps");
+        }
         for (int i = 0; i < size; i++) {
             if (rules[i] == r && states[i] == s && Objects.equals(parents[i], p)) {
                 return;
             }
+        }
+        if (size == MAX_WIDTH) {
+            throw new GrammarTooAmbiguousException("more than " + MAX_WIDTH + " parses of the output at once");
         }
         if (size == rules.length) {
             rules = Arrays.copyOf(rules, size * 2);

@@ -14,6 +14,14 @@ import java.util.Map;
  */
 public final class TokenMasker {
 
+    /**
+     * The most configuration steps (each with its duplicate scan) one mask may take: tens of milliseconds of the
+     * engine thread. The test corpus's costliest mask takes under 1,000 (most bytes take the one-configuration fast
+     * path, which is not counted and is bounded by the trie); beyond this the request fails
+     * ({@link GrammarTooAmbiguousException}) instead of holding every other request's step.
+     */
+    static final long MAX_MASK_WORK = 20_000_000L;
+
     private final TokenTrie trie;
     private final int[] eosIds;
     private final int words;
@@ -87,8 +95,10 @@ public final class TokenMasker {
     public long[] compute(GrammarState state) {
         long[] mask = new long[words];
         Configs[] level = new Configs[trie.maxDepth + 2];
+        long[] budget = {MAX_MASK_WORK};
         for (int i = 0; i < level.length; i++) {
             level[i] = new Configs();
+            level[i].budget = budget;
         }
         state.into(level[0]);
         walk(0, 0, level, mask);

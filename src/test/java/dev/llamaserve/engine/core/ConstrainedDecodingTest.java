@@ -191,4 +191,18 @@ class ConstrainedDecodingTest {
                     assertThat(e.getMessage()).contains("\"g\"").contains("/properties/a/multipleOf");
                 });
     }
+
+    /** An exponentially ambiguous schema fails its own request (error), and the engine goes on serving others. */
+    @Test
+    void aTooAmbiguousSchemaFailsItsRequestAndTheEngineGoesOn() throws Exception {
+        JsonNode schema = JSON.readTree(dev.llamaserve.engine.grammar.AmbiguousSchemaTest.doubling(16));
+        Collector bad = submit("ambiguous", new OutputConstraint.JsonSchema("s", schema), 1, 10);
+        EngineEvent.Finished f = bad.finished.get(120, TimeUnit.SECONDS);
+        assertThat(f.reason()).isEqualTo(EngineEvent.FinishReason.ERROR);
+        assertThat(f.errorMessage()).contains("too ambiguous");
+        Collector next = submit("after", new OutputConstraint.JsonSchema("n", JSON.readTree("{\"type\":\"integer\"}")),
+                2, 10);
+        assertThat(next.finished.get(60, TimeUnit.SECONDS).reason())
+                .isIn(EngineEvent.FinishReason.STOP, EngineEvent.FinishReason.LENGTH);
+    }
 }
