@@ -28,15 +28,19 @@ sealed interface Regex {
 
     record Repeat(Regex body, int min, int max) implements Regex {} // max -1: unbounded
 
-    /** Line terminators of JDK and ECMAScript regexes, both excluded from {@code .}. */
+    /** Line terminators of JDK and ECMAScript regexes, all excluded from {@code .} (U+0085 only JDK's: narrower). */
     int[] DOT = CodePoints.complement(CodePoints.of('\n', '\n', '\r', '\r', 0x85, 0x85, 0x2028, 0x2029));
     int[] DIGIT = CodePoints.of('0', '9');
     int[] WORD = CodePoints.of('a', 'z', 'A', 'Z', '0', '9', '_', '_');
-    /** Whitespace in both JDK ({@code \s}) and ECMAScript: generated for {@code \s}. */
+    /** Whitespace in both JDK ({@code \s}) and ECMAScript: generated for {@code \s} and {@code [^\S]}. */
     int[] SPACE = CodePoints.of(' ', ' ', '\t', '\r', 0x0B, 0x0B);
-    /** ECMAScript's larger whitespace set: its complement is generated for {@code \S}. */
+    /**
+     * ECMAScript's larger whitespace set, exactly its WhiteSpace and LineTerminator (not U+0085): its complement is
+     * generated for {@code \S} and {@code [^\s]}.
+     */
     int[] SPACE_ECMA = CodePoints.union(SPACE, CodePoints.of(0xA0, 0xA0, 0x1680, 0x1680, 0x2000, 0x200A,
-            0x2028, 0x2029, 0x202F, 0x202F, 0x205F, 0x205F, 0x3000, 0x3000, 0xFEFF, 0xFEFF, 0x85, 0x85));
+            0x2028, 0x2029, 0x202F, 0x202F, 0x205F, 0x205F, 0x3000, 0x3000, 0xFEFF, 0xFEFF));
+    int[] NON_SPACE = CodePoints.complement(SPACE_ECMA);
 
     /** Parses {@code pattern}; errors name {@code pointer}. */
     static Regex parse(String pattern, String pointer) {
@@ -217,6 +221,7 @@ sealed interface Regex {
                 pos++;
             }
             int[] set = new int[0];
+            int[] wide = new int[0]; // what either dialect may match: a negated class generates its complement
             boolean first = true;
             while (true) {
                 if (pos >= end) {
@@ -247,11 +252,17 @@ sealed interface Regex {
                     item = CodePoints.of(item[0], hiItem[0]);
                 }
                 set = CodePoints.union(set, item);
+                wide = CodePoints.union(wide, wider(item));
             }
-            return negate ? CodePoints.complement(set) : set;
+            return negate ? CodePoints.complement(wide) : set;
         }
 
-        /** After a backslash: the set it stands for. */
+        /** What JDK or ECMAScript may match for a class item: they differ on {@code \s} (JDK's is ASCII). */
+        private static int[] wider(int[] item) {
+            return item == SPACE ? SPACE_ECMA : item == NON_SPACE ? CodePoints.complement(SPACE) : item;
+        }
+
+        /** After a backslash: the set it stands for (for {@code \s} and {@code \S}, what both dialects match). */
         private int[] escape(boolean inClass) {
             if (pos >= end) {
                 throw fail("trailing backslash");
@@ -263,7 +274,7 @@ sealed interface Regex {
                 case 'w' -> WORD;
                 case 'W' -> CodePoints.complement(WORD);
                 case 's' -> SPACE;
-                case 'S' -> CodePoints.complement(SPACE_ECMA);
+                case 'S' -> NON_SPACE;
                 case 't' -> CodePoints.of('\t', '\t');
                 case 'n' -> CodePoints.of('\n', '\n');
                 case 'r' -> CodePoints.of('\r', '\r');

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.SplittableRandom;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -34,6 +35,34 @@ class RegexTest {
             matched += expected ? 1 : 0;
         }
         assertThat(matched).as("some strings match").isPositive();
+    }
+
+    /**
+     * JSON Schema's patterns are ECMAScript's, whose whitespace ({@code \\s}) is WhiteSpace and LineTerminator:
+     * TAB, VT, FF, ZWNBSP, the space separators (Zs), LF, CR, LS, PS. U+0085 is not among them, and JDK's
+     * {@code \\s} is only the ASCII ones: what each whitespace class generates is valid in both.
+     */
+    @Test
+    void whitespaceClassesGenerateOnlyWhatEcmaScriptAndJdkBothMatch() {
+        Pattern jdkSpace = Pattern.compile("\\s");
+        String[][] cases = {{"^\\s$", "s"}, {"^[\\s]$", "s"}, {"^[^\\S]$", "s"}, {"^\\S$", "S"}, {"^[\\S]$", "S"},
+            {"^[^\\s]$", "S"}, {"^[^\\sa]$", "S"}};
+        for (String[] c : cases) {
+            Dfa dfa = Dfa.fromRegex(Regex.parse(c[0], "/pattern"), "/pattern").trim();
+            boolean space = c[1].equals("s");
+            for (int cp = 0; cp <= Character.MAX_CODE_POINT; cp++) {
+                if (accepts(dfa, Character.toString(cp))) {
+                    boolean jdk = jdkSpace.matcher(Character.toString(cp)).matches();
+                    assertThat(ecmaSpace(cp) == space && jdk == space).as("%s generates U+%04X", c[0], cp).isTrue();
+                }
+            }
+            assertThat(accepts(dfa, space ? " " : "b")).as(c[0]).isTrue();
+        }
+    }
+
+    private static boolean ecmaSpace(int cp) {
+        return cp >= 0x09 && cp <= 0x0D || cp == 0xFEFF || cp == 0x2028 || cp == 0x2029
+                || Character.getType(cp) == Character.SPACE_SEPARATOR;
     }
 
     private static boolean accepts(Dfa dfa, String s) {
