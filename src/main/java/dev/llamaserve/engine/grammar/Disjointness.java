@@ -6,7 +6,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.StringNode;
 
 /**
  * Decides whether the branches of a {@code oneOf} are provably disjoint (no instance valid against two),
@@ -132,7 +134,7 @@ final class Disjointness {
         return new Sig(kinds, accepts, null, tags);
     }
 
-    /** Canonical text of the enum/const values (numbers compared by value), or null. */
+    /** Canonical text of the enum/const values, or null. */
     private static Set<String> literals(JsonNode s) {
         List<JsonNode> nodes = literalNodes(s);
         if (nodes == null) {
@@ -140,9 +142,27 @@ final class Disjointness {
         }
         Set<String> out = new HashSet<>();
         for (JsonNode v : nodes) {
-            out.add(v.isNumber() ? "n:" + v.decimalValue().stripTrailingZeros().toPlainString() : v.toString());
+            out.add(canonical(v));
         }
         return out;
+    }
+
+    /**
+     * Text equal for values equal in JSON Schema's sense: numbers by mathematical value (1, 1.0, 1e0), objects by
+     * their members in any order, arrays element by element, at any depth.
+     */
+    private static String canonical(JsonNode v) {
+        if (v.isNumber()) {
+            return "n:" + v.decimalValue().stripTrailingZeros().toPlainString();
+        }
+        if (v.isArray()) {
+            return v.values().stream().map(Disjointness::canonical).collect(Collectors.joining(",", "[", "]"));
+        }
+        if (v.isObject()) {
+            return v.propertyNames().stream().sorted()
+                    .map(k -> StringNode.valueOf(k) + ":" + canonical(v.get(k))).collect(Collectors.joining(",", "{", "}"));
+        }
+        return v.toString();
     }
 
     private static List<JsonNode> literalNodes(JsonNode s) {

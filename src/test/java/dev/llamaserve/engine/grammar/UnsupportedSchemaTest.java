@@ -21,6 +21,8 @@ class UnsupportedSchemaTest {
             {"oneOf":[{"properties":{"k":{"const":"a"}},"required":["k"]},{"properties":{"k":{"const":"b"}},"required":["k"]}]}
             {"oneOf":[{"type":"object","properties":{"a":{"type":"integer"}}},{"type":"string"}]}
             {"oneOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}]}
+            {"oneOf":[{"const":{"a":[1,2]}},{"const":{"a":[2,1]}}]}
+            {"oneOf":[{"const":{"a":1}},{"const":{"a":1,"b":1}}]}
             """)
     void compilesOneOfBranchesThatAreDisjoint(String schema) {
         assertThat(compiler.compile(schema)).isNotNull();
@@ -71,6 +73,9 @@ class UnsupportedSchemaTest {
             {"oneOf":[{"minimum":0},{"type":"string"}]}                                      § /oneOf
             {"oneOf":[{"type":"integer"},{"minLength":1}]}                                   § /oneOf
             {"oneOf":[{"const":"x"},{"maxItems":2}]}                                         § /oneOf
+            {"oneOf":[{"const":{"a":1,"b":2}},{"const":{"b":2,"a":1}}]}                      § /oneOf
+            {"oneOf":[{"enum":[[{"a":1.0}],"x"]},{"enum":["y",[{"a":1}]]}]}                   § /oneOf
+            {"oneOf":[{"type":"object","properties":{"t":{"const":{"k":[1e0]}}},"required":["t"]},{"type":"object","properties":{"t":{"const":{"k":[1]}}},"required":["t"]}]} § /oneOf
             {"type":"object","properties":{"a":{"type":"object","properties":{"b":{"type":"string","$id":"x"}}}}} § /properties/a/properties/b/$id
             {"type":"integer","minimum":"3"}                                                 § /minimum
             {"type":"number","exclusiveMinimum":true}                                        § /exclusiveMinimum
