@@ -3,6 +3,7 @@ package dev.llamaserve.engine.grammar;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -21,6 +22,9 @@ import tools.jackson.databind.node.StringNode;
  * {@code properties} makes objects) but accepts every type, since a keyword constrains only values of its own
  * type: {@code {"properties": ...}} accepts any string. So each branch has the kinds it generates and the
  * kinds it accepts, and two branches are disjoint by type only when neither generates a kind the other accepts.
+ *
+ * <p>A branch's signature unions those of its {@code anyOf}/{@code oneOf} branches through {@code $ref}; each schema
+ * node's is computed once per depth, so a schema whose $defs refer to each other costs its size, not its unfolding.
  */
 final class Disjointness {
 
@@ -32,10 +36,29 @@ final class Disjointness {
      */
     private record Sig(Set<String> kinds, Set<String> accepts, Set<String> literals, Map<String, Set<String>> tags) {}
 
-    private Disjointness() {}
+    /** How deep anyOf/oneOf/allOf are walked; below, a branch accepts anything (never provably disjoint). */
+    private static final int MAX_DEPTH = 32;
+
+    private final JsonNode root;
+    /** Per (resolved) schema node, its signature at each depth: shared schemas ($defs) are walked once. */
+    private final Map<JsonNode, Sig[]> memo = new IdentityHashMap<>();
+    private int computed;
+
+    Disjointness(JsonNode root) {
+        this.root = root;
+    }
 
     static void requireDisjoint(JsonNode root, JsonNode branches, String pointer) {
-        List<Sig> sigs = branches.values().stream().map(b -> sig(root, b, 0)).toList();
+        new Disjointness(root).require(branches, pointer);
+    }
+
+    /** How many signatures of schema nodes the walk has computed (each node at most once per depth). */
+    int computed() {
+        return computed;
+    }
+
+    void require(JsonNode branches, String pointer) {
+        List<Sig> sigs = branches.values().stream().map(b -> sig(b, 0)).toList();
         for (int i = 0; i < sigs.size(); i++) {
             for (int j = i + 1; j < sigs.size(); j++) {
                 if (!disjoint(sigs.get(i), sigs.get(j))) {
@@ -73,14 +96,23 @@ final class Disjointness {
         return s;
     }
 
-    private static Sig sig(JsonNode root, JsonNode s0, int depth) {
+    private Sig sig(JsonNode s0, int depth) {
         JsonNode s = resolve(root, s0, 0);
-        if (s == null || depth > 32 || s.isBoolean() && s.booleanValue() || !s.isObject()) {
+        if (s == null || depth > MAX_DEPTH || s.isBoolean() && s.booleanValue() || !s.isObject()) {
             Set<String> kinds = s != null && s.isBoolean() && !s.booleanValue() ? Set.of() : ALL;
             return new Sig(kinds, kinds, null, Map.of());
         }
+        Sig[] byDepth = memo.computeIfAbsent(s, k -> new Sig[MAX_DEPTH + 1]);
+        if (byDepth[depth] == null) {
+            computed++;
+            byDepth[depth] = walk(s, depth);
+        }
+        return byDepth[depth];
+    }
+
+    private Sig walk(JsonNode s, int depth) {
         if (s.has("allOf") && s.get("allOf").size() == 1) {
-            return sig(root, s.get("allOf").get(0), depth + 1);
+            return sig(s.get("allOf").get(0), depth + 1);
         }
         for (String k : List.of("anyOf", "oneOf")) {
             if (s.has(k) && s.get(k).isArray()) {
@@ -88,7 +120,7 @@ final class Disjointness {
                 Set<String> accepts = new HashSet<>();
                 Set<String> literals = new HashSet<>();
                 for (JsonNode b : s.get(k).values()) {
-                    Sig x = sig(root, b, depth + 1);
+                    Sig x = sig(b, depth + 1);
                     kinds.addAll(x.kinds);
                     accepts.addAll(x.accepts);
                     literals = literals == null || x.literals == null ? null : union(literals, x.literals);
