@@ -4,6 +4,7 @@ import static dev.llamaserve.engine.grammar.Keywords.child;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -16,10 +17,20 @@ import tools.jackson.databind.json.JsonMapper;
 final class Compilation {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    /**
+     * Most schemas compiled inside one another (references followed), and most unions (references, combinators)
+     * one may call in a chain before a byte is read: compiling, linking and matching recurse that deep, and a chain
+     * of 1,000 {@code $ref}s overflowed the stack. A chain of memoized references (each to the next, all compiled
+     * before) is deep at matching only, hence the second count.
+     */
+    static final int MAX_DEPTH = 256;
 
     private final JsonNode root;
     private final int maxWs;
     private final Map<String, Rule> memo = new HashMap<>();
+    /** The longest chain of unions each union of this compilation starts, itself included. */
+    private final Map<Rule, Integer> chains = new IdentityHashMap<>();
+    private int depth;
     final List<Rule> rules;
 
     Compilation(JsonNode root, GrammarOptions options) {
@@ -53,6 +64,33 @@ final class Compilation {
         if (known != null) {
             return known;
         }
+        if (depth >= MAX_DEPTH) {
+            throw unsupported(schema.has("$ref") ? child(ptr, "$ref") : ptr, "schemas nested more than " + MAX_DEPTH
+                    + " deep, references followed, are not supported");
+        }
+        depth++;
+        try {
+            return compileNew(schema, ptr);
+        } finally {
+            depth--;
+        }
+    }
+
+    /** Sets {@code u}'s branches, refusing a chain of more than {@link #MAX_DEPTH} unions from it. */
+    private void link(UnionRule u, Rule[] branches) {
+        int longest = 0;
+        for (Rule b : branches) {
+            longest = Math.max(longest, chains.getOrDefault(b, 0));   // a union still being compiled: 0 (a cycle)
+        }
+        if (longest >= MAX_DEPTH) {
+            throw unsupported(u.pointer, "a chain of more than " + MAX_DEPTH + " references or unions, each calling the"
+                    + " next before a value is read, is not supported");
+        }
+        chains.put(u, longest + 1);
+        u.branches = branches;
+    }
+
+    private Rule compileNew(JsonNode schema, String ptr) {
         if (schema.isBoolean()) {
             return schema.booleanValue() ? any() : never(ptr);
         }
@@ -109,7 +147,7 @@ final class Compilation {
             throw unsupported(kp, "reference " + ref.stringValue() + " does not resolve");
         }
         UnionRule u = memo(ptr, register(new UnionRule(kp)));
-        u.branches = new Rule[] {compile(node, target)};
+        link(u, new Rule[] {compile(node, target)});
         return u;
     }
 
@@ -130,7 +168,7 @@ final class Compilation {
         for (int k = 0; k < branches.length; k++) {
             branches[k] = compile(list.get(k), kp + "/" + k);
         }
-        u.branches = branches;
+        link(u, branches);
         return u;
     }
 
@@ -199,7 +237,7 @@ final class Compilation {
         for (String t : types) {
             branches.add(typeRule(schema, ptr, t, false));
         }
-        u.branches = branches.toArray(Rule[]::new);
+        link(u, branches.toArray(Rule[]::new));
         return u;
     }
 

@@ -23,7 +23,7 @@ import tools.jackson.databind.node.ObjectNode;
  * {@code prefixItems}, {@code minItems}, {@code maxItems}, {@code anyOf}, {@code oneOf} (where the
  * branches are provably disjoint, see {@link Disjointness}), {@code allOf} with one schema,
  * {@code $ref} to {@code #} or {@code #/...} (recursion included; {@code $defs}/{@code definitions} are
- * compiled where referenced), {@code minLength}, {@code maxLength}, {@code pattern} (the subset of
+ * compiled where referenced; nesting and chains of references bounded by {@link Compilation#MAX_DEPTH}), {@code minLength}, {@code maxLength}, {@code pattern} (the subset of
  * {@link Regex}), {@code format} date, date-time, time, uuid, email (see {@link Formats}),
  * {@code minimum}, {@code maximum}, {@code exclusiveMinimum}, {@code exclusiveMaximum}. Annotations
  * (title, description, default, examples, $schema, $id at the root, $comment, deprecated, readOnly,

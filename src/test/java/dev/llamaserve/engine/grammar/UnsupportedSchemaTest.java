@@ -3,6 +3,7 @@ package dev.llamaserve.engine.grammar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -95,5 +96,47 @@ class UnsupportedSchemaTest {
         assertThatThrownBy(() -> compiler.compile(schema))
                 .isInstanceOfSatisfying(UnsupportedSchemaException.class,
                         e -> assertThat(e.pointer()).as(e.getMessage()).isEqualTo(expected));
+    }
+
+    /** {@code {"$defs":{"d0":{"$ref":"#/$defs/d1"},…,"d<n>":{"type":"integer"}},"$ref":"#/$defs/d0"}}. */
+    private static String refChain(int n) {
+        StringBuilder defs = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            defs.append("\"d").append(i).append("\":{\"$ref\":\"#/$defs/d").append(i + 1).append("\"},");
+        }
+        return "{\"$defs\":{" + defs + "\"d" + n + "\":{\"type\":\"integer\"}},\"$ref\":\"#/$defs/d0\"}";
+    }
+
+    /** A chain of 1,000 references overflowed the stack (no answer to the request): it is refused, strict or not. */
+    @Test
+    void refusesAChainOfReferencesDeeperThanTheLimit() {
+        assertThat(compiler.compile(refChain(200))).isNotNull();
+        for (boolean strict : new boolean[] {true, false}) {
+            assertThatThrownBy(() -> compiler.compileCached(tools.jackson.databind.json.JsonMapper.builder().build()
+                    .readTree(refChain(1000)), strict))
+                    .isInstanceOfSatisfying(UnsupportedSchemaException.class, e -> assertThat(e.pointer())
+                            .as(e.getMessage()).matches("/\\$defs/d[0-9]+/\\$ref"));
+        }
+    }
+
+    /**
+     * References each to the next, compiled in turn from properties (so none nests deep when compiled): the chain
+     * of unions the last one calls before reading a byte is as long, and is refused.
+     */
+    @Test
+    void refusesAChainOfMemoizedReferencesLongerThanTheLimit() {
+        StringBuilder props = new StringBuilder();
+        StringBuilder required = new StringBuilder();
+        StringBuilder defs = new StringBuilder("\"d0\":{\"type\":\"integer\"}");
+        for (int i = 1; i <= 1000; i++) {
+            props.append(i > 1 ? "," : "").append("\"p").append(i).append("\":{\"$ref\":\"#/$defs/d").append(i)
+                    .append("\"}");
+            required.append(i > 1 ? "," : "").append("\"p").append(i).append('"');
+            defs.append(",\"d").append(i).append("\":{\"$ref\":\"#/$defs/d").append(i - 1).append("\"}");
+        }
+        String schema = "{\"type\":\"object\",\"properties\":{" + props + "},\"required\":[" + required + "],\"$defs\":{" + defs + "}}";
+        assertThatThrownBy(() -> compiler.compile(schema))
+                .isInstanceOfSatisfying(UnsupportedSchemaException.class, e -> assertThat(e.pointer())
+                        .as(e.getMessage()).matches("/properties/p[0-9]+/\\$ref"));
     }
 }
