@@ -14,31 +14,37 @@ final class NumberBounds {
         boolean loEx = false;
         double hi = Double.POSITIVE_INFINITY;
         boolean hiEx = false;
+        String loKey = null;   // the keywords present that set the bounds (named when refused)
+        String hiKey = null;
         Double v;
         if ((v = bound(s, ptr, "minimum")) != null) {
             lo = v;
+            loKey = "minimum";
         }
         if ((v = bound(s, ptr, "exclusiveMinimum")) != null && v >= lo) {
             lo = v;
             loEx = true;
+            loKey = "exclusiveMinimum";
         }
         if ((v = bound(s, ptr, "maximum")) != null) {
             hi = v;
+            hiKey = "maximum";
         }
         if ((v = bound(s, ptr, "exclusiveMaximum")) != null && v <= hi) {
             hi = v;
             hiEx = true;
+            hiKey = "exclusiveMaximum";
         }
         NumberRule r = new NumberRule(ptr, integer, lo, loEx, hi, hiEx);
         boolean emptyRange = lo > hi || (lo == hi && (loEx || hiEx));
         if (!r.computeProductive() && !emptyRange && !integer) {
-            throw UnsupportedSchemaException.notEnforceable(child(ptr, s.has("minimum") ? "minimum" : "maximum"),
+            throw UnsupportedSchemaException.notEnforceable(child(ptr, loKey != null ? loKey : hiKey),
                     "a number range without an integer in ±" + NumberRule.MAX_MAGNITUDE + " is not supported");
         }
         if (!r.computeProductive() && !emptyRange && (Math.abs(lo) > NumberRule.MAX_MAGNITUDE
                 || Math.abs(hi) > NumberRule.MAX_MAGNITUDE)) {
             throw UnsupportedSchemaException.notEnforceable(
-                    child(ptr, Math.abs(lo) > NumberRule.MAX_MAGNITUDE ? "minimum" : "maximum"),
+                    child(ptr, loKey != null && Math.abs(lo) > NumberRule.MAX_MAGNITUDE ? loKey : hiKey),
                     "bounds beyond ±" + NumberRule.MAX_MAGNITUDE + " are not supported");
         }
         return r;

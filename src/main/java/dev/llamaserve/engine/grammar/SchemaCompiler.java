@@ -25,7 +25,8 @@ import tools.jackson.databind.node.ObjectNode;
  * {@code $ref} to {@code #} or {@code #/...} (recursion included; {@code $defs}/{@code definitions} are
  * compiled where referenced; nesting and chains of references bounded by {@link Compilation#MAX_DEPTH}), {@code minLength}, {@code maxLength}, {@code pattern} (the subset of
  * {@link Regex}), {@code format} date, date-time, time, uuid, email (see {@link Formats}),
- * {@code minimum}, {@code maximum}, {@code exclusiveMinimum}, {@code exclusiveMaximum}. Annotations
+ * {@code minimum}, {@code maximum}, {@code exclusiveMinimum}, {@code exclusiveMaximum} (a number range without
+ * an integer is refused, naming its lower bound keyword, else the upper: see {@link NumberBounds}). Annotations
  * (title, description, default, examples, $schema, $id at the root, $comment, deprecated, readOnly,
  * writeOnly) are ignored. Anything else is refused.
  *

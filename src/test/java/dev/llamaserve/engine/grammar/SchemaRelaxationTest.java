@@ -29,6 +29,9 @@ class SchemaRelaxationTest {
             {"type":"object","properties":{"a":{"type":"string"}},"patternProperties":{"^x":{}},"additionalProperties":false} § /patternProperties § {"a":"b"} § {"y":1}
             {"oneOf":[{"type":"string"},{"type":"string","maxLength":2}]} § /oneOf § "abc" § 1
             {"type":"number","minimum":0.1,"maximum":0.2} § /minimum § 5 § "5"
+            {"type":"object","properties":{"confidence":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1}},"required":["confidence"],"additionalProperties":false} § /properties/confidence/exclusiveMinimum § {"confidence":5} § {"confidence":"5"}
+            {"type":"number","exclusiveMaximum":0.5,"minimum":0.25} § /minimum § 5 § "5"
+            {"type":"number","exclusiveMaximum":0.5,"exclusiveMinimum":0.25,"maximum":0.75} § /exclusiveMinimum § 5 § "5"
             {"$ref":"#/$defs/a","maxLength":3,"$defs":{"a":{"type":"string"}}} § /maxLength § "abcd" § 4
             {"type":"string","pattern":"(a)\\\\1"} § /pattern § "zz" § 1
             {"not":{"type":"string"}} § /not § "s" § -

@@ -82,6 +82,9 @@ class UnsupportedSchemaTest {
             {"type":"number","exclusiveMinimum":true}                                        § /exclusiveMinimum
             {"type":"integer","minimum":1e30}                                                § /minimum
             {"type":"number","minimum":0.1,"maximum":0.2}                                    § /minimum
+            {"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1}                      § /exclusiveMinimum
+            {"type":"integer","exclusiveMinimum":1e30}                                       § /exclusiveMinimum
+            {"type":"integer","exclusiveMaximum":-1e30}                                      § /exclusiveMaximum
             {"type":"string","maxLength":-1}                                                 § /maxLength
             {"type":"array","minItems":1.5}                                                  § /minItems
             {"type":"strng"}                                                                 § /type
