@@ -6,8 +6,8 @@ import java.util.List;
 /**
  * The regular-expression subset accepted in {@code pattern} (and used for {@code format}), parsed into
  * a tree. Supported: literals; {@code .} (any character but line terminators); classes {@code [...]}
- * and {@code [^...]} with ranges; escapes {@code \d \D \w \W \s \S \t \n \r \f \xHH \\uHHHH} and any
- * escaped punctuation; quantifiers {@code * + ? {m} {m,} {m,n}} (a lazy {@code ?} suffix is accepted:
+ * and {@code [^...]} with ranges; escapes {@code \d \D \w \W \s \S \t \n \r \f \xHH \\uHHHH} (a
+ * surrogate pair of them one code point) and any escaped punctuation; quantifiers {@code * + ? {m} {m,} {m,n}} (a lazy {@code ?} suffix is accepted:
  * laziness does not change which strings match); groups {@code (...)} and {@code (?:...)};
  * alternation {@code |}; {@code ^} only at the very start and {@code $} only at the very end.
  *
@@ -280,7 +280,7 @@ sealed interface Regex {
                 case 'r' -> CodePoints.of('\r', '\r');
                 case 'f' -> CodePoints.of('\f', '\f');
                 case 'x' -> single(hex(2));
-                case 'u' -> single(hex(4));
+                case 'u' -> single(unicodeEscape());
                 default -> {
                     if (Character.isLetterOrDigit(c)) {
                         throw fail("escape \\" + Character.toString(c));
@@ -292,6 +292,26 @@ sealed interface Regex {
 
         private int[] single(int cp) {
             return CodePoints.of(cp, cp);
+        }
+
+        /**
+         * After {@code \\u}: its code unit, or with a low surrogate's {@code \\uHHHH} after a high one's the code
+         * point the pair encodes, as ECMAScript's u mode (ajv's) reads {@code \\uD83D\\uDE00}: one character.
+         */
+        private int unicodeEscape() {
+            int unit = hex(4);
+            if (Character.isHighSurrogate((char) unit) && pos + 6 <= end && cps[pos] == '\\' && cps[pos + 1] == 'u') {
+                int low = 0;
+                for (int i = pos + 2; i < pos + 6 && low >= 0; i++) {
+                    int d = Character.digit(cps[i], 16);
+                    low = d < 0 ? -1 : low * 16 + d;
+                }
+                if (low >= 0 && Character.isLowSurrogate((char) low)) {
+                    pos += 6;
+                    return Character.toCodePoint((char) unit, (char) low);
+                }
+            }
+            return unit;
         }
 
         private int hex(int digits) {

@@ -65,6 +65,19 @@ class RegexTest {
                 || Character.getType(cp) == Character.SPACE_SEPARATOR;
     }
 
+    /** ajv's u mode reads an escaped surrogate pair as the one code point it encodes (a literal one already was). */
+    @Test
+    void anEscapedSurrogatePairIsOneCodePoint() {
+        Dfa one = Dfa.fromRegex(Regex.parse("^\\uD83D\\uDE00$", "/pattern"), "/pattern").trim();
+        assertThat(one).isNotNull();
+        assertThat(accepts(one, "\uD83D\uDE00")).isTrue();
+        assertThat(accepts(one, "\uD83D\uDE01")).isFalse();
+        Dfa range = Dfa.fromRegex(Regex.parse("^[\\uD83D\\uDE00-\\uD83D\\uDE4F]+$", "/pattern"), "/pattern").trim();
+        assertThat(accepts(range, "\uD83D\uDE03\uD83D\uDE4F")).isTrue();
+        assertThat(accepts(range, "\uD83D\uDE50")).isFalse();
+        assertThat(accepts(range, "a")).isFalse();
+    }
+
     private static boolean accepts(Dfa dfa, String s) {
         if (dfa == null) {
             return false;

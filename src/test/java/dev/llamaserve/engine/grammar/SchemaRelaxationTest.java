@@ -52,6 +52,34 @@ class SchemaRelaxationTest {
         assertThat(s.toString()).as("the request's schema is not changed").isEqualTo(JSON.readTree(schema).toString());
     }
 
+    /**
+     * A format whose generated subset has no string the other keywords allow (leap days, hostnames over 3 labels'
+     * length) is not enforceable at /format: refused naming it where strict, left out where not. It was refused as
+     * a schema allowing nothing, strict or not.
+     */
+    @Test
+    void aFormatWhoseGeneratedSubsetTheOtherKeywordsEmptyIsLeftOut() {
+        String longName = "\"" + "a".repeat(60) + ".b" + ".c".repeat(80) + "\"";
+        for (String[] c : new String[][] {
+                {"{\"type\":\"string\",\"format\":\"date\",\"pattern\":\"-02-29$\"}", "\"2024-02-29\"", "\"2024-02-28\""},
+                {"{\"type\":\"string\",\"format\":\"hostname\",\"minLength\":200}", longName, "\"example.com\""}}) {
+            JsonNode s = JSON.readTree(c[0]);
+            assertThatThrownBy(() -> compiler.compileCached(s, true)).isInstanceOfSatisfying(
+                    UnsupportedSchemaException.class, e -> assertThat(e.pointer()).as(e.getMessage()).isEqualTo("/format"));
+            Grammar g = compiler.compileCached(s, false);
+            assertThat(GrammarFixtures.accepts(g, c[1])).as(c[1]).isTrue();
+            assertThat(GrammarFixtures.accepts(g, c[2])).as("%s: the rest is still enforced", c[2]).isFalse();
+        }
+    }
+
+    /** A pattern with an escaped surrogate pair (one code point, as ajv reads it) was refused as allowing nothing. */
+    @Test
+    void anEscapedSurrogatePairInAPatternIsOneCodePoint() {
+        Grammar g = compiler.compileCached(JSON.readTree("{\"type\":\"string\",\"pattern\":\"^\\\\uD83D\\\\uDE00$\"}"), true);
+        assertThat(GrammarFixtures.accepts(g, "\"\uD83D\uDE00\"")).isTrue();
+        assertThat(GrammarFixtures.accepts(g, "\"a\"")).isFalse();
+    }
+
     /** Property names and unknown keywords are the prompt's text (a tool's schema is rendered into it): never logged. */
     @Test
     void whatWasLeftOutIsLoggedByKeywordNameOnly() {
