@@ -58,10 +58,12 @@ public class ChatCompletionsController {
     @PostMapping("/v1/chat/completions")
     public Mono<Void> create(ServerWebExchange exchange) {
         String requestId = RequestIdFilter.requestId(exchange);
-        return JsonResponses.readBody(exchange.getRequest(), settings)
-                .map(body -> prepare(requestId, body))
-                // a request the engine would refuse (400, 503) is refused before it is charged to the caller's quota
-                .doOnNext(p -> admission.admit(exchange, p.request(), engine))
+        return JsonResponses.readBody(exchange.getRequest(), settings, body -> {
+                    Prepared p = prepare(requestId, body);
+                    // a request the engine would refuse (400, 503) is refused before it is charged to the caller's quota
+                    admission.admit(exchange, p.request(), engine);
+                    return p;
+                })
                 .doOnNext(p -> CompletionAttributes.put(exchange, p.request().requestId(), p.responses().model()))
                 .flatMap(p -> p.params().stream() ? stream(exchange, p) : complete(exchange, p));
     }

@@ -67,10 +67,12 @@ public class CompletionsController {
     @PostMapping("/v1/completions")
     public Mono<Void> create(ServerWebExchange exchange) {
         String requestId = RequestIdFilter.requestId(exchange);
-        return JsonResponses.readBody(exchange.getRequest(), settings)
-                .map(body -> prepare(requestId, body))
-                // a request the engine would refuse (400, 503) is refused before it is charged to the caller's quota
-                .doOnNext(p -> admission.admit(exchange, p.request(), engine))
+        return JsonResponses.readBody(exchange.getRequest(), settings, body -> {
+                    Prepared p = prepare(requestId, body);
+                    // a request the engine would refuse (400, 503) is refused before it is charged to the caller's quota
+                    admission.admit(exchange, p.request(), engine);
+                    return p;
+                })
                 .doOnNext(p -> CompletionAttributes.put(exchange, p.request().requestId(), p.model()))
                 .flatMap(p -> p.stream() ? stream(exchange, p) : complete(exchange, p));
     }

@@ -1,6 +1,7 @@
 package dev.llamaserve.api.openai;
 
 import java.util.List;
+import java.util.function.Function;
 import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
@@ -74,5 +75,21 @@ final class JsonResponses {
                     .doFinally(signal -> giveBack.run());
         })
                 .publishOn(Schedulers.boundedElastic());
+    }
+
+    /**
+     * The body, read as {@link #readBody} reads it, and what {@code work} makes of it on the thread it is delivered
+     * on (parsing, tokenizing, compiling a schema). Reactor re-throws a {@link StackOverflowError} (deep recursion on
+     * a crafted input) instead of passing it on, and the client was then never answered: it becomes a 500 here, as
+     * any other failure does.
+     */
+    static <T> Mono<T> readBody(ServerHttpRequest request, ApiSettings settings, Function<byte[], T> work) {
+        return readBody(request, settings).map(body -> {
+            try {
+                return work.apply(body);
+            } catch (StackOverflowError e) {
+                throw ApiException.internal("The request was nested too deeply to be handled");
+            }
+        });
     }
 }

@@ -48,15 +48,13 @@ public class TokenizeController {
 
     @PostMapping("/tokenize")
     public Mono<Void> tokenize(ServerWebExchange exchange) {
-        return JsonResponses.readBody(exchange.getRequest(), settings)
-                .map(this::tokenize)
+        return JsonResponses.readBody(exchange.getRequest(), settings, this::tokenize)
                 .flatMap(r -> JsonResponses.write(exchange.getResponse(), r));
     }
 
     @PostMapping("/detokenize")
     public Mono<Void> detokenize(ServerWebExchange exchange) {
-        return JsonResponses.readBody(exchange.getRequest(), settings)
-                .map(body -> {
+        return JsonResponses.readBody(exchange.getRequest(), settings, body -> {
                     JsonNode root = ChatCompletionRequestParser.readObject(body);
                     checkModel(root);
                     return new DetokenizeResponse(dryRun.detokenize(field(root, "tokens")));

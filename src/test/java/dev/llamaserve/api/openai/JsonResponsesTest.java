@@ -26,6 +26,24 @@ class JsonResponsesTest {
         assertThat(thread.get()).startsWith("boundedElastic-");
     }
 
+    /**
+     * A stack overflow in what is made of the body (deep recursion on a crafted input) is a 500 the client gets:
+     * Reactor re-throws such an Error on the worker instead of passing it on, and the request went unanswered.
+     */
+    @Test
+    void aStackOverflowWhileHandlingTheBodyIsAnsweredWithA500() {
+        assertThatThrownBy(() -> JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions")
+                .body("{\"a\":1}"), settings(1024), body -> recurse(body.length)).block(Duration.ofSeconds(30)))
+                .isInstanceOfSatisfying(ApiException.class, e -> {
+                    assertThat(e.status()).isEqualTo(500);
+                    assertThat(e.getMessage()).contains("nested too deeply");
+                });
+    }
+
+    private static int recurse(int n) {
+        return recurse(n + 1) + 1;
+    }
+
     @Test
     void aBodyOverTheLimitIsRefused() {
         assertThatThrownBy(() -> JsonResponses.readBody(MockServerHttpRequest.post("/v1/completions")
