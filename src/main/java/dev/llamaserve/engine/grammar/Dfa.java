@@ -22,6 +22,8 @@ final class Dfa {
     final int[][] to;
     final boolean[] accept;
     final int[] tag;
+    /** The keyword it was built for: where {@link #trim()} charges its copy. */
+    private final String pointer;
     /** ASCII transitions as a table per state (automata up to {@link #ASCII_TABLE_STATES} states). */
     private final int[][] ascii;
     private static final int ASCII_TABLE_STATES = 8192;
@@ -29,7 +31,8 @@ final class Dfa {
     private static final int REDUCE_STATES = 20_000;
     private final Map<Integer, int[]> representatives = new HashMap<>();
 
-    private Dfa(List<int[]> transitions, List<Boolean> accept, List<Integer> tag) {
+    private Dfa(List<int[]> transitions, List<Boolean> accept, List<Integer> tag, String pointer) {
+        this.pointer = pointer;
         int n = transitions.size();
         lo = new int[n][];
         hi = new int[n][];
@@ -162,22 +165,46 @@ final class Dfa {
         return rep;
     }
 
-    /** States the current thread's compilation may still build ({@link #withinBudget}), or null: no bound. */
+    /**
+     * What the current thread's compilation may still build ({@link #withinBudget}), or null: no bound. It is
+     * counted in automaton states plus transition ranges (NFA ranges included), since a state of a class of
+     * thousands of characters holds thousands of ranges: the work and memory of an automaton follow both.
+     */
     private static final ThreadLocal<long[]> BUDGET = new ThreadLocal<>();
 
     /**
-     * Runs {@code compile} with at most {@code states} automaton states built on this thread (all its DFAs
-     * together; a nested call shares the outer budget): beyond it, the schema is refused.
+     * Runs {@code compile} with at most {@code size} automaton states and transition ranges built on this thread
+     * (all its automata together; a nested call shares the outer budget): beyond it, the schema is refused.
+     * Returns the result and how much of the budget it used (of the outer one, where nested).
      */
-    static <T> T withinBudget(long states, java.util.function.Supplier<T> compile) {
-        if (BUDGET.get() != null) {
-            return compile.get();
-        }
-        BUDGET.set(new long[] {states});
+    static <T> Budgeted<T> withinBudget(long size, java.util.function.Supplier<T> compile) {
+        long[] outer = BUDGET.get();
+        long[] budget = outer != null ? outer : new long[] {size};
+        long before = budget[0];
+        BUDGET.set(budget);
         try {
-            return compile.get();
+            return new Budgeted<>(compile.get(), before - budget[0]);
         } finally {
-            BUDGET.remove();
+            if (outer == null) {
+                BUDGET.remove();
+            }
+        }
+    }
+
+    /** A result of {@link #withinBudget} and the states plus ranges it built. */
+    record Budgeted<T>(T value, long used) {}
+
+    /** The current thread's budget ({@link #withinBudget}), or null; read once per automaton. */
+    static long[] budget() {
+        return BUDGET.get();
+    }
+
+    /** Takes {@code size} states or ranges out of {@code budget} (null: no bound); beyond it, the schema is refused. */
+    static void charge(long[] budget, long size, String pointer) {
+        if (budget != null && (budget[0] -= size) < 0) {
+            throw new UnsupportedSchemaException(pointer, "the request's string constraints are too large together"
+                    + " (over " + SchemaCompiler.MAX_REQUEST_SIZE + " automaton states and transition ranges: fewer"
+                    + " or simpler patterns and formats, or smaller character classes)");
         }
     }
 
@@ -187,7 +214,7 @@ final class Dfa {
         final List<Boolean> accept = new ArrayList<>();
         final List<Integer> tag = new ArrayList<>();
         private final String pointer;
-        private final long[] budget = BUDGET.get();   // the thread's compilation's, read once per automaton
+        private final long[] budget = budget();
 
         Builder(String pointer) {
             this.pointer = pointer;
@@ -198,11 +225,7 @@ final class Dfa {
                 throw new UnsupportedSchemaException(pointer,
                         "string constraint too large (over " + MAX_STATES + " automaton states)");
             }
-            if (budget != null && --budget[0] < 0) {
-                throw new UnsupportedSchemaException(pointer, "the request's string constraints are too large"
-                        + " together (over " + SchemaCompiler.MAX_REQUEST_STATES + " automaton states: fewer or"
-                        + " simpler patterns and formats)");
-            }
+            charge(budget, 1, pointer);
             transitions.add(new int[0]);
             accept.add(acc);
             tag.add(tg);
@@ -222,59 +245,100 @@ final class Dfa {
                     out[m++] = triples[i + 2];
                 }
             }
+            charge(budget, m / 3, pointer);
             transitions.set(s, Arrays.copyOf(out, m));
         }
 
         Dfa build() {
-            return new Dfa(transitions, accept, tag);
+            return new Dfa(transitions, accept, tag, pointer);
         }
     }
 
-    /** Subset construction of the regex's NFA. */
+    /**
+     * Subset construction of the regex's NFA. Per DFA state, the ranges of its NFA states are swept once in
+     * order of their bounds, so each piece between two bounds knows the targets covering it without scanning
+     * every range (a class of thousands of characters repeated was quadratic per state).
+     */
     static Dfa fromRegex(Regex regex, String pointer) {
         Nfa nfa = Nfa.of(regex, pointer);
         Builder b = new Builder(pointer);
         Map<List<Integer>, Integer> ids = new HashMap<>();
+        Map<List<Integer>, Integer> byTargets = new HashMap<>();   // the same targets have the same closure
         ArrayDeque<int[]> queue = new ArrayDeque<>();
         int[] start = nfa.closure(new int[] {nfa.start});
         ids.put(key(start), b.add(contains(start, nfa.accept), -1));
         queue.add(start);
+        int[] covering = new int[nfa.eps.size()];   // per NFA target: ranges covering the current piece
+        int[] active = new int[nfa.eps.size()];     // the targets covering it, in no order
+        int[] where = new int[nfa.eps.size()];      // per target: its place in active
         while (!queue.isEmpty()) {
             int[] set = queue.poll();
             int id = ids.get(key(set));
-            List<int[]> ts = new ArrayList<>();
+            int count = 0;
+            for (int s : set) {
+                count += nfa.ranges.get(s).length / 3;
+            }
+            long[] starts = new long[count];   // (lo, target) and (hi + 1, target), sorted by bound
+            long[] ends = new long[count];
+            int[] bounds = new int[count * 2];
+            int c = 0;
             for (int s : set) {
                 int[] r = nfa.ranges.get(s);
-                for (int i = 0; i < r.length; i += 3) {
-                    ts.add(new int[] {r[i], r[i + 1], r[i + 2]});
+                for (int i = 0; i < r.length; i += 3, c++) {
+                    starts[c] = (long) r[i] << 32 | r[i + 2];
+                    ends[c] = (long) (r[i + 1] + 1) << 32 | r[i + 2];
+                    bounds[2 * c] = r[i];
+                    bounds[2 * c + 1] = r[i + 1] + 1;
                 }
             }
-            int[] bounds = new int[ts.size() * 2];
-            for (int i = 0; i < ts.size(); i++) {
-                bounds[2 * i] = ts.get(i)[0];
-                bounds[2 * i + 1] = ts.get(i)[1] + 1;
-            }
+            Arrays.sort(starts);
+            Arrays.sort(ends);
             bounds = Arrays.stream(bounds).sorted().distinct().toArray();
             int[] triples = new int[Math.max(0, bounds.length - 1) * 3];
             int n = 0;
-            for (int k = 0; k + 1 < bounds.length; k++) {
+            int na = 0;
+            for (int k = 0, i = 0, j = 0; k + 1 < bounds.length; k++) {
                 int a = bounds[k];
                 int z = bounds[k + 1] - 1;
-                int[] targets = ts.stream().filter(t -> t[0] <= a && t[1] >= z).mapToInt(t -> t[2]).toArray();
-                if (targets.length == 0) {
+                for (; j < count && (int) (ends[j] >>> 32) == a; j++) {
+                    int t = (int) ends[j];
+                    if (--covering[t] == 0) {   // the last active target takes t's place
+                        int last = active[--na];
+                        active[where[t]] = last;
+                        where[last] = where[t];
+                    }
+                }
+                for (; i < count && (int) (starts[i] >>> 32) == a; i++) {
+                    int t = (int) starts[i];
+                    if (covering[t]++ == 0) {
+                        where[t] = na;
+                        active[na++] = t;
+                    }
+                }
+                if (na == 0) {
                     continue;
                 }
-                int[] next = nfa.closure(targets);
-                List<Integer> k2 = key(next);
-                Integer t = ids.get(k2);
+                int[] targets = Arrays.copyOf(active, na);
+                Arrays.sort(targets);
+                List<Integer> tk = key(targets);
+                Integer t = byTargets.get(tk);
                 if (t == null) {
-                    t = b.add(contains(next, nfa.accept), -1);
-                    ids.put(k2, t);
-                    queue.add(next);
+                    int[] next = nfa.closure(targets);
+                    List<Integer> k2 = key(next);
+                    t = ids.get(k2);
+                    if (t == null) {
+                        t = b.add(contains(next, nfa.accept), -1);
+                        ids.put(k2, t);
+                        queue.add(next);
+                    }
+                    byTargets.put(tk, t);
                 }
                 triples[n++] = a;
                 triples[n++] = z;
                 triples[n++] = t;
+            }
+            for (; na > 0; na--) {   // the ranges ending at the last bound
+                covering[active[na - 1]] = 0;
             }
             b.set(id, triples, n);
         }
@@ -336,7 +400,7 @@ final class Dfa {
                 }
             }
         }
-        Builder b = new Builder("");
+        Builder b = new Builder(pointer);
         for (int s : order) {
             b.add(accept[s], tag[s]);
         }

@@ -12,6 +12,7 @@ final class Nfa {
     final List<int[]> eps = new ArrayList<>();      // per state: epsilon targets
     final List<int[]> ranges = new ArrayList<>();   // per state: lo, hi, target triples
     private final String pointer;
+    private final long[] budget = Dfa.budget();
     int start;
     int accept;
 
@@ -49,6 +50,7 @@ final class Nfa {
             int s = state();
             int e = state();
             int[] set = CodePoints.minus(c.set(), CodePoints.SURROGATES);
+            Dfa.charge(budget, set.length / 2, pointer);   // each copy of a class holds all its ranges
             int[] t = new int[set.length / 2 * 3];
             for (int i = 0, j = 0; i < set.length; i += 2) {
                 t[j++] = set[i];

@@ -48,33 +48,45 @@ import tools.jackson.databind.node.ObjectNode;
  * hold) is left out, and a {@code oneOf} whose branches are not provably disjoint is read as {@code anyOf}. What
  * is generated is then valid against the rest; a schema that is wrong, or allows nothing, is refused either way.
  *
- * <p>Compiled grammars are cached by schema content ({@link #compileCached}).
+ * <p>Compiled grammars are cached by schema content ({@link #compileCached}): at most {@link #CACHE_SIZE}, weighing
+ * at most {@link #CACHE_WEIGHT} together.
  */
 public final class SchemaCompiler {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int CACHE_SIZE = 256;
+    /**
+     * Most automaton states plus transition ranges the cached grammars may have built together (each grammar
+     * weighs what it used of {@link #MAX_REQUEST_SIZE}); the least recently used go first. A unit holds about
+     * 6 bytes in automata of large classes, up to about 100 in many small automata (their ASCII tables): at
+     * most about 200 MB of heap.
+     */
+    static final long CACHE_WEIGHT = 2_000_000;
     private static final int MAX_LEFT_OUT = 64;
     /**
-     * Most string-automaton states one request's grammar may build, patterns and formats of all its schemas
-     * together (each automaton at most {@link Dfa#MAX_STATES}): a state costs tens of microseconds to build, and
-     * 24 patterns like {@code (X|Y)*X(X|Y){15}} (2,422 bytes) took 87 s of CPU.
+     * Most automaton states plus transition ranges one request's grammar may build, patterns and formats of all its
+     * schemas together (each automaton at most {@link Dfa#MAX_STATES} states; see {@link Dfa#withinBudget}): a state
+     * costs tens of microseconds to build, and 24 patterns like {@code (X|Y)*X(X|Y){15}} (2,422 bytes) took 87 s of
+     * CPU; a class of 2,000 characters repeated {@code {0,1000}} (6 KB) builds 2 million ranges.
      */
-    static final long MAX_REQUEST_STATES = 400_000;
+    static final long MAX_REQUEST_SIZE = 1_000_000;
     private static final Set<String> BOUNDS = Set.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum");
     private static final Logger log = LoggerFactory.getLogger(SchemaCompiler.class);
 
     private final GrammarOptions options;
-    private final Map<String, Grammar> cache = new LinkedHashMap<>(64, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Grammar> eldest) {
-            return size() > CACHE_SIZE;
-        }
-    };
+    private final long cacheCap;
+    private final Map<String, Dfa.Budgeted<Grammar>> cache = new LinkedHashMap<>(64, 0.75f, true);
+    private long cacheWeight;
     private Grammar jsonObject;
 
     public SchemaCompiler(GrammarOptions options) {
+        this(options, CACHE_WEIGHT);
+    }
+
+    /** A compiler whose cache holds grammars of at most {@code cacheCap} states plus ranges together. */
+    SchemaCompiler(GrammarOptions options, long cacheCap) {
         this.options = options;
+        this.cacheCap = cacheCap;
     }
 
     /** Compiles {@code schema}; throws {@link UnsupportedSchemaException} for what it cannot enforce. */
@@ -93,19 +105,37 @@ public final class SchemaCompiler {
         return cached(JSON.writeValueAsString(schema), () -> compile(schema));
     }
 
-    /** The grammar cached under {@code key}, else {@code compile}'s, then cached (compiled outside the lock). */
+    /**
+     * The grammar cached under {@code key}, else {@code compile}'s, then cached (compiled outside the lock) unless
+     * it alone weighs more than the cache may hold; the least recently used leave while there are more than
+     * {@link #CACHE_SIZE} or they weigh more than the cap.
+     */
     private Grammar cached(String key, Supplier<Grammar> compile) {
         synchronized (cache) {
-            Grammar g = cache.get(key);
+            Dfa.Budgeted<Grammar> g = cache.get(key);
             if (g != null) {
-                return g;
+                return g.value();
             }
         }
-        Grammar g = Dfa.withinBudget(MAX_REQUEST_STATES, compile);
-        synchronized (cache) {
-            cache.put(key, g);
+        Dfa.Budgeted<Grammar> g = Dfa.withinBudget(MAX_REQUEST_SIZE, compile);
+        if (g.used() <= cacheCap) {
+            synchronized (cache) {
+                Dfa.Budgeted<Grammar> old = cache.put(key, g);
+                cacheWeight += g.used() - (old == null ? 0 : old.used());
+                for (var eldest = cache.values().iterator(); cache.size() > CACHE_SIZE || cacheWeight > cacheCap; ) {
+                    cacheWeight -= eldest.next().used();
+                    eldest.remove();
+                }
+            }
         }
-        return g;
+        return g.value();
+    }
+
+    /** The weight of the cached grammars and their number (tests). */
+    long[] cacheWeight() {
+        synchronized (cache) {
+            return new long[] {cacheWeight, cache.size()};
+        }
     }
 
     /**
