@@ -13,30 +13,59 @@ final class Configs {
 
     /**
      * The most configurations one set may hold. Every schema of the test corpus needs at most 2 (branches are
-     * told apart within a few bytes); an ambiguous union nested k deep needs 2^k, and each byte then costs the
-     * square of that (the duplicate scan in {@link #add}).
+     * told apart within a few bytes), a union of object variants whose tag comes after a shared field one per
+     * variant (hundreds); an ambiguous union nested k deep needs 2^k.
      */
     static final int MAX_WIDTH = 1024;
+
+    /** Up to this many configurations duplicates are found by a scan; beyond, through {@link #index}. */
+    private static final int SCAN = 8;
 
     Rule[] rules = new Rule[4];
     long[] states = new long[4];
     Frame[] parents = new Frame[4];
     int size;
-    /** Work left to the walk this set is a level of (one cell shared by its levels), or null: not counted. */
+    /**
+     * The walk this set is a level of (shared by its levels): {work left, the walk's whole budget}, or null: not
+     * counted.
+     */
     long[] budget;
+    /**
+     * Open addressing: position + 1 of each configuration by its hash, 0 for an empty slot; at most half full.
+     * Kept only while {@link #indexed} (more than {@link #SCAN} configurations), so that a wide set (a union of
+     * hundreds of object variants, each one parse) costs its width per byte, not the square of it.
+     */
+    private int[] index;
+    private boolean indexed;
 
     void clear() {
         size = 0;
+        if (indexed) {
+            Arrays.fill(index, 0);
+            indexed = false;
+        }
     }
 
     void add(Rule r, long s, Frame p) {
-        if (budget != null && (budget[0] -= size + 1) < 0) {
-            throw new GrammarTooAmbiguousException("one token mask took more than "
-                    + TokenMasker.MAX_MASK_WORK + " steps");
+        if (budget != null && (budget[0] -= Math.min(size, SCAN) + 1) < 0) {
+            throw new GrammarTooAmbiguousException("one token mask took more than " + budget[1] + " steps");
         }
-        for (int i = 0; i < size; i++) {
-            if (rules[i] == r && states[i] == s && Objects.equals(parents[i], p)) {
-                return;
+        int slot = -1;
+        if (size < SCAN) {
+            for (int i = 0; i < size; i++) {
+                if (same(i, r, s, p)) {
+                    return;
+                }
+            }
+        } else {
+            if (!indexed) {
+                reindex(SCAN * 8);
+            }
+            int mask = index.length - 1;
+            for (slot = spread(Frame.hash(r, s, p)) & mask; index[slot] != 0; slot = (slot + 1) & mask) {
+                if (same(index[slot] - 1, r, s, p)) {
+                    return;
+                }
             }
         }
         if (size == MAX_WIDTH) {
@@ -50,7 +79,39 @@ final class Configs {
         rules[size] = r;
         states[size] = s;
         parents[size] = p;
+        if (slot >= 0) {
+            index[slot] = size + 1;
+        }
         size++;
+        if (indexed && size * 2 > index.length) {
+            reindex(index.length * 2);
+        }
+    }
+
+    private boolean same(int i, Rule r, long s, Frame p) {
+        return rules[i] == r && states[i] == s && Objects.equals(parents[i], p);
+    }
+
+    /** Rebuilds {@link #index} over the configurations held, with at least {@code capacity} slots. */
+    private void reindex(int capacity) {
+        if (index == null || index.length < capacity) {
+            index = new int[capacity];
+        } else {
+            Arrays.fill(index, 0);
+        }
+        int mask = index.length - 1;
+        for (int i = 0; i < size; i++) {
+            int k = spread(Frame.hash(rules[i], states[i], parents[i])) & mask;
+            while (index[k] != 0) {
+                k = (k + 1) & mask;
+            }
+            index[k] = i + 1;
+        }
+        indexed = true;
+    }
+
+    private static int spread(int h) {
+        return h ^ (h >>> 16);
     }
 
     /** Adds to {@code out} every configuration reachable from (r, s, parent) by byte {@code b}. */

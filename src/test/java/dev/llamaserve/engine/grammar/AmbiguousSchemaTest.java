@@ -38,14 +38,24 @@ public class AmbiguousSchemaTest {
                 .hasMessageContaining("too ambiguous");
     }
 
+    /**
+     * The work of one mask is bounded too: 1,024 parses inside a string cost about 4 million steps over the tiny
+     * fixture's vocabulary (the 128k one: far more), 32 parses about 100,000. A masker allowed 2 million steps per
+     * mask fails the first and serves the second.
+     */
     @Test
     void aMaskWithinTheWidthLimitStopsAtItsWorkBudget() {
-        Grammar g = compiler.compile(doubling(10)); // 1,024 parses inside the string: each byte scans 500k pairs
-        GrammarState inString = g.initialState().advance("\"a".getBytes(StandardCharsets.UTF_8));
-        assertThat(inString.width()).isEqualTo(Configs.MAX_WIDTH);
-        assertThatThrownBy(() -> GrammarFixtures.masker().compute(inString))
+        TokenMasker masker = new TokenMasker(new TokenTrie(GrammarFixtures.vocab()), GrammarFixtures.eos(), 16,
+                2_000_000);
+        GrammarState wide = compiler.compile(doubling(10)).initialState()
+                .advance("\"a".getBytes(StandardCharsets.UTF_8));
+        assertThat(wide.width()).isEqualTo(Configs.MAX_WIDTH);
+        assertThatThrownBy(() -> masker.compute(wide))
                 .isInstanceOf(GrammarTooAmbiguousException.class)
-                .hasMessageContaining("more than " + TokenMasker.MAX_MASK_WORK + " steps");
+                .hasMessageContaining("more than 2000000 steps");
+        GrammarState narrow = compiler.compile(doubling(5)).initialState()
+                .advance("\"a".getBytes(StandardCharsets.UTF_8));
+        assertThat(masker.compute(narrow)).isEqualTo(GrammarFixtures.masker().compute(narrow));
     }
 
     @Test
@@ -69,5 +79,31 @@ public class AmbiguousSchemaTest {
             allowed += Long.bitCount(w);
         }
         assertThat(allowed).as("string continuations allowed").isGreaterThan(100);
+    }
+
+    /**
+     * A discriminated union whose tag comes after a shared string field (as pydantic writes one whose tag is not
+     * the first field): one parse per variant while the shared field is read, 300 at once. Not ambiguous, and
+     * enforced: its masks cost the width per byte, not its square.
+     */
+    @Test
+    void aWideUnionOfObjectVariantsIsEnforced() {
+        StringBuilder variants = new StringBuilder();
+        for (int i = 0; i < 300; i++) {
+            variants.append(i == 0 ? "" : ",").append("{\"type\":\"object\",\"properties\":{\"id\":{\"type\":")
+                    .append("\"string\"},\"type\":{\"const\":\"evt_").append(i).append("\"}},\"required\":[\"id\",")
+                    .append("\"type\"],\"additionalProperties\":false}");
+        }
+        Grammar g = compiler.compile("{\"anyOf\":[" + variants + "]}");
+        GrammarState inId = g.initialState().advance("{\"id\":\"a".getBytes(StandardCharsets.UTF_8));
+        assertThat(inId.width()).isEqualTo(300);
+        long[] mask = GrammarFixtures.masker().compute(inId);
+        int allowed = 0;
+        for (long w : mask) {
+            allowed += Long.bitCount(w);
+        }
+        assertThat(allowed).as("string continuations allowed").isGreaterThan(100);
+        assertThat(GrammarFixtures.accepts(g, "{\"id\":\"x\",\"type\":\"evt_299\"}")).isTrue();
+        assertThat(GrammarFixtures.accepts(g, "{\"id\":\"x\",\"type\":\"evt_300\"}")).isFalse();
     }
 }
