@@ -311,6 +311,9 @@ sealed interface Regex {
                     return Character.toCodePoint((char) unit, (char) low);
                 }
             }
+            if (Character.isSurrogate((char) unit)) {   // generated text is UTF-8: it never holds a lone surrogate
+                throw fail(String.format("a lone surrogate \\u%04X", unit));
+            }
             return unit;
         }
 

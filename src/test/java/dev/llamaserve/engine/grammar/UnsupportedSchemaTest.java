@@ -55,6 +55,7 @@ class UnsupportedSchemaTest {
             {"type":"string","pattern":"a^b"}                                                § /pattern
             {"type":"string","pattern":"^a|b$"}                                              § /pattern
             {"type":"string","pattern":"a{2000}"}                                            § /pattern
+            {"type":"string","pattern":"^\\\\uD83Dx$"}                                     § /pattern
             {"type":"string","pattern":"[z-a]"}                                              § /pattern
             {"type":"array","items":[{"type":"integer"}]}                                    § /items
             {"allOf":[{"type":"integer"},{"minimum":3}]}                                     § /allOf
