@@ -89,7 +89,8 @@ final class Disjointness {
     }
 
     private static JsonNode resolve(JsonNode root, JsonNode s, int depth) {
-        while (s != null && s.isObject() && s.has("$ref") && depth++ < 32) {
+        // as far as compiling follows a chain of references (a longer one is refused there); a cycle ends unresolved
+        while (s != null && s.isObject() && s.has("$ref") && depth++ < Compilation.MAX_DEPTH) {
             String p = s.get("$ref").isString() ? Keywords.refPointer(s.get("$ref").stringValue()) : null;
             s = p == null ? null : Keywords.at(root, p);
         }

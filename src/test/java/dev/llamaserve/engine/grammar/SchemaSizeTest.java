@@ -84,6 +84,19 @@ class SchemaSizeTest {
         }
     }
 
+    /** A branch reached through a chain of references is judged by what the chain ends in, as far as compiling goes. */
+    @Test
+    void aOneOfBranchBehindAChainOfReferencesIsJudgedByItsEnd() {
+        String defs = IntStream.range(0, 40).mapToObj(i -> "\"r" + i + "\":{\"$ref\":\"#/$defs/r" + (i + 1) + "\"},")
+                .collect(Collectors.joining());
+        JsonNode root = JSON.readTree("{\"$defs\":{" + defs + "\"r40\":{\"type\":\"string\"}},\"oneOf\":[{\"$ref\":"
+                + "\"#/$defs/r0\"},{\"type\":\"null\"}]}");
+        Grammar g = compiler.compileCached(root);
+        assertThat(GrammarFixtures.accepts(g, "\"x\"")).isTrue();
+        assertThat(GrammarFixtures.accepts(g, "null")).isTrue();
+        assertThat(GrammarFixtures.accepts(g, "1")).isFalse();
+    }
+
     @Test
     void thousandsOfRequiredPropertiesCompileAndHoldTheirOrder() {
         Grammar g = compiler.compile(object(2000, true, false));
