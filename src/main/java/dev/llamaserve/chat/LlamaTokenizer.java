@@ -224,16 +224,23 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
     private static long[] ids(HuggingFaceTokenizer tokenizer, String text) {
         long bytes = text.length() <= LONG_TEXT_BYTES / 3 ? 0 : utf8Length(text);
         int kib = bytes <= LONG_TEXT_BYTES ? 0 : (int) Math.min(LONG_TEXT_BUDGET_KIB, (bytes + 1023) / 1024);
+        if (kib == 0) {   // a short text takes nothing: never queued behind long ones (the semaphore is fair)
+            return tokenIds(tokenizer, text);
+        }
         LONG_TEXTS.acquireUninterruptibly(kib);
         try {
-            long encoding = TokenizersLibrary.LIB.encode(tokenizer.getHandle(), text, false);
-            try {
-                return TokenizersLibrary.LIB.getTokenIds(encoding);
-            } finally {
-                TokenizersLibrary.LIB.deleteEncoding(encoding);
-            }
+            return tokenIds(tokenizer, text);
         } finally {
             LONG_TEXTS.release(kib);
+        }
+    }
+
+    private static long[] tokenIds(HuggingFaceTokenizer tokenizer, String text) {
+        long encoding = TokenizersLibrary.LIB.encode(tokenizer.getHandle(), text, false);
+        try {
+            return TokenizersLibrary.LIB.getTokenIds(encoding);
+        } finally {
+            TokenizersLibrary.LIB.deleteEncoding(encoding);
         }
     }
 
