@@ -278,28 +278,24 @@ final class Dfa {
             for (int s : set) {
                 count += nfa.ranges.get(s).length / 3;
             }
-            long[] starts = new long[count];   // (lo, target) and (hi + 1, target), sorted by bound
+            long[] starts = new long[count];   // (lo, target) and (hi + 1, target), each sorted by bound
             long[] ends = new long[count];
-            int[] bounds = new int[count * 2];
             int c = 0;
             for (int s : set) {
                 int[] r = nfa.ranges.get(s);
                 for (int i = 0; i < r.length; i += 3, c++) {
                     starts[c] = (long) r[i] << 32 | r[i + 2];
                     ends[c] = (long) (r[i + 1] + 1) << 32 | r[i + 2];
-                    bounds[2 * c] = r[i];
-                    bounds[2 * c + 1] = r[i + 1] + 1;
                 }
             }
             Arrays.sort(starts);
             Arrays.sort(ends);
-            bounds = Arrays.stream(bounds).sorted().distinct().toArray();
-            int[] triples = new int[Math.max(0, bounds.length - 1) * 3];
+            int[] triples = new int[Math.max(0, 2 * count - 1) * 3];
             int n = 0;
             int na = 0;
-            for (int k = 0, i = 0, j = 0; k + 1 < bounds.length; k++) {
-                int a = bounds[k];
-                int z = bounds[k + 1] - 1;
+            // the bounds are those of starts and ends merged; every range has ended when ends are all read
+            for (int i = 0, j = 0; j < count; ) {
+                int a = nextBound(starts, i, ends, j);
                 for (; j < count && (int) (ends[j] >>> 32) == a; j++) {
                     int t = (int) ends[j];
                     if (--covering[t] == 0) {   // the last active target takes t's place
@@ -318,6 +314,7 @@ final class Dfa {
                 if (na == 0) {
                     continue;
                 }
+                int z = nextBound(starts, i, ends, j) - 1;   // a range is open: its end is still to read
                 int[] targets = Arrays.copyOf(active, na);
                 Arrays.sort(targets);
                 List<Integer> tk = key(targets);
@@ -337,12 +334,15 @@ final class Dfa {
                 triples[n++] = z;
                 triples[n++] = t;
             }
-            for (; na > 0; na--) {   // the ranges ending at the last bound
-                covering[active[na - 1]] = 0;
-            }
             b.set(id, triples, n);
         }
         return b.build();
+    }
+
+    /** The lowest bound of {@code starts} from {@code i} and {@code ends} from {@code j} ({@code j} in range). */
+    private static int nextBound(long[] starts, int i, long[] ends, int j) {
+        long e = ends[j] >>> 32;
+        return (int) (i < starts.length ? Math.min(starts[i] >>> 32, e) : e);
     }
 
     private static List<Integer> key(int[] set) {
