@@ -92,12 +92,13 @@ final class Configs {
         return rules[i] == r && states[i] == s && Objects.equals(parents[i], p);
     }
 
-    /** Rebuilds {@link #index} over the configurations held, with at least {@code capacity} slots. */
+    /**
+     * Rebuilds {@link #index} over the configurations held, with at least {@code capacity} slots. An index kept
+     * is empty: it is reused only once {@link #clear} has emptied it (a wider one is always new).
+     */
     private void reindex(int capacity) {
         if (index == null || index.length < capacity) {
             index = new int[capacity];
-        } else {
-            Arrays.fill(index, 0);
         }
         int mask = index.length - 1;
         for (int i = 0; i < size; i++) {
