@@ -25,16 +25,8 @@ class TokenTrieFailureTest {
     private static final int VOCAB = 512;
     private static final int EOS = 511;
 
-    /** Decodes as the fake does, but the trie's reading of every token's bytes fails. */
-    private static final class NoTrieDetokenizer extends FakeDetokenizerDelegate {
-        @Override
-        public byte[] tokenBytes(int id) {
-            throw new IllegalStateException("no bytes for token " + id);
-        }
-    }
-
-    /** The fake detokenizer behind an overridable face (FakeDetokenizer is final). */
-    private static class FakeDetokenizerDelegate implements dev.llamaserve.engine.Detokenizer {
+    /** Decodes as the fake does (FakeDetokenizer is final), but the trie's reading of every token's bytes fails. */
+    private static final class NoTrieDetokenizer implements dev.llamaserve.engine.Detokenizer {
         private final FakeDetokenizer fake = new FakeDetokenizer(Set.of(EOS));
 
         @Override
@@ -49,7 +41,7 @@ class TokenTrieFailureTest {
 
         @Override
         public byte[] tokenBytes(int id) {
-            return fake.tokenBytes(id);
+            throw new IllegalStateException("no bytes for token " + id);
         }
 
         @Override
