@@ -40,13 +40,6 @@ public record GenerationRequest(String requestId, int[] promptTokenIds, Sampling
     }
 
     /**
-     * The request's field names as its API spells them.
-     *
-     * @param prompt {@code messages} for chat, {@code prompt} for completions
-     * @param maxTokens {@code max_tokens} or {@code max_completion_tokens}
-     * @param logprobs {@code top_logprobs} for chat, {@code logprobs} for completions
-     */
-    /**
      * The context-length rule's bound on a prompt: it leaves room for at least one completion token (the engine's
      * validation, and the chat layer's early refusal of a prompt far over it, ask this).
      */
@@ -54,6 +47,13 @@ public record GenerationRequest(String requestId, int[] promptTokenIds, Sampling
         return maxModelLen - 1;
     }
 
+    /**
+     * The request's field names as its API spells them.
+     *
+     * @param prompt {@code messages} for chat, {@code prompt} for completions
+     * @param maxTokens {@code max_tokens} or {@code max_completion_tokens}
+     * @param logprobs {@code top_logprobs} for chat, {@code logprobs} for completions
+     */
     public record ParamNames(String prompt, String maxTokens, String logprobs) {
         public static final ParamNames CHAT = new ParamNames("messages", "max_tokens", "top_logprobs");
         public static final ParamNames COMPLETIONS = new ParamNames("prompt", "max_tokens", "logprobs");
