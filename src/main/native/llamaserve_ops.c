@@ -371,6 +371,55 @@ T512 static void few512_int8(const uint16_t* x, const void* w, const uint16_t* s
 #define GEMM_KB 2048
 #define GEMM_ROWS 64    /* rows whose sums part holds */
 #define GEMM_GROUP 12   /* the most channels of one group (int8: three blocks of four, widened together) */
+/*
+ * The sums of 16 accumulators at once: lane 4i + j holds the sum of the 16 lanes of a_i[j], added up in exactly
+ * _mm512_reduce_add_ps's order (lane l + lane l+8, then l + l+4 of those, then (0, 2) and (1, 3), then the two), so
+ * that it equals 16 such reductions bit for bit: 15 adds and 30 shuffles in a tree, where 16 reductions take some
+ * 110 operations, most of them on the shuffle port that the dot products' loads share. Each level pairs two
+ * vectors whose lanes hold partial sums of different accumulators; no lane ever adds two accumulators together.
+ */
+T512 static inline __attribute__((always_inline)) __m512 reduce16(const __m512* a0, const __m512* a1,
+        const __m512* a2, const __m512* a3) {
+    /* the tree leaves accumulator q of `in` at lane 4 (q % 4) + q / 4, so `in` lists a_i[j] at q = 4j + i */
+    const __m512* in[16] = {&a0[0], &a1[0], &a2[0], &a3[0], &a0[1], &a1[1], &a2[1], &a3[1],
+                            &a0[2], &a1[2], &a2[2], &a3[2], &a0[3], &a1[3], &a2[3], &a3[3]};
+    __m512 x[8], z[4], u[2];
+    for (int p = 0; p < 8; p++)   /* 256-bit half h: in[2p + h]'s lanes l + l+8 (l < 8) */
+        x[p] = _mm512_add_ps(_mm512_shuffle_f32x4(*in[2 * p], *in[2 * p + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_f32x4(*in[2 * p], *in[2 * p + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    for (int p = 0; p < 4; p++)   /* 128-bit quarter r: in[4p + r]'s l + l+4 of those (l < 4) */
+        z[p] = _mm512_add_ps(_mm512_shuffle_f32x4(x[2 * p], x[2 * p + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(x[2 * p], x[2 * p + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    for (int p = 0; p < 2; p++)   /* quarter r: (0 + 2, 1 + 3) of in[8p + r], then of in[8p + 4 + r] */
+        u[p] = _mm512_add_ps(_mm512_shuffle_ps(z[2 * p], z[2 * p + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(z[2 * p], z[2 * p + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    /* quarter r: the sums of in[r], in[4 + r], in[8 + r], in[12 + r] */
+    return _mm512_add_ps(_mm512_shuffle_ps(u[0], u[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_ps(u[0], u[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/*
+ * A 4-row tile's sums of its channels c .. c+3 (c + 3 < NC; with `two`, only c, c+1: the others repeat them, their
+ * lanes left unstored) -> out, as store() writes each: times the channel's scale (q8), rounded to bf16.
+ */
+T512 static inline __attribute__((always_inline)) void store4x4(__m512 acc[][GEMM_NC], const int c, const int two,
+        const int q8, const uint16_t* scale, uint16_t* out, int64_t N, int64_t m0, int64_t n) {
+    __m512 a[4][4];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) a[i][j] = acc[i][c + (two ? j % 2 : j)];
+    __m512 y = reduce16(a[0], a[1], a[2], a[3]);   /* lane 4i + j: row i, channel n + j */
+    if (q8) {
+        uint16_t s[4] = {scale[n], scale[n + 1], two ? 0 : scale[n + 2], two ? 0 : scale[n + 3]};
+        uint64_t s4;
+        memcpy(&s4, s, 8);
+        y = _mm512_mul_ps(y, _mm512_castsi512_ps(_mm512_slli_epi32(
+                _mm512_cvtepu16_epi32(_mm256_set1_epi64x((long long) s4)), 16)));
+    }
+    uint64_t rows[4];   /* row i's four bf16 */
+    _mm256_storeu_si256((__m256i*) rows, f32x16_bf16(y));
+    for (int i = 0; i < 4; i++) memcpy(out + (m0 + i) * N + n, &rows[i], two ? 4 : 8);
+}
+
 T512 static inline __attribute__((always_inline)) void tile512(const uint16_t* x, const uint16_t* w,
         const uint16_t* pf, int64_t pc0, int64_t pc1, const int q8, const uint16_t* scale, uint16_t* out,
         __m512* part, int64_t N, int64_t K, int64_t k0, int64_t k1, int64_t m0, int64_t n0, const int MC,
@@ -390,6 +439,11 @@ T512 static inline __attribute__((always_inline)) void tile512(const uint16_t* x
             const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + (m0 + i) * K + k);
             for (int j = 0; j < NC; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv[j], xv);
         }
+    }
+    if (k1 == K && MC == 4 && NC >= 4) {   /* the tile's sums in trees of 16 (reduce16) */
+        store4x4(acc, 0, 0, q8, scale, out, N, m0, n0);
+        if (NC == 6) store4x4(acc, 4, 1, q8, scale, out, N, m0, n0 + 4);
+        return;
     }
     for (int i = 0; i < MC; i++) {
         for (int j = 0; j < NC; j++) {
