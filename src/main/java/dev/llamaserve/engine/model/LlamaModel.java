@@ -81,6 +81,13 @@ public final class LlamaModel implements CausalLm {
      */
     static final boolean CPU_NATIVE_AMX = Boolean.parseBoolean(System.getProperty("llamaserve.cpuNativeAmx", "true"));
     /**
+     * On the CPU, the weights are put on 2 MiB pages (transparent huge pages: advised before they are written) where
+     * the native kernels are loaded and the host has not turned them off: fewer TLB misses while a step streams
+     * every weight (README "Native CPU kernels"). {@code -Dllamaserve.cpuHugePages=false} leaves them on 4 KiB
+     * pages (A/B).
+     */
+    static final boolean CPU_HUGE_PAGES = Boolean.parseBoolean(System.getProperty("llamaserve.cpuHugePages", "true"));
+    /**
      * On the CPU in bfloat16 with the native kernels' AVX-512 BF16 instruction set and without AMX, steps of up to
      * this many rows multiply bf16 weights through {@code llamaserve::linear_bf16} (several rows: tiles of 4 rows x 6
      * channels, the next group of channels prefetched into L2) instead of oneDNN, unless the weights are packed for
@@ -370,6 +377,9 @@ public final class LlamaModel implements CausalLm {
                 PackedWeights.pack(module, manager, c, weights);   // + <name>_packed of every linear
             }
             weights.putAll(scales);   // with tied embeddings and an int8 lm_head, its own int8 copy replaces embed_tokens
+            if (device.kind() == DevicePlanner.Kind.CPU && CPU_HUGE_PAGES) {
+                hugePages(module, weights, weightBytes);
+            }
             long scratchElements = nativeInt8 && !quantization.int8Activations() && !amx
                     ? NativeKernels.widenScratchElements(c) : 0;   // AMX tiles take prefill chunks too
             if (scratchElements > 0) {
@@ -499,7 +509,30 @@ public final class LlamaModel implements CausalLm {
         return out;
     }
 
-    /** Maps a tensor, hands its raw bytes to libtorch as uint8 and converts it to the compute dtype on the device. */
+    /**
+     * Puts the weights on 2 MiB pages ({@link #CPU_HUGE_PAGES}) and says how many of their bytes went: those
+     * {@code to_compute} advised before writing them are there already (a collapse finds them so at no cost), the
+     * others (int8 weights) are collapsed now, a copy of each; oneDNN's packed copies are left as they are.
+     */
+    private static void hugePages(PtSymbolBlock module, Map<String, PtNDArray> weights, long weightBytes) {
+        long t0 = System.nanoTime();
+        long huge = NativeKernels.hugePages(module, weights.values());
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        if (huge < 0) {
+            log.info("Weights on 4 KiB pages: this host turned transparent huge pages off"
+                    + " (/sys/kernel/mm/transparent_hugepage/enabled)");
+        } else if (huge == 0) {
+            log.info("Weights on 4 KiB pages: {}", NativeKernels.load()
+                    ? "no 2 MiB page could be had for them" : "the native kernels are not loaded (" + NativeKernels.status() + ")");
+        } else {
+            log.info("Weights on 2 MiB pages: {} of {} MiB, in {} ms", huge >> 20, weightBytes >> 20, ms);
+        }
+    }
+
+    /**
+     * Maps a tensor, hands its raw bytes to libtorch as uint8 and converts it to the compute dtype on the device (on
+     * the CPU, into memory advised onto 2 MiB pages before it is written: {@link #CPU_HUGE_PAGES}).
+     */
     private static PtNDArray toCompute(PtSymbolBlock module, PtNDManager manager, PtNDManager cpu, TensorInfo t,
                                        ComputeDType dtype, DevicePlanner.DeviceInfo device) {
         long[] shape = t.shape();
@@ -510,7 +543,8 @@ public final class LlamaModel implements CausalLm {
                  IValue rawArg = IValue.from(raw);
                  IValue r = IValueUtils.runMethod(module, "to_compute", rawArg,
                          IValue.from((long) ComputeDType.torchCode(t.dtype())), IValue.from((long) dtype.torchCode()),
-                         IValue.from(device.torchDevice()))) {
+                         IValue.from(device.torchDevice()),
+                         IValue.from(device.kind() == DevicePlanner.Kind.CPU && CPU_HUGE_PAGES))) {
                 return r.toTensor(manager);                // [..., n] compute dtype on the device (view_copy: a copy)
             }
         });

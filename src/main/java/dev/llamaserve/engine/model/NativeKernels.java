@@ -1,6 +1,7 @@
 package dev.llamaserve.engine.model;
 
 import ai.djl.engine.Engine;
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
@@ -175,5 +176,29 @@ public final class NativeKernels {
         try (IValue r = IValueUtils.runMethod(module, "native_amx", IValue.from(force))) {
             return r.toLong() == 1;
         }
+    }
+
+    /**
+     * Puts each distinct tensor of {@code weights} on 2 MiB pages where Linux allows ({@code huge_pages} in
+     * llamaserve_ops.c: advised and collapsed, where not on them already). Returns the bytes now on them; -1 where
+     * the host turned transparent huge pages off; 0 where the library is not loaded or no huge page could be had.
+     */
+    static long hugePages(PtSymbolBlock module, java.util.Collection<PtNDArray> weights) {
+        long total = 0;
+        java.util.Set<PtNDArray> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (PtNDArray w : weights) {
+            if (!seen.add(w)) {
+                continue;   // tied embeddings: lm_head is embed_tokens
+            }
+            try (IValue arg = IValue.from(w);
+                 IValue r = IValueUtils.runMethod(module, "native_huge_pages", arg, IValue.from(true))) {
+                long bytes = r.toLong();
+                if (bytes < 0) {
+                    return -1;
+                }
+                total += bytes;
+            }
+        }
+        return total;
     }
 }

@@ -42,3 +42,9 @@
     # 1 where linear_bf16/int8/w8a8 run on AMX tiles, else 0; force 1 turns them on (where the CPU has them), 0 off,
     # -1 asks
     return ops.llamaserve.amx(force)
+  def native_huge_pages(self: __torch__.LlamaForCausalLM, t: Tensor, written: bool) -> int:
+    # t: a weight on the CPU -> the bytes of it on 2 MiB pages: written, collapsed onto them now; else (t just made,
+    # about to be filled: its contents are dropped) advised, so that its pages fault in huge (0: none, -1: off)
+    if t.is_mkldnn:
+      return 0                                                       # a oneDNN-packed copy: memory it owns
+    return ops.llamaserve.huge_pages(t, t.numel() * t.element_size(), 1 if written else 0)

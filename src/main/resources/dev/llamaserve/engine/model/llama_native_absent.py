@@ -25,3 +25,5 @@
     return 0
   def native_amx(self: __torch__.LlamaForCausalLM, force: int) -> int:
     return 0
+  def native_huge_pages(self: __torch__.LlamaForCausalLM, t: Tensor, written: bool) -> int:
+    return 0

@@ -2,8 +2,19 @@ class LlamaForCausalLM(Module):
   __parameters__ = []
   __buffers__ = []
   training : bool
-  def to_compute(self: __torch__.LlamaForCausalLM, raw: Tensor, src_dtype: int, dst_dtype: int, device: str) -> Tensor:
-    # raw: [..., n * bytes] uint8 on cpu -> [..., n] in dst_dtype on device
+  def to_compute(self: __torch__.LlamaForCausalLM, raw: Tensor, src_dtype: int, dst_dtype: int, device: str,
+                 huge: bool) -> Tensor:
+    # raw: [..., n * bytes] uint8 on cpu -> [..., n] in dst_dtype on device; huge (cpu): written into a tensor
+    # advised onto 2 MiB pages first, so that its pages fault in huge (native_huge_pages: collapsing pages already
+    # written would copy them again, 10 s for the 1B shape's)
+    if huge:
+      size = torch.size(raw)
+      size[-1] = size[-1] // torch.element_size(torch.empty([0], dtype=src_dtype))
+      out = torch.empty(size, dtype=dst_dtype)                       # [..., n], not yet written
+      self.native_huge_pages(out, False)
+      if src_dtype == dst_dtype:
+        return torch.view_copy(raw, dtype=src_dtype, out=out)        # raw's bytes (this JIT has no view(dtype))
+      return torch.copy_(out, torch.view_copy(raw, dtype=src_dtype))   # converted through a transient copy
     w = torch.view_copy(raw, dtype=src_dtype)
     return torch.contiguous(torch.to(w, torch.device(device), dst_dtype))
   def to_int8(self: __torch__.LlamaForCausalLM, raw: Tensor, src_dtype: int, scale_dtype: int, device: str) -> List[Tensor]:

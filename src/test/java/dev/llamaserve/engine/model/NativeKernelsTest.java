@@ -416,6 +416,54 @@ class NativeKernelsTest {
      * (it did not once, when a stand-in called back into the method that calls it) and report no instruction set.
      * Runs with or without the library.
      */
+    /**
+     * {@code huge_pages}, as the load puts the weights on 2 MiB pages. On a tensor about to be filled (its pages
+     * dropped and advised), exactly its aligned interior, and it holds what is written into it afterwards; on a
+     * written one (collapsed), its values as they were and at most that interior, none for a tensor under 2 MiB.
+     * -1 only where this host turned transparent huge pages off. Whether the kernel could collapse them (Linux 6.1+,
+     * a free huge page) is the host's, so 0 is a valid answer there; the stand-in for an absent library answers 0.
+     */
+    @Test
+    void hugePagesKeepATensorsValuesAndCountOnlyWhole2MibPagesInsideIt() throws java.io.IOException {
+        assumeLoaded();
+        PtSymbolBlock step = LlamaModel.script(manager);
+        java.nio.file.Path thp = java.nio.file.Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
+        boolean off = !java.nio.file.Files.isReadable(thp) || java.nio.file.Files.readString(thp).contains("[never]");
+        long mib = 1L << 20;
+        try (IValue ramp = call("ramp", 3 * mib);   // 12 MiB of float32: at least 5 whole 2 MiB pages inside
+             IValue fresh = call("ramp", 3 * mib);
+             IValue advised = IValueUtils.runMethod(step, "native_huge_pages", fresh, IValue.from(false));
+             IValue filled = IValueUtils.runMethod(check, "fill_ramp", fresh);
+             IValue freshSame = IValueUtils.runMethod(check, "same", fresh, ramp);
+             IValue written = call("ramp", 3 * mib);
+             IValue collapsed = IValueUtils.runMethod(step, "native_huge_pages", written, IValue.from(true));
+             IValue writtenSame = IValueUtils.runMethod(check, "same", written, ramp);
+             IValue small = call("ramp", 1000L);
+             IValue rs = IValueUtils.runMethod(step, "native_huge_pages", small, IValue.from(true))) {
+            long bytes = collapsed.toLong();
+            if (off) {
+                assertThat(bytes).isEqualTo(-1);
+                assertThat(advised.toLong()).isEqualTo(-1);
+            } else {
+                assertThat(advised.toLong()).as("the aligned interior, advised").isBetween(10 * mib, 12 * mib);
+                assertThat(advised.toLong() % (2 * mib)).isZero();
+                assertThat(bytes).isBetween(0L, 12 * mib);
+                assertThat(bytes % (2 * mib)).isZero();
+                assertThat(rs.toLong()).isZero();
+            }
+            assertThat(freshSame.toBoolean()).as("written after it was advised").isTrue();
+            assertThat(writtenSame.toBoolean()).as("values after a collapse").isTrue();
+            System.out.printf("huge_pages: %d of 12 MiB collapsed onto 2 MiB pages (transparent huge pages %s)%n",
+                    bytes >> 20, off ? "off" : "on");
+        }
+        PtSymbolBlock absent = TorchScriptArchive.load(manager, LlamaModel.SCRIPT_CLASS,
+                List.of(LlamaModel.SCRIPT, NativeKernels.SCRIPT_ABSENT));
+        try (IValue t = call("ramp", 3 * mib);
+             IValue r = IValueUtils.runMethod(absent, "native_huge_pages", t, IValue.from(true))) {
+            assertThat(r.toLong()).isZero();
+        }
+    }
+
     @Test
     void theStepScriptCompilesWithTheStandInsForAnAbsentLibrary() {
         PtSymbolBlock absent = TorchScriptArchive.load(manager, LlamaModel.SCRIPT_CLASS,

@@ -195,6 +195,12 @@ class NativeKernelsCheck(Module):
             torch.narrow(torch.randperm(s), 0, 0, t)]
   def copy(self: __torch__.NativeKernelsCheck, a: Tensor) -> Tensor:
     return torch.clone(a)
+  def ramp(self: __torch__.NativeKernelsCheck, n: int) -> Tensor:
+    # -> [n] float32 0, 1, 2, ..: every page written, each with its own values
+    return torch.arange(n, dtype=6)
+  def fill_ramp(self: __torch__.NativeKernelsCheck, t: Tensor) -> Tensor:
+    # t: [n] float32 -> t filled in place with 0, 1, 2, ..
+    return torch.copy_(t, torch.arange(t.numel(), dtype=6))
   def rope_refused(self: __torch__.NativeKernelsCheck) -> List[int]:
     # the sizes of rope_kv's results on calls it must refuse, and whether each left the caches as they were
     q = torch.to(torch.randn([2, 4, 32]), 15)                        # [2, 4, 32]
