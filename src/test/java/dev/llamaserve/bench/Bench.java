@@ -175,6 +175,7 @@ public final class Bench {
                 double limit = bw * 1e9 / stepBytes;
                 r.put("decode_limit_tok_s", limit);
                 r.put("decode_ratio", one / limit);
+                r.put("decode_ratio_rounds", decodeRounds(runs, stepBytes));
                 TimedLm.Span[] span = new TimedLm.Span[1];
                 Map<String, Double> agg = runs.aggregate(STREAMS, 16, span);
                 r.put("aggregate_tok_s", agg);
@@ -260,6 +261,42 @@ public final class Bench {
         return n == 0 ? Double.NaN : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
 
+    /** Rounds of {@link #decodeRounds}. */
+    static final int DECODE_ROUNDS = 5;
+
+    /**
+     * Single-stream decode against the bandwidth probed right before it, {@link #DECODE_ROUNDS} times: this VM's
+     * read bandwidth moves between about 33 and 67 GB/s within seconds, so that even the best of probes taken
+     * before and after the decode (bandwidth_gbs) once put it at 113 % of its "limit", and at 47 % when a probe
+     * caught a fast moment the decode missed. As the int8 section's rounds: a sum over one 512 MiB tensor (best of
+     * 2, on a thread that ends with each probe: one OpenMP team) right before each stream; the median of the
+     * rounds' ratios is {@code median}.
+     */
+    private static Map<String, Object> decodeRounds(EngineRuns runs, long stepBytes) {
+        return withoutProbePeak(() -> probedRounds(runs, stepBytes));   // the probe's 512 MiB, held throughout
+    }
+
+    private static Map<String, Object> probedRounds(EngineRuns runs, long stepBytes) {
+        double[] bandwidth = new double[DECODE_ROUNDS];
+        double[] rate = new double[DECODE_ROUNDS];
+        double[] ratio = new double[DECODE_ROUNDS];
+        KernelProbe probe = TorchThreads.onEndingThread("bench-probe", KernelProbe::new);
+        try (probe; KernelProbe.Reader reader = TorchThreads.onEndingThread("bench-probe",
+                () -> probe.reader(512L << 20))) {
+            for (int i = 0; i < DECODE_ROUNDS; i++) {
+                bandwidth[i] = TorchThreads.onEndingThread("bench-probe", () -> reader.gbs(2));
+                rate[i] = runs.singleStream(new TimedLm.Span[1]);
+                ratio[i] = rate[i] / (bandwidth[i] * 1e9 / stepBytes);
+            }
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("bandwidth_gbs", java.util.Arrays.stream(bandwidth).boxed().toList());
+        r.put("decode_tok_s", java.util.Arrays.stream(rate).boxed().toList());
+        r.put("ratios", java.util.Arrays.stream(ratio).boxed().toList());
+        r.put("median", median(ratio));   // sorts ratio
+        return r;
+    }
+
     /** The bench's read-bandwidth probe (a libtorch sum over 1 GiB, best of 3), on a thread that ends with it. */
     private static double probeBandwidth() {
         return withoutProbePeak(() -> TorchThreads.onEndingThread("bench-probe", () -> {
@@ -280,10 +317,15 @@ public final class Bench {
      * be written, the probe's gigabyte stays in the peak ({@code peak_rss_includes_probes}).
      */
     private static double withoutProbePeak(DoubleSupplier probe) {
+        return withoutProbePeak(() -> (Double) probe.getAsDouble());
+    }
+
+    /** As {@link #withoutProbePeak(DoubleSupplier)}, for work that holds a probe's tensor throughout. */
+    private static <T> T withoutProbePeak(java.util.function.Supplier<T> work) {
         peakOutsideProbes = Math.max(peakOutsideProbes, ProcessMemory.peakRssBytes());
-        double gbs = probe.getAsDouble();
+        T result = work.get();
         peakIncludesProbes |= !ProcessMemory.resetPeak();
-        return gbs;
+        return result;
     }
 
     /** FLOPs of a {@code t}-token prefill from an empty cache: every layer's linears, causal attention, one lm_head row. */

@@ -49,6 +49,11 @@ final class BenchReport {
         line(s, "GEMM peak (this dtype)", fmt(r.get("gemm_peak_gflops"), 1, "GFLOP/s") + "  all: " + r.get("gemm_gflops_by_dtype"));
         line(s, "decode, 1 stream", fmt(r.get("decode_tok_s_1"), 1, "tok/s") + " of a limit of "
                 + fmt(r.get("decode_limit_tok_s"), 1, "tok/s") + " = " + pct(r.get("decode_ratio")));
+        if (r.get("decode_ratio_rounds") instanceof Map<?, ?> rounds) {
+            line(s, "decode, 1 stream, in rounds", pct(rounds.get("median")) + " median of "
+                    + listed(rounds.get("ratios"), "%.3f") + " (each against the bandwidth probed right before it: "
+                    + listed(rounds.get("bandwidth_gbs"), "%.1f") + " GB/s)");
+        }
         line(s, "aggregate decode (engine)", String.valueOf(rounded(r.get("aggregate_tok_s"))) + " tok/s; 16 streams = "
                 + fmt(r.get("aggregate_16_over_1"), 1, "x") + " single"
                 + (r.get("aggregate_16_ceiling_x") != null ? " (at most " + fmt(r.get("aggregate_16_ceiling_x"), 1, "x")
@@ -57,10 +62,8 @@ final class BenchReport {
                 + " tok/s; 16 streams = " + pct(r.get("http_vs_engine_16")) + " of engine-only, "
                 + pct(r.get("http_vs_engine_16_same_forward")) + " at the engine-only run's forward speed");
         if (r.get("http_vs_engine_16_rounds") instanceof Map<?, ?> turns) {
-            line(s, "HTTP/SSE / engine, in turns", pct(turns.get("median")) + " median of " + (turns.get("ratios")
-                    instanceof List<?> l ? l.stream().map(x -> x instanceof Number n ? String.format(Locale.ROOT,
-                    "%.3f", n.doubleValue()) : String.valueOf(x)).toList() : "-")
-                    + " (16 streams, the service's engine with and without HTTP)");
+            line(s, "HTTP/SSE / engine, in turns", pct(turns.get("median")) + " median of "
+                    + listed(turns.get("ratios"), "%.3f") + " (16 streams, the service's engine with and without HTTP)");
         } else if (r.get("http_vs_engine_16_rounds_not_run") != null) {
             line(s, "HTTP/SSE / engine, in turns", "not run: " + r.get("http_vs_engine_16_rounds_not_run"));
         }
@@ -122,6 +125,12 @@ final class BenchReport {
 
     private static String pct(Object v) {
         return v instanceof Number n ? String.format(Locale.ROOT, "%.0f %%", n.doubleValue() * 100) : "-";
+    }
+
+    /** A list of numbers, each in {@code format}; "-" for anything else. */
+    private static Object listed(Object v, String format) {
+        return v instanceof List<?> l ? l.stream().map(x -> x instanceof Number n ? String.format(Locale.ROOT, format,
+                n.doubleValue()) : String.valueOf(x)).toList() : "-";
     }
 
     private static Object rounded(Object v) {

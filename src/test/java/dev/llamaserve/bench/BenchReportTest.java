@@ -94,6 +94,18 @@ class BenchReportTest {
     }
 
     @Test
+    void singleStreamRoundsPrintEachRatioAndItsProbe() {
+        Map<String, Object> rounds = new LinkedHashMap<>();
+        rounds.put("bandwidth_gbs", List.of(35.04, 64.96));
+        rounds.put("ratios", List.of(0.9012, 0.8));
+        rounds.put("median", 0.8506);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("decode_ratio_rounds", rounds);
+        assertThat(BenchReport.table(r)).contains("decode, 1 stream, in rounds        85 % median of [0.901, 0.800]"
+                + " (each against the bandwidth probed right before it: [35.0, 65.0] GB/s)");
+    }
+
+    @Test
     void prefillFlopsOfTheOneBShape() throws Exception {
         ModelConfig c = oneB();
         // per layer: q, o 2048x2048; k, v 2048x512; gate, up, down 2048x8192 = 60,817,408 weights
