@@ -18,10 +18,10 @@
  *   ops.llamaserve.isa(force)                 the instruction set in use (0 none, 1 AVX2+FMA, 2 AVX-512 BF16);
  *                                             force >= 0 chooses one this CPU has (tests), -2 the best it has,
  *                                             -1 only asks
- *   ops.llamaserve.huge_pages(t, bytes, written)
- *                                             t's memory (bytes long from its data pointer) onto 2 MiB pages: its
- *                                             pages dropped and advised (written 0: t is about to be filled), or
- *                                             advised and collapsed (1): the bytes, 0 where none, -1 where off
+ *   ops.llamaserve.huge_pages(t, written)     contiguous t's memory onto 2 MiB pages: its pages dropped and advised
+ *                                             (written 0: t is about to be filled), or advised and collapsed (1):
+ *                                             the bytes, 0 where none, -1 where off
+ *   ops.llamaserve.copy_raw(out, raw)         raw's bytes (uint8) into out of as many bytes: the bytes, 0 if not
  *   ops.llamaserve.amx(force)                 whether linear_bf16/int8 run on AMX tiles (1) or not (0); force 1 or 0
  *                                             switches (1 only where the CPU has AMX-BF16), -1 only asks
  * out[m, n] = sum_k x[m, k] * w[n, k] in float32 (times scale[n] for int8), rounded to bf16 as torch rounds. int8
@@ -70,7 +70,10 @@ extern AOTITorchError aoti_torch_empty_strided(int64_t ndim, const int64_t* size
                                                int32_t dtype, int32_t device_type, int32_t device_index,
                                                AtenTensorHandle* ret);
 extern AOTITorchError aoti_torch_delete_tensor_object(AtenTensorHandle t);
+extern AOTITorchError aoti_torch_get_numel(AtenTensorHandle t, int64_t* ret);
 extern int32_t aoti_torch_dtype_bfloat16(void);
+extern int32_t aoti_torch_dtype_float16(void);
+extern int32_t aoti_torch_dtype_float32(void);
 extern int32_t aoti_torch_dtype_int8(void);
 extern int32_t aoti_torch_dtype_int64(void);
 extern int32_t aoti_torch_dtype_uint8(void);
@@ -2101,7 +2104,37 @@ static int best_isa(void) {
     return ISA_NONE;
 }
 
-/* stack: force -> the ISA in use; force in [0, best] chooses it (tests run both kernels on one machine), -2 the best */
+/* bytes per element of t's dtype, for the dtypes weights and bench tensors come in; 0 for any other */
+static int64_t item_bytes(AtenTensorHandle t) {
+    const int64_t d = dtype(t);
+    if (d == aoti_torch_dtype_bfloat16() || d == aoti_torch_dtype_float16()) return 2;
+    if (d == aoti_torch_dtype_float32()) return 4;
+    if (d == aoti_torch_dtype_int8() || d == aoti_torch_dtype_uint8()) return 1;
+    return 0;
+}
+
+/* the bytes of t from its data pointer where t is contiguous and of a dtype item_bytes knows; else -1 */
+static int64_t span_bytes(AtenTensorHandle t) {
+    int64_t n = 0;
+    aoti_torch_get_numel(t, &n);
+    const int64_t item = item_bytes(t);
+    return contiguous(t) && item > 0 ? n * item : -1;
+}
+
+static int thp_never;   /* transparent huge pages are off ("[never]") or absent on this host */
+static pthread_once_t thp_once = PTHREAD_ONCE_INIT;
+
+static void thp_read(void) {
+    char buf[128] = {0};
+    FILE* f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    thp_never = f == NULL || fgets(buf, sizeof buf, f) == NULL || strstr(buf, "[never]") != NULL;
+    if (f != NULL) fclose(f);
+}
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25   /* Linux 6.1+; older kernels refuse it (EINVAL) */
+#endif
+
 /*
  * Weights on 2 MiB pages (transparent huge pages): each step reads every weight once, and on 4 KiB pages that is a
  * TLB miss every 4 KiB of every matrix (a row of K = 2,048 bf16 is one page), whose page walk is nested in a VM: in
@@ -2109,41 +2142,64 @@ static int best_isa(void) {
  * the 1B shape ran 7 % faster (README "Native CPU kernels"). Acts on the 2 MiB-aligned interior of [p, p + bytes).
  * `written` 0: the memory holds nothing yet (a tensor just made, about to be filled): its pages are dropped
  * (MADV_DONTNEED: glibc may hand out memory it used before, whose pages would stay small) and advised
- * (MADV_HUGEPAGE), so that the writes fault in huge pages. `written` 1: advised, then collapsed (MADV_COLLAPSE,
- * Linux 6.1+), which copies each 2 MiB (some 5 ms each in these VMs; nothing where already huge). Returns the bytes
- * advised (written: collapsed); 0 where the tensor holds no aligned 2 MiB or the kernel refused (no MADV_COLLAPSE,
- * no huge page free: the memory stays on 4 KiB pages); -1 where the administrator turned transparent huge pages off
- * ("[never]"), which MADV_COLLAPSE would override.
+ * (MADV_HUGEPAGE), so that the writes fault in huge pages. `written` 1: advised, then collapsed (MADV_COLLAPSE),
+ * which copies each 2 MiB (some 5 ms each in these VMs; nothing where already huge). Returns the bytes advised
+ * (written: collapsed); 0 where the tensor holds no aligned 2 MiB or the kernel refused (no MADV_COLLAPSE before
+ * Linux 6.1, no huge page free: written memory stays on 4 KiB pages); -1 where transparent huge pages are off
+ * ("[never]", which MADV_COLLAPSE would override) or absent.
  */
 static int64_t huge_pages(void* p, int64_t bytes, int written) {
-    static int never = -1;
-    if (never < 0) {
-        char buf[128] = {0};
-        FILE* f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-        never = f == NULL || fgets(buf, sizeof buf, f) == NULL || strstr(buf, "[never]") != NULL;
-        if (f != NULL) fclose(f);
-    }
-    if (never) return -1;
+    pthread_once(&thp_once, thp_read);
+    if (thp_never) return -1;
     const uintptr_t huge = (uintptr_t) 2 << 20;
     const uintptr_t a = ((uintptr_t) p + huge - 1) & ~(huge - 1), b = ((uintptr_t) p + (uintptr_t) bytes) & ~(huge - 1);
     if (bytes <= 0 || b <= a || (!written && madvise((void*) a, b - a, MADV_DONTNEED) != 0)
             || madvise((void*) a, b - a, MADV_HUGEPAGE) != 0) return 0;
     if (!written) return (int64_t) (b - a);
-    return madvise((void*) a, b - a, 25 /* MADV_COLLAPSE */) == 0 ? (int64_t) (b - a) : 0;
+    return madvise((void*) a, b - a, MADV_COLLAPSE) == 0 ? (int64_t) (b - a) : 0;
 }
 
-/* stack: t, bytes, written -> huge_pages(t's data, bytes, written) */
+/* stack: t, written -> huge_pages over t's bytes (0, nothing done, where t is not contiguous: span_bytes) */
 static void huge_pages_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
     (void) num_args;
     (void) num_outputs;
     AtenTensorHandle t = (AtenTensorHandle) (uintptr_t) stack[0];
     void* p = 0;
     aoti_torch_get_data_ptr(t, &p);
-    const int64_t r = huge_pages(p, (int64_t) stack[1], (int64_t) stack[2] != 0);
+    const int64_t bytes = span_bytes(t);
+    const int64_t r = bytes < 0 ? 0 : huge_pages(p, bytes, (int64_t) stack[1] != 0);
     aoti_torch_delete_tensor_object(t);
     stack[0] = (StableIValue) r;
 }
 
+/*
+ * stack: out, raw -> the bytes of raw (contiguous uint8) copied into out (contiguous, exactly as many bytes), or 0
+ * and nothing written where the two differ: the loader's weight of the checkpoint's own dtype, straight from the
+ * mapped file into memory advised onto huge pages (TorchScript here has no view(dtype), and view_copy(out=) makes a
+ * copy first)
+ */
+static void copy_raw_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    AtenTensorHandle out = (AtenTensorHandle) (uintptr_t) stack[0];
+    AtenTensorHandle raw = (AtenTensorHandle) (uintptr_t) stack[1];
+    const int64_t bytes = span_bytes(out);
+    int64_t n = -1;
+    aoti_torch_get_numel(raw, &n);
+    int64_t r = 0;
+    if (bytes > 0 && dtype(raw) == aoti_torch_dtype_uint8() && contiguous(raw) && n == bytes) {
+        void *dst = 0, *src = 0;
+        aoti_torch_get_data_ptr(out, &dst);
+        aoti_torch_get_data_ptr(raw, &src);
+        memcpy(dst, src, (size_t) bytes);
+        r = bytes;
+    }
+    aoti_torch_delete_tensor_object(out);
+    aoti_torch_delete_tensor_object(raw);
+    stack[0] = (StableIValue) r;
+}
+
+/* stack: force -> the ISA in use; force in [0, best] chooses it (tests run both kernels on one machine), -2 the best */
 static void isa_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
     (void) num_args;
     (void) num_outputs;
@@ -2209,7 +2265,8 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     aoti_torch_library_def(def, "isa(int force) -> int");
     aoti_torch_library_def(def, "threads() -> int");
     aoti_torch_library_def(def, "amx(int force) -> int");
-    aoti_torch_library_def(def, "huge_pages(Tensor(a!) t, int bytes, int written) -> int");
+    aoti_torch_library_def(def, "huge_pages(Tensor(a!) t, int written) -> int");
+    aoti_torch_library_def(def, "copy_raw(Tensor(a!) out, Tensor raw) -> int");
     if (aoti_torch_library_init_impl("llamaserve", "CPU", __FILE__, __LINE__, &cpu) == 0) {
         aoti_torch_library_impl(cpu, "linear_bf16", linear_bf16_boxed);
         aoti_torch_library_impl(cpu, "linear_int8", linear_int8_boxed);
@@ -2221,6 +2278,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
         aoti_torch_library_impl(cpu, "rope_kv", rope_kv_boxed);
         aoti_torch_library_impl(cpu, "widen_int8", widen_int8_boxed);
         aoti_torch_library_impl(cpu, "huge_pages", huge_pages_boxed);
+        aoti_torch_library_impl(cpu, "copy_raw", copy_raw_boxed);
     }
     if (aoti_torch_library_init_impl("llamaserve", "CompositeExplicitAutograd", __FILE__, __LINE__, &any) == 0) {
         aoti_torch_library_impl(any, "isa", isa_boxed);

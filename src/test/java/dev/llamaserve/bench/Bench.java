@@ -312,15 +312,11 @@ public final class Bench {
     private static boolean peakIncludesProbes;
 
     /**
-     * A bandwidth probe (a 1 GiB float tensor, freed at its end) that does not count in {@code peak_rss_bytes}:
+     * A bandwidth probe (a 1 GiB float tensor, freed at its end), or work that holds a probe's tensor throughout
+     * ({@link #decodeRounds}), that does not count in {@code peak_rss_bytes}:
      * the peak so far is kept, and VmHWM is reset to the RSS after the probe. Where /proc/self/clear_refs may not
      * be written, the probe's gigabyte stays in the peak ({@code peak_rss_includes_probes}).
      */
-    private static double withoutProbePeak(DoubleSupplier probe) {
-        return withoutProbePeak(() -> (Double) probe.getAsDouble());
-    }
-
-    /** As {@link #withoutProbePeak(DoubleSupplier)}, for work that holds a probe's tensor throughout. */
     private static <T> T withoutProbePeak(java.util.function.Supplier<T> work) {
         peakOutsideProbes = Math.max(peakOutsideProbes, ProcessMemory.peakRssBytes());
         T result = work.get();

@@ -519,11 +519,12 @@ public final class LlamaModel implements CausalLm {
         long huge = NativeKernels.hugePages(module, weights.values());
         long ms = (System.nanoTime() - t0) / 1_000_000;
         if (huge < 0) {
-            log.info("Weights on 4 KiB pages: this host turned transparent huge pages off"
+            log.info("Weights on 4 KiB pages: transparent huge pages are off or absent on this host"
                     + " (/sys/kernel/mm/transparent_hugepage/enabled)");
         } else if (huge == 0) {
-            log.info("Weights on 4 KiB pages: {}", NativeKernels.load()
-                    ? "no 2 MiB page could be had for them" : "the native kernels are not loaded (" + NativeKernels.status() + ")");
+            log.info("Weights: {}", NativeKernels.load() ? "2 MiB pages advised as they were written, but none could be"
+                    + " confirmed (MADV_COLLAPSE needs Linux 6.1, and a free huge page)"
+                    : "on 4 KiB pages, the native kernels are not loaded (" + NativeKernels.status() + ")");
         } else {
             log.info("Weights on 2 MiB pages: {} of {} MiB, in {} ms", huge >> 20, weightBytes >> 20, ms);
         }

@@ -47,4 +47,8 @@
     # about to be filled: its contents are dropped) advised, so that its pages fault in huge (0: none, -1: off)
     if t.is_mkldnn:
       return 0                                                       # a oneDNN-packed copy: memory it owns
-    return ops.llamaserve.huge_pages(t, t.numel() * t.element_size(), 1 if written else 0)
+    return ops.llamaserve.huge_pages(t, 1 if written else 0)
+  def native_copy_raw(self: __torch__.LlamaForCausalLM, out: Tensor, raw: Tensor) -> int:
+    # out: [..., n] contiguous; raw: [..., n * bytes] uint8 -> the bytes of raw copied into out (0: not the same
+    # number of bytes, nothing written)
+    return ops.llamaserve.copy_raw(out, raw)

@@ -27,3 +27,5 @@
     return 0
   def native_huge_pages(self: __torch__.LlamaForCausalLM, t: Tensor, written: bool) -> int:
     return 0
+  def native_copy_raw(self: __torch__.LlamaForCausalLM, out: Tensor, raw: Tensor) -> int:
+    return 0

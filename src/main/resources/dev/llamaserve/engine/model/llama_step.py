@@ -6,14 +6,15 @@ class LlamaForCausalLM(Module):
                  huge: bool) -> Tensor:
     # raw: [..., n * bytes] uint8 on cpu -> [..., n] in dst_dtype on device; huge (cpu): written into a tensor
     # advised onto 2 MiB pages first, so that its pages fault in huge (native_huge_pages: collapsing pages already
-    # written would copy them again, 10 s for the 1B shape's)
+    # written would copy them again, 10 s for the 1B shape's), in the checkpoint's own dtype straight from raw
+    # (native_copy_raw: this JIT has no view(dtype), and view_copy(out=) copies first)
     if huge:
       size = torch.size(raw)
       size[-1] = size[-1] // torch.element_size(torch.empty([0], dtype=src_dtype))
       out = torch.empty(size, dtype=dst_dtype)                       # [..., n], not yet written
       self.native_huge_pages(out, False)
-      if src_dtype == dst_dtype:
-        return torch.view_copy(raw, dtype=src_dtype, out=out)        # raw's bytes (this JIT has no view(dtype))
+      if src_dtype == dst_dtype and self.native_copy_raw(out, raw) > 0:
+        return out
       return torch.copy_(out, torch.view_copy(raw, dtype=src_dtype))   # converted through a transient copy
     w = torch.view_copy(raw, dtype=src_dtype)
     return torch.contiguous(torch.to(w, torch.device(device), dst_dtype))

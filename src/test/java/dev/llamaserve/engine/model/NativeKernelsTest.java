@@ -412,63 +412,103 @@ class NativeKernelsTest {
     }
 
     /**
-     * Where the library is absent the step script is compiled with {@code llama_native_absent.py}: it must compile
-     * (it did not once, when a stand-in called back into the method that calls it) and report no instruction set.
-     * Runs with or without the library.
-     */
-    /**
-     * {@code huge_pages}, as the load puts the weights on 2 MiB pages. On a tensor about to be filled (its pages
-     * dropped and advised), exactly its aligned interior, and it holds what is written into it afterwards; on a
-     * written one (collapsed), its values as they were and at most that interior, none for a tensor under 2 MiB.
-     * -1 only where this host turned transparent huge pages off. Whether the kernel could collapse them (Linux 6.1+,
-     * a free huge page) is the host's, so 0 is a valid answer there; the stand-in for an absent library answers 0.
+     * {@code huge_pages}, as the load puts the weights on 2 MiB pages. On a tensor about to be filled, its aligned
+     * interior exactly: those pages dropped (they read 0), the head and tail before and after them untouched, and
+     * what is written afterwards held. On a written one (collapsed): its values as they were, at most that interior,
+     * none for a tensor under 2 MiB. A tensor that is not contiguous is left alone (0). -1 only where this host has
+     * transparent huge pages off or none. Whether the kernel could collapse them (Linux 6.1+, a free huge page) is
+     * the host's, so 0 is a valid answer there.
      */
     @Test
-    void hugePagesKeepATensorsValuesAndCountOnlyWhole2MibPagesInsideIt() throws java.io.IOException {
+    void hugePagesActOnlyOnWhole2MibPagesInsideATensorAndKeepWrittenValues() throws java.io.IOException {
         assumeLoaded();
         PtSymbolBlock step = LlamaModel.script(manager);
         java.nio.file.Path thp = java.nio.file.Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
         boolean off = !java.nio.file.Files.isReadable(thp) || java.nio.file.Files.readString(thp).contains("[never]");
         long mib = 1L << 20;
-        try (IValue ramp = call("ramp", 3 * mib);   // 12 MiB of float32: at least 5 whole 2 MiB pages inside
-             IValue fresh = call("ramp", 3 * mib);
+        long n = 3 * mib;   // 12 MiB of float32: at least 5 whole 2 MiB pages inside
+        try (IValue ramp = call("ramp", n);
+             IValue dropped = call("ramp", n);
+             IValue droppedBytes = IValueUtils.runMethod(step, "native_huge_pages", dropped, IValue.from(false));
+             IValue layout = IValueUtils.runMethod(check, "zeroed_and_kept", dropped, ramp);
+             IValue fresh = call("ramp", n);
              IValue advised = IValueUtils.runMethod(step, "native_huge_pages", fresh, IValue.from(false));
              IValue filled = IValueUtils.runMethod(check, "fill_ramp", fresh);
              IValue freshSame = IValueUtils.runMethod(check, "same", fresh, ramp);
-             IValue written = call("ramp", 3 * mib);
+             IValue written = call("ramp", n);
              IValue collapsed = IValueUtils.runMethod(step, "native_huge_pages", written, IValue.from(true));
              IValue writtenSame = IValueUtils.runMethod(check, "same", written, ramp);
              IValue small = call("ramp", 1000L);
-             IValue rs = IValueUtils.runMethod(step, "native_huge_pages", small, IValue.from(true))) {
+             IValue rs = IValueUtils.runMethod(step, "native_huge_pages", small, IValue.from(true));
+             IValue view = call("transposed", 2048L);   // 16 MiB, not contiguous
+             IValue rv = IValueUtils.runMethod(step, "native_huge_pages", view, IValue.from(false))) {
             long bytes = collapsed.toLong();
+            long[] zk = layout.toLongArray();
             if (off) {
                 assertThat(bytes).isEqualTo(-1);
                 assertThat(advised.toLong()).isEqualTo(-1);
+                assertThat(zk).containsExactly(0L, n);
             } else {
                 assertThat(advised.toLong()).as("the aligned interior, advised").isBetween(10 * mib, 12 * mib);
                 assertThat(advised.toLong() % (2 * mib)).isZero();
+                assertThat(zk[0] * 4).as("dropped: the interior reads 0").isEqualTo(droppedBytes.toLong());
+                assertThat(zk[1]).as("the head and tail kept").isEqualTo(n - zk[0]);
                 assertThat(bytes).isBetween(0L, 12 * mib);
                 assertThat(bytes % (2 * mib)).isZero();
                 assertThat(rs.toLong()).isZero();
             }
+            assertThat(rv.toLong()).as("not contiguous: left alone").isZero();
             assertThat(freshSame.toBoolean()).as("written after it was advised").isTrue();
             assertThat(writtenSame.toBoolean()).as("values after a collapse").isTrue();
             System.out.printf("huge_pages: %d of 12 MiB collapsed onto 2 MiB pages (transparent huge pages %s)%n",
                     bytes >> 20, off ? "off" : "on");
         }
-        PtSymbolBlock absent = TorchScriptArchive.load(manager, LlamaModel.SCRIPT_CLASS,
-                List.of(LlamaModel.SCRIPT, NativeKernels.SCRIPT_ABSENT));
-        try (IValue t = call("ramp", 3 * mib);
-             IValue r = IValueUtils.runMethod(absent, "native_huge_pages", t, IValue.from(true))) {
-            assertThat(r.toLong()).isZero();
+    }
+
+    /**
+     * {@code copy_raw} (the loader's weights in the checkpoint's own dtype): raw bytes into a tensor of exactly as
+     * many bytes, as {@code view_copy(raw, dtype)} reads them; where the sizes differ, 0 and nothing written.
+     */
+    @Test
+    void copyRawWritesTheBytesOnlyIntoATensorOfAsManyBytes() {
+        assumeLoaded();
+        PtSymbolBlock step = LlamaModel.script(manager);
+        try (IValue raw = call("bf16_bits", 64L, 2048L);   // [64, 4096] uint8
+             IValue out = call("bf16_filled", 64L, 2048L);
+             IValue copied = IValueUtils.runMethod(step, "native_copy_raw", out, raw);
+             IValue expected = IValueUtils.runMethod(check, "raw_as_bf16", raw);
+             IValue same = IValueUtils.runMethod(check, "same", out, expected);
+             IValue wrong = call("bf16_filled", 64L, 2049L);
+             IValue refused = IValueUtils.runMethod(step, "native_copy_raw", wrong, raw);
+             IValue untouched = call("bf16_filled", 64L, 2049L);
+             IValue kept = IValueUtils.runMethod(check, "same", wrong, untouched)) {
+            assertThat(copied.toLong()).isEqualTo(64L * 2048 * 2);
+            assertThat(same.toBoolean()).isTrue();
+            assertThat(refused.toLong()).isZero();
+            assertThat(kept.toBoolean()).as("nothing written where the sizes differ").isTrue();
         }
     }
 
+    /**
+     * Where the library is absent the step script is compiled with {@code llama_native_absent.py}: it must compile
+     * (it did not once, when a stand-in called back into the method that calls it) and report no instruction set;
+     * its huge-page and raw-copy stand-ins do nothing and answer 0. Runs with or without the library.
+     */
     @Test
     void theStepScriptCompilesWithTheStandInsForAnAbsentLibrary() {
         PtSymbolBlock absent = TorchScriptArchive.load(manager, LlamaModel.SCRIPT_CLASS,
                 List.of(LlamaModel.SCRIPT, NativeKernels.SCRIPT_ABSENT));
         assertThat(NativeKernels.isa(absent, NativeKernels.BEST)).isEqualTo(NativeKernels.Isa.NONE);
+        try (ai.djl.pytorch.engine.PtNDArray t = (ai.djl.pytorch.engine.PtNDArray) manager.zeros(new ai.djl.ndarray.types.Shape(1024));
+             ai.djl.pytorch.engine.PtNDArray raw = (ai.djl.pytorch.engine.PtNDArray) manager.zeros(
+                     new ai.djl.ndarray.types.Shape(4096), ai.djl.ndarray.types.DataType.UINT8);
+             IValue tv = IValue.from(t);
+             IValue rawv = IValue.from(raw);
+             IValue huge = IValueUtils.runMethod(absent, "native_huge_pages", tv, IValue.from(true));
+             IValue copied = IValueUtils.runMethod(absent, "native_copy_raw", tv, rawv)) {
+            assertThat(huge.toLong()).isZero();
+            assertThat(copied.toLong()).as("the loader then converts through view_copy").isZero();
+        }
     }
 
     @Test

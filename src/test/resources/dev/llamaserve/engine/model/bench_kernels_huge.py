@@ -3,5 +3,5 @@
   def filled_huge(self: __torch__.BenchKernels, n: int, dtype: int) -> Tensor:
     # -> [n] of dtype, every element written, on 2 MiB pages (advised before the writes: llamaserve_ops.c's huge_pages)
     x = torch.empty([n], dtype=dtype)
-    ops.llamaserve.huge_pages(x, x.numel() * x.element_size(), 0)
+    ops.llamaserve.huge_pages(x, 0)
     return torch.fill_(x, 0.5)

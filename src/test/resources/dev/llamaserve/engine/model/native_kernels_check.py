@@ -196,11 +196,23 @@ class NativeKernelsCheck(Module):
   def copy(self: __torch__.NativeKernelsCheck, a: Tensor) -> Tensor:
     return torch.clone(a)
   def ramp(self: __torch__.NativeKernelsCheck, n: int) -> Tensor:
-    # -> [n] float32 0, 1, 2, ..: every page written, each with its own values
-    return torch.arange(n, dtype=6)
+    # -> [n] float32 1, 2, 3, .. (no zero): every page written, each with its own values
+    return torch.add(torch.arange(n, dtype=6), 1.)
   def fill_ramp(self: __torch__.NativeKernelsCheck, t: Tensor) -> Tensor:
-    # t: [n] float32 -> t filled in place with 0, 1, 2, ..
-    return torch.copy_(t, torch.arange(t.numel(), dtype=6))
+    # t: [n] float32 -> t filled in place with 1, 2, 3, ..
+    return torch.copy_(t, torch.add(torch.arange(t.numel(), dtype=6), 1.))
+  def zeroed_and_kept(self: __torch__.NativeKernelsCheck, t: Tensor, ref: Tensor) -> List[int]:
+    # t, ref: [n] -> [elements of t that are 0, elements of t equal to ref's]
+    return [int(torch.sum(torch.eq(t, 0.))), int(torch.sum(torch.eq(t, ref)))]
+  def transposed(self: __torch__.NativeKernelsCheck, n: int) -> Tensor:
+    # -> [n, n] float32, a transposed view: not contiguous
+    return torch.t(torch.reshape(torch.add(torch.arange(n * n, dtype=6), 1.), [n, n]))
+  def bf16_filled(self: __torch__.NativeKernelsCheck, n: int, k: int) -> Tensor:
+    # -> [n, k] bf16, every element 3
+    return torch.full([n, k], 3., dtype=15)
+  def raw_as_bf16(self: __torch__.NativeKernelsCheck, raw: Tensor) -> Tensor:
+    # raw: [n, 2k] uint8 -> [n, k] bf16 of those bytes
+    return torch.view_copy(raw, dtype=15)
   def rope_refused(self: __torch__.NativeKernelsCheck) -> List[int]:
     # the sizes of rope_kv's results on calls it must refuse, and whether each left the caches as they were
     q = torch.to(torch.randn([2, 4, 32]), 15)                        # [2, 4, 32]
