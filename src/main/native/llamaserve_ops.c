@@ -417,12 +417,11 @@ T512 static inline __attribute__((always_inline)) void store4x4(__m512 acc[][GEM
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) a[i][j] = acc[i][c + (two ? j % 2 : j)];
     __m512 y = reduce16(a[0], a[1], a[2], a[3]);   /* lane 4i + j: row i, channel n + j */
-    if (q8) {
-        uint16_t s[4] = {scale[n], scale[n + 1], two ? 0 : scale[n + 2], two ? 0 : scale[n + 3]};
-        uint64_t s4;
-        memcpy(&s4, s, 8);
-        y = _mm512_mul_ps(y, _mm512_castsi512_ps(_mm512_slli_epi32(
-                _mm512_cvtepu16_epi32(_mm256_set1_epi64x((long long) s4)), 16)));
+    if (q8) {   /* lane 4i + j times channel n + j's scale */
+        uint16_t s[16] = {0};
+        for (int l = 0; l < 16; l++)
+            if (!two || l % 4 < 2) s[l] = scale[n + l % 4];
+        y = _mm512_mul_ps(y, bf16x16_f32(s));
     }
     uint64_t rows[4];   /* row i's four bf16 */
     _mm256_storeu_si256((__m256i*) rows, f32x16_bf16(y));
@@ -2184,10 +2183,8 @@ static void copy_raw_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_
     AtenTensorHandle out = (AtenTensorHandle) (uintptr_t) stack[0];
     AtenTensorHandle raw = (AtenTensorHandle) (uintptr_t) stack[1];
     const int64_t bytes = span_bytes(out);
-    int64_t n = -1;
-    aoti_torch_get_numel(raw, &n);
     int64_t r = 0;
-    if (bytes > 0 && dtype(raw) == aoti_torch_dtype_uint8() && contiguous(raw) && n == bytes) {
+    if (bytes > 0 && dtype(raw) == aoti_torch_dtype_uint8() && span_bytes(raw) == bytes) {
         void *dst = 0, *src = 0;
         aoti_torch_get_data_ptr(out, &dst);
         aoti_torch_get_data_ptr(raw, &src);
