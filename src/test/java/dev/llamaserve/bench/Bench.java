@@ -261,6 +261,11 @@ public final class Bench {
         return n == 0 ? Double.NaN : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
 
+    /** A step's share of its bandwidth limit: the time reading {@code bytes} at {@code gbs} takes, over {@code ms}. */
+    static double ofLimit(long bytes, double gbs, double ms) {
+        return bytes / (gbs * 1e9) / (ms / 1e3);
+    }
+
     /** Rounds of {@link #decodeRounds}. */
     static final int DECODE_ROUNDS = 5;
 
@@ -286,7 +291,7 @@ public final class Bench {
             for (int i = 0; i < DECODE_ROUNDS; i++) {
                 bandwidth[i] = TorchThreads.onEndingThread("bench-probe", () -> reader.gbs(2));
                 rate[i] = runs.singleStream(new TimedLm.Span[1]);
-                ratio[i] = rate[i] / (bandwidth[i] * 1e9 / stepBytes);
+                ratio[i] = ofLimit(stepBytes, bandwidth[i], 1e3 / rate[i]);
             }
         }
         Map<String, Object> r = new LinkedHashMap<>();

@@ -105,7 +105,7 @@ final class QuantizedRuns {
                     String mode = models.get(k).quantization().optionName();
                     double[] perRound = new double[ONE_ROW_ROUNDS];
                     for (int i = 0; i < ONE_ROW_ROUNDS; i++) {
-                        perRound[i] = ofLimit(bytes.get(mode), roundBandwidth[i], oneMs[k][i]);
+                        perRound[i] = Bench.ofLimit(bytes.get(mode), roundBandwidth[i], oneMs[k][i]);
                     }
                     ratio.put(mode, Bench.median(perRound));
                 }
@@ -127,7 +127,7 @@ final class QuantizedRuns {
         r.put("round_bandwidth_gbs", Bench.median(allRounds.stream().mapToDouble(Double::doubleValue).toArray()));
         if (bandwidthGbs != null) {   // the same against the bench's one probe at its start, as before
             Map<String, Double> startRatio = new LinkedHashMap<>();
-            one.forEach((k, ms) -> startRatio.put(k, ofLimit(bytes.get(k), bandwidthGbs, ms)));
+            one.forEach((k, ms) -> startRatio.put(k, Bench.ofLimit(bytes.get(k), bandwidthGbs, ms)));
             r.put("decode_ratio_1_start_probe", startRatio);
         }
         System.out.println("bench int8: " + r);
@@ -178,11 +178,6 @@ final class QuantizedRuns {
             out.put(models.get(k).quantization().optionName(), Bench.median(ms[k]));
         }
         return out;
-    }
-
-    /** A step's share of its bandwidth limit: the time reading {@code bytes} at {@code gbs} takes, over {@code ms}. */
-    private static double ofLimit(long bytes, double gbs, double ms) {
-        return bytes / (gbs * 1e9) / (ms / 1e3);
     }
 
     /** bf16 time over each quantized mode's time: above 1 where int8 is faster. */
