@@ -41,6 +41,8 @@ sealed interface Regex {
     int[] SPACE_ECMA = CodePoints.union(SPACE, CodePoints.of(0xA0, 0xA0, 0x1680, 0x1680, 0x2000, 0x200A,
             0x2028, 0x2029, 0x202F, 0x202F, 0x205F, 0x205F, 0x3000, 0x3000, 0xFEFF, 0xFEFF));
     int[] NON_SPACE = CodePoints.complement(SPACE_ECMA);
+    /** What JDK or ECMAScript may match for {@code \S}: all but {@link #SPACE} ({@code [^\S]} generates SPACE). */
+    int[] NON_SPACE_EITHER = CodePoints.complement(SPACE);
 
     /** Parses {@code pattern}; errors name {@code pointer}. */
     static Regex parse(String pattern, String pointer) {
@@ -220,8 +222,7 @@ sealed interface Regex {
             if (negate) {
                 pos++;
             }
-            int[] set = new int[0];
-            int[] wide = new int[0]; // what either dialect may match: a negated class generates its complement
+            int[] set = new int[0]; // negated: what either dialect may match (the class generates its complement)
             boolean first = true;
             while (true) {
                 if (pos >= end) {
@@ -251,15 +252,14 @@ sealed interface Regex {
                     }
                     item = CodePoints.of(item[0], hiItem[0]);
                 }
-                set = CodePoints.union(set, item);
-                wide = CodePoints.union(wide, wider(item));
+                set = CodePoints.union(set, negate ? wider(item) : item);
             }
-            return negate ? CodePoints.complement(wide) : set;
+            return negate ? CodePoints.complement(set) : set;
         }
 
         /** What JDK or ECMAScript may match for a class item: they differ on {@code \s} (JDK's is ASCII). */
         private static int[] wider(int[] item) {
-            return item == SPACE ? SPACE_ECMA : item == NON_SPACE ? CodePoints.complement(SPACE) : item;
+            return item == SPACE ? SPACE_ECMA : item == NON_SPACE ? NON_SPACE_EITHER : item;
         }
 
         /** After a backslash: the set it stands for (for {@code \s} and {@code \S}, what both dialects match). */
