@@ -381,21 +381,18 @@ T512 static void few512_int8(const uint16_t* x, const void* w, const uint16_t* s
 #define GEMM_ROWS 64    /* rows whose sums part holds */
 #define GEMM_GROUP 12   /* the most channels of one group (int8: three blocks of four, widened together) */
 /*
- * The sums of 16 accumulators at once: lane 4i + j holds the sum of the 16 lanes of a_i[j], added up in exactly
+ * The sums of 16 accumulators at once: lane 4i + j holds the sum of the 16 lanes of in[4j + i], added up in exactly
  * _mm512_reduce_add_ps's order (lane l + lane l+8, then l + l+4 of those, then (0, 2) and (1, 3), then the two), so
  * that it equals 16 such reductions bit for bit: 15 adds and 30 shuffles in a tree, where 16 reductions take some
  * 110 operations, most of them on the shuffle port that the dot products' loads share. Each level pairs two
  * vectors whose lanes hold partial sums of different accumulators; no lane ever adds two accumulators together.
  */
-T512 static inline __attribute__((always_inline)) __m512 reduce16(const __m512* a0, const __m512* a1,
-        const __m512* a2, const __m512* a3) {
-    /* the tree leaves accumulator q of `in` at lane 4 (q % 4) + q / 4, so `in` lists a_i[j] at q = 4j + i */
-    const __m512* in[16] = {&a0[0], &a1[0], &a2[0], &a3[0], &a0[1], &a1[1], &a2[1], &a3[1],
-                            &a0[2], &a1[2], &a2[2], &a3[2], &a0[3], &a1[3], &a2[3], &a3[3]};
+T512 static inline __attribute__((always_inline)) __m512 reduce16(const __m512 in[16]) {
+    /* the tree leaves in[q]'s sum at lane 4 (q % 4) + q / 4: a caller lists a_i[j] at q = 4j + i */
     __m512 x[8], z[4], u[2];
     for (int p = 0; p < 8; p++)   /* 256-bit half h: in[2p + h]'s lanes l + l+8 (l < 8) */
-        x[p] = _mm512_add_ps(_mm512_shuffle_f32x4(*in[2 * p], *in[2 * p + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                             _mm512_shuffle_f32x4(*in[2 * p], *in[2 * p + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+        x[p] = _mm512_add_ps(_mm512_shuffle_f32x4(in[2 * p], in[2 * p + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_f32x4(in[2 * p], in[2 * p + 1], _MM_SHUFFLE(3, 2, 3, 2)));
     for (int p = 0; p < 4; p++)   /* 128-bit quarter r: in[4p + r]'s l + l+4 of those (l < 4) */
         z[p] = _mm512_add_ps(_mm512_shuffle_f32x4(x[2 * p], x[2 * p + 1], _MM_SHUFFLE(2, 0, 2, 0)),
                              _mm512_shuffle_f32x4(x[2 * p], x[2 * p + 1], _MM_SHUFFLE(3, 1, 3, 1)));
@@ -413,10 +410,10 @@ T512 static inline __attribute__((always_inline)) __m512 reduce16(const __m512* 
  */
 T512 static inline __attribute__((always_inline)) void store4x4(__m512 acc[][GEMM_NC], const int c, const int two,
         const int q8, const uint16_t* scale, uint16_t* out, int64_t N, int64_t m0, int64_t n) {
-    __m512 a[4][4];
+    __m512 in[16];
     for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) a[i][j] = acc[i][c + (two ? j % 2 : j)];
-    __m512 y = reduce16(a[0], a[1], a[2], a[3]);   /* lane 4i + j: row i, channel n + j */
+        for (int j = 0; j < 4; j++) in[4 * j + i] = acc[i][c + (two ? j % 2 : j)];
+    __m512 y = reduce16(in);   /* lane 4i + j: row i, channel n + j */
     if (q8) {   /* lane 4i + j times channel n + j's scale */
         uint16_t s[16] = {0};
         for (int l = 0; l < 16; l++)
@@ -2152,7 +2149,7 @@ static int64_t huge_pages(void* p, int64_t bytes, int written) {
     if (thp_never) return -1;
     const uintptr_t huge = (uintptr_t) 2 << 20;
     const uintptr_t a = ((uintptr_t) p + huge - 1) & ~(huge - 1), b = ((uintptr_t) p + (uintptr_t) bytes) & ~(huge - 1);
-    if (bytes <= 0 || b <= a || (!written && madvise((void*) a, b - a, MADV_DONTNEED) != 0)
+    if (b <= a || (!written && madvise((void*) a, b - a, MADV_DONTNEED) != 0)
             || madvise((void*) a, b - a, MADV_HUGEPAGE) != 0) return 0;
     if (!written) return (int64_t) (b - a);
     return madvise((void*) a, b - a, MADV_COLLAPSE) == 0 ? (int64_t) (b - a) : 0;
