@@ -545,7 +545,7 @@ public final class LlamaModel implements CausalLm {
                  IValue r = IValueUtils.runMethod(module, "to_compute", rawArg,
                          IValue.from((long) ComputeDType.torchCode(t.dtype())), IValue.from((long) dtype.torchCode()),
                          IValue.from(device.torchDevice()),
-                         IValue.from(device.kind() == DevicePlanner.Kind.CPU && CPU_HUGE_PAGES))) {
+                         IValue.from(device.kind() == DevicePlanner.Kind.CPU && CPU_HUGE_PAGES && NativeKernels.load()))) {
                 return r.toTensor(manager);                // [..., n] compute dtype on the device (view_copy: a copy)
             }
         });
