@@ -278,28 +278,26 @@ public final class Bench {
      * rounds' ratios is {@code median}.
      */
     private static Map<String, Object> decodeRounds(EngineRuns runs, long stepBytes) {
-        return withoutProbePeak(() -> probedRounds(runs, stepBytes));   // the probe's 512 MiB, held throughout
-    }
-
-    private static Map<String, Object> probedRounds(EngineRuns runs, long stepBytes) {
-        double[] bandwidth = new double[DECODE_ROUNDS];
-        double[] rate = new double[DECODE_ROUNDS];
-        double[] ratio = new double[DECODE_ROUNDS];
-        KernelProbe probe = TorchThreads.onEndingThread("bench-probe", KernelProbe::new);
-        try (probe; KernelProbe.Reader reader = TorchThreads.onEndingThread("bench-probe",
-                () -> probe.reader(512L << 20))) {
-            for (int i = 0; i < DECODE_ROUNDS; i++) {
-                bandwidth[i] = TorchThreads.onEndingThread("bench-probe", () -> reader.gbs(2));
-                rate[i] = runs.singleStream(new TimedLm.Span[1]);
-                ratio[i] = ofLimit(stepBytes, bandwidth[i], 1e3 / rate[i]);
+        return withoutProbePeak(() -> {   // the probe's 512 MiB, held throughout
+            double[] bandwidth = new double[DECODE_ROUNDS];
+            double[] rate = new double[DECODE_ROUNDS];
+            double[] ratio = new double[DECODE_ROUNDS];
+            KernelProbe probe = TorchThreads.onEndingThread("bench-probe", KernelProbe::new);
+            try (probe; KernelProbe.Reader reader = TorchThreads.onEndingThread("bench-probe",
+                    () -> probe.reader(QuantizedRuns.ROUND_PROBE_BYTES))) {
+                for (int i = 0; i < DECODE_ROUNDS; i++) {
+                    bandwidth[i] = TorchThreads.onEndingThread("bench-probe", () -> reader.gbs(2));
+                    rate[i] = runs.singleStream(new TimedLm.Span[1]);
+                    ratio[i] = ofLimit(stepBytes, bandwidth[i], 1e3 / rate[i]);
+                }
             }
-        }
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("bandwidth_gbs", java.util.Arrays.stream(bandwidth).boxed().toList());
-        r.put("decode_tok_s", java.util.Arrays.stream(rate).boxed().toList());
-        r.put("ratios", java.util.Arrays.stream(ratio).boxed().toList());
-        r.put("median", median(ratio));   // sorts ratio
-        return r;
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("bandwidth_gbs", java.util.Arrays.stream(bandwidth).boxed().toList());
+            r.put("decode_tok_s", java.util.Arrays.stream(rate).boxed().toList());
+            r.put("ratios", java.util.Arrays.stream(ratio).boxed().toList());
+            r.put("median", median(ratio));   // sorts ratio
+            return r;
+        });
     }
 
     /** The bench's read-bandwidth probe (a libtorch sum over 1 GiB, best of 3), on a thread that ends with it. */

@@ -36,7 +36,7 @@ final class QuantizedRuns {
             Quantization.W8A8, Quantization.W8A8_LM_HEAD);
     private static final int KV_TOKENS = 4096;
     private static final int ONE_ROW_ROUNDS = 9;
-    private static final long ROUND_PROBE_BYTES = 512L << 20;   // 3 sums of one 512 MiB tensor before each round: ~30 ms
+    static final long ROUND_PROBE_BYTES = 512L << 20;   // 3 sums of one 512 MiB tensor before each round: ~30 ms
 
     private QuantizedRuns() {
     }

@@ -200,13 +200,13 @@ class NativeKernelsCheck(Module):
     return torch.add(torch.arange(n, dtype=6), 1.)
   def fill_ramp(self: __torch__.NativeKernelsCheck, t: Tensor) -> Tensor:
     # t: [n] float32 -> t filled in place with 1, 2, 3, ..
-    return torch.copy_(t, torch.add(torch.arange(t.numel(), dtype=6), 1.))
+    return torch.copy_(t, self.ramp(t.numel()))
   def zeroed_and_kept(self: __torch__.NativeKernelsCheck, t: Tensor, ref: Tensor) -> List[int]:
     # t, ref: [n] -> [elements of t that are 0, elements of t equal to ref's]
     return [int(torch.sum(torch.eq(t, 0.))), int(torch.sum(torch.eq(t, ref)))]
   def transposed(self: __torch__.NativeKernelsCheck, n: int) -> Tensor:
     # -> [n, n] float32, a transposed view: not contiguous
-    return torch.t(torch.reshape(torch.add(torch.arange(n * n, dtype=6), 1.), [n, n]))
+    return torch.t(torch.reshape(self.ramp(n * n), [n, n]))
   def bf16_filled(self: __torch__.NativeKernelsCheck, n: int, k: int) -> Tensor:
     # -> [n, k] bf16, every element 3
     return torch.full([n, k], 3., dtype=15)
