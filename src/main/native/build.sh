@@ -23,5 +23,5 @@ mkdir -p "$out" "$work/stub"
 "$CC" -shared -fPIC -o "$work/stub/libtorch_cpu.so" -Wl,-soname,libtorch_cpu.so "$work/stub/empty.c"
 "$CC" -O3 -fPIC -fopenmp -std=gnu11 -Wall -Wextra -Werror -c "$src" -o "$work/llamaserve_ops.o"
 "$CC" -shared -o "$out/libllamaserve_ops.so" "$work/llamaserve_ops.o" -L"$work/stub" -Wl,--no-as-needed \
-  -l:libtorch_cpu.so -Wl,-z,now -Wl,--as-needed -lm -lpthread -lc
+  -l:libtorch_cpu.so -Wl,-z,now -Wl,--as-needed -lm -lpthread -ldl -lc
 echo "native kernels: built $out/libllamaserve_ops.so"

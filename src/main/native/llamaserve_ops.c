@@ -12,6 +12,9 @@
  *                                             one query per sequence [B, NH, D] against its paged bf16 K/V
  *                                             -> [B, NH, D] bf16 (llama_step.py's attend for decode steps)
  *   ops.llamaserve.rms_norm(x, w, eps)        x [T, H] bf16, w [H] bf16 -> [T, H] bf16 (llama_step.py's rms_norm)
+ *   ops.llamaserve.add_rms_norm(x, r, w, eps) the residual add before it too: -> (x + r, rms_norm(x + r)) [T, H] bf16
+ *   ops.llamaserve.silu_mul(gate, up)         [T, I] bf16 -> silu(gate) * up [T, I] bf16, bit for bit torch's two ops
+ *   ops.llamaserve.silu_ready()               1 where silu_mul can run (ATen's SLEEF exp found for the ISA in use)
  *   ops.llamaserve.rope_kv(q, k, v, cos, sin, k_cache, v_cache, slots)
  *                                             rotary embedding of q [T, NH, D] and k [T, KVH, D], k and v written
  *                                             to their bf16 caches' slots -> q rotated (llama_step.py's rope_kv)
@@ -37,6 +40,7 @@
  * Threads: OpenMP, whose GOMP_* symbols resolve through libtorch_cpu.so's own libgomp: one team, not two.
  */
 #include <cpuid.h>
+#include <dlfcn.h>
 #include <immintrin.h>
 #include <math.h>
 #include <omp.h>
@@ -1954,49 +1958,208 @@ static void quantize_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t
 /*
  * x [T, H] bf16, w [H] bf16 -> w * bf16(x * rsqrt(mean(x^2) + eps)), as llama_step.py's rms_norm (Hugging Face's
  * LlamaRMSNorm: statistics in float32, the normalised row rounded to bf16 before the weight multiplies it), one pass
- * per row instead of seven tensor ops.
+ * per row instead of seven tensor ops. With a residual r [T, H] (add_rms_norm): the row normalised is s = x + r,
+ * each element rounded to bf16 as torch's bf16 add rounds it, and s is written to sum: the step's residual add and
+ * the norm after it in one pass. rms_norm_row is any CPU's; rms_norm_row512 the same arithmetic 16 lanes at a time
+ * (H % 16 == 0), its sum of squares in 16 partial sums (fused multiply-adds) added up by _mm512_reduce_add_ps: another
+ * order than rms_norm_row's, the same for every row whatever the rows beside it.
  */
-static void rms_norm_rows(const uint16_t* x, const uint16_t* w, uint16_t* out, int64_t T, int64_t H, float eps) {
-#pragma omp parallel for schedule(static) if (T > 1)
-    for (int64_t t = 0; t < T; t++) {
-        const uint16_t* r = x + t * H;
-        float sum = 0.0f;
-#pragma omp simd reduction(+:sum)
-        for (int64_t i = 0; i < H; i++) {
-            const float v = bf16_to_f32(r[i]);
-            sum += v * v;
-        }
-        const float inv = 1.0f / sqrtf(sum / (float) H + eps);
-        for (int64_t i = 0; i < H; i++) {
-            const float n = bf16_to_f32(f32_to_bf16(bf16_to_f32(r[i]) * inv));
-            out[t * H + i] = f32_to_bf16(bf16_to_f32(w[i]) * n);
-        }
+static void rms_norm_row(const uint16_t* x, const uint16_t* r, const uint16_t* w, uint16_t* sum, uint16_t* out,
+                         int64_t H, float eps) {
+    if (r != NULL) {
+        for (int64_t i = 0; i < H; i++) sum[i] = f32_to_bf16(bf16_to_f32(x[i]) + bf16_to_f32(r[i]));
+        x = sum;
+    }
+    float sq = 0.0f;
+#pragma omp simd reduction(+:sq)
+    for (int64_t i = 0; i < H; i++) {
+        const float v = bf16_to_f32(x[i]);
+        sq += v * v;
+    }
+    const float inv = 1.0f / sqrtf(sq / (float) H + eps);
+    for (int64_t i = 0; i < H; i++) {
+        const float n = bf16_to_f32(f32_to_bf16(bf16_to_f32(x[i]) * inv));
+        out[i] = f32_to_bf16(bf16_to_f32(w[i]) * n);
     }
 }
 
-/* stack: x, w, eps -> out ([0, 0] where the kernel cannot take the call) */
-static void rms_norm_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
-    (void) num_args;
-    (void) num_outputs;
+T512 static void rms_norm_row512(const uint16_t* x, const uint16_t* r, const uint16_t* w, uint16_t* sum,
+                                 uint16_t* out, int64_t H, float eps) {
+    __m512 sq = _mm512_setzero_ps();
+    for (int64_t i = 0; i < H; i += 16) {
+        __m512 v = bf16x16_f32(x + i);
+        if (r != NULL) {   /* s = bf16(x + r), kept as the step's new residual stream */
+            const __m512i s = round_bf16x16(_mm512_add_ps(v, bf16x16_f32(r + i)));
+            _mm256_storeu_si256((__m256i*) (sum + i), _mm512_cvtepi32_epi16(_mm512_srli_epi32(s, 16)));
+            v = _mm512_castsi512_ps(s);
+        }
+        sq = _mm512_fmadd_ps(v, v, sq);
+    }
+    const float inv = 1.0f / sqrtf(_mm512_reduce_add_ps(sq) / (float) H + eps);
+    const uint16_t* s = r != NULL ? sum : x;
+    for (int64_t i = 0; i < H; i += 16) {
+        const __m512 n = _mm512_castsi512_ps(round_bf16x16(_mm512_mul_ps(bf16x16_f32(s + i), _mm512_set1_ps(inv))));
+        _mm256_storeu_si256((__m256i*) (out + i), f32x16_bf16(_mm512_mul_ps(bf16x16_f32(w + i), n)));
+    }
+}
+
+static void rms_norm_rows(const uint16_t* x, const uint16_t* r, const uint16_t* w, uint16_t* sum, uint16_t* out,
+                          int64_t T, int64_t H, float eps) {
+    void (*row)(const uint16_t*, const uint16_t*, const uint16_t*, uint16_t*, uint16_t*, int64_t, float) =
+            isa == ISA_AVX512_BF16 && H % 16 == 0 ? rms_norm_row512 : rms_norm_row;
+    /* on one thread below 8,192 elements (AVX-512; 2,048 scalar): 4 rows of 2,048 took as long on one as on two */
+#pragma omp parallel for schedule(static) if (T > 1 && T * H >= (row == rms_norm_row ? 2048 : 8192))
+    for (int64_t t = 0; t < T; t++)
+        row(x + t * H, r != NULL ? r + t * H : NULL, w, r != NULL ? sum + t * H : NULL, out + t * H, H, eps);
+}
+
+/*
+ * stack: x, w, eps -> out (rms_norm); x, r, w, eps -> sum, out (add_rms_norm, residual: r as x's shape): [0, 0]
+ * where the kernel cannot take the call
+ */
+static void norm_boxed(StableIValue* stack, const int residual) {
     AtenTensorHandle x = (AtenTensorHandle) (uintptr_t) stack[0];
-    AtenTensorHandle w = (AtenTensorHandle) (uintptr_t) stack[1];
+    AtenTensorHandle r = residual ? (AtenTensorHandle) (uintptr_t) stack[1] : NULL;
+    AtenTensorHandle w = (AtenTensorHandle) (uintptr_t) stack[residual ? 2 : 1];
     double eps = 0;
-    memcpy(&eps, &stack[2], sizeof eps);
-    int64_t T = 0, H = 0;
+    memcpy(&eps, &stack[residual ? 3 : 2], sizeof eps);
+    int64_t T = 0, H = 0, rT = 0, rH = 0;
     int ok = matrix(x, &T, &H) && dtype(x) == aoti_torch_dtype_bfloat16()
-             && vector_of(w, H, aoti_torch_dtype_bfloat16());
+             && vector_of(w, H, aoti_torch_dtype_bfloat16())
+             && (!residual || (matrix(r, &rT, &rH) && rT == T && rH == H && dtype(r) == aoti_torch_dtype_bfloat16()));
     const int64_t sizes[2] = {ok ? T : 0, ok ? H : 0};
     AtenTensorHandle out = empty(2, sizes, aoti_torch_dtype_bfloat16());
+    AtenTensorHandle sum = residual ? empty(2, sizes, aoti_torch_dtype_bfloat16()) : NULL;
     if (ok && T > 0 && H > 0) {
-        void *xp = 0, *wp = 0, *op = 0;
+        void *xp = 0, *rp = 0, *wp = 0, *sp = 0, *op = 0;
         aoti_torch_get_data_ptr(x, &xp);
         aoti_torch_get_data_ptr(w, &wp);
         aoti_torch_get_data_ptr(out, &op);
-        rms_norm_rows((const uint16_t*) xp, (const uint16_t*) wp, (uint16_t*) op, T, H, (float) eps);
+        if (residual) {
+            aoti_torch_get_data_ptr(r, &rp);
+            aoti_torch_get_data_ptr(sum, &sp);
+        }
+        rms_norm_rows((const uint16_t*) xp, (const uint16_t*) rp, (const uint16_t*) wp, (uint16_t*) sp,
+                      (uint16_t*) op, T, H, (float) eps);
     }
     aoti_torch_delete_tensor_object(x);
     aoti_torch_delete_tensor_object(w);
+    if (residual) {
+        aoti_torch_delete_tensor_object(r);
+        stack[0] = (StableIValue) (uintptr_t) sum;
+        stack[1] = (StableIValue) (uintptr_t) out;
+    } else {
+        stack[0] = (StableIValue) (uintptr_t) out;
+    }
+}
+
+static void rms_norm_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    norm_boxed(stack, 0);
+}
+
+static void add_rms_norm_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    norm_boxed(stack, 1);
+}
+
+/*
+ * The MLP's silu(gate) * up in one pass, bit for bit what the step script's two bf16 ops give: torch.silu rounds
+ * x / (1 + exp(-x)) (float32) to bf16, and the product of two bf16 is rounded once more. ATen computes silu 64
+ * elements at a time (two vectors of 32 bf16) with Vectorized<float>::exp(), which is SLEEF's Sleef_expf16_u10 on
+ * AVX-512 (Sleef_expf8_u10 on AVX2, 32 at a time), and the last n % 64 (32) elements with std::exp: so does this
+ * kernel, calling the very SLEEF functions of the libtorch this process loaded (looked up once; where they are
+ * missing the op answers [0, 0] and silu_ready 0, and the step keeps torch's two ops). Rows of a step are
+ * elementwise, so a row's values do not depend on the rows beside it.
+ */
+typedef __m512 (*exp16_fn)(__m512);
+typedef __m256 (*exp8_fn)(__m256);
+static void* sleef_exp16;   /* Sleef_expf16_u10 */
+static void* sleef_exp8;    /* Sleef_expf8_u10 */
+static pthread_once_t sleef_once = PTHREAD_ONCE_INIT;
+
+static void sleef_find(void) {
+    void* h = dlopen("libtorch_cpu.so", RTLD_LAZY | RTLD_NOLOAD);   /* the one already loaded (this library's own) */
+    if (h == NULL) return;
+    sleef_exp16 = dlsym(h, "Sleef_expf16_u10");
+    sleef_exp8 = dlsym(h, "Sleef_expf8_u10");
+    dlclose(h);
+}
+
+/* the chunk ATen's vectorized loop takes for bf16 under the ISA in use (0 where this kernel cannot run) */
+static int64_t silu_chunk(void) {
+    pthread_once(&sleef_once, sleef_find);
+    return isa == ISA_AVX512_BF16 && sleef_exp16 != NULL ? 64 : isa == ISA_AVX2 && sleef_exp8 != NULL ? 32 : 0;
+}
+
+static inline float silu_mul1(uint16_t g, uint16_t u) {   /* ATen's scalar silu, then the bf16 product */
+    const float x = bf16_to_f32(g);
+    return bf16_to_f32(f32_to_bf16(bf16_to_f32(f32_to_bf16(x / (1.0f + expf(-x)))) * bf16_to_f32(u)));
+}
+
+T512 static void silu_mul512(const uint16_t* g, const uint16_t* u, uint16_t* out, int64_t i0, int64_t i1) {
+    const exp16_fn e = (exp16_fn) sleef_exp16;
+    for (int64_t i = i0; i < i1; i += 16) {
+        const __m512 x = bf16x16_f32(g + i);
+        const __m512 sx = _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e(_mm512_xor_ps(x, _mm512_set1_ps(-0.0f)))));
+        const __m512 y = _mm512_mul_ps(_mm512_castsi512_ps(round_bf16x16(sx)), bf16x16_f32(u + i));
+        _mm256_storeu_si256((__m256i*) (out + i), f32x16_bf16(y));
+    }
+}
+
+T256 static void silu_mul256(const uint16_t* g, const uint16_t* u, uint16_t* out, int64_t i0, int64_t i1) {
+    const exp8_fn e = (exp8_fn) sleef_exp8;
+    for (int64_t i = i0; i < i1; i += 8) {
+        const __m256 x = bf16x8_f32(g + i);
+        float sx[8];
+        _mm256_storeu_ps(sx, _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e(_mm256_xor_ps(x, _mm256_set1_ps(-0.0f))))));
+        for (int j = 0; j < 8; j++)
+            out[i + j] = f32_to_bf16(bf16_to_f32(f32_to_bf16(sx[j])) * bf16_to_f32(u[i + j]));
+    }
+}
+
+static void silu_mul(const uint16_t* g, const uint16_t* u, uint16_t* out, int64_t n, int64_t chunk) {
+    const int64_t v = n - n % chunk, blocks = v / 1024;   /* the vector part in blocks of 1,024 (a multiple of chunk) */
+#pragma omp parallel for schedule(static) if (n >= 32768)
+    for (int64_t b = 0; b <= blocks; b++) {
+        const int64_t i0 = b * 1024, i1 = b < blocks ? i0 + 1024 : v;
+        if (chunk == 64) silu_mul512(g, u, out, i0, i1);
+        else silu_mul256(g, u, out, i0, i1);
+    }
+    for (int64_t i = v; i < n; i++) out[i] = f32_to_bf16(silu_mul1(g[i], u[i]));
+}
+
+/* stack: gate, up ([T, I] bf16, contiguous) -> silu(gate) * up [T, I] bf16 ([0, 0] where the kernel cannot take it) */
+static void silu_mul_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    AtenTensorHandle g = (AtenTensorHandle) (uintptr_t) stack[0];
+    AtenTensorHandle u = (AtenTensorHandle) (uintptr_t) stack[1];
+    int64_t T = 0, I = 0, uT = 0, uI = 0;
+    const int64_t chunk = silu_chunk();
+    int ok = chunk > 0 && matrix(g, &T, &I) && matrix(u, &uT, &uI) && uT == T && uI == I
+             && dtype(g) == aoti_torch_dtype_bfloat16() && dtype(u) == aoti_torch_dtype_bfloat16();
+    const int64_t sizes[2] = {ok ? T : 0, ok ? I : 0};
+    AtenTensorHandle out = empty(2, sizes, aoti_torch_dtype_bfloat16());
+    if (ok && T * I > 0) {
+        void *gp = 0, *up = 0, *op = 0;
+        aoti_torch_get_data_ptr(g, &gp);
+        aoti_torch_get_data_ptr(u, &up);
+        aoti_torch_get_data_ptr(out, &op);
+        silu_mul((const uint16_t*) gp, (const uint16_t*) up, (uint16_t*) op, T * I, chunk);
+    }
+    aoti_torch_delete_tensor_object(g);
+    aoti_torch_delete_tensor_object(u);
     stack[0] = (StableIValue) (uintptr_t) out;
+}
+
+/* stack: -> 1 where silu_mul can run with the ISA in use (ATen's SLEEF functions found), else 0 */
+static void silu_ready_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    stack[0] = (StableIValue) (silu_chunk() > 0);
 }
 
 /*
@@ -2255,6 +2418,9 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     aoti_torch_library_def(def, "widen_int8(Tensor q, Tensor(a!) out) -> Tensor(a!)");
     aoti_torch_library_def(def, "decode_attention(Tensor q, Tensor k_cache, Tensor v_cache, Tensor tables, Tensor pos, int page_size) -> Tensor");
     aoti_torch_library_def(def, "rms_norm(Tensor x, Tensor w, float eps) -> Tensor");
+    aoti_torch_library_def(def, "add_rms_norm(Tensor x, Tensor r, Tensor w, float eps) -> (Tensor, Tensor)");
+    aoti_torch_library_def(def, "silu_mul(Tensor gate, Tensor up) -> Tensor");
+    aoti_torch_library_def(def, "silu_ready() -> int");
     aoti_torch_library_def(def, "rope_kv(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor(a!) k_cache, Tensor(b!) v_cache, Tensor slots) -> Tensor");
     aoti_torch_library_def(def, "isa(int force) -> int");
     aoti_torch_library_def(def, "threads() -> int");
@@ -2269,6 +2435,8 @@ __attribute__((constructor)) static void llamaserve_register(void) {
         aoti_torch_library_impl(cpu, "quantize_int8", quantize_int8_boxed);
         aoti_torch_library_impl(cpu, "decode_attention", decode_attention_boxed);
         aoti_torch_library_impl(cpu, "rms_norm", rms_norm_boxed);
+        aoti_torch_library_impl(cpu, "add_rms_norm", add_rms_norm_boxed);
+        aoti_torch_library_impl(cpu, "silu_mul", silu_mul_boxed);
         aoti_torch_library_impl(cpu, "rope_kv", rope_kv_boxed);
         aoti_torch_library_impl(cpu, "widen_int8", widen_int8_boxed);
         aoti_torch_library_impl(cpu, "huge_pages", huge_pages_boxed);
@@ -2276,6 +2444,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     }
     if (aoti_torch_library_init_impl("llamaserve", "CompositeExplicitAutograd", __FILE__, __LINE__, &any) == 0) {
         aoti_torch_library_impl(any, "isa", isa_boxed);
+        aoti_torch_library_impl(any, "silu_ready", silu_ready_boxed);
         aoti_torch_library_impl(any, "threads", threads_boxed);
         aoti_torch_library_impl(any, "amx", amx_boxed);
     }

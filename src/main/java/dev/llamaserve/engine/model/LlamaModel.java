@@ -201,6 +201,7 @@ public final class LlamaModel implements CausalLm {
     private boolean nativeAttention;             // decode steps through llamaserve::decode_attention
     private boolean nativeNorm;                  // RMSNorm through llamaserve::rms_norm
     private boolean nativeRope;                  // rotary embedding and KV write through llamaserve::rope_kv
+    private boolean nativeSilu;                  // the MLP's silu(gate) * up through llamaserve::silu_mul
     private int nativePrefillContext;            // prefill chunks attend natively up to this context (0: never)
     private boolean nativeBf16Gemm;              // 1 .. CPU_NATIVE_BF16_MAX_ROWS rows through llamaserve::linear_bf16
     private final int kvSlots;
@@ -259,6 +260,7 @@ public final class LlamaModel implements CausalLm {
                 : CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
         this.nativeNorm = nativeIsa != NativeKernels.Isa.NONE;   // set only on the CPU in bf16
         this.nativeRope = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16;
+        this.nativeSilu = nativeIsa != NativeKernels.Isa.NONE && NativeKernels.siluReady(module);
         int group = config.numAttentionHeads() / config.numKeyValueHeads();
         // every shape, the generic body too (slower there): a prefill row must attend as the decode row it would have
         // been, or KV recomputed after a preemption, or cached from decoded tokens, differs in its low bits
@@ -621,6 +623,7 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from(nativeAttention));                     // native_attention
             args.add(IValue.from(nativeNorm));                          // native_norm
             args.add(IValue.from(nativeRope));                          // native_rope
+            args.add(IValue.from(nativeSilu));                          // native_silu
             args.add(IValue.from((long) (nativeAttention ? nativePrefillContext : 0)));   // native_prefill_context
             args.add(IValue.from(tensor(step, batch.logitRows())));     // logit_rows [R]
             args.add(IValue.from((long) config.numHiddenLayers()));
@@ -768,6 +771,21 @@ public final class LlamaModel implements CausalLm {
         nativeRope = use;
     }
 
+    /** Whether this model's steps compute the MLP's silu(gate) * up through the native kernel. */
+    boolean nativeSilu() {
+        return nativeSilu;
+    }
+
+    /** Tests: the MLP's silu(gate) * up through the native kernel (where it can run) or the script's two ops. */
+    void nativeSilu(boolean use) {
+        requireNativeKernels(use);
+        if (use && !NativeKernels.siluReady(module)) {
+            throw new IllegalStateException("llamaserve::silu_mul cannot run here: the libtorch loaded"
+                    + " exports no SLEEF exp for the instruction set in use");
+        }
+        nativeSilu = use;
+    }
+
     /** Whether this model's int8 weights are blocked for the native int8 kernel. */
     boolean nativeInt8() {
         return nativeInt8;
@@ -804,6 +822,7 @@ public final class LlamaModel implements CausalLm {
         if (got != isa) {
             throw new IllegalStateException(isa + " is not available on this CPU (kernels use " + got + ")");
         }
+        nativeSilu = NativeKernels.siluReady(module);   // it calls the SLEEF exp of the ISA in use
         return true;
     }
 

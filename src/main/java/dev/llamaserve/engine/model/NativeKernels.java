@@ -168,6 +168,17 @@ public final class NativeKernels {
     }
 
     /**
+     * Whether {@code silu_mul} can run with the instruction set in use: it calls the SLEEF exp that ATen's bf16 silu
+     * calls on that ISA ({@code Sleef_expf16_u10} on AVX-512, {@code Sleef_expf8_u10} on AVX2), looked up in the
+     * libtorch this process loaded, so that its values are torch's bit for bit. False where the library is not loaded.
+     */
+    static boolean siluReady(PtSymbolBlock module) {
+        try (IValue r = IValueUtils.runMethod(module, "native_silu_ready")) {
+            return r.toBoolean();
+        }
+    }
+
+    /**
      * Whether {@code linear_int8} runs on AMX tiles (with AVX-512 BF16 in use), one setting for all models:
      * {@code force} 1 turns them on where the CPU has AMX-BF16 and Linux grants the process their state, 0 off,
      * -1 only asks. False where the library is not loaded.

@@ -29,6 +29,16 @@
   def native_rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, eps: float) -> Tensor:
     # x: [T, H] bf16; weight: [H] bf16 -> [T, H] bf16, as rms_norm, in one call
     return ops.llamaserve.rms_norm(x, weight, eps)
+  def native_add_rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, r: Tensor, weight: Tensor, eps: float) -> List[Tensor]:
+    # x, r: [T, H] bf16; weight: [H] bf16 -> [x + r, rms_norm(x + r)] [T, H] bf16, as add_rms_norm, in one call
+    s = ops.llamaserve.add_rms_norm(x, r, weight, eps)
+    return [s[0], s[1]]
+  def native_silu_mul(self: __torch__.LlamaForCausalLM, gate: Tensor, up: Tensor) -> Tensor:
+    # gate, up: [T, I] bf16 -> silu(gate) * up [T, I] bf16, bit for bit torch's two ops, in one call
+    return ops.llamaserve.silu_mul(gate, up)
+  def native_silu_ready(self: __torch__.LlamaForCausalLM) -> bool:
+    # whether native_silu_mul can run with the instruction set in use (it calls the SLEEF exp ATen's silu calls)
+    return ops.llamaserve.silu_ready() == 1
   def native_rope_kv(self: __torch__.LlamaForCausalLM, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor,
                      k_cache: Tensor, v_cache: Tensor, slot_mapping: Tensor) -> Tensor:
     # q: [T, NH, D], k, v: [T, KVH, D], cos, sin: [T, 1, D], k_cache, v_cache: [S, KVH, D] (bf16); slot_mapping: [T]

@@ -18,6 +18,12 @@
     return torch.empty([0, 0, 0], dtype=q.dtype)                     # never selected: fails the step's index_copy_
   def native_rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, weight: Tensor, eps: float) -> Tensor:
     return torch.empty([0, 0], dtype=x.dtype)                        # never selected (rms_norm calls this: no recursion)
+  def native_add_rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, r: Tensor, weight: Tensor, eps: float) -> List[Tensor]:
+    return [torch.empty([0, 0], dtype=x.dtype), torch.empty([0, 0], dtype=x.dtype)]   # never selected (as native_rms_norm)
+  def native_silu_mul(self: __torch__.LlamaForCausalLM, gate: Tensor, up: Tensor) -> Tensor:
+    return torch.empty([0, 0], dtype=gate.dtype)                     # never selected (native_silu_ready is False)
+  def native_silu_ready(self: __torch__.LlamaForCausalLM) -> bool:
+    return False
   def native_rope_kv(self: __torch__.LlamaForCausalLM, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor,
                      k_cache: Tensor, v_cache: Tensor, slot_mapping: Tensor) -> Tensor:
     return torch.empty([0, 0, 0], dtype=q.dtype)                     # never selected (rope_kv calls this: no recursion)

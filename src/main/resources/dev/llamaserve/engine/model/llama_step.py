@@ -191,6 +191,18 @@ class LlamaForCausalLM(Module):
     variance = torch.mean(torch.pow(xf, 2), [-1], True)              # [T, 1]
     xf = xf * torch.rsqrt(variance + eps)                            # [T, H]
     return weight * torch.to(xf, x.dtype)                            # [T, H]
+  def silu_mul(self: __torch__.LlamaForCausalLM, gate: Tensor, up: Tensor, native: bool) -> Tensor:
+    # gate, up: [T, I] -> silu(gate) * up [T, I] (SwiGLU; native: in one pass, native_silu_mul, bf16 on the CPU)
+    if native:
+      return self.native_silu_mul(gate, up)                          # [T, I]
+    return torch.silu(gate) * up                                     # [T, I]
+  def add_rms_norm(self: __torch__.LlamaForCausalLM, x: Tensor, r: Tensor, weight: Tensor, eps: float, native: bool) -> List[Tensor]:
+    # x, r: [T, H] compute dtype (the residual stream and what a block adds to it); weight: [H]
+    # -> [x + r, rms_norm(x + r)] (native: both in one pass, native_add_rms_norm, bf16 on the CPU)
+    if native:
+      return self.native_add_rms_norm(x, r, weight, eps)             # [[T, H], [T, H]]
+    s = x + r                                                        # [T, H]
+    return [s, self.rms_norm(s, weight, eps, False)]                 # [[T, H], [T, H]]
   def linear(self: __torch__.LlamaForCausalLM, x: Tensor, w: Dict[str, Tensor], name: str, mode: int) -> Tensor:
     # x: [T, in]; w[name]: [out, in] -> [T, out]
     # mode 1: multiply in float32 (CPU fp16 GEMM with many rows is slow)
@@ -307,7 +319,7 @@ class LlamaForCausalLM(Module):
            query_start: List[int], query_len: List[int],
            block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor,
            decode_pages: int, page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool, native_attention: bool,
-           native_norm: bool, native_rope: bool, native_prefill_context: int,
+           native_norm: bool, native_rope: bool, native_silu: bool, native_prefill_context: int,
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
            eps: float, mode: int) -> Tensor:
     # w: Hugging Face name -> weight ("model.layers.0.self_attn.q_proj.weight", ...; "lm_head.weight" is
@@ -325,7 +337,8 @@ class LlamaForCausalLM(Module):
     # query_block: the most queries of one prefill chunk attended in one call; native_attention: decode steps attend
     #   through native_decode_attention (llama-serve's native kernels, bf16 caches) instead of attend;
     #   native_norm: rms_norm through native_rms_norm (bf16 on the CPU); native_rope: rotary embedding and KV write
-    #   through native_rope_kv (bf16 caches on the CPU); native_prefill_context: prefill chunks of sequences with
+    #   through native_rope_kv (bf16 caches on the CPU); native_silu: the MLP's silu(gate) * up through native_silu_mul
+    #   (bf16 on the CPU, bit-identical); native_prefill_context: prefill chunks of sequences with
     #   at most this much context attend through native_decode_attention, a query per row (0: never)
     # inv_freq: [head_dim / 2] float64; work: new_workspace's tensors (attention's scratch, made at load)
     T = token_ids.size(0)
@@ -353,12 +366,18 @@ class LlamaForCausalLM(Module):
     for b in range(B):
       if query_len[b] > 1 and context_len[b] > native_prefill_context:
         native_rows = False
+    mlp_out = x                                                      # [T, H]: the last block's down_proj (none yet)
     for l in range(num_layers):
       p = "model.layers." + str(l) + "."
       k_cache = kv[2 * l]                                            # [S, KVH, D]
       v_cache = kv[2 * l + 1]                                        # [S, KVH, D]
-      # --- self_attn ---
-      h = self.rms_norm(x, w[p + "input_layernorm.weight"], eps, native_norm)   # [T, H]
+      # --- self_attn --- (the last block's residual add and this norm in one call: add_rms_norm)
+      if l == 0:
+        h = self.rms_norm(x, w[p + "input_layernorm.weight"], eps, native_norm)   # [T, H]
+      else:
+        xh = self.add_rms_norm(x, mlp_out, w[p + "input_layernorm.weight"], eps, native_norm)
+        x = xh[0]                                                    # [T, H] (x + down_proj)
+        h = xh[1]                                                    # [T, H]
       q = torch.view(self.linear(h, w, p + "self_attn.q_proj.weight", mode), [T, num_heads, head_dim])  # [T, NH, D]
       k = torch.view(self.linear(h, w, p + "self_attn.k_proj.weight", mode), [T, num_kv_heads, head_dim])  # [T, KVH, D]
       v = torch.view(self.linear(h, w, p + "self_attn.v_proj.weight", mode), [T, num_kv_heads, head_dim])  # [T, KVH, D]
@@ -373,14 +392,19 @@ class LlamaForCausalLM(Module):
                                 chunk_pages, query_block, kv_fp8, native_attention, native_prefill_context, row_tables,
                                 work)   # [T, NH, D]
       attn = torch.reshape(attn, [T, num_heads * head_dim])           # [T, NH*D]
-      x = x + self.linear(attn, w, p + "self_attn.o_proj.weight", mode)     # [T, H] (o_proj)
-      # --- mlp ---
-      h = self.rms_norm(x, w[p + "post_attention_layernorm.weight"], eps, native_norm)   # [T, H]
-      gate = torch.silu(self.linear(h, w, p + "mlp.gate_proj.weight", mode))  # [T, I]
+      # --- mlp --- (o_proj's residual add and this norm in one call)
+      xh = self.add_rms_norm(x, self.linear(attn, w, p + "self_attn.o_proj.weight", mode),
+                             w[p + "post_attention_layernorm.weight"], eps, native_norm)
+      x = xh[0]                                                      # [T, H] (x + o_proj)
+      h = xh[1]                                                      # [T, H]
+      gate = self.linear(h, w, p + "mlp.gate_proj.weight", mode)            # [T, I]
       up = self.linear(h, w, p + "mlp.up_proj.weight", mode)                # [T, I]
-      x = x + self.linear(gate * up, w, p + "mlp.down_proj.weight", mode)   # [T, H] (down_proj)
+      mlp_out = self.linear(self.silu_mul(gate, up, native_silu), w, p + "mlp.down_proj.weight", mode)  # [T, H] (down_proj)
     x = torch.index_select(x, 0, logit_rows)                         # [R, H]
-    x = self.rms_norm(x, w["model.norm.weight"], eps, native_norm)          # [R, H] (model.norm)
+    if num_layers > 0:   # the last block's residual add, on the rows that need logits only, and model.norm
+      x = self.add_rms_norm(x, torch.index_select(mlp_out, 0, logit_rows), w["model.norm.weight"], eps, native_norm)[1]   # [R, H]
+    else:
+      x = self.rms_norm(x, w["model.norm.weight"], eps, native_norm)        # [R, H] (model.norm)
     logits = self.linear(x, w, "lm_head.weight", mode if mode != 1 or x.size(0) > 1 else 0)  # [R, V] (lm_head, or embed_tokens when tied)
     out = self.take(w["logits_scratch"], [logits.size(0), logits.size(1)])   # [R, V] f32 on cpu: the scratch's first R rows
     out.copy_(logits)                                                # (a new tensor where it is too small)

@@ -334,21 +334,72 @@ class NativeKernelsTest {
         }
     }
 
+    /**
+     * RMSNorm in one call, alone (rms_norm) and after the residual add (add_rms_norm), with each instruction set (the
+     * AVX-512 body takes H % 16 == 0, the scalar one the rest; 33 x 4,096 and 20 x 2,048 run on several threads): the
+     * sum x + r is bit for bit the step script's bf16 add, and the normalised rows are within one bf16 rounding of the
+     * script's (both round the normalised row and the product; the sums of squares add up in other orders).
+     */
     @Test
-    void nativeRmsNormMatchesTheStepScriptsWithinOneBf16Rounding() {
+    void nativeRmsNormMatchesTheStepScriptsWithinOneBf16RoundingAndItsResidualAddExactly() {
         assumeLoaded();
         PtSymbolBlock step = LlamaModel.script(manager);
-        for (long[] s : new long[][] {{1, 2048}, {7, 64}, {33, 4096}}) {
-            try (IValue in = call("norm_inputs", s[0], s[1]);
-                 IValue eps = IValue.from(1e-5);
-                 IValue no = IValue.from(false)) {
-                IValue[] xw = in.toIValueArray();
-                try (IValue ref = IValueUtils.runMethod(step, "rms_norm", xw[0], xw[1], eps, no);
-                     IValue got = IValueUtils.runMethod(step, "native_rms_norm", xw[0], xw[1], eps);
-                     IValue rel = IValueUtils.runMethod(check, "max_rel", got, ref)) {
-                    // both round the normalised row and the product to bf16: at most one bf16 step (2^-8) apart each
-                    assertThat(rel.toDouble()).as("%s max relative difference", Arrays.toString(s))
-                            .isLessThanOrEqualTo(1.0 / 64);
+        for (NativeKernels.Isa isa : isas) {
+            use(isa);
+            for (long[] s : new long[][] {{1, 2048}, {7, 64}, {33, 4096}, {20, 2048}, {3, 40}}) {
+                try (IValue in = call("norm_inputs", s[0], s[1]);
+                     IValue r = call("residual", s[0], s[1]);
+                     IValue eps = IValue.from(1e-5);
+                     IValue no = IValue.from(false)) {
+                    IValue[] xw = in.toIValueArray();
+                    String what = isa + " " + Arrays.toString(s);
+                    try (IValue ref = IValueUtils.runMethod(step, "rms_norm", xw[0], xw[1], eps, no);
+                         IValue got = IValueUtils.runMethod(step, "native_rms_norm", xw[0], xw[1], eps);
+                         IValue rel = IValueUtils.runMethod(check, "max_rel", got, ref)) {
+                        // at most one bf16 step (2^-8) apart each
+                        assertThat(rel.toDouble()).as("%s max relative difference", what).isLessThanOrEqualTo(1.0 / 64);
+                    }
+                    try (IValue ref = IValueUtils.runMethod(step, "add_rms_norm", xw[0], r, xw[1], eps, no);
+                         IValue got = IValueUtils.runMethod(step, "native_add_rms_norm", xw[0], r, xw[1], eps)) {
+                        IValue[] a = ref.toIValueArray();
+                        IValue[] b = got.toIValueArray();
+                        try (IValue sameSum = IValueUtils.runMethod(check, "same", b[0], a[0]);
+                             IValue rel = IValueUtils.runMethod(check, "max_rel", b[1], a[1])) {
+                            assertThat(sameSum.toBoolean()).as("%s x + r", what).isTrue();
+                            assertThat(rel.toDouble()).as("%s normalised x + r", what).isLessThanOrEqualTo(1.0 / 64);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The MLP's silu(gate) * up in one call (silu_mul) is bit for bit the step script's torch.silu and bf16 product,
+     * extremes included (exp overflowing, an infinity), where it can run, which must be here (libtorch 2.7.1 exports
+     * SLEEF's exp): with each instruction set on sizes that are whole chunks of ATen's vectorized loop (64 bf16),
+     * one row and 16 (several threads), and with the best one, the ISA ATen itself runs here, on sizes that end in
+     * a part chunk, which ATen computes with std::exp.
+     */
+    @Test
+    void nativeSiluMulIsBitIdenticalToTheStepScriptsTwoOps() {
+        assumeLoaded();
+        PtSymbolBlock step = LlamaModel.script(manager);
+        for (NativeKernels.Isa isa : isas) {
+            use(isa);
+            assertThat(NativeKernels.siluReady(step)).as("%s silu_ready", isa).isTrue();
+            boolean best = isa == isas.get(isas.size() - 1);
+            for (long[] s : new long[][] {{1, 8192}, {16, 8192}, {3, 2048}, {1, 100}, {5, 300}, {2, 7}}) {
+                if (!best && s[0] * s[1] % 64 != 0) {
+                    continue;   // ATen's own chunk (its ISA is the best here) decides where std::exp takes over
+                }
+                try (IValue in = call("mlp_inputs", s[0], s[1])) {
+                    IValue[] gu = in.toIValueArray();
+                    try (IValue ref = IValueUtils.runMethod(check, "silu_mul", gu[0], gu[1]);
+                         IValue got = IValueUtils.runMethod(step, "native_silu_mul", gu[0], gu[1]);
+                         IValue same = IValueUtils.runMethod(check, "same", got, ref)) {
+                        assertThat(same.toBoolean()).as("%s %s silu(gate) * up", isa, Arrays.toString(s)).isTrue();
+                    }
                 }
             }
         }

@@ -10,10 +10,11 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * The tiny fixture in bf16 decodes the same tokens with llama-serve's native decode attention, RMSNorm, rotary embedding
- * and KV write as with the step script's own: after a 100-token prompt (7 pages), each of five decode steps is computed both ways at the same
- * position (the second overwrites the first's KV slot), with each instruction set this CPU has. Within the bf16
- * parity tolerance, the same greedy token.
+ * The tiny fixture in bf16 decodes the same tokens with llama-serve's native decode attention, RMSNorm (with the
+ * residual add before it), rotary embedding and KV write, and SiLU-times-up as with the step script's own: after a
+ * 100-token prompt (7 pages), each of five decode steps is computed both ways at the same position (the second
+ * overwrites the first's KV slot), with each instruction set this CPU has. Within the bf16 parity tolerance, the
+ * same greedy token.
  */
 class NativeStepIT {
 
@@ -22,6 +23,7 @@ class NativeStepIT {
         withEachIsa((isa, m) -> {
             assertThat(m.nativeAttention()).as("a bf16 model on the CPU attends natively").isTrue();
             assertThat(m.nativeRope()).as("and rotates q and k and writes its KV natively").isTrue();
+            assertThat(m.nativeSilu()).as("and computes the MLP's silu(gate) * up natively").isTrue();
             int[] prompt = IntStream.range(0, 100).map(i -> (i * 53 + 7) % 700 + 1).toArray();
             m.forward(ForwardBatch.contiguous(prompt, 0, false));
             int token = 42;
@@ -29,10 +31,12 @@ class NativeStepIT {
                 m.nativeAttention(true);
                 m.nativeNorm(true);
                 m.nativeRope(true);
+                m.nativeSilu(true);
                 float[] nativeStep = m.forward(ForwardBatch.contiguous(new int[] {token}, pos, false));   // [V]
                 m.nativeAttention(false);
                 m.nativeNorm(false);
                 m.nativeRope(false);
+                m.nativeSilu(false);
                 float[] scriptStep = m.forward(ForwardBatch.contiguous(new int[] {token}, pos, false));   // [V]
                 assertThat(PagedAttentionTest.maxDiff(nativeStep, scriptStep))
                         .as("%s position %d: max |Δlogit|", isa, pos).isLessThanOrEqualTo(0.1);

@@ -169,6 +169,21 @@ class NativeKernelsCheck(Module):
     x = torch.randn([t, h])                                          # [t, h] f32
     x[:, 3] = 40.
     return [torch.to(x, 15), torch.to(1. + 0.1 * torch.randn([h]), 15)]
+  def residual(self: __torch__.NativeKernelsCheck, t: int, h: int) -> Tensor:
+    # -> [t, h] bf16, N(0, 16): what a block adds to the residual stream
+    torch.manual_seed(t * 13 + h + 1)
+    return torch.to(torch.randn([t, h]) * 4., 15)                    # [t, h]
+  def mlp_inputs(self: __torch__.NativeKernelsCheck, t: int, i: int) -> List[Tensor]:
+    # [gate, up]: [t, i] bf16, N(0, 16), gate's first row's first eight +-100, +-20, +-1e-3, inf, -1e30 where i >= 8
+    # (silu(-inf) is NaN, which torch.equal never finds equal)
+    torch.manual_seed(t * 31 + i)
+    gate = torch.randn([t, i]) * 4.                                  # [t, i] f32
+    if i >= 8:
+      gate[0, 0:8] = torch.tensor([100., -100., 20., -20., 1e-3, -1e-3, float("inf"), -1e30])
+    return [torch.to(gate, 15), torch.to(torch.randn([t, i]) * 4., 15)]
+  def silu_mul(self: __torch__.NativeKernelsCheck, gate: Tensor, up: Tensor) -> Tensor:
+    # the step script's two bf16 ops
+    return torch.silu(gate) * up                                     # [t, i]
   def max_rel(self: __torch__.NativeKernelsCheck, a: Tensor, b: Tensor) -> float:
     # max |a - b| / max(|b|, 1e-3) elementwise, in float32
     d = torch.abs(a.float() - b.float()) / torch.clamp_min(torch.abs(b.float()), 1e-3)
