@@ -181,9 +181,6 @@ class NativeKernelsCheck(Module):
     if i >= 8:
       gate[0, 0:8] = torch.tensor([100., -100., 20., -20., 1e-3, -1e-3, float("inf"), -1e30])
     return [torch.to(gate, 15), torch.to(torch.randn([t, i]) * 4., 15)]
-  def silu_mul(self: __torch__.NativeKernelsCheck, gate: Tensor, up: Tensor) -> Tensor:
-    # the step script's two bf16 ops
-    return torch.silu(gate) * up                                     # [t, i]
   def max_rel(self: __torch__.NativeKernelsCheck, a: Tensor, b: Tensor) -> float:
     # max |a - b| / max(|b|, 1e-3) elementwise, in float32
     d = torch.abs(a.float() - b.float()) / torch.clamp_min(torch.abs(b.float()), 1e-3)
