@@ -190,6 +190,17 @@ public final class NativeKernels {
     }
 
     /**
+     * Whether {@code linear_bf16}'s tiles (calls of 5 rows or more, without AMX) prefetch the next group's weights
+     * into L1 (true) or into L2, one setting for all models: by default L1 where the CPU's L1 data cache holds 48 KiB
+     * or more. {@code force} 1 or 0 switches (tests, benchmarks), -1 only asks. False where the library is not loaded.
+     */
+    static boolean gemmPrefetchL1(PtSymbolBlock module, long force) {
+        try (IValue r = IValueUtils.runMethod(module, "native_gemm_prefetch", IValue.from(force))) {
+            return r.toLong() == 1;
+        }
+    }
+
+    /**
      * Puts each distinct tensor of {@code weights} on 2 MiB pages where Linux allows ({@code huge_pages} in
      * llamaserve_ops.c: advised and collapsed, where not on them already). Returns the bytes now on them; -1 where
      * the host turned transparent huge pages off; 0 where the library is not loaded or no huge page could be had.

@@ -52,6 +52,10 @@
     # 1 where linear_bf16/int8/w8a8 run on AMX tiles, else 0; force 1 turns them on (where the CPU has them), 0 off,
     # -1 asks
     return ops.llamaserve.amx(force)
+  def native_gemm_prefetch(self: __torch__.LlamaForCausalLM, force: int) -> int:
+    # 1 where linear_bf16's tiles (5 rows or more) prefetch the next weights into L1, 0 into L2 (by default 1 where the
+    # L1 data cache holds 48 KiB); force 1 or 0 switches, -1 asks
+    return ops.llamaserve.gemm_prefetch(force)
   def native_huge_pages(self: __torch__.LlamaForCausalLM, t: Tensor, written: bool) -> int:
     # t: a weight on the CPU -> the bytes of it on 2 MiB pages: written, collapsed onto them now; else (t just made,
     # about to be filled: its contents are dropped) advised, so that its pages fault in huge (0: none, -1: off)

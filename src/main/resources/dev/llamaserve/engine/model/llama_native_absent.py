@@ -31,6 +31,8 @@
     return 0
   def native_amx(self: __torch__.LlamaForCausalLM, force: int) -> int:
     return 0
+  def native_gemm_prefetch(self: __torch__.LlamaForCausalLM, force: int) -> int:
+    return 0
   def native_huge_pages(self: __torch__.LlamaForCausalLM, t: Tensor, written: bool) -> int:
     return 0
   def native_copy_raw(self: __torch__.LlamaForCausalLM, out: Tensor, raw: Tensor) -> int:

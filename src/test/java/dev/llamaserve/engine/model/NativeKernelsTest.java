@@ -29,6 +29,7 @@ class NativeKernelsTest {
     private static PtSymbolBlock check;
     private static List<NativeKernels.Isa> isas;
     private static boolean amx;   // linear_int8 can take AMX tiles here
+    private static long gemmPrefetch;   // linear_bf16's tiles prefetch into L1 (1) or L2 (0) here by default
 
     @BeforeAll
     static void load() {
@@ -50,6 +51,9 @@ class NativeKernelsTest {
         try (IValue r = call("amx", 1L)) {
             amx = r.toLong() == 1;
         }
+        try (IValue r = call("gemm_prefetch", -1L)) {
+            gemmPrefetch = r.toLong();
+        }
     }
 
     @AfterAll
@@ -57,6 +61,7 @@ class NativeKernelsTest {
         if (check != null) {
             call("isa", (long) isas.get(isas.size() - 1).ordinal()).close();   // the best again, for later tests
             call("amx", 1L).close();
+            call("gemm_prefetch", gemmPrefetch).close();
         }
         manager.close();
     }
@@ -149,6 +154,33 @@ class NativeKernelsTest {
     void bf16LinearMatchesTheFloat32Product() {
         assertMatchesReference("bf16", new long[][] {{1, 64, 2048}, {1, 37, 100}, {2, 64, 64}, {3, 8, 8192},
             {4, 12, 96}, {5, 40, 2048}, {17, 9, 33}, {16, 20, 96}, {7, 8, 64}, {33, 130, 64}});
+    }
+
+    /**
+     * The several-row bf16 tiles prefetch the next group's weights into L1 or into L2 ({@code gemm_prefetch}; by
+     * default L1 where the L1 data cache holds 48 KiB): with either, each product within bf16's rounding of the
+     * float32 one (inputs past one block of 2,048 too) and a row's outputs the same, bit for bit, alone as among others.
+     */
+    @Test
+    void bf16TilesGiveTheSameProductsWithEitherPrefetch() {
+        assumeLoaded();
+        Assumptions.assumeTrue(isas.contains(NativeKernels.Isa.AVX512_BF16),
+                "the tiles are AVX-512 BF16's; this CPU's best is " + isas.get(isas.size() - 1));
+        use(NativeKernels.Isa.AVX512_BF16);
+        try {
+            for (long l1 : new long[] {0, 1}) {
+                try (IValue r = call("gemm_prefetch", l1)) {
+                    assertThat(r.toLong()).isEqualTo(l1);
+                }
+                String what = l1 == 1 ? "prefetch into L1" : "prefetch into L2";
+                for (long[] s : new long[][] {{5, 40, 2048}, {16, 20, 96}, {16, 64, 8192}, {33, 130, 64}, {64, 13, 2080}}) {
+                    assertMatches(what, "bf16", s);
+                }
+                assertRowsAlone(what, new long[][] {{16, 4096, 8192}, {70, 12, 2048}, {8, 44, 96}, {5, 512, 2080}});
+            }
+        } finally {
+            call("gemm_prefetch", gemmPrefetch).close();
+        }
     }
 
     @Test

@@ -6,6 +6,8 @@ class NativeKernelsCheck(Module):
     return ops.llamaserve.isa(force)
   def amx(self: __torch__.NativeKernelsCheck, force: int) -> int:
     return ops.llamaserve.amx(force)
+  def gemm_prefetch(self: __torch__.NativeKernelsCheck, force: int) -> int:
+    return ops.llamaserve.gemm_prefetch(force)
   def bf16(self: __torch__.NativeKernelsCheck, m: int, n: int, k: int) -> List[float]:
     # [max |native - float32 reference|, max |reference|] of linear_bf16 on random x [m, k], w [n, k]
     torch.manual_seed(m * 1000003 + n * 1009 + k)
