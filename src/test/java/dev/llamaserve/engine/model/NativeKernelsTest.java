@@ -102,6 +102,14 @@ class NativeKernelsTest {
         }
     }
 
+    /** AVX-512 BF16 (linear_int8 without AMX tiles); skips, saying {@code why} and this CPU's best, where none */
+    private static void useAvx512Bf16(String why) {
+        assumeLoaded();
+        Assumptions.assumeTrue(isas.contains(NativeKernels.Isa.AVX512_BF16),
+                () -> why + "; this CPU's best is " + isas.get(isas.size() - 1));
+        use(NativeKernels.Isa.AVX512_BF16);
+    }
+
     /** AVX-512 BF16 with linear_int8 on AMX tiles; skips, saying why, where this CPU (or Linux) has none */
     private static void useAmx() {
         assumeLoaded();
@@ -159,21 +167,20 @@ class NativeKernelsTest {
     /**
      * The several-row bf16 tiles prefetch the next group's weights into L1 or into L2 ({@code gemm_prefetch}; by
      * default L1 where the L1 data cache holds 48 KiB): with either, each product within bf16's rounding of the
-     * float32 one (inputs past one block of 2,048 too) and a row's outputs the same, bit for bit, alone as among others.
+     * float32 one (inputs past one block of 2,048 too) and a row's outputs the same, bit for bit, alone as among
+     * others.
      */
     @Test
     void bf16TilesGiveTheSameProductsWithEitherPrefetch() {
-        assumeLoaded();
-        Assumptions.assumeTrue(isas.contains(NativeKernels.Isa.AVX512_BF16),
-                "the tiles are AVX-512 BF16's; this CPU's best is " + isas.get(isas.size() - 1));
-        use(NativeKernels.Isa.AVX512_BF16);
+        useAvx512Bf16("the tiles are AVX-512 BF16's");
         try {
             for (long l1 : new long[] {0, 1}) {
                 try (IValue r = call("gemm_prefetch", l1)) {
                     assertThat(r.toLong()).isEqualTo(l1);
                 }
                 String what = l1 == 1 ? "prefetch into L1" : "prefetch into L2";
-                for (long[] s : new long[][] {{5, 40, 2048}, {16, 20, 96}, {16, 64, 8192}, {33, 130, 64}, {64, 13, 2080}}) {
+                for (long[] s : new long[][] {{5, 40, 2048}, {16, 20, 96}, {16, 64, 8192}, {33, 130, 64},
+                    {64, 13, 2080}}) {
                     assertMatches(what, "bf16", s);
                 }
                 assertRowsAlone(what, new long[][] {{16, 4096, 8192}, {70, 12, 2048}, {8, 44, 96}, {5, 512, 2080}});
@@ -250,10 +257,7 @@ class NativeKernelsTest {
      */
     @Test
     void w8a8LinearIsTheExactIntegerProductOfRowsQuantizedPerRow() {
-        assumeLoaded();
-        Assumptions.assumeTrue(isas.contains(NativeKernels.Isa.AVX512_BF16),
-                "linear_w8a8 needs AVX-512 BF16 + VNNI; this CPU's best is " + isas.get(isas.size() - 1));
-        use(NativeKernels.Isa.AVX512_BF16);
+        useAvx512Bf16("linear_w8a8 needs AVX-512 BF16 + VNNI");
         // 1-3 rows walk each thread's blocks as four streams (two for three rows): 1-8 blocks per thread
         assertW8a8Exact("w8a8", new long[][] {{1, 64, 2048}, {2, 8, 64}, {3, 12, 96}, {1, 44, 256}, {2, 20, 64},
             {3, 36, 2048}, {4, 64, 64}, {5, 16, 2048}, {16, 128, 256}, {17, 24, 8192}, {64, 8, 128}, {65, 12, 64}},
