@@ -27,8 +27,9 @@
  *   ops.llamaserve.copy_raw(out, raw)         raw's bytes (uint8) into out of as many bytes: the bytes, 0 if not
  *   ops.llamaserve.amx(force)                 whether linear_bf16/int8 run on AMX tiles (1) or not (0); force 1 or 0
  *                                             switches (1 only where the CPU has AMX-BF16), -1 only asks
- *   ops.llamaserve.gemm_prefetch(force)       whether linear_bf16's tiles prefetch the next weights into L1 (1) or L2
- *                                             (0); by default 1 where L1d holds 48 KiB; force 1 or 0 switches, -1 asks
+ *   ops.llamaserve.gemm_prefetch(force)       whether linear_bf16's and linear_w8a8's tiles prefetch the next weights
+ *                                             into L1 (1) or L2 (0); by default 1 where L1d holds 48 KiB; force 1 or 0
+ *                                             switches, -1 asks
  * out[m, n] = sum_k x[m, k] * w[n, k] in float32 (times scale[n] for int8), rounded to bf16 as torch rounds. int8
  * weights are widened exactly (|q| <= 127 fits bf16's 8-bit significand), so linear_int8 computes what
  * linear(x, widen(q)) * scale computes, in another order of summation.
@@ -386,7 +387,7 @@ T512 static void few512_int8(const uint16_t* x, const void* w, const uint16_t* s
  * K % 32 == 0.
  */
 #define GEMM_PF_HINT _MM_HINT_T1
-#define GEMM_PF_AHEAD 8   /* gemm_pf_l1: steps of 32 inputs ahead that the first tile of a group prefetches its own rows */
+#define GEMM_PF_AHEAD 8   /* gemm_pf_l1: steps of 32 inputs the first tile of a group prefetches its rows ahead */
 #define GEMM_MC 4
 #define GEMM_NC 6
 #define GEMM_KB 2048
@@ -397,7 +398,7 @@ T512 static void few512_int8(const uint16_t* x, const void* w, const uint16_t* s
  * Harness, 16 rows through the 113 linears of the 1B shape from memory, AMD EPYC Zen 5 (48 KiB L1), 2 cores,
  * alternated, four rounds: 94-104 ms against 112-123 with the L2 pairs (into L1 at every line without the first
  * tile's own prefetch 99-108); the same outputs. On a Zen 4 (32 KiB) the L1 prefetch was the slowest choice (above).
- * gemm_prefetch(force) switches it (tests, benchmarks).
+ * gemm_prefetch(force) switches it (tests, benchmarks); tile_w8a8 follows it too.
  */
 static int gemm_pf_l1;
 #define GEMM_GROUP 12   /* the most channels of one group (int8: three blocks of four, widened together) */
@@ -652,9 +653,11 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
         for (int j = 0; j < 2 * NB; j++) acc[i][j] = _mm512_setzero_si512();
     const __m512i flip = _mm512_set1_epi8((char) 0x80);
     const int64_t perStep = (pfLines + K / 32 - 1) / (K / 32);   /* lines of pf to prefetch per step of 32 inputs */
+    const int l1 = gemm_pf_l1;
     for (int64_t k = 0; k < K; k += 32) {
         for (int64_t l = (k / 32) * perStep; l < pfLines && l < (k / 32 + 1) * perStep; l++)
-            _mm_prefetch(pf + l * 64, GEMM_PF_HINT);   /* into L2, as tile512's (gemm512_w8a8) */
+            if (l1) _mm_prefetch(pf + l * 64, _MM_HINT_T0);   /* into L1 where tile512's go there */
+            else _mm_prefetch(pf + l * 64, GEMM_PF_HINT);      /* into L2, as tile512's (gemm512_w8a8) */
         __m512i wv[2 * W8_STREAMS_MAX];   /* q + 128 as uint8: channels 4b, 4b+1 | 4b+2, 4b+3 of block b */
         for (int b = 0; b < NB; b++) {
             const int8_t* p = qb + blocked(n[b], k, K);
@@ -792,7 +795,8 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
             /* the next group's weights (contiguous after this group's), prefetched a share per tile of rows, into L2:
                into L1 they evicted the tile's (Zen 4, 32 KiB of L1; harness, the 1B shape's linears from memory,
                interleaved medians: 5 rows 47.2 -> 36.0 ms, 8 rows 54.5 -> 36.2, 16 rows 61.7 -> 56.8, 32 and 64
-               the same within 1 %) */
+               the same within 1 %). Into L1 where tile512's go there (gemm_pf_l1: 48 KiB of L1): Zen 5, 16 rows
+               53.9-58.1 ms against 58.3-67.2 (ten rounds, switched every round), 5 to 12 and 32 rows the same */
             const int64_t nextBlocks = blocks - b0 - nb < per ? blocks - b0 - nb : per;
             const char* next = nextBlocks > 0 ? (const char*) (qb + blocked(n0 + 4 * nb, 0, K)) : NULL;
             const int64_t nextBytes = nextBlocks * 4 * K, tiles = (r1 - r0 + W8_MC - 1) / W8_MC;
@@ -2415,7 +2419,8 @@ static void amx_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outpu
     stack[0] = (StableIValue) (int64_t) amx_tiles;
 }
 
-/* stack: force -> whether the bf16 tiles prefetch into L1 (1) or L2 (0, see gemm_pf_l1); force 1 or 0 switches, -1 asks */
+/* stack: force -> whether the bf16 and W8A8 tiles prefetch into L1 (1) or L2 (0, see gemm_pf_l1); force 1 or 0
+   switches, -1 asks */
 static void gemm_prefetch_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
     (void) num_args;
     (void) num_outputs;

@@ -165,13 +165,13 @@ class NativeKernelsTest {
     }
 
     /**
-     * The several-row bf16 tiles prefetch the next group's weights into L1 or into L2 ({@code gemm_prefetch}; by
-     * default L1 where the L1 data cache holds 48 KiB): with either, each product within bf16's rounding of the
-     * float32 one (inputs past one block of 2,048 too) and a row's outputs the same, bit for bit, alone as among
-     * others.
+     * The several-row bf16 and W8A8 tiles prefetch the next group's weights into L1 or into L2
+     * ({@code gemm_prefetch}; by default L1 where the L1 data cache holds 48 KiB): with either, each bf16 product
+     * within bf16's rounding of the float32 one (inputs past one block of 2,048 too), a row's outputs the same, bit
+     * for bit, alone as among others, and W8A8 its exact integer product.
      */
     @Test
-    void bf16TilesGiveTheSameProductsWithEitherPrefetch() {
+    void tilesGiveTheSameProductsWithEitherPrefetch() {
         useAvx512Bf16("the tiles are AVX-512 BF16's");
         try {
             for (long l1 : new long[] {0, 1}) {
@@ -184,6 +184,8 @@ class NativeKernelsTest {
                     assertMatches(what, "bf16", s);
                 }
                 assertRowsAlone(what, new long[][] {{16, 4096, 8192}, {70, 12, 2048}, {8, 44, 96}, {5, 512, 2080}});
+                assertW8a8Exact(what + " w8a8", new long[][] {{16, 128, 256}, {17, 48, 8192}, {5, 32, 2048}},
+                        new long[][] {{16, 512, 2048}});
             }
         } finally {
             call("gemm_prefetch", gemmPrefetch).close();
