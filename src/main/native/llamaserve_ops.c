@@ -27,9 +27,9 @@
  *   ops.llamaserve.copy_raw(out, raw)         raw's bytes (uint8) into out of as many bytes: the bytes, 0 if not
  *   ops.llamaserve.amx(force)                 whether linear_bf16/int8 run on AMX tiles (1) or not (0); force 1 or 0
  *                                             switches (1 only where the CPU has AMX-BF16), -1 only asks
- *   ops.llamaserve.gemm_prefetch(force)       whether linear_bf16's and linear_w8a8's tiles prefetch the next weights
- *                                             into L1 (1) or L2 (0); by default 1 where L1d holds 48 KiB; force 1 or 0
- *                                             switches, -1 asks
+ *   ops.llamaserve.gemm_prefetch(force)       whether the several-row kernels (bf16, int8, W8A8; without AMX) prefetch
+ *                                             the next weights into L1 (1) or L2 (0); by default 1 where L1d holds
+ *                                             48 KiB; force 1 or 0 switches, -1 asks
  * out[m, n] = sum_k x[m, k] * w[n, k] in float32 (times scale[n] for int8), rounded to bf16 as torch rounds. int8
  * weights are widened exactly (|q| <= 127 fits bf16's 8-bit significand), so linear_int8 computes what
  * linear(x, widen(q)) * scale computes, in another order of summation.
@@ -398,7 +398,7 @@ T512 static void few512_int8(const uint16_t* x, const void* w, const uint16_t* s
  * Harness, 16 rows through the 113 linears of the 1B shape from memory, AMD EPYC Zen 5 (48 KiB L1), 2 cores,
  * alternated, four rounds: 94-104 ms against 112-123 with the L2 pairs (into L1 at every line without the first
  * tile's own prefetch 99-108); the same outputs. On a Zen 4 (32 KiB) the L1 prefetch was the slowest choice (above).
- * gemm_prefetch(force) switches it (tests, benchmarks); tile_w8a8 follows it too.
+ * gemm_prefetch(force) switches it (tests, benchmarks); tile_w8a8 and gemm512_int8 follow it too.
  */
 static int gemm_pf_l1;
 #define GEMM_GROUP 12   /* the most channels of one group (int8: three blocks of four, widened together) */
@@ -544,7 +544,9 @@ T512 static void gemm512_bf16(const uint16_t* x, const void* w, const uint16_t* 
  * L2), and per tile each group of GEMM_GROUP channels is widened once into a per-thread row-major bf16 scratch
  * [GEMM_GROUP][K], which group512 multiplies every tile of rows from, while the next group's int8 is prefetched into
  * L2 (6-13 % at 16 rows, 13-30 % at 8, in Int8KernelBenchmark's harness: a block crosses 4 KiB pages, where the
- * hardware's prefetch stops).
+ * hardware's prefetch stops), into L1 where the bf16 tiles' goes there (gemm_pf_l1: 48 KiB of L1; Zen 5, harness,
+ * the 1B shape's linears from memory, switched every round: 16 rows 95-98 ms against 103-107, 8 rows 66-68 against
+ * 74-78, 5 rows 62-66 against 68-73, 32 rows 152-156 against 154-160).
  */
 #define ROW_TILE 64
 T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
@@ -571,7 +573,8 @@ T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* 
                 if (n0 + nc < N) {   /* the next group's int8 (contiguous) into L2 under this group's arithmetic */
                     const int64_t pn = N - n0 - nc < GEMM_GROUP ? N - n0 - nc : GEMM_GROUP;
                     const char* p = (const char*) (qb + blocked(n0 + nc, 0, K));
-                    for (int64_t l = 0; l < pn * K; l += 64) _mm_prefetch(p + l, _MM_HINT_T1);
+                    if (gemm_pf_l1) for (int64_t l = 0; l < pn * K; l += 64) _mm_prefetch(p + l, _MM_HINT_T0);
+                    else for (int64_t l = 0; l < pn * K; l += 64) _mm_prefetch(p + l, _MM_HINT_T1);
                 }
                 group512(x + t0 * K, wb, NULL, 0, 1, scale, out + t0 * N, t1 - t0, N, K, n0, nc);
             }
@@ -2419,7 +2422,7 @@ static void amx_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outpu
     stack[0] = (StableIValue) (int64_t) amx_tiles;
 }
 
-/* stack: force -> whether the bf16 and W8A8 tiles prefetch into L1 (1) or L2 (0, see gemm_pf_l1); force 1 or 0
+/* stack: force -> whether the bf16, int8 and W8A8 tiles prefetch into L1 (1) or L2 (0, see gemm_pf_l1); force 1 or 0
    switches, -1 asks */
 static void gemm_prefetch_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
     (void) num_args;

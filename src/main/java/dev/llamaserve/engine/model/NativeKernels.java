@@ -190,10 +190,10 @@ public final class NativeKernels {
     }
 
     /**
-     * Whether the tiles of {@code linear_bf16} and {@code linear_w8a8} (calls of 5 and 4 rows or more, without AMX)
-     * prefetch the next group's weights into L1 (true) or into L2, one setting for all models: by default L1 where
-     * the CPU's L1 data cache holds 48 KiB or more. {@code force} 1 or 0 switches (tests, benchmarks), -1 only asks.
-     * False where the library is not loaded.
+     * Whether the several-row kernels of {@code linear_bf16}, {@code linear_int8} and {@code linear_w8a8} (without
+     * AMX) prefetch the next group's weights into L1 (true) or into L2, one setting for all models: by default L1
+     * where the CPU's L1 data cache holds 48 KiB or more. {@code force} 1 or 0 switches (tests, benchmarks), -1 only
+     * asks. False where the library is not loaded.
      */
     static boolean gemmPrefetchL1(PtSymbolBlock module, long force) {
         try (IValue r = IValueUtils.runMethod(module, "native_gemm_prefetch", IValue.from(force))) {

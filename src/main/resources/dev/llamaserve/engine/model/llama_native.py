@@ -53,8 +53,8 @@
     # -1 asks
     return ops.llamaserve.amx(force)
   def native_gemm_prefetch(self: __torch__.LlamaForCausalLM, force: int) -> int:
-    # 1 where the tiles of linear_bf16 and linear_w8a8 prefetch the next weights into L1, 0 into L2 (by default 1
-    # where the L1 data cache holds 48 KiB); force 1 or 0 switches, -1 asks
+    # 1 where the several-row kernels (linear_bf16, linear_int8, linear_w8a8) prefetch the next weights into L1, 0
+    # into L2 (by default 1 where the L1 data cache holds 48 KiB); force 1 or 0 switches, -1 asks
     return ops.llamaserve.gemm_prefetch(force)
   def native_huge_pages(self: __torch__.LlamaForCausalLM, t: Tensor, written: bool) -> int:
     # t: a weight on the CPU -> the bytes of it on 2 MiB pages: written, collapsed onto them now; else (t just made,

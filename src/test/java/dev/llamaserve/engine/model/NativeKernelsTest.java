@@ -165,10 +165,10 @@ class NativeKernelsTest {
     }
 
     /**
-     * The several-row bf16 and W8A8 tiles prefetch the next group's weights into L1 or into L2
-     * ({@code gemm_prefetch}; by default L1 where the L1 data cache holds 48 KiB): with either, each bf16 product
-     * within bf16's rounding of the float32 one (inputs past one block of 2,048 too), a row's outputs the same, bit
-     * for bit, alone as among others, and W8A8 its exact integer product.
+     * The several-row bf16, int8 and W8A8 kernels prefetch the next group's weights into L1 or into L2
+     * ({@code gemm_prefetch}; by default L1 where the L1 data cache holds 48 KiB): with either, each bf16 and int8
+     * product within bf16's rounding of its float32 reference (inputs past one block of 2,048 too), a row's outputs
+     * the same, bit for bit, alone as among others, and W8A8 its exact integer product.
      */
     @Test
     void tilesGiveTheSameProductsWithEitherPrefetch() {
@@ -182,6 +182,9 @@ class NativeKernelsTest {
                 for (long[] s : new long[][] {{5, 40, 2048}, {16, 20, 96}, {16, 64, 8192}, {33, 130, 64},
                     {64, 13, 2080}}) {
                     assertMatches(what, "bf16", s);
+                }
+                for (long[] s : new long[][] {{5, 16, 2048}, {16, 128, 256}, {16, 48, 8192}, {65, 12, 64}}) {
+                    assertMatches(what, "int8", s);
                 }
                 assertRowsAlone(what, new long[][] {{16, 4096, 8192}, {70, 12, 2048}, {8, 44, 96}, {5, 512, 2080}});
                 assertW8a8Exact(what + " w8a8", new long[][] {{16, 128, 256}, {17, 48, 8192}, {5, 32, 2048}},
