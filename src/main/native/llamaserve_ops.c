@@ -401,6 +401,12 @@ T512 static void few512_int8(const uint16_t* x, const void* w, const uint16_t* s
  * gemm_prefetch(force) switches it (tests, benchmarks); tile_w8a8 and gemm512_int8 follow it too.
  */
 static int gemm_pf_l1;
+
+/* a line of the next group's weights at p: into L1 where l1 (gemm_pf_l1), else into L2 (GEMM_PF_HINT) */
+static inline __attribute__((always_inline)) void prefetch_next(const char* p, const int l1) {
+    if (l1) _mm_prefetch(p, _MM_HINT_T0);
+    else _mm_prefetch(p, GEMM_PF_HINT);
+}
 #define GEMM_GROUP 12   /* the most channels of one group (int8: three blocks of four, widened together) */
 /*
  * The sums of 16 accumulators at once: lane 4i + j holds the sum of the 16 lanes of in[4j + i], added up in exactly
@@ -464,8 +470,7 @@ T512 static inline __attribute__((always_inline)) void tile512(const uint16_t* x
         for (int64_t j = pc0; j < pc1; j++) {   /* l1: every line into L1; else every other line into L2, the first
                                                    of each 128 bytes */
             const char* p = (const char*) (pf + j * K + k);
-            if (l1) _mm_prefetch(p, _MM_HINT_T0);
-            else if (((uintptr_t) p & 127) == 0) _mm_prefetch(p, GEMM_PF_HINT);
+            if (l1 || ((uintptr_t) p & 127) == 0) prefetch_next(p, l1);
         }
         for (int i = 0; i < MC; i++) {
             const __m512bh xv = (__m512bh) _mm512_loadu_si512(x + (m0 + i) * K + k);
@@ -570,11 +575,12 @@ T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* 
                     continue;
                 }
                 widen_channels512(qb, wb, n0, nc, K);
-                if (n0 + nc < N) {   /* the next group's int8 (contiguous) into L2 under this group's arithmetic */
+                if (n0 + nc < N) {   /* the next group's int8 (contiguous) into L2 (L1: gemm_pf_l1) under this
+                                        group's arithmetic */
                     const int64_t pn = N - n0 - nc < GEMM_GROUP ? N - n0 - nc : GEMM_GROUP;
                     const char* p = (const char*) (qb + blocked(n0 + nc, 0, K));
-                    if (gemm_pf_l1) for (int64_t l = 0; l < pn * K; l += 64) _mm_prefetch(p + l, _MM_HINT_T0);
-                    else for (int64_t l = 0; l < pn * K; l += 64) _mm_prefetch(p + l, _MM_HINT_T1);
+                    const int l1 = gemm_pf_l1;
+                    for (int64_t l = 0; l < pn * K; l += 64) prefetch_next(p + l, l1);
                 }
                 group512(x + t0 * K, wb, NULL, 0, 1, scale, out + t0 * N, t1 - t0, N, K, n0, nc);
             }
@@ -659,8 +665,7 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
     const int l1 = gemm_pf_l1;
     for (int64_t k = 0; k < K; k += 32) {
         for (int64_t l = (k / 32) * perStep; l < pfLines && l < (k / 32 + 1) * perStep; l++)
-            if (l1) _mm_prefetch(pf + l * 64, _MM_HINT_T0);   /* into L1 where tile512's go there */
-            else _mm_prefetch(pf + l * 64, GEMM_PF_HINT);      /* into L2, as tile512's (gemm512_w8a8) */
+            prefetch_next(pf + l * 64, l1);   /* where tile512's go (gemm512_w8a8) */
         __m512i wv[2 * W8_STREAMS_MAX];   /* q + 128 as uint8: channels 4b, 4b+1 | 4b+2, 4b+3 of block b */
         for (int b = 0; b < NB; b++) {
             const int8_t* p = qb + blocked(n[b], k, K);
