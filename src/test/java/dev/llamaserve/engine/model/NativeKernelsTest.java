@@ -27,9 +27,10 @@ class NativeKernelsTest {
 
     private static PtNDManager manager;
     private static PtSymbolBlock check;
+    private static PtSymbolBlock step;   // the model's step script with the native kernels' methods, compiled once
     private static List<NativeKernels.Isa> isas;
     private static boolean amx;   // linear_int8 can take AMX tiles here
-    private static long gemmPrefetch;   // linear_bf16's tiles prefetch into L1 (1) or L2 (0) here by default
+    private static long gemmPrefetch;   // the several-row kernels prefetch into L1 (1) or L2 (0) here by default
 
     @BeforeAll
     static void load() {
@@ -43,6 +44,7 @@ class NativeKernelsTest {
         }
         check = TorchScriptArchive.load(manager, "/dev/llamaserve/engine/model/native_kernels_check.py",
                 "NativeKernelsCheck");
+        step = LlamaModel.script(manager);
         long best = call("isa", -1L).toLong();
         isas = new ArrayList<>();
         for (long i = 1; i <= best; i++) {
@@ -357,7 +359,6 @@ class NativeKernelsTest {
     @Test
     void nativeQuantizationIsBitIdenticalToTheStepScriptsThenBlocked() {
         assumeLoaded();
-        PtSymbolBlock step = LlamaModel.script(manager);
         for (long[] s : new long[][] {{8, 64}, {64, 2048}, {12, 4096}}) {
             try (IValue raw = call("bf16_bits", s[0], s[1]);
                  IValue ref = IValueUtils.runMethod(step, "to_int8", raw, IValue.from(15L), IValue.from(15L),
@@ -384,7 +385,6 @@ class NativeKernelsTest {
     @Test
     void nativeRmsNormMatchesTheStepScriptsWithinOneBf16RoundingAndItsResidualAddExactly() {
         assumeLoaded();
-        PtSymbolBlock step = LlamaModel.script(manager);
         for (NativeKernels.Isa isa : isas) {
             use(isa);
             for (long[] s : new long[][] {{1, 2048}, {7, 64}, {33, 4096}, {20, 2048}, {3, 40}}) {
@@ -425,7 +425,6 @@ class NativeKernelsTest {
     @Test
     void nativeSiluMulIsBitIdenticalToTheStepScriptsTwoOps() {
         assumeLoaded();
-        PtSymbolBlock step = LlamaModel.script(manager);
         for (NativeKernels.Isa isa : isas) {
             use(isa);
             assertThat(NativeKernels.siluReady(step)).as("%s silu_ready", isa).isTrue();
@@ -455,7 +454,6 @@ class NativeKernelsTest {
     @Test
     void nativeRopeAndKvWriteAreBitIdenticalToTheStepScripts() {
         assumeLoaded();
-        PtSymbolBlock step = LlamaModel.script(manager);
         for (NativeKernels.Isa isa : isas) {
             use(isa);
             for (long[] s : new long[][] {{1, 32, 8, 64, 40}, {5, 4, 2, 32, 16}, {3, 2, 1, 6, 9}, {20, 8, 2, 64, 64}}) {
@@ -515,7 +513,6 @@ class NativeKernelsTest {
     @Test
     void hugePagesActOnlyOnWhole2MibPagesInsideATensorAndKeepWrittenValues() throws java.io.IOException {
         assumeLoaded();
-        PtSymbolBlock step = LlamaModel.script(manager);
         java.nio.file.Path thp = java.nio.file.Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
         boolean off = !java.nio.file.Files.isReadable(thp) || java.nio.file.Files.readString(thp).contains("[never]");
         long mib = 1L << 20;
@@ -565,7 +562,6 @@ class NativeKernelsTest {
     @Test
     void copyRawWritesTheBytesOnlyIntoATensorOfAsManyBytes() {
         assumeLoaded();
-        PtSymbolBlock step = LlamaModel.script(manager);
         try (IValue raw = call("bf16_bits", 64L, 2048L);   // [64, 4096] uint8
              IValue out = call("bf16_filled", 64L, 2048L);
              IValue copied = IValueUtils.runMethod(step, "native_copy_raw", out, raw);
