@@ -344,6 +344,22 @@ class NativeKernelsTest {
     }
 
     @Test
+    void aSequencesAttentionIsTheSameAloneOrAmongOthers() {
+        assumeLoaded();
+        for (NativeKernels.Isa isa : isas) {
+            use(isa);
+            // [B, NH, KVH, D, page size, last position]: alone, a sequence's KV heads are split between the threads;
+            // among others, one work item takes all of them (AVX-512's tiled body: attention_heads_per_item)
+            for (long[] s : new long[][] {{3, 32, 8, 64, 16, 300}, {2, 64, 8, 128, 16, 129}, {4, 32, 8, 64, 16, 1000},
+                {2, 8, 2, 64, 16, 15}, {2, 64, 4, 128, 16, 260}}) {
+                try (IValue r = call("attention_alone", s[0], s[1], s[2], s[3], s[4], s[5])) {
+                    assertThat(r.toBoolean()).as("%s attention alone %s", isa, Arrays.toString(s)).isTrue();
+                }
+            }
+        }
+    }
+
+    @Test
     void widenedBlockedWeightsAreTheInt8ValuesExactlyInTheCallersTensor() {
         assumeLoaded();
         for (NativeKernels.Isa isa : isas) {

@@ -82,17 +82,18 @@ class StepProfileBenchmark {
             }
             what += packed ? " (packed weights)" : "";
             int steps = Integer.getInteger("bench.steps", 5);
+            float[] logits = null;   // reused from step to step, as ModelRunner does (a new [R, V] array costs ms)
             for (int i = 0; i < steps; i++) {
                 long f0 = ProcessMemory.minorFaults();
                 long t0 = System.nanoTime();
-                m.forward(step.apply(i));
+                logits = m.forward(step.apply(i), logits);
                 System.out.printf("bench %s: %.1f ms, %d minor page faults%n", what, (System.nanoTime() - t0) / 1e6,
                         ProcessMemory.minorFaults() - f0);
             }
             int profiled = prefill > 0 ? 1 : 5;
             JniUtils.startProfile(false, false, false);
             for (int i = 0; i < profiled; i++) {
-                m.forward(step.apply(i));
+                logits = m.forward(step.apply(i), logits);
             }
             JniUtils.stopProfile(trace.toAbsolutePath().toString());
             System.out.printf("bench profile: %d x %s, trace %s%n", profiled, what, trace.toAbsolutePath());
@@ -122,6 +123,7 @@ class StepProfileBenchmark {
                          IValue.from((long) m.config().intermediateSize()), IValue.from(code));
                  IValue oneDnn = IValue.from(2L)) {   // bench_linear.py's kind 2
                 double[] linears = new double[9];
+                float[] logits = null;   // reused, as in decodeStep
                 double[] step = new double[9];
                 IValue w = m.weightsForBenchmarks();   // the model's: not closed here
                 for (int r = 0; r < 9; r++) {
@@ -130,7 +132,7 @@ class StepProfileBenchmark {
                             : IValueUtils.runMethod(s, "dict_linears", x, xi, w, joined, oneDnn)).close();
                     linears[r] = (System.nanoTime() - t0) / 1e6;
                     t0 = System.nanoTime();
-                    m.forward(ForwardBatch.contiguous(new int[] {42}, 200 + r, false));
+                    logits = m.forward(ForwardBatch.contiguous(new int[] {42}, 200 + r, false), logits);
                     step[r] = (System.nanoTime() - t0) / 1e6;
                 }
                 Arrays.sort(linears);

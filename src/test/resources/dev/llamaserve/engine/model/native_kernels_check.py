@@ -118,9 +118,9 @@ class NativeKernelsCheck(Module):
     d = ops.llamaserve.block_int8(torch.randint(-127, 128, [4, 48], dtype=1))   # in % 32 != 0
     e = ops.llamaserve.linear_bf16(torch.t(torch.to(torch.randn([64, 2]), 15)), torch.to(torch.randn([4, 64]), 15))   # x not contiguous
     return [a.numel(), b.numel(), c.numel(), d.numel(), e.numel()]
-  def attention(self: __torch__.NativeKernelsCheck, b: int, nh: int, kvh: int, d: int, ps: int, last: int) -> List[float]:
-    # [max |native - reference|, max |reference|, elements] of decode_attention: b sequences, the i-th at position
-    # last * (i + 1) // b, pages in a shuffled order; reference: gather each sequence's K/V, softmax in float32
+  def attention_inputs(self: __torch__.NativeKernelsCheck, b: int, nh: int, kvh: int, d: int, ps: int, last: int) -> List[Tensor]:
+    # [q [B, NH, D], k, v [S, KVH, D] bf16, tables [B, P], pos [B] int64] of decode_attention: b sequences, the i-th
+    # at position last * (i + 1) // b, pages in a shuffled order
     torch.manual_seed(b * 1009 + nh * 101 + d * 7 + last)
     pages_per_seq = last // ps + 1
     npages = b * pages_per_seq + 3
@@ -129,6 +129,12 @@ class NativeKernelsCheck(Module):
     tables = torch.reshape(torch.randperm(npages)[:b * pages_per_seq], [b, pages_per_seq])   # [B, P] int64
     pos = torch.tensor([last * (i + 1) // b for i in range(b)], dtype=4)   # [B] int64
     q = torch.to(torch.randn([b, nh, d]), 15)                        # [B, NH, D] bf16
+    return [q, k, v, tables, pos]
+  def attention(self: __torch__.NativeKernelsCheck, b: int, nh: int, kvh: int, d: int, ps: int, last: int) -> List[float]:
+    # [max |native - reference|, max |reference|, elements] of decode_attention on attention_inputs; reference:
+    # gather each sequence's K/V, softmax in float32
+    qkv = self.attention_inputs(b, nh, kvh, d, ps, last)
+    q, k, v, tables, pos = qkv[0], qkv[1], qkv[2], qkv[3], qkv[4]
     y = ops.llamaserve.decode_attention(q, k, v, tables, pos, ps)    # [B, NH, D] bf16
     err = 0.0
     most = 0.0
@@ -143,6 +149,16 @@ class NativeKernelsCheck(Module):
       err = max(err, float(torch.amax(torch.abs(y[i].float() - ref))))
       most = max(most, float(torch.amax(torch.abs(ref))))
     return [err, most, float(y.numel())]
+  def attention_alone(self: __torch__.NativeKernelsCheck, b: int, nh: int, kvh: int, d: int, ps: int, last: int) -> bool:
+    # each sequence's decode_attention outputs on attention_inputs the same bit for bit alone as among the b
+    qkv = self.attention_inputs(b, nh, kvh, d, ps, last)
+    q, k, v, tables, pos = qkv[0], qkv[1], qkv[2], qkv[3], qkv[4]
+    y = ops.llamaserve.decode_attention(q, k, v, tables, pos, ps)    # [B, NH, D] bf16
+    same = True
+    for i in range(b):
+      alone = ops.llamaserve.decode_attention(q[i:i + 1], k, v, tables[i:i + 1], pos[i:i + 1], ps)   # [1, NH, D]
+      same = same and bool(torch.equal(alone, y[i:i + 1]))
+    return same
   def attention_refused(self: __torch__.NativeKernelsCheck) -> List[int]:
     # elements of decode_attention's results for calls it cannot take: all 0
     k = torch.to(torch.randn([64, 2, 16]), 15)                       # [S = 4 pages of 16, KVH, D]
