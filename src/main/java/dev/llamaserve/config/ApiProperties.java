@@ -23,6 +23,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     client kept the socket open)
  * @param maxBodyBytesInFlight bytes of request bodies read at once (default {@code auto}: an eighth of the maximum
  *     heap, at least {@code max-body-bytes}); a body beyond them is a 503 overloaded
+ * @param ioThreads the HTTP server's event loops (default {@code auto}: one per four cores, at least one; see
+ *     {@link HttpEventLoops})
  * @param keys API keys accepted as {@code Authorization: Bearer <key>}, comma-separated (ids {@code key-1},
  *        {@code key-2}, ... by position); with none here nor in the keys file, the API is open
  * @param keysFile file of API keys, one per line: {@code id:sha256-hex[:requests-per-minute[:tokens-per-minute]]}
@@ -45,6 +47,7 @@ public record ApiProperties(
         @DefaultValue("30s") Duration bodyTimeout,
         @DefaultValue("60s") Duration writeTimeout,
         @DefaultValue("auto") String maxBodyBytesInFlight,
+        @DefaultValue("auto") String ioThreads,
         List<String> keys,
         Path keysFile,
         @DefaultValue({"/v1/**", "/tokenize", "/detokenize", "/actuator/**"}) List<String> protectedPaths,
@@ -55,6 +58,7 @@ public record ApiProperties(
         if (writeTimeout == null || writeTimeout.isNegative() || writeTimeout.isZero()) {
             throw new IllegalArgumentException("llm.api.write-timeout must be positive, got " + writeTimeout);
         }
+        HttpEventLoops.threads(ioThreads, 1);   // a bad value stops the start here, naming the property
     }
 
     public ApiSettings toSettings() {

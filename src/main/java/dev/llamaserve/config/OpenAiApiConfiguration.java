@@ -3,10 +3,13 @@ package dev.llamaserve.config;
 import dev.llamaserve.api.openai.ApiSettings;
 import dev.llamaserve.ops.auth.CorsFilter;
 import java.util.List;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.reactor.netty.autoconfigure.ReactorNettyProperties;
 import org.springframework.boot.http.codec.CodecCustomizer;
 import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.http.client.ReactorResourceFactory;
 
 /**
  * Wiring of the OpenAI API's own beans. The API also needs the {@code InferenceEngine}, {@code ChatFormat}
@@ -36,6 +39,18 @@ public class OpenAiApiConfiguration {
     @Bean
     NettyServerCustomizer responseWriteTimeout(ApiProperties properties) {
         return ResponseWriteTimeout.customizer(properties.writeTimeout());
+    }
+
+    /**
+     * The HTTP server's event loops, {@code llm.api.io-threads} of them (see {@link HttpEventLoops}): this bean
+     * stands in for Spring Boot's own {@code ReactorResourceFactory}, whose loops the web server runs on.
+     */
+    @Bean
+    ReactorResourceFactory reactorResourceFactory(ApiProperties properties,
+            ObjectProvider<ReactorNettyProperties> netty) {
+        ReactorNettyProperties p = netty.getIfAvailable();
+        return HttpEventLoops.resourceFactory(HttpEventLoops.threads(properties.ioThreads(),
+                Runtime.getRuntime().availableProcessors()), p == null ? null : p.getShutdownQuietPeriod());
     }
 
     /** Keep-alive connections keep reading after a queued request (see {@link KeepAliveReadRearm}). */

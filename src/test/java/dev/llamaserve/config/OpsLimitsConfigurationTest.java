@@ -19,7 +19,7 @@ class OpsLimitsConfigurationTest {
 
     private static ApiProperties api(List<String> keys) {
         return new ApiProperties(false, "4MiB", Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(30),
-                Duration.ofSeconds(60), "auto", keys, null, List.of("/v1/**"), List.of(), List.of());
+                Duration.ofSeconds(60), "auto", "auto", keys, null, List.of("/v1/**"), List.of(), List.of());
     }
 
     @Test
