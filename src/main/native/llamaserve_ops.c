@@ -1778,18 +1778,14 @@ static int64_t attention_heads_per_item(int64_t B, int64_t KVH, int64_t G, int64
     return KVH / groups;
 }
 
-/* the lines of this item's heads at the n positions whose rows (of its first head) are row, K and V, into L1/L2 */
+/* the lines of this item's heads at the n positions whose rows (of its first head) are row, K and V: into L1 where
+   l1, else into L2 (prefetch_next) */
 static inline __attribute__((always_inline)) void prefetch_kv(const uint16_t* kc, const uint16_t* vc,
-                                                             const int64_t* row, int64_t n, int64_t bytes, int hint) {
+                                                             const int64_t* row, int64_t n, int64_t bytes, int l1) {
     for (int64_t i = 0; i < n; i++)
         for (int64_t c = 0; c < bytes; c += 64) {
-            if (hint) {
-                _mm_prefetch((const char*) (kc + row[i]) + c, _MM_HINT_T0);
-                _mm_prefetch((const char*) (vc + row[i]) + c, _MM_HINT_T0);
-            } else {
-                _mm_prefetch((const char*) (kc + row[i]) + c, _MM_HINT_T1);
-                _mm_prefetch((const char*) (vc + row[i]) + c, _MM_HINT_T1);
-            }
+            prefetch_next((const char*) (kc + row[i]) + c, l1);
+            prefetch_next((const char*) (vc + row[i]) + c, l1);
         }
 }
 
