@@ -1885,11 +1885,14 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
             ls[i] = 0.0f;
         }
         const int64_t len = pos[b] + 1;
-        int64_t row[ATT_CHUNK], next[ATT_CHUNK];
+        int64_t rows[2][ATT_CHUNK];   /* this chunk's rows and the next's, located once (the next ones prefetched) */
+        int64_t* row = rows[0];
+        const int64_t n0 = len < ATT_CHUNK ? len : ATT_CHUNK;
+        chunk_rows(row, tables + b * P, 0, n0, PS, KVH, h0, D);
+        prefetch_kv(kc, vc, row, n0, HPI * D * 2, 1);
         for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {
             const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;
-            chunk_rows(row, tables + b * P, t0, n, PS, KVH, h0, D);
-            if (t0 == 0) prefetch_kv(kc, vc, row, n, HPI * D * 2, 1);
+            int64_t* next = row == rows[0] ? rows[1] : rows[0];
             if (t0 + ATT_CHUNK < len) {
                 const int64_t n1 = len - t0 - ATT_CHUNK < ATT_CHUNK ? len - t0 - ATT_CHUNK : ATT_CHUNK;
                 chunk_rows(next, tables + b * P, t0 + ATT_CHUNK, n1, PS, KVH, h0, D);
@@ -1933,6 +1936,7 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
                     }
                 }
             }
+            row = next;
         }
         for (int64_t j = 0; j < HPI; j++)
             attention_out(out + (b * NH + (h0 + j) * G) * D, (float (*)[ATT_MAX_D]) (accs + j * G * ATT_MAX_D),
