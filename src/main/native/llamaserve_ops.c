@@ -315,6 +315,33 @@ static inline void stream_halves(int64_t n, int64_t* c0, int64_t* c1, int64_t* h
     stream_parts(n, 2, c0, c1, half);
 }
 
+/*
+ * The next run [*r0, *r1) of n units for this thread of a parallel region, from a counter its threads share (*next,
+ * 0 before the region); 0 when none is left. A run is a 1/(2T) of the units left (T threads), at least `least`, so
+ * the runs shrink as the call goes on. A thread whose core runs slower takes fewer of them, where a fixed share per
+ * thread made every call wait for the slowest: on a 2-core KVM guest (AMD EPYC Zen 5), in some hours, one vCPU ran a
+ * third slower than the other while both were busy (a neighbour on the host), and a call's second half took 105 ms
+ * against its first half's 83 (16 rows through the 113 linears of the 1B shape). Which thread computes a unit does
+ * not change its arithmetic: the outputs are the same bit for bit.
+ */
+static inline int take_run(int64_t* next, int64_t n, int64_t least, int64_t* r0, int64_t* r1) {
+    const int64_t share = 2 * (int64_t) omp_get_num_threads();
+    int64_t at = __atomic_load_n(next, __ATOMIC_RELAXED);
+    for (;;) {
+        if (at >= n) return 0;
+        int64_t len = (n - at) / share;
+        if (len < least) len = least;
+        if (len > n - at) len = n - at;
+        if (__atomic_compare_exchange_n(next, &at, at + len, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+            *r0 = at;
+            *r1 = at + len;
+            return 1;
+        }
+    }
+}
+#define FEW_RUN_LEAST 16   /* units of few512's shortest run: 16 channels (64 KiB where K = 2,048), 16 int8 blocks */
+#define GEMM_RUN_LEAST 4   /* groups of gemm512_bf16's shortest run */
+
 /* Rows 0 .. MC-1 of x against unit a and (two) unit b: a bf16 channel, or (q8) a block of four int8 channels. */
 T512 static inline __attribute__((always_inline)) void pair512(const uint16_t* x, const void* w, const int q8,
         const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, int64_t a, int64_t b, const int two, const int MC) {
@@ -325,44 +352,49 @@ T512 static inline __attribute__((always_inline)) void pair512(const uint16_t* x
 /*
  * 1-4 rows against row-major bf16 weights, or (q8) blocked int8 (N % 4 == 0, K % 32 == 0; linear_boxed sends 1-2
  * rows: more would hold 24-32 accumulators): decode of a few sequences, where the weights' bytes are the whole cost.
- * Each thread walks its run of units as two long sequential streams (stream_halves), one unit of each at a time.
+ * Each thread walks each run of units it takes (take_run) as two sequential streams, its halves, one unit of each at
+ * a time.
  * block512's four channels side by side are four streams of one row each (4 KiB where K = 2,048), which the hardware's
  * prefetch picks up anew at every row. Harness, one row through the 112 linears of 16 layers of the 1B shape,
  * interleaved, medians (Zen 5, 2 cores): bf16 58.4 and 64.7 GB/s four channels side by side, 57.2 and 67.1 one channel
  * at a time, 69.2 and 78.1 two streams far apart; int8 51.6 -> 56.9 (one row), 40.4 -> 47.4 (two).
  */
 T512 static inline __attribute__((always_inline)) void few512(const uint16_t* x, const void* w, const int q8,
-        const uint16_t* scale, uint16_t* out, int64_t M, int64_t N, int64_t K) {
-    int64_t c0, c1, half;   /* called by each thread of a parallel region, with a constant q8 (inside the region:
-                               a region's body is a function of its own, where a q8 from outside is no constant) */
-    stream_halves(q8 ? N / 4 : N, &c0, &c1, &half);
-    for (int64_t i = 0; i < half; i++) {
-        const int64_t a = c0 + i, b = c0 + half + i;
+        const uint16_t* scale, uint16_t* out, int64_t M, int64_t N, int64_t K, int64_t* next) {
+    int64_t c0, c1;   /* called by each thread of a parallel region, with a constant q8 (inside the region: a
+                         region's body is a function of its own, where a q8 from outside is no constant) */
+    while (take_run(next, q8 ? N / 4 : N, FEW_RUN_LEAST, &c0, &c1)) {
+        const int64_t half = (c1 - c0 + 1) / 2;
+        for (int64_t i = 0; i < half; i++) {
+            const int64_t a = c0 + i, b = c0 + half + i;
 #define PAIRS(MC)                                                                                          \
     do {                                                                                                   \
         if (b < c1) pair512(x, w, q8, scale, out, N, K, a, b, 1, MC);                                      \
         else pair512(x, w, q8, scale, out, N, K, a, a, 0, MC);                                             \
     } while (0)
-        switch (M) {
-            case 4: PAIRS(4); break;
-            case 3: PAIRS(3); break;
-            case 2: PAIRS(2); break;
-            default: PAIRS(1); break;
-        }
+            switch (M) {
+                case 4: PAIRS(4); break;
+                case 3: PAIRS(3); break;
+                case 2: PAIRS(2); break;
+                default: PAIRS(1); break;
+            }
 #undef PAIRS
+        }
     }
 }
 
 T512 static void few512_bf16(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
                              int64_t N, int64_t K) {
+    int64_t next = 0;
 #pragma omp parallel
-    few512(x, w, 0, scale, out, M, N, K);
+    few512(x, w, 0, scale, out, M, N, K, &next);
 }
 
 T512 static void few512_int8(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
                              int64_t N, int64_t K) {
+    int64_t next = 0;
 #pragma omp parallel
-    few512(x, w, 1, scale, out, M, N, K);
+    few512(x, w, 1, scale, out, M, N, K, &next);
 }
 
 /*
@@ -536,11 +568,17 @@ T512 static void gemm512_bf16(const uint16_t* x, const void* w, const uint16_t* 
     (void) scale;
     const uint16_t* wb = (const uint16_t*) w;
     const int64_t groups = (N + GEMM_NC - 1) / GEMM_NC;
-#pragma omp parallel for schedule(static)
-    for (int64_t g = 0; g < groups; g++) {
-        const int64_t n0 = g * GEMM_NC, nc = N - n0 < GEMM_NC ? N - n0 : GEMM_NC;
-        const int64_t pn0 = n0 + GEMM_NC, pnc = N - pn0 < GEMM_NC ? N - pn0 : GEMM_NC;
-        group512(x, wb + n0 * K, g + 1 < groups ? wb + pn0 * K : NULL, pnc, 0, scale, out, M, N, K, n0, nc);
+    int64_t next = 0;
+#pragma omp parallel
+    {
+        int64_t g0, g1;
+        while (take_run(&next, groups, GEMM_RUN_LEAST, &g0, &g1)) {
+            for (int64_t g = g0; g < g1; g++) {   /* each prefetching the next group of its run */
+                const int64_t n0 = g * GEMM_NC, nc = N - n0 < GEMM_NC ? N - n0 : GEMM_NC;
+                const int64_t pn0 = n0 + GEMM_NC, pnc = N - pn0 < GEMM_NC ? N - pn0 : GEMM_NC;
+                group512(x, wb + n0 * K, g + 1 < g1 ? wb + pn0 * K : NULL, pnc, 0, scale, out, M, N, K, n0, nc);
+            }
+        }
     }
 }
 
