@@ -1475,21 +1475,27 @@ T256 static inline __attribute__((always_inline)) void block256(const uint16_t* 
     }
 }
 
+/* AVX2's linears: blocks of 4 channels, handed out in runs (take_run) of at least 16 channels */
 #define GEMV256(NAME, Q8)                                                                                      \
     T256 static void NAME(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,   \
                           int64_t N, int64_t K) {                                                              \
         const int64_t blocks = (N + 3) / 4;                                                                    \
-        _Pragma("omp parallel for schedule(static)")                                                           \
-        for (int64_t b = 0; b < blocks; b++) {                                                                 \
-            const int64_t n0 = b * 4;                                                                          \
-            if (N - n0 >= 4) {                                                                                 \
-                int64_t m0 = 0;                                                                                \
-                for (; m0 + 2 <= M; m0 += 2) block256(x, w, Q8, scale, out, N, K, m0, n0, 2, 4);              \
-                if (m0 < M) block256(x, w, Q8, scale, out, N, K, m0, n0, 1, 4);                                \
-            } else {                                                                                           \
-                for (int64_t n = n0; n < N; n++)                                                               \
-                    for (int64_t m = 0; m < M; m++) block256(x, w, Q8, scale, out, N, K, m, n, 1, 1);         \
-            }                                                                                                  \
+        int64_t next = 0;                                                                                      \
+        _Pragma("omp parallel")                                                                                \
+        {                                                                                                      \
+            int64_t b0, b1;                                                                                    \
+            while (take_run(&next, blocks, FEW_RUN_LEAST / 4, &b0, &b1))                                       \
+                for (int64_t b = b0; b < b1; b++) {                                                            \
+                    const int64_t n0 = b * 4;                                                                  \
+                    if (N - n0 >= 4) {                                                                         \
+                        int64_t m0 = 0;                                                                        \
+                        for (; m0 + 2 <= M; m0 += 2) block256(x, w, Q8, scale, out, N, K, m0, n0, 2, 4);      \
+                        if (m0 < M) block256(x, w, Q8, scale, out, N, K, m0, n0, 1, 4);                        \
+                    } else {                                                                                   \
+                        for (int64_t n = n0; n < N; n++)                                                       \
+                            for (int64_t m = 0; m < M; m++) block256(x, w, Q8, scale, out, N, K, m, n, 1, 1); \
+                    }                                                                                          \
+                }                                                                                              \
         }                                                                                                      \
     }
 
