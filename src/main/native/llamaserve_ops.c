@@ -595,32 +595,37 @@ T512 static void gemm512_bf16(const uint16_t* x, const void* w, const uint16_t* 
 T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
                               int64_t N, int64_t K) {
     const int8_t* qb = (const int8_t*) w;
-    const int64_t groups = (N + GEMM_GROUP - 1) / GEMM_GROUP;
+    const int64_t groups = (N + GEMM_GROUP - 1) / GEMM_GROUP, tiles = (M + ROW_TILE - 1) / ROW_TILE;
+    int64_t next[tiles];   /* each tile of rows' runs of groups (take_run) */
+    for (int64_t t = 0; t < tiles; t++) next[t] = 0;
 #pragma omp parallel
     {
         uint16_t* wb = (uint16_t*) aligned_alloc(64, (size_t) K * GEMM_GROUP * sizeof(uint16_t));
         for (int64_t t0 = 0; t0 < M; t0 += ROW_TILE) {
             const int64_t t1 = M - t0 < ROW_TILE ? M : t0 + ROW_TILE;
-#pragma omp for schedule(static) nowait
-            for (int64_t g = 0; g < groups; g++) {
-                const int64_t n0 = g * GEMM_GROUP, nc = N - n0 < GEMM_GROUP ? N - n0 : GEMM_GROUP;   /* nc % 4 == 0 */
-                if (wb == NULL) {   /* no scratch (out of memory): widen per group of rows instead */
-                    for (int64_t b = n0; b < n0 + nc; b += 4) {
-                        int64_t m0 = t0;
-                        for (; m0 + 4 <= t1; m0 += 4) block512(x, w, 1, scale, out, N, K, m0, b, 4, 4);
-                        for (; m0 < t1; m0++) block512(x, w, 1, scale, out, N, K, m0, b, 1, 4);
+            int64_t g0, g1;
+            while (take_run(&next[t0 / ROW_TILE], groups, GEMM_RUN_LEAST, &g0, &g1)) {
+                for (int64_t g = g0; g < g1; g++) {
+                    const int64_t n0 = g * GEMM_GROUP;
+                    const int64_t nc = N - n0 < GEMM_GROUP ? N - n0 : GEMM_GROUP;   /* nc % 4 == 0 */
+                    if (wb == NULL) {   /* no scratch (out of memory): widen per group of rows instead */
+                        for (int64_t b = n0; b < n0 + nc; b += 4) {
+                            int64_t m0 = t0;
+                            for (; m0 + 4 <= t1; m0 += 4) block512(x, w, 1, scale, out, N, K, m0, b, 4, 4);
+                            for (; m0 < t1; m0++) block512(x, w, 1, scale, out, N, K, m0, b, 1, 4);
+                        }
+                        continue;
                     }
-                    continue;
+                    widen_channels512(qb, wb, n0, nc, K);
+                    if (g + 1 < g1) {   /* the next group of the run: its int8 (contiguous) into L2 (L1: gemm_pf_l1)
+                                           under this group's arithmetic */
+                        const int64_t pn = N - n0 - nc < GEMM_GROUP ? N - n0 - nc : GEMM_GROUP;
+                        const char* p = (const char*) (qb + blocked(n0 + nc, 0, K));
+                        const int l1 = gemm_pf_l1;
+                        for (int64_t l = 0; l < pn * K; l += 64) prefetch_next(p + l, l1);
+                    }
+                    group512(x + t0 * K, wb, NULL, 0, 1, scale, out + t0 * N, t1 - t0, N, K, n0, nc);
                 }
-                widen_channels512(qb, wb, n0, nc, K);
-                if (n0 + nc < N) {   /* the next group's int8 (contiguous) into L2 (L1: gemm_pf_l1) under this
-                                        group's arithmetic */
-                    const int64_t pn = N - n0 - nc < GEMM_GROUP ? N - n0 - nc : GEMM_GROUP;
-                    const char* p = (const char*) (qb + blocked(n0 + nc, 0, K));
-                    const int l1 = gemm_pf_l1;
-                    for (int64_t l = 0; l < pn * K; l += 64) prefetch_next(p + l, l1);
-                }
-                group512(x + t0 * K, wb, NULL, 0, 1, scale, out + t0 * N, t1 - t0, N, K, n0, nc);
             }
         }
         free(wb);
