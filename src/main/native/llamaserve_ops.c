@@ -320,9 +320,9 @@ static inline void stream_halves(int64_t n, int64_t* c0, int64_t* c1, int64_t* h
  * 0 before the region); 0 when none is left. A run is a 1/(2T) of the units left (T threads), at least `least`, so
  * the runs shrink as the call goes on. A thread whose core runs slower takes fewer of them, where a fixed share per
  * thread made every call wait for the slowest: on a 2-core KVM guest (AMD EPYC Zen 5), in some hours, one vCPU ran a
- * third slower than the other while both were busy (a neighbour on the host), and a call's second half took 105 ms
- * against its first half's 83 (16 rows through the 113 linears of the 1B shape). Which thread computes a unit does
- * not change its arithmetic: the outputs are the same bit for bit.
+ * third slower than the other while both were busy (a neighbour on the host); 16 rows through the 113 linears of the
+ * 1B shape, the thread with the first halves busy 83 ms in all, the other 105. Which thread computes a unit does not
+ * change its arithmetic: the outputs are the same bit for bit.
  */
 static inline int take_run(int64_t* next, int64_t n, int64_t least, int64_t* r0, int64_t* r1) {
     const int64_t share = 2 * (int64_t) omp_get_num_threads();
@@ -340,7 +340,7 @@ static inline int take_run(int64_t* next, int64_t n, int64_t least, int64_t* r0,
     }
 }
 #define FEW_RUN_LEAST 16   /* units of few512's shortest run: 16 channels (64 KiB where K = 2,048), 16 int8 blocks */
-#define GEMM_RUN_LEAST 4   /* groups of gemm512_bf16's shortest run */
+#define GEMM_RUN_LEAST 4   /* groups of the several-row kernels' shortest run (6 bf16 channels each, 12 int8) */
 
 /* Rows 0 .. MC-1 of x against unit a and (two) unit b: a bf16 channel, or (q8) a block of four int8 channels. */
 T512 static inline __attribute__((always_inline)) void pair512(const uint16_t* x, const void* w, const int q8,
