@@ -1896,6 +1896,98 @@ DECODE_ATTENTION(decode_attention512, T512)
 DECODE_ATTENTION(decode_attention256, T256)
 
 /*
+ * The same on AVX2 where G % 4 == 0, D % 16 == 0 and D <= 64 (Llama 3's 4 query heads per KV head; head dim 64, as
+ * the 1B and the bench's shape), with the arithmetic in registers: two keys' scores for 4 heads as 8 accumulators
+ * over their D inputs, each key's 4 added up across lanes together (three horizontal adds), the same keys' values
+ * prefetched into L2 meanwhile, and the weighted sum of the values in tiles of 4 heads x 16 dims (8 registers) over
+ * a chunk of keys, where the generic body reduced each score on its own and kept acc in memory. Items of one KV
+ * head, as the generic body. Harness, 16 calls (a layer each) of the 1B shape's attention (32 heads over 8, D 64),
+ * AMD EPYC Zen 5 with the AVX2 bodies forced, best of 3-5: 16 sequences x 256 positions 13.6-14.4 -> 5.8-6.0 ms,
+ * x 1,024 85.5-88.2 -> 60.2-63.1, one sequence x 2,000 6.8-7.0 -> 2.6-2.8. At D 128 (the 8B) it was slower than the
+ * generic body (16 x 512: 41-47 against 38-40 ms), hence D <= 64.
+ */
+T256 static void decode_attention256_tiled(const uint16_t* q, const uint16_t* kc, const uint16_t* vc,
+                                           const int64_t* tables, const int64_t* pos, uint16_t* out, int64_t B,
+                                           int64_t NH, int64_t KVH, int64_t D, int64_t P, int64_t PS) {
+    const int64_t G = NH / KVH;
+    const float scale = 1.0f / sqrtf((float) D);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t bh = 0; bh < B * KVH; bh++) {
+        const int64_t b = bh / KVH, h = bh % KVH;
+        float qf[ATT_MAX_G][ATT_MAX_D] __attribute__((aligned(32)));
+        float acc[ATT_MAX_G][ATT_MAX_D] __attribute__((aligned(32)));
+        float s[ATT_MAX_G][ATT_CHUNK], m[ATT_MAX_G], l[ATT_MAX_G];
+        for (int64_t g = 0; g < G; g++) {
+            for (int64_t d = 0; d < D; d++) {
+                qf[g][d] = bf16_to_f32(q[(b * NH + h * G + g) * D + d]) * scale;
+                acc[g][d] = 0.0f;
+            }
+            m[g] = -INFINITY;
+            l[g] = 0.0f;
+        }
+        const int64_t len = pos[b] + 1;
+        int64_t row[ATT_CHUNK];
+        for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {
+            const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;
+            chunk_rows(row, tables + b * P, t0, n, PS, KVH, h, D);
+            for (int64_t i = 0; i < n; i += 2) {   /* scores: s[g][i] = q[g] . k[i], 4 heads x 2 keys at a time */
+                const uint16_t* kr0 = kc + row[i];
+                const uint16_t* kr1 = kc + row[i + 1 < n ? i + 1 : i];   /* the last key twice where n is odd */
+                for (int64_t c = 0; c < D * 2; c += 64) {   /* the same keys' values, for the weighted sum below */
+                    _mm_prefetch((const char*) (vc + row[i]) + c, _MM_HINT_T1);
+                    _mm_prefetch((const char*) (vc + row[i + 1 < n ? i + 1 : i]) + c, _MM_HINT_T1);
+                }
+                for (int64_t g0 = 0; g0 < G; g0 += 4) {
+                    __m256 a[2][4];
+                    for (int k = 0; k < 2; k++)
+                        for (int j = 0; j < 4; j++) a[k][j] = _mm256_setzero_ps();
+                    for (int64_t d = 0; d < D; d += 8) {
+                        const __m256 k0 = bf16x8_f32(kr0 + d), k1 = bf16x8_f32(kr1 + d);   /* [8] each */
+                        for (int j = 0; j < 4; j++) {
+                            const __m256 qv = _mm256_load_ps(&qf[g0 + j][d]);
+                            a[0][j] = _mm256_fmadd_ps(qv, k0, a[0][j]);
+                            a[1][j] = _mm256_fmadd_ps(qv, k1, a[1][j]);
+                        }
+                    }
+                    for (int k = 0; k < 2 && i + k < n; k++) {
+                        /* lane j of each half: head j's pairs summed, then the two halves: [4] */
+                        const __m256 hs = _mm256_hadd_ps(_mm256_hadd_ps(a[k][0], a[k][1]),
+                                                         _mm256_hadd_ps(a[k][2], a[k][3]));
+                        float four[4];
+                        _mm_storeu_ps(four, _mm_add_ps(_mm256_castps256_ps128(hs), _mm256_extractf128_ps(hs, 1)));
+                        for (int j = 0; j < 4; j++) s[g0 + j][i + k] = four[j];
+                    }
+                }
+            }
+            softmax_chunk(s, acc, m, l, G, n, D);
+            for (int64_t g0 = 0; g0 < G; g0 += 4) {   /* acc[g0..g0+3][d0..d0+15] += sum_i s[g][i] v[i][d] */
+                for (int64_t d0 = 0; d0 < D; d0 += 16) {
+                    __m256 c[4][2];
+                    for (int j = 0; j < 4; j++) {
+                        c[j][0] = _mm256_load_ps(&acc[g0 + j][d0]);
+                        c[j][1] = _mm256_load_ps(&acc[g0 + j][d0 + 8]);
+                    }
+                    for (int64_t i = 0; i < n; i++) {
+                        const uint16_t* vr = vc + row[i] + d0;
+                        const __m256 v0 = bf16x8_f32(vr), v1 = bf16x8_f32(vr + 8);   /* [16] */
+                        for (int j = 0; j < 4; j++) {
+                            const __m256 p = _mm256_broadcast_ss(&s[g0 + j][i]);
+                            c[j][0] = _mm256_fmadd_ps(p, v0, c[j][0]);
+                            c[j][1] = _mm256_fmadd_ps(p, v1, c[j][1]);
+                        }
+                    }
+                    for (int j = 0; j < 4; j++) {
+                        _mm256_store_ps(&acc[g0 + j][d0], c[j][0]);
+                        _mm256_store_ps(&acc[g0 + j][d0 + 8], c[j][1]);
+                    }
+                }
+            }
+        }
+        attention_out(out + (b * NH + h * G) * D, acc, l, G, D);
+    }
+}
+
+/*
  * The same on AVX-512 BF16 where G % 4 == 0 and D % 64 == 0 (Llama 3's 4 query heads per KV head, head dim 64 or
  * 128), with the arithmetic in registers: a query head's scores for 16 keys at a time as bf16 dot products
  * (q and k are bf16: exact products, float32 sums) summed across lanes together (sum16), and the weighted sum of
@@ -2036,7 +2128,8 @@ static void decode_attention_boxed(StableIValue* stack, uint64_t num_args, uint6
     if (ok && qs[0] > 0) {
         aoti_torch_get_data_ptr(out, &p[5]);
         const int64_t G = qs[1] / ks[1];
-        (isa != ISA_AVX512_BF16 ? decode_attention256
+        (isa != ISA_AVX512_BF16 ? (G % 4 == 0 && qs[2] % 16 == 0 && qs[2] <= 64 ? decode_attention256_tiled
+                                                                                  : decode_attention256)
                                 : G % 4 == 0 && qs[2] % 64 == 0 ? decode_attention512_tiled : decode_attention512)(
                 (const uint16_t*) p[0], (const uint16_t*) p[1], (const uint16_t*) p[2], tables, pos,
                 (uint16_t*) p[5], qs[0], qs[1], ks[1], qs[2], ts[1], PS);
