@@ -1931,11 +1931,12 @@ T256 static void decode_attention256_tiled(const uint16_t* q, const uint16_t* kc
             const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;
             chunk_rows(row, tables + b * P, t0, n, PS, KVH, h, D);
             for (int64_t i = 0; i < n; i += 2) {   /* scores: s[g][i] = q[g] . k[i], 4 heads x 2 keys at a time */
-                const uint16_t* kr0 = kc + row[i];
-                const uint16_t* kr1 = kc + row[i + 1 < n ? i + 1 : i];   /* the last key twice where n is odd */
+                const int64_t r0 = row[i], r1 = row[i + 1 < n ? i + 1 : i];   /* the last key twice where n is odd */
+                const uint16_t* kr0 = kc + r0;
+                const uint16_t* kr1 = kc + r1;
                 for (int64_t c = 0; c < D * 2; c += 64) {   /* the same keys' values, for the weighted sum below */
-                    _mm_prefetch((const char*) (vc + row[i]) + c, _MM_HINT_T1);
-                    _mm_prefetch((const char*) (vc + row[i + 1 < n ? i + 1 : i]) + c, _MM_HINT_T1);
+                    _mm_prefetch((const char*) (vc + r0) + c, _MM_HINT_T1);
+                    _mm_prefetch((const char*) (vc + r1) + c, _MM_HINT_T1);
                 }
                 for (int64_t g0 = 0; g0 < G; g0 += 4) {
                     __m256 a[2][4];
