@@ -1814,8 +1814,9 @@ static inline __attribute__((always_inline)) void attention_out(uint16_t* out, f
  * of every 1,024 bytes from memory, a head at a time. Harness, the 1B shape's 16 layers (8 KV heads x 64) between its
  * linears, AMD EPYC Zen 5, 2 cores, attention per step, three rounds each, alternated: 16 sequences x 256 positions
  * 9.2-10.9 -> 6.7-8.7 ms, x 1,024 39.6-42.1 -> 26.0-30.1 ms; one sequence x 200 the same (36-49 us a layer); the
- * same outputs, bit for bit. The generic bodies (next) keep items of one KV head: they are bound by their
- * arithmetic, and these items made the AVX2 one 10 % slower at one sequence x 1,024 (the same at 16 x 256).
+ * same outputs, bit for bit. The generic bodies (next) and AVX2's tiled one keep items of one KV head: the generic
+ * ones are bound by their arithmetic, and these items made the AVX2 one 10 % slower at one sequence x 1,024 (the
+ * same at 16 x 256).
  */
 #define ATT_ITEM_ACC 8192
 static int64_t attention_heads_per_item(int64_t B, int64_t KVH, int64_t G, int64_t threads) {

@@ -329,7 +329,9 @@ class NativeKernelsTest {
             use(isa);
             // [B, NH, KVH, D, page size, last position]: GQA and MHA, one page to several, past one score chunk;
             // AVX-512's register-tiled body where G % 4 == 0 and D % 64 == 0 (4 x 64, 16 x 128, 8 x 192; 16 keys
-            // exactly, a chunk's tail of 44), its generic one elsewhere (G = 4 with D = 16, G = 1)
+            // exactly, a chunk's tail of 44), its generic one elsewhere (G = 4 with D = 16, G = 1); AVX2's tiled
+            // body where G % 4 == 0, D % 16 == 0 and D <= 64 (4 x 16, 4 x 64; an odd last key), its generic one
+            // elsewhere (G = 1, 16 x 128, 8 x 192)
             for (long[] s : new long[][] {{1, 4, 1, 16, 16, 0}, {3, 32, 8, 64, 16, 300}, {2, 8, 8, 128, 4, 129},
                 {1, 64, 4, 128, 16, 1000}, {2, 8, 2, 64, 16, 15}, {1, 16, 2, 192, 8, 40}}) {
                 double[] r = floats("attention", s);
