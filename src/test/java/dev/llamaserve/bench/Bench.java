@@ -14,6 +14,8 @@ import dev.llamaserve.engine.model.ModelOptions;
 import dev.llamaserve.engine.model.ProcessMemory;
 import dev.llamaserve.engine.model.Quantization;
 import dev.llamaserve.engine.model.TorchThreads;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -232,15 +234,16 @@ public final class Bench {
         List<Double> e = new ArrayList<>();
         List<Double> h = new ArrayList<>();
         List<Double> ratios = new ArrayList<>();
+        long[] jitMs = new long[2];   // engine-only, HTTP
         for (int i = 0; i < rounds; i++) {
             double ei;
             double hi;
             if (i % 2 == 0) {
-                ei = engine.getAsDouble();
-                hi = http.getAsDouble();
+                ei = jitTimed(engine, jitMs, 0);
+                hi = jitTimed(http, jitMs, 1);
             } else {
-                hi = http.getAsDouble();
-                ei = engine.getAsDouble();
+                hi = jitTimed(http, jitMs, 1);
+                ei = jitTimed(engine, jitMs, 0);
             }
             e.add(ei);
             h.add(hi);
@@ -251,7 +254,22 @@ public final class Bench {
         out.put("http_tok_s", h);
         out.put("ratios", ratios);
         out.put("median", median(ratios.stream().mapToDouble(Double::doubleValue).toArray()));
+        if (ManagementFactory.getCompilationMXBean().isCompilationTimeMonitoringSupported()) {
+            out.put("jit_ms", Map.of("engine", jitMs[0], "http", jitMs[1]));
+        }
         return out;
+    }
+
+    /** {@code run}'s tok/s; adds the JIT's compiling time during it (all compiler threads, ms) to {@code jitMs[i]}. */
+    private static double jitTimed(DoubleSupplier run, long[] jitMs, int i) {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        if (!jit.isCompilationTimeMonitoringSupported()) {
+            return run.getAsDouble();
+        }
+        long before = jit.getTotalCompilationTime();
+        double tokS = run.getAsDouble();
+        jitMs[i] += jit.getTotalCompilationTime() - before;
+        return tokS;
     }
 
     /** The median of {@code v} (the mean of the middle two for an even count; NaN for none); sorts {@code v}. */

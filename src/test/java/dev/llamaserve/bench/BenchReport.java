@@ -63,7 +63,9 @@ final class BenchReport {
                 + pct(r.get("http_vs_engine_16_same_forward")) + " at the engine-only run's forward speed");
         if (r.get("http_vs_engine_16_rounds") instanceof Map<?, ?> turns) {
             line(s, "HTTP/SSE / engine, in turns", pct(turns.get("median")) + " median of "
-                    + listed(turns.get("ratios"), "%.3f") + " (16 streams, the service's engine with and without HTTP)");
+                    + listed(turns.get("ratios"), "%.3f") + " (16 streams, the service's engine with and without HTTP)"
+                    + (turns.get("jit_ms") instanceof Map<?, ?> jit ? "; JIT compiling " + jit.get("http")
+                    + " ms during the HTTP runs, " + jit.get("engine") + " during the engine-only ones" : ""));
         } else if (r.get("http_vs_engine_16_rounds_not_run") != null) {
             line(s, "HTTP/SSE / engine, in turns", "not run: " + r.get("http_vs_engine_16_rounds_not_run"));
         }

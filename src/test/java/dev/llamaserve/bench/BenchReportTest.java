@@ -83,10 +83,17 @@ class BenchReportTest {
         assertThat((double) t.get("median")).isCloseTo((0.95 + 0.97) / 2, within(1e-12));
         assertThat(Bench.median(new double[] {3, 1, 2})).isEqualTo(2.0);
         assertThat(Bench.median(new double[0])).isNaN();
+        // the JIT's compiling time during each side's runs (this JVM's compiler, so any count of ms from 0 up)
+        @SuppressWarnings("unchecked")
+        Map<String, Long> jit = (Map<String, Long>) t.get("jit_ms");
+        assertThat(jit).containsOnlyKeys("engine", "http");
+        assertThat(jit.values()).allSatisfy(ms -> assertThat(ms).isNotNegative());
         Map<String, Object> r = new LinkedHashMap<>();
+        t.put("jit_ms", Map.of("engine", 12L, "http", 345L));
         r.put("http_vs_engine_16_rounds", t);
         assertThat(BenchReport.table(r)).contains("HTTP/SSE / engine, in turns        96 % median of [0.950, 0.900,"
-                + " 1.000, 0.970]");
+                + " 1.000, 0.970] (16 streams, the service's engine with and without HTTP); JIT compiling 345 ms"
+                + " during the HTTP runs, 12 during the engine-only ones");
         r.remove("http_vs_engine_16_rounds");
         r.put("http_vs_engine_16_rounds_not_run", "no moment when every stream was decoding");
         assertThat(BenchReport.table(r)).contains("HTTP/SSE / engine, in turns        not run: no moment when every"

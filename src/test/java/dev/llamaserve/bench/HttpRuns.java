@@ -100,7 +100,7 @@ final class HttpRuns implements AutoCloseable {
      */
     Map<String, Double> aggregate(int[] streams, int spanAt, TimedLm.Span[] span) {
         Map<String, Double> out = new LinkedHashMap<>();
-        run(2, decodeTokens / 4);   // warm-up: connections, codecs, JIT
+        warmUp();
         for (int s : streams) {
             JavaCpu cpu = JavaCpu.start();
             List<long[]> arrivals = arrivals(s);
@@ -113,6 +113,22 @@ final class HttpRuns implements AutoCloseable {
         }
         return out;
     }
+
+    /**
+     * Brings the service's request path to its steady state before anything is timed: connections and codecs, and
+     * the JIT. {@value #WARM_REQUESTS} short requests at 32 in flight (what runs once per request) and 16 streams
+     * of 4 x {@code decodeTokens} (what runs once per token frame). With two streams of a few tokens only, the JIT
+     * was still compiling the request path during the timed rounds, minutes later: its threads took 40-240 ms of
+     * every second of the HTTP rounds against about 5 in the engine-only ones (schedstat, the Zen 5), on the cores
+     * the forward passes use.
+     */
+    private void warmUp() {
+        run(2, decodeTokens / 4);
+        soak(WARM_REQUESTS, 32, 4, () -> { });
+        run(16, decodeTokens * 4);
+    }
+
+    static final int WARM_REQUESTS = 400;
 
     /** Aggregate decode tok/s of {@code streams} streams started together, as {@link #aggregate} measures it. */
     double rate(int streams) {
