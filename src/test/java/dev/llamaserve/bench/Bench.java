@@ -234,16 +234,21 @@ public final class Bench {
         List<Double> e = new ArrayList<>();
         List<Double> h = new ArrayList<>();
         List<Double> ratios = new ArrayList<>();
+        // the JIT's compiling time during each side's runs (none where this JVM has no JIT, or does not time it)
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        if (jit != null && !jit.isCompilationTimeMonitoringSupported()) {
+            jit = null;
+        }
         long[] jitMs = new long[2];   // engine-only, HTTP
         for (int i = 0; i < rounds; i++) {
             double ei;
             double hi;
             if (i % 2 == 0) {
-                ei = jitTimed(engine, jitMs, 0);
-                hi = jitTimed(http, jitMs, 1);
+                ei = jitTimed(jit, engine, jitMs, 0);
+                hi = jitTimed(jit, http, jitMs, 1);
             } else {
-                hi = jitTimed(http, jitMs, 1);
-                ei = jitTimed(engine, jitMs, 0);
+                hi = jitTimed(jit, http, jitMs, 1);
+                ei = jitTimed(jit, engine, jitMs, 0);
             }
             e.add(ei);
             h.add(hi);
@@ -254,16 +259,18 @@ public final class Bench {
         out.put("http_tok_s", h);
         out.put("ratios", ratios);
         out.put("median", median(ratios.stream().mapToDouble(Double::doubleValue).toArray()));
-        if (ManagementFactory.getCompilationMXBean().isCompilationTimeMonitoringSupported()) {
+        if (jit != null) {
             out.put("jit_ms", Map.of("engine", jitMs[0], "http", jitMs[1]));
         }
         return out;
     }
 
-    /** {@code run}'s tok/s; adds the JIT's compiling time during it (all compiler threads, ms) to {@code jitMs[i]}. */
-    private static double jitTimed(DoubleSupplier run, long[] jitMs, int i) {
-        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        if (!jit.isCompilationTimeMonitoringSupported()) {
+    /**
+     * {@code run}'s tok/s; adds the JIT's compiling time during it (all compiler threads, ms) to {@code jitMs[i]}
+     * where {@code jit} is given.
+     */
+    private static double jitTimed(CompilationMXBean jit, DoubleSupplier run, long[] jitMs, int i) {
+        if (jit == null) {
             return run.getAsDouble();
         }
         long before = jit.getTotalCompilationTime();

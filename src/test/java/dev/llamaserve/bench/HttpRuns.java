@@ -35,6 +35,9 @@ import org.springframework.context.ConfigurableApplicationContext;
  */
 final class HttpRuns implements AutoCloseable {
 
+    /** Short requests of {@link #warmUp}. */
+    private static final int WARM_REQUESTS = 400;
+
     private final ConfigurableApplicationContext context;
     /** The service's model with a clock around each forward pass (through {@link ModelLoadHooks}). */
     private final AtomicReference<TimedLm> timed = new AtomicReference<>();
@@ -127,8 +130,6 @@ final class HttpRuns implements AutoCloseable {
         soak(WARM_REQUESTS, 32, 4, () -> { });
         run(16, decodeTokens * 4);
     }
-
-    static final int WARM_REQUESTS = 400;
 
     /** Aggregate decode tok/s of {@code streams} streams started together, as {@link #aggregate} measures it. */
     double rate(int streams) {
