@@ -135,6 +135,7 @@ public final class Bench {
         if (a.runs("long")) {
             r.put("long_context", LongContext.run(BenchModelDir.ensure("tiny"), a.dtype(), a.longTokens()));
         }
+        r.put("targets", Targets.of(r));
         r.put("bench_s", (System.nanoTime() - started) / 1e9);
         return r;
     }

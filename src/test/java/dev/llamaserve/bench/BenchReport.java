@@ -104,6 +104,16 @@ final class BenchReport {
         if (r.get("soak") instanceof List<?> soak && !soak.isEmpty()) {
             line(s, "soak", soak.get(0) + " ... " + soak.get(soak.size() - 1));
         }
+        if (r.get("targets") instanceof Map<?, ?> targets) {
+            targets.forEach((name, t) -> {
+                if (t instanceof Map<?, ?> m && m.get("value") instanceof Number v) {
+                    line(s, "target " + name, (String.valueOf(name).endsWith("_bytes")
+                            ? String.format(Locale.ROOT, "%+.1f MB", v.doubleValue() / 1e6)
+                            : String.format(Locale.ROOT, "%.3f", v.doubleValue())) + " (" + m.get("target") + "): "
+                            + (Boolean.TRUE.equals(m.get("met")) ? "met" : "NOT MET"));
+                }
+            });
+        }
         line(s, "bench time", fmt(r.get("bench_s"), 1, "s"));
         return s.toString();
     }
