@@ -524,7 +524,8 @@ T512 static inline __attribute__((always_inline)) void tile512(const uint16_t* x
 
 /*
  * rows m0 .. m1-1 against NC channels: tiles of GEMM_MC rows, then the last (m1 - m0) % GEMM_MC rows; where rev, the
- * same tiles from the last to the first (group512). The first tile of the pass prefetches its own weights ahead.
+ * same tiles from the last to the first (group512). The first tile of the pass prefetches its own weights ahead
+ * (gemm_pf_l1).
  */
 #define TILE_AT(MC, NC)                                                                                        \
     tile512(x, w + c * K, pf, pc0, pc1, q8, scale, out, part + c, N, K, k0, k1, m, n0 + c, MC, NC, q == 0)

@@ -106,11 +106,8 @@ final class BenchReport {
         }
         if (r.get("targets") instanceof Map<?, ?> targets) {
             targets.forEach((name, t) -> {
-                if (t instanceof Map<?, ?> m && m.get("value") instanceof Number v) {
-                    line(s, "target " + name, (String.valueOf(name).endsWith("_bytes")
-                            ? String.format(Locale.ROOT, "%+.1f MB", v.doubleValue() / 1e6)
-                            : String.format(Locale.ROOT, "%.3f", v.doubleValue())) + " (" + m.get("target") + "): "
-                            + (Boolean.TRUE.equals(m.get("met")) ? "met" : "NOT MET"));
+                if (t instanceof Map<?, ?> m) {
+                    line(s, "target " + name, Targets.line(String.valueOf(name), m));
                 }
             });
         }

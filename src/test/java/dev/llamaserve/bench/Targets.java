@@ -7,8 +7,9 @@ import java.util.Map;
 
 /**
  * The performance targets (README "Bench"), each judged from the figures of the report it is written into:
- * {@code targets} in {@code bench.json}, one entry per target whose figure the run measured, with the figure, the
- * bound and whether it is met. The bench reports them; no test asserts them (a target depends on the machine).
+ * {@code targets} in {@code bench.json}, one entry per target whose figure the run measured: {@code value},
+ * {@code op} (">=" or "<="), {@code bound} and {@code met}. The bench reports them; no test asserts them (a target
+ * depends on the machine).
  */
 final class Targets {
 
@@ -79,7 +80,8 @@ final class Targets {
     private static Map<String, Object> judged(double value, boolean atLeast, double bound) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("value", value);
-        m.put("target", (atLeast ? ">= " : "<= ") + plain(bound));
+        m.put("op", atLeast ? ">=" : "<=");
+        m.put("bound", bound);
         m.put("met", atLeast ? value >= bound : value <= bound);
         return m;
     }
@@ -97,8 +99,22 @@ final class Targets {
         return point instanceof Map<?, ?> m && m.get(key) instanceof Number n ? n.doubleValue() : 0;
     }
 
-    /** A bound as written in the report: "0.9", "10", "16777216". */
-    static String plain(double v) {
-        return v == Math.rint(v) ? String.format(Locale.ROOT, "%d", (long) v) : String.valueOf(v);
+    /** A target's line in the table: its value and bound (in MiB where the name ends in "_bytes"), met or not. */
+    static String line(String name, Map<?, ?> t) {
+        boolean bytes = name.endsWith("_bytes");
+        return figure(t.get("value"), bytes, true) + " (" + t.get("op") + " " + figure(t.get("bound"), bytes, false)
+                + "): " + (Boolean.TRUE.equals(t.get("met")) ? "met" : "NOT MET");
+    }
+
+    private static String figure(Object v, boolean bytes, boolean value) {
+        if (!(v instanceof Number n)) {
+            return "-";
+        }
+        double x = n.doubleValue();
+        if (bytes) {
+            return String.format(Locale.ROOT, value ? "%+.1f MiB" : "%.0f MiB", x / (1 << 20));
+        }
+        return value ? String.format(Locale.ROOT, "%.3f", x) : x == Math.rint(x) ? String.valueOf((long) x)
+                : String.valueOf(x);
     }
 }
