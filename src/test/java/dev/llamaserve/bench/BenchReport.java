@@ -107,12 +107,30 @@ final class BenchReport {
         if (r.get("targets") instanceof Map<?, ?> targets) {
             targets.forEach((name, t) -> {
                 if (t instanceof Map<?, ?> m) {
-                    line(s, "target " + name, Targets.line(String.valueOf(name), m));
+                    line(s, "target " + name, target(String.valueOf(name), m));
                 }
             });
         }
         line(s, "bench time", fmt(r.get("bench_s"), 1, "s"));
         return s.toString();
+    }
+
+    /** A target's value and bound (in MiB where its name ends in "_bytes"), met or not. */
+    private static String target(String name, Map<?, ?> t) {
+        if (!(t.get("value") instanceof Number v) || !(t.get("bound") instanceof Number b)) {
+            return "-";
+        }
+        String value;
+        String bound;
+        if (name.endsWith("_bytes")) {
+            value = String.format(Locale.ROOT, "%+.1f MiB", v.doubleValue() / (1 << 20));
+            bound = String.format(Locale.ROOT, "%.0f MiB", b.doubleValue() / (1 << 20));
+        } else {
+            value = String.format(Locale.ROOT, "%.3f", v.doubleValue());
+            bound = b.doubleValue() == Math.rint(b.doubleValue()) ? String.valueOf(b.longValue()) : String.valueOf(b);
+        }
+        return value + " (" + t.get("op") + " " + bound + "): "
+                + (Boolean.TRUE.equals(t.get("met")) ? "met" : "NOT MET");
     }
 
     private static void line(StringBuilder s, String name, String value) {

@@ -2,7 +2,6 @@ package dev.llamaserve.bench;
 
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -40,15 +39,15 @@ final class Targets {
     static Map<String, Object> of(Map<String, Object> r) {
         Map<String, Object> out = new LinkedHashMap<>();
         for (Target t : TARGETS) {
-            Double v = figure(r, t.key());
+            Double v = at(r, t.key());
             if (v != null && !v.isNaN()) {
                 out.put(t.name(), judged(v, t.atLeast(), t.bound()));
             }
         }
-        if (r.get("prefix_cache_ttft_ms") instanceof Map<?, ?> p && p.get("cold") instanceof Number cold
-                && p.get("warm") instanceof Number warm && cold.doubleValue() > 0) {
-            // issue 11: a warm 2,048-token prefix's TTFT under 15 % of the cold one
-            out.put("prefix_cache_warm_over_cold", judged(warm.doubleValue() / cold.doubleValue(), false, 0.15));
+        Double cold = at(r, "prefix_cache_ttft_ms.cold");
+        Double warm = at(r, "prefix_cache_ttft_ms.warm");
+        if (cold != null && warm != null && cold > 0) {   // issue 11: a warm 2,048-token prefix under 15 % of cold
+            out.put("prefix_cache_warm_over_cold", judged(warm / cold, false, 0.15));
         }
         Object soak = r.get("soak") instanceof List<?> s ? s : r.get("soak_engine");
         if (soak instanceof List<?> points && points.size() >= SOAK_MIN_POINTS) {
@@ -68,9 +67,9 @@ final class Targets {
         List<?> first = points.subList(0, points.size() / 2);
         List<?> second = points.subList(points.size() / 2, points.size());
         for (String key : List.of("rss_bytes", "heap_after_gc_bytes")) {
-            double max = first.stream().mapToDouble(p -> number(p, key)).max().orElse(0);
+            double max = first.stream().mapToDouble(p -> orZero(at(p, key))).max().orElse(0);
             if (max > 0) {
-                double median = Bench.median(second.stream().mapToDouble(p -> number(p, key)).toArray());
+                double median = Bench.median(second.stream().mapToDouble(p -> orZero(at(p, key))).toArray());
                 out.put("soak_" + key.replace("_bytes", "") + "_over_first_half_max_bytes", judged(median - max, false,
                         key.equals("rss_bytes") ? SOAK_RSS_SLACK_BYTES : SOAK_HEAP_SLACK_BYTES));
             }
@@ -86,35 +85,15 @@ final class Targets {
         return m;
     }
 
-    /** The figure at a key of {@code r}, or of a map under it ("outer.inner"); null where absent or not a number. */
-    private static Double figure(Map<String, Object> r, String key) {
+    /** The number at a key of a map, or of a map under it ("outer.inner"); null where absent or not a number. */
+    private static Double at(Object map, String key) {
         int dot = key.indexOf('.');
-        Object v = dot < 0 ? r.get(key) : r.get(key.substring(0, dot)) instanceof Map<?, ?> m
-                ? m.get(key.substring(dot + 1)) : null;
+        Object v = !(map instanceof Map<?, ?> m) ? null : dot < 0 ? m.get(key) : at(m.get(key.substring(0, dot)),
+                key.substring(dot + 1));
         return v instanceof Number n ? n.doubleValue() : null;
     }
 
-    /** A soak point's number at {@code key}; 0 where it has none. */
-    private static double number(Object point, String key) {
-        return point instanceof Map<?, ?> m && m.get(key) instanceof Number n ? n.doubleValue() : 0;
-    }
-
-    /** A target's line in the table: its value and bound (in MiB where the name ends in "_bytes"), met or not. */
-    static String line(String name, Map<?, ?> t) {
-        boolean bytes = name.endsWith("_bytes");
-        return figure(t.get("value"), bytes, true) + " (" + t.get("op") + " " + figure(t.get("bound"), bytes, false)
-                + "): " + (Boolean.TRUE.equals(t.get("met")) ? "met" : "NOT MET");
-    }
-
-    private static String figure(Object v, boolean bytes, boolean value) {
-        if (!(v instanceof Number n)) {
-            return "-";
-        }
-        double x = n.doubleValue();
-        if (bytes) {
-            return String.format(Locale.ROOT, value ? "%+.1f MiB" : "%.0f MiB", x / (1 << 20));
-        }
-        return value ? String.format(Locale.ROOT, "%.3f", x) : x == Math.rint(x) ? String.valueOf((long) x)
-                : String.valueOf(x);
+    private static double orZero(Double v) {
+        return v == null ? 0 : v;
     }
 }
