@@ -147,6 +147,7 @@ public final class Bench {
         int kvTokens = 16_384;
         LlamaModel model = LlamaModel.load(Checkpoint.open(dir), modelOptions(a, kvTokens, 2048), summary(weightBytes));
         r.put("load_s", (System.nanoTime() - t0) / 1e9);
+        r.put("native_isa", model.nativeIsa().name());
         ModelConfig c = model.config();
         // what one decode step reads: the packed copy (llm.model.packed-weights) serves multi-row steps only
         long stepBytes = model.quantization().decodeReadBytes(c, model.dtype().bytes());

@@ -40,9 +40,13 @@ final class BenchReport {
         StringBuilder s = new StringBuilder("\n== llama-serve bench ==\n");
         if (r.get("machine") instanceof Map<?, ?> m) {
             line(s, "machine", m.get("cpu_model") + ", " + m.get("cores") + " cores, " + m.get("flags"));
+            if (m.get("settings") != null) {
+                line(s, "settings", String.valueOf(m.get("settings")));
+            }
         }
         line(s, "shape / dtype", r.get("shape") + " / " + r.get("dtype") + " (quantization " + r.get("quantization")
-                + (Boolean.TRUE.equals(r.get("packed_weights")) ? ", packed weights" : "") + ")");
+                + (Boolean.TRUE.equals(r.get("packed_weights")) ? ", packed weights" : "")
+                + (r.get("native_isa") != null ? ", native kernels " + r.get("native_isa") : "") + ")");
         line(s, "weights", fmt(r.get("weight_bytes"), 1e-9, "GB") + ", loaded in " + fmt(r.get("load_s"), 1, "s"));
         line(s, "read bandwidth", fmt(r.get("bandwidth_gbs"), 1, "GB/s")
                 + (r.get("bandwidth_probes_gbs") != null ? ", best of " + rounded(r.get("bandwidth_probes_gbs"), "%.2f") : ""));

@@ -53,6 +53,34 @@ class BenchReportTest {
     }
 
     @Test
+    void theReportSaysWhichPathItMeasured() {
+        java.util.Properties p = new java.util.Properties();
+        p.setProperty("llamaserve.nativeIsa", "avx2");
+        p.setProperty("llamaserve.cpuBf16OneDnnSingleRow", "false");
+        p.setProperty("java.version", "17");   // not a llamaserve switch
+        Map<String, String> env = Map.of("ONEDNN_MAX_CPU_ISA", "AVX2", "ATEN_CPU_CAPABILITY", "avx2", "HOME", "/root");
+        Map<String, String> settings = Machine.settings(p, env);
+        assertThat(settings).containsExactly(Map.entry("-Dllamaserve.cpuBf16OneDnnSingleRow", "false"),
+                Map.entry("-Dllamaserve.nativeIsa", "avx2"), Map.entry("ATEN_CPU_CAPABILITY", "avx2"),
+                Map.entry("ONEDNN_MAX_CPU_ISA", "AVX2"));
+        assertThat(Machine.settings(new java.util.Properties(), Map.of("HOME", "/root"))).isEmpty();
+
+        Map<String, Object> r = new LinkedHashMap<>();
+        Map<String, Object> machine = new LinkedHashMap<>(Map.of("cpu_model", "AMD EPYC", "cores", 2,
+                "flags", List.of("avx2", "avx512_bf16")));
+        r.put("machine", machine);
+        r.put("shape", "1b");
+        r.put("dtype", "bfloat16");
+        r.put("quantization", "none");
+        assertThat(BenchReport.table(r)).doesNotContain("settings").contains("(quantization none)");
+        machine.put("settings", settings);
+        r.put("native_isa", "AVX2");
+        assertThat(BenchReport.table(r)).contains("settings                           {-Dllamaserve.cpuBf16OneDnnSingleRow"
+                + "=false, -Dllamaserve.nativeIsa=avx2, ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2}")
+                .contains("(quantization none, native kernels AVX2)");
+    }
+
+    @Test
     void httpOverEngineAtOneForwardSpeedKeepsOnlyTheTimeOutsideTheForwardPasses() {
         Map<String, Object> engine = Map.of("forward_ms_per_step", 126.75);
         // the HTTP run's forward passes 24 % slower and its tokens per second as much lower: no overhead of its own

@@ -44,7 +44,35 @@ final class Machine {
         m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
         m.put("java", System.getProperty("java.version"));
         m.put("torch_threads", System.getProperty("ai.djl.pytorch.num_threads", "libtorch default"));
+        Map<String, String> settings = settings(System.getProperties(), System.getenv());
+        if (!settings.isEmpty()) {
+            m.put("settings", settings);
+        }
         return m;
+    }
+
+    /** The environment variables that choose the kernels of libtorch, oneDNN and OpenMP, where set. */
+    static final List<String> ENV = List.of("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA",
+            "OMP_NUM_THREADS", "OMP_WAIT_POLICY");
+
+    /**
+     * What this run was told beyond the defaults: every {@code llamaserve.*} system property (A/B switches such as
+     * {@code -Dllamaserve.nativeIsa=avx2}) and {@link #ENV}, sorted by name, so that a report says which path it
+     * measured.
+     */
+    static Map<String, String> settings(java.util.Properties properties, Map<String, String> env) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (String name : properties.stringPropertyNames()) {
+            if (name.startsWith("llamaserve.")) {
+                out.put("-D" + name, properties.getProperty(name));
+            }
+        }
+        for (String name : ENV) {
+            if (env.get(name) != null) {
+                out.put(name, env.get(name));
+            }
+        }
+        return out;
     }
 
     /** Heap in use after a full GC, bytes. */

@@ -100,7 +100,9 @@ public final class LlamaModel implements CausalLm {
      * oneDNN, and greedy and seeded outputs changed with what ran beside them, with cache hits and with {@code n}).
      * Unbounded by default; a bound (this property) gives steps above it to oneDNN, and gives up that invariance. On
      * AMX CPUs the kernel multiplies on AMX tiles ({@link #CPU_NATIVE_AMX}); with those off they keep oneDNN, whose
-     * tiles multiply several rows several times faster than AVX-512.
+     * tiles multiply several rows several times faster than AVX-512. On CPUs with AVX2 only (no AVX-512 BF16, e.g.
+     * Zen 3) the kernel widens bf16 to float32 in registers ({@code gemm256_bf16}), where libtorch's bf16 GEMM
+     * emulates it: 94-98 GFLOP/s against libtorch's 52-53 on two cores (README "Native CPU kernels").
      */
     static final int CPU_NATIVE_BF16_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16MaxRows", Integer.MAX_VALUE);
     /**
@@ -269,7 +271,8 @@ public final class LlamaModel implements CausalLm {
         this.nativeAttention = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16
                 && group <= NativeKernels.ATTENTION_MAX_GROUP
                 && config.headDim() <= NativeKernels.ATTENTION_MAX_HEAD_DIM;
-        this.nativeBf16Gemm = nativeIsa == NativeKernels.Isa.AVX512_BF16 && (!CpuFeatures.hasAmxBf16() || amxTiles)
+        this.nativeBf16Gemm = (nativeIsa == NativeKernels.Isa.AVX2
+                || nativeIsa == NativeKernels.Isa.AVX512_BF16 && (!CpuFeatures.hasAmxBf16() || amxTiles))
                 && weights.keySet().stream().noneMatch(n -> n.endsWith(PackedWeights.SUFFIX));
     }
 
@@ -320,7 +323,8 @@ public final class LlamaModel implements CausalLm {
         try {
             PtSymbolBlock module = script(manager);
             NativeKernels.Isa nativeIsa = device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16
-                    && NativeKernels.useInLoads() ? NativeKernels.isa(module, NativeKernels.BEST) : NativeKernels.Isa.NONE;
+                    && NativeKernels.useInLoads() ? NativeKernels.isa(module, NativeKernels.loadIsa(
+                            System.getProperty(NativeKernels.ISA_PROPERTY, "best"))) : NativeKernels.Isa.NONE;
             boolean nativeInt8 = nativeIsa != NativeKernels.Isa.NONE && quantization != Quantization.NONE
                     && NativeKernels.blocksInt8(c, quantization);
             boolean tiles = nativeIsa != NativeKernels.Isa.NONE   // each load sets it again, as the ISA above
@@ -556,6 +560,11 @@ public final class LlamaModel implements CausalLm {
 
     public Quantization quantization() {
         return quantization;
+    }
+
+    /** The instruction set llama-serve's CPU kernels run with for this model; {@code NONE} where it does not use them. */
+    public NativeKernels.Isa nativeIsa() {
+        return nativeIsa;
     }
 
     @Override

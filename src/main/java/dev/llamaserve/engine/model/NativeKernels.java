@@ -35,8 +35,14 @@ public final class NativeKernels {
     /** The most query heads per KV head, and the largest head dim, of {@code decode_attention}. */
     static final int ATTENTION_MAX_GROUP = 16;
     static final int ATTENTION_MAX_HEAD_DIM = 256;
-    /** {@link #isa}'s argument that selects the best instruction set this CPU has (each load does). */
+    /** {@link #isa}'s argument that selects the best instruction set this CPU has (each load does by default). */
     static final long BEST = -2;
+    /**
+     * The instruction set each load asks for ({@link #loadIsa}): {@code best} (the default), or {@code avx2} to run
+     * the AVX2 bodies on a CPU with AVX-512 BF16, so that the bench measures the path of CPUs without it (README
+     * "Bench": the AVX2 path on an AVX-512 machine).
+     */
+    static final String ISA_PROPERTY = "llamaserve.nativeIsa";
 
     /** The instruction sets {@code llamaserve::isa} reports. */
     public enum Isa {
@@ -45,6 +51,19 @@ public final class NativeKernels {
         static Isa of(long code) {
             return code >= 0 && code < values().length ? values()[(int) code] : NONE;
         }
+    }
+
+    /**
+     * {@link #isa}'s argument for a load from {@link #ISA_PROPERTY}'s value: {@link #BEST}, or {@link Isa#AVX2}'s code
+     * (a CPU without AVX2 keeps what it has: {@link #isa} forces only an instruction set the CPU offers).
+     */
+    static long loadIsa(String value) {
+        return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "best" -> BEST;
+            case "avx2" -> Isa.AVX2.ordinal();
+            default -> throw new IllegalArgumentException("-D" + ISA_PROPERTY + "=" + value
+                    + ": expected best or avx2");
+        };
     }
 
     private static Boolean loaded;

@@ -1,6 +1,7 @@
 package dev.llamaserve.engine.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDManager;
@@ -593,6 +594,25 @@ class NativeKernelsTest {
             assertThat(same.toBoolean()).isTrue();
             assertThat(refused.toLong()).isZero();
             assertThat(kept.toBoolean()).as("nothing written where the sizes differ").isTrue();
+        }
+    }
+
+    /**
+     * {@code -Dllamaserve.nativeIsa}, which each load reads: {@code best}, or {@code avx2}, which runs the AVX2 bodies
+     * on a CPU with AVX-512 BF16 (the bench's AVX2 path); any other value fails the load, naming the property.
+     */
+    @Test
+    void theLoadsInstructionSetIsTheBestOrAvx2() {
+        assertThat(NativeKernels.loadIsa("best")).isEqualTo(NativeKernels.BEST);
+        assertThat(NativeKernels.loadIsa(" AVX2 ")).isEqualTo(NativeKernels.Isa.AVX2.ordinal());
+        assertThatThrownBy(() -> NativeKernels.loadIsa("avx512")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("-Dllamaserve.nativeIsa=avx512: expected best or avx2");
+        assumeLoaded();
+        try {
+            assertThat(NativeKernels.isa(step, NativeKernels.loadIsa("avx2"))).isEqualTo(NativeKernels.Isa.AVX2);
+            assertThat(NativeKernels.isa(step, NativeKernels.loadIsa("best"))).isEqualTo(isas.get(isas.size() - 1));
+        } finally {
+            NativeKernels.isa(step, NativeKernels.BEST);   // later tests: the best again
         }
     }
 
