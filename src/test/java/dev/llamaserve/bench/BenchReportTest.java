@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -54,7 +55,7 @@ class BenchReportTest {
 
     @Test
     void theReportSaysWhichPathItMeasured() {
-        java.util.Properties p = new java.util.Properties();
+        Properties p = new Properties();
         p.setProperty("llamaserve.nativeIsa", "avx2");
         p.setProperty("llamaserve.cpuBf16OneDnnSingleRow", "false");
         p.setProperty("java.version", "17");   // not a llamaserve switch
@@ -63,7 +64,7 @@ class BenchReportTest {
         assertThat(settings).containsExactly(Map.entry("-Dllamaserve.cpuBf16OneDnnSingleRow", "false"),
                 Map.entry("-Dllamaserve.nativeIsa", "avx2"), Map.entry("ATEN_CPU_CAPABILITY", "avx2"),
                 Map.entry("ONEDNN_MAX_CPU_ISA", "AVX2"));
-        assertThat(Machine.settings(new java.util.Properties(), Map.of("HOME", "/root"))).isEmpty();
+        assertThat(Machine.settings(new Properties(), Map.of("HOME", "/root"))).isEmpty();
 
         Map<String, Object> r = new LinkedHashMap<>();
         Map<String, Object> machine = new LinkedHashMap<>(Map.of("cpu_model", "AMD EPYC", "cores", 2,

@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
 
 /**
  * What the bench ran on (from {@code /proc/cpuinfo}) and the JVM's heap; the process's RSS and page faults come from
@@ -60,8 +62,8 @@ final class Machine {
      * {@code -Dllamaserve.nativeIsa=avx2}) and {@link #ENV}, sorted by name, so that a report says which path it
      * measured.
      */
-    static Map<String, String> settings(java.util.Properties properties, Map<String, String> env) {
-        Map<String, String> out = new java.util.TreeMap<>();
+    static Map<String, String> settings(Properties properties, Map<String, String> env) {
+        Map<String, String> out = new TreeMap<>();
         for (String name : properties.stringPropertyNames()) {
             if (name.startsWith("llamaserve.")) {
                 out.put("-D" + name, properties.getProperty(name));
