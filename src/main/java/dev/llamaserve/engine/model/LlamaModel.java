@@ -444,7 +444,8 @@ public final class LlamaModel implements CausalLm {
                                 + CPU_NATIVE_INT8_MAX_ROWS + " rows)" : "")
                                 + (m.nativeBf16Gemm() ? ", bf16 linears of " + (m.nativeBf16MaxRows() == Integer.MAX_VALUE
                                         ? "every step" : "steps of at most " + m.nativeBf16MaxRows() + " rows")
-                                        + (tiles ? " on AMX tiles" : NativeKernels.gemmPrefetchL1(module, -1)
+                                        + (tiles ? " on AMX tiles" : nativeIsa == NativeKernels.Isa.AVX512_BF16
+                                                && NativeKernels.gemmPrefetchL1(module, -1)
                                                 ? " (several rows: the next weights prefetched into L1)" : "")
                                         : CPU_BF16_ONEDNN_SINGLE_ROW ? "" : ", one-row bf16 linears"));
             }

@@ -42,7 +42,7 @@ class LinearModesIT {
     }
 
     /**
-     * Several bf16 rows through the native {@code linear_bf16} (mode 8: pairs of rows against groups of 8 channels),
+     * Several bf16 rows through the native {@code linear_bf16} (mode 8: AVX-512's tiles, AMX tiles or AVX2's tiles),
      * with each instruction set this CPU has, give the logits of every row of an 8-token prefill that
      * {@code torch.linear} gives (on AMX tiles where the CPU has them); and a model uses it by default wherever it has
      * the native kernels (AVX2 or AVX-512 BF16), on AMX tiles where the CPU has AMX, and not on an AMX CPU with its
