@@ -1512,7 +1512,7 @@ T256 static inline __attribute__((always_inline)) void bf16x16_even_odd(const ui
 }
 
 /*
- * AVX2's one order of summation for bf16 (pair256_bf16, tile256_bf16): 16 inputs per step into two accumulators
+ * AVX2's one order of summation for bf16 (tile256_bf16, whichever way it takes the rows): 16 inputs per step into two accumulators
  * per row and channel (bf16x16_even_odd's even and odd inputs), their sum added up across lanes (hsum256), then the
  * last K % 16 inputs one at a time -> out
  */
@@ -1523,38 +1523,14 @@ T256 static inline __attribute__((always_inline)) void store256_bf16(const __m25
     store(out, N, m, n, s, 0, NULL);
 }
 
-/* Rows m0 .. m0+MC-1 of x (bf16, widened here) against bf16 channels a and (two) b, in store256_bf16's order. */
-T256 static inline __attribute__((always_inline)) void pair256_bf16(const uint16_t* x, const uint16_t* w,
-        uint16_t* out, int64_t N, int64_t K, int64_t m0, int64_t a, int64_t b, const int two, const int MC) {
-    __m256 acc[2][2][2];   /* [row][channel a, b][even, odd] */
-    for (int i = 0; i < MC; i++)
-        for (int j = 0; j < 2; j++) acc[i][j][0] = acc[i][j][1] = _mm256_setzero_ps();
-    const int64_t K16 = K & ~(int64_t) 15;
-    for (int64_t k = 0; k < K16; k += 16) {
-        __m256 wv[2][2];
-        bf16x16_even_odd(w + a * K + k, &wv[0][0], &wv[0][1]);
-        if (two) bf16x16_even_odd(w + b * K + k, &wv[1][0], &wv[1][1]);
-        for (int i = 0; i < MC; i++) {
-            __m256 xv[2];
-            bf16x16_even_odd(x + (m0 + i) * K + k, &xv[0], &xv[1]);
-            for (int j = 0; j < 1 + two; j++)
-                for (int h = 0; h < 2; h++) acc[i][j][h] = _mm256_fmadd_ps(wv[j][h], xv[h], acc[i][j][h]);
-        }
-    }
-    for (int i = 0; i < MC; i++) {
-        store256_bf16(acc[i][0], x, w, out, N, K, m0 + i, a);
-        if (two) store256_bf16(acc[i][1], x, w, out, N, K, m0 + i, b);
-    }
-}
-
 /*
- * Rows m0 .. m0+MR-1 (MR <= 3) against channels a and (two) b, in store256_bf16's order, the rows' inputs taken
- * widened from xw (gemm256_bf16: per 16, the 8 even ones then the 8 odd ones) as memory operands: 12 accumulators
- * and the two channels' 4 vectors of weights fill the 16 registers.
+ * Rows m0 .. m0+MR-1 (MR <= 3) against channels a and (two) b, in store256_bf16's order: the rows' inputs widened
+ * here (one or two rows) or, where `widened`, taken from xw (gemm256_bf16: per 16, the 8 even ones then the 8 odd
+ * ones) as memory operands: 12 accumulators and the two channels' 4 vectors of weights fill the 16 registers.
  */
 T256 static inline __attribute__((always_inline)) void tile256_bf16(const float* xw, const uint16_t* x,
         const uint16_t* w, uint16_t* out, int64_t N, int64_t K, int64_t m0, int64_t a, int64_t b, const int two,
-        const int MR) {
+        const int MR, const int widened) {
     const int64_t K16 = K & ~(int64_t) 15;
     __m256 acc[3][2][2];   /* [row][channel a, b][even, odd] */
     for (int i = 0; i < MR; i++)
@@ -1563,11 +1539,17 @@ T256 static inline __attribute__((always_inline)) void tile256_bf16(const float*
         __m256 wv[2][2];
         bf16x16_even_odd(w + a * K + k, &wv[0][0], &wv[0][1]);
         if (two) bf16x16_even_odd(w + b * K + k, &wv[1][0], &wv[1][1]);
-        for (int i = 0; i < MR; i++)
-            for (int h = 0; h < 2; h++) {
-                const __m256 xv = _mm256_loadu_ps(xw + (m0 + i) * K16 + k + 8 * h);
-                for (int j = 0; j < 1 + two; j++) acc[i][j][h] = _mm256_fmadd_ps(wv[j][h], xv, acc[i][j][h]);
+        for (int i = 0; i < MR; i++) {
+            __m256 xv[2];
+            if (widened) {
+                xv[0] = _mm256_loadu_ps(xw + (m0 + i) * K16 + k);
+                xv[1] = _mm256_loadu_ps(xw + (m0 + i) * K16 + k + 8);
+            } else {
+                bf16x16_even_odd(x + (m0 + i) * K + k, &xv[0], &xv[1]);
             }
+            for (int h = 0; h < 2; h++)
+                for (int j = 0; j < 1 + two; j++) acc[i][j][h] = _mm256_fmadd_ps(wv[j][h], xv[h], acc[i][j][h]);
+        }
     }
     for (int i = 0; i < MR; i++) {
         store256_bf16(acc[i][0], x, w, out, N, K, m0 + i, a);
@@ -1580,8 +1562,8 @@ T256 static inline __attribute__((always_inline)) void tile256_bf16(const float*
 /*
  * AVX2's bf16 linear (CPUs without AVX-512 BF16): for each pass of GEMM256_ROWS rows, the channels walked as few512
  * walks them, each thread taking runs of channels (take_run) and walking each as two sequential streams, its halves,
- * one channel of each at a time; each pair of channels against the pass's rows in pairs widened here (xw NULL:
- * pair256_bf16) or in tiles of 3 from xw (tile256_bf16: a pair's 8 KiB of weights, K = 2,048, stay in L1 across the
+ * one channel of each at a time; each pair of channels against the pass's rows in pairs widened here (xw NULL)
+ * or in tiles of 3 from xw (tile256_bf16: a pair's 8 KiB of weights, K = 2,048, stay in L1 across the
  * tiles, the widened rows come from L2). Blocks of four channels side by side, as int8's, were four streams a row
  * apart, which the hardware's prefetch picks up anew at every row; and widening by zero extension and a shift took
  * two operations per 8 values where a shift or a mask of the pairs takes one. Harness, one row through the 113
@@ -1603,25 +1585,19 @@ T256 static void walk256_bf16(const uint16_t* x, const float* xw, const uint16_t
                     const int64_t a = c0 + i, b = c0 + half + i < c1 ? c0 + half + i : a;
                     const int two = b != a;
                     int64_t m0 = r0;
-#define PAIR256(MC)                                                                                            \
+#define TILE256(MR, WIDENED)                                                                                   \
     do {                                                                                                       \
-        if (two) pair256_bf16(x, w, out, N, K, m0, a, b, 1, MC);                                               \
-        else pair256_bf16(x, w, out, N, K, m0, a, a, 0, MC);                                                   \
-    } while (0)
-#define TILE256(MR)                                                                                            \
-    do {                                                                                                       \
-        if (two) tile256_bf16(xw, x, w, out, N, K, m0, a, b, 1, MR);                                           \
-        else tile256_bf16(xw, x, w, out, N, K, m0, a, a, 0, MR);                                               \
+        if (two) tile256_bf16(xw, x, w, out, N, K, m0, a, b, 1, MR, WIDENED);                                  \
+        else tile256_bf16(xw, x, w, out, N, K, m0, a, a, 0, MR, WIDENED);                                      \
     } while (0)
                     if (xw == NULL) {
-                        for (; m0 + 2 <= r1; m0 += 2) PAIR256(2);
-                        if (m0 < r1) PAIR256(1);
+                        for (; m0 + 2 <= r1; m0 += 2) TILE256(2, 0);
+                        if (m0 < r1) TILE256(1, 0);
                     } else {
-                        for (; m0 + 3 <= r1; m0 += 3) TILE256(3);
-                        if (r1 - m0 == 2) TILE256(2);
-                        else if (r1 - m0 == 1) TILE256(1);
+                        for (; m0 + 3 <= r1; m0 += 3) TILE256(3, 1);
+                        if (r1 - m0 == 2) TILE256(2, 1);
+                        else if (r1 - m0 == 1) TILE256(1, 1);
                     }
-#undef PAIR256
 #undef TILE256
                 }
             }

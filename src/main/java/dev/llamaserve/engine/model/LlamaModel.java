@@ -323,8 +323,8 @@ public final class LlamaModel implements CausalLm {
         try {
             PtSymbolBlock module = script(manager);
             NativeKernels.Isa nativeIsa = device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16
-                    && NativeKernels.useInLoads() ? NativeKernels.isa(module, NativeKernels.loadIsa(
-                            System.getProperty(NativeKernels.ISA_PROPERTY, "best"))) : NativeKernels.Isa.NONE;
+                    && NativeKernels.useInLoads() ? NativeKernels.isa(module, NativeKernels.loadIsa())
+                    : NativeKernels.Isa.NONE;
             boolean nativeInt8 = nativeIsa != NativeKernels.Isa.NONE && quantization != Quantization.NONE
                     && NativeKernels.blocksInt8(c, quantization);
             boolean tiles = nativeIsa != NativeKernels.Isa.NONE   // each load sets it again, as the ISA above

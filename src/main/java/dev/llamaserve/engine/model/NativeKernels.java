@@ -53,6 +53,11 @@ public final class NativeKernels {
         }
     }
 
+    /** {@link #isa}'s argument for a model load: {@link #ISA_PROPERTY}'s, read now ({@link #loadIsa(String)}). */
+    static long loadIsa() {
+        return loadIsa(System.getProperty(ISA_PROPERTY, "best"));
+    }
+
     /**
      * {@link #isa}'s argument for a load from {@link #ISA_PROPERTY}'s value: {@link #BEST}, or {@link Isa#AVX2}'s code
      * (a CPU without AVX2 keeps what it has: {@link #isa} forces only an instruction set the CPU offers).
