@@ -77,6 +77,7 @@ public class OpsLimitsConfiguration {
 
     @Bean
     ConcurrencyLimitFilter concurrencyLimitFilter(OverloadProperties props, RefusalMetrics refusals) {
-        return new ConcurrencyLimitFilter(props.maxConcurrentRequests(), refusals::overloaded);
+        return new ConcurrencyLimitFilter(props.maxConcurrentRequests(), props.maxConcurrentRequestsPerClient(),
+                refusals::overloaded, refusals::clientConcurrency);
     }
 }

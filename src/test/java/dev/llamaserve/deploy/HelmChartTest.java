@@ -197,13 +197,15 @@ class HelmChartTest {
                 "apiKeys.entries[0]", "alice:" + hash + ":60:100000",
                 "rateLimit.redis.url", "redis://redis.serving.svc:6379",
                 "rateLimit.requestsPerMinute", 600,
-                "ops.maxConcurrentRequests", 64));
+                "ops.maxConcurrentRequests", 64,
+                "ops.maxConcurrentRequestsPerClient", 8));
         DeploymentChecks deployment = new DeploymentChecks(rendered.one("Deployment"));
         Map<String, String> env = deployment.env();
         var binder = ApplicationFacts.binder(env);
         assertThat(binder.bind("llm.ratelimit.redis-url", String.class).get()).isEqualTo("redis://redis.serving.svc:6379");
         assertThat(binder.bind("llm.ratelimit.requests-per-minute", Integer.class).get()).isEqualTo(600);
         assertThat(binder.bind("llm.ops.max-concurrent-requests", Integer.class).get()).isEqualTo(64);
+        assertThat(binder.bind("llm.ops.max-concurrent-requests-per-client", Integer.class).get()).isEqualTo(8);
         String keysFile = binder.bind("llm.api.keys-file", String.class).get();
         JsonNode mount = deployment.mountFor(keysFile);
         assertThat(mount.path("readOnly").asBoolean()).isTrue();

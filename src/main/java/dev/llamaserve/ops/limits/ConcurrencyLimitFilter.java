@@ -5,6 +5,8 @@ import io.github.resilience4j.bulkhead.Bulkhead;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.reactivestreams.Publisher;
 import org.springframework.core.Ordered;
@@ -25,6 +27,10 @@ import reactor.core.publisher.Mono;
  * Bounds the generation requests in flight ({@code llm.ops.max-concurrent-requests}, streams included until
  * their last byte is handed to the connection) with a Resilience4j {@link Bulkhead} that never waits: one more is
  * a 503 {@code overloaded} with Retry-After at once. The engine's {@code max-waiting} bounds its queue behind this.
+ * Where {@code llm.ops.max-concurrent-requests-per-client} is set, each client (the API key, else the remote
+ * address: {@link RateLimits#client}) holds at most that many of those slots, so that one client cannot take them
+ * all and leave every other one with 503s: one more of its own is its 429 {@code rate_limit_exceeded} (type
+ * {@code requests}, Retry-After), refused before it takes a slot of the whole server.
  */
 public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
 
@@ -37,10 +43,29 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
 
     private final Bulkhead bulkhead;
     private final Runnable refused;
+    private final int maxPerClient;
+    private final Runnable clientRefused;
+    /** each client's requests in flight, only while it has one: at most as many entries as slots */
+    private final Map<String, Integer> perClient = new ConcurrentHashMap<>();
 
-    /** @param refused told of each refusal (the metric) */
+    /** The server's bound alone (no per-client bound). */
     public ConcurrencyLimitFilter(int maxConcurrentRequests, Runnable refused) {
+        this(maxConcurrentRequests, 0, refused, () -> {});
+    }
+
+    /**
+     * @param maxPerClient each client's requests in flight at most, 0 = no bound beyond the server's
+     * @param refused told of each refusal by the server's bound (the metric)
+     * @param clientRefused told of each refusal by a client's own bound (the metric)
+     */
+    public ConcurrencyLimitFilter(int maxConcurrentRequests, int maxPerClient, Runnable refused,
+            Runnable clientRefused) {
+        if (maxPerClient < 0) {
+            throw new IllegalArgumentException("the per-client bound must be >= 0 (0 = off), got " + maxPerClient);
+        }
         this.refused = refused;
+        this.maxPerClient = maxPerClient;
+        this.clientRefused = clientRefused;
         this.bulkhead = Bulkhead.of("generation", BulkheadConfig.custom()
                 .maxConcurrentCalls(maxConcurrentRequests)
                 .maxWaitDuration(Duration.ZERO)
@@ -60,7 +85,17 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
                 || GENERATION.stream().noneMatch(p -> p.matches(path))) {
             return chain.filter(exchange);
         }
+        String client = maxPerClient > 0 ? RateLimits.client(exchange) : null;
+        if (client != null && !takeClientSlot(client)) {
+            clientRefused.run();
+            return Mono.error(ApiException.rateLimited(LimitKind.REQUESTS.wireName(), "Too many concurrent requests: this"
+                    + " client's limit is " + maxPerClient + " in flight at once"
+                    + " (llm.ops.max-concurrent-requests-per-client); retry when one has finished.", null));
+        }
         if (!bulkhead.tryAcquirePermission()) {
+            if (client != null) {
+                giveClientSlot(client);
+            }
             refused.run();
             return Mono.error(ApiException.unavailable("overloaded", "The server is at its limit of "
                     + bulkhead.getBulkheadConfig().getMaxConcurrentCalls()
@@ -70,6 +105,9 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
         Runnable release = () -> {
             if (released.compareAndSet(false, true)) {
                 bulkhead.onComplete();
+                if (client != null) {
+                    giveClientSlot(client);
+                }
             }
         };
         return chain.filter(exchange.mutate().response(new ReleaseOnLastByte(exchange.getResponse(), release)).build())
@@ -102,6 +140,31 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
         public Mono<Void> writeAndFlushWith(Publisher<? extends Publisher<? extends DataBuffer>> body) {
             return super.writeAndFlushWith(Flux.from(body).doOnTerminate(release));
         }
+    }
+
+    /** One more request of this client in flight, unless it already has maxPerClient. */
+    private boolean takeClientSlot(String client) {
+        boolean[] taken = new boolean[1];
+        perClient.compute(client, (k, n) -> {
+            int held = n == null ? 0 : n;
+            taken[0] = held < maxPerClient;
+            return taken[0] ? held + 1 : n;
+        });
+        return taken[0];
+    }
+
+    private void giveClientSlot(String client) {
+        perClient.computeIfPresent(client, (k, n) -> n > 1 ? n - 1 : null);
+    }
+
+    /** This client's requests in flight ({@code key:<id>} or {@code ip:<address>}). */
+    public int inFlight(String client) {
+        return perClient.getOrDefault(client, 0);
+    }
+
+    /** Clients with a request in flight (where the per-client bound is on). */
+    int clientsInFlight() {
+        return perClient.size();
     }
 
     /** Requests in flight. */

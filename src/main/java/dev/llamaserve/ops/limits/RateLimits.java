@@ -41,14 +41,25 @@ public final class RateLimits implements TokenAdmission {
     RateLimitHeaders resolve(ServerWebExchange exchange) {
         ApiKey key = ApiKeyFilter.key(exchange);
         if (key != null) {
-            return new RateLimitHeaders("key:" + key.id(),
+            return new RateLimitHeaders(client(exchange),
                     key.requestsPerMinute() != null ? key.requestsPerMinute() : requestsPerMinute,
                     key.tokensPerMinute() != null ? key.tokensPerMinute() : tokensPerMinute);
         }
+        return new RateLimitHeaders(client(exchange), requestsPerMinute, tokensPerMinute);
+    }
+
+    /**
+     * Who a per-client limit counts the exchange against: {@code key:<id>} when the request carried an API key,
+     * else {@code ip:<remote address>}.
+     */
+    static String client(ServerWebExchange exchange) {
+        ApiKey key = ApiKeyFilter.key(exchange);
+        if (key != null) {
+            return "key:" + key.id();
+        }
         InetSocketAddress remote = exchange.getRequest().getRemoteAddress();
-        String address = remote == null ? "unknown"
-                : remote.getAddress() != null ? remote.getAddress().getHostAddress() : remote.getHostString();
-        return new RateLimitHeaders("ip:" + address, requestsPerMinute, tokensPerMinute);
+        return "ip:" + (remote == null ? "unknown"
+                : remote.getAddress() != null ? remote.getAddress().getHostAddress() : remote.getHostString());
     }
 
     /**

@@ -9,7 +9,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * Counters of refused requests, for the limits code and the access-log filter:
  * <ul>
  *   <li>{@code llm_ratelimit_refusals_total{type}}: {@link #rateLimited(String)}, called where a rate limit refuses
- *       ({@code type} {@code requests} or {@code tokens});</li>
+ *       ({@code type} {@code requests} or {@code tokens}), and {@link #clientConcurrency()} where a client's own
+ *       bound on its requests in flight does ({@code type} {@code concurrent_requests});</li>
  *   <li>{@code llm_overload_refusals_total{source}}: {@link #overloaded()} for refusals decided outside the engine
  *       (the concurrency limit, {@code source="concurrency_limit"}); the engine's own full queue is counted by the
  *       metering decorator ({@code source="engine_queue"}) - do not count it twice;</li>
@@ -21,6 +22,7 @@ public final class RefusalMetrics {
 
     public static final String REQUESTS = "requests";
     public static final String TOKENS = "tokens";
+    public static final String CONCURRENT_REQUESTS = "concurrent_requests";
 
     private final MeterRegistry registry;
     private final Map<String, Counter> rateLimited = new ConcurrentHashMap<>();
@@ -33,6 +35,7 @@ public final class RefusalMetrics {
         this.registry = registry;
         rateLimitCounter(REQUESTS);
         rateLimitCounter(TOKENS);
+        rateLimitCounter(CONCURRENT_REQUESTS);
         concurrencyLimit = overloadCounter("concurrency_limit");
         engineQueue = overloadCounter("engine_queue");
         tooManyRequests = httpCounter(429);
@@ -42,6 +45,11 @@ public final class RefusalMetrics {
     /** A rate limit refused a request; {@code type} is {@link #REQUESTS} or {@link #TOKENS}. */
     public void rateLimited(String type) {
         rateLimitCounter(TOKENS.equals(type) ? TOKENS : REQUESTS).increment();
+    }
+
+    /** A client's bound on its own requests in flight ({@code llm.ops.max-concurrent-requests-per-client}) refused one. */
+    public void clientConcurrency() {
+        rateLimitCounter(CONCURRENT_REQUESTS).increment();
     }
 
     /** The concurrency limit (outside the engine) refused a request. */

@@ -3,7 +3,12 @@ package dev.llamaserve.ops.limits;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.api.openai.ApiException;
+import dev.llamaserve.ops.auth.ApiKey;
+import dev.llamaserve.ops.auth.ApiKeyFilter;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -100,6 +105,100 @@ class ConcurrencyLimitFilterTest {
         assertThat(refusals).hasValue(0);
         done.tryEmitEmpty();
         assertThat(filter.inFlight()).isZero();
+    }
+
+    private static MockServerWebExchange chatFrom(String address, ApiKey key) {
+        MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.post("/v1/chat/completions")
+                .remoteAddress(new InetSocketAddress(address, 40000)).build());
+        if (key != null) {
+            exchange.getAttributes().put(ApiKeyFilter.KEY_ATTRIBUTE, key);
+        }
+        return exchange;
+    }
+
+    private static ApiKey key(String id) {
+        return new ApiKey(id, new byte[32], null, null);
+    }
+
+    /** Runs the filter on this exchange, held open until done completes; the refusal, if any, into refused. */
+    private static void hold(ConcurrencyLimitFilter f, ServerWebExchange exchange, Sinks.Empty<Void> done,
+            List<Throwable> refused) {
+        f.filter(exchange, ex -> done.asMono()).subscribe(v -> {}, refused::add);
+    }
+
+    /**
+     * With a per-client bound, a client (its API key, else its address) holds at most that many slots: one more of
+     * its own is its 429, taking no slot of the server's, while another client is still admitted.
+     */
+    @Test
+    void aClientHoldsAtMostItsShareOfTheSlots() {
+        AtomicInteger clientRefusals = new AtomicInteger();
+        ConcurrencyLimitFilter shared = new ConcurrencyLimitFilter(4, 2, refusals::incrementAndGet,
+                clientRefusals::incrementAndGet);
+        List<Throwable> refused = new ArrayList<>();
+        List<Sinks.Empty<Void>> held = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            held.add(Sinks.empty());
+            hold(shared, chatFrom("10.0.0.1", key("alice")), held.get(i), refused);
+        }
+        assertThat(refused).singleElement().isInstanceOfSatisfying(ApiException.class, e -> {
+            assertThat(e.status()).isEqualTo(429);
+            assertThat(e.type()).isEqualTo("requests");
+            assertThat(e.getMessage()).contains("llm.ops.max-concurrent-requests-per-client").contains("2");
+        });
+        assertThat(clientRefusals).hasValue(1);
+        assertThat(refusals).as("not the server's refusal").hasValue(0);
+        assertThat(shared.inFlight()).as("the refused one took no slot").isEqualTo(2);
+        assertThat(shared.inFlight("key:alice")).isEqualTo(2);
+
+        // the same address with another key is another client; a key is the same client from any address
+        Sinks.Empty<Void> bob = Sinks.empty();
+        hold(shared, chatFrom("10.0.0.1", key("bob")), bob, refused);
+        hold(shared, chatFrom("10.0.0.9", key("alice")), Sinks.empty(), refused);
+        assertThat(shared.inFlight("key:bob")).isEqualTo(1);
+        assertThat(refused).hasSize(2);
+        // without a key, the address is the client
+        Sinks.Empty<Void> anonymous = Sinks.empty();
+        hold(shared, chatFrom("10.0.0.1", null), anonymous, refused);
+        assertThat(shared.inFlight("ip:10.0.0.1")).isEqualTo(1);
+        assertThat(shared.inFlight()).isEqualTo(4);
+
+        held.get(0).tryEmitEmpty();
+        assertThat(shared.inFlight("key:alice")).as("a finished request gives its client's slot back").isEqualTo(1);
+        held.get(1).tryEmitEmpty();
+        bob.tryEmitEmpty();
+        anonymous.tryEmitEmpty();
+        assertThat(shared.inFlight()).isZero();
+        assertThat(shared.clientsInFlight()).as("no entry kept for a client with nothing in flight").isZero();
+    }
+
+    /** A request the server's bound refuses gives back the client slot it took first. */
+    @Test
+    void theServersRefusalGivesTheClientSlotBack() {
+        ConcurrencyLimitFilter shared = new ConcurrencyLimitFilter(1, 2, refusals::incrementAndGet, () -> {});
+        List<Throwable> refused = new ArrayList<>();
+        Sinks.Empty<Void> done = Sinks.empty();
+        hold(shared, chatFrom("10.0.0.1", key("alice")), done, refused);
+        hold(shared, chatFrom("10.0.0.2", key("bob")), Sinks.empty(), refused);
+        assertThat(refused).singleElement().isInstanceOfSatisfying(ApiException.class,
+                e -> assertThat(e.status()).isEqualTo(503));
+        assertThat(shared.inFlight("key:bob")).isZero();
+        done.tryEmitEmpty();
+        assertThat(shared.clientsInFlight()).isZero();
+        assertThat(shared.inFlight()).isZero();
+    }
+
+    /** Off (0), nothing is counted per client. */
+    @Test
+    void withoutABoundNoClientIsCounted() {
+        ConcurrencyLimitFilter unbounded = new ConcurrencyLimitFilter(8, 0, refusals::incrementAndGet, () -> {});
+        List<Throwable> refused = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            hold(unbounded, chatFrom("10.0.0.1", key("alice")), Sinks.empty(), refused);
+        }
+        assertThat(refused).isEmpty();
+        assertThat(unbounded.inFlight()).isEqualTo(5);
+        assertThat(unbounded.clientsInFlight()).isZero();
     }
 
     @Test
