@@ -53,10 +53,10 @@ class KeepAliveHttpIT extends OpsWebTest {
         }
     }
 
-    private record Response(int status, String body) {}
+    record Response(int status, String body) {}
 
     /** One HTTP/1.1 response: status line, headers, and a Content-Length or chunked body. */
-    private static Response readResponse(InputStream in) throws IOException {
+    static Response readResponse(InputStream in) throws IOException {
         String statusLine = readLine(in);
         int status = Integer.parseInt(statusLine.split(" ")[1]);
         int length = -1;
