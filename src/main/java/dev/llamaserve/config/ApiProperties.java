@@ -27,7 +27,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     {@link HttpEventLoops})
  * @param keys API keys accepted as {@code Authorization: Bearer <key>}, comma-separated (ids {@code key-1},
  *        {@code key-2}, ... by position); with none here nor in the keys file, the API is open
- * @param keysFile file of API keys, one per line: {@code id:sha256-hex[:requests-per-minute[:tokens-per-minute]]}
+ * @param keysFile file of API keys, one per line:
+ *        {@code id:sha256-hex[:requests-per-minute[:tokens-per-minute[:max-concurrent-requests]]]}
  *        (the key's SHA-256, never the key itself; {@code #} comments)
  * @param protectedPaths paths that need a key when keys are configured (default {@code /v1/**},
  *        {@code /tokenize}, {@code /detokenize}, {@code /actuator/**}: an actuator endpoint an operator exposes,

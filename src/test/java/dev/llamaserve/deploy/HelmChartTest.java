@@ -186,8 +186,13 @@ class HelmChartTest {
                 .hasMessageContaining("forwardHeadersStrategy");
         assertThatThrownBy(() -> ChartRenderer.template(null, Map.of("engine.maxWaiting", 0)))
                 .hasMessageContaining("/engine/maxWaiting");
-        // the README's keys-file line with an empty requests-per-minute field (the global one) is accepted
+        // the README's keys-file line with an empty requests-per-minute field (the global one) is accepted, with
+        // or without its bound on requests in flight; a sixth field is not
         ChartRenderer.template(null, Map.of("apiKeys.entries[0]", "batch:" + "f".repeat(64) + "::2000000"));
+        ChartRenderer.template(null, Map.of("apiKeys.entries[0]", "batch:" + "f".repeat(64) + "::2000000:4"));
+        assertThatThrownBy(() -> ChartRenderer.template(null,
+                Map.of("apiKeys.entries[0]", "batch:" + "f".repeat(64) + ":1:2:3:4")))
+                .hasMessageContaining("apiKeys");
     }
 
     @Test

@@ -42,7 +42,7 @@ public final class ApiKeys {
 
     /**
      * The keys of {@code llm.api.keys} (plain keys, ids {@code key-1}, {@code key-2}, ... by position) and of
-     * {@code llm.api.keys-file} (lines {@code id:sha256-hex[:requests-per-minute[:tokens-per-minute]]},
+     * {@code llm.api.keys-file} (lines {@code id:sha256-hex[:requests-per-minute[:tokens-per-minute[:max-concurrent-requests]]]},
      * blank lines and {@code #} comments ignored).
      */
     public static ApiKeys load(List<String> plainKeys, Path keysFile) {
@@ -86,9 +86,9 @@ public final class ApiKeys {
     /** One keys-file line; errors name the line, never its digest. */
     static ApiKey parseLine(String line, String where) {
         String[] f = line.split(":", -1);
-        if (f.length < 2 || f.length > 4) {
+        if (f.length < 2 || f.length > 5) {
             throw new IllegalArgumentException("llm.api.keys-file " + where
-                    + ": expected id:sha256-hex[:requests-per-minute[:tokens-per-minute]]");
+                    + ": expected id:sha256-hex[:requests-per-minute[:tokens-per-minute[:max-concurrent-requests]]]");
         }
         String id = f[0].strip();
         if (!id.matches("[A-Za-z0-9._@-]{1,64}")) {
@@ -102,7 +102,9 @@ public final class ApiKeys {
         }
         Long rpm = f.length > 2 ? limit(f[2], where, id, "requests-per-minute") : null;
         Long tpm = f.length > 3 ? limit(f[3], where, id, "tokens-per-minute") : null;
-        return new ApiKey(id, HexFormat.of().parseHex(hex.toLowerCase()), rpm, tpm);
+        Long concurrent = f.length > 4 ? limit(f[4], where, id, "max-concurrent-requests") : null;
+        return new ApiKey(id, HexFormat.of().parseHex(hex.toLowerCase()), rpm, tpm,
+                concurrent == null ? null : concurrent.intValue());
     }
 
     private static Long limit(String field, String where, String id, String name) {

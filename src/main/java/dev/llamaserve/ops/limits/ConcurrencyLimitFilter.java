@@ -1,6 +1,8 @@
 package dev.llamaserve.ops.limits;
 
 import dev.llamaserve.api.openai.ApiException;
+import dev.llamaserve.ops.auth.ApiKey;
+import dev.llamaserve.ops.auth.ApiKeyFilter;
 import io.github.resilience4j.bulkhead.Bulkhead;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
 import java.time.Duration;
@@ -27,10 +29,11 @@ import reactor.core.publisher.Mono;
  * Bounds the generation requests in flight ({@code llm.ops.max-concurrent-requests}, streams included until
  * their last byte is handed to the connection) with a Resilience4j {@link Bulkhead} that never waits: one more is
  * a 503 {@code overloaded} with Retry-After at once. The engine's {@code max-waiting} bounds its queue behind this.
- * Where {@code llm.ops.max-concurrent-requests-per-client} is set, each client (the API key, else the remote
- * address: {@link RateLimits#client}) holds at most that many of those slots, so that one client cannot take them
- * all and leave every other one with 503s: one more of its own is its 429 {@code rate_limit_exceeded} (type
- * {@code requests}, Retry-After), refused before it takes a slot of the whole server.
+ * Where {@code llm.ops.max-concurrent-requests-per-client} is set, or a key of the keys file sets its own
+ * {@code max-concurrent-requests}, each client (the API key, else the remote address: {@link RateLimits#client})
+ * holds at most that many of those slots, so that one client cannot take them all and leave every other one with
+ * 503s: one more of its own is its 429 {@code rate_limit_exceeded} (type {@code requests}, Retry-After), refused
+ * before it takes a slot of the whole server.
  */
 public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
 
@@ -54,7 +57,8 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
     }
 
     /**
-     * @param maxPerClient each client's requests in flight at most, 0 = no bound beyond the server's
+     * @param maxPerClient each client's requests in flight at most, 0 = no bound beyond the server's (a key's own
+     *     {@link ApiKey#maxConcurrentRequests} replaces it for that key)
      * @param refused told of each refusal by the server's bound (the metric)
      * @param clientRefused told of each refusal by a client's own bound (the metric)
      */
@@ -85,12 +89,18 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
                 || GENERATION.stream().noneMatch(p -> p.matches(path))) {
             return chain.filter(exchange);
         }
-        String client = maxPerClient > 0 ? RateLimits.client(exchange) : null;
-        if (client != null && !takeClientSlot(client)) {
+        ApiKey key = ApiKeyFilter.key(exchange);
+        boolean ownBound = key != null && key.maxConcurrentRequests() != null;
+        int bound = ownBound ? key.maxConcurrentRequests() : maxPerClient;
+        String client = bound > 0 ? RateLimits.client(exchange) : null;
+        if (client != null && !takeClientSlot(client, bound)) {
             clientRefused.run();
-            return Mono.error(ApiException.rateLimited(LimitKind.REQUESTS.wireName(), "Too many concurrent requests: this"
-                    + " client's limit is " + maxPerClient + " in flight at once"
-                    + " (llm.ops.max-concurrent-requests-per-client); retry when one has finished.", null));
+            return Mono.error(ApiException.rateLimited(LimitKind.REQUESTS.wireName(), "Too many concurrent requests: "
+                    + (ownBound ? "this key's limit is " + bound + " in flight at once (its max-concurrent-requests"
+                            + " in llm.api.keys-file)"
+                            : "this client's limit is " + bound + " in flight at once"
+                                    + " (llm.ops.max-concurrent-requests-per-client)")
+                    + "; retry when one has finished.", null));
         }
         if (!bulkhead.tryAcquirePermission()) {
             if (client != null) {
@@ -142,12 +152,12 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
         }
     }
 
-    /** One more request of this client in flight, unless it already has maxPerClient. */
-    private boolean takeClientSlot(String client) {
+    /** One more request of this client in flight, unless it already has {@code bound}. */
+    private boolean takeClientSlot(String client, int bound) {
         boolean[] taken = new boolean[1];
         perClient.compute(client, (k, n) -> {
             int held = n == null ? 0 : n;
-            taken[0] = held < maxPerClient;
+            taken[0] = held < bound;
             return taken[0] ? held + 1 : n;
         });
         return taken[0];

@@ -37,10 +37,20 @@ class ApiKeysTest {
 
                 carol:%s:0:5000
                 dave:%s::9000
+                erin:%s:::4
+                frank:%s:10:0:0
                 """.formatted(sha256Hex("a-key"), sha256Hex("b-key"), sha256Hex("c-key").toUpperCase(),
-                sha256Hex("d-key")));
+                sha256Hex("d-key"), sha256Hex("e-key"), sha256Hex("f-key")));
         ApiKeys keys = ApiKeys.load(List.of("plain"), file);
-        assertThat(keys.ids()).containsExactly("key-1", "alice", "bob", "carol", "dave");
+        assertThat(keys.ids()).containsExactly("key-1", "alice", "bob", "carol", "dave", "erin", "frank");
+        ApiKey erin = keys.find("e-key").orElseThrow();
+        assertThat(erin.requestsPerMinute()).isNull();
+        assertThat(erin.tokensPerMinute()).isNull();
+        assertThat(erin.maxConcurrentRequests()).isEqualTo(4);
+        ApiKey frank = keys.find("f-key").orElseThrow();
+        assertThat(frank.requestsPerMinute()).isEqualTo(10L);
+        assertThat(frank.maxConcurrentRequests()).as("0: no bound for this key").isZero();
+        assertThat(keys.find("d-key").orElseThrow().maxConcurrentRequests()).as("none: the global bound").isNull();
         ApiKey alice = keys.find("a-key").orElseThrow();
         assertThat(alice.requestsPerMinute()).isNull();
         assertThat(alice.tokensPerMinute()).isNull();
@@ -73,6 +83,11 @@ class ApiKeysTest {
                 .hasMessageContaining("3000000000");
         assertThat(ApiKeys.parseLine("alice:" + digest + ":1:2147483647", "f line 9").tokensPerMinute())
                 .isEqualTo(2147483647L);
+        assertThatThrownBy(() -> ApiKeys.parseLine("alice:" + digest + ":1:2:x", "f line 10"))
+                .hasMessageContaining("max-concurrent-requests").hasMessageContaining("f line 10");
+        assertThatThrownBy(() -> ApiKeys.parseLine("alice:" + digest + ":1:2:3:4", "f line 11"))
+                .hasMessageContaining("expected id:sha256-hex[:requests-per-minute[:tokens-per-minute"
+                        + "[:max-concurrent-requests]]]");
         assertThatThrownBy(() -> ApiKeys.parseLine("just-a-key", "f line 6")).hasMessageContaining("expected id:");
         assertThatThrownBy(() -> ApiKeys.parseLine("bad id:" + digest, "f line 7")).hasMessageContaining("id must");
         Path file = dir.resolve("dup");

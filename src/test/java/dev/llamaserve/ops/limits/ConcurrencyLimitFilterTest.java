@@ -172,6 +172,27 @@ class ConcurrencyLimitFilterTest {
         assertThat(shared.clientsInFlight()).as("no entry kept for a client with nothing in flight").isZero();
     }
 
+    /** A key's own bound (its keys-file line) replaces the global per-client one for that key, 0 lifting it. */
+    @Test
+    void aKeysOwnBoundReplacesTheGlobalOne() {
+        ApiKey batch = new ApiKey("batch", new byte[32], null, null, 1);
+        ApiKey trusted = new ApiKey("trusted", new byte[32], null, null, 0);
+        for (int global : new int[] {0, 2}) {
+            ConcurrencyLimitFilter shared = new ConcurrencyLimitFilter(8, global, refusals::incrementAndGet, () -> {});
+            List<Throwable> refused = new ArrayList<>();
+            hold(shared, chatFrom("10.0.0.1", batch), Sinks.empty(), refused);
+            hold(shared, chatFrom("10.0.0.1", batch), Sinks.empty(), refused);
+            assertThat(refused).as("global %d", global).singleElement().isInstanceOfSatisfying(ApiException.class,
+                    e -> assertThat(e.getMessage()).contains("this key's limit is 1").contains("llm.api.keys-file"));
+            for (int i = 0; i < 3; i++) {
+                hold(shared, chatFrom("10.0.0.1", trusted), Sinks.empty(), refused);
+            }
+            assertThat(refused).as("a key whose own bound is 0 is not bounded, global %d", global).hasSize(1);
+            assertThat(shared.inFlight("key:batch")).isEqualTo(1);
+            assertThat(shared.inFlight("key:trusted")).isZero();
+        }
+    }
+
     /** A request the server's bound refuses gives back the client slot it took first. */
     @Test
     void theServersRefusalGivesTheClientSlotBack() {
