@@ -22,6 +22,9 @@ import java.util.Set;
  */
 public final class ApiKeys {
 
+    /** A keys-file line. */
+    static final String LINE = "id:sha256-hex[:requests-per-minute[:tokens-per-minute[:max-concurrent-requests]]]";
+
     private final List<ApiKey> keys;
 
     public ApiKeys(List<ApiKey> keys) {
@@ -42,8 +45,7 @@ public final class ApiKeys {
 
     /**
      * The keys of {@code llm.api.keys} (plain keys, ids {@code key-1}, {@code key-2}, ... by position) and of
-     * {@code llm.api.keys-file} (lines {@code id:sha256-hex[:requests-per-minute[:tokens-per-minute[:max-concurrent-requests]]]},
-     * blank lines and {@code #} comments ignored).
+     * {@code llm.api.keys-file} (lines {@link #LINE}, blank lines and {@code #} comments ignored).
      */
     public static ApiKeys load(List<String> plainKeys, Path keysFile) {
         List<ApiKey> keys = new ArrayList<>();
@@ -87,8 +89,7 @@ public final class ApiKeys {
     static ApiKey parseLine(String line, String where) {
         String[] f = line.split(":", -1);
         if (f.length < 2 || f.length > 5) {
-            throw new IllegalArgumentException("llm.api.keys-file " + where
-                    + ": expected id:sha256-hex[:requests-per-minute[:tokens-per-minute[:max-concurrent-requests]]]");
+            throw new IllegalArgumentException("llm.api.keys-file " + where + ": expected " + LINE);
         }
         String id = f[0].strip();
         if (!id.matches("[A-Za-z0-9._@-]{1,64}")) {

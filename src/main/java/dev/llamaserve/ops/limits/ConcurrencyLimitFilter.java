@@ -95,12 +95,11 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
         String client = bound > 0 ? RateLimits.client(exchange) : null;
         if (client != null && !takeClientSlot(client, bound)) {
             clientRefused.run();
-            return Mono.error(ApiException.rateLimited(LimitKind.REQUESTS.wireName(), "Too many concurrent requests: "
-                    + (ownBound ? "this key's limit is " + bound + " in flight at once (its max-concurrent-requests"
-                            + " in llm.api.keys-file)"
-                            : "this client's limit is " + bound + " in flight at once"
-                                    + " (llm.ops.max-concurrent-requests-per-client)")
-                    + "; retry when one has finished.", null));
+            String whose = ownBound ? "this key's limit is " + bound + " in flight at once (its max-concurrent-requests"
+                    + " in llm.api.keys-file)" : "this client's limit is " + bound + " in flight at once"
+                    + " (llm.ops.max-concurrent-requests-per-client)";
+            return Mono.error(ApiException.rateLimited(LimitKind.REQUESTS.wireName(),
+                    "Too many concurrent requests: " + whose + "; retry when one has finished.", null));
         }
         if (!bulkhead.tryAcquirePermission()) {
             if (client != null) {

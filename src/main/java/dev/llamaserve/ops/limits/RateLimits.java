@@ -40,12 +40,9 @@ public final class RateLimits implements TokenAdmission {
     /** The exchange's client and its limits. */
     RateLimitHeaders resolve(ServerWebExchange exchange) {
         ApiKey key = ApiKeyFilter.key(exchange);
-        if (key != null) {
-            return new RateLimitHeaders(client(exchange),
-                    key.requestsPerMinute() != null ? key.requestsPerMinute() : requestsPerMinute,
-                    key.tokensPerMinute() != null ? key.tokensPerMinute() : tokensPerMinute);
-        }
-        return new RateLimitHeaders(client(exchange), requestsPerMinute, tokensPerMinute);
+        return new RateLimitHeaders(client(exchange),
+                key != null && key.requestsPerMinute() != null ? key.requestsPerMinute() : requestsPerMinute,
+                key != null && key.tokensPerMinute() != null ? key.tokensPerMinute() : tokensPerMinute);
     }
 
     /**
