@@ -184,6 +184,11 @@ public final class Bench {
                 Map<String, Double> agg = runs.aggregate(STREAMS, 16, span);
                 r.put("aggregate_tok_s", agg);
                 r.put("aggregate_16_over_1", agg.get("16") / one);
+                // the same ratio with both rates measured in turns: the plain one divides by the single stream of
+                // minutes before, and this VM's speed moves by a third within minutes (a run whose single stream fell
+                // in a slow phase read 11.6x where its own 1-stream aggregate gave 8.1x)
+                r.put("aggregate_16_over_1_rounds", inTurns("streams_1", () -> runs.rate(1), "streams_16",
+                        () -> runs.rate(16), AGGREGATE_ROUNDS));
                 putCeiling16(r, model.quantization(), a.dtype(), c, one);
                 r.put("java_overhead_pct", span[0].outsidePct());
                 r.put("java_overhead_steps", span[0].steps());
@@ -233,36 +238,48 @@ public final class Bench {
 
     /** {@link #inTurns(HttpRuns, int)} over any two measurements (tok/s), engine-only first in even rounds. */
     static Map<String, Object> inTurns(DoubleSupplier engine, DoubleSupplier http, int rounds) {
-        List<Double> e = new ArrayList<>();
-        List<Double> h = new ArrayList<>();
+        return inTurns("engine", engine, "http", http, rounds);
+    }
+
+    /** Rounds of {@code aggregate_16_over_1_rounds}. */
+    static final int AGGREGATE_ROUNDS = 4;
+
+    /**
+     * Two measurements (tok/s) taken in turns, {@code rounds} times, {@code a} first in even rounds and second in odd
+     * ones, so that a drift of this VM's speed favours neither: {@code <a>_tok_s}, {@code <b>_tok_s}, per round
+     * {@code ratios} (b over a) and their {@code median}, and {@code jit_ms}: the JIT's compiling time during each.
+     */
+    static Map<String, Object> inTurns(String a, DoubleSupplier first, String b, DoubleSupplier second, int rounds) {
+        List<Double> firsts = new ArrayList<>();
+        List<Double> seconds = new ArrayList<>();
         List<Double> ratios = new ArrayList<>();
         // the JIT's compiling time during each side's runs (none where this JVM has no JIT, or does not time it)
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         if (jit != null && !jit.isCompilationTimeMonitoringSupported()) {
             jit = null;
         }
-        long[] jitMs = new long[2];   // engine-only, HTTP
+        long[] jitMs = new long[2];   // a, b
         for (int i = 0; i < rounds; i++) {
-            double ei;
-            double hi;
+            double x;
+            double y;
             if (i % 2 == 0) {
-                ei = jitTimed(jit, engine, jitMs, 0);
-                hi = jitTimed(jit, http, jitMs, 1);
+                x = jitTimed(jit, first, jitMs, 0);
+                y = jitTimed(jit, second, jitMs, 1);
             } else {
-                hi = jitTimed(jit, http, jitMs, 1);
-                ei = jitTimed(jit, engine, jitMs, 0);
+                y = jitTimed(jit, second, jitMs, 1);
+                x = jitTimed(jit, first, jitMs, 0);
             }
-            e.add(ei);
-            h.add(hi);
-            ratios.add(hi / ei);
+            firsts.add(x);
+            seconds.add(y);
+            ratios.add(y / x);
         }
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("engine_tok_s", e);
-        out.put("http_tok_s", h);
+        out.put(a + "_tok_s", firsts);
+        out.put(b + "_tok_s", seconds);
         out.put("ratios", ratios);
         out.put("median", median(ratios.stream().mapToDouble(Double::doubleValue).toArray()));
         if (jit != null) {
-            out.put("jit_ms", Map.of("engine", jitMs[0], "http", jitMs[1]));
+            out.put("jit_ms", Map.of(a, jitMs[0], b, jitMs[1]));
         }
         return out;
     }

@@ -62,6 +62,10 @@ final class BenchReport {
                 + fmt(r.get("aggregate_16_over_1"), 1, "x") + " single"
                 + (r.get("aggregate_16_ceiling_x") != null ? " (at most " + fmt(r.get("aggregate_16_ceiling_x"), 1, "x")
                 + " with every 16-row step at the GEMM peak)" : ""));
+        if (r.get("aggregate_16_over_1_rounds") instanceof Map<?, ?> turns) {
+            line(s, "16 streams / 1, in turns", fmt(turns.get("median"), 1, "x") + " median of "
+                    + listed(turns.get("ratios"), "%.2f") + " (16 streams against one, engine only, alternated)");
+        }
         line(s, "aggregate decode (HTTP/SSE)", String.valueOf(rounded(r.get("http_aggregate_tok_s")))
                 + " tok/s; 16 streams = " + pct(r.get("http_vs_engine_16")) + " of engine-only, "
                 + pct(r.get("http_vs_engine_16_same_forward")) + " at the engine-only run's forward speed");

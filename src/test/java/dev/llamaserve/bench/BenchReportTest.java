@@ -129,6 +129,30 @@ class BenchReportTest {
                 + " stream was decoding");
     }
 
+    /** 16 streams against one, in turns: each side named, the order swapped every round, the table's line. */
+    @Test
+    void sixteenStreamsAgainstOneInTurns() {
+        List<String> order = new ArrayList<>();
+        double[] one = {20, 25};
+        double[] sixteen = {150, 160};
+        int[] n = new int[2];
+        Map<String, Object> t = Bench.inTurns("streams_1", () -> {
+            order.add("1");
+            return one[n[0]++];
+        }, "streams_16", () -> {
+            order.add("16");
+            return sixteen[n[1]++];
+        }, 2);
+        assertThat(order).containsExactly("1", "16", "16", "1");
+        assertThat(t).containsKeys("streams_1_tok_s", "streams_16_tok_s", "ratios", "median");
+        assertThat(t.get("ratios")).isEqualTo(List.of(7.5, 6.4));
+        assertThat((double) t.get("median")).isCloseTo(6.95, within(1e-12));
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("aggregate_16_over_1_rounds", t);
+        assertThat(BenchReport.table(r)).contains("16 streams / 1, in turns           6.95 x median of [7.50, 6.40]"
+                + " (16 streams against one, engine only, alternated)");
+    }
+
     @Test
     void singleStreamRoundsPrintEachRatioAndItsProbe() {
         Map<String, Object> rounds = new LinkedHashMap<>();

@@ -31,6 +31,7 @@ final class Targets {
             new Target("decode_ratio_rounds_median", "decode_ratio_rounds.median", true, 0.90),
             new Target("prefill_ratio", "prefill_ratio", true, 0.50),
             new Target("aggregate_16_over_1", "aggregate_16_over_1", true, 10.0),
+            new Target("aggregate_16_over_1_rounds_median", "aggregate_16_over_1_rounds.median", true, 10.0),
             new Target("http_vs_engine_16", "http_vs_engine_16", true, 0.97),
             new Target("http_vs_engine_16_rounds_median", "http_vs_engine_16_rounds.median", true, 0.97),
             new Target("java_overhead_pct", "java_overhead_pct", false, 5.0));
