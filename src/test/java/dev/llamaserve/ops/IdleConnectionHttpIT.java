@@ -78,7 +78,7 @@ class IdleConnectionHttpIT extends HttpTestSupport {
     void aStreamSilentForLongerThanTheTimeoutIsNotCut() throws Exception {
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10)).build();
-        String body = chat("\"temperature\":0,\"ignore_eos\":true,\"max_tokens\":1500,\"stream\":true");
+        String body = chat("\"temperature\":0,\"ignore_eos\":true,\"max_tokens\":2000,\"stream\":true");
         List<CompletableFuture<long[]>> streams = new ArrayList<>();
         for (int i = 0; i < 2; i++) {   // one sequence at a time: the second waits for the first to finish
             HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl() + "/v1/chat/completions"))
@@ -91,10 +91,11 @@ class IdleConnectionHttpIT extends HttpTestSupport {
         long longestSilence = 0;
         for (CompletableFuture<long[]> stream : streams) {
             long[] silenceAndFrames = stream.get(180, TimeUnit.SECONDS);
-            assertThat(silenceAndFrames[1]).as("every frame of the stream, to its [DONE]").isGreaterThan(1500);
+            assertThat(silenceAndFrames[1]).as("every frame of the stream, to its [DONE]").isGreaterThan(2000);
             longestSilence = Math.max(longestSilence, silenceAndFrames[0]);
         }
         // the queued stream's first frame (the role) comes at once, its tokens once the other stream has finished
+        // (about 5 s here: 2,000 tokens of the demo checkpoint, AMD EPYC Zen 5, 2 cores)
         assertThat(longestSilence).as("a stream was silent for more than twice the idle timeout")
                 .isGreaterThan(2 * IDLE_MS);
     }
