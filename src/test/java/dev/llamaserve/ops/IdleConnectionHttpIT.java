@@ -7,13 +7,12 @@ import dev.llamaserve.api.openai.HttpTestSupport;
 import dev.llamaserve.api.openai.RealEngineWebTest;
 import dev.llamaserve.ops.health.ProbePaths;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -81,11 +80,9 @@ class IdleConnectionHttpIT extends HttpTestSupport {
         String body = chat("\"temperature\":0,\"ignore_eos\":true,\"max_tokens\":2000,\"stream\":true");
         List<CompletableFuture<long[]>> streams = new ArrayList<>();
         for (int i = 0; i < 2; i++) {   // one sequence at a time: the second waits for the first to finish
-            HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl() + "/v1/chat/completions"))
-                    .timeout(Duration.ofSeconds(120)).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
             long sent = System.nanoTime();
-            streams.add(client.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
+            streams.add(client.sendAsync(request("POST", "/v1/chat/completions", null, body),
+                            HttpResponse.BodyHandlers.ofInputStream())
                     .thenApply(r -> readStream(r, sent)));
         }
         long longestSilence = 0;
@@ -117,7 +114,7 @@ class IdleConnectionHttpIT extends HttpTestSupport {
                     last = line;
                 }
             }
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new AssertionError("the stream was cut after " + frames + " frames", e);
         }
         assertThat(last).as("the stream's last frame").isEqualTo("data: [DONE]");

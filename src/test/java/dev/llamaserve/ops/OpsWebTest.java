@@ -6,10 +6,7 @@ import dev.llamaserve.LlamaServeApplication;
 import dev.llamaserve.api.openai.HttpTestSupport;
 import dev.llamaserve.api.openai.RealEngineWebTest;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import org.springframework.boot.test.context.SpringBootTest;
 import tools.jackson.databind.JsonNode;
 
@@ -66,19 +63,6 @@ public abstract class OpsWebTest extends HttpTestSupport {
     protected HttpResponse<String> sendAuthorized(String method, String path, String authorization, String json)
             throws IOException, InterruptedException {
         return http.send(request(method, path, authorization, json), HttpResponse.BodyHandlers.ofString());
-    }
-
-    protected HttpRequest request(String method, String path, String authorization, String json) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(120));
-        if (authorization != null) {
-            b.header("Authorization", authorization);
-        }
-        if (json == null) {
-            b.method(method, HttpRequest.BodyPublishers.noBody());
-        } else {
-            b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(json));
-        }
-        return b.build();
     }
 
     /**

@@ -81,6 +81,23 @@ public abstract class HttpTestSupport {
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /**
+     * {@code method path} (waiting up to 120 s) with this {@code Authorization} header (none when null) and JSON body
+     * (none when null).
+     */
+    protected HttpRequest request(String method, String path, String authorization, String json) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(120));
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
+        if (json == null) {
+            b.method(method, HttpRequest.BodyPublishers.noBody());
+        } else {
+            b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(json));
+        }
+        return b.build();
+    }
+
     protected HttpResponse<String> get(String path) throws IOException, InterruptedException {
         return http.send(HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(60))
                 .GET().build(), HttpResponse.BodyHandlers.ofString());
