@@ -24,6 +24,7 @@
  *   ops.llamaserve.huge_pages(t, written)     contiguous t's memory onto 2 MiB pages: its pages dropped and advised
  *                                             (written 0: t is about to be filled), or advised and collapsed (1):
  *                                             the bytes, 0 where none, -1 where off
+ *   ops.llamaserve.huge_offset(t)             the bytes from t's first byte to the next 2 MiB boundary (0: on one)
  *   ops.llamaserve.copy_raw(out, raw)         raw's bytes (uint8) into out of as many bytes: the bytes, 0 if not
  *   ops.llamaserve.amx(force)                 whether linear_bf16/int8 run on AMX tiles (1) or not (0); force 1 or 0
  *                                             switches (1 only where the CPU has AMX-BF16), -1 only asks
@@ -2701,6 +2702,18 @@ static void huge_pages_boxed(StableIValue* stack, uint64_t num_args, uint64_t nu
     stack[0] = (StableIValue) r;
 }
 
+/* stack: t -> the bytes from t's first byte to the next 2 MiB boundary, 0 where it starts on one */
+static void huge_offset_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    AtenTensorHandle t = (AtenTensorHandle) (uintptr_t) stack[0];
+    void* p = 0;
+    aoti_torch_get_data_ptr(t, &p);
+    aoti_torch_delete_tensor_object(t);
+    const uintptr_t huge = (uintptr_t) 2 << 20;
+    stack[0] = (StableIValue) (int64_t) ((huge - (uintptr_t) p % huge) % huge);
+}
+
 /*
  * stack: out, raw -> the bytes of raw (contiguous uint8) copied into out (contiguous, exactly as many bytes), or 0
  * and nothing written where the two differ: the loader's weight of the checkpoint's own dtype, straight from the
@@ -2808,6 +2821,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     aoti_torch_library_def(def, "amx(int force) -> int");
     aoti_torch_library_def(def, "gemm_prefetch(int force) -> int");
     aoti_torch_library_def(def, "huge_pages(Tensor(a!) t, int written) -> int");
+    aoti_torch_library_def(def, "huge_offset(Tensor t) -> int");
     aoti_torch_library_def(def, "copy_raw(Tensor(a!) out, Tensor raw) -> int");
     if (aoti_torch_library_init_impl("llamaserve", "CPU", __FILE__, __LINE__, &cpu) == 0) {
         aoti_torch_library_impl(cpu, "linear_bf16", linear_bf16_boxed);
@@ -2822,6 +2836,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
         aoti_torch_library_impl(cpu, "rope_kv", rope_kv_boxed);
         aoti_torch_library_impl(cpu, "widen_int8", widen_int8_boxed);
         aoti_torch_library_impl(cpu, "huge_pages", huge_pages_boxed);
+        aoti_torch_library_impl(cpu, "huge_offset", huge_offset_boxed);
         aoti_torch_library_impl(cpu, "copy_raw", copy_raw_boxed);
     }
     if (aoti_torch_library_init_impl("llamaserve", "CompositeExplicitAutograd", __FILE__, __LINE__, &any) == 0) {

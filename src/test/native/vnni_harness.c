@@ -9,6 +9,9 @@
  *   /tmp/vnni time M N [K]   M rows against N x K weights (K 2,048 unless given) from memory (2 MiB pages), both
  *                            layouts alternated, best of 7, four rounds
  *   /tmp/vnni layers M       M rows through the 113 linears of the 1B shape (2.47 GB), both alternated, best of 5
+ *   /tmp/vnni align M        M rows through the 113 linears (row-major), each weight from a 2 MiB boundary on huge
+ *                            pages throughout (the loader's placement) against each from a 4 KiB page + 64 bytes with
+ *                            only its whole 2 MiB pages advised (the earlier one): alternated, best of 4, 8 rounds
  */
 #include "../../main/native/llamaserve_ops.c"
 #include <time.h>
@@ -325,12 +328,59 @@ static int layers(int64_t M) {
     return 0;
 }
 
+/* w's bytes in memory advised onto 2 MiB pages: from a 2 MiB boundary and all of it (aligned), else from a 4 KiB
+ * page + 64 bytes (as a tensor of its own may start) with only its whole 2 MiB pages advised */
+static uint16_t* placed(int64_t bytes, int aligned, int i) {
+    const uintptr_t huge = (uintptr_t) 2 << 20;
+    char* base = aligned_alloc(huge, bytes + 2 * huge);
+    char* p = aligned ? base : base + (i * 37 % 512) * 4096 + 64;
+    const uintptr_t a = ((uintptr_t) p + huge - 1) & ~(huge - 1);
+    const uintptr_t b = ((uintptr_t) p + bytes + (aligned ? huge - 1 : 0)) & ~(huge - 1);
+    if (b > a) madvise((void*) a, b - a, MADV_HUGEPAGE);
+    uint16_t* w = (uint16_t*) p;
+    for (int64_t j = 0; j < bytes / 2; j++) w[j] = random_bf16(1.0f / 4096);
+    return w;
+}
+
+static int align(int64_t M) {
+    const int64_t shape[8][2] = {{2048, 2048}, {512, 2048}, {512, 2048}, {2048, 2048}, {8192, 2048}, {8192, 2048},
+                                 {2048, 8192}, {128256, 2048}};
+    uint16_t *wa[113], *wb[113];
+    int64_t N[113], K[113];
+    for (int i = 0; i < 113; i++) {
+        const int s = i == 112 ? 7 : i % 7;
+        N[i] = shape[s][0], K[i] = shape[s][1];
+        wa[i] = placed(N[i] * K[i] * 2, 1, i);
+        wb[i] = placed(N[i] * K[i] * 2, 0, i);
+    }
+    uint16_t* x = aligned_alloc(64, M * 8192 * 2 + 64);
+    uint16_t* out = aligned_alloc(64, M * 128256 * 2 + 64);
+    for (int64_t i = 0; i < M * 8192; i++) x[i] = random_bf16(1.0f / 1024);
+    for (int round = 0; round < 8; round++) {
+        double t[2] = {1e9, 1e9};
+        for (int it = 0; it < 4; it++) {
+            for (int side = 0; side < 2; side++) {
+                const int which = (round + it + side) % 2;   /* which placement runs first swaps every iteration */
+                uint16_t** w = which == 0 ? wa : wb;
+                const double t0 = now();
+                for (int i = 0; i < 113; i++) row_major(x, w[i], out, M, N[i], K[i]);
+                const double dt = now() - t0;
+                if (dt < t[which]) t[which] = dt;
+            }
+        }
+        printf("%ld rows through the 113 linears: from 2 MiB boundaries %.2f ms, from 4 KiB pages %.2f ms (%.3f)\n", M,
+               t[0] * 1e3, t[1] * 1e3, t[1] / t[0]);
+    }
+    return 0;
+}
+
 int main(int argc, char** argv) {
     if (best_isa() != ISA_AVX512_BF16) return printf("needs AVX-512 BF16\n"), 2;
     isa = ISA_AVX512_BF16;
     if (argc > 1 && strcmp(argv[1], "check") == 0) return check();
     if (argc > 3 && strcmp(argv[1], "time") == 0) return timed(atol(argv[2]), atol(argv[3]), argc > 4 ? atol(argv[4]) : 2048);
     if (argc > 2 && strcmp(argv[1], "layers") == 0) return layers(atol(argv[2]));
-    printf("usage: %s check | time ROWS CHANNELS [INPUTS] | layers ROWS\n", argv[0]);
+    if (argc > 2 && strcmp(argv[1], "align") == 0) return align(atol(argv[2]));
+    printf("usage: %s check | time ROWS CHANNELS [INPUTS] | layers ROWS | align ROWS\n", argv[0]);
     return 2;
 }

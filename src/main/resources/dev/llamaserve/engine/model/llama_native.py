@@ -62,6 +62,9 @@
     if t.is_mkldnn:
       return 0                                                       # a oneDNN-packed copy: memory it owns
     return ops.llamaserve.huge_pages(t, 1 if written else 0)
+  def native_huge_offset(self: __torch__.LlamaForCausalLM, t: Tensor) -> int:
+    # t: on the CPU -> the bytes from its first byte to the next 2 MiB boundary (0: on one)
+    return ops.llamaserve.huge_offset(t)
   def native_copy_raw(self: __torch__.LlamaForCausalLM, out: Tensor, raw: Tensor) -> int:
     # out: [..., n] contiguous; raw: [..., n * bytes] uint8 -> the bytes of raw copied into out (0: not the same
     # number of bytes, nothing written)

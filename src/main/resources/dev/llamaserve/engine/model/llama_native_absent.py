@@ -35,5 +35,7 @@
     return 0
   def native_huge_pages(self: __torch__.LlamaForCausalLM, t: Tensor, written: bool) -> int:
     return 0
+  def native_huge_offset(self: __torch__.LlamaForCausalLM, t: Tensor) -> int:
+    return 0
   def native_copy_raw(self: __torch__.LlamaForCausalLM, out: Tensor, raw: Tensor) -> int:
     return 0

@@ -7,12 +7,23 @@ class LlamaForCausalLM(Module):
     # raw: [..., n * bytes] uint8 on cpu -> [..., n] in dst_dtype on device; huge (cpu): written into a tensor
     # advised onto 2 MiB pages first, so that its pages fault in huge (native_huge_pages: collapsing pages already
     # written would copy them again, 10 s for the 1B shape's), in the checkpoint's own dtype straight from raw
-    # (native_copy_raw: this JIT has no view(dtype), and view_copy(out=) copies first)
+    # (native_copy_raw: this JIT has no view(dtype), and view_copy(out=) copies first). A weight of 2 MiB or more
+    # starts on a 2 MiB boundary of an allocation 4 MiB larger, all of it on huge pages (a tensor of its own would
+    # start anywhere, and its head and tail, some 2 MiB of each matrix, stay on 4 KiB pages); the untouched 2-4 MiB
+    # around it are address space, not memory
     if huge:
       size = torch.size(raw)
       size[-1] = size[-1] // torch.element_size(torch.empty([0], dtype=src_dtype))
       out = torch.empty(size, dtype=dst_dtype)                       # [..., n], not yet written
-      self.native_huge_pages(out, False)
+      n = torch.numel(out)
+      item = torch.element_size(out)
+      if n * item >= 2097152:
+        whole = torch.empty([n + 4194304 // item], dtype=dst_dtype)  # [n + 4 MiB / item], not yet written
+        self.native_huge_pages(whole, False)
+        start = self.native_huge_offset(whole) // item
+        out = torch.view(torch.narrow(whole, 0, start, n), size)     # [..., n] from a 2 MiB boundary
+      else:
+        self.native_huge_pages(out, False)
       if src_dtype == dst_dtype and self.native_copy_raw(out, raw) > 0:
         return out
       return torch.copy_(out, torch.view_copy(raw, dtype=src_dtype))   # converted through a transient copy

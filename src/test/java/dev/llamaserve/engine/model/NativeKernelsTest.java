@@ -575,6 +575,43 @@ class NativeKernelsTest {
     }
 
     /**
+     * {@code to_compute} as the loader calls it on the CPU (huge pages on): a weight of 2 MiB or more starts on a 2 MiB
+     * boundary ({@code huge_offset} 0), so that all of it can lie on huge pages, and holds the checkpoint's values, as
+     * does a smaller one. {@code huge_offset} reads where a tensor's data starts, not its storage: one bf16 element on,
+     * 2 MiB less 2 bytes.
+     */
+    @Test
+    void theLoaderStartsAWeightOf2MibOrMoreOnA2MibBoundary() {
+        assumeLoaded();
+        long bf16 = ComputeDType.BFLOAT16.torchCode();
+        try (IValue raw = call("bf16_bits", 1024L, 2048L);   // [1024, 4096] uint8: 4 MiB of bf16
+             IValue small = call("bf16_bits", 64L, 2048L);   // 256 KiB
+             IValue w = toCompute(raw, bf16);
+             IValue ws = toCompute(small, bf16);
+             IValue offset = IValueUtils.runMethod(step, "native_huge_offset", w);
+             IValue next = IValueUtils.runMethod(check, "flat_from", w, IValue.from(1L));
+             IValue nextOffset = IValueUtils.runMethod(step, "native_huge_offset", next);
+             IValue expected = IValueUtils.runMethod(check, "raw_as_bf16", raw);
+             IValue same = IValueUtils.runMethod(check, "same", w, expected);
+             IValue expectedSmall = IValueUtils.runMethod(check, "raw_as_bf16", small);
+             IValue sameSmall = IValueUtils.runMethod(check, "same", ws, expectedSmall)) {
+            assertThat(offset.toLong()).as("on a 2 MiB boundary").isZero();
+            assertThat(nextOffset.toLong()).isEqualTo((2L << 20) - 2);
+            assertThat(same.toBoolean()).isTrue();
+            assertThat(sameSmall.toBoolean()).isTrue();
+        }
+    }
+
+    private static IValue toCompute(IValue raw, long dtype) {
+        try (IValue src = IValue.from(dtype);
+             IValue dst = IValue.from(dtype);
+             IValue device = IValue.from("cpu");
+             IValue huge = IValue.from(true)) {
+            return IValueUtils.runMethod(step, "to_compute", raw, src, dst, device, huge);
+        }
+    }
+
+    /**
      * {@code copy_raw} (the loader's weights in the checkpoint's own dtype): raw bytes into a tensor of exactly as
      * many bytes, as {@code view_copy(raw, dtype)} reads them; where the sizes differ, 0 and nothing written.
      */

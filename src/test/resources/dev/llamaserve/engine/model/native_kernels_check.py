@@ -240,6 +240,9 @@ class NativeKernelsCheck(Module):
   def bf16_filled(self: __torch__.NativeKernelsCheck, n: int, k: int) -> Tensor:
     # -> [n, k] bf16, every element 3
     return torch.full([n, k], 3., dtype=15)
+  def flat_from(self: __torch__.NativeKernelsCheck, t: Tensor, k: int) -> Tensor:
+    # t: contiguous -> a view of its elements from the k-th on: [numel - k]
+    return torch.narrow(torch.flatten(t), 0, k, torch.numel(t) - k)
   def raw_as_bf16(self: __torch__.NativeKernelsCheck, raw: Tensor) -> Tensor:
     # raw: [n, 2k] uint8 -> [n, k] bf16 of those bytes
     return torch.view_copy(raw, dtype=15)
