@@ -45,16 +45,35 @@ final class Int8Weights {
                                  IValue.from(device.torchDevice()))) {
                 PtNDArray[] qs = r.toTensorArray(manager);    // [q [out, in] int8 (blocked if nativeQuantize), scale [out]]
                 scales.put(stepName + Quantization.SCALE_SUFFIX, qs[1]);
-                if (!blocked || nativeQuantize) {
+                if (!blocked) {
                     return qs[0];
+                }
+                if (nativeQuantize) {
+                    return onHugePages(module, manager, qs[0]);
                 }
                 try (PtNDArray q = qs[0];
                      IValue qArg = IValue.from(q);
                      IValue b = IValueUtils.runMethod(module, "native_block_int8", qArg)) {
-                    return b.toTensor(manager);               // [out, in] int8, blocked
+                    return onHugePages(module, manager, b.toTensor(manager));   // [out, in] int8, blocked
                 }
             }
         });
+    }
+
+    /**
+     * The native kernels' int8 weight q, blocked on the CPU, copied onto 2 MiB pages from a 2 MiB boundary
+     * ({@code on_huge_pages}: all of it, where collapsing it in place would leave its head and tail on 4 KiB pages and
+     * copy it as well) where {@link LlamaModel#CPU_HUGE_PAGES}; q closed. Otherwise q itself.
+     */
+    private static PtNDArray onHugePages(PtSymbolBlock module, PtNDManager manager, PtNDArray q) {
+        if (!LlamaModel.CPU_HUGE_PAGES) {
+            return q;
+        }
+        try (q;
+             IValue qArg = IValue.from(q);
+             IValue h = IValueUtils.runMethod(module, "on_huge_pages", qArg)) {
+            return h.toTensor(manager);                       // [out, in] int8, blocked, a copy
+        }
     }
 
     /**

@@ -4,31 +4,39 @@ class LlamaForCausalLM(Module):
   training : bool
   def to_compute(self: __torch__.LlamaForCausalLM, raw: Tensor, src_dtype: int, dst_dtype: int, device: str,
                  huge: bool) -> Tensor:
-    # raw: [..., n * bytes] uint8 on cpu -> [..., n] in dst_dtype on device; huge (cpu): written into a tensor
-    # advised onto 2 MiB pages first, so that its pages fault in huge (native_huge_pages: collapsing pages already
-    # written would copy them again, 10 s for the 1B shape's), in the checkpoint's own dtype straight from raw
-    # (native_copy_raw: this JIT has no view(dtype), and view_copy(out=) copies first). A weight of 2 MiB or more
-    # starts on a 2 MiB boundary of an allocation 4 MiB larger, all of it on huge pages (a tensor of its own would
-    # start anywhere, and its head and tail, some 2 MiB of each matrix, stay on 4 KiB pages); the untouched 2-4 MiB
-    # around it are address space, not memory
+    # raw: [..., n * bytes] uint8 on cpu -> [..., n] in dst_dtype on device; huge (cpu): written into memory advised
+    # onto 2 MiB pages first (huge_empty), in the checkpoint's own dtype straight from raw (native_copy_raw: this
+    # JIT has no view(dtype), and view_copy(out=) copies first)
     if huge:
       size = torch.size(raw)
       size[-1] = size[-1] // torch.element_size(torch.empty([0], dtype=src_dtype))
-      out = torch.empty(size, dtype=dst_dtype)                       # [..., n], not yet written
-      n = torch.numel(out)
-      item = torch.element_size(out)
-      if n * item >= 2097152:
-        whole = torch.empty([n + 4194304 // item], dtype=dst_dtype)  # [n + 4 MiB / item], not yet written
-        self.native_huge_pages(whole, False)
-        start = self.native_huge_offset(whole) // item
-        out = torch.view(torch.narrow(whole, 0, start, n), size)     # [..., n] from a 2 MiB boundary
-      else:
-        self.native_huge_pages(out, False)
+      out = self.huge_empty(size, dst_dtype)                         # [..., n], not yet written
       if src_dtype == dst_dtype and self.native_copy_raw(out, raw) > 0:
         return out
       return torch.copy_(out, torch.view_copy(raw, dtype=src_dtype))   # converted through a transient copy
     w = torch.view_copy(raw, dtype=src_dtype)
     return torch.contiguous(torch.to(w, torch.device(device), dst_dtype))
+  def huge_empty(self: __torch__.LlamaForCausalLM, size: List[int], dtype: int) -> Tensor:
+    # -> [size] of dtype on the cpu, not yet written, advised onto 2 MiB pages so that its pages fault in huge as it
+    # is written (native_huge_pages: collapsing pages already written copies them, 10 s for the 1B shape's weights).
+    # One of 2 MiB or more starts on a 2 MiB boundary of an allocation 4 MiB larger, all of it on huge pages: a tensor
+    # of its own starts anywhere, and its head and tail, some 2 MiB of each matrix, would stay on 4 KiB pages; the
+    # untouched 2-4 MiB around it are address space, not memory
+    n = 1
+    for d in size:
+      n = n * d
+    item = torch.element_size(torch.empty([0], dtype=dtype))
+    if n * item < 2097152:
+      out = torch.empty(size, dtype=dtype)                           # [size]
+      self.native_huge_pages(out, False)
+      return out
+    whole = torch.empty([n + 4194304 // item], dtype=dtype)          # [n + 4 MiB / item]
+    self.native_huge_pages(whole, False)
+    start = self.native_huge_offset(whole) // item
+    return torch.view(torch.narrow(whole, 0, start, n), size)        # [size] from a 2 MiB boundary
+  def on_huge_pages(self: __torch__.LlamaForCausalLM, t: Tensor) -> Tensor:
+    # t: contiguous on the cpu (an int8 weight, which the native kernels make) -> a copy of it on 2 MiB pages
+    return torch.copy_(self.huge_empty(torch.size(t), t.dtype), t)
   def to_int8(self: __torch__.LlamaForCausalLM, raw: Tensor, src_dtype: int, scale_dtype: int, device: str) -> List[Tensor]:
     # raw: [out, in * bytes] uint8 on cpu -> [q: [out, in] int8, scale: [out] scale_dtype] on device, w ≈ q * scale
     # symmetric, one scale per output channel: scale = absmax(row) / 127, q = clamp(round(w / scale), -127, 127);

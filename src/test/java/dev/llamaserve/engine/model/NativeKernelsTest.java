@@ -577,8 +577,8 @@ class NativeKernelsTest {
     /**
      * {@code to_compute} as the loader calls it on the CPU (huge pages on): a weight of 2 MiB or more starts on a 2 MiB
      * boundary ({@code huge_offset} 0), so that all of it can lie on huge pages, and holds the checkpoint's values, as
-     * does a smaller one. {@code huge_offset} reads where a tensor's data starts, not its storage: one bf16 element on,
-     * 2 MiB less 2 bytes.
+     * does a smaller one; so does the copy an int8 weight gets ({@code on_huge_pages}). {@code huge_offset} reads where
+     * a tensor's data starts, not its storage: one bf16 element on, 2 MiB less 2 bytes.
      */
     @Test
     void theLoaderStartsAWeightOf2MibOrMoreOnA2MibBoundary() {
@@ -594,11 +594,17 @@ class NativeKernelsTest {
              IValue expected = IValueUtils.runMethod(check, "raw_as_bf16", raw);
              IValue same = IValueUtils.runMethod(check, "same", w, expected);
              IValue expectedSmall = IValueUtils.runMethod(check, "raw_as_bf16", small);
-             IValue sameSmall = IValueUtils.runMethod(check, "same", ws, expectedSmall)) {
+             IValue sameSmall = IValueUtils.runMethod(check, "same", ws, expectedSmall);
+             IValue q = call("int8_weight", 2048L, 2048L);   // 4 MiB
+             IValue qh = IValueUtils.runMethod(step, "on_huge_pages", q);
+             IValue qOffset = IValueUtils.runMethod(step, "native_huge_offset", qh);
+             IValue sameQ = IValueUtils.runMethod(check, "same", qh, q)) {
             assertThat(offset.toLong()).as("on a 2 MiB boundary").isZero();
             assertThat(nextOffset.toLong()).isEqualTo((2L << 20) - 2);
             assertThat(same.toBoolean()).isTrue();
             assertThat(sameSmall.toBoolean()).isTrue();
+            assertThat(qOffset.toLong()).as("the int8 copy on a 2 MiB boundary").isZero();
+            assertThat(sameQ.toBoolean()).isTrue();
         }
     }
 

@@ -240,6 +240,10 @@ class NativeKernelsCheck(Module):
   def bf16_filled(self: __torch__.NativeKernelsCheck, n: int, k: int) -> Tensor:
     # -> [n, k] bf16, every element 3
     return torch.full([n, k], 3., dtype=15)
+  def int8_weight(self: __torch__.NativeKernelsCheck, n: int, k: int) -> Tensor:
+    # a random [n, k] int8 weight, blocked as the loader keeps it
+    torch.manual_seed(n * 17 + k)
+    return ops.llamaserve.block_int8(torch.randint(-127, 128, [n, k], dtype=1))   # [n, k] int8 blocked
   def flat_from(self: __torch__.NativeKernelsCheck, t: Tensor, k: int) -> Tensor:
     # t: contiguous -> a view of its elements from the k-th on: [numel - k]
     return torch.narrow(torch.flatten(t), 0, k, torch.numel(t) - k)
