@@ -518,9 +518,10 @@ public final class LlamaModel implements CausalLm {
     }
 
     /**
-     * Puts the weights on 2 MiB pages ({@link #CPU_HUGE_PAGES}) and says how many of their bytes went: those
-     * {@code to_compute} advised before writing them are there already (a collapse finds them so at no cost), the
-     * others (int8 weights) are collapsed now, a copy of each; oneDNN's packed copies are left as they are.
+     * Puts the weights on 2 MiB pages ({@link #CPU_HUGE_PAGES}) and says how many of their bytes went: those written
+     * into memory advised first ({@code huge_empty}: {@code to_compute}'s, and the blocked int8 weights' copies) are
+     * there already (a collapse finds them so at no cost), any others are collapsed now, a copy of each; oneDNN's
+     * packed copies are left as they are.
      */
     private static void hugePages(PtSymbolBlock module, Map<String, PtNDArray> weights, long weightBytes) {
         long t0 = System.nanoTime();
