@@ -2661,6 +2661,8 @@ static void thp_read(void) {
     if (f != NULL) fclose(f);
 }
 
+#define HUGE_PAGE ((uintptr_t) 2 << 20)   /* a transparent huge page: 2 MiB */
+
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25   /* Linux 6.1+; older kernels refuse it (EINVAL) */
 #endif
@@ -2681,8 +2683,8 @@ static void thp_read(void) {
 static int64_t huge_pages(void* p, int64_t bytes, int written) {
     pthread_once(&thp_once, thp_read);
     if (thp_never) return -1;
-    const uintptr_t huge = (uintptr_t) 2 << 20;
-    const uintptr_t a = ((uintptr_t) p + huge - 1) & ~(huge - 1), b = ((uintptr_t) p + (uintptr_t) bytes) & ~(huge - 1);
+    const uintptr_t a = ((uintptr_t) p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    const uintptr_t b = ((uintptr_t) p + (uintptr_t) bytes) & ~(HUGE_PAGE - 1);
     if (b <= a || (!written && madvise((void*) a, b - a, MADV_DONTNEED) != 0)
             || madvise((void*) a, b - a, MADV_HUGEPAGE) != 0) return 0;
     if (!written) return (int64_t) (b - a);
@@ -2710,8 +2712,7 @@ static void huge_offset_boxed(StableIValue* stack, uint64_t num_args, uint64_t n
     void* p = 0;
     aoti_torch_get_data_ptr(t, &p);
     aoti_torch_delete_tensor_object(t);
-    const uintptr_t huge = (uintptr_t) 2 << 20;
-    stack[0] = (StableIValue) (int64_t) ((huge - (uintptr_t) p % huge) % huge);
+    stack[0] = (StableIValue) (int64_t) ((HUGE_PAGE - (uintptr_t) p % HUGE_PAGE) % HUGE_PAGE);
 }
 
 /*

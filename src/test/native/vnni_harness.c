@@ -289,15 +289,21 @@ static int timed(int64_t M, int64_t N, int64_t K) {
     return 0;
 }
 
-/* the 113 linears of one decode step of the 1B shape (16 layers: q, k, v, o, gate, up, down; the lm_head), M rows */
+/* the 113 linears of one decode step of the 1B shape (16 layers: q, k, v, o, gate, up, down; the lm_head): the
+   i-th one's [N, K] */
+static void linear_1b(int i, int64_t* N, int64_t* K) {
+    static const int64_t shape[8][2] = {{2048, 2048}, {512, 2048}, {512, 2048}, {2048, 2048}, {8192, 2048},
+                                        {8192, 2048}, {2048, 8192}, {128256, 2048}};
+    const int s = i == 112 ? 7 : i % 7;
+    *N = shape[s][0], *K = shape[s][1];
+}
+
+/* M rows through the 113 linears of the 1B shape (linear_1b) */
 static int layers(int64_t M) {
-    const int64_t shape[8][2] = {{2048, 2048}, {512, 2048}, {512, 2048}, {2048, 2048}, {8192, 2048}, {8192, 2048},
-                                 {2048, 8192}, {128256, 2048}};
     uint16_t *w[113], *wp[113];
     int64_t N[113], K[113], bytes = 0;
     for (int i = 0; i < 113; i++) {
-        const int s = i == 112 ? 7 : i % 7;
-        N[i] = shape[s][0], K[i] = shape[s][1];
+        linear_1b(i, &N[i], &K[i]);
         w[i] = aligned_alloc(2 << 20, N[i] * K[i] * 2);
         wp[i] = aligned_alloc(2 << 20, N[i] * K[i] * 2);
         madvise(w[i], N[i] * K[i] * 2, MADV_HUGEPAGE);
@@ -331,11 +337,10 @@ static int layers(int64_t M) {
 /* w's bytes in memory advised onto 2 MiB pages: from a 2 MiB boundary and all of it (aligned), else from a 4 KiB
  * page + 64 bytes (as a tensor of its own may start) with only its whole 2 MiB pages advised */
 static uint16_t* placed(int64_t bytes, int aligned, int i) {
-    const uintptr_t huge = (uintptr_t) 2 << 20;
-    char* base = aligned_alloc(huge, bytes + 2 * huge);
+    char* base = aligned_alloc(HUGE_PAGE, bytes + 2 * HUGE_PAGE);
     char* p = aligned ? base : base + (i * 37 % 512) * 4096 + 64;
-    const uintptr_t a = ((uintptr_t) p + huge - 1) & ~(huge - 1);
-    const uintptr_t b = ((uintptr_t) p + bytes + (aligned ? huge - 1 : 0)) & ~(huge - 1);
+    const uintptr_t a = ((uintptr_t) p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    const uintptr_t b = ((uintptr_t) p + bytes + (aligned ? HUGE_PAGE - 1 : 0)) & ~(HUGE_PAGE - 1);
     if (b > a) madvise((void*) a, b - a, MADV_HUGEPAGE);
     uint16_t* w = (uint16_t*) p;
     for (int64_t j = 0; j < bytes / 2; j++) w[j] = random_bf16(1.0f / 4096);
@@ -343,13 +348,10 @@ static uint16_t* placed(int64_t bytes, int aligned, int i) {
 }
 
 static int align(int64_t M) {
-    const int64_t shape[8][2] = {{2048, 2048}, {512, 2048}, {512, 2048}, {2048, 2048}, {8192, 2048}, {8192, 2048},
-                                 {2048, 8192}, {128256, 2048}};
     uint16_t *wa[113], *wb[113];
     int64_t N[113], K[113];
     for (int i = 0; i < 113; i++) {
-        const int s = i == 112 ? 7 : i % 7;
-        N[i] = shape[s][0], K[i] = shape[s][1];
+        linear_1b(i, &N[i], &K[i]);
         wa[i] = placed(N[i] * K[i] * 2, 1, i);
         wb[i] = placed(N[i] * K[i] * 2, 0, i);
     }

@@ -28,8 +28,8 @@ class TargetsTest {
         Map<String, Object> t = Targets.of(r);
 
         assertThat(t).containsOnlyKeys("decode_ratio", "decode_ratio_rounds_median", "prefill_ratio",
-                "aggregate_16_over_1", "aggregate_16_over_1_rounds_median", "http_vs_engine_16", "http_vs_engine_16_rounds_median", "java_overhead_pct",
-                "prefix_cache_warm_over_cold");
+                "aggregate_16_over_1", "aggregate_16_over_1_rounds_median", "http_vs_engine_16",
+                "http_vs_engine_16_rounds_median", "java_overhead_pct", "prefix_cache_warm_over_cold");
         assertThat(t.get("decode_ratio")).isEqualTo(Map.of("value", 0.9083, "op", ">=", "bound", 0.9, "met", true));
         assertThat(t.get("decode_ratio_rounds_median")).isEqualTo(Map.of("value", 0.883, "op", ">=", "bound", 0.9,
                 "met", false));

@@ -48,16 +48,18 @@ final class Int8Weights {
                 if (!blocked) {
                     return qs[0];
                 }
-                if (nativeQuantize) {
-                    return onHugePages(module, manager, qs[0]);
-                }
-                try (PtNDArray q = qs[0];
-                     IValue qArg = IValue.from(q);
-                     IValue b = IValueUtils.runMethod(module, "native_block_int8", qArg)) {
-                    return onHugePages(module, manager, b.toTensor(manager));   // [out, in] int8, blocked
-                }
+                return onHugePages(module, manager, nativeQuantize ? qs[0] : block(module, manager, qs[0]));
             }
         });
+    }
+
+    /** q [out, in] int8 row-major -> the native kernels' blocked layout, a new tensor; q closed. */
+    private static PtNDArray block(PtSymbolBlock module, PtNDManager manager, PtNDArray q) {
+        try (q;
+             IValue qArg = IValue.from(q);
+             IValue b = IValueUtils.runMethod(module, "native_block_int8", qArg)) {
+            return b.toTensor(manager);                       // [out, in] int8, blocked
+        }
     }
 
     /**

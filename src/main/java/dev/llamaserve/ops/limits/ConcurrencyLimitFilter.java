@@ -92,7 +92,7 @@ public final class ConcurrencyLimitFilter implements WebFilter, Ordered {
         ApiKey key = ApiKeyFilter.key(exchange);
         boolean ownBound = key != null && key.maxConcurrentRequests() != null;
         int bound = ownBound ? key.maxConcurrentRequests() : maxPerClient;
-        String client = bound > 0 ? RateLimits.client(exchange) : null;
+        String client = bound > 0 ? RateLimits.client(key, exchange) : null;
         if (client != null && !takeClientSlot(client, bound)) {
             clientRefused.run();
             String whose = ownBound ? "this key's limit is " + bound + " in flight at once (its max-concurrent-requests"

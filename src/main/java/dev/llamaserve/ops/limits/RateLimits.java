@@ -40,17 +40,16 @@ public final class RateLimits implements TokenAdmission {
     /** The exchange's client and its limits. */
     RateLimitHeaders resolve(ServerWebExchange exchange) {
         ApiKey key = ApiKeyFilter.key(exchange);
-        return new RateLimitHeaders(client(exchange),
+        return new RateLimitHeaders(client(key, exchange),
                 key != null && key.requestsPerMinute() != null ? key.requestsPerMinute() : requestsPerMinute,
                 key != null && key.tokensPerMinute() != null ? key.tokensPerMinute() : tokensPerMinute);
     }
 
     /**
-     * Who a per-client limit counts the exchange against: {@code key:<id>} when the request carried an API key,
-     * else {@code ip:<remote address>}.
+     * Who a per-client limit counts the exchange against: {@code key:<id>} when the request carried an API key
+     * ({@code key}: {@link ApiKeyFilter#key}'s, which the caller has read), else {@code ip:<remote address>}.
      */
-    static String client(ServerWebExchange exchange) {
-        ApiKey key = ApiKeyFilter.key(exchange);
+    static String client(ApiKey key, ServerWebExchange exchange) {
         if (key != null) {
             return "key:" + key.id();
         }
