@@ -204,6 +204,7 @@ public final class LlamaModel implements CausalLm {
     private boolean nativeNorm;                  // RMSNorm through llamaserve::rms_norm
     private boolean nativeRope;                  // rotary embedding and KV write through llamaserve::rope_kv
     private boolean nativeSilu;                  // the MLP's silu(gate) * up through llamaserve::silu_mul
+    private boolean fusedLayers;                 // with all four above: each layer one llamaserve::decoder_layer call
     private int nativePrefillContext;            // prefill chunks attend natively up to this context (0: never)
     private boolean nativeBf16Gemm;              // 1 .. CPU_NATIVE_BF16_MAX_ROWS rows through llamaserve::linear_bf16
     private final int kvSlots;
@@ -263,6 +264,7 @@ public final class LlamaModel implements CausalLm {
         this.nativeNorm = nativeIsa != NativeKernels.Isa.NONE;   // set only on the CPU in bf16
         this.nativeRope = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16;
         this.nativeSilu = nativeIsa != NativeKernels.Isa.NONE && NativeKernels.siluReady(module);
+        this.fusedLayers = nativeIsa != NativeKernels.Isa.NONE && quantization == Quantization.NONE;
         int group = config.numAttentionHeads() / config.numKeyValueHeads();
         // every shape, the generic body too (slower there): a prefill row must attend as the decode row it would have
         // been, or KV recomputed after a preemption, or cached from decoded tokens, differs in its low bits
@@ -447,7 +449,8 @@ public final class LlamaModel implements CausalLm {
                                         + (tiles ? " on AMX tiles" : nativeIsa == NativeKernels.Isa.AVX512_BF16
                                                 && NativeKernels.gemmPrefetchL1(module, -1)
                                                 ? " (several rows: the next weights prefetched into L1)" : "")
-                                        : CPU_BF16_ONEDNN_SINGLE_ROW ? "" : ", one-row bf16 linears"));
+                                        : CPU_BF16_ONEDNN_SINGLE_ROW ? "" : ", one-row bf16 linears")
+                                + (m.fusedLayers() ? "; each decoder layer in one call" : ""));
             }
             if (tiles && options.packedWeights()) {
                 log.warn("llm.model.packed-weights=true keeps bf16 steps of several rows on oneDNN's packed copy; on"
@@ -636,6 +639,7 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from(nativeNorm));                          // native_norm
             args.add(IValue.from(nativeRope));                          // native_rope
             args.add(IValue.from(nativeSilu));                          // native_silu
+            args.add(IValue.from(fusedLayers()));                       // fused_layers
             args.add(IValue.from((long) (nativeAttention ? nativePrefillContext : 0)));   // native_prefill_context
             args.add(IValue.from(tensor(step, batch.logitRows())));     // logit_rows [R]
             args.add(IValue.from((long) config.numHiddenLayers()));
@@ -781,6 +785,28 @@ public final class LlamaModel implements CausalLm {
             throw new IllegalStateException("the native rotary kernel writes bf16 caches, this model's are " + kvDtype);
         }
         nativeRope = use;
+    }
+
+    /**
+     * Whether each decoder layer of a step runs as one native call ({@code llamaserve::decoder_layer}): bf16 weights
+     * (no quantization) and every op of the layer native (attention, RMSNorm, rotary, SiLU); the step script adds
+     * that its rows attend natively and that its linears go to the native kernel (mode 8). The same kernels in the
+     * same order, so the same logits bit for bit, without the script interpreter's and the dispatcher's few
+     * microseconds for each of a layer's ~20 ops: the 1B shape's step outside its linear kernels took 2.60 ms against
+     * 3.64 at one row, 9.41 against 10.43 at 16 rows (AMD EPYC Zen 5, 2 cores, alternated in one process; README
+     * "One call per decoder layer").
+     */
+    boolean fusedLayers() {
+        return fusedLayers && nativeAttention && nativeNorm && nativeRope && nativeSilu;
+    }
+
+    /** Tests and benchmarks: each layer in one native call (where the model may) or op by op. */
+    void fusedLayers(boolean use) {
+        requireNativeKernels(use);
+        if (use && quantization != Quantization.NONE) {
+            throw new IllegalStateException("the fused layer multiplies bf16 weights, this model's are " + quantization);
+        }
+        fusedLayers = use;
     }
 
     /** Whether this model's steps compute the MLP's silu(gate) * up through the native kernel. */

@@ -45,6 +45,15 @@
     # -> q rotated [T, NH, D]; k rotated into k_cache[slot_mapping], v into v_cache[slot_mapping] (rope_kv's script
     # path, bit-identical, in one call)
     return ops.llamaserve.rope_kv(q, k, v, cos, sin, k_cache, v_cache, slot_mapping)
+  def native_decoder_layer(self: __torch__.LlamaForCausalLM, x: Tensor, r: Tensor, lw: List[Tensor], k_cache: Tensor,
+                           v_cache: Tensor, cos: Tensor, sin: Tensor, slot_mapping: Tensor, tables: Tensor,
+                           pos: Tensor, page_size: int, eps: float, residual: bool) -> List[Tensor]:
+    # x, r: [T, H] bf16 (r, the last layer's down_proj, added first where residual); lw: the layer's input_layernorm,
+    # q/k/v/o_proj, post_attention_layernorm, gate/up/down_proj weights (bf16); caches, cos, sin, slot_mapping as
+    # native_rope_kv; tables [T, P], pos [T] as native_decode_attention -> [x + r + o_proj [T, H], down_proj [T, H]]
+    o = ops.llamaserve.decoder_layer(x, r, lw[0], lw[1], lw[2], lw[3], lw[4], lw[5], lw[6], lw[7], lw[8], k_cache,
+                                     v_cache, cos, sin, slot_mapping, tables, pos, page_size, eps, residual)
+    return [o[0], o[1]]
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     # 0 none, 1 AVX2 + FMA, 2 AVX-512 BF16; force >= 0 picks one the CPU has (tests)
     return ops.llamaserve.isa(force)

@@ -338,7 +338,7 @@ class LlamaForCausalLM(Module):
            query_start: List[int], query_len: List[int],
            block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor,
            decode_pages: int, page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool, native_attention: bool,
-           native_norm: bool, native_rope: bool, native_silu: bool, native_prefill_context: int,
+           native_norm: bool, native_rope: bool, native_silu: bool, fused_layers: bool, native_prefill_context: int,
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
            eps: float, mode: int) -> Tensor:
     # w: Hugging Face name -> weight ("model.layers.0.self_attn.q_proj.weight", ...; "lm_head.weight" is
@@ -357,7 +357,9 @@ class LlamaForCausalLM(Module):
     #   through native_decode_attention (llama-serve's native kernels, bf16 caches) instead of attend;
     #   native_norm: rms_norm through native_rms_norm (bf16 on the CPU); native_rope: rotary embedding and KV write
     #   through native_rope_kv (bf16 caches on the CPU); native_silu: the MLP's silu(gate) * up through native_silu_mul
-    #   (bf16 on the CPU, bit-identical); native_prefill_context: prefill chunks of sequences with
+    #   (bf16 on the CPU, bit-identical); fused_layers: where every op of a layer is native (the four above, bf16
+    #   weights through native_bf16: mode 8) and every row attends natively, each layer is one native_decoder_layer
+    #   call, the same kernels in the same order (bit-identical); native_prefill_context: prefill chunks of sequences with
     #   at most this much context attend through native_decode_attention, a query per row (0: never)
     # inv_freq: [head_dim / 2] float64; work: new_workspace's tensors (attention's scratch, made at load)
     T = token_ids.size(0)
@@ -386,10 +388,21 @@ class LlamaForCausalLM(Module):
       if query_len[b] > 1 and context_len[b] > native_prefill_context:
         native_rows = False
     mlp_out = x                                                      # [T, H]: the last block's down_proj (none yet)
+    fused = fused_layers and native_rows and mode == 8
     for l in range(num_layers):
       p = "model.layers." + str(l) + "."
       k_cache = kv[2 * l]                                            # [S, KVH, D]
       v_cache = kv[2 * l + 1]                                        # [S, KVH, D]
+      if fused:   # the whole layer below in one call: [[T, H] x + o_proj, [T, H] down_proj]
+        xm = self.native_decoder_layer(x, mlp_out, [w[p + "input_layernorm.weight"], w[p + "self_attn.q_proj.weight"],
+                                       w[p + "self_attn.k_proj.weight"], w[p + "self_attn.v_proj.weight"],
+                                       w[p + "self_attn.o_proj.weight"], w[p + "post_attention_layernorm.weight"],
+                                       w[p + "mlp.gate_proj.weight"], w[p + "mlp.up_proj.weight"],
+                                       w[p + "mlp.down_proj.weight"]], k_cache, v_cache, cos, sin, slot_mapping,
+                                       row_tables, positions, page_size, eps, l > 0)
+        x = xm[0]                                                    # [T, H]
+        mlp_out = xm[1]                                              # [T, H]
+        continue
       # --- self_attn --- (the last block's residual add and this norm in one call: add_rms_norm)
       if l == 0:
         h = self.rms_norm(x, w[p + "input_layernorm.weight"], eps, native_norm)   # [T, H]

@@ -513,6 +513,19 @@ class NativeKernelsTest {
         }
     }
 
+    /**
+     * {@code decoder_layer} refuses, with two empty results and the caches untouched, a slot outside the cache, a
+     * weight that is not contiguous or not bf16, a k_proj of another shape, a position whose page is not in its row's
+     * table; the same call with valid arguments answers two [T, H] results (the last element: 256 - 256).
+     */
+    @Test
+    void aDecoderLayerCallTheKernelsCannotTakeGivesEmptyResultsAndWritesNothing() {
+        assumeLoaded();
+        try (IValue r = IValueUtils.runMethod(check, "layer_refused")) {
+            assertThat(r.toLongArray()).containsOnly(0L);
+        }
+    }
+
     @Test
     void ropeCallsTheKernelCannotTakeGiveEmptyResultsAndWriteNothing() {
         assumeLoaded();

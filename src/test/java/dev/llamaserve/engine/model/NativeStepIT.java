@@ -49,6 +49,57 @@ class NativeStepIT {
     }
 
     /**
+     * Each decoder layer in one native call ({@code llamaserve::decoder_layer}) gives the logits of the same native
+     * ops called one by one from the step script, bit for bit: a 100-token prompt (its rows attend natively where the
+     * CPU has AVX-512 BF16), then five decode steps, each computed both ways at the same position, and a step of a
+     * 10-token prefill chunk beside a decoding row, with each instruction set this CPU has.
+     */
+    @Test
+    void eachLayerInOneNativeCallGivesTheOpByOpLogitsBitForBit() {
+        withEachIsa((isa, m) -> {
+            assertThat(m.fusedLayers()).as("a bf16 model whose every op is native fuses its layers").isTrue();
+            int[] prompt = IntStream.range(0, 100).map(i -> (i * 53 + 7) % 700 + 1).toArray();
+            float[][] prefill = new float[2][];
+            for (int fused = 0; fused < 2; fused++) {
+                m.fusedLayers(fused == 1);
+                prefill[fused] = m.forward(new ForwardBatch(prompt, IntStream.range(0, 100).toArray(),
+                        slots(0, 100), new int[] {0}, new int[] {100}, new int[][] {slots(0, 100)},
+                        IntStream.range(0, 100).toArray()));   // [100, V]: every row's logits
+            }
+            assertThat(prefill[1]).as("%s prefill, every row", isa).containsExactly(prefill[0]);
+            int token = 42;
+            for (int pos = prompt.length; pos < prompt.length + 5; pos++) {
+                float[][] step = new float[2][];
+                for (int fused = 1; fused >= 0; fused--) {
+                    m.fusedLayers(fused == 1);
+                    step[fused] = m.forward(ForwardBatch.contiguous(new int[] {token}, pos, false));   // [V]
+                }
+                assertThat(step[1]).as("%s position %d", isa, pos).containsExactly(step[0]);
+                token = LlamaModelParityIT.argmax(step[0], 0);
+            }
+            int[] c = IntStream.range(0, 10).map(i -> (i * 17 + 3) % 700 + 1).toArray();
+            int[] ids = new int[11];
+            int[] pos = new int[11];
+            int[] slot = new int[11];
+            for (int i = 0; i < 10; i++) {   // a second sequence's prompt in slots 256..265: rows 0..9
+                ids[i] = c[i];
+                pos[i] = i;
+                slot[i] = 256 + i;
+            }
+            ids[10] = token;   // the first sequence's next token: row 10
+            pos[10] = 105;
+            slot[10] = 105;
+            float[][] mixed = new float[2][];
+            for (int fused = 0; fused < 2; fused++) {
+                m.fusedLayers(fused == 1);
+                mixed[fused] = m.forward(new ForwardBatch(ids, pos, slot, new int[] {0, 10}, new int[] {10, 1},
+                        new int[][] {slots(256, 10), slots(0, 106)}, new int[] {9, 10}));   // [2, V]
+            }
+            assertThat(mixed[1]).as("%s a prefill chunk beside a decoding row", isa).containsExactly(mixed[0]);
+        });
+    }
+
+    /**
      * Decoding rows give the same logits in a step of decoding rows only (q handed to the native decode attention as
      * it is) as beside a prefill chunk (their rows gathered for it and scattered back): bit for bit where the
      * linears are the native several-row kernel, whose rows do not depend on the batch (CPUs with AVX-512 BF16 and no

@@ -263,3 +263,34 @@ class NativeKernelsCheck(Module):
     f = ops.llamaserve.rope_kv(q, torch.transpose(k, 0, 1), k, c, c, kc, vc, torch.tensor([1, 2], dtype=4))   # k not contiguous
     untouched = int(bool(torch.equal(kc, torch.zeros([8, 2, 32], dtype=15))) and bool(torch.equal(vc, torch.zeros([8, 2, 32], dtype=15))))
     return [a.numel(), b.numel(), e.numel(), f.numel(), 1 - untouched]
+  def layer_refused(self: __torch__.NativeKernelsCheck) -> List[int]:
+    # the sizes of decoder_layer's results on calls it must refuse (a layer of H 64, NH 4, KVH 2, D 16, I 128, two
+    # rows), and whether any left the caches as they were not
+    x = torch.to(torch.randn([2, 64]), 15)                           # [T, H]
+    n = torch.ones([64], dtype=15)                                   # [H]
+    q = torch.to(torch.randn([64, 64]), 15)                          # [NH*D, H]
+    k = torch.to(torch.randn([32, 64]), 15)                          # [KVH*D, H]
+    g = torch.to(torch.randn([128, 64]), 15)                         # [I, H]
+    d = torch.to(torch.randn([64, 128]), 15)                         # [H, I]
+    kc = torch.zeros([32, 2, 16], dtype=15)                          # [S = 2 pages of 16, KVH, D]
+    vc = torch.zeros([32, 2, 16], dtype=15)
+    c = torch.to(torch.randn([2, 1, 16]), 15)                        # [T, 1, D]
+    t = torch.tensor([[0], [1]], dtype=4)                            # [T, P = 1]
+    p = torch.tensor([3, 4], dtype=4)                                # [T]
+    s = torch.tensor([3, 20], dtype=4)                               # slots: page 0 row 3, page 1 row 4
+    a = ops.llamaserve.decoder_layer(x, x, n, q, k, k, q, n, g, g, d, kc, vc, c, c, torch.tensor([3, 32], dtype=4),
+                                     t, p, 16, 1e-5, True)          # slot 32 outside the cache
+    b = ops.llamaserve.decoder_layer(x, x, n, q, k, k, q, n, g, g, torch.t(g), kc, vc, c, c, s, t, p, 16, 1e-5,
+                                     True)                           # down_proj not contiguous
+    e = ops.llamaserve.decoder_layer(x, x, n, q, k, k, q, n, g, g, d, kc, vc, c, c, s, t,
+                                     torch.tensor([3, 16], dtype=4), 16, 1e-5, True)   # position 16: no page 1 in row 1's table
+    f = ops.llamaserve.decoder_layer(x, x, n, q, g, k, q, n, g, g, d, kc, vc, c, c, s, t, p, 16, 1e-5,
+                                     True)                           # k_proj [I, H], not [KVH*D, H]
+    h = ops.llamaserve.decoder_layer(x, x, n, q, k, k, q, n, g, g, d.float(), kc, vc, c, c, s, t, p, 16, 1e-5,
+                                     True)                           # a float32 weight
+    ok = ops.llamaserve.decoder_layer(x, x, n, q, k, k, q, n, g, g, d, torch.clone(kc), torch.clone(vc), c, c, s, t,
+                                      p, 16, 1e-5, True)            # the same call, valid: [T, H] twice
+    untouched = bool(torch.equal(kc, torch.zeros([32, 2, 16], dtype=15))) and bool(torch.equal(vc, torch.zeros([32, 2, 16], dtype=15)))
+    return [a[0].numel() + a[1].numel(), b[0].numel() + b[1].numel(), e[0].numel() + e[1].numel(),
+            f[0].numel() + f[1].numel(), h[0].numel() + h[1].numel(), 0 if untouched else 1,
+            ok[0].numel() + ok[1].numel() - 256]
