@@ -218,6 +218,9 @@ public final class LlamaModel implements CausalLm {
     private final IValue weightsArg;          // Dict[str, Tensor], built once
     private IValue stepWeightsArg;            // what the step gets: weightsArg, or (benchmarks) the same without packed copies
     private IValue unpackedWeightsArg;        // benchmarks only: weightsArg without the <name>_packed copies
+    private final IValue layersArg;           // List[List[Tensor]]: each layer's weights for the fused layer (else empty)
+    private final java.nio.FloatBuffer logitsScratch;   // LOGITS_SCRATCH's memory, read in place after each step
+    private final long vocabRows;             // lm_head's rows: the logits' width
     private final IValue kvArg;               // List[Tensor], built once
     private final IValue kvScalesArg;         // List[Tensor], built once (empty unless float8)
     private final PtNDArray invFreq;          // [D/2] float64
@@ -249,6 +252,8 @@ public final class LlamaModel implements CausalLm {
         this.weightsArg = IValue.stringMapFrom(weights);
         this.stepWeightsArg = weightsArg;
         this.kvArg = IValue.listFrom(kvCaches.toArray(new PtNDArray[0]));
+        this.logitsScratch = weights.get(LOGITS_SCRATCH).toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        this.vocabRows = weights.get("lm_head.weight").getShape().get(0);
         this.kvScales = kvScales;
         // without float8 the step never reads kv_scales: it gets the caches' list again
         this.kvScalesArg = kvScales.isEmpty() ? kvArg : IValue.listFrom(kvScales.toArray(new PtNDArray[0]));
@@ -265,6 +270,8 @@ public final class LlamaModel implements CausalLm {
         this.nativeRope = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16;
         this.nativeSilu = nativeIsa != NativeKernels.Isa.NONE && NativeKernels.siluReady(module);
         this.fusedLayers = nativeIsa != NativeKernels.Isa.NONE && quantization == Quantization.NONE;
+        this.layersArg = IValueUtils.runMethod(module, "layer_weights", weightsArg,
+                IValue.from((long) (fusedLayers ? config.numHiddenLayers() : 0)));   // built once
         int group = config.numAttentionHeads() / config.numKeyValueHeads();
         // every shape, the generic body too (slower there): a prefill row must attend as the decode row it would have
         // been, or KV recomputed after a preemption, or cached from decoded tokens, differs in its low bits
@@ -648,24 +655,32 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from((long) config.headDim()));
             args.add(IValue.from(config.rmsNormEps()));
             args.add(IValue.from(linearMode));
-            IValue[] all = new IValue[5 + args.size()];
+            IValue[] all = new IValue[6 + args.size()];
             all[0] = stepWeightsArg;
-            all[1] = kvArg;
-            all[2] = kvScalesArg;
-            all[3] = invFreqArg;
-            all[4] = workArg;
+            all[1] = layersArg;
+            all[2] = kvArg;
+            all[3] = kvScalesArg;
+            all[4] = invFreqArg;
+            all[5] = workArg;
             for (int i = 0; i < args.size(); i++) {
-                all[5 + i] = args.get(i);
+                all[6 + i] = args.get(i);
             }
             if (!GRAPH_OPTIMIZER) {
                 JniUtils.setGraphExecutorOptimize(false);
             }
             try (IValue out = IValueUtils.runMethod(module, "step", all)) {
-                PtNDArray logits = out.toTensor((PtNDManager) step);   // [R, V] float32 on cpu
-                // one copy, read in place (toFloatArray copies into a byte[] first: a second [R, V] per step)
-                int n = Math.toIntExact(logits.size());
-                float[] values = CausalLm.logitsArray(reuse, n);
-                logits.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer().get(values);
+                int n = Math.toIntExact(batch.logitRows().length * vocabRows);
+                float[] values = CausalLm.logitsArray(reuse, n);   // [R, V]
+                if (n <= logitsScratch.capacity()) {
+                    // the step returned a view of the scratch's first R x V floats (llama_step.py's take): copied
+                    // from the buffer made at load, without the JNI calls of reading the tensor returned (toTensor,
+                    // then toByteBuffer's device, layout, contiguity and data pointer: 0.15-0.2 ms a step)
+                    logitsScratch.get(0, values, 0, n);
+                } else {
+                    PtNDArray logits = out.toTensor((PtNDManager) step);   // [R, V] float32 on cpu, a new tensor
+                    // one copy, read in place (toFloatArray copies into a byte[] first: a second [R, V] per step)
+                    logits.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer().get(values);
+                }
                 return values;
             }
         } finally {
@@ -1006,6 +1021,7 @@ public final class LlamaModel implements CausalLm {
         if (kvScalesArg != kvArg) {
             kvScalesArg.close();
         }
+        layersArg.close();
         kvArg.close();
         invFreqArg.close();
         workArg.close();

@@ -102,7 +102,7 @@ class LlamaForCausalLM(Module):
     return torch.empty([elements], dtype=dtype, device=torch.device(device))
   def take(self: __torch__.LlamaForCausalLM, work: Tensor, shape: List[int]) -> Tensor:
     # the first prod(shape) elements of a flat workspace, viewed as shape (no allocation); a new tensor where the
-    # workspace is too small
+    # workspace is too small (LlamaModel.forward reads the logits scratch in place wherever they fit, by this rule)
     numel = 1
     for d in shape:
       numel = numel * d
@@ -333,7 +333,18 @@ class LlamaForCausalLM(Module):
                            chunk_pages, kv_fp8, work)              # [1, qn, NH, D]
           attn[qs + q0:qs + q0 + qn] = ob[0]                       # [qn, NH, D]
     return attn
-  def step(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], kv: List[Tensor], kv_scales: List[Tensor], inv_freq: Tensor,
+  def layer_weights(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], num_layers: int) -> List[List[Tensor]]:
+    # w (step's) -> for each of the first num_layers layers its weights in native_decoder_layer's order: looked up
+    # once at load, not by name in every layer of every step
+    layers: List[List[Tensor]] = []
+    for l in range(num_layers):
+      p = "model.layers." + str(l) + "."
+      layers.append([w[p + "input_layernorm.weight"], w[p + "self_attn.q_proj.weight"], w[p + "self_attn.k_proj.weight"],
+                     w[p + "self_attn.v_proj.weight"], w[p + "self_attn.o_proj.weight"],
+                     w[p + "post_attention_layernorm.weight"], w[p + "mlp.gate_proj.weight"],
+                     w[p + "mlp.up_proj.weight"], w[p + "mlp.down_proj.weight"]])
+    return layers
+  def step(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], layers: List[List[Tensor]], kv: List[Tensor], kv_scales: List[Tensor], inv_freq: Tensor,
            work: List[Tensor], token_ids: Tensor, positions: Tensor, slot_mapping: Tensor,
            query_start: List[int], query_len: List[int],
            block_tables: Tensor, context_len: List[int], decode_seqs: Tensor, decode_rows: Tensor,
@@ -345,6 +356,7 @@ class LlamaForCausalLM(Module):
     #    embed_tokens when tied): a missing name fails with a KeyError naming it, never a wrong layer; and the
     #    step's scratch: w["logits_scratch"] [S] f32 on cpu, which the returned logits are a view of (the caller
     #    copies them out before the next step), w["int8_widen_scratch"] (mode 7)
+    # layers: layer_weights(w, num_layers) where fused_layers may be set (else empty)
     # kv: [k_cache_0, v_cache_0, k_cache_1, ...], each [slots, num_kv_heads, head_dim], slots = pages * page_size;
     # kv_scales: the same for the float8 scales, each [slots, num_kv_heads] f32 (empty unless kv_fp8)
     # token_ids, positions, slot_mapping: [T] int64; logit_rows: [R] int64
@@ -388,21 +400,17 @@ class LlamaForCausalLM(Module):
       if query_len[b] > 1 and context_len[b] > native_prefill_context:
         native_rows = False
     mlp_out = x                                                      # [T, H]: the last block's down_proj (none yet)
-    fused = fused_layers and native_rows and mode == 8
+    fused = fused_layers and native_rows and mode == 8 and len(layers) == num_layers
     for l in range(num_layers):
-      p = "model.layers." + str(l) + "."
       k_cache = kv[2 * l]                                            # [S, KVH, D]
       v_cache = kv[2 * l + 1]                                        # [S, KVH, D]
       if fused:   # the whole layer below in one call: [[T, H] x + o_proj, [T, H] down_proj]
-        xm = self.native_decoder_layer(x, mlp_out, [w[p + "input_layernorm.weight"], w[p + "self_attn.q_proj.weight"],
-                                       w[p + "self_attn.k_proj.weight"], w[p + "self_attn.v_proj.weight"],
-                                       w[p + "self_attn.o_proj.weight"], w[p + "post_attention_layernorm.weight"],
-                                       w[p + "mlp.gate_proj.weight"], w[p + "mlp.up_proj.weight"],
-                                       w[p + "mlp.down_proj.weight"]], k_cache, v_cache, cos, sin, slot_mapping,
-                                       row_tables, positions, page_size, eps, l > 0)
+        xm = self.native_decoder_layer(x, mlp_out, layers[l], k_cache, v_cache, cos, sin, slot_mapping, row_tables,
+                                       positions, page_size, eps, l > 0)
         x = xm[0]                                                    # [T, H]
         mlp_out = xm[1]                                              # [T, H]
         continue
+      p = "model.layers." + str(l) + "."
       # --- self_attn --- (the last block's residual add and this norm in one call: add_rms_norm)
       if l == 0:
         h = self.rms_norm(x, w[p + "input_layernorm.weight"], eps, native_norm)   # [T, H]
