@@ -22,6 +22,9 @@
  *                                tables, pos, page_size, eps, residual)
  *                                             one decoder layer of a step whose ops all run here (bf16), in one call
  *                                             -> (x + attention, down_proj): the ops above in the script's order
+ *   ops.llamaserve.decoder_layer_int8(x, r, input_layernorm, q_proj, q_scale, ..., down_proj, down_scale, k_cache,
+ *                                v_cache, cos, sin, slots, tables, pos, page_size, eps, residual, w8a8)
+ *                                             the same with blocked int8 weights (linear_int8, or linear_w8a8)
  *   ops.llamaserve.isa(force)                 the instruction set in use (0 none, 1 AVX2+FMA, 2 AVX-512 BF16);
  *                                             force >= 0 chooses one this CPU has (tests), -2 the best it has,
  *                                             -1 only asks
@@ -2656,53 +2659,52 @@ static void rope_kv_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_o
 
 /*
  * One decoder layer of a step whose every op runs here (llama_step.py's layer loop where LlamaModel sends
- * fused_layers: bf16 weights, bf16 caches, native attention of every row), in one call instead of about twenty
- * script ops, each of which cost the script's interpreter and the dispatcher a few microseconds: the 1B shape's step
- * outside its linear kernels, alternated in one process (AMD EPYC Zen 5, 2 cores), 2.60 ms against 3.64 at one row,
- * 9.41 against 10.43 at 16 rows. The same kernels in the same order as the script's ops
- * (linear_run, rms_norm_rows, rope_kv_run, decode_attention_run, silu_mul), so the outputs are the same bit for bit:
+ * fused_layers: bf16 caches, native attention of every row; bf16 weights, or blocked int8 ones with their scales), in
+ * one call instead of about twenty script ops, each of which cost the script's interpreter and the dispatcher a few
+ * microseconds: the 1B shape's step outside its linear kernels, alternated in one process (AMD EPYC Zen 5, 2 cores),
+ * 2.60 ms against 3.64 at one row, 9.41 against 10.43 at 16 rows. The same kernels in the same order as the script's
+ * ops (linear_run, rms_norm_rows, rope_kv_run, decode_attention_run, silu_mul), so the outputs are the same bit for
+ * bit:
  *   s = x + r (residual; else s = x), h = input_layernorm(s), q, k, v = h's q_proj, k_proj, v_proj,
  *   q = rope(q), k = rope(k) and v written to the caches' slots, a = attention(q) over tables up to pos,
  *   x' = s + o_proj(a), h = post_attention_layernorm(x'), mlp = down_proj(silu(gate_proj(h)) * up_proj(h))
- * stack: x [T, H], r [T, H], input_layernorm [H], q_proj [NH*D, H], k_proj [KVH*D, H], v_proj [KVH*D, H],
+ * t: x [T, H], r [T, H], input_layernorm [H], q_proj [NH*D, H], k_proj [KVH*D, H], v_proj [KVH*D, H],
  * o_proj [H, NH*D], post_attention_layernorm [H], gate_proj [I, H], up_proj [I, H], down_proj [H, I], k_cache
- * [S, KVH, D], v_cache [S, KVH, D], cos [T, 1, D], sin [T, 1, D] (bf16, contiguous), slots [T], tables [T, P],
- * pos [T] (int64), page_size, eps, residual -> (x' [T, H], mlp [T, H]); two [0, 0] and nothing written where the
- * kernels cannot take the call.
+ * [S, KVH, D], v_cache [S, KVH, D], cos [T, 1, D], sin [T, 1, D] (bf16, contiguous; the seven projections int8
+ * blocked where kind is LINEAR_INT8 or LINEAR_W8A8, with their bf16 scales [N] in sc, in the same order), slots [T],
+ * tables [T, P], pos [T] (int64) -> (x' [T, H], mlp [T, H]) in out; two [0, 0] and nothing written where the kernels
+ * cannot take the call (the caches written where a W8A8 linear after the rotary found no memory for its rows).
  */
-static void decoder_layer_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
-    (void) num_args;
-    (void) num_outputs;
-    AtenTensorHandle h[18];
-    for (int i = 0; i < 18; i++) h[i] = (AtenTensorHandle) (uintptr_t) stack[i];
-    const int64_t PS = (int64_t) stack[18];
-    double eps = 0;
-    memcpy(&eps, &stack[19], sizeof eps);
-    const int residual = (int) (stack[20] & 1);
-    const int32_t bf = aoti_torch_dtype_bfloat16(), i64 = aoti_torch_dtype_int64();
+static void decoder_layer(AtenTensorHandle* t, AtenTensorHandle* sc, const int kind, const int64_t PS, const double eps,
+                          const int residual, AtenTensorHandle* out) {
+    const int q8 = kind != LINEAR_BF16;
+    const int32_t bf = aoti_torch_dtype_bfloat16(), i64 = aoti_torch_dtype_int64(), wt = q8 ? aoti_torch_dtype_int8() : bf;
     const int64_t chunk = silu_chunk();
-    int64_t T = 0, H = 0, rT = 0, rH = 0, qN = 0, qK = 0, kN = 0, kK = 0, vN = 0, vK = 0, oN = 0, oK = 0, gN = 0,
-            gK = 0, uN = 0, uK = 0, dN = 0, dK = 0, tT = 0, P = 0, kc[3], vc[3], c[3], sn[3], sl[1], ps[1];
-    int ok = isa != ISA_NONE && chunk > 0 && PS > 0 && matrix(h[0], &T, &H) && matrix(h[1], &rT, &rH)
-             && rT == T && rH == H && vector_of(h[2], H, bf) && vector_of(h[7], H, bf)
-             && matrix(h[3], &qN, &qK) && matrix(h[4], &kN, &kK) && matrix(h[5], &vN, &vK)
-             && matrix(h[6], &oN, &oK) && matrix(h[8], &gN, &gK) && matrix(h[9], &uN, &uK) && matrix(h[10], &dN, &dK)
-             && dims_of(h[11], 3, kc) && dims_of(h[12], 3, vc) && dims_of(h[13], 3, c) && dims_of(h[14], 3, sn)
-             && dims_of(h[15], 1, sl) && matrix(h[16], &tT, &P) && dims_of(h[17], 1, ps);
-    for (int i = 0; ok && i < 15; i++) ok = dtype(h[i]) == bf;
-    for (int i = 15; ok && i < 18; i++) ok = dtype(h[i]) == i64;
+    int64_t T = 0, H = 0, rT = 0, rH = 0, n[7], k[7], tT = 0, P = 0, kc[3], vc[3], c[3], sn[3], sl[1], ps[1];
+    static const int proj[7] = {3, 4, 5, 6, 8, 9, 10};   /* q, k, v, o, gate, up, down among t */
+    int ok = (kind == LINEAR_W8A8 ? isa == ISA_AVX512_BF16 : isa != ISA_NONE) && chunk > 0 && PS > 0
+             && matrix(t[0], &T, &H) && matrix(t[1], &rT, &rH) && rT == T && rH == H && vector_of(t[2], H, bf)
+             && vector_of(t[7], H, bf) && dims_of(t[11], 3, kc) && dims_of(t[12], 3, vc) && dims_of(t[13], 3, c)
+             && dims_of(t[14], 3, sn) && dims_of(t[15], 1, sl) && matrix(t[16], &tT, &P) && dims_of(t[17], 1, ps);
+    for (int i = 0; ok && i < 7; i++) {
+        ok = matrix(t[proj[i]], &n[i], &k[i]) && dtype(t[proj[i]]) == wt
+             && (!q8 || (n[i] % 4 == 0 && k[i] % 32 == 0 && vector_of(sc[i], n[i], bf)));
+    }
+    for (int i = 0; ok && i < 15; i++) ok = (i >= 3 && i <= 10 && i != 7) || dtype(t[i]) == bf;
+    for (int i = 15; ok && i < 18; i++) ok = dtype(t[i]) == i64;
     const int64_t S = ok ? kc[0] : 0, KVH = ok ? kc[1] : 0, D = ok ? kc[2] : 0;
-    const int64_t NH = D > 0 ? qN / D : 0, I = gN;
-    ok = ok && D > 0 && D % 2 == 0 && D <= ATT_MAX_D && KVH > 0 && qN % D == 0 && NH % KVH == 0
+    const int64_t NH = D > 0 ? n[0] / D : 0, I = ok ? n[4] : 0;
+    ok = ok && D > 0 && D % 2 == 0 && D <= ATT_MAX_D && KVH > 0 && n[0] % D == 0 && NH % KVH == 0
          && NH / KVH <= ATT_MAX_G && vc[0] == S && vc[1] == KVH && vc[2] == D
-         && qK == H && kN == KVH * D && kK == H && vN == KVH * D && vK == H && oN == H && oK == NH * D
-         && gK == H && uN == I && uK == H && dN == H && dK == I && I > 0
+         && k[0] == H && n[1] == KVH * D && k[1] == H && n[2] == KVH * D && k[2] == H && n[3] == H && k[3] == NH * D
+         && k[4] == H && n[5] == I && k[5] == H && n[6] == H && k[6] == I && I > 0
          && c[0] == T && c[1] == 1 && c[2] == D && sn[0] == T && sn[1] == 1 && sn[2] == D
          && sl[0] == T && tT == T && ps[0] == T;
-    void* p[18] = {0};
-    for (int i = 0; ok && i < 18; i++) aoti_torch_get_data_ptr(h[i], &p[i]);
+    void *p[18] = {0}, *s[7] = {0};
+    for (int i = 0; ok && i < 18; i++) aoti_torch_get_data_ptr(t[i], &p[i]);
+    for (int i = 0; ok && q8 && i < 7; i++) aoti_torch_get_data_ptr(sc[i], &s[i]);
     const int64_t* slots = (const int64_t*) p[15];
-    for (int64_t t = 0; ok && t < T; t++) ok = slots[t] >= 0 && slots[t] < S;
+    for (int64_t r = 0; ok && r < T; r++) ok = slots[r] >= 0 && slots[r] < S;
     ok = ok && pages_ok((const int64_t*) p[16], (const int64_t*) p[17], T, P, PS, S);
     /*
      * The activations, in one block taken for the call and freed after it, each buffer used again once its value is
@@ -2719,34 +2721,82 @@ static void decoder_layer_boxed(StableIValue* stack, uint64_t num_args, uint64_t
                                  : NULL;
     ok = ok && (T == 0 || work != NULL);
     const int64_t sizes[2] = {ok ? T : 0, ok ? H : 0};
-    AtenTensorHandle x_out = empty(2, sizes, bf), mlp_out = empty(2, sizes, bf);
+    out[0] = empty(2, sizes, bf);
+    out[1] = empty(2, sizes, bf);
     if (ok && T > 0) {
         void *xo = 0, *mo = 0;
-        aoti_torch_get_data_ptr(x_out, &xo);
-        aoti_torch_get_data_ptr(mlp_out, &mo);
+        aoti_torch_get_data_ptr(out[0], &xo);
+        aoti_torch_get_data_ptr(out[1], &mo);
         uint16_t *a = work, *b = a + hs, *c = b + hs, *d = c + cs, *e = d + ks, *f = e + ks, *g = f + qs, *u = g + is;
         const uint16_t* x = (const uint16_t*) p[0];
+        const uint16_t* const* sp = (const uint16_t* const*) s;
         rms_norm_rows(x, residual ? (const uint16_t*) p[1] : NULL, (const uint16_t*) p[2], residual ? a : NULL, b, T,
                       H, (float) eps);
-        const uint16_t* s = residual ? a : x;
-        linear_run(LINEAR_BF16, b, p[3], NULL, c, T, NH * D, H);
-        linear_run(LINEAR_BF16, b, p[4], NULL, d, T, KVH * D, H);
-        linear_run(LINEAR_BF16, b, p[5], NULL, e, T, KVH * D, H);
-        rope_kv_run(c, d, e, (const uint16_t*) p[13], (const uint16_t*) p[14], (uint16_t*) p[11], (uint16_t*) p[12],
-                    slots, f, T, NH, KVH, D);
-        decode_attention_run(f, (const uint16_t*) p[11], (const uint16_t*) p[12], (const int64_t*) p[16],
-                             (const int64_t*) p[17], c, T, NH, KVH, D, P, PS);
-        linear_run(LINEAR_BF16, c, p[6], NULL, b, T, H, NH * D);
-        rms_norm_rows(s, b, (const uint16_t*) p[7], (uint16_t*) xo, c, T, H, (float) eps);
-        linear_run(LINEAR_BF16, c, p[8], NULL, g, T, I, H);
-        linear_run(LINEAR_BF16, c, p[9], NULL, u, T, I, H);
-        silu_mul(g, u, g, T * I, chunk);
-        linear_run(LINEAR_BF16, g, p[10], NULL, (uint16_t*) mo, T, H, I);
+        const uint16_t* res = residual ? a : x;
+        ok = linear_run(kind, b, p[3], sp[0], c, T, NH * D, H) && linear_run(kind, b, p[4], sp[1], d, T, KVH * D, H)
+             && linear_run(kind, b, p[5], sp[2], e, T, KVH * D, H);
+        if (ok) {
+            rope_kv_run(c, d, e, (const uint16_t*) p[13], (const uint16_t*) p[14], (uint16_t*) p[11],
+                        (uint16_t*) p[12], slots, f, T, NH, KVH, D);
+            decode_attention_run(f, (const uint16_t*) p[11], (const uint16_t*) p[12], (const int64_t*) p[16],
+                                 (const int64_t*) p[17], c, T, NH, KVH, D, P, PS);
+            ok = linear_run(kind, c, p[6], sp[3], b, T, H, NH * D);
+        }
+        if (ok) {
+            rms_norm_rows(res, b, (const uint16_t*) p[7], (uint16_t*) xo, c, T, H, (float) eps);
+            ok = linear_run(kind, c, p[8], sp[4], g, T, I, H) && linear_run(kind, c, p[9], sp[5], u, T, I, H);
+        }
+        if (ok) {
+            silu_mul(g, u, g, T * I, chunk);
+            ok = linear_run(kind, g, p[10], sp[6], (uint16_t*) mo, T, H, I);
+        }
+        if (!ok) {   /* a W8A8 linear found no memory for its quantized rows: refused, as linear_boxed refuses */
+            const int64_t none[2] = {0, 0};
+            for (int i = 0; i < 2; i++) {
+                aoti_torch_delete_tensor_object(out[i]);
+                out[i] = empty(2, none, bf);
+            }
+        }
     }
     free(work);
-    for (int i = 0; i < 18; i++) aoti_torch_delete_tensor_object(h[i]);
-    stack[0] = (StableIValue) (uintptr_t) x_out;
-    stack[1] = (StableIValue) (uintptr_t) mlp_out;
+}
+
+/* stack: the 18 tensors of decoder_layer's t, page_size, eps, residual -> (x', mlp): bf16 weights */
+static void decoder_layer_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    AtenTensorHandle t[18], out[2];
+    for (int i = 0; i < 18; i++) t[i] = (AtenTensorHandle) (uintptr_t) stack[i];
+    double eps = 0;
+    memcpy(&eps, &stack[19], sizeof eps);
+    decoder_layer(t, NULL, LINEAR_BF16, (int64_t) stack[18], eps, (int) (stack[20] & 1), out);
+    for (int i = 0; i < 18; i++) aoti_torch_delete_tensor_object(t[i]);
+    stack[0] = (StableIValue) (uintptr_t) out[0];
+    stack[1] = (StableIValue) (uintptr_t) out[1];
+}
+
+/*
+ * stack: x, r, input_layernorm, q_proj, q_scale, k_proj, k_scale, v_proj, v_scale, o_proj, o_scale,
+ * post_attention_layernorm, gate_proj, gate_scale, up_proj, up_scale, down_proj, down_scale, k_cache, v_cache, cos,
+ * sin, slots, tables, pos, page_size, eps, residual, w8a8 -> (x', mlp): blocked int8 weights (linear_int8's, or with
+ * w8a8 linear_w8a8's)
+ */
+static void decoder_layer_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    static const int at[18] = {0, 1, 2, 3, 5, 7, 9, 11, 12, 14, 16, 18, 19, 20, 21, 22, 23, 24};
+    static const int scale_at[7] = {4, 6, 8, 10, 13, 15, 17};
+    AtenTensorHandle t[18], sc[7], out[2];
+    for (int i = 0; i < 18; i++) t[i] = (AtenTensorHandle) (uintptr_t) stack[at[i]];
+    for (int i = 0; i < 7; i++) sc[i] = (AtenTensorHandle) (uintptr_t) stack[scale_at[i]];
+    double eps = 0;
+    memcpy(&eps, &stack[26], sizeof eps);
+    decoder_layer(t, sc, (stack[28] & 1) ? LINEAR_W8A8 : LINEAR_INT8, (int64_t) stack[25], eps, (int) (stack[27] & 1),
+                  out);
+    for (int i = 0; i < 18; i++) aoti_torch_delete_tensor_object(t[i]);
+    for (int i = 0; i < 7; i++) aoti_torch_delete_tensor_object(sc[i]);
+    stack[0] = (StableIValue) (uintptr_t) out[0];
+    stack[1] = (StableIValue) (uintptr_t) out[1];
 }
 
 static int best_isa(void) {
@@ -2948,6 +2998,13 @@ __attribute__((constructor)) static void llamaserve_register(void) {
                                 "Tensor up_proj, Tensor down_proj, Tensor(a!) k_cache, Tensor(b!) v_cache, Tensor cos, "
                                 "Tensor sin, Tensor slots, Tensor tables, Tensor pos, int page_size, float eps, "
                                 "bool residual) -> (Tensor, Tensor)");
+    aoti_torch_library_def(def, "decoder_layer_int8(Tensor x, Tensor r, Tensor input_layernorm, Tensor q_proj, "
+                                "Tensor q_scale, Tensor k_proj, Tensor k_scale, Tensor v_proj, Tensor v_scale, "
+                                "Tensor o_proj, Tensor o_scale, Tensor post_attention_layernorm, Tensor gate_proj, "
+                                "Tensor gate_scale, Tensor up_proj, Tensor up_scale, Tensor down_proj, "
+                                "Tensor down_scale, Tensor(a!) k_cache, Tensor(b!) v_cache, Tensor cos, Tensor sin, "
+                                "Tensor slots, Tensor tables, Tensor pos, int page_size, float eps, bool residual, "
+                                "bool w8a8) -> (Tensor, Tensor)");
     aoti_torch_library_def(def, "isa(int force) -> int");
     aoti_torch_library_def(def, "threads() -> int");
     aoti_torch_library_def(def, "amx(int force) -> int");
@@ -2967,6 +3024,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
         aoti_torch_library_impl(cpu, "silu_mul", silu_mul_boxed);
         aoti_torch_library_impl(cpu, "rope_kv", rope_kv_boxed);
         aoti_torch_library_impl(cpu, "decoder_layer", decoder_layer_boxed);
+        aoti_torch_library_impl(cpu, "decoder_layer_int8", decoder_layer_int8_boxed);
         aoti_torch_library_impl(cpu, "widen_int8", widen_int8_boxed);
         aoti_torch_library_impl(cpu, "huge_pages", huge_pages_boxed);
         aoti_torch_library_impl(cpu, "huge_offset", huge_offset_boxed);

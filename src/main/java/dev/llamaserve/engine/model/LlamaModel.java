@@ -269,9 +269,10 @@ public final class LlamaModel implements CausalLm {
         this.nativeNorm = nativeIsa != NativeKernels.Isa.NONE;   // set only on the CPU in bf16
         this.nativeRope = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16;
         this.nativeSilu = nativeIsa != NativeKernels.Isa.NONE && NativeKernels.siluReady(module);
-        this.fusedLayers = nativeIsa != NativeKernels.Isa.NONE && quantization == Quantization.NONE;
+        this.fusedLayers = nativeIsa != NativeKernels.Isa.NONE && (quantization == Quantization.NONE || nativeInt8);
         this.layersArg = IValueUtils.runMethod(module, "layer_weights", weightsArg,
-                IValue.from((long) (fusedLayers ? config.numHiddenLayers() : 0)));   // built once
+                IValue.from((long) (fusedLayers ? config.numHiddenLayers() : 0)),
+                IValue.from(quantization != Quantization.NONE));   // built once
         int group = config.numAttentionHeads() / config.numKeyValueHeads();
         // every shape, the generic body too (slower there): a prefill row must attend as the decode row it would have
         // been, or KV recomputed after a preemption, or cached from decoded tokens, differs in its low bits
@@ -646,7 +647,7 @@ public final class LlamaModel implements CausalLm {
             args.add(IValue.from(nativeNorm));                          // native_norm
             args.add(IValue.from(nativeRope));                          // native_rope
             args.add(IValue.from(nativeSilu));                          // native_silu
-            args.add(IValue.from(fusedLayers()));                       // fused_layers
+            args.add(IValue.from(fusedLayers() && nativeLinears(linearMode)));   // fused_layers
             args.add(IValue.from((long) (nativeAttention ? nativePrefillContext : 0)));   // native_prefill_context
             args.add(IValue.from(tensor(step, batch.logitRows())));     // logit_rows [R]
             args.add(IValue.from((long) config.numHiddenLayers()));
@@ -803,13 +804,13 @@ public final class LlamaModel implements CausalLm {
     }
 
     /**
-     * Whether each decoder layer of a step runs as one native call ({@code llamaserve::decoder_layer}): bf16 weights
-     * (no quantization) and every op of the layer native (attention, RMSNorm, rotary, SiLU); the step script adds
-     * that its rows attend natively and that its linears go to the native kernel (mode 8). The same kernels in the
-     * same order, so the same logits bit for bit, without the script interpreter's and the dispatcher's few
-     * microseconds for each of a layer's ~20 ops: the 1B shape's step outside its linear kernels took 2.60 ms against
-     * 3.64 at one row, 9.41 against 10.43 at 16 rows (AMD EPYC Zen 5, 2 cores, alternated in one process; README
-     * "One call per decoder layer").
+     * Whether each decoder layer of a step runs as one native call ({@code llamaserve::decoder_layer}, or
+     * {@code decoder_layer_int8}): bf16 or blocked int8 weights and every op of the layer native (attention, RMSNorm,
+     * rotary, SiLU); a step adds that its linears go to the native kernels ({@link #nativeLinears}), and the step
+     * script that its rows attend natively. The same kernels in the same order, so the same logits bit for bit,
+     * without the script interpreter's and the dispatcher's few microseconds for each of a layer's ~20 ops: the 1B
+     * shape's bf16 step outside its linear kernels took 2.60 ms against 3.64 at one row, 9.41 against 10.43 at 16 rows
+     * (AMD EPYC Zen 5, 2 cores, alternated in one process; README "One call per decoder layer").
      */
     boolean fusedLayers() {
         return fusedLayers && nativeAttention && nativeNorm && nativeRope && nativeSilu;
@@ -818,10 +819,20 @@ public final class LlamaModel implements CausalLm {
     /** Tests and benchmarks: each layer in one native call (where the model may) or op by op. */
     void fusedLayers(boolean use) {
         requireNativeKernels(use);
-        if (use && quantization != Quantization.NONE) {
-            throw new IllegalStateException("the fused layer multiplies bf16 weights, this model's are " + quantization);
+        if (use && quantization != Quantization.NONE && !nativeInt8) {
+            throw new IllegalStateException("the fused layer multiplies bf16 or blocked int8 weights, this model's "
+                    + quantization + " weights are not blocked");
         }
         fusedLayers = use;
+    }
+
+    /**
+     * Whether llama_step.py's {@code linear} sends this step's layer weights to the native kernels in {@code mode}:
+     * bf16 in mode 8; blocked int8 in modes 6 and 8 (7 widens them for oneDNN); W8A8 in modes 6-8.
+     */
+    private boolean nativeLinears(long mode) {
+        return quantization == Quantization.NONE ? mode == 8
+                : quantization.int8Activations() ? mode >= 6 && mode <= 8 : mode == 6 || mode == 8;
     }
 
     /** Whether this model's steps compute the MLP's silu(gate) * up through the native kernel. */

@@ -47,12 +47,18 @@
     return ops.llamaserve.rope_kv(q, k, v, cos, sin, k_cache, v_cache, slot_mapping)
   def native_decoder_layer(self: __torch__.LlamaForCausalLM, x: Tensor, r: Tensor, lw: List[Tensor], k_cache: Tensor,
                            v_cache: Tensor, cos: Tensor, sin: Tensor, slot_mapping: Tensor, tables: Tensor,
-                           pos: Tensor, page_size: int, eps: float, residual: bool) -> List[Tensor]:
-    # x, r: [T, H] bf16 (r, the last layer's down_proj, added first where residual); lw: the layer's input_layernorm,
-    # q/k/v/o_proj, post_attention_layernorm, gate/up/down_proj weights (bf16); caches, cos, sin, slot_mapping as
-    # native_rope_kv; tables [T, P], pos [T] as native_decode_attention -> [x + r + o_proj [T, H], down_proj [T, H]]
-    o = ops.llamaserve.decoder_layer(x, r, lw[0], lw[1], lw[2], lw[3], lw[4], lw[5], lw[6], lw[7], lw[8], k_cache,
-                                     v_cache, cos, sin, slot_mapping, tables, pos, page_size, eps, residual)
+                           pos: Tensor, page_size: int, eps: float, residual: bool, w8a8: bool) -> List[Tensor]:
+    # x, r: [T, H] bf16 (r, the last layer's down_proj, added first where residual); lw: the layer's weights as
+    # layer_weights lists them (bf16: 9; int8: each projection followed by its scale, 16); caches, cos, sin,
+    # slot_mapping as native_rope_kv; tables [T, P], pos [T] as native_decode_attention; w8a8: the int8 linears
+    # quantize their rows (native_w8a8) -> [x + r + o_proj [T, H], down_proj [T, H]]
+    if len(lw) == 9:
+      o = ops.llamaserve.decoder_layer(x, r, lw[0], lw[1], lw[2], lw[3], lw[4], lw[5], lw[6], lw[7], lw[8], k_cache,
+                                       v_cache, cos, sin, slot_mapping, tables, pos, page_size, eps, residual)
+    else:
+      o = ops.llamaserve.decoder_layer_int8(x, r, lw[0], lw[1], lw[2], lw[3], lw[4], lw[5], lw[6], lw[7], lw[8],
+                                            lw[9], lw[10], lw[11], lw[12], lw[13], lw[14], lw[15], k_cache, v_cache,
+                                            cos, sin, slot_mapping, tables, pos, page_size, eps, residual, w8a8)
     return [o[0], o[1]]
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     # 0 none, 1 AVX2 + FMA, 2 AVX-512 BF16; force >= 0 picks one the CPU has (tests)

@@ -29,7 +29,7 @@
     return torch.empty([0, 0, 0], dtype=q.dtype)                     # never selected (rope_kv calls this: no recursion)
   def native_decoder_layer(self: __torch__.LlamaForCausalLM, x: Tensor, r: Tensor, lw: List[Tensor], k_cache: Tensor,
                            v_cache: Tensor, cos: Tensor, sin: Tensor, slot_mapping: Tensor, tables: Tensor,
-                           pos: Tensor, page_size: int, eps: float, residual: bool) -> List[Tensor]:
+                           pos: Tensor, page_size: int, eps: float, residual: bool, w8a8: bool) -> List[Tensor]:
     return [torch.empty([0, 0], dtype=x.dtype), torch.empty([0, 0], dtype=x.dtype)]   # never selected (fused_layers)
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     return 0

@@ -333,16 +333,20 @@ class LlamaForCausalLM(Module):
                            chunk_pages, kv_fp8, work)              # [1, qn, NH, D]
           attn[qs + q0:qs + q0 + qn] = ob[0]                       # [qn, NH, D]
     return attn
-  def layer_weights(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], num_layers: int) -> List[List[Tensor]]:
-    # w (step's) -> for each of the first num_layers layers its weights in native_decoder_layer's order: looked up
-    # once at load, not by name in every layer of every step
+  def layer_weights(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], num_layers: int, int8: bool) -> List[List[Tensor]]:
+    # w (step's) -> for each of the first num_layers layers its weights in native_decoder_layer's order (int8: each
+    # projection followed by its "_scale"): looked up once at load, not by name in every layer of every step
     layers: List[List[Tensor]] = []
     for l in range(num_layers):
       p = "model.layers." + str(l) + "."
-      layers.append([w[p + "input_layernorm.weight"], w[p + "self_attn.q_proj.weight"], w[p + "self_attn.k_proj.weight"],
-                     w[p + "self_attn.v_proj.weight"], w[p + "self_attn.o_proj.weight"],
-                     w[p + "post_attention_layernorm.weight"], w[p + "mlp.gate_proj.weight"],
-                     w[p + "mlp.up_proj.weight"], w[p + "mlp.down_proj.weight"]])
+      lw = [w[p + "input_layernorm.weight"]]
+      for name in ["self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
+                   "self_attn.o_proj.weight", "post_attention_layernorm.weight", "mlp.gate_proj.weight",
+                   "mlp.up_proj.weight", "mlp.down_proj.weight"]:
+        lw.append(w[p + name])
+        if int8 and name != "post_attention_layernorm.weight":
+          lw.append(w[p + name + "_scale"])
+      layers.append(lw)
     return layers
   def step(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], layers: List[List[Tensor]], kv: List[Tensor], kv_scales: List[Tensor], inv_freq: Tensor,
            work: List[Tensor], token_ids: Tensor, positions: Tensor, slot_mapping: Tensor,
@@ -369,9 +373,10 @@ class LlamaForCausalLM(Module):
     #   through native_decode_attention (llama-serve's native kernels, bf16 caches) instead of attend;
     #   native_norm: rms_norm through native_rms_norm (bf16 on the CPU); native_rope: rotary embedding and KV write
     #   through native_rope_kv (bf16 caches on the CPU); native_silu: the MLP's silu(gate) * up through native_silu_mul
-    #   (bf16 on the CPU, bit-identical); fused_layers: where every op of a layer is native (the four above, bf16
-    #   weights through native_bf16: mode 8) and every row attends natively, each layer is one native_decoder_layer
-    #   call, the same kernels in the same order (bit-identical); native_prefill_context: prefill chunks of sequences with
+    #   (bf16 on the CPU, bit-identical); fused_layers: every op of a layer is native this step (the four above, and
+    #   the linears through native_bf16, native_int8 or native_w8a8: LlamaModel decides by the mode), so that where
+    #   every row attends natively each layer is one native_decoder_layer call, the same kernels in the same order
+    #   (bit-identical); native_prefill_context: prefill chunks of sequences with
     #   at most this much context attend through native_decode_attention, a query per row (0: never)
     # inv_freq: [head_dim / 2] float64; work: new_workspace's tensors (attention's scratch, made at load)
     T = token_ids.size(0)
@@ -400,13 +405,14 @@ class LlamaForCausalLM(Module):
       if query_len[b] > 1 and context_len[b] > native_prefill_context:
         native_rows = False
     mlp_out = x                                                      # [T, H]: the last block's down_proj (none yet)
-    fused = fused_layers and native_rows and mode == 8 and len(layers) == num_layers
+    fused = fused_layers and native_rows and len(layers) == num_layers
+    w8a8 = "int8_activations" in w
     for l in range(num_layers):
       k_cache = kv[2 * l]                                            # [S, KVH, D]
       v_cache = kv[2 * l + 1]                                        # [S, KVH, D]
       if fused:   # the whole layer below in one call: [[T, H] x + o_proj, [T, H] down_proj]
         xm = self.native_decoder_layer(x, mlp_out, layers[l], k_cache, v_cache, cos, sin, slot_mapping, row_tables,
-                                       positions, page_size, eps, l > 0)
+                                       positions, page_size, eps, l > 0, w8a8)
         x = xm[0]                                                    # [T, H]
         mlp_out = xm[1]                                              # [T, H]
         continue

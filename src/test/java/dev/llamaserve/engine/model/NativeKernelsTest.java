@@ -516,7 +516,8 @@ class NativeKernelsTest {
     /**
      * {@code decoder_layer} refuses, with two empty results and the caches untouched, a slot outside the cache, a
      * weight that is not contiguous or not bf16, a k_proj of another shape, a position whose page is not in its row's
-     * table; the same call with valid arguments answers two [T, H] results (the last element: 256 - 256).
+     * table, and {@code decoder_layer_int8} a scale of another length; the same calls with valid arguments answer two
+     * [T, H] results each (the last two elements: 256 - 256).
      */
     @Test
     void aDecoderLayerCallTheKernelsCannotTakeGivesEmptyResultsAndWritesNothing() {

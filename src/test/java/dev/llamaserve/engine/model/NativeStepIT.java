@@ -56,47 +56,73 @@ class NativeStepIT {
      */
     @Test
     void eachLayerInOneNativeCallGivesTheOpByOpLogitsBitForBit() {
-        withEachIsa((isa, m) -> {
-            assertThat(m.fusedLayers()).as("a bf16 model whose every op is native fuses its layers").isTrue();
-            int[] prompt = IntStream.range(0, 100).map(i -> (i * 53 + 7) % 700 + 1).toArray();
-            float[][] prefill = new float[2][];
-            for (int fused = 0; fused < 2; fused++) {
-                m.fusedLayers(fused == 1);
-                prefill[fused] = m.forward(new ForwardBatch(prompt, IntStream.range(0, 100).toArray(),
-                        slots(0, 100), new int[] {0}, new int[] {100}, new int[][] {slots(0, 100)},
-                        IntStream.range(0, 100).toArray()));   // [100, V]: every row's logits
-            }
-            assertThat(prefill[1]).as("%s prefill, every row", isa).containsExactly(prefill[0]);
-            int token = 42;
-            for (int pos = prompt.length; pos < prompt.length + 5; pos++) {
-                float[][] step = new float[2][];
-                for (int fused = 1; fused >= 0; fused--) {
-                    m.fusedLayers(fused == 1);
-                    step[fused] = m.forward(ForwardBatch.contiguous(new int[] {token}, pos, false));   // [V]
+        withEachIsa((isa, m) -> fusedMatchesOpByOp(isa.toString(), m));
+    }
+
+    /**
+     * The same with blocked int8 weights ({@code decoder_layer_int8}): {@code int8} with each instruction set this CPU
+     * has, {@code w8a8} (its rows quantized per token) with AVX-512 BF16.
+     */
+    @Test
+    void int8LayersInOneNativeCallGiveTheOpByOpLogitsBitForBit() {
+        Assumptions.assumeTrue(NativeKernels.load(), () -> "native kernels " + NativeKernels.status());
+        for (String quantization : new String[] {"int8", "w8a8"}) {
+            for (NativeKernels.Isa isa : new NativeKernels.Isa[] {NativeKernels.Isa.AVX512_BF16, NativeKernels.Isa.AVX2}) {
+                if (quantization.equals("w8a8") && isa != NativeKernels.Isa.AVX512_BF16) {
+                    continue;   // linear_w8a8 is AVX-512 (VNNI) only
                 }
-                assertThat(step[1]).as("%s position %d", isa, pos).containsExactly(step[0]);
-                token = LlamaModelParityIT.argmax(step[0], 0);
+                try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
+                        new ModelOptions("cpu", "bfloat16", 512, 128, KvCacheDType.AUTO,
+                                ModelOptions.DEFAULT_KV_BLOCK_SIZE, Quantization.parse(quantization), false, false),
+                        LoadListener.NONE)) {
+                    if (m.nativeKernelsIsa(isa)) {   // else this CPU lacks it
+                        fusedMatchesOpByOp(quantization + " " + isa, m);
+                    }
+                }
             }
-            int[] c = IntStream.range(0, 10).map(i -> (i * 17 + 3) % 700 + 1).toArray();
-            int[] ids = new int[11];
-            int[] pos = new int[11];
-            int[] slot = new int[11];
-            for (int i = 0; i < 10; i++) {   // a second sequence's prompt in slots 256..265: rows 0..9
-                ids[i] = c[i];
-                pos[i] = i;
-                slot[i] = 256 + i;
-            }
-            ids[10] = token;   // the first sequence's next token: row 10
-            pos[10] = 105;
-            slot[10] = 105;
-            float[][] mixed = new float[2][];
-            for (int fused = 0; fused < 2; fused++) {
+        }
+    }
+
+    private static void fusedMatchesOpByOp(String what, LlamaModel m) {
+        assertThat(m.fusedLayers()).as("%s: a model whose every op is native fuses its layers", what).isTrue();
+        int[] prompt = IntStream.range(0, 100).map(i -> (i * 53 + 7) % 700 + 1).toArray();
+        float[][] prefill = new float[2][];
+        for (int fused = 0; fused < 2; fused++) {
+            m.fusedLayers(fused == 1);
+            prefill[fused] = m.forward(new ForwardBatch(prompt, IntStream.range(0, 100).toArray(), slots(0, 100),
+                    new int[] {0}, new int[] {100}, new int[][] {slots(0, 100)},
+                    IntStream.range(0, 100).toArray()));   // [100, V]: every row's logits
+        }
+        assertThat(prefill[1]).as("%s prefill, every row", what).containsExactly(prefill[0]);
+        int token = 42;
+        for (int pos = prompt.length; pos < prompt.length + 5; pos++) {
+            float[][] step = new float[2][];
+            for (int fused = 1; fused >= 0; fused--) {
                 m.fusedLayers(fused == 1);
-                mixed[fused] = m.forward(new ForwardBatch(ids, pos, slot, new int[] {0, 10}, new int[] {10, 1},
-                        new int[][] {slots(256, 10), slots(0, 106)}, new int[] {9, 10}));   // [2, V]
+                step[fused] = m.forward(ForwardBatch.contiguous(new int[] {token}, pos, false));   // [V]
             }
-            assertThat(mixed[1]).as("%s a prefill chunk beside a decoding row", isa).containsExactly(mixed[0]);
-        });
+            assertThat(step[1]).as("%s position %d", what, pos).containsExactly(step[0]);
+            token = LlamaModelParityIT.argmax(step[0], 0);
+        }
+        int[] c = IntStream.range(0, 10).map(i -> (i * 17 + 3) % 700 + 1).toArray();
+        int[] ids = new int[11];
+        int[] pos = new int[11];
+        int[] slot = new int[11];
+        for (int i = 0; i < 10; i++) {   // a second sequence's prompt in slots 256..265: rows 0..9
+            ids[i] = c[i];
+            pos[i] = i;
+            slot[i] = 256 + i;
+        }
+        ids[10] = token;   // the first sequence's next token: row 10
+        pos[10] = 105;
+        slot[10] = 105;
+        float[][] mixed = new float[2][];
+        for (int fused = 0; fused < 2; fused++) {
+            m.fusedLayers(fused == 1);
+            mixed[fused] = m.forward(new ForwardBatch(ids, pos, slot, new int[] {0, 10}, new int[] {10, 1},
+                    new int[][] {slots(256, 10), slots(0, 106)}, new int[] {9, 10}));   // [2, V]
+        }
+        assertThat(mixed[1]).as("%s a prefill chunk beside a decoding row", what).containsExactly(mixed[0]);
     }
 
     /**

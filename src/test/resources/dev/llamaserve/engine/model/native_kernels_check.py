@@ -290,7 +290,19 @@ class NativeKernelsCheck(Module):
                                      True)                           # a float32 weight
     ok = ops.llamaserve.decoder_layer(x, x, n, q, k, k, q, n, g, g, d, torch.clone(kc), torch.clone(vc), c, c, s, t,
                                       p, 16, 1e-5, True)            # the same call, valid: [T, H] twice
+    # int8 (decoder_layer_int8): blocked weights with their scales; one scale of the wrong length, then valid
+    qi = ops.llamaserve.block_int8(torch.randint(-127, 128, [64, 64], dtype=1))   # [NH*D, H] and [H, NH*D]
+    ki = ops.llamaserve.block_int8(torch.randint(-127, 128, [32, 64], dtype=1))   # [KVH*D, H]
+    gi = ops.llamaserve.block_int8(torch.randint(-127, 128, [128, 64], dtype=1))  # [I, H]
+    di = ops.llamaserve.block_int8(torch.randint(-127, 128, [64, 128], dtype=1))  # [H, I]
+    s64 = torch.full([64], 0.01, dtype=15)
+    s32 = torch.full([32], 0.01, dtype=15)
+    s128 = torch.full([128], 0.01, dtype=15)
+    i = ops.llamaserve.decoder_layer_int8(x, x, n, qi, s64, ki, s32, ki, s64, qi, s64, n, gi, s128, gi, s128, di, s64,
+                                          kc, vc, c, c, s, t, p, 16, 1e-5, True, False)   # v_proj's scale [64], not [32]
     untouched = bool(torch.equal(kc, torch.zeros([32, 2, 16], dtype=15))) and bool(torch.equal(vc, torch.zeros([32, 2, 16], dtype=15)))
+    oi = ops.llamaserve.decoder_layer_int8(x, x, n, qi, s64, ki, s32, ki, s32, qi, s64, n, gi, s128, gi, s128, di, s64,
+                                           torch.clone(kc), torch.clone(vc), c, c, s, t, p, 16, 1e-5, True, False)
     return [a[0].numel() + a[1].numel(), b[0].numel() + b[1].numel(), e[0].numel() + e[1].numel(),
-            f[0].numel() + f[1].numel(), h[0].numel() + h[1].numel(), 0 if untouched else 1,
-            ok[0].numel() + ok[1].numel() - 256]
+            f[0].numel() + f[1].numel(), h[0].numel() + h[1].numel(), i[0].numel() + i[1].numel(),
+            0 if untouched else 1, ok[0].numel() + ok[1].numel() - 256, oi[0].numel() + oi[1].numel() - 256]
