@@ -627,68 +627,84 @@ public final class LlamaModel implements CausalLm {
         int b = batch.numSequences();
         PageTables pages = PageTables.of(batch, pageSize, kvSlots, kvCaches.get(0).getShape().get(0) / pageSize);
         long linearMode = linearMode(t);
-        List<IValue> args = new ArrayList<>();
-        try (NDManager step = manager.newSubManager()) {
-            args.add(IValue.from(tensor(step, batch.tokenIds())));      // token_ids [T]
-            args.add(IValue.from(tensor(step, batch.positions())));     // positions [T]
-            args.add(IValue.from(tensor(step, batch.slotMapping())));   // slot_mapping [T]
-            args.add(IValue.listFrom(widen(batch.queryStart())));       // query_start [B]
-            args.add(IValue.listFrom(widen(batch.queryLen())));         // query_len [B]
-            args.add(IValue.from((PtNDArray) step.create(pages.tables(), new Shape(b, pages.width()))));   // block_tables [B, P]
-            args.add(IValue.listFrom(pages.contextLen()));                // context_len [B]
-            args.add(IValue.from((PtNDArray) step.create(pages.decodeSeqs())));   // decode_seqs [Bd]
-            args.add(IValue.from((PtNDArray) step.create(pages.decodeRows())));   // decode_rows [Bd]
-            args.add(IValue.from((long) pages.decodePages()));            // decode_pages
-            args.add(IValue.from((long) pageSize));                     // page_size
-            args.add(IValue.from(chunkPages));                          // chunk_pages
-            args.add(IValue.from((long) queryBlock));                   // query_block
-            args.add(IValue.from(kvDtype.fp8()));                       // kv_fp8
-            args.add(IValue.from(nativeAttention));                     // native_attention
-            args.add(IValue.from(nativeNorm));                          // native_norm
-            args.add(IValue.from(nativeRope));                          // native_rope
-            args.add(IValue.from(nativeSilu));                          // native_silu
-            args.add(IValue.from(fusedLayers() && nativeLinears(linearMode)));   // fused_layers
-            args.add(IValue.from((long) (nativeAttention ? nativePrefillContext : 0)));   // native_prefill_context
-            args.add(IValue.from(tensor(step, batch.logitRows())));     // logit_rows [R]
-            args.add(IValue.from((long) config.numHiddenLayers()));
-            args.add(IValue.from((long) config.numAttentionHeads()));
-            args.add(IValue.from((long) config.numKeyValueHeads()));
-            args.add(IValue.from((long) config.headDim()));
-            args.add(IValue.from(config.rmsNormEps()));
-            args.add(IValue.from(linearMode));
-            IValue[] all = new IValue[6 + args.size()];
-            all[0] = stepWeightsArg;
-            all[1] = layersArg;
-            all[2] = kvArg;
-            all[3] = kvScalesArg;
-            all[4] = invFreqArg;
-            all[5] = workArg;
-            for (int i = 0; i < args.size(); i++) {
-                all[6 + i] = args.get(i);
-            }
-            if (!GRAPH_OPTIMIZER) {
-                JniUtils.setGraphExecutorOptimize(false);
-            }
-            try (IValue out = IValueUtils.runMethod(module, "step", all)) {
-                int n = Math.toIntExact(batch.logitRows().length * vocabRows);
-                float[] values = CausalLm.logitsArray(reuse, n);   // [R, V]
-                if (n <= logitsScratch.capacity()) {
-                    // the step returned a view of the scratch's first R x V floats (llama_step.py's take): copied
-                    // from the buffer made at load, without the JNI calls of reading the tensor returned (toTensor,
-                    // then toByteBuffer's device, layout, contiguity and data pointer: 0.15-0.2 ms a step)
-                    logitsScratch.get(0, values, 0, n);
-                } else {
+        // the step's integer vectors in one list, which llama_step.py's step_ids makes one tensor of: DJL's
+        // NDManager.create and IValue.from for each of the seven, their closes and the step's sub-manager took
+        // ~0.55 ms more of a one-row step of the 1B shape outside its linear kernels (3.04 against 2.49 ms,
+        // alternated in one process, AMD EPYC Zen 5)
+        int bd = pages.decodeSeqs().length;
+        int r = batch.logitRows().length;
+        long[] ids = new long[3 * t + b * pages.width() + 2 * bd + r];   // step_ids' ids, one vector after another
+        int at = put(ids, 0, batch.tokenIds());
+        at = put(ids, at, batch.positions());
+        at = put(ids, at, batch.slotMapping());
+        System.arraycopy(pages.tables(), 0, ids, at, pages.tables().length);
+        at += pages.tables().length;
+        System.arraycopy(pages.decodeSeqs(), 0, ids, at, bd);
+        System.arraycopy(pages.decodeRows(), 0, ids, at + bd, bd);
+        put(ids, at + 2 * bd, batch.logitRows());
+        IValue[] args = {
+            IValue.listFrom(ids),                                       // ids [3T + BP + 2Bd + R]
+            IValue.from((long) t), IValue.from((long) b), IValue.from((long) pages.width()),   // T, B, P
+            IValue.from((long) bd), IValue.from((long) r),              // Bd, R
+            IValue.listFrom(widen(batch.queryStart())),                 // query_start [B]
+            IValue.listFrom(widen(batch.queryLen())),                   // query_len [B]
+            IValue.listFrom(pages.contextLen()),                        // context_len [B]
+            IValue.from((long) pages.decodePages()),                    // decode_pages
+            IValue.from((long) pageSize),                               // page_size
+            IValue.from(chunkPages),                                    // chunk_pages
+            IValue.from((long) queryBlock),                             // query_block
+            IValue.from(kvDtype.fp8()),                                 // kv_fp8
+            IValue.from(nativeAttention),                               // native_attention
+            IValue.from(nativeNorm),                                    // native_norm
+            IValue.from(nativeRope),                                    // native_rope
+            IValue.from(nativeSilu),                                    // native_silu
+            IValue.from(fusedLayers() && nativeLinears(linearMode)),    // fused_layers
+            IValue.from((long) (nativeAttention ? nativePrefillContext : 0)),   // native_prefill_context
+            IValue.from((long) config.numHiddenLayers()),
+            IValue.from((long) config.numAttentionHeads()),
+            IValue.from((long) config.numKeyValueHeads()),
+            IValue.from((long) config.headDim()),
+            IValue.from(config.rmsNormEps()),
+            IValue.from(linearMode)};
+        IValue[] all = new IValue[6 + args.length];
+        all[0] = stepWeightsArg;
+        all[1] = layersArg;
+        all[2] = kvArg;
+        all[3] = kvScalesArg;
+        all[4] = invFreqArg;
+        all[5] = workArg;
+        System.arraycopy(args, 0, all, 6, args.length);
+        if (!GRAPH_OPTIMIZER) {
+            JniUtils.setGraphExecutorOptimize(false);
+        }
+        try (IValue out = IValueUtils.runMethod(module, "step_ids", all)) {
+            int n = Math.toIntExact(r * vocabRows);
+            float[] values = CausalLm.logitsArray(reuse, n);   // [R, V]
+            if (n <= logitsScratch.capacity()) {
+                // the step returned a view of the scratch's first R x V floats (llama_step.py's take): copied from
+                // the buffer made at load, without the JNI calls of reading the tensor returned (toTensor, then
+                // toByteBuffer's device, layout, contiguity and data pointer: 0.15-0.2 ms a step)
+                logitsScratch.get(0, values, 0, n);
+            } else {
+                try (NDManager step = manager.newSubManager()) {
                     PtNDArray logits = out.toTensor((PtNDManager) step);   // [R, V] float32 on cpu, a new tensor
                     // one copy, read in place (toFloatArray copies into a byte[] first: a second [R, V] per step)
                     logits.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer().get(values);
                 }
-                return values;
             }
+            return values;
         } finally {
             for (IValue v : args) {
                 v.close();
             }
         }
+    }
+
+    private static int put(long[] to, int at, int[] values) {
+        for (int v : values) {
+            to[at++] = v;
+        }
+        return at;
     }
 
     /**
@@ -944,10 +960,6 @@ public final class LlamaModel implements CausalLm {
             unpackedWeightsArg = IValue.stringMapFrom(plain);
         }
         stepWeightsArg = use ? weightsArg : unpackedWeightsArg;
-    }
-
-    private static PtNDArray tensor(NDManager m, int[] values) {
-        return (PtNDArray) m.create(widen(values));                    // [n] int64
     }
 
     private static long[] widen(int[] v) {

@@ -348,6 +348,25 @@ class LlamaForCausalLM(Module):
           lw.append(w[p + name + "_scale"])
       layers.append(lw)
     return layers
+  def step_ids(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], layers: List[List[Tensor]], kv: List[Tensor],
+               kv_scales: List[Tensor], inv_freq: Tensor, work: List[Tensor], ids: List[int], T: int, B: int, P: int,
+               Bd: int, R: int, query_start: List[int], query_len: List[int], context_len: List[int],
+               decode_pages: int, page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool,
+               native_attention: bool, native_norm: bool, native_rope: bool, native_silu: bool, fused_layers: bool,
+               native_prefill_context: int, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
+               eps: float, mode: int) -> Tensor:
+    # step, its integer tensors handed over as one list (ids: token_ids [T], positions [T], slot_mapping [T],
+    # block_tables [B * P], decode_seqs [Bd], decode_rows [Bd], logit_rows [R], one after the other) and made here,
+    # on the weights' device
+    t = torch.tensor(ids, dtype=4, device=w["model.embed_tokens.weight"].device)   # [3T + BP + 2Bd + R] int64
+    o = 3 * T + B * P
+    return self.step(w, layers, kv, kv_scales, inv_freq, work, torch.narrow(t, 0, 0, T), torch.narrow(t, 0, T, T),
+                     torch.narrow(t, 0, 2 * T, T), query_start, query_len,
+                     torch.view(torch.narrow(t, 0, 3 * T, B * P), [B, P]), context_len,
+                     torch.narrow(t, 0, o, Bd), torch.narrow(t, 0, o + Bd, Bd), decode_pages, page_size, chunk_pages,
+                     query_block, kv_fp8, native_attention, native_norm, native_rope, native_silu, fused_layers,
+                     native_prefill_context, torch.narrow(t, 0, o + 2 * Bd, R), num_layers, num_heads, num_kv_heads,
+                     head_dim, eps, mode)
   def step(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], layers: List[List[Tensor]], kv: List[Tensor], kv_scales: List[Tensor], inv_freq: Tensor,
            work: List[Tensor], token_ids: Tensor, positions: Tensor, slot_mapping: Tensor,
            query_start: List[int], query_len: List[int],
