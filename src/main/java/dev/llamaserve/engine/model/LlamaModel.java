@@ -204,7 +204,7 @@ public final class LlamaModel implements CausalLm {
     private boolean nativeNorm;                  // RMSNorm through llamaserve::rms_norm
     private boolean nativeRope;                  // rotary embedding and KV write through llamaserve::rope_kv
     private boolean nativeSilu;                  // the MLP's silu(gate) * up through llamaserve::silu_mul
-    private boolean fusedLayers;                 // with all four above: each layer one llamaserve::decoder_layer call
+    private boolean fusedLayers;                 // with all four above: each layer one decoder_layer(_int8) call
     private int nativePrefillContext;            // prefill chunks attend natively up to this context (0: never)
     private boolean nativeBf16Gemm;              // 1 .. CPU_NATIVE_BF16_MAX_ROWS rows through llamaserve::linear_bf16
     private final int kvSlots;

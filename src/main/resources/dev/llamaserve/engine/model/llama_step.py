@@ -379,7 +379,7 @@ class LlamaForCausalLM(Module):
     #    embed_tokens when tied): a missing name fails with a KeyError naming it, never a wrong layer; and the
     #    step's scratch: w["logits_scratch"] [S] f32 on cpu, which the returned logits are a view of (the caller
     #    copies them out before the next step), w["int8_widen_scratch"] (mode 7)
-    # layers: layer_weights(w, num_layers) where fused_layers may be set (else empty)
+    # layers: layer_weights(w, num_layers, int8) where fused_layers may be set (else empty)
     # kv: [k_cache_0, v_cache_0, k_cache_1, ...], each [slots, num_kv_heads, head_dim], slots = pages * page_size;
     # kv_scales: the same for the float8 scales, each [slots, num_kv_heads] f32 (empty unless kv_fp8)
     # token_ids, positions, slot_mapping: [T] int64; logit_rows: [R] int64
