@@ -2612,6 +2612,14 @@ static void rope_kv_run(const uint16_t* q, const uint16_t* k, const uint16_t* v,
     }
 }
 
+/* whether each of the T slots lies in a cache of S slots */
+static int slots_ok(const int64_t* slots, int64_t T, int64_t S) {
+    for (int64_t t = 0; t < T; t++) {
+        if (slots[t] < 0 || slots[t] >= S) return 0;
+    }
+    return 1;
+}
+
 /* t's n sizes into sizes; 0 where t has another number of dims or is not row-major contiguous */
 static int dims_of(AtenTensorHandle t, int64_t n, int64_t* sizes) {
     int64_t dim = 0, *s = 0;
@@ -2644,7 +2652,7 @@ static void rope_kv_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_o
     void* p[9] = {0};
     for (int i = 0; ok && i < 8; i++) aoti_torch_get_data_ptr(h[i], &p[i]);
     const int64_t* slots = (const int64_t*) p[7];
-    for (int64_t t = 0; ok && t < q[0]; t++) ok = slots[t] >= 0 && slots[t] < kc[0];
+    ok = ok && slots_ok(slots, q[0], kc[0]);
     const int64_t sizes[3] = {ok ? q[0] : 0, ok ? q[1] : 0, ok ? q[2] : 0};
     AtenTensorHandle out = empty(3, sizes, aoti_torch_dtype_bfloat16());
     if (ok && q[0] > 0) {
@@ -2690,8 +2698,9 @@ static void decoder_layer(AtenTensorHandle* t, AtenTensorHandle* sc, const int k
         ok = matrix(t[proj[i]], &n[i], &k[i]) && dtype(t[proj[i]]) == wt
              && (!q8 || (n[i] % 4 == 0 && k[i] % 32 == 0 && vector_of(sc[i], n[i], bf)));
     }
-    for (int i = 0; ok && i < 15; i++) ok = (i >= 3 && i <= 10 && i != 7) || dtype(t[i]) == bf;
-    for (int i = 15; ok && i < 18; i++) ok = dtype(t[i]) == i64;
+    static const int bf16_at[6] = {0, 1, 11, 12, 13, 14};   /* x, r, the caches, cos, sin (the norms: vector_of) */
+    for (int i = 0; ok && i < 6; i++) ok = dtype(t[bf16_at[i]]) == bf;
+    for (int i = 15; ok && i < 18; i++) ok = dtype(t[i]) == i64;   /* slots, tables, pos */
     const int64_t S = ok ? kc[0] : 0, KVH = ok ? kc[1] : 0, D = ok ? kc[2] : 0;
     const int64_t NH = D > 0 ? n[0] / D : 0, I = ok ? n[4] : 0;
     ok = ok && D > 0 && D % 2 == 0 && D <= ATT_MAX_D && KVH > 0 && n[0] % D == 0 && NH % KVH == 0
@@ -2704,8 +2713,7 @@ static void decoder_layer(AtenTensorHandle* t, AtenTensorHandle* sc, const int k
     for (int i = 0; ok && i < 18; i++) aoti_torch_get_data_ptr(t[i], &p[i]);
     for (int i = 0; ok && q8 && i < 7; i++) aoti_torch_get_data_ptr(sc[i], &s[i]);
     const int64_t* slots = (const int64_t*) p[15];
-    for (int64_t r = 0; ok && r < T; r++) ok = slots[r] >= 0 && slots[r] < S;
-    ok = ok && pages_ok((const int64_t*) p[16], (const int64_t*) p[17], T, P, PS, S);
+    ok = ok && slots_ok(slots, T, S) && pages_ok((const int64_t*) p[16], (const int64_t*) p[17], T, P, PS, S);
     /*
      * The activations, in one block taken for the call and freed after it, each buffer used again once its value is
      * dead, as the allocator hands the script's freed tensors to its next ops: a buffer for each, kept from call to

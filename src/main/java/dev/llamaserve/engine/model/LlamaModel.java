@@ -271,8 +271,7 @@ public final class LlamaModel implements CausalLm {
         this.nativeSilu = nativeIsa != NativeKernels.Isa.NONE && NativeKernels.siluReady(module);
         this.fusedLayers = nativeIsa != NativeKernels.Isa.NONE && (quantization == Quantization.NONE || nativeInt8);
         this.layersArg = IValueUtils.runMethod(module, "layer_weights", weightsArg,
-                IValue.from((long) (fusedLayers ? config.numHiddenLayers() : 0)),
-                IValue.from(quantization != Quantization.NONE));   // built once
+                IValue.from((long) (fusedLayers ? config.numHiddenLayers() : 0)));   // built once
         int group = config.numAttentionHeads() / config.numKeyValueHeads();
         // every shape, the generic body too (slower there): a prefill row must attend as the decode row it would have
         // been, or KV recomputed after a preemption, or cached from decoded tokens, differs in its low bits
@@ -700,6 +699,7 @@ public final class LlamaModel implements CausalLm {
         }
     }
 
+    /** values widened into {@code to} from {@code at} on -> the index after them */
     private static int put(long[] to, int at, int[] values) {
         for (int v : values) {
             to[at++] = v;
@@ -964,9 +964,7 @@ public final class LlamaModel implements CausalLm {
 
     private static long[] widen(int[] v) {
         long[] out = new long[v.length];
-        for (int i = 0; i < v.length; i++) {
-            out[i] = v[i];
-        }
+        put(out, 0, v);
         return out;
     }
 

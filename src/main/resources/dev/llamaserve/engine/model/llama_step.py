@@ -333,19 +333,19 @@ class LlamaForCausalLM(Module):
                            chunk_pages, kv_fp8, work)              # [1, qn, NH, D]
           attn[qs + q0:qs + q0 + qn] = ob[0]                       # [qn, NH, D]
     return attn
-  def layer_weights(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], num_layers: int, int8: bool) -> List[List[Tensor]]:
-    # w (step's) -> for each of the first num_layers layers its weights in native_decoder_layer's order (int8: each
-    # projection followed by its "_scale"): looked up once at load, not by name in every layer of every step
+  def layer_weights(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], num_layers: int) -> List[List[Tensor]]:
+    # w (step's) -> for each of the first num_layers layers its weights in native_decoder_layer's order, each int8
+    # projection followed by its "_scale": looked up once at load, not by name in every layer of every step
     layers: List[List[Tensor]] = []
     for l in range(num_layers):
-      p = "model.layers." + str(l) + "."
-      lw = [w[p + "input_layernorm.weight"]]
-      for name in ["self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
-                   "self_attn.o_proj.weight", "post_attention_layernorm.weight", "mlp.gate_proj.weight",
-                   "mlp.up_proj.weight", "mlp.down_proj.weight"]:
-        lw.append(w[p + name])
-        if int8 and name != "post_attention_layernorm.weight":
-          lw.append(w[p + name + "_scale"])
+      lw: List[Tensor] = []
+      for name in ["input_layernorm.weight", "self_attn.q_proj.weight", "self_attn.k_proj.weight",
+                   "self_attn.v_proj.weight", "self_attn.o_proj.weight", "post_attention_layernorm.weight",
+                   "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"]:
+        key = "model.layers." + str(l) + "." + name
+        lw.append(w[key])
+        if key + "_scale" in w:
+          lw.append(w[key + "_scale"])
       layers.append(lw)
     return layers
   def step_ids(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], layers: List[List[Tensor]], kv: List[Tensor],
@@ -379,7 +379,7 @@ class LlamaForCausalLM(Module):
     #    embed_tokens when tied): a missing name fails with a KeyError naming it, never a wrong layer; and the
     #    step's scratch: w["logits_scratch"] [S] f32 on cpu, which the returned logits are a view of (the caller
     #    copies them out before the next step), w["int8_widen_scratch"] (mode 7)
-    # layers: layer_weights(w, num_layers, int8) where fused_layers may be set (else empty)
+    # layers: layer_weights(w, num_layers) where fused_layers may be set (else empty)
     # kv: [k_cache_0, v_cache_0, k_cache_1, ...], each [slots, num_kv_heads, head_dim], slots = pages * page_size;
     # kv_scales: the same for the float8 scales, each [slots, num_kv_heads] f32 (empty unless kv_fp8)
     # token_ids, positions, slot_mapping: [T] int64; logit_rows: [R] int64
