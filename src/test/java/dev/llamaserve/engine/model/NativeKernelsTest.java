@@ -163,8 +163,10 @@ class NativeKernelsTest {
 
     @Test
     void bf16LinearMatchesTheFloat32Product() {
+        // rows in tiles (gemm_row_tile) from twice 128 rows where K = 2,048, twice 32 where K = 8,192
         assertMatchesReference("bf16", new long[][] {{1, 64, 2048}, {1, 37, 100}, {2, 64, 64}, {3, 8, 8192},
-            {4, 12, 96}, {5, 40, 2048}, {17, 9, 33}, {16, 20, 96}, {7, 8, 64}, {33, 130, 64}});
+            {4, 12, 96}, {5, 40, 2048}, {17, 9, 33}, {16, 20, 96}, {7, 8, 64}, {33, 130, 64}, {300, 40, 2048},
+            {70, 24, 8192}});
     }
 
     /**
@@ -216,8 +218,9 @@ class NativeKernelsTest {
         for (NativeKernels.Isa isa : isas) {
             use(isa);
             // 1-4 rows walk each thread's channels (blocks for int8) as two streams: odd and even counts per thread
+            // past twice a tile of rows: 300 rows where K = 2,048 (two tiles), 70 where K = 8,192 (two)
             assertRowsAlone(isa.toString(), new long[][] {{6, 24, 64}, {16, 4096, 8192}, {5, 512, 2080}, {70, 12, 2048},
-                {8, 44, 96}, {9, 37, 64}, {8, 3, 2048}});
+                {8, 44, 96}, {9, 37, 64}, {8, 3, 2048}, {300, 24, 2048}, {70, 20, 8192}});
         }
     }
 
@@ -519,6 +522,22 @@ class NativeKernelsTest {
      * table, and {@code decoder_layer_int8} a scale of another length; the same calls with valid arguments answer two
      * [T, H] results each (the last two elements: 256 - 256).
      */
+    /**
+     * A decoder layer's rows come out the same, bit for bit, from one call of many rows (a prefill chunk: its
+     * activations in the block the calling thread keeps from call to call, the projections' rows in tiles) as from
+     * calls of 96 rows (a block per call, no tiles): a call of 2,600 rows, then one of 1,400 in the block the first
+     * left behind. With AVX-512 BF16's kernels, whose rows do not depend on the batch (AVX2's layer keeps them within
+     * bf16's rounding, not bit for bit: NativeStepIT).
+     */
+    @Test
+    void aDecoderLayersRowsAreTheSameInOneCallOfManyRowsAsInSmallCalls() {
+        useAvx512Bf16("a layer's rows are the same bit for bit in any batch with AVX-512 BF16's kernels");
+        try (IValue r = IValueUtils.runMethod(check, "layer_rows_alone", IValue.listFrom(new long[] {2600, 1400}),
+                IValue.from(96L))) {
+            assertThat(r.toBoolean()).as("2,600 and 1,400 rows in one call against calls of 96").isTrue();
+        }
+    }
+
     @Test
     void aDecoderLayerCallTheKernelsCannotTakeGivesEmptyResultsAndWritesNothing() {
         assumeLoaded();

@@ -263,6 +263,44 @@ class NativeKernelsCheck(Module):
     f = ops.llamaserve.rope_kv(q, torch.transpose(k, 0, 1), k, c, c, kc, vc, torch.tensor([1, 2], dtype=4))   # k not contiguous
     untouched = int(bool(torch.equal(kc, torch.zeros([8, 2, 32], dtype=15))) and bool(torch.equal(vc, torch.zeros([8, 2, 32], dtype=15))))
     return [a.numel(), b.numel(), e.numel(), f.numel(), 1 - untouched]
+  def layer_rows_alone(self: __torch__.NativeKernelsCheck, big: List[int], chunk: int) -> bool:
+    # decoder_layer (H 256, NH 4, KVH 2, D 64, I 1,024) over sequences of 16 tokens (row i: sequence i // 16 at
+    # position i % 16, slot i), each call of big[j] rows against the same rows in calls of chunk rows (whole
+    # sequences): both results and both caches the same, bit for bit. Calls of many rows keep their activations from
+    # call to call (layer_work: 6.5 KiB a row here, kept from 8 MiB) and take down_proj's rows (K = 1,024) in tiles
+    # from 512 rows, the other projections' (K = 256) from 2,048 (gemm_row_tile)
+    torch.manual_seed(11)
+    n = torch.to(torch.rand([256]) + 0.5, 15)                        # [H]
+    q = torch.to(torch.randn([256, 256]) * 0.06, 15)                 # [NH*D, H] (and o_proj [H, NH*D])
+    k = torch.to(torch.randn([128, 256]) * 0.06, 15)                 # [KVH*D, H]
+    v = torch.to(torch.randn([128, 256]) * 0.06, 15)
+    g = torch.to(torch.randn([1024, 256]) * 0.06, 15)                # [I, H]
+    u = torch.to(torch.randn([1024, 256]) * 0.06, 15)
+    d = torch.to(torch.randn([256, 1024]) * 0.03, 15)                # [H, I]
+    same = True
+    for T in big:
+      x = torch.to(torch.randn([T, 256]), 15)                        # [T, H]
+      r = torch.to(torch.randn([T, 256]), 15)
+      ang = torch.randn([T, 1, 64])
+      cos = torch.to(torch.cos(ang), 15)                             # [T, 1, D]
+      sin = torch.to(torch.sin(ang), 15)
+      rows = torch.arange(T, dtype=4)                                # [T]
+      tables = torch.reshape(torch.div(rows, 16, rounding_mode='floor'), [T, 1])   # [T, P = 1]
+      pos = torch.remainder(rows, 16)                                # [T]
+      S = (T + 15) // 16 * 16                                        # whole pages
+      kc = torch.zeros([S, 2, 64], dtype=15)                         # [S, KVH, D]
+      vc = torch.zeros([S, 2, 64], dtype=15)
+      y = ops.llamaserve.decoder_layer(x, r, n, q, k, v, q, n, g, u, d, kc, vc, cos, sin, rows, tables, pos, 16,
+                                       1e-5, True)
+      kc2 = torch.zeros([S, 2, 64], dtype=15)
+      vc2 = torch.zeros([S, 2, 64], dtype=15)
+      for a in range(0, T, chunk):
+        b = min(T, a + chunk)
+        z = ops.llamaserve.decoder_layer(x[a:b], r[a:b], n, q, k, v, q, n, g, u, d, kc2, vc2, cos[a:b], sin[a:b],
+                                         rows[a:b], tables[a:b], pos[a:b], 16, 1e-5, True)
+        same = same and bool(torch.equal(y[0][a:b], z[0])) and bool(torch.equal(y[1][a:b], z[1]))
+      same = same and y[0].size(0) == T and bool(torch.equal(kc, kc2)) and bool(torch.equal(vc, vc2))
+    return same
   def layer_refused(self: __torch__.NativeKernelsCheck) -> List[int]:
     # the sizes of decoder_layer's results on calls it must refuse (a layer of H 64, NH 4, KVH 2, D 16, I 128, two
     # rows), and whether any left the caches as they were not
