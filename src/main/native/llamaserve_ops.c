@@ -2705,6 +2705,11 @@ static uint16_t* layer_work(int64_t bytes) {
     return p == NULL ? NULL : (uint16_t*) (((uintptr_t) p + 63) & ~(uintptr_t) 63);
 }
 
+/* gives back what layer_work(bytes) gave: freed where it was the call's own, kept where it is the thread's */
+static void layer_work_done(uint16_t* work, int64_t bytes) {
+    if (bytes < LAYER_KEEP_BYTES) free(work);
+}
+
 /*
  * One decoder layer of a step whose every op runs here (llama_step.py's layer loop where LlamaModel sends
  * fused_layers: bf16 caches, native attention of every row; bf16 weights, or blocked int8 ones with their scales), in
@@ -2806,7 +2811,7 @@ static void decoder_layer(AtenTensorHandle* t, AtenTensorHandle* sc, const int k
             }
         }
     }
-    if (work_bytes < LAYER_KEEP_BYTES) free(work);
+    layer_work_done(work, work_bytes);
 }
 
 /* stack: the 18 tensors of decoder_layer's t, page_size, eps, residual -> (x', mlp): bf16 weights */
