@@ -526,15 +526,17 @@ class NativeKernelsTest {
      * A decoder layer's rows come out the same, bit for bit, from one call of many rows (a prefill chunk: its
      * activations in the block the calling thread keeps from call to call, the projections' rows in tiles) as from
      * calls of 96 rows (a block per call, no tiles): a call of 2,600 rows, then one of 1,400 in the block the first
-     * left behind. With AVX-512 BF16's kernels, whose rows do not depend on the batch (AVX2's layer keeps them within
-     * bf16's rounding, not bit for bit: NativeStepIT).
+     * left behind; with each instruction set this CPU has.
      */
     @Test
     void aDecoderLayersRowsAreTheSameInOneCallOfManyRowsAsInSmallCalls() {
-        useAvx512Bf16("a layer's rows are the same bit for bit in any batch with AVX-512 BF16's kernels");
-        try (IValue r = IValueUtils.runMethod(check, "layer_rows_alone", IValue.listFrom(new long[] {2600, 1400}),
-                IValue.from(96L))) {
-            assertThat(r.toBoolean()).as("2,600 and 1,400 rows in one call against calls of 96").isTrue();
+        assumeLoaded();
+        for (NativeKernels.Isa isa : isas) {
+            use(isa);
+            try (IValue r = IValueUtils.runMethod(check, "layer_rows_alone", IValue.listFrom(new long[] {2600, 1400}),
+                    IValue.from(96L))) {
+                assertThat(r.toBoolean()).as("%s: 2,600 and 1,400 rows in one call against calls of 96", isa).isTrue();
+            }
         }
     }
 
