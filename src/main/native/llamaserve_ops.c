@@ -821,38 +821,36 @@ T512V static inline __attribute__((always_inline)) void w8_few(const int8_t* xq,
 }
 
 /*
- * Per-thread scratch for the quantized rows (and decoder_layer's activations of many rows), kept between calls (fresh
- * pages cost a fault each) and freed when its thread ends (a pthread key's destructor), so that threads that come and
- * go leave nothing behind.
+ * Per-thread scratch, kept between calls (fresh pages cost a fault each) and freed when its thread ends (a pthread
+ * key's destructor), so that threads that come and go leave nothing behind. Its slots: a call's rows, quantized or
+ * widened, taken by the calling thread (w8_scratch); amx8_rows' copy of a group's weights, taken by each thread of its
+ * region; decoder_layer's activations of many rows (layer_work).
  */
+enum { SCRATCH_ROWS, SCRATCH_AMX8_GROUP, SCRATCH_LAYER, SCRATCH_SLOTS };
 typedef struct {
-    int8_t* buf[3];
-    int64_t capacity[3];
-} W8Scratch;
-static pthread_key_t w8_key;
-static pthread_once_t w8_key_once = PTHREAD_ONCE_INIT;
+    int8_t* buf[SCRATCH_SLOTS];
+    int64_t capacity[SCRATCH_SLOTS];
+} ThreadScratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_key_once = PTHREAD_ONCE_INIT;
 
-static void w8_scratch_free(void* p) {
-    W8Scratch* s = (W8Scratch*) p;
-    for (int i = 0; i < 3; i++) free(s->buf[i]);
+static void scratch_free(void* p) {
+    ThreadScratch* s = (ThreadScratch*) p;
+    for (int i = 0; i < SCRATCH_SLOTS; i++) free(s->buf[i]);
     free(s);
 }
 
-static void w8_key_create(void) {
-    pthread_key_create(&w8_key, w8_scratch_free);
+static void scratch_key_create(void) {
+    pthread_key_create(&scratch_key, scratch_free);
 }
 
-/*
- * this thread's scratch `slot` of at least need bytes (0: a call's quantized rows, taken by the calling thread; 1:
- * amx8_rows' copy of a group's weights, taken by each thread of its region; 2: decoder_layer's activations, see
- * layer_work); NULL where memory cannot be had
- */
-static int8_t* w8_scratch_slot(int slot, int64_t need) {
-    pthread_once(&w8_key_once, w8_key_create);
-    W8Scratch* s = (W8Scratch*) pthread_getspecific(w8_key);
+/* this thread's scratch `slot` (SCRATCH_...) of at least need bytes; NULL where memory cannot be had */
+static int8_t* thread_scratch(int slot, int64_t need) {
+    pthread_once(&scratch_key_once, scratch_key_create);
+    ThreadScratch* s = (ThreadScratch*) pthread_getspecific(scratch_key);
     if (s == NULL) {
-        s = (W8Scratch*) calloc(1, sizeof(W8Scratch));
-        if (s == NULL || pthread_setspecific(w8_key, s) != 0) {
+        s = (ThreadScratch*) calloc(1, sizeof(ThreadScratch));
+        if (s == NULL || pthread_setspecific(scratch_key, s) != 0) {
             free(s);
             return NULL;
         }
@@ -867,7 +865,7 @@ static int8_t* w8_scratch_slot(int slot, int64_t need) {
 }
 
 static int8_t* w8_scratch(int64_t need) {
-    return w8_scratch_slot(0, need);
+    return thread_scratch(SCRATCH_ROWS, need);
 }
 
 /* x [M, K] bf16 against blocked int8 (N % 4 == 0, K % 32 == 0); 0 where the scratch cannot be had */
@@ -1313,7 +1311,7 @@ TAMXI static void amx8_rows(const uint32_t* xv, const float* xs, const int8_t* q
         /* rows in blocks whose quads (rows x K bytes) stay in L2 while the groups pass them, at least one pass */
         int64_t block = AMX_A8_BLOCK_BYTES / K / AMX_ROWS * AMX_ROWS;
         if (block < AMX_ROWS) block = AMX_ROWS;
-        int8_t* kept = rows > AMX_ROWS && block > AMX_ROWS ? w8_scratch_slot(1, 16 * K + 64) : NULL;
+        int8_t* kept = rows > AMX_ROWS && block > AMX_ROWS ? thread_scratch(SCRATCH_AMX8_GROUP, 16 * K + 64) : NULL;
         if (kept != NULL) kept = (int8_t*) (((uintptr_t) kept + 63) & ~(uintptr_t) 63);   /* NULL: gather every pass */
         for (int64_t b0 = 0; b0 < rows; b0 += block)
         for (int64_t g = groups * id / nt; g < groups * (id + 1) / nt; g++) {
@@ -2693,15 +2691,15 @@ static void rope_kv_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_o
 /*
  * decoder_layer's activations of `bytes` (64-byte aligned): a block of its own, freed after the call, below
  * LAYER_KEEP_BYTES; from there (a prefill chunk: 512 tokens of the 1B shape take 25 MiB, 2,048 tokens 100 MiB) the
- * calling thread's block kept from call to call (w8_scratch_slot's slot 2, freed with the thread, as large as the
- * largest call so far). glibc maps an allocation above 32 MiB afresh every time, and each of its 4 KiB pages faulted
- * on its first write, in every layer: 25,600 faults a layer at 2,048 tokens. Below the bound the block is taken per
- * call, as before: buffers kept from call to call ran 16 rows 2.6 % slower (see decoder_layer).
+ * calling thread's block kept from call to call (thread_scratch's SCRATCH_LAYER, freed with the thread, as large as
+ * the largest call so far). glibc maps an allocation above 32 MiB afresh every time, and each of its 4 KiB pages
+ * faulted on its first write, in every layer: 25,600 faults a layer at 2,048 tokens. Below the bound the block is
+ * taken per call, as before: buffers kept from call to call ran 16 rows 2.6 % slower (see decoder_layer).
  */
 #define LAYER_KEEP_BYTES ((int64_t) 8 << 20)
 static uint16_t* layer_work(int64_t bytes) {
     if (bytes < LAYER_KEEP_BYTES) return (uint16_t*) aligned_alloc(64, (size_t) bytes);
-    int8_t* p = w8_scratch_slot(2, bytes + 64);
+    int8_t* p = thread_scratch(SCRATCH_LAYER, bytes + 64);
     return p == NULL ? NULL : (uint16_t*) (((uintptr_t) p + 63) & ~(uintptr_t) 63);
 }
 
