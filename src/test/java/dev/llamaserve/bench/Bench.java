@@ -28,7 +28,7 @@ import java.util.function.DoubleSupplier;
  * The bench: one command that measures the machine (read bandwidth, GEMM peak), the engine (single-stream
  * and aggregate decode, time to first token, prefix reuse, the engine's Java share of a step), the real HTTP
  * service with an SSE client, int8 weights against bf16 in one run (speed, and the quality of every 8-bit and fp8
- * mode against bf16 logits), a 32K-token prompt on the tiny shape, and
+ * mode against bf16 logits), a 32K-token prompt on the tiny shape (or {@code --long-shape 1b}), and
  * optionally a soak; prints a table and
  * writes {@code target/bench/bench.json}. Every speed is reported beside the machine's own limit measured in
  * the same run, so that runs on different machines compare as ratios. See README "Bench".
@@ -133,7 +133,8 @@ public final class Bench {
             r.put("soak", soak(a, dir));
         }
         if (a.runs("long")) {
-            r.put("long_context", LongContext.run(BenchModelDir.ensure("tiny"), a.dtype(), a.longTokens()));
+            r.put("long_context", LongContext.run(BenchModelDir.ensure(a.longShape()), a.longShape(), a.dtype(),
+                    a.longTokens()));
         }
         r.put("targets", Targets.of(r));
         r.put("bench_s", (System.nanoTime() - started) / 1e9);

@@ -16,12 +16,14 @@ import java.util.Set;
  * @param sections what to run, from {@link #SECTIONS}
  * @param soak requests of the soak run (0: none)
  * @param decodeTokens tokens each stream decodes in the decode and HTTP runs
- * @param longTokens prompt tokens of the long-context run (tiny shape)
+ * @param longTokens prompt tokens of the long-context run
+ * @param longShape the shape of the long-context run: {@code tiny} (the default) or {@code 1b} (the 1B's heads:
+ *                  where the prefill's attention shows; {@code --long-tokens 8192} keeps it to a few minutes)
  * @param out where the JSON report goes
  * @param packedWeights {@code llm.model.packed-weights}: a oneDNN-packed copy of the linears for multi-row steps
  */
 record BenchArgs(String shape, String dtype, String quantization, Set<String> sections, int soak, int decodeTokens,
-        int longTokens, Path out, boolean packedWeights) {
+        int longTokens, String longShape, Path out, boolean packedWeights) {
 
     /**
      * Sections of a full run, in the order they run; {@code soak} (HTTP) runs when {@code --soak N} asks for it,
@@ -31,7 +33,7 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
 
     static final String USAGE = """
             bench [--shape 1b|tiny|8b] [--dtype bf16|fp16|fp32] [--quantization int8] [--packed-weights true] [--only kernels,decode,ttft,prefix,grammar,http,int8,quality,long]
-                  [--soak N] [--only soak-engine --soak N] [--decode-tokens N] [--long-tokens 32768] [--out target/bench/bench.json]""";
+                  [--soak N] [--only soak-engine --soak N] [--decode-tokens N] [--long-tokens 32768] [--long-shape tiny|1b] [--out target/bench/bench.json]""";
 
     static BenchArgs parse(String... args) {
         String shape = "1b";
@@ -41,6 +43,7 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
         int soak = 0;
         int decodeTokens = 32;
         int longTokens = 32_768;
+        String longShape = "tiny";
         Path out = Path.of("target", "bench", "bench.json");
         boolean packedWeights = false;
         for (int i = 0; i < args.length; i++) {
@@ -68,6 +71,7 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
                 case "--soak" -> soak = Integer.parseInt(v);
                 case "--decode-tokens" -> decodeTokens = Integer.parseInt(v);
                 case "--long-tokens" -> longTokens = Integer.parseInt(v);
+                case "--long-shape" -> longShape = v;
                 case "--out" -> out = Path.of(v);
                 case "--packed-weights" -> packedWeights = switch (v) {
                     case "true" -> true;
@@ -80,10 +84,14 @@ record BenchArgs(String shape, String dtype, String quantization, Set<String> se
         if (!shape.equals("1b") && !shape.equals("tiny") && !shape.equals("8b")) {
             throw new IllegalArgumentException("--shape must be 1b, tiny or 8b, was " + shape);
         }
+        if (!longShape.equals("tiny") && !longShape.equals("1b")) {
+            throw new IllegalArgumentException("--long-shape must be tiny or 1b, was " + longShape);
+        }
         if (soak > 0 && !sections.contains("soak-engine")) {
             sections.add("soak");
         }
-        return new BenchArgs(shape, dtype, quantization, Set.copyOf(sections), soak, decodeTokens, longTokens, out, packedWeights);
+        return new BenchArgs(shape, dtype, quantization, Set.copyOf(sections), soak, decodeTokens, longTokens, longShape, out,
+                packedWeights);
     }
 
     boolean runs(String section) {

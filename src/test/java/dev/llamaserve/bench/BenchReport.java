@@ -105,7 +105,8 @@ final class BenchReport {
         }
         line(s, "peak RSS", fmt(r.get("peak_rss_bytes"), 1e-9, "GB"));
         if (r.get("long_context") instanceof Map<?, ?> l) {
-            line(s, l.get("prompt_tokens") + "-token prompt (tiny shape)", fmt(l.get("prefill_s"), 1, "s") + " prefill, peak RSS "
+            line(s, l.get("prompt_tokens") + "-token prompt (" + (l.get("shape") != null ? l.get("shape") : "tiny") + " shape)",
+                    fmt(l.get("prefill_s"), 1, "s") + " prefill, peak RSS "
                     + fmt(l.get("peak_rss_bytes"), 1e-9, "GB") + " (" + signed(l.get("peak_over_before_bytes"), 1e-9, "GB")
                     + " over before; KV " + fmt(l.get("kv_cache_bytes"), 1e-9, "GB") + ")");
         }

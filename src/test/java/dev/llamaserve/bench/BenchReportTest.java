@@ -34,6 +34,10 @@ class BenchReportTest {
         assertThat(d.sections()).containsExactlyInAnyOrderElementsOf(BenchArgs.SECTIONS);
         assertThat(d.out()).isEqualTo(Path.of("target", "bench", "bench.json"));
         assertThat(d.longTokens()).isEqualTo(32_768);
+        assertThat(d.longShape()).isEqualTo("tiny");
+        assertThat(BenchArgs.parse("--long-shape", "1b", "--long-tokens", "8192").longShape()).isEqualTo("1b");
+        assertThatThrownBy(() -> BenchArgs.parse("--long-shape", "8b"))
+                .hasMessageContaining("--long-shape must be tiny or 1b");
 
         BenchArgs a = BenchArgs.parse("--shape", "tiny", "--dtype", "fp16", "--only", "decode,http", "--soak", "10000",
                 "--quantization", "int8", "--packed-weights", "true");
@@ -264,7 +268,10 @@ class BenchReportTest {
                 .contains("19.31 s prefill, peak RSS 10.42 GB (+0.00 GB over before; KV 0.03 GB)");
         r.put("long_context", Map.of("prompt_tokens", 32768, "prefill_s", 19.31, "peak_rss_bytes", 10.42e9,
                 "peak_over_before_bytes", 0.25e9, "kv_cache_bytes", 0.03e9));
-        assertThat(BenchReport.table(r)).contains("(+0.25 GB over before");
+        assertThat(BenchReport.table(r)).contains("(+0.25 GB over before").contains("32768-token prompt (tiny shape)");
+        r.put("long_context", Map.of("shape", "1b", "prompt_tokens", 8192, "prefill_s", 61.0, "peak_rss_bytes", 4.1e9,
+                "peak_over_before_bytes", 0.3e9, "kv_cache_bytes", 0.27e9));
+        assertThat(BenchReport.table(r)).contains("8192-token prompt (1b shape)       61.00 s prefill");
     }
 
     @Test

@@ -114,19 +114,38 @@ public final class LlamaModel implements CausalLm {
             Integer.MAX_VALUE);
 
     /**
-     * Prefill chunks attend through the native decode-attention kernel, each query as a decoding row of its own, while
-     * the sequence's context is at most this many tokens, where that kernel's register-tiled body applies (AVX-512
-     * BF16, query heads per KV head % 4 == 0, head dim % 64 == 0: every Llama 3 model); beyond it, and elsewhere, the
-     * script's tiled {@code attend}. Each query reads its keys again (from the cache while they fit), so the gain falls
-     * with the context. A 512-token chunk of the 1B shape (AMD EPYC Zen 5, 2 cores, interleaved A/B): after 512
-     * tokens 2,768 → 2,252 ms, after 3,584 5,218 → 3,185, after 7,680 7,162 → 5,101, but after 15,872 14,867 → 17,240
-     * (slower: hence the bound). The generic body (head dim 32, the
-     * bench's tiny shape) was slower at every context (1,536: 138 → 173 ms; 16,384: 426 → 1,339 ms), and is used up to
-     * the bound all the same: a prefill row attends as the decode row it would have been, so that KV recomputed after
-     * a preemption, or served from the prefix cache where decoding wrote it, is the same to the bit. Past the bound
-     * that holds no longer (README, "Batch invariance").
+     * The context up to which prefill chunks attend through the native attention kernel, each query as the decoding
+     * row it would have been, so that KV recomputed after a preemption, or served from the prefix cache where decoding
+     * wrote it, is the same to the bit (README, "Batch invariance"); beyond it, the script's tiled {@code attend}.
+     * Every context where the instruction set's register-tiled body applies (AVX-512 BF16: query heads per KV head
+     * % 4 == 0 and head dim % 64 == 0, every Llama 3 model; AVX2: the same group with head dim % 16 == 0 and at most
+     * 64): the kernel takes a prefill's rows in tiles that read each chunk of keys once ({@code PREFILL_ATTENTION}).
+     * A 16,384-token prompt of the 1B shape took 127.7 s natively against 260.7 with {@code attend} past 8,192 tokens
+     * (AMD EPYC Zen 5, 2 cores), where each query reading its keys again had made the kernel slower than
+     * {@code attend} past ~15,000 tokens; with the AVX2 bodies forced, an 8,192-token one 220.1 s against 236.4 with
+     * {@code attend} throughout (AVX2 had kept {@code attend}). Elsewhere on AVX-512 (the generic body: head dim 32,
+     * the bench's tiny shape, or 16, the fixture's) up to {@link #CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT}; AVX2's
+     * generic body (the 8B's head dim of 128) never. {@code -Dllamaserve.cpuNativePrefillMaxContext} sets the bound
+     * for every body.
      */
-    static final int CPU_NATIVE_PREFILL_MAX_CONTEXT = Integer.getInteger("llamaserve.cpuNativePrefillMaxContext", 8192);
+    static int nativePrefillContext(NativeKernels.Isa isa, int group, int headDim) {
+        boolean tiled = switch (isa) {
+            case AVX512_BF16 -> group % 4 == 0 && headDim % 64 == 0;
+            case AVX2 -> group % 4 == 0 && headDim % 16 == 0 && headDim <= 64;
+            default -> false;
+        };
+        int bound = tiled ? Integer.MAX_VALUE
+                : isa == NativeKernels.Isa.AVX512_BF16 ? CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT : 0;
+        return isa == NativeKernels.Isa.NONE ? 0 : Integer.getInteger("llamaserve.cpuNativePrefillMaxContext", bound);
+    }
+
+    /**
+     * {@link #nativePrefillContext}'s bound for AVX-512's generic body, slower than the script's {@code attend} at
+     * every context (a 512-token chunk after 1,536 tokens: 138 → 173 ms; after 16,384: 426 → 1,339 ms; the tiles gain
+     * it 1.0-1.1x) and used up to here all the same, for the bits: a prefill row attends as the decode row it would
+     * have been. Past the bound that holds no longer.
+     */
+    static final int CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT = 8192;
     /**
      * The step's bf16 scratch for widening one blocked int8 weight (mode 7), among the weights under this name (not
      * a checkpoint name): as large as the largest quantized layer weight, made at load and reused, since a fresh
@@ -273,10 +292,8 @@ public final class LlamaModel implements CausalLm {
         this.layersArg = IValueUtils.runMethod(module, "layer_weights", weightsArg,
                 IValue.from((long) (fusedLayers ? config.numHiddenLayers() : 0)));   // built once
         int group = config.numAttentionHeads() / config.numKeyValueHeads();
-        // every shape, the generic body too (slower there): a prefill row must attend as the decode row it would have
-        // been, or KV recomputed after a preemption, or cached from decoded tokens, differs in its low bits
-        this.nativePrefillContext = nativeIsa == NativeKernels.Isa.AVX512_BF16
-                ? CPU_NATIVE_PREFILL_MAX_CONTEXT : 0;   // used only with nativeAttention
+        // used only with nativeAttention
+        this.nativePrefillContext = nativePrefillContext(nativeIsa, group, config.headDim());
         this.nativeAttention = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16
                 && group <= NativeKernels.ATTENTION_MAX_GROUP
                 && config.headDim() <= NativeKernels.ATTENTION_MAX_HEAD_DIM;

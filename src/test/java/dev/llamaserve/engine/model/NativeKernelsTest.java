@@ -366,6 +366,47 @@ class NativeKernelsTest {
     }
 
     @Test
+    void aPrefillsRowsAttendInTilesToTheSameBitsAsEachRowAlone() {
+        assumeLoaded();
+        for (NativeKernels.Isa isa : isas) {
+            use(isa);
+            // [NH, KVH, D, page size, last position, rows]: two sequences' prefill chunks of `rows` rows (the second
+            // shares all but the last page of the first's table, and its first rows fall in the first's last tile)
+            // and two decode rows in one call, each row against itself alone (a call of one row: the decode
+            // bodies). Tiles of 32 rows at G 4, 16 at G 8, 4 at G 1; past several score chunks; each instruction
+            // set's tiled chunk function (G 4 with D 64 or 128 on AVX-512, G 4 with D 64 or 16 on AVX2) and its
+            // generic one (G 1; D 128 on AVX2, D 16 on AVX-512)
+            for (long[] s : new long[][] {{32, 8, 64, 16, 300, 36}, {16, 4, 128, 16, 125, 20},
+                {32, 4, 128, 16, 1000, 20}, {8, 2, 64, 4, 45, 7}, {4, 4, 64, 16, 100, 10}, {8, 2, 16, 8, 60, 9}}) {
+                try (IValue r = call("prefill_attention_alone", s[0], s[1], s[2], s[3], s[4], s[5])) {
+                    assertThat(r.toBoolean()).as("%s prefill attention alone %s", isa, Arrays.toString(s)).isTrue();
+                }
+                double[] e = floats("prefill_attention", s);
+                assertThat(e[2]).as("%s %s elements", isa, Arrays.toString(s))
+                        .isEqualTo((double) (2 * s[5] + 2) * s[0] * s[2]);
+                assertThat(e[0]).as("%s prefill attention %s: max |error| (max |y| %s)", isa, Arrays.toString(s), e[1])
+                        .isLessThanOrEqualTo(e[1] / 128 + 1e-3);
+            }
+        }
+    }
+
+    @Test
+    void prefillChunksAttendNativelyAtEveryContextWhereTheTiledBodyAppliesAndUpToABoundElsewhere() {
+        // [query heads per KV head, head dim] -> the context up to which a prefill chunk attends natively
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, 4, 64)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, 8, 128)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, 4, 32))
+                .isEqualTo(LlamaModel.CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT).isEqualTo(8192);
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, 1, 64))
+                .isEqualTo(LlamaModel.CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT);
+        // AVX2: its tiled body's shapes (head dim % 16, at most 64) at every context, its generic body's never
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, 4, 64)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, 4, 128)).isZero();
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, 1, 64)).isZero();
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.NONE, 4, 64)).isZero();
+    }
+
+    @Test
     void widenedBlockedWeightsAreTheInt8ValuesExactlyInTheCallersTensor() {
         assumeLoaded();
         for (NativeKernels.Isa isa : isas) {

@@ -131,14 +131,19 @@ class NativeKernelsCheck(Module):
     q = torch.to(torch.randn([b, nh, d]), 15)                        # [B, NH, D] bf16
     return [q, k, v, tables, pos]
   def attention(self: __torch__.NativeKernelsCheck, b: int, nh: int, kvh: int, d: int, ps: int, last: int) -> List[float]:
-    # [max |native - reference|, max |reference|, elements] of decode_attention on attention_inputs; reference:
-    # gather each sequence's K/V, softmax in float32
+    # [max |native - reference|, max |reference|, elements] of decode_attention on attention_inputs
     qkv = self.attention_inputs(b, nh, kvh, d, ps, last)
-    q, k, v, tables, pos = qkv[0], qkv[1], qkv[2], qkv[3], qkv[4]
+    return self.attention_error(qkv[0], qkv[1], qkv[2], qkv[3], qkv[4], ps)
+  def attention_error(self: __torch__.NativeKernelsCheck, q: Tensor, k: Tensor, v: Tensor, tables: Tensor, pos: Tensor, ps: int) -> List[float]:
+    # [max |native - reference|, max |reference|, elements] of decode_attention; reference: gather each row's K/V
+    # through its table, softmax in float32
     y = ops.llamaserve.decode_attention(q, k, v, tables, pos, ps)    # [B, NH, D] bf16
+    nh = q.size(1)
+    kvh = k.size(1)
+    d = q.size(2)
     err = 0.0
     most = 0.0
-    for i in range(b):
+    for i in range(q.size(0)):
       n = int(pos[i]) + 1
       t = torch.arange(n)                                            # [n]
       slots = torch.index_select(tables[i], 0, torch.div(t, ps, rounding_mode="floor")) * ps + torch.remainder(t, ps)   # [n]
@@ -149,6 +154,42 @@ class NativeKernelsCheck(Module):
       err = max(err, float(torch.amax(torch.abs(y[i].float() - ref))))
       most = max(most, float(torch.amax(torch.abs(ref))))
     return [err, most, float(y.numel())]
+  def prefill_attention_inputs(self: __torch__.NativeKernelsCheck, nh: int, kvh: int, d: int, ps: int, last: int, rows: int) -> List[Tensor]:
+    # decode_attention's inputs as a prefill step has them, B = 2 rows + 2: sequence A's rows at positions
+    # last - rows + 1 .. last; then sequence B's at the same positions, whose table is A's but for its last page (a
+    # prefix shared through the cache: B's rows before that page read A's pages, its later ones a page of its own);
+    # then a decode row at position last // 2 and one at 0, each with pages of its own. Pages in a shuffled order
+    torch.manual_seed(nh * 101 + d * 7 + last * 3 + rows)
+    p = last // ps + 1
+    npages = 3 * p + 3
+    k = torch.to(torch.randn([npages * ps, kvh, d]), 15)             # [S, KVH, D] bf16
+    v = torch.to(torch.randn([npages * ps, kvh, d]), 15)             # [S, KVH, D] bf16
+    perm = torch.randperm(npages)                                    # [npages] int64
+    a = perm[0:p]                                   # [P]
+    b = torch.cat([perm[0:p - 1], perm[p:p + 1]])   # [P]
+    c = perm[p + 1:2 * p + 1]
+    e = perm[2 * p + 1:3 * p + 1]
+    tables = torch.cat([torch.expand(torch.unsqueeze(a, 0), [rows, p]), torch.expand(torch.unsqueeze(b, 0), [rows, p]),
+                        torch.unsqueeze(c, 0), torch.unsqueeze(e, 0)])   # [B, P]
+    chunk = torch.arange(last - rows + 1, last + 1)                  # [rows]
+    pos = torch.cat([chunk, chunk, torch.tensor([last // 2, 0], dtype=4)])   # [B] int64
+    q = torch.to(torch.randn([2 * rows + 2, nh, d]), 15)             # [B, NH, D] bf16
+    return [q, k, v, torch.contiguous(tables), pos]
+  def prefill_attention(self: __torch__.NativeKernelsCheck, nh: int, kvh: int, d: int, ps: int, last: int, rows: int) -> List[float]:
+    # [max |native - reference|, max |reference|, elements] of decode_attention on prefill_attention_inputs
+    qkv = self.prefill_attention_inputs(nh, kvh, d, ps, last, rows)
+    return self.attention_error(qkv[0], qkv[1], qkv[2], qkv[3], qkv[4], ps)
+  def prefill_attention_alone(self: __torch__.NativeKernelsCheck, nh: int, kvh: int, d: int, ps: int, last: int, rows: int) -> bool:
+    # each row's decode_attention outputs on prefill_attention_inputs the same bit for bit in the one call as alone
+    # (a call of one row: the decode bodies)
+    qkv = self.prefill_attention_inputs(nh, kvh, d, ps, last, rows)
+    q, k, v, tables, pos = qkv[0], qkv[1], qkv[2], qkv[3], qkv[4]
+    y = ops.llamaserve.decode_attention(q, k, v, tables, pos, ps)    # [B, NH, D] bf16
+    same = True
+    for i in range(q.size(0)):
+      alone = ops.llamaserve.decode_attention(q[i:i + 1], k, v, tables[i:i + 1], pos[i:i + 1], ps)   # [1, NH, D]
+      same = same and bool(torch.equal(alone, y[i:i + 1]))
+    return same
   def attention_alone(self: __torch__.NativeKernelsCheck, b: int, nh: int, kvh: int, d: int, ps: int, last: int) -> bool:
     # each sequence's decode_attention outputs on attention_inputs the same bit for bit alone as among the b
     qkv = self.attention_inputs(b, nh, kvh, d, ps, last)
