@@ -9,8 +9,9 @@
  *   ops.llamaserve.linear_w8a8(x, qb, scale)  the same, the rows of x quantized to int8 per row (AVX-512 VNNI only)
  *   ops.llamaserve.widen_int8(qb, out)        qb blocked -> out [N, K] bf16, row-major (prefill: oneDNN's GEMM)
  *   ops.llamaserve.decode_attention(q, k_cache, v_cache, tables, pos, page_size)
- *                                             one query per sequence [B, NH, D] against its paged bf16 K/V
- *                                             -> [B, NH, D] bf16 (llama_step.py's attend for decode steps)
+ *                                             a query per row [B, NH, D], each against its paged bf16 K/V up to
+ *                                             its position -> [B, NH, D] bf16 (llama_step.py's attend): decode
+ *                                             rows, and prefill chunks' rows (in tiles: PREFILL_ATTENTION)
  *   ops.llamaserve.rms_norm(x, w, eps)        x [T, H] bf16, w [H] bf16 -> [T, H] bf16 (llama_step.py's rms_norm)
  *   ops.llamaserve.add_rms_norm(x, r, w, eps) the residual add before it too: -> (x + r, rms_norm(x + r)) [T, H] bf16
  *   ops.llamaserve.silu_mul(gate, up)         [T, I] bf16 -> silu(gate) * up [T, I] bf16, bit for bit torch's two ops
