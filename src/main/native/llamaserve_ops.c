@@ -825,9 +825,10 @@ T512V static inline __attribute__((always_inline)) void w8_few(const int8_t* xq,
  * Per-thread scratch, kept between calls (fresh pages cost a fault each) and freed when its thread ends (a pthread
  * key's destructor), so that threads that come and go leave nothing behind. Its slots: a call's rows, quantized or
  * widened, taken by the calling thread (w8_scratch); amx8_rows' copy of a group's weights, taken by each thread of its
- * region; decoder_layer's activations of many rows (layer_work).
+ * region; decoder_layer's activations of many rows (layer_work); the prefill attention's sums of every thread
+ * (decode_attention_run), taken by the calling thread.
  */
-enum { SCRATCH_ROWS, SCRATCH_AMX8_GROUP, SCRATCH_LAYER, SCRATCH_SLOTS };
+enum { SCRATCH_ROWS, SCRATCH_AMX8_GROUP, SCRATCH_LAYER, SCRATCH_ATTENTION, SCRATCH_SLOTS };
 typedef struct {
     int8_t* buf[SCRATCH_SLOTS];
     int64_t capacity[SCRATCH_SLOTS];
@@ -2297,7 +2298,7 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
  * rows runs it through the chunk function ATTEND as the decode body does, with its own n (the causal mask: a row
  * reads up to its position): every output is the same bits as the decode body's, whatever tile its row falls in.
  * The tiles of the longest rows go first, since later rows have more keys. sums: ATT_TILE_SUMS floats a thread,
- * 64-byte aligned: the tile's rows' acc, then their qf.
+ * 64-byte aligned (decode_attention_run's SCRATCH_ATTENTION): the tile's rows' acc, then their qf.
  */
 #define PREFILL_ATTENTION(NAME, TARGET, ATTEND)                                                                \
     TARGET static void NAME(const uint16_t* q, const uint16_t* kc, const uint16_t* vc, const int64_t* tables,  \
@@ -2308,14 +2309,15 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
         _Pragma("omp parallel for schedule(dynamic, 1)")                                                       \
         for (int64_t it = 0; it < tiles * KVH; it++) {                                                         \
             const int64_t t = tiles - 1 - it / KVH, h = it % KVH, b0 = first[t], nq = first[t + 1] - b0;       \
-            /* row b0 + j: acc [G][ATT_MAX_D] at accs + j G ATT_MAX_D, qf at qfs + the same, m, l at + j G */    \
-            float* accs = sums + (int64_t) omp_get_thread_num() * ATT_TILE_SUMS;                               \
-            float* qfs = accs + ATT_TILE_ACC + ATT_PAD; /* not 4 KiB from its row's acc (AttendFrame) */       \
+            /* row b0 + j: acc [G][ATT_MAX_D] at accs + j G, qf at qfs + j G, m and l at ms, ls + j G */         \
+            float* mine = sums + (int64_t) omp_get_thread_num() * ATT_TILE_SUMS;                               \
+            float (*accs)[ATT_MAX_D] = (float (*)[ATT_MAX_D]) mine;                                            \
+            float (*qfs)[ATT_MAX_D] = (float (*)[ATT_MAX_D]) (mine + ATT_TILE_ACC + ATT_PAD); /* AttendFrame */ \
             float s[ATT_MAX_G][ATT_CHUNK], ms[ATT_TILE_ACC / ATT_MAX_D], ls[ATT_TILE_ACC / ATT_MAX_D];         \
             int64_t len = 0; /* the tile's longest row */                                                      \
             for (int64_t j = 0; j < nq; j++) {                                                                 \
-                attend_start(q + ((b0 + j) * NH + h * G) * D, (float (*)[ATT_MAX_D]) (qfs + j * G * ATT_MAX_D), \
-                             (float (*)[ATT_MAX_D]) (accs + j * G * ATT_MAX_D), ms + j * G, ls + j * G, G, D, scale); \
+                attend_start(q + ((b0 + j) * NH + h * G) * D, qfs + j * G, accs + j * G, ms + j * G, ls + j * G, \
+                             G, D, scale);                                                                     \
                 len = pos[b0 + j] + 1 > len ? pos[b0 + j] + 1 : len;                                           \
             }                                                                                                  \
             int64_t rows[2][ATT_CHUNK]; /* this chunk's rows and the next's */                                 \
@@ -2331,15 +2333,14 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
                 for (int64_t j = 0; j < nq; j++) {                                                             \
                     const int64_t lj = pos[b0 + j] + 1;                                                        \
                     if (lj <= t0) continue;                                                                    \
-                    ATTEND(q + ((b0 + j) * NH + h * G) * D, (float (*)[ATT_MAX_D]) (qfs + j * G * ATT_MAX_D),  \
-                           kc, vc, row, lj - t0 < ATT_CHUNK ? lj - t0 : ATT_CHUNK, s,                          \
-                           (float (*)[ATT_MAX_D]) (accs + j * G * ATT_MAX_D), ms + j * G, ls + j * G, G, D, scale); \
+                    ATTEND(q + ((b0 + j) * NH + h * G) * D, qfs + j * G, kc, vc, row,                          \
+                           lj - t0 < ATT_CHUNK ? lj - t0 : ATT_CHUNK, s, accs + j * G, ms + j * G, ls + j * G, G, D, \
+                           scale);                                                                             \
                 }                                                                                              \
                 row = next;                                                                                    \
             }                                                                                                  \
             for (int64_t j = 0; j < nq; j++)                                                                   \
-                attention_out(out + ((b0 + j) * NH + h * G) * D, (float (*)[ATT_MAX_D]) (accs + j * G * ATT_MAX_D), \
-                              ls + j * G, G, D);                                                               \
+                attention_out(out + ((b0 + j) * NH + h * G) * D, accs + j * G, ls + j * G, G, D);               \
         }                                                                                                      \
     }
 
@@ -2388,16 +2389,17 @@ static void decode_attention_run(const uint16_t* q, const uint16_t* kc, const ui
         int64_t* first = malloc((size_t) (B + 1) * sizeof(int64_t));
         const int64_t rows_max = ATT_TILE_ACC / (G * ATT_MAX_D);
         const int64_t tiles = first != NULL ? query_tiles(tables, pos, B, P, PS, rows_max, first) : B;
-        const size_t sums_bytes = (size_t) omp_get_max_threads() * ATT_TILE_SUMS * sizeof(float);
-        float* sums = tiles < B ? aligned_alloc(64, sums_bytes) : NULL;
-        const int done = sums != NULL;
-        if (done)
+        /* every thread's sums, kept by the calling thread from call to call: fresh, they were mapped and faulted in
+           page by page in every layer (256 KiB a thread) */
+        const int64_t sums_bytes = (int64_t) omp_get_max_threads() * ATT_TILE_SUMS * (int64_t) sizeof(float);
+        int8_t* kept = tiles < B ? thread_scratch(SCRATCH_ATTENTION, sums_bytes + 64) : NULL;
+        float* sums = kept == NULL ? NULL : (float*) (((uintptr_t) kept + 63) & ~(uintptr_t) 63);
+        if (sums != NULL)
             (isa == ISA_AVX512_BF16 ? (tiled ? prefill_attention512_tiled : prefill_attention512)
                                     : (tiled ? prefill_attention256_tiled : prefill_attention256))(
                     q, kc, vc, tables, pos, out, first, tiles, sums, NH, KVH, D, P, PS);
         free(first);
-        free(sums);
-        if (done) return;
+        if (sums != NULL) return;
     }
     (isa == ISA_AVX512_BF16 ? (tiled ? decode_attention512_tiled : decode_attention512)
                             : (tiled ? decode_attention256_tiled : decode_attention256))(
