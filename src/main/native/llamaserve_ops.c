@@ -46,8 +46,8 @@
  * The blocked int8 layout: the 32 inputs k0..k0+31 of the four channels n0..n0+3 lie together, 128 bytes,
  *   qb[((n / 4) * (K / 32) + k / 32) * 128 + (n % 4) * 32 + k % 32] = q[n, k]     (N % 4 == 0, K % 32 == 0)
  * so a thread reads each block of four channels as one sequential stream. Row-major, the four channels are four
- * streams a row apart, and the int8 GEMV read its weights at half the rate of the bf16 one (see README "Native
- * kernels"); blocked, it reads them as fast as memory delivers.
+ * streams a row apart, and the int8 GEMV read its weights at half the rate of the bf16 one (see
+ * docs/native-cpu-kernels.md); blocked, it reads them as fast as memory delivers.
  *
  * Threads: OpenMP, whose GOMP_* symbols resolve through libtorch_cpu.so's own libgomp: one team, not two.
  */
@@ -415,7 +415,7 @@ T512 static void few512_int8(const uint16_t* x, const void* w, const uint16_t* s
  * are: a row's outputs do not depend on how many rows the call has (a sequence decoding alone or among others
  * gets the same logits). pf, where given, is the next group's weights: each tile of rows prefetches its share
  * of them (channels pc0 .. pc1-1 over this block of inputs), so that the next group streams in from memory
- * evenly under this group's arithmetic. The shape was measured (README "Native kernels"): 4 x 6 tiles with the
+ * evenly under this group's arithmetic. The shape was measured (docs/native-cpu-kernels.md): 4 x 6 tiles with the
  * prefetch spread over the tiles ran 16 rows 10-20 % faster than 2 x 8 tiles prefetching in the first one.
  * The prefetch goes to L2, not L1 (GEMM_PF_HINT), and takes every other 64-byte line, the first of each 128-byte
  * aligned pair (the L2's adjacent-line prefetch fetches the other): the next group's 24 KiB prefetched into L1
@@ -609,8 +609,8 @@ static int64_t gemm_row_tile(int64_t M, int64_t K) {
  * the next beyond 4 of them (16 rows are 64 KiB at K = 2,048), and each group read them all again from L2, the
  * tiles' L1 misses waiting behind the next group's weights streaming in: so the last tile's rows are the next
  * group's first. Harness, the 113 linears of the 1B shape from memory, AMD EPYC Zen 5, 2 cores, alternated: 16 rows
- * 91.2-93.5 ms against 96.5-100.7, 64 rows 292 against 298-301, 8 rows inside the noise; the same outputs (README
- * "Every other group of channels walks the rows back").
+ * 91.2-93.5 ms against 96.5-100.7, 64 rows 292 against 298-301, 8 rows inside the noise; the same outputs
+ * (docs/native-cpu-kernels.md, "Every other group of channels walks the rows back").
  */
 T512 static void gemm512_bf16(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
                               int64_t N, int64_t K) {
@@ -3028,7 +3028,7 @@ static void thp_read(void) {
  * Weights on 2 MiB pages (transparent huge pages): each step reads every weight once, and on 4 KiB pages that is a
  * TLB miss every 4 KiB of every matrix (a row of K = 2,048 bf16 is one page), whose page walk is nested in a VM: in
  * this project's VMs a sum over 1 GiB read 27-35 GB/s on 4 KiB pages and 54-60 on 2 MiB ones, and the 16-row step of
- * the 1B shape ran 7 % faster (README "Native CPU kernels"). Acts on the 2 MiB-aligned interior of [p, p + bytes).
+ * the 1B shape ran 7 % faster (docs/native-cpu-kernels.md). Acts on the 2 MiB-aligned interior of [p, p + bytes).
  * `written` 0: the memory holds nothing yet (a tensor just made, about to be filled): its pages are dropped
  * (MADV_DONTNEED: glibc may hand out memory it used before, whose pages would stay small) and advised
  * (MADV_HUGEPAGE), so that the writes fault in huge pages. `written` 1: advised, then collapsed (MADV_COLLAPSE),

@@ -1,8 +1,9 @@
 /*
  * A kernel harness, not part of the build: bf16 weights in a VNNI layout (panels of 16 channels, one 64-byte line per
  * pair of inputs) multiplied by broadcasting each row's input pairs, against llama-serve's row-major kernels
- * (src/main/native/llamaserve_ops.c, included below): the same bits as linear_bf16, measured and not adopted (README,
- * "The other layout: weights packed for broadcasting rows"). On Linux x86-64 with gcc and AVX-512 BF16:
+ * (src/main/native/llamaserve_ops.c, included below): the same bits as linear_bf16, measured and not adopted
+ * (docs/measured.md, "The other layout: weights packed for broadcasting rows"). On Linux x86-64 with gcc and
+ * AVX-512 BF16:
  *
  *   gcc -O3 -fopenmp -std=gnu11 -march=native src/test/native/vnni_harness.c -o /tmp/vnni -lm -ldl -lpthread
  *   /tmp/vnni check          every output of both layouts compared, 14 row counts x 6 shapes (exit 1 on a difference)
@@ -51,7 +52,7 @@ int32_t aoti_torch_device_type_cpu(void) { return 0; }
  * together (l-major): a pass over them sums lane l of 16 channels, and tree16 adds the 16 passes up in that order,
  * so every output is the same bits as linear_bf16's on the row-major weights (check, below), and a row's
  * outputs do not depend on the other rows of the call.
- * Figures: README, "The other layout: weights packed for broadcasting rows".
+ * Figures: docs/measured.md, "The other layout: weights packed for broadcasting rows".
  */
 static inline int64_t vnni_at(int64_t n, int64_t k, int64_t K) {
     return (n / 16) * 16 * K + (((k % 32) / 2 * (K / 32) + k / 32) * 16 + n % 16) * 2 + k % 2;

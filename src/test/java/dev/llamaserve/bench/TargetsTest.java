@@ -66,7 +66,8 @@ class TargetsTest {
 
     @Test
     void aSoakThatClimbsToABoundAndStaysPassesOneThatKeepsGrowingFails() {
-        // the README's soaks (MiB, every 1,000 requests), first with the KV pool committed at start: warm-up, then flat
+        // docs/measured.md's soaks (MiB, every 1,000 requests), first with the KV pool committed at start: warm-up,
+        // then flat
         long[] flat = {5839, 5888, 5898, 5989, 5972, 5944, 5944, 5945, 5946, 5946};
         Map<String, Object> t = Targets.of(Map.of("soak", soak(flat, 70)));
         assertThat(t).containsOnlyKeys("soak_rss_over_first_half_max_bytes",
@@ -77,8 +78,8 @@ class TargetsTest {
                 "op", "<=", "bound", 33554432.0, "met", true));
         assertThat(t.get("soak_heap_after_gc_over_first_half_max_bytes")).isEqualTo(Map.of("value", 0.0, "op", "<=",
                 "bound", 16777216.0, "met", true));
-        // the README's AMX soak (it gives 1,000 and 5,000-10,000; 2,000-4,000 filled in between): not monotonic, one
-        // point 50 MiB above its neighbours near the end
+        // docs/measured.md's AMX soak (it gives 1,000 and 5,000-10,000; 2,000-4,000 filled in between): not
+        // monotonic, one point 50 MiB above its neighbours near the end
         long[] amx = {5873, 5890, 5900, 5915, 5928, 5933, 5933, 5934, 5986, 5960};
         assertThat(rssVerdict(amx)).containsEntry("value", (double) ((5934L - 5928) << 20)).containsEntry("met", true);
         // the KV pool filling page by page (not committed at start): 17 MiB more every 1,000 requests to the end

@@ -69,7 +69,7 @@ public final class LlamaModel implements CausalLm {
      * On the CPU in bfloat16 with int8 weights, where llama-serve's native kernels are loaded ({@link NativeKernels}),
      * steps of at most this many rows multiply through {@code llamaserve::linear_int8} on the blocked int8 weights;
      * larger ones (prefill) widen each weight into {@link #INT8_WIDEN_SCRATCH} ({@code llamaserve::widen_int8}) for
-     * oneDNN's bf16 GEMM: measured with {@code Int8KernelBenchmark} (README "Native kernels").
+     * oneDNN's bf16 GEMM: measured with {@code Int8KernelBenchmark} (docs/native-cpu-kernels.md).
      */
     static final int CPU_NATIVE_INT8_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeInt8MaxRows", 64);
     /**
@@ -83,7 +83,7 @@ public final class LlamaModel implements CausalLm {
     /**
      * On the CPU, the weights are put on 2 MiB pages (transparent huge pages: advised before they are written) where
      * the native kernels are loaded and the host has not turned them off: fewer TLB misses while a step streams
-     * every weight (README "Native CPU kernels"). {@code -Dllamaserve.cpuHugePages=false} leaves them on 4 KiB
+     * every weight (docs/native-cpu-kernels.md). {@code -Dllamaserve.cpuHugePages=false} leaves them on 4 KiB
      * pages (A/B).
      */
     static final boolean CPU_HUGE_PAGES = Boolean.parseBoolean(System.getProperty("llamaserve.cpuHugePages", "true"));
@@ -93,7 +93,7 @@ public final class LlamaModel implements CausalLm {
      * channels, the next group of channels prefetched into L2) instead of oneDNN, unless the weights are packed for
      * oneDNN ({@code llm.model.packed-weights}): one row as fast as oneDNN's, 16 and 32 rows faster than
      * {@code torch.linear}, 64 even with it ({@code Int8KernelBenchmark} and the bench's 32-stream decode on a Zen 4:
-     * README "Native CPU kernels"). One kernel for every step adds every output up in the same order whatever the
+     * docs/native-cpu-kernels.md). One kernel for every step adds every output up in the same order whatever the
      * rows, so a sequence gets the same logits decoding alone or beside others, and a prompt prefilled cold or from
      * the prefix cache, or as one of {@code n} choices, the same as alone (oneDNN's one-row and several-row kernels
      * differ in the last bits: with the bound at 64 rows, a step beside another sequence's prefill chunk went through
@@ -102,7 +102,7 @@ public final class LlamaModel implements CausalLm {
      * AMX CPUs the kernel multiplies on AMX tiles ({@link #CPU_NATIVE_AMX}); with those off they keep oneDNN, whose
      * tiles multiply several rows several times faster than AVX-512. On CPUs with AVX2 only (no AVX-512 BF16, e.g.
      * Zen 3) the kernel widens bf16 to float32 in registers ({@code gemm256_bf16}), where libtorch's bf16 GEMM
-     * emulates it: 92-98 GFLOP/s against libtorch's 46-54 on two cores (README "Native CPU kernels").
+     * emulates it: 92-98 GFLOP/s against libtorch's 46-54 on two cores (docs/native-cpu-kernels.md).
      */
     static final int CPU_NATIVE_BF16_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16MaxRows", Integer.MAX_VALUE);
     /**
@@ -129,8 +129,8 @@ public final class LlamaModel implements CausalLm {
      * generic body (query heads per KV head not a multiple of 4, head dim not a multiple of 16 or above 128) never.
      * AVX2's tiled body took head dim 128 (the 8B) later: a chunk of 512 rows after 4,096 positions 1.09-1.16 s
      * against 2.35-2.49 with the generic body (C harness, 32 heads over 8, 4 layers), and in the step as fast as
-     * {@code attend} or a little faster (README). {@code -Dllamaserve.cpuNativePrefillMaxContext} sets the bound for
-     * every body.
+     * {@code attend} or a little faster (docs/native-cpu-kernels.md). {@code -Dllamaserve.cpuNativePrefillMaxContext}
+     * sets the bound for every body.
      */
     static int nativePrefillContext(NativeKernels.Isa isa, int group, int headDim) {
         boolean tiled = switch (isa) {
@@ -847,7 +847,7 @@ public final class LlamaModel implements CausalLm {
      * script that its rows attend natively. The same kernels in the same order, so the same logits bit for bit,
      * without the script interpreter's and the dispatcher's few microseconds for each of a layer's ~20 ops: the 1B
      * shape's bf16 step outside its linear kernels took 2.60 ms against 3.64 at one row, 9.41 against 10.43 at 16 rows
-     * (AMD EPYC Zen 5, 2 cores, alternated in one process; README "One call per decoder layer").
+     * (AMD EPYC Zen 5, 2 cores, alternated in one process; docs/native-cpu-kernels.md, "One call per decoder layer").
      */
     boolean fusedLayers() {
         return fusedLayers && nativeAttention && nativeNorm && nativeRope && nativeSilu;
