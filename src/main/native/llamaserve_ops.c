@@ -2111,19 +2111,25 @@ DECODE_ATTENTION(decode_attention512, T512, attend_chunk)
 DECODE_ATTENTION(decode_attention256, T256, attend_chunk)
 
 /*
- * The same on AVX2 where G % 4 == 0, D % 16 == 0 and D <= 128 (Llama 3's 4 query heads per KV head; head dim 64, as
- * the 1B and the bench's shape, or 128, as the 3B, 8B and 70B), with the arithmetic in registers: two keys' scores
- * for 4 heads as 8 accumulators over their D inputs, each key's 4 added up across lanes together (three horizontal
- * adds), the same keys' values prefetched into L2 meanwhile, and the weighted sum of the values in tiles of 4 heads x 16 dims (8 registers) over
+ * The same on AVX2 where G % 4 == 0, D % 16 == 0 and D <= 64 (Llama 3's 4 query heads per KV head; head dim 64, as
+ * the 1B and the bench's shape), with the arithmetic in registers: two keys' scores for 4 heads as 8 accumulators
+ * over their D inputs, each key's 4 added up across lanes together (three horizontal adds), the same keys' values
+ * prefetched into L2 meanwhile, and the weighted sum of the values in tiles of 4 heads x 16 dims (8 registers) over
  * a chunk of keys, where the generic body reduced each score on its own and kept acc in memory. Items of one KV
  * head, as the generic body. Harness, 16 calls (a layer each) of the 1B shape's attention (32 heads over 8, D 64),
  * AMD EPYC Zen 5 with the AVX2 bodies forced, best of 3-5: 16 sequences x 256 positions 13.6-14.4 -> 5.8-6.0 ms,
  * x 1,024 85.5-88.2 -> 60.2-63.1, one sequence x 2,000 6.8-7.0 -> 2.6-2.8. At D 128 (the 8B) it was slower than the
- * generic body at first (16 x 512: 41-47 against 38-40 ms), and it kept D <= 64; with AttendFrame (above) it is
- * faster there too (harness, 4 calls of 32 heads over 8, KV from memory, best of 5, three rounds: 16 x 512
- * 12.1-12.6 against 15.9-16.2 ms, 16 x 2,048 46.3 against 64.1, one sequence x 2,000 2.5-2.6 against 3.8-3.9; as a
- * prefill's tiles, 512 rows after 4,096 positions 1.09-1.16 s against 2.35-2.49), but not at D 192 (16 x 512 19.8
- * against 18.0 ms): hence D <= 128. qf and acc: 32-byte aligned.
+ * generic body (16 x 512: 41-47 against 38-40 ms), hence D <= 64. qf and acc: 32-byte aligned.
+ * Those harnesses were built with -march=native, under which gcc lets these target("avx2,fma") functions use
+ * AVX-512 (zmm registers): not the AVX2 code a CPU without AVX-512 runs. A later stop measured the library's own
+ * code in the step instead (the ops timed by libtorch's profiler, the two bodies switched every step, the AVX2
+ * settings on the Zen 5, a scratch switch; docs/native-cpu-kernels.md): decode with this body was as fast as the
+ * generic one or slower (1B shape, a step's attention over a zero-filled pool: 16 x 256 21.0 against 20.7 ms, 4 x
+ * 2,048 38.2 against 31.5, 16 x 1,024 88.6 against 71.0, 2 x 8,192 93.8 against 71.8; one row after a real prefill
+ * of 4,096 tokens 17.0 against 15.2), and at D 128 (the 8B) slower as well (2 x 8,192 276 against 198 ms), while as
+ * PREFILL_ATTENTION's chunk function it halves a prefill's attention (a 512-token chunk after 4,096: 3.57 against
+ * 7.20 s). Decode keeps it, so that a prefill row attends as the decode row it would have been; D 128 keeps the
+ * generic body and `attend`.
  */
 T256 static inline __attribute__((always_inline)) void attend_chunk256(const uint16_t* qb, float qf[][ATT_MAX_D],
         const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n, float s[][ATT_CHUNK],
@@ -2388,7 +2394,7 @@ static void decode_attention_run(const uint16_t* q, const uint16_t* kc, const ui
                                  const int64_t* pos, uint16_t* out, int64_t B, int64_t NH, int64_t KVH, int64_t D,
                                  int64_t P, int64_t PS) {
     const int64_t G = NH / KVH;
-    const int tiled = isa == ISA_AVX512_BF16 ? G % 4 == 0 && D % 64 == 0 : G % 4 == 0 && D % 16 == 0 && D <= 128;
+    const int tiled = isa == ISA_AVX512_BF16 ? G % 4 == 0 && D % 64 == 0 : G % 4 == 0 && D % 16 == 0 && D <= 64;
     if (B > 1) {   /* a prefill's rows, in tiles where rows read the same pages (else each row an item of its own) */
         int64_t* first = malloc((size_t) (B + 1) * sizeof(int64_t));
         const int64_t rows_max = ATT_TILE_ACC / (G * ATT_MAX_D);

@@ -119,23 +119,19 @@ public final class LlamaModel implements CausalLm {
      * wrote it, is the same to the bit (README, "Batch invariance"); beyond it, the script's tiled {@code attend}.
      * Every context where the instruction set's register-tiled body applies (AVX-512 BF16: query heads per KV head
      * % 4 == 0 and head dim % 64 == 0, every Llama 3 model; AVX2: the same group with head dim % 16 == 0 and at most
-     * 128, every Llama 3 model too): the kernel takes a prefill's rows in tiles that read each chunk of keys once
-     * ({@code PREFILL_ATTENTION}).
+     * 64): the kernel takes a prefill's rows in tiles that read each chunk of keys once ({@code PREFILL_ATTENTION}).
      * A 16,384-token prompt of the 1B shape took 127.7 s natively against 260.7 with {@code attend} past 8,192 tokens
      * (AMD EPYC Zen 5, 2 cores), where each query reading its keys again had made the kernel slower than
      * {@code attend} past ~15,000 tokens; with the AVX2 bodies forced, an 8,192-token one 220.1 s against 236.4 with
      * {@code attend} throughout (AVX2 had kept {@code attend}). Elsewhere on AVX-512 (the generic body: head dim 32,
      * the bench's tiny shape, or 16, the fixture's) up to {@link #CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT}; AVX2's
-     * generic body (query heads per KV head not a multiple of 4, head dim not a multiple of 16 or above 128) never.
-     * AVX2's tiled body took head dim 128 (the 8B) later: a chunk of 512 rows after 4,096 positions 1.09-1.16 s
-     * against 2.35-2.49 with the generic body (C harness, 32 heads over 8, 4 layers), and in the step as fast as
-     * {@code attend} or a little faster (docs/native-cpu-kernels.md). {@code -Dllamaserve.cpuNativePrefillMaxContext}
-     * sets the bound for every body.
+     * generic body (the 8B's head dim of 128: its tiled body decodes slower there, docs/native-cpu-kernels.md) never.
+     * {@code -Dllamaserve.cpuNativePrefillMaxContext} sets the bound for every body.
      */
     static int nativePrefillContext(NativeKernels.Isa isa, int group, int headDim) {
         boolean tiled = switch (isa) {
             case AVX512_BF16 -> group % 4 == 0 && headDim % 64 == 0;
-            case AVX2 -> group % 4 == 0 && headDim % 16 == 0 && headDim <= 128;
+            case AVX2 -> group % 4 == 0 && headDim % 16 == 0 && headDim <= 64;
             default -> false;
         };
         int bound = tiled ? Integer.MAX_VALUE

@@ -334,8 +334,8 @@ class NativeKernelsTest {
             // [B, NH, KVH, D, page size, last position]: GQA and MHA, one page to several, past one score chunk;
             // AVX-512's register-tiled body where G % 4 == 0 and D % 64 == 0 (4 x 64, 16 x 128, 8 x 192; 16 keys
             // exactly, a chunk's tail of 44), its generic one elsewhere (G = 4 with D = 16, G = 1); AVX2's tiled
-            // body where G % 4 == 0, D % 16 == 0 and D <= 128 (4 x 16, 4 x 64, 16 x 128; an odd last key), its
-            // generic one elsewhere (G = 1, 8 x 192)
+            // body where G % 4 == 0, D % 16 == 0 and D <= 64 (4 x 16, 4 x 64; an odd last key), its generic one
+            // elsewhere (G = 1, 16 x 128, 8 x 192)
             for (long[] s : new long[][] {{1, 4, 1, 16, 16, 0}, {3, 32, 8, 64, 16, 300}, {2, 8, 8, 128, 4, 129},
                 {1, 64, 4, 128, 16, 1000}, {2, 8, 2, 64, 16, 15}, {1, 16, 2, 192, 8, 40}}) {
                 double[] r = floats("attention", s);
@@ -374,8 +374,8 @@ class NativeKernelsTest {
             // shares all but the last page of the first's table, and its first rows fall in the first's last tile)
             // and two decode rows in one call, each row against itself alone (a call of one row: the decode
             // bodies). Tiles of 32 rows at G 4, 16 at G 8, 4 at G 1; past several score chunks; each instruction
-            // set's tiled chunk function (G 4 with D 64 or 128 on AVX-512, G 4 with D 16, 64 or 128 on AVX2) and
-            // its generic one (G 1; D 16 on AVX-512)
+            // set's tiled chunk function (G 4 with D 64 or 128 on AVX-512, G 4 with D 64 or 16 on AVX2) and its
+            // generic one (G 1; D 128 on AVX2, D 16 on AVX-512)
             for (long[] s : new long[][] {{32, 8, 64, 16, 300, 36}, {16, 4, 128, 16, 125, 20},
                 {32, 4, 128, 16, 1000, 20}, {8, 2, 64, 4, 45, 7}, {4, 4, 64, 16, 100, 10}, {8, 2, 16, 8, 60, 9}}) {
                 try (IValue r = call("prefill_attention_alone", s[0], s[1], s[2], s[3], s[4], s[5])) {
@@ -399,12 +399,9 @@ class NativeKernelsTest {
                 .isEqualTo(LlamaModel.CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT).isEqualTo(8192);
         assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, 1, 64))
                 .isEqualTo(LlamaModel.CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT);
-        // AVX2: its tiled body's shapes (head dim % 16, at most 128: the 1B's 64, the 8B's 128) at every context,
-        // its generic body's never
+        // AVX2: its tiled body's shapes (head dim % 16, at most 64) at every context, its generic body's never
         assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, 4, 64)).isEqualTo(Integer.MAX_VALUE);
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, 4, 128)).isEqualTo(Integer.MAX_VALUE);
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, 8, 128)).isEqualTo(Integer.MAX_VALUE);
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, 4, 192)).isZero();
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, 4, 128)).isZero();
         assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, 1, 64)).isZero();
         assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.NONE, 4, 64)).isZero();
     }
