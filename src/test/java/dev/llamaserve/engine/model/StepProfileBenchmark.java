@@ -26,7 +26,10 @@ import org.junit.jupiter.api.Test;
  * of {@code -Dbench.context} tokens (default 256) decoding together, {@code -Dbench.packed=true} with
  * {@code llm.model.packed-weights}. {@code -Dbench.prefill=512}: a prefill chunk of that many tokens after
  * {@code -Dbench.context} tokens instead. {@code -Dbench.quantization=int8} (any {@code llm.model.quantization}
- * value) loads the weights so. Then (2) five timed steps, each with the minor page faults it made (a
+ * value) loads the weights so. {@code -Dbench.unfused=true} runs each layer's ops as calls of their own instead of one
+ * {@code decoder_layer} call, so that the trace times each (e.g. {@code llamaserve::decode_attention}); {@code
+ * -Dbench.pretouch=true} zero-fills the KV pool at load ({@code llm.engine.kv-cache-pre-touch}): several-row decode
+ * steps read a context that no prefill wrote, and over an untouched pool those reads all hit the one zero page. Then (2) five timed steps, each with the minor page faults it made (a
  * fresh tensor's every 4 KiB page faults on first write), and (3) libtorch's profiler around 5 steps (one prefill
  * chunk), written as a Chrome trace ({@code -Dbench.trace}, default {@code target/bench/step-trace.json}) whose
  * events are the ops the step script ran. Nothing is asserted.
@@ -47,12 +50,16 @@ class StepProfileBenchmark {
         int context = Integer.getInteger("bench.context", 256);
         int prefill = Integer.getInteger("bench.prefill", 0);
         boolean packed = Boolean.getBoolean("bench.packed");
+        boolean unfused = Boolean.getBoolean("bench.unfused");
         int slots = Math.max(4096, Math.max(rows, 1) * context + prefill);
         try (LlamaModel m = LlamaModel.load(Checkpoint.open(dir),
                 new ModelOptions("cpu", System.getProperty("bench.dtype", "bfloat16"), slots, 512, KvCacheDType.AUTO,
                         ModelOptions.DEFAULT_KV_BLOCK_SIZE, Quantization.parse(System.getProperty("bench.quantization",
-                                "none")), packed, false),
+                                "none")), packed, Boolean.getBoolean("bench.pretouch")),
                 null)) {
+            if (unfused) {
+                m.fusedLayers(false);   // each op of a layer its own call, so that the trace times each
+            }
             int[] prompt = new SplittableRandom(7).ints(128, 0, 128000).toArray();
             m.forward(ForwardBatch.contiguous(prompt, 0, false));
             for (int i = 0; i < 3; i++) {
@@ -81,6 +88,7 @@ class StepProfileBenchmark {
                 m.forward(step.apply(0));
             }
             what += packed ? " (packed weights)" : "";
+            what += unfused ? " (layers unfused)" : "";
             int steps = Integer.getInteger("bench.steps", 5);
             float[] logits = null;   // reused from step to step, as ModelRunner does (a new [R, V] array costs ms)
             for (int i = 0; i < steps; i++) {
