@@ -2121,15 +2121,11 @@ DECODE_ATTENTION(decode_attention256, T256, attend_chunk)
  * x 1,024 85.5-88.2 -> 60.2-63.1, one sequence x 2,000 6.8-7.0 -> 2.6-2.8. At D 128 (the 8B) it was slower than the
  * generic body (16 x 512: 41-47 against 38-40 ms), hence D <= 64. qf and acc: 32-byte aligned.
  * Those harnesses were built with -march=native, under which gcc lets these target("avx2,fma") functions use
- * AVX-512 (zmm registers): not the AVX2 code a CPU without AVX-512 runs. A later stop measured the library's own
- * code in the step instead (the ops timed by libtorch's profiler, the two bodies switched every step, the AVX2
- * settings on the Zen 5, a scratch switch; docs/native-cpu-kernels.md): decode with this body was as fast as the
- * generic one or slower (1B shape, a step's attention over a zero-filled pool: 16 x 256 21.0 against 20.7 ms, 4 x
- * 2,048 38.2 against 31.5, 16 x 1,024 88.6 against 71.0, 2 x 8,192 93.8 against 71.8; one row after a real prefill
- * of 4,096 tokens 17.0 against 15.2), and at D 128 (the 8B) slower as well (2 x 8,192 276 against 198 ms), while as
- * PREFILL_ATTENTION's chunk function it halves a prefill's attention (a 512-token chunk after 4,096: 3.57 against
- * 7.20 s). Decode keeps it, so that a prefill row attends as the decode row it would have been; D 128 keeps the
- * generic body and `attend`.
+ * AVX-512: not the code a CPU without AVX-512 runs. Timed in the model instead (a later stop;
+ * docs/native-cpu-kernels.md, "Those harness figures are not AVX2's"), this body decodes as fast as the generic one
+ * or slower (its attention took up to 31 % longer at the 1B's D 64, 39 % at the 8B's D 128), while as
+ * PREFILL_ATTENTION's chunk function it halves a prefill's attention. Decode keeps it where D <= 64, so that a
+ * prefill row attends as the decode row it would have been; D 128 keeps the generic body and `attend`.
  */
 T256 static inline __attribute__((always_inline)) void attend_chunk256(const uint16_t* qb, float qf[][ATT_MAX_D],
         const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n, float s[][ATT_CHUNK],
