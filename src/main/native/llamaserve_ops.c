@@ -2260,10 +2260,11 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t bg = 0; bg < B * groups; bg++) {
         const int64_t b = bg / groups, h0 = bg % groups * HPI;
-        /* head h0 + j's sums: acc[j] [G][ATT_MAX_D], m[j] and l[j] [G] */
-        float accs[ATT_ITEM_ACC], s[ATT_MAX_G][ATT_CHUNK], ms[ATT_ITEM_ACC / ATT_MAX_D], ls[ATT_ITEM_ACC / ATT_MAX_D];
+        /* head h0 + j's sums: acc [G][ATT_MAX_D] at accs + j G, m and l [G] at ms, ls + j G */
+        float accs[ATT_ITEM_ACC / ATT_MAX_D][ATT_MAX_D], s[ATT_MAX_G][ATT_CHUNK];
+        float ms[ATT_ITEM_ACC / ATT_MAX_D], ls[ATT_ITEM_ACC / ATT_MAX_D];
         for (int64_t i = 0; i < HPI * G; i++) {
-            for (int64_t d = 0; d < D; d++) accs[i * ATT_MAX_D + d] = 0.0f;
+            for (int64_t d = 0; d < D; d++) accs[i][d] = 0.0f;
             ms[i] = -INFINITY;
             ls[i] = 0.0f;
         }
@@ -2281,16 +2282,13 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
                 chunk_rows(next, tables + b * P, t0 + ATT_CHUNK, n1, PS, KVH, h0, D);
                 prefetch_kv(kc, vc, next, n1, HPI * D * 2, 0);
             }
-            for (int64_t j = 0; j < HPI; j++) {
-                const int64_t h = h0 + j;
-                attend_chunk512(q + (b * NH + h * G) * D, NULL, kc + j * D, vc + j * D, row, n, s,
-                                (float (*)[ATT_MAX_D]) (accs + j * G * ATT_MAX_D), ms + j * G, ls + j * G, G, D, scale);
-            }
+            for (int64_t j = 0; j < HPI; j++)
+                attend_chunk512(q + (b * NH + (h0 + j) * G) * D, NULL, kc + j * D, vc + j * D, row, n, s, accs + j * G,
+                                ms + j * G, ls + j * G, G, D, scale);
             row = next;
         }
         for (int64_t j = 0; j < HPI; j++)
-            attention_out(out + (b * NH + (h0 + j) * G) * D, (float (*)[ATT_MAX_D]) (accs + j * G * ATT_MAX_D),
-                          ls + j * G, G, D);
+            attention_out(out + (b * NH + (h0 + j) * G) * D, accs + j * G, ls + j * G, G, D);
     }
 }
 
