@@ -135,14 +135,16 @@ class NativeKernelsCheck(Module):
     qkv = self.attention_inputs(b, nh, kvh, d, ps, last)
     return self.attention_error(qkv[0], qkv[1], qkv[2], qkv[3], qkv[4], ps)
   def attention_error(self: __torch__.NativeKernelsCheck, q: Tensor, k: Tensor, v: Tensor, tables: Tensor, pos: Tensor, ps: int) -> List[float]:
-    # [max |native - reference|, max |reference|, elements] of decode_attention; reference: gather each row's K/V
-    # through its table, softmax in float32
+    # [max |native - reference|, max |reference|, elements, max |native - reference| / (|reference| + m / 32)] of
+    # decode_attention, m the largest |reference| of the element's row; reference: gather each row's K/V through its
+    # table, softmax in float32
     y = ops.llamaserve.decode_attention(q, k, v, tables, pos, ps)    # [B, NH, D] bf16
     nh = q.size(1)
     kvh = k.size(1)
     d = q.size(2)
     err = 0.0
     most = 0.0
+    rel = 0.0
     for i in range(q.size(0)):
       n = int(pos[i]) + 1
       t = torch.arange(n)                                            # [n]
@@ -153,7 +155,8 @@ class NativeKernelsCheck(Module):
       ref = torch.einsum("hn,nhd->hd", [torch.softmax(s, -1), vv])   # [NH, D]
       err = max(err, float(torch.amax(torch.abs(y[i].float() - ref))))
       most = max(most, float(torch.amax(torch.abs(ref))))
-    return [err, most, float(y.numel())]
+      rel = max(rel, float(torch.amax(torch.abs(y[i].float() - ref) / (torch.abs(ref) + torch.amax(torch.abs(ref)) / 32.))))
+    return [err, most, float(y.numel()), rel]
   def prefill_attention_inputs(self: __torch__.NativeKernelsCheck, nh: int, kvh: int, d: int, ps: int, last: int, rows: int) -> List[Tensor]:
     # decode_attention's inputs as a prefill step has them, B = 2 rows + 2: sequence A's rows at positions
     # last - rows + 1 .. last; then sequence B's at the same positions, whose table is A's but for its last page (a
@@ -180,12 +183,17 @@ class NativeKernelsCheck(Module):
     qkv = self.prefill_attention_inputs(nh, kvh, d, ps, last, rows)
     return self.attention_error(qkv[0], qkv[1], qkv[2], qkv[3], qkv[4], ps)
   def prefill_attention_alone(self: __torch__.NativeKernelsCheck, nh: int, kvh: int, d: int, ps: int, last: int, rows: int) -> bool:
-    # each row's decode_attention outputs on prefill_attention_inputs the same bit for bit in the one call as alone
-    # (a call of one row: the decode bodies)
+    # each row's decode_attention outputs on prefill_attention_inputs the same bit for bit in the one call as in a
+    # call of its sequence's rows alone (tiles of other rows: sequence B's first rows shared A's last tile) and as in
+    # a call of that row alone (the decode bodies)
     qkv = self.prefill_attention_inputs(nh, kvh, d, ps, last, rows)
     q, k, v, tables, pos = qkv[0], qkv[1], qkv[2], qkv[3], qkv[4]
     y = ops.llamaserve.decode_attention(q, k, v, tables, pos, ps)    # [B, NH, D] bf16
     same = True
+    for sq in range(2):
+      lo = sq * rows
+      part = ops.llamaserve.decode_attention(q[lo:lo + rows], k, v, tables[lo:lo + rows], pos[lo:lo + rows], ps)   # [rows, NH, D]
+      same = same and bool(torch.equal(part, y[lo:lo + rows]))
     for i in range(q.size(0)):
       alone = ops.llamaserve.decode_attention(q[i:i + 1], k, v, tables[i:i + 1], pos[i:i + 1], ps)   # [1, NH, D]
       same = same and bool(torch.equal(alone, y[i:i + 1]))
