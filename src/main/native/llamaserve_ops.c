@@ -2081,9 +2081,12 @@ typedef struct {
 /*
  * q [B, NH, D] bf16; k, v [S, KVH, D] bf16 caches; tables [B, P] int64 page tables; pos [B] int64, each query's
  * position (it sees the keys at positions 0..pos) -> out [B, NH, D] bf16: softmax(q k^T / sqrt(D)) v in float32,
- * as llama_step.py's attend computes it (head h reads KV head h / (NH / KVH)), one pass over the context.
+ * as llama_step.py's attend computes it (head h reads KV head h / (NH / KVH)), one pass over the context. AHEAD: the
+ * next chunk's keys and values prefetched into L2 meanwhile, as PREFILL_ATTENTION does: AVX2's tiled body had waited
+ * on its keys' loads (perf's samples) and its attention took 23-32 % less with it at 1,024-8,192 positions, 5-9 % at
+ * 256 (Zen 4, in the step); the generic bodies took 2-10 % more, and go without.
  */
-#define DECODE_ATTENTION(NAME, TARGET, ATTEND)                                                                 \
+#define DECODE_ATTENTION(NAME, TARGET, ATTEND, AHEAD)                                                          \
     TARGET static void NAME(const uint16_t* q, const uint16_t* kc, const uint16_t* vc, const int64_t* tables,  \
                             const int64_t* pos, uint16_t* out, int64_t B, int64_t NH, int64_t KVH, int64_t D,   \
                             int64_t P, int64_t PS) {                                                           \
@@ -2097,18 +2100,26 @@ typedef struct {
             float m[ATT_MAX_G], l[ATT_MAX_G];                                                                  \
             attend_start(qb, f.qf, f.acc, m, l, G, D, scale);                                                  \
             const int64_t len = pos[b] + 1;                                                                    \
-            int64_t row[ATT_CHUNK];                                                                            \
+            int64_t rows[2][ATT_CHUNK]; /* this chunk's rows and the next's */                                 \
+            int64_t* row = rows[0];                                                                            \
+            chunk_rows(row, tables + b * P, 0, len < ATT_CHUNK ? len : ATT_CHUNK, PS, KVH, h, D);              \
             for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {                                                  \
                 const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;                                 \
-                chunk_rows(row, tables + b * P, t0, n, PS, KVH, h, D);                                         \
+                int64_t* next = row == rows[0] ? rows[1] : rows[0];                                            \
+                if (t0 + ATT_CHUNK < len) {                                                                    \
+                    const int64_t n1 = len - t0 - ATT_CHUNK < ATT_CHUNK ? len - t0 - ATT_CHUNK : ATT_CHUNK;    \
+                    chunk_rows(next, tables + b * P, t0 + ATT_CHUNK, n1, PS, KVH, h, D);                       \
+                    if (AHEAD) prefetch_kv(kc, vc, next, n1, D * 2, 0);                                        \
+                }                                                                                              \
                 ATTEND(qb, f.qf, kc, vc, row, n, f.s, f.acc, m, l, G, D, scale);                               \
+                row = next;                                                                                    \
             }                                                                                                  \
             attention_out(out + (b * NH + h * G) * D, f.acc, l, G, D);                                         \
         }                                                                                                      \
     }
 
-DECODE_ATTENTION(decode_attention512, T512, attend_chunk)
-DECODE_ATTENTION(decode_attention256, T256, attend_chunk)
+DECODE_ATTENTION(decode_attention512, T512, attend_chunk, 0)
+DECODE_ATTENTION(decode_attention256, T256, attend_chunk, 0)
 
 /*
  * The same on AVX2 where G % 4 == 0, D % 16 == 0 and D <= 64 (Llama 3's 4 query heads per KV head; head dim 64, as
@@ -2123,9 +2134,11 @@ DECODE_ATTENTION(decode_attention256, T256, attend_chunk)
  * Those harnesses were built with -march=native, under which gcc lets these target("avx2,fma") functions use
  * AVX-512: not the code a CPU without AVX-512 runs. Timed in the model instead (a later stop;
  * docs/native-cpu-kernels.md, "Those harness figures are not AVX2's"), this body decodes as fast as the generic one
- * or slower (its attention took up to 31 % longer at the 1B's D 64, 39 % at the 8B's D 128), while as
- * PREFILL_ATTENTION's chunk function it halves a prefill's attention. Decode keeps it where D <= 64, so that a
- * prefill row attends as the decode row it would have been; D 128 keeps the generic body and `attend`.
+ * or slower (its attention took up to 31 % longer at the 1B's D 64, 39 % at the 8B's D 128; on a Zen 4, whose L1 is
+ * a Zen 3's 32 KiB, 50-60 % longer at D 64, 10-25 % since DECODE_ATTENTION's AHEAD), while as PREFILL_ATTENTION's
+ * chunk function it halves a prefill's attention. Decode keeps it where D <= 64, so that a prefill row attends as the
+ * decode row it would have been (what n choices and cache hits give the same bits by, on AVX2 too: "Timed on a Zen
+ * 4" there); D 128 keeps the generic body and `attend`.
  */
 T256 static inline __attribute__((always_inline)) void attend_chunk256(const uint16_t* qb, float qf[][ATT_MAX_D],
         const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n, float s[][ATT_CHUNK],
@@ -2187,7 +2200,7 @@ T256 static inline __attribute__((always_inline)) void attend_chunk256(const uin
     }
 }
 
-DECODE_ATTENTION(decode_attention256_tiled, T256, attend_chunk256)
+DECODE_ATTENTION(decode_attention256_tiled, T256, attend_chunk256, 1)
 
 /*
  * The same on AVX-512 BF16 where G % 4 == 0 and D % 64 == 0 (Llama 3's 4 query heads per KV head, head dim 64 or
