@@ -2084,7 +2084,7 @@ typedef struct {
  * as llama_step.py's attend computes it (head h reads KV head h / (NH / KVH)), one pass over the context. AHEAD: the
  * next chunk's keys and values prefetched into L2 meanwhile, as PREFILL_ATTENTION does: AVX2's tiled body had waited
  * on its keys' loads (perf's samples) and its attention took 23-32 % less with it at 1,024-8,192 positions, 5-9 % at
- * 256 (Zen 4, in the step); the generic bodies took 2-10 % more, and go without.
+ * 256 (Zen 4, in the step); AVX2's generic body took 2-10 % more with it, and the generic bodies go without.
  */
 #define DECODE_ATTENTION(NAME, TARGET, ATTEND, AHEAD)                                                          \
     TARGET static void NAME(const uint16_t* q, const uint16_t* kc, const uint16_t* vc, const int64_t* tables,  \
