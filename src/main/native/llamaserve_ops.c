@@ -2016,6 +2016,23 @@ static inline __attribute__((always_inline)) void prefetch_kv(const uint16_t* kc
 }
 
 /*
+ * A walk over the len positions of a table, a chunk at a time, two chunks' rows in rows [2][ATT_CHUNK]: while row
+ * (the chunk at t0) is attended, the next chunk's rows go into the other half, its keys and values (bytes of each
+ * row) prefetched into L2 where prefetch. Returns the next chunk's rows (unwritten after the last chunk).
+ */
+static inline __attribute__((always_inline)) int64_t* chunk_ahead(int64_t rows[2][ATT_CHUNK], const int64_t* row,
+        const int64_t* table, int64_t t0, int64_t len, int64_t PS, int64_t KVH, int64_t h, int64_t D,
+        const uint16_t* kc, const uint16_t* vc, int64_t bytes, int prefetch) {
+    int64_t* next = row == rows[0] ? rows[1] : rows[0];
+    if (t0 + ATT_CHUNK < len) {
+        const int64_t n1 = len - t0 - ATT_CHUNK < ATT_CHUNK ? len - t0 - ATT_CHUNK : ATT_CHUNK;
+        chunk_rows(next, table, t0 + ATT_CHUNK, n1, PS, KVH, h, D);
+        if (prefetch) prefetch_kv(kc, vc, next, n1, bytes, 0);
+    }
+    return next;
+}
+
+/*
  * The chunk functions: one chunk of n keys and values (row: where they lie, kc and vc at the KV head's first dim) for
  * the G query heads of one query (qb [G, D] bf16; qf the same in float32 times scale, where the body takes that),
  * with its running sums acc [G][ATT_MAX_D], m and l [G] and the chunk's scores s [G][ATT_CHUNK]: the scores, the
@@ -2105,12 +2122,8 @@ typedef struct {
             chunk_rows(row, tables + b * P, 0, len < ATT_CHUNK ? len : ATT_CHUNK, PS, KVH, h, D);              \
             for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {                                                  \
                 const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;                                 \
-                int64_t* next = row == rows[0] ? rows[1] : rows[0];                                            \
-                if (t0 + ATT_CHUNK < len) {                                                                    \
-                    const int64_t n1 = len - t0 - ATT_CHUNK < ATT_CHUNK ? len - t0 - ATT_CHUNK : ATT_CHUNK;    \
-                    chunk_rows(next, tables + b * P, t0 + ATT_CHUNK, n1, PS, KVH, h, D);                       \
-                    if (AHEAD) prefetch_kv(kc, vc, next, n1, D * 2, 0);                                        \
-                }                                                                                              \
+                int64_t* next = chunk_ahead(rows, row, tables + b * P, t0, len, PS, KVH, h, D, kc, vc,         \
+                                            D * 2, AHEAD);                                                     \
                 ATTEND(qb, f.qf, kc, vc, row, n, f.s, f.acc, m, l, G, D, scale);                               \
                 row = next;                                                                                    \
             }                                                                                                  \
@@ -2289,12 +2302,7 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
         prefetch_kv(kc, vc, row, n0, HPI * D * 2, 1);
         for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {
             const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;
-            int64_t* next = row == rows[0] ? rows[1] : rows[0];
-            if (t0 + ATT_CHUNK < len) {
-                const int64_t n1 = len - t0 - ATT_CHUNK < ATT_CHUNK ? len - t0 - ATT_CHUNK : ATT_CHUNK;
-                chunk_rows(next, tables + b * P, t0 + ATT_CHUNK, n1, PS, KVH, h0, D);
-                prefetch_kv(kc, vc, next, n1, HPI * D * 2, 0);
-            }
+            int64_t* next = chunk_ahead(rows, row, tables + b * P, t0, len, PS, KVH, h0, D, kc, vc, HPI * D * 2, 1);
             for (int64_t j = 0; j < HPI; j++)
                 attend_chunk512(q + (b * NH + (h0 + j) * G) * D, NULL, kc + j * D, vc + j * D, row, n, s, accs + j * G,
                                 ms + j * G, ls + j * G, G, D, scale);
@@ -2341,12 +2349,8 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
             int64_t* row = rows[0];                                                                            \
             chunk_rows(row, tables + b0 * P, 0, len < ATT_CHUNK ? len : ATT_CHUNK, PS, KVH, h, D);             \
             for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {                                                  \
-                int64_t* next = row == rows[0] ? rows[1] : rows[0];                                            \
-                if (t0 + ATT_CHUNK < len) {                                                                    \
-                    const int64_t n1 = len - t0 - ATT_CHUNK < ATT_CHUNK ? len - t0 - ATT_CHUNK : ATT_CHUNK;    \
-                    chunk_rows(next, tables + b0 * P, t0 + ATT_CHUNK, n1, PS, KVH, h, D);                      \
-                    prefetch_kv(kc, vc, next, n1, D * 2, 0);                                                   \
-                }                                                                                              \
+                int64_t* next = chunk_ahead(rows, row, tables + b0 * P, t0, len, PS, KVH, h, D, kc, vc,        \
+                                            D * 2, 1);                                                         \
                 for (int64_t j = 0; j < nq; j++) {                                                             \
                     const int64_t lj = pos[b0 + j] + 1;                                                        \
                     if (lj <= t0) continue;                                                                    \

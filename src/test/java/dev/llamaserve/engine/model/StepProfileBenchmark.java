@@ -29,8 +29,9 @@ import org.junit.jupiter.api.Test;
  * value) loads the weights so. {@code -Dbench.unfused=true} runs each layer's ops as calls of their own instead of one
  * {@code decoder_layer} call, so that the trace times each (e.g. {@code llamaserve::decode_attention}); {@code
  * -Dbench.pretouch=true} zero-fills the KV pool at load ({@code llm.engine.kv-cache-pre-touch}): several-row decode
- * steps read a context that no prefill wrote, and over an untouched pool those reads all hit the one zero page. Then (2) five timed steps, each with the minor page faults it made (a
- * fresh tensor's every 4 KiB page faults on first write), and (3) libtorch's profiler around 5 steps (one prefill
+ * steps read a context that no prefill wrote, and over an untouched pool those reads all hit the one zero page. Then
+ * (2) five timed steps, each with the minor page faults it made (a fresh tensor's every 4 KiB page faults on first
+ * write), and (3) libtorch's profiler around 5 steps (one prefill
  * chunk), written as a Chrome trace ({@code -Dbench.trace}, default {@code target/bench/step-trace.json}) whose
  * events are the ops the step script ran. Nothing is asserted.
  *

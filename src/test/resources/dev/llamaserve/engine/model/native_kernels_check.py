@@ -153,9 +153,12 @@ class NativeKernelsCheck(Module):
       vv = torch.repeat_interleave(torch.index_select(v, 0, slots).float(), nh // kvh, 1)   # [n, NH, D]
       s = torch.einsum("hd,nhd->hn", [q[i].float(), kk]) / (float(d) ** 0.5)   # [NH, n]
       ref = torch.einsum("hn,nhd->hd", [torch.softmax(s, -1), vv])   # [NH, D]
-      err = max(err, float(torch.amax(torch.abs(y[i].float() - ref))))
-      most = max(most, float(torch.amax(torch.abs(ref))))
-      rel = max(rel, float(torch.amax(torch.abs(y[i].float() - ref) / (torch.abs(ref) + torch.amax(torch.abs(ref)) / 32.))))
+      off = torch.abs(y[i].float() - ref)                            # [NH, D]
+      size = torch.abs(ref)                                          # [NH, D]
+      top = float(torch.amax(size))
+      err = max(err, float(torch.amax(off)))
+      most = max(most, top)
+      rel = max(rel, float(torch.amax(off / (size + top / 32.))))
     return [err, most, float(y.numel()), rel]
   def prefill_attention_inputs(self: __torch__.NativeKernelsCheck, nh: int, kvh: int, d: int, ps: int, last: int, rows: int) -> List[Tensor]:
     # decode_attention's inputs as a prefill step has them, B = 2 rows + 2: sequence A's rows at positions
