@@ -29,6 +29,9 @@
  *   ops.llamaserve.isa(force)                 the instruction set in use (0 none, 1 AVX2+FMA, 2 AVX-512 BF16);
  *                                             force >= 0 chooses one this CPU has (tests), -2 the best it has,
  *                                             -1 only asks
+ *   ops.llamaserve.attention_body(group, head_dim)
+ *                                             decode_attention's body for that shape on the ISA in use: 2 the
+ *                                             register-tiled one, 1 the generic one, 0 none (the script attends)
  *   ops.llamaserve.huge_pages(t, written)     contiguous t's memory onto 2 MiB pages: its pages dropped and advised
  *                                             (written 0: t is about to be filled), or advised and collapsed (1):
  *                                             the bytes, 0 where none, -1 where off
@@ -2400,12 +2403,24 @@ static int pages_ok(const int64_t* tables, const int64_t* pos, int64_t B, int64_
     return 1;
 }
 
+/*
+ * The decode-attention body for G query heads per KV head of head dim D on the ISA in use: 2 the register-tiled one
+ * (AVX-512 BF16: G % 4 == 0 and D % 64 == 0; AVX2: G % 4 == 0, D % 16 == 0 and D <= 64), 1 the generic one, 0 none
+ * (no ISA, or past ATT_MAX_G / ATT_MAX_D). decode_attention_run picks by it, and the loads ask it (attention_body)
+ * whether the kernel attends and up to which context prefill chunks do: the rule lives here alone.
+ */
+static int attention_body(int64_t G, int64_t D) {
+    if (isa == ISA_NONE || G < 1 || G > ATT_MAX_G || D < 1 || D > ATT_MAX_D) return 0;
+    const int tiled = isa == ISA_AVX512_BF16 ? G % 4 == 0 && D % 64 == 0 : G % 4 == 0 && D % 16 == 0 && D <= 64;
+    return tiled ? 2 : 1;
+}
+
 /* q [B, NH, D] against the caches through tables [B, P] up to pos [B] -> out [B, NH, D], on the ISA's kernel */
 static void decode_attention_run(const uint16_t* q, const uint16_t* kc, const uint16_t* vc, const int64_t* tables,
                                  const int64_t* pos, uint16_t* out, int64_t B, int64_t NH, int64_t KVH, int64_t D,
                                  int64_t P, int64_t PS) {
     const int64_t G = NH / KVH;
-    const int tiled = isa == ISA_AVX512_BF16 ? G % 4 == 0 && D % 64 == 0 : G % 4 == 0 && D % 16 == 0 && D <= 64;
+    const int tiled = attention_body(G, D) == 2;
     if (B > 1) {   /* a prefill's rows, in tiles where rows read the same pages (else each row an item of its own) */
         int64_t* first = malloc((size_t) (B + 1) * sizeof(int64_t));
         const int64_t rows_max = ATT_TILE_ACC / (G * ATT_MAX_D);
@@ -2450,7 +2465,7 @@ static void decode_attention_boxed(StableIValue* stack, uint64_t num_args, uint6
         ok = dtype(h[0]) == aoti_torch_dtype_bfloat16() && dtype(h[1]) == aoti_torch_dtype_bfloat16()
              && dtype(h[2]) == aoti_torch_dtype_bfloat16() && dtype(h[3]) == aoti_torch_dtype_int64()
              && dtype(h[4]) == aoti_torch_dtype_int64() && ks[0] == vs[0] && ks[1] == vs[1] && ks[2] == vs[2]
-             && ks[2] == qs[2] && ks[1] > 0 && qs[1] % ks[1] == 0 && qs[1] / ks[1] <= ATT_MAX_G && qs[2] <= ATT_MAX_D
+             && ks[2] == qs[2] && ks[1] > 0 && qs[1] % ks[1] == 0 && attention_body(qs[1] / ks[1], qs[2]) > 0
              && ts[0] == qs[0] && ps[0] == qs[0] && contiguous(h[0]) && contiguous(h[1]) && contiguous(h[2])
              && contiguous(h[3]) && contiguous(h[4]);
     }
@@ -2893,8 +2908,8 @@ static void decoder_layer(AtenTensorHandle* t, AtenTensorHandle* sc, const int k
     for (int i = 15; ok && i < 18; i++) ok = dtype(t[i]) == i64;   /* slots, tables, pos */
     const int64_t S = ok ? kc[0] : 0, KVH = ok ? kc[1] : 0, D = ok ? kc[2] : 0;
     const int64_t NH = D > 0 ? n[0] / D : 0, I = ok ? n[4] : 0;
-    ok = ok && D > 0 && D % 2 == 0 && D <= ATT_MAX_D && KVH > 0 && n[0] % D == 0 && NH % KVH == 0
-         && NH / KVH <= ATT_MAX_G && vc[0] == S && vc[1] == KVH && vc[2] == D
+    ok = ok && D > 0 && D % 2 == 0 && KVH > 0 && n[0] % D == 0 && NH % KVH == 0 && attention_body(NH / KVH, D) > 0
+         && vc[0] == S && vc[1] == KVH && vc[2] == D
          && k[0] == H && n[1] == KVH * D && k[1] == H && n[2] == KVH * D && k[2] == H && n[3] == H && k[3] == NH * D
          && k[4] == H && n[5] == I && k[5] == H && n[6] == H && k[6] == I && I > 0
          && c[0] == T && c[1] == 1 && c[2] == D && sn[0] == T && sn[1] == 1 && sn[2] == D
@@ -3114,6 +3129,13 @@ static void copy_raw_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_
     stack[0] = (StableIValue) r;
 }
 
+/* stack: group, head_dim -> attention_body's answer for them on the ISA in use */
+static void attention_body_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    stack[0] = (StableIValue) (int64_t) attention_body((int64_t) stack[0], (int64_t) stack[1]);
+}
+
 /* stack: force -> the ISA in use; force in [0, best] chooses it (tests run both kernels on one machine), -2 the best */
 static void isa_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
     (void) num_args;
@@ -3204,6 +3226,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
                                 "Tensor slots, Tensor tables, Tensor pos, int page_size, float eps, bool residual, "
                                 "bool w8a8) -> (Tensor, Tensor)");
     aoti_torch_library_def(def, "isa(int force) -> int");
+    aoti_torch_library_def(def, "attention_body(int group, int head_dim) -> int");
     aoti_torch_library_def(def, "threads() -> int");
     aoti_torch_library_def(def, "amx(int force) -> int");
     aoti_torch_library_def(def, "gemm_prefetch(int force) -> int");
@@ -3230,6 +3253,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     }
     if (aoti_torch_library_init_impl("llamaserve", "CompositeExplicitAutograd", __FILE__, __LINE__, &any) == 0) {
         aoti_torch_library_impl(any, "isa", isa_boxed);
+        aoti_torch_library_impl(any, "attention_body", attention_body_boxed);
         aoti_torch_library_impl(any, "silu_ready", silu_ready_boxed);
         aoti_torch_library_impl(any, "threads", threads_boxed);
         aoti_torch_library_impl(any, "amx", amx_boxed);

@@ -117,9 +117,10 @@ public final class LlamaModel implements CausalLm {
      * The context up to which prefill chunks attend through the native attention kernel, each query as the decoding
      * row it would have been, so that KV recomputed after a preemption, or served from the prefix cache where decoding
      * wrote it, is the same to the bit (README, "Batch invariance"); beyond it, the script's tiled {@code attend}.
-     * Every context where the instruction set's register-tiled body applies (AVX-512 BF16: query heads per KV head
-     * % 4 == 0 and head dim % 64 == 0, every Llama 3 model; AVX2: the same group with head dim % 16 == 0 and at most
-     * 64): the kernel takes a prefill's rows in tiles that read each chunk of keys once ({@code PREFILL_ATTENTION}).
+     * Every context where the instruction set's register-tiled body applies ({@code body}, the library's
+     * {@code attention_body}: on AVX-512 BF16 query heads per KV head % 4 == 0 and head dim % 64 == 0, every Llama 3
+     * model; on AVX2 the same group with head dim % 16 == 0 and at most 64): the kernel takes a prefill's rows in
+     * tiles that read each chunk of keys once ({@code PREFILL_ATTENTION}).
      * A 16,384-token prompt of the 1B shape took 127.7 s natively against 260.7 with {@code attend} past 8,192 tokens
      * (AMD EPYC Zen 5, 2 cores), where each query reading its keys again had made the kernel slower than
      * {@code attend} past ~15,000 tokens; with the AVX2 bodies forced, an 8,192-token one 220.1 s against 236.4 with
@@ -128,15 +129,11 @@ public final class LlamaModel implements CausalLm {
      * generic body (the 8B's head dim of 128: its tiled body decodes slower there, docs/native-cpu-kernels.md) never.
      * {@code -Dllamaserve.cpuNativePrefillMaxContext} sets the bound for every body.
      */
-    static int nativePrefillContext(NativeKernels.Isa isa, int group, int headDim) {
-        boolean tiled = switch (isa) {
-            case AVX512_BF16 -> group % 4 == 0 && headDim % 64 == 0;
-            case AVX2 -> group % 4 == 0 && headDim % 16 == 0 && headDim <= 64;
-            default -> false;
-        };
-        int bound = tiled ? Integer.MAX_VALUE
+    static int nativePrefillContext(NativeKernels.Isa isa, NativeKernels.AttentionBody body) {
+        int bound = body == NativeKernels.AttentionBody.TILED ? Integer.MAX_VALUE
                 : isa == NativeKernels.Isa.AVX512_BF16 ? CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT : 0;
-        return isa == NativeKernels.Isa.NONE ? 0 : Integer.getInteger("llamaserve.cpuNativePrefillMaxContext", bound);
+        return isa == NativeKernels.Isa.NONE || body == NativeKernels.AttentionBody.NONE ? 0
+                : Integer.getInteger("llamaserve.cpuNativePrefillMaxContext", bound);
     }
 
     /**
@@ -291,12 +288,12 @@ public final class LlamaModel implements CausalLm {
         this.fusedLayers = nativeIsa != NativeKernels.Isa.NONE && (quantization == Quantization.NONE || nativeInt8);
         this.layersArg = IValueUtils.runMethod(module, "layer_weights", weightsArg,
                 IValue.from((long) (fusedLayers ? config.numHiddenLayers() : 0)));   // built once
-        int group = config.numAttentionHeads() / config.numKeyValueHeads();
+        NativeKernels.AttentionBody body = nativeIsa == NativeKernels.Isa.NONE ? NativeKernels.AttentionBody.NONE
+                : NativeKernels.attentionBody(module, config.numAttentionHeads() / config.numKeyValueHeads(),
+                        config.headDim());
         // used only with nativeAttention
-        this.nativePrefillContext = nativePrefillContext(nativeIsa, group, config.headDim());
-        this.nativeAttention = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16
-                && group <= NativeKernels.ATTENTION_MAX_GROUP
-                && config.headDim() <= NativeKernels.ATTENTION_MAX_HEAD_DIM;
+        this.nativePrefillContext = nativePrefillContext(nativeIsa, body);
+        this.nativeAttention = body != NativeKernels.AttentionBody.NONE && kvDtype == KvCacheDType.BFLOAT16;
         this.nativeBf16Gemm = (nativeIsa == NativeKernels.Isa.AVX2
                 || nativeIsa == NativeKernels.Isa.AVX512_BF16 && (!CpuFeatures.hasAmxBf16() || amxTiles))
                 && weights.keySet().stream().noneMatch(n -> n.endsWith(PackedWeights.SUFFIX));

@@ -32,9 +32,6 @@ public final class NativeKernels {
     /** The same methods through libtorch's kernels, where the library is not loaded. */
     static final String SCRIPT_ABSENT = "/dev/llamaserve/engine/model/llama_native_absent.py";
     static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("llamaserve.nativeKernels", "true"));
-    /** The most query heads per KV head, and the largest head dim, of {@code decode_attention}. */
-    static final int ATTENTION_MAX_GROUP = 16;
-    static final int ATTENTION_MAX_HEAD_DIM = 256;
     /** {@link #isa}'s argument that selects the best instruction set this CPU has (each load does by default). */
     static final long BEST = -2;
     /**
@@ -188,6 +185,30 @@ public final class NativeKernels {
     static Isa isa(PtSymbolBlock module, long force) {
         try (IValue r = IValueUtils.runMethod(module, "native_isa", IValue.from(force))) {
             return Isa.of(r.toLong());
+        }
+    }
+
+    /** The bodies of {@code decode_attention} ({@code llamaserve::attention_body}'s answers, in order). */
+    enum AttentionBody {
+        /** the kernel does not take the shape (or no instruction set): the script attends */
+        NONE,
+        /** any shape within the kernel's limits (16 query heads per KV head, head dim 256) */
+        GENERIC,
+        /** query heads in register tiles of 4; a prefill chunk's rows in tiles that read each chunk of keys once */
+        TILED
+    }
+
+    /**
+     * The body {@code decode_attention} takes for {@code group} query heads per KV head of {@code headDim} on the
+     * instruction set in use: the library's rule, asked here so that it lives in one place. {@link AttentionBody#NONE}
+     * where the library is not loaded.
+     */
+    static AttentionBody attentionBody(PtSymbolBlock module, int group, int headDim) {
+        try (IValue g = IValue.from((long) group); IValue d = IValue.from((long) headDim);
+                IValue r = IValueUtils.runMethod(module, "native_attention_body", g, d)) {
+            long code = r.toLong();
+            return code >= 0 && code < AttentionBody.values().length ? AttentionBody.values()[(int) code]
+                    : AttentionBody.NONE;
         }
     }
 

@@ -63,6 +63,9 @@
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     # 0 none, 1 AVX2 + FMA, 2 AVX-512 BF16; force >= 0 picks one the CPU has (tests)
     return ops.llamaserve.isa(force)
+  def native_attention_body(self: __torch__.LlamaForCausalLM, group: int, head_dim: int) -> int:
+    # decode_attention's body for the shape on the instruction set in use: 2 tiled, 1 generic, 0 none
+    return ops.llamaserve.attention_body(group, head_dim)
   def native_amx(self: __torch__.LlamaForCausalLM, force: int) -> int:
     # 1 where linear_bf16/int8/w8a8 run on AMX tiles, else 0; force 1 turns them on (where the CPU has them), 0 off,
     # -1 asks

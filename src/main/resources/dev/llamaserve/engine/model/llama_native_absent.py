@@ -33,6 +33,8 @@
     return [torch.empty([0, 0], dtype=x.dtype), torch.empty([0, 0], dtype=x.dtype)]   # never selected (fused_layers)
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     return 0
+  def native_attention_body(self: __torch__.LlamaForCausalLM, group: int, head_dim: int) -> int:
+    return 0
   def native_amx(self: __torch__.LlamaForCausalLM, force: int) -> int:
     return 0
   def native_gemm_prefetch(self: __torch__.LlamaForCausalLM, force: int) -> int:

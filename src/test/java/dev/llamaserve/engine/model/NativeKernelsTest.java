@@ -406,18 +406,49 @@ class NativeKernelsTest {
 
     @Test
     void prefillChunksAttendNativelyAtEveryContextWhereTheTiledBodyAppliesAndUpToABoundElsewhere() {
-        // [query heads per KV head, head dim] -> the context up to which a prefill chunk attends natively
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, 4, 64)).isEqualTo(Integer.MAX_VALUE);
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, 8, 128)).isEqualTo(Integer.MAX_VALUE);
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, 4, 32))
+        NativeKernels.AttentionBody tiled = NativeKernels.AttentionBody.TILED;
+        NativeKernels.AttentionBody generic = NativeKernels.AttentionBody.GENERIC;
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, tiled)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, generic))
                 .isEqualTo(LlamaModel.CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT).isEqualTo(8192);
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, 1, 64))
-                .isEqualTo(LlamaModel.CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT);
-        // AVX2: its tiled body's shapes (head dim % 16, at most 64) at every context, its generic body's never
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, 4, 64)).isEqualTo(Integer.MAX_VALUE);
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, 4, 128)).isZero();
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, 1, 64)).isZero();
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.NONE, 4, 64)).isZero();
+        // AVX2: its tiled body at every context, its generic body never
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, tiled)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, generic)).isZero();
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, NativeKernels.AttentionBody.NONE))
+                .isZero();
+        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.NONE, tiled)).isZero();
+    }
+
+    /**
+     * The library's rule for which decode-attention body takes a shape (the one rule: {@code decode_attention_run}
+     * picks by it and the loads ask it), with each instruction set this CPU has: [query heads per KV head, head dim].
+     */
+    @Test
+    void theAttentionBodyForEachShapeIsTheLibrarysRule() {
+        assumeLoaded();
+        NativeKernels.AttentionBody tiled = NativeKernels.AttentionBody.TILED;
+        NativeKernels.AttentionBody generic = NativeKernels.AttentionBody.GENERIC;
+        NativeKernels.AttentionBody none = NativeKernels.AttentionBody.NONE;
+        try {
+            for (NativeKernels.Isa isa : isas) {
+                use(isa);
+                boolean avx512 = isa == NativeKernels.Isa.AVX512_BF16;
+                int[][] shapes = {{4, 64}, {8, 128}, {4, 32}, {4, 48}, {1, 64}, {6, 64}, {16, 256}, {17, 64}, {4, 512},
+                    {0, 64}, {4, 0}};
+                NativeKernels.AttentionBody[] want = avx512
+                        ? new NativeKernels.AttentionBody[] {tiled, tiled, generic, generic, generic, generic, tiled,
+                            none, none, none, none}
+                        : new NativeKernels.AttentionBody[] {tiled, generic, tiled, tiled, generic, generic, generic,
+                            none, none, none, none};
+                for (int i = 0; i < shapes.length; i++) {
+                    assertThat(NativeKernels.attentionBody(step, shapes[i][0], shapes[i][1]))
+                            .as("%s, %d query heads per KV head, head dim %d", isa, shapes[i][0], shapes[i][1])
+                            .isEqualTo(want[i]);
+                }
+            }
+        } finally {
+            NativeKernels.isa(step, NativeKernels.BEST);   // later tests: the best again
+        }
     }
 
     @Test
@@ -751,14 +782,16 @@ class NativeKernelsTest {
 
     /**
      * Where the library is absent the step script is compiled with {@code llama_native_absent.py}: it must compile
-     * (it did not once, when a stand-in called back into the method that calls it) and report no instruction set;
-     * its huge-page and raw-copy stand-ins do nothing and answer 0. Runs with or without the library.
+     * (it did not once, when a stand-in called back into the method that calls it) and report no instruction set
+     * and no attention body; its huge-page and raw-copy stand-ins do nothing and answer 0. Runs with or without the
+     * library.
      */
     @Test
     void theStepScriptCompilesWithTheStandInsForAnAbsentLibrary() {
         PtSymbolBlock absent = TorchScriptArchive.load(manager, LlamaModel.SCRIPT_CLASS,
                 List.of(LlamaModel.SCRIPT, NativeKernels.SCRIPT_ABSENT));
         assertThat(NativeKernels.isa(absent, NativeKernels.BEST)).isEqualTo(NativeKernels.Isa.NONE);
+        assertThat(NativeKernels.attentionBody(absent, 4, 64)).isEqualTo(NativeKernels.AttentionBody.NONE);
         try (ai.djl.pytorch.engine.PtNDArray t = (ai.djl.pytorch.engine.PtNDArray) manager.zeros(new ai.djl.ndarray.types.Shape(1024));
              ai.djl.pytorch.engine.PtNDArray raw = (ai.djl.pytorch.engine.PtNDArray) manager.zeros(
                      new ai.djl.ndarray.types.Shape(4096), ai.djl.ndarray.types.DataType.UINT8);

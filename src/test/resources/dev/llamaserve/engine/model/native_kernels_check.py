@@ -220,7 +220,10 @@ class NativeKernelsCheck(Module):
     b = ops.llamaserve.decode_attention(q, k, k, torch.tensor([[0, 9]], dtype=4), torch.tensor([20], dtype=4), 16)   # page 9 not in the cache
     c = ops.llamaserve.decode_attention(q.float(), k, k, t, torch.tensor([3], dtype=4), 16)   # float32 q
     e = ops.llamaserve.decode_attention(torch.to(torch.randn([1, 3, 16]), 15), k, k, t, torch.tensor([3], dtype=4), 16)   # 3 heads over 2 KV heads
-    return [a.numel(), b.numel(), c.numel(), e.numel()]
+    f = ops.llamaserve.decode_attention(torch.to(torch.randn([1, 34, 16]), 15), k, k, t, torch.tensor([3], dtype=4), 16)   # 17 query heads per KV head (at most 16)
+    k2 = torch.to(torch.randn([64, 2, 264]), 15)                     # head dim 264 (at most 256)
+    g = ops.llamaserve.decode_attention(torch.to(torch.randn([1, 4, 264]), 15), k2, k2, t, torch.tensor([3], dtype=4), 16)
+    return [a.numel(), b.numel(), c.numel(), e.numel(), f.numel(), g.numel()]
   def bf16_bits(self: __torch__.NativeKernelsCheck, n: int, k: int) -> Tensor:
     # a random [n, k] bf16 weight (Llama's scale, one all-zero row, one row with a large outlier) as the loader's
     # raw bytes: [n, k * 2] uint8
