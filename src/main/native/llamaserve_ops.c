@@ -40,8 +40,9 @@
  *   ops.llamaserve.amx(force)                 whether linear_bf16/int8 run on AMX tiles (1) or not (0); force 1 or 0
  *                                             switches (1 only where the CPU has AMX-BF16), -1 only asks
  *   ops.llamaserve.gemm_prefetch(force)       whether the several-row kernels (bf16, int8, W8A8; without AMX) prefetch
- *                                             the next weights into L1 (1) or L2 (0); by default 1 where L1d holds
- *                                             48 KiB; force 1 or 0 switches, -1 asks
+ *                                             the next weights into L1 (1) or L2 (0), and W8A8's 1-3 rows each
+ *                                             block's successor into L1 (1) or not (0); by default 1 where L1d
+ *                                             holds 48 KiB; force 1 or 0 switches, -1 asks
  * out[m, n] = sum_k x[m, k] * w[n, k] in float32 (times scale[n] for int8), rounded to bf16 as torch rounds. int8
  * weights are widened exactly (|q| <= 127 fits bf16's 8-bit significand), so linear_int8 computes what
  * linear(x, widen(q)) * scale computes, in another order of summation.
@@ -442,7 +443,8 @@ T512 static void few512_int8(const uint16_t* x, const void* w, const uint16_t* s
  * Harness, 16 rows through the 113 linears of the 1B shape from memory, AMD EPYC Zen 5 (48 KiB L1), 2 cores,
  * alternated, four rounds: 94-104 ms against 112-123 with the L2 pairs (into L1 at every line without the first
  * tile's own prefetch 99-108); the same outputs. On a Zen 4 (32 KiB) the L1 prefetch was the slowest choice (above).
- * gemm_prefetch(force) switches it (tests, benchmarks); tile_w8a8 and gemm512_int8 follow it too.
+ * gemm_prefetch(force) switches it (tests, benchmarks); tile_w8a8 and gemm512_int8 follow it too, and so does
+ * w8_few's prefetch of each block's successor.
  */
 static int gemm_pf_l1;
 
@@ -802,13 +804,18 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
 /*
  * A call of fewer rows than a tile (1-3: decode of a few sequences, where the weights' bytes are the whole cost), on
  * every thread of a parallel region: each thread's blocks as S long streams (stream_parts), one block of each at a
- * time, each prefetching its successor. S = 4 for one or two rows (16 accumulators), 2 for three (registers).
+ * time. S = 4 for one or two rows (16 accumulators), 2 for three (registers).
  * Streams per thread, from memory (a plain read of 2.4 GB, Xeon with AMX, 2 cores): 1 stream 25 GB/s, 2 29, 4 31.5,
  * 8 32. Two streams a block apart ran a one-row call at half the rate where K = 2,048 (Zen 4: one stream per thread
  * 42.8-46.6 GB/s, two far apart 49.2-51.2; harness, 16 layers of the 1B).
+ * Each block prefetches the same inputs of its successor into L1 where the L1 holds 48 KiB (gemm_pf_l1; Zen 5, where
+ * it was written). On a Zen 4 (32 KiB) that prefetch cost a third: one row through the 113 linears of the 1B shape
+ * from memory, alternated, 28-34 ms with it against 22-23 without (int8 weights widened for bf16 rows, few512_int8:
+ * 21-23), in the VM's slow phase 38-47 against 34-38; the same outputs.
  */
-T512V static inline __attribute__((always_inline)) void w8_few(const int8_t* xq, const float* xs, const int32_t* xsum,
-        const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, const int MC, const int pairs) {
+T512V static inline __attribute__((always_inline)) void w8_streams(const int8_t* xq, const float* xs,
+        const int32_t* xsum, const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, const int MC,
+        const int pairs, const int ahead) {
     const int S = MC <= 2 ? 4 : 2;
     int64_t c0, c1, q;
     stream_parts(N / 4, S, &c0, &c1, &q);
@@ -817,11 +824,17 @@ T512V static inline __attribute__((always_inline)) void w8_few(const int8_t* xq,
         int nb = 0;
         for (int u = 0; u < S; u++)
             if (c0 + u * q + i < c1) n[nb++] = 4 * (c0 + u * q + i);
-        if (nb == 4 && S == 4) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 4, NULL, 0, 1, pairs);
-        else if (nb == 3 && S == 4) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 3, NULL, 0, 1, pairs);
-        else if (nb == 2) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 2, NULL, 0, 1, pairs);
-        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 1, NULL, 0, 1, pairs);
+        if (nb == 4 && S == 4) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 4, NULL, 0, ahead, pairs);
+        else if (nb == 3 && S == 4) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 3, NULL, 0, ahead, pairs);
+        else if (nb == 2) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 2, NULL, 0, ahead, pairs);
+        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 1, NULL, 0, ahead, pairs);
     }
+}
+
+T512V static inline __attribute__((always_inline)) void w8_few(const int8_t* xq, const float* xs, const int32_t* xsum,
+        const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, const int MC, const int pairs) {
+    if (gemm_pf_l1) w8_streams(xq, xs, xsum, qb, scale, out, N, K, MC, pairs, 1);
+    else w8_streams(xq, xs, xsum, qb, scale, out, N, K, MC, pairs, 0);
 }
 
 /*

@@ -180,10 +180,11 @@ class NativeKernelsTest {
     }
 
     /**
-     * The several-row bf16, int8 and W8A8 kernels prefetch the next group's weights into L1 or into L2
-     * ({@code gemm_prefetch}; by default L1 where the L1 data cache holds 48 KiB): with either, each bf16 and int8
-     * product within bf16's rounding of its float32 reference (inputs past one block of 2,048 too), a row's outputs
-     * the same, bit for bit, alone as among others, and W8A8 its exact integer product.
+     * The several-row bf16, int8 and W8A8 kernels prefetch the next group's weights into L1 or into L2, and W8A8's
+     * 1-3 rows each block's successor into L1 or not at all ({@code gemm_prefetch}; by default L1 where the L1 data
+     * cache holds 48 KiB): with either, each bf16 and int8 product within bf16's rounding of its float32 reference
+     * (inputs past one block of 2,048 too), a row's outputs the same, bit for bit, alone as among others, and W8A8 its
+     * exact integer product.
      */
     @Test
     void tilesGiveTheSameProductsWithEitherPrefetch() {
@@ -202,8 +203,9 @@ class NativeKernelsTest {
                     assertMatches(what, "int8", s);
                 }
                 assertRowsAlone(what, new long[][] {{16, 4096, 8192}, {70, 12, 2048}, {8, 44, 96}, {5, 512, 2080}});
-                assertW8a8Exact(what + " w8a8", new long[][] {{16, 128, 256}, {17, 48, 8192}, {5, 32, 2048}},
-                        new long[][] {{16, 512, 2048}});
+                // 1-3 rows too: their streams prefetch each block's successor into L1 only where L1 is chosen
+                assertW8a8Exact(what + " w8a8", new long[][] {{16, 128, 256}, {17, 48, 8192}, {5, 32, 2048},
+                    {1, 64, 2048}, {2, 44, 8192}, {3, 20, 256}}, new long[][] {{16, 512, 2048}});
             }
         } finally {
             call("gemm_prefetch", gemmPrefetch).close();
