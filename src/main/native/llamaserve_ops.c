@@ -810,8 +810,8 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
  * 42.8-46.6 GB/s, two far apart 49.2-51.2; harness, 16 layers of the 1B).
  * Each block prefetches the same inputs of its successor into L1 where the L1 holds 48 KiB (gemm_pf_l1; Zen 5, where
  * it was written). On a Zen 4 (32 KiB) that prefetch cost a third: one row through the 113 linears of the 1B shape
- * from memory, alternated, 28-34 ms with it against 22-23 without (int8 weights widened for bf16 rows, few512_int8:
- * 21-23), in the VM's slow phase 38-47 against 34-38; the same outputs.
+ * from memory, alternated, 28-35 ms with it against 20-24 without (int8 weights widened for bf16 rows, few512_int8:
+ * 21-24), in the VM's slow phase 38-47 against 34-38; the same outputs.
  */
 T512V static inline __attribute__((always_inline)) void w8_streams(const int8_t* xq, const float* xs,
         const int32_t* xsum, const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, const int MC,
