@@ -288,9 +288,7 @@ public final class LlamaModel implements CausalLm {
         this.fusedLayers = nativeIsa != NativeKernels.Isa.NONE && (quantization == Quantization.NONE || nativeInt8);
         this.layersArg = IValueUtils.runMethod(module, "layer_weights", weightsArg,
                 IValue.from((long) (fusedLayers ? config.numHiddenLayers() : 0)));   // built once
-        NativeKernels.AttentionBody body = nativeIsa == NativeKernels.Isa.NONE ? NativeKernels.AttentionBody.NONE
-                : NativeKernels.attentionBody(module, config.numAttentionHeads() / config.numKeyValueHeads(),
-                        config.headDim());
+        NativeKernels.AttentionBody body = attentionBody(nativeIsa);
         // used only with nativeAttention
         this.nativePrefillContext = nativePrefillContext(nativeIsa, body);
         this.nativeAttention = body != NativeKernels.AttentionBody.NONE && kvDtype == KvCacheDType.BFLOAT16;
@@ -901,8 +899,9 @@ public final class LlamaModel implements CausalLm {
     }
 
     /**
-     * Tests: run the native kernels with instruction set {@code isa} (the blocked int8 layout is the same for both);
-     * false, changing nothing, where this CPU lacks it. A model loaded without them cannot switch to them.
+     * Tests: run the native kernels with instruction set {@code isa} (the blocked int8 layout is the same for both),
+     * with what depends on it taken again as a load on such a CPU takes it (SiLU, the prefill chunks' attention
+     * bound); false, changing nothing, where this CPU lacks it. A model loaded without them cannot switch to them.
      */
     boolean nativeKernelsIsa(NativeKernels.Isa isa) {
         if (nativeIsa == NativeKernels.Isa.NONE || isa == NativeKernels.Isa.NONE) {
@@ -917,7 +916,15 @@ public final class LlamaModel implements CausalLm {
             throw new IllegalStateException(isa + " is not available on this CPU (kernels use " + got + ")");
         }
         nativeSilu = NativeKernels.siluReady(module);   // it calls the SLEEF exp of the ISA in use
+        nativePrefillContext = nativePrefillContext(isa, attentionBody(isa));   // and its attention body's bound
         return true;
+    }
+
+    /** {@code decode_attention}'s body for this model's heads on {@code isa}, the one in use (NONE: none in use). */
+    private NativeKernels.AttentionBody attentionBody(NativeKernels.Isa isa) {
+        return isa == NativeKernels.Isa.NONE ? NativeKernels.AttentionBody.NONE
+                : NativeKernels.attentionBody(module, config.numAttentionHeads() / config.numKeyValueHeads(),
+                        config.headDim());
     }
 
     /** The step script with the native kernels' methods (or their libtorch stand-ins): see {@link NativeKernels}. */
