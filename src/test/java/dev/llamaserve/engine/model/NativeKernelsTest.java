@@ -180,6 +180,24 @@ class NativeKernelsTest {
     }
 
     /**
+     * The several-row bf16 kernel copies its rows 2 KiB from the weights' offset within 4 KiB where they lie within
+     * 1 KiB of it ({@code gemm_apart} 1, the default; 2 always, 0 never): whichever the setting and wherever the rows
+     * lie (0 to 3,968 bytes past the weights' offset), the same products bit for bit, within bf16's rounding of the
+     * float32 reference; rows of 4, 8 and 16 KiB (the copy's case) and of 192 bytes.
+     */
+    @Test
+    void rowsCopiedApartFromTheWeightsGiveTheSameProducts() {
+        useAvx512Bf16("the several-row kernel is AVX-512 BF16's");
+        for (long[] s : new long[][] {{16, 36, 2048}, {5, 12, 8192}, {64, 20, 4096}, {16, 13, 96}}) {
+            double[] r = floats("rows_apart", s);
+            assertThat(r[3]).as("products %s", Arrays.toString(s)).isEqualTo(15.0);
+            assertThat(r[0]).as("products that differ from the first %s", Arrays.toString(s)).isZero();
+            assertThat(r[1]).as("rows apart %s: max |error| (max |y| %s)", Arrays.toString(s), r[2])
+                    .isLessThanOrEqualTo(r[2] / 256 + 1e-4);
+        }
+    }
+
+    /**
      * The several-row bf16, int8 and W8A8 kernels prefetch the next group's weights into L1 or into L2, and W8A8's
      * 1-3 rows each block's successor into L1 or not at all ({@code gemm_prefetch}; by default L1 where the L1 data
      * cache holds 48 KiB): with either, each bf16 and int8 product within bf16's rounding of its float32 reference

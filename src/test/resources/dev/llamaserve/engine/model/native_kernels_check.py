@@ -8,6 +8,36 @@ class NativeKernelsCheck(Module):
     return ops.llamaserve.amx(force)
   def gemm_prefetch(self: __torch__.NativeKernelsCheck, force: int) -> int:
     return ops.llamaserve.gemm_prefetch(force)
+  def rows_apart(self: __torch__.NativeKernelsCheck, m: int, n: int, k: int) -> List[float]:
+    # linear_bf16 of the same x [m, k] and w [n, k], x lying 0, 64, 1,024, 2,048 and 3,968 bytes past w's offset
+    # within 4 KiB (both views of one buffer), under each gemm_apart setting (0 never copied apart, 1 where within
+    # 1 KiB, 2 always): [products that differ from the first, bit for bit, max |first - float32 reference|,
+    # max |reference|, products]
+    torch.manual_seed(m * 1000003 + n * 1009 + k + 13)
+    xs = torch.to(torch.randn([m, k]), 15)                           # [m, k] bf16
+    ws = torch.to(torch.randn([n, k]) * 0.05, 15)                    # [n, k] bf16
+    ref = torch.linear(xs.float(), ws.float())                       # [m, n] f32
+    was = ops.llamaserve.gemm_apart(-1)
+    first = torch.empty([0], dtype=15)
+    differ = 0
+    products = 0
+    for force in [0, 1, 2]:
+      ops.llamaserve.gemm_apart(force)
+      for at in [0, 64, 1024, 2048, 3968]:
+        pad = ((at - n * k * 2) % 4096 + 4096) % 4096 // 2            # elements between w's end and x
+        buf = torch.empty([n * k + pad + m * k], dtype=15)           # [n * k + pad + m * k] bf16
+        w = torch.view(buf[0:n * k], [n, k])                         # [n, k] bf16
+        x = torch.view(buf[n * k + pad:n * k + pad + m * k], [m, k])   # [m, k] bf16, at bytes past w's offset
+        w.copy_(ws)
+        x.copy_(xs)
+        y = ops.llamaserve.linear_bf16(x, w)                         # [m, n] bf16
+        products += 1
+        if first.numel() == 0:
+          first = y
+        elif not bool(torch.equal(y, first)):
+          differ += 1
+    ops.llamaserve.gemm_apart(was)
+    return [float(differ), float(torch.amax(torch.abs(first.float() - ref))), float(torch.amax(torch.abs(ref))), float(products)]
   def bf16(self: __torch__.NativeKernelsCheck, m: int, n: int, k: int) -> List[float]:
     # [max |native - float32 reference|, max |reference|] of linear_bf16 on random x [m, k], w [n, k]
     torch.manual_seed(m * 1000003 + n * 1009 + k)
