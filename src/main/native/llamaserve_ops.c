@@ -670,12 +670,21 @@ static int8_t* thread_scratch(int slot, int64_t need) {
  * 1 KiB (the default), 2 always, 0 never (gemm_apart(force): tests).
  */
 static int gemm_apart = 1;
+
+/* the first line at or past the byte of base that lies 2 KiB from other's offset within 4 KiB (base: 4 KiB and a line
+   of room): where rows_apart copies the rows, and where gemm512_int8 widens its groups of weights */
+#define APART_ROOM (4096 + 64)
+static void* apart_from(void* base, const void* other) {
+    const uintptr_t p = (uintptr_t) base + (((uintptr_t) other + 2048 - (uintptr_t) base) & 4095);
+    return (void*) ((p + 63) & ~(uintptr_t) 63);
+}
+
 static const uint16_t* rows_apart(const uint16_t* x, const void* w, int64_t M, int64_t K) {
     const uintptr_t at = ((uintptr_t) x - (uintptr_t) w) & 4095, from = at < 2048 ? at : 4096 - at;   /* bytes */
     if (gemm_apart == 0 || (gemm_apart == 1 && ((K * 2) % 4096 != 0 || from >= 1024))) return x;
-    int8_t* p = thread_scratch(SCRATCH_APART, M * K * 2 + 4096);
+    int8_t* p = thread_scratch(SCRATCH_APART, M * K * 2 + APART_ROOM);
     if (p == NULL) return x;   /* no memory: the rows where they are, the same sums */
-    uint16_t* y = (uint16_t*) (p + (((uintptr_t) w + 2048 - (uintptr_t) p) & 4095));   /* 2 KiB from w's offset */
+    uint16_t* y = (uint16_t*) apart_from(p, w);
     memcpy(y, x, (size_t) (M * K * 2));
     return y;
 }
@@ -720,7 +729,10 @@ T512 static void gemm512_bf16(const uint16_t* x, const void* w, const uint16_t* 
  * L2 (6-13 % at 16 rows, 13-30 % at 8, in Int8KernelBenchmark's harness: a block crosses 4 KiB pages, where the
  * hardware's prefetch stops), into L1 where the bf16 tiles' goes there (gemm_pf_l1: 48 KiB of L1; Zen 5, harness,
  * the 1B shape's linears from memory, switched every round: 16 rows 95-98 ms against 103-107, 8 rows 66-68 against
- * 74-78, 5 rows 62-66 against 68-73, 32 rows 152-156 against 154-160).
+ * 74-78, 5 rows 62-66 against 68-73, 32 rows 152-156 against 154-160). The scratch lies 2 KiB from x's offset within
+ * 4 KiB (apart_from, for rows_apart's reason; before, wherever malloc put it): harness, AMD EPYC Zen 4, the 1B shape's
+ * linears from memory, x a page and 64 bytes in: 128 rows 860-862 ms against 920-929 with the scratch at x's offset
+ * (two rounds), 16 rows 157-165 against 158-174 (three); the bench's int8 section did not tell the two apart.
  */
 #define ROW_TILE 64
 T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
@@ -731,7 +743,8 @@ T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* 
     for (int64_t t = 0; t < tiles; t++) next[t] = 0;
 #pragma omp parallel
     {
-        uint16_t* wb = (uint16_t*) aligned_alloc(64, (size_t) K * GEMM_GROUP * sizeof(uint16_t));
+        void* room = malloc((size_t) K * GEMM_GROUP * sizeof(uint16_t) + APART_ROOM);
+        uint16_t* wb = room == NULL ? NULL : (uint16_t*) apart_from(room, x);   /* 2 KiB from x's rows (rows_apart) */
         for (int64_t t0 = 0; t0 < M; t0 += ROW_TILE) {
             const int64_t t1 = M - t0 < ROW_TILE ? M : t0 + ROW_TILE;
             int64_t g0, g1;
@@ -759,7 +772,7 @@ T512 static void gemm512_int8(const uint16_t* x, const void* w, const uint16_t* 
                 }
             }
         }
-        free(wb);
+        free(room);
     }
 }
 
