@@ -262,6 +262,12 @@ class BenchReportTest {
         probes.put("before_decode", 29.26);
         r.put("bandwidth_probes_gbs", probes);
         assertThat(BenchReport.table(r)).contains("29.26 GB/s, best of {start: 28.99, before_decode: 29.26}");
+        r.put("gemm_peak_gflops", 408.33);
+        Map<String, Double> peaks = new LinkedHashMap<>();
+        peaks.put("start", 408.33);
+        peaks.put("after_prefill", 398.47);
+        r.put("gemm_peak_probes_gflops", peaks);
+        assertThat(BenchReport.table(r)).contains("408.33 GFLOP/s, best of {start: 408.3, after_prefill: 398.5}");
         r.put("long_context", Map.of("prompt_tokens", 32768, "prefill_s", 19.31, "peak_rss_bytes", 10.42e9,
                 "peak_over_before_bytes", -3e6, "kv_cache_bytes", 0.03e9));
         assertThat(BenchReport.table(r))
