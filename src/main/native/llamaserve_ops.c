@@ -661,7 +661,8 @@ static int8_t* thread_scratch(int slot, int64_t need) {
  * 14,336), every row of x and of the weights starts at one offset within 4 KiB, so a tile's 6 weight lines and 4 row
  * lines at each step of 32 inputs share a set where x lies within 1 KiB of the weights' offset, and evict each other.
  * The copy puts x 2 KiB from it; only where the rows lie changes, not a sum. A prefill chunk's activations (the
- * block decoder_layer keeps) lay within 256 bytes of it, as lm_head's rows may. Measured on an AMD EPYC Zen 4 (2
+ * block decoder_layer keeps) lay within 256 bytes of it; that block is now placed apart as well (layer_work), and
+ * the copy is for the other callers (lm_head's rows, the unfused script's ops). Measured on an AMD EPYC Zen 4 (2
  * cores, 32 KiB L1d; docs/native-cpu-kernels.md): group512 alone on one core, 128 rows x 6 channels x 2,048 inputs
  * from L2, x 0 or 64 bytes from the weights' offset 2.64-2.99 G vdpbf16ps/s, 1-3 KiB from it 3.11-3.47 (in one
  * round of three all alike, 3.43-3.49); the 113 linears of the 1B shape from memory at 128 rows, 347-375 GFLOP/s
@@ -2914,15 +2915,26 @@ static void rope_kv_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_o
  * taken per call, as before: buffers kept from call to call ran 16 rows 2.6 % slower (see decoder_layer).
  */
 #define LAYER_KEEP_BYTES ((int64_t) 8 << 20)
-static uint16_t* layer_work(int64_t bytes) {
-    if (bytes < LAYER_KEEP_BYTES) return (uint16_t*) aligned_alloc(64, (size_t) bytes);
-    int8_t* p = thread_scratch(SCRATCH_LAYER, bytes + 64);
-    return p == NULL ? NULL : (uint16_t*) (((uintptr_t) p + 63) & ~(uintptr_t) 63);
+/*
+ * The block starts 2 KiB from the offset of `apart` (the weights) within 4 KiB (apart_from), so that the several-row
+ * kernels find the activations out of the weights' L1 sets and copy nothing (rows_apart): the kept block had lain
+ * within 256 bytes of them in every linear of a prefill chunk. *room: what layer_work_done gives back (NULL: the
+ * thread's kept block). The call's own block comes from aligned_alloc, as before: from malloc, 16-row decode steps
+ * faulted ~1,000 fresh pages every few steps (StepProfileBenchmark), where aligned_alloc's faulted 0-5.
+ */
+static uint16_t* layer_work(int64_t bytes, const void* apart, void** room) {
+    if (bytes < LAYER_KEEP_BYTES) {
+        *room = aligned_alloc(64, (size_t) (bytes + APART_ROOM));
+        return *room == NULL ? NULL : (uint16_t*) apart_from(*room, apart);
+    }
+    *room = NULL;
+    int8_t* p = thread_scratch(SCRATCH_LAYER, bytes + APART_ROOM);
+    return p == NULL ? NULL : (uint16_t*) apart_from(p, apart);
 }
 
-/* gives back what layer_work(bytes) gave: freed where it was the call's own, kept where it is the thread's */
-static void layer_work_done(uint16_t* work, int64_t bytes) {
-    if (bytes < LAYER_KEEP_BYTES) free(work);
+/* gives back what layer_work gave: freed where it was the call's own, kept where it is the thread's */
+static void layer_work_done(void* room) {
+    free(room);
 }
 
 /*
@@ -2982,11 +2994,13 @@ static void decoder_layer(AtenTensorHandle* t, AtenTensorHandle* sc, const int k
      *   a: s (the residual stream until the second norm); b: the first norm's h, then o_proj's output;
      *   c: q, then the attention's output, then the second norm's h; d, e: k, v; f: q rotated;
      *   g: gate, then silu(gate) * up in place (each element read before it is written); u: up
+     * each a multiple of 4 KiB, so that every one starts at the block's offset within 4 KiB (layer_work).
      */
-    const int64_t A = 32, hs = (T * H + A - 1) / A * A, qs = (T * NH * D + A - 1) / A * A,
+    const int64_t A = 2048, hs = (T * H + A - 1) / A * A, qs = (T * NH * D + A - 1) / A * A,
                   ks = (T * KVH * D + A - 1) / A * A, is = (T * I + A - 1) / A * A, cs = qs > hs ? qs : hs;
     const int64_t work_bytes = (2 * hs + cs + 2 * ks + qs + 2 * is) * 2;
-    uint16_t* work = ok && T > 0 ? layer_work(work_bytes) : NULL;
+    void* room = NULL;
+    uint16_t* work = ok && T > 0 ? layer_work(work_bytes, p[3], &room) : NULL;
     ok = ok && (T == 0 || work != NULL);
     const int64_t sizes[2] = {ok ? T : 0, ok ? H : 0};
     out[0] = empty(2, sizes, bf);
@@ -3026,7 +3040,7 @@ static void decoder_layer(AtenTensorHandle* t, AtenTensorHandle* sc, const int k
             }
         }
     }
-    layer_work_done(work, work_bytes);
+    layer_work_done(room);
 }
 
 /* stack: the 18 tensors of decoder_layer's t, page_size, eps, residual -> (x', mlp): bf16 weights */

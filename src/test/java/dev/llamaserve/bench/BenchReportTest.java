@@ -257,16 +257,10 @@ class BenchReportTest {
         assertThat(BenchReport.table(r)).contains("(159 rows)").contains("quality int8                       max 0.2500"
                 + " mean 0.0350, argmax 139/159 (margin ≥ 0.1: 91/91), greedy 27/32 (17/17)");
         r.put("bandwidth_gbs", 29.26);
-        Map<String, Double> probes = new LinkedHashMap<>();
-        probes.put("start", 28.99);
-        probes.put("before_decode", 29.26);
-        r.put("bandwidth_probes_gbs", probes);
+        r.put("bandwidth_probes_gbs", probes("start", 28.99, "before_decode", 29.26));
         assertThat(BenchReport.table(r)).contains("29.26 GB/s, best of {start: 28.99, before_decode: 29.26}");
         r.put("gemm_peak_gflops", 408.33);
-        Map<String, Double> peaks = new LinkedHashMap<>();
-        peaks.put("start", 408.33);
-        peaks.put("after_prefill", 398.47);
-        r.put("gemm_peak_probes_gflops", peaks);
+        r.put("gemm_peak_probes_gflops", probes("start", 408.33, "after_prefill", 398.47));
         assertThat(BenchReport.table(r)).contains("408.33 GFLOP/s, best of {start: 408.3, after_prefill: 398.5}");
         r.put("long_context", Map.of("prompt_tokens", 32768, "prefill_s", 19.31, "peak_rss_bytes", 10.42e9,
                 "peak_over_before_bytes", -3e6, "kv_cache_bytes", 0.03e9));
@@ -285,5 +279,13 @@ class BenchReportTest {
         assertThat(BenchModelDir.filler(0)).isEqualTo("\u0120aab");
         assertThat(BenchModelDir.filler(0)).isNotEqualTo(BenchModelDir.filler(1));
         assertThat(BenchModelDir.filler(126_975)).hasSizeBetween(4, 5);
+    }
+
+    /** Two probes in the order the bench writes them. */
+    private static Map<String, Double> probes(String first, double a, String second, double b) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put(first, a);
+        m.put(second, b);
+        return m;
     }
 }
