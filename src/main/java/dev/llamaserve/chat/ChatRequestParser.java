@@ -249,8 +249,8 @@ public final class ChatRequestParser {
             }
             String type = requireString(part.get("type"), partAt + ".type");
             if (MEDIA_PARTS.containsKey(type)) {
-                throw new InvalidRequestException(partAt + ".type", UNSUPPORTED_CONTENT, partAt + " is a " + type
-                        + " part: " + MEDIA_PARTS.get(type) + " are not supported by this model (text only)");
+                throw new InvalidRequestException(partAt + ".type", UNSUPPORTED_CONTENT, partAt + " is a part of type "
+                        + quote(type) + ": this model takes text only (no " + MEDIA_PARTS.get(type) + ")");
             }
             // an assistant's content may hold OpenAI's refusal parts: their text is what the assistant said
             String field = type.equals("refusal") && role.equals("assistant") ? "refusal" : "text";

@@ -91,9 +91,11 @@ class ChatValidationTest {
     void imageAndAudioPartsAreNotSupported() {
         assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"what is this?\"},"
                         + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AAAA\"}}]}]"),
-                "messages[0].content[1].type", "unsupported_content_type", "images are not supported by this model");
+                "messages[0].content[1].type", "unsupported_content_type",
+                "messages[0].content[1] is a part of type \"image_url\": this model takes text only (no images)");
         assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\",\"input_audio\":{}}]}]"),
-                "messages[0].content[0].type", "unsupported_content_type", "audio are not supported by this model");
+                "messages[0].content[0].type", "unsupported_content_type",
+                "messages[0].content[0] is a part of type \"input_audio\": this model takes text only (no audio)");
     }
 
     @Test
