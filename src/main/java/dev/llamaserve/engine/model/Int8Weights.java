@@ -65,10 +65,10 @@ final class Int8Weights {
     /**
      * The native kernels' int8 weight q, blocked on the CPU, copied onto 2 MiB pages from a 2 MiB boundary
      * ({@code on_huge_pages}: all of it, where collapsing it in place would leave its head and tail on 4 KiB pages and
-     * copy it as well) where {@link LlamaModel#CPU_HUGE_PAGES}; q closed. Otherwise q itself.
+     * copy it as well) where {@link CpuKernelSwitches#CPU_HUGE_PAGES}; q closed. Otherwise q itself.
      */
     private static PtNDArray onHugePages(PtSymbolBlock module, PtNDManager manager, PtNDArray q) {
-        if (!LlamaModel.CPU_HUGE_PAGES) {
+        if (!CpuKernelSwitches.CPU_HUGE_PAGES) {
             return q;
         }
         try (q;

@@ -1,5 +1,17 @@
 package dev.llamaserve.engine.model;
 
+import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_BF16_ONEDNN_SINGLE_ROW;
+import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_BF16_PAD_SINGLE_ROW;
+import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_FP16_UPCAST_ROWS;
+import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_HUGE_PAGES;
+import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_INT8_PACK_MAX_ROWS;
+import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_NATIVE_AMX;
+import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_NATIVE_BF16_AMX_MAX_ROWS;
+import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_NATIVE_BF16_MAX_ROWS;
+import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_NATIVE_INT8_MAX_ROWS;
+import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT;
+import static dev.llamaserve.engine.model.CpuKernelSwitches.GRAPH_OPTIMIZER;
+
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -38,112 +50,6 @@ public final class LlamaModel implements CausalLm {
     static final String EMBED_TOKENS = "model.embed_tokens.weight";
     public static final String LM_HEAD = "lm_head.weight";
     /**
-     * On the CPU (AVX2), float16 {@code linear} has a fast GEMV for one row but grows linearly with rows;
-     * from this many rows a float16 step multiplies in float32, widening each weight on the fly (measured on
-     * the 1B shape: fp16 8 rows ≈ fp32 8 rows; 512 rows 4× faster widened). bfloat16 matmul is emulated on
-     * such CPUs and always slower than widening (see LlamaModelBenchmark).
-     */
-    static final int CPU_FP16_UPCAST_ROWS = Integer.getInteger("llamaserve.cpuFp16UpcastRows", 16);
-    /** On the CPU, a one-row bfloat16 linear runs as two rows: libtorch's bf16 GEMV path is slower than its GEMM. */
-    static final boolean CPU_BF16_PAD_SINGLE_ROW =
-            Boolean.parseBoolean(System.getProperty("llamaserve.cpuBf16PadSingleRow", "true"));
-    /**
-     * A one-row bfloat16 linear on the CPU calls oneDNN's linear ({@code mkldnn::_linear_pointwise}) instead of
-     * padding to two rows, on CPUs with native bf16 dot products ({@code avx512_bf16} or {@code amx_bf16} in
-     * {@code /proc/cpuinfo}; oneDNN refuses bf16 on plain AVX2). Measured with {@code LlamaModelBenchmark}'s
-     * mode comparison on the 1B shape (Zen 4, 2 cores, shared machine, interleaved step by step, 9 each):
-     * decode step 99 ms median (oneDNN) vs 169 ms (padded) vs 227 ms (as is).
-     * {@code -Dllamaserve.cpuBf16OneDnnSingleRow=true|false} overrides the detection.
-     */
-    static final boolean CPU_BF16_ONEDNN_SINGLE_ROW = Boolean.parseBoolean(
-            System.getProperty("llamaserve.cpuBf16OneDnnSingleRow", Boolean.toString(CpuFeatures.hasNativeBf16())));
-
-    /**
-     * On the CPU in bfloat16, int8 weights go through {@code torch._weight_int8pack_mm} (reads 1 byte per weight)
-     * up to this many rows, and are widened to bf16 for the GEMM above (prefill), where the AVX-512 bf16 GEMM
-     * beats the int8 kernel, whose cost grows with the rows (see Int8KernelBenchmark).
-     */
-    static final int CPU_INT8_PACK_MAX_ROWS = Integer.getInteger("llamaserve.cpuInt8PackMaxRows", 64);
-
-    /**
-     * On the CPU in bfloat16 with int8 weights, where llama-serve's native kernels are loaded ({@link NativeKernels}),
-     * steps of at most this many rows multiply through {@code llamaserve::linear_int8} on the blocked int8 weights;
-     * larger ones (prefill) widen each weight into {@link #INT8_WIDEN_SCRATCH} ({@code llamaserve::widen_int8}) for
-     * oneDNN's bf16 GEMM: measured with {@code Int8KernelBenchmark} (docs/native-cpu-kernels.md).
-     */
-    static final int CPU_NATIVE_INT8_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeInt8MaxRows", 64);
-    /**
-     * Where the CPU has AMX-BF16, {@code linear_bf16} and {@code linear_int8} multiply on AMX tiles (see
-     * llamaserve_ops.c): bf16 steps of up to {@link #CPU_NATIVE_BF16_AMX_MAX_ROWS} rows; int8 steps of any size, up
-     * to 32 rows on AMX-INT8 with each row quantized to 16 bits (two bytes, exact int32 sums), more widened into bf16
-     * tiles; W8A8 steps of 4 rows and more on AMX-INT8. {@code -Dllamaserve.cpuNativeAmx=false} keeps oneDNN for bf16 and AVX-512 BF16's dot
-     * products for int8, VNNI for W8A8 (A/B measurements).
-     */
-    static final boolean CPU_NATIVE_AMX = Boolean.parseBoolean(System.getProperty("llamaserve.cpuNativeAmx", "true"));
-    /**
-     * On the CPU, the weights are put on 2 MiB pages (transparent huge pages: advised before they are written) where
-     * the native kernels are loaded and the host has not turned them off: fewer TLB misses while a step streams
-     * every weight (docs/native-cpu-kernels.md). {@code -Dllamaserve.cpuHugePages=false} leaves them on 4 KiB
-     * pages (A/B).
-     */
-    static final boolean CPU_HUGE_PAGES = Boolean.parseBoolean(System.getProperty("llamaserve.cpuHugePages", "true"));
-    /**
-     * On the CPU in bfloat16 with the native kernels' AVX-512 BF16 instruction set and without AMX, steps of up to
-     * this many rows multiply bf16 weights through {@code llamaserve::linear_bf16} (several rows: tiles of 4 rows x 6
-     * channels, the next group of channels prefetched into L2) instead of oneDNN, unless the weights are packed for
-     * oneDNN ({@code llm.model.packed-weights}): one row as fast as oneDNN's, 16 and 32 rows faster than
-     * {@code torch.linear}, 64 even with it ({@code Int8KernelBenchmark} and the bench's 32-stream decode on a Zen 4:
-     * docs/native-cpu-kernels.md). One kernel for every step adds every output up in the same order whatever the
-     * rows, so a sequence gets the same logits decoding alone or beside others, and a prompt prefilled cold or from
-     * the prefix cache, or as one of {@code n} choices, the same as alone (oneDNN's one-row and several-row kernels
-     * differ in the last bits: with the bound at 64 rows, a step beside another sequence's prefill chunk went through
-     * oneDNN, and greedy and seeded outputs changed with what ran beside them, with cache hits and with {@code n}).
-     * Unbounded by default; a bound (this property) gives steps above it to oneDNN, and gives up that invariance. On
-     * AMX CPUs the kernel multiplies on AMX tiles ({@link #CPU_NATIVE_AMX}); with those off they keep oneDNN, whose
-     * tiles multiply several rows several times faster than AVX-512. On CPUs with AVX2 only (no AVX-512 BF16, e.g.
-     * Zen 3) the kernel widens bf16 to float32 in registers ({@code gemm256_bf16}), where libtorch's bf16 GEMM
-     * emulates it: 92-98 GFLOP/s against libtorch's 46-54 on two cores (docs/native-cpu-kernels.md).
-     */
-    static final int CPU_NATIVE_BF16_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16MaxRows", Integer.MAX_VALUE);
-    /**
-     * {@link #CPU_NATIVE_BF16_MAX_ROWS} on AMX tiles, where the kernel's time is nearly flat up to 16 rows and 64
-     * rows take 1.3x one (harness: 67 / 72 / 89 ms for 1 / 16 / 64 rows through the 1B shape's linears): the bench's
-     * 32-stream decode went from 175 tok/s (oneDNN beyond 16 rows) to 246 with 64 here.
-     */
-    static final int CPU_NATIVE_BF16_AMX_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16AmxMaxRows",
-            Integer.MAX_VALUE);
-
-    /**
-     * The context up to which prefill chunks attend through the native attention kernel, each query as the decoding
-     * row it would have been, so that KV recomputed after a preemption, or served from the prefix cache where decoding
-     * wrote it, is the same to the bit (README, "Batch invariance"); beyond it, the script's tiled {@code attend}.
-     * Every context where the instruction set's register-tiled body applies ({@code body}, the library's
-     * {@code attention_body}: on AVX-512 BF16 query heads per KV head % 4 == 0 and head dim % 64 == 0, every Llama 3
-     * model; on AVX2 the same group with head dim % 16 == 0 and at most 64): the kernel takes a prefill's rows in
-     * tiles that read each chunk of keys once ({@code PREFILL_ATTENTION}).
-     * A 16,384-token prompt of the 1B shape took 127.7 s natively against 260.7 with {@code attend} past 8,192 tokens
-     * (AMD EPYC Zen 5, 2 cores), where each query reading its keys again had made the kernel slower than
-     * {@code attend} past ~15,000 tokens; with the AVX2 bodies forced, an 8,192-token one 220.1 s against 236.4 with
-     * {@code attend} throughout (AVX2 had kept {@code attend}). Elsewhere on AVX-512 (the generic body: head dim 32,
-     * the bench's tiny shape, or 16, the fixture's) up to {@link #CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT}; AVX2's
-     * generic body (the 8B's head dim of 128: its tiled body decodes slower there, docs/native-cpu-kernels.md) never.
-     * {@code -Dllamaserve.cpuNativePrefillMaxContext} sets the bound for every body.
-     */
-    static int nativePrefillContext(NativeKernels.Isa isa, NativeKernels.AttentionBody body) {
-        int bound = body == NativeKernels.AttentionBody.TILED ? Integer.MAX_VALUE
-                : isa == NativeKernels.Isa.AVX512_BF16 ? CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT : 0;
-        return isa == NativeKernels.Isa.NONE || body == NativeKernels.AttentionBody.NONE ? 0
-                : Integer.getInteger("llamaserve.cpuNativePrefillMaxContext", bound);
-    }
-
-    /**
-     * {@link #nativePrefillContext}'s bound for AVX-512's generic body, slower than the script's {@code attend} at
-     * every context (a 512-token chunk after 1,536 tokens: 138 → 173 ms; after 16,384: 426 → 1,339 ms; the tiles gain
-     * it 1.0-1.1x) and used up to here all the same, for the bits: a prefill row attends as the decode row it would
-     * have been. Past the bound that holds no longer.
-     */
-    static final int CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT = 8192;
-    /**
      * The step's bf16 scratch for widening one blocked int8 weight (mode 7), among the weights under this name (not
      * a checkpoint name): as large as the largest quantized layer weight, made at load and reused, since a fresh
      * tensor of that size per call cost more in page faults than the widening.
@@ -174,7 +80,6 @@ public final class LlamaModel implements CausalLm {
      */
     public static final int INT8_WIDEN_ROWS = 16384;
 
-    static final boolean GRAPH_OPTIMIZER = Boolean.getBoolean("llamaserve.graphOptimizer");
     /**
      * Keys attention reads per chunk (rounded down to whole pages): its extra memory is O(new tokens × heads ×
      * this), whatever the context length (a 32K-token prompt never builds a score matrix over its whole context).
@@ -290,7 +195,7 @@ public final class LlamaModel implements CausalLm {
                 IValue.from((long) (fusedLayers ? config.numHiddenLayers() : 0)));   // built once
         NativeKernels.AttentionBody body = attentionBody(nativeIsa);
         // used only with nativeAttention
-        this.nativePrefillContext = nativePrefillContext(nativeIsa, body);
+        this.nativePrefillContext = CpuKernelSwitches.nativePrefillContext(nativeIsa, body);
         this.nativeAttention = body != NativeKernels.AttentionBody.NONE && kvDtype == KvCacheDType.BFLOAT16;
         this.nativeBf16Gemm = (nativeIsa == NativeKernels.Isa.AVX2
                 || nativeIsa == NativeKernels.Isa.AVX512_BF16 && (!CpuFeatures.hasAmxBf16() || amxTiles))
@@ -540,10 +445,10 @@ public final class LlamaModel implements CausalLm {
     }
 
     /**
-     * Puts the weights on 2 MiB pages ({@link #CPU_HUGE_PAGES}) and says how many of their bytes went: those written
-     * into memory advised first ({@code huge_empty}: {@code to_compute}'s, and the blocked int8 weights' copies) are
-     * there already (a collapse finds them so at no cost), any others are collapsed now, a copy of each; oneDNN's
-     * packed copies are left as they are.
+     * Puts the weights on 2 MiB pages ({@link CpuKernelSwitches#CPU_HUGE_PAGES}) and says how many of their bytes
+     * went: those written into memory advised first ({@code huge_empty}: {@code to_compute}'s, and the blocked int8
+     * weights' copies) are there already (a collapse finds them so at no cost), any others are collapsed now, a copy
+     * of each; oneDNN's packed copies are left as they are.
      */
     private static void hugePages(PtSymbolBlock module, Map<String, PtNDArray> weights, long weightBytes) {
         long t0 = System.nanoTime();
@@ -563,7 +468,7 @@ public final class LlamaModel implements CausalLm {
 
     /**
      * Maps a tensor, hands its raw bytes to libtorch as uint8 and converts it to the compute dtype on the device (on
-     * the CPU, into memory advised onto 2 MiB pages before it is written: {@link #CPU_HUGE_PAGES}).
+     * the CPU, into memory advised onto 2 MiB pages before it is written: {@link CpuKernelSwitches#CPU_HUGE_PAGES}).
      */
     private static PtNDArray toCompute(PtSymbolBlock module, PtNDManager manager, PtNDManager cpu, TensorInfo t,
                                        ComputeDType dtype, DevicePlanner.DeviceInfo device) {
@@ -725,7 +630,7 @@ public final class LlamaModel implements CausalLm {
      * oneDNN's linear, 5 int8 weights as 3 and float weights (a bf16 {@code lm_head} beside int8 layers) as 4,
      * 6 llama-serve's native kernels ({@link NativeKernels}: blocked int8 weights, and one bf16 row), 7 blocked int8
      * weights widened for the GEMM (float weights as 6), 8 float weights through the native kernel whatever the rows
-     * (int8 weights as 6: {@link #CPU_NATIVE_BF16_MAX_ROWS}).
+     * (int8 weights as 6: {@link CpuKernelSwitches#CPU_NATIVE_BF16_MAX_ROWS}).
      */
     private long linearMode(int rows) {
         if (device.kind() != DevicePlanner.Kind.CPU) {
@@ -789,7 +694,10 @@ public final class LlamaModel implements CausalLm {
         }
     }
 
-    /** Whether this model's bf16 steps of up to {@link #CPU_NATIVE_BF16_MAX_ROWS} rows use the native kernel. */
+    /**
+     * Whether this model's bf16 steps of up to {@link CpuKernelSwitches#CPU_NATIVE_BF16_MAX_ROWS} rows use the native
+     * kernel.
+     */
     boolean nativeBf16Gemm() {
         return nativeBf16Gemm;
     }
@@ -916,7 +824,7 @@ public final class LlamaModel implements CausalLm {
             throw new IllegalStateException(isa + " is not available on this CPU (kernels use " + got + ")");
         }
         nativeSilu = NativeKernels.siluReady(module);   // it calls the SLEEF exp of the ISA in use
-        nativePrefillContext = nativePrefillContext(isa, attentionBody(isa));   // and its attention body's bound
+        nativePrefillContext = CpuKernelSwitches.nativePrefillContext(isa, attentionBody(isa));   // and its attention body's bound
         return true;
     }
 

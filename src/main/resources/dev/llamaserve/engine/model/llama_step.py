@@ -319,7 +319,7 @@ class LlamaForCausalLM(Module):
       ql = query_len[b]
       if ql > 1 and context_len[b] <= native_prefill_context:
         # each query of the chunk as a decoding row of its own: against the keys up to its position, through the
-        # sequence's page table (one per query), in one native call (LlamaModel.nativePrefillContext)
+        # sequence's page table (one per query), in one native call (CpuKernelSwitches.nativePrefillContext)
         attn[qs:qs + ql] = self.native_decode_attention(q[qs:qs + ql], k_cache, v_cache, row_tables[qs:qs + ql],
                                                         positions[qs:qs + ql], page_size)   # [ql, NH, D]
       elif ql > 1:

@@ -24,7 +24,7 @@ public final class KernelProbe implements AutoCloseable {
 
     public KernelProbe() {
         manager = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch");
-        hugePages = NativeKernels.load() && LlamaModel.CPU_HUGE_PAGES;
+        hugePages = NativeKernels.load() && CpuKernelSwitches.CPU_HUGE_PAGES;
         module = TorchScriptArchive.load(manager, "BenchKernels", hugePages
                 ? java.util.List.of("/dev/llamaserve/engine/model/bench_kernels.py",
                         "/dev/llamaserve/engine/model/bench_kernels_huge.py")

@@ -73,7 +73,7 @@ class LlamaModelBenchmark {
      */
     @Test
     void packedWeights() throws IOException {
-        if (!LlamaModel.CPU_BF16_ONEDNN_SINGLE_ROW) {
+        if (!CpuKernelSwitches.CPU_BF16_ONEDNN_SINGLE_ROW) {
             System.out.println("bench packed weights: not run, this CPU has no native bf16 (the setting is refused)");
             return;
         }
@@ -176,7 +176,7 @@ class LlamaModelBenchmark {
                     t[k][4] * 1e3, t[k][0] * 1e3));
         }
         System.out.println(line);
-        m.bf16SingleRowMode(LlamaModel.CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : 2);
+        m.bf16SingleRowMode(CpuKernelSwitches.CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : 2);
         m.nativeBf16Gemm(nativeRows);
     }
 

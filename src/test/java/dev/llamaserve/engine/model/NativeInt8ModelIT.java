@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The tiny fixture with int8 weights in bf16 computes the same steps through llama-serve's native kernels (blocked
- * int8: {@code linear_int8} up to {@link LlamaModel#CPU_NATIVE_INT8_MAX_ROWS} rows, widened into the scratch above)
+ * int8: {@code linear_int8} up to {@link CpuKernelSwitches#CPU_NATIVE_INT8_MAX_ROWS} rows, widened into the scratch above)
  * as through libtorch's ({@code _weight_int8pack_mm}, widening with {@code torch.to}): a 100-token prefill (mode 7),
  * an 8-token one and a decode step (mode 6), every row's logits, with each of this CPU's instruction sets, and
  * with AMX tiles where it has them (else that case says it is skipped). Not bit-identical (orders of summation

@@ -428,15 +428,15 @@ class NativeKernelsTest {
     void prefillChunksAttendNativelyAtEveryContextWhereTheTiledBodyAppliesAndUpToABoundElsewhere() {
         NativeKernels.AttentionBody tiled = NativeKernels.AttentionBody.TILED;
         NativeKernels.AttentionBody generic = NativeKernels.AttentionBody.GENERIC;
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, tiled)).isEqualTo(Integer.MAX_VALUE);
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, generic))
-                .isEqualTo(LlamaModel.CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT).isEqualTo(8192);
+        assertThat(CpuKernelSwitches.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, tiled)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(CpuKernelSwitches.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, generic))
+                .isEqualTo(CpuKernelSwitches.CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT).isEqualTo(8192);
         // AVX2: its tiled body at every context, its generic body never
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, tiled)).isEqualTo(Integer.MAX_VALUE);
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX2, generic)).isZero();
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, NativeKernels.AttentionBody.NONE))
+        assertThat(CpuKernelSwitches.nativePrefillContext(NativeKernels.Isa.AVX2, tiled)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(CpuKernelSwitches.nativePrefillContext(NativeKernels.Isa.AVX2, generic)).isZero();
+        assertThat(CpuKernelSwitches.nativePrefillContext(NativeKernels.Isa.AVX512_BF16, NativeKernels.AttentionBody.NONE))
                 .isZero();
-        assertThat(LlamaModel.nativePrefillContext(NativeKernels.Isa.NONE, tiled)).isZero();
+        assertThat(CpuKernelSwitches.nativePrefillContext(NativeKernels.Isa.NONE, tiled)).isZero();
     }
 
     /**

@@ -188,7 +188,7 @@ class NativeStepIT {
         withEachIsa((isa, m) -> {
             if (isa == NativeKernels.Isa.AVX512_BF16) {
                 assertThat(m.nativePrefillContext()).as("head dim 16 too: a prefill row attends as the decode row it"
-                        + " would have been").isEqualTo(LlamaModel.CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT);
+                        + " would have been").isEqualTo(CpuKernelSwitches.CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT);
             } else {   // loaded on AVX2, or switched to it after the load: its generic body's bound either way
                 assertThat(m.nativePrefillContext()).as("AVX2, head dim 16: the generic body, never").isZero();
             }

@@ -20,7 +20,7 @@ class PackedWeightsIT {
     @Test
     void packedWeightsComputeTheSameBatchedStepsAsPlainOnes() {
         ModelOptions plain = new ModelOptions("cpu", "bfloat16", 256, 64);
-        if (!LlamaModel.CPU_BF16_ONEDNN_SINGLE_ROW) {
+        if (!CpuKernelSwitches.CPU_BF16_ONEDNN_SINGLE_ROW) {
             assertThatThrownBy(() -> LlamaModel.load(Checkpoint.open(TinyFixture.dir()), plain.withPackedWeights(true),
                     LoadListener.NONE)).hasMessageContaining("llm.model.packed-weights=true is not available");
             return;
