@@ -37,7 +37,7 @@ class StepWeightNamesTest {
     void aReorderedMapGivesEveryNameItsOwnTensor() {
         List<String> reversed = new ArrayList<>(CONFIG.tensorShapes().keySet());
         Collections.reverse(reversed);
-        Map<String, String> weights = LlamaModel.stepWeights(CONFIG, byName(reversed));
+        Map<String, String> weights = LlamaModelLoader.stepWeights(CONFIG, byName(reversed));
         weights.forEach((name, tensor) -> {
             String expected = name.equals(LlamaModel.LM_HEAD) && CONFIG.tieWordEmbeddings()
                     ? LlamaModel.EMBED_TOKENS : name;
@@ -52,7 +52,7 @@ class StepWeightNamesTest {
         List<String> names = new ArrayList<>(CONFIG.tensorShapes().keySet());
         int i = names.indexOf("model.layers.1.mlp.up_proj.weight");
         names.set(i, "model.layers.1.mlp.upproj.weight");
-        assertThatThrownBy(() -> LlamaModel.stepWeights(CONFIG, byName(names)))
+        assertThatThrownBy(() -> LlamaModelLoader.stepWeights(CONFIG, byName(names)))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("missing [model.layers.1.mlp.up_proj.weight]")
                 .hasMessageContaining("unexpected [model.layers.1.mlp.upproj.weight]");
@@ -62,7 +62,7 @@ class StepWeightNamesTest {
     void aMissingWeightFails() {
         List<String> names = new ArrayList<>(CONFIG.tensorShapes().keySet());
         names.remove("model.norm.weight");
-        assertThatThrownBy(() -> LlamaModel.stepWeights(CONFIG, byName(names)))
+        assertThatThrownBy(() -> LlamaModelLoader.stepWeights(CONFIG, byName(names)))
                 .hasMessageContaining("missing [model.norm.weight]");
     }
 
@@ -90,7 +90,7 @@ class StepWeightNamesTest {
             }
         }
         assertThat(script).contains("p = \"model.layers.\" + str(l) + \".\"");
-        Set<String> layout = new TreeSet<>(LlamaModel.stepWeights(CONFIG, byName(
+        Set<String> layout = new TreeSet<>(LlamaModelLoader.stepWeights(CONFIG, byName(
                 new ArrayList<>(CONFIG.tensorShapes().keySet()))).keySet());
         layout.add(LlamaModel.INT8_WIDEN_SCRATCH);   // not a checkpoint weight: the int8 widening scratch (mode 7)
         layout.add(LlamaModel.LOGITS_SCRATCH);       // nor the logits' scratch
