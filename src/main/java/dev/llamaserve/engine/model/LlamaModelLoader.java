@@ -176,21 +176,7 @@ final class LlamaModelLoader {
                     options.maxChunkTokens(), manager, module, weights, caches, kvScales, invFreq, work, nativeIsa,
                     nativeInt8, amx, tiles);
             if (device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16) {
-                log.info("Native kernels: {}", nativeIsa == NativeKernels.Isa.NONE
-                        ? "not used, libtorch's kernels instead (" + NativeKernels.status() + ")"
-                        : nativeIsa + (quantization.int8Activations() ? ", int8 weights blocked for them and the rows"
-                                + " of every step quantized to int8 per token (" + quantization.optionName() + ")"
-                                : nativeInt8 && amx ? ", int8 weights blocked for them on AMX tiles (steps of up to 32"
-                                + " rows with 16-bit activations on AMX-INT8, larger ones widened)"
-                                : nativeInt8 ? ", int8 weights blocked for them (steps of at most "
-                                + CPU_NATIVE_INT8_MAX_ROWS + " rows)" : "")
-                                + (m.nativeBf16Gemm() ? ", bf16 linears of " + (m.nativeBf16MaxRows() == Integer.MAX_VALUE
-                                        ? "every step" : "steps of at most " + m.nativeBf16MaxRows() + " rows")
-                                        + (tiles ? " on AMX tiles" : nativeIsa == NativeKernels.Isa.AVX512_BF16
-                                                && NativeKernels.gemmPrefetchL1(module, -1)
-                                                ? " (several rows: the next weights prefetched into L1)" : "")
-                                        : CPU_BF16_ONEDNN_SINGLE_ROW ? "" : ", one-row bf16 linears")
-                                + (m.fusedLayers() ? "; each decoder layer in one call" : ""));
+                log.info("Native kernels: {}", kernels(m, module, quantization, nativeIsa, nativeInt8, amx, tiles));
             }
             if (tiles && options.packedWeights()) {
                 log.warn("llm.model.packed-weights=true keeps bf16 steps of several rows on oneDNN's packed copy; on"
@@ -213,6 +199,38 @@ final class LlamaModelLoader {
             manager.close();
             throw e;
         }
+    }
+
+    /** What the load log says of a CPU bf16 model's kernels: the instruction set, and what takes int8 and bf16 rows. */
+    private static String kernels(LlamaModel m, PtSymbolBlock module, Quantization quantization,
+                                  NativeKernels.Isa nativeIsa, boolean nativeInt8, boolean amx, boolean tiles) {
+        if (nativeIsa == NativeKernels.Isa.NONE) {
+            return "not used, libtorch's kernels instead (" + NativeKernels.status() + ")";
+        }
+        String int8 = "";
+        if (quantization.int8Activations()) {
+            int8 = ", int8 weights blocked for them and the rows of every step quantized to int8 per token ("
+                    + quantization.optionName() + ")";
+        } else if (nativeInt8 && amx) {
+            int8 = ", int8 weights blocked for them on AMX tiles (steps of up to 32 rows with 16-bit activations on"
+                    + " AMX-INT8, larger ones widened)";
+        } else if (nativeInt8) {
+            int8 = ", int8 weights blocked for them (steps of at most " + CPU_NATIVE_INT8_MAX_ROWS + " rows)";
+        }
+        String bf16;
+        if (!m.nativeBf16Gemm()) {
+            bf16 = CPU_BF16_ONEDNN_SINGLE_ROW ? "" : ", one-row bf16 linears";
+        } else {
+            int most = m.nativeBf16MaxRows();
+            bf16 = ", bf16 linears of "
+                    + (most == Integer.MAX_VALUE ? "every step" : "steps of at most " + most + " rows");
+            if (tiles) {
+                bf16 += " on AMX tiles";
+            } else if (nativeIsa == NativeKernels.Isa.AVX512_BF16 && NativeKernels.gemmPrefetchL1(module, -1)) {
+                bf16 += " (several rows: the next weights prefetched into L1)";
+            }
+        }
+        return nativeIsa + int8 + bf16 + (m.fusedLayers() ? "; each decoder layer in one call" : "");
     }
 
     /**
