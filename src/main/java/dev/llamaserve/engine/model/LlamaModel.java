@@ -22,17 +22,15 @@ import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Hugging Face {@code LlamaForCausalLM} on libtorch: one TorchScript method call per step for the whole
  * batch ({@code llama_step.py}, compiled by libtorch at load), weights in the compute dtype on the device,
  * and a paged KV pool of {@code kvCacheTokens} slots per layer. Not thread-safe: the engine thread calls it.
+ * {@link LlamaModelLoader} makes it; {@link CpuKernelSwitches} holds the switches that pick its CPU kernels.
  */
 public final class LlamaModel implements CausalLm {
 
-    private static final Logger log = LoggerFactory.getLogger(LlamaModel.class);
     static final String SCRIPT = "/dev/llamaserve/engine/model/llama_step.py";
     static final String SCRIPT_CLASS = "LlamaForCausalLM";
     static final String EMBED_TOKENS = "model.embed_tokens.weight";
