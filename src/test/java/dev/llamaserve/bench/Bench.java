@@ -364,18 +364,19 @@ public final class Bench {
 
     /** The bench's read-bandwidth probe (a libtorch sum over 1 GiB, best of 3), on a thread that ends with it. */
     private static double probeBandwidth() {
-        return withoutProbePeak(() -> TorchThreads.onEndingThread("bench-probe", () -> {
-            try (KernelProbe k = new KernelProbe()) {
-                return k.readBandwidthGbs(1L << 30, 3);
-            }
-        }));
+        return withoutProbePeak(() -> probe(k -> k.readBandwidthGbs(1L << 30, 3)));
     }
 
     /** The bench's GEMM probe of the kernels section for {@code dtype} (best of 5), on a thread that ends with it. */
     private static double probeGemm(ComputeDType dtype) {
+        return probe(k -> k.linearGflops(dtype, GEMM_PROBE[0], GEMM_PROBE[1], GEMM_PROBE[2], 5));
+    }
+
+    /** One measurement with a {@link KernelProbe} of its own, on a thread that ends with it (as the model's load). */
+    private static double probe(java.util.function.ToDoubleFunction<KernelProbe> measure) {
         return TorchThreads.onEndingThread("bench-probe", () -> {
             try (KernelProbe k = new KernelProbe()) {
-                return k.linearGflops(dtype, GEMM_PROBE[0], GEMM_PROBE[1], GEMM_PROBE[2], 5);
+                return measure.applyAsDouble(k);
             }
         });
     }

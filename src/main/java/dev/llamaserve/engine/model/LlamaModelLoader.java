@@ -176,7 +176,7 @@ final class LlamaModelLoader {
                     options.maxChunkTokens(), manager, module, weights, caches, kvScales, invFreq, work, nativeIsa,
                     nativeInt8, amx, tiles);
             if (device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16) {
-                log.info("Native kernels: {}", kernels(m, module, quantization, nativeIsa, nativeInt8, amx, tiles));
+                log.info("Native kernels: {}", kernels(m, module));
             }
             if (tiles && options.packedWeights()) {
                 log.warn("llm.model.packed-weights=true keeps bf16 steps of several rows on oneDNN's packed copy; on"
@@ -201,9 +201,13 @@ final class LlamaModelLoader {
         }
     }
 
-    /** What the load log says of a CPU bf16 model's kernels: the instruction set, and what takes int8 and bf16 rows. */
-    private static String kernels(LlamaModel m, PtSymbolBlock module, Quantization quantization,
-                                  NativeKernels.Isa nativeIsa, boolean nativeInt8, boolean amx, boolean tiles) {
+    /**
+     * What the load log says of a CPU bf16 model's kernels: the instruction set, and what takes int8 and bf16 rows, as
+     * the model just made chose them ({@code module}: its step script, which the library's switches are asked through).
+     */
+    private static String kernels(LlamaModel m, PtSymbolBlock module) {
+        NativeKernels.Isa nativeIsa = m.nativeIsa();
+        Quantization quantization = m.quantization();
         if (nativeIsa == NativeKernels.Isa.NONE) {
             return "not used, libtorch's kernels instead (" + NativeKernels.status() + ")";
         }
@@ -211,10 +215,10 @@ final class LlamaModelLoader {
         if (quantization.int8Activations()) {
             int8 = ", int8 weights blocked for them and the rows of every step quantized to int8 per token ("
                     + quantization.optionName() + ")";
-        } else if (nativeInt8 && amx) {
+        } else if (m.nativeInt8() && m.int8Amx()) {
             int8 = ", int8 weights blocked for them on AMX tiles (steps of up to 32 rows with 16-bit activations on"
                     + " AMX-INT8, larger ones widened)";
-        } else if (nativeInt8) {
+        } else if (m.nativeInt8()) {
             int8 = ", int8 weights blocked for them (steps of at most " + CPU_NATIVE_INT8_MAX_ROWS + " rows)";
         }
         String bf16;
@@ -224,7 +228,7 @@ final class LlamaModelLoader {
             int most = m.nativeBf16MaxRows();
             bf16 = ", bf16 linears of "
                     + (most == Integer.MAX_VALUE ? "every step" : "steps of at most " + most + " rows");
-            if (tiles) {
+            if (m.amxTiles()) {
                 bf16 += " on AMX tiles";
             } else if (nativeIsa == NativeKernels.Isa.AVX512_BF16 && NativeKernels.gemmPrefetchL1(module, -1)) {
                 bf16 += " (several rows: the next weights prefetched into L1)";
