@@ -230,7 +230,8 @@ public final class ChatRequestParser {
     private static String content(JsonNode content, String at, String role) {
         if (content == null || content.isNull()) {
             String hint = role.equals("assistant") ? " (it may be null only when the message has tool_calls, or a refusal)" : "";
-            throw new InvalidRequestException(at, MISSING, at + " is required for a " + role + " message" + hint);
+            String article = role.equals("assistant") || role.equals("ipython") ? "an " : "a ";
+            throw new InvalidRequestException(at, MISSING, at + " is required for " + article + role + " message" + hint);
         }
         if (content.isString()) {
             return content.stringValue();

@@ -65,7 +65,8 @@ class ChatValidationTest {
         assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":null}]"), "messages[0].content",
                 "missing_required_parameter", "messages[0].content is required for a user message");
         assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\"}]"),
-                "messages[1].content", "missing_required_parameter", "null only when the message has tool_calls");
+                "messages[1].content", "missing_required_parameter",
+                "messages[1].content is required for an assistant message", "null only when the message has tool_calls");
         assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},{\"type\":\"mystery\"}]}]"),
                 "messages[0].content[1].type", "invalid_value", "must be \"text\"", "\"mystery\"");
     }
