@@ -1,5 +1,6 @@
 #!/bin/sh
-# Builds libllamaserve_ops.so (see llamaserve_ops.c) into $1, the class path directory it is loaded from.
+# Builds libllamaserve_ops.so (see llamaserve_ops.c) into $1, the class path directory it is loaded from: one
+# translation unit, llamaserve_ops.c, which includes its parts (llamaserve_ops/*.c, never compiled alone).
 # Linux x86-64 with gcc only; elsewhere, or without gcc, it says so and builds nothing: the model then uses
 # libtorch's own kernels (NativeKernels.available() is false), and the tests of the kernels skip visibly.
 # It links against an empty stand-in for libtorch_cpu.so, only so that the library names libtorch_cpu.so as

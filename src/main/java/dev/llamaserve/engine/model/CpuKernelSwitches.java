@@ -47,10 +47,10 @@ final class CpuKernelSwitches {
     static final int CPU_NATIVE_INT8_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeInt8MaxRows", 64);
     /**
      * Where the CPU has AMX-BF16, {@code linear_bf16} and {@code linear_int8} multiply on AMX tiles (see
-     * llamaserve_ops.c): bf16 steps of up to {@link #CPU_NATIVE_BF16_AMX_MAX_ROWS} rows; int8 steps of any size, up
-     * to 32 rows on AMX-INT8 with each row quantized to 16 bits (two bytes, exact int32 sums), more widened into bf16
-     * tiles; W8A8 steps of 4 rows and more on AMX-INT8. {@code -Dllamaserve.cpuNativeAmx=false} keeps oneDNN for bf16 and AVX-512 BF16's dot
-     * products for int8, VNNI for W8A8 (A/B measurements).
+     * llamaserve_ops/linear_amx.c): bf16 steps of up to {@link #CPU_NATIVE_BF16_AMX_MAX_ROWS} rows; int8 steps of any
+     * size, up to 32 rows on AMX-INT8 with each row quantized to 16 bits (two bytes, exact int32 sums), more widened
+     * into bf16 tiles; W8A8 steps of 4 rows and more on AMX-INT8. {@code -Dllamaserve.cpuNativeAmx=false} keeps oneDNN
+     * for bf16 and AVX-512 BF16's dot products for int8, VNNI for W8A8 (A/B measurements).
      */
     static final boolean CPU_NATIVE_AMX = Boolean.parseBoolean(System.getProperty("llamaserve.cpuNativeAmx", "true"));
     /**

@@ -15,13 +15,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * llama-serve's own CPU kernels ({@code src/main/native/llamaserve_ops.c}: few-row bf16 and blocked-int8 linears,
- * int8 quantization and widening, decode attention, RMSNorm): a library built by Maven with gcc on Linux x86-64 and
- * shipped on the class path, which registers its {@code llamaserve::} ops with libtorch's dispatcher when it is
- * loaded. It is loaded after DJL's libtorch (it binds to that {@code libtorch_cpu.so}) and before the step script is
- * compiled (the script names the ops). Where the library is absent (built without gcc, another OS),
- * fails to load, or is switched off ({@code -Dllamaserve.nativeKernels=false}), the step script is compiled with
- * stand-ins that call libtorch's kernels ({@code llama_native_absent.py}) and the model never selects them.
+ * llama-serve's own CPU kernels ({@code src/main/native/llamaserve_ops.c} and its parts in {@code llamaserve_ops/}:
+ * few-row bf16 and blocked-int8 linears, int8 quantization and widening, decode attention, RMSNorm): a library built
+ * by Maven with gcc on Linux x86-64 and shipped on the class path, which registers its {@code llamaserve::} ops with
+ * libtorch's dispatcher when it is loaded. It is loaded after DJL's libtorch (it binds to that {@code
+ * libtorch_cpu.so}) and before the step script is compiled (the script names the ops). Where the library is absent
+ * (built without gcc, another OS), fails to load, or is switched off ({@code -Dllamaserve.nativeKernels=false}), the
+ * step script is compiled with stand-ins that call libtorch's kernels ({@code llama_native_absent.py}) and the model
+ * never selects them.
  */
 public final class NativeKernels {
 

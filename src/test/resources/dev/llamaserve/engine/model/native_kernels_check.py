@@ -57,8 +57,8 @@ class NativeKernelsCheck(Module):
     return [float(torch.amax(torch.abs(y.float() - ref))), float(torch.amax(torch.abs(ref))), float(y.size(0) * y.size(1))]
   def w8a8(self: __torch__.NativeKernelsCheck, m: int, n: int, k: int) -> List[float]:
     # [elements that differ, max |native - reference|, elements] of linear_w8a8 on blocked q against its exact
-    # reference: each row quantized as llamaserve_ops.c says (s = absmax / 127, xq = round(x * (1 / s)) to nearest
-    # even, in float32), the integer sums in float64 (exact), then float32 dot * s * scale rounded to bf16. Row 0
+    # reference: each row quantized as llamaserve_ops/linear_w8a8.c says (s = absmax / 127, xq = round(x * (1 / s))
+    # to nearest even, in float32), the integer sums in float64 (exact), then float32 dot * s * scale rounded to bf16. Row 0
     # has an outlier, row 1 (where m > 1) is all zero. [0, 0, 0] where the kernel refuses the call.
     torch.manual_seed(m * 1000003 + n * 1009 + k + 11)
     x = torch.to(torch.randn([m, k]), 15)                            # [m, k] bf16
