@@ -80,10 +80,11 @@ static inline __attribute__((always_inline)) void attention_out(uint16_t* out, f
 /*
  * Work items of decode_attention512_tiled (below): a sequence and a group of its KV heads, walked chunk by chunk
  * of positions, each head of the group in turn, so that an item reads each position's keys and values of all its
- * heads together (1 KiB each at 8 KV heads x 64 dims: a page's keys are one sequential read), prefetched a chunk
- * ahead into L2, the first chunk into L1 as the item starts (prefetch_kv). A group is every head of a sequence,
- * unless the call has fewer sequences than threads: then a sequence's heads are split into groups (a divisor of
- * KVH) until every thread has an item; or unless the item's sums would not fit its ATT_ITEM_ACC floats (G x
+ * heads together (1 KiB each at 8 KV heads x 64 dims: a page's keys are one sequential read), the first chunk
+ * prefetched into L1 as the item starts (prefetch_kv), each later one into L2 while the chunk before it is attended,
+ * a head's share at a time, 16 rows with every 16 keys' scores (attend_chunk512_ahead). A group is every head of a
+ * sequence, unless the call has fewer sequences than threads: then a sequence's heads are split into groups (a
+ * divisor of KVH) until every thread has an item; or unless the item's sums would not fit its ATT_ITEM_ACC floats (G x
  * ATT_MAX_D per head). Each head's arithmetic is the same, in the same order, whatever the grouping: a sequence's
  * outputs do not depend on how many sequences the call has. Items were one KV head each until this: each read 128
  * of every 1,024 bytes from memory, a head at a time. Harness, the 1B shape's 16 layers (8 KV heads x 64) between its
@@ -92,6 +93,11 @@ static inline __attribute__((always_inline)) void attention_out(uint16_t* out, f
  * same outputs, bit for bit. The generic bodies (next) and AVX2's tiled one keep items of one KV head: the generic
  * ones are bound by their arithmetic, and these items made the AVX2 one 10 % slower at one sequence x 1,024 (the
  * same at 16 x 256).
+ * The next chunk was prefetched all at once as a chunk began (chunk_ahead: 2,048 prefetches at 128 positions of 8
+ * heads), and a decode step's keys and values, which the weights streamed since the last step have pushed out of
+ * every cache, came three to four times slower than from L2; spread over the scores, a step of 16 rows x 1,024
+ * positions attends in 26.2-28.5 ms instead of 38.2-39.5 (src/test/native/attention_harness.c and the step's
+ * figures: docs/native-cpu-kernels.md, "Decode attention: the next chunk's keys prefetched as the scores go").
  */
 #define ATT_ITEM_ACC 8192
 #define ATT_TILE_ACC 32768   /* PREFILL_ATTENTION's sums of a tile's rows, a thread's: 32 rows of 4 heads */
@@ -117,6 +123,12 @@ static inline __attribute__((always_inline)) void prefetch_kv(const uint16_t* kc
         }
 }
 
+/* the positions of the chunk after the one at t0, of len positions: 0 after the last */
+static inline int64_t chunk_after(int64_t t0, int64_t len) {
+    const int64_t left = len - t0 - ATT_CHUNK;
+    return left <= 0 ? 0 : left < ATT_CHUNK ? left : ATT_CHUNK;
+}
+
 /*
  * A walk over the len positions of a table, a chunk at a time, two chunks' rows in rows [2][ATT_CHUNK]: while row
  * (the chunk at t0) is attended, the next chunk's rows go into the other half, its keys and values (bytes of each
@@ -126,8 +138,8 @@ static inline __attribute__((always_inline)) int64_t* chunk_ahead(int64_t rows[2
         const int64_t* table, int64_t t0, int64_t len, int64_t PS, int64_t KVH, int64_t h, int64_t D,
         const uint16_t* kc, const uint16_t* vc, int64_t bytes, int prefetch) {
     int64_t* next = row == rows[0] ? rows[1] : rows[0];
-    if (t0 + ATT_CHUNK < len) {
-        const int64_t n1 = len - t0 - ATT_CHUNK < ATT_CHUNK ? len - t0 - ATT_CHUNK : ATT_CHUNK;
+    const int64_t n1 = chunk_after(t0, len);
+    if (n1 > 0) {
         chunk_rows(next, table, t0 + ATT_CHUNK, n1, PS, KVH, h, D);
         if (prefetch) prefetch_kv(kc, vc, next, n1, bytes, 0);
     }
@@ -197,15 +209,27 @@ typedef struct {
     float s[ATT_MAX_G][ATT_CHUNK];
 } __attribute__((aligned(64))) AttendFrame;
 
+/* the generic chunk function as the decode bodies call it (ahead, na: see attend_chunk256_ahead): it prefetches
+   nothing, bound by its arithmetic */
+static inline __attribute__((always_inline)) void attend_chunk_ahead(const uint16_t* qb, float qf[][ATT_MAX_D],
+        const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n, float s[][ATT_CHUNK],
+        float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale, const int64_t* ahead,
+        int64_t na) {
+    (void) ahead;
+    (void) na;
+    attend_chunk(qb, qf, kc, vc, row, n, s, acc, m, l, G, D, scale);
+}
+
 /*
  * q [B, NH, D] bf16; k, v [S, KVH, D] bf16 caches; tables [B, P] int64 page tables; pos [B] int64, each query's
  * position (it sees the keys at positions 0..pos) -> out [B, NH, D] bf16: softmax(q k^T / sqrt(D)) v in float32,
- * as llama_step.py's attend computes it (head h reads KV head h / (NH / KVH)), one pass over the context. AHEAD: the
- * next chunk's keys and values prefetched into L2 meanwhile, as PREFILL_ATTENTION does: AVX2's tiled body had waited
- * on its keys' loads (perf's samples) and its attention took 23-32 % less with it at 1,024-8,192 positions, 5-9 % at
- * 256 (Zen 4, in the step); AVX2's generic body took 2-10 % more with it, and the generic bodies go without.
+ * as llama_step.py's attend computes it (head h reads KV head h / (NH / KVH)), one pass over the context. ATTEND
+ * takes the next chunk's rows as well (ahead, na), to prefetch them as it goes (attend_chunk256_ahead; the generic
+ * bodies prefetch nothing). The tiled one's were prefetched into L2 all at once as a chunk began (chunk_ahead, as
+ * PREFILL_ATTENTION does): it had waited on its keys' loads (perf's samples) and its attention took 23-32 % less with
+ * that at 1,024-8,192 positions, 5-9 % at 256 (Zen 4, in the step); AVX2's generic body took 2-10 % more with it.
  */
-#define DECODE_ATTENTION(NAME, TARGET, ATTEND, AHEAD)                                                          \
+#define DECODE_ATTENTION(NAME, TARGET, ATTEND)                                                                 \
     TARGET static void NAME(const uint16_t* q, const uint16_t* kc, const uint16_t* vc, const int64_t* tables,  \
                             const int64_t* pos, uint16_t* out, int64_t B, int64_t NH, int64_t KVH, int64_t D,   \
                             int64_t P, int64_t PS) {                                                           \
@@ -225,16 +249,16 @@ typedef struct {
             for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {                                                  \
                 const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;                                 \
                 int64_t* next = chunk_ahead(rows, row, tables + b * P, t0, len, PS, KVH, h, D, kc, vc,         \
-                                            D * 2, AHEAD);                                                     \
-                ATTEND(qb, f.qf, kc, vc, row, n, f.s, f.acc, m, l, G, D, scale);                               \
+                                            D * 2, 0);                                                         \
+                ATTEND(qb, f.qf, kc, vc, row, n, f.s, f.acc, m, l, G, D, scale, next, chunk_after(t0, len));   \
                 row = next;                                                                                    \
             }                                                                                                  \
             attention_out(out + (b * NH + h * G) * D, f.acc, l, G, D);                                         \
         }                                                                                                      \
     }
 
-DECODE_ATTENTION(decode_attention512, T512, attend_chunk, 0)
-DECODE_ATTENTION(decode_attention256, T256, attend_chunk, 0)
+DECODE_ATTENTION(decode_attention512, T512, attend_chunk_ahead)
+DECODE_ATTENTION(decode_attention256, T256, attend_chunk_ahead)
 
 /*
  * The same on AVX2 where G % 4 == 0, D % 16 == 0 and D <= 64 (Llama 3's 4 query heads per KV head; head dim 64, as
@@ -250,14 +274,19 @@ DECODE_ATTENTION(decode_attention256, T256, attend_chunk, 0)
  * AVX-512: not the code a CPU without AVX-512 runs. Timed in the model instead (a later stop;
  * docs/native-cpu-kernels.md, "Those harness figures are not AVX2's"), this body decodes as fast as the generic one
  * or slower (its attention took up to 31 % longer at the 1B's D 64, 39 % at the 8B's D 128; on a Zen 4, whose L1 is
- * a Zen 3's 32 KiB, 50-60 % longer at D 64, 10-25 % since DECODE_ATTENTION's AHEAD), while as PREFILL_ATTENTION's
+ * a Zen 3's 32 KiB, 50-60 % longer at D 64, 10-25 % once its next chunk was prefetched), while as PREFILL_ATTENTION's
  * chunk function it halves a prefill's attention. Decode keeps it where D <= 64, so that a prefill row attends as the
  * decode row it would have been (what n choices and cache hits give the same bits by, on AVX2 too: "Timed on a Zen
  * 4" there); D 128 keeps the generic body and `attend`.
+ * ahead (a decode body's calls; NULL from a prefill's tiles, attend_chunk256): the na rows of the next chunk, whose
+ * keys go into L2 two at a time with each two keys' scores, while the keys 8 positions on go into L1, where the next
+ * chunk had been prefetched all at once as a chunk began (512 prefetches at 128 positions): in the step, 16 rows x
+ * 1,024 positions attended in 40.1-44.6 ms instead of 73.9-78.2 (docs/native-cpu-kernels.md, as above).
  */
-T256 static inline __attribute__((always_inline)) void attend_chunk256(const uint16_t* qb, float qf[][ATT_MAX_D],
-        const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n, float s[][ATT_CHUNK],
-        float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale) {
+T256 static inline __attribute__((always_inline)) void attend_chunk256_ahead(const uint16_t* qb,
+        float qf[][ATT_MAX_D], const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n,
+        float s[][ATT_CHUNK], float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale,
+        const int64_t* ahead, int64_t na) {
     (void) qb;
     (void) scale;
     for (int64_t i = 0; i < n; i += 2) {   /* scores: s[g][i] = q[g] . k[i], 4 heads x 2 keys at a time */
@@ -267,6 +296,12 @@ T256 static inline __attribute__((always_inline)) void attend_chunk256(const uin
         for (int64_t c = 0; c < D * 2; c += 64) {   /* the same keys' values, for the weighted sum below */
             _mm_prefetch((const char*) (vc + r0) + c, _MM_HINT_T1);
             _mm_prefetch((const char*) (vc + r1) + c, _MM_HINT_T1);
+        }
+        if (ahead != NULL) {   /* the keys 8 ahead into L1; the next chunk's keys at i and i + 1 into L2 */
+            for (int64_t j = i + 8; j < i + 10 && j < n; j++)
+                for (int64_t c = 0; c < D * 2; c += 64) _mm_prefetch((const char*) (kc + row[j]) + c, _MM_HINT_T0);
+            for (int64_t j = i; j < i + 2 && j < na; j++)
+                for (int64_t c = 0; c < D * 2; c += 64) _mm_prefetch((const char*) (kc + ahead[j]) + c, _MM_HINT_T1);
         }
         for (int64_t g0 = 0; g0 < G; g0 += 4) {
             __m256 a[2][4];
@@ -315,7 +350,14 @@ T256 static inline __attribute__((always_inline)) void attend_chunk256(const uin
     }
 }
 
-DECODE_ATTENTION(decode_attention256_tiled, T256, attend_chunk256, 1)
+/* AVX2's chunk function as a prefill's tiles call it: no prefetch of its own (PREFILL_ATTENTION's chunk_ahead) */
+T256 static inline __attribute__((always_inline)) void attend_chunk256(const uint16_t* qb, float qf[][ATT_MAX_D],
+        const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n, float s[][ATT_CHUNK],
+        float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale) {
+    attend_chunk256_ahead(qb, qf, kc, vc, row, n, s, acc, m, l, G, D, scale, NULL, 0);
+}
+
+DECODE_ATTENTION(decode_attention256_tiled, T256, attend_chunk256_ahead)
 
 /*
  * The same on AVX-512 BF16 where G % 4 == 0 and D % 64 == 0 (Llama 3's 4 query heads per KV head, head dim 64 or
@@ -337,15 +379,27 @@ T512 static inline __m512 sum16(__m512 a[16]) {   /* lane i = the sum of a[i]'s 
     return _mm512_add_ps(_mm512_shuffle_f32x4(e0, e1, 0x88), _mm512_shuffle_f32x4(e0, e1, 0xdd));
 }
 
-/* AVX-512 BF16's chunk function (qf unused: the scores are bf16 dot products of qb and the keys) */
-T512 static inline __attribute__((always_inline)) void attend_chunk512(const uint16_t* qb, float qf[][ATT_MAX_D],
-        const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n, float s[][ATT_CHUNK],
-        float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale) {
+/*
+ * AVX-512 BF16's chunk function (qf unused: the scores are bf16 dot products of qb and the keys). ahead, where not
+ * NULL: the na rows of the next chunk (na <= n), whose keys and values of this head (D * 2 bytes each, from kc and vc)
+ * are prefetched into L2 16 rows at a time as the scores of 16 keys are taken, so that the reads spread over the
+ * arithmetic (the decode body; a prefill's tiles pass NULL, and prefetch as chunk_ahead does).
+ */
+T512 static inline __attribute__((always_inline)) void attend_chunk512_ahead(const uint16_t* qb,
+        float qf[][ATT_MAX_D], const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n,
+        float s[][ATT_CHUNK], float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale,
+        const int64_t* ahead, int64_t na) {
     (void) qf;
     static const uint16_t zeros[ATT_MAX_D] = {0};   /* the keys past a chunk's end in its last group of 16 */
     for (int64_t i0 = 0; i0 < n; i0 += 16) {                                  /* scores s[g][i0 .. i0+15] */
         const uint16_t* kr[16];
         for (int i = 0; i < 16; i++) kr[i] = i0 + i < n ? kc + row[i0 + i] : zeros;
+        if (ahead != NULL)
+            for (int64_t i = i0; i < i0 + 16 && i < na; i++)
+                for (int64_t c = 0; c < D * 2; c += 64) {
+                    prefetch_next((const char*) (kc + ahead[i]) + c, 0);
+                    prefetch_next((const char*) (vc + ahead[i]) + c, 0);
+                }
         for (int64_t g = 0; g < G; g++) {
             __m512 a[16];
             for (int i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
@@ -378,6 +432,12 @@ T512 static inline __attribute__((always_inline)) void attend_chunk512(const uin
     }
 }
 
+T512 static inline __attribute__((always_inline)) void attend_chunk512(const uint16_t* qb, float qf[][ATT_MAX_D],
+        const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n, float s[][ATT_CHUNK],
+        float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale) {
+    attend_chunk512_ahead(qb, qf, kc, vc, row, n, s, acc, m, l, G, D, scale, NULL, 0);
+}
+
 T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc, const uint16_t* vc,
                                            const int64_t* tables, const int64_t* pos, uint16_t* out, int64_t B,
                                            int64_t NH, int64_t KVH, int64_t D, int64_t P, int64_t PS) {
@@ -404,10 +464,11 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
         prefetch_kv(kc, vc, row, n0, HPI * D * 2, 1);
         for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {
             const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;
-            int64_t* next = chunk_ahead(rows, row, tables + b * P, t0, len, PS, KVH, h0, D, kc, vc, HPI * D * 2, 1);
-            for (int64_t j = 0; j < HPI; j++)
-                attend_chunk512(q + (b * NH + (h0 + j) * G) * D, NULL, kc + j * D, vc + j * D, row, n, s, accs + j * G,
-                                ms + j * G, ls + j * G, G, D, scale);
+            int64_t* next = chunk_ahead(rows, row, tables + b * P, t0, len, PS, KVH, h0, D, kc, vc, HPI * D * 2, 0);
+            const int64_t na = chunk_after(t0, len);
+            for (int64_t j = 0; j < HPI; j++)   /* head j's scores prefetch head j's share of the next chunk */
+                attend_chunk512_ahead(q + (b * NH + (h0 + j) * G) * D, NULL, kc + j * D, vc + j * D, row, n, s,
+                                      accs + j * G, ms + j * G, ls + j * G, G, D, scale, next, na);
             row = next;
         }
         for (int64_t j = 0; j < HPI; j++)
