@@ -78,26 +78,27 @@ static inline __attribute__((always_inline)) void attention_out(uint16_t* out, f
 }
 
 /*
- * Work items of decode_attention512_tiled (below): a sequence and a group of its KV heads, walked chunk by chunk
- * of positions, each head of the group in turn, so that an item reads each position's keys and values of all its
- * heads together (1 KiB each at 8 KV heads x 64 dims: a page's keys are one sequential read), the first chunk
- * prefetched into L1 as the item starts (prefetch_kv), each later one into L2 while the chunk before it is attended,
- * a head's share at a time, 16 rows with every 16 keys' scores (attend_chunk512_ahead). A group is every head of a
- * sequence, unless the call has fewer sequences than threads: then a sequence's heads are split into groups (a
- * divisor of KVH) until every thread has an item; or unless the item's sums would not fit its ATT_ITEM_ACC floats (G x
- * ATT_MAX_D per head). Each head's arithmetic is the same, in the same order, whatever the grouping: a sequence's
- * outputs do not depend on how many sequences the call has. Items were one KV head each until this: each read 128
- * of every 1,024 bytes from memory, a head at a time. Harness, the 1B shape's 16 layers (8 KV heads x 64) between its
+ * Work items of decode_attention512_tiled (below): a sequence and a group of its KV heads, walked chunk by chunk of
+ * positions, each head of the group in turn, so that an item reads each position's keys and values of all its heads
+ * together (1 KiB each at 8 KV heads x 64 dims: a page's keys are one sequential read), the first chunk prefetched into
+ * L1 as the item starts (prefetch_kv), each later one into L2 while the chunk before it is attended, a head's share at
+ * a time: its keys with the scores, its values as the values are weighted (attend_chunk512_ahead). A group is every
+ * head of a sequence, unless the call has fewer sequences than threads: then a sequence's heads are split into groups
+ * (a divisor of KVH) until every thread has an item; or unless the item's sums would not fit its ATT_ITEM_ACC floats (G
+ * x ATT_MAX_D per head). Each head's arithmetic is the same, in the same order, whatever the grouping: a sequence's
+ * outputs do not depend on how many sequences the call has. Items were one KV head each until this: each read 128 of
+ * every 1,024 bytes from memory, a head at a time. Harness, the 1B shape's 16 layers (8 KV heads x 64) between its
  * linears, AMD EPYC Zen 5, 2 cores, attention per step, three rounds each, alternated: 16 sequences x 256 positions
- * 9.2-10.9 -> 6.7-8.7 ms, x 1,024 39.6-42.1 -> 26.0-30.1 ms; one sequence x 200 the same (36-49 us a layer); the
- * same outputs, bit for bit. The generic bodies (next) and AVX2's tiled one keep items of one KV head: the generic
- * ones are bound by their arithmetic, and these items made the AVX2 one 10 % slower at one sequence x 1,024 (the
- * same at 16 x 256).
+ * 9.2-10.9 -> 6.7-8.7 ms, x 1,024 39.6-42.1 -> 26.0-30.1 ms; one sequence x 200 the same (36-49 us a layer); the same
+ * outputs, bit for bit. The generic bodies (next) and AVX2's tiled one keep items of one KV head: the generic ones are
+ * bound by their arithmetic, and these items made the AVX2 one 10 % slower at one sequence x 1,024 (the same at 16 x
+ * 256).
  * The next chunk was prefetched all at once as a chunk began (chunk_ahead: 2,048 prefetches at 128 positions of 8
- * heads), and a decode step's keys and values, which the weights streamed since the last step have pushed out of
- * every cache, came three to four times slower than from L2; spread over the scores, a step of 16 rows x 1,024
- * positions attends in 26.2-28.5 ms instead of 38.2-39.5 (src/test/native/attention_harness.c and the step's
- * figures: docs/native-cpu-kernels.md, "Decode attention: the next chunk's keys prefetched as the scores go").
+ * heads), and a decode step's keys and values, which the weights streamed since the last step have pushed out of every
+ * cache, came three to four times slower than from L2; spread over the scores, a step of 16 rows x 1,024 positions
+ * attended in 26.2-28.5 ms instead of 38.2-39.5, and with the values' share moved to their own pass in 21.0-24.7
+ * against 25.5-26.1 (src/test/native/attention_harness.c and the step's figures: docs/native-cpu-kernels.md, "Decode
+ * attention: the next chunk's keys prefetched as the scores go").
  */
 #define ATT_ITEM_ACC 8192
 #define ATT_TILE_ACC 32768   /* PREFILL_ATTENTION's sums of a tile's rows, a thread's: 32 rows of 4 heads */
@@ -381,9 +382,10 @@ T512 static inline __m512 sum16(__m512 a[16]) {   /* lane i = the sum of a[i]'s 
 
 /*
  * AVX-512 BF16's chunk function (qf unused: the scores are bf16 dot products of qb and the keys). ahead, where not
- * NULL: the na rows of the next chunk (na <= n), whose keys and values of this head (D * 2 bytes each, from kc and vc)
- * are prefetched into L2 16 rows at a time as the scores of 16 keys are taken, so that the reads spread over the
- * arithmetic (the decode body; a prefill's tiles pass NULL, and prefetch as chunk_ahead does).
+ * NULL: the na rows of the next chunk (na <= n), whose keys of this head (D * 2 bytes each, from kc) are prefetched
+ * into L2 16 rows at a time as the scores of 16 keys are taken, and whose values (from vc) a row at a time as the
+ * values are weighted, so that the reads spread over the arithmetic (the decode body; a prefill's tiles pass NULL,
+ * and prefetch as chunk_ahead does).
  */
 T512 static inline __attribute__((always_inline)) void attend_chunk512_ahead(const uint16_t* qb,
         float qf[][ATT_MAX_D], const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n,
@@ -396,10 +398,7 @@ T512 static inline __attribute__((always_inline)) void attend_chunk512_ahead(con
         for (int i = 0; i < 16; i++) kr[i] = i0 + i < n ? kc + row[i0 + i] : zeros;
         if (ahead != NULL)
             for (int64_t i = i0; i < i0 + 16 && i < na; i++)
-                for (int64_t c = 0; c < D * 2; c += 64) {
-                    prefetch_next((const char*) (kc + ahead[i]) + c, 0);
-                    prefetch_next((const char*) (vc + ahead[i]) + c, 0);
-                }
+                for (int64_t c = 0; c < D * 2; c += 64) prefetch_next((const char*) (kc + ahead[i]) + c, 0);
         for (int64_t g = 0; g < G; g++) {
             __m512 a[16];
             for (int i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
@@ -414,11 +413,14 @@ T512 static inline __attribute__((always_inline)) void attend_chunk512_ahead(con
     softmax_chunk(s, acc, m, l, G, n, D);
     for (int64_t g0 = 0; g0 < G; g0 += 4) {                                   /* acc += s v, 4 heads x 64 dims */
         for (int64_t d0 = 0; d0 < D; d0 += 64) {
+            const int64_t nv = ahead != NULL && g0 == 0 && d0 == 0 ? na : 0;   /* the next values, in the first pass */
             __m512 r[4][4];
             for (int g = 0; g < 4; g++)
                 for (int k = 0; k < 4; k++) r[g][k] = _mm512_loadu_ps(&acc[g0 + g][d0 + 16 * k]);
             for (int64_t i = 0; i < n; i++) {
                 const uint16_t* vr = vc + row[i] + d0;
+                if (i < nv)
+                    for (int64_t c = 0; c < D * 2; c += 64) prefetch_next((const char*) (vc + ahead[i]) + c, 0);
                 __m512 vf[4];
                 for (int k = 0; k < 4; k++) vf[k] = bf16x16_f32(vr + 16 * k);
                 for (int g = 0; g < 4; g++) {
