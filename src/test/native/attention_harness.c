@@ -1,15 +1,17 @@
 /*
- * A kernel harness, not part of the build: decode_attention (src/main/native/llamaserve_ops/attention.c) on the 1B
- * shape's heads (32 query heads over 8 KV heads, head dim 64, pages of 16), SEQUENCES at CONTEXT positions each,
- * their pages spread over a pool of 65,536 slots, each call timed warm (its keys and values where the call before
- * left them: in L2 where they fit) and cold (after a 256 MiB read on every thread, as a decode step finds them
- * after its weights streamed past; the read runs on all threads so that none is asleep when the call starts). On
+ * A kernel harness, not part of the build: decode_attention (src/main/native/llamaserve_ops/attention.c) on Llama 3's
+ * heads (32 query heads over 8 KV heads, head dim 64 as the 1B or 128 as the 8B; pages of 16), SEQUENCES at CONTEXT
+ * positions each, their pages spread over a pool of 65,536 slots, each call timed warm (its keys and values where the
+ * call before left them: in L2 where they fit) and cold (after a 256 MiB read on every thread, as a decode step finds
+ * them after its weights streamed past; the read runs on all threads so that none is asleep when the call starts). On
  * Linux x86-64 with gcc:
  *
  *   gcc -O3 -fopenmp -std=gnu11 src/test/native/attention_harness.c -o /tmp/attention -lm -ldl -lpthread
- *   OMP_NUM_THREADS=2 /tmp/attention CONTEXT [SEQUENCES [ISA]]   ISA 2 AVX-512 BF16, 1 AVX2 (default: the best)
+ *   OMP_NUM_THREADS=2 /tmp/attention CONTEXT [SEQUENCES [ISA [HEAD_DIM]]]
  *
- * prints the medians of 400 warm and 100 cold calls, three rounds. Built without -march=native, so that the AVX2
+ * ISA 2 AVX-512 BF16, 1 AVX2 (default: the best this CPU has); HEAD_DIM 64 (the 1B's, the default) or 128 (the 8B's)
+ *
+ * It prints the medians of 400 warm and 100 cold calls, three rounds. Built without -march=native, so that the AVX2
  * bodies are AVX2's code. To compare with another commit: unpack its kernels (git archive REV src/main/native | tar
  * -x -C /tmp/rev), copy this file and harness_kernels.h to /tmp/rev/src/test/native, build there, alternate the two.
  */
@@ -27,8 +29,10 @@ static int by_value(const void* a, const void* b) {
 }
 
 int main(int argc, char** argv) {
-    if (argc < 2) return printf("usage: %s CONTEXT [SEQUENCES [ISA]]\n", argv[0]), 2;
-    const int64_t S = 65536, KVH = 8, D = 64, NH = 32, PS = 16, len = atol(argv[1]), B = argc > 2 ? atol(argv[2]) : 1;
+    if (argc < 2) return printf("usage: %s CONTEXT [SEQUENCES [ISA [HEAD_DIM]]]\n", argv[0]), 2;
+    const int64_t S = 65536, KVH = 8, NH = 32, PS = 16, len = atol(argv[1]), B = argc > 2 ? atol(argv[2]) : 1;
+    const int64_t D = argc > 4 ? atol(argv[4]) : 64;
+    if (D != 64 && D != 128) return printf("HEAD_DIM: 64 or 128\n"), 2;
     const int64_t P = (len + PS - 1) / PS;
     if (len < 1 || B < 1 || B * P > S / PS) return printf("CONTEXT x SEQUENCES must fit %ld slots\n", (long) S), 2;
     isa = argc > 3 ? atoi(argv[3]) : best_isa();
