@@ -10,6 +10,14 @@ public sealed interface ChatMessage {
 
     int index();
 
+    /**
+     * A role's message with its article, for errors: "a user message", "an assistant message", "an ipython message"
+     * (the request's roles too: system, developer, user, assistant, tool, ipython).
+     */
+    static String aMessageOf(String role) {
+        return (role.startsWith("a") || role.startsWith("i") ? "an " : "a ") + role + " message";
+    }
+
     /** The role as the template names it in a header: system, user or assistant. */
     enum Role {
         SYSTEM("system"), USER("user"), ASSISTANT("assistant");

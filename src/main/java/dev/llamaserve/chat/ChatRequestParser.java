@@ -142,8 +142,8 @@ public final class ChatRequestParser {
             case "tool", "ipython" -> {
                 boolean followsCall = previous instanceof ChatMessage.ToolCall || previous instanceof ChatMessage.ToolResult;
                 if (!followsCall) {
-                    throw new InvalidRequestException(at + ".role", INVALID_VALUE, "a " + role + " message must "
-                            + "follow an assistant message with tool_calls (or another tool result); " + at
+                    throw new InvalidRequestException(at + ".role", INVALID_VALUE, ChatMessage.aMessageOf(role)
+                            + " must follow an assistant message with tool_calls (or another tool result); " + at
                             + " follows " + (previous == null ? "nothing" : describe(previous)));
                 }
                 String content = content(m.get("content"), at + ".content", role);
@@ -230,8 +230,7 @@ public final class ChatRequestParser {
     private static String content(JsonNode content, String at, String role) {
         if (content == null || content.isNull()) {
             String hint = role.equals("assistant") ? " (it may be null only when the message has tool_calls, or a refusal)" : "";
-            String article = role.equals("assistant") || role.equals("ipython") ? "an " : "a ";
-            throw new InvalidRequestException(at, MISSING, at + " is required for " + article + role + " message" + hint);
+            throw new InvalidRequestException(at, MISSING, at + " is required for " + ChatMessage.aMessageOf(role) + hint);
         }
         if (content.isString()) {
             return content.stringValue();
@@ -353,7 +352,7 @@ public final class ChatRequestParser {
 
     private static String describe(ChatMessage m) {
         if (m instanceof ChatMessage.Text t) {
-            return "messages[" + t.index() + "], a " + t.role().header() + " message";
+            return "messages[" + t.index() + "], " + ChatMessage.aMessageOf(t.role().header());
         }
         return "messages[" + m.index() + "], a " + (m instanceof ChatMessage.ToolCall ? "tool call" : "tool result");
     }

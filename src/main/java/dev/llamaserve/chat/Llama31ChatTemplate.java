@@ -33,8 +33,7 @@ public final class Llama31ChatTemplate {
 
     private static String describe(ChatMessage m) {
         if (m instanceof ChatMessage.Text t) {
-            String role = t.role().name().toLowerCase(java.util.Locale.ROOT);
-            return (role.startsWith("a") ? "an " : "a ") + role + " message";
+            return ChatMessage.aMessageOf(t.role().header());
         }
         return m instanceof ChatMessage.ToolCall ? "an assistant's tool call" : "a tool result";
     }

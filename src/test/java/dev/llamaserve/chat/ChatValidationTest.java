@@ -106,6 +106,10 @@ class ChatValidationTest {
                 "follows messages[0], a user message");
         assertRejected(() -> prepare("[{\"role\":\"ipython\",\"content\":\"b\"}]"), "messages[0].role", "invalid_value",
                 "follows nothing");
+        // each role with its article ("an assistant", "an ipython"), as every message names one
+        assertRejected(() -> prepare("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":\"b\"},"
+                        + "{\"role\":\"ipython\",\"content\":\"c\"}]"), "messages[2].role", "invalid_value",
+                "an ipython message must follow an assistant message with tool_calls", "follows messages[1], an assistant message");
     }
 
     @Test
