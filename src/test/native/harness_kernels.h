@@ -26,3 +26,10 @@ int32_t aoti_torch_dtype_int8(void) { return 1; }
 int32_t aoti_torch_dtype_int64(void) { return 4; }
 int32_t aoti_torch_dtype_uint8(void) { return 0; }
 int32_t aoti_torch_device_type_cpu(void) { return 0; }
+
+/* seconds on the monotonic clock, for the harnesses' timings */
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double) t.tv_sec + (double) t.tv_nsec * 1e-9;
+}

@@ -184,12 +184,6 @@ T512 static int vnni512_bf16(const uint16_t* x, const uint16_t* wp, uint16_t* ou
     return 1;
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 static uint16_t random_bf16(float scale) {
     return f32_to_bf16(((rand() & 1023) - 512) * scale * (1 + (rand() & 7)));
 }
