@@ -9,9 +9,16 @@
  * libm's expf is a call per score, which was the most of a decode step's attention (16 sequences x 1,024 tokens
  * of context: 8 million per step of the 1B shape). x below -87 (e^x under 2^-126) gives 2^-126-ish, not 0: a
  * softmax weight of that size adds nothing a float32 sum keeps; e^-inf (the first chunk's rescale) is such a 0.
+ * The clamp compares x's bits as unsigned (a negative float's bits grow with its magnitude, and every float >= -0
+ * lies below -87's): the same result as x < -87 ? -87 : x for every x but a NaN with its sign bit set. The float
+ * compare left a branch in the loop that gcc vectorizes with AVX-512's masks but not in the AVX2 bodies (`control
+ * flow in loop`): their softmax ran a score at a time, 40 % of AVX2's prefill attention (perf, harness).
  */
 static inline float exp_nonpositive(float x) {
-    x = x < -87.0f ? -87.0f : x;
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    u = u < 0xc2ae0000u ? u : 0xc2ae0000u;   /* -87.0f's bits */
+    memcpy(&x, &u, 4);
     const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest: 1.5 * 2^23 */
     const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -103,7 +110,9 @@ static inline __attribute__((always_inline)) void attention_out(uint16_t* out, f
 #define ATT_ITEM_ACC 8192
 #define ATT_TILE_ACC 32768   /* PREFILL_ATTENTION's sums of a tile's rows, a thread's: 32 rows of 4 heads */
 #define ATT_PAD 16            /* floats between arrays that would otherwise lie a multiple of 4 KiB apart (AttendFrame) */
-#define ATT_TILE_SUMS (2 * ATT_TILE_ACC + 2 * ATT_PAD)   /* and their queries in float32 (qf), ATT_PAD apart */
+#define ATT_TILE_KV (ATT_CHUNK * ATT_MAX_D)   /* a chunk's keys or values in a tiled body's form (tile_chunk512, 256) */
+/* a thread's scratch of PREFILL_ATTENTION: its rows' sums, their queries in float32 (qf), a chunk's keys and values */
+#define ATT_TILE_SUMS (2 * ATT_TILE_ACC + 2 * ATT_PAD + 2 * ATT_TILE_KV)
 static int64_t attention_heads_per_item(int64_t B, int64_t KVH, int64_t G, int64_t threads) {
     int64_t groups = 1;
     while (groups < KVH && (B * groups < threads || KVH / groups * G * ATT_MAX_D > ATT_ITEM_ACC)) {
@@ -279,25 +288,27 @@ DECODE_ATTENTION(decode_attention256, T256, attend_chunk_ahead)
  * chunk function it halves a prefill's attention. Decode keeps it where D <= 64, so that a prefill row attends as the
  * decode row it would have been (what n choices and cache hits give the same bits by, on AVX2 too: "Timed on a Zen
  * 4" there); D 128 keeps the generic body and `attend`.
- * ahead (a decode body's calls; NULL from a prefill's tiles, attend_chunk256): the na rows of the next chunk, whose
- * keys go into L2 two at a time with each two keys' scores, while the keys 8 positions on go into L1, where the next
+ * ahead (a decode body's calls; NULL from a prefill's tiles, attend_chunk256_tile): the na rows of the next chunk,
+ * whose keys go into L2 two at a time with each two keys' scores, while the keys 8 positions on go into L1, where the next
  * chunk had been prefetched all at once as a chunk began (512 prefetches at 128 positions): in the step, 16 rows x
  * 1,024 positions attended in 40.1-44.6 ms instead of 73.9-78.2 (docs/native-cpu-kernels.md, as above).
+ * kf and vf, where not NULL (a prefill tile's, tile_chunk256): the chunk's keys and values in float32, [n][D], read
+ * in place of kc and vc: the same values, so the same products and sums, without widening them again for each row.
  */
-T256 static inline __attribute__((always_inline)) void attend_chunk256_ahead(const uint16_t* qb,
-        float qf[][ATT_MAX_D], const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n,
-        float s[][ATT_CHUNK], float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale,
+T256 static inline __attribute__((always_inline)) void attend_chunk256_from(float qf[][ATT_MAX_D],
+        const uint16_t* kc, const uint16_t* vc, const float* kf, const float* vf, const int64_t* row, int64_t n,
+        float s[][ATT_CHUNK], float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D,
         const int64_t* ahead, int64_t na) {
-    (void) qb;
-    (void) scale;
     for (int64_t i = 0; i < n; i += 2) {   /* scores: s[g][i] = q[g] . k[i], 4 heads x 2 keys at a time */
-        const int64_t r0 = row[i], r1 = row[i + 1 < n ? i + 1 : i];   /* the last key twice where n is odd */
+        const int64_t i1 = i + 1 < n ? i + 1 : i;   /* the last key twice where n is odd */
+        const int64_t r0 = row[i], r1 = row[i1];
         const uint16_t* kr0 = kc + r0;
         const uint16_t* kr1 = kc + r1;
-        for (int64_t c = 0; c < D * 2; c += 64) {   /* the same keys' values, for the weighted sum below */
-            _mm_prefetch((const char*) (vc + r0) + c, _MM_HINT_T1);
-            _mm_prefetch((const char*) (vc + r1) + c, _MM_HINT_T1);
-        }
+        if (vf == NULL)
+            for (int64_t c = 0; c < D * 2; c += 64) {   /* the same keys' values, for the weighted sum below */
+                _mm_prefetch((const char*) (vc + r0) + c, _MM_HINT_T1);
+                _mm_prefetch((const char*) (vc + r1) + c, _MM_HINT_T1);
+            }
         if (ahead != NULL) {   /* the keys 8 ahead into L1; the next chunk's keys at i and i + 1 into L2 */
             for (int64_t j = i + 8; j < i + 10 && j < n; j++)
                 for (int64_t c = 0; c < D * 2; c += 64) _mm_prefetch((const char*) (kc + row[j]) + c, _MM_HINT_T0);
@@ -309,7 +320,8 @@ T256 static inline __attribute__((always_inline)) void attend_chunk256_ahead(con
             for (int k = 0; k < 2; k++)
                 for (int j = 0; j < 4; j++) a[k][j] = _mm256_setzero_ps();
             for (int64_t d = 0; d < D; d += 8) {
-                const __m256 k0 = bf16x8_f32(kr0 + d), k1 = bf16x8_f32(kr1 + d);   /* [8] each */
+                const __m256 k0 = kf != NULL ? _mm256_loadu_ps(kf + i * D + d) : bf16x8_f32(kr0 + d);   /* [8] */
+                const __m256 k1 = kf != NULL ? _mm256_loadu_ps(kf + i1 * D + d) : bf16x8_f32(kr1 + d);
                 for (int j = 0; j < 4; j++) {
                     const __m256 qv = _mm256_load_ps(&qf[g0 + j][d]);
                     a[0][j] = _mm256_fmadd_ps(qv, k0, a[0][j]);
@@ -336,7 +348,8 @@ T256 static inline __attribute__((always_inline)) void attend_chunk256_ahead(con
             }
             for (int64_t i = 0; i < n; i++) {
                 const uint16_t* vr = vc + row[i] + d0;
-                const __m256 v0 = bf16x8_f32(vr), v1 = bf16x8_f32(vr + 8);   /* [16] */
+                const __m256 v0 = vf != NULL ? _mm256_loadu_ps(vf + i * D + d0) : bf16x8_f32(vr);   /* [16] */
+                const __m256 v1 = vf != NULL ? _mm256_loadu_ps(vf + i * D + d0 + 8) : bf16x8_f32(vr + 8);
                 for (int j = 0; j < 4; j++) {
                     const __m256 p = _mm256_broadcast_ss(&s[g0 + j][i]);
                     c[j][0] = _mm256_fmadd_ps(p, v0, c[j][0]);
@@ -351,11 +364,63 @@ T256 static inline __attribute__((always_inline)) void attend_chunk256_ahead(con
     }
 }
 
-/* AVX2's chunk function as a prefill's tiles call it: no prefetch of its own (PREFILL_ATTENTION's chunk_ahead) */
-T256 static inline __attribute__((always_inline)) void attend_chunk256(const uint16_t* qb, float qf[][ATT_MAX_D],
+T256 static inline __attribute__((always_inline)) void attend_chunk256_ahead(const uint16_t* qb,
+        float qf[][ATT_MAX_D], const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n,
+        float s[][ATT_CHUNK], float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale,
+        const int64_t* ahead, int64_t na) {
+    (void) qb;
+    (void) scale;
+    attend_chunk256_from(qf, kc, vc, NULL, NULL, row, n, s, acc, m, l, G, D, ahead, na);
+}
+
+/*
+ * A prefill tile's chunk of n keys and values for AVX2's tiled body, made once for all of the tile's rows
+ * (PREFILL_ATTENTION's CHUNK; the keys and values lie at kc + row[i], vc + row[i]): both in float32, kf [n][D] in kt's
+ * place, vf [n][D], so that each row's pass reads them without widening them again.
+ */
+T256 static inline __attribute__((always_inline)) void tile_chunk256(const uint16_t* kc, const uint16_t* vc,
+        const int64_t* row, int64_t n, int64_t D, uint32_t* kt, float* vf) {
+    float* kf = (float*) kt;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t d = 0; d < D; d += 8) {
+            _mm256_storeu_ps(kf + i * D + d, bf16x8_f32(kc + row[i] + d));
+            _mm256_storeu_ps(vf + i * D + d, bf16x8_f32(vc + row[i] + d));
+        }
+}
+
+/*
+ * The chunk functions that read the keys where they lie, as a prefill's tiles call them (PREFILL_ATTENTION: kt
+ * and vf unused, tile_chunk_in_place its CHUNK): no prefetch of their own (its chunk_ahead prefetches)
+ */
+static inline __attribute__((always_inline)) void tile_chunk_in_place(const uint16_t* kc, const uint16_t* vc,
+        const int64_t* row, int64_t n, int64_t D, uint32_t* kt, float* vf) {
+    (void) kc;
+    (void) vc;
+    (void) row;
+    (void) n;
+    (void) D;
+    (void) kt;
+    (void) vf;
+}
+
+static inline __attribute__((always_inline)) void attend_chunk_tile(const uint16_t* qb, float qf[][ATT_MAX_D],
         const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n, float s[][ATT_CHUNK],
-        float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale) {
-    attend_chunk256_ahead(qb, qf, kc, vc, row, n, s, acc, m, l, G, D, scale, NULL, 0);
+        float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale, const uint32_t* kt,
+        const float* vf) {
+    (void) kt;
+    (void) vf;
+    attend_chunk(qb, qf, kc, vc, row, n, s, acc, m, l, G, D, scale);
+}
+
+/* AVX2's tiled chunk function as a prefill's tiles call it: on the chunk's keys and values in float32
+   (tile_chunk256) */
+T256 static inline __attribute__((always_inline)) void attend_chunk256_tile(const uint16_t* qb, float qf[][ATT_MAX_D],
+        const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n, float s[][ATT_CHUNK],
+        float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale, const uint32_t* kt,
+        const float* vf) {
+    (void) qb;
+    (void) scale;
+    attend_chunk256_from(qf, kc, vc, (const float*) kt, vf, row, n, s, acc, m, l, G, D, NULL, 0);
 }
 
 DECODE_ATTENTION(decode_attention256_tiled, T256, attend_chunk256_ahead)
@@ -381,35 +446,13 @@ T512 static inline __m512 sum16(__m512 a[16]) {   /* lane i = the sum of a[i]'s 
 }
 
 /*
- * AVX-512 BF16's chunk function (qf unused: the scores are bf16 dot products of qb and the keys). ahead, where not
- * NULL: the na rows of the next chunk (na <= n), whose keys of this head (D * 2 bytes each, from kc) are prefetched
- * into L2 16 rows at a time as the scores of 16 keys are taken, and whose values (from vc) a row at a time as the
- * values are weighted, so that the reads spread over the arithmetic (the decode body; a prefill's tiles pass NULL,
- * and prefetch as chunk_ahead does).
+ * AVX-512 BF16's second half of a chunk, after its scores s: the online softmax (softmax_chunk), then acc += s v in
+ * tiles of 4 heads x 64 dims held in 16 registers over the chunk's n keys. ahead, where not NULL: the na rows of the
+ * next chunk (na <= n), whose values (from vc) are prefetched into L2 a row at a time in the first tile's pass.
  */
-T512 static inline __attribute__((always_inline)) void attend_chunk512_ahead(const uint16_t* qb,
-        float qf[][ATT_MAX_D], const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n,
-        float s[][ATT_CHUNK], float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale,
+T512 static inline __attribute__((always_inline)) void weigh_values512(const uint16_t* vc, const int64_t* row,
+        int64_t n, float s[][ATT_CHUNK], float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D,
         const int64_t* ahead, int64_t na) {
-    (void) qf;
-    static const uint16_t zeros[ATT_MAX_D] = {0};   /* the keys past a chunk's end in its last group of 16 */
-    for (int64_t i0 = 0; i0 < n; i0 += 16) {                                  /* scores s[g][i0 .. i0+15] */
-        const uint16_t* kr[16];
-        for (int i = 0; i < 16; i++) kr[i] = i0 + i < n ? kc + row[i0 + i] : zeros;
-        if (ahead != NULL)
-            for (int64_t i = i0; i < i0 + 16 && i < na; i++)
-                for (int64_t c = 0; c < D * 2; c += 64) prefetch_next((const char*) (kc + ahead[i]) + c, 0);
-        for (int64_t g = 0; g < G; g++) {
-            __m512 a[16];
-            for (int i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
-            for (int64_t c = 0; c < D; c += 32) {
-                const __m512bh qv = (__m512bh) _mm512_loadu_si512(qb + g * D + c);
-                for (int i = 0; i < 16; i++)
-                    a[i] = _mm512_dpbf16_ps(a[i], (__m512bh) _mm512_loadu_si512(kr[i] + c), qv);
-            }
-            _mm512_storeu_ps(&s[g][i0], _mm512_mul_ps(sum16(a), _mm512_set1_ps(scale)));
-        }
-    }
     softmax_chunk(s, acc, m, l, G, n, D);
     for (int64_t g0 = 0; g0 < G; g0 += 4) {                                   /* acc += s v, 4 heads x 64 dims */
         for (int64_t d0 = 0; d0 < D; d0 += 64) {
@@ -434,10 +477,111 @@ T512 static inline __attribute__((always_inline)) void attend_chunk512_ahead(con
     }
 }
 
-T512 static inline __attribute__((always_inline)) void attend_chunk512(const uint16_t* qb, float qf[][ATT_MAX_D],
+/*
+ * AVX-512 BF16's chunk function, the decode bodies' (qf unused: the scores are bf16 dot products of qb and the keys,
+ * 16 keys at a time, summed across lanes by sum16), then weigh_values512. ahead, where not NULL: the na rows of the
+ * next chunk (na <= n), whose keys of this head (D * 2 bytes each, from kc) are prefetched into L2 16 rows at a time
+ * as the scores of 16 keys are taken, and whose values as the values are weighted, so that the reads spread over
+ * the arithmetic.
+ */
+T512 static inline __attribute__((always_inline)) void attend_chunk512_ahead(const uint16_t* qb,
+        float qf[][ATT_MAX_D], const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n,
+        float s[][ATT_CHUNK], float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale,
+        const int64_t* ahead, int64_t na) {
+    (void) qf;
+    static const uint16_t zeros[ATT_MAX_D] = {0};   /* the keys past a chunk's end in its last group of 16 */
+    for (int64_t i0 = 0; i0 < n; i0 += 16) {                                  /* scores s[g][i0 .. i0+15] */
+        const uint16_t* kr[16];
+        for (int i = 0; i < 16; i++) kr[i] = i0 + i < n ? kc + row[i0 + i] : zeros;
+        if (ahead != NULL)
+            for (int64_t i = i0; i < i0 + 16 && i < na; i++)
+                for (int64_t c = 0; c < D * 2; c += 64) prefetch_next((const char*) (kc + ahead[i]) + c, 0);
+        for (int64_t g = 0; g < G; g++) {
+            __m512 a[16];
+            for (int i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
+            for (int64_t c = 0; c < D; c += 32) {
+                const __m512bh qv = (__m512bh) _mm512_loadu_si512(qb + g * D + c);
+                for (int i = 0; i < 16; i++)
+                    a[i] = _mm512_dpbf16_ps(a[i], (__m512bh) _mm512_loadu_si512(kr[i] + c), qv);
+            }
+            _mm512_storeu_ps(&s[g][i0], _mm512_mul_ps(sum16(a), _mm512_set1_ps(scale)));
+        }
+    }
+    weigh_values512(vc, row, n, s, acc, m, l, G, D, ahead, na);
+}
+
+/*
+ * A prefill tile's chunk of n keys for AVX-512's tiled body, made once for all of the tile's rows (PREFILL_ATTENTION's
+ * CHUNK; the keys lie at kc + row[i]): kt [ceil(n / 16)][D / 2][16] dwords, the keys transposed, dims 2p and 2p + 1
+ * of key i0 + i at [i0 / 16][p][i] (the keys past n in the last group of 16 zeros). The values stay where they lie
+ * (vf unused): widened to float32 here as well, the tiles took as long (harness, Zen 4; slower on a Zen 5 before the
+ * keys were transposed: docs/native-cpu-kernels.md, "Prefill attention").
+ */
+T512 static inline __attribute__((always_inline)) void tile_chunk512(const uint16_t* kc, const uint16_t* vc,
+        const int64_t* row, int64_t n, int64_t D, uint32_t* kt, float* vf) {
+    for (int64_t i0 = 0; i0 < n; i0 += 16) {
+        uint32_t* kg = kt + i0 * (D / 2);   /* group i0 / 16: D / 2 x 16 dwords */
+        for (int64_t c = 0; c < D; c += 32) {   /* dims c .. c + 31 of the 16 keys: pairs c / 2 .. c / 2 + 15 */
+            __m512i r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i0 + i < n ? _mm512_loadu_si512(kc + row[i0 + i] + c) : _mm512_setzero_si512();
+            transpose16_regs(r);
+            for (int p = 0; p < 16; p++) _mm512_storeu_si512(kg + (c / 2 + p) * 16, r[p]);
+        }
+    }
+    (void) vc;
+    (void) vf;
+}
+
+/*
+ * AVX-512 BF16's chunk function as a prefill's tiles call it: the scores from the chunk's keys transposed (kt, by
+ * tile_chunk512), then weigh_values512, the decode bodies' second half. A lane holds a key, so that a dot product
+ * needs no sum across lanes: accumulator l (0-15) of 4 heads takes pairs p = l, l + 16, ... (one dword of kt, times a
+ * query's dword p broadcast), which is lane l of the decode body's a[i] for key i, in the same order; then the 16
+ * accumulators are added as sum16 adds lane l of a[i]: ((0 + 2) + (1 + 3)) within each group of 4, then
+ * (S0 + S1) + (S2 + S3). The scores are the decode body's bits (aPrefillsRowsAttendInTilesToTheSameBitsAsEachRowAlone),
+ * without its sum16 (46 shuffles and adds per head and 16 keys) and with each key read once per 4 heads, not per head.
+ */
+T512 static inline __attribute__((always_inline)) void attend_chunk512_tile(const uint16_t* qb, float qf[][ATT_MAX_D],
         const uint16_t* kc, const uint16_t* vc, const int64_t* row, int64_t n, float s[][ATT_CHUNK],
-        float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale) {
-    attend_chunk512_ahead(qb, qf, kc, vc, row, n, s, acc, m, l, G, D, scale, NULL, 0);
+        float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale, const uint32_t* kt,
+        const float* vf) {
+    (void) qf;
+    (void) kc;
+    (void) vf;
+    const int64_t P = D / 2;
+    for (int64_t i0 = 0; i0 < n; i0 += 16) {                                  /* scores s[g][i0 .. i0+15] */
+        const uint32_t* kg = kt + i0 * P;
+        for (int64_t g0 = 0; g0 < G; g0 += 4) {
+            const uint16_t* q = qb + g0 * D;
+            __m512 low[4], high[4];   /* head g0 + h's S0 + S1 and S2 + S3 */
+            for (int mq = 0; mq < 4; mq++) {   /* S_mq: accumulators 4 mq .. 4 mq + 3 */
+                __m512 a[4][4];                /* [head][accumulator] */
+                for (int h = 0; h < 4; h++)
+                    for (int j = 0; j < 4; j++) a[h][j] = _mm512_setzero_ps();
+                for (int64_t c = 0; c < P; c += 16)
+                    for (int j = 0; j < 4; j++) {
+                        const int64_t p = c + 4 * mq + j;
+                        const __m512bh k = (__m512bh) _mm512_loadu_si512(kg + p * 16);   /* [16 keys] x pair p */
+                        for (int h = 0; h < 4; h++) {
+                            uint32_t w;
+                            memcpy(&w, q + h * D + 2 * p, 4);
+                            a[h][j] = _mm512_dpbf16_ps(a[h][j], k, (__m512bh) _mm512_set1_epi32((int) w));
+                        }
+                    }
+                for (int h = 0; h < 4; h++) {
+                    const __m512 sq = _mm512_add_ps(_mm512_add_ps(a[h][0], a[h][2]), _mm512_add_ps(a[h][1], a[h][3]));
+                    if (mq == 0) low[h] = sq;
+                    else if (mq == 1) low[h] = _mm512_add_ps(low[h], sq);
+                    else if (mq == 2) high[h] = sq;
+                    else high[h] = _mm512_add_ps(high[h], sq);
+                }
+            }
+            for (int h = 0; h < 4; h++)
+                _mm512_storeu_ps(&s[g0 + h][i0], _mm512_mul_ps(_mm512_add_ps(low[h], high[h]), _mm512_set1_ps(scale)));
+        }
+    }
+    weigh_values512(vc, row, n, s, acc, m, l, G, D, NULL, 0);
 }
 
 T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc, const uint16_t* vc,
@@ -485,12 +629,15 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
  * ran at 6.6 ns a query-key-head pair from memory, against 2.6 for 2,048 rows from position 0. Here an item is a
  * tile of up to ATT_TILE_ACC / (G x ATT_MAX_D) such rows (32 at 4 query heads per KV head) and one KV head: each
  * chunk of keys and values is read once for the tile (the next one prefetched into L2 meanwhile), and each of its
- * rows runs it through the chunk function ATTEND as the decode body does, with its own n (the causal mask: a row
- * reads up to its position): every output is the same bits as the decode body's, whatever tile its row falls in.
- * The tiles of the longest rows go first, since later rows have more keys. sums: ATT_TILE_SUMS floats a thread,
- * 64-byte aligned (decode_attention_run's SCRATCH_ATTENTION): the tile's rows' acc, then their qf.
+ * rows runs it through the chunk function ATTEND with its own n (the causal mask: a row reads up to its position).
+ * CHUNK first makes the chunk's keys and values into the form the tiled bodies' ATTEND reads, once for all the tile's
+ * rows (kt, vf: AVX-512's keys transposed, tile_chunk512; AVX2's keys and values in float32, tile_chunk256); the
+ * generic body reads them where they lie. Each ATTEND gives its decode body's arithmetic in its order: every output
+ * is the same bits as the decode body's, whatever tile its row falls in. The tiles of the longest rows go first,
+ * since later rows have more keys. sums: ATT_TILE_SUMS floats a thread, 64-byte aligned (decode_attention_run's
+ * SCRATCH_ATTENTION): the tile's rows' acc, then their qf, then kt and vf.
  */
-#define PREFILL_ATTENTION(NAME, TARGET, ATTEND)                                                                \
+#define PREFILL_ATTENTION(NAME, TARGET, CHUNK, ATTEND)                                                         \
     TARGET static void NAME(const uint16_t* q, const uint16_t* kc, const uint16_t* vc, const int64_t* tables,  \
                             const int64_t* pos, uint16_t* out, const int64_t* first, int64_t tiles, float* sums, \
                             int64_t NH, int64_t KVH, int64_t D, int64_t P, int64_t PS) {                       \
@@ -503,6 +650,8 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
             float* mine = sums + (int64_t) omp_get_thread_num() * ATT_TILE_SUMS;                               \
             float (*accs)[ATT_MAX_D] = (float (*)[ATT_MAX_D]) mine;                                            \
             float (*qfs)[ATT_MAX_D] = (float (*)[ATT_MAX_D]) (mine + ATT_TILE_ACC + ATT_PAD); /* AttendFrame */ \
+            uint32_t* kt = (uint32_t*) (mine + 2 * ATT_TILE_ACC + 2 * ATT_PAD);                                \
+            float* vf = mine + 2 * ATT_TILE_ACC + 2 * ATT_PAD + ATT_TILE_KV;                                   \
             float s[ATT_MAX_G][ATT_CHUNK], ms[ATT_TILE_ACC / ATT_MAX_D], ls[ATT_TILE_ACC / ATT_MAX_D];         \
             int64_t len = 0; /* the tile's longest row */                                                      \
             for (int64_t j = 0; j < nq; j++) {                                                                 \
@@ -516,12 +665,13 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
             for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {                                                  \
                 int64_t* next = chunk_ahead(rows, row, tables + b0 * P, t0, len, PS, KVH, h, D, kc, vc,        \
                                             D * 2, 1);                                                         \
+                CHUNK(kc, vc, row, len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK, D, kt, vf);                    \
                 for (int64_t j = 0; j < nq; j++) {                                                             \
                     const int64_t lj = pos[b0 + j] + 1;                                                        \
                     if (lj <= t0) continue;                                                                    \
                     ATTEND(q + ((b0 + j) * NH + h * G) * D, qfs + j * G, kc, vc, row,                          \
                            lj - t0 < ATT_CHUNK ? lj - t0 : ATT_CHUNK, s, accs + j * G, ms + j * G, ls + j * G, G, D, \
-                           scale);                                                                             \
+                           scale, kt, vf);                                                                     \
                 }                                                                                              \
                 row = next;                                                                                    \
             }                                                                                                  \
@@ -530,10 +680,10 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
         }                                                                                                      \
     }
 
-PREFILL_ATTENTION(prefill_attention512_tiled, T512, attend_chunk512)
-PREFILL_ATTENTION(prefill_attention512, T512, attend_chunk)
-PREFILL_ATTENTION(prefill_attention256_tiled, T256, attend_chunk256)
-PREFILL_ATTENTION(prefill_attention256, T256, attend_chunk)
+PREFILL_ATTENTION(prefill_attention512_tiled, T512, tile_chunk512, attend_chunk512_tile)
+PREFILL_ATTENTION(prefill_attention512, T512, tile_chunk_in_place, attend_chunk_tile)
+PREFILL_ATTENTION(prefill_attention256_tiled, T256, tile_chunk256, attend_chunk256_tile)
+PREFILL_ATTENTION(prefill_attention256, T256, tile_chunk_in_place, attend_chunk_tile)
 
 /*
  * The B rows as tiles of at most rows_max consecutive rows that read the same pages (first [tiles + 1]: each tile's

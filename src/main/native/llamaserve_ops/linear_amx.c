@@ -90,31 +90,12 @@ TAMX static inline __attribute__((always_inline)) void widen_group(const Widen* 
 
 /*
  * dst[p][m] = src[m * ld + p] for p, m < 16, rows m >= valid read as zeros: a block of 16 rows' 16 pairs (bf16) or
- * quads (int8) as tile B wants them, [16][16] 32-bit; the classic 16 x 16 transpose (unpacks, then 128-bit shuffles)
+ * quads (int8) as tile B wants them, [16][16] 32-bit (transpose16_regs)
  */
 T512 static inline void transpose16(const uint32_t* src, int64_t ld, int64_t valid, uint32_t* dst) {
-    __m512i r[16], t[16];
+    __m512i r[16];
     for (int m = 0; m < 16; m++) r[m] = m < valid ? _mm512_loadu_si512(src + m * ld) : _mm512_setzero_si512();
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);
-        t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
-    }
-    for (int i = 0; i < 8; i++) {
-        r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
-    }
+    transpose16_regs(r);
     for (int p = 0; p < 16; p++) _mm512_store_si512(dst + 16 * p, r[p]);
 }
 
