@@ -738,7 +738,7 @@ static void decode_attention_run(const uint16_t* q, const uint16_t* kc, const ui
         const int64_t rows_max = ATT_TILE_ACC / (G * ATT_MAX_D);
         const int64_t tiles = first != NULL ? query_tiles(tables, pos, B, P, PS, rows_max, first) : B;
         /* every thread's sums, kept by the calling thread from call to call: fresh, they were mapped and faulted in
-           page by page in every layer (256 KiB a thread) */
+           page by page in every layer (512 KiB a thread) */
         const int64_t sums_bytes = (int64_t) omp_get_max_threads() * ATT_TILE_SUMS * (int64_t) sizeof(float);
         int8_t* kept = tiles < B ? thread_scratch(SCRATCH_ATTENTION, sums_bytes + 64) : NULL;
         float* sums = kept == NULL ? NULL : (float*) (((uintptr_t) kept + 63) & ~(uintptr_t) 63);
