@@ -271,23 +271,27 @@ DECODE_ATTENTION(decode_attention512, T512, attend_chunk_ahead)
 DECODE_ATTENTION(decode_attention256, T256, attend_chunk_ahead)
 
 /*
- * The same on AVX2 where G % 4 == 0, D % 16 == 0 and D <= 64 (Llama 3's 4 query heads per KV head; head dim 64, as
- * the 1B and the bench's shape), with the arithmetic in registers: two keys' scores for 4 heads as 8 accumulators
+ * The same on AVX2 where G % 4 == 0, D % 16 == 0 and D <= 128 (every Llama 3 model: 4 or more query heads per KV
+ * head, a multiple of 4; head dim 64, the 1B's and the bench's shape, or 128, the 8B's and the 70B's), with the arithmetic in registers: two keys' scores for 4 heads as 8 accumulators
  * over their D inputs, each key's 4 added up across lanes together (three horizontal adds), the same keys' values
  * prefetched into L2 meanwhile, and the weighted sum of the values in tiles of 4 heads x 16 dims (8 registers) over
  * a chunk of keys, where the generic body reduced each score on its own and kept acc in memory. Items of one KV
  * head, as the generic body. Harness, 16 calls (a layer each) of the 1B shape's attention (32 heads over 8, D 64),
  * AMD EPYC Zen 5 with the AVX2 bodies forced, best of 3-5: 16 sequences x 256 positions 13.6-14.4 -> 5.8-6.0 ms,
  * x 1,024 85.5-88.2 -> 60.2-63.1, one sequence x 2,000 6.8-7.0 -> 2.6-2.8. At D 128 (the 8B) it was slower than the
- * generic body (16 x 512: 41-47 against 38-40 ms), hence D <= 64. qf and acc: 32-byte aligned.
+ * generic body (16 x 512: 41-47 against 38-40 ms), hence D <= 64 then. qf and acc: 32-byte aligned.
  * Those harnesses were built with -march=native, under which gcc lets these target("avx2,fma") functions use
  * AVX-512: not the code a CPU without AVX-512 runs. Timed in the model instead (a later stop;
  * docs/native-cpu-kernels.md, "Those harness figures are not AVX2's"), this body decodes as fast as the generic one
  * or slower (its attention took up to 31 % longer at the 1B's D 64, 39 % at the 8B's D 128; on a Zen 4, whose L1 is
  * a Zen 3's 32 KiB, 50-60 % longer at D 64, 10-25 % once its next chunk was prefetched), while as PREFILL_ATTENTION's
- * chunk function it halves a prefill's attention. Decode keeps it where D <= 64, so that a prefill row attends as the
+ * chunk function it halves a prefill's attention. Decode kept it where D <= 64, so that a prefill row attends as the
  * decode row it would have been (what n choices and cache hits give the same bits by, on AVX2 too: "Timed on a Zen
- * 4" there); D 128 keeps the generic body and `attend`.
+ * 4" there), and D 128 kept the generic body and `attend`. All those timings had both bodies' softmax run a score at
+ * a time (exp_nonpositive); vectorized, this body at D 128 attends in 30-40 % less time than the generic one (in the
+ * step, AVX2 forced on a Zen 4, 16 rows x 1,024 of a 4-layer checkpoint with the 8B's heads, 16 over 4 of 128:
+ * 13.3-15.6 -> 9.3 ms for its 4 layers), and a prefill through it beats `attend` (a 512-token chunk after 2,048:
+ * 1.99-2.17 -> 1.86-1.91 s), hence D <= 128 (docs/native-cpu-kernels.md, "Prefill attention: a tile's chunk").
  * ahead (a decode body's calls; NULL from a prefill's tiles, attend_chunk256_tile): the na rows of the next chunk,
  * whose keys go into L2 two at a time with each two keys' scores, while the keys 8 positions on go into L1, where the next
  * chunk had been prefetched all at once as a chunk began (512 prefetches at 128 positions): in the step, 16 rows x
@@ -717,13 +721,13 @@ static int pages_ok(const int64_t* tables, const int64_t* pos, int64_t B, int64_
 
 /*
  * The decode-attention body for G query heads per KV head of head dim D on the ISA in use: 2 the register-tiled one
- * (AVX-512 BF16: G % 4 == 0 and D % 64 == 0; AVX2: G % 4 == 0, D % 16 == 0 and D <= 64), 1 the generic one, 0 none
+ * (AVX-512 BF16: G % 4 == 0 and D % 64 == 0; AVX2: G % 4 == 0, D % 16 == 0 and D <= 128), 1 the generic one, 0 none
  * (no ISA, or past ATT_MAX_G / ATT_MAX_D). decode_attention_run picks by it, and the loads ask it (attention_body)
  * whether the kernel attends and up to which context prefill chunks do: the rule lives here alone.
  */
 static int attention_body(int64_t G, int64_t D) {
     if (isa == ISA_NONE || G < 1 || G > ATT_MAX_G || D < 1 || D > ATT_MAX_D) return 0;
-    const int tiled = isa == ISA_AVX512_BF16 ? G % 4 == 0 && D % 64 == 0 : G % 4 == 0 && D % 16 == 0 && D <= 64;
+    const int tiled = isa == ISA_AVX512_BF16 ? G % 4 == 0 && D % 64 == 0 : G % 4 == 0 && D % 16 == 0 && D <= 128;
     return tiled ? 2 : 1;
 }
 

@@ -92,14 +92,14 @@ final class CpuKernelSwitches {
      * wrote it, is the same to the bit (README, "Batch invariance"); beyond it, the script's tiled {@code attend}.
      * Every context where the instruction set's register-tiled body applies ({@code body}, the library's
      * {@code attention_body}: on AVX-512 BF16 query heads per KV head % 4 == 0 and head dim % 64 == 0, every Llama 3
-     * model; on AVX2 the same group with head dim % 16 == 0 and at most 64): the kernel takes a prefill's rows in
+     * model; on AVX2 the same group with head dim % 16 == 0 and at most 128): the kernel takes a prefill's rows in
      * tiles that read each chunk of keys once ({@code PREFILL_ATTENTION}).
      * A 16,384-token prompt of the 1B shape took 127.7 s natively against 260.7 with {@code attend} past 8,192 tokens
      * (AMD EPYC Zen 5, 2 cores), where each query reading its keys again had made the kernel slower than
      * {@code attend} past ~15,000 tokens; with the AVX2 bodies forced, an 8,192-token one 220.1 s against 236.4 with
      * {@code attend} throughout (AVX2 had kept {@code attend}). Elsewhere on AVX-512 (the generic body: head dim 32,
      * the bench's tiny shape, or 16, the fixture's) up to {@link #CPU_NATIVE_PREFILL_GENERIC_MAX_CONTEXT}; AVX2's
-     * generic body (the 8B's head dim of 128: its tiled body decodes slower there, docs/native-cpu-kernels.md) never.
+     * generic body (groups not a multiple of 4, head dims past 128) never.
      * {@code -Dllamaserve.cpuNativePrefillMaxContext} sets the bound for every body.
      */
     static int nativePrefillContext(NativeKernels.Isa isa, NativeKernels.AttentionBody body) {

@@ -364,8 +364,8 @@ class NativeKernelsTest {
             // [B, NH, KVH, D, page size, last position]: GQA and MHA, one page to several, past one score chunk;
             // AVX-512's register-tiled body where G % 4 == 0 and D % 64 == 0 (4 x 64, 16 x 128, 8 x 192; 16 keys
             // exactly, a chunk's tail of 44), its generic one elsewhere (G = 4 with D = 16, G = 1); AVX2's tiled
-            // body where G % 4 == 0, D % 16 == 0 and D <= 64 (4 x 16, 4 x 64; an odd last key), its generic one
-            // elsewhere (G = 1, 16 x 128, 8 x 192)
+            // body where G % 4 == 0, D % 16 == 0 and D <= 128 (4 x 16, 4 x 64, 16 x 128; an odd last key), its
+            // generic one elsewhere (G = 1, 8 x 192)
             for (long[] s : new long[][] {{1, 4, 1, 16, 16, 0}, {3, 32, 8, 64, 16, 300}, {2, 8, 8, 128, 4, 129},
                 {1, 64, 4, 128, 16, 1000}, {2, 8, 2, 64, 16, 15}, {1, 16, 2, 192, 8, 40}}) {
                 double[] r = floats("attention", s);
@@ -407,7 +407,7 @@ class NativeKernelsTest {
             // and two decode rows in one call, against each sequence's rows alone (tiles of other rows) and each row
             // alone (a call of one row: the decode bodies). Tiles of 32 rows at G 4, 16 at G 8, 4 at G 1; past
             // several score chunks; each instruction set's tiled chunk function (G 4 with D 64 or 128 on AVX-512, G 4
-            // with D 64 or 16 on AVX2) and its generic one (G 1; D 128 on AVX2, D 16 on AVX-512)
+            // with D 64, 16 or 128 on AVX2) and its generic one (G 1; D 16 on AVX-512)
             for (long[] s : new long[][] {{32, 8, 64, 16, 300, 36}, {16, 4, 128, 16, 125, 20},
                 {32, 4, 128, 16, 1000, 20}, {8, 2, 64, 4, 45, 7}, {4, 4, 64, 16, 100, 10}, {8, 2, 16, 8, 60, 9}}) {
                 try (IValue r = call("prefill_attention_alone", s[0], s[1], s[2], s[3], s[4], s[5])) {
@@ -453,13 +453,13 @@ class NativeKernelsTest {
             for (NativeKernels.Isa isa : isas) {
                 use(isa);
                 boolean avx512 = isa == NativeKernels.Isa.AVX512_BF16;
-                int[][] shapes = {{4, 64}, {8, 128}, {4, 32}, {4, 48}, {1, 64}, {6, 64}, {16, 256}, {17, 64}, {4, 512},
-                    {0, 64}, {4, 0}};
+                int[][] shapes = {{4, 64}, {8, 128}, {4, 128}, {4, 32}, {4, 48}, {1, 64}, {6, 64}, {4, 192},
+                    {16, 256}, {17, 64}, {4, 512}, {0, 64}, {4, 0}};
                 NativeKernels.AttentionBody[] want = avx512
-                        ? new NativeKernels.AttentionBody[] {tiled, tiled, generic, generic, generic, generic, tiled,
-                            none, none, none, none}
-                        : new NativeKernels.AttentionBody[] {tiled, generic, tiled, tiled, generic, generic, generic,
-                            none, none, none, none};
+                        ? new NativeKernels.AttentionBody[] {tiled, tiled, tiled, generic, generic, generic, generic,
+                            tiled, tiled, none, none, none, none}
+                        : new NativeKernels.AttentionBody[] {tiled, tiled, tiled, tiled, tiled, generic, generic,
+                            generic, generic, none, none, none, none};
                 for (int i = 0; i < shapes.length; i++) {
                     assertThat(NativeKernels.attentionBody(step, shapes[i][0], shapes[i][1]))
                             .as("%s, %d query heads per KV head, head dim %d", isa, shapes[i][0], shapes[i][1])
