@@ -9,15 +9,18 @@
  * libm's expf is a call per score, which was the most of a decode step's attention (16 sequences x 1,024 tokens
  * of context: 8 million per step of the 1B shape). x below -87 (e^x under 2^-126) gives 2^-126-ish, not 0: a
  * softmax weight of that size adds nothing a float32 sum keeps; e^-inf (the first chunk's rescale) is such a 0.
- * The clamp compares x's bits as unsigned (a negative float's bits grow with its magnitude, and every float >= -0
- * lies below -87's): the same result as x < -87 ? -87 : x for every x but a NaN with its sign bit set. The float
- * compare left a branch in the loop that gcc vectorizes with AVX-512's masks but not in the AVX2 bodies (`control
- * flow in loop`): their softmax ran a score at a time, 40 % of AVX2's prefill attention (perf, harness).
+ * The clamp looks at x's bits as unsigned, where the floats below -87 down to -inf are the range 0xc2ae0001 to
+ * 0xff800000 (a negative float's bits grow with its magnitude): one unsigned compare made a mask, the same result
+ * as x < -87 ? -87 : x for every one of the 2^32 inputs, NaNs included (checked). A compare that selects (the float
+ * one, or this one with `?:`) left a branch in the loop that gcc vectorizes with AVX-512's masks but not in the AVX2
+ * bodies (`control flow in loop`): their softmax ran a score at a time, 40 % of AVX2's prefill attention (perf,
+ * harness).
  */
 static inline float exp_nonpositive(float x) {
     uint32_t u;
     memcpy(&u, &x, 4);
-    u = u < 0xc2ae0000u ? u : 0xc2ae0000u;   /* -87.0f's bits */
+    const uint32_t below = 0u - (uint32_t) (u - 0xc2ae0001u <= 0xff800000u - 0xc2ae0001u);   /* all ones or 0 */
+    u ^= (u ^ 0xc2ae0000u) & below;                                                        /* -87.0f's bits */
     memcpy(&x, &u, 4);
     const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest: 1.5 * 2^23 */
     const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
