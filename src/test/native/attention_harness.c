@@ -14,8 +14,9 @@
  * CONTEXT - 1 (one table: the call attends in tiles, PREFILL_ATTENTION).
  *
  * It prints the medians of 400 warm and 100 cold calls (20 and 5 for a prefill), three rounds. Built without
- * -march=native, so that the AVX2 bodies are AVX2's code. To compare with another commit: unpack its kernels (git archive REV src/main/native | tar
- * -x -C /tmp/rev), copy this file and harness_kernels.h to /tmp/rev/src/test/native, build there, alternate the two.
+ * -march=native, so that the AVX2 bodies are AVX2's code. To compare with another commit: unpack its kernels
+ * (git archive REV src/main/native | tar -x -C /tmp/rev), copy this file and harness_kernels.h to
+ * /tmp/rev/src/test/native, build there, alternate the two.
  */
 #include "harness_kernels.h"
 
@@ -32,7 +33,8 @@ int main(int argc, char** argv) {
     const int64_t P = (len + PS - 1) / PS;
     const int prefill = argc > 5 && atoi(argv[5]) == 1;
     const int warm_n = prefill ? 20 : 400, cold_n = prefill ? 5 : 100;
-    if (prefill ? len < B || P > S / PS : len < 1 || B < 1 || B * P > S / PS)
+    const int64_t tables_n = prefill ? 1 : B;   /* a prefill's rows share one sequence's table */
+    if (B < 1 || len < (prefill ? B : 1) || tables_n * P > S / PS)
         return printf("CONTEXT x SEQUENCES must fit %ld slots (a prefill: SEQUENCES <= CONTEXT)\n", (long) S), 2;
     isa = argc > 3 ? atoi(argv[3]) : best_isa();
     if (isa != best_isa() && !(isa == ISA_AVX2 && best_isa() == ISA_AVX512_BF16))
@@ -54,7 +56,7 @@ int main(int argc, char** argv) {
     for (int64_t i = 0; i < B * NH * D; i++) q[i] = f32_to_bf16((float) rand() / (float) RAND_MAX - 0.5f);
     for (int64_t b = 0; b < B; b++) {
         pos[b] = prefill ? len - B + b : len - 1;
-        for (int64_t p = 0; p < P; p++) tables[b * P + p] = (p * (prefill ? 1 : B) + (prefill ? 0 : b)) * 3 % (S / PS);
+        for (int64_t p = 0; p < P; p++) tables[b * P + p] = (p * tables_n + b % tables_n) * 3 % (S / PS);
     }
     memset(flush, 1, flush_bytes);
     printf("isa %d, body %d (2 register-tiled, 1 generic)\n", isa, attention_body(NH / KVH, D));
