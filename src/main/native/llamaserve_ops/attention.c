@@ -114,8 +114,9 @@ static inline __attribute__((always_inline)) void attention_out(uint16_t* out, f
 #define ATT_TILE_ACC 32768   /* PREFILL_ATTENTION's sums of a tile's rows, a thread's: 32 rows of 4 heads */
 #define ATT_PAD 16            /* floats between arrays that would otherwise lie a multiple of 4 KiB apart (AttendFrame) */
 #define ATT_TILE_KV (ATT_CHUNK * ATT_MAX_D)   /* a chunk's keys or values in a tiled body's form (tile_chunk512, 256) */
-/* a thread's scratch of PREFILL_ATTENTION: its rows' sums, their queries in float32 (qf), a chunk's keys and values */
-#define ATT_TILE_SUMS (2 * ATT_TILE_ACC + 2 * ATT_PAD + 2 * ATT_TILE_KV)
+/* a thread's scratch of PREFILL_ATTENTION: its rows' sums, their queries in float32 (qf), a chunk's keys and values,
+   ATT_PAD apart (each a multiple of 4 KiB long) */
+#define ATT_TILE_SUMS (2 * ATT_TILE_ACC + 3 * ATT_PAD + 2 * ATT_TILE_KV)
 static int64_t attention_heads_per_item(int64_t B, int64_t KVH, int64_t G, int64_t threads) {
     int64_t groups = 1;
     while (groups < KVH && (B * groups < threads || KVH / groups * G * ATT_MAX_D > ATT_ITEM_ACC)) {
@@ -658,7 +659,7 @@ T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc
             float (*accs)[ATT_MAX_D] = (float (*)[ATT_MAX_D]) mine;                                            \
             float (*qfs)[ATT_MAX_D] = (float (*)[ATT_MAX_D]) (mine + ATT_TILE_ACC + ATT_PAD); /* AttendFrame */ \
             uint32_t* kt = (uint32_t*) (mine + 2 * ATT_TILE_ACC + 2 * ATT_PAD);                                \
-            float* vf = mine + 2 * ATT_TILE_ACC + 2 * ATT_PAD + ATT_TILE_KV;                                   \
+            float* vf = mine + 2 * ATT_TILE_ACC + 3 * ATT_PAD + ATT_TILE_KV;                                   \
             float s[ATT_MAX_G][ATT_CHUNK], ms[ATT_TILE_ACC / ATT_MAX_D], ls[ATT_TILE_ACC / ATT_MAX_D];         \
             int64_t len = 0; /* the tile's longest row */                                                      \
             for (int64_t j = 0; j < nq; j++) {                                                                 \
