@@ -62,9 +62,9 @@ T256 static inline __attribute__((always_inline)) void bf16x16_even_odd(const ui
 }
 
 /*
- * AVX2's one order of summation for bf16 (tile256_bf16, whichever way it takes the rows): 16 inputs per step into two accumulators
- * per row and channel (bf16x16_even_odd's even and odd inputs), their sum added up across lanes (hsum256), then the
- * last K % 16 inputs one at a time -> out
+ * AVX2's one order of summation for bf16 (tile256_bf16): 16 inputs per step into two accumulators per row and channel
+ * (bf16x16_even_odd's even and odd inputs), their sum added up across lanes (hsum256), then the last K % 16 inputs
+ * one at a time -> out
  */
 T256 static inline __attribute__((always_inline)) void store256_bf16(const __m256* acc, const uint16_t* x,
         const uint16_t* w, uint16_t* out, int64_t N, int64_t K, int64_t m, int64_t n) {
@@ -74,15 +74,14 @@ T256 static inline __attribute__((always_inline)) void store256_bf16(const __m25
 }
 
 /*
- * Rows m0 .. m0+MR-1 (MR <= 3) against channels a and (two) b, in store256_bf16's order: the rows' inputs widened
- * here (one or two rows) or, where `widened`, taken from xw (gemm256_bf16: per 16, the 8 even ones then the 8 odd
- * ones) as memory operands: 12 accumulators and the two channels' 4 vectors of weights fill the 16 registers.
+ * Rows m0 .. m0+MR-1 (MR <= 2) against channels a and (two) b, in store256_bf16's order, the rows' inputs and the
+ * weights both widened here: 8 accumulators, the two channels' 4 vectors of weights and the rows' 4 fill the 16
+ * registers.
  */
-T256 static inline __attribute__((always_inline)) void tile256_bf16(const float* xw, const uint16_t* x,
-        const uint16_t* w, uint16_t* out, int64_t N, int64_t K, int64_t m0, int64_t a, int64_t b, const int two,
-        const int MR, const int widened) {
+T256 static inline __attribute__((always_inline)) void tile256_bf16(const uint16_t* x, const uint16_t* w,
+        uint16_t* out, int64_t N, int64_t K, int64_t m0, int64_t a, int64_t b, const int two, const int MR) {
     const int64_t K16 = K & ~(int64_t) 15;
-    __m256 acc[3][2][2];   /* [row][channel a, b][even, odd] */
+    __m256 acc[2][2][2];   /* [row][channel a, b][even, odd] */
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < 2; j++) acc[i][j][0] = acc[i][j][1] = _mm256_setzero_ps();
     for (int64_t k = 0; k < K16; k += 16) {
@@ -91,12 +90,7 @@ T256 static inline __attribute__((always_inline)) void tile256_bf16(const float*
         if (two) bf16x16_even_odd(w + b * K + k, &wv[1][0], &wv[1][1]);
         for (int i = 0; i < MR; i++) {
             __m256 xv[2];
-            if (widened) {
-                xv[0] = _mm256_loadu_ps(xw + (m0 + i) * K16 + k);
-                xv[1] = _mm256_loadu_ps(xw + (m0 + i) * K16 + k + 8);
-            } else {
-                bf16x16_even_odd(x + (m0 + i) * K + k, &xv[0], &xv[1]);
-            }
+            bf16x16_even_odd(x + (m0 + i) * K + k, &xv[0], &xv[1]);
             for (int h = 0; h < 2; h++)
                 for (int j = 0; j < 1 + two; j++) acc[i][j][h] = _mm256_fmadd_ps(wv[j][h], xv[h], acc[i][j][h]);
         }
@@ -107,24 +101,30 @@ T256 static inline __attribute__((always_inline)) void tile256_bf16(const float*
     }
 }
 
-#define GEMM256_ROWS 48   /* rows per pass over the weights (their widened inputs: 384 KiB where K = 2,048) */
+#define LINEAR256_ROWS 48   /* rows per pass over the weights (their bf16 inputs: 192 KiB where K = 2,048) */
 
 /*
- * AVX2's bf16 linear (CPUs without AVX-512 BF16): for each pass of GEMM256_ROWS rows, the channels walked as few512
- * walks them, each thread taking runs of channels (take_run) and walking each as two sequential streams, its halves,
- * one channel of each at a time; each pair of channels against the pass's rows in pairs widened here (xw NULL)
- * or in tiles of 3 from xw (tile256_bf16: a pair's 8 KiB of weights, K = 2,048, stay in L1 across the
- * tiles, the widened rows come from L2). Blocks of four channels side by side, as int8's, were four streams a row
- * apart, which the hardware's prefetch picks up anew at every row; and widening by zero extension and a shift took
- * two operations per 8 values where a shift or a mask of the pairs takes one. Harness, one row through the 113
- * linears of the 1B shape from memory, these AVX2 bodies on an AMD EPYC Zen 5 (2 cores), six alternations: 40.3-42.1
- * ms (58.6-61.4 GB/s) against the blocks of four's 66.9-68.2 (36.2-37.0), 42.7-43.6 with two streams widened by
- * zero extension and shift, and 38.3-39.3 for few512 on AVX-512 BF16.
+ * AVX2's bf16 linear (CPUs without AVX-512 BF16), for every count of rows: for each pass of LINEAR256_ROWS rows, the
+ * channels walked as few512 walks them, each thread taking runs of channels (take_run) and walking each as two
+ * sequential streams, its halves, one channel of each at a time; each pair of channels against the pass's rows in
+ * pairs (tile256_bf16: a pair's 8 KiB of weights, K = 2,048, stay in L1 across the tiles, the rows' bf16 inputs come
+ * from L1 and L2). A row's sums do not depend on the rows beside it: one kernel, one order, whatever the rows.
+ * Blocks of four channels side by side, as int8's, were four streams a row apart, which the hardware's prefetch picks
+ * up anew at every row; and widening by zero extension and a shift took two operations per 8 values where a shift or
+ * a mask of the pairs takes one. Harness, one row through the 113 linears of the 1B shape from memory, these AVX2
+ * bodies on an AMD EPYC Zen 5 (2 cores), six alternations: 40.3-42.1 ms (58.6-61.4 GB/s) against the blocks of
+ * four's 66.9-68.2 (36.2-37.0), 42.7-43.6 with two streams widened by zero extension and shift, and 38.3-39.3 for
+ * few512 on AVX-512 BF16. Three rows and more took tiles of 3 rows from a float32 copy of x until a later stop:
+ * that copy doubled the bytes each tile read from L2, and ran at 95-98 GFLOP/s on an AMD EPYC Zen 4 with these
+ * bodies (2 cores, harness, the 113 linears from memory: 16 rows 416-427 ms, 128 rows 3.23-3.30 s), the pairs at
+ * 146-172 (261-270 ms, 1.75-1.83 s); docs/native-cpu-kernels.md.
  */
-T256 static void walk256_bf16(const uint16_t* x, const float* xw, const uint16_t* w, uint16_t* out, int64_t M,
-                              int64_t N, int64_t K) {
-    for (int64_t r0 = 0; r0 < M; r0 += GEMM256_ROWS) {
-        const int64_t r1 = M - r0 < GEMM256_ROWS ? M : r0 + GEMM256_ROWS;
+T256 static void linear256_bf16(const uint16_t* x, const void* wv, const uint16_t* scale, uint16_t* out, int64_t M,
+                                int64_t N, int64_t K) {
+    (void) scale;
+    const uint16_t* w = (const uint16_t*) wv;
+    for (int64_t r0 = 0; r0 < M; r0 += LINEAR256_ROWS) {
+        const int64_t r1 = M - r0 < LINEAR256_ROWS ? M : r0 + LINEAR256_ROWS;
         int64_t next = 0;
 #pragma omp parallel
         {
@@ -133,56 +133,16 @@ T256 static void walk256_bf16(const uint16_t* x, const float* xw, const uint16_t
                 const int64_t half = (c1 - c0 + 1) / 2;
                 for (int64_t i = 0; i < half; i++) {
                     const int64_t a = c0 + i, b = c0 + half + i < c1 ? c0 + half + i : a;
-                    const int two = b != a;
                     int64_t m0 = r0;
-#define TILE256(MR, WIDENED)                                                                                   \
-    do {                                                                                                       \
-        if (two) tile256_bf16(xw, x, w, out, N, K, m0, a, b, 1, MR, WIDENED);                                  \
-        else tile256_bf16(xw, x, w, out, N, K, m0, a, a, 0, MR, WIDENED);                                      \
-    } while (0)
-                    if (xw == NULL) {
-                        for (; m0 + 2 <= r1; m0 += 2) TILE256(2, 0);
-                        if (m0 < r1) TILE256(1, 0);
+                    if (b != a) {
+                        for (; m0 + 2 <= r1; m0 += 2) tile256_bf16(x, w, out, N, K, m0, a, b, 1, 2);
+                        if (m0 < r1) tile256_bf16(x, w, out, N, K, m0, a, b, 1, 1);
                     } else {
-                        for (; m0 + 3 <= r1; m0 += 3) TILE256(3, 1);
-                        if (r1 - m0 == 2) TILE256(2, 1);
-                        else if (r1 - m0 == 1) TILE256(1, 1);
+                        for (; m0 + 2 <= r1; m0 += 2) tile256_bf16(x, w, out, N, K, m0, a, a, 0, 2);
+                        if (m0 < r1) tile256_bf16(x, w, out, N, K, m0, a, a, 0, 1);
                     }
-#undef TILE256
                 }
             }
         }
     }
-}
-
-/* one or two rows (and the rows of a call whose widened rows found no memory): walk256_bf16's pairs */
-T256 static void few256_bf16(const uint16_t* x, const void* w, const uint16_t* scale, uint16_t* out, int64_t M,
-                             int64_t N, int64_t K) {
-    (void) scale;
-    walk256_bf16(x, NULL, (const uint16_t*) w, out, M, N, K);
-}
-
-/*
- * AVX2's bf16 linear for three rows and more (decode steps of several sequences, prefill chunks): x widened once
- * into this thread's scratch (the even then the odd inputs of each 16), then walk256_bf16's tiles of 3 rows. Every
- * row and channel is added up in store256_bf16's order, as few256_bf16 adds up one or two rows: a sequence gets the
- * same logits alone as among others, cold or from the prefix cache. 0 where the scratch cannot be had.
- */
-T256 static int gemm256_bf16(const uint16_t* x, const uint16_t* w, uint16_t* out, int64_t M, int64_t N, int64_t K) {
-    const int64_t K16 = K & ~(int64_t) 15;
-    int8_t* scratch = w8_scratch(M * K16 * (int64_t) sizeof(float) + 64);
-    if (scratch == NULL) return 0;
-    /* at a line, so that no 32-byte load of a row splits a cache line: on realloc's 16-byte alignment, 16 rows x 24,576
-       x 2,048 ran 80.6-80.8 GFLOP/s (harness, Zen 5), at a line 95.1-97.2 */
-    float* xw = (float*) (((uintptr_t) scratch + 63) & ~(uintptr_t) 63);
-#pragma omp parallel for schedule(static) if (M * K16 >= 16384)
-    for (int64_t m = 0; m < M; m++)
-        for (int64_t k = 0; k < K16; k += 16) {
-            __m256 e, o;
-            bf16x16_even_odd(x + m * K + k, &e, &o);
-            _mm256_storeu_ps(xw + m * K16 + k, e);
-            _mm256_storeu_ps(xw + m * K16 + k + 8, o);
-        }
-    walk256_bf16(x, xw, w, out, M, N, K);
-    return 1;
 }

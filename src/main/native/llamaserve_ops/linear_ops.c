@@ -80,13 +80,10 @@ static int linear_run(const int kind, const uint16_t* x, const void* w, const ui
     if (amx_tiles && isa == ISA_AVX512_BF16 && N % 16 == 0 && K % 32 == 0 && amx512(x, w, q8, s, out, M, N, K)) {
         return 1;   /* else (no scratch for the rows' pairs: out of memory) the AVX-512 kernels below */
     }
-    if (isa == ISA_AVX2 && !q8 && M > 2 && gemm256_bf16(x, (const uint16_t*) w, out, M, N, K)) {
-        return 1;   /* else (no scratch for the widened rows: out of memory) few256_bf16, the same sums */
-    }
     void (*gemv)(const uint16_t*, const void*, const uint16_t*, uint16_t*, int64_t, int64_t, int64_t) =
             isa == ISA_AVX512_BF16 ? (q8 ? (M > 4 ? gemm512_int8 : M <= 2 && N % 4 == 0 ? few512_int8 : gemv512_int8)
                                          : (M > 4 && K % 32 == 0 ? gemm512_bf16 : M <= 4 ? few512_bf16 : gemv512_bf16))
-                                   : (q8 ? gemv256_int8 : few256_bf16);
+                                   : (q8 ? gemv256_int8 : linear256_bf16);
     gemv(x, w, s, out, M, N, K);
     return 1;
 }

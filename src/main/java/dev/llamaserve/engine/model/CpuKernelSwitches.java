@@ -74,8 +74,8 @@ final class CpuKernelSwitches {
      * Unbounded by default; a bound (this property) gives steps above it to oneDNN, and gives up that invariance. On
      * AMX CPUs the kernel multiplies on AMX tiles ({@link #CPU_NATIVE_AMX}); with those off they keep oneDNN, whose
      * tiles multiply several rows several times faster than AVX-512. On CPUs with AVX2 only (no AVX-512 BF16, e.g.
-     * Zen 3) the kernel widens bf16 to float32 in registers ({@code gemm256_bf16}), where libtorch's bf16 GEMM
-     * emulates it: 92-98 GFLOP/s against libtorch's 46-54 on two cores (docs/native-cpu-kernels.md).
+     * Zen 3) the kernel widens bf16 to float32 in registers ({@code linear256_bf16}), where libtorch's bf16 GEMM
+     * emulates it: 142-181 GFLOP/s from 16 rows on against libtorch's 46-54 on two cores (docs/native-cpu-kernels.md).
      */
     static final int CPU_NATIVE_BF16_MAX_ROWS = Integer.getInteger("llamaserve.cpuNativeBf16MaxRows", Integer.MAX_VALUE);
     /**

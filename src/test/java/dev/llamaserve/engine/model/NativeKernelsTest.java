@@ -248,9 +248,10 @@ class NativeKernelsTest {
         for (NativeKernels.Isa isa : isas) {
             use(isa);
             // 1-4 rows walk each thread's channels (blocks for int8) as two streams: odd and even counts per thread
-            // past twice a tile of rows: 300 rows where K = 2,048 (two tiles), 70 where K = 8,192 (two)
+            // past twice a tile of rows: 300 rows where K = 2,048 (two tiles), 70 where K = 8,192 (two); inputs past
+            // a multiple of 16 (AVX2's tail), past AVX2's pass of 48 rows
             assertRowsAlone(isa.toString(), new long[][] {{6, 24, 64}, {16, 4096, 8192}, {5, 512, 2080}, {70, 12, 2048},
-                {8, 44, 96}, {9, 37, 64}, {8, 3, 2048}, {300, 24, 2048}, {70, 20, 8192}});
+                {8, 44, 96}, {9, 37, 64}, {8, 3, 2048}, {300, 24, 2048}, {70, 20, 8192}, {7, 33, 72}, {49, 31, 1000}});
         }
     }
 
