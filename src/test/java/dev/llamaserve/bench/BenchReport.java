@@ -50,7 +50,8 @@ final class BenchReport {
         line(s, "weights", fmt(r.get("weight_bytes"), 1e-9, "GB") + ", loaded in " + fmt(r.get("load_s"), 1, "s"));
         line(s, "read bandwidth", fmt(r.get("bandwidth_gbs"), 1, "GB/s")
                 + (r.get("bandwidth_probes_gbs") != null ? ", best of " + rounded(r.get("bandwidth_probes_gbs"), "%.2f") : ""));
-        line(s, "GEMM peak (this dtype)", fmt(r.get("gemm_peak_gflops"), 1, "GFLOP/s")
+        line(s, "GEMM peak (" + (r.get("gemm_peak_dtype") != null ? r.get("gemm_peak_dtype") : "this dtype") + ")",
+                fmt(r.get("gemm_peak_gflops"), 1, "GFLOP/s")
                 + (r.get("gemm_peak_probes_gflops") != null
                         ? ", best of " + rounded(r.get("gemm_peak_probes_gflops"), "%.1f") : "")
                 + "  all: " + r.get("gemm_gflops_by_dtype"));

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.llamaserve.engine.model.BenchCheckpoint;
+import dev.llamaserve.engine.model.ComputeDType;
 import dev.llamaserve.engine.model.ModelConfig;
 import dev.llamaserve.engine.model.ModelConfigParser;
+import dev.llamaserve.engine.model.NativeKernels;
 import dev.llamaserve.engine.model.Quantization;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -83,6 +85,27 @@ class BenchReportTest {
         assertThat(BenchReport.table(r)).contains("settings                           {-Dllamaserve.cpuBf16OneDnnSingleRow"
                 + "=false, -Dllamaserve.nativeIsa=avx2, ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2}")
                 .contains("(quantization none, native kernels AVX2)");
+        r.put("gemm_peak_dtype", "float32");
+        r.put("gemm_peak_gflops", 162.3);
+        assertThat(BenchReport.table(r)).contains("GEMM peak (float32)").contains("162.30 GFLOP/s");
+    }
+
+    /**
+     * AVX2's kernels multiply bf16 in float32: there prefill and the 16-stream ceiling are read against float32's
+     * GEMM peak, elsewhere (AVX-512 BF16, no native kernels, int8 weights, other dtypes) against the run's dtype's.
+     */
+    @Test
+    void theGemmPeakOfTheAvx2PathIsFloat32s() {
+        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.NONE, NativeKernels.Isa.AVX2))
+                .isEqualTo(ComputeDType.FLOAT32);
+        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.NONE, NativeKernels.Isa.AVX512_BF16))
+                .isEqualTo(ComputeDType.BFLOAT16);
+        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.NONE, NativeKernels.Isa.NONE))
+                .isEqualTo(ComputeDType.BFLOAT16);
+        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.INT8, NativeKernels.Isa.AVX2))
+                .isEqualTo(ComputeDType.BFLOAT16);
+        assertThat(Bench.gemmPeakDtype(ComputeDType.FLOAT16, Quantization.NONE, NativeKernels.Isa.AVX2))
+                .isEqualTo(ComputeDType.FLOAT16);
     }
 
     @Test
