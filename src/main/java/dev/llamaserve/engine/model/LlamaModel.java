@@ -104,6 +104,7 @@ public final class LlamaModel implements CausalLm {
     private final Quantization quantization;
     private final boolean int8Pack;           // int8 weights through _weight_int8pack_mm for few rows
     private final NativeKernels.Isa nativeIsa;   // llama-serve's kernels (CPU, bf16), NONE where not used
+    private NativeKernels.Isa isaInUse;          // the native kernels' instruction set now (tests switch it)
     private final boolean nativeInt8;            // int8 weights blocked for llamaserve::linear_int8
     private final boolean int8Amx;               // linear_int8 on AMX tiles, for steps of any size (no mode 7)
     private final boolean amxTiles;              // linear_bf16 and linear_int8 on AMX tiles (set at load)
@@ -168,6 +169,7 @@ public final class LlamaModel implements CausalLm {
         this.invFreqArg = IValue.from(invFreq);
         this.workArg = workArg;
         this.nativeIsa = nativeIsa;
+        this.isaInUse = nativeIsa;
         this.nativeInt8 = nativeInt8;
         this.int8Amx = int8Amx;
         this.amxTiles = amxTiles;
@@ -360,15 +362,20 @@ public final class LlamaModel implements CausalLm {
      * oneDNN's linear, 5 int8 weights as 3 and float weights (a bf16 {@code lm_head} beside int8 layers) as 4,
      * 6 llama-serve's native kernels ({@link NativeKernels}: blocked int8 weights, and one bf16 row), 7 blocked int8
      * weights widened for the GEMM (float weights as 6), 8 float weights through the native kernel whatever the rows
-     * (int8 weights as 6: {@link CpuKernelSwitches#CPU_NATIVE_BF16_MAX_ROWS}).
+     * (int8 weights as 6: {@link CpuKernelSwitches#CPU_NATIVE_BF16_MAX_ROWS}), 9 blocked int8 weights widened for the
+     * native bf16 kernel (float weights as 8): 7 on AVX2, where libtorch's bf16 GEMM emulates bf16 (a 512-token chunk
+     * of the 1B shape with int8 weights took 3.1x bf16's through it).
      */
-    private long linearMode(int rows) {
+    long linearMode(int rows) {
         if (device.kind() != DevicePlanner.Kind.CPU) {
             return 0;
         }
         boolean nativeBf16Rows = nativeBf16Gemm && rows <= nativeBf16MaxRows();
         if (nativeInt8) {
-            return rows > CPU_NATIVE_INT8_MAX_ROWS && !int8Amx ? 7 : nativeBf16Rows ? 8 : 6;
+            if (rows > CPU_NATIVE_INT8_MAX_ROWS && !int8Amx) {
+                return isaInUse == NativeKernels.Isa.AVX2 && nativeBf16Rows ? 9 : 7;
+            }
+            return nativeBf16Rows ? 8 : 6;
         }
         if (int8Pack && rows <= CPU_INT8_PACK_MAX_ROWS) {
             return bf16SingleRowMode == 4 ? 5 : 3;
@@ -474,7 +481,7 @@ public final class LlamaModel implements CausalLm {
 
     /**
      * Whether llama_step.py's {@code linear} sends this step's layer weights to the native kernels in {@code mode}:
-     * bf16 in mode 8; blocked int8 in modes 6 and 8 (7 widens them for oneDNN); W8A8 in modes 6-8.
+     * bf16 in mode 8; blocked int8 in modes 6 and 8 (7 and 9 widen them for a bf16 GEMM); W8A8 in modes 6-8.
      */
     private boolean nativeLinears(long mode) {
         return quantization == Quantization.NONE ? mode == 8
@@ -533,6 +540,7 @@ public final class LlamaModel implements CausalLm {
         if (got != isa) {
             throw new IllegalStateException(isa + " is not available on this CPU (kernels use " + got + ")");
         }
+        isaInUse = isa;
         nativeSilu = NativeKernels.siluReady(module);   // it calls the SLEEF exp of the ISA in use
         nativePrefillContext = CpuKernelSwitches.nativePrefillContext(isa, attentionBody(isa));   // and its attention body's bound
         return true;

@@ -238,17 +238,22 @@ class LlamaForCausalLM(Module):
     #   lm_head, takes native_int8); float weights in both: one row through native_bf16, several as mode 4
     # mode 8: float weights through native_bf16 whatever the rows (LlamaModel sends it for steps of up to
     #   cpuNativeBf16MaxRows rows, by default every step, on CPUs with the native kernels), int8 weights as mode 6
+    # mode 9: mode 7's widened int8 weights through native_bf16 instead of oneDNN's GEMM, float weights as mode 8
+    #   (AVX2 CPUs, where libtorch's bf16 GEMM emulates bf16 at a third of the native kernel's rate)
     # where w has "int8_activations" (w8a8), int8 weights in modes 6-8 go to native_w8a8 whatever the rows
     weight = w[name]
     if weight.dtype == 1:                                            # int8 [out, in]
       scale = w[name + "_scale"]                                     # [out]
       if (mode == 6 or mode == 7 or mode == 8) and "int8_activations" in w:   # llm.model.quantization=w8a8
         return self.native_w8a8(x, weight, scale)                    # [T, out]
-      if mode == 7:
+      if mode == 7 or mode == 9:
         scratch = w["int8_widen_scratch"]                            # [S] bf16
         if weight.numel() <= scratch.numel():
-          return torch.linear(x, self.native_widen_int8(weight, scratch)) * scale   # [T, in] x [out, in] -> [T, out] * [out]
-      if mode == 6 or mode == 7 or mode == 8:
+          wide = self.native_widen_int8(weight, scratch)             # [out, in] bf16 (a view of the scratch)
+          if mode == 9:
+            return self.native_bf16(x, wide) * scale                 # [T, out] * [out]
+          return torch.linear(x, wide) * scale                       # [T, in] x [out, in] -> [T, out] * [out]
+      if mode == 6 or mode == 7 or mode == 8 or mode == 9:
         return self.native_int8(x, weight, scale)                    # [T, out]
       if mode == 3 or mode == 5:
         return torch._weight_int8pack_mm(x, weight, scale)           # [T, out]
@@ -261,7 +266,7 @@ class LlamaForCausalLM(Module):
           y[:, r0:r1] = torch.linear(x, torch.to(weight[r0:r1], x.dtype)) * scale[r0:r1]   # [T, r1 - r0]
         return y
       return torch.linear(x, torch.to(weight, x.dtype)) * scale      # [T, in] x [in, out] -> [T, out] * [out]
-    if ((mode == 6 or mode == 7) and x.size(0) == 1) or mode == 8:
+    if ((mode == 6 or mode == 7) and x.size(0) == 1) or mode == 8 or mode == 9:
       return self.native_bf16(x, weight)                             # [T, out]
     if mode == 5 or mode == 6 or mode == 7:
       mode = 4

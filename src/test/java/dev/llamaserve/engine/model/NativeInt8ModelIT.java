@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The tiny fixture with int8 weights in bf16 computes the same steps through llama-serve's native kernels (blocked
  * int8: {@code linear_int8} up to {@link CpuKernelSwitches#CPU_NATIVE_INT8_MAX_ROWS} rows, widened into the scratch above)
- * as through libtorch's ({@code _weight_int8pack_mm}, widening with {@code torch.to}): a 100-token prefill (mode 7),
+ * as through libtorch's ({@code _weight_int8pack_mm}, widening with {@code torch.to}): a 100-token prefill (mode 7;
+ * on AVX2 mode 9, the widened weights through the native bf16 kernel),
  * an 8-token one and a decode step (mode 6), every row's logits, with each of this CPU's instruction sets, and
  * with AMX tiles where it has them (else that case says it is skipped). Not bit-identical (orders of summation
  * differ): within the bf16 parity tolerance and the same greedy tokens wherever the reference's lead is at least
@@ -34,7 +35,7 @@ class NativeInt8ModelIT {
                 System.out.println("NativeInt8ModelIT: skipped " + name + ": this CPU lacks it");
                 continue;   // the AVX2 case always runs where the kernels load
             }
-            String[] what = {amx ? "100-token prefill (linear_int8 on AMX tiles)" : "100-token prefill (widened, mode 7)",
+            String[] what = {amx ? "100-token prefill (linear_int8 on AMX tiles)" : "100-token prefill (widened, mode 7 or 9)",
                 "8-token prefill (linear_int8)", "decode step"};
             for (int i = 0; i < what.length; i++) {
                 int vocab = libtorch[2].length;
@@ -88,6 +89,11 @@ class NativeInt8ModelIT {
                 if (!m.nativeKernelsIsa(isa) || m.int8Amx() != amx) {
                     return null;   // this CPU lacks it
                 }
+                // the 100-token prefill: AMX tiles take it as any step (6 or 8); else widened for a bf16 GEMM:
+                // oneDNN's (7), or on AVX2, where libtorch's bf16 GEMM emulates bf16, the native one (9)
+                assertThat(m.linearMode(PROMPT.length)).as("%s%s: the 100-token prefill's linear mode", isa,
+                        amx ? " with AMX tiles" : "").isIn(amx ? java.util.List.of(6L, 8L)
+                                : java.util.List.of(isa == NativeKernels.Isa.AVX2 ? 9L : 7L));
             }
             float[] prefill100 = m.forward(ForwardBatch.contiguous(PROMPT, 0, true));   // [100 * V]
             int[] next = IntStream.range(0, 8).map(i -> PROMPT[i * 3]).toArray();
