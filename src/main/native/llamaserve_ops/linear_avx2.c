@@ -117,7 +117,7 @@ T256 static inline __attribute__((always_inline)) void tile256_bf16(const uint16
  * few512 on AVX-512 BF16. Three rows and more took tiles of 3 rows from a float32 copy of x until a later stop:
  * that copy doubled the bytes each tile read from L2, and ran at 95-98 GFLOP/s on an AMD EPYC Zen 4 with these
  * bodies (2 cores, harness, the 113 linears from memory: 16 rows 416-427 ms, 128 rows 3.23-3.30 s), the pairs at
- * 146-172 (261-270 ms, 1.75-1.83 s); docs/native-cpu-kernels.md.
+ * 142-181 (261-279 ms, 1.75-1.83 s); docs/native-cpu-kernels.md.
  */
 T256 static void linear256_bf16(const uint16_t* x, const void* wv, const uint16_t* scale, uint16_t* out, int64_t M,
                                 int64_t N, int64_t K) {
