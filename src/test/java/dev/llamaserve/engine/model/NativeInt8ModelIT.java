@@ -3,6 +3,7 @@ package dev.llamaserve.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
+import java.util.List;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -92,8 +93,8 @@ class NativeInt8ModelIT {
                 // the 100-token prefill: AMX tiles take it as any step (6 or 8); else widened for a bf16 GEMM:
                 // oneDNN's (7), or on AVX2, where libtorch's bf16 GEMM emulates bf16, the native one (9)
                 assertThat(m.linearMode(PROMPT.length)).as("%s%s: the 100-token prefill's linear mode", isa,
-                        amx ? " with AMX tiles" : "").isIn(amx ? java.util.List.of(6L, 8L)
-                                : java.util.List.of(isa == NativeKernels.Isa.AVX2 ? 9L : 7L));
+                        amx ? " with AMX tiles" : "").isIn(amx ? List.of(6L, 8L)
+                                : List.of(isa == NativeKernels.Isa.AVX2 ? 9L : 7L));
             }
             float[] prefill100 = m.forward(ForwardBatch.contiguous(PROMPT, 0, true));   // [100 * V]
             int[] next = IntStream.range(0, 8).map(i -> PROMPT[i * 3]).toArray();
