@@ -91,8 +91,9 @@ class BenchReportTest {
     }
 
     /**
-     * AVX2's kernels multiply bf16 in float32: there prefill and the 16-stream ceiling are read against float32's
-     * GEMM peak, elsewhere (AVX-512 BF16, no native kernels, int8 weights, other dtypes) against the run's dtype's.
+     * AVX2's kernels multiply bf16 and int8 weights in float32: there prefill and the 16-stream ceiling are read
+     * against float32's GEMM peak, elsewhere (AVX-512 BF16, no native kernels, W8A8, other dtypes) against the run's
+     * dtype's.
      */
     @Test
     void theGemmPeakOfTheAvx2PathIsFloat32s() {
@@ -103,6 +104,12 @@ class BenchReportTest {
         assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.NONE, NativeKernels.Isa.NONE))
                 .isEqualTo(ComputeDType.BFLOAT16);
         assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.INT8, NativeKernels.Isa.AVX2))
+                .isEqualTo(ComputeDType.FLOAT32);
+        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.INT8_LM_HEAD, NativeKernels.Isa.AVX2))
+                .isEqualTo(ComputeDType.FLOAT32);
+        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.W8A8, NativeKernels.Isa.AVX512_BF16))
+                .isEqualTo(ComputeDType.BFLOAT16);
+        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.INT8, NativeKernels.Isa.AVX512_BF16))
                 .isEqualTo(ComputeDType.BFLOAT16);
         assertThat(Bench.gemmPeakDtype(ComputeDType.FLOAT16, Quantization.NONE, NativeKernels.Isa.AVX2))
                 .isEqualTo(ComputeDType.FLOAT16);
