@@ -381,10 +381,14 @@ public final class Bench {
      * through mode 9 since e791bf4), while libtorch's bf16 GEMM, which the bench probes for bf16, emulates bf16 on AVX2
      * at a third of float32's rate: against it an AVX2 run read prefill at 166 % of the "peak" and a 16-stream ceiling
      * of 0.98x (docs/measured.md). W8A8's int8 dot products need AVX-512 (refused on AVX2 at load): the run's dtype.
+     * float32 for float16 too, on every CPU: the bench's CPU steps of 16 rows and more widen float16 weights to
+     * float32 for the GEMM ({@code llamaserve.cpuFp16UpcastRows}, llama_step.py's mode 1), against whose peak an
+     * AVX2 run read prefill at 286 % of float16's.
      */
     static ComputeDType gemmPeakDtype(ComputeDType dtype, Quantization quantization, NativeKernels.Isa isa) {
-        return dtype == ComputeDType.BFLOAT16 && !quantization.int8Activations() && isa == NativeKernels.Isa.AVX2
-                ? ComputeDType.FLOAT32 : dtype;
+        boolean bf16InFloat32 = dtype == ComputeDType.BFLOAT16 && !quantization.int8Activations()
+                && isa == NativeKernels.Isa.AVX2;
+        return bf16InFloat32 || dtype == ComputeDType.FLOAT16 ? ComputeDType.FLOAT32 : dtype;
     }
 
     /** The bench's GEMM probe of the kernels section for {@code dtype} (best of 5), on a thread that ends with it. */

@@ -178,6 +178,11 @@ final class LlamaModelLoader {
             if (device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.BFLOAT16) {
                 log.info("Native kernels: {}", kernels(m, module));
             }
+            if (device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.FLOAT16) {
+                log.warn("llm.model.dtype=float16 on the CPU is slower than bfloat16 (auto) at every batch size: it"
+                        + " reads as many bytes, has none of llama-serve's native kernels, and widens every weight to"
+                        + " float32 in steps of 16 rows and more (README, \"CPU and dtype\")");
+            }
             if (tiles && options.packedWeights()) {
                 log.warn("llm.model.packed-weights=true keeps bf16 steps of several rows on oneDNN's packed copy; on"
                         + " this CPU llama-serve's AMX tiles, which it turns off, were faster (README, \"Packed weights\")");

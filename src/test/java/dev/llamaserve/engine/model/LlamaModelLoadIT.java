@@ -3,8 +3,11 @@ package dev.llamaserve.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
 import dev.llamaserve.engine.checkpoint.Checkpoint;
 import dev.llamaserve.engine.device.DevicePlanner;
+import dev.llamaserve.engine.testing.LogCapture;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -101,6 +104,27 @@ class LlamaModelLoadIT {
         assertThat(LlamaModel.resolveDType("auto", cuda)).isEqualTo(ComputeDType.BFLOAT16);
         assertThat(LlamaModel.resolveDType("auto", DevicePlanner.cpu())).isEqualTo(ComputeDType.BFLOAT16);
         assertThat(LlamaModel.resolveDType("float16", cuda)).isEqualTo(ComputeDType.FLOAT16);
+    }
+
+    @Test
+    void float16OnTheCpuWarnsThatBfloat16IsFaster() {
+        try (LogCapture log = LogCapture.of(LlamaModelLoader.class)) {
+            LlamaModel.load(Checkpoint.open(TinyFixture.dir()), new ModelOptions("cpu", "float16", 64, 16),
+                    LoadListener.NONE).close();
+            assertThat(warnings(log)).singleElement().asString()
+                    .contains("llm.model.dtype=float16").contains("slower than bfloat16");
+        }
+        try (LogCapture log = LogCapture.of(LlamaModelLoader.class)) {
+            LlamaModel.load(Checkpoint.open(TinyFixture.dir()), new ModelOptions("cpu", "bfloat16", 64, 16),
+                    LoadListener.NONE).close();
+            assertThat(log.text()).contains("Loaded");   // the capture saw this load
+            assertThat(warnings(log)).isEmpty();
+        }
+    }
+
+    private static List<String> warnings(LogCapture log) {
+        return log.events().stream().filter(e -> e.getLevel() == Level.WARN)
+                .map(ILoggingEvent::getFormattedMessage).toList();
     }
 
     @Test

@@ -113,8 +113,10 @@ class StepProfileBenchmark {
         JniUtils.setGraphExecutorOptimize(false);   // as the step runs (see bench_linear.py's dict_linears)
         try (PtNDManager nm = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
             PtSymbolBlock s = TorchScriptArchive.load(nm, "/dev/llamaserve/engine/model/bench_linear.py", "BenchLinear");
-            // the linears the step runs: the native kernel where the model uses it, else oneDNN
+            // the linears the step runs: the native kernel where the model uses it, oneDNN's where it takes one bf16
+            // row (mode 4), else torch.linear (float16 and float32: oneDNN refuses float16 on AVX2 CPUs)
             boolean nativeLinears = m.nativeSingleRow();
+            boolean oneDnnLinears = m.linearMode(1) == 4;
             PtSymbolBlock linearScript = nativeLinears ? TorchScriptArchive.load(nm,
                     "/dev/llamaserve/engine/model/bench_native_linear.py", "BenchNativeLinear") : s;
             List<String> names = new ArrayList<>();
@@ -130,7 +132,7 @@ class StepProfileBenchmark {
                          IValue.from((long) m.config().hiddenSize()), IValue.from(code));
                  IValue xi = IValueUtils.runMethod(s, "input", IValue.from(1L),
                          IValue.from((long) m.config().intermediateSize()), IValue.from(code));
-                 IValue oneDnn = IValue.from(2L)) {   // bench_linear.py's kind 2
+                 IValue kind = IValue.from(oneDnnLinears ? 2L : 0L)) {   // bench_linear.py's kind 2, or torch.linear
                 double[] linears = new double[9];
                 float[] logits = null;   // reused, as in decodeStep
                 double[] step = new double[9];
@@ -138,7 +140,7 @@ class StepProfileBenchmark {
                 for (int r = 0; r < 9; r++) {
                     long t0 = System.nanoTime();
                     (nativeLinears ? IValueUtils.runMethod(linearScript, "dict_linears", x, xi, w, joined)
-                            : IValueUtils.runMethod(s, "dict_linears", x, xi, w, joined, oneDnn)).close();
+                            : IValueUtils.runMethod(s, "dict_linears", x, xi, w, joined, kind)).close();
                     linears[r] = (System.nanoTime() - t0) / 1e6;
                     t0 = System.nanoTime();
                     logits = m.forward(ForwardBatch.contiguous(new int[] {42}, 200 + r, false), logits);
@@ -149,7 +151,8 @@ class StepProfileBenchmark {
                 System.out.printf("bench decode step (1 row, context ~200): whole step median %.1f ms (min %.1f); its %d"
                                 + " linears alone (%s, the model's weights) median %.1f ms (min %.1f) = %.0f %% of"
                                 + " the step%n", step[4], step[0], names.size(),
-                        nativeLinears ? "native linear_bf16" : "oneDNN", linears[4], linears[0],
+                        nativeLinears ? "native linear_bf16" : oneDnnLinears ? "oneDNN" : "torch.linear", linears[4],
+                        linears[0],
                         100 * linears[4] / step[4]);
             }
             if (linearScript != s) {
