@@ -577,9 +577,14 @@ public final class LlamaModel implements CausalLm {
 
     /**
      * Benchmarks compare the one-row bf16 kernels in one process: 0 as is, 2 padded to two rows, 4 oneDNN, 6 the
-     * native {@code linear_bf16} (where this model uses the native kernels). Turns the native several-row kernel
-     * off ({@link #nativeBf16Gemm(boolean)}), which would otherwise take the row.
+     * native {@code linear_bf16} (where this model uses the native kernels). Setting one turns the native several-row
+     * kernel off ({@link #nativeBf16Gemm(boolean)}), which would otherwise take the row.
      */
+    long bf16SingleRowMode() {
+        return bf16SingleRowMode;
+    }
+
+    /** Sets {@link #bf16SingleRowMode()}; see there. */
     void bf16SingleRowMode(long mode) {
         if (mode != 0 && mode != 2 && mode != 4 && !(mode == 6 && nativeIsa != NativeKernels.Isa.NONE)) {
             throw new IllegalArgumentException("mode must be 0, 2, 4 or (with native kernels) 6, was " + mode);

@@ -148,18 +148,30 @@ class LlamaModelBenchmark {
                     decode8 * 1e3, 8 / decode8, decode16 * 1e3, 16 / decode16);
             if (m.dtype() == ComputeDType.BFLOAT16) {
                 // with int8 layers the modes only change how a bf16 lm_head multiplies its one row (2: padded, 4: oneDNN)
-                compareSingleRowModes(m, quantization == Quantization.NONE ? new long[] {0, 2, 4} : new long[] {2, 4},
-                        quantization.optionName());
+                compareSingleRowModes(m, singleRowModes(m, quantization), quantization.optionName());
             }
         }
     }
 
     /**
-     * The one-row bf16 kernels of {@code linear} (0 as is, 2 padded to two rows, 4 oneDNN) on the same decode
+     * The one-row modes to compare: 0 (without quantization), 2, 4 where oneDNN takes bf16 (not on AVX2, where it
+     * refuses to make the primitive) and 6 with the native kernels.
+     */
+    private static long[] singleRowModes(LlamaModel m, Quantization quantization) {
+        return java.util.stream.LongStream.of(0, 2, 4, 6)
+                .filter(mode -> mode != 0 || quantization == Quantization.NONE)
+                .filter(mode -> mode != 4 || m.nativeIsa() != NativeKernels.Isa.AVX2)
+                .filter(mode -> mode != 6 || m.nativeIsa() != NativeKernels.Isa.NONE)
+                .toArray();
+    }
+
+    /**
+     * The one-row bf16 kernels of {@code linear} (0 as is, 2 padded to two rows, 4 oneDNN, 6 native) on the same decode
      * step, interleaved step by step so that a shared machine's load hits all alike; median and min of 9 each.
      */
     private static void compareSingleRowModes(LlamaModel m, long[] modes, String quantization) {
         boolean nativeRows = m.nativeBf16Gemm();
+        long loaded = m.bf16SingleRowMode();
         double[][] t = new double[modes.length][9];
         for (int i = 0; i < 9; i++) {
             for (int k = 0; k < modes.length; k++) {
@@ -176,7 +188,7 @@ class LlamaModelBenchmark {
                     t[k][4] * 1e3, t[k][0] * 1e3));
         }
         System.out.println(line);
-        m.bf16SingleRowMode(CpuKernelSwitches.CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : 2);
+        m.bf16SingleRowMode(loaded);
         m.nativeBf16Gemm(nativeRows);
     }
 
