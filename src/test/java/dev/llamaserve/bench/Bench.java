@@ -381,9 +381,9 @@ public final class Bench {
      * through mode 9 since e791bf4), while libtorch's bf16 GEMM, which the bench probes for bf16, emulates bf16 on AVX2
      * at a third of float32's rate: against it an AVX2 run read prefill at 166 % of the "peak" and a 16-stream ceiling
      * of 0.98x (docs/measured.md). W8A8's int8 dot products need AVX-512 (refused on AVX2 at load): the run's dtype.
-     * float32 for float16 too, on every CPU: the bench's CPU steps of 16 rows and more widen float16 weights to
-     * float32 for the GEMM ({@code llamaserve.cpuFp16UpcastRows}, llama_step.py's mode 1), against whose peak an
-     * AVX2 run read prefill at 286 % of float16's.
+     * float32 for float16 too, on every CPU: prefill chunks widen float16 weights to float32 for the GEMM (steps of
+     * {@code llamaserve.cpuFp16UpcastRows} rows and more, llama_step.py's mode 1), against whose peak an AVX2 run read
+     * prefill at 286 % of float16's. A 16-row step stays in float16: {@link #putCeiling16} reads it against float16's.
      */
     static ComputeDType gemmPeakDtype(ComputeDType dtype, Quantization quantization, NativeKernels.Isa isa) {
         boolean bf16InFloat32 = dtype == ComputeDType.BFLOAT16 && !quantization.int8Activations()
@@ -456,14 +456,20 @@ public final class Bench {
     /**
      * {@code aggregate_16_ceiling_x} from the report's {@code gemm_peak_gflops}, or, where the linears multiply int8
      * by int8 (W8A8), {@code aggregate_16_ceiling_not_run}: the bench measures the dtype's GEMM peak, not int8's, and
-     * the dtype's would put the ceiling below what the int8 steps reach.
+     * the dtype's would put the ceiling below what the int8 steps reach. float16's 16-row steps multiply in float16
+     * (below {@code llamaserve.cpuFp16UpcastRows}), where its prefill widens to float32 ({@link #gemmPeakDtype}):
+     * their ceiling is read against float16's peak of {@code gemm_gflops_by_dtype}.
      */
     static void putCeiling16(Map<String, Object> r, Quantization q, String dtype, ModelConfig c, double oneTokS) {
         if (q.int8Activations()) {
             r.put("aggregate_16_ceiling_not_run", "the linears multiply in int8 (" + q.optionName()
                     + "); the GEMM peak measured is " + dtype + "'s");
-        } else if (r.get("gemm_peak_gflops") instanceof Double peak) {
-            r.put("aggregate_16_ceiling_x", ceiling16(peak, decodeTokenFlops(c), oneTokS));
+            return;
+        }
+        Object peak = ComputeDType.parse(dtype) != ComputeDType.FLOAT16 ? r.get("gemm_peak_gflops")
+                : r.get("gemm_gflops_by_dtype") instanceof Map<?, ?> byDtype ? byDtype.get(dtype) : null;
+        if (peak instanceof Double p) {
+            r.put("aggregate_16_ceiling_x", ceiling16(p, decodeTokenFlops(c), oneTokS));
         }
     }
 

@@ -244,6 +244,14 @@ class BenchReportTest {
         Map<String, Object> none = new LinkedHashMap<>();
         Bench.putCeiling16(none, Quantization.NONE, "bfloat16", c, 17.26);
         assertThat(none).as("no GEMM peak measured").isEmpty();
+        // float16: prefill against float32's peak (gemm_peak_gflops), 16-row steps against float16's own
+        Map<String, Object> fp16 = new LinkedHashMap<>(Map.of("gemm_peak_gflops", 164.2,
+                "gemm_gflops_by_dtype", Map.of("float32", 164.2, "float16", 47.6, "bfloat16", 48.8)));
+        Bench.putCeiling16(fp16, Quantization.NONE, "float16", c, 14.3);
+        assertThat(fp16).containsEntry("aggregate_16_ceiling_x", Bench.ceiling16(47.6, Bench.decodeTokenFlops(c), 14.3));
+        Map<String, Object> fp16Alone = new LinkedHashMap<>(Map.of("gemm_peak_gflops", 164.2));
+        Bench.putCeiling16(fp16Alone, Quantization.NONE, "float16", c, 14.3);
+        assertThat(fp16Alone).as("float16's own peak not measured").doesNotContainKey("aggregate_16_ceiling_x");
     }
 
     /** The bench-1B shape's config, as the bench's checkpoint writes it. */

@@ -10,12 +10,16 @@ final class CpuKernelSwitches {
     private CpuKernelSwitches() {}
 
     /**
-     * On the CPU (AVX2), float16 {@code linear} has a fast GEMV for one row but grows linearly with rows;
-     * from this many rows a float16 step multiplies in float32, widening each weight on the fly (measured on
-     * the 1B shape: fp16 8 rows ≈ fp32 8 rows; 512 rows 4× faster widened). bfloat16 matmul is emulated on
-     * such CPUs and always slower than widening (see LlamaModelBenchmark).
+     * On the CPU, float16 {@code linear} has a fast GEMV for one row but grows linearly with rows; from this many
+     * rows a float16 step multiplies in float32, widening each weight to a new float32 copy (the 1B shape's 2.47 GB
+     * become 4.9 GB a step, about a million page faults). {@code StepProfileBenchmark -Dbench.dtype=float16}, decode
+     * steps at 128 context on a Zen 4 (2 cores; AVX-512, and the same with the AVX2 settings), as is against widened:
+     * 16 rows 0.90 against 2.17 s, 32 rows 1.73 against 2.52 (AVX2 1.72 against 2.20), 48 rows 2.56 against 2.73, 56
+     * rows 2.96-2.97 against 2.87-2.92, 64 rows 3.38 against 2.72, a 512-token prefill chunk 21.6 against 7.8 s.
+     * It was 16 until then, from a measurement that predates the step's other changes (fp16 8 rows ≈ fp32 8 rows).
+     * bf16 is faster than either at every row count (README, "CPU and dtype").
      */
-    static final int CPU_FP16_UPCAST_ROWS = Integer.getInteger("llamaserve.cpuFp16UpcastRows", 16);
+    static final int CPU_FP16_UPCAST_ROWS = Integer.getInteger("llamaserve.cpuFp16UpcastRows", 56);
     /** On the CPU, a one-row bfloat16 linear runs as two rows: libtorch's bf16 GEMV path is slower than its GEMM. */
     static final boolean CPU_BF16_PAD_SINGLE_ROW =
             Boolean.parseBoolean(System.getProperty("llamaserve.cpuBf16PadSingleRow", "true"));

@@ -1,6 +1,7 @@
 package dev.llamaserve.engine.model;
 
 import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_BF16_ONEDNN_SINGLE_ROW;
+import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_FP16_UPCAST_ROWS;
 import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_HUGE_PAGES;
 import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_NATIVE_AMX;
 import static dev.llamaserve.engine.model.CpuKernelSwitches.CPU_NATIVE_INT8_MAX_ROWS;
@@ -181,7 +182,7 @@ final class LlamaModelLoader {
             if (device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.FLOAT16) {
                 log.warn("llm.model.dtype=float16 on the CPU is slower than bfloat16 (auto) at every batch size: it"
                         + " reads as many bytes, has none of llama-serve's native kernels, and widens every weight to"
-                        + " float32 in steps of 16 rows and more (README, \"CPU and dtype\")");
+                        + " float32 in steps of {} rows and more (README, \"CPU and dtype\")", CPU_FP16_UPCAST_ROWS);
             }
             if (tiles && options.packedWeights()) {
                 log.warn("llm.model.packed-weights=true keeps bf16 steps of several rows on oneDNN's packed copy; on"
