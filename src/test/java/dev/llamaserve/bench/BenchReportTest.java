@@ -19,6 +19,8 @@ import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -91,30 +93,25 @@ class BenchReportTest {
     }
 
     /**
-     * AVX2's kernels multiply bf16 and int8 weights in float32, and float16 steps of 16 rows and more widen to
-     * float32 on every CPU: there prefill and the 16-stream ceiling are read against float32's GEMM peak, elsewhere
-     * (bf16 on AVX-512 BF16 or without native kernels, W8A8) against the run's dtype's.
+     * AVX2's kernels multiply bf16 and int8 weights in float32, and float16's prefill widens to float32 on every CPU:
+     * there prefill is read against float32's GEMM peak, elsewhere (bf16 on AVX-512 BF16 or without native kernels,
+     * W8A8) against the run's dtype's.
      */
-    @Test
-    void theGemmPeakIsFloat32sWhereTheStepsMultiplyInFloat32() {
-        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.NONE, NativeKernels.Isa.AVX2))
-                .isEqualTo(ComputeDType.FLOAT32);
-        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.NONE, NativeKernels.Isa.AVX512_BF16))
-                .isEqualTo(ComputeDType.BFLOAT16);
-        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.NONE, NativeKernels.Isa.NONE))
-                .isEqualTo(ComputeDType.BFLOAT16);
-        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.INT8, NativeKernels.Isa.AVX2))
-                .isEqualTo(ComputeDType.FLOAT32);
-        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.INT8_LM_HEAD, NativeKernels.Isa.AVX2))
-                .isEqualTo(ComputeDType.FLOAT32);
-        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.W8A8, NativeKernels.Isa.AVX512_BF16))
-                .isEqualTo(ComputeDType.BFLOAT16);
-        assertThat(Bench.gemmPeakDtype(ComputeDType.BFLOAT16, Quantization.INT8, NativeKernels.Isa.AVX512_BF16))
-                .isEqualTo(ComputeDType.BFLOAT16);
-        assertThat(Bench.gemmPeakDtype(ComputeDType.FLOAT16, Quantization.NONE, NativeKernels.Isa.NONE))
-                .isEqualTo(ComputeDType.FLOAT32);
-        assertThat(Bench.gemmPeakDtype(ComputeDType.FLOAT32, Quantization.NONE, NativeKernels.Isa.NONE))
-                .isEqualTo(ComputeDType.FLOAT32);
+    @ParameterizedTest(name = "{0} {1} on {2}: {3}")
+    @CsvSource({
+        "BFLOAT16, NONE, AVX2, FLOAT32",
+        "BFLOAT16, NONE, AVX512_BF16, BFLOAT16",
+        "BFLOAT16, NONE, NONE, BFLOAT16",
+        "BFLOAT16, INT8, AVX2, FLOAT32",
+        "BFLOAT16, INT8_LM_HEAD, AVX2, FLOAT32",
+        "BFLOAT16, INT8, AVX512_BF16, BFLOAT16",
+        "BFLOAT16, W8A8, AVX512_BF16, BFLOAT16",
+        "FLOAT16, NONE, NONE, FLOAT32",
+        "FLOAT32, NONE, NONE, FLOAT32",
+    })
+    void theGemmPeakIsFloat32sWhereTheStepsMultiplyInFloat32(ComputeDType dtype, Quantization quantization,
+                                                              NativeKernels.Isa isa, ComputeDType peak) {
+        assertThat(Bench.gemmPeakDtype(dtype, quantization, isa)).isEqualTo(peak);
     }
 
     @Test
