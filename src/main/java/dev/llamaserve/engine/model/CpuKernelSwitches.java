@@ -17,7 +17,7 @@ final class CpuKernelSwitches {
      * 16 rows 0.90 against 2.17 s, 32 rows 1.73 against 2.52 (AVX2 1.72 against 2.20), 48 rows 2.56 against 2.73, 56
      * rows 2.96-2.97 against 2.87-2.92, 64 rows 3.38 against 2.72, a 512-token prefill chunk 21.6 against 7.8 s.
      * It was 16 until then, from a measurement that predates the step's other changes (fp16 8 rows ≈ fp32 8 rows).
-     * bf16 is faster than either at every row count (README, "CPU and dtype").
+     * bf16 is as fast for one row and several times faster for more (README, "CPU and dtype").
      */
     static final int CPU_FP16_UPCAST_ROWS = Integer.getInteger("llamaserve.cpuFp16UpcastRows", 56);
     /** On the CPU, a one-row bfloat16 linear runs as two rows: libtorch's bf16 GEMV path is slower than its GEMM. */

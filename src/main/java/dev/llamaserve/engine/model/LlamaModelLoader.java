@@ -180,9 +180,10 @@ final class LlamaModelLoader {
                 log.info("Native kernels: {}", kernels(m, module));
             }
             if (device.kind() == DevicePlanner.Kind.CPU && dtype == ComputeDType.FLOAT16) {
-                log.warn("llm.model.dtype=float16 on the CPU is slower than bfloat16 (auto) at every batch size: it"
-                        + " reads as many bytes, has none of llama-serve's native kernels, and widens every weight to"
-                        + " float32 in steps of {} rows and more (README, \"CPU and dtype\")", CPU_FP16_UPCAST_ROWS);
+                log.warn("llm.model.dtype=float16 on the CPU is no faster than bfloat16 (auto) for one sequence and"
+                        + " several times slower for several: it reads as many bytes, has none of llama-serve's native"
+                        + " kernels, and widens every weight to float32 in steps of {} rows and more (README, \"CPU and"
+                        + " dtype\")", CPU_FP16_UPCAST_ROWS);
             }
             if (tiles && options.packedWeights()) {
                 log.warn("llm.model.packed-weights=true keeps bf16 steps of several rows on oneDNN's packed copy; on"

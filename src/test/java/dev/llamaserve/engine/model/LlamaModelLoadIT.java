@@ -112,7 +112,7 @@ class LlamaModelLoadIT {
             LlamaModel.load(Checkpoint.open(TinyFixture.dir()), new ModelOptions("cpu", "float16", 64, 16),
                     LoadListener.NONE).close();
             assertThat(warnings(log)).singleElement().asString()
-                    .contains("llm.model.dtype=float16").contains("slower than bfloat16");
+                    .contains("llm.model.dtype=float16").contains("no faster than bfloat16");
         }
         try (LogCapture log = LogCapture.of(LlamaModelLoader.class)) {
             LlamaModel.load(Checkpoint.open(TinyFixture.dir()), new ModelOptions("cpu", "bfloat16", 64, 16),
