@@ -378,7 +378,7 @@ public final class Bench {
      * The dtype whose GEMM peak prefill and the 16-stream ceiling are read against ({@code gemm_peak_dtype}): the
      * run's, but float32 where llama-serve's AVX2 kernels take bf16's linears (native kernels on AVX2, bf16 or int8
      * weights). They widen bf16, and int8 times its scales, to float32 and multiply-add in float32 (int8's prefill
-     * through mode 9 since e791bf4), while libtorch's bf16 GEMM, which the bench probes for bf16, emulates bf16 on AVX2
+     * through llama_step.py's mode 9), while libtorch's bf16 GEMM, which the bench probes for bf16, emulates bf16 on AVX2
      * at a third of float32's rate: against it an AVX2 run read prefill at 166 % of the "peak" and a 16-stream ceiling
      * of 0.98x (docs/measured.md). W8A8's int8 dot products need AVX-512 (refused on AVX2 at load): the run's dtype.
      * float32 for float16 too, on every CPU: prefill chunks widen float16 weights to float32 for the GEMM (steps of
