@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.SplittableRandom;
+import java.util.stream.LongStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -154,13 +155,14 @@ class LlamaModelBenchmark {
     }
 
     /**
-     * The one-row modes to compare: 0 (without quantization), 2, 4 where oneDNN takes bf16 (not on AVX2, where it
-     * refuses to make the primitive) and 6 with the native kernels.
+     * The one-row modes to compare: 0 (without quantization), 2, 4 where oneDNN takes a bf16 row
+     * ({@link CpuKernelSwitches#CPU_BF16_ONEDNN_SINGLE_ROW}: not on plain AVX2, where it refuses to make the primitive)
+     * and 6 with the native kernels.
      */
     private static long[] singleRowModes(LlamaModel m, Quantization quantization) {
-        return java.util.stream.LongStream.of(0, 2, 4, 6)
+        return LongStream.of(0, 2, 4, 6)
                 .filter(mode -> mode != 0 || quantization == Quantization.NONE)
-                .filter(mode -> mode != 4 || m.nativeIsa() != NativeKernels.Isa.AVX2)
+                .filter(mode -> mode != 4 || CpuKernelSwitches.CPU_BF16_ONEDNN_SINGLE_ROW)
                 .filter(mode -> mode != 6 || m.nativeIsa() != NativeKernels.Isa.NONE)
                 .toArray();
     }
