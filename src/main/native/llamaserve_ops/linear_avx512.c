@@ -510,10 +510,10 @@ static int64_t gemm_row_tile(int64_t M, int64_t K) {
 /*
  * Per-thread scratch, kept between calls (fresh pages cost a fault each) and freed when its thread ends (a pthread
  * key's destructor), so that threads that come and go leave nothing behind. Its slots: a call's rows, quantized or
- * laid out in pairs for AMX tiles, taken by the calling thread (w8_scratch; AVX2's float32 copy of the rows was the
- * last to widen them there); amx8_rows' copy of a group's weights, taken by each thread of its region;
- * decoder_layer's activations of many rows (layer_work); the prefill attention's sums of every thread
- * (decode_attention_run), taken by the calling thread; gemm512_bf16's copy of its rows (rows_apart).
+ * laid out in pairs for AMX tiles, taken by the calling thread (w8_scratch); amx8_rows' copy of a group's weights,
+ * taken by each thread of its region; decoder_layer's activations of many rows (layer_work); the prefill attention's
+ * sums of every thread (decode_attention_run), taken by the calling thread; gemm512_bf16's copy of its rows
+ * (rows_apart).
  */
 enum { SCRATCH_ROWS, SCRATCH_AMX8_GROUP, SCRATCH_LAYER, SCRATCH_ATTENTION, SCRATCH_APART, SCRATCH_SLOTS };
 typedef struct {
