@@ -19,7 +19,7 @@ import java.util.Set;
  *     {@code generation_config.json} value, else off)
  * @param logitBias token id to bias added to its logit
  * @param maxTokens completion token limit (null: up to the context length)
- * @param minTokens stop tokens and strings are ignored until this many tokens were generated
+ * @param minTokens tokens generated before a stop token or the completion of a stop string may end generation
  * @param ignoreEos keep generating past eos ids
  * @param stopTokenIds extra stop ids besides the model's eos ids
  * @param stop up to 4 stop strings, matched on decoded text, never emitted

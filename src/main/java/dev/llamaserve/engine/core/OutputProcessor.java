@@ -88,12 +88,12 @@ final class OutputProcessor {
             grammarDone = grammarDone(ss.matcher, token);
             stats.grammarMask(grammarNanos + System.nanoTime() - t0);
         }
-        boolean stopToken = (n > cfg.minTokens() && cfg.isStopToken(token))
+        boolean stopToken = (cfg.stopsAllowed(n) && cfg.isStopToken(token))
                 || (ss.matcher != null && ss.matcher.isEnded());
         String text = "";
         String stopString = null;
         if (!stopToken) {
-            StopStrings.Result sr = ss.stops.feed(ss.decoder.next(token), n >= cfg.minTokens());
+            StopStrings.Result sr = ss.stops.feed(ss.decoder.next(token), cfg.stopsAllowed(n));
             text = sr.emit();
             stopString = sr.stop();
         }
@@ -127,7 +127,7 @@ final class OutputProcessor {
 
     /** Text held back at the end: incomplete UTF-8 (flushed) and a stop-string prefix that never completed. */
     private static String releaseTail(SequenceState ss) {
-        StopStrings.Result sr = ss.stops.feed(ss.decoder.flush(), ss.sequence.outputLength() >= ss.sampling.minTokens());
+        StopStrings.Result sr = ss.stops.feed(ss.decoder.flush(), ss.sampling.stopsAllowed(ss.sequence.outputLength()));
         return sr.stop() != null ? sr.emit() : sr.emit() + ss.stops.flush();
     }
 

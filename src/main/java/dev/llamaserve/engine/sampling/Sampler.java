@@ -94,7 +94,7 @@ public final class Sampler {
                 x[biasIds[i]] += config.logitBiasValues()[i];
             }
         }
-        if (generated < config.minTokens()) {
+        if (!config.stopsAllowed(generated + 1)) {   // the token sampled now would be number generated + 1
             for (int id : config.stopTokenIds()) {
                 if (id >= 0 && id < vocab) {
                     x[id] = Float.NEGATIVE_INFINITY;

@@ -52,6 +52,14 @@ public record SamplingConfig(
         return Arrays.binarySearch(stopTokenIds, id) >= 0;
     }
 
+    /**
+     * Whether the {@code generated}-th token (counting from 1) may end generation by a stop token or by
+     * completing a stop string: only after {@code minTokens} tokens, as vLLM's sampler and detokenizer do.
+     */
+    public boolean stopsAllowed(int generated) {
+        return generated > minTokens;
+    }
+
     /** The same parameters with another seed (choice {@code i} of a request with {@code n > 1}). */
     public SamplingConfig withSeed(Long seed) {
         return new SamplingConfig(temperature, topP, topK, minP, seed, presencePenalty, frequencyPenalty,

@@ -135,6 +135,16 @@ class FakeModelOnlyEngineTest {
         Collector c = run(e, greedy().stop(List.of("Hi")).minTokens(3).build());
         // "Hi" is complete at token 2 < min_tokens 3: it is kept and generation goes on.
         assertTrue(c.text().startsWith("Hi 中"), c.text());
+        // At token 2 = min_tokens too, as a stop token there would be (vLLM: more than min_tokens tokens)
+        Collector atTheBound = run(e, greedy().stop(List.of("Hi")).minTokens(2).build());
+        assertEquals(TEXT, atTheBound.text());
+        assertEquals(FinishReason.STOP, atTheBound.finished.join().reason());
+        assertEquals(EOS, atTheBound.finished.join().stopReason());
+        // From token 3 = min_tokens + 1 on, a stop string ends generation: " " completes at token 3
+        Collector after = run(e, greedy().stop(List.of("i ")).minTokens(2).build());
+        assertEquals("H", after.text());
+        assertEquals("i ", after.finished.join().stopReason());
+        assertEquals(3, after.tokens().length);
         Collector stopped = run(e, greedy().stop(List.of("Hi")).build());
         assertEquals("", stopped.text());
         assertArrayEquals(new int[] {'H', 'i'}, stopped.tokens());
