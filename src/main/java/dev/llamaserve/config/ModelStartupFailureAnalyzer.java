@@ -13,7 +13,7 @@ class ModelStartupFailureAnalyzer extends AbstractFailureAnalyzer<ModelStartupEx
     protected FailureAnalysis analyze(Throwable rootFailure, ModelStartupException cause) {
         return new FailureAnalysis("The model could not be loaded: " + cause.getMessage(),
                 "Fix the checkpoint or the setting named above (llm.model.*, llm.engine.*; LLM_MODEL_PATH for the"
-                        + " checkpoint directory). The README's Configuration section lists every property.",
+                        + " checkpoint directory). " + UnknownPropertyFailureAnalyzer.WHERE_PROPERTIES_ARE,
                 cause);
     }
 }

@@ -98,7 +98,8 @@ class ModelStartupFailureIT {
         assertThat(out.indexOf("APPLICATION FAILED TO START", report + 1)).as("only one report").isNegative();
         String text = out.substring(report);
         assertThat(text).contains("Description:").contains("The model could not be loaded: ")
-                .contains("Action:").contains("The README's Configuration section lists every property.");
+                .contains("Action:")
+                .contains("The README's Configuration and Operations sections list every property.");
         return text;
     }
 }
