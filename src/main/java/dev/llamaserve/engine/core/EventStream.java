@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
  * never runs subscriber code or waits for it. Events produced before the subscription are kept.
  * {@link #offer} refuses once {@code maxBuffered} events wait undelivered (the engine then aborts the
  * request with an error); the final event is always accepted. Cancelling calls {@code onCancel} (the
- * engine aborts the request).
+ * engine aborts the request). Every signal after {@code onSubscribe} comes from the drain, and the drain starts once
+ * {@code onSubscribe} has returned (Reactive Streams §1.3: signals in series, even when the subscriber requests from
+ * inside {@code onSubscribe} and events are already queued).
  */
 final class EventStream implements Flow.Publisher<EngineEvent>, Flow.Subscription {
 
@@ -31,10 +33,14 @@ final class EventStream implements Flow.Publisher<EngineEvent>, Flow.Subscriptio
     private final AtomicInteger wip = new AtomicInteger();
     private final AtomicReference<Flow.Subscriber<? super EngineEvent>> subscriber = new AtomicReference<>();
     private final AtomicBoolean cancelled = new AtomicBoolean();
+    /** A {@code request(n <= 0)}'s error, for the drain to signal. */
+    private final AtomicReference<Throwable> refused = new AtomicReference<>();
     private final Executor executor;
     private final int maxBuffered;
     private final Runnable onCancel;
     private volatile boolean terminated;
+    /** The subscriber's {@code onSubscribe} has returned: the drain may signal it. */
+    private volatile boolean subscribed;
 
     EventStream(Executor executor, int maxBuffered, Runnable onCancel) {
         this.executor = executor;
@@ -86,17 +92,17 @@ final class EventStream implements Flow.Publisher<EngineEvent>, Flow.Subscriptio
             return;
         }
         s.onSubscribe(this);
+        subscribed = true;
         signal();
     }
 
     @Override
     public void request(long n) {
         if (n <= 0) {
-            Flow.Subscriber<? super EngineEvent> s = subscriber.get();
+            refused.compareAndSet(null,
+                    new IllegalArgumentException("request(n) needs n > 0 (Reactive Streams §3.9), was " + n));
             cancel();
-            if (s != null) {
-                s.onError(new IllegalArgumentException("request(n) needs n > 0 (Reactive Streams §3.9), was " + n));
-            }
+            signal();
             return;
         }
         long prev;
@@ -119,7 +125,7 @@ final class EventStream implements Flow.Publisher<EngineEvent>, Flow.Subscriptio
     }
 
     private void signal() {
-        if (subscriber.get() == null) {
+        if (!subscribed) {
             return;
         }
         if (wip.getAndIncrement() == 0) {
@@ -137,6 +143,15 @@ final class EventStream implements Flow.Publisher<EngineEvent>, Flow.Subscriptio
         for (;;) {
             if (cancelled.get() || terminated) {
                 queue.clear();
+                Throwable error = refused.getAndSet(null);
+                if (error != null && !terminated) {
+                    terminated = true;
+                    try {
+                        s.onError(error);
+                    } catch (Throwable t) {   // nowhere else to go
+                        LOG.warn("a subscriber failed on the error of its request ({})", where(t));
+                    }
+                }
             } else {
                 long r = demand.get();
                 long e = 0;

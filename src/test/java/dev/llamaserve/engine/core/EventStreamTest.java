@@ -8,8 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.testing.Collector;
 import dev.llamaserve.engine.testing.LogCapture;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -106,14 +108,66 @@ class EventStreamTest {
         assertEquals(1, cancels.get());
     }
 
+    /**
+     * Reactive Streams §1.3: no event reaches the subscriber before its {@code onSubscribe} returns, though it
+     * requests there and events wait (here the drain runs on the calling thread; on the delivery executor it would
+     * otherwise run beside {@code onSubscribe}).
+     */
+    @Test
+    void nothingIsDeliveredBeforeOnSubscribeReturns() {
+        EventStream s = new EventStream(direct, 10, cancels::incrementAndGet);
+        s.offer(tok(1));
+        s.complete(done());
+        List<String> signals = new ArrayList<>();
+        s.subscribe(new Flow.Subscriber<EngineEvent>() {
+            @Override
+            public void onSubscribe(Flow.Subscription subscription) {
+                signals.add("onSubscribe");
+                subscription.request(Long.MAX_VALUE);
+                signals.add("onSubscribe returns");
+            }
+
+            @Override
+            public void onNext(EngineEvent item) {
+                signals.add("onNext");
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                signals.add("onError");
+            }
+
+            @Override
+            public void onComplete() {
+                signals.add("onComplete");
+            }
+        });
+        assertEquals(List.of("onSubscribe", "onSubscribe returns", "onNext", "onNext", "onComplete"), signals);
+    }
+
+    /** A request(n <= 0) made while events wait ends the stream with one error, and nothing follows it. */
+    @Test
+    void aNonPositiveRequestIsOneErrorAndTheLast() {
+        EventStream s = new EventStream(direct, 10, cancels::incrementAndGet);
+        s.offer(tok(1));
+        Collector c = new Collector(0);
+        s.subscribe(c);
+        c.subscription.request(-1);
+        c.subscription.request(0);
+        assertInstanceOf(IllegalArgumentException.class, c.error);
+        assertTrue(c.error.getMessage().contains("was -1"), c.error.getMessage());
+        assertEquals(0, c.events.size(), "no event after the error");
+        assertEquals(1, cancels.get());
+    }
+
     /** A subscriber that throws on an event is cancelled (Reactive Streams), and the failure is logged, not lost. */
     @Test
     void aSubscriberThatThrowsIsCancelledAndLoggedWithoutItsMessage() {
         try (LogCapture logged = LogCapture.of(EventStream.class)) {
             EventStream s = new EventStream(direct, 100, cancels::incrementAndGet);
-            s.subscribe(new java.util.concurrent.Flow.Subscriber<EngineEvent>() {
+            s.subscribe(new Flow.Subscriber<EngineEvent>() {
                 @Override
-                public void onSubscribe(java.util.concurrent.Flow.Subscription subscription) {
+                public void onSubscribe(Flow.Subscription subscription) {
                     subscription.request(Long.MAX_VALUE);
                 }
 
