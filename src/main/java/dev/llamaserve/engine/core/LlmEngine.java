@@ -82,6 +82,8 @@ public final class LlmEngine implements InferenceEngine {
     // Engine thread only.
     private int consecutiveFailures;
     private long nextSequenceId;
+    /** The request {@link #admit} is creating sequences for, until it returns (engine thread only). */
+    private RequestState admitting;
 
     private record Abort(RequestState state) {}
 
@@ -347,6 +349,9 @@ public final class LlmEngine implements InferenceEngine {
         } catch (Throwable t) {
             state.set(EngineState.FAILED);   // first: logging may fail too (an OutOfMemoryError)
             LOG.error("engine thread failed", t);
+            if (admitting != null) {   // failed while being admitted: its sequences are not the scheduler's
+                outputs.finish(admitting, EngineEvent.FinishReason.ERROR, "engine failed: " + t);
+            }
             outputs.finishAll(EngineEvent.FinishReason.ERROR, "engine failed: " + t);
         } finally {
             if (!stopRequested) {   // ended without close(), whatever ended it: nothing serves requests any more
@@ -394,6 +399,13 @@ public final class LlmEngine implements InferenceEngine {
         if (rs.choices != null) {
             return;
         }
+        admitting = rs;
+        createSequences(rs);
+        admitting = null;
+    }
+
+    /** {@link #admit}'s work: the request gets its choices only once each is made, so a failure leaves it unadmitted. */
+    private void createSequences(RequestState rs) {
         int n = rs.request.params().choices();
         GrammarMatcher[] matchers = new GrammarMatcher[n];
         if (rs.grammar != null) {
@@ -407,16 +419,17 @@ public final class LlmEngine implements InferenceEngine {
                 return;
             }
         }
-        rs.choices = new SequenceState[n];
-        rs.unfinished = n;
+        SequenceState[] choices = new SequenceState[n];
         long arrival = nextSequenceId;
         for (int i = 0; i < n; i++) {
             long id = nextSequenceId++;
             Sequence seq = new Sequence(id, rs.request.requestId(), arrival, rs.request.promptTokenIds());
             SamplingConfig sampling = n == 1 ? rs.sampling : rs.sampling.withSeed(rs.request.params().choiceSeed(i));
-            rs.choices[i] = new SequenceState(rs, i, sampling, seq, detokenizer.newDecoder());
-            rs.choices[i].matcher = matchers[i];
+            choices[i] = new SequenceState(rs, i, sampling, seq, detokenizer.newDecoder());
+            choices[i].matcher = matchers[i];
         }
+        rs.choices = choices;
+        rs.unfinished = n;
         requests.admitted(rs);
         scheduler.add(rs.choices[0].sequence);
         for (int i = 1; i < n; i++) {

@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llamaserve.engine.Detokenizer;
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.EngineEvent.FinishReason;
+import dev.llamaserve.engine.EngineState;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.ModelInfo;
 import dev.llamaserve.engine.SamplingParams;
@@ -127,6 +129,47 @@ class FakeModelOnlyEngineTest {
         LlmEngine e = scripted(cut);
         Collector c = run(e, greedy().build());
         assertEquals("ab\uFFFD", c.text());
+    }
+
+    /**
+     * An Error on the engine thread while a request is being admitted (its sequences half made) ends that request
+     * too, with the engine's failure: it is in no scheduler queue yet, and would otherwise wait for ever.
+     */
+    @Test
+    void aRequestBeingAdmittedWhenTheEngineThreadFailsGetsItsEnd() {
+        FakeDetokenizer plain = new FakeDetokenizer(Set.of(EOS));
+        Detokenizer failing = new Detokenizer() {
+            @Override
+            public IncrementalDecoder newDecoder() {
+                throw new AssertionError("no decoder (the test's Error)");
+            }
+
+            @Override
+            public String decode(int[] ids, boolean skipSpecialTokens) {
+                return plain.decode(ids, skipSpecialTokens);
+            }
+
+            @Override
+            public byte[] tokenBytes(int id) {
+                return plain.tokenBytes(id);
+            }
+
+            @Override
+            public boolean isSpecial(int id) {
+                return plain.isSpecial(id);
+            }
+        };
+        FakeCausalLm lm = new FakeCausalLm(VOCAB, 4096, List.of(EOS), 1.0f, ctx -> EOS);
+        LlmEngine e = LlmEngine.start(lm, failing, new ModelInfo(4096, VOCAB, Set.of(EOS), 0.6, 0.9, false),
+                EngineOptions.defaults());
+        engines.add(e);
+        Collector c = run(e, greedy().n(2).build());
+        assertTrue(c.finished.isDone(), "the request ended");
+        EngineEvent.Finished f = c.finished.join();
+        assertEquals(FinishReason.ERROR, f.reason());
+        assertTrue(f.errorMessage().contains("no decoder"), f.errorMessage());
+        assertEquals(EngineState.FAILED, e.stats().state());
+        assertEquals(0, e.stats().waiting(), "it no longer counts as waiting");
     }
 
     @Test
