@@ -3,6 +3,7 @@ package dev.llamaserve.config;
 import dev.llamaserve.api.openai.ApiSettings;
 import dev.llamaserve.api.openai.BodyBudget;
 import dev.llamaserve.engine.device.MemorySize;
+import dev.llamaserve.ops.ModelRoutes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -30,9 +31,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param keysFile file of API keys, one per line:
  *        {@code id:sha256-hex[:requests-per-minute[:tokens-per-minute[:max-concurrent-requests]]]}
  *        (the key's SHA-256, never the key itself; {@code #} comments)
- * @param protectedPaths paths that need a key when keys are configured (default {@code /v1/**},
- *        {@code /tokenize}, {@code /detokenize}, {@code /actuator/**}: an actuator endpoint an operator exposes,
- *        such as {@code env} or {@code loggers}, which can switch the access log off, is not open to every client)
+ * @param protectedPaths paths that need a key when keys are configured (default the model's routes
+ *        ({@link ModelRoutes}: {@code /v1/**}, {@code /tokenize}, {@code /detokenize}) and {@code /actuator/**}:
+ *        an actuator endpoint an operator exposes, such as {@code env} or {@code loggers}, which can switch the
+ *        access log off, is not open to every client)
  * @param corsAllowedOrigins origins (or patterns such as {@code https://*.example.com}) whose pages may call the API
  *        from a browser (CORS); none by default
  * @param openPaths paths that need no key even where a protected pattern matches them (default the actuator's
@@ -51,7 +53,8 @@ public record ApiProperties(
         @DefaultValue("auto") String ioThreads,
         List<String> keys,
         Path keysFile,
-        @DefaultValue({"/v1/**", "/tokenize", "/detokenize", "/actuator/**"}) List<String> protectedPaths,
+        @DefaultValue({ModelRoutes.API, ModelRoutes.TOKENIZE, ModelRoutes.DETOKENIZE, "/actuator/**"})
+        List<String> protectedPaths,
         @DefaultValue({"/actuator/health", "/actuator/health/**", "/actuator/prometheus"}) List<String> openPaths,
         List<String> corsAllowedOrigins) {
 

@@ -1,5 +1,6 @@
 package dev.llamaserve.ops.lifecycle;
 
+import dev.llamaserve.ops.ModelRoutes;
 import org.springframework.core.Ordered;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebFilter;
@@ -7,9 +8,10 @@ import org.springframework.web.server.WebFilterChain;
 import reactor.core.publisher.Mono;
 
 /**
- * Refuses the model's routes ({@code /v1/**}, {@code /tokenize}, {@code /detokenize}) with 503 and
- * Retry-After unless the model is READY: {@code model_loading} while it loads or warms up, {@code draining}
- * on shutdown, {@code engine_failed} after an engine failure. Probes and the actuator pass.
+ * Refuses the model's routes ({@link ModelRoutes}: {@code /v1/**}, {@code /tokenize}, {@code /detokenize}, as
+ * WebFlux routes them) with 503 and Retry-After unless the model is READY: {@code model_loading} while it loads
+ * or warms up, {@code draining} on shutdown, {@code engine_failed} after an engine failure. Probes and the
+ * actuator pass.
  */
 public final class LifecycleGate implements WebFilter, Ordered {
 
@@ -24,15 +26,11 @@ public final class LifecycleGate implements WebFilter, Ordered {
 
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-        if (!needsModel(exchange.getRequest().getPath().pathWithinApplication().value())) {
+        if (!ModelRoutes.matches(exchange)) {
             return chain.filter(exchange);
         }
         ServingPhase p = lifecycle.phase();
         return p == ServingPhase.READY ? chain.filter(exchange) : Mono.error(ModelLifecycle.unavailable(p));
-    }
-
-    static boolean needsModel(String path) {
-        return path.equals("/v1") || path.startsWith("/v1/") || path.equals("/tokenize") || path.equals("/detokenize");
     }
 
     @Override

@@ -1,30 +1,24 @@
 package dev.llamaserve.ops.limits;
 
-import java.util.List;
-import java.util.stream.Stream;
+import dev.llamaserve.ops.ModelRoutes;
 import org.springframework.core.Ordered;
-import org.springframework.http.server.PathContainer;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebFilter;
 import org.springframework.web.server.WebFilterChain;
-import org.springframework.web.util.pattern.PathPattern;
-import org.springframework.web.util.pattern.PathPatternParser;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * Counts every {@code /v1/**}, {@code /tokenize} and {@code /detokenize} request against its client's requests-per-minute window (429 {@code requests}
- * beyond it), reads the client's token window, and writes OpenAI's six {@code x-ratelimit-*} headers on the
- * response, refused or not. The token window is charged later by {@link RateLimits#admit}.
+ * Counts every request to the model's routes ({@link ModelRoutes}: {@code /v1/**}, {@code /tokenize} and
+ * {@code /detokenize}, which costs a tokenizer pass of up to the body limit) against its client's
+ * requests-per-minute window (429 {@code requests} beyond it), reads the client's token window, and writes
+ * OpenAI's six {@code x-ratelimit-*} headers on the response, refused or not. The token window is charged later
+ * by {@link RateLimits#admit}.
  */
 public final class RateLimitFilter implements WebFilter, Ordered {
 
     /** After auth (+20) and the lifecycle gate (+30). */
     public static final int ORDER = Ordered.HIGHEST_PRECEDENCE + 40;
-
-    /** The API's routes: {@code /tokenize} too, which costs a tokenizer pass of up to the body limit. */
-    private static final List<PathPattern> LIMITED = Stream.of("/v1/**", "/tokenize", "/detokenize")
-            .map(PathPatternParser.defaultInstance::parse).toList();
 
     private final RateLimits limits;
 
@@ -39,8 +33,7 @@ public final class RateLimitFilter implements WebFilter, Ordered {
 
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-        PathContainer path = exchange.getRequest().getPath().pathWithinApplication();
-        if (LIMITED.stream().noneMatch(p -> p.matches(path))) {
+        if (!ModelRoutes.matches(exchange)) {
             return chain.filter(exchange);
         }
         RateLimitHeaders state = limits.resolve(exchange);

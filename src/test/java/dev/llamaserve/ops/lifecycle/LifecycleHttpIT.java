@@ -86,6 +86,9 @@ class LifecycleHttpIT {
         assertLoading(post("/tokenize", "{\"prompt\":\"x\"}"));
         assertLoading(post("/detokenize", "{\"tokens\":[1]}"));
         assertLoading(get("/v1/models"));
+        // WebFlux routes these to the same controllers (matrix parameters left out, segments decoded)
+        assertLoading(post("/tokenize;x=1", "{\"prompt\":\"x\"}"));
+        assertLoading(post("/%761/chat/completions", chat("\"max_tokens\":1")));
         assertThat(engine.stats().state().name()).isEqualTo("LOADING");
     }
 
