@@ -11,7 +11,7 @@ import org.springframework.context.annotation.Configuration;
 /**
  * The service's lifecycle around the model: background load and warm-up, the gate that refuses the model's
  * routes until then and while draining, the probes' health indicators ({@code engineReadiness},
- * {@code engineLiveness}, members of the readiness and liveness groups in application.properties), and
+ * {@code engineLiveness}, members of the readiness and liveness groups that {@link ProbeDefaults} sets), and
  * the process exit after a failed load.
  */
 @Configuration(proxyBeanMethods = false)

@@ -8,7 +8,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 /**
  * {@code llm.ratelimit.*}: per-client rate limits (the client is the API key's id, else the remote address).
  *
- * @param requestsPerMinute requests per client per minute on {@code /v1/**} (default 0 = off)
+ * @param requestsPerMinute requests per client per minute on the model's routes ({@code /v1/**}, {@code /tokenize},
+ *        {@code /detokenize}) (default 0 = off)
  * @param tokensPerMinute tokens per client per minute, charged at admission as prompt tokens plus
  *        {@code max_tokens} (or the context left when unset) (default 0 = off)
  * @param redisUrl Redis holding the windows for every replica, e.g. {@code redis://127.0.0.1:6379} (default
