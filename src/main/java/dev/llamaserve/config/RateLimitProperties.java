@@ -17,8 +17,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param redisFailure when Redis fails: {@code open} (default: this replica's own limits) or {@code closed}
  *        (503)
  * @param redisTimeout connect and command timeout for Redis (default 500ms)
- * @param maxClients per-client limiters kept in memory; idle ones are dropped after a minute, and beyond this
- *        the least recently used (default 10000)
+ * @param maxClients limiters kept in memory, one per client and limit (two per client limited on both requests
+ *        and tokens per minute); idle ones are dropped after a minute, and beyond this the least recently used
+ *        (default 10000)
  */
 @ConfigurationProperties(prefix = "llm.ratelimit")
 public record RateLimitProperties(

@@ -18,8 +18,9 @@ import org.slf4j.LoggerFactory;
  * refused at once; {@code acquirePermission(n)} takes a request's tokens in one go).
  *
  * <p>Memory stays bounded: limiters are kept in access order; one not used for a whole window is evicted
- * (its window is whole again, so a fresh limiter is the same), and beyond {@code maxClients} the least
- * recently used one is evicted even if active (that client's window restarts; logged).
+ * (its window is whole again, so a fresh limiter is the same), and beyond {@code maxLimiters}
+ * ({@code llm.ratelimit.max-clients}, which counts limiters: two per client limited on both requests and tokens)
+ * the least recently used one is evicted even if active (that client's window restarts; logged).
  */
 public final class LocalQuotas implements QuotaStore {
 
@@ -27,7 +28,7 @@ public final class LocalQuotas implements QuotaStore {
 
     private final Duration window;
     private final long windowNanos;
-    private final int maxClients;
+    private final int maxLimiters;
     private final LongSupplier nanoClock;
     private final Map<Long, RateLimiterConfig> configs = new ConcurrentHashMap<>();
     private final LinkedHashMap<String, Entry> limiters = new LinkedHashMap<>(1024, 0.75f, true);
@@ -58,21 +59,22 @@ public final class LocalQuotas implements QuotaStore {
         }
     }
 
-    public LocalQuotas(Duration window, int maxClients, LongSupplier nanoClock) {
+    /** @param maxLimiters limiters kept at most ({@code llm.ratelimit.max-clients}), one per client and kind */
+    public LocalQuotas(Duration window, int maxLimiters, LongSupplier nanoClock) {
         if (window.isNegative() || window.isZero()) {
             throw new IllegalArgumentException("window must be positive");
         }
-        if (maxClients < 1) {
-            throw new IllegalArgumentException("llm.ratelimit.max-clients must be >= 1, got " + maxClients);
+        if (maxLimiters < 1) {
+            throw new IllegalArgumentException("llm.ratelimit.max-clients must be >= 1, got " + maxLimiters);
         }
         this.window = window;
         this.windowNanos = window.toNanos();
-        this.maxClients = maxClients;
+        this.maxLimiters = maxLimiters;
         this.nanoClock = nanoClock;
     }
 
-    public LocalQuotas(int maxClients) {
-        this(Duration.ofMinutes(1), maxClients, System::nanoTime);
+    public LocalQuotas(int maxLimiters) {
+        this(Duration.ofMinutes(1), maxLimiters, System::nanoTime);
     }
 
     @Override
@@ -121,15 +123,16 @@ public final class LocalQuotas implements QuotaStore {
     private void evictBeyondCapacity(long now) {
         Iterator<Entry> it = limiters.values().iterator();
         boolean evicted = false;
-        while (limiters.size() > maxClients && it.hasNext()) {
+        while (limiters.size() > maxLimiters && it.hasNext()) {
             it.next();
             it.remove();
             activeEvictions++;
             evicted = true;
         }
         if (evicted && (lastEvictionWarning == Long.MIN_VALUE || now - lastEvictionWarning >= windowNanos)) {
-            log.warn("rate limits: more than {} clients active within a minute (llm.ratelimit.max-clients); {} "
-                    + "active limiters evicted so far, those clients' windows restarted", maxClients, activeEvictions);
+            log.warn("rate limits: more than {} limiters (one per client and limit: two per client limited on both "
+                    + "requests and tokens) active within a minute (llm.ratelimit.max-clients); {} active limiters "
+                    + "evicted so far, those clients' windows restarted", maxLimiters, activeEvictions);
             lastEvictionWarning = now;
         }
     }

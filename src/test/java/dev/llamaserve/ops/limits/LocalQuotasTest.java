@@ -72,7 +72,24 @@ class LocalQuotasTest {
         assertThat(quotas.size()).isEqualTo(1000);
     }
 
-    /** 100,000 distinct clients within one minute: the map stays at max-clients, the heap stays small. */
+    /** llm.ratelimit.max-clients counts limiters: a client limited on requests and on tokens holds two. */
+    @Test
+    void capacityCountsOneLimiterPerClientAndKind() {
+        LocalQuotas two = new LocalQuotas(Duration.ofMinutes(1), 2, now::get);
+        assertThat(two.acquire("a", LimitKind.REQUESTS, 1, 1).admitted()).isTrue();
+        assertThat(two.acquire("a", LimitKind.TOKENS, 100, 10).remaining()).isEqualTo(90);
+        assertThat(two.size()).as("one client, two limiters").isEqualTo(2);
+        assertThat(two.acquire("a", LimitKind.REQUESTS, 1, 1).admitted()).as("a's request window is spent").isFalse();
+        two.acquire("b", LimitKind.REQUESTS, 1, 1);   // a third limiter: the least recently used one, a's tokens, goes
+        assertThat(two.size()).isEqualTo(2);
+        assertThat(two.acquire("a", LimitKind.TOKENS, 100, 0).remaining()).as("a's token window restarted")
+                .isEqualTo(100);
+    }
+
+    /**
+     * 100,000 distinct clients within one minute, each on both limits: the map stays at max-clients limiters, the
+     * heap stays small.
+     */
     @Test
     void hundredThousandClientsLeaveMemoryBounded() {
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
