@@ -1,6 +1,7 @@
 package dev.llamaserve.deploy;
 
 import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.InstallCommand;
 import com.marcnuri.helm.LintResult;
 import com.marcnuri.helm.TemplateCommand;
 import java.io.IOException;
@@ -37,6 +38,19 @@ final class ChartRenderer {
 
     static Manifests template() {
         return template(null, Map.of());
+    }
+
+    /**
+     * What {@code helm install --dry-run} prints with these --set values, NOTES.txt included (helm template leaves
+     * the notes out); client-only, no cluster.
+     */
+    static String installOutput(Map<String, Object> sets) {
+        InstallCommand command = new Helm(CHART).install().withName(RELEASE).withNamespace(NAMESPACE)
+                .withKubeVersion(KUBE_VERSION).clientOnly().dryRun();
+        for (Map.Entry<String, Object> set : sets.entrySet()) {
+            command = command.set(set.getKey(), set.getValue());
+        }
+        return command.call().getOutput();
     }
 
     /**

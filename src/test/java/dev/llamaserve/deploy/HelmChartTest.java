@@ -239,6 +239,32 @@ class HelmChartTest {
                 .isEqualTo("sum(vllm:num_requests_waiting{namespace=\"serving\",service=\"llm-llama-serve\"})");
     }
 
+    /** The notes warn that each replica limits on its own wherever more than one may run without Redis. */
+    @Test
+    void notesWarnOfPerReplicaLimitsWhereSeveralReplicasMayRun() {
+        String perReplica = "without rateLimit.redis: each replica enforces the limits on its own.";
+        Map<String, Object> limited = Map.of("rateLimit.requestsPerMinute", 60);
+        String one = ChartRenderer.installOutput(limited);
+        assertThat(one).as("the notes are rendered").contains("helm test llm -n serving");
+        assertThat(one).doesNotContain(perReplica);
+        assertThat(ChartRenderer.installOutput(with(limited, "replicaCount", 3))).contains("3 replicas " + perReplica);
+        assertThat(ChartRenderer.installOutput(with(limited, "autoscaling.enabled", true, "autoscaling.maxReplicas", 4)))
+                .contains("up to 4 replicas (autoscaling) " + perReplica);
+        assertThat(ChartRenderer.installOutput(with(limited, "autoscaling.enabled", true, "autoscaling.minReplicas", 1,
+                "autoscaling.maxReplicas", 1, "replicaCount", 3))).as("the HPA keeps one replica").doesNotContain(perReplica);
+        assertThat(ChartRenderer.installOutput(with(limited, "autoscaling.enabled", true,
+                "rateLimit.redis.url", "redis://redis:6379"))).as("limits shared through Redis").doesNotContain(perReplica);
+        assertThat(ChartRenderer.installOutput(Map.of("autoscaling.enabled", true))).as("no limits").doesNotContain(perReplica);
+    }
+
+    private static Map<String, Object> with(Map<String, Object> base, Object... keysAndValues) {
+        Map<String, Object> sets = new java.util.LinkedHashMap<>(base);
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            sets.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return sets;
+    }
+
     /** The default KEDA query selects by the label the chart's ServiceMonitor's scrape gives: without it, nothing. */
     @Test
     void kedaNeedsTheServiceMonitorOrAQueryOfItsOwn() {
