@@ -1,6 +1,8 @@
 package dev.llamaserve.deploy;
 
 import dev.llamaserve.config.LlmProperties;
+import dev.llamaserve.config.ProbeDefaults;
+import dev.llamaserve.engine.core.LlmEngine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -8,9 +10,12 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.context.LifecycleProperties;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
 import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
+import org.springframework.core.env.MutablePropertySources;
 import org.springframework.core.env.StandardEnvironment;
 import org.springframework.core.env.SystemEnvironmentPropertySource;
 import org.springframework.core.io.support.PropertiesLoaderUtils;
@@ -58,6 +63,29 @@ final class ApplicationFacts {
     static Duration drainTimeout(Map<String, String> environment) {
         return binder(environment).bind("llm.ops.drain-timeout", Duration.class)
                 .orElseThrow(() -> new AssertionError("llm.ops.drain-timeout is not set: " + environment.keySet()));
+    }
+
+    /**
+     * {@code spring.lifecycle.timeout-per-shutdown-phase} as the application binds it from this environment: the
+     * application's own default ({@link ProbeDefaults}) unless the environment sets one, else Spring's.
+     */
+    static Duration shutdownPhaseTimeout(Map<String, String> environment) {
+        StandardEnvironment application = new StandardEnvironment();
+        MutablePropertySources sources = application.getPropertySources();
+        sources.remove(StandardEnvironment.SYSTEM_PROPERTIES_PROPERTY_SOURCE_NAME);
+        sources.replace(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, new SystemEnvironmentPropertySource(
+                StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, Map.copyOf(environment)));
+        new ProbeDefaults().postProcessEnvironment(application, new SpringApplication());
+        return Binder.get(application).bind("spring.lifecycle", LifecycleProperties.class)
+                .orElseGet(LifecycleProperties::new).getTimeoutPerShutdownPhase();
+    }
+
+    /**
+     * The longest the shutdown may take after {@code llm.ops.drain-timeout}: the step in progress the engine's
+     * close waits for past the drain deadline, then a shutdown phase (the web server's graceful shutdown).
+     */
+    static Duration shutdownPastDrain(Map<String, String> environment) {
+        return Duration.ofMillis(LlmEngine.STEP_PAST_DEADLINE_MILLIS).plus(shutdownPhaseTimeout(environment));
     }
 
     /**

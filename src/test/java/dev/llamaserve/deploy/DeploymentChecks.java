@@ -109,15 +109,18 @@ record DeploymentChecks(JsonNode deployment) {
         }
     }
 
-    void gracePeriodCoversPreStopAndDrain() {
+    void gracePeriodCoversPreStopDrainAndShutdown() {
         JsonNode command = container().path("lifecycle").path("preStop").path("exec").path("command");
         assertThat(command.path(0).asString()).as("preStop command").isEqualTo("sleep");
         long preStop = Long.parseLong(command.path(1).asString());
         assertThat(preStop).as("preStop sleep").isPositive();
         Duration drain = ApplicationFacts.drainTimeout(env());
+        Duration pastDrain = ApplicationFacts.shutdownPastDrain(env());
         long grace = podSpec().path("terminationGracePeriodSeconds").asLong(30);
-        assertThat(grace).as("terminationGracePeriodSeconds vs preStop %ds + drain %s", preStop, drain)
-                .isGreaterThan(preStop + drain.toSeconds());
+        assertThat(Duration.ofSeconds(grace))
+                .as("terminationGracePeriodSeconds vs preStop %ds + drain %s + the shutdown past the drain %s (the"
+                        + " step in progress, then spring.lifecycle.timeout-per-shutdown-phase)", preStop, drain, pastDrain)
+                .isGreaterThan(Duration.ofSeconds(preStop).plus(drain).plus(pastDrain));
     }
 
     /** Every path the application writes lies on a writable volume; the checkpoint on a read-only one. */
@@ -183,7 +186,7 @@ record DeploymentChecks(JsonNode deployment) {
         hardenedSecurityContext();
         gpuResources(gpu);
         memoryRequestIsTheLimit();
-        gracePeriodCoversPreStopAndDrain();
+        gracePeriodCoversPreStopDrainAndShutdown();
         writableMountsForEveryPathTheAppWrites();
     }
 }

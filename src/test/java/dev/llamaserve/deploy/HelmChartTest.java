@@ -72,6 +72,8 @@ class HelmChartTest {
                 "JNA's temp dir left in ~/.cache", Map.of("writableDirs.tmp.mountPath", "/scratch",
                         "extraEnv[0].name", "JAVA_TOOL_OPTIONS", "extraEnv[0].value", "-Djava.io.tmpdir=/scratch"),
                 "no margin after the drain", Map.of("lifecycle.terminationGraceMarginSeconds", 0),
+                "a shutdown phase longer than the margin", Map.of("extraEnv[0].name",
+                        "SPRING_LIFECYCLE_TIMEOUTPERSHUTDOWNPHASE", "extraEnv[0].value", "30s"),
                 "a load longer than the startup probe allows", Map.of("model.loadTimeoutSeconds", 60));
         broken.forEach((what, sets) -> assertThatThrownBy(() -> new DeploymentChecks(
                 ChartRenderer.template(null, sets).one("Deployment")).all(false, Duration.ofSeconds(600)))
@@ -104,7 +106,7 @@ class HelmChartTest {
         DeploymentChecks deployment = new DeploymentChecks(ChartRenderer.template(null, Map.of(
                 "ops.drainTimeoutSeconds", 120, "lifecycle.preStopSleepSeconds", 20)).one("Deployment"));
         assertThat(ApplicationFacts.drainTimeout(deployment.env())).isEqualTo(Duration.ofSeconds(120));
-        deployment.gracePeriodCoversPreStopAndDrain();
+        deployment.gracePeriodCoversPreStopDrainAndShutdown();
         assertThat(deployment.podSpec().path("terminationGracePeriodSeconds").asInt()).isEqualTo(20 + 120 + 15);
     }
 

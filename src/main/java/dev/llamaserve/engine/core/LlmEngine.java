@@ -55,7 +55,7 @@ public final class LlmEngine implements InferenceEngine {
      * How long {@link #close()} waits past the drain deadline for the step in progress, after which it ends the
      * streams itself ({@link #endOpenStreams}): a decode step of a batch takes well under this.
      */
-    static final long STEP_PAST_DEADLINE_MILLIS = 2_000;
+    public static final long STEP_PAST_DEADLINE_MILLIS = 2_000;
 
     private final CausalLm model;
     private final Detokenizer detokenizer;
