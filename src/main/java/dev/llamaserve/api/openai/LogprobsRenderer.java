@@ -8,7 +8,10 @@ import java.util.List;
 
 /**
  * Renders the engine's logprobs as OpenAI chat logprobs: token text (or {@code token_id:<id>} with
- * vLLM's {@code return_tokens_as_token_ids}), its UTF-8 bytes, and the top alternatives.
+ * vLLM's {@code return_tokens_as_token_ids}), its UTF-8 bytes, and the top alternatives. A sampled special token
+ * ({@code <|eot_id|>} that ends the answer, {@code <|eom_id|>}, {@code <|python_tag|>}) has no entry: its text is
+ * never part of the content, and OpenAI lists no end token, so the entries' bytes, in order, are the content's.
+ * Alternatives are listed whatever they are.
  */
 final class LogprobsRenderer {
 
@@ -28,6 +31,9 @@ final class LogprobsRenderer {
     List<ChatWire.TokenLogprob> render(List<EngineEvent.TokenLogprob> logprobs) {
         List<ChatWire.TokenLogprob> out = new ArrayList<>(logprobs.size());
         for (EngineEvent.TokenLogprob lp : logprobs) {
+            if (detokenizer.isSpecial(lp.tokenId())) {
+                continue;
+            }
             List<ChatWire.TopLogprob> alternatives = new ArrayList<>();
             for (EngineEvent.TopLogprob t : lp.top()) {
                 if (alternatives.size() == top) {

@@ -184,6 +184,44 @@ class ChatCompletionsHttpIT extends RealEngineWebTest {
         assertThat(bytes.toString(java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(text.toString());
     }
 
+    /**
+     * An answer that ends with {@code <|eot_id|>} (forced by logit_bias once min_tokens allows it): the end token
+     * has no logprobs entry, as in OpenAI's, streamed or not, and no chunk of its own; the entries' bytes are the
+     * content.
+     */
+    @Test
+    void theEndTokenHasNoLogprobsEntry() throws Exception {
+        int eot = tokenizer.addedTokenId("<|eot_id|>").orElseThrow();
+        String params = "\"temperature\":0,\"max_tokens\":8,\"min_tokens\":3,\"logprobs\":true,\"top_logprobs\":2,"
+                + "\"logit_bias\":{\"" + eot + "\":100}";
+        JsonNode choice = json(post("/v1/chat/completions", chat(params)).body()).get("choices").get(0);
+        assertThat(choice.get("finish_reason").asString()).isEqualTo("stop");
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        choice.get("logprobs").get("content").forEach(e -> e.get("bytes").forEach(b -> bytes.write(b.asInt())));
+        assertThat(choice.get("logprobs").get("content")).hasSize(3);
+        String content = choice.get("message").get("content").asString();
+        assertThat(bytes.toString(java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(content);
+
+        List<String> data = Sse.data(post("/v1/chat/completions", chat(params + ",\"stream\":true")).body());
+        java.io.ByteArrayOutputStream streamedBytes = new java.io.ByteArrayOutputStream();
+        StringBuilder text = new StringBuilder();
+        int entries = 0;
+        for (String chunk : data.subList(1, data.size() - 2)) {
+            JsonNode c = json(chunk).get("choices").get(0);
+            assertThat(c.get("logprobs").get("content")).as("a chunk without an entry: %s", chunk).isNotEmpty();
+            text.append(c.get("delta").get("content").asString());
+            for (JsonNode e : c.get("logprobs").get("content")) {
+                e.get("bytes").forEach(b -> streamedBytes.write(b.asInt()));
+                entries++;
+            }
+        }
+        assertThat(json(data.get(data.size() - 2)).get("choices").get(0).get("finish_reason").asString())
+                .isEqualTo("stop");
+        assertThat(entries).isEqualTo(3);
+        assertThat(text.toString()).isEqualTo(content);
+        assertThat(streamedBytes.toString(java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(content);
+    }
+
     @Test
     void requestIdIsEchoedOrGenerated() throws Exception {
         HttpResponse<String> given = http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/v1/chat/completions"))

@@ -187,6 +187,45 @@ class ChatStreamAssemblerTest {
         assertThat(end.get(0)).contains("\"finish_reason\":\"stop\"");
     }
 
+    /**
+     * The end token's event (no text, its logprob) sends no chunk and no entry: streamed or not, the entries' bytes
+     * are the content.
+     */
+    @Test
+    void theEndTokenSendsNoChunkAndNoLogprobsEntry() {
+        int eot = FixtureTokenizer.get().addedTokenId("<|eot_id|>").orElseThrow();
+        List<EngineEvent.Tokens> events = new ArrayList<>();
+        for (char ch : "Hi".toCharArray()) {
+            int id = FixtureTokenizer.byteToken(FixtureTokenizer.get(), ch);
+            events.add(new EngineEvent.Tokens(new int[] {id}, String.valueOf(ch),
+                    List.of(new EngineEvent.TokenLogprob(id, -1f, List.of()))));
+        }
+        events.add(new EngineEvent.Tokens(new int[] {eot}, "", List.of(new EngineEvent.TokenLogprob(eot, -0.1f, List.of()))));
+        LogprobsRenderer renderer = new LogprobsRenderer(FixtureTokenizer.get(), false, 0);
+
+        ChatStreamAssembler a = new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), false,
+                ToolCallParser.Calls.ANY, startTokens, renderer, false, "req-1");
+        List<EngineEvent> all = new ArrayList<>(events);
+        all.add(finish(EngineEvent.FinishReason.STOP, ""));
+        List<JsonNode> chunks = run(a, all.toArray(EngineEvent[]::new));
+        assertThat(chunks).as("role, H, i, finish").hasSize(4);
+        StringBuilder streamedBytes = new StringBuilder();
+        for (JsonNode c : chunks.subList(1, 3)) {
+            for (JsonNode e : c.get("choices").get(0).get("logprobs").get("content")) {
+                e.get("bytes").forEach(b -> streamedBytes.append((char) b.asInt()));
+            }
+        }
+        assertThat(streamedBytes.toString()).isEqualTo("Hi");
+        assertThat(chunks.get(3).get("choices").get(0).get("finish_reason").asString()).isEqualTo("stop");
+
+        ChatCompletionCollector collector = new ChatCompletionCollector(new ChatResponses("chatcmpl-1", 7, "m"), false,
+                ToolCallParser.Calls.ANY, startTokens, renderer, "req-1");
+        events.forEach(collector::onTokens);
+        ChatWire.Choice choice = collector.choice(finish(EngineEvent.FinishReason.STOP, ""));
+        assertThat(choice.message().content()).isEqualTo("Hi");
+        assertThat(choice.logprobs().content()).extracting(ChatWire.TokenLogprob::token).containsExactly("H", "i");
+    }
+
     @Test
     void abortIsAnErrorEvent() {
         ChatStreamAssembler a = assembler(false, true);
