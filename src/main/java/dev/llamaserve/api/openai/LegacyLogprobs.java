@@ -2,10 +2,6 @@ package dev.llamaserve.api.openai;
 
 import dev.llamaserve.engine.Detokenizer;
 import dev.llamaserve.engine.EngineEvent;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -75,29 +71,11 @@ final class LegacyLogprobs {
         return new CompletionWire.Logprobs(offsets, values, tokens, tops);
     }
 
-    /**
-     * A token's text; a token that is not whole UTF-8 on its own (a piece of an emoji or a CJK character) is written
-     * as OpenAI writes it, {@code bytes:\\xf0\\x9f}: decoded, every such token would be "\uFFFD", and in
-     * {@code top_logprobs}, a map keyed by text, they would overwrite one another and the sampled token's value.
-     */
     private String token(int id) {
-        if (asTokenIds) {
-            return "token_id:" + id;
-        }
-        byte[] bytes = detokenizer.tokenBytes(id);
-        try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            StringBuilder out = new StringBuilder("bytes:");
-            for (byte b : bytes) {
-                out.append(String.format("\\x%02x", b & 0xFF));
-            }
-            return out.toString();
-        }
+        return LogprobTokens.text(detokenizer, id, asTokenIds);
     }
 
     private static double value(float logprob) {
-        return Float.isFinite(logprob) ? logprob : LogprobsRenderer.FLOOR;
+        return LogprobTokens.value(logprob);
     }
 }

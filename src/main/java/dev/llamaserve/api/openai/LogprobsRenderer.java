@@ -2,21 +2,16 @@ package dev.llamaserve.api.openai;
 
 import dev.llamaserve.engine.Detokenizer;
 import dev.llamaserve.engine.EngineEvent;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Renders the engine's logprobs as OpenAI chat logprobs: token text (or {@code token_id:<id>} with
- * vLLM's {@code return_tokens_as_token_ids}), its UTF-8 bytes, and the top alternatives. A sampled special token
- * ({@code <|eot_id|>} that ends the answer, {@code <|eom_id|>}, {@code <|python_tag|>}) has no entry: its text is
- * never part of the content, and OpenAI lists no end token, so the entries' bytes, in order, are the content's.
- * Alternatives are listed whatever they are.
+ * Renders the engine's logprobs as OpenAI chat logprobs: token text ({@link LogprobTokens#text}), its UTF-8 bytes,
+ * and the top alternatives. A sampled special token ({@code <|eot_id|>} that ends the answer, {@code <|eom_id|>},
+ * {@code <|python_tag|>}) has no entry: its text is never part of the content, and OpenAI lists no end token, so
+ * the entries' bytes, in order, are the content's. Alternatives are listed whatever they are.
  */
 final class LogprobsRenderer {
-
-    /** What -inf and NaN logprobs are written as (JSON has no infinity). */
-    static final double FLOOR = -9999.0;
 
     private final Detokenizer detokenizer;
     private final boolean asTokenIds;
@@ -48,7 +43,7 @@ final class LogprobsRenderer {
     }
 
     private String token(int id) {
-        return asTokenIds ? "token_id:" + id : new String(detokenizer.tokenBytes(id), StandardCharsets.UTF_8);
+        return LogprobTokens.text(detokenizer, id, asTokenIds);
     }
 
     private List<Integer> bytes(int id) {
@@ -61,6 +56,6 @@ final class LogprobsRenderer {
     }
 
     private static double value(float logprob) {
-        return Float.isFinite(logprob) ? logprob : FLOOR;
+        return LogprobTokens.value(logprob);
     }
 }

@@ -124,26 +124,26 @@ class ChatCompletionsHttpIT extends RealEngineWebTest {
                 .doOnNext(e -> expected.addAll(((EngineEvent.Tokens) e).logprobs()))
                 .blockLast();
         assertThat(expected).hasSize(5);
-        StringBuilder text = new StringBuilder();
+        java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
         for (int i = 0; i < 5; i++) {
             EngineEvent.TokenLogprob e = expected.get(i);
             JsonNode lp = content.get(i);
-            String token = new String(tokenizer.tokenBytes(e.tokenId()), java.nio.charset.StandardCharsets.UTF_8);
-            assertThat(lp.get("token").asString()).isEqualTo(token);
+            assertThat(lp.get("token").asString()).isEqualTo(LogprobTokens.text(tokenizer, e.tokenId(), false));
             assertThat(lp.get("logprob").asDouble()).isEqualTo((double) e.logprob());
             assertThat(lp.get("bytes")).hasSize(tokenizer.tokenBytes(e.tokenId()).length);
             assertThat(lp.get("top_logprobs")).hasSize(3);
             for (int k = 0; k < 3; k++) {
                 EngineEvent.TopLogprob t = e.top().get(k);
                 assertThat(lp.get("top_logprobs").get(k).get("token").asString())
-                        .isEqualTo(new String(tokenizer.tokenBytes(t.tokenId()), java.nio.charset.StandardCharsets.UTF_8));
+                        .isEqualTo(LogprobTokens.text(tokenizer, t.tokenId(), false));
                 assertThat(lp.get("top_logprobs").get(k).get("logprob").asDouble()).isEqualTo((double) t.logprob());
             }
             // greedy: the chosen token is the most likely one
             assertThat(e.top().get(0).tokenId()).isEqualTo(e.tokenId());
-            text.append(token);
+            text.writeBytes(tokenizer.tokenBytes(e.tokenId()));
         }
-        assertThat(choice.get("message").get("content").asString()).isEqualTo(text.toString());
+        assertThat(choice.get("message").get("content").asString())
+                .isEqualTo(text.toString(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     @Test

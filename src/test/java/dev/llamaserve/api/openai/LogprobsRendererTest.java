@@ -39,4 +39,28 @@ class LogprobsRendererTest {
             assertThat(out.get(0).topLogprobs().get(0).token()).isEqualTo(asTokenIds ? "token_id:" + eot : "<|eot_id|>");
         }
     }
+
+    /**
+     * A token that is not whole UTF-8 on its own is named by its bytes, as in the legacy shape and as OpenAI names
+     * it, so alternatives that are different bytes do not all read "\uFFFD"; its bytes are the raw ones.
+     */
+    @Test
+    void tokensThatAreNotWholeUtf8AreNamedByTheirBytes() {
+        int f0 = FixtureTokenizer.byteToken(tokenizer, 0xF0);
+        int x9f = FixtureTokenizer.byteToken(tokenizer, 0x9F);
+        int a = FixtureTokenizer.byteToken(tokenizer, 'a');
+        EngineEvent.TokenLogprob sampled = new EngineEvent.TokenLogprob(f0, -2f, List.of(
+                new EngineEvent.TopLogprob(x9f, -1f), new EngineEvent.TopLogprob(a, -1.5f),
+                new EngineEvent.TopLogprob(f0, Float.NEGATIVE_INFINITY)));
+
+        ChatWire.TokenLogprob lp = new LogprobsRenderer(tokenizer, false, 3).render(List.of(sampled)).get(0);
+
+        assertThat(lp.token()).isEqualTo("bytes:\\xf0");
+        assertThat(lp.bytes()).containsExactly(0xF0);
+        assertThat(lp.topLogprobs()).extracting(ChatWire.TopLogprob::token)
+                .containsExactly("bytes:\\x9f", "a", "bytes:\\xf0");
+        assertThat(lp.topLogprobs()).extracting(ChatWire.TopLogprob::logprob).containsExactly(-1.0, -1.5, -9999.0);
+        assertThat(new LegacyLogprobs(tokenizer, false, 3).next(List.of(sampled)).tokens())
+                .as("the legacy shape's name for the same token").containsExactly(lp.token());
+    }
 }
