@@ -191,11 +191,7 @@ public final class ChatRequestParser {
         if (!call.isObject()) {
             throw new InvalidRequestException(callAt, INVALID_TYPE, callAt + " must be an object; got " + describe(call));
         }
-        JsonNode type = call.get("type");
-        if (type != null && !type.isNull() && !"function".equals(type.asString(""))) {
-            throw new InvalidRequestException(callAt + ".type", INVALID_VALUE,
-                    callAt + ".type must be \"function\"; got " + (type.isString() ? quote(type.stringValue()) : describe(type)));
-        }
+        requireFunctionType(call.get("type"), callAt + ".type");
         JsonNode function = call.get("function");
         if (function == null || function.isNull()) {
             throw new InvalidRequestException(callAt + ".function", MISSING, callAt + ".function is required");
@@ -301,11 +297,7 @@ public final class ChatRequestParser {
             if (!tool.isObject()) {
                 throw new InvalidRequestException(at, INVALID_TYPE, at + " must be an object; got " + describe(tool));
             }
-            JsonNode type = tool.get("type");
-            if (type != null && !"function".equals(type.asString(""))) {
-                throw new InvalidRequestException(at + ".type", INVALID_VALUE, at + ".type must be \"function\"; got "
-                        + (type.isString() ? quote(type.stringValue()) : describe(type)));
-            }
+            requireFunctionType(tool.get("type"), at + ".type");
             JsonNode function = tool.get("function");
             if (function == null || function.isNull()) {
                 throw new InvalidRequestException(at + ".function", MISSING, at + ".function is required");
@@ -323,6 +315,14 @@ public final class ChatRequestParser {
             out.add(tool);
         }
         return out;
+    }
+
+    /** A tool's or a tool call's {@code type}: "function", or absent (null reads as absent). */
+    private static void requireFunctionType(JsonNode type, String at) {
+        if (type != null && !type.isNull() && !type.isMissingNode() && !"function".equals(type.asString(""))) {
+            throw new InvalidRequestException(at, INVALID_VALUE, at + " must be \"function\"; got "
+                    + (type.isString() ? quote(type.stringValue()) : describe(type)));
+        }
     }
 
     private static String requireString(JsonNode node, String at) {

@@ -232,6 +232,25 @@ class ChatValidationTest {
                 "tools[0].function.parameters", "invalid_type", "must be an object");
     }
 
+    /** A tool's and a tool call's {@code type} may be null, read as absent (both are "function"); another is refused. */
+    @Test
+    void aNullToolTypeReadsAsAbsent() {
+        String messages = "[{\"role\":\"user\",\"content\":\"s\"},{\"role\":\"assistant\",\"content\":null,"
+                + "\"tool_calls\":[{\"id\":\"c1\",\"type\":null,\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+                + "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"x\"}]";
+        for (String type : List.of("\"type\":null,", "", "\"type\":\"function\",")) {
+            String tools = "[{" + type + "\"function\":{\"name\":\"get_weather\",\"parameters\":{}}}]";
+            assertThat(chat.prepare(new ChatInput(json(messages), json(tools), true, null)).text()).as(tools)
+                    .contains("\"name\": \"get_weather\"");
+        }
+        assertRejected(() -> chat.prepare(new ChatInput(json(messages),
+                        json("[{\"type\":3,\"function\":{\"name\":\"f\"}}]"), true, null)),
+                "tools[0].type", "invalid_value", "must be \"function\"; got a number");
+        assertRejected(() -> chat.prepare(new ChatInput(json(messages.replace("\"type\":null", "\"type\":\"tool\"")),
+                        null, true, null)),
+                "messages[1].tool_calls[0].type", "invalid_value", "must be \"function\"; got \"tool\"");
+    }
+
     /** A legacy function_call in the history is named, not "content is required" (or dropped beside content). */
     @Test
     void legacyFunctionCallInHistoryIsRefusedByName() {
