@@ -39,13 +39,21 @@ public sealed interface EngineEvent {
      * @param errorMessage set when reason is {@link FinishReason#ERROR}
      * @param index the choice it ends (0 to n - 1); its usage counts that choice's completion tokens
      * @param last true on the request's last event (every choice has finished)
+     * @param requestError with {@link FinishReason#ERROR}: the request itself caused the error (what it asks cannot
+     *     be done, such as a schema too ambiguous to enforce), so the same request fails the same way again
      */
     record Finished(FinishReason reason, Usage usage, String text, Object stopReason, String errorMessage, int index,
-            boolean last) implements EngineEvent {
+            boolean last, boolean requestError) implements EngineEvent {
 
         /** The end of a request with one choice. */
         public Finished(FinishReason reason, Usage usage, String text, Object stopReason, String errorMessage) {
             this(reason, usage, text, stopReason, errorMessage, 0, true);
+        }
+
+        /** The end of one choice, not caused by an error of the request. */
+        public Finished(FinishReason reason, Usage usage, String text, Object stopReason, String errorMessage,
+                int index, boolean last) {
+            this(reason, usage, text, stopReason, errorMessage, index, last, false);
         }
     }
 

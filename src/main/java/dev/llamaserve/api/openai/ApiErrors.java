@@ -106,6 +106,20 @@ public final class ApiErrors {
         return ApiException.internal("The model failed while generating" + quoting(requestId));
     }
 
+    /**
+     * The model failed while generating this request because of what the request asks (the engine says so, such as
+     * for a schema too ambiguous to enforce): a 500 as {@link #modelFailed}, with {@code x-should-retry: false}.
+     */
+    static ApiException requestFailed(String requestId) {
+        return ApiException.internal("The model failed while generating, because of what this request asks: sent"
+                + " again, it fails the same way" + quoting(requestId)).notRetryable();
+    }
+
+    /** Handling the body overflowed the stack (deep recursion on a crafted input): the request's own shape. */
+    static ApiException nestedTooDeeply() {
+        return ApiException.invalid(null, "invalid_request", "The request was nested too deeply to be handled.");
+    }
+
     /** The engine ended a request's stream without its final event. */
     static ApiException noResult(String requestId) {
         return ApiException.internal("The engine ended the request without a result" + quoting(requestId));

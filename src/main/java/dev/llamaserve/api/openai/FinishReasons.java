@@ -33,7 +33,8 @@ final class FinishReasons {
 
     /**
      * @param requestId the client's request id, for the log line and the generic error message
-     * @throws ApiException for {@code ERROR} (500) and {@code ABORT} (503 {@code aborted})
+     * @throws ApiException for {@code ERROR} (500; with {@code x-should-retry: false} when the request caused it)
+     *     and {@code ABORT} (503 {@code aborted})
      */
     static String openAi(EngineEvent.Finished f, String requestId) {
         return switch (f.reason()) {
@@ -41,7 +42,7 @@ final class FinishReasons {
             case ABORT -> throw ApiException.unavailable("aborted", "The request was aborted by the server.");
             case ERROR -> {
                 log.warn("request_id={} the engine failed the request: {}", requestId, f.errorMessage());
-                throw ApiErrors.modelFailed(requestId);
+                throw f.requestError() ? ApiErrors.requestFailed(requestId) : ApiErrors.modelFailed(requestId);
             }
         };
     }

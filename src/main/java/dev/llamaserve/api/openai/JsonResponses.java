@@ -80,15 +80,15 @@ final class JsonResponses {
     /**
      * The body, read as {@link #readBody} reads it, and what {@code work} makes of it on the thread it is delivered
      * on (parsing, tokenizing, compiling a schema). Reactor re-throws a {@link StackOverflowError} (deep recursion on
-     * a crafted input) instead of passing it on, and the client was then never answered: it becomes a 500 here, as
-     * any other failure does.
+     * a crafted input) instead of passing it on, and the client was then never answered: it becomes the request's
+     * 400 here ({@link ApiErrors#nestedTooDeeply}).
      */
     static <T> Mono<T> readBody(ServerHttpRequest request, ApiSettings settings, Function<byte[], T> work) {
         return readBody(request, settings).map(body -> {
             try {
                 return work.apply(body);
             } catch (StackOverflowError e) {
-                throw ApiException.internal("The request was nested too deeply to be handled");
+                throw ApiErrors.nestedTooDeeply();
             }
         });
     }

@@ -71,8 +71,9 @@ public class OpenAiErrorHandler implements WebExceptionHandler {
             Duration wait = error.retryAfter() != null ? error.retryAfter() : settings.retryAfter();
             headers.set(HttpHeaders.RETRY_AFTER, ApiSettings.retryAfterSeconds(wait));
             headers.set(RETRY_AFTER_MS, Long.toString(Math.max(0, wait.toMillis())));
-        } else if (error.status() == 429) {
-            // a 429 no wait helps (larger than the whole limit): the OpenAI SDKs retry a 429 twice unless told not to
+        } else if (error.noRetry()) {
+            // a 429 no wait helps (larger than the whole limit), a 500 the request itself caused: the OpenAI SDKs
+            // retry a 429 and every 5xx twice unless told not to
             headers.set(SHOULD_RETRY, "false");
         }
         byte[] body = OpenAiJson.MAPPER.writeValueAsBytes(error.body());

@@ -2,6 +2,7 @@ package dev.llamaserve.engine.core;
 
 import dev.llamaserve.engine.EngineEvent;
 import dev.llamaserve.engine.grammar.GrammarMatcher;
+import dev.llamaserve.engine.grammar.GrammarTooAmbiguousException;
 import dev.llamaserve.engine.runner.ModelRunner;
 import dev.llamaserve.engine.sampling.Sampler;
 import dev.llamaserve.engine.sampling.SamplerWorkspace;
@@ -51,6 +52,11 @@ final class OutputProcessor {
             }
             try {
                 onToken(ss, logits.logits(), logits.offset(i), logits.vocabSize());
+            } catch (GrammarTooAmbiguousException e) {   // the request's schema: the same request fails again
+                LOG.warn("request {} failed: {}", ss.request.request.requestId(), e.getMessage());
+                for (SequenceState choice : ss.request.choices) {
+                    finishChoice(choice, EngineEvent.FinishReason.ERROR, null, "", e.getMessage(), true);
+                }
             } catch (RuntimeException e) {
                 LOG.error("sampling failed for request " + ss.request.request.requestId(), e);
                 finish(ss.request, EngineEvent.FinishReason.ERROR, "sampling failed: " + e);
@@ -158,6 +164,12 @@ final class OutputProcessor {
      */
     void finishChoice(SequenceState ss, EngineEvent.FinishReason reason, Object stopReason, String text,
             String error) {
+        finishChoice(ss, reason, stopReason, text, error, false);
+    }
+
+    /** {@code requestError}: the request itself caused the error ({@link EngineEvent.Finished#requestError}). */
+    private void finishChoice(SequenceState ss, EngineEvent.FinishReason reason, Object stopReason, String text,
+            String error, boolean requestError) {
         if (ss.finished) {
             return;
         }
@@ -168,7 +180,7 @@ final class OutputProcessor {
         boolean last = --rs.unfinished == 0;
         EngineEvent.Finished f = new EngineEvent.Finished(reason, new EngineEvent.Usage(
                 rs.request.promptTokenIds().length, ss.sequence.outputLength(), ss.sequence.cachedPromptTokens()),
-                text, stopReason, error, ss.index, last);
+                text, stopReason, error, ss.index, last, requestError);
         if (!last) {
             if (!rs.stream.offer(f)) {
                 finish(rs, EngineEvent.FinishReason.ERROR, "consumer fell more than " + maxBufferedEvents

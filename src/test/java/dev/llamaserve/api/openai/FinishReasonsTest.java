@@ -33,6 +33,28 @@ class FinishReasonsTest {
                 });
     }
 
+    /** An error the request itself caused is the same 500, told not to be retried (a retry fails the same way). */
+    @Test
+    void anErrorTheRequestCausedIsA500NotToRetry() {
+        assertThat(catchApiException(finished(FinishReason.ERROR)).noRetry()).as("an engine failure").isFalse();
+        ApiException e = catchApiException(new EngineEvent.Finished(FinishReason.ERROR, new EngineEvent.Usage(3, 2), "",
+                null, "the schema is too ambiguous to enforce: ...", 0, true, true));
+        assertThat(e.status()).isEqualTo(500);
+        assertThat(e.code()).isEqualTo("internal_error");
+        assertThat(e.noRetry()).isTrue();
+        assertThat(e.retry()).as("no Retry-After").isFalse();
+        assertThat(e.getMessage()).contains("req-7").contains("fails the same way").doesNotContain("ambiguous");
+    }
+
+    private static ApiException catchApiException(EngineEvent.Finished f) {
+        try {
+            FinishReasons.openAi(f, "req-7");
+        } catch (ApiException e) {
+            return e;
+        }
+        throw new AssertionError("no ApiException for " + f);
+    }
+
     @Test
     void anAbortIsA503() {
         assertThatThrownBy(() -> FinishReasons.openAi(finished(FinishReason.ABORT), "req-1"))

@@ -27,15 +27,17 @@ class JsonResponsesTest {
     }
 
     /**
-     * A stack overflow in what is made of the body (deep recursion on a crafted input) is a 500 the client gets:
-     * Reactor re-throws such an Error on the worker instead of passing it on, and the request went unanswered.
+     * A stack overflow in what is made of the body (deep recursion on a crafted input) is the request's 400, which the
+     * client gets: Reactor re-throws such an Error on the worker instead of passing it on, and the request went
+     * unanswered.
      */
     @Test
-    void aStackOverflowWhileHandlingTheBodyIsAnsweredWithA500() {
+    void aStackOverflowWhileHandlingTheBodyIsAnsweredWithA400() {
         assertThatThrownBy(() -> JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions")
                 .body("{\"a\":1}"), settings(1024), body -> recurse(body.length)).block(Duration.ofSeconds(30)))
                 .isInstanceOfSatisfying(ApiException.class, e -> {
-                    assertThat(e.status()).isEqualTo(500);
+                    assertThat(e.status()).isEqualTo(400);
+                    assertThat(e.type()).isEqualTo("invalid_request_error");
                     assertThat(e.getMessage()).contains("nested too deeply");
                 });
     }

@@ -65,6 +65,20 @@ class ScriptedChatCompletionsHttpIT extends EngineDoubleWebTest {
         HttpResponse<String> r = post("/v1/chat/completions", chat(""));
         assertThat(r.statusCode()).isEqualTo(500);
         assertThat(json(r.body()).get("error").get("type").asString()).isEqualTo("server_error");
+        assertThat(r.headers().firstValue("x-should-retry")).as("the SDKs may retry it").isEmpty();
+    }
+
+    /** An error the request itself caused (a schema too ambiguous to enforce) is a 500 the OpenAI SDKs do not retry. */
+    @Test
+    void anErrorTheRequestCausedIsA500NotToRetry() throws Exception {
+        engine.script = r -> Flux.just(new EngineEvent.Finished(EngineEvent.FinishReason.ERROR,
+                new EngineEvent.Usage(r.promptTokenIds().length, 0), "", null,
+                "the schema is too ambiguous to enforce (test)", 0, true, true));
+        HttpResponse<String> r = post("/v1/chat/completions", chat(""));
+        assertThat(r.statusCode()).isEqualTo(500);
+        assertThat(json(r.body()).get("error").get("code").asString()).isEqualTo("internal_error");
+        assertThat(r.headers().firstValue("x-should-retry")).hasValue("false");
+        assertThat(r.headers().firstValue("Retry-After")).isEmpty();
     }
 
     @Test

@@ -200,6 +200,7 @@ class ConstrainedDecodingTest {
         EngineEvent.Finished f = bad.finished.get(120, TimeUnit.SECONDS);
         assertThat(f.reason()).isEqualTo(EngineEvent.FinishReason.ERROR);
         assertThat(f.errorMessage()).contains("too ambiguous");
+        assertThat(f.requestError()).as("the request's own schema failed it").isTrue();
         Collector next = submit("after", new OutputConstraint.JsonSchema("n", JSON.readTree("{\"type\":\"integer\"}")),
                 2, 10);
         assertThat(next.finished.get(60, TimeUnit.SECONDS).reason())

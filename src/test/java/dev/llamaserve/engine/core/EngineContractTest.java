@@ -589,6 +589,7 @@ public abstract class EngineContractTest {
             assertEquals(FinishReason.ERROR, f.reason());
             assertNotNull(f.errorMessage());
             assertTrue(f.errorMessage().contains("injected"), f.errorMessage());
+            assertFalse(f.requestError(), "the engine's failure, not the request's");
         }
         lm.failWhen(b -> false);
         await(() -> e.stats().kvBlocksUsed() == 0 && e.stats().running() == 0, "KV freed");
