@@ -75,14 +75,23 @@ public final class ModelConfigParser {
         }
         int inter = positiveInt(root, "intermediate_size", source);
         double eps = present(root, "rms_norm_eps") ? positiveDouble(root, "rms_norm_eps", source) : 1e-6;
-        double theta = present(root, "rope_theta") ? positiveDouble(root, "rope_theta", source) : 10000.0;
+        JsonNode ropeParameters = ropeParameters(root.get("rope_parameters"), source);
+        double theta = ropeTheta(root, ropeParameters, source);
         int maxPos = positiveInt(root, "max_position_embeddings", source);
         boolean tie = root.has("tie_word_embeddings") && root.get("tie_word_embeddings").asBoolean(false);
         int vocab = positiveInt(root, "vocab_size", source);
         Integer bos = tokenId(root.get("bos_token_id"), "bos_token_id", source);
         List<Integer> eos = eosIds(root.get("eos_token_id"), source);
         String dtype = text(root, "torch_dtype", text(root, "dtype", "bfloat16"));
-        RopeScaling rope = ropeScaling(root.get("rope_scaling"), source);
+        RopeScaling rope = ropeScaling(root.get("rope_scaling"), "rope_scaling", source);
+        if (ropeParameters != null) {
+            RopeScaling fromParameters = ropeScaling(ropeParameters, "rope_parameters", source);
+            if (present(root, "rope_scaling") && !fromParameters.equals(rope)) {
+                throw new CheckpointException(source + ": rope_scaling (" + root.get("rope_scaling")
+                        + ") and rope_parameters (" + ropeParameters + ") disagree");
+            }
+            rope = fromParameters;
+        }
         return new ModelConfig("LlamaForCausalLM", hidden, layers, heads, kvHeads, headDim, inter, eps,
                 theta, rope, maxPos, tie, vocab, bos, eos, dtype);
     }
@@ -118,17 +127,51 @@ public final class ModelConfigParser {
         return n.asInt();
     }
 
-    private static RopeScaling ropeScaling(JsonNode node, String source) {
+    /**
+     * transformers 5's {@code rope_parameters}, which replaces {@code rope_theta} and {@code rope_scaling} in the
+     * configs it saves: one object with {@code rope_theta}, {@code rope_type} and the scaling's fields; null when
+     * absent. The per-layer-type form (an object of such objects, for models mixing attention kinds) is refused.
+     */
+    private static JsonNode ropeParameters(JsonNode node, String source) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isObject()) {
+            throw new CheckpointException(source + ": 'rope_parameters' must be an object or null, was " + node);
+        }
+        for (var field : node.properties()) {
+            if (field.getValue().isObject()) {
+                throw new UnsupportedModelException(source + ": rope_parameters per layer type ('" + field.getKey()
+                        + "') is not a Llama configuration; expected rope_theta, rope_type and the scaling's fields");
+            }
+        }
+        return node;
+    }
+
+    /** {@code rope_theta}, or {@code rope_parameters.rope_theta}; both present must agree; 10000 without either. */
+    private static double ropeTheta(JsonNode root, JsonNode ropeParameters, String source) {
+        Double top = present(root, "rope_theta") ? positiveDouble(root, "rope_theta", source) : null;
+        Double nested = ropeParameters != null && present(ropeParameters, "rope_theta")
+                ? positiveDouble(ropeParameters, "rope_theta", source + ": rope_parameters") : null;
+        if (top != null && nested != null && !top.equals(nested)) {
+            throw new CheckpointException(source + ": rope_theta (" + top + ") and rope_parameters.rope_theta ("
+                    + nested + ") disagree");
+        }
+        return top != null ? top : nested != null ? nested : 10000.0;
+    }
+
+    /** {@code key}: {@code rope_scaling}, or transformers 5's {@code rope_parameters} (its rope_theta read apart). */
+    private static RopeScaling ropeScaling(JsonNode node, String key, String source) {
         if (node == null || node.isNull()) {
             return RopeScaling.NONE;
         }
         if (!node.isObject()) {
-            throw new CheckpointException(source + ": 'rope_scaling' must be an object or null, was " + node);
+            throw new CheckpointException(source + ": '" + key + "' must be an object or null, was " + node);
         }
         // transformers reads rope_type first and falls back to the older key "type".
         String kind = present(node, "rope_type") ? node.get("rope_type").asString()
                 : present(node, "type") ? node.get("type").asString() : "default";
-        String where = source + ": rope_scaling";
+        String where = source + ": " + key;
         return switch (kind) {
             case "default" -> RopeScaling.NONE;
             case "linear" -> new RopeScaling(RopeScaling.Kind.LINEAR, positiveDouble(node, "factor", where), 0, 0, 0);
@@ -143,7 +186,7 @@ public final class ModelConfigParser {
                 }
                 yield new RopeScaling(RopeScaling.Kind.LLAMA3, factor, low, high, original);
             }
-            default -> throw new UnsupportedModelException(source + ": unsupported rope_scaling type '" + kind
+            default -> throw new UnsupportedModelException(source + ": unsupported " + key + " type '" + kind
                     + "'; supported: llama3, linear, default");
         };
     }

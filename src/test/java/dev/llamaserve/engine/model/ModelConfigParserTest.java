@@ -175,6 +175,69 @@ class ModelConfigParserTest {
                 .hasMessageContaining("llama3, linear, default");
     }
 
+    /** The 8B's config as transformers 5 saves it: rope_theta and rope_scaling moved into rope_parameters. */
+    private static ObjectNode config8bTransformers5() {
+        ObjectNode n = config8b();
+        ObjectNode params = ((ObjectNode) n.remove("rope_scaling")).deepCopy();
+        params.set("rope_theta", n.remove("rope_theta"));
+        n.set("rope_parameters", params);
+        return n;
+    }
+
+    @Test
+    void transformers5RopeParametersGiveTheSameRope() {
+        ObjectNode n = config8bTransformers5();
+        assertThat(n.has("rope_theta") || n.has("rope_scaling")).isFalse();
+        ModelConfig c = ModelConfigParser.parse(n, "cfg");
+        assertThat(c.ropeTheta()).isEqualTo(500000.0);
+        assertThat(c.ropeScaling()).isEqualTo(new RopeScaling(RopeScaling.Kind.LLAMA3, 8.0, 1.0, 4.0, 8192));
+
+        ObjectNode plain = config8b();
+        plain.remove("rope_scaling");
+        plain.remove("rope_theta");
+        plain.putObject("rope_parameters").put("rope_type", "default").put("rope_theta", 250000.0);
+        ModelConfig d = ModelConfigParser.parse(plain, "cfg");
+        assertThat(d.ropeTheta()).isEqualTo(250000.0);
+        assertThat(d.ropeScaling()).isEqualTo(RopeScaling.NONE);
+    }
+
+    @Test
+    void ropeParametersBesideTheOlderKeysMustAgreeWithThem() {
+        ObjectNode both = config8bTransformers5();
+        both.put("rope_theta", 500000.0);
+        both.set("rope_scaling", config8b().get("rope_scaling"));
+        assertThat(ModelConfigParser.parse(both, "cfg").ropeTheta()).isEqualTo(500000.0);
+
+        ObjectNode theta = config8bTransformers5();
+        theta.put("rope_theta", 10000.0);
+        assertThatThrownBy(() -> ModelConfigParser.parse(theta, "cfg"))
+                .isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("rope_theta (10000.0) and rope_parameters.rope_theta (500000.0) disagree");
+
+        ObjectNode scaling = config8bTransformers5();
+        scaling.putObject("rope_scaling").put("rope_type", "default");
+        assertThatThrownBy(() -> ModelConfigParser.parse(scaling, "cfg"))
+                .isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("rope_scaling").hasMessageContaining("rope_parameters")
+                .hasMessageContaining("disagree");
+    }
+
+    @Test
+    void ropeParametersPerLayerTypeOrOfAnUnknownTypeAreNamed() {
+        ObjectNode perLayer = config8bTransformers5();
+        ObjectNode params = (ObjectNode) perLayer.remove("rope_parameters");
+        perLayer.putObject("rope_parameters").set("full_attention", params);
+        assertThatThrownBy(() -> ModelConfigParser.parse(perLayer, "cfg"))
+                .isInstanceOf(UnsupportedModelException.class)
+                .hasMessageContaining("rope_parameters per layer type ('full_attention')");
+
+        ObjectNode yarn = config8bTransformers5();
+        ((ObjectNode) yarn.get("rope_parameters")).put("rope_type", "yarn");
+        assertThatThrownBy(() -> ModelConfigParser.parse(yarn, "cfg"))
+                .isInstanceOf(UnsupportedModelException.class)
+                .hasMessageContaining("unsupported rope_parameters type 'yarn'");
+    }
+
     @Test
     void llama3RopeScalingMissingAFieldNamesIt() {
         ObjectNode n = config8b();
