@@ -186,7 +186,16 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
         return node.isString() ? node.stringValue() : node.path("content").asString(fallback);
     }
 
+    /**
+     * The checkpoint's chat template: {@code chat_template.jinja} where it exists (transformers gives the separate file
+     * priority over the entry in tokenizer_config.json, and its newer versions save the template there), else the
+     * entry.
+     */
     private static String readChatTemplate(JsonNode config, Path modelDir) throws IOException {
+        Path file = modelDir.resolve("chat_template.jinja");
+        if (Files.exists(file)) {
+            return Files.readString(file);
+        }
         JsonNode t = config.get("chat_template");
         if (t != null && t.isString()) {
             return t.stringValue();
@@ -198,8 +207,7 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
                 }
             }
         }
-        Path file = modelDir.resolve("chat_template.jinja");
-        return Files.exists(file) ? Files.readString(file) : null;
+        return null;
     }
 
     /**

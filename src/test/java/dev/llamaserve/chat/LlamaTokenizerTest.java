@@ -152,6 +152,24 @@ class LlamaTokenizerTest {
         assertThat(tok.decode(invalid, false)).isEqualTo(djl.decode(longs, false)).isEqualTo("\uFFFDa\uFFFD\uFFFDx\uFFFD");
     }
 
+    /**
+     * {@code chat_template.jinja} beside tokenizer_config.json is the template, as in transformers, where the separate
+     * file has priority over the entry (a fine-tune that rewrote the file leaves a stale entry behind).
+     */
+    @Test
+    void theChatTemplateFileHasPriorityOverTheConfigEntry(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
+            Files.copy(TinyLlamaFixture.dir().resolve(f), tmp.resolve(f));
+        }
+        try (LlamaTokenizer entryOnly = LlamaTokenizer.load(tmp)) {
+            assertThat(entryOnly.chatTemplate()).hasValueSatisfying(t -> assertThat(t).contains("Cutting Knowledge"));
+        }
+        Files.writeString(tmp.resolve("chat_template.jinja"), "{{ messages[0]['content'] }}");
+        try (LlamaTokenizer both = LlamaTokenizer.load(tmp)) {
+            assertThat(both.chatTemplate()).hasValue("{{ messages[0]['content'] }}");
+        }
+    }
+
     /** A broken tokenizer file is named with what is wrong with it: missing, cut short, a Git LFS pointer. */
     @Test
     void aBrokenTokenizerFileIsNamed(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
