@@ -63,10 +63,11 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
     private final List<String> specialTokenTexts;
     private final SpecialTokens specialTokens;
     private final String chatTemplate;
+    private final Integer eosTokenId;
 
     private LlamaTokenizer(HuggingFaceTokenizer full, HuggingFaceTokenizer plain, byte[][] tokenBytes,
             boolean[] special, Map<String, Integer> addedTokenIds, List<String> specialTokenTexts,
-            SpecialTokens specialTokens, String chatTemplate) {
+            SpecialTokens specialTokens, String chatTemplate, Integer eosTokenId) {
         this.full = full;
         this.plain = plain;
         this.tokenBytes = tokenBytes;
@@ -75,6 +76,7 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
         this.specialTokenTexts = specialTokenTexts;
         this.specialTokens = specialTokens;
         this.chatTemplate = chatTemplate;
+        this.eosTokenId = eosTokenId;
     }
 
     /** Loads {@code tokenizer.json} and {@code tokenizer_config.json} from a checkpoint directory. */
@@ -149,7 +151,8 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
                     new ByteArrayInputStream(JSON.writeValueAsBytes(plainJson)), DJL_OPTIONS);
             specialTexts.sort(null);
             return new LlamaTokenizer(full, plain, bytes, special, Map.copyOf(added),
-                    Collections.unmodifiableList(specialTexts), specials, readChatTemplate(config, modelDir));
+                    Collections.unmodifiableList(specialTexts), specials, readChatTemplate(config, modelDir),
+                    added.get(tokenText(config.get("eos_token"), "")));
         } catch (IOException e) {
             // the exception's class says what went wrong (NoSuchFileException, AccessDeniedException): its message
             // is often only the path
@@ -320,6 +323,11 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
     /** The control tokens of the Llama 3.1 format. */
     public SpecialTokens specialTokens() {
         return specialTokens;
+    }
+
+    /** tokenizer_config.json's {@code eos_token} as an added token's id (Llama 3.1 Instruct: {@code <|eot_id|>}). */
+    public Optional<Integer> eosTokenId() {
+        return Optional.ofNullable(eosTokenId);
     }
 
     /** The id of an added token by its text. */

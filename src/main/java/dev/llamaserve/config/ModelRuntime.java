@@ -139,7 +139,7 @@ public final class ModelRuntime implements AutoCloseable {
         LlamaModel model;
         try {
             requireTokenizerFits(tokenizer, checkpoint.config().vocabSize(), dir);
-            turnsThatNeverStop(generation.stopTokenIds(checkpoint.config()), tokenizer)
+            turnsThatNeverStop(generation.stopTokenIds(checkpoint.config(), tokenizer.eosTokenId()), tokenizer)
                     .ifPresent(w -> log.warn("{} ({})", w, dir));
             model = LlamaModel.load(checkpoint,
                     new ModelOptions(deviceOption(device), dtype.optionName(), Math.toIntExact(plan.kvTokens()),
@@ -176,7 +176,8 @@ public final class ModelRuntime implements AutoCloseable {
 
     /**
      * A warning where the chat template's end of turn ({@code <|eot_id|>}) is not a stop id (an eos_token_id of
-     * config.json without it, and no generation_config.json to add it): every chat answer would run to max_tokens.
+     * config.json without it, no generation_config.json to add it, nor the tokenizer's eos_token): every chat answer
+     * would run to max_tokens.
      */
     static Optional<String> turnsThatNeverStop(Set<Integer> stopIds, LlamaTokenizer tokenizer) {
         int eot = tokenizer.specialTokens().endOfTurn();
@@ -184,8 +185,8 @@ public final class ModelRuntime implements AutoCloseable {
             return Optional.empty();
         }
         return Optional.of("The chat template ends each turn with <|eot_id|> (id " + eot + "), which is not"
-                + " among the stop ids " + new TreeSet<>(stopIds) + " (config.json and generation_config.json"
-                + " eos_token_id): chat answers will run to max_tokens");
+                + " among the stop ids " + new TreeSet<>(stopIds) + " (config.json's and generation_config.json's"
+                + " eos_token_id, tokenizer_config.json's eos_token): chat answers will run to max_tokens");
     }
 
     private static String deviceOption(DevicePlanner.DeviceInfo device) {
@@ -259,6 +260,11 @@ public final class ModelRuntime implements AutoCloseable {
 
     public Checkpoint checkpoint() {
         return checkpoint;
+    }
+
+    /** The ids that end a completion: generation_config.json's, config.json's and the tokenizer's eos ids. */
+    public Set<Integer> stopTokenIds() {
+        return generationConfig.stopTokenIds(checkpoint.config(), tokenizer.eosTokenId());
     }
 
     public GenerationConfig generationConfig() {

@@ -170,6 +170,21 @@ class LlamaTokenizerTest {
         }
     }
 
+    /** tokenizer_config.json's eos_token as its id (a stop id of the model: ModelRuntime.stopTokenIds). */
+    @Test
+    void theEosTokenOfTheTokenizerConfigIsItsId(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        assertThat(tok.eosTokenId()).hasValue(tok.specialTokens().endOfTurn());
+        Files.copy(TinyLlamaFixture.dir().resolve("tokenizer.json"), tmp.resolve("tokenizer.json"));
+        Files.writeString(tmp.resolve("tokenizer_config.json"), "{\"eos_token\": {\"content\": \"<|end_of_text|>\"}}");
+        try (LlamaTokenizer object = LlamaTokenizer.load(tmp)) {
+            assertThat(object.eosTokenId()).hasValue(object.specialTokens().endOfText());
+        }
+        Files.writeString(tmp.resolve("tokenizer_config.json"), "{}");
+        try (LlamaTokenizer none = LlamaTokenizer.load(tmp)) {
+            assertThat(none.eosTokenId()).isEmpty();
+        }
+    }
+
     /** A broken tokenizer file is named with what is wrong with it: missing, cut short, a Git LFS pointer. */
     @Test
     void aBrokenTokenizerFileIsNamed(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {

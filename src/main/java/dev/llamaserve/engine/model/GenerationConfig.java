@@ -2,6 +2,7 @@ package dev.llamaserve.engine.model;
 
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -68,8 +69,18 @@ public record GenerationConfig(
      * it lacks (Llama 3.1: end_of_text, eom, eot in both).
      */
     public Set<Integer> stopTokenIds(ModelConfig config) {
+        return stopTokenIds(config, Optional.empty());
+    }
+
+    /**
+     * {@link #stopTokenIds(ModelConfig)} and the tokenizer's own eos token ({@code tokenizer_config.json}'s
+     * {@code eos_token}), on which vLLM stops too: a fine-tune without this file whose config.json names only
+     * end_of_text still ends its chat turns at the tokenizer's {@code <|eot_id|>}.
+     */
+    public Set<Integer> stopTokenIds(ModelConfig config, Optional<Integer> tokenizerEos) {
         Set<Integer> ids = new LinkedHashSet<>(eosTokenIds);
         ids.addAll(config.eosTokenIds());
+        tokenizerEos.ifPresent(ids::add);
         return Set.copyOf(ids);
     }
 }

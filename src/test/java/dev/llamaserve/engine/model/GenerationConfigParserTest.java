@@ -7,9 +7,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.llamaserve.engine.checkpoint.CheckpointException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 class GenerationConfigParserTest {
 
@@ -68,6 +70,18 @@ class GenerationConfigParserTest {
         ModelConfig config = ModelConfigParser.parse(fixture("llama-3.1-8b-instruct/config.json"));
         assertThat(g.stopTokenIds(config)).containsExactlyInAnyOrder(128001, 128008, 128009);
         assertThat(GenerationConfig.ABSENT.stopTokenIds(config)).containsExactlyInAnyOrder(128001, 128008, 128009);
+    }
+
+    /** A fine-tune with no generation_config.json whose config.json names end_of_text only still stops at eot. */
+    @Test
+    void theTokenizersEosTokenStopsToo() {
+        ObjectNode c = (ObjectNode) JSON.readTree(fixture("llama-3.1-8b-instruct/config.json").toFile());
+        c.put("eos_token_id", 128001);
+        ModelConfig config = ModelConfigParser.parse(c, "cfg");
+        assertThat(GenerationConfig.ABSENT.stopTokenIds(config)).containsExactly(128001);
+        assertThat(GenerationConfig.ABSENT.stopTokenIds(config, Optional.of(128009)))
+                .containsExactlyInAnyOrder(128001, 128009);
+        assertThat(GenerationConfig.ABSENT.stopTokenIds(config, Optional.of(128001))).containsExactly(128001);
     }
 
     @Test
