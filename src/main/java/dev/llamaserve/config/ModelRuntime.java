@@ -122,7 +122,8 @@ public final class ModelRuntime implements AutoCloseable {
         ComputeDType requested = requireDType(m.dtype());
         DevicePlanner.DeviceInfo device = DevicePlanner.resolve(m.device());
         log.info("{}", CpuThreads.apply(m.cpuThreads()));   // before any libtorch kernel runs
-        ComputeDType dtype = requested != null ? requested : LlamaModel.resolveDType("auto", device);
+        ComputeDType dtype = requested != null ? requested : LlamaModel.resolveDType("auto", device,
+                checkpoint.config().torchDtype());
 
         MemoryPlan.Device memory = device.kind() == DevicePlanner.Kind.CUDA
                 ? MemoryPlan.Device.cuda(device.totalBytes(), device.freeBytes())

@@ -190,13 +190,20 @@ public final class LlamaModel implements CausalLm {
                 && weights.keySet().stream().noneMatch(n -> n.endsWith(PackedWeights.SUFFIX));
     }
 
-    /** The compute dtype {@code auto} means on a device: bfloat16 on CUDA, {@link #CPU_AUTO_DTYPE} on the CPU. */
-    public static ComputeDType resolveDType(String option, DevicePlanner.DeviceInfo device) {
+    /**
+     * The compute dtype {@code auto} means on a device for a checkpoint stored as {@code checkpointDtype}
+     * ({@code config.json}'s {@code torch_dtype}): on CUDA float16 for a float16 checkpoint (as vLLM; bfloat16 would
+     * drop three bits of every weight) and bfloat16 otherwise; {@link #CPU_AUTO_DTYPE} on the CPU.
+     */
+    public static ComputeDType resolveDType(String option, DevicePlanner.DeviceInfo device, String checkpointDtype) {
         ComputeDType d = ComputeDType.parse(option);
         if (d != null) {
             return d;
         }
-        return device.kind() == DevicePlanner.Kind.CUDA ? ComputeDType.BFLOAT16 : CPU_AUTO_DTYPE;
+        if (device.kind() != DevicePlanner.Kind.CUDA) {
+            return CPU_AUTO_DTYPE;
+        }
+        return ComputeDType.FLOAT16.optionName().equals(checkpointDtype) ? ComputeDType.FLOAT16 : ComputeDType.BFLOAT16;
     }
 
     /**
@@ -206,7 +213,8 @@ public final class LlamaModel implements CausalLm {
      * 8-sequence 590 ms, prefill 46–52 tok/s (widened to float32 from 16 rows; 13 tok/s without);
      * bfloat16 decode 138–144 ms, 8-sequence 258–296 ms, prefill 163–173 tok/s (128 tokens). float16 is the
      * fastest for one lone sequence on an idle machine; bfloat16 is 2× faster batched, 3× faster at prefill,
-     * the least disturbed by other load, and the checkpoint's own dtype (no conversion, no float16 overflow).
+     * the least disturbed by other load, and the official checkpoints' own dtype (no conversion, no float16
+     * overflow); a float16 or float32 checkpoint is converted to it at load.
      */
     public static final ComputeDType CPU_AUTO_DTYPE = ComputeDType.BFLOAT16;
 

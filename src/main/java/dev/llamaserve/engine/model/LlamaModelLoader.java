@@ -52,7 +52,7 @@ final class LlamaModelLoader {
         long t0 = System.nanoTime();
         ModelConfig c = checkpoint.config();
         DevicePlanner.DeviceInfo device = DevicePlanner.resolve(options.device());
-        ComputeDType dtype = resolveDType(options.dtype(), device);
+        ComputeDType dtype = resolveDType(options.dtype(), device, c.torchDtype());
         KvCacheDType kvDtype = options.kvCacheDtype().resolve(dtype);
         LoadListener l = listener == null ? LoadListener.NONE : listener;
         Quantization quantization = options.quantization();

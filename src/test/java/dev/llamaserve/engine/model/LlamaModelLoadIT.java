@@ -101,9 +101,14 @@ class LlamaModelLoadIT {
     @Test
     void autoDtypeIsBfloat16OnCudaAndTheMeasuredChoiceOnCpu() {
         var cuda = new DevicePlanner.DeviceInfo(DevicePlanner.Kind.CUDA, 0, 1L << 40, 1L << 40);
-        assertThat(LlamaModel.resolveDType("auto", cuda)).isEqualTo(ComputeDType.BFLOAT16);
-        assertThat(LlamaModel.resolveDType("auto", DevicePlanner.cpu())).isEqualTo(ComputeDType.BFLOAT16);
-        assertThat(LlamaModel.resolveDType("float16", cuda)).isEqualTo(ComputeDType.FLOAT16);
+        assertThat(LlamaModel.resolveDType("auto", cuda, "bfloat16")).isEqualTo(ComputeDType.BFLOAT16);
+        assertThat(LlamaModel.resolveDType("auto", cuda, "float32")).isEqualTo(ComputeDType.BFLOAT16);
+        assertThat(LlamaModel.resolveDType("auto", cuda, "float16")).as("a float16 checkpoint keeps its bits")
+                .isEqualTo(ComputeDType.FLOAT16);
+        assertThat(LlamaModel.resolveDType("auto", DevicePlanner.cpu(), "bfloat16")).isEqualTo(ComputeDType.BFLOAT16);
+        assertThat(LlamaModel.resolveDType("auto", DevicePlanner.cpu(), "float16")).isEqualTo(ComputeDType.BFLOAT16);
+        assertThat(LlamaModel.resolveDType("float16", cuda, "bfloat16")).isEqualTo(ComputeDType.FLOAT16);
+        assertThat(LlamaModel.resolveDType("bfloat16", cuda, "float16")).isEqualTo(ComputeDType.BFLOAT16);
     }
 
     @Test
