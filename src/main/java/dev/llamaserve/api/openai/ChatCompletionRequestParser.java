@@ -74,6 +74,7 @@ public final class ChatCompletionRequestParser {
             }
         }
         refuseOutputsNotServed(root);
+        VllmOptionsNotServed.refuse(root, true);
         JsonNode tools = tools(root);
         boolean toolChoiceNone = toolChoiceIsNone(root);
         OutputConstraint constraint = ConstraintParser.chat(root, tools, toolChoiceNone);

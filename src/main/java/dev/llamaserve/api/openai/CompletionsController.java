@@ -92,6 +92,7 @@ public class CompletionsController {
         if (bestOf != null && bestOf > 1) {
             throw ApiException.invalid("best_of", "unsupported_value", "'best_of' > 1 is not supported, got " + bestOf);
         }
+        VllmOptionsNotServed.refuse(root, false);
         Integer logprobs = int32(root, "logprobs");
         boolean stream = Boolean.TRUE.equals(bool(root, "stream"));
         boolean includeUsage = ChatCompletionRequestParser.streamOptions(root, stream);

@@ -49,6 +49,7 @@ class ChatCompletionRequestParserTest {
         rejects("\"web_search_options\":{}", "web_search_options", "unsupported_value");
         rejects("\"moderation\":{\"model\":\"omni-moderation-latest\"}", "moderation", "unsupported_value");
         rejects("\"modalities\":\"text\"", "modalities", "invalid_type");
+        rejects("\"guided_json\":{\"type\":\"object\"}", "guided_json", "unsupported_value");   // VllmOptionsNotServed
         assertThat(parse("\"modalities\":[\"text\"],\"audio\":null,\"web_search_options\":null,\"moderation\":null,"
                 + "\"store\":true,"
                 + "\"metadata\":{\"a\":\"b\"},\"user\":\"u\",\"service_tier\":\"auto\"").messages()).hasSize(1);

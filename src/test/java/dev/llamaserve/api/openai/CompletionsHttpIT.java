@@ -218,6 +218,13 @@ class CompletionsHttpIT extends RealEngineWebTest {
                 "model", "model_not_found");
     }
 
+    /** A vLLM option that would change the answer is refused by name, never answered as if absent. */
+    @Test
+    void vllmGuidedDecodingIsRefusedByName() throws Exception {
+        assertError(post("/v1/completions", completion("\"x\"", "\"guided_json\":{\"type\":\"object\"}")), 400,
+                "invalid_request_error", "guided_json", "unsupported_value");
+    }
+
     /** min_tokens is checked against the max_tokens the request runs with, the default 16 included (as vLLM). */
     @Test
     void minTokensAboveTheDefaultMaxTokensIsRefused() throws Exception {
