@@ -41,12 +41,12 @@ public final class PromptDryRun {
     }
 
     /**
-     * {@link #tokenizePrompt}'s ids of a prompt to generate from ({@code /v1/completions}): one that proves longer
-     * than {@code maxModelLen} allows from a part of its text is refused before the rest is encoded, as a chat
-     * prompt is ({@link LlamaTokenizer#tokensAtLeast}).
+     * {@link #tokenizePrompt}'s ids of a prompt to generate from ({@code /v1/completions}, whose
+     * {@code add_special_tokens} is vLLM's too): one that proves longer than {@code maxModelLen} allows from a part
+     * of its text is refused before the rest is encoded, as a chat prompt is ({@link LlamaTokenizer#tokensAtLeast}).
      */
-    public int[] promptToGenerate(String prompt, int maxModelLen) {
-        return tokenize(prompt, true, maxModelLen, true).tokens();
+    public int[] promptToGenerate(String prompt, boolean addSpecialTokens, int maxModelLen) {
+        return tokenize(prompt, addSpecialTokens, maxModelLen, true).tokens();
     }
 
     private TokenizeResult tokenize(String prompt, boolean addSpecialTokens, int maxModelLen, boolean refuseTooLong) {
@@ -54,16 +54,17 @@ public final class PromptDryRun {
             throw new InvalidRequestException("prompt", InvalidRequestException.MISSING, "prompt is required");
         }
         UnicodeText.requireValid("prompt", prompt);   // as a chat message: a lone surrogate has no UTF-8 form
+        boolean bos = addSpecialTokens && !prompt.startsWith(SpecialTokens.BEGIN_OF_TEXT);
         if (refuseTooLong) {
-            // <|begin_of_text|> comes first
-            int atLeast = tokenizer.tokensAtLeast(prompt, GenerationRequest.maxPromptTokens(maxModelLen) - 1, true);
+            int atLeast = tokenizer.tokensAtLeast(prompt, GenerationRequest.maxPromptTokens(maxModelLen) - (bos ? 1 : 0),
+                    true);
             if (atLeast >= 0) {
                 throw InvalidRequestException.promptTooLong(GenerationRequest.ParamNames.COMPLETIONS.prompt(),
-                        atLeast + 1L, true, maxModelLen);
+                        atLeast + (bos ? 1L : 0L), true, maxModelLen);
             }
         }
         int[] ids = tokenizer.encode(prompt, true);
-        if (addSpecialTokens && !prompt.startsWith(SpecialTokens.BEGIN_OF_TEXT)) {
+        if (bos) {
             int[] withBos = new int[ids.length + 1];
             withBos[0] = tokenizer.specialTokens().beginOfText();
             System.arraycopy(ids, 0, withBos, 1, ids.length);

@@ -26,6 +26,22 @@ class PromptDryRunTest {
         assertThat(bare.tokens()).isEqualTo(Arrays.copyOfRange(r.tokens(), 1, r.tokens().length));
     }
 
+    /** A prompt to generate from follows add_special_tokens as /tokenize does, its length limit included. */
+    @Test
+    void aPromptToGenerateFollowsAddSpecialTokens() {
+        int[] text = tok.encode("hi there", true);
+        assertThat(dryRun.promptToGenerate("hi there", false, 2048)).isEqualTo(text);
+        assertThat(dryRun.promptToGenerate("hi there", true, 2048))
+                .isEqualTo(dryRun.tokenizePrompt("hi there", true, 2048).tokens()).hasSize(text.length + 1);
+        // a prompt far over the context is refused from a part of it, with or without the BOS
+        String tooLong = "hi there ".repeat(2000);
+        for (boolean addSpecial : new boolean[] {false, true}) {
+            assertThatThrownBy(() -> dryRun.promptToGenerate(tooLong, addSpecial, 64))
+                    .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertThat(e.code())
+                            .isEqualTo(InvalidRequestException.CONTEXT_LENGTH_EXCEEDED));
+        }
+    }
+
     /** A prompt that starts with <|begin_of_text|> gets no second one: /tokenize counts what /v1/completions runs. */
     @Test
     void aPromptThatStartsWithBeginOfTextGetsNoSecond() {

@@ -123,7 +123,8 @@ public class CompletionsController {
         }
         if (prompt.isString()) {
             String text = prompt.asString();
-            return dryRun.promptToGenerate(text, engine.modelInfo().maxModelLen());
+            return dryRun.promptToGenerate(text, !Boolean.FALSE.equals(bool(root, "add_special_tokens")),
+                    engine.modelInfo().maxModelLen());
         }
         if (!prompt.isArray()) {
             throw typeError("prompt", "a string or an array of token ids", prompt);

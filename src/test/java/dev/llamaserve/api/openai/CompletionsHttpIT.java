@@ -50,6 +50,13 @@ class CompletionsHttpIT extends RealEngineWebTest {
         assertThat(bos.get("usage").get("prompt_tokens").asInt()).isEqualTo(expectedPrompt.length);
         assertThat(bos.get("choices").get(0).get("logprobs").get("tokens")).isEqualTo(tokens);
 
+        // add_special_tokens false (vLLM's field, as /tokenize reads it): no <|begin_of_text|> put first
+        JsonNode bare = json(post("/v1/completions", completion("\"The sky is\"", ids5 + ",\"add_special_tokens\":false"))
+                .body());
+        assertThat(bare.get("usage").get("prompt_tokens").asInt())
+                .isEqualTo(dryRun.tokenizePrompt("The sky is", false, MAX_MODEL_LEN).count())
+                .isEqualTo(expectedPrompt.length - 1);
+
         // the same ids given as a token array: used as given, same text
         JsonNode ids = json(post("/v1/completions", completion(Arrays.toString(expectedPrompt).replace(" ", ""),
                 ids5)).body());
