@@ -8,6 +8,8 @@ final class ByteLevelAlphabet {
 
     /** Code point → byte, or -1 for characters outside the alphabet. */
     private static final int[] CHAR_TO_BYTE = new int[512];
+    /** Byte → its character. */
+    private static final char[] BYTE_TO_CHAR = new char[256];
 
     static {
         java.util.Arrays.fill(CHAR_TO_BYTE, -1);
@@ -16,7 +18,17 @@ final class ByteLevelAlphabet {
             boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
             int ch = printable ? b : 256 + extra++;
             CHAR_TO_BYTE[ch] = b;
+            BYTE_TO_CHAR[b] = (char) ch;
         }
+    }
+
+    /** The vocabulary entry that stands for these bytes ({@link #toBytes}'s inverse). */
+    static String spell(byte[] bytes) {
+        char[] out = new char[bytes.length];
+        for (int i = 0; i < bytes.length; i++) {
+            out[i] = BYTE_TO_CHAR[bytes[i] & 0xFF];
+        }
+        return new String(out);
     }
 
     private ByteLevelAlphabet() {}

@@ -330,6 +330,19 @@ public final class LlamaTokenizer implements Detokenizer, AutoCloseable {
         return Optional.ofNullable(eosTokenId);
     }
 
+    /**
+     * A token as the vocabulary spells it, as transformers' {@code convert_ids_to_tokens} gives it (vLLM's
+     * {@code /tokenize} {@code token_strs}): an added token's text, else its bytes in the byte-level alphabet
+     * ({@code "Ġworld"}).
+     */
+    public String tokenString(int id) {
+        if (id < 0 || id >= tokenBytes.length) {
+            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary");
+        }
+        String added = new String(tokenBytes[id], StandardCharsets.UTF_8);
+        return addedTokenIds.getOrDefault(added, -1) == id ? added : ByteLevelAlphabet.spell(tokenBytes[id]);
+    }
+
     /** The id of an added token by its text. */
     public Optional<Integer> addedTokenId(String text) {
         return Optional.ofNullable(addedTokenIds.get(text));

@@ -3,6 +3,8 @@ package dev.llamaserve.chat;
 import dev.llamaserve.engine.GenerationRequest;
 import dev.llamaserve.engine.InvalidRequestException;
 import dev.llamaserve.engine.UnicodeText;
+import java.util.ArrayList;
+import java.util.List;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -77,6 +79,15 @@ public final class PromptDryRun {
     public TokenizeResult tokenizeChat(ChatInput input, int maxModelLen) {
         ChatPrompt prompt = chat.prepare(input);
         return new TokenizeResult(prompt.tokenCount(), maxModelLen, prompt.tokenIds(), prompt.text());
+    }
+
+    /** {@code /tokenize}'s {@code token_strs}: each id as the vocabulary spells it ({@link LlamaTokenizer#tokenString}). */
+    public List<String> tokenStrings(int[] ids) {
+        List<String> out = new ArrayList<>(ids.length);
+        for (int id : ids) {
+            out.add(tokenizer.tokenString(id));
+        }
+        return out;
     }
 
     /** {@code /detokenize}: the text of the ids, special tokens included. */

@@ -170,6 +170,21 @@ class LlamaTokenizerTest {
         }
     }
 
+    /** A token as the vocabulary spells it (transformers' convert_ids_to_tokens): added tokens by their text. */
+    @Test
+    void tokenStringsAreTheVocabularysSpelling() {
+        int[] ids = tok.encode("Hello world", true);
+        StringBuilder spelled = new StringBuilder();
+        for (int id : ids) {
+            String s = tok.tokenString(id);
+            assertThat(ByteLevelAlphabet.toBytes(s)).isEqualTo(tok.tokenBytes(id));
+            spelled.append(s);
+        }
+        assertThat(spelled.toString()).isEqualTo("HelloĠworld");
+        assertThat(tok.tokenString(tok.specialTokens().endOfTurn())).isEqualTo("<|eot_id|>");
+        assertThatThrownBy(() -> tok.tokenString(-1)).isInstanceOf(IllegalArgumentException.class);
+    }
+
     /** tokenizer_config.json's eos_token as its id (a stop id of the model: ModelRuntime.stopTokenIds). */
     @Test
     void theEosTokenOfTheTokenizerConfigIsItsId(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.llamaserve.chat.ChatInput;
 import dev.llamaserve.chat.PromptDryRun;
 import dev.llamaserve.engine.InferenceEngine;
+import java.util.List;
 import org.springframework.context.annotation.Lazy;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
@@ -42,7 +43,7 @@ public class TokenizeController {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record TokenizeResponse(int count, int maxModelLen, int[] tokens, String prompt) {}
+    public record TokenizeResponse(int count, int maxModelLen, int[] tokens, List<String> tokenStrs, String prompt) {}
 
     public record DetokenizeResponse(String prompt) {}
 
@@ -71,7 +72,7 @@ public class TokenizeController {
                     ChatCompletionRequestParser.toolsShown(root), ChatCompletionRequestParser.addGenerationPrompt(root),
                     ChatCompletionRequestParser.templateKwargs(root),
                     ChatCompletionRequestParser.continueFinalMessage(root)), maxModelLen);
-            return new TokenizeResponse(r.count(), r.maxModelLen(), r.tokens(), r.prompt());
+            return new TokenizeResponse(r.count(), r.maxModelLen(), r.tokens(), tokenStrs(root, r.tokens()), r.prompt());
         }
         JsonNode prompt = field(root, "prompt");
         if (prompt == null) {
@@ -83,7 +84,12 @@ public class TokenizeController {
         Boolean addSpecial = bool(root, "add_special_tokens");
         PromptDryRun.TokenizeResult r = dryRun.tokenizePrompt(prompt.asString(), addSpecial == null || addSpecial,
                 maxModelLen);
-        return new TokenizeResponse(r.count(), r.maxModelLen(), r.tokens(), null);
+        return new TokenizeResponse(r.count(), r.maxModelLen(), r.tokens(), tokenStrs(root, r.tokens()), null);
+    }
+
+    /** vLLM's {@code return_token_strs}: each id as the vocabulary spells it, else none. */
+    private List<String> tokenStrs(JsonNode root, int[] ids) {
+        return Boolean.TRUE.equals(bool(root, "return_token_strs")) ? dryRun.tokenStrings(ids) : null;
     }
 
     private void checkModel(JsonNode root) {

@@ -46,7 +46,7 @@ class MalformedRequestFuzzOtherEndpointsIT extends RealEngineWebTest {
             "model", "return_tokens_as_token_ids", "user"};
 
     private static final String[] TOKENIZE_PARAMS = {"prompt", "messages", "add_special_tokens",
-            "add_generation_prompt", "tools", "chat_template_kwargs", "model"};
+            "add_generation_prompt", "tools", "chat_template_kwargs", "model", "return_token_strs"};
 
     private static final String[] DETOKENIZE_PARAMS = {"tokens", "model"};
 

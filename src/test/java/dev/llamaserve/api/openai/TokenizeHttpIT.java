@@ -29,6 +29,17 @@ class TokenizeHttpIT extends RealEngineWebTest {
         assertThat(plain.get("count").asInt()).isEqualTo(ids.length);
         assertThat(plain.get("tokens").get(0).asInt()).isEqualTo(ids[0]);
 
+        assertThat(r.has("token_strs")).isFalse();
+        JsonNode strs = json(post("/tokenize", "{\"prompt\":\"Hello world\",\"return_token_strs\":true}").body());
+        assertThat(strs.get("tokens")).isEqualTo(r.get("tokens"));
+        assertThat(strs.get("token_strs")).hasSize(ids.length + 1);
+        assertThat(strs.get("token_strs").get(0).asString()).isEqualTo("<|begin_of_text|>");
+        StringBuilder spelled = new StringBuilder();
+        for (int i = 1; i < strs.get("token_strs").size(); i++) {
+            spelled.append(strs.get("token_strs").get(i).asString());
+        }
+        assertThat(spelled.toString()).isEqualTo("HelloĠworld");
+
         JsonNode text = json(post("/detokenize", "{\"tokens\":" + r.get("tokens") + "}").body());
         assertThat(text.get("prompt").asString()).isEqualTo("<|begin_of_text|>Hello world");
     }
