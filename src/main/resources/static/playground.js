@@ -76,7 +76,12 @@
     var messages = [];
     if (s.system && s.system.trim()) messages.push({ role: 'system', content: s.system });
     state.messages.forEach(function (m) {
-      if ((m.role === 'user' || m.role === 'assistant') && m.content) messages.push({ role: m.role, content: m.content });
+      if (m.role === 'assistant' && Array.isArray(m.toolCalls) && m.toolCalls.length) {
+        // the model's own calls go back with the conversation, as OpenAI clients send them
+        messages.push({ role: 'assistant', content: m.content || null, tool_calls: m.toolCalls.map(toolCall) });
+      } else if ((m.role === 'user' || m.role === 'assistant') && m.content) {
+        messages.push({ role: m.role, content: m.content });
+      }
     });
     if (pending) messages.push({ role: 'user', content: pending });
     var body = { model: s.model || (served && served.id) || '', messages: messages, stream: true,
@@ -87,6 +92,12 @@
     var extra = extraFields();
     Object.keys(extra).forEach(function (k) { body[k] = extra[k]; });
     return body;
+  }
+
+  /** An answer's tool call as a request's assistant message carries it (its id as streamed, where there was one). */
+  function toolCall(c) {
+    return { id: c && typeof c.id === 'string' ? c.id : undefined, type: 'function',
+      function: { name: String((c && c.name) || ''), arguments: String((c && c.arguments) || '') } };
   }
 
   /** The "extra parameters" object (seed, stop, top_k, ignore_eos, ...); throws a readable error if not one. */
@@ -167,6 +178,7 @@
           c.delta.tool_calls.forEach(function (d) {
             var i = typeof d.index === 'number' ? d.index : answer.toolCalls.length;
             var call = answer.toolCalls[i] || (answer.toolCalls[i] = { name: '', arguments: '' });
+            if (typeof d.id === 'string' && d.id) call.id = d.id;
             if (d.function && typeof d.function.name === 'string') call.name += d.function.name;
             if (d.function && typeof d.function.arguments === 'string') call.arguments += d.function.arguments;
           });

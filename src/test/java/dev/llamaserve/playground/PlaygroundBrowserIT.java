@@ -403,9 +403,12 @@ class PlaygroundBrowserIT extends RealEngineWebTest {
         assertThat(events).containsExactly("{\"a\":1}", "{\"b\":2}", "{\"c\":3}");
     }
 
-    /** A tool call (tools in Extra) is shown as the call, not as an empty answer, and kept with the answer. */
+    /**
+     * A tool call (tools in Extra) is shown as the call, not as an empty answer, and kept with the answer: the next
+     * request and the export carry it as the assistant's tool_calls (its streamed id too), which the server accepts.
+     */
     @Test
-    void toolCallsAreShownNotDropped() {
+    void toolCallsAreShownNotDropped() throws Exception {
         scriptStream("'data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\\n\\n'"
                 + " + 'data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\","
                 + "\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\\\"city\\\\\":"
@@ -421,6 +424,39 @@ class PlaygroundBrowserIT extends RealEngineWebTest {
         assertThat(driver.findElement(By.cssSelector(".msg.assistant")).getDomAttribute("class")).doesNotContain("no-text");
         assertThat(byId("announce").getDomProperty("textContent")).isEqualTo("Answer finished.");
         assertNothingInjected();
+
+        setField("max-tokens", "4");
+        byId("prompt").sendKeys("Thanks");
+        byId("export").click();
+        await(WAIT, "the export dialog", () -> byId("export-dialog").isDisplayed());
+        String json = byId("export-json").getDomProperty("value");
+        assertCarriesTheCall(OpenAiJson.MAPPER.readTree(json));
+        HttpResponse<String> sent = post("/v1/chat/completions", json);
+        assertThat(sent.statusCode()).as(sent.body()).isEqualTo(200);
+        byId("export-close").click();
+
+        byId("send").click();
+        await(WAIT, "the second request", () -> ((Long) driver.executeScript("return window.__sent.length;")) == 2);
+        assertCarriesTheCall(OpenAiJson.MAPPER.readTree((String) driver.executeScript("return window.__sent[1];")));
+        awaitAnswerStats();
+    }
+
+    /** The request after "Weather?" was answered with the get_weather call, and "Thanks" was typed. */
+    private static void assertCarriesTheCall(JsonNode request) {
+        JsonNode messages = request.get("messages");
+        assertThat(messages).hasSize(3);
+        assertThat(messages.get(0).get("content").asString()).isEqualTo("Weather?");
+        JsonNode answer = messages.get(1);
+        assertThat(answer.get("role").asString()).isEqualTo("assistant");
+        assertThat(answer.get("content").isNull()).as(answer.toString()).isTrue();
+        assertThat(answer.get("tool_calls")).singleElement().satisfies(c -> {
+            assertThat(c.get("id").asString()).isEqualTo("call_1");
+            assertThat(c.get("type").asString()).isEqualTo("function");
+            assertThat(c.get("function").get("name").asString()).isEqualTo("get_weather");
+            assertThat(c.get("function").get("arguments").asString()).isEqualTo("{\"city\":\"<b>Oslo</b>\"}");
+        });
+        assertThat(messages.get(2).get("role").asString()).isEqualTo("user");
+        assertThat(messages.get(2).get("content").asString()).isEqualTo("Thanks");
     }
 
     @Test
@@ -441,10 +477,12 @@ class PlaygroundBrowserIT extends RealEngineWebTest {
 
     /**
      * The page's fetch answers every request with this SSE body (a JS string expression): streams the shared
-     * real server cannot be made to send on demand.
+     * real server cannot be made to send on demand. The request bodies sent are kept in
+     * {@code window.__sent}.
      */
     private void scriptStream(String body) {
-        driver.executeScript("window.fetch = function () { var body = " + body + ";"
+        driver.executeScript("window.__sent = []; window.fetch = function (url, init) {"
+                + " if (init && init.body) window.__sent.push(init.body); var body = " + body + ";"
                 + " return Promise.resolve(new Response(body, {status: 200,"
                 + " headers: {'Content-Type': 'text/event-stream'}})); };");
     }
