@@ -6,9 +6,9 @@ import dev.llamaserve.engine.EngineEvent;
  * How a chat answer ended, from the engine's finish reason and whether the answer parsed as tool calls: the one rule
  * of the HTTP API (OpenAI's {@code finish_reason}, this name in lower case) and the Spring AI adapter (its finish
  * reason, this name as Spring AI's OpenAI model reports it). An answer cut by its token limit ({@link #cutOff}) keeps
- * its last call as a partial call ({@link ToolCallParser#parse(String, int, boolean, ToolCallParser.Calls)}), and
- * ends {@link #LENGTH}, as OpenAI answers a call cut by {@code max_tokens}: the model's call syntax is never handed
- * over as the answer's text. An engine error or abort is no finish but an error, each caller's own.
+ * its last call as a partial call where its name was written whole ({@link ToolCallParser#parse(String, int,
+ * boolean)}), and ends {@link #LENGTH}, as OpenAI answers a call cut by {@code max_tokens}: the model's call syntax is
+ * never handed over as the answer's text. An engine error or abort is no finish but an error, each caller's own.
  */
 public enum AnswerFinish {
     STOP, LENGTH, TOOL_CALLS;

@@ -46,9 +46,17 @@ public final class ToolCallParser {
 
     /**
      * @param content the text that stays content (null when there is none)
-     * @param calls the tool calls; empty when the output is plain content
+     * @param calls the tool calls; empty when the output is plain content, or when its only call was cut by the token
+     *     limit before its name was whole
+     * @param readAsCalls whether the output (after any content) was read as tool calls: where there are calls, and
+     *     where the only one was cut before its name was whole (no call is left, and its syntax is no content)
      */
-    public record Result(String content, List<ParsedCall> calls) {
+    public record Result(String content, List<ParsedCall> calls, boolean readAsCalls) {
+        /** A result whose output was read as calls exactly where there are some. */
+        public Result(String content, List<ParsedCall> calls) {
+            this(content, calls, !calls.isEmpty());
+        }
+
         public boolean hasCalls() {
             return !calls.isEmpty();
         }
@@ -59,7 +67,7 @@ public final class ToolCallParser {
          * auto), Llama 3.1 may still write several.
          */
         public Result allowing(boolean parallel) {
-            return parallel || calls.size() <= 1 ? this : new Result(content, List.of(calls.get(0)));
+            return parallel || calls.size() <= 1 ? this : new Result(content, List.of(calls.get(0)), true);
         }
     }
 
@@ -127,13 +135,6 @@ public final class ToolCallParser {
             return name.name() != null && !allows(name.name()) ? Start.CONTENT : Start.CALL;
         }
 
-        boolean allows(ParsedCall call, boolean partial) {
-            if (names == null) {
-                return true;
-            }
-            // a call cut by max_tokens may stop inside its name (or before it)
-            return names.contains(call.name()) || partial && names.stream().anyMatch(n -> n.startsWith(call.name()));
-        }
     }
 
     private ToolCallParser() {}
@@ -148,9 +149,8 @@ public final class ToolCallParser {
      */
     public static Result parse(String text, int tagOffset, boolean cutOff, Calls calls) {
         Result r = parse(text, tagOffset, cutOff);
-        for (int i = 0; i < r.calls().size(); i++) {
-            boolean partial = cutOff && i == r.calls().size() - 1;
-            if (!calls.allows(r.calls().get(i), partial)) {
+        for (ParsedCall call : r.calls()) {
+            if (!calls.allows(call.name())) {
                 return new Result(text.isEmpty() ? null : text, List.of());
             }
         }
@@ -160,9 +160,11 @@ public final class ToolCallParser {
     /**
      * @param cutOff the answer was cut by its token limit: where it began as calls (after the tag, or as a JSON
      *     object whose first key is a call's or may still be one, as {@code {"\\u006E} is), its unfinished last call
-     *     is kept as a partial call (its name if
-     *     written whole, else empty; its arguments' text as far as written), as OpenAI answers a call cut by
-     *     {@code max_tokens}: the model's call syntax is never handed over as the answer's text
+     *     is kept as a partial call (its name, its arguments' text as far as written), as OpenAI answers a call cut
+     *     by {@code max_tokens}; one cut before its name was whole is left out, as OpenAI never sends a call without
+     *     its name (Spring AI's OpenAI client refuses one), so an answer whose only call was cut there has neither
+     *     calls nor content ({@link Result#readAsCalls}): the model's call syntax is never handed over as the
+     *     answer's text
      */
     public static Result parse(String text, int tagOffset, boolean cutOff) {
         String before;
@@ -184,10 +186,10 @@ public final class ToolCallParser {
             tagged = false;
         }
         List<ParsedCall> calls = parseCalls(rest, cutOff && (tagged || start(rest) != Start.CONTENT));
-        if (calls.isEmpty()) {
+        if (calls == null) {
             return new Result(text.isEmpty() ? null : text, List.of());
         }
-        return new Result(before.isBlank() ? null : before, calls);
+        return new Result(before.isBlank() ? null : before, calls, true);
     }
 
     /** What the start of an answer (without tag) says: too little to tell, a call may follow, or content. */
@@ -234,12 +236,10 @@ public final class ToolCallParser {
         return CALL_KEYS.contains(key) ? Start.CALL : Start.CONTENT;
     }
 
-    /** The calls in {@code s}, or an empty list unless all of {@code s} is calls. */
-    static List<ParsedCall> parseCalls(String s) {
-        return parseCalls(s, false);
-    }
-
-    /** The same, an unclosed last object kept as a partial call when {@code partialLast}. */
+    /**
+     * The calls in {@code s}, or null unless all of {@code s} is calls (at least one). Where {@code partialLast}, an
+     * unclosed last object is a partial call, left out where its name is not whole (the list may then be empty).
+     */
     private static List<ParsedCall> parseCalls(String s, boolean partialLast) {
         List<ParsedCall> calls = new ArrayList<>();
         int i = 0;
@@ -249,22 +249,25 @@ public final class ToolCallParser {
                 i++;
             }
             if (i == n) {
-                return calls;
+                return calls.isEmpty() ? null : calls;
             }
             if (s.charAt(i) != '{') {
-                return List.of();
+                return null;
             }
             int end = objectEnd(s, i);
             if (end < 0) {
-                if (partialLast) {
-                    calls.add(partialCall(s.substring(i)));
-                    return calls;
+                if (!partialLast) {
+                    return null;
                 }
-                return List.of();
+                ParsedCall cut = partialCall(s.substring(i));
+                if (!cut.name().isEmpty()) {
+                    calls.add(cut);
+                }
+                return calls;
             }
             ParsedCall call = toCall(s.substring(i, end));
             if (call == null) {
-                return List.of();
+                return null;
             }
             calls.add(call);
             i = end;
@@ -335,7 +338,7 @@ public final class ToolCallParser {
     }
 
     /**
-     * What an unclosed call object says: its name where the string was written whole, and the text of its
+     * What an unclosed call object says: its name where the string was written whole (else empty), and the text of its
      * parameters ({@code parameters} or {@code arguments}) from their start to the cut. Keys may be JSON-escaped
      * (a grammar-forced call writes {@code "\\u006eame"}), so the text is read token by token.
      */

@@ -22,7 +22,8 @@ final class AnswerAssembler {
 
     /**
      * What is left at the end: content not yet released (null if none), the calls (empty if none; the last one
-     * partial where the token limit cut it) and the answer's finish reason.
+     * partial where the token limit cut it, as {@link ToolCallParser#parse(String, int, boolean)} reads it) and the
+     * answer's finish reason.
      */
     record End(String content, List<AssistantMessage.ToolCall> calls, AnswerFinish finish) {}
 
@@ -107,7 +108,7 @@ final class AnswerAssembler {
         held.append(rest);
         ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagOffset,
                 AnswerFinish.cutOff(f.reason()), calls);
-        if (!parsed.hasCalls()) {
+        if (!parsed.readAsCalls()) {
             return new End(held.isEmpty() ? null : held.toString(), List.of(), AnswerFinish.of(f.reason(), false));
         }
         List<AssistantMessage.ToolCall> calls = parsed.calls().stream()

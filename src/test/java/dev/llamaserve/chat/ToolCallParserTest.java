@@ -11,7 +11,8 @@ class ToolCallParserTest {
 
     /**
      * An answer cut by its token limit that began as calls: the unfinished call is a partial call (OpenAI's answer to
-     * a call cut by max_tokens), never the model's call syntax as text; other cut answers stay content.
+     * a call cut by max_tokens), never the model's call syntax as text; other cut answers stay content. A call cut
+     * before its name was whole is left out: OpenAI never sends an empty name (Spring AI's OpenAI client throws on one).
      */
     @Test
     void aCallCutByTheTokenLimitIsAPartialCall() {
@@ -20,9 +21,8 @@ class ToolCallParserTest {
         ToolCallParser.Result r = ToolCallParser.parse(cut, NO_TAG, true);
         assertThat(r.content()).isNull();
         assertThat(r.calls()).containsExactly(new ToolCallParser.ParsedCall("localTime", "{\"city\": \"Par"));
-        // a grammar-forced call writes its keys escaped; the name itself cut: unknown
-        assertThat(ToolCallParser.parse("{ \"\\u006Ea\\u006De\": \"local", NO_TAG, true).calls())
-                .containsExactly(new ToolCallParser.ParsedCall("", ""));
+        // a grammar-forced call writes its keys escaped; the name itself cut: no call, and no content
+        assertNoCallNoContent(ToolCallParser.parse("{ \"\\u006Ea\\u006De\": \"local", NO_TAG, true));
         assertThat(ToolCallParser.parse("{\"\\u006eame\": \"f\", \"arguments\": {\"a\": [1, 2", NO_TAG, true).calls())
                 .containsExactly(new ToolCallParser.ParsedCall("f", "{\"a\": [1, 2"));
         // after the tag, with a whole call before the cut one
@@ -31,13 +31,30 @@ class ToolCallParserTest {
         assertThat(t.content()).isEqualTo("Sure.");
         assertThat(t.calls()).containsExactly(new ToolCallParser.ParsedCall("a", "{}"),
                 new ToolCallParser.ParsedCall("b", ""));
+        // the same with the second call cut before its name was whole: the whole call alone
+        ToolCallParser.Result beforeName = ToolCallParser.parse("Sure.{\"name\": \"a\", \"parameters\": {}}; {\"na",
+                "Sure.".length(), true);
+        assertThat(beforeName.content()).isEqualTo("Sure.");
+        assertThat(beforeName.calls()).containsExactly(new ToolCallParser.ParsedCall("a", "{}"));
+        // the only call after the tag cut inside its name: the text before the tag alone
+        ToolCallParser.Result inName = ToolCallParser.parse("Sure.{\"name\": \"lo", "Sure.".length(), true);
+        assertThat(inName.content()).isEqualTo("Sure.");
+        assertThat(inName.calls()).isEmpty();
+        assertThat(inName.readAsCalls()).isTrue();
         // cut before its first key was whole (a grammar-forced call spends several tokens on "\u006Eame")
-        assertThat(ToolCallParser.parse("{ \"\\u006E", NO_TAG, true).calls()).containsExactly(
-                new ToolCallParser.ParsedCall("", ""));
-        assertThat(ToolCallParser.parse("{", NO_TAG, true).calls()).hasSize(1);
+        assertNoCallNoContent(ToolCallParser.parse("{ \"\\u006E", NO_TAG, true));
+        assertNoCallNoContent(ToolCallParser.parse("{", NO_TAG, true));
+        assertNoCallNoContent(ToolCallParser.parse("{\"parameters\": {\"city\": \"Par", NO_TAG, true));
         // cut answers that are not calls stay what they are
         assertThat(ToolCallParser.parse("{\"answer\": \"Par", NO_TAG, true).calls()).isEmpty();
         assertThat(ToolCallParser.parse("The weather in Par", NO_TAG, true).content()).isEqualTo("The weather in Par");
+        assertThat(ToolCallParser.parse("The weather in Par", NO_TAG, true).readAsCalls()).isFalse();
+    }
+
+    private static void assertNoCallNoContent(ToolCallParser.Result r) {
+        assertThat(r.calls()).as("no call with an empty name").isEmpty();
+        assertThat(r.content()).as("no call syntax as text").isNull();
+        assertThat(r.readAsCalls()).isTrue();
     }
 
     /**
@@ -57,8 +74,10 @@ class ToolCallParserTest {
         // one unknown name among several: the whole output is the answer's
         assertThat(ToolCallParser.parse("{\"name\": \"get_time\", \"parameters\": {}}; {\"name\": \"x\","
                 + " \"parameters\": {}}", ToolCallParser.NO_TAG, false, tools).hasCalls()).isFalse();
-        // cut inside its name: a partial call of a function whose name starts so
-        assertThat(ToolCallParser.parse("{\"name\": \"get_ti", ToolCallParser.NO_TAG, true, tools).hasCalls()).isTrue();
+        // cut after its name: a partial call; cut inside it: no call and no content
+        assertThat(ToolCallParser.parse("{\"name\": \"get_time\", \"par", ToolCallParser.NO_TAG, true, tools).calls())
+                .containsExactly(new ToolCallParser.ParsedCall("get_time", ""));
+        assertNoCallNoContent(ToolCallParser.parse("{\"name\": \"get_ti", ToolCallParser.NO_TAG, true, tools));
 
         String typeFirst = "{\"type\": \"function\", \"name\": \"get_time\", \"parameters\": {}}";
         assertThat(ToolCallParser.start(typeFirst)).isEqualTo(ToolCallParser.Start.CONTENT);

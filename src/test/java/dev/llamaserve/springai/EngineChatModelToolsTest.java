@@ -288,6 +288,20 @@ class EngineChatModelToolsTest {
             assertThat(c.name()).isEqualTo("currentWeather");
             assertThat(c.arguments()).isEqualTo("{\"city\": \"Par");
         });
+        // cut before its name was whole: no call (none has the empty name) and no call syntax as text, LENGTH
+        engine.script = r -> Flux.just(engine.tokens("{\"name\": \"currentWea"),
+                engine.finished(r, EngineEvent.FinishReason.LENGTH, 8));
+        ChatResponse nameless = model.call(prompt);
+        assertThat(nameless.getResult().getMetadata().getFinishReason()).isEqualTo("LENGTH");
+        assertThat(nameless.getResult().getOutput().getToolCalls()).isEmpty();
+        assertThat(nameless.getResult().getOutput().getText()).isEmpty();
+        List<ChatResponse> streamedNameless = model.stream(prompt).collectList().block(Duration.ofSeconds(30));
+        assertThat(streamedNameless).allSatisfy(r -> {
+            assertThat(r.getResult().getOutput().getToolCalls()).isEmpty();
+            assertThat(r.getResult().getOutput().getText()).isEmpty();
+        });
+        assertThat(streamedNameless.get(streamedNameless.size() - 1).getResult().getMetadata().getFinishReason())
+                .isEqualTo("LENGTH");
         // a whole call still ends TOOL_CALLS, and cut text with no call LENGTH
         engine.script = r -> engine.text(r, "{\"name\": \"currentWeather\", \"parameters\": {\"city\": \"Paris\"}}");
         assertThat(model.call(prompt).getResult().getMetadata().getFinishReason()).isEqualTo("TOOL_CALLS");

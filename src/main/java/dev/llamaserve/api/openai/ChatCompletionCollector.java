@@ -60,7 +60,7 @@ final class ChatCompletionCollector {
         if (toolsEnabled) {
             ToolCallParser.Result parsed = ToolCallParser.parse(text.toString(), tagOffset,
                     AnswerFinish.cutOff(f.reason()), calls);
-            if (parsed.hasCalls()) {
+            if (parsed.readAsCalls()) {
                 List<ChatWire.ToolCall> calls = new ArrayList<>();
                 for (ToolCallParser.ParsedCall c : parsed.calls()) {
                     calls.add(new ChatWire.ToolCall(ChatResponses.newToolCallId(),

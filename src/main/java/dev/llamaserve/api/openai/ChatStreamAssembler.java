@@ -158,7 +158,7 @@ final class ChatStreamAssembler {
             held.append(tail);
             ToolCallParser.Result parsed = ToolCallParser.parse(held.toString(), tagOffset,
                     AnswerFinish.cutOff(f.reason()), calls);
-            if (parsed.hasCalls()) {
+            if (parsed.readAsCalls()) {
                 if (parsed.content() != null) {
                     out.add(content(parsed.content(), List.of()));
                 }
@@ -169,6 +169,9 @@ final class ChatStreamAssembler {
                             "function", new ChatWire.FunctionCall(call.name(), call.arguments()));
                     out.add(frame(responses.chunk(index, new ChatWire.Delta(null, null, List.of(delta)),
                             i == 0 && !lps.isEmpty() ? new ChatWire.Logprobs(lps) : null, null)));
+                }
+                if (parsed.calls().isEmpty() && !lps.isEmpty()) {   // the only call was cut before its name
+                    out.add(frame(responses.chunk(index, ChatWire.Delta.EMPTY, new ChatWire.Logprobs(lps), null)));
                 }
                 reason = FinishReasons.openAi(AnswerFinish.of(f.reason(), true));
             } else if (held.length() > 0 || !heldLogprobs.isEmpty()) {

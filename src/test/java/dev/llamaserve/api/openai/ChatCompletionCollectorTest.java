@@ -33,6 +33,12 @@ class ChatCompletionCollectorTest {
         assertThat(cut.message().toolCalls().get(0).function().name()).isEqualTo("localTime");
         assertThat(cut.message().toolCalls().get(0).function().arguments()).isEqualTo("{\"city\": \"Par");
 
+        // cut before its name was whole: no call (OpenAI never sends an empty name) and no call syntax as text
+        ChatWire.Choice nameless = answer("{\"name\": \"local", EngineEvent.FinishReason.LENGTH);
+        assertThat(nameless.finishReason()).isEqualTo("length");
+        assertThat(nameless.message().content()).isNull();
+        assertThat(nameless.message().toolCalls()).isEmpty();
+
         ChatWire.Choice whole = answer("{\"name\": \"localTime\", \"parameters\": {\"city\": \"Paris\"}}",
                 EngineEvent.FinishReason.STOP);
         assertThat(whole.finishReason()).isEqualTo("tool_calls");

@@ -84,6 +84,39 @@ class ChatStreamAssemblerTest {
         assertThat(chunks.toString()).doesNotContain("\"content\":\"{");
     }
 
+    /**
+     * Cut before its name was whole: no tool_calls entry (OpenAI never streams an empty name, and Spring AI's client
+     * throws on one) and no call syntax as content, after the tag or without it; the finish reason stays "length".
+     */
+    @Test
+    void aCallCutBeforeItsNameIsNoCallAndNoContent() {
+        List<JsonNode> bare = run(assembler(true, false), text("{\"name\": \"lo"), finish(EngineEvent.FinishReason.LENGTH, ""));
+        List<JsonNode> tagged = run(assembler(true, false), SCRIPT.pythonTagToken(), text("{\"na"),
+                finish(EngineEvent.FinishReason.LENGTH, ""));
+        for (List<JsonNode> chunks : List.of(bare, tagged)) {
+            assertThat(chunks).as(chunks.toString()).hasSize(2);
+            assertThat(delta(chunks.get(1)).get("tool_calls")).isNull();
+            assertThat(delta(chunks.get(1)).get("content")).isNull();
+            assertThat(chunks.get(1).get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
+        }
+        // with logprobs, the held tokens' entries still go out, as the non-streamed answer lists them
+        ChatStreamAssembler withLogprobs = new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), true,
+                ToolCallParser.Calls.ANY, startTokens, new LogprobsRenderer(FixtureTokenizer.get(), false, 0), false,
+                "req-1");
+        List<EngineEvent> events = new ArrayList<>();
+        for (char ch : "{\"na".toCharArray()) {
+            int id = FixtureTokenizer.byteToken(FixtureTokenizer.get(), ch);
+            events.add(new EngineEvent.Tokens(new int[] {id}, String.valueOf(ch),
+                    List.of(new EngineEvent.TokenLogprob(id, -1f, List.of()))));
+        }
+        events.add(finish(EngineEvent.FinishReason.LENGTH, ""));
+        List<JsonNode> chunks = run(withLogprobs, events.toArray(EngineEvent[]::new));
+        assertThat(chunks).as("role, logprobs, finish").hasSize(3);
+        assertThat(delta(chunks.get(1)).isEmpty()).isTrue();
+        assertThat(chunks.get(1).get("choices").get(0).get("logprobs").get("content"))
+                .extracting(e -> e.get("token").asString()).containsExactly("{", "\"", "n", "a");
+    }
+
     @Test
     void withToolsJsonStartIsHeldUntilTheEnd() {
         ChatStreamAssembler a = assembler(true, true);

@@ -88,6 +88,32 @@ class ScriptedToolCallClientsIT extends EngineDoubleWebTest {
         assertThat(engine.promptText(0)).contains("\"name\": \"get_weather\"");
     }
 
+    /**
+     * A call max_tokens cut before its name was whole streams no call (an empty name made Spring AI's client throw
+     * "Tool call function name is missing") and no call syntax as text: the answer ends "length" without either.
+     */
+    @Test
+    void springAiStreamsACallCutBeforeItsNameAsNoCall() {
+        engine.script = r -> Flux.concat(Flux.just(engine.pythonTagToken()), oneTokenAtATime("{\"name\": \"get_wea"),
+                Flux.just(engine.finished(r, EngineEvent.FinishReason.LENGTH, 6)));
+        FunctionToolCallback<WeatherRequest, String> tool = FunctionToolCallback
+                .builder("get_weather", (WeatherRequest w) -> "sunny")
+                .description("Current weather in a city")
+                .inputType(WeatherRequest.class)
+                .build();
+        OpenAiChatOptions options = OpenAiChatOptions.builder().model(MODEL).toolCallbacks(List.of(tool)).build();
+        List<ChatResponse> responses = springAi().stream(new Prompt("Weather in Paris?", options))
+                .collectList().block(Duration.ofSeconds(30));
+        assertThat(responses).isNotEmpty();
+        List<ChatResponse> results = responses.stream().filter(r -> r.getResult() != null).toList();
+        assertThat(results).allSatisfy(r -> {
+            assertThat(r.getResult().getOutput().getToolCalls()).isEmpty();
+            assertThat(r.getResult().getOutput().getText()).as("no call syntax as text").isNullOrEmpty();
+        });
+        assertThat(results).extracting(r -> r.getResult().getMetadata().getFinishReason())
+                .containsOnlyOnce("LENGTH");
+    }
+
     private static dev.langchain4j.model.chat.response.ChatResponse await(OpenAiStreamingChatModel model,
             ChatRequest request, StringBuilder partial) throws Exception {
         return LangChain4jStreams.await(model, request, partial, Duration.ofSeconds(30));
