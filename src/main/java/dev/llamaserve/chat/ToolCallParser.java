@@ -16,7 +16,8 @@ import tools.jackson.databind.json.JsonMapper;
  * Recognizes Llama 3.1 JSON tool calls in model output: {@code {"name": …, "parameters": {…}}}
  * (several may follow one another, separated by {@code ;} or whitespace), either as the whole output
  * or after {@code <|python_tag|>}. Text before the tag stays content. Anything that does not parse
- * as calls stays content, unchanged.
+ * as calls stays content, unchanged. Without the tag, a call's first key is one a call has ({@link #start}), as a
+ * streamed answer reads it; after the tag its keys may come in any order, as vLLM's llama3_json parser reads them.
  *
  * <p>The engine's text leaves special tokens out, so the caller gives the offset in the text at
  * which the {@code <|python_tag|>} token was generated ({@link #NO_TAG} if none, see
@@ -185,7 +186,7 @@ public final class ToolCallParser {
             rest = text;
             tagged = false;
         }
-        List<ParsedCall> calls = parseCalls(rest, cutOff && (tagged || start(rest) != Start.CONTENT));
+        List<ParsedCall> calls = parseCalls(rest, cutOff && (tagged || start(rest) != Start.CONTENT), tagged);
         if (calls == null) {
             return new Result(text.isEmpty() ? null : text, List.of());
         }
@@ -239,8 +240,9 @@ public final class ToolCallParser {
     /**
      * The calls in {@code s}, or null unless all of {@code s} is calls (at least one). Where {@code partialLast}, an
      * unclosed last object is a partial call, left out where its name is not whole (the list may then be empty).
+     * Where {@code tagged} (after {@code <|python_tag|>}) a call's keys may come in any order.
      */
-    private static List<ParsedCall> parseCalls(String s, boolean partialLast) {
+    private static List<ParsedCall> parseCalls(String s, boolean partialLast, boolean tagged) {
         List<ParsedCall> calls = new ArrayList<>();
         int i = 0;
         int n = s.length();
@@ -265,7 +267,7 @@ public final class ToolCallParser {
                 }
                 return calls;
             }
-            ParsedCall call = toCall(s.substring(i, end));
+            ParsedCall call = toCall(s.substring(i, end), tagged);
             if (call == null) {
                 return null;
             }
@@ -374,16 +376,18 @@ public final class ToolCallParser {
         return new ParsedCall(name, arguments);
     }
 
-    private static ParsedCall toCall(String json) {
+    private static ParsedCall toCall(String json, boolean tagged) {
         JsonNode node;
         try {
             node = MAPPER.readTree(json);
         } catch (JacksonException | NumberFormatException | ArithmeticException e) {
             return null; // not a call: stays content
         }
-        if (node == null || !node.isObject() || node.isEmpty()
-                || !CALL_KEYS.contains(node.properties().iterator().next().getKey())) {
-            return null;   // as start() reads it: a call's first key is one a call has (a streamed answer agrees)
+        if (node == null || !node.isObject() || node.isEmpty()) {
+            return null;
+        }
+        if (!tagged && !CALL_KEYS.contains(node.properties().iterator().next().getKey())) {
+            return null;   // as start() reads untagged text: a call's first key is one a call has (a stream agrees)
         }
         JsonNode name = node.get("name");
         if (name == null || !name.isString() || name.asString().isBlank()) {

@@ -86,6 +86,26 @@ class ToolCallParserTest {
     }
 
     /**
+     * After the tag both answers (streamed or not) are in tool mode, so a call's keys may come in any order, as vLLM's
+     * llama3_json parser reads them; cut, its name is read wherever it stands.
+     */
+    @Test
+    void afterTheTagACallsKeysMayComeInAnyOrder() {
+        ToolCallParser.Calls tools = new ToolCallParser.Calls(java.util.Set.of("get_time"), true);
+        String typeFirst = "{\"type\": \"function\", \"name\": \"get_time\", \"parameters\": {\"city\": \"Oslo\"}}";
+        ToolCallParser.Result tagged = ToolCallParser.parse("<|python_tag|>" + typeFirst, NO_TAG, false, tools);
+        assertThat(tagged.content()).isNull();
+        assertThat(tagged.calls()).containsExactly(new ToolCallParser.ParsedCall("get_time", "{\"city\":\"Oslo\"}"));
+        assertThat(ToolCallParser.parse("Sure." + "{\"arguments\": {}, \"name\": \"f\"}", "Sure.".length()).calls())
+                .containsExactly(new ToolCallParser.ParsedCall("f", "{}"));
+        assertThat(ToolCallParser.parse("{\"type\": \"function\", \"name\": \"get_time\", \"parameters\": {\"city\": \"Os",
+                0, true).calls()).containsExactly(new ToolCallParser.ParsedCall("get_time", "{\"city\": \"Os"));
+        // still a call only with a name and an object of parameters
+        assertThat(ToolCallParser.parse("<|python_tag|>{\"type\": \"function\", \"parameters\": {}}", NO_TAG)
+                .hasCalls()).isFalse();
+    }
+
+    /**
      * A held answer's leading name, as both streaming answers (HTTP's and Spring AI's) ask it: undecided while being
      * written, content once whole and none of the functions', a call otherwise or where any name is a call.
      */

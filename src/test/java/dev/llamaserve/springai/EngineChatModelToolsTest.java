@@ -115,6 +115,26 @@ class EngineChatModelToolsTest {
                 .containsExactlyInAnyOrder("currentWeather", "localTime");
     }
 
+    /** After the tag a call's keys may come in any order ("type" first), called and streamed, as over HTTP. */
+    @Test
+    void aCallAfterThePythonTagTokenMayPutItsKeysInAnyOrder() {
+        engine.script = r -> Flux.just(engine.pythonTagToken(),
+                engine.tokens("{\"type\": \"function\", \"name\": \"localTime\", \"parameters\": {\"city\": \"Oslo\"}}"),
+                engine.finished(r, EngineEvent.FinishReason.STOP, 9));
+        Prompt prompt = new Prompt("Time in Oslo?", EngineChatOptions.builder()
+                .toolCallbacks(ToolCallbacks.from(new WeatherTools())).build());
+        ChatResponse called = model.call(prompt);
+        assertThat(called.getResult().getMetadata().getFinishReason()).isEqualTo("TOOL_CALLS");
+        assertThat(called.getResult().getOutput().getToolCalls()).singleElement().satisfies(c -> {
+            assertThat(c.name()).isEqualTo("localTime");
+            assertThat(c.arguments()).isEqualTo("{\"city\":\"Oslo\"}");
+        });
+        List<ChatResponse> streamed = model.stream(prompt).collectList().block(Duration.ofSeconds(30));
+        assertThat(streamed).allSatisfy(r -> assertThat(r.getResult().getOutput().getText()).doesNotContain("{"));
+        assertThat(streamed.get(streamed.size() - 1).getResult().getOutput().getToolCalls())
+                .extracting(AssistantMessage.ToolCall::name).containsExactly("localTime");
+    }
+
     @Test
     void parallelCallsAllRunAndGoBackAsCallResultPairs() {
         script(List.of(engine.tokens("{\"name\": \"currentWeather\", \"parameters\": {\"city\": \"Rome\"}}; "

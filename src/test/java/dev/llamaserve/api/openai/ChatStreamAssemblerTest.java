@@ -159,6 +159,32 @@ class ChatStreamAssemblerTest {
         assertThat(chunks.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
     }
 
+    /** After the tag a call's keys may come in any order ("type" first): a call streamed and not, as vLLM reads it. */
+    @Test
+    void aCallAfterTheTagMayPutItsKeysInAnyOrder() {
+        String call = "{\"type\": \"function\", \"name\": \"f\", \"parameters\": {\"a\": 1}}";
+        List<JsonNode> chunks = run(assembler(true, false), SCRIPT.pythonTagToken(), text(call),
+                finish(EngineEvent.FinishReason.STOP, ""));
+        assertThat(chunks).hasSize(3);
+        assertThat(delta(chunks.get(1)).get("content")).isNull();
+        JsonNode function = delta(chunks.get(1)).get("tool_calls").get(0).get("function");
+        assertThat(function.get("name").asString()).isEqualTo("f");
+        assertThat(function.get("arguments").asString()).isEqualTo("{\"a\":1}");
+        assertThat(chunks.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("tool_calls");
+
+        ChatCompletionCollector collector = new ChatCompletionCollector(new ChatResponses("chatcmpl-1", 7, "m"), true,
+                ToolCallParser.Calls.ANY, startTokens, null, "req-1");
+        collector.onTokens(SCRIPT.pythonTagToken());
+        collector.onTokens(text(call));
+        ChatWire.Choice choice = collector.choice(finish(EngineEvent.FinishReason.STOP, ""));
+        assertThat(choice.message().content()).isNull();
+        assertThat(choice.message().toolCalls()).singleElement().satisfies(c -> {
+            assertThat(c.function().name()).isEqualTo("f");
+            assertThat(c.function().arguments()).isEqualTo("{\"a\":1}");
+        });
+        assertThat(choice.finishReason()).isEqualTo("tool_calls");
+    }
+
     /** Blank text before the tag is the answer's when what follows is no call: streamed equals non-streamed. */
     @Test
     void blankTextBeforeATagThatStartsNoCallStaysInTheContent() {
