@@ -144,9 +144,9 @@ public final class EngineChatModel implements ChatModel {
         if (end.content() != null) {
             content.append(end.content());
         }
-        String text = end.calls().isEmpty() || !content.isEmpty() ? content.toString() : null;
-        return response(request.id(), AssistantMessage.builder().content(text).toolCalls(end.calls()).build(),
-                finished, end.finish().name());
+        // a call-only answer's text is "", as streamed and as Spring AI's OpenAI model gives it
+        AssistantMessage message = AssistantMessage.builder().content(content.toString()).toolCalls(end.calls()).build();
+        return response(request.id(), message, finished, end.finish().name());
     }
 
     @Override
