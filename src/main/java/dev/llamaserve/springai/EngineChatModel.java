@@ -296,8 +296,9 @@ public final class EngineChatModel implements ChatModel {
         ChatResponseMetadata metadata = ChatResponseMetadata.builder()
                 .id(id)
                 .model(modelName)
+                // the prompt tokens served from the prefix cache are the cache reads; nothing is written as such
                 .usage(u == null ? new DefaultUsage(0, 0) : new DefaultUsage(u.promptTokens(), u.completionTokens(),
-                        u.totalTokens()))
+                        u.totalTokens(), null, (long) u.cachedTokens(), null))
                 .build();
         return new ChatResponse(List.of(generation), metadata);
     }

@@ -81,8 +81,10 @@ class SpringAiInProcessIT extends RealEngineWebTest {
     void chatClientCallIsTheEnginesOutputWithItsUsage() {
         assertThat(chatModel).isInstanceOf(EngineChatModel.class);
         Direct direct = direct(8);
+        long hitsBefore = engine.stats().prefixCacheHitTokens();
         ChatResponse response = ChatClient.create(chatModel).prompt().user("Hi").options(greedyBuilder(8))
                 .call().chatResponse();
+        long hits = engine.stats().prefixCacheHitTokens() - hitsBefore;
         assertThat(response).isNotNull();
         String text = response.getResult().getOutput().getText();
         assertThat(text).isNotEmpty().isEqualTo(direct.text());
@@ -90,6 +92,9 @@ class SpringAiInProcessIT extends RealEngineWebTest {
         assertThat(response.getMetadata().getUsage().getCompletionTokens())
                 .isEqualTo(direct.finished().usage().completionTokens());
         assertThat(response.getMetadata().getUsage().getTotalTokens()).isEqualTo(direct.finished().usage().totalTokens());
+        // the same prompt again: its full blocks come from the prefix cache, the usage's cache reads
+        assertThat(hits).isPositive();
+        assertThat(response.getMetadata().getUsage().getCacheReadInputTokens()).isEqualTo(hits);
         assertThat(response.getResult().getMetadata().getFinishReason()).isEqualTo(direct.finished().reason().name());
         assertThat(response.getMetadata().getModel()).isEqualTo(MODEL);
         // .content() through the injected builder
@@ -149,10 +154,14 @@ class SpringAiInProcessIT extends RealEngineWebTest {
                 .stream().content().collectList().block(Duration.ofSeconds(60));
         assertThat(parts).isNotNull().hasSizeGreaterThan(1);
         assertThat(String.join("", parts)).isNotEmpty().isEqualTo(called);
-        // the last streamed response carries the finish reason and the engine's usage
+        // the last streamed response carries the finish reason and the engine's usage, cache reads included
+        long hitsBefore = engine.stats().prefixCacheHitTokens();
         List<ChatResponse> responses = chatModel.stream(new org.springframework.ai.chat.prompt.Prompt("Hi", greedyOptions(12)))
                 .collectList().block(Duration.ofSeconds(60));
         ChatResponse last = responses.get(responses.size() - 1);
+        long hits = engine.stats().prefixCacheHitTokens() - hitsBefore;
+        assertThat(hits).isPositive();
+        assertThat(last.getMetadata().getUsage().getCacheReadInputTokens()).isEqualTo(hits);
         Direct direct = direct(12);
         assertThat(last.getMetadata().getUsage().getCompletionTokens()).isEqualTo(direct.finished().usage().completionTokens());
         assertThat(last.getResult().getMetadata().getFinishReason()).isEqualTo(direct.finished().reason().name());
