@@ -66,11 +66,7 @@ class ScriptedToolCallClientsIT extends EngineDoubleWebTest {
         engine.script = r -> Flux.concat(Flux.just(engine.pythonTagToken()),
                 oneTokenAtATime("{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}"),
                 Flux.just(engine.finished(r, EngineEvent.FinishReason.STOP, 20)));
-        FunctionToolCallback<WeatherRequest, String> tool = FunctionToolCallback
-                .builder("get_weather", (WeatherRequest w) -> "sunny")
-                .description("Current weather in a city")
-                .inputType(WeatherRequest.class)
-                .build();
+        FunctionToolCallback<WeatherRequest, String> tool = weatherTool();
         OpenAiChatOptions options = OpenAiChatOptions.builder()
                 .model(MODEL)
                 .toolCallbacks(List.of(tool))
@@ -96,11 +92,7 @@ class ScriptedToolCallClientsIT extends EngineDoubleWebTest {
     void springAiStreamsACallCutBeforeItsNameAsNoCall() {
         engine.script = r -> Flux.concat(Flux.just(engine.pythonTagToken()), oneTokenAtATime("{\"name\": \"get_wea"),
                 Flux.just(engine.finished(r, EngineEvent.FinishReason.LENGTH, 6)));
-        FunctionToolCallback<WeatherRequest, String> tool = FunctionToolCallback
-                .builder("get_weather", (WeatherRequest w) -> "sunny")
-                .description("Current weather in a city")
-                .inputType(WeatherRequest.class)
-                .build();
+        FunctionToolCallback<WeatherRequest, String> tool = weatherTool();
         OpenAiChatOptions options = OpenAiChatOptions.builder().model(MODEL).toolCallbacks(List.of(tool)).build();
         List<ChatResponse> responses = springAi().stream(new Prompt("Weather in Paris?", options))
                 .collectList().block(Duration.ofSeconds(30));
@@ -112,6 +104,14 @@ class ScriptedToolCallClientsIT extends EngineDoubleWebTest {
         });
         assertThat(results).extracting(r -> r.getResult().getMetadata().getFinishReason())
                 .containsOnlyOnce("LENGTH");
+    }
+
+    /** Spring AI's tool for the scripted calls: get_weather(city), answering "sunny". */
+    private static FunctionToolCallback<WeatherRequest, String> weatherTool() {
+        return FunctionToolCallback.builder("get_weather", (WeatherRequest w) -> "sunny")
+                .description("Current weather in a city")
+                .inputType(WeatherRequest.class)
+                .build();
     }
 
     private static dev.langchain4j.model.chat.response.ChatResponse await(OpenAiStreamingChatModel model,
