@@ -1,14 +1,15 @@
 package dev.llamaserve.api.openai;
 
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The bytes of request bodies being read at once ({@code llm.api.max-body-bytes-in-flight}; by default an eighth of
  * the heap the JVM may grow to, at least one largest body). Without it, as many bodies of
  * {@code llm.api.max-body-bytes} as {@code llm.ops.max-concurrent-requests} admits (512 × 4 MiB) ended a pod's
- * 1 GiB heap with an OutOfMemoryError, and every stream on it. A body that finds no room is a 503 {@code overloaded}
- * at once, which clients retry. Counted in KiB, so that the budget fits a semaphore's int.
+ * 1 GiB heap with an OutOfMemoryError, and every stream on it. A body holds room for the bytes it has sent so far
+ * ({@link Hold}), not for its declared Content-Length: a client that declares 4 MiB and sends nothing holds none. A
+ * chunk that finds no room is a 503 {@code overloaded}, which clients retry. Counted in KiB, so that the budget fits a
+ * semaphore's int.
  */
 public final class BodyBudget {
 
@@ -25,8 +26,8 @@ public final class BodyBudget {
     }
 
     /**
-     * A budget set in bytes, which must hold one largest body: a body sent without a Content-Length takes room for
-     * {@code maxBodyBytes}, so under that it would be a 503 on an idle server, every time, for ever.
+     * A budget set in bytes, which must hold one largest body: under {@code maxBodyBytes}, a body of that size would be
+     * a 503 on an idle server, every time, for ever.
      */
     public static BodyBudget of(long bytes, long maxBodyBytes) {
         if (bytes < maxBodyBytes) {
@@ -46,17 +47,51 @@ public final class BodyBudget {
         return bytes;
     }
 
-    /** Room for a body of up to {@code n} bytes: what gives it back (once), or null when the budget is spent. */
-    Runnable take(long n) {
-        int units = (int) Math.min(Integer.MAX_VALUE, Math.max(1, (n + 1023) / 1024));
-        if (!kib.tryAcquire(units)) {
-            return null;
+    /** The room of one body, empty until its bytes arrive. */
+    Hold hold() {
+        return new Hold();
+    }
+
+    /**
+     * The room one body holds: grown by each chunk as it arrives, given back whole (once) by {@link #close()}. A
+     * body holds the KiB its bytes so far round up to, so small chunks are not each rounded up.
+     */
+    final class Hold {
+
+        private long bytes;
+        private int units;
+        private boolean closed;
+
+        /** The bytes taken room for so far. */
+        synchronized long bytes() {
+            return bytes;
         }
-        AtomicBoolean given = new AtomicBoolean();
-        return () -> {
-            if (given.compareAndSet(false, true)) {
-                kib.release(units);
+
+        /**
+         * Room for {@code n} more bytes: false, taking nothing, when the budget has not that much left, or when the
+         * hold was closed (its body ended).
+         */
+        synchronized boolean grow(long n) {
+            if (closed) {
+                return false;
             }
-        };
+            long total = bytes + n;
+            int more = (int) Math.min(Integer.MAX_VALUE, (total + 1023) / 1024) - units;
+            if (more > 0 && !kib.tryAcquire(more)) {
+                return false;
+            }
+            bytes = total;
+            units += Math.max(0, more);
+            return true;
+        }
+
+        /** Gives back all the room taken; later calls do nothing, and {@link #grow} then takes none. */
+        synchronized void close() {
+            if (!closed) {
+                closed = true;
+                kib.release(units);
+                units = 0;
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@ package dev.llamaserve.api.openai;
 
 import java.util.List;
 import java.util.function.Function;
-import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
@@ -10,6 +10,7 @@ import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.web.server.UnsupportedMediaTypeStatusException;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
@@ -26,7 +27,9 @@ final class JsonResponses {
     }
 
     /**
-     * The whole body, or a 413 when it is longer than {@code llm.api.max-body-bytes}, a 408 when it takes longer
+     * The whole body, or a 413 when it is longer than {@code llm.api.max-body-bytes}, a 503 {@code overloaded} when
+     * a chunk of it finds no room in {@code llm.api.max-body-bytes-in-flight} ({@link BodyBudget}: a body holds room
+     * for the bytes it has sent, from the first chunk to its end), a 408 when it takes longer
      * than {@code llm.api.body-timeout} to arrive (a body that stalls half-sent held its admission slot for ever:
      * 512 such sockets refused every request), a 415 for a type other than JSON (a page of another site may post
      * {@code text/plain} without a CORS preflight; no API client sends it) or a content coding. An empty body reads
@@ -50,14 +53,22 @@ final class JsonResponses {
         if (declared > maxBytes) {
             return Mono.error(ApiException.tooLarge(maxBytes));
         }
-        long room = declared >= 0 ? declared : maxBytes;
-        return Mono.defer(() -> {   // the room is taken when the body is read (subscribed), and always given back
-            Runnable giveBack = settings.bodies().take(room);
-            if (giveBack == null) {
-                return Mono.<byte[]>error(ApiException.unavailable("overloaded", "Request bodies being read fill this"
-                        + " server's memory for them (llm.api.max-body-bytes-in-flight); retry later."));
-            }
-            return DataBufferUtils.join(request.getBody(), (int) maxBytes)
+        return Mono.defer(() -> {   // the body holds room as its bytes arrive, all given back once at its end
+            BodyBudget.Hold hold = settings.bodies().hold();
+            Flux<DataBuffer> counted = request.getBody().handle((buffer, sink) -> {
+                int n = buffer.readableByteCount();
+                ApiException refusal = hold.bytes() + n > maxBytes ? ApiException.tooLarge(maxBytes)
+                        : hold.grow(n) ? null
+                        : ApiException.unavailable("overloaded", "Request bodies being read fill this server's"
+                                + " memory for them (llm.api.max-body-bytes-in-flight); retry later.");
+                if (refusal == null) {
+                    sink.next(buffer);
+                } else {
+                    DataBufferUtils.release(buffer);
+                    sink.error(refusal);
+                }
+            });
+            return DataBufferUtils.join(counted)
                     .map(buffer -> {
                         try {
                             byte[] bytes = new byte[buffer.readableByteCount()];
@@ -68,11 +79,11 @@ final class JsonResponses {
                         }
                     })
                     .defaultIfEmpty(new byte[0])
-                    .onErrorMap(DataBufferLimitException.class, e -> ApiException.tooLarge(maxBytes))
                     .timeout(settings.bodyTimeout(), Mono.error(() -> new ApiException(408, "invalid_request_error",
                             null, "request_timeout", "The request body did not arrive within "
                                     + settings.bodyTimeout().toSeconds() + " s (llm.api.body-timeout)", false)))
-                    .doFinally(signal -> giveBack.run());
+                    .doOnError(e -> hold.close())   // refused, too large, timed out: before the error is passed on
+                    .doFinally(signal -> hold.close());
         })
                 .publishOn(Schedulers.boundedElastic());
     }

@@ -100,24 +100,77 @@ class JsonResponsesTest {
                 .block(Duration.ofSeconds(5))).as("no Content-Type: read as JSON").hasSize(2);
     }
 
-    /** Bodies being read at once are bounded in bytes: beyond, a 503 overloaded at once; the room comes back after. */
+    /**
+     * Bodies being read at once are bounded in bytes: a chunk beyond is a 503 overloaded at once; the room comes back
+     * when a body ends, however it ends.
+     */
     @Test
     void bodiesBeyondTheBytesInFlightAre503AndTheRoomComesBack() {
         ApiSettings settings = settings(4096);   // a budget of 4 KiB
         JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").contentLength(4000)
-                .body(reactor.core.publisher.Flux.never()), settings);   // never subscribed: it takes no room
-        MockServerHttpRequest stalled = MockServerHttpRequest.post("/v1/chat/completions").contentLength(3000)
-                .body(reactor.core.publisher.Flux.never());
-        reactor.core.Disposable reading = JsonResponses.readBody(stalled, settings).subscribe(b -> { }, e -> { });
+                .body(stalledAfter(4000)), settings);   // never subscribed: it takes no room
+        reactor.core.Disposable reading = JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions")
+                .contentLength(4000).body(stalledAfter(3000)), settings).subscribe(b -> { }, e -> { });
+        assertOverloaded(MockServerHttpRequest.post("/v1/chat/completions").body("x".repeat(2000)), settings);
+        reading.dispose();   // the stalled one ends (its client left): its room comes back
+        assertThat(JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").body("x".repeat(4096)),
+                settings).block(Duration.ofSeconds(5))).as("the whole budget is free again").hasSize(4096);
+    }
+
+    /**
+     * A body holds room only for the bytes it has sent: clients that declare a large Content-Length and then send
+     * nothing (or stall part way) hold no room for the rest, so they cannot make every other request a 503.
+     */
+    @Test
+    void aBodyHoldsRoomOnlyForTheBytesItHasSent() {
+        ApiSettings settings = settings(4096);   // a budget of 4 KiB
+        reactor.core.Disposable silent = JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions")
+                .contentLength(4096).body(reactor.core.publisher.Flux.never()), settings).subscribe(b -> { }, e -> { });
+        reactor.core.Disposable stalled = JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions")
+                .contentLength(4096).body(stalledAfter(1024)), settings).subscribe(b -> { }, e -> { });
+        assertThat(JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").contentLength(3072)
+                .body(chunks(1024, 1024, 1024)), settings).block(Duration.ofSeconds(5)))
+                .as("3 KiB beside a silent body and one that sent 1 KiB").hasSize(3072);
+        assertOverloaded(MockServerHttpRequest.post("/v1/chat/completions").body(chunks(1024, 1024, 1024, 1)),
+                settings);
+        silent.dispose();
+        stalled.dispose();
+        assertThat(JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").body(chunks(2048, 2048)),
+                settings).block(Duration.ofSeconds(5))).as("the refused body gave back the 3 KiB it held").hasSize(4096);
+    }
+
+    /** A body that times out (408) or is too large (413) part way gives back the room its chunks took. */
+    @Test
+    void aBodyThatFailsPartWayGivesItsRoomBack() {
+        ApiSettings settings = settings(4096);
         assertThatThrownBy(() -> JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions")
-                .body("x".repeat(2000)), settings).block(Duration.ofSeconds(5)))
+                .body(stalledAfter(3000)), settings).block(Duration.ofSeconds(10)))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(408));
+        assertThatThrownBy(() -> JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions")
+                .body(chunks(3000, 2000)), settings).block(Duration.ofSeconds(5)))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(413));
+        assertThat(JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").body("x".repeat(4096)),
+                settings).block(Duration.ofSeconds(5))).hasSize(4096);
+    }
+
+    private static void assertOverloaded(MockServerHttpRequest request, ApiSettings settings) {
+        assertThatThrownBy(() -> JsonResponses.readBody(request, settings).block(Duration.ofSeconds(5)))
                 .isInstanceOfSatisfying(ApiException.class, e -> {
                     assertThat(e.status()).isEqualTo(503);
                     assertThat(e.code()).isEqualTo("overloaded");
                     assertThat(e.getMessage()).contains("llm.api.max-body-bytes-in-flight");
                 });
-        reading.dispose();   // the stalled one ends (its client left): its room comes back
-        assertThat(JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").body("x".repeat(2000)),
-                settings).block(Duration.ofSeconds(5))).hasSize(2000);
+    }
+
+    /** {@code bytes} bytes in one chunk, then nothing more. */
+    private static reactor.core.publisher.Flux<org.springframework.core.io.buffer.DataBuffer> stalledAfter(int bytes) {
+        return reactor.core.publisher.Flux.concat(chunks(bytes), reactor.core.publisher.Flux.never());
+    }
+
+    /** One chunk of each size, of 'x's. */
+    private static reactor.core.publisher.Flux<org.springframework.core.io.buffer.DataBuffer> chunks(int... sizes) {
+        return reactor.core.publisher.Flux.fromArray(java.util.Arrays.stream(sizes).boxed().toArray(Integer[]::new))
+                .map(n -> org.springframework.core.io.buffer.DefaultDataBufferFactory.sharedInstance
+                        .wrap("x".repeat(n).getBytes(StandardCharsets.UTF_8)));
     }
 }
