@@ -29,8 +29,8 @@ final class JsonResponses {
     /**
      * The whole body, or a 413 when it is longer than {@code llm.api.max-body-bytes}, a 503 {@code overloaded} when
      * a chunk of it finds no room in {@code llm.api.max-body-bytes-in-flight} ({@link BodyBudget}: a body holds room
-     * for the bytes it has sent, from the first chunk to its end), a 408 when it takes longer
-     * than {@code llm.api.body-timeout} to arrive (a body that stalls half-sent held its admission slot for ever:
+     * for the bytes it has sent, from its first chunk to its end), a 408 when it takes longer than
+     * {@code llm.api.body-timeout} to arrive (a body that stalls half-sent held its admission slot for ever:
      * 512 such sockets refused every request), a 415 for a type other than JSON (a page of another site may post
      * {@code text/plain} without a CORS preflight; no API client sends it) or a content coding. An empty body reads
      * as 0 bytes. Delivered on a bounded-elastic thread: what a body costs next (parsing it, tokenizing a prompt of
@@ -38,6 +38,18 @@ final class JsonResponses {
      * serves other connections and the probes too (a few large requests had held {@code /livez} for 22 s).
      */
     static Mono<byte[]> readBody(ServerHttpRequest request, ApiSettings settings) {
+        return readBody(request, settings, Function.identity());
+    }
+
+    /**
+     * The body, read as {@link #readBody(ServerHttpRequest, ApiSettings)} reads it, and what {@code work} makes of it
+     * on the thread it is delivered on (parsing, tokenizing, compiling a schema). The body's room in
+     * {@code llm.api.max-body-bytes-in-flight} is held until {@code work} has run: the bytes joined and waiting for a
+     * bounded-elastic thread count too. Reactor re-throws a {@link StackOverflowError} (deep recursion on a crafted
+     * input) instead of passing it on, and the client was then never answered: it becomes the request's 400 here
+     * ({@link ApiErrors#nestedTooDeeply}).
+     */
+    static <T> Mono<T> readBody(ServerHttpRequest request, ApiSettings settings, Function<byte[], T> work) {
         long maxBytes = settings.maxBodyBytes();
         MediaType type = request.getHeaders().getContentType();
         if (type != null && !(type.getType().equals("application") && (type.getSubtype().equals("json")
@@ -53,7 +65,8 @@ final class JsonResponses {
         if (declared > maxBytes) {
             return Mono.error(ApiException.tooLarge(maxBytes));
         }
-        return Mono.defer(() -> {   // the body holds room as its bytes arrive, all given back once at its end
+        // the body holds room as its bytes arrive, all given back once: when work has run, or at any other end
+        return Mono.defer(() -> {
             BodyBudget.Hold hold = settings.bodies().hold();
             Flux<DataBuffer> counted = request.getBody().handle((buffer, sink) -> {
                 int n = buffer.readableByteCount();
@@ -83,24 +96,17 @@ final class JsonResponses {
                             null, "request_timeout", "The request body did not arrive within "
                                     + settings.bodyTimeout().toSeconds() + " s (llm.api.body-timeout)", false)))
                     .doOnError(e -> hold.close())   // refused, too large, timed out: before the error is passed on
-                    .doFinally(signal -> hold.close());
-        })
-                .publishOn(Schedulers.boundedElastic());
-    }
-
-    /**
-     * The body, read as {@link #readBody} reads it, and what {@code work} makes of it on the thread it is delivered
-     * on (parsing, tokenizing, compiling a schema). Reactor re-throws a {@link StackOverflowError} (deep recursion on
-     * a crafted input) instead of passing it on, and the client was then never answered: it becomes the request's
-     * 400 here ({@link ApiErrors#nestedTooDeeply}).
-     */
-    static <T> Mono<T> readBody(ServerHttpRequest request, ApiSettings settings, Function<byte[], T> work) {
-        return readBody(request, settings).map(body -> {
-            try {
-                return work.apply(body);
-            } catch (StackOverflowError e) {
-                throw ApiErrors.nestedTooDeeply();
-            }
+                    .publishOn(Schedulers.boundedElastic())
+                    .map(body -> {
+                        try {
+                            return work.apply(body);
+                        } catch (StackOverflowError e) {
+                            throw ApiErrors.nestedTooDeeply();
+                        } finally {
+                            hold.close();
+                        }
+                    })
+                    .doFinally(signal -> hold.close());   // cancelled before work ran
         });
     }
 }

@@ -153,6 +153,42 @@ class JsonResponsesTest {
                 settings).block(Duration.ofSeconds(5))).hasSize(4096);
     }
 
+    /**
+     * The body's room is held until what is made of it has run (a joined body waiting for a bounded-elastic thread,
+     * then being parsed, is in memory still), and given back after it, by both forms of readBody.
+     */
+    @Test
+    void theRoomIsHeldUntilTheWorkOnTheBodyHasRun() {
+        ApiSettings settings = settings(4096);
+        AtomicReference<Throwable> whileWorking = new AtomicReference<>();
+        int parsed = JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").body("x".repeat(3000)),
+                settings, body -> {
+                    try {
+                        Thread.sleep(200);   // a while into the work (a parse of megabytes takes longer)
+                        JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions")
+                                .body("x".repeat(2000)), settings).block(Duration.ofSeconds(5));
+                    } catch (RuntimeException e) {
+                        whileWorking.set(e);
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    return body.length;
+                }).block(Duration.ofSeconds(5));
+        assertThat(parsed).isEqualTo(3000);
+        assertThat(whileWorking.get()).as("another body, while the first is worked on")
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.code()).isEqualTo("overloaded"));
+        assertThat(JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").body("x".repeat(4096)),
+                settings).block(Duration.ofSeconds(5))).as("given back after the work").hasSize(4096);
+        assertThat(JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").body("x".repeat(4096)),
+                settings).block(Duration.ofSeconds(5))).as("and after the two-argument form").hasSize(4096);
+        assertThatThrownBy(() -> JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions")
+                .body("x".repeat(4096)), settings, body -> {
+                    throw ApiException.invalid("messages", "invalid_value", "bad (test)");
+                }).block(Duration.ofSeconds(5))).isInstanceOf(ApiException.class);
+        assertThat(JsonResponses.readBody(MockServerHttpRequest.post("/v1/chat/completions").body("x".repeat(4096)),
+                settings).block(Duration.ofSeconds(5))).as("and after work that failed").hasSize(4096);
+    }
+
     private static void assertOverloaded(MockServerHttpRequest request, ApiSettings settings) {
         assertThatThrownBy(() -> JsonResponses.readBody(request, settings).block(Duration.ofSeconds(5)))
                 .isInstanceOfSatisfying(ApiException.class, e -> {
