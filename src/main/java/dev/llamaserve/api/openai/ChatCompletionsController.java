@@ -96,8 +96,12 @@ public class ChatCompletionsController {
         }
         ChatWire.Choice[] choices = new ChatWire.Choice[n];
         EngineEvent.Usage[] usages = new EngineEvent.Usage[n];
+        RequestFailure failure = new RequestFailure(p.requestId());
         return x.abortUnlessFinished(x.submit().flatMapMany(events -> events)
                 .<ChatWire.ChatCompletion>handle((event, sink) -> {
+                    if (failure.passOver(event)) {
+                        return;
+                    }
                     if (event instanceof EngineEvent.Tokens t) {
                         collectors[t.index()].onTokens(t);
                     } else {

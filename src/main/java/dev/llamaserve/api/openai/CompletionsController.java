@@ -162,8 +162,12 @@ public class CompletionsController {
         CompletionWire.Choice[] choices = new CompletionWire.Choice[n];
         EngineEvent.Usage[] usages = new EngineEvent.Usage[n];
         EngineExchange x = new EngineExchange(engine, p.request(), exchange);
+        RequestFailure failure = new RequestFailure(p.requestId());
         return x.abortUnlessFinished(x.submit().flatMapMany(events -> events)
                 .<CompletionWire.Completion>handle((event, sink) -> {
+                    if (failure.passOver(event)) {
+                        return;
+                    }
                     if (event instanceof EngineEvent.Tokens t) {
                         text[t.index()].append(t.text());
                         if (lp[t.index()] != null) {
@@ -203,11 +207,15 @@ public class CompletionsController {
         }
         EngineEvent.Usage[] usages = new EngineEvent.Usage[n];
         AtomicBoolean done = new AtomicBoolean();
+        RequestFailure failure = new RequestFailure(p.requestId());
         EngineExchange x = new EngineExchange(engine, p.request(), exchange);
         return x.abortUnlessFinished(x.submit().flatMap(events -> {
             Flux<String> frames = Flux.concat(
                             events.concatMapIterable(event -> {
                                 List<String> out = new ArrayList<>();
+                                if (failure.passOver(event)) {
+                                    return out;
+                                }
                                 if (event instanceof EngineEvent.Tokens t) {
                                     LegacyLogprobs l = lp[t.index()];
                                     if (!t.text().isEmpty() || l != null) {

@@ -33,16 +33,27 @@ final class FinishReasons {
 
     /**
      * @param requestId the client's request id, for the log line and the generic error message
-     * @throws ApiException for {@code ERROR} (500; with {@code x-should-retry: false} when the request caused it)
-     *     and {@code ABORT} (503 {@code aborted})
+     * @throws ApiException for {@code ERROR} and {@code ABORT} ({@link #error})
      */
     static String openAi(EngineEvent.Finished f, String requestId) {
+        ApiException error = error(f, requestId);
+        if (error != null) {
+            throw error;
+        }
+        return openAi(AnswerFinish.of(f.reason(), false));
+    }
+
+    /**
+     * The error an engine {@code ERROR} (500; with {@code x-should-retry: false} when the request caused it; the
+     * engine's detail is logged) or {@code ABORT} (503 {@code aborted}) is; null for a finish reason.
+     */
+    static ApiException error(EngineEvent.Finished f, String requestId) {
         return switch (f.reason()) {
-            case STOP, LENGTH -> openAi(AnswerFinish.of(f.reason(), false));
-            case ABORT -> throw ApiException.unavailable("aborted", "The request was aborted by the server.");
+            case STOP, LENGTH -> null;
+            case ABORT -> ApiException.unavailable("aborted", "The request was aborted by the server.");
             case ERROR -> {
                 log.warn("request_id={} the engine failed the request: {}", requestId, f.errorMessage());
-                throw f.requestError() ? ApiErrors.requestFailed(requestId) : ApiErrors.modelFailed(requestId);
+                yield f.requestError() ? ApiErrors.requestFailed(requestId) : ApiErrors.modelFailed(requestId);
             }
         };
     }
