@@ -49,16 +49,22 @@ public final class MeteredInferenceEngine implements InferenceEngine {
     /** Meters the stream; {@code delivery} (null: the engine's own) is where the engine delivers its events. */
     @Override
     public Flow.Publisher<EngineEvent> submit(GenerationRequest request, Executor delivery) {
-        long submitted = System.nanoTime();
+        RequestTrace trace = new RequestTrace(request.requestId(), request.promptTokenIds().length, System.nanoTime());
+        // live before the engine has the request: a caller that aborts as soon as it is registered finds its trace
+        RequestTrace displaced = traces.started(trace);
         Flow.Publisher<EngineEvent> events;
+        boolean accepted = false;
         try {
             events = delivery == null ? delegate.submit(request) : delegate.submit(request, delivery);
+            accepted = true;
         } catch (EngineException.Overloaded e) {
             refusals.engineQueueFull();
             throw e;
+        } finally {
+            if (!accepted) {
+                traces.withdraw(trace, displaced);   // refused: the request never was, and is not metered
+            }
         }
-        RequestTrace trace = new RequestTrace(request.requestId(), request.promptTokenIds().length, submitted);
-        traces.started(trace);
         return subscriber -> {
             if (trace.claimSubscription()) {
                 events.subscribe(new MeteringSubscriber(subscriber, trace, this));

@@ -23,8 +23,18 @@ final class RequestTraces {
         };
     }
 
-    void started(RequestTrace trace) {
-        live.put(trace.requestId(), trace);
+    /** Makes {@code trace} live; returns the live trace it displaced (one of the same request id), or null. */
+    RequestTrace started(RequestTrace trace) {
+        return live.put(trace.requestId(), trace);
+    }
+
+    /** Takes back a trace whose request the engine refused, putting back the one it had displaced, if any. */
+    void withdraw(RequestTrace trace, RequestTrace displaced) {
+        if (displaced == null) {
+            live.remove(trace.requestId(), trace);
+        } else {
+            live.replace(trace.requestId(), trace, displaced);
+        }
     }
 
     void ended(RequestTrace trace) {

@@ -128,9 +128,44 @@ class MeteredInferenceEngineTest {
     @Test
     void aFullQueueIsAnEngineQueueRefusal() {
         scripted.submitError = new EngineException.Overloaded("queue full (test)");
-        assertThatThrownBy(() -> engine.submit(request())).isInstanceOf(EngineException.Overloaded.class);
+        GenerationRequest r = request();
+        assertThatThrownBy(() -> engine.submit(r)).isInstanceOf(EngineException.Overloaded.class);
         assertThat(count("llm.overload.refusals", "source", "engine_queue")).isEqualTo(1);
         assertThat(count("llm.overload.refusals", "source", "concurrency_limit")).isZero();
+        assertThat(engine.inFlight()).as("a refused request leaves no trace").isZero();
+        assertThat(engine.trace(r.requestId())).isNull();
+    }
+
+    /**
+     * The caller goes away while its submit is still running on another thread (HTTP requests are submitted off the
+     * event loop): the engine has registered the request, so the abort finds it, and it must find its trace too. It
+     * is played here from inside the engine's submit, right after the request was registered.
+     */
+    @Test
+    void anAbortWhileTheSubmitIsRunningIsOneDisconnectAndEndsTheTrace() {
+        scripted.script = req -> {
+            assertThat(engine.abort(req.requestId())).isTrue();
+            return Flux.never();
+        };
+        GenerationRequest r = request();
+        engine.submit(r);
+        assertThat(count("llm.client.disconnects")).isEqualTo(1);
+        assertThat(count("llm.requests.finished", "finish_reason", "abort")).isEqualTo(1);
+        assertThat(engine.inFlight()).as("the trace ended; none stays live for ever").isZero();
+        assertThat(engine.trace(r.requestId()).disconnected()).isTrue();
+    }
+
+    /** A refused submit takes back only its own trace: a live request of the same id keeps its trace. */
+    @Test
+    void aRefusedSubmitOfAnIdInUseLeavesTheLiveRequestsTrace() {
+        GenerationRequest r = request();
+        engine.submit(r);
+        scripted.submitError = new IllegalStateException("request id in use (test)");
+        assertThatThrownBy(() -> engine.submit(r)).isInstanceOf(IllegalStateException.class);
+        assertThat(engine.inFlight()).isEqualTo(1);
+        engine.abort(r.requestId());
+        assertThat(count("llm.client.disconnects")).isEqualTo(1);
+        assertThat(engine.inFlight()).isZero();
     }
 
     @Test
