@@ -183,7 +183,9 @@ final class Compilation {
         }
         if (schema.has("const")) {
             JsonNode c = schema.get("const");
-            values = schema.has("enum") ? values.stream().filter(c::equals).toList() : List.of(c);
+            String same = Disjointness.canonical(c);   // JSON Schema's equality: 1.0 is the enum's 1
+            values = schema.has("enum")
+                    ? values.stream().filter(v -> Disjointness.canonical(v).equals(same)).toList() : List.of(c);
         }
         Set<String> types = schema.has("type") ? declaredTypes(schema.get("type"), ptr) : null;
         List<byte[]> literals = new ArrayList<>();

@@ -184,7 +184,8 @@ final class Disjointness {
      * Text equal for values equal in JSON Schema's sense: numbers by mathematical value (1, 1.0, 1e0), objects by
      * their members in any order, arrays element by element, at any depth.
      */
-    private static String canonical(JsonNode v) {
+    /** A JSON value's identity as JSON Schema compares values: numbers by value ({@code 1} is {@code 1.0}). */
+    static String canonical(JsonNode v) {
         if (v.isNumber()) {
             return "n:" + v.decimalValue().stripTrailingZeros().toPlainString();
         }

@@ -54,6 +54,16 @@ class GrammarMatcherTest {
         assertThat(finished).isGreaterThan(10);
     }
 
+    /** const and enum together keep the enum's values equal to const as JSON Schema compares them (1.0 is 1). */
+    @Test
+    void constWithinAnEnumComparesNumbersByValue() {
+        GrammarState s = compiler.compile("{\"enum\":[1,2],\"const\":1.0}").initialState();
+        GrammarState one = s.advance("1".getBytes(StandardCharsets.UTF_8));
+        assertThat(one).isNotNull();
+        assertThat(one.isComplete()).isTrue();
+        assertThat(s.advance("2".getBytes(StandardCharsets.UTF_8))).isNull();
+    }
+
     @Test
     void endOfSequenceOnlyWhenComplete() {
         Grammar g = compiler.compile("{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":2}");
