@@ -229,7 +229,10 @@ sealed interface Regex {
                     throw fail("unterminated character class");
                 }
                 int c = cps[pos];
-                if (c == ']' && !first) {
+                if (c == ']' && first) {   // ECMA-262: [] matches nothing, [^] anything; PCRE: a literal ']'
+                    throw fail("']' first in a character class (the dialects disagree; escape it as \\])");
+                }
+                if (c == ']') {
                     pos++;
                     break;
                 }

@@ -57,6 +57,8 @@ class UnsupportedSchemaTest {
             {"type":"string","pattern":"a{2000}"}                                            § /pattern
             {"type":"string","pattern":"^\\\\uD83Dx$"}                                     § /pattern
             {"type":"string","pattern":"[z-a]"}                                              § /pattern
+            {"type":"string","pattern":"^[]a]$"}                                             § /pattern
+            {"type":"string","pattern":"^[^]$"}                                              § /pattern
             {"type":"array","items":[{"type":"integer"}]}                                    § /items
             {"allOf":[{"type":"integer"},{"minimum":3}]}                                     § /allOf
             {"type":"integer","anyOf":[{"minimum":1},{"maximum":-1}]}                        § /type
