@@ -295,6 +295,11 @@ final class Compilation {
                 pointers.put(name, child(ptr, "additionalProperties"));
             }
         }
+        for (String name : declared.keySet()) {   // its key would be written as bytes that are not UTF-8
+            if (name.codePoints().anyMatch(cp -> cp >= CodePoints.SURROGATES[0] && cp <= CodePoints.SURROGATES[1])) {
+                throw unsupported(pointers.get(name), "a property name with an unpaired surrogate has no UTF-8 form");
+            }
+        }
         String[] names = declared.keySet().toArray(String[]::new);
         boolean[] req2 = new boolean[names.length];
         for (int j = 0; j < names.length; j++) {

@@ -59,6 +59,7 @@ class UnsupportedSchemaTest {
             {"type":"string","pattern":"[z-a]"}                                              § /pattern
             {"type":"string","pattern":"^[]a]$"}                                             § /pattern
             {"type":"string","pattern":"^[^]$"}                                              § /pattern
+            {"type":"object","properties":{"\\ud800":{}},"required":["\\ud800"]}             § /properties/\ud800
             {"type":"array","items":[{"type":"integer"}]}                                    § /items
             {"allOf":[{"type":"integer"},{"minimum":3}]}                                     § /allOf
             {"type":"integer","anyOf":[{"minimum":1},{"maximum":-1}]}                        § /type
