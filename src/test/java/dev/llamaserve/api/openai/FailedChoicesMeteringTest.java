@@ -16,6 +16,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Function;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.MediaType;
@@ -85,18 +86,19 @@ class FailedChoicesMeteringTest {
 
     @Test
     void aFailedNonStreamedChatIsA500MeteredAsAnErrorNotADisconnect() {
-        failBothChoices(EngineEvent.FinishReason.ERROR);
-        MockServerWebExchange exchange = exchange("/v1/chat/completions", CHAT + "}");
-        assertThatThrownBy(() -> chat().create(exchange).block(Duration.ofSeconds(10)))
-                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(500));
-        assertMeteredAs("error");
+        assertA500MeteredAsAnError(exchange -> chat().create(exchange), exchange("/v1/chat/completions", CHAT + "}"));
     }
 
     @Test
     void aFailedNonStreamedCompletionIsA500MeteredAsAnErrorNotADisconnect() {
+        assertA500MeteredAsAnError(exchange -> completions().create(exchange),
+                exchange("/v1/completions", COMPLETION + "}"));
+    }
+
+    private void assertA500MeteredAsAnError(Function<MockServerWebExchange, Mono<Void>> create,
+            MockServerWebExchange exchange) {
         failBothChoices(EngineEvent.FinishReason.ERROR);
-        MockServerWebExchange exchange = exchange("/v1/completions", COMPLETION + "}");
-        assertThatThrownBy(() -> completions().create(exchange).block(Duration.ofSeconds(10)))
+        assertThatThrownBy(() -> create.apply(exchange).block(Duration.ofSeconds(10)))
                 .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(500));
         assertMeteredAs("error");
     }
@@ -115,29 +117,27 @@ class FailedChoicesMeteringTest {
 
     @Test
     void aFailedStreamedCompletionEndsWithOneErrorFrameMeteredAsAnErrorNotADisconnect() {
-        failBothChoices(EngineEvent.FinishReason.ERROR);
-        MockServerWebExchange exchange = exchange("/v1/completions", COMPLETION + ",\"stream\":true}");
-        completions().create(exchange).block(Duration.ofSeconds(10));
-        assertStreamEndsWithOneError(exchange);
-        assertMeteredAs("error");
+        assertAStreamEndingWithOneErrorMeteredAsAnError(exchange -> completions().create(exchange),
+                exchange("/v1/completions", COMPLETION + ",\"stream\":true}"));
     }
 
     /** Chat streaming (ChatChoicesStream) already read the stream to its end; kept here beside its siblings. */
     @Test
     void aFailedStreamedChatEndsWithOneErrorFrameMeteredAsAnErrorNotADisconnect() {
-        failBothChoices(EngineEvent.FinishReason.ERROR);
-        MockServerWebExchange exchange = exchange("/v1/chat/completions", CHAT + ",\"stream\":true}");
-        chat().create(exchange).block(Duration.ofSeconds(10));
-        assertStreamEndsWithOneError(exchange);
-        assertMeteredAs("error");
+        assertAStreamEndingWithOneErrorMeteredAsAnError(exchange -> chat().create(exchange),
+                exchange("/v1/chat/completions", CHAT + ",\"stream\":true}"));
     }
 
-    private static void assertStreamEndsWithOneError(MockServerWebExchange exchange) {
+    private void assertAStreamEndingWithOneErrorMeteredAsAnError(Function<MockServerWebExchange, Mono<Void>> create,
+            MockServerWebExchange exchange) {
+        failBothChoices(EngineEvent.FinishReason.ERROR);
+        create.apply(exchange).block(Duration.ofSeconds(10));
         assertThat(exchange.getResponse().getStatusCode().value()).isEqualTo(200);
         List<String> data = Sse.data(exchange.getResponse().getBodyAsString().block(Duration.ofSeconds(5)));
         assertThat(data.get(data.size() - 1)).isEqualTo("[DONE]");
         assertThat(data.stream().filter(d -> d.contains("\"error\"")).toList()).hasSize(1)
                 .allSatisfy(d -> assertThat(d).contains("internal_error").doesNotContain("CUDA"));
+        assertMeteredAs("error");
     }
 
     /**
