@@ -288,12 +288,16 @@ public final class SchemaCompiler {
             document = relax(answer, "json_schema").schema();
         }
         List<Rule> rules = new ArrayList<>();
-        Rule calls = ToolCallGrammar.root(rules, names, enforced(parameters, strict, true), parallel, options);
+        List<Rule> arguments = new ArrayList<>();
+        Rule calls = ToolCallGrammar.root(rules, names, enforced(parameters, strict, true), parallel, options,
+                arguments);
         Compilation c = new Compilation(document == null ? JSON.createObjectNode() : document, options, rules);
         Rule doc = document == null ? c.anyObject() : c.compile(document, "");
         UnionRule either = c.register(new UnionRule(""));
         either.branches = new Rule[] {calls, doc};
-        return finish(rules, either);
+        Grammar g = finish(rules, either);
+        ToolCallGrammar.requireObjects(arguments);
+        return g;
     }
 
     /** Any JSON object: {@code response_format} {@code {"type":"json_object"}}. */

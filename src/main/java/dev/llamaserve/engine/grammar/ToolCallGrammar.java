@@ -25,7 +25,29 @@ final class ToolCallGrammar {
      */
     static Grammar build(List<String> names, List<JsonNode> parameters, boolean parallel, GrammarOptions options) {
         List<Rule> rules = new ArrayList<>();
-        return SchemaCompiler.finish(rules, root(rules, names, parameters, parallel, options));
+        List<Rule> arguments = new ArrayList<>();
+        Grammar g = SchemaCompiler.finish(rules, root(rules, names, parameters, parallel, options, arguments));
+        requireObjects(arguments);
+        return g;
+    }
+
+    /**
+     * Each function's arguments start with {@code {} and nothing else, once the grammar is finished (its rules know
+     * their first bytes): a parameters schema whose root is a combinator or a {@code $ref} may allow another value
+     * ({@code anyOf} an object or null), which the call parser does not read as arguments, so that the forced call
+     * came back as text.
+     */
+    static void requireObjects(List<Rule> arguments) {
+        for (int i = 0; i < arguments.size(); i++) {
+            for (int b = 0; b < 256; b++) {
+                if (b != '{' && arguments.get(i).mayStartWith(b)) {
+                    throw new UnsupportedSchemaException("", "a function's parameters must allow JSON objects only,"
+                            + " as OpenAI's arguments are; this schema also allows a value starting with '"
+                            + (b >= 0x20 && b < 0x7f ? Character.toString(b) : String.format("\\x%02x", b)) + "'")
+                            .inFunction(i);
+                }
+            }
+        }
     }
 
     /**
@@ -58,7 +80,7 @@ final class ToolCallGrammar {
 
     /** The calls' root rule, its rules added to {@code rules} (a grammar of calls or something else: a union). */
     static Rule root(List<Rule> rules, List<String> names, List<JsonNode> parameters, boolean parallel,
-            GrammarOptions options) {
+            GrammarOptions options, List<Rule> arguments) {
         Rule[] calls = new Rule[names.size()];
         Compilation last = null;
         for (int i = 0; i < calls.length; i++) {
@@ -76,6 +98,7 @@ final class ToolCallGrammar {
                     new boolean[] {true, true}, options.maxWhitespace()));
             call.values[0] = name;
             call.values[1] = params;
+            arguments.add(params);
             calls[i] = call;
             last = c;
         }

@@ -25,6 +25,31 @@ class ToolCallGrammarTest {
         }
     }
 
+    /**
+     * A combinator or $ref at the root may allow a non-object ({@code null}, a string): the parser reads no such
+     * arguments, so the forced call came back as text; it is refused, in both grammars that hold calls.
+     */
+    @Test
+    void parametersWhoseRootMayBeANonObjectAreRefused() {
+        for (String parameters : new String[] {
+            "{\"anyOf\":[{\"type\":\"object\",\"properties\":{\"q\":{\"type\":\"string\"}}},{\"type\":\"null\"}]}",
+            "{\"$ref\":\"#/$defs/a\",\"$defs\":{\"a\":{\"type\":\"string\"}}}"}) {
+            List<JsonNode> schemas = List.of(JSON.readTree("{\"type\":\"object\"}"), JSON.readTree(parameters));
+            assertThatThrownBy(() -> compiler.toolCalls(List.of("g", "f"), schemas, List.of(true, true), false))
+                    .as(parameters).isInstanceOfSatisfying(UnsupportedSchemaException.class, e -> {
+                        assertThat(e.function()).isEqualTo(1);
+                        assertThat(e.getMessage()).contains("JSON objects only");
+                    });
+            assertThatThrownBy(() -> compiler.toolCallsOrAnswer(List.of("g", "f"), schemas, List.of(true, true), false,
+                    null, true)).as(parameters).isInstanceOfSatisfying(UnsupportedSchemaException.class,
+                            e -> assertThat(e.function()).isEqualTo(1));
+        }
+        JsonNode objects = JSON.readTree("{\"anyOf\":[{\"type\":\"object\",\"required\":[\"a\"]},"
+                + "{\"type\":\"object\",\"required\":[\"b\"]}]}");
+        Grammar g = compiler.toolCalls(List.of("f"), List.of(objects), List.of(true), false);
+        assertThat(GrammarFixtures.accepts(g, "{\"name\": \"f\", \"parameters\": {\"b\": 1}}")).isTrue();
+    }
+
     @Test
     void parametersOfAnotherTypeAreRefused() {
         JsonNode string = JSON.readTree("{\"type\":\"string\"}");
