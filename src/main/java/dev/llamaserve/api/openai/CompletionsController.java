@@ -103,6 +103,9 @@ public class CompletionsController {
             sampling = sampling.toBuilder().maxTokens(DEFAULT_MAX_TOKENS).build();
         }
         int[] prompt = prompt(root);
+        if (prompt.length == 0) {   // [] or "" without add_special_tokens
+            throw ApiException.invalid("prompt", "invalid_value", "'prompt' must not be empty");
+        }
 
         String id = "cmpl-" + UUID.randomUUID().toString().replace("-", "");
         log.info("request_id={} id={} completion stream={} prompt_tokens={} max_tokens={}", requestId, id, stream,
@@ -128,9 +131,6 @@ public class CompletionsController {
         }
         if (!prompt.isArray()) {
             throw typeError("prompt", "a string or an array of token ids", prompt);
-        }
-        if (prompt.isEmpty()) {
-            throw ApiException.invalid("prompt", "invalid_value", "'prompt' must not be empty");
         }
         int[] ids = new int[prompt.size()];
         for (int i = 0; i < ids.length; i++) {

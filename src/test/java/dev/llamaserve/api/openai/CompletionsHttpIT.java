@@ -225,6 +225,16 @@ class CompletionsHttpIT extends RealEngineWebTest {
                 "model", "model_not_found");
     }
 
+    /** A prompt of no tokens is a 400 however it came to none: [] or "" without the BOS (not a 500). */
+    @Test
+    void aPromptOfNoTokensIsRefused() throws Exception {
+        assertError(post("/v1/completions", completion("[]", "\"max_tokens\":1")), 400, "invalid_request_error",
+                "prompt", "invalid_value");
+        assertError(post("/v1/completions", completion("\"\"", "\"max_tokens\":1,\"add_special_tokens\":false")),
+                400, "invalid_request_error", "prompt", "invalid_value");
+        assertThat(post("/v1/completions", completion("\"\"", "\"max_tokens\":1")).statusCode()).isEqualTo(200);
+    }
+
     /** A vLLM option that would change the answer is refused by name, never answered as if absent. */
     @Test
     void vllmGuidedDecodingIsRefusedByName() throws Exception {
