@@ -9,7 +9,9 @@ import java.util.List;
  * Renders the engine's logprobs as OpenAI chat logprobs: token text ({@link LogprobTokens#text}), its UTF-8 bytes,
  * and the top alternatives. A sampled special token ({@code <|eot_id|>} that ends the answer, {@code <|eom_id|>},
  * {@code <|python_tag|>}) has no entry: its text is never part of the content, and OpenAI lists no end token, so
- * the entries' bytes, in order, are the content's. Alternatives are listed whatever they are.
+ * the entries' bytes, in order, are the content's. With {@code return_tokens_as_token_ids} every sampled token has
+ * its entry, special ones included (as vLLM lists them), so that the ids are the completion's. Alternatives are
+ * listed whatever they are.
  */
 final class LogprobsRenderer {
 
@@ -26,7 +28,7 @@ final class LogprobsRenderer {
     List<ChatWire.TokenLogprob> render(List<EngineEvent.TokenLogprob> logprobs) {
         List<ChatWire.TokenLogprob> out = new ArrayList<>(logprobs.size());
         for (EngineEvent.TokenLogprob lp : logprobs) {
-            if (detokenizer.isSpecial(lp.tokenId())) {
+            if (!asTokenIds && detokenizer.isSpecial(lp.tokenId())) {   // as ids, every sampled token is listed
                 continue;
             }
             List<ChatWire.TopLogprob> alternatives = new ArrayList<>();

@@ -30,14 +30,18 @@ class LogprobsRendererTest {
                 new EngineEvent.TokenLogprob(eom, -0.1f, List.of()),
                 new EngineEvent.TokenLogprob(eot, -0.1f, List.of()));
 
-        for (boolean asTokenIds : new boolean[] {false, true}) {
-            List<ChatWire.TokenLogprob> out = new LogprobsRenderer(tokenizer, asTokenIds, 2).render(sampled);
-            assertThat(out).as("token ids: %s", asTokenIds).hasSize(1);
-            assertThat(out.get(0).token()).isEqualTo(asTokenIds ? "token_id:" + a : "a");
-            assertThat(out.get(0).bytes()).containsExactly((int) 'a');
-            assertThat(out.get(0).topLogprobs()).hasSize(2);
-            assertThat(out.get(0).topLogprobs().get(0).token()).isEqualTo(asTokenIds ? "token_id:" + eot : "<|eot_id|>");
-        }
+        List<ChatWire.TokenLogprob> out = new LogprobsRenderer(tokenizer, false, 2).render(sampled);
+        assertThat(out).hasSize(1);
+        assertThat(out.get(0).token()).isEqualTo("a");
+        assertThat(out.get(0).bytes()).containsExactly((int) 'a');
+        assertThat(out.get(0).topLogprobs()).hasSize(2);
+        assertThat(out.get(0).topLogprobs().get(0).token()).isEqualTo("<|eot_id|>");
+
+        // as token ids (vLLM's return_tokens_as_token_ids) every sampled token is listed: the ids are the completion's
+        List<ChatWire.TokenLogprob> ids = new LogprobsRenderer(tokenizer, true, 2).render(sampled);
+        assertThat(ids).extracting(ChatWire.TokenLogprob::token).containsExactly("token_id:" + tag, "token_id:" + a,
+                "token_id:" + eom, "token_id:" + eot);
+        assertThat(ids.get(1).topLogprobs().get(0).token()).isEqualTo("token_id:" + eot);
     }
 
     /**
