@@ -4,11 +4,10 @@ import dev.llamaserve.engine.EngineEvent;
 
 /**
  * The first engine error or abort among the choices of one request ({@code n >= 1}), thrown when the request's last
- * {@code Finished} arrives. The engine ends every choice of a failed request, and the stream ends with the last: an
- * error thrown at an earlier choice's {@code Finished} cancelled the stream before its end, which the metering and
- * the access log count as the client going away (a disconnect and an {@code abort}) instead of the engine's
- * {@code error}. Once a choice failed, the request's other events are passed over. One per request; its events
- * arrive serially.
+ * {@code Finished} arrives. The engine ends every choice of a failed request, and the stream ends with the last: the
+ * stream is read to its end, so that the metering and the access log see the engine's {@code error} or
+ * {@code abort}, not a client that went away (as a stream cancelled at an earlier choice's end would read). Once a
+ * choice failed, the request's other events are passed over. One per request; its events arrive serially.
  */
 final class RequestFailure {
 

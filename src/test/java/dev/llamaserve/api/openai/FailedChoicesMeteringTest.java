@@ -121,7 +121,7 @@ class FailedChoicesMeteringTest {
                 exchange("/v1/completions", COMPLETION + ",\"stream\":true}"));
     }
 
-    /** Chat streaming (ChatChoicesStream) already read the stream to its end; kept here beside its siblings. */
+    /** Chat streaming (ChatChoicesStream) sends its error frame at the failed choice and reads on to the end. */
     @Test
     void aFailedStreamedChatEndsWithOneErrorFrameMeteredAsAnErrorNotADisconnect() {
         assertAStreamEndingWithOneErrorMeteredAsAnError(exchange -> chat().create(exchange),
