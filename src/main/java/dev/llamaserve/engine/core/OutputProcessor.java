@@ -54,9 +54,7 @@ final class OutputProcessor {
                 onToken(ss, logits.logits(), logits.offset(i), logits.vocabSize());
             } catch (GrammarTooAmbiguousException e) {   // the request's schema: the same request fails again
                 LOG.warn("request {} failed: {}", ss.request.request.requestId(), e.getMessage());
-                for (SequenceState choice : ss.request.choices) {
-                    finishChoice(choice, EngineEvent.FinishReason.ERROR, null, "", e.getMessage(), true);
-                }
+                finish(ss.request, EngineEvent.FinishReason.ERROR, e.getMessage(), true);
             } catch (RuntimeException e) {
                 LOG.error("sampling failed for request " + ss.request.request.requestId(), e);
                 finish(ss.request, EngineEvent.FinishReason.ERROR, "sampling failed: " + e);
@@ -142,6 +140,11 @@ final class OutputProcessor {
      * a request not yet admitted ends with one {@code Finished}.
      */
     void finish(RequestState rs, EngineEvent.FinishReason reason, String error) {
+        finish(rs, reason, error, false);
+    }
+
+    /** {@code requestError}: the request itself caused the error ({@link EngineEvent.Finished#requestError}). */
+    private void finish(RequestState rs, EngineEvent.FinishReason reason, String error, boolean requestError) {
         if (rs.finished) {
             return;
         }
@@ -154,7 +157,7 @@ final class OutputProcessor {
             return;
         }
         for (SequenceState ss : rs.choices) {
-            finishChoice(ss, reason, null, "", error);
+            finishChoice(ss, reason, null, "", error, requestError);
         }
     }
 
@@ -167,7 +170,7 @@ final class OutputProcessor {
         finishChoice(ss, reason, stopReason, text, error, false);
     }
 
-    /** {@code requestError}: the request itself caused the error ({@link EngineEvent.Finished#requestError}). */
+    /** {@code requestError}: as {@link #finish(RequestState, EngineEvent.FinishReason, String, boolean)}'s. */
     private void finishChoice(SequenceState ss, EngineEvent.FinishReason reason, Object stopReason, String text,
             String error, boolean requestError) {
         if (ss.finished) {
