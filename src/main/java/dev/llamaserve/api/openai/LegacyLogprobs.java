@@ -1,5 +1,7 @@
 package dev.llamaserve.api.openai;
 
+import static dev.llamaserve.api.openai.LogprobTokens.value;
+
 import dev.llamaserve.engine.Detokenizer;
 import dev.llamaserve.engine.EngineEvent;
 import java.util.ArrayList;
@@ -73,9 +75,5 @@ final class LegacyLogprobs {
 
     private String token(int id) {
         return LogprobTokens.text(detokenizer, id, asTokenIds);
-    }
-
-    private static double value(float logprob) {
-        return LogprobTokens.value(logprob);
     }
 }

@@ -1,10 +1,8 @@
 package dev.llamaserve.api.openai;
 
 import dev.llamaserve.engine.Detokenizer;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /** How a logprobs entry names its token and writes its value, in chat and legacy completions alike. */
 final class LogprobTokens {
@@ -25,16 +23,17 @@ final class LogprobTokens {
             return "token_id:" + id;
         }
         byte[] bytes = detokenizer.tokenBytes(id);
-        try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            StringBuilder out = new StringBuilder("bytes:");
-            for (byte b : bytes) {
-                out.append(String.format("\\x%02x", b & 0xFF));
-            }
-            return out.toString();
+        // whole UTF-8 exactly where decoding and encoding again gives the bytes back (each malformed part decodes
+        // to U+FFFD, whose bytes it is not): no decoder and no exception per token and alternative
+        String text = new String(bytes, StandardCharsets.UTF_8);
+        if (Arrays.equals(text.getBytes(StandardCharsets.UTF_8), bytes)) {
+            return text;
         }
+        StringBuilder out = new StringBuilder("bytes:");
+        for (byte b : bytes) {
+            out.append(String.format("\\x%02x", b & 0xFF));
+        }
+        return out.toString();
     }
 
     /** The logprob as written: {@link #FLOOR} for -inf and NaN. */

@@ -1,5 +1,7 @@
 package dev.llamaserve.api.openai;
 
+import static dev.llamaserve.api.openai.LogprobTokens.value;
+
 import dev.llamaserve.engine.Detokenizer;
 import dev.llamaserve.engine.EngineEvent;
 import java.util.ArrayList;
@@ -55,9 +57,5 @@ final class LogprobsRenderer {
             out.add(x & 0xff);
         }
         return out;
-    }
-
-    private static double value(float logprob) {
-        return LogprobTokens.value(logprob);
     }
 }
