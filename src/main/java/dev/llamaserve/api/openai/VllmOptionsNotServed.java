@@ -26,18 +26,18 @@ final class VllmOptionsNotServed {
 
     static void refuse(JsonNode root, boolean chat) {
         for (String name : GUIDED) {
-            if (present(root, name)) {
+            if (field(root, name) != null) {   // JSON null reads as absent
                 throw unsupported(name, "send 'response_format' ({\"type\": \"json_schema\", ...} or"
                         + " {\"type\": \"json_object\"}), which this server enforces");
             }
         }
         for (String name : ABSENT_BY_DEFAULT) {
-            if (present(root, name)) {
+            if (field(root, name) != null) {
                 throw unsupported(name, "this server does not apply it");
             }
         }
         JsonNode badWords = field(root, "bad_words");
-        if (badWords != null && !badWords.isNull() && !(badWords.isArray() && badWords.isEmpty())) {
+        if (badWords != null && !(badWords.isArray() && badWords.isEmpty())) {
             throw unsupported("bad_words", "this server does not apply it");
         }
         refuseUnless(root, "include_stop_str_in_output", false, "stop strings are never part of the output");
@@ -45,7 +45,7 @@ final class VllmOptionsNotServed {
         refuseUnless(root, "skip_special_tokens", true, "special tokens are never part of the output");
         if (chat) {
             refuseUnless(root, "echo", false, "the answer never repeats the prompt");
-            if (present(root, "chat_template")) {
+            if (field(root, "chat_template") != null) {
                 throw unsupported("chat_template", "chat prompts are rendered with the Llama 3.1 template");
             }
         }
@@ -56,11 +56,6 @@ final class VllmOptionsNotServed {
         if (value != null && value != servedValue) {
             throw unsupported(name, why);
         }
-    }
-
-    private static boolean present(JsonNode root, String name) {
-        JsonNode f = field(root, name);
-        return f != null && !f.isNull();
     }
 
     private static ApiException unsupported(String name, String why) {
