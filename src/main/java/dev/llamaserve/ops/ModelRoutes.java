@@ -27,13 +27,9 @@ public final class ModelRoutes {
 
     private ModelRoutes() {}
 
-    /** Whether this path within the application is one of the model's routes. */
-    public static boolean matches(PathContainer pathWithinApplication) {
-        return PARSED.stream().anyMatch(p -> p.matches(pathWithinApplication));
-    }
-
-    /** Whether the exchange's request is for one of the model's routes. */
+    /** Whether the exchange's request (its path within the application) is for one of the model's routes. */
     public static boolean matches(ServerWebExchange exchange) {
-        return matches(exchange.getRequest().getPath().pathWithinApplication());
+        PathContainer path = exchange.getRequest().getPath().pathWithinApplication();
+        return PARSED.stream().anyMatch(p -> p.matches(path));
     }
 }
