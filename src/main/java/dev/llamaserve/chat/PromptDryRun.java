@@ -5,7 +5,6 @@ import dev.llamaserve.engine.InvalidRequestException;
 import dev.llamaserve.engine.UnicodeText;
 import java.util.ArrayList;
 import java.util.List;
-import tools.jackson.databind.JsonNode;
 
 /**
  * The logic behind {@code POST /tokenize} and {@code POST /detokenize} (vLLM's dry-run endpoints):
@@ -90,49 +89,14 @@ public final class PromptDryRun {
         return out;
     }
 
-    /** {@code /detokenize}: the text of the ids, special tokens included. */
+    /** {@code /detokenize}: the text of the ids, special tokens included; each id must be in the vocabulary. */
     public String detokenize(int[] tokens) {
-        if (tokens == null) {
-            throw new InvalidRequestException("tokens", InvalidRequestException.MISSING, "tokens is required");
-        }
         for (int i = 0; i < tokens.length; i++) {
-            checkRange(tokens[i], i);
+            if (tokens[i] < 0 || tokens[i] >= tokenizer.vocabSize()) {
+                throw new InvalidRequestException("tokens[" + i + "]", InvalidRequestException.INVALID_VALUE, "tokens["
+                        + i + "] must be a token id in 0.." + (tokenizer.vocabSize() - 1) + "; got " + tokens[i]);
+            }
         }
         return tokenizer.decode(tokens, false);
-    }
-
-    /** {@code /detokenize} with the raw {@code tokens} array. */
-    public String detokenize(JsonNode tokens) {
-        if (tokens == null || tokens.isNull() || tokens.isMissingNode()) {
-            throw new InvalidRequestException("tokens", InvalidRequestException.MISSING, "tokens is required");
-        }
-        if (!tokens.isArray()) {
-            throw new InvalidRequestException("tokens", InvalidRequestException.INVALID_TYPE,
-                    "tokens must be an array of token ids; got " + ChatRequestParser.describe(tokens));
-        }
-        int[] ids = new int[tokens.size()];
-        for (int i = 0; i < ids.length; i++) {
-            JsonNode t = tokens.get(i);
-            if (!t.isIntegralNumber()) {
-                throw new InvalidRequestException("tokens[" + i + "]", InvalidRequestException.INVALID_TYPE,
-                        "tokens[" + i + "] must be an integer token id; got " + ChatRequestParser.describe(t));
-            }
-            if (!t.canConvertToInt()) {
-                throw outOfRange(i, t.asString());
-            }
-            ids[i] = t.intValue();
-        }
-        return detokenize(ids);
-    }
-
-    private void checkRange(int id, int i) {
-        if (id < 0 || id >= tokenizer.vocabSize()) {
-            throw outOfRange(i, Integer.toString(id));
-        }
-    }
-
-    private InvalidRequestException outOfRange(int i, String value) {
-        return new InvalidRequestException("tokens[" + i + "]", InvalidRequestException.INVALID_VALUE,
-                "tokens[" + i + "] must be a token id in 0.." + (tokenizer.vocabSize() - 1) + "; got " + value);
     }
 }

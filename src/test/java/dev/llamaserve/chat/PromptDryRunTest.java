@@ -70,8 +70,7 @@ class PromptDryRunTest {
 
         // /detokenize gives the prompt back
         assertThat(dryRun.detokenize(r.tokens())).isEqualTo(r.prompt());
-        assertThat(dryRun.detokenize(ChatJson.MAPPER.valueToTree(r.tokens()))).isEqualTo(r.prompt());
-    }
+            }
 
     @Test
     void dryRunAppliesTheSameValidation() {
@@ -92,7 +91,7 @@ class PromptDryRunTest {
 
     @Test
     void detokenizeRejectsIdsOutsideTheVocabulary() {
-        assertThatThrownBy(() -> dryRun.detokenize(ChatJson.parse("[1, 768]")))
+        assertThatThrownBy(() -> dryRun.detokenize(new int[] {1, 768}))
                 .isInstanceOfSatisfying(InvalidRequestException.class, e -> {
                     assertThat(e.param()).isEqualTo("tokens[1]");
                     assertThat(e.code()).isEqualTo("invalid_value");
@@ -103,14 +102,5 @@ class PromptDryRunTest {
                     assertThat(e.param()).isEqualTo("tokens[0]");
                     assertThat(e.getMessage()).contains("got -5");
                 });
-        assertThatThrownBy(() -> dryRun.detokenize(ChatJson.parse("[1, \"a\"]")))
-                .isInstanceOfSatisfying(InvalidRequestException.class, e -> {
-                    assertThat(e.param()).isEqualTo("tokens[1]");
-                    assertThat(e.code()).isEqualTo("invalid_type");
-                });
-        assertThatThrownBy(() -> dryRun.detokenize(ChatJson.parse("[99999999999]")))
-                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertThat(e.getMessage()).contains("got 99999999999"));
-        assertThatThrownBy(() -> dryRun.detokenize((JsonNode) null))
-                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertThat(e.code()).isEqualTo("missing_required_parameter"));
     }
 }

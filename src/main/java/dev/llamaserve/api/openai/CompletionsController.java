@@ -139,7 +139,7 @@ public class CompletionsController {
                 throw ApiException.invalid("prompt", "unsupported_value",
                         "batched prompts (several prompts in one request) are not supported yet");
             }
-            ids[i] = (int) JsonFields.checkInteger(t, "prompt", Integer.MIN_VALUE, Integer.MAX_VALUE);
+            ids[i] = JsonFields.tokenId(t, "prompt");
         }
         return ids;
     }

@@ -68,6 +68,14 @@ final class JsonFields {
         return n == null ? null : checkInteger(n, name, min, max);
     }
 
+    /**
+     * A token id as JSON gives it, in the prompt of {@code /v1/completions} and in {@code /detokenize} alike:
+     * an int ({@code 9906.0} too, as vLLM's pydantic reads it). Whether it is in the vocabulary is the caller's rule.
+     */
+    static int tokenId(JsonNode n, String name) {
+        return (int) checkInteger(n, name, Integer.MIN_VALUE, Integer.MAX_VALUE);
+    }
+
     static long checkInteger(JsonNode n, String name, long min, long max) {
         if (!n.isNumber()) {
             throw typeError(name, "an integer", n);

@@ -58,9 +58,24 @@ public class TokenizeController {
         return JsonResponses.readBody(exchange.getRequest(), settings, body -> {
                     JsonNode root = ChatCompletionRequestParser.readObject(body);
                     checkModel(root);
-                    return new DetokenizeResponse(dryRun.detokenize(field(root, "tokens")));
+                    return new DetokenizeResponse(dryRun.detokenize(tokenIds(field(root, "tokens"))));
                 })
                 .flatMap(r -> JsonResponses.write(exchange.getResponse(), r));
+    }
+
+    /** {@code /detokenize}'s {@code tokens}: an array of token ids, each read as the completions prompt's are. */
+    private static int[] tokenIds(JsonNode tokens) {
+        if (tokens == null) {
+            throw ApiException.invalid("tokens", "missing_required_parameter", "'tokens' is required");
+        }
+        if (!tokens.isArray()) {
+            throw typeError("tokens", "an array of token ids", tokens);
+        }
+        int[] ids = new int[tokens.size()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = JsonFields.tokenId(tokens.get(i), "tokens[" + i + "]");
+        }
+        return ids;
     }
 
     TokenizeResponse tokenize(byte[] body) {

@@ -42,6 +42,13 @@ class TokenizeHttpIT extends RealEngineWebTest {
 
         JsonNode text = json(post("/detokenize", "{\"tokens\":" + r.get("tokens") + "}").body());
         assertThat(text.get("prompt").asString()).isEqualTo("<|begin_of_text|>Hello world");
+        // an integral float is a token id here as in the completions prompt (vLLM's pydantic reads 9906.0 as 9906)
+        StringBuilder floats = new StringBuilder();
+        for (JsonNode id : r.get("tokens")) {
+            floats.append(floats.length() == 0 ? "[" : ",").append(id.asInt()).append(".0");
+        }
+        JsonNode fromFloats = json(post("/detokenize", "{\"tokens\":" + floats + "]}").body());
+        assertThat(fromFloats.get("prompt").asString()).isEqualTo("<|begin_of_text|>Hello world");
     }
 
     @Test
@@ -117,6 +124,13 @@ class TokenizeHttpIT extends RealEngineWebTest {
         assertError(post("/tokenize", "{\"prompt\":7}"), 400, "invalid_request_error", "prompt", "invalid_type");
         assertError(post("/detokenize", "{\"tokens\":[1,-1]}"), 400, "invalid_request_error", "tokens[1]", "invalid_value");
         assertError(post("/detokenize", "{}"), 400, "invalid_request_error", "tokens", "missing_required_parameter");
+        assertError(post("/detokenize", "{\"tokens\":7}"), 400, "invalid_request_error", "tokens", "invalid_type");
+        assertError(post("/detokenize", "{\"tokens\":[1,\"a\"]}"), 400, "invalid_request_error", "tokens[1]",
+                "invalid_type");
+        assertError(post("/detokenize", "{\"tokens\":[1,1.5]}"), 400, "invalid_request_error", "tokens[1]",
+                "invalid_type");
+        assertError(post("/detokenize", "{\"tokens\":[99999999999]}"), 400, "invalid_request_error", "tokens[0]",
+                "invalid_value");
         assertError(post("/tokenize", "{\"messages\":[{\"role\":\"user\"}]}"), 400, "invalid_request_error",
                 "messages[0].content", "missing_required_parameter");
     }
