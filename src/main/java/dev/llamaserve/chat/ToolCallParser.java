@@ -16,7 +16,8 @@ import tools.jackson.databind.json.JsonMapper;
  * Recognizes Llama 3.1 JSON tool calls in model output: {@code {"name": …, "parameters": {…}}}
  * (several may follow one another, separated by {@code ;} or whitespace), either as the whole output
  * or after {@code <|python_tag|>}. Text before the tag stays content. Anything that does not parse
- * as calls stays content, unchanged. Without the tag, a call's first key is one a call has ({@link #start}), as a
+ * as calls stays content, unchanged, and so does an answer written beside tools that their grammar did not write
+ * ({@link Calls#constraint}). Without the tag, a call's first key is one a call has ({@link #start}), as a
  * streamed answer reads it; after the tag its keys may come in any order, as vLLM's llama3_json parser reads them.
  *
  * <p>The engine's text leaves special tokens out, so the caller gives the offset in the text at
@@ -76,9 +77,14 @@ public final class ToolCallParser {
      * The calls a request may get: of these functions ({@code names}; null: any name), and several only where
      * {@code parallel}. Where names are given (a {@code response_format} answer beside tools), an object that names
      * none of them is no call but the answer's text: such an answer with a "name" and "parameters" came back as a
-     * call of a function that does not exist, and an agent loop called it again and again.
+     * call of a function that does not exist, and an agent loop called it again and again. Where the output was
+     * written under {@code constraint}, it is calls only where the calls' grammar allows it
+     * ({@link OutputConstraint.ToolCallsOrAnswer#allowsCalls}): an answer that names a tool, with parameters that
+     * tool's schema never enforced, is the answer too.
+     *
+     * @param constraint the calls-or-answer constraint the output was written under; null where none
      */
-    public record Calls(java.util.Set<String> names, boolean parallel) {
+    public record Calls(java.util.Set<String> names, boolean parallel, OutputConstraint.ToolCallsOrAnswer constraint) {
         /** Any name, several calls: what a caller that knows no tools' names expects. */
         public static final Calls ANY = new Calls(null, true);
 
@@ -86,16 +92,27 @@ public final class ToolCallParser {
             names = names == null ? null : java.util.Set.copyOf(names);
         }
 
+        /** Calls of these names (null: any), told from an answer by their names alone. */
+        public Calls(java.util.Set<String> names, boolean parallel) {
+            this(names, parallel, null);
+        }
+
         /**
          * The calls of an answer under {@code constraint}: where a format stands beside the tools
          * ({@link OutputConstraint.ToolCallsOrAnswer}), a call names one of the constraint's functions (the answer
-         * may hold "name" and "parameters" too); elsewhere any name, the model's own included.
+         * may hold "name" and "parameters" too) and is one its grammar allows; elsewhere any name, the model's own
+         * included.
          */
         public static Calls of(OutputConstraint constraint, boolean parallel) {
-            return new Calls(constraint instanceof OutputConstraint.ToolCallsOrAnswer t
-                    ? t.calls().functions().stream().map(OutputConstraint.Function::name)
-                            .collect(java.util.stream.Collectors.toSet())
-                    : null, parallel);
+            return constraint instanceof OutputConstraint.ToolCallsOrAnswer t
+                    ? new Calls(t.calls().functions().stream().map(OutputConstraint.Function::name)
+                            .collect(java.util.stream.Collectors.toSet()), parallel, t)
+                    : new Calls(null, parallel);
+        }
+
+        /** Whether {@code output}, read as calls, may be calls: what its constraint's calls allow (any without one). */
+        boolean grammarAllows(String output) {
+            return constraint == null || constraint.allowsCalls(output);
         }
 
         /**
@@ -146,10 +163,14 @@ public final class ToolCallParser {
 
     /**
      * {@link #parse(String, int, boolean)} for a request that expects {@code calls}: output that names a function
-     * it does not have is content, and without parallel calls only the first call is answered.
+     * it does not have, or that their grammar does not allow ({@link Calls#constraint}), is content, and without
+     * parallel calls only the first call is answered.
      */
     public static Result parse(String text, int tagOffset, boolean cutOff, Calls calls) {
         Result r = parse(text, tagOffset, cutOff);
+        if (r.readAsCalls() && !calls.grammarAllows(text)) {
+            return new Result(text.isEmpty() ? null : text, List.of());
+        }
         for (ParsedCall call : r.calls()) {
             if (!calls.allows(call.name())) {
                 return new Result(text.isEmpty() ? null : text, List.of());

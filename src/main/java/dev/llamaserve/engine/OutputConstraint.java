@@ -65,6 +65,17 @@ public sealed interface OutputConstraint {
                 throw new IllegalArgumentException("the answer must be a JSON object or a JSON schema, got " + answer);
             }
         }
+
+        /**
+         * Whether {@code output}, what the model wrote under this constraint, was written as tool calls: the grammar
+         * of {@link #calls()} alone, their parameters enforced as here, allows it (whole, or as the beginning of
+         * calls, where the output was cut). An answer may look like calls (an answer schema with "name" and
+         * "parameters" properties, a tool's name) without any tool's parameters having been enforced on it: it is
+         * then the answer, not calls.
+         */
+        public boolean allowsCalls(String output) {
+            return ConstraintRules.allowsCalls(this, output);
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.llamaserve.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llamaserve.engine.OutputConstraint;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -83,6 +84,59 @@ class ToolCallParserTest {
         assertThat(ToolCallParser.start(typeFirst)).isEqualTo(ToolCallParser.Start.CONTENT);
         assertThat(ToolCallParser.parse(typeFirst, ToolCallParser.NO_TAG, false, tools).hasCalls())
                 .as("as start() read it").isFalse();
+    }
+
+    private static final tools.jackson.databind.json.JsonMapper JSON = tools.jackson.databind.json.JsonMapper.builder()
+            .build();
+
+    /**
+     * Tools beside a response_format whose answer has "name" and free-form "parameters": the tool get_time's city is
+     * required and no other argument is allowed, the answer's parameters may be anything.
+     */
+    static OutputConstraint.ToolCallsOrAnswer lookalikeAnswer(boolean parallel) {
+        return new OutputConstraint.ToolCallsOrAnswer(new OutputConstraint.ToolCalls(List.of(
+                new OutputConstraint.Function("get_time", JSON.readTree("{\"type\": \"object\", \"properties\": "
+                        + "{\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"], "
+                        + "\"additionalProperties\": false}"))), parallel),
+                new OutputConstraint.JsonSchema("lookalike", JSON.readTree("{\"type\": \"object\", \"properties\": "
+                        + "{\"name\": {\"type\": \"string\"}, \"parameters\": {\"type\": \"object\"}}, "
+                        + "\"required\": [\"name\", \"parameters\"]}")));
+    }
+
+    /**
+     * Beside a response_format, output is calls only where the calls' grammar allows it: an answer that names a tool,
+     * its parameters never held to that tool's schema, is the answer (it came back as a call whose arguments the
+     * tool's schema refuses), whole or cut; calls the grammar allows are calls, whole or cut.
+     */
+    @Test
+    void besideAFormatAnAnswerThatNamesAToolIsTheAnswerUnlessTheCallsGrammarWroteIt() {
+        ToolCallParser.Calls calls = ToolCallParser.Calls.of(lookalikeAnswer(true), true);
+        String answer = "{\"name\": \"get_time\", \"parameters\": {\"town\": 7}}";
+        ToolCallParser.Result r = ToolCallParser.parse(answer, NO_TAG, false, calls);
+        assertThat(r.readAsCalls()).isFalse();
+        assertThat(r.content()).isEqualTo(answer);
+        ToolCallParser.Result cut = ToolCallParser.parse("{\"name\": \"get_time\", \"parameters\": {\"town\": 7",
+                NO_TAG, true, calls);
+        assertThat(cut.readAsCalls()).as("cut").isFalse();
+        assertThat(cut.content()).isEqualTo("{\"name\": \"get_time\", \"parameters\": {\"town\": 7");
+        assertThat(ToolCallParser.parse("{\"name\": \"get_time\", \"parameters\": {\"city\": \"Oslo\", \"x\": 1}}",
+                NO_TAG, false, calls).hasCalls()).as("an argument the tool does not have").isFalse();
+
+        String call = "{\"name\": \"get_time\", \"parameters\": {\"city\": \"Oslo\"}}";
+        assertThat(ToolCallParser.parse(call + "; " + call, NO_TAG, false, calls).calls()).hasSize(2)
+                .allSatisfy(c -> assertThat(c.arguments()).isEqualTo("{\"city\":\"Oslo\"}"));
+        assertThat(ToolCallParser.parse("{\"name\": \"get_time\", \"parameters\": {\"city\": \"Os", NO_TAG, true,
+                calls).calls()).as("cut").containsExactly(new ToolCallParser.ParsedCall("get_time", "{\"city\": \"Os"));
+        assertThat(ToolCallParser.parse(call, NO_TAG, false, ToolCallParser.Calls.of(null, true)).hasCalls())
+                .as("no format: unchanged").isTrue();
+
+        OutputConstraint.ToolCallsOrAnswer uncallable = new OutputConstraint.ToolCallsOrAnswer(
+                new OutputConstraint.ToolCalls(List.of(new OutputConstraint.Function("get_time", JSON.readTree(
+                        "{\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\", \"minLength\": 3,"
+                                + " \"maxLength\": 2}}, \"required\": [\"city\"]}"))), true),
+                lookalikeAnswer(true).answer());
+        assertThat(ToolCallParser.parse(answer, NO_TAG, false, ToolCallParser.Calls.of(uncallable, true)).content())
+                .as("a tool whose parameters allow nothing: every output is the answer").isEqualTo(answer);
     }
 
     /**

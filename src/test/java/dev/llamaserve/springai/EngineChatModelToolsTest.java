@@ -356,6 +356,38 @@ class EngineChatModelToolsTest {
                 .isInstanceOf(OutputConstraint.ToolCallsOrAnswer.class);
     }
 
+    /**
+     * AUTO with tools and an entity with "name" and free-form "parameters": an answer that names a tool, its parameters
+     * none the tool's schema allows (the calls' grammar did not write it), is the answer, called and streamed, as over
+     * HTTP; the tool is not run with them.
+     */
+    @Test
+    void anEntityAnswerThatNamesAToolIsTheAnswerWhereTheCallsGrammarDidNotWriteIt() {
+        String answer = "{\"name\": \"currentWeather\", \"parameters\": {\"town\": \"Oslo\"}}";
+        engine.script = r -> engine.promptText(engine.submitted.indexOf(r)).contains("sunny in")
+                ? engine.text(r, "A tool ran.")
+                : engine.text(r, "{\"name\": \"currentWeather\", ", "\"parameters\": {\"town\": \"Oslo\"}}");
+        WeatherTools tools = new WeatherTools();
+        Prompt prompt = new Prompt("Which tool?", EngineChatOptions.builder()
+                .toolCallbacks(ToolCallbacks.from(tools))
+                .outputSchema("{\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}, "
+                        + "\"parameters\": {\"type\": \"object\"}}, \"required\": [\"name\", \"parameters\"]}")
+                .build());
+
+        ChatResponse called = model.call(prompt);
+        assertThat(called.getResult().getOutput().getText()).isEqualTo(answer);
+        assertThat(called.getResult().getOutput().getToolCalls()).isEmpty();
+        assertThat(called.getResult().getMetadata().getFinishReason()).isEqualTo("STOP");
+        List<ChatResponse> streamed = model.stream(prompt).collectList().block(Duration.ofSeconds(30));
+        assertThat(streamed.stream().map(r -> r.getResult().getOutput().getText())
+                .filter(java.util.Objects::nonNull).collect(java.util.stream.Collectors.joining())).isEqualTo(answer);
+        assertThat(streamed).allSatisfy(r -> assertThat(r.getResult().getOutput().getToolCalls()).isEmpty());
+        assertThat(tools.cities).isEmpty();
+        assertThat(engine.submitted).hasSize(2);
+        assertThat(engine.submitted.get(0).params().constraint())
+                .isInstanceOf(OutputConstraint.ToolCallsOrAnswer.class);
+    }
+
     /** The constraint a first turn with {@code options} (and the WeatherTools) sends the engine. */
     private OutputConstraint firstTurnConstraint(EngineChatOptions.Builder options) {
         engine.reset();

@@ -279,6 +279,20 @@ public final class SchemaCompiler {
         return cached(key, () -> callsOrAnswer(names, parameters, strict, parallel, answer, answerStrict));
     }
 
+    /**
+     * The calls of {@link #toolCallsOrAnswer} alone, their parameters enforced as there: what tells that grammar's
+     * output apart once written. Where this grammar allows it (or its beginning, where it was cut), the calls branch
+     * wrote it; where not, only the answer could have, even where it looks like calls (an answer schema with "name"
+     * and "parameters" properties).
+     *
+     * @throws UnsupportedSchemaException where no call is possible (every function's parameters allow nothing)
+     */
+    public Grammar callsOfToolCallsOrAnswer(List<String> names, List<JsonNode> parameters, List<Boolean> strict,
+            boolean parallel) {
+        String key = "tools-or-calls:" + functionsKey(names, parameters, strict, parallel);
+        return cached(key, () -> ToolCallGrammar.build(names, enforced(parameters, strict, true), parallel, options));
+    }
+
     private Grammar callsOrAnswer(List<String> names, List<JsonNode> parameters, List<Boolean> strict,
             boolean parallel, JsonNode answer, boolean answerStrict) {
         JsonNode document = answer;

@@ -58,4 +58,19 @@ class ChatCompletionCollectorTest {
         assertThat(one.message().toolCalls().get(0).function().arguments()).isEqualTo("{\"city\":\"Oslo\"}");
         assertThat(one.finishReason()).isEqualTo("tool_calls");
     }
+
+    /** Beside a response_format, an answer naming a tool is the answer where the calls' grammar did not write it. */
+    @Test
+    void anAnswerThatOnlyLooksLikeACallIsContent() {
+        ChatCompletionCollector c = new ChatCompletionCollector(new ChatResponses("chatcmpl-1", 7, "m"), true,
+                ToolCallParser.Calls.of(ChatStreamAssemblerTest.lookalikeAnswer(), true),
+                new ToolCallStartTokens(FixtureTokenizer.get()), null, "req-1");
+        String answer = "{\"name\": \"get_time\", \"parameters\": {\"town\": 7}}";
+        c.onTokens(SCRIPT.tokens(answer));
+        ChatWire.Choice choice = c.choice(new EngineEvent.Finished(EngineEvent.FinishReason.STOP,
+                new EngineEvent.Usage(5, 3), "", null, null));
+        assertThat(choice.message().toolCalls()).isNull();
+        assertThat(choice.message().content()).isEqualTo(answer);
+        assertThat(choice.finishReason()).isEqualTo("stop");
+    }
 }

@@ -247,6 +247,43 @@ class ChatStreamAssemblerTest {
     }
 
     /**
+     * Beside a response_format whose answer has "name" and "parameters": an answer naming a tool is held, as a call
+     * may be, and at its end is the answer's content where the calls' grammar did not write it; a call it wrote is one.
+     */
+    @Test
+    void anAnswerThatOnlyLooksLikeACallIsContentAtItsEnd() {
+        ToolCallParser.Calls calls = ToolCallParser.Calls.of(lookalikeAnswer(), true);
+        ChatStreamAssembler a = new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), true, calls,
+                startTokens, null, false, "req-1");
+        a.start();
+        assertThat(a.onEvent(text("{\"name\": \"get_time\", "))).as("may be a call").isEmpty();
+        assertThat(a.onEvent(text("\"parameters\": {\"town\": 7}}"))).isEmpty();
+        List<String> end = a.onEvent(finish(EngineEvent.FinishReason.STOP, ""));
+        assertThat(end).noneMatch(f -> f.contains("tool_calls"));
+        assertThat(content(end.get(0))).isEqualTo("{\"name\": \"get_time\", \"parameters\": {\"town\": 7}}");
+        assertThat(end.get(1)).contains("\"finish_reason\":\"stop\"");
+
+        List<JsonNode> call = run(new ChatStreamAssembler(new ChatResponses("chatcmpl-1", 7, "m"), true, calls,
+                startTokens, null, false, "req-1"), text("{\"name\": \"get_time\", "),
+                text("\"parameters\": {\"city\": \"Oslo\"}}"), finish(EngineEvent.FinishReason.STOP, ""));
+        assertThat(delta(call.get(1)).get("tool_calls").get(0).get("function").get("arguments").asString())
+                .isEqualTo("{\"city\":\"Oslo\"}");
+        assertThat(call.get(2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("tool_calls");
+    }
+
+    /** get_time's city alone, or an answer with "name" and free-form "parameters". */
+    static dev.llamaserve.engine.OutputConstraint.ToolCallsOrAnswer lookalikeAnswer() {
+        return new dev.llamaserve.engine.OutputConstraint.ToolCallsOrAnswer(
+                new dev.llamaserve.engine.OutputConstraint.ToolCalls(List.of(new dev.llamaserve.engine.OutputConstraint
+                        .Function("get_time", OpenAiJson.MAPPER.readTree("{\"type\": \"object\", \"properties\": "
+                        + "{\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"], "
+                        + "\"additionalProperties\": false}"))), true),
+                new dev.llamaserve.engine.OutputConstraint.JsonSchema("lookalike", OpenAiJson.MAPPER.readTree(
+                        "{\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}, "
+                        + "\"parameters\": {\"type\": \"object\"}}, \"required\": [\"name\", \"parameters\"]}")));
+    }
+
+    /**
      * The end token's event (no text, its logprob) sends no chunk and no entry: streamed or not, the entries' bytes
      * are the content.
      */

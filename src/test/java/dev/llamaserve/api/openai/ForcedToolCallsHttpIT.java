@@ -210,6 +210,75 @@ class ForcedToolCallsHttpIT extends RealEngineWebTest {
         assertThat(kinds).containsExactly("answer", "calls");
     }
 
+    /**
+     * tool_choice auto with a response_format whose answer names get_weather and has "parameters" of its own (a town):
+     * whatever comes back as a call, streamed and not, of n = 4 choices, has arguments its tool's schema allows, and
+     * the answer comes back as the content, valid against the format. The answer was read as a call of get_weather
+     * whose arguments (a town) its schema refuses.
+     */
+    @Test
+    void autoWithAFormatThatLooksLikeACallAnswersAsContentWhereNoToolsGrammarWroteIt() throws Exception {
+        String answer = "{\"type\":\"object\",\"properties\":{\"name\":{\"enum\":[\"get_weather\"]},\"parameters\":"
+                + "{\"type\":\"object\",\"properties\":{\"town\":{\"type\":\"string\",\"maxLength\":10}},"
+                + "\"required\":[\"town\"],\"additionalProperties\":false}},\"required\":[\"name\",\"parameters\"],"
+                + "\"additionalProperties\":false}";
+        java.util.Set<String> kinds = new java.util.TreeSet<>();
+        for (long seed = 0; seed < 6 && kinds.size() < 4; seed++) {
+            String extra = "\"temperature\":1.0,\"seed\":" + seed + ",\"n\":4,\"max_tokens\":" + MAX_TOKENS + ","
+                    + tools() + ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"a\","
+                    + "\"schema\":" + answer + "}}";
+            for (JsonNode choice : json(post("/v1/chat/completions", chat(extra), SLOW).body()).get("choices")) {
+                JsonNode message = choice.get("message");
+                List<JsonNode> calls = new ArrayList<>();
+                message.path("tool_calls").forEach(calls::add);
+                kinds.add(kind(choice.get("finish_reason").asString(), message.path("content").isString()
+                        ? message.get("content").asString() : null, calls, answer) + " (non-streamed)");
+            }
+            String body = post("/v1/chat/completions", chat(extra + ",\"stream\":true"), SLOW).body();
+            for (int i = 0; i < 4; i++) {
+                StringBuilder content = new StringBuilder();
+                List<JsonNode> calls = new ArrayList<>();
+                String finish = null;
+                for (String data : Sse.data(body)) {
+                    JsonNode chunk = data.equals("[DONE]") ? null : json(data);
+                    if (chunk == null || chunk.get("choices").isEmpty()
+                            || chunk.get("choices").get(0).get("index").asInt() != i) {
+                        continue;
+                    }
+                    JsonNode c = chunk.get("choices").get(0);
+                    content.append(c.get("delta").path("content").asString(""));
+                    c.get("delta").path("tool_calls").forEach(calls::add);
+                    finish = c.hasNonNull("finish_reason") ? c.get("finish_reason").asString() : finish;
+                }
+                kinds.add(kind(finish, content.isEmpty() ? null : content.toString(), calls, answer) + " (streamed)");
+            }
+        }
+        assertThat(kinds).contains("answer (non-streamed)", "answer (streamed)", "calls (non-streamed)",
+                "calls (streamed)");
+    }
+
+    /**
+     * What one choice is, checked: "calls" (each valid for its tool), "answer" (no call; the content valid against
+     * {@code answer}), or "length" (cut: any call has its name).
+     */
+    private static String kind(String finish, String content, List<JsonNode> calls, String answer) {
+        String what = finish + " " + content + " " + calls;
+        if (finish.equals("length")) {
+            assertThat(calls).as(what)
+                    .allSatisfy(c -> assertThat(c.get("function").get("name").asString()).isNotEmpty());
+            return "length";
+        }
+        if (finish.equals("tool_calls")) {
+            assertThat(calls).as(what).isNotEmpty().allSatisfy(c -> assertValidCall(c.get("function").get("name")
+                    .asString(), c.get("function").get("arguments").asString()));
+            return "calls";
+        }
+        assertThat(finish).as(what).isEqualTo("stop");
+        assertThat(calls).as(what).isEmpty();
+        assertThat(REGISTRY.getSchema(json(answer)).validate(content, InputFormat.JSON)).as(what).isEmpty();
+        return "answer";
+    }
+
     @Test
     void springAiReadsTheForcedCall() {
         FunctionToolCallback<Map<String, Object>, String> tool = FunctionToolCallback

@@ -60,4 +60,40 @@ class ToolCallsOrAnswerTest {
                 nothing, true)).as("an answer that allows nothing is not left to the calls alone")
                 .isInstanceOf(UnsupportedSchemaException.class);
     }
+
+    /**
+     * An answer may look like a call (its schema has "name" and "parameters", free-form): the calls alone tell what
+     * the calls branch wrote, whole or cut, from what only the answer's could have.
+     */
+    @Test
+    void theCallsAloneTellACallFromAnAnswerThatLooksLikeOne() {
+        JsonNode lookalike = JSON.readTree("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
+                + "\"parameters\":{\"type\":\"object\"}},\"required\":[\"name\",\"parameters\"]}");
+        Grammar either = compiler.toolCallsOrAnswer(List.of("weather"), List.of(WEATHER), List.of(false), true,
+                lookalike, true);
+        Grammar calls = compiler.callsOfToolCallsOrAnswer(List.of("weather"), List.of(WEATHER), List.of(false), true);
+        String answer = "{\"name\": \"weather\", \"parameters\": {\"town\": 7}}";
+        String call = "{\"name\": \"weather\", \"parameters\": {\"city\": \"Oslo\"}}";
+        assertThat(GrammarFixtures.accepts(either, answer)).as("the answer's branch").isTrue();
+        assertThat(GrammarFixtures.accepts(calls, answer)).isFalse();
+        assertThat(calls.initialState().advance(bytes("{\"name\": \"weather\", \"parameters\": {\"to"))).as("cut")
+                .isNull();
+        assertThat(GrammarFixtures.accepts(either, call)).isTrue();
+        assertThat(GrammarFixtures.accepts(calls, call)).isTrue();
+        assertThat(GrammarFixtures.accepts(calls, call + "; " + call)).as("parallel").isTrue();
+        assertThat(calls.initialState().advance(bytes("{\"name\": \"weather\", \"parameters\": {\"ci"))).as("cut")
+                .isNotNull();
+
+        JsonNode nothing = JSON.readTree("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\","
+                + "\"minLength\":3,\"maxLength\":2}},\"required\":[\"a\"]}");
+        Grammar answerOnly = compiler.toolCallsOrAnswer(List.of("f"), List.of(nothing), List.of(true), false, ANSWER,
+                true);
+        assertThat(GrammarFixtures.accepts(answerOnly, "{\"summary\":\"sun\",\"degrees\":21}")).isTrue();
+        assertThatThrownBy(() -> compiler.callsOfToolCallsOrAnswer(List.of("f"), List.of(nothing), List.of(true),
+                false)).as("no call is possible").isInstanceOf(UnsupportedSchemaException.class);
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
 }
