@@ -17,8 +17,9 @@ public record EncodedPrompt(int[] tokenIds, List<TokenSpan> requestSpans) {
     /**
      * The tokens that carry one request-text segment: {@code tokenIds[start, end)}. When the segment
      * shares a pre-token with adjacent template text (BPE may merge across that edge), the range
-     * includes the shared token and {@code aligned} is false; otherwise the range decodes to exactly
-     * the segment's text.
+     * includes the shared token and {@code aligned} is false, as it is when the range holds an added token
+     * that took in whitespace beside it ({@code lstrip}, {@code rstrip}: the whitespace has no token);
+     * otherwise the range decodes to exactly the segment's text.
      */
     public record TokenSpan(String param, int start, int end, boolean aligned) {}
 

@@ -11,10 +11,11 @@ import java.util.List;
 /**
  * Encodes a rendered prompt injection-safely: each special segment becomes its control id (looked
  * up by text); the text between two special segments (template text and request text together) is
- * encoded as one run by the plain tokenizer, which has no added tokens, so special-token text inside
- * a request becomes ordinary text tokens and decodes back to itself.
+ * encoded as one run by the plain tokenizer, which has no special tokens, so special-token text inside
+ * a request becomes ordinary text tokens and decodes back to itself. The checkpoint's non-special added
+ * tokens are matched in the run, as in any text.
  *
- * <p>Hugging Face's tokenizer splits its input at special tokens before pre-tokenizing, so for text
+ * <p>Hugging Face's tokenizer splits its input at added tokens before pre-tokenizing, so for text
  * without injected special-token text the ids equal {@code encode(renderedText)} with special tokens
  * parsed, i.e. what transformers and vLLM produce.
  */
@@ -74,16 +75,7 @@ public final class PromptEncoder {
             }
         }
         int[] runIds = tokenizer.encode(runText, false);
-        // byte offset where each token starts; byte-level BPE spells the run's UTF-8 bytes exactly
-        long[] starts = new long[runIds.length + 1];
-        for (int i = 0; i < runIds.length; i++) {
-            starts[i + 1] = starts[i] + tokenizer.tokenByteLength(runIds[i]);
-        }
-        long total = LlamaTokenizer.utf8Length(runText);   // valid text (request text checked above)
-        if (starts[runIds.length] != total) {
-            throw new IllegalStateException("the tokenizer does not spell its input byte for byte ("
-                    + starts[runIds.length] + " token bytes for " + total + " text bytes): not a byte-level BPE");
-        }
+        long[] starts = tokenizer.byteStarts(runText, runIds);   // valid text (request text checked above)
         int base = ids.size();
         long offset = 0;
         for (Segment s : run) {
@@ -91,12 +83,23 @@ public final class PromptEncoder {
             if (s.kind() == Kind.REQUEST) {
                 int first = tokenAt(starts, offset);
                 int last = tokenAt(starts, offset + length - 1);
-                boolean aligned = starts[first] == offset && starts[last + 1] == offset + length;
+                boolean aligned = starts[first] == offset && starts[last + 1] == offset + length
+                        && spelledExactly(runIds, starts, first, last);
                 spans.add(new EncodedPrompt.TokenSpan(s.param(), base + first, base + last + 1, aligned));
             }
             offset += length;
         }
         ids.addAll(runIds);
+    }
+
+    /** Whether tokens {@code [first, last]} cover their bytes only (none took in whitespace it drops). */
+    private boolean spelledExactly(int[] runIds, long[] starts, int first, int last) {
+        for (int i = first; i <= last; i++) {
+            if (starts[i + 1] - starts[i] != tokenizer.tokenByteLength(runIds[i])) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The index of the token whose bytes contain byte {@code offset}. */

@@ -288,35 +288,37 @@ class LlamaTokenizerTest {
     }
 
     /**
-     * Where preTokenEnd cuts, the two parts encode to the whole text's ids (no pre-token runs across the cut),
+     * Where prefixEnd cuts, the two parts encode to the whole text's ids (no pre-token runs across the cut),
      * which is what lets tokensAtLeast count a prefix: checked at every cut it finds in a mixed text, plainly
-     * (every kind of cut) and with special-token text parsed (strict: spaces only, never inside {@code <|eot_id|>}).
+     * and with special-token text parsed (never inside {@code <|eot_id|>}).
      */
     @Test
     void aCutWherePreTokensEndSplitsTheEncodingExactly() {
         String text = mixedText(3, 3000);
-        for (boolean strict : new boolean[] {false, true}) {
-            int[] whole = tok.encode(text, strict);
+        for (boolean parse : new boolean[] {false, true}) {
+            int[] whole = tok.encode(text, parse);
             int cuts = 0;
             for (int from = 1; from < text.length(); ) {
-                int cut = LlamaTokenizer.preTokenEnd(text, from, strict);
+                int cut = tok.prefixEnd(text, from, parse);
                 if (cut < 0) {
                     break;
                 }
-                int[] parts = concat(tok.encode(text.substring(0, cut), strict),
-                        tok.encode(text.substring(cut), strict));
-                assertThat(parts).as("cut at %d (strict %s)", cut, strict).isEqualTo(whole);
+                int[] parts = concat(tok.encode(text.substring(0, cut), parse),
+                        tok.encode(text.substring(cut), parse));
+                assertThat(parts).as("cut at %d (special tokens parsed %s)", cut, parse).isEqualTo(whole);
                 cuts++;
                 from = cut + 1 + cut % 5;   // hundreds of cuts, at places of every kind
             }
             assertThat(cuts).isGreaterThan(100);
         }
-        assertThat(LlamaTokenizer.preTokenEnd("aaaa" + "\u00a0 ".repeat(3), 4, false)).as("not after other whitespace")
+        assertThat(LlamaTokenizer.preTokenEnd("aaaa" + "\u00a0 ".repeat(3), 4)).as("not after other whitespace")
                 .isEqualTo(-1);
-        assertThat(LlamaTokenizer.preTokenEnd("e\u0301 x y", 0, true)).as("not after a combining mark").isEqualTo(4);
-        assertThat(LlamaTokenizer.preTokenEnd("{\"ab\":12}", 1, false)).as("a letter before a quote").isEqualTo(4);
-        assertThat(LlamaTokenizer.preTokenEnd("<|eot_id|> x", 1, true)).as("strict: a space only").isEqualTo(10);
-        assertThat(LlamaTokenizer.preTokenEnd("你好你好", 1, false)).as("one word: no cut").isEqualTo(-1);
+        assertThat(LlamaTokenizer.preTokenEnd("e\u0301 x y", 0)).as("not after a combining mark").isEqualTo(4);
+        assertThat(LlamaTokenizer.preTokenEnd("{\"ab\":12}", 1)).as("a letter before a quote").isEqualTo(4);
+        assertThat(LlamaTokenizer.preTokenEnd("<|eot_id|> x", 1)).as("a letter before an underscore").isEqualTo(5);
+        assertThat(tok.prefixEnd("<|eot_id|> x", 1, true)).as("parsed: not within a special token").isEqualTo(10);
+        assertThat(tok.prefixEnd("<|eot_id|> x", 1, false)).as("plain: special-token text is text").isEqualTo(5);
+        assertThat(LlamaTokenizer.preTokenEnd("你好你好", 1)).as("one word: no cut").isEqualTo(-1);
     }
 
     /** A text far over a budget is proven so from a prefix, by a count no larger than its own. */
