@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 /** Compiles one schema document into rules; see {@link SchemaCompiler} for what is supported. */
 final class Compilation {
@@ -31,6 +32,7 @@ final class Compilation {
     /** The longest chain of unions each union of this compilation starts, itself included. */
     private final Map<Rule, Integer> chains = new IdentityHashMap<>();
     private int depth;
+    private final Relaxation relaxation;
     final List<Rule> rules;
 
     Compilation(JsonNode root, GrammarOptions options) {
@@ -39,9 +41,15 @@ final class Compilation {
 
     /** A compilation adding its rules to {@code rules} (several schemas in one grammar: tool calls). */
     Compilation(JsonNode root, GrammarOptions options, List<Rule> rules) {
+        this(root, options, rules, new Relaxation(true));
+    }
+
+    /** As above, with what cannot be enforced refused or left out as {@code relaxation} says. */
+    Compilation(JsonNode root, GrammarOptions options, List<Rule> rules, Relaxation relaxation) {
         this.root = root;
         this.maxWs = options.maxWhitespace();
         this.rules = rules;
+        this.relaxation = relaxation;
     }
 
     <R extends Rule> R register(R rule) {
@@ -90,48 +98,73 @@ final class Compilation {
         u.branches = branches;
     }
 
-    private Rule compileNew(JsonNode schema, String ptr) {
-        if (schema.isBoolean()) {
-            return schema.booleanValue() ? any() : never(ptr);
+    private Rule compileNew(JsonNode given, String ptr) {
+        if (given.isBoolean()) {
+            return given.booleanValue() ? any() : never(ptr);
         }
-        if (!schema.isObject()) {
+        if (!given.isObject()) {
             throw unsupported(ptr, "a schema must be an object or a boolean");
         }
-        for (String k : schema.propertyNames()) {
-            if (k.equals("$id") && !ptr.isEmpty()) {
-                throw UnsupportedSchemaException.notEnforceable(child(ptr, k),
-                        "$id inside a schema (a new base URI) is not supported");
-            }
-            if (!Keywords.passive(k) && !Keywords.supported(k)) {
-                throw UnsupportedSchemaException.notEnforceable(child(ptr, k),
-                        "keyword '" + k + "' is not supported by constrained decoding");
-            }
-        }
+        JsonNode schema = enforceable(given, ptr);
         if (schema.has("$ref")) {
-            onlyWith(schema, ptr, "$ref", Set.of());
             return ref(schema, ptr);
         }
         for (String combinator : List.of("allOf", "anyOf", "oneOf")) {
             if (schema.has(combinator)) {
-                onlyWith(schema, ptr, combinator, Set.of());
                 return union(schema, ptr, combinator);
             }
         }
         if (schema.has("enum") || schema.has("const")) {
-            onlyWith(schema, ptr, schema.has("enum") ? "enum" : "const", Set.of("type", "enum", "const"));
             return literals(schema, ptr);
         }
         return typed(schema, ptr);
     }
 
-    /** Refuses assertion keywords next to {@code keyword} (their combination is not enforced). */
-    private static void onlyWith(JsonNode schema, String ptr, String keyword, Set<String> allowed) {
+    /**
+     * The schema object less the keywords the grammar cannot enforce in it, each refused or left out by the
+     * {@link Relaxation}: unsupported keywords, {@code $id} below the root, and the assertions next to a {@code $ref}
+     * or a combinator (the first of allOf, anyOf, oneOf), or next to {@code enum}/{@code const} (but {@code type}).
+     */
+    private JsonNode enforceable(JsonNode schema, String ptr) {
+        Set<String> out = new LinkedHashSet<>();
         for (String k : schema.propertyNames()) {
-            if (!k.equals(keyword) && !Keywords.passive(k) && !allowed.contains(k)) {
-                throw UnsupportedSchemaException.notEnforceable(child(ptr, k),
-                        "'" + k + "' next to '" + keyword + "' is not supported");
+            if (k.equals("$id") && !ptr.isEmpty()) {
+                leaveOut(out, ptr, k, "$id inside a schema (a new base URI) is not supported");
+            } else if (!Keywords.passive(k) && !Keywords.supported(k)) {
+                leaveOut(out, ptr, k, "keyword '" + k + "' is not supported by constrained decoding");
             }
         }
+        String alone = List.of("$ref", "allOf", "anyOf", "oneOf").stream().filter(schema::has).findFirst().orElse(null);
+        if (alone != null) {
+            onlyWith(schema, ptr, alone, Set.of(alone), out);
+        } else if (schema.has("enum") || schema.has("const")) {
+            onlyWith(schema, ptr, schema.has("enum") ? "enum" : "const", Set.of("type", "enum", "const"), out);
+        }
+        if (out.isEmpty()) {
+            return schema;
+        }
+        ObjectNode rest = JSON.createObjectNode();
+        for (Map.Entry<String, JsonNode> e : schema.properties()) {
+            if (!out.contains(e.getKey())) {
+                rest.set(e.getKey(), e.getValue());
+            }
+        }
+        return rest;
+    }
+
+    /** Leaves out the assertions next to {@code keyword} but {@code allowed} (their combination is not enforced). */
+    private void onlyWith(JsonNode schema, String ptr, String keyword, Set<String> allowed, Set<String> out) {
+        for (String k : schema.propertyNames()) {
+            if (!out.contains(k) && !Keywords.passive(k) && !allowed.contains(k)) {
+                leaveOut(out, ptr, k, "'" + k + "' next to '" + keyword + "' is not supported");
+            }
+        }
+    }
+
+    /** Refuses keyword {@code k} of the schema at {@code ptr} as not enforceable, or adds it to {@code out}. */
+    private void leaveOut(Set<String> out, String ptr, String k, String why) {
+        relaxation.leaveOut(UnsupportedSchemaException.notEnforceable(child(ptr, k), why));
+        out.add(k);
     }
 
     private Rule ref(JsonNode schema, String ptr) {
@@ -161,7 +194,11 @@ final class Compilation {
             throw unsupported(kp, "allOf with more than one schema is not supported");
         }
         if (keyword.equals("oneOf")) {
-            Disjointness.requireDisjoint(root, list, kp);
+            try {
+                Disjointness.requireDisjoint(root, list, kp);
+            } catch (UnsupportedSchemaException e) {
+                relaxation.leaveOut(e);   // not strict: read as anyOf
+            }
         }
         UnionRule u = memo(ptr, register(new UnionRule(kp)));
         Rule[] branches = new Rule[list.size()];
@@ -247,8 +284,8 @@ final class Compilation {
         Rule r = switch (type) {
             case "object" -> object(s, ptr, memoize);
             case "array" -> array(s, ptr, memoize);
-            case "string" -> register(new StringRule(ptr, StringConstraints.dfa(s, ptr)));
-            case "number", "integer" -> register(NumberBounds.rule(s, ptr, type.equals("integer")));
+            case "string" -> register(new StringRule(ptr, StringConstraints.dfa(s, ptr, relaxation)));
+            case "number", "integer" -> register(NumberBounds.rule(s, ptr, type.equals("integer"), relaxation));
             case "boolean" -> register(new LiteralRule(ptr, List.of(bytes("true"), bytes("false"))));
             default -> register(new LiteralRule(ptr, List.of(bytes("null"))));
         };

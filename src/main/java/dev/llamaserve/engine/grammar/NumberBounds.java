@@ -9,7 +9,12 @@ final class NumberBounds {
 
     private NumberBounds() {}
 
-    static NumberRule rule(JsonNode s, String ptr, boolean integer) {
+    /**
+     * The number rule of the bounds in {@code s}. Bounds the rule cannot hold (a range of numbers without an integer,
+     * bounds beyond its magnitude) are not enforceable at the lower bound's keyword (else the upper's): where
+     * {@code relaxation} leaves that out, the rule goes without all four.
+     */
+    static NumberRule rule(JsonNode s, String ptr, boolean integer, Relaxation relaxation) {
         double lo = Double.NEGATIVE_INFINITY;
         boolean loEx = false;
         double hi = Double.POSITIVE_INFINITY;
@@ -37,17 +42,17 @@ final class NumberBounds {
         }
         NumberRule r = new NumberRule(ptr, integer, lo, loEx, hi, hiEx);
         boolean emptyRange = lo > hi || (lo == hi && (loEx || hiEx));
-        if (!r.computeProductive() && !emptyRange && !integer) {
-            throw UnsupportedSchemaException.notEnforceable(child(ptr, loKey != null ? loKey : hiKey),
-                    "a number range without an integer in ±" + NumberRule.MAX_MAGNITUDE + " is not supported");
+        boolean beyond = Math.abs(lo) > NumberRule.MAX_MAGNITUDE || Math.abs(hi) > NumberRule.MAX_MAGNITUDE;
+        if (r.computeProductive() || emptyRange || (integer && !beyond)) {
+            return r;   // its range, or no value: an integer range without an integer
         }
-        if (!r.computeProductive() && !emptyRange && (Math.abs(lo) > NumberRule.MAX_MAGNITUDE
-                || Math.abs(hi) > NumberRule.MAX_MAGNITUDE)) {
-            throw UnsupportedSchemaException.notEnforceable(
-                    child(ptr, loKey != null && Math.abs(lo) > NumberRule.MAX_MAGNITUDE ? loKey : hiKey),
-                    "bounds beyond ±" + NumberRule.MAX_MAGNITUDE + " are not supported");
-        }
-        return r;
+        relaxation.leaveOut(integer
+                ? UnsupportedSchemaException.notEnforceable(
+                        child(ptr, loKey != null && Math.abs(lo) > NumberRule.MAX_MAGNITUDE ? loKey : hiKey),
+                        "bounds beyond ±" + NumberRule.MAX_MAGNITUDE + " are not supported")
+                : UnsupportedSchemaException.notEnforceable(child(ptr, loKey != null ? loKey : hiKey),
+                        "a number range without an integer in ±" + NumberRule.MAX_MAGNITUDE + " is not supported"));
+        return new NumberRule(ptr, integer, Double.NEGATIVE_INFINITY, false, Double.POSITIVE_INFINITY, false);
     }
 
     private static Double bound(JsonNode s, String ptr, String keyword) {

@@ -45,8 +45,9 @@ import tools.jackson.databind.node.ObjectNode;
  * without what cannot be enforced instead of being refused ({@link #compileCached(JsonNode, boolean)}): each
  * keyword refused as not enforceable ({@link UnsupportedSchemaException#relaxable()}: an unsupported keyword or
  * format, a pattern outside the regex subset, a keyword next to a combinator, number bounds the number rule cannot
- * hold) is left out, and a {@code oneOf} whose branches are not provably disjoint is read as {@code anyOf}. What
- * is generated is then valid against the rest; a schema that is wrong, or allows nothing, is refused either way.
+ * hold) is left out, and a {@code oneOf} whose branches are not provably disjoint is read as {@code anyOf}, all in
+ * the one compilation that builds the grammar ({@link Relaxation}). What is generated is then valid against the
+ * rest; a schema that is wrong, or allows nothing, is refused either way.
  *
  * <p>Compiled grammars are cached by schema content ({@link #compileCached}): at most {@link #CACHE_SIZE}, weighing
  * at most {@link #CACHE_WEIGHT} together.
@@ -62,7 +63,6 @@ public final class SchemaCompiler {
      * most about 200 MB of heap.
      */
     static final long CACHE_WEIGHT = 2_000_000;
-    private static final int MAX_LEFT_OUT = 64;
     /**
      * Most automaton states plus transition ranges one request's grammar may build, patterns and formats of all its
      * schemas together (each automaton at most {@link Dfa#MAX_STATES} states; see {@link Dfa#withinBudget}): a state
@@ -91,7 +91,11 @@ public final class SchemaCompiler {
 
     /** Compiles {@code schema}; throws {@link UnsupportedSchemaException} for what it cannot enforce. */
     public Grammar compile(JsonNode schema) {
-        Compilation c = new Compilation(schema, options);
+        return compile(schema, new Relaxation(true));
+    }
+
+    private Grammar compile(JsonNode schema, Relaxation relaxation) {
+        Compilation c = new Compilation(schema, options, new ArrayList<>(), relaxation);
         return finish(c.rules, c.compile(schema, ""));
     }
 
@@ -166,50 +170,43 @@ public final class SchemaCompiler {
         return out;
     }
 
-    /** Compiles {@code schema}, leaving out one keyword refused as not enforceable after another. */
+    /**
+     * Compiles {@code schema} as not strict, in one pass: without every keyword it cannot enforce (see
+     * {@link Relaxation}), which it logs by keyword name.
+     */
     Relaxed relax(JsonNode schema, String what) {
-        JsonNode s = schema;
-        List<String> leftOut = new ArrayList<>();
-        while (true) {
-            try {
-                Grammar g = compile(s);
-                if (!leftOut.isEmpty()) {
-                    log.info("A {} that is not strict is enforced without what constrained decoding cannot enforce: {}",
-                            what, keywordsOf(leftOut));
-                }
-                return new Relaxed(s, g, leftOut);
-            } catch (UnsupportedSchemaException e) {
-                JsonNode next = e.relaxable() && leftOut.size() < MAX_LEFT_OUT ? without(s, e.pointer()) : null;
-                if (next == null) {
-                    throw e;
-                }
-                s = next;
-                leftOut.add(e.pointer());
-            }
+        Relaxation relaxation = new Relaxation(false);
+        Grammar g = compile(schema, relaxation);
+        List<String> leftOut = relaxation.leftOut();
+        if (!leftOut.isEmpty()) {
+            log.info("A {} that is not strict is enforced without what constrained decoding cannot enforce: {}",
+                    what, keywordsOf(leftOut));
         }
+        return new Relaxed(without(schema, leftOut), g, leftOut);
     }
 
     /**
-     * A copy of {@code root} less the keyword at {@code pointer}: a {@code oneOf} becomes {@code anyOf}, a number
-     * bound goes with the other three; null where the pointer names no keyword of a schema object.
+     * A copy of {@code root} less the keywords at {@code pointers}: a {@code oneOf} becomes {@code anyOf}, a number
+     * bound goes with the other three; a pointer that names no keyword of a schema object (any longer) is passed over.
+     * The last pointers go first, so that a keyword inside a {@code oneOf} goes before the oneOf is renamed.
      */
-    static JsonNode without(JsonNode root, String pointer) {
-        int slash = pointer.lastIndexOf('/');
-        if (slash < 0) {
-            return null;
-        }
+    static JsonNode without(JsonNode root, List<String> pointers) {
         JsonNode copy = root.deepCopy();
-        JsonNode parent = Keywords.at(copy, pointer.substring(0, slash));
-        String key = pointer.substring(slash + 1).replace("~1", "/").replace("~0", "~");
-        if (!(parent instanceof ObjectNode o) || !o.has(key)) {
-            return null;
-        }
-        if (key.equals("oneOf")) {
-            o.set("anyOf", o.remove("oneOf"));
-        } else if (BOUNDS.contains(key)) {
-            BOUNDS.forEach(o::remove);
-        } else {
-            o.remove(key);
+        for (int i = pointers.size() - 1; i >= 0; i--) {
+            String pointer = pointers.get(i);
+            int slash = pointer.lastIndexOf('/');
+            JsonNode parent = slash < 0 ? null : Keywords.at(copy, pointer.substring(0, slash));
+            String key = pointer.substring(slash + 1).replace("~1", "/").replace("~0", "~");
+            if (!(parent instanceof ObjectNode o) || !o.has(key)) {
+                continue;
+            }
+            if (key.equals("oneOf")) {
+                o.set("anyOf", o.remove("oneOf"));
+            } else if (BOUNDS.contains(key)) {
+                BOUNDS.forEach(o::remove);
+            } else {
+                o.remove(key);
+            }
         }
         return copy;
     }

@@ -39,7 +39,7 @@ public final class UnsupportedSchemaException extends RuntimeException {
         return new UnsupportedSchemaException(pointer, reason, function, relaxable);
     }
 
-    /** Whether leaving the keyword at {@link #pointer()} out makes the rest enforceable (a schema not strict). */
+    /** Whether a schema that is not strict goes without the keyword at {@link #pointer()} ({@link Relaxation}). */
     public boolean relaxable() {
         return relaxable;
     }

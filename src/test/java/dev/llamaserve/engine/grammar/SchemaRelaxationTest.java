@@ -10,6 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * A schema that is not strict (OpenAI's default) goes without the keywords constrained decoding cannot enforce,
@@ -116,6 +117,58 @@ class SchemaRelaxationTest {
             }
         }
         assertThat(complete).isPositive();
+    }
+
+    /**
+     * Every keyword that cannot be enforced is left out in one compilation, however many there are: a hundred
+     * properties with a multipleOf each compile where not strict, and the first is named where strict.
+     */
+    @Test
+    void aHundredKeywordsThatCannotBeEnforcedAreAllLeftOut() {
+        ObjectNode properties = JSON.createObjectNode();
+        for (int i = 0; i < 100; i++) {
+            properties.set("n" + i, JSON.createObjectNode().put("type", "integer").put("multipleOf", 3));
+        }
+        ObjectNode s = JSON.createObjectNode().put("type", "object");
+        s.set("properties", properties);
+        s.set("required", JSON.valueToTree(List.of("n0", "n99")));
+        assertThatThrownBy(() -> compiler.compileCached(s, true)).isInstanceOfSatisfying(
+                UnsupportedSchemaException.class, e -> assertThat(e.pointer()).isEqualTo("/properties/n0/multipleOf"));
+
+        SchemaCompiler.Relaxed r = compiler.relax(s, "json_schema");
+        assertThat(r.leftOut()).hasSize(100).contains("/properties/n0/multipleOf", "/properties/n99/multipleOf");
+        Grammar g = compiler.compileCached(s, false);
+        assertThat(GrammarFixtures.accepts(g, "{\"n0\":1,\"n50\":2,\"n99\":4}")).isTrue();
+        assertThat(GrammarFixtures.accepts(g, "{\"n0\":1,\"n99\":\"4\"}")).as("the rest is still enforced").isFalse();
+    }
+
+    /**
+     * The request's budget of automaton states and ranges holds what the grammar is built of, not every compilation
+     * relaxing tries: a string of at most 100,000 code points (600,000 of the 1,000,000) before a keyword that is
+     * left out compiles where not strict; two such strings are too large together, strict or not.
+     */
+    @Test
+    void theBudgetHoldsTheGrammarBuiltNotEachTry() {
+        Grammar g = compiler.compileCached(longStringsThenMultipleOf(1), false);
+        assertThat(GrammarFixtures.accepts(g, "{\"s0\":\"a\",\"n\":4}")).isTrue();
+        for (boolean strict : new boolean[] {true, false}) {
+            assertThatThrownBy(() -> compiler.compileCached(longStringsThenMultipleOf(2), strict))
+                    .as("strict: %s", strict).isInstanceOf(UnsupportedSchemaException.class)
+                    .hasMessageContaining("too large together");
+        }
+    }
+
+    /** An object of {@code strings} required strings of at most 100,000 code points, then an integer multipleOf 3. */
+    static JsonNode longStringsThenMultipleOf(int strings) {
+        ObjectNode properties = JSON.createObjectNode();
+        for (int i = 0; i < strings; i++) {
+            properties.set("s" + i, JSON.createObjectNode().put("type", "string").put("maxLength", 100_000));
+        }
+        properties.set("n", JSON.createObjectNode().put("type", "integer").put("multipleOf", 3));
+        ObjectNode s = JSON.createObjectNode().put("type", "object");
+        s.set("properties", properties);
+        s.set("required", JSON.valueToTree(List.of("s0", "n")));
+        return s;
     }
 
     @ParameterizedTest
