@@ -91,12 +91,30 @@ public final class SchemaCompiler {
 
     /** Compiles {@code schema}; throws {@link UnsupportedSchemaException} for what it cannot enforce. */
     public Grammar compile(JsonNode schema) {
-        return compile(schema, new Relaxation(true));
+        return compile(schema, new Relaxation(true), "json_schema");
     }
 
-    private Grammar compile(JsonNode schema, Relaxation relaxation) {
-        Compilation c = new Compilation(schema, options, new ArrayList<>(), relaxation);
-        return finish(c.rules, c.compile(schema, ""));
+    private Grammar compile(JsonNode schema, Relaxation relaxation, String what) {
+        List<Rule> rules = new ArrayList<>();
+        return finish(rules, compileInto(rules, schema, relaxation, what, options));
+    }
+
+    /**
+     * Compiles {@code schema} into {@code rules}, without what {@code relaxation} leaves out (logged as a
+     * {@code what}'s), and {@link #check}s it: its root rule. Each schema of a grammar is compiled once, so the
+     * request's budget holds what the grammar is built of.
+     */
+    static Rule compileInto(List<Rule> rules, JsonNode schema, Relaxation relaxation, String what,
+            GrammarOptions options) {
+        int from = rules.size();
+        Rule root = new Compilation(schema, options, rules, relaxation).compile(schema, "");
+        check(rules.subList(from, rules.size()), root);
+        List<String> leftOut = relaxation.leftOut();
+        if (!leftOut.isEmpty()) {
+            log.info("A {} that is not strict is enforced without what constrained decoding cannot enforce: {}",
+                    what, keywordsOf(leftOut));
+        }
+        return root;
     }
 
     /** Compiles a schema given as JSON text. */
@@ -176,12 +194,8 @@ public final class SchemaCompiler {
      */
     Relaxed relax(JsonNode schema, String what) {
         Relaxation relaxation = new Relaxation(false);
-        Grammar g = compile(schema, relaxation);
+        Grammar g = compile(schema, relaxation, what);
         List<String> leftOut = relaxation.leftOut();
-        if (!leftOut.isEmpty()) {
-            log.info("A {} that is not strict is enforced without what constrained decoding cannot enforce: {}",
-                    what, keywordsOf(leftOut));
-        }
         return new Relaxed(without(schema, leftOut), g, leftOut);
     }
 
@@ -226,7 +240,7 @@ public final class SchemaCompiler {
      */
     public Grammar toolCalls(List<String> names, List<JsonNode> parameters, List<Boolean> strict, boolean parallel) {
         String key = "tools:" + functionsKey(names, parameters, strict, parallel);
-        return cached(key, () -> ToolCallGrammar.build(names, enforced(parameters, strict, false), parallel, options));
+        return cached(key, () -> ToolCallGrammar.build(names, parameters, strict, false, parallel, options));
     }
 
     /** The cache key of a set of functions (checked: one parameters schema and strict flag per name, one or more). */
@@ -236,30 +250,6 @@ public final class SchemaCompiler {
             throw new IllegalArgumentException("one parameters schema and strict flag per function name, at least one");
         }
         return parallel + ":" + strict + ":" + JSON.writeValueAsString(names) + JSON.writeValueAsString(parameters);
-    }
-
-    /**
-     * The parameters schemas as enforced: a strict one as it is, one that is not relaxed; where it cannot be
-     * even then, refused ({@code fallBack} false) or any object ({@code fallBack}: calls the model may make
-     * or not, tool_choice auto).
-     */
-    private List<JsonNode> enforced(List<JsonNode> parameters, List<Boolean> strict, boolean fallBack) {
-        List<JsonNode> enforced = new ArrayList<>(parameters);
-        for (int i = 0; i < parameters.size(); i++) {
-            if (!strict.get(i)) {
-                try {
-                    enforced.set(i, relax(parameters.get(i), "tool's parameters schema").schema());
-                } catch (UnsupportedSchemaException e) {
-                    if (!fallBack) {
-                        throw e.inFunction(i);
-                    }
-                    log.info("A tool's parameters schema that is not strict cannot be enforced (at {}): its calls may"
-                            + " take any object", keywordsOf(List.of(e.pointer())));
-                    enforced.set(i, JSON.createObjectNode().put("type", "object"));
-                }
-            }
-        }
-        return enforced;
     }
 
     /**
@@ -287,24 +277,18 @@ public final class SchemaCompiler {
     public Grammar callsOfToolCallsOrAnswer(List<String> names, List<JsonNode> parameters, List<Boolean> strict,
             boolean parallel) {
         String key = "tools-or-calls:" + functionsKey(names, parameters, strict, parallel);
-        return cached(key, () -> ToolCallGrammar.build(names, enforced(parameters, strict, true), parallel, options));
+        return cached(key, () -> ToolCallGrammar.build(names, parameters, strict, true, parallel, options));
     }
 
     private Grammar callsOrAnswer(List<String> names, List<JsonNode> parameters, List<Boolean> strict,
             boolean parallel, JsonNode answer, boolean answerStrict) {
-        JsonNode document = answer;
-        if (answer != null && answerStrict) {
-            compileCached(answer);   // refused as the answer alone would be (a branch that allows nothing too)
-        } else if (answer != null) {
-            document = relax(answer, "json_schema").schema();
-        }
         List<Rule> rules = new ArrayList<>();
+        Compilation glue = new Compilation(JSON.createObjectNode(), options, rules);
+        Rule doc = answer == null ? glue.anyObject()
+                : compileInto(rules, answer, new Relaxation(answerStrict), "json_schema", options);
         List<Rule> arguments = new ArrayList<>();
-        Rule calls = ToolCallGrammar.root(rules, names, enforced(parameters, strict, true), parallel, options,
-                arguments);
-        Compilation c = new Compilation(document == null ? JSON.createObjectNode() : document, options, rules);
-        Rule doc = document == null ? c.anyObject() : c.compile(document, "");
-        UnionRule either = c.register(new UnionRule(""));
+        Rule calls = ToolCallGrammar.root(rules, names, parameters, strict, true, parallel, options, arguments);
+        UnionRule either = glue.register(new UnionRule(""));
         either.branches = new Rule[] {calls, doc};
         Grammar g = finish(rules, either);
         ToolCallGrammar.requireObjects(arguments);
@@ -320,25 +304,9 @@ public final class SchemaCompiler {
         return jsonObject;
     }
 
+    /** The grammar of {@code rules} from {@code root}, {@link #check}ed, then linked. */
     static Grammar finish(List<Rule> rules, Rule root) {
-        for (Rule r : rules) {
-            if (r instanceof UnionRule u) {
-                checkNotLeftRecursive(u, new HashMap<>());
-            }
-        }
-        boolean changed = true;
-        while (changed) {
-            changed = false;
-            for (Rule r : rules) {
-                if (!r.productive && r.computeProductive()) {
-                    r.productive = true;
-                    changed = true;
-                }
-            }
-        }
-        if (!root.productive) {
-            throw new UnsupportedSchemaException("", "the schema allows no finite JSON value");
-        }
+        check(rules, root);
         List<Rule> keys = new ArrayList<>();
         ObjectRule.KeyBudget budget = new ObjectRule.KeyBudget();
         for (Rule r : rules) {
@@ -372,6 +340,32 @@ public final class SchemaCompiler {
             }
         }
         return new Grammar(root, rules.size());
+    }
+
+    /**
+     * Refuses a union of {@code rules} that calls itself before a byte is read, and a {@code root} that derives no
+     * finite value; marks the rules that derive one ({@link Rule#productive}). A schema's rules call only one
+     * another, so they are checked on their own before other rules join them in a grammar.
+     */
+    static void check(List<Rule> rules, Rule root) {
+        for (Rule r : rules) {
+            if (r instanceof UnionRule u) {
+                checkNotLeftRecursive(u, new HashMap<>());
+            }
+        }
+        boolean changed = true;
+        while (changed) {
+            changed = false;
+            for (Rule r : rules) {
+                if (!r.productive && r.computeProductive()) {
+                    r.productive = true;
+                    changed = true;
+                }
+            }
+        }
+        if (!root.productive) {
+            throw new UnsupportedSchemaException("", "the schema allows no finite JSON value");
+        }
     }
 
     /** A union reaching itself through unions only would call itself without reading a byte. */

@@ -158,6 +158,23 @@ class SchemaRelaxationTest {
         }
     }
 
+    /**
+     * A tool's parameters schema is compiled once, into the grammar of the calls, strict or not: one that is not
+     * strict was compiled to relax it, then again for the calls, both charged to the request's budget.
+     */
+    @Test
+    void aToolsParametersAreChargedOnce() {
+        String call = "{\"name\": \"f\", \"parameters\": {\"s0\": \"a\", \"n\": 4}}";
+        Grammar g = compiler.toolCalls(List.of("f"), List.of(longStringsThenMultipleOf(1)), List.of(false), false);
+        assertThat(GrammarFixtures.accepts(g, call)).isTrue();
+        assertThat(GrammarFixtures.accepts(g, call.replace("4", "\"4\""))).as("the rest is still enforced").isFalse();
+        assertThatThrownBy(() -> compiler.toolCalls(List.of("f"), List.of(longStringsThenMultipleOf(2)),
+                List.of(false), false)).isInstanceOfSatisfying(UnsupportedSchemaException.class, e -> {
+                    assertThat(e.function()).isZero();
+                    assertThat(e.getMessage()).contains("too large together");
+                });
+    }
+
     /** An object of {@code strings} required strings of at most 100,000 code points, then an integer multipleOf 3. */
     static JsonNode longStringsThenMultipleOf(int strings) {
         ObjectNode properties = JSON.createObjectNode();

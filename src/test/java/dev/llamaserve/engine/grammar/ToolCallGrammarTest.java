@@ -57,4 +57,34 @@ class ToolCallGrammarTest {
                 .isInstanceOfSatisfying(UnsupportedSchemaException.class,
                         e -> assertThat(e.getMessage()).contains("JSON object schema"));
     }
+
+    /** Parameters of keywords that are all left out where not strict ({@code not}) are an object's too. */
+    @Test
+    void parametersOfKeywordsLeftOutAreAnObjects() {
+        JsonNode not = JSON.readTree("{\"not\":{\"type\":\"string\"}}");
+        Grammar g = compiler.toolCalls(List.of("f"), List.of(not), List.of(false), false);
+        assertThat(GrammarFixtures.accepts(g, "{\"name\": \"f\", \"parameters\": {\"a\": 1}}")).isTrue();
+        assertThat(GrammarFixtures.accepts(g, "{\"name\": \"f\", \"parameters\": 1}")).isFalse();
+        assertThatThrownBy(() -> compiler.toolCalls(List.of("f"), List.of(not), List.of(true), false))
+                .isInstanceOfSatisfying(UnsupportedSchemaException.class,
+                        e -> assertThat(e.pointer()).isEqualTo("/not"));
+    }
+
+    /**
+     * Parameters that are not strict and allow no value are checked on their own, as their grammar is built: refused
+     * by the function's index, or beside an answer, any object.
+     */
+    @Test
+    void parametersThatAreNotStrictAndAllowNothingAreRefusedByFunction() {
+        List<JsonNode> schemas = List.of(JSON.readTree("{\"type\":\"object\"}"), JSON.readTree("{\"type\":\"object\","
+                + "\"properties\":{\"a\":{\"type\":\"string\",\"minLength\":3,\"maxLength\":2}},"
+                + "\"required\":[\"a\"]}"));
+        assertThatThrownBy(() -> compiler.toolCalls(List.of("g", "f"), schemas, List.of(true, false), false))
+                .isInstanceOfSatisfying(UnsupportedSchemaException.class, e -> {
+                    assertThat(e.function()).isEqualTo(1);
+                    assertThat(e.getMessage()).contains("allows no finite JSON value");
+                });
+        Grammar g = compiler.toolCallsOrAnswer(List.of("g", "f"), schemas, List.of(true, false), false, null, true);
+        assertThat(GrammarFixtures.accepts(g, "{\"name\": \"f\", \"parameters\": {\"b\": 1}}")).isTrue();
+    }
 }

@@ -96,4 +96,27 @@ class ToolCallsOrAnswerTest {
     private static byte[] bytes(String s) {
         return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
+
+    /**
+     * The answer and each function's parameters are compiled once, into the grammar built: a strict answer was
+     * compiled alone first (to refuse one that allows nothing), one that is not strict relaxed first, and a
+     * function's parameters that are not strict too, each compilation charged to the request's budget. A string of
+     * 100,000 code points (600,000 of the 1,000,000 states and ranges) was then too large in each of them.
+     */
+    @Test
+    void theAnswerAndTheParametersAreChargedOnce() {
+        JsonNode longString = JSON.readTree("{\"type\":\"object\",\"properties\":{\"s0\":{\"type\":\"string\","
+                + "\"maxLength\":100000}},\"required\":[\"s0\"]}");
+        for (boolean strict : new boolean[] {true, false}) {
+            Grammar g = compiler.toolCallsOrAnswer(List.of("weather"), List.of(WEATHER), List.of(true), false,
+                    longString, strict);
+            assertThat(GrammarFixtures.accepts(g, "{\"s0\":\"a\"}")).as("strict: %s", strict).isTrue();
+        }
+        Grammar g = compiler.toolCallsOrAnswer(List.of("f"), List.of(SchemaRelaxationTest.longStringsThenMultipleOf(1)),
+                List.of(false), false, ANSWER, true);
+        assertThat(GrammarFixtures.accepts(g, "{\"name\": \"f\", \"parameters\": {\"s0\": \"a\", \"n\": 4}}"))
+                .isTrue();
+        assertThat(GrammarFixtures.accepts(g, "{\"name\": \"f\", \"parameters\": {\"s0\": 1, \"n\": 4}}"))
+                .as("the parameters are enforced, not any object").isFalse();
+    }
 }
