@@ -105,7 +105,7 @@ final class Compilation {
         if (!given.isObject()) {
             throw unsupported(ptr, "a schema must be an object or a boolean");
         }
-        JsonNode schema = enforceable(given, ptr);
+        JsonNode schema = enforceable(given, ptr, relaxation);
         if (schema.has("$ref")) {
             return ref(schema, ptr);
         }
@@ -122,23 +122,31 @@ final class Compilation {
 
     /**
      * The schema object less the keywords the grammar cannot enforce in it, each refused or left out by the
-     * {@link Relaxation}: unsupported keywords, {@code $id} below the root, and the assertions next to a {@code $ref}
-     * or a combinator (the first of allOf, anyOf, oneOf), or next to {@code enum}/{@code const} (but {@code type}).
+     * {@link Relaxation}: unsupported keywords, {@code $id} below the root, the assertions next to a {@code $ref},
+     * a combinator next to assertions of its own (next to {@code type} alone, {@code type}: see
+     * {@link #besideCombinator}), and the assertions next to {@code enum}/{@code const} but {@code type}. What a
+     * schema object is compiled from, and what {@link Disjointness} judges a oneOf's branches by.
      */
-    private JsonNode enforceable(JsonNode schema, String ptr) {
+    static JsonNode enforceable(JsonNode schema, String ptr, Relaxation relaxation) {
         Set<String> out = new LinkedHashSet<>();
         for (String k : schema.propertyNames()) {
             if (k.equals("$id") && !ptr.isEmpty()) {
-                leaveOut(out, ptr, k, "$id inside a schema (a new base URI) is not supported");
+                leaveOut(relaxation, out, ptr, k, "$id inside a schema (a new base URI) is not supported");
             } else if (!Keywords.passive(k) && !Keywords.supported(k)) {
-                leaveOut(out, ptr, k, "keyword '" + k + "' is not supported by constrained decoding");
+                leaveOut(relaxation, out, ptr, k, "keyword '" + k + "' is not supported by constrained decoding");
             }
         }
-        String alone = List.of("$ref", "allOf", "anyOf", "oneOf").stream().filter(schema::has).findFirst().orElse(null);
-        if (alone != null) {
-            onlyWith(schema, ptr, alone, Set.of(alone), out);
-        } else if (schema.has("enum") || schema.has("const")) {
-            onlyWith(schema, ptr, schema.has("enum") ? "enum" : "const", Set.of("type", "enum", "const"), out);
+        if (schema.has("$ref")) {
+            onlyWith(relaxation, schema, ptr, "$ref", Set.of("$ref"), out);
+        }
+        for (String combinator : List.of("allOf", "anyOf", "oneOf")) {
+            if (schema.has(combinator) && !out.contains(combinator)) {
+                besideCombinator(relaxation, schema, ptr, combinator, out);
+            }
+        }
+        String literal = schema.has("enum") ? "enum" : "const";
+        if (schema.has(literal) && !out.contains(literal)) {
+            onlyWith(relaxation, schema, ptr, literal, Set.of("type", "enum", "const"), out);
         }
         if (out.isEmpty()) {
             return schema;
@@ -152,17 +160,39 @@ final class Compilation {
         return rest;
     }
 
+    /**
+     * Leaves out {@code combinator} where other assertions are next to it (their combination is not enforced), so
+     * that the schema object's own structure stays; where that is {@code type} alone, {@code type} goes instead,
+     * as the branches say what they generate ({@code {"type": "object", "oneOf": [...objects]}} keeps its objects).
+     */
+    private static void besideCombinator(Relaxation relaxation, JsonNode schema, String ptr, String combinator,
+            Set<String> out) {
+        List<String> others = new ArrayList<>();
+        for (String k : schema.propertyNames()) {
+            if (!k.equals(combinator) && !out.contains(k) && !Keywords.passive(k)) {
+                others.add(k);
+            }
+        }
+        if (others.equals(List.of("type"))) {
+            leaveOut(relaxation, out, ptr, "type", "'type' next to '" + combinator + "' is not supported");
+        } else if (!others.isEmpty()) {
+            leaveOut(relaxation, out, ptr, combinator, "'" + combinator + "' next to other assertions ("
+                    + String.join(", ", others) + ") is not supported");
+        }
+    }
+
     /** Leaves out the assertions next to {@code keyword} but {@code allowed} (their combination is not enforced). */
-    private void onlyWith(JsonNode schema, String ptr, String keyword, Set<String> allowed, Set<String> out) {
+    private static void onlyWith(Relaxation relaxation, JsonNode schema, String ptr, String keyword,
+            Set<String> allowed, Set<String> out) {
         for (String k : schema.propertyNames()) {
             if (!out.contains(k) && !Keywords.passive(k) && !allowed.contains(k)) {
-                leaveOut(out, ptr, k, "'" + k + "' next to '" + keyword + "' is not supported");
+                leaveOut(relaxation, out, ptr, k, "'" + k + "' next to '" + keyword + "' is not supported");
             }
         }
     }
 
     /** Refuses keyword {@code k} of the schema at {@code ptr} as not enforceable, or adds it to {@code out}. */
-    private void leaveOut(Set<String> out, String ptr, String k, String why) {
+    private static void leaveOut(Relaxation relaxation, Set<String> out, String ptr, String k, String why) {
         relaxation.leaveOut(UnsupportedSchemaException.notEnforceable(child(ptr, k), why));
         out.add(k);
     }

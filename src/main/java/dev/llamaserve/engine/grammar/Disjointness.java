@@ -42,6 +42,8 @@ final class Disjointness {
     private final JsonNode root;
     /** Per (resolved) schema node, its signature at each depth: shared schemas ($defs) are walked once. */
     private final Map<JsonNode, Sig[]> memo = new IdentityHashMap<>();
+    /** Branches are judged as they are compiled: without what a schema that is not strict goes without. */
+    private final Relaxation asCompiled = new Relaxation(false);
     private int computed;
 
     Disjointness(JsonNode root) {
@@ -111,7 +113,8 @@ final class Disjointness {
         return byDepth[depth];
     }
 
-    private Sig walk(JsonNode s, int depth) {
+    private Sig walk(JsonNode given, int depth) {
+        JsonNode s = Compilation.enforceable(given, "", asCompiled);
         if (s.has("allOf") && s.get("allOf").size() == 1) {
             return sig(s.get("allOf").get(0), depth + 1);
         }

@@ -39,13 +39,15 @@ import tools.jackson.databind.node.ObjectNode;
  * a schema without {@code type} generates the types its keywords imply, or any value; patterns match
  * whole strings (which also satisfies the unanchored JSON Schema search). {@code enum}/{@code const} and
  * the combinators cannot be mixed with other assertions in the same schema object (refused, naming the
- * other keyword). Duplicate additional keys are not prevented.
+ * other keyword; for anyOf, oneOf or allOf next to assertions other than {@code type} alone, the combinator: see
+ * {@link Compilation}). Duplicate additional keys are not prevented.
  *
  * <p>A schema that is not {@code strict} (OpenAI's default for {@code response_format} and tools) is compiled
  * without what cannot be enforced instead of being refused ({@link #compileCached(JsonNode, boolean)}): each
  * keyword refused as not enforceable ({@link UnsupportedSchemaException#relaxable()}: an unsupported keyword or
- * format, a pattern outside the regex subset, a keyword next to a combinator, number bounds the number rule cannot
- * hold) is left out, and a {@code oneOf} whose branches are not provably disjoint is read as {@code anyOf}, all in
+ * format, a pattern outside the regex subset, a combinator next to other assertions (where {@code type} is alone
+ * next to it, the type), a keyword next to a {@code $ref} or an enum, number bounds the number rule cannot hold) is
+ * left out, and a {@code oneOf} whose branches are not provably disjoint is read as {@code anyOf}, all in
  * the one compilation that builds the grammar ({@link Relaxation}). What is generated is then valid against the
  * rest; a schema that is wrong, or allows nothing, is refused either way.
  *

@@ -143,6 +143,64 @@ class SchemaRelaxationTest {
     }
 
     /**
+     * Next to assertions of its own (properties, required, additionalProperties, ...), a combinator is what is left
+     * out, and the object's structure stays; where not strict, "a or b" beside the properties is enforced as the
+     * properties. It was the other way round: type, properties and additionalProperties went, one after another, and
+     * the anyOf of two required lists let any object with an "a" or a "b" of any value through.
+     */
+    @Test
+    void nextToItsOwnAssertionsTheCombinatorIsLeftOut() {
+        for (String combinator : new String[] {"anyOf", "oneOf", "allOf"}) {
+            String branches = combinator.equals("allOf") ? "[{\"required\":[\"a\"]}]"
+                    : "[{\"required\":[\"a\"]},{\"required\":[\"b\"]}]";
+            JsonNode s = JSON.readTree("""
+                    {"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},
+                     "additionalProperties":false,"%s":%s}""".formatted(combinator, branches));
+            assertThatThrownBy(() -> compiler.compileCached(s, true)).isInstanceOfSatisfying(
+                    UnsupportedSchemaException.class, e -> assertThat(e.pointer()).isEqualTo("/" + combinator));
+            SchemaCompiler.Relaxed r = compiler.relax(s, "json_schema");
+            assertThat(r.leftOut()).containsExactly("/" + combinator);
+            Grammar g = r.grammar();
+            assertThat(GrammarFixtures.accepts(g, "{\"a\":\"x\",\"b\":1}")).as(combinator).isTrue();
+            assertThat(GrammarFixtures.accepts(g, "{\"a\":1}")).as("%s: properties are enforced", combinator).isFalse();
+            assertThat(GrammarFixtures.accepts(g, "{\"c\":\"x\"}")).as("%s: no other property", combinator).isFalse();
+        }
+    }
+
+    /**
+     * A oneOf's branches are judged disjoint as they are compiled: a branch whose anyOf is left out (maxLength is
+     * next to it) generates strings, as the other branch does, so the oneOf is read as anyOf. Judged by its anyOf
+     * (null) it was disjoint from the string branch, and "abc" was valid against both.
+     */
+    @Test
+    void aOneOfIsJudgedByItsBranchesAsCompiled() {
+        JsonNode s = JSON.readTree("""
+                {"oneOf":[{"type":"string","maxLength":5,"anyOf":[{"type":"null"}]},{"type":"string"}]}""");
+        SchemaCompiler.Relaxed r = compiler.relax(s, "json_schema");
+        assertThat(r.leftOut()).containsExactlyInAnyOrder("/oneOf", "/oneOf/0/anyOf");
+        assertThat(GrammarFixtures.accepts(r.grammar(), "\"abc\"")).isTrue();
+        assertThat(GrammarFixtures.validate(r.schema(), "\"abc\"")).as(r.schema().toString()).isEmpty();
+    }
+
+    /**
+     * Next to type alone, type is what is left out: the branches say what they generate, and type beside a union
+     * of objects (an OpenAPI habit) would otherwise leave any object.
+     */
+    @Test
+    void nextToTypeAloneTheCombinatorStays() {
+        JsonNode s = JSON.readTree("""
+                {"type":"object","anyOf":[
+                  {"properties":{"kind":{"const":"a"},"n":{"type":"integer"}},"required":["kind","n"],"additionalProperties":false},
+                  {"properties":{"kind":{"const":"b"}},"required":["kind"],"additionalProperties":false}]}""");
+        assertThatThrownBy(() -> compiler.compileCached(s, true)).isInstanceOfSatisfying(
+                UnsupportedSchemaException.class, e -> assertThat(e.pointer()).isEqualTo("/type"));
+        SchemaCompiler.Relaxed r = compiler.relax(s, "json_schema");
+        assertThat(r.leftOut()).containsExactly("/type");
+        assertThat(GrammarFixtures.accepts(r.grammar(), "{\"kind\":\"a\",\"n\":1}")).isTrue();
+        assertThat(GrammarFixtures.accepts(r.grammar(), "{\"kind\":\"a\"}")).as("the branches are enforced").isFalse();
+    }
+
+    /**
      * The request's budget of automaton states and ranges holds what the grammar is built of, not every compilation
      * relaxing tries: a string of at most 100,000 code points (600,000 of the 1,000,000) before a keyword that is
      * left out compiles where not strict; two such strings are too large together, strict or not.
