@@ -59,28 +59,36 @@ class NativeStepIT {
         withEachIsa((isa, m) -> fusedMatchesOpByOp(isa.toString(), m));
     }
 
-    /**
-     * The same with blocked int8 weights ({@code decoder_layer_int8}): {@code int8} with each instruction set this CPU
-     * has, {@code w8a8} (its rows quantized per token) with AVX-512 BF16.
-     */
+    /** The same with blocked int8 weights ({@code decoder_layer_int8}): {@code int8} with each instruction set this CPU has. */
     @Test
     void int8LayersInOneNativeCallGiveTheOpByOpLogitsBitForBit() {
         Assumptions.assumeTrue(NativeKernels.load(), () -> "native kernels " + NativeKernels.status());
-        for (String quantization : new String[] {"int8", "w8a8"}) {
-            for (NativeKernels.Isa isa : new NativeKernels.Isa[] {NativeKernels.Isa.AVX512_BF16, NativeKernels.Isa.AVX2}) {
-                if (quantization.equals("w8a8") && isa != NativeKernels.Isa.AVX512_BF16) {
-                    continue;   // linear_w8a8 is AVX-512 (VNNI) only
-                }
-                try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()),
-                        new ModelOptions("cpu", "bfloat16", 512, 128, KvCacheDType.AUTO,
-                                ModelOptions.DEFAULT_KV_BLOCK_SIZE, Quantization.parse(quantization), false, false),
-                        LoadListener.NONE)) {
-                    if (m.nativeKernelsIsa(isa)) {   // else this CPU lacks it
-                        fusedMatchesOpByOp(quantization + " " + isa, m);
-                    }
+        for (NativeKernels.Isa isa : new NativeKernels.Isa[] {NativeKernels.Isa.AVX512_BF16, NativeKernels.Isa.AVX2}) {
+            try (LlamaModel m = LlamaModel.load(Checkpoint.open(TinyFixture.dir()), int8Options("int8"),
+                    LoadListener.NONE)) {
+                if (m.nativeKernelsIsa(isa)) {   // else this CPU lacks it
+                    fusedMatchesOpByOp("int8 " + isa, m);
                 }
             }
         }
+    }
+
+    /**
+     * The same with {@code w8a8} (rows quantized per token), which needs AVX-512 BF16 and VNNI: skipped, saying so,
+     * on a CPU without them (an AVX2 machine, an Ice Lake Xeon with VNNI but no BF16).
+     */
+    @Test
+    void w8a8LayersInOneNativeCallGiveTheOpByOpLogitsBitForBit() {
+        Assumptions.assumeTrue(NativeKernels.load(), () -> "native kernels " + NativeKernels.status());
+        try (LlamaModel m = W8a8ModelIT.loadOrSkip(int8Options("w8a8"))) {
+            assertThat(m.nativeKernelsIsa(NativeKernels.Isa.AVX512_BF16)).as("w8a8 loads on AVX-512 BF16 only").isTrue();
+            fusedMatchesOpByOp("w8a8 " + NativeKernels.Isa.AVX512_BF16, m);
+        }
+    }
+
+    private static ModelOptions int8Options(String quantization) {
+        return new ModelOptions("cpu", "bfloat16", 512, 128, KvCacheDType.AUTO, ModelOptions.DEFAULT_KV_BLOCK_SIZE,
+                Quantization.parse(quantization), false, false);
     }
 
     private static void fusedMatchesOpByOp(String what, LlamaModel m) {
