@@ -100,7 +100,12 @@ public abstract class EngineContractTest {
     }
 
     protected static void await(BooleanSupplier condition, String what) {
-        long end = System.nanoTime() + WAIT.toNanos();
+        await(condition, what, WAIT);
+    }
+
+    /** Polls {@code condition} until it holds; fails, naming {@code what}, after {@code timeout}. */
+    protected static void await(BooleanSupplier condition, String what, Duration timeout) {
+        long end = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > end) {
                 throw new AssertionError("timed out waiting until " + what);

@@ -8,12 +8,14 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
  * Wraps any {@link CausalLm} (the real one or the fake) for tests: when gated, each forward call waits
  * for a permit ({@link #allow}), so a test can advance the engine one step at a time; and a fault
- * predicate makes chosen calls throw before reaching the model (fault injection).
+ * predicate makes chosen calls throw before reaching the model (fault injection); and an action can run at the start
+ * of every forward call, on the engine thread while its step runs (a test's moves at exact step boundaries).
  */
 public final class ControlledLm implements CausalLm {
 
@@ -24,6 +26,7 @@ public final class ControlledLm implements CausalLm {
     private volatile boolean gated;
     private volatile Predicate<ForwardBatch> fault = b -> false;
     private volatile Predicate<ForwardBatch> error = b -> false;
+    private volatile Consumer<ForwardBatch> beforeForward = b -> {};
 
     public ControlledLm(CausalLm delegate) {
         this.delegate = delegate;
@@ -60,6 +63,14 @@ public final class ControlledLm implements CausalLm {
         error = predicate;
     }
 
+    /**
+     * Runs {@code action} on the batch of every later forward call, on the engine thread, after the gate and before
+     * the model: what it submits or aborts the engine takes up once the step ends, before it schedules the next one.
+     */
+    public void beforeForward(Consumer<ForwardBatch> action) {
+        beforeForward = action;
+    }
+
     /** Each forward call's new-token count per sequence, in call order. */
     public List<int[]> queryLens() {
         synchronized (queryLens) {
@@ -86,6 +97,7 @@ public final class ControlledLm implements CausalLm {
         if (gated) {
             permits.acquireUninterruptibly();
         }
+        beforeForward.accept(batch);
         calls.incrementAndGet();
         queryLens.add(batch.queryLen().clone());
         if (fault.test(batch)) {
