@@ -26,11 +26,17 @@ class ResponseWriteTimeoutTest {
 
     private static final byte[] CHUNK = ("data: " + "x".repeat(16 * 1024) + "\n\n").getBytes(StandardCharsets.US_ASCII);
 
-    /** A server streaming chunks for ever, with the customizer applied; {@code cancelled} counts down on cancel. */
+    /**
+     * A server streaming a chunk a millisecond for ever, as fast as the client takes them, with the customizer applied;
+     * {@code cancelled} counts down on cancel.
+     */
     private static DisposableServer server(Duration timeout, CountDownLatch cancelled) {
         HttpServer server = HttpServer.create().host("127.0.0.1").port(0)
                 .route(routes -> routes.post("/stream", (request, response) -> response.send(
-                        Flux.interval(Duration.ofMillis(1)).map(i -> Unpooled.wrappedBuffer(CHUNK))
+                        // ticks the full socket does not ask for are dropped: Flux.interval alone fails with an
+                        // OverflowException once the demand runs out, which ended the stream with an error before
+                        // the write timeout could cut it off (seen failing a fresh-clone CI run on a 2-core Xeon)
+                        Flux.interval(Duration.ofMillis(1)).onBackpressureDrop().map(i -> Unpooled.wrappedBuffer(CHUNK))
                                 .doOnCancel(cancelled::countDown))));
         return ResponseWriteTimeout.customizer(timeout).apply(server).bindNow();
     }
