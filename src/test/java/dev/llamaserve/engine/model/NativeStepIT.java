@@ -87,8 +87,7 @@ class NativeStepIT {
     }
 
     private static ModelOptions int8Options(String quantization) {
-        return new ModelOptions("cpu", "bfloat16", 512, 128, KvCacheDType.AUTO, ModelOptions.DEFAULT_KV_BLOCK_SIZE,
-                Quantization.parse(quantization), false, false);
+        return new ModelOptions("cpu", "bfloat16", 512, 128, Quantization.parse(quantization));
     }
 
     private static void fusedMatchesOpByOp(String what, LlamaModel m) {
