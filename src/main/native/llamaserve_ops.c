@@ -43,6 +43,9 @@
  *                                             the next weights into L1 (1) or L2 (0), and W8A8's 1-3 rows each
  *                                             block's successor into L1 (1) or not (0); by default 1 where L1d
  *                                             holds 48 KiB; force 1 or 0 switches, -1 asks
+ *   ops.llamaserve.avx512f(force)             whether AVX2's bf16 linear runs on the AVX-512F body (1: the default where
+ *                                             the CPU has AVX-512 F/BW/VL/DQ; Ice Lake servers) or the AVX2 one (0);
+ *                                             force 1 or 0 switches, -1 asks
  *   ops.llamaserve.gemm_apart(force)          where the several-row bf16 kernel copies its rows 2 KiB from the
  *                                             weights' offset within 4 KiB (rows_apart): 1 where they lie within
  *                                             1 KiB of it (the default), 2 always, 0 never; force 0-2 switches, -1 asks
@@ -139,6 +142,7 @@ static inline int64_t blocked(int64_t n, int64_t k, int64_t K) {
 #include "llamaserve_ops/linear_w8a8.c"       /* AVX-512 VNNI: W8A8 */
 #include "llamaserve_ops/linear_amx.c"        /* AMX tiles */
 #include "llamaserve_ops/linear_avx2.c"       /* AVX2 + FMA linears */
+#include "llamaserve_ops/linear_avx512f.c"    /* AVX-512F: the bf16 linear where AVX-512 has no BF16 */
 #include "llamaserve_ops/linear_ops.c"        /* linear_*, block_int8, widen_int8, quantize_int8 */
 #include "llamaserve_ops/attention.c"         /* decode_attention */
 #include "llamaserve_ops/norm_silu_rope.c"    /* rms_norm, add_rms_norm, silu_mul, rope_kv */
@@ -322,6 +326,16 @@ static void gemm_apart_boxed(StableIValue* stack, uint64_t num_args, uint64_t nu
     stack[0] = (StableIValue) (int64_t) gemm_apart;
 }
 
+/* stack: force -> whether ISA_AVX2's bf16 linear runs on the AVX-512F body (linear512f_bf16); force 1 (only where the
+   CPU has AVX-512 F/BW/VL/DQ) or 0 switches, -1 asks */
+static void avx512f_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    int64_t force = (int64_t) stack[0];
+    if (force == 0 || force == 1) avx512f_linear = (int) force && avx512f_ready;
+    stack[0] = (StableIValue) (int64_t) avx512f_linear;
+}
+
 /* stack: () -> the threads a parallel region of these kernels runs on, from the calling thread */
 static void threads_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
     (void) num_args;
@@ -340,6 +354,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     widen_tables_init();
     isa = best_isa();
     amx_ready = amx_tiles = amx_detect();
+    avx512f_ready = avx512f_linear = avx512f_detect();
     gemm_pf_l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE) >= 48 * 1024;   /* 0 or -1 where glibc cannot tell */
     TorchLibraryHandle def = 0, cpu = 0, any = 0;
     if (aoti_torch_library_init_def("llamaserve", __FILE__, __LINE__, &def) != 0) return;
@@ -373,6 +388,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     aoti_torch_library_def(def, "amx(int force) -> int");
     aoti_torch_library_def(def, "gemm_prefetch(int force) -> int");
     aoti_torch_library_def(def, "gemm_apart(int force) -> int");
+    aoti_torch_library_def(def, "avx512f(int force) -> int");
     aoti_torch_library_def(def, "huge_pages(Tensor(a!) t, int written) -> int");
     aoti_torch_library_def(def, "huge_offset(Tensor t) -> int");
     aoti_torch_library_def(def, "copy_raw(Tensor(a!) out, Tensor raw) -> int");
@@ -402,5 +418,6 @@ __attribute__((constructor)) static void llamaserve_register(void) {
         aoti_torch_library_impl(any, "amx", amx_boxed);
         aoti_torch_library_impl(any, "gemm_prefetch", gemm_prefetch_boxed);
         aoti_torch_library_impl(any, "gemm_apart", gemm_apart_boxed);
+        aoti_torch_library_impl(any, "avx512f", avx512f_boxed);
     }
 }

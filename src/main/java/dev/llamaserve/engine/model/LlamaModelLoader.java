@@ -72,6 +72,9 @@ final class LlamaModelLoader {
                     && NativeKernels.blocksInt8(c, quantization);
             boolean tiles = nativeIsa != NativeKernels.Isa.NONE   // each load sets it again, as the ISA above
                     && NativeKernels.amx(module, CPU_NATIVE_AMX && NativeKernels.amxInLoads() ? 1 : 0);
+            if (nativeIsa != NativeKernels.Isa.NONE) {   // AVX2's bf16 linear on AVX-512F: each load sets it too
+                NativeKernels.avx512fLinear(module, NativeKernels.loadAvx512f());
+            }
             boolean amx = tiles && nativeInt8 && !quantization.int8Activations()
                     && NativeKernels.blocksInt8(c, quantization, 16);
             if (quantization.int8Activations()) {
@@ -239,6 +242,8 @@ final class LlamaModelLoader {
                 bf16 += " on AMX tiles";
             } else if (nativeIsa == NativeKernels.Isa.AVX512_BF16 && NativeKernels.gemmPrefetchL1(module, -1)) {
                 bf16 += " (several rows: the next weights prefetched into L1)";
+            } else if (nativeIsa == NativeKernels.Isa.AVX2 && NativeKernels.avx512fLinear(module, -1)) {
+                bf16 += " on AVX-512F";
             }
         }
         return nativeIsa + int8 + bf16 + (m.fusedLayers() ? "; each decoder layer in one call" : "");

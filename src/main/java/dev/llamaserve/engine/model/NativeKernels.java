@@ -36,9 +36,11 @@ public final class NativeKernels {
     /** {@link #isa}'s argument that selects the best instruction set this CPU has (each load does by default). */
     static final long BEST = -2;
     /**
-     * The instruction set each load asks for ({@link #loadIsa}): {@code best} (the default), or {@code avx2} to run
-     * the AVX2 bodies on a CPU with AVX-512 BF16, so that the bench measures the path of CPUs without it (README
-     * "Bench": the AVX2 path on an AVX-512 machine).
+     * The instruction set each load asks for ({@link #loadIsa}, {@link #loadAvx512f}): {@code best} (the default),
+     * {@code avx2} to run only the AVX2 bodies on a CPU with AVX-512, so that the bench measures the path of CPUs
+     * without it (README "Bench": the AVX2 path on an AVX-512 machine), or {@code avx512f} to run the AVX2 bodies with
+     * the bf16 linear on AVX-512F (the path of CPUs with AVX-512 but not its BF16 instructions, e.g. Ice Lake servers)
+     * on a CPU with AVX-512 BF16.
      */
     static final String ISA_PROPERTY = "llamaserve.nativeIsa";
 
@@ -63,10 +65,23 @@ public final class NativeKernels {
     static long loadIsa(String value) {
         return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
             case "best" -> BEST;
-            case "avx2" -> Isa.AVX2.ordinal();
+            case "avx2", "avx512f" -> Isa.AVX2.ordinal();
             default -> throw new IllegalArgumentException("-D" + ISA_PROPERTY + "=" + value
-                    + ": expected best or avx2");
+                    + ": expected best, avx2 or avx512f");
         };
+    }
+
+    /**
+     * {@link #avx512fLinear}'s argument for a model load from {@link #ISA_PROPERTY}'s value, read now: 0 for
+     * {@code avx2}, else 1 (the AVX-512F body where the CPU has it).
+     */
+    static long loadAvx512f() {
+        return loadAvx512f(System.getProperty(ISA_PROPERTY, "best"));
+    }
+
+    static long loadAvx512f(String value) {
+        loadIsa(value);   // the same values, refused alike
+        return value.trim().equalsIgnoreCase("avx2") ? 0 : 1;
     }
 
     private static Boolean loaded;
@@ -231,6 +246,17 @@ public final class NativeKernels {
      */
     static boolean amx(PtSymbolBlock module, long force) {
         try (IValue r = IValueUtils.runMethod(module, "native_amx", IValue.from(force))) {
+            return r.toLong() == 1;
+        }
+    }
+
+    /**
+     * Whether {@code linear_bf16} with the AVX2 instruction set in use runs on its AVX-512F body (16 lanes; CPUs with
+     * AVX-512 F/BW/VL/DQ, the default there) rather than its AVX2 one, one setting for all models: {@code force} 1
+     * turns it on where the CPU has AVX-512F, 0 off, -1 only asks. False where the library is not loaded.
+     */
+    static boolean avx512fLinear(PtSymbolBlock module, long force) {
+        try (IValue r = IValueUtils.runMethod(module, "native_avx512f", IValue.from(force))) {
             return r.toLong() == 1;
         }
     }

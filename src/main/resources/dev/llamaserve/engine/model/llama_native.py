@@ -70,6 +70,10 @@
     # 1 where linear_bf16/int8/w8a8 run on AMX tiles, else 0; force 1 turns them on (where the CPU has them), 0 off,
     # -1 asks
     return ops.llamaserve.amx(force)
+  def native_avx512f(self: __torch__.LlamaForCausalLM, force: int) -> int:
+    # 1 where linear_bf16 with AVX2 in use runs on its AVX-512F body (by default where the CPU has AVX-512F), else 0;
+    # force 1 or 0 switches (1 only where the CPU has it), -1 asks
+    return ops.llamaserve.avx512f(force)
   def native_gemm_prefetch(self: __torch__.LlamaForCausalLM, force: int) -> int:
     # 1 where the several-row kernels (linear_bf16, linear_int8, linear_w8a8) prefetch the next weights into L1, 0
     # into L2 (by default 1 where the L1 data cache holds 48 KiB); force 1 or 0 switches, -1 asks

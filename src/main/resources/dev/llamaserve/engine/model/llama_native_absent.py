@@ -39,6 +39,8 @@
     return 0
   def native_gemm_prefetch(self: __torch__.LlamaForCausalLM, force: int) -> int:
     return 0
+  def native_avx512f(self: __torch__.LlamaForCausalLM, force: int) -> int:
+    return 0
   def native_huge_pages(self: __torch__.LlamaForCausalLM, t: Tensor, written: bool) -> int:
     return 0
   def native_huge_offset(self: __torch__.LlamaForCausalLM, t: Tensor) -> int:

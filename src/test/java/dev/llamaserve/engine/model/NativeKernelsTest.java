@@ -18,10 +18,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * llama-serve's native kernels ({@code src/main/native/llamaserve_ops.c}) against libtorch's float32 products, with
- * every instruction set this CPU has (AVX2 + FMA and, where present, AVX-512 BF16), on shapes with and without tails
- * and row counts on both sides of the kernels' blocking (4 rows; tiles of 4 rows x 6 channels, groups of 12 channels
- * for int8, with tails of rows and channels; 64-row tiles); W8A8 (AVX-512 only) bit for bit against its exact
- * integer reference. Where the library was not built
+ * every instruction set this CPU has (AVX2 + FMA, its bf16 linear on AVX-512F where present, and AVX-512 BF16), on
+ * shapes with and without tails and row counts on both sides of the kernels' blocking (4 rows; tiles of 4 rows x 6
+ * channels, groups of 12 channels for int8, with tails of rows and channels; 64-row tiles); W8A8 (AVX-512 only) bit
+ * for bit against its exact integer reference. Where the library was not built
  * (no gcc) the tests skip, each saying so; {@code LLM_REQUIRE_NATIVE=1} (CI) makes that a failure instead.
  */
 class NativeKernelsTest {
@@ -32,6 +32,7 @@ class NativeKernelsTest {
     private static List<NativeKernels.Isa> isas;
     private static boolean amx;   // linear_int8 can take AMX tiles here
     private static long gemmPrefetch;   // the several-row kernels prefetch into L1 (1) or L2 (0) here by default
+    private static long avx512f;   // AVX2's bf16 linear runs on the AVX-512F body (1) or its own (0) here by default
     /**
      * The most an attention output may differ from the float32 reference, relative to the reference plus 1/32 of its
      * row's largest output: the output's rounding to bf16 (half a unit in the last place, up to 2^-8 relative) and
@@ -67,6 +68,9 @@ class NativeKernelsTest {
         try (IValue r = call("gemm_prefetch", -1L)) {
             gemmPrefetch = r.toLong();
         }
+        try (IValue r = call("avx512f", -1L)) {
+            avx512f = r.toLong();
+        }
     }
 
     @AfterAll
@@ -75,6 +79,7 @@ class NativeKernelsTest {
             call("isa", (long) isas.get(isas.size() - 1).ordinal()).close();   // the best again, for later tests
             call("amx", 1L).close();
             call("gemm_prefetch", gemmPrefetch).close();
+            call("avx512f", avx512f).close();
         }
         manager.close();
     }
@@ -228,6 +233,45 @@ class NativeKernelsTest {
         } finally {
             call("gemm_prefetch", gemmPrefetch).close();
         }
+    }
+
+    /**
+     * AVX2's bf16 linear has two bodies: its own, 8 lanes wide, and, where the CPU has AVX-512 F/BW/VL/DQ but no
+     * AVX-512 BF16 (Ice Lake servers), the AVX-512F one, 16 lanes wide and the default there (so that the other tests'
+     * AVX2 runs take it on such a CPU). Each: within bf16's rounding of the float32 product for rows of one, tiles of
+     * 4 and their tails, channel tails, and passes of rows (128 rows where K = 2,048, 32 where K = 8,192); a row's
+     * outputs the same, bit for bit, alone as among others. Inputs K % 32 != 0 take AVX2's own body with either.
+     * Where the CPU has no AVX-512F, AVX2's own body is tested, and then the test skips, saying so.
+     */
+    @Test
+    void avx2sBf16LinearMatchesTheProductAndKeepsRowsApartOnEitherBody() {
+        assumeLoaded();
+        use(NativeKernels.Isa.AVX2);
+        boolean both = false;
+        try {
+            for (long body : new long[] {0, 1}) {
+                long got;
+                try (IValue r = call("avx512f", body)) {
+                    got = r.toLong();
+                }
+                if (body == 1 && got == 0) {
+                    break;   // no AVX-512F here
+                }
+                assertThat(got).isEqualTo(body);
+                both = body == 1;
+                String what = body == 1 ? "AVX2 on the AVX-512F body" : "AVX2's own body";
+                for (long[] s : new long[][] {{1, 64, 2048}, {1, 37, 96}, {2, 6, 64}, {3, 8, 8192}, {4, 12, 96},
+                    {5, 41, 2048}, {16, 20, 96}, {17, 9, 32}, {33, 130, 64}, {70, 24, 8192}, {300, 40, 2048},
+                    {16, 2, 4096}, {7, 5, 72}}) {
+                    assertMatches(what, "bf16", s);
+                }
+                assertRowsAlone(what, new long[][] {{6, 24, 64}, {16, 1024, 2048}, {70, 20, 8192}, {9, 37, 64},
+                    {7, 33, 72}, {300, 24, 2048}, {5, 512, 2080}});
+            }
+        } finally {
+            call("avx512f", avx512f).close();
+        }
+        Assumptions.assumeTrue(both, "this CPU has no AVX-512F: only AVX2's own bf16 body ran");
     }
 
     @Test
@@ -783,28 +827,42 @@ class NativeKernelsTest {
     }
 
     /**
-     * {@code -Dllamaserve.nativeIsa}, which each load reads: {@code best}, or {@code avx2}, which runs the AVX2 bodies
-     * on a CPU with AVX-512 BF16 (the bench's AVX2 path); any other value fails the load, naming the property.
+     * {@code -Dllamaserve.nativeIsa}, which each load reads: {@code best}; {@code avx2}, which runs only the AVX2 bodies
+     * on a CPU with AVX-512 (the bench's AVX2 path); or {@code avx512f}, the AVX2 bodies with the bf16 linear on its
+     * AVX-512F body where the CPU has AVX-512F (the path of CPUs with AVX-512 but not its BF16 instructions); any other
+     * value fails the load, naming the property.
      */
     @Test
-    void theLoadsInstructionSetIsTheBestOrAvx2() {
+    void theLoadsInstructionSetIsTheBestAvx2OrAvx512f() {
         assertThat(NativeKernels.loadIsa("best")).isEqualTo(NativeKernels.BEST);
         assertThat(NativeKernels.loadIsa(" AVX2 ")).isEqualTo(NativeKernels.Isa.AVX2.ordinal());
-        assertThatThrownBy(() -> NativeKernels.loadIsa("avx512")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("-Dllamaserve.nativeIsa=avx512: expected best or avx2");
+        assertThat(NativeKernels.loadIsa("avx512f")).isEqualTo(NativeKernels.Isa.AVX2.ordinal());
+        assertThat(NativeKernels.loadAvx512f(" AVX2 ")).isZero();
+        assertThat(NativeKernels.loadAvx512f("avx512f")).isOne();
+        assertThat(NativeKernels.loadAvx512f("best")).isOne();
+        for (String bad : new String[] {"avx512", "amx"}) {
+            assertThatThrownBy(() -> NativeKernels.loadIsa(bad)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("-Dllamaserve.nativeIsa=" + bad + ": expected best, avx2 or avx512f");
+            assertThatThrownBy(() -> NativeKernels.loadAvx512f(bad)).isInstanceOf(IllegalArgumentException.class);
+        }
         assumeLoaded();
         try {
             assertThat(NativeKernels.isa(step, NativeKernels.loadIsa("avx2"))).isEqualTo(NativeKernels.Isa.AVX2);
+            assertThat(NativeKernels.avx512fLinear(step, NativeKernels.loadAvx512f("avx2"))).isFalse();
+            assertThat(NativeKernels.isa(step, NativeKernels.loadIsa("avx512f"))).isEqualTo(NativeKernels.Isa.AVX2);
+            assertThat(NativeKernels.avx512fLinear(step, NativeKernels.loadAvx512f("avx512f")))
+                    .as("on where the CPU has AVX-512F (this one: %s)", avx512f == 1).isEqualTo(avx512f == 1);
             assertThat(NativeKernels.isa(step, NativeKernels.loadIsa("best"))).isEqualTo(isas.get(isas.size() - 1));
         } finally {
-            NativeKernels.isa(step, NativeKernels.BEST);   // later tests: the best again
+            NativeKernels.isa(step, NativeKernels.BEST);   // later tests: the best again, and the default body
+            NativeKernels.avx512fLinear(step, avx512f);
         }
     }
 
     /**
      * Where the library is absent the step script is compiled with {@code llama_native_absent.py}: it must compile
-     * (it did not once, when a stand-in called back into the method that calls it) and report no instruction set
-     * and no attention body; its huge-page and raw-copy stand-ins do nothing and answer 0. Runs with or without the
+     * (it did not once, when a stand-in called back into the method that calls it) and report no instruction set,
+     * no attention body and no AVX-512F body; its huge-page and raw-copy stand-ins do nothing and answer 0. Runs with or without the
      * library.
      */
     @Test
@@ -813,6 +871,7 @@ class NativeKernelsTest {
                 List.of(LlamaModel.SCRIPT, NativeKernels.SCRIPT_ABSENT));
         assertThat(NativeKernels.isa(absent, NativeKernels.BEST)).isEqualTo(NativeKernels.Isa.NONE);
         assertThat(NativeKernels.attentionBody(absent, 4, 64)).isEqualTo(NativeKernels.AttentionBody.NONE);
+        assertThat(NativeKernels.avx512fLinear(absent, 1)).isFalse();
         try (ai.djl.pytorch.engine.PtNDArray t = (ai.djl.pytorch.engine.PtNDArray) manager.zeros(new ai.djl.ndarray.types.Shape(1024));
              ai.djl.pytorch.engine.PtNDArray raw = (ai.djl.pytorch.engine.PtNDArray) manager.zeros(
                      new ai.djl.ndarray.types.Shape(4096), ai.djl.ndarray.types.DataType.UINT8);
