@@ -14,7 +14,7 @@ import tools.jackson.databind.JsonNode;
  * its prefix read from the cache and only the tail computed, or as one of n choices. The demo model runs in bf16
  * here; with the native kernel bounded to steps of 64 rows, the cold prefill of a 150-token prompt went through
  * oneDNN, which sums in another order, and greedy logprobs (and, at near-ties, tokens) differed from the warm run.
- * Needs llama-serve's native bf16 kernel (AVX-512 BF16 or AMX, built with gcc); skipped visibly elsewhere.
+ * Needs llama-serve's native bf16 kernels (AVX2 + FMA at least, built with gcc); skipped visibly elsewhere.
  */
 class BatchInvarianceHttpIT extends RealEngineWebTest {
 

@@ -20,7 +20,7 @@ import tools.jackson.databind.JsonNode;
  * chunks; each request's greedy logprobs equal, bit for bit, those of the same request run alone. They differed
  * where a prefill row attended through the tiled {@code attend} and a decode row through the native kernel (every
  * shape but Llama 3's, such as the demo checkpoint's head dim of 32). Needs llama-serve's native bf16 kernels
- * (AVX-512 BF16 or AMX, built with gcc); skipped visibly elsewhere.
+ * (AVX2 + FMA at least, built with gcc); skipped visibly elsewhere.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         classes = LlamaServeApplication.class,
