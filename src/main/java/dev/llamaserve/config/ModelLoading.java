@@ -58,7 +58,8 @@ final class ModelLoading implements ModelLifecycle.Loader, AutoCloseable {
         // a padded vocabulary's ids past the tokenizer have no text: never taken in, never sampled
         return new ModelInfo(r.plan().maxModelLen(),
                 Math.min(r.model().config().vocabSize(), r.tokenizer().vocabSize()),
-                r.stopTokenIds(), g.defaultTemperature(), g.defaultTopP(), r.demo());
+                r.stopTokenIds(), g.defaultTemperature(), g.defaultTopP(), r.demo(),
+                r.tokenizer().eosTokenId().orElse(null));
     }
 
     /**

@@ -35,7 +35,9 @@ public sealed interface EngineEvent {
      * @param reason why generation ended
      * @param usage token counts
      * @param text text released at the end (held-back bytes), usually empty
-     * @param stopReason the matched stop string or stop token id, or null
+     * @param stopReason with {@link FinishReason#STOP}: the stop string matched, or the stop token id generated,
+     *     except the tokenizer's end-of-sequence id ({@link dev.llamaserve.engine.ModelInfo#eosTokenId}), as vLLM's
+     *     {@code stop_reason}; null for it and for every other end
      * @param errorMessage set when reason is {@link FinishReason#ERROR}
      * @param index the choice it ends (0 to n - 1); its usage counts that choice's completion tokens
      * @param last true on the request's last event (every choice has finished)

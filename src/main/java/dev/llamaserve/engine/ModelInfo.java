@@ -12,6 +12,9 @@ import java.util.Set;
  * @param defaultTemperature from {@code generation_config.json} (1.0 if absent)
  * @param defaultTopP from {@code generation_config.json} (1.0 if absent)
  * @param demo true for the built-in random-weight demo checkpoint
+ * @param eosTokenId the tokenizer's end-of-sequence id ({@code eos_token_id}, vLLM's too): a choice that ends on it
+ *     has no stop reason, where one that ends on another stop id has that id as its stop reason (vLLM's
+ *     {@code stop_reason}); null where the tokenizer names none
  */
 public record ModelInfo(
         int maxModelLen,
@@ -19,4 +22,5 @@ public record ModelInfo(
         Set<Integer> eosTokenIds,
         double defaultTemperature,
         double defaultTopP,
-        boolean demo) {}
+        boolean demo,
+        Integer eosTokenId) {}

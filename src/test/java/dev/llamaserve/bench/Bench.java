@@ -167,7 +167,7 @@ public final class Bench {
         r.put("weight_bytes", stepBytes);
         r.put("resident_weight_bytes", weightBytes[0]);
         TimedLm timed = new TimedLm(model);
-        ModelInfo info = new ModelInfo(kvTokens, c.vocabSize(), EOS, 0.6, 0.9, false);
+        ModelInfo info = new ModelInfo(kvTokens, c.vocabSize(), EOS, 0.6, 0.9, false, null);
         EngineOptions options = EngineOptions.defaults().withMaxNumSeqs(32).withKvTokenBudget(kvTokens);
         try (LlmEngine e = LlmEngine.start(timed, LlamaTokenizer.load(dir), info, options)) {
             EngineRuns runs = new EngineRuns(e, timed, a.decodeTokens());

@@ -36,7 +36,7 @@ final class LongContext {
         var c = model.config();
         long kvBytes = 2L * c.numHiddenLayers() * kvTokens * c.numKeyValueHeads() * c.headDim()
                 * model.dtype().bytes();
-        ModelInfo info = new ModelInfo(kvTokens, c.vocabSize(), Set.of(128_001, 128_008, 128_009), 0.6, 0.9, false);
+        ModelInfo info = new ModelInfo(kvTokens, c.vocabSize(), Set.of(128_001, 128_008, 128_009), 0.6, 0.9, false, null);
         EngineOptions options = EngineOptions.defaults().withKvTokenBudget(kvTokens);
         try (LlmEngine e = LlmEngine.start(model, LlamaTokenizer.load(dir), info, options)) {
             SamplingParams p = SamplingParams.builder().temperature(0.0).maxTokens(1).ignoreEos(true).build();

@@ -186,7 +186,7 @@ class ChatValidationTest {
     }
 
     private static ModelInfo model(int maxModelLen) {
-        return new ModelInfo(maxModelLen, tok.vocabSize(), Set.of(), 1.0, 1.0, false);
+        return new ModelInfo(maxModelLen, tok.vocabSize(), Set.of(), 1.0, 1.0, false, null);
     }
 
     /**

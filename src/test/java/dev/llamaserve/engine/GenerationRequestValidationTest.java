@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /** Every rule of {@link GenerationRequest#validate}: the field it names, its code, and the numbers in its message. */
 class GenerationRequestValidationTest {
 
-    private static final ModelInfo MODEL = new ModelInfo(100, 1000, Set.of(2), 0.6, 0.9, false);
+    private static final ModelInfo MODEL = new ModelInfo(100, 1000, Set.of(2), 0.6, 0.9, false, null);
     private static final int[] PROMPT = {1, 5, 7, 9};
 
     private static GenerationRequest request(UnaryOperator<SamplingParams.Builder> params) {

@@ -71,6 +71,6 @@ final class ChatCompletionCollector {
             }
         }
         ChatWire.Logprobs lp = logprobs == null ? null : new ChatWire.Logprobs(List.copyOf(tokenLogprobs));
-        return new ChatWire.Choice(f.index(), message, lp, reason);
+        return new ChatWire.Choice(f.index(), message, lp, reason, f.stopReason());
     }
 }

@@ -39,17 +39,18 @@ final class ChatResponses {
 
     /** A chunk of choice {@code index}. */
     ChatWire.Chunk chunk(int index, ChatWire.Delta delta, ChatWire.Logprobs logprobs, String finishReason) {
+        return chunk(index, delta, logprobs, finishReason, null);
+    }
+
+    /** A chunk of choice {@code index}: its last, with its stop reason (vLLM's {@code stop_reason}) where it has one. */
+    ChatWire.Chunk chunk(int index, ChatWire.Delta delta, ChatWire.Logprobs logprobs, String finishReason,
+            Object stopReason) {
         return new ChatWire.Chunk(id, created, model, List.of(new ChatWire.ChunkChoice(index, delta, logprobs,
-                finishReason)), null);
+                finishReason, stopReason)), null);
     }
 
     ChatWire.Chunk usageChunk(EngineEvent.Usage usage) {
         return new ChatWire.Chunk(id, created, model, List.of(), ChatWire.Usage.of(usage));
-    }
-
-    ChatWire.ChatCompletion completion(ChatWire.Message message, ChatWire.Logprobs logprobs, String finishReason,
-            EngineEvent.Usage usage) {
-        return completion(List.of(new ChatWire.Choice(0, message, logprobs, finishReason)), usage);
     }
 
     /** A completion of several choices ({@code n}); {@code usage} is the request's (see {@link EngineEvent.Usage#ofChoices}). */

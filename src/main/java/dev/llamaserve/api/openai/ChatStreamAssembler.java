@@ -180,7 +180,7 @@ final class ChatStreamAssembler {
         }
         finishReason = reason;
         usage = f.usage();
-        out.add(frame(responses.chunk(index, ChatWire.Delta.EMPTY, null, reason)));
+        out.add(frame(responses.chunk(index, ChatWire.Delta.EMPTY, null, reason, f.stopReason())));
         if (!endsStream) {
             return out;
         }

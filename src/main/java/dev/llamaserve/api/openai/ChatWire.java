@@ -15,8 +15,12 @@ public final class ChatWire {
         }
     }
 
+    /**
+     * @param stopReason vLLM's {@code stop_reason}: the stop string matched or the stop token id generated (not the
+     *     tokenizer's end-of-sequence token), else null ({@link dev.llamaserve.engine.EngineEvent.Finished})
+     */
     @JsonInclude(JsonInclude.Include.ALWAYS)
-    public record Choice(int index, Message message, Logprobs logprobs, String finishReason) {}
+    public record Choice(int index, Message message, Logprobs logprobs, String finishReason, Object stopReason) {}
 
     /**
      * content is null when the message is only tool calls. refusal is always null (this server never refuses in
@@ -47,8 +51,10 @@ public final class ChatWire {
         }
     }
 
+    /** @param stopReason {@link Choice}'s, on the choice's last chunk only, where it has one */
     @JsonInclude(JsonInclude.Include.ALWAYS)
-    public record ChunkChoice(int index, Delta delta, Logprobs logprobs, String finishReason) {}
+    public record ChunkChoice(int index, Delta delta, Logprobs logprobs, String finishReason,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Object stopReason) {}
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Delta(String role, String content, List<ToolCallDelta> toolCalls) {

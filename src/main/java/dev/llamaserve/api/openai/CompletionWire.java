@@ -17,8 +17,9 @@ public final class CompletionWire {
         }
     }
 
+    /** @param stopReason as {@link ChatWire.Choice}'s; null on every streamed chunk but a choice's last */
     @JsonInclude(JsonInclude.Include.ALWAYS)
-    public record Choice(int index, String text, Logprobs logprobs, String finishReason) {}
+    public record Choice(int index, String text, Logprobs logprobs, String finishReason, Object stopReason) {}
 
     /** The legacy logprobs shape: parallel lists, one entry per token. */
     public record Logprobs(List<Integer> textOffset, List<Double> tokenLogprobs, List<String> tokens,

@@ -179,7 +179,7 @@ public class CompletionsController {
                         String reason = FinishReasons.openAi(f, p.requestId());
                         text[i].append(f.text() == null ? "" : f.text());
                         choices[i] = new CompletionWire.Choice(i, text[i].toString(),
-                                lp[i] == null ? null : LegacyLogprobs.concat(parts.get(i)), reason);
+                                lp[i] == null ? null : LegacyLogprobs.concat(parts.get(i)), reason, f.stopReason());
                         usages[i] = f.usage();
                         if (f.last()) {
                             sink.next(new CompletionWire.Completion(p.request().requestId(), p.created(), p.model(),
@@ -192,9 +192,10 @@ public class CompletionsController {
                 .flatMap(c -> JsonResponses.write(response, c)));
     }
 
-    private String frame(Prepared p, int index, String text, CompletionWire.Logprobs logprobs, String finishReason) {
+    private String frame(Prepared p, int index, String text, CompletionWire.Logprobs logprobs, String finishReason,
+            Object stopReason) {
         return ChatStreamAssembler.frame(new CompletionWire.Completion(p.request().requestId(), p.created(), p.model(),
-                List.of(new CompletionWire.Choice(index, text, logprobs, finishReason)), null));
+                List.of(new CompletionWire.Choice(index, text, logprobs, finishReason, stopReason)), null));
     }
 
 
@@ -219,12 +220,14 @@ public class CompletionsController {
                                 if (event instanceof EngineEvent.Tokens t) {
                                     LegacyLogprobs l = lp[t.index()];
                                     if (!t.text().isEmpty() || l != null) {
-                                        out.add(frame(p, t.index(), t.text(), l == null ? null : l.next(t.logprobs()), null));
+                                        out.add(frame(p, t.index(), t.text(), l == null ? null : l.next(t.logprobs()), null,
+                                                null));
                                     }
                                 } else {
                                     EngineEvent.Finished f = (EngineEvent.Finished) event;
                                     String reason = FinishReasons.openAi(f, p.requestId());
-                                    out.add(frame(p, f.index(), f.text() == null ? "" : f.text(), null, reason));
+                                    out.add(frame(p, f.index(), f.text() == null ? "" : f.text(), null, reason,
+                                            f.stopReason()));
                                     usages[f.index()] = f.usage();
                                     if (f.last()) {
                                         done.set(true);

@@ -119,7 +119,7 @@ public final class LlmEngine implements InferenceEngine {
         this.requests = new RequestTable(options.maxWaiting());
         this.stats = new StatsRecorder(scheduler, kv);
         this.outputs = new OutputProcessor(scheduler, requests, stats, new SamplerWorkspace(runner.vocabSize()),
-                options.maxBufferedEvents());
+                options.maxBufferedEvents(), modelInfo.eosTokenId());
         this.masks = new TokenMasks(detokenizer, modelInfo.vocabSize(), defaults.eosTokenIds());
         AtomicInteger n = new AtomicInteger();
         this.delivery = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {

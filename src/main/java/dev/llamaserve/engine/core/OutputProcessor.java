@@ -28,14 +28,16 @@ final class OutputProcessor {
     private final StatsRecorder stats;
     private final SamplerWorkspace workspace;
     private final int maxBufferedEvents;
+    private final Integer eosTokenId;   // the tokenizer's: ending on it gives no stop reason (vLLM's stop_reason)
 
     OutputProcessor(Scheduler scheduler, RequestTable requests, StatsRecorder stats, SamplerWorkspace workspace,
-            int maxBufferedEvents) {
+            int maxBufferedEvents, Integer eosTokenId) {
         this.scheduler = scheduler;
         this.requests = requests;
         this.stats = stats;
         this.workspace = workspace;
         this.maxBufferedEvents = maxBufferedEvents;
+        this.eosTokenId = eosTokenId;
     }
 
     /** One token for every scheduled sequence whose row is sampled this step. */
@@ -108,7 +110,8 @@ final class OutputProcessor {
             return;
         }
         if (stopToken) {
-            finishChoice(ss, EngineEvent.FinishReason.STOP, token, releaseTail(ss), null);
+            finishChoice(ss, EngineEvent.FinishReason.STOP, eosTokenId != null && token == eosTokenId ? null : token,
+                    releaseTail(ss), null);
         } else if (stopString != null) {
             finishChoice(ss, EngineEvent.FinishReason.STOP, stopString, "", null);
         } else if (grammarDone) {

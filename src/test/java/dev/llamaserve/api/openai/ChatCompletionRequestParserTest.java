@@ -17,7 +17,7 @@ import tools.jackson.databind.JsonNode;
 class ChatCompletionRequestParserTest {
 
     private final ChatCompletionRequestParser parser = new ChatCompletionRequestParser();
-    private static final ModelInfo MODEL = new ModelInfo(4096, 1000, Set.of(2), 1.0, 1.0, false);
+    private static final ModelInfo MODEL = new ModelInfo(4096, 1000, Set.of(2), 1.0, 1.0, false, null);
 
     private ChatCompletionParams parse(String extra) {
         String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]" + (extra.isEmpty() ? "" : "," + extra) + "}";

@@ -97,6 +97,29 @@ class ChatCompletionsHttpIT extends RealEngineWebTest {
         assertThat(text.toString()).isEqualTo(whole);
     }
 
+    /**
+     * vLLM's {@code stop_reason}: the stop string that ended the answer, on the choice and on the stream's last chunk
+     * of the choice; null on the choice where the length ended it, and then left out of the stream's chunks.
+     */
+    @Test
+    void stopReasonNamesTheStopStringThatEndedTheAnswer() throws Exception {
+        JsonNode cut = json(post("/v1/chat/completions", chat(greedy(6))).body()).get("choices").get(0);
+        assertThat(cut.get("finish_reason").asString()).isEqualTo("length");
+        assertThat(cut.has("stop_reason")).isTrue();
+        assertThat(cut.get("stop_reason").isNull()).isTrue();
+        String text = cut.get("message").get("content").asString();
+        String stop = text.substring(0, text.offsetByCodePoints(0, 1));
+        String extra = greedy(6) + ",\"stop\":[" + OpenAiJson.MAPPER.writeValueAsString(stop) + "]";
+        JsonNode stopped = json(post("/v1/chat/completions", chat(extra)).body()).get("choices").get(0);
+        assertThat(stopped.get("finish_reason").asString()).isEqualTo("stop");
+        assertThat(stopped.get("stop_reason").asString()).isEqualTo(stop);
+        List<String> data = Sse.data(post("/v1/chat/completions", chat(extra + ",\"stream\":true")).body());
+        JsonNode last = json(data.get(data.size() - 2)).get("choices").get(0);
+        assertThat(last.get("finish_reason").asString()).isEqualTo("stop");
+        assertThat(last.get("stop_reason").asString()).isEqualTo(stop);
+        assertThat(data.subList(0, data.size() - 2)).noneMatch(d -> d.contains("stop_reason"));
+    }
+
     @Test
     void streamWithoutUsageOptionHasNoUsageChunk() throws Exception {
         List<String> data = Sse.data(post("/v1/chat/completions", chat(greedy(3) + ",\"stream\":true")).body());

@@ -198,6 +198,54 @@ class CompletionsHttpIT extends RealEngineWebTest {
         assertThat(text.toString()).isEqualTo(whole);
     }
 
+    /**
+     * vLLM's {@code stop_reason} on every choice: the stop string matched, or the stop token id generated, else null
+     * (present, and null, where the choice ended by its length); streamed, on the choice's last chunk.
+     */
+    @Test
+    void stopReasonNamesTheStopStringOrTheStopTokenId() throws Exception {
+        JsonNode whole = json(post("/v1/completions", completion("\"The sky is\"",
+                greedy(6) + ",\"logprobs\":0,\"return_tokens_as_token_ids\":true")).body()).get("choices").get(0);
+        assertThat(whole.get("finish_reason").asString()).isEqualTo("length");
+        assertThat(whole.has("stop_reason")).isTrue();
+        assertThat(whole.get("stop_reason").isNull()).isTrue();
+        String third = whole.get("logprobs").get("tokens").get(2).asString();   // token_id:<id>
+        int id = Integer.parseInt(third.substring(third.indexOf(':') + 1));
+        JsonNode byId = json(post("/v1/completions", completion("\"The sky is\"",
+                greedy(6) + ",\"stop_token_ids\":[" + id + "]")).body()).get("choices").get(0);
+        assertThat(byId.get("finish_reason").asString()).isEqualTo("stop");
+        assertThat(byId.get("stop_reason").isIntegralNumber()).as(byId.toString()).isTrue();
+        assertThat(byId.get("stop_reason").asInt()).isEqualTo(id);
+
+        // a prompt whose greedy tokens have text (the demo model's first ones for "The sky is" are special)
+        String prompt = null;
+        String text = "";
+        for (String p : List.of("\"The sky is\"", "\"Hi\"", "\"Hello, my name is\"", "\"1, 2, 3,\"")) {
+            text = json(post("/v1/completions", completion(p, greedy(6))).body()).get("choices").get(0).get("text")
+                    .asString();
+            if (!text.isEmpty()) {
+                prompt = p;
+                break;
+            }
+        }
+        assertThat(prompt).as("a prompt whose greedy completion has text").isNotNull();
+        String stop = text.substring(0, text.offsetByCodePoints(0, 1));
+        String request = completion(prompt, greedy(6) + ",\"stop\":" + OpenAiJson.MAPPER.writeValueAsString(stop));
+        JsonNode byString = json(post("/v1/completions", request).body()).get("choices").get(0);
+        assertThat(byString.get("finish_reason").asString()).isEqualTo("stop");
+        assertThat(byString.get("stop_reason").asString()).isEqualTo(stop);
+        List<String> data = Sse.data(post("/v1/completions",
+                request.substring(0, request.length() - 1) + ",\"stream\":true}").body());
+        int n = data.size();
+        assertThat(data.get(n - 1)).isEqualTo("[DONE]");
+        JsonNode last = json(data.get(n - 2)).get("choices").get(0);
+        assertThat(last.get("finish_reason").asString()).isEqualTo("stop");
+        assertThat(last.get("stop_reason").asString()).isEqualTo(stop);
+        for (String chunk : data.subList(0, n - 2)) {
+            assertThat(json(chunk).get("choices").get(0).get("stop_reason").isNull()).as(chunk).isTrue();
+        }
+    }
+
     @Test
     void refusals() throws Exception {
         assertError(post("/v1/completions", completion("\"x\"", "\"echo\":true")), 400, "invalid_request_error", "echo",

@@ -89,7 +89,7 @@ public class ScriptedEngine implements InferenceEngine {
 
     public EngineEvent.Finished finished(GenerationRequest r, EngineEvent.FinishReason reason, int completion) {
         return new EngineEvent.Finished(reason, new EngineEvent.Usage(r.promptTokenIds().length, completion), "",
-                reason == EngineEvent.FinishReason.STOP ? eot : null,
+                null,   // STOP on eot, the tokenizer's end of sequence: no stop reason, as the engine gives it
                 reason == EngineEvent.FinishReason.ERROR ? "CUDA out of memory (test)" : null);
     }
 
@@ -123,7 +123,7 @@ public class ScriptedEngine implements InferenceEngine {
 
     @Override
     public ModelInfo modelInfo() {
-        return new ModelInfo(MAX_MODEL_LEN, tokenizer.vocabSize(), Set.of(eot), 0.6, 0.9, false);
+        return new ModelInfo(MAX_MODEL_LEN, tokenizer.vocabSize(), Set.of(eot), 0.6, 0.9, false, eot);
     }
 
     @Override

@@ -54,7 +54,7 @@ class ConstrainedDecodingTest {
         Set<Integer> eos = GenerationConfigParser.read(dir).stopTokenIds(
                 dev.llamaserve.engine.checkpoint.Checkpoint.open(dir).config());
         FakeCausalLm model = new FakeCausalLm(vocab, 65536, List.copyOf(eos), 1.0f, null);
-        engine = LlmEngine.start(model, tokenizer, new ModelInfo(8192, vocab, eos, 1.0, 1.0, false),
+        engine = LlmEngine.start(model, tokenizer, new ModelInfo(8192, vocab, eos, 1.0, 1.0, false, null),
                 EngineOptions.defaults().withDrainTimeout(Duration.ofSeconds(5)));
     }
 

@@ -28,7 +28,7 @@ class FakeModelEngineBenchmark extends EngineBenchmark {
 
     @Override
     protected ModelInfo modelInfo() {
-        return new ModelInfo(8192, VOCAB, Set.of(128_001, 128_008, 128_009), 0.6, 0.9, false);
+        return new ModelInfo(8192, VOCAB, Set.of(128_001, 128_008, 128_009), 0.6, 0.9, false, null);
     }
 
     @Override

@@ -29,7 +29,7 @@ class FakeModelEngineTest extends EngineContractTest {
 
     @Override
     protected ModelInfo modelInfo() {
-        return new ModelInfo(8192, VOCAB, Set.copyOf(EOS), 0.6, 0.9, false);
+        return new ModelInfo(8192, VOCAB, Set.copyOf(EOS), 0.6, 0.9, false, null);
     }
 
     @Override

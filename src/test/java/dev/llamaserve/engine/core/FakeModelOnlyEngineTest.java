@@ -52,9 +52,52 @@ class FakeModelOnlyEngineTest {
             return k < ids.length ? ids[k] : EOS;
         });
         LlmEngine e = LlmEngine.start(lm, new FakeDetokenizer(Set.of(EOS)),
-                new ModelInfo(4096, VOCAB, Set.of(EOS), 0.6, 0.9, false), EngineOptions.defaults());
+                new ModelInfo(4096, VOCAB, Set.of(EOS), 0.6, 0.9, false, null), EngineOptions.defaults());
         engines.add(e);
         return e;
+    }
+
+    /**
+     * An engine whose model writes {@code ids} and then {@code end}, with the stop ids {@code eosIds} of which
+     * {@code primary} is the tokenizer's end-of-sequence id ({@link ModelInfo#eosTokenId}).
+     */
+    private LlmEngine ending(int[] ids, int end, Set<Integer> eosIds, Integer primary) {
+        FakeCausalLm lm = new FakeCausalLm(VOCAB, 4096, List.copyOf(eosIds), 1.0f, ctx -> {
+            int k = ctx.length - PROMPT_LEN;
+            return k < ids.length ? ids[k] : end;
+        });
+        LlmEngine e = LlmEngine.start(lm, new FakeDetokenizer(eosIds),
+                new ModelInfo(4096, VOCAB, eosIds, 0.6, 0.9, false, primary), EngineOptions.defaults());
+        engines.add(e);
+        return e;
+    }
+
+    /**
+     * vLLM's {@code stop_reason}: a choice that ends on the tokenizer's end-of-sequence id has none; one that ends on
+     * another of the model's stop ids (Llama 3.1 Instruct's {@code <|eom_id|>} beside {@code <|eot_id|>}) or on one of
+     * the request's {@code stop_token_ids} has that id; a stop string, itself; the length, none.
+     */
+    @Test
+    void theTokenizersEndOfSequenceGivesNoStopReasonAndEveryOtherStopItsOwn() {
+        int eom = EOS + 1;
+        int[] hi = {'H', 'i', ' ', 'o', 'k'};
+        Set<Integer> eos = Set.of(EOS, eom);
+        EngineEvent.Finished atEos = run(ending(hi, EOS, eos, EOS), greedy().build()).finished.join();
+        assertEquals(FinishReason.STOP, atEos.reason());
+        assertEquals(null, atEos.stopReason());
+        EngineEvent.Finished atEom = run(ending(hi, eom, eos, EOS), greedy().build()).finished.join();
+        assertEquals(FinishReason.STOP, atEom.reason());
+        assertEquals(eom, atEom.stopReason());
+        LlmEngine e = ending(hi, EOS, eos, EOS);
+        Collector byId = run(e, greedy().stopTokenIds(Set.of((int) 'o')).build());
+        assertEquals((int) 'o', byId.finished.join().stopReason());
+        assertEquals("Hi ", byId.text());
+        assertEquals("i", run(e, greedy().stop(List.of("i")).build()).finished.join().stopReason());
+        EngineEvent.Finished cut = run(e, greedy().maxTokens(2).build()).finished.join();
+        assertEquals(FinishReason.LENGTH, cut.reason());
+        assertEquals(null, cut.stopReason());
+        // no primary id known (a tokenizer without eos_token): every stop id is its own stop reason
+        assertEquals(EOS, run(ending(hi, EOS, eos, null), greedy().build()).finished.join().stopReason());
     }
 
     private static Collector run(LlmEngine e, SamplingParams p) {
@@ -160,7 +203,7 @@ class FakeModelOnlyEngineTest {
             }
         };
         FakeCausalLm lm = new FakeCausalLm(VOCAB, 4096, List.of(EOS), 1.0f, ctx -> EOS);
-        LlmEngine e = LlmEngine.start(lm, failing, new ModelInfo(4096, VOCAB, Set.of(EOS), 0.6, 0.9, false),
+        LlmEngine e = LlmEngine.start(lm, failing, new ModelInfo(4096, VOCAB, Set.of(EOS), 0.6, 0.9, false, null),
                 EngineOptions.defaults());
         engines.add(e);
         Collector c = run(e, greedy().n(2).build());

@@ -73,7 +73,7 @@ class OneBEngineBenchmark extends EngineBenchmark {
 
     @Override
     protected ModelInfo modelInfo() {
-        return new ModelInfo(8192, 128_256, EOS, 0.6, 0.9, false);
+        return new ModelInfo(8192, 128_256, EOS, 0.6, 0.9, false, null);
     }
 
     @Override

@@ -61,7 +61,7 @@ class RealModelEngineIT extends EngineContractTest {
     protected ModelInfo modelInfo() {
         ModelConfig config = CHECKPOINT.config();
         Set<Integer> eos = GenerationConfigParser.read(DIR).stopTokenIds(config);
-        return new ModelInfo(8192, config.vocabSize(), eos, 0.6, 0.9, false);
+        return new ModelInfo(8192, config.vocabSize(), eos, 0.6, 0.9, false, null);
     }
 
     @Override

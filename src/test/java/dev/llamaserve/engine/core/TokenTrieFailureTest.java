@@ -59,7 +59,7 @@ class TokenTrieFailureTest {
     @Test
     void aConstrainedRequestFailsAloneAndFreeTextIsServed() {
         try (LlmEngine engine = LlmEngine.start(new FakeCausalLm(VOCAB, 4096, List.of(EOS)), new NoTrieDetokenizer(),
-                new ModelInfo(1024, VOCAB, Set.of(EOS), 1.0, 1.0, false), EngineOptions.defaults())) {
+                new ModelInfo(1024, VOCAB, Set.of(EOS), 1.0, 1.0, false, null), EngineOptions.defaults())) {
             EngineEvent.Finished constrained = submit(engine, "json", new OutputConstraint.JsonObject())
                     .await(Duration.ofSeconds(30));
             assertThat(constrained.reason()).isEqualTo(EngineEvent.FinishReason.ERROR);

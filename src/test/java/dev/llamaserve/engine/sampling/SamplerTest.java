@@ -22,7 +22,7 @@ class SamplerTest {
 
     static final int V = 1000;
     static final int EOS = 999;
-    static final ModelInfo MODEL = new ModelInfo(4096, V, Set.of(EOS, 998), 0.6, 0.9, false);
+    static final ModelInfo MODEL = new ModelInfo(4096, V, Set.of(EOS, 998), 0.6, 0.9, false, null);
 
     private final float[] logits = randomLogits(V, 2.0, 1);
     private final SamplerWorkspace ws = new SamplerWorkspace(V);
@@ -118,7 +118,7 @@ class SamplerTest {
         float[] small = {2.0f, 1.0f, 0.0f, -1.0f};
         for (double t : new double[] {0.5, 2.0}) {
             Sampler s = new Sampler(SamplingConfig.resolve(SamplingParams.builder().temperature(t).topP(1.0)
-                    .seed(7L).build(), new ModelInfo(100, 4, Set.of(), 1, 1, false), 100), new int[] {0});
+                    .seed(7L).build(), new ModelInfo(100, 4, Set.of(), 1, 1, false, null), 100), new int[] {0});
             SamplerWorkspace w = new SamplerWorkspace(4);
             int[] counts = new int[4];
             int n = 40_000;

@@ -64,7 +64,7 @@ class WarmUpTest {
     @Test
     void afterTheWarmUpALongFirstChunkHasAnExpectedTime() throws Exception {
         try (LlmEngine engine = LlmEngine.start(new SlowPrefill(), new FakeDetokenizer(Set.of(EOS)),
-                new ModelInfo(4096, VOCAB, Set.of(EOS), 1.0, 1.0, false), EngineOptions.defaults())) {
+                new ModelInfo(4096, VOCAB, Set.of(EOS), 1.0, 1.0, false, null), EngineOptions.defaults())) {
             WarmUp.run(engine, new int[] {1, 72});   // as ModelLifecycle runs it
             Collector c = Collector.subscribe(engine.submit(new GenerationRequest("long", new int[1000],
                     SamplingParams.greedy(1))));
