@@ -68,6 +68,13 @@ public final class EngineChatModel implements ChatModel {
     /** The {@code gen_ai.system} of this model's observations. */
     public static final String PROVIDER = "llama-serve";
 
+    /**
+     * The key of a generation's metadata that holds its stop reason, where it has one: vLLM's {@code stop_reason}, the
+     * stop sequence that ended the answer or the stop token id it ended on, never the tokenizer's end of sequence
+     * ({@link EngineEvent.Finished#stopReason}).
+     */
+    public static final String STOP_REASON = "stopReason";
+
     private static final ChatModelObservationConvention DEFAULT_CONVENTION = new DefaultChatModelObservationConvention();
 
     private final InferenceEngine engine;
@@ -290,8 +297,11 @@ public final class EngineChatModel implements ChatModel {
     }
 
     private ChatResponse response(String id, AssistantMessage message, EngineEvent.Finished f, String finishReason) {
-        Generation generation = new Generation(message,
-                ChatGenerationMetadata.builder().finishReason(finishReason).build());
+        ChatGenerationMetadata.Builder generated = ChatGenerationMetadata.builder().finishReason(finishReason);
+        if (f.stopReason() != null) {   // vLLM's stop_reason, as the HTTP API sends it: the stop string or token id
+            generated.metadata(STOP_REASON, f.stopReason());
+        }
+        Generation generation = new Generation(message, generated.build());
         EngineEvent.Usage u = f.usage();
         ChatResponseMetadata metadata = ChatResponseMetadata.builder()
                 .id(id)

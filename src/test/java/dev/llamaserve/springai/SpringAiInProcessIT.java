@@ -102,6 +102,28 @@ class SpringAiInProcessIT extends RealEngineWebTest {
                 .isEqualTo(text);
     }
 
+    /**
+     * The stop sequence that ended an answer is in its generation's metadata ({@link EngineChatModel#STOP_REASON}),
+     * called and streamed; an answer its length ended has none.
+     */
+    @Test
+    void theStopSequenceThatEndedAnAnswerIsInItsMetadata() {
+        String text = direct(8).text();
+        assertThat(text).isNotEmpty();
+        String stop = text.substring(0, text.offsetByCodePoints(0, 1));
+        ChatResponse stopped = ChatClient.create(chatModel).prompt().user("Hi")
+                .options(greedyBuilder(8).stopSequences(List.of(stop))).call().chatResponse();
+        assertThat(stopped.getResult().getMetadata().getFinishReason()).isEqualTo("STOP");
+        assertThat((Object) stopped.getResult().getMetadata().get(EngineChatModel.STOP_REASON)).isEqualTo(stop);
+        ChatResponse last = ChatClient.create(chatModel).prompt().user("Hi")
+                .options(greedyBuilder(8).stopSequences(List.of(stop))).stream().chatResponse().blockLast();
+        assertThat((Object) last.getResult().getMetadata().get(EngineChatModel.STOP_REASON)).isEqualTo(stop);
+        ChatResponse cut = ChatClient.create(chatModel).prompt().user("Hi").options(greedyBuilder(8)).call()
+                .chatResponse();
+        assertThat(cut.getResult().getMetadata().getFinishReason()).isEqualTo("LENGTH");
+        assertThat(cut.getResult().getMetadata().containsKey(EngineChatModel.STOP_REASON)).isFalse();
+    }
+
     private long operations() {
         Timer t = meters.find("gen_ai.client.operation").tag("gen_ai.system", EngineChatModel.PROVIDER)
                 .tag("gen_ai.operation.name", "chat").tag("gen_ai.request.model", MODEL)
