@@ -6,13 +6,11 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Compiles a JSON Schema (draft 2020-12 subset) into a {@link Grammar} that generates only valid
@@ -72,7 +70,6 @@ public final class SchemaCompiler {
      * CPU; a class of 2,000 characters repeated {@code {0,1000}} (6 KB) builds 2 million ranges.
      */
     static final long MAX_REQUEST_SIZE = 1_000_000;
-    private static final Set<String> BOUNDS = Set.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum");
     private static final Logger log = LoggerFactory.getLogger(SchemaCompiler.class);
 
     private final GrammarOptions options;
@@ -173,8 +170,8 @@ public final class SchemaCompiler {
         return cached("relaxed:" + JSON.writeValueAsString(schema), () -> relax(schema, "json_schema").grammar());
     }
 
-    /** A schema that is not strict, less the keywords at {@code leftOut}, and its grammar. */
-    record Relaxed(JsonNode schema, Grammar grammar, List<String> leftOut) {}
+    /** The grammar of a schema that is not strict, and the pointers of the keywords it goes without. */
+    record Relaxed(Grammar grammar, List<String> leftOut) {}
 
     /**
      * What a log line says of the keywords at these pointers: each pointer's last segment where it is a JSON Schema
@@ -197,34 +194,7 @@ public final class SchemaCompiler {
     Relaxed relax(JsonNode schema, String what) {
         Relaxation relaxation = new Relaxation(false);
         Grammar g = compile(schema, relaxation, what);
-        List<String> leftOut = relaxation.leftOut();
-        return new Relaxed(without(schema, leftOut), g, leftOut);
-    }
-
-    /**
-     * A copy of {@code root} less the keywords at {@code pointers}: a {@code oneOf} becomes {@code anyOf}, a number
-     * bound goes with the other three; a pointer that names no keyword of a schema object (any longer) is passed over.
-     * The last pointers go first, so that a keyword inside a {@code oneOf} goes before the oneOf is renamed.
-     */
-    static JsonNode without(JsonNode root, List<String> pointers) {
-        JsonNode copy = root.deepCopy();
-        for (int i = pointers.size() - 1; i >= 0; i--) {
-            String pointer = pointers.get(i);
-            int slash = pointer.lastIndexOf('/');
-            JsonNode parent = slash < 0 ? null : Keywords.at(copy, pointer.substring(0, slash));
-            String key = pointer.substring(slash + 1).replace("~1", "/").replace("~0", "~");
-            if (!(parent instanceof ObjectNode o) || !o.has(key)) {
-                continue;
-            }
-            if (key.equals("oneOf")) {
-                o.set("anyOf", o.remove("oneOf"));
-            } else if (BOUNDS.contains(key)) {
-                BOUNDS.forEach(o::remove);
-            } else {
-                o.remove(key);
-            }
-        }
-        return copy;
+        return new Relaxed(g, relaxation.leftOut());
     }
 
     /** {@link #toolCalls(List, List, List, boolean)} with every function strict. */

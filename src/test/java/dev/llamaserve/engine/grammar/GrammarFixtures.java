@@ -75,6 +75,37 @@ final class GrammarFixtures {
         return s.validate(json, InputFormat.JSON, ctx -> ctx.executionConfig(c -> c.formatAssertionsEnabled(true)));
     }
 
+    private static final java.util.Set<String> BOUNDS =
+            java.util.Set.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum");
+
+    /**
+     * A copy of {@code root} less the keywords at {@code pointers} (a relaxed compilation's {@code leftOut}), the
+     * schema the relaxed grammar's documents must be valid against (the tests' oracle): a {@code oneOf} becomes
+     * {@code anyOf}, a number bound goes with the other three; a pointer that names no keyword of a schema object
+     * (any longer) is passed over. The last pointers go first, so that a keyword inside a {@code oneOf} goes before
+     * the oneOf is renamed.
+     */
+    static JsonNode without(JsonNode root, List<String> pointers) {
+        JsonNode copy = root.deepCopy();
+        for (int i = pointers.size() - 1; i >= 0; i--) {
+            String pointer = pointers.get(i);
+            int slash = pointer.lastIndexOf('/');
+            JsonNode parent = slash < 0 ? null : Keywords.at(copy, pointer.substring(0, slash));
+            String key = pointer.substring(slash + 1).replace("~1", "/").replace("~0", "~");
+            if (!(parent instanceof tools.jackson.databind.node.ObjectNode o) || !o.has(key)) {
+                continue;
+            }
+            if (key.equals("oneOf")) {
+                o.set("anyOf", o.remove("oneOf"));
+            } else if (BOUNDS.contains(key)) {
+                BOUNDS.forEach(o::remove);
+            } else {
+                o.remove(key);
+            }
+        }
+        return copy;
+    }
+
     enum Mode { UNIFORM, GAUSSIAN, CLOSING }
 
     /** One generated sequence: its bytes, whether it ended with EOS, and the matcher at the end. */

@@ -113,7 +113,8 @@ class SchemaRelaxationTest {
             GrammarFixtures.Output out = GrammarFixtures.generate(r.grammar(), seed, GrammarFixtures.Mode.CLOSING, 200);
             if (out.ended()) {
                 complete++;
-                assertThat(GrammarFixtures.validate(r.schema(), out.text())).as(out.text()).isEmpty();
+                assertThat(GrammarFixtures.validate(GrammarFixtures.without(s, r.leftOut()), out.text()))
+                        .as(out.text()).isEmpty();
             }
         }
         assertThat(complete).isPositive();
@@ -179,7 +180,8 @@ class SchemaRelaxationTest {
         SchemaCompiler.Relaxed r = compiler.relax(s, "json_schema");
         assertThat(r.leftOut()).containsExactlyInAnyOrder("/oneOf", "/oneOf/0/anyOf");
         assertThat(GrammarFixtures.accepts(r.grammar(), "\"abc\"")).isTrue();
-        assertThat(GrammarFixtures.validate(r.schema(), "\"abc\"")).as(r.schema().toString()).isEmpty();
+        JsonNode rest = GrammarFixtures.without(s, r.leftOut());
+        assertThat(GrammarFixtures.validate(rest, "\"abc\"")).as(rest.toString()).isEmpty();
     }
 
     /**
