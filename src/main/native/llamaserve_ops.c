@@ -7,6 +7,7 @@
  *   ops.llamaserve.quantize_int8(raw)         bf16 bits [N, 2K] uint8 -> (blocked q, scale [N] bf16), as to_int8
  *   ops.llamaserve.linear_int8(x, qb, scale)  x [M, K] bf16, qb [N, K] int8 blocked, scale [N] bf16 -> [M, N] bf16
  *   ops.llamaserve.linear_w8a8(x, qb, scale)  the same, the rows of x quantized to int8 per row (AVX-512 VNNI only)
+ *   ops.llamaserve.w8a8_ready()               1 where linear_w8a8 can run: AVX-512 VNNI (BF16 or not), an ISA in use
  *   ops.llamaserve.widen_int8(qb, out)        qb blocked -> out [N, K] bf16, row-major (prefill: oneDNN's GEMM)
  *   ops.llamaserve.decode_attention(q, k_cache, v_cache, tables, pos, page_size)
  *                                             a query per row [B, NH, D], each against its paged bf16 K/V up to
@@ -355,6 +356,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     isa = best_isa();
     amx_ready = amx_tiles = amx_detect();
     avx512f_ready = avx512f_linear = avx512f_detect();
+    w8a8_ready = w8a8_detect();
     gemm_pf_l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE) >= 48 * 1024;   /* 0 or -1 where glibc cannot tell */
     TorchLibraryHandle def = 0, cpu = 0, any = 0;
     if (aoti_torch_library_init_def("llamaserve", __FILE__, __LINE__, &def) != 0) return;
@@ -369,6 +371,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     aoti_torch_library_def(def, "add_rms_norm(Tensor x, Tensor r, Tensor w, float eps) -> (Tensor, Tensor)");
     aoti_torch_library_def(def, "silu_mul(Tensor gate, Tensor up) -> Tensor");
     aoti_torch_library_def(def, "silu_ready() -> int");
+    aoti_torch_library_def(def, "w8a8_ready() -> int");
     aoti_torch_library_def(def, "rope_kv(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor(a!) k_cache, Tensor(b!) v_cache, Tensor slots) -> Tensor");
     aoti_torch_library_def(def, "decoder_layer(Tensor x, Tensor r, Tensor input_layernorm, Tensor q_proj, Tensor k_proj, "
                                 "Tensor v_proj, Tensor o_proj, Tensor post_attention_layernorm, Tensor gate_proj, "
@@ -414,6 +417,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
         aoti_torch_library_impl(any, "isa", isa_boxed);
         aoti_torch_library_impl(any, "attention_body", attention_body_boxed);
         aoti_torch_library_impl(any, "silu_ready", silu_ready_boxed);
+        aoti_torch_library_impl(any, "w8a8_ready", w8a8_ready_boxed);
         aoti_torch_library_impl(any, "threads", threads_boxed);
         aoti_torch_library_impl(any, "amx", amx_boxed);
         aoti_torch_library_impl(any, "gemm_prefetch", gemm_prefetch_boxed);

@@ -57,7 +57,7 @@ static void decoder_layer(AtenTensorHandle* t, AtenTensorHandle* sc, const int k
     const int64_t chunk = silu_chunk();
     int64_t T = 0, H = 0, rT = 0, rH = 0, n[7], k[7], tT = 0, P = 0, kc[3], vc[3], c[3], sn[3], sl[1], ps[1];
     static const int proj[7] = {3, 4, 5, 6, 8, 9, 10};   /* q, k, v, o, gate, up, down among t */
-    int ok = (kind == LINEAR_W8A8 ? isa == ISA_AVX512_BF16 : isa != ISA_NONE) && chunk > 0 && PS > 0
+    int ok = kind_ready(kind) && chunk > 0 && PS > 0
              && matrix(t[0], &T, &H) && matrix(t[1], &rT, &rH) && rT == T && rH == H && vector_of(t[2], H, bf)
              && vector_of(t[7], H, bf) && dims_of(t[11], 3, kc) && dims_of(t[12], 3, vc) && dims_of(t[13], 3, c)
              && dims_of(t[14], 3, sn) && dims_of(t[15], 1, sl) && matrix(t[16], &tT, &P) && dims_of(t[17], 1, ps);

@@ -3,6 +3,9 @@
 
 /* ---- AVX-512 BF16: 32 inputs per dot product, 4 channels x up to 4 rows ---- */
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vbmi")))
+/* AVX-512 without BF16 or VBMI: the helpers below that need neither, so that they inline into T512's kernels and into
+   the kernels of CPUs without BF16 (W8A8's T512V: VNNI; linear_avx512f.c) alike */
+#define T512B __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
 /*
  * int8 -> bf16, exactly (|q| <= 127 fits bf16's 8-bit significand): bf16(|q|) from two 128-entry byte tables
@@ -62,7 +65,7 @@ static void widen_tables_init(void) {
 }
 
 /* 16 bf16 -> 16 float32, exactly */
-T512 static inline __m512 bf16x16_f32(const uint16_t* p) {
+T512B static inline __m512 bf16x16_f32(const uint16_t* p) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*) p)), 16));
 }
 
@@ -93,7 +96,7 @@ T512 static inline __attribute__((always_inline)) void transpose16_regs(__m512i 
 }
 
 /* 16 float32 rounded to bf16 as f32_to_bf16 rounds them (NaN kept NaN), in the top halves of 16 int32 */
-T512 static inline __m512i round_bf16x16(__m512 y) {
+T512B static inline __m512i round_bf16x16(__m512 y) {
     const __m512i u = _mm512_castps_si512(y);
     const __m512i r = _mm512_and_si512(_mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff),
             _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1)))), _mm512_set1_epi32((int) 0xffff0000u));
@@ -103,12 +106,12 @@ T512 static inline __m512i round_bf16x16(__m512 y) {
 }
 
 /* 16 values round_bf16x16 rounded -> their 16 bf16 */
-T512 static inline __m256i bf16x16_pack(__m512i rounded) {
+T512B static inline __m256i bf16x16_pack(__m512i rounded) {
     return _mm512_cvtepi32_epi16(_mm512_srli_epi32(rounded, 16));
 }
 
 /* 16 float32 -> 16 bf16 as f32_to_bf16 rounds them */
-T512 static inline __m256i f32x16_bf16(__m512 y) {
+T512B static inline __m256i f32x16_bf16(__m512 y) {
     return bf16x16_pack(round_bf16x16(y));
 }
 
@@ -116,7 +119,7 @@ T512 static inline __m256i f32x16_bf16(__m512 y) {
  * 8 channels' sums of one row's two bytes (amx512_a16's high and low rows, exact int32) joined: float(256 hi + lo),
  * exact in double and rounded once, the same in the tile and the VNNI epilogue
  */
-T512 static inline __m256 join_bytes8(__m256i hi, __m256i lo) {
+T512B static inline __m256 join_bytes8(__m256i hi, __m256i lo) {
     return _mm512_cvtpd_ps(_mm512_fmadd_pd(_mm512_cvtepi32_pd(hi), _mm512_set1_pd(256.0), _mm512_cvtepi32_pd(lo)));
 }
 

@@ -61,6 +61,11 @@ static AtenTensorHandle empty(int64_t ndim, const int64_t* sizes, int32_t dt) {
  */
 enum { LINEAR_BF16, LINEAR_INT8, LINEAR_W8A8 };
 
+/* whether a linear of this kind can run: an instruction set in use, and for W8A8 a CPU with AVX-512 VNNI */
+static int kind_ready(const int kind) {
+    return isa != ISA_NONE && (kind != LINEAR_W8A8 || w8a8_ready);
+}
+
 /*
  * out [M, N] = x [M, K] against w [N, K] (bf16, or blocked int8 with its scales: kind), on the kernel the rows, the
  * shape and the CPU pick; 0 where a kernel that needs scratch could not have it (W8A8's quantized rows) and nothing
@@ -95,7 +100,7 @@ static void linear_boxed(StableIValue* stack, int kind) {
     AtenTensorHandle w = (AtenTensorHandle) (uintptr_t) stack[1];
     AtenTensorHandle s = q8 ? (AtenTensorHandle) (uintptr_t) stack[2] : 0;
     int64_t M = 0, K = 0, N = 0, K2 = -1;
-    int ok = (kind == LINEAR_W8A8 ? isa == ISA_AVX512_BF16 : isa != ISA_NONE)   /* W8A8: AVX-512 (VNNI) only */
+    int ok = kind_ready(kind)
              && matrix(x, &M, &K) && matrix(w, &N, &K2) && K == K2
              && dtype(x) == aoti_torch_dtype_bfloat16()
              && dtype(w) == (q8 ? aoti_torch_dtype_int8() : aoti_torch_dtype_bfloat16())
@@ -138,6 +143,13 @@ static void linear_w8a8_boxed(StableIValue* stack, uint64_t num_args, uint64_t n
     (void) num_args;
     (void) num_outputs;
     linear_boxed(stack, LINEAR_W8A8);
+}
+
+/* stack: -> 1 where linear_w8a8 (and decoder_layer_int8 with w8a8) can run (kind_ready), else 0 */
+static void w8a8_ready_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
+    (void) num_args;
+    (void) num_outputs;
+    stack[0] = (StableIValue) (int64_t) kind_ready(LINEAR_W8A8);
 }
 
 /* blocked int8 (see the top of llamaserve_ops.c) -> row-major bf16, 32 inputs of one channel at a time */

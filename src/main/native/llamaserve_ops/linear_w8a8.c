@@ -12,9 +12,19 @@
  * to W8_STREAMS_MAX blocks, one per stream): 16 accumulators, each holding two channels (lanes 0-7 and 8-15: a
  * 64-byte load is two channels' 32 inputs). tile_w8a8's n: the first channel of each of its NB blocks.
  */
-/* T512 and VNNI: T512's helpers (bf16x16_f32) inline here only where its targets are a subset of these (VBMI too:
-   every caller runs with ISA_AVX512_BF16, which requires it) */
-#define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vbmi,avx512vnni")))
+/* AVX-512 F/BW/VL/DQ and VNNI, no BF16: W8A8 runs where the CPU has VNNI (w8a8_ready), BF16 or not (Ice Lake and
+   Cascade Lake servers have VNNI without BF16); the helpers it inlines (bf16x16_f32, f32x16_bf16, join_bytes8) are
+   T512B's */
+#define T512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+/* whether the CPU has what T512V's kernels need (linear_w8a8, decoder_layer_int8 with w8a8): set at the library's
+   load; they run with either native instruction set in use (ISA_AVX2 or ISA_AVX512_BF16), never with none */
+static int w8a8_ready;
+
+static int w8a8_detect(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+           && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+}
 #define W8_MC 4   /* the tail switch in gemm512_w8a8 takes 1-3 rows */
 #define W8_NB 2   /* blocks of a tile of W8_MC rows (2: 16 accumulators) */
 #define W8_STREAMS_MAX 4   /* blocks of a call of one or two rows (one stream each): 16 accumulators */

@@ -155,7 +155,7 @@ public final class Bench {
         r.put("load_s", (System.nanoTime() - t0) / 1e9);
         r.put("native_isa", model.nativeIsa().name()
                 + (model.nativeAvx512fLinear() ? " (bf16 linear on AVX-512F)" : ""));
-        ComputeDType peakDtype = gemmPeakDtype(ComputeDType.parse(a.dtype()), model.quantization(), model.nativeIsa());
+        ComputeDType peakDtype = gemmPeakDtype(ComputeDType.parse(a.dtype()), model.nativeIsa());
         r.put("gemm_peak_dtype", peakDtype.optionName());
         if (r.get("gemm_gflops_by_dtype") instanceof Map<?, ?> byDtype
                 && byDtype.get(peakDtype.optionName()) instanceof Double peak) {
@@ -381,14 +381,14 @@ public final class Bench {
      * weights). They widen bf16, and int8 times its scales, to float32 and multiply-add in float32 (int8's prefill
      * through llama_step.py's mode 9), while libtorch's bf16 GEMM, which the bench probes for bf16, emulates bf16 on AVX2
      * at a third of float32's rate: against it an AVX2 run read prefill at 166 % of the "peak" and a 16-stream ceiling
-     * of 0.98x (docs/measured.md). W8A8's int8 dot products need AVX-512 (refused on AVX2 at load): the run's dtype.
+     * of 0.98x (docs/measured.md). W8A8's int8 dot products (VNNI) against bf16's peak where AVX-512 BF16 is in use;
+     * with AVX2 in use (an Ice Lake Xeon: VNNI without BF16) against float32's, the fastest GEMM libtorch has there.
      * float32 for float16 too, on every CPU: prefill chunks widen float16 weights to float32 for the GEMM (steps of
      * {@code llamaserve.cpuFp16UpcastRows} rows and more, llama_step.py's mode 1), against whose peak an AVX2 run read
      * prefill at 286 % of float16's. A 16-row step stays in float16: {@link #putCeiling16} reads it against float16's.
      */
-    static ComputeDType gemmPeakDtype(ComputeDType dtype, Quantization quantization, NativeKernels.Isa isa) {
-        boolean bf16InFloat32 = dtype == ComputeDType.BFLOAT16 && !quantization.int8Activations()
-                && isa == NativeKernels.Isa.AVX2;
+    static ComputeDType gemmPeakDtype(ComputeDType dtype, NativeKernels.Isa isa) {
+        boolean bf16InFloat32 = dtype == ComputeDType.BFLOAT16 && isa == NativeKernels.Isa.AVX2;
         return bf16InFloat32 || dtype == ComputeDType.FLOAT16 ? ComputeDType.FLOAT32 : dtype;
     }
 

@@ -380,7 +380,8 @@ public final class LlamaModel implements CausalLm {
      * weights widened for the GEMM (float weights as 6), 8 float weights through the native kernel whatever the rows
      * (int8 weights as 6: {@link CpuKernelSwitches#CPU_NATIVE_BF16_MAX_ROWS}), 9 blocked int8 weights widened for the
      * native bf16 kernel (float weights as 8): 7 on AVX2, where libtorch's bf16 GEMM emulates bf16 (a 512-token chunk
-     * of the 1B shape with int8 weights took 3.1x bf16's through it).
+     * of the 1B shape with int8 weights took 3.1x bf16's through it); W8A8 there takes 8, its int8 weights through
+     * {@code native_w8a8} whatever the rows.
      */
     long linearMode(int rows) {
         if (device.kind() != DevicePlanner.Kind.CPU) {
@@ -389,7 +390,10 @@ public final class LlamaModel implements CausalLm {
         boolean nativeBf16Rows = nativeBf16Gemm && rows <= nativeBf16MaxRows();
         if (nativeInt8) {
             if (rows > CPU_NATIVE_INT8_MAX_ROWS && !int8Amx) {
-                return isaInUse == NativeKernels.Isa.AVX2 && nativeBf16Rows ? 9 : 7;
+                if (isaInUse == NativeKernels.Isa.AVX2 && nativeBf16Rows) {
+                    return quantization.int8Activations() ? 8 : 9;   // W8A8 quantizes every step's rows: never widened
+                }
+                return 7;
             }
             return nativeBf16Rows ? 8 : 6;
         }

@@ -78,7 +78,8 @@ final class LlamaModelLoader {
             boolean amx = tiles && nativeInt8 && !quantization.int8Activations()
                     && NativeKernels.blocksInt8(c, quantization, 16);
             if (quantization.int8Activations()) {
-                requireW8a8(quantization, device, dtype, nativeIsa, nativeInt8);
+                requireW8a8(quantization, device, dtype, nativeIsa, nativeInt8,
+                        nativeIsa != NativeKernels.Isa.NONE && NativeKernels.w8a8Ready(module));
             }
             if (kvDtype.fp8()) {
                 probeFloat8(module, manager, device);
@@ -250,21 +251,21 @@ final class LlamaModelLoader {
     }
 
     /**
-     * W8A8 runs only in llama-serve's AVX-512 kernel ({@code linear_w8a8}: VNNI, which every CPU with AVX-512 BF16
-     * has) on blocked int8 weights; anything else is one startup error naming the property.
+     * W8A8 runs only in llama-serve's AVX-512 VNNI kernel ({@code linear_w8a8}, with BF16 or without it: Ice Lake and
+     * Cascade Lake servers have VNNI but not BF16) on blocked int8 weights; anything else is one startup error naming
+     * the property. {@code vnni}: {@link NativeKernels#w8a8Ready}.
      */
     private static void requireW8a8(Quantization quantization, DevicePlanner.DeviceInfo device, ComputeDType dtype,
-                                    NativeKernels.Isa nativeIsa, boolean nativeInt8) {
+                                    NativeKernels.Isa nativeIsa, boolean nativeInt8, boolean vnni) {
         String why = device.kind() != DevicePlanner.Kind.CPU ? "the device is " + device + ", not the CPU"
                 : dtype != ComputeDType.BFLOAT16 ? "the compute dtype is " + dtype.optionName() + ", not bfloat16"
                 : nativeIsa == NativeKernels.Isa.NONE ? "llama-serve's native kernels are not in use ("
                         + NativeKernels.status() + ")"
-                : nativeIsa != NativeKernels.Isa.AVX512_BF16 ? "this CPU has " + nativeIsa
-                        + ", not AVX-512 with BF16 and VNNI"
+                : !vnni ? "this CPU has " + nativeIsa + " but not AVX-512 VNNI"
                 : !nativeInt8 ? "a quantized weight's shape does not fit the blocked int8 layout" : null;
         if (why != null) {
             throw new IllegalStateException(Quantization.PROPERTY + "=" + quantization.optionName()
-                    + " needs a CPU with AVX-512 (BF16 and VNNI), bfloat16 and llama-serve's native kernels, but "
+                    + " needs a CPU with AVX-512 VNNI, bfloat16 and llama-serve's native kernels, but "
                     + why + ". Set " + Quantization.PROPERTY + "=int8 (bf16 activations) instead.");
         }
     }

@@ -240,6 +240,17 @@ public final class NativeKernels {
     }
 
     /**
+     * Whether {@code linear_w8a8} (W8A8, {@code llm.model.quantization=w8a8}) can run: the CPU has AVX-512 VNNI (with
+     * BF16 or without: Ice Lake and Cascade Lake servers have no BF16) and an instruction set is in use. False where
+     * the library is not loaded.
+     */
+    static boolean w8a8Ready(PtSymbolBlock module) {
+        try (IValue r = IValueUtils.runMethod(module, "native_w8a8_ready")) {
+            return r.toBoolean();
+        }
+    }
+
+    /**
      * Whether {@code linear_int8} runs on AMX tiles (with AVX-512 BF16 in use), one setting for all models:
      * {@code force} 1 turns them on where the CPU has AMX-BF16 and Linux grants the process their state, 0 off,
      * -1 only asks. False where the library is not loaded.

@@ -60,6 +60,9 @@
                                             lw[9], lw[10], lw[11], lw[12], lw[13], lw[14], lw[15], k_cache, v_cache,
                                             cos, sin, slot_mapping, tables, pos, page_size, eps, residual, w8a8)
     return [o[0], o[1]]
+  def native_w8a8_ready(self: __torch__.LlamaForCausalLM) -> bool:
+    # whether native_w8a8 can run: AVX-512 VNNI (with BF16 or without) and an instruction set in use
+    return ops.llamaserve.w8a8_ready() == 1
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     # 0 none, 1 AVX2 + FMA, 2 AVX-512 BF16; force >= 0 picks one the CPU has (tests)
     return ops.llamaserve.isa(force)

@@ -31,6 +31,8 @@
                            v_cache: Tensor, cos: Tensor, sin: Tensor, slot_mapping: Tensor, tables: Tensor,
                            pos: Tensor, page_size: int, eps: float, residual: bool, w8a8: bool) -> List[Tensor]:
     return [torch.empty([0, 0], dtype=x.dtype), torch.empty([0, 0], dtype=x.dtype)]   # never selected (fused_layers)
+  def native_w8a8_ready(self: __torch__.LlamaForCausalLM) -> bool:
+    return False
   def native_isa(self: __torch__.LlamaForCausalLM, force: int) -> int:
     return 0
   def native_attention_body(self: __torch__.LlamaForCausalLM, group: int, head_dim: int) -> int:

@@ -19,7 +19,7 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
  * saying so, and {@code W8a8ModelIT} covers the startup error such a CPU gets.
  */
 @ExtendWith(OutputCaptureExtension.class)
-@EnabledIf(value = "avx512Vnni", disabledReason = "w8a8 needs a CPU with avx512_bf16 and avx512_vnni")
+@EnabledIf(value = "avx512Vnni", disabledReason = "w8a8 needs a CPU with avx512f/bw/vl/dq and avx512_vnni")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         classes = LlamaServeApplication.class,
         properties = {
@@ -29,7 +29,7 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 class W8a8ChatHttpIT extends HttpTestSupport {
 
     static boolean avx512Vnni() {
-        return CpuFeatures.flags().containsAll(List.of("avx512_bf16", "avx512_vnni"));
+        return CpuFeatures.flags().containsAll(List.of("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni"));
     }
 
     @Override

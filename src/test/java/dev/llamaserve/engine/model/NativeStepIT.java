@@ -74,16 +74,22 @@ class NativeStepIT {
     }
 
     /**
-     * The same with {@code w8a8} (rows quantized per token), which needs AVX-512 BF16 and VNNI: skipped, saying so,
-     * on a CPU without them (an AVX2 machine, an Ice Lake Xeon with VNNI but no BF16).
+     * The same with {@code w8a8} (rows quantized per token), with each instruction set this CPU has: it needs AVX-512
+     * VNNI (an Ice Lake Xeon has it without BF16, and runs it with AVX2 in use); skipped, saying so, on a CPU without.
      */
     @Test
     void w8a8LayersInOneNativeCallGiveTheOpByOpLogitsBitForBit() {
         Assumptions.assumeTrue(NativeKernels.load(), () -> "native kernels " + NativeKernels.status());
-        try (LlamaModel m = W8a8ModelIT.loadOrSkip(int8Options("w8a8"))) {
-            assertThat(m.nativeKernelsIsa(NativeKernels.Isa.AVX512_BF16)).as("w8a8 loads on AVX-512 BF16 only").isTrue();
-            fusedMatchesOpByOp("w8a8 " + NativeKernels.Isa.AVX512_BF16, m);
+        int ran = 0;
+        for (NativeKernels.Isa isa : new NativeKernels.Isa[] {NativeKernels.Isa.AVX512_BF16, NativeKernels.Isa.AVX2}) {
+            try (LlamaModel m = W8a8ModelIT.loadOrSkip(int8Options("w8a8"))) {
+                if (m.nativeKernelsIsa(isa)) {   // else this CPU lacks it
+                    fusedMatchesOpByOp("w8a8 " + isa, m);
+                    ran++;
+                }
+            }
         }
+        assertThat(ran).as("w8a8 loaded, so at least AVX2 ran it").isPositive();
     }
 
     private static ModelOptions int8Options(String quantization) {

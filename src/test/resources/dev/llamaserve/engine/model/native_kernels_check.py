@@ -10,6 +10,8 @@ class NativeKernelsCheck(Module):
     return ops.llamaserve.gemm_prefetch(force)
   def avx512f(self: __torch__.NativeKernelsCheck, force: int) -> int:
     return ops.llamaserve.avx512f(force)
+  def w8a8_ready(self: __torch__.NativeKernelsCheck) -> int:
+    return ops.llamaserve.w8a8_ready()
   def rows_apart(self: __torch__.NativeKernelsCheck, m: int, n: int, k: int) -> List[float]:
     # linear_bf16 of the same x [m, k] and w [n, k], x lying 0, 64, 1,024, 2,048 and 3,968 bytes past w's offset
     # within 4 KiB (both views of one buffer), under each gemm_apart setting (0 never copied apart, 1 where within
