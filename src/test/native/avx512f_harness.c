@@ -10,6 +10,8 @@
  *   OMP_NUM_THREADS=2 /tmp/f512 layers M   M rows through the 113 linears of the 1B shape (2.47 GB, 2 MiB pages),
  *                                          both bodies alternated, best of 3, three rounds
  *   OMP_NUM_THREADS=2 /tmp/f512 peak       vfmadd231ps on registers, zmm and ymm, on every thread
+ *   OMP_NUM_THREADS=2 /tmp/f512 w8a8 M...  one row, then M rows, through the 113 linears as W8A8 (gemm512_w8a8,
+ *                                          blocked int8), best of 6: each M's time against one row's
  */
 #include "harness_kernels.h"
 
@@ -105,6 +107,52 @@ static int layers(int64_t M) {
     return 0;
 }
 
+/*
+ * W8A8 on this CPU (AVX-512 VNNI without BF16): M rows (each count given) through the 113 linears of the 1B shape as
+ * blocked int8 (1.24 GB, 2 MiB pages), gemm512_w8a8, best of 6, in one process: its time for one row over its time
+ * for M is what M streams could gain over one, were the linears the whole step
+ */
+static int w8a8(int argc, char** argv) {
+    if (!w8a8_ready) {
+        fprintf(stderr, "this CPU has no AVX-512 VNNI\n");
+        return 2;
+    }
+    int8_t* q[113];
+    uint16_t* sc[113];
+    int64_t N[113], K[113];
+    for (int i = 0; i < 113; i++) {
+        linear_1b(i, &N[i], &K[i]);
+        const int64_t bytes = (N[i] * K[i] + (2 << 20) - 1) & ~(int64_t) ((2 << 20) - 1);
+        uint16_t* w = malloc(N[i] * K[i] * 2);
+        q[i] = aligned_alloc(2 << 20, bytes);
+        madvise(q[i], bytes, MADV_HUGEPAGE);
+        sc[i] = malloc(N[i] * 2);
+        for (int64_t j = 0; j < N[i] * K[i]; j++) w[j] = random_bf16(1.0f / 64);
+        quantize_rows(w, q[i], sc[i], N[i], K[i]);
+        free(w);
+    }
+    int64_t most = 1;
+    for (int a = 2; a < argc; a++) most = atol(argv[a]) > most ? atol(argv[a]) : most;
+    uint16_t* x = aligned_alloc(64, most * 8192 * 2 + 64);
+    uint16_t* out = aligned_alloc(64, most * 128256 * 2 + 64);
+    for (int64_t i = 0; i < most * 8192; i++) x[i] = random_bf16(1);
+    double one = 0;
+    for (int a = 1; a < argc; a++) {
+        const int64_t M = a == 1 ? 1 : atol(argv[a]);
+        double flops = 0, t = 1e9;
+        for (int i = 0; i < 113; i++) flops += 2.0 * M * N[i] * K[i];
+        for (int it = 0; it < 6; it++) {
+            const double t0 = now();
+            for (int i = 0; i < 113; i++) gemm512_w8a8(x, q[i], sc[i], out, M, N[i], K[i]);
+            t = now() - t0 < t ? now() - t0 : t;
+        }
+        if (M == 1) one = t;
+        printf("W8A8, %ld rows through the 113 linears: %.1f ms (%.1f G int8 ops/s), one row's time x %ld over it: %.2f\n",
+               M, t * 1e3, flops / t / 1e9, M, one * M / t);
+    }
+    return 0;
+}
+
 /* 12 independent multiply-add chains on registers, n times, on every thread: G multiply-adds per second per thread */
 #define FMA12(R)                                                                                               \
     "vfmadd231ps %%" R "17, %%" R "16, %%" R "0\n vfmadd231ps %%" R "17, %%" R "16, %%" R "1\n"                \
@@ -150,6 +198,7 @@ T512F static int peak(void) {
 int main(int argc, char** argv) {
     isa = best_isa();
     avx512f_ready = avx512f_linear = avx512f_detect();
+    w8a8_ready = w8a8_detect();
     if (!avx512f_ready) {
         fprintf(stderr, "this CPU has no AVX-512 F/BW/VL/DQ\n");
         return 2;
@@ -157,6 +206,7 @@ int main(int argc, char** argv) {
     if (argc > 1 && strcmp(argv[1], "check") == 0) return check();
     if (argc > 2 && strcmp(argv[1], "layers") == 0) return layers(atol(argv[2]));
     if (argc > 1 && strcmp(argv[1], "peak") == 0) return peak();
+    if (argc > 1 && strcmp(argv[1], "w8a8") == 0) return w8a8(argc, argv);
     fprintf(stderr, "usage: %s check | layers M | peak\n", argv[0]);
     return 2;
 }

@@ -31,6 +31,16 @@ static int w8a8_detect(void) {
 #define W8_ROW_TILE 64
 
 /*
+ * acc + the products of a's unsigned bytes with b's signed ones, in fours (vpdpbusd), accumulated in place: gcc's
+ * _mm512_dpbusd_epi32 copied each accumulator to another register around every instruction (a vmovdqa32 per
+ * multiply-add, and spills at 16 accumulators), as the tiles below were compiled
+ */
+T512V static inline __attribute__((always_inline)) __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+}
+
+/*
  * max |x[k]| of a row of bf16 (K % 16 == 0), NaN where the row holds a NaN or an infinity: the largest magnitude's
  * bits (a float's order for non-negative values, NaN above infinity above every finite value), so that a row's
  * scale, and with it every output of the row, is NaN rather than finite numbers made from a NaN's integer conversion
@@ -100,7 +110,7 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
         }
         for (int i = 0; i < MC; i++) {
             const __m512i xv = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*) (xq + (m0 + i) * K + k)));
-            for (int j = 0; j < 2 * NB; j++) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], wv[j], xv);
+            for (int j = 0; j < 2 * NB; j++) acc[i][j] = dpbusd(acc[i][j], wv[j], xv);
         }
     }
     for (int h = 0; h < NB; h += 2) {   /* blocks h and h + 1: channel_sums adds up two blocks at most */
