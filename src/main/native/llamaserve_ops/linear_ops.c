@@ -138,7 +138,7 @@ static void linear_int8_boxed(StableIValue* stack, uint64_t num_args, uint64_t n
     linear_boxed(stack, LINEAR_INT8);
 }
 
-/* as linear_int8, the rows of x quantized to int8 per row (gemm512_w8a8): with AVX2 in use, refused as above */
+/* as linear_int8, the rows of x quantized to int8 per row (gemm512_w8a8): without AVX-512 VNNI, refused as above */
 static void linear_w8a8_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
     (void) num_args;
     (void) num_outputs;
