@@ -12,6 +12,8 @@
  *   OMP_NUM_THREADS=2 /tmp/f512 peak       vfmadd231ps on registers, zmm and ymm, on every thread
  *   OMP_NUM_THREADS=2 /tmp/f512 w8a8 M...  one row, then M rows, through the 113 linears as W8A8 (gemm512_w8a8,
  *                                          blocked int8), best of 6: each M's time against one row's
+ *   OMP_NUM_THREADS=2 /tmp/f512 int8 M...  M rows through the 113 linears as int8 with bf16 rows (linear_int8),
+ *                                          AVX2's body and the AVX-512F one alternated, best of 4
  */
 #include "harness_kernels.h"
 
@@ -107,6 +109,47 @@ static int layers(int64_t M) {
     return 0;
 }
 
+/* the 113 linears of the 1B shape as blocked int8 with their scales (1.24 GB, 2 MiB pages) */
+static void int8_1b(int8_t* q[113], uint16_t* sc[113], int64_t N[113], int64_t K[113]) {
+    for (int i = 0; i < 113; i++) {
+        linear_1b(i, &N[i], &K[i]);
+        const int64_t bytes = (N[i] * K[i] + (2 << 20) - 1) & ~(int64_t) ((2 << 20) - 1);
+        uint16_t* w = malloc(N[i] * K[i] * 2);
+        q[i] = aligned_alloc(2 << 20, bytes);
+        madvise(q[i], bytes, MADV_HUGEPAGE);
+        sc[i] = malloc(N[i] * 2);
+        for (int64_t j = 0; j < N[i] * K[i]; j++) w[j] = random_bf16(1.0f / 64);
+        quantize_rows(w, q[i], sc[i], N[i], K[i]);
+        free(w);
+    }
+}
+
+/* int8 weights with bf16 rows (linear_int8): AVX2's body (gemv256_int8) against the AVX-512F one (linear512f_int8),
+   M rows for each M given, alternated, best of 4 */
+static int int8(int argc, char** argv) {
+    int8_t* q[113];
+    uint16_t* sc[113];
+    int64_t N[113], K[113];
+    int8_1b(q, sc, N, K);
+    uint16_t* x = aligned_alloc(64, 512 * 8192 * 2 + 64);
+    uint16_t* out = aligned_alloc(64, 512 * 128256 * 2 + 64);
+    for (int64_t i = 0; i < 512 * 8192; i++) x[i] = random_bf16(1);
+    for (int a = 2; a < argc; a++) {
+        const int64_t M = atol(argv[a]) < 512 ? atol(argv[a]) : 512;
+        double t[2] = {1e9, 1e9};
+        for (int it = 0; it < 4; it++)
+            for (int side = 0; side < 2; side++) {
+                const double t0 = now();
+                for (int i = 0; i < 113; i++)
+                    (side ? linear512f_int8 : gemv256_int8)(x, q[i], sc[i], out, M, N[i], K[i]);
+                t[side] = now() - t0 < t[side] ? now() - t0 : t[side];
+            }
+        printf("int8, %ld rows through the 113 linears: AVX2 body %.1f ms, AVX-512F body %.1f ms\n", M, t[0] * 1e3,
+               t[1] * 1e3);
+    }
+    return 0;
+}
+
 /*
  * W8A8 on this CPU (AVX-512 VNNI without BF16): M rows (each count given) through the 113 linears of the 1B shape as
  * blocked int8 (1.24 GB, 2 MiB pages), gemm512_w8a8, best of 6, in one process: its time for one row over its time
@@ -120,17 +163,7 @@ static int w8a8(int argc, char** argv) {
     int8_t* q[113];
     uint16_t* sc[113];
     int64_t N[113], K[113];
-    for (int i = 0; i < 113; i++) {
-        linear_1b(i, &N[i], &K[i]);
-        const int64_t bytes = (N[i] * K[i] + (2 << 20) - 1) & ~(int64_t) ((2 << 20) - 1);
-        uint16_t* w = malloc(N[i] * K[i] * 2);
-        q[i] = aligned_alloc(2 << 20, bytes);
-        madvise(q[i], bytes, MADV_HUGEPAGE);
-        sc[i] = malloc(N[i] * 2);
-        for (int64_t j = 0; j < N[i] * K[i]; j++) w[j] = random_bf16(1.0f / 64);
-        quantize_rows(w, q[i], sc[i], N[i], K[i]);
-        free(w);
-    }
+    int8_1b(q, sc, N, K);
     int64_t most = 1;
     for (int a = 2; a < argc; a++) most = atol(argv[a]) > most ? atol(argv[a]) : most;
     uint16_t* x = aligned_alloc(64, most * 8192 * 2 + 64);
@@ -207,6 +240,7 @@ int main(int argc, char** argv) {
     if (argc > 2 && strcmp(argv[1], "layers") == 0) return layers(atol(argv[2]));
     if (argc > 1 && strcmp(argv[1], "peak") == 0) return peak();
     if (argc > 1 && strcmp(argv[1], "w8a8") == 0) return w8a8(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "int8") == 0) return int8(argc, argv);
     fprintf(stderr, "usage: %s check | layers M | peak\n", argv[0]);
     return 2;
 }

@@ -109,3 +109,85 @@ T512F static void linear512f_bf16(const uint16_t* x, const void* wv, const uint1
         }
     }
 }
+
+/* 32 int8 at p (the 32 inputs of one channel in the blocked layout) -> float32 of the first 16 (a) and the last (b) */
+T512F static inline __attribute__((always_inline)) void int8x32_halves(const int8_t* p, __m512* a, __m512* b) {
+    *a = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*) p)));
+    *b = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*) (p + 16))));
+}
+
+/* 32 bf16 at p -> float32 of the first 16 (a) and the last (b): the inputs in the blocked int8 layout's order */
+T512F static inline __attribute__((always_inline)) void bf16x32_halves(const uint16_t* p, __m512* a, __m512* b) {
+    *a = bf16x16_f32(p);
+    *b = bf16x16_f32(p + 16);
+}
+
+/*
+ * Rows m0 .. m0+MR-1 (MR <= 4) of x against the block of int8 channels n0 .. n0+3 (blocked: N % 4 == 0, K % 32 ==
+ * 0), both widened here to float32, 16 inputs at a time in order: one accumulator per row and channel, its 16 lanes
+ * added up at the end (_mm512_reduce_add_ps), times the channel's scale (store): the one order, whatever MR. A step
+ * of 32 inputs: 8 widenings of weights, 8 of rows, 32 multiply-adds. pf: the next block's 4K bytes, prefetched into
+ * L2 a share per tile (pc0 .. pc1: lines of 64 bytes).
+ */
+T512F static inline __attribute__((always_inline)) void tile512f_int8(const uint16_t* x, const int8_t* qb,
+        const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, int64_t m0, int64_t n0, const char* pf,
+        int64_t pc0, int64_t pc1, const int MR) {
+    __m512 acc[4][4];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+    const int64_t steps = K / 32, perStep = (pc1 - pc0 + steps - 1) / steps;
+    for (int64_t k = 0; k < K; k += 32) {
+        for (int64_t l = pc0 + (k / 32) * perStep; l < pc1 && l < pc0 + (k / 32 + 1) * perStep; l++)
+            _mm_prefetch(pf + l * 64, _MM_HINT_T1);
+        __m512 wa[4], wb[4];
+        for (int j = 0; j < 4; j++) int8x32_halves(qb + blocked(n0 + j, k, K), &wa[j], &wb[j]);
+        for (int i = 0; i < MR; i++) {
+            __m512 xa, xb;
+            bf16x32_halves(x + (m0 + i) * K + k, &xa, &xb);
+            for (int j = 0; j < 4; j++) {
+                acc[i][j] = _mm512_fmadd_ps(wa[j], xa, acc[i][j]);
+                acc[i][j] = _mm512_fmadd_ps(wb[j], xb, acc[i][j]);
+            }
+        }
+    }
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < 4; j++) store(out, N, m0 + i, n0 + j, _mm512_reduce_add_ps(acc[i][j]), 1, scale);
+}
+
+/*
+ * AVX-512F's int8 linear (AVX2 in use, the AVX-512F body on: avx512f_linear), bf16 rows against blocked int8 weights
+ * with their scales, every count of rows: per pass of rows (F512_ROWS_BYTES of their bf16), the blocks of 4 channels
+ * handed out in runs (take_run), each block's 4K bytes in L1 while every tile of 4 rows passes them, the next block
+ * of the run prefetched under them. A row's sums do not depend on the rows beside it. Where gemv256_int8 took 8
+ * lanes: Ice Lake Xeon, figures in docs/native-cpu-kernels.md ("AVX-512 without BF16").
+ */
+T512F static void linear512f_int8(const uint16_t* x, const void* wv, const uint16_t* scale, uint16_t* out, int64_t M,
+                                  int64_t N, int64_t K) {
+    const int8_t* qb = (const int8_t*) wv;
+    int64_t pass = F512_ROWS_BYTES / (2 * K);
+    pass = pass < 4 ? 4 : pass - pass % 4;
+    const int64_t blocks = N / 4, lines = 4 * K / 64;
+    for (int64_t r0 = 0; r0 < M; r0 += pass) {
+        const int64_t r1 = M - r0 < pass ? M : r0 + pass, tiles = (r1 - r0 + 3) / 4;
+        int64_t next = 0;
+#pragma omp parallel
+        {
+            int64_t b0, b1;
+            while (take_run(&next, blocks, FEW_RUN_LEAST / 4, &b0, &b1))
+                for (int64_t b = b0; b < b1; b++) {
+                    const char* pf = (const char*) (qb + (b + 1) * 4 * K);   /* blocks lie one after another */
+                    const int64_t pl = b + 1 < b1 ? lines : 0;
+                    for (int64_t q = 0; q < tiles; q++) {
+                        const int64_t m0 = r0 + 4 * q, mr = r1 - m0 < 4 ? r1 - m0 : 4;
+                        const int64_t pc0 = q * pl / tiles, pc1 = (q + 1) * pl / tiles;
+                        switch (mr) {
+                            case 4: tile512f_int8(x, qb, scale, out, N, K, m0, 4 * b, pf, pc0, pc1, 4); break;
+                            case 3: tile512f_int8(x, qb, scale, out, N, K, m0, 4 * b, pf, pc0, pc1, 3); break;
+                            case 2: tile512f_int8(x, qb, scale, out, N, K, m0, 4 * b, pf, pc0, pc1, 2); break;
+                            default: tile512f_int8(x, qb, scale, out, N, K, m0, 4 * b, pf, pc0, pc1, 1); break;
+                        }
+                    }
+                }
+        }
+    }
+}

@@ -88,7 +88,7 @@ static int linear_run(const int kind, const uint16_t* x, const void* w, const ui
     void (*gemv)(const uint16_t*, const void*, const uint16_t*, uint16_t*, int64_t, int64_t, int64_t) =
             isa == ISA_AVX512_BF16 ? (q8 ? (M > 4 ? gemm512_int8 : M <= 2 && N % 4 == 0 ? few512_int8 : gemv512_int8)
                                          : (M > 4 && K % 32 == 0 ? gemm512_bf16 : M <= 4 ? few512_bf16 : gemv512_bf16))
-                                   : (q8 ? gemv256_int8
+                                   : (q8 ? (avx512f_linear ? linear512f_int8 : gemv256_int8)
                                          : avx512f_linear && K % 32 == 0 ? linear512f_bf16 : linear256_bf16);
     gemv(x, w, s, out, M, N, K);
     return 1;

@@ -240,15 +240,16 @@ class NativeKernelsTest {
     }
 
     /**
-     * AVX2's bf16 linear has two bodies: its own, 8 lanes wide, and, where the CPU has AVX-512 F/BW/VL/DQ but no
-     * AVX-512 BF16 (Ice Lake servers), the AVX-512F one, 16 lanes wide and the default there (so that the other tests'
-     * AVX2 runs take it on such a CPU). Each: within bf16's rounding of the float32 product for rows of one, tiles of
-     * 4 and their tails, channel tails, and passes of rows (128 rows where K = 2,048, 32 where K = 8,192); a row's
-     * outputs the same, bit for bit, alone as among others. Inputs K % 32 != 0 take AVX2's own body with either.
-     * Where the CPU has no AVX-512F, AVX2's own body is tested, and then the test skips, saying so.
+     * AVX2's bf16 and int8 linears have two bodies each: their own, 8 lanes wide, and, where the CPU has AVX-512
+     * F/BW/VL/DQ but no AVX-512 BF16 (Ice Lake servers), the AVX-512F ones, 16 lanes wide and the default there (so
+     * that the other tests' AVX2 runs take them on such a CPU). Each: within bf16's rounding of the float32 product
+     * (int8: of the widened weights times their scales) for rows of one, tiles of 4 and their tails, channel tails,
+     * and passes of rows (128 rows where K = 2,048, 32 where K = 8,192); a row's outputs the same, bit for bit, alone
+     * as among others. bf16 inputs K % 32 != 0 take AVX2's own body with either. Where the CPU has no AVX-512F,
+     * AVX2's own bodies are tested, and then the test skips, saying so.
      */
     @Test
-    void avx2sBf16LinearMatchesTheProductAndKeepsRowsApartOnEitherBody() {
+    void avx2sLinearsMatchTheProductAndKeepRowsApartOnEitherBody() {
         assumeLoaded();
         use(NativeKernels.Isa.AVX2);
         boolean both = false;
@@ -269,13 +270,17 @@ class NativeKernelsTest {
                     {16, 2, 4096}, {7, 5, 72}}) {
                     assertMatches(what, "bf16", s);
                 }
+                for (long[] s : new long[][] {{1, 64, 2048}, {1, 4, 32}, {2, 8, 8192}, {3, 12, 96}, {4, 64, 64},
+                    {5, 16, 2048}, {16, 128, 256}, {17, 36, 8192}, {64, 8, 128}, {130, 20, 96}, {300, 40, 2048}}) {
+                    assertMatches(what, "int8", s);   // blocked int8: N % 4 == 0, K % 32 == 0
+                }
                 assertRowsAlone(what, new long[][] {{6, 24, 64}, {16, 1024, 2048}, {70, 20, 8192}, {9, 37, 64},
                     {7, 33, 72}, {300, 24, 2048}, {5, 512, 2080}});
             }
         } finally {
             call("avx512f", avx512f).close();
         }
-        Assumptions.assumeTrue(both, "this CPU has no AVX-512F: only AVX2's own bf16 body ran");
+        Assumptions.assumeTrue(both, "this CPU has no AVX-512F: only AVX2's own bf16 and int8 bodies ran");
     }
 
     @Test
