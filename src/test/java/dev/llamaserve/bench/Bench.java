@@ -154,7 +154,7 @@ public final class Bench {
         LlamaModel model = LlamaModel.load(Checkpoint.open(dir), modelOptions(a, kvTokens, 2048), summary(weightBytes));
         r.put("load_s", (System.nanoTime() - t0) / 1e9);
         r.put("native_isa", model.nativeIsa().name()
-                + (model.nativeAvx512fLinear() ? " (bf16 linear on AVX-512F)" : ""));
+                + (model.nativeAvx512fLinear() ? " (bf16 and int8 linears on AVX-512F)" : ""));
         ComputeDType peakDtype = gemmPeakDtype(ComputeDType.parse(a.dtype()), model.nativeIsa());
         r.put("gemm_peak_dtype", peakDtype.optionName());
         if (r.get("gemm_gflops_by_dtype") instanceof Map<?, ?> byDtype

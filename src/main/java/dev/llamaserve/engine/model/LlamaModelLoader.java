@@ -72,7 +72,7 @@ final class LlamaModelLoader {
                     && NativeKernels.blocksInt8(c, quantization);
             boolean tiles = nativeIsa != NativeKernels.Isa.NONE   // each load sets it again, as the ISA above
                     && NativeKernels.amx(module, CPU_NATIVE_AMX && NativeKernels.amxInLoads() ? 1 : 0);
-            if (nativeIsa != NativeKernels.Isa.NONE) {   // AVX2's bf16 linear on AVX-512F: each load sets it too
+            if (nativeIsa != NativeKernels.Isa.NONE) {   // AVX2's bf16 and int8 linears on AVX-512F: each load sets it too
                 NativeKernels.avx512fLinear(module, NativeKernels.loadAvx512f());
             }
             boolean amx = tiles && nativeInt8 && !quantization.int8Activations()
@@ -230,7 +230,9 @@ final class LlamaModelLoader {
             int8 = ", int8 weights blocked for them on AMX tiles (steps of up to 32 rows with 16-bit activations on"
                     + " AMX-INT8, larger ones widened)";
         } else if (m.nativeInt8()) {
-            int8 = ", int8 weights blocked for them (steps of at most " + CPU_NATIVE_INT8_MAX_ROWS + " rows)";
+            int8 = ", int8 weights blocked for them (steps of at most " + CPU_NATIVE_INT8_MAX_ROWS + " rows"
+                    + (nativeIsa == NativeKernels.Isa.AVX2 && NativeKernels.avx512fLinear(module, -1)
+                    ? ", on AVX-512F)" : ")");
         }
         String bf16;
         if (!m.nativeBf16Gemm()) {
