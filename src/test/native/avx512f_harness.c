@@ -180,8 +180,8 @@ static int w8a8(int argc, char** argv) {
             t = now() - t0 < t ? now() - t0 : t;
         }
         if (M == 1) one = t;
-        printf("W8A8, %ld rows through the 113 linears: %.1f ms (%.1f G int8 ops/s), one row's time x %ld over it: %.2f\n",
-               M, t * 1e3, flops / t / 1e9, M, one * M / t);
+        printf("W8A8, %ld rows through the 113 linears: %.1f ms (%.1f G int8 ops/s), one row's time x %ld over it: "
+               "%.2f\n", M, t * 1e3, flops / t / 1e9, M, one * M / t);
     }
     return 0;
 }

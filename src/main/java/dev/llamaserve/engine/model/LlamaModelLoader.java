@@ -72,7 +72,7 @@ final class LlamaModelLoader {
                     && NativeKernels.blocksInt8(c, quantization);
             boolean tiles = nativeIsa != NativeKernels.Isa.NONE   // each load sets it again, as the ISA above
                     && NativeKernels.amx(module, CPU_NATIVE_AMX && NativeKernels.amxInLoads() ? 1 : 0);
-            if (nativeIsa != NativeKernels.Isa.NONE) {   // AVX2's bf16 and int8 linears on AVX-512F: each load sets it too
+            if (nativeIsa != NativeKernels.Isa.NONE) {   // AVX2's linears on AVX-512F: each load sets it too
                 NativeKernels.avx512fLinear(module, NativeKernels.loadAvx512f());
             }
             boolean amx = tiles && nativeInt8 && !quantization.int8Activations()

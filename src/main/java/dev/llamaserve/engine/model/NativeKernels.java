@@ -39,8 +39,8 @@ public final class NativeKernels {
      * The instruction set each load asks for ({@link #loadIsa}, {@link #loadAvx512f}): {@code best} (the default),
      * {@code avx2} to run only the AVX2 bodies on a CPU with AVX-512, so that the bench measures the path of CPUs
      * without it (README "Bench": the AVX2 path on an AVX-512 machine), or {@code avx512f} to run the AVX2 bodies with
-     * the bf16 and int8 linears on AVX-512F (the path of CPUs with AVX-512 but not its BF16 instructions, e.g. Ice Lake servers)
-     * on a CPU with AVX-512 BF16.
+     * the bf16 and int8 linears on AVX-512F (the path of CPUs with AVX-512 but not its BF16 instructions, e.g. Ice
+     * Lake servers) on a CPU with AVX-512 BF16.
      */
     static final String ISA_PROPERTY = "llamaserve.nativeIsa";
 

@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * llama-serve's native kernels ({@code src/main/native/llamaserve_ops.c}) against libtorch's float32 products, with
- * every instruction set this CPU has (AVX2 + FMA, its bf16 and int8 linears on AVX-512F where present, and AVX-512 BF16), on
- * shapes with and without tails and row counts on both sides of the kernels' blocking (4 rows; tiles of 4 rows x 6
- * channels, groups of 12 channels for int8, with tails of rows and channels; 64-row tiles); W8A8 (AVX-512 only) bit
+ * every instruction set this CPU has (AVX2 + FMA, its bf16 and int8 linears on AVX-512F where present, and AVX-512
+ * BF16), on shapes with and without tails and row counts on both sides of the kernels' blocking (4 rows; tiles of 4
+ * rows x 6 channels, groups of 12 channels for int8, with tails of rows and channels; 64-row tiles); W8A8 (VNNI) bit
  * for bit against its exact integer reference. Where the library was not built
  * (no gcc) the tests skip, each saying so; {@code LLM_REQUIRE_NATIVE=1} (CI) makes that a failure instead.
  */
