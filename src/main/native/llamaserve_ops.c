@@ -44,8 +44,9 @@
  *                                             the next weights into L1 (1) or L2 (0), and W8A8's 1-3 rows each
  *                                             block's successor into L1 (1) or not (0); by default 1 where L1d
  *                                             holds 48 KiB; force 1 or 0 switches, -1 asks
- *   ops.llamaserve.avx512f(force)             whether AVX2's bf16 linear runs on the AVX-512F body (1: the default where
- *                                             the CPU has AVX-512 F/BW/VL/DQ; Ice Lake servers) or the AVX2 one (0);
+ *   ops.llamaserve.avx512f(force)             whether AVX2's bf16 and int8 linears run on the AVX-512F bodies (1: the
+ *                                             default where the CPU has AVX-512 F/BW/VL/DQ; Ice Lake servers) or the
+ *                                             AVX2 ones (0);
  *                                             force 1 or 0 switches, -1 asks
  *   ops.llamaserve.gemm_apart(force)          where the several-row bf16 kernel copies its rows 2 KiB from the
  *                                             weights' offset within 4 KiB (rows_apart): 1 where they lie within
@@ -143,7 +144,7 @@ static inline int64_t blocked(int64_t n, int64_t k, int64_t K) {
 #include "llamaserve_ops/linear_w8a8.c"       /* AVX-512 VNNI: W8A8 */
 #include "llamaserve_ops/linear_amx.c"        /* AMX tiles */
 #include "llamaserve_ops/linear_avx2.c"       /* AVX2 + FMA linears */
-#include "llamaserve_ops/linear_avx512f.c"    /* AVX-512F: the bf16 linear where AVX-512 has no BF16 */
+#include "llamaserve_ops/linear_avx512f.c"    /* AVX-512F: bf16 and int8 linears where AVX-512 has no BF16 */
 #include "llamaserve_ops/linear_ops.c"        /* linear_*, block_int8, widen_int8, quantize_int8 */
 #include "llamaserve_ops/attention.c"         /* decode_attention */
 #include "llamaserve_ops/norm_silu_rope.c"    /* rms_norm, add_rms_norm, silu_mul, rope_kv */
@@ -327,8 +328,8 @@ static void gemm_apart_boxed(StableIValue* stack, uint64_t num_args, uint64_t nu
     stack[0] = (StableIValue) (int64_t) gemm_apart;
 }
 
-/* stack: force -> whether ISA_AVX2's bf16 linear runs on the AVX-512F body (linear512f_bf16); force 1 (only where the
-   CPU has AVX-512 F/BW/VL/DQ) or 0 switches, -1 asks */
+/* stack: force -> whether ISA_AVX2's linears run on the AVX-512F bodies (linear512f_bf16, linear512f_int8); force 1
+   (only where the CPU has AVX-512 F/BW/VL/DQ) or 0 switches, -1 asks */
 static void avx512f_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
     (void) num_args;
     (void) num_outputs;

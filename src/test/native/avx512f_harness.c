@@ -202,7 +202,7 @@ static int w8a8(int argc, char** argv) {
                      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",  \
                        "xmm11", "xmm16", "xmm17")
 
-T512F static int peak(void) {
+T512B static int peak(void) {
     const long n = 100000000;
     for (int rep = 0; rep < 2; rep++) {
         int threads = 1;

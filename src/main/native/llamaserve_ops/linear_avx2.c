@@ -8,6 +8,15 @@ T256 static inline __m256 bf16x8_f32(const uint16_t* p) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*) p)), 16));
 }
 
+/* 8 float32 rounded to bf16 as f32_to_bf16 rounds them (NaN kept NaN), in the top halves of 8 int32 */
+T256 static inline __m256i round_bf16x8(__m256 y) {
+    const __m256i w = _mm256_castps_si256(y), top = _mm256_set1_epi32((int) 0xffff0000u);
+    const __m256i r = _mm256_and_si256(_mm256_add_epi32(w, _mm256_add_epi32(_mm256_set1_epi32(0x7fff),
+            _mm256_and_si256(_mm256_srli_epi32(w, 16), _mm256_set1_epi32(1)))), top);
+    const __m256i nan = _mm256_or_si256(_mm256_and_si256(w, top), _mm256_set1_epi32(0x00400000));
+    return _mm256_blendv_epi8(r, nan, _mm256_castps_si256(_mm256_cmp_ps(y, y, _CMP_UNORD_Q)));
+}
+
 T256 static inline __m256 int8x8_f32(const int8_t* p) {
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*) p)));
 }

@@ -7,6 +7,13 @@
    the kernels of CPUs without BF16 (W8A8's T512V: VNNI; linear_avx512f.c) alike */
 #define T512B __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
+/* whether the CPU has T512B's extensions (AVX2's linears on AVX-512F, linear_avx512f.c; W8A8 with VNNI beside them) */
+static int avx512f_detect(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+           && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
+
 /*
  * int8 -> bf16, exactly (|q| <= 127 fits bf16's 8-bit significand): bf16(|q|) from two 128-entry byte tables
  * (vpermi2b: the low and the high byte), the sign bit put back, the bytes interleaved into words (vpermt2b): five

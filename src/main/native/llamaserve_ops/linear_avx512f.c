@@ -1,24 +1,17 @@
-/* llamaserve_ops.c's part: AVX-512F, the bf16 linear of CPUs with AVX-512 but not its BF16 dot products (Ice Lake,
- * Cascade Lake and Skylake servers): float32 multiply-adds 16 wide, where the AVX2 bodies take 8.
+/* llamaserve_ops.c's part: AVX-512F, the bf16 and int8 linears of CPUs with AVX-512 but not its BF16 dot products (Ice
+ * Lake, Cascade Lake and Skylake servers): float32 multiply-adds 16 wide, where the AVX2 bodies take 8.
  * Included by llamaserve_ops.c, in its order (one translation unit), not compiled alone. */
 
-#define T512F __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
-
 /*
- * Whether ISA_AVX2's bf16 linear runs on linear512f_bf16 rather than linear256_bf16 (K % 32 == 0): by default where
- * the CPU has AVX-512 F/BW/VL/DQ (avx512f_ready); avx512f(force) switches it (tests: both bodies on one CPU). Each
- * body adds up in one order for every count of rows, its own: the two differ from each other within bf16's rounding.
+ * Whether ISA_AVX2's linears run on linear512f_bf16 rather than linear256_bf16 (K % 32 == 0) and on linear512f_int8
+ * rather than gemv256_int8: by default where the CPU has AVX-512 F/BW/VL/DQ (avx512f_ready); avx512f(force) switches
+ * them (tests: both bodies on one CPU). Each body adds up in one order for every count of rows, its own: the two
+ * differ from each other within bf16's rounding.
  */
 static int avx512f_ready, avx512f_linear;
 
-static int avx512f_detect(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-           && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-}
-
 /* 32 bf16 at p -> the float32 of the even ones (their words shifted up) and of the odd ones (masked): exact */
-T512F static inline __attribute__((always_inline)) void bf16x32_even_odd(const uint16_t* p, __m512* e, __m512* o) {
+T512B static inline __attribute__((always_inline)) void bf16x32_even_odd(const uint16_t* p, __m512* e, __m512* o) {
     const __m512i v = _mm512_loadu_si512(p);
     *e = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
     *o = _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32((int) 0xffff0000u)));
@@ -31,7 +24,7 @@ T512F static inline __attribute__((always_inline)) void bf16x32_even_odd(const u
  * takes 8 loads, 16 shifts and masks and 32 multiply-adds, the 16 accumulators and 8 weights in registers. pf: the
  * next group's channels pc0 .. pc1-1 (row stride K), a line of each prefetched into L2 a step while this tile runs.
  */
-T512F static inline __attribute__((always_inline)) void tile512f(const uint16_t* x, const uint16_t* w, uint16_t* out,
+T512B static inline __attribute__((always_inline)) void tile512f(const uint16_t* x, const uint16_t* w, uint16_t* out,
         int64_t N, int64_t K, int64_t m0, int64_t n0, const uint16_t* pf, int64_t pc0, int64_t pc1, const int MR,
         const int NC) {
     __m512 acc[4][4];
@@ -56,6 +49,12 @@ T512F static inline __attribute__((always_inline)) void tile512f(const uint16_t*
 
 #define F512_ROWS_BYTES (512 * 1024)   /* rows of a pass over the weights: 128 where K = 2,048, 32 where K = 8,192 */
 
+/* the rows of a pass of the AVX-512F linears (F512_ROWS_BYTES of bf16 rows of K inputs), a multiple of 4, at least 4 */
+static inline int64_t f512_pass(int64_t K) {
+    const int64_t pass = F512_ROWS_BYTES / (2 * K);
+    return pass < 4 ? 4 : pass - pass % 4;
+}
+
 /*
  * AVX-512F's bf16 linear, for every count of rows (K % 32 == 0): for each pass of rows (F512_ROWS_BYTES of their
  * bf16, in L2), the channels in groups of 4 (16 KiB of weights where K = 2,048, in L1 while every tile of 4 rows
@@ -66,12 +65,11 @@ T512F static inline __attribute__((always_inline)) void tile512f(const uint16_t*
  * float32 copy (no shift or mask of x in the loop, 8 fewer operations a step) ran slower, 309-317 ms: 4 rows of
  * float32 take 32 KiB of the 48 KiB L1, and the tiles read them again from L2.
  */
-T512F static void linear512f_bf16(const uint16_t* x, const void* wv, const uint16_t* scale, uint16_t* out, int64_t M,
+T512B static void linear512f_bf16(const uint16_t* x, const void* wv, const uint16_t* scale, uint16_t* out, int64_t M,
                                   int64_t N, int64_t K) {
     (void) scale;
     const uint16_t* w = (const uint16_t*) wv;
-    int64_t pass = F512_ROWS_BYTES / (2 * K);
-    pass = pass < 4 ? 4 : pass - pass % 4;
+    const int64_t pass = f512_pass(K);
     const int64_t groups = (N + 3) / 4;
     for (int64_t r0 = 0; r0 < M; r0 += pass) {
         const int64_t r1 = M - r0 < pass ? M : r0 + pass, tiles = (r1 - r0 + 3) / 4;
@@ -111,13 +109,13 @@ T512F static void linear512f_bf16(const uint16_t* x, const void* wv, const uint1
 }
 
 /* 32 int8 at p (the 32 inputs of one channel in the blocked layout) -> float32 of the first 16 (a) and the last (b) */
-T512F static inline __attribute__((always_inline)) void int8x32_halves(const int8_t* p, __m512* a, __m512* b) {
+T512B static inline __attribute__((always_inline)) void int8x32_halves(const int8_t* p, __m512* a, __m512* b) {
     *a = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*) p)));
     *b = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*) (p + 16))));
 }
 
 /* 32 bf16 at p -> float32 of the first 16 (a) and the last (b): the inputs in the blocked int8 layout's order */
-T512F static inline __attribute__((always_inline)) void bf16x32_halves(const uint16_t* p, __m512* a, __m512* b) {
+T512B static inline __attribute__((always_inline)) void bf16x32_halves(const uint16_t* p, __m512* a, __m512* b) {
     *a = bf16x16_f32(p);
     *b = bf16x16_f32(p + 16);
 }
@@ -129,7 +127,7 @@ T512F static inline __attribute__((always_inline)) void bf16x32_halves(const uin
  * of 32 inputs: 8 widenings of weights, 8 of rows, 32 multiply-adds. pf: the next block's 4K bytes, prefetched into
  * L2 a share per tile (pc0 .. pc1: lines of 64 bytes).
  */
-T512F static inline __attribute__((always_inline)) void tile512f_int8(const uint16_t* x, const int8_t* qb,
+T512B static inline __attribute__((always_inline)) void tile512f_int8(const uint16_t* x, const int8_t* qb,
         const uint16_t* scale, uint16_t* out, int64_t N, int64_t K, int64_t m0, int64_t n0, const char* pf,
         int64_t pc0, int64_t pc1, const int MR) {
     __m512 acc[4][4];
@@ -161,11 +159,10 @@ T512F static inline __attribute__((always_inline)) void tile512f_int8(const uint
  * of the run prefetched under them. A row's sums do not depend on the rows beside it. Where gemv256_int8 took 8
  * lanes: Ice Lake Xeon, figures in docs/native-cpu-kernels.md ("AVX-512 without BF16").
  */
-T512F static void linear512f_int8(const uint16_t* x, const void* wv, const uint16_t* scale, uint16_t* out, int64_t M,
+T512B static void linear512f_int8(const uint16_t* x, const void* wv, const uint16_t* scale, uint16_t* out, int64_t M,
                                   int64_t N, int64_t K) {
     const int8_t* qb = (const int8_t*) wv;
-    int64_t pass = F512_ROWS_BYTES / (2 * K);
-    pass = pass < 4 ? 4 : pass - pass % 4;
+    const int64_t pass = f512_pass(K);
     const int64_t blocks = N / 4, lines = 4 * K / 64;
     for (int64_t r0 = 0; r0 < M; r0 += pass) {
         const int64_t r1 = M - r0 < pass ? M : r0 + pass, tiles = (r1 - r0 + 3) / 4;

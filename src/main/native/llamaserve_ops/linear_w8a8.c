@@ -21,9 +21,7 @@
 static int w8a8_ready;
 
 static int w8a8_detect(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
-           && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+    return avx512f_detect() && __builtin_cpu_supports("avx512vnni");
 }
 #define W8_MC 4   /* the tail switch in gemm512_w8a8 takes 1-3 rows */
 #define W8_NB 2   /* blocks of a tile of W8_MC rows (2: 16 accumulators) */

@@ -155,15 +155,6 @@ T512 static void silu_mul512(const uint16_t* g, const uint16_t* u, uint16_t* out
     }
 }
 
-/* 8 float32 rounded to bf16 as f32_to_bf16 rounds them (NaN kept NaN), in the top halves of 8 int32 */
-T256 static inline __m256i round_bf16x8(__m256 y) {
-    const __m256i w = _mm256_castps_si256(y), top = _mm256_set1_epi32((int) 0xffff0000u);
-    const __m256i r = _mm256_and_si256(_mm256_add_epi32(w, _mm256_add_epi32(_mm256_set1_epi32(0x7fff),
-            _mm256_and_si256(_mm256_srli_epi32(w, 16), _mm256_set1_epi32(1)))), top);
-    const __m256i nan = _mm256_or_si256(_mm256_and_si256(w, top), _mm256_set1_epi32(0x00400000));
-    return _mm256_blendv_epi8(r, nan, _mm256_castps_si256(_mm256_cmp_ps(y, y, _CMP_UNORD_Q)));
-}
-
 /* silu_times on 8 at once: the silu rounded to bf16, times up, the product rounded; the same bits */
 T256 static void silu_mul256(const uint16_t* g, const uint16_t* u, uint16_t* out, int64_t i0, int64_t i1) {
     const exp8_fn e = (exp8_fn) sleef_exp8;

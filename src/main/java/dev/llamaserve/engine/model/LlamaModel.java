@@ -237,8 +237,9 @@ public final class LlamaModel implements CausalLm {
     }
 
     /**
-     * Whether this model's bf16 linears run on the AVX-512F body of the AVX2 kernels now (a CPU with AVX-512 but not
-     * its BF16 instructions; {@link NativeKernels#avx512fLinear}, one setting for the process, which each load sets).
+     * Whether this model's bf16 and int8 linears run on the AVX-512F bodies of the AVX2 kernels now (a CPU with AVX-512
+     * but not its BF16 instructions; {@link NativeKernels#avx512fLinear}, one setting for the process, which each load
+     * sets): the load log and the bench say so.
      */
     public boolean nativeAvx512fLinear() {
         return isaInUse == NativeKernels.Isa.AVX2 && NativeKernels.avx512fLinear(module, -1);

@@ -78,8 +78,7 @@ final class LlamaModelLoader {
             boolean amx = tiles && nativeInt8 && !quantization.int8Activations()
                     && NativeKernels.blocksInt8(c, quantization, 16);
             if (quantization.int8Activations()) {
-                requireW8a8(quantization, device, dtype, nativeIsa, nativeInt8,
-                        nativeIsa != NativeKernels.Isa.NONE && NativeKernels.w8a8Ready(module));
+                requireW8a8(quantization, device, dtype, nativeIsa, nativeInt8, NativeKernels.w8a8Ready(module));
             }
             if (kvDtype.fp8()) {
                 probeFloat8(module, manager, device);
@@ -222,6 +221,7 @@ final class LlamaModelLoader {
         if (nativeIsa == NativeKernels.Isa.NONE) {
             return "not used, libtorch's kernels instead (" + NativeKernels.status() + ")";
         }
+        boolean onAvx512f = m.nativeAvx512fLinear();
         String int8 = "";
         if (quantization.int8Activations()) {
             int8 = ", int8 weights blocked for them and the rows of every step quantized to int8 per token ("
@@ -231,8 +231,7 @@ final class LlamaModelLoader {
                     + " AMX-INT8, larger ones widened)";
         } else if (m.nativeInt8()) {
             int8 = ", int8 weights blocked for them (steps of at most " + CPU_NATIVE_INT8_MAX_ROWS + " rows"
-                    + (nativeIsa == NativeKernels.Isa.AVX2 && NativeKernels.avx512fLinear(module, -1)
-                    ? ", on AVX-512F)" : ")");
+                    + (onAvx512f ? ", on AVX-512F)" : ")");
         }
         String bf16;
         if (!m.nativeBf16Gemm()) {
@@ -245,7 +244,7 @@ final class LlamaModelLoader {
                 bf16 += " on AMX tiles";
             } else if (nativeIsa == NativeKernels.Isa.AVX512_BF16 && NativeKernels.gemmPrefetchL1(module, -1)) {
                 bf16 += " (several rows: the next weights prefetched into L1)";
-            } else if (nativeIsa == NativeKernels.Isa.AVX2 && NativeKernels.avx512fLinear(module, -1)) {
+            } else if (onAvx512f) {
                 bf16 += " on AVX-512F";
             }
         }
