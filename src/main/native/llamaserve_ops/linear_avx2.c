@@ -17,6 +17,12 @@ T256 static inline __m256i round_bf16x8(__m256 y) {
     return _mm256_blendv_epi8(r, nan, _mm256_castps_si256(_mm256_cmp_ps(y, y, _CMP_UNORD_Q)));
 }
 
+/* 8 bf16 rounded by round_bf16x8 (in the top halves of 8 int32) stored at p */
+T256 static inline void store_bf16x8(uint16_t* p, __m256i rounded) {
+    const __m256i h = _mm256_srli_epi32(rounded, 16);   /* 8 bf16 in the low halves: [0, 65535], packus keeps them */
+    _mm_storeu_si128((__m128i*) p, _mm_packus_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
+}
+
 T256 static inline __m256 int8x8_f32(const int8_t* p) {
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*) p)));
 }

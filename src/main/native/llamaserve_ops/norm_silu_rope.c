@@ -49,11 +49,40 @@ T512 static void rms_norm_row512(const uint16_t* x, const uint16_t* r, const uin
     }
 }
 
+/*
+ * rms_norm_row512's arithmetic 8 lanes at a time (H % 8 == 0; AVX2, and AVX-512 where H % 16 != 0), its sum of
+ * squares in 8 partial sums added up by hsum256: another order again, the same for every row. The scalar body ran
+ * the AVX2 CPUs' norms (all of them, for every H): 2.0-2.2 ms of a decode step of 16 rows of the 1B shape (32 calls
+ * of 16 x 2,048), against 0.5-0.6 here (Ice Lake Xeon, 2 cores, libtorch's profiler, StepProfileBenchmark).
+ */
+T256 static void rms_norm_row256(const uint16_t* x, const uint16_t* r, const uint16_t* w, uint16_t* sum,
+                                 uint16_t* out, int64_t H, float eps) {
+    __m256 sq = _mm256_setzero_ps();
+    for (int64_t i = 0; i < H; i += 8) {
+        __m256 v = bf16x8_f32(x + i);
+        if (r != NULL) {   /* s = bf16(x + r), kept as the step's new residual stream */
+            const __m256i s = round_bf16x8(_mm256_add_ps(v, bf16x8_f32(r + i)));
+            store_bf16x8(sum + i, s);
+            v = _mm256_castsi256_ps(s);
+        }
+        sq = _mm256_fmadd_ps(v, v, sq);
+    }
+    const float inv = 1.0f / sqrtf(hsum256(sq) / (float) H + eps);
+    const uint16_t* s = r != NULL ? sum : x;
+    for (int64_t i = 0; i < H; i += 8) {
+        const __m256 n = _mm256_castsi256_ps(round_bf16x8(_mm256_mul_ps(bf16x8_f32(s + i), _mm256_set1_ps(inv))));
+        store_bf16x8(out + i, round_bf16x8(_mm256_mul_ps(bf16x8_f32(w + i), n)));
+    }
+}
+
 static void rms_norm_rows(const uint16_t* x, const uint16_t* r, const uint16_t* w, uint16_t* sum, uint16_t* out,
                           int64_t T, int64_t H, float eps) {
     void (*row)(const uint16_t*, const uint16_t*, const uint16_t*, uint16_t*, uint16_t*, int64_t, float) =
-            isa == ISA_AVX512_BF16 && H % 16 == 0 ? rms_norm_row512 : rms_norm_row;
-    /* on one thread below 8,192 elements (AVX-512; 2,048 scalar): 4 rows of 2,048 took as long on one as on two */
+            isa == ISA_AVX512_BF16 && H % 16 == 0 ? rms_norm_row512
+            : isa != ISA_NONE && H % 8 == 0       ? rms_norm_row256
+                                                  : rms_norm_row;
+    /* on one thread below 8,192 elements (the vector bodies; 2,048 scalar): 4 rows of 2,048 took as long on one as
+       on two (AVX-512) */
 #pragma omp parallel for schedule(static) if (T > 1 && T * H >= (row == rms_norm_row ? 2048 : 8192))
     for (int64_t t = 0; t < T; t++)
         row(x + t * H, r != NULL ? r + t * H : NULL, w, r != NULL ? sum + t * H : NULL, out + t * H, H, eps);
@@ -161,9 +190,7 @@ T256 static void silu_mul256(const uint16_t* g, const uint16_t* u, uint16_t* out
     for (int64_t i = i0; i < i1; i += 8) {
         const __m256 x = bf16x8_f32(g + i);
         const __m256 sx = _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e(_mm256_xor_ps(x, _mm256_set1_ps(-0.0f)))));
-        const __m256i y = round_bf16x8(_mm256_mul_ps(_mm256_castsi256_ps(round_bf16x8(sx)), bf16x8_f32(u + i)));
-        const __m256i h = _mm256_srli_epi32(y, 16);   /* 8 bf16 in the low halves: [0, 65535], packus keeps them */
-        _mm_storeu_si128((__m128i*) (out + i), _mm_packus_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
+        store_bf16x8(out + i, round_bf16x8(_mm256_mul_ps(_mm256_castsi256_ps(round_bf16x8(sx)), bf16x8_f32(u + i))));
     }
 }
 
@@ -250,6 +277,22 @@ T512 static void rope_heads512(const uint16_t* x, const uint16_t* cs, const uint
     }
 }
 
+/* rope_heads, 8 inputs at a time (D % 16 == 0; AVX2, and AVX-512 where D % 32 != 0): the same bits */
+T256 static void rope_heads256(const uint16_t* x, const uint16_t* cs, const uint16_t* sn, uint16_t* out,
+                               int64_t heads, int64_t D) {
+    const int64_t half = D / 2;
+    const __m256 neg = _mm256_set1_ps(-0.0f);
+    for (int64_t h = 0; h < heads; h++) {
+        const uint16_t* r = x + h * D;
+        for (int64_t d = 0; d < D; d += 8) {
+            const __m256 rot = d < half ? _mm256_xor_ps(bf16x8_f32(r + d + half), neg) : bf16x8_f32(r + d - half);
+            const __m256 a = _mm256_castsi256_ps(round_bf16x8(_mm256_mul_ps(bf16x8_f32(r + d), bf16x8_f32(cs + d))));
+            const __m256 b = _mm256_castsi256_ps(round_bf16x8(_mm256_mul_ps(rot, bf16x8_f32(sn + d))));
+            store_bf16x8(out + h * D + d, round_bf16x8(_mm256_add_ps(a, b)));
+        }
+    }
+}
+
 /*
  * q [T, NH, D] and k [T, KVH, D] rotated by cos, sin [T, D] (q into out [T, NH, D], k into k_cache's rows slots[t]),
  * v [T, KVH, D] copied into v_cache's: the caches [S, KVH, D], every slot checked by the caller
@@ -259,7 +302,9 @@ static void rope_kv_run(const uint16_t* q, const uint16_t* k, const uint16_t* v,
                         int64_t T, int64_t NH, int64_t KVH, int64_t D) {
     const int64_t row = KVH * D;
     void (*rope)(const uint16_t*, const uint16_t*, const uint16_t*, uint16_t*, int64_t, int64_t) =
-            isa == ISA_AVX512_BF16 && D % 32 == 0 ? rope_heads512 : rope_heads;
+            isa == ISA_AVX512_BF16 && D % 32 == 0 ? rope_heads512
+            : isa != ISA_NONE && D % 16 == 0       ? rope_heads256
+                                                   : rope_heads;
 #pragma omp parallel for schedule(static) if (T > 8)
     for (int64_t t = 0; t < T; t++) {
         rope(q + t * NH * D, cos + t * D, sin + t * D, out + t * NH * D, NH, D);

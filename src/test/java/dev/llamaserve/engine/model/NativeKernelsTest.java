@@ -567,7 +567,8 @@ class NativeKernelsTest {
 
     /**
      * RMSNorm in one call, alone (rms_norm) and after the residual add (add_rms_norm), with each instruction set (the
-     * AVX-512 body takes H % 16 == 0, the scalar one the rest; 33 x 4,096 and 20 x 2,048 run on several threads): the
+     * AVX-512 body takes H % 16 == 0, the AVX2 one H % 8 == 0 (40), the scalar one the rest (36); 33 x 4,096 and
+     * 20 x 2,048 run on several threads): the
      * sum x + r is bit for bit the step script's bf16 add, and the normalised rows are within one bf16 rounding of the
      * script's (both round the normalised row and the product; the sums of squares add up in other orders).
      */
@@ -576,7 +577,7 @@ class NativeKernelsTest {
         assumeLoaded();
         for (NativeKernels.Isa isa : isas) {
             use(isa);
-            for (long[] s : new long[][] {{1, 2048}, {7, 64}, {33, 4096}, {20, 2048}, {3, 40}}) {
+            for (long[] s : new long[][] {{1, 2048}, {7, 64}, {33, 4096}, {20, 2048}, {3, 40}, {2, 36}}) {
                 try (IValue in = call("norm_inputs", s[0], s[1]);
                      IValue r = call("residual", s[0], s[1]);
                      IValue eps = IValue.from(1e-5);
@@ -638,14 +639,16 @@ class NativeKernelsTest {
     /**
      * The rotary embedding and KV write in one call (rope_kv) give exactly what the step script's three bf16 ops and
      * two index copies give: q, and every slot of both caches, bit for bit, with each instruction set (the AVX-512 body
-     * takes D % 32 == 0, the scalar one the rest), one token and several (more than 8: the parallel loop).
+     * takes D % 32 == 0, the AVX2 one D % 16 == 0 (48 with AVX-512 too), the scalar one the rest), one token and
+     * several (more than 8: the parallel loop).
      */
     @Test
     void nativeRopeAndKvWriteAreBitIdenticalToTheStepScripts() {
         assumeLoaded();
         for (NativeKernels.Isa isa : isas) {
             use(isa);
-            for (long[] s : new long[][] {{1, 32, 8, 64, 40}, {5, 4, 2, 32, 16}, {3, 2, 1, 6, 9}, {20, 8, 2, 64, 64}}) {
+            for (long[] s : new long[][] {{1, 32, 8, 64, 40}, {5, 4, 2, 32, 16}, {3, 2, 1, 6, 9}, {20, 8, 2, 64, 64},
+                    {4, 4, 2, 48, 12}}) {
                 try (IValue in = call("rope_inputs", s[0], s[1], s[2], s[3], s[4])) {
                     IValue[] a = in.toIValueArray();
                     IValue[] refCaches = {IValueUtils.runMethod(check, "copy", a[5]), IValueUtils.runMethod(check, "copy", a[6])};
