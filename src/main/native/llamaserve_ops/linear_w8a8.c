@@ -27,15 +27,6 @@ static int w8a8_detect(void) {
 #define W8_NB 2   /* blocks of a tile of W8_MC rows (2: 16 accumulators) */
 #define W8_STREAMS_MAX 4   /* blocks of a call of one or two rows (one stream each): 16 accumulators */
 #define W8_ROW_TILE 64
-/*
- * Inputs of a chunk: the tiles of a group take its inputs a chunk at a time (their sums kept between chunks, exact
- * integers: the same outputs), so that the chunk's weights (8 KiB) and 16 rows of it (16 KiB) stay in L1 across the
- * tiles. Harness, alternated in one process (an A/A run of it: within 1-3 %), Ice Lake Xeon, 2 cores, from memory:
- * 16 rows through the 113 linears of the 1B shape 71.9 -> 68.4, 67.1 -> 64.2, 68.2 -> 65.5 ms; through 4 layers of
- * the 8B's (K 4,096 and 14,336) 67.6 -> 63.3, 64.3 -> 62.9, 52.9 -> 49.9. Chunks of 2,048 gained less (1B: 1 %),
- * of 512 nothing.
- */
-#define W8_KC 1024
 
 /*
  * acc + the products of a's unsigned bytes with b's signed ones, in fours (vpdpbusd), accumulated in place: gcc's
@@ -94,17 +85,14 @@ T512V static inline __attribute__((always_inline)) __m256i channel_sums(const __
 
 T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* xq, const float* xs,
         const int32_t* xsum, const int8_t* qb, const uint16_t* scale, uint16_t* out, int64_t N, int64_t K,
-        int64_t m0, const int64_t* n, const int MC, const int NB, int64_t k0, int64_t k1, int32_t* part,
-        const char* pf, int64_t pfLines, const char* pf2, int64_t pf2Lines, const int ahead, const int pairs) {
+        int64_t m0, const int64_t* n, const int MC, const int NB, const char* pf, int64_t pfLines,
+        const int ahead, const int pairs) {
     __m512i acc[W8_MC][2 * W8_STREAMS_MAX];
-    for (int i = 0; i < MC; i++)   /* inputs k0 .. k1 - 1: after the first chunk, on the sums of those before */
-        for (int j = 0; j < 2 * NB; j++)
-            acc[i][j] = k0 > 0 ? _mm512_loadu_si512(part + (i * 2 * NB + j) * 16) : _mm512_setzero_si512();
+    for (int i = 0; i < MC; i++)
+        for (int j = 0; j < 2 * NB; j++) acc[i][j] = _mm512_setzero_si512();
     const __m512i flip = _mm512_set1_epi8((char) 0x80);
-    /* lines to prefetch per step of 32 inputs: pf's, then pf2's */
-    const int64_t perStep = (pfLines + pf2Lines + (k1 - k0) / 32 - 1) / ((k1 - k0) / 32);
+    const int64_t perStep = (pfLines + K / 32 - 1) / (K / 32);   /* lines of pf to prefetch per step of 32 inputs */
     const char* const pfEnd = pf + pfLines * 64;
-    const char* const pf2End = pf2 + pf2Lines * 64;
     const int l1 = gemm_pf_l1;
     /* pointers stepped by constants: block b's inputs k at wp[b] + 4k (a block's steps lie in a row, blocked), row
        m0 + i's at xp + iK + k. blocked() at every step (multiplies and divisions, with the 16 accumulators leaving
@@ -113,11 +101,9 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
     const int8_t* wp[W8_STREAMS_MAX];
     for (int b = 0; b < NB; b++) wp[b] = qb + blocked(n[b], 0, K);
     const int8_t* const xp = xq + m0 * K;
-    for (int64_t k = k0; k < k1; k += 32) {
-        for (int64_t l = 0; l < perStep; l++) {   /* where tile512's go (gemm512_w8a8) */
-            if (pf < pfEnd) prefetch_next(pf, l1), pf += 64;
-            else if (pf2 < pf2End) prefetch_next(pf2, l1), pf2 += 64;
-        }
+    for (int64_t k = 0; k < K; k += 32) {
+        for (int64_t l = 0; l < perStep && pf < pfEnd; l++, pf += 64)
+            prefetch_next(pf, l1);   /* where tile512's go (gemm512_w8a8) */
         __m512i wv[2 * W8_STREAMS_MAX];   /* q + 128 as uint8: channels 4b, 4b+1 | 4b+2, 4b+3 of block b */
         for (int b = 0; b < NB; b++) {
             const int8_t* p = wp[b] + 4 * k;
@@ -132,11 +118,6 @@ T512V static inline __attribute__((always_inline)) void tile_w8a8(const int8_t* 
             const __m512i xv = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*) (xp + i * K + k)));
             for (int j = 0; j < 2 * NB; j++) acc[i][j] = dpbusd(acc[i][j], wv[j], xv);
         }
-    }
-    if (k1 < K) {   /* a chunk before the last: its sums kept for the next */
-        for (int i = 0; i < MC; i++)
-            for (int j = 0; j < 2 * NB; j++) _mm512_storeu_si512(part + (i * 2 * NB + j) * 16, acc[i][j]);
-        return;
     }
     for (int h = 0; h < NB; h += 2) {   /* blocks h and h + 1: channel_sums adds up two blocks at most */
         const int nb = NB - h < 2 ? 1 : 2;
@@ -181,12 +162,10 @@ T512V static inline __attribute__((always_inline)) void w8_streams(const int8_t*
         int nb = 0;
         for (int u = 0; u < S; u++)
             if (c0 + u * q + i < c1) n[nb++] = 4 * (c0 + u * q + i);
-#define W8_STREAMS(NB) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, NB, 0, K, NULL, NULL, 0, NULL, 0, ahead, pairs)
-        if (nb == 4 && S == 4) W8_STREAMS(4);
-        else if (nb == 3 && S == 4) W8_STREAMS(3);
-        else if (nb == 2) W8_STREAMS(2);
-        else W8_STREAMS(1);
-#undef W8_STREAMS
+        if (nb == 4 && S == 4) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 4, NULL, 0, ahead, pairs);
+        else if (nb == 3 && S == 4) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 3, NULL, 0, ahead, pairs);
+        else if (nb == 2) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 2, NULL, 0, ahead, pairs);
+        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, 0, n, MC, 1, NULL, 0, ahead, pairs);
     }
 }
 
@@ -220,52 +199,38 @@ T512V static int gemm512_w8a8(const uint16_t* x, const int8_t* qb, const uint16_
                 default: w8_few(xq, xs, xsum, qb, scale, out, N, K, 1, 0); break;
             }
         } else {
-        int32_t part[W8_ROW_TILE / W8_MC][W8_MC * 2 * W8_NB * 16];   /* the tiles' sums between chunks of inputs */
-        const int64_t chunks = (K + W8_KC - 1) / W8_KC, kc = (K / 32 + chunks - 1) / chunks * 32;
         for (int64_t r0 = 0; r0 < M; r0 += W8_ROW_TILE) {   /* a tile of rows stays in L2 while every group runs */
-        const int64_t r1 = M - r0 < W8_ROW_TILE ? M : r0 + W8_ROW_TILE, tiles = (r1 - r0 + W8_MC - 1) / W8_MC;
+        const int64_t r1 = M - r0 < W8_ROW_TILE ? M : r0 + W8_ROW_TILE;
 #pragma omp for schedule(static) nowait
         for (int64_t g = 0; g < groups; g++) {
             const int64_t b0 = g * per, nb = blocks - b0 < per ? blocks - b0 : per, n0 = 4 * b0;
-            const int64_t n[W8_NB] = {n0, n0 + 4};
-            for (int64_t k0 = 0; k0 < K; k0 += kc) {   /* the group's inputs a chunk at a time, every tile over each */
-                const int64_t k1 = K - k0 < kc ? K : k0 + kc;
-                /* the weights of what comes next, a share per tile, into L1 or L2: this group's next chunk, or the
-                   next group's first (its blocks c and c + 4, pieces of 4 x its inputs bytes). Into L2 they evicted
-                   the tile's (Zen 4, 32 KiB of L1; harness, the 1B shape's linears from memory, interleaved
-                   medians: 5 rows 47.2 -> 36.0 ms, 8 rows 54.5 -> 36.2, 16 rows 61.7 -> 56.8, 32 and 64 the same
-                   within 1 %). Into L1 where tile512's go there (gemm_pf_l1: 48 KiB of L1): Zen 5, 16 rows
-                   53.9-58.1 ms against 58.3-67.2 (ten rounds, switched every round), 5 to 12 and 32 rows the same */
-                const int64_t nk = k1 < K ? k1 : 0, nc = nk == 0 ? n0 + 4 * nb : n0;
-                const int64_t nblocks = nk > 0 ? nb : blocks - nc / 4 < per ? blocks - nc / 4 : per;
-                const int64_t piece = (K - nk < kc ? K - nk : kc) * 4 / 64, lines = nblocks * piece;   /* of 64 bytes */
-                const char* next = nblocks > 0 ? (const char*) (qb + blocked(nc, nk, K)) : NULL;
-                const char* next2 = nblocks > 1 ? (const char*) (qb + blocked(nc + 4, nk, K)) : NULL;
-                int64_t m0 = r0, t = 0;
+            /* the next group's weights (contiguous after this group's), prefetched a share per tile of rows, into L2:
+               into L1 they evicted the tile's (Zen 4, 32 KiB of L1; harness, the 1B shape's linears from memory,
+               interleaved medians: 5 rows 47.2 -> 36.0 ms, 8 rows 54.5 -> 36.2, 16 rows 61.7 -> 56.8, 32 and 64
+               the same within 1 %). Into L1 where tile512's go there (gemm_pf_l1: 48 KiB of L1): Zen 5, 16 rows
+               53.9-58.1 ms against 58.3-67.2 (ten rounds, switched every round), 5 to 12 and 32 rows the same */
+            const int64_t nextBlocks = blocks - b0 - nb < per ? blocks - b0 - nb : per;
+            const char* next = nextBlocks > 0 ? (const char*) (qb + blocked(n0 + 4 * nb, 0, K)) : NULL;
+            const int64_t nextBytes = nextBlocks * 4 * K, tiles = (r1 - r0 + W8_MC - 1) / W8_MC;
+            const int64_t share = nextBytes / tiles / 64 * 64;
+            int64_t m0 = r0, t = 0;
 #define W8_ROWS(MC)                                                                                            \
     do {                                                                                                       \
-        const int64_t a = t * lines / tiles, z = (t + 1) * lines / tiles;   /* this tile's lines, of both */   \
-        const int64_t a1 = a < piece ? a : piece, z1 = z < piece ? z : piece;                                  \
-        const char* pf = next == NULL ? NULL : next + a1 * 64;                                                 \
-        const char* pf2 = next2 == NULL ? NULL : next2 + (a > piece ? a - piece : 0) * 64;                      \
-        const int64_t l2 = next2 == NULL ? 0 : (z > piece ? z - piece : 0) - (a > piece ? a - piece : 0);      \
-        int32_t* sums = part[t];                                                                               \
-        if (nb == W8_NB)                                                                                       \
-            tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n, MC, W8_NB, k0, k1, sums, pf, z1 - a1, pf2, l2, \
-                      0, 0);                                                                                   \
-        else   /* the last block */                                                                            \
-            tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n, MC, 1, k0, k1, sums, pf, z1 - a1, pf2, l2, 0, 0); \
+        const char* pf = next + t * share;                                                                     \
+        const int64_t lines = next == NULL ? 0 : (t + 1 == tiles ? nextBytes - t * share : share) / 64;         \
+        const int64_t n[W8_NB] = {n0, n0 + 4};                                                                 \
+        if (nb == W8_NB) tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n, MC, W8_NB, pf, lines, 0, 0);      \
+        else tile_w8a8(xq, xs, xsum, qb, scale, out, N, K, m0, n, MC, 1, pf, lines, 0, 0);   /* the last block */ \
         t++;                                                                                                   \
     } while (0)
-                for (; m0 + W8_MC <= r1; m0 += W8_MC) W8_ROWS(W8_MC);
-                switch (r1 - m0) {   /* the last rows of the tile, fewer than W8_MC (4), as one tile */
-                    case 3: W8_ROWS(3); break;
-                    case 2: W8_ROWS(2); break;
-                    case 1: W8_ROWS(1); break;
-                    default: break;
-                }
-#undef W8_ROWS
+            for (; m0 + W8_MC <= r1; m0 += W8_MC) W8_ROWS(W8_MC);
+            switch (r1 - m0) {   /* the last rows of the tile, fewer than W8_MC (4), as one tile */
+                case 3: W8_ROWS(3); break;
+                case 2: W8_ROWS(2); break;
+                case 1: W8_ROWS(1); break;
+                default: break;
             }
+#undef W8_ROWS
         }
         }
         }
