@@ -52,8 +52,8 @@ T512 static void rms_norm_row512(const uint16_t* x, const uint16_t* r, const uin
 /*
  * rms_norm_row512's arithmetic 8 lanes at a time (H % 8 == 0; AVX2, and AVX-512 where H % 16 != 0), its sum of
  * squares in 8 partial sums added up by hsum256: another order again, the same for every row. The scalar body ran
- * the AVX2 CPUs' norms (all of them, for every H): 2.0-2.2 ms of a decode step of 16 rows of the 1B shape (32 calls
- * of 16 x 2,048), against 0.5-0.6 here (Ice Lake Xeon, 2 cores, libtorch's profiler, StepProfileBenchmark).
+ * the AVX2 CPUs' norms (all of them, for every H): add_rms_norm took 1.95 ms of a decode step of 16 rows of the 1B
+ * shape (32 calls of 16 x 2,048), this body 0.84 (Ice Lake Xeon, 2 cores, libtorch's profiler, StepProfileBenchmark).
  */
 T256 static void rms_norm_row256(const uint16_t* x, const uint16_t* r, const uint16_t* w, uint16_t* sum,
                                  uint16_t* out, int64_t H, float eps) {

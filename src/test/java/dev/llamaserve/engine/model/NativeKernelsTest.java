@@ -568,9 +568,9 @@ class NativeKernelsTest {
     /**
      * RMSNorm in one call, alone (rms_norm) and after the residual add (add_rms_norm), with each instruction set (the
      * AVX-512 body takes H % 16 == 0, the AVX2 one H % 8 == 0 (40), the scalar one the rest (36); 33 x 4,096 and
-     * 20 x 2,048 run on several threads): the
-     * sum x + r is bit for bit the step script's bf16 add, and the normalised rows are within one bf16 rounding of the
-     * script's (both round the normalised row and the product; the sums of squares add up in other orders).
+     * 20 x 2,048 run on several threads): the sum x + r is bit for bit the step script's bf16 add, and the normalised
+     * rows are within one bf16 rounding of the script's (both round the normalised row and the product; the sums of
+     * squares add up in other orders).
      */
     @Test
     void nativeRmsNormMatchesTheStepScriptsWithinOneBf16RoundingAndItsResidualAddExactly() {
