@@ -262,8 +262,9 @@ public final class NativeKernels {
     }
 
     /**
-     * Whether {@code linear_bf16} with the AVX2 instruction set in use runs on its AVX-512F body (16 lanes; CPUs with
-     * AVX-512 F/BW/VL/DQ, the default there) rather than its AVX2 one, one setting for all models: {@code force} 1
+     * Whether {@code linear_bf16}, {@code linear_int8} and {@code silu_mul} with the AVX2 instruction set in use run
+     * on their AVX-512F bodies (16 lanes; CPUs with AVX-512 F/BW/VL/DQ, the default there) rather than their AVX2
+     * ones, one setting for all models: {@code force} 1
      * turns it on where the CPU has AVX-512F, 0 off, -1 only asks. False where the library is not loaded.
      */
     static boolean avx512fLinear(PtSymbolBlock module, long force) {

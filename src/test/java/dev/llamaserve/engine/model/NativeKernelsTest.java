@@ -608,31 +608,47 @@ class NativeKernelsTest {
     /**
      * The MLP's silu(gate) * up in one call (silu_mul) is bit for bit the step script's torch.silu and bf16 product,
      * extremes included (exp overflowing, an infinity), where it can run, which must be here (libtorch 2.7.1 exports
-     * SLEEF's exp): with each instruction set on sizes that are whole chunks of ATen's vectorized loop (64 bf16),
-     * one row and 16 (several threads), and with the best one, the ISA ATen itself runs here, on sizes that end in
-     * a part chunk, which ATen computes with std::exp.
+     * SLEEF's exp): with each instruction set, and with AVX2 on each of its bodies (8 lanes, and 16 where the CPU has
+     * AVX-512F), on sizes that are whole chunks of ATen's vectorized loop (64 bf16), one row and 16 (several
+     * threads), and with the best one, the ISA ATen itself runs here, on sizes that end in a part chunk, which ATen
+     * computes with std::exp.
      */
     @Test
     void nativeSiluMulIsBitIdenticalToTheStepScriptsTwoOps() {
         assumeLoaded();
-        for (NativeKernels.Isa isa : isas) {
-            use(isa);
-            assertThat(NativeKernels.siluReady(step)).as("%s silu_ready", isa).isTrue();
-            boolean best = isa == isas.get(isas.size() - 1);
-            for (long[] s : new long[][] {{1, 8192}, {16, 8192}, {3, 2048}, {1, 100}, {5, 300}, {2, 7}}) {
-                if (!best && s[0] * s[1] % 64 != 0) {
-                    continue;   // ATen's own chunk (its ISA is the best here) decides where std::exp takes over
-                }
-                try (IValue in = call("mlp_inputs", s[0], s[1]);
-                     IValue no = IValue.from(false)) {
-                    IValue[] gu = in.toIValueArray();
-                    try (IValue ref = IValueUtils.runMethod(step, "silu_mul", gu[0], gu[1], no);
-                         IValue got = IValueUtils.runMethod(step, "native_silu_mul", gu[0], gu[1]);
-                         IValue same = IValueUtils.runMethod(check, "same", got, ref)) {
-                        assertThat(same.toBoolean()).as("%s %s silu(gate) * up", isa, Arrays.toString(s)).isTrue();
+        try {
+            for (NativeKernels.Isa isa : isas) {
+                use(isa);
+                boolean best = isa == isas.get(isas.size() - 1);
+                for (long body : isa == NativeKernels.Isa.AVX2 ? new long[] {0, 1} : new long[] {avx512f}) {
+                    long got;
+                    try (IValue r = call("avx512f", body)) {
+                        got = r.toLong();
+                    }
+                    if (got != body) {
+                        continue;   // no AVX-512F here: AVX2's 8-lane body only
+                    }
+                    String what = isa == NativeKernels.Isa.AVX2 ? isa + (body == 1 ? " on 16 lanes" : " on 8") : "" + isa;
+                    assertThat(NativeKernels.siluReady(step)).as("%s silu_ready", what).isTrue();
+                    for (long[] s : new long[][] {{1, 8192}, {16, 8192}, {3, 2048}, {1, 100}, {5, 300}, {2, 7}}) {
+                        if (!best && s[0] * s[1] % 64 != 0) {
+                            continue;   // ATen's own chunk (its ISA is the best here) decides where std::exp takes over
+                        }
+                        try (IValue in = call("mlp_inputs", s[0], s[1]);
+                             IValue no = IValue.from(false)) {
+                            IValue[] gu = in.toIValueArray();
+                            try (IValue ref = IValueUtils.runMethod(step, "silu_mul", gu[0], gu[1], no);
+                                 IValue out = IValueUtils.runMethod(step, "native_silu_mul", gu[0], gu[1]);
+                                 IValue same = IValueUtils.runMethod(check, "same", out, ref)) {
+                                assertThat(same.toBoolean()).as("%s %s silu(gate) * up", what, Arrays.toString(s))
+                                        .isTrue();
+                            }
+                        }
                     }
                 }
             }
+        } finally {
+            call("avx512f", avx512f).close();
         }
     }
 
