@@ -73,17 +73,34 @@ public final class Sampler {
      * applies to the raw row.
      */
     public Result sample(float[] logits, int offset, int vocab, SamplerWorkspace ws, long[] allowed) {
-        float[] x = ws.values;
-        System.arraycopy(logits, offset, x, 0, vocab);
-        process(x, vocab);
-        if (allowed != null && !AllowedTokens.apply(x, vocab, allowed)) {
+        int token;
+        if (config.greedy() && allowed == null && !processes()) {
+            // the row as it is: no copy (16 rows of a 128k vocabulary: 8 MB a step, 0.5-0.9 ms of it)
+            token = argmax(logits, offset, vocab);
+        } else {
+            float[] x = ws.values;
             System.arraycopy(logits, offset, x, 0, vocab);
-            AllowedTokens.apply(x, vocab, allowed);
+            process(x, vocab);
+            if (allowed != null && !AllowedTokens.apply(x, vocab, allowed)) {
+                System.arraycopy(logits, offset, x, 0, vocab);
+                AllowedTokens.apply(x, vocab, allowed);
+            }
+            token = config.greedy() ? argmax(x, 0, vocab) : draw(x, ws.index, vocab);
         }
-        int token = config.greedy() ? argmax(x, vocab) : draw(x, ws.index, vocab);
         EngineEvent.TokenLogprob lp = config.logprobs() >= 0
                 ? logprobs(logits, offset, vocab, token, config.logprobs()) : null;
         return new Result(token, lp);
+    }
+
+    /**
+     * Whether {@link #process} would change a row now: a logit bias, stop ids held back by {@code min_tokens}, or a
+     * penalty. Its conditions are process's own, in its order.
+     */
+    boolean processes() {
+        return config.logitBiasIds().length > 0
+                || (!config.stopsAllowed(generated + 1) && config.stopTokenIds().length > 0)
+                || config.repetitionPenalty() != 1.0
+                || ((config.frequencyPenalty() != 0 || config.presencePenalty() != 0) && !outputCounts.isEmpty());
     }
 
     /** Applies bias, min_tokens and penalties in place to {@code x[0, vocab)} (exposed for tests). */
@@ -119,13 +136,13 @@ public final class Sampler {
         }
     }
 
-    /** Greedy: the highest logit, the lowest id among ties. */
-    static int argmax(float[] x, int vocab) {
+    /** Greedy: the highest of {@code x[offset, offset + vocab)}, the lowest id among ties. */
+    static int argmax(float[] x, int offset, int vocab) {
         int best = 0;
-        float bv = x[0];
+        float bv = x[offset];
         for (int i = 1; i < vocab; i++) {
-            if (x[i] > bv) {
-                bv = x[i];
+            if (x[offset + i] > bv) {
+                bv = x[offset + i];
                 best = i;
             }
         }
@@ -133,9 +150,9 @@ public final class Sampler {
     }
 
     private int draw(float[] x, int[] idx, int vocab) {
-        float max = x[argmax(x, vocab)];
+        float max = x[argmax(x, 0, vocab)];
         if (max == Float.NEGATIVE_INFINITY) {
-            return argmax(x, vocab);
+            return argmax(x, 0, vocab);
         }
         double invT = 1.0 / config.temperature();
         // x becomes unnormalised probabilities: the most likely token has weight 1.

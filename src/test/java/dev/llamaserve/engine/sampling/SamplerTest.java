@@ -49,7 +49,7 @@ class SamplerTest {
     }
 
     private int argmax() {
-        return Sampler.argmax(logits, V);
+        return Sampler.argmax(logits, 0, V);
     }
 
     /** Tokens sorted by descending logit. */
@@ -248,6 +248,34 @@ class SamplerTest {
         s.accept(best);
         s.accept(best);
         assertNotEquals(best, draw(s), "a penalised token loses its lead");
+    }
+
+    /**
+     * Greedy with nothing to apply reads its row where it lies among the batch's rows, without copying it; a stop id
+     * held back by min_tokens (no bias, no penalty) still takes the copy that suppresses it; neither writes the rows.
+     */
+    @Test
+    void greedyReadsItsRowInPlaceUnlessMinTokensHoldsAStopIdBack() {
+        float[] rows = new float[3 * V];   // a batch of three rows: this request's is the middle one
+        for (int r = 0; r < 3; r++) {
+            System.arraycopy(randomLogits(V, 2.0, 10 + r), 0, rows, r * V, V);
+        }
+        rows[2 * V + 5] = 40f;   // the next row's best, higher than anything in the middle one
+        int expected = 0;
+        for (int i = 1; i < V; i++) {
+            expected = rows[V + i] > rows[V + expected] ? i : expected;
+        }
+        float[] before = rows.clone();
+        SamplingParams greedy = SamplingParams.builder().temperature(0.0).build();
+        assertEquals(expected, sampler(greedy).sample(rows, V, V, ws).token());
+        rows[V + EOS] = 50f;   // the row's best is now the eos id
+        before[V + EOS] = 50f;
+        assertEquals(EOS, sampler(greedy).sample(rows, V, V, ws).token());
+        Sampler held = sampler(SamplingParams.builder().temperature(0.0).minTokens(1).build());
+        assertEquals(expected, held.sample(rows, V, V, ws).token(), "min_tokens 1: the first token is no stop id");
+        held.accept(expected);
+        assertEquals(EOS, held.sample(rows, V, V, ws).token());
+        assertArrayEquals(before, rows, "the batch's logits as they were");
     }
 
     @Test
