@@ -17,6 +17,8 @@
  *   ops.llamaserve.add_rms_norm(x, r, w, eps) the residual add before it too: -> (x + r, rms_norm(x + r)) [T, H] bf16
  *   ops.llamaserve.silu_mul(gate, up)         [T, I] bf16 -> silu(gate) * up [T, I] bf16, bit for bit torch's two ops
  *   ops.llamaserve.silu_ready()               1 where silu_mul can run (ATen's SLEEF exp found for the ISA in use)
+ *   ops.llamaserve.argmax_rows(x, width)      x [R, V] bf16 or f32 -> [R] int64, each row's first greatest of its
+ *                                             first width values, as the sampler's greedy argmax (NaN passed over)
  *   ops.llamaserve.rope_kv(q, k, v, cos, sin, k_cache, v_cache, slots)
  *                                             rotary embedding of q [T, NH, D] and k [T, KVH, D], k and v written
  *                                             to their bf16 caches' slots -> q rotated (llama_step.py's rope_kv)
@@ -149,6 +151,7 @@ static inline int64_t blocked(int64_t n, int64_t k, int64_t K) {
 #include "llamaserve_ops/attention.c"         /* decode_attention */
 #include "llamaserve_ops/norm_silu_rope.c"    /* rms_norm, add_rms_norm, silu_mul, rope_kv */
 #include "llamaserve_ops/decoder_layer.c"     /* decoder_layer(_int8) */
+#include "llamaserve_ops/argmax.c"            /* argmax_rows */
 
 static int best_isa(void) {
     __builtin_cpu_init();
@@ -372,6 +375,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
     aoti_torch_library_def(def, "add_rms_norm(Tensor x, Tensor r, Tensor w, float eps) -> (Tensor, Tensor)");
     aoti_torch_library_def(def, "silu_mul(Tensor gate, Tensor up) -> Tensor");
     aoti_torch_library_def(def, "silu_ready() -> int");
+    aoti_torch_library_def(def, "argmax_rows(Tensor x, int width) -> Tensor");
     aoti_torch_library_def(def, "w8a8_ready() -> int");
     aoti_torch_library_def(def, "rope_kv(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor(a!) k_cache, Tensor(b!) v_cache, Tensor slots) -> Tensor");
     aoti_torch_library_def(def, "decoder_layer(Tensor x, Tensor r, Tensor input_layernorm, Tensor q_proj, Tensor k_proj, "
@@ -407,6 +411,7 @@ __attribute__((constructor)) static void llamaserve_register(void) {
         aoti_torch_library_impl(cpu, "add_rms_norm", add_rms_norm_boxed);
         aoti_torch_library_impl(cpu, "silu_mul", silu_mul_boxed);
         aoti_torch_library_impl(cpu, "rope_kv", rope_kv_boxed);
+        aoti_torch_library_impl(cpu, "argmax_rows", argmax_rows_boxed);
         aoti_torch_library_impl(cpu, "decoder_layer", decoder_layer_boxed);
         aoti_torch_library_impl(cpu, "decoder_layer_int8", decoder_layer_int8_boxed);
         aoti_torch_library_impl(cpu, "widen_int8", widen_int8_boxed);

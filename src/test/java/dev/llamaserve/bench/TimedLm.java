@@ -5,9 +5,10 @@ import dev.llamaserve.engine.model.ForwardBatch;
 import dev.llamaserve.engine.model.ModelConfig;
 
 /**
- * The real model with a clock around each {@code forward}: the bench compares the time spent inside the
- * forward pass (argument building, the TorchScript step, the logits copy) with the engine's wall time over
- * the same span, so that what is left is the engine's Java (scheduling, sampling, detokenizing, events).
+ * The real model with a clock around each {@code forward} and {@code forwardArgmax}: the bench compares the time
+ * spent inside the forward pass (argument building, the TorchScript step, the logits or argmax copy) with the
+ * engine's wall time over the same span, so that what is left is the engine's Java (scheduling, sampling,
+ * detokenizing, events).
  */
 final class TimedLm implements CausalLm {
 
@@ -45,7 +46,12 @@ final class TimedLm implements CausalLm {
     public float[] forward(ForwardBatch batch, float[] reuse) {
         long t0 = System.nanoTime();
         float[] out = model.forward(batch, reuse);
-        long t1 = System.nanoTime();
+        record(t0, System.nanoTime(), batch.numTokens());
+        return out;
+    }
+
+    /** A step from t0 to t1 of {@code numTokens} tokens (the engine thread's: one writer). */
+    private void record(long t0, long t1, int numTokens) {
         int i = count;
         if (i == starts.length) {   // keep the newest half
             int half = i / 2;
@@ -56,8 +62,20 @@ final class TimedLm implements CausalLm {
         }
         starts[i] = t0;
         ends[i] = t1;
-        tokens[i] = batch.numTokens();
+        tokens[i] = numTokens;
         count = i + 1;
+    }
+
+    @Override
+    public boolean argmaxInForward() {
+        return model.argmaxInForward();
+    }
+
+    @Override
+    public int[] forwardArgmax(ForwardBatch batch, int width) {
+        long t0 = System.nanoTime();
+        int[] out = model.forwardArgmax(batch, width);
+        record(t0, System.nanoTime(), batch.numTokens());
         return out;
     }
 

@@ -454,7 +454,7 @@ public final class LlmEngine implements InferenceEngine {
         }
         ModelRunner.StepLogits logits;
         try {
-            logits = runner.execute(out);
+            logits = runner.execute(out, outputs.argmaxOnly(out));
             consecutiveFailures = 0;
         } catch (Throwable t) {
             forwardPassFailed(out, t);

@@ -40,6 +40,23 @@ final class OutputProcessor {
         this.eosTokenId = eosTokenId;
     }
 
+    /**
+     * Whether every sequence sampled in this step takes its row's greatest logit ({@link Sampler#nextIsRawArgmax}, no
+     * grammar): then the step may return argmaxes instead of logits.
+     */
+    boolean argmaxOnly(SchedulerOutput out) {
+        for (SchedulerOutput.Scheduled s : out.scheduled()) {
+            if (!s.samples()) {
+                continue;
+            }
+            SequenceState ss = requests.bySequence(s.sequence().id());
+            if (ss != null && !ss.finished && (ss.matcher != null || !ss.sampler.nextIsRawArgmax())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** One token for every scheduled sequence whose row is sampled this step. */
     void update(SchedulerOutput out, ModelRunner.StepLogits logits) {
         List<SchedulerOutput.Scheduled> scheduled = out.scheduled();
@@ -53,7 +70,7 @@ final class OutputProcessor {
                 continue;
             }
             try {
-                onToken(ss, logits.logits(), logits.offset(i), logits.vocabSize());
+                onToken(ss, logits, i);
             } catch (GrammarTooAmbiguousException e) {   // the request's schema: the same request fails again
                 LOG.warn("request {} failed: {}", ss.request.request.requestId(), e.getMessage());
                 finish(ss.request, EngineEvent.FinishReason.ERROR, e.getMessage(), true);
@@ -74,7 +91,8 @@ final class OutputProcessor {
         }
     }
 
-    private void onToken(SequenceState ss, float[] logits, int offset, int vocab) {
+    /** Scheduled sequence {@code i}'s token: its argmax where the step returned those (argmaxOnly), else sampled. */
+    private void onToken(SequenceState ss, ModelRunner.StepLogits logits, int i) {
         long[] allowed = null;
         long grammarNanos = 0;
         if (ss.matcher != null) {
@@ -82,7 +100,8 @@ final class OutputProcessor {
             allowed = ss.matcher.allowedTokens();
             grammarNanos = System.nanoTime() - t0;
         }
-        Sampler.Result r = ss.sampler.sample(logits, offset, vocab, workspace, allowed);
+        Sampler.Result r = logits.argmax() != null ? new Sampler.Result(logits.argmaxOf(i), null)
+                : ss.sampler.sample(logits.logits(), logits.offset(i), logits.vocabSize(), workspace, allowed);
         int token = r.token();
         ss.sequence.appendToken(token);
         ss.sampler.accept(token);

@@ -40,6 +40,25 @@ public interface CausalLm extends AutoCloseable {
         return forward(batch);
     }
 
+    /**
+     * Whether {@link #forwardArgmax} runs here: the model picks each row's greatest logit itself, so that a step whose
+     * rows all decode greedily returns R ids instead of R x V logits (a 16-row step of a 128,256-token vocabulary:
+     * 8 MiB written, copied out and scanned in Java). False unless the model says otherwise.
+     */
+    default boolean argmaxInForward() {
+        return false;
+    }
+
+    /**
+     * As {@link #forward(ForwardBatch)}, but returns each logits row's argmax over its first {@code width} ids,
+     * {@code [batch.logitRows().length]}: the lowest id among equal maxima, as the sampler's greedy argmax. (A NaN
+     * logit, which only a broken model gives, is passed over by llama-serve's CPU kernel as by the sampler, and is
+     * the greatest for torch.argmax, which a GPU runs.) Only where {@link #argmaxInForward()}.
+     */
+    default int[] forwardArgmax(ForwardBatch batch, int width) {
+        throw new UnsupportedOperationException("this model returns logits only");
+    }
+
     /** The array {@link #forward(ForwardBatch, float[])} writes {@code n} logits into: {@code reuse} or a new one. */
     static float[] logitsArray(float[] reuse, int n) {
         return reuse != null && reuse.length == n ? reuse : new float[n];

@@ -110,6 +110,7 @@ public final class LlamaModel implements CausalLm {
     private final boolean amxTiles;              // linear_bf16 and linear_int8 on AMX tiles (set at load)
     private boolean nativeAttention;             // decode steps through llamaserve::decode_attention
     private boolean nativeNorm;                  // RMSNorm through llamaserve::rms_norm
+    private final boolean nativeArgmax;          // the rows' argmax (forwardArgmax) through llamaserve::argmax_rows
     private boolean nativeRope;                  // rotary embedding and KV write through llamaserve::rope_kv
     private boolean nativeSilu;                  // the MLP's silu(gate) * up through llamaserve::silu_mul
     private boolean fusedLayers;                 // with all four above: each layer one decoder_layer(_int8) call
@@ -176,6 +177,7 @@ public final class LlamaModel implements CausalLm {
         this.bf16SingleRowMode = CPU_BF16_ONEDNN_SINGLE_ROW ? 4 : nativeIsa != NativeKernels.Isa.NONE ? 6
                 : CPU_BF16_PAD_SINGLE_ROW ? 2 : 0;
         this.nativeNorm = nativeIsa != NativeKernels.Isa.NONE;   // set only on the CPU in bf16
+        this.nativeArgmax = nativeIsa != NativeKernels.Isa.NONE;
         this.nativeRope = nativeIsa != NativeKernels.Isa.NONE && kvDtype == KvCacheDType.BFLOAT16;
         this.nativeSilu = nativeIsa != NativeKernels.Isa.NONE && NativeKernels.siluReady(module);
         this.fusedLayers = nativeIsa != NativeKernels.Isa.NONE && (quantization == Quantization.NONE || nativeInt8);
@@ -284,6 +286,62 @@ public final class LlamaModel implements CausalLm {
 
     @Override
     public float[] forward(ForwardBatch batch, float[] reuse) {
+        try (IValue out = step(batch, 0)) {
+            int n = Math.toIntExact(batch.logitRows().length * vocabRows);
+            float[] values = CausalLm.logitsArray(reuse, n);   // [R, V]
+            read(out, values, n);
+            return values;
+        }
+    }
+
+    /**
+     * In the step script (llama_step.py's argmax_width) where it is quicker than the sampler's loop over the rows
+     * copied out: through llama-serve's kernel on the CPU (argmax_rows: 16 rows of 128,256 bf16 logits in well under
+     * a millisecond), or on a GPU; not on a CPU without the kernels, where torch.argmax took 3.3 ms for those 16 rows
+     * (Ice Lake Xeon) against the sampler's 1-1.8 ms.
+     */
+    @Override
+    public boolean argmaxInForward() {
+        return nativeArgmax || device.kind() != DevicePlanner.Kind.CPU;
+    }
+
+    @Override
+    public int[] forwardArgmax(ForwardBatch batch, int width) {
+        if (width < 1 || width > vocabRows) {
+            throw new IllegalArgumentException("argmax width " + width + " outside 1.." + vocabRows);
+        }
+        int r = batch.logitRows().length;
+        float[] ids = new float[r];   // [R]: the step returns them as float32, exact below 2^24
+        try (IValue out = step(batch, width)) {
+            read(out, ids, r);
+        }
+        int[] tokens = new int[r];   // [R]
+        for (int i = 0; i < r; i++) {
+            tokens[i] = (int) ids[i];
+        }
+        return tokens;
+    }
+
+    /**
+     * The step's first {@code n} floats into {@code values}: from the logits scratch where they fit (the step returned
+     * a view of its first floats: llama_step.py's take), without the JNI calls of reading the tensor returned
+     * (toTensor, then toByteBuffer's device, layout, contiguity and data pointer: 0.15-0.2 ms a step); else from the
+     * new tensor the step returned.
+     */
+    private void read(IValue out, float[] values, int n) {
+        if (n <= logitsScratch.capacity()) {
+            logitsScratch.get(0, values, 0, n);
+        } else {
+            try (NDManager step = manager.newSubManager()) {
+                PtNDArray result = out.toTensor((PtNDManager) step);   // float32 on cpu, a new tensor
+                // one copy, read in place (toFloatArray copies into a byte[] first: a second [R, V] per step)
+                result.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer().get(values, 0, n);
+            }
+        }
+    }
+
+    /** Runs llama_step.py's step_ids on the batch: logits [R, V], or where argmaxWidth > 0 the rows' argmax [R]. */
+    private IValue step(ForwardBatch batch, int argmaxWidth) {
         if (closed) {
             throw new IllegalStateException("model is closed");
         }
@@ -330,7 +388,9 @@ public final class LlamaModel implements CausalLm {
             IValue.from((long) config.numKeyValueHeads()),
             IValue.from((long) config.headDim()),
             IValue.from(config.rmsNormEps()),
-            IValue.from(linearMode)};
+            IValue.from(linearMode),
+            IValue.from((long) argmaxWidth),                            // argmax_width
+            IValue.from(nativeArgmax)};                                 // native_argmax
         IValue[] all = new IValue[6 + args.length];
         all[0] = stepWeightsArg;
         all[1] = layersArg;
@@ -342,22 +402,8 @@ public final class LlamaModel implements CausalLm {
         if (!GRAPH_OPTIMIZER) {
             JniUtils.setGraphExecutorOptimize(false);
         }
-        try (IValue out = IValueUtils.runMethod(module, "step_ids", all)) {
-            int n = Math.toIntExact(r * vocabRows);
-            float[] values = CausalLm.logitsArray(reuse, n);   // [R, V]
-            if (n <= logitsScratch.capacity()) {
-                // the step returned a view of the scratch's first R x V floats (llama_step.py's take): copied from
-                // the buffer made at load, without the JNI calls of reading the tensor returned (toTensor, then
-                // toByteBuffer's device, layout, contiguity and data pointer: 0.15-0.2 ms a step)
-                logitsScratch.get(0, values, 0, n);
-            } else {
-                try (NDManager step = manager.newSubManager()) {
-                    PtNDArray logits = out.toTensor((PtNDManager) step);   // [R, V] float32 on cpu, a new tensor
-                    // one copy, read in place (toFloatArray copies into a byte[] first: a second [R, V] per step)
-                    logits.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer().get(values);
-                }
-            }
-            return values;
+        try {
+            return IValueUtils.runMethod(module, "step_ids", all);
         } finally {
             for (IValue v : args) {
                 v.close();

@@ -95,7 +95,28 @@ public final class ModelRunner {
      * step of as many logit rows reuses their array).
      */
     public StepLogits execute(SchedulerOutput out) {
+        return execute(out, false);
+    }
+
+    /**
+     * As {@link #execute(SchedulerOutput)}; where {@code argmaxOnly} (every sampled row's next token is its greatest
+     * logit: the caller knows its samplers) and the model picks argmaxes itself ({@link CausalLm#argmaxInForward}),
+     * the step returns each row's argmax over the ids with text instead of its logits.
+     */
+    public StepLogits execute(SchedulerOutput out, boolean argmaxOnly) {
         ForwardBatch batch = buildBatch(out);
+        int[] rowOf = new int[out.scheduled().size()];
+        int r = 0;
+        for (int i = 0; i < rowOf.length; i++) {
+            rowOf[i] = out.scheduled().get(i).samples() ? r++ : -1;
+        }
+        if (argmaxOnly && r > 0 && model.argmaxInForward()) {
+            int[] ids = model.forwardArgmax(batch, textVocab);
+            if (ids.length != r) {
+                throw new IllegalStateException("model returned " + ids.length + " argmaxes for " + r + " rows");
+            }
+            return new StepLogits(null, vocabSize, rowOf, ids);
+        }
         float[] logits = model.forward(batch, lastLogits);
         lastLogits = logits;
         if (logits.length != batch.logitRows().length * vocabSize) {
@@ -109,25 +130,27 @@ public final class ModelRunner {
                         Float.NEGATIVE_INFINITY);
             }
         }
-        int[] rowOf = new int[out.scheduled().size()];
-        int r = 0;
-        for (int i = 0; i < rowOf.length; i++) {
-            rowOf[i] = out.scheduled().get(i).samples() ? r++ : -1;
-        }
-        return new StepLogits(logits, vocabSize, rowOf);
+        return new StepLogits(logits, vocabSize, rowOf, null);
     }
 
     /**
-     * The step's logits.
+     * The step's logits, or its rows' argmaxes.
      *
-     * @param logits {@code [rows × vocabSize]}
+     * @param logits {@code [rows × vocabSize]}; null where the step returned argmaxes
      * @param rowOfScheduled for each scheduled sequence (same order), its logits row or -1
+     * @param argmax {@code [rows]}: each row's greatest logit's id, where the step returned these instead of logits
+     *     ({@link #execute(SchedulerOutput, boolean)}); else null
      */
-    public record StepLogits(float[] logits, int vocabSize, int[] rowOfScheduled) {
+    public record StepLogits(float[] logits, int vocabSize, int[] rowOfScheduled, int[] argmax) {
         /** Offset of scheduled sequence {@code i}'s row in {@link #logits}, or -1. */
         public int offset(int i) {
             int row = rowOfScheduled[i];
             return row < 0 ? -1 : row * vocabSize;
+        }
+
+        /** Scheduled sequence {@code i}'s argmax (only where {@link #argmax} is not null). */
+        public int argmaxOf(int i) {
+            return argmax[rowOfScheduled[i]];
         }
     }
 }

@@ -93,6 +93,15 @@ public final class Sampler {
     }
 
     /**
+     * Whether the next token is the greatest logit of its raw row, the lowest id among ties: greedy, no logprobs, and
+     * nothing for {@link #process} to apply. (A grammar's mask is the caller's to check.) Then a model that picks each
+     * row's argmax itself may pick it instead of returning the row.
+     */
+    public boolean nextIsRawArgmax() {
+        return config.greedy() && config.logprobs() < 0 && !processes();
+    }
+
+    /**
      * Whether {@link #process} would change a row now: a logit bias, stop ids held back by {@code min_tokens}, or a
      * penalty. Its conditions are process's own, in its order.
      */

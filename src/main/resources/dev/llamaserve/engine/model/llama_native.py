@@ -36,6 +36,9 @@
   def native_silu_mul(self: __torch__.LlamaForCausalLM, gate: Tensor, up: Tensor) -> Tensor:
     # gate, up: [T, I] bf16 -> silu(gate) * up [T, I] bf16, bit for bit torch's two ops, in one call
     return ops.llamaserve.silu_mul(gate, up)
+  def native_argmax_rows(self: __torch__.LlamaForCausalLM, x: Tensor, width: int) -> Tensor:
+    # x: [R, V] bf16 or f32 -> [R] int64, each row's first greatest of its first width values (NaN passed over)
+    return ops.llamaserve.argmax_rows(x, width)
   def native_silu_ready(self: __torch__.LlamaForCausalLM) -> bool:
     # whether native_silu_mul can run with the instruction set in use (it calls the SLEEF exp ATen's silu calls)
     return ops.llamaserve.silu_ready() == 1

@@ -22,6 +22,8 @@
     return [torch.empty([0, 0], dtype=x.dtype), torch.empty([0, 0], dtype=x.dtype)]   # never selected (as native_rms_norm)
   def native_silu_mul(self: __torch__.LlamaForCausalLM, gate: Tensor, up: Tensor) -> Tensor:
     return torch.empty([0, 0], dtype=gate.dtype)                     # never selected (native_silu_ready is False)
+  def native_argmax_rows(self: __torch__.LlamaForCausalLM, x: Tensor, width: int) -> Tensor:
+    return torch.empty([0], dtype=4)                                 # never selected (native_argmax is False)
   def native_silu_ready(self: __torch__.LlamaForCausalLM) -> bool:
     return False
   def native_rope_kv(self: __torch__.LlamaForCausalLM, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor,

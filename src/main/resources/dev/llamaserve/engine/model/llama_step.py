@@ -210,6 +210,13 @@ class LlamaForCausalLM(Module):
     variance = torch.mean(torch.pow(xf, 2), [-1], True)              # [T, 1]
     xf = xf * torch.rsqrt(variance + eps)                            # [T, H]
     return weight * torch.to(xf, x.dtype)                            # [T, H]
+  def argmax_rows(self: __torch__.LlamaForCausalLM, x: Tensor, width: int, native: bool) -> Tensor:
+    # x: [R, V] -> [R] int64, each row's first greatest of its first width values: the sampler's greedy pick
+    # (native: llama-serve's kernel, which passes a NaN over as the sampler's loop does; torch.argmax counts it as
+    # the greatest)
+    if native:
+      return self.native_argmax_rows(x, width)                       # [R]
+    return torch.argmax(torch.narrow(x, 1, 0, width), 1)             # [R]
   def silu_mul(self: __torch__.LlamaForCausalLM, gate: Tensor, up: Tensor, native: bool) -> Tensor:
     # gate, up: [T, I] -> silu(gate) * up [T, I] (SwiGLU; native: in one pass, native_silu_mul, bf16 on the CPU)
     if native:
@@ -359,7 +366,7 @@ class LlamaForCausalLM(Module):
                decode_pages: int, page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool,
                native_attention: bool, native_norm: bool, native_rope: bool, native_silu: bool, fused_layers: bool,
                native_prefill_context: int, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
-               eps: float, mode: int) -> Tensor:
+               eps: float, mode: int, argmax_width: int, native_argmax: bool) -> Tensor:
     # step, its integer tensors handed over as one list (ids: token_ids [T], positions [T], slot_mapping [T],
     # block_tables [B * P], decode_seqs [Bd], decode_rows [Bd], logit_rows [R], one after the other) and made here,
     # on the weights' device
@@ -371,7 +378,7 @@ class LlamaForCausalLM(Module):
                      torch.narrow(t, 0, o, Bd), torch.narrow(t, 0, o + Bd, Bd), decode_pages, page_size, chunk_pages,
                      query_block, kv_fp8, native_attention, native_norm, native_rope, native_silu, fused_layers,
                      native_prefill_context, torch.narrow(t, 0, o + 2 * Bd, R), num_layers, num_heads, num_kv_heads,
-                     head_dim, eps, mode)
+                     head_dim, eps, mode, argmax_width, native_argmax)
   def step(self: __torch__.LlamaForCausalLM, w: Dict[str, Tensor], layers: List[List[Tensor]], kv: List[Tensor], kv_scales: List[Tensor], inv_freq: Tensor,
            work: List[Tensor], token_ids: Tensor, positions: Tensor, slot_mapping: Tensor,
            query_start: List[int], query_len: List[int],
@@ -379,7 +386,7 @@ class LlamaForCausalLM(Module):
            decode_pages: int, page_size: int, chunk_pages: int, query_block: int, kv_fp8: bool, native_attention: bool,
            native_norm: bool, native_rope: bool, native_silu: bool, fused_layers: bool, native_prefill_context: int,
            logit_rows: Tensor, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int,
-           eps: float, mode: int) -> Tensor:
+           eps: float, mode: int, argmax_width: int, native_argmax: bool) -> Tensor:
     # w: Hugging Face name -> weight ("model.layers.0.self_attn.q_proj.weight", ...; "lm_head.weight" is
     #    embed_tokens when tied): a missing name fails with a KeyError naming it, never a wrong layer; and the
     #    step's scratch: w["logits_scratch"] [S] f32 on cpu, which the returned logits are a view of (the caller
@@ -403,6 +410,9 @@ class LlamaForCausalLM(Module):
     #   (bit-identical); native_prefill_context: prefill chunks of sequences with
     #   at most this much context attend through native_decode_attention, a query per row (0: never)
     # inv_freq: [head_dim / 2] float64; work: new_workspace's tensors (attention's scratch, made at load)
+    # argmax_width: 0 returns the logits [R, V]; above 0, each row's argmax over its first argmax_width logits
+    #   instead (argmax_rows), [R] as f32 (ids below 2^24 are exact): what a greedy row samples, without R x V floats
+    #   copied out; native_argmax: through native_argmax_rows (llama-serve's native kernels, on the CPU)
     T = token_ids.size(0)
     embed_tokens = w["model.embed_tokens.weight"]                           # [V, H]
     x = torch.embedding(embed_tokens, token_ids)                     # [T, H]
@@ -476,6 +486,10 @@ class LlamaForCausalLM(Module):
     else:
       x = self.rms_norm(x, w["model.norm.weight"], eps, native_norm)        # [R, H] (model.norm)
     logits = self.linear(x, w, "lm_head.weight", mode if mode != 1 or x.size(0) > 1 else 0)  # [R, V] (lm_head, or embed_tokens when tied)
+    if argmax_width > 0:
+      ids = self.take(w["logits_scratch"], [logits.size(0)])           # [R] f32 on cpu: the scratch's first R floats
+      ids.copy_(self.argmax_rows(logits, argmax_width, native_argmax))   # [R] int64 -> f32
+      return ids
     out = self.take(w["logits_scratch"], [logits.size(0), logits.size(1)])   # [R, V] f32 on cpu: the scratch's first R rows
     out.copy_(logits)                                                # (a new tensor where it is too small)
     return out

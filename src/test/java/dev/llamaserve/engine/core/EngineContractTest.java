@@ -172,6 +172,41 @@ public abstract class EngineContractTest {
         }
     }
 
+    /**
+     * Where the model picks its rows' argmaxes itself (CausalLm.argmaxInForward), every step of a greedy request
+     * returns those instead of logits, and the tokens are the ones its logits give (the same model, logits only); a
+     * request that wants its logprobs takes logits in every step it samples in, alone and beside a greedy one.
+     */
+    @Test
+    void greedyStepsTakeTheModelsArgmaxesWhereItPicksThemAndGiveTheSameTokens() {
+        ControlledLm picks = new ControlledLm(newModel());
+        ControlledLm logitsOnly = new ControlledLm(newModel()).argmaxes(false);
+        LlmEngine a = engine(picks, opts());
+        LlmEngine b = engine(logitsOnly, opts());
+        int[] p = prompt(20, 41);
+        Collector ca = submit(a, p, greedy(12).build());
+        Collector cb = submit(b, p, greedy(12).build());
+        assertEquals(FinishReason.LENGTH, ca.await(WAIT).reason());
+        assertEquals(FinishReason.LENGTH, cb.await(WAIT).reason());
+        assertArrayEquals(cb.tokens(), ca.tokens());
+        assertEquals(12, ca.tokens().length);
+        assertEquals(0, logitsOnly.argmaxCalls());
+        boolean modelPicks = picks.argmaxInForward();
+        assertEquals(modelPicks ? picks.calls() : 0, picks.argmaxCalls(), "steps of the greedy request: " + picks.calls());
+        int argmaxes = picks.argmaxCalls();
+        Collector wants = submit(a, p, greedy(5).logprobs(0).build());
+        assertEquals(FinishReason.LENGTH, wants.await(WAIT).reason());
+        assertEquals(5, wants.logprobs().size());
+        assertEquals(argmaxes, picks.argmaxCalls(), "a row that wants its logprob takes its logits");
+        picks.gated(true);   // both in the first steps together
+        Collector greedyToo = submit(a, prompt(9, 42), greedy(6).build());
+        Collector wantsToo = submit(a, prompt(9, 43), greedy(6).logprobs(0).build());
+        picks.gated(false);
+        assertEquals(FinishReason.LENGTH, greedyToo.await(WAIT).reason());
+        assertEquals(FinishReason.LENGTH, wantsToo.await(WAIT).reason());
+        assertEquals(6, wantsToo.logprobs().size(), "every token of the request beside a greedy one has its logprob");
+    }
+
     @Test
     void requestsSubmittedTogetherRunInOneBatchAndMatchTheirRunsAlone() {
         ControlledLm lm = new ControlledLm(newModel());

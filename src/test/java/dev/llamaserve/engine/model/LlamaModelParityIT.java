@@ -1,10 +1,15 @@
 package dev.llamaserve.engine.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.llamaserve.engine.checkpoint.Checkpoint;
+import dev.llamaserve.engine.checkpoint.SafetensorsWriter;
+import dev.llamaserve.engine.checkpoint.TensorInfo;
 import dev.llamaserve.engine.testing.TestDevice;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -14,6 +19,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import tools.jackson.databind.JsonNode;
@@ -33,6 +39,8 @@ class LlamaModelParityIT {
     private static final int KV_SLOTS = 9216;
 
     private JsonNode reference;
+    @TempDir
+    Path tmp;
     private final Map<ComputeDType, LlamaModel> models = new EnumMap<>(ComputeDType.class);
     private final Map<String, String> report = new LinkedHashMap<>();
 
@@ -163,6 +171,72 @@ class LlamaModelParityIT {
         assertThat(checked).as("steps with a margin ≥ %s", minMargin).isEqualTo(clear).isPositive();
         report.put("greedy teacher-forced / " + dtype.optionName(),
                 "argmax = generated id at " + checked + "/" + generated.length + " steps (all with margin ≥ " + minMargin + ")");
+    }
+
+    /**
+     * The step's own argmax (forwardArgmax, what a step of greedy rows returns, through llama-serve's kernel or
+     * torch.argmax) is, for every row of a 24-token prefill and in every dtype, the first greatest logit of the row
+     * forward returns, over the whole vocabulary and over its first ids only (a padded vocabulary's text ids).
+     * Ties at the top: the next test.
+     */
+    @ParameterizedTest
+    @EnumSource(ComputeDType.class)
+    void argmaxInTheStepIsTheFirstGreatestLogitOfEachRow(ComputeDType dtype) {
+        LlamaModel m = model(dtype);
+        // in the step where it is quick: llama-serve's kernel (bf16 on a CPU with them), or a GPU; else the sampler's
+        assertThat(m.argmaxInForward()).as("%s, native kernels %s", dtype, m.nativeIsa())
+                .isEqualTo(m.nativeIsa() != NativeKernels.Isa.NONE || !TestDevice.isCpu());
+        ForwardBatch prefill = ForwardBatch.contiguous(TinyFixture.ints(testCase("prefill_24").get("ids")), 0, true);
+        float[] logits = m.forward(prefill);   // [24, V]
+        for (int width : new int[] {VOCAB, 301}) {
+            int[] ids = m.forwardArgmax(prefill, width);
+            assertThat(ids).hasSize(24);
+            for (int row = 0; row < 24; row++) {
+                int best = LogitRows.argmax(logits, row * VOCAB, width);
+                assertThat(ids[row]).as("%s row %d of width %d", dtype, row, width).isEqualTo(best);
+            }
+        }
+        assertThatThrownBy(() -> m.forwardArgmax(prefill, VOCAB + 1)).isInstanceOf(IllegalArgumentException.class);
+        report.put("step's argmax = first greatest logit / " + dtype.optionName(), "48 rows (widths " + VOCAB
+                + ", 301), " + (m.argmaxInForward() ? "taken by the engine" : "not taken: the sampler's quicker"));
+    }
+
+    /**
+     * Equal greatest logits: a copy of the fixture whose lm_head has row {@code twin} made the same as row {@code top},
+     * the first prefill row's argmax, so that the row's logits there are equal, and the step's argmax must be the
+     * lower id, as the sampler's is (every dtype; the twin below the top, and above it where the top is id 0 or 1).
+     */
+    @ParameterizedTest
+    @EnumSource(ComputeDType.class)
+    void argmaxInTheStepTakesTheFirstOfEqualGreatestLogits(ComputeDType dtype) throws IOException {
+        ForwardBatch prefill = ForwardBatch.contiguous(TinyFixture.ints(testCase("prefill_24").get("ids")), 0, true);
+        int top = model(dtype).forwardArgmax(prefill, VOCAB)[0];
+        int twin = top >= 2 ? top / 2 : top + 1;
+        Path dir = tmp.resolve("twin-" + dtype.optionName());
+        Files.createDirectories(dir);
+        Files.copy(TinyFixture.dir().resolve(Checkpoint.CONFIG), dir.resolve(Checkpoint.CONFIG));
+        SafetensorsWriter w = new SafetensorsWriter();
+        for (TensorInfo t : Checkpoint.open(TinyFixture.dir()).tensors().values()) {
+            if (t.name().equals(LlamaModel.LM_HEAD)) {   // [V, H]: row twin's bytes replaced by row top's
+                java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+                TinyFixture.writeTensor(t, b);
+                byte[] bytes = b.toByteArray();
+                int row = Math.toIntExact(t.shape()[1] * t.dtype().bytes());
+                System.arraycopy(bytes, top * row, bytes, twin * row, row);
+                w.add(t.name(), t.dtype(), t.shape(), out -> out.write(bytes));
+            } else {
+                w.add(t.name(), t.dtype(), t.shape(), out -> TinyFixture.writeTensor(t, out));
+            }
+        }
+        w.write(dir.resolve(Checkpoint.SINGLE));
+        try (LlamaModel m = LlamaModel.load(Checkpoint.open(dir),
+                new ModelOptions(TestDevice.option(), dtype.optionName(), 256, CHUNK), LoadListener.NONE)) {
+            float[] logits = m.forward(prefill);   // [24, V]
+            assertThat(logits[twin]).as("%s logits of the twin rows", dtype).isEqualTo(logits[top]);
+            assertThat(LogitRows.argmax(logits, 0, VOCAB)).isEqualTo(Math.min(twin, top));
+            assertThat(m.forwardArgmax(prefill, VOCAB)[0]).as("%s: ids %d and %d tie", dtype, twin, top)
+                    .isEqualTo(Math.min(twin, top));
+        }
     }
 
     /** Two sequences in one batch, in interleaved 16-slot blocks, give what each gives alone. */

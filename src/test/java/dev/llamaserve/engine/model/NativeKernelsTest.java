@@ -653,6 +653,46 @@ class NativeKernelsTest {
     }
 
     /**
+     * argmax_rows, a greedy step's next tokens, picks in every row what the sampler's greedy loop picks (the first of
+     * equal greatest values, a NaN passed over unless at id 0, -0 equal to +0, id 0 in a row of -inf), bf16 and
+     * float32, with each instruction set, over rows of 8,197 (one body pass and a tail), 300 and 12 values and over
+     * their first 11, 8, 7 and 1 only; and it refuses what it cannot take.
+     */
+    @Test
+    void argmaxRowsPicksWhatTheSamplersGreedyLoopPicks() {
+        assumeLoaded();
+        for (NativeKernels.Isa isa : isas) {
+            use(isa);
+            for (long dtype : new long[] {15, 6}) {
+                for (long v : new long[] {8197, 300, 12}) {
+                    try (IValue x = call("argmax_inputs", 9L, v, dtype);
+                         IValue f = IValueUtils.runMethod(check, "floats", x)) {
+                        double[] d = f.toDoubleArray();
+                        float[] values = new float[d.length];
+                        for (int i = 0; i < d.length; i++) {
+                            values[i] = (float) d[i];
+                        }
+                        for (long width : new long[] {v, 11, 8, 7, 1}) {
+                            try (IValue w = IValue.from(width);
+                                 IValue ids = IValueUtils.runMethod(step, "native_argmax_rows", x, w)) {
+                                long[] got = ids.toTensor(manager).toLongArray();
+                                assertThat(got).hasSize(9);
+                                for (int r = 0; r < 9; r++) {
+                                    assertThat(got[r]).as("%s dtype %d row %d of %d, width %d", isa, dtype, r, v, width)
+                                            .isEqualTo(LogitRows.argmax(values, (int) (r * v), (int) width));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        try (IValue r = call("argmax_refused")) {
+            assertThat(r.toLongArray()).containsOnly(0L);
+        }
+    }
+
+    /**
      * The rotary embedding and KV write in one call (rope_kv) give exactly what the step script's three bf16 ops and
      * two index copies give: q, and every slot of both caches, bit for bit, with each instruction set (the AVX-512 body
      * takes D % 32 == 0, the AVX2 one D % 16 == 0 (48 with AVX-512 too), the scalar one the rest), one token and

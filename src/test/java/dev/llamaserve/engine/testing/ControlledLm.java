@@ -22,6 +22,8 @@ public final class ControlledLm implements CausalLm {
     private final CausalLm delegate;
     private final Semaphore permits = new Semaphore(0);
     private final AtomicInteger calls = new AtomicInteger();
+    private final AtomicInteger argmaxCalls = new AtomicInteger();
+    private volatile boolean argmaxes = true;
     private final List<int[]> queryLens = Collections.synchronizedList(new ArrayList<>());
     private volatile boolean gated;
     private volatile Predicate<ForwardBatch> fault = b -> false;
@@ -78,8 +80,20 @@ public final class ControlledLm implements CausalLm {
         }
     }
 
+    /** Forward calls of either kind: logits ({@code forward}) and argmaxes ({@code forwardArgmax}). */
     public int calls() {
         return calls.get();
+    }
+
+    /** Those of {@link #calls} that returned argmaxes. */
+    public int argmaxCalls() {
+        return argmaxCalls.get();
+    }
+
+    /** Whether the model's own argmaxes pass through ({@link CausalLm#argmaxInForward}; on by default), else logits only. */
+    public ControlledLm argmaxes(boolean on) {
+        argmaxes = on;
+        return this;
     }
 
     @Override
@@ -94,6 +108,24 @@ public final class ControlledLm implements CausalLm {
 
     @Override
     public float[] forward(ForwardBatch batch) {
+        before(batch);
+        return delegate.forward(batch);
+    }
+
+    @Override
+    public boolean argmaxInForward() {
+        return argmaxes && delegate.argmaxInForward();
+    }
+
+    @Override
+    public int[] forwardArgmax(ForwardBatch batch, int width) {
+        before(batch);
+        argmaxCalls.incrementAndGet();
+        return delegate.forwardArgmax(batch, width);
+    }
+
+    /** The gate, the action, the counts and the injected faults of every forward call, of either kind. */
+    private void before(ForwardBatch batch) {
         if (gated) {
             permits.acquireUninterruptibly();
         }
@@ -106,7 +138,6 @@ public final class ControlledLm implements CausalLm {
         if (error.test(batch)) {
             throw new OutOfMemoryError("injected (test)");
         }
-        return delegate.forward(batch);
     }
 
     @Override

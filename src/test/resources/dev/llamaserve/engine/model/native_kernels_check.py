@@ -312,6 +312,41 @@ class NativeKernelsCheck(Module):
             torch.unsqueeze(torch.to(torch.cos(emb), 15), 1), torch.unsqueeze(torch.to(torch.sin(emb), 15), 1),
             torch.to(torch.randn([s, kvh, d]), 15), torch.to(torch.randn([s, kvh, d]), 15),
             torch.narrow(torch.randperm(s), 0, 0, t)]
+  def argmax_inputs(self: __torch__.NativeKernelsCheck, rows: int, v: int, dtype: int) -> Tensor:
+    # [rows, v] (v >= 12) of dtype (15 bf16, 6 f32), N(0, 16), the first 7 rows each a case the sampler's greedy loop
+    # decides its own way: 0 the greatest four times (ids 3, 10, 11 and v - 2: the first, whether the others share
+    # its lane of 8 or not), 1 a NaN at id 0 (id 0), 2 NaNs before and after the greatest (passed over), 3 every
+    # value -inf (id 0), 4 the greatest 0, as -0 then +0 (equal: the first), 5 the greatest at the last id, 6 the
+    # greatest at id 0
+    torch.manual_seed(rows * 131 + v)
+    x = torch.randn([rows, v]) * 4.                                  # [rows, v] f32
+    x[0, 3] = 50.
+    x[0, 10] = 50.
+    x[0, 11] = 50.
+    x[0, v - 2] = 50.
+    x[1, 0] = float("nan")
+    x[2, 1] = float("nan")
+    x[2, 2] = float("nan")
+    x[2, 5] = 60.
+    x[2, v - 1] = float("nan")
+    x[3] = float("-inf")
+    x[4] = -torch.abs(x[4]) - 1.
+    x[4, 2] = -0.
+    x[4, 7] = 0.
+    x[5, v - 1] = 70.
+    x[6, 0] = 80.
+    return torch.to(x, dtype)
+  def floats(self: __torch__.NativeKernelsCheck, x: Tensor) -> List[float]:
+    # x's values in float32 (exact from bf16), row after row
+    values: List[float] = torch.flatten(x.float()).tolist()
+    return values
+  def argmax_refused(self: __torch__.NativeKernelsCheck) -> List[int]:
+    # the sizes of argmax_rows's results on calls it must refuse: float16, int64, width 0, width past the row, a
+    # transposed (not contiguous) matrix
+    x = torch.randn([3, 20])                                         # [3, 20] f32
+    return [ops.llamaserve.argmax_rows(torch.to(x, 5), 20).size(0), ops.llamaserve.argmax_rows(torch.to(x, 4), 20).size(0),
+            ops.llamaserve.argmax_rows(x, 0).size(0), ops.llamaserve.argmax_rows(x, 21).size(0),
+            ops.llamaserve.argmax_rows(torch.t(x), 3).size(0)]
   def copy(self: __torch__.NativeKernelsCheck, a: Tensor) -> Tensor:
     return torch.clone(a)
   def ramp(self: __torch__.NativeKernelsCheck, n: int) -> Tensor:
