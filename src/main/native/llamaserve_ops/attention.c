@@ -100,9 +100,8 @@ static inline __attribute__((always_inline)) void attention_out(uint16_t* out, f
  * every 1,024 bytes from memory, a head at a time. Harness, the 1B shape's 16 layers (8 KV heads x 64) between its
  * linears, AMD EPYC Zen 5, 2 cores, attention per step, three rounds each, alternated: 16 sequences x 256 positions
  * 9.2-10.9 -> 6.7-8.7 ms, x 1,024 39.6-42.1 -> 26.0-30.1 ms; one sequence x 200 the same (36-49 us a layer); the same
- * outputs, bit for bit. The generic bodies (next) and AVX2's tiled one keep items of one KV head: the generic ones are
- * bound by their arithmetic, and these items made the AVX2 one 10 % slower at one sequence x 1,024 (the same at 16 x
- * 256).
+ * outputs, bit for bit. The generic bodies (next) keep items of one KV head, bound by their arithmetic; AVX2's tiled
+ * one takes these items too (decode_attention256_tiled).
  * The next chunk was prefetched all at once as a chunk began (chunk_ahead: 2,048 prefetches at 128 positions of 8
  * heads), and a decode step's keys and values, which the weights streamed since the last step have pushed out of every
  * cache, came three to four times slower than from L2; spread over the scores, a step of 16 rows x 1,024 positions
@@ -279,8 +278,8 @@ DECODE_ATTENTION(decode_attention256, T256, attend_chunk_ahead)
  * head, a multiple of 4; head dim 64, the 1B's and the bench's shape, or 128, the 8B's and the 70B's), with the arithmetic in registers: two keys' scores for 4 heads as 8 accumulators
  * over their D inputs, each key's 4 added up across lanes together (three horizontal adds), the same keys' values
  * prefetched into L2 meanwhile, and the weighted sum of the values in tiles of 4 heads x 16 dims (8 registers) over
- * a chunk of keys, where the generic body reduced each score on its own and kept acc in memory. Items of one KV
- * head, as the generic body. Harness, 16 calls (a layer each) of the 1B shape's attention (32 heads over 8, D 64),
+ * a chunk of keys, where the generic body reduced each score on its own and kept acc in memory. Its decode body's
+ * items: a group of KV heads (decode_attention256_tiled, below). Harness, 16 calls (a layer each) of the 1B shape's attention (32 heads over 8, D 64),
  * AMD EPYC Zen 5 with the AVX2 bodies forced, best of 3-5: 16 sequences x 256 positions 13.6-14.4 -> 5.8-6.0 ms,
  * x 1,024 85.5-88.2 -> 60.2-63.1, one sequence x 2,000 6.8-7.0 -> 2.6-2.8. At D 128 (the 8B) it was slower than the
  * generic body (16 x 512: 41-47 against 38-40 ms), hence D <= 64 then. qf and acc: 32-byte aligned.
@@ -431,7 +430,63 @@ T256 static inline __attribute__((always_inline)) void attend_chunk256_tile(cons
     attend_chunk256_from(qf, kc, vc, (const float*) kt, vf, row, n, s, acc, m, l, G, D, NULL, 0);
 }
 
-DECODE_ATTENTION(decode_attention256_tiled, T256, attend_chunk256_ahead)
+/*
+ * AVX2's tiled decode body, in decode_attention512_tiled's work items (above): a sequence and a group of its KV heads
+ * (attention_heads_per_item), each head's queries, sums and scores in a frame of its own (AttendGroup), each chunk
+ * attended a head at a time by attend_chunk256_ahead, as DECODE_ATTENTION's items of one head do: each head's
+ * arithmetic in the same order, so the same outputs bit for bit, and a decode row still attends as the prefill row it
+ * would have been. An item reads a position's keys (and values) of all its heads, 1 KiB at 8 KV heads x 64, as one
+ * sequential read where items of one head read 128 of every 1,024 bytes. Ice Lake Xeon, 2 cores, harness
+ * (attention_harness.c, keys and values pushed out of the caches first, as a decode step finds them), one layer,
+ * medians, one-head items -> these: 16 sequences x 256 positions 1,136 -> 916-938 us, x 1,024 4,625 -> 3,379-3,733,
+ * one sequence x 1,024 328 -> 292-299, x 4,000 1,094 -> 846-854, 4 x 512 592 -> 538-546; the 8B's heads (16 over
+ * 4 of 128) 16 x 512 3,701 -> 3,048-3,158, one x 2,000 921 -> 813-815; 16 x 32 the same (200 us); the first chunk
+ * prefetched into L2 as an item starts or not, the same. In the model (w8a8-lm-head's step, the KV pool pre-touched,
+ * the two bodies switched every step in one process, medians of 15): 16 rows x 1,024 positions 132.4 -> 121.9 ms a
+ * step, 2 x 2,048 75.2 -> 73.0, 4 x 1,024 90.0 -> 88.5, 16 x 256 the same within the VM's noise (90.5 against 91.5,
+ * 127.0 against 130.3). (On a Zen 5 these items had made this body 10 % slower at one sequence x 1,024, before its
+ * softmax was vectorized.)
+ */
+typedef struct {
+    float qf[ATT_ITEM_ACC / ATT_MAX_D][ATT_MAX_D];   /* head j's G queries (float32, scaled) from row j G */
+    float pad0[ATT_PAD];
+    float acc[ATT_ITEM_ACC / ATT_MAX_D][ATT_MAX_D];  /* head j's G weighted sums from row j G */
+    float pad1[2 * ATT_PAD];
+    float s[ATT_MAX_G][ATT_CHUNK];                   /* the scores of the head being attended */
+} __attribute__((aligned(64))) AttendGroup;
+
+T256 static void decode_attention256_tiled(const uint16_t* q, const uint16_t* kc, const uint16_t* vc,
+                                           const int64_t* tables, const int64_t* pos, uint16_t* out, int64_t B,
+                                           int64_t NH, int64_t KVH, int64_t D, int64_t P, int64_t PS) {
+    const int64_t G = NH / KVH;
+    const float scale = 1.0f / sqrtf((float) D);
+    const int64_t HPI = attention_heads_per_item(B, KVH, G, omp_get_max_threads());
+    const int64_t groups = KVH / HPI;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t bg = 0; bg < B * groups; bg++) {
+        const int64_t b = bg / groups, h0 = bg % groups * HPI;
+        AttendGroup f;
+        float m[ATT_ITEM_ACC / ATT_MAX_D], l[ATT_ITEM_ACC / ATT_MAX_D];   /* head j's G from j G */
+        for (int64_t j = 0; j < HPI; j++)
+            attend_start(q + (b * NH + (h0 + j) * G) * D, f.qf + j * G, f.acc + j * G, m + j * G, l + j * G, G, D,
+                         scale);
+        const int64_t len = pos[b] + 1;
+        int64_t rows[2][ATT_CHUNK];   /* this chunk's rows (of head h0) and the next's */
+        int64_t* row = rows[0];
+        chunk_rows(row, tables + b * P, 0, len < ATT_CHUNK ? len : ATT_CHUNK, PS, KVH, h0, D);
+        for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {
+            const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;
+            int64_t* next = chunk_ahead(rows, row, tables + b * P, t0, len, PS, KVH, h0, D, kc, vc, HPI * D * 2, 0);
+            const int64_t na = chunk_after(t0, len);
+            for (int64_t j = 0; j < HPI; j++)   /* head h0 + j: its keys and values D further on in each row */
+                attend_chunk256_ahead(q + (b * NH + (h0 + j) * G) * D, f.qf + j * G, kc + j * D, vc + j * D, row, n,
+                                      f.s, f.acc + j * G, m + j * G, l + j * G, G, D, scale, next, na);
+            row = next;
+        }
+        for (int64_t j = 0; j < HPI; j++)
+            attention_out(out + (b * NH + (h0 + j) * G) * D, f.acc + j * G, l + j * G, G, D);
+    }
+}
 
 /*
  * The same on AVX-512 BF16 where G % 4 == 0 and D % 64 == 0 (Llama 3's 4 query heads per KV head, head dim 64 or
