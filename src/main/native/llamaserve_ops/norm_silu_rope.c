@@ -2,6 +2,15 @@
  * Included by llamaserve_ops.c, in its order (one translation unit), not compiled alone. */
 
 /*
+ * Whether the 16-lane bodies below run (rms_norm_row512, silu_mul512, rope_heads512: AVX-512 F/BW/VL/DQ, no BF16
+ * instruction): with AVX-512 BF16 in use, and with AVX2 where its AVX-512F bodies are on (avx512f_linear, the default
+ * where the CPU has AVX-512F: Ice Lake servers). Else the 8-lane ones (AVX2).
+ */
+static int lanes16(void) {
+    return isa == ISA_AVX512_BF16 || (isa == ISA_AVX2 && avx512f_linear);
+}
+
+/*
  * x [T, H] bf16, w [H] bf16 -> w * bf16(x * rsqrt(mean(x^2) + eps)), as llama_step.py's rms_norm (Hugging Face's
  * LlamaRMSNorm: statistics in float32, the normalised row rounded to bf16 before the weight multiplies it), one pass
  * per row instead of seven tensor ops. With a residual r [T, H] (add_rms_norm): the row normalised is s = x + r,
@@ -29,7 +38,7 @@ static void rms_norm_row(const uint16_t* x, const uint16_t* r, const uint16_t* w
     }
 }
 
-T512 static void rms_norm_row512(const uint16_t* x, const uint16_t* r, const uint16_t* w, uint16_t* sum,
+T512B static void rms_norm_row512(const uint16_t* x, const uint16_t* r, const uint16_t* w, uint16_t* sum,
                                  uint16_t* out, int64_t H, float eps) {
     __m512 sq = _mm512_setzero_ps();
     for (int64_t i = 0; i < H; i += 16) {
@@ -50,8 +59,9 @@ T512 static void rms_norm_row512(const uint16_t* x, const uint16_t* r, const uin
 }
 
 /*
- * rms_norm_row512's arithmetic 8 lanes at a time (H % 8 == 0; AVX2, and AVX-512 where H % 16 != 0), its sum of
- * squares in 8 partial sums added up by hsum256: another order again, the same for every row. The scalar body ran
+ * rms_norm_row512's arithmetic 8 lanes at a time (H % 8 == 0; AVX2 with its 16-lane bodies off, or H % 16 != 0),
+ * its sum of squares in 8 partial sums added up by hsum256: another order again, the same for every row. The scalar
+ * body ran
  * the AVX2 CPUs' norms (all of them, for every H): add_rms_norm took 1.95 ms of a decode step of 16 rows of the 1B
  * shape (32 calls of 16 x 2,048), this body 0.84 (Ice Lake Xeon, 2 cores, libtorch's profiler, StepProfileBenchmark).
  */
@@ -78,9 +88,9 @@ T256 static void rms_norm_row256(const uint16_t* x, const uint16_t* r, const uin
 static void rms_norm_rows(const uint16_t* x, const uint16_t* r, const uint16_t* w, uint16_t* sum, uint16_t* out,
                           int64_t T, int64_t H, float eps) {
     void (*row)(const uint16_t*, const uint16_t*, const uint16_t*, uint16_t*, uint16_t*, int64_t, float) =
-            isa == ISA_AVX512_BF16 && H % 16 == 0 ? rms_norm_row512
-            : isa != ISA_NONE && H % 8 == 0       ? rms_norm_row256
-                                                  : rms_norm_row;
+            lanes16() && H % 16 == 0        ? rms_norm_row512
+            : isa != ISA_NONE && H % 8 == 0 ? rms_norm_row256
+                                            : rms_norm_row;
     /* on one thread below 8,192 elements (the vector bodies; 2,048 scalar): 4 rows of 2,048 took as long on one as
        on two (AVX-512) */
 #pragma omp parallel for schedule(static) if (T > 1 && T * H >= (row == rms_norm_row ? 2048 : 8192))
@@ -171,7 +181,7 @@ static void sleef_find(void) {
 
 /* whether silu_mul runs 16 lanes wide (silu_mul512) rather than 8 (silu_mul256) */
 static int silu_wide(void) {
-    return sleef_exp16 != NULL && (isa == ISA_AVX512_BF16 || (isa == ISA_AVX2 && avx512f_linear));
+    return sleef_exp16 != NULL && lanes16();
 }
 
 /* the chunk ATen's vectorized loop takes for bf16 under the ISA in use (0 where this kernel cannot run) */
@@ -275,7 +285,7 @@ static void rope_heads(const uint16_t* x, const uint16_t* cs, const uint16_t* sn
 }
 
 /* rope_heads, 16 inputs at a time (D % 32 == 0) */
-T512 static void rope_heads512(const uint16_t* x, const uint16_t* cs, const uint16_t* sn, uint16_t* out,
+T512B static void rope_heads512(const uint16_t* x, const uint16_t* cs, const uint16_t* sn, uint16_t* out,
                                int64_t heads, int64_t D) {
     const int64_t half = D / 2;
     const __m512 neg = _mm512_set1_ps(-0.0f);
@@ -290,7 +300,7 @@ T512 static void rope_heads512(const uint16_t* x, const uint16_t* cs, const uint
     }
 }
 
-/* rope_heads, 8 inputs at a time (D % 16 == 0; AVX2, and AVX-512 where D % 32 != 0): the same bits */
+/* rope_heads, 8 inputs at a time (D % 16 == 0; AVX2 with its 16-lane bodies off, or D % 32 != 0): the same bits */
 T256 static void rope_heads256(const uint16_t* x, const uint16_t* cs, const uint16_t* sn, uint16_t* out,
                                int64_t heads, int64_t D) {
     const int64_t half = D / 2;
@@ -315,9 +325,9 @@ static void rope_kv_run(const uint16_t* q, const uint16_t* k, const uint16_t* v,
                         int64_t T, int64_t NH, int64_t KVH, int64_t D) {
     const int64_t row = KVH * D;
     void (*rope)(const uint16_t*, const uint16_t*, const uint16_t*, uint16_t*, int64_t, int64_t) =
-            isa == ISA_AVX512_BF16 && D % 32 == 0 ? rope_heads512
-            : isa != ISA_NONE && D % 16 == 0       ? rope_heads256
-                                                   : rope_heads;
+            lanes16() && D % 32 == 0         ? rope_heads512
+            : isa != ISA_NONE && D % 16 == 0 ? rope_heads256
+                                             : rope_heads;
 #pragma omp parallel for schedule(static) if (T > 8)
     for (int64_t t = 0; t < T; t++) {
         rope(q + t * NH * D, cos + t * D, sin + t * D, out + t * NH * D, NH, D);

@@ -124,6 +124,31 @@ class NativeKernelsTest {
         }
     }
 
+    /**
+     * Runs {@code check} with each instruction set in turn, naming it, and with AVX2 on each of its bodies of the ops
+     * that have 16-lane ones (rms_norm, silu_mul, rope_kv: avx512f 0 takes the 8-lane ones, 1 the 16-lane ones where
+     * the CPU has AVX-512F); the process's setting restored after.
+     */
+    private static void withEachIsaAndBody(java.util.function.BiConsumer<NativeKernels.Isa, String> check) {
+        try {
+            for (NativeKernels.Isa isa : isas) {
+                use(isa);
+                for (long body : isa == NativeKernels.Isa.AVX2 ? new long[] {0, 1} : new long[] {avx512f}) {
+                    long got;
+                    try (IValue r = call("avx512f", body)) {
+                        got = r.toLong();
+                    }
+                    if (got == body) {   // else no AVX-512F here: AVX2's 8-lane bodies only
+                        check.accept(isa, isa != NativeKernels.Isa.AVX2 ? isa.toString()
+                                : body == 1 ? "AVX2 on 16 lanes" : "AVX2 on 8 lanes");
+                    }
+                }
+            }
+        } finally {
+            call("avx512f", avx512f).close();
+        }
+    }
+
     /** AVX-512 BF16 (linear_int8 without AMX tiles); skips, saying {@code why} and this CPU's best, where none */
     private static void useAvx512Bf16(String why) {
         assumeLoaded();
@@ -566,8 +591,9 @@ class NativeKernelsTest {
     }
 
     /**
-     * RMSNorm in one call, alone (rms_norm) and after the residual add (add_rms_norm), with each instruction set (the
-     * AVX-512 body takes H % 16 == 0, the AVX2 one H % 8 == 0 (40), the scalar one the rest (36); 33 x 4,096 and
+     * RMSNorm in one call, alone (rms_norm) and after the residual add (add_rms_norm), with each instruction set and
+     * each of AVX2's bodies (the 16-lane body takes H % 16 == 0, the 8-lane one H % 8 == 0 (40), the scalar one the
+     * rest (36); 33 x 4,096 and
      * 20 x 2,048 run on several threads): the sum x + r is bit for bit the step script's bf16 add, and the normalised
      * rows are within one bf16 rounding of the script's (both round the normalised row and the product; the sums of
      * squares add up in other orders).
@@ -575,15 +601,14 @@ class NativeKernelsTest {
     @Test
     void nativeRmsNormMatchesTheStepScriptsWithinOneBf16RoundingAndItsResidualAddExactly() {
         assumeLoaded();
-        for (NativeKernels.Isa isa : isas) {
-            use(isa);
+        withEachIsaAndBody((isa, body) -> {
             for (long[] s : new long[][] {{1, 2048}, {7, 64}, {33, 4096}, {20, 2048}, {3, 40}, {2, 36}}) {
                 try (IValue in = call("norm_inputs", s[0], s[1]);
                      IValue r = call("residual", s[0], s[1]);
                      IValue eps = IValue.from(1e-5);
                      IValue no = IValue.from(false)) {
                     IValue[] xw = in.toIValueArray();
-                    String what = isa + " " + Arrays.toString(s);
+                    String what = body + " " + Arrays.toString(s);
                     try (IValue ref = IValueUtils.runMethod(step, "rms_norm", xw[0], xw[1], eps, no);
                          IValue got = IValueUtils.runMethod(step, "native_rms_norm", xw[0], xw[1], eps);
                          IValue rel = IValueUtils.runMethod(check, "max_rel", got, ref)) {
@@ -602,7 +627,7 @@ class NativeKernelsTest {
                     }
                 }
             }
-        }
+        });
     }
 
     /**
@@ -616,40 +641,24 @@ class NativeKernelsTest {
     @Test
     void nativeSiluMulIsBitIdenticalToTheStepScriptsTwoOps() {
         assumeLoaded();
-        try {
-            for (NativeKernels.Isa isa : isas) {
-                use(isa);
-                boolean best = isa == isas.get(isas.size() - 1);
-                for (long body : isa == NativeKernels.Isa.AVX2 ? new long[] {0, 1} : new long[] {avx512f}) {
-                    long got;
-                    try (IValue r = call("avx512f", body)) {
-                        got = r.toLong();
-                    }
-                    if (got != body) {
-                        continue;   // no AVX-512F here: AVX2's 8-lane body only
-                    }
-                    String what = isa == NativeKernels.Isa.AVX2 ? isa + (body == 1 ? " on 16 lanes" : " on 8") : "" + isa;
-                    assertThat(NativeKernels.siluReady(step)).as("%s silu_ready", what).isTrue();
-                    for (long[] s : new long[][] {{1, 8192}, {16, 8192}, {3, 2048}, {1, 100}, {5, 300}, {2, 7}}) {
-                        if (!best && s[0] * s[1] % 64 != 0) {
-                            continue;   // ATen's own chunk (its ISA is the best here) decides where std::exp takes over
-                        }
-                        try (IValue in = call("mlp_inputs", s[0], s[1]);
-                             IValue no = IValue.from(false)) {
-                            IValue[] gu = in.toIValueArray();
-                            try (IValue ref = IValueUtils.runMethod(step, "silu_mul", gu[0], gu[1], no);
-                                 IValue out = IValueUtils.runMethod(step, "native_silu_mul", gu[0], gu[1]);
-                                 IValue same = IValueUtils.runMethod(check, "same", out, ref)) {
-                                assertThat(same.toBoolean()).as("%s %s silu(gate) * up", what, Arrays.toString(s))
-                                        .isTrue();
-                            }
-                        }
+        withEachIsaAndBody((isa, what) -> {
+            assertThat(NativeKernels.siluReady(step)).as("%s silu_ready", what).isTrue();
+            boolean best = isa == isas.get(isas.size() - 1);
+            for (long[] s : new long[][] {{1, 8192}, {16, 8192}, {3, 2048}, {1, 100}, {5, 300}, {2, 7}}) {
+                if (!best && s[0] * s[1] % 64 != 0) {
+                    continue;   // ATen's own chunk (its ISA is the best here) decides where std::exp takes over
+                }
+                try (IValue in = call("mlp_inputs", s[0], s[1]);
+                     IValue no = IValue.from(false)) {
+                    IValue[] gu = in.toIValueArray();
+                    try (IValue ref = IValueUtils.runMethod(step, "silu_mul", gu[0], gu[1], no);
+                         IValue out = IValueUtils.runMethod(step, "native_silu_mul", gu[0], gu[1]);
+                         IValue same = IValueUtils.runMethod(check, "same", out, ref)) {
+                        assertThat(same.toBoolean()).as("%s %s silu(gate) * up", what, Arrays.toString(s)).isTrue();
                     }
                 }
             }
-        } finally {
-            call("avx512f", avx512f).close();
-        }
+        });
     }
 
     /**
@@ -694,15 +703,14 @@ class NativeKernelsTest {
 
     /**
      * The rotary embedding and KV write in one call (rope_kv) give exactly what the step script's three bf16 ops and
-     * two index copies give: q, and every slot of both caches, bit for bit, with each instruction set (the AVX-512 body
-     * takes D % 32 == 0, the AVX2 one D % 16 == 0 (48 with AVX-512 too), the scalar one the rest), one token and
-     * several (more than 8: the parallel loop).
+     * two index copies give: q, and every slot of both caches, bit for bit, with each instruction set and each of
+     * AVX2's bodies (the 16-lane body takes D % 32 == 0, the 8-lane one D % 16 == 0 (48 with 16 lanes too), the scalar
+     * one the rest), one token and several (more than 8: the parallel loop).
      */
     @Test
     void nativeRopeAndKvWriteAreBitIdenticalToTheStepScripts() {
         assumeLoaded();
-        for (NativeKernels.Isa isa : isas) {
-            use(isa);
+        withEachIsaAndBody((isa, body) -> {
             for (long[] s : new long[][] {{1, 32, 8, 64, 40}, {5, 4, 2, 32, 16}, {3, 2, 1, 6, 9}, {20, 8, 2, 64, 64},
                     {4, 4, 2, 48, 12}}) {
                 try (IValue in = call("rope_inputs", s[0], s[1], s[2], s[3], s[4])) {
@@ -719,12 +727,12 @@ class NativeKernelsTest {
                          IValue sameK = IValueUtils.runMethod(check, "same", gotCaches[0], refCaches[0]);
                          IValue sameV = IValueUtils.runMethod(check, "same", gotCaches[1], refCaches[1]);
                          IValue keptK = IValueUtils.runMethod(check, "same", gotCaches[0], a[5])) {
-                        assertThat(got.toTensor(manager).getShape().getShape()).as("%s %s q's shape", isa, Arrays.toString(s))
+                        assertThat(got.toTensor(manager).getShape().getShape()).as("%s %s q's shape", body, Arrays.toString(s))
                                 .containsExactly(s[0], s[1], s[3]);
-                        assertThat(sameQ.toBoolean()).as("%s %s q", isa, Arrays.toString(s)).isTrue();
-                        assertThat(sameK.toBoolean()).as("%s %s k cache", isa, Arrays.toString(s)).isTrue();
-                        assertThat(sameV.toBoolean()).as("%s %s v cache", isa, Arrays.toString(s)).isTrue();
-                        assertThat(keptK.toBoolean()).as("%s %s: the k cache was written", isa, Arrays.toString(s))
+                        assertThat(sameQ.toBoolean()).as("%s %s q", body, Arrays.toString(s)).isTrue();
+                        assertThat(sameK.toBoolean()).as("%s %s k cache", body, Arrays.toString(s)).isTrue();
+                        assertThat(sameV.toBoolean()).as("%s %s v cache", body, Arrays.toString(s)).isTrue();
+                        assertThat(keptK.toBoolean()).as("%s %s: the k cache was written", body, Arrays.toString(s))
                                 .isFalse();
                     } finally {
                         for (IValue v : refCaches) {
@@ -739,7 +747,7 @@ class NativeKernelsTest {
                     }
                 }
             }
-        }
+        });
     }
 
     /**
