@@ -101,7 +101,7 @@ static inline __attribute__((always_inline)) void attention_out(uint16_t* out, f
  * linears, AMD EPYC Zen 5, 2 cores, attention per step, three rounds each, alternated: 16 sequences x 256 positions
  * 9.2-10.9 -> 6.7-8.7 ms, x 1,024 39.6-42.1 -> 26.0-30.1 ms; one sequence x 200 the same (36-49 us a layer); the same
  * outputs, bit for bit. The generic bodies (next) keep items of one KV head, bound by their arithmetic; AVX2's tiled
- * one takes these items too (decode_attention256_tiled).
+ * one takes these items in calls of 8 sequences or more (decode_attention256_tiled).
  * The next chunk was prefetched all at once as a chunk began (chunk_ahead: 2,048 prefetches at 128 positions of 8
  * heads), and a decode step's keys and values, which the weights streamed since the last step have pushed out of every
  * cache, came three to four times slower than from L2; spread over the scores, a step of 16 rows x 1,024 positions
@@ -279,7 +279,7 @@ DECODE_ATTENTION(decode_attention256, T256, attend_chunk_ahead)
  * over their D inputs, each key's 4 added up across lanes together (three horizontal adds), the same keys' values
  * prefetched into L2 meanwhile, and the weighted sum of the values in tiles of 4 heads x 16 dims (8 registers) over
  * a chunk of keys, where the generic body reduced each score on its own and kept acc in memory. Its decode body's
- * items: a group of KV heads (decode_attention256_tiled, below). Harness, 16 calls (a layer each) of the 1B shape's attention (32 heads over 8, D 64),
+ * items: one KV head, or a group of them in calls of 8 sequences or more (decode_attention256_tiled). Harness, 16 calls (a layer each) of the 1B shape's attention (32 heads over 8, D 64),
  * AMD EPYC Zen 5 with the AVX2 bodies forced, best of 3-5: 16 sequences x 256 positions 13.6-14.4 -> 5.8-6.0 ms,
  * x 1,024 85.5-88.2 -> 60.2-63.1, one sequence x 2,000 6.8-7.0 -> 2.6-2.8. At D 128 (the 8B) it was slower than the
  * generic body (16 x 512: 41-47 against 38-40 ms), hence D <= 64 then. qf and acc: 32-byte aligned.
@@ -430,8 +430,13 @@ T256 static inline __attribute__((always_inline)) void attend_chunk256_tile(cons
     attend_chunk256_from(qf, kc, vc, (const float*) kt, vf, row, n, s, acc, m, l, G, D, NULL, 0);
 }
 
+/* AVX2's tiled decode body for calls of fewer than ATT_GROUPED_ROWS sequences: items of one KV head */
+DECODE_ATTENTION(decode_attention256_heads, T256, attend_chunk256_ahead)
+
+#define ATT_GROUPED_ROWS 8   /* sequences of a call from which AVX2's tiled decode body takes items of head groups */
 /*
- * AVX2's tiled decode body, in decode_attention512_tiled's work items (above): a sequence and a group of its KV heads
+ * AVX2's tiled decode body for calls of ATT_GROUPED_ROWS sequences or more, in decode_attention512_tiled's work items
+ * (above): a sequence and a group of its KV heads
  * (attention_heads_per_item), each head's queries, sums and scores in a frame of its own (AttendGroup), each chunk
  * attended a head at a time by attend_chunk256_ahead, as DECODE_ATTENTION's items of one head do: each head's
  * arithmetic in the same order, so the same outputs bit for bit, and a decode row still attends as the prefill row it
@@ -444,8 +449,10 @@ T256 static inline __attribute__((always_inline)) void attend_chunk256_tile(cons
  * prefetched into L2 as an item starts or not, the same. In the model (w8a8-lm-head's step, the KV pool pre-touched,
  * the two bodies switched every step in one process, medians of 15): 16 rows x 1,024 positions 132.4 -> 121.9 ms a
  * step, 2 x 2,048 75.2 -> 73.0, 4 x 1,024 90.0 -> 88.5, 16 x 256 the same within the VM's noise (90.5 against 91.5,
- * 127.0 against 130.3). (On a Zen 5 these items had made this body 10 % slower at one sequence x 1,024, before its
- * softmax was vectorized.)
+ * 127.0 against 130.3). But on an AMD EPYC Zen 4 (an earlier stop, in the model, alternated every 5 steps) these
+ * items made 2 x 8,192 slower in all five windows (78.4-91.3 against 74.1-79.4 ms) and 16 x 1,024 neither (75.5-95.5
+ * against 77.1-89.1), and a Zen 5's harness had 1 x 1,024 10 % slower: so calls of fewer sequences keep items of one
+ * head (decode_attention256_heads), where this CPU gained least.
  */
 typedef struct {
     float qf[ATT_ITEM_ACC / ATT_MAX_D][ATT_MAX_D];   /* head j's G queries (float32, scaled) from row j G */
@@ -813,7 +820,8 @@ static void decode_attention_run(const uint16_t* q, const uint16_t* kc, const ui
         if (sums != NULL) return;
     }
     (isa == ISA_AVX512_BF16 ? (tiled ? decode_attention512_tiled : decode_attention512)
-                            : (tiled ? decode_attention256_tiled : decode_attention256))(
+                            : (tiled ? (B >= ATT_GROUPED_ROWS ? decode_attention256_tiled : decode_attention256_heads)
+                                     : decode_attention256))(
             q, kc, vc, tables, pos, out, B, NH, KVH, D, P, PS);
 }
 

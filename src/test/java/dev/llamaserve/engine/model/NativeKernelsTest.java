@@ -450,10 +450,10 @@ class NativeKernelsTest {
             // [B, NH, KVH, D, page size, last position]: GQA and MHA, one page to several, past one score chunk;
             // AVX-512's register-tiled body where G % 4 == 0 and D % 64 == 0 (4 x 64, 16 x 128, 8 x 192; 16 keys
             // exactly, a chunk's tail of 44), its generic one elsewhere (G = 4 with D = 16, G = 1); AVX2's tiled
-            // body where G % 4 == 0, D % 16 == 0 and D <= 128 (4 x 16, 4 x 64, 16 x 128; an odd last key), its
-            // generic one elsewhere (G = 1, 8 x 192)
+            // body where G % 4 == 0, D % 16 == 0 and D <= 128 (4 x 16, 4 x 64, 16 x 128; an odd last key; 9
+            // sequences: items of head groups), its generic one elsewhere (G = 1, 8 x 192)
             for (long[] s : new long[][] {{1, 4, 1, 16, 16, 0}, {3, 32, 8, 64, 16, 300}, {2, 8, 8, 128, 4, 129},
-                {1, 64, 4, 128, 16, 1000}, {2, 8, 2, 64, 16, 15}, {1, 16, 2, 192, 8, 40}}) {
+                {1, 64, 4, 128, 16, 1000}, {2, 8, 2, 64, 16, 15}, {1, 16, 2, 192, 8, 40}, {9, 32, 8, 64, 16, 200}}) {
                 double[] r = floats("attention", s);
                 assertThat(r[2]).as("%s %s elements", isa, Arrays.toString(s)).isEqualTo((double) s[0] * s[1] * s[3]);
                 assertThat(r[0]).as("%s attention %s: max |error| (max |y| %s)", isa, Arrays.toString(s), r[1])
@@ -473,9 +473,10 @@ class NativeKernelsTest {
         for (NativeKernels.Isa isa : isas) {
             use(isa);
             // [B, NH, KVH, D, page size, last position]: alone, a sequence's KV heads are split between the threads;
-            // among others, one work item takes all of them (AVX-512's tiled body: attention_heads_per_item)
+            // among others, one work item takes all of them (AVX-512's tiled body: attention_heads_per_item; AVX2's
+            // from 8 sequences a call, else items of one head)
             for (long[] s : new long[][] {{3, 32, 8, 64, 16, 300}, {2, 64, 8, 128, 16, 129}, {4, 32, 8, 64, 16, 1000},
-                {2, 8, 2, 64, 16, 15}, {2, 64, 4, 128, 16, 260}}) {
+                {2, 8, 2, 64, 16, 15}, {2, 64, 4, 128, 16, 260}, {9, 32, 8, 64, 16, 200}, {8, 64, 4, 128, 16, 140}}) {
                 try (IValue r = call("attention_alone", s[0], s[1], s[2], s[3], s[4], s[5])) {
                     assertThat(r.toBoolean()).as("%s attention alone %s", isa, Arrays.toString(s)).isTrue();
                 }
