@@ -145,8 +145,12 @@ public final class Sampler {
         }
     }
 
-    /** Greedy: the highest of {@code x[offset, offset + vocab)}, the lowest id among ties. */
-    static int argmax(float[] x, int offset, int vocab) {
+    /**
+     * Greedy: the highest of {@code x[offset, offset + vocab)}, the lowest id among ties (a NaN is never higher, so it
+     * is passed over, unless at the row's first id). The rule a model's own argmax keeps (CausalLm.forwardArgmax,
+     * llama-serve's argmax_rows), and its tests' reference.
+     */
+    public static int argmax(float[] x, int offset, int vocab) {
         int best = 0;
         float bv = x[offset];
         for (int i = 1; i < vocab; i++) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.llamaserve.engine.checkpoint.Checkpoint;
 import dev.llamaserve.engine.checkpoint.SafetensorsWriter;
 import dev.llamaserve.engine.checkpoint.TensorInfo;
+import dev.llamaserve.engine.sampling.Sampler;
 import dev.llamaserve.engine.testing.TestDevice;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -192,7 +193,7 @@ class LlamaModelParityIT {
             int[] ids = m.forwardArgmax(prefill, width);
             assertThat(ids).hasSize(24);
             for (int row = 0; row < 24; row++) {
-                int best = LogitRows.argmax(logits, row * VOCAB, width);
+                int best = Sampler.argmax(logits, row * VOCAB, width);
                 assertThat(ids[row]).as("%s row %d of width %d", dtype, row, width).isEqualTo(best);
             }
         }
@@ -233,7 +234,7 @@ class LlamaModelParityIT {
                 new ModelOptions(TestDevice.option(), dtype.optionName(), 256, CHUNK), LoadListener.NONE)) {
             float[] logits = m.forward(prefill);   // [24, V]
             assertThat(logits[twin]).as("%s logits of the twin rows", dtype).isEqualTo(logits[top]);
-            assertThat(LogitRows.argmax(logits, 0, VOCAB)).isEqualTo(Math.min(twin, top));
+            assertThat(Sampler.argmax(logits, 0, VOCAB)).isEqualTo(Math.min(twin, top));
             assertThat(m.forwardArgmax(prefill, VOCAB)[0]).as("%s: ids %d and %d tie", dtype, twin, top)
                     .isEqualTo(Math.min(twin, top));
         }

@@ -8,6 +8,7 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
+import dev.llamaserve.engine.sampling.Sampler;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -689,7 +690,7 @@ class NativeKernelsTest {
                                 assertThat(got).hasSize(9);
                                 for (int r = 0; r < 9; r++) {
                                     assertThat(got[r]).as("%s dtype %d row %d of %d, width %d", isa, dtype, r, v, width)
-                                            .isEqualTo(LogitRows.argmax(values, (int) (r * v), (int) width));
+                                            .isEqualTo(Sampler.argmax(values, (int) (r * v), (int) width));
                                 }
                             }
                         }

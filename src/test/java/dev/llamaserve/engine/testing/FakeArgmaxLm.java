@@ -1,7 +1,7 @@
 package dev.llamaserve.engine.testing;
 
 import dev.llamaserve.engine.model.ForwardBatch;
-import dev.llamaserve.engine.model.LogitRows;
+import dev.llamaserve.engine.sampling.Sampler;
 import java.util.List;
 
 /**
@@ -26,7 +26,7 @@ public final class FakeArgmaxLm extends FakeCausalLm {
         int vocab = config().vocabSize();
         int[] ids = new int[batch.logitRows().length];
         for (int r = 0; r < ids.length; r++) {
-            ids[r] = LogitRows.argmax(logits, r * vocab, width);
+            ids[r] = Sampler.argmax(logits, r * vocab, width);
         }
         return ids;
     }
