@@ -195,14 +195,16 @@ static inline __attribute__((always_inline)) void attend_chunk(const uint16_t* q
     }
 }
 
-/* qf [G][ATT_MAX_D] = qb [G, D] (bf16) in float32 times scale, acc [G][ATT_MAX_D] = 0, m = -inf, l = 0 */
+/*
+ * qf [G][ATT_MAX_D] = qb [G, D] (bf16) in float32 times scale (not where qf is NULL: a body whose chunk function
+ * reads qb), acc [G][ATT_MAX_D] = 0, m = -inf, l = 0
+ */
 static inline __attribute__((always_inline)) void attend_start(const uint16_t* qb, float qf[][ATT_MAX_D],
         float acc[][ATT_MAX_D], float* m, float* l, int64_t G, int64_t D, float scale) {
     for (int64_t g = 0; g < G; g++) {
-        for (int64_t d = 0; d < D; d++) {
-            qf[g][d] = bf16_to_f32(qb[g * D + d]) * scale;
-            acc[g][d] = 0.0f;
-        }
+        for (int64_t d = 0; d < D; d++) acc[g][d] = 0.0f;
+        if (qf != NULL)
+            for (int64_t d = 0; d < D; d++) qf[g][d] = bf16_to_f32(qb[g * D + d]) * scale;
         m[g] = -INFINITY;
         l[g] = 0.0f;
     }
@@ -272,6 +274,60 @@ static inline __attribute__((always_inline)) void attend_chunk_ahead(const uint1
 
 DECODE_ATTENTION(decode_attention512, T512, attend_chunk_ahead)
 DECODE_ATTENTION(decode_attention256, T256, attend_chunk_ahead)
+
+/* a head-group item's arrays, as AttendFrame's (ATT_PAD apart): its heads' queries and sums, HPI x G rows each */
+typedef struct {
+    float qf[ATT_ITEM_ACC / ATT_MAX_D][ATT_MAX_D];   /* head j's G queries (float32, scaled) from row j G */
+    float pad0[ATT_PAD];
+    float acc[ATT_ITEM_ACC / ATT_MAX_D][ATT_MAX_D];  /* head j's G weighted sums from row j G */
+    float pad1[2 * ATT_PAD];
+    float s[ATT_MAX_G][ATT_CHUNK];                   /* the scores of the head being attended */
+} __attribute__((aligned(64))) AttendGroup;
+
+/*
+ * The tiled decode bodies' walk over items of head groups (above: "Work items of decode_attention512_tiled"): each
+ * item a sequence and HPI of its KV heads (attention_heads_per_item), each chunk's rows located once for the group,
+ * the chunk attended a head at a time by ATTEND (head j's keys and values D further on in each row), which prefetches
+ * head j's share of the next chunk. QF: whether ATTEND reads the queries in float32 (qf, made by attend_start) rather
+ * than as bf16 (qb); FIRST_L1: whether the first chunk's keys and values of all the item's heads go into L1 as it
+ * starts.
+ */
+#define GROUPED_DECODE_ATTENTION(NAME, TARGET, ATTEND, QF, FIRST_L1)                                            \
+    TARGET static void NAME(const uint16_t* q, const uint16_t* kc, const uint16_t* vc, const int64_t* tables,  \
+                            const int64_t* pos, uint16_t* out, int64_t B, int64_t NH, int64_t KVH, int64_t D,   \
+                            int64_t P, int64_t PS) {                                                           \
+        const int64_t G = NH / KVH;                                                                            \
+        const float scale = 1.0f / sqrtf((float) D);                                                           \
+        const int64_t HPI = attention_heads_per_item(B, KVH, G, omp_get_max_threads());                        \
+        const int64_t groups = KVH / HPI;                                                                      \
+        _Pragma("omp parallel for schedule(dynamic, 1)")                                                       \
+        for (int64_t bg = 0; bg < B * groups; bg++) {                                                          \
+            const int64_t b = bg / groups, h0 = bg % groups * HPI;                                             \
+            AttendGroup f;                                                                                     \
+            float m[ATT_ITEM_ACC / ATT_MAX_D], l[ATT_ITEM_ACC / ATT_MAX_D]; /* head j's G from j G */          \
+            for (int64_t j = 0; j < HPI; j++)                                                                  \
+                attend_start(q + (b * NH + (h0 + j) * G) * D, QF ? f.qf + j * G : NULL, f.acc + j * G,         \
+                             m + j * G, l + j * G, G, D, scale);                                               \
+            const int64_t len = pos[b] + 1;                                                                    \
+            int64_t rows[2][ATT_CHUNK]; /* this chunk's rows (of head h0) and the next's */                    \
+            int64_t* row = rows[0];                                                                            \
+            const int64_t n0 = len < ATT_CHUNK ? len : ATT_CHUNK;                                              \
+            chunk_rows(row, tables + b * P, 0, n0, PS, KVH, h0, D);                                            \
+            if (FIRST_L1) prefetch_kv(kc, vc, row, n0, HPI * D * 2, 1);                                        \
+            for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {                                                  \
+                const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;                                 \
+                int64_t* next = chunk_ahead(rows, row, tables + b * P, t0, len, PS, KVH, h0, D, kc, vc,        \
+                                            HPI * D * 2, 0);                                                   \
+                const int64_t na = chunk_after(t0, len);                                                       \
+                for (int64_t j = 0; j < HPI; j++)                                                              \
+                    ATTEND(q + (b * NH + (h0 + j) * G) * D, QF ? f.qf + j * G : NULL, kc + j * D, vc + j * D,  \
+                           row, n, f.s, f.acc + j * G, m + j * G, l + j * G, G, D, scale, next, na);           \
+                row = next;                                                                                    \
+            }                                                                                                  \
+            for (int64_t j = 0; j < HPI; j++)                                                                  \
+                attention_out(out + (b * NH + (h0 + j) * G) * D, f.acc + j * G, l + j * G, G, D);              \
+        }                                                                                                      \
+    }
 
 /*
  * The same on AVX2 where G % 4 == 0, D % 16 == 0 and D <= 128 (every Llama 3 model: 4 or more query heads per KV
@@ -436,9 +492,9 @@ DECODE_ATTENTION(decode_attention256_heads, T256, attend_chunk256_ahead)
 #define ATT_GROUPED_ROWS 8   /* sequences of a call from which AVX2's tiled decode body takes items of head groups */
 /*
  * AVX2's tiled decode body for calls of ATT_GROUPED_ROWS sequences or more, in decode_attention512_tiled's work items
- * (above): a sequence and a group of its KV heads
- * (attention_heads_per_item), each head's queries, sums and scores in a frame of its own (AttendGroup), each chunk
- * attended a head at a time by attend_chunk256_ahead, as DECODE_ATTENTION's items of one head do: each head's
+ * (GROUPED_DECODE_ATTENTION): a sequence and a group of its KV heads, each head's queries and sums in the item's
+ * frame (AttendGroup), each chunk attended a head at a time by attend_chunk256_ahead, as DECODE_ATTENTION's items of
+ * one head do: each head's
  * arithmetic in the same order, so the same outputs bit for bit, and a decode row still attends as the prefill row it
  * would have been. An item reads a position's keys (and values) of all its heads, 1 KiB at 8 KV heads x 64, as one
  * sequential read where items of one head read 128 of every 1,024 bytes. Ice Lake Xeon, 2 cores, harness
@@ -454,46 +510,7 @@ DECODE_ATTENTION(decode_attention256_heads, T256, attend_chunk256_ahead)
  * against 77.1-89.1), and a Zen 5's harness had 1 x 1,024 10 % slower: so calls of fewer sequences keep items of one
  * head (decode_attention256_heads), where this CPU gained least.
  */
-typedef struct {
-    float qf[ATT_ITEM_ACC / ATT_MAX_D][ATT_MAX_D];   /* head j's G queries (float32, scaled) from row j G */
-    float pad0[ATT_PAD];
-    float acc[ATT_ITEM_ACC / ATT_MAX_D][ATT_MAX_D];  /* head j's G weighted sums from row j G */
-    float pad1[2 * ATT_PAD];
-    float s[ATT_MAX_G][ATT_CHUNK];                   /* the scores of the head being attended */
-} __attribute__((aligned(64))) AttendGroup;
-
-T256 static void decode_attention256_tiled(const uint16_t* q, const uint16_t* kc, const uint16_t* vc,
-                                           const int64_t* tables, const int64_t* pos, uint16_t* out, int64_t B,
-                                           int64_t NH, int64_t KVH, int64_t D, int64_t P, int64_t PS) {
-    const int64_t G = NH / KVH;
-    const float scale = 1.0f / sqrtf((float) D);
-    const int64_t HPI = attention_heads_per_item(B, KVH, G, omp_get_max_threads());
-    const int64_t groups = KVH / HPI;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t bg = 0; bg < B * groups; bg++) {
-        const int64_t b = bg / groups, h0 = bg % groups * HPI;
-        AttendGroup f;
-        float m[ATT_ITEM_ACC / ATT_MAX_D], l[ATT_ITEM_ACC / ATT_MAX_D];   /* head j's G from j G */
-        for (int64_t j = 0; j < HPI; j++)
-            attend_start(q + (b * NH + (h0 + j) * G) * D, f.qf + j * G, f.acc + j * G, m + j * G, l + j * G, G, D,
-                         scale);
-        const int64_t len = pos[b] + 1;
-        int64_t rows[2][ATT_CHUNK];   /* this chunk's rows (of head h0) and the next's */
-        int64_t* row = rows[0];
-        chunk_rows(row, tables + b * P, 0, len < ATT_CHUNK ? len : ATT_CHUNK, PS, KVH, h0, D);
-        for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {
-            const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;
-            int64_t* next = chunk_ahead(rows, row, tables + b * P, t0, len, PS, KVH, h0, D, kc, vc, HPI * D * 2, 0);
-            const int64_t na = chunk_after(t0, len);
-            for (int64_t j = 0; j < HPI; j++)   /* head h0 + j: its keys and values D further on in each row */
-                attend_chunk256_ahead(q + (b * NH + (h0 + j) * G) * D, f.qf + j * G, kc + j * D, vc + j * D, row, n,
-                                      f.s, f.acc + j * G, m + j * G, l + j * G, G, D, scale, next, na);
-            row = next;
-        }
-        for (int64_t j = 0; j < HPI; j++)
-            attention_out(out + (b * NH + (h0 + j) * G) * D, f.acc + j * G, l + j * G, G, D);
-    }
-}
+GROUPED_DECODE_ATTENTION(decode_attention256_tiled, T256, attend_chunk256_ahead, 1, 0)
 
 /*
  * The same on AVX-512 BF16 where G % 4 == 0 and D % 64 == 0 (Llama 3's 4 query heads per KV head, head dim 64 or
@@ -654,43 +671,8 @@ T512 static inline __attribute__((always_inline)) void attend_chunk512_tile(cons
     weigh_values512(vc, row, n, s, acc, m, l, G, D, NULL, 0);
 }
 
-T512 static void decode_attention512_tiled(const uint16_t* q, const uint16_t* kc, const uint16_t* vc,
-                                           const int64_t* tables, const int64_t* pos, uint16_t* out, int64_t B,
-                                           int64_t NH, int64_t KVH, int64_t D, int64_t P, int64_t PS) {
-    const int64_t G = NH / KVH;
-    const float scale = 1.0f / sqrtf((float) D);
-    const int64_t HPI = attention_heads_per_item(B, KVH, G, omp_get_max_threads());
-    const int64_t groups = KVH / HPI;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t bg = 0; bg < B * groups; bg++) {
-        const int64_t b = bg / groups, h0 = bg % groups * HPI;
-        /* head h0 + j's sums: acc [G][ATT_MAX_D] at accs + j G, m and l [G] at ms, ls + j G */
-        float accs[ATT_ITEM_ACC / ATT_MAX_D][ATT_MAX_D], s[ATT_MAX_G][ATT_CHUNK];
-        float ms[ATT_ITEM_ACC / ATT_MAX_D], ls[ATT_ITEM_ACC / ATT_MAX_D];
-        for (int64_t i = 0; i < HPI * G; i++) {
-            for (int64_t d = 0; d < D; d++) accs[i][d] = 0.0f;
-            ms[i] = -INFINITY;
-            ls[i] = 0.0f;
-        }
-        const int64_t len = pos[b] + 1;
-        int64_t rows[2][ATT_CHUNK];   /* this chunk's rows and the next's, located once (the next ones prefetched) */
-        int64_t* row = rows[0];
-        const int64_t n0 = len < ATT_CHUNK ? len : ATT_CHUNK;
-        chunk_rows(row, tables + b * P, 0, n0, PS, KVH, h0, D);
-        prefetch_kv(kc, vc, row, n0, HPI * D * 2, 1);
-        for (int64_t t0 = 0; t0 < len; t0 += ATT_CHUNK) {
-            const int64_t n = len - t0 < ATT_CHUNK ? len - t0 : ATT_CHUNK;
-            int64_t* next = chunk_ahead(rows, row, tables + b * P, t0, len, PS, KVH, h0, D, kc, vc, HPI * D * 2, 0);
-            const int64_t na = chunk_after(t0, len);
-            for (int64_t j = 0; j < HPI; j++)   /* head j's scores prefetch head j's share of the next chunk */
-                attend_chunk512_ahead(q + (b * NH + (h0 + j) * G) * D, NULL, kc + j * D, vc + j * D, row, n, s,
-                                      accs + j * G, ms + j * G, ls + j * G, G, D, scale, next, na);
-            row = next;
-        }
-        for (int64_t j = 0; j < HPI; j++)
-            attention_out(out + (b * NH + (h0 + j) * G) * D, accs + j * G, ls + j * G, G, D);
-    }
-}
+/* AVX-512 BF16's tiled decode body: items of head groups, the queries read as bf16, the first chunk into L1 */
+GROUPED_DECODE_ATTENTION(decode_attention512_tiled, T512, attend_chunk512_ahead, 0, 1)
 
 /*
  * A prefill's rows: consecutive rows of one sequence (rows whose tables agree on every page a row reads), each a
