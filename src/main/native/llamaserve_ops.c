@@ -46,9 +46,9 @@
  *                                             the next weights into L1 (1) or L2 (0), and W8A8's 1-3 rows each
  *                                             block's successor into L1 (1) or not (0); by default 1 where L1d
  *                                             holds 48 KiB; force 1 or 0 switches, -1 asks
- *   ops.llamaserve.avx512f(force)             whether AVX2's bf16 and int8 linears and silu_mul run on the AVX-512F
- *                                             bodies (1: the default where the CPU has AVX-512 F/BW/VL/DQ; Ice Lake
- *                                             servers) or the AVX2 ones (0);
+ *   ops.llamaserve.avx512f(force)             whether AVX2's bf16 and int8 linears, rms_norm, silu_mul and rope_kv
+ *                                             run on their 16-lane bodies (1: the default where the CPU has AVX-512
+ *                                             F/BW/VL/DQ; Ice Lake servers) or the AVX2 ones (0);
  *                                             force 1 or 0 switches, -1 asks
  *   ops.llamaserve.gemm_apart(force)          where the several-row bf16 kernel copies its rows 2 KiB from the
  *                                             weights' offset within 4 KiB (rows_apart): 1 where they lie within
@@ -331,8 +331,9 @@ static void gemm_apart_boxed(StableIValue* stack, uint64_t num_args, uint64_t nu
     stack[0] = (StableIValue) (int64_t) gemm_apart;
 }
 
-/* stack: force -> whether ISA_AVX2's linears and silu_mul run on the AVX-512F bodies (linear512f_bf16,
-   linear512f_int8, silu_mul512); force 1 (only where the CPU has AVX-512 F/BW/VL/DQ) or 0 switches, -1 asks */
+/* stack: force -> whether ISA_AVX2's linears, norms, silu_mul and rope_kv run on their 16-lane bodies
+   (linear512f_bf16, linear512f_int8; lanes16's); force 1 (only where the CPU has AVX-512 F/BW/VL/DQ) or 0
+   switches, -1 asks */
 static void avx512f_boxed(StableIValue* stack, uint64_t num_args, uint64_t num_outputs) {
     (void) num_args;
     (void) num_outputs;

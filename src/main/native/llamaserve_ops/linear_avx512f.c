@@ -4,9 +4,10 @@
 
 /*
  * Whether ISA_AVX2's linears run on linear512f_bf16 rather than linear256_bf16 (K % 32 == 0) and on linear512f_int8
- * rather than gemv256_int8 (and silu_mul on silu_mul512: norm_silu_rope.c): by default where the CPU has AVX-512
- * F/BW/VL/DQ (avx512f_ready); avx512f(force) switches them (tests: both bodies on one CPU). Each body adds up in one order for every count of rows, its own: the two
- * differ from each other within bf16's rounding.
+ * rather than gemv256_int8 (and rms_norm, silu_mul and rope_kv on their 16-lane bodies: norm_silu_rope.c's lanes16):
+ * by default where the CPU has AVX-512 F/BW/VL/DQ (avx512f_ready); avx512f(force) switches them (tests: both bodies
+ * on one CPU). Each body adds up in one order for every count of rows, its own: the two differ from each other
+ * within bf16's rounding.
  */
 static int avx512f_ready, avx512f_linear;
 

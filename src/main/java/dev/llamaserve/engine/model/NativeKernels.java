@@ -262,10 +262,10 @@ public final class NativeKernels {
     }
 
     /**
-     * Whether {@code linear_bf16}, {@code linear_int8} and {@code silu_mul} with the AVX2 instruction set in use run
-     * on their AVX-512F bodies (16 lanes; CPUs with AVX-512 F/BW/VL/DQ, the default there) rather than their AVX2
-     * ones, one setting for all models: {@code force} 1
-     * turns it on where the CPU has AVX-512F, 0 off, -1 only asks. False where the library is not loaded.
+     * Whether {@code linear_bf16}, {@code linear_int8}, {@code rms_norm}, {@code silu_mul} and {@code rope_kv} with
+     * the AVX2 instruction set in use run on their 16-lane bodies (CPUs with AVX-512 F/BW/VL/DQ, the default there)
+     * rather than their AVX2 ones, one setting for all models: {@code force} 1 turns it on where the CPU has
+     * AVX-512F, 0 off, -1 only asks. False where the library is not loaded.
      */
     static boolean avx512fLinear(PtSymbolBlock module, long force) {
         try (IValue r = IValueUtils.runMethod(module, "native_avx512f", IValue.from(force))) {
